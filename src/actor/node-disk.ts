@@ -1,0 +1,159 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkPath, DiskError, noDiskFaults, type Disk, type DiskFaults } from './disk.js';
+
+interface Pending {
+  /** True when the file's whole content is `chunks`; false when `chunks` follow what is on disk. */
+  replace: boolean;
+  chunks: Uint8Array[];
+}
+
+/**
+ * A disk backed by a real directory, used by the threaded runtime.
+ *
+ * With `faults.loseUnsyncedOnCrash`, writes are held in this thread's memory
+ * until `fsync`, so terminating the thread loses them exactly as a power cut
+ * loses the page cache; without it, writes go straight to the file system.
+ */
+export class NodeDisk implements Disk {
+  faults: DiskFaults = { ...noDiskFaults };
+  private readonly pending = new Map<string, Pending>();
+  fsyncCount = 0;
+
+  constructor(
+    readonly root: string,
+    private readonly random: () => number = Math.random,
+    private readonly sleepMs: (ms: number) => void = blockFor,
+  ) {
+    fs.mkdirSync(root, { recursive: true });
+  }
+
+  append(file: string, data: Uint8Array): void {
+    const full = this.resolve(file);
+    if (this.faults.loseUnsyncedOnCrash) {
+      const entry = this.pending.get(file) ?? { replace: false, chunks: [] };
+      entry.chunks.push(data.slice());
+      this.pending.set(file, entry);
+      return;
+    }
+    fs.appendFileSync(full, data);
+  }
+
+  write(file: string, data: Uint8Array): void {
+    const full = this.resolve(file);
+    if (this.faults.loseUnsyncedOnCrash) {
+      this.pending.set(file, { replace: true, chunks: [data.slice()] });
+      return;
+    }
+    fs.writeFileSync(full, data);
+  }
+
+  fsync(file: string): void {
+    const full = this.resolve(file);
+    const entry = this.pending.get(file);
+    if (entry !== undefined) {
+      this.pending.delete(file);
+      if (entry.replace) fs.writeFileSync(full, Buffer.concat(entry.chunks));
+      else fs.appendFileSync(full, Buffer.concat(entry.chunks));
+    }
+    if (!fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
+    this.fsyncCount++;
+    if (this.faults.fsyncDelayMs > 0) this.sleepMs(this.faults.fsyncDelayMs);
+    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
+      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
+    }
+    const fd = fs.openSync(full, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  fsyncDir(dir = ''): void {
+    const full = dir === '' ? this.root : this.resolve(dir);
+    const fd = fs.openSync(full, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  read(file: string): Uint8Array | undefined {
+    const full = this.resolve(file);
+    const entry = this.pending.get(file);
+    const onDisk = entry?.replace === true ? undefined : readIfExists(full);
+    if (entry === undefined) return onDisk;
+    return Buffer.concat([...(onDisk === undefined ? [] : [onDisk]), ...entry.chunks]);
+  }
+
+  rename(from: string, to: string): void {
+    const fromFull = this.resolve(from);
+    const toFull = this.resolve(to);
+    const entry = this.pending.get(from);
+    if (entry !== undefined) {
+      this.pending.delete(from);
+      this.pending.set(to, entry);
+    }
+    if (fs.existsSync(fromFull)) fs.renameSync(fromFull, toFull);
+    else if (entry === undefined) throw new DiskError('ENOENT', `rename: no such file ${from}`);
+    else if (!entry.replace) throw new DiskError('EIO', `rename ${from}: pending appends to a missing file`);
+  }
+
+  list(dir = ''): string[] {
+    const full = dir === '' ? this.root : this.resolve(dir);
+    const names = new Set<string>();
+    if (fs.existsSync(full)) {
+      for (const entry of fs.readdirSync(full, { withFileTypes: true })) if (entry.isFile()) names.add(entry.name);
+    }
+    for (const file of this.pending.keys()) {
+      const slash = file.lastIndexOf('/');
+      if ((slash < 0 ? '' : file.slice(0, slash)) === dir) names.add(file.slice(slash + 1));
+    }
+    return [...names].sort();
+  }
+
+  remove(file: string): void {
+    this.pending.delete(file);
+    fs.rmSync(this.resolve(file), { force: true });
+  }
+
+  truncate(file: string, length: number): void {
+    const full = this.resolve(file);
+    if (this.pending.has(file)) {
+      const content = this.read(file) ?? new Uint8Array(0);
+      this.pending.set(file, { replace: true, chunks: [content.slice(0, length)] });
+      return;
+    }
+    if (!fs.existsSync(full)) throw new DiskError('ENOENT', `truncate: no such file ${file}`);
+    fs.truncateSync(full, length);
+  }
+
+  size(file: string): number | undefined {
+    if (this.pending.has(file)) return this.read(file)?.length;
+    const full = this.resolve(file);
+    return fs.existsSync(full) ? fs.statSync(full).size : undefined;
+  }
+
+  private resolve(file: string): string {
+    const full = path.join(this.root, checkPath(file));
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    return full;
+  }
+}
+
+function readIfExists(full: string): Uint8Array | undefined {
+  try {
+    return fs.readFileSync(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks the calling thread: a slow disk stalls its actor, as a real one does. */
+export function blockFor(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
