@@ -20,5 +20,7 @@ if (files.length === 0) {
   console.error(`no test files matched ${filters.join(' ') || '(all)'} under dist/; did the build run?`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// Tests crash actors on purpose; their error logs would bury the report. LOG_LEVEL=info shows them.
+const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'fatal' };
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import type { Disk } from './disk.js';
+import type { Message } from './protocol.js';
+
+/** Options of an ask. */
+export interface AskOptions {
+  /** Reject with `AskTimeoutError` after this many milliseconds (virtual ones in the simulated runtime). Default 5,000. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_ASK_TIMEOUT_MS = 5_000;
+
+/**
+ * A handle to an actor, by name. Cheap, serializable as its name, and usable
+ * from behaviours and from plain library code on the main thread alike.
+ */
+export interface ActorRef<M extends Message = Message> {
+  readonly name: string;
+  /** Fire and forget. Delivery is not guaranteed (faults may drop it); order per sender is kept unless a fault reorders. */
+  tell(msg: M): void;
+  /** Request and reply. Rejects with `AskTimeoutError`, `ActorUnavailableError`, `ActorNotFoundError`, `UnhandledMessageError` or `RemoteError`. */
+  ask<R = unknown>(msg: M, options?: AskOptions): Promise<R>;
+}
+
+/** Restart policy, as in Erlang/OTP: permanent always restarts, transient only after a crash, temporary never. */
+export type RestartPolicy = 'permanent' | 'transient' | 'temporary';
+
+export interface SupervisionOptions {
+  restart: RestartPolicy;
+  /** First restart delay; doubles on each restart inside the window, up to `backoffMaxMs`. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** At most this many restarts within `windowMs`; one more and the actor stops for good and its watchers are told. */
+  maxRestarts: number;
+  windowMs: number;
+}
+
+export const DEFAULT_SUPERVISION: SupervisionOptions = Object.freeze({
+  restart: 'permanent',
+  backoffMinMs: 10,
+  backoffMaxMs: 5_000,
+  maxRestarts: 10,
+  windowMs: 60_000,
+});
+
+/** Options of `spawn`. */
+export interface SpawnOptions<A = unknown> {
+  /** Unique name in the system; the address other actors use. */
+  name: string;
+  /** Passed to the behaviour's factory on every (re)start. Must be msgpack-serializable. */
+  args?: A;
+  supervision?: Partial<SupervisionOptions>;
+  /** Name of a thread shared with other actors; default: a thread of the actor's own. */
+  placement?: string;
+}
+
+/** Why an actor stopped, as told to its watchers. */
+export interface DownEvent {
+  name: string;
+  reason: 'stopped' | 'crashed' | 'killed' | 'restart-budget-exhausted';
+  error?: string;
+}
+
+/** What the runtime tells a handler about the message it is receiving. */
+export interface ReceiveMeta {
+  /** The sender's name (`$host` for library code on the main thread). */
+  from: string;
+  /** True for an ask: the handler's return value (awaited) is the reply. */
+  isAsk: boolean;
+}
+
+/**
+ * Everything a behaviour may use. Time, timers, randomness and files come
+ * only from here, so the same behaviour replays exactly in the simulated runtime.
+ */
+export interface ActorContext<M extends Message = Message> {
+  readonly self: ActorRef<M>;
+  readonly name: string;
+  /** The run's seed (behaviours that need sub-streams derive from it). */
+  readonly seed: number;
+  send(to: ActorRef | string, msg: Message): void;
+  ask<R = unknown>(to: ActorRef | string, msg: Message, options?: AskOptions): Promise<R>;
+  /** A ref by name; the actor need not exist yet. */
+  ref<N extends Message = Message>(name: string): ActorRef<N>;
+  /** Milliseconds since the epoch: real time plus this actor's clock offset, or virtual time. */
+  now(): number;
+  /** Deliver `msg` to self after `ms`; a timer with the same key is replaced. */
+  timer(key: string, ms: number, msg: M): void;
+  cancelTimer(key: string): void;
+  /** A float in [0, 1) from this actor's seeded stream. */
+  random(): number;
+  /** This actor's durable directory; it survives restarts. */
+  readonly disk: Disk;
+  readonly log: Logger;
+  /** Spawn a child; it stops when this actor stops. */
+  spawn<N extends Message, A>(behaviour: Behaviour<N, A>, options: SpawnOptions<A>): ActorRef<N>;
+  /** Get an `onDown` call when the named actor stops for good. */
+  watch(target: ActorRef | string): void;
+  unwatch(target: ActorRef | string): void;
+  /** Stop this actor (normal exit: a transient actor is not restarted). */
+  stopSelf(): void;
+}
+
+/** Returned by `receive` for a message type the behaviour does not handle: counted, logged, dropped. */
+export const unhandled: unique symbol = Symbol('unhandled');
+
+/** The live half of a behaviour: what one incarnation of an actor does. */
+export interface Handlers<M extends Message = Message> {
+  /** Handle one message; the (awaited) return value is the reply to an ask. Throwing crashes the actor. */
+  receive(msg: M, meta: ReceiveMeta): unknown;
+  /** A watched actor stopped for good. */
+  onDown?(event: DownEvent): void;
+  /** Called when the actor stops normally (not on crash or kill). */
+  onStop?(): void;
+  /** A small summary of state for `inspect` (must be serializable). */
+  inspect?(): unknown;
+}
+
+export type BehaviourFactory<M extends Message, A> = (ctx: ActorContext<M>, args: A) => Handlers<M>;
+
+const BEHAVIOUR_MARK = Symbol.for('kubethreads.behaviour');
+
+/**
+ * A behaviour: a factory of handlers plus where to find it, so a worker thread
+ * can import it. Define it at module top level and export it.
+ */
+export interface Behaviour<M extends Message = Message, A = unknown> {
+  readonly [BEHAVIOUR_MARK]: true;
+  /** `import.meta.url` of the defining module. */
+  readonly module: string;
+  /** Unique within the module. */
+  readonly id: string;
+  readonly factory: BehaviourFactory<M, A>;
+}
+
+/**
+ * Define a behaviour. `module` must be the defining module's `import.meta.url`
+ * and the returned value must be exported, so threads can load it:
+ *
+ * ```ts
+ * export const counter = defineBehaviour<CounterMsg, { start: number }>(import.meta.url, 'counter', (ctx, args) => {
+ *   let n = args.start;
+ *   return { receive: (msg) => (msg.type === 'inc' ? ++n : unhandled) };
+ * });
+ * ```
+ */
+export function defineBehaviour<M extends Message, A = void>(
+  module: string,
+  id: string,
+  factory: BehaviourFactory<M, A>,
+): Behaviour<M, A> {
+  return { [BEHAVIOUR_MARK]: true, module, id, factory };
+}
+
+export function isBehaviour(value: unknown): value is Behaviour {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BEHAVIOUR_MARK] === true;
+}
+
+/** Load a behaviour by module URL and id (used by worker threads). */
+export async function loadBehaviour(module: string, id: string): Promise<Behaviour> {
+  const exports = (await import(module)) as Record<string, unknown>;
+  for (const value of Object.values(exports)) {
+    if (isBehaviour(value) && value.id === id) return value;
+  }
+  throw new Error(`module ${module} exports no behaviour with id ${JSON.stringify(id)}; export the value returned by defineBehaviour`);
+}
+
+export function refName(target: ActorRef | string): string {
+  return typeof target === 'string' ? target : target.name;
+}

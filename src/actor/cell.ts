@@ -1,0 +1,358 @@
+import type { Logger } from 'pino';
+import {
+  DEFAULT_ASK_TIMEOUT_MS,
+  refName,
+  unhandled,
+  type ActorContext,
+  type ActorRef,
+  type AskOptions,
+  type Behaviour,
+  type DownEvent,
+  type Handlers,
+  type SpawnOptions,
+} from './behaviour.js';
+import type { Disk } from './disk.js';
+import { ActorUnavailableError, AskTimeoutError, fromErrorValue, toErrorValue, UnhandledMessageError } from './errors.js';
+import { Prng } from './prng.js';
+import { REPLY_TYPE, type Envelope, type Message, type ReplyBody } from './protocol.js';
+
+/** Cancels a scheduled callback. */
+export type Cancel = () => void;
+
+/**
+ * What a runtime gives the actors it hosts. The threaded and simulated
+ * runtimes each implement it; `ActorCell` and `AskRegistry` are shared.
+ */
+export interface CellHost {
+  readonly seed: number;
+  /** Current time for an actor (its clock offset included). */
+  now(actor: string): number;
+  /** Route an envelope (faults are applied on the way). */
+  route(envelope: Envelope): void;
+  /** Run `fn` after `ms` of this runtime's time. */
+  schedule(ms: number, fn: () => void): Cancel;
+  spawnChild(parent: string, behaviour: Behaviour, options: SpawnOptions): void;
+  watch(watcher: string, target: string): void;
+  unwatch(watcher: string, target: string): void;
+  /** The cell ended itself (`stopSelf`) or threw. */
+  exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void;
+  asks: AskRegistry;
+  makeRef(name: string): ActorRef;
+  /** A handler went async: the simulated runtime lets its continuation run before the next event. */
+  asyncTouched?(): void;
+}
+
+/** Wrap a disk so that calls fail once `alive()` turns false. */
+function fenceDisk(disk: Disk, alive: () => boolean, name: string): Disk {
+  const check = (): void => {
+    if (!alive()) throw new ActorUnavailableError(name, 'its disk was used after the actor died (a stale continuation)');
+  };
+  return {
+    append: (p, d) => (check(), disk.append(p, d)),
+    write: (p, d) => (check(), disk.write(p, d)),
+    fsync: (p) => (check(), disk.fsync(p)),
+    fsyncDir: (d) => (check(), disk.fsyncDir(d)),
+    read: (p) => (check(), disk.read(p)),
+    rename: (a, b) => (check(), disk.rename(a, b)),
+    list: (d) => (check(), disk.list(d)),
+    remove: (p) => (check(), disk.remove(p)),
+    truncate: (p, n) => (check(), disk.truncate(p, n)),
+    size: (p) => (check(), disk.size(p)),
+  };
+}
+
+interface PendingAsk {
+  target: string;
+  type: string;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  cancelTimeout: Cancel;
+}
+
+/**
+ * The asking side of request/reply, one per thread (or per simulation):
+ * correlation ids, timeouts, and failing fast when a target goes down.
+ */
+export class AskRegistry {
+  private nextCorr = 1;
+  private readonly pending = new Map<number, PendingAsk>();
+
+  constructor(private readonly schedule: (ms: number, fn: () => void) => Cancel) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Register an ask; returns its correlation id and the promise of its reply. */
+  open<R>(target: string, type: string, options: AskOptions | undefined): { corr: number; reply: Promise<R> } {
+    const corr = this.nextCorr++;
+    const timeoutMs = options?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
+    const reply = new Promise<R>((resolve, reject) => {
+      const cancelTimeout = this.schedule(timeoutMs, () => {
+        if (this.pending.delete(corr)) reject(new AskTimeoutError(target, type, timeoutMs));
+      });
+      this.pending.set(corr, { target, type, resolve: resolve as (value: unknown) => void, reject, cancelTimeout });
+    });
+    return { corr, reply };
+  }
+
+  /** A reply arrived; returns false for a late or duplicated reply (already settled), which is dropped. */
+  settle(corr: number, body: ReplyBody): boolean {
+    const ask = this.pending.get(corr);
+    if (ask === undefined) return false;
+    this.pending.delete(corr);
+    ask.cancelTimeout();
+    if (body.ok) ask.resolve(body.value);
+    else ask.reject(fromErrorValue(body.error));
+    return true;
+  }
+
+  /** Fail one ask now (its envelope could not be delivered). */
+  fail(corr: number, error: Error): void {
+    const ask = this.pending.get(corr);
+    if (ask === undefined) return;
+    this.pending.delete(corr);
+    ask.cancelTimeout();
+    ask.reject(error);
+  }
+
+  /** The target went down: every ask waiting on it fails fast instead of timing out. */
+  failTarget(target: string, reason: string): number {
+    let failed = 0;
+    for (const [corr, ask] of this.pending) {
+      if (ask.target !== target) continue;
+      this.pending.delete(corr);
+      ask.cancelTimeout();
+      ask.reject(new ActorUnavailableError(target, reason));
+      failed++;
+    }
+    return failed;
+  }
+
+  failAll(reason: string): void {
+    for (const target of new Set([...this.pending.values()].map((a) => a.target))) this.failTarget(target, reason);
+  }
+}
+
+/** Counters every actor keeps; `inspect` reports them. */
+export interface CellCounters {
+  received: number;
+  sent: number;
+  unhandled: number;
+  asksAnswered: number;
+}
+
+export type CellState = 'running' | 'stopped' | 'crashed';
+
+/**
+ * One incarnation of an actor: its handlers, its context, its timers, and
+ * the asks it has received but not yet answered. Both runtimes host cells.
+ */
+export class ActorCell {
+  state: CellState = 'running';
+  readonly counters: CellCounters = { received: 0, sent: 0, unhandled: 0, asksAnswered: 0 };
+  handlers!: Handlers;
+  readonly ctx: ActorContext;
+  /** The actor's disk, fenced: a continuation of a dead incarnation cannot write after its death. */
+  readonly disk: Disk;
+  private readonly timers = new Map<string, Cancel>();
+  /** Asks received whose (async) reply is still pending: replied with an error if this cell dies. */
+  private readonly openAsks = new Map<number, string>();
+  private nextOpenAsk = 1;
+
+  constructor(
+    readonly name: string,
+    private readonly host: CellHost,
+    disk: Disk,
+    readonly log: Logger,
+    private readonly prng: Prng,
+  ) {
+    this.disk = fenceDisk(disk, () => this.state === 'running', name);
+    this.ctx = this.makeContext();
+  }
+
+  /** Run the factory. Throws if the factory throws (the caller treats that as a crash). */
+  start(behaviour: Behaviour, args: unknown): void {
+    this.handlers = behaviour.factory(this.ctx as ActorContext<never>, args as never) as Handlers;
+    if (typeof this.handlers?.receive !== 'function') {
+      throw new Error(`behaviour ${behaviour.id} returned no receive handler`);
+    }
+  }
+
+  /** Deliver one envelope to the handlers. Never throws: a handler error crashes the cell. */
+  deliver(envelope: Envelope): void {
+    if (this.state !== 'running') {
+      if (envelope.corr !== 0) this.replyError(envelope, new ActorUnavailableError(this.name, this.state));
+      return;
+    }
+    this.counters.received++;
+    const msg = { type: envelope.type, body: envelope.body } as Message;
+    let result: unknown;
+    try {
+      result = this.handlers.receive(msg, { from: envelope.from, isAsk: envelope.corr !== 0 });
+    } catch (error) {
+      if (envelope.corr !== 0) this.replyError(envelope, new ActorUnavailableError(this.name, `crashed handling ${envelope.type}`));
+      this.crash(error);
+      return;
+    }
+    if (result === unhandled) {
+      this.counters.unhandled++;
+      this.log.warn({ from: envelope.from, type: envelope.type }, 'dropped a message of a type this actor does not handle');
+      if (envelope.corr !== 0) this.replyError(envelope, new UnhandledMessageError(this.name, envelope.type));
+      return;
+    }
+    if (result instanceof Promise) {
+      this.host.asyncTouched?.();
+      this.settleLater(envelope, result);
+      return;
+    }
+    if (envelope.corr !== 0) this.reply(envelope, { ok: true, value: result });
+  }
+
+  private settleLater(envelope: Envelope, result: Promise<unknown>): void {
+    const openId = this.nextOpenAsk++;
+    if (envelope.corr !== 0) this.openAsks.set(openId, envelope.from + '\u0000' + envelope.corr);
+    result.then(
+      (value) => {
+        if (!this.openAsks.delete(openId) && envelope.corr !== 0) return; // the cell died first and already answered
+        if (this.state !== 'running') return;
+        if (value === unhandled) {
+          this.counters.unhandled++;
+          this.log.warn({ from: envelope.from, type: envelope.type }, 'dropped a message of a type this actor does not handle');
+          if (envelope.corr !== 0) this.replyError(envelope, new UnhandledMessageError(this.name, envelope.type));
+          return;
+        }
+        if (envelope.corr !== 0) this.reply(envelope, { ok: true, value });
+      },
+      (error: unknown) => {
+        const wasOpen = this.openAsks.delete(openId);
+        if (this.state !== 'running') return;
+        if (envelope.corr !== 0 && wasOpen) this.replyError(envelope, new ActorUnavailableError(this.name, `crashed handling ${envelope.type}`));
+        this.crash(error);
+      },
+    );
+  }
+
+  private reply(envelope: Envelope, body: ReplyBody): void {
+    this.counters.asksAnswered++;
+    this.host.route({ to: envelope.from, from: this.name, type: REPLY_TYPE, corr: envelope.corr, body });
+  }
+
+  private replyError(envelope: Envelope, error: Error): void {
+    this.reply(envelope, { ok: false, error: toErrorValue(error) });
+  }
+
+  private crash(error: unknown): void {
+    if (this.state !== 'running') return;
+    this.log.error({ err: error }, 'actor crashed');
+    this.halt('crashed');
+    this.host.exited(this, 'crashed', error);
+  }
+
+  /**
+   * End this incarnation: cancel timers, and answer every ask it still owed
+   * so askers fail fast instead of waiting for their timeout.
+   */
+  halt(state: Exclude<CellState, 'running'>): void {
+    if (this.state !== 'running') return;
+    this.state = state;
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    for (const key of this.openAsks.values()) {
+      const [from, corr] = key.split('\u0000') as [string, string];
+      this.host.route({
+        to: from,
+        from: this.name,
+        type: REPLY_TYPE,
+        corr: Number(corr),
+        body: { ok: false, error: toErrorValue(new ActorUnavailableError(this.name, state)) },
+      });
+    }
+    this.openAsks.clear();
+    if (state === 'stopped') {
+      try {
+        this.handlers?.onStop?.();
+      } catch (error) {
+        this.log.error({ err: error }, 'onStop threw');
+      }
+    }
+  }
+
+  /** The thread died under this cell: no replies, no onStop, nothing more it can do. */
+  kill(): void {
+    if (this.state !== 'running') return;
+    this.state = 'crashed';
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    this.openAsks.clear();
+  }
+
+  notifyDown(event: DownEvent): void {
+    if (this.state !== 'running') return;
+    try {
+      this.handlers.onDown?.(event);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
+  inspect(): unknown {
+    try {
+      return this.handlers?.inspect?.();
+    } catch (error) {
+      return { inspectError: String(error) };
+    }
+  }
+
+  private makeContext(): ActorContext {
+    const host = this.host;
+    const cell = this;
+    const send = (to: ActorRef | string, msg: Message): void => {
+      if (cell.state !== 'running') return;
+      cell.counters.sent++;
+      host.route({ to: refName(to), from: cell.name, type: msg.type, corr: 0, body: msg.body });
+    };
+    return {
+      self: host.makeRef(this.name),
+      name: this.name,
+      seed: host.seed,
+      send,
+      ask: <R>(to: ActorRef | string, msg: Message, options?: AskOptions): Promise<R> => {
+        const target = refName(to);
+        const { corr, reply } = host.asks.open<R>(target, msg.type, options);
+        cell.counters.sent++;
+        host.route({ to: target, from: cell.name, type: msg.type, corr, body: msg.body });
+        return reply;
+      },
+      ref: <N extends Message>(name: string) => host.makeRef(name) as ActorRef<N>,
+      now: () => host.now(cell.name),
+      timer: (key: string, ms: number, msg: Message) => {
+        if (cell.state !== 'running') return;
+        cell.timers.get(key)?.();
+        const cancel = host.schedule(ms, () => {
+          cell.timers.delete(key);
+          cell.deliver({ to: cell.name, from: cell.name, type: msg.type, corr: 0, body: msg.body });
+        });
+        cell.timers.set(key, cancel);
+      },
+      cancelTimer: (key: string) => {
+        cell.timers.get(key)?.();
+        cell.timers.delete(key);
+      },
+      random: () => cell.prng.next(),
+      disk: this.disk,
+      log: this.log,
+      spawn: <N extends Message, A>(behaviour: Behaviour<N, A>, options: SpawnOptions<A>) => {
+        host.spawnChild(cell.name, behaviour as unknown as Behaviour, options as SpawnOptions);
+        return host.makeRef(options.name) as ActorRef<N>;
+      },
+      watch: (target: ActorRef | string) => host.watch(cell.name, refName(target)),
+      unwatch: (target: ActorRef | string) => host.unwatch(cell.name, refName(target)),
+      stopSelf: () => {
+        if (cell.state !== 'running') return;
+        cell.halt('stopped');
+        host.exited(cell, 'stopped');
+      },
+    };
+  }
+}

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FrameEncoder } from '../codec.js';
+import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
+import { durableCounter, echo, relay, type EchoMsg } from '../testing/fixtures.js';
+import { SimulatedSystem } from './sim-system.js';
+
+async function twoEchoes(seed: number): Promise<SimulatedSystem> {
+  const sim = new SimulatedSystem({ seed });
+  await sim.spawn(echo, { name: 'a', args: { tag: 'A' } });
+  await sim.spawn(echo, { name: 'b', args: { tag: 'B' } });
+  return sim;
+}
+
+/** A scenario with concurrency, timers, randomness, asks and a fault: a trace worth hashing. */
+async function scenario(seed: number): Promise<{ hash: string; results: unknown[] }> {
+  const sim = new SimulatedSystem({ seed, latencyMinMs: 0.1, latencyMaxMs: 5 });
+  await sim.spawn(relay, { name: 'r1', args: { peer: 'r2' } });
+  await sim.spawn(relay, { name: 'r2', args: { peer: 'r1' } });
+  await sim.spawn(echo, { name: 'e' });
+  sim.faults.link({ from: ['r1'], to: ['r2'], drop: 0.1, duplicate: 0.1, delayMs: 2, jitterMs: 2 });
+  sim.ref('r1').tell({ type: 'burst', body: { to: 'r2', count: 50 } });
+  sim.ref('r2').tell({ type: 'burst', body: { to: 'r1', count: 50 } });
+  const random = sim.ref<EchoMsg>('e').ask({ type: 'random', body: null });
+  await sim.runFor(1_000);
+  const results = [await sim.settle(random), await sim.settle(sim.ref('r1').ask({ type: 'count', body: null }))];
+  return { hash: sim.traceHash(), results };
+}
+
+describe('simulated runtime', () => {
+  test('ask returns the handler result and tell is delivered', async () => {
+    const sim = await twoEchoes(1);
+    const reply = await sim.settle(sim.ref<EchoMsg>('a').ask({ type: 'echo', body: { n: 1 } }));
+    assert.deepEqual(reply, { tag: 'A', from: 'a', value: { n: 1 } });
+  });
+
+  test('the same seed replays the same trace; another seed gives another', async () => {
+    const first = await scenario(42);
+    const second = await scenario(42);
+    const other = await scenario(43);
+    assert.equal(first.hash, second.hash);
+    assert.deepEqual(first.results, second.results);
+    assert.notEqual(first.hash, other.hash);
+  });
+
+  test('virtual time jumps: an hour of timers takes no real time', async () => {
+    const sim = await twoEchoes(2);
+    const started = Date.now();
+    const reply = sim.ref<EchoMsg>('a').ask({ type: 'later', body: { ms: 3_600_000, value: 'done' } }, { timeoutMs: 4_000_000 });
+    assert.equal(await sim.settle(reply, { maxMs: 4_000_000 }), 'done');
+    assert.ok(sim.now() - 1_700_000_000_000 >= 3_600_000);
+    assert.ok(Date.now() - started < 5_000, 'an hour of virtual time should take well under 5 s of real time');
+  });
+
+  test('an ask to a partitioned actor fails with a typed timeout, and works again after heal', async () => {
+    const sim = await twoEchoes(3);
+    const ids = sim.faults.partition(['$host'], ['a']);
+    await assert.rejects(sim.settle(sim.ref('a').ask({ type: 'echo', body: 1 }, { timeoutMs: 100 })), AskTimeoutError);
+    sim.faults.heal(ids);
+    assert.deepEqual(await sim.settle(sim.ref('a').ask({ type: 'echo', body: 2 })), { tag: 'A', from: 'a', value: 2 });
+  });
+
+  test('a throwing handler crashes the actor; the asker fails fast; the supervisor restarts it with fresh memory', async () => {
+    const sim = await twoEchoes(4);
+    sim.ref('a').tell({ type: 'tick', body: 1 });
+    await sim.runFor(10);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 1);
+    await assert.rejects(sim.settle(sim.ref('a').ask({ type: 'crash', body: 'boom' })), ActorUnavailableError);
+    await sim.runFor(1_000);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 0, 'memory does not survive a restart');
+    const { actors } = await sim.inspect();
+    assert.equal(actors.find((a) => a.name === 'a')?.restarts, 1);
+  });
+
+  test('an async handler that rejects crashes the actor too', async () => {
+    const sim = await twoEchoes(5);
+    await assert.rejects(sim.settle(sim.ref('a').ask({ type: 'crash-async', body: 'late boom' })), ActorUnavailableError);
+    const { actors } = await sim.inspect();
+    assert.equal(actors.find((a) => a.name === 'a')?.state, 'restarting');
+  });
+
+  test('asks waiting on an actor that is killed fail fast instead of timing out', async () => {
+    const sim = await twoEchoes(6);
+    const pending = sim.ref('a').ask({ type: 'never', body: null }, { timeoutMs: 60_000 });
+    await sim.runFor(5);
+    await sim.faults.kill('a');
+    const startedMs = sim.now();
+    await assert.rejects(sim.settle(pending), ActorUnavailableError);
+    assert.ok(sim.now() - startedMs < 1_000);
+  });
+
+  test('the restart budget stops the actor for good and tells its watchers', async () => {
+    const sim = new SimulatedSystem({ seed: 7 });
+    await sim.spawn(echo, { name: 'watcher' });
+    await sim.spawn(echo, { name: 'fragile', supervision: { maxRestarts: 2, windowMs: 60_000, backoffMinMs: 1 } });
+    await sim.settle(sim.ref('watcher').ask({ type: 'watch', body: 'fragile' }));
+    const downs: string[] = [];
+    sim.onDown('fragile', (event) => downs.push(event.reason));
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(sim.settle(sim.ref('fragile').ask({ type: 'crash', body: `crash ${i}` })));
+      await sim.runFor(1_000);
+    }
+    assert.deepEqual(downs, ['restart-budget-exhausted']);
+    const seen = (await sim.settle(sim.ref('watcher').ask({ type: 'downs', body: null }))) as { name: string; reason: string }[];
+    assert.deepEqual(
+      seen.map((d) => [d.name, d.reason]),
+      [['fragile', 'restart-budget-exhausted']],
+    );
+    await assert.rejects(sim.settle(sim.ref('fragile').ask({ type: 'echo', body: 1 })), ActorNotFoundError);
+  });
+
+  test('a temporary actor is not restarted; a transient one is not restarted after a normal stop', async () => {
+    const sim = new SimulatedSystem({ seed: 8 });
+    await sim.spawn(echo, { name: 'temp', supervision: { restart: 'temporary' } });
+    await sim.spawn(echo, { name: 'trans', supervision: { restart: 'transient', backoffMinMs: 1 } });
+    await assert.rejects(sim.settle(sim.ref('temp').ask({ type: 'crash', body: 'x' })));
+    await sim.settle(sim.ref('trans').ask({ type: 'stop', body: null }));
+    await sim.runFor(1_000);
+    assert.equal(sim.lookup('temp'), undefined);
+    assert.equal(sim.lookup('trans'), undefined);
+    await sim.spawn(echo, { name: 'trans2', supervision: { restart: 'transient', backoffMinMs: 1 } });
+    await assert.rejects(sim.settle(sim.ref('trans2').ask({ type: 'crash', body: 'x' })));
+    await sim.runFor(1_000);
+    assert.ok(sim.lookup('trans2'), 'a transient actor is restarted after a crash');
+  });
+
+  test('an unknown message type is counted and dropped, and an ask for it gets a typed error', async () => {
+    const sim = await twoEchoes(9);
+    sim.ref('a').tell({ type: 'no-such-type', body: 1 });
+    await assert.rejects(sim.settle(sim.ref('a').ask({ type: 'also-unknown', body: 1 })), UnhandledMessageError);
+    const { actors } = await sim.inspect();
+    assert.equal(actors.find((a) => a.name === 'a')?.unhandled, 2);
+    assert.deepEqual(await sim.settle(sim.ref('a').ask({ type: 'echo', body: 3 })), { tag: 'A', from: 'a', value: 3 });
+  });
+
+  test('an undecodable frame is counted and dropped; a well-formed injected frame is delivered', async () => {
+    const sim = await twoEchoes(10);
+    await sim.faults.injectFrame('a', new Uint8Array([0xc1, 0xff, 0x00]));
+    const encoder = new FrameEncoder();
+    await sim.faults.injectFrame('a', encoder.encode([{ not: 'an envelope' } as never]));
+    await sim.faults.injectFrame('a', encoder.encode([{ to: 'a', from: 'x', type: 'tick', corr: 0, body: 1 }]));
+    await sim.runFor(10);
+    const { threads } = await sim.inspect();
+    assert.equal(threads[0]!.decodeFailures, 2);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 1);
+  });
+
+  test('a paused actor queues its messages and handles them after resume', async () => {
+    const sim = await twoEchoes(11);
+    await sim.faults.pause('a');
+    for (let i = 0; i < 5; i++) sim.ref('a').tell({ type: 'tick', body: i });
+    await sim.runFor(100);
+    const { actors } = await sim.inspect();
+    assert.equal(actors.find((a) => a.name === 'a')?.mailboxDepth, 5);
+    await sim.faults.resume('a');
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 5);
+  });
+
+  test('clock offset shifts only that actor’s now()', async () => {
+    const sim = await twoEchoes(12);
+    await sim.faults.clockOffset('a', 10_000);
+    const a = (await sim.settle(sim.ref('a').ask({ type: 'now', body: null }))) as number;
+    const b = (await sim.settle(sim.ref('b').ask({ type: 'now', body: null }))) as number;
+    assert.ok(a - b >= 9_990 && a - b <= 10_010, `offset seen: ${a - b}`);
+  });
+
+  test('the disk survives a restart; unsynced writes are lost only when the fault is armed', async () => {
+    const sim = new SimulatedSystem({ seed: 13 });
+    await sim.spawn(durableCounter, { name: 'c' });
+    await sim.settle(sim.ref('c').ask({ type: 'inc', body: 5 }));
+    await sim.faults.kill('c');
+    await sim.runFor(1_000);
+    assert.equal(await sim.settle(sim.ref('c').ask({ type: 'get', body: null })), 5);
+    // fsync failures surface as a crash of the handler (the counter does not catch them).
+    await sim.faults.disk('c', { fsyncFailProbability: 1 });
+    await assert.rejects(sim.settle(sim.ref('c').ask({ type: 'inc', body: 1 })), ActorUnavailableError);
+    await sim.faults.disk('c', { fsyncFailProbability: 0, loseUnsyncedOnCrash: true });
+    await sim.runFor(1_000);
+    // The failed increment was appended but never synced: a crash that loses unsynced writes drops it.
+    await sim.faults.kill('c');
+    await sim.runFor(1_000);
+    assert.equal(await sim.settle(sim.ref('c').ask({ type: 'get', body: null })), 5);
+  });
+
+  test('a slow fsync delays the actor in virtual time', async () => {
+    const sim = new SimulatedSystem({ seed: 14 });
+    await sim.spawn(durableCounter, { name: 'c' });
+    await sim.faults.disk('c', { fsyncDelayMs: 250 });
+    const t0 = sim.now();
+    await sim.settle(sim.ref('c').ask({ type: 'inc', body: 1 }));
+    await sim.settle(sim.ref('c').ask({ type: 'get', body: null }));
+    assert.ok(sim.now() - t0 >= 250, `elapsed ${sim.now() - t0} ms`);
+  });
+
+  test('children stop with their parent; watch reports a stop', async () => {
+    const sim = await twoEchoes(15);
+    await sim.settle(sim.ref('a').ask({ type: 'spawn-child', body: { name: 'a-child' } }));
+    assert.deepEqual(await sim.settle(sim.ref('a-child').ask({ type: 'echo', body: 1 })), { tag: 'child', from: 'a-child', value: 1 });
+    await sim.settle(sim.ref('b').ask({ type: 'watch', body: 'a' }));
+    await sim.stop('a');
+    await sim.runFor(10);
+    assert.equal(sim.lookup('a-child'), undefined);
+    const downs = (await sim.settle(sim.ref('b').ask({ type: 'downs', body: null }))) as { reason: string }[];
+    assert.deepEqual(downs.map((d) => d.reason), ['stopped']);
+  });
+
+  test('duplicated messages arrive twice and dropped ones never', async () => {
+    const sim = await twoEchoes(16);
+    const dup = sim.faults.link({ from: '*', to: ['a'], duplicate: 1 });
+    for (let i = 0; i < 10; i++) sim.ref('a').tell({ type: 'tick', body: i });
+    await sim.runFor(10);
+    sim.faults.heal(dup);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 20);
+    const drop = sim.faults.link({ from: '*', to: ['b'], drop: 1 });
+    for (let i = 0; i < 10; i++) sim.ref('b').tell({ type: 'tick', body: i });
+    await sim.runFor(10);
+    sim.faults.heal(drop);
+    assert.equal(await sim.settle(sim.ref('b').ask({ type: 'ticks', body: null })), 0);
+  });
+
+  test('an actor asks another; a partition between them gives the asker a timeout', async () => {
+    const sim = await twoEchoes(17);
+    const ok = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));
+    assert.deepEqual(ok, { ok: true, value: { tag: 'B', from: 'b', value: 'hi' } });
+    sim.faults.partition(['a'], ['b']);
+    const cut = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));
+    assert.deepEqual(cut, { ok: false, error: 'AskTimeoutError' });
+  });
+});

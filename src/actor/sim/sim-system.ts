@@ -1,0 +1,561 @@
+import { promiseHooks } from 'node:v8';
+import { Packr, Unpackr } from 'msgpackr';
+import type { Logger } from 'pino';
+import type { ActorRef, AskOptions, Behaviour, DownEvent, SpawnOptions } from '../behaviour.js';
+import { FrameDecoder } from '../codec.js';
+import { ActorCell, AskRegistry, type Cancel, type CellHost } from '../cell.js';
+import { MemoryDisk, type DiskFaults } from '../disk.js';
+import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
+import { LinkFaultTable, type LinkFault, type LinkRule } from '../faults.js';
+import { createLogger } from '../log.js';
+import { deriveSeed, Prng } from '../prng.js';
+import { HOST_SENDER, REPLY_TYPE, type Envelope, type Message, type ReplyBody } from '../protocol.js';
+import { RestartTracker } from '../supervision.js';
+import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
+import { EventQueue, type Scheduled } from './event-queue.js';
+
+export interface SimulatedSystemOptions {
+  seed: number;
+  /** Delivery latency of every message, drawn uniformly from [min, max] ms; the draw also reorders messages between different pairs. */
+  latencyMinMs?: number;
+  latencyMaxMs?: number;
+  /** Virtual start time (ms since the epoch). */
+  startMs?: number;
+  /**
+   * Copy every message through msgpack, as the threaded runtime does: catches
+   * bodies that would not survive a thread boundary, and keeps actors from
+   * sharing mutable objects. Default true.
+   */
+  copyMessages?: boolean;
+  logger?: Logger;
+}
+
+type SimEvent =
+  | (Scheduled & { kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined })
+  | (Scheduled & { kind: 'call'; fn: () => void; cancelled: boolean });
+
+interface SimActor {
+  name: string;
+  behaviour: Behaviour;
+  args: unknown;
+  tracker: RestartTracker;
+  disk: MemoryDisk;
+  cell: ActorCell | undefined;
+  state: ActorStats['state'];
+  paused: boolean;
+  held: Envelope[];
+  clockOffsetMs: number;
+  busyUntilMs: number;
+  parent: string | undefined;
+  children: Set<string>;
+  watchers: Set<string>;
+  incarnation: number;
+}
+
+const FNV_OFFSET = 0xcbf29ce4;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * The deterministic twin of the threaded runtime: every actor in this
+ * thread, virtual time that jumps to the next event, one seeded random
+ * source for latencies, faults and actors' own streams, and in-memory disks
+ * that lose unsynced writes on a crash when armed. The same seed gives the
+ * same trace; `traceHash()` summarises it.
+ */
+export class SimulatedSystem implements ActorSystem, CellHost {
+  readonly runtime = 'simulated' as const;
+  readonly seed: number;
+  readonly asks: AskRegistry;
+  readonly faults: FaultController;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly actors = new Map<string, SimActor>();
+  private readonly links = new LinkFaultTable();
+  private readonly prng: Prng;
+  private readonly latencyMinMs: number;
+  private readonly latencyMaxMs: number;
+  private readonly copyMessages: boolean;
+  private readonly packr = new Packr({ useRecords: true });
+  private readonly unpackr = new Unpackr({ useRecords: true });
+  private readonly frameDecoder = new FrameDecoder();
+  private readonly log: Logger;
+  private readonly hostWatchers = new Map<string, Set<(event: DownEvent) => void>>();
+  /** Last delivery time per (from, to): messages on one link stay in order, as on a MessagePort. */
+  private readonly linkClockMs = new Map<string, number>();
+  private clockMs: number;
+  private seq = 0;
+  private hash1 = FNV_OFFSET;
+  private hash2 = 0x12345678;
+  private asyncPending = false;
+  private running = false;
+  /** Messages delivered so far. */
+  delivered = 0;
+  dropped = 0;
+  decodeFailures = 0;
+
+  constructor(options: SimulatedSystemOptions) {
+    this.seed = options.seed >>> 0;
+    this.prng = new Prng(deriveSeed(this.seed, '$network'));
+    this.latencyMinMs = options.latencyMinMs ?? 0.05;
+    this.latencyMaxMs = options.latencyMaxMs ?? 0.5;
+    if (!(this.latencyMinMs >= 0 && this.latencyMaxMs >= this.latencyMinMs)) {
+      throw new Error('latencyMinMs and latencyMaxMs must satisfy 0 <= min <= max');
+    }
+    this.clockMs = options.startMs ?? 1_700_000_000_000;
+    this.copyMessages = options.copyMessages ?? true;
+    this.log = options.logger ?? createLogger();
+    this.asks = new AskRegistry((ms, fn) => this.schedule(ms, fn));
+    this.faults = this.makeFaultController();
+  }
+
+  // ----- ActorSystem -----
+
+  async spawn<M extends Message, A>(behaviour: Behaviour<M, A>, options: SpawnOptions<A>): Promise<ActorRef<M>> {
+    this.spawnNow(behaviour as unknown as Behaviour, options as SpawnOptions, undefined);
+    return this.makeRef(options.name) as ActorRef<M>;
+  }
+
+  async stop(target: ActorRef | string): Promise<void> {
+    this.stopNow(typeof target === 'string' ? target : target.name, 'stopped');
+  }
+
+  lookup<M extends Message = Message>(name: string): ActorRef<M> | undefined {
+    const actor = this.actors.get(name);
+    return actor !== undefined && actor.state !== 'stopped' ? (this.makeRef(name) as ActorRef<M>) : undefined;
+  }
+
+  ref<M extends Message = Message>(name: string): ActorRef<M> {
+    return this.makeRef(name) as ActorRef<M>;
+  }
+
+  onDown(target: string, listener: (event: DownEvent) => void): () => void {
+    let set = this.hostWatchers.get(target);
+    if (set === undefined) this.hostWatchers.set(target, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
+    const actors: ActorStats[] = [];
+    for (const actor of this.actors.values()) {
+      actors.push({
+        name: actor.name,
+        thread: 'sim',
+        state: actor.paused && actor.state === 'running' ? 'paused' : actor.state,
+        restarts: actor.tracker.restartCount,
+        mailboxDepth: actor.held.length,
+        received: actor.cell?.counters.received ?? 0,
+        sent: actor.cell?.counters.sent ?? 0,
+        unhandled: actor.cell?.counters.unhandled ?? 0,
+        summary: actor.cell?.inspect(),
+      });
+    }
+    const threads: ThreadStats[] = [
+      {
+        thread: 'sim',
+        actors: [...this.actors.keys()],
+        dropped: this.dropped,
+        decodeFailures: this.decodeFailures,
+        framesReceived: this.delivered,
+        envelopesReceived: this.delivered,
+      },
+    ];
+    return { actors, threads };
+  }
+
+  /** Virtual time; for an actor, with its clock offset. */
+  now(actor?: string): number {
+    return actor === undefined ? this.clockMs : this.clockMs + (this.actors.get(actor)?.clockOffsetMs ?? 0);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const name of [...this.actors.keys()]) this.stopNow(name, 'stopped');
+    this.asks.failAll('the system shut down');
+  }
+
+  // ----- running the simulation -----
+
+  /** Run until `ms` of virtual time have passed (or nothing is left to do). */
+  async runFor(ms: number): Promise<void> {
+    await this.runUntil(() => false, { maxMs: ms });
+  }
+
+  /**
+   * Run events until `done()` holds, virtual time passes `maxMs` from now, or
+   * the queue is empty. Returns whether `done()` held.
+   */
+  async runUntil(done: () => boolean, options: { maxMs: number; maxEvents?: number } = { maxMs: 60_000 }): Promise<boolean> {
+    if (this.running) throw new Error('the simulation is already running; do not nest runUntil');
+    this.running = true;
+    const deadlineMs = this.clockMs + options.maxMs;
+    const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    let events = 0;
+    // Any promise created while an event is handled may carry a continuation
+    // that belongs at this instant: let the microtasks run before time moves.
+    const markAsync = (): void => {
+      this.asyncPending = true;
+    };
+    const stopHooks = [promiseHooks.onInit(markAsync), promiseHooks.onSettled(markAsync)];
+    try {
+      await this.drain();
+      while (!done()) {
+        const next = this.queue.peek();
+        if (next === undefined || next.atMs > deadlineMs || events >= maxEvents) break;
+        this.queue.pop();
+        events++;
+        if (next.atMs > this.clockMs) this.clockMs = next.atMs;
+        this.dispatch(next);
+        if (this.asyncPending) await this.drain();
+      }
+      if (!done() && this.queue.peek() !== undefined && deadlineMs > this.clockMs) this.clockMs = Math.min(deadlineMs, this.queue.peek()!.atMs);
+      else if (this.queue.peek() === undefined && deadlineMs > this.clockMs && !done()) this.clockMs = deadlineMs;
+      return done();
+    } finally {
+      for (const stop of stopHooks) stop();
+      this.running = false;
+    }
+  }
+
+  /** Run until the promise settles (or `maxMs` of virtual time pass); return its value or throw its error. */
+  async settle<T>(promise: Promise<T>, options: { maxMs: number } = { maxMs: 60_000 }): Promise<T> {
+    let settled = false;
+    const watched = promise.then(
+      (value) => ((settled = true), value),
+      (error: unknown) => {
+        settled = true;
+        throw error;
+      },
+    );
+    watched.catch(() => undefined);
+    await this.runUntil(() => settled, options);
+    if (!settled) throw new Error(`the promise did not settle within ${options.maxMs} ms of virtual time`);
+    return watched;
+  }
+
+  /** A digest of every delivery so far (time, route, type, correlation, body bytes). Same seed, same hash. */
+  traceHash(): string {
+    return (this.hash1 >>> 0).toString(16).padStart(8, '0') + (this.hash2 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** Events waiting in the queue. */
+  get pendingEvents(): number {
+    return this.queue.size;
+  }
+
+  // ----- CellHost -----
+
+  route(envelope: Envelope): void {
+    const verdict = this.links.decide(envelope.from, envelope.to, () => this.prng.next());
+    if (verdict.delaysMs.length === 0) {
+      this.dropped++;
+      return;
+    }
+    let bytes: Uint8Array | undefined;
+    if (this.copyMessages) {
+      try {
+        bytes = this.packr.pack(envelope.body);
+      } catch (error) {
+        throw new Error(`message ${envelope.type} from ${envelope.from} cannot be encoded with msgpack: ${String(error)}`);
+      }
+    }
+    const linkKey = envelope.from + '\u0000' + envelope.to;
+    for (const delayMs of verdict.delaysMs) {
+      let atMs = this.clockMs + this.latencyMinMs + this.prng.next() * (this.latencyMaxMs - this.latencyMinMs) + delayMs;
+      if (delayMs === 0) {
+        // Without a delay fault a link is FIFO, like a MessagePort.
+        atMs = Math.max(atMs, this.linkClockMs.get(linkKey) ?? 0);
+        this.linkClockMs.set(linkKey, atMs);
+      }
+      this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes });
+    }
+  }
+
+  schedule(ms: number, fn: () => void): Cancel {
+    const event: SimEvent = { kind: 'call', atMs: this.clockMs + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.queue.push(event);
+    return () => {
+      event.cancelled = true;
+    };
+  }
+
+  spawnChild(parent: string, behaviour: Behaviour, options: SpawnOptions): void {
+    this.spawnNow(behaviour, options, parent);
+  }
+
+  watch(watcher: string, target: string): void {
+    const actor = this.actors.get(target);
+    if (actor === undefined || actor.state === 'stopped') {
+      // Watching the dead gets an immediate notice, as in Erlang.
+      this.schedule(0, () => this.actors.get(watcher)?.cell?.notifyDown({ name: target, reason: 'stopped' }));
+      return;
+    }
+    actor.watchers.add(watcher);
+  }
+
+  unwatch(watcher: string, target: string): void {
+    this.actors.get(target)?.watchers.delete(watcher);
+  }
+
+  exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void {
+    const actor = this.actors.get(cell.name);
+    if (actor === undefined || actor.cell !== cell) return;
+    actor.cell = undefined;
+    this.afterExit(actor, kind, error === undefined ? undefined : String(error));
+  }
+
+  makeRef(name: string): ActorRef {
+    return {
+      name,
+      tell: (msg: Message) => this.route({ to: name, from: HOST_SENDER, type: msg.type, corr: 0, body: msg.body }),
+      ask: <R>(msg: Message, options?: AskOptions): Promise<R> => {
+        const { corr, reply } = this.asks.open<R>(name, msg.type, options);
+        this.route({ to: name, from: HOST_SENDER, type: msg.type, corr, body: msg.body });
+        return reply;
+      },
+    };
+  }
+
+  asyncTouched(): void {
+    this.asyncPending = true;
+  }
+
+  // ----- internals -----
+
+  private dispatch(event: SimEvent): void {
+    if (event.kind === 'call') {
+      if (!event.cancelled) event.fn();
+      return;
+    }
+    const envelope = event.envelope;
+    const actor = this.actors.get(envelope.to);
+    if (actor !== undefined && actor.busyUntilMs > this.clockMs) {
+      // A slow fsync keeps the actor busy: its messages wait, in order.
+      this.queue.push({ ...event, atMs: actor.busyUntilMs, seq: this.seq++ });
+      return;
+    }
+    let body = envelope.body;
+    if (event.bytes !== undefined) {
+      try {
+        body = this.unpackr.unpack(event.bytes);
+      } catch (error) {
+        this.decodeFailures++;
+        this.log.warn({ from: envelope.from, to: envelope.to, err: error }, 'dropped an undecodable message');
+        return;
+      }
+    }
+    const delivered: Envelope = { to: envelope.to, from: envelope.from, type: envelope.type, corr: envelope.corr, body };
+    this.mixTrace(delivered, event.bytes);
+    this.delivered++;
+    if (envelope.type === REPLY_TYPE) {
+      if (this.asks.settle(envelope.corr, body as ReplyBody)) this.asyncPending = true;
+      return;
+    }
+    this.deliverTo(actor, delivered);
+  }
+
+  private deliverTo(actor: SimActor | undefined, envelope: Envelope): void {
+    if (actor === undefined || actor.state === 'stopped') {
+      this.dropped++;
+      if (envelope.corr !== 0) this.replyFromRuntime(envelope, new ActorNotFoundError(envelope.to));
+      return;
+    }
+    if (actor.paused) {
+      actor.held.push(envelope);
+      return;
+    }
+    if (actor.cell === undefined) {
+      this.dropped++;
+      if (envelope.corr !== 0) this.replyFromRuntime(envelope, new ActorUnavailableError(envelope.to, actor.state));
+      return;
+    }
+    actor.cell.deliver(envelope);
+    const owedMs = actor.disk.takeDelayMs();
+    if (owedMs > 0) actor.busyUntilMs = Math.max(actor.busyUntilMs, this.clockMs) + owedMs;
+  }
+
+  private replyFromRuntime(envelope: Envelope, error: Error): void {
+    this.route({ to: envelope.from, from: envelope.to, type: REPLY_TYPE, corr: envelope.corr, body: { ok: false, error: toErrorValue(error) } });
+  }
+
+  private mixTrace(envelope: Envelope, bytes: Uint8Array | undefined): void {
+    let h1 = this.hash1;
+    let h2 = this.hash2;
+    const mixString = (s: string): void => {
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        h1 = Math.imul(h1 ^ c, FNV_PRIME);
+        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      }
+    };
+    mixString(envelope.to);
+    mixString(envelope.from);
+    mixString(envelope.type);
+    const t = Math.round(this.clockMs * 1000);
+    h1 = Math.imul(h1 ^ (t | 0), FNV_PRIME);
+    h2 = Math.imul(h2 ^ envelope.corr, 0x5bd1e995);
+    if (bytes !== undefined) {
+      for (let i = 0; i < bytes.length; i++) {
+        h1 = Math.imul(h1 ^ bytes[i]!, FNV_PRIME);
+      }
+      h2 = Math.imul(h2 ^ bytes.length, 0x5bd1e995);
+    }
+    this.hash1 = h1;
+    this.hash2 = h2;
+  }
+
+  private async drain(): Promise<void> {
+    // A macrotask boundary runs every queued microtask: continuations of
+    // async handlers and of settled asks, in their deterministic order.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.asyncPending = false;
+  }
+
+  private spawnNow(behaviour: Behaviour, options: SpawnOptions, parent: string | undefined): void {
+    const existing = this.actors.get(options.name);
+    if (existing !== undefined && existing.state !== 'stopped') {
+      throw new Error(`an actor named ${options.name} already exists; names are unique`);
+    }
+    const actor: SimActor = {
+      name: options.name,
+      behaviour,
+      args: options.args,
+      tracker: new RestartTracker(options.supervision),
+      // The disk outlives incarnations (and a stop and respawn under the same name).
+      disk: existing?.disk ?? new MemoryDisk(() => this.prng.next()),
+      cell: undefined,
+      state: 'restarting',
+      paused: false,
+      held: [],
+      clockOffsetMs: 0,
+      busyUntilMs: 0,
+      parent,
+      children: new Set(),
+      watchers: new Set(),
+      incarnation: 0,
+    };
+    this.actors.set(options.name, actor);
+    if (parent !== undefined) this.actors.get(parent)?.children.add(options.name);
+    this.startIncarnation(actor);
+  }
+
+  private startIncarnation(actor: SimActor): void {
+    actor.incarnation++;
+    const streamSeed = deriveSeed(this.seed, `${actor.name}#${actor.incarnation}`);
+    const cell = new ActorCell(actor.name, this, actor.disk, this.log.child({ actor: actor.name }), new Prng(streamSeed));
+    actor.cell = cell;
+    actor.state = 'running';
+    try {
+      cell.start(actor.behaviour, actor.args);
+    } catch (error) {
+      cell.kill();
+      actor.cell = undefined;
+      this.log.error({ actor: actor.name, err: error }, 'actor failed to start');
+      this.afterExit(actor, 'crashed', String(error));
+    }
+  }
+
+  private afterExit(actor: SimActor, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): void {
+    // Only a dead thread loses its page cache; a handler that throws leaves the thread alive.
+    if (kind === 'killed') actor.disk.crash();
+    const decision = actor.tracker.onExit(kind, this.clockMs);
+    if (decision.restart) {
+      actor.state = 'restarting';
+      const incarnation = actor.incarnation;
+      this.schedule(decision.delayMs, () => {
+        if (actor.state === 'restarting' && actor.incarnation === incarnation) this.startIncarnation(actor);
+      });
+      return;
+    }
+    this.finish(actor, decision.reason === 'restart-budget-exhausted' ? 'restart-budget-exhausted' : kind, error);
+  }
+
+  private finish(actor: SimActor, reason: DownEvent['reason'], error: string | undefined): void {
+    actor.state = 'stopped';
+    actor.held = [];
+    for (const child of actor.children) this.stopNow(child, 'stopped');
+    const event: DownEvent = error === undefined ? { name: actor.name, reason } : { name: actor.name, reason, error };
+    for (const watcher of actor.watchers) {
+      this.schedule(0, () => this.actors.get(watcher)?.cell?.notifyDown(event));
+    }
+    actor.watchers.clear();
+    for (const listener of this.hostWatchers.get(actor.name) ?? []) listener(event);
+  }
+
+  private stopNow(name: string, reason: 'stopped'): void {
+    const actor = this.actors.get(name);
+    if (actor === undefined || actor.state === 'stopped') return;
+    const cell = actor.cell;
+    actor.cell = undefined;
+    cell?.halt('stopped');
+    this.finish(actor, reason, undefined);
+  }
+
+  private killNow(name: string, restartNow: boolean): void {
+    const actor = this.actors.get(name);
+    if (actor === undefined) throw new ActorNotFoundError(name);
+    if (actor.state === 'stopped') return;
+    actor.cell?.kill();
+    actor.cell = undefined;
+    actor.paused = false;
+    actor.held = [];
+    actor.busyUntilMs = 0;
+    this.asks.failTarget(name, 'killed');
+    if (restartNow) {
+      actor.disk.crash();
+      actor.state = 'restarting';
+      this.startIncarnation(actor);
+      return;
+    }
+    this.afterExit(actor, 'killed', undefined);
+  }
+
+  private actorOrThrow(name: string): SimActor {
+    const actor = this.actors.get(name);
+    if (actor === undefined) throw new ActorNotFoundError(name);
+    return actor;
+  }
+
+  private makeFaultController(): FaultController {
+    return {
+      link: (fault: LinkFault) => this.links.add(fault),
+      partition: (a, b) => this.links.partition(a, b),
+      heal: (ids) => {
+        if (ids === undefined) this.links.clear();
+        else for (const id of typeof ids === 'number' ? [ids] : ids) this.links.remove(id);
+      },
+      links: (): LinkRule[] => this.links.list(),
+      kill: async (name) => this.killNow(name, false),
+      restart: async (name) => this.killNow(name, true),
+      pause: async (name) => {
+        this.actorOrThrow(name).paused = true;
+      },
+      resume: async (name) => {
+        const actor = this.actorOrThrow(name);
+        actor.paused = false;
+        const held = actor.held;
+        actor.held = [];
+        for (const envelope of held) this.queue.push({ kind: 'deliver', atMs: this.clockMs, seq: this.seq++, envelope, bytes: undefined });
+      },
+      clockOffset: async (name, offsetMs) => {
+        this.actorOrThrow(name).clockOffsetMs = offsetMs;
+      },
+      disk: async (name, faults: Partial<DiskFaults>) => {
+        const disk = this.actorOrThrow(name).disk;
+        disk.faults = { ...disk.faults, ...faults };
+      },
+      injectFrame: async (name, bytes) => {
+        // The simulated runtime has no frames; decode the bytes the way a thread would.
+        const result = this.frameDecoder.decode(bytes);
+        if (!result.ok) {
+          this.decodeFailures++;
+          this.log.warn({ to: name, error: result.error }, 'dropped an undecodable frame');
+          return;
+        }
+        if (result.rejected > 0) {
+          this.decodeFailures += result.rejected;
+          this.log.warn({ to: name, rejected: result.rejected }, 'dropped envelopes of the wrong shape');
+        }
+        for (const envelope of result.envelopes) this.route(envelope);
+      },
+    };
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Behaviours the runtime's own tests run in both runtimes. They live in src/
+ * (not in a test file) because worker threads import them by module URL.
+ */
+import { defineBehaviour, unhandled, type DownEvent } from '../behaviour.js';
+import type { Message } from '../protocol.js';
+
+export type EchoMsg =
+  | Message<'echo', unknown>
+  | Message<'crash', string>
+  | Message<'crash-async', string>
+  | Message<'later', { ms: number; value: unknown }>
+  | Message<'never', null>
+  | Message<'now', null>
+  | Message<'random', null>
+  | Message<'stop', null>
+  | Message<'tick', number>
+  | Message<'ticks', null>
+  | Message<'forward', { to: string; msg: Message }>
+  | Message<'ask-peer', { to: string; msg: Message; timeoutMs: number }>
+  | Message<'spawn-child', { name: string }>
+  | Message<'watch', string>
+  | Message<'downs', null>;
+
+/** A test double with one message per runtime feature it exercises. */
+export const echo = defineBehaviour<EchoMsg, { tag?: string } | undefined>(import.meta.url, 'echo', (ctx, args) => {
+  let ticks = 0;
+  const downs: DownEvent[] = [];
+  const pendingLater: { resolve: (v: unknown) => void; value: unknown }[] = [];
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'echo':
+          return { tag: args?.tag ?? null, from: ctx.name, value: msg.body };
+        case 'crash':
+          throw new Error(msg.body);
+        case 'crash-async':
+          return Promise.resolve().then(() => {
+            throw new Error(msg.body);
+          });
+        case 'later':
+          return new Promise((resolve) => {
+            ctx.timer('later', msg.body.ms, { type: 'tick', body: 0 });
+            pendingLater.push({ resolve, value: msg.body.value });
+          });
+        case 'never':
+          return new Promise(() => undefined);
+        case 'now':
+          return ctx.now();
+        case 'random':
+          return ctx.random();
+        case 'stop':
+          ctx.stopSelf();
+          return null;
+        case 'tick':
+          ticks++;
+          for (const p of pendingLater.splice(0)) p.resolve(p.value);
+          return null;
+        case 'ticks':
+          return ticks;
+        case 'forward':
+          ctx.send(msg.body.to, msg.body.msg);
+          return null;
+        case 'ask-peer':
+          return ctx.ask(msg.body.to, msg.body.msg, { timeoutMs: msg.body.timeoutMs }).then(
+            (value) => ({ ok: true, value }),
+            (error: Error) => ({ ok: false, error: error.name }),
+          );
+        case 'spawn-child':
+          ctx.spawn(echo, { name: msg.body.name, args: { tag: 'child' } });
+          return msg.body.name;
+        case 'watch':
+          ctx.watch(msg.body);
+          return null;
+        case 'downs':
+          return downs;
+        default:
+          return unhandled;
+      }
+    },
+    onDown(event) {
+      downs.push(event);
+    },
+    inspect: () => ({ ticks }),
+  };
+});
+
+export type CounterMsg = Message<'inc', number> | Message<'get', null>;
+
+/** Durable counter: every increment is appended to its log and fsynced before the reply. */
+export const durableCounter = defineBehaviour<CounterMsg, void>(import.meta.url, 'durable-counter', (ctx) => {
+  const decode = (bytes: Uint8Array | undefined): number => {
+    if (bytes === undefined) return 0;
+    let sum = 0;
+    for (let i = 0; i + 4 <= bytes.length; i += 4) sum += new DataView(bytes.buffer, bytes.byteOffset + i, 4).getInt32(0, true);
+    return sum;
+  };
+  let total = decode(ctx.disk.read('counter.log'));
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'inc': {
+          const record = new Uint8Array(4);
+          new DataView(record.buffer).setInt32(0, msg.body, true);
+          const fresh = ctx.disk.size('counter.log') === undefined;
+          ctx.disk.append('counter.log', record);
+          ctx.disk.fsync('counter.log');
+          if (fresh) ctx.disk.fsyncDir();
+          total += msg.body;
+          return total;
+        }
+        case 'get':
+          return total;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+export type SinkMsg = Message<'bind', { pod: string; node: string }> | Message<'count', null> | Message<'ping', number>;
+
+/** Counts what it receives; answers `ping` at once. The benchmark's receiver. */
+export const sink = defineBehaviour<SinkMsg, void>(import.meta.url, 'sink', () => {
+  let received = 0;
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'bind':
+          received++;
+          return undefined;
+        case 'count':
+          return received;
+        case 'ping':
+          return msg.body;
+        default:
+          return unhandled;
+      }
+    },
+    inspect: () => ({ received }),
+  };
+});
+
+export type RelayMsg = Message<'burst', { to: string; count: number }> | Message<'hop', number> | Message<'count', null>;
+
+/** Sends bursts to a peer and counts hops; drives the simulated runtime's throughput figure. */
+export const relay = defineBehaviour<RelayMsg, { peer: string }>(import.meta.url, 'relay', (ctx, args) => {
+  let hops = 0;
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'burst':
+          for (let i = 0; i < msg.body.count; i++) ctx.send(msg.body.to, { type: 'hop', body: i });
+          return null;
+        case 'hop':
+          hops++;
+          if (msg.body > 0) ctx.send(args.peer, { type: 'hop', body: msg.body - 1 });
+          return undefined;
+        case 'count':
+          return hops;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
