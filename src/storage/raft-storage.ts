@@ -1,0 +1,272 @@
+/**
+ * Raft's durable storage: the WAL and the snapshot files behind one API that
+ * enforces the rule that keeps Raft safe across crashes — hard state, entries
+ * and snapshot are durable before any message that depends on them is sent.
+ *
+ * How the API enforces it: messages go *into* `persist` together with the
+ * state they depend on, and come back out only on the `Durable` receipt that
+ * `persist` returns after the fsync succeeded. A receipt cannot be made
+ * anywhere else (its constructor checks a module-private token), so a
+ * transport that accepts only `Durable` (see `Outbox`) cannot send a message
+ * whose state was never persisted, and a failed fsync (which throws) releases
+ * nothing. The alternative — a flag to check or a call to remember — is what
+ * the rule looks like when it is forgotten.
+ *
+ * It also serves the read side Raft needs (like etcd's MemoryStorage): the
+ * entries after the snapshot are kept in memory; the disk is read only on open.
+ */
+import { DiskError, type Disk } from '../actor/disk.js';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from '../raft/types.js';
+import { invariant, StorageError } from './errors.js';
+import { LogShape } from './log-shape.js';
+import { SnapshotStore, type SnapshotStoreOptions, type SnapshotStoreReport } from './snapshot-store.js';
+import { Wal, type WalOptions, type WalTruncation } from './wal.js';
+
+const receiptToken = Symbol('Durable');
+
+/** Proof that a unit of Raft state reached stable storage; the only way to get its messages back. */
+export class Durable<M> {
+  /** @internal Only `RaftStorage.persist` makes receipts. */
+  constructor(
+    token: symbol,
+    /** The messages that may now be sent. */
+    readonly messages: readonly M[],
+    /** The hard state that is durable with this receipt. */
+    readonly hardState: HardState,
+    /** The last durable log index with this receipt. */
+    readonly lastIndex: number,
+  ) {
+    invariant(token === receiptToken, 'a Durable receipt can only be made by RaftStorage.persist');
+  }
+}
+
+/** A sender that only accepts messages released by a `Durable` receipt. */
+export class Outbox<M> {
+  constructor(private readonly send: (message: M) => void) {}
+
+  release(receipt: Durable<M>): void {
+    invariant(receipt instanceof Durable, 'Outbox.release needs a Durable receipt from RaftStorage.persist');
+    for (const message of receipt.messages) this.send(message);
+  }
+}
+
+/** One step's worth of state to make durable, and the messages that wait for it. */
+export interface PersistUnit<M> {
+  /** Written when it differs from the durable hard state. */
+  hardState?: HardState;
+  /** New entries; the first may overwrite a conflicting suffix. */
+  entries?: readonly Entry[];
+  /** A snapshot received from the leader: the log is reset to it. */
+  snapshot?: Snapshot;
+  messages: readonly M[];
+}
+
+export interface RaftStorageOptions {
+  wal?: WalOptions;
+  snapshots?: SnapshotStoreOptions;
+}
+
+export interface RaftStorageReport {
+  /** Set when the WAL had a torn or corrupt tail that was cut. */
+  walTruncation: WalTruncation | undefined;
+  walSegments: string[];
+  snapshots: SnapshotStoreReport;
+}
+
+/** The error etcd's Storage gives for indexes before the snapshot. */
+export class LogCompactedError extends Error {
+  override readonly name = 'LogCompactedError';
+  constructor(readonly index: number, readonly firstIndex: number) {
+    super(`log index ${index} is compacted; the first available index is ${firstIndex}`);
+  }
+}
+
+export class RaftStorage {
+  private readonly log: LogShape<Entry>;
+  private hardState: HardState;
+  private snapshotHeld: Snapshot | undefined;
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly snapshots: SnapshotStore,
+    hardState: HardState,
+    snapshot: Snapshot | undefined,
+    entries: Entry[],
+  ) {
+    this.hardState = hardState;
+    this.snapshotHeld = snapshot;
+    this.log = new LogShape<Entry>(0);
+    if (snapshot !== undefined) this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: false });
+    for (const entry of entries) this.log.appendEntry(entry);
+  }
+
+  /**
+   * Opens the node's storage, repairing a torn or corrupt WAL tail (reported in
+   * `report.walTruncation`) and skipping unusable snapshot files (reported in
+   * `report.snapshots.skipped`).
+   */
+  static open(disk: Disk, options: RaftStorageOptions = {}): { storage: RaftStorage; report: RaftStorageReport } {
+    const { store, report: snapshotReport } = SnapshotStore.open(disk, options.snapshots);
+    const { wal, recovery } = Wal.open(disk, options.wal);
+    let snapshot: Snapshot | undefined;
+    if (recovery.snapshot !== undefined) {
+      const loaded = store.loadNewest({ match: recovery.snapshot });
+      snapshotReport.skipped.push(...loaded.skipped);
+      if (loaded.snapshot === undefined) {
+        throw new StorageError(
+          'snapshot-missing',
+          `the WAL records a snapshot at index ${recovery.snapshot.index} term ${recovery.snapshot.term} but no valid file ` +
+            `${store.dir}/… holds it (skipped: ${loaded.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ') || 'none'}); ` +
+            'this node cannot rebuild its state alone — replace its data from a peer',
+        );
+      }
+      snapshot = loaded.snapshot;
+    }
+    const storage = new RaftStorage(wal, store, recovery.hardState, snapshot, recovery.entries);
+    return {
+      storage,
+      report: { walTruncation: recovery.truncation, walSegments: recovery.segments, snapshots: snapshotReport },
+    };
+  }
+
+  /**
+   * Makes the unit durable (snapshot file, WAL records, one fsync) and returns
+   * the receipt that releases its messages. Throws `StorageError` when the
+   * disk fails; storage is then unusable until reopened, and the messages are
+   * never released.
+   */
+  persist<M>(unit: PersistUnit<M>): Durable<M> {
+    this.checkUsable();
+    const hardStateChanged = unit.hardState !== undefined && !sameHardState(unit.hardState, this.hardState);
+    const entries = unit.entries ?? [];
+    if (unit.snapshot !== undefined || entries.length > 0 || hardStateChanged) {
+      this.guard(() => {
+        if (unit.snapshot !== undefined) this.snapshots.save(unit.snapshot);
+        this.wal.append({
+          snapshot: unit.snapshot === undefined ? undefined : { metadata: unit.snapshot.metadata, retainLog: false },
+          entries,
+          hardState: hardStateChanged ? unit.hardState : undefined,
+        });
+        this.wal.sync();
+      });
+      if (unit.snapshot !== undefined) {
+        this.log.applySnapshot({ metadata: unit.snapshot.metadata, retainLog: false });
+        this.snapshotHeld = unit.snapshot;
+      }
+      for (const entry of entries) this.log.appendEntry(entry);
+      if (hardStateChanged) this.hardState = { ...unit.hardState! };
+      if (unit.snapshot !== undefined) this.releaseBefore(unit.snapshot.metadata.index);
+    }
+    invariant(
+      this.hardState.commit <= this.log.lastIndex(),
+      () => `durable commit ${this.hardState.commit} beyond the durable last index ${this.log.lastIndex()}`,
+    );
+    return new Durable(receiptToken, unit.messages, { ...this.hardState }, this.log.lastIndex());
+  }
+
+  /** `persist`, then hand each released message to `send`: the whole rule in one call. */
+  persistThenSend<M>(unit: PersistUnit<M>, send: (message: M) => void): Durable<M> {
+    const receipt = this.persist(unit);
+    for (const message of receipt.messages) send(message);
+    return receipt;
+  }
+
+  /**
+   * Takes a snapshot of the applied state at `index` (a local compaction):
+   * saves it, records it in the WAL, and releases the WAL segments and entries
+   * it covers. `index` must be in the log and at most the commit index.
+   */
+  createSnapshot(index: number, confState: ConfState, data: Uint8Array): SnapshotMetadata {
+    this.checkUsable();
+    invariant(index <= this.hardState.commit, () => `snapshot at ${index} beyond the durable commit index ${this.hardState.commit}`);
+    const term = this.log.termAt(index);
+    invariant(term !== undefined, () => `snapshot at ${index}: no entry there (log holds ${this.log.firstIndex()}..${this.log.lastIndex()})`);
+    invariant(index > this.log.snapshotIndex, () => `snapshot at ${index} does not advance past ${this.log.snapshotIndex}`);
+    const snapshot: Snapshot = { metadata: { index, term, confState: cloneConfState(confState) }, data };
+    this.guard(() => {
+      this.snapshots.save(snapshot);
+      this.wal.append({ snapshot: { metadata: snapshot.metadata, retainLog: true } });
+      this.wal.sync();
+    });
+    this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: true });
+    this.snapshotHeld = snapshot;
+    this.releaseBefore(index);
+    return snapshot.metadata;
+  }
+
+  // ---- the read side Raft needs (etcd's Storage interface) ----
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    const confState = this.snapshotHeld?.metadata.confState ?? { voters: [], learners: [] };
+    return { hardState: { ...this.hardState }, confState: cloneConfState(confState) };
+  }
+
+  /** Entries in [lo, hi). Throws `LogCompactedError` below `firstIndex()`. */
+  entries(lo: number, hi: number): Entry[] {
+    invariant(lo <= hi && hi <= this.lastIndex() + 1, () => `entries [${lo}, ${hi}) outside the log ending at ${this.lastIndex()}`);
+    if (lo < this.firstIndex()) throw new LogCompactedError(lo, this.firstIndex());
+    const offset = this.firstIndex();
+    return this.log.entries.slice(lo - offset, hi - offset);
+  }
+
+  /** The term at `index`, which may be the snapshot's index. */
+  term(index: number): number {
+    const term = this.log.termAt(index);
+    if (term !== undefined) return term;
+    if (index < this.firstIndex()) throw new LogCompactedError(index, this.firstIndex());
+    if (index === 0) return 0;
+    throw new RangeError(`term(${index}): beyond the last index ${this.lastIndex()}`);
+  }
+
+  firstIndex(): number {
+    return this.log.snapshotIndex + 1;
+  }
+
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  snapshot(): Snapshot | undefined {
+    return this.snapshotHeld;
+  }
+
+  /** Names of the live WAL segments (for tests and diagnostics). */
+  walSegments(): string[] {
+    return this.wal.segmentNames();
+  }
+
+  private releaseBefore(index: number): void {
+    this.guard(() => {
+      this.wal.releaseBefore(index);
+      this.snapshots.purge();
+    });
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== undefined) {
+      throw new StorageError('wal-failed', `storage failed earlier (${this.failure.message}); reopen it to learn what is durable`, {
+        cause: this.failure,
+      });
+    }
+  }
+
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      // A broken invariant is a bug, not a disk failure: let it stop the caller as it is.
+      if (error instanceof StorageError || !(error instanceof DiskError)) throw error;
+      throw new StorageError('wal-failed', `storage write failed: ${this.failure.message}; reopen to learn what is durable`, { cause: error });
+    }
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function cloneConfState(confState: ConfState): ConfState {
+  return { voters: [...confState.voters], learners: [...confState.learners] };
+}

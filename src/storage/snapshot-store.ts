@@ -1,0 +1,168 @@
+/**
+ * Snapshot files: `<dir>/<term:16 hex>-<index:16 hex>.snap`, each one record
+ * (see record.ts) whose payload is the metadata (msgpack, length-prefixed)
+ * followed by the application's data.
+ *
+ * Saving is the classic atomic-replace sequence: write a temporary file, fsync
+ * it, rename it into place, fsync the directory. A crash at any point leaves
+ * either no snapshot or a whole one; a leftover temporary file is removed on
+ * open. Loading verifies the checksum and that the name agrees with the
+ * metadata inside; a file that fails is skipped and reported, never used.
+ */
+import type { Disk } from '../actor/disk.js';
+import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
+import { invariant, StorageError } from './errors.js';
+import { decodeRecords, encodeRecord } from './record.js';
+import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType } from './wal-codec.js';
+
+/** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
+export const SNAPSHOTS_RETAINED_DEFAULT = 3;
+
+const SNAPSHOT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+const TEMP_SUFFIX = '.tmp';
+
+export interface SnapshotStoreOptions {
+  dir?: string;
+  /** How many snapshot files to keep after each save (at least 1). */
+  retained?: number;
+}
+
+export interface SkippedSnapshot {
+  name: string;
+  reason: string;
+}
+
+export interface SnapshotStoreReport {
+  /** Snapshot files that could not be used, and why. */
+  skipped: SkippedSnapshot[];
+  /** Temporary files of saves interrupted by a crash, removed on open. */
+  tempFilesRemoved: string[];
+}
+
+function hex16(value: number): string {
+  return value.toString(16).padStart(16, '0');
+}
+
+export function snapshotName(metadata: Pick<SnapshotMetadata, 'term' | 'index'>): string {
+  return `${hex16(metadata.term)}-${hex16(metadata.index)}.snap`;
+}
+
+export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
+  const metadata = encodeSnapshotMetadata(snapshot.metadata);
+  const payload = new Uint8Array(4 + metadata.length + snapshot.data.length);
+  new DataView(payload.buffer).setUint32(0, metadata.length, true);
+  payload.set(metadata, 4);
+  payload.set(snapshot.data, 4 + metadata.length);
+  return encodeRecord(RecordType.snapshotFile, payload);
+}
+
+/** The snapshot in a file's bytes, or the reason it cannot be trusted. Never throws. */
+export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
+  const decoded = decodeRecords(bytes);
+  if (decoded.problem !== undefined) return `${decoded.problem.kind} record (${decoded.problem.reason}) at byte ${decoded.problem.offset}`;
+  if (decoded.records.length !== 1) return `${decoded.records.length} records, expected 1`;
+  const record = decoded.records[0]!;
+  if (record.type !== RecordType.snapshotFile) return `record type ${record.type}, expected ${RecordType.snapshotFile}`;
+  const payload = record.payload;
+  if (payload.length < 4) return 'payload shorter than its metadata length';
+  const metadataBytes = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+  if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';
+  try {
+    const metadata = decodeSnapshotMetadata(payload.subarray(4, 4 + metadataBytes));
+    return { metadata, data: payload.slice(4 + metadataBytes) };
+  } catch (error) {
+    return error instanceof StorageError ? error.message : String(error);
+  }
+}
+
+export class SnapshotStore {
+  readonly dir: string;
+  private readonly retained: number;
+
+  private constructor(
+    private readonly disk: Disk,
+    options: SnapshotStoreOptions,
+  ) {
+    this.dir = options.dir ?? 'snap';
+    this.retained = options.retained ?? SNAPSHOTS_RETAINED_DEFAULT;
+    invariant(Number.isInteger(this.retained) && this.retained >= 1, `retained ${this.retained} must be a positive integer`);
+  }
+
+  /** Opens the store, removing temporary files left by interrupted saves. */
+  static open(disk: Disk, options: SnapshotStoreOptions = {}): { store: SnapshotStore; report: SnapshotStoreReport } {
+    const store = new SnapshotStore(disk, options);
+    const tempFilesRemoved = disk.list(store.dir).filter((name) => name.endsWith(TEMP_SUFFIX));
+    for (const name of tempFilesRemoved) disk.remove(`${store.dir}/${name}`);
+    if (tempFilesRemoved.length > 0) disk.fsyncDir(store.dir);
+    return { store, report: { skipped: [], tempFilesRemoved } };
+  }
+
+  /**
+   * Writes the snapshot durably: tmp, fsync, rename, fsync dir. Does not purge
+   * older files: until the WAL's marker for this snapshot is synced, the WAL
+   * still points at an older one (see `purge`).
+   */
+  save(snapshot: Snapshot): string {
+    const name = snapshotName(snapshot.metadata);
+    const temp = `${this.dir}/${name}${TEMP_SUFFIX}`;
+    this.disk.write(temp, encodeSnapshotFile(snapshot));
+    this.disk.fsync(temp);
+    this.disk.rename(temp, `${this.dir}/${name}`);
+    this.disk.fsyncDir(this.dir);
+    return name;
+  }
+
+  /** Names of snapshot files, oldest (lowest index) first. */
+  names(): string[] {
+    return this.disk
+      .list(this.dir)
+      .filter((name) => SNAPSHOT_NAME.test(name))
+      .sort((a, b) => parseName(a).index - parseName(b).index || parseName(a).term - parseName(b).term);
+  }
+
+  /**
+   * The newest valid snapshot whose index is at most `indexMax` (or any, when
+   * omitted) and, when `match` is given, whose index and term equal it.
+   * Invalid files met on the way are listed in `skipped`.
+   */
+  loadNewest(filter: { indexMax?: number; match?: Pick<SnapshotMetadata, 'index' | 'term'> } = {}): {
+    snapshot: Snapshot | undefined;
+    skipped: SkippedSnapshot[];
+  } {
+    const skipped: SkippedSnapshot[] = [];
+    const names = this.names().reverse();
+    for (const name of names) {
+      const { index, term } = parseName(name);
+      if (filter.indexMax !== undefined && index > filter.indexMax) continue;
+      if (filter.match !== undefined && (index !== filter.match.index || term !== filter.match.term)) continue;
+      const bytes = this.disk.read(`${this.dir}/${name}`);
+      if (bytes === undefined) continue;
+      const decoded = decodeSnapshotFile(bytes);
+      if (typeof decoded === 'string') {
+        skipped.push({ name, reason: decoded });
+        continue;
+      }
+      if (decoded.metadata.index !== index || decoded.metadata.term !== term) {
+        skipped.push({ name, reason: `holds the snapshot at index ${decoded.metadata.index} term ${decoded.metadata.term}, not what its name says` });
+        continue;
+      }
+      return { snapshot: decoded, skipped };
+    }
+    return { snapshot: undefined, skipped };
+  }
+
+  /** Removes all but the `retained` newest files. Call once the newest is the one the WAL's synced marker names. */
+  purge(): string[] {
+    const names = this.names();
+    const excess = names.slice(0, Math.max(0, names.length - this.retained));
+    for (const name of excess) this.disk.remove(`${this.dir}/${name}`);
+    if (excess.length > 0) this.disk.fsyncDir(this.dir);
+    return excess;
+  }
+}
+
+function parseName(name: string): { term: number; index: number } {
+  const match = SNAPSHOT_NAME.exec(name);
+  invariant(match !== null, `not a snapshot file name: ${name}`);
+  return { term: Number.parseInt(match[1]!, 16), index: Number.parseInt(match[2]!, 16) };
+}

@@ -1,0 +1,134 @@
+/**
+ * Payload layouts of WAL records. Entries and hard states are hand-rolled
+ * fixed layouts (they are written on every Raft step, and a fixed layout is
+ * both faster than msgpack and trivially versioned by the record type);
+ * snapshot metadata is rare and variable-sized, so it is msgpack.
+ *
+ * Integers are stored as two u32 halves (high, low): terms and indexes are
+ * integers below 2^53, which a JS number holds exactly.
+ */
+import { pack, unpack } from 'msgpackr';
+import type { Entry, EntryType, HardState, SnapshotMetadata } from '../raft/types.js';
+import { StorageError } from './errors.js';
+import type { WalSnapshotRecord } from './log-shape.js';
+
+/** Record types in WAL segments and snapshot files. Never reuse a number: old files keep their meaning. */
+export const RecordType = {
+  entry: 1,
+  hardState: 2,
+  snapshot: 3,
+  snapshotFile: 4,
+} as const;
+export type RecordTypeNumber = (typeof RecordType)[keyof typeof RecordType];
+
+const ENTRY_HEADER_BYTES = 17;
+const HARD_STATE_BYTES = 24;
+const TWO_POW_32 = 2 ** 32;
+
+function setU53(view: DataView, offset: number, value: number, field: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${field} ${value} is not a non-negative safe integer`);
+  view.setUint32(offset, Math.floor(value / TWO_POW_32), true);
+  view.setUint32(offset + 4, value >>> 0, true);
+}
+
+function getU53(view: DataView, offset: number): number {
+  return view.getUint32(offset, true) * TWO_POW_32 + view.getUint32(offset + 4, true);
+}
+
+function entryTypeCode(type: EntryType): number {
+  switch (type) {
+    case 'normal':
+      return 1;
+    case 'confChange':
+      return 2;
+  }
+}
+
+export function encodeEntry(entry: Entry): Uint8Array {
+  const out = new Uint8Array(ENTRY_HEADER_BYTES + entry.data.length);
+  const view = new DataView(out.buffer);
+  out[0] = entryTypeCode(entry.type);
+  setU53(view, 1, entry.term, 'entry term');
+  setU53(view, 9, entry.index, 'entry index');
+  out.set(entry.data, ENTRY_HEADER_BYTES);
+  return out;
+}
+
+export function decodeEntry(payload: Uint8Array): Entry {
+  if (payload.length < ENTRY_HEADER_BYTES) throw undecodable('entry', `${payload.length} bytes is shorter than its header`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const code = payload[0];
+  const type: EntryType | undefined = code === 1 ? 'normal' : code === 2 ? 'confChange' : undefined;
+  if (type === undefined) throw undecodable('entry', `unknown entry type code ${code}`);
+  // Copy the data: the payload is a view into a whole segment that must not stay alive for one entry.
+  return { term: getU53(view, 1), index: getU53(view, 9), type, data: payload.slice(ENTRY_HEADER_BYTES) };
+}
+
+export function encodeHardState(hardState: HardState): Uint8Array {
+  const out = new Uint8Array(HARD_STATE_BYTES);
+  const view = new DataView(out.buffer);
+  setU53(view, 0, hardState.term, 'hard state term');
+  setU53(view, 8, hardState.vote, 'hard state vote');
+  setU53(view, 16, hardState.commit, 'hard state commit');
+  return out;
+}
+
+export function decodeHardState(payload: Uint8Array): HardState {
+  if (payload.length !== HARD_STATE_BYTES) throw undecodable('hard state', `${payload.length} bytes, expected ${HARD_STATE_BYTES}`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  return { term: getU53(view, 0), vote: getU53(view, 8), commit: getU53(view, 16) };
+}
+
+export function encodeSnapshotMetadata(metadata: SnapshotMetadata): Uint8Array {
+  return pack([metadata.index, metadata.term, metadata.confState.voters, metadata.confState.learners]);
+}
+
+export function decodeSnapshotMetadata(payload: Uint8Array): SnapshotMetadata {
+  let decoded: unknown;
+  try {
+    decoded = unpack(payload);
+  } catch (error) {
+    throw undecodable('snapshot metadata', String(error));
+  }
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 4 ||
+    !Number.isSafeInteger(decoded[0]) ||
+    !Number.isSafeInteger(decoded[1]) ||
+    !isIdList(decoded[2]) ||
+    !isIdList(decoded[3])
+  ) {
+    throw undecodable('snapshot metadata', 'unexpected shape');
+  }
+  const [index, term, voters, learners] = decoded as [number, number, number[], number[]];
+  return { index, term, confState: { voters, learners } };
+}
+
+export function encodeWalSnapshot(record: WalSnapshotRecord): Uint8Array {
+  return pack([record.retainLog, encodeSnapshotMetadata(record.metadata)]);
+}
+
+export function decodeWalSnapshot(payload: Uint8Array): WalSnapshotRecord {
+  let decoded: unknown;
+  try {
+    decoded = unpack(payload);
+  } catch (error) {
+    throw undecodable('WAL snapshot', String(error));
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 2 || typeof decoded[0] !== 'boolean' || !(decoded[1] instanceof Uint8Array)) {
+    throw undecodable('WAL snapshot', 'unexpected shape');
+  }
+  return { retainLog: decoded[0], metadata: decodeSnapshotMetadata(decoded[1]) };
+}
+
+function isIdList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((id) => Number.isSafeInteger(id) && id > 0);
+}
+
+function undecodable(what: string, detail: string): StorageError {
+  return new StorageError(
+    'undecodable',
+    `a ${what} record passed its checksum but cannot be decoded (${detail}); ` +
+      'the files were written by another format version or by a bug — they are left untouched',
+  );
+}

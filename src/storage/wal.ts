@@ -1,0 +1,432 @@
+/**
+ * The write-ahead log: Raft's hard state, entries and snapshot markers as
+ * checksummed records in numbered segment files.
+ *
+ * Files: `<dir>/<seq:16 hex>-<firstIndex:16 hex>.wal`. `seq` counts segments
+ * from 1 without gaps; `firstIndex` is the index the next entry had when the
+ * segment was created, so every entry in earlier segments is below it — that
+ * is what lets `releaseBefore` drop whole segments under a snapshot. Each new
+ * segment starts by restating the current snapshot marker and hard state, so
+ * the segments that remain after a release replay on their own.
+ *
+ * Durability: `append` writes, `sync` fsyncs. A failed write or fsync poisons
+ * the WAL: after an fsync error the kernel may have dropped the dirty pages and
+ * cleared the error (PostgreSQL's "fsyncgate"), so a retry could report
+ * success for data that is gone. The only safe continuation is to reopen,
+ * which re-reads what is really on disk.
+ *
+ * Open: a torn or corrupt record is cut together with everything after it
+ * (later segments included); the cut is fsynced and reported, never skipped
+ * over silently and never a crash.
+ */
+import { DiskError, type Disk } from '../actor/disk.js';
+import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import { emptyHardState } from '../raft/types.js';
+import { invariant, StorageError } from './errors.js';
+import { LogShape, type Indexed, type WalSnapshotRecord } from './log-shape.js';
+import { concatFrames, decodeRecords, encodeRecord, type TailProblem } from './record.js';
+import {
+  decodeEntry,
+  decodeHardState,
+  decodeWalSnapshot,
+  encodeEntry,
+  encodeHardState,
+  encodeWalSnapshot,
+  RecordType,
+} from './wal-codec.js';
+
+/** etcd's segment size: big enough that rotation (an fsyncDir) is rare, small enough to release space promptly. */
+export const WAL_SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** Below this, rotation would happen on nearly every append; tests use small segments, nothing uses smaller. */
+export const WAL_SEGMENT_BYTES_MIN = 64;
+
+export interface WalOptions {
+  /** Directory of the segments inside the disk. */
+  dir?: string;
+  /** A segment that has reached this size is closed and a new one started before the next append. */
+  segmentBytesMax?: number;
+}
+
+export interface WalAppend {
+  /** Recorded first: an installed snapshot resets the log, a compaction drops the entries it covers. */
+  snapshot?: WalSnapshotRecord;
+  entries?: readonly Entry[];
+  hardState?: HardState;
+}
+
+/** What was cut from the WAL when it was opened, and why. */
+export interface WalTruncation {
+  kind: TailProblem['kind'];
+  reason: TailProblem['reason'] | 'segment-missing' | 'entry-gap';
+  /** The segment in which the bad bytes start. */
+  segment: string;
+  /** Byte offset in that segment where the file was cut. */
+  offset: number;
+  /** Bytes cut from that segment. */
+  bytesCut: number;
+  /** Whole segments after it that were removed, because nothing after a bad record can be trusted. */
+  segmentsRemoved: string[];
+  /** Records of the bad segment that were kept. */
+  recordsKept: number;
+  message: string;
+}
+
+export interface WalRecovery {
+  hardState: HardState;
+  /** The latest snapshot marker: entries start right after it. */
+  snapshot: SnapshotMetadata | undefined;
+  /** Contiguous entries after the snapshot. */
+  entries: Entry[];
+  /** Segments replayed, in order (after any truncation). */
+  segments: string[];
+  /** Set when a torn or corrupt tail was cut. */
+  truncation: WalTruncation | undefined;
+}
+
+interface Segment {
+  seq: number;
+  firstIndex: number;
+  name: string;
+}
+
+const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+
+function hex16(value: number): string {
+  return value.toString(16).padStart(16, '0');
+}
+
+export function segmentName(seq: number, firstIndex: number): string {
+  return `${hex16(seq)}-${hex16(firstIndex)}.wal`;
+}
+
+function parseSegmentName(name: string): Segment | undefined {
+  const match = SEGMENT_NAME.exec(name);
+  if (match === null) return undefined;
+  return { seq: Number.parseInt(match[1]!, 16), firstIndex: Number.parseInt(match[2]!, 16), name };
+}
+
+export class Wal {
+  private readonly dir: string;
+  private readonly segmentBytesMax: number;
+  private segments: Segment[];
+  /** What the written records describe: the writer checks every append against it. */
+  private readonly shape: LogShape<Indexed>;
+  private hardState: HardState;
+  /** Bytes of the current (last) segment. */
+  private tailBytes: number;
+  /** The snapshot index covered by fsynced records: the bound for `releaseBefore`. */
+  private syncedSnapshotIndex: number;
+  private pendingSnapshotIndex: number;
+  private unsynced = false;
+  private failure: Error | undefined = undefined;
+
+  private constructor(
+    private readonly disk: Disk,
+    options: WalOptions,
+    recovery: WalRecovery,
+    segments: Segment[],
+  ) {
+    this.dir = options.dir ?? 'wal';
+    this.segmentBytesMax = options.segmentBytesMax ?? WAL_SEGMENT_BYTES_DEFAULT;
+    this.segments = segments;
+    this.shape = new LogShape<Indexed>(0);
+    if (recovery.snapshot !== undefined) this.shape.applySnapshot({ metadata: recovery.snapshot, retainLog: false });
+    for (const entry of recovery.entries) this.shape.appendEntry({ index: entry.index, term: entry.term });
+    this.hardState = recovery.hardState;
+    this.tailBytes = disk.size(this.path(segments[segments.length - 1]!)) ?? 0;
+    this.syncedSnapshotIndex = recovery.snapshot?.index ?? 0;
+    this.pendingSnapshotIndex = this.syncedSnapshotIndex;
+  }
+
+  /**
+   * Opens (or creates) the WAL in `options.dir`, replays it and cuts any torn
+   * or corrupt tail. Throws `StorageError` only for what cutting cannot repair:
+   * an undecodable record that passed its checksum, or a log that no longer
+   * reaches back to its snapshot.
+   */
+  static open(disk: Disk, options: WalOptions = {}): { wal: Wal; recovery: WalRecovery } {
+    const dir = options.dir ?? 'wal';
+    const segmentBytesMax = options.segmentBytesMax ?? WAL_SEGMENT_BYTES_DEFAULT;
+    invariant(Number.isInteger(segmentBytesMax) && segmentBytesMax >= WAL_SEGMENT_BYTES_MIN, `segmentBytesMax ${segmentBytesMax} below ${WAL_SEGMENT_BYTES_MIN}`);
+    const segments = disk
+      .list(dir)
+      .map(parseSegmentName)
+      .filter((segment): segment is Segment => segment !== undefined)
+      .sort((a, b) => a.seq - b.seq);
+    if (segments.length === 0) {
+      const first: Segment = { seq: 1, firstIndex: 1, name: segmentName(1, 1) };
+      disk.write(`${dir}/${first.name}`, new Uint8Array(0));
+      disk.fsync(`${dir}/${first.name}`);
+      disk.fsyncDir(dir);
+      segments.push(first);
+    }
+    const recovery = replay(disk, dir, segments);
+    return { wal: new Wal(disk, { ...options, dir, segmentBytesMax }, recovery, segments), recovery };
+  }
+
+  /** The index of the last entry written (synced or not), or the snapshot's index when there are none. */
+  lastIndex(): number {
+    return this.shape.lastIndex();
+  }
+
+  /** Names of the live segments, oldest first. */
+  segmentNames(): string[] {
+    return this.segments.map((segment) => segment.name);
+  }
+
+  /** True once a write or fsync has failed: every call throws until the WAL is reopened. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /**
+   * Writes the records of one Raft step (snapshot marker, entries, hard state)
+   * in one append. Not durable until `sync`. Throws on a broken invariant
+   * (entries that leave a gap, a snapshot that does not advance) before
+   * anything is written.
+   */
+  append(unit: WalAppend): void {
+    this.checkUsable();
+    // Validate first so a rejected unit leaves nothing behind.
+    this.checkAppend(unit);
+    const frames: Uint8Array[] = [];
+    if (unit.snapshot !== undefined) frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot(unit.snapshot)));
+    for (const entry of unit.entries ?? []) frames.push(encodeRecord(RecordType.entry, encodeEntry(entry)));
+    if (unit.hardState !== undefined) frames.push(encodeRecord(RecordType.hardState, encodeHardState(unit.hardState)));
+    if (frames.length === 0) return;
+    this.guard(() => {
+      if (this.tailBytes >= this.segmentBytesMax) this.rotate();
+      const bytes = concatFrames(frames);
+      this.disk.append(this.path(this.tail()), bytes);
+      this.tailBytes += bytes.length;
+    });
+    this.unsynced = true;
+    if (unit.snapshot !== undefined) {
+      this.shape.applySnapshot(unit.snapshot);
+      this.pendingSnapshotIndex = unit.snapshot.metadata.index;
+    }
+    for (const entry of unit.entries ?? []) this.shape.appendEntry({ index: entry.index, term: entry.term });
+    if (unit.hardState !== undefined) this.hardState = { ...unit.hardState };
+  }
+
+  /** Makes everything appended durable. On failure the WAL is poisoned (see the module comment). */
+  sync(): void {
+    this.checkUsable();
+    if (!this.unsynced) return;
+    this.guard(() => this.disk.fsync(this.path(this.tail())));
+    this.unsynced = false;
+    this.syncedSnapshotIndex = this.pendingSnapshotIndex;
+  }
+
+  /**
+   * Removes segments whose entries are all at or below `snapshotIndex`. The
+   * snapshot must already be recorded and synced in this WAL: the remaining
+   * segments then still hold a snapshot marker covering what was removed.
+   * Returns the names removed.
+   */
+  releaseBefore(snapshotIndex: number): string[] {
+    this.checkUsable();
+    invariant(
+      snapshotIndex <= this.syncedSnapshotIndex,
+      () => `release up to ${snapshotIndex} beyond the synced snapshot marker at ${this.syncedSnapshotIndex}`,
+    );
+    const removed: string[] = [];
+    while (this.segments.length > 1 && this.segments[1]!.firstIndex <= snapshotIndex + 1) {
+      const segment = this.segments.shift()!;
+      removed.push(segment.name);
+    }
+    if (removed.length === 0) return removed;
+    this.guard(() => {
+      for (const name of removed) this.disk.remove(`${this.dir}/${name}`);
+      this.disk.fsyncDir(this.dir);
+    });
+    return removed;
+  }
+
+  private checkAppend(unit: WalAppend): void {
+    // The live shape's rules, without mutating it: snapshot first, then entries in order.
+    let snapshotIndex = this.shape.snapshotIndex;
+    let lastIndex = this.shape.lastIndex();
+    if (unit.snapshot !== undefined) {
+      const problem = this.shape.snapshotProblem(unit.snapshot);
+      invariant(problem === undefined, () => `WAL append rejected: ${problem}`);
+      snapshotIndex = unit.snapshot.metadata.index;
+      if (!unit.snapshot.retainLog) lastIndex = snapshotIndex;
+      else lastIndex = Math.max(lastIndex, snapshotIndex);
+    }
+    let previous: Entry | undefined;
+    for (const entry of unit.entries ?? []) {
+      invariant(entry.index > snapshotIndex, () => `WAL append rejected: entry ${entry.index} at or before the snapshot at ${snapshotIndex}`);
+      invariant(entry.index <= lastIndex + 1, () => `WAL append rejected: entry ${entry.index} leaves a gap after ${lastIndex}`);
+      if (previous !== undefined) {
+        invariant(entry.index === previous.index + 1, () => `WAL append rejected: entries ${previous!.index} and ${entry.index} are not contiguous`);
+        invariant(entry.term >= previous.term, () => `WAL append rejected: term goes down from ${previous!.term} to ${entry.term} at ${entry.index}`);
+      }
+      lastIndex = entry.index;
+      previous = entry;
+    }
+    if (unit.hardState !== undefined) {
+      invariant(
+        unit.hardState.term >= this.hardState.term,
+        () => `WAL append rejected: hard state term goes down from ${this.hardState.term} to ${unit.hardState!.term}`,
+      );
+    }
+  }
+
+  /** Closes the full segment and starts the next one, restating snapshot marker and hard state. */
+  private rotate(): void {
+    // The old segment is already synced: rotation only happens at the start of an append after a sync.
+    if (this.unsynced) this.disk.fsync(this.path(this.tail()));
+    const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
+    next.name = segmentName(next.seq, next.firstIndex);
+    const frames: Uint8Array[] = [];
+    if (this.shape.snapshot !== undefined) {
+      frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot({ metadata: this.shape.snapshot, retainLog: true })));
+    }
+    frames.push(encodeRecord(RecordType.hardState, encodeHardState(this.hardState)));
+    const header = concatFrames(frames);
+    const path = `${this.dir}/${next.name}`;
+    this.disk.write(path, header);
+    this.disk.fsync(path);
+    this.disk.fsyncDir(this.dir);
+    this.segments.push(next);
+    this.tailBytes = header.length;
+  }
+
+  private tail(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private path(segment: Segment): string {
+    return `${this.dir}/${segment.name}`;
+  }
+
+  private checkUsable(): void {
+    if (this.failure !== undefined) {
+      throw new StorageError('wal-failed', `the WAL failed earlier (${this.failure.message}); reopen it to learn what is durable`, {
+        cause: this.failure,
+      });
+    }
+  }
+
+  private guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      if (!(error instanceof DiskError)) throw error;
+      throw new StorageError('wal-failed', `WAL write failed: ${this.failure.message}; reopen the WAL to learn what is durable`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function replay(disk: Disk, dir: string, segments: Segment[]): WalRecovery {
+  const shape = new LogShape<Entry>(segments[0]!.firstIndex - 1);
+  let hardState: HardState = { ...emptyHardState };
+  let truncation: WalTruncation | undefined;
+  for (let i = 0; i < segments.length && truncation === undefined; i++) {
+    const segment = segments[i]!;
+    const path = `${dir}/${segment.name}`;
+    if (i > 0 && segment.seq !== segments[i - 1]!.seq + 1) {
+      truncation = cut(disk, dir, segments, i, {
+        kind: 'corrupt',
+        reason: 'segment-missing',
+        offset: 0,
+        bytesCut: 0,
+        recordsKept: 0,
+        message: `segment ${segment.name} follows ${segments[i - 1]!.name}: segment ${segments[i - 1]!.seq + 1} is missing`,
+      });
+      break;
+    }
+    const bytes = disk.read(path) ?? new Uint8Array(0);
+    const decoded = decodeRecords(bytes);
+    let kept = 0;
+    let stoppedAt: { offset: number; message: string } | undefined;
+    for (const record of decoded.records) {
+      switch (record.type) {
+        case RecordType.entry: {
+          const entry = decodeEntry(record.payload);
+          const problem = shape.entryProblem(entry);
+          if (problem !== undefined && entry.index > shape.snapshotIndex) {
+            stoppedAt = { offset: record.offset, message: problem };
+          } else if (problem === undefined) {
+            shape.appendEntry(entry);
+          }
+          break;
+        }
+        case RecordType.hardState:
+          hardState = decodeHardState(record.payload);
+          break;
+        case RecordType.snapshot: {
+          const snapshot = decodeWalSnapshot(record.payload);
+          if (snapshot.metadata.index > shape.snapshotIndex) shape.applySnapshot(snapshot);
+          break;
+        }
+        default:
+          throw new StorageError('undecodable', `record of unknown type ${record.type} in ${path} at ${record.offset}; written by another format version?`);
+      }
+      if (stoppedAt !== undefined) break;
+      kept++;
+    }
+    if (stoppedAt !== undefined) {
+      truncation = cut(disk, dir, segments, i + 1, {
+        kind: 'corrupt',
+        reason: 'entry-gap',
+        offset: stoppedAt.offset,
+        bytesCut: bytes.length - stoppedAt.offset,
+        recordsKept: kept,
+        message: `${path}: ${stoppedAt.message}`,
+      }, segment);
+    } else if (decoded.problem !== undefined) {
+      const problem = decoded.problem;
+      truncation = cut(disk, dir, segments, i + 1, {
+        kind: problem.kind,
+        reason: problem.reason,
+        offset: problem.offset,
+        bytesCut: problem.bytes,
+        recordsKept: kept,
+        message: `${path}: ${problem.kind} record (${problem.reason}) at byte ${problem.offset}; cut ${problem.bytes} bytes`,
+      }, segment);
+    }
+  }
+  const gap = shape.gapProblem();
+  if (gap !== undefined) {
+    throw new StorageError('log-gap', `WAL in ${dir}: ${gap}; the node's log is incomplete — restore it from a peer's snapshot`);
+  }
+  return {
+    hardState,
+    snapshot: shape.snapshot,
+    entries: shape.entries,
+    segments: segments.map((segment) => segment.name),
+    truncation,
+  };
+}
+
+/**
+ * Cuts the WAL at `detail.offset` in `badSegment` (if given) and removes every
+ * segment from index `removeFrom` on; mutates `segments` to what remains.
+ */
+function cut(
+  disk: Disk,
+  dir: string,
+  segments: Segment[],
+  removeFrom: number,
+  detail: Omit<WalTruncation, 'segment' | 'segmentsRemoved'>,
+  badSegment?: Segment,
+): WalTruncation {
+  const removed = segments.splice(removeFrom);
+  if (badSegment !== undefined) {
+    const path = `${dir}/${badSegment.name}`;
+    disk.truncate(path, detail.offset);
+    disk.fsync(path);
+  }
+  for (const segment of removed) disk.remove(`${dir}/${segment.name}`);
+  if (removed.length > 0) disk.fsyncDir(dir);
+  return {
+    ...detail,
+    segment: badSegment?.name ?? removed[0]?.name ?? '',
+    segmentsRemoved: removed.map((segment) => segment.name),
+  };
+}
