@@ -69,7 +69,7 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
   if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';
   try {
     const metadata = decodeSnapshotMetadata(payload.subarray(4, 4 + metadataBytes));
-    return { metadata, data: payload.slice(4 + metadataBytes) };
+    return { metadata, data: new Uint8Array(payload.subarray(4 + metadataBytes)) };
   } catch (error) {
     return error instanceof StorageError ? error.message : String(error);
   }

@@ -60,8 +60,9 @@ export function decodeEntry(payload: Uint8Array): Entry {
   const code = payload[0];
   const type: EntryType | undefined = code === 1 ? 'normal' : code === 2 ? 'confChange' : undefined;
   if (type === undefined) throw undecodable('entry', `unknown entry type code ${code}`);
-  // Copy the data: the payload is a view into a whole segment that must not stay alive for one entry.
-  return { term: getU53(view, 1), index: getU53(view, 9), type, data: payload.slice(ENTRY_HEADER_BYTES) };
+  // Copy the data into a plain Uint8Array: the payload is a view into a whole segment (maybe a Buffer,
+  // whose slice() is another view) that must not stay alive for one entry.
+  return { term: getU53(view, 1), index: getU53(view, 9), type, data: new Uint8Array(payload.subarray(ENTRY_HEADER_BYTES)) };
 }
 
 export function encodeHardState(hardState: HardState): Uint8Array {

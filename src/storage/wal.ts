@@ -256,12 +256,12 @@ export class Wal {
     }
     let previous: Entry | undefined;
     for (const entry of unit.entries ?? []) {
-      invariant(entry.index > snapshotIndex, () => `WAL append rejected: entry ${entry.index} at or before the snapshot at ${snapshotIndex}`);
-      invariant(entry.index <= lastIndex + 1, () => `WAL append rejected: entry ${entry.index} leaves a gap after ${lastIndex}`);
       if (previous !== undefined) {
         invariant(entry.index === previous.index + 1, () => `WAL append rejected: entries ${previous!.index} and ${entry.index} are not contiguous`);
         invariant(entry.term >= previous.term, () => `WAL append rejected: term goes down from ${previous!.term} to ${entry.term} at ${entry.index}`);
       }
+      invariant(entry.index > snapshotIndex, () => `WAL append rejected: entry ${entry.index} at or before the snapshot at ${snapshotIndex}`);
+      invariant(entry.index <= lastIndex + 1, () => `WAL append rejected: entry ${entry.index} leaves a gap after ${lastIndex}`);
       lastIndex = entry.index;
       previous = entry;
     }
