@@ -1,0 +1,174 @@
+/**
+ * Checks one key's register history and, when it is not linearizable, finds
+ * the smallest window of operations that cannot be linearized on its own.
+ *
+ * The window is contiguous in invocation order. It is found by shrinking:
+ * first the shortest prefix that fails, then the latest start that still fails,
+ * repeated until neither end moves. Inside a small window a greedy pass then
+ * drops every operation not needed for the failure, leaving the essential ones
+ * (for a stale read: the two writes and the read). Every window is checked in
+ * the relaxed context of `windowProblem`, so a failing window is a proof that
+ * the whole history fails, not just a suspicious fragment.
+ */
+import type { Operation, RegisterValue } from '../history.js';
+import { compileRegisterHistory, rangeMask, windowProblem, type CompiledRegisterHistory } from './register.js';
+import { defaultSearchLimits, searchLinearization, type SearchLimits, type SearchOutcome } from './search.js';
+
+export type Verdict = SearchOutcome;
+
+export interface KeyCheckOptions {
+  /** The register's value before the history; default `null` (absent). */
+  initialValue?: RegisterValue;
+  /** Budget of the main search; the window search gets the same again, in total. */
+  searchStepsMax?: number;
+  cacheBytesMax?: number;
+}
+
+export interface KeyFailure {
+  /** Operations in the longest partial linearization the search found. */
+  longestLinearizedCount: number;
+  /** An operation that could not be linearized after that partial linearization. */
+  stuckOperationId: number;
+  /** The smallest non-linearizable window found, in invocation order. */
+  window: Operation[];
+  /** Ids of the window's operations that the failure needs (the rest can be removed). */
+  essentialIds: number[];
+  /** Whether the window starts from an unknown value (earlier writes were elided). */
+  windowStartsAnywhere: boolean;
+  /** False when the shrinking budget ran out: the window is smaller than the history, but maybe not smallest. */
+  windowMinimal: boolean;
+  /** Searches run while shrinking. */
+  windowSearches: number;
+}
+
+export interface KeyCheckResult {
+  key: string;
+  verdict: Verdict;
+  /** Operations checked (failed ones and reads with unknown outcome are dropped). */
+  operationCount: number;
+  droppedCount: number;
+  steps: number;
+  /** When unknown: why. */
+  reason?: string;
+  failure?: KeyFailure;
+}
+
+/**
+ * Largest window for which the essential operations are computed, one search
+ * per operation. Why: beyond this the greedy pass costs more than a person can
+ * use; such a window is reported whole.
+ */
+export const essentialWindowOpsMax = 200;
+
+/**
+ * Rounds of shrinking from both ends. Why: each round only moves the ends
+ * inward, and in practice the second round changes nothing; this bounds a
+ * pathological history.
+ */
+const shrinkRoundsMax = 8;
+
+function limitsFrom(options: KeyCheckOptions): SearchLimits {
+  return {
+    stepsMax: options.searchStepsMax ?? defaultSearchLimits.stepsMax,
+    cacheBytesMax: options.cacheBytesMax ?? defaultSearchLimits.cacheBytesMax,
+  };
+}
+
+/** Checks the operations of one key (all must be on `key`). */
+export function checkKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyCheckResult {
+  const history = compileRegisterHistory(key, ops, options.initialValue ?? null);
+  const limits = limitsFrom(options);
+  const m = history.ops.length;
+  const all = rangeMask(m, 0, m - 1);
+  const result = searchLinearization(windowProblem(history, all), limits);
+  const base = { key, operationCount: m, droppedCount: history.droppedCount, steps: result.steps };
+  if (result.outcome === 'linearizable') return { ...base, verdict: 'linearizable' };
+  if (result.outcome === 'unknown') return { ...base, verdict: 'unknown', reason: result.reason };
+  if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
+  const failure = smallestWindow(history, limits);
+  return {
+    ...base,
+    verdict: 'not-linearizable',
+    failure: {
+      longestLinearizedCount: result.longest.length,
+      stuckOperationId: history.ops[result.stuckOp].id,
+      ...failure,
+    },
+  };
+}
+
+class WindowSearcher {
+  searches = 0;
+  stepsLeft: number;
+  exhausted = false;
+
+  constructor(
+    private readonly history: CompiledRegisterHistory,
+    private readonly limits: SearchLimits,
+  ) {
+    this.stepsLeft = limits.stepsMax;
+  }
+
+  /** True only when the window is proven not linearizable; a search out of budget counts as false. */
+  fails(member: Uint8Array): boolean {
+    if (this.stepsLeft <= 0) {
+      this.exhausted = true;
+      return false;
+    }
+    this.searches++;
+    const result = searchLinearization(windowProblem(this.history, member), {
+      stepsMax: this.stepsLeft,
+      cacheBytesMax: this.limits.cacheBytesMax,
+    });
+    this.stepsLeft -= result.steps;
+    if (result.outcome === 'unknown') this.exhausted = true;
+    return result.outcome === 'not-linearizable';
+  }
+}
+
+function smallestWindow(history: CompiledRegisterHistory, limits: SearchLimits): Omit<KeyFailure, 'longestLinearizedCount' | 'stuckOperationId'> {
+  const m = history.ops.length;
+  const searcher = new WindowSearcher(history, limits);
+  let lo = 0;
+  let hi = m - 1; // [lo, hi] fails: it is the whole history
+  for (let round = 0; round < shrinkRoundsMax; round++) {
+    // Smallest hi with [lo, hi] failing: invariant [lo, okHi] passes (or is empty), [lo, failHi] fails.
+    let okHi = lo - 1;
+    let failHi = hi;
+    while (failHi - okHi > 1) {
+      const mid = (okHi + failHi) >>> 1;
+      if (searcher.fails(rangeMask(m, lo, mid))) failHi = mid;
+      else okHi = mid;
+    }
+    // Largest lo with [lo, failHi] failing.
+    let failLo = lo;
+    let okLo = failHi + 1;
+    while (okLo - failLo > 1) {
+      const mid = (failLo + okLo) >>> 1;
+      if (searcher.fails(rangeMask(m, mid, failHi))) failLo = mid;
+      else okLo = mid;
+    }
+    const moved = failLo !== lo || failHi !== hi;
+    lo = failLo;
+    hi = failHi;
+    if (!moved) break;
+  }
+  const member = rangeMask(m, lo, hi);
+  const windowSize = hi - lo + 1;
+  if (windowSize <= essentialWindowOpsMax) {
+    for (let k = lo; k <= hi; k++) {
+      member[k] = 0;
+      if (!searcher.fails(member)) member[k] = 1;
+    }
+  }
+  const essentialIds: number[] = [];
+  for (let k = lo; k <= hi; k++) if (member[k] === 1) essentialIds.push(history.ops[k].id);
+  if (essentialIds.length === 0) throw new Error('checkKey: an empty window cannot fail');
+  return {
+    window: history.ops.slice(lo, hi + 1),
+    essentialIds,
+    windowStartsAnywhere: windowProblem(history, rangeMask(m, lo, hi)).startsAnywhere,
+    windowMinimal: !searcher.exhausted,
+    windowSearches: searcher.searches,
+  };
+}
