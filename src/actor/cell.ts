@@ -37,7 +37,6 @@ export interface CellHost {
   /** The cell ended itself (`stopSelf`) or threw. */
   exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void;
   asks: AskRegistry;
-  makeRef(name: string): ActorRef;
   /** A handler went async: the simulated runtime lets its continuation run before the next event. */
   asyncTouched?(): void;
 }
@@ -312,19 +311,27 @@ export class ActorCell {
       cell.counters.sent++;
       host.route({ to: refName(to), from: cell.name, type: msg.type, corr: 0, body: msg.body });
     };
+    const ask = <R>(to: ActorRef | string, msg: Message, options?: AskOptions): Promise<R> => {
+      const target = refName(to);
+      if (cell.state !== 'running') return Promise.reject(new ActorUnavailableError(cell.name, 'the asker itself is no longer running'));
+      const { corr, reply } = host.asks.open<R>(target, msg.type, options);
+      cell.counters.sent++;
+      host.route({ to: target, from: cell.name, type: msg.type, corr, body: msg.body });
+      return reply;
+    };
+    // Refs made inside an actor send as that actor.
+    const boundRef = (name: string): ActorRef => ({
+      name,
+      tell: (msg: Message) => send(name, msg),
+      ask: <R>(msg: Message, options?: AskOptions) => ask<R>(name, msg, options),
+    });
     return {
-      self: host.makeRef(this.name),
+      self: boundRef(this.name),
       name: this.name,
       seed: host.seed,
       send,
-      ask: <R>(to: ActorRef | string, msg: Message, options?: AskOptions): Promise<R> => {
-        const target = refName(to);
-        const { corr, reply } = host.asks.open<R>(target, msg.type, options);
-        cell.counters.sent++;
-        host.route({ to: target, from: cell.name, type: msg.type, corr, body: msg.body });
-        return reply;
-      },
-      ref: <N extends Message>(name: string) => host.makeRef(name) as ActorRef<N>,
+      ask,
+      ref: <N extends Message>(name: string) => boundRef(name) as ActorRef<N>,
       now: () => host.now(cell.name),
       timer: (key: string, ms: number, msg: Message) => {
         if (cell.state !== 'running') return;
@@ -344,7 +351,7 @@ export class ActorCell {
       log: this.log,
       spawn: <N extends Message, A>(behaviour: Behaviour<N, A>, options: SpawnOptions<A>) => {
         host.spawnChild(cell.name, behaviour as unknown as Behaviour, options as SpawnOptions);
-        return host.makeRef(options.name) as ActorRef<N>;
+        return boundRef(options.name) as ActorRef<N>;
       },
       watch: (target: ActorRef | string) => host.watch(cell.name, refName(target)),
       unwatch: (target: ActorRef | string) => host.unwatch(cell.name, refName(target)),

@@ -51,16 +51,17 @@ export class NodeDisk implements Disk {
   fsync(file: string): void {
     const full = this.resolve(file);
     const entry = this.pending.get(file);
+    if (entry === undefined && !fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
+    this.fsyncCount++;
+    if (this.faults.fsyncDelayMs > 0) this.sleepMs(this.faults.fsyncDelayMs);
+    // A failed fsync leaves the data unsynced: decide before anything reaches the file.
+    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
+      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
+    }
     if (entry !== undefined) {
       this.pending.delete(file);
       if (entry.replace) fs.writeFileSync(full, Buffer.concat(entry.chunks));
       else fs.appendFileSync(full, Buffer.concat(entry.chunks));
-    }
-    if (!fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
-    this.fsyncCount++;
-    if (this.faults.fsyncDelayMs > 0) this.sleepMs(this.faults.fsyncDelayMs);
-    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
-      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
     }
     const fd = fs.openSync(full, 'r+');
     try {
@@ -134,6 +135,11 @@ export class NodeDisk implements Disk {
     if (this.pending.has(file)) return this.read(file)?.length;
     const full = this.resolve(file);
     return fs.existsSync(full) ? fs.statSync(full).size : undefined;
+  }
+
+  /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone. */
+  dropUnsynced(): void {
+    if (this.faults.loseUnsyncedOnCrash) this.pending.clear();
   }
 
   private resolve(file: string): string {

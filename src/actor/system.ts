@@ -32,15 +32,15 @@ export interface ThreadStats {
 
 /**
  * Faults, the same API in both runtimes. Every random choice draws from the
- * system's seed.
+ * system's seed. Each call resolves once the fault is in force everywhere.
  */
 export interface FaultController {
   /** Add a link fault (drop, delay ± jitter, duplicate) from → to. Returns its id. */
-  link(fault: LinkFault): number;
+  link(fault: LinkFault): Promise<number>;
   /** Cut both directions between two groups of actors. Returns the rule ids. */
-  partition(a: readonly string[], b: readonly string[]): number[];
+  partition(a: readonly string[], b: readonly string[]): Promise<number[]>;
   /** Remove the given link rules, or all of them. */
-  heal(ids?: number | readonly number[]): void;
+  heal(ids?: number | readonly number[]): Promise<void>;
   links(): LinkRule[];
   /** Terminate the actor's thread (its memory is lost; its disk survives, minus unsynced writes if so armed). The supervisor restarts it by policy. */
   kill(name: string): Promise<void>;

@@ -18,7 +18,7 @@ async function scenario(seed: number): Promise<{ hash: string; results: unknown[
   await sim.spawn(relay, { name: 'r1', args: { peer: 'r2' } });
   await sim.spawn(relay, { name: 'r2', args: { peer: 'r1' } });
   await sim.spawn(echo, { name: 'e' });
-  sim.faults.link({ from: ['r1'], to: ['r2'], drop: 0.1, duplicate: 0.1, delayMs: 2, jitterMs: 2 });
+  await sim.faults.link({ from: ['r1'], to: ['r2'], drop: 0.1, duplicate: 0.1, delayMs: 2, jitterMs: 2 });
   sim.ref('r1').tell({ type: 'burst', body: { to: 'r2', count: 50 } });
   sim.ref('r2').tell({ type: 'burst', body: { to: 'r1', count: 50 } });
   const random = sim.ref<EchoMsg>('e').ask({ type: 'random', body: null });
@@ -54,9 +54,9 @@ describe('simulated runtime', () => {
 
   test('an ask to a partitioned actor fails with a typed timeout, and works again after heal', async () => {
     const sim = await twoEchoes(3);
-    const ids = sim.faults.partition(['$host'], ['a']);
+    const ids = await sim.faults.partition(['$host'], ['a']);
     await assert.rejects(sim.settle(sim.ref('a').ask({ type: 'echo', body: 1 }, { timeoutMs: 100 })), AskTimeoutError);
-    sim.faults.heal(ids);
+    await sim.faults.heal(ids);
     assert.deepEqual(await sim.settle(sim.ref('a').ask({ type: 'echo', body: 2 })), { tag: 'A', from: 'a', value: 2 });
   });
 
@@ -206,15 +206,15 @@ describe('simulated runtime', () => {
 
   test('duplicated messages arrive twice and dropped ones never', async () => {
     const sim = await twoEchoes(16);
-    const dup = sim.faults.link({ from: '*', to: ['a'], duplicate: 1 });
+    const dup = await sim.faults.link({ from: '*', to: ['a'], duplicate: 1 });
     for (let i = 0; i < 10; i++) sim.ref('a').tell({ type: 'tick', body: i });
     await sim.runFor(10);
-    sim.faults.heal(dup);
+    await sim.faults.heal(dup);
     assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 20);
-    const drop = sim.faults.link({ from: '*', to: ['b'], drop: 1 });
+    const drop = await sim.faults.link({ from: '*', to: ['b'], drop: 1 });
     for (let i = 0; i < 10; i++) sim.ref('b').tell({ type: 'tick', body: i });
     await sim.runFor(10);
-    sim.faults.heal(drop);
+    await sim.faults.heal(drop);
     assert.equal(await sim.settle(sim.ref('b').ask({ type: 'ticks', body: null })), 0);
   });
 
@@ -222,7 +222,7 @@ describe('simulated runtime', () => {
     const sim = await twoEchoes(17);
     const ok = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));
     assert.deepEqual(ok, { ok: true, value: { tag: 'B', from: 'b', value: 'hi' } });
-    sim.faults.partition(['a'], ['b']);
+    await sim.faults.partition(['a'], ['b']);
     const cut = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));
     assert.deepEqual(cut, { ok: false, error: 'AskTimeoutError' });
   });

@@ -516,9 +516,9 @@ export class SimulatedSystem implements ActorSystem, CellHost {
 
   private makeFaultController(): FaultController {
     return {
-      link: (fault: LinkFault) => this.links.add(fault),
-      partition: (a, b) => this.links.partition(a, b),
-      heal: (ids) => {
+      link: async (fault: LinkFault) => this.links.add(fault),
+      partition: async (a, b) => this.links.partition(a, b),
+      heal: async (ids) => {
         if (ids === undefined) this.links.clear();
         else for (const id of typeof ids === 'number' ? [ids] : ids) this.links.remove(id);
       },

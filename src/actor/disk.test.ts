@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { DiskError, MemoryDisk, type Disk } from './disk.js';
+import { NodeDisk } from './node-disk.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+
+function withNodeDisk(fn: (disk: NodeDisk, root: string) => void): void {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+  try {
+    fn(new NodeDisk(root), root);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function contract(name: string, make: (fn: (disk: Disk) => void) => void): void {
+  describe(`${name} honours the Disk contract`, () => {
+    test('append, write, read, size, list, rename, remove, truncate', () =>
+      make((disk) => {
+        disk.append('log/a', bytes('ab'));
+        disk.append('log/a', bytes('cd'));
+        assert.equal(text(disk.read('log/a')), 'abcd');
+        assert.equal(disk.size('log/a'), 4);
+        disk.write('meta', bytes('x'));
+        assert.deepEqual(disk.list(), ['meta']);
+        assert.deepEqual(disk.list('log'), ['a']);
+        disk.rename('meta', 'meta2');
+        assert.equal(disk.read('meta'), undefined);
+        assert.equal(text(disk.read('meta2')), 'x');
+        disk.truncate('log/a', 1);
+        assert.equal(text(disk.read('log/a')), 'a');
+        disk.remove('meta2');
+        disk.remove('never-existed');
+        assert.equal(disk.size('meta2'), undefined);
+      }));
+    test('paths that escape the directory are refused', () =>
+      make((disk) => {
+        assert.throws(() => disk.write('../x', bytes('no')), DiskError);
+        assert.throws(() => disk.write('/etc/x', bytes('no')), DiskError);
+      }));
+    test('fsync of a missing file is an error', () =>
+      make((disk) => {
+        assert.throws(() => disk.fsync('missing'), DiskError);
+      }));
+  });
+}
+
+contract('MemoryDisk', (fn) => fn(new MemoryDisk()));
+contract('NodeDisk', (fn) => withNodeDisk((disk) => fn(disk)));
+
+describe('MemoryDisk crash semantics', () => {
+  test('without the fault a crash loses nothing (a process crash keeps the page cache)', () => {
+    const disk = new MemoryDisk();
+    disk.append('a', bytes('unsynced'));
+    disk.crash();
+    assert.equal(text(disk.read('a')), 'unsynced');
+  });
+
+  test('with loseUnsyncedOnCrash only fsynced bytes of durable entries survive', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    disk.append('wal', bytes('one'));
+    disk.fsync('wal');
+    disk.fsyncDir();
+    disk.append('wal', bytes('two'));
+    disk.append('new-file', bytes('data'));
+    disk.fsync('new-file'); // synced data, but its directory entry never was
+    disk.crash();
+    assert.equal(text(disk.read('wal')), 'one');
+    assert.equal(disk.read('new-file'), undefined);
+  });
+
+  test('a rename is durable only after fsyncDir', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    disk.write('snap.tmp', bytes('v1'));
+    disk.fsync('snap.tmp');
+    disk.fsyncDir();
+    disk.rename('snap.tmp', 'snap');
+    disk.crash();
+    assert.deepEqual(disk.list(), ['snap.tmp']);
+    disk.rename('snap.tmp', 'snap');
+    disk.fsyncDir();
+    disk.crash();
+    assert.deepEqual(disk.list(), ['snap']);
+  });
+
+  test('an injected fsync failure throws EIO and leaves the data unsynced', () => {
+    const disk = new MemoryDisk(() => 0);
+    disk.faults.loseUnsyncedOnCrash = true;
+    disk.write('f', bytes('a'));
+    disk.fsync('f');
+    disk.fsyncDir();
+    disk.append('f', bytes('b'));
+    disk.faults.fsyncFailProbability = 1;
+    assert.throws(() => disk.fsync('f'), (e: unknown) => e instanceof DiskError && e.code === 'EIO');
+    disk.crash();
+    assert.equal(text(disk.read('f')), 'a');
+  });
+
+  test('slow fsyncs accrue latency the simulated runtime charges to the actor', () => {
+    const disk = new MemoryDisk();
+    disk.faults.fsyncDelayMs = 30;
+    disk.write('f', bytes('a'));
+    disk.fsync('f');
+    disk.fsync('f');
+    assert.equal(disk.takeDelayMs(), 60);
+    assert.equal(disk.takeDelayMs(), 0);
+  });
+});
+
+describe('NodeDisk with loseUnsyncedOnCrash', () => {
+  test('holds unsynced writes in memory so a dead thread loses them, and reads see them meanwhile', () =>
+    withNodeDisk((disk, root) => {
+      disk.faults.loseUnsyncedOnCrash = true;
+      disk.append('wal', bytes('one'));
+      disk.fsync('wal');
+      disk.append('wal', bytes('two'));
+      assert.equal(text(disk.read('wal')), 'onetwo');
+      assert.equal(disk.size('wal'), 6);
+      // What another incarnation (a fresh NodeDisk on the same directory) finds:
+      assert.equal(text(new NodeDisk(root).read('wal')), 'one');
+      disk.dropUnsynced();
+      assert.equal(text(disk.read('wal')), 'one');
+    }));
+
+  test('a failed fsync does not write the pending bytes', () =>
+    withNodeDisk((disk, root) => {
+      disk.faults.loseUnsyncedOnCrash = true;
+      disk.append('wal', bytes('x'));
+      disk.faults.fsyncFailProbability = 1;
+      assert.throws(() => disk.fsync('wal'), DiskError);
+      assert.equal(new NodeDisk(root).read('wal'), undefined);
+    }));
+});

@@ -1,0 +1,248 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { ActorRef, AskOptions } from '../behaviour.js';
+import { ActorCell, AskRegistry, type Cancel } from '../cell.js';
+import { FrameDecoder, FrameEncoder } from '../codec.js';
+import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
+import { LinkFaultTable } from '../faults.js';
+import type { Prng } from '../prng.js';
+import { REPLY_TYPE, type Envelope, type Message, type ReplyBody } from '../protocol.js';
+import type { ThreadStats } from '../system.js';
+
+/** The host (main thread) is mesh member 0. */
+export const HOST_THREAD = 0;
+
+/**
+ * Bound on envelopes per frame: big enough to amortise postMessage (the win
+ * batching buys), small enough that one frame does not stall a receiver.
+ */
+export const FRAME_ENVELOPES_MAX = 1024;
+
+/** A hosted actor's slot in its thread's router. */
+export interface LocalActor {
+  cell: ActorCell | undefined;
+  paused: boolean;
+  held: Envelope[];
+}
+
+/**
+ * One per thread (the host included): routes envelopes to local cells or to
+ * the thread that hosts the target, batching everything sent to one thread
+ * in one turn into one frame on a direct MessagePort. The main thread is not
+ * on this path except for its own actors' traffic.
+ */
+export class Router {
+  readonly asks: AskRegistry;
+  readonly links = new LinkFaultTable();
+  readonly local = new Map<string, LocalActor>();
+  private readonly directory = new Map<string, number>();
+  private readonly ports = new Map<number, MessagePort>();
+  private readonly outboxes = new Map<number, Envelope[]>();
+  private readonly encoder = new FrameEncoder();
+  private readonly decoders = new Map<number, FrameDecoder>();
+  private readonly localQueue: Envelope[] = [];
+  private flushScheduled = false;
+  readonly stats: Omit<ThreadStats, 'thread' | 'actors'> = { dropped: 0, decodeFailures: 0, framesReceived: 0, envelopesReceived: 0 };
+
+  constructor(
+    readonly threadId: number,
+    private readonly log: Logger,
+    private readonly linkRandom: Prng,
+    /** Where envelopes for names this thread does not know go (the host forwards them); undefined on the host. */
+    private readonly fallbackThread: number | undefined,
+  ) {
+    this.asks = new AskRegistry((ms, fn) => this.schedule(ms, fn));
+  }
+
+  schedule(ms: number, fn: () => void): Cancel {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    return () => clearTimeout(handle);
+  }
+
+  connect(threadId: number, port: MessagePort): void {
+    this.ports.get(threadId)?.close();
+    this.ports.set(threadId, port);
+    const decoder = new FrameDecoder();
+    this.decoders.set(threadId, decoder);
+    port.on('message', (frame: unknown) => this.onFrame(threadId, decoder, frame));
+    port.on('messageerror', (error: Error) => {
+      this.stats.decodeFailures++;
+      this.log.warn({ fromThread: threadId, err: error }, 'dropped a frame that could not be deserialized');
+    });
+  }
+
+  disconnect(threadId: number): void {
+    this.ports.get(threadId)?.close();
+    this.ports.delete(threadId);
+    this.decoders.delete(threadId);
+    this.outboxes.delete(threadId);
+  }
+
+  setDirectory(updates: readonly (readonly [string, number | null])[]): void {
+    for (const [name, threadId] of updates) {
+      if (threadId === null) this.directory.delete(name);
+      else this.directory.set(name, threadId);
+    }
+  }
+
+  threadOf(name: string): number | undefined {
+    return this.directory.get(name);
+  }
+
+  /** Send an envelope on its way, applying link faults at the sender as a lossy network would. */
+  route(envelope: Envelope): void {
+    if (this.links.empty) {
+      this.forward(envelope);
+      return;
+    }
+    const verdict = this.links.decide(envelope.from, envelope.to, () => this.linkRandom.next());
+    if (verdict.delaysMs.length === 0) {
+      this.stats.dropped++;
+      return;
+    }
+    for (const delayMs of verdict.delaysMs) {
+      if (delayMs <= 0) this.forward(envelope);
+      else setTimeout(() => this.forward(envelope), delayMs);
+    }
+  }
+
+  /** Past the faults: to a local cell (asynchronously, never re-entrantly) or into the target thread's outbox. */
+  forward(envelope: Envelope): void {
+    const target = this.directory.get(envelope.to) ?? this.fallbackThread;
+    if (target === this.threadId || (target === undefined && this.local.has(envelope.to))) {
+      this.localQueue.push(envelope);
+      this.scheduleFlush();
+      return;
+    }
+    if (target === undefined) {
+      this.undeliverable(envelope, new ActorNotFoundError(envelope.to));
+      return;
+    }
+    let outbox = this.outboxes.get(target);
+    if (outbox === undefined) this.outboxes.set(target, (outbox = []));
+    outbox.push(envelope);
+    if (outbox.length >= FRAME_ENVELOPES_MAX) this.flushTo(target, outbox);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** End of the turn: one frame per destination thread, then local deliveries. */
+  flush(): void {
+    this.flushScheduled = false;
+    for (const [threadId, outbox] of this.outboxes) {
+      if (outbox.length > 0) this.flushTo(threadId, outbox);
+    }
+    if (this.localQueue.length > 0) {
+      const batch = this.localQueue.splice(0);
+      for (const envelope of batch) this.deliverLocal(envelope);
+    }
+  }
+
+  private flushTo(threadId: number, outbox: Envelope[]): void {
+    const batch = outbox.splice(0);
+    const port = this.ports.get(threadId);
+    if (port === undefined) {
+      // The thread is gone (killed, not yet restarted): what was sent to it is lost, as on a dead host.
+      for (const envelope of batch) this.undeliverable(envelope, new ActorUnavailableError(envelope.to, 'its thread is down'));
+      return;
+    }
+    const frame = this.encoder.encode(batch);
+    port.postMessage(frame, [frame.buffer as ArrayBuffer]);
+  }
+
+  /** Raw bytes as if they arrived from `fromThread` (bad-input tests). */
+  injectFrame(fromThread: number, frame: Uint8Array): void {
+    this.onFrame(fromThread, new FrameDecoder(), frame);
+  }
+
+  private onFrame(fromThread: number, decoder: FrameDecoder, frame: unknown): void {
+    this.stats.framesReceived++;
+    if (!(frame instanceof Uint8Array)) {
+      this.stats.decodeFailures++;
+      this.log.warn({ fromThread }, 'dropped a frame that is not bytes');
+      return;
+    }
+    const result = decoder.decode(frame);
+    if (!result.ok) {
+      this.stats.decodeFailures++;
+      this.log.warn({ fromThread, error: result.error, bytes: frame.length }, 'dropped an undecodable frame');
+      return;
+    }
+    if (result.rejected > 0) {
+      this.stats.decodeFailures += result.rejected;
+      this.log.warn({ fromThread, rejected: result.rejected }, 'dropped envelopes of the wrong shape');
+    }
+    this.stats.envelopesReceived += result.envelopes.length;
+    for (const envelope of result.envelopes) {
+      if (this.local.has(envelope.to) || (envelope.type === REPLY_TYPE && this.directory.get(envelope.to) === this.threadId)) {
+        this.deliverLocal(envelope);
+      } else if (this.fallbackThread === undefined) {
+        // The host forwards traffic for names a sender's directory did not know yet.
+        this.forward(envelope);
+      } else {
+        this.undeliverable(envelope, new ActorNotFoundError(envelope.to));
+      }
+    }
+    if (this.outboxes.size > 0) this.scheduleFlush();
+  }
+
+  private deliverLocal(envelope: Envelope): void {
+    if (envelope.type === REPLY_TYPE) {
+      if (!this.asks.settle(envelope.corr, envelope.body as ReplyBody)) this.stats.dropped++;
+      return;
+    }
+    const slot = this.local.get(envelope.to);
+    if (slot === undefined) {
+      this.undeliverable(envelope, new ActorNotFoundError(envelope.to));
+      return;
+    }
+    if (slot.paused) {
+      slot.held.push(envelope);
+      return;
+    }
+    if (slot.cell === undefined || slot.cell.state !== 'running') {
+      this.undeliverable(envelope, new ActorUnavailableError(envelope.to, 'restarting'));
+      return;
+    }
+    slot.cell.deliver(envelope);
+  }
+
+  /** Count it, and answer an ask at once so the asker does not wait for its timeout. */
+  private undeliverable(envelope: Envelope, error: Error): void {
+    this.stats.dropped++;
+    if (envelope.corr === 0 || envelope.type === REPLY_TYPE) return;
+    const reply: ReplyBody = { ok: false, error: toErrorValue(error) };
+    this.forward({ to: envelope.from, from: envelope.to, type: REPLY_TYPE, corr: envelope.corr, body: reply });
+  }
+
+  releaseHeld(name: string): void {
+    const slot = this.local.get(name);
+    if (slot === undefined) return;
+    slot.paused = false;
+    const held = slot.held.splice(0);
+    for (const envelope of held) this.deliverLocal(envelope);
+  }
+
+  /** A ref whose tell/ask originate from `from` (an actor of this thread, or the host). */
+  makeRef(name: string, from: string): ActorRef {
+    return {
+      name,
+      tell: (msg: Message) => this.route({ to: name, from, type: msg.type, corr: 0, body: msg.body }),
+      ask: <R>(msg: Message, options?: AskOptions): Promise<R> => {
+        const { corr, reply } = this.asks.open<R>(name, msg.type, options);
+        this.route({ to: name, from, type: msg.type, corr, body: msg.body });
+        return reply;
+      },
+    };
+  }
+
+  close(): void {
+    for (const port of this.ports.values()) port.close();
+    this.ports.clear();
+  }
+}

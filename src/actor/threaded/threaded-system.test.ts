@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FrameEncoder } from '../codec.js';
+import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
+import { durableCounter, echo, sink, type EchoMsg } from '../testing/fixtures.js';
+import { ThreadedSystem } from './threaded-system.js';
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('threaded runtime', () => {
+  let system: ThreadedSystem;
+
+  before(async () => {
+    system = new ThreadedSystem({ seed: 7, logLevel: 'fatal' });
+    await system.spawn(echo, { name: 'a', args: { tag: 'A' }, supervision: { backoffMinMs: 5 } });
+    await system.spawn(echo, { name: 'b', args: { tag: 'B' }, supervision: { backoffMinMs: 5 } });
+  });
+
+  after(async () => {
+    await system.shutdown();
+  });
+
+  test('each actor runs in its own thread, and co-hosted actors share one', async () => {
+    await system.spawn(sink, { name: 'light-1', placement: 'pool' });
+    await system.spawn(sink, { name: 'light-2', placement: 'pool' });
+    const { actors } = await system.inspect();
+    const threadOf = (name: string) => actors.find((a) => a.name === name)?.thread;
+    assert.notEqual(threadOf('a'), threadOf('b'));
+    assert.equal(threadOf('light-1'), 'pool');
+    assert.equal(threadOf('light-2'), 'pool');
+  });
+
+  test('ask from the host and tell between actors in two threads', async () => {
+    assert.deepEqual(await system.ref<EchoMsg>('a').ask({ type: 'echo', body: [1, 'x'] }), { tag: 'A', from: 'a', value: [1, 'x'] });
+    const viaPeer = await system.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 1_000 } });
+    assert.deepEqual(viaPeer, { ok: true, value: { tag: 'B', from: 'b', value: 'hi' } });
+  });
+
+  test('many tells in one turn arrive in order, batched into few frames', async () => {
+    await system.spawn(sink, { name: 'counter-sink' });
+    const before = (await system.inspect()).threads.find((t) => t.thread === 'counter-sink');
+    const ref = system.ref('counter-sink');
+    for (let i = 0; i < 5_000; i++) ref.tell({ type: 'bind', body: { pod: `default/web-${i}`, node: 'node-7' } });
+    assert.equal(await ref.ask({ type: 'count', body: null }), 5_000);
+    const afterStats = (await system.inspect()).threads.find((t) => t.thread === 'counter-sink');
+    const frames = afterStats!.framesReceived - (before?.framesReceived ?? 0);
+    assert.ok(frames < 50, `5,000 envelopes should travel in few frames, took ${frames}`);
+  });
+
+  test('a partition gives a typed timeout; heal restores', async () => {
+    const ids = await system.faults.partition(['a'], ['b']);
+    const cut = await system.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 1 }, timeoutMs: 100 } });
+    assert.deepEqual(cut, { ok: false, error: 'AskTimeoutError' });
+    await system.faults.heal(ids);
+    const healed = await system.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 2 }, timeoutMs: 1_000 } });
+    assert.deepEqual(healed, { ok: true, value: { tag: 'B', from: 'b', value: 2 } });
+    const hostCut = await system.faults.partition(['$host'], ['a']);
+    await assert.rejects(system.ref('a').ask({ type: 'echo', body: 1 }, { timeoutMs: 100 }), AskTimeoutError);
+    await system.faults.heal(hostCut);
+  });
+
+  test('a throwing handler crashes only its actor; the supervisor restarts it with fresh memory', async () => {
+    system.ref('b').tell({ type: 'tick', body: 1 });
+    await eventually(async () => (await system.ref('b').ask({ type: 'ticks', body: null })) === 1, 'the tick');
+    await assert.rejects(system.ref('b').ask({ type: 'crash', body: 'boom' }), ActorUnavailableError);
+    await eventually(async () => {
+      try {
+        return (await system.ref('b').ask({ type: 'ticks', body: null }, { timeoutMs: 500 })) === 0;
+      } catch {
+        return false;
+      }
+    }, 'b to restart');
+    assert.deepEqual(await system.ref('a').ask({ type: 'echo', body: 'still here' }), { tag: 'A', from: 'a', value: 'still here' });
+  });
+
+  test('killing a thread fails waiting asks fast, and the actor comes back with its disk', async () => {
+    await system.spawn(durableCounter, { name: 'ctr', supervision: { backoffMinMs: 5 } });
+    assert.equal(await system.ref('ctr').ask({ type: 'inc', body: 7 }), 7);
+    await system.spawn(echo, { name: 'waiter', supervision: { backoffMinMs: 5 } });
+    const pending = system.ref('waiter').ask({ type: 'never', body: null }, { timeoutMs: 30_000 });
+    const started = Date.now();
+    await system.faults.kill('waiter');
+    await assert.rejects(pending, ActorUnavailableError);
+    assert.ok(Date.now() - started < 5_000);
+    await system.faults.kill('ctr');
+    await eventually(async () => {
+      try {
+        return (await system.ref('ctr').ask({ type: 'get', body: null }, { timeoutMs: 500 })) === 7;
+      } catch {
+        return false;
+      }
+    }, 'the counter to recover its total from disk');
+  });
+
+  test('a kill with unsynced-loss armed loses exactly the writes not yet fsynced', async () => {
+    await system.spawn(durableCounter, { name: 'lossy', supervision: { backoffMinMs: 5 } });
+    await system.faults.disk('lossy', { loseUnsyncedOnCrash: true });
+    assert.equal(await system.ref('lossy').ask({ type: 'inc', body: 3 }), 3);
+    await system.faults.disk('lossy', { fsyncFailProbability: 1 });
+    await assert.rejects(system.ref('lossy').ask({ type: 'inc', body: 100 }), ActorUnavailableError);
+    await system.faults.disk('lossy', { fsyncFailProbability: 0 });
+    await system.faults.kill('lossy');
+    await eventually(async () => {
+      try {
+        return (await system.ref('lossy').ask({ type: 'get', body: null }, { timeoutMs: 500 })) === 3;
+      } catch {
+        return false;
+      }
+    }, 'the counter to come back with only the synced increment');
+  });
+
+  test('pause blocks the thread (messages queue); resume drains them', async () => {
+    await system.spawn(echo, { name: 'sleepy' });
+    await system.faults.pause('sleepy');
+    for (let i = 0; i < 3; i++) system.ref('sleepy').tell({ type: 'tick', body: i });
+    await assert.rejects(system.ref('sleepy').ask({ type: 'ticks', body: null }, { timeoutMs: 150 }), AskTimeoutError);
+    await system.faults.resume('sleepy');
+    assert.equal(await system.ref('sleepy').ask({ type: 'ticks', body: null }), 3);
+  });
+
+  test('clock offset shifts one actor’s now()', async () => {
+    await system.faults.clockOffset('a', 60_000);
+    const a = (await system.ref('a').ask({ type: 'now', body: null })) as number;
+    const b = (await system.ref('b').ask({ type: 'now', body: null })) as number;
+    assert.ok(a - b > 59_000 && a - b < 61_000, `offset seen: ${a - b}`);
+    await system.faults.clockOffset('a', 0);
+  });
+
+  test('garbage frames and unknown message types are counted and dropped; the thread keeps serving', async () => {
+    await system.faults.injectFrame('a', new Uint8Array([0xc1, 0x00, 0xff, 0x13]));
+    await system.faults.injectFrame('a', new FrameEncoder().encode([{ junk: true } as never]));
+    system.ref('a').tell({ type: 'no-such-type', body: null } as never);
+    await assert.rejects(system.ref('a').ask({ type: 'also-unknown', body: null } as never), UnhandledMessageError);
+    const { threads, actors } = await system.inspect();
+    assert.equal(threads.find((t) => t.thread === 'a')?.decodeFailures, 2);
+    assert.equal(actors.find((x) => x.name === 'a')?.unhandled, 2);
+    assert.deepEqual(await system.ref('a').ask({ type: 'echo', body: 'ok' }), { tag: 'A', from: 'a', value: 'ok' });
+  });
+
+  test('an ask to a name nobody has fails with ActorNotFoundError', async () => {
+    await assert.rejects(system.ref('nobody').ask({ type: 'echo', body: 1 }), ActorNotFoundError);
+  });
+
+  test('the restart budget stops the actor for good and tells its watchers', async () => {
+    await system.spawn(echo, { name: 'fragile', supervision: { maxRestarts: 1, backoffMinMs: 5 } });
+    await system.spawn(echo, { name: 'observer' });
+    await system.ref('observer').ask({ type: 'watch', body: 'fragile' });
+    const hostSaw: string[] = [];
+    system.onDown('fragile', (event) => hostSaw.push(event.reason));
+    await assert.rejects(system.ref('fragile').ask({ type: 'crash', body: '1' }));
+    await eventually(async () => {
+      try {
+        await system.ref('fragile').ask({ type: 'echo', body: 0 }, { timeoutMs: 300 });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the first restart');
+    await assert.rejects(system.ref('fragile').ask({ type: 'crash', body: '2' }));
+    await eventually(async () => hostSaw.length === 1, 'the down notice');
+    assert.deepEqual(hostSaw, ['restart-budget-exhausted']);
+    await eventually(async () => ((await system.ref('observer').ask({ type: 'downs', body: null })) as unknown[]).length === 1, 'the watcher notice');
+    assert.equal(system.lookup('fragile'), undefined);
+  });
+
+  test('a child spawned by an actor stops with its parent', async () => {
+    await system.spawn(echo, { name: 'parent' });
+    await system.ref('parent').ask({ type: 'spawn-child', body: { name: 'parent-kid' } });
+    await eventually(async () => {
+      try {
+        await system.ref('parent-kid').ask({ type: 'echo', body: 1 }, { timeoutMs: 300 });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the child to start');
+    await system.stop('parent');
+    assert.equal(system.lookup('parent-kid'), undefined);
+  });
+});
