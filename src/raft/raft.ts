@@ -1,0 +1,862 @@
+/**
+ * The Raft state machine: one object per node, driven only by `step(message)` and
+ * `tick()` (plus the application's requests). It never does I/O; it appends to
+ * `msgs` and to the unstable log, and `RaftNode` hands those out in a Ready.
+ *
+ * Follows the Raft paper and the shape of etcd-io/raft: one step function per role,
+ * pre-vote (§9.6 of the thesis), check-quorum, ReadIndex, leadership transfer,
+ * snapshots, and single-server membership change with learners.
+ */
+import { invariant } from './assert.js';
+import { RaftLog, cloneConfState, type MemoryStorage } from './log.js';
+import { assertNever, isForwardedRequest, type Message, type MsgApp, type MsgHeartbeat, type MsgSnap, type MsgVote } from './protocol.js';
+import { Progress, ProgressTracker } from './progress.js';
+import { ReadOnly, type ReadOnlyOption, type ReadState } from './read-only.js';
+import { NONE, type ConfChange, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
+
+export type RaftRole = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/**
+ * Deliberately broken rules, for proving that the simulation's checkers bite.
+ * Never set in production: each one makes Raft unsafe.
+ */
+export interface RaftTestingKnobs {
+  /** Commit an entry of an earlier term by counting its replicas (the bug of the paper's Figure 8). */
+  commitByCountingOldTermEntries?: boolean;
+  /** Grant votes without checking that the candidate's log is at least as up to date (§5.4.1). */
+  grantVoteWithoutUpToDateCheck?: boolean;
+}
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Followers start an election after [electionTicks, 2 * electionTicks) ticks without a leader. */
+  electionTicks: number;
+  /** A leader sends heartbeats every heartbeatTicks ticks. Must be < electionTicks. */
+  heartbeatTicks: number;
+  /** Uniform in [0, 1): the only source of randomness (the election timeout). */
+  random: () => number;
+  /** Run a pre-vote round before incrementing the term, so a partitioned node rejoining cannot depose a healthy leader. */
+  preVote?: boolean;
+  /** A leader steps down when it has not heard from a quorum within an election timeout. */
+  checkQuorum?: boolean;
+  /** Appends in flight to one follower in replicate state. */
+  maxInflightMsgs?: number;
+  /** Entries in one append message. */
+  maxEntriesPerMsg?: number;
+  /** Bytes of entries in one append message (at least one entry is always sent). */
+  maxSizePerMsgBytes?: number;
+  /** Bytes of committed entries handed to the application in one Ready. */
+  maxCommittedSizePerReadyBytes?: number;
+  /** Proposals a leader accepts beyond its commit index before refusing more (back-pressure). */
+  maxUncommittedEntries?: number;
+  /** 'safe' confirms leadership with a heartbeat round; 'leaseBased' trusts the check-quorum lease (needs bounded clock drift). */
+  readOnlyOption?: ReadOnlyOption;
+  /** The index the application has already applied (its state survives restarts only up to here). */
+  applied?: number;
+  testingKnobs?: RaftTestingKnobs;
+}
+
+/** Defaults; each limit bounds memory or message size. */
+export const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+export const DEFAULT_MAX_ENTRIES_PER_MSG = 1024;
+/** 1 MiB: etcd's default order of magnitude, and well under our transport's frame size. */
+export const DEFAULT_MAX_SIZE_PER_MSG_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = 10_000;
+/** Read requests a leader holds while it has not yet committed an entry of its term. */
+export const PENDING_READ_INDEX_MAX = 1024;
+
+export type ProposalResult =
+  | { accepted: true; index: number; term: number }
+  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange'; leader: NodeId };
+
+export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget'; leader: NodeId };
+
+export interface SoftState {
+  lead: NodeId;
+  role: RaftRole;
+}
+
+const CONF_CHANGE_ENCODER = new TextEncoder();
+const CONF_CHANGE_DECODER = new TextDecoder();
+
+export function encodeConfChange(cc: ConfChange): Uint8Array {
+  return CONF_CHANGE_ENCODER.encode(JSON.stringify({ type: cc.type, nodeId: cc.nodeId }));
+}
+
+export function decodeConfChange(data: Uint8Array): ConfChange {
+  const v = JSON.parse(CONF_CHANGE_DECODER.decode(data)) as ConfChange;
+  invariant(v.type === 'addVoter' || v.type === 'removeVoter' || v.type === 'addLearner', `bad conf change ${JSON.stringify(v)}`);
+  invariant(Number.isInteger(v.nodeId) && v.nodeId > 0, `bad conf change node ${JSON.stringify(v)}`);
+  return v;
+}
+
+export class Raft {
+  readonly id: NodeId;
+  term = 0;
+  vote: NodeId = NONE;
+  lead: NodeId = NONE;
+  role: RaftRole = 'follower';
+  readonly log: RaftLog;
+  readonly tracker: ProgressTracker;
+  readonly readOnly: ReadOnly;
+  /** Outgoing messages, handed out by the next Ready. */
+  msgs: Message[] = [];
+  /** Answered reads, handed out by the next Ready. */
+  readStates: ReadState[] = [];
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private leadTransferee: NodeId = NONE;
+  /** Index of the last conf change appended by this leader; a new one waits until it is applied. */
+  private pendingConfIndex = 0;
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private pendingReadIndex: { from: NodeId; context: string }[] = [];
+
+  private readonly electionTicks: number;
+  private readonly heartbeatTicks: number;
+  private readonly random: () => number;
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
+  private readonly maxEntriesPerMsg: number;
+  private readonly maxSizePerMsgBytes: number;
+  private readonly maxUncommittedEntries: number;
+  readonly maxCommittedSizePerReadyBytes: number;
+  private readonly knobs: RaftTestingKnobs;
+
+  constructor(config: RaftConfig, storage: MemoryStorage, hardState: HardState) {
+    invariant(config.id > 0, 'node id must be positive');
+    invariant(config.heartbeatTicks > 0 && config.electionTicks > config.heartbeatTicks, 'need 0 < heartbeatTicks < electionTicks');
+    const readOnlyOption = config.readOnlyOption ?? 'safe';
+    invariant(readOnlyOption === 'safe' || config.checkQuorum === true, 'leaseBased reads need checkQuorum: the lease is the check-quorum window');
+    this.id = config.id;
+    this.electionTicks = config.electionTicks;
+    this.heartbeatTicks = config.heartbeatTicks;
+    this.random = config.random;
+    this.preVote = config.preVote ?? false;
+    this.checkQuorum = config.checkQuorum ?? false;
+    this.maxEntriesPerMsg = config.maxEntriesPerMsg ?? DEFAULT_MAX_ENTRIES_PER_MSG;
+    this.maxSizePerMsgBytes = config.maxSizePerMsgBytes ?? DEFAULT_MAX_SIZE_PER_MSG_BYTES;
+    this.maxCommittedSizePerReadyBytes = config.maxCommittedSizePerReadyBytes ?? DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES;
+    this.maxUncommittedEntries = config.maxUncommittedEntries ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES;
+    this.knobs = config.testingKnobs ?? {};
+    this.log = new RaftLog(storage, config.applied ?? 0);
+    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS);
+    this.readOnly = new ReadOnly(readOnlyOption);
+    this.tracker.setConf(storage.snapshot().metadata.confState, this.log.lastIndex() + 1);
+    if (hardState.term > 0 || hardState.commit > 0) {
+      invariant(hardState.commit >= this.log.committed || hardState.commit === 0, 'hard state commit below the snapshot');
+      invariant(hardState.commit <= this.log.lastIndex(), () => `hard state commit ${hardState.commit} beyond last index ${this.log.lastIndex()}`);
+      this.log.commitTo(hardState.commit);
+      this.term = hardState.term;
+      this.vote = hardState.vote;
+    }
+    this.becomeFollower(this.term, NONE);
+  }
+
+  // ---------------------------------------------------------------- state
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, role: this.role };
+  }
+
+  confState(): ConfState {
+    return this.tracker.confState();
+  }
+
+  /** A voter in the current configuration: only voters campaign. */
+  promotable(): boolean {
+    return this.tracker.isVoter(this.id);
+  }
+
+  leaderTransferee(): NodeId {
+    return this.leadTransferee;
+  }
+
+  private send(m: Message): void {
+    invariant(m.to !== this.id, 'a node never sends to itself');
+    this.msgs.push(m);
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    const r = this.random();
+    invariant(r >= 0 && r < 1, `random() must return [0, 1), got ${r}`);
+    this.randomizedElectionTimeout = this.electionTicks + Math.floor(r * this.electionTicks);
+  }
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      invariant(term > this.term, () => `term went backwards: ${this.term} -> ${term}`);
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = NONE;
+    this.tracker.resetVotes();
+    const next = this.log.lastIndex() + 1;
+    for (const [id, old] of this.tracker.progress) {
+      const pr = new Progress(next, this.tracker.maxInflightMsgs, old.isLearner);
+      if (id === this.id) pr.match = this.log.lastStableIndex();
+      this.tracker.progress.set(id, pr);
+    }
+    this.pendingConfIndex = 0;
+    this.pendingReadIndex = [];
+    this.readOnly.reset();
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    invariant(this.role !== 'leader', 'a leader cannot become a pre-candidate');
+    // Pre-vote changes neither term nor vote: a failed pre-vote leaves no trace.
+    this.tracker.resetVotes();
+    this.lead = NONE;
+    this.role = 'preCandidate';
+  }
+
+  private becomeCandidate(): void {
+    invariant(this.role !== 'leader', 'a leader cannot become a candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    invariant(this.role === 'candidate', 'only a candidate becomes leader');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    const self = this.tracker.progress.get(this.id);
+    invariant(self !== undefined, 'a leader is in its own configuration');
+    self.becomeReplicate();
+    self.match = this.log.lastStableIndex();
+    // Conservatively: any conf change in the log may be unapplied.
+    this.pendingConfIndex = this.log.lastIndex();
+    // The no-op of the new term: committing it commits everything before it (§5.4.2).
+    this.appendEntries([{ term: this.term, index: 0, type: 'normal', data: new Uint8Array(0) }]);
+  }
+
+  private appendEntries(entries: Entry[]): number {
+    let index = this.log.lastIndex();
+    const stamped = entries.map((e) => ({ ...e, term: this.term, index: ++index }));
+    return this.log.append(stamped);
+  }
+
+  // ---------------------------------------------------------------- time
+
+  tick(): void {
+    if (this.role === 'leader') this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) {
+        if (!this.tracker.quorumActive(this.id)) {
+          this.becomeFollower(this.term, NONE);
+          return;
+        }
+        for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.leadTransferee !== NONE) this.leadTransferee = NONE;
+    }
+    for (const [id, pr] of this.tracker.progress) {
+      if (id === this.id || pr.state !== 'snapshot') continue;
+      // The snapshot (or its answer) may have been lost: fall back to probing.
+      if (++pr.snapshotTicks >= this.electionTicks) {
+        pr.becomeProbe();
+        this.maybeSendAppend(id, true);
+      }
+    }
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.readOnly.lastPendingContext());
+    }
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    const lo = Math.max(this.log.applied + 1, this.log.firstIndex());
+    if (lo > this.log.committed) return false;
+    return this.log.slice(lo, this.log.committed + 1).some((e) => e.type === 'confChange');
+  }
+
+  /** Start an election (or a pre-vote). `transfer` skips pre-vote and others' leases. */
+  private hup(transfer: boolean): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    // Our configuration may be about to change; campaigning under the old one could split the group.
+    if (this.hasUnappliedConfChanges()) return;
+    if (this.preVote && !transfer) this.campaign('msgPreVote', false);
+    else this.campaign('msgVote', transfer);
+  }
+
+  private campaign(type: 'msgVote' | 'msgPreVote', transfer: boolean): void {
+    let term: number;
+    if (type === 'msgPreVote') {
+      this.becomePreCandidate();
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      term = this.term;
+    }
+    this.tracker.recordVote(this.id, true);
+    if (this.tracker.voteResult() === 'won') {
+      if (type === 'msgPreVote') this.campaign('msgVote', transfer);
+      else this.becomeLeader();
+      return;
+    }
+    const index = this.log.lastIndex();
+    const logTerm = this.log.lastTerm();
+    for (const id of [...this.tracker.voters].sort((a, b) => a - b)) {
+      if (id === this.id) continue;
+      this.send({ type, from: this.id, to: id, term, index, logTerm, transfer });
+    }
+  }
+
+  private handleVoteRequest(m: MsgVote): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      // A pre-vote for a future term does not bind us to anything.
+      (m.type === 'msgPreVote' && m.term > this.term);
+    const upToDate = this.knobs.grantVoteWithoutUpToDateCheck === true || this.log.isUpToDate(m.index, m.logTerm);
+    const respType = m.type === 'msgVote' ? 'msgVoteResp' : 'msgPreVoteResp';
+    if (canVote && upToDate) {
+      // Answer in the candidate's term so a pre-candidate counts it.
+      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === 'msgVote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- step
+
+  step(m: Message): void {
+    invariant(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
+    if (isForwardedRequest(m)) {
+      this.stepForwarded(m);
+      return;
+    }
+    if (m.term > this.term) {
+      if (m.type === 'msgVote' || m.type === 'msgPreVote') {
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTicks;
+        // Within a leader lease we ignore campaigns: the leader is alive, the candidate is disruptive.
+        if (inLease && !m.transfer) return;
+      }
+      if (m.type === 'msgPreVote') {
+        // Never change term for a pre-vote request.
+      } else if (m.type === 'msgPreVoteResp' && !m.reject) {
+        // The pre-vote was granted for the term we will campaign in.
+      } else if (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === 'msgHeartbeat' || m.type === 'msgApp')) {
+        // A stale leader (e.g. healed from a partition) learns our term and steps down;
+        // without this it would keep its followers' pre-votes failing forever.
+        this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
+      } else if (m.type === 'msgPreVote') {
+        this.send({ type: 'msgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'msgVote' || m.type === 'msgPreVote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      case 'candidate':
+      case 'preCandidate':
+        this.stepCandidate(m);
+        return;
+      case 'follower':
+        this.stepFollower(m);
+        return;
+      default:
+        assertNever(this.role);
+    }
+  }
+
+  private stepForwarded(m: Message): void {
+    if (this.role !== 'leader') return;
+    switch (m.type) {
+      case 'msgReadIndex':
+        this.leaderReadIndex(m.from, m.context);
+        return;
+      case 'msgTransferLeader':
+        this.leaderTransfer(m.transferee);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'msgAppResp':
+        this.handleAppendResponse(m.from, m.index, m.reject, m.rejectHint, m.logTerm);
+        return;
+      case 'msgHeartbeatResp':
+        this.handleHeartbeatResponse(m.from, m.context);
+        return;
+      case 'msgApp':
+      case 'msgHeartbeat':
+      case 'msgSnap':
+        // Two leaders in one term would break election safety.
+        invariant(false, () => `leader ${this.id} got ${m.type} from ${m.from} in its own term ${this.term}`);
+        return;
+      case 'msgVoteResp':
+      case 'msgPreVoteResp':
+      case 'msgTimeoutNow':
+      case 'msgReadIndexResp':
+      case 'msgVote':
+      case 'msgPreVote':
+      case 'msgReadIndex':
+      case 'msgTransferLeader':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myVoteResp = this.role === 'preCandidate' ? 'msgPreVoteResp' : 'msgVoteResp';
+    switch (m.type) {
+      case 'msgApp':
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        return;
+      case 'msgHeartbeat':
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'msgSnap':
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case 'msgVoteResp':
+      case 'msgPreVoteResp': {
+        if (m.type !== myVoteResp) return;
+        this.tracker.recordVote(m.from, !m.reject);
+        const result = this.tracker.voteResult();
+        if (result === 'won') {
+          if (this.role === 'preCandidate') {
+            this.campaign('msgVote', false);
+          } else {
+            this.becomeLeader();
+            this.bcastAppend();
+          }
+        } else if (result === 'lost') {
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      case 'msgAppResp':
+      case 'msgHeartbeatResp':
+      case 'msgTimeoutNow':
+      case 'msgReadIndexResp':
+      case 'msgVote':
+      case 'msgPreVote':
+      case 'msgReadIndex':
+      case 'msgTransferLeader':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'msgApp':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        return;
+      case 'msgHeartbeat':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'msgSnap':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case 'msgTimeoutNow':
+        // Our leader asks us to take over now: no pre-vote, and voters ignore their lease.
+        this.hup(true);
+        return;
+      case 'msgReadIndexResp':
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+      case 'msgAppResp':
+      case 'msgHeartbeatResp':
+      case 'msgVoteResp':
+      case 'msgPreVoteResp':
+      case 'msgVote':
+      case 'msgPreVote':
+      case 'msgReadIndex':
+      case 'msgTransferLeader':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  // ---------------------------------------------------------------- follower side
+
+  private handleAppend(m: MsgApp): void {
+    if (m.index < this.log.committed) {
+      this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: lastNew, reject: false, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    // Fast backtracking: skip every index whose term cannot match (term > m.logTerm).
+    const hintIndex = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex()), m.logTerm);
+    const hintTerm = this.log.term(hintIndex) ?? 0;
+    this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: m.index, reject: true, rejectHint: hintIndex, logTerm: hintTerm });
+  }
+
+  private handleHeartbeat(m: MsgHeartbeat): void {
+    this.log.commitTo(m.commit);
+    this.send({ type: 'msgHeartbeatResp', from: this.id, to: m.from, term: this.term, context: m.context });
+  }
+
+  private handleSnapshot(m: MsgSnap): void {
+    if (this.restore(m)) {
+      this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: this.log.lastIndex(), reject: false, rejectHint: 0, logTerm: 0 });
+    } else {
+      this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0 });
+    }
+  }
+
+  /** Install a leader's snapshot. Returns false when it brings nothing new. */
+  private restore(m: MsgSnap): boolean {
+    const s = m.snapshot.metadata;
+    if (s.index <= this.log.committed) return false;
+    if (this.log.matchTerm(s.index, s.term)) {
+      // We already have the entries: just fast-forward the commit index.
+      this.log.commitTo(s.index);
+      return false;
+    }
+    this.log.restore(m.snapshot);
+    this.tracker.setConf(s.confState, this.log.lastIndex() + 1);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- leader side
+
+  private handleAppendResponse(from: NodeId, index: number, reject: boolean, rejectHint: number, logTerm: number): void {
+    const pr = this.tracker.progress.get(from);
+    if (!pr) return;
+    pr.recentActive = true;
+    if (reject) {
+      let nextProbe = rejectHint;
+      if (logTerm > 0) nextProbe = this.log.findConflictByTerm(rejectHint, logTerm);
+      if (pr.maybeDecrTo(index, nextProbe)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.maybeSendAppend(from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(index)) return;
+    if (pr.state === 'probe') {
+      pr.becomeReplicate();
+    } else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') {
+      pr.inflights.freeLE(index);
+    }
+    if (this.maybeCommit()) {
+      this.bcastAppend();
+    } else if (wasPaused) {
+      this.maybeSendAppend(from, false);
+    }
+    // Stream on while the window allows.
+    while (this.maybeSendAppend(from, false)) {
+      /* keep filling the inflight window */
+    }
+    if (from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: 'msgTimeoutNow', from: this.id, to: from, term: this.term });
+    }
+  }
+
+  private handleHeartbeatResponse(from: NodeId, context: string): void {
+    const pr = this.tracker.progress.get(from);
+    if (!pr) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    // A lost append must not stall a full window forever.
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.log.lastIndex()) this.maybeSendAppend(from, true);
+    if (this.readOnly.option !== 'safe' || context === '') return;
+    const acks = this.readOnly.recvAck(from, context);
+    if (!acks) return;
+    let voterAcks = 0;
+    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
+    if (voterAcks < this.tracker.quorum()) return;
+    for (const req of this.readOnly.advance(context)) this.answerRead(req.from, req.index, req.context);
+  }
+
+  /** Advance commit by counting replicas; only entries of the current term are counted (Figure 8). */
+  private maybeCommit(): boolean {
+    const index = this.tracker.committed();
+    if (index <= this.log.committed) return false;
+    if (!this.knobs.commitByCountingOldTermEntries && this.log.term(index) !== this.term) return false;
+    this.log.commitTo(index);
+    this.releasePendingReads();
+    return true;
+  }
+
+  /** Leader: our own entries became durable up to `index`. */
+  selfPersistedTo(index: number): void {
+    if (this.role !== 'leader') return;
+    const pr = this.tracker.progress.get(this.id);
+    if (!pr) return;
+    if (pr.maybeUpdate(index) && this.maybeCommit()) this.bcastAppend();
+  }
+
+  /** Send an append (or a snapshot) to `to` if flow control allows. Returns whether something was sent. */
+  private maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.tracker.progress.get(to);
+    if (!pr || to === this.id || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    const entries = this.log.entriesFrom(pr.next, this.maxEntriesPerMsg, this.maxSizePerMsgBytes);
+    if (prevTerm === undefined || entries === undefined) {
+      // The follower needs entries we compacted: send the snapshot.
+      const snapshot = this.log.snapshot();
+      invariant(snapshot.metadata.index > 0, () => `entries at ${pr.next} compacted but no snapshot to send`);
+      pr.becomeSnapshot(snapshot.metadata.index);
+      this.send({ type: 'msgSnap', from: this.id, to, term: this.term, snapshot });
+      return true;
+    }
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send({ type: 'msgApp', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    pr.sentEntries(entries.length, entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex);
+    return entries.length > 0;
+  }
+
+  private bcastAppend(): void {
+    for (const id of this.tracker.progress.keys()) {
+      if (id !== this.id) this.maybeSendAppend(id, true);
+    }
+  }
+
+  private bcastHeartbeat(context: string): void {
+    for (const [id, pr] of this.tracker.progress) {
+      if (id === this.id) continue;
+      // Never tell a follower to commit beyond what it is known to have.
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send({ type: 'msgHeartbeat', from: this.id, to: id, term: this.term, commit, context });
+    }
+  }
+
+  // ---------------------------------------------------------------- application requests
+
+  propose(data: Uint8Array): ProposalResult {
+    return this.proposeEntry({ term: 0, index: 0, type: 'normal', data });
+  }
+
+  proposeConfChange(cc: ConfChange): ProposalResult {
+    if (this.role === 'leader') {
+      if (this.pendingConfIndex > this.log.applied) return { accepted: false, reason: 'confChangePending', leader: this.lead };
+      const voters = this.tracker.voters;
+      const valid =
+        (cc.type === 'addVoter' && !voters.has(cc.nodeId)) ||
+        (cc.type === 'addLearner' && !this.tracker.learners.has(cc.nodeId) && !voters.has(cc.nodeId)) ||
+        // Never remove the last voter: nobody could ever commit again.
+        (cc.type === 'removeVoter' && (this.tracker.learners.has(cc.nodeId) || (voters.has(cc.nodeId) && voters.size > 1)));
+      if (!valid) return { accepted: false, reason: 'invalidConfChange', leader: this.lead };
+    }
+    const result = this.proposeEntry({ term: 0, index: 0, type: 'confChange', data: encodeConfChange(cc) });
+    if (result.accepted) this.pendingConfIndex = result.index;
+    return result;
+  }
+
+  private proposeEntry(e: Entry): ProposalResult {
+    if (this.role !== 'leader') return { accepted: false, reason: 'notLeader', leader: this.lead };
+    if (this.leadTransferee !== NONE) return { accepted: false, reason: 'transferring', leader: this.lead };
+    if (this.log.lastIndex() - this.log.committed >= this.maxUncommittedEntries) return { accepted: false, reason: 'overloaded', leader: this.lead };
+    const index = this.appendEntries([e]);
+    this.bcastAppend();
+    // Commit also waits for our own persistence: see selfPersistedTo.
+    return { accepted: true, index, term: this.term };
+  }
+
+  /** Ask for a linearizable read point; the answer arrives as a ReadState with the same context. */
+  readIndex(context: string): RequestResult {
+    if (this.role === 'leader') return this.leaderReadIndex(this.id, context);
+    if (this.lead === NONE || this.role !== 'follower') return { accepted: false, reason: 'noLeader', leader: NONE };
+    this.send({ type: 'msgReadIndex', from: this.id, to: this.lead, term: 0, context });
+    return { accepted: true };
+  }
+
+  private committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  private leaderReadIndex(from: NodeId, context: string): RequestResult {
+    if (this.tracker.voters.size === 1 && this.tracker.isVoter(this.id)) {
+      this.answerRead(from, this.log.committed, context);
+      return { accepted: true };
+    }
+    // Until an entry of our term commits, our commit index may lag the previous leader's.
+    if (!this.committedEntryInCurrentTerm()) {
+      if (this.pendingReadIndex.length >= PENDING_READ_INDEX_MAX) return { accepted: false, reason: 'overloaded', leader: this.id };
+      this.pendingReadIndex.push({ from, context });
+      return { accepted: true };
+    }
+    return this.serveRead(from, context);
+  }
+
+  private serveRead(from: NodeId, context: string): RequestResult {
+    if (this.readOnly.option === 'leaseBased') {
+      this.answerRead(from, this.log.committed, context);
+      return { accepted: true };
+    }
+    if (!this.readOnly.addRequest(this.log.committed, context, from)) return { accepted: false, reason: 'overloaded', leader: this.id };
+    this.readOnly.recvAck(this.id, context);
+    this.bcastHeartbeat(context);
+    return { accepted: true };
+  }
+
+  private releasePendingReads(): void {
+    if (this.pendingReadIndex.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const pending = this.pendingReadIndex;
+    this.pendingReadIndex = [];
+    for (const r of pending) this.serveRead(r.from, r.context);
+  }
+
+  private answerRead(from: NodeId, index: number, context: string): void {
+    if (from === this.id) this.readStates.push({ index, context });
+    else this.send({ type: 'msgReadIndexResp', from: this.id, to: from, term: this.term, index, context });
+  }
+
+  /** Hand leadership to `to`: catch it up, then tell it to campaign at once (msgTimeoutNow). */
+  transferLeadership(to: NodeId): RequestResult {
+    if (this.role === 'leader') return this.leaderTransfer(to);
+    if (this.lead === NONE) return { accepted: false, reason: 'noLeader', leader: NONE };
+    this.send({ type: 'msgTransferLeader', from: this.id, to: this.lead, term: 0, transferee: to });
+    return { accepted: true };
+  }
+
+  private leaderTransfer(to: NodeId): RequestResult {
+    if (to === this.id || !this.tracker.isVoter(to)) return { accepted: false, reason: 'invalidTarget', leader: this.id };
+    if (this.leadTransferee === to) return { accepted: true };
+    // Give the transfer one election timeout to finish.
+    this.electionElapsed = 0;
+    this.leadTransferee = to;
+    const pr = this.tracker.progress.get(to)!;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'msgTimeoutNow', from: this.id, to, term: this.term });
+    else this.maybeSendAppend(to, true);
+    return { accepted: true };
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  /** Founding membership: committed addVoter entries at 1..n in term 1, applied to the tracker now. */
+  bootstrap(voters: NodeId[]): void {
+    invariant(this.log.lastIndex() === 0 && this.term === 0, 'bootstrap needs an empty node');
+    this.becomeFollower(1, NONE);
+    const entries: Entry[] = voters.map((id, i) => ({ term: 1, index: i + 1, type: 'confChange', data: encodeConfChange({ type: 'addVoter', nodeId: id }) }));
+    this.log.append(entries);
+    this.log.commitTo(entries.length);
+    for (const id of voters) this.applyConfChange({ type: 'addVoter', nodeId: id });
+  }
+
+  /** Apply a committed conf change (called as the application applies the entry). */
+  applyConfChange(cc: ConfChange): ConfState {
+    const next = this.log.lastIndex() + 1;
+    const ensure = (learner: boolean): void => {
+      const pr = this.tracker.progress.get(cc.nodeId);
+      if (pr) pr.isLearner = learner;
+      else {
+        const fresh = new Progress(next, this.tracker.maxInflightMsgs, learner);
+        // A new member has just been heard of; give it one check-quorum round.
+        fresh.recentActive = true;
+        this.tracker.progress.set(cc.nodeId, fresh);
+      }
+    };
+    switch (cc.type) {
+      case 'addVoter':
+        this.tracker.learners.delete(cc.nodeId);
+        this.tracker.voters.add(cc.nodeId);
+        ensure(false);
+        break;
+      case 'addLearner':
+        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break; // never demote the last voter
+        this.tracker.voters.delete(cc.nodeId);
+        this.tracker.learners.add(cc.nodeId);
+        ensure(true);
+        break;
+      case 'removeVoter':
+        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break;
+        this.tracker.voters.delete(cc.nodeId);
+        this.tracker.learners.delete(cc.nodeId);
+        this.tracker.progress.delete(cc.nodeId);
+        break;
+      default:
+        assertNever(cc.type);
+    }
+    if (this.role === 'leader') {
+      if (!this.tracker.isVoter(this.id)) {
+        // Removed (or demoted): a leader that is not a voter cannot count itself; let the rest elect.
+        this.becomeFollower(this.term, NONE);
+      } else {
+        if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
+        // A smaller quorum may commit more.
+        if (this.maybeCommit()) this.bcastAppend();
+        else if (cc.type !== 'removeVoter') this.maybeSendAppend(cc.nodeId, true);
+      }
+    }
+    return cloneConfState(this.tracker.confState());
+  }
+
+  /** For tests and the simulator: the role's elapsed counters. */
+  debugTimers(): { electionElapsed: number; randomizedElectionTimeout: number } {
+    return { electionElapsed: this.electionElapsed, randomizedElectionTimeout: this.randomizedElectionTimeout };
+  }
+}

@@ -1,0 +1,492 @@
+/**
+ * The deterministic simulation: N real RaftNodes, a seeded network that loses,
+ * duplicates, delays and reorders; partitions; crashes that restart from the
+ * simulated disk (losing unsynced writes); uneven tick rates. Safety is checked after
+ * every step; after the chaos phase the network heals and liveness is required.
+ *
+ * A run is a pure function of (seed, nodes, knobs): a failing seed replays exactly.
+ */
+import { RaftInvariantError } from '../assert.js';
+import type { Message } from '../protocol.js';
+import type { RaftConfig, RaftTestingKnobs } from '../raft.js';
+import { RaftNode, type Ready } from '../raw-node.js';
+import type { NodeId, Snapshot } from '../types.js';
+import { SafetyChecker, SafetyViolation, chainDigest, entryKey } from './checker.js';
+import { SimDisk } from './disk.js';
+import { HEALTHY_NETWORK, SimNetwork, makePartition, type NetworkFaults } from './network.js';
+import { Prng } from './prng.js';
+
+export interface SimKnobs extends RaftTestingKnobs {
+  /** Harness bug: send a Ready's messages before its writes are durable (a crash then forgets a vote or an acked entry). */
+  skipPersistBeforeSend?: boolean;
+}
+
+export interface SimOptions {
+  seed: number;
+  nodes: 3 | 5;
+  /** Ticks of faults before the network heals. */
+  chaosTicks?: number;
+  knobs?: SimKnobs;
+  /** Receives a line per notable event (replay with --seed). */
+  trace?: (line: string) => void;
+}
+
+export interface SimStats {
+  ticks: number;
+  leadersElected: number;
+  maxTerm: number;
+  committedIndex: number;
+  crashes: number;
+  partitions: number;
+  messagesSent: number;
+  messagesDropped: number;
+  snapshotsSent: number;
+  compactions: number;
+  readsAnswered: number;
+  transfers: number;
+  /** Ticks from healing to a proposal committed on every node. */
+  livenessTicks: number;
+  /** Ticks from healing to every node having applied that proposal. */
+  convergenceTicks: number;
+}
+
+export interface SimResult {
+  seed: number;
+  nodes: number;
+  ok: boolean;
+  /** The property that broke, or 'liveness'. */
+  failure?: { property: string; message: string; tick: number };
+  stats: SimStats;
+}
+
+export const DEFAULT_CHAOS_TICKS = 1200;
+const ELECTION_TICKS = 10;
+/** After healing: enough for several randomized election rounds plus replication and snapshot catch-up. */
+export const LIVENESS_TICKS_MAX = 40 * ELECTION_TICKS;
+/** After the commit: a node that was down may need its whole backlog at one entry per round trip. */
+export const CONVERGENCE_TICKS_MAX = 3000;
+/** Back-pressure in the simulation: bounds the backlog a healed follower must catch up on. */
+const SIM_MAX_UNCOMMITTED_ENTRIES = 64;
+
+interface Scenario {
+  faults: NetworkFaults;
+  crashRate: number;
+  restartTicksMax: number;
+  partitionRate: number;
+  partitionTicksMax: number;
+  proposeRate: number;
+  readRate: number;
+  transferRate: number;
+  compactAfterEntries: number;
+  loseUnsyncedRate: number;
+  config: Omit<RaftConfig, 'id' | 'random'>;
+}
+
+function drawScenario(prng: Prng): Scenario {
+  const lossy = prng.pick([0, 0.02, 0.1, 0.25]);
+  return {
+    faults: {
+      dropRate: lossy,
+      duplicateRate: prng.pick([0, 0.02, 0.1]),
+      delayTicksMin: 1,
+      delayTicksMax: prng.pick([1, 2, 4, 8]),
+      reorder: prng.chance(0.8),
+    },
+    crashRate: prng.pick([0, 0.004, 0.01, 0.02]),
+    restartTicksMax: prng.pick([5, 30, 80]),
+    partitionRate: prng.pick([0, 0.005, 0.015]),
+    partitionTicksMax: prng.pick([20, 60, 150]),
+    proposeRate: prng.pick([0.1, 0.3, 0.6]),
+    readRate: prng.pick([0, 0.05]),
+    transferRate: prng.pick([0, 0.003, 0.01]),
+    compactAfterEntries: prng.pick([8, 30, 1_000_000]),
+    loseUnsyncedRate: prng.pick([0.5, 1]),
+    config: {
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: prng.pick([1, 2, 3]),
+      preVote: prng.chance(0.5),
+      checkQuorum: prng.chance(0.5),
+      maxInflightMsgs: prng.pick([1, 4, 64]),
+      maxEntriesPerMsg: prng.pick([1, 3, 100]),
+      maxSizePerMsgBytes: prng.pick([64, 1024 * 1024]),
+      readOnlyOption: 'safe',
+      maxUncommittedEntries: SIM_MAX_UNCOMMITTED_ENTRIES,
+    },
+  };
+}
+
+interface SimNode {
+  id: NodeId;
+  node: RaftNode | undefined;
+  disk: SimDisk;
+  random: Prng;
+  /** Probability of ticking in a simulation step (clock drift); in (0, 1]. */
+  tickRate: number;
+  restartAtTick: number;
+  appliedIndex: number;
+  digest: number;
+  /** Last commit index the checker saw on this node. */
+  commitSeen: number;
+  wasLeaderInTerm: number;
+}
+
+interface PendingRead {
+  node: NodeId;
+  committedAtRequest: number;
+}
+
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+
+export class Simulation {
+  readonly prng: Prng;
+  readonly scenario: Scenario;
+  readonly nodes: SimNode[];
+  readonly network: SimNetwork;
+  readonly checker = new SafetyChecker();
+  tick = 0;
+  private proposalCounter = 0;
+  private readCounter = 0;
+  private pendingReads = new Map<string, PendingRead>();
+  private partitionHealAtTick = 0;
+  readonly stats: SimStats;
+  private healed = false;
+
+  constructor(readonly options: SimOptions) {
+    this.prng = new Prng(options.seed);
+    this.scenario = drawScenario(this.prng);
+    this.network = new SimNetwork(this.prng.fork(), this.scenario.faults);
+    const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
+    this.nodes = ids.map((id) => ({
+      id,
+      node: undefined,
+      disk: new SimDisk(),
+      random: this.prng.fork(),
+      tickRate: this.prng.pick([1, 1, 0.9, 0.7, 0.5]),
+      restartAtTick: 0,
+      appliedIndex: 0,
+      digest: 0,
+      commitSeen: 0,
+      wasLeaderInTerm: 0,
+    }));
+    for (const n of this.nodes) n.node = RaftNode.bootstrap({ config: this.config(n), voters: ids });
+    this.stats = {
+      ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0,
+      messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, livenessTicks: -1, convergenceTicks: -1,
+    };
+    this.trace(`scenario ${JSON.stringify({ ...this.scenario, config: this.scenario.config })} tickRates ${this.nodes.map((n) => n.tickRate).join(',')}`);
+    for (const n of this.nodes) this.drain(n);
+  }
+
+  private config(n: SimNode): RaftConfig {
+    const knobs = this.options.knobs ?? {};
+    return {
+      ...this.scenario.config,
+      id: n.id,
+      random: () => n.random.next(),
+      testingKnobs: { commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries, grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck },
+    };
+  }
+
+  private trace(line: string): void {
+    this.options.trace?.(`[${this.tick}] ${line}`);
+  }
+
+  // ----------------------------------------------------------------- ready handling
+
+  /** Process every Ready of a node: persist, send, apply, advance, check. */
+  private drain(n: SimNode): void {
+    const node = n.node;
+    if (!node) return;
+    // Check before compaction can hide the terms of newly committed entries.
+    this.checkNode(n, node);
+    while (node.hasReady()) {
+      const rd = node.ready();
+      this.handleReady(n, node, rd);
+      node.advance();
+      this.checkNode(n, node);
+      this.maybeCompact(n, node);
+    }
+  }
+
+  private handleReady(n: SimNode, node: RaftNode, rd: Ready): void {
+    const skipPersist = this.options.knobs?.skipPersistBeforeSend === true;
+    if (rd.softState) this.trace(`n${n.id} ${rd.softState.role} lead=${rd.softState.lead} term=${node.status().term}`);
+    if (skipPersist) this.send(rd.messages);
+    if (rd.hardState) n.disk.write({ kind: 'hardState', hardState: rd.hardState });
+    if (rd.snapshot) n.disk.write({ kind: 'installSnapshot', snapshot: rd.snapshot });
+    if (rd.entries.length > 0) n.disk.write({ kind: 'entries', entries: rd.entries });
+    if (rd.mustSync && !skipPersist) n.disk.sync();
+    if (rd.entries.length > 0) this.checker.observeAppended(n.id, rd.entries, node);
+    if (!skipPersist) this.send(rd.messages);
+    if (rd.snapshot) this.applySnapshot(n, rd.snapshot);
+    for (const e of rd.committedEntries) {
+      if (e.index <= n.appliedIndex) continue;
+      if (e.index !== n.appliedIndex + 1) throw new SafetyViolation('stateMachineSafety', `node ${n.id} applies ${e.index} after ${n.appliedIndex}`);
+      n.digest = chainDigest(n.digest, `${e.term}/${entryKey(e)}`, e.index);
+      n.appliedIndex = e.index;
+      this.checker.observeApplied(n.id, e, n.digest);
+    }
+    for (const rs of rd.readStates) this.answerRead(n, rs.index, rs.context);
+  }
+
+  private applySnapshot(n: SimNode, snap: Snapshot): void {
+    const state = decodeAppState(snap.data);
+    if (state.index !== snap.metadata.index) throw new SafetyViolation('stateMachineSafety', `snapshot at ${snap.metadata.index} holds state of ${state.index}`);
+    n.appliedIndex = state.index;
+    n.digest = state.digest;
+    this.checker.observeSnapshotApplied(n.id, state.index, state.digest);
+    this.trace(`n${n.id} installed snapshot at ${state.index}`);
+  }
+
+  private maybeCompact(n: SimNode, node: RaftNode): void {
+    const status = node.status();
+    if (status.applied !== n.appliedIndex) throw new SafetyViolation('nodeAssertion', `node ${n.id} raft applied ${status.applied}, app applied ${n.appliedIndex}`);
+    if (n.appliedIndex - (status.firstIndex - 1) >= this.scenario.compactAfterEntries && n.appliedIndex <= status.lastIndex) {
+      const retain = this.prng.int(0, 3);
+      const snap = node.compact(n.appliedIndex, encodeAppState(n.appliedIndex, n.digest), retain);
+      n.disk.write({ kind: 'compact', snapshot: snap });
+      if (!this.options.knobs?.skipPersistBeforeSend) n.disk.sync();
+      this.stats.compactions++;
+    }
+  }
+
+  private checkNode(n: SimNode, node: RaftNode): void {
+    const s = node.status();
+    if (s.commit > n.commitSeen) this.checker.observeCommit(n.id, n.commitSeen, s.commit, node);
+    n.commitSeen = s.commit;
+    if (s.role === 'leader' && n.wasLeaderInTerm !== s.term) {
+      n.wasLeaderInTerm = s.term;
+      this.stats.leadersElected++;
+      this.checker.observeLeader(n.id, s.term, node, s.firstIndex, s.lastIndex);
+    } else if (s.role === 'leader') {
+      this.checker.observeLeader(n.id, s.term, node, s.firstIndex, s.lastIndex);
+    }
+    if (s.term > this.stats.maxTerm) this.stats.maxTerm = s.term;
+    if (this.checker.maxCommitted > this.stats.committedIndex) this.stats.committedIndex = this.checker.maxCommitted;
+  }
+
+  private send(messages: Message[]): void {
+    for (const m of messages) {
+      if (m.type === 'msgSnap') this.stats.snapshotsSent++;
+      this.network.send(m, this.tick);
+    }
+  }
+
+  private answerRead(n: SimNode, index: number, context: string): void {
+    const req = this.pendingReads.get(context);
+    if (!req) return;
+    this.pendingReads.delete(context);
+    this.stats.readsAnswered++;
+    // Linearizability of ReadIndex: the read point covers every write committed before the request.
+    if (index < req.committedAtRequest) {
+      throw new SafetyViolation('linearizableRead', `read ${context} on node ${n.id} got index ${index}, but ${req.committedAtRequest} was committed before it was asked`);
+    }
+  }
+
+  // ----------------------------------------------------------------- faults
+
+  private crash(n: SimNode): void {
+    const lose = this.options.knobs?.skipPersistBeforeSend === true || this.prng.chance(this.scenario.loseUnsyncedRate);
+    n.disk.crash(lose);
+    n.node = undefined;
+    n.restartAtTick = this.tick + this.prng.int(1, this.scenario.restartTicksMax);
+    this.network.dropTo(n.id);
+    for (const [ctx, r] of this.pendingReads) if (r.node === n.id) this.pendingReads.delete(ctx);
+    this.stats.crashes++;
+    this.trace(`n${n.id} crashed (lose unsynced: ${lose})`);
+  }
+
+  private restart(n: SimNode): void {
+    const d = n.disk.durable;
+    const app = d.snapshot ? decodeAppState(d.snapshot.data) : { index: 0, digest: 0 };
+    n.appliedIndex = app.index;
+    n.digest = app.digest;
+    n.node = RaftNode.restart({ config: { ...this.config(n), applied: app.index }, hardState: d.hardState, snapshot: d.snapshot, entries: d.entries });
+    n.commitSeen = n.node.status().commit;
+    this.trace(`n${n.id} restarted term=${d.hardState.term} vote=${d.hardState.vote} commit=${d.hardState.commit} entries=${d.entries.length} snap=${d.snapshot?.metadata.index ?? 0}`);
+    this.drain(n);
+  }
+
+  private leaders(): SimNode[] {
+    return this.nodes.filter((n) => n.node?.isLeader());
+  }
+
+  private chaosEvents(): void {
+    const sc = this.scenario;
+    const alive = this.nodes.filter((n) => n.node);
+    if (sc.crashRate > 0 && alive.length > 0 && this.prng.chance(sc.crashRate)) this.crash(this.prng.pick(alive));
+    if (this.network.partition && this.tick >= this.partitionHealAtTick) {
+      this.network.partition = undefined;
+      this.trace('partition healed');
+    } else if (!this.network.partition && this.prng.chance(sc.partitionRate)) {
+      const kind = this.prng.pick(['isolateLeader', 'minorityMajority', 'bridge'] as const);
+      const leader = this.leaders()[0]?.id;
+      this.network.partition = makePartition(kind, this.nodes.map((n) => n.id), leader, this.prng);
+      this.partitionHealAtTick = this.tick + this.prng.int(5, sc.partitionTicksMax);
+      this.stats.partitions++;
+      this.trace(`partition: ${this.network.partition.describe}`);
+    }
+    if (this.prng.chance(sc.proposeRate)) this.propose();
+    if (sc.readRate > 0 && this.prng.chance(sc.readRate)) {
+      const n = this.prng.pick(this.nodes);
+      if (n.node) {
+        const context = `r${++this.readCounter}`;
+        if (n.node.readIndex(context).accepted) this.pendingReads.set(context, { node: n.id, committedAtRequest: this.checker.maxCommitted });
+        this.drain(n);
+      }
+    }
+    if (sc.transferRate > 0 && this.prng.chance(sc.transferRate)) {
+      const n = this.prng.pick(this.nodes);
+      if (n.node) {
+        const to = this.prng.pick(this.nodes).id;
+        if (n.node.transferLeadership(to).accepted) this.stats.transfers++;
+        this.drain(n);
+      }
+    }
+  }
+
+  /** Propose a unique payload to a node that believes it leads (or a random one, which refuses). */
+  private propose(): number | undefined {
+    const leaders = this.leaders();
+    const n = leaders.length > 0 ? this.prng.pick(leaders) : this.prng.pick(this.nodes);
+    if (!n.node) return undefined;
+    const r = n.node.propose(ENCODER.encode(`p${++this.proposalCounter}@n${n.id}`));
+    this.drain(n);
+    return r.accepted ? r.index : undefined;
+  }
+
+  // ----------------------------------------------------------------- the loop
+
+  /** One simulation step: faults, node ticks (uneven), then due messages in random order. */
+  step(): void {
+    this.tick++;
+    for (const n of this.nodes) if (!n.node && this.tick >= n.restartAtTick) this.restart(n);
+    if (!this.healed) this.chaosEvents();
+    for (const n of this.prng.shuffle([...this.nodes])) {
+      if (!n.node) continue;
+      if (this.healed || this.prng.chance(n.tickRate)) n.node.tick();
+      // A fast clock sometimes ticks twice.
+      if (!this.healed && n.tickRate === 1 && this.prng.chance(0.05)) n.node.tick();
+      // Unsynced writes reach the platter eventually.
+      if (n.disk.hasUnsynced() && this.prng.chance(0.2)) n.disk.sync();
+      this.drain(n);
+    }
+    for (const m of this.network.due(this.tick)) {
+      const n = this.nodes[m.to - 1]!;
+      if (!n.node) continue;
+      n.node.step(m);
+      this.drain(n);
+    }
+  }
+
+  heal(): void {
+    this.healed = true;
+    this.network.partition = undefined;
+    this.network.faults = HEALTHY_NETWORK;
+    for (const n of this.nodes) if (!n.node) n.restartAtTick = this.tick + 1;
+    this.trace('healed: no faults from here on');
+  }
+
+  /**
+   * After healing: a leader emerges and a proposal commits within LIVENESS_TICKS_MAX;
+   * then every node catches up to it within CONVERGENCE_TICKS_MAX (followers that were
+   * down may be far behind, and small message limits make catch-up slow but bounded).
+   */
+  checkLiveness(): void {
+    const start = this.tick;
+    let markerIndex: number | undefined;
+    let markerKey: string | undefined;
+    let proposedAt = 0;
+    let committedAt: number | undefined;
+    while (this.tick - start < LIVENESS_TICKS_MAX + CONVERGENCE_TICKS_MAX) {
+      if (committedAt === undefined && this.tick - start >= LIVENESS_TICKS_MAX) break;
+      this.step();
+      if (markerIndex !== undefined && markerKey !== undefined && this.checker.appliedKey(markerIndex) === markerKey) {
+        if (committedAt === undefined) {
+          committedAt = this.tick;
+          this.stats.livenessTicks = this.tick - start;
+        }
+        if (this.nodes.every((n) => n.appliedIndex >= markerIndex!)) {
+          this.stats.convergenceTicks = this.tick - start;
+          return;
+        }
+        continue;
+      }
+      // (Re)propose when no marker is out or the last one may have been lost with a leader change.
+      if (markerIndex === undefined || this.tick - proposedAt > 3 * ELECTION_TICKS) {
+        const leader = this.leaders().find((n) => n.node && n.node.status().leadTransferee === 0);
+        if (leader?.node) {
+          const key = `marker${this.tick}`;
+          const r = leader.node.propose(ENCODER.encode(key));
+          this.drain(leader);
+          if (r.accepted) {
+            markerIndex = r.index;
+            markerKey = `${r.term}/normal:${key}`;
+            proposedAt = this.tick;
+          }
+        }
+      }
+    }
+    const status = this.nodes.map((n) => (n.node ? `${n.id}:${n.node.status().role}/t${n.node.status().term}/c${n.node.status().commit}/a${n.appliedIndex}` : `${n.id}:down`)).join(' ');
+    if (committedAt === undefined) throw new LivenessFailure(`no proposal committed within ${LIVENESS_TICKS_MAX} ticks of healing (${status})`);
+    throw new LivenessFailure(`a proposal committed at index ${markerIndex} but not every node applied it within ${CONVERGENCE_TICKS_MAX} more ticks (${status})`);
+  }
+}
+
+export class LivenessFailure extends Error {
+  override readonly name = 'LivenessFailure';
+}
+
+function encodeAppState(index: number, digest: number): Uint8Array {
+  return ENCODER.encode(`${index}:${digest}`);
+}
+
+function decodeAppState(data: Uint8Array): { index: number; digest: number } {
+  const [index, digest] = DECODER.decode(data).split(':').map(Number);
+  return { index: index!, digest: digest! };
+}
+
+/** Run one seeded simulation: chaos, heal, liveness. Never throws; the result says what broke. */
+export function runSimulation(options: SimOptions): SimResult {
+  let sim: Simulation | undefined;
+  const fail = (property: string, message: string): SimResult => ({
+    seed: options.seed,
+    nodes: options.nodes,
+    ok: false,
+    failure: { property, message, tick: sim?.tick ?? 0 },
+    stats: sim ? finishStats(sim) : emptyStats(),
+  });
+  try {
+    sim = new Simulation(options);
+    const chaosTicks = options.chaosTicks ?? DEFAULT_CHAOS_TICKS;
+    while (sim.tick < chaosTicks) sim.step();
+    sim.heal();
+    sim.checkLiveness();
+    return { seed: options.seed, nodes: options.nodes, ok: true, stats: finishStats(sim) };
+  } catch (err) {
+    if (err instanceof SafetyViolation) return fail(err.property, err.message);
+    if (err instanceof LivenessFailure) return fail('liveness', err.message);
+    if (err instanceof RaftInvariantError) return fail('nodeAssertion', err.message);
+    return fail('crash', err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err));
+  }
+}
+
+function finishStats(sim: Simulation): SimStats {
+  return { ...sim.stats, ticks: sim.tick, messagesSent: sim.network.sent, messagesDropped: sim.network.dropped };
+}
+
+function emptyStats(): SimStats {
+  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, livenessTicks: -1, convergenceTicks: -1 };
+}
+
+/** The fixed seed set of `npm test`: seeds 1..count, odd seeds with 3 nodes, even with 5. */
+export function nodesForSeed(seed: number): 3 | 5 {
+  return seed % 2 === 1 ? 3 : 5;
+}
+
+/** The one command that replays a run. */
+export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs): string {
+  const flags = Object.entries(knobs ?? {}).filter(([, v]) => v).map(([k]) => ` --knob ${k}`).join('');
+  return `npm run test:sweep -- --seed ${seed} --nodes ${nodes}${flags}`;
+}

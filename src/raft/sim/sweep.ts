@@ -1,0 +1,100 @@
+/**
+ * The simulation sweep CLI.
+ *
+ *   npm run test:sweep -- --seeds 10000            seeds 1..10000 (odd: 3 nodes, even: 5)
+ *   npm run test:sweep -- --seeds 500 --from 7000 --nodes 5
+ *   npm run test:sweep -- --seed 1234 --nodes 5    replay one seed with a full trace
+ *   --knob skipPersistBeforeSend                   switch on a deliberately broken rule
+ *
+ * Exits 1 on the first failing seed and prints the command that replays it.
+ */
+import { replayCommand, nodesForSeed, runSimulation, type SimKnobs } from './simulation.js';
+
+const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend'] as const;
+
+interface Args {
+  seeds: number;
+  from: number;
+  nodes: 3 | 5 | undefined;
+  seed: number | undefined;
+  knobs: SimKnobs;
+  keepGoing: boolean;
+}
+
+function usage(message: string): never {
+  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--keep-going]`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seeds: 100, from: 1, nodes: undefined, seed: undefined, knobs: {}, keepGoing: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): number => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) usage(`${a} needs a non-negative integer`);
+      return v;
+    };
+    if (a === '--seeds') args.seeds = value();
+    else if (a === '--from') args.from = value();
+    else if (a === '--seed') args.seed = value();
+    else if (a === '--nodes') {
+      const n = value();
+      if (n !== 3 && n !== 5) usage('--nodes must be 3 or 5');
+      args.nodes = n;
+    } else if (a === '--knob') {
+      const k = argv[++i] as (typeof KNOBS)[number];
+      if (!KNOBS.includes(k)) usage(`unknown knob ${k}; known: ${KNOBS.join(', ')}`);
+      args.knobs[k] = true;
+    } else if (a === '--keep-going') args.keepGoing = true;
+    else usage(`unknown argument ${a}`);
+  }
+  return args;
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.seed !== undefined) {
+    const nodes = args.nodes ?? nodesForSeed(args.seed);
+    console.log(`replaying seed ${args.seed} with ${nodes} nodes${knobList(args.knobs)}`);
+    const r = runSimulation({ seed: args.seed, nodes, knobs: args.knobs, trace: (line) => console.log(line) });
+    console.log(JSON.stringify(r.stats));
+    if (r.ok) {
+      console.log(`seed ${args.seed}: ok`);
+      return;
+    }
+    console.log(`seed ${args.seed}: FAILED ${r.failure!.property} at tick ${r.failure!.tick}: ${r.failure!.message}`);
+    process.exit(1);
+  }
+  const last = args.from + args.seeds - 1;
+  console.log(`sweep: seeds ${args.from}..${last}, nodes ${args.nodes ?? '3 (odd seeds) / 5 (even seeds)'}${knobList(args.knobs)}`);
+  const started = process.hrtime.bigint();
+  let failures = 0;
+  let livenessTicksMax = 0;
+  let committedTotal = 0;
+  const progressEvery = Math.max(1, Math.floor(args.seeds / 20));
+  for (let seed = args.from; seed <= last; seed++) {
+    const nodes = args.nodes ?? nodesForSeed(seed);
+    const r = runSimulation({ seed, nodes, knobs: args.knobs });
+    committedTotal += r.stats.committedIndex;
+    livenessTicksMax = Math.max(livenessTicksMax, r.stats.livenessTicks);
+    if (!r.ok) {
+      failures++;
+      console.log(`seed ${seed} (${nodes} nodes): FAILED ${r.failure!.property} at tick ${r.failure!.tick}: ${r.failure!.message}`);
+      console.log(`replay: ${replayCommand(seed, nodes, args.knobs)}`);
+      if (!args.keepGoing) break;
+    }
+    const done = seed - args.from + 1;
+    if (done % progressEvery === 0) console.log(`  ${done}/${args.seeds} seeds, ${failures} failing`);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`summary: ${failures} failing; committed entries ${committedTotal}; worst liveness ${livenessTicksMax} ticks after heal; ${seconds.toFixed(1)} s`);
+  if (failures > 0) process.exit(1);
+}
+
+function knobList(knobs: SimKnobs): string {
+  const on = Object.entries(knobs).filter(([, v]) => v).map(([k]) => k);
+  return on.length > 0 ? `, broken rules: ${on.join(', ')}` : '';
+}
+
+main();
