@@ -1,0 +1,495 @@
+/**
+ * The MVCC store: pure and deterministic. Every replica applies the same
+ * requests in Raft log order and ends in the same state; nothing here reads a
+ * clock, a random source or a disk.
+ *
+ * Model (etcd's): a global revision, bumped once by each request that changes
+ * keys (a txn's writes share one revision, ordered within it by a sub-revision).
+ * Each key keeps its versions since the last compaction; a delete is a
+ * tombstone version. Reads at a past revision pick, per key, the newest
+ * version at or below it. The event log (what watchers read) is the same
+ * versions in revision order.
+ */
+import type {
+  ApplyRequest,
+  ApplyResponse,
+  Compare,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  ErrorResponse,
+  Event,
+  KeyValue,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResponse,
+} from '../protocol.js';
+import { kvError, LEASE_TTL_SECONDS_MAX, TXN_OPS_MAX, TxnAbort } from './errors.js';
+import { KeyIndex } from './key-index.js';
+
+/** One version of a key: `kv` null is a tombstone. */
+interface Version {
+  main: number;
+  sub: number;
+  kv: KeyValue | null;
+}
+
+export interface LeaseInfo {
+  id: number;
+  ttlSeconds: number;
+  keys: string[];
+}
+
+/** A logged event with its position inside the revision. */
+export interface LoggedEvent {
+  revision: number;
+  sub: number;
+  event: Event;
+}
+
+/** Revision of an empty store, as in etcd: the first write gets revision 2. */
+export const INITIAL_REVISION = 1;
+
+function assertInvariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`mvcc invariant violated: ${message}`);
+}
+
+function tombstoneKv(key: string, revision: number): KeyValue {
+  return { key, value: '', createRevision: 0, modRevision: revision, version: 0, lease: 0 };
+}
+
+export class MvccStore {
+  private currentRevision = INITIAL_REVISION;
+  private compactedRevision = 0;
+  private readonly index = new KeyIndex();
+  private readonly histories = new Map<string, Version[]>();
+  private readonly leases = new Map<number, { ttlSeconds: number; keys: Set<string> }>();
+  private nextLeaseId = 1;
+  /** Events in revision order since the compaction (what watchers catch up from). */
+  private events: LoggedEvent[] = [];
+  /** Listeners told after each revision is committed (the watch hub). */
+  private readonly listeners: Array<(events: readonly LoggedEvent[]) => void> = [];
+
+  // Txn-in-progress state: the revision being written and how to undo it.
+  private writeSub = 0;
+  private undo: Array<() => void> = [];
+  private pendingEvents: LoggedEvent[] = [];
+
+  get revision(): number {
+    return this.currentRevision;
+  }
+
+  get compactRevision(): number {
+    return this.compactedRevision;
+  }
+
+  onCommit(listener: (events: readonly LoggedEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The replicated state machine's one entry point. */
+  apply(request: ApplyRequest): ApplyResponse {
+    switch (request.type) {
+      case 'range':
+        return this.range(request);
+      case 'put':
+      case 'deleteRange':
+      case 'txn':
+        return this.write((): ResponseOp => this.execute(request));
+      case 'compact':
+        return this.compact(request.revision);
+      case 'leaseGrant':
+        return this.leaseGrant(request);
+      case 'leaseRevoke':
+        return this.leaseRevoke(request.id);
+    }
+  }
+
+  range(request: RangeRequest): RangeResponse | ErrorResponse {
+    const problem = this.readRevisionProblem(request.revision ?? 0);
+    if (problem !== undefined) return problem;
+    return this.rangeAt(request);
+  }
+
+  put(request: Omit<PutRequest, 'type'>): PutResponse | ErrorResponse {
+    return this.write(() => this.execute({ type: 'put', ...request })) as PutResponse | ErrorResponse;
+  }
+
+  deleteRange(request: Omit<DeleteRangeRequest, 'type'>): DeleteRangeResponse | ErrorResponse {
+    return this.write(() => this.execute({ type: 'deleteRange', ...request })) as DeleteRangeResponse | ErrorResponse;
+  }
+
+  txn(request: Omit<TxnRequest, 'type'>): TxnResponse | ErrorResponse {
+    return this.write(() => this.execute({ type: 'txn', ...request })) as TxnResponse | ErrorResponse;
+  }
+
+  compact(revision: number): CompactionResponse | ErrorResponse {
+    if (revision <= this.compactedRevision) return kvError.compacted(this.compactedRevision);
+    if (revision > this.currentRevision) return kvError.futureRevision();
+    for (const key of [...this.index.all()]) {
+      const versions = this.histories.get(key)!;
+      // Keep every version above the compaction and the newest at or below it, unless that one is a tombstone.
+      let keepFrom = 0;
+      for (let i = versions.length - 1; i >= 0; i--) {
+        if (versions[i]!.main <= revision) {
+          keepFrom = versions[i]!.kv === null ? i + 1 : i;
+          break;
+        }
+      }
+      if (keepFrom === 0) continue;
+      const kept = versions.slice(keepFrom);
+      if (kept.length === 0) {
+        this.histories.delete(key);
+        this.index.remove(key);
+      } else {
+        this.histories.set(key, kept);
+      }
+    }
+    this.compactedRevision = revision;
+    this.events = this.events.slice(lowerBoundEvents(this.events, revision));
+    return { type: 'compact', header: { revision: this.currentRevision } };
+  }
+
+  leaseGrant(request: Omit<LeaseGrantRequest, 'type'>): LeaseGrantResponse | ErrorResponse {
+    if (request.ttlSeconds > LEASE_TTL_SECONDS_MAX) return kvError.leaseTtlTooLarge();
+    let id = request.id;
+    if (id === 0) {
+      while (this.leases.has(this.nextLeaseId)) this.nextLeaseId++;
+      id = this.nextLeaseId;
+    }
+    if (this.leases.has(id)) return kvError.leaseExists();
+    assertInvariant(Number.isSafeInteger(id) && id > 0, `lease id ${id} must be a positive integer`);
+    this.leases.set(id, { ttlSeconds: request.ttlSeconds, keys: new Set() });
+    this.nextLeaseId = Math.max(this.nextLeaseId, id + 1);
+    return { type: 'leaseGrant', header: { revision: this.currentRevision }, id, ttlSeconds: request.ttlSeconds };
+  }
+
+  /** Deletes the lease and, in one revision, every key attached to it. */
+  leaseRevoke(id: number): LeaseRevokeResponse | ErrorResponse {
+    const lease = this.leases.get(id);
+    if (lease === undefined) return kvError.leaseNotFound();
+    const keys = [...lease.keys].sort();
+    const result = this.write(() => {
+      for (const key of keys) this.deleteOne(key);
+      return { type: 'deleteRange', header: { revision: 0 }, deleted: keys.length, prevKvs: [] };
+    });
+    assertInvariant(result.type !== 'error', `revoking lease ${id} failed`);
+    this.leases.delete(id);
+    return { type: 'leaseRevoke', header: { revision: this.currentRevision } };
+  }
+
+  lease(id: number): LeaseInfo | undefined {
+    const lease = this.leases.get(id);
+    return lease === undefined ? undefined : { id, ttlSeconds: lease.ttlSeconds, keys: [...lease.keys].sort() };
+  }
+
+  leaseIds(): number[] {
+    return [...this.leases.keys()].sort((a, b) => a - b);
+  }
+
+  /** Events with revision >= `fromRevision`, in order (a view: do not mutate). */
+  eventsFrom(fromRevision: number): LoggedEvent[] {
+    return this.events.slice(lowerBoundEvents(this.events, fromRevision));
+  }
+
+  /** Position of the first event with revision >= `fromRevision`, for cursors. */
+  eventCursor(fromRevision: number): { events: readonly LoggedEvent[]; at: number } {
+    return { events: this.events, at: lowerBoundEvents(this.events, fromRevision) };
+  }
+
+  // ---- snapshot / restore ----
+
+  /** The whole state as plain data (msgpack it for a Raft snapshot). */
+  toSnapshotData(): StoreSnapshotData {
+    return {
+      revision: this.currentRevision,
+      compactRevision: this.compactedRevision,
+      nextLeaseId: this.nextLeaseId,
+      keys: this.index.all().map((key) => [key, this.histories.get(key)!.map((v) => [v.main, v.sub, v.kv])]),
+      leases: [...this.leases].sort(([a], [b]) => a - b).map(([id, lease]) => [id, lease.ttlSeconds]),
+    };
+  }
+
+  static fromSnapshotData(data: StoreSnapshotData): MvccStore {
+    const store = new MvccStore();
+    store.currentRevision = data.revision;
+    store.compactedRevision = data.compactRevision;
+    store.nextLeaseId = data.nextLeaseId;
+    for (const [id, ttlSeconds] of data.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
+    const all: Array<{ version: Version; previous: KeyValue | null }> = [];
+    for (const [key, rows] of data.keys) {
+      const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+      assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
+      store.histories.set(key, versions);
+      store.index.insert(key);
+      versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
+      const latest = versions[versions.length - 1]!.kv;
+      if (latest !== null && latest.lease !== 0) {
+        const lease = store.leases.get(latest.lease);
+        assertInvariant(lease !== undefined, `key ${key} is attached to unknown lease ${latest.lease}`);
+        lease.keys.add(key);
+      }
+    }
+    all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
+    store.events = all
+      .filter(({ version }) => version.main >= store.compactedRevision && version.main > INITIAL_REVISION)
+      .map(({ version, previous }) => ({ revision: version.main, sub: version.sub, event: eventOf(version, previous) }));
+    return store;
+  }
+
+  // ---- internals ----
+
+  private readRevisionProblem(revision: number): ErrorResponse | undefined {
+    if (revision > this.currentRevision) return kvError.futureRevision();
+    if (revision > 0 && revision < this.compactedRevision) return kvError.compacted(this.compactedRevision);
+    return undefined;
+  }
+
+  /** The key's visible kv at `revision` (0: the latest, including a txn's own earlier writes). */
+  private visible(key: string, revision: number): KeyValue | null {
+    const versions = this.histories.get(key);
+    if (versions === undefined) return null;
+    if (revision === 0) return versions[versions.length - 1]!.kv;
+    let lo = 0;
+    let hi = versions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (versions[mid]!.main <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? null : versions[lo - 1]!.kv;
+  }
+
+  private rangeAt(request: RangeRequest): RangeResponse {
+    const revision = request.revision ?? 0;
+    const limit = request.limit ?? 0;
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    for (const key of this.index.range(request.key, request.rangeEnd)) {
+      const kv = this.visible(key, revision);
+      if (kv === null) continue;
+      count++;
+      if (request.countOnly === true || (limit > 0 && kvs.length >= limit)) continue;
+      kvs.push(request.keysOnly === true ? { ...kv, value: '' } : kv);
+    }
+    return { type: 'range', header: { revision: this.currentRevision }, kvs, more: limit > 0 && count > limit, count };
+  }
+
+  /** Runs `body` as one revision: commits its writes together or rolls all of them back on a TxnAbort. */
+  private write(body: () => ResponseOp): ApplyResponse {
+    assertInvariant(this.undo.length === 0 && this.pendingEvents.length === 0, 'writes do not nest');
+    this.writeSub = 0;
+    let response: ResponseOp;
+    try {
+      response = body();
+    } catch (error) {
+      for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
+      this.undo = [];
+      this.pendingEvents = [];
+      if (error instanceof TxnAbort) return error.error;
+      throw error;
+    }
+    this.undo = [];
+    if (this.pendingEvents.length > 0) {
+      this.currentRevision++;
+      const committed = this.pendingEvents;
+      this.pendingEvents = [];
+      for (const logged of committed) this.events.push(logged);
+      for (const listener of this.listeners) listener(committed);
+    }
+    setHeaders(response, this.currentRevision);
+    return response;
+  }
+
+  private execute(op: RequestOp): ResponseOp {
+    switch (op.type) {
+      case 'range': {
+        const problem = this.readRevisionProblem(op.revision ?? 0);
+        if (problem !== undefined) throw new TxnAbort(problem);
+        return this.rangeAt(op);
+      }
+      case 'put':
+        return this.executePut(op);
+      case 'deleteRange':
+        return this.executeDelete(op);
+      case 'txn':
+        return this.executeTxn(op);
+    }
+  }
+
+  private executePut(op: PutRequest): PutResponse {
+    if (op.key === '') throw new TxnAbort(kvError.emptyKey());
+    const lease = op.lease ?? 0;
+    if (lease !== 0 && !this.leases.has(lease)) throw new TxnAbort(kvError.leaseNotFound());
+    const previous = this.visible(op.key, 0);
+    const revision = this.currentRevision + 1;
+    const kv: KeyValue = {
+      key: op.key,
+      value: op.value,
+      createRevision: previous === null ? revision : previous.createRevision,
+      modRevision: revision,
+      version: previous === null ? 1 : previous.version + 1,
+      lease,
+    };
+    this.pushVersion(op.key, kv, previous);
+    return { type: 'put', header: { revision: 0 }, ...(op.prevKv === true && previous !== null ? { prevKv: previous } : {}) };
+  }
+
+  private executeDelete(op: DeleteRangeRequest): DeleteRangeResponse {
+    if (op.key === '') throw new TxnAbort(kvError.emptyKey());
+    const prevKvs: KeyValue[] = [];
+    let deleted = 0;
+    for (const key of [...this.index.range(op.key, op.rangeEnd)]) {
+      const previous = this.deleteOne(key);
+      if (previous === null) continue;
+      deleted++;
+      if (op.prevKv === true) prevKvs.push(previous);
+    }
+    return { type: 'deleteRange', header: { revision: 0 }, deleted, prevKvs };
+  }
+
+  private deleteOne(key: string): KeyValue | null {
+    const previous = this.visible(key, 0);
+    if (previous === null) return null;
+    this.pushVersion(key, null, previous);
+    return previous;
+  }
+
+  private pushVersion(key: string, kv: KeyValue | null, previous: KeyValue | null): void {
+    const version: Version = { main: this.currentRevision + 1, sub: this.writeSub++, kv };
+    let versions = this.histories.get(key);
+    if (versions === undefined) {
+      versions = [];
+      this.histories.set(key, versions);
+      this.index.insert(key);
+      this.undo.push(() => {
+        this.histories.delete(key);
+        this.index.remove(key);
+      });
+    }
+    versions.push(version);
+    const pushedTo = versions;
+    this.undo.push(() => void pushedTo.pop());
+    this.moveLeaseAttachment(key, previous?.lease ?? 0, kv?.lease ?? 0);
+    this.pendingEvents.push({ revision: version.main, sub: version.sub, event: eventOf(version, previous) });
+  }
+
+  private moveLeaseAttachment(key: string, from: number, to: number): void {
+    if (from === to) return;
+    const fromLease = from === 0 ? undefined : this.leases.get(from);
+    const toLease = to === 0 ? undefined : this.leases.get(to);
+    fromLease?.keys.delete(key);
+    toLease?.keys.add(key);
+    this.undo.push(() => {
+      toLease?.keys.delete(key);
+      fromLease?.keys.add(key);
+    });
+  }
+
+  private executeTxn(op: TxnRequest): TxnResponse {
+    if (op.success.length > TXN_OPS_MAX || op.failure.length > TXN_OPS_MAX) throw new TxnAbort(kvError.tooManyOps());
+    checkNoDuplicatePuts(op);
+    const succeeded = op.compare.every((compare) => this.compareHolds(compare));
+    const branch = succeeded ? op.success : op.failure;
+    const responses = branch.map((child) => this.execute(child));
+    return { type: 'txn', header: { revision: 0 }, succeeded, responses };
+  }
+
+  private compareHolds(compare: Compare): boolean {
+    const keys = compare.rangeEnd === undefined || compare.rangeEnd === '' ? [compare.key] : [...this.index.range(compare.key, compare.rangeEnd)];
+    return keys.every((key) => {
+      const kv = this.visible(key, 0);
+      if (compare.target === 'value') {
+        if (kv === null) return false;
+        return holds(compareOrder(kv.value, compare.value), compare.result);
+      }
+      const actual =
+        kv === null
+          ? 0
+          : compare.target === 'version'
+            ? kv.version
+            : compare.target === 'createRevision'
+              ? kv.createRevision
+              : compare.target === 'modRevision'
+                ? kv.modRevision
+                : kv.lease;
+      return holds(compareOrder(actual, compare.value), compare.result);
+    });
+  }
+}
+
+export interface StoreSnapshotData {
+  revision: number;
+  compactRevision: number;
+  nextLeaseId: number;
+  keys: Array<[string, Array<[number, number, KeyValue | null]>]>;
+  leases: Array<[number, number]>;
+}
+
+function eventOf(version: Version, previous: KeyValue | null): Event {
+  const base: Event =
+    version.kv === null
+      ? { type: 'delete', kv: tombstoneKv(previous?.key ?? '', version.main) }
+      : { type: 'put', kv: version.kv };
+  return previous === null ? base : { ...base, prevKv: previous };
+}
+
+function compareOrder<T extends string | number>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function holds(order: number, result: Compare['result']): boolean {
+  switch (result) {
+    case 'equal':
+      return order === 0;
+    case 'notEqual':
+      return order !== 0;
+    case 'greater':
+      return order > 0;
+    case 'less':
+      return order < 0;
+  }
+}
+
+/** etcd rejects a txn branch that puts the same key twice (or puts and deletes it): the result would depend on op order. */
+function checkNoDuplicatePuts(op: TxnRequest): void {
+  for (const branch of [op.success, op.failure]) {
+    const puts = new Set<string>();
+    for (const child of branch) {
+      if (child.type !== 'put') continue;
+      if (puts.has(child.key)) throw new TxnAbort(kvError.duplicateKey());
+      puts.add(child.key);
+    }
+    for (const child of branch) {
+      if (child.type !== 'deleteRange') continue;
+      for (const key of puts) {
+        const inRange = child.rangeEnd === undefined || child.rangeEnd === '' ? key === child.key : key >= child.key && (child.rangeEnd === '\0' || key < child.rangeEnd);
+        if (inRange) throw new TxnAbort(kvError.duplicateKey());
+      }
+    }
+  }
+}
+
+function setHeaders(response: ResponseOp, revision: number): void {
+  response.header.revision = revision;
+  if (response.type === 'txn') for (const child of response.responses) setHeaders(child, revision);
+}
+
+function lowerBoundEvents(events: readonly LoggedEvent[], revision: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid]!.revision < revision) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
