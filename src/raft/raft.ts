@@ -726,6 +726,11 @@ export class Raft {
     return { accepted: true, index, term: this.term };
   }
 
+  /** Start an election now (pre-vote first when enabled), as if the election timeout fired. */
+  startElection(): void {
+    this.hup(false);
+  }
+
   /** Ask for a linearizable read point; the answer arrives as a ReadState with the same context. */
   readIndex(context: string): RequestResult {
     if (this.role === 'leader') return this.leaderReadIndex(this.id, context);

@@ -144,6 +144,11 @@ export class RaftNode {
     return this.raft.readIndex(context);
   }
 
+  /** Campaign now instead of waiting for the election timeout (tests, benchmarks, operators). */
+  campaign(): void {
+    this.raft.startElection();
+  }
+
   /** Ask the leader to hand leadership to `to` (a voter). */
   transferLeadership(to: NodeId): RequestResult {
     return this.raft.transferLeadership(to);

@@ -83,6 +83,22 @@ interface Scenario {
 }
 
 function drawScenario(prng: Prng): Scenario {
+  const base = drawBaseScenario(prng);
+  if (!prng.chance(0.5)) return base;
+  // A storm: partitions that come and go every few ticks, crashes, one entry per message.
+  // Many short terms leave many divergent log tails: the ground the Figure 8 bug needs.
+  return {
+    ...base,
+    faults: { ...base.faults, dropRate: prng.pick([0.05, 0.15]) },
+    crashRate: prng.pick([0.01, 0.03]),
+    restartTicksMax: prng.pick([5, 15]),
+    partitionRate: prng.pick([0.05, 0.2]),
+    partitionTicksMax: prng.pick([8, 20]),
+    config: { ...base.config, maxEntriesPerMsg: 1, maxInflightMsgs: prng.pick([1, 2]), preVote: prng.chance(0.3) },
+  };
+}
+
+function drawBaseScenario(prng: Prng): Scenario {
   const lossy = prng.pick([0, 0.02, 0.1, 0.25]);
   return {
     faults: {
