@@ -135,7 +135,10 @@ export interface Behaviour<M extends Message = Message, A = unknown> {
 
 /**
  * Define a behaviour. `module` must be the defining module's `import.meta.url`
- * and the returned value must be exported, so threads can load it:
+ * and the returned value must be exported, so threads can load it. Each
+ * thread that hosts the behaviour imports that module, so its top-level code
+ * runs there too: keep a program's `main` out of behaviour modules, or guard
+ * it with `isMainThread` from `node:worker_threads`.
  *
  * ```ts
  * export const counter = defineBehaviour<CounterMsg, { start: number }>(import.meta.url, 'counter', (ctx, args) => {

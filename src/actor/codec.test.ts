@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pack } from 'msgpackr';
 import { FrameDecoder, FrameEncoder } from './codec.js';
 import type { Envelope } from './protocol.js';
 
@@ -36,6 +37,6 @@ test('envelopes of the wrong shape are counted, the rest delivered', () => {
 });
 
 test('a frame that is not an array is refused', () => {
-  const result = new FrameDecoder().decode(new FrameEncoder().encode({ to: 'x' } as never));
+  const result = new FrameDecoder().decode(new Uint8Array(pack({ to: 'x' })));
   assert.equal(result.ok, false);
 });

@@ -79,8 +79,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly frameDecoder = new FrameDecoder();
   private readonly log: Logger;
   private readonly hostWatchers = new Map<string, Set<(event: DownEvent) => void>>();
-  /** Last delivery time per (from, to): messages on one link stay in order, as on a MessagePort. */
-  private readonly linkClockMs = new Map<string, number>();
+  /** Last delivery time per from → to: messages on one link stay in order, as on a MessagePort. */
+  private readonly linkClockMs = new Map<string, Map<string, number>>();
+  /** Hashes of names and types, computed once each: the trace hash runs per delivery. */
+  private readonly stringHashes = new Map<string, number>();
   private clockMs: number;
   private seq = 0;
   private hash1 = FNV_OFFSET;
@@ -197,6 +199,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const stopHooks = [promiseHooks.onInit(markAsync), promiseHooks.onSettled(markAsync)];
     try {
       await this.drain();
+      this.asyncPending = false;
       while (!done()) {
         const next = this.queue.peek();
         if (next === undefined || next.atMs > deadlineMs || events >= maxEvents) break;
@@ -204,7 +207,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         events++;
         if (next.atMs > this.clockMs) this.clockMs = next.atMs;
         this.dispatch(next);
-        if (this.asyncPending) await this.drain();
+        if (this.asyncPending) {
+          await this.drain();
+          this.asyncPending = false;
+        }
       }
       if (!done() && this.queue.peek() !== undefined && deadlineMs > this.clockMs) this.clockMs = Math.min(deadlineMs, this.queue.peek()!.atMs);
       else if (this.queue.peek() === undefined && deadlineMs > this.clockMs && !done()) this.clockMs = deadlineMs;
@@ -249,21 +255,24 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       this.dropped++;
       return;
     }
+    const body = envelope.body;
     let bytes: Uint8Array | undefined;
-    if (this.copyMessages) {
+    // Primitives are immutable and always encodable: only objects need the copy.
+    if (this.copyMessages && typeof body === 'object' && body !== null) {
       try {
-        bytes = this.packr.pack(envelope.body);
+        bytes = this.packr.pack(body);
       } catch (error) {
         throw new Error(`message ${envelope.type} from ${envelope.from} cannot be encoded with msgpack: ${String(error)}`);
       }
     }
-    const linkKey = envelope.from + '\u0000' + envelope.to;
     for (const delayMs of verdict.delaysMs) {
       let atMs = this.clockMs + this.latencyMinMs + this.prng.next() * (this.latencyMaxMs - this.latencyMinMs) + delayMs;
       if (delayMs === 0) {
         // Without a delay fault a link is FIFO, like a MessagePort.
-        atMs = Math.max(atMs, this.linkClockMs.get(linkKey) ?? 0);
-        this.linkClockMs.set(linkKey, atMs);
+        let fromLinks = this.linkClockMs.get(envelope.from);
+        if (fromLinks === undefined) this.linkClockMs.set(envelope.from, (fromLinks = new Map()));
+        atMs = Math.max(atMs, fromLinks.get(envelope.to) ?? 0);
+        fromLinks.set(envelope.to, atMs);
       }
       this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes });
     }
@@ -376,37 +385,44 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     this.route({ to: envelope.from, from: envelope.to, type: REPLY_TYPE, corr: envelope.corr, body: { ok: false, error: toErrorValue(error) } });
   }
 
+  private hashOf(text: string): number {
+    let h = this.stringHashes.get(text);
+    if (h === undefined) {
+      h = FNV_OFFSET;
+      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+      this.stringHashes.set(text, h);
+    }
+    return h;
+  }
+
   private mixTrace(envelope: Envelope, bytes: Uint8Array | undefined): void {
     let h1 = this.hash1;
     let h2 = this.hash2;
-    const mixString = (s: string): void => {
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        h1 = Math.imul(h1 ^ c, FNV_PRIME);
-        h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      }
-    };
-    mixString(envelope.to);
-    mixString(envelope.from);
-    mixString(envelope.type);
-    const t = Math.round(this.clockMs * 1000);
-    h1 = Math.imul(h1 ^ (t | 0), FNV_PRIME);
+    h1 = Math.imul(h1 ^ this.hashOf(envelope.to), FNV_PRIME);
+    h1 = Math.imul(h1 ^ this.hashOf(envelope.from), FNV_PRIME);
+    h2 = Math.imul(h2 ^ this.hashOf(envelope.type), 0x5bd1e995);
+    h1 = Math.imul(h1 ^ (Math.round(this.clockMs * 1000) | 0), FNV_PRIME);
     h2 = Math.imul(h2 ^ envelope.corr, 0x5bd1e995);
     if (bytes !== undefined) {
-      for (let i = 0; i < bytes.length; i++) {
-        h1 = Math.imul(h1 ^ bytes[i]!, FNV_PRIME);
-      }
+      for (let i = 0; i < bytes.length; i++) h1 = Math.imul(h1 ^ bytes[i]!, FNV_PRIME);
       h2 = Math.imul(h2 ^ bytes.length, 0x5bd1e995);
+    } else {
+      const body = envelope.body;
+      const mixed = typeof body === 'number' ? body | 0 : typeof body === 'string' ? this.hashOf(body) : body === true ? 1 : body === false ? 2 : 3;
+      h2 = Math.imul(h2 ^ mixed, 0x5bd1e995);
     }
     this.hash1 = h1;
     this.hash2 = h2;
   }
 
+  /**
+   * A macrotask boundary runs every queued microtask: continuations of async
+   * handlers and of settled asks, in their deterministic order. The caller
+   * clears `asyncPending` after awaiting this, because settling this very
+   * promise trips the promise hook again.
+   */
   private async drain(): Promise<void> {
-    // A macrotask boundary runs every queued microtask: continuations of
-    // async handlers and of settled asks, in their deterministic order.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    this.asyncPending = false;
   }
 
   private spawnNow(behaviour: Behaviour, options: SpawnOptions, parent: string | undefined): void {
