@@ -1,0 +1,36 @@
+import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from '../../bench/actor-messaging/run.js';
+
+interface BenchRun {
+  json: unknown;
+  table: string;
+}
+
+type BenchFn = (quick: boolean) => Promise<BenchRun>;
+
+/** Benchmarks by name; each issue adds its own. */
+const benches: Record<string, BenchFn> = {
+  actor: async (quick) => {
+    const { result, table } = await runActorBench(quick ? quickActorBenchOptions : defaultActorBenchOptions);
+    return { json: result, table };
+  },
+};
+
+export const BENCH_NAMES = Object.keys(benches);
+
+/** Run one benchmark or all; returns the process exit code. */
+export async function runBench(name: string, options: { json: boolean; quick: boolean }): Promise<number> {
+  const names = name === 'all' ? BENCH_NAMES : [name];
+  const unknown = names.filter((n) => benches[n] === undefined);
+  if (unknown.length > 0) {
+    process.stderr.write(`kubethreads bench: unknown benchmark ${unknown.join(', ')}; choose one of ${BENCH_NAMES.join(', ')} or all\n`);
+    return 2;
+  }
+  const results: Record<string, unknown> = {};
+  for (const n of names) {
+    const run = await benches[n]!(options.quick);
+    results[n] = run.json;
+    if (!options.json) process.stdout.write(`${run.table}\n\n`);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(names.length === 1 ? results[names[0]!] : results, null, 2)}\n`);
+  return 0;
+}
