@@ -114,32 +114,33 @@ function describeValue(value: unknown): string {
  * when the status is ok, times ordered, values JSON scalars.
  */
 export function validateOperation(op: Operation): void {
-  const where = `operation ${op.id} (${op.op} on ${JSON.stringify(op.key)})`;
-  if (!Number.isSafeInteger(op.id) || op.id < 0) throw new HistoryError(`${where}: id must be a non-negative integer`);
-  if (typeof op.process !== 'string' || op.process.length === 0) throw new HistoryError(`${where}: process must be a non-empty string`);
-  if (typeof op.key !== 'string') throw new HistoryError(`${where}: key must be a string`);
-  if (!Number.isFinite(op.invokeMs)) throw new HistoryError(`${where}: invokeMs must be a finite number`);
+  // A function, not a string: validation runs per operation on histories of millions.
+  const where = (): string => `operation ${op.id} (${op.op} on ${JSON.stringify(op.key)})`;
+  if (!Number.isSafeInteger(op.id) || op.id < 0) throw new HistoryError(`${where()}: id must be a non-negative integer`);
+  if (typeof op.process !== 'string' || op.process.length === 0) throw new HistoryError(`${where()}: process must be a non-empty string`);
+  if (typeof op.key !== 'string') throw new HistoryError(`${where()}: key must be a string`);
+  if (!Number.isFinite(op.invokeMs)) throw new HistoryError(`${where()}: invokeMs must be a finite number`);
   if (op.completeMs !== null) {
-    if (!Number.isFinite(op.completeMs)) throw new HistoryError(`${where}: completeMs must be a finite number or null`);
+    if (!Number.isFinite(op.completeMs)) throw new HistoryError(`${where()}: completeMs must be a finite number or null`);
     if (op.completeMs < op.invokeMs) {
-      throw new HistoryError(`${where}: completes at ${op.completeMs} ms, before its invocation at ${op.invokeMs} ms`);
+      throw new HistoryError(`${where()}: completes at ${op.completeMs} ms, before its invocation at ${op.invokeMs} ms`);
     }
   } else if (op.status !== 'unknown') {
-    throw new HistoryError(`${where}: status ${op.status} needs a completion time`);
+    throw new HistoryError(`${where()}: status ${op.status} needs a completion time`);
   }
   switch (op.op) {
     case 'read':
-      if (op.status === 'ok' && !isRegisterValue(op.value)) throw new HistoryError(`${where}: an ok read needs the value it read`);
-      if (op.status !== 'ok' && op.value !== undefined) throw new HistoryError(`${where}: only an ok read has a value`);
+      if (op.status === 'ok' && !isRegisterValue(op.value)) throw new HistoryError(`${where()}: an ok read needs the value it read`);
+      if (op.status !== 'ok' && op.value !== undefined) throw new HistoryError(`${where()}: only an ok read has a value`);
       break;
     case 'write':
-      if (!isRegisterValue(op.value)) throw new HistoryError(`${where}: value ${describeValue(op.value)} is not a string, number or null`);
+      if (!isRegisterValue(op.value)) throw new HistoryError(`${where()}: value ${describeValue(op.value)} is not a string, number or null`);
       break;
     case 'cas':
-      if (!isRegisterValue(op.expected)) throw new HistoryError(`${where}: expected ${describeValue(op.expected)} is not a string, number or null`);
-      if (!isRegisterValue(op.value)) throw new HistoryError(`${where}: value ${describeValue(op.value)} is not a string, number or null`);
-      if (op.status === 'ok' && typeof op.swapped !== 'boolean') throw new HistoryError(`${where}: an ok cas needs swapped true or false`);
-      if (op.status !== 'ok' && op.swapped !== undefined) throw new HistoryError(`${where}: only an ok cas has swapped`);
+      if (!isRegisterValue(op.expected)) throw new HistoryError(`${where()}: expected ${describeValue(op.expected)} is not a string, number or null`);
+      if (!isRegisterValue(op.value)) throw new HistoryError(`${where()}: value ${describeValue(op.value)} is not a string, number or null`);
+      if (op.status === 'ok' && typeof op.swapped !== 'boolean') throw new HistoryError(`${where()}: an ok cas needs swapped true or false`);
+      if (op.status !== 'ok' && op.swapped !== undefined) throw new HistoryError(`${where()}: only an ok cas has swapped`);
       break;
     default: {
       const never: never = op;

@@ -74,27 +74,67 @@ function limitsFrom(options: KeyCheckOptions): SearchLimits {
   };
 }
 
-/** Checks the operations of one key (all must be on `key`). */
-export function checkKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyCheckResult {
-  const history = compileRegisterHistory(key, ops, options.initialValue ?? null);
+/** A key's result in terms of compiled operation indices: what a worker thread sends back. */
+export interface CompiledKeyResult {
+  verdict: Verdict;
+  operationCount: number;
+  droppedCount: number;
+  steps: number;
+  reason?: string;
+  failure?: {
+    longestLinearizedCount: number;
+    stuckIndex: number;
+    windowLo: number;
+    windowHi: number;
+    essentialIndices: number[];
+    windowStartsAnywhere: boolean;
+    windowMinimal: boolean;
+    windowSearches: number;
+  };
+}
+
+/** Checks one compiled key history; pure, so it runs the same in this thread or a worker. */
+export function checkCompiled(history: CompiledRegisterHistory, options: KeyCheckOptions = {}): CompiledKeyResult {
   const limits = limitsFrom(options);
-  const m = history.ops.length;
-  const all = rangeMask(m, 0, m - 1);
-  const result = searchLinearization(windowProblem(history, all), limits);
-  const base = { key, operationCount: m, droppedCount: history.droppedCount, steps: result.steps };
+  const m = history.count;
+  const whole = windowProblem(history, rangeMask(m, 0, m - 1));
+  const result = searchLinearization(whole, limits);
+  const base = { operationCount: m, droppedCount: history.droppedCount, steps: result.steps };
   if (result.outcome === 'linearizable') return { ...base, verdict: 'linearizable' };
   if (result.outcome === 'unknown') return { ...base, verdict: 'unknown', reason: result.reason };
   if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
-  const failure = smallestWindow(history, limits);
   return {
     ...base,
     verdict: 'not-linearizable',
     failure: {
       longestLinearizedCount: result.longest.length,
-      stuckOperationId: history.ops[result.stuckOp].id,
-      ...failure,
+      stuckIndex: whole.source[result.stuckOp],
+      ...smallestWindow(history, limits),
     },
   };
+}
+
+/** Turns compiled indices back into the operations they stand for. */
+export function materializeKeyResult(key: string, kept: readonly Operation[], compiled: CompiledKeyResult): KeyCheckResult {
+  const { failure, ...rest } = compiled;
+  const result: KeyCheckResult = { key, ...rest };
+  if (failure === undefined) return result;
+  result.failure = {
+    longestLinearizedCount: failure.longestLinearizedCount,
+    stuckOperationId: kept[failure.stuckIndex].id,
+    window: kept.slice(failure.windowLo, failure.windowHi + 1),
+    essentialIds: failure.essentialIndices.map((k) => kept[k].id),
+    windowStartsAnywhere: failure.windowStartsAnywhere,
+    windowMinimal: failure.windowMinimal,
+    windowSearches: failure.windowSearches,
+  };
+  return result;
+}
+
+/** Checks the operations of one key (all must be on `key`). */
+export function checkKey(key: string, ops: readonly Operation[], options: KeyCheckOptions = {}): KeyCheckResult {
+  const { history, kept } = compileRegisterHistory(key, ops, options.initialValue ?? null);
+  return materializeKeyResult(key, kept, checkCompiled(history, options));
 }
 
 class WindowSearcher {
@@ -126,8 +166,11 @@ class WindowSearcher {
   }
 }
 
-function smallestWindow(history: CompiledRegisterHistory, limits: SearchLimits): Omit<KeyFailure, 'longestLinearizedCount' | 'stuckOperationId'> {
-  const m = history.ops.length;
+function smallestWindow(
+  history: CompiledRegisterHistory,
+  limits: SearchLimits,
+): Omit<NonNullable<CompiledKeyResult['failure']>, 'longestLinearizedCount' | 'stuckIndex'> {
+  const m = history.count;
   const searcher = new WindowSearcher(history, limits);
   let lo = 0;
   let hi = m - 1; // [lo, hi] fails: it is the whole history
@@ -161,12 +204,13 @@ function smallestWindow(history: CompiledRegisterHistory, limits: SearchLimits):
       if (!searcher.fails(member)) member[k] = 1;
     }
   }
-  const essentialIds: number[] = [];
-  for (let k = lo; k <= hi; k++) if (member[k] === 1) essentialIds.push(history.ops[k].id);
-  if (essentialIds.length === 0) throw new Error('checkKey: an empty window cannot fail');
+  const essentialIndices: number[] = [];
+  for (let k = lo; k <= hi; k++) if (member[k] === 1) essentialIndices.push(k);
+  if (essentialIndices.length === 0) throw new Error('checkKey: an empty window cannot fail');
   return {
-    window: history.ops.slice(lo, hi + 1),
-    essentialIds,
+    windowLo: lo,
+    windowHi: hi,
+    essentialIndices,
     windowStartsAnywhere: windowProblem(history, rangeMask(m, lo, hi)).startsAnywhere,
     windowMinimal: !searcher.exhausted,
     windowSearches: searcher.searches,

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { validateOperation, type Operation } from '../history.js';
-import { checkKey, type KeyCheckOptions, type KeyCheckResult, type Verdict } from './check-key.js';
+import { checkKey, materializeKeyResult, type CompiledKeyResult, type KeyCheckOptions, type KeyCheckResult, type Verdict } from './check-key.js';
+import { compileRegisterHistory, transferablesOf } from './register.js';
 import type { KeyCheckTask } from './worker.js';
 
 export interface HistoryCheckOptions extends KeyCheckOptions {
@@ -67,14 +68,20 @@ export async function checkHistory(ops: readonly Operation[], options: HistoryCh
   if (options.parallel !== true) return checkHistorySync(ops, options);
   const partitions = partitionByKey(ops);
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), partitions.size));
-  const pool = new Piscina<KeyCheckTask, KeyCheckResult>({
+  const pool = new Piscina<KeyCheckTask, CompiledKeyResult>({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
   });
   try {
     const perKey = keyOptions(options);
-    const keys = await Promise.all([...partitions].map(([key, keyOps]) => pool.run({ key, ops: keyOps, options: perKey })));
+    const keys = await Promise.all(
+      [...partitions].map(async ([key, keyOps]) => {
+        const { history, kept } = compileRegisterHistory(key, keyOps, options.initialValue ?? null);
+        const compiled = await pool.run({ history, options: perKey }, { transferList: transferablesOf(history) });
+        return materializeKeyResult(key, kept, compiled);
+      }),
+    );
     return combine(ops, keys);
   } finally {
     await pool.destroy();

@@ -50,13 +50,16 @@ describe('random histories of a correct register', () => {
   test('the linearization the search returns replays through the model and respects real time', () => {
     for (const seed of seeds.slice(0, 10)) {
       for (const [key, ops] of partitionByKey(generateRegisterHistory({ seed, operations: 150 }))) {
-        const history = compileRegisterHistory(key, ops, null);
-        const m = history.ops.length;
+        const { history } = compileRegisterHistory(key, ops, null);
+        const m = history.count;
         const problem = windowProblem(history, rangeMask(m, 0, m - 1));
         const result = searchLinearization(problem);
         assert.equal(result.outcome, 'linearizable');
         const order = result.order!;
-        assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: problem.count }, (_, i) => i), 'every operation exactly once');
+        assert.equal(new Set(order).size, order.length, 'no operation twice');
+        for (let op = 0; op < problem.count; op++) {
+          if (problem.completeMs[op] !== Infinity) assert.ok(order.includes(op), `seed ${seed}: operation ${op}, which returned, is linearized`);
+        }
         let state = problem.initialState;
         let latestInvokeMs = -Infinity;
         for (const op of order) {

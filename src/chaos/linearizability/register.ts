@@ -3,14 +3,21 @@
  * the search, and the sub-histories ("windows") the failure report is made of.
  *
  * Values are interned per key: state `stateAny` means "some value the register
- * could hold" (used when a window starts after earlier writes), every other
- * state is the id of one value.
+ * could hold" (used when a window starts after earlier writes),
+ * `stateUnobserved` any value nobody observes, every other state is the id of
+ * one observed value.
  */
 import type { Operation, RegisterValue } from '../history.js';
 import { stateRejected, type SearchProblem } from './search.js';
 
 /** The register holds some value that an earlier, elided operation could have left. */
 export const stateAny = 0;
+/**
+ * The register holds a value that no operation observes (no read returns it, no
+ * cas expects it). All such values behave alike in every operation, so they
+ * share one state and the memo cache treats them as one.
+ */
+export const stateUnobserved = 1;
 
 /** Operation kinds, compiled. */
 export const kindRead = 0;
@@ -46,11 +53,15 @@ export function registerStep(state: number, kind: number, a: number, b: number, 
   }
 }
 
-/** One key's history, ready for the search: operations that can matter, in invocation order. */
+/**
+ * One key's history, ready for the search: the operations that can matter, in
+ * invocation order, as typed arrays (so it moves to a worker thread by transfer,
+ * not by copying thousands of objects).
+ */
 export interface CompiledRegisterHistory {
   key: string;
-  /** The operations kept, in invocation order (ties by id). */
-  ops: Operation[];
+  /** Operations kept. */
+  count: number;
   /** Failed operations and reads with unknown outcome: they constrain nothing. */
   droppedCount: number;
   kind: Uint8Array;
@@ -63,25 +74,37 @@ export interface CompiledRegisterHistory {
   completeMs: Float64Array;
   initialState: number;
   isCandidate: Uint8Array;
-  /** Value by id (index 0, `stateAny`, is unused). */
-  values: RegisterValue[];
 }
 
-function valueKey(value: RegisterValue): string {
-  return value === null ? 'n' : typeof value === 'number' ? `d${value}` : `s${value}`;
+/** The buffers of a compiled history, for a worker's transfer list. */
+export function transferablesOf(history: CompiledRegisterHistory): ArrayBuffer[] {
+  return [history.kind, history.a, history.b, history.invokeMs, history.completeMs, history.isCandidate].map((array) => array.buffer as ArrayBuffer);
 }
 
-/** Compiles the operations of one key; every op must have `key === key`. */
-export function compileRegisterHistory(key: string, ops: readonly Operation[], initialValue: RegisterValue): CompiledRegisterHistory {
-  const ids = new Map<string, number>();
-  const values: RegisterValue[] = [null];
+/**
+ * Compiles the operations of one key (every op must be on `key`). Returns the
+ * compiled history and the operations it kept, index for index.
+ */
+export function compileRegisterHistory(
+  key: string,
+  ops: readonly Operation[],
+  initialValue: RegisterValue,
+): { history: CompiledRegisterHistory; kept: Operation[] } {
+  // Values some operation observes: only they need a state of their own.
+  const observed = new Set<RegisterValue>();
+  for (const op of ops) {
+    if (op.op === 'read' && op.status === 'ok' && op.value !== undefined) observed.add(op.value);
+    if (op.op === 'cas') observed.add(op.expected);
+  }
+  // Map keys compare as the register does (===): 1 and "1" differ, null is a key.
+  const ids = new Map<RegisterValue, number>();
+  let idCount = stateUnobserved + 1;
   const intern = (value: RegisterValue): number => {
-    const k = valueKey(value);
-    let id = ids.get(k);
+    if (!observed.has(value)) return stateUnobserved;
+    let id = ids.get(value);
     if (id === undefined) {
-      id = values.length;
-      values.push(value);
-      ids.set(k, id);
+      id = idCount++;
+      ids.set(value, id);
     }
     return id;
   };
@@ -122,9 +145,10 @@ export function compileRegisterHistory(key: string, ops: readonly Operation[], i
         break;
     }
   }
-  const isCandidate = new Uint8Array(values.length);
+  const isCandidate = new Uint8Array(idCount);
   for (const id of written) isCandidate[id] = 1;
-  return { key, ops: kept, droppedCount: ops.length - m, kind, a, b, invokeMs, completeMs, initialState, isCandidate, values };
+  const history = { key, count: m, droppedCount: ops.length - m, kind, a, b, invokeMs, completeMs, initialState, isCandidate };
+  return { history, kept };
 }
 
 function changesState(kind: number): boolean {
@@ -155,7 +179,7 @@ export interface WindowProblem extends SearchProblem {
  * With every operation a member this is exactly the history's own problem.
  */
 export function windowProblem(history: CompiledRegisterHistory, member: Uint8Array): WindowProblem {
-  const m = history.ops.length;
+  const m = history.count;
   let spanStartMs = Infinity;
   let spanEndMs = -Infinity;
   for (let k = 0; k < m; k++) {
@@ -195,11 +219,15 @@ export function windowProblem(history: CompiledRegisterHistory, member: Uint8Arr
     invokeMs[i] = history.invokeMs[k];
     completeMs[i] = relaxed[i] ? Infinity : history.completeMs[k];
   }
+  // Unknown writes of the same value are interchangeable: their class is the value.
+  const classOf = new Int32Array(count).fill(-1);
+  for (let i = 0; i < count; i++) if (kind[i] === kindWrite && completeMs[i] === Infinity) classOf[i] = a[i];
   const isCandidate = history.isCandidate;
   return {
     count,
     invokeMs,
     completeMs,
+    classOf,
     initialState: startsAnywhere ? stateAny : history.initialState,
     step: (state, op) => registerStep(state, kind[op], a[op], b[op], isCandidate),
     source: Int32Array.from(source),

@@ -14,10 +14,18 @@
  * - Lowe's cache remembers every (set of linearized operations, model state)
  *   reached, so a configuration seen before is never explored twice.
  *
+ * Operations of unknown outcome have no return entry: they are optional, so the
+ * search ends when every return has been passed. Two reductions keep many of
+ * them from blowing up the search, both sound and complete: an optional
+ * operation that would not change the state is never linearized (that is the
+ * same as its never happening), and interchangeable ones (`classOf`) are used
+ * in invocation order only.
+ *
  * The model is reduced to integers: a state is an int (never `stateRejected`),
  * and `step(state, op)` returns the next state or `stateRejected`. That keeps
  * the cache key cheap: an incremental Zobrist hash of the linearized set,
- * mixed with the state, with exact comparison of the bit words on a hit.
+ * mixed with the state, with exact comparison of the bit words on a hit
+ * (in a short canonical form, see `LinearizedSet`).
  *
  * Pure and synchronous; bounded by a step budget and a cache memory budget so
  * it never hangs: past either it answers `unknown`, as Porcupine's timeout does.
@@ -30,9 +38,19 @@ export interface SearchProblem {
   /** Number of operations, indexed 0..count-1. */
   readonly count: number;
   readonly invokeMs: ArrayLike<number>;
-  /** `Infinity` for an operation whose outcome is unknown. */
+  /**
+   * `Infinity` for an operation whose outcome is unknown: it is optional (it may
+   * never have happened) and, if it happened, it did so at any time after its
+   * invocation.
+   */
   readonly completeMs: ArrayLike<number>;
   readonly initialState: number;
+  /**
+   * Classes of interchangeable optional operations (same transition in every
+   * state), or -1. The search uses the members of a class in invocation order
+   * only: whatever a later member could do, the earliest unused one can too.
+   */
+  readonly classOf?: ArrayLike<number>;
   /** The model's transition, or `stateRejected`. Must be a pure function of its arguments. */
   step(state: number, op: number): number;
 }
@@ -53,9 +71,9 @@ export interface SearchLimits {
 export const searchStepsMaxDefault = 30_000_000;
 
 /**
- * Default memo cache size. Why: each entry copies the linearized bitset
- * (count/8 bytes); the cache dominates the checker's memory, and a worker
- * thread should stay well under Node's default heap.
+ * Default memo cache size. Why: the cache dominates the checker's memory (an
+ * entry per configuration explored), and a worker thread should stay well
+ * under Node's default heap.
  */
 export const cacheBytesMaxDefault = 512 * 1024 * 1024;
 
@@ -72,7 +90,7 @@ export type SearchOutcome = 'linearizable' | 'not-linearizable' | 'unknown';
 export interface SearchResult {
   outcome: SearchOutcome;
   steps: number;
-  /** When linearizable: one linearization, as operation indices in order. */
+  /** When linearizable: one linearization, as operation indices in order (optional operations that never happened left out). */
   order?: number[];
   /** The longest partial linearization the search reached, as operation indices in order. */
   longest: number[];
@@ -93,14 +111,107 @@ export function mix32(x: number): number {
 }
 
 interface CacheEntry {
+  /** The linearized set's canonical form (see `LinearizedSet`). */
+  fullBelow: number;
   words: Uint32Array;
+  /** Optional operations linearized, sorted. */
+  optional: Int32Array;
   state: number;
 }
 
-function sortedEntries(problem: SearchProblem): Int32Array {
+const allOnes = 0xffffffff;
+
+/**
+ * The set of linearized operations, with its Zobrist hash and a short canonical
+ * form, so a cache entry costs a handful of words however long the history is
+ * (copying the whole bitset for every entry would cost memory quadratic in the
+ * history's length).
+ *
+ * Operations are numbered in invocation order, so a set the search reaches is a
+ * full prefix plus a few concurrent operations: the bit words below `fullBelow`
+ * are all ones and those from `end` on are all zeros. Optional operations (those
+ * that never return) would leave permanent holes in the prefix, so their bits
+ * are always set, and the ones actually linearized are listed apart.
+ */
+class LinearizedSet {
+  readonly words: Uint32Array;
+  private readonly keys: Uint32Array;
+  fullBelow = 0;
+  end = 0;
+  hash = 0;
+  private readonly optionalUsed: Int32Array;
+  optionalCount = 0;
+
+  constructor(count: number, isOptional: Uint8Array) {
+    this.words = new Uint32Array((count + 31) >>> 5);
+    this.keys = new Uint32Array(count);
+    this.optionalUsed = new Int32Array(count);
+    for (let op = 0; op < count; op++) {
+      this.keys[op] = mix32(op + 1);
+      if (isOptional[op] === 1) this.words[op >>> 5] = (this.words[op >>> 5] | (1 << (op & 31))) >>> 0;
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    while (this.fullBelow < this.words.length && this.words[this.fullBelow] === allOnes) this.fullBelow++;
+    if (this.end < this.fullBelow) this.end = this.fullBelow;
+    while (this.end > this.fullBelow && this.words[this.end - 1] === 0) this.end--;
+  }
+
+  add(op: number, optional: boolean): void {
+    this.hash = (this.hash ^ this.keys[op]) >>> 0;
+    if (optional) {
+      this.optionalUsed[this.optionalCount++] = op;
+      return;
+    }
+    const w = op >>> 5;
+    this.words[w] = (this.words[w] | (1 << (op & 31))) >>> 0;
+    if (w >= this.end) this.end = w + 1;
+    this.settle();
+  }
+
+  /** Undoes the latest `add` of an optional operation, or removes a required one. */
+  remove(op: number, optional: boolean): void {
+    this.hash = (this.hash ^ this.keys[op]) >>> 0;
+    if (optional) {
+      if (this.optionalUsed[this.optionalCount - 1] !== op) throw new Error('search: optional operations must be removed in reverse order');
+      this.optionalCount--;
+      return;
+    }
+    const w = op >>> 5;
+    this.words[w] = (this.words[w] & ~(1 << (op & 31))) >>> 0;
+    if (w < this.fullBelow) this.fullBelow = w;
+    while (this.end > this.fullBelow && this.words[this.end - 1] === 0) this.end--;
+  }
+
+  snapshot(state: number): CacheEntry {
+    return { fullBelow: this.fullBelow, words: this.words.slice(this.fullBelow, this.end), optional: this.sortedOptional(), state };
+  }
+
+  private sortedOptional(): Int32Array {
+    return this.optionalUsed.slice(0, this.optionalCount).sort();
+  }
+
+  equals(entry: CacheEntry): boolean {
+    if (entry.fullBelow !== this.fullBelow || entry.words.length !== this.end - this.fullBelow) return false;
+    if (entry.optional.length !== this.optionalCount) return false;
+    for (let i = 0; i < entry.words.length; i++) if (entry.words[i] !== this.words[this.fullBelow + i]) return false;
+    if (this.optionalCount === 0) return true;
+    const mine = this.sortedOptional();
+    for (let i = 0; i < mine.length; i++) if (entry.optional[i] !== mine[i]) return false;
+    return true;
+  }
+}
+
+function sortedEntries(problem: SearchProblem, isOptional: Uint8Array): Int32Array {
   const n = problem.count;
-  // Node k < n is the call of operation k; node n + k is its return.
-  const nodes = Array.from({ length: 2 * n }, (_, k) => k);
+  // Node k < n is the call of operation k; node n + k is its return (optional operations have none).
+  const nodes: number[] = [];
+  for (let k = 0; k < n; k++) {
+    nodes.push(k);
+    if (isOptional[k] === 0) nodes.push(n + k);
+  }
   const timeOf = (node: number): number => (node < n ? problem.invokeMs[node] : problem.completeMs[node - n]);
   nodes.sort((a, b) => {
     const ta = timeOf(a);
@@ -123,6 +234,14 @@ function checkProblem(problem: SearchProblem, limits: SearchLimits): void {
     const complete = problem.completeMs[op];
     if (!Number.isFinite(invoke)) throw new Error(`search: operation ${op} has invocation time ${invoke}`);
     if (!(complete >= invoke)) throw new Error(`search: operation ${op} completes at ${complete}, before its invocation at ${invoke}`);
+    if (op > 0 && invoke < problem.invokeMs[op - 1]) throw new Error('search: operations must be numbered in invocation order');
+  }
+  if (problem.classOf !== undefined) {
+    for (let op = 0; op < n; op++) {
+      if (problem.classOf[op] >= 0 && problem.completeMs[op] !== Infinity) {
+        throw new Error(`search: operation ${op} is in a class of interchangeable operations but returns`);
+      }
+    }
   }
   if (problem.initialState === stateRejected) throw new Error('search: the initial state must not be stateRejected');
   if (!(limits.stepsMax > 0) || !(limits.cacheBytesMax > 0)) throw new Error('search: limits must be positive');
@@ -134,11 +253,37 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   const n = problem.count;
   if (n === 0) return { outcome: 'linearizable', steps: 0, order: [], longest: [] };
 
+  const isOptional = new Uint8Array(n);
+  for (let op = 0; op < n; op++) isOptional[op] = problem.completeMs[op] === Infinity ? 1 : 0;
+
+  // Classes of interchangeable operations: only the earliest-invoked unused member may be linearized.
+  const classOf = problem.classOf;
+  const classUsed = new Map<number, number>();
+  const classMembers = new Map<number, number[]>();
+  if (classOf !== undefined) {
+    for (let op = 0; op < n; op++) {
+      const c = classOf[op];
+      if (c < 0) continue;
+      const members = classMembers.get(c);
+      if (members === undefined) classMembers.set(c, [op]);
+      else members.push(op);
+      classUsed.set(c, 0);
+    }
+  }
+  const eligible = (op: number): boolean => {
+    if (classOf === undefined || classOf[op] < 0) return true;
+    const c = classOf[op];
+    return classMembers.get(c)![classUsed.get(c)!] === op;
+  };
+  const useClass = (op: number, delta: number): void => {
+    if (classOf !== undefined && classOf[op] >= 0) classUsed.set(classOf[op], classUsed.get(classOf[op])! + delta);
+  };
+
   // Doubly linked list over nodes 0..2n-1 with a head sentinel at 2n; -1 ends it.
   const head = 2 * n;
   const next = new Int32Array(2 * n + 1);
   const prev = new Int32Array(2 * n + 1);
-  const sorted = sortedEntries(problem);
+  const sorted = sortedEntries(problem, isOptional);
   let last = head;
   for (let i = 0; i < sorted.length; i++) {
     const node = sorted[i];
@@ -148,50 +293,36 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   }
   next[last] = -1;
   prev[head] = -1;
+  let returnsLeft = sorted.length - n;
 
   // Remove a call and its return from the list; their own links stay, so unlift can restore them.
   const lift = (call: number): void => {
     next[prev[call]] = next[call];
-    prev[next[call]] = prev[call]; // next[call] is never -1: the call's return follows it
+    if (next[call] !== -1) prev[next[call]] = prev[call];
+    if (isOptional[call] === 1) return;
     const ret = call + n;
     next[prev[ret]] = next[ret];
     if (next[ret] !== -1) prev[next[ret]] = prev[ret];
+    returnsLeft--;
   };
   const unlift = (call: number): void => {
-    const ret = call + n;
-    next[prev[ret]] = ret;
-    if (next[ret] !== -1) prev[next[ret]] = ret;
+    if (isOptional[call] === 0) {
+      const ret = call + n;
+      next[prev[ret]] = ret;
+      if (next[ret] !== -1) prev[next[ret]] = ret;
+      returnsLeft++;
+    }
     next[prev[call]] = call;
-    prev[next[call]] = call;
+    if (next[call] !== -1) prev[next[call]] = call;
   };
 
-  const wordCount = (n + 31) >>> 5;
-  const words = new Uint32Array(wordCount);
-  const opKeys = new Uint32Array(n);
-  for (let op = 0; op < n; op++) opKeys[op] = mix32(op + 1);
-  let setHash = 0;
-
+  const linearized = new LinearizedSet(n, isOptional);
   const cache = new Map<number, CacheEntry[]>();
-  const entryBytes = wordCount * 4 + cacheEntryOverheadBytes;
   let cacheBytes = 0;
   const cacheKey = (hash: number, state: number): number => (hash ^ mix32(state ^ 0x5bd1e995)) >>> 0;
-  // Is (words with `op` added, state) in the cache?
-  const cached = (bucket: CacheEntry[] | undefined, op: number, state: number): boolean => {
+  const cached = (bucket: CacheEntry[] | undefined, state: number): boolean => {
     if (bucket === undefined) return false;
-    const opWord = op >>> 5;
-    const opBit = (1 << (op & 31)) >>> 0;
-    for (const entry of bucket) {
-      if (entry.state !== state) continue;
-      let same = true;
-      for (let w = 0; w < wordCount; w++) {
-        const mine = w === opWord ? (words[w] | opBit) >>> 0 : words[w];
-        if (entry.words[w] !== mine) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return true;
-    }
+    for (const entry of bucket) if (entry.state === state && linearized.equals(entry)) return true;
     return false;
   };
 
@@ -205,26 +336,34 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   let stuckOp = -1;
   let steps = 0;
   let entry = next[head];
+  // Children of a configuration are tried required operations first, then
+  // optional ones: most histories never need an unknown operation to happen.
+  let optionalPass = false;
 
-  while (next[head] !== -1) {
+  while (returnsLeft > 0) {
     steps++;
     if (steps > limits.stepsMax) {
       return { outcome: 'unknown', steps: steps - 1, longest, reason: `gave up after ${limits.stepsMax} search steps (stepsMax)` };
     }
+    if (entry === -1) throw new Error('search: ran off the end of the list with returns left');
     if (entry < n) {
       const op = entry;
-      const nextState = problem.step(state, op);
-      if (nextState !== stateRejected) {
-        const hash = (setHash ^ opKeys[op]) >>> 0;
-        const key = cacheKey(hash, nextState);
+      const optional = isOptional[op] === 1;
+      if (optional !== optionalPass) {
+        entry = next[entry];
+        continue;
+      }
+      const nextState = eligible(op) ? problem.step(state, op) : stateRejected;
+      // An optional operation that changes nothing is the same as one that never happened.
+      if (nextState !== stateRejected && !(optional && nextState === state)) {
+        linearized.add(op, optional);
+        const key = cacheKey(linearized.hash, nextState);
         const bucket = cache.get(key);
-        if (!cached(bucket, op, nextState)) {
-          words[op >>> 5] = (words[op >>> 5] | (1 << (op & 31))) >>> 0;
-          setHash = hash;
-          const record: CacheEntry = { words: words.slice(), state: nextState };
+        if (!cached(bucket, nextState)) {
+          const record = linearized.snapshot(nextState);
           if (bucket === undefined) cache.set(key, [record]);
           else bucket.push(record);
-          cacheBytes += entryBytes;
+          cacheBytes += (record.words.length + record.optional.length) * 4 + cacheEntryOverheadBytes;
           if (cacheBytes > limits.cacheBytesMax) {
             return { outcome: 'unknown', steps, longest, reason: `gave up with the memo cache over ${limits.cacheBytesMax} bytes (cacheBytesMax)` };
           }
@@ -233,18 +372,26 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
           depth++;
           state = nextState;
           lift(op);
+          useClass(op, 1);
           if (depth > longestDepth) {
             longestDepth = depth;
             longestPending = true;
           }
           entry = next[head];
+          optionalPass = false;
           continue;
         }
+        linearized.remove(op, optional);
       }
       entry = next[entry];
       continue;
     }
     // A return entry: its operation should have been linearized by now.
+    if (!optionalPass) {
+      optionalPass = true;
+      entry = next[head];
+      continue;
+    }
     if (longestPending && depth === longestDepth) {
       longest = Array.from(stackOp.subarray(0, depth));
       stuckOp = entry - n;
@@ -257,12 +404,15 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
     depth--;
     const op = stackOp[depth];
     state = stackState[depth];
-    words[op >>> 5] = (words[op >>> 5] & ~(1 << (op & 31))) >>> 0;
-    setHash = (setHash ^ opKeys[op]) >>> 0;
+    linearized.remove(op, isOptional[op] === 1);
+    useClass(op, -1);
     unlift(op);
     entry = next[op];
+    optionalPass = isOptional[op] === 1;
   }
   const order = Array.from(stackOp.subarray(0, depth));
-  if (order.length !== n) throw new Error(`search: finished with ${order.length} of ${n} operations linearized`);
+  const required = isOptional.reduce((sum, optional) => sum + (optional === 1 ? 0 : 1), 0);
+  const requiredInOrder = order.reduce((sum, op) => sum + (isOptional[op] === 1 ? 0 : 1), 0);
+  if (requiredInOrder !== required) throw new Error(`search: finished with ${requiredInOrder} of ${required} required operations linearized`);
   return { outcome: 'linearizable', steps, order, longest: order };
 }

@@ -1,17 +1,18 @@
 /**
- * Piscina worker: checks one key's history. Compiled to
+ * Piscina worker: checks one key's compiled history. Compiled to
  * dist/src/chaos/linearizability/worker.js; `checkHistory` finds it beside
- * itself with `new URL('./worker.js', import.meta.url)`.
+ * itself with `new URL('./worker.js', import.meta.url)`. The history arrives
+ * as transferred typed arrays; the answer goes back as compiled indices, which
+ * the main thread turns into operations.
  */
-import type { Operation } from '../history.js';
-import { checkKey, type KeyCheckOptions, type KeyCheckResult } from './check-key.js';
+import { checkCompiled, type CompiledKeyResult, type KeyCheckOptions } from './check-key.js';
+import type { CompiledRegisterHistory } from './register.js';
 
 export interface KeyCheckTask {
-  key: string;
-  ops: Operation[];
+  history: CompiledRegisterHistory;
   options: KeyCheckOptions;
 }
 
-export default function checkKeyTask(task: KeyCheckTask): KeyCheckResult {
-  return checkKey(task.key, task.ops, task.options);
+export default function checkKeyTask(task: KeyCheckTask): CompiledKeyResult {
+  return checkCompiled(task.history, task.options);
 }
