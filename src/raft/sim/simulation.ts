@@ -10,7 +10,7 @@ import { RaftInvariantError } from '../assert.js';
 import type { Message } from '../protocol.js';
 import type { RaftConfig, RaftTestingKnobs } from '../raft.js';
 import { RaftNode, type Ready } from '../raw-node.js';
-import type { NodeId, Snapshot } from '../types.js';
+import type { ConfChange, NodeId, Snapshot } from '../types.js';
 import { SafetyChecker, SafetyViolation, chainDigest, entryKey } from './checker.js';
 import { SimDisk } from './disk.js';
 import { HEALTHY_NETWORK, SimNetwork, makePartition, type NetworkFaults } from './network.js';
@@ -44,6 +44,8 @@ export interface SimStats {
   compactions: number;
   readsAnswered: number;
   transfers: number;
+  /** Membership changes accepted by a leader. */
+  confChanges: number;
   /** Ticks from healing to a proposal committed on every node. */
   livenessTicks: number;
   /** Ticks from healing to every node having applied that proposal. */
@@ -167,11 +169,16 @@ export class Simulation {
   private partitionHealAtTick = 0;
   readonly stats: SimStats;
   private healed = false;
+  /** Membership changes draw from their own generator so enabling them leaves other draws alone. */
+  private readonly membershipPrng: Prng;
+  private readonly membershipRate: number;
 
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed);
     this.scenario = drawScenario(this.prng);
     this.network = new SimNetwork(this.prng.fork(), this.scenario.faults);
+    this.membershipPrng = new Prng((options.seed ^ 0x6d656d62) >>> 0);
+    this.membershipRate = this.membershipPrng.pick([0, 0, 0.005, 0.02]);
     const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.nodes = ids.map((id) => ({
       id,
@@ -188,7 +195,7 @@ export class Simulation {
     for (const n of this.nodes) n.node = RaftNode.bootstrap({ config: this.config(n), voters: ids });
     this.stats = {
       ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0,
-      messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, livenessTicks: -1, convergenceTicks: -1,
+      messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1,
     };
     this.trace(`scenario ${JSON.stringify({ ...this.scenario, config: this.scenario.config })} tickRates ${this.nodes.map((n) => n.tickRate).join(',')}`);
     for (const n of this.nodes) this.drain(n);
@@ -352,6 +359,7 @@ export class Simulation {
         this.drain(n);
       }
     }
+    if (this.membershipRate > 0 && this.membershipPrng.chance(this.membershipRate)) this.changeMembership();
     if (sc.transferRate > 0 && this.prng.chance(sc.transferRate)) {
       const n = this.prng.pick(this.nodes);
       if (n.node) {
@@ -360,6 +368,31 @@ export class Simulation {
         this.drain(n);
       }
     }
+  }
+
+  /**
+   * One single-server change through the leader: remove a voter (never below 3), or bring
+   * a removed node back as a learner, or promote a learner. A removed node keeps its disk,
+   * like a member that was partitioned away and is re-added.
+   */
+  private changeMembership(): void {
+    const leader = this.leaders()[0];
+    if (!leader?.node) return;
+    const cs = leader.node.status().confState;
+    const members = new Set([...cs.voters, ...cs.learners]);
+    const removed = this.nodes.map((n) => n.id).filter((id) => !members.has(id));
+    const p = this.membershipPrng;
+    let change: ConfChange | undefined;
+    if (cs.learners.length > 0) change = { type: 'addVoter', nodeId: p.pick(cs.learners) };
+    else if (removed.length > 0 && p.chance(0.6)) change = { type: 'addLearner', nodeId: p.pick(removed) };
+    else if (cs.voters.length > 3) change = { type: 'removeVoter', nodeId: p.pick(cs.voters) };
+    if (!change) return;
+    const r = leader.node.proposeConfChange(change);
+    if (r.accepted) {
+      this.stats.confChanges++;
+      this.trace(`n${leader.id} proposed ${change.type} ${change.nodeId} at ${r.index}`);
+    }
+    this.drain(leader);
   }
 
   /** Propose a unique payload to a node that believes it leads (or a random one, which refuses). */
@@ -396,6 +429,15 @@ export class Simulation {
     }
   }
 
+  /** Nodes that must apply the marker: the members in the configuration of a node that applied it. */
+  private membersOf(index: number): SimNode[] {
+    const witness = this.nodes.find((n) => n.node && n.appliedIndex >= index);
+    if (!witness?.node) return this.nodes;
+    const cs = witness.node.status().confState;
+    const members = new Set([...cs.voters, ...cs.learners]);
+    return this.nodes.filter((n) => members.has(n.id));
+  }
+
   heal(): void {
     this.healed = true;
     this.network.partition = undefined;
@@ -423,7 +465,7 @@ export class Simulation {
           committedAt = this.tick;
           this.stats.livenessTicks = this.tick - start;
         }
-        if (this.nodes.every((n) => n.appliedIndex >= markerIndex!)) {
+        if (this.membersOf(markerIndex).every((n) => n.appliedIndex >= markerIndex!)) {
           this.stats.convergenceTicks = this.tick - start;
           return;
         }
@@ -493,7 +535,7 @@ function finishStats(sim: Simulation): SimStats {
 }
 
 function emptyStats(): SimStats {
-  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, livenessTicks: -1, convergenceTicks: -1 };
+  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1 };
 }
 
 /** The fixed seed set of `npm test`: seeds 1..count, odd seeds with 3 nodes, even with 5. */
