@@ -1,0 +1,10 @@
+/**
+ * Kubernetes object types as TypeScript interfaces, structurally the
+ * Kubernetes JSON (what `kubectl get -o json` prints parses into these).
+ * Shared by the API server, the client, the scheduler, controllers and kubelets.
+ */
+export * from './meta.js';
+export * from './core.js';
+export * from './apps.js';
+export * from './coordination.js';
+export * from './rbac.js';
