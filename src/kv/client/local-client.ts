@@ -105,7 +105,7 @@ export class LocalKvClient implements KvClient {
     });
     const handle = { nextRevision: o.startRevision && o.startRevision > 0 ? o.startRevision : this.store.revision + 1 };
     if (isError(created)) {
-      queueMicrotask(() => handlers.onEnd?.(new KvError(created)));
+      void Promise.resolve().then(() => handlers.onEnd?.(new KvError(created)));
       return { nextRevision: handle.nextRevision, cancel: () => undefined };
     }
     const watchId = created.watchId;
@@ -157,7 +157,7 @@ export class LocalKvClient implements KvClient {
   private schedulePump(): void {
     if (this.pumpScheduled || this.watches.size === 0) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
+    void Promise.resolve().then(() => {
       this.pumpScheduled = false;
       // Pump until every watcher is synced: a lagging watcher gets its history in bounded batches.
       // (A batch filtered down to nothing answers no response, so emptiness alone does not mean synced.)

@@ -1,0 +1,462 @@
+/**
+ * The client of the replicated store: the three etcd replica actors.
+ *
+ * - Leader discovery: writes go to the replica believed to lead; a NotLeader
+ *   reply names the leader (or the client tries the next replica).
+ * - Deadlines: every request has one (`timeoutMs`); each attempt gets at most
+ *   `attemptTimeoutMs` of it, so a dead replica costs one attempt, not the call.
+ * - Retries with exponential backoff and jitter, only when safe: reads always;
+ *   writes only when the replica proves the write never entered the log
+ *   (NotLeader, refused proposal, not delivered). A write whose outcome is
+ *   unknown (timeout, leader lost after proposing, replica crashed while
+ *   holding it) rejects with `KvUnavailableError` and `indeterminate: true` —
+ *   retrying it blindly could apply it twice.
+ * - Watches survive the replica serving them: the client remembers the next
+ *   revision it owes each watch and resumes from there on another replica when
+ *   the stream is canceled for a reason other than compaction, or goes silent
+ *   (replicas send progress notifications; silence means death or partition).
+ *   Events below the resume point are dropped, so none is delivered twice,
+ *   and the resume point starts exactly after the last one delivered, so none
+ *   is missed.
+ *
+ * Everything the client needs from the world — its name for watch events,
+ * ask/send, time, sleep, randomness — comes through `KvClientHost`, so it runs
+ * inside an actor (deterministically in the simulated runtime). The host
+ * actor forwards the messages addressed to the client to `handle()`.
+ */
+import type { Message } from '../../actor/protocol.js';
+import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError } from '../../actor/errors.js';
+import type { ActorContext } from '../../actor/behaviour.js';
+import type {
+  ApplyResponse,
+  CompactionResponse,
+  DeleteRangeResponse,
+  ErrorResponse,
+  LeaseGrantResponse,
+  LeaseKeepAliveResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
+  PutResponse,
+  RangeResponse,
+  TxnResponse,
+  WatchResponse,
+} from '../protocol.js';
+import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaMsg } from '../replica/protocol.js';
+import {
+  KvClosedError,
+  KvError,
+  KvUnavailableError,
+  type CallOptions,
+  type DeleteOptions,
+  type KvClient,
+  type KvWatch,
+  type PutOptions,
+  type RangeOptions,
+  type TxnSpec,
+  type WatchHandlers,
+  type WatchOptions,
+} from './types.js';
+
+/** What the client needs from its host. */
+export interface KvClientHost {
+  /** The actor name replicas send watch events to. */
+  readonly name: string;
+  ask<R>(to: string, msg: Message, options: { timeoutMs: number }): Promise<R>;
+  send(to: string, msg: Message): void;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+export interface ReplicatedKvClientOptions {
+  /** The replica actors' names. */
+  replicas: string[];
+  /** Deadline of a call when the caller gives none. */
+  requestTimeoutMs?: number;
+  /** Longest a single attempt on one replica may take. */
+  attemptTimeoutMs?: number;
+  /** First retry backoff; doubles per attempt up to `backoffMaxMs`. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A watch silent this long is presumed dead and resumed elsewhere (replicas send progress every second by default). */
+  watchSilenceMs?: number;
+}
+
+export const KV_REQUEST_TIMEOUT_MS_DEFAULT = 5_000;
+export const KV_ATTEMPT_TIMEOUT_MS_DEFAULT = 1_000;
+export const KV_BACKOFF_BASE_MS_DEFAULT = 25;
+export const KV_BACKOFF_MAX_MS_DEFAULT = 500;
+export const KV_WATCH_SILENCE_MS_DEFAULT = 3_500;
+/** Watch messages held for a watch whose create reply has not been processed yet. */
+const EARLY_WATCH_MESSAGES_MAX = 10_000;
+
+/** Thrown by a call that could not complete; `indeterminate` when a write may have been applied. */
+export class KvRequestError extends KvUnavailableError {
+  constructor(message: string, readonly indeterminate: boolean) {
+    super(message);
+    this.name = 'KvRequestError';
+  }
+}
+
+interface WatchState {
+  readonly id: number;
+  readonly key: string;
+  readonly options: WatchOptions;
+  readonly handlers: WatchHandlers;
+  nextRevision: number;
+  replica: string | undefined;
+  serverWatchId: number | undefined;
+  lastHeardMs: number;
+  creating: boolean;
+  ended: boolean;
+  early: KvWatchMsg['body'][];
+}
+
+type Narrow<T extends string> = Extract<ApplyResponse | LeaseKeepAliveResponse | LeaseTimeToLiveResponse, { type: T }>;
+
+export class ReplicatedKvClient implements KvClient {
+  private readonly replicas: string[];
+  private readonly requestTimeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly watchSilenceMs: number;
+  private target: number;
+  private readonly watches = new Map<number, WatchState>();
+  private nextWatchId = 1;
+  private watchdogRunning = false;
+  private closed = false;
+
+  constructor(private readonly host: KvClientHost, options: ReplicatedKvClientOptions) {
+    if (options.replicas.length === 0) throw new Error('a kv client needs at least one replica name');
+    this.replicas = [...options.replicas];
+    this.requestTimeoutMs = options.requestTimeoutMs ?? KV_REQUEST_TIMEOUT_MS_DEFAULT;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? KV_ATTEMPT_TIMEOUT_MS_DEFAULT;
+    this.backoffBaseMs = options.backoffBaseMs ?? KV_BACKOFF_BASE_MS_DEFAULT;
+    this.backoffMaxMs = options.backoffMaxMs ?? KV_BACKOFF_MAX_MS_DEFAULT;
+    this.watchSilenceMs = options.watchSilenceMs ?? KV_WATCH_SILENCE_MS_DEFAULT;
+    this.target = Math.floor(host.random() * this.replicas.length);
+  }
+
+  /** The replica the next write goes to (the believed leader). */
+  get leaderHint(): string {
+    return this.replicas[this.target]!;
+  }
+
+  range(key: string, o: RangeOptions = {}): Promise<RangeResponse> {
+    const request: ClientRequest = {
+      type: 'range', key, rangeEnd: o.rangeEnd, limit: o.limit, revision: o.revision, countOnly: o.countOnly, keysOnly: o.keysOnly, serializable: o.serializable,
+    };
+    return this.call('range', request, o, true);
+  }
+
+  put(key: string, value: string, o: PutOptions = {}): Promise<PutResponse> {
+    return this.call('put', { type: 'put', key, value, lease: o.lease, prevKv: o.prevKv }, o, false);
+  }
+
+  deleteRange(key: string, o: DeleteOptions = {}): Promise<DeleteRangeResponse> {
+    return this.call('deleteRange', { type: 'deleteRange', key, rangeEnd: o.rangeEnd, prevKv: o.prevKv }, o, false);
+  }
+
+  txn(spec: TxnSpec, o: CallOptions = {}): Promise<TxnResponse> {
+    const readOnly = spec.success.every((op) => op.type === 'range') && spec.failure.every((op) => op.type === 'range');
+    return this.call('txn', { type: 'txn', compare: spec.compare, success: spec.success, failure: spec.failure }, o, readOnly);
+  }
+
+  compact(revision: number, o: CallOptions = {}): Promise<CompactionResponse> {
+    // Compacting twice to the same revision is harmless (the second is a no-op error we surface): retry-safe.
+    return this.call('compact', { type: 'compact', revision }, o, true);
+  }
+
+  leaseGrant(ttlSeconds: number, o: CallOptions & { id?: number } = {}): Promise<LeaseGrantResponse> {
+    // With an explicit id a retried grant fails with leaseExists instead of granting twice: retry-safe.
+    return this.call('leaseGrant', { type: 'leaseGrant', id: o.id ?? 0, ttlSeconds }, o, (o.id ?? 0) !== 0);
+  }
+
+  leaseRevoke(id: number, o: CallOptions = {}): Promise<LeaseRevokeResponse> {
+    return this.call('leaseRevoke', { type: 'leaseRevoke', id }, o, true);
+  }
+
+  leaseKeepAlive(id: number, o: CallOptions = {}): Promise<LeaseKeepAliveResponse> {
+    return this.call('leaseKeepAlive', { type: 'leaseKeepAlive', id }, o, true);
+  }
+
+  leaseTimeToLive(id: number, o: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLiveResponse> {
+    return this.call('leaseTimeToLive', { type: 'leaseTimeToLive', id, keys: o.keys }, o, true);
+  }
+
+  watch(key: string, options: WatchOptions, handlers: WatchHandlers): KvWatch {
+    if (this.closed) throw new KvClosedError();
+    const state: WatchState = {
+      id: this.nextWatchId++, key, options, handlers, nextRevision: options.startRevision ?? 0, replica: undefined, serverWatchId: undefined,
+      lastHeardMs: this.host.now(), creating: false, ended: false, early: [],
+    };
+    this.watches.set(state.id, state);
+    void this.establish(state);
+    this.startWatchdog();
+    return {
+      get nextRevision() {
+        return state.nextRevision;
+      },
+      cancel: () => this.endWatch(state, undefined, false),
+    };
+  }
+
+  /** Consume a message addressed to the client (watch events); returns false for anything else. */
+  handle(msg: Message): boolean {
+    if (msg.type !== 'kvWatch') return false;
+    const body = (msg as KvWatchMsg).body;
+    if (typeof body !== 'object' || body === null || typeof body.clientWatchId !== 'number') return true;
+    const state = this.watches.get(body.clientWatchId);
+    if (state === undefined || state.ended) {
+      this.cancelStray(body);
+      return true;
+    }
+    if (state.creating) {
+      if (state.early.length < EARLY_WATCH_MESSAGES_MAX) state.early.push(body);
+      return true;
+    }
+    this.onWatchMessage(state, body);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of [...this.watches.values()]) this.endWatch(state, undefined, true);
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private async call<T extends string>(type: T, request: ClientRequest, options: CallOptions, retrySafe: boolean): Promise<Narrow<T>> {
+    if (this.closed) throw new KvClosedError();
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = this.host.now() + timeoutMs;
+    let attempt = 0;
+    let lastProblem = 'no attempt made';
+    for (;;) {
+      const remaining = deadline - this.host.now();
+      if (remaining <= 0) {
+        throw new KvRequestError(`kv ${request.type}: no replica completed it within ${timeoutMs} ms (last problem: ${lastProblem})`, false);
+      }
+      const replica = this.replicas[this.target]!;
+      let reply: ClientReply;
+      try {
+        reply = await this.host.ask<ClientReply>(replica, { type: 'kv', body: request } satisfies ReplicaMsg, { timeoutMs: Math.min(remaining, this.attemptTimeoutMs) });
+      } catch (error) {
+        const delivered = !(error instanceof ActorNotFoundError) && !(error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
+        if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
+        lastProblem = `${replica}: ${error.message}`;
+        if (delivered && !retrySafe) {
+          throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message})`, true);
+        }
+        this.rotate();
+        await this.backoff(attempt++, deadline);
+        continue;
+      }
+      if (reply === null || typeof reply !== 'object') throw new Error(`kv ${request.type}: replica ${replica} sent a malformed reply`);
+      switch (reply.type) {
+        case 'notLeader': {
+          lastProblem = `${replica} is not the leader`;
+          const hinted = reply.leader === undefined ? -1 : this.replicas.indexOf(reply.leader);
+          if (hinted >= 0 && hinted !== this.target) {
+            this.target = hinted;
+            attempt = 0;
+          } else {
+            this.rotate();
+            await this.backoff(attempt++, deadline);
+          }
+          continue;
+        }
+        case 'unavailable':
+          lastProblem = `${replica}: ${reply.reason}`;
+          if (reply.proposed && !retrySafe) throw new KvRequestError(`kv ${request.type} on ${replica}: outcome unknown (${reply.reason})`, true);
+          if (reply.reason === 'no leader' || reply.leader === undefined) this.rotate();
+          await this.backoff(attempt++, deadline);
+          continue;
+        case 'error':
+          throw new KvError(reply as ErrorResponse);
+        default:
+          if (reply.type !== type) throw new Error(`kv ${request.type}: replica ${replica} answered ${reply.type}`);
+          return reply as Narrow<T>;
+      }
+    }
+  }
+
+  private rotate(): void {
+    this.target = (this.target + 1) % this.replicas.length;
+  }
+
+  private async backoff(attempt: number, deadline: number): Promise<void> {
+    const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt, 20));
+    // Full jitter (AWS architecture blog): spreads clients that failed together.
+    const ms = Math.min(ceiling * (0.5 + this.host.random() / 2), Math.max(0, deadline - this.host.now()));
+    if (ms > 0) await this.host.sleep(ms);
+  }
+
+  // ---------------------------------------------------------------- watches
+
+  private async establish(state: WatchState): Promise<void> {
+    let attempt = 0;
+    while (!state.ended && !this.closed) {
+      const replica = this.replicas[(this.target + attempt) % this.replicas.length]!;
+      state.creating = true;
+      state.early = [];
+      let reply: WatchResponse | ErrorResponse | ClientReply;
+      try {
+        reply = await this.host.ask<WatchResponse | ErrorResponse>(
+          replica,
+          {
+            type: 'watchCreate',
+            body: {
+              key: state.key, rangeEnd: state.options.rangeEnd, startRevision: state.nextRevision, prevKv: state.options.prevKv,
+              progressNotify: state.options.progressNotify, filters: state.options.filters, watcher: this.host.name, clientWatchId: state.id,
+            },
+          } satisfies ReplicaMsg,
+          { timeoutMs: this.attemptTimeoutMs },
+        );
+      } catch (error) {
+        state.creating = false;
+        if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
+        await this.host.sleep(Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt++, 20)));
+        continue;
+      }
+      state.creating = false;
+      if (reply.type === 'error') {
+        this.endWatch(state, new KvError(reply as ErrorResponse), true);
+        return;
+      }
+      if (reply.type !== 'watch' || state.ended) {
+        if (reply.type === 'watch') this.host.send(replica, { type: 'watchCancel', body: { watchId: reply.watchId } } satisfies ReplicaMsg);
+        if (state.ended) return;
+        attempt++;
+        continue;
+      }
+      if (state.nextRevision === 0) state.nextRevision = reply.header.revision + 1;
+      state.replica = replica;
+      state.serverWatchId = reply.watchId;
+      state.lastHeardMs = this.host.now();
+      const early = state.early;
+      state.early = [];
+      for (const body of early) {
+        if (state.ended || state.replica === undefined) break;
+        this.onWatchMessage(state, body);
+      }
+      return;
+    }
+  }
+
+  private onWatchMessage(state: WatchState, body: KvWatchMsg['body']): void {
+    const response = body.response;
+    if (body.replica !== state.replica || response.watchId !== state.serverWatchId) {
+      this.cancelStray(body);
+      return;
+    }
+    state.lastHeardMs = this.host.now();
+    if (response.canceled) {
+      if (response.compactRevision !== undefined) {
+        this.endWatch(state, new KvError({
+          type: 'error', code: 'compacted', message: response.cancelReason ?? 'etcdserver: mvcc: required revision has been compacted', grpcCode: 'OutOfRange',
+          compactRevision: response.compactRevision,
+        }), true);
+      } else {
+        this.resume(state);
+      }
+      return;
+    }
+    if (response.events.length > 0) {
+      const fresh = response.events.filter((e) => e.kv.modRevision >= state.nextRevision);
+      if (fresh.length === 0) return;
+      state.nextRevision = fresh[fresh.length - 1]!.kv.modRevision + 1;
+      state.handlers.onEvents(fresh, response.header.revision);
+      return;
+    }
+    if (response.header.revision + 1 > state.nextRevision) state.nextRevision = response.header.revision + 1;
+    if (state.options.progressNotify === true) state.handlers.onProgress?.(response.header.revision);
+  }
+
+  private resume(state: WatchState): void {
+    if (state.replica !== undefined && state.serverWatchId !== undefined) {
+      this.host.send(state.replica, { type: 'watchCancel', body: { watchId: state.serverWatchId } } satisfies ReplicaMsg);
+      // Start the search on another replica: this one just failed us.
+      const at = this.replicas.indexOf(state.replica);
+      if (at === this.target) this.rotate();
+    }
+    state.replica = undefined;
+    state.serverWatchId = undefined;
+    void this.establish(state);
+  }
+
+  private endWatch(state: WatchState, error: KvError | undefined, notify: boolean): void {
+    if (state.ended) return;
+    state.ended = true;
+    this.watches.delete(state.id);
+    if (state.replica !== undefined && state.serverWatchId !== undefined) {
+      this.host.send(state.replica, { type: 'watchCancel', body: { watchId: state.serverWatchId } } satisfies ReplicaMsg);
+    }
+    if (notify) state.handlers.onEnd?.(error);
+  }
+
+  private cancelStray(body: KvWatchMsg['body']): void {
+    if (!body.response.canceled && typeof body.replica === 'string') {
+      this.host.send(body.replica, { type: 'watchCancel', body: { watchId: body.response.watchId } } satisfies ReplicaMsg);
+    }
+  }
+
+  /** Resumes watches that went silent: their replica died, paused or was cut off. */
+  private startWatchdog(): void {
+    if (this.watchdogRunning) return;
+    this.watchdogRunning = true;
+    void (async () => {
+      while (!this.closed && this.watches.size > 0) {
+        await this.host.sleep(this.watchSilenceMs / 2);
+        const now = this.host.now();
+        for (const state of this.watches.values()) {
+          if (!state.creating && state.replica !== undefined && now - state.lastHeardMs > this.watchSilenceMs) this.resume(state);
+        }
+      }
+      this.watchdogRunning = false;
+    })();
+  }
+}
+
+/**
+ * A `KvClientHost` for a client living inside an actor. The actor must pass
+ * every message to `handle` first (it consumes watch events and wake-ups):
+ *
+ * ```ts
+ * const { host, handle } = actorKvClientHost(ctx);
+ * const kv = new ReplicatedKvClient(host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+ * // in receive(msg): if (handle(msg) || kv.handle(msg)) return undefined;
+ * ```
+ */
+export function actorKvClientHost(ctx: ActorContext<never>): { host: KvClientHost; handle(msg: Message): boolean } {
+  const sleepers = new Map<number, () => void>();
+  let nextSleeper = 0;
+  const host: KvClientHost = {
+    name: ctx.name,
+    ask: (to, msg, options) => ctx.ask(to, msg, options),
+    send: (to, msg) => ctx.send(to, msg),
+    now: () => ctx.now(),
+    random: () => ctx.random(),
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const id = nextSleeper++;
+        sleepers.set(id, resolve);
+        ctx.timer(`kvclient.sleep.${id}`, ms, { type: 'kvClientWake', body: { id } } as never);
+      }),
+  };
+  return {
+    host,
+    handle(msg: Message): boolean {
+      if (msg.type !== 'kvClientWake') return false;
+      const id = (msg.body as { id?: unknown } | null)?.id;
+      const resolve = typeof id === 'number' ? sleepers.get(id) : undefined;
+      if (resolve !== undefined) {
+        sleepers.delete(id as number);
+        resolve();
+      }
+      return true;
+    },
+  };
+}

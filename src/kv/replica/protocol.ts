@@ -1,0 +1,115 @@
+/**
+ * Messages of the etcd replica actor: between replicas (Raft traffic) and
+ * between a client and a replica (requests, watches, status).
+ *
+ * Replies are values, never thrown errors: a store error is an
+ * `ErrorResponse`; "ask someone else" is a `NotLeader` or `Unavailable`, which
+ * tells the client whether the request may have taken effect.
+ */
+import type { Message as RaftMessage } from '../../raft/protocol.js';
+import type { RaftRole } from '../../raft/raft.js';
+import type {
+  ApplyRequest,
+  ApplyResponse,
+  ErrorResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+  WatchCreateRequest,
+  WatchResponse,
+} from '../protocol.js';
+
+/** A request a client may send to a replica. */
+export type ClientRequest = ApplyRequest | LeaseKeepAliveRequest | LeaseTimeToLiveRequest;
+
+/** The request was not proposed: safe to send again elsewhere. `leader` names the replica to try, when known. */
+export interface NotLeader {
+  type: 'notLeader';
+  leader?: string;
+}
+
+/**
+ * The replica could not finish the request. `proposed: false` — it never
+ * entered the log, safe to retry; `proposed: true` — it may still commit
+ * (leadership changed after proposing), so its outcome is unknown.
+ */
+export interface Unavailable {
+  type: 'unavailable';
+  reason: string;
+  proposed: boolean;
+  leader?: string;
+}
+
+export type ClientReply = ApplyResponse | LeaseKeepAliveResponse | LeaseTimeToLiveResponse | ErrorResponse | NotLeader | Unavailable;
+
+export interface ReplicaStatus {
+  name: string;
+  id: number;
+  role: RaftRole;
+  term: number;
+  /** Name of the replica this one believes leads, or '' when none. */
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+  /** The store's revision. */
+  revision: number;
+  compactRevision: number;
+  /** First index still in the Raft log (entries before it are in the snapshot). */
+  firstIndex: number;
+  snapshotIndex: number;
+  watchers: number;
+  /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
+  recoveredFrom: string;
+}
+
+export type ReplicaMsg =
+  /** Raft traffic from a peer, batched per destination and per Ready. */
+  | { type: 'raft'; body: { msgs: RaftMessage[] } }
+  /** Ask: a client request; the reply is a `ClientReply`. */
+  | { type: 'kv'; body: ClientRequest }
+  /**
+   * Ask: open a watch whose events are told to `watcher` as `kvWatch`
+   * messages tagged with `clientWatchId`. Reply: the created `WatchResponse`
+   * (its `watchId` is the replica's) or an `ErrorResponse` or `NotLeader`-free
+   * `Unavailable`.
+   */
+  | { type: 'watchCreate'; body: Omit<WatchCreateRequest, 'type'> & { watcher: string; clientWatchId: number } }
+  | { type: 'watchCancel'; body: { watchId: number } }
+  /** Ask: this replica's `ReplicaStatus`. */
+  | { type: 'status'; body: null }
+  /** Ask (operators, benchmarks): start an election on this replica now. */
+  | { type: 'campaign'; body: null }
+  /** Ask: hand leadership to the named replica. */
+  | { type: 'transferLeadership'; body: { to: string } }
+  | { type: 'tick'; body: null };
+
+/** Told to a watcher. `canceled` without `compactRevision` means "resume elsewhere", not "the watch is over". */
+export interface KvWatchMsg {
+  type: 'kvWatch';
+  body: { replica: string; clientWatchId: number; response: WatchResponse };
+}
+
+/** Arguments of one replica actor. */
+export interface ReplicaArgs {
+  /** This replica's Raft id (1-based). */
+  id: number;
+  /** Every member's actor name by Raft id, this one included. */
+  members: Record<number, string>;
+  /** One Raft tick. etcd: heartbeat 100 ms = 1 tick, election 1,000 ms = 10 ticks. */
+  tickMs?: number;
+  heartbeatTicks?: number;
+  electionTicks?: number;
+  /** Take a snapshot and compact the log once this many entries are applied past the last one (etcd: --snapshot-count). */
+  snapshotEntries?: number;
+  /** Entries kept behind a snapshot so slow followers catch up from the log rather than a snapshot. */
+  snapshotRetainEntries?: number;
+  /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */
+  watchProgressMs?: number;
+  /**
+   * Deliberately broken, for proving the chaos checks bite: serve every read
+   * from the local state without ReadIndex (stale reads from a deposed leader or
+   * a lagging follower). Never set outside tests.
+   */
+  unsafeLocalReads?: boolean;
+}

@@ -1,0 +1,62 @@
+/**
+ * Shape check of Raft messages arriving from the wire. Raft asserts its
+ * invariants loudly, so a malformed message must be stopped here, where it is
+ * input, not reach the state machine, where it would look like a bug.
+ */
+import type { Message } from '../../raft/protocol.js';
+
+const nat = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const bool = (v: unknown): v is boolean => typeof v === 'boolean';
+const str = (v: unknown): v is string => typeof v === 'string';
+
+function isEntry(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return nat(e.term) && nat(e.index) && (e.type === 'normal' || e.type === 'confChange') && e.data instanceof Uint8Array;
+}
+
+function isSnapshot(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as { metadata?: Record<string, unknown>; data?: unknown };
+  const m = s.metadata;
+  if (typeof m !== 'object' || m === null || !nat(m.index) || !nat(m.term)) return false;
+  const cs = m.confState as { voters?: unknown; learners?: unknown } | undefined;
+  return (
+    typeof cs === 'object' && cs !== null && Array.isArray(cs.voters) && cs.voters.every(nat) && Array.isArray(cs.learners) && cs.learners.every(nat) &&
+    s.data instanceof Uint8Array
+  );
+}
+
+export function isRaftMessage(v: unknown): v is Message {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  if (!nat(m.from) || !nat(m.to) || !nat(m.term) || m.from === 0 || m.to === 0) return false;
+  switch (m.type) {
+    case 'msgApp':
+      return nat(m.index) && nat(m.logTerm) && nat(m.commit) && Array.isArray(m.entries) && m.entries.every(isEntry);
+    case 'msgAppResp':
+      return nat(m.index) && bool(m.reject) && nat(m.rejectHint) && nat(m.logTerm);
+    case 'msgVote':
+    case 'msgPreVote':
+      return nat(m.index) && nat(m.logTerm) && bool(m.transfer);
+    case 'msgVoteResp':
+    case 'msgPreVoteResp':
+      return bool(m.reject);
+    case 'msgHeartbeat':
+      return nat(m.commit) && str(m.context);
+    case 'msgHeartbeatResp':
+      return str(m.context);
+    case 'msgSnap':
+      return isSnapshot(m.snapshot);
+    case 'msgTimeoutNow':
+      return true;
+    case 'msgReadIndex':
+      return str(m.context);
+    case 'msgReadIndexResp':
+      return nat(m.index) && str(m.context);
+    case 'msgTransferLeader':
+      return nat(m.transferee);
+    default:
+      return false;
+  }
+}

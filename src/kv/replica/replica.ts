@@ -1,0 +1,491 @@
+/**
+ * One etcd replica: Raft (src/raft) + the durable log (src/storage, in the
+ * actor's own data directory) + the MVCC store, watch hub and lease clock
+ * (src/kv/mvcc), driven through its actor context only — time, timers,
+ * randomness and disk — so the same code runs in threads and, replayable from a
+ * seed, in the simulated runtime.
+ *
+ * The Ready loop (see src/raft/raw-node.ts): persist hard state, entries and
+ * snapshot, and only then send the messages that depend on them (enforced by
+ * RaftStorage.persistThenSend); apply committed entries; answer reads whose
+ * index is applied; advance. It runs once per turn of the event loop, not per
+ * message, so the proposals that arrive together share one fsync.
+ *
+ * Requests:
+ * - writes (put, deleteRange, txn, compact, lease grant / revoke) are proposed
+ *   on the leader; a follower answers NotLeader with the leader's name;
+ * - linearizable reads wait for a ReadIndex round (batched: one round serves
+ *   every read that arrived before it started) and for the apply index to reach
+ *   it, on any replica;
+ * - serializable reads are served from the local store at once;
+ * - lease keep-alives are served by the leader's lease clock; expiry is decided
+ *   by the leader and applied through Raft as a revoke.
+ */
+import { pack, unpack } from 'msgpackr';
+import type { ActorContext, Handlers } from '../../actor/behaviour.js';
+import { unhandled } from '../../actor/behaviour.js';
+import type { Message as RaftMessage } from '../../raft/protocol.js';
+import { RaftNode, type Ready } from '../../raft/raw-node.js';
+import type { RaftConfig } from '../../raft/raft.js';
+import { NONE, type Entry } from '../../raft/types.js';
+import { RaftStorage, type RaftStorageReport } from '../../storage/raft-storage.js';
+import { isError, kvError } from '../mvcc/errors.js';
+import { LeaseClock } from '../mvcc/lease-clock.js';
+import { checkProposal, storeFromBytes, storeToBytes } from '../mvcc/proposal.js';
+import { MvccStore } from '../mvcc/store.js';
+import { WatchHub } from '../mvcc/watch-hub.js';
+import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
+import { isRaftMessage } from './raft-message.js';
+import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+
+/** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
+export const REPLICA_TICK_MS_DEFAULT = 100;
+export const REPLICA_HEARTBEAT_TICKS_DEFAULT = 1;
+export const REPLICA_ELECTION_TICKS_DEFAULT = 10;
+/** etcd's --snapshot-count is 100,000 entries; ours is smaller because our store snapshots are whole-state msgpack blobs. */
+export const REPLICA_SNAPSHOT_ENTRIES_DEFAULT = 10_000;
+/** etcd keeps 5,000 entries after a snapshot for slow followers. */
+export const REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT = 5_000;
+export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
+/**
+ * Proposals awaiting apply on this leader. Why: each holds a client's reply;
+ * past this the leader is not keeping up and new writes are refused
+ * (retryable) instead of queueing without bound.
+ */
+export const PENDING_PROPOSALS_MAX = 10_000;
+/** Linearizable reads waiting on this replica, for the same reason. */
+export const PENDING_READS_MAX = 10_000;
+/** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
+const WATCH_PUMPS_PER_DRAIN_MAX = 64;
+
+interface PendingProposal {
+  index: number;
+  resolve(reply: ClientReply): void;
+}
+
+interface PendingRead {
+  request: RangeRequest;
+  resolve(reply: ClientReply): void;
+}
+
+interface WatchTarget {
+  watcher: string;
+  clientWatchId: number;
+}
+
+/** The replica's entry payload: [proposal id ('' for the leader's own, such as lease expiry), request]. */
+type EntryPayload = [string, ApplyRequest];
+
+export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs): Handlers<ReplicaMsg> {
+  const tickMs = args.tickMs ?? REPLICA_TICK_MS_DEFAULT;
+  const electionTicks = args.electionTicks ?? REPLICA_ELECTION_TICKS_DEFAULT;
+  const snapshotEntries = args.snapshotEntries ?? REPLICA_SNAPSHOT_ENTRIES_DEFAULT;
+  const retainEntries = args.snapshotRetainEntries ?? REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT;
+  const watchProgressTicks = Math.max(1, Math.round((args.watchProgressMs ?? REPLICA_WATCH_PROGRESS_MS_DEFAULT) / tickMs));
+  const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
+  if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
+  const nameOf = (id: number): string => args.members[id] ?? '';
+
+  const config: RaftConfig = {
+    id: args.id,
+    electionTicks,
+    heartbeatTicks: args.heartbeatTicks ?? REPLICA_HEARTBEAT_TICKS_DEFAULT,
+    random: () => ctx.random(),
+    preVote: true,
+    checkQuorum: true,
+  };
+
+  // ---------------------------------------------------------------- recovery
+  const opened = RaftStorage.open(ctx.disk);
+  const storage = opened.storage;
+  const recoveredFrom = describeRecovery(opened.report);
+  if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
+  const initial = storage.initialState();
+  const snapshot = storage.snapshot();
+  let store = snapshot === undefined ? new MvccStore() : storeFromBytes(snapshot.data);
+  let hub = new WatchHub(store);
+  let leases = new LeaseClock(store);
+  let node: RaftNode;
+  const fresh = initial.hardState.term === 0 && snapshot === undefined && storage.lastIndex() === 0;
+  if (fresh) {
+    node = RaftNode.bootstrap({ config, voters: memberIds });
+  } else {
+    const entries = storage.lastIndex() >= storage.firstIndex() ? storage.entries(storage.firstIndex(), storage.lastIndex() + 1) : [];
+    node = RaftNode.restart({ config: { ...config, applied: snapshot?.metadata.index ?? 0 }, hardState: initial.hardState, snapshot, entries });
+  }
+  let snapshotIndex = snapshot?.metadata.index ?? 0;
+  ctx.log.info({ fresh, term: initial.hardState.term, commit: initial.hardState.commit, snapshotIndex, lastIndex: storage.lastIndex() }, 'replica started');
+
+  // ---------------------------------------------------------------- volatile state
+  // Proposal ids must not collide with a previous incarnation's entries still in the log.
+  const incarnation = Math.floor(ctx.random() * 2 ** 32).toString(36);
+  let nextProposal = 0;
+  const proposals = new Map<string, PendingProposal>();
+  let readsQueued: PendingRead[] = [];
+  /** The ReadIndex round in flight: its context and the reads it answers. */
+  let readRound: { context: string; reads: PendingRead[] } | undefined;
+  let nextReadRound = 0;
+  /** Reads whose read index is known, waiting for apply to reach it. */
+  const readsAwaitingApply: Array<{ index: number; reads: PendingRead[] }> = [];
+  const watchTargets = new Map<number, WatchTarget>();
+  const watchedActors = new Set<string>();
+  const revokesInFlight = new Set<number>();
+  let leaderlessTicks = 0;
+  let ticks = 0;
+  let drainScheduled = false;
+  let stopped = false;
+
+  ctx.timer('tick', tickMs, { type: 'tick', body: null });
+  scheduleDrain();
+
+  // ---------------------------------------------------------------- the Ready loop
+  function scheduleDrain(): void {
+    if (drainScheduled) return;
+    drainScheduled = true;
+    // One drain per turn: every message delivered in this turn lands in one Ready and one fsync.
+    // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
+    void Promise.resolve().then(() => {
+      drainScheduled = false;
+      if (!stopped) drain();
+    });
+  }
+
+  function drain(): void {
+    while (node.hasReady()) {
+      const rd = node.ready();
+      if (rd.softState !== undefined) onRoleChange(rd);
+      storage.persistThenSend({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages] }, sendRaft);
+      if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
+      applyEntries(rd.committedEntries);
+      for (const rs of rd.readStates) onReadState(rs.index, rs.context);
+      node.advance();
+    }
+    serveAppliedReads();
+    maybeSnapshot();
+    pumpWatches();
+  }
+
+  function sendRaft(msgs: readonly RaftMessage[]): void {
+    const byPeer = new Map<number, RaftMessage[]>();
+    for (const m of msgs) {
+      let batch = byPeer.get(m.to);
+      if (batch === undefined) byPeer.set(m.to, (batch = []));
+      batch.push(m);
+    }
+    for (const [to, batch] of byPeer) ctx.send(nameOf(to), { type: 'raft', body: { msgs: batch } });
+  }
+
+  function onRoleChange(rd: Ready): void {
+    const soft = rd.softState!;
+    ctx.log.info({ role: soft.role, leader: nameOf(soft.lead), term: node.status().term }, 'raft role changed');
+    if (soft.role === 'leader') leases.promote(ctx.now());
+    else revokesInFlight.clear();
+    // A read round started under another leader may never be answered; its reads are safe to retry.
+    if (readRound !== undefined) {
+      failReads(readRound.reads, 'leadership changed during the read');
+      readRound = undefined;
+    }
+    if (soft.role !== 'leader' && soft.role !== 'follower') {
+      failReads(readsQueued, 'no leader');
+      readsQueued = [];
+    }
+  }
+
+  function applyEntries(entries: Entry[]): void {
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      if (entry.type !== 'normal' || entry.data.byteLength === 0) continue;
+      const [proposalId, request] = decodeEntry(entry.data);
+      const response = store.apply(request);
+      if (request.type === 'leaseRevoke') revokesInFlight.delete(request.id);
+      if (response.type === 'leaseGrant' && node.isLeader()) leases.keepAlive(response.id, ctx.now());
+      const pending = proposalId === '' ? undefined : proposals.get(proposalId);
+      if (pending !== undefined) {
+        proposals.delete(proposalId);
+        pending.resolve(response);
+      }
+    }
+    // A proposal whose index is applied but that was not found there lost its place to another leader's entry.
+    const applied = entries[entries.length - 1]!.index;
+    for (const [id, pending] of proposals) {
+      if (pending.index <= applied) {
+        proposals.delete(id);
+        pending.resolve(unavailable('the proposal was overwritten by another leader', false));
+      }
+    }
+  }
+
+  function restoreFromSnapshot(data: Uint8Array, index: number): void {
+    store = storeFromBytes(data);
+    // Watchers cannot follow a jump: tell their clients to resume (they will resume here or elsewhere).
+    for (const [watchId, target] of watchTargets) {
+      sendWatch(target, { type: 'watch', header: { revision: store.revision }, watchId, canceled: true, cancelReason: 'replica restored a snapshot', events: [] });
+    }
+    watchTargets.clear();
+    hub = new WatchHub(store);
+    leases = new LeaseClock(store);
+    if (node.isLeader()) leases.promote(ctx.now());
+    snapshotIndex = index;
+  }
+
+  function maybeSnapshot(): void {
+    const status = node.status();
+    if (status.applied - snapshotIndex < snapshotEntries || status.applied > storage.lastIndex()) return;
+    if (status.applied > storage.initialState().hardState.commit) return;
+    const data = storeToBytes(store);
+    storage.createSnapshot(status.applied, status.confState, data);
+    node.compact(status.applied, data, retainEntries);
+    snapshotIndex = status.applied;
+    ctx.log.info({ index: snapshotIndex, revision: store.revision, bytes: data.byteLength }, 'snapshot taken, log compacted');
+  }
+
+  // ---------------------------------------------------------------- reads
+  function startReadRound(): void {
+    if (readRound !== undefined || readsQueued.length === 0) return;
+    const context = `${incarnation}.${nextReadRound++}`;
+    const result = node.readIndex(context);
+    if (!result.accepted) {
+      failReads(readsQueued, result.reason === 'noLeader' ? 'no leader' : `read refused: ${result.reason}`);
+      readsQueued = [];
+      return;
+    }
+    readRound = { context, reads: readsQueued };
+    readsQueued = [];
+  }
+
+  function onReadState(index: number, context: string): void {
+    if (readRound === undefined || readRound.context !== context) return;
+    readsAwaitingApply.push({ index, reads: readRound.reads });
+    readRound = undefined;
+  }
+
+  function serveAppliedReads(): void {
+    const applied = node.status().applied;
+    while (readsAwaitingApply.length > 0 && readsAwaitingApply[0]!.index <= applied) {
+      for (const read of readsAwaitingApply.shift()!.reads) read.resolve(store.range(read.request));
+    }
+    startReadRound();
+  }
+
+  function failReads(reads: PendingRead[], reason: string): void {
+    for (const read of reads) read.resolve(unavailable(reason, false));
+  }
+
+  function pendingReadCount(): number {
+    let n = readsQueued.length + (readRound?.reads.length ?? 0);
+    for (const r of readsAwaitingApply) n += r.reads.length;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- writes
+  function propose(request: ApplyRequest, proposalId: string): ClientReply | number {
+    const data = encodeEntry([proposalId, request]);
+    const problem = checkProposal(request, data.byteLength);
+    if (problem !== undefined) return problem;
+    const result = node.propose(data);
+    if (!result.accepted) {
+      if (result.reason === 'notLeader') return { type: 'notLeader', leader: leaderName() };
+      return unavailable(`proposal refused: ${result.reason}`, false);
+    }
+    scheduleDrain();
+    return result.index;
+  }
+
+  function handleClient(request: ClientRequest): ClientReply | Promise<ClientReply> {
+    switch (request.type) {
+      case 'range': {
+        if (request.serializable === true || args.unsafeLocalReads === true) return store.range(request);
+        if (pendingReadCount() >= PENDING_READS_MAX) return unavailable('too many reads in flight', false);
+        return new Promise<ClientReply>((resolve) => {
+          readsQueued.push({ request, resolve });
+          scheduleDrain();
+          startReadRound();
+        });
+      }
+      case 'leaseKeepAlive': {
+        if (!node.isLeader()) return { type: 'notLeader', leader: leaderName() };
+        const ttlSeconds = leases.keepAlive(request.id, ctx.now());
+        if (ttlSeconds === undefined) return kvError.leaseNotFound();
+        return { type: 'leaseKeepAlive', header: { revision: store.revision }, id: request.id, ttlSeconds };
+      }
+      case 'leaseTimeToLive': {
+        if (!node.isLeader()) return { type: 'notLeader', leader: leaderName() };
+        const lease = store.lease(request.id);
+        const remaining = leases.remainingSeconds(request.id, ctx.now());
+        if (lease === undefined || remaining === undefined) return kvError.leaseNotFound();
+        return {
+          type: 'leaseTimeToLive', header: { revision: store.revision }, id: request.id, ttlSeconds: remaining, grantedTtlSeconds: lease.ttlSeconds,
+          keys: request.keys === true ? [...lease.keys].sort() : [],
+        };
+      }
+      default: {
+        if (!node.isLeader()) return { type: 'notLeader', leader: leaderName() };
+        if (proposals.size >= PENDING_PROPOSALS_MAX) return unavailable('too many proposals in flight', false);
+        const proposalId = `${incarnation}.${nextProposal++}`;
+        const outcome = propose(request, proposalId);
+        if (typeof outcome !== 'number') return outcome;
+        return new Promise<ClientReply>((resolve) => proposals.set(proposalId, { index: outcome, resolve }));
+      }
+    }
+  }
+
+  function leaderName(): string | undefined {
+    const lead = node.leader();
+    return lead === NONE ? undefined : nameOf(lead);
+  }
+
+  // ---------------------------------------------------------------- watches
+  function sendWatch(target: WatchTarget, response: WatchResponse): void {
+    const msg: KvWatchMsg = { type: 'kvWatch', body: { replica: ctx.name, clientWatchId: target.clientWatchId, response } };
+    ctx.send(target.watcher, msg);
+  }
+
+  function pumpWatches(): void {
+    if (watchTargets.size === 0) return;
+    for (let i = 0; i < WATCH_PUMPS_PER_DRAIN_MAX; i++) {
+      const responses = hub.pump();
+      if (responses.length === 0) return;
+      for (const response of responses) {
+        const target = watchTargets.get(response.watchId);
+        if (target === undefined) continue;
+        if (response.canceled) watchTargets.delete(response.watchId);
+        sendWatch(target, response);
+      }
+    }
+    scheduleDrain();
+  }
+
+  function cancelWatchesOf(watcher: string, reason: string): void {
+    for (const [watchId, target] of watchTargets) {
+      if (target.watcher !== watcher && watcher !== '') continue;
+      hub.cancel(watchId);
+      watchTargets.delete(watchId);
+      if (watcher === '') {
+        sendWatch(target, { type: 'watch', header: { revision: store.revision }, watchId, canceled: true, cancelReason: reason, events: [] });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- time
+  function onTick(): void {
+    ctx.timer('tick', tickMs, { type: 'tick', body: null });
+    ticks++;
+    node.tick();
+    if (node.leader() === NONE) leaderlessTicks++;
+    else leaderlessTicks = 0;
+    // etcd's WithRequireLeader: a replica cut off from the leader stops serving watches, so clients resume elsewhere.
+    if (leaderlessTicks === electionTicks && watchTargets.size > 0) cancelWatchesOf('', 'no leader');
+    if (ticks % watchProgressTicks === 0) {
+      for (const response of hub.progress(false)) {
+        const target = watchTargets.get(response.watchId);
+        if (target !== undefined) sendWatch(target, response);
+      }
+    }
+    if (node.isLeader()) {
+      for (const id of leases.expired(ctx.now())) {
+        if (revokesInFlight.has(id)) continue;
+        if (typeof propose({ type: 'leaseRevoke', id }, '') === 'number') revokesInFlight.add(id);
+      }
+    }
+    scheduleDrain();
+  }
+
+  function status(): ReplicaStatus {
+    const s = node.status();
+    return {
+      name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
+      revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, snapshotIndex, watchers: watchTargets.size,
+      recoveredFrom,
+    };
+  }
+
+  return {
+    receive(msg, meta) {
+      switch (msg.type) {
+        case 'raft': {
+          const msgs = (msg.body as { msgs?: unknown } | null)?.msgs;
+          if (!Array.isArray(msgs)) return unhandled;
+          for (const m of msgs) {
+            if (!isRaftMessage(m) || m.to !== args.id) {
+              ctx.log.warn({ from: meta.from }, 'dropped a malformed raft message');
+              continue;
+            }
+            node.step(m);
+          }
+          scheduleDrain();
+          return undefined;
+        }
+        case 'kv':
+          return handleClient(msg.body);
+        case 'watchCreate': {
+          const { watcher, clientWatchId, ...request } = msg.body;
+          if (watcher === ctx.name || watcher.startsWith('$')) return kvError.watchNotFound();
+          const created = hub.create({ type: 'watchCreate', ...request });
+          if (isError(created)) return created;
+          watchTargets.set(created.watchId, { watcher, clientWatchId });
+          if (!watchedActors.has(watcher)) {
+            watchedActors.add(watcher);
+            ctx.watch(watcher);
+          }
+          scheduleDrain();
+          return created;
+        }
+        case 'watchCancel':
+          if (watchTargets.delete(msg.body.watchId)) hub.cancel(msg.body.watchId);
+          return undefined;
+        case 'status':
+          return status();
+        case 'campaign':
+          node.campaign();
+          scheduleDrain();
+          return undefined;
+        case 'transferLeadership': {
+          const to = memberIds.find((id) => nameOf(id) === msg.body.to);
+          if (to === undefined) return { accepted: false, reason: `no member named ${msg.body.to}` };
+          const result = node.transferLeadership(to);
+          scheduleDrain();
+          return result.accepted ? { accepted: true } : { accepted: false, reason: result.reason };
+        }
+        case 'tick':
+          onTick();
+          return undefined;
+        default:
+          return unhandled;
+      }
+    },
+    onDown(event) {
+      watchedActors.delete(event.name);
+      cancelWatchesOf(event.name, 'watcher stopped');
+    },
+    onStop() {
+      stopped = true;
+    },
+    inspect: status,
+  };
+}
+
+function unavailable(reason: string, proposed: boolean): Unavailable {
+  return { type: 'unavailable', reason, proposed };
+}
+
+function encodeEntry(payload: EntryPayload): Uint8Array {
+  return pack(payload);
+}
+
+function decodeEntry(data: Uint8Array): EntryPayload {
+  const decoded = unpack(data) as unknown;
+  // Entries were checked before they were proposed and are checksummed on disk: a bad one is a bug, not input.
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'string' || typeof decoded[1] !== 'object' || decoded[1] === null) {
+    throw new Error(`kv replica: undecodable log entry ${JSON.stringify(decoded)?.slice(0, 200)}`);
+  }
+  return decoded as EntryPayload;
+}
+
+function describeRecovery(report: RaftStorageReport): string {
+  const parts: string[] = [];
+  if (report.walTruncation !== undefined) parts.push(`WAL tail cut: ${JSON.stringify(report.walTruncation)}`);
+  for (const s of report.snapshots.skipped) parts.push(`snapshot ${s.name} skipped: ${s.reason}`);
+  return parts.join('; ');
+}
+
+export type { ApplyResponse };
