@@ -4,8 +4,9 @@
  * call into the library, and print for people (tables, progress on stderr)
  * or for programs (`--json` on stdout).
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { runBench, BENCH_NAMES } from './bench.js';
+import { runEtcdCommand } from './etcd.js';
 
 const program = new Command();
 program.name('kubethreads').description('A Kubernetes-style cluster inside one Node.js process, built for studying failure.').version('0.1.0');
@@ -19,6 +20,34 @@ program
   .action(async (name: string, options: { json?: boolean; quick?: boolean }) => {
     process.exitCode = await runBench(name, { json: options.json === true, quick: options.quick === true });
   });
+
+program
+  .command('etcd')
+  .description('run the etcd stand-in alone (a Raft group of MVCC replicas, each in its own thread) with live status per replica')
+  .option('--replicas <n>', 'number of replicas (odd)', (v) => positiveInt('--replicas', v), 3)
+  .option('--data-dir <dir>', 'keep the replicas\' write-ahead logs and snapshots here (default: a temporary directory)')
+  .option('--tick-ms <ms>', 'one Raft tick (heartbeat = 1 tick, election timeout = 10 ticks)', (v) => positiveInt('--tick-ms', v), 100)
+  .option('--duration <s>', 'stop after this many seconds (0: until Ctrl-C)', (v) => nonNegativeInt('--duration', v), 0)
+  .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 500)
+  .option('--json', 'print status as JSON lines')
+  .option('--log-level <level>', 'pino level of the replicas\' logs (stderr)', 'warn')
+  .action(async (o: { replicas: number; dataDir?: string; tickMs: number; duration: number; interval: number; json?: boolean; logLevel: string }) => {
+    process.exitCode = await runEtcdCommand({
+      replicas: o.replicas, dataDir: o.dataDir, tickMs: o.tickMs, durationS: o.duration, intervalMs: o.interval, json: o.json === true, logLevel: o.logLevel,
+    });
+  });
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} needs a positive integer, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function nonNegativeInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} needs a non-negative integer, not ${JSON.stringify(value)}`);
+  return n;
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`kubethreads: ${error instanceof Error ? error.message : String(error)}\n`);
