@@ -11,14 +11,16 @@ import { KvRequestError, ReplicatedKvClient, actorKvClientHost, type ReplicatedK
 
 export type KvOp =
   | { op: 'get'; key: string; serializable?: boolean }
-  | { op: 'put'; key: string; value: string }
+  | { op: 'put'; key: string; value: string; lease?: number }
+  | { op: 'leaseGrant'; ttlSeconds: number }
+  | { op: 'leaseKeepAlive'; id: number }
   | { op: 'delete'; key: string }
   /** Compare-and-swap on value: put `value` if the key's value is `expected` (absent when null). */
   | { op: 'cas'; key: string; expected: string | null; value: string }
   | { op: 'range'; key: string; rangeEnd: string; serializable?: boolean };
 
 export type KvOpResult =
-  | { ok: true; value?: string | null; revision: number; succeeded?: boolean; count?: number }
+  | { ok: true; value?: string | null; revision: number; succeeded?: boolean; count?: number; lease?: number }
   | { ok: false; error: string; code?: string; indeterminate: boolean };
 
 export type KvClientActorMsg =
@@ -46,8 +48,16 @@ export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClien
           return { ok: true, revision: r.header.revision, count: r.count };
         }
         case 'put': {
-          const r = await client.put(op.key, op.value, call);
+          const r = await client.put(op.key, op.value, { ...call, lease: op.lease });
           return { ok: true, revision: r.header.revision };
+        }
+        case 'leaseGrant': {
+          const r = await client.leaseGrant(op.ttlSeconds, call);
+          return { ok: true, revision: r.header.revision, lease: r.id };
+        }
+        case 'leaseKeepAlive': {
+          const r = await client.leaseKeepAlive(op.id, call);
+          return { ok: true, revision: r.header.revision, lease: r.id };
         }
         case 'delete': {
           const r = await client.deleteRange(op.key, call);

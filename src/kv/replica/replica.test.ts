@@ -127,6 +127,33 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
+  test('a lease expires on the leader\'s clock, through Raft, taking its keys on every replica; keep-alives hold it', async () => {
+    const c = await cluster(8);
+    await c.waitForLeader();
+    const grant = await c.op({ op: 'leaseGrant', ttlSeconds: 3 });
+    assert.ok(grant.ok && grant.lease !== undefined, JSON.stringify(grant));
+    const lease = grant.lease;
+    assert.ok((await c.op({ op: 'put', key: 'nodes/a', value: 'x', lease })).ok);
+    for (let i = 0; i < 4; i++) {
+      await c.sim.runFor(2_000);
+      assert.ok((await c.op({ op: 'leaseKeepAlive', id: lease })).ok, 'kept alive');
+    }
+    const held = await c.op({ op: 'get', key: 'nodes/a' });
+    assert.equal(held.ok && held.value, 'x', '8 s after the grant, kept alive every 2 s, the key is still there');
+    // Kill the leader: the new leader restarts every lease's TTL from its own clock (etcd's promote).
+    await c.sim.faults.kill((await c.leader())!.name);
+    await c.sim.runFor(6_000);
+    const gone = await c.op({ op: 'get', key: 'nodes/a' });
+    assert.ok(gone.ok);
+    assert.equal(gone.value, null, 'no keep-alive for a full TTL after failover: the key went with its lease');
+    await c.sim.runFor(500);
+    const all = await c.status();
+    assert.equal(new Set(all.map((s) => s.revision)).size, 1, 'every replica applied the revoke');
+    const refused = await c.op({ op: 'leaseKeepAlive', id: lease });
+    assert.ok(!refused.ok && refused.code === 'leaseNotFound', JSON.stringify(refused));
+    await c.sim.shutdown();
+  });
+
   test('malformed raft traffic is dropped without crashing the replica', async () => {
     const c = await cluster(6);
     const l = await c.waitForLeader();
