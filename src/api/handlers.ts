@@ -1,0 +1,357 @@
+/**
+ * The API server's request handlers, independent of transport: the HTTPS
+ * front end and the actor protocol both turn their requests into an
+ * `ApiRequest` and call `handle` or `watch`. Here live authorization,
+ * admission (NamespaceLifecycle; defaulting and validation are in the
+ * registry's strategies), the choice between the watch cache and the store
+ * for lists, namespace deletion and the graceful-deletion reaper.
+ */
+import type { KvClient } from '../kv/client/types.js';
+import { RbacAuthorizer, defaultPolicy, type Binding, type UserInfo } from './auth.js';
+import { apiErrors, ApiError } from './errors.js';
+import { isObject } from './patch.js';
+import { Registry, type IpRange, type PatchType } from './registry.js';
+import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
+import { parseFilter } from './selectors.js';
+import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
+import type { DeleteOptions, KubeObject, List, Status } from './types/index.js';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export interface ApiQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  fieldManager?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  gracePeriodSeconds?: number;
+  propagationPolicy?: DeleteOptions['propagationPolicy'];
+  allowWatchBookmarks?: boolean;
+}
+
+export interface ApiRequest {
+  verb: Verb;
+  group: string;
+  version: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  body?: unknown;
+  patchType?: PatchType;
+  query?: ApiQuery;
+}
+
+export interface ApiResult {
+  /** HTTP status: 200, 201 (created) or 202 (accepted: deletion in progress). */
+  code: number;
+  body: KubeObject | List | Status;
+}
+
+export interface ApiHandlersOptions {
+  kv: KvClient;
+  now(): number;
+  random(): number;
+  policy?: Binding[];
+  serviceIpRange?: IpRange;
+}
+
+/** The namespaces every cluster has. */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** Holds a terminating namespace until its content is gone (Kubernetes' namespace controller does this with spec.finalizers). */
+const NAMESPACE_FINALIZER = 'kubethreads.io/namespace-content';
+
+export class ApiHandlers {
+  readonly registry: Registry;
+  private readonly caches = new Map<string, WatchCache>();
+  private readonly authorizer: RbacAuthorizer;
+  private readonly now: () => number;
+  /** Cleanups of terminating namespaces in flight (awaited by `settle` in tests). */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(options: ApiHandlersOptions) {
+    this.registry = new Registry({ kv: options.kv, now: options.now, random: options.random, serviceIpRange: options.serviceIpRange });
+    this.authorizer = new RbacAuthorizer(options.policy ?? defaultPolicy());
+    this.now = options.now;
+    for (const info of RESOURCES) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
+  }
+
+  /** Fills every watch cache and creates the system namespaces. */
+  async start(): Promise<void> {
+    await Promise.all([...this.caches.values()].map((c) => c.start()));
+    const namespaces = this.info('', 'v1', 'namespaces');
+    for (const name of SYSTEM_NAMESPACES) {
+      try {
+        await this.registry.create(namespaces, undefined, { metadata: { name } });
+      } catch (error) {
+        if (!(error instanceof ApiError && error.reason === 'AlreadyExists')) throw error;
+      }
+    }
+  }
+
+  stop(): void {
+    for (const c of this.caches.values()) c.stop();
+  }
+
+  cache(info: ResourceInfo): WatchCache {
+    const cache = this.caches.get(cacheId(info));
+    assert(cache !== undefined, `a cache per resource (${info.resource})`);
+    return cache;
+  }
+
+  info(group: string, version: string, resource: string): ResourceInfo {
+    const info = findResource(group, version, resource);
+    if (info === undefined) throw apiErrors.pathNotFound(`${group === '' ? '' : group + '/'}${version}, Resource=${resource}`);
+    return info;
+  }
+
+  authorize(user: UserInfo, request: Pick<ApiRequest, 'verb' | 'group' | 'resource' | 'subresource' | 'namespace' | 'name'>): void {
+    const decision = this.authorizer.authorize(user, {
+      verb: request.verb, apiGroup: request.group, resource: request.resource, subresource: request.subresource, namespace: request.namespace, name: request.name,
+    });
+    if (!decision.allowed) {
+      const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+      throw apiErrors.forbidden(user.name, request.verb, resource, request.group, request.namespace, decision.reason);
+    }
+  }
+
+  authorizePath(user: UserInfo, path: string): void {
+    const decision = this.authorizer.authorize(user, { verb: 'get', apiGroup: '', resource: '', path });
+    if (!decision.allowed) throw new ApiError(403, 'Forbidden', `forbidden: User "${user.name}" cannot get path "${path}"`);
+  }
+
+  /** Every verb but watch. Throws ApiError for every failure. */
+  async handle(request: ApiRequest, user: UserInfo): Promise<ApiResult> {
+    const info = this.info(request.group, request.version, request.resource);
+    if (info.namespaced && request.namespace === undefined && !['list', 'watch', 'deletecollection'].includes(request.verb)) {
+      if (request.verb !== 'create' || request.name !== undefined) throw apiErrors.pathNotFound(`${info.resource} needs a namespace`);
+    }
+    if (!info.namespaced && request.namespace !== undefined) throw apiErrors.pathNotFound(`${info.resource} is not namespaced`);
+    if (request.subresource !== undefined && !info.subresources.includes(request.subresource)) {
+      throw apiErrors.pathNotFound(`${info.resource}/${request.subresource}`);
+    }
+    this.authorize(user, request);
+    const ns = request.namespace;
+    const q = request.query ?? {};
+    switch (request.verb) {
+      case 'get': {
+        const name = need(request.name);
+        if (request.subresource === 'scale') return ok(await this.registry.getScale(info, ns, name));
+        if (request.subresource === 'log') return this.podLog(info, ns, name);
+        return ok(await this.registry.get(info, ns, name));
+      }
+      case 'list':
+        return ok(await this.list(info, ns, q));
+      case 'create':
+        return this.create(info, request, user);
+      case 'update': {
+        const name = need(request.name);
+        if (request.subresource === 'scale') return ok(await this.registry.updateScale(info, ns, name, request.body));
+        await this.admitWrite(info, ns);
+        const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
+        return { code: result.created ? 201 : 200, body: result.object };
+      }
+      case 'patch': {
+        const name = need(request.name);
+        if (request.patchType === undefined) throw apiErrors.unsupportedMediaType('(none)');
+        if (request.patchType === 'apply') await this.admitWrite(info, ns);
+        const subresource = request.patchType === 'apply' ? (request.subresource ?? 'apply') : request.subresource;
+        const result = await this.registry.patch(info, ns, name, request.patchType, request.body, {
+          subresource: subresource === 'apply' ? 'apply' : subresource, fieldManager: q.fieldManager, force: q.force, dryRun: q.dryRun,
+        });
+        const body = request.subresource === 'scale' ? await this.registry.getScale(info, ns, name) : result.object;
+        return { code: result.created ? 201 : 200, body };
+      }
+      case 'delete':
+        return this.delete(info, ns, need(request.name), deleteOptions(request.body, q));
+      case 'deletecollection':
+        return this.deleteCollection(info, ns, q, deleteOptions(request.body, q));
+      case 'watch':
+        throw apiErrors.badRequest('watch is served by ApiHandlers.watch');
+    }
+  }
+
+  /**
+   * Lists: with limit/continue, or without a resourceVersion (a consistent
+   * read), from the store; with a resourceVersion the cache has reached, from the cache.
+   */
+  async list(info: ResourceInfo, namespace: string | undefined, q: ApiQuery): Promise<List> {
+    const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
+    const listKind = { apiVersion: apiVersionOf(info), kind: `${info.kind}List` };
+    const cache = this.cache(info);
+    const rv = q.resourceVersion;
+    const fromCache = (q.limit === undefined || q.limit === 0) && !q.continue && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
+    if (fromCache) {
+      const { items, revision } = cache.list(namespace, filter);
+      return { ...listKind, metadata: { resourceVersion: String(revision) }, items };
+    }
+    const list = await this.registry.listFromStore(info, namespace, filter, q.limit ?? 0, q.continue);
+    return { ...list, ...listKind };
+  }
+
+  watch(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {
+    const info = this.info(request.group, request.version, request.resource);
+    this.authorize(user, { ...request, verb: 'watch' });
+    const q = request.query ?? {};
+    const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
+    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks }, sink);
+  }
+
+  /** NamespaceLifecycle: no new objects in a missing or terminating namespace. */
+  private async admitWrite(info: ResourceInfo, namespace: string | undefined, creating = false): Promise<void> {
+    if (!info.namespaced || namespace === undefined) return;
+    const nsInfo = this.info('', 'v1', 'namespaces');
+    const stored = await this.registry.read(nsInfo, undefined, namespace);
+    if (stored === undefined) throw apiErrors.notFound('namespaces', '', namespace);
+    if (creating && stored.object.metadata.deletionTimestamp !== undefined && info.resource !== 'events') {
+      throw apiErrors.forbiddenAdmission(`unable to create new content in namespace ${namespace} because it is being terminated`, info.resource, info.group, '');
+    }
+  }
+
+  private async create(info: ResourceInfo, request: ApiRequest, user: UserInfo): Promise<ApiResult> {
+    const ns = request.namespace;
+    const q = request.query ?? {};
+    if (request.subresource === 'binding') {
+      const name = need(request.name);
+      await this.registry.bind(info, ns, name, request.body);
+      return { code: 201, body: successStatus(201) };
+    }
+    if (request.subresource === 'eviction') {
+      const name = need(request.name);
+      const body = isObject(request.body) ? request.body : {};
+      const options = isObject(body.deleteOptions) ? (body.deleteOptions as DeleteOptions) : {};
+      await this.registry.delete(info, ns, name, options);
+      return { code: 201, body: successStatus(201) };
+    }
+    if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
+    let namespace = ns;
+    if (info.namespaced && namespace === undefined) {
+      const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};
+      namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+      this.authorize(user, { ...request, namespace });
+    }
+    await this.admitWrite(info, namespace, true);
+    const object = await this.registry.create(info, namespace, request.body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
+    return { code: 201, body: object };
+  }
+
+  private async delete(info: ResourceInfo, ns: string | undefined, name: string, options: DeleteOptions): Promise<ApiResult> {
+    if (info.resource === 'namespaces') return this.deleteNamespace(info, name, options);
+    const result = await this.registry.delete(info, ns, name, options);
+    return { code: result.deleted ? 200 : 202, body: result.object };
+  }
+
+  private async deleteNamespace(info: ResourceInfo, name: string, options: DeleteOptions): Promise<ApiResult> {
+    if (SYSTEM_NAMESPACES.includes(name)) {
+      throw apiErrors.forbiddenAdmission(`namespace ${name} is a system namespace and cannot be deleted`, 'namespaces', '', name);
+    }
+    const current = await this.registry.get(info, undefined, name);
+    if (current.metadata.deletionTimestamp === undefined) {
+      await this.registry.patch(info, undefined, name, 'strategic', { metadata: { finalizers: [NAMESPACE_FINALIZER] } });
+    }
+    const result = await this.registry.delete(info, undefined, name, options);
+    const cleanup = this.emptyNamespace(name).finally(() => this.pending.delete(cleanup));
+    this.pending.add(cleanup);
+    return { code: result.deleted ? 200 : 202, body: result.object };
+  }
+
+  /** Deletes every object in a terminating namespace, then lets the namespace go. */
+  private async emptyNamespace(name: string): Promise<void> {
+    for (const info of RESOURCES) {
+      if (!info.namespaced) continue;
+      const list = await this.registry.listFromStore(info, name, { labels: [], fields: [] }, 0);
+      for (const item of list.items) {
+        try {
+          await this.registry.delete(info, name, item.metadata.name ?? '', { gracePeriodSeconds: 0 });
+        } catch (error) {
+          if (!(error instanceof ApiError && error.code === 404)) throw error;
+        }
+      }
+    }
+    const nsInfo = this.info('', 'v1', 'namespaces');
+    const ns = await this.registry.read(nsInfo, undefined, name);
+    if (ns === undefined) return;
+    const finalizers = (ns.object.metadata.finalizers ?? []).filter((f) => f !== NAMESPACE_FINALIZER);
+    await this.registry.patch(nsInfo, undefined, name, 'merge', { metadata: { finalizers: finalizers.length > 0 ? finalizers : null } });
+  }
+
+  private async deleteCollection(info: ResourceInfo, ns: string | undefined, q: ApiQuery, options: DeleteOptions): Promise<ApiResult> {
+    const list = await this.registry.listFromStore(info, ns, parseFilter(info.resource, q.labelSelector, q.fieldSelector), 0);
+    const items: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        items.push((await this.registry.delete(info, item.metadata.namespace, item.metadata.name ?? '', options)).object);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+      }
+    }
+    return { code: 200, body: { apiVersion: apiVersionOf(info), kind: `${info.kind}List`, metadata: {}, items } };
+  }
+
+  private async podLog(info: ResourceInfo, ns: string | undefined, name: string): Promise<ApiResult> {
+    await this.registry.get(info, ns, name);
+    throw apiErrors.badRequest(`pod logs are served by the kubelet; no log is available for pod ${name} in this cluster yet`);
+  }
+
+  /**
+   * Periodic work (the actor calls it every second): bookmarks to watchers
+   * that allow them, and removal of pods whose grace period ran out.
+   */
+  async tick(): Promise<{ reaped: string[] }> {
+    for (const cache of this.caches.values()) cache.bookmark();
+    const pods = this.info('', 'v1', 'pods');
+    const nowMs = this.now();
+    const expired = this.cache(pods).list(undefined, { labels: [], fields: [] }).items.filter((p) => {
+      const ts = p.metadata.deletionTimestamp;
+      return ts !== undefined && Date.parse(ts) <= nowMs;
+    });
+    return { reaped: await this.registry.reapExpired(pods, expired) };
+  }
+
+  /** Resolves when background namespace cleanups are done (tests). */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Key of an object in the store, for tests and tools. */
+  keyOf(info: ResourceInfo, namespace: string | undefined, name: string): string {
+    return storageKey(info, namespace, name);
+  }
+}
+
+function cacheId(info: ResourceInfo): string {
+  return `${info.group}/${info.resource}`;
+}
+
+function need(name: string | undefined): string {
+  if (name === undefined || name === '') throw apiErrors.badRequest('a name is required for this request');
+  return name;
+}
+
+function ok(body: KubeObject | List): ApiResult {
+  return { code: 200, body };
+}
+
+export function successStatus(code: number): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code };
+}
+
+function deleteOptions(body: unknown, q: ApiQuery): DeleteOptions {
+  const options: DeleteOptions = isObject(body) ? { ...(body as DeleteOptions) } : {};
+  if (q.gracePeriodSeconds !== undefined) options.gracePeriodSeconds = q.gracePeriodSeconds;
+  if (q.propagationPolicy !== undefined) options.propagationPolicy = q.propagationPolicy;
+  if (options.gracePeriodSeconds !== undefined && (typeof options.gracePeriodSeconds !== 'number' || options.gracePeriodSeconds < 0)) {
+    throw apiErrors.badRequest('gracePeriodSeconds must be a number >= 0');
+  }
+  if (options.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(options.propagationPolicy)) {
+    throw apiErrors.badRequest(`propagationPolicy must be Orphan, Background or Foreground, not ${JSON.stringify(options.propagationPolicy)}`);
+  }
+  return options;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`api handlers invariant violated: ${message}`);
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApiError } from './errors.js';
+import { findResource } from './resources.js';
+import { startHandlers } from './testing.js';
+import type { Pod } from './types/index.js';
+
+const pods = findResource('', 'v1', 'pods')!;
+const services = findResource('', 'v1', 'services')!;
+const deployments = findResource('apps', 'v1', 'deployments')!;
+
+const pod = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] }, ...extra,
+});
+
+function rejectsWith(code: number, reason: string) {
+  return (e: unknown) => e instanceof ApiError && e.code === code && e.reason === reason;
+}
+
+test('create stamps uid, creationTimestamp, generation 1 and resourceVersion = the mod revision of the stored key', async () => {
+  const { registry, kv } = await startHandlers();
+  const created = await registry.create(pods, 'default', pod('a')) as Pod;
+  const stored = await kv.range('/registry/pods/default/a');
+  assert.equal(created.metadata.resourceVersion, String(stored.kvs[0]!.modRevision));
+  assert.match(created.metadata.uid!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(created.metadata.creationTimestamp, '2026-01-01T00:00:00Z');
+  assert.equal(created.metadata.generation, 1);
+  assert.equal(created.spec!.restartPolicy, 'Always', 'defaulted');
+  assert.equal(created.spec!.containers[0]!.imagePullPolicy, 'IfNotPresent', 'tagged image defaults to IfNotPresent');
+  assert.equal(created.status!.phase, 'Pending');
+  assert.equal(JSON.parse(stored.kvs[0]!.value).metadata.resourceVersion, undefined, 'the stored JSON carries no resourceVersion');
+});
+
+test('a second create of the same name is 409 AlreadyExists; generateName picks a fresh name', async () => {
+  const { registry } = await startHandlers();
+  await registry.create(pods, 'default', pod('a'));
+  await assert.rejects(registry.create(pods, 'default', pod('a')), rejectsWith(409, 'AlreadyExists'));
+  const generated = await registry.create(pods, 'default', { ...pod('x'), metadata: { generateName: 'web-' } });
+  assert.match(generated.metadata.name!, /^web-[a-z0-9]{5}$/);
+});
+
+test('an update with a stale resourceVersion is 409 Conflict and changes nothing; a fresh one bumps generation on spec change only', async () => {
+  const { registry } = await startHandlers();
+  const created = await registry.create(pods, 'default', pod('a'));
+  const first = await registry.update(pods, 'default', 'a', { ...created, metadata: { ...created.metadata, labels: { app: 'db' } } });
+  assert.equal(first.object.metadata.generation, 1, 'a label change is not a spec change');
+  await assert.rejects(registry.update(pods, 'default', 'a', { ...created, metadata: { ...created.metadata, labels: { app: 'x' } } }), rejectsWith(409, 'Conflict'));
+  const now = await registry.get(pods, 'default', 'a');
+  assert.deepEqual(now.metadata.labels, { app: 'db' });
+  const d = await registry.create(deployments, 'default', {
+    metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+  });
+  const scaled = await registry.patch(deployments, 'default', 'd', 'merge', { spec: { replicas: 3 } });
+  assert.equal(scaled.object.metadata.generation, 2);
+  const statusOnly = await registry.patch(deployments, 'default', 'd', 'merge', { status: { replicas: 3 } }, { subresource: 'status' });
+  assert.equal(statusOnly.object.metadata.generation, 2, 'status writes never bump generation');
+  assert.equal((statusOnly.object.status as { replicas: number }).replicas, 3);
+  const ignored = await registry.patch(deployments, 'default', 'd', 'merge', { status: { replicas: 9 } });
+  assert.equal((ignored.object.status as { replicas: number }).replicas, 3, 'the main endpoint keeps the stored status');
+  assert.ok(Number(d.metadata.resourceVersion) < Number(ignored.object.metadata.resourceVersion), `${d.metadata.resourceVersion} < ${ignored.object.metadata.resourceVersion}`);
+});
+
+test('invalid objects are 422 with causes naming the fields', async () => {
+  const { registry } = await startHandlers();
+  await assert.rejects(registry.create(pods, 'default', { metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } }), (e: unknown) => {
+    assert.ok(e instanceof ApiError);
+    assert.equal(e.code, 422);
+    const fields = e.status.details!.causes!.map((c) => c.field).sort();
+    assert.deepEqual(fields, ['metadata.name', 'spec.containers[0].image']);
+    return true;
+  });
+});
+
+test('strategic merge patch merges containers by name and env by name', async () => {
+  const { registry } = await startHandlers();
+  await registry.create(deployments, 'default', {
+    metadata: { name: 'd' },
+    spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: 'b:1' }] } } },
+  });
+  const patched = await registry.patch(deployments, 'default', 'd', 'strategic', { spec: { template: { spec: { containers: [{ name: 'a', image: 'a:2', env: [{ name: 'Y', value: '2' }] }] } } } });
+  const containers = (patched.object.spec as { template: { spec: { containers: { name: string; image: string; env?: unknown[] }[] } } }).template.spec.containers;
+  assert.deepEqual(containers.map((c) => [c.name, c.image]), [['a', 'a:2'], ['b', 'b:1']]);
+  assert.deepEqual(containers[0]!.env, [{ name: 'X', value: '1' }, { name: 'Y', value: '2' }]);
+});
+
+test('a scheduled pod is deleted gracefully: marked first, removed when the kubelet confirms with grace 0', async () => {
+  const { registry } = await startHandlers();
+  await registry.create(pods, 'default', pod('a'));
+  await registry.bind(pods, 'default', 'a', { target: { name: 'node-1' } });
+  await assert.rejects(registry.bind(pods, 'default', 'a', { target: { name: 'node-2' } }), rejectsWith(409, 'Conflict'));
+  const marked = await registry.delete(pods, 'default', 'a');
+  assert.equal(marked.deleted, false);
+  assert.equal(marked.object.metadata.deletionGracePeriodSeconds, 30);
+  assert.ok(marked.object.metadata.deletionTimestamp);
+  const confirmed = await registry.delete(pods, 'default', 'a', { gracePeriodSeconds: 0 });
+  assert.equal(confirmed.deleted, true);
+  await assert.rejects(registry.get(pods, 'default', 'a'), rejectsWith(404, 'NotFound'));
+});
+
+test('finalizers hold a deleted object until the last one is removed', async () => {
+  const { registry } = await startHandlers();
+  const cm = findResource('', 'v1', 'configmaps')!;
+  await registry.create(cm, 'default', { metadata: { name: 'c', finalizers: ['example.com/hold'] }, data: { a: 'b' } });
+  const marked = await registry.delete(cm, 'default', 'c');
+  assert.equal(marked.deleted, false);
+  const updated = await registry.patch(cm, 'default', 'c', 'merge', { data: { a: 'z' } });
+  assert.ok(updated.object.metadata.deletionTimestamp, 'still there while finalized');
+  await registry.patch(cm, 'default', 'c', 'json', [{ op: 'remove', path: '/metadata/finalizers' }]);
+  await assert.rejects(registry.get(cm, 'default', 'c'), rejectsWith(404, 'NotFound'));
+});
+
+test('services get distinct ClusterIPs and NodePorts claimed in the store; deleting releases them', async () => {
+  const { registry, kv } = await startHandlers();
+  const spec = { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80 }] };
+  const a = await registry.create(services, 'default', { metadata: { name: 'a' }, spec });
+  const b = await registry.create(services, 'default', { metadata: { name: 'b' }, spec });
+  const ipA = (a.spec as { clusterIP: string }).clusterIP;
+  assert.notEqual(ipA, (b.spec as { clusterIP: string }).clusterIP);
+  assert.match(ipA, /^127\.96\.\d+\.\d+$/);
+  assert.equal(JSON.stringify(a.spec).includes('__allocated'), false);
+  const port = (a.spec as { ports: { nodePort: number }[] }).ports[0]!.nodePort;
+  assert.ok(port >= 30000 && port <= 32767);
+  assert.equal((await kv.range(`/registry/ranges/serviceips/${ipA}`)).count, 1);
+  await assert.rejects(registry.create(services, 'default', { metadata: { name: 'c' }, spec: { ...spec, clusterIP: ipA } }), rejectsWith(422, 'Invalid'), 'a taken ClusterIP is refused');
+  await registry.delete(services, 'default', 'a');
+  assert.equal((await kv.range(`/registry/ranges/serviceips/${ipA}`)).count, 0);
+});
+
+test('server-side apply creates, then removes fields the manager stopped applying, and conflicts with another manager', async () => {
+  const { registry } = await startHandlers();
+  const cm = findResource('', 'v1', 'configmaps')!;
+  const first = await registry.patch(cm, 'default', 'c', 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', b: '2' } }, { fieldManager: 'alice', subresource: 'apply' });
+  assert.equal(first.created, true);
+  const second = await registry.patch(cm, 'default', 'c', 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }, { fieldManager: 'alice', subresource: 'apply' });
+  assert.deepEqual(second.object.data, { a: '1' }, 'b was released and removed');
+  await assert.rejects(
+    registry.patch(cm, 'default', 'c', 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '9' } }, { fieldManager: 'bob', subresource: 'apply' }),
+    (e: unknown) => e instanceof ApiError && e.code === 409 && /conflict with "alice"/.test(e.message),
+  );
+  const forced = await registry.patch(cm, 'default', 'c', 'apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '9' } }, { fieldManager: 'bob', subresource: 'apply', force: true });
+  assert.deepEqual(forced.object.data, { a: '9' });
+});
+
+test('paged lists return a consistent snapshot across pages via continue tokens', async () => {
+  const { registry } = await startHandlers();
+  for (const n of ['a', 'b', 'c', 'd', 'e']) await registry.create(pods, 'default', pod(n));
+  const filter = { labels: [], fields: [] };
+  const page1 = await registry.listFromStore(pods, 'default', filter, 2);
+  assert.deepEqual(page1.items.map((p) => p.metadata.name), ['a', 'b']);
+  await registry.create(pods, 'default', pod('bb'));
+  const page2 = await registry.listFromStore(pods, 'default', filter, 2, page1.metadata.continue);
+  assert.deepEqual(page2.items.map((p) => p.metadata.name), ['c', 'd'], 'bb, created after page 1, is not in the snapshot');
+  const page3 = await registry.listFromStore(pods, 'default', filter, 2, page2.metadata.continue);
+  assert.deepEqual(page3.items.map((p) => p.metadata.name), ['e']);
+  assert.equal(page3.metadata.continue, undefined);
+});

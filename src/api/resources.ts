@@ -1,0 +1,90 @@
+/**
+ * The resources the API server serves: group, version, kind, scope, verbs
+ * and subresources. Discovery, routing, storage keys and OpenAPI all read
+ * this one table, so adding a resource is one entry here (plus its
+ * defaulting and validation if it has rules).
+ */
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  /** Plural, lower case: the URL segment and the storage key segment. */
+  resource: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  verbs: string[];
+  subresources: string[];
+  categories: string[];
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function r(
+  group: string, version: string, resource: string, kind: string, namespaced: boolean,
+  extra: { shortNames?: string[]; subresources?: string[]; categories?: string[]; verbs?: string[] } = {},
+): ResourceInfo {
+  return {
+    group, version, resource, kind, namespaced,
+    singular: kind.toLowerCase(),
+    shortNames: extra.shortNames ?? [],
+    verbs: extra.verbs ?? ALL_VERBS,
+    subresources: extra.subresources ?? [],
+    categories: extra.categories ?? [],
+  };
+}
+
+export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
+  r('', 'v1', 'namespaces', 'Namespace', false, { shortNames: ['ns'], subresources: ['status', 'finalize'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
+  r('', 'v1', 'nodes', 'Node', false, { shortNames: ['no'], subresources: ['status'] }),
+  r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], subresources: ['status', 'binding', 'eviction', 'log'], categories: ['all'] }),
+  r('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], subresources: ['status'], categories: ['all'] }),
+  r('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
+  r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+  r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
+  r('', 'v1', 'secrets', 'Secret', true),
+  r('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], subresources: ['status', 'scale'], categories: ['all'] }),
+  r('apps', 'v1', 'replicasets', 'ReplicaSet', true, { shortNames: ['rs'], subresources: ['status', 'scale'], categories: ['all'] }),
+  r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
+  r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
+]);
+
+/** Group/versions in discovery order (legacy core first, then named groups). */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Set<string>();
+  const out: { group: string; version: string }[] = [];
+  for (const info of RESOURCES) {
+    const id = `${info.group}/${info.version}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ group: info.group, version: info.version });
+  }
+  return out;
+}
+
+export function apiVersionOf(info: Pick<ResourceInfo, 'group' | 'version'>): string {
+  return info.group === '' ? info.version : `${info.group}/${info.version}`;
+}
+
+export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((i) => i.group === group && i.version === version && i.resource === resource);
+}
+
+export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((i) => apiVersionOf(i) === apiVersion && i.kind === kind);
+}
+
+export function resourceByName(resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((i) => i.resource === resource);
+}
+
+/** `/registry/<resource>/<namespace>/<name>`; cluster-scoped objects have no namespace segment. */
+export function storageKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
+  return info.namespaced ? `/registry/${info.resource}/${namespace}/${name}` : `/registry/${info.resource}/${name}`;
+}
+
+/** The key prefix of every object of a resource, or of one namespace's objects. */
+export function storagePrefix(info: ResourceInfo, namespace?: string): string {
+  return info.namespaced && namespace ? `/registry/${info.resource}/${namespace}/` : `/registry/${info.resource}/`;
+}

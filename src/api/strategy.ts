@@ -1,0 +1,467 @@
+/**
+ * Per-resource rules, as Kubernetes' registry strategies have them:
+ * defaulting, validation with field paths, what an update may change
+ * (status vs spec, immutable fields) and when `generation` moves. Pure.
+ */
+import type { ResourceInfo } from './resources.js';
+import type { KubeObject, StatusCause } from './types/index.js';
+import { isObject, type JsonObject } from './patch.js';
+
+type Obj = KubeObject & Record<string, unknown>;
+type Causes = StatusCause[];
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+/** Kubernetes' limits: 63 for a label, 253 for a subdomain. */
+const DNS1123_LABEL_LENGTH_MAX = 63;
+const DNS1123_SUBDOMAIN_LENGTH_MAX = 253;
+
+function required(field: string): StatusCause {
+  return { reason: 'FieldValueRequired', message: 'Required value', field };
+}
+function invalid(field: string, value: unknown, why: string): StatusCause {
+  return { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${why}`, field };
+}
+function notSupported(field: string, value: unknown, allowed: string[]): StatusCause {
+  return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`, field };
+}
+function duplicate(field: string, value: unknown): StatusCause {
+  return { reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field };
+}
+function immutable(field: string): StatusCause {
+  return { reason: 'FieldValueInvalid', message: 'field is immutable', field };
+}
+
+export function checkDns1123Label(value: string, field: string, causes: Causes): void {
+  if (value.length > DNS1123_LABEL_LENGTH_MAX) causes.push(invalid(field, value, `must be no more than ${DNS1123_LABEL_LENGTH_MAX} characters`));
+  else if (!DNS1123_LABEL.test(value)) causes.push(invalid(field, value, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"));
+}
+export function checkDns1123Subdomain(value: string, field: string, causes: Causes): void {
+  if (value.length > DNS1123_SUBDOMAIN_LENGTH_MAX) causes.push(invalid(field, value, `must be no more than ${DNS1123_SUBDOMAIN_LENGTH_MAX} characters`));
+  else if (!DNS1123_SUBDOMAIN.test(value)) causes.push(invalid(field, value, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"));
+}
+function checkDns1035Label(value: string, field: string, causes: Causes): void {
+  if (value.length > DNS1123_LABEL_LENGTH_MAX || !DNS1035_LABEL.test(value)) causes.push(invalid(field, value, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character"));
+}
+
+/** Names: most resources want a DNS-1123 subdomain; namespaces a label; services a DNS-1035 label. */
+function checkName(info: ResourceInfo, name: string, causes: Causes): void {
+  if (info.resource === 'namespaces') checkDns1123Label(name, 'metadata.name', causes);
+  else if (info.resource === 'services') checkDns1035Label(name, 'metadata.name', causes);
+  else if (info.resource === 'events' || info.resource === 'leases') {
+    if (name.includes('/') || name === '.' || name === '..') causes.push(invalid('metadata.name', name, 'may not contain "/"'));
+  } else checkDns1123Subdomain(name, 'metadata.name', causes);
+}
+
+function checkLabels(labels: unknown, field: string, causes: Causes): void {
+  if (labels === undefined) return;
+  if (!isObject(labels)) {
+    causes.push(invalid(field, labels, 'must be a map of strings'));
+    return;
+  }
+  for (const [key, value] of Object.entries(labels)) {
+    const slash = key.lastIndexOf('/');
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    const prefix = slash >= 0 ? key.slice(0, slash) : '';
+    if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name) || (prefix !== '' && !DNS1123_SUBDOMAIN.test(prefix))) causes.push(invalid(field, key, 'name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'));
+    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) causes.push(invalid(`${field}[${key}]`, value, 'a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'));
+  }
+}
+
+export function validateMetadata(info: ResourceInfo, obj: Obj, causes: Causes): void {
+  const meta = obj.metadata;
+  if (!isObject(meta)) {
+    causes.push(required('metadata'));
+    return;
+  }
+  if (!meta.name) causes.push(required('metadata.name'));
+  else if (typeof meta.name !== 'string') causes.push(invalid('metadata.name', meta.name, 'must be a string'));
+  else checkName(info, meta.name, causes);
+  if (info.namespaced && !meta.namespace) causes.push(required('metadata.namespace'));
+  if (!info.namespaced && meta.namespace) causes.push(invalid('metadata.namespace', meta.namespace, 'not allowed on this type'));
+  checkLabels(meta.labels, 'metadata.labels', causes);
+  if (meta.annotations !== undefined && !isObject(meta.annotations)) causes.push(invalid('metadata.annotations', meta.annotations, 'must be a map of strings'));
+  if (meta.finalizers !== undefined && !Array.isArray(meta.finalizers)) causes.push(invalid('metadata.finalizers', meta.finalizers, 'must be a list of strings'));
+}
+
+// ---------- defaulting ----------
+
+function defaultContainer(c: JsonObject): void {
+  if (c.imagePullPolicy === undefined && typeof c.image === 'string') {
+    const lastPart = c.image.split('/').pop() ?? '';
+    const tag = lastPart.includes('@') ? 'digest' : lastPart.includes(':') ? lastPart.split(':').pop() : 'latest';
+    c.imagePullPolicy = tag === 'latest' ? 'Always' : 'IfNotPresent';
+  }
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  if (Array.isArray(c.ports)) for (const p of c.ports) if (isObject(p)) p.protocol ??= 'TCP';
+  c.resources ??= {};
+}
+
+export function defaultPodSpec(spec: unknown): void {
+  if (!isObject(spec)) return;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  spec.enableServiceLinks ??= true;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  spec.priority ??= 0;
+  for (const list of ['containers', 'initContainers']) {
+    const containers = spec[list];
+    if (Array.isArray(containers)) for (const c of containers) if (isObject(c)) defaultContainer(c);
+  }
+}
+
+function defaultTemplated(obj: Obj): void {
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  spec.replicas ??= 1;
+  const template = spec.template;
+  if (isObject(template)) {
+    defaultPodSpec(template.spec);
+    if (!isObject(template.metadata)) template.metadata = {};
+  }
+}
+
+export function applyDefaults(info: ResourceInfo, obj: Obj): void {
+  switch (info.resource) {
+    case 'pods':
+      defaultPodSpec(obj.spec);
+      break;
+    case 'deployments': {
+      defaultTemplated(obj);
+      const spec = obj.spec;
+      if (isObject(spec)) {
+        spec.revisionHistoryLimit ??= 10;
+        spec.progressDeadlineSeconds ??= 600;
+        if (!isObject(spec.strategy)) spec.strategy = { type: 'RollingUpdate' };
+        const strategy = spec.strategy as JsonObject;
+        strategy.type ??= 'RollingUpdate';
+        if (strategy.type === 'RollingUpdate') {
+          if (!isObject(strategy.rollingUpdate)) strategy.rollingUpdate = {};
+          const ru = strategy.rollingUpdate as JsonObject;
+          ru.maxUnavailable ??= '25%';
+          ru.maxSurge ??= '25%';
+        }
+      }
+      break;
+    }
+    case 'replicasets':
+      defaultTemplated(obj);
+      break;
+    case 'services': {
+      const spec = obj.spec;
+      if (!isObject(spec)) break;
+      spec.type ??= 'ClusterIP';
+      spec.sessionAffinity ??= 'None';
+      if (spec.type !== 'ExternalName') {
+        spec.internalTrafficPolicy ??= 'Cluster';
+        spec.ipFamilies ??= ['IPv4'];
+        spec.ipFamilyPolicy ??= 'SingleStack';
+      }
+      if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+      if (Array.isArray(spec.ports)) {
+        for (const p of spec.ports) {
+          if (!isObject(p)) continue;
+          p.protocol ??= 'TCP';
+          p.targetPort ??= p.port ?? null;
+        }
+      }
+      break;
+    }
+    case 'namespaces': {
+      if (!isObject(obj.spec)) obj.spec = {};
+      if (!isObject(obj.status)) obj.status = {};
+      (obj.status as JsonObject).phase ??= 'Active';
+      break;
+    }
+    case 'secrets': {
+      obj.type ??= 'Opaque';
+      if (isObject(obj.stringData)) {
+        const data = isObject(obj.data) ? obj.data : {};
+        for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        obj.data = data;
+        delete obj.stringData;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// ---------- validation ----------
+
+function validateContainers(list: unknown, field: string, causes: Causes, requiredNonEmpty: boolean): void {
+  if (list === undefined) {
+    if (requiredNonEmpty) causes.push(required(field));
+    return;
+  }
+  if (!Array.isArray(list)) {
+    causes.push(invalid(field, list, 'must be a list'));
+    return;
+  }
+  if (requiredNonEmpty && list.length === 0) causes.push(required(field));
+  const names = new Set<string>();
+  list.forEach((c, i) => {
+    const at = `${field}[${i}]`;
+    if (!isObject(c)) {
+      causes.push(invalid(at, c, 'must be an object'));
+      return;
+    }
+    if (typeof c.name !== 'string' || c.name === '') causes.push(required(`${at}.name`));
+    else {
+      checkDns1123Label(c.name, `${at}.name`, causes);
+      if (names.has(c.name)) causes.push(duplicate(`${at}.name`, c.name));
+      names.add(c.name);
+    }
+    if (typeof c.image !== 'string' || c.image.trim() === '') causes.push(required(`${at}.image`));
+    if (Array.isArray(c.ports)) {
+      c.ports.forEach((p, j) => {
+        if (!isObject(p) || typeof p.containerPort !== 'number' || p.containerPort < 1 || p.containerPort > 65535 || !Number.isInteger(p.containerPort)) {
+          causes.push(invalid(`${at}.ports[${j}].containerPort`, isObject(p) ? p.containerPort : p, 'must be between 1 and 65535, inclusive'));
+        }
+      });
+    }
+    if (c.imagePullPolicy !== undefined && !['Always', 'Never', 'IfNotPresent'].includes(c.imagePullPolicy as string)) {
+      causes.push(notSupported(`${at}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']));
+    }
+    if (c.env !== undefined && !Array.isArray(c.env)) causes.push(invalid(`${at}.env`, c.env, 'must be a list'));
+  });
+}
+
+function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
+  if (!isObject(spec)) {
+    causes.push(required(field));
+    return;
+  }
+  validateContainers(spec.containers, `${field}.containers`, causes, true);
+  validateContainers(spec.initContainers, `${field}.initContainers`, causes, false);
+  if (spec.restartPolicy !== undefined && !['Always', 'OnFailure', 'Never'].includes(spec.restartPolicy as string)) {
+    causes.push(notSupported(`${field}.restartPolicy`, spec.restartPolicy, ['Always', 'OnFailure', 'Never']));
+  }
+  const grace = spec.terminationGracePeriodSeconds;
+  if (grace !== undefined && (typeof grace !== 'number' || grace < 0)) causes.push(invalid(`${field}.terminationGracePeriodSeconds`, grace, 'must be greater than or equal to 0'));
+  if (spec.volumes !== undefined) {
+    if (!Array.isArray(spec.volumes)) causes.push(invalid(`${field}.volumes`, spec.volumes, 'must be a list'));
+    else {
+      const names = new Set<string>();
+      spec.volumes.forEach((v, i) => {
+        const name = isObject(v) ? v.name : undefined;
+        if (typeof name !== 'string' || name === '') causes.push(required(`${field}.volumes[${i}].name`));
+        else if (names.has(name)) causes.push(duplicate(`${field}.volumes[${i}].name`, name));
+        else names.add(name);
+      });
+    }
+  }
+}
+
+function validateSelectorAndTemplate(obj: Obj, causes: Causes, templateRequired: boolean): void {
+  const spec = obj.spec;
+  if (!isObject(spec)) {
+    causes.push(required('spec'));
+    return;
+  }
+  if (spec.replicas !== undefined && (typeof spec.replicas !== 'number' || !Number.isInteger(spec.replicas) || spec.replicas < 0)) {
+    causes.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
+  }
+  const selector = spec.selector;
+  const matchLabels = isObject(selector) && isObject(selector.matchLabels) ? selector.matchLabels : {};
+  const hasExpressions = isObject(selector) && Array.isArray(selector.matchExpressions) && selector.matchExpressions.length > 0;
+  if (!isObject(selector) || (Object.keys(matchLabels).length === 0 && !hasExpressions)) {
+    causes.push(required('spec.selector'));
+  }
+  const template = spec.template;
+  if (!isObject(template)) {
+    if (templateRequired) causes.push(required('spec.template'));
+    return;
+  }
+  const labels = isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
+  for (const [k, v] of Object.entries(matchLabels)) {
+    if (labels[k] !== v) {
+      causes.push(invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+      break;
+    }
+  }
+  validatePodSpec(template.spec, 'spec.template.spec', causes);
+}
+
+const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+
+function validateService(obj: Obj, causes: Causes): void {
+  const spec = obj.spec;
+  if (!isObject(spec)) {
+    causes.push(required('spec'));
+    return;
+  }
+  if (!SERVICE_TYPES.includes(spec.type as string)) causes.push(notSupported('spec.type', spec.type, SERVICE_TYPES));
+  if (spec.type === 'ExternalName') {
+    if (typeof spec.externalName !== 'string' || spec.externalName === '') causes.push(required('spec.externalName'));
+    return;
+  }
+  const ports = spec.ports;
+  if (!Array.isArray(ports) || ports.length === 0) {
+    if (spec.clusterIP !== 'None') causes.push(required('spec.ports'));
+    return;
+  }
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    const at = `spec.ports[${i}]`;
+    if (!isObject(p)) {
+      causes.push(invalid(at, p, 'must be an object'));
+      return;
+    }
+    if (typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) causes.push(invalid(`${at}.port`, p.port, 'must be between 1 and 65535, inclusive'));
+    if (ports.length > 1 && (typeof p.name !== 'string' || p.name === '')) causes.push(required(`${at}.name`));
+    if (typeof p.name === 'string' && p.name !== '') {
+      if (names.has(p.name)) causes.push(duplicate(`${at}.name`, p.name));
+      names.add(p.name);
+    }
+    if (p.nodePort !== undefined && p.nodePort !== null && spec.type === 'ClusterIP') causes.push(invalid(`${at}.nodePort`, p.nodePort, 'may not be used when `type` is \'ClusterIP\''));
+  });
+}
+
+function validateStringMap(value: unknown, field: string, causes: Causes): void {
+  if (value === undefined) return;
+  if (!isObject(value)) {
+    causes.push(invalid(field, value, 'must be a map of strings'));
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (!CONFIG_KEY.test(k) || k.length > DNS1123_SUBDOMAIN_LENGTH_MAX) causes.push(invalid(field, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
+    if (typeof v !== 'string') causes.push(invalid(`${field}[${k}]`, v, 'must be a string'));
+  }
+}
+
+/** Validates a whole object (create, and the result of every update). */
+export function validateObject(info: ResourceInfo, obj: Obj): Causes {
+  const causes: Causes = [];
+  validateMetadata(info, obj, causes);
+  switch (info.resource) {
+    case 'pods': validatePodSpec(obj.spec, 'spec', causes); break;
+    case 'deployments': validateSelectorAndTemplate(obj, causes, true); break;
+    case 'replicasets': validateSelectorAndTemplate(obj, causes, false); break;
+    case 'services': validateService(obj, causes); break;
+    case 'configmaps': validateStringMap(obj.data, 'data', causes); break;
+    case 'secrets': {
+      validateStringMap(obj.data, 'data', causes);
+      if (isObject(obj.data)) {
+        for (const [k, v] of Object.entries(obj.data)) {
+          if (typeof v === 'string' && !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) causes.push(invalid(`data[${k}]`, '<secret contents redacted>', 'must be base64-encoded'));
+        }
+      }
+      break;
+    }
+    case 'events': {
+      if (!isObject(obj.involvedObject)) causes.push(required('involvedObject'));
+      break;
+    }
+    case 'endpointslices': {
+      if (!['IPv4', 'IPv6', 'FQDN'].includes(obj.addressType as string)) causes.push(notSupported('addressType', obj.addressType, ['IPv4', 'IPv6', 'FQDN']));
+      if (obj.endpoints !== undefined && !Array.isArray(obj.endpoints)) causes.push(invalid('endpoints', obj.endpoints, 'must be a list'));
+      break;
+    }
+    default:
+      break;
+  }
+  return causes;
+}
+
+/** Rules only an update has: immutable fields. */
+export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes {
+  const causes: Causes = [];
+  const get = (o: Obj, path: string[]): unknown => path.reduce<unknown>((c, p) => (isObject(c) ? c[p] : undefined), o);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  switch (info.resource) {
+    case 'pods': {
+      const prevNode = get(prev, ['spec', 'nodeName']);
+      if (prevNode !== undefined && !same(prevNode, get(next, ['spec', 'nodeName']))) causes.push(immutable('spec.nodeName'));
+      // Kubernetes lets an update change only images, activeDeadlineSeconds and tolerations additions.
+      const strip = (o: Obj) => {
+        const spec = JSON.parse(JSON.stringify(get(o, ['spec']) ?? {})) as JsonObject;
+        for (const c of [...((spec.containers as JsonObject[]) ?? []), ...((spec.initContainers as JsonObject[]) ?? [])]) delete c.image;
+        delete spec.activeDeadlineSeconds;
+        delete spec.tolerations;
+        delete spec.nodeName;
+        return spec;
+      };
+      if (!same(strip(next), strip(prev))) {
+        causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations)', field: 'spec' });
+      }
+      break;
+    }
+    case 'deployments':
+    case 'replicasets':
+      if (!same(get(next, ['spec', 'selector']), get(prev, ['spec', 'selector']))) causes.push(immutable('spec.selector'));
+      break;
+    case 'services': {
+      const prevIp = get(prev, ['spec', 'clusterIP']);
+      const nextIp = get(next, ['spec', 'clusterIP']);
+      if (prevIp !== undefined && nextIp !== undefined && nextIp !== '' && !same(prevIp, nextIp)) causes.push(immutable('spec.clusterIP'));
+      break;
+    }
+    case 'configmaps':
+    case 'secrets':
+      if (prev.immutable === true) {
+        if (!same(next.data, prev.data) || !same(next.binaryData, prev.binaryData)) causes.push(immutable('data'));
+        if (next.immutable !== true) causes.push(immutable('immutable'));
+      }
+      break;
+    default:
+      break;
+  }
+  return causes;
+}
+
+/** Resources whose status is written only through `/status` (the main endpoint keeps the stored status). */
+export function hasStatusSubresource(info: ResourceInfo): boolean {
+  return info.subresources.includes('status');
+}
+
+/** Everything that counts as "spec" for `generation`: the object minus metadata and status. */
+export function specPart(obj: Obj): string {
+  const { metadata: _m, status: _s, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+/** What a create resets: status of workloads starts empty (pods start Pending). */
+export function prepareForCreate(info: ResourceInfo, obj: Obj): void {
+  switch (info.resource) {
+    case 'pods': {
+      const status = isObject(obj.status) ? obj.status : {};
+      obj.status = { phase: 'Pending', qosClass: qosClass(obj), ...(status.conditions ? { conditions: status.conditions } : {}) };
+      break;
+    }
+    case 'deployments':
+    case 'replicasets':
+      obj.status = {};
+      break;
+    case 'services':
+      obj.status = { loadBalancer: {} };
+      break;
+    default:
+      break;
+  }
+}
+
+function qosClass(pod: Obj): string {
+  const spec = pod.spec;
+  if (!isObject(spec) || !Array.isArray(spec.containers)) return 'BestEffort';
+  let any = false;
+  let guaranteed = true;
+  for (const c of spec.containers) {
+    const res = isObject(c) && isObject(c.resources) ? c.resources : {};
+    const requests = isObject(res.requests) ? res.requests : {};
+    const limits = isObject(res.limits) ? res.limits : {};
+    if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true;
+    for (const r of ['cpu', 'memory']) if (limits[r] === undefined || (requests[r] !== undefined && requests[r] !== limits[r])) guaranteed = false;
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}

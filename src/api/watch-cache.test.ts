@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { findResource } from './resources.js';
+import { parseFilter } from './selectors.js';
+import { startHandlers, tick } from './testing.js';
+import type { Status, WatchEvent } from './types/index.js';
+
+const pods = findResource('', 'v1', 'pods')!;
+const pod = (name: string, app = 'web') => ({ metadata: { name, labels: { app } }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+const none = { labels: [], fields: [] };
+
+function collector() {
+  const events: WatchEvent[] = [];
+  let ended: Status | undefined | 'open' = 'open';
+  return {
+    events,
+    get ended() { return ended; },
+    sink: { event: (e: WatchEvent) => events.push(e), end: (s?: Status) => { ended = s; } },
+    summary: () => events.map((e) => `${e.type} ${(e.object as { metadata: { name?: string } }).metadata.name ?? ''}`),
+  };
+}
+
+test('a thousand watchers share one store watch and each sees every event in order', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const watchers = Array.from({ length: 1000 }, () => collector());
+  const start = String(cache.revision);
+  for (const w of watchers) cache.watch({ filter: none, resourceVersion: start }, w.sink);
+  await registry.create(pods, 'default', pod('a'));
+  await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { x: 'y' } } });
+  await registry.delete(pods, 'default', 'a');
+  await tick();
+  assert.equal(cache.stats.storeWatches, 1);
+  for (const w of watchers) assert.deepEqual(w.summary(), ['ADDED a', 'MODIFIED a', 'DELETED a']);
+});
+
+test('a watch from a resourceVersion replays only later events; RV 0 starts with synthetic ADDED for current objects', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await registry.create(pods, 'default', pod('a'));
+  const b = await registry.create(pods, 'default', pod('b'));
+  await registry.create(pods, 'default', pod('c'));
+  await tick();
+  const since = collector();
+  cache.watch({ filter: none, resourceVersion: b.metadata.resourceVersion }, since.sink);
+  assert.deepEqual(since.summary(), ['ADDED c']);
+  const fromZero = collector();
+  cache.watch({ filter: none, resourceVersion: '0' }, fromZero.sink);
+  assert.deepEqual(fromZero.summary(), ['ADDED a', 'ADDED b', 'ADDED c']);
+});
+
+test('a label-selected watch sees objects entering its selection as ADDED and leaving it as DELETED', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const w = collector();
+  cache.watch({ filter: parseFilter('pods', 'app=web', undefined), resourceVersion: String(cache.revision) }, w.sink);
+  await registry.create(pods, 'default', pod('a', 'db'));
+  await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { app: 'web' } } });
+  await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { tier: 'x' } } });
+  await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { app: 'db' } } });
+  await tick();
+  assert.deepEqual(w.summary(), ['ADDED a', 'MODIFIED a', 'DELETED a']);
+});
+
+test('a resourceVersion older than the compacted store ends the watch with 410 Gone after a relist', async () => {
+  const { handlers, registry, kv } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const old = await registry.create(pods, 'default', pod('a'));
+  await tick();
+  // Force the cache to restart from a later revision, as after a compaction, by ending its store watch.
+  const later = await registry.create(pods, 'default', pod('b'));
+  await kv.compact(Number(later.metadata.resourceVersion));
+  await tick();
+  (cache as unknown as { storeWatchEnded(e: unknown): void }).storeWatchEnded(new Error('compacted'));
+  await handlers.cache(pods).start();
+  const w = collector();
+  cache.watch({ filter: none, resourceVersion: old.metadata.resourceVersion }, w.sink);
+  assert.notEqual(w.ended, 'open');
+  assert.equal((w.ended as Status).code, 410);
+  assert.match((w.ended as Status).message!, /too old resource version/);
+});
+
+test('bookmarks carry the cache revision to watchers that asked for them only', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const asked = collector();
+  const silent = collector();
+  cache.watch({ filter: none, resourceVersion: String(cache.revision), allowBookmarks: true }, asked.sink);
+  cache.watch({ filter: none, resourceVersion: String(cache.revision) }, silent.sink);
+  const created = await registry.create(pods, 'default', pod('a'));
+  await tick();
+  cache.bookmark();
+  assert.deepEqual(asked.events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+  assert.equal((asked.events[1]!.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion, created.metadata.resourceVersion);
+  assert.deepEqual(silent.events.map((e) => e.type), ['ADDED']);
+});

@@ -1,0 +1,266 @@
+/**
+ * The watch cache: one store watch per resource feeds an in-memory copy of
+ * every object of that resource and a bounded window of recent events; any
+ * number of API watchers and cached lists are served from it, so a thousand
+ * watchers cost one store watch.
+ *
+ * resourceVersion semantics (Kubernetes'): a watch from RV N delivers every
+ * event with revision > N, or ends at once with 410 Gone when N is older than
+ * the window; a watch without RV (or RV "0") first gets the current objects
+ * as synthetic ADDED events. A label/field-selected watch sees an object
+ * moving into its selection as ADDED and out of it as DELETED.
+ */
+import type { KvClient, KvWatch } from '../kv/client/types.js';
+import { KvError } from '../kv/client/types.js';
+import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
+import { apiErrors } from './errors.js';
+import { apiVersionOf, storagePrefix, type ResourceInfo } from './resources.js';
+import { isEmptyFilter, matchesFilter, type ObjectFilter } from './selectors.js';
+import type { KubeObject, Status, WatchEvent } from './types/index.js';
+
+/** Events kept for watchers resuming from an older RV; older ones get 410 Gone (Kubernetes' default is 100 per resource, scaled up with load). */
+export const WATCH_CACHE_EVENTS_MAX = 10_000;
+/** Watchers per resource; beyond this, new watches answer 429-style errors rather than exhaust memory. */
+export const WATCHERS_PER_RESOURCE_MAX = 10_000;
+
+export interface CachedEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+  /** The object before this event (for selection changes); undefined for ADDED. */
+  previous: KubeObject | undefined;
+  revision: number;
+  key: string;
+}
+
+export interface WatchRequest {
+  namespace?: string;
+  filter: ObjectFilter;
+  /** '' / undefined / '0': current state first; otherwise events after this revision. */
+  resourceVersion?: string;
+  allowBookmarks?: boolean;
+}
+
+/** What a watcher receives: a watch event, or the end of the watch (error: the Status to send first). */
+export interface WatchSink {
+  event(event: WatchEvent): void;
+  end(error?: Status): void;
+}
+
+export interface CacheWatch {
+  cancel(): void;
+}
+
+interface Watcher {
+  id: number;
+  namespacePrefix: string | undefined;
+  filter: ObjectFilter;
+  afterRevision: number;
+  bookmarks: boolean;
+  sink: WatchSink;
+}
+
+type Decode = (kv: { key: string; value: string; modRevision: number }) => KubeObject;
+
+export class WatchCache {
+  readonly info: ResourceInfo;
+  private readonly kv: KvClient;
+  private readonly decode: Decode;
+  private readonly prefix: string;
+  private objects = new Map<string, KubeObject>();
+  private events: CachedEvent[] = [];
+  /** Every event with a revision above this is in `events`. */
+  private windowStartRevision = 0;
+  /** The cache reflects the store up to this revision. */
+  private currentRevision = 0;
+  private readonly watchers = new Map<number, Watcher>();
+  private nextWatcherId = 1;
+  private storeWatch: KvWatch | undefined;
+  private readyPromise: Promise<void> | undefined;
+  private stopped = false;
+  private freshWaiters: { revision: number; resolve: () => void }[] = [];
+  /** Counters for inspection and tests. */
+  readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0 };
+
+  constructor(info: ResourceInfo, kv: KvClient, decode: Decode) {
+    this.info = info;
+    this.kv = kv;
+    this.decode = decode;
+    this.prefix = storagePrefix(info);
+  }
+
+  get revision(): number {
+    return this.currentRevision;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Lists the store and starts the one store watch; resolves once the cache is usable. */
+  start(): Promise<void> {
+    this.readyPromise ??= this.relist();
+    return this.readyPromise;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.storeWatch?.cancel();
+    for (const w of [...this.watchers.values()]) w.sink.end();
+    this.watchers.clear();
+  }
+
+  private async relist(): Promise<void> {
+    const response = await this.kv.range(this.prefix, { rangeEnd: prefixEnd(this.prefix) });
+    const objects = new Map<string, KubeObject>();
+    for (const kv of response.kvs) objects.set(kv.key, this.decode(kv));
+    this.objects = objects;
+    this.events = [];
+    this.windowStartRevision = response.header.revision;
+    this.currentRevision = response.header.revision;
+    this.stats.relists++;
+    this.resolveFresh();
+    if (this.stopped) return;
+    this.stats.storeWatches++;
+    this.storeWatch = this.kv.watch(this.prefix, { rangeEnd: prefixEnd(this.prefix), startRevision: response.header.revision + 1, progressNotify: true }, {
+      onEvents: (events) => this.apply(events),
+      onProgress: (revision) => this.progress(revision),
+      onEnd: (error) => this.storeWatchEnded(error),
+    });
+  }
+
+  /** The store watch ended (compacted past us): start over, and end every watcher so its client re-lists. */
+  private storeWatchEnded(error: KvError | undefined): void {
+    if (this.stopped || error === undefined) return;
+    for (const w of [...this.watchers.values()]) w.sink.end(apiErrors.gone(`the watch cache of ${this.info.resource} restarted: ${error.message}`).status);
+    this.watchers.clear();
+    this.readyPromise = this.relist();
+  }
+
+  private apply(kvEvents: KvEvent[]): void {
+    for (const e of kvEvents) {
+      const key = e.kv.key;
+      const revision = e.kv.modRevision;
+      assert(revision > this.currentRevision || (revision === this.currentRevision && this.events.length > 0), `store events arrive in revision order (${revision} after ${this.currentRevision})`);
+      const previous = this.objects.get(key);
+      let event: CachedEvent;
+      if (e.type === 'put') {
+        const object = this.decode(e.kv);
+        this.objects.set(key, object);
+        event = { type: previous === undefined ? 'ADDED' : 'MODIFIED', object, previous, revision, key };
+      } else {
+        if (previous === undefined) continue;
+        this.objects.delete(key);
+        const object = { ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } };
+        event = { type: 'DELETED', object, previous, revision, key };
+      }
+      this.currentRevision = revision;
+      this.stats.eventsApplied++;
+      this.events.push(event);
+      if (this.events.length > WATCH_CACHE_EVENTS_MAX) {
+        const dropped = this.events.splice(0, this.events.length - WATCH_CACHE_EVENTS_MAX);
+        this.windowStartRevision = dropped[dropped.length - 1]!.revision;
+      }
+      for (const w of [...this.watchers.values()]) this.dispatch(w, event);
+    }
+    this.resolveFresh();
+  }
+
+  private progress(revision: number): void {
+    if (revision > this.currentRevision) this.currentRevision = revision;
+    this.resolveFresh();
+  }
+
+  private resolveFresh(): void {
+    if (this.freshWaiters.length === 0) return;
+    const ready = this.freshWaiters.filter((w) => w.revision <= this.currentRevision);
+    this.freshWaiters = this.freshWaiters.filter((w) => w.revision > this.currentRevision);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once the cache has caught up to `revision` (events or a progress notification). */
+  waitFor(revision: number): Promise<void> {
+    if (revision <= this.currentRevision) return Promise.resolve();
+    return new Promise((resolve) => this.freshWaiters.push({ revision, resolve }));
+  }
+
+  /** Objects matching, sorted by key (the store's order), and the revision they reflect. */
+  list(namespace: string | undefined, filter: ObjectFilter): { items: KubeObject[]; revision: number } {
+    const prefix = namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, namespace) : this.prefix;
+    const items: KubeObject[] = [];
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    for (const key of keys) {
+      const object = this.objects.get(key)!;
+      if (isEmptyFilter(filter) || matchesFilter(filter, object)) items.push(object);
+    }
+    return { items, revision: this.currentRevision };
+  }
+
+  get(key: string): KubeObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /**
+   * Starts a watch. Events are delivered synchronously to `sink` in revision
+   * order. A too-old resourceVersion ends the watch at once with 410 Gone.
+   */
+  watch(request: WatchRequest, sink: WatchSink): CacheWatch {
+    if (this.watchers.size >= WATCHERS_PER_RESOURCE_MAX) {
+      sink.end(apiErrors.unavailable(`too many watchers of ${this.info.resource} (limit ${WATCHERS_PER_RESOURCE_MAX})`).status);
+      return { cancel: () => undefined };
+    }
+    const rv = request.resourceVersion;
+    const namespacePrefix = request.namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, request.namespace) : undefined;
+    const watcher: Watcher = { id: this.nextWatcherId++, namespacePrefix, filter: request.filter, afterRevision: 0, bookmarks: request.allowBookmarks === true, sink };
+    if (rv === undefined || rv === '' || rv === '0') {
+      const { items, revision } = this.list(request.namespace, request.filter);
+      for (const object of items) sink.event({ type: 'ADDED', object });
+      watcher.afterRevision = revision;
+    } else {
+      const since = Number(rv);
+      if (!Number.isInteger(since) || since < 0) {
+        sink.end(apiErrors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`).status);
+        return { cancel: () => undefined };
+      }
+      if (since < this.windowStartRevision) {
+        sink.end(apiErrors.gone(`too old resource version: ${since} (${this.windowStartRevision})`).status);
+        return { cancel: () => undefined };
+      }
+      watcher.afterRevision = since;
+      // Replay what the window holds after `since`; newer events follow live (filtered by afterRevision).
+      for (const event of this.events) if (event.revision > since) this.dispatch(watcher, event);
+    }
+    this.watchers.set(watcher.id, watcher);
+    return { cancel: () => this.watchers.delete(watcher.id) };
+  }
+
+  private dispatch(w: Watcher, event: CachedEvent): void {
+    if (event.revision <= w.afterRevision) return;
+    if (w.namespacePrefix !== undefined && !event.key.startsWith(w.namespacePrefix)) return;
+    const filtered = !isEmptyFilter(w.filter);
+    const now = !filtered || (event.type !== 'DELETED' && matchesFilter(w.filter, event.object));
+    const before = event.previous !== undefined && (!filtered || matchesFilter(w.filter, event.previous));
+    let type: WatchEvent['type'];
+    if (event.type === 'DELETED') {
+      if (!before) return;
+      type = 'DELETED';
+    } else if (now && before) type = 'MODIFIED';
+    else if (now) type = 'ADDED';
+    else if (before) type = 'DELETED';
+    else return;
+    w.sink.event({ type, object: event.object });
+  }
+
+  /** Sends a BOOKMARK carrying the cache's revision to every watcher that allows them. */
+  bookmark(): void {
+    const object = { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata: { resourceVersion: String(this.currentRevision) } };
+    for (const w of this.watchers.values()) {
+      if (!w.bookmarks) continue;
+      if (this.currentRevision > w.afterRevision) w.afterRevision = this.currentRevision;
+      w.sink.event({ type: 'BOOKMARK', object });
+    }
+  }
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`watch cache invariant violated: ${message}`);
+}
