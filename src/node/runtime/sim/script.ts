@@ -29,6 +29,7 @@
  */
 import { EXIT_CODE_SIGTERM } from '../../cri/protocol.js';
 import { parseDurationMs } from '../core/duration.js';
+import { imageParts } from '../core/image.js';
 
 export const SIM_ANNOTATION_PREFIX = 'sim.kubethreads.io/';
 /** Any sim duration is capped at a day: longer is a typo, and it keeps virtual-time arithmetic far from float trouble. */
@@ -77,17 +78,6 @@ function durationOf(text: string, what: string): number {
   const ms = parseDurationMs(text);
   if (ms === undefined || ms < 0 || ms > SIM_DURATION_MS_MAX) throw new SimScriptError(`${what}: ${JSON.stringify(text)} is not a duration like 500ms, 5s or 1m (at most a day)`);
   return ms;
-}
-
-/** Split `registry/path/name:tag@digest` into the last path component and the tag. */
-export function imageParts(image: string): { repository: string; name: string; tag: string } {
-  const at = image.indexOf('@');
-  const noDigest = at >= 0 ? image.slice(0, at) : image;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const tag = colon > slash ? noDigest.slice(colon + 1) : '';
-  const repository = colon > slash ? noDigest.slice(0, colon) : noDigest;
-  return { repository, name: repository.slice(slash + 1), tag };
 }
 
 /** Parse the image grammar and the annotations. Throws SimScriptError with a message for the user on a malformed value. */
