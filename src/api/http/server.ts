@@ -1,0 +1,373 @@
+/**
+ * The HTTPS face of the API server, for kubectl and other Kubernetes
+ * clients: routing of the REST paths, bearer-token authentication, body
+ * decoding (JSON, YAML, the protobuf envelope, the four patch types),
+ * content negotiation (Table for `kubectl get`, aggregated discovery),
+ * newline-delimited JSON watch streams, and Status objects for every error.
+ * Requests become `ApiRequest`s for the shared `ApiHandlers`.
+ *
+ * This is an I/O edge: it lives only in the threaded runtime and uses
+ * node:http(s) and node timers (watch timeouts) directly.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from '../auth.js';
+import { ApiError, apiErrors } from '../errors.js';
+import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
+import type { PatchType } from '../registry.js';
+import { findResource, type ResourceInfo } from '../resources.js';
+import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
+import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { decodeProtobufBody, isProtobuf } from './protobuf.js';
+import { toTable, type IncludeObject } from './tables.js';
+import type { TlsMaterial } from './tls.js';
+
+/** Kubernetes' request body limit (3 MiB): larger bodies are 413 before they are parsed. */
+export const REQUEST_BODY_BYTES_MAX = 3 * 1024 * 1024;
+/** A watch whose client reads slower than this much buffered output is ended (Kubernetes drops slow watchers too). */
+export const WATCH_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
+/** Watches end after this long unless the client asked for less (kube-apiserver's --min-request-timeout is 1800 s). */
+export const WATCH_TIMEOUT_SECONDS_MAX = 1800;
+
+export interface ApiHttpServerOptions {
+  handlers: ApiHandlers;
+  authenticator: TokenAuthenticator;
+  /** Serve HTTPS with this material; without it plain HTTP (kubectl then sends no token). */
+  tls?: TlsMaterial;
+  host?: string;
+  port?: number;
+  now(): number;
+  /** Called with errors that are not API errors (bugs): the request gets a 500, the process lives on. */
+  onInternalError?(error: unknown, where: string): void;
+}
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+  'application/apply-patch+cbor': 'apply',
+};
+
+export class ApiHttpServer {
+  private server: Server | undefined;
+  private readonly options: ApiHttpServerOptions;
+  private readonly openWatches = new Set<() => void>();
+  /** Requests served, by HTTP status; for inspection. */
+  readonly served = new Map<number, number>();
+
+  constructor(options: ApiHttpServerOptions) {
+    this.options = options;
+  }
+
+  async start(): Promise<{ port: number; url: string }> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.route(req, res).catch((error: unknown) => this.fail(res, error, `${req.method} ${req.url}`));
+    };
+    const tls = this.options.tls;
+    this.server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler) : createHttpServer(handler);
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port ?? 0, host, () => resolve());
+    });
+    const port = (this.server.address() as AddressInfo).port;
+    return { port, url: `${tls ? 'https' : 'http'}://${host}:${port}` };
+  }
+
+  async close(): Promise<void> {
+    for (const end of [...this.openWatches]) end();
+    const server = this.server;
+    if (server === undefined) return;
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private get address(): string {
+    const a = this.server?.address() as AddressInfo | null;
+    return a ? `${a.address}:${a.port}` : '127.0.0.1';
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (PUBLIC_PATHS.has(path)) {
+      if (path === '/version') return this.json(res, 200, versionInfo());
+      return this.text(res, 200, 'ok');
+    }
+    const user = this.authenticate(req);
+    const accept = req.headers.accept ?? '';
+    const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (segments[0] === 'openapi') return this.openapi(res, segments, user);
+    if (segments[0] === 'api' && segments.length <= 2) {
+      this.options.handlers.authorizePath(user, path);
+      if (segments.length === 1) {
+        if (wantsAggregated(accept)) return this.json(res, 200, aggregatedDiscovery(true), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+        return this.json(res, 200, apiVersions(this.address));
+      }
+      const list = apiResourceList('', segments[1]!);
+      if (list === undefined) throw apiErrors.pathNotFound(path);
+      return this.json(res, 200, list);
+    }
+    if (segments[0] === 'apis' && segments.length <= 3) {
+      this.options.handlers.authorizePath(user, path);
+      if (segments.length === 1) {
+        if (wantsAggregated(accept)) return this.json(res, 200, aggregatedDiscovery(false), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+        return this.json(res, 200, apiGroupList());
+      }
+      const doc = segments.length === 2 ? apiGroup(segments[1]!) : apiResourceList(segments[1]!, segments[2]!);
+      if (doc === undefined) throw apiErrors.pathNotFound(path);
+      return this.json(res, 200, doc);
+    }
+    if (segments[0] !== 'api' && segments[0] !== 'apis') throw apiErrors.pathNotFound(path);
+    const request = this.parseResourcePath(segments, req.method ?? 'GET', url.searchParams);
+    if (request === undefined) throw apiErrors.pathNotFound(path);
+    const info = this.options.handlers.info(request.group, request.version, request.resource);
+    if (request.verb === 'watch') return this.watch(req, res, request, info, user, url.searchParams, accept);
+    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(request.verb)) {
+      await this.readBody(req, request);
+    }
+    const result = await this.options.handlers.handle(request, user);
+    if (isTableRequest(accept) && (request.verb === 'list' || request.verb === 'get') && request.subresource === undefined) {
+      const include = includeObject(url.searchParams);
+      const body = result.body as KubeObject | List;
+      const table = 'items' in body
+        ? toTable(info, body.items, body.metadata, this.options.now(), include)
+        : toTable(info, [body as KubeObject], { resourceVersion: (body as KubeObject).metadata.resourceVersion }, this.options.now(), include);
+      return this.json(res, result.code, table);
+    }
+    return this.json(res, result.code, result.body);
+  }
+
+  private authenticate(req: IncomingMessage): UserInfo {
+    const user = this.options.authenticator.authenticate(req.headers.authorization);
+    if (user === undefined || user === null) throw apiErrors.unauthorized();
+    return user;
+  }
+
+  /** `/api/v1/...` and `/apis/<group>/<version>/...` into an ApiRequest (verb, namespace, name, subresource). */
+  private parseResourcePath(segments: string[], method: string, params: URLSearchParams): ApiRequest | undefined {
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api') {
+      group = '';
+      version = segments[1]!;
+      rest = segments.slice(2);
+    } else {
+      group = segments[1]!;
+      version = segments[2]!;
+      rest = segments.slice(3);
+    }
+    let namespace: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !(group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [resource, name, subresource, ...extra] = rest;
+    if (resource === undefined || extra.length > 0) return undefined;
+    const watch = params.get('watch') === 'true' || params.get('watch') === '1';
+    let verb: Verb;
+    switch (method) {
+      case 'GET': verb = watch ? 'watch' : name === undefined ? 'list' : 'get'; break;
+      case 'POST': verb = 'create'; break;
+      case 'PUT': verb = 'update'; break;
+      case 'PATCH': verb = 'patch'; break;
+      case 'DELETE': verb = name === undefined ? 'deletecollection' : 'delete'; break;
+      default: throw apiErrors.methodNotAllowed(`the server does not allow the method ${method} on this resource`);
+    }
+    if (watch && name !== undefined) {
+      // A watch on one object: the same as a watch with fieldSelector=metadata.name=<name>.
+      params.set('fieldSelector', [params.get('fieldSelector'), `metadata.name=${name}`].filter(Boolean).join(','));
+    }
+    return { verb, group, version, resource, namespace, name: watch ? undefined : name, subresource, query: parseQuery(params) };
+  }
+
+  private async readBody(req: IncomingMessage, request: ApiRequest): Promise<void> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > REQUEST_BODY_BYTES_MAX) {
+      req.resume();
+      throw apiErrors.tooLarge(`the request body is ${declared} bytes; the limit is ${REQUEST_BODY_BYTES_MAX}`);
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of req) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > REQUEST_BODY_BYTES_MAX) {
+        req.destroy();
+        throw apiErrors.tooLarge(`the request body is over ${REQUEST_BODY_BYTES_MAX} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const body = Buffer.concat(chunks);
+    const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    if (request.verb === 'patch') {
+      const type = PATCH_TYPES[contentType];
+      if (type === undefined) throw apiErrors.unsupportedMediaType(contentType);
+      request.patchType = type;
+      request.body = type === 'apply' ? parseYamlBody(body) : parseJsonBody(body);
+      return;
+    }
+    if (body.length === 0) {
+      request.body = undefined;
+      return;
+    }
+    if (isProtobuf(contentType)) request.body = decodeProtobufBody(body);
+    else if (contentType === 'application/json' || contentType === '*/*' || contentType === '') request.body = parseJsonBody(body);
+    else if (contentType === 'application/yaml' || contentType === 'application/x-yaml' || contentType === 'text/yaml') request.body = parseYamlBody(body);
+    else throw apiErrors.unsupportedMediaType(contentType);
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, request: ApiRequest, info: ResourceInfo, user: UserInfo, params: URLSearchParams, accept: string): void {
+    const asTable = isTableRequest(accept);
+    const include = includeObject(params);
+    let first = true;
+    let ended = false;
+    let timer: NodeJS.Timeout | undefined;
+    let watch: { cancel(): void } | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      if (timer !== undefined) clearTimeout(timer);
+      watch?.cancel();
+      this.openWatches.delete(end);
+      res.end();
+    };
+    const write = (event: WatchEvent) => {
+      if (ended) return;
+      let object: unknown = event.object;
+      if (asTable && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) {
+        object = toTable(info, [event.object as KubeObject], { resourceVersion: (event.object as KubeObject).metadata.resourceVersion }, this.options.now(), include, first);
+        first = false;
+      }
+      res.write(JSON.stringify({ type: event.type, object }) + '\n');
+      if (res.writableLength > WATCH_BUFFER_BYTES_MAX) end();
+    };
+    const startStream = () => {
+      if (res.headersSent) return;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+      res.flushHeaders();
+    };
+    watch = this.options.handlers.watch(request, user, {
+      event: (event) => {
+        startStream();
+        write(event);
+      },
+      end: (status?: Status) => {
+        if (status !== undefined) {
+          startStream();
+          if (!ended) res.write(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+        }
+        end();
+      },
+    });
+    if (ended) return;
+    startStream();
+    this.openWatches.add(end);
+    const requested = Number(params.get('timeoutSeconds') ?? WATCH_TIMEOUT_SECONDS_MAX);
+    const seconds = Number.isFinite(requested) && requested > 0 ? Math.min(requested, WATCH_TIMEOUT_SECONDS_MAX) : WATCH_TIMEOUT_SECONDS_MAX;
+    timer = setTimeout(end, seconds * 1000);
+    res.on('close', end);
+    req.on('error', end);
+  }
+
+  private openapi(res: ServerResponse, segments: string[], user: UserInfo): void {
+    this.options.handlers.authorizePath(user, `/${segments.join('/')}`);
+    if (segments[1] !== 'v3') throw apiErrors.pathNotFound(`/${segments.join('/')}`);
+    if (segments.length === 2) return this.json(res, 200, openApiV3Index(OPENAPI_HASH));
+    const doc = openApiV3Document(segments.slice(2).join('/'));
+    if (doc === undefined) throw apiErrors.pathNotFound(`/${segments.join('/')}`);
+    this.json(res, 200, doc);
+  }
+
+  private json(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+    const text = JSON.stringify(body);
+    this.served.set(code, (this.served.get(code) ?? 0) + 1);
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private text(res: ServerResponse, code: number, body: string): void {
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private fail(res: ServerResponse, error: unknown, where: string): void {
+    let status: Status;
+    if (error instanceof ApiError) status = error.status;
+    else {
+      this.options.onInternalError?.(error, where);
+      status = apiErrors.internal(error instanceof Error ? error.message : String(error)).status;
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    this.json(res, status.code, status);
+  }
+}
+
+/** The served types never change at run time: one constant hash keeps kubectl's OpenAPI cache valid. */
+const OPENAPI_HASH = 'kubethreads-1';
+
+function wantsAggregated(accept: string): boolean {
+  return accept.includes('as=APIGroupDiscoveryList') && accept.includes('v=v2');
+}
+
+function isTableRequest(accept: string): boolean {
+  return accept.split(',').some((part) => part.includes('as=Table') && part.includes('g=meta.k8s.io'));
+}
+
+function includeObject(params: URLSearchParams): IncludeObject {
+  const v = params.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw apiErrors.badRequest(`the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseYamlBody(body: Buffer): unknown {
+  try {
+    return parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
+  } catch (error) {
+    throw apiErrors.badRequest(`the request body is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function parseQuery(params: URLSearchParams): ApiQuery {
+  const int = (name: string): number | undefined => {
+    const v = params.get(name);
+    if (v === null || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw apiErrors.badRequest(`${name} must be an integer, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  const q: ApiQuery = {};
+  const set = <K extends keyof ApiQuery>(k: K, v: ApiQuery[K] | undefined) => {
+    if (v !== undefined) q[k] = v;
+  };
+  set('labelSelector', params.get('labelSelector') ?? undefined);
+  set('fieldSelector', params.get('fieldSelector') ?? undefined);
+  set('limit', int('limit'));
+  set('continue', params.get('continue') || undefined);
+  set('resourceVersion', params.get('resourceVersion') ?? undefined);
+  set('fieldManager', params.get('fieldManager') ?? undefined);
+  if (params.get('force') === 'true') q.force = true;
+  if (params.getAll('dryRun').includes('All')) q.dryRun = true;
+  set('gracePeriodSeconds', int('gracePeriodSeconds'));
+  const propagation = params.get('propagationPolicy');
+  if (propagation !== null) q.propagationPolicy = propagation as ApiQuery['propagationPolicy'];
+  if (params.get('allowWatchBookmarks') === 'true') q.allowWatchBookmarks = true;
+  return q;
+}
+
+export { findResource };

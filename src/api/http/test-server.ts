@@ -1,0 +1,59 @@
+/** Starts the HTTPS API server over a LocalKvClient with a kubeconfig, for tests that run the real kubectl. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalKvClient } from '../../kv/client/local-client.js';
+import { TokenAuthenticator } from '../auth.js';
+import { ApiHandlers } from '../handlers.js';
+import { seededRandom } from '../testing.js';
+import { ApiHttpServer } from './server.js';
+import { generateTls, kubeconfig, type TlsMaterial } from './tls.js';
+
+export const KUBECTL = '/usr/bin/kubectl';
+export const kubectlMissing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}: the kubectl tests are skipped`;
+
+let sharedTls: TlsMaterial | undefined;
+
+export interface TestCluster {
+  url: string;
+  token: string;
+  dir: string;
+  handlers: ApiHandlers;
+  kv: LocalKvClient;
+  server: ApiHttpServer;
+  kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestCluster(): Promise<TestCluster> {
+  sharedTls ??= generateTls();
+  const now = () => Date.now();
+  const kv = new LocalKvClient({ now });
+  const handlers = new ApiHandlers({ kv, now, random: seededRandom(7) });
+  await handlers.start();
+  const token = 'admin-token-for-tests';
+  const authenticator = new TokenAuthenticator([
+    { token, user: 'admin', groups: ['system:masters'] },
+    { token: 'scheduler-token', user: 'system:kube-scheduler', groups: [] },
+  ]);
+  const server = new ApiHttpServer({ handlers, authenticator, tls: sharedTls, now, onInternalError: (e) => console.error('internal error', e) });
+  const { url } = await server.start();
+  const dir = mkdtempSync(join(tmpdir(), 'kubethreads-kubectl-'));
+  writeFileSync(join(dir, 'kubeconfig'), kubeconfig(url, sharedTls.caPem, token));
+  const kubectl = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+  return {
+    url, token, dir, handlers, kv, server, kubectl,
+    async close() {
+      await server.close();
+      handlers.stop();
+      kv.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
