@@ -230,7 +230,7 @@ export class ApiHandlers {
     let namespace = ns;
     if (info.namespaced && namespace === undefined) {
       const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};
-      namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+      namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
       this.authorize(user, { ...request, namespace });
     }
     await this.admitWrite(info, namespace, true);

@@ -204,6 +204,8 @@ export class Registry {
     this.checkTypeMeta(info, object);
     if (!isObject(object.metadata)) object.metadata = {};
     const meta = object.metadata;
+    // Protobuf and some clients send empty strings for unset fields; Kubernetes treats them as unset.
+    for (const field of ['name', 'namespace', 'generateName', 'uid', 'resourceVersion'] as const) if (meta[field] === '') delete meta[field];
     if (info.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== namespace) {
         throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');

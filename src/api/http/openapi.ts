@@ -4,7 +4,10 @@
  * with a PATCH operation tagged `x-kubernetes-group-version-kind` that takes
  * `fieldValidation` (so kubectl leaves validation to the server), and a
  * schema per kind with the top-level fields and descriptions that
- * `kubectl explain` prints. Field-level schemas are not modelled.
+ * `kubectl explain` prints. Field-level schemas are not modelled, so the
+ * PATCH operations do not offer strategic merge: kubectl then computes its
+ * apply patch from its compiled-in types (with their merge keys) instead of
+ * from these shallow schemas.
  */
 import { RESOURCES, apiVersionOf, groupVersions, type ResourceInfo } from '../resources.js';
 
@@ -89,7 +92,7 @@ export function openApiV3Document(groupVersionPath: string) {
           { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } },
           { name: 'force', in: 'query', schema: { type: 'boolean', uniqueItems: true } },
         ],
-        requestBody: { content: { 'application/json-patch+json': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } }, 'application/strategic-merge-patch+json': { schema: { type: 'object' } }, 'application/apply-patch+yaml': { schema: { type: 'object' } } }, required: true },
+        requestBody: { content: { 'application/json-patch+json': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } }, 'application/apply-patch+yaml': { schema: { type: 'object' } } }, required: true },
         responses: { '200': body },
         'x-kubernetes-action': 'patch',
         'x-kubernetes-group-version-kind': gvk(info)[0],

@@ -13,6 +13,9 @@ const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 /** Nesting bound: the schemas are at most ~8 deep; a deeper body is malformed or hostile. */
 const DEPTH_MAX = 32;
 
+/** Fields that are pointers in the Go types: a zero there was set on purpose. */
+const KEEP_ZERO = new Set(['replicas', 'intVal', 'type']);
+
 type Scalar = 'string' | 'int' | 'bool' | 'bytes64';
 type FieldType = Scalar | Schema | { map: Scalar } | { repeated: Scalar | Schema };
 interface Schema { [field: number]: [string, FieldType] }
@@ -67,7 +70,12 @@ function decode(buf: Buffer, schema: Schema, depth: number): Record<string, unkn
     const entry = schema[f.no];
     if (entry === undefined) continue;
     const [name, type] = entry;
-    if (typeof type === 'string') out[name] = scalar(type, f);
+    if (typeof type === 'string') {
+      // Go's proto2 encoding writes zero values that JSON would omit; drop them (pointers such as replicas keep 0).
+      const value = scalar(type, f);
+      if (value === '' || value === false || (value === 0 && !KEEP_ZERO.has(name))) continue;
+      out[name] = value;
+    }
     else if ('map' in type) {
       const kv = decode(f.value as Buffer, { 1: ['k', 'string'], 2: ['v', type.map] }, depth + 1);
       const map = (out[name] ??= {}) as Record<string, unknown>;
