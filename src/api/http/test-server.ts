@@ -1,5 +1,6 @@
 /** Starts the HTTPS API server over a LocalKvClient with a kubeconfig, for tests that run the real kubectl. */
 import { execFile } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface TestCluster {
   kv: LocalKvClient;
   server: ApiHttpServer;
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** A raw HTTPS request with the admin token (or `token: null` for none). */
+  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string }): Promise<{ status: number; body: string; json(): any }>;
   close(): Promise<void>;
 }
 
@@ -47,8 +50,26 @@ export async function startTestCluster(): Promise<TestCluster> {
     });
     if (input !== undefined) child.stdin!.end(input);
   });
+  const request = (method: string, path: string, o: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string } = {}) =>
+    new Promise<{ status: number; body: string; json(): any }>((resolve, reject) => {
+      const headers: Record<string, string> = { Accept: o.accept ?? 'application/json' };
+      const auth = o.token === undefined ? token : o.token;
+      if (auth !== null) headers.Authorization = `Bearer ${auth}`;
+      if (o.body !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+      const req = httpsRequest(`${url}${path}`, { method, headers, ca: sharedTls!.caPem }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(o.body);
+    });
   return {
-    url, token, dir, handlers, kv, server, kubectl,
+    url, token, dir, handlers, kv, server, kubectl, request,
     async close() {
       await server.close();
       handlers.stop();
