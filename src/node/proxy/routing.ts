@@ -1,0 +1,255 @@
+/**
+ * kube-proxy's pure core: from Services and their EndpointSlices (or v1
+ * Endpoints), the routing table of one node, and round-robin picking over it.
+ * No I/O: the TCP forwarder (threaded) and the message router (simulated)
+ * both read this table.
+ *
+ * Which endpoints a Service port uses, as kube-proxy's CategorizeEndpoints does:
+ *   - ready endpoints; when none is ready, those still serving while terminating
+ *     (so connections drain to pods shutting down gracefully rather than fail);
+ *   - internalTrafficPolicy Local: only endpoints on this node, and none means
+ *     no route (traffic is dropped, as in Kubernetes: no silent fallback);
+ *   - trafficDistribution PreferClose, or the annotation
+ *     service.kubernetes.io/topology-mode: Auto: endpoints on this node first,
+ *     else endpoints hinted for (or in) this node's zone, else all. The
+ *     same-node tier is ours: on one machine "close" is first of all "here";
+ *   - NodePort traffic with externalTrafficPolicy Local: only this node's endpoints.
+ */
+import { SERVICE_NAME_LABEL, type EndpointSlice, type Endpoints, type Service, type ServiceWithTrafficDistribution } from './types.js';
+
+export const TOPOLOGY_MODE_ANNOTATION = 'service.kubernetes.io/topology-mode';
+/** Ports per Service: the API server allows far fewer in practice; this bounds a malformed object's cost. */
+export const SERVICE_PORTS_MAX = 256;
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface Backend {
+  ip: string;
+  port: number;
+  nodeName: string | undefined;
+  zone: string | undefined;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  /** Zones this endpoint is hinted for, when the slice carries hints. */
+  hintZones: string[] | undefined;
+  /** The pod behind it, when the slice names it. */
+  podName: string | undefined;
+}
+
+export interface ServicePortRoute {
+  /** `namespace/name:portName` (portName is '' for an unnamed single port). */
+  key: string;
+  serviceKey: string;
+  portName: string;
+  protocol: Protocol;
+  /** Undefined for headless Services (they get no virtual IP). */
+  clusterIP: string | undefined;
+  port: number;
+  nodePort: number | undefined;
+  /** Every endpoint known for the port, whatever its state (for status and debugging). */
+  allBackends: Backend[];
+  /** Where traffic to the ClusterIP goes, after readiness and policy. */
+  clusterBackends: Backend[];
+  /** Where traffic to the NodePort goes. */
+  nodePortBackends: Backend[];
+  /** How `clusterBackends` were chosen: 'local-only', 'same-node', 'same-zone', 'cluster', or 'none'. */
+  clusterTier: string;
+}
+
+export interface NodeTopology {
+  nodeName: string;
+  zone?: string;
+}
+
+export interface RoutingInput {
+  services: readonly Service[];
+  endpointSlices?: readonly EndpointSlice[];
+  /** Used for a Service that has no EndpointSlices at all. */
+  endpoints?: readonly Endpoints[];
+  node: NodeTopology;
+}
+
+export interface RoutingTable {
+  routes: Map<string, ServicePortRoute>;
+  /** `ip:port` → route key. */
+  byClusterAddress: Map<string, string>;
+  /** nodePort → route key. */
+  byNodePort: Map<number, string>;
+}
+
+function keyOf(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? 'default'}/${name ?? ''}`;
+}
+
+interface PortBackends {
+  /** Keyed by port name. */
+  byPortName: Map<string, Map<string, Backend>>;
+}
+
+function addBackend(into: PortBackends, portName: string, backend: Backend): void {
+  let byAddress = into.byPortName.get(portName);
+  if (byAddress === undefined) into.byPortName.set(portName, (byAddress = new Map()));
+  const id = `${backend.ip}:${backend.port}`;
+  const existing = byAddress.get(id);
+  // The same endpoint in two slices (mid-update): trust the readier copy.
+  if (existing === undefined || (!existing.ready && backend.ready)) byAddress.set(id, backend);
+}
+
+function fromSlices(slices: readonly EndpointSlice[]): Map<string, PortBackends> {
+  const out = new Map<string, PortBackends>();
+  for (const slice of slices) {
+    const serviceName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (serviceName === undefined || slice.addressType === 'FQDN') continue;
+    const key = keyOf(slice.metadata.namespace, serviceName);
+    let entry = out.get(key);
+    if (entry === undefined) out.set(key, (entry = { byPortName: new Map() }));
+    for (const port of slice.ports ?? []) {
+      if (typeof port.port !== 'number') continue;
+      for (const endpoint of slice.endpoints ?? []) {
+        const ready = endpoint.conditions?.ready ?? true;
+        const serving = endpoint.conditions?.serving ?? ready;
+        const terminating = endpoint.conditions?.terminating ?? false;
+        for (const ip of endpoint.addresses ?? []) {
+          addBackend(entry, port.name ?? '', {
+            ip,
+            port: port.port,
+            nodeName: endpoint.nodeName,
+            zone: endpoint.zone,
+            ready: ready === true,
+            serving: serving === true,
+            terminating: terminating === true,
+            hintZones: endpoint.hints?.forZones?.map((z) => z.name),
+            podName: endpoint.targetRef?.kind === 'Pod' ? endpoint.targetRef.name : undefined,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function fromEndpoints(list: readonly Endpoints[]): Map<string, PortBackends> {
+  const out = new Map<string, PortBackends>();
+  for (const ep of list) {
+    const entry: PortBackends = { byPortName: new Map() };
+    out.set(keyOf(ep.metadata.namespace, ep.metadata.name), entry);
+    for (const subset of ep.subsets ?? []) {
+      for (const port of subset.ports ?? []) {
+        const add = (ready: boolean) => (address: { ip: string; nodeName?: string; targetRef?: { kind?: string; name?: string } }) =>
+          addBackend(entry, port.name ?? '', {
+            ip: address.ip,
+            port: port.port,
+            nodeName: address.nodeName,
+            zone: undefined,
+            ready,
+            serving: ready,
+            terminating: false,
+            hintZones: undefined,
+            podName: address.targetRef?.kind === 'Pod' ? address.targetRef.name : undefined,
+          });
+        (subset.addresses ?? []).forEach(add(true));
+        (subset.notReadyAddresses ?? []).forEach(add(false));
+      }
+    }
+  }
+  return out;
+}
+
+/** Ready endpoints, or when there are none, the serving ones that are terminating. */
+export function usableBackends(all: readonly Backend[]): Backend[] {
+  const ready = all.filter((b) => b.ready);
+  return ready.length > 0 ? ready : all.filter((b) => b.serving && b.terminating);
+}
+
+function preferCloseOf(service: ServiceWithTrafficDistribution): boolean {
+  return service.spec?.trafficDistribution === 'PreferClose' || service.metadata.annotations?.[TOPOLOGY_MODE_ANNOTATION] === 'Auto';
+}
+
+/** The endpoints cluster-internal traffic may use, and how they were chosen. */
+export function clusterBackendsFor(service: Service, usable: readonly Backend[], node: NodeTopology): { backends: Backend[]; tier: string } {
+  if (service.spec?.internalTrafficPolicy === 'Local') {
+    const local = usable.filter((b) => b.nodeName === node.nodeName);
+    return { backends: local, tier: local.length > 0 ? 'local-only' : 'none' };
+  }
+  if (usable.length === 0) return { backends: [], tier: 'none' };
+  if (preferCloseOf(service as ServiceWithTrafficDistribution)) {
+    const sameNode = usable.filter((b) => b.nodeName === node.nodeName);
+    if (sameNode.length > 0) return { backends: sameNode, tier: 'same-node' };
+    if (node.zone !== undefined) {
+      const hinted = usable.some((b) => b.hintZones !== undefined);
+      const sameZone = usable.filter((b) => (hinted ? b.hintZones?.includes(node.zone!) === true : b.zone === node.zone));
+      if (sameZone.length > 0) return { backends: sameZone, tier: 'same-zone' };
+    }
+  }
+  return { backends: [...usable], tier: 'cluster' };
+}
+
+export function buildRoutingTable(input: RoutingInput): RoutingTable {
+  const slices = fromSlices(input.endpointSlices ?? []);
+  const legacy = fromEndpoints(input.endpoints ?? []);
+  const table: RoutingTable = { routes: new Map(), byClusterAddress: new Map(), byNodePort: new Map() };
+  for (const service of input.services) {
+    const spec = service.spec;
+    if (spec === undefined || spec.type === 'ExternalName') continue;
+    const serviceKey = keyOf(service.metadata.namespace, service.metadata.name);
+    const clusterIP = spec.clusterIP === undefined || spec.clusterIP === '' || spec.clusterIP === 'None' ? undefined : spec.clusterIP;
+    const hasNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    const backendsByPort = slices.get(serviceKey) ?? legacy.get(serviceKey);
+    const ports = spec.ports ?? [];
+    if (ports.length > SERVICE_PORTS_MAX) throw new Error(`service ${serviceKey} has ${ports.length} ports; at most ${SERVICE_PORTS_MAX}`);
+    for (const port of ports) {
+      const portName = port.name ?? '';
+      const all = [...(backendsByPort?.byPortName.get(portName)?.values() ?? [])].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+      const usable = usableBackends(all);
+      const cluster = clusterBackendsFor(service, usable, input.node);
+      const nodePort = hasNodePorts && typeof port.nodePort === 'number' ? port.nodePort : undefined;
+      const nodePortBackends = spec.externalTrafficPolicy === 'Local' ? usable.filter((b) => b.nodeName === input.node.nodeName) : [...usable];
+      const route: ServicePortRoute = {
+        key: `${serviceKey}:${portName}`,
+        serviceKey,
+        portName,
+        protocol: port.protocol ?? 'TCP',
+        clusterIP,
+        port: port.port,
+        nodePort,
+        allBackends: all,
+        clusterBackends: cluster.backends,
+        nodePortBackends,
+        clusterTier: cluster.tier,
+      };
+      table.routes.set(route.key, route);
+      if (clusterIP !== undefined) table.byClusterAddress.set(`${clusterIP}:${port.port}`, route.key);
+      if (nodePort !== undefined) table.byNodePort.set(nodePort, route.key);
+    }
+  }
+  return table;
+}
+
+/**
+ * Round-robin per route and traffic kind. Cursors survive table rebuilds (by
+ * route key), so an endpoint change does not send the next burst to the first
+ * endpoint again. `exclude` skips endpoints a retry already failed on.
+ */
+export class RoundRobin {
+  private readonly cursors = new Map<string, number>();
+
+  pick(route: ServicePortRoute, kind: 'cluster' | 'nodePort', exclude?: ReadonlySet<string>): Backend | undefined {
+    const backends = kind === 'cluster' ? route.clusterBackends : route.nodePortBackends;
+    if (backends.length === 0) return undefined;
+    const cursorKey = `${kind}|${route.key}`;
+    const start = this.cursors.get(cursorKey) ?? 0;
+    for (let i = 0; i < backends.length; i++) {
+      const index = (start + i) % backends.length;
+      const backend = backends[index]!;
+      if (exclude?.has(backendId(backend))) continue;
+      this.cursors.set(cursorKey, (index + 1) % backends.length);
+      return backend;
+    }
+    return undefined;
+  }
+}
+
+export function backendId(backend: Backend): string {
+  return `${backend.ip}:${backend.port}`;
+}
