@@ -1,4 +1,5 @@
 import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from '../../bench/actor-messaging/run.js';
+import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '../../bench/raft/run.js';
 
 interface BenchRun {
   json: unknown;
@@ -11,6 +12,10 @@ type BenchFn = (quick: boolean) => Promise<BenchRun>;
 const benches: Record<string, BenchFn> = {
   actor: async (quick) => {
     const { result, table } = await runActorBench(quick ? quickActorBenchOptions : defaultActorBenchOptions);
+    return { json: result, table };
+  },
+  raft: async (quick) => {
+    const { result, table } = await runRaftBench(quick ? quickRaftBenchOptions : defaultRaftBenchOptions);
     return { json: result, table };
   },
 };
