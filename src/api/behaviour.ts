@@ -1,0 +1,245 @@
+/**
+ * The apiserver actor: one `ApiHandlers` over a KvClient, reachable over
+ * actor messages (protocol.ts) and, in the threaded runtime, over HTTPS on
+ * 127.0.0.1 (the listener lives in this actor's thread).
+ *
+ * The KvClient comes from `args.kv`: `embedded` builds a LocalKvClient (a
+ * single in-memory store, for tests and small embedded use), `replicated`
+ * talks to the etcd replica actors, `module` imports a factory by module URL
+ * (args must be serializable, so a factory is named, not passed).
+ */
+import { defineBehaviour, unhandled, type ActorContext } from '../actor/index.js';
+import type { Message } from '../actor/protocol.js';
+import type { KvClient } from '../kv/client/types.js';
+import { LocalKvClient } from '../kv/client/local-client.js';
+import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions } from '../kv/client/replicated-client.js';
+import { TokenAuthenticator, formatTokenFile, parseTokenFile, type TokenEntry, type UserInfo } from './auth.js';
+import { ApiError, apiErrors } from './errors.js';
+import { ApiHandlers, type ApiRequest } from './handlers.js';
+import type { ApiReply, ApiServerInfo, ApiServerMsg, ApiTarget, ApiWatchMsg } from './protocol.js';
+import type { WatchEvent } from './types/index.js';
+
+export type KvSource =
+  | { kind: 'embedded' }
+  | { kind: 'replicated'; options: ReplicatedKvClientOptions }
+  | { kind: 'module'; module: string; export: string; options?: unknown };
+
+/** What a `module` KvSource exports: builds the client inside the actor. */
+export type KvClientFactory = (ctx: ActorContext<never>, options: unknown) => { client: KvClient; handle?(msg: Message): boolean } | Promise<{ client: KvClient; handle?(msg: Message): boolean }>;
+
+export interface ApiServerArgs {
+  kv?: KvSource;
+  /** HTTPS face; `false` for none (the simulated runtime, or components-only clusters). */
+  http?: false | { host?: string; port?: number };
+  /** Period of bookmarks and of reaping pods whose grace period ran out. */
+  tickMs?: number;
+  serviceIpRange?: { base: string; size: number };
+}
+
+/** Kubernetes sends bookmarks about once a minute; we tick faster so graceful deletions end close to their deadline. */
+const TICK_MS_DEFAULT = 1_000;
+/** Events per watch message: bounds a message while a watcher catches up on a large list. */
+const WATCH_BATCH_EVENTS_MAX = 500;
+const TOKEN_FILE = 'tokens.csv';
+/** The component users and their groups (see auth.ts defaultPolicy for their rights). */
+const COMPONENT_USERS: { user: string; groups: string[] }[] = [
+  { user: 'admin', groups: ['system:masters'] },
+  { user: 'system:kube-scheduler', groups: [] },
+  { user: 'system:kube-controller-manager', groups: [] },
+  { user: 'system:node', groups: ['system:nodes'] },
+];
+
+const ACTOR_USER: UserInfo = Object.freeze({ name: 'system:apiserver-actor-client', groups: ['system:masters', 'system:authenticated'] });
+
+function loadOrCreateTokens(ctx: ActorContext<ApiServerMsg>): TokenEntry[] {
+  const existing = ctx.disk.read(TOKEN_FILE);
+  if (existing !== undefined) return parseTokenFile(Buffer.from(existing).toString('utf8'));
+  const entries = COMPONENT_USERS.map(({ user, groups }) => {
+    let token = '';
+    for (let i = 0; i < 32; i++) token += Math.floor(ctx.random() * 16).toString(16);
+    return { token, user, groups };
+  });
+  ctx.disk.write(`${TOKEN_FILE}.tmp`, Buffer.from(formatTokenFile(entries), 'utf8'));
+  ctx.disk.fsync(`${TOKEN_FILE}.tmp`);
+  ctx.disk.rename(`${TOKEN_FILE}.tmp`, TOKEN_FILE);
+  ctx.disk.fsyncDir();
+  return entries;
+}
+
+async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
+  switch (source.kind) {
+    case 'embedded':
+      return { client: new LocalKvClient({ now: () => ctx.now() }) };
+    case 'replicated': {
+      const { host, handle } = actorKvClientHost(ctx as never);
+      const client = new ReplicatedKvClient(host, source.options);
+      return { client, handle: (msg) => handle(msg) || client.handle(msg) };
+    }
+    case 'module': {
+      const exports = (await import(source.module)) as Record<string, unknown>;
+      const factory = exports[source.export];
+      if (typeof factory !== 'function') throw new Error(`${source.module} exports no function ${source.export}`);
+      return (factory as KvClientFactory)(ctx as never, source.options);
+    }
+  }
+}
+
+export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined>(import.meta.url, 'apiserver', (ctx, rawArgs) => {
+  const args: ApiServerArgs = rawArgs ?? {};
+  const tickMs = args.tickMs ?? TICK_MS_DEFAULT;
+  const tokens = loadOrCreateTokens(ctx);
+  const adminToken = tokens.find((t) => t.user === 'admin')!.token;
+  let kvHandle: ((msg: Message) => boolean) | undefined;
+  let handlers: ApiHandlers | undefined;
+  let kvClient: KvClient | undefined;
+  let http: { close(): Promise<void> } | undefined;
+  const info: ApiServerInfo = {
+    url: undefined, caPem: undefined, adminToken, kubeconfig: undefined,
+    componentTokens: Object.fromEntries(tokens.map((t) => [t.user, t.token])),
+  };
+  const watches = new Map<string, { cancel(): void; subscriber: string }>();
+
+  const ready = (async () => {
+    const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
+    kvClient = kv.client;
+    kvHandle = kv.handle;
+    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange });
+    await handlers.start();
+    if (args.http !== false) {
+      // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
+      const [{ ApiHttpServer }, { ensureTls, kubeconfig }] = await Promise.all([import('./http/server.js'), import('./http/tls.js')]);
+      const tls = ensureTls(ctx.disk);
+      const server = new ApiHttpServer({
+        handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
+        onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
+      });
+      const { url } = await server.start();
+      http = server;
+      info.url = url;
+      info.caPem = tls.caPem;
+      info.kubeconfig = kubeconfig(url, tls.caPem, adminToken);
+      ctx.log.info({ url }, 'apiserver serving');
+    }
+    ctx.timer('tick', tickMs, { type: 'api.tick', body: null });
+  })();
+  ready.catch((error: unknown) => ctx.log.error({ err: error }, 'apiserver failed to start'));
+
+  async function serve(build: () => ApiRequest, as: UserInfo | undefined): Promise<ApiReply> {
+    try {
+      await ready;
+      const result = await handlers!.handle(build(), as ?? ACTOR_USER);
+      return { ok: true, code: result.code, body: result.body };
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, status: error.status };
+      ctx.log.error({ err: error }, 'internal error serving an actor request');
+      return { ok: false, status: apiErrors.internal(error instanceof Error ? error.message : String(error)).status };
+    }
+  }
+
+  const target = (t: ApiTarget) => ({ group: t.group, version: t.version, resource: t.resource, namespace: t.namespace, name: t.name, subresource: t.subresource });
+
+  async function watch(body: ApiTarget & { watchId: string; query?: ApiRequest['query'] }, subscriber: string): Promise<ApiReply | { ok: true; code: 200; body: null }> {
+    try {
+      await ready;
+      if (watches.has(body.watchId)) throw apiErrors.badRequest(`watch id ${body.watchId} is already in use`);
+      let batch: WatchEvent[] = [];
+      let scheduled = false;
+      const flush = () => {
+        scheduled = false;
+        while (batch.length > 0) {
+          const events = batch.slice(0, WATCH_BATCH_EVENTS_MAX);
+          batch = batch.slice(WATCH_BATCH_EVENTS_MAX);
+          ctx.send(subscriber, { type: 'api.watchEvents', body: { watchId: body.watchId, events } } satisfies ApiWatchMsg);
+        }
+      };
+      const handle = handlers!.watch({ verb: 'watch', ...target(body), query: body.query }, body.as ?? ACTOR_USER, {
+        event: (event) => {
+          batch.push(event);
+          if (!scheduled) {
+            scheduled = true;
+            queueMicrotask(flush);
+          }
+        },
+        end: (status) => {
+          flush();
+          watches.delete(body.watchId);
+          ctx.send(subscriber, { type: 'api.watchEnd', body: { watchId: body.watchId, status } } satisfies ApiWatchMsg);
+        },
+      });
+      watches.set(body.watchId, { cancel: () => handle.cancel(), subscriber });
+      // Library code on the host ($host) is not an actor that can go down.
+      if (!subscriber.startsWith('$')) ctx.watch(subscriber);
+      return { ok: true, code: 200, body: null };
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, status: error.status };
+      throw error;
+    }
+  }
+
+  return {
+    async receive(msg, meta) {
+      if (kvHandle?.(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'api.get':
+          return serve(() => ({ verb: 'get', ...target(msg.body) }), msg.body.as);
+        case 'api.list':
+          return serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as);
+        case 'api.create':
+          return serve(() => ({ verb: 'create', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as);
+        case 'api.update':
+          return serve(() => ({ verb: 'update', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as);
+        case 'api.patch':
+          return serve(() => ({ verb: 'patch', ...target(msg.body), body: msg.body.patch, patchType: msg.body.patchType, query: msg.body.query }), msg.body.as);
+        case 'api.delete':
+          return serve(() => ({ verb: 'delete', ...target(msg.body), body: msg.body.options }), msg.body.as);
+        case 'api.deleteCollection':
+          return serve(() => ({ verb: 'deletecollection', ...target(msg.body), body: msg.body.options, query: msg.body.query }), msg.body.as);
+        case 'api.watch':
+          return watch(msg.body, meta.from);
+        case 'api.unwatch': {
+          const w = watches.get(msg.body.watchId);
+          if (w !== undefined && w.subscriber === meta.from) {
+            w.cancel();
+            watches.delete(msg.body.watchId);
+          }
+          return { ok: true, code: 200, body: null };
+        }
+        case 'api.info':
+          await ready;
+          return info;
+        case 'api.tick': {
+          if (handlers !== undefined) {
+            try {
+              const { reaped } = await handlers.tick();
+              if (reaped.length > 0) ctx.log.debug({ reaped }, 'removed pods whose grace period ended');
+            } catch (error) {
+              // The store may be briefly unavailable (a Raft election): the next tick retries.
+              ctx.log.warn({ err: error }, 'apiserver tick failed');
+            }
+          }
+          ctx.timer('tick', tickMs, { type: 'api.tick', body: null });
+          return undefined;
+        }
+        default:
+          return unhandled;
+      }
+    },
+    onDown(event) {
+      for (const [id, w] of watches) {
+        if (w.subscriber !== event.name) continue;
+        w.cancel();
+        watches.delete(id);
+      }
+    },
+    onStop() {
+      for (const w of watches.values()) w.cancel();
+      watches.clear();
+      handlers?.stop();
+      void http?.close();
+      kvClient?.close();
+    },
+    inspect() {
+      return { url: info.url, watches: watches.size };
+    },
+  };
+});

@@ -1,0 +1,72 @@
+/**
+ * The API server's actor protocol: the same handlers as the HTTPS face,
+ * for the cluster's own components (scheduler, controllers, kubelets).
+ * Every request is an ask whose reply is an `ApiReply`: errors come back as
+ * the Kubernetes `Status` value, never as a thrown remote error, so callers
+ * can switch on `status.reason` exactly as client-go does.
+ *
+ * Watches: the subscriber asks `api.watch` with its own `watchId`; events
+ * then arrive as `api.watchEvents` tells (batched, in order), and the end as
+ * `api.watchEnd` (with a Status when it ended on an error such as 410 Gone).
+ * A subscriber that stops is noticed and its watches cancelled.
+ */
+import type { Message } from '../actor/protocol.js';
+import type { UserInfo } from './auth.js';
+import type { ApiQuery } from './handlers.js';
+import type { PatchType } from './registry.js';
+import type { DeleteOptions, KubeObject, List, Status, WatchEvent } from './types/index.js';
+
+/** Which object or collection a request is about. */
+export interface ApiTarget {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  /** Plural resource name: 'pods', 'deployments'. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  /**
+   * Act as this user (RBAC applies). Actors are in-process and trusted to
+   * name themselves; without `as` a request runs with system:masters rights.
+   */
+  as?: UserInfo;
+}
+
+export type ApiServerMsg =
+  | Message<'api.get', ApiTarget & { name: string }>
+  | Message<'api.list', ApiTarget & { query?: ApiQuery }>
+  | Message<'api.create', ApiTarget & { object: unknown; query?: ApiQuery }>
+  | Message<'api.update', ApiTarget & { name: string; object: unknown; query?: ApiQuery }>
+  | Message<'api.patch', ApiTarget & { name: string; patchType: PatchType; patch: unknown; query?: ApiQuery }>
+  | Message<'api.delete', ApiTarget & { name: string; options?: DeleteOptions }>
+  | Message<'api.deleteCollection', ApiTarget & { query?: ApiQuery; options?: DeleteOptions }>
+  | Message<'api.watch', ApiTarget & { watchId: string; query?: ApiQuery }>
+  | Message<'api.unwatch', { watchId: string }>
+  /** Where the HTTPS face listens, its CA and the admin token (for kubeconfigs). */
+  | Message<'api.info', null>
+  /** Internal: the periodic tick (bookmarks, expired graceful deletions). */
+  | Message<'api.tick', null>;
+
+export type ApiReply<T = KubeObject | List | Status> =
+  | { ok: true; code: number; body: T }
+  | { ok: false; status: Status };
+
+/** Told to a watch's subscriber. */
+export type ApiWatchMsg =
+  | Message<'api.watchEvents', { watchId: string; events: WatchEvent[] }>
+  | Message<'api.watchEnd', { watchId: string; status?: Status }>;
+
+export interface ApiServerInfo {
+  /** `https://127.0.0.1:<port>`, or undefined when HTTP is off. */
+  url: string | undefined;
+  caPem: string | undefined;
+  adminToken: string;
+  /** A complete kubeconfig for the admin (undefined when HTTP is off). */
+  kubeconfig: string | undefined;
+  /** Tokens of the component users, by user name (for spawning components that use HTTP). */
+  componentTokens: Record<string, string>;
+}
+
+/** The actor's default name. */
+export const APISERVER_NAME = 'apiserver';
