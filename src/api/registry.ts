@@ -396,6 +396,7 @@ export class Registry {
     name: string,
     transform: (current: StoredObject | undefined) => Promise<Obj | undefined | 'unchanged'> | Obj | undefined | 'unchanged',
     pinned: boolean,
+    dryRun = false,
   ): Promise<{ object: Obj; deleted: boolean; created: boolean }> {
     const key = storageKey(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -404,6 +405,12 @@ export class Registry {
       if (next === 'unchanged') {
         assert(current !== undefined, 'unchanged needs a current object');
         return { object: current.object, deleted: false, created: false };
+      }
+      if (dryRun) {
+        // Everything up to the write ran (defaulting, validation, admission): report the result, store nothing.
+        if (next === undefined) return { object: current!.object, deleted: true, created: false };
+        if (info.resource === 'services') Registry.stripAllocationMarks(next);
+        return { object: next, deleted: false, created: current === undefined };
       }
       const compare: Compare[] = [current === undefined
         ? { key, target: 'version', result: 'equal', value: 0 }
@@ -468,7 +475,7 @@ export class Registry {
       }
       if (pinned && wantedRv !== String(current.modRevision)) throw apiErrors.staleResourceVersion(info.resource, info.group, name);
       return this.finishUpdate(info, current.object, clone(body), options);
-    }, pinned);
+    }, pinned, options.dryRun);
     return { object: result.object, created: result.created };
   }
 
@@ -559,7 +566,7 @@ export class Registry {
       if (!isObject(patched) || !isObject(patched.metadata)) throw apiErrors.badRequest('the patch removed the object\'s metadata');
       if (options.subresource === 'scale') return this.finishScale(info, live, patched, options);
       return this.finishUpdate(info, live, patched, options);
-    }, pinned);
+    }, pinned, options.dryRun);
     return { object: result.object, created: result.created };
   }
 
