@@ -25,6 +25,7 @@ export {
   DEFAULT_MAX_SIZE_PER_MSG_BYTES,
   DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES,
   DEFAULT_MAX_UNCOMMITTED_ENTRIES,
+  DEFAULT_CLOCK_DRIFT_BOUND,
 } from './raft.js';
 export type { ReadState, ReadOnlyOption } from './read-only.js';
 export type { Message, MessageType } from './protocol.js';

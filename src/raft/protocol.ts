@@ -58,11 +58,15 @@ export interface MsgHeartbeat extends Envelope {
   type: 'msgHeartbeat';
   commit: number;
   context: string;
+  /** The leader's tick count when it sent this; echoed back, it dates the leader's read lease. */
+  sentTick: number;
 }
 
 export interface MsgHeartbeatResp extends Envelope {
   type: 'msgHeartbeatResp';
   context: string;
+  /** `sentTick` of the heartbeat this answers. */
+  sentTick: number;
 }
 
 /** InstallSnapshot: the follower fell behind the leader's compacted log. */

@@ -52,7 +52,7 @@ describe('term handling', () => {
     assert.ok(g.elect(1));
     const leader = g.node(1);
     const term = leader.status().term;
-    leader.step({ type: 'msgHeartbeat', from: 2, to: 1, term: term + 5, commit: 0, context: '' });
+    leader.step({ type: 'msgHeartbeat', from: 2, to: 1, term: term + 5, commit: 0, context: '', sentTick: 0 });
     assert.equal(leader.status().role, 'follower');
     assert.equal(leader.status().term, term + 5);
     assert.equal(leader.leader(), 2);
@@ -259,14 +259,100 @@ describe('ReadIndex', () => {
     assert.deepEqual(g.readStates.get(2), [{ index, context: 'f' }]);
   });
 
-  test('a lease-based read is answered without a heartbeat round', () => {
-    const g = new InMemoryGroup({ config: { checkQuorum: true, readOnlyOption: 'leaseBased' } });
+  test('a lease-based read is answered without a heartbeat round while a quorum\'s acks are fresh, and not after', () => {
+    // electionTicks 10, clockDriftBound 1.5: the lease is floor(9 / 1.5) = 6 leader ticks from the acked heartbeat.
+    const g = new InMemoryGroup({ config: { checkQuorum: true, readOnlyOption: 'leaseBased', clockDriftBound: 1.5 } });
     assert.ok(g.elect(1));
     g.propose('w');
+    g.tick(); // a heartbeat round, acknowledged by both followers
     g.isolate(1);
     g.node(1).readIndex('lease');
     g.stabilize();
     assert.equal(g.readStates.get(1)!.length, 1, 'answered from the lease alone: this is why it needs bounded clock drift');
+    g.tick(5); // still inside the lease: 5 ticks since the acked heartbeat
+    g.node(1).readIndex('lease-late');
+    g.stabilize();
+    assert.equal(g.readStates.get(1)!.length, 2);
+    g.tick(1);
+    assert.ok(g.node(1).isLeader(), 'check-quorum has not deposed it yet');
+    g.node(1).readIndex('lease-expired');
+    g.tick(3);
+    assert.equal(g.readStates.get(1)!.length, 2, 'past its lease the leader needs a heartbeat quorum, which it cannot get');
+  });
+
+  test('past its lease a lease-based leader falls back to a heartbeat round and still answers', () => {
+    const g = new InMemoryGroup({ config: { checkQuorum: true, readOnlyOption: 'leaseBased' } });
+    assert.ok(g.elect(1));
+    const index = g.propose('w');
+    // No heartbeat has been acknowledged yet: no lease, so the read waits for one round.
+    g.node(1).readIndex('fallback');
+    g.stabilize();
+    assert.deepEqual(g.readStates.get(1), [{ index, context: 'fallback' }]);
+  });
+
+  test('a leader that sent msgTimeoutNow serves no more lease reads in that term', () => {
+    const g = new InMemoryGroup({ config: { checkQuorum: true, readOnlyOption: 'leaseBased' } });
+    assert.ok(g.elect(1));
+    g.propose('w');
+    g.tick();
+    // The TimeoutNow is lost: the transfer is abandoned after an election timeout, but the message might still arrive.
+    g.filter = (m) => m.type !== 'msgTimeoutNow';
+    assert.ok(g.node(1).transferLeadership(2).accepted);
+    g.stabilize();
+    g.tick(10);
+    g.heal();
+    assert.ok(g.node(1).isLeader());
+    assert.equal(g.node(1).status().leadTransferee, 0, 'the transfer was abandoned');
+    g.isolate(1);
+    g.node(1).readIndex('after-transfer');
+    g.stabilize();
+    assert.deepEqual(g.readStates.get(1), [], 'a delayed TimeoutNow could still elect node 2 through the lease');
+  });
+
+  test('a follower restarted with lease reads honours the lease it may have promised before the crash', () => {
+    const g = new InMemoryGroup({ config: { checkQuorum: true, readOnlyOption: 'leaseBased' } });
+    assert.ok(g.elect(1));
+    g.propose('w');
+    g.tick();
+    g.crash(2);
+    const restarted = g.restart(2);
+    const term = restarted.status().term;
+    restarted.step({ type: 'msgVote', from: 3, to: 2, term: term + 1, index: 100, logTerm: term, transfer: false });
+    assert.equal(restarted.status().term, term, 'the campaign is ignored, not even its term is taken');
+    for (let i = 0; i < 10; i++) restarted.tick();
+    restarted.step({ type: 'msgVote', from: 3, to: 2, term: term + 1, index: 100, logTerm: term, transfer: false });
+    assert.equal(restarted.status().term, term + 1, 'after an election timeout it votes again');
+  });
+
+  test('an isolated leader that still believes it leads never answers a lease read staler than the new leader\'s commit', () => {
+    // Check-quorum alone lets a cut-off leader believe it leads for up to two election
+    // timeouts, while its followers may elect a successor after one: the lease must be
+    // dated from heartbeats a quorum acknowledged, not from the check-quorum window.
+    let windowSeen = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const g = new InMemoryGroup({ seed, config: { checkQuorum: true, preVote: true, readOnlyOption: 'leaseBased' } });
+      assert.ok(g.elect(1));
+      g.propose('w');
+      g.tick(10); // the leader's check-quorum has just run and the followers acked the heartbeat that went with it
+      g.isolate(1);
+      let successor: RaftNode | undefined;
+      for (let t = 0; t < 40 && !successor; t++) {
+        g.tick();
+        successor = [2, 3].map((id) => g.node(id)).find((n) => n.isLeader());
+      }
+      assert.ok(successor, `seed ${seed}: the majority elects a new leader`);
+      const committed = g.node(successor.id).status().lastIndex;
+      g.propose('x'); // through the newest leader
+      assert.ok(g.node(successor.id).status().commit > committed);
+      if (!g.node(1).isLeader()) continue;
+      windowSeen++;
+      g.node(1).readIndex(`stale-${seed}`);
+      g.stabilize();
+      for (const rs of g.readStates.get(1)!) {
+        assert.ok(rs.index >= g.node(successor.id).status().commit, `seed ${seed}: lease read at ${rs.index} misses the commit at ${g.node(successor.id).status().commit}`);
+      }
+    }
+    assert.ok(windowSeen > 0, 'some seed must reach the window where two nodes believe they lead');
   });
 
   test('lease-based reads are refused by the config unless check-quorum provides the lease', () => {

@@ -25,6 +25,8 @@ export interface RaftTestingKnobs {
   commitByCountingOldTermEntries?: boolean;
   /** Grant votes without checking that the candidate's log is at least as up to date (§5.4.1). */
   grantVoteWithoutUpToDateCheck?: boolean;
+  /** Serve lease reads for as long as check-quorum has not deposed the leader, instead of dating the lease by acked heartbeats. */
+  leaseFromCheckQuorumOnly?: boolean;
 }
 
 export interface RaftConfig {
@@ -49,8 +51,21 @@ export interface RaftConfig {
   maxCommittedSizePerReadyBytes?: number;
   /** Proposals a leader accepts beyond its commit index before refusing more (back-pressure). */
   maxUncommittedEntries?: number;
-  /** 'safe' confirms leadership with a heartbeat round; 'leaseBased' trusts the check-quorum lease (needs bounded clock drift). */
+  /**
+   * 'safe' confirms leadership with a heartbeat round for every read (batched). 'leaseBased'
+   * answers at once while the leader holds a lease — and is only as safe as the bound on
+   * clock drift below: see `clockDriftBound`. Outside its lease the leader falls back to 'safe'.
+   */
   readOnlyOption?: ReadOnlyOption;
+  /**
+   * For 'leaseBased' reads: how much faster any node's clock may tick than any other's, as a
+   * ratio >= 1 (1.5: one clock ticks at most 1.5 times as fast as another). A follower that
+   * acknowledged a heartbeat grants no vote for electionTicks of its own ticks; the leader
+   * counts its lease as floor((electionTicks - 1) / clockDriftBound) of its ticks from sending
+   * that heartbeat. If clocks drift more than this, or a tick stalls (a paused process), a
+   * lease read can be stale.
+   */
+  clockDriftBound?: number;
   /** The index the application has already applied (its state survives restarts only up to here). */
   applied?: number;
   testingKnobs?: RaftTestingKnobs;
@@ -65,6 +80,8 @@ export const DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = 10_000;
 /** Read requests a leader holds while it has not yet committed an entry of its term. */
 export const PENDING_READ_INDEX_MAX = 1024;
+/** Default clock drift bound for lease reads: generous for NTP-synced hosts, and it still leaves a lease of several ticks. */
+export const DEFAULT_CLOCK_DRIFT_BOUND = 1.5;
 
 export type ProposalResult =
   | { accepted: true; index: number; term: number }
@@ -113,6 +130,14 @@ export class Raft {
   private pendingConfIndex = 0;
   /** Reads that arrived before this leader committed an entry of its own term. */
   private pendingReadIndex: { from: NodeId; context: string }[] = [];
+  /** Leader: ticks since it became leader; heartbeats carry it so their acks date the read lease. */
+  private leaderTicks = 0;
+  /** Leader: per peer, the `sentTick` of the newest heartbeat it acknowledged. */
+  private heartbeatAckTicks = new Map<NodeId, number>();
+  /** Leader: a msgTimeoutNow left in this term; its target campaigns through the followers' leases. */
+  private timeoutNowSent = false;
+  /** Restarted with lease reads: the heartbeats we acked before the crash are forgotten, so honour them for one election timeout. */
+  private leaseHeldAfterRestart = false;
 
   private readonly electionTicks: number;
   private readonly heartbeatTicks: number;
@@ -122,6 +147,8 @@ export class Raft {
   private readonly maxEntriesPerMsg: number;
   private readonly maxSizePerMsgBytes: number;
   private readonly maxUncommittedEntries: number;
+  /** Leader ticks a lease read may rely on after the heartbeat a quorum acknowledged was sent. */
+  private readonly leaseTicks: number;
   readonly maxCommittedSizePerReadyBytes: number;
   private readonly knobs: RaftTestingKnobs;
 
@@ -129,7 +156,12 @@ export class Raft {
     invariant(config.id > 0, 'node id must be positive');
     invariant(config.heartbeatTicks > 0 && config.electionTicks > config.heartbeatTicks, 'need 0 < heartbeatTicks < electionTicks');
     const readOnlyOption = config.readOnlyOption ?? 'safe';
-    invariant(readOnlyOption === 'safe' || config.checkQuorum === true, 'leaseBased reads need checkQuorum: the lease is the check-quorum window');
+    // Followers honour a leader's lease (ignore campaigns) only under check-quorum.
+    invariant(readOnlyOption === 'safe' || config.checkQuorum === true, 'leaseBased reads need checkQuorum: followers keep the lease only under check-quorum');
+    const clockDriftBound = config.clockDriftBound ?? DEFAULT_CLOCK_DRIFT_BOUND;
+    invariant(clockDriftBound >= 1, () => `clockDriftBound is a ratio >= 1, got ${clockDriftBound}`);
+    this.leaseTicks = Math.floor((config.electionTicks - 1) / clockDriftBound);
+    invariant(readOnlyOption === 'safe' || this.leaseTicks >= 1, () => `leaseBased reads with electionTicks ${config.electionTicks} and clockDriftBound ${clockDriftBound} leave no lease`);
     this.id = config.id;
     this.electionTicks = config.electionTicks;
     this.heartbeatTicks = config.heartbeatTicks;
@@ -153,6 +185,7 @@ export class Raft {
       this.vote = hardState.vote;
     }
     this.becomeFollower(this.term, NONE);
+    this.leaseHeldAfterRestart = readOnlyOption === 'leaseBased' && hardState.term > 0;
   }
 
   // ---------------------------------------------------------------- state
@@ -210,6 +243,10 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.pendingReadIndex = [];
     this.readOnly.reset();
+    this.leaderTicks = 0;
+    this.heartbeatAckTicks = new Map();
+    this.timeoutNowSent = false;
+    this.leaseHeldAfterRestart = false;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -263,6 +300,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTicks) this.leaseHeldAfterRestart = false;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false);
@@ -270,6 +308,7 @@ export class Raft {
   }
 
   private tickHeartbeat(): void {
+    this.leaderTicks++;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTicks) {
@@ -369,7 +408,7 @@ export class Raft {
     }
     if (m.term > this.term) {
       if (m.type === 'msgVote' || m.type === 'msgPreVote') {
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTicks;
+        const inLease = this.checkQuorum && (this.lead !== NONE || this.leaseHeldAfterRestart) && this.electionElapsed < this.electionTicks;
         // Within a leader lease we ignore campaigns: the leader is alive, the candidate is disruptive.
         if (inLease && !m.transfer) return;
       }
@@ -433,7 +472,7 @@ export class Raft {
         this.handleAppendResponse(m.from, m.index, m.reject, m.rejectHint, m.logTerm);
         return;
       case 'msgHeartbeatResp':
-        this.handleHeartbeatResponse(m.from, m.context);
+        this.handleHeartbeatResponse(m.from, m.context, m.sentTick);
         return;
       case 'msgApp':
       case 'msgHeartbeat':
@@ -559,7 +598,7 @@ export class Raft {
 
   private handleHeartbeat(m: MsgHeartbeat): void {
     this.log.commitTo(m.commit);
-    this.send({ type: 'msgHeartbeatResp', from: this.id, to: m.from, term: this.term, context: m.context });
+    this.send({ type: 'msgHeartbeatResp', from: this.id, to: m.from, term: this.term, context: m.context, sentTick: m.sentTick });
   }
 
   private handleSnapshot(m: MsgSnap): void {
@@ -619,19 +658,21 @@ export class Raft {
       /* keep filling the inflight window */
     }
     if (from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send({ type: 'msgTimeoutNow', from: this.id, to: from, term: this.term });
+      this.sendTimeoutNow(from);
     }
   }
 
-  private handleHeartbeatResponse(from: NodeId, context: string): void {
+  private handleHeartbeatResponse(from: NodeId, context: string, sentTick: number): void {
     const pr = this.tracker.progress.get(from);
     if (!pr) return;
     pr.recentActive = true;
+    invariant(sentTick <= this.leaderTicks, () => `heartbeat ack from ${from} for tick ${sentTick}, but this leader is at tick ${this.leaderTicks}`);
+    if (sentTick > (this.heartbeatAckTicks.get(from) ?? -1)) this.heartbeatAckTicks.set(from, sentTick);
     pr.probeSent = false;
     // A lost append must not stall a full window forever.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.maybeSendAppend(from, true);
-    if (this.readOnly.option !== 'safe' || context === '') return;
+    if (context === '') return;
     const acks = this.readOnly.recvAck(from, context);
     if (!acks) return;
     let voterAcks = 0;
@@ -690,7 +731,7 @@ export class Raft {
       if (id === this.id) continue;
       // Never tell a follower to commit beyond what it is known to have.
       const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: 'msgHeartbeat', from: this.id, to: id, term: this.term, commit, context });
+      this.send({ type: 'msgHeartbeat', from: this.id, to: id, term: this.term, commit, context, sentTick: this.leaderTicks });
     }
   }
 
@@ -758,7 +799,7 @@ export class Raft {
   }
 
   private serveRead(from: NodeId, context: string): RequestResult {
-    if (this.readOnly.option === 'leaseBased') {
+    if (this.readOnly.option === 'leaseBased' && this.holdsLease()) {
       this.answerRead(from, this.log.committed, context);
       return { accepted: true };
     }
@@ -766,6 +807,22 @@ export class Raft {
     this.readOnly.recvAck(this.id, context);
     this.bcastHeartbeat(context);
     return { accepted: true };
+  }
+
+  /**
+   * The read lease (Raft thesis §6.4.1): a quorum of voters acknowledged a heartbeat sent at
+   * leader tick S, and each of them grants no vote for electionTicks of its own ticks after
+   * receiving it; so no other leader can exist before S + leaseTicks leader ticks, given the
+   * clock drift bound. A transfer ends it: its target campaigns through those leases.
+   */
+  private holdsLease(): boolean {
+    if (this.knobs.leaseFromCheckQuorumOnly) return this.role === 'leader';
+    if (this.role !== 'leader' || this.timeoutNowSent || this.leadTransferee !== NONE) return false;
+    const stamps: number[] = [];
+    for (const id of this.tracker.voters) stamps.push(id === this.id ? this.leaderTicks : (this.heartbeatAckTicks.get(id) ?? -Infinity));
+    stamps.sort((a, b) => b - a);
+    const leaseStart = stamps[this.tracker.quorum() - 1]!;
+    return this.leaderTicks - leaseStart < this.leaseTicks;
   }
 
   private releasePendingReads(): void {
@@ -795,9 +852,15 @@ export class Raft {
     this.electionElapsed = 0;
     this.leadTransferee = to;
     const pr = this.tracker.progress.get(to)!;
-    if (pr.match === this.log.lastIndex()) this.send({ type: 'msgTimeoutNow', from: this.id, to, term: this.term });
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
     else this.maybeSendAppend(to, true);
     return { accepted: true };
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    // For the rest of this term the target may win a vote inside the followers' leases.
+    this.timeoutNowSent = true;
+    this.send({ type: 'msgTimeoutNow', from: this.id, to, term: this.term });
   }
 
   // ---------------------------------------------------------------- membership

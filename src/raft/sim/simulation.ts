@@ -19,6 +19,11 @@ import { Prng } from './prng.js';
 export interface SimKnobs extends RaftTestingKnobs {
   /** Harness bug: send a Ready's messages before its writes are durable (a crash then forgets a vote or an acked entry). */
   skipPersistBeforeSend?: boolean;
+  /**
+   * Every seed serves lease-based reads, configured with clockDriftBound 1 while the simulated
+   * clocks drift up to 2x: the leader's lease outlives its followers' promise not to vote.
+   */
+  leaseReadsAssumeNoDrift?: boolean;
 }
 
 export interface SimOptions {
@@ -50,6 +55,8 @@ export interface SimStats {
   livenessTicks: number;
   /** Ticks from healing to every node having applied that proposal. */
   convergenceTicks: number;
+  /** Whether this run served lease-based reads (on bounded clocks). */
+  leaseReads: boolean;
 }
 
 export interface SimResult {
@@ -69,6 +76,13 @@ export const LIVENESS_TICKS_MAX = 40 * ELECTION_TICKS;
 export const CONVERGENCE_TICKS_MAX = 3000;
 /** Back-pressure in the simulation: bounds the backlog a healed follower must catch up on. */
 const SIM_MAX_UNCOMMITTED_ENTRIES = 64;
+/** Share of seeds that serve lease-based reads (drawn from their own generator, so other seeds are unchanged). */
+const LEASE_READ_SEED_SHARE = 0.25;
+/**
+ * Tick rates are 0.5..1 per step, so one clock runs at most 2x another; lease seeds declare 2.5
+ * because ticks fall on whole steps, which adds up to a step of jitter at each end of a lease.
+ */
+const SIM_CLOCK_DRIFT_BOUND = 2.5;
 
 interface Scenario {
   faults: NetworkFaults;
@@ -81,6 +95,8 @@ interface Scenario {
   transferRate: number;
   compactAfterEntries: number;
   loseUnsyncedRate: number;
+  /** 'jittery': each node ticks with probability tickRate per step (unbounded drift over short spans); 'bounded': exactly tickRate ticks per step on average, evenly spread. */
+  clocks: 'jittery' | 'bounded';
   config: Omit<RaftConfig, 'id' | 'random'>;
 }
 
@@ -119,6 +135,7 @@ function drawBaseScenario(prng: Prng): Scenario {
     transferRate: prng.pick([0, 0.003, 0.01]),
     compactAfterEntries: prng.pick([8, 30, 1_000_000]),
     loseUnsyncedRate: prng.pick([0.5, 1]),
+    clocks: 'jittery',
     config: {
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: prng.pick([1, 2, 3]),
@@ -140,6 +157,8 @@ interface SimNode {
   random: Prng;
   /** Probability of ticking in a simulation step (clock drift); in (0, 1]. */
   tickRate: number;
+  /** Bounded clocks: fractional ticks owed. */
+  tickCredit: number;
   restartAtTick: number;
   appliedIndex: number;
   digest: number;
@@ -175,7 +194,11 @@ export class Simulation {
 
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed);
-    this.scenario = drawScenario(this.prng);
+    const drawn = drawScenario(this.prng);
+    const leasePrng = new Prng((options.seed ^ 0x6c656173) >>> 0);
+    const leaseKnob = options.knobs?.leaseReadsAssumeNoDrift === true || options.knobs?.leaseFromCheckQuorumOnly === true;
+    const leaseReads = leaseKnob || leasePrng.chance(LEASE_READ_SEED_SHARE);
+    this.scenario = leaseReads ? withLeaseReads(drawn, options.knobs?.leaseReadsAssumeNoDrift === true ? 1 : SIM_CLOCK_DRIFT_BOUND) : drawn;
     this.network = new SimNetwork(this.prng.fork(), this.scenario.faults);
     this.membershipPrng = new Prng((options.seed ^ 0x6d656d62) >>> 0);
     this.membershipRate = this.membershipPrng.pick([0, 0, 0.005, 0.02]);
@@ -186,6 +209,7 @@ export class Simulation {
       disk: new SimDisk(),
       random: this.prng.fork(),
       tickRate: this.prng.pick([1, 1, 0.9, 0.7, 0.5]),
+      tickCredit: 0,
       restartAtTick: 0,
       appliedIndex: 0,
       digest: 0,
@@ -196,6 +220,7 @@ export class Simulation {
     this.stats = {
       ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0,
       messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1,
+      leaseReads,
     };
     this.trace(`scenario ${JSON.stringify({ ...this.scenario, config: this.scenario.config })} tickRates ${this.nodes.map((n) => n.tickRate).join(',')}`);
     for (const n of this.nodes) this.drain(n);
@@ -207,7 +232,11 @@ export class Simulation {
       ...this.scenario.config,
       id: n.id,
       random: () => n.random.next(),
-      testingKnobs: { commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries, grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck },
+      testingKnobs: {
+        commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries,
+        grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck,
+        leaseFromCheckQuorumOnly: knobs.leaseFromCheckQuorumOnly,
+      },
     };
   }
 
@@ -414,9 +443,17 @@ export class Simulation {
     if (!this.healed) this.chaosEvents();
     for (const n of this.prng.shuffle([...this.nodes])) {
       if (!n.node) continue;
-      if (this.healed || this.prng.chance(n.tickRate)) n.node.tick();
-      // A fast clock sometimes ticks twice.
-      if (!this.healed && n.tickRate === 1 && this.prng.chance(0.05)) n.node.tick();
+      if (this.scenario.clocks === 'bounded' && !this.healed) {
+        n.tickCredit += n.tickRate;
+        if (n.tickCredit >= 1) {
+          n.tickCredit -= 1;
+          n.node.tick();
+        }
+      } else {
+        if (this.healed || this.prng.chance(n.tickRate)) n.node.tick();
+        // A fast clock sometimes ticks twice.
+        if (!this.healed && n.tickRate === 1 && this.prng.chance(0.05)) n.node.tick();
+      }
       // Unsynced writes reach the platter eventually.
       if (n.disk.hasUnsynced() && this.prng.chance(0.2)) n.disk.sync();
       this.drain(n);
@@ -492,6 +529,19 @@ export class Simulation {
   }
 }
 
+/**
+ * Lease reads need check-quorum and clocks whose drift is bounded: a node paused or ticking
+ * in bursts would break any lease, so these seeds tick evenly at their rates.
+ */
+function withLeaseReads(scenario: Scenario, clockDriftBound: number): Scenario {
+  return {
+    ...scenario,
+    readRate: 0.1,
+    clocks: 'bounded',
+    config: { ...scenario.config, checkQuorum: true, readOnlyOption: 'leaseBased', clockDriftBound },
+  };
+}
+
 export class LivenessFailure extends Error {
   override readonly name = 'LivenessFailure';
 }
@@ -535,7 +585,7 @@ function finishStats(sim: Simulation): SimStats {
 }
 
 function emptyStats(): SimStats {
-  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1 };
+  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1, leaseReads: false };
 }
 
 /** The fixed seed set of `npm test`: seeds 1..count, odd seeds with 3 nodes, even with 5. */
