@@ -31,8 +31,14 @@ export interface RaftTestingKnobs {
 
 export interface RaftConfig {
   id: NodeId;
-  /** Followers start an election after [electionTicks, 2 * electionTicks) ticks without a leader. */
+  /** Followers start an election after [electionTicks, electionTicks + electionTimeoutJitterTicks) ticks without a leader. */
   electionTicks: number;
+  /**
+   * Width of the randomized election timeout's range, in ticks (default electionTicks: the range
+   * [electionTicks, 2 * electionTicks) of the paper and etcd). 0 or 1: no randomness at all (split
+   * votes repeat; the Raft paper's Figure 16 shows what that costs).
+   */
+  electionTimeoutJitterTicks?: number;
   /** A leader sends heartbeats every heartbeatTicks ticks. Must be < electionTicks. */
   heartbeatTicks: number;
   /** Uniform in [0, 1): the only source of randomness (the election timeout). */
@@ -140,6 +146,7 @@ export class Raft {
   private leaseHeldAfterRestart = false;
 
   private readonly electionTicks: number;
+  private readonly electionTimeoutJitterTicks: number;
   private readonly heartbeatTicks: number;
   private readonly random: () => number;
   private readonly preVote: boolean;
@@ -164,6 +171,8 @@ export class Raft {
     invariant(readOnlyOption === 'safe' || this.leaseTicks >= 1, () => `leaseBased reads with electionTicks ${config.electionTicks} and clockDriftBound ${clockDriftBound} leave no lease`);
     this.id = config.id;
     this.electionTicks = config.electionTicks;
+    this.electionTimeoutJitterTicks = config.electionTimeoutJitterTicks ?? config.electionTicks;
+    invariant(Number.isInteger(this.electionTimeoutJitterTicks) && this.electionTimeoutJitterTicks >= 0, () => `electionTimeoutJitterTicks must be a non-negative integer, got ${this.electionTimeoutJitterTicks}`);
     this.heartbeatTicks = config.heartbeatTicks;
     this.random = config.random;
     this.preVote = config.preVote ?? false;
@@ -219,7 +228,7 @@ export class Raft {
   private resetRandomizedElectionTimeout(): void {
     const r = this.random();
     invariant(r >= 0 && r < 1, `random() must return [0, 1), got ${r}`);
-    this.randomizedElectionTimeout = this.electionTicks + Math.floor(r * this.electionTicks);
+    this.randomizedElectionTimeout = this.electionTicks + Math.floor(r * this.electionTimeoutJitterTicks);
   }
 
   private reset(term: number): void {

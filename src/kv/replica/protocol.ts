@@ -100,6 +100,11 @@ export interface ReplicaArgs {
   tickMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
+  /** Width of the randomized election timeout's range in ticks (see RaftConfig; default electionTicks). */
+  electionTimeoutJitterTicks?: number;
+  /** Raft's pre-vote round and check-quorum (default both on, as etcd runs them). */
+  preVote?: boolean;
+  checkQuorum?: boolean;
   /** Take a snapshot and compact the log once this many entries are applied past the last one (etcd: --snapshot-count). */
   snapshotEntries?: number;
   /** Entries kept behind a snapshot so slow followers catch up from the log rather than a snapshot. */

@@ -90,9 +90,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     id: args.id,
     electionTicks,
     heartbeatTicks: args.heartbeatTicks ?? REPLICA_HEARTBEAT_TICKS_DEFAULT,
+    electionTimeoutJitterTicks: args.electionTimeoutJitterTicks,
     random: () => ctx.random(),
-    preVote: true,
-    checkQuorum: true,
+    preVote: args.preVote ?? true,
+    checkQuorum: args.checkQuorum ?? true,
   };
 
   // ---------------------------------------------------------------- recovery
