@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runBench, BENCH_NAMES } from './bench.js';
 import { runEtcdCommand } from './etcd.js';
+import { runUp } from './up.js';
 
 const program = new Command();
 program.name('kubethreads').description('A Kubernetes-style cluster inside one Node.js process, built for studying failure.').version('0.1.0');
@@ -19,6 +20,27 @@ program
   .addOption(new Option('--quick', 'smaller workloads (a smoke run, not a measurement)'))
   .action(async (name: string, options: { json?: boolean; quick?: boolean }) => {
     process.exitCode = await runBench(name, { json: options.json === true, quick: options.quick === true });
+  });
+
+program
+  .command('up')
+  .description('start a whole cluster (etcd, apiserver, and the components built so far), write a kubeconfig, show live status')
+  .option('--nodes <n>', 'worker nodes', (v) => nonNegativeInt('--nodes', v), 3)
+  .addOption(new Option('--runtime <kind>', 'the nodes\' container runtime').choices(['sim', 'process', 'worker']).default('sim'))
+  .addOption(new Option('--profile <name>', 'time profile: Kubernetes\' own timeouts, or all divided by 10').choices(['realistic', 'fast']).default('realistic'))
+  .option('--port <port>', 'the API server\'s HTTPS port on 127.0.0.1 (0: any free port)', (v) => nonNegativeInt('--port', v), 6443)
+  .option('--data-dir <dir>', 'keep the cluster\'s state here across restarts (default: a temporary directory)')
+  .option('--kubeconfig <file>', 'where to write the admin kubeconfig', 'kubeconfig')
+  .option('--allow-processes', 'let the process runtime run real commands')
+  .option('--duration <s>', 'stop after this many seconds (0: until Ctrl-C)', (v) => nonNegativeInt('--duration', v), 0)
+  .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 1000)
+  .option('--json', 'print status as JSON lines')
+  .option('--log-level <level>', 'pino level of the components\' logs (stderr)', 'warn')
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string }) => {
+    process.exitCode = await runUp({
+      spec: { nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true },
+      logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true,
+    });
   });
 
 program

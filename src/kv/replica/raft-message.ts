@@ -43,9 +43,9 @@ export function isRaftMessage(v: unknown): v is Message {
     case 'msgPreVoteResp':
       return bool(m.reject);
     case 'msgHeartbeat':
-      return nat(m.commit) && str(m.context);
+      return nat(m.commit) && str(m.context) && nat(m.sentTick);
     case 'msgHeartbeatResp':
-      return str(m.context);
+      return str(m.context) && nat(m.sentTick);
     case 'msgSnap':
       return isSnapshot(m.snapshot);
     case 'msgTimeoutNow':

@@ -1,0 +1,91 @@
+/**
+ * The cluster spec: what `kubethreads up` and chaos scenarios start. Pure:
+ * defaults, validation, and the time profiles that scale every timeout.
+ */
+
+export type RuntimeKind = 'sim' | 'process' | 'worker';
+export type TimeProfile = 'realistic' | 'fast';
+
+export interface ClusterSpec {
+  /** Worker nodes (each: kubelet, kube-proxy, runtime). */
+  nodes: number;
+  /** The nodes' default container runtime. */
+  runtime: RuntimeKind;
+  /** The process runtime runs real commands only when this is true. */
+  allowProcesses: boolean;
+  profile: TimeProfile;
+  etcdReplicas: number;
+  /** The API server's HTTPS port on 127.0.0.1 (0: any free port). */
+  port: number;
+  host: string;
+  /** Keeps state across restarts; undefined: a temporary directory removed at exit. */
+  dataDir: string | undefined;
+  /** Where the admin kubeconfig is written. */
+  kubeconfigPath: string;
+}
+
+/** Every timeout in one place, in milliseconds. */
+export interface Timing {
+  /** One Raft tick: heartbeat = 1 tick, election timeout = 10 ticks. */
+  raftTickMs: number;
+  /** Leader election of scheduler and controller-manager (Kubernetes: 15 s / 10 s / 2 s). */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Kubelet node lease renewal (10 s) and the node controller's grace before NotReady (50 s) and eviction (300 s). */
+  nodeLeaseRenewMs: number;
+  nodeMonitorGraceMs: number;
+  podEvictionTimeoutMs: number;
+}
+
+/** etcd's and Kubernetes' own defaults. */
+export const REALISTIC_TIMING: Timing = Object.freeze({
+  raftTickMs: 100,
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  nodeLeaseRenewMs: 10_000,
+  nodeMonitorGraceMs: 50_000,
+  podEvictionTimeoutMs: 300_000,
+});
+
+/** `fast` keeps every ratio and divides every duration by this. Why 10: failover in seconds, yet ticks well above thread-scheduling noise. */
+export const FAST_PROFILE_DIVISOR = 10;
+
+export function timingFor(profile: TimeProfile): Timing {
+  if (profile === 'realistic') return REALISTIC_TIMING;
+  const t = {} as Record<keyof Timing, number>;
+  for (const [k, v] of Object.entries(REALISTIC_TIMING) as [keyof Timing, number][]) t[k] = v / FAST_PROFILE_DIVISOR;
+  return t;
+}
+
+/** Nodes per cluster. Why: each node is three actors; past this, use placement pools (planned) rather than threads. */
+export const NODES_MAX = 1_000;
+
+export class ClusterSpecError extends Error {
+  override readonly name = 'ClusterSpecError';
+}
+
+/** Fills defaults and validates; throws `ClusterSpecError` naming the field and what to do. */
+export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
+  const spec: ClusterSpec = {
+    nodes: input.nodes ?? 3,
+    runtime: input.runtime ?? 'sim',
+    allowProcesses: input.allowProcesses ?? input.runtime === 'process',
+    profile: input.profile ?? 'realistic',
+    etcdReplicas: input.etcdReplicas ?? 3,
+    port: input.port ?? 6443,
+    host: input.host ?? '127.0.0.1',
+    dataDir: input.dataDir,
+    kubeconfigPath: input.kubeconfigPath ?? 'kubeconfig',
+  };
+  if (!Number.isInteger(spec.nodes) || spec.nodes < 0 || spec.nodes > NODES_MAX) throw new ClusterSpecError(`nodes must be an integer from 0 to ${NODES_MAX}, not ${spec.nodes}`);
+  if (!['sim', 'process', 'worker'].includes(spec.runtime)) throw new ClusterSpecError(`runtime must be sim, process or worker, not ${JSON.stringify(spec.runtime)}`);
+  if (!['realistic', 'fast'].includes(spec.profile)) throw new ClusterSpecError(`profile must be realistic or fast, not ${JSON.stringify(spec.profile)}`);
+  if (!Number.isInteger(spec.etcdReplicas) || spec.etcdReplicas < 1 || spec.etcdReplicas % 2 === 0) throw new ClusterSpecError(`etcdReplicas must be odd (1, 3, 5), not ${spec.etcdReplicas}`);
+  if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65_535) throw new ClusterSpecError(`port must be from 0 to 65535, not ${spec.port}`);
+  if (spec.runtime === 'process' && !spec.allowProcesses) {
+    throw new ClusterSpecError('runtime process runs real commands: enable it explicitly with allowProcesses: true');
+  }
+  return spec;
+}

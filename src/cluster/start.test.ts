@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { formatClusterStatus, startCluster } from './start.js';
+import { ClusterSpecError, resolveClusterSpec, timingFor } from './spec.js';
+
+const KUBECTL = '/usr/bin/kubectl';
+const kubectl = (kubeconfig: string, ...args: string[]) => execFileSync(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+describe('the cluster spec', () => {
+  test('the fast profile keeps every ratio of the realistic one', () => {
+    const r = timingFor('realistic');
+    const f = timingFor('fast');
+    assert.equal(r.leaseDurationMs / r.renewDeadlineMs, f.leaseDurationMs / f.renewDeadlineMs);
+    assert.equal(r.nodeMonitorGraceMs / r.nodeLeaseRenewMs, f.nodeMonitorGraceMs / f.nodeLeaseRenewMs);
+    assert.ok(f.raftTickMs < r.raftTickMs);
+  });
+
+  test('bad specs are refused with a message that names the field', () => {
+    assert.throws(() => resolveClusterSpec({ etcdReplicas: 2 }), (e: unknown) => e instanceof ClusterSpecError && /etcdReplicas must be odd/.test(e.message));
+    assert.throws(() => resolveClusterSpec({ runtime: 'process', allowProcesses: false }), /allowProcesses: true/);
+    assert.equal(resolveClusterSpec({}).host, '127.0.0.1', 'listens on loopback by default');
+  });
+});
+
+describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl is not at ${KUBECTL}` }, () => {
+  test('serves the real kubectl through the replicated store, and keeps its state across a restart on the same data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubethreads-up-'));
+    try {
+      const spec = resolveClusterSpec({ port: 0, dataDir: join(dir, 'data'), kubeconfigPath: join(dir, 'kubeconfig'), nodes: 0 });
+      const first = await startCluster(spec, { logLevel: 'fatal' });
+      try {
+        assert.match(kubectl(spec.kubeconfigPath, 'get', 'namespaces'), /kube-system/);
+        kubectl(spec.kubeconfigPath, 'create', 'configmap', 'survivor', '--from-literal=k=v');
+        const status = await first.status();
+        assert.ok(status.etcd.some((s) => !('down' in s) && s.role === 'leader'));
+        assert.match(formatClusterStatus(status).join('\n'), /etcd: .*leader/);
+      } finally {
+        await first.stop();
+      }
+      const second = await startCluster(spec, { logLevel: 'fatal' });
+      try {
+        assert.equal(kubectl(spec.kubeconfigPath, 'get', 'configmap', 'survivor', '-o', 'jsonpath={.data.k}'), 'v');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('kubethreads up stops cleanly on SIGTERM: exit 0 and the API port closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubethreads-up-sig-'));
+    try {
+      const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+      const child = spawn(process.execPath, [main, 'up', '--port', '0', '--nodes', '0', '--kubeconfig', join(dir, 'kc'), '--interval', '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Whatever fails below, the cluster process does not outlive the test.
+      after(() => void child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no apiserver URL printed: ${out}`)), 30_000);
+        child.stdout.on('data', () => {
+          const m = /apiserver at https:\/\/127\.0\.0\.1:(\d+)[\s\S]*export KUBECONFIG=/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      assert.match(out, /export KUBECONFIG=/);
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('exit', resolve);
+        child.kill('SIGTERM');
+      });
+      assert.equal(code, 0, out);
+      assert.match(out, /kubethreads: stopped/);
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('connect', () => (socket.destroy(), resolve(false)));
+        socket.on('error', () => resolve(true));
+      });
+      assert.ok(refused, 'nothing listens on the API port after the stop');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

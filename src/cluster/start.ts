@@ -1,0 +1,127 @@
+/**
+ * Starting a whole cluster in one ActorSystem: the etcd replicas, the API
+ * server (HTTPS on 127.0.0.1 for kubectl), and the components that exist so
+ * far. Wiring only: each component's behaviour lives in its own module.
+ * This module sits at the top of the import graph with the CLI.
+ */
+import { writeFileSync, renameSync } from 'node:fs';
+import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
+import type { ActorSystem } from '../actor/system.js';
+import { apiServer } from '../api/behaviour.js';
+import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } from '../api/protocol.js';
+import type { List, Pod } from '../api/types/index.js';
+import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
+import type { ReplicaStatus } from '../kv/replica/protocol.js';
+import { timingFor, type ClusterSpec, type Timing } from './spec.js';
+
+export interface Cluster {
+  readonly system: ActorSystem;
+  readonly spec: ClusterSpec;
+  readonly timing: Timing;
+  readonly etcd: string[];
+  readonly api: ApiServerInfo;
+  /** The admin kubeconfig was written here. */
+  readonly kubeconfigPath: string | undefined;
+  status(): Promise<ClusterStatus>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterStatus {
+  atMs: number;
+  threads: Array<{ thread: string; actors: string[] }>;
+  actors: Array<{ name: string; state: string; restarts: number }>;
+  etcd: Array<ReplicaStatus | { name: string; down: true }>;
+  /** Pods by phase, or undefined when the API server did not answer. */
+  podsByPhase: Record<string, number> | undefined;
+  nodes: number | undefined;
+}
+
+export interface StartClusterOptions {
+  logLevel?: string;
+  /** Start into an existing system (tests); by default a ThreadedSystem on `spec.dataDir`. */
+  system?: ActorSystem;
+  /** Write the kubeconfig (default true). */
+  writeKubeconfig?: boolean;
+}
+
+export async function startCluster(spec: ClusterSpec, options: StartClusterOptions = {}): Promise<Cluster> {
+  const system = options.system ?? new ThreadedSystem({ dataDir: spec.dataDir, logLevel: options.logLevel });
+  const timing = timingFor(spec.profile);
+  try {
+    const group = await spawnEtcdGroup(system, { replicas: spec.etcdReplicas, replica: { tickMs: timing.raftTickMs } });
+    await system.spawn(apiServer, {
+      name: APISERVER_NAME,
+      args: {
+        kv: { kind: 'replicated', options: { replicas: group.names } },
+        http: system.runtime === 'threaded' ? { host: spec.host, port: spec.port } : false,
+      },
+    });
+    const api = system.ref<ApiServerMsg>(APISERVER_NAME);
+    const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
+    let kubeconfigPath: string | undefined;
+    if (options.writeKubeconfig !== false && info.kubeconfig !== undefined) {
+      // Written whole then renamed: a kubectl reading it never sees half a file.
+      writeFileSync(`${spec.kubeconfigPath}.tmp`, info.kubeconfig, { mode: 0o600 });
+      renameSync(`${spec.kubeconfigPath}.tmp`, spec.kubeconfigPath);
+      kubeconfigPath = spec.kubeconfigPath;
+    }
+    return {
+      system,
+      spec,
+      timing,
+      etcd: group.names,
+      api: info,
+      kubeconfigPath,
+      status: () => clusterStatus(system, group.names),
+      stop: () => system.shutdown(),
+    };
+  } catch (error) {
+    await system.shutdown();
+    throw error;
+  }
+}
+
+async function clusterStatus(system: ActorSystem, etcd: string[]): Promise<ClusterStatus> {
+  const api = system.ref<ApiServerMsg>(APISERVER_NAME);
+  const [inspection, replicas, pods, nodes] = await Promise.all([
+    system.inspect(),
+    groupStatus(system, etcd),
+    api.ask<ApiReply<List<Pod>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods' } }, { timeoutMs: 1_000 }).catch(() => undefined),
+    api.ask<ApiReply<List>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 1_000 }).catch(() => undefined),
+  ]);
+  let podsByPhase: Record<string, number> | undefined;
+  if (pods?.ok) {
+    podsByPhase = {};
+    for (const pod of pods.body.items) {
+      const phase = pod.metadata?.deletionTimestamp ? 'Terminating' : pod.status?.phase ?? 'Pending';
+      podsByPhase[phase] = (podsByPhase[phase] ?? 0) + 1;
+    }
+  }
+  return {
+    atMs: system.now(),
+    threads: inspection.threads.map((t) => ({ thread: t.thread, actors: t.actors })),
+    actors: inspection.actors.map((a) => ({ name: a.name, state: a.state, restarts: a.restarts })),
+    etcd: replicas.map((s, i) => s ?? { name: etcd[i]!, down: true as const }),
+    podsByPhase,
+    nodes: nodes?.ok ? nodes.body.items.length : undefined,
+  };
+}
+
+/** Status for people: a few lines, redrawn in place on a terminal. */
+export function formatClusterStatus(status: ClusterStatus): string[] {
+  const lines: string[] = [];
+  const byState = new Map<string, string[]>();
+  for (const a of status.actors) {
+    const key = a.state + (a.restarts > 0 ? '' : '');
+    byState.set(key, [...(byState.get(key) ?? []), a.restarts > 0 ? `${a.name}(${a.restarts} restarts)` : a.name]);
+  }
+  lines.push(`components: ${status.actors.length} actors in ${status.threads.length} threads — ${[...byState].map(([state, names]) => `${state}: ${names.join(' ')}`).join('; ')}`);
+  lines.push(
+    `etcd: ${status.etcd
+      .map((s) => ('down' in s ? `${s.name} down` : `${s.name} ${s.role} t${s.term} commit ${s.commitIndex}`))
+      .join(' | ')}`,
+  );
+  const pods = status.podsByPhase === undefined ? 'unknown (apiserver not answering)' : Object.entries(status.podsByPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'none';
+  lines.push(`nodes: ${status.nodes ?? 'unknown'}   pods: ${pods}`);
+  return lines;
+}
