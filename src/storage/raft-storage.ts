@@ -59,6 +59,15 @@ export interface PersistUnit<M> {
   /** A snapshot received from the leader: the log is reset to it. */
   snapshot?: Snapshot;
   messages: readonly M[];
+  /**
+   * Raft's `mustSync`. `false` is allowed only when nothing but the commit
+   * index moved: the hard state record is written without an fsync (etcd does
+   * the same). A crash may lose it, which is safe — the commit index is
+   * re-learned from the leader — and any later fsync of the WAL makes it
+   * durable. With entries, a snapshot, or a new term or vote, storage always
+   * syncs, whatever this says. Default true.
+   */
+  sync?: boolean;
 }
 
 export interface RaftStorageOptions {
@@ -148,7 +157,7 @@ export class RaftStorage {
           entries,
           hardState: hardStateChanged ? unit.hardState : undefined,
         });
-        this.wal.sync();
+        if (unit.sync !== false || !this.onlyCommitMoved(unit)) this.wal.sync();
       });
       if (unit.snapshot !== undefined) {
         this.log.applySnapshot({ metadata: unit.snapshot.metadata, retainLog: false });
@@ -163,6 +172,13 @@ export class RaftStorage {
       () => `durable commit ${this.hardState.commit} beyond the durable last index ${this.log.lastIndex()}`,
     );
     return new Durable(receiptToken, unit.messages, { ...this.hardState }, this.log.lastIndex());
+  }
+
+  /** True when the unit changes nothing durable but the commit index. */
+  private onlyCommitMoved(unit: PersistUnit<unknown>): boolean {
+    if (unit.snapshot !== undefined || (unit.entries?.length ?? 0) > 0) return false;
+    const h = unit.hardState;
+    return h === undefined || (h.term === this.hardState.term && h.vote === this.hardState.vote);
   }
 
   /** `persist`, then hand each released message to `send`: the whole rule in one call. */

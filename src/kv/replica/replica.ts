@@ -155,7 +155,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     while (node.hasReady()) {
       const rd = node.ready();
       if (rd.softState !== undefined) onRoleChange(rd);
-      storage.persistThenSend({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages] }, sendRaft);
+      storage.persistThenSend({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
       if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
       applyEntries(rd.committedEntries);
       for (const rs of rd.readStates) onReadState(rs.index, rs.context);
