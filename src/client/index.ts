@@ -1,0 +1,23 @@
+/**
+ * The machinery every controller and the scheduler share: informers over an
+ * abstract ListWatcher, an indexed store, a rate-limited work queue, and
+ * leader election over Leases. Time comes from an injected Clock.
+ */
+export { ActorClock, VirtualClock, settle, type Clock, type ClientTimerMsg } from './clock.js';
+export {
+  ClientError, isConflict, isGone, isNotFound,
+  type ListWatcher, type ListOptions, type ListResult, type WatchHandlers, type WatchHandle, type WatchFailure, type ClientWatchEvent, type WatchEventKind,
+} from './list-watch.js';
+export {
+  Store, objectKey, splitKey, indexByNamespace, indexByNodeName, indexByOwnerUid,
+  INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, type IndexFunc,
+} from './store.js';
+export { Informer, INFORMER_BACKOFF_INITIAL_MS, INFORMER_BACKOFF_MAX_MS, type EventHandlers, type InformerOptions, type InformerStats } from './informer.js';
+export {
+  RateLimitingQueue, ItemExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter,
+  type RateLimiter, type WorkQueueOptions, type WorkQueueStats,
+} from './workqueue.js';
+export {
+  LeaderElector, LEADER_ELECTION_DEFAULTS, LEADER_ELECTION_JITTER_FACTOR, scaledLeaderElectionTimings, validateLeaderElectionTimings, formatMicroTime,
+  type LeaseClient, type LeaderElectionTimings, type LeaderCallbacks, type LeaderElectorOptions, type ElectorState, type ElectorStats,
+} from './leader-election.js';

@@ -1,0 +1,114 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Lease } from '../api/types/index.js';
+import { VirtualClock } from './clock.js';
+import { LeaderElector, LEADER_ELECTION_DEFAULTS, scaledLeaderElectionTimings, validateLeaderElectionTimings, type LeaderElectionTimings } from './leader-election.js';
+import { FakeApi } from './testing/fake-api.js';
+
+function candidates(api: FakeApi, clock: VirtualClock, names: string[], timings: Partial<LeaderElectionTimings> = {}, unsafeSkipValidation = false) {
+  const events: string[] = [];
+  const electors = names.map((identity) => new LeaderElector({
+    namespace: 'kube-system', name: 'kube-scheduler', identity, clock, client: api.leaseClient(identity), ...timings, unsafeSkipValidation,
+    callbacks: {
+      onStartedLeading: () => events.push(`${clock.now()} ${identity} started`),
+      onStoppedLeading: () => events.push(`${clock.now()} ${identity} stopped`),
+    },
+  }));
+  return { electors, events };
+}
+
+/** At every step of virtual time at most one candidate may act as leader. */
+function noTwoLeaders(electors: LeaderElector[]) {
+  return (nowMs: number): void => {
+    const acting = electors.filter((e) => e.isLeader()).map((e) => e.identity);
+    assert.ok(acting.length <= 1, `two leaders at ${nowMs}: ${acting.join(', ')}`);
+  };
+}
+
+/** Partition the leader away from the API and return when the standby took over, checking for overlap at each 100 ms. */
+async function partitionLeader(timings: Partial<LeaderElectionTimings>, unsafe: boolean) {
+  const clock = new VirtualClock(0, 3);
+  const api = new FakeApi();
+  const { electors, events } = candidates(api, clock, ['a', 'b'], timings, unsafe);
+  electors[0]!.start();
+  await clock.advance(100);
+  electors[1]!.start();
+  await clock.advanceBy(20_000, 100, noTwoLeaders(electors));
+  assert.ok(electors[0]!.isLeader(), 'a leads and keeps renewing');
+  assert.equal(electors[1]!.isLeader(), false);
+  const partitionedAtMs = clock.now();
+  api.setClientUnresponsive('a', true);
+  await clock.advanceBy(40_000, 100, noTwoLeaders(electors));
+  return { electors, events, partitionedAtMs, api, clock };
+}
+
+describe('leader election', () => {
+  test('Kubernetes defaults are 15 s / 10 s / 2 s and scale by the time profile', () => {
+    assert.deepEqual({ ...LEADER_ELECTION_DEFAULTS }, { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
+    assert.deepEqual(scaledLeaderElectionTimings(0.1), { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 });
+    assert.throws(() => validateLeaderElectionTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }), /greater than renewDeadline/);
+    assert.throws(() => validateLeaderElectionTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }), /1.2 x retryPeriod/);
+  });
+
+  test('one of two candidates acquires the lease; the other stays standby while it is renewed', async () => {
+    const clock = new VirtualClock(0, 1);
+    const api = new FakeApi();
+    const { electors } = candidates(api, clock, ['a', 'b']);
+    for (const e of electors) e.start();
+    await clock.advanceBy(60_000, 100, noTwoLeaders(electors));
+    const leaders = electors.filter((e) => e.isLeader());
+    assert.equal(leaders.length, 1);
+    const lease = api.getNow<Lease>('leases', 'kube-system/kube-scheduler')!;
+    assert.equal(lease.spec?.holderIdentity, leaders[0]!.identity);
+    assert.equal(lease.spec?.leaseDurationSeconds, 15);
+    assert.match(lease.spec?.renewTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(leaders[0]!.stats.renewals >= 25, `renewed every retry period: ${leaders[0]!.stats.renewals}`);
+    assert.equal(electors.find((e) => !e.isLeader())!.leader, leaders[0]!.identity);
+  });
+
+  test('a leader that cannot reach the API stops acting before its lease can expire, and the standby takes over', async () => {
+    const { electors, events, partitionedAtMs } = await partitionLeader({}, false);
+    const [a, b] = electors;
+    assert.equal(a!.isLeader(), false);
+    assert.ok(b!.isLeader(), 'the standby took over');
+    const stoppedAtMs = Number(events.find((e) => e.endsWith('a stopped'))!.split(' ')[0]);
+    const bStartedAtMs = Number(events.find((e) => e.endsWith('b started'))!.split(' ')[0]);
+    assert.ok(stoppedAtMs - partitionedAtMs <= 10_000, `a stopped ${stoppedAtMs - partitionedAtMs} ms after the partition, within renewDeadline`);
+    assert.ok(bStartedAtMs > stoppedAtMs, 'b started only after a stopped');
+    assert.ok(bStartedAtMs - partitionedAtMs <= 15_000 + 2_000 * 2.2 + 100, `b took over ${bStartedAtMs - partitionedAtMs} ms after the partition`);
+  });
+
+  test('the no-two-leaders check catches an unsafe configuration (renewDeadline longer than the lease)', async () => {
+    await assert.rejects(partitionLeader({ leaseDurationMs: 15_000, renewDeadlineMs: 25_000 }, true), /two leaders at/);
+  });
+
+  test('stop releases the lease so the standby need not wait out the lease duration', async () => {
+    const clock = new VirtualClock(0, 5);
+    const api = new FakeApi();
+    const { electors } = candidates(api, clock, ['a', 'b']);
+    electors[0]!.start();
+    await clock.advance(100);
+    electors[1]!.start();
+    await clock.advance(10_000);
+    assert.ok(electors[0]!.isLeader());
+    await electors[0]!.stop();
+    assert.equal(electors[0]!.isLeader(), false);
+    await clock.advanceBy(6_000, 100, noTwoLeaders(electors));
+    assert.ok(electors[1]!.isLeader(), 'took over on its next attempt, well inside 15 s');
+    assert.equal(api.getNow<Lease>('leases', 'kube-system/kube-scheduler')!.spec?.leaseTransitions, 1);
+  });
+
+  test('a leader whose renewals conflict with a takeover steps down', async () => {
+    const clock = new VirtualClock(0, 9);
+    const api = new FakeApi();
+    const { electors, events } = candidates(api, clock, ['a']);
+    electors[0]!.start();
+    await clock.advance(1_000);
+    assert.ok(electors[0]!.isLeader());
+    const lease = api.getNow<Lease>('leases', 'kube-system/kube-scheduler')!;
+    api.updateNow('leases', { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } });
+    await clock.advance(2_500);
+    assert.equal(electors[0]!.isLeader(), false);
+    assert.deepEqual(events.map((e) => e.split(' ').slice(1).join(' ')), ['a started', 'a stopped']);
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Pod } from '../api/types/index.js';
+import { INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, Store, indexByNamespace, indexByNodeName, indexByOwnerUid, objectKey } from './store.js';
+
+function pod(namespace: string, name: string, nodeName?: string, owner?: string): Pod {
+  return {
+    metadata: { namespace, name, ownerReferences: owner ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: owner }] : undefined },
+    spec: { containers: [], nodeName },
+  };
+}
+
+describe('store and indexes', () => {
+  test('keys are namespace/name, or name for cluster-scoped objects', () => {
+    assert.equal(objectKey(pod('default', 'web')), 'default/web');
+    assert.equal(objectKey({ metadata: { name: 'node-1' } }), 'node-1');
+  });
+
+  test('indexes by namespace, node and owner follow updates and deletes', () => {
+    const store = new Store<Pod>({ [INDEX_NAMESPACE]: indexByNamespace, [INDEX_NODE_NAME]: indexByNodeName, [INDEX_OWNER_UID]: indexByOwnerUid });
+    store.upsert(pod('a', 'p1', 'n1', 'rs-1'));
+    store.upsert(pod('a', 'p2', undefined, 'rs-1'));
+    store.upsert(pod('b', 'p3', 'n1'));
+    assert.deepEqual(store.byIndex(INDEX_NAMESPACE, 'a').map(objectKey).sort(), ['a/p1', 'a/p2']);
+    assert.deepEqual(store.byIndex(INDEX_NODE_NAME, 'n1').map(objectKey).sort(), ['a/p1', 'b/p3']);
+    assert.deepEqual(store.byIndex(INDEX_OWNER_UID, 'rs-1').map(objectKey).sort(), ['a/p1', 'a/p2']);
+
+    store.upsert(pod('a', 'p2', 'n2', 'rs-1')); // bound
+    assert.deepEqual(store.byIndex(INDEX_NODE_NAME, 'n2').map(objectKey), ['a/p2']);
+    store.upsert(pod('a', 'p1', 'n1')); // released by its owner
+    assert.deepEqual(store.byIndex(INDEX_OWNER_UID, 'rs-1').map(objectKey), ['a/p2']);
+    store.delete('b/p3');
+    assert.deepEqual(store.byIndex(INDEX_NODE_NAME, 'n1').map(objectKey), ['a/p1']);
+    assert.deepEqual(store.indexValues(INDEX_NODE_NAME).sort(), ['n1', 'n2']);
+    assert.equal(store.size, 2);
+  });
+
+  test('asking for an undeclared index throws', () => {
+    assert.throws(() => new Store<Pod>().byIndex('nope', 'x'), /no index named/);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * A thread-local cache of objects keyed by `namespace/name` (or `name` for
+ * cluster-scoped objects), with secondary indexes, as client-go's
+ * `cache.Indexer`. Informers fill it; controllers read it. Objects in it are
+ * shared: callers must not mutate them (copy first), as in client-go.
+ */
+import type { KubeObject } from '../api/types/index.js';
+
+/** Returns the index values an object is filed under (zero or more). */
+export type IndexFunc<T> = (object: T) => string[];
+
+/** `namespace/name`, or `name` for cluster-scoped objects: client-go's MetaNamespaceKeyFunc. */
+export function objectKey(object: KubeObject): string {
+  const name = object.metadata.name;
+  if (name === undefined || name === '') throw new Error('objectKey: object has no metadata.name');
+  const namespace = object.metadata.namespace;
+  return namespace === undefined || namespace === '' ? name : `${namespace}/${name}`;
+}
+
+export function splitKey(key: string): { namespace: string | undefined; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+export const INDEX_NAMESPACE = 'namespace';
+export const INDEX_NODE_NAME = 'nodeName';
+export const INDEX_OWNER_UID = 'ownerUid';
+
+export const indexByNamespace: IndexFunc<KubeObject> = (o) => (o.metadata.namespace ? [o.metadata.namespace] : []);
+
+/** Pods by `spec.nodeName`; unscheduled pods are filed under nothing. */
+export const indexByNodeName: IndexFunc<KubeObject> = (o) => {
+  const nodeName = (o as { spec?: { nodeName?: string } }).spec?.nodeName;
+  return nodeName ? [nodeName] : [];
+};
+
+/** By the uid of every owner reference (controllers look up their children this way). */
+export const indexByOwnerUid: IndexFunc<KubeObject> = (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
+
+export class Store<T extends KubeObject> {
+  private readonly items = new Map<string, T>();
+  /** index name -> index value -> keys */
+  private readonly indices = new Map<string, Map<string, Set<string>>>();
+
+  constructor(private readonly indexers: Record<string, IndexFunc<T>> = {}) {
+    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+
+  getByObject(object: KubeObject): T | undefined {
+    return this.items.get(objectKey(object));
+  }
+
+  list(): T[] {
+    return [...this.items.values()];
+  }
+
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+
+  /** Add or replace; returns the previous object under the same key. */
+  upsert(object: T): T | undefined {
+    const key = objectKey(object);
+    const old = this.items.get(key);
+    if (old !== undefined) this.unindex(key, old);
+    this.items.set(key, object);
+    this.index(key, object);
+    return old;
+  }
+
+  /** Remove by key; returns what was there. */
+  delete(key: string): T | undefined {
+    const old = this.items.get(key);
+    if (old === undefined) return undefined;
+    this.unindex(key, old);
+    this.items.delete(key);
+    return old;
+  }
+
+  /** Objects filed under `value` in the named index. */
+  byIndex(indexName: string, value: string): T[] {
+    const index = this.indices.get(indexName);
+    if (index === undefined) throw new Error(`Store.byIndex: no index named ${JSON.stringify(indexName)}; declare it when constructing the store`);
+    const keys = index.get(value);
+    if (keys === undefined) return [];
+    const out: T[] = [];
+    for (const key of keys) {
+      const item = this.items.get(key);
+      if (item === undefined) throw new Error(`Store invariant: index ${indexName}=${value} names missing key ${key}`);
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** The values an index currently holds (e.g. every node that has pods). */
+  indexValues(indexName: string): string[] {
+    const index = this.indices.get(indexName);
+    if (index === undefined) throw new Error(`Store.indexValues: no index named ${JSON.stringify(indexName)}`);
+    return [...index.keys()];
+  }
+
+  private index(key: string, object: T): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const index = this.indices.get(name)!;
+      for (const value of new Set(fn(object))) {
+        let keys = index.get(value);
+        if (keys === undefined) index.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  private unindex(key: string, object: T): void {
+    for (const [name, fn] of Object.entries(this.indexers)) {
+      const index = this.indices.get(name)!;
+      for (const value of new Set(fn(object))) {
+        const keys = index.get(value);
+        if (keys === undefined) continue;
+        keys.delete(key);
+        if (keys.size === 0) index.delete(value);
+      }
+    }
+  }
+}
