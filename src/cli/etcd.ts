@@ -7,6 +7,7 @@
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
+import { runLive, withStopSignals, type Output } from './live.js';
 
 export interface EtcdCommandOptions {
   replicas: number;
@@ -19,7 +20,7 @@ export interface EtcdCommandOptions {
   logLevel: string;
   /** How often the status refreshes. */
   intervalMs: number;
-  out?: NodeJS.WritableStream & { isTTY?: boolean };
+  out?: Output;
 }
 
 /** One status line per replica, aligned; an unanswered replica says so. */
@@ -38,38 +39,23 @@ export function formatStatusLines(names: readonly string[], statuses: ReadonlyAr
 export async function runEtcdCommand(options: EtcdCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const system = new ThreadedSystem({ dataDir: options.dataDir, logLevel: options.logLevel });
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // A closed pipe (`| head`) ends the run cleanly instead of crashing on EPIPE.
-  out.on('error', stop);
-  try {
-    const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs } });
-    out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
-    const started = Date.now();
-    let drawn = 0;
-    while (!stopping && (options.durationS === 0 || Date.now() - started < options.durationS * 1000)) {
-      const statuses = await groupStatus(system, group.names, Math.max(200, options.intervalMs));
-      if (options.json) {
-        out.write(`${JSON.stringify({ atMs: Date.now(), replicas: statuses.map((s, i) => s ?? { name: group.names[i], down: true }) })}\n`);
-      } else {
-        const lines = formatStatusLines(group.names, statuses);
-        // On a terminal, redraw in place; elsewhere, append (logs stay readable).
-        if (out.isTTY === true && drawn > 0) out.write(`\x1b[${drawn}A`);
-        for (const line of lines) out.write(out.isTTY === true ? `\x1b[2K${line}\n` : `${line}\n`);
-        drawn = lines.length;
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+  return withStopSignals(out, async (stopped) => {
+    try {
+      const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs } });
+      out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
+      await runLive(
+        {
+          out, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json,
+          poll: () => groupStatus(system, group.names, Math.max(200, options.intervalMs)),
+          lines: (statuses) => formatStatusLines(group.names, statuses),
+          toJson: (statuses) => ({ atMs: Date.now(), replicas: statuses.map((s, i) => s ?? { name: group.names[i], down: true }) }),
+        },
+        stopped,
+      );
+      return 0;
+    } finally {
+      await system.shutdown();
+      if (out.writable) out.write('etcd: stopped\n');
     }
-    return 0;
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    await system.shutdown();
-    if (out.writable) out.write('etcd: stopped\n');
-    out.off('error', stop);
-  }
+  });
 }
