@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runBench, BENCH_NAMES } from './bench.js';
+import { registerChaosCommand } from './chaos.js';
 import { runEtcdCommand } from './etcd.js';
 import { runUp } from './up.js';
 
@@ -58,6 +59,8 @@ program
       replicas: o.replicas, dataDir: o.dataDir, tickMs: o.tickMs, durationS: o.duration, intervalMs: o.interval, json: o.json === true, logLevel: o.logLevel,
     });
   });
+
+registerChaosCommand(program);
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);

@@ -24,6 +24,11 @@ export interface RegisterRunRequest {
   thinkMs: number;
   /** Only read (the final reads after the run). */
   readOnly?: boolean;
+  /** Read every key once, in order, and stop (the final reads after a run). */
+  eachKeyOnce?: boolean;
+  /** Shares of reads and blind writes; the rest are compare-and-swaps (read, then swap). Defaults READ_SHARE, WRITE_SHARE. */
+  readShare?: number;
+  writeShare?: number;
 }
 
 export type RegisterWorkloadMsg = { type: 'run'; body: RegisterRunRequest };
@@ -40,9 +45,9 @@ export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWor
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(ctx.random() * xs.length)]!;
   const sleep = (ms: number) => host.sleep(ms);
 
-  async function one(key: string, readOnly: boolean): Promise<void> {
+  async function one(key: string, readOnly: boolean, readShare: number, writeShare: number): Promise<void> {
     const roll = readOnly ? 0 : ctx.random();
-    if (roll < READ_SHARE) {
+    if (roll < readShare) {
       const id = history.invoke(ctx.name, key, { op: 'read' });
       try {
         const r = await client.range(key);
@@ -54,7 +59,7 @@ export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWor
       return;
     }
     const value = `${ctx.name}-${written++}`;
-    if (roll < READ_SHARE + WRITE_SHARE) {
+    if (roll < readShare + writeShare) {
       const id = history.invoke(ctx.name, key, { op: 'write', value });
       try {
         await client.put(key, value);
@@ -94,8 +99,12 @@ export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWor
   }
 
   async function run(request: RegisterRunRequest): Promise<Operation[]> {
+    if (request.eachKeyOnce === true) {
+      for (const key of request.keys) await one(key, true, 1, 0);
+      return history.operations();
+    }
     while (ctx.now() < request.untilMs) {
-      await one(pick(request.keys), request.readOnly === true);
+      await one(pick(request.keys), request.readOnly === true, request.readShare ?? READ_SHARE, request.writeShare ?? WRITE_SHARE);
       if (request.thinkMs > 0) await sleep(request.thinkMs * (0.5 + ctx.random()));
     }
     return history.operations();

@@ -1,0 +1,110 @@
+/**
+ * Figures per fault, from what a run recorded (pure): how long until a new
+ * leader, the longest gap between successful operations, and how long until
+ * writes succeed again. Times in ms from the fault's start.
+ */
+import { Prng, deriveSeed } from '../../actor/prng.js';
+import type { Operation } from '../history.js';
+import type { FaultFigures, NemesisEntry, ScheduledFault, StatusSample } from './types.js';
+
+/** One fault as the engine fired it. */
+export interface FiredFault {
+  index: number;
+  fault: string;
+  atMs: number;
+  healedAtMs?: number;
+  nodes: string[];
+  description: string;
+  leaderBefore: string | null;
+  termBefore: number | null;
+}
+
+/** Faults expanded from random entries per scenario at most. Why: a typo in perMinute must not build a schedule of millions. */
+export const SCHEDULE_FAULTS_MAX = 10_000;
+
+/** The concrete schedule: fixed entries as written, random ones drawn from the seed (the same in both runtimes), sorted by time. */
+export function expandSchedule(entries: readonly NemesisEntry[], durationMs: number, seed: number): ScheduledFault[] {
+  const prng = new Prng(deriveSeed(seed, 'chaos-schedule'));
+  const out: Array<ScheduledFault & { order: number }> = [];
+  let order = 0;
+  for (const entry of entries) {
+    if (!('random' in entry)) {
+      out.push({ ...(entry as ScheduledFault), order: order++ });
+      continue;
+    }
+    const random = (entry as { random: { perMinute: number; fromMs?: number; untilMs?: number; faults: ScheduledFault[] } }).random;
+    const { perMinute, faults } = random;
+    const fromMs = random.fromMs ?? 0;
+    const untilMs = random.untilMs ?? durationMs * 0.8;
+    const ratePerMs = perMinute / 60_000;
+    let t = fromMs;
+    for (;;) {
+      t += -Math.log(1 - prng.next()) / ratePerMs;
+      if (t > untilMs) break;
+      if (out.length >= SCHEDULE_FAULTS_MAX) throw new Error(`the random schedule draws more than ${SCHEDULE_FAULTS_MAX} faults; lower perMinute`);
+      const pick = faults[Math.floor(prng.next() * faults.length)]!;
+      out.push({ ...pick, atMs: Math.round(t), order: order++ });
+    }
+  }
+  out.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+  return out.map(({ order: _order, ...fault }) => fault);
+}
+
+function isWrite(op: Operation): boolean {
+  return op.op === 'write' || op.op === 'cas';
+}
+
+export function computeFigures(fired: readonly FiredFault[], samples: readonly StatusSample[], history: readonly Operation[], endMs: number): FaultFigures[] {
+  const successes = history
+    .filter((o) => o.status === 'ok' && o.completeMs !== null)
+    .map((o) => o.completeMs!)
+    .sort((a, b) => a - b);
+  return fired.map((f, i) => {
+    const windowEndMs = Math.max(f.atMs, i + 1 < fired.length ? fired[i + 1]!.atMs : endMs);
+    return {
+      ...f,
+      newLeaderMs: newLeaderAfter(f, samples, windowEndMs),
+      unavailabilityMs: longestGap(successes, f.atMs, windowEndMs),
+      writesRecoveredMs: writesRecovered(history, f.atMs),
+    };
+  });
+}
+
+function newLeaderAfter(f: FiredFault, samples: readonly StatusSample[], windowEndMs: number): number | null {
+  for (const s of samples) {
+    if (s.tMs < f.atMs) continue;
+    if (s.tMs > windowEndMs) break;
+    const elected = s.replicas.some((r) => r !== null && r.role === 'leader' && (f.termBefore === null || r.term > f.termBefore));
+    if (elected) return round3(s.tMs - f.atMs);
+  }
+  return null;
+}
+
+/** Longest stretch of [fromMs, toMs] without a successful completion; null when the window is empty. */
+export function longestGap(sortedCompletionsMs: readonly number[], fromMs: number, toMs: number): number | null {
+  if (!(toMs > fromMs)) return null;
+  let previous = fromMs;
+  let longest = 0;
+  for (const t of sortedCompletionsMs) {
+    if (t <= fromMs) continue;
+    if (t > toMs) break;
+    longest = Math.max(longest, t - previous);
+    previous = t;
+  }
+  longest = Math.max(longest, toMs - previous);
+  return round3(longest);
+}
+
+function writesRecovered(history: readonly Operation[], atMs: number): number | null {
+  let best: number | null = null;
+  for (const op of history) {
+    if (!isWrite(op) || op.status !== 'ok' || op.completeMs === null || op.invokeMs < atMs) continue;
+    const ms = op.completeMs - atMs;
+    if (best === null || ms < best) best = ms;
+  }
+  return best === null ? null : round3(best);
+}
+
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

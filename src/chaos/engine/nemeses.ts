@@ -1,0 +1,336 @@
+/**
+ * The store's nemeses: faults on the replicas through the system's fault
+ * controller, so one schedule means the same in both runtimes. Each picks its
+ * targets when it fires ("the leader" is whoever leads then) unless the
+ * scenario pins them with `nodes` (a replay of a threaded run does).
+ */
+import type { ChaosEnv, FaultSpec, Injection, JsonSchema, NemesisPlugin } from './types.js';
+
+const targetSchema: JsonSchema = {
+  description: 'leader, follower, random, or a replica name such as etcd-1',
+  type: 'string',
+  minLength: 1,
+};
+const nodesSchema: JsonSchema = { description: 'pin the targets (replica names), instead of choosing when the fault fires', type: 'array', items: { type: 'string' } };
+
+/** Parameters every nemesis accepts besides its own. */
+export const commonFaultProperties: Record<string, JsonSchema> = {
+  atMs: { description: 'when the fault fires, in ms from the start of the workload', type: 'number', minimum: 0 },
+  durationMs: { description: 'how long it lasts before it is healed', type: 'number', minimum: 0 },
+  nodes: nodesSchema,
+};
+
+type Target = string;
+
+/** Chooses `target` among the replicas: the leader, a follower, any replica, or one by name. */
+export function pickTarget(env: ChaosEnv, target: Target, pinned: unknown): string {
+  if (Array.isArray(pinned) && typeof pinned[0] === 'string') return pinned[0];
+  const leader = env.leader()?.name;
+  const followers = env.replicas.filter((n) => n !== leader);
+  const any = (names: readonly string[]): string => names[Math.floor(env.random() * names.length)]!;
+  switch (target) {
+    case 'leader':
+      return leader ?? any(env.replicas);
+    case 'follower':
+      return any(followers.length > 0 ? followers : env.replicas);
+    case 'random':
+      return any(env.replicas);
+    default:
+      if (!env.replicas.includes(target)) throw new Error(`no replica named ${JSON.stringify(target)}; replicas are ${env.replicas.join(', ')}`);
+      return target;
+  }
+}
+
+function shuffled<T>(env: ChaosEnv, xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(env.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function role(env: ChaosEnv, name: string): string {
+  return env.leader()?.name === name ? `${name} (leader)` : name;
+}
+
+interface KillParams extends FaultSpec {
+  target?: Target;
+}
+
+const kill: NemesisPlugin<KillParams> = {
+  name: 'kill',
+  description: 'terminate a replica\'s thread; its supervisor restarts it from its disk. With durationMs, it stays unreachable that long after the restart (a crashed server that stays down).',
+  schema: { properties: { target: targetSchema } },
+  needsDuration: false,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    await env.system.faults.kill(name);
+    const downMs = p.durationMs ?? 0;
+    if (downMs <= 0) return { nodes: [name], description: `kill ${who}` };
+    const everyone = [...env.replicas.filter((n) => n !== name), ...env.clients];
+    const ids = await env.system.faults.partition([name], everyone);
+    return { nodes: [name], description: `kill ${who}, down for ${downMs} ms`, heal: () => env.system.faults.heal(ids) };
+  },
+};
+
+const restart: NemesisPlugin<KillParams> = {
+  name: 'restart',
+  description: 'kill a replica and start it again at once, whatever its restart policy',
+  schema: { properties: { target: targetSchema } },
+  needsDuration: false,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    await env.system.faults.restart(name);
+    return { nodes: [name], description: `restart ${who}` };
+  },
+};
+
+const pause: NemesisPlugin<KillParams> = {
+  name: 'pause',
+  description: 'stall a replica (its thread blocks, messages queue) for durationMs: a paused leader comes back stale',
+  schema: { properties: { target: targetSchema } },
+  needsDuration: true,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    await env.system.faults.pause(name);
+    return { nodes: [name], description: `pause ${who} for ${p.durationMs} ms`, heal: () => env.system.faults.resume(name) };
+  },
+};
+
+interface CrashParams extends KillParams {
+  loseUnsynced?: boolean;
+}
+
+const crash: NemesisPlugin<CrashParams> = {
+  name: 'crash',
+  description: 'kill a replica so that it loses the writes it had not fsynced (a power cut), then let it restart',
+  schema: { properties: { target: targetSchema, loseUnsynced: { type: 'boolean', description: 'lose unsynced writes (default true)' } } },
+  needsDuration: false,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    const lose = p.loseUnsynced ?? true;
+    await env.system.faults.disk(name, { loseUnsyncedOnCrash: lose });
+    await env.system.faults.kill(name);
+    await env.system.faults.disk(name, { loseUnsyncedOnCrash: false });
+    return { nodes: [name], description: `crash ${who}${lose ? ', losing its unsynced writes' : ''}` };
+  },
+};
+
+type PartitionMode = 'isolate' | 'minority' | 'leader-minority' | 'bridge' | 'ring' | 'halves';
+
+interface PartitionParams extends FaultSpec {
+  mode: PartitionMode;
+  target?: Target;
+  /** Also cut the isolated side from the clients. */
+  clients?: boolean;
+}
+
+/** Pairs of groups to cut, for a partition mode over `replicas` (leader first in `ordered`). */
+export function partitionCuts(mode: PartitionMode, ordered: readonly string[]): { cuts: Array<[string[], string[]]>; nodes: string[]; shape: string } {
+  const n = ordered.length;
+  const majority = Math.floor(n / 2) + 1;
+  switch (mode) {
+    case 'isolate': {
+      const [one, ...rest] = ordered;
+      return { cuts: [[[one!], rest]], nodes: [one!], shape: `${one} | ${rest.join(' ')}` };
+    }
+    case 'minority': {
+      // ordered = [leader, ...followers]: cut the last floor((n-1)/2) followers, the leader keeps its majority.
+      const minority = ordered.slice(n - (n - majority));
+      const rest = ordered.slice(0, n - minority.length);
+      return { cuts: [[minority, rest]], nodes: minority, shape: `${minority.join(' ')} | ${rest.join(' ')}` };
+    }
+    case 'leader-minority': {
+      const minority = ordered.slice(0, n - majority);
+      const rest = ordered.slice(n - majority);
+      return { cuts: [[minority, rest]], nodes: minority, shape: `${minority.join(' ')} | ${rest.join(' ')}` };
+    }
+    case 'halves': {
+      const half = Math.floor(n / 2);
+      const a = ordered.slice(0, half);
+      const b = ordered.slice(half);
+      return { cuts: [[a, b]], nodes: a, shape: `${a.join(' ')} | ${b.join(' ')}` };
+    }
+    case 'bridge': {
+      // Two halves that cannot talk, and one replica in the middle that talks to both (Jepsen's bridge).
+      const bridge = ordered[Math.floor(n / 2)]!;
+      const sides = ordered.filter((x) => x !== bridge);
+      const a = sides.filter((_, i) => i % 2 === 0);
+      const b = sides.filter((_, i) => i % 2 === 1);
+      return { cuts: [[a, b]], nodes: [...a, bridge, ...b], shape: `${a.join(' ')} | ${b.join(' ')} bridged by ${bridge}` };
+    }
+    case 'ring': {
+      // Each replica sees its ring neighbours within distance d, enough for a majority with itself; no two see the same majority.
+      // With 3 replicas a symmetric ring is fully connected, so this falls back to the bridge.
+      if (n < 5) return partitionCuts('bridge', ordered);
+      const d = Math.ceil((majority - 1) / 2);
+      const cuts: Array<[string[], string[]]> = [];
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          const dist = Math.min(j - i, n - (j - i));
+          if (dist > d) cuts.push([[ordered[i]!], [ordered[j]!]]);
+        }
+      }
+      return { cuts, nodes: [...ordered], shape: `ring ${ordered.join(' → ')} (each sees ±${d})` };
+    }
+  }
+}
+
+const partition: NemesisPlugin<PartitionParams> = {
+  name: 'partition',
+  description:
+    'cut the replicas apart for durationMs. isolate: the target (default the leader) alone; minority: followers without the leader; leader-minority: the leader in the minority; halves; bridge: two sides and one replica that sees both; ring: each sees a different majority (5+ replicas)',
+  schema: {
+    properties: {
+      mode: { type: 'string', enum: ['isolate', 'minority', 'leader-minority', 'bridge', 'ring', 'halves'] },
+      target: targetSchema,
+      clients: { type: 'boolean', description: 'also cut the first side from the clients (default: clients reach every replica)' },
+    },
+    required: ['mode'],
+  },
+  needsDuration: true,
+  async inject(env, p) {
+    const leader = env.leader()?.name;
+    let ordered: string[];
+    if (Array.isArray(p.nodes) && p.nodes.length > 0) ordered = p.nodes as string[];
+    else if (p.mode === 'isolate') {
+      const one = pickTarget(env, p.target ?? 'leader', undefined);
+      ordered = [one, ...env.replicas.filter((n) => n !== one)];
+    } else {
+      const followers = shuffled(env, env.replicas.filter((n) => n !== leader));
+      ordered = leader === undefined ? followers : [leader, ...followers];
+    }
+    const { cuts, nodes, shape } = partitionCuts(p.mode, ordered);
+    const ids: number[] = [];
+    for (const [a, b] of cuts) ids.push(...(await env.system.faults.partition(a, b)));
+    if (p.clients === true && cuts.length > 0) ids.push(...(await env.system.faults.partition(cuts[0]![0], env.clients)));
+    return {
+      nodes: p.mode === 'minority' || p.mode === 'leader-minority' || p.mode === 'halves' ? ordered : nodes,
+      description: `partition (${p.mode}) ${shape}${leader !== undefined ? ` [leader ${leader}]` : ''}${p.clients === true ? ', clients cut too' : ''} for ${p.durationMs} ms`,
+      heal: () => env.system.faults.heal(ids),
+    };
+  },
+};
+
+interface LinkParams extends FaultSpec {
+  between?: 'replicas' | 'all';
+  loss?: number;
+  duplicate?: number;
+  delayMs?: number;
+  jitterMs?: number;
+}
+
+const link: NemesisPlugin<LinkParams> = {
+  name: 'link',
+  description: 'flaky links for durationMs: drop (loss) and duplicate with probabilities, add delay ± jitter (jitter reorders)',
+  schema: {
+    properties: {
+      between: { type: 'string', enum: ['replicas', 'all'], description: 'replica to replica (default), or every link including clients' },
+      loss: { type: 'number', minimum: 0, maximum: 1 },
+      duplicate: { type: 'number', minimum: 0, maximum: 1 },
+      delayMs: { type: 'number', minimum: 0 },
+      jitterMs: { type: 'number', minimum: 0 },
+    },
+  },
+  needsDuration: true,
+  async inject(env, p) {
+    const set = p.between === 'all' ? '*' : [...env.replicas];
+    const id = await env.system.faults.link({ from: set, to: set, drop: p.loss ?? 0, duplicate: p.duplicate ?? 0, delayMs: p.delayMs ?? 0, jitterMs: p.jitterMs ?? 0 });
+    const parts = [
+      p.loss ? `drop ${round(p.loss * 100)}%` : '',
+      p.duplicate ? `duplicate ${round(p.duplicate * 100)}%` : '',
+      p.delayMs || p.jitterMs ? `delay ${p.delayMs ?? 0} ± ${p.jitterMs ?? 0} ms` : '',
+    ].filter((s) => s !== '');
+    return {
+      nodes: p.between === 'all' ? ['*'] : [...env.replicas],
+      description: `${parts.join(', ') || 'no-op link rule'} on ${p.between === 'all' ? 'every link' : 'replica links'} for ${p.durationMs} ms`,
+      heal: () => env.system.faults.heal(id),
+    };
+  },
+};
+
+interface SkewParams extends KillParams {
+  offsetMs: number;
+}
+
+const clockSkew: NemesisPlugin<SkewParams> = {
+  name: 'clock-skew',
+  description: 'shift a replica\'s clock (now()) by offsetMs for durationMs; Raft ticks are timers and do not skip, lease expiry reads the clock',
+  schema: { properties: { target: targetSchema, offsetMs: { type: 'number' } }, required: ['offsetMs'] },
+  needsDuration: true,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    await env.system.faults.clockOffset(name, p.offsetMs);
+    return { nodes: [name], description: `skew ${who}'s clock by ${p.offsetMs} ms for ${p.durationMs} ms`, heal: () => env.system.faults.clockOffset(name, 0) };
+  },
+};
+
+interface DiskParams extends KillParams {
+  fsyncFailProbability?: number;
+  fsyncDelayMs?: number;
+}
+
+const disk: NemesisPlugin<DiskParams> = {
+  name: 'disk',
+  description: 'disk faults on one replica for durationMs: fsyncs fail with EIO with a probability, or take fsyncDelayMs longer',
+  schema: {
+    properties: {
+      target: targetSchema,
+      fsyncFailProbability: { type: 'number', minimum: 0, maximum: 1 },
+      fsyncDelayMs: { type: 'number', minimum: 0 },
+    },
+  },
+  needsDuration: true,
+  async inject(env, p) {
+    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
+    const who = role(env, name);
+    await env.system.faults.disk(name, { fsyncFailProbability: p.fsyncFailProbability ?? 0, fsyncDelayMs: p.fsyncDelayMs ?? 0 });
+    const what = [p.fsyncFailProbability ? `fail ${round(p.fsyncFailProbability * 100)}% of fsyncs` : '', p.fsyncDelayMs ? `slow every fsync by ${p.fsyncDelayMs} ms` : '']
+      .filter((s) => s !== '')
+      .join(' and ');
+    return {
+      nodes: [name],
+      description: `disk of ${who}: ${what || 'no fault'} for ${p.durationMs} ms`,
+      heal: () => env.system.faults.disk(name, { fsyncFailProbability: 0, fsyncDelayMs: 0 }),
+    };
+  },
+};
+
+interface RollingParams extends FaultSpec {
+  intervalMs: number;
+}
+
+const rollingRestart: NemesisPlugin<RollingParams> = {
+  name: 'rolling-restart',
+  description: 'restart every replica one after another, intervalMs apart, followers first and the leader last (as an operator upgrades)',
+  schema: { properties: { intervalMs: { type: 'number', minimum: 0 } }, required: ['intervalMs'] },
+  needsDuration: false,
+  async inject(env, p) {
+    const leader = env.leader()?.name;
+    const order = Array.isArray(p.nodes) && p.nodes.length > 0 ? (p.nodes as string[]) : [...env.replicas.filter((n) => n !== leader), ...(leader === undefined ? [] : [leader])];
+    const [first, ...rest] = order;
+    await env.system.faults.restart(first!);
+    env.log(`  restart ${role(env, first!)}`);
+    rest.forEach((name, i) =>
+      env.schedule(p.intervalMs * (i + 1), `rolling restart of ${name}`, async () => {
+        env.log(`  restart ${role(env, name)}`);
+        await env.system.faults.restart(name);
+      }),
+    );
+    return { nodes: order, description: `rolling restart ${order.join(', ')} every ${p.intervalMs} ms` };
+  },
+};
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export const storeNemeses: NemesisPlugin<never>[] = [kill, restart, pause, crash, partition, link, clockSkew, disk, rollingRestart] as unknown as NemesisPlugin<never>[];
+
+export type { Injection };

@@ -1,0 +1,65 @@
+/**
+ * Workloads, nemeses and checks by name. A scenario names them; the engine
+ * looks them up here. The store's are registered by default; Kubernetes-level
+ * plugins (Deployment churn, scheduler failover, node crash) call
+ * `registerWorkload` / `registerNemesis` / `registerCheck` from their own
+ * module and appear in the scenario schema (`scenarioSchema()`) at once.
+ */
+import { storeChecks } from './checks.js';
+import { storeNemeses } from './nemeses.js';
+import type { CheckPlugin, NemesisPlugin, WorkloadPlugin } from './types.js';
+import { registerWorkloadPlugin, watchWorkloadPlugin } from './workloads.js';
+
+export class PluginRegistry {
+  readonly workloads = new Map<string, WorkloadPlugin<never>>();
+  readonly nemeses = new Map<string, NemesisPlugin<never>>();
+  readonly checks = new Map<string, CheckPlugin<never>>();
+
+  registerWorkload<S>(plugin: WorkloadPlugin<S>): void {
+    add(this.workloads, 'workload', plugin as unknown as WorkloadPlugin<never>);
+  }
+
+  registerNemesis<P extends Parameters<NemesisPlugin['inject']>[1]>(plugin: NemesisPlugin<P>): void {
+    add(this.nemeses, 'nemesis', plugin as unknown as NemesisPlugin<never>);
+  }
+
+  registerCheck<P extends Parameters<CheckPlugin['run']>[1]>(plugin: CheckPlugin<P>): void {
+    add(this.checks, 'check', plugin as unknown as CheckPlugin<never>);
+  }
+
+  workload(name: string): WorkloadPlugin<Record<string, unknown>> {
+    return get(this.workloads, 'workload', name) as unknown as WorkloadPlugin<Record<string, unknown>>;
+  }
+
+  nemesis(name: string): NemesisPlugin {
+    return get(this.nemeses, 'nemesis', name) as unknown as NemesisPlugin;
+  }
+
+  check(name: string): CheckPlugin {
+    return get(this.checks, 'check', name) as unknown as CheckPlugin;
+  }
+}
+
+function add<T extends { name: string }>(map: Map<string, T>, what: string, plugin: T): void {
+  if (map.has(plugin.name)) throw new Error(`a ${what} named ${JSON.stringify(plugin.name)} is already registered`);
+  map.set(plugin.name, plugin);
+}
+
+function get<T>(map: Map<string, T>, what: string, name: string): T {
+  const plugin = map.get(name);
+  if (plugin === undefined) throw new Error(`no ${what} named ${JSON.stringify(name)}; known: ${[...map.keys()].join(', ')}`);
+  return plugin;
+}
+
+/** A registry holding the store's workloads, nemeses and checks. */
+export function storeRegistry(): PluginRegistry {
+  const registry = new PluginRegistry();
+  registry.registerWorkload(registerWorkloadPlugin);
+  registry.registerWorkload(watchWorkloadPlugin);
+  for (const nemesis of storeNemeses) registry.nemeses.set(nemesis.name, nemesis);
+  for (const check of storeChecks) registry.checks.set(check.name, check);
+  return registry;
+}
+
+/** The registry the CLI uses; plugins of other layers register into it. */
+export const defaultRegistry: PluginRegistry = storeRegistry();

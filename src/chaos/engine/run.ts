@@ -1,0 +1,332 @@
+/**
+ * Runs one scenario: starts the store, spawns the workloads, waits for a
+ * leader, then drives time forward — sampling every replica's status, firing
+ * faults and healing them on schedule — until the duration is over; heals
+ * everything, lets the workloads finish, computes the figures and runs the
+ * checks.
+ *
+ * The same code drives both runtimes. In the simulated one every step is a
+ * function of the seed, so the result (and the history) is the same, byte for
+ * byte; the wall-clock time a run took is kept apart, in `timing`.
+ */
+import { Prng, deriveSeed } from '../../actor/prng.js';
+import { SimulatedSystem } from '../../actor/sim/sim-system.js';
+import type { ActorSystem } from '../../actor/system.js';
+import { ThreadedSystem } from '../../actor/threaded/threaded-system.js';
+import { groupStatus, spawnEtcdGroup } from '../../kv/replica/group.js';
+import type { ReplicaStatus } from '../../kv/replica/protocol.js';
+import type { Operation } from '../history.js';
+import { computeFigures, expandSchedule, round3, type FiredFault } from './figures.js';
+import { defaultRegistry, type PluginRegistry } from './registry.js';
+import type {
+  ChaosEnv,
+  CheckResult,
+  FaultFigures,
+  Injection,
+  RunData,
+  Scenario,
+  ScheduledFault,
+  StatusSample,
+  WatchEventRecord,
+  WatchObservation,
+  WorkloadRun,
+} from './types.js';
+
+export type Runtime = 'simulated' | 'threaded';
+export type Verdict = 'pass' | 'fail' | 'unknown';
+
+export interface RunOptions {
+  seed: number;
+  runtime: Runtime;
+  registry?: PluginRegistry;
+  /** Threaded runtime: where the replicas' disks live (default: a temporary directory). */
+  dataDir?: string;
+  /** Called at every status sample. */
+  onProgress?: (progress: Progress) => void;
+  /** Fault log lines as they happen. */
+  log?: (line: string) => void;
+  /** Replay: fire exactly these faults (times and pinned nodes) instead of expanding the scenario's schedule. */
+  schedule?: ScheduledFault[];
+  /** Skip the checks (studies only need figures). */
+  skipChecks?: boolean;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  durationMs: number;
+  faultsFired: number;
+  faultsTotal: number;
+  leader: string | undefined;
+  term: number | undefined;
+}
+
+/** Everything deterministic about a run: what result.json holds (plus the scenario and versions the writer adds). */
+export interface RunOutcome {
+  verdict: Verdict;
+  seed: number;
+  runtime: Runtime;
+  scenario: Scenario;
+  schedule: ScheduledFault[];
+  figures: FaultFigures[];
+  checks: CheckResult[];
+  counts: { operations: number; ok: number; fail: number; unknown: number; acknowledgedWrites: number; watchEvents: number };
+  log: string[];
+  samples: StatusSample[];
+}
+
+export interface ChaosRun {
+  outcome: RunOutcome;
+  history: Operation[];
+  watches: WatchObservation[];
+  /** Wall-clock figures: not deterministic, kept out of result.json. */
+  timing: { wallMs: number; runMs: number; speedup: number };
+}
+
+/** Status polls wait at most this long for a replica (a paused one never answers). */
+const STATUS_TIMEOUT_MS_MAX = 500;
+/** Waiting for the first (or a post-heal) leader gives up after this long. */
+const LEADER_WAIT_MS_MAX = 60_000;
+const LEADER_POLL_MS = 20;
+
+interface TimelineAction {
+  atMs: number;
+  seq: number;
+  label: string;
+  run: () => Promise<void>;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ChaosRun> {
+  const wallStart = performance.now();
+  const registry = options.registry ?? defaultRegistry;
+  const { cluster } = scenario;
+  const system: ActorSystem =
+    options.runtime === 'simulated'
+      ? new SimulatedSystem({ seed: options.seed, latencyMinMs: cluster.network.latencyMinMs, latencyMaxMs: cluster.network.latencyMaxMs })
+      : new ThreadedSystem({ seed: options.seed, dataDir: options.dataDir });
+  const sim = system instanceof SimulatedSystem ? system : undefined;
+  const wait = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : sim ? sim.runFor(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
+  const settle = <T>(p: Promise<T>): Promise<T> => (sim ? sim.settle(p, { maxMs: 24 * 3_600_000 }) : p);
+  const nemesisPrng = new Prng(deriveSeed(options.seed, 'chaos-nemesis'));
+  const log: string[] = [];
+  let originMs = 0;
+  const fmt = (ms: number): string => `t=${(ms / 1000).toFixed(3)}s`;
+  const say = (line: string): void => {
+    log.push(line);
+    options.log?.(line);
+  };
+
+  try {
+    const group = await spawnEtcdGroup(system, {
+      replicas: cluster.replicas,
+      replica: {
+        tickMs: cluster.tickMs,
+        heartbeatTicks: cluster.heartbeatTicks,
+        electionTicks: cluster.electionTicks,
+        electionTimeoutJitterTicks: cluster.electionJitterTicks,
+        preVote: cluster.preVote,
+        checkQuorum: cluster.checkQuorum,
+      },
+      supervision: { maxRestarts: 1_000 },
+    });
+    const replicas = group.names;
+    const statusTimeoutMs = Math.min(STATUS_TIMEOUT_MS_MAX, scenario.sampleMs);
+    let latest: Array<ReplicaStatus | undefined> = replicas.map(() => undefined);
+    const leaderOf = (statuses: ReadonlyArray<ReplicaStatus | undefined>): { name: string; term: number } | undefined => {
+      let best: { name: string; term: number } | undefined;
+      for (const s of statuses) if (s?.role === 'leader' && (best === undefined || s.term > best.term)) best = { name: s.name, term: s.term };
+      return best;
+    };
+    const waitForLeader = async (): Promise<void> => {
+      for (let waited = 0; waited <= LEADER_WAIT_MS_MAX; waited += LEADER_POLL_MS) {
+        const statuses = await settle(groupStatus(system, replicas, statusTimeoutMs));
+        if (leaderOf(statuses) !== undefined) {
+          latest = statuses;
+          return;
+        }
+        await wait(LEADER_POLL_MS);
+      }
+      throw new Error(`the store elected no leader within ${LEADER_WAIT_MS_MAX} ms`);
+    };
+
+    const timeline: TimelineAction[] = [];
+    let seq = 0;
+    const clients: string[] = [];
+    const env: ChaosEnv = {
+      system,
+      sim,
+      scenario,
+      seed: options.seed,
+      replicas,
+      clients,
+      get originMs() {
+        return originMs;
+      },
+      elapsedMs: () => system.now() - originMs,
+      waitForLeader,
+      settle,
+      random: () => nemesisPrng.next(),
+      latestStatus: () => latest,
+      leader: () => leaderOf(latest),
+      schedule(afterMs, label, action) {
+        timeline.push({ atMs: env.elapsedMs() + afterMs, seq: seq++, label, run: action });
+      },
+      log: (line) => say(line),
+    };
+
+    // Workloads spawn their actors first: partitions need to know every client.
+    const prepared: Array<{ name: string; start: (ctx: { env: ChaosEnv; untilMs: number }) => WorkloadRun }> = [];
+    for (const [name, spec] of Object.entries(scenario.workload)) {
+      const p = await registry.workload(name).prepare(env, spec);
+      clients.push(...p.actors);
+      prepared.push({ name, start: p.start });
+    }
+    await waitForLeader();
+    originMs = system.now();
+    const runs = prepared.map((p) => p.start({ env, untilMs: scenario.durationMs }));
+
+    // The schedule: faults, and their heals.
+    const schedule = options.schedule ?? expandSchedule(scenario.nemesis, scenario.durationMs, options.seed);
+    const fired: FiredFault[] = [];
+    const active = new Map<number, Injection>();
+    schedule.forEach((fault, index) => {
+      timeline.push({
+        atMs: fault.atMs,
+        seq: seq++,
+        label: fault.fault,
+        run: async () => {
+          const plugin = registry.nemesis(fault.fault);
+          const before = leaderOf(latest);
+          const atMs = env.elapsedMs();
+          const record: FiredFault = { index, fault: fault.fault, atMs: round3(atMs), nodes: [], description: '', leaderBefore: before?.name ?? null, termBefore: before?.term ?? null };
+          fired.push(record);
+          try {
+            const injection = await plugin.inject(env, fault);
+            record.nodes = injection.nodes;
+            record.description = injection.description;
+            say(`${fmt(atMs)} fault ${index}: ${injection.description}`);
+            const durationMs = fault.durationMs ?? 0;
+            if (injection.heal !== undefined) {
+              active.set(index, injection);
+              timeline.push({
+                atMs: fault.atMs + durationMs,
+                seq: seq++,
+                label: `heal ${fault.fault}`,
+                run: async () => {
+                  if (!active.delete(index)) return;
+                  await injection.heal!();
+                  record.healedAtMs = round3(env.elapsedMs());
+                  say(`${fmt(env.elapsedMs())} heal fault ${index} (${fault.fault})`);
+                },
+              });
+            }
+          } catch (error) {
+            record.description = `failed: ${error instanceof Error ? error.message : String(error)}`;
+            say(`${fmt(atMs)} fault ${index} (${fault.fault}) could not be injected: ${record.description}`);
+          }
+        },
+      });
+    });
+
+    // The loop: sample, fire what is due, advance to the next instant that matters.
+    const samplePromises: Array<Promise<StatusSample>> = [];
+    let nextSampleMs = 0;
+    let latestSampleMs = Number.NEGATIVE_INFINITY;
+    const faultsTotal = schedule.length;
+    for (;;) {
+      timeline.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
+      const nowMs = env.elapsedMs();
+      if (nowMs >= nextSampleMs) {
+        const tMs = round3(nowMs);
+        samplePromises.push(
+          groupStatus(system, replicas, statusTimeoutMs).then((statuses) => {
+            // Polls of a paused replica resolve late: never let an older poll overwrite a newer one.
+            if (tMs >= latestSampleMs) {
+              latestSampleMs = tMs;
+              latest = statuses;
+            }
+            return {
+              tMs,
+              replicas: statuses.map((s) => (s === undefined ? null : { name: s.name, role: s.role, term: s.term, leader: s.leader, commitIndex: s.commitIndex })),
+            };
+          }),
+        );
+        nextSampleMs += scenario.sampleMs;
+        const current = leaderOf(latest);
+        options.onProgress?.({ elapsedMs: nowMs, durationMs: scenario.durationMs, faultsFired: fired.length, faultsTotal, leader: current?.name, term: current?.term });
+      }
+      while (timeline.length > 0 && timeline[0]!.atMs <= env.elapsedMs() && timeline[0]!.atMs < scenario.durationMs) {
+        const action = timeline.shift()!;
+        await settle(action.run());
+      }
+      if (env.elapsedMs() >= scenario.durationMs) break;
+      const nextActionMs = timeline.length > 0 ? timeline[0]!.atMs : Number.POSITIVE_INFINITY;
+      const targetMs = Math.min(nextSampleMs, nextActionMs, scenario.durationMs);
+      await wait(targetMs - env.elapsedMs());
+    }
+
+    // Heal whatever is still in force, then let the workloads finish.
+    for (const [index, injection] of [...active.entries()].sort((a, b) => a[0] - b[0])) {
+      active.delete(index);
+      await settle(injection.heal!());
+      const record = fired.find((f) => f.index === index);
+      if (record !== undefined) record.healedAtMs = round3(env.elapsedMs());
+    }
+    await system.faults.heal();
+    say(`${fmt(env.elapsedMs())} end of the schedule: every fault healed; the workloads finish and read back`);
+    const endMs = env.elapsedMs();
+    const outputs = [];
+    for (const run of runs) outputs.push(await run.finish());
+    const samples = await settle(Promise.all(samplePromises));
+
+    const history = renumber(outputs.flatMap((o) => o.operations ?? []), originMs);
+    const watches = outputs.flatMap((o) => o.watches ?? []);
+    const reference = outputs.find((o) => o.reference !== undefined)?.reference as { events: WatchEventRecord[]; revision: number } | undefined;
+    const figures = computeFigures(fired, samples, history, Math.min(endMs, scenario.durationMs));
+    const data: RunData = { scenario, history, watches, reference, figures, samples };
+    const checks: CheckResult[] = [];
+    if (options.skipChecks !== true) {
+      for (const spec of scenario.checks) checks.push(await registry.check(spec.check).run(data, spec));
+    }
+    const verdict: Verdict = checks.some((c) => c.verdict === 'fail') ? 'fail' : checks.some((c) => c.verdict === 'unknown') ? 'unknown' : 'pass';
+    const count = (status: string): number => history.filter((o) => o.status === status).length;
+    const wallMs = performance.now() - wallStart;
+    const runMs = endMs;
+    return {
+      outcome: {
+        verdict,
+        seed: options.seed,
+        runtime: options.runtime,
+        scenario,
+        schedule,
+        figures,
+        checks,
+        counts: {
+          operations: history.length,
+          ok: count('ok'),
+          fail: count('fail'),
+          unknown: count('unknown'),
+          acknowledgedWrites: history.filter((o) => o.status === 'ok' && (o.op === 'write' || (o.op === 'cas' && o.swapped === true))).length,
+          watchEvents: watches.reduce((n, w) => n + w.events.length, 0),
+        },
+        log,
+        samples,
+      },
+      history,
+      watches,
+      timing: { wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100 },
+    };
+  } finally {
+    await system.shutdown();
+  }
+}
+
+/** Ids in a stable order, times in ms from the origin (rounded to µs so the files read well and compare exactly). */
+function renumber(ops: Operation[], originMs: number): Operation[] {
+  const sorted = [...ops].sort((a, b) => a.invokeMs - b.invokeMs || (a.process < b.process ? -1 : a.process > b.process ? 1 : 0));
+  return sorted.map((op, id) => ({
+    ...op,
+    id,
+    invokeMs: round3(op.invokeMs - originMs),
+    completeMs: op.completeMs === null ? null : round3(op.completeMs - originMs),
+  }));
+}

@@ -1,0 +1,225 @@
+/**
+ * The chaos engine's vocabulary: a scenario (what to run), the environment a
+ * plugin acts through (the system, time, the seeded random source), the
+ * plugins (workloads, nemeses, checks), and what a run produces.
+ *
+ * Plugins are registered by name (see registry.ts). The store's plugins are
+ * built in; Kubernetes-level ones (Deployment churn, scheduler failover, node
+ * crash) register the same way and need no change to the engine.
+ */
+import type { ActorSystem } from '../../actor/system.js';
+import type { SimulatedSystem } from '../../actor/sim/sim-system.js';
+import type { ReplicaStatus } from '../../kv/replica/protocol.js';
+import type { Operation } from '../history.js';
+
+/** A JSON Schema fragment (the subset schema.ts validates: type, properties, required, enum, const, minimum, maximum, items, oneOf, description, default). */
+export type JsonSchema = Record<string, unknown>;
+
+// ---------------------------------------------------------------- scenario
+
+export interface ClusterSpec {
+  /** Replicas of the store (odd). */
+  replicas: number;
+  tickMs: number;
+  heartbeatTicks: number;
+  electionTicks: number;
+  /** Width of the randomized election timeout range in ticks (default electionTicks). */
+  electionJitterTicks?: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Simulated runtime only: one-way message latency, uniform in [min, max] ms. */
+  network: { latencyMinMs: number; latencyMaxMs: number };
+}
+
+/** One fault of the schedule as written: a nemesis name and its parameters. */
+export interface FaultSpec {
+  fault: string;
+  /** How long the fault lasts before it is healed (0: instantaneous, such as a kill). */
+  durationMs?: number;
+  [param: string]: unknown;
+}
+
+export type NemesisEntry =
+  | ({ atMs: number } & FaultSpec)
+  | {
+      random: {
+        /** Mean faults per minute (a Poisson process drawn from the seed). */
+        perMinute: number;
+        fromMs: number;
+        untilMs: number;
+        /** Drawn uniformly for each arrival. */
+        faults: FaultSpec[];
+      };
+    };
+
+export interface CheckSpec {
+  check: string;
+  [param: string]: unknown;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  cluster: ClusterSpec;
+  /** Workload name → its spec (see each workload's schema). */
+  workload: Record<string, Record<string, unknown>>;
+  nemesis: NemesisEntry[];
+  /** The workload runs this long from the first fault's time origin; every fault still active at the end is healed. */
+  durationMs: number;
+  checks: CheckSpec[];
+  /** How often each replica's status (role, term, leader, commit) is sampled for the plots and figures. */
+  sampleMs: number;
+}
+
+/** A fault of the concrete schedule: fixed time, nemesis name, parameters (random entries expanded from the seed). */
+export interface ScheduledFault extends FaultSpec {
+  atMs: number;
+}
+
+// ---------------------------------------------------------------- environment
+
+/** What the engine offers plugins while a run is in progress. Times are ms since the run's origin. */
+export interface ChaosEnv {
+  readonly system: ActorSystem;
+  /** Present in the simulated runtime. */
+  readonly sim: SimulatedSystem | undefined;
+  readonly scenario: Scenario;
+  readonly seed: number;
+  /** The store's replicas, in Raft id order. */
+  readonly replicas: readonly string[];
+  /** Every workload actor (clients, watchers): "everyone else" for partitions. */
+  readonly clients: string[];
+  /** The origin in the system's clock (ms): workload actors compare their `now()` with `originMs + t`. */
+  readonly originMs: number;
+  /** Milliseconds since the run's origin. */
+  elapsedMs(): number;
+  /** Wait until the store has a leader (after healing, before final reads). */
+  waitForLeader(): Promise<void>;
+  /** Await a host-side promise (the simulated runtime runs until it settles). */
+  settle<T>(promise: Promise<T>): Promise<T>;
+  /** Uniform in [0, 1), from the nemesis' own seeded stream. */
+  random(): number;
+  /** The newest status sample of every replica (undefined: did not answer). */
+  latestStatus(): Array<ReplicaStatus | undefined>;
+  /** The current leader by the newest sample: the highest term's self-declared leader. */
+  leader(): { name: string; term: number } | undefined;
+  /** Run `action` `afterMs` from now, inside the engine's loop (rolling restarts and other multi-step faults). */
+  schedule(afterMs: number, label: string, action: () => Promise<void>): void;
+  log(line: string): void;
+}
+
+// ---------------------------------------------------------------- plugins
+
+export interface WorkloadContext {
+  env: ChaosEnv;
+  /** Stop invoking new operations at this many ms after the origin. */
+  untilMs: number;
+}
+
+export interface WorkloadRun {
+  /** Actor names this workload spawned (they count as clients for partitions). */
+  actors: string[];
+  /** Called once the run's faults are healed; resolves with what the workload observed. */
+  finish(): Promise<WorkloadOutput>;
+}
+
+export interface WatchEventRecord {
+  revision: number;
+  key: string;
+  type: 'put' | 'delete';
+  value: string;
+}
+
+export interface WatchObservation {
+  watcher: string;
+  events: WatchEventRecord[];
+  /** Highest revision the watch vouched for (events or progress notifications). */
+  lastRevision: number;
+}
+
+export interface WorkloadOutput {
+  /** Register operations (times absolute in the system's clock; the engine shifts them). */
+  operations?: Operation[];
+  watches?: WatchObservation[];
+  /** Ground truth recorded after the run (e.g. every event of the store from revision 1). */
+  reference?: { events: WatchEventRecord[]; revision: number };
+}
+
+export interface WorkloadPlugin<S = Record<string, unknown>> {
+  name: string;
+  description: string;
+  /** Schema of this workload's spec under `workload.<name>`. */
+  schema: JsonSchema;
+  /** Spawns the workload's actors (before the origin) and returns a handle; `start` runs it. */
+  prepare(env: ChaosEnv, spec: S): Promise<{ actors: string[]; start(ctx: WorkloadContext): WorkloadRun }>;
+}
+
+/** What an injected fault reports back. */
+export interface Injection {
+  /** The actors it hit, in the nemesis' order (a replay can pin them through the `nodes` parameter). */
+  nodes: string[];
+  /** For people: what was done. */
+  description: string;
+  /** Undo it (called at atMs + durationMs, or when the run ends). */
+  heal?: () => Promise<void>;
+}
+
+export interface NemesisPlugin<P extends FaultSpec = FaultSpec> {
+  name: string;
+  description: string;
+  /** Schema of the fault's own parameters (besides fault, atMs, durationMs, nodes). */
+  schema: JsonSchema;
+  /** True when the fault stays in force for `durationMs` and needs it. */
+  needsDuration: boolean;
+  inject(env: ChaosEnv, params: P): Promise<Injection>;
+}
+
+/** Per fault: what the run measured around it. Times in ms from the fault's start. */
+export interface FaultFigures {
+  index: number;
+  fault: string;
+  nodes: string[];
+  description: string;
+  atMs: number;
+  /** When the fault was healed (absent: instantaneous). */
+  healedAtMs?: number;
+  leaderBefore: string | null;
+  termBefore: number | null;
+  /** Until a leader of a higher term than before reported itself; null: no election happened before the next fault. */
+  newLeaderMs: number | null;
+  /** Longest gap between successful operations, from the fault to the next fault (or the end). */
+  unavailabilityMs: number | null;
+  /** Until the first acknowledged write invoked after the fault completed; null: none did. */
+  writesRecoveredMs: number | null;
+}
+
+export interface StatusSample {
+  tMs: number;
+  replicas: Array<{ name: string; role: string; term: number; leader: string; commitIndex: number } | null>;
+}
+
+export interface CheckResult {
+  name: string;
+  /** 'pass' | 'fail'; 'unknown' when the check could not decide (a budget ran out). */
+  verdict: 'pass' | 'fail' | 'unknown';
+  summary: string;
+  details?: unknown;
+}
+
+/** Everything a check may look at. */
+export interface RunData {
+  scenario: Scenario;
+  /** Register operations, renumbered, times in ms from the origin. */
+  history: Operation[];
+  watches: WatchObservation[];
+  reference: { events: WatchEventRecord[]; revision: number } | undefined;
+  figures: FaultFigures[];
+  samples: StatusSample[];
+}
+
+export interface CheckPlugin<P extends CheckSpec = CheckSpec> {
+  name: string;
+  description: string;
+  schema: JsonSchema;
+  run(data: RunData, params: P): Promise<CheckResult>;
+}

@@ -1,0 +1,98 @@
+/**
+ * The watch workload: a client actor that watches the register keys through
+ * its own `ReplicatedKvClient` for the whole run (the client resumes the watch
+ * on another replica when its replica dies, pauses or loses its leader) and
+ * records every event it is given. The watch check compares what it saw with
+ * a reference watch taken after the run, from revision 1, on a healthy store.
+ */
+import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
+import { ReplicatedKvClient, actorKvClientHost } from '../../kv/client/replicated-client.js';
+import type { KvWatch } from '../../kv/client/types.js';
+
+export interface WatchWorkloadArgs {
+  replicas: string[];
+}
+
+export interface WatchRunRequest {
+  key: string;
+  rangeEnd: string;
+  /** Deliver from this revision (1: everything the store ever did). */
+  startRevision: number;
+}
+
+/** Ends a run: as soon as every revision up to `untilRevision` is vouched for, or after `graceMs`. */
+export interface WatchFinishRequest {
+  untilRevision: number;
+  graceMs: number;
+}
+
+export interface WatchRunResult {
+  events: Array<{ revision: number; key: string; type: 'put' | 'delete'; value: string }>;
+  /** Highest revision vouched for by events or progress notifications. */
+  lastRevision: number;
+  /** Set when the watch ended for good (compaction). */
+  ended?: string;
+}
+
+export type WatchWorkloadMsg =
+  | { type: 'run'; body: WatchRunRequest }
+  | { type: 'finish'; body: WatchFinishRequest }
+  /** Ask: the store's current revision (a linearizable range of the watched keys). */
+  | { type: 'revision'; body: { key: string; rangeEnd: string } };
+
+/** How often the watcher looks at its clock while waiting for the end of the run. */
+const WATCH_POLL_MS = 50;
+
+export const watchWorkload = defineBehaviour<WatchWorkloadMsg, WatchWorkloadArgs>(import.meta.url, 'watch-workload', (ctx, args) => {
+  const { host, handle } = actorKvClientHost(ctx as never);
+  const client = new ReplicatedKvClient(host, { replicas: args.replicas });
+
+  let stopAtRevision = Number.POSITIVE_INFINITY;
+  let stopAtMs = Number.POSITIVE_INFINITY;
+
+  async function run(request: WatchRunRequest): Promise<WatchRunResult> {
+    const result: WatchRunResult = { events: [], lastRevision: request.startRevision - 1 };
+    const watch: KvWatch = client.watch(
+      request.key,
+      { rangeEnd: request.rangeEnd, startRevision: request.startRevision, progressNotify: true },
+      {
+        onEvents(events) {
+          for (const e of events) {
+            result.events.push({ revision: e.kv.modRevision, key: e.kv.key, type: e.type, value: e.type === 'put' ? e.kv.value : '' });
+            result.lastRevision = Math.max(result.lastRevision, e.kv.modRevision);
+          }
+        },
+        onProgress(revision) {
+          result.lastRevision = Math.max(result.lastRevision, revision);
+        },
+        onEnd(error) {
+          if (error !== undefined) result.ended = `${error.code}: ${error.message}`;
+        },
+      },
+    );
+    while (result.ended === undefined && result.lastRevision < stopAtRevision && ctx.now() < stopAtMs) await host.sleep(WATCH_POLL_MS);
+    watch.cancel();
+    return result;
+  }
+
+  return {
+    receive(msg) {
+      if (handle(msg) || client.handle(msg)) return undefined;
+      switch (msg.type) {
+        case 'run':
+          return run(msg.body);
+        case 'finish':
+          stopAtRevision = msg.body.untilRevision;
+          stopAtMs = ctx.now() + msg.body.graceMs;
+          return undefined;
+        case 'revision':
+          return client.range(msg.body.key, { rangeEnd: msg.body.rangeEnd, countOnly: true }).then((r) => r.header.revision);
+        default:
+          return unhandled;
+      }
+    },
+    onStop() {
+      client.close();
+    },
+  };
+});
