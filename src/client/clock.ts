@@ -7,6 +7,7 @@
  */
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
+import { Prng } from '../actor/prng.js';
 
 export interface Clock {
   /** Milliseconds since the epoch (real or virtual). */
@@ -79,11 +80,11 @@ export class VirtualClock implements Clock {
   private nowMs: number;
   private seq = 0;
   private readonly timers = new Map<string, PendingTimer>();
-  private randomState: number;
+  private readonly prng: Prng;
 
   constructor(startMs = 1_700_000_000_000, seed = 1) {
     this.nowMs = startMs;
-    this.randomState = seed >>> 0 || 1;
+    this.prng = new Prng(seed);
   }
 
   now(): number {
@@ -99,14 +100,9 @@ export class VirtualClock implements Clock {
     this.timers.delete(key);
   }
 
-  /** xorshift32: deterministic per seed. */
+  /** The runtime's seeded PRNG: deterministic per seed. */
   random(): number {
-    let x = this.randomState;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.randomState = x >>> 0;
-    return this.randomState / 0x1_0000_0000;
+    return this.prng.next();
   }
 
   pendingTimerKeys(): string[] {

@@ -3,6 +3,11 @@
  * abstract ListWatcher, an indexed store, a rate-limited work queue, and
  * leader election over Leases. Time comes from an injected Clock.
  */
+export {
+  ApiClient, ApiStatusError, apiVersionOfType, API_REQUEST_TIMEOUT_MS_DEFAULT, API_WATCH_RESTART_MS_DEFAULT,
+  PODS, NODES, NAMESPACES, SERVICES, ENDPOINTS, EVENTS, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES, ENDPOINTSLICES,
+  type ApiClientHost, type ApiClientOptions, type ResourceType, type RequestOptions, type ClientListOptions,
+} from './api-client.js';
 export { ActorClock, VirtualClock, settle, type Clock, type ClientTimerMsg } from './clock.js';
 export {
   ClientError, isConflict, isGone, isNotFound,

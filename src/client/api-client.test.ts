@@ -1,0 +1,185 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedSystem, createLogger, defineBehaviour, unhandled, type Message } from '../actor/index.js';
+import { apiServer } from '../api/behaviour.js';
+import type { KubeObject, Pod, Status } from '../api/types/index.js';
+import { ApiClient, ApiStatusError, PODS, type ResourceType } from './api-client.js';
+import { ActorClock, type ClientTimerMsg } from './clock.js';
+import { Informer } from './informer.js';
+import { isConflict, isNotFound } from './list-watch.js';
+
+/**
+ * The test's hands inside an actor: the ApiClient only works inside one, so
+ * the test sends it operations by message and reads what its informer saw.
+ */
+type ProbeMsg =
+  | ClientTimerMsg
+  | Message<'probe.call', { op: 'get' | 'create' | 'update' | 'updateStatus' | 'patch' | 'delete' | 'list'; args: unknown[] }>
+  | Message<'probe.inform', { watchRestartMs?: number }>
+  | Message<'probe.seen', null>
+  | Message<'probe.watchFrom', { resourceVersion: string }>;
+
+interface ProbeSeen {
+  synced: boolean;
+  names: string[];
+  events: string[];
+  watchErrors: number[];
+  watchesStarted: number;
+  activeWatches: number;
+}
+
+export const apiProbe = defineBehaviour<ProbeMsg, { watchRestartMs?: number }>(import.meta.url, 'api-client-probe', (ctx, args) => {
+  const clock = new ActorClock(ctx);
+  const api = new ApiClient(ctx, { clock, watchRestartMs: args.watchRestartMs ?? 0 });
+  let informer: Informer<Pod> | undefined;
+  const events: string[] = [];
+  const watchErrors: number[] = [];
+  return {
+    async receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
+        case 'probe.call': {
+          const method = (api as unknown as Record<string, (type: ResourceType<KubeObject>, ...rest: unknown[]) => Promise<unknown>>)[msg.body.op]!;
+          try {
+            return { ok: await method.call(api, PODS, ...msg.body.args) };
+          } catch (error) {
+            if (!(error instanceof ApiStatusError)) throw error;
+            return { error: { code: error.code, reason: error.reason, conflict: isConflict(error), notFound: isNotFound(error) } };
+          }
+        }
+        case 'probe.inform':
+          informer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS, { namespace: 'default' }) });
+          informer.addEventHandler({
+            onAdd: (p) => events.push(`add ${p.metadata.name}`),
+            onUpdate: (o, n) => events.push(`update ${n.metadata.name} ${o.metadata.labels?.v ?? ''}->${n.metadata.labels?.v ?? ''}`),
+            onDelete: (p) => events.push(`delete ${p.metadata.name}`),
+          });
+          informer.start();
+          return undefined;
+        case 'probe.watchFrom':
+          api.watch(PODS, msg.body.resourceVersion, { onEvent: () => undefined, onError: (f) => watchErrors.push(f.code) });
+          return undefined;
+        case 'probe.seen':
+          return {
+            synced: informer?.hasSynced() ?? false,
+            names: (informer?.store.list() ?? []).map((p) => p.metadata.name!).sort(),
+            events: [...events],
+            watchErrors: [...watchErrors],
+            watchesStarted: api.stats.watchesStarted,
+            activeWatches: api.activeWatches,
+          } satisfies ProbeSeen;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+const pod = (name: string, labels: Record<string, string> = {}): Pod => ({
+  metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] },
+});
+
+async function cluster(seed: number, probeArgs: { watchRestartMs?: number } = {}) {
+  const sim = new SimulatedSystem({ seed, logger: createLogger({ level: 'silent' }) });
+  await sim.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
+  await sim.spawn(apiProbe, { name: 'probe', args: probeArgs });
+  const probe = sim.ref<ProbeMsg>('probe');
+  type Result<T> = { ok?: T; error?: { code: number; reason: string; conflict: boolean; notFound: boolean } };
+  const call = <T = Pod>(op: Extract<ProbeMsg, { type: 'probe.call' }>['body']['op'], ...args: unknown[]) =>
+    sim.settle(probe.ask<Result<T>>({ type: 'probe.call', body: { op, args } }));
+  const seen = () => sim.settle(probe.ask<ProbeSeen>({ type: 'probe.seen', body: null }));
+  return { sim, probe, call, seen };
+}
+
+test('typed requests against the real apiserver: create, get, update with CAS, updateStatus, patch, list, delete; errors carry the Status reason', async () => {
+  const { sim, call } = await cluster(21);
+  try {
+    const created = await call('create', pod('a', { app: 'web' }));
+    assert.equal(created.ok?.metadata.name, 'a');
+    assert.equal(created.ok?.kind, 'Pod');
+    const again = await call('create', pod('a'));
+    assert.deepEqual(again.error, { code: 409, reason: 'AlreadyExists', conflict: true, notFound: false });
+
+    const got = await call('get', 'default', 'a');
+    assert.equal(got.ok?.metadata.uid, created.ok?.metadata.uid);
+
+    const relabelled = { ...got.ok!, metadata: { ...got.ok!.metadata, labels: { app: 'web', v: '2' } } };
+    const updated = await call('update', relabelled);
+    assert.equal(updated.ok?.metadata.labels?.v, '2');
+    const stale = await call('update', { ...relabelled, metadata: { ...relabelled.metadata, labels: { v: '3' } } });
+    assert.equal(stale.error?.reason, 'Conflict', 'an update from a stale resourceVersion is a 409 Conflict');
+
+    const withStatus = await call('updateStatus', { ...updated.ok!, status: { phase: 'Running' } });
+    assert.equal(withStatus.ok?.status?.phase, 'Running');
+    const patched = await call('patch', 'default', 'a', 'merge', { metadata: { labels: { extra: 'yes' } } });
+    assert.equal(patched.ok?.metadata.labels?.extra, 'yes');
+    assert.equal(patched.ok?.status?.phase, 'Running', 'the status written through /status is kept');
+
+    await call('create', pod('b', { app: 'db' }));
+    const listed = await call<{ items: Pod[]; resourceVersion: string }>('list', { namespace: 'default', labelSelector: 'app=web' });
+    assert.deepEqual(listed.ok?.items.map((p) => p.metadata.name), ['a']);
+    assert.ok(Number(listed.ok?.resourceVersion) > 0, 'a list carries its resourceVersion');
+
+    const deleted = await call<KubeObject | Status>('delete', 'default', 'b');
+    assert.ok(deleted.ok !== undefined);
+    const gone = await call('get', 'default', 'b');
+    assert.deepEqual(gone.error, { code: 404, reason: 'NotFound', conflict: false, notFound: true });
+  } finally {
+    await sim.shutdown();
+  }
+});
+
+test('an informer over the actor ListWatcher lists, then follows creates, updates and deletes', async () => {
+  const { sim, probe, call, seen } = await cluster(22);
+  try {
+    await call('create', pod('before'));
+    await sim.settle(probe.ask({ type: 'probe.inform', body: {} }));
+    await sim.runUntil(() => false, { maxMs: 100 });
+    assert.deepEqual((await seen()).names, ['before']);
+    assert.equal((await seen()).synced, true);
+
+    await call('create', pod('x', { v: '1' }));
+    await call('patch', 'default', 'x', 'merge', { metadata: { labels: { v: '2' } } });
+    await call('delete', 'default', 'before');
+    await sim.runFor(100);
+    const state = await seen();
+    assert.deepEqual(state.names, ['x']);
+    assert.deepEqual(state.events, ['add before', 'add x', 'update x 1->2', 'delete before']);
+  } finally {
+    await sim.shutdown();
+  }
+});
+
+test('a watch is restarted from its last resourceVersion after watchRestartMs without losing or repeating events', async () => {
+  const { sim, probe, call, seen } = await cluster(23, { watchRestartMs: 1_000 });
+  try {
+    await sim.settle(probe.ask({ type: 'probe.inform', body: {} }));
+    for (let i = 0; i < 6; i++) {
+      await call('create', pod(`p${i}`));
+      await sim.runFor(900);
+    }
+    const state = await seen();
+    assert.ok(state.watchesStarted >= 3, `watches restarted (${state.watchesStarted} started)`);
+    assert.equal(state.activeWatches, 1, 'the old watches were ended');
+    assert.deepEqual(state.events, ['add p0', 'add p1', 'add p2', 'add p3', 'add p4', 'add p5']);
+  } finally {
+    await sim.shutdown();
+  }
+});
+
+test('a watch from a resourceVersion older than the watch cache ends with 410 (the informer relists on it)', async () => {
+  const { sim, probe, call, seen } = await cluster(24);
+  try {
+    for (let i = 0; i < 3; i++) await call('create', pod(`p${i}`));
+    await sim.settle(probe.ask({ type: 'probe.watchFrom', body: { resourceVersion: '1' } }));
+    await sim.runFor(100);
+    const state = await seen();
+    assert.deepEqual(state.watchErrors, [410]);
+    assert.equal(state.activeWatches, 0);
+  } finally {
+    await sim.shutdown();
+  }
+});

@@ -1,0 +1,366 @@
+/**
+ * A typed client of the API server's actor protocol (src/api/protocol.ts)
+ * for code running inside an actor: get / list / create / update /
+ * updateStatus / patch / delete with typed results, errors as
+ * `ApiStatusError` (a `ClientError` carrying the Kubernetes Status, so
+ * `isConflict` / `isNotFound` and `error.reason` work as in client-go), and a
+ * `ListWatcher` over `api.list` + `api.watch` that plugs into the Informer.
+ *
+ * Watch events arrive at the host actor as `api.watchEvents` / `api.watchEnd`
+ * tells; the actor hands every message to `client.handle(msg)` first (as with
+ * `actorKvClientHost`), which returns true when the message was the client's.
+ *
+ * ```ts
+ * const clock = new ActorClock(ctx);
+ * const api = new ApiClient(ctx, { clock, as: { name: 'system:kube-controller-manager', groups: [] } });
+ * const pods = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
+ * // in receive(msg): if (api.handle(msg)) return; if (msg.type === 'client.timer') { clock.fire(msg.body.key); return; }
+ * ```
+ */
+import type { ActorContext } from '../actor/behaviour.js';
+import type { Message } from '../actor/protocol.js';
+import { APISERVER_NAME, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
+import type { UserInfo } from '../api/auth.js';
+import type { ApiQuery } from '../api/handlers.js';
+import type { PatchType } from '../api/registry.js';
+import type {
+  ConfigMap, DeleteOptions, Deployment, EndpointSlice, Endpoints, Event, KubeObject, Lease, List, Namespace, Node, Pod, ReplicaSet, Secret, Service, Status, WatchEvent,
+} from '../api/types/index.js';
+import type { Clock } from './clock.js';
+import type { LeaseClient } from './leader-election.js';
+import { ClientError, type ListOptions, type ListResult, type ListWatcher, type WatchHandle, type WatchHandlers } from './list-watch.js';
+
+/** Names a resource, typed by the object it serves. */
+export interface ResourceType<T extends KubeObject> {
+  group: string;
+  version: string;
+  /** Plural: 'pods'. */
+  resource: string;
+  kind: string;
+  namespaced: boolean;
+  /** Phantom: carries T for inference; never set. */
+  readonly __object?: T;
+}
+
+function resourceType<T extends KubeObject>(group: string, version: string, resource: string, kind: string, namespaced: boolean): ResourceType<T> {
+  return Object.freeze({ group, version, resource, kind, namespaced });
+}
+
+export const PODS = resourceType<Pod>('', 'v1', 'pods', 'Pod', true);
+export const NODES = resourceType<Node>('', 'v1', 'nodes', 'Node', false);
+export const NAMESPACES = resourceType<Namespace>('', 'v1', 'namespaces', 'Namespace', false);
+export const SERVICES = resourceType<Service>('', 'v1', 'services', 'Service', true);
+export const ENDPOINTS = resourceType<Endpoints>('', 'v1', 'endpoints', 'Endpoints', true);
+export const EVENTS = resourceType<Event>('', 'v1', 'events', 'Event', true);
+export const CONFIGMAPS = resourceType<ConfigMap>('', 'v1', 'configmaps', 'ConfigMap', true);
+export const SECRETS = resourceType<Secret>('', 'v1', 'secrets', 'Secret', true);
+export const DEPLOYMENTS = resourceType<Deployment>('apps', 'v1', 'deployments', 'Deployment', true);
+export const REPLICASETS = resourceType<ReplicaSet>('apps', 'v1', 'replicasets', 'ReplicaSet', true);
+export const LEASES = resourceType<Lease>('coordination.k8s.io', 'v1', 'leases', 'Lease', true);
+export const ENDPOINTSLICES = resourceType<EndpointSlice>('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true);
+
+/** `apiVersion` of a resource type: 'v1' or 'apps/v1'. */
+export function apiVersionOfType(type: ResourceType<KubeObject>): string {
+  return type.group === '' ? type.version : `${type.group}/${type.version}`;
+}
+
+/** A failed request: the server's Status (or one made up for a transport failure: 504 Timeout, 503 ServiceUnavailable). */
+export class ApiStatusError extends ClientError {
+  constructor(readonly status: Status) {
+    super(status.code, status.reason ?? '', status.message ?? `request failed with ${status.code}`);
+    this.name = 'ApiStatusError';
+  }
+}
+
+function transportStatus(code: number, reason: 'Timeout' | 'ServiceUnavailable', message: string): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message };
+}
+
+/** What the client needs of its actor: a subset of ActorContext, so tests may pass a stand-in. */
+export type ApiClientHost = Pick<ActorContext, 'name' | 'ask' | 'send' | 'random'>;
+
+export interface ApiClientOptions {
+  /** The API server actor's name (default 'apiserver'). */
+  apiserver?: string;
+  /** Run requests as this user (RBAC applies); default: the actor's trusted, unrestricted identity. */
+  as?: UserInfo;
+  /** Per-request ask timeout. */
+  requestTimeoutMs?: number;
+  /**
+   * Needed for watches: each watch is ended and restarted from its last
+   * resourceVersion after `watchRestartMs` (jittered up to 2x), as client-go's
+   * reflector asks for `timeoutSeconds`. That bounds how long a watch the
+   * server silently lost (an apiserver restart) goes unnoticed.
+   */
+  clock?: Clock;
+  watchRestartMs?: number;
+}
+
+/** client-go's reflector default request timeout is 60 s; an actor ask inside one process needs far less, but a Raft election may stall the store a few seconds. */
+export const API_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+/** client-go's minWatchTimeout is 5 minutes (jittered to 10): a lost watch costs at most that long. */
+export const API_WATCH_RESTART_MS_DEFAULT = 300_000;
+/** Events one `api.watchEvents` may carry (the server batches at most 500); a larger batch is a protocol error. */
+const WATCH_EVENTS_PER_MESSAGE_MAX = 10_000;
+
+export interface RequestOptions {
+  /** dryRun, fieldManager, force, propagationPolicy... as the query string would carry them. */
+  query?: ApiQuery;
+}
+
+export interface ClientListOptions extends ListOptions {
+  namespace?: string;
+  limit?: number;
+  continue?: string;
+}
+
+interface ActiveWatch {
+  watchId: string;
+  handlers: WatchHandlers<KubeObject>;
+  /** Set once the watch has ended (by us, by the server, or by an error) so nothing more is delivered. */
+  ended: boolean;
+}
+
+export class ApiClient {
+  private readonly apiserver: string;
+  private readonly requestTimeoutMs: number;
+  private readonly watchRestartMs: number;
+  private readonly watches = new Map<string, ActiveWatch>();
+  /** Random per incarnation: the apiserver keys watches by id, and a restarted actor must not reuse its predecessor's ids. */
+  private readonly watchIdPrefix: string;
+  private watchSeq = 0;
+  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0 };
+
+  constructor(private readonly host: ApiClientHost, private readonly options: ApiClientOptions = {}) {
+    this.apiserver = options.apiserver ?? APISERVER_NAME;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS_DEFAULT;
+    this.watchRestartMs = options.watchRestartMs ?? API_WATCH_RESTART_MS_DEFAULT;
+    let suffix = '';
+    for (let i = 0; i < 8; i++) suffix += Math.floor(host.random() * 36).toString(36);
+    this.watchIdPrefix = `${host.name}/${suffix}/`;
+  }
+
+  // ---------- requests ----------
+
+  async get<T extends KubeObject>(type: ResourceType<T>, namespace: string | undefined, name: string, options: { subresource?: string } = {}): Promise<T> {
+    return this.request<T>({ type: 'api.get', body: { ...this.target(type, namespace, name, options.subresource), name } });
+  }
+
+  /** Like `get`, but null instead of a NotFound error. */
+  async tryGet<T extends KubeObject>(type: ResourceType<T>, namespace: string | undefined, name: string): Promise<T | null> {
+    try {
+      return await this.get(type, namespace, name);
+    } catch (error) {
+      if (error instanceof ClientError && error.code === 404) return null;
+      throw error;
+    }
+  }
+
+  async list<T extends KubeObject>(type: ResourceType<T>, options: ClientListOptions = {}): Promise<ListResult<T> & { continue?: string }> {
+    const query: ApiQuery = {};
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+    if (options.resourceVersion) query.resourceVersion = options.resourceVersion;
+    if (options.limit !== undefined) query.limit = options.limit;
+    if (options.continue) query.continue = options.continue;
+    const list = await this.request<List<T>>({ type: 'api.list', body: { ...this.target(type, options.namespace), query } });
+    if (!Array.isArray(list.items)) throw new Error(`api.list ${type.resource}: reply has no items array`);
+    const result: ListResult<T> & { continue?: string } = { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    if (list.metadata?.continue) result.continue = list.metadata.continue;
+    return result;
+  }
+
+  async create<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions = {}): Promise<T> {
+    const namespace = this.namespaceOf(type, object);
+    return this.request<T>({ type: 'api.create', body: { ...this.target(type, namespace), object: this.withTypeMeta(type, object), query: options.query } });
+  }
+
+  /** Compare-and-swap on `metadata.resourceVersion` when set (409 Conflict when stale); without it, last writer wins. */
+  async update<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions = {}): Promise<T> {
+    return this.put(type, object, undefined, options);
+  }
+
+  /** Writes only `.status` (the status subresource); same CAS rule as `update`. */
+  async updateStatus<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions = {}): Promise<T> {
+    return this.put(type, object, 'status', options);
+  }
+
+  async patch<T extends KubeObject>(
+    type: ResourceType<T>, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: RequestOptions & { subresource?: string } = {},
+  ): Promise<T> {
+    return this.request<T>({ type: 'api.patch', body: { ...this.target(type, namespace, name, options.subresource), name, patchType, patch, query: options.query } });
+  }
+
+  /** Returns the object as it is after the request (still present while finalizers or a grace period hold it) or the server's Status. */
+  async delete<T extends KubeObject>(type: ResourceType<T>, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<T | Status> {
+    return this.request<T | Status>({ type: 'api.delete', body: { ...this.target(type, namespace, name), name, options } });
+  }
+
+  /** A LeaseClient for LeaderElector: get returns null on NotFound; update is CAS on resourceVersion. */
+  leaseClient(): LeaseClient {
+    return {
+      get: (namespace, name) => this.tryGet(LEASES, namespace, name),
+      create: (lease) => this.create(LEASES, lease),
+      update: (lease) => this.update(LEASES, lease),
+    };
+  }
+
+  // ---------- watches ----------
+
+  /** A ListWatcher for an Informer, over one resource (optionally one namespace and selectors). */
+  listWatcher<T extends KubeObject>(type: ResourceType<T>, scope: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): ListWatcher<T> {
+    return {
+      list: (options) => this.list(type, { ...scope, ...options, labelSelector: options.labelSelector ?? scope.labelSelector, fieldSelector: options.fieldSelector ?? scope.fieldSelector }),
+      watch: (resourceVersion, handlers) => this.watch(type, resourceVersion, handlers, scope),
+    };
+  }
+
+  watch<T extends KubeObject>(
+    type: ResourceType<T>, resourceVersion: string, handlers: WatchHandlers<T>, scope: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): WatchHandle {
+    const watchId = `${this.watchIdPrefix}${++this.watchSeq}`;
+    const active: ActiveWatch = { watchId, handlers: handlers as WatchHandlers<KubeObject>, ended: false };
+    this.watches.set(watchId, active);
+    this.stats.watchesStarted++;
+    const query: ApiQuery = { allowWatchBookmarks: true };
+    if (resourceVersion !== '') query.resourceVersion = resourceVersion;
+    if (scope.labelSelector) query.labelSelector = scope.labelSelector;
+    if (scope.fieldSelector) query.fieldSelector = scope.fieldSelector;
+    const msg: ApiServerMsg = { type: 'api.watch', body: { ...this.target(type, scope.namespace), watchId, query } };
+    this.host.ask<ApiReply>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs }).then(
+      (reply) => {
+        if (reply.ok) return;
+        this.fail(active, reply.status);
+      },
+      (error: unknown) => this.fail(active, this.transportFailure(error)),
+    );
+    const clock = this.options.clock;
+    const restartKey = `api-client/watch/${watchId}`;
+    if (clock !== undefined && this.watchRestartMs > 0) {
+      const delayMs = this.watchRestartMs * (1 + clock.random());
+      clock.timer(restartKey, delayMs, () => {
+        if (active.ended) return;
+        this.stats.watchRestarts++;
+        this.finish(active, true);
+        active.handlers.onClose?.();
+      });
+    }
+    return {
+      stop: () => {
+        if (active.ended) return;
+        this.finish(active, true);
+      },
+    };
+  }
+
+  /** Route a message to the client; true when it was a watch message (whether or not the watch is still live). */
+  handle(msg: Message): boolean {
+    if (msg.type !== 'api.watchEvents' && msg.type !== 'api.watchEnd') return false;
+    const watchMsg = msg as ApiWatchMsg;
+    const active = this.watches.get(watchMsg.body.watchId);
+    if (active === undefined || active.ended) return true; // a late message of a stopped watch
+    if (watchMsg.type === 'api.watchEvents') {
+      const events = watchMsg.body.events;
+      if (!Array.isArray(events) || events.length > WATCH_EVENTS_PER_MESSAGE_MAX) throw new Error(`api.watchEvents for ${active.watchId}: events must be an array of at most ${WATCH_EVENTS_PER_MESSAGE_MAX}`);
+      for (const event of events) {
+        if (active.ended) break;
+        this.deliver(active, event);
+      }
+      return true;
+    }
+    const status = watchMsg.body.status;
+    this.finish(active, false);
+    if (status !== undefined && status.status === 'Failure') active.handlers.onError({ code: status.code, reason: status.reason, message: status.message });
+    else active.handlers.onClose?.();
+    return true;
+  }
+
+  /** End every watch (the actor is stopping). */
+  close(): void {
+    for (const active of [...this.watches.values()]) this.finish(active, true);
+  }
+
+  get activeWatches(): number {
+    return this.watches.size;
+  }
+
+  // ---------- internals ----------
+
+  private deliver(active: ActiveWatch, event: WatchEvent): void {
+    if (event.type === 'ERROR') {
+      const status = event.object as Status;
+      this.finish(active, true);
+      active.handlers.onError({ code: status.code ?? 500, reason: status.reason, message: status.message });
+      return;
+    }
+    this.stats.watchEvents++;
+    active.handlers.onEvent({ type: event.type, object: event.object as KubeObject });
+  }
+
+  private fail(active: ActiveWatch, status: Status): void {
+    if (active.ended) return;
+    this.finish(active, true);
+    active.handlers.onError({ code: status.code, reason: status.reason, message: status.message });
+  }
+
+  /** Forget the watch; tell the server when it may still be running there. */
+  private finish(active: ActiveWatch, tellServer: boolean): void {
+    active.ended = true;
+    this.watches.delete(active.watchId);
+    this.options.clock?.cancelTimer(`api-client/watch/${active.watchId}`);
+    if (tellServer) this.host.send(this.apiserver, { type: 'api.unwatch', body: { watchId: active.watchId } } satisfies ApiServerMsg);
+  }
+
+  private async put<T extends KubeObject>(type: ResourceType<T>, object: T, subresource: string | undefined, options: RequestOptions): Promise<T> {
+    const name = object.metadata.name;
+    if (name === undefined || name === '') throw new Error(`update ${type.resource}: object has no metadata.name`);
+    const namespace = this.namespaceOf(type, object);
+    return this.request<T>({ type: 'api.update', body: { ...this.target(type, namespace, name, subresource), name, object: this.withTypeMeta(type, object), query: options.query } });
+  }
+
+  private async request<R>(msg: ApiServerMsg): Promise<R> {
+    this.stats.requests++;
+    let reply: ApiReply<unknown>;
+    try {
+      reply = await this.host.ask<ApiReply<unknown>>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs });
+    } catch (error) {
+      this.stats.failures++;
+      throw new ApiStatusError(this.transportFailure(error));
+    }
+    if (!reply.ok) {
+      this.stats.failures++;
+      throw new ApiStatusError(reply.status);
+    }
+    return reply.body as R;
+  }
+
+  private transportFailure(error: unknown): Status {
+    const name = error instanceof Error ? error.name : '';
+    const message = error instanceof Error ? error.message : String(error);
+    if (name === 'AskTimeoutError') return transportStatus(504, 'Timeout', `the API server did not answer within ${this.requestTimeoutMs} ms: ${message}`);
+    return transportStatus(503, 'ServiceUnavailable', `the API server could not be reached: ${message}`);
+  }
+
+  private target(type: ResourceType<KubeObject>, namespace: string | undefined, name?: string, subresource?: string): ApiTarget {
+    if (type.namespaced && name !== undefined && (namespace === undefined || namespace === '')) {
+      throw new Error(`${type.resource} ${name}: a namespaced resource needs a namespace`);
+    }
+    const target: ApiTarget = { group: type.group, version: type.version, resource: type.resource };
+    if (type.namespaced && namespace) target.namespace = namespace;
+    if (name !== undefined) target.name = name;
+    if (subresource !== undefined) target.subresource = subresource;
+    if (this.options.as !== undefined) target.as = this.options.as;
+    return target;
+  }
+
+  private namespaceOf(type: ResourceType<KubeObject>, object: KubeObject): string | undefined {
+    if (!type.namespaced) return undefined;
+    const namespace = object.metadata.namespace;
+    if (namespace === undefined || namespace === '') throw new Error(`${type.resource}: object ${object.metadata.name ?? object.metadata.generateName ?? ''} has no metadata.namespace`);
+    return namespace;
+  }
+
+  private withTypeMeta<T extends KubeObject>(type: ResourceType<T>, object: T): T {
+    return { ...object, apiVersion: apiVersionOfType(type), kind: type.kind };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * TaintToleration. Filter: a node with a NoSchedule or NoExecute taint the
+ * pod does not tolerate is out. Score: fewer untolerated PreferNoSchedule
+ * taints is better (normalized in reverse).
+ */
+import type { Pod, Taint, Toleration } from '../../api/types/index.js';
+import { defaultNormalizeScore, MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+
+export const TAINT_TOLERATION = 'TaintToleration';
+
+/** Kubernetes' `Toleration.ToleratesTaint`: an empty key with Exists matches every key; an empty effect matches every effect. */
+export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+  if (t.effect !== undefined && t.effect !== '' as string && t.effect !== taint.effect) return false;
+  if ((t.key ?? '') !== '' && t.key !== taint.key) return false;
+  const operator = t.operator ?? 'Equal';
+  if (operator === 'Exists') return true;
+  return (t.value ?? '') === (taint.value ?? '');
+}
+
+export function tolerates(tolerations: Toleration[] | undefined, taint: Taint): boolean {
+  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
+}
+
+export function untoleratedTaintReason(taint: Taint): string {
+  return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
+}
+
+export const taintToleration: FilterPlugin & ScorePlugin = {
+  name: TAINT_TOLERATION,
+  filter(_state, pod: Pod, node) {
+    for (const taint of node.node.spec?.taints ?? []) {
+      if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
+      if (!tolerates(pod.spec?.tolerations, taint)) return unresolvable(untoleratedTaintReason(taint));
+    }
+    return null;
+  },
+  score(_state, pod, node) {
+    const preferNoSchedule = (pod.spec?.tolerations ?? []).filter((t) => t.effect === undefined || t.effect === 'PreferNoSchedule');
+    let count = 0;
+    for (const taint of node.node.spec?.taints ?? []) {
+      if (taint.effect === 'PreferNoSchedule' && !tolerates(preferNoSchedule, taint)) count++;
+    }
+    return count;
+  },
+  normalizeScore(_state, _pod, scores) {
+    defaultNormalizeScore(MAX_NODE_SCORE, true, scores);
+  },
+};
