@@ -28,6 +28,8 @@ export async function runUp(options: UpOptions): Promise<number> {
       out.write(`kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}\n`);
       if (kubeconfig !== undefined) out.write(`export KUBECONFIG=${kubeconfig}\n`);
       out.write(`data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops\n`);
+      // Scripts wait for this line: the API server has answered, kubectl can go.
+      out.write('ready\n');
       await runLive(
         { out, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json, poll: () => cluster.status(), lines: formatClusterStatus, toJson: (s) => s },
         stopped,

@@ -66,7 +66,7 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
       const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no apiserver URL printed: ${out}`)), 30_000);
         child.stdout.on('data', () => {
-          const m = /apiserver at https:\/\/127\.0\.0\.1:(\d+)[\s\S]*export KUBECONFIG=/.exec(out);
+          const m = /apiserver at https:\/\/127\.0\.0\.1:(\d+)[\s\S]*export KUBECONFIG=[\s\S]*\nready\n/.exec(out);
           if (m) {
             clearTimeout(timer);
             resolve(Number(m[1]));
@@ -74,6 +74,7 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
         });
       });
       assert.match(out, /export KUBECONFIG=/);
+      assert.match(out, /^ready$/m, 'a ready line once the API serves');
       const code = await new Promise<number | null>((resolve) => {
         child.on('exit', resolve);
         child.kill('SIGTERM');
