@@ -1,0 +1,105 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Node, Pod } from '../api/types/index.js';
+import { VirtualClock } from '../client/clock.js';
+import { Informer } from '../client/informer.js';
+import { FakeApi } from '../client/testing/fake-api.js';
+import { Scheduler, type Binder } from './scheduler.js';
+import { makeNode, makePod } from './testing.js';
+
+function setup(options: { failBindsFor?: string } = {}) {
+  const clock = new VirtualClock(0, 11);
+  const api = new FakeApi();
+  const events: string[] = [];
+  const binder: Binder = {
+    bind: async (pod, nodeName) => {
+      await Promise.resolve();
+      if (pod.metadata.name === options.failBindsFor) throw new Error('injected: the API refused the binding');
+      const current = api.getNow<Pod>('pods', `${pod.metadata.namespace}/${pod.metadata.name}`)!;
+      if (current.spec?.nodeName) throw new Error(`pod ${pod.metadata.name} is already assigned to node "${current.spec.nodeName}"`);
+      api.updateNow('pods', { ...current, spec: { ...current.spec!, nodeName } });
+    },
+  };
+  const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher<Pod>('pods') });
+  const nodeInformer = new Informer<Node>({ name: 'nodes', clock, listWatcher: api.listWatcher<Node>('nodes') });
+  let leader = true;
+  const scheduler = new Scheduler({
+    clock, podInformer, nodeInformer, binder, isLeader: () => leader,
+    recorder: { event: (pod, type, reason, message) => events.push(`${type} ${reason} ${pod.metadata.name}: ${message}`) },
+  });
+  podInformer.start();
+  nodeInformer.start();
+  scheduler.start();
+  const nodeOf = (name: string) => api.getNow<Pod>('pods', `default/${name}`)?.spec?.nodeName;
+  return { clock, api, scheduler, events, nodeOf, setLeader: (v: boolean) => { leader = v; } };
+}
+
+describe('scheduler run loop', () => {
+  test('binds pending pods, counting each placement before the next decision', async () => {
+    const { clock, api, events, nodeOf, scheduler } = setup();
+    for (const n of ['node-1', 'node-2']) api.createNow('nodes', makeNode(n, { cpu: '2', memory: '4Gi' }));
+    for (let i = 0; i < 4; i++) api.createNow('pods', makePod(`web-${i}`, { cpu: '1', memory: '1Gi' }));
+    await clock.advance(100);
+    const placements = [0, 1, 2, 3].map((i) => nodeOf(`web-${i}`));
+    assert.ok(placements.every((n) => n !== undefined), JSON.stringify(placements));
+    assert.deepEqual([...placements].sort(), ['node-1', 'node-1', 'node-2', 'node-2'], 'two 1-cpu pods per 2-cpu node');
+    for (let i = 0; i < 4; i++) assert.ok(events.includes(`Normal Scheduled web-${i}: Successfully assigned default/web-${i} to ${placements[i]}`));
+    assert.equal(scheduler.stats.scheduled, 4);
+    await scheduler.stop();
+  });
+
+  test('a pod that fits nowhere gets FailedScheduling and is bound once a node that fits joins', async () => {
+    const { clock, api, events, nodeOf, scheduler } = setup();
+    for (const n of ['n1', 'n2', 'n3']) api.createNow('nodes', makeNode(n, { cpu: '1' }));
+    api.createNow('pods', makePod('big', { cpu: '2' }));
+    await clock.advance(100);
+    assert.deepEqual(events, ['Warning FailedScheduling big: 0/3 nodes are available: 3 Insufficient cpu.']);
+    assert.equal(scheduler.queue.where('default/big'), 'unschedulable');
+    await clock.advance(60_000);
+    assert.equal(events.length, 1, 'parked: not retried without a relevant event');
+    api.createNow('nodes', makeNode('n4', { cpu: '4' }));
+    await clock.advance(100);
+    assert.equal(nodeOf('big'), 'n4');
+    assert.equal(events.at(-1), 'Normal Scheduled big: Successfully assigned default/big to n4');
+    await scheduler.stop();
+  });
+
+  test('deleting a pod frees room for a parked one', async () => {
+    const { clock, api, nodeOf, scheduler } = setup();
+    api.createNow('nodes', makeNode('n1', { cpu: '1' }));
+    api.createNow('pods', makePod('first', { cpu: '1' }));
+    await clock.advance(100);
+    api.createNow('pods', makePod('second', { cpu: '1' }));
+    await clock.advance(100);
+    assert.equal(nodeOf('second'), undefined);
+    api.deleteNow('pods', 'default/first');
+    await clock.advance(2_000);
+    assert.equal(nodeOf('second'), 'n1');
+    await scheduler.stop();
+  });
+
+  test('a refused binding is reported, forgotten from the cache and retried with backoff', async () => {
+    const { clock, api, events, scheduler } = setup({ failBindsFor: 'doomed' });
+    api.createNow('nodes', makeNode('n1', { cpu: '1' }));
+    api.createNow('pods', makePod('doomed', { cpu: '1' }));
+    await clock.advance(100);
+    assert.ok(events.includes('Warning FailedScheduling doomed: Binding rejected: injected: the API refused the binding'));
+    assert.equal(scheduler.cache.snapshot().byName.get('n1')!.requested.milliCpu, 0, 'the assumed pod no longer holds cpu');
+    await clock.advance(1_100);
+    assert.ok(scheduler.stats.bindFailures >= 2, 'retried after its backoff');
+    await scheduler.stop();
+  });
+
+  test('a standby binds nothing', async () => {
+    const { clock, api, nodeOf, scheduler, setLeader } = setup();
+    setLeader(false);
+    api.createNow('nodes', makeNode('n1'));
+    api.createNow('pods', makePod('p'));
+    await clock.advance(5_000);
+    assert.equal(nodeOf('p'), undefined);
+    setLeader(true);
+    await clock.advance(20_000);
+    assert.equal(nodeOf('p'), 'n1');
+    await scheduler.stop();
+  });
+});

@@ -1,0 +1,275 @@
+/**
+ * The scheduler's run loop: informers feed a cache of nodes and assigned
+ * pods and the scheduling queue of pending pods; one cycle at a time, a pod
+ * is popped, `scheduleOne` decides on a snapshot, the pod is assumed on its
+ * node (so the next cycle already counts it) and bound asynchronously
+ * through the Binder. Events go through the EventRecorder, worded as
+ * Kubernetes writes them. Works against the API server through these
+ * interfaces; tests run it against the in-memory fake on virtual time.
+ */
+import type { Node, Pod } from '../api/types/index.js';
+import type { Clock } from '../client/clock.js';
+import type { Informer } from '../client/informer.js';
+import type { Framework } from './framework.js';
+import { buildProfile, DEFAULT_SCHEDULER_NAME, type SchedulerProfileConfig } from './profile.js';
+import { SchedulingQueue, type ClusterEvent, type QueuedPodInfo } from './queue.js';
+import { scheduledMessage, scheduleOne } from './schedule-one.js';
+import { holdsResources, NodeInfo, podKey, type Snapshot } from './types.js';
+
+/** POST pods/{name}/binding. Rejects when the API refuses (the pod is then retried with backoff). */
+export interface Binder {
+  bind(pod: Pod, nodeName: string): Promise<void>;
+}
+
+/** Writes core/v1 Events (a recorder may aggregate repeats into `count`, as client-go's does). */
+export interface EventRecorder {
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: 'Scheduled' | 'FailedScheduling', message: string): void;
+}
+
+export interface SchedulerOptions {
+  clock: Clock;
+  podInformer: Informer<Pod>;
+  nodeInformer: Informer<Node>;
+  binder: Binder;
+  recorder: EventRecorder;
+  profile?: SchedulerProfileConfig;
+  /** Leader election's `isLeader`; a standby schedules nothing. Default: always leader. */
+  isLeader?: () => boolean;
+}
+
+export interface SchedulerStats {
+  cycles: number;
+  scheduled: number;
+  unschedulable: number;
+  bindFailures: number;
+}
+
+/** Nodes and assigned pods, with pods this scheduler has assumed (bound in flight) already counted. */
+export class SchedulerCache {
+  private readonly byName = new Map<string, NodeInfo>();
+  private nodesView: NodeInfo[] | undefined;
+  /** pod key -> node it is counted on. */
+  private readonly podNode = new Map<string, string>();
+  /** Pods counted only because we are binding them; dropped if the bind fails. */
+  private readonly assumed = new Set<string>();
+  /** Assigned pods whose node the cache does not know yet. */
+  private readonly orphans = new Map<string, Pod>();
+
+  snapshot(): Snapshot {
+    this.nodesView ??= [...this.byName.values()];
+    return { nodes: this.nodesView, byName: this.byName };
+  }
+
+  upsertNode(node: Node): void {
+    const name = node.metadata.name!;
+    const existing = this.byName.get(name);
+    if (existing !== undefined) {
+      existing.setNode(node);
+      return;
+    }
+    const info = new NodeInfo(node);
+    this.byName.set(name, info);
+    this.nodesView = undefined;
+    for (const [key, pod] of this.orphans) {
+      if (pod.spec?.nodeName !== name) continue;
+      this.orphans.delete(key);
+      this.upsertPod(pod);
+    }
+  }
+
+  deleteNode(name: string): void {
+    const info = this.byName.get(name);
+    if (info === undefined) return;
+    for (const [key, pod] of info.pods) {
+      this.podNode.delete(key);
+      this.assumed.delete(key);
+      this.orphans.set(key, pod);
+    }
+    this.byName.delete(name);
+    this.nodesView = undefined;
+  }
+
+  /** An assigned, running pod as the informer reports it (confirms an assumed pod). */
+  upsertPod(pod: Pod): void {
+    const key = podKey(pod);
+    this.removePod(key);
+    if (!holdsResources(pod)) return;
+    const info = this.byName.get(pod.spec!.nodeName!);
+    if (info === undefined) {
+      this.orphans.set(key, pod);
+      return;
+    }
+    info.addPod(pod);
+    this.podNode.set(key, info.name);
+  }
+
+  removePod(key: string): void {
+    this.orphans.delete(key);
+    this.assumed.delete(key);
+    const nodeName = this.podNode.get(key);
+    if (nodeName === undefined) return;
+    this.podNode.delete(key);
+    this.byName.get(nodeName)?.removePod(key);
+  }
+
+  assume(pod: Pod, nodeName: string): void {
+    const assumedPod: Pod = { ...pod, spec: { ...pod.spec!, nodeName } };
+    this.upsertPod(assumedPod);
+    this.assumed.add(podKey(pod));
+  }
+
+  forget(key: string): void {
+    if (this.assumed.has(key)) this.removePod(key);
+  }
+
+  isAssumed(key: string): boolean {
+    return this.assumed.has(key);
+  }
+}
+
+/** client-go polls informers' hasSynced every 100 ms. */
+export const CACHE_SYNC_POLL_MS = 100;
+
+export class Scheduler {
+  readonly cache = new SchedulerCache();
+  readonly queue: SchedulingQueue;
+  readonly framework: Framework;
+  readonly schedulerName: string;
+  readonly stats: SchedulerStats = { cycles: 0, scheduled: 0, unschedulable: 0, bindFailures: 0 };
+  private nextStartNodeIndex = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.framework = buildProfile(options.profile);
+    this.schedulerName = options.profile?.schedulerName ?? DEFAULT_SCHEDULER_NAME;
+    this.queue = new SchedulingQueue({ clock: options.clock, name: this.schedulerName });
+    this.wireInformers();
+  }
+
+  private isOurs(pod: Pod): boolean {
+    return (pod.spec?.schedulerName ?? DEFAULT_SCHEDULER_NAME) === this.schedulerName;
+  }
+
+  /** Unassigned, ours, alive, and not already being bound by us (the informer may still show it unbound). */
+  private isPending(pod: Pod): boolean {
+    return (pod.spec?.nodeName ?? '') === '' && !this.cache.isAssumed(podKey(pod)) && pod.metadata.deletionTimestamp === undefined && this.isOurs(pod)
+      && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+  }
+
+  private wireInformers(): void {
+    const { podInformer, nodeInformer } = this.options;
+    const clusterEvent = (event: ClusterEvent): void => this.queue.onEvent(event);
+    nodeInformer.addEventHandler({
+      onAdd: (node) => { this.cache.upsertNode(node); clusterEvent('NodeAdd'); },
+      onUpdate: (_old, node) => { this.cache.upsertNode(node); clusterEvent('NodeUpdate'); },
+      onDelete: (node) => this.cache.deleteNode(node.metadata.name!),
+    });
+    podInformer.addEventHandler({
+      onAdd: (pod) => {
+        if ((pod.spec?.nodeName ?? '') !== '') { this.cache.upsertPod(pod); clusterEvent('AssignedPodAdd'); }
+        else if (this.isPending(pod)) this.queue.add(pod);
+      },
+      onUpdate: (old, pod) => {
+        const key = podKey(pod);
+        if ((pod.spec?.nodeName ?? '') !== '') {
+          this.queue.delete(key);
+          this.cache.upsertPod(pod);
+          clusterEvent((old.spec?.nodeName ?? '') === '' ? 'AssignedPodAdd' : 'AssignedPodUpdate');
+        } else if (this.isPending(pod)) this.queue.update(pod);
+        else this.queue.delete(key);
+      },
+      onDelete: (pod) => {
+        const key = podKey(pod);
+        this.queue.delete(key);
+        if ((pod.spec?.nodeName ?? '') !== '' || this.cache.isAssumed(key)) {
+          this.cache.removePod(key);
+          clusterEvent('AssignedPodDelete');
+        }
+      },
+    });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.queue.close();
+    await this.loop;
+  }
+
+  /** As client-go's WaitForCacheSync: decisions on a half-listed cluster would be wrong, so wait for both first lists. */
+  private waitForCacheSync(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.running || (this.options.podInformer.hasSynced() && this.options.nodeInformer.hasSynced())) resolve();
+        else this.options.clock.timer(`scheduler/${this.schedulerName}/cache-sync`, CACHE_SYNC_POLL_MS, check);
+      };
+      check();
+    });
+  }
+
+  private async run(): Promise<void> {
+    await this.waitForCacheSync();
+    while (this.running) {
+      const info = await this.queue.pop();
+      if (info === undefined) return;
+      this.scheduleCycle(info);
+    }
+  }
+
+  /** One cycle; the bind it starts runs on while the next cycle begins, as in Kubernetes. */
+  scheduleCycle(info: QueuedPodInfo): void {
+    const isLeader = this.options.isLeader ?? (() => true);
+    if (!isLeader()) {
+      // A standby keeps its queue warm but acts on nothing; the pod waits for the next attempt.
+      this.queue.addUnschedulable(info, undefined);
+      return;
+    }
+    const current = this.options.podInformer.store.get(info.key) ?? info.pod;
+    if (!this.isPending(current)) {
+      this.queue.done(info.key);
+      return;
+    }
+    this.stats.cycles++;
+    const result = scheduleOne(current, this.cache.snapshot(), this.framework, { random: () => this.options.clock.random(), startNodeIndex: this.nextStartNodeIndex });
+    switch (result.kind) {
+      case 'scheduled': {
+        this.nextStartNodeIndex = result.nextStartNodeIndex;
+        this.cache.assume(current, result.nodeName);
+        void this.bind(info, current, result.nodeName);
+        return;
+      }
+      case 'unschedulable':
+        this.nextStartNodeIndex = result.nextStartNodeIndex;
+        this.stats.unschedulable++;
+        this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
+        this.queue.addUnschedulable(info, result.unschedulablePlugins);
+        return;
+      case 'error':
+        this.stats.unschedulable++;
+        this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
+        this.queue.addUnschedulable(info, new Set());
+        return;
+    }
+  }
+
+  private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string): Promise<void> {
+    try {
+      await this.options.binder.bind(pod, nodeName);
+    } catch (error) {
+      this.stats.bindFailures++;
+      this.cache.forget(info.key);
+      this.options.recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${error instanceof Error ? error.message : String(error)}`);
+      this.queue.addUnschedulable(info, undefined);
+      return;
+    }
+    this.stats.scheduled++;
+    this.queue.done(info.key);
+    this.options.recorder.event(pod, 'Normal', 'Scheduled', scheduledMessage(pod, nodeName));
+  }
+}
