@@ -134,6 +134,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let leaderlessTicks = 0;
   let ticks = 0;
   let drainScheduled = false;
+  /** The Ready loop failed (a poisoned WAL after a failed fsync): the next message crashes the actor with it. */
+  let fatal: unknown;
   let stopped = false;
 
   ctx.timer('tick', tickMs, { type: 'tick', body: null });
@@ -147,7 +149,15 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
     void Promise.resolve().then(() => {
       drainScheduled = false;
-      if (!stopped) drain();
+      if (stopped || fatal !== undefined) return;
+      try {
+        drain();
+      } catch (error) {
+        // Outside a handler a throw would be an unhandled rejection (in the simulated runtime, the
+        // whole process). Rethrow it in the next handler instead, so the runtime crashes this actor.
+        fatal = error;
+        ctx.send(ctx.name, { type: 'tick', body: null });
+      }
     });
   }
 
@@ -402,6 +412,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   return {
     receive(msg, meta) {
+      if (fatal !== undefined) throw fatal;
       switch (msg.type) {
         case 'raft': {
           const msgs = (msg.body as { msgs?: unknown } | null)?.msgs;
