@@ -97,7 +97,17 @@ const pause: NemesisPlugin<KillParams> = {
     const name = pickTarget(env, p.target ?? 'leader', p.nodes);
     const who = role(env, name);
     await env.system.faults.pause(name);
-    return { nodes: [name], description: `pause ${who} for ${p.durationMs} ms`, heal: () => env.system.faults.resume(name) };
+    // The simulated runtime holds a paused actor's messages but still fires its timers, so it would
+    // keep sending heartbeats; a blocked thread sends nothing. Silence its outgoing links to match.
+    const silenced = env.sim !== undefined ? await env.system.faults.link({ from: [name], to: '*', drop: 1 }) : undefined;
+    return {
+      nodes: [name],
+      description: `pause ${who} for ${p.durationMs} ms`,
+      heal: async () => {
+        if (silenced !== undefined) await env.system.faults.heal(silenced);
+        await env.system.faults.resume(name);
+      },
+    };
   },
 };
 

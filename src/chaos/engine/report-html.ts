@@ -158,7 +158,7 @@ function rolePlot(outcome: RunOutcome, f: Frame, names: string[]): string {
       const x1 = i + 1 < samples.length ? f.x(samples[i + 1]!.tMs) : f.x(f.endMs);
       const term = samples[runStart]!.replicas[r]?.term;
       parts.push(`<rect x="${x0.toFixed(1)}" y="${y0}" width="${Math.max(0.5, x1 - x0).toFixed(1)}" height="${lane}" fill="${ROLE_COLORS[role] ?? '#999'}"><title>${escapeHtml(name)}: ${role}${term === undefined ? '' : `, term ${term}`} from ${(samples[runStart]!.tMs / 1000).toFixed(2)}s</title></rect>`);
-      if (role === 'leader' && x1 - x0 > 40) parts.push(`<text x="${(x0 + 4).toFixed(1)}" y="${y0 + lane / 2}" dominant-baseline="middle" fill="#fff">term ${term}</text>`);
+      if (role === 'leader' && x1 - x0 > 40) parts.push(`<text x="${(x0 + 4).toFixed(1)}" y="${y0 + lane / 2}" dominant-baseline="middle" style="fill:#fff">term ${term}</text>`);
       runStart = i + 1;
     }
   });
