@@ -1,0 +1,128 @@
+/**
+ * I/O EDGE — the load balancers' data plane, threaded runtime only. Each
+ * listener of each load balancer is a real TCP server on the load
+ * balancer's loopback address (127.30.0.0/16 by default) and port; every
+ * connection is forwarded to a running target instance's InternalIP at the
+ * listener's target port (a Service's NodePort, where kube-proxy listens),
+ * round-robin, stepping over a target that refuses. Nothing else in
+ * src/cloud opens a socket.
+ */
+import * as net from 'node:net';
+import type { DataPlaneEntry } from './state.js';
+
+/** Targets one connection tries before it is refused: enough to step over a dead node or two. */
+export const CONNECT_ATTEMPTS_MAX = 3;
+/** A target that has not accepted within this long counts as failed (a stopped node). */
+export const CONNECT_TIMEOUT_MS = 2_000;
+
+interface Listener {
+  server: net.Server;
+  entry: DataPlaneEntry;
+  next: number;
+}
+
+export class TcpLoadBalancerDataPlane {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly sockets = new Set<net.Socket>();
+  private failures: Array<{ address: string; error: string }> = [];
+  connections = 0;
+
+  /** Open what the entries need, close what they no longer name, retarget the rest. Ports below 1024 need privileges. */
+  async sync(entries: DataPlaneEntry[]): Promise<void> {
+    const wanted = new Map(entries.map((e) => [`${e.address}:${e.port}`, e]));
+    for (const [key, listener] of this.listeners) {
+      const entry = wanted.get(key);
+      if (entry === undefined) {
+        listener.server.close();
+        this.listeners.delete(key);
+      } else listener.entry = entry;
+    }
+    const failures: Array<{ address: string; error: string }> = [];
+    await Promise.all(
+      [...wanted].filter(([key]) => !this.listeners.has(key)).map(async ([key, entry]) => {
+        const listener: Listener = { server: net.createServer((socket) => this.accept(socket, listener)), entry, next: 0 };
+        try {
+          await new Promise<void>((resolve, reject) => {
+            listener.server.once('error', reject);
+            listener.server.listen(entry.port, entry.address, () => {
+              listener.server.off('error', reject);
+              resolve();
+            });
+          });
+          this.listeners.set(key, listener);
+        } catch (error) {
+          failures.push({ address: key, error: (error as Error).message });
+        }
+      }),
+    );
+    this.failures = failures;
+  }
+
+  status(): { listeners: string[]; failures: Array<{ address: string; error: string }>; connections: number } {
+    return { listeners: [...this.listeners.keys()].sort(), failures: [...this.failures], connections: this.connections };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([...this.listeners.values()].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.listeners.clear();
+  }
+
+  private accept(client: net.Socket, listener: Listener): void {
+    this.connections++;
+    this.sockets.add(client);
+    client.pause();
+    client.on('error', () => undefined);
+    client.on('close', () => this.sockets.delete(client));
+    this.connect(client, listener, 0);
+  }
+
+  private connect(client: net.Socket, listener: Listener, attempt: number): void {
+    const backends = listener.entry.backends;
+    if (backends.length === 0 || attempt >= Math.min(CONNECT_ATTEMPTS_MAX, backends.length)) {
+      client.destroy();
+      return;
+    }
+    const backend = backends[listener.next++ % backends.length]!;
+    const upstream = net.connect({ host: backend.host, port: backend.port });
+    upstream.setTimeout(CONNECT_TIMEOUT_MS);
+    const retry = (): void => {
+      upstream.destroy();
+      this.connect(client, listener, attempt + 1);
+    };
+    upstream.once('timeout', retry);
+    upstream.once('error', retry);
+    upstream.once('connect', () => {
+      upstream.setTimeout(0);
+      upstream.removeListener('timeout', retry);
+      upstream.removeListener('error', retry);
+      this.sockets.add(upstream);
+      upstream.on('close', () => this.sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.end());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+  }
+}
+
+/**
+ * One data plane per cloud actor name and thread: a restarted incarnation
+ * (same thread after a crash) takes over its predecessor's listeners instead
+ * of failing to bind the same addresses.
+ */
+const planes = new Map<string, TcpLoadBalancerDataPlane>();
+
+export function acquireDataPlane(owner: string): TcpLoadBalancerDataPlane {
+  let plane = planes.get(owner);
+  if (plane === undefined) planes.set(owner, (plane = new TcpLoadBalancerDataPlane()));
+  return plane;
+}
+
+export async function releaseDataPlane(owner: string): Promise<void> {
+  const plane = planes.get(owner);
+  planes.delete(owner);
+  await plane?.close();
+}
