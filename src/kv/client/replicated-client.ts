@@ -106,6 +106,8 @@ interface WatchState {
   nextRevision: number;
   replica: string | undefined;
   serverWatchId: number | undefined;
+  /** The `seq` the next message of the current stream must carry. */
+  expectedSeq: number;
   lastHeardMs: number;
   creating: boolean;
   ended: boolean;
@@ -188,7 +190,7 @@ export class ReplicatedKvClient implements KvClient {
   watch(key: string, options: WatchOptions, handlers: WatchHandlers): KvWatch {
     if (this.closed) throw new KvClosedError();
     const state: WatchState = {
-      id: this.nextWatchId++, key, options, handlers, nextRevision: options.startRevision ?? 0, replica: undefined, serverWatchId: undefined,
+      id: this.nextWatchId++, key, options, handlers, nextRevision: options.startRevision ?? 0, replica: undefined, serverWatchId: undefined, expectedSeq: 1,
       lastHeardMs: this.host.now(), creating: false, ended: false, early: [],
     };
     this.watches.set(state.id, state);
@@ -335,6 +337,7 @@ export class ReplicatedKvClient implements KvClient {
       if (state.nextRevision === 0) state.nextRevision = reply.header.revision + 1;
       state.replica = replica;
       state.serverWatchId = reply.watchId;
+      state.expectedSeq = 1;
       state.lastHeardMs = this.host.now();
       const early = state.early;
       state.early = [];
@@ -352,6 +355,13 @@ export class ReplicatedKvClient implements KvClient {
       this.cancelStray(body);
       return;
     }
+    if (body.seq !== state.expectedSeq) {
+      // A message of this stream was lost or overtaken: what was delivered is exact up to
+      // nextRevision, so resume from there rather than deliver around a hole.
+      this.resume(state);
+      return;
+    }
+    state.expectedSeq++;
     state.lastHeardMs = this.host.now();
     if (response.canceled) {
       if (response.compactRevision !== undefined) {

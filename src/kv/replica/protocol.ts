@@ -84,10 +84,16 @@ export type ReplicaMsg =
   | { type: 'transferLeadership'; body: { to: string } }
   | { type: 'tick'; body: null };
 
-/** Told to a watcher. `canceled` without `compactRevision` means "resume elsewhere", not "the watch is over". */
+/**
+ * Told to a watcher. `canceled` without `compactRevision` means "resume
+ * elsewhere", not "the watch is over". `seq` numbers the messages of one
+ * watch stream from 1: the actor transport may drop or reorder under faults
+ * (it is not a TCP stream), so the client checks contiguity and resumes from
+ * its last delivered revision on any gap.
+ */
 export interface KvWatchMsg {
   type: 'kvWatch';
-  body: { replica: string; clientWatchId: number; response: WatchResponse };
+  body: { replica: string; clientWatchId: number; seq: number; response: WatchResponse };
 }
 
 /** Arguments of one replica actor. */

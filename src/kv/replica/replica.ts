@@ -71,6 +71,8 @@ interface PendingRead {
 interface WatchTarget {
   watcher: string;
   clientWatchId: number;
+  /** Sequence number of the last message sent on this stream. */
+  seq: number;
 }
 
 /** The replica's entry payload: [proposal id ('' for the leader's own, such as lease expiry), request]. */
@@ -347,7 +349,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- watches
   function sendWatch(target: WatchTarget, response: WatchResponse): void {
-    const msg: KvWatchMsg = { type: 'kvWatch', body: { replica: ctx.name, clientWatchId: target.clientWatchId, response } };
+    const msg: KvWatchMsg = { type: 'kvWatch', body: { replica: ctx.name, clientWatchId: target.clientWatchId, seq: ++target.seq, response } };
     ctx.send(target.watcher, msg);
   }
 
@@ -434,7 +436,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
           if (watcher === ctx.name || watcher.startsWith('$')) return kvError.watchNotFound();
           const created = hub.create({ type: 'watchCreate', ...request });
           if (isError(created)) return created;
-          watchTargets.set(created.watchId, { watcher, clientWatchId });
+          watchTargets.set(created.watchId, { watcher, clientWatchId, seq: 0 });
           if (!watchedActors.has(watcher)) {
             watchedActors.add(watcher);
             ctx.watch(watcher);
