@@ -70,3 +70,37 @@ export interface ApiServerInfo {
 
 /** The actor's default name. */
 export const APISERVER_NAME = 'apiserver';
+
+// ---------- pods/log: the API server asks the pod's kubelet ----------
+
+/** The kubelet actor of a node: where the API server sends `pods/log` reads. */
+export function kubeletActorName(nodeName: string): string {
+  return `kubelet-${nodeName}`;
+}
+
+/**
+ * One read of a container's log, as the API server asks the kubelet for it
+ * (`kubelet.logs`). Following (`-f`) is a loop of reads: pass back
+ * `containerId` and `nextOffsetBytes` with `waitMs`, stop at `complete`.
+ */
+export interface KubeletLogsRequest {
+  namespace: string;
+  pod: string;
+  /** The pod's uid: a read for a pod that was replaced by one of the same name fails instead of showing the wrong log. */
+  uid?: string;
+  container: string;
+  previous?: boolean;
+  /** Stay on this container instance (a follower must not jump to the next instance after a restart). */
+  containerId?: string;
+  offsetBytes?: number;
+  tailLines?: number;
+  limitBytes?: number;
+  /** Hold the reply up to this long for new bytes (at most 60 s, the runtime's limit). */
+  waitMs?: number;
+}
+
+export type KubeletLogsReply =
+  | { ok: true; containerId: string; data: string; nextOffsetBytes: number; complete: boolean }
+  | { ok: false; code: number; message: string };
+
+export type KubeletLogsMsg = Message<'kubelet.logs', KubeletLogsRequest>;

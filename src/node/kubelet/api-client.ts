@@ -1,0 +1,128 @@
+/**
+ * A node component's view of the API server actor: typed asks whose failures
+ * are values (transport errors become a 503 Status), and a `ListWatcher` over
+ * `api.list` / `api.watch` so src/client's Informer can drive a watch loop.
+ * The owning actor routes `api.watchEvents` / `api.watchEnd` tells to `handle`.
+ */
+import type { ActorContext, Message } from '../../actor/index.js';
+import type { ApiReply, ApiServerMsg, ApiTarget, ApiWatchMsg } from '../../api/protocol.js';
+import type { KubeObject, List, Status } from '../../api/types/index.js';
+import type { ListOptions, ListResult, ListWatcher, WatchHandle, WatchHandlers } from '../../client/list-watch.js';
+
+export type Resource = Pick<ApiTarget, 'group' | 'version' | 'resource'>;
+
+export const PODS: Resource = { group: '', version: 'v1', resource: 'pods' };
+export const NODES: Resource = { group: '', version: 'v1', resource: 'nodes' };
+export const LEASES: Resource = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
+export const EVENTS: Resource = { group: '', version: 'v1', resource: 'events' };
+export const SERVICES: Resource = { group: '', version: 'v1', resource: 'services' };
+export const ENDPOINTS: Resource = { group: '', version: 'v1', resource: 'endpoints' };
+export const ENDPOINT_SLICES: Resource = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' };
+
+/** Watches one actor holds at once: a node component needs a handful; more means a leak. */
+export const WATCHES_MAX = 64;
+
+function unavailable(error: unknown): { ok: false; status: Status } {
+  const message = `the API server did not answer: ${error instanceof Error ? error.message : String(error)}`;
+  return { ok: false, status: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'ServiceUnavailable', code: 503, message } };
+}
+
+export function isApiWatchMsg(msg: Message): msg is ApiWatchMsg {
+  return msg.type === 'api.watchEvents' || msg.type === 'api.watchEnd';
+}
+
+export class KubeApi {
+  private readonly watches = new Map<string, WatchHandlers<KubeObject>>();
+  private nextWatch = 1;
+  /** Distinguishes this incarnation's watch ids from a crashed one's, whose watches the server may still hold. */
+  private readonly incarnation: string;
+
+  constructor(private readonly ctx: ActorContext<never>, readonly apiserver: string, private readonly timeoutMs: number) {
+    this.incarnation = Math.floor(ctx.random() * 0x1_0000_0000).toString(16);
+  }
+
+  async ask<T = KubeObject>(msg: ApiServerMsg, timeoutMs = this.timeoutMs): Promise<ApiReply<T>> {
+    try {
+      return await this.ctx.ask<ApiReply<T>>(this.apiserver, msg, { timeoutMs });
+    } catch (error) {
+      return unavailable(error);
+    }
+  }
+
+  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<ApiReply<T>> {
+    return this.ask<T>({ type: 'api.get', body: { ...r, namespace, name } });
+  }
+
+  create<T extends KubeObject>(r: Resource, namespace: string | undefined, object: T): Promise<ApiReply<T>> {
+    return this.ask<T>({ type: 'api.create', body: { ...r, namespace, object } });
+  }
+
+  update<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, object: T, subresource?: string): Promise<ApiReply<T>> {
+    return this.ask<T>({ type: 'api.update', body: { ...r, namespace, name, object, subresource } });
+  }
+
+  delete(r: Resource, namespace: string | undefined, name: string, options: Record<string, unknown>): Promise<ApiReply> {
+    return this.ask({ type: 'api.delete', body: { ...r, namespace, name, options } });
+  }
+
+  listWatcher<T extends KubeObject>(r: Resource, selectors: { fieldSelector?: string; labelSelector?: string; namespace?: string } = {}): ListWatcher<T> {
+    return {
+      list: async (options: ListOptions): Promise<ListResult<T>> => {
+        const reply = await this.ask<List<T>>({
+          type: 'api.list',
+          body: { ...r, namespace: selectors.namespace, query: { fieldSelector: selectors.fieldSelector, labelSelector: selectors.labelSelector, ...(options.resourceVersion ? { resourceVersion: options.resourceVersion } : {}) } },
+        });
+        if (!reply.ok) throw new Error(`list ${r.resource}: ${reply.status.message ?? reply.status.reason}`);
+        return { items: reply.body.items, resourceVersion: reply.body.metadata?.resourceVersion ?? '' };
+      },
+      watch: (resourceVersion: string, handlers: WatchHandlers<T>): WatchHandle => {
+        if (this.watches.size >= WATCHES_MAX) throw new Error(`at most ${WATCHES_MAX} watches per actor; one is leaking`);
+        const watchId = `${this.ctx.name}/${this.incarnation}/${this.nextWatch++}`;
+        this.watches.set(watchId, handlers as unknown as WatchHandlers<KubeObject>);
+        void this.ask({
+          type: 'api.watch',
+          body: { ...r, namespace: selectors.namespace, watchId, query: { resourceVersion, fieldSelector: selectors.fieldSelector, labelSelector: selectors.labelSelector, allowWatchBookmarks: true } },
+        }).then((reply) => {
+          if (reply.ok || !this.watches.has(watchId)) return;
+          this.watches.delete(watchId);
+          handlers.onError({ code: reply.status.code, reason: reply.status.reason, message: reply.status.message });
+        });
+        return {
+          stop: () => {
+            if (!this.watches.delete(watchId)) return;
+            this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId } } satisfies ApiServerMsg);
+          },
+        };
+      },
+    };
+  }
+
+  /** Route a watch message; returns false for other messages. */
+  handle(msg: Message): boolean {
+    if (!isApiWatchMsg(msg)) return false;
+    const handlers = this.watches.get(msg.body.watchId);
+    if (handlers === undefined) {
+      // A watch we no longer want (stopped, or an earlier incarnation's): tell the server to drop it.
+      if (msg.type === 'api.watchEvents') this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } } satisfies ApiServerMsg);
+      return true;
+    }
+    if (msg.type === 'api.watchEnd') {
+      this.watches.delete(msg.body.watchId);
+      const status = msg.body.status;
+      if (status !== undefined && status.code !== 200) handlers.onError({ code: status.code, reason: status.reason, message: status.message });
+      else handlers.onClose?.();
+      return true;
+    }
+    for (const event of msg.body.events) {
+      if (!this.watches.has(msg.body.watchId)) break;
+      if (event.type === 'ERROR') {
+        const status = event.object as Status;
+        this.watches.delete(msg.body.watchId);
+        handlers.onError({ code: status.code, reason: status.reason, message: status.message });
+        break;
+      }
+      handlers.onEvent({ type: event.type, object: event.object as KubeObject });
+    }
+    return true;
+  }
+}

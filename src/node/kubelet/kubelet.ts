@@ -1,0 +1,881 @@
+/**
+ * The kubelet: registers its Node, renews its Lease, reports node
+ * conditions, watches the pods bound to its node and runs each through a
+ * level-triggered sync against the node's container runtime(s) over the CRI
+ * protocol: sandbox, image pull (ErrImagePull / ImagePullBackOff), init
+ * containers in order, containers, restart policy with CrashLoopBackOff,
+ * probes, graceful termination with preStop, status through pods/status,
+ * and the confirmation of a graceful deletion. It also serves `kubectl logs`
+ * for its pods (the API server asks `kubelet.logs`).
+ *
+ * All time, timers and randomness come from the actor context. State lives in
+ * the runtime: a restarted kubelet finds its sandboxes and containers by
+ * their labels and adopts them instead of starting them twice.
+ */
+import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
+import type { KubeletLogsMsg, KubeletLogsReply, KubeletLogsRequest } from '../../api/protocol.js';
+import type { Container, EnvVar, Node, Pod } from '../../api/types/index.js';
+import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
+import { Informer } from '../../client/informer.js';
+import {
+  LOG_WAIT_MS_MAX,
+  criCall,
+  type ContainerConfig,
+  type ContainerStatus as CriContainerStatus,
+  type CriAsker,
+  type CriReply,
+  type CriRequestType,
+  type CriRequests,
+  type PodSandboxConfig,
+  type PodSandboxStatus,
+} from '../cri/protocol.js';
+import { KubeApi, LEASES, NODES, PODS } from './api-client.js';
+import { Backoff } from './backoff.js';
+import { NODE_LEASE_NAMESPACE, nodeLease, nodeObject, nodeStatus, sameNodeStatus, type NodeIdentity } from './node-status.js';
+import { ProbeTracker, SimProber, probeTiming, type LifecycleHandler, type ProbeKind, type Prober } from './probe.js';
+import { buildPodStatus, type ContainerView } from './status.js';
+import { REALISTIC_KUBELET_TIMING, type KubeletTiming } from './timing.js';
+
+export type RuntimeKind = 'sim' | 'process' | 'worker';
+
+export interface KubeletArgs {
+  nodeName: string;
+  /** The API server actor (default `apiserver`). */
+  apiserver?: string;
+  /** The runtime a pod gets when it names no `runtimeClassName`. */
+  defaultRuntime: RuntimeKind;
+  /** Runtime actor names by kind; a pod naming a kind not here cannot run on this node. */
+  runtimes: Partial<Record<RuntimeKind, string>>;
+  timing?: Partial<KubeletTiming>;
+  /** The node's InternalIP (pods' hostIP). */
+  nodeIP: string;
+  podCidr?: string;
+  /** Capacity and allocatable: cpu, memory, pods. */
+  capacity?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Exec probes and hooks of non-sim pods run real commands: only with this. */
+  allowProcesses?: boolean;
+}
+
+export const DEFAULT_NODE_CAPACITY: Record<string, string> = Object.freeze({ cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' });
+/** Labels that tie a sandbox and its containers to the pod: how a restarted kubelet adopts them. */
+export const POD_UID_LABEL = 'io.kubernetes.pod.uid';
+export const POD_NAME_LABEL = 'io.kubernetes.pod.name';
+export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
+export const CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
+/** Pulls and starts may take long (a slow registry, a sim pull-ms); beyond this the pod worker gives up and retries. */
+export const RUNTIME_WORK_TIMEOUT_MS = 300_000;
+/** Pods per kubelet: Kubernetes' default max-pods is 110; the sim scale runs put more on a node, so the hard bound is higher. */
+export const PODS_PER_NODE_MAX = 10_000;
+
+type InternalMsg =
+  | Message<'kubelet.sync', { uid: string }>
+  | Message<'kubelet.probe', { uid: string; container: string; kind: ProbeKind; containerId: string }>
+  | Message<'kubelet.relist', null>
+  | Message<'kubelet.lease', null>
+  | Message<'kubelet.nodeStatus', null>
+  | Message<'kubelet.register', null>
+  | Message<'kubelet.wake', { id: number }>;
+
+export type KubeletMsg = KubeletLogsMsg | InternalMsg | ClientTimerMsg | Message<'api.watchEvents' | 'api.watchEnd', never>;
+
+/** What the kubelet knows about one pod besides what the runtime holds. */
+interface PodWorker {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** Latest from the API; undefined once the API deleted it. */
+  pod: Pod | undefined;
+  /** The last pod seen (for termination after the API forgot it). */
+  lastPod: Pod;
+  runtimeKind: RuntimeKind | undefined;
+  runtime: string | undefined;
+  sandboxId: string | undefined;
+  podIP: string | undefined;
+  startTimeMs: number | undefined;
+  waiting: Map<string, { reason: string; message?: string }>;
+  pullFailedAtMs: Map<string, number>;
+  probes: Map<string, ProbeTracker>;
+  lastStatusJson: string | undefined;
+  /** Signature of its containers at the last relist (PLEG). */
+  signature: string;
+  syncing: boolean;
+  again: boolean;
+  terminated: boolean;
+  sandboxStopped: boolean;
+  removed: boolean;
+}
+
+function restartWanted(policy: string | undefined, exitCode: number): boolean {
+  if (policy === 'Never') return false;
+  if (policy === 'OnFailure') return exitCode !== 0;
+  return true;
+}
+
+/** Instances by container name, newest (highest attempt) first. */
+function byName(items: CriContainerStatus[]): Map<string, CriContainerStatus[]> {
+  const out = new Map<string, CriContainerStatus[]>();
+  for (const c of items) {
+    const name = c.labels[CONTAINER_NAME_LABEL] ?? c.metadata.name;
+    let list = out.get(name);
+    if (list === undefined) out.set(name, (list = []));
+    list.push(c);
+  }
+  for (const list of out.values()) list.sort((a, b) => b.metadata.attempt - a.metadata.attempt || b.createdAtMs - a.createdAtMs);
+  return out;
+}
+
+/** Equal but for status and the bookkeeping every write changes. */
+function sameExceptStatus(a: Pod, b: Pod): boolean {
+  const strip = (p: Pod) => JSON.stringify({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined } });
+  return strip(a) === strip(b);
+}
+
+function runtimeClassOf(pod: Pod): string | undefined {
+  const name = (pod.spec as { runtimeClassName?: string } | undefined)?.runtimeClassName;
+  return name === undefined || name === '' ? undefined : name;
+}
+
+/** Env of a container: literal values and the downward-API fields a pod commonly reads. */
+function envOf(c: Container, pod: Pod, podIP: string | undefined, nodeName: string, hostIP: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const e of c.env ?? ([] as EnvVar[])) {
+    if (e.value !== undefined) out.push({ name: e.name, value: e.value });
+    else {
+      const path = (e.valueFrom as { fieldRef?: { fieldPath?: string } } | undefined)?.fieldRef?.fieldPath;
+      const value =
+        path === 'metadata.name' ? pod.metadata.name
+        : path === 'metadata.namespace' ? pod.metadata.namespace
+        : path === 'metadata.uid' ? pod.metadata.uid
+        : path === 'status.podIP' ? podIP
+        : path === 'spec.nodeName' ? nodeName
+        : path === 'status.hostIP' ? hostIP
+        : undefined;
+      if (value !== undefined) out.push({ name: e.name, value });
+    }
+  }
+  return out;
+}
+
+export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url, 'kubelet', (ctx, args) => {
+  const timing: KubeletTiming = { ...REALISTIC_KUBELET_TIMING, ...args.timing };
+  const nodeName = args.nodeName;
+  assert(typeof nodeName === 'string' && nodeName !== '', 'kubelet needs args.nodeName');
+  assert(args.runtimes[args.defaultRuntime] !== undefined, `the default runtime ${args.defaultRuntime} must be among args.runtimes`);
+  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', timing.apiAskTimeoutMs);
+  const clock = new ActorClock(ctx);
+  const backoff = new Backoff(timing.backoffInitialMs, timing.backoffMaxMs);
+  const workers = new Map<string, PodWorker>();
+  const identity: NodeIdentity = {
+    nodeName,
+    nodeIP: args.nodeIP,
+    podCidr: args.podCidr,
+    defaultRuntime: args.defaultRuntime,
+    runtimes: Object.keys(args.runtimes),
+    capacity: { ...DEFAULT_NODE_CAPACITY, ...args.capacity },
+    labels: args.labels,
+  };
+  const sleeps = new Map<number, () => void>();
+  let nextSleep = 1;
+  const sleep = (ms: number): Promise<void> => {
+    if (ms <= 0) return Promise.resolve();
+    const id = nextSleep++;
+    return new Promise((resolve) => {
+      sleeps.set(id, resolve);
+      ctx.timer(`wake/${id}`, ms, { type: 'kubelet.wake', body: { id } });
+    });
+  };
+  const simProber = new SimProber(sleep);
+  let netProber: Prober | undefined;
+  const proberFor = async (kind: RuntimeKind | undefined): Promise<Prober> => {
+    if (kind === 'sim' || kind === undefined) return simProber;
+    if (netProber === undefined) {
+      // Real sockets and processes: loaded only when a non-sim pod is probed (threaded runtime).
+      const { NetProber } = await import('./net-prober.js');
+      netProber = new NetProber(args.allowProcesses === true, sleep);
+    }
+    return netProber;
+  };
+  let nodeUid: string | undefined;
+  let lastNodeStatus: Node['status'] | undefined;
+  let lastNodeReportMs = 0;
+  let registered = false;
+  let lastSeenResourceVersion = '';
+  const stats = { syncs: 0, starts: 0, kills: 0, statusWrites: 0, leaseRenewals: 0, confirmedDeletions: 0, syncErrors: 0 };
+
+  const runtimeAsker = (runtime: string): CriAsker => ({ ask: (msg, options) => ctx.ask(runtime, msg, options) });
+  async function cri<K extends CriRequestType>(runtime: string, type: K, body: CriRequests[K], timeoutMs = timing.runtimeAskTimeoutMs): Promise<CriReply<K>> {
+    try {
+      return await criCall(runtimeAsker(runtime), type, body, { timeoutMs });
+    } catch (error) {
+      return { ok: false, error: { code: 'Unavailable', message: `runtime ${runtime} did not answer ${type}: ${(error as Error).message}` } };
+    }
+  }
+
+  // ---------- pods from the API ----------
+
+  const informer = new Informer<Pod>({
+    name: 'pods',
+    listWatcher: api.listWatcher<Pod>(PODS, { fieldSelector: `spec.nodeName=${nodeName}` }),
+    clock,
+    resyncPeriodMs: timing.podResyncMs,
+  });
+  informer.addEventHandler({
+    onAdd: (pod) => upsert(pod),
+    onUpdate: (old, pod) => {
+      // Our own status writes come back as updates: they change nothing to act on.
+      const w = workers.get(pod.metadata.uid ?? '');
+      if (w !== undefined && sameExceptStatus(old, pod)) {
+        w.pod = pod;
+        w.lastPod = pod;
+        return;
+      }
+      upsert(pod);
+    },
+    onDelete: (pod) => {
+      const w = workers.get(pod.metadata.uid ?? '');
+      if (w === undefined) return;
+      w.pod = undefined;
+      requestSync(w);
+    },
+  });
+
+  function upsert(pod: Pod): void {
+    const uid = pod.metadata.uid;
+    if (uid === undefined) return;
+    lastSeenResourceVersion = pod.metadata.resourceVersion ?? lastSeenResourceVersion;
+    let w = workers.get(uid);
+    if (w === undefined) {
+      if (workers.size >= PODS_PER_NODE_MAX) {
+        ctx.log.error({ pod: pod.metadata.name, max: PODS_PER_NODE_MAX }, 'too many pods on this node; ignoring one');
+        return;
+      }
+      const kind = (runtimeClassOf(pod) ?? args.defaultRuntime) as RuntimeKind;
+      w = {
+        uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', pod, lastPod: pod,
+        runtimeKind: args.runtimes[kind] !== undefined ? kind : undefined, runtime: args.runtimes[kind],
+        sandboxId: undefined, podIP: undefined, startTimeMs: undefined, waiting: new Map(), pullFailedAtMs: new Map(), probes: new Map(),
+        lastStatusJson: undefined, signature: '', syncing: false, again: false, terminated: false, sandboxStopped: false, removed: false,
+      };
+      workers.set(uid, w);
+    }
+    w.pod = pod;
+    w.lastPod = pod;
+    requestSync(w);
+  }
+
+  function requestSync(w: PodWorker): void {
+    if (w.removed) return;
+    if (w.syncing) {
+      w.again = true;
+      return;
+    }
+    w.syncing = true;
+    void runSync(w);
+  }
+
+  async function runSync(w: PodWorker): Promise<void> {
+    do {
+      w.again = false;
+      stats.syncs++;
+      try {
+        await syncPod(w);
+      } catch (error) {
+        // A bug or an unexpected reply: retry later rather than wedge the pod; loudly, so it is seen.
+        stats.syncErrors++;
+        ctx.log.error({ err: error, pod: `${w.namespace}/${w.name}` }, 'pod sync failed');
+        ctx.timer(`sync/${w.uid}`, timing.backoffInitialMs, { type: 'kubelet.sync', body: { uid: w.uid } });
+      }
+    } while (w.again && !w.removed);
+    w.syncing = false;
+  }
+
+  function scheduleSync(w: PodWorker, atMs: number): void {
+    ctx.timer(`sync/${w.uid}`, Math.max(0, atMs - ctx.now()), { type: 'kubelet.sync', body: { uid: w.uid } });
+  }
+
+  // ---------- one pod's sync ----------
+
+  function sandboxConfig(w: PodWorker, pod: Pod, attempt: number): PodSandboxConfig {
+    return {
+      metadata: { name: w.name, namespace: w.namespace, uid: w.uid, attempt },
+      hostname: w.name,
+      labels: { [POD_UID_LABEL]: w.uid, [POD_NAME_LABEL]: w.name, [POD_NAMESPACE_LABEL]: w.namespace },
+      annotations: { ...pod.metadata.annotations },
+      ...(runtimeClassOf(pod) !== undefined ? { runtimeHandler: runtimeClassOf(pod) } : {}),
+    };
+  }
+
+  /** Find this pod's sandbox in the runtime (after a kubelet restart), newest ready one first. */
+  async function adoptSandbox(w: PodWorker): Promise<PodSandboxStatus[]> {
+    const listed = await cri(w.runtime!, 'ListPodSandbox', { filter: { labelSelector: { [POD_UID_LABEL]: w.uid } } });
+    if (!listed.ok) throw new Error(listed.error.message);
+    const items = [...listed.items].sort((a, b) => b.metadata.attempt - a.metadata.attempt);
+    const ready = items.find((s) => s.state === 'SANDBOX_READY');
+    if (ready !== undefined) {
+      w.sandboxId = ready.id;
+      w.podIP = ready.ip;
+      w.startTimeMs ??= ready.createdAtMs;
+    }
+    return items;
+  }
+
+  async function listContainers(w: PodWorker): Promise<CriContainerStatus[]> {
+    if (w.sandboxId === undefined) return [];
+    const listed = await cri(w.runtime!, 'ListContainers', { filter: { podSandboxId: w.sandboxId } });
+    if (!listed.ok) throw new Error(listed.error.message);
+    return listed.items;
+  }
+
+  async function syncPod(w: PodWorker): Promise<void> {
+    const pod = w.pod;
+    if (pod === undefined || pod.metadata.deletionTimestamp !== undefined) return terminatePod(w);
+    if (w.runtime === undefined) {
+      const kind = runtimeClassOf(pod) ?? args.defaultRuntime;
+      return writeStatus(w, pod, [], { reason: 'RuntimeClassNotAvailable', message: `node ${nodeName} has no ${kind} runtime (it offers: ${identity.runtimes.join(', ')})` });
+    }
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return stopFinishedPod(w);
+    if (w.sandboxId === undefined) {
+      const existing = await adoptSandbox(w);
+      if (w.sandboxId === undefined) {
+        const created = await cri(w.runtime, 'RunPodSandbox', { config: sandboxConfig(w, pod, existing.length) });
+        if (!created.ok) {
+          ctx.log.warn({ pod: w.name, error: created.error }, 'could not create the pod sandbox');
+          for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) w.waiting.set(c.name, { reason: 'ContainerCreating', message: created.error.message });
+          scheduleSync(w, ctx.now() + backoff.next(`${w.uid}/sandbox`, ctx.now()));
+          return writeStatus(w, pod, []);
+        }
+        w.sandboxId = created.podSandboxId;
+        w.podIP = created.ip;
+        w.startTimeMs ??= ctx.now();
+      }
+    }
+    let containers = await listContainers(w);
+    const acted = await stepContainers(w, pod, byName(containers));
+    if (acted) {
+      containers = await listContainers(w);
+      // Level-triggered: a step that changed something (a kill, a start) is followed by another look.
+      w.again = true;
+    }
+    const instances = byName(containers);
+    await collectGarbage(w, instances);
+    manageProbes(w, pod, instances);
+    await writeStatus(w, pod, containers);
+    w.signature = signatureOf(containers);
+    if (phaseOfLastStatus(w) === 'Succeeded' || phaseOfLastStatus(w) === 'Failed') await stopFinishedPod(w);
+  }
+
+  function phaseOfLastStatus(w: PodWorker): string | undefined {
+    return w.lastStatusJson === undefined ? undefined : (JSON.parse(w.lastStatusJson) as { phase?: string }).phase;
+  }
+
+  /** One step toward the spec: start, restart or kill what needs it. Returns true when it changed something. */
+  async function stepContainers(w: PodWorker, pod: Pod, instances: Map<string, CriContainerStatus[]>): Promise<boolean> {
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    let acted = false;
+    for (const c of pod.spec?.initContainers ?? []) {
+      const latest = instances.get(c.name)?.[0];
+      if (latest?.state === 'CONTAINER_EXITED' && latest.exitCode === 0) continue;
+      if (latest === undefined) acted = (await startContainer(w, pod, c, 0)) || acted;
+      else if (latest.state === 'CONTAINER_CREATED') acted = (await startCreated(w, latest)) || acted;
+      else if (latest.state === 'CONTAINER_EXITED' && policy !== 'Never') acted = (await restartWithBackoff(w, pod, c, latest)) || acted;
+      // Running, or failed for good under Never: either way the next init container waits.
+      for (const later of pod.spec?.containers ?? []) if (!instances.has(later.name)) w.waiting.set(later.name, { reason: 'PodInitializing' });
+      return acted;
+    }
+    for (const c of pod.spec?.containers ?? []) {
+      const latest = instances.get(c.name)?.[0];
+      if (latest === undefined) {
+        acted = (await startContainer(w, pod, c, 0)) || acted;
+      } else if (latest.state === 'CONTAINER_CREATED') {
+        acted = (await startCreated(w, latest)) || acted;
+      } else if (latest.state === 'CONTAINER_RUNNING') {
+        const failed = ['liveness', 'startup'].map((k) => w.probes.get(`${c.name}/${k}`)).find((t) => t !== undefined && t.containerId === latest.id && t.failedForGood);
+        if (failed !== undefined) {
+          ctx.log.info({ pod: w.name, container: c.name, probe: failed.kind, message: failed.lastMessage }, 'container failed its probe, will be restarted');
+          stats.kills++;
+          await stopContainer(w, pod, c, latest, gracePeriodMs(pod));
+          acted = true;
+        }
+      } else if (latest.state === 'CONTAINER_EXITED' && restartWanted(policy, latest.exitCode)) {
+        acted = (await restartWithBackoff(w, pod, c, latest)) || acted;
+      }
+    }
+    return acted;
+  }
+
+  async function restartWithBackoff(w: PodWorker, pod: Pod, c: Container, latest: CriContainerStatus): Promise<boolean> {
+    const key = `${w.uid}/${c.name}`;
+    const nowMs = ctx.now();
+    if (backoff.inBackoffSince(key, latest.finishedAtMs, nowMs)) {
+      const delayMs = backoff.delayMs(key, nowMs);
+      w.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${formatSeconds(delayMs)} restarting failed container=${c.name} pod=${w.name}_${w.namespace}(${w.uid})` });
+      scheduleSync(w, backoff.readyAtMs(key, latest.finishedAtMs));
+      return false;
+    }
+    backoff.next(key, nowMs);
+    return startContainer(w, pod, c, latest.metadata.attempt + 1);
+  }
+
+  async function startCreated(w: PodWorker, latest: CriContainerStatus): Promise<boolean> {
+    await cri(w.runtime!, 'StartContainer', { containerId: latest.id }, RUNTIME_WORK_TIMEOUT_MS);
+    return true;
+  }
+
+  /** Pull if needed, create and start one container instance. Returns true when the runtime's state changed. */
+  async function startContainer(w: PodWorker, pod: Pod, c: Container, attempt: number): Promise<boolean> {
+    const runtime = w.runtime!;
+    const image = c.image ?? '';
+    const pullKey = `${w.uid}/${c.name}/pull`;
+    const present = await cri(runtime, 'ImageStatus', { image });
+    if (!present.ok) throw new Error(present.error.message);
+    if (present.imageRef === undefined || c.imagePullPolicy === 'Always') {
+      const failedAtMs = w.pullFailedAtMs.get(c.name);
+      if (failedAtMs !== undefined && backoff.inBackoffSince(pullKey, failedAtMs, ctx.now())) {
+        w.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` });
+        scheduleSync(w, backoff.readyAtMs(pullKey, failedAtMs));
+        return false;
+      }
+      if (!w.waiting.has(c.name) || w.waiting.get(c.name)!.reason === 'PodInitializing') w.waiting.set(c.name, { reason: 'ContainerCreating' });
+      const pulled = await cri(runtime, 'PullImage', { image, sandboxConfig: sandboxConfig(w, pod, 0) }, RUNTIME_WORK_TIMEOUT_MS);
+      if (!pulled.ok) {
+        const delayMs = backoff.next(pullKey, ctx.now());
+        w.pullFailedAtMs.set(c.name, ctx.now());
+        w.waiting.set(c.name, { reason: 'ErrImagePull', message: pulled.error.message });
+        // Look again soon so the pod shows ImagePullBackOff while it waits, as Kubernetes' pod workers do.
+        scheduleSync(w, ctx.now() + Math.min(delayMs, timing.relistMs));
+        return false;
+      }
+      backoff.forget(pullKey);
+      w.pullFailedAtMs.delete(c.name);
+    }
+    const config: ContainerConfig = {
+      metadata: { name: c.name, attempt },
+      image,
+      ...(c.command !== undefined ? { command: c.command } : {}),
+      ...(c.args !== undefined ? { args: c.args } : {}),
+      ...(c.workingDir !== undefined ? { workingDir: c.workingDir } : {}),
+      envs: envOf(c, pod, w.podIP, nodeName, args.nodeIP),
+      labels: { [POD_UID_LABEL]: w.uid, [POD_NAME_LABEL]: w.name, [POD_NAMESPACE_LABEL]: w.namespace, [CONTAINER_NAME_LABEL]: c.name },
+      annotations: { ...pod.metadata.annotations },
+    };
+    const created = await cri(runtime, 'CreateContainer', { podSandboxId: w.sandboxId!, config });
+    if (!created.ok) {
+      if (created.error.code === 'AlreadyExists') return true;
+      const delayMs = backoff.next(`${w.uid}/${c.name}`, ctx.now());
+      w.waiting.set(c.name, { reason: created.error.code === 'RunContainerError' ? 'RunContainerError' : 'CreateContainerError', message: created.error.message });
+      scheduleSync(w, ctx.now() + delayMs);
+      return false;
+    }
+    w.waiting.delete(c.name);
+    stats.starts++;
+    const started = await cri(runtime, 'StartContainer', { containerId: created.containerId }, RUNTIME_WORK_TIMEOUT_MS);
+    if (!started.ok) ctx.log.info({ pod: w.name, container: c.name, error: started.error }, 'container failed to start');
+    return true;
+  }
+
+  function gracePeriodMs(pod: Pod): number {
+    const seconds = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, seconds) * 1000;
+  }
+
+  /** preStop (bounded by the grace period), then SIGTERM and a kill at the end of what is left of it. */
+  async function stopContainer(w: PodWorker, pod: Pod, c: Container | undefined, instance: CriContainerStatus, graceMs: number): Promise<void> {
+    const startMs = ctx.now();
+    const hook = (c as { lifecycle?: { preStop?: LifecycleHandler } } | undefined)?.lifecycle?.preStop;
+    if (hook !== undefined && c !== undefined && graceMs > 0) {
+      const prober = await proberFor(w.runtimeKind);
+      const target = { pod, container: c, containerId: instance.id, podIP: w.podIP ?? '', startedAtMs: instance.startedAtMs, attempt: instance.metadata.attempt, nowMs: ctx.now() };
+      const outcome = await Promise.race([Promise.resolve(prober.preStop(hook, target)), sleep(graceMs).then(() => ({ ok: false, message: 'preStop hook did not finish within the grace period' }))]);
+      if (!outcome.ok) ctx.log.info({ pod: w.name, container: c.name, message: outcome.message }, 'preStop hook failed');
+    }
+    // Kubernetes gives the container at least 2 s after its preStop hook, whatever the hook took.
+    const remainingMs = graceMs === 0 ? 0 : Math.max(graceMs - (ctx.now() - startMs), Math.min(graceMs, 2_000));
+    const stopped = await cri(w.runtime!, 'StopContainer', { containerId: instance.id, timeoutMs: remainingMs }, remainingMs + timing.runtimeAskTimeoutMs);
+    if (!stopped.ok && stopped.error.code !== 'NotFound') ctx.log.warn({ pod: w.name, error: stopped.error }, 'StopContainer failed');
+  }
+
+  /** Keep the newest instance of each name and the one before it (for `kubectl logs --previous`); remove older dead ones. */
+  async function collectGarbage(w: PodWorker, instances: Map<string, CriContainerStatus[]>): Promise<void> {
+    for (const list of instances.values()) {
+      for (const old of list.slice(2)) {
+        if (old.state !== 'CONTAINER_EXITED') continue;
+        await cri(w.runtime!, 'RemoveContainer', { containerId: old.id });
+      }
+    }
+  }
+
+  async function stopFinishedPod(w: PodWorker): Promise<void> {
+    if (w.sandboxStopped || w.runtime === undefined) return;
+    if (w.sandboxId === undefined) await adoptSandbox(w);
+    if (w.sandboxId !== undefined) {
+      // A finished pod keeps its dead containers (for logs) but gives back its IP.
+      const stopped = await cri(w.runtime, 'StopPodSandbox', { podSandboxId: w.sandboxId, gracePeriodMs: 0 });
+      if (!stopped.ok && stopped.error.code !== 'NotFound') throw new Error(stopped.error.message);
+    }
+    w.sandboxStopped = true;
+    cancelProbes(w);
+  }
+
+  async function terminatePod(w: PodWorker): Promise<void> {
+    const pod = w.pod ?? w.lastPod;
+    if (!w.terminated && w.runtime !== undefined) {
+      if (w.sandboxId === undefined) await adoptSandbox(w);
+      cancelProbes(w);
+      const graceMs = gracePeriodMs(pod);
+      const containers = await listContainers(w);
+      const specs = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c]));
+      await Promise.all(
+        containers.filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED').map((c) => stopContainer(w, pod, specs.get(c.metadata.name), c, graceMs)),
+      );
+      if (w.sandboxId !== undefined) await cri(w.runtime, 'StopPodSandbox', { podSandboxId: w.sandboxId, gracePeriodMs: 0 });
+      if (w.pod !== undefined) await writeStatus(w, w.pod, await listContainers(w), undefined, true);
+      w.terminated = true;
+    }
+    if (w.pod !== undefined) {
+      // Tell the API server the containers are gone: it removes the pod (graceful deletion ends here).
+      const confirmed = await api.delete(PODS, w.namespace, w.name, { gracePeriodSeconds: 0, preconditions: { uid: w.uid } });
+      if (confirmed.ok) stats.confirmedDeletions++;
+      else if (confirmed.status.code !== 404 && confirmed.status.code !== 409) {
+        scheduleSync(w, ctx.now() + timing.backoffInitialMs / 10);
+        return;
+      }
+      return;
+    }
+    // The API has forgotten the pod: forget it here too.
+    if (w.runtime !== undefined) {
+      for (const s of await adoptSandboxes(w)) await cri(w.runtime, 'RemovePodSandbox', { podSandboxId: s.id });
+    }
+    w.removed = true;
+    workers.delete(w.uid);
+    ctx.cancelTimer(`sync/${w.uid}`);
+    backoff.forgetPrefix(`${w.uid}/`);
+  }
+
+  async function adoptSandboxes(w: PodWorker): Promise<PodSandboxStatus[]> {
+    const listed = await cri(w.runtime!, 'ListPodSandbox', { filter: { labelSelector: { [POD_UID_LABEL]: w.uid } } });
+    return listed.ok ? listed.items : [];
+  }
+
+  // ---------- status ----------
+
+  function viewsOf(w: PodWorker, specs: Container[], instances: Map<string, CriContainerStatus[]>, policy: string): ContainerView[] {
+    return specs.map((c) => {
+      const list = instances.get(c.name) ?? [];
+      const latest = list[0];
+      const readiness = w.probes.get(`${c.name}/readiness`);
+      const startup = w.probes.get(`${c.name}/startup`);
+      const started = c.startupProbe === undefined || (startup !== undefined && startup.containerId === latest?.id && startup.result);
+      const ready = started && (c.readinessProbe === undefined || (readiness !== undefined && readiness.containerId === latest?.id && readiness.result));
+      return {
+        name: c.name,
+        image: c.image ?? '',
+        latest,
+        previous: list[1],
+        waiting: w.waiting.get(c.name),
+        willRestart: latest?.state === 'CONTAINER_EXITED' && restartWanted(policy, latest.exitCode) && w.waiting.has(c.name),
+        ready,
+        started,
+      };
+    });
+  }
+
+  async function writeStatus(w: PodWorker, pod: Pod, containers: CriContainerStatus[], podMessage?: { reason: string; message: string }, terminated = false): Promise<void> {
+    const instances = byName(containers);
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    const status = buildPodStatus({
+      pod,
+      nowMs: ctx.now(),
+      hostIP: args.nodeIP,
+      podIP: w.sandboxStopped || terminated ? pod.status?.podIP : w.podIP,
+      startTimeMs: w.startTimeMs ?? (podMessage !== undefined ? undefined : ctx.now()),
+      initContainers: viewsOf(w, pod.spec?.initContainers ?? [], instances, policy),
+      containers: viewsOf(w, pod.spec?.containers ?? [], instances, policy),
+      podMessage,
+      terminated,
+    });
+    const json = JSON.stringify(status);
+    if (json === w.lastStatusJson) return;
+    const { resourceVersion: _rv, ...metadata } = pod.metadata;
+    const reply = await api.update(PODS, w.namespace, w.name, { ...pod, metadata, status }, 'status');
+    if (reply.ok) {
+      w.lastStatusJson = json;
+      stats.statusWrites++;
+    } else if (reply.status.code !== 404) {
+      ctx.log.warn({ pod: w.name, status: reply.status.message }, 'pod status write failed; retrying');
+      scheduleSync(w, ctx.now() + timing.relistMs);
+    }
+  }
+
+  // ---------- probes ----------
+
+  function manageProbes(w: PodWorker, pod: Pod, instances: Map<string, CriContainerStatus[]>): void {
+    for (const c of pod.spec?.containers ?? []) {
+      const latest = instances.get(c.name)?.[0];
+      for (const [kind, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe], ['startup', c.startupProbe]] as const) {
+        const key = `${c.name}/${kind}`;
+        const tracker = w.probes.get(key);
+        if (probe === undefined || latest?.state !== 'CONTAINER_RUNNING') {
+          if (tracker !== undefined && (probe === undefined || tracker.containerId !== latest?.id)) {
+            w.probes.delete(key);
+            ctx.cancelTimer(`probe/${w.uid}/${key}`);
+          }
+          continue;
+        }
+        if (tracker !== undefined && tracker.containerId === latest.id) continue;
+        w.probes.set(key, new ProbeTracker(kind, probe, latest.id));
+        const t = probeTiming(probe);
+        const firstAtMs = Math.max(ctx.now(), latest.startedAtMs + t.initialDelayMs);
+        ctx.timer(`probe/${w.uid}/${key}`, firstAtMs - ctx.now(), { type: 'kubelet.probe', body: { uid: w.uid, container: c.name, kind, containerId: latest.id } });
+      }
+    }
+  }
+
+  function cancelProbes(w: PodWorker): void {
+    for (const key of w.probes.keys()) ctx.cancelTimer(`probe/${w.uid}/${key}`);
+    w.probes.clear();
+  }
+
+  async function runProbe(body: { uid: string; container: string; kind: ProbeKind; containerId: string }): Promise<void> {
+    const w = workers.get(body.uid);
+    const key = `${body.container}/${body.kind}`;
+    const tracker = w?.probes.get(key);
+    const pod = w?.pod;
+    if (w === undefined || tracker === undefined || tracker.containerId !== body.containerId || pod === undefined) return;
+    const container = pod.spec?.containers.find((c) => c.name === body.container);
+    if (container === undefined) return;
+    const t = probeTiming(tracker.probe);
+    const startup = w.probes.get(`${body.container}/startup`);
+    // Liveness and readiness wait until the startup probe has passed.
+    if (body.kind !== 'startup' && startup !== undefined && startup.containerId === body.containerId && !startup.result) {
+      ctx.timer(`probe/${w.uid}/${key}`, t.periodMs, { type: 'kubelet.probe', body });
+      return;
+    }
+    const instance = (await listContainers(w)).find((c) => c.id === body.containerId);
+    if (instance === undefined || instance.state !== 'CONTAINER_RUNNING') return;
+    const prober = await proberFor(w.runtimeKind);
+    const outcome = await prober.probe(body.kind, tracker.probe, { pod, container, containerId: body.containerId, podIP: w.podIP ?? '', startedAtMs: instance.startedAtMs, attempt: instance.metadata.attempt, nowMs: ctx.now() });
+    if (w.probes.get(key) !== tracker) return;
+    const changed = tracker.record(outcome);
+    // A startup probe that passed is done; the others keep probing.
+    if (!(body.kind === 'startup' && tracker.result)) ctx.timer(`probe/${w.uid}/${key}`, t.periodMs, { type: 'kubelet.probe', body });
+    if (changed || tracker.failedForGood) requestSync(w);
+  }
+
+  // ---------- PLEG: notice container changes ----------
+
+  function signatureOf(containers: CriContainerStatus[]): string {
+    return containers.map((c) => `${c.id}:${c.state}`).sort().join(',');
+  }
+
+  async function relist(): Promise<void> {
+    const runtimes = new Set(Object.values(args.runtimes));
+    for (const runtime of runtimes) {
+      const listed = await cri(runtime, 'ListContainers', {});
+      if (!listed.ok) continue;
+      const byPod = new Map<string, CriContainerStatus[]>();
+      for (const c of listed.items) {
+        const uid = c.labels[POD_UID_LABEL];
+        if (uid === undefined) continue;
+        let list = byPod.get(uid);
+        if (list === undefined) byPod.set(uid, (list = []));
+        list.push(c);
+      }
+      for (const w of workers.values()) {
+        if (w.runtime !== runtime || w.terminated) continue;
+        const live = (byPod.get(w.uid) ?? []).filter((c) => w.sandboxId === undefined || c.podSandboxId === w.sandboxId);
+        if (signatureOf(live) !== w.signature) requestSync(w);
+      }
+      if (informer.hasSynced()) await removeOrphans(runtime);
+    }
+  }
+
+  /** Sandboxes of pods this node no longer has (deleted while the kubelet was down): stop and remove them. */
+  async function removeOrphans(runtime: string): Promise<void> {
+    const listed = await cri(runtime, 'ListPodSandbox', {});
+    if (!listed.ok) return;
+    for (const s of listed.items) {
+      const uid = s.labels[POD_UID_LABEL];
+      if (uid === undefined || workers.has(uid)) continue;
+      ctx.log.info({ sandbox: s.id, pod: s.metadata.name }, 'removing the sandbox of a pod this node no longer runs');
+      await cri(runtime, 'RemovePodSandbox', { podSandboxId: s.id });
+    }
+  }
+
+  // ---------- the node: registration, status, lease ----------
+
+  async function register(): Promise<void> {
+    const created = await api.create(NODES, undefined, nodeObject(identity));
+    if (!created.ok && created.status.reason !== 'AlreadyExists') {
+      ctx.log.warn({ status: created.status.message }, 'node registration failed; retrying');
+      ctx.timer('register', Math.min(timing.nodeLeaseRenewMs, 1_000), { type: 'kubelet.register', body: null });
+      return;
+    }
+    registered = true;
+    if (created.ok) nodeUid = created.body.metadata.uid;
+    await updateNodeStatus(true);
+    await renewLease();
+    informer.start();
+    ctx.timer('relist', timing.relistMs, { type: 'kubelet.relist', body: null });
+  }
+
+  async function runtimeHealth(): Promise<{ ready: boolean; message?: string; version: string }> {
+    const runtime = args.runtimes[args.defaultRuntime]!;
+    const version = await cri(runtime, 'Version', {}, Math.min(timing.runtimeAskTimeoutMs, 5_000));
+    return version.ok ? { ready: true, version: `${version.runtimeName}://${version.runtimeVersion}` } : { ready: false, message: version.error.message, version: `${args.defaultRuntime}://unknown` };
+  }
+
+  async function updateNodeStatus(force: boolean): Promise<void> {
+    const health = await runtimeHealth();
+    const current = await api.get<Node>(NODES, undefined, nodeName);
+    if (!current.ok) {
+      if (current.status.code === 404) {
+        // Someone deleted our Node (the node controller, or a user): register again, as the kubelet does.
+        registered = false;
+        return register();
+      }
+      return;
+    }
+    nodeUid = current.body.metadata.uid;
+    const status = nodeStatus(identity, { runtimeReady: health.ready, runtimeMessage: health.message }, health.version, ctx.now(), current.body.status);
+    const due = ctx.now() - lastNodeReportMs >= timing.nodeStatusReportMs;
+    if (!force && !due && sameNodeStatus(lastNodeStatus, status) && sameNodeStatus(current.body.status, status)) return;
+    const { resourceVersion: _rv, ...metadata } = current.body.metadata;
+    const written = await api.update<Node>(NODES, undefined, nodeName, { ...current.body, metadata, status }, 'status');
+    if (written.ok) {
+      lastNodeStatus = status;
+      lastNodeReportMs = ctx.now();
+    }
+  }
+
+  async function renewLease(): Promise<boolean> {
+    const durationSeconds = Math.max(1, Math.round(timing.nodeLeaseDurationMs / 1000));
+    const fresh = nodeLease(nodeName, nodeUid, durationSeconds, ctx.now());
+    const current = await api.get(LEASES, NODE_LEASE_NAMESPACE, nodeName);
+    let reply;
+    if (!current.ok && current.status.code === 404) reply = await api.create(LEASES, NODE_LEASE_NAMESPACE, fresh);
+    else if (current.ok) reply = await api.update(LEASES, NODE_LEASE_NAMESPACE, nodeName, { ...current.body, spec: { ...(current.body as typeof fresh).spec, ...fresh.spec } });
+    else reply = current;
+    if (reply.ok) stats.leaseRenewals++;
+    return reply.ok;
+  }
+
+  // ---------- logs ----------
+
+  async function logs(req: KubeletLogsRequest): Promise<KubeletLogsReply> {
+    const w = [...workers.values()].find((x) => x.namespace === req.namespace && x.name === req.pod && (req.uid === undefined || x.uid === req.uid));
+    if (w === undefined || w.runtime === undefined) return { ok: false, code: 404, message: `pod ${req.namespace}/${req.pod} is not running on node ${nodeName}` };
+    if (w.sandboxId === undefined) await adoptSandbox(w);
+    if (w.sandboxId === undefined) return { ok: false, code: 400, message: `container "${req.container}" in pod "${req.pod}" is waiting to start: ContainerCreating` };
+    const waitMs = Math.min(Math.max(0, req.waitMs ?? 0), LOG_WAIT_MS_MAX);
+    const read = await cri(
+      w.runtime,
+      'ContainerLogs',
+      {
+        target: req.containerId !== undefined ? { containerId: req.containerId } : { podSandboxId: w.sandboxId, containerName: req.container, previous: req.previous === true },
+        ...(req.offsetBytes !== undefined ? { offsetBytes: req.offsetBytes } : {}),
+        ...(req.tailLines !== undefined ? { tailLines: req.tailLines } : {}),
+        ...(req.limitBytes !== undefined ? { limitBytes: req.limitBytes } : {}),
+        waitMs,
+      },
+      waitMs + timing.runtimeAskTimeoutMs,
+    );
+    if (read.ok) return { ok: true, containerId: read.containerId, data: read.data, nextOffsetBytes: read.nextOffsetBytes, complete: read.complete };
+    if (read.error.code === 'NotFound') {
+      const waiting = w.waiting.get(req.container);
+      const message = req.previous === true
+        ? `previous terminated container "${req.container}" in pod "${req.pod}" not found`
+        : waiting !== undefined ? `container "${req.container}" in pod "${req.pod}" is waiting to start: ${waiting.reason}` : read.error.message;
+      return { ok: false, code: 400, message };
+    }
+    return { ok: false, code: 500, message: read.error.message };
+  }
+
+  // ---------- the actor ----------
+
+  const started = register().catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
+  ctx.timer('lease', timing.nodeLeaseRenewMs, { type: 'kubelet.lease', body: null });
+  ctx.timer('nodeStatus', timing.nodeStatusUpdateMs, { type: 'kubelet.nodeStatus', body: null });
+
+  /** Periodic and internal work must not crash the kubelet over one failed ask: log it; the next period retries. */
+  const guarded = async (what: string, work: () => Promise<void>): Promise<undefined> => {
+    try {
+      await work();
+    } catch (error) {
+      ctx.log.warn({ err: error }, `${what} failed`);
+    }
+    return undefined;
+  };
+
+  return {
+    receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
+        case 'kubelet.sync': {
+          const w = workers.get(msg.body.uid);
+          if (w !== undefined) requestSync(w);
+          return undefined;
+        }
+        case 'kubelet.probe':
+          return guarded('probe', () => runProbe(msg.body));
+        case 'kubelet.wake':
+          sleeps.get(msg.body.id)?.();
+          sleeps.delete(msg.body.id);
+          return undefined;
+        case 'kubelet.relist':
+          return guarded('relist', async () => {
+            try {
+              await relist();
+            } finally {
+              ctx.timer('relist', timing.relistMs, { type: 'kubelet.relist', body: null });
+            }
+          });
+        case 'kubelet.lease':
+          return guarded('lease renewal', async () => {
+            await started;
+            let ok = false;
+            try {
+              ok = registered && (await renewLease());
+            } finally {
+              // A failed renewal is retried soon: the lease must not lapse over one lost message.
+              ctx.timer('lease', ok ? timing.nodeLeaseRenewMs : timing.nodeLeaseRenewMs / 5, { type: 'kubelet.lease', body: null });
+            }
+          });
+        case 'kubelet.nodeStatus':
+          return guarded('node status update', async () => {
+            await started;
+            try {
+              if (registered) await updateNodeStatus(false);
+            } finally {
+              ctx.timer('nodeStatus', timing.nodeStatusUpdateMs, { type: 'kubelet.nodeStatus', body: null });
+            }
+          });
+        case 'kubelet.register':
+          return guarded('registration', register);
+        case 'kubelet.logs':
+          return logs(msg.body).catch((error: unknown) => ({ ok: false, code: 500, message: (error as Error).message }) satisfies KubeletLogsReply);
+        default:
+          return unhandled;
+      }
+    },
+    onStop() {
+      informer.stop();
+    },
+    inspect() {
+      return { node: nodeName, registered, pods: workers.size, informerSynced: informer.hasSynced(), resourceVersion: lastSeenResourceVersion, backoffKeys: backoff.size, ...stats };
+    },
+  };
+});
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`kubelet invariant violated: ${message}`);
+}
