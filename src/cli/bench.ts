@@ -1,5 +1,6 @@
 import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from '../../bench/actor-messaging/run.js';
 import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '../../bench/raft/run.js';
+import { defaultKvBenchOptions, quickKvBenchOptions, runKvBench } from '../../bench/kv/run.js';
 
 interface BenchRun {
   json: unknown;
@@ -16,6 +17,10 @@ const benches: Record<string, BenchFn> = {
   },
   raft: async (quick) => {
     const { result, table } = await runRaftBench(quick ? quickRaftBenchOptions : defaultRaftBenchOptions);
+    return { json: result, table };
+  },
+  kv: async (quick) => {
+    const { result, table } = await runKvBench(quick ? quickKvBenchOptions : defaultKvBenchOptions);
     return { json: result, table };
   },
 };

@@ -1,0 +1,95 @@
+/**
+ * kubethreads' side of the kv benchmark: a ThreadedSystem with three etcd
+ * replica actors (a thread each, the file WAL with fsync in a temporary
+ * directory) and the driver actor in a thread of its own, which hosts the
+ * ReplicatedKvClient and runs the workload. The main thread only orchestrates
+ * (asks the driver to run a phase, polls status, kills the leader).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ThreadedSystem } from '../../src/actor/index.js';
+import { groupStatus, spawnEtcdGroup } from '../../src/kv/replica/group.js';
+import type { ReplicaStatus } from '../../src/kv/replica/protocol.js';
+import { epochNowMs, kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
+import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
+import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';
+
+const DRIVER = 'kv-bench-driver';
+/** A phase is bounded by its own duration or count; this only catches a wedged side. */
+const PHASE_ASK_TIMEOUT_MS = 600_000;
+const STATUS_POLL_MS = 10;
+
+function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): ReplicaStatus | undefined {
+  return all.find((s) => s !== undefined && s.role === 'leader' && s.term > termAfter);
+}
+
+export async function startOurs(): Promise<BenchSide> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
+  const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    try {
+      await system.shutdown();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+  try {
+    const group = await spawnEtcdGroup(system, {
+      replicas: 3,
+      replica: { tickMs: HEARTBEAT_MS, heartbeatTicks: 1, electionTicks: ELECTION_MS / HEARTBEAT_MS },
+    });
+    const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
+    const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_TIMEOUT_MS) => driver.ask<R>(msg, { timeoutMs });
+
+    const side: BenchSide = {
+      label: 'kubethreads',
+      runPhase: (spec: PhaseSpec) => ask<PhaseResult>({ type: 'phase', body: spec }),
+      writerStart: async (prefix, valueBytes) => {
+        await ask({ type: 'writerStart', body: { prefix, valueBytes } });
+      },
+      writerStop: (sinceMs, acksAfter, timeoutMs) => ask<WriterResult>({ type: 'writerStop', body: { sinceMs, acksAfter, timeoutMs } }, timeoutMs + 60_000),
+      async leader(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const leader = leaderOf(await groupStatus(system, group.names));
+          if (leader !== undefined) return { id: leader.name, term: leader.term };
+          await sleepMs(STATUS_POLL_MS);
+        }
+        throw new Error(`kubethreads: no leader within ${timeoutMs} ms`);
+      },
+      async kill(leader: LeaderInfo) {
+        // The supervisor restarts it (permanent policy) on its own disk, as etcd's member is restarted after kill -9.
+        await system.faults.kill(leader.id);
+      },
+      async waitNewLeader(term, timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          if (leaderOf(await groupStatus(system, group.names, 200), term) !== undefined) return epochNowMs();
+          await sleepMs(STATUS_POLL_MS);
+        }
+        throw new Error(`kubethreads: no leader after term ${term} within ${timeoutMs} ms`);
+      },
+      async waitHealthy(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        let last = 'no status yet';
+        while (Date.now() < deadline) {
+          const all = await groupStatus(system, group.names);
+          const leader = leaderOf(all);
+          if (leader !== undefined && all.every((s) => s !== undefined && s.leader === leader.name && s.appliedIndex >= leader.commitIndex - 1)) return;
+          last = all.map((s) => (s === undefined ? 'down' : `${s.name} ${s.role} term ${s.term} applied ${s.appliedIndex}`)).join(', ');
+          await sleepMs(STATUS_POLL_MS * 5);
+        }
+        throw new Error(`kubethreads: replicas not healthy within ${timeoutMs} ms (${last})`);
+      },
+      close,
+    };
+    return side;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { describe, test } from 'node:test';
+import { runKvBench } from './run.js';
+import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
+import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
+
+describe('bench kv', () => {
+  test('makeValue gives exactly the asked bytes and differs per sequence number', () => {
+    assert.equal(makeValue(7, 256).length, 256);
+    assert.equal(makeValue(123_456, 256).length, 256);
+    assert.notEqual(makeValue(1, 256), makeValue(2, 256));
+    assert.equal(makeValue(1, 1).length, 1);
+  });
+
+  test('the longest gap is the widest space between consecutive acknowledgements', () => {
+    assert.equal(longestGapMs([]), 0);
+    assert.equal(longestGapMs([5]), 0);
+    assert.equal(longestGapMs([0, 1, 2, 1_002, 1_003]), 1_000);
+  });
+
+  test('the workload on a toy store: phases count what they did, CAS swaps every time, a missing key is an error', async () => {
+    const data = new Map<string, string>();
+    let revision = 0;
+    const watchers: Array<{ prefix: string; onPut: (key: string, revision: number) => void }> = [];
+    const kv: BenchKv = {
+      put: async (key, value) => {
+        data.set(key, value);
+        revision++;
+        const rev = revision;
+        // Delivered a turn later, as a real watch would.
+        void Promise.resolve().then(() => watchers.filter((w) => key.startsWith(w.prefix)).forEach((w) => w.onPut(key, rev)));
+        return rev;
+      },
+      get: async (key) => data.get(key) ?? null,
+      cas: async (key, expected, value) => {
+        if (data.get(key) !== expected) return false;
+        data.set(key, value);
+        return true;
+      },
+      watchPrefix: async (prefix, onPut) => {
+        const w = { prefix, onPut };
+        watchers.push(w);
+        return () => watchers.splice(watchers.indexOf(w), 1);
+      },
+      cleanup: async (prefix) => {
+        for (const key of [...data.keys()]) if (key.startsWith(prefix)) data.delete(key);
+      },
+    };
+    let nowMs = 0;
+    const clock: BenchClock = { nowMs: () => (nowMs += 0.25), sleep: async (ms) => void (nowMs += ms) };
+
+    const seq = await runPhase(kv, clock, { kind: 'sequentialPuts', prefix: '/s/', count: 10, valueBytes: 32 });
+    assert.equal(seq.ops, 10);
+    assert.equal(seq.latenciesUs.length, 10);
+    assert.ok([...data.values()].every((v) => v.length === 32));
+
+    const cas = await runPhase(kv, clock, { kind: 'load', op: 'cas', prefix: '/c/', outstanding: 4, durationMs: 20, valueBytes: 32, keyspace: 4 });
+    assert.ok(cas.ops > 0);
+    assert.equal(cas.casFailed, 0);
+    assert.equal(cas.errors, 0);
+
+    const missing = await runPhase(kv, clock, { kind: 'load', op: 'get', prefix: '/absent/', outstanding: 2, durationMs: 5, valueBytes: 32, keyspace: 3 });
+    assert.equal(missing.ops, 0);
+    assert.ok(missing.errors > 0 && /reads as absent/.test(missing.firstError ?? ''), 'a get of a populated key that reads absent is an error');
+
+    const watch = await runPhase(kv, clock, { kind: 'watchLatency', prefix: '/w/', count: 5, valueBytes: 32 });
+    assert.equal(watch.ops, 5);
+    assert.equal(watch.errors, 0);
+    assert.equal(watch.sentToEventUs?.length, 5);
+    assert.equal(watchers.length, 0, 'the phase cancels its watch');
+
+    await runPhase(kv, clock, { kind: 'cleanup', prefix: '/s/' });
+    assert.ok(![...data.keys()].some((k) => k.startsWith('/s/')));
+
+    // The toy store never yields to the event loop: stop at once, the writer runs while the stop waits.
+    const writer = new FailoverWriter(kv, clock, '/f/', 16);
+    const w = await writer.stopAfterResume(0, 3, 1_000);
+    assert.ok(w.resumed && w.acksMs.length >= 3 && w.errors === 0);
+  });
+
+  test('a tiny run of kubethreads alone returns every row, etcd left out, temporary directories removed', async () => {
+    const before = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('kubethreads-bench-kv-')));
+    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never' });
+    assertOurSideSane(result, TINY_KV_BENCH);
+    for (const row of result.rows) {
+      assert.equal(row.etcd, null);
+      assert.equal(row.ratio, null);
+    }
+    assert.equal(result.etcdDetails, null);
+    assert.match(table, /lower is better/);
+    assert.match(table, /higher is better/);
+    const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('kubethreads-bench-kv-') && !before.has(n));
+    assert.deepEqual(after, [], 'the WAL directories are removed');
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * `kubethreads bench kv`: kubethreads' replicated store side by side with a
+ * real 3-member etcd on the same machine, the same workload on both (see
+ * workload.ts), one side after the other so they never compete for the cores.
+ */
+import { Progress } from '../lib/progress.js';
+import { renderTable, type Row } from '../lib/report.js';
+import { Latencies, median, round } from '../lib/stats.js';
+import { etcdVersion } from './etcd-cluster.js';
+import { startOurs } from './ours.js';
+import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide } from './side.js';
+import { epochNowMs } from './driver.js';
+import { longestGapMs, type PhaseResult } from './workload.js';
+
+export interface KvBenchOptions {
+  valueBytes: number;
+  /** Sequential puts for the latency rows (and for the watch rows). */
+  sequentialOps: number;
+  /** Requests in flight for the throughput rows. */
+  outstanding: number;
+  /** Duration of each throughput phase. */
+  loadMs: number;
+  /** Distinct keys the put phase cycles through. */
+  putKeyspace: number;
+  /** Keys written before the get phase, and read by it. */
+  getKeys: number;
+  /** Sequential puts before measuring, per side (JIT, connections, leader discovery)... */
+  warmupOps: number;
+  /** ...then this long of puts with `outstanding` in flight (the concurrent paths warm up too). */
+  warmupLoadMs: number;
+  /** Leader kills for the failover rows; the median is reported. */
+  failoverKills: number;
+  /** Steady writing before each kill. */
+  failoverSteadyMs: number;
+  /** `never`: kubethreads alone even when etcd is installed (tests). */
+  etcd: 'auto' | 'never';
+  /** The etcd binary (default: `etcd` on the PATH). */
+  etcdBinary?: string;
+}
+
+export const defaultKvBenchOptions: KvBenchOptions = {
+  valueBytes: 256, sequentialOps: 2_000, outstanding: 64, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 200, warmupLoadMs: 2_000,
+  failoverKills: 5, failoverSteadyMs: 500, etcd: 'auto',
+};
+
+export const quickKvBenchOptions: KvBenchOptions = {
+  ...defaultKvBenchOptions, sequentialOps: 200, loadMs: 1_000, getKeys: 200, warmupOps: 50, warmupLoadMs: 300, failoverKills: 1,
+};
+
+export interface KvBenchRow {
+  name: string;
+  ours: number;
+  /** null when etcd was not run. */
+  etcd: number | null;
+  /** ours / etcd; null without etcd. */
+  ratio: number | null;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+/** Everything measured on one side, beyond the rows: for reading a surprising figure. */
+export interface SideDetails {
+  putLatencyUs: { p50: number; p90: number; p99: number; max: number; count: number };
+  watchLatencyUs: { p50: number; p90: number; p99: number; max: number; count: number; eventsBeforeAck: number };
+  /** Put sent → event received: the watch path including the put itself. */
+  watchFromSendUs: { p50: number; p90: number; p99: number; max: number; count: number };
+  /** `serializableGet`: reads with no consensus and no disk, run like the get phase: roughly the client's ceiling on this machine. */
+  throughputOpsPerS: { put: number; get: number; cas: number; serializableGet: number };
+  /** Errors per phase (all expected to be 0 outside failover) and the first error seen. */
+  errors: Record<string, { count: number; first?: string }>;
+  casFailed: number;
+  failover: Array<{ timeToLeaderMs: number; longestGapMs: number; acks: number; writeErrors: number; resumed: boolean }>;
+}
+
+export interface KvBenchResult {
+  rows: KvBenchRow[];
+  etcd: { version: string | null; skipped?: string };
+  options: KvBenchOptions;
+  ours: SideDetails;
+  etcdDetails: SideDetails | null;
+}
+
+/** Waits generous enough for a loaded 2-core machine; they only catch a wedged side. */
+const HEALTHY_TIMEOUT_MS = 60_000;
+const NEW_LEADER_TIMEOUT_MS = 30_000;
+/** The writer stops once this many writes are acknowledged after the new leader was seen... */
+const RESUMED_ACKS = 20;
+/** ...or this long after, whichever first. */
+const RESUME_TIMEOUT_MS = 15_000;
+
+export const INSTALL_HINT = 'etcd is not installed: run scripts/install-etcd.sh (Debian: apt-get install etcd-server) to measure it side by side';
+
+function summary(samplesUs: readonly number[]): { p50: number; p90: number; p99: number; max: number; count: number } {
+  const h = new Latencies();
+  for (const us of samplesUs) h.record(us);
+  return { p50: h.percentile(50), p90: h.percentile(90), p99: h.percentile(99), max: h.percentile(100), count: h.count };
+}
+
+function throughput(r: PhaseResult): number {
+  return r.ops / (r.elapsedMs / 1000);
+}
+
+async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
+  const errors: SideDetails['errors'] = {};
+  const note = (phase: string, r: PhaseResult): PhaseResult => {
+    errors[phase] = { count: r.errors, first: r.firstError };
+    if (r.errors > 0) process.stderr.write(`bench kv: ${side.label} ${phase}: ${r.errors} errors (first: ${r.firstError})\n`);
+    return r;
+  };
+  const phase = async (name: string, prefix: string, run: () => Promise<PhaseResult>): Promise<PhaseResult> => {
+    const r = note(name, await run());
+    // etcd 3.4 slows down after a large delete until it compacts: every phase leaves the store as it found it.
+    await side.runPhase({ kind: 'cleanup', prefix });
+    progress.step(`${side.label} ${name}`);
+    return r;
+  };
+  const v = o.valueBytes;
+  await side.waitHealthy(HEALTHY_TIMEOUT_MS);
+  await phase('warm-up', '/bench/warmup/', async () => {
+    await side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/warmup/', count: o.warmupOps, valueBytes: v });
+    return side.runPhase({ kind: 'load', op: 'put', prefix: '/bench/warmup/', outstanding: o.outstanding, durationMs: o.warmupLoadMs, valueBytes: v, keyspace: o.putKeyspace });
+  });
+  const seq = await phase('sequential puts', '/bench/seq/', () => side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/seq/', count: o.sequentialOps, valueBytes: v }));
+  const load = (op: 'put' | 'get' | 'serializableGet' | 'cas', prefix: string, keyspace: number) =>
+    side.runPhase({ kind: 'load', op, prefix, outstanding: o.outstanding, durationMs: o.loadMs, valueBytes: v, keyspace });
+  const put = await phase('put throughput', '/bench/put/', () => load('put', '/bench/put/', o.putKeyspace));
+  const get = await phase('get throughput', '/bench/get/', async () => {
+    await side.runPhase({ kind: 'populate', prefix: '/bench/get/', count: o.getKeys, valueBytes: v, outstanding: o.outstanding });
+    return load('get', '/bench/get/', o.getKeys);
+  });
+  const serializableGet = await phase('serializable get throughput', '/bench/sget/', async () => {
+    await side.runPhase({ kind: 'populate', prefix: '/bench/sget/', count: o.getKeys, valueBytes: v, outstanding: o.outstanding });
+    return load('serializableGet', '/bench/sget/', o.getKeys);
+  });
+  const cas = await phase('cas throughput', '/bench/cas/', () => load('cas', '/bench/cas/', o.outstanding));
+  const watch = await phase('watch latency', '/bench/watch/', () => side.runPhase({ kind: 'watchLatency', prefix: '/bench/watch/', count: o.sequentialOps, valueBytes: v }));
+
+  const failover: SideDetails['failover'] = [];
+  for (let k = 0; k < o.failoverKills; k++) {
+    await side.waitHealthy(HEALTHY_TIMEOUT_MS);
+    const leader = await side.leader(HEALTHY_TIMEOUT_MS);
+    await side.writerStart('/bench/failover/', v);
+    await sleepMs(o.failoverSteadyMs);
+    const killedAtMs = epochNowMs();
+    await side.kill(leader);
+    const leaderAtMs = await side.waitNewLeader(leader.term, NEW_LEADER_TIMEOUT_MS);
+    const w = await side.writerStop(leaderAtMs, RESUMED_ACKS, RESUME_TIMEOUT_MS);
+    failover.push({ timeToLeaderMs: leaderAtMs - killedAtMs, longestGapMs: longestGapMs(w.acksMs), acks: w.acksMs.length, writeErrors: w.errors, resumed: w.resumed });
+    if (!w.resumed) process.stderr.write(`bench kv: ${side.label} kill ${k + 1}: writes had not resumed ${RESUME_TIMEOUT_MS} ms after the new leader (${w.firstError ?? 'no error'})\n`);
+    await side.waitHealthy(HEALTHY_TIMEOUT_MS);
+    await side.runPhase({ kind: 'cleanup', prefix: '/bench/failover/' });
+    progress.step(`${side.label} failover ${k + 1}/${o.failoverKills}`);
+  }
+  return {
+    putLatencyUs: summary(seq.latenciesUs),
+    watchLatencyUs: { ...summary(watch.latenciesUs), eventsBeforeAck: watch.eventsBeforeAck ?? 0 },
+    watchFromSendUs: summary(watch.sentToEventUs ?? []),
+    throughputOpsPerS: {
+      put: Math.round(throughput(put)), get: Math.round(throughput(get)), cas: Math.round(throughput(cas)), serializableGet: Math.round(throughput(serializableGet)),
+    },
+    errors,
+    casFailed: cas.casFailed ?? 0,
+    failover,
+  };
+}
+
+async function withSide<T>(start: () => Promise<BenchSide>, use: (side: BenchSide) => Promise<T>): Promise<T> {
+  const side = await start();
+  try {
+    return await use(side);
+  } finally {
+    await side.close();
+  }
+}
+
+function rowsOf(ours: SideDetails, etcd: SideDetails | null): KvBenchRow[] {
+  const ms = (us: number) => round(us / 1000, 3);
+  const pick: Array<[string, (d: SideDetails) => number, string, 'higher' | 'lower']> = [
+    ['sequential put latency p50', (d) => ms(d.putLatencyUs.p50), 'ms', 'lower'],
+    ['sequential put latency p99', (d) => ms(d.putLatencyUs.p99), 'ms', 'lower'],
+    ['put throughput, 64 outstanding', (d) => d.throughputOpsPerS.put, 'ops/s', 'higher'],
+    ['linearizable get throughput, 64 outstanding', (d) => d.throughputOpsPerS.get, 'ops/s', 'higher'],
+    ['compare-and-swap txn throughput, 64 outstanding', (d) => d.throughputOpsPerS.cas, 'ops/s', 'higher'],
+    ['watch delivery latency p50 (put acked -> event)', (d) => ms(d.watchLatencyUs.p50), 'ms', 'lower'],
+    ['watch delivery latency p99 (put acked -> event)', (d) => ms(d.watchLatencyUs.p99), 'ms', 'lower'],
+    ['failover: time to a new leader (median of kills)', (d) => round(median(d.failover.map((f) => f.timeToLeaderMs)), 1), 'ms', 'lower'],
+    ['failover: longest gap between acked writes (median of kills)', (d) => round(median(d.failover.map((f) => f.longestGapMs)), 1), 'ms', 'lower'],
+  ];
+  return pick.map(([name, get, unit, better]) => {
+    const oursValue = get(ours);
+    const etcdValue = etcd === null ? null : get(etcd);
+    const ratio = etcdValue === null || etcdValue === 0 ? null : round(oursValue / etcdValue, 2);
+    return { name, ours: oursValue, etcd: etcdValue, ratio, unit, better };
+  });
+}
+
+export function renderKvTable(result: KvBenchResult): string {
+  const o = result.options;
+  const rows: Row[] = result.rows.map((r) => ({
+    name: r.name,
+    ours: r.ours,
+    baseline: r.etcd ?? '-',
+    ratio: r.ratio ?? '-',
+    unit: r.unit,
+    note: r.better === 'higher' ? 'higher is better (target ratio >= 1)' : 'lower is better (target ratio <= 1)',
+  }));
+  const etcdLabel = result.etcd.version === null ? 'etcd' : `etcd ${result.etcd.version}`;
+  const title =
+    `kv store: 3 replicas, fsync'd WAL, heartbeat ${HEARTBEAT_MS} ms / election ${ELECTION_MS} ms; ${o.valueBytes}-byte values, ` +
+    `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s); ratio = kubethreads / etcd`;
+  const lines = [renderTable(title, rows, etcdLabel), ''];
+  const ms = (us: number) => `${round(us / 1000, 2)} ms`;
+  const sides: Array<[string, SideDetails]> = [['kubethreads', result.ours]];
+  if (result.etcdDetails !== null) sides.push([etcdLabel, result.etcdDetails]);
+  for (const [label, d] of sides) {
+    const kills = d.failover.map((f) => `${Math.round(f.timeToLeaderMs)}/${Math.round(f.longestGapMs)}`).join(' ');
+    const errors = Object.entries(d.errors).filter(([, e]) => e.count > 0).map(([phase, e]) => `${phase}: ${e.count}`);
+    lines.push(
+      `${label}: watch events before their put's ack ${d.watchLatencyUs.eventsBeforeAck}/${d.watchLatencyUs.count} (counted as 0); ` +
+        `put sent -> event p50 ${ms(d.watchFromSendUs.p50)}, p99 ${ms(d.watchFromSendUs.p99)}; ` +
+        `serializable gets (no consensus: the client's ceiling) ${d.throughputOpsPerS.serializableGet.toLocaleString('en-US')} ops/s; ` +
+        `kills, ms to leader/gap: ${kills}${errors.length > 0 ? `; errors: ${errors.join(', ')}` : ''}`,
+    );
+  }
+  if (result.etcd.skipped !== undefined) lines.push(`(${result.etcd.skipped})`);
+  return lines.join('\n');
+}
+
+export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
+  const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
+  const stepsPerSide = 7 + options.failoverKills;
+  const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
+  const ours = await withSide(startOurs, (side) => measureSide(side, options, progress));
+  let etcdDetails: SideDetails | null = null;
+  let skipped: string | undefined;
+  if (version !== undefined) {
+    // Loaded only when used: the etcd3 client pulls in gRPC, which the rest of the CLI does not need.
+    const { startEtcd } = await import('./etcd-side.js');
+    etcdDetails = await withSide(() => startEtcd(options.etcdBinary), (side) => measureSide(side, options, progress));
+  } else {
+    skipped = options.etcd === 'never' ? 'etcd not run (--etcd never)' : INSTALL_HINT;
+    if (options.etcd !== 'never') process.stderr.write(`bench kv: ${INSTALL_HINT}\n`);
+  }
+  const result: KvBenchResult = {
+    rows: rowsOf(ours, etcdDetails),
+    etcd: { version: version ?? null, ...(skipped === undefined ? {} : { skipped }) },
+    options,
+    ours,
+    etcdDetails,
+  };
+  return { result, table: renderKvTable(result) };
+}
