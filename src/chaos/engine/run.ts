@@ -129,7 +129,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       supervision: { maxRestarts: 1_000 },
     });
     const replicas = group.names;
-    const statusTimeoutMs = Math.min(STATUS_TIMEOUT_MS_MAX, scenario.sampleMs);
+    // Polls overlap when sampleMs is short; an older poll never overwrites a newer one (see below).
+    const statusTimeoutMs = STATUS_TIMEOUT_MS_MAX;
     let latest: Array<ReplicaStatus | undefined> = replicas.map(() => undefined);
     const leaderOf = (statuses: ReadonlyArray<ReplicaStatus | undefined>): { name: string; term: number } | undefined => {
       let best: { name: string; term: number } | undefined;

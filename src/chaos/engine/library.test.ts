@@ -1,0 +1,124 @@
+/**
+ * The scenario library, short: every scenario of scenarios/ with a light
+ * workload (2 clients, 1 watcher) in the simulated runtime, checked as its
+ * file says, plus what each one is about. `npm run chaos:all` runs them in
+ * full.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { writeRunFiles } from './output.js';
+import { PluginRegistry, storeRegistry } from './registry.js';
+import { runScenario, type ChaosRun } from './run.js';
+import { loadScenario, scenarioFiles } from './testing.js';
+import type { Scenario } from './types.js';
+import { watchWorkloadPlugin, type WatchSpec } from './workloads.js';
+
+const SEED = 1;
+
+function short(scenario: Scenario): Scenario {
+  const workload: Scenario['workload'] = {};
+  if (scenario.workload.register !== undefined) workload.register = { ...scenario.workload.register, clients: 2, thinkMs: 40 };
+  if (scenario.workload.watch !== undefined) workload.watch = { watchers: 1 };
+  return { ...scenario, workload };
+}
+
+function explain(run: ChaosRun): string {
+  const o = run.outcome;
+  return `${o.scenario.name} seed ${o.seed}: ${o.verdict}\n${o.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.summary}`).join('\n')}\n${o.log.join('\n')}\nreplay: npx kubethreads chaos run scenarios/${o.scenario.name}.yaml --seed ${o.seed} --sim`;
+}
+
+/** What each scenario is about, beyond passing its checks. */
+const expectations: Record<string, (run: ChaosRun) => void> = {
+  'etcd-leader-crash': (r) => {
+    for (const f of r.outcome.figures) assert.notEqual(f.newLeaderMs, null, `a new leader after ${f.description}`);
+  },
+  'etcd-leader-paused': (r) => assert.ok(r.outcome.figures.some((f) => f.newLeaderMs !== null), 'the paused leader was replaced at least once'),
+  'minority-partition': (r) => {
+    for (const f of r.outcome.figures) assert.equal(f.newLeaderMs, null, `the leader keeps its majority: ${f.description}`);
+  },
+  'isolated-leader': (r) => {
+    for (const f of r.outcome.figures) assert.notEqual(f.newLeaderMs, null, `the majority elects a new leader: ${f.description}`);
+  },
+  'bridge-partition': (r) => assert.equal(r.outcome.figures.length, 2),
+  'flaky-links': (r) => assert.ok(r.outcome.counts.acknowledgedWrites > 100, 'writes go through lossy links'),
+  'disk-fsync-failure': (r) => assert.ok(r.outcome.log.some((l) => l.includes('fail 100% of fsyncs'))),
+  'rolling-restart': (r) => assert.ok(r.outcome.log.filter((l) => l.includes('  restart ')).length >= 2, 'every replica restarted'),
+  'random-faults': (r) => assert.ok(r.outcome.schedule.length >= 1, 'the seed drew at least one fault'),
+};
+
+describe('the scenario library, short, in the simulated runtime', () => {
+  for (const file of scenarioFiles()) {
+    const name = basename(file, '.yaml');
+    test(`${name}: every check passes`, async () => {
+      const run = await runScenario(short(loadScenario(file)), { seed: SEED, runtime: 'simulated' });
+      assert.equal(run.outcome.verdict, 'pass', explain(run));
+      assert.ok(run.outcome.checks.length >= 3, 'the scenario checks something');
+      const expect = expectations[name];
+      assert.ok(expect !== undefined, `scenario ${name} has no expectation in library.test.ts: say what it is about`);
+      expect(run);
+    });
+  }
+});
+
+describe('deterministic replay', () => {
+  test('the same seed in the simulated runtime writes byte-identical result.json and history.jsonl (timing.json is the wall clock, apart)', async () => {
+    const scenario = short(loadScenario(scenarioFiles().find((f) => f.endsWith('etcd-leader-paused.yaml'))!));
+    const dirs = [mkdtempSync(join(tmpdir(), 'chaos-a-')), mkdtempSync(join(tmpdir(), 'chaos-b-'))];
+    try {
+      for (const dir of dirs) writeRunFiles(dir, await runScenario(scenario, { seed: 5, runtime: 'simulated' }), 'replay');
+      for (const file of ['result.json', 'history.jsonl']) {
+        const [a, b] = dirs.map((d) => readFileSync(join(d, file)));
+        assert.ok(a!.length > 1000, `${file} has content`);
+        assert.ok(a!.equals(b!), `${file} differs between two runs of seed 5`);
+      }
+      const other = await runScenario(scenario, { seed: 6, runtime: 'simulated' });
+      assert.notEqual(JSON.stringify(other.history), readFileSync(join(dirs[0]!, 'history.jsonl'), 'utf8'), 'another seed is another run');
+    } finally {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a replay pinned to a previous run\'s schedule and targets hits the same replicas', async () => {
+    const scenario = short(loadScenario(scenarioFiles().find((f) => f.endsWith('random-faults.yaml'))!));
+    const first = await runScenario(scenario, { seed: 3, runtime: 'simulated' });
+    const schedule = first.outcome.schedule.map((f, i) => ({ ...f, nodes: first.outcome.figures[i]!.nodes }));
+    const again = await runScenario(scenario, { seed: 3, runtime: 'simulated', schedule });
+    assert.deepEqual(again.outcome.figures.map((f) => f.nodes), first.outcome.figures.map((f) => f.nodes));
+  });
+});
+
+
+describe('the checks bite on a real run', () => {
+  test('a watcher that drops events is caught by the watch check (a broken workload registered like any plugin)', async () => {
+    const registry: PluginRegistry = storeRegistry();
+    registry.workloads.delete('watch');
+    registry.registerWorkload({
+      ...watchWorkloadPlugin,
+      async prepare(env, spec: WatchSpec) {
+        const inner = await watchWorkloadPlugin.prepare(env, spec);
+        return {
+          actors: inner.actors,
+          start(ctx) {
+            const run = inner.start(ctx);
+            return {
+              actors: run.actors,
+              async finish() {
+                const out = await run.finish();
+                return { ...out, watches: out.watches!.map((w) => ({ ...w, events: w.events.filter((_, i) => i % 7 !== 3) })) };
+              },
+            };
+          },
+        };
+      },
+    });
+    const scenario = short(loadScenario(scenarioFiles().find((f) => f.endsWith('etcd-leader-crash.yaml'))!, registry));
+    const run = await runScenario(scenario, { seed: SEED, runtime: 'simulated', registry });
+    assert.equal(run.outcome.verdict, 'fail');
+    const watch = run.outcome.checks.find((c) => c.name === 'watch')!;
+    assert.equal(watch.verdict, 'fail');
+    assert.match(watch.summary, /missed put r\d=/);
+  });
+});

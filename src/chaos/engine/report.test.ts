@@ -1,0 +1,69 @@
+/**
+ * report.html in a real headless browser (Debian's chromium through
+ * playwright-core; `scripts/install-chromium.sh` installs it). The test
+ * renders a run's report offline, checks the verdict, the replay command and
+ * the four plots are there and that the page asked the network for nothing,
+ * and leaves a screenshot to look at.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, test } from 'node:test';
+import { writeRunFiles } from './output.js';
+import { renderReport } from './report-html.js';
+import { runScenario } from './run.js';
+import { loadScenario, scenarioFiles } from './testing.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Where the screenshot lands, to look at after `npm test -- src/chaos/engine/report`. */
+export const SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report.png');
+
+async function shortRun() {
+  const scenario = loadScenario(scenarioFiles().find((f) => f.endsWith('etcd-leader-crash.yaml'))!);
+  return runScenario({ ...scenario, workload: { register: { clients: 2, thinkMs: 40 }, watch: { watchers: 1 } } }, { seed: 2, runtime: 'simulated' });
+}
+
+describe('report.html', () => {
+  test('is one self-contained page: no script, stylesheet or image from anywhere else', async () => {
+    const run = await shortRun();
+    const html = renderReport({ outcome: run.outcome, history: run.history, replay: 'npx kubethreads chaos run x.yaml --seed 2 --sim', versions: { kubethreads: 'test' }, timing: run.timing });
+    assert.doesNotMatch(html, /<script|<link|<img|src=|url\(/i);
+    assert.match(html, /npx kubethreads chaos run x\.yaml --seed 2 --sim/);
+    assert.equal((html.match(/<svg /g) ?? []).length, 4, 'latency, throughput, roles, terms');
+  });
+
+  test('renders in headless chromium with the verdict, the replay command and four plots, offline', { timeout: 120_000 }, async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
+      return;
+    }
+    const { chromium } = await import('playwright-core');
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-report-'));
+    const run = await shortRun();
+    const files = writeRunFiles(dir, run, 'npx kubethreads chaos run scenarios/etcd-leader-crash.yaml --seed 2 --sim');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(files.report).href);
+      assert.equal((await page.locator('h1 .verdict').textContent())?.trim(), run.outcome.verdict.toUpperCase());
+      assert.match((await page.locator('code.replay').textContent()) ?? '', /--seed 2 --sim/);
+      const boxes = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect()).map((r) => [r.width, r.height]));
+      assert.equal(boxes.length, 4);
+      for (const [w, h] of boxes) assert.ok(w! > 500 && h! > 100, `each plot is drawn at a readable size (${w}×${h})`);
+      assert.ok((await page.locator('svg circle').count()) > 100, 'the latency plot has its points');
+      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing from the network');
+      assert.deepEqual(errors, []);
+      writeFileSync(SCREENSHOT_PATH, await page.screenshot({ fullPage: true }));
+      t.diagnostic(`screenshot: ${SCREENSHOT_PATH}`);
+    } finally {
+      await browser.close();
+    }
+  });
+});
