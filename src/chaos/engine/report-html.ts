@@ -233,7 +233,7 @@ svg text{font-size:11px;fill:#333} svg .fault-label{fill:#b71c1c;font-weight:bol
 <header>
 <h1><span class="verdict ${verdictClass}">${outcome.verdict.toUpperCase()}</span>${escapeHtml(s.name)}</h1>
 <div class="meta">${escapeHtml(s.description)}</div>
-<div class="meta">seed ${outcome.seed} · ${outcome.runtime} runtime · ${s.cluster.replicas} replicas, tick ${s.cluster.tickMs} ms, election ${s.cluster.electionTicks}+${s.cluster.electionJitterTicks ?? s.cluster.electionTicks} ticks, heartbeat ${s.cluster.heartbeatTicks} · ${c.operations} operations (${c.ok} ok, ${c.fail} failed, ${c.unknown} unknown), ${c.acknowledgedWrites} acknowledged writes, ${c.watchEvents} watch events${speed === '' ? '' : ` · ${escapeHtml(speed)}`}</div>
+<div class="meta">seed ${outcome.seed} · ${outcome.runtime} runtime · ${s.cluster.replicas} replicas, tick ${s.cluster.tickMs} ms, election timeout ${s.cluster.electionTicks}–${s.cluster.electionTicks + (s.cluster.electionJitterTicks ?? s.cluster.electionTicks)} ticks, heartbeat ${s.cluster.heartbeatTicks} · ${c.operations} operations (${c.ok} ok, ${c.fail} failed, ${c.unknown} unknown), ${c.acknowledgedWrites} acknowledged writes, ${c.watchEvents} watch events${speed === '' ? '' : ` · ${escapeHtml(speed)}`}</div>
 <code class="replay">${escapeHtml(input.replay)}</code>
 </header>
 <h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>${checks || '<tr><td colspan="3">no checks in this scenario</td></tr>'}</table>
