@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { guardChild, guardDir, releaseChild, releaseDir } from './exit-guard.js';
 
 export interface EtcdClusterOptions {
   members: number;
@@ -59,42 +60,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Processes of every live cluster, killed on exit or signal even if `stop` never runs. */
-const live = new Set<ChildProcess>();
-let guardsInstalled = false;
-
-function killAllNow(): void {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // Already gone: nothing to clean.
-    }
-  }
-  live.clear();
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  killAllNow();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
-
-function installGuards(): void {
-  if (guardsInstalled) return;
-  guardsInstalled = true;
-  process.on('exit', killAllNow);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
-function removeGuards(): void {
-  if (!guardsInstalled || live.size > 0) return;
-  guardsInstalled = false;
-  process.off('exit', killAllNow);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-}
-
 interface Member {
   name: string;
   clientPort: number;
@@ -117,6 +82,7 @@ export class EtcdCluster {
   /** Start every member and wait until they agree on a leader. */
   static async start(options: EtcdClusterOptions): Promise<EtcdCluster> {
     const cluster = new EtcdCluster(options, fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-etcd-')));
+    guardDir(cluster.dir);
     try {
       for (let i = 0; i < options.members; i++) {
         cluster.members.push({
@@ -172,18 +138,15 @@ export class EtcdCluster {
     const log = fs.openSync(m.logFile, 'a');
     const child = spawn(this.options.binary ?? 'etcd', args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
-    installGuards();
-    live.add(child);
+    guardChild(child);
     m.process = child;
     m.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => {
-        live.delete(child);
+      const gone = (): void => {
+        releaseChild(child);
         resolve();
-      });
-      child.once('error', () => {
-        live.delete(child);
-        resolve();
-      });
+      };
+      child.once('exit', gone);
+      child.once('error', gone);
     });
   }
 
@@ -267,11 +230,8 @@ export class EtcdCluster {
     this.stopped = true;
     for (const m of this.members) m.process?.kill('SIGKILL');
     await Promise.race([Promise.all(this.members.map((m) => m.exited)), sleep(EXIT_WAIT_MS)]);
-    for (const m of this.members) {
-      if (m.process !== undefined) live.delete(m.process);
-      m.process = undefined;
-    }
-    removeGuards();
+    for (const m of this.members) m.process = undefined;
     fs.rmSync(this.dir, { recursive: true, force: true });
+    releaseDir(this.dir);
   }
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { ThreadedSystem } from '../../src/actor/index.js';
 import { groupStatus, spawnEtcdGroup } from '../../src/kv/replica/group.js';
 import type { ReplicaStatus } from '../../src/kv/replica/protocol.js';
+import { guardDir, releaseDir } from './exit-guard.js';
 import { epochNowMs, kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
 import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
 import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';
@@ -26,6 +27,7 @@ function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): Replic
 
 export async function startOurs(): Promise<BenchSide> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
+  guardDir(dataDir);
   const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
   let closed = false;
   const close = async (): Promise<void> => {
@@ -35,6 +37,7 @@ export async function startOurs(): Promise<BenchSide> {
       await system.shutdown();
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
+      releaseDir(dataDir);
     }
   };
   try {
