@@ -14,7 +14,7 @@ export interface CloudOps {
   'instances.terminate': { params: { id: string }; result: Instance };
   'instances.stop': { params: { id: string }; result: Instance };
   'instances.start': { params: { id: string }; result: Instance };
-  /** Not idempotent by name. With a `clientToken` that created a load balancer still alive, answers that one instead of creating another. */
+  /** Targets are instance IDs; terminated ones are dropped silently, unknown ones refused. Not idempotent by name. With a `clientToken` that created a load balancer still alive, answers that one instead of creating another. */
   'lb.create': { params: { name: string; listeners: LoadBalancerListener[]; targets: string[]; clientToken?: string; tags?: Record<string, string> }; result: LoadBalancer };
   'lb.list': { params: { name?: string }; result: LoadBalancer[] };
   'lb.get': { params: { id: string }; result: LoadBalancer };

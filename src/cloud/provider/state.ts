@@ -366,10 +366,14 @@ export class CloudState {
   private validateTargets(targets: string[]): CloudErrorValue | undefined {
     if (targets.length > TARGETS_PER_LOAD_BALANCER_MAX) return cloudError('LimitExceeded', `at most ${TARGETS_PER_LOAD_BALANCER_MAX} targets per load balancer`);
     for (const id of targets) {
-      const instance = this.instances.get(id);
-      if (instance === undefined || instance.state === 'terminated') return cloudError('InvalidParameter', `target ${id} is not a live instance`);
+      if (!this.instances.has(id)) return cloudError('InvalidParameter', `target ${id} is not an instance`);
     }
     return undefined;
+  }
+
+  /** Terminated targets are dropped, not refused: a caller's view of the nodes lags the cloud, and one dead node must not block every update. */
+  private liveTargets(targets: string[]): string[] {
+    return [...new Set(targets)].filter((id) => this.instances.get(id)?.state !== 'terminated').sort();
   }
 
   private createLoadBalancer(request: CloudRequestOf<'lb.create'>, nowMs: number): CloudResult<LoadBalancer> {
@@ -394,7 +398,7 @@ export class CloudState {
       address,
       hostname: `${id}.${this.config.region}.lb.kubethreads.local`,
       listeners: request.listeners.map((l) => ({ ...l })),
-      targets: [...new Set(request.targets)].sort(),
+      targets: this.liveTargets(request.targets),
       createdAtMs: nowMs,
       tags: { ...(request.tags ?? {}) },
     };
@@ -422,7 +426,7 @@ export class CloudState {
       if (invalid !== undefined) return fail(invalid);
     }
     if (request.listeners !== undefined) lb.listeners = request.listeners.map((l) => ({ ...l }));
-    if (request.targets !== undefined) lb.targets = [...new Set(request.targets)].sort();
+    if (request.targets !== undefined) lb.targets = this.liveTargets(request.targets);
     return ok(clone(lb));
   }
 
