@@ -1,0 +1,137 @@
+/**
+ * The kube-controller-manager actor: two replicas (`controller-manager-0`
+ * and `-1`) campaign for the Lease `kube-system/kube-controller-manager`;
+ * the leader runs the controllers of src/controllers, the other waits. A
+ * leader that cannot renew stops acting (every write is refused) by its
+ * renewDeadline, before its lease can expire and the standby take over.
+ *
+ * ```ts
+ * await spawnControllerManagers(system, { timing: timingFor('fast') });
+ * ```
+ */
+import { defineBehaviour, unhandled, type ActorRef, type ActorSystem, type Message } from '../actor/index.js';
+import { APISERVER_NAME } from '../api/protocol.js';
+import { ActorClock, ApiClient, LeaderElector, type ClientTimerMsg } from '../client/index.js';
+import { ControllerManager, type ControllerTiming } from './manager.js';
+import type { WriteRecord } from './common.js';
+
+export interface ControllerManagerTiming extends ControllerTiming {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface ControllerManagerArgs {
+  timing: ControllerManagerTiming;
+  apiserver?: string;
+  /** Lease name in kube-system (Kubernetes: kube-controller-manager). */
+  leaseName?: string;
+  /** Tell every guarded write and every term start/stop to this actor (`cm.record`): a record that survives this actor's death, for HA tests. */
+  recordTo?: string;
+}
+
+/** Told to `recordTo`. */
+export type ControllerManagerRecordMsg = Message<'cm.record', { identity: string; atMs: number; what: 'started' | 'stopped' | 'write'; write?: WriteRecord }>;
+
+/** What `cm.status` answers: enough for tests and `kubethreads status`. */
+export interface ControllerManagerStatus {
+  identity: string;
+  leading: boolean;
+  leader: string;
+  terms: number;
+  /** [startMs, endMs | undefined] of each term this incarnation led. */
+  terms_: [number, number | undefined][];
+  writes: WriteRecord[];
+}
+
+export type ControllerManagerMsg = ClientTimerMsg | Message<'cm.status', null>;
+
+/** Writes remembered for `cm.status` (the HA test's record); older ones are dropped. */
+const WRITE_RECORDS_MAX = 10_000;
+export const CONTROLLER_MANAGER_LEASE = 'kube-controller-manager';
+export const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager', groups: [] as string[] };
+
+export const controllerManager = defineBehaviour<ControllerManagerMsg, ControllerManagerArgs>(import.meta.url, 'controller-manager', (ctx, args) => {
+  const clock = new ActorClock(ctx);
+  const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER });
+  const writes: WriteRecord[] = [];
+  const terms: [number, number | undefined][] = [];
+  let manager: ControllerManager | undefined;
+  const record = (what: 'started' | 'stopped'): void => {
+    if (args.recordTo !== undefined) ctx.send(args.recordTo, { type: 'cm.record', body: { identity: ctx.name, atMs: ctx.now(), what } } satisfies ControllerManagerRecordMsg);
+  };
+  const log = {
+    debug: (object: object, message: string) => ctx.log.debug(object, message),
+    warn: (object: object, message: string) => ctx.log.warn(object, message),
+  };
+  // Unique per incarnation, as client-go's hostname_uuid: a restarted replica must not resume a term its predecessor held without waiting for the lease.
+  let incarnation = '';
+  for (let i = 0; i < 8; i++) incarnation += Math.floor(ctx.random() * 16).toString(16);
+  const elector: LeaderElector = new LeaderElector({
+    namespace: 'kube-system', name: args.leaseName ?? CONTROLLER_MANAGER_LEASE, identity: `${ctx.name}_${incarnation}`, client: client.leaseClient(), clock,
+    leaseDurationMs: args.timing.leaseDurationMs, renewDeadlineMs: args.timing.renewDeadlineMs, retryPeriodMs: args.timing.retryPeriodMs,
+    callbacks: {
+      onStartedLeading: () => {
+        terms.push([ctx.now(), undefined]);
+        record('started');
+        ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
+        manager = new ControllerManager({
+          client, clock, identity: ctx.name, timing: args.timing, mayAct: () => elector.isLeader(), log,
+          onWrite: (record) => {
+            writes.push(record);
+            if (args.recordTo !== undefined) ctx.send(args.recordTo, { type: 'cm.record', body: { identity: ctx.name, atMs: record.atMs, what: 'write', write: record } } satisfies ControllerManagerRecordMsg);
+            if (writes.length > WRITE_RECORDS_MAX) writes.splice(0, writes.length - WRITE_RECORDS_MAX);
+          },
+        });
+        manager.start();
+      },
+      onStoppedLeading: () => {
+        const term = terms[terms.length - 1];
+        if (term !== undefined) term[1] = ctx.now();
+        record('stopped');
+        ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
+        manager?.stop();
+        manager = undefined;
+      },
+    },
+  });
+  elector.start();
+  return {
+    receive(msg) {
+      if (client.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
+        case 'cm.status':
+          return {
+            identity: ctx.name, leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms, terms_: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
+          } satisfies ControllerManagerStatus;
+        default:
+          return unhandled;
+      }
+    },
+    onStop() {
+      manager?.stop();
+      void elector.stop();
+      client.close();
+    },
+    inspect() {
+      return { leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms };
+    },
+  };
+});
+
+export const CONTROLLER_MANAGER_REPLICAS = 2;
+
+/** Spawn `controller-manager-0..n-1` (two by default: one leader, one standby). */
+export async function spawnControllerManagers(
+  system: ActorSystem, options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; recordTo?: string },
+): Promise<ActorRef<ControllerManagerMsg>[]> {
+  const replicas = options.replicas ?? CONTROLLER_MANAGER_REPLICAS;
+  const refs: ActorRef<ControllerManagerMsg>[] = [];
+  for (let i = 0; i < replicas; i++) {
+    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserver, recordTo: options.recordTo } }));
+  }
+  return refs;
+}

@@ -1,0 +1,294 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedSystem, createLogger } from '../actor/index.js';
+import { apiServer } from '../api/behaviour.js';
+import type { ApiReply, ApiServerMsg, ApiTarget } from '../api/protocol.js';
+import type { Deployment, Event, KubeObject, List, Pod, ReplicaSet } from '../api/types/index.js';
+import { LEADER_ELECTION_JITTER_FACTOR } from '../client/index.js';
+import { timingFor } from '../cluster/spec.js';
+import { spawnControllerManagers, type ControllerManagerRecordMsg } from './behaviour.js';
+import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revisionOf } from './deployment-util.js';
+import { podStandIn, type PodState, type StandInMsg } from './testing.js';
+
+const TIMING = timingFor('fast');
+const NS = 'default';
+const target = (group: string, resource: string): ApiTarget => ({ group, version: 'v1', resource, namespace: NS });
+const DEPLOY = target('apps', 'deployments');
+const RS = target('apps', 'replicasets');
+const POD = target('', 'pods');
+const EVENT = target('', 'events');
+
+function deployment(name: string, replicas: number, image: string, extra: Partial<NonNullable<Deployment['spec']>> = {}): Deployment {
+  return {
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas, selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image }] } },
+      ...extra,
+    },
+  };
+}
+
+async function cluster(seed: number, options: { readyDelayMs?: number; app?: string; managers?: number } = {}) {
+  const sim = new SimulatedSystem({ seed, logger: createLogger({ level: 'silent' }) });
+  await sim.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
+  await sim.spawn(podStandIn, { name: 'standin', args: { readyDelayMs: options.readyDelayMs ?? 200, app: options.app ?? 'web' } });
+  await spawnControllerManagers(sim, { timing: TIMING, replicas: options.managers ?? 2, recordTo: 'standin' });
+  const api = sim.ref<ApiServerMsg>('apiserver');
+  const standin = sim.ref<StandInMsg>('standin');
+  const ask = async <T = KubeObject>(msg: ApiServerMsg): Promise<T> => {
+    const reply = await sim.settle(api.ask<ApiReply<T>>(msg));
+    if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.code} ${reply.status.message}`);
+    return reply.body;
+  };
+  const h = {
+    sim, api, standin, ask,
+    create: <T extends KubeObject>(t: ApiTarget, object: T) => ask<T>({ type: 'api.create', body: { ...t, object } }),
+    get: <T extends KubeObject>(t: ApiTarget, name: string) => ask<T>({ type: 'api.get', body: { ...t, name } }),
+    list: async <T extends KubeObject>(t: ApiTarget, labelSelector?: string) => (await ask<List<T>>({ type: 'api.list', body: { ...t, query: labelSelector ? { labelSelector } : {} } })).items,
+    update: <T extends KubeObject>(t: ApiTarget, object: T) => ask<T>({ type: 'api.update', body: { ...t, name: object.metadata.name!, object } }),
+    patch: <T extends KubeObject>(t: ApiTarget, name: string, patch: unknown) => ask<T>({ type: 'api.patch', body: { ...t, name, patchType: 'merge', patch } }),
+    delete: (t: ApiTarget, name: string, propagationPolicy?: 'Orphan' | 'Background' | 'Foreground') =>
+      ask({ type: 'api.delete', body: { ...t, name, options: propagationPolicy ? { propagationPolicy } : undefined } }),
+    states: () => sim.settle(standin.ask<PodState[]>({ type: 'standin.states', body: null })),
+    records: () => sim.settle(standin.ask<ControllerManagerRecordMsg['body'][]>({ type: 'standin.records', body: null })),
+    /** Run until `check` holds (polled every 100 ms of virtual time), or fail after `maxMs`. */
+    async until(what: string, check: () => Promise<boolean>, maxMs = 30_000): Promise<void> {
+      const deadline = sim.now() + maxMs;
+      while (sim.now() < deadline) {
+        if (await check()) return;
+        await sim.runFor(100);
+      }
+      assert.fail(`not within ${maxMs} ms of virtual time: ${what}`);
+    },
+    async activePods(app = 'web'): Promise<Pod[]> {
+      return (await h.list<Pod>(POD, `app=${app}`)).filter((p) => p.metadata.deletionTimestamp === undefined);
+    },
+    async rolledOut(name: string, image: string, replicas: number): Promise<boolean> {
+      const d = await h.get<Deployment>(DEPLOY, name);
+      const pods = await h.activePods(name);
+      return (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && d.status?.updatedReplicas === replicas && d.status?.availableReplicas === replicas
+        && d.status?.replicas === replicas && pods.length === replicas && pods.every((p) => p.spec?.containers[0]?.image === image);
+    },
+  };
+  return h;
+}
+
+describe('controller-manager in the simulated runtime against the real apiserver', () => {
+  test('a Deployment of 3 gets one ReplicaSet with revision 1 and 3 owned pods, Available and Progressing as Kubernetes reports them, and its events', async () => {
+    const h = await cluster(101);
+    try {
+      await h.create(DEPLOY, deployment('web', 3, 'nginx:1.26'));
+      await h.until('3 pods available', () => h.rolledOut('web', 'nginx:1.26', 3));
+      const [rs, ...more] = await h.list<ReplicaSet>(RS);
+      assert.equal(more.length, 0);
+      const d = await h.get<Deployment>(DEPLOY, 'web');
+      const hash = rs!.metadata.labels?.[POD_TEMPLATE_HASH_LABEL];
+      assert.ok(hash, 'the ReplicaSet carries the pod-template-hash label');
+      assert.equal(rs!.metadata.name, `web-${hash}`);
+      assert.equal(rs!.metadata.annotations?.[REVISION_ANNOTATION], '1');
+      assert.equal(d.metadata.annotations?.[REVISION_ANNOTATION], '1');
+      assert.deepEqual(rs!.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.controller, r.blockOwnerDeletion]), [['Deployment', 'web', true, true]]);
+      const pods = await h.activePods();
+      assert.equal(pods.length, 3);
+      for (const pod of pods) {
+        assert.equal(pod.metadata.ownerReferences?.[0]?.uid, rs!.metadata.uid);
+        assert.equal(pod.metadata.labels?.[POD_TEMPLATE_HASH_LABEL], hash);
+      }
+      const conditions = Object.fromEntries((d.status?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+      assert.deepEqual(conditions, { Available: 'True MinimumReplicasAvailable', Progressing: 'True NewReplicaSetAvailable' });
+      assert.equal(d.status?.observedGeneration, d.metadata.generation);
+      const events = await h.list<Event>(EVENT);
+      const messages = events.map((e) => `${e.involvedObject.kind} ${e.reason} ${e.message}`);
+      assert.ok(messages.includes(`Deployment ScalingReplicaSet Scaled up replica set ${rs!.metadata.name} to 1`) || messages.some((m) => m.startsWith(`Deployment ScalingReplicaSet Scaled up replica set ${rs!.metadata.name} to`)), messages.join('\n'));
+      for (const pod of pods) assert.ok(messages.includes(`ReplicaSet SuccessfulCreate Created pod: ${pod.metadata.name}`), `event for ${pod.metadata.name}`);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('a rolling update keeps total pods <= replicas + maxSurge and ready pods >= replicas - maxUnavailable in every observed state; undo brings the old template back as revision 3', async () => {
+    const h = await cluster(102);
+    try {
+      const strategy = { type: 'RollingUpdate' as const, rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } };
+      await h.create(DEPLOY, deployment('web', 4, 'nginx:1.26', { strategy }));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 4));
+      const before = (await h.states()).length;
+      await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
+      await h.until('second rollout', () => h.rolledOut('web', 'nginx:1.27', 4));
+      const during = (await h.states()).slice(before);
+      assert.ok(during.length > 10, `observed ${during.length} states`);
+      for (const s of during) {
+        assert.ok(s.total <= 5, `more than replicas + maxSurge pods at ${s.atMs}: ${JSON.stringify(s)}`);
+        assert.ok(s.ready >= 3, `fewer than replicas - maxUnavailable ready at ${s.atMs}: ${JSON.stringify(s)}`);
+      }
+      assert.ok(during.some((s) => s.images['nginx:1.26'] && s.images['nginx:1.27']), 'old and new pods overlapped: a rolling update, not a recreate');
+      const sets = await h.list<ReplicaSet>(RS);
+      assert.deepEqual(sets.map((rs) => [revisionOf(rs), rs.spec?.replicas, rs.spec?.template?.spec.containers[0]?.image]).sort(), [[1, 0, 'nginx:1.26'], [2, 4, 'nginx:1.27']]);
+
+      // kubectl rollout undo: copy revision 1's template (without the hash label) into the Deployment.
+      const previous = sets.find((rs) => revisionOf(rs) === 1)!;
+      const template = structuredClone(previous.spec!.template!);
+      delete template.metadata!.labels![POD_TEMPLATE_HASH_LABEL];
+      const d = await h.get<Deployment>(DEPLOY, 'web');
+      await h.update(DEPLOY, { ...d, spec: { ...d.spec!, template } });
+      await h.until('undo rollout', () => h.rolledOut('web', 'nginx:1.26', 4));
+      const after = await h.list<ReplicaSet>(RS);
+      assert.equal(after.length, 2, 'undo reuses the old ReplicaSet');
+      const reused = after.find((rs) => rs.metadata.uid === previous.metadata.uid)!;
+      assert.equal(revisionOf(reused), 3);
+      assert.equal(reused.metadata.annotations?.['deployment.kubernetes.io/revision-history'], '1');
+      assert.equal((await h.get<Deployment>(DEPLOY, 'web')).metadata.annotations?.[REVISION_ANNOTATION], '3');
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('a paused Deployment does not roll out a new template and says DeploymentPaused; resumed, it rolls out', async () => {
+    const h = await cluster(103);
+    try {
+      await h.create(DEPLOY, deployment('web', 2, 'nginx:1.26'));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 2));
+      await h.patch(DEPLOY, 'web', { spec: { paused: true } });
+      await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
+      await h.sim.runFor(3_000);
+      assert.equal((await h.list<ReplicaSet>(RS)).length, 1, 'no new ReplicaSet while paused');
+      const paused = await h.get<Deployment>(DEPLOY, 'web');
+      assert.equal(paused.status?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'DeploymentPaused');
+      await h.patch(DEPLOY, 'web', { spec: { paused: false } });
+      await h.until('rollout after resume', () => h.rolledOut('web', 'nginx:1.27', 2));
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('Recreate: no new pod exists while an old one does', async () => {
+    const h = await cluster(104);
+    try {
+      await h.create(DEPLOY, deployment('web', 3, 'nginx:1.26', { strategy: { type: 'Recreate' } }));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 3));
+      const before = (await h.states()).length;
+      await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
+      await h.until('recreate rollout', () => h.rolledOut('web', 'nginx:1.27', 3));
+      for (const s of (await h.states()).slice(before)) assert.ok(!(s.images['nginx:1.26'] && s.images['nginx:1.27']), `old and new pods together: ${JSON.stringify(s)}`);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('ReplicaSet: a deleted pod is replaced; a matching orphan is adopted instead of creating; a pod that stops matching is released and replaced', async () => {
+    const h = await cluster(105, { app: 'db' });
+    try {
+      const orphan: Pod = { metadata: { name: 'orphan', namespace: NS, labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'postgres:16' }] } };
+      await h.create(POD, orphan);
+      await h.create(RS, {
+        metadata: { name: 'db', namespace: NS },
+        spec: { replicas: 2, selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'postgres:16' }] } } },
+      } as ReplicaSet);
+      await h.until('2 pods', async () => (await h.activePods('db')).length === 2 && (await h.activePods('db')).every((p) => p.metadata.ownerReferences?.length === 1));
+      const adopted = await h.get<Pod>(POD, 'orphan');
+      assert.equal(adopted.metadata.ownerReferences?.[0]?.name, 'db', 'the orphan was adopted');
+      assert.equal((await h.activePods('db')).length, 2, 'adoption counted: only one pod was created');
+
+      const victim = (await h.activePods('db')).find((p) => p.metadata.name !== 'orphan')!;
+      await h.delete(POD, victim.metadata.name!);
+      await h.until('replacement', async () => {
+        const pods = await h.activePods('db');
+        return pods.length === 2 && !pods.some((p) => p.metadata.name === victim.metadata.name);
+      });
+
+      await h.patch(POD, 'orphan', { metadata: { labels: { app: 'other' } } });
+      await h.until('released and replaced', async () => {
+        const released = await h.get<Pod>(POD, 'orphan');
+        return (released.metadata.ownerReferences ?? []).length === 0 && (await h.activePods('db')).length === 2;
+      });
+      await h.until('status counts the replacement', async () => (await h.get<ReplicaSet>(RS, 'db')).status?.replicas === 2);
+      const rs = await h.get<ReplicaSet>(RS, 'db');
+      assert.equal(rs.status?.observedGeneration, rs.metadata.generation);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('leader failover: killing the leader hands over within leaseDuration + jittered retryPeriod, work goes on, and the two never act at once', async () => {
+    const h = await cluster(106);
+    try {
+      await h.create(DEPLOY, deployment('web', 4, 'nginx:1.26'));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 4));
+      const records = await h.records();
+      const leader = records.find((r) => r.what === 'started')!.identity;
+      const standby = leader === 'controller-manager-0' ? 'controller-manager-1' : 'controller-manager-0';
+      await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
+      await h.sim.runFor(150);
+      const killedAtMs = h.sim.now();
+      await h.sim.faults.kill(leader);
+      await h.until('rollout finishes under the new leader', () => h.rolledOut('web', 'nginx:1.27', 4), 60_000);
+      const all = await h.records();
+      // The killed replica restarts with a new identity and campaigns too: either may win, after the lease expires.
+      const takeover = all.find((r) => r.what === 'started' && r.atMs > killedAtMs);
+      assert.ok(takeover !== undefined, 'a replica took over');
+      assert.ok(all.some((r) => r.what === 'write' && r.atMs > takeover.atMs && (r.identity === standby || r.identity === leader)));
+      const boundMs = TIMING.leaseDurationMs + (1 + LEADER_ELECTION_JITTER_FACTOR) * TIMING.retryPeriodMs;
+      assert.ok(takeover.atMs - killedAtMs <= boundMs, `took over after ${takeover.atMs - killedAtMs} ms (bound ${boundMs} ms)`);
+      assertNoOverlap(all);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('a leader cut off from the apiserver stops writing before the standby starts (no overlap), and the standby finishes the work', async () => {
+    const h = await cluster(107);
+    try {
+      await h.create(DEPLOY, deployment('web', 3, 'nginx:1.26'));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 3));
+      const leader = (await h.records()).find((r) => r.what === 'started')!.identity;
+      await h.sim.faults.partition([leader], ['apiserver']);
+      await h.patch(DEPLOY, 'web', { spec: { replicas: 5 } });
+      await h.until('scaled by the standby', async () => (await h.activePods()).length === 5, 60_000);
+      const all = await h.records();
+      assert.ok(all.some((r) => r.what === 'stopped' && r.identity === leader), 'the cut-off leader stepped down on its own');
+      assertNoOverlap(all);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+});
+
+/**
+ * At most one replica acts at a time: every write lies inside its writer's
+ * term, and no write of one replica falls inside another's term. A killed
+ * replica's term has no recorded end: it ends at its last write.
+ */
+function assertNoOverlap(records: ControllerManagerRecordMsg['body'][]): void {
+  const terms: { identity: string; startMs: number; endMs: number }[] = [];
+  const open = new Map<string, { identity: string; startMs: number; endMs: number }>();
+  for (const r of [...records].sort((a, b) => a.atMs - b.atMs)) {
+    if (r.what === 'started') {
+      const term = { identity: r.identity, startMs: r.atMs, endMs: Infinity };
+      terms.push(term);
+      open.set(r.identity, term);
+    } else if (r.what === 'stopped') {
+      const term = open.get(r.identity);
+      if (term !== undefined) term.endMs = r.atMs;
+      open.delete(r.identity);
+    }
+  }
+  const writes = records.filter((r) => r.what === 'write');
+  assert.ok(writes.length > 0, 'writes were recorded');
+  // Close terms cut short by a kill at their last write.
+  for (const term of terms) {
+    if (term.endMs !== Infinity) continue;
+    const next = terms.find((t) => t.startMs > term.startMs && t !== term);
+    if (next === undefined) continue;
+    const own = writes.filter((w) => w.identity === term.identity && w.atMs >= term.startMs && w.atMs < next.startMs);
+    term.endMs = own.length > 0 ? Math.max(...own.map((w) => w.atMs)) : term.startMs;
+  }
+  for (const w of writes) {
+    const inOwn = terms.some((t) => t.identity === w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
+    assert.ok(inOwn, `${w.identity} wrote at ${w.atMs} outside its own term`);
+    const other = terms.find((t) => t.identity !== w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
+    assert.equal(other, undefined, `${w.identity} wrote at ${w.atMs} while ${other?.identity} led`);
+  }
+}
+
+export { assertNoOverlap };

@@ -1,0 +1,80 @@
+/**
+ * The controller manager's core without the actor: shared informers and
+ * the controllers over them, started when this replica becomes leader and
+ * torn down (informers stopped, queues shut) when it stops leading. Every
+ * write goes through `guardedApi`, so nothing is written once `mayAct()`
+ * turns false, even by a sync already in flight.
+ */
+import type { Deployment, Pod, ReplicaSet } from '../api/types/index.js';
+import { DEPLOYMENTS, PODS, REPLICASETS, type ApiClient, type Clock } from '../client/index.js';
+import { eventRecorder, guardedApi, type ControllerApi, type WriteRecord } from './common.js';
+import { DeploymentController } from './deployment.js';
+import { ReplicaSetController } from './replicaset.js';
+import { SharedInformers, type Logger } from './runtime.js';
+
+export interface ControllerTiming {
+  /** Node lifecycle: a node whose lease was not renewed for this long is NotReady / Unknown (Kubernetes: 50 s). */
+  nodeMonitorGraceMs: number;
+  /** What Kubernetes' 300 s default tolerationSeconds becomes under the time profile; tolerationSeconds scale by podEvictionTimeoutMs / 300 s. */
+  podEvictionTimeoutMs: number;
+}
+
+export interface ControllerManagerOptions {
+  client: ApiClient;
+  clock: Clock;
+  identity: string;
+  timing: ControllerTiming;
+  mayAct(): boolean;
+  log?: Logger;
+  onWrite?(record: WriteRecord): void;
+}
+
+export class ControllerManager {
+  readonly informers: SharedInformers;
+  readonly api: ControllerApi;
+  readonly replicaSets: ReplicaSetController;
+  readonly deployments: DeploymentController;
+  private running = false;
+  private startedWorkers = false;
+
+  constructor(private readonly options: ControllerManagerOptions) {
+    const { client, clock } = options;
+    this.informers = new SharedInformers(client, clock);
+    this.api = guardedApi(client, options.mayAct, () => clock.now(), options.onWrite);
+    const recorder = (component: string) => eventRecorder(this.api, component, options.identity, () => clock.now(), (error) => options.log?.debug({ err: String(error) }, 'event not written'));
+    const pods = this.informers.get<Pod>(PODS);
+    const replicaSets = this.informers.get<ReplicaSet>(REPLICASETS);
+    const deployments = this.informers.get<Deployment>(DEPLOYMENTS);
+    this.replicaSets = new ReplicaSetController({ api: this.api, clock, pods, replicaSets, recorder: recorder('replicaset-controller'), log: options.log });
+    this.deployments = new DeploymentController({ api: this.api, clock, deployments, replicaSets, pods, recorder: recorder('deployment-controller'), log: options.log });
+  }
+
+  /** Start the informers; the controllers' workers start once every informer has listed (as WaitForCacheSync). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.informers.start();
+    this.waitForSync();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.informers.stop();
+    this.replicaSets.stop();
+    this.deployments.stop();
+  }
+
+  private waitForSync(): void {
+    if (!this.running || this.startedWorkers) return;
+    if (!this.informers.allSynced()) {
+      this.options.clock.timer('controller-manager/wait-for-sync', CACHE_SYNC_POLL_MS, () => this.waitForSync());
+      return;
+    }
+    this.startedWorkers = true;
+    this.replicaSets.start();
+    this.deployments.start();
+  }
+}
+
+/** How often a starting manager checks that its caches have listed (client-go polls every 100 ms). */
+const CACHE_SYNC_POLL_MS = 100;
