@@ -207,7 +207,11 @@ const partition: NemesisPlugin<PartitionParams> = {
   async inject(env, p) {
     const leader = env.leader()?.name;
     let ordered: string[];
-    if (Array.isArray(p.nodes) && p.nodes.length > 0) ordered = p.nodes as string[];
+    if (Array.isArray(p.nodes) && p.nodes.length > 0) {
+      // A replay pins the order the original run used; replicas it did not name follow.
+      const pinned = (p.nodes as string[]).filter((n) => env.replicas.includes(n));
+      ordered = [...pinned, ...env.replicas.filter((n) => !pinned.includes(n))];
+    }
     else if (p.mode === 'isolate') {
       const one = pickTarget(env, p.target ?? 'leader', undefined);
       ordered = [one, ...env.replicas.filter((n) => n !== one)];
@@ -215,12 +219,13 @@ const partition: NemesisPlugin<PartitionParams> = {
       const followers = shuffled(env, env.replicas.filter((n) => n !== leader));
       ordered = leader === undefined ? followers : [leader, ...followers];
     }
-    const { cuts, nodes, shape } = partitionCuts(p.mode, ordered);
+    const { cuts, shape } = partitionCuts(p.mode, ordered);
     const ids: number[] = [];
     for (const [a, b] of cuts) ids.push(...(await env.system.faults.partition(a, b)));
     if (p.clients === true && cuts.length > 0) ids.push(...(await env.system.faults.partition(cuts[0]![0], env.clients)));
     return {
-      nodes: p.mode === 'minority' || p.mode === 'leader-minority' || p.mode === 'halves' ? ordered : nodes,
+      // The whole order, so a replay that pins it cuts exactly the same links.
+      nodes: ordered,
       description: `partition (${p.mode}) ${shape}${leader !== undefined ? ` [leader ${leader}]` : ''}${p.clients === true ? ', clients cut too' : ''} for ${p.durationMs} ms`,
       heal: () => env.system.faults.heal(ids),
     };
