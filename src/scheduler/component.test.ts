@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimulatedSystem } from '../actor/sim/sim-system.js';
+import { apiServer } from '../api/behaviour.js';
+import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
+import type { Event, List, Node, Pod } from '../api/types/index.js';
+import { spawnSchedulers } from '../../actors/scheduler.js';
+import type { SchedulerComponentStatus } from './component.js';
+
+const node = (name: string, cpu: string): Node => ({
+  apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+  status: { capacity: { cpu, memory: '8Gi', pods: '110' }, allocatable: { cpu, memory: '8Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+} as Node);
+
+const pod = (name: string, cpu: string): Pod => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+  spec: { containers: [{ name: 'c', image: 'sim/app', resources: { requests: { cpu } } }] },
+} as Pod);
+
+async function setup(seed: number) {
+  const sim = new SimulatedSystem({ seed });
+  await sim.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
+  const api = sim.ref<ApiServerMsg>('apiserver');
+  const call = <T>(body: ApiServerMsg) => sim.settle(api.ask<ApiReply<T>>(body, { timeoutMs: 30_000 }), { maxMs: 60_000 });
+  const create = async (resource: string, object: unknown) => {
+    const r = await call({ type: 'api.create', body: { group: '', version: 'v1', resource, namespace: resource === 'nodes' ? undefined : 'default', object } });
+    assert.ok(r.ok, JSON.stringify(r));
+  };
+  const pods = async () => {
+    const r = await call<List<Pod>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods', namespace: 'default' } });
+    assert.ok(r.ok);
+    return r.body.items;
+  };
+  const names = await spawnSchedulers(sim, { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 });
+  const statuses = async () =>
+    sim.settle(Promise.all(names.map((n) => sim.ref(n).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))), { maxMs: 10_000 });
+  return { sim, create, pods, call, names, statuses };
+}
+
+test('two scheduler replicas: one leads, pods are bound where they fit best, and a pod that fits nowhere gets FailedScheduling', async () => {
+  const c = await setup(1);
+  await c.create('nodes', node('node-0', '4'));
+  await c.create('nodes', node('node-1', '4'));
+  await c.create('nodes', node('node-2', '4'));
+  await c.sim.runFor(3_000);
+  for (let i = 0; i < 6; i++) await c.create('pods', pod(`web-${i}`, '500m'));
+  await c.create('pods', pod('huge', '64'));
+  await c.sim.runFor(3_000);
+  const pods = await c.pods();
+  const bound = pods.filter((p) => p.spec?.nodeName);
+  assert.equal(bound.length, 6, JSON.stringify(pods.map((p) => [p.metadata.name, p.spec?.nodeName])));
+  const perNode = new Map<string, number>();
+  for (const p of bound) perNode.set(p.spec!.nodeName!, (perNode.get(p.spec!.nodeName!) ?? 0) + 1);
+  assert.deepEqual([...perNode.values()].sort(), [2, 2, 2], 'least-allocated scoring spreads equal pods evenly');
+  const leaders = (await c.statuses()).filter((s) => s?.leader);
+  assert.equal(leaders.length, 1, 'exactly one active scheduler');
+  const events = await c.call<List<Event>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'events', namespace: 'default' } });
+  assert.ok(events.ok);
+  assert.ok(events.body.items.some((e) => e.reason === 'FailedScheduling' && e.message === '0/3 nodes are available: 3 Insufficient cpu.'), 'Kubernetes\' own words');
+  assert.ok(events.body.items.some((e) => e.reason === 'Scheduled' && /^Successfully assigned default\/web-\d to node-\d$/.test(e.message ?? '')));
+  await c.sim.shutdown();
+});
+
+test('killing the active scheduler: a new leader takes over within the lease duration, and never are both active', async () => {
+  const c = await setup(2);
+  await c.create('nodes', node('node-0', '8'));
+  await c.sim.runFor(3_000);
+  const first = (await c.statuses()).find((s) => s?.leader)!;
+  assert.ok(first, 'a leader');
+  await c.sim.faults.kill(first.name);
+  let bothActive = 0;
+  let takeoverMs = -1;
+  const t0 = c.sim.now();
+  for (let i = 0; i < 40; i++) {
+    await c.sim.runFor(100);
+    const s = await c.statuses();
+    if (s.filter((x) => x?.leader).length > 1) bothActive++;
+    if (takeoverMs < 0 && s.some((x) => x?.leader && x.identity !== first.identity)) takeoverMs = c.sim.now() - t0;
+  }
+  assert.equal(bothActive, 0);
+  // A Lease stores whole seconds: 1.5 s is written as 2 s, which is what a candidate waits out.
+  assert.ok(takeoverMs >= 0 && takeoverMs <= 2_000 + 2 * 200 + 500, `a new leader took over in ${takeoverMs} ms`);
+  await c.create('pods', pod('after-failover', '100m'));
+  await c.sim.runFor(2_000);
+  assert.ok((await c.pods()).find((p) => p.metadata.name === 'after-failover')?.spec?.nodeName, 'the new leader binds');
+  await c.sim.shutdown();
+});

@@ -1,0 +1,125 @@
+/**
+ * kube-scheduler as an actor: pod and node informers over the API server's
+ * actor protocol, the scheduler's run loop (scheduler.ts), binding through
+ * the pods/binding subresource, Events as Kubernetes writes them, and leader
+ * election over a Lease in kube-system so that of two replicas only one
+ * binds. All time and randomness come from the actor context (ActorClock).
+ */
+import type { ActorContext, Handlers } from '../actor/behaviour.js';
+import { unhandled } from '../actor/behaviour.js';
+import type { Message } from '../actor/protocol.js';
+import { ApiClient, EVENTS, NODES, PODS } from '../client/api-client.js';
+import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
+import { Informer } from '../client/informer.js';
+import { LeaderElector } from '../client/leader-election.js';
+import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
+import type { Event, Node, Pod } from '../api/types/index.js';
+import { Scheduler, type Binder, type EventRecorder } from './scheduler.js';
+import type { SchedulerProfileConfig } from './profile.js';
+
+export interface SchedulerComponentArgs {
+  /** Leader election timings (Kubernetes: 15 s / 10 s / 2 s; scaled by the cluster's profile). */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  profile?: SchedulerProfileConfig;
+  apiserver?: string;
+}
+
+export type SchedulerComponentMsg = ClientTimerMsg | Message<'scheduler.status', null> | Message<string, unknown>;
+
+export interface SchedulerComponentStatus {
+  name: string;
+  /** This incarnation's lease identity (`<name>_<random>`). */
+  identity: string;
+  leader: boolean;
+  /** Who this replica believes holds the lease. */
+  observedLeader: string;
+  scheduled: number;
+  unschedulable: number;
+  bindFailures: number;
+  /** Pods waiting in the scheduling queue (active, backoff and unschedulable). */
+  pending: number;
+}
+
+const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: ['system:authenticated'] };
+
+export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg>, args: SchedulerComponentArgs): Handlers<SchedulerComponentMsg> {
+  const clock = new ActorClock(ctx as never);
+  const apiserver = args.apiserver ?? 'apiserver';
+  const api = new ApiClient(ctx as never, { apiserver, as: SCHEDULER_USER, clock });
+  const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
+  const nodeInformer = new Informer<Node>({ name: 'nodes', clock, listWatcher: api.listWatcher(NODES) });
+  let observedLeader = '';
+  // Kubernetes' identity is hostname_uuid: a restarted replica is a new candidate and must wait out
+  // the lease its previous incarnation held, rather than renew it as if it never died.
+  const identity = `${ctx.name}_${Math.floor(ctx.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
+
+  const binder: Binder = {
+    async bind(pod, nodeName) {
+      const reply = await ctx.ask<ApiReply>(apiserver, {
+        type: 'api.create',
+        body: {
+          group: '', version: 'v1', resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name!, subresource: 'binding', as: SCHEDULER_USER,
+          object: { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
+        },
+      } satisfies ApiServerMsg, { timeoutMs: 10_000 });
+      if (!reply.ok) throw new Error(`binding ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}: ${reply.status.reason} ${reply.status.message ?? ''}`);
+    },
+  };
+
+  let eventSeq = 0;
+  const recorder: EventRecorder = {
+    event(pod, type, reason, message) {
+      const nowIso = new Date(ctx.now()).toISOString();
+      const event: Event = {
+        apiVersion: 'v1', kind: 'Event',
+        metadata: { name: `${pod.metadata.name}.${ctx.now().toString(16)}${(eventSeq++).toString(16)}`, namespace: pod.metadata.namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+        reason, message, type, count: 1, firstTimestamp: nowIso, lastTimestamp: nowIso,
+        source: { component: 'default-scheduler' }, reportingComponent: 'default-scheduler', reportingInstance: ctx.name,
+      } as Event;
+      // Events are best effort, as in Kubernetes: losing one never blocks scheduling.
+      api.create(EVENTS, event).catch((error: unknown) => ctx.log.debug({ err: String(error) }, 'event not recorded'));
+    },
+  };
+
+  const elector = new LeaderElector({
+    namespace: 'kube-system', name: 'kube-scheduler', identity, client: api.leaseClient(), clock,
+    leaseDurationMs: args.leaseDurationMs, renewDeadlineMs: args.renewDeadlineMs, retryPeriodMs: args.retryPeriodMs,
+    callbacks: {
+      onStartedLeading: () => ctx.log.info('became the active scheduler'),
+      onStoppedLeading: () => ctx.log.info('stopped leading'),
+      onNewLeader: (identity) => (observedLeader = identity),
+    },
+  });
+  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, profile: args.profile, isLeader: () => elector.isLeader() });
+  podInformer.start();
+  nodeInformer.start();
+  elector.start();
+  scheduler.start();
+
+  const status = (): SchedulerComponentStatus => ({
+    name: ctx.name, identity, leader: elector.isLeader(), observedLeader, ...scheduler.stats, pending: Object.values(scheduler.queue.counts()).reduce((a, b) => a + b, 0),
+  });
+
+  return {
+    receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      if (msg.type === 'client.timer') {
+        clock.fire((msg as ClientTimerMsg).body.key);
+        return undefined;
+      }
+      if (msg.type === 'scheduler.status') return status();
+      return unhandled;
+    },
+    onStop() {
+      void scheduler.stop();
+      elector.stop();
+      podInformer.stop();
+      nodeInformer.stop();
+      api.close();
+    },
+    inspect: status,
+  };
+}
