@@ -1,0 +1,151 @@
+/**
+ * The kube-proxy actor: informers on Services, EndpointSlices and Endpoints
+ * feed the pure routing table (routing.ts); in the threaded runtime the TCP
+ * forwarder listens on every ClusterIP:port and NodePort; in either runtime
+ * `proxy.route` picks an endpoint by the same table, so sim workloads can
+ * send requests "through the Service" as messages.
+ *
+ * On one machine every node's proxy would listen on the same ClusterIP:port,
+ * and only one socket can hold an address: the first proxy to bind it serves
+ * it, the others retry every `listenRetryMs` and take over when it goes (a
+ * killed node's thread closes its sockets). NodePorts are served on each
+ * node's own IP and, shared the same way, on 127.0.0.1.
+ */
+import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
+import type { KubeObject } from '../../api/types/index.js';
+import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
+import { Informer } from '../../client/informer.js';
+import { ENDPOINT_SLICES, ENDPOINTS, KubeApi, SERVICES } from '../kubelet/api-client.js';
+import { RoundRobin, buildRoutingTable, type Backend, type RoutingTable } from './routing.js';
+import type { TcpForwarder } from './tcp-forwarder.js';
+import type { EndpointSlice, Endpoints, Service } from './types.js';
+
+export interface KubeProxyArgs {
+  nodeName: string;
+  zone?: string;
+  /** The API server actor (default `apiserver`). */
+  apiserver?: string;
+  /** Run the TCP forwarder (threaded runtime only). */
+  forward?: boolean;
+  /** The node's own IP: NodePorts listen here (and, shared, on 127.0.0.1). */
+  nodeIP?: string;
+  /** Rebuild at most this often after changes (Kubernetes' minSyncPeriod, default 1 s; we default lower for one machine). */
+  syncDelayMs?: number;
+  /** Listeners another node holds are retried this often. */
+  listenRetryMs?: number;
+  apiAskTimeoutMs?: number;
+}
+
+export type KubeProxyMsg =
+  | Message<'proxy.sync', null>
+  /** Pick an endpoint of a Service port, as a connection through it would (sim traffic). */
+  | Message<'proxy.route', { namespace: string; name: string; port?: string | number; via?: 'cluster' | 'nodePort' }>
+  /** The table as plain data, for inspection and tests. */
+  | Message<'proxy.table', null>
+  | ClientTimerMsg
+  | Message<'api.watchEvents' | 'api.watchEnd', never>;
+
+export type ProxyRouteReply = { ok: true; backend: Pick<Backend, 'ip' | 'port' | 'nodeName' | 'podName'>; route: string } | { ok: false; reason: string };
+
+const SYNC_DELAY_MS_DEFAULT = 50;
+const LISTEN_RETRY_MS_DEFAULT = 2_000;
+
+export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.meta.url, 'kube-proxy', (ctx, args) => {
+  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', args.apiAskTimeoutMs ?? 10_000);
+  const clock = new ActorClock(ctx);
+  const node = { nodeName: args.nodeName, ...(args.zone !== undefined ? { zone: args.zone } : {}) };
+  const informer = <T extends KubeObject>(name: string, lw: ReturnType<typeof api.listWatcher<T>>) => new Informer<T>({ name, listWatcher: lw, clock });
+  const services = informer<Service & KubeObject>('services', api.listWatcher(SERVICES));
+  const slices = informer<EndpointSlice & KubeObject>('endpointslices', api.listWatcher(ENDPOINT_SLICES));
+  const endpoints = informer<Endpoints & KubeObject>('endpoints', api.listWatcher(ENDPOINTS));
+  const balancer = new RoundRobin();
+  let table: RoutingTable = buildRoutingTable({ services: [], node });
+  let syncPending = false;
+  const forwarders: { node?: TcpForwarder; loopback?: TcpForwarder } = {};
+  const stats = { syncs: 0, listenFailures: 0, routes: 0 };
+  const failingAddresses = new Set<string>();
+
+  const requestSync = () => {
+    if (syncPending) return;
+    syncPending = true;
+    ctx.timer('sync', args.syncDelayMs ?? SYNC_DELAY_MS_DEFAULT, { type: 'proxy.sync', body: null });
+  };
+  for (const i of [services, slices, endpoints] as Informer<KubeObject>[]) {
+    i.addEventHandler({ onAdd: requestSync, onUpdate: requestSync, onDelete: requestSync });
+    i.start();
+  }
+
+  async function sync(): Promise<void> {
+    syncPending = false;
+    if (!services.hasSynced()) return;
+    stats.syncs++;
+    table = buildRoutingTable({ services: services.store.list(), endpointSlices: slices.store.list(), endpoints: endpoints.store.list(), node });
+    stats.routes = table.routes.size;
+    if (args.forward !== true) return;
+    if (forwarders.node === undefined) {
+      // Real sockets: loaded only when forwarding (threaded runtime).
+      const { TcpForwarder } = await import('./tcp-forwarder.js');
+      forwarders.node = new TcpForwarder(args.nodeIP ?? '127.0.0.1');
+      if (args.nodeIP !== undefined && args.nodeIP !== '127.0.0.1') forwarders.loopback = new TcpForwarder('127.0.0.1');
+    }
+    const failures = [...(await forwarders.node.sync(table))];
+    if (forwarders.loopback !== undefined) {
+      // The shared 127.0.0.1 NodePorts only: ClusterIPs are already served by the node forwarder.
+      const nodePortsOnly: RoutingTable = { ...table, routes: new Map([...table.routes].map(([k, r]) => [k, { ...r, clusterIP: undefined }])), byClusterAddress: new Map() };
+      failures.push(...(await forwarders.loopback.sync(nodePortsOnly)));
+    }
+    stats.listenFailures = failures.length;
+    for (const f of failures) {
+      if (!failingAddresses.has(f.address)) ctx.log.debug({ address: f.address, error: f.error }, 'cannot listen (another node may hold it); will retry');
+    }
+    failingAddresses.clear();
+    for (const f of failures) failingAddresses.add(f.address);
+    if (failures.length > 0) ctx.timer('retry', args.listenRetryMs ?? LISTEN_RETRY_MS_DEFAULT, { type: 'proxy.sync', body: null });
+  }
+
+  function route(body: { namespace: string; name: string; port?: string | number; via?: 'cluster' | 'nodePort' }): ProxyRouteReply {
+    const serviceKey = `${body.namespace}/${body.name}`;
+    const candidates = [...table.routes.values()].filter((r) => r.serviceKey === serviceKey);
+    const chosen = body.port === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.portName === body.port || r.port === body.port);
+    if (chosen === undefined) return { ok: false, reason: candidates.length === 0 ? `no service ${serviceKey} on this node's table` : `service ${serviceKey} has ports ${candidates.map((r) => r.portName || r.port).join(', ')}: name one` };
+    const backend = balancer.pick(chosen, body.via ?? 'cluster');
+    if (backend === undefined) return { ok: false, reason: `service ${serviceKey} has no usable endpoint (tier ${chosen.clusterTier})` };
+    return { ok: true, route: chosen.key, backend: { ip: backend.ip, port: backend.port, nodeName: backend.nodeName, podName: backend.podName } };
+  }
+
+  return {
+    async receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
+        case 'proxy.sync':
+          try {
+            await sync();
+          } catch (error) {
+            ctx.log.warn({ err: error }, 'kube-proxy sync failed; retrying');
+            requestSync();
+          }
+          return undefined;
+        case 'proxy.route':
+          return route(msg.body);
+        case 'proxy.table':
+          return [...table.routes.values()].map((r) => ({
+            key: r.key, clusterIP: r.clusterIP, port: r.port, nodePort: r.nodePort, tier: r.clusterTier,
+            backends: r.clusterBackends.map((b) => `${b.ip}:${b.port}`), all: r.allBackends.length,
+          }));
+        default:
+          return unhandled;
+      }
+    },
+    onStop() {
+      for (const i of [services, slices, endpoints] as Informer<KubeObject>[]) i.stop();
+      void forwarders.node?.close();
+      void forwarders.loopback?.close();
+    },
+    inspect() {
+      return { node: args.nodeName, ...stats, forwarding: args.forward === true, listeners: (forwarders.node?.stats.listeners ?? 0) + (forwarders.loopback?.stats.listeners ?? 0) };
+    },
+  };
+});
