@@ -136,7 +136,7 @@ export class CloudState {
   private readonly lostZones = new Set<string>();
   /** Instances a zone outage stopped: healing the zone starts exactly these again. */
   private readonly stoppedByZone = new Set<string>();
-  readonly stats: CloudStats = { calls: 0, ok: 0, failed: {}, appliedButTimedOut: 0, loadBalancersCreated: 0, loadBalancersDeleted: 0, idempotentReplays: 0 };
+  readonly stats: CloudStats = { calls: 0, ok: 0, failed: {}, appliedButTimedOut: 0, appliedButTimedOutByOp: {}, loadBalancersCreated: 0, loadBalancersDeleted: 0, idempotentReplays: 0 };
 
   constructor(config: Partial<CloudConfig> = {}) {
     this.config = resolveCloudConfig(config);
@@ -167,7 +167,8 @@ export class CloudState {
     if (!result.ok) return this.countFailure(result.error);
     if (admission.kind === 'apply-then-timeout') {
       this.stats.appliedButTimedOut++;
-      return this.countFailure(cloudError('Timeout', `${request.op}: the request timed out at the gateway; it may have been applied`));
+      this.stats.appliedButTimedOutByOp[request.op] = (this.stats.appliedButTimedOutByOp[request.op] ?? 0) + 1;
+      return this.countFailure(cloudError('Timeout', 'the request timed out at the gateway; it may have been applied'));
     }
     this.stats.ok++;
     return result;
@@ -185,7 +186,7 @@ export class CloudState {
     if (!this.takeToken(nowMs)) return { kind: 'reject', error: cloudError('Throttled', `request rate exceeded (limit ${this.throttle?.qps} qps); back off and retry`) };
     const zone = this.zoneOf(request);
     if (zone !== undefined && this.lostZones.has(zone)) return { kind: 'reject', error: cloudError('ZoneUnavailable', `zone ${zone} is unavailable`) };
-    if (errorDraw < this.errorRate.errorRate) return { kind: 'reject', error: cloudError('InternalError', `${request.op}: an internal error occurred; nothing was changed, retry`) };
+    if (errorDraw < this.errorRate.errorRate) return { kind: 'reject', error: cloudError('InternalError', 'an internal error occurred; nothing was changed, retry') };
     if (errorDraw < this.errorRate.errorRate + this.errorRate.ambiguousRate) return { kind: 'apply-then-timeout' };
     return { kind: 'apply' };
   }

@@ -177,6 +177,8 @@ export interface CloudStats {
   failed: Partial<Record<CloudErrorCode, number>>;
   /** Requests applied but answered 504 (their callers cannot know they succeeded). */
   appliedButTimedOut: number;
+  /** The same, by operation (`lb.create` is the one idempotency is about). */
+  appliedButTimedOutByOp: Partial<Record<string, number>>;
   loadBalancersCreated: number;
   loadBalancersDeleted: number;
   /** Creations answered with an existing load balancer because the clientToken matched. */
