@@ -16,7 +16,8 @@ import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions }
 import { TokenAuthenticator, formatTokenFile, parseTokenFile, type TokenEntry, type UserInfo } from './auth.js';
 import { ApiError, apiErrors } from './errors.js';
 import { ApiHandlers, type ApiRequest } from './handlers.js';
-import type { ApiReply, ApiServerInfo, ApiServerMsg, ApiTarget, ApiWatchMsg } from './protocol.js';
+import { openPodLog, type PodLogReader } from './pod-log.js';
+import { kubeletActorName, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { WatchEvent } from './types/index.js';
 
 export type KvSource =
@@ -41,6 +42,8 @@ const TICK_MS_DEFAULT = 1_000;
 /** Events per watch message: bounds a message while a watcher catches up on a large list. */
 const WATCH_BATCH_EVENTS_MAX = 500;
 const TOKEN_FILE = 'tokens.csv';
+/** A log read may wait at the kubelet for `waitMs`; the ask allows this much more for the kubelet and its runtime to answer. */
+const KUBELET_LOG_ASK_MARGIN_MS = 15_000;
 /** The component users and their groups (see auth.ts defaultPolicy for their rights). */
 const COMPONENT_USERS: { user: string; groups: string[] }[] = [
   { user: 'admin', groups: ['system:masters'] },
@@ -100,6 +103,15 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   const watches = new Map<string, { cancel(): void; subscriber: string }>();
 
   const ready = (async () => {
+  // pods/log: ask the kubelet of the pod's node; a kubelet that does not answer is a 503, not a crash.
+  const podLogs: PodLogReader = async (nodeName, request) => {
+    try {
+      return await ctx.ask<KubeletLogsReply>(kubeletActorName(nodeName), { type: 'kubelet.logs', body: request } satisfies KubeletLogsMsg, { timeoutMs: (request.waitMs ?? 0) + KUBELET_LOG_ASK_MARGIN_MS });
+    } catch (error) {
+      return { ok: false, code: 503, message: `the kubelet of node ${nodeName} did not answer: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
+
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
@@ -113,6 +125,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
       });
+        podLogs,
       const { url } = await server.start();
       http = server;
       info.url = url;
@@ -205,6 +218,15 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
           return { ok: true, code: 200, body: null };
         }
         case 'api.info':
+        case 'api.podLog':
+          try {
+            await ready;
+            const stream = await openPodLog(handlers!, podLogs, msg.body.namespace, msg.body.name, msg.body.as ?? ACTOR_USER, msg.body.query ?? {});
+            return { ok: true, code: 200, body: { log: await stream.readAll() } };
+          } catch (error) {
+            if (error instanceof ApiError) return { ok: false, status: error.status };
+            throw error;
+          }
           await ready;
           return info;
         case 'api.tick': {

@@ -14,6 +14,7 @@ import type { Message } from '../actor/protocol.js';
 import type { UserInfo } from './auth.js';
 import type { ApiQuery } from './handlers.js';
 import type { PatchType } from './registry.js';
+import type { PodLogQuery } from './pod-log.js';
 import type { DeleteOptions, KubeObject, List, Status, WatchEvent } from './types/index.js';
 
 /** Which object or collection a request is about. */
@@ -43,6 +44,8 @@ export type ApiServerMsg =
   | Message<'api.deleteCollection', ApiTarget & { query?: ApiQuery; options?: DeleteOptions }>
   | Message<'api.watch', ApiTarget & { watchId: string; query?: ApiQuery }>
   | Message<'api.unwatch', { watchId: string }>
+  /** `kubectl logs` without -f: the whole log of a pod's container now, read from its kubelet (`{ log }`). */
+  | Message<'api.podLog', { namespace: string; name: string; query?: PodLogQuery; as?: UserInfo }>
   /** Where the HTTPS face listens, its CA and the admin token (for kubeconfigs). */
   | Message<'api.info', null>
   /** Internal: the periodic tick (bookmarks, expired graceful deletions). */

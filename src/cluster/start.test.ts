@@ -37,9 +37,14 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
       try {
         assert.match(kubectl(spec.kubeconfigPath, 'get', 'namespaces'), /kube-system/);
         kubectl(spec.kubeconfigPath, 'create', 'configmap', 'survivor', '--from-literal=k=v');
-        const status = await first.status();
+        let status = await first.status();
+        for (let i = 0; i < 50 && !status.schedulers.some((s) => !('down' in s) && s.leader); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          status = await first.status();
+        }
         assert.ok(status.etcd.some((s) => !('down' in s) && s.role === 'leader'));
-        assert.match(formatClusterStatus(status).join('\n'), /etcd: .*leader/);
+        assert.equal(status.schedulers.filter((s) => !('down' in s) && s.leader).length, 1, 'one of the two schedulers is active');
+        assert.match(formatClusterStatus(status).join('\n'), /etcd: .*leader[\s\S]*scheduler: scheduler-\d leads/);
       } finally {
         await first.stop();
       }

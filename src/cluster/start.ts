@@ -1,8 +1,9 @@
 /**
  * Starting a whole cluster in one ActorSystem: the etcd replicas, the API
  * server (HTTPS on 127.0.0.1 for kubectl), and the components that exist so
- * far. Wiring only: each component's behaviour lives in its own module.
- * This module sits at the top of the import graph with the CLI.
+ * far. Wiring only: each component's behaviour lives in its own module
+ * (actors/ holds their entries). This module sits at the top of the import
+ * graph with the CLI.
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
@@ -11,6 +12,8 @@ import { apiServer } from '../api/behaviour.js';
 import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } from '../api/protocol.js';
 import type { List, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
+import { spawnSchedulers } from '../../actors/scheduler.js';
+import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import { timingFor, type ClusterSpec, type Timing } from './spec.js';
 
@@ -34,6 +37,8 @@ export interface ClusterStatus {
   /** Pods by phase, or undefined when the API server did not answer. */
   podsByPhase: Record<string, number> | undefined;
   nodes: number | undefined;
+  /** Scheduler replicas: which one leads (undefined: did not answer). */
+  schedulers: Array<{ name: string; leader: boolean; scheduled: number; pending: number } | { name: string; down: true }>;
 }
 
 export interface StartClusterOptions {
@@ -58,6 +63,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     });
     const api = system.ref<ApiServerMsg>(APISERVER_NAME);
     const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
+    const schedulers = await spawnSchedulers(system, { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs });
     let kubeconfigPath: string | undefined;
     if (options.writeKubeconfig !== false && info.kubeconfig !== undefined) {
       // Written whole then renamed: a kubectl reading it never sees half a file.
@@ -72,7 +78,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       etcd: group.names,
       api: info,
       kubeconfigPath,
-      status: () => clusterStatus(system, group.names),
+      status: () => clusterStatus(system, group.names, schedulers),
       stop: () => system.shutdown(),
     };
   } catch (error) {
@@ -81,13 +87,14 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
   }
 }
 
-async function clusterStatus(system: ActorSystem, etcd: string[]): Promise<ClusterStatus> {
+async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: string[]): Promise<ClusterStatus> {
   const api = system.ref<ApiServerMsg>(APISERVER_NAME);
-  const [inspection, replicas, pods, nodes] = await Promise.all([
+  const [inspection, replicas, pods, nodes, schedulerStatuses] = await Promise.all([
     system.inspect(),
     groupStatus(system, etcd),
     api.ask<ApiReply<List<Pod>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods' } }, { timeoutMs: 1_000 }).catch(() => undefined),
     api.ask<ApiReply<List>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 1_000 }).catch(() => undefined),
+    Promise.all(schedulers.map((name) => system.ref(name).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
   ]);
   let podsByPhase: Record<string, number> | undefined;
   if (pods?.ok) {
@@ -104,6 +111,7 @@ async function clusterStatus(system: ActorSystem, etcd: string[]): Promise<Clust
     etcd: replicas.map((s, i) => s ?? { name: etcd[i]!, down: true as const }),
     podsByPhase,
     nodes: nodes?.ok ? nodes.body.items.length : undefined,
+    schedulers: schedulerStatuses.map((st, i) => (st === undefined ? { name: schedulers[i]!, down: true as const } : { name: st.name, leader: st.leader, scheduled: st.scheduled, pending: st.pending })),
   };
 }
 
@@ -122,6 +130,8 @@ export function formatClusterStatus(status: ClusterStatus): string[] {
       .join(' | ')}`,
   );
   const pods = status.podsByPhase === undefined ? 'unknown (apiserver not answering)' : Object.entries(status.podsByPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'none';
+  const active = status.schedulers.find((s) => !('down' in s) && s.leader);
+  lines.push(`scheduler: ${active === undefined ? 'no active leader' : `${active.name} leads`} (${status.schedulers.map((s) => ('down' in s ? `${s.name} down` : `${s.name} ${s.leader ? 'active' : 'standby'}`)).join(', ')})`);
   lines.push(`nodes: ${status.nodes ?? 'unknown'}   pods: ${pods}`);
   return lines;
 }

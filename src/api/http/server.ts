@@ -21,6 +21,7 @@ import { findResource, type ResourceInfo } from '../resources.js';
 import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader } from '../pod-log.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { toTable, type IncludeObject } from './tables.js';
 import type { TlsMaterial } from './tls.js';
@@ -42,6 +43,8 @@ export interface ApiHttpServerOptions {
   now(): number;
   /** Called with errors that are not API errors (bugs): the request gets a 500, the process lives on. */
   onInternalError?(error: unknown, where: string): void;
+  /** Reads pod logs from kubelets (GET pods/<name>/log); without it that path answers 503. */
+  podLogs?: PodLogReader;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -133,6 +136,7 @@ export class ApiHttpServer {
     }
     const result = await this.options.handlers.handle(request, user);
     if (isTableRequest(accept) && (request.verb === 'list' || request.verb === 'get') && request.subresource === undefined) {
+    if (request.verb === 'get' && request.resource === 'pods' && request.subresource === 'log') return this.podLog(res, request, user, url.searchParams);
       const include = includeObject(url.searchParams);
       const body = result.body as KubeObject | List;
       const table = 'items' in body
@@ -274,6 +278,42 @@ export class ApiHttpServer {
     res.on('close', end);
     req.on('error', end);
   }
+  /** `kubectl logs [-f] [--previous]`: plain text, streamed while following, read from the pod's kubelet. */
+  private async podLog(res: ServerResponse, request: ApiRequest, user: UserInfo, params: URLSearchParams): Promise<void> {
+    const int = (name: string): number | undefined => {
+      const v = params.get(name);
+      if (v === null || v === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw apiErrors.badRequest(`${name} must be an integer, not ${JSON.stringify(v)}`);
+      return n;
+    };
+    const query: PodLogQuery = {
+      container: params.get('container') ?? undefined,
+      previous: params.get('previous') === 'true',
+      follow: params.get('follow') === 'true',
+      tailLines: int('tailLines'),
+      limitBytes: int('limitBytes'),
+    };
+    const stream = await openPodLog(this.options.handlers, this.options.podLogs, request.namespace ?? 'default', request.name ?? '', user, query);
+    // The first read happens before the headers, so "no previous container" and friends arrive as a Status.
+    let chunk = await stream.next(0);
+    let closed = false;
+    res.on('close', () => (closed = true));
+    this.served.set(200, (this.served.get(200) ?? 0) + 1);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    for (;;) {
+      if (chunk.data !== '') res.write(chunk.data);
+      if (chunk.complete || closed) break;
+      if (!query.follow) {
+        if (chunk.data === '') break;
+        chunk = await stream.next(0);
+        continue;
+      }
+      chunk = await stream.next(POD_LOG_FOLLOW_WAIT_MS);
+    }
+    res.end();
+  }
+
 
   private openapi(res: ServerResponse, segments: string[], user: UserInfo): void {
     this.options.handlers.authorizePath(user, `/${segments.join('/')}`);

@@ -1,0 +1,107 @@
+/**
+ * `pods/log`: the API server does not hold logs; it asks the kubelet of the
+ * pod's node (actor `kubelet-<node>`), which asks its runtime. A `PodLogStream`
+ * is one `kubectl logs` request: it stays on one container instance and walks
+ * its log by byte offset, long-polling when following. Transport-free: the
+ * actor supplies the `PodLogReader`, the HTTP face and the actor protocol
+ * both read from the stream.
+ */
+import type { UserInfo } from './auth.js';
+import { ApiError, apiErrors } from './errors.js';
+import type { ApiHandlers } from './handlers.js';
+import type { KubeletLogsReply, KubeletLogsRequest } from './protocol.js';
+import type { Pod } from './types/index.js';
+
+/** Asks the kubelet of `nodeName` for one read. Transport failures resolve as `{ ok: false, code: 503 }`. */
+export type PodLogReader = (nodeName: string, request: KubeletLogsRequest) => Promise<KubeletLogsReply>;
+
+/** The query of GET pods/<name>/log that we honour (kubectl's container, previous, follow, tailLines, limitBytes). */
+export interface PodLogQuery {
+  container?: string;
+  previous?: boolean;
+  follow?: boolean;
+  tailLines?: number;
+  limitBytes?: number;
+}
+
+/** How long one follow read waits at the kubelet: under the runtime's 60 s cap, short enough to notice a gone client. */
+export const POD_LOG_FOLLOW_WAIT_MS = 30_000;
+
+export class PodLogStream {
+  private containerId: string | undefined;
+  private offsetBytes: number | undefined;
+  private sentBytes = 0;
+  private first = true;
+  done = false;
+
+  constructor(private readonly reader: PodLogReader, readonly nodeName: string, private readonly base: KubeletLogsRequest, private readonly limitBytes: number | undefined) {}
+
+  /** The next piece of the log; `complete` when the container has exited and all of it was read, or the byte limit is reached. */
+  async next(waitMs: number): Promise<{ data: string; complete: boolean }> {
+    if (this.done) return { data: '', complete: true };
+    const reply = await this.reader(this.nodeName, {
+      ...this.base,
+      ...(this.first ? {} : { tailLines: undefined }),
+      ...(this.containerId !== undefined ? { containerId: this.containerId } : {}),
+      ...(this.offsetBytes !== undefined ? { offsetBytes: this.offsetBytes } : {}),
+      waitMs,
+    });
+    this.first = false;
+    if (!reply.ok) throw reply.code === 404 ? apiErrors.notFound('pods', '', this.base.pod) : new ApiError(reply.code, reply.code === 400 ? 'BadRequest' : reply.code === 503 ? 'ServiceUnavailable' : 'InternalError', reply.message);
+    this.containerId = reply.containerId;
+    this.offsetBytes = reply.nextOffsetBytes;
+    let data = reply.data;
+    if (this.limitBytes !== undefined && this.sentBytes + Buffer.byteLength(data) >= this.limitBytes) {
+      data = Buffer.from(data).subarray(0, this.limitBytes - this.sentBytes).toString('utf8');
+      this.done = true;
+    }
+    this.sentBytes += Buffer.byteLength(data);
+    if (reply.complete) this.done = true;
+    return { data, complete: this.done };
+  }
+
+  /** Everything there is now (no waiting): what `kubectl logs` without -f prints. */
+  async readAll(): Promise<string> {
+    let out = '';
+    for (;;) {
+      const { data, complete } = await this.next(0);
+      out += data;
+      if (complete || data === '') return out;
+    }
+  }
+}
+
+/** Checks a log request against the pod, as the API server does before it calls the kubelet. */
+export function podLogTarget(pod: Pod, query: PodLogQuery): { nodeName: string; container: string } {
+  const name = pod.metadata.name ?? '';
+  const nodeName = pod.spec?.nodeName;
+  if (nodeName === undefined || nodeName === '') throw apiErrors.badRequest(`pod ${name} does not have a host assigned`);
+  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+  let container = query.container;
+  if (container === undefined || container === '') {
+    const main = pod.spec?.containers ?? [];
+    if (main.length !== 1) throw apiErrors.badRequest(`a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(' ')}]`);
+    container = main[0]!.name;
+  }
+  if (!names.includes(container)) throw apiErrors.badRequest(`container ${container} is not valid for pod ${name}`);
+  if (query.tailLines !== undefined && (!Number.isInteger(query.tailLines) || query.tailLines < 0)) throw apiErrors.badRequest('tailLines must be a non-negative integer');
+  if (query.limitBytes !== undefined && (!Number.isInteger(query.limitBytes) || query.limitBytes < 1)) throw apiErrors.badRequest('limitBytes must be a positive integer');
+  return { nodeName, container };
+}
+
+/**
+ * GET pods/<name>/log: authorizes (`get pods/log`), checks the pod and its
+ * container, and opens a stream that reads from the kubelet of its node.
+ */
+export async function openPodLog(handlers: ApiHandlers, reader: PodLogReader | undefined, namespace: string, name: string, user: UserInfo, query: PodLogQuery): Promise<PodLogStream> {
+  const info = handlers.info('', 'v1', 'pods');
+  handlers.authorize(user, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace, name });
+  const pod = (await handlers.registry.get(info, namespace, name)) as Pod;
+  const { nodeName, container } = podLogTarget(pod, query);
+  if (reader === undefined) throw apiErrors.unavailable('this API server has no route to kubelets; pod logs are unavailable');
+  return new PodLogStream(reader, nodeName, {
+    namespace, pod: name, uid: pod.metadata.uid, container,
+    ...(query.previous === true ? { previous: true } : {}),
+    ...(query.tailLines !== undefined ? { tailLines: query.tailLines } : {}),
+  }, query.limitBytes);
+}
