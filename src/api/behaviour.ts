@@ -102,7 +102,6 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   };
   const watches = new Map<string, { cancel(): void; subscriber: string }>();
 
-  const ready = (async () => {
   // pods/log: ask the kubelet of the pod's node; a kubelet that does not answer is a 503, not a crash.
   const podLogs: PodLogReader = async (nodeName, request) => {
     try {
@@ -112,6 +111,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     }
   };
 
+  const ready = (async () => {
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
@@ -124,8 +124,8 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       const server = new ApiHttpServer({
         handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
-      });
         podLogs,
+      });
       const { url } = await server.start();
       http = server;
       info.url = url;
@@ -217,7 +217,6 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
           }
           return { ok: true, code: 200, body: null };
         }
-        case 'api.info':
         case 'api.podLog':
           try {
             await ready;
@@ -227,6 +226,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
             if (error instanceof ApiError) return { ok: false, status: error.status };
             throw error;
           }
+        case 'api.info':
           await ready;
           return info;
         case 'api.tick': {

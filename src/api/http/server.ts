@@ -131,12 +131,12 @@ export class ApiHttpServer {
     if (request === undefined) throw apiErrors.pathNotFound(path);
     const info = this.options.handlers.info(request.group, request.version, request.resource);
     if (request.verb === 'watch') return this.watch(req, res, request, info, user, url.searchParams, accept);
+    if (request.verb === 'get' && request.resource === 'pods' && request.subresource === 'log') return this.podLog(res, request, user, url.searchParams);
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(request.verb)) {
       await this.readBody(req, request);
     }
     const result = await this.options.handlers.handle(request, user);
     if (isTableRequest(accept) && (request.verb === 'list' || request.verb === 'get') && request.subresource === undefined) {
-    if (request.verb === 'get' && request.resource === 'pods' && request.subresource === 'log') return this.podLog(res, request, user, url.searchParams);
       const include = includeObject(url.searchParams);
       const body = result.body as KubeObject | List;
       const table = 'items' in body
@@ -278,6 +278,7 @@ export class ApiHttpServer {
     res.on('close', end);
     req.on('error', end);
   }
+
   /** `kubectl logs [-f] [--previous]`: plain text, streamed while following, read from the pod's kubelet. */
   private async podLog(res: ServerResponse, request: ApiRequest, user: UserInfo, params: URLSearchParams): Promise<void> {
     const int = (name: string): number | undefined => {
@@ -313,7 +314,6 @@ export class ApiHttpServer {
     }
     res.end();
   }
-
 
   private openapi(res: ServerResponse, segments: string[], user: UserInfo): void {
     this.options.handlers.authorizePath(user, `/${segments.join('/')}`);
