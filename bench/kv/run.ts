@@ -69,7 +69,15 @@ export interface SideDetails {
   /** Errors per phase (all expected to be 0 outside failover) and the first error seen. */
   errors: Record<string, { count: number; first?: string }>;
   casFailed: number;
-  failover: Array<{ timeToLeaderMs: number; longestGapMs: number; acks: number; writeErrors: number; resumed: boolean }>;
+  failover: Array<{
+    timeToLeaderMs: number;
+    longestGapMs: number;
+    acks: number;
+    writeErrors: number;
+    resumed: boolean;
+    /** The first few failed puts, as `+ms after the kill: error`. */
+    firstErrors: string[];
+  }>;
 }
 
 export interface KvBenchResult {
@@ -85,6 +93,8 @@ const HEALTHY_TIMEOUT_MS = 60_000;
 const NEW_LEADER_TIMEOUT_MS = 30_000;
 /** The writer stops once this many writes are acknowledged after the new leader was seen... */
 const RESUMED_ACKS = 20;
+/** Failed puts shown per kill in the details. */
+const FAILOVER_ERRORS_SHOWN = 5;
 /** ...or this long after, whichever first. */
 const RESUME_TIMEOUT_MS = 15_000;
 
@@ -145,7 +155,10 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
     await side.kill(leader);
     const leaderAtMs = await side.waitNewLeader(leader.term, NEW_LEADER_TIMEOUT_MS);
     const w = await side.writerStop(leaderAtMs, RESUMED_ACKS, RESUME_TIMEOUT_MS);
-    failover.push({ timeToLeaderMs: leaderAtMs - killedAtMs, longestGapMs: longestGapMs(w.acksMs), acks: w.acksMs.length, writeErrors: w.errors, resumed: w.resumed });
+    failover.push({
+      timeToLeaderMs: leaderAtMs - killedAtMs, longestGapMs: longestGapMs(w.acksMs), acks: w.acksMs.length, writeErrors: w.errors, resumed: w.resumed,
+      firstErrors: w.errorLog.slice(0, FAILOVER_ERRORS_SHOWN).map((e) => `+${Math.round(e.atMs - killedAtMs)} ms: ${e.message.slice(0, 200)}`),
+    });
     if (!w.resumed) process.stderr.write(`bench kv: ${side.label} kill ${k + 1}: writes had not resumed ${RESUME_TIMEOUT_MS} ms after the new leader (${w.firstError ?? 'no error'})\n`);
     await side.waitHealthy(HEALTHY_TIMEOUT_MS);
     await side.runPhase({ kind: 'cleanup', prefix: '/bench/failover/' });

@@ -72,6 +72,8 @@ const WATCH_READY_RETRY_MS = 50;
 export const WRITER_ERROR_PAUSE_MS = 10;
 /** How often a stopping writer checks whether writes have resumed. */
 const WRITER_POLL_MS = 10;
+/** Failed puts the failover writer keeps the detail of. */
+const WRITER_ERROR_LOG_MAX = 50;
 /** Keys the failover writer cycles through. */
 const WRITER_KEYS = 100;
 
@@ -277,6 +279,8 @@ export interface WriterResult {
   acksMs: number[];
   errors: number;
   firstError?: string;
+  /** The first failed puts, when each failed (epoch ms) and why: what the client went through during the outage. */
+  errorLog: Array<{ atMs: number; message: string }>;
   /** Writes were acknowledged again after the outage before the writer stopped. */
   resumed: boolean;
 }
@@ -287,6 +291,7 @@ export class FailoverWriter {
   private readonly acksMs: number[] = [];
   private errors = 0;
   private firstError: string | undefined;
+  private readonly errorLog: WriterResult['errorLog'] = [];
   private readonly done: Promise<void>;
 
   constructor(private readonly kv: BenchKv, private readonly clock: BenchClock, private readonly prefix: string, private readonly valueBytes: number) {
@@ -301,6 +306,7 @@ export class FailoverWriter {
       } catch (error) {
         this.errors++;
         this.firstError ??= message(error);
+        if (this.errorLog.length < WRITER_ERROR_LOG_MAX) this.errorLog.push({ atMs: this.clock.nowMs(), message: message(error) });
         await this.clock.sleep(WRITER_ERROR_PAUSE_MS);
       }
     }
@@ -317,7 +323,7 @@ export class FailoverWriter {
     const resumed = this.acksSince(sinceMs) >= acksAfter;
     this.stopped = true;
     await this.done;
-    return { acksMs: this.acksMs, errors: this.errors, firstError: this.firstError, resumed };
+    return { acksMs: this.acksMs, errors: this.errors, firstError: this.firstError, errorLog: this.errorLog, resumed };
   }
 
   private acksSince(sinceMs: number): number {
