@@ -64,7 +64,7 @@ test('over actor messages (simulated runtime): create, get, list, patch, delete,
     const missing = await ask({ type: 'api.get', body: { ...podTarget, name: 'a' } });
     assert.equal(missing.ok, false);
     assert.equal((missing as { status: Status }).status.reason, 'NotFound');
-    const forbidden = await ask({ type: 'api.delete', body: { ...podTarget, name: 'x', as: { name: 'system:kube-scheduler', groups: [] } } });
+    const forbidden = await ask({ type: 'api.delete', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'default', name: 'x', as: { name: 'system:kube-scheduler', groups: [] } } });
     assert.equal(forbidden.ok, false);
     assert.equal((forbidden as { status: Status }).status.code, 403);
 

@@ -44,12 +44,13 @@ const WATCH_BATCH_EVENTS_MAX = 500;
 const TOKEN_FILE = 'tokens.csv';
 /** A log read may wait at the kubelet for `waitMs`; the ask allows this much more for the kubelet and its runtime to answer. */
 const KUBELET_LOG_ASK_MARGIN_MS = 15_000;
-/** The component users and their groups (see auth.ts defaultPolicy for their rights). */
+/** The component users and their groups; their rights are the bootstrap RBAC policy's (rbac.ts bootstrapPolicy). */
 const COMPONENT_USERS: { user: string; groups: string[] }[] = [
   { user: 'admin', groups: ['system:masters'] },
   { user: 'system:kube-scheduler', groups: [] },
   { user: 'system:kube-controller-manager', groups: [] },
   { user: 'system:node', groups: ['system:nodes'] },
+  { user: 'system:kube-proxy', groups: [] },
 ];
 
 const ACTOR_USER: UserInfo = Object.freeze({ name: 'system:apiserver-actor-client', groups: ['system:masters', 'system:authenticated'] });

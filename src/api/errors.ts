@@ -59,10 +59,12 @@ export const apiErrors = {
   unauthorized(): ApiError {
     return new ApiError(401, 'Unauthorized', 'Unauthorized');
   },
-  forbidden(user: string, verb: string, resource: string, group: string, namespace: string | undefined, why: string): ApiError {
+  forbidden(user: string, verb: string, resource: string, group: string, namespace: string | undefined, why: string, name?: string): ApiError {
     const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-    const what = qualifiedResource(resource, group);
-    return new ApiError(403, 'Forbidden', `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}: ${why}`, {
+    const what = name ? `${qualifiedResource(resource, group)} "${name}"` : qualifiedResource(resource, group);
+    // Kubernetes appends the authorizer's reason only when there is one (a binding to a missing role, say).
+    const because = why === '' ? '' : `: ${why}`;
+    return new ApiError(403, 'Forbidden', `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}${because}`, {
       group: group || undefined, kind: resource,
     });
   },

@@ -7,14 +7,15 @@
  * for lists, namespace deletion and the graceful-deletion reaper.
  */
 import type { KvClient } from '../kv/client/types.js';
-import { RbacAuthorizer, defaultPolicy, type Binding, type UserInfo } from './auth.js';
+import type { UserInfo } from './auth.js';
+import { RbacAuthorizer, SYSTEM_MASTERS, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
 import { apiErrors, ApiError } from './errors.js';
 import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
-import type { DeleteOptions, KubeObject, List, Status } from './types/index.js';
+import type { ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -55,7 +56,6 @@ export interface ApiHandlersOptions {
   kv: KvClient;
   now(): number;
   random(): number;
-  policy?: Binding[];
   serviceIpRange?: IpRange;
 }
 
@@ -63,6 +63,10 @@ export interface ApiHandlersOptions {
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 /** Holds a terminating namespace until its content is gone (Kubernetes' namespace controller does this with spec.finalizers). */
 const NAMESPACE_FINALIZER = 'kubethreads.io/namespace-content';
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+/** Kubernetes' opt-out of the start-up reconciliation of a bootstrap role or binding. */
+const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
+const EVERYTHING = { labels: [], fields: [] };
 
 export class ApiHandlers {
   readonly registry: Registry;
@@ -74,12 +78,12 @@ export class ApiHandlers {
 
   constructor(options: ApiHandlersOptions) {
     this.registry = new Registry({ kv: options.kv, now: options.now, random: options.random, serviceIpRange: options.serviceIpRange });
-    this.authorizer = new RbacAuthorizer(options.policy ?? defaultPolicy());
     this.now = options.now;
-    for (const info of RESOURCES) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
+    for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
+    this.authorizer = new RbacAuthorizer(this.rbacSource());
   }
 
-  /** Fills every watch cache and creates the system namespaces. */
+  /** Fills every watch cache, creates the system namespaces and reconciles the bootstrap RBAC policy. */
   async start(): Promise<void> {
     await Promise.all([...this.caches.values()].map((c) => c.start()));
     const namespaces = this.info('', 'v1', 'namespaces');
@@ -90,6 +94,66 @@ export class ApiHandlers {
         if (!(error instanceof ApiError && error.reason === 'AlreadyExists')) throw error;
       }
     }
+    await this.reconcileBootstrapPolicy();
+  }
+
+  /**
+   * Kubernetes' rbac/bootstrap-roles start hook: creates missing bootstrap
+   * ClusterRoles and ClusterRoleBindings, and adds missing rules / subjects to
+   * existing ones unless they opted out (autoupdate: "false"). Waits until
+   * the RBAC caches hold the result, so the first request is authorized by it.
+   */
+  private async reconcileBootstrapPolicy(): Promise<void> {
+    const policy = bootstrapPolicy();
+    const roles = this.info(RBAC_GROUP, 'v1', 'clusterroles');
+    const bindings = this.info(RBAC_GROUP, 'v1', 'clusterrolebindings');
+    // Per cache: a cache's revision moves only with its own prefix's events.
+    const revisions = new Map<ResourceInfo, number>();
+    const reconcile = async (info: ResourceInfo, wanted: KubeObject, merge: (existing: KubeObject) => Record<string, unknown> | undefined) => {
+      const name = wanted.metadata.name ?? '';
+      const stored = await this.registry.read(info, undefined, name);
+      let object: KubeObject;
+      if (stored === undefined) object = await this.registry.create(info, undefined, wanted);
+      else {
+        const patch = stored.object.metadata.annotations?.[AUTOUPDATE_ANNOTATION] === 'false' ? undefined : merge(stored.object);
+        object = patch === undefined ? stored.object : (await this.registry.patch(info, undefined, name, 'merge', patch)).object;
+      }
+      revisions.set(info, Math.max(revisions.get(info) ?? 0, Number(object.metadata.resourceVersion)));
+    };
+    const missing = <T>(have: T[], want: T[]) => want.filter((w) => !have.some((h) => JSON.stringify(h) === JSON.stringify(w)));
+    for (const role of policy.clusterRoles) {
+      await reconcile(roles, role, (existing) => {
+        const have = (existing as ClusterRole).rules ?? [];
+        const add = missing(have, role.rules ?? []);
+        return add.length === 0 ? undefined : { rules: [...have, ...add] };
+      });
+    }
+    for (const binding of policy.clusterRoleBindings) {
+      await reconcile(bindings, binding, (existing) => {
+        const have = (existing as ClusterRoleBinding).subjects ?? [];
+        const add = missing(have, binding.subjects ?? []);
+        return add.length === 0 ? undefined : { subjects: [...have, ...add] };
+      });
+    }
+    await Promise.all([...revisions].map(([info, revision]) => this.cache(info).waitFor(revision)));
+  }
+
+  /** The RBAC policy as the authorizer sees it: the four watch caches, indexed again only when one changed. */
+  private rbacSource(): RbacSource {
+    const caches = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'].map((r) => this.cache(this.info(RBAC_GROUP, 'v1', r)));
+    const items = (i: number) => caches[i]!.list(undefined, EVERYTHING).items;
+    return {
+      generation: () => caches.reduce((sum, c) => sum + c.stats.eventsApplied + c.stats.relists, 0),
+      roles: () => items(0) as Role[],
+      clusterRoles: () => items(1) as ClusterRole[],
+      roleBindings: () => items(2) as RoleBinding[],
+      clusterRoleBindings: () => items(3) as ClusterRoleBinding[],
+    };
+  }
+
+  /** The authorizer's decision, without throwing (SelfSubjectAccessReview, tests). */
+  decide(user: UserInfo, attributes: RequestAttributes): Decision {
+    return this.authorizer.authorize(user, attributes);
   }
 
   stop(): void {
@@ -114,7 +178,7 @@ export class ApiHandlers {
     });
     if (!decision.allowed) {
       const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
-      throw apiErrors.forbidden(user.name, request.verb, resource, request.group, request.namespace, decision.reason);
+      throw apiErrors.forbidden(user.name, request.verb, resource, request.group, request.namespace, decision.reason, request.name);
     }
   }
 
@@ -151,6 +215,7 @@ export class ApiHandlers {
         const name = need(request.name);
         if (request.subresource === 'scale') return ok(await this.registry.updateScale(info, ns, name, request.body));
         await this.admitWrite(info, ns);
+        this.confirmNoEscalation(user, info, ns, request.body);
         const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
         return { code: result.created ? 201 : 200, body: result.object };
       }
@@ -159,9 +224,10 @@ export class ApiHandlers {
         if (request.patchType === undefined) throw apiErrors.unsupportedMediaType('(none)');
         if (request.patchType === 'apply') await this.admitWrite(info, ns);
         const subresource = request.patchType === 'apply' ? (request.subresource ?? 'apply') : request.subresource;
-        const result = await this.registry.patch(info, ns, name, request.patchType, request.body, {
-          subresource: subresource === 'apply' ? 'apply' : subresource, fieldManager: q.fieldManager, force: q.force, dryRun: q.dryRun,
-        });
+        const options = { subresource: subresource === 'apply' ? 'apply' : subresource, fieldManager: q.fieldManager, force: q.force, dryRun: q.dryRun };
+        const result = info.group === RBAC_GROUP && !q.dryRun && !user.groups.includes(SYSTEM_MASTERS)
+          ? await this.patchPolicy(info, ns, name, request, user, options)
+          : await this.registry.patch(info, ns, name, request.patchType, request.body, options);
         const body = request.subresource === 'scale' ? await this.registry.getScale(info, ns, name) : result.object;
         return { code: result.created ? 201 : 200, body };
       }
@@ -227,6 +293,7 @@ export class ApiHandlers {
       return { code: 201, body: successStatus(201) };
     }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
+    if (info.resource === 'selfsubjectaccessreviews') return this.selfSubjectAccessReview(user, request.body);
     let namespace = ns;
     if (info.namespaced && namespace === undefined) {
       const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};
@@ -234,8 +301,79 @@ export class ApiHandlers {
       this.authorize(user, { ...request, namespace });
     }
     await this.admitWrite(info, namespace, true);
+    this.confirmNoEscalation(user, info, namespace, request.body);
     const object = await this.registry.create(info, namespace, request.body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
     return { code: 201, body: object };
+  }
+
+  /** SelfSubjectAccessReview (`kubectl auth can-i`): the requester's own decision; nothing is stored. */
+  private selfSubjectAccessReview(user: UserInfo, body: unknown): ApiResult {
+    const spec = isObject(body) && isObject(body.spec) ? (body.spec as SelfSubjectAccessReview['spec']) : {};
+    const r = isObject(spec.resourceAttributes) ? (spec.resourceAttributes as ResourceAttributes) : undefined;
+    const n = isObject(spec.nonResourceAttributes) ? (spec.nonResourceAttributes as NonResourceAttributes) : undefined;
+    if ((r === undefined) === (n === undefined)) {
+      throw apiErrors.invalid('SelfSubjectAccessReview', 'authorization.k8s.io', '', [
+        { reason: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' },
+      ]);
+    }
+    const attributes: RequestAttributes = n !== undefined
+      ? { verb: n.verb ?? '', apiGroup: '', resource: '', path: n.path ?? '' }
+      : { verb: r!.verb ?? '', apiGroup: r!.group ?? '', resource: r!.resource ?? '', subresource: r!.subresource || undefined, namespace: r!.namespace || undefined, name: r!.name || undefined };
+    const decision = this.decide(user, attributes);
+    const review: SelfSubjectAccessReview = {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {}, spec,
+      status: decision.reason === '' ? { allowed: decision.allowed } : { allowed: decision.allowed, reason: decision.reason },
+    };
+    return { code: 201, body: review };
+  }
+
+  /**
+   * RBAC's escalation prevention (Kubernetes' policybased storage): a user
+   * may write a Role or ClusterRole only with rules it holds itself (or the
+   * `escalate` verb on it), and bind a role only if it holds the role's rules
+   * where the binding applies (or the `bind` verb on that role).
+   */
+  private confirmNoEscalation(user: UserInfo, info: ResourceInfo, namespace: string | undefined, object: unknown): void {
+    if (info.group !== RBAC_GROUP || !isObject(object)) return;
+    const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+    let rules: PolicyRule[];
+    let exemption: RequestAttributes;
+    if (info.resource === 'roles' || info.resource === 'clusterroles') {
+      rules = Array.isArray(object.rules) ? (object.rules as unknown as PolicyRule[]) : [];
+      exemption = { verb: 'escalate', apiGroup: RBAC_GROUP, resource: info.resource, namespace, name };
+    } else {
+      const ref = isObject(object.roleRef) ? object.roleRef : {};
+      const refResource = ref.kind === 'Role' ? 'roles' : 'clusterroles';
+      const refInfo = this.info(RBAC_GROUP, 'v1', refResource);
+      const refNamespace = refResource === 'roles' ? namespace : undefined;
+      // Kubernetes asks `bind` in the binding's namespace, also for a ClusterRole a RoleBinding refers to.
+      exemption = { verb: 'bind', apiGroup: RBAC_GROUP, resource: refResource, namespace, name: String(ref.name ?? '') };
+      if (this.decide(user, exemption).allowed) return;
+      const role = this.cache(refInfo).get(storageKey(refInfo, refNamespace, String(ref.name ?? '')));
+      if (role === undefined) throw apiErrors.notFound(refResource, RBAC_GROUP, String(ref.name ?? ''));
+      rules = (role as Role).rules ?? [];
+    }
+    if (this.decide(user, exemption).allowed) return;
+    const missing = this.authorizer.uncovered(user, rules, namespace);
+    if (missing.length === 0) return;
+    const held = missing.map((m) => (m.nonResourceURLs ? `{NonResourceURLs:${JSON.stringify(m.nonResourceURLs)}, Verbs:${JSON.stringify(m.verbs)}}`
+      : `{APIGroups:${JSON.stringify(m.apiGroups)}, Resources:${JSON.stringify(m.resources)}${m.resourceNames ? `, ResourceNames:${JSON.stringify(m.resourceNames)}` : ''}, Verbs:${JSON.stringify(m.verbs)}}`));
+    throw apiErrors.forbiddenAdmission(
+      `${info.resource}.${RBAC_GROUP} "${name}" is forbidden: user "${user.name}" (groups=${JSON.stringify(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${held.join('\n')}`,
+      info.resource, RBAC_GROUP, name,
+    );
+  }
+
+  /**
+   * A patch of a role or binding by a user who may not escalate: computed
+   * as a dry run, checked like a create, then written as an update pinned to
+   * the revision the patch was computed from (409 if it moved meanwhile).
+   */
+  private async patchPolicy(info: ResourceInfo, ns: string | undefined, name: string, request: ApiRequest, user: UserInfo, options: { subresource?: string; fieldManager?: string; force?: boolean }) {
+    const preview = await this.registry.patch(info, ns, name, request.patchType!, request.body, { ...options, dryRun: true });
+    this.confirmNoEscalation(user, info, ns, preview.object);
+    if (preview.created) return this.registry.patch(info, ns, name, request.patchType!, request.body, options);
+    return this.registry.update(info, ns, name, preview.object, { fieldManager: options.fieldManager });
   }
 
   private async delete(info: ResourceInfo, ns: string | undefined, name: string, options: DeleteOptions): Promise<ApiResult> {
@@ -261,7 +399,7 @@ export class ApiHandlers {
   /** Deletes every object in a terminating namespace, then lets the namespace go. */
   private async emptyNamespace(name: string): Promise<void> {
     for (const info of RESOURCES) {
-      if (!info.namespaced) continue;
+      if (!info.namespaced || info.virtual) continue;
       const list = await this.registry.listFromStore(info, name, { labels: [], fields: [] }, 0);
       for (const item of list.items) {
         try {

@@ -17,15 +17,18 @@ export interface ResourceInfo {
   verbs: string[];
   subresources: string[];
   categories: string[];
+  /** Not stored: a create is answered at once and nothing is kept (SelfSubjectAccessReview). No watch cache, no list. */
+  virtual?: boolean;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 function r(
   group: string, version: string, resource: string, kind: string, namespaced: boolean,
-  extra: { shortNames?: string[]; subresources?: string[]; categories?: string[]; verbs?: string[] } = {},
+  extra: { shortNames?: string[]; subresources?: string[]; categories?: string[]; verbs?: string[]; virtual?: boolean } = {},
 ): ResourceInfo {
   return {
+    ...(extra.virtual ? { virtual: true } : {}),
     group, version, resource, kind, namespaced,
     singular: kind.toLowerCase(),
     shortNames: extra.shortNames ?? [],
@@ -48,6 +51,12 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   r('apps', 'v1', 'replicasets', 'ReplicaSet', true, { shortNames: ['rs'], subresources: ['status', 'scale'], categories: ['all'] }),
   r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
+  r('', 'v1', 'resourcequotas', 'ResourceQuota', true, { shortNames: ['quota'], subresources: ['status'] }),
+  r('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
+  r('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false),
+  r('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
+  r('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
+  r('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: ['create'], virtual: true }),
 ]);
 
 /** Group/versions in discovery order (legacy core first, then named groups). */

@@ -6,6 +6,7 @@
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
+import { parseMilli } from './quantity.js';
 
 type Obj = KubeObject & Record<string, unknown>;
 type Causes = StatusCause[];
@@ -52,7 +53,10 @@ function checkDns1035Label(value: string, field: string, causes: Causes): void {
 function checkName(info: ResourceInfo, name: string, causes: Causes): void {
   if (info.resource === 'namespaces') checkDns1123Label(name, 'metadata.name', causes);
   else if (info.resource === 'services') checkDns1035Label(name, 'metadata.name', causes);
-  else if (info.resource === 'events' || info.resource === 'leases') {
+  else if (info.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segments (system:kube-scheduler has a colon): Kubernetes' ValidatePathSegmentName.
+    if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) causes.push(invalid('metadata.name', name, 'may not be "." or "..", and may not contain "/" or "%"'));
+  } else if (info.resource === 'events' || info.resource === 'leases') {
     if (name.includes('/') || name === '.' || name === '..') causes.push(invalid('metadata.name', name, 'may not contain "/"'));
   } else checkDns1123Subdomain(name, 'metadata.name', causes);
 }
@@ -362,6 +366,17 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
       if (!isObject(obj.involvedObject)) causes.push(required('involvedObject'));
       break;
     }
+    case 'roles':
+    case 'clusterroles':
+      validateRules(obj.rules, causes);
+      break;
+    case 'rolebindings':
+    case 'clusterrolebindings':
+      validateBinding(info, obj, causes);
+      break;
+    case 'resourcequotas':
+      validateResourceList(isObject(obj.spec) ? obj.spec.hard : undefined, 'spec.hard', causes);
+      break;
     case 'endpointslices': {
       if (!['IPv4', 'IPv6', 'FQDN'].includes(obj.addressType as string)) causes.push(notSupported('addressType', obj.addressType, ['IPv4', 'IPv6', 'FQDN']));
       if (obj.endpoints !== undefined && !Array.isArray(obj.endpoints)) causes.push(invalid('endpoints', obj.endpoints, 'must be a list'));
@@ -371,6 +386,55 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
       break;
   }
   return causes;
+}
+
+function validateRules(rules: unknown, causes: Causes): void {
+  if (rules === undefined || rules === null) return;
+  if (!Array.isArray(rules)) {
+    causes.push(invalid('rules', rules, 'must be a list'));
+    return;
+  }
+  rules.forEach((r, i) => {
+    const field = `rules[${i}]`;
+    if (!isObject(r)) return causes.push(invalid(field, r, 'must be an object'));
+    if (!Array.isArray(r.verbs) || r.verbs.length === 0) causes.push(required(`${field}.verbs`));
+    const urls = Array.isArray(r.nonResourceURLs) && r.nonResourceURLs.length > 0;
+    const resources = Array.isArray(r.resources) && r.resources.length > 0;
+    if (urls && resources) causes.push(invalid(`${field}.nonResourceURLs`, r.nonResourceURLs, 'rules cannot apply to both regular resources and non-resource URLs'));
+    if (resources && (!Array.isArray(r.apiGroups) || r.apiGroups.length === 0)) causes.push(required(`${field}.apiGroups`));
+    if (!urls && !resources) causes.push(required(`${field}.resources`));
+  });
+}
+
+function validateBinding(info: ResourceInfo, obj: Obj, causes: Causes): void {
+  const ref = obj.roleRef;
+  if (!isObject(ref)) causes.push(required('roleRef'));
+  else {
+    if (ref.apiGroup !== 'rbac.authorization.k8s.io') causes.push(notSupported('roleRef.apiGroup', ref.apiGroup, ['rbac.authorization.k8s.io']));
+    const kinds = info.resource === 'clusterrolebindings' ? ['ClusterRole'] : ['Role', 'ClusterRole'];
+    if (!kinds.includes(ref.kind as string)) causes.push(notSupported('roleRef.kind', ref.kind, kinds));
+    if (typeof ref.name !== 'string' || ref.name === '') causes.push(required('roleRef.name'));
+  }
+  if (obj.subjects === undefined || obj.subjects === null) return;
+  if (!Array.isArray(obj.subjects)) return void causes.push(invalid('subjects', obj.subjects, 'must be a list'));
+  obj.subjects.forEach((subject, i) => {
+    const field = `subjects[${i}]`;
+    if (!isObject(subject)) return causes.push(invalid(field, subject, 'must be an object'));
+    if (!['User', 'Group', 'ServiceAccount'].includes(subject.kind as string)) causes.push(notSupported(`${field}.kind`, subject.kind, ['ServiceAccount', 'User', 'Group']));
+    if (typeof subject.name !== 'string' || subject.name === '') causes.push(required(`${field}.name`));
+    if (subject.kind === 'ServiceAccount' && info.resource === 'clusterrolebindings' && !subject.namespace) causes.push(required(`${field}.namespace`));
+  });
+}
+
+/** A map of resource name to quantity (`spec.hard` of a ResourceQuota). */
+export function validateResourceList(list: unknown, field: string, causes: Causes): void {
+  if (list === undefined || list === null) return;
+  if (!isObject(list)) return void causes.push(invalid(field, list, 'must be a map of resource names to quantities'));
+  for (const [name, value] of Object.entries(list)) {
+    const milli = typeof value === 'string' ? parseMilli(value) : typeof value === 'number' ? parseMilli(String(value)) : undefined;
+    if (milli === undefined) causes.push(invalid(`${field}[${name}]`, value, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+    else if (milli < 0n) causes.push(invalid(`${field}[${name}]`, value, 'must be greater than or equal to 0'));
+  }
 }
 
 /** Rules only an update has: immutable fields. */
@@ -406,6 +470,10 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
       if (prevIp !== undefined && nextIp !== undefined && nextIp !== '' && !same(prevIp, nextIp)) causes.push(immutable('spec.clusterIP'));
       break;
     }
+    case 'rolebindings':
+    case 'clusterrolebindings':
+      if (!same(next.roleRef, prev.roleRef)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: cannot change roleRef', field: 'roleRef' });
+      break;
     case 'configmaps':
     case 'secrets':
       if (prev.immutable === true) {

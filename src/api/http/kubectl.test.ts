@@ -84,9 +84,9 @@ describe('kubectl against the API server', { skip: kubectlMissing }, () => {
     assert.equal(r.status, 401);
     assert.equal(r.json().reason, 'Unauthorized');
     assert.equal((await c.request('GET', '/version', { token: null })).status, 200, '/version is public');
-    const scheduler = await c.request('DELETE', '/api/v1/namespaces/default/pods/x', { token: 'scheduler-token' });
-    assert.equal(scheduler.status, 403, 'the scheduler may not delete pods');
-    assert.match(scheduler.json().message, /User "system:kube-scheduler" cannot delete resource "pods"/);
+    const scheduler = await c.request('DELETE', '/apis/apps/v1/namespaces/default/deployments/x', { token: 'scheduler-token' });
+    assert.equal(scheduler.status, 403, 'the scheduler may not delete deployments');
+    assert.match(scheduler.json().message, /User "system:kube-scheduler" cannot delete resource "deployments" in API group "apps"/);
   });
 
   test('create namespace (a protobuf body), create -f YAML, get as table, -o json and -o yaml', async () => {

@@ -16,7 +16,7 @@ const DEPTH_MAX = 32;
 /** Fields that are pointers in the Go types: a zero there was set on purpose. */
 const KEEP_ZERO = new Set(['replicas', 'intVal', 'type']);
 
-type Scalar = 'string' | 'int' | 'bool' | 'bytes64';
+type Scalar = 'string' | 'int' | 'bool' | 'bytes64' | 'quantity';
 type FieldType = Scalar | Schema | { map: Scalar } | { repeated: Scalar | Schema };
 interface Schema { [field: number]: [string, FieldType] }
 
@@ -60,6 +60,12 @@ function scalar(type: Scalar, f: Field): unknown {
     case 'bytes64': return Buffer.isBuffer(f.value) ? f.value.toString('base64') : '';
     case 'int': return typeof f.value === 'bigint' ? Number(BigInt.asIntN(64, f.value)) : 0;
     case 'bool': return f.value !== 0n;
+    // resource.Quantity is a message with its string form in field 1.
+    case 'quantity': {
+      if (!Buffer.isBuffer(f.value)) return '';
+      const inner = fields(f.value).find((x) => x.no === 1);
+      return inner !== undefined && Buffer.isBuffer(inner.value) ? inner.value.toString('utf8') : '';
+    }
   }
 }
 
@@ -79,7 +85,7 @@ function decode(buf: Buffer, schema: Schema, depth: number): Record<string, unkn
     else if ('map' in type) {
       const kv = decode(f.value as Buffer, { 1: ['k', 'string'], 2: ['v', type.map] }, depth + 1);
       const map = (out[name] ??= {}) as Record<string, unknown>;
-      map[String(kv.k ?? '')] = kv.v ?? (type.map === 'string' || type.map === 'bytes64' ? '' : 0);
+      map[String(kv.k ?? '')] = kv.v ?? (type.map === 'string' || type.map === 'bytes64' || type.map === 'quantity' ? '' : 0);
     } else if ('repeated' in type) {
       const list = (out[name] ??= []) as unknown[];
       list.push(typeof type.repeated === 'string' ? scalar(type.repeated, f) : decode(f.value as Buffer, type.repeated as Schema, depth + 1));
@@ -110,6 +116,16 @@ const POD_SPEC: Schema = {
 const POD_TEMPLATE: Schema = { 1: ['metadata', OBJECT_META], 2: ['spec', POD_SPEC] };
 const SERVICE_PORT: Schema = { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] }], 5: ['nodePort', 'int'] };
 
+const POLICY_RULE: Schema = {
+  1: ['verbs', { repeated: 'string' }], 2: ['apiGroups', { repeated: 'string' }], 3: ['resources', { repeated: 'string' }],
+  4: ['resourceNames', { repeated: 'string' }], 5: ['nonResourceURLs', { repeated: 'string' }],
+};
+const ROLE_BINDING: Schema = {
+  1: ['metadata', OBJECT_META],
+  2: ['subjects', { repeated: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] } }],
+  3: ['roleRef', { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] }],
+};
+
 const SCHEMAS: Record<string, Schema> = {
   'v1/Namespace': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', { repeated: 'string' }] }] },
   'v1/ConfigMap': { 1: ['metadata', OBJECT_META], 2: ['data', { map: 'string' }], 3: ['binaryData', { map: 'bytes64' }], 4: ['immutable', 'bool'] },
@@ -119,6 +135,18 @@ const SCHEMAS: Record<string, Schema> = {
     2: ['spec', { 1: ['ports', { repeated: SERVICE_PORT }], 2: ['selector', { map: 'string' }], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 10: ['externalName', 'string'] }],
   },
   'v1/Pod': { 1: ['metadata', OBJECT_META], 2: ['spec', POD_SPEC] },
+  'v1/ResourceQuota': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['hard', { map: 'quantity' }], 2: ['scopes', { repeated: 'string' }] }] },
+  'rbac.authorization.k8s.io/v1/Role': { 1: ['metadata', OBJECT_META], 2: ['rules', { repeated: POLICY_RULE }] },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { 1: ['metadata', OBJECT_META], 2: ['rules', { repeated: POLICY_RULE }] },
+  'rbac.authorization.k8s.io/v1/RoleBinding': ROLE_BINDING,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ROLE_BINDING,
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', {
+      1: ['resourceAttributes', { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] }],
+      2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
+    }],
+  },
   'apps/v1/Deployment': {
     1: ['metadata', OBJECT_META],
     2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', LABEL_SELECTOR], 3: ['template', POD_TEMPLATE], 5: ['minReadySeconds', 'int'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }],

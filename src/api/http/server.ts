@@ -13,7 +13,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from '../auth.js';
+import { ANONYMOUS, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from '../auth.js';
 import { ApiError, apiErrors } from '../errors.js';
 import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
 import type { PatchType } from '../registry.js';
@@ -98,11 +98,16 @@ export class ApiHttpServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    const authenticated = this.options.authenticator.authenticate(req.headers.authorization);
+    // A wrong token is 401 everywhere; no token is anonymous on the public paths only (then RBAC decides).
+    if (authenticated === null) throw apiErrors.unauthorized();
     if (PUBLIC_PATHS.has(path)) {
+      this.options.handlers.authorizePath(authenticated ?? ANONYMOUS, path);
       if (path === '/version') return this.json(res, 200, versionInfo());
       return this.text(res, 200, 'ok');
     }
-    const user = this.authenticate(req);
+    if (authenticated === undefined) throw apiErrors.unauthorized();
+    const user = authenticated;
     const accept = req.headers.accept ?? '';
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
     if (segments[0] === 'openapi') return this.openapi(res, segments, user);
@@ -145,12 +150,6 @@ export class ApiHttpServer {
       return this.json(res, result.code, table);
     }
     return this.json(res, result.code, result.body);
-  }
-
-  private authenticate(req: IncomingMessage): UserInfo {
-    const user = this.options.authenticator.authenticate(req.headers.authorization);
-    if (user === undefined || user === null) throw apiErrors.unauthorized();
-    return user;
   }
 
   /** `/api/v1/...` and `/apis/<group>/<version>/...` into an ApiRequest (verb, namespace, name, subresource). */

@@ -187,6 +187,11 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   configmaps: [NAME, { name: 'Data', type: 'integer', cell: (o) => Object.keys(isObject(o.data) ? o.data : {}).length + Object.keys(isObject(o.binaryData) ? o.binaryData : {}).length }, AGE],
   secrets: [NAME, { name: 'Type', cell: (o) => str(o.type, 'Opaque') }, { name: 'Data', type: 'integer', cell: (o) => Object.keys(isObject(o.data) ? o.data : {}).length }, AGE],
+  roles: [NAME, { name: 'Created At', type: 'date', cell: (o) => str(o.metadata.creationTimestamp, '') }],
+  clusterroles: [NAME, { name: 'Created At', type: 'date', cell: (o) => str(o.metadata.creationTimestamp, '') }],
+  rolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
+  clusterrolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
+  resourcequotas: [NAME, AGE, { name: 'Request', cell: (o) => quotaText(o, false) }, { name: 'Limit', cell: (o) => quotaText(o, true) }],
   leases: [NAME, { name: 'Holder', cell: (o) => str(get(o, 'spec', 'holderIdentity'), '') }, AGE],
   endpointslices: [
     NAME,
@@ -196,6 +201,30 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
   ],
 };
+
+function roleRefText(o: Obj): string {
+  const ref = isObject(o.roleRef) ? o.roleRef : {};
+  return `${String(ref.kind ?? '')}/${String(ref.name ?? '')}`;
+}
+
+function subjectColumns(): Column[] {
+  const of = (kind: string) => (o: Obj) => list(o.subjects).filter((s) => s.kind === kind)
+    .map((s) => (kind === 'ServiceAccount' ? `${String(s.namespace ?? '')}/${String(s.name)}` : String(s.name))).join(', ');
+  return [
+    { name: 'Users', priority: 1, cell: of('User') },
+    { name: 'Groups', priority: 1, cell: of('Group') },
+    { name: 'ServiceAccounts', priority: 1, cell: of('ServiceAccount') },
+  ];
+}
+
+/** kubectl's quota columns: `pods: 1/10, requests.cpu: 500m/2` for requests, the `limits.*` ones for LIMIT. */
+function quotaText(o: Obj, limits: boolean): string {
+  const status = isObject(o.status) ? o.status : {};
+  const hard = isObject(status.hard) ? status.hard : isObject(get(o, 'spec', 'hard')) ? (get(o, 'spec', 'hard') as JsonObject) : {};
+  const used = isObject(status.used) ? status.used : {};
+  return Object.keys(hard).sort().filter((k) => k.startsWith('limits.') === limits)
+    .map((k) => `${k}: ${String(used[k] ?? '0')}/${String(hard[k])}`).join(', ');
+}
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 

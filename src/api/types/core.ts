@@ -368,3 +368,14 @@ export interface Secret extends KubeObject {
 export type SecretList = List<Secret>;
 
 export type { LabelSelector };
+
+// ---------- ResourceQuota ----------
+
+/** Hard limits per namespace (`pods`, `requests.cpu`, `limits.memory`, ...); status.used is kept by admission and recounted by the API server's tick. */
+export interface ResourceQuota extends KubeObject {
+  apiVersion?: 'v1';
+  kind?: 'ResourceQuota';
+  spec?: { hard?: ResourceList; scopes?: string[] };
+  status?: { hard?: ResourceList; used?: ResourceList };
+}
+export type ResourceQuotaList = List<ResourceQuota>;

@@ -52,3 +52,33 @@ export type RoleList = List<Role>;
 export type ClusterRoleList = List<ClusterRole>;
 export type RoleBindingList = List<RoleBinding>;
 export type ClusterRoleBindingList = List<ClusterRoleBinding>;
+
+/** authorization.k8s.io/v1 SelfSubjectAccessReview: "may I do this?" (what `kubectl auth can-i` asks). Not stored. */
+export interface ResourceAttributes {
+  namespace?: string;
+  verb?: string;
+  group?: string;
+  version?: string;
+  resource?: string;
+  subresource?: string;
+  name?: string;
+}
+
+export interface NonResourceAttributes {
+  path?: string;
+  verb?: string;
+}
+
+export interface SubjectAccessReviewStatus {
+  allowed: boolean;
+  denied?: boolean;
+  reason?: string;
+  evaluationError?: string;
+}
+
+export interface SelfSubjectAccessReview extends KubeObject {
+  apiVersion?: 'authorization.k8s.io/v1';
+  kind?: 'SelfSubjectAccessReview';
+  spec: { resourceAttributes?: ResourceAttributes; nonResourceAttributes?: NonResourceAttributes };
+  status?: SubjectAccessReviewStatus;
+}
