@@ -19,11 +19,12 @@ interface Listener {
   server: net.Server;
   entry: DataPlaneEntry;
   next: number;
+  /** Its connections, both sides: a deleted load balancer cuts them, as a real one does. */
+  sockets: Set<net.Socket>;
 }
 
 export class TcpLoadBalancerDataPlane {
   private readonly listeners = new Map<string, Listener>();
-  private readonly sockets = new Set<net.Socket>();
   private failures: Array<{ address: string; error: string }> = [];
   connections = 0;
 
@@ -34,13 +35,14 @@ export class TcpLoadBalancerDataPlane {
       const entry = wanted.get(key);
       if (entry === undefined) {
         listener.server.close();
+        for (const socket of listener.sockets) socket.destroy();
         this.listeners.delete(key);
       } else listener.entry = entry;
     }
     const failures: Array<{ address: string; error: string }> = [];
     await Promise.all(
       [...wanted].filter(([key]) => !this.listeners.has(key)).map(async ([key, entry]) => {
-        const listener: Listener = { server: net.createServer((socket) => this.accept(socket, listener)), entry, next: 0 };
+        const listener: Listener = { server: net.createServer((socket) => this.accept(socket, listener)), entry, next: 0, sockets: new Set() };
         try {
           await new Promise<void>((resolve, reject) => {
             listener.server.once('error', reject);
@@ -63,17 +65,17 @@ export class TcpLoadBalancerDataPlane {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
+    for (const listener of this.listeners.values()) for (const socket of listener.sockets) socket.destroy();
     await Promise.all([...this.listeners.values()].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.listeners.clear();
   }
 
   private accept(client: net.Socket, listener: Listener): void {
     this.connections++;
-    this.sockets.add(client);
+    listener.sockets.add(client);
     client.pause();
     client.on('error', () => undefined);
-    client.on('close', () => this.sockets.delete(client));
+    client.on('close', () => listener.sockets.delete(client));
     this.connect(client, listener, 0);
   }
 
@@ -96,8 +98,8 @@ export class TcpLoadBalancerDataPlane {
       upstream.setTimeout(0);
       upstream.removeListener('timeout', retry);
       upstream.removeListener('error', retry);
-      this.sockets.add(upstream);
-      upstream.on('close', () => this.sockets.delete(upstream));
+      listener.sockets.add(upstream);
+      upstream.on('close', () => listener.sockets.delete(upstream));
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.end());
