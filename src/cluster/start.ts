@@ -13,6 +13,7 @@ import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } 
 import type { List, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
+import { spawnNode } from '../../actors/node.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import { timingFor, type ClusterSpec, type Timing } from './spec.js';
@@ -64,6 +65,10 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     const api = system.ref<ApiServerMsg>(APISERVER_NAME);
     const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
     const schedulers = await spawnSchedulers(system, { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs });
+    // Worker nodes: runtime(s), kubelet and kube-proxy each (actors/node.ts); the process runtime keeps its logs under the system's data dir.
+    const dataDir = (system as { dataDir?: string }).dataDir ?? spec.dataDir;
+    // Spawned together: each node's threads start in parallel rather than one node after another.
+    await Promise.all(Array.from({ length: spec.nodes }, (_, index) => spawnNode(system, { index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir })));
     let kubeconfigPath: string | undefined;
     if (options.writeKubeconfig !== false && info.kubeconfig !== undefined) {
       // Written whole then renamed: a kubectl reading it never sees half a file.
