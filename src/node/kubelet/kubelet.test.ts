@@ -119,6 +119,10 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.match(cs.containerID ?? '', /^sim:\/\//);
     const log = await h.logs({ pod: 'web', container: 'web' });
     assert.ok(log.ok && /sim: started nginx:1\.27/.test(log.data));
+    const noPrevious = await h.ask({ type: 'api.podLog', body: { namespace: 'default', name: 'web', query: { previous: true } } });
+    assert.ok(!noPrevious.ok && noPrevious.status.code === 400 && /previous terminated container "web" in pod "web" not found/.test(noPrevious.status.message ?? ''), JSON.stringify(noPrevious));
+    const badContainer = await h.ask({ type: 'api.podLog', body: { namespace: 'default', name: 'web', query: { container: 'nope' } } });
+    assert.ok(!badContainer.ok && /container nope is not valid for pod web/.test(badContainer.status.message ?? ''));
     await h.sim.shutdown();
   });
 
@@ -156,6 +160,9 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.ok(starts.length <= 2, `at most one dead instance kept per container, got ${starts.length}`);
     const previous = await h.logs({ pod: 'crash', container: 'c', previous: true });
     assert.ok(previous.ok && /exiting with code 3/.test(previous.data), JSON.stringify(previous));
+    // The same through the API server's pods/log, which asks this kubelet.
+    const viaApi = await h.ask<{ log: string }>({ type: 'api.podLog', body: { namespace: 'default', name: 'crash', query: { previous: true } } });
+    assert.ok(viaApi.ok && /sim: started sim\/crash-after-1s:3/.test(viaApi.body.log) && /exiting with code 3/.test(viaApi.body.log), JSON.stringify(viaApi));
     await h.sim.shutdown();
   });
 
