@@ -1,6 +1,7 @@
 import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from '../../bench/actor-messaging/run.js';
 import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '../../bench/raft/run.js';
 import { defaultKvBenchOptions, quickKvBenchOptions, runKvBench } from '../../bench/kv/run.js';
+import { defaultSchedulerBenchOptions, quickSchedulerBenchOptions, runSchedulerBench } from '../../bench/scheduler/run.js';
 
 interface BenchRun {
   json: unknown;
@@ -21,6 +22,10 @@ const benches: Record<string, BenchFn> = {
   },
   kv: async (quick) => {
     const { result, table } = await runKvBench(quick ? quickKvBenchOptions : defaultKvBenchOptions);
+    return { json: result, table };
+  },
+  scheduler: async (quick) => {
+    const { result, table } = await runSchedulerBench(quick ? quickSchedulerBenchOptions : defaultSchedulerBenchOptions);
     return { json: result, table };
   },
 };

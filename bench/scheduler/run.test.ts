@@ -1,0 +1,12 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runSchedulerBench } from './run.js';
+
+test('the scheduler bench binds every pod and every Deployment replica, and reports the issue\'s fields (shape only, no timing asserts)', async () => {
+  const { result, table } = await runSchedulerBench({ nodes: 5, pods: 20, concurrency: 8, deploymentReplicas: 10 });
+  assert.deepEqual(Object.keys(result).slice(0, 4), ['pods_per_s', 'latency_p50_ms', 'latency_p99_ms', 'deployment_1000_bound_s']);
+  assert.ok(result.pods_per_s > 0);
+  assert.ok(result.latency_p99_ms >= result.latency_p50_ms);
+  assert.ok(result.deployment_1000_bound_s !== null && result.deployment_1000_bound_s > 0, 'the Deployment\'s pods were all bound');
+  assert.match(table, /pods scheduled per second/);
+});
