@@ -1,78 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimulatedSystem, createLogger } from '../actor/index.js';
-import { apiServer } from '../api/behaviour.js';
-import type { ApiReply, ApiServerMsg, ApiTarget } from '../api/protocol.js';
-import type { Deployment, Event, KubeObject, List, Pod, ReplicaSet } from '../api/types/index.js';
+import type { Deployment, Event, Pod, ReplicaSet } from '../api/types/index.js';
 import { LEADER_ELECTION_JITTER_FACTOR } from '../client/index.js';
-import { timingFor } from '../cluster/spec.js';
-import { spawnControllerManagers, type ControllerManagerRecordMsg } from './behaviour.js';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revisionOf } from './deployment-util.js';
-import { podStandIn, type PodState, type StandInMsg } from './testing.js';
-
-const TIMING = timingFor('fast');
-const NS = 'default';
-const target = (group: string, resource: string): ApiTarget => ({ group, version: 'v1', resource, namespace: NS });
-const DEPLOY = target('apps', 'deployments');
-const RS = target('apps', 'replicasets');
-const POD = target('', 'pods');
-const EVENT = target('', 'events');
-
-function deployment(name: string, replicas: number, image: string, extra: Partial<NonNullable<Deployment['spec']>> = {}): Deployment {
-  return {
-    metadata: { name, namespace: NS },
-    spec: {
-      replicas, selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image }] } },
-      ...extra,
-    },
-  };
-}
-
-async function cluster(seed: number, options: { readyDelayMs?: number; app?: string; managers?: number } = {}) {
-  const sim = new SimulatedSystem({ seed, logger: createLogger({ level: 'silent' }) });
-  await sim.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
-  await sim.spawn(podStandIn, { name: 'standin', args: { readyDelayMs: options.readyDelayMs ?? 200, app: options.app ?? 'web' } });
-  await spawnControllerManagers(sim, { timing: TIMING, replicas: options.managers ?? 2, recordTo: 'standin' });
-  const api = sim.ref<ApiServerMsg>('apiserver');
-  const standin = sim.ref<StandInMsg>('standin');
-  const ask = async <T = KubeObject>(msg: ApiServerMsg): Promise<T> => {
-    const reply = await sim.settle(api.ask<ApiReply<T>>(msg));
-    if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.code} ${reply.status.message}`);
-    return reply.body;
-  };
-  const h = {
-    sim, api, standin, ask,
-    create: <T extends KubeObject>(t: ApiTarget, object: T) => ask<T>({ type: 'api.create', body: { ...t, object } }),
-    get: <T extends KubeObject>(t: ApiTarget, name: string) => ask<T>({ type: 'api.get', body: { ...t, name } }),
-    list: async <T extends KubeObject>(t: ApiTarget, labelSelector?: string) => (await ask<List<T>>({ type: 'api.list', body: { ...t, query: labelSelector ? { labelSelector } : {} } })).items,
-    update: <T extends KubeObject>(t: ApiTarget, object: T) => ask<T>({ type: 'api.update', body: { ...t, name: object.metadata.name!, object } }),
-    patch: <T extends KubeObject>(t: ApiTarget, name: string, patch: unknown) => ask<T>({ type: 'api.patch', body: { ...t, name, patchType: 'merge', patch } }),
-    delete: (t: ApiTarget, name: string, propagationPolicy?: 'Orphan' | 'Background' | 'Foreground') =>
-      ask({ type: 'api.delete', body: { ...t, name, options: propagationPolicy ? { propagationPolicy } : undefined } }),
-    states: () => sim.settle(standin.ask<PodState[]>({ type: 'standin.states', body: null })),
-    records: () => sim.settle(standin.ask<ControllerManagerRecordMsg['body'][]>({ type: 'standin.records', body: null })),
-    /** Run until `check` holds (polled every 100 ms of virtual time), or fail after `maxMs`. */
-    async until(what: string, check: () => Promise<boolean>, maxMs = 30_000): Promise<void> {
-      const deadline = sim.now() + maxMs;
-      while (sim.now() < deadline) {
-        if (await check()) return;
-        await sim.runFor(100);
-      }
-      assert.fail(`not within ${maxMs} ms of virtual time: ${what}`);
-    },
-    async activePods(app = 'web'): Promise<Pod[]> {
-      return (await h.list<Pod>(POD, `app=${app}`)).filter((p) => p.metadata.deletionTimestamp === undefined);
-    },
-    async rolledOut(name: string, image: string, replicas: number): Promise<boolean> {
-      const d = await h.get<Deployment>(DEPLOY, name);
-      const pods = await h.activePods(name);
-      return (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && d.status?.updatedReplicas === replicas && d.status?.availableReplicas === replicas
-        && d.status?.replicas === replicas && pods.length === replicas && pods.every((p) => p.spec?.containers[0]?.image === image);
-    },
-  };
-  return h;
-}
+import { DEPLOY, EVENT, POD, RS, TIMING, NS, assertNoOverlap, cluster, deployment } from './test-harness.js';
 
 describe('controller-manager in the simulated runtime against the real apiserver', () => {
   test('a Deployment of 3 gets one ReplicaSet with revision 1 and 3 owned pods, Available and Progressing as Kubernetes reports them, and its events', async () => {
@@ -254,41 +185,32 @@ describe('controller-manager in the simulated runtime against the real apiserver
   });
 });
 
-/**
- * At most one replica acts at a time: every write lies inside its writer's
- * term, and no write of one replica falls inside another's term. A killed
- * replica's term has no recorded end: it ends at its last write.
- */
-function assertNoOverlap(records: ControllerManagerRecordMsg['body'][]): void {
-  const terms: { identity: string; startMs: number; endMs: number }[] = [];
-  const open = new Map<string, { identity: string; startMs: number; endMs: number }>();
-  for (const r of [...records].sort((a, b) => a.atMs - b.atMs)) {
-    if (r.what === 'started') {
-      const term = { identity: r.identity, startMs: r.atMs, endMs: Infinity };
-      terms.push(term);
-      open.set(r.identity, term);
-    } else if (r.what === 'stopped') {
-      const term = open.get(r.identity);
-      if (term !== undefined) term.endMs = r.atMs;
-      open.delete(r.identity);
-    }
-  }
-  const writes = records.filter((r) => r.what === 'write');
-  assert.ok(writes.length > 0, 'writes were recorded');
-  // Close terms cut short by a kill at their last write.
-  for (const term of terms) {
-    if (term.endMs !== Infinity) continue;
-    const next = terms.find((t) => t.startMs > term.startMs && t !== term);
-    if (next === undefined) continue;
-    const own = writes.filter((w) => w.identity === term.identity && w.atMs >= term.startMs && w.atMs < next.startMs);
-    term.endMs = own.length > 0 ? Math.max(...own.map((w) => w.atMs)) : term.startMs;
-  }
-  for (const w of writes) {
-    const inOwn = terms.some((t) => t.identity === w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
-    assert.ok(inOwn, `${w.identity} wrote at ${w.atMs} outside its own term`);
-    const other = terms.find((t) => t.identity !== w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
-    assert.equal(other, undefined, `${w.identity} wrote at ${w.atMs} while ${other?.identity} led`);
-  }
-}
 
-export { assertNoOverlap };
+describe('the checks of these tests bite', () => {
+  test('assertNoOverlap rejects a write by one replica inside the other replica\'s term', () => {
+    const records = [
+      { identity: 'a', atMs: 0, what: 'started' as const },
+      { identity: 'a', atMs: 10, what: 'write' as const },
+      { identity: 'b', atMs: 20, what: 'started' as const },
+      { identity: 'a', atMs: 25, what: 'write' as const },
+      { identity: 'b', atMs: 30, what: 'write' as const },
+    ];
+    assert.throws(() => assertNoOverlap(records), /a wrote at 25 while b led|outside its own term/);
+    assert.doesNotThrow(() => assertNoOverlap(records.filter((r) => r.atMs !== 25)));
+  });
+
+  test('the per-state observer sees a surge: with maxSurge 2 some observed state exceeds replicas + 1', async () => {
+    const h = await cluster(108);
+    try {
+      await h.create(DEPLOY, deployment('web', 2, 'nginx:1.26', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } } }));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 2));
+      await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
+      await h.until('second rollout', () => h.rolledOut('web', 'nginx:1.27', 2));
+      const states = await h.states();
+      assert.ok(states.some((s) => s.total > 3), 'a check with bound replicas + 1 would have failed');
+      assert.ok(states.every((s) => s.total <= 4), 'and the configured bound held');
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+});

@@ -5,10 +5,13 @@
  * write goes through `guardedApi`, so nothing is written once `mayAct()`
  * turns false, even by a sync already in flight.
  */
-import type { Deployment, Pod, ReplicaSet } from '../api/types/index.js';
-import { DEPLOYMENTS, PODS, REPLICASETS, type ApiClient, type Clock } from '../client/index.js';
+import type { Deployment, EndpointSlice, Endpoints, Lease, Node, Pod, ReplicaSet, Service } from '../api/types/index.js';
+import { DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NODES, PODS, REPLICASETS, SERVICES, type ApiClient, type Clock } from '../client/index.js';
 import { eventRecorder, guardedApi, type ControllerApi, type WriteRecord } from './common.js';
 import { DeploymentController } from './deployment.js';
+import { EndpointsController } from './endpoints.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { NodeLifecycleController } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
 import { SharedInformers, type Logger } from './runtime.js';
 
@@ -34,6 +37,9 @@ export class ControllerManager {
   readonly api: ControllerApi;
   readonly replicaSets: ReplicaSetController;
   readonly deployments: DeploymentController;
+  readonly endpoints: EndpointsController;
+  readonly garbageCollector: GarbageCollector;
+  readonly nodeLifecycle: NodeLifecycleController;
   private running = false;
   private startedWorkers = false;
 
@@ -47,6 +53,16 @@ export class ControllerManager {
     const deployments = this.informers.get<Deployment>(DEPLOYMENTS);
     this.replicaSets = new ReplicaSetController({ api: this.api, clock, pods, replicaSets, recorder: recorder('replicaset-controller'), log: options.log });
     this.deployments = new DeploymentController({ api: this.api, clock, deployments, replicaSets, pods, recorder: recorder('deployment-controller'), log: options.log });
+    const nodes = this.informers.get<Node>(NODES);
+    this.endpoints = new EndpointsController({
+      api: this.api, clock, pods, nodes, services: this.informers.get<Service>(SERVICES), endpoints: this.informers.get<Endpoints>(ENDPOINTS),
+      slices: this.informers.get<EndpointSlice>(ENDPOINTSLICES), log: options.log,
+    });
+    this.garbageCollector = new GarbageCollector({ api: this.api, clock, informers: this.informers, log: options.log });
+    this.nodeLifecycle = new NodeLifecycleController({
+      api: this.api, clock, nodes, pods, leases: this.informers.get<Lease>(LEASES, 'kube-node-lease'), recorder: recorder('node-controller'),
+      nodeMonitorGraceMs: options.timing.nodeMonitorGraceMs, podEvictionTimeoutMs: options.timing.podEvictionTimeoutMs, log: options.log,
+    });
   }
 
   /** Start the informers; the controllers' workers start once every informer has listed (as WaitForCacheSync). */
@@ -60,8 +76,11 @@ export class ControllerManager {
   stop(): void {
     this.running = false;
     this.informers.stop();
-    this.replicaSets.stop();
-    this.deployments.stop();
+    for (const c of this.controllers()) c.stop();
+  }
+
+  private controllers(): { start(): void; stop(): void }[] {
+    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle];
   }
 
   private waitForSync(): void {
@@ -71,8 +90,7 @@ export class ControllerManager {
       return;
     }
     this.startedWorkers = true;
-    this.replicaSets.start();
-    this.deployments.start();
+    for (const c of this.controllers()) c.start();
   }
 }
 
