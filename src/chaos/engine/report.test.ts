@@ -21,7 +21,15 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-firs
 /** Where the screenshot lands, to look at after `npm test -- src/chaos/engine/report`. */
 export const SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report.png');
 
-async function shortRun() {
+let cached: ReturnType<typeof runScenario> | undefined;
+
+/** One short run shared by both tests (a run is the expensive part). */
+function shortRun(): ReturnType<typeof runScenario> {
+  cached ??= freshRun();
+  return cached;
+}
+
+async function freshRun() {
   const scenario = loadScenario(scenarioFiles().find((f) => f.endsWith('etcd-leader-crash.yaml'))!);
   return runScenario({ ...scenario, workload: { register: { clients: 2, thinkMs: 40 }, watch: { watchers: 1 } } }, { seed: 2, runtime: 'simulated' });
 }
