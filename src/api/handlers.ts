@@ -13,9 +13,10 @@ import { apiErrors, ApiError } from './errors.js';
 import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
+import { chargeQuota, recount, tracksPods } from './quota.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
-import type { ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
+import type { Pod, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -67,12 +68,18 @@ const RBAC_GROUP = 'rbac.authorization.k8s.io';
 /** Kubernetes' opt-out of the start-up reconciliation of a bootstrap role or binding. */
 const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const EVERYTHING = { labels: [], fields: [] };
+/** Compare-and-swap rounds on a quota's status before a pod create gives up (a namespace under a create storm). */
+const QUOTA_CAS_RETRIES_MAX = 32;
 
 export class ApiHandlers {
   readonly registry: Registry;
   private readonly caches = new Map<string, WatchCache>();
   private readonly authorizer: RbacAuthorizer;
   private readonly now: () => number;
+  /** Pod creates between their quota charge and their write, per namespace: the recount waits for them. */
+  private readonly quotaInFlight = new Map<string, number>();
+  /** The revision of the last pod created after a quota charge, per namespace: the recount waits until the pod cache has it. */
+  private readonly quotaChargedRevision = new Map<string, number>();
   /** Cleanups of terminating namespaces in flight (awaited by `settle` in tests). */
   private readonly pending = new Set<Promise<unknown>>();
 
@@ -302,8 +309,120 @@ export class ApiHandlers {
     }
     await this.admitWrite(info, namespace, true);
     this.confirmNoEscalation(user, info, namespace, request.body);
+    if (info.resource === 'resourcequotas') return { code: 201, body: await this.createQuota(info, namespace!, request.body, q) };
+    if (info.resource === 'pods' && namespace !== undefined && this.quotasOf(namespace).length > 0) return this.createPodUnderQuota(info, namespace, request.body, q);
     const object = await this.registry.create(info, namespace, request.body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
     return { code: 201, body: object };
+  }
+
+  private quotasOf(namespace: string): ResourceQuota[] {
+    const items = this.cache(this.info('', 'v1', 'resourcequotas')).list(namespace, EVERYTHING).items as ResourceQuota[];
+    return items.filter(tracksPods);
+  }
+
+  private podsOf(namespace: string): Pod[] {
+    return this.cache(this.info('', 'v1', 'pods')).list(namespace, EVERYTHING).items as Pod[];
+  }
+
+  /** A new quota starts with its usage counted from the namespace's pods (the quota controller's first sync). */
+  private async createQuota(info: ResourceInfo, namespace: string, body: unknown, q: ApiQuery): Promise<KubeObject> {
+    const input = isObject(body) ? { ...body } : {};
+    const quota = input as unknown as ResourceQuota;
+    const hard = isObject(quota.spec) && isObject(quota.spec.hard) ? quota.spec.hard : {};
+    input.status = { hard, used: recount({ metadata: {}, spec: { hard } }, this.podsOf(namespace), this.now()) };
+    return this.registry.create(info, namespace, input, { fieldManager: q.fieldManager, dryRun: q.dryRun });
+  }
+
+  /**
+   * Quota admission (Kubernetes' ResourceQuota plugin): charge the pod to
+   * every quota of its namespace by a compare-and-swap on the quota's
+   * status.used (its resourceVersion), then create it. Two concurrent
+   * creates read the same usage, but only one CAS wins; the other re-reads
+   * and is judged on the new usage, so both cannot slip under the limit.
+   * A create that fails after its charge leaves usage high until the recount.
+   */
+  private async createPodUnderQuota(info: ResourceInfo, namespace: string, body: unknown, q: ApiQuery): Promise<ApiResult> {
+    const quotaInfo = this.info('', 'v1', 'resourcequotas');
+    // Defaulting first, so the charge sees the pod as it will be stored; a dry run charges nothing.
+    const preview = await this.registry.create(info, namespace, body, { dryRun: true });
+    const pod = preview as unknown as Pod;
+    const podName = preview.metadata.name || preview.metadata.generateName || '';
+    if (q.dryRun) {
+      for (const quota of this.quotasOf(namespace)) {
+        const result = chargeQuota(quota, pod);
+        if (!result.ok) throw apiErrors.forbiddenAdmission(`pods "${podName}" is forbidden: ${result.message}`, 'pods', '', podName);
+      }
+      return { code: 201, body: preview };
+    }
+    this.quotaInFlight.set(namespace, (this.quotaInFlight.get(namespace) ?? 0) + 1);
+    try {
+      let quotas = this.quotasOf(namespace);
+      for (let attempt = 0; ; attempt++) {
+        const charges: { quota: ResourceQuota; used: Record<string, string> }[] = [];
+        for (const quota of quotas) {
+          const result = chargeQuota(quota, pod);
+          if (!result.ok) throw apiErrors.forbiddenAdmission(`pods "${podName}" is forbidden: ${result.message}`, 'pods', '', podName);
+          charges.push({ quota, used: result.used });
+        }
+        const conflicted = await this.writeCharges(quotaInfo, namespace, charges);
+        if (conflicted === undefined) break;
+        if (attempt >= QUOTA_CAS_RETRIES_MAX) {
+          throw apiErrors.conflict('resourcequotas', '', conflicted, `the quota's usage kept changing; ${QUOTA_CAS_RETRIES_MAX} attempts to charge pod ${podName} lost the race`);
+        }
+        // Someone charged first: judge again on what the store holds now.
+        const fresh = await Promise.all(quotas.map((quota) => this.registry.read(quotaInfo, namespace, quota.metadata.name ?? '')));
+        quotas = fresh.filter((f) => f !== undefined).map((f) => f.object as unknown as ResourceQuota).filter(tracksPods);
+      }
+      const object = await this.registry.create(info, namespace, body, { fieldManager: q.fieldManager });
+      const revision = Number(object.metadata.resourceVersion);
+      this.quotaChargedRevision.set(namespace, Math.max(this.quotaChargedRevision.get(namespace) ?? 0, revision));
+      return { code: 201, body: object };
+    } finally {
+      const left = (this.quotaInFlight.get(namespace) ?? 1) - 1;
+      if (left === 0) this.quotaInFlight.delete(namespace);
+      else this.quotaInFlight.set(namespace, left);
+    }
+  }
+
+  /** Writes each quota's new usage pinned to the resourceVersion it was computed from; the name of the first that moved meanwhile, if any. */
+  private async writeCharges(quotaInfo: ResourceInfo, namespace: string, charges: { quota: ResourceQuota; used: Record<string, string> }[]): Promise<string | undefined> {
+    for (const { quota, used } of charges) {
+      const next = { ...quota, status: { ...quota.status, hard: quota.spec?.hard ?? {}, used } };
+      try {
+        await this.registry.update(quotaInfo, namespace, quota.metadata.name ?? '', next, { subresource: 'status' });
+      } catch (error) {
+        if (error instanceof ApiError && error.reason === 'Conflict') return quota.metadata.name ?? '';
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The quota controller's recount: status.used from the pods the cache
+   * holds. Skipped for a namespace while a charged create is in flight or
+   * the pod cache has not yet seen the last charged pod, so a recount never
+   * erases a charge whose pod is not visible yet.
+   */
+  async recountQuotas(): Promise<number> {
+    const quotaInfo = this.info('', 'v1', 'resourcequotas');
+    const podCache = this.cache(this.info('', 'v1', 'pods'));
+    let written = 0;
+    for (const quota of this.cache(quotaInfo).list(undefined, EVERYTHING).items as ResourceQuota[]) {
+      const namespace = quota.metadata.namespace ?? '';
+      if (this.quotaInFlight.has(namespace) || podCache.revision < (this.quotaChargedRevision.get(namespace) ?? 0)) continue;
+      const hard = quota.spec?.hard ?? {};
+      const used = recount(quota, this.podsOf(namespace), this.now());
+      if (JSON.stringify(used) === JSON.stringify(quota.status?.used ?? {}) && JSON.stringify(hard) === JSON.stringify(quota.status?.hard ?? {})) continue;
+      try {
+        await this.registry.update(quotaInfo, namespace, quota.metadata.name ?? '', { ...quota, status: { hard, used } }, { subresource: 'status' });
+        written++;
+      } catch (error) {
+        // Changed meanwhile (a charge won): the next tick recounts.
+        if (!(error instanceof ApiError && (error.reason === 'Conflict' || error.code === 404))) throw error;
+      }
+    }
+    return written;
   }
 
   /** SelfSubjectAccessReview (`kubectl auth can-i`): the requester's own decision; nothing is stored. */
@@ -446,7 +565,9 @@ export class ApiHandlers {
       const ts = p.metadata.deletionTimestamp;
       return ts !== undefined && Date.parse(ts) <= nowMs;
     });
-    return { reaped: await this.registry.reapExpired(pods, expired) };
+    const reaped = await this.registry.reapExpired(pods, expired);
+    await this.recountQuotas();
+    return { reaped };
   }
 
   /** Resolves when background namespace cleanups are done (tests). */

@@ -1,13 +1,14 @@
 /**
  * RBAC over HTTPS: what an anonymous request reaches, 401 vs 403, and the
  * installed kubectl writing roles and bindings (protobuf bodies from its
- * `create` generators) and asking `auth can-i` (SelfSubjectAccessReview).
+ * `create` generators) and asking `auth can-i` (SelfSubjectAccessReview);
+ * `kubectl create quota` and a pod refused by it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { kubectlMissing, startTestCluster, type TestCluster } from './test-server.js';
 
-describe('RBAC over HTTPS', () => {
+describe('RBAC and quota over HTTPS', () => {
   let c: TestCluster;
   before(async () => {
     c = await startTestCluster();
@@ -65,5 +66,20 @@ describe('RBAC over HTTPS', () => {
     assert.equal(denied.stdout.trim(), 'no');
     const forbidden = await c.kubectl([...scheduler, 'delete', 'deployment', 'nothing']);
     assert.match(forbidden.stderr, /Error from server \(Forbidden\): deployments.apps "nothing" is forbidden: User "system:kube-scheduler" cannot delete resource "deployments" in API group "apps" in the namespace "default"/);
+  });
+
+  test('kubectl: create quota (protobuf), get it with its usage, and a pod over it is Forbidden', { skip: kubectlMissing }, async () => {
+    const ok = async (args: string[]) => {
+      const r = await c.kubectl(args);
+      assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await ok(['create', 'namespace', 'quota-demo']);
+    assert.match(await ok(['create', 'quota', 'small', '-n', 'quota-demo', '--hard=pods=1,requests.cpu=1,limits.memory=1Gi']), /resourcequota\/small created/);
+    await ok(['run', 'one', '-n', 'quota-demo', '--image=nginx', '--overrides={"spec":{"containers":[{"name":"one","image":"nginx","resources":{"requests":{"cpu":"500m"},"limits":{"cpu":"500m","memory":"256Mi"}}}]}}']);
+    const second = await c.kubectl(['run', 'two', '-n', 'quota-demo', '--image=nginx', '--overrides={"spec":{"containers":[{"name":"two","image":"nginx","resources":{"requests":{"cpu":"100m"},"limits":{"cpu":"100m","memory":"64Mi"}}}]}}']);
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /Error from server \(Forbidden\): pods "two" is forbidden: exceeded quota: small, requested: pods=1, used: pods=1, limited: pods=1/);
+    assert.match(await ok(['get', 'quota', '-n', 'quota-demo']), /^small\s+\S+\s+pods: 1\/1, requests.cpu: 500m\/1\s+limits.memory: 256Mi\/1Gi$/m);
   });
 });
