@@ -35,13 +35,13 @@ const DESCRIPTIONS: Record<string, string> = {
   EndpointSlice: 'EndpointSlice represents a subset of the endpoints that implement a service.',
 };
 
-function kindSchema(info: ResourceInfo) {
+function kindSchema(info: ResourceInfo, refBase = '#/components/schemas/') {
   const properties: Record<string, unknown> = {
     apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
     kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    metadata: { allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }], default: {}, description: "Standard object's metadata." },
+    metadata: { allOf: [{ $ref: `${refBase}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta` }], default: {}, description: "Standard object's metadata." },
   };
-  if (!['ConfigMap', 'Secret', 'Event', 'Endpoints', 'EndpointSlice'].includes(info.kind)) {
+  if (!['ConfigMap', 'Secret', 'Event', 'Endpoints', 'EndpointSlice', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(info.kind)) {
     properties.spec = { type: 'object', description: `Specification of the desired behavior of the ${info.kind}.`, 'x-kubernetes-preserve-unknown-fields': true };
   }
   if (info.subresources.includes('status')) {
@@ -106,6 +106,46 @@ export function openApiV3Document(groupVersionPath: string) {
     paths,
     components: { schemas },
   };
+}
+
+/**
+ * The OpenAPI v2 (Swagger 2.0) document: every served kind's definition and
+ * its object path with get/put/patch/delete, tagged with
+ * `x-kubernetes-group-version-kind` as Kubernetes does. JSON only: kubectl
+ * asks for v2 in protobuf, but only when /openapi/v3 is missing, and it is not.
+ */
+export function openApiV2Document() {
+  const paths: Record<string, unknown> = {};
+  const definitions: Record<string, unknown> = { 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': OBJECT_META };
+  for (const info of RESOURCES) {
+    const ref = { $ref: `#/definitions/${schemaName(info)}` };
+    const gvkTag = gvk(info)[0];
+    definitions[schemaName(info)] = kindSchema(info, '#/definitions/');
+    const parameters = [
+      { name: 'name', in: 'path', required: true, type: 'string', uniqueItems: true },
+      ...(info.namespaced ? [{ name: 'namespace', in: 'path', required: true, type: 'string', uniqueItems: true }] : []),
+    ];
+    const op = (verb: string, action: string, extra: Record<string, unknown> = {}) => ({
+      operationId: `${verb}${info.kind}`, consumes: ['*/*'], produces: ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'],
+      schemes: ['https'], responses: { '200': { description: 'OK', schema: ref } }, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvkTag, ...extra,
+    });
+    if (info.virtual) {
+      const base = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+      paths[`${base}/${info.resource}`] = { post: op('create', 'post', { parameters: [{ name: 'body', in: 'body', required: true, schema: ref }] }) };
+      continue;
+    }
+    paths[pathFor(info)] = {
+      parameters,
+      get: op('read', 'get'),
+      put: op('replace', 'put', { parameters: [{ name: 'body', in: 'body', required: true, schema: ref }] }),
+      patch: op('patch', 'patch', {
+        consumes: ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'],
+        parameters: [{ name: 'body', in: 'body', required: true, schema: { type: 'object' } }, { name: 'fieldValidation', in: 'query', type: 'string', uniqueItems: true }],
+      }),
+      delete: op('delete', 'delete'),
+    };
+  }
+  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0-kubethreads' }, paths, definitions };
 }
 
 /** The /openapi/v3 index. The hash changes only when the served types change, so kubectl's cache stays valid. */

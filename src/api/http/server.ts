@@ -20,7 +20,7 @@ import type { PatchType } from '../registry.js';
 import { findResource, type ResourceInfo } from '../resources.js';
 import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
-import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { openApiV2Document, openApiV3Document, openApiV3Index } from './openapi.js';
 import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader } from '../pod-log.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { toTable, type IncludeObject } from './tables.js';
@@ -110,7 +110,7 @@ export class ApiHttpServer {
     const user = authenticated;
     const accept = req.headers.accept ?? '';
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
-    if (segments[0] === 'openapi') return this.openapi(res, segments, user);
+    if (segments[0] === 'openapi') return this.openapi(res, segments, user, accept);
     if (segments[0] === 'api' && segments.length <= 2) {
       this.options.handlers.authorizePath(user, path);
       if (segments.length === 1) {
@@ -314,8 +314,13 @@ export class ApiHttpServer {
     res.end();
   }
 
-  private openapi(res: ServerResponse, segments: string[], user: UserInfo): void {
+  private openapi(res: ServerResponse, segments: string[], user: UserInfo, accept: string): void {
     this.options.handlers.authorizePath(user, `/${segments.join('/')}`);
+    if (segments[1] === 'v2' && segments.length === 2) {
+      // JSON for whoever accepts it; the protobuf form kubectl asks for (when v3 is missing) is not produced.
+      if (accept !== '' && !/application\/json|\*\/\*/.test(accept)) throw apiErrors.notAcceptable(`only application/json is served for /openapi/v2, not ${accept}`);
+      return this.json(res, 200, openApiV2Document());
+    }
     if (segments[1] !== 'v3') throw apiErrors.pathNotFound(`/${segments.join('/')}`);
     if (segments.length === 2) return this.json(res, 200, openApiV3Index(OPENAPI_HASH));
     const doc = openApiV3Document(segments.slice(2).join('/'));
