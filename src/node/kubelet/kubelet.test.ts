@@ -60,7 +60,12 @@ async function harness(seed = 7, kubeletArgs: Partial<KubeletArgs> = {}) {
   };
   const logs = (body: { pod: string; container: string; previous?: boolean }) =>
     sim.settle(sim.ref(`kubelet-${NODE}`).ask<KubeletLogsReply>({ type: 'kubelet.logs', body: { namespace: 'default', ...body } }, { timeoutMs: 30_000 }));
-  return { sim, ask, createPod, getPod, waitForPod, containers, logs };
+  const eventReasons = async (podName: string): Promise<string[]> => {
+    const reply = await ask<List<KubeObject & { reason?: string }>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'events', namespace: 'default', query: { fieldSelector: `involvedObject.name=${podName}` } } });
+    assert.ok(reply.ok);
+    return [...new Set(reply.body.items.map((e) => e.reason ?? ''))].sort();
+  };
+  return { sim, ask, createPod, getPod, waitForPod, containers, logs, eventReasons };
 }
 
 const pod = (name: string, spec: Partial<Pod['spec']> & { containers: NonNullable<Pod['spec']>['containers'] }, annotations?: Record<string, string>): Pod => ({
@@ -160,6 +165,7 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.ok(starts.length <= 2, `at most one dead instance kept per container, got ${starts.length}`);
     const previous = await h.logs({ pod: 'crash', container: 'c', previous: true });
     assert.ok(previous.ok && /exiting with code 3/.test(previous.data), JSON.stringify(previous));
+    assert.deepEqual(await h.eventReasons('crash'), ['BackOff', 'Pulled', 'Started'], 'kubectl describe shows why');
     // The same through the API server's pods/log, which asks this kubelet.
     const viaApi = await h.ask<{ log: string }>({ type: 'api.podLog', body: { namespace: 'default', name: 'crash', query: { previous: true } } });
     assert.ok(viaApi.ok && /sim: started sim\/crash-after-1s:3/.test(viaApi.body.log) && /exiting with code 3/.test(viaApi.body.log), JSON.stringify(viaApi));
@@ -216,6 +222,8 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.equal(restarted.pod?.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 143, 'killed by SIGTERM');
     await h.sim.runFor(60_000);
     assert.equal((await h.getPod('live'))?.status?.containerStatuses?.[0]?.restartCount, 1, 'the second attempt passes its probe and keeps running');
+    const reasons = await h.eventReasons('live');
+    assert.ok(reasons.includes('Unhealthy') && reasons.includes('Killing'), reasons.join(', '));
     await h.sim.shutdown();
   });
 

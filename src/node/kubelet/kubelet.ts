@@ -29,11 +29,11 @@ import {
   type PodSandboxConfig,
   type PodSandboxStatus,
 } from '../cri/protocol.js';
-import { KubeApi, LEASES, NODES, PODS } from './api-client.js';
+import { EVENTS, KubeApi, LEASES, NODES, PODS } from './api-client.js';
 import { Backoff } from './backoff.js';
 import { NODE_LEASE_NAMESPACE, nodeLease, nodeObject, nodeStatus, sameNodeStatus, type NodeIdentity } from './node-status.js';
 import { ProbeTracker, SimProber, probeTiming, type LifecycleHandler, type ProbeKind, type Prober } from './probe.js';
-import { buildPodStatus, type ContainerView } from './status.js';
+import { buildPodStatus, formatTime, type ContainerView } from './status.js';
 import { REALISTIC_KUBELET_TIMING, type KubeletTiming } from './timing.js';
 
 export type RuntimeKind = 'sim' | 'process' | 'worker';
@@ -201,7 +201,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   let lastNodeReportMs = 0;
   let registered = false;
   let lastSeenResourceVersion = '';
-  const stats = { syncs: 0, starts: 0, kills: 0, statusWrites: 0, leaseRenewals: 0, confirmedDeletions: 0, syncErrors: 0 };
+  const stats = { events: 0, syncs: 0, starts: 0, kills: 0, statusWrites: 0, leaseRenewals: 0, confirmedDeletions: 0, syncErrors: 0 };
 
   const runtimeAsker = (runtime: string): CriAsker => ({ ask: (msg, options) => ctx.ask(runtime, msg, options) });
   async function cri<K extends CriRequestType>(runtime: string, type: K, body: CriRequests[K], timeoutMs = timing.runtimeAskTimeoutMs): Promise<CriReply<K>> {
@@ -292,6 +292,26 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   function scheduleSync(w: PodWorker, atMs: number): void {
     ctx.timer(`sync/${w.uid}`, Math.max(0, atMs - ctx.now()), { type: 'kubelet.sync', body: { uid: w.uid } });
+  }
+
+  /** A core/v1 Event about the pod, as `kubectl describe pod` lists them. Fire and forget: an event lost is not worth a retry. */
+  function recordEvent(w: PodWorker, type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void {
+    stats.events++;
+    const nowText = formatTime(ctx.now());
+    const suffix = Math.floor(ctx.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+    void api.create(EVENTS, w.namespace, {
+      metadata: { name: `${w.name}.${suffix}`, namespace: w.namespace },
+      involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: w.namespace, name: w.name, uid: w.uid, ...(container !== undefined ? { fieldPath: `spec.containers{${container}}` } : {}) },
+      reason, message, type, count: 1, firstTimestamp: nowText, lastTimestamp: nowText,
+      source: { component: 'kubelet', host: nodeName }, reportingComponent: 'kubelet', reportingInstance: nodeName,
+    } as never);
+  }
+
+  /** Set a container's waiting reason; an event when it changes (not on every sync). */
+  function setWaiting(w: PodWorker, container: string, reason: string, message: string | undefined, event?: 'Normal' | 'Warning'): void {
+    const before = w.waiting.get(container);
+    w.waiting.set(container, message === undefined ? { reason } : { reason, message });
+    if (event !== undefined && before?.reason !== reason) recordEvent(w, event, reason === 'CrashLoopBackOff' ? 'BackOff' : reason, message ?? reason, container);
   }
 
   // ---------- one pod's sync ----------
@@ -393,7 +413,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       } else if (latest.state === 'CONTAINER_RUNNING') {
         const failed = ['liveness', 'startup'].map((k) => w.probes.get(`${c.name}/${k}`)).find((t) => t !== undefined && t.containerId === latest.id && t.failedForGood);
         if (failed !== undefined) {
-          ctx.log.info({ pod: w.name, container: c.name, probe: failed.kind, message: failed.lastMessage }, 'container failed its probe, will be restarted');
+          recordEvent(w, 'Normal', 'Killing', `Container ${c.name} failed ${failed.kind} probe, will be restarted`, c.name);
           stats.kills++;
           await stopContainer(w, pod, c, latest, gracePeriodMs(pod));
           acted = true;
@@ -410,7 +430,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     const nowMs = ctx.now();
     if (backoff.inBackoffSince(key, latest.finishedAtMs, nowMs)) {
       const delayMs = backoff.delayMs(key, nowMs);
-      w.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${formatSeconds(delayMs)} restarting failed container=${c.name} pod=${w.name}_${w.namespace}(${w.uid})` });
+      setWaiting(w, c.name, 'CrashLoopBackOff', `back-off ${formatSeconds(delayMs)} restarting failed container=${c.name} pod=${w.name}_${w.namespace}(${w.uid})`, 'Warning');
       scheduleSync(w, backoff.readyAtMs(key, latest.finishedAtMs));
       return false;
     }
@@ -433,7 +453,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     if (present.imageRef === undefined || c.imagePullPolicy === 'Always') {
       const failedAtMs = w.pullFailedAtMs.get(c.name);
       if (failedAtMs !== undefined && backoff.inBackoffSince(pullKey, failedAtMs, ctx.now())) {
-        w.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` });
+        setWaiting(w, c.name, 'ImagePullBackOff', `Back-off pulling image "${image}"`, 'Normal');
         scheduleSync(w, backoff.readyAtMs(pullKey, failedAtMs));
         return false;
       }
@@ -442,13 +462,15 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       if (!pulled.ok) {
         const delayMs = backoff.next(pullKey, ctx.now());
         w.pullFailedAtMs.set(c.name, ctx.now());
-        w.waiting.set(c.name, { reason: 'ErrImagePull', message: pulled.error.message });
+        setWaiting(w, c.name, 'ErrImagePull', pulled.error.message);
+        recordEvent(w, 'Warning', 'Failed', `Failed to pull image "${image}": ${pulled.error.message}`, c.name);
         // Look again soon so the pod shows ImagePullBackOff while it waits, as Kubernetes' pod workers do.
         scheduleSync(w, ctx.now() + Math.min(delayMs, timing.relistMs));
         return false;
       }
       backoff.forget(pullKey);
       w.pullFailedAtMs.delete(c.name);
+      recordEvent(w, 'Normal', 'Pulled', `Successfully pulled image "${image}"`, c.name);
     }
     const config: ContainerConfig = {
       metadata: { name: c.name, attempt },
@@ -471,7 +493,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     w.waiting.delete(c.name);
     stats.starts++;
     const started = await cri(runtime, 'StartContainer', { containerId: created.containerId }, RUNTIME_WORK_TIMEOUT_MS);
-    if (!started.ok) ctx.log.info({ pod: w.name, container: c.name, error: started.error }, 'container failed to start');
+    if (started.ok) recordEvent(w, 'Normal', 'Started', `Started container ${c.name}`, c.name);
+    else recordEvent(w, 'Warning', 'Failed', `Error: ${started.error.message}`, c.name);
     return true;
   }
 
@@ -525,6 +548,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       cancelProbes(w);
       const graceMs = gracePeriodMs(pod);
       const containers = await listContainers(w);
+      for (const c of containers) if (c.state === 'CONTAINER_RUNNING') recordEvent(w, 'Normal', 'Killing', `Stopping container ${c.metadata.name}`, c.metadata.name);
       const specs = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c]));
       await Promise.all(
         containers.filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED').map((c) => stopContainer(w, pod, specs.get(c.metadata.name), c, graceMs)),
@@ -658,6 +682,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     const outcome = await prober.probe(body.kind, tracker.probe, { pod, container, containerId: body.containerId, podIP: w.podIP ?? '', startedAtMs: instance.startedAtMs, attempt: instance.metadata.attempt, nowMs: ctx.now() });
     if (w.probes.get(key) !== tracker) return;
     const changed = tracker.record(outcome);
+    if (changed && !tracker.result) recordEvent(w, 'Warning', 'Unhealthy', `${body.kind[0]!.toUpperCase()}${body.kind.slice(1)} probe failed: ${outcome.message ?? ''}`, body.container);
     // A startup probe that passed is done; the others keep probing.
     if (!(body.kind === 'startup' && tracker.result)) ctx.timer(`probe/${w.uid}/${key}`, t.periodMs, { type: 'kubelet.probe', body });
     if (changed || tracker.failedForGood) requestSync(w);
