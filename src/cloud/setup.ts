@@ -99,7 +99,9 @@ export function ccmNames(replicas: number): string[] {
  * theirs at once). The API server must already run.
  */
 export async function spawnCloudComponents(system: ActorSystem, options: CloudComponentsOptions = {}): Promise<{ cloud: string; ccm: string[]; instances: Instance[] }> {
-  await system.spawn(cloudProvider, { name: CLOUD_NAME, args: options.cloud ?? {}, supervision: { restart: 'permanent' } });
+  // Real load balancer listeners where sockets exist (threads); message-level only in the simulated runtime.
+  const cloudArgs: CloudArgs = { ...(options.cloud ?? {}), dataPlane: options.cloud?.dataPlane ?? (system.runtime === 'threaded' ? 'tcp' : 'none') };
+  await system.spawn(cloudProvider, { name: CLOUD_NAME, args: cloudArgs, supervision: { restart: 'permanent' } });
   const instances = await registerNodeInstances(system, options.nodes ?? []);
   const names = ccmNames(options.ccmReplicas ?? 1);
   for (const name of names) {

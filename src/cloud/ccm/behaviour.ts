@@ -29,6 +29,8 @@ export interface CcmArgs {
   serviceWorkers?: number;
   cloudCallTimeoutMs?: number;
   apiRequestTimeoutMs?: number;
+  /** Initialize Nodes without providerID even when they lack the uninitialized taint (default true; see CcmOptions). */
+  adoptUntaintedNodes?: boolean;
   /** Test only: a service controller without idempotent creation, to show the duplicate check bites. */
   unsafeNonIdempotentCreate?: boolean;
 }
@@ -52,6 +54,7 @@ export const cloudControllerManager = defineBehaviour<CcmMsg, CcmArgs | undefine
       resyncPeriodMs: args.resyncPeriodMs ?? CCM_DEFAULTS.resyncPeriodMs,
       retry: args.retry ?? CCM_DEFAULTS.retry,
       serviceWorkers: args.serviceWorkers ?? CCM_DEFAULTS.serviceWorkers,
+      adoptUntaintedNodes: args.adoptUntaintedNodes ?? CCM_DEFAULTS.adoptUntaintedNodes,
       unsafeNonIdempotentCreate: args.unsafeNonIdempotentCreate,
     },
   );

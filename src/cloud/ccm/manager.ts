@@ -40,6 +40,13 @@ export interface CcmOptions {
   retry: RetryBackoff;
   /** --concurrent-service-syncs (Kubernetes: 1). */
   serviceWorkers: number;
+  /**
+   * Also initialize Nodes without providerID that lack the uninitialized
+   * taint. Kubernetes initializes only tainted Nodes (kubelets of an external
+   * cloud provider register with the taint); this cluster's kubelet does not
+   * take that flag yet, so the default is true.
+   */
+  adoptUntaintedNodes: boolean;
   /** Test only, see ServiceControllerOptions. */
   unsafeNonIdempotentCreate?: boolean;
 }
@@ -54,6 +61,7 @@ export const CCM_DEFAULTS: Readonly<Omit<CcmOptions, 'identity' | 'leaderElectio
   resyncPeriodMs: 30_000,
   retry: RETRY_BACKOFF_DEFAULT,
   serviceWorkers: 1,
+  adoptUntaintedNodes: true,
 });
 
 /** How often a new term checks whether its informers have synced. */
@@ -142,7 +150,7 @@ export class CloudControllerManager {
         if (!this.mayAct(term)) throw new NotLeaderError(`${o.identity} is not the leader (term ${seq} over)`);
       },
     };
-    if (o.controllers.includes('node')) term.node = new CloudNodeController(context, o.retry);
+    if (o.controllers.includes('node')) term.node = new CloudNodeController(context, o.retry, o.adoptUntaintedNodes);
     if (o.controllers.includes('node-lifecycle')) term.lifecycle = new CloudNodeLifecycleController(context, o.nodeMonitorPeriodMs);
     if (o.controllers.includes('service')) term.service = new ServiceController(context, { backoff: o.retry, workers: o.serviceWorkers, unsafeNonIdempotentCreate: o.unsafeNonIdempotentCreate });
     if (o.controllers.includes('route')) term.route = new RouteController(context, o.routeReconcilePeriodMs, o.retry);

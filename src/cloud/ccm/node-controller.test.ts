@@ -80,3 +80,18 @@ test('a NotReady node whose instance is shut down gets the shutdown taint, remov
     await c.shutdown();
   }
 });
+
+test('a Node registered without the taint and without providerID is adopted (default), and left alone when adoption is off', async () => {
+  for (const adopt of [true, false]) {
+    const c = await startSimCloudCluster({ seed: 25, nodes: [{ name: 'node-0' }], ccm: { adoptUntaintedNodes: adopt } });
+    try {
+      await c.must({ type: 'api.create', body: { group: '', version: 'v1', resource: 'nodes', object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-0' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } } } });
+      await c.sim.runFor(3_000);
+      const node = (await c.nodes())[0]!;
+      if (adopt) assert.match(node.spec?.providerID ?? '', /^kubethreads:\/\/\/sim-region-1a\/i-/);
+      else assert.equal(node.spec?.providerID, undefined);
+    } finally {
+      await c.shutdown();
+    }
+  }
+});

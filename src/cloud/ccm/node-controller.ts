@@ -5,6 +5,8 @@
  *   `node.cloudprovider.kubernetes.io/uninitialized` taint: addresses from
  *   its instance, spec.providerID, zone / region / instance-type labels, and
  *   the taint removed — last, so nothing is scheduled onto a half-made node.
+ *   With `adoptUntainted` it also initializes a Node that has no providerID
+ *   and no taint (a kubelet that registers without `--cloud-provider=external`).
  * - CloudNodeLifecycleController checks every node that is not Ready each
  *   monitor period: a node whose instance no longer exists is deleted; one
  *   whose instance is shut down gets the `.../shutdown` taint, removed once
@@ -25,7 +27,7 @@ export class CloudNodeController {
   readonly controller: KeyedController;
   readonly stats = { initialized: 0 };
 
-  constructor(private readonly c: ControllerContext, backoff: RetryBackoff) {
+  constructor(private readonly c: ControllerContext, backoff: RetryBackoff, private readonly adoptUntainted = false) {
     this.controller = new KeyedController('cloud-node', c.clock, (key) => this.sync(key), c.log, backoff);
     c.nodes.addEventHandler({
       onAdd: (node) => this.maybeEnqueue(node),
@@ -33,13 +35,18 @@ export class CloudNodeController {
     });
   }
 
+  private needsInit(node: Node): boolean {
+    if (hasTaint(node, UNINITIALIZED_TAINT_KEY)) return true;
+    return this.adoptUntainted && (node.spec?.providerID ?? '') === '' && node.metadata.deletionTimestamp === undefined;
+  }
+
   private maybeEnqueue(node: Node): void {
-    if (hasTaint(node, UNINITIALIZED_TAINT_KEY)) this.controller.enqueue(node.metadata.name!);
+    if (this.needsInit(node)) this.controller.enqueue(node.metadata.name!);
   }
 
   async sync(name: string): Promise<void> {
     const node = this.c.nodes.store.get(name);
-    if (node === undefined || !hasTaint(node, UNINITIALIZED_TAINT_KEY)) return;
+    if (node === undefined || !this.needsInit(node)) return;
     const instance = await findInstance(this.c.cloud, node);
     if (instance === undefined) throw new Error(`node ${name}: no instance of that name in the cloud yet`);
     if (instance.state === 'terminated') throw new Error(`node ${name}: its instance ${instance.id} is terminated; the lifecycle controller will delete the node`);
