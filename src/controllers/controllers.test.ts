@@ -141,19 +141,87 @@ describe('controller-manager in the simulated runtime against the real apiserver
     }
   });
 
-  test('leader failover: killing the leader hands over within leaseDuration + jittered retryPeriod, work goes on, and the two never act at once', async () => {
+  test('ReplicaSet reaches 2 owned pods from any starting state: none, too many orphans, pods owned by a ReplicaSet that no longer exists', async () => {
+    const podOf = (name: string, ownerUid?: string): Pod => ({
+      metadata: {
+        name, namespace: NS, labels: { app: 'db' },
+        ownerReferences: ownerUid ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'ghost', uid: ownerUid, controller: true }] : undefined,
+      },
+      spec: { containers: [{ name: 'main', image: 'postgres:16' }] },
+    });
+    const starts: [string, Pod[]][] = [
+      ['none', []],
+      ['too many orphans', [1, 2, 3, 4, 5].map((i) => podOf(`orphan-${i}`))],
+      ['stale owner', [podOf('stale-1', 'uid-of-a-deleted-rs'), podOf('stale-2', 'uid-of-a-deleted-rs')]],
+    ];
+    for (const [name, pods] of starts) {
+      const h = await cluster(110, { app: 'db' });
+      try {
+        for (const pod of pods) await h.create(POD, pod);
+        const rs = await h.create<ReplicaSet>(RS, {
+          metadata: { name: 'db', namespace: NS },
+          spec: { replicas: 2, selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'postgres:16' }] } } },
+        });
+        await h.until(`${name}: 2 pods owned by db`, async () => {
+          const active = await h.activePods('db');
+          return active.length === 2 && active.every((p) => p.metadata.ownerReferences?.length === 1 && p.metadata.ownerReferences[0]!.uid === rs.metadata.uid)
+            && (await h.list<Pod>(POD, 'app=db')).length === 2;
+        });
+      } finally {
+        await h.sim.shutdown();
+      }
+    }
+  });
+
+  test('ReplicaSet of 30: slow-start batches create exactly 30 pods, never more (no delete was needed)', async () => {
+    const h = await cluster(111, { app: 'big' });
+    try {
+      await h.create<ReplicaSet>(RS, {
+        metadata: { name: 'big', namespace: NS },
+        spec: { replicas: 30, selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'main', image: 'x' }] } } },
+      });
+      await h.until('30 pods', async () => (await h.activePods('big')).length === 30 && (await h.get<ReplicaSet>(RS, 'big')).status?.readyReplicas === 30);
+      await h.sim.runFor(2_000);
+      const events = await h.list<Event>(EVENT);
+      assert.equal(events.filter((e) => e.reason === 'SuccessfulCreate').length, 30);
+      assert.equal(events.filter((e) => e.reason === 'SuccessfulDelete').length, 0);
+      assert.ok(Math.max(...(await h.states()).map((s) => s.total)) <= 30, 'never more than 30 pods existed');
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('a rollout that makes no progress for progressDeadlineSeconds is marked ProgressDeadlineExceeded', async () => {
+    const h = await cluster(112, { readyDelayMs: 0 });
+    try {
+      await h.create(DEPLOY, deployment('web', 2, 'nginx:1.26', { progressDeadlineSeconds: 5 }));
+      await h.until('deadline exceeded', async () => {
+        const d = await h.get<Deployment>(DEPLOY, 'web');
+        const c = d.status?.conditions?.find((x) => x.type === 'Progressing');
+        return c?.status === 'False' && c.reason === 'ProgressDeadlineExceeded';
+      }, 20_000);
+      const d = await h.get<Deployment>(DEPLOY, 'web');
+      assert.match(d.status?.conditions?.find((x) => x.type === 'Progressing')?.message ?? '', /^ReplicaSet "web-[a-z0-9]+" has timed out progressing\.$/);
+      assert.equal(d.status?.conditions?.find((x) => x.type === 'Available')?.reason, 'MinimumReplicasUnavailable');
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('leader failover in the middle of a rollout of 20: the standby takes over within leaseDuration + jittered retryPeriod, the rollout completes, never more than replicas + maxSurge pods, and the two never act at once', async () => {
     const h = await cluster(106);
     try {
-      await h.create(DEPLOY, deployment('web', 4, 'nginx:1.26'));
-      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 4));
+      await h.create(DEPLOY, deployment('web', 20, 'nginx:1.26'));
+      await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 20));
       const records = await h.records();
       const leader = records.find((r) => r.what === 'started')!.identity;
       const standby = leader === 'controller-manager-0' ? 'controller-manager-1' : 'controller-manager-0';
+      const before = (await h.states()).length;
       await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
-      await h.sim.runFor(150);
+      await h.until('rollout under way', async () => (await h.activePods()).some((p) => p.spec?.containers[0]?.image === 'nginx:1.27'));
       const killedAtMs = h.sim.now();
       await h.sim.faults.kill(leader);
-      await h.until('rollout finishes under the new leader', () => h.rolledOut('web', 'nginx:1.27', 4), 60_000);
+      await h.until('rollout finishes under the new leader', () => h.rolledOut('web', 'nginx:1.27', 20), 60_000);
       const all = await h.records();
       // The killed replica restarts with a new identity and campaigns too: either may win, after the lease expires.
       const takeover = all.find((r) => r.what === 'started' && r.atMs > killedAtMs);
@@ -162,6 +230,12 @@ describe('controller-manager in the simulated runtime against the real apiserver
       const boundMs = TIMING.leaseDurationMs + (1 + LEADER_ELECTION_JITTER_FACTOR) * TIMING.retryPeriodMs;
       assert.ok(takeover.atMs - killedAtMs <= boundMs, `took over after ${takeover.atMs - killedAtMs} ms (bound ${boundMs} ms)`);
       assertNoOverlap(all);
+      // 25 % of 20: maxSurge 5, maxUnavailable 5.
+      const during = (await h.states()).slice(before);
+      for (const s of during) {
+        assert.ok(s.total <= 25, `more than replicas + maxSurge pods: ${JSON.stringify(s)}`);
+        assert.ok(s.ready >= 15, `fewer than replicas - maxUnavailable ready: ${JSON.stringify(s)}`);
+      }
     } finally {
       await h.sim.shutdown();
     }

@@ -96,3 +96,24 @@ test('taint toleration and eviction time: none → now, seconds → scaled, no s
   assert.ok(tolerates({ key: 'k', operator: 'Equal', value: 'v', effect: 'NoExecute' }, { key: 'k', value: 'v', effect: 'NoExecute' }));
   assert.ok(!tolerates({ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }, { key: 'k', value: 'v', effect: 'NoExecute' }));
 });
+
+test('expectations: a controller waits for its own creates and deletes to show in the cache, and gives up waiting after the TTL', async () => {
+  const { Expectations } = await import('./expectations.js');
+  let now = 0;
+  const e = new Expectations(() => now, 1_000);
+  assert.ok(e.satisfied('rs'), 'nothing expected');
+  e.expectCreations('rs', 2);
+  assert.ok(!e.satisfied('rs'));
+  e.creationObserved('rs');
+  assert.ok(!e.satisfied('rs'), 'one of two seen');
+  e.creationObserved('rs');
+  assert.ok(e.satisfied('rs'));
+  e.expectDeletions('rs', ['ns/a', 'ns/b']);
+  e.deletionObserved('rs', 'ns/other');
+  assert.deepEqual(e.pending('rs'), { adds: 0, deletes: 2 }, 'a pod we did not delete does not count');
+  e.deletionObserved('rs', 'ns/a');
+  e.deletionObserved('rs', 'ns/a');
+  assert.ok(!e.satisfied('rs'), 'the same deletion twice counts once');
+  now = 1_001;
+  assert.ok(e.satisfied('rs'), 'expired: a lost event cannot wedge the controller');
+});
