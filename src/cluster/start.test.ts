@@ -59,6 +59,30 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
     }
   });
 
+  test('end to end with kubectl: a Deployment is scheduled, run by kubelets and rolled to a new image', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubethreads-e2e-'));
+    try {
+      const spec = resolveClusterSpec({ port: 0, nodes: 2, profile: 'fast', kubeconfigPath: join(dir, 'kubeconfig') });
+      const cluster = await startCluster(spec, { logLevel: 'fatal' });
+      try {
+        const k = (...args: string[]) => kubectl(spec.kubeconfigPath, ...args);
+        k('create', 'deployment', 'web', '--image=nginx', '--replicas=3');
+        assert.match(k('rollout', 'status', 'deploy/web', '--timeout=60s'), /successfully rolled out/);
+        k('set', 'image', 'deploy/web', 'nginx=nginx:2');
+        assert.match(k('rollout', 'status', 'deploy/web', '--timeout=60s'), /successfully rolled out/);
+        const pods = JSON.parse(k('get', 'pods', '-l', 'app=web', '-o', 'json')) as { items: Array<{ spec: { nodeName?: string; containers: Array<{ image: string }> }; status: { phase?: string } }> };
+        const running = pods.items.filter((p) => p.status.phase === 'Running' && p.spec.containers[0]!.image === 'nginx:2');
+        assert.equal(running.length, 3, JSON.stringify(pods.items.map((p) => [p.spec.nodeName, p.status.phase, p.spec.containers[0]!.image])));
+        assert.deepEqual([...new Set(running.map((p) => p.spec.nodeName))].sort(), ['node-0', 'node-1'], 'spread over both nodes');
+        assert.match(k('get', 'nodes'), /node-0 +Ready/);
+      } finally {
+        await cluster.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('kubethreads up stops cleanly on SIGTERM: exit 0 and the API port closed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-up-sig-'));
     try {

@@ -13,7 +13,9 @@ import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } 
 import type { List, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
-import { spawnNode } from '../../actors/node.js';
+import { spawnControllerManagers } from '../../actors/controller-manager.js';
+import { spawnNode, type SpawnedNode } from '../../actors/node.js';
+import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import { timingFor, type ClusterSpec, type Timing } from './spec.js';
@@ -64,11 +66,25 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     });
     const api = system.ref<ApiServerMsg>(APISERVER_NAME);
     const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
-    const schedulers = await spawnSchedulers(system, { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs });
+    const election = { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs };
+    const schedulers = await spawnSchedulers(system, election);
+    await spawnControllerManagers(system, { timing });
     // Worker nodes: runtime(s), kubelet and kube-proxy each (actors/node.ts); the process runtime keeps its logs under the system's data dir.
-    const dataDir = (system as { dataDir?: string }).dataDir ?? spec.dataDir;
     // Spawned together: each node's threads start in parallel rather than one node after another.
-    await Promise.all(Array.from({ length: spec.nodes }, (_, index) => spawnNode(system, { index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir })));
+    const nodes: SpawnedNode[] = await Promise.all(
+      Array.from({ length: spec.nodes }, (_, index) =>
+        spawnNode(system, {
+          index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir: dataDirOf(system) ?? spec.dataDir,
+          // Many nodes share threads: a thread per actor stops paying off past a few dozen threads on a small machine.
+          placement: spec.nodes > NODES_WITH_OWN_THREADS_MAX ? `nodes-${index % NODE_POOL_THREADS}` : undefined,
+        }),
+      ),
+    );
+    // The simulated cloud: an instance per node, and the cloud-controller-manager that initializes Nodes from them.
+    await spawnCloudComponents(system, {
+      ccm: { leaderElection: election },
+      nodes: nodes.map((n) => ({ name: n.nodeName, internalIP: n.nodeIP, actors: [n.kubelet, n.kubeProxy, ...Object.values(n.runtimes)] })),
+    });
     let kubeconfigPath: string | undefined;
     if (options.writeKubeconfig !== false && info.kubeconfig !== undefined) {
       // Written whole then renamed: a kubectl reading it never sees half a file.
@@ -90,6 +106,15 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     await system.shutdown();
     throw error;
   }
+}
+
+/** Up to this many nodes, each node actor gets its own thread (the architecture's default placement). */
+const NODES_WITH_OWN_THREADS_MAX = 10;
+/** Beyond that, nodes share this many threads. Why 4: two cores, and room for the control plane's threads. */
+const NODE_POOL_THREADS = 4;
+
+function dataDirOf(system: ActorSystem): string | undefined {
+  return system instanceof ThreadedSystem ? system.dataDir : undefined;
 }
 
 async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: string[]): Promise<ClusterStatus> {
