@@ -39,6 +39,12 @@ export interface CellHost {
   asks: AskRegistry;
   /** A handler went async: the simulated runtime lets its continuation run before the next event. */
   asyncTouched?(): void;
+  /**
+   * Deliver a timer's message to its own cell. The simulated runtime holds it
+   * while the actor is paused, as a blocked thread would; without this hook
+   * the cell delivers at once.
+   */
+  deliverTimer?(cell: ActorCell, envelope: Envelope): void;
 }
 
 /** Wrap a disk so that calls fail once `alive()` turns false. */
@@ -338,7 +344,9 @@ export class ActorCell {
         cell.timers.get(key)?.();
         const cancel = host.schedule(ms, () => {
           cell.timers.delete(key);
-          cell.deliver({ to: cell.name, from: cell.name, type: msg.type, corr: 0, body: msg.body });
+          const envelope: Envelope = { to: cell.name, from: cell.name, type: msg.type, corr: 0, body: msg.body };
+          if (host.deliverTimer !== undefined) host.deliverTimer(cell, envelope);
+          else cell.deliver(envelope);
         });
         cell.timers.set(key, cancel);
       },

@@ -52,6 +52,23 @@ describe('simulated runtime', () => {
     assert.ok(Date.now() - started < 5_000, 'an hour of virtual time should take well under 5 s of real time');
   });
 
+  test('a paused actor\'s timers wait for its resume, as a blocked thread\'s would', async () => {
+    const sim = await twoEchoes(3);
+    const a = sim.ref<EchoMsg>('a');
+    // 'later' arms a 1 s timer whose tick counts in 'ticks'.
+    const reply = a.ask({ type: 'later', body: { ms: 1_000, value: 'fired' } }, { timeoutMs: 60_000 });
+    await sim.runFor(10);
+    await sim.faults.pause('a');
+    await sim.runFor(5_000);
+    let settled = false;
+    void reply.then(() => (settled = true));
+    await sim.runFor(1);
+    assert.equal(settled, false, 'no timer fired while paused');
+    await sim.faults.resume('a');
+    assert.equal(await sim.settle(reply), 'fired', 'the timer fires once the actor resumes');
+    assert.equal(await sim.settle(a.ask({ type: 'ticks', body: null })), 1);
+  });
+
   test('an ask to a partitioned actor fails with a typed timeout, and works again after heal', async () => {
     const sim = await twoEchoes(3);
     const ids = await sim.faults.partition(['$host'], ['a']);

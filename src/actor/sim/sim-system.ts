@@ -327,6 +327,16 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     this.asyncPending = true;
   }
 
+  deliverTimer(cell: ActorCell, envelope: Envelope): void {
+    const actor = this.actors.get(cell.name);
+    // A paused actor's thread would be blocked: its timers fire when it resumes, like its mail.
+    if (actor !== undefined && actor.cell === cell && actor.paused) {
+      actor.held.push(envelope);
+      return;
+    }
+    cell.deliver(envelope);
+  }
+
   // ----- internals -----
 
   private dispatch(event: SimEvent): void {
