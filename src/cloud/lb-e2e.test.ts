@@ -1,0 +1,90 @@
+/**
+ * The whole path on a real cluster (`startCluster`, process runtime): a
+ * Deployment whose pod is a real `node` HTTP server on its pod IP, a
+ * LoadBalancer Service in front of it; the endpoints controller, kube-proxy's
+ * NodePort listener, the cloud-controller-manager and the cloud's load
+ * balancer listener are all the real components. An HTTP request to the
+ * Service's ingress address must reach the pod.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isMainThread } from 'node:worker_threads';
+import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
+import type { Service } from '../api/types/index.js';
+import { resolveClusterSpec } from '../cluster/spec.js';
+import { startCluster } from '../cluster/start.js';
+
+const SERVICE_PORT = 18_090;
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { timeout: 3_000, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+  });
+}
+
+async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await f();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+test('a real cluster with the process runtime: an HTTP request to a LoadBalancer Service ingress reaches its pod', { skip: !isMainThread ? 'worker thread' : false, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubethreads-lb-e2e-'));
+  const spec = resolveClusterSpec({ port: 0, nodes: 1, runtime: 'process', allowProcesses: true, profile: 'fast', dataDir: join(dir, 'data'), kubeconfigPath: join(dir, 'kubeconfig') });
+  const cluster = await startCluster(spec, { logLevel: 'fatal' });
+  try {
+    const api = cluster.system.ref<ApiServerMsg>('apiserver');
+    const must = async <T>(msg: ApiServerMsg): Promise<T> => {
+      const reply = await api.ask<ApiReply<T>>(msg, { timeoutMs: 10_000 });
+      if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.message}`);
+      return reply.body;
+    };
+    const server = "require('http').createServer((q, s) => s.end('pod ' + process.env.POD_NAME + ' at ' + process.env.POD_IP)).listen(8080, process.env.POD_IP)";
+    await must({
+      type: 'api.create',
+      body: {
+        group: 'apps', version: 'v1', resource: 'deployments', namespace: 'default',
+        object: {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' },
+          spec: {
+            replicas: 1, selector: { matchLabels: { app: 'web' } },
+            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'node', command: ['node', '-e', server], ports: [{ containerPort: 8080 }] }] } },
+          },
+        },
+      },
+    });
+    await must({
+      type: 'api.create',
+      body: { group: '', version: 'v1', resource: 'services', namespace: 'default', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: SERVICE_PORT, targetPort: 8080 }] } } },
+    });
+    const ingress = await poll('the Service ingress', async () => (await must<Service>({ type: 'api.get', body: { group: '', version: 'v1', resource: 'services', namespace: 'default', name: 'web' } })).status?.loadBalancer?.ingress?.[0]?.ip, 60_000);
+    assert.match(ingress, /^127\.30\./);
+    const reply = await poll('an answer from the pod through the load balancer', async () => {
+      const r = await get(`http://${ingress}:${SERVICE_PORT}/`);
+      return r.status === 200 ? r : undefined;
+    }, 60_000);
+    assert.match(reply.body, /^pod web-[a-z0-9-]+ at 127\.10\.\d+\.\d+$/);
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
