@@ -49,6 +49,12 @@ test('pod-template-hash: stable, independent of the hash label itself, changed b
   assert.notEqual(podTemplateHash(t), podTemplateHash(other));
   assert.notEqual(podTemplateHash(t), podTemplateHash(t, 1));
   assert.match(podTemplateHash(t), /^[bcdfghjklmnpqrstvwxz2456789]+$/);
+  // What kubectl rollout undo writes back: its typed objects add null timestamps and empty maps.
+  const fromKubectl = structuredClone(t) as unknown as { metadata: unknown; spec: { containers: { resources: unknown }[] } };
+  fromKubectl.metadata = { creationTimestamp: null };
+  fromKubectl.spec.containers[0]!.resources = {};
+  assert.ok(equalIgnoreHash(t, fromKubectl as never), 'null and empty fields are the same as absent ones');
+  assert.equal(podTemplateHash(fromKubectl as never), podTemplateHash(t));
 });
 
 test('deletion ranking: unscheduled, then pending, then not ready, then newest first', () => {

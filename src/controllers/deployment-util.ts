@@ -33,14 +33,18 @@ export function podTemplateHash(template: PodTemplateSpec, collisionCount = 0): 
   return safeEncode(hash.toString());
 }
 
-/** Empty maps and arrays are the same as absent ones: the API may drop them. */
+/**
+ * Null fields and empty maps are the same as absent ones: the API may drop
+ * them, and kubectl's typed objects add them (`creationTimestamp: null`,
+ * `resources: {}`) when it writes a template back on `rollout undo`.
+ */
 function normalizeTemplate(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalizeTemplate);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const n = normalizeTemplate(v);
-    if (n === undefined) continue;
+    if (n === undefined || n === null) continue;
     if (typeof n === 'object' && n !== null && !Array.isArray(n) && Object.keys(n).length === 0) continue;
     out[k] = n;
   }
