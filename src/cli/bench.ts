@@ -2,6 +2,7 @@ import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from 
 import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '../../bench/raft/run.js';
 import { defaultKvBenchOptions, quickKvBenchOptions, runKvBench } from '../../bench/kv/run.js';
 import { defaultSchedulerBenchOptions, quickSchedulerBenchOptions, runSchedulerBench } from '../../bench/scheduler/run.js';
+import { defaultApiServerBenchOptions, quickApiServerBenchOptions, runApiServerBench } from '../../bench/apiserver/run.js';
 
 interface BenchRun {
   json: unknown;
@@ -26,6 +27,10 @@ const benches: Record<string, BenchFn> = {
   },
   scheduler: async (quick) => {
     const { result, table } = await runSchedulerBench(quick ? quickSchedulerBenchOptions : defaultSchedulerBenchOptions);
+    return { json: result, table };
+  },
+  apiserver: async (quick) => {
+    const { result, table } = await runApiServerBench(quick ? quickApiServerBenchOptions : defaultApiServerBenchOptions);
     return { json: result, table };
   },
 };
