@@ -149,3 +149,21 @@ test('changing a Service away from LoadBalancer deletes its load balancer, clear
     await c.shutdown();
   }
 });
+
+test('same seed, same run: the load balancer scenario replays exactly (trace hash and cloud state)', async () => {
+  const once = async () => {
+    const c = await startSimCloudCluster({ seed: 33, nodes: [{ name: 'node-0' }, { name: 'node-1' }] });
+    try {
+      await initializedNodes(c, ['node-0', 'node-1']);
+      await c.createLoadBalancerService('web');
+      await c.fault({ kind: 'error-rate', errorRate: 0.3, ambiguousRate: 0.3 });
+      await c.sim.runFor(10_000);
+      const s = await c.snapshot();
+      return { hash: c.sim.traceHash(), lbs: s.loadBalancers, stats: s.stats, now: c.sim.now() };
+    } finally {
+      await c.shutdown();
+    }
+  };
+  const [a, b] = [await once(), await once()];
+  assert.deepEqual(a, b);
+});
