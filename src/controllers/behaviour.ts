@@ -40,7 +40,7 @@ export interface ControllerManagerStatus {
   leader: string;
   terms: number;
   /** [startMs, endMs | undefined] of each term this incarnation led. */
-  terms_: [number, number | undefined][];
+  termsMs: [number, number | undefined][];
   writes: WriteRecord[];
 }
 
@@ -105,7 +105,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
           return undefined;
         case 'cm.status':
           return {
-            identity: ctx.name, leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms, terms_: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
+            identity: ctx.name, leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
           } satisfies ControllerManagerStatus;
         default:
           return unhandled;
