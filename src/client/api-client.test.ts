@@ -17,7 +17,8 @@ type ProbeMsg =
   | Message<'probe.call', { op: 'get' | 'create' | 'update' | 'updateStatus' | 'patch' | 'delete' | 'list'; args: unknown[] }>
   | Message<'probe.inform', { watchRestartMs?: number }>
   | Message<'probe.seen', null>
-  | Message<'probe.watchFrom', { resourceVersion: string }>;
+  | Message<'probe.watchFrom', { resourceVersion: string }>
+  | Message<'probe.bind', { pod: string; node: string }>;
 
 interface ProbeSeen {
   synced: boolean;
@@ -59,6 +60,14 @@ export const apiProbe = defineBehaviour<ProbeMsg, { watchRestartMs?: number }>(i
           });
           informer.start();
           return undefined;
+        case 'probe.bind':
+          try {
+            await api.bind('default', msg.body.pod, msg.body.node);
+            return { ok: true };
+          } catch (error) {
+            if (!(error instanceof ApiStatusError)) throw error;
+            return { error: { code: error.code, reason: error.reason } };
+          }
         case 'probe.watchFrom':
           api.watch(PODS, msg.body.resourceVersion, { onEvent: () => undefined, onError: (f) => watchErrors.push(f.code) });
           return undefined;
@@ -95,7 +104,7 @@ async function cluster(seed: number, probeArgs: { watchRestartMs?: number } = {}
 }
 
 test('typed requests against the real apiserver: create, get, update with CAS, updateStatus, patch, list, delete; errors carry the Status reason', async () => {
-  const { sim, call } = await cluster(21);
+  const { sim, probe, call } = await cluster(21);
   try {
     const created = await call('create', pod('a', { app: 'web' }));
     assert.equal(created.ok?.metadata.name, 'a');
@@ -123,7 +132,13 @@ test('typed requests against the real apiserver: create, get, update with CAS, u
     assert.deepEqual(listed.ok?.items.map((p) => p.metadata.name), ['a']);
     assert.ok(Number(listed.ok?.resourceVersion) > 0, 'a list carries its resourceVersion');
 
-    const deleted = await call<KubeObject | Status>('delete', 'default', 'b');
+    const bound = await sim.settle(probe.ask<{ ok?: boolean }>({ type: 'probe.bind', body: { pod: 'b', node: 'node-1' } }));
+    assert.deepEqual(bound, { ok: true });
+    assert.equal((await call('get', 'default', 'b')).ok?.spec?.nodeName, 'node-1', 'bind sets spec.nodeName through pods/binding');
+    const rebound = await sim.settle(probe.ask<{ error?: { code: number } }>({ type: 'probe.bind', body: { pod: 'b', node: 'node-2' } }));
+    assert.equal(rebound.error?.code, 409, 'a bound pod cannot be bound again');
+    await call('delete', 'default', 'a');
+    const deleted = await call<KubeObject | Status>('delete', 'default', 'b', { gracePeriodSeconds: 0 });
     assert.ok(deleted.ok !== undefined);
     const gone = await call('get', 'default', 'b');
     assert.deepEqual(gone.error, { code: 404, reason: 'NotFound', conflict: false, notFound: true });

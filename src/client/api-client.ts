@@ -175,6 +175,22 @@ export class ApiClient {
     return this.request<T>({ type: 'api.create', body: { ...this.target(type, namespace), object: this.withTypeMeta(type, object), query: options.query } });
   }
 
+  /**
+   * POST to a subresource of an existing object: `pods/<name>/binding` (a
+   * Binding), `pods/<name>/eviction` (an Eviction). Answers what the server
+   * answers (a Status for binding and eviction).
+   */
+  async createSubresource<R = Status>(type: ResourceType<KubeObject>, namespace: string | undefined, name: string, subresource: string, object: KubeObject): Promise<R> {
+    return this.request<R>({ type: 'api.create', body: { ...this.target(type, namespace, name, subresource), object, query: undefined } });
+  }
+
+  /** Binds a pod to a node (what the scheduler does): 409 Conflict when it is already bound. */
+  async bind(namespace: string, podName: string, nodeName: string): Promise<void> {
+    await this.createSubresource(PODS as ResourceType<KubeObject>, namespace, podName, 'binding', {
+      apiVersion: 'v1', kind: 'Binding', metadata: { name: podName, namespace }, target: { kind: 'Node', name: nodeName },
+    } as KubeObject);
+  }
+
   /** Compare-and-swap on `metadata.resourceVersion` when set (409 Conflict when stale); without it, last writer wins. */
   async update<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions = {}): Promise<T> {
     return this.put(type, object, undefined, options);
