@@ -55,6 +55,8 @@ export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
 export const PENDING_PROPOSALS_MAX = 10_000;
 /** Linearizable reads waiting on this replica, for the same reason. */
 export const PENDING_READS_MAX = 10_000;
+/** Ticks a ReadIndex round may go unanswered before it is retried: a heartbeat round trip takes one or two. */
+const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
 const WATCH_PUMPS_PER_DRAIN_MAX = 64;
 
@@ -126,7 +128,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const proposals = new Map<string, PendingProposal>();
   let readsQueued: PendingRead[] = [];
   /** The ReadIndex round in flight: its context and the reads it answers. */
-  let readRound: { context: string; reads: PendingRead[] } | undefined;
+  let readRound: { context: string; reads: PendingRead[]; startedTick: number } | undefined;
   let nextReadRound = 0;
   /** Reads whose read index is known, waiting for apply to reach it. */
   const readsAwaitingApply: Array<{ index: number; reads: PendingRead[] }> = [];
@@ -262,7 +264,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       readsQueued = [];
       return;
     }
-    readRound = { context, reads: readsQueued };
+    readRound = { context, reads: readsQueued, startedTick: ticks };
     readsQueued = [];
   }
 
@@ -384,6 +386,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     ctx.timer('tick', tickMs, { type: 'tick', body: null });
     ticks++;
     node.tick();
+    // A ReadIndex round whose heartbeats or answer were lost is never answered: start a new one for
+    // the same reads (a late answer to the old context is ignored), instead of leaving them to time out.
+    if (readRound !== undefined && ticks - readRound.startedTick >= READ_ROUND_RETRY_TICKS) {
+      readsQueued = [...readRound.reads, ...readsQueued];
+      readRound = undefined;
+      startReadRound();
+    }
     if (node.leader() === NONE) leaderlessTicks++;
     else leaderlessTicks = 0;
     // etcd's WithRequireLeader: a replica cut off from the leader stops serving watches, so clients resume elsewhere.
