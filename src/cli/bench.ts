@@ -2,6 +2,7 @@ import { defaultActorBenchOptions, quickActorBenchOptions, runActorBench } from 
 import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '../../bench/raft/run.js';
 import { defaultKvBenchOptions, quickKvBenchOptions, runKvBench } from '../../bench/kv/run.js';
 import { defaultSchedulerBenchOptions, quickSchedulerBenchOptions, runSchedulerBench } from '../../bench/scheduler/run.js';
+import { defaultE2eBenchOptions, quickE2eBenchOptions, runE2eBench } from '../../bench/e2e/run.js';
 import { defaultApiServerBenchOptions, quickApiServerBenchOptions, runApiServerBench } from '../../bench/apiserver/run.js';
 
 interface BenchRun {
@@ -27,6 +28,10 @@ const benches: Record<string, BenchFn> = {
   },
   scheduler: async (quick) => {
     const { result, table } = await runSchedulerBench(quick ? quickSchedulerBenchOptions : defaultSchedulerBenchOptions);
+    return { json: result, table };
+  },
+  e2e: async (quick) => {
+    const { result, table } = await runE2eBench(quick ? quickE2eBenchOptions : defaultE2eBenchOptions);
     return { json: result, table };
   },
   apiserver: async (quick) => {
