@@ -1,6 +1,6 @@
 /** The chaos engine: scenarios, the plugin registry, runs, figures, reports, studies (see docs/chaos.md). */
 export * from './types.js';
-export { PluginRegistry, defaultRegistry, storeRegistry } from './registry.js';
+export { PluginRegistry, defaultRegistry, fullRegistry, storeRegistry } from './registry.js';
 export { parseScenario, resolveScenario, scenarioSchema, setPath, CLUSTER_DEFAULTS, type StudyDefaults } from './scenario.js';
 export { ScenarioError, parseYamlWithSchema, type SchemaError } from './schema.js';
 export { runScenario, type ChaosRun, type RunOptions, type RunOutcome, type Progress, type Runtime, type Verdict } from './run.js';

@@ -1,10 +1,11 @@
 /**
  * Workloads, nemeses and checks by name. A scenario names them; the engine
- * looks them up here. The store's are registered by default; Kubernetes-level
+ * looks them up here. The store's and the simulated cloud's are registered by default; Kubernetes-level
  * plugins (Deployment churn, scheduler failover, node crash) call
  * `registerWorkload` / `registerNemesis` / `registerCheck` from their own
  * module and appear in the scenario schema (`scenarioSchema()`) at once.
  */
+import { registerCloudPlugins } from '../plugins/cloud.js';
 import { storeChecks } from './checks.js';
 import { storeNemeses } from './nemeses.js';
 import type { CheckPlugin, NemesisPlugin, WorkloadPlugin } from './types.js';
@@ -61,5 +62,12 @@ export function storeRegistry(): PluginRegistry {
   return registry;
 }
 
-/** The registry the CLI uses; plugins of other layers register into it. */
-export const defaultRegistry: PluginRegistry = storeRegistry();
+/** The store's plugins and those of the other layers (the simulated cloud's: src/chaos/plugins/cloud.ts). */
+export function fullRegistry(): PluginRegistry {
+  const registry = storeRegistry();
+  registerCloudPlugins(registry);
+  return registry;
+}
+
+/** The registry the CLI uses: every layer's plugins. Plugins keep per-run state in RunState, so one registry serves every run. */
+export const defaultRegistry: PluginRegistry = fullRegistry();

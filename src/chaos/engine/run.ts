@@ -24,6 +24,7 @@ import type {
   FaultFigures,
   Injection,
   RunData,
+  RunState,
   Scenario,
   ScheduledFault,
   StatusSample,
@@ -78,6 +79,8 @@ export interface ChaosRun {
   outcome: RunOutcome;
   history: Operation[];
   watches: WatchObservation[];
+  /** The run's shared plugin state (a workload's observation), for tests and reports; not in result.json. */
+  state: RunState;
   /** Wall-clock figures: not deterministic, kept out of result.json. */
   timing: { wallMs: number; runMs: number; speedup: number };
 }
@@ -108,6 +111,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const settle = <T>(p: Promise<T>): Promise<T> => (sim ? sim.settle(p, { maxMs: 24 * 3_600_000 }) : p);
   const nemesisPrng = new Prng(deriveSeed(options.seed, 'chaos-nemesis'));
   const log: string[] = [];
+  const state = newRunState();
   let originMs = 0;
   const fmt = (ms: number): string => `t=${(ms / 1000).toFixed(3)}s`;
   const say = (line: string): void => {
@@ -157,6 +161,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       sim,
       scenario,
       seed: options.seed,
+      state,
       replicas,
       clients,
       get originMs() {
@@ -283,7 +288,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const watches = outputs.flatMap((o) => o.watches ?? []);
     const reference = outputs.find((o) => o.reference !== undefined)?.reference as { events: WatchEventRecord[]; revision: number } | undefined;
     const figures = computeFigures(fired, samples, history, Math.min(endMs, scenario.durationMs));
-    const data: RunData = { scenario, history, watches, reference, figures, samples };
+    const data: RunData = { scenario, history, watches, reference, figures, samples, state };
     const checks: CheckResult[] = [];
     if (options.skipChecks !== true) {
       for (const spec of scenario.checks) checks.push(await registry.check(spec.check).run(data, spec));
@@ -314,11 +319,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
       history,
       watches,
+      state,
       timing: { wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100 },
     };
   } finally {
     await system.shutdown();
   }
+}
+
+/** A fresh, empty RunState: one per run, never shared. */
+function newRunState(): RunState {
+  const values = new Map<string, unknown>();
+  return {
+    get<T>(key: string, init: () => T): T {
+      if (!values.has(key)) values.set(key, init());
+      return values.get(key) as T;
+    },
+  };
 }
 
 /** Ids in a stable order, times in ms from the origin (rounded to µs so the files read well and compare exactly). */

@@ -78,6 +78,18 @@ export interface ScheduledFault extends FaultSpec {
 
 // ---------------------------------------------------------------- environment
 
+/**
+ * State one run's plugins share: a workload's observation for its checks, a
+ * nemesis' record for the workload. The engine makes a fresh one for every
+ * run (and hands it to workloads and nemeses through ChaosEnv, to checks
+ * through RunData), so two runs never share state even through a registry
+ * that lives as long as the process. Keys name the plugin family ('cloud').
+ */
+export interface RunState {
+  /** The value under `key`, made by `init` the first time this run asks for it. */
+  get<T>(key: string, init: () => T): T;
+}
+
 /** What the engine offers plugins while a run is in progress. Times are ms since the run's origin. */
 export interface ChaosEnv {
   readonly system: ActorSystem;
@@ -85,6 +97,8 @@ export interface ChaosEnv {
   readonly sim: SimulatedSystem | undefined;
   readonly scenario: Scenario;
   readonly seed: number;
+  /** This run's shared plugin state (fresh for every run). */
+  readonly state: RunState;
   /** The store's replicas, in Raft id order. */
   readonly replicas: readonly string[];
   /** Every workload actor (clients, watchers): "everyone else" for partitions. */
@@ -215,6 +229,8 @@ export interface RunData {
   reference: { events: WatchEventRecord[]; revision: number } | undefined;
   figures: FaultFigures[];
   samples: StatusSample[];
+  /** What this run's workloads and nemeses left for the checks (see RunState). */
+  state: RunState;
 }
 
 export interface CheckPlugin<P extends CheckSpec = CheckSpec> {

@@ -12,21 +12,23 @@
  * - checks over that observation: one load balancer per Service, never a
  *   duplicate creation, terminated instances' Nodes deleted in time.
  *
- * The engine's RunData carries only the store's histories, so a registry's
- * cloud workload and checks share an explicit observation sink (made by
- * `cloudPlugins()`); `registerCloudPlugins(registry)` adds all of them.
- * Only types come from the engine: this module does not import its code.
+ * The nemeses, the workload and the checks of one run share a CloudSink kept
+ * in the run's RunState (`cloudSink(state)`): the engine makes a fresh one
+ * per run, so runs never share observations. `registerCloudPlugins(registry)`
+ * adds them all (the default registry does). The chaos engine imports the
+ * cloud, never the reverse; only types come from the engine here (the
+ * registry imports this module).
  */
-import { defineBehaviour, unhandled } from '../actor/behaviour.js';
-import type { Message } from '../actor/protocol.js';
-import { apiServer } from '../api/behaviour.js';
-import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
-import type { List, Node, Service } from '../api/types/index.js';
-import type { CheckPlugin, CheckResult, ChaosEnv, FaultSpec, Injection, NemesisPlugin, WorkloadPlugin } from '../chaos/engine/types.js';
-import { LB_CLEANUP_FINALIZER, UNINITIALIZED_TAINT_KEY, loadBalancerName, targetInstanceIds } from './ccm/desired.js';
-import { CLOUD_NAME, type CloudMsg } from './provider/protocol.js';
-import type { CloudFault, CloudHeal, CloudSnapshot, FaultOutcome, Instance } from './provider/types.js';
-import { ACTORS_TAG, spawnCloudComponents } from './setup.js';
+import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
+import type { Message } from '../../actor/protocol.js';
+import { apiServer } from '../../api/behaviour.js';
+import type { ApiReply, ApiServerMsg } from '../../api/protocol.js';
+import type { List, Node, Service } from '../../api/types/index.js';
+import type { CheckPlugin, CheckResult, ChaosEnv, FaultSpec, Injection, NemesisPlugin, RunData, RunState, WorkloadPlugin } from '../engine/types.js';
+import { LB_CLEANUP_FINALIZER, UNINITIALIZED_TAINT_KEY, loadBalancerName, targetInstanceIds } from '../../cloud/ccm/desired.js';
+import { CLOUD_NAME, type CloudMsg } from '../../cloud/provider/protocol.js';
+import type { CloudFault, CloudHeal, CloudSnapshot, FaultOutcome, Instance } from '../../cloud/provider/types.js';
+import { ACTORS_TAG, spawnCloudComponents } from '../../cloud/setup.js';
 
 // ------------------------------------------------------------ nemeses
 
@@ -65,7 +67,7 @@ const instanceSchema = {
   },
 };
 
-export function cloudNemeses(sink: CloudSink): NemesisPlugin[] {
+export function cloudNemeses(): NemesisPlugin[] {
   return [
   {
     name: 'cloud-api-outage',
@@ -109,6 +111,7 @@ export function cloudNemeses(sink: CloudSink): NemesisPlugin[] {
       const pinned = Array.isArray(p.nodes) && typeof p.nodes[0] === 'string' ? (p.nodes[0] as string) : undefined;
       const name = pinned ?? (typeof p.name === 'string' ? p.name : undefined);
       const outcome = await fault(env, { kind: 'terminate-instance', ...(name !== undefined ? { name } : {}) });
+      const sink = cloudSink(env.state);
       for (const i of outcome.instances) sink.terminatedAtMs[i.name] ??= env.elapsedMs();
       const stopped = await stopNodeActors(env, outcome.instances);
       const names = outcome.instances.map((i) => i.name);
@@ -146,11 +149,16 @@ export interface CloudObservation {
   convergedAtMs: number;
 }
 
-/** Shared by one registry's cloud plugins: the nemeses record terminations, the workload what it saw. */
+/** Shared by one run's cloud plugins: the nemeses record terminations, the workload what it saw. */
 export interface CloudSink {
   last?: CloudObservation;
   /** Node name → ms from the origin when its instance was terminated. */
   terminatedAtMs: Record<string, number>;
+}
+
+/** The run's CloudSink (made empty the first time the run asks). */
+export function cloudSink(state: RunState): CloudSink {
+  return state.get<CloudSink>('cloud', () => ({ terminatedAtMs: {} }));
 }
 
 type SleeperMsg = Message<'sleep', { ms: number }> | Message<'wake', { seq: number }>;
@@ -194,7 +202,7 @@ const CHAOS_CCM_TIMINGS = {
   cloudCallTimeoutMs: 2_000,
 };
 
-function cloudWorkload(sink: CloudSink): WorkloadPlugin<CloudWorkloadSpec> {
+function cloudWorkload(): WorkloadPlugin<CloudWorkloadSpec> {
   return {
     name: 'cloud',
     description: 'API server over the store, the simulated cloud, the cloud-controller-manager and nodes with instances; LoadBalancer Services created during the run; the cluster observed once it converges',
@@ -211,6 +219,7 @@ function cloudWorkload(sink: CloudSink): WorkloadPlugin<CloudWorkloadSpec> {
       },
     },
     async prepare(env, spec) {
+      const sink = cloudSink(env.state);
       const nodeNames = Array.from({ length: spec.nodes ?? 3 }, (_, i) => `node-${i}`);
       await env.system.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'replicated', options: { replicas: [...env.replicas] } }, http: false } });
       await env.system.spawn(cloudSleeper, { name: SLEEPER });
@@ -359,10 +368,10 @@ function checkTerminatedNodesDeleted(o: CloudObservation, maxMs: number): CheckR
   };
 }
 
-function cloudChecks(sink: CloudSink): CheckPlugin[] {
-  const observed = (name: string): CloudObservation | CheckResult => sink.last ?? { name, verdict: 'unknown', summary: 'the cloud workload did not run: add `workload: { cloud: {} }` to the scenario' };
-  const run = (name: string, f: (o: CloudObservation) => CheckResult) => async (): Promise<CheckResult> => {
-    const o = observed(name);
+function cloudChecks(): CheckPlugin[] {
+  const observed = (state: RunState, name: string): CloudObservation | CheckResult => cloudSink(state).last ?? { name, verdict: 'unknown', summary: 'the cloud workload did not run: add `workload: { cloud: {} }` to the scenario' };
+  const run = (name: string, f: (o: CloudObservation) => CheckResult) => async (data: RunData): Promise<CheckResult> => {
+    const o = observed(data.state, name);
     return 'snapshot' in o ? f(o) : o;
   };
   return [
@@ -372,18 +381,17 @@ function cloudChecks(sink: CloudSink): CheckPlugin[] {
       name: 'cloud-terminated-nodes-deleted',
       description: 'the Node of every terminated instance is deleted within maxMs',
       schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
-      run: async (_data, params) => {
-        const o = observed('cloud-terminated-nodes-deleted');
+      run: async (data, params) => {
+        const o = observed(data.state, 'cloud-terminated-nodes-deleted');
         return 'snapshot' in o ? checkTerminatedNodesDeleted(o, (params.maxMs as number | undefined) ?? 30_000) : o;
       },
     },
   ];
 }
 
-/** The cloud's nemeses, its workload and its checks, the latter two sharing one observation sink. */
-export function cloudPlugins(): { nemeses: NemesisPlugin[]; workload: WorkloadPlugin<CloudWorkloadSpec>; checks: CheckPlugin[]; sink: CloudSink } {
-  const sink: CloudSink = { terminatedAtMs: {} };
-  return { nemeses: cloudNemeses(sink), workload: cloudWorkload(sink), checks: cloudChecks(sink), sink };
+/** The cloud's nemeses, its workload and its checks; they share state only through the run's RunState. */
+export function cloudPlugins(): { nemeses: NemesisPlugin[]; workload: WorkloadPlugin<CloudWorkloadSpec>; checks: CheckPlugin[] } {
+  return { nemeses: cloudNemeses(), workload: cloudWorkload(), checks: cloudChecks() };
 }
 
 /** Add the cloud's plugins to an engine registry (structurally typed, so this module needs only the engine's types). */
@@ -391,11 +399,9 @@ export function registerCloudPlugins(registry: {
   registerWorkload<S>(plugin: WorkloadPlugin<S>): void;
   registerNemesis(plugin: NemesisPlugin): void;
   registerCheck(plugin: CheckPlugin): void;
-}): CloudSink {
+}): void {
   const plugins = cloudPlugins();
   registry.registerWorkload(plugins.workload);
   for (const n of plugins.nemeses) registry.registerNemesis(n);
   for (const c of plugins.checks) registry.registerCheck(c);
-  return plugins.sink;
 }
-
