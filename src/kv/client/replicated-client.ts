@@ -249,10 +249,12 @@ export class ReplicatedKvClient implements KvClient {
         const delivered = !(error instanceof ActorNotFoundError) && !(error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
         if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
         lastProblem = `${replica}: ${error.message}`;
+        // This replica died holding the request or did not answer in time (a restarting replica replays its log
+        // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
+        this.rotate();
         if (delivered && !retrySafe) {
           throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message})`, true);
         }
-        this.rotate();
         await this.backoff(attempt++, deadline);
         continue;
       }
