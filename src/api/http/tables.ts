@@ -71,7 +71,8 @@ function podReady(o: Obj): string {
 
 function nodeStatus(o: Obj): string {
   const ready = list(get(o, 'status', 'conditions')).find((c) => c.type === 'Ready');
-  const parts = [ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown'];
+  // As kubectl's printNode: any Ready status but True (False or Unknown, a lost node) prints NotReady; no Ready condition at all prints Unknown.
+  const parts = [ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
   if (get(o, 'spec', 'unschedulable') === true) parts.push('SchedulingDisabled');
   return parts.join(',');
 }
