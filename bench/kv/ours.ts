@@ -17,8 +17,8 @@ import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } f
 import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';
 
 const DRIVER = 'kv-bench-driver';
-/** A phase is bounded by its own duration or count; this only catches a wedged side. */
-const PHASE_ASK_TIMEOUT_MS = 600_000;
+/** A phase normally takes seconds (its duration, or 2,000 sequential ops); past this margin the side is wedged: fail loudly. */
+const PHASE_ASK_MARGIN_MS = 120_000;
 const STATUS_POLL_MS = 10;
 
 function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): ReplicaStatus | undefined {
@@ -46,11 +46,11 @@ export async function startOurs(): Promise<BenchSide> {
       replica: { tickMs: HEARTBEAT_MS, heartbeatTicks: 1, electionTicks: ELECTION_MS / HEARTBEAT_MS },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
-    const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_TIMEOUT_MS) => driver.ask<R>(msg, { timeoutMs });
+    const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });
 
     const side: BenchSide = {
       label: 'kubethreads',
-      runPhase: (spec: PhaseSpec) => ask<PhaseResult>({ type: 'phase', body: spec }),
+      runPhase: (spec: PhaseSpec) => ask<PhaseResult>({ type: 'phase', body: spec }, (spec.kind === 'load' ? spec.durationMs : 0) + PHASE_ASK_MARGIN_MS),
       writerStart: async (prefix, valueBytes) => {
         await ask({ type: 'writerStart', body: { prefix, valueBytes } });
       },
