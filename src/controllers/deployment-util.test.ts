@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Deployment, Pod, ReplicaSet } from '../api/types/index.js';
 import {
   newReplicaSetReplicas, oldScaleDownBudget, podTemplateHash, resolveFenceposts, scaledValue, templateWithoutHash, equalIgnoreHash, POD_TEMPLATE_HASH_LABEL,
+  replicasAnnotations,
 } from './deployment-util.js';
 import { rankForDeletion, slowStartBatch } from './replicaset.js';
 import { NodeLifecycleController, tolerates } from './node-lifecycle.js';
@@ -122,4 +123,17 @@ test('expectations: a controller waits for its own creates and deletes to show i
   assert.ok(!e.satisfied('rs'), 'the same deletion twice counts once');
   now = 1_001;
   assert.ok(e.satisfied('rs'), 'expired: a lost event cannot wedge the controller');
+});
+
+test('scaling an old ReplicaSet updates its replicas annotations only, never the Deployment\'s newer change-cause', () => {
+  const d = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', annotations: { 'kubernetes.io/change-cause': 'move to 1.27' } },
+    spec: { replicas: 4, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [] } } },
+  } as unknown as Deployment;
+  const old = { metadata: { name: 'web-1', annotations: { 'deployment.kubernetes.io/revision': '1' } }, spec: { replicas: 3 } } as unknown as ReplicaSet;
+  const out = replicasAnnotations(d, old);
+  assert.equal(out['kubernetes.io/change-cause'], undefined, 'revision 1 keeps its own (absent) change-cause');
+  assert.equal(out['deployment.kubernetes.io/revision'], '1');
+  assert.equal(out['deployment.kubernetes.io/desired-replicas'], '4');
+  assert.equal(out['deployment.kubernetes.io/max-replicas'], '5', '4 + 25 % surge rounded up');
 });

@@ -155,6 +155,21 @@ export function replicaSetAnnotations(d: Deployment, rs: ReplicaSet | undefined,
   return out;
 }
 
+/**
+ * Only the desired and max replicas annotations, on top of the ReplicaSet's
+ * own (Kubernetes' SetReplicasAnnotations): scaling an old ReplicaSet must not
+ * copy the Deployment's current annotations, such as its change-cause, onto
+ * an older revision.
+ */
+export function replicasAnnotations(d: Deployment, rs: ReplicaSet): Record<string, string> {
+  const out: Record<string, string> = { ...(rs.metadata.annotations ?? {}) };
+  const replicas = d.spec?.replicas ?? 1;
+  out[DESIRED_REPLICAS_ANNOTATION] = String(replicas);
+  const maxSurge = d.spec?.strategy?.type === 'Recreate' ? 0 : resolveFenceposts(d).maxSurge;
+  out[MAX_REPLICAS_ANNOTATION] = String(replicas + maxSurge);
+  return out;
+}
+
 // ---------- status and conditions ----------
 
 export type ProgressReason =

@@ -15,7 +15,7 @@ import { DEPLOYMENTS, INDEX_NAMESPACE, INDEX_OWNER_UID, REPLICASETS, isConflict,
 import { controllerRefOf, isDeleting, ownerRefTo, selectorMatches, type ControllerApi, type EventRecorder } from './common.js';
 import {
   POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, DESIRED_REPLICAS_ANNOTATION, byCreation, calculateStatus, condition, equalIgnoreHash, isComplete, isProgressing, isTimedOut,
-  maxRevision, maxUnavailableOf, newReplicaSetReplicas, oldScaleDownBudget, podTemplateHash, replicaSetAnnotations, resolveFenceposts, revisionOf, setCondition, specReplicas, sumSpecReplicas,
+  maxRevision, maxUnavailableOf, newReplicaSetReplicas, oldScaleDownBudget, podTemplateHash, replicaSetAnnotations, replicasAnnotations, resolveFenceposts, revisionOf, setCondition, specReplicas, sumSpecReplicas,
 } from './deployment-util.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
 
@@ -218,7 +218,7 @@ export class DeploymentController {
 
   private async scaleReplicaSet(d: Deployment, rs: ReplicaSet, replicas: number): Promise<ReplicaSet> {
     const before = specReplicas(rs);
-    const annotations = replicaSetAnnotations(d, rs, revisionOf(rs));
+    const annotations = replicasAnnotations(d, rs);
     if (before === replicas && annotations[DESIRED_REPLICAS_ANNOTATION] === rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION]) return rs;
     const updated = await this.options.api.update(REPLICASETS, { ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...rs.spec!, replicas } });
     if (before !== replicas) {
