@@ -186,14 +186,14 @@ async function withSide<T>(start: () => Promise<BenchSide>, use: (side: BenchSid
   }
 }
 
-function rowsOf(ours: SideDetails, etcd: SideDetails | null): KvBenchRow[] {
+function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions): KvBenchRow[] {
   const ms = (us: number) => round(us / 1000, 3);
   const pick: Array<[string, (d: SideDetails) => number, string, 'higher' | 'lower']> = [
     ['sequential put latency p50', (d) => ms(d.putLatencyUs.p50), 'ms', 'lower'],
     ['sequential put latency p99', (d) => ms(d.putLatencyUs.p99), 'ms', 'lower'],
-    ['put throughput, 64 outstanding', (d) => d.throughputOpsPerS.put, 'ops/s', 'higher'],
-    ['linearizable get throughput, 64 outstanding', (d) => d.throughputOpsPerS.get, 'ops/s', 'higher'],
-    ['compare-and-swap txn throughput, 64 outstanding', (d) => d.throughputOpsPerS.cas, 'ops/s', 'higher'],
+    [`put throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.put, 'ops/s', 'higher'],
+    [`linearizable get throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.get, 'ops/s', 'higher'],
+    [`compare-and-swap txn throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.cas, 'ops/s', 'higher'],
     ['watch delivery latency p50 (put acked -> event)', (d) => ms(d.watchLatencyUs.p50), 'ms', 'lower'],
     ['watch delivery latency p99 (put acked -> event)', (d) => ms(d.watchLatencyUs.p99), 'ms', 'lower'],
     ['failover: time to a new leader (median of kills)', (d) => round(median(d.failover.map((f) => f.timeToLeaderMs)), 1), 'ms', 'lower'],
@@ -255,7 +255,7 @@ export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions
     if (options.etcd !== 'never') process.stderr.write(`bench kv: ${INSTALL_HINT}\n`);
   }
   const result: KvBenchResult = {
-    rows: rowsOf(ours, etcdDetails),
+    rows: rowsOf(ours, etcdDetails, options),
     etcd: { version: version ?? null, ...(skipped === undefined ? {} : { skipped }) },
     options,
     ours,
