@@ -20,7 +20,14 @@ function cleanNow(): void {
     }
   }
   children.clear();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) {
+    try {
+      // Threads may still be writing there while the process goes down: retry, and never let one directory stop the rest.
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (error) {
+      process.stderr.write(`bench kv: could not remove ${dir}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
   dirs.clear();
 }
 

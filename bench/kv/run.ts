@@ -88,6 +88,8 @@ export interface KvBenchResult {
   etcdDetails: SideDetails | null;
 }
 
+/** Three replica threads and a driver, or three etcd processes and a leader: seconds normally, even on a loaded machine. */
+const SIDE_START_TIMEOUT_MS = 120_000;
 /** Waits generous enough for a loaded 2-core machine; they only catch a wedged side. */
 const HEALTHY_TIMEOUT_MS = 60_000;
 const NEW_LEADER_TIMEOUT_MS = 30_000;
@@ -178,7 +180,13 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
 }
 
 async function withSide<T>(start: () => Promise<BenchSide>, use: (side: BenchSide) => Promise<T>): Promise<T> {
-  const side = await start();
+  let timer: NodeJS.Timeout | undefined;
+  const side = await Promise.race([
+    start(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`bench kv: a side did not start within ${SIDE_START_TIMEOUT_MS} ms`)), SIDE_START_TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
   try {
     return await use(side);
   } finally {
