@@ -6,6 +6,7 @@
  * module and appear in the scenario schema (`scenarioSchema()`) at once.
  */
 import { registerCloudPlugins } from '../plugins/cloud.js';
+import { registerKubernetesPlugins } from '../plugins/kubernetes.js';
 import { storeChecks } from './checks.js';
 import { storeNemeses } from './nemeses.js';
 import type { CheckPlugin, NemesisPlugin, WorkloadPlugin } from './types.js';
@@ -62,10 +63,11 @@ export function storeRegistry(): PluginRegistry {
   return registry;
 }
 
-/** The store's plugins and those of the other layers (the simulated cloud's: src/chaos/plugins/cloud.ts). */
+/** The store's plugins and those of the other layers (the simulated cloud's: src/chaos/plugins/cloud.ts; Kubernetes': src/chaos/plugins/kubernetes.ts). */
 export function fullRegistry(): PluginRegistry {
   const registry = storeRegistry();
   registerCloudPlugins(registry);
+  registerKubernetesPlugins(registry);
   return registry;
 }
 
