@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeRunFiles } from './output.js';
 import { cloudSink } from '../plugins/cloud.js';
+import { kubeSink } from '../plugins/kubernetes.js';
 import { PluginRegistry, storeRegistry } from './registry.js';
 import { runScenario, type ChaosRun } from './run.js';
 import { loadScenario, scenarioFiles } from './testing.js';
@@ -59,6 +60,19 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
     const o = cloudSink(r.state).last!;
     assert.equal(Object.keys(o.terminatedAtMs).length, 2, 'two instances terminated');
     assert.equal(o.nodes.length, 2, 'their Nodes deleted, the other two kept');
+  },
+  'scheduler-cm-failover-during-rollout': (r) => {
+    assert.deepEqual(r.outcome.figures.map((f) => f.nodes.length), [1, 1], 'a scheduler leader and a controller-manager leader were killed');
+    const sink = kubeSink(r.state);
+    const atMs = r.outcome.figures[0]!.atMs;
+    // The killed replica restarts at once as a new incarnation, so either replica may win the lease back.
+    assert.ok(sink.samples.some((s) => s.tMs > atMs && s.schedulerLeaders.length === 1), 'a scheduler leads again after the kill');
+    assert.ok(sink.lastChangeMs > 0, 'the Deployments were churned during the faults');
+  },
+  'node-crash-rescheduling': (r) => {
+    const sink = kubeSink(r.state);
+    assert.equal(sink.crashedNodes.length, 1);
+    assert.ok(sink.bindings.some((b) => b.tMs > r.outcome.figures[0]!.atMs), 'pods were bound again after the crash');
   },
 };
 
