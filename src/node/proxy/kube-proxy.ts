@@ -16,7 +16,8 @@ import type { KubeObject } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
 import { ENDPOINT_SLICES, ENDPOINTS, KubeApi, SERVICES } from '../kubelet/api-client.js';
-import { RoundRobin, buildRoutingTable, type Backend, type RoutingTable } from './routing.js';
+import { RoundRobin, backendId, buildRoutingTable, type Backend, type RoutingTable } from './routing.js';
+import type { SimServeReply } from '../runtime/sim/sim-runtime.js';
 import type { TcpForwarder } from './tcp-forwarder.js';
 import type { EndpointSlice, Endpoints, Service } from './types.js';
 
@@ -34,18 +35,36 @@ export interface KubeProxyArgs {
   /** Listeners another node holds are retried this often. */
   listenRetryMs?: number;
   apiAskTimeoutMs?: number;
+  /** A node's sim runtime is `${runtimePrefix}${nodeName}` (actors/node.ts names them `runtime-<node>`). */
+  runtimePrefix?: string;
+  /** How long a request to one endpoint may take before the next is tried. */
+  requestTimeoutMs?: number;
 }
 
 export type KubeProxyMsg =
   | Message<'proxy.sync', null>
   /** Pick an endpoint of a Service port, as a connection through it would (sim traffic). */
   | Message<'proxy.route', { namespace: string; name: string; port?: string | number; via?: 'cluster' | 'nodePort' }>
+  /**
+   * Ask: deliver a request through the Service to a sim pod, as a connection
+   * through the TCP forwarder would: pick an endpoint, ask its node's runtime
+   * (`sim.serve`), and on refusal or silence try another endpoint (at most 3).
+   * What service availability under chaos is measured with.
+   */
+  | Message<'proxy.request', { namespace: string; name: string; port?: string | number; via?: 'cluster' | 'nodePort' }>
   /** The table as plain data, for inspection and tests. */
   | Message<'proxy.table', null>
   | ClientTimerMsg
   | Message<'api.watchEvents' | 'api.watchEnd', never>;
 
 export type ProxyRouteReply = { ok: true; backend: Pick<Backend, 'ip' | 'port' | 'nodeName' | 'podName'>; route: string } | { ok: false; reason: string };
+
+/** Which pod answered a `proxy.request`, after how many tries; or why none did. */
+export type ProxyRequestReply = { ok: true; pod: string; ip: string; attempts: number } | { ok: false; reason: string; attempts: number };
+
+/** Endpoints tried per request before it fails, as the TCP forwarder's connect attempts. */
+const REQUEST_ATTEMPTS_MAX = 3;
+const REQUEST_TIMEOUT_MS_DEFAULT = 1_000;
 
 const SYNC_DELAY_MS_DEFAULT = 50;
 const LISTEN_RETRY_MS_DEFAULT = 2_000;
@@ -113,6 +132,31 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     return { ok: true, route: chosen.key, backend: { ip: backend.ip, port: backend.port, nodeName: backend.nodeName, podName: backend.podName } };
   }
 
+  async function request(body: { namespace: string; name: string; port?: string | number; via?: 'cluster' | 'nodePort' }): Promise<ProxyRequestReply> {
+    const failed = new Set<string>();
+    let lastReason = 'no attempt';
+    for (let attempt = 1; attempt <= REQUEST_ATTEMPTS_MAX; attempt++) {
+      const serviceKey = `${body.namespace}/${body.name}`;
+      const candidates = [...table.routes.values()].filter((r) => r.serviceKey === serviceKey);
+      const chosen = body.port === undefined ? (candidates.length === 1 ? candidates[0] : undefined) : candidates.find((r) => r.portName === body.port || r.port === body.port);
+      if (chosen === undefined) {
+        const routed = route(body);
+        return { ok: false, reason: routed.ok ? `service ${serviceKey} has no such port` : routed.reason, attempts: attempt - 1 };
+      }
+      const backend = balancer.pick(chosen, body.via ?? 'cluster', failed);
+      if (backend === undefined) return { ok: false, reason: `no usable endpoint left (last: ${lastReason})`, attempts: attempt - 1 };
+      try {
+        const reply = await ctx.ask<SimServeReply>(`${args.runtimePrefix ?? 'runtime-'}${backend.nodeName ?? ''}`, { type: 'sim.serve', body: { ip: backend.ip } }, { timeoutMs: args.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT });
+        if (reply.ok) return { ok: true, pod: reply.pod, ip: backend.ip, attempts: attempt };
+        lastReason = reply.reason;
+      } catch (error) {
+        lastReason = error instanceof Error ? error.message : String(error);
+      }
+      failed.add(backendId(backend));
+    }
+    return { ok: false, reason: `${REQUEST_ATTEMPTS_MAX} endpoints failed (last: ${lastReason})`, attempts: REQUEST_ATTEMPTS_MAX };
+  }
+
   return {
     async receive(msg) {
       if (api.handle(msg as Message)) return undefined;
@@ -130,6 +174,8 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
           return undefined;
         case 'proxy.route':
           return route(msg.body);
+        case 'proxy.request':
+          return request(msg.body);
         case 'proxy.table':
           return [...table.routes.values()].map((r) => ({
             key: r.key, clusterIP: r.clusterIP, port: r.port, nodePort: r.nodePort, tier: r.clusterTier,

@@ -27,7 +27,18 @@ export interface SimRuntimeArgs {
 
 type SimEvent = 'exit' | 'term-exit' | 'kill' | 'log';
 
-export type SimInternalMsg = Message<'sim.fire', { containerId: string; event: SimEvent }> | Message<'sim.wake', { waitId: number }>;
+export type SimInternalMsg =
+  | Message<'sim.fire', { containerId: string; event: SimEvent }>
+  | Message<'sim.wake', { waitId: number }>
+  /**
+   * Ask: a request to the pod at `ip` (Service traffic routed by kube-proxy's table).
+   * A sim pod has no process to answer; its runtime answers for it when the pod's
+   * sandbox is up and one of its containers is running, as a server in it would.
+   */
+  | Message<'sim.serve', { ip: string }>;
+
+/** The answer of a sim pod to a request: which pod answered, or why none did. */
+export type SimServeReply = { ok: true; pod: string; namespace: string } | { ok: false; reason: string };
 
 interface SimContainer {
   script: SimScript;
@@ -168,7 +179,17 @@ export class SimBackend implements RuntimeBackend<SimInternalMsg> {
       case 'sim.fire':
         this.onFire(msg.body.containerId, msg.body.event);
         return null;
+      case 'sim.serve':
+        return this.serve(msg.body.ip);
     }
+  }
+
+  private serve(ip: string): SimServeReply {
+    const sandbox = this.events.store.listSandboxes().find((s) => s.ip === ip && s.state === 'SANDBOX_READY');
+    if (sandbox === undefined) return { ok: false, reason: `connection refused: no pod at ${ip} on this node` };
+    const running = this.events.store.listContainers({ podSandboxId: sandbox.id }).some((c) => c.state === 'CONTAINER_RUNNING' && this.containers.get(c.id)?.stopping !== true);
+    if (!running) return { ok: false, reason: `connection refused: pod ${sandbox.config.metadata.namespace}/${sandbox.config.metadata.name} has no running container` };
+    return { ok: true, pod: sandbox.config.metadata.name, namespace: sandbox.config.metadata.namespace };
   }
 
   inspect(): Record<string, unknown> {
