@@ -8,12 +8,8 @@
  * src/cloud opens a socket.
  */
 import * as net from 'node:net';
+import { spliceWithRetry } from '../../node/proxy/tcp-splice.js';
 import type { DataPlaneEntry } from './state.js';
-
-/** Targets one connection tries before it is refused: enough to step over a dead node or two. */
-export const CONNECT_ATTEMPTS_MAX = 3;
-/** A target that has not accepted within this long counts as failed (a stopped node). */
-export const CONNECT_TIMEOUT_MS = 2_000;
 
 interface Listener {
   server: net.Server;
@@ -76,36 +72,21 @@ export class TcpLoadBalancerDataPlane {
     client.pause();
     client.on('error', () => undefined);
     client.on('close', () => listener.sockets.delete(client));
-    this.connect(client, listener, 0);
+    this.connect(client, listener);
   }
 
-  private connect(client: net.Socket, listener: Listener, attempt: number): void {
-    const backends = listener.entry.backends;
-    if (backends.length === 0 || attempt >= Math.min(CONNECT_ATTEMPTS_MAX, backends.length)) {
-      client.destroy();
-      return;
-    }
-    const backend = backends[listener.next++ % backends.length]!;
-    const upstream = net.connect({ host: backend.host, port: backend.port });
-    upstream.setTimeout(CONNECT_TIMEOUT_MS);
-    const retry = (): void => {
-      upstream.destroy();
-      this.connect(client, listener, attempt + 1);
-    };
-    upstream.once('timeout', retry);
-    upstream.once('error', retry);
-    upstream.once('connect', () => {
-      upstream.setTimeout(0);
-      upstream.removeListener('timeout', retry);
-      upstream.removeListener('error', retry);
-      listener.sockets.add(upstream);
-      upstream.on('close', () => listener.sockets.delete(upstream));
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.end());
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+  private connect(client: net.Socket, listener: Listener): void {
+    spliceWithRetry(client, {
+      // Round robin over the targets, each tried at most once per connection.
+      pick: (attempt) => {
+        const backends = listener.entry.backends;
+        if (backends.length === 0 || attempt >= backends.length) return undefined;
+        return backends[listener.next++ % backends.length];
+      },
+      track: (upstream) => {
+        listener.sockets.add(upstream);
+        upstream.on('close', () => listener.sockets.delete(upstream));
+      },
     });
   }
 }

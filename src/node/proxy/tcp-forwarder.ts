@@ -7,12 +7,10 @@
  * messages with the same table instead.
  */
 import * as net from 'node:net';
-import { RoundRobin, backendId, type RoutingTable } from './routing.js';
+import { RoundRobin, type RoutingTable } from './routing.js';
+import { spliceWithRetry } from './tcp-splice.js';
 
-/** Endpoints one connection tries before it is refused: enough to step over a dead pod or two without stalling the client long. */
-export const CONNECT_ATTEMPTS_MAX = 3;
-/** An endpoint that has not accepted within this long counts as failed (a paused or partitioned pod). */
-export const CONNECT_TIMEOUT_MS = 2_000;
+export { CONNECT_ATTEMPTS_MAX, CONNECT_TIMEOUT_MS } from './tcp-splice.js';
 
 interface Binding {
   routeKey: string;
@@ -88,39 +86,19 @@ export class TcpForwarder {
     client.pause();
     client.on('error', () => undefined);
     client.on('close', () => this.sockets.delete(client));
-    this.connect(client, binding, new Set(), 0);
-  }
-
-  private connect(client: net.Socket, binding: Binding, failed: Set<string>, attempt: number): void {
-    const route = this.table.routes.get(binding.routeKey);
-    const backend = route === undefined || attempt >= CONNECT_ATTEMPTS_MAX ? undefined : this.balancer.pick(route, binding.kind, failed);
-    if (backend === undefined) {
-      this.stats.refused++;
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect({ host: backend.ip, port: backend.port });
-    upstream.setTimeout(CONNECT_TIMEOUT_MS);
-    const retry = (): void => {
-      upstream.destroy();
-      failed.add(backendId(backend));
-      this.stats.retries++;
-      this.connect(client, binding, failed, attempt + 1);
-    };
-    upstream.once('timeout', retry);
-    upstream.once('error', retry);
-    upstream.once('connect', () => {
-      upstream.setTimeout(0);
-      upstream.removeListener('timeout', retry);
-      upstream.removeListener('error', retry);
-      this.sockets.add(upstream);
-      upstream.on('close', () => this.sockets.delete(upstream));
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.end());
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+    spliceWithRetry(client, {
+      pick: (_attempt, failed) => {
+        const route = this.table.routes.get(binding.routeKey);
+        // backendId is `ip:port`, the same key the splice records failures under.
+        const backend = route === undefined ? undefined : this.balancer.pick(route, binding.kind, failed);
+        return backend === undefined ? undefined : { host: backend.ip, port: backend.port };
+      },
+      track: (upstream) => {
+        this.sockets.add(upstream);
+        upstream.on('close', () => this.sockets.delete(upstream));
+      },
+      onRetry: () => this.stats.retries++,
+      onRefused: () => this.stats.refused++,
     });
   }
 }
