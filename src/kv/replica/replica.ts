@@ -119,6 +119,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     node = RaftNode.restart({ config: { ...config, applied: snapshot?.metadata.index ?? 0 }, hardState: initial.hardState, snapshot, entries });
   }
   let snapshotIndex = snapshot?.metadata.index ?? 0;
+  /** The last log index applied to the store; kept here so the Ready loop need not build a status (a copy) per turn. */
+  let appliedIndex = snapshotIndex;
   ctx.log.info({ fresh, term: initial.hardState.term, commit: initial.hardState.commit, snapshotIndex, lastIndex: storage.lastIndex() }, 'replica started');
 
   // ---------------------------------------------------------------- volatile state
@@ -208,6 +210,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   function applyEntries(entries: Entry[]): void {
     if (entries.length === 0) return;
+    appliedIndex = entries[entries.length - 1]!.index;
     for (const entry of entries) {
       if (entry.type !== 'normal' || entry.data.byteLength === 0) continue;
       const [proposalId, request] = decodeEntry(entry.data);
@@ -241,11 +244,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     leases = new LeaseClock(store);
     if (node.isLeader()) leases.promote(ctx.now());
     snapshotIndex = index;
+    appliedIndex = index;
   }
 
   function maybeSnapshot(): void {
+    if (appliedIndex - snapshotIndex < snapshotEntries) return;
     const status = node.status();
-    if (status.applied - snapshotIndex < snapshotEntries || status.applied > storage.lastIndex()) return;
+    if (status.applied > storage.lastIndex()) return;
     if (status.applied > storage.initialState().hardState.commit) return;
     const data = storeToBytes(store);
     storage.createSnapshot(status.applied, status.confState, data);
@@ -275,7 +280,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   function serveAppliedReads(): void {
-    const applied = node.status().applied;
+    const applied = appliedIndex;
     while (readsAwaitingApply.length > 0 && readsAwaitingApply[0]!.index <= applied) {
       for (const read of readsAwaitingApply.shift()!.reads) read.resolve(store.range(read.request));
     }
