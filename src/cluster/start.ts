@@ -18,7 +18,8 @@ import { spawnNode, type SpawnedNode } from '../../actors/node.js';
 import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
-import { timingFor, type ClusterSpec, type Timing } from './spec.js';
+import { REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
+import { CCM_DEFAULTS } from '../cloud/ccm/manager.js';
 
 export interface Cluster {
   readonly system: ActorSystem;
@@ -81,8 +82,16 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       ),
     );
     // The simulated cloud: an instance per node, and the cloud-controller-manager that initializes Nodes from them.
+    // The CCM's periods and retry backoff follow the time profile like every other timeout (Kubernetes' own under realistic).
+    const scale = timing.leaseDurationMs / REALISTIC_TIMING.leaseDurationMs;
     await spawnCloudComponents(system, {
-      ccm: { leaderElection: election },
+      ccm: {
+        leaderElection: election,
+        nodeMonitorPeriodMs: CCM_DEFAULTS.nodeMonitorPeriodMs * scale,
+        routeReconcilePeriodMs: CCM_DEFAULTS.routeReconcilePeriodMs * scale,
+        resyncPeriodMs: CCM_DEFAULTS.resyncPeriodMs * scale,
+        retry: { baseMs: CCM_DEFAULTS.retry.baseMs * scale, maxMs: CCM_DEFAULTS.retry.maxMs * scale },
+      },
       nodes: nodes.map((n) => ({ name: n.nodeName, internalIP: n.nodeIP, actors: [n.kubelet, n.kubeProxy, ...Object.values(n.runtimes)] })),
     });
     let kubeconfigPath: string | undefined;
