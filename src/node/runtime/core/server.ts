@@ -76,7 +76,7 @@ export interface RuntimeBackend<I extends Message = never> {
   logSizeBytes(container: ContainerRecord): number;
   /** Byte offset where the last `lines` lines of the log begin. */
   tailOffset(container: ContainerRecord, lines: number): number;
-  /** The backend's own messages (its timers). */
+  /** The backend's own messages (its timers); `unhandled` for a type it does not know. */
   receive?(msg: I): unknown;
   /** The actor is stopping normally. */
   stop?(): void;
@@ -155,7 +155,8 @@ class CriServer<I extends Message> {
       for (const wait of [...this.waits.values()]) wait.wake();
       return null;
     }
-    return this.backend.receive?.(msg as I) ?? unhandled;
+    // Not `?? unhandled`: a backend's handled message may well answer null.
+    return this.backend.receive === undefined ? unhandled : this.backend.receive(msg as I);
   }
 
   inspect(): Record<string, unknown> {

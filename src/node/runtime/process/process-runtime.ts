@@ -11,7 +11,7 @@
  * It runs nothing unless its args carry `allowProcesses: true`, which the
  * cluster spec sets only when the user asked for it. Real I/O: threaded runtime only.
  */
-import { defineBehaviour, type ActorContext, type Message } from '../../../actor/index.js';
+import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../../actor/index.js';
 import { EXIT_CODE_SIGKILL, criError, type ContainerConfig, type CriError, type CriResult } from '../../cri/protocol.js';
 import { IpAllocator } from '../core/ip-allocator.js';
 import { serveCri, type LogSlice, type RuntimeBackend, type RuntimeEvents } from '../core/server.js';
@@ -170,7 +170,7 @@ export class ProcessBackend implements RuntimeBackend<ProcessInternalMsg> {
   }
 
   receive(msg: ProcessInternalMsg): unknown {
-    if (msg.type !== 'proc.kill') return undefined;
+    if (msg.type !== 'proc.kill') return unhandled;
     const proc = this.running.get(msg.body.containerId);
     if (proc !== undefined) this.io?.signalGroup(proc.pgid, 'SIGKILL');
     return null;

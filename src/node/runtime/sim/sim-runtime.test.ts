@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { SimulatedSystem, type ActorRef } from '../../../actor/index.js';
 import { criCall, type ContainerConfig, type CriReplies, type CriReply, type CriRequestType, type CriRequests, type PodSandboxConfig } from '../../cri/protocol.js';
 import { simRuntime, type SimRuntimeArgs } from './sim-runtime.js';
+import { SIM_ANNOTATION_PREFIX } from './script.js';
 
 const START_MS = 1_700_000_000_000;
 
@@ -199,5 +200,17 @@ describe('sim runtime', () => {
     const c = await run(12);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a.timeline, c.timeline);
+  });
+  test('its own timers are handled, not counted as unhandled; an unknown message type is', async () => {
+    const h = await harness();
+    const { containerId } = await h.runPod('web', 'nginx:1.25', { [`${SIM_ANNOTATION_PREFIX}log-every`]: '1s' });
+    await h.sim.runFor(60_000); // a log line every second, each from a sim.fire timer
+    await h.must('StopContainer', { containerId, timeoutMs: 30_000 }); // and the SIGTERM exit, another
+    const unhandledOf = async () => (await h.sim.inspect()).actors.find((a) => a.name === 'runtime-0')!.unhandled;
+    assert.equal(await unhandledOf(), 0);
+    h.ref.tell({ type: 'no.such.type', body: null } as never);
+    await h.sim.runFor(10);
+    assert.equal(await unhandledOf(), 1);
+    await h.sim.shutdown();
   });
 });

@@ -5,7 +5,7 @@
  * and all randomness through ctx.random(), so a run replays exactly in the
  * SimulatedSystem, and a thousand of these actors share one thread.
  */
-import { defineBehaviour, type ActorContext, type Message } from '../../../actor/index.js';
+import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../../actor/index.js';
 import { EXIT_CODE_SIGKILL, criError, type CriError, type CriResult, type PodSandboxConfig } from '../../cri/protocol.js';
 import { IpAllocator } from '../core/ip-allocator.js';
 import { MemoryLog } from '../core/memory-log.js';
@@ -181,6 +181,8 @@ export class SimBackend implements RuntimeBackend<SimInternalMsg> {
         return null;
       case 'sim.serve':
         return this.serve(msg.body.ip);
+      default:
+        return unhandled;
     }
   }
 

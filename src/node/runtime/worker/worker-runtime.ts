@@ -8,7 +8,7 @@
  * SIGTERM), then terminates its thread after the grace period (137).
  * Real threads: threaded runtime only.
  */
-import { defineBehaviour, type ActorContext, type Message } from '../../../actor/index.js';
+import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../../actor/index.js';
 import { criError, type ContainerConfig, type CriError, type CriResult } from '../../cri/protocol.js';
 import { IpAllocator } from '../core/ip-allocator.js';
 import { MemoryLog } from '../core/memory-log.js';
@@ -133,7 +133,7 @@ export class WorkerBackend implements RuntimeBackend<WorkerInternalMsg> {
   }
 
   receive(msg: WorkerInternalMsg): unknown {
-    if (msg.type !== 'worker.kill') return undefined;
+    if (msg.type !== 'worker.kill') return unhandled;
     this.tasks.get(msg.body.containerId)?.handle.kill();
     return null;
   }
