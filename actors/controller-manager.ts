@@ -5,5 +5,5 @@
  */
 export {
   controllerManager, spawnControllerManagers, CONTROLLER_MANAGER_LEASE, CONTROLLER_MANAGER_REPLICAS, CONTROLLER_MANAGER_USER,
-  type ControllerManagerArgs, type ControllerManagerMsg, type ControllerManagerRecordMsg, type ControllerManagerStatus, type ControllerManagerTiming,
+  type ControllerManagerArgs, type ControllerManagerMsg, type ControllerManagerStatus, type ControllerManagerTiming,
 } from '../src/controllers/behaviour.js';

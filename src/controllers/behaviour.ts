@@ -14,6 +14,7 @@ import { APISERVER_NAME } from '../api/protocol.js';
 import { ActorClock, ApiClient, LeaderElector, type ClientTimerMsg } from '../client/index.js';
 import { ControllerManager, type ControllerTiming } from './manager.js';
 import type { WriteRecord } from './common.js';
+import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
 
 export interface ControllerManagerTiming extends ControllerTiming {
   leaseDurationMs: number;
@@ -26,12 +27,10 @@ export interface ControllerManagerArgs {
   apiserver?: string;
   /** Lease name in kube-system (Kubernetes: kube-controller-manager). */
   leaseName?: string;
-  /** Tell every guarded write and every term start/stop to this actor (`cm.record`): a record that survives this actor's death, for HA tests. */
+  /** Tell every guarded write and every term start/stop to this actor (`leader.activity`): a record that survives this actor's death, for HA tests and chaos checks. */
   recordTo?: string;
 }
 
-/** Told to `recordTo`. */
-export type ControllerManagerRecordMsg = Message<'cm.record', { identity: string; atMs: number; what: 'started' | 'stopped' | 'write'; write?: WriteRecord }>;
 
 /** What `cm.status` answers: enough for tests and `kubethreads status`. */
 export interface ControllerManagerStatus {
@@ -57,8 +56,10 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
   const writes: WriteRecord[] = [];
   const terms: [number, number | undefined][] = [];
   let manager: ControllerManager | undefined;
-  const record = (what: 'started' | 'stopped'): void => {
-    if (args.recordTo !== undefined) ctx.send(args.recordTo, { type: 'cm.record', body: { identity: ctx.name, atMs: ctx.now(), what } } satisfies ControllerManagerRecordMsg);
+  const record = (what: LeaderActivity['what'], atMs: number, detail?: string): void => {
+    if (args.recordTo === undefined) return;
+    const body: LeaderActivity = { component: CONTROLLER_MANAGER_LEASE, actor: ctx.name, identity: elector.identity, atMs, what, ...(detail !== undefined ? { detail } : {}) };
+    ctx.send(args.recordTo, { type: 'leader.activity', body } satisfies LeaderActivityMsg);
   };
   const log = {
     debug: (object: object, message: string) => ctx.log.debug(object, message),
@@ -73,13 +74,13 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
     callbacks: {
       onStartedLeading: () => {
         terms.push([ctx.now(), undefined]);
-        record('started');
+        record('started', ctx.now());
         ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
         manager = new ControllerManager({
           client, clock, identity: ctx.name, timing: args.timing, mayAct: () => elector.isLeader(), log,
-          onWrite: (record) => {
-            writes.push(record);
-            if (args.recordTo !== undefined) ctx.send(args.recordTo, { type: 'cm.record', body: { identity: ctx.name, atMs: record.atMs, what: 'write', write: record } } satisfies ControllerManagerRecordMsg);
+          onWrite: (write) => {
+            writes.push(write);
+            record('write', write.atMs, `${write.verb} ${write.resource}/${write.name}`);
             if (writes.length > WRITE_RECORDS_MAX) writes.splice(0, writes.length - WRITE_RECORDS_MAX);
           },
         });
@@ -88,7 +89,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
       onStoppedLeading: () => {
         const term = terms[terms.length - 1];
         if (term !== undefined) term[1] = ctx.now();
-        record('stopped');
+        record('stopped', ctx.now());
         ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
         manager?.stop();
         manager = undefined;

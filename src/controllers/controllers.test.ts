@@ -214,7 +214,7 @@ describe('controller-manager in the simulated runtime against the real apiserver
       await h.create(DEPLOY, deployment('web', 20, 'nginx:1.26'));
       await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 20));
       const records = await h.records();
-      const leader = records.find((r) => r.what === 'started')!.identity;
+      const leader = records.find((r) => r.what === 'started')!.actor;
       const standby = leader === 'controller-manager-0' ? 'controller-manager-1' : 'controller-manager-0';
       const before = (await h.states()).length;
       await h.patch(DEPLOY, 'web', { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } } });
@@ -226,7 +226,7 @@ describe('controller-manager in the simulated runtime against the real apiserver
       // The killed replica restarts with a new identity and campaigns too: either may win, after the lease expires.
       const takeover = all.find((r) => r.what === 'started' && r.atMs > killedAtMs);
       assert.ok(takeover !== undefined, 'a replica took over');
-      assert.ok(all.some((r) => r.what === 'write' && r.atMs > takeover.atMs && (r.identity === standby || r.identity === leader)));
+      assert.ok(all.some((r) => r.what === 'write' && r.atMs > takeover.atMs && (r.actor === standby || r.actor === leader)));
       const boundMs = TIMING.leaseDurationMs + (1 + LEADER_ELECTION_JITTER_FACTOR) * TIMING.retryPeriodMs;
       assert.ok(takeover.atMs - killedAtMs <= boundMs, `took over after ${takeover.atMs - killedAtMs} ms (bound ${boundMs} ms)`);
       assertNoOverlap(all);
@@ -246,12 +246,12 @@ describe('controller-manager in the simulated runtime against the real apiserver
     try {
       await h.create(DEPLOY, deployment('web', 3, 'nginx:1.26'));
       await h.until('first rollout', () => h.rolledOut('web', 'nginx:1.26', 3));
-      const leader = (await h.records()).find((r) => r.what === 'started')!.identity;
+      const leader = (await h.records()).find((r) => r.what === 'started')!.actor;
       await h.sim.faults.partition([leader], ['apiserver']);
       await h.patch(DEPLOY, 'web', { spec: { replicas: 5 } });
       await h.until('scaled by the standby', async () => (await h.activePods()).length === 5, 60_000);
       const all = await h.records();
-      assert.ok(all.some((r) => r.what === 'stopped' && r.identity === leader), 'the cut-off leader stepped down on its own');
+      assert.ok(all.some((r) => r.what === 'stopped' && r.actor === leader), 'the cut-off leader stepped down on its own');
       assertNoOverlap(all);
     } finally {
       await h.sim.shutdown();
@@ -262,14 +262,9 @@ describe('controller-manager in the simulated runtime against the real apiserver
 
 describe('the checks of these tests bite', () => {
   test('assertNoOverlap rejects a write by one replica inside the other replica\'s term', () => {
-    const records = [
-      { identity: 'a', atMs: 0, what: 'started' as const },
-      { identity: 'a', atMs: 10, what: 'write' as const },
-      { identity: 'b', atMs: 20, what: 'started' as const },
-      { identity: 'a', atMs: 25, what: 'write' as const },
-      { identity: 'b', atMs: 30, what: 'write' as const },
-    ];
-    assert.throws(() => assertNoOverlap(records), /a wrote at 25 while b led|outside its own term/);
+    const at = (identity: string, atMs: number, what: 'started' | 'write') => ({ component: 'kube-controller-manager', actor: identity, identity, atMs, what });
+    const records = [at('a', 0, 'started'), at('a', 10, 'write'), at('b', 20, 'started'), at('a', 25, 'write'), at('b', 30, 'write')];
+    assert.throws(() => assertNoOverlap(records), /a wrote at 25 ms while b was acting as leader/);
     assert.doesNotThrow(() => assertNoOverlap(records.filter((r) => r.atMs !== 25)));
   });
 

@@ -9,7 +9,8 @@ import { apiServer } from '../api/behaviour.js';
 import type { ApiReply, ApiServerMsg, ApiTarget } from '../api/protocol.js';
 import type { Deployment, KubeObject, List, Pod } from '../api/types/index.js';
 import { timingFor } from '../cluster/spec.js';
-import { spawnControllerManagers, type ControllerManagerRecordMsg } from './behaviour.js';
+import { spawnControllerManagers } from './behaviour.js';
+import { describeActivityProblem, judgeLeaderActivity, type LeaderActivity } from '../client/leader-activity.js';
 import { podStandIn, type PodState, type StandInMsg } from './testing.js';
 
 export const TIMING = timingFor('fast');
@@ -53,7 +54,7 @@ export async function cluster(seed: number, options: { readyDelayMs?: number; ap
     delete: (t: ApiTarget, name: string, propagationPolicy?: 'Orphan' | 'Background' | 'Foreground') =>
       ask({ type: 'api.delete', body: { ...t, name, options: propagationPolicy ? { propagationPolicy } : undefined } }),
     states: () => sim.settle(standin.ask<PodState[]>({ type: 'standin.states', body: null })),
-    records: () => sim.settle(standin.ask<ControllerManagerRecordMsg['body'][]>({ type: 'standin.records', body: null })),
+    records: () => sim.settle(standin.ask<LeaderActivity[]>({ type: 'standin.records', body: null })),
     /** Run until `check` holds (polled every 100 ms of virtual time), or fail after `maxMs`. */
     async until(what: string, check: () => Promise<boolean>, maxMs = 30_000): Promise<void> {
       const deadline = sim.now() + maxMs;
@@ -81,34 +82,8 @@ export async function cluster(seed: number, options: { readyDelayMs?: number; ap
  * term, and no write of one replica falls inside another's term. A killed
  * replica's term has no recorded end: it ends at its last write.
  */
-export function assertNoOverlap(records: ControllerManagerRecordMsg['body'][]): void {
-  const terms: { identity: string; startMs: number; endMs: number }[] = [];
-  const open = new Map<string, { identity: string; startMs: number; endMs: number }>();
-  for (const r of [...records].sort((a, b) => a.atMs - b.atMs)) {
-    if (r.what === 'started') {
-      const term = { identity: r.identity, startMs: r.atMs, endMs: Infinity };
-      terms.push(term);
-      open.set(r.identity, term);
-    } else if (r.what === 'stopped') {
-      const term = open.get(r.identity);
-      if (term !== undefined) term.endMs = r.atMs;
-      open.delete(r.identity);
-    }
-  }
-  const writes = records.filter((r) => r.what === 'write');
-  assert.ok(writes.length > 0, 'writes were recorded');
-  // Close terms cut short by a kill at their last write.
-  for (const term of terms) {
-    if (term.endMs !== Infinity) continue;
-    const next = terms.find((t) => t.startMs > term.startMs && t !== term);
-    if (next === undefined) continue;
-    const own = writes.filter((w) => w.identity === term.identity && w.atMs >= term.startMs && w.atMs < next.startMs);
-    term.endMs = own.length > 0 ? Math.max(...own.map((w) => w.atMs)) : term.startMs;
-  }
-  for (const w of writes) {
-    const inOwn = terms.some((t) => t.identity === w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
-    assert.ok(inOwn, `${w.identity} wrote at ${w.atMs} outside its own term`);
-    const other = terms.find((t) => t.identity !== w.identity && w.atMs >= t.startMs && w.atMs <= t.endMs);
-    assert.equal(other, undefined, `${w.identity} wrote at ${w.atMs} while ${other?.identity} led`);
-  }
+export function assertNoOverlap(records: LeaderActivity[]): void {
+  const judged = judgeLeaderActivity(records);
+  assert.ok(judged.writes > 0, 'writes were recorded');
+  assert.deepEqual(judged.problems.map(describeActivityProblem), []);
 }

@@ -8,7 +8,7 @@
 import { defineBehaviour, unhandled, type Message } from '../actor/index.js';
 import type { Pod } from '../api/types/index.js';
 import { ActorClock, ApiClient, Informer, PODS, isNotFound, type ClientTimerMsg } from '../client/index.js';
-import type { ControllerManagerRecordMsg } from './behaviour.js';
+import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
 import { isDeleting, isPodReady, formatTime } from './common.js';
 
 export interface PodState {
@@ -21,7 +21,7 @@ export interface PodState {
 
 export type StandInMsg =
   | ClientTimerMsg
-  | ControllerManagerRecordMsg
+  | LeaderActivityMsg
   | Message<'standin.states', null>
   | Message<'standin.records', null>
   | Message<'standin.setReady', { enabled: boolean }>;
@@ -41,7 +41,7 @@ export const podStandIn = defineBehaviour<StandInMsg, StandInArgs>(import.meta.u
   const api = new ApiClient(ctx, { clock });
   const pods = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
   const states: PodState[] = [];
-  const records: ControllerManagerRecordMsg['body'][] = [];
+  const records: LeaderActivity[] = [];
   let readyEnabled = args.readyDelayMs > 0;
   let seq = 0;
 
@@ -93,7 +93,7 @@ export const podStandIn = defineBehaviour<StandInMsg, StandInArgs>(import.meta.u
         case 'client.timer':
           clock.fire(msg.body.key);
           return undefined;
-        case 'cm.record':
+        case 'leader.activity':
           records.push(msg.body);
           return undefined;
         case 'standin.states':

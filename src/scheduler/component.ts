@@ -12,6 +12,7 @@ import { ApiClient, EVENTS, NODES, PODS } from '../client/api-client.js';
 import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
+import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
 import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
 import type { Event, Node, Pod } from '../api/types/index.js';
 import { Scheduler, type Binder, type EventRecorder } from './scheduler.js';
@@ -24,6 +25,8 @@ export interface SchedulerComponentArgs {
   retryPeriodMs: number;
   profile?: SchedulerProfileConfig;
   apiserver?: string;
+  /** Tell every term start/stop and every bind to this actor (`leader.activity`): a record that survives this actor's death, for chaos checks. */
+  recordTo?: string;
 }
 
 export type SchedulerComponentMsg = ClientTimerMsg | Message<'scheduler.status', null> | Message<string, unknown>;
@@ -42,6 +45,7 @@ export interface SchedulerComponentStatus {
   pending: number;
 }
 
+export const SCHEDULER_LEASE = 'kube-scheduler';
 const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: ['system:authenticated'] };
 
 export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg>, args: SchedulerComponentArgs): Handlers<SchedulerComponentMsg> {
@@ -55,8 +59,15 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   // the lease its previous incarnation held, rather than renew it as if it never died.
   const identity = `${ctx.name}_${Math.floor(ctx.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
 
+  const record = (what: LeaderActivity['what'], detail?: string): void => {
+    if (args.recordTo === undefined) return;
+    const body: LeaderActivity = { component: SCHEDULER_LEASE, actor: ctx.name, identity, atMs: ctx.now(), what, ...(detail !== undefined ? { detail } : {}) };
+    ctx.send(args.recordTo, { type: 'leader.activity', body } satisfies LeaderActivityMsg);
+  };
+
   const binder: Binder = {
     async bind(pod, nodeName) {
+      record('write', `bind ${pod.metadata.namespace}/${pod.metadata.name} ${nodeName}`);
       const reply = await ctx.ask<ApiReply>(apiserver, {
         type: 'api.create',
         body: {
@@ -85,11 +96,17 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   };
 
   const elector = new LeaderElector({
-    namespace: 'kube-system', name: 'kube-scheduler', identity, client: api.leaseClient(), clock,
+    namespace: 'kube-system', name: SCHEDULER_LEASE, identity, client: api.leaseClient(), clock,
     leaseDurationMs: args.leaseDurationMs, renewDeadlineMs: args.renewDeadlineMs, retryPeriodMs: args.retryPeriodMs,
     callbacks: {
-      onStartedLeading: () => ctx.log.info('became the active scheduler'),
-      onStoppedLeading: () => ctx.log.info('stopped leading'),
+      onStartedLeading: () => {
+        record('started');
+        ctx.log.info('became the active scheduler');
+      },
+      onStoppedLeading: () => {
+        record('stopped');
+        ctx.log.info('stopped leading');
+      },
       onNewLeader: (identity) => (observedLeader = identity),
     },
   });

@@ -1,0 +1,101 @@
+/**
+ * "At most one active leader per lease term", judged from what the replicas
+ * of a leader-elected component did: each tells a recorder when it started
+ * leading, when it stopped, and every write it made as leader. The record
+ * lives outside the replicas, so it survives their deaths.
+ *
+ * Activity, not belief, is judged: a leader that was paused past its lease
+ * still believes it leads when it wakes, but `isLeader()` checks the renew
+ * deadline, so it writes nothing. A term therefore spans from its start to
+ * its own last write; a write by anyone else inside that span means two
+ * replicas acted at once. A write outside the writer's own terms means it
+ * acted without leading. Pure.
+ */
+import type { Message } from '../actor/protocol.js';
+
+export interface LeaderActivity {
+  /** Which component's lease: 'kube-scheduler', 'kube-controller-manager'. */
+  component: string;
+  /** The actor (restarted incarnations share it). */
+  actor: string;
+  /** The lease identity: unique per incarnation (`<actor>_<random>`). */
+  identity: string;
+  /** The replica's clock (one process: one clock for all replicas). */
+  atMs: number;
+  what: 'started' | 'stopped' | 'write';
+  /** For a write: what it was, for people (`bind default/web-1 node-2`). */
+  detail?: string;
+}
+
+/** Told to a component's `recordTo` actor. */
+export type LeaderActivityMsg = Message<'leader.activity', LeaderActivity>;
+
+export interface ActiveTerm {
+  identity: string;
+  startMs: number;
+  /** When it stopped leading; undefined when it never said (killed, or still leading at the end). */
+  stoppedMs: number | undefined;
+  /** Its last write in the term (startMs when it wrote nothing): the end of its activity. */
+  activeUntilMs: number;
+  writes: number;
+}
+
+export interface ActivityProblem {
+  kind: 'overlap' | 'outside-term';
+  identity: string;
+  atMs: number;
+  detail?: string;
+  /** overlap: the identity whose term the write fell in. */
+  other?: string;
+}
+
+export interface ActivityJudgement {
+  terms: ActiveTerm[];
+  writes: number;
+  problems: ActivityProblem[];
+}
+
+/** Judge one component's records (filter by `component` first when a recorder holds several). */
+export function judgeLeaderActivity(records: readonly LeaderActivity[]): ActivityJudgement {
+  const sorted = [...records].sort((a, b) => a.atMs - b.atMs);
+  const terms: ActiveTerm[] = [];
+  const open = new Map<string, ActiveTerm>();
+  const problems: ActivityProblem[] = [];
+  const writes: Array<{ record: LeaderActivity; term: ActiveTerm | undefined }> = [];
+  for (const r of sorted) {
+    if (r.what === 'started') {
+      const term: ActiveTerm = { identity: r.identity, startMs: r.atMs, stoppedMs: undefined, activeUntilMs: r.atMs, writes: 0 };
+      terms.push(term);
+      open.set(r.identity, term);
+    } else if (r.what === 'stopped') {
+      const term = open.get(r.identity);
+      if (term !== undefined) term.stoppedMs = r.atMs;
+      open.delete(r.identity);
+    } else {
+      const term = open.get(r.identity);
+      if (term === undefined) {
+        problems.push({ kind: 'outside-term', identity: r.identity, atMs: r.atMs, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+      } else {
+        term.writes++;
+        term.activeUntilMs = r.atMs;
+      }
+      writes.push({ record: r, term });
+    }
+  }
+  for (const { record, term } of writes) {
+    if (term === undefined) continue;
+    const other = terms.find((t) => t.identity !== record.identity && t.startMs <= record.atMs && record.atMs <= t.activeUntilMs);
+    if (other !== undefined) {
+      problems.push({ kind: 'overlap', identity: record.identity, atMs: record.atMs, other: other.identity, ...(record.detail !== undefined ? { detail: record.detail } : {}) });
+    }
+  }
+  return { terms, writes: writes.length, problems };
+}
+
+/** One line per problem, for check summaries and assertion messages. */
+export function describeActivityProblem(p: ActivityProblem): string {
+  const what = p.detail !== undefined ? ` (${p.detail})` : '';
+  return p.kind === 'overlap'
+    ? `${p.identity} wrote at ${Math.round(p.atMs)} ms${what} while ${p.other} was acting as leader`
+    : `${p.identity} wrote at ${Math.round(p.atMs)} ms${what} outside any term of its own`;
+}
