@@ -23,6 +23,9 @@ test('/openapi/v2 is a Swagger 2.0 document with a definition and an object path
   assert.equal(pod.patch['x-kubernetes-group-version-kind'].kind, 'Pod');
   assert.equal(pod.get.responses['200'].schema.$ref, '#/definitions/io.k8s.api.core.v1.Pod');
   assert.ok(doc.definitions['io.k8s.api.core.v1.Pod'], 'references resolve');
-  assert.equal((await c.request('GET', '/openapi/v2', { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' })).status, 406, 'protobuf is not produced');
+  const protobuf = await c.request('GET', '/openapi/v2', { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
+  assert.equal(protobuf.status, 200, "the protobuf form client-go's OpenAPISchema asks for");
+  assert.equal(protobuf.contentType, 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'answered in the spelling Go can parse');
+  assert.equal((await c.request('GET', '/openapi/v2', { accept: 'text/html' })).status, 406);
   assert.equal((await c.request('GET', '/openapi/v2', { token: null })).status, 401);
 });

@@ -4,7 +4,8 @@
  * with a PATCH operation tagged `x-kubernetes-group-version-kind` that takes
  * `fieldValidation` (so kubectl leaves validation to the server), and a
  * schema per kind with the top-level fields and descriptions that
- * `kubectl explain` prints. Field-level schemas are not modelled, so the
+ * `kubectl explain` prints (complete at the top level and in ObjectMeta,
+ * opaque below). Field-level schemas are not modelled, so the
  * PATCH operations do not offer strategic merge: kubectl then computes its
  * apply patch from its compiled-in types (with their merge keys) instead of
  * from these shallow schemas.
@@ -35,31 +36,121 @@ const DESCRIPTIONS: Record<string, string> = {
   EndpointSlice: 'EndpointSlice represents a subset of the endpoints that implement a service.',
 };
 
-function kindSchema(info: ResourceInfo, refBase = '#/components/schemas/') {
-  const properties: Record<string, unknown> = {
-    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    metadata: { allOf: [{ $ref: `${refBase}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta` }], default: {}, description: "Standard object's metadata." },
+const string = (description: string) => ({ type: 'string', description });
+const stringMap = (description: string, format?: string) => ({ type: 'object', additionalProperties: { type: 'string', ...(format === undefined ? {} : { format }), default: '' }, description });
+/** A nested structure whose own fields are not modelled: any object passes. */
+const opaque = (description: string) => ({ type: 'object', description });
+const opaqueList = (description: string) => ({ type: 'array', items: { type: 'object' }, description });
+
+/**
+ * The top-level fields besides apiVersion, kind and metadata, per kind, as in
+ * Kubernetes' own schemas. They must be complete: kubectl validates the items
+ * of a `kind: List` against the v2 definitions on the client, and an unknown
+ * top-level field is an error there. Nested structures are opaque objects.
+ */
+const TOP_LEVEL_FIELDS: Record<string, Record<string, unknown>> = {
+  ConfigMap: {
+    data: stringMap('Data contains the configuration data.'),
+    binaryData: stringMap('BinaryData contains the binary data.', 'byte'),
+    immutable: { type: 'boolean', description: 'Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated.' },
+  },
+  Secret: {
+    data: stringMap('Data contains the secret data, base64-encoded.', 'byte'),
+    stringData: stringMap('stringData allows specifying non-binary secret data in string form; it is merged into data on write.'),
+    type: string('Used to facilitate programmatic handling of secret data.'),
+    immutable: { type: 'boolean', description: 'Immutable, if set to true, ensures that data stored in the Secret cannot be updated.' },
+  },
+  Event: {
+    action: string('What action was taken/failed regarding to the Regarding object.'),
+    count: { type: 'integer', format: 'int32', description: 'The number of times this event has occurred.' },
+    eventTime: { type: 'string', format: 'date-time', description: 'Time when this Event was first observed.' },
+    firstTimestamp: { type: 'string', format: 'date-time', description: 'The time at which the event was first recorded.' },
+    involvedObject: opaque('The object that this event is about.'),
+    lastTimestamp: { type: 'string', format: 'date-time', description: 'The time at which the most recent occurrence of this event was recorded.' },
+    message: string('A human-readable description of the status of this operation.'),
+    reason: string('This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
+    related: opaque('Optional secondary object for more complex actions.'),
+    reportingComponent: string('Name of the controller that emitted this Event.'),
+    reportingInstance: string('ID of the controller instance.'),
+    series: opaque('Data about the Event series this event represents.'),
+    source: opaque('The component reporting this event.'),
+    type: string('Type of this event (Normal, Warning).'),
+  },
+  Endpoints: { subsets: opaqueList('The set of all endpoints is the union of all subsets.') },
+  EndpointSlice: {
+    addressType: string('addressType specifies the type of address carried by this EndpointSlice.'),
+    endpoints: opaqueList('endpoints is a list of unique endpoints in this slice.'),
+    ports: opaqueList('ports specifies the list of network ports exposed by each endpoint in this slice.'),
+  },
+  Role: { rules: opaqueList('Rules holds all the PolicyRules for this Role.') },
+  ClusterRole: {
+    rules: opaqueList('Rules holds all the PolicyRules for this ClusterRole.'),
+    aggregationRule: opaque('AggregationRule is an optional field that describes how to build the Rules for this ClusterRole.'),
+  },
+  RoleBinding: {
+    roleRef: opaque('RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.'),
+    subjects: opaqueList('Subjects holds references to the objects the role applies to.'),
+  },
+  ClusterRoleBinding: {
+    roleRef: opaque('RoleRef can only reference a ClusterRole in the global namespace.'),
+    subjects: opaqueList('Subjects holds references to the objects the role applies to.'),
+  },
+};
+
+/** Kinds with a spec but no status in Kubernetes. */
+const SPEC_ONLY = new Set(['Lease']);
+
+function kindProperties(info: ResourceInfo): Record<string, unknown> {
+  const fields = TOP_LEVEL_FIELDS[info.kind];
+  if (fields !== undefined) return fields;
+  return {
+    spec: { ...opaque(`Specification of the desired behavior of the ${info.kind}.`), 'x-kubernetes-preserve-unknown-fields': true },
+    ...(SPEC_ONLY.has(info.kind) ? {} : { status: { ...opaque(`Most recently observed status of the ${info.kind}.`), 'x-kubernetes-preserve-unknown-fields': true } }),
   };
-  if (!['ConfigMap', 'Secret', 'Event', 'Endpoints', 'EndpointSlice', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(info.kind)) {
-    properties.spec = { type: 'object', description: `Specification of the desired behavior of the ${info.kind}.`, 'x-kubernetes-preserve-unknown-fields': true };
-  }
-  if (info.subresources.includes('status')) {
-    properties.status = { type: 'object', description: `Most recently observed status of the ${info.kind}.`, 'x-kubernetes-preserve-unknown-fields': true };
-  }
-  return { type: 'object', description: DESCRIPTIONS[info.kind] ?? info.kind, properties, 'x-kubernetes-group-version-kind': gvk(info), 'x-kubernetes-preserve-unknown-fields': true };
 }
 
+/**
+ * One kind's schema. In v3 metadata is `allOf: [$ref]` as Kubernetes
+ * publishes it; in v2 a plain `$ref`, which is what kubectl's v2 parser
+ * follows (it treats an allOf as "anything", so metadata would go unchecked).
+ */
+function kindSchema(info: ResourceInfo, version: 'v2' | 'v3') {
+  const metaRef = `${version === 'v2' ? '#/definitions/' : '#/components/schemas/'}${OBJECT_META_NAME}`;
+  const properties: Record<string, unknown> = {
+    apiVersion: string('APIVersion defines the versioned schema of this representation of an object.'),
+    kind: string('Kind is a string value representing the REST resource this object represents.'),
+    metadata: version === 'v2'
+      ? { $ref: metaRef, description: "Standard object's metadata." }
+      : { allOf: [{ $ref: metaRef }], default: {}, description: "Standard object's metadata." },
+    ...kindProperties(info),
+  };
+  return { type: 'object', description: DESCRIPTIONS[info.kind] ?? info.kind, properties, 'x-kubernetes-group-version-kind': gvk(info) };
+}
+
+const OBJECT_META_NAME = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+const timestamp = (description: string) => ({ type: 'string', format: 'date-time', description });
+
+/** Every field of ObjectMeta (what `kubectl get -o yaml` prints must validate); nested ones opaque. */
 const OBJECT_META = {
   type: 'object',
   description: 'ObjectMeta is metadata that all persisted resources must have, which includes all objects users must create.',
   properties: {
-    name: { type: 'string', description: 'Name must be unique within a namespace.' },
-    namespace: { type: 'string', description: 'Namespace defines the space within which each name must be unique.' },
-    labels: { type: 'object', additionalProperties: { type: 'string', default: '' }, description: 'Map of string keys and values that can be used to organize and categorize objects.' },
-    annotations: { type: 'object', additionalProperties: { type: 'string', default: '' }, description: 'Annotations is an unstructured key value map stored with a resource.' },
+    annotations: stringMap('Annotations is an unstructured key value map stored with a resource.'),
+    creationTimestamp: timestamp('CreationTimestamp is a timestamp representing the server time when this object was created.'),
+    deletionGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Number of seconds allowed for this object to gracefully terminate.' },
+    deletionTimestamp: timestamp('DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted.'),
+    finalizers: { type: 'array', items: { type: 'string', default: '' }, description: 'Must be empty before the object is deleted from the registry.' },
+    generateName: string('GenerateName is an optional prefix, used by the server, to generate a unique name.'),
+    generation: { type: 'integer', format: 'int64', description: 'A sequence number representing a specific generation of the desired state.' },
+    labels: stringMap('Map of string keys and values that can be used to organize and categorize objects.'),
+    managedFields: opaqueList('ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.'),
+    name: string('Name must be unique within a namespace.'),
+    namespace: string('Namespace defines the space within which each name must be unique.'),
+    ownerReferences: opaqueList('List of objects depended by this object.'),
+    resourceVersion: string('An opaque value that represents the internal version of this object.'),
+    selfLink: string('Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.'),
+    uid: string('UID is the unique in time and space value for this object.'),
   },
-  'x-kubernetes-preserve-unknown-fields': true,
 };
 
 function pathFor(info: ResourceInfo): string {
@@ -72,7 +163,7 @@ export function openApiV3Document(groupVersionPath: string) {
   const infos = RESOURCES.filter((i) => (i.group === '' ? `api/${i.version}` : `apis/${i.group}/${i.version}`) === groupVersionPath);
   if (infos.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
-  const schemas: Record<string, unknown> = { 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': OBJECT_META };
+  const schemas: Record<string, unknown> = { [OBJECT_META_NAME]: OBJECT_META };
   for (const info of infos) {
     const params = [
       { name: 'name', in: 'path', required: true, schema: { type: 'string', uniqueItems: true } },
@@ -98,7 +189,7 @@ export function openApiV3Document(groupVersionPath: string) {
         'x-kubernetes-group-version-kind': gvk(info)[0],
       },
     };
-    schemas[schemaName(info)] = kindSchema(info);
+    schemas[schemaName(info)] = kindSchema(info, 'v3');
   }
   return {
     openapi: '3.0.0',
@@ -111,16 +202,17 @@ export function openApiV3Document(groupVersionPath: string) {
 /**
  * The OpenAPI v2 (Swagger 2.0) document: every served kind's definition and
  * its object path with get/put/patch/delete, tagged with
- * `x-kubernetes-group-version-kind` as Kubernetes does. JSON only: kubectl
- * asks for v2 in protobuf, but only when /openapi/v3 is missing, and it is not.
+ * `x-kubernetes-group-version-kind` as Kubernetes does. Served as JSON, and
+ * as gnostic protobuf (openapi-protobuf.ts) for kubectl, which reads it to
+ * validate the items of a `kind: List` (and whenever /openapi/v3 is missing).
  */
 export function openApiV2Document() {
   const paths: Record<string, unknown> = {};
-  const definitions: Record<string, unknown> = { 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': OBJECT_META };
+  const definitions: Record<string, unknown> = { [OBJECT_META_NAME]: OBJECT_META };
   for (const info of RESOURCES) {
     const ref = { $ref: `#/definitions/${schemaName(info)}` };
     const gvkTag = gvk(info)[0];
-    definitions[schemaName(info)] = kindSchema(info, '#/definitions/');
+    definitions[schemaName(info)] = kindSchema(info, 'v2');
     const parameters = [
       { name: 'name', in: 'path', required: true, type: 'string', uniqueItems: true },
       ...(info.namespaced ? [{ name: 'namespace', in: 'path', required: true, type: 'string', uniqueItems: true }] : []),
@@ -139,7 +231,9 @@ export function openApiV2Document() {
       get: op('read', 'get'),
       put: op('replace', 'put', { parameters: [{ name: 'body', in: 'body', required: true, schema: ref }] }),
       patch: op('patch', 'patch', {
-        consumes: ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'],
+        // Strategic merge is accepted but not offered, as in the v3 documents: kubectl would compute its
+        // apply patch from these shallow schemas (no merge keys) instead of from its compiled-in types.
+        consumes: ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'],
         parameters: [{ name: 'body', in: 'body', required: true, schema: { type: 'object' } }, { name: 'fieldValidation', in: 'query', type: 'string', uniqueItems: true }],
       }),
       delete: op('delete', 'delete'),

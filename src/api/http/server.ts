@@ -21,6 +21,7 @@ import { findResource, type ResourceInfo } from '../resources.js';
 import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV2Document, openApiV3Document, openApiV3Index } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, encodeOpenApiV2, openApiV2Form } from './openapi-protobuf.js';
 import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader } from '../pod-log.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { toTable, type IncludeObject } from './tables.js';
@@ -61,6 +62,8 @@ export class ApiHttpServer {
   private readonly openWatches = new Set<() => void>();
   /** Requests served, by HTTP status; for inspection. */
   readonly served = new Map<number, number>();
+  /** The protobuf OpenAPI v2 document, encoded on first request (the served types never change at run time). */
+  private openApiV2Protobuf: Buffer | undefined;
 
   constructor(options: ApiHttpServerOptions) {
     this.options = options;
@@ -317,9 +320,15 @@ export class ApiHttpServer {
   private openapi(res: ServerResponse, segments: string[], user: UserInfo, accept: string): void {
     this.options.handlers.authorizePath(user, `/${segments.join('/')}`);
     if (segments[1] === 'v2' && segments.length === 2) {
-      // JSON for whoever accepts it; the protobuf form kubectl asks for (when v3 is missing) is not produced.
-      if (accept !== '' && !/application\/json|\*\/\*/.test(accept)) throw apiErrors.notAcceptable(`only application/json is served for /openapi/v2, not ${accept}`);
-      return this.json(res, 200, openApiV2Document());
+      // kubectl asks for protobuf only (client-go's OpenAPISchema), others for JSON: the first one listed wins.
+      const form = openApiV2Form(accept);
+      if (form === undefined) throw apiErrors.notAcceptable(`only application/json and ${OPENAPI_V2_PROTOBUF_CONTENT_TYPE} are served for /openapi/v2, not ${accept}`);
+      if (form === 'json') return this.json(res, 200, openApiV2Document());
+      this.openApiV2Protobuf ??= encodeOpenApiV2(openApiV2Document());
+      this.served.set(200, (this.served.get(200) ?? 0) + 1);
+      res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF_CONTENT_TYPE, 'Content-Length': this.openApiV2Protobuf.length });
+      res.end(this.openApiV2Protobuf);
+      return;
     }
     if (segments[1] !== 'v3') throw apiErrors.pathNotFound(`/${segments.join('/')}`);
     if (segments.length === 2) return this.json(res, 200, openApiV3Index(OPENAPI_HASH));
@@ -356,7 +365,8 @@ export class ApiHttpServer {
 }
 
 /** The served types never change at run time: one constant hash keeps kubectl's OpenAPI cache valid. */
-const OPENAPI_HASH = 'kubethreads-1';
+const OPENAPI_HASH = 'kubethreads-2';
+
 
 function wantsAggregated(accept: string): boolean {
   return accept.includes('as=APIGroupDiscoveryList') && accept.includes('v=v2');

@@ -25,7 +25,7 @@ export interface TestCluster {
   server: ApiHttpServer;
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** A raw HTTPS request with the admin token (or `token: null` for none). */
-  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string }): Promise<{ status: number; body: string; json(): any }>;
+  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string }): Promise<{ status: number; contentType: string; body: string; json(): any }>;
   close(): Promise<void>;
 }
 
@@ -51,7 +51,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     if (input !== undefined) child.stdin!.end(input);
   });
   const request = (method: string, path: string, o: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string } = {}) =>
-    new Promise<{ status: number; body: string; json(): any }>((resolve, reject) => {
+    new Promise<{ status: number; contentType: string; body: string; json(): any }>((resolve, reject) => {
       const headers: Record<string, string> = { Accept: o.accept ?? 'application/json' };
       const auth = o.token === undefined ? token : o.token;
       if (auth !== null) headers.Authorization = `Bearer ${auth}`;
@@ -61,7 +61,7 @@ export async function startTestCluster(): Promise<TestCluster> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body, json: () => JSON.parse(body) });
         });
         res.on('error', reject);
       });
