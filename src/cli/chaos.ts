@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { freshSeed } from '../actor/prng.js';
 import {
+  CLUSTER_FIGURES,
   defaultRegistry,
+  describeFigures,
+  STUDY_FIGURES,
   formatStudyTable,
   parseScenario,
   parseVary,
@@ -56,7 +59,7 @@ export function registerChaosCommand(program: Command): void {
     .option('--labels <a,b,...>', 'a label per value')
     .option('--seeds <n>', 'seeds per setting', (v) => positiveInt('--seeds', v))
     .option('--from <seed>', 'first seed', (v) => positiveInt('--from', v), 1)
-    .option('--figure <name>', 'newLeaderMs, unavailabilityMs or writesRecoveredMs')
+    .option('--figure <name>', STUDY_FIGURES.join(', '))
     .option('--fault <i>', 'which fault of the schedule (default 0)', (v) => nonNegativeInt('--fault', v))
     .option('--out <dir>', 'where to write study.json and study.html (default chaos-out/study-<name>)')
     .option('--json', 'print study.json on stdout instead of a table')
@@ -143,7 +146,13 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { 
   };
 }
 
+/** The components' own logs would bury the progress bar and the verdict: warnings and errors only, unless LOG_LEVEL says otherwise. */
+function quietComponentLogs(): void {
+  process.env.LOG_LEVEL ??= 'warn';
+}
+
 async function chaosRun(file: string, o: { seed?: number; sim?: boolean; out?: string; json?: boolean; dataDir?: string }): Promise<number> {
+  quietComponentLogs();
   const loaded = loadOrReport(file);
   if (loaded === undefined) return EXIT_BAD_INPUT;
   const sim = o.sim === true;
@@ -185,12 +194,15 @@ function summary(outcome: Awaited<ReturnType<typeof runScenario>>['outcome'], ti
   for (const f of outcome.figures) {
     const ms = (x: number | null, none: string): string => (x === null ? none : `${x.toFixed(0)} ms`);
     lines.push(`  ${String(f.index).padStart(2)} ${(f.atMs / 1000).toFixed(1).padStart(6)}s  ${f.description.slice(0, 44).padEnd(44)} ${ms(f.newLeaderMs, 'no election').padStart(11)}  ${ms(f.unavailabilityMs, '—').padStart(12)}  ${ms(f.writesRecoveredMs, 'none').padStart(12)}`);
+    const cluster = describeFigures(f, CLUSTER_FIGURES);
+    if (cluster !== '') lines.push(`              ${cluster}`);
   }
   lines.push(`report: ${report}`);
   return lines.join('\n') + '\n';
 }
 
 async function chaosStudy(file: string, o: { vary?: string; labels?: string; seeds?: number; from: number; figure?: string; fault?: number; out?: string; json?: boolean }): Promise<number> {
+  quietComponentLogs();
   const loaded = loadOrReport(file);
   if (loaded === undefined) return EXIT_BAD_INPUT;
   const varyText = o.vary ?? loaded.study.vary;
@@ -206,8 +218,8 @@ async function chaosStudy(file: string, o: { vary?: string; labels?: string; see
     return EXIT_BAD_INPUT;
   }
   const figure = (o.figure ?? loaded.study.figure ?? 'unavailabilityMs') as StudyFigure;
-  if (!['newLeaderMs', 'unavailabilityMs', 'writesRecoveredMs'].includes(figure)) {
-    process.stderr.write(`kubethreads chaos study: --figure must be newLeaderMs, unavailabilityMs or writesRecoveredMs, not ${figure}\n`);
+  if (!(STUDY_FIGURES as readonly string[]).includes(figure)) {
+    process.stderr.write(`kubethreads chaos study: --figure must be one of ${STUDY_FIGURES.join(', ')}, not ${figure}\n`);
     return EXIT_BAD_INPUT;
   }
   const labels = o.labels !== undefined ? o.labels.split(',') : o.vary === undefined ? loaded.study.labels : undefined;

@@ -27,6 +27,13 @@ export interface ControllerManagerArgs {
   apiserver?: string;
   /** Lease name in kube-system (Kubernetes: kube-controller-manager). */
   leaseName?: string;
+  /**
+   * false: run the controllers at once and always, without a Lease, as
+   * kube-controller-manager's `--leader-elect=false`. Safe with one replica
+   * only; with two it is the broken configuration the chaos engine's
+   * single-active check must catch.
+   */
+  leaderElect?: boolean;
   /** Tell every guarded write and every term start/stop to this actor (`leader.activity`): a record that survives this actor's death, for HA tests and chaos checks. */
   recordTo?: string;
 }
@@ -72,31 +79,38 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
     namespace: 'kube-system', name: args.leaseName ?? CONTROLLER_MANAGER_LEASE, identity: `${ctx.name}_${incarnation}`, client: client.leaseClient(), clock,
     leaseDurationMs: args.timing.leaseDurationMs, renewDeadlineMs: args.timing.renewDeadlineMs, retryPeriodMs: args.timing.retryPeriodMs,
     callbacks: {
-      onStartedLeading: () => {
-        terms.push([ctx.now(), undefined]);
-        record('started', ctx.now());
-        ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
-        manager = new ControllerManager({
-          client, clock, identity: ctx.name, timing: args.timing, mayAct: () => elector.isLeader(), log,
-          onWrite: (write) => {
-            writes.push(write);
-            record('write', write.atMs, `${write.verb} ${write.resource}/${write.name}`);
-            if (writes.length > WRITE_RECORDS_MAX) writes.splice(0, writes.length - WRITE_RECORDS_MAX);
-          },
-        });
-        manager.start();
-      },
-      onStoppedLeading: () => {
-        const term = terms[terms.length - 1];
-        if (term !== undefined) term[1] = ctx.now();
-        record('stopped', ctx.now());
-        ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
-        manager?.stop();
-        manager = undefined;
-      },
+      onStartedLeading: () => startLeading(),
+      onStoppedLeading: () => stopLeading(),
     },
   });
-  elector.start();
+  function startLeading(): void {
+    terms.push([ctx.now(), undefined]);
+    record('started', ctx.now());
+    ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
+    manager = new ControllerManager({
+      client, clock, identity: ctx.name, timing: args.timing, mayAct: acting, log,
+      onWrite: (write) => {
+        writes.push(write);
+        record('write', write.atMs, `${write.verb} ${write.resource}/${write.name}`);
+        if (writes.length > WRITE_RECORDS_MAX) writes.splice(0, writes.length - WRITE_RECORDS_MAX);
+      },
+    });
+    manager.start();
+  }
+  function stopLeading(): void {
+    const term = terms[terms.length - 1];
+    if (term !== undefined) term[1] = ctx.now();
+    record('stopped', ctx.now());
+    ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
+    manager?.stop();
+    manager = undefined;
+  }
+  const elect = args.leaderElect !== false;
+  function acting(): boolean {
+    return elect ? elector.isLeader() : true;
+  }
+  if (elect) elector.start();
+  else startLeading();
   return {
     receive(msg) {
       if (client.handle(msg as Message)) return undefined;
@@ -106,7 +120,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
           return undefined;
         case 'cm.status':
           return {
-            identity: ctx.name, leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
+            identity: ctx.name, leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
           } satisfies ControllerManagerStatus;
         default:
           return unhandled;
@@ -118,7 +132,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
       client.close();
     },
     inspect() {
-      return { leading: elector.isLeader(), leader: elector.leader, terms: elector.stats.terms };
+      return { leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms };
     },
   };
 });
@@ -127,12 +141,12 @@ export const CONTROLLER_MANAGER_REPLICAS = 2;
 
 /** Spawn `controller-manager-0..n-1` (two by default: one leader, one standby). */
 export async function spawnControllerManagers(
-  system: ActorSystem, options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; recordTo?: string },
+  system: ActorSystem, options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; recordTo?: string; leaderElect?: boolean },
 ): Promise<ActorRef<ControllerManagerMsg>[]> {
   const replicas = options.replicas ?? CONTROLLER_MANAGER_REPLICAS;
   const refs: ActorRef<ControllerManagerMsg>[] = [];
   for (let i = 0; i < replicas; i++) {
-    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserver, recordTo: options.recordTo } }));
+    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserver, recordTo: options.recordTo, leaderElect: options.leaderElect } }));
   }
   return refs;
 }

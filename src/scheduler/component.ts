@@ -25,6 +25,12 @@ export interface SchedulerComponentArgs {
   retryPeriodMs: number;
   profile?: SchedulerProfileConfig;
   apiserver?: string;
+  /**
+   * false: act at once and always, without a Lease, as kube-scheduler's
+   * `--leader-elect=false`. Safe with one replica only; with two it is the
+   * broken configuration the chaos engine's single-active check must catch.
+   */
+  leaderElect?: boolean;
   /** Tell every term start/stop and every bind to this actor (`leader.activity`): a record that survives this actor's death, for chaos checks. */
   recordTo?: string;
 }
@@ -110,14 +116,17 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
       onNewLeader: (identity) => (observedLeader = identity),
     },
   });
-  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, profile: args.profile, isLeader: () => elector.isLeader() });
+  const elect = args.leaderElect !== false;
+  const acting = (): boolean => (elect ? elector.isLeader() : true);
+  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, profile: args.profile, isLeader: acting });
   podInformer.start();
   nodeInformer.start();
-  elector.start();
+  if (elect) elector.start();
+  else record('started');
   scheduler.start();
 
   const status = (): SchedulerComponentStatus => ({
-    name: ctx.name, identity, leader: elector.isLeader(), observedLeader, ...scheduler.stats, pending: Object.values(scheduler.queue.counts()).reduce((a, b) => a + b, 0),
+    name: ctx.name, identity, leader: acting(), observedLeader, ...scheduler.stats, pending: Object.values(scheduler.queue.counts()).reduce((a, b) => a + b, 0),
   });
 
   return {

@@ -5,7 +5,11 @@
  */
 import { Prng, deriveSeed } from '../../actor/prng.js';
 import type { Operation } from '../history.js';
-import type { FaultFigures, NemesisEntry, ScheduledFault, StatusSample } from './types.js';
+import type { FaultFigures, NemesisEntry, RequestRecord, ScheduledFault, StatusSample } from './types.js';
+
+/** The per-fault figures a study can plot. */
+export const STUDY_FIGURES = ['newLeaderMs', 'unavailabilityMs', 'writesRecoveredMs', 'serviceUnavailabilityMs', 'apiUnavailabilityMs', 'newSchedulerLeaderMs', 'newControllerManagerLeaderMs', 'restoredMs'] as const;
+export type StudyFigure = (typeof STUDY_FIGURES)[number];
 
 /** One fault as the engine fired it. */
 export interface FiredFault {
@@ -54,19 +58,29 @@ function isWrite(op: Operation): boolean {
   return op.op === 'write' || op.op === 'cas';
 }
 
-export function computeFigures(fired: readonly FiredFault[], samples: readonly StatusSample[], history: readonly Operation[], endMs: number): FaultFigures[] {
-  const successes = history
-    .filter((o) => o.status === 'ok' && o.completeMs !== null)
-    .map((o) => o.completeMs!)
-    .sort((a, b) => a - b);
+/**
+ * The store's figures per fault, and the longest gap of each request stream
+ * (Service traffic, API calls) that the run has. A stream a run does not
+ * have gets no figure (unavailabilityMs is null without register operations):
+ * a gap in nothing measured is not an outage.
+ */
+export function computeFigures(fired: readonly FiredFault[], samples: readonly StatusSample[], history: readonly Operation[], endMs: number, requests: readonly RequestRecord[] = []): FaultFigures[] {
+  const completions = (ok: Array<{ completeMs: number | null }>): number[] => ok.map((o) => o.completeMs!).sort((a, b) => a - b);
+  const successes = completions(history.filter((o) => o.status === 'ok' && o.completeMs !== null));
+  const streams = (['service', 'api'] as const).flatMap((kind) => {
+    const all = requests.filter((r) => r.kind === kind);
+    return all.length === 0 ? [] : [{ kind, successes: completions(all.filter((r) => r.ok)) }];
+  });
   return fired.map((f, i) => {
     const windowEndMs = Math.max(f.atMs, i + 1 < fired.length ? fired[i + 1]!.atMs : endMs);
-    return {
+    const figures: FaultFigures = {
       ...f,
       newLeaderMs: newLeaderAfter(f, samples, windowEndMs),
-      unavailabilityMs: longestGap(successes, f.atMs, windowEndMs),
+      unavailabilityMs: history.length === 0 ? null : longestGap(successes, f.atMs, windowEndMs),
       writesRecoveredMs: writesRecovered(history, f.atMs),
     };
+    for (const stream of streams) figures[`${stream.kind}UnavailabilityMs`] = longestGap(stream.successes, f.atMs, windowEndMs);
+    return figures;
   });
 }
 
@@ -108,3 +122,27 @@ function writesRecovered(history: readonly Operation[], atMs: number): number | 
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+const FIGURE_WORDS: Array<{ key: keyof FaultFigures; words: string; none: string }> = [
+  { key: 'newLeaderMs', words: 'new store leader', none: 'no election' },
+  { key: 'unavailabilityMs', words: 'store unavailable', none: '—' },
+  { key: 'writesRecoveredMs', words: 'writes again', none: 'none' },
+  { key: 'serviceUnavailabilityMs', words: 'Service unavailable', none: '—' },
+  { key: 'apiUnavailabilityMs', words: 'API unavailable', none: '—' },
+  { key: 'newSchedulerLeaderMs', words: 'new scheduler leader', none: 'none' },
+  { key: 'newControllerManagerLeaderMs', words: 'new controller-manager leader', none: 'none' },
+  { key: 'restoredMs', words: 'desired state restored', none: 'not restored' },
+];
+
+/** The figures one fault has, in words (`new store leader 1200 ms, …`), for terminals and logs; `only` picks some. */
+export function describeFigures(f: FaultFigures, only?: ReadonlyArray<keyof FaultFigures>): string {
+  return FIGURE_WORDS.filter((w) => f[w.key] !== undefined && (only === undefined || only.includes(w.key)))
+    .map((w) => {
+      const v = f[w.key] as number | null;
+      return v === null ? `${w.words}: ${w.none}` : `${w.words} ${Math.round(v)} ms`;
+    })
+    .join(', ');
+}
+
+/** The Kubernetes-level and request figures (those besides the store's three). */
+export const CLUSTER_FIGURES: ReadonlyArray<keyof FaultFigures> = ['serviceUnavailabilityMs', 'apiUnavailabilityMs', 'newSchedulerLeaderMs', 'newControllerManagerLeaderMs', 'restoredMs'];

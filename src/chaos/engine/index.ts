@@ -4,9 +4,9 @@ export { PluginRegistry, defaultRegistry, fullRegistry, storeRegistry } from './
 export { parseScenario, resolveScenario, scenarioSchema, setPath, CLUSTER_DEFAULTS, type StudyDefaults } from './scenario.js';
 export { ScenarioError, parseYamlWithSchema, type SchemaError } from './schema.js';
 export { runScenario, type ChaosRun, type RunOptions, type RunOutcome, type Progress, type Runtime, type Verdict } from './run.js';
-export { computeFigures, expandSchedule, longestGap, type FiredFault } from './figures.js';
+export { computeFigures, describeFigures, expandSchedule, longestGap, CLUSTER_FIGURES, type FiredFault } from './figures.js';
 export { checkWatches, findLostWrites, percentile, latenciesMs } from './checks.js';
 export { partitionCuts, pickTarget } from './nemeses.js';
 export { renderReport } from './report-html.js';
 export { writeRunFiles, toResultFile, replayFromResult, RESULT_FORMAT, versions } from './output.js';
-export { runStudy, parseVary, renderStudyHtml, formatStudyTable, type StudyResult, type StudyOptions, type StudyFigure } from './study.js';
+export { runStudy, parseVary, renderStudyHtml, formatStudyTable, STUDY_FIGURES, type StudyResult, type StudyOptions, type StudyFigure } from './study.js';

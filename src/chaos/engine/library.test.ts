@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeRunFiles } from './output.js';
 import { cloudSink } from '../plugins/cloud.js';
-import { kubeSink } from '../plugins/kubernetes.js';
+import { kubeSink } from '../plugins/kubernetes/index.js';
 import { PluginRegistry, storeRegistry } from './registry.js';
 import { runScenario, type ChaosRun } from './run.js';
 import { loadScenario, scenarioFiles } from './testing.js';
@@ -68,11 +68,24 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
     // The killed replica restarts at once as a new incarnation, so either replica may win the lease back.
     assert.ok(sink.samples.some((s) => s.tMs > atMs && s.schedulerLeaders.length === 1), 'a scheduler leads again after the kill');
     assert.ok(sink.lastChangeMs > 0, 'the Deployments were churned during the faults');
+    assert.notEqual(r.outcome.figures[0]!.newSchedulerLeaderMs, null, 'a scheduler took over after the kill');
+    assert.notEqual(r.outcome.figures[1]!.newControllerManagerLeaderMs, null, 'a controller-manager took over after the kill');
+    assert.ok((r.outcome.counts.requests?.service?.ok ?? 0) > 100, 'Service traffic ran throughout');
+  },
+  'controller-manager-leader-paused': (r) => {
+    const f = r.outcome.figures[0]!;
+    assert.equal(f.nodes.length, 1, 'the controller-manager leader was paused');
+    assert.notEqual(f.newControllerManagerLeaderMs, null, 'the standby took the lease over while the leader was paused');
+    const terms = kubeSink(r.state).activity.filter((a) => a.component === 'kube-controller-manager' && a.what === 'started');
+    assert.ok(terms.length >= 2, 'two terms: the paused leader\'s and its successor\'s');
   },
   'node-crash-rescheduling': (r) => {
     const sink = kubeSink(r.state);
     assert.equal(sink.crashedNodes.length, 1);
     assert.ok(sink.bindings.some((b) => b.tMs > r.outcome.figures[0]!.atMs), 'pods were bound again after the crash');
+    const f = r.outcome.figures[0]!;
+    assert.notEqual(f.restoredMs, null, 'the desired state was restored');
+    assert.ok(f.serviceUnavailabilityMs !== undefined && f.serviceUnavailabilityMs !== null, 'Service traffic measured across the crash');
   },
 };
 
@@ -104,6 +117,21 @@ describe('deterministic replay', () => {
       }
       const other = await runScenario(scenario, { seed: 6, runtime: 'simulated' });
       assert.notEqual(JSON.stringify(other.history), readFileSync(join(dirs[0]!, 'history.jsonl'), 'utf8'), 'another seed is another run');
+    } finally {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a Kubernetes scenario replays byte for byte too: result.json (with the pods timeline) and requests.jsonl', async () => {
+    const scenario = loadScenario(scenarioFiles().find((f) => f.endsWith('node-crash-rescheduling.yaml'))!);
+    const dirs = [mkdtempSync(join(tmpdir(), 'chaos-k-')), mkdtempSync(join(tmpdir(), 'chaos-l-'))];
+    try {
+      for (const dir of dirs) writeRunFiles(dir, await runScenario(scenario, { seed: 2, runtime: 'simulated' }), 'replay');
+      for (const file of ['result.json', 'requests.jsonl']) {
+        const [a, b] = dirs.map((d) => readFileSync(join(d, file)));
+        assert.ok(a!.length > 1000, `${file} has content`);
+        assert.ok(a!.equals(b!), `${file} differs between two runs of seed 2`);
+      }
     } finally {
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     }

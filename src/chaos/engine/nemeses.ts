@@ -7,7 +7,7 @@
 import type { ChaosEnv, FaultSpec, Injection, JsonSchema, NemesisPlugin } from './types.js';
 
 const targetSchema: JsonSchema = {
-  description: 'leader, follower, random, or a replica name such as etcd-1',
+  description: 'leader, follower or random (among the store\'s replicas), scheduler-leader or controller-manager-leader (with the deployments workload), a replica name such as etcd-1, or any component\'s actor name such as apiserver or scheduler-1',
   type: 'string',
   minLength: 1,
 };
@@ -22,7 +22,7 @@ export const commonFaultProperties: Record<string, JsonSchema> = {
 
 type Target = string;
 
-/** Chooses `target` among the replicas: the leader, a follower, any replica, or one by name. */
+/** Chooses `target` among the replicas: the leader, a follower, any replica, or one by name (ChaosEnv.resolveTarget also knows other components). */
 export function pickTarget(env: ChaosEnv, target: Target, pinned: unknown): string {
   if (Array.isArray(pinned) && typeof pinned[0] === 'string') return pinned[0];
   const leader = env.leader()?.name;
@@ -50,8 +50,10 @@ function shuffled<T>(env: ChaosEnv, xs: readonly T[]): T[] {
   return out;
 }
 
-function role(env: ChaosEnv, name: string): string {
-  return env.leader()?.name === name ? `${name} (leader)` : name;
+/** `etcd-1 (leader)`, `scheduler-0 (scheduler-leader)`, or the bare name. */
+function role(env: ChaosEnv, name: string, target?: string): string {
+  if (env.leader()?.name === name) return `${name} (leader)`;
+  return target !== undefined && target !== name && !['follower', 'random', 'leader'].includes(target) ? `${name} (${target})` : name;
 }
 
 interface KillParams extends FaultSpec {
@@ -60,12 +62,12 @@ interface KillParams extends FaultSpec {
 
 const kill: NemesisPlugin<KillParams> = {
   name: 'kill',
-  description: 'terminate a replica\'s thread; its supervisor restarts it from its disk. With durationMs, it stays unreachable that long after the restart (a crashed server that stays down).',
+  description: 'terminate a replica (or any component named by target); its supervisor restarts it (a replica from its disk). With durationMs, it stays unreachable that long after the restart (a crashed server that stays down).',
   schema: { properties: { target: targetSchema } },
   needsDuration: false,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     await env.system.faults.kill(name);
     const downMs = p.durationMs ?? 0;
     if (downMs <= 0) return { nodes: [name], description: `kill ${who}` };
@@ -77,12 +79,12 @@ const kill: NemesisPlugin<KillParams> = {
 
 const restart: NemesisPlugin<KillParams> = {
   name: 'restart',
-  description: 'kill a replica and start it again at once, whatever its restart policy',
+  description: 'kill a replica (or any component named by target) and start it again at once, whatever its restart policy',
   schema: { properties: { target: targetSchema } },
   needsDuration: false,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     await env.system.faults.restart(name);
     return { nodes: [name], description: `restart ${who}` };
   },
@@ -90,12 +92,12 @@ const restart: NemesisPlugin<KillParams> = {
 
 const pause: NemesisPlugin<KillParams> = {
   name: 'pause',
-  description: 'stall a replica (its thread blocks, messages queue) for durationMs: a paused leader comes back stale',
+  description: 'stall a replica (or any component named by target: its messages queue, it sends nothing) for durationMs: a paused leader comes back stale',
   schema: { properties: { target: targetSchema } },
   needsDuration: true,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     await env.system.faults.pause(name);
     // The simulated runtime holds a paused actor's messages but still fires its timers, so it would
     // keep sending heartbeats; a blocked thread sends nothing. Silence its outgoing links to match.
@@ -121,8 +123,8 @@ const crash: NemesisPlugin<CrashParams> = {
   schema: { properties: { target: targetSchema, loseUnsynced: { type: 'boolean', description: 'lose unsynced writes (default true)' } } },
   needsDuration: false,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     const lose = p.loseUnsynced ?? true;
     await env.system.faults.disk(name, { loseUnsyncedOnCrash: lose });
     await env.system.faults.kill(name);
@@ -275,12 +277,12 @@ interface SkewParams extends KillParams {
 
 const clockSkew: NemesisPlugin<SkewParams> = {
   name: 'clock-skew',
-  description: 'shift a replica\'s clock (now()) by offsetMs for durationMs; Raft ticks are timers and do not skip, lease expiry reads the clock',
+  description: 'shift a replica\'s (or any component\'s) clock (now()) by offsetMs for durationMs; Raft ticks are timers and do not skip, lease expiry reads the clock',
   schema: { properties: { target: targetSchema, offsetMs: { type: 'number' } }, required: ['offsetMs'] },
   needsDuration: true,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     await env.system.faults.clockOffset(name, p.offsetMs);
     return { nodes: [name], description: `skew ${who}'s clock by ${p.offsetMs} ms for ${p.durationMs} ms`, heal: () => env.system.faults.clockOffset(name, 0) };
   },
@@ -303,8 +305,8 @@ const disk: NemesisPlugin<DiskParams> = {
   },
   needsDuration: true,
   async inject(env, p) {
-    const name = pickTarget(env, p.target ?? 'leader', p.nodes);
-    const who = role(env, name);
+    const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
+    const who = role(env, name, p.target);
     await env.system.faults.disk(name, { fsyncFailProbability: p.fsyncFailProbability ?? 0, fsyncDelayMs: p.fsyncDelayMs ?? 0 });
     const what = [p.fsyncFailProbability ? `fail ${round(p.fsyncFailProbability * 100)}% of fsyncs` : '', p.fsyncDelayMs ? `slow every fsync by ${p.fsyncDelayMs} ms` : '']
       .filter((s) => s !== '')

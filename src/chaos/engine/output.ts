@@ -13,7 +13,7 @@ import type { ScheduledFault } from './types.js';
 
 export const RESULT_FORMAT = 'kubethreads-chaos-result/1';
 
-export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples'> {
+export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples' | 'cluster'> {
   format: typeof RESULT_FORMAT;
   replay: string;
   versions: Record<string, string>;
@@ -21,6 +21,8 @@ export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples'> {
   faults: RunOutcome['figures'];
   /** Each replica's role, term, leader and commit index, sampled every scenario.sampleMs. */
   timeline: RunOutcome['samples'];
+  /** Kubernetes workloads: desired vs Running pods and the scheduler and controller-manager leaders over time. */
+  pods?: RunOutcome['cluster'];
 }
 
 let cachedVersion: string | undefined;
@@ -58,6 +60,7 @@ export function toResultFile(run: ChaosRun, replay: string): ResultFile {
     schedule: o.schedule,
     log: o.log,
     timeline: o.samples,
+    ...(o.cluster.length > 0 ? { pods: o.cluster } : {}),
   };
 }
 
@@ -65,6 +68,8 @@ export interface WrittenFiles {
   dir: string;
   result: string;
   history: string;
+  /** Service traffic and API calls, one JSON object per line (absent without such requests). */
+  requests?: string;
   report: string;
   timing: string;
 }
@@ -74,7 +79,11 @@ export function writeRunFiles(dir: string, run: ChaosRun, replay: string): Writt
   const files: WrittenFiles = { dir, result: join(dir, 'result.json'), history: join(dir, 'history.jsonl'), report: join(dir, 'report.html'), timing: join(dir, 'timing.json') };
   writeFileSync(files.result, JSON.stringify(toResultFile(run, replay), null, 2) + '\n');
   writeFileSync(files.history, historyToJsonl(run.history));
-  writeFileSync(files.report, renderReport({ outcome: run.outcome, history: run.history, replay, versions: versions(), timing: run.timing }));
+  if (run.requests.length > 0) {
+    files.requests = join(dir, 'requests.jsonl');
+    writeFileSync(files.requests, run.requests.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  writeFileSync(files.report, renderReport({ outcome: run.outcome, history: run.history, requests: run.requests, replay, versions: versions(), timing: run.timing }));
   writeFileSync(files.timing, JSON.stringify({ ...run.timing, note: 'wall-clock figures: not deterministic, so kept out of result.json' }, null, 2) + '\n');
   return files;
 }

@@ -6,16 +6,18 @@
  * module and appear in the scenario schema (`scenarioSchema()`) at once.
  */
 import { registerCloudPlugins } from '../plugins/cloud.js';
-import { registerKubernetesPlugins } from '../plugins/kubernetes.js';
+import { registerKubernetesPlugins } from '../plugins/kubernetes/index.js';
 import { storeChecks } from './checks.js';
 import { storeNemeses } from './nemeses.js';
-import type { CheckPlugin, NemesisPlugin, WorkloadPlugin } from './types.js';
+import type { CheckPlugin, FigurePlugin, NemesisPlugin, TargetPlugin, WorkloadPlugin } from './types.js';
 import { registerWorkloadPlugin, watchWorkloadPlugin } from './workloads.js';
 
 export class PluginRegistry {
   readonly workloads = new Map<string, WorkloadPlugin<never>>();
   readonly nemeses = new Map<string, NemesisPlugin<never>>();
   readonly checks = new Map<string, CheckPlugin<never>>();
+  readonly figures = new Map<string, FigurePlugin>();
+  readonly targets = new Map<string, TargetPlugin>();
 
   registerWorkload<S>(plugin: WorkloadPlugin<S>): void {
     add(this.workloads, 'workload', plugin as unknown as WorkloadPlugin<never>);
@@ -27,6 +29,15 @@ export class PluginRegistry {
 
   registerCheck<P extends Parameters<CheckPlugin['run']>[1]>(plugin: CheckPlugin<P>): void {
     add(this.checks, 'check', plugin as unknown as CheckPlugin<never>);
+  }
+
+  registerFigures(plugin: FigurePlugin): void {
+    add(this.figures, 'figure plugin', plugin);
+  }
+
+  /** A name a fault's `target` may use (`scheduler-leader`). */
+  registerTarget(plugin: TargetPlugin): void {
+    add(this.targets, 'target', plugin);
   }
 
   workload(name: string): WorkloadPlugin<Record<string, unknown>> {
@@ -63,7 +74,7 @@ export function storeRegistry(): PluginRegistry {
   return registry;
 }
 
-/** The store's plugins and those of the other layers (the simulated cloud's: src/chaos/plugins/cloud.ts; Kubernetes': src/chaos/plugins/kubernetes.ts). */
+/** The store's plugins and those of the other layers (the simulated cloud's: src/chaos/plugins/cloud.ts; Kubernetes': src/chaos/plugins/kubernetes/). */
 export function fullRegistry(): PluginRegistry {
   const registry = storeRegistry();
   registerCloudPlugins(registry);

@@ -1,18 +1,22 @@
 /**
  * report.html: one self-contained page (inline SVG and CSS, no script, no
  * network) with the verdict and the replay command at the top, the checks, the
- * figures per fault, and plots over the run's time: operation latency with the
- * fault windows shaded, throughput, and each replica's role and term.
+ * figures per fault, and plots over the run's time: operation (and Service
+ * request, API call) latency with the fault windows shaded, throughput, pods
+ * Running against desired, the control plane's leaders, and each replica's
+ * role and term.
  *
  * Pure: data in, a string out.
  */
 import type { Operation } from '../history.js';
 import type { RunOutcome } from './run.js';
-import type { StatusSample } from './types.js';
+import type { ClusterSample, FaultFigures, RequestRecord, StatusSample } from './types.js';
 
 export interface ReportInput {
   outcome: RunOutcome;
   history: readonly Operation[];
+  /** Service traffic and API calls (Kubernetes workloads). */
+  requests?: readonly RequestRecord[];
   replay: string;
   versions: Record<string, string>;
   timing?: { wallMs: number; runMs: number; speedup: number };
@@ -23,7 +27,7 @@ export const LATENCY_POINTS_MAX = 20_000;
 
 const W = 1000;
 const PAD = { left: 64, right: 16, top: 16, bottom: 34 };
-const COLORS = { read: '#2f6fb0', write: '#2e9a4c', cas: '#d9822b', fail: '#c62828', unknown: '#8e24aa', fault: 'rgba(220, 60, 60, 0.13)', faultLine: 'rgba(200, 40, 40, 0.8)' };
+const COLORS = { read: '#2f6fb0', write: '#2e9a4c', cas: '#d9822b', service: '#00838f', api: '#6d4c41', fail: '#c62828', unknown: '#8e24aa', fault: 'rgba(220, 60, 60, 0.13)', faultLine: 'rgba(200, 40, 40, 0.8)' };
 const ROLE_COLORS: Record<string, string> = { leader: '#1b5e20', follower: '#b0bec5', candidate: '#ef6c00', preCandidate: '#ffb74d', unreachable: '#e53935' };
 
 export function escapeHtml(text: string): string {
@@ -84,8 +88,9 @@ function svg(height: number, body: string, label: string): string {
 
 function latencyPlot(input: ReportInput, f: Frame): string {
   const ops = input.history.filter((o) => o.process !== 'final-reader');
-  const stride = Math.max(1, Math.ceil(ops.length / LATENCY_POINTS_MAX));
-  const latencies = ops.filter((o) => o.completeMs !== null).map((o) => o.completeMs! - o.invokeMs);
+  const requests = input.requests ?? [];
+  const stride = Math.max(1, Math.ceil((ops.length + requests.length) / LATENCY_POINTS_MAX));
+  const latencies = [...ops.filter((o) => o.completeMs !== null).map((o) => o.completeMs! - o.invokeMs), ...requests.map((r) => r.completeMs - r.invokeMs)];
   const maxMs = Math.max(10, ...latencies.slice(0, 200_000));
   const minLog = -1;
   const maxLog = Math.ceil(Math.log10(maxMs));
@@ -107,6 +112,10 @@ function latencyPlot(input: ReportInput, f: Frame): string {
     const color = o.status === 'fail' ? COLORS.fail : o.status === 'unknown' ? COLORS.unknown : COLORS[o.op];
     dots.push(`<circle cx="${f.x(o.invokeMs).toFixed(1)}" cy="${y(o.completeMs - o.invokeMs).toFixed(1)}" r="1.6" fill="${color}"/>`);
   }
+  for (let i = 0; i < requests.length; i += stride) {
+    const r = requests[i]!;
+    dots.push(`<circle cx="${f.x(r.invokeMs).toFixed(1)}" cy="${y(r.completeMs - r.invokeMs).toFixed(1)}" r="1.6" fill="${r.ok ? COLORS[r.kind] : COLORS.fail}"/>`);
+  }
   parts.push(`<g>${dots.join('')}</g>`);
   return svg(f.height, parts.join(''), 'operation latency over time');
 }
@@ -121,6 +130,12 @@ function throughputPlot(input: ReportInput, f: Frame): string {
     const b = Math.floor(o.completeMs / binMs);
     if (b < 0 || b >= bins) continue;
     if (o.status === 'ok') ok[b]!++;
+    else bad[b]!++;
+  }
+  for (const r of input.requests ?? []) {
+    const b = Math.floor(r.completeMs / binMs);
+    if (b < 0 || b >= bins) continue;
+    if (r.ok) ok[b]!++;
     else bad[b]!++;
   }
   const perS = (n: number): number => (n * 1000) / binMs;
@@ -165,6 +180,65 @@ function rolePlot(outcome: RunOutcome, f: Frame, names: string[]): string {
   return svg(f.height, parts.join(''), 'role of each replica over time');
 }
 
+/** Pods Running (all, and on the current image) against desired, summed over the workload's Deployments. */
+function podsPlot(outcome: RunOutcome, f: Frame): string {
+  const samples = outcome.cluster.filter((c) => c.desired !== undefined);
+  const maxPods = Math.max(1, ...samples.map((c) => Math.max(c.desired!, c.running ?? 0)));
+  const plotTop = PAD.top;
+  const plotBottom = f.height - PAD.bottom;
+  const y = (n: number): number => plotBottom - (n / maxPods) * (plotBottom - plotTop);
+  const parts: string[] = [faultShades(outcome, f), timeAxis(f)];
+  const step = Math.max(1, niceStep(maxPods / 4));
+  for (let n = 0; n <= maxPods; n += step) parts.push(`<line x1="${PAD.left}" y1="${y(n).toFixed(1)}" x2="${W - PAD.right}" y2="${y(n).toFixed(1)}" stroke="#e5e5e5"/><text x="${PAD.left - 6}" y="${y(n).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${n}</text>`);
+  const line = (value: (c: ClusterSample) => number, color: string, dash: string, title: string): string => {
+    const pts: string[] = [];
+    let last: number | undefined;
+    for (const c of samples) {
+      const v = value(c);
+      if (last !== undefined && v !== last) pts.push(`${f.x(c.tMs).toFixed(1)},${y(last).toFixed(1)}`);
+      pts.push(`${f.x(c.tMs).toFixed(1)},${y(v).toFixed(1)}`);
+      last = v;
+    }
+    return `<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8"${dash === '' ? '' : ` stroke-dasharray="${dash}"`}><title>${title}</title></polyline>`;
+  };
+  parts.push(line((c) => c.desired!, '#455a64', '6 4', 'desired'), line((c) => c.running ?? 0, '#2e7d32', '', 'Running'), line((c) => c.runningCurrent ?? 0, '#1565c0', '', 'Running the current image'));
+  return svg(f.height, parts.join(''), 'pods Running against desired over time');
+}
+
+/** Which scheduler and controller-manager said they lead, over time (gaps: none did). */
+function controlPlanePlot(outcome: RunOutcome, f: Frame): string {
+  const lane = 22;
+  const parts: string[] = [faultShades(outcome, f), timeAxis(f)];
+  const samples = outcome.cluster;
+  const names = [...new Set(samples.flatMap((c) => [c.schedulerLeader, c.controllerManagerLeader]).filter((n): n is string => n !== null))].sort();
+  const palette = ['#1565c0', '#2e7d32', '#ef6c00', '#6a1b9a'];
+  const lanes: Array<{ label: string; of: (c: ClusterSample) => string | null }> = [
+    { label: 'scheduler', of: (c) => c.schedulerLeader },
+    { label: 'ctrl-mgr', of: (c) => c.controllerManagerLeader },
+  ];
+  lanes.forEach((l, r) => {
+    const y0 = PAD.top + 4 + r * (lane + 6);
+    parts.push(`<text x="${PAD.left - 6}" y="${y0 + lane / 2}" text-anchor="end" dominant-baseline="middle">${l.label}</text>`);
+    for (let i = 0; i < samples.length; i++) {
+      const who = l.of(samples[i]!);
+      if (who === null) continue;
+      const x0 = f.x(samples[i]!.tMs);
+      const x1 = i + 1 < samples.length ? f.x(samples[i + 1]!.tMs) : f.x(f.endMs);
+      parts.push(`<rect x="${x0.toFixed(1)}" y="${y0}" width="${Math.max(0.5, x1 - x0).toFixed(1)}" height="${lane}" fill="${palette[names.indexOf(who) % palette.length]}"><title>${escapeHtml(who)} leads at ${(samples[i]!.tMs / 1000).toFixed(2)}s</title></rect>`);
+    }
+  });
+  return svg(f.height, parts.join(''), 'scheduler and controller-manager leaders over time') + `<div class="legend">${names.map((n, i) => `<span><i style="background:${palette[i % palette.length]}"></i>${escapeHtml(n)}</span>`).join('')}<span>(blank: nobody reported leading)</span></div>`;
+}
+
+/** The figures a run has: the store's always, the others when some fault has them. */
+const OPTIONAL_FIGURES: Array<{ key: keyof FaultFigures; title: string }> = [
+  { key: 'serviceUnavailabilityMs', title: 'Service unavailability (longest gap without a successful request)' },
+  { key: 'apiUnavailabilityMs', title: 'API unavailability (longest gap without a successful call)' },
+  { key: 'newSchedulerLeaderMs', title: 'new scheduler leader after' },
+  { key: 'newControllerManagerLeaderMs', title: 'new controller-manager leader after' },
+  { key: 'restoredMs', title: 'desired state restored after' },
+];
+
 function roleAt(sample: StatusSample, r: number): string {
   return sample.replicas[r]?.role ?? 'unreachable';
 }
@@ -199,20 +273,23 @@ export function renderReport(input: ReportInput): string {
   const { outcome } = input;
   const s = outcome.scenario;
   const names = outcome.samples.find((x) => x.replicas.some((r) => r !== null))?.replicas.map((r, i) => r?.name ?? `replica-${i}`) ?? [];
-  const endMs = Math.max(s.durationMs, ...outcome.samples.map((x) => x.tMs));
+  const endMs = Math.max(s.durationMs, ...outcome.samples.map((x) => x.tMs), ...outcome.cluster.map((x) => x.tMs));
   const verdictClass = outcome.verdict === 'pass' ? 'pass' : outcome.verdict === 'fail' ? 'fail' : 'unknown';
   const speed = input.timing === undefined ? '' : `${(input.timing.runMs / 1000).toFixed(1)} s of ${outcome.runtime === 'simulated' ? 'virtual' : 'real'} time in ${(input.timing.wallMs / 1000).toFixed(1)} s of wall-clock time${outcome.runtime === 'simulated' ? ` — ${input.timing.speedup.toFixed(1)}× faster than real time` : ''}`;
   const checks = outcome.checks
     .map((c) => `<tr class="${c.verdict}"><td>${escapeHtml(c.name)}</td><td><b>${c.verdict}</b></td><td><pre>${escapeHtml(c.summary)}</pre></td></tr>`)
     .join('');
+  const optional = OPTIONAL_FIGURES.filter((o) => outcome.figures.some((f) => f[o.key] !== undefined));
   const figures = outcome.figures
     .map(
       (f) =>
-        `<tr><td>${f.index}</td><td>${(f.atMs / 1000).toFixed(2)} s</td><td>${escapeHtml(f.description)}</td><td>${escapeHtml(f.leaderBefore ?? '—')}${f.termBefore === null ? '' : ` (term ${f.termBefore})`}</td><td>${f.newLeaderMs === null ? 'no election' : `${fmt(f.newLeaderMs)} ms`}</td><td>${fmt(f.unavailabilityMs)} ms</td><td>${f.writesRecoveredMs === null ? 'none' : `${fmt(f.writesRecoveredMs, 1)} ms`}</td></tr>`,
+        `<tr><td>${f.index}</td><td>${(f.atMs / 1000).toFixed(2)} s</td><td>${escapeHtml(f.description)}</td><td>${escapeHtml(f.leaderBefore ?? '—')}${f.termBefore === null ? '' : ` (term ${f.termBefore})`}</td><td>${f.newLeaderMs === null ? 'no election' : `${fmt(f.newLeaderMs)} ms`}</td><td>${f.unavailabilityMs === null ? '—' : `${fmt(f.unavailabilityMs)} ms`}</td><td>${f.writesRecoveredMs === null ? 'none' : `${fmt(f.writesRecoveredMs, 1)} ms`}</td>${optional.map((o) => { const v = f[o.key] as number | null | undefined; return `<td>${v === undefined ? '' : v === null ? 'none' : `${fmt(v)} ms`}</td>`; }).join('')}</tr>`,
     )
     .join('');
+  const hasCluster = outcome.cluster.some((c) => c.desired !== undefined);
+  const requestCounts = Object.entries(outcome.counts.requests ?? {}).map(([kind, n]) => ` · ${n.ok + n.fail} ${kind === 'service' ? 'Service requests' : 'API calls'} (${n.fail} failed)`).join('');
   const c = outcome.counts;
-  const legend = `<div class="legend"><span><i style="background:${COLORS.read}"></i>read</span><span><i style="background:${COLORS.write}"></i>write</span><span><i style="background:${COLORS.cas}"></i>cas</span><span><i style="background:${COLORS.fail}"></i>failed</span><span><i style="background:${COLORS.unknown}"></i>unknown outcome</span><span><i style="background:${COLORS.fault}; border:1px solid ${COLORS.faultLine}"></i>fault window (number = fault)</span></div>`;
+  const legend = `<div class="legend"><span><i style="background:${COLORS.read}"></i>read</span><span><i style="background:${COLORS.write}"></i>write</span><span><i style="background:${COLORS.cas}"></i>cas</span>${(input.requests ?? []).some((r) => r.kind === 'service') ? `<span><i style="background:${COLORS.service}"></i>Service request</span>` : ''}${(input.requests ?? []).some((r) => r.kind === 'api') ? `<span><i style="background:${COLORS.api}"></i>API call</span>` : ''}<span><i style="background:${COLORS.fail}"></i>failed</span><span><i style="background:${COLORS.unknown}"></i>unknown outcome</span><span><i style="background:${COLORS.fault}; border:1px solid ${COLORS.faultLine}"></i>fault window (number = fault)</span></div>`;
   const roleLegend = `<div class="legend">${Object.entries(ROLE_COLORS).map(([role, color]) => `<span><i style="background:${color}"></i>${role}</span>`).join('')}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(s.name)} — ${outcome.verdict} — kubethreads chaos</title>
@@ -233,14 +310,15 @@ svg text{font-size:11px;fill:#333} svg .fault-label{fill:#b71c1c;font-weight:bol
 <header>
 <h1><span class="verdict ${verdictClass}">${outcome.verdict.toUpperCase()}</span>${escapeHtml(s.name)}</h1>
 <div class="meta">${escapeHtml(s.description)}</div>
-<div class="meta">seed ${outcome.seed} · ${outcome.runtime} runtime · ${s.cluster.replicas} replicas, tick ${s.cluster.tickMs} ms, election timeout ${s.cluster.electionTicks}–${s.cluster.electionTicks + (s.cluster.electionJitterTicks ?? s.cluster.electionTicks)} ticks, heartbeat ${s.cluster.heartbeatTicks} · ${c.operations} operations (${c.ok} ok, ${c.fail} failed, ${c.unknown} unknown), ${c.acknowledgedWrites} acknowledged writes, ${c.watchEvents} watch events${speed === '' ? '' : ` · ${escapeHtml(speed)}`}</div>
+<div class="meta">seed ${outcome.seed} · ${outcome.runtime} runtime · ${s.cluster.replicas} replicas, tick ${s.cluster.tickMs} ms, election timeout ${s.cluster.electionTicks}–${s.cluster.electionTicks + (s.cluster.electionJitterTicks ?? s.cluster.electionTicks)} ticks, heartbeat ${s.cluster.heartbeatTicks} · ${c.operations} operations (${c.ok} ok, ${c.fail} failed, ${c.unknown} unknown), ${c.acknowledgedWrites} acknowledged writes, ${c.watchEvents} watch events${escapeHtml(requestCounts)}${speed === '' ? '' : ` · ${escapeHtml(speed)}`}</div>
 <code class="replay">${escapeHtml(input.replay)}</code>
 </header>
 <h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>${checks || '<tr><td colspan="3">no checks in this scenario</td></tr>'}</table>
 <h2>Faults and figures</h2>
-<table><tr><th>#</th><th>at</th><th>fault</th><th>leader before</th><th>new leader after</th><th>unavailability (longest gap without a successful operation)</th><th>writes succeed again after</th></tr>${figures || '<tr><td colspan="7">no faults</td></tr>'}</table>
-<h2>Operation latency over time</h2>${legend}${latencyPlot(input, frame(endMs, 300))}
+<table><tr><th>#</th><th>at</th><th>fault</th><th>leader before</th><th>new leader after</th><th>unavailability (longest gap without a successful operation)</th><th>writes succeed again after</th>${optional.map((o) => `<th>${escapeHtml(o.title)}</th>`).join('')}</tr>${figures || `<tr><td colspan="${7 + optional.length}">no faults</td></tr>`}</table>
+<h2>${(input.requests ?? []).length > 0 ? 'Latency of operations and requests over time' : 'Operation latency over time'}</h2>${legend}${latencyPlot(input, frame(endMs, 300))}
 <h2>Throughput (successful and failed operations per second)</h2>${throughputPlot(input, frame(endMs, 200))}
+${hasCluster ? `<h2>Pods Running against desired</h2><div class="legend"><span><i style="background:#455a64"></i>desired (dashed)</span><span><i style="background:#2e7d32"></i>Running</span><span><i style="background:#1565c0"></i>Running the current image</span></div>${podsPlot(outcome, frame(endMs, 220))}<h2>Scheduler and controller-manager leaders</h2>${controlPlanePlot(outcome, frame(endMs, PAD.top + 10 + 2 * 28 + PAD.bottom))}` : ''}
 <h2>Role of each replica over time</h2>${roleLegend}${rolePlot(outcome, frame(endMs, PAD.top + 10 + names.length * 28 + PAD.bottom), names)}
 <h2>Term of each replica over time</h2>${termPlot(outcome, frame(endMs, 180), names)}
 <h2>Fault log</h2><ul class="log">${outcome.log.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>

@@ -5,6 +5,7 @@
  * verdicts and figures. Exits 1 when any scenario's checks fail.
  */
 import { join } from 'node:path';
+import { describeFigures } from './figures.js';
 import { writeRunFiles } from './output.js';
 import { runScenario } from './run.js';
 import { loadScenario, scenarioFiles } from './testing.js';
@@ -22,7 +23,6 @@ if (!Number.isInteger(seed) || seed < 0) {
 const threaded = argv.includes('--threaded');
 const outDir = flag('--out') ?? 'chaos-out/all';
 const only = flag('--only');
-const ms = (x: number | null): string => (x === null ? '—' : `${x.toFixed(0)}`);
 let failed = 0;
 const rows: string[] = [];
 for (const file of scenarioFiles()) {
@@ -37,7 +37,7 @@ for (const file of scenarioFiles()) {
   const o = run.outcome;
   rows.push(`${o.verdict.toUpperCase().padEnd(7)} ${scenario.name}  (${o.counts.operations} ops, ${o.counts.acknowledgedWrites} acked writes, ${o.counts.unknown} unknown; ${(run.timing.wallMs / 1000).toFixed(1)} s wall, ${run.timing.speedup}×)  ${files.report}`);
   for (const c of o.checks.filter((x) => x.verdict !== 'pass')) rows.push(`        ${c.verdict} ${c.name}: ${c.summary.split('\n')[0]}`);
-  for (const f of o.figures) rows.push(`        fault ${f.index} at ${(f.atMs / 1000).toFixed(1)} s: ${f.description} — new leader ${ms(f.newLeaderMs)} ms, unavailable ${ms(f.unavailabilityMs)} ms, writes again ${ms(f.writesRecoveredMs)} ms`);
+  for (const f of o.figures) rows.push(`        fault ${f.index} at ${(f.atMs / 1000).toFixed(1)} s: ${f.description} — ${describeFigures(f)}`);
   if (o.verdict !== 'pass') rows.push(`        replay: ${replay}`);
 }
 console.log(rows.join('\n'));

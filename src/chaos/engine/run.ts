@@ -18,9 +18,12 @@ import type { ReplicaStatus } from '../../kv/replica/protocol.js';
 import type { Operation } from '../history.js';
 import { computeFigures, expandSchedule, round3, type FiredFault } from './figures.js';
 import { defaultRegistry, type PluginRegistry } from './registry.js';
+import { pickTarget } from './nemeses.js';
 import type {
   ChaosEnv,
   CheckResult,
+  ClusterSample,
+  RequestRecord,
   FaultFigures,
   Injection,
   RunData,
@@ -70,14 +73,22 @@ export interface RunOutcome {
   schedule: ScheduledFault[];
   figures: FaultFigures[];
   checks: CheckResult[];
-  counts: { operations: number; ok: number; fail: number; unknown: number; acknowledgedWrites: number; watchEvents: number };
+  counts: {
+    operations: number; ok: number; fail: number; unknown: number; acknowledgedWrites: number; watchEvents: number;
+    /** Service traffic and API calls by kind (present when a workload made them). */
+    requests?: Partial<Record<RequestRecord['kind'], { ok: number; fail: number }>>;
+  };
   log: string[];
   samples: StatusSample[];
+  /** Desired vs Running pods and the control plane's leaders over time (Kubernetes workloads). */
+  cluster: ClusterSample[];
 }
 
 export interface ChaosRun {
   outcome: RunOutcome;
   history: Operation[];
+  /** Service traffic and API calls, times in ms from the origin (requests.jsonl). */
+  requests: RequestRecord[];
   watches: WatchObservation[];
   /** The run's shared plugin state (a workload's observation), for tests and reports; not in result.json. */
   state: RunState;
@@ -168,6 +179,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         return originMs;
       },
       elapsedMs: () => system.now() - originMs,
+      async resolveTarget(target, pinned) {
+        if (Array.isArray(pinned) && typeof pinned[0] === 'string') return pinned[0];
+        const plugin = registry.targets.get(target);
+        if (plugin !== undefined) {
+          const name = await plugin.resolve(env); // inside a fault's action, which the loop already settles
+          if (name === undefined) throw new Error(`no ${target} now (nobody reports leading): nothing to hit`);
+          return name;
+        }
+        if (['leader', 'follower', 'random'].includes(target) || replicas.includes(target)) return pickTarget(env, target, undefined);
+        if (system.lookup(target) !== undefined) return target;
+        throw new Error(`no target named ${JSON.stringify(target)}: use leader, follower, random, ${[...registry.targets.keys()].join(', ')}${registry.targets.size > 0 ? ', ' : ''}a replica (${replicas.join(', ')}) or an actor's name`);
+      },
       waitForLeader,
       settle,
       random: () => nemesisPrng.next(),
@@ -285,10 +308,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const samples = await settle(Promise.all(samplePromises));
 
     const history = renumber(outputs.flatMap((o) => o.operations ?? []), originMs);
+    const requests = shiftRequests(outputs.flatMap((o) => o.requests ?? []), originMs);
+    const clusterSamples = outputs.flatMap((o) => o.cluster ?? []).sort((a, b) => a.tMs - b.tMs);
     const watches = outputs.flatMap((o) => o.watches ?? []);
     const reference = outputs.find((o) => o.reference !== undefined)?.reference as { events: WatchEventRecord[]; revision: number } | undefined;
-    const figures = computeFigures(fired, samples, history, Math.min(endMs, scenario.durationMs));
-    const data: RunData = { scenario, history, watches, reference, figures, samples, state };
+    const figures = computeFigures(fired, samples, history, Math.min(endMs, scenario.durationMs), requests);
+    const data: RunData = { scenario, history, requests, cluster: clusterSamples, watches, reference, figures, samples, state };
+    for (const plugin of registry.figures.values()) {
+      const extra = plugin.compute(data);
+      extra.forEach((more, i) => {
+        if (figures[i] !== undefined) Object.assign(figures[i], more);
+      });
+    }
     const checks: CheckResult[] = [];
     if (options.skipChecks !== true) {
       for (const spec of scenario.checks) checks.push(await registry.check(spec.check).run(data, spec));
@@ -313,11 +344,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           unknown: count('unknown'),
           acknowledgedWrites: history.filter((o) => o.status === 'ok' && (o.op === 'write' || (o.op === 'cas' && o.swapped === true))).length,
           watchEvents: watches.reduce((n, w) => n + w.events.length, 0),
+          ...(requests.length > 0 ? { requests: countRequests(requests) } : {}),
         },
         log,
         samples,
+        cluster: clusterSamples,
       },
       history,
+      requests,
       watches,
       state,
       timing: { wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100 },
@@ -336,6 +370,23 @@ function newRunState(): RunState {
       return values.get(key) as T;
     },
   };
+}
+
+/** Times in ms from the origin (to the µs), ordered by invocation then sender, so two runs of one seed write the same file. */
+function shiftRequests(requests: RequestRecord[], originMs: number): RequestRecord[] {
+  return requests
+    .map((r) => ({ ...r, invokeMs: round3(r.invokeMs - originMs), completeMs: round3(r.completeMs - originMs) }))
+    .sort((a, b) => a.invokeMs - b.invokeMs || (a.process < b.process ? -1 : a.process > b.process ? 1 : 0));
+}
+
+function countRequests(requests: readonly RequestRecord[]): Partial<Record<RequestRecord['kind'], { ok: number; fail: number }>> {
+  const out: Partial<Record<RequestRecord['kind'], { ok: number; fail: number }>> = {};
+  for (const r of requests) {
+    const c = (out[r.kind] ??= { ok: 0, fail: 0 });
+    if (r.ok) c.ok++;
+    else c.fail++;
+  }
+  return out;
 }
 
 /** Ids in a stable order, times in ms from the origin (rounded to µs so the files read well and compare exactly). */

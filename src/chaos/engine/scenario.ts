@@ -3,6 +3,7 @@
  * parameters are documented and validated the moment it registers), parsing
  * with errors that name the line and the field, and defaults.
  */
+import { STUDY_FIGURES, type StudyFigure } from './figures.js';
 import { commonFaultProperties } from './nemeses.js';
 import type { PluginRegistry } from './registry.js';
 import { parseYamlWithSchema } from './schema.js';
@@ -119,7 +120,7 @@ export function scenarioSchema(registry: PluginRegistry): JsonSchema {
           vary: { type: 'string', description: 'KEY=V1,V2,... (KEY a dotted path in the scenario, e.g. cluster.electionJitterTicks)' },
           labels: { type: 'array', items: { type: 'string' }, description: 'a label per value, for the plot' },
           seeds: { type: 'integer', minimum: 1 },
-          figure: { type: 'string', enum: ['newLeaderMs', 'unavailabilityMs', 'writesRecoveredMs'], description: 'the figure whose distribution is plotted' },
+          figure: { type: 'string', enum: [...STUDY_FIGURES], description: 'the figure whose distribution is plotted' },
           fault: { type: 'integer', minimum: 0, description: 'which fault\'s figure (default 0, the first)' },
         },
       },
@@ -131,7 +132,7 @@ export interface StudyDefaults {
   vary?: string;
   labels?: string[];
   seeds?: number;
-  figure?: 'newLeaderMs' | 'unavailabilityMs' | 'writesRecoveredMs';
+  figure?: StudyFigure;
   fault?: number;
 }
 

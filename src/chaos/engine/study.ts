@@ -12,7 +12,9 @@ import { percentile } from './checks.js';
 import type { PluginRegistry } from './registry.js';
 import type { FaultFigures, Scenario } from './types.js';
 
-export type StudyFigure = 'newLeaderMs' | 'unavailabilityMs' | 'writesRecoveredMs';
+import { STUDY_FIGURES, type StudyFigure } from './figures.js';
+
+export { STUDY_FIGURES, type StudyFigure };
 
 export interface StudyOptions {
   key: string;
@@ -71,7 +73,7 @@ export function parseVary(text: string): { key: string; values: unknown[] } {
 
 export function figureOf(figures: readonly FaultFigures[], fault: number, figure: StudyFigure): number | null {
   const f = figures.find((x) => x.index === fault);
-  return f === undefined ? null : f[figure];
+  return f === undefined ? null : f[figure] ?? null;
 }
 
 export async function runStudy(scenario: Scenario, options: StudyOptions): Promise<StudyResult> {

@@ -107,6 +107,14 @@ export interface ChaosEnv {
   readonly originMs: number;
   /** Milliseconds since the run's origin. */
   elapsedMs(): number;
+  /**
+   * The actor a fault's `target` names: `leader`, `follower` or `random` among
+   * the store's replicas, a leader a plugin knows how to find
+   * (`scheduler-leader`, `controller-manager-leader`), or any actor by name
+   * (`apiserver`, `scheduler-1`, `kubelet-node-0`). `pinned` (a replay's
+   * `nodes`) wins.
+   */
+  resolveTarget(target: string, pinned?: unknown): Promise<string>;
   /** Wait until the store has a leader (after healing, before final reads). */
   waitForLeader(): Promise<void>;
   /** Await a host-side promise (the simulated runtime runs until it settles). */
@@ -151,9 +159,46 @@ export interface WatchObservation {
   lastRevision: number;
 }
 
+/**
+ * A request that is not a register operation: traffic to a Service through
+ * kube-proxy, or a call to the API server. Times absolute in the system's
+ * clock from a workload; the engine shifts them to ms from the origin.
+ */
+export interface RequestRecord {
+  kind: 'service' | 'api';
+  /** Who sent it (a workload actor). */
+  process: string;
+  /** service: `namespace/name`; api: `<verb> <resource>` such as `patch deployments`. */
+  target: string;
+  /** api: `mutating`, `read` (one object) or `list`, the SLO's classes; service: the node whose kube-proxy routed it. */
+  class: string;
+  invokeMs: number;
+  completeMs: number;
+  ok: boolean;
+  /** service: the pod that answered. */
+  servedBy?: string;
+  error?: string;
+}
+
+/** Desired vs Running pods and the control plane's leaders at one moment, for the report. */
+export interface ClusterSample {
+  tMs: number;
+  /** Summed over the workload's Deployments; absent when the API server did not answer. */
+  desired?: number;
+  running?: number;
+  /** Running on the Deployment's current image. */
+  runningCurrent?: number;
+  schedulerLeader: string | null;
+  controllerManagerLeader: string | null;
+}
+
 export interface WorkloadOutput {
   /** Register operations (times absolute in the system's clock; the engine shifts them). */
   operations?: Operation[];
+  /** Service traffic and API calls (times absolute; the engine shifts them). */
+  requests?: RequestRecord[];
+  /** The cluster over time (times already in ms from the origin). */
+  cluster?: ClusterSample[];
   watches?: WatchObservation[];
   /** Ground truth recorded after the run (e.g. every event of the store from revision 1). */
   reference?: { events: WatchEventRecord[]; revision: number };
@@ -205,6 +250,30 @@ export interface FaultFigures {
   unavailabilityMs: number | null;
   /** Until the first acknowledged write invoked after the fault completed; null: none did. */
   writesRecoveredMs: number | null;
+  /** Longest gap between successful requests to Services in the fault's window (present with Service traffic). */
+  serviceUnavailabilityMs?: number | null;
+  /** Longest gap between successful API server calls in the fault's window (present when a workload calls the API). */
+  apiUnavailabilityMs?: number | null;
+  /** Until a scheduler other than the one leading before the fault (or a new incarnation of it) started leading; null: none did before the next fault. */
+  newSchedulerLeaderMs?: number | null;
+  /** The same for the controller-manager. */
+  newControllerManagerLeaderMs?: number | null;
+  /** Until every Deployment again had its desired replicas Running on its current image, sampled after the fault healed; null: not before the next fault (or the end). */
+  restoredMs?: number | null;
+}
+
+/** Kubernetes-level (or any plugin's) figures per fault, merged into each fault's figures. */
+export interface FigurePlugin {
+  name: string;
+  /** One entry per fired fault, in `data.figures` order. */
+  compute(data: RunData): Array<Partial<FaultFigures>>;
+}
+
+/** A named target a plugin can resolve (`scheduler-leader`): an actor name, or undefined when there is none now. */
+export interface TargetPlugin {
+  name: string;
+  description: string;
+  resolve(env: ChaosEnv): Promise<string | undefined>;
 }
 
 export interface StatusSample {
@@ -225,6 +294,9 @@ export interface RunData {
   scenario: Scenario;
   /** Register operations, renumbered, times in ms from the origin. */
   history: Operation[];
+  /** Service traffic and API calls, times in ms from the origin, by invocation. */
+  requests: RequestRecord[];
+  cluster: ClusterSample[];
   watches: WatchObservation[];
   reference: { events: WatchEventRecord[]; revision: number } | undefined;
   figures: FaultFigures[];

@@ -1,0 +1,110 @@
+/**
+ * Observers of a Kubernetes chaos run, as actors that outlive the faults:
+ *
+ * - the pod observer watches every pod and remembers, per pod, the first
+ *   time it was seen (its creation, as the watch shows it), the first time
+ *   it was seen Running (for the pod startup SLO), and the first time it was
+ *   seen on each node (for the no-double-bind check);
+ * - the leader recorder collects the `leader.activity` records the
+ *   schedulers and controller-managers send (term starts and stops, every
+ *   write), a record that survives the deaths of those it records.
+ */
+import { defineBehaviour, unhandled } from '../../../actor/behaviour.js';
+import type { Message } from '../../../actor/protocol.js';
+import type { ApiReply, ApiWatchMsg } from '../../../api/protocol.js';
+import type { Pod } from '../../../api/types/index.js';
+import type { WatchEvent } from '../../../api/types/meta.js';
+import type { LeaderActivity, LeaderActivityMsg } from '../../../client/leader-activity.js';
+
+/** What the pod observer hands over; times in the actor's clock (absolute). */
+export interface PodObservation {
+  bindings: Array<{ atMs: number; uid: string; pod: string; node: string }>;
+  startups: Array<{ uid: string; pod: string; createdAtMs: number; runningAtMs?: number }>;
+}
+
+type PodObserverMsg = ApiWatchMsg | Message<'podwatch.take', null> | Message<'podwatch.retry', null>;
+
+/** Pods and bindings remembered at most: a run's pods are far fewer; a bound keeps a runaway controller from eating the heap. */
+const RECORDS_MAX = 100_000;
+const WATCH_RETRY_MS = 200;
+
+export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }>(import.meta.url, 'k8s-chaos-pod-observer', (ctx, args) => {
+  const seenOnNode = new Set<string>();
+  const bindings: PodObservation['bindings'] = [];
+  const startups = new Map<string, PodObservation['startups'][number]>();
+  let generation = 0;
+  let resourceVersion: string | undefined;
+  const retry = (): void => ctx.timer('retry', WATCH_RETRY_MS, { type: 'podwatch.retry', body: null });
+  const watch = (): void => {
+    generation++;
+    const watchId = `pods-${generation}`;
+    ctx.ask<ApiReply>(args.apiserver, { type: 'api.watch', body: { group: '', version: 'v1', resource: 'pods', watchId, query: resourceVersion !== undefined ? { resourceVersion } : {} } }, { timeoutMs: 5_000 })
+      .then((reply) => { if (!reply.ok) retry(); })
+      .catch(retry);
+  };
+  const observe = (pod: Pod): void => {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined) return;
+    const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    let startup = startups.get(uid);
+    if (startup === undefined && startups.size < RECORDS_MAX) {
+      startup = { uid, pod: name, createdAtMs: ctx.now() };
+      startups.set(uid, startup);
+    }
+    if (startup !== undefined && startup.runningAtMs === undefined && pod.status?.phase === 'Running') startup.runningAtMs = ctx.now();
+    const node = pod.spec?.nodeName;
+    if (node === undefined || node === '') return;
+    const key = `${uid}/${node}`;
+    if (seenOnNode.has(key)) return;
+    seenOnNode.add(key);
+    if (bindings.length < RECORDS_MAX) bindings.push({ atMs: ctx.now(), uid, pod: name, node });
+  };
+  watch();
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'api.watchEvents':
+          if (msg.body.watchId !== `pods-${generation}`) return undefined;
+          for (const event of msg.body.events as WatchEvent<Pod>[]) {
+            const pod = event.object as Pod;
+            if (pod.metadata?.resourceVersion !== undefined) resourceVersion = pod.metadata.resourceVersion;
+            if (event.type !== 'DELETED') observe(pod);
+          }
+          return undefined;
+        case 'api.watchEnd':
+          if (msg.body.watchId !== `pods-${generation}`) return undefined;
+          // 410 Gone: resume from now (what happened in the gap is not seen; a pod first seen late looks like it started fast, never slow).
+          if (msg.body.status?.code === 410) resourceVersion = undefined;
+          retry();
+          return undefined;
+        case 'podwatch.retry':
+          watch();
+          return undefined;
+        case 'podwatch.take':
+          return { bindings, startups: [...startups.values()] } satisfies PodObservation;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+type RecorderMsg = LeaderActivityMsg | Message<'activity.take', null>;
+
+/** Collects leader.activity records; `activity.take` hands them over. */
+export const leaderRecorder = defineBehaviour<RecorderMsg, null>(import.meta.url, 'k8s-chaos-leader-recorder', () => {
+  const records: LeaderActivity[] = [];
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'leader.activity':
+          if (records.length < RECORDS_MAX) records.push(msg.body);
+          return undefined;
+        case 'activity.take':
+          return records;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});

@@ -1,0 +1,77 @@
+/**
+ * What one run's Kubernetes plugins share (in the run's RunState): the
+ * components the workload started, what the observers recorded, and what
+ * the nemeses did. Workloads and nemeses write it; checks and figures read it.
+ */
+import type { LeaderActivity } from '../../../client/leader-activity.js';
+import type { SpawnedNode } from '../../../../actors/node.js';
+import type { RunState } from '../../engine/types.js';
+
+export interface PodBinding {
+  /** ms from the origin when the watch first showed this pod on this node. */
+  tMs: number;
+  uid: string;
+  pod: string;
+  node: string;
+}
+
+/** One pod's startup as the watch saw it: first sight (creation) and first sight Running. */
+export interface PodStartup {
+  uid: string;
+  pod: string;
+  /** ms from the origin. */
+  createdMs: number;
+  /** ms from the origin; absent when it never ran. */
+  runningMs?: number;
+}
+
+export interface DeploymentSample {
+  desired: number;
+  /** Running, not terminating pods of the Deployment (label app=<name>). */
+  running: number;
+  /** Of those, how many run the current image. */
+  runningCurrent: number;
+}
+
+export interface KubeSample {
+  tMs: number;
+  /** By Deployment name; absent when the API server did not answer. */
+  deployments?: Record<string, DeploymentSample>;
+  /** Schedulers that said they lead at this sample. */
+  schedulerLeaders: string[];
+  controllerManagerLeaders: string[];
+}
+
+export interface KubeSink {
+  /** An actor that answers `sleep` after the given ms: the host's timer in both runtimes. */
+  sleeper: string;
+  schedulers: string[];
+  controllerManagers: string[];
+  nodes: SpawnedNode[];
+  /** Node names the crash-node nemesis took down. */
+  crashedNodes: string[];
+  samples: KubeSample[];
+  bindings: PodBinding[];
+  startups: PodStartup[];
+  /** Every leader.activity record of the schedulers and controller-managers, times in ms from the origin. */
+  activity: LeaderActivity[];
+  /** Deployment → desired replicas and image, as last written. */
+  desired: Record<string, { replicas: number; image: string }>;
+  /** ms from the origin of the last churn write. */
+  lastChangeMs: number;
+  /** Set by the workload's finish. */
+  final?: { converged: boolean; atMs: number; deployments: Record<string, DeploymentSample> };
+}
+
+export function kubeSink(state: RunState): KubeSink {
+  return state.get<KubeSink>('kubernetes', () => ({
+    sleeper: 'k8s-chaos-sleeper',
+    schedulers: [], controllerManagers: [], nodes: [], crashedNodes: [], samples: [], bindings: [], startups: [], activity: [], desired: {}, lastChangeMs: 0,
+  }));
+}
+
+export const sampleConverged = (d: Record<string, DeploymentSample>): boolean => Object.values(d).every((s) => s.running === s.desired && s.runningCurrent === s.desired);
+
+/** The API server the workload starts (the component actors' default name). */
+export const APISERVER = 'apiserver';
+export const NAMESPACE = 'default';
