@@ -194,7 +194,7 @@ function summary(outcome: Awaited<ReturnType<typeof runScenario>>['outcome'], ti
   for (const f of outcome.figures) {
     const ms = (x: number | null, none: string): string => (x === null ? none : `${x.toFixed(0)} ms`);
     lines.push(`  ${String(f.index).padStart(2)} ${(f.atMs / 1000).toFixed(1).padStart(6)}s  ${f.description.slice(0, 44).padEnd(44)} ${ms(f.newLeaderMs, 'no election').padStart(11)}  ${ms(f.unavailabilityMs, '—').padStart(12)}  ${ms(f.writesRecoveredMs, 'none').padStart(12)}`);
-    const cluster = describeFigures(f, CLUSTER_FIGURES);
+    const cluster = describeFigures(f, f.electionTerms !== null && f.electionTerms > 1 ? ['electionTerms', ...CLUSTER_FIGURES] : CLUSTER_FIGURES);
     if (cluster !== '') lines.push(`              ${cluster}`);
   }
   lines.push(`report: ${report}`);

@@ -73,9 +73,11 @@ export function computeFigures(fired: readonly FiredFault[], samples: readonly S
   });
   return fired.map((f, i) => {
     const windowEndMs = Math.max(f.atMs, i + 1 < fired.length ? fired[i + 1]!.atMs : endMs);
+    const elected = newLeaderAfter(f, samples, windowEndMs);
     const figures: FaultFigures = {
       ...f,
-      newLeaderMs: newLeaderAfter(f, samples, windowEndMs),
+      newLeaderMs: elected?.ms ?? null,
+      electionTerms: elected === undefined || f.termBefore === null ? null : elected.term - f.termBefore,
       unavailabilityMs: history.length === 0 ? null : longestGap(successes, f.atMs, windowEndMs),
       writesRecoveredMs: writesRecovered(history, f.atMs),
     };
@@ -84,14 +86,14 @@ export function computeFigures(fired: readonly FiredFault[], samples: readonly S
   });
 }
 
-function newLeaderAfter(f: FiredFault, samples: readonly StatusSample[], windowEndMs: number): number | null {
+function newLeaderAfter(f: FiredFault, samples: readonly StatusSample[], windowEndMs: number): { ms: number; term: number } | undefined {
   for (const s of samples) {
     if (s.tMs < f.atMs) continue;
     if (s.tMs > windowEndMs) break;
-    const elected = s.replicas.some((r) => r !== null && r.role === 'leader' && (f.termBefore === null || r.term > f.termBefore));
-    if (elected) return round3(s.tMs - f.atMs);
+    const elected = s.replicas.find((r) => r !== null && r.role === 'leader' && (f.termBefore === null || r.term > f.termBefore));
+    if (elected) return { ms: round3(s.tMs - f.atMs), term: elected.term };
   }
-  return null;
+  return undefined;
 }
 
 /** Longest stretch of [fromMs, toMs] without a successful completion; null when the window is empty. */
@@ -125,6 +127,7 @@ export function round3(x: number): number {
 
 const FIGURE_WORDS: Array<{ key: keyof FaultFigures; words: string; none: string }> = [
   { key: 'newLeaderMs', words: 'new store leader', none: 'no election' },
+  { key: 'electionTerms', words: 'election terms', none: '—' },
   { key: 'unavailabilityMs', words: 'store unavailable', none: '—' },
   { key: 'writesRecoveredMs', words: 'writes again', none: 'none' },
   { key: 'serviceUnavailabilityMs', words: 'Service unavailable', none: '—' },
@@ -139,7 +142,8 @@ export function describeFigures(f: FaultFigures, only?: ReadonlyArray<keyof Faul
   return FIGURE_WORDS.filter((w) => f[w.key] !== undefined && (only === undefined || only.includes(w.key)))
     .map((w) => {
       const v = f[w.key] as number | null;
-      return v === null ? `${w.words}: ${w.none}` : `${w.words} ${Math.round(v)} ms`;
+      if (v === null) return `${w.words}: ${w.none}`;
+      return w.key === 'electionTerms' ? `${w.words} ${v}` : `${w.words} ${Math.round(v)} ms`;
     })
     .join(', ');
 }

@@ -283,7 +283,7 @@ export function renderReport(input: ReportInput): string {
   const figures = outcome.figures
     .map(
       (f) =>
-        `<tr><td>${f.index}</td><td>${(f.atMs / 1000).toFixed(2)} s</td><td>${escapeHtml(f.description)}</td><td>${escapeHtml(f.leaderBefore ?? '—')}${f.termBefore === null ? '' : ` (term ${f.termBefore})`}</td><td>${f.newLeaderMs === null ? 'no election' : `${fmt(f.newLeaderMs)} ms`}</td><td>${f.unavailabilityMs === null ? '—' : `${fmt(f.unavailabilityMs)} ms`}</td><td>${f.writesRecoveredMs === null ? 'none' : `${fmt(f.writesRecoveredMs, 1)} ms`}</td>${optional.map((o) => { const v = f[o.key] as number | null | undefined; return `<td>${v === undefined ? '' : v === null ? 'none' : `${fmt(v)} ms`}</td>`; }).join('')}</tr>`,
+        `<tr><td>${f.index}</td><td>${(f.atMs / 1000).toFixed(2)} s</td><td>${escapeHtml(f.description)}</td><td>${escapeHtml(f.leaderBefore ?? '—')}${f.termBefore === null ? '' : ` (term ${f.termBefore})`}</td><td>${f.newLeaderMs === null ? 'no election' : `${fmt(f.newLeaderMs)} ms${f.electionTerms !== null && f.electionTerms > 1 ? ` (${f.electionTerms} terms: split votes)` : ''}`}</td><td>${f.unavailabilityMs === null ? '—' : `${fmt(f.unavailabilityMs)} ms`}</td><td>${f.writesRecoveredMs === null ? 'none' : `${fmt(f.writesRecoveredMs, 1)} ms`}</td>${optional.map((o) => { const v = f[o.key] as number | null | undefined; return `<td>${v === undefined ? '' : v === null ? 'none' : `${fmt(v)} ms`}</td>`; }).join('')}</tr>`,
     )
     .join('');
   const hasCluster = outcome.cluster.some((c) => c.desired !== undefined);

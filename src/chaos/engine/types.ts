@@ -246,6 +246,8 @@ export interface FaultFigures {
   termBefore: number | null;
   /** Until a leader of a higher term than before reported itself; null: no election happened before the next fault. */
   newLeaderMs: number | null;
+  /** How many terms that election took (its term minus the term before): 1 at the first attempt, more after split votes. */
+  electionTerms: number | null;
   /** Longest gap between successful operations, from the fault to the next fault (or the end). */
   unavailabilityMs: number | null;
   /** Until the first acknowledged write invoked after the fault completed; null: none did. */

@@ -4,7 +4,9 @@ import type { LeaderActivity } from '../../../client/leader-activity.js';
 import type { RequestRecord } from '../../engine/types.js';
 import { judgeApiLatency, judgeConverges, judgeNoDoubleBind, judgePodStartup, judgeServiceAvailability, judgeSingleActive } from './checks.js';
 import { newLeaderMs, restoredMs } from './figures.js';
-import type { KubeSample } from './sink.js';
+import { sampleConverged, type KubeSample } from './sink.js';
+import { countPods } from './workload.js';
+import type { Pod } from '../../../api/types/index.js';
 
 const sample = (tMs: number, running: number, leaders: string[] = ['scheduler-0']): KubeSample => ({
   tMs, deployments: { web: { desired: 2, running, runningCurrent: running } }, schedulerLeaders: leaders, controllerManagerLeaders: [],
@@ -77,6 +79,20 @@ describe('kubernetes checks on broken records', () => {
     assert.equal(gap.verdict, 'fail');
     assert.match(gap.summary, /longest gap 1010 ms/);
     assert.equal(judgeServiceAvailability([], 1_000, 0.99, undefined).verdict, 'unknown');
+  });
+});
+
+describe('counting pods against desired', () => {
+  const pod = (app: string, image: string, node = 'node-0', phase = 'Running'): Pod => ({
+    metadata: { name: `${app}-x`, namespace: 'default', labels: { app } }, spec: { nodeName: node, containers: [{ name: 'web', image }] }, status: { phase },
+  }) as Pod;
+
+  test('a deleted Deployment (desired 0) is converged only once its pods are gone; pods on a crashed node do not count', () => {
+    const desired = { web: { replicas: 1, image: 'nginx:2' }, temp: { replicas: 0, image: 'nginx:1' } };
+    assert.equal(sampleConverged(countPods([pod('web', 'nginx:2')], desired)), true);
+    assert.equal(sampleConverged(countPods([pod('web', 'nginx:2'), pod('temp', 'nginx:1')], desired)), false, 'a leftover pod of the deleted Deployment');
+    assert.equal(sampleConverged(countPods([pod('web', 'nginx:1')], desired)), false, 'Running an old image');
+    assert.equal(sampleConverged(countPods([pod('web', 'nginx:2', 'node-1')], desired, ['node-1'])), false, 'its only pod is on a crashed node');
   });
 });
 

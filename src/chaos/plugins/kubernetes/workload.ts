@@ -2,7 +2,8 @@
  * The `deployments` workload: brings up the control plane over the run's
  * store (API server, two schedulers, two controller-managers, sim nodes),
  * creates Deployments of the sim image `nginx` and churns them (scale, image
- * update). It samples desired vs Running pods per Deployment and which
+ * update, and a short-lived Deployment created and deleted, whose pods the
+ * garbage collector must remove). It samples desired vs Running pods per Deployment and which
  * scheduler / controller-manager says it leads, records its API calls (for
  * the API latency SLO and the API unavailability figure), and starts the
  * observers (src/chaos/plugins/kubernetes/observers.ts) whose records the
@@ -46,7 +47,7 @@ export interface DeploymentsSpec {
   replicas?: number;
   /** Scaling draws replicas in [1, maxReplicas]. Default 4. */
   maxReplicas?: number;
-  /** One churn write (scale or image update, alternately) every this many ms. Default 1000; 0: no churn. */
+  /** One churn write every this many ms: scale, image update, scale, then the create (or delete) of a short-lived Deployment, in turn. Default 1000; 0: no churn. */
   churnEveryMs?: number;
   /** No churn after this many ms from the origin. Default: the run's end. */
   churnUntilMs?: number;
@@ -99,14 +100,14 @@ export function countPods(pods: Pod[], desired: Record<string, { replicas: numbe
 export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
   return {
     name: 'deployments',
-    description: 'the control plane and sim nodes over the run\'s store; N Deployments (image nginx) churned by scaling and image updates; samples desired vs Running pods and leaders, watches pod bindings',
+    description: 'the control plane and sim nodes over the run\'s store; N Deployments (image nginx) churned by scaling and image updates, and a short-lived Deployment created and deleted in turn; samples desired vs Running pods and leaders, records its API calls, watches pods and the leaders\' activity',
     schema: {
       properties: {
         nodes: { type: 'integer', minimum: 1, maximum: 20, description: 'sim worker nodes (default 3)' },
         deployments: { type: 'integer', minimum: 1, maximum: DEPLOYMENTS_MAX, description: 'Deployments (default 3)' },
         replicas: { type: 'integer', minimum: 0, description: 'initial replicas each (default 2)' },
         maxReplicas: { type: 'integer', minimum: 1, description: 'scaling draws in [1, maxReplicas] (default 4)' },
-        churnEveryMs: { type: 'number', minimum: 0, description: 'one scale or image update every this many ms (default 1000; 0: none)' },
+        churnEveryMs: { type: 'number', minimum: 0, description: 'one churn write every this many ms: scale, image update, scale, create or delete a short-lived Deployment, in turn (default 1000; 0: none)' },
         churnUntilMs: { type: 'number', minimum: 0, description: 'no churn after this (default: the end of the run)' },
         sampleEveryMs: { type: 'number', minimum: 10, description: 'sampling period (default 250)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long to wait for convergence (default 60000)' },
@@ -158,6 +159,9 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         for (let attempt = 0; ; attempt++) {
           const reply = await settle(call<T>(msg, 'mutating', 10_000));
           if (reply.ok) return reply.body;
+          // A retry of a create or delete whose first attempt did apply (its answer was lost) finds it done.
+          const code = (reply.status as { code?: number }).code;
+          if (attempt > 0 && ((msg.type === 'api.create' && code === 409) || (msg.type === 'api.delete' && code === 404))) return undefined as T;
           // The store may be electing a leader: retry a few times.
           if (attempt >= 20) throw new Error(`${msg.type}: ${(reply.status as { message?: string }).message}`);
           await settle(env.system.ref(sink.sleeper).ask({ type: 'sleep', body: { ms: 200 } }, { timeoutMs: 10_000 }));
@@ -195,10 +199,58 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       const prng = new Prng(deriveSeed(env.seed, 'k8s-churn'));
       const random = (): number => prng.next();
       let churns = 0;
+      let temporary: string | undefined;
+      /** Every fourth churn write creates a short-lived Deployment, or deletes the one that lives: its pods must go (garbage collection). */
+      const lifecycle = async (): Promise<void> => {
+        if (temporary === undefined) {
+          const name = `temp-${churns}`;
+          const d = { replicas: 1 + Math.floor(random() * (spec.maxReplicas ?? 4)), image: 'nginx:1.0' };
+          await must({ type: 'api.create', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, object: deploymentObject(name, d.replicas, d.image) } }, false);
+          sink.desired[name] = d;
+          temporary = name;
+          env.log(`  churn: created ${name} with ${d.replicas} replicas`);
+        } else {
+          const name = temporary;
+          // Background, kubectl's default: the garbage collector deletes its ReplicaSets, then their pods.
+          await must({ type: 'api.delete', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, name, options: { propagationPolicy: 'Background' } } }, false);
+          sink.desired[name] = { ...sink.desired[name]!, replicas: 0 };
+          temporary = undefined;
+          env.log(`  churn: deleted ${name}; its pods must go`);
+        }
+        sink.lastChangeMs = env.elapsedMs();
+      };
+      let churnFailed = false;
+      /** What the Deployments ask for, from the API (only after a churn write of unknown outcome: otherwise the record is the truth, and a lost write must show). */
+      const rereadDesired = async (): Promise<void> => {
+        for (const name of Object.keys(sink.desired)) {
+          for (let attempt = 0; attempt < 20; attempt++) {
+            const reply = await call<Deployment>({ type: 'api.get', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, name } }, 'read', 10_000);
+            if (reply.ok) {
+              sink.desired[name] = { replicas: reply.body.spec?.replicas ?? 1, image: reply.body.spec?.template.spec?.containers[0]?.image ?? '' };
+              break;
+            }
+            if ((reply.status as { code?: number }).code === 404) {
+              sink.desired[name] = { ...sink.desired[name]!, replicas: 0 };
+              break;
+            }
+            await env.system.ref(sink.sleeper).ask({ type: 'sleep', body: { ms: 200 } }, { timeoutMs: 10_000 });
+          }
+        }
+      };
       const churn = async (): Promise<void> => {
+        try {
+          await churnOnce();
+        } catch (error) {
+          // The write may or may not have applied: finish() re-reads what the Deployments ask for before judging convergence.
+          churnFailed = true;
+          env.log(`  churn write failed after retries (${error instanceof Error ? error.message : String(error)}); the desired state will be re-read`);
+        }
+      };
+      const churnOnce = async (): Promise<void> => {
+        if (churns++ % 4 === 3) return lifecycle();
         const name = names[Math.floor(random() * names.length)]!;
         const current = sink.desired[name]!;
-        const next = churns++ % 2 === 0
+        const next = churns % 2 === 1
           ? { ...current, replicas: 1 + Math.floor(random() * (spec.maxReplicas ?? 4)) }
           : { ...current, image: `nginx:1.${churns}` };
         const patch = { spec: { replicas: next.replicas, template: { spec: { containers: [{ name: 'web', image: next.image }] } } } };
@@ -230,6 +282,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
               recording = false;
               await env.settle(Promise.all(sampling));
               sink.samples.sort((a, b) => a.tMs - b.tMs);
+              if (churnFailed) await env.settle(rereadDesired());
               const deadlineMs = env.elapsedMs() + (spec.convergeMs ?? 60_000);
               for (;;) {
                 // Sampled as during the run, so the report's timeline goes on until the cluster converged.
