@@ -127,19 +127,19 @@ export function round3(x: number): number {
 
 const FIGURE_WORDS: Array<{ key: keyof FaultFigures; words: string; none: string }> = [
   { key: 'newLeaderMs', words: 'new store leader', none: 'no election' },
-  { key: 'electionTerms', words: 'election terms', none: '—' },
+  { key: 'electionTerms', words: 'election terms', none: '' },
   { key: 'unavailabilityMs', words: 'store unavailable', none: '—' },
   { key: 'writesRecoveredMs', words: 'writes again', none: 'none' },
   { key: 'serviceUnavailabilityMs', words: 'Service unavailable', none: '—' },
   { key: 'apiUnavailabilityMs', words: 'API unavailable', none: '—' },
   { key: 'newSchedulerLeaderMs', words: 'new scheduler leader', none: 'none' },
   { key: 'newControllerManagerLeaderMs', words: 'new controller-manager leader', none: 'none' },
-  { key: 'restoredMs', words: 'desired state restored', none: 'not restored' },
+  { key: 'restoredMs', words: 'desired state restored', none: 'not within the fault\'s window' },
 ];
 
 /** The figures one fault has, in words (`new store leader 1200 ms, …`), for terminals and logs; `only` picks some. */
 export function describeFigures(f: FaultFigures, only?: ReadonlyArray<keyof FaultFigures>): string {
-  return FIGURE_WORDS.filter((w) => f[w.key] !== undefined && (only === undefined || only.includes(w.key)))
+  return FIGURE_WORDS.filter((w) => f[w.key] !== undefined && (only === undefined || only.includes(w.key)) && !(f[w.key] === null && w.none === ''))
     .map((w) => {
       const v = f[w.key] as number | null;
       if (v === null) return `${w.words}: ${w.none}`;

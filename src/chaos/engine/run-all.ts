@@ -5,7 +5,7 @@
  * verdicts and figures. Exits 1 when any scenario's checks fail.
  */
 import { join } from 'node:path';
-import { describeFigures } from './figures.js';
+import { CLUSTER_FIGURES, describeFigures } from './figures.js';
 import { writeRunFiles } from './output.js';
 import { runScenario } from './run.js';
 import { loadScenario, scenarioFiles } from './testing.js';
@@ -37,7 +37,11 @@ for (const file of scenarioFiles()) {
   const o = run.outcome;
   rows.push(`${o.verdict.toUpperCase().padEnd(7)} ${scenario.name}  (${o.counts.operations} ops, ${o.counts.acknowledgedWrites} acked writes, ${o.counts.unknown} unknown; ${(run.timing.wallMs / 1000).toFixed(1)} s wall, ${run.timing.speedup}×)  ${files.report}`);
   for (const c of o.checks.filter((x) => x.verdict !== 'pass')) rows.push(`        ${c.verdict} ${c.name}: ${c.summary.split('\n')[0]}`);
-  for (const f of o.figures) rows.push(`        fault ${f.index} at ${(f.atMs / 1000).toFixed(1)} s: ${f.description} — ${describeFigures(f)}`);
+  for (const f of o.figures) {
+    // Without register operations the store's figures measure nothing: show the cluster's only.
+    const figures = describeFigures(f, o.counts.operations === 0 ? CLUSTER_FIGURES : undefined);
+    rows.push(`        fault ${f.index} at ${(f.atMs / 1000).toFixed(1)} s: ${f.description}${figures === '' ? '' : ` — ${figures}`}`);
+  }
   if (o.verdict !== 'pass') rows.push(`        replay: ${replay}`);
 }
 console.log(rows.join('\n'));
