@@ -81,7 +81,14 @@ test('a real cluster with the process runtime: an HTTP request to a LoadBalancer
     const reply = await poll('an answer from the pod through the load balancer', async () => {
       const r = await get(`http://${ingress}:${SERVICE_PORT}/`);
       return r.status === 200 ? r : undefined;
-    }, 60_000);
+    }, 60_000).catch(async (error: Error) => {
+      // A failure here once took a CI run; say where the path broke: the pod, its endpoints, kube-proxy or the load balancer.
+      const { actors } = await cluster.system.inspect();
+      const summaries = actors.filter((a) => /kube-proxy|cloud|kubelet/.test(a.name)).map((a) => ({ name: a.name, state: a.state, restarts: a.restarts, summary: a.summary }));
+      const pods = await must<{ items: Array<{ metadata: { name: string }; status?: { phase?: string; podIP?: string } }> }>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods', namespace: 'default' } }).catch(() => undefined);
+      const endpoints = await must({ type: 'api.get', body: { group: '', version: 'v1', resource: 'endpoints', namespace: 'default', name: 'web' } }).catch(() => undefined);
+      throw new Error(`${error.message}\n${JSON.stringify({ pods: pods?.items.map((p) => ({ name: p.metadata.name, status: p.status })), endpoints, summaries }, null, 1)}`);
+    });
     assert.match(reply.body, /^pod web-[a-z0-9-]+ at 127\.10\.\d+\.\d+$/);
   } finally {
     await cluster.stop();

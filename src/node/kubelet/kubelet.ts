@@ -186,14 +186,12 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     });
   };
   const simProber = new SimProber(sleep);
-  let netProber: Prober | undefined;
+  // A promise, so probes that start together while the module loads share one prober.
+  let netProber: Promise<Prober> | undefined;
   const proberFor = async (kind: RuntimeKind | undefined): Promise<Prober> => {
     if (kind === 'sim' || kind === undefined) return simProber;
-    if (netProber === undefined) {
-      // Real sockets and processes: loaded only when a non-sim pod is probed (threaded runtime).
-      const { NetProber } = await import('./net-prober.js');
-      netProber = new NetProber(args.allowProcesses === true, sleep);
-    }
+    // Real sockets and processes: loaded only when a non-sim pod is probed (threaded runtime).
+    netProber ??= import('./net-prober.js').then(({ NetProber }) => new NetProber(args.allowProcesses === true, sleep));
     return netProber;
   };
   let nodeUid: string | undefined;

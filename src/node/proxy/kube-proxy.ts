@@ -81,8 +81,21 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
   let table: RoutingTable = buildRoutingTable({ services: [], node });
   let syncPending = false;
   const forwarders: { node?: TcpForwarder; loopback?: TcpForwarder } = {};
-  const stats = { syncs: 0, listenFailures: 0, routes: 0 };
+  const stats = { syncs: 0, listenFailures: 0, routes: 0, forwarders: 0 };
   const failingAddresses = new Set<string>();
+  /**
+   * Syncs run one after another. `receive` does not wait for one message's
+   * promise before the next, and two overlapping syncs would each create a
+   * forwarder while the first awaits the module: the first then holds the
+   * ports with a table that never changes again (a NodePort that refuses
+   * every connection for good), the second retries its binds forever.
+   */
+  let syncs: Promise<void> = Promise.resolve();
+  const syncSerially = (): Promise<void> =>
+    (syncs = syncs.then(sync).catch((error: unknown) => {
+      ctx.log.warn({ err: error }, 'kube-proxy sync failed; retrying');
+      requestSync();
+    }));
 
   const requestSync = () => {
     if (syncPending) return;
@@ -105,6 +118,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
       // Real sockets: loaded only when forwarding (threaded runtime).
       const { TcpForwarder } = await import('./tcp-forwarder.js');
       forwarders.node = new TcpForwarder(args.nodeIP ?? '127.0.0.1');
+      stats.forwarders++;
       if (args.nodeIP !== undefined && args.nodeIP !== '127.0.0.1') forwarders.loopback = new TcpForwarder('127.0.0.1');
     }
     const failures = [...(await forwarders.node.sync(table))];
@@ -165,12 +179,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
           clock.fire(msg.body.key);
           return undefined;
         case 'proxy.sync':
-          try {
-            await sync();
-          } catch (error) {
-            ctx.log.warn({ err: error }, 'kube-proxy sync failed; retrying');
-            requestSync();
-          }
+          await syncSerially();
           return undefined;
         case 'proxy.route':
           return route(msg.body);
