@@ -57,7 +57,9 @@ export interface DeploymentsSpec {
   convergeMs?: number;
   /** The node lifecycle's pod eviction timeout (the fast profile's is 30000; Kubernetes' 300 s). Default 5000. */
   podEvictionTimeoutMs?: number;
-  /** Lease timings of the schedulers and controller-managers (default: the fast profile's, 15 / 10 / 2 s scaled by 0.2). */
+  /** How long a node's Lease may go unrenewed before the node lifecycle marks it NotReady (Kubernetes' node-monitor-grace-period, 50 s; the fast profile's 5000). Default 5000. */
+  nodeMonitorGraceMs?: number;
+  /** Lease timings of the schedulers and controller-managers (default: the fast profile's, Kubernetes' 15 / 10 / 2 s divided by 10). */
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** false: every scheduler and controller-manager replica acts at once, as `--leader-elect=false` (a broken configuration, for showing that the single-active checks catch it). Default true. */
   leaderElect?: boolean;
@@ -112,6 +114,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         sampleEveryMs: { type: 'number', minimum: 10, description: 'sampling period (default 250)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long to wait for convergence (default 60000)' },
         podEvictionTimeoutMs: { type: 'number', minimum: 0, description: 'node lifecycle eviction timeout (default 5000)' },
+        nodeMonitorGraceMs: { type: 'number', minimum: 1, description: 'node-monitor-grace-period: a node whose Lease is not renewed this long is NotReady (default 5000, the fast profile\'s)' },
         leaderElection: {
           type: 'object',
           additionalProperties: false,
@@ -129,7 +132,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         renewDeadlineMs: spec.leaderElection?.renewDeadlineMs ?? fast.renewDeadlineMs,
         retryPeriodMs: spec.leaderElection?.retryPeriodMs ?? fast.retryPeriodMs,
       };
-      const timing = { ...fast, ...election, podEvictionTimeoutMs: spec.podEvictionTimeoutMs ?? 5_000 };
+      const timing = { ...fast, ...election, podEvictionTimeoutMs: spec.podEvictionTimeoutMs ?? 5_000, nodeMonitorGraceMs: spec.nodeMonitorGraceMs ?? fast.nodeMonitorGraceMs };
       const leaderElect = spec.leaderElect !== false;
       await env.system.spawn(apiServer, { name: APISERVER, args: { kv: { kind: 'replicated', options: { replicas: [...env.replicas] } }, http: false } });
       await env.system.spawn(cloudSleeper, { name: sink.sleeper });
