@@ -18,8 +18,9 @@ import { loadScenario, scenarioFiles } from './testing.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/** Where the screenshot lands, to look at after `npm test -- src/chaos/engine/report`. */
+/** Where the screenshots land, to look at after `npm test -- src/chaos/engine/report`. */
 export const SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report.png');
+export const KUBERNETES_SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report-kubernetes.png');
 
 let cached: ReturnType<typeof runScenario> | undefined;
 
@@ -70,6 +71,38 @@ describe('report.html', () => {
       assert.deepEqual(errors, []);
       writeFileSync(SCREENSHOT_PATH, await page.screenshot({ fullPage: true }));
       t.diagnostic(`screenshot: ${SCREENSHOT_PATH}`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('a Kubernetes run adds pods Running against desired and the control plane\'s leaders, drawn in headless chromium', { timeout: 180_000 }, async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
+      return;
+    }
+    const { chromium } = await import('playwright-core');
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-report-k8s-'));
+    const run = await runScenario(loadScenario(scenarioFiles().find((f) => f.endsWith('node-crash-rescheduling.yaml'))!), { seed: 1, runtime: 'simulated' });
+    const files = writeRunFiles(dir, run, 'npx kubethreads chaos run scenarios/node-crash-rescheduling.yaml --seed 1 --sim');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(files.report).href);
+      const labels = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getAttribute('aria-label')));
+      assert.deepEqual(labels, ['operation latency over time', 'throughput over time', 'pods Running against desired over time', 'scheduler and controller-manager leaders over time', 'role of each replica over time', 'term of each replica over time']);
+      // The pods plot draws its three lines over the run, and the crashed node's pods show as a dip below desired.
+      const pods = page.locator('svg[aria-label="pods Running against desired over time"]');
+      const lines = await pods.locator('polyline').evaluateAll((ls) => ls.map((l) => (l.getAttribute('points') ?? '').trim().split(/\s+/).length));
+      assert.equal(lines.length, 3, 'desired, Running, Running the current image');
+      for (const points of lines) assert.ok(points > 10, `each line has its samples (${points} points)`);
+      const afterCrash = run.outcome.cluster.filter((c) => c.tMs > 3_000 && c.desired !== undefined);
+      assert.ok(afterCrash.some((c) => (c.running ?? 0) < c.desired!), 'the run saw fewer pods Running than desired after the crash (what the plot is for)');
+      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing from the network');
+      writeFileSync(KUBERNETES_SCREENSHOT_PATH, await page.screenshot({ fullPage: true }));
+      t.diagnostic(`screenshot: ${KUBERNETES_SCREENSHOT_PATH}`);
     } finally {
       await browser.close();
     }
