@@ -109,7 +109,11 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       api: info,
       kubeconfigPath,
       status: () => clusterStatus(system, group.names, schedulers),
-      stop: () => system.shutdown(),
+      stop: async () => {
+        // Nodes first, as a real cluster is drained: kubelets stopped after the API server would each warn that their status writes failed.
+        await Promise.all(nodes.flatMap((n) => [n.kubelet, n.kubeProxy]).map((name) => system.stop(name).catch(() => undefined)));
+        await system.shutdown();
+      },
     };
   } catch (error) {
     await system.shutdown();

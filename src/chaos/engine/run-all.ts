@@ -10,6 +10,8 @@ import { writeRunFiles } from './output.js';
 import { runScenario } from './run.js';
 import { loadScenario, scenarioFiles } from './testing.js';
 
+// The components' own logs would bury the table: warnings and errors only, unless LOG_LEVEL says otherwise (as `kubethreads chaos`).
+process.env.LOG_LEVEL ??= 'warn';
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const at = argv.indexOf(name);

@@ -186,6 +186,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     });
   };
   const simProber = new SimProber(sleep);
+  let stopped = false;
   // A promise, so probes that start together while the module loads share one prober.
   let netProber: Promise<Prober> | undefined;
   const proberFor = async (kind: RuntimeKind | undefined): Promise<Prober> => {
@@ -279,6 +280,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       try {
         await syncPod(w);
       } catch (error) {
+        // Stopping cuts the syncs' asks short: that is not a failure to report.
+        if (stopped) break;
         // A bug or an unexpected reply: retry later rather than wedge the pod; loudly, so it is seen.
         stats.syncErrors++;
         ctx.log.error({ err: error, pod: `${w.namespace}/${w.name}` }, 'pod sync failed');
@@ -886,6 +889,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       }
     },
     onStop() {
+      stopped = true;
       informer.stop();
     },
     inspect() {
