@@ -10,6 +10,7 @@ import type { KvClient } from '../kv/client/types.js';
 import type { UserInfo } from './auth.js';
 import { RbacAuthorizer, SYSTEM_MASTERS, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
 import { apiErrors, ApiError } from './errors.js';
+import { kindShape, strictDecodingError, unknownFields, withoutUnknownFields, type FieldValidation } from './field-validation.js';
 import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
@@ -32,6 +33,8 @@ export interface ApiQuery {
   gracePeriodSeconds?: number;
   propagationPolicy?: DeleteOptions['propagationPolicy'];
   allowWatchBookmarks?: boolean;
+  /** Unknown fields in a written object: rejected (Strict), warned of (Warn, the default) or passed over (Ignore). */
+  fieldValidation?: FieldValidation;
 }
 
 export interface ApiRequest {
@@ -51,6 +54,8 @@ export interface ApiResult {
   /** HTTP status: 200, 201 (created) or 202 (accepted: deletion in progress). */
   code: number;
   body: KubeObject | List | Status;
+  /** For the client, as `Warning` headers (kubectl prints them): unknown fields under fieldValidation=Warn. */
+  warnings?: string[];
 }
 
 export interface ApiHandlersOptions {
@@ -205,6 +210,31 @@ export class ApiHandlers {
       throw apiErrors.pathNotFound(`${info.resource}/${request.subresource}`);
     }
     this.authorize(user, request);
+    const warnings = this.validateFields(info, request);
+    const result = await this.handleVerb(info, request, user);
+    return warnings.length === 0 ? result : { ...result, warnings };
+  }
+
+  /**
+   * Unknown fields in the object a create, update or patch writes (a JSON
+   * patch names paths, not fields: not checked). Throws under Strict; else
+   * drops them from the request's body, and returns warnings under Warn.
+   */
+  private validateFields(info: ResourceInfo, request: ApiRequest): string[] {
+    if (request.body === undefined) return [];
+    const writesObject = (request.verb === 'create' || request.verb === 'update') && request.subresource === undefined;
+    const patchesObject = request.verb === 'patch' && (request.subresource === undefined || request.subresource === 'apply') && request.patchType !== 'json';
+    if (!writesObject && !patchesObject) return [];
+    const shape = kindShape(info.kind);
+    const unknown = unknownFields(request.body, shape);
+    if (unknown.length === 0) return [];
+    const mode = request.query?.fieldValidation ?? 'Warn';
+    if (mode === 'Strict') throw apiErrors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${strictDecodingError(unknown)}`);
+    request.body = withoutUnknownFields(request.body, shape);
+    return mode === 'Warn' ? unknown.map((path) => `unknown field "${path}"`) : [];
+  }
+
+  private async handleVerb(info: ResourceInfo, request: ApiRequest, user: UserInfo): Promise<ApiResult> {
     const ns = request.namespace;
     const q = request.query ?? {};
     switch (request.verb) {

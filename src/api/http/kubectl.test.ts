@@ -106,6 +106,21 @@ describe('kubectl against the API server', { skip: kubectlMissing }, () => {
     assert.match(created.stderr, /Error from server \(AlreadyExists\): .*deployments.apps "web" already exists/);
   });
 
+  test('unknown fields: apply fails with the strict decoding error naming each one, --validate=warn prints warnings and writes the rest', async () => {
+    const typo = deployment('nginx:1.27', 2).replace(/^( +)replicas: 2$/m, '$1replcas: 2').replace(/^( +)image: (.*)$/m, '$1image: $2\n$1imagePullPolcy: Always');
+    assert.match(typo, /replcas/);
+    const strict = await c.kubectl(['apply', '-f', '-'], typo);
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /strict decoding error: unknown field "spec\.replcas", unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolcy"/);
+    const warned = await c.kubectl(['create', '-f', '-', '--validate=warn'], typo);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^Warning: unknown field "spec\.replcas"$/m);
+    const stored = JSON.parse(await ok(['get', 'deploy', 'web', '-o', 'json']));
+    assert.equal(stored.spec.replcas, undefined, 'the unknown field is dropped');
+    assert.equal(stored.spec.template.spec.containers[0].imagePullPolcy, undefined);
+    await ok(['delete', 'deploy', 'web']);
+  });
+
   test('imperative create generators (configmap, secret, service, deployment) are decoded from protobuf', async () => {
     await ok(['create', 'configmap', 'cm1', '--from-literal=a=b']);
     await ok(['create', 'secret', 'generic', 's1', '--from-literal=a=b']);

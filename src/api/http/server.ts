@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { ANONYMOUS, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from '../auth.js';
 import { ApiError, apiErrors } from '../errors.js';
+import { parseFieldValidation } from '../field-validation.js';
 import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
 import type { PatchType } from '../registry.js';
 import { findResource, type ResourceInfo } from '../resources.js';
@@ -152,6 +153,8 @@ export class ApiHttpServer {
         : toTable(info, [body as KubeObject], { resourceVersion: (body as KubeObject).metadata.resourceVersion }, this.options.now(), include);
       return this.json(res, result.code, table);
     }
+    // Kubernetes' warning headers (RFC 7234 code 299): kubectl prints each as `Warning: ...`.
+    for (const warning of result.warnings ?? []) res.appendHeader('Warning', `299 - ${JSON.stringify(warning)}`);
     return this.json(res, result.code, result.body);
   }
 
@@ -421,6 +424,11 @@ function parseQuery(params: URLSearchParams): ApiQuery {
   const propagation = params.get('propagationPolicy');
   if (propagation !== null) q.propagationPolicy = propagation as ApiQuery['propagationPolicy'];
   if (params.get('allowWatchBookmarks') === 'true') q.allowWatchBookmarks = true;
+  try {
+    set('fieldValidation', parseFieldValidation(params.get('fieldValidation')));
+  } catch (error) {
+    throw apiErrors.badRequest((error as Error).message);
+  }
   return q;
 }
 
