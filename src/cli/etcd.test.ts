@@ -8,7 +8,7 @@ import { formatStatusLines, runEtcdCommand } from './etcd.js';
 
 test('formatStatusLines says which replica leads and which did not answer', () => {
   const lines = formatStatusLines(['etcd-0', 'etcd-1'], [
-    { name: 'etcd-0', id: 1, role: 'leader', term: 3, leader: 'etcd-0', commitIndex: 12, appliedIndex: 12, revision: 7, compactRevision: 0, firstIndex: 1, snapshotIndex: 0, watchers: 2, recoveredFrom: '' },
+    { name: 'etcd-0', id: 1, role: 'leader', term: 3, leader: 'etcd-0', commitIndex: 12, appliedIndex: 12, revision: 7, compactRevision: 0, firstIndex: 1, lastIndex: 12, durableLastIndex: 12, snapshotIndex: 0, watchers: 2, recoveredFrom: '' },
     undefined,
   ]);
   assert.match(lines[0]!, /^etcd-0 +leader +term +3 +leader etcd-0 +commit +12 +applied +12 +rev +7/);

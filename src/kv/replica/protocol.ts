@@ -57,6 +57,9 @@ export interface ReplicaStatus {
   compactRevision: number;
   /** First index still in the Raft log (entries before it are in the snapshot). */
   firstIndex: number;
+  /** Last index of the Raft log, and of the part of it on disk (equal between Readies). */
+  lastIndex: number;
+  durableLastIndex: number;
   snapshotIndex: number;
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
@@ -117,6 +120,13 @@ export interface ReplicaArgs {
   snapshotRetainEntries?: number;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */
   watchProgressMs?: number;
+  /**
+   * A leader sends its appends before its own fsync, and the fsync overlaps
+   * the followers' (Raft thesis §10.2.1; etcd does this). Safe because the
+   * leader counts itself toward a commit only once its entries are durable.
+   * Default true; false persists before every send (one fsync more latency).
+   */
+  leaderSendsBeforePersist?: boolean;
   /**
    * Deliberately broken, for proving the chaos checks bite: serve every read
    * from the local state without ReadIndex (stale reads from a deposed leader or

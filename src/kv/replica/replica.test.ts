@@ -188,6 +188,30 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
+  for (const sendsFirst of [true, false]) {
+    test(`a leader whose fsync fails has ${sendsFirst ? 'already sent its entry to the followers (it sends before its own fsync)' : 'sent nothing (leaderSendsBeforePersist: false)'}`, async () => {
+      const c = await cluster(12, { leaderSendsBeforePersist: sendsFirst });
+      const leader = await c.waitForLeader();
+      assert.ok((await c.op({ op: 'put', key: 'before', value: '1' })).ok);
+      await c.sim.runFor(500);
+      const followers = async () => (await c.status()).filter((s) => s.name !== leader.name);
+      const before = await followers();
+      assert.ok(before.every((f) => f.durableLastIndex === f.lastIndex));
+      await c.sim.faults.disk(leader.name, { fsyncFailProbability: 1 });
+      // The put's fate is not the point (the leader dies on its fsync); where its entry went is.
+      void c.client.ask({ type: 'op', body: { op: 'put', key: 'during', value: '2' } }, { timeoutMs: 60_000 }).catch(() => undefined);
+      // Well inside an election timeout: the followers have heard from no new leader yet.
+      await c.sim.runFor(50);
+      const after = await followers();
+      for (const [i, f] of after.entries()) {
+        assert.equal(f.term, leader.term, 'no election yet');
+        if (sendsFirst) assert.equal(f.durableLastIndex, before[i]!.durableLastIndex + 1, `${f.name} persisted the dying leader's entry`);
+        else assert.equal(f.durableLastIndex, before[i]!.durableLastIndex, `${f.name} never saw the entry`);
+      }
+      await c.sim.shutdown();
+    });
+  }
+
   test('the same seed replays the same run', async () => {
     const hashes: string[] = [];
     for (let i = 0; i < 2; i++) {

@@ -7,8 +7,9 @@
  *
  * The Ready loop (see src/raft/raw-node.ts): persist hard state, entries and
  * snapshot, and only then send the messages that depend on them (enforced by
- * RaftStorage.persistThenSend); apply committed entries; answer reads whose
- * index is applied; advance. It runs once per turn of the event loop, not per
+ * RaftStorage.persistThenSend) — except a leader's, which go first when its
+ * term and vote are already durable (`leaderSendsBeforePersist`); apply
+ * committed entries; answer reads whose index is applied; advance. It runs once per turn of the event loop, not per
  * message, so the proposals that arrive together share one fsync.
  *
  * Requests:
@@ -84,6 +85,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const tickMs = args.tickMs ?? REPLICA_TICK_MS_DEFAULT;
   const electionTicks = args.electionTicks ?? REPLICA_ELECTION_TICKS_DEFAULT;
   const snapshotEntries = args.snapshotEntries ?? REPLICA_SNAPSHOT_ENTRIES_DEFAULT;
+  const leaderSendsBeforePersist = args.leaderSendsBeforePersist !== false;
   const retainEntries = args.snapshotRetainEntries ?? REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT;
   const watchProgressTicks = Math.max(1, Math.round((args.watchProgressMs ?? REPLICA_WATCH_PROGRESS_MS_DEFAULT) / tickMs));
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
@@ -106,6 +108,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
   const initial = storage.initialState();
+  // The term and vote on disk: a leader's Ready that moves neither may send before its fsync.
+  let durableTerm = initial.hardState.term;
+  let durableVote = initial.hardState.vote;
   const snapshot = storage.snapshot();
   let store = snapshot === undefined ? new MvccStore() : storeFromBytes(snapshot.data);
   let hub = new WatchHub(store);
@@ -171,7 +176,22 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     while (node.hasReady()) {
       const rd = node.ready();
       if (rd.softState !== undefined) onRoleChange(rd);
-      storage.persistThenSend({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
+      const hs = rd.hardState;
+      const termOrVoteMoves = hs !== undefined && (hs.term !== durableTerm || hs.vote !== durableVote);
+      if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
+        // A leader's appends promise nothing about its own disk: it counts itself toward a commit
+        // only after advance() below, once persist has returned. Its other messages (heartbeats,
+        // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
+        // its term, and then everything waits for the fsync as usual.
+        sendRaft(rd.messages);
+        storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
+      } else {
+        storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
+      }
+      if (hs !== undefined) {
+        durableTerm = hs.term;
+        durableVote = hs.vote;
+      }
       if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
       applyEntries(rd.committedEntries);
       for (const rs of rd.readStates) onReadState(rs.index, rs.context);
@@ -421,8 +441,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const s = node.status();
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
-      revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, snapshotIndex, watchers: watchTargets.size,
-      recoveredFrom,
+      revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.lastIndex(),
+      snapshotIndex, watchers: watchTargets.size, recoveredFrom,
     };
   }
 
