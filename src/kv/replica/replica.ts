@@ -9,8 +9,9 @@
  * snapshot, and only then send the messages that depend on them (enforced by
  * RaftStorage.persistThenSend) — except a leader's, which go first when its
  * term and vote are already durable (`leaderSendsBeforePersist`); apply
- * committed entries; answer reads whose index is applied; advance. It runs once per turn of the event loop, not per
- * message, so the proposals that arrive together share one fsync.
+ * committed entries; answer reads whose index is applied; advance. It runs
+ * once per turn of the event loop, not per message, so the proposals that
+ * arrive together share one fsync.
  *
  * Requests:
  * - writes (put, deleteRange, txn, compact, lease grant / revoke) are proposed
