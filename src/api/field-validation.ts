@@ -15,6 +15,7 @@
  * Under Warn and Ignore the unknown fields are dropped before the write, as
  * Kubernetes' decoder drops them.
  */
+import { apiErrors } from './errors.js';
 
 /** What a value at some path may hold: an object with these fields, a list of such, or anything. */
 export type FieldShape = { fields: Readonly<Record<string, FieldShape>> } | { items: FieldShape } | 'open';
@@ -95,9 +96,16 @@ const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   ClusterRoleBinding: leaves('roleRef', 'subjects'),
 };
 
-/** The whole shape of one kind's objects. */
+const kindShapes = new Map<string, FieldShape>();
+
+/** The whole shape of one kind's objects (built once: every write is checked against it). */
 export function kindShape(kind: string): FieldShape {
-  return obj({ apiVersion: OPEN, kind: OPEN, metadata: OBJECT_META, ...(KIND_FIELDS[kind] ?? { spec: OPEN, status: OPEN }) });
+  let shape = kindShapes.get(kind);
+  if (shape === undefined) {
+    shape = obj({ apiVersion: OPEN, kind: OPEN, metadata: OBJECT_META, ...(KIND_FIELDS[kind] ?? { spec: OPEN, status: OPEN }) });
+    kindShapes.set(kind, shape);
+  }
+  return shape;
 }
 
 /**
@@ -137,11 +145,11 @@ export function withoutUnknownFields(value: unknown, shape: FieldShape): unknown
   return kept;
 }
 
-/** `fieldValidation` as a query gives it; anything else is a 400 in Kubernetes, and here. */
+/** `fieldValidation` as a query gives it; anything else is a 400 (BadRequest), as in Kubernetes. */
 export function parseFieldValidation(value: string | null | undefined): FieldValidation | undefined {
   if (value === null || value === undefined || value === '') return undefined;
   if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
-  throw new Error(`fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(value)}`);
+  throw apiErrors.badRequest(`fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(value)}`);
 }
 
 /** Kubernetes' text for the unknown fields of a strict decode. */

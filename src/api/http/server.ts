@@ -424,11 +424,7 @@ function parseQuery(params: URLSearchParams): ApiQuery {
   const propagation = params.get('propagationPolicy');
   if (propagation !== null) q.propagationPolicy = propagation as ApiQuery['propagationPolicy'];
   if (params.get('allowWatchBookmarks') === 'true') q.allowWatchBookmarks = true;
-  try {
-    set('fieldValidation', parseFieldValidation(params.get('fieldValidation')));
-  } catch (error) {
-    throw apiErrors.badRequest((error as Error).message);
-  }
+  set('fieldValidation', parseFieldValidation(params.get('fieldValidation')));
   return q;
 }
 
