@@ -213,6 +213,11 @@ export class RaftStorage {
 
   // ---- the read side Raft needs (etcd's Storage interface) ----
 
+  /** The hard state on disk now (not a copy: read it, do not keep it). */
+  durableHardState(): Readonly<HardState> {
+    return this.hardState;
+  }
+
   initialState(): { hardState: HardState; confState: ConfState } {
     const confState = this.snapshotHeld?.metadata.confState ?? { voters: [], learners: [] };
     return { hardState: { ...this.hardState }, confState: cloneConfState(confState) };

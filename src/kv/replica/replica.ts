@@ -109,9 +109,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
   const initial = storage.initialState();
-  // The term and vote on disk: a leader's Ready that moves neither may send before its fsync.
-  let durableTerm = initial.hardState.term;
-  let durableVote = initial.hardState.vote;
   const snapshot = storage.snapshot();
   let store = snapshot === undefined ? new MvccStore() : storeFromBytes(snapshot.data);
   let hub = new WatchHub(store);
@@ -178,7 +175,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       const rd = node.ready();
       if (rd.softState !== undefined) onRoleChange(rd);
       const hs = rd.hardState;
-      const termOrVoteMoves = hs !== undefined && (hs.term !== durableTerm || hs.vote !== durableVote);
+      const durable = storage.durableHardState();
+      // A leader's Ready that moves neither its term nor its vote on disk may send before its fsync.
+      const termOrVoteMoves = hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote);
       if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
         // A leader's appends promise nothing about its own disk: it counts itself toward a commit
         // only after advance() below, once persist has returned. Its other messages (heartbeats,
@@ -188,10 +187,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
       } else {
         storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
-      }
-      if (hs !== undefined) {
-        durableTerm = hs.term;
-        durableVote = hs.vote;
       }
       if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
       applyEntries(rd.committedEntries);
