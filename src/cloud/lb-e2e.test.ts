@@ -8,56 +8,24 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
-import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
+import type { ApiServerMsg } from '../api/protocol.js';
 import type { Service } from '../api/types/index.js';
 import { resolveClusterSpec } from '../cluster/spec.js';
 import { startCluster } from '../cluster/start.js';
+import { apiMust, eventually, httpGet } from '../cluster/testing.js';
 
 const SERVICE_PORT = 18_090;
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { timeout: 3_000, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', reject);
-  });
-}
-
-async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await f();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test('a real cluster with the process runtime: an HTTP request to a LoadBalancer Service ingress reaches its pod', { skip: !isMainThread ? 'worker thread' : false, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubethreads-lb-e2e-'));
   const spec = resolveClusterSpec({ port: 0, nodes: 1, runtime: 'process', allowProcesses: true, profile: 'fast', dataDir: join(dir, 'data'), kubeconfigPath: join(dir, 'kubeconfig') });
   const cluster = await startCluster(spec, { logLevel: 'fatal' });
   try {
-    const api = cluster.system.ref<ApiServerMsg>('apiserver');
-    const must = async <T>(msg: ApiServerMsg): Promise<T> => {
-      const reply = await api.ask<ApiReply<T>>(msg, { timeoutMs: 10_000 });
-      if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.message}`);
-      return reply.body;
-    };
+    const must = apiMust(cluster.system.ref<ApiServerMsg>('apiserver'));
     const server = "require('http').createServer((q, s) => s.end('pod ' + process.env.POD_NAME + ' at ' + process.env.POD_IP)).listen(8080, process.env.POD_IP)";
     await must({
       type: 'api.create',
@@ -76,10 +44,10 @@ test('a real cluster with the process runtime: an HTTP request to a LoadBalancer
       type: 'api.create',
       body: { group: '', version: 'v1', resource: 'services', namespace: 'default', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: SERVICE_PORT, targetPort: 8080 }] } } },
     });
-    const ingress = await poll('the Service ingress', async () => (await must<Service>({ type: 'api.get', body: { group: '', version: 'v1', resource: 'services', namespace: 'default', name: 'web' } })).status?.loadBalancer?.ingress?.[0]?.ip, 60_000);
+    const ingress = await eventually('the Service ingress', async () => (await must<Service>({ type: 'api.get', body: { group: '', version: 'v1', resource: 'services', namespace: 'default', name: 'web' } })).status?.loadBalancer?.ingress?.[0]?.ip, 60_000);
     assert.match(ingress, /^127\.30\./);
-    const reply = await poll('an answer from the pod through the load balancer', async () => {
-      const r = await get(`http://${ingress}:${SERVICE_PORT}/`);
+    const reply = await eventually('an answer from the pod through the load balancer', async () => {
+      const r = await httpGet(`http://${ingress}:${SERVICE_PORT}/`, 3_000);
       return r.status === 200 ? r : undefined;
     }, 60_000).catch(async (error: Error) => {
       // A failure here once took a CI run; say where the path broke: the pod, its endpoints, kube-proxy or the load balancer.

@@ -12,7 +12,8 @@ import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
 import { ThreadedSystem } from '../actor/index.js';
 import { apiServer } from '../api/behaviour.js';
-import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
+import type { ApiServerMsg } from '../api/protocol.js';
+import { apiMust } from '../cluster/testing.js';
 import type { Service } from '../api/types/index.js';
 import { kubeProxy } from '../node/proxy/kube-proxy.js';
 import { UNINITIALIZED_TAINT_KEY } from './ccm/desired.js';
@@ -53,12 +54,7 @@ test('process runtime: an HTTP request to the load balancer address reaches the 
   const system = new ThreadedSystem({ seed: 9, logLevel: 'silent' });
   try {
     await system.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
-    const api = system.ref<ApiServerMsg>('apiserver');
-    const must = async <T>(msg: ApiServerMsg): Promise<T> => {
-      const reply = await api.ask<ApiReply<T>>(msg, { timeoutMs: 10_000 });
-      if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.message}`);
-      return reply.body;
-    };
+    const must = apiMust(system.ref<ApiServerMsg>('apiserver'));
     await spawnCloudComponents(system, {
       cloud: { config: { latency: { minMs: 5, maxMs: 20 } }, dataPlane: 'tcp' },
       ccm: { leaderElection: { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 }, retry: { baseMs: 100, maxMs: 1_000 }, nodeMonitorPeriodMs: 500 },

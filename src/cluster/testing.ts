@@ -1,9 +1,12 @@
 /**
  * Helpers for end-to-end tests against a running cluster (real HTTP, real
- * time): one GET on a fresh connection, and a poll until something holds.
+ * time): one GET on a fresh connection, a poll until something holds, and
+ * API calls over actor messages that throw on an error Status.
  */
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import type { ActorRef } from '../actor/index.js';
+import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
 
 /** One GET on a fresh connection (no keep-alive: each request goes through the proxy's routing anew). */
 export function httpGet(url: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
@@ -32,4 +35,13 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Ask the API server actor; the reply's body, or an error naming the message type and the Status. */
+export function apiMust(api: ActorRef<ApiServerMsg>, timeoutMs = 10_000): <T>(msg: ApiServerMsg) => Promise<T> {
+  return async <T>(msg: ApiServerMsg): Promise<T> => {
+    const reply = await api.ask<ApiReply<T>>(msg, { timeoutMs });
+    if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.message}`);
+    return reply.body;
+  };
 }

@@ -15,7 +15,8 @@ import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
 import { ThreadedSystem } from '../../actor/index.js';
 import { apiServer } from '../../api/behaviour.js';
-import type { ApiReply, ApiServerMsg } from '../../api/protocol.js';
+import type { ApiServerMsg } from '../../api/protocol.js';
+import { apiMust, eventually } from '../../cluster/testing.js';
 import type { Service } from '../../api/types/index.js';
 import { kubeProxy, type KubeProxyMsg } from './kube-proxy.js';
 
@@ -35,16 +36,6 @@ function exchange(port: number, text: string): Promise<string> {
   });
 }
 
-async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await f();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 interface ProxySummary {
   syncs: number;
   forwarders: number;
@@ -60,12 +51,7 @@ test('two kube-proxy syncs at once leave one forwarder, and its NodePort follows
   const system = new ThreadedSystem({ seed: 4, logLevel: 'silent' });
   try {
     await system.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'embedded' }, http: false } });
-    const api = system.ref<ApiServerMsg>('apiserver');
-    const must = async <T>(msg: ApiServerMsg): Promise<T> => {
-      const reply = await api.ask<ApiReply<T>>(msg, { timeoutMs: 10_000 });
-      if (!reply.ok) throw new Error(`${msg.type}: ${reply.status.message}`);
-      return reply.body;
-    };
+    const must = apiMust(system.ref<ApiServerMsg>('apiserver'));
     const service = await must<Service>({
       type: 'api.create',
       body: { group: '', version: 'v1', resource: 'services', namespace: 'default', object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'echo' }, ports: [{ port: 7000, targetPort: POD_PORT }] } } },
@@ -76,14 +62,14 @@ test('two kube-proxy syncs at once leave one forwarder, and its NodePort follows
     const proxy = await system.spawn(kubeProxy, { name: 'kube-proxy-0', args: { nodeName: 'node-0', forward: true, nodeIP: '127.0.0.1', syncDelayMs: 60_000, listenRetryMs: 60_000 } });
     const summary = async (): Promise<ProxySummary> => (await system.inspect()).actors.find((a) => a.name === 'kube-proxy-0')?.summary as ProxySummary;
     // Two syncs sent together, until the informers have listed and the pair ran past the early return.
-    await poll('the first syncs with the Service listed', async () => {
+    await eventually('the first syncs with the Service listed', async () => {
       proxy.tell({ type: 'proxy.sync', body: null } satisfies KubeProxyMsg);
       proxy.tell({ type: 'proxy.sync', body: null } satisfies KubeProxyMsg);
       await proxy.ask({ type: 'proxy.table', body: null });
       const s = await summary();
       return s.syncs >= 2 ? s : undefined;
     });
-    await poll('the NodePort listening', async () => {
+    await eventually('the NodePort listening', async () => {
       const answer = await new Promise<boolean>((resolve) => {
         const socket = net.connect(nodePort, '127.0.0.1', () => {
           socket.destroy();
@@ -100,7 +86,7 @@ test('two kube-proxy syncs at once leave one forwarder, and its NodePort follows
       type: 'api.create',
       body: { group: '', version: 'v1', resource: 'endpoints', namespace: 'default', object: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'echo', namespace: 'default' }, subsets: [{ addresses: [{ ip: POD_IP, nodeName: 'node-0' }], ports: [{ port: POD_PORT, protocol: 'TCP' }] }] } },
     });
-    await poll('the endpoints in the table', async () => {
+    await eventually('the endpoints in the table', async () => {
       await proxy.ask({ type: 'proxy.sync', body: null } satisfies KubeProxyMsg);
       const table = await proxy.ask<Array<{ backends: string[] }>>({ type: 'proxy.table', body: null });
       return table[0]?.backends.length === 1 ? true : undefined;
