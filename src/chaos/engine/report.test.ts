@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
 import { writeRunFiles } from './output.js';
 import { renderReport } from './report-html.js';
 import { runScenario } from './run.js';
@@ -21,6 +22,38 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-firs
 /** Where the screenshots land, to look at after `npm test -- src/chaos/engine/report`. */
 export const SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report.png');
 export const KUBERNETES_SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report-kubernetes.png');
+
+/** Without Debian's chromium the browser tests skip, saying how to get it. */
+function chromiumMissing(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
+  return true;
+}
+
+/**
+ * Opens a report offline in headless chromium and runs `check` on it; then
+ * asserts the page fetched nothing from the network and threw nothing, and
+ * saves a full-page screenshot to look at.
+ */
+async function inChromium(t: TestContext, report: string, screenshot: string, check: (page: Page) => Promise<void>): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(report).href);
+    await check(page);
+    assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing from the network');
+    assert.deepEqual(errors, []);
+    writeFileSync(screenshot, await page.screenshot({ fullPage: true }));
+    t.diagnostic(`screenshot: ${screenshot}`);
+  } finally {
+    await browser.close();
+  }
+}
 
 let cached: ReturnType<typeof runScenario> | undefined;
 
@@ -45,52 +78,24 @@ describe('report.html', () => {
   });
 
   test('renders in headless chromium with the verdict, the replay command and four plots, offline', { timeout: 120_000 }, async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
-      return;
-    }
-    const { chromium } = await import('playwright-core');
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-report-'));
+    if (chromiumMissing(t)) return;
     const run = await shortRun();
-    const files = writeRunFiles(dir, run, 'npx kubethreads chaos run scenarios/etcd-leader-crash.yaml --seed 2 --sim');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const requests: string[] = [];
-      page.on('request', (r) => requests.push(r.url()));
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(pathToFileURL(files.report).href);
+    const files = writeRunFiles(mkdtempSync(join(tmpdir(), 'chaos-report-')), run, 'npx kubethreads chaos run scenarios/etcd-leader-crash.yaml --seed 2 --sim');
+    await inChromium(t, files.report, SCREENSHOT_PATH, async (page) => {
       assert.equal((await page.locator('h1 .verdict').textContent())?.trim(), run.outcome.verdict.toUpperCase());
       assert.match((await page.locator('code.replay').textContent()) ?? '', /--seed 2 --sim/);
       const boxes = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect()).map((r) => [r.width, r.height]));
       assert.equal(boxes.length, 4);
       for (const [w, h] of boxes) assert.ok(w! > 500 && h! > 100, `each plot is drawn at a readable size (${w}×${h})`);
       assert.ok((await page.locator('svg circle').count()) > 100, 'the latency plot has its points');
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing from the network');
-      assert.deepEqual(errors, []);
-      writeFileSync(SCREENSHOT_PATH, await page.screenshot({ fullPage: true }));
-      t.diagnostic(`screenshot: ${SCREENSHOT_PATH}`);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   test('a Kubernetes run adds pods Running against desired and the control plane\'s leaders, drawn in headless chromium', { timeout: 180_000 }, async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
-      return;
-    }
-    const { chromium } = await import('playwright-core');
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-report-k8s-'));
+    if (chromiumMissing(t)) return;
     const run = await runScenario(loadScenario(scenarioFiles().find((f) => f.endsWith('node-crash-rescheduling.yaml'))!), { seed: 1, runtime: 'simulated' });
-    const files = writeRunFiles(dir, run, 'npx kubethreads chaos run scenarios/node-crash-rescheduling.yaml --seed 1 --sim');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const requests: string[] = [];
-      page.on('request', (r) => requests.push(r.url()));
-      await page.goto(pathToFileURL(files.report).href);
+    const files = writeRunFiles(mkdtempSync(join(tmpdir(), 'chaos-report-k8s-')), run, 'npx kubethreads chaos run scenarios/node-crash-rescheduling.yaml --seed 1 --sim');
+    await inChromium(t, files.report, KUBERNETES_SCREENSHOT_PATH, async (page) => {
       const labels = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getAttribute('aria-label')));
       assert.deepEqual(labels, ['operation latency over time', 'throughput over time', 'pods Running against desired over time', 'scheduler and controller-manager leaders over time', 'role of each replica over time', 'term of each replica over time']);
       // The pods plot draws its three lines over the run, and the crashed node's pods show as a dip below desired.
@@ -100,11 +105,6 @@ describe('report.html', () => {
       for (const points of lines) assert.ok(points > 10, `each line has its samples (${points} points)`);
       const afterCrash = run.outcome.cluster.filter((c) => c.tMs > 3_000 && c.desired !== undefined);
       assert.ok(afterCrash.some((c) => (c.running ?? 0) < c.desired!), 'the run saw fewer pods Running than desired after the crash (what the plot is for)');
-      assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing from the network');
-      writeFileSync(KUBERNETES_SCREENSHOT_PATH, await page.screenshot({ fullPage: true }));
-      t.diagnostic(`screenshot: ${KUBERNETES_SCREENSHOT_PATH}`);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
