@@ -75,6 +75,25 @@ describe('MemoryDisk crash semantics', () => {
     assert.equal(disk.read('new-file'), undefined);
   });
 
+  test('appends into spare capacity never change a durable image or an earlier read', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    disk.append('wal', bytes('abc'));
+    disk.fsync('wal');
+    disk.fsyncDir();
+    const seen = disk.read('wal');
+    disk.truncate('wal', 1); // cut below the durable length, then write over the cut bytes
+    disk.append('wal', bytes('XYZ'));
+    assert.equal(text(seen), 'abc');
+    assert.equal(text(disk.read('wal')), 'aXYZ');
+    disk.crash();
+    assert.equal(text(disk.read('wal')), 'abc');
+    // After the crash the survivor is appended to again: the lost tail must not come back.
+    for (let i = 0; i < 2_000; i++) disk.append('wal', bytes('.'));
+    assert.equal(disk.size('wal'), 2_003);
+    assert.equal(text(disk.read('wal'))!.slice(0, 4), 'abc.');
+  });
+
   test('a rename is durable only after fsyncDir', () => {
     const disk = new MemoryDisk();
     disk.faults.loseUnsyncedOnCrash = true;

@@ -76,11 +76,20 @@ function baseOf(path: string): string {
 }
 
 interface MemoryFile {
-  /** What a reader sees now. */
-  current: Uint8Array;
+  /**
+   * The file's bytes are `buffer[0, length)`; the rest is room to append into,
+   * so a WAL's appends cost their own size, not the file's (doubling growth).
+   * Bytes below `length` are never written in place: a view taken by `read` or
+   * kept as `durable` stays valid, and a truncate or write gets a new buffer.
+   */
+  buffer: Uint8Array;
+  length: number;
   /** What survives a crash that loses unsynced writes; undefined: the file would not exist. */
   durable: Uint8Array | undefined;
 }
+
+/** First capacity of a file that is appended to. Why 4 KiB: a page; a WAL grows past it at once, a small file never does. */
+const APPEND_CAPACITY_MIN = 4096;
 
 /**
  * An in-memory disk that knows which bytes are durable. Used by the simulated
@@ -104,14 +113,20 @@ export class MemoryDisk implements Disk {
 
   append(path: string, data: Uint8Array): void {
     const file = this.open(checkPath(path));
-    const next = new Uint8Array(file.current.length + data.length);
-    next.set(file.current, 0);
-    next.set(data, file.current.length);
-    file.current = next;
+    const needed = file.length + data.length;
+    if (needed > file.buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, file.buffer.length * 2, APPEND_CAPACITY_MIN));
+      grown.set(file.buffer.subarray(0, file.length), 0);
+      file.buffer = grown;
+    }
+    file.buffer.set(data, file.length);
+    file.length = needed;
   }
 
   write(path: string, data: Uint8Array): void {
-    this.open(checkPath(path)).current = data.slice();
+    const file = this.open(checkPath(path));
+    file.buffer = data.slice();
+    file.length = data.length;
   }
 
   fsync(path: string): void {
@@ -122,7 +137,7 @@ export class MemoryDisk implements Disk {
     if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
       throw new DiskError('EIO', `fsync ${path}: injected I/O error`);
     }
-    file.durable = file.current;
+    file.durable = file.buffer.subarray(0, file.length);
   }
 
   fsyncDir(dir = ''): void {
@@ -136,7 +151,8 @@ export class MemoryDisk implements Disk {
   }
 
   read(path: string): Uint8Array | undefined {
-    return this.files.get(checkPath(path))?.current;
+    const file = this.files.get(checkPath(path));
+    return file === undefined ? undefined : file.buffer.subarray(0, file.length);
   }
 
   rename(from: string, to: string): void {
@@ -159,11 +175,12 @@ export class MemoryDisk implements Disk {
   truncate(path: string, length: number): void {
     const file = this.files.get(checkPath(path));
     if (file === undefined) throw new DiskError('ENOENT', `truncate: no such file ${path}`);
-    file.current = file.current.slice(0, length);
+    file.buffer = file.buffer.slice(0, Math.min(length, file.length));
+    file.length = file.buffer.length;
   }
 
   size(path: string): number | undefined {
-    return this.files.get(checkPath(path))?.current.length;
+    return this.files.get(checkPath(path))?.length;
   }
 
   /** Latency owed by slow fsyncs since the last call; resets to zero. */
@@ -181,7 +198,7 @@ export class MemoryDisk implements Disk {
     if (!this.faults.loseUnsyncedOnCrash) return;
     const survivors = new Map<string, MemoryFile>();
     for (const [path, file] of this.durableEntries) {
-      if (file.durable !== undefined) survivors.set(path, { current: file.durable, durable: file.durable });
+      if (file.durable !== undefined) survivors.set(path, { buffer: file.durable, length: file.durable.length, durable: file.durable });
     }
     // A file whose entry was never made durable but whose data was fsynced keeps
     // its data only if its directory entry is durable: that is the POSIX rule.
@@ -196,7 +213,7 @@ export class MemoryDisk implements Disk {
   private open(path: string): MemoryFile {
     let file = this.files.get(path);
     if (file === undefined) {
-      file = { current: new Uint8Array(0), durable: undefined };
+      file = { buffer: new Uint8Array(0), length: 0, durable: undefined };
       this.files.set(path, file);
     }
     return file;
