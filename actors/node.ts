@@ -5,12 +5,12 @@
  *
  * Addresses on one machine: node i has InternalIP 127.1.<i/250>.<i%250+1>;
  * its pods get addresses from a /24 of their runtime's range (process
- * 127.10.0.0/16 + i, worker 127.40.0.0/16 + i, sim 10.244.0.0/16 + i), so
+ * 127.10.0.0/16 + i, worker 127.40.0.0/16 + i, sim 10.244.0.0/16 + i, on past 10.255), so
  * process pods of different nodes never collide and need no privileges.
  */
 import { join } from 'node:path';
 import type { ActorSystem } from '../src/actor/system.js';
-import type { Timing } from '../src/cluster/spec.js';
+import { NODES_MAX, type Timing } from '../src/cluster/spec.js';
 import { kubelet, DEFAULT_NODE_CAPACITY, type KubeletArgs, type RuntimeKind } from '../src/node/kubelet/kubelet.js';
 import { kubeletTimingFor } from '../src/node/kubelet/timing.js';
 import { kubeProxy, type KubeProxyArgs } from '../src/node/proxy/kube-proxy.js';
@@ -44,8 +44,8 @@ export interface SpawnedNode {
   kubeProxy: string;
 }
 
-/** Nodes whose addresses fit the scheme above (the cluster spec allows 1,000). */
-export const NODE_INDEX_MAX = 1_000;
+/** Nodes whose addresses fit the scheme above: the cluster spec's NODES_MAX (5,000). */
+export const NODE_INDEX_MAX = NODES_MAX;
 
 export function nodeNameOf(index: number): string {
   return `node-${index}`;
@@ -57,7 +57,8 @@ export function nodeAddressing(index: number): { nodeIP: string; podCidrs: Recor
   const lo = index % 256;
   return {
     nodeIP: `127.1.${Math.floor(index / 250)}.${(index % 250) + 1}`,
-    podCidrs: { process: `127.${10 + hi}.${lo}.0/24`, worker: `127.${40 + hi}.${lo}.0/24`, sim: `10.${244 + hi}.${lo}.0/24` },
+    // Sim pods past 10.255.255.0/24 (node 3,072 on) wrap around to 10.0.0.0/24: 10.0.0.0/8 has room for 65,536 nodes.
+    podCidrs: { process: `127.${10 + hi}.${lo}.0/24`, worker: `127.${40 + hi}.${lo}.0/24`, sim: `10.${(244 + hi) % 256}.${lo}.0/24` },
   };
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ApiError } from './errors.js';
 import { findResource } from './resources.js';
-import { startHandlers } from './testing.js';
-import type { Pod } from './types/index.js';
+import { Registry } from './registry.js';
+import { seededRandom, startHandlers } from './testing.js';
+import type { KubeObject, Pod } from './types/index.js';
 
 const pods = findResource('', 'v1', 'pods')!;
 const services = findResource('', 'v1', 'services')!;
@@ -11,6 +12,11 @@ const deployments = findResource('apps', 'v1', 'deployments')!;
 
 const pod = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] }, ...extra,
+});
+
+const deployment = (name: string, replicas: number) => ({
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } },
 });
 
 function rejectsWith(code: number, reason: string) {
@@ -153,4 +159,53 @@ test('paged lists return a consistent snapshot across pages via continue tokens'
   const page3 = await registry.listFromStore(pods, 'default', filter, 2, page2.metadata.continue);
   assert.deepEqual(page3.items.map((p) => p.metadata.name), ['e']);
   assert.equal(page3.metadata.continue, undefined);
+});
+
+describe('updates start from the watch cache\'s copy, as Kubernetes\' GuaranteedUpdate does', () => {
+  /** A registry whose cache hook answers with a copy frozen at `stale` (a watch cache that fell behind). */
+  async function withStaleCache() {
+    const { kv } = await startHandlers();
+    let stale: KubeObject | undefined;
+    let reads = 0;
+    const counting = new Proxy(kv, { get: (target, prop, receiver) => (prop === 'range' ? (...args: Parameters<typeof kv.range>) => (reads++, target.range(...args)) : Reflect.get(target, prop, receiver)) });
+    const registry = new Registry({ kv: counting, now: () => Date.UTC(2026, 0, 1), random: seededRandom(3), cached: () => stale });
+    const created = await registry.create(deployments, 'default', deployment('web', 1));
+    return { registry, freeze: (o: KubeObject) => (stale = structuredClone(o)), created, reads: () => reads };
+  }
+
+  test('a current cached copy saves the store read; a stale one costs a failed compare-and-swap, never a lost update', async () => {
+    const s = await withStaleCache();
+    s.freeze(s.created);
+    const before = s.reads();
+    const first = await s.registry.patch(deployments, 'default', 'web', 'merge', { spec: { replicas: 2 } });
+    assert.equal(s.reads(), before, 'no read: the cached copy was current');
+    // The cache still holds the replicas-1 copy: the write must land on top of replicas 2, not overwrite it.
+    const second = await s.registry.patch(deployments, 'default', 'web', 'merge', { metadata: { labels: { tier: 'front' } } });
+    assert.equal((second.object.spec as { replicas: number }).replicas, 2, 'the first update survived the stale guess');
+    assert.equal(second.object.metadata.labels?.tier, 'front');
+    assert.ok(Number(second.object.metadata.resourceVersion) > Number(first.object.metadata.resourceVersion));
+  });
+
+  test('a pinned resourceVersion is judged against the store, not the stale copy', async () => {
+    const s = await withStaleCache();
+    s.freeze(s.created);
+    const moved = await s.registry.patch(deployments, 'default', 'web', 'merge', { spec: { replicas: 2 } });
+    // The client read the current version; only the cache is behind: no 409.
+    const pinnedOk = await s.registry.patch(deployments, 'default', 'web', 'merge', { metadata: { resourceVersion: moved.object.metadata.resourceVersion }, spec: { replicas: 3 } });
+    assert.equal((pinnedOk.object.spec as { replicas: number }).replicas, 3);
+    // A client pinned to the old version (the cache's) is refused.
+    await assert.rejects(
+      s.registry.patch(deployments, 'default', 'web', 'merge', { metadata: { resourceVersion: s.created.metadata.resourceVersion }, spec: { replicas: 4 } }),
+      rejectsWith(409, 'Conflict'),
+    );
+  });
+
+  test('an update that changes nothing against a stale copy is checked against the store before it is skipped', async () => {
+    const s = await withStaleCache();
+    s.freeze(s.created);
+    await s.registry.patch(deployments, 'default', 'web', 'merge', { spec: { replicas: 2 } });
+    // Against the stale copy (replicas 1) setting replicas 1 looks like no change; the store holds 2.
+    const back = await s.registry.patch(deployments, 'default', 'web', 'merge', { spec: { replicas: 1 } });
+    assert.equal((back.object.spec as { replicas: number }).replicas, 1);
+  });
 });

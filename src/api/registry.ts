@@ -50,6 +50,13 @@ export interface RegistryOptions {
   /** ClusterIP range; default 127.96.0.0/16 (loopback, so the process runtime can bind it unprivileged). */
   serviceIpRange?: IpRange;
   nodePortRange?: { min: number; max: number };
+  /**
+   * The watch cache's copy of a key, if it holds one: the first guess of an
+   * update, as Kubernetes' GuaranteedUpdate takes the cacher's object. A
+   * stale guess costs a failed compare-and-swap whose failure branch returns
+   * the current object, never a wrong write.
+   */
+  cached?: (info: ResourceInfo, key: string) => KubeObject | undefined;
 }
 
 export interface WriteOptions {
@@ -82,6 +89,7 @@ function numberToIp(n: number): string {
 
 export class Registry {
   readonly kv: KvClient;
+  private readonly cached: RegistryOptions['cached'];
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly ipRange: IpRange;
@@ -89,6 +97,7 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     this.kv = options.kv;
+    this.cached = options.cached;
     this.now = options.now;
     this.random = options.random;
     this.ipRange = options.serviceIpRange ?? { base: '127.96.0.1', size: 65_000 };
@@ -399,14 +408,31 @@ export class Registry {
     dryRun = false,
   ): Promise<{ object: Obj; deleted: boolean; created: boolean }> {
     const key = storageKey(info, namespace, name);
+    // Start from the watch cache's copy when it has one (no store read); `fresh` says the state came from the store itself.
+    const suggested = this.cachedState(info, key);
+    let current = suggested ?? (await this.read(info, namespace, name));
+    let fresh = suggested === undefined;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.read(info, namespace, name);
-      const next = await transform(current);
+      let next: Obj | undefined | 'unchanged';
+      try {
+        next = await transform(current);
+      } catch (error) {
+        // A precondition or a pinned resourceVersion judged against a possibly stale copy: judge again against the store.
+        if (fresh) throw error;
+        current = await this.read(info, namespace, name);
+        fresh = true;
+        continue;
+      }
       if (next === 'unchanged') {
         assert(current !== undefined, 'unchanged needs a current object');
+        // "Nothing to write" is only true of the current object.
+        if (!fresh) {
+          current = await this.read(info, namespace, name);
+          fresh = true;
+          continue;
+        }
         return { object: current.object, deleted: false, created: false };
-      }
-      if (dryRun) {
+      }      if (dryRun) {
         // Everything up to the write ran (defaulting, validation, admission): report the result, store nothing.
         if (next === undefined) return { object: current!.object, deleted: true, created: false };
         if (info.resource === 'services') Registry.stripAllocationMarks(next);
@@ -434,7 +460,8 @@ export class Registry {
         }
         success.push({ type: 'put', key, value: this.encode(next) });
       }
-      const response = await this.kv.txn({ compare, success, failure: [] });
+      // The failure branch reads the key: a lost race (or a stale cached copy) retries on what the store holds now.
+      const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
       if (response.succeeded) {
         if (next === undefined) {
           const gone = current!.object;
@@ -444,9 +471,23 @@ export class Registry {
         next.metadata.resourceVersion = String(response.header.revision);
         return { object: next, deleted: false, created: current === undefined };
       }
-      if (pinned && current !== undefined) throw apiErrors.staleResourceVersion(info.resource, info.group, name);
+      const wasCurrent = current;
+      const found = response.responses[0];
+      const kv = found?.type === 'range' ? found.kvs[0] : undefined;
+      current = kv === undefined ? undefined : { object: this.decode(kv), modRevision: kv.modRevision };
+      fresh = true;
+      if (pinned && wasCurrent !== undefined) throw apiErrors.staleResourceVersion(info.resource, info.group, name);
       if (attempt >= UPDATE_RETRIES_MAX) throw apiErrors.conflict(info.resource, info.group, name, 'too many concurrent writers; try again');
     }
+  }
+
+  /** The watch cache's copy of `key` as a stored object (a copy the transform may change), or undefined. */
+  private cachedState(info: ResourceInfo, key: string): StoredObject | undefined {
+    const object = this.cached?.(info, key);
+    if (object === undefined) return undefined;
+    const modRevision = Number(object.metadata.resourceVersion);
+    if (!Number.isInteger(modRevision) || modRevision <= 0) return undefined;
+    return { object: clone(object as unknown as Json) as unknown as Obj, modRevision };
   }
 
   /** PUT: replace the object (or its status with `subresource: 'status'`). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findResource } from './resources.js';
 import { parseFilter } from './selectors.js';
+import { BOOKMARK_EVERY_MS } from './handlers.js';
 import { startHandlers, tick } from './testing.js';
 import type { Status, WatchEvent } from './types/index.js';
 
@@ -93,4 +94,22 @@ test('bookmarks carry the cache revision to watchers that asked for them only', 
   assert.deepEqual(asked.events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
   assert.equal((asked.events[1]!.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion, created.metadata.resourceVersion);
   assert.deepEqual(silent.events.map((e) => e.type), ['ADDED']);
+});
+
+test('the API server\'s tick sends bookmarks once a minute, as Kubernetes\' cacher, not every second', async () => {
+  const { handlers, clock } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const asked = collector();
+  cache.watch({ filter: none, resourceVersion: String(cache.revision), allowBookmarks: true }, asked.sink);
+  const bookmarks = () => asked.events.filter((e) => e.type === 'BOOKMARK').length;
+  await handlers.tick();
+  assert.equal(bookmarks(), 1, 'the first tick bookmarks');
+  for (let s = 1; s < BOOKMARK_EVERY_MS / 1000; s++) {
+    clock.advance(1_000);
+    await handlers.tick();
+  }
+  assert.equal(bookmarks(), 1, 'no bookmark within the minute');
+  clock.advance(1_000);
+  await handlers.tick();
+  assert.equal(bookmarks(), 2, 'the next one a minute later');
 });

@@ -59,8 +59,8 @@ export function timingFor(profile: TimeProfile): Timing {
   return t;
 }
 
-/** Nodes per cluster. Why: each node is three actors; past this, use placement pools (planned) rather than threads. */
-export const NODES_MAX = 1_000;
+/** Nodes per cluster. Why 5,000: Kubernetes' own scalability envelope; past it nothing upstream is promised either. */
+export const NODES_MAX = 5_000;
 
 export class ClusterSpecError extends Error {
   override readonly name = 'ClusterSpecError';

@@ -13,6 +13,7 @@ import { HOST_SENDER, REPLY_TYPE, type Envelope, type Message, type ReplyBody } 
 import { RestartTracker } from '../supervision.js';
 import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
+import { copyPlain } from './message-copy.js';
 
 export interface SimulatedSystemOptions {
   seed: number;
@@ -31,7 +32,8 @@ export interface SimulatedSystemOptions {
 }
 
 type SimEvent =
-  | (Scheduled & { kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined })
+  /** `bytes`: the body went through msgpack; `copied`: the body is `copy`, a structural copy whose content digest is `digest`. */
+  | (Scheduled & { kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined; copied?: boolean; copy?: unknown; digest?: number })
   | (Scheduled & { kind: 'call'; fn: () => void; cancelled: boolean });
 
 interface SimActor {
@@ -55,6 +57,13 @@ interface SimActor {
 /** The simulation lets the host's macrotasks (timers, I/O, a progress bar) run at least this often, in wall-clock ms. */
 const MACROTASK_YIELD_EVERY_MS = 20;
 
+/** Objects and arrays may be plain data (message-copy.ts decides, walking them); class instances never are. */
+function isPlainCandidate(body: object): boolean {
+  if (Array.isArray(body)) return true;
+  const proto = Object.getPrototypeOf(body) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 const FNV_OFFSET = 0xcbf29ce4;
 const FNV_PRIME = 0x01000193;
 
@@ -77,8 +86,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly latencyMinMs: number;
   private readonly latencyMaxMs: number;
   private readonly copyMessages: boolean;
-  private readonly packr = new Packr({ useRecords: true });
-  private readonly unpackr = new Unpackr({ useRecords: true });
+  /** Record shapes shared by the packer and unpacker (one thread, in order): no definitions in every message, no reader compiled per message. */
+  private readonly structures: object[] = [];
+  private readonly packr = new Packr({ useRecords: true, structures: this.structures, maxSharedStructures: 8160 });
+  private readonly unpackr = new Unpackr({ useRecords: true, structures: this.structures, maxSharedStructures: 8160 });
   private readonly frameDecoder = new FrameDecoder();
   private readonly log: Logger;
   private readonly hostWatchers = new Map<string, Set<(event: DownEvent) => void>>();
@@ -292,13 +303,12 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     }
     const body = envelope.body;
     let bytes: Uint8Array | undefined;
+    let plain = false;
     // Primitives are immutable and always encodable: only objects need the copy.
     if (this.copyMessages && typeof body === 'object' && body !== null) {
-      try {
-        bytes = this.packr.pack(body);
-      } catch (error) {
-        throw new Error(`message ${envelope.type} from ${envelope.from} cannot be encoded with msgpack: ${String(error)}`);
-      }
+      // Plain data is copied structurally, each delivery its own copy; anything else goes through msgpack as a thread would.
+      plain = isPlainCandidate(body);
+      if (!plain) bytes = this.pack(envelope);
     }
     for (const delayMs of verdict.delaysMs) {
       let atMs = this.clockMs + this.latencyMinMs + this.prng.next() * (this.latencyMaxMs - this.latencyMinMs) + delayMs;
@@ -309,7 +319,23 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         atMs = Math.max(atMs, fromLinks.get(envelope.to) ?? 0);
         fromLinks.set(envelope.to, atMs);
       }
+      if (plain) {
+        const copy = copyPlain(body);
+        if (copy !== undefined) {
+          this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes: undefined, copied: true, copy: copy.value, digest: copy.digest });
+          continue;
+        }
+        bytes ??= this.pack(envelope);
+      }
       this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes });
+    }
+  }
+
+  private pack(envelope: Envelope): Uint8Array {
+    try {
+      return this.packr.pack(envelope.body);
+    } catch (error) {
+      throw new Error(`message ${envelope.type} from ${envelope.from} cannot be encoded with msgpack: ${String(error)}`);
     }
   }
 
@@ -386,7 +412,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       this.queue.push({ ...event, atMs: actor.busyUntilMs, seq: this.seq++ });
       return;
     }
-    let body = envelope.body;
+    let body = event.copied === true ? event.copy : envelope.body;
     if (event.bytes !== undefined) {
       try {
         body = this.unpackr.unpack(event.bytes);
@@ -397,7 +423,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       }
     }
     const delivered: Envelope = { to: envelope.to, from: envelope.from, type: envelope.type, corr: envelope.corr, body };
-    this.mixTrace(delivered, event.bytes);
+    this.mixTrace(delivered, event.bytes, event.digest);
     this.delivered++;
     if (envelope.type === REPLY_TYPE) {
       if (this.asks.settle(envelope.corr, body as ReplyBody)) this.asyncPending = true;
@@ -440,7 +466,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     return h;
   }
 
-  private mixTrace(envelope: Envelope, bytes: Uint8Array | undefined): void {
+  private mixTrace(envelope: Envelope, bytes: Uint8Array | undefined, digest: number | undefined): void {
     let h1 = this.hash1;
     let h2 = this.hash2;
     h1 = Math.imul(h1 ^ this.hashOf(envelope.to), FNV_PRIME);
@@ -448,7 +474,9 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     h2 = Math.imul(h2 ^ this.hashOf(envelope.type), 0x5bd1e995);
     h1 = Math.imul(h1 ^ (Math.round(this.clockMs * 1000) | 0), FNV_PRIME);
     h2 = Math.imul(h2 ^ envelope.corr, 0x5bd1e995);
-    if (bytes !== undefined) {
+    if (digest !== undefined) {
+      h1 = Math.imul(h1 ^ digest, FNV_PRIME);
+    } else if (bytes !== undefined) {
       for (let i = 0; i < bytes.length; i++) h1 = Math.imul(h1 ^ bytes[i]!, FNV_PRIME);
       h2 = Math.imul(h2 ^ bytes.length, 0x5bd1e995);
     } else {

@@ -27,8 +27,8 @@ import {
   type ThrottleConfig,
 } from './types.js';
 
-/** Live (non-terminated) instances per cloud. Why: 1,000 nodes is the cluster's limit (NODES_MAX); twice that leaves room for churn. */
-export const INSTANCES_MAX = 2_000;
+/** Live (non-terminated) instances per cloud. Why: 5,000 nodes is the cluster's limit (NODES_MAX); twice that leaves room for churn. */
+export const INSTANCES_MAX = 10_000;
 /** Terminated instances kept visible; the oldest are forgotten beyond this (real clouds show them for about an hour). */
 export const TERMINATED_INSTANCES_KEPT_MAX = 2_000;
 /** Live load balancers. Why: one per LoadBalancer Service; a study with more than this is a leak, not a workload. */

@@ -4,7 +4,9 @@
  * - the pod observer watches every pod and remembers, per pod, the first
  *   time it was seen (its creation, as the watch shows it), the first time
  *   it was seen Running (for the pod startup SLO), and the first time it was
- *   seen on each node (for the no-double-bind check);
+ *   seen on each node (for the no-double-bind check); it also keeps what the
+ *   samples count of every live pod (phase, node, image, app label), so a
+ *   sample costs no LIST of every pod (at 10,000 pods, 20 MB a sample);
  * - the leader recorder collects the `leader.activity` records the
  *   schedulers and controller-managers send (term starts and stops, every
  *   write), a record that survives the deaths of those it records.
@@ -22,7 +24,17 @@ export interface PodObservation {
   startups: Array<{ uid: string; pod: string; createdAtMs: number; runningAtMs?: number }>;
 }
 
-type PodObserverMsg = ApiWatchMsg | Message<'podwatch.take', null> | Message<'podwatch.retry', null>;
+type PodObserverMsg = ApiWatchMsg | Message<'podwatch.take', null> | Message<'podwatch.retry', null> | Message<'podwatch.pods', null>;
+
+/** A pod as the samples count it: the fields `countPods` reads, nothing more. */
+function summary(pod: Pod): Pod {
+  const container = pod.spec?.containers?.[0];
+  return {
+    metadata: { uid: pod.metadata.uid, labels: pod.metadata.labels?.app !== undefined ? { app: pod.metadata.labels.app } : {}, ...(pod.metadata.deletionTimestamp !== undefined ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}) },
+    spec: { nodeName: pod.spec?.nodeName, containers: container !== undefined ? [{ name: container.name, image: container.image }] : [] },
+    status: { phase: pod.status?.phase },
+  } as Pod;
+}
 
 /** Pods and bindings remembered at most: a run's pods are far fewer; a bound keeps a runaway controller from eating the heap. */
 const RECORDS_MAX = 100_000;
@@ -32,12 +44,16 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
   const seenOnNode = new Set<string>();
   const bindings: PodObservation['bindings'] = [];
   const startups = new Map<string, PodObservation['startups'][number]>();
+  /** Live pods by uid, as of the watch (summaries). */
+  const live = new Map<string, Pod>();
   let generation = 0;
   let resourceVersion: string | undefined;
   const retry = (): void => ctx.timer('retry', WATCH_RETRY_MS, { type: 'podwatch.retry', body: null });
   const watch = (): void => {
     generation++;
     const watchId = `pods-${generation}`;
+    // Without a resourceVersion the watch starts with every current pod as ADDED: forget what may have gone meanwhile.
+    if (resourceVersion === undefined) live.clear();
     ctx.ask<ApiReply>(args.apiserver, { type: 'api.watch', body: { group: '', version: 'v1', resource: 'pods', watchId, query: resourceVersion !== undefined ? { resourceVersion } : {} } }, { timeoutMs: 5_000 })
       .then((reply) => { if (!reply.ok) retry(); })
       .catch(retry);
@@ -69,6 +85,11 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
             const pod = event.object as Pod;
             if (pod.metadata?.resourceVersion !== undefined) resourceVersion = pod.metadata.resourceVersion;
             if (event.type !== 'DELETED') observe(pod);
+            const uid = pod.metadata?.uid;
+            if (uid !== undefined && event.type !== 'BOOKMARK') {
+              if (event.type === 'DELETED') live.delete(uid);
+              else live.set(uid, summary(pod));
+            }
           }
           return undefined;
         case 'api.watchEnd':
@@ -80,6 +101,8 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
         case 'podwatch.retry':
           watch();
           return undefined;
+        case 'podwatch.pods':
+          return [...live.values()];
         case 'podwatch.take':
           return { bindings, startups: [...startups.values()] } satisfies PodObservation;
         default:

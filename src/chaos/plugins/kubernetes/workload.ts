@@ -13,7 +13,7 @@ import type { ApiReply, ApiServerMsg } from '../../../api/protocol.js';
 import { apiServer } from '../../../api/behaviour.js';
 import type { Deployment, List, Pod } from '../../../api/types/index.js';
 import type { LeaderActivity } from '../../../client/leader-activity.js';
-import { timingFor } from '../../../cluster/spec.js';
+import { NODES_MAX, timingFor, type TimeProfile } from '../../../cluster/spec.js';
 import type { SchedulerComponentStatus } from '../../../scheduler/component.js';
 import type { ControllerManagerStatus } from '../../../controllers/behaviour.js';
 import { spawnSchedulers } from '../../../../actors/scheduler.js';
@@ -51,15 +51,23 @@ export interface DeploymentsSpec {
   churnEveryMs?: number;
   /** No churn after this many ms from the origin. Default: the run's end. */
   churnUntilMs?: number;
-  /** Sampling period of desired vs Running pods and of the leaders. Default 250. */
+  /** Sampling period of desired vs Running pods (from the pod observer's watch) and of the leaders. Default 250. */
   sampleEveryMs?: number;
+  /** A LIST of every pod, the API SLO's list class, at most this often (with a sample). Default 1000. */
+  listEveryMs?: number;
   /** After the run, how long the Deployments may take to converge before they are observed. Default 60000. */
   convergeMs?: number;
   /** The node lifecycle's pod eviction timeout (the fast profile's is 30000; Kubernetes' 300 s). Default 5000. */
   podEvictionTimeoutMs?: number;
   /** How long a node's Lease may go unrenewed before the node lifecycle marks it NotReady (Kubernetes' node-monitor-grace-period, 50 s; the fast profile's 5000). Default 5000. */
   nodeMonitorGraceMs?: number;
-  /** Lease timings of the schedulers and controller-managers (default: the fast profile's, Kubernetes' 15 / 10 / 2 s divided by 10). */
+  /**
+   * The time profile of every component (src/cluster/spec.ts): `fast` (default) divides Kubernetes' own periods by 10,
+   * `realistic` keeps them (node leases renewed every 10 s, PLEG relist every 1 s, leader leases 15 / 10 / 2 s): the
+   * setting for large clusters, whose background load then is Kubernetes' own.
+   */
+  profile?: TimeProfile;
+  /** Lease timings of the schedulers and controller-managers (default: the profile's, Kubernetes' 15 / 10 / 2 s, divided by 10 under fast). */
   leaderElection?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** false: every scheduler and controller-manager replica acts at once, as `--leader-elect=false` (a broken configuration, for showing that the single-active checks catch it). Default true. */
   leaderElect?: boolean;
@@ -71,6 +79,8 @@ const DRIVER = 'k8s-chaos-driver';
 const CONVERGE_POLL_MS = 250;
 /** Deployments per run: each is polled at every sample; more belongs in a benchmark. */
 const DEPLOYMENTS_MAX = 50;
+/** A LIST of every pod (the API SLO's list class) at most this often by default: at 10,000 pods each is 20 MB. */
+const LIST_EVERY_MS_DEFAULT = 1_000;
 /** The sampler's calls wait this long: a sample is due again soon. */
 const SAMPLE_TIMEOUT_MS = 2_000;
 
@@ -105,14 +115,16 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
     description: 'the control plane and sim nodes over the run\'s store; N Deployments (image nginx) churned by scaling and image updates, and a short-lived Deployment created and deleted in turn; samples desired vs Running pods and leaders, records its API calls, watches pods and the leaders\' activity',
     schema: {
       properties: {
-        nodes: { type: 'integer', minimum: 1, maximum: 20, description: 'sim worker nodes (default 3)' },
+        nodes: { type: 'integer', minimum: 1, maximum: NODES_MAX, description: `sim worker nodes (default 3, at most ${NODES_MAX})` },
         deployments: { type: 'integer', minimum: 1, maximum: DEPLOYMENTS_MAX, description: 'Deployments (default 3)' },
         replicas: { type: 'integer', minimum: 0, description: 'initial replicas each (default 2)' },
         maxReplicas: { type: 'integer', minimum: 1, description: 'scaling draws in [1, maxReplicas] (default 4)' },
         churnEveryMs: { type: 'number', minimum: 0, description: 'one churn write every this many ms: scale, image update, scale, create or delete a short-lived Deployment, in turn (default 1000; 0: none)' },
         churnUntilMs: { type: 'number', minimum: 0, description: 'no churn after this (default: the end of the run)' },
         sampleEveryMs: { type: 'number', minimum: 10, description: 'sampling period (default 250)' },
+        listEveryMs: { type: 'number', minimum: 10, description: 'a LIST of every pod (the API SLO\'s list class) at most this often, with a sample (default 1000)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long to wait for convergence (default 60000)' },
+        profile: { enum: ['fast', 'realistic'], description: 'time profile of every component: fast (default) divides Kubernetes\' periods by 10, realistic keeps them (for large clusters)' },
         podEvictionTimeoutMs: { type: 'number', minimum: 0, description: 'node lifecycle eviction timeout (default 5000)' },
         nodeMonitorGraceMs: { type: 'number', minimum: 1, description: 'node-monitor-grace-period: a node whose Lease is not renewed this long is NotReady (default 5000, the fast profile\'s)' },
         leaderElection: {
@@ -126,13 +138,13 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
     },
     async prepare(env, spec) {
       const sink = kubeSink(env.state);
-      const fast = timingFor('fast');
+      const profile = timingFor(spec.profile ?? 'fast');
       const election = {
-        leaseDurationMs: spec.leaderElection?.leaseDurationMs ?? fast.leaseDurationMs,
-        renewDeadlineMs: spec.leaderElection?.renewDeadlineMs ?? fast.renewDeadlineMs,
-        retryPeriodMs: spec.leaderElection?.retryPeriodMs ?? fast.retryPeriodMs,
+        leaseDurationMs: spec.leaderElection?.leaseDurationMs ?? profile.leaseDurationMs,
+        renewDeadlineMs: spec.leaderElection?.renewDeadlineMs ?? profile.renewDeadlineMs,
+        retryPeriodMs: spec.leaderElection?.retryPeriodMs ?? profile.retryPeriodMs,
       };
-      const timing = { ...fast, ...election, podEvictionTimeoutMs: spec.podEvictionTimeoutMs ?? 5_000, nodeMonitorGraceMs: spec.nodeMonitorGraceMs ?? fast.nodeMonitorGraceMs };
+      const timing = { ...profile, ...election, podEvictionTimeoutMs: spec.podEvictionTimeoutMs ?? 5_000, nodeMonitorGraceMs: spec.nodeMonitorGraceMs ?? profile.nodeMonitorGraceMs };
       const leaderElect = spec.leaderElect !== false;
       await env.system.spawn(apiServer, { name: APISERVER, args: { kv: { kind: 'replicated', options: { replicas: [...env.replicas] } }, http: false } });
       await env.system.spawn(cloudSleeper, { name: sink.sleeper });
@@ -184,13 +196,21 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       /** A single-object read per sample, round robin over the Deployments: the read class of the API SLO. */
       const getDeployment = (): Promise<unknown> =>
         call<Deployment>({ type: 'api.get', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, name: names[readIndex++ % names.length]! } }, 'read', SAMPLE_TIMEOUT_MS);
+      let nextListMs = Number.NEGATIVE_INFINITY;
+      /** Pods as the observer's watch has them: a sample costs no LIST of every pod. */
+      const observedPods = async (): Promise<Pod[] | undefined> =>
+        env.system.ref(OBSERVER).ask<Pod[]>({ type: 'podwatch.pods', body: null }, { timeoutMs: SAMPLE_TIMEOUT_MS }).catch(() => undefined);
       const sample = async (): Promise<void> => {
         const tMs = env.elapsedMs();
+        // A LIST of every pod is the list class of the API SLO: one every listEveryMs, not one a sample.
+        const listDue = tMs >= nextListMs;
+        if (listDue) nextListMs = tMs + (spec.listEveryMs ?? LIST_EVERY_MS_DEFAULT);
         const [pods, sched, cms] = await Promise.all([
-          listPods(),
+          observedPods(),
           Promise.all(sink.schedulers.map((n) => env.system.ref(n).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
           Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
           getDeployment(),
+          listDue ? listPods() : undefined,
         ]);
         sink.samples.push({
           tMs,
@@ -198,6 +218,11 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
           schedulerLeaders: sched.flatMap((s, i) => (s?.leader === true ? [sink.schedulers[i]!] : [])),
           controllerManagerLeaders: cms.flatMap((s, i) => (s?.leading === true ? [sink.controllerManagers[i]!] : [])),
         });
+      };
+      /** The watch may be behind (or ended and resuming): convergence is confirmed by a LIST, the store's word. */
+      const listConfirms = async (): Promise<boolean> => {
+        const pods = await listPods();
+        return pods !== undefined && sampleConverged(countPods(pods, sink.desired, sink.crashedNodes));
       };
       const prng = new Prng(deriveSeed(env.seed, 'k8s-churn'));
       const random = (): number => prng.next();
@@ -292,7 +317,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
                 await env.settle(sample());
                 const last = sink.samples[sink.samples.length - 1]!;
                 if (last.deployments !== undefined) {
-                  const converged = sampleConverged(last.deployments);
+                  const converged = sampleConverged(last.deployments) && (await env.settle(listConfirms()));
                   sink.final = { converged, atMs: last.tMs, deployments: last.deployments };
                   if (converged) break;
                 }
