@@ -196,7 +196,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       if (kvHandle?.(msg as Message)) return undefined;
       switch (msg.type) {
         case 'api.get':
-          return serve(() => ({ verb: 'get', ...target(msg.body) }), msg.body.as);
+          return serve(() => ({ verb: 'get', ...target(msg.body), query: msg.body.query }), msg.body.as);
         case 'api.list':
           return serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as);
         case 'api.create':

@@ -93,6 +93,8 @@ export class ApiHandlers {
   private readonly quotaChargedRevision = new Map<string, number>();
   /** Cleanups of terminating namespaces in flight (awaited by `settle` in tests). */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Namespaces this server was asked to delete: admission reads them from the store, never the cache. */
+  private readonly namespacesDeleted = new Set<string>();
   /** The first tick sends bookmarks; then one every BOOKMARK_EVERY_MS. */
   private nextBookmarkMs = Number.NEGATIVE_INFINITY;
 
@@ -253,6 +255,11 @@ export class ApiHandlers {
         const name = need(request.name);
         if (request.subresource === 'scale') return ok(await this.registry.getScale(info, ns, name));
         if (request.subresource === 'log') return this.podLog(info, ns, name);
+        // resourceVersion "0": any version will do, so the watch cache answers (Kubernetes' semantics; the kubelet reads its Node so).
+        if (q.resourceVersion === '0' && request.subresource === undefined) {
+          const cached = this.cache(info).get(storageKey(info, ns, name));
+          if (cached !== undefined) return ok(cached);
+        }
         return ok(await this.registry.get(info, ns, name));
       }
       case 'list':
@@ -318,6 +325,10 @@ export class ApiHandlers {
   private async admitWrite(info: ResourceInfo, namespace: string | undefined, creating = false): Promise<void> {
     if (!info.namespaced || namespace === undefined) return;
     const nsInfo = this.info('', 'v1', 'namespaces');
+    // As Kubernetes' NamespaceLifecycle: an active namespace in the cache admits at once; a namespace the cache
+    // lacks (just created) or that this server was asked to delete is looked up in the store.
+    const cached = this.namespacesDeleted.has(namespace) ? undefined : this.cache(nsInfo).get(storageKey(nsInfo, undefined, namespace));
+    if (cached !== undefined && cached.metadata.deletionTimestamp === undefined) return;
     const stored = await this.registry.read(nsInfo, undefined, namespace);
     if (stored === undefined) throw apiErrors.notFound('namespaces', '', namespace);
     if (creating && stored.object.metadata.deletionTimestamp !== undefined && info.resource !== 'events') {
@@ -546,6 +557,8 @@ export class ApiHandlers {
     if (SYSTEM_NAMESPACES.includes(name)) {
       throw apiErrors.forbiddenAdmission(`namespace ${name} is a system namespace and cannot be deleted`, 'namespaces', '', name);
     }
+    // From now on admission looks this namespace up in the store, not the cache (which may not show the deletion yet).
+    this.namespacesDeleted.add(name);
     const current = await this.registry.get(info, undefined, name);
     if (current.metadata.deletionTimestamp === undefined) {
       await this.registry.patch(info, undefined, name, 'strategic', { metadata: { finalizers: [NAMESPACE_FINALIZER] } });

@@ -35,7 +35,7 @@ export interface ApiTarget {
 }
 
 export type ApiServerMsg =
-  | Message<'api.get', ApiTarget & { name: string }>
+  | Message<'api.get', ApiTarget & { name: string; query?: ApiQuery }>
   | Message<'api.list', ApiTarget & { query?: ApiQuery }>
   | Message<'api.create', ApiTarget & { object: unknown; query?: ApiQuery }>
   | Message<'api.update', ApiTarget & { name: string; object: unknown; query?: ApiQuery }>

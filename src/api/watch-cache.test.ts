@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { findResource } from './resources.js';
 import { parseFilter } from './selectors.js';
 import { BOOKMARK_EVERY_MS } from './handlers.js';
-import { startHandlers, tick } from './testing.js';
+import { ADMIN, startHandlers, tick } from './testing.js';
 import type { Status, WatchEvent } from './types/index.js';
 
 const pods = findResource('', 'v1', 'pods')!;
@@ -112,4 +112,32 @@ test('the API server\'s tick sends bookmarks once a minute, as Kubernetes\' cach
   clock.advance(1_000);
   await handlers.tick();
   assert.equal(bookmarks(), 2, 'the next one a minute later');
+});
+
+test('a GET with resourceVersion 0 is answered from the watch cache, without the store; a plain GET reads the store', async () => {
+  const { handlers, registry, kv } = await startHandlers();
+  await registry.create(pods, 'default', pod('a'));
+  await tick();
+  let ranges = 0;
+  const range = kv.range.bind(kv);
+  kv.range = (...args: Parameters<typeof kv.range>) => (ranges++, range(...args));
+  const get = (query?: { resourceVersion: string }) => handlers.handle({ verb: 'get', group: '', version: 'v1', resource: 'pods', namespace: 'default', name: 'a', ...(query ? { query } : {}) }, ADMIN);
+  const cached = await get({ resourceVersion: '0' });
+  assert.equal((cached.body as { metadata: { name: string } }).metadata.name, 'a');
+  assert.equal(ranges, 0, 'RV 0: no store read');
+  await get();
+  assert.equal(ranges, 1, 'no RV: a consistent read from the store');
+});
+
+test('NamespaceLifecycle admits from the cache, but a namespace being deleted is looked up in the store at once', async () => {
+  const { handlers } = await startHandlers();
+  const call = (verb: 'create' | 'delete', resource: string, namespace: string | undefined, extra: Record<string, unknown>) =>
+    handlers.handle({ verb, group: '', version: 'v1', resource, ...(namespace ? { namespace } : {}), ...extra } as never, ADMIN);
+  await call('create', 'namespaces', undefined, { body: { metadata: { name: 'team' } } });
+  await call('create', 'configmaps', 'team', { body: { metadata: { name: 'one' } } });
+  await tick();
+  // Freeze the namespaces cache: from here on it shows 'team' active whatever the store says.
+  handlers.cache(findResource('', 'v1', 'namespaces')!).stop();
+  await call('delete', 'namespaces', undefined, { name: 'team' });
+  await assert.rejects(call('create', 'configmaps', 'team', { body: { metadata: { name: 'two' } } }), (e: unknown) => (e as { code?: number }).code === 403 || (e as { code?: number }).code === 404);
 });

@@ -3,6 +3,7 @@ import { defaultRaftBenchOptions, quickRaftBenchOptions, runRaftBench } from '..
 import { defaultKvBenchOptions, quickKvBenchOptions, runKvBench } from '../../bench/kv/run.js';
 import { defaultSchedulerBenchOptions, quickSchedulerBenchOptions, runSchedulerBench } from '../../bench/scheduler/run.js';
 import { defaultE2eBenchOptions, quickE2eBenchOptions, runE2eBench } from '../../bench/e2e/run.js';
+import { defaultSimBenchOptions, quickSimBenchOptions, runSimBench } from '../../bench/sim/run.js';
 import { defaultApiServerBenchOptions, quickApiServerBenchOptions, runApiServerBench } from '../../bench/apiserver/run.js';
 
 interface BenchRun {
@@ -32,6 +33,10 @@ const benches: Record<string, BenchFn> = {
   },
   e2e: async (quick) => {
     const { result, table } = await runE2eBench(quick ? quickE2eBenchOptions : defaultE2eBenchOptions);
+    return { json: result, table };
+  },
+  sim: async (quick) => {
+    const { result, table } = await runSimBench(quick ? quickSimBenchOptions : defaultSimBenchOptions);
     return { json: result, table };
   },
   apiserver: async (quick) => {

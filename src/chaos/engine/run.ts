@@ -92,8 +92,12 @@ export interface ChaosRun {
   watches: WatchObservation[];
   /** The run's shared plugin state (a workload's observation), for tests and reports; not in result.json. */
   state: RunState;
-  /** Wall-clock figures: not deterministic, kept out of result.json. */
-  timing: { wallMs: number; runMs: number; speedup: number };
+  /**
+   * Wall-clock figures: not deterministic, kept out of result.json. `speedup` is the scenario's duration over
+   * the wall time; in the simulated runtime `virtualMs` is all the virtual time simulated (set-up and the wait
+   * for convergence too), `events` the messages delivered, and `traceHash` the run's trace digest (same seed, same hash).
+   */
+  timing: { wallMs: number; runMs: number; speedup: number; virtualMs?: number; events?: number; traceHash?: string };
 }
 
 /** Status polls wait at most this long for a replica (a paused one never answers). */
@@ -118,6 +122,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ? new SimulatedSystem({ seed: options.seed, latencyMinMs: cluster.network.latencyMinMs, latencyMaxMs: cluster.network.latencyMaxMs })
       : new ThreadedSystem({ seed: options.seed, dataDir: options.dataDir });
   const sim = system instanceof SimulatedSystem ? system : undefined;
+  const virtualStartMs = system.now();
   const wait = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : sim ? sim.runFor(ms) : new Promise((resolve) => setTimeout(resolve, ms)));
   const settle = <T>(p: Promise<T>): Promise<T> => (sim ? sim.settle(p, { maxMs: 24 * 3_600_000 }) : p);
   const nemesisPrng = new Prng(deriveSeed(options.seed, 'chaos-nemesis'));
@@ -354,7 +359,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       requests,
       watches,
       state,
-      timing: { wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100 },
+      timing: {
+        wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100,
+        ...(sim !== undefined ? { virtualMs: Math.round(sim.now() - virtualStartMs), events: sim.delivered, traceHash: sim.traceHash() } : {}),
+      },
     };
   } finally {
     await system.shutdown();

@@ -49,8 +49,9 @@ export class KubeApi {
     }
   }
 
-  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<ApiReply<T>> {
-    return this.ask<T>({ type: 'api.get', body: { ...r, namespace, name } });
+  /** `resourceVersion: '0'`: any version will do, so the API server may answer from its watch cache. */
+  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, query?: { resourceVersion: string }): Promise<ApiReply<T>> {
+    return this.ask<T>({ type: 'api.get', body: { ...r, namespace, name, ...(query !== undefined ? { query } : {}) } });
   }
 
   create<T extends KubeObject>(r: Resource, namespace: string | undefined, object: T): Promise<ApiReply<T>> {

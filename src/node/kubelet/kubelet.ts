@@ -13,8 +13,8 @@
  * their labels and adopts them instead of starting them twice.
  */
 import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
-import type { KubeletLogsMsg, KubeletLogsReply, KubeletLogsRequest } from '../../api/protocol.js';
-import type { Container, EnvVar, Node, Pod } from '../../api/types/index.js';
+import type { ApiReply, KubeletLogsMsg, KubeletLogsReply, KubeletLogsRequest } from '../../api/protocol.js';
+import type { Container, EnvVar, KubeObject, Node, Pod } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
 import {
@@ -754,7 +754,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   async function updateNodeStatus(force: boolean): Promise<void> {
     const health = await runtimeHealth();
-    const current = await api.get<Node>(NODES, undefined, nodeName);
+    // As the kubelet: the Node from the API server's cache (resourceVersion 0); the status written is computed whole.
+    const current = await api.get<Node>(NODES, undefined, nodeName, { resourceVersion: '0' });
     if (!current.ok) {
       if (current.status.code === 404) {
         // Someone deleted our Node (the node controller, or a user): register again, as the kubelet does.
@@ -775,14 +776,23 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     }
   }
 
+  /** The Lease as this kubelet last wrote it (undefined: read it first). */
+  let latestLease: KubeObject | undefined;
+
   async function renewLease(): Promise<boolean> {
     const durationSeconds = Math.max(1, Math.round(timing.nodeLeaseDurationMs / 1000));
     const fresh = nodeLease(nodeName, nodeUid, durationSeconds, ctx.now());
-    const current = await api.get(LEASES, NODE_LEASE_NAMESPACE, nodeName);
-    let reply;
-    if (!current.ok && current.status.code === 404) reply = await api.create(LEASES, NODE_LEASE_NAMESPACE, fresh);
-    else if (current.ok) reply = await api.update(LEASES, NODE_LEASE_NAMESPACE, nodeName, { ...current.body, spec: { ...(current.body as typeof fresh).spec, ...fresh.spec } });
-    else reply = current;
+    // As Kubernetes' lease controller: renew the Lease last written, with its resourceVersion; read it only when
+    // there is none yet or that write conflicts (someone else changed it).
+    const renew = (lease: KubeObject): Promise<ApiReply<KubeObject>> => api.update<KubeObject>(LEASES, NODE_LEASE_NAMESPACE, nodeName, { ...lease, spec: { ...(lease as typeof fresh).spec, ...fresh.spec } } as KubeObject);
+    let reply: ApiReply<KubeObject> | undefined = latestLease !== undefined ? await renew(latestLease) : undefined;
+    if (reply === undefined || (!reply.ok && reply.status.code === 409)) {
+      const current = await api.get(LEASES, NODE_LEASE_NAMESPACE, nodeName);
+      if (!current.ok && current.status.code === 404) reply = await api.create<KubeObject>(LEASES, NODE_LEASE_NAMESPACE, fresh as KubeObject);
+      else if (current.ok) reply = await renew(current.body);
+      else reply = current;
+    }
+    latestLease = reply.ok ? reply.body : undefined;
     if (reply.ok) stats.leaseRenewals++;
     return reply.ok;
   }

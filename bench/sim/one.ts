@@ -1,0 +1,48 @@
+/**
+ * One `bench sim` size in its own process (so its peak RSS is its own):
+ * runs the scenario in the simulated runtime and prints one JSON line.
+ * Usage: node dist/bench/sim/one.js NODES DURATION_MS SEED
+ */
+import { fullRegistry, parseScenario, runScenario } from '../../src/chaos/engine/index.js';
+import { PODS_PER_NODE, simBenchScenario } from './scenario.js';
+
+export interface SimRunFigures {
+  nodes: number;
+  pods: number;
+  verdict: string;
+  failedChecks: string[];
+  runMs: number;
+  virtualMs: number;
+  wallMs: number;
+  events: number;
+  traceHash: string;
+  rssMb: number;
+}
+
+async function main(): Promise<void> {
+  const [nodes, durationMs, seed] = process.argv.slice(2).map(Number);
+  if (!Number.isInteger(nodes) || !Number.isInteger(durationMs) || !Number.isInteger(seed)) {
+    throw new Error('usage: one.js NODES DURATION_MS SEED');
+  }
+  const { scenario } = parseScenario(simBenchScenario({ nodes: nodes!, durationMs: durationMs! }), `bench-sim-${nodes}.yaml`, fullRegistry());
+  const run = await runScenario(scenario, { seed: seed!, runtime: 'simulated' });
+  const figures: SimRunFigures = {
+    nodes: nodes!,
+    pods: nodes! * PODS_PER_NODE,
+    verdict: run.outcome.verdict,
+    failedChecks: run.outcome.checks.filter((c) => c.verdict !== 'pass').map((c) => `${c.name}: ${c.summary}`),
+    runMs: run.timing.runMs,
+    virtualMs: run.timing.virtualMs ?? 0,
+    wallMs: run.timing.wallMs,
+    events: run.timing.events ?? 0,
+    traceHash: run.timing.traceHash ?? '',
+    // maxRSS is in kilobytes.
+    rssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench sim: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

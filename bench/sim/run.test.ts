@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runSimBench } from './run.js';
+
+test('bench sim runs each size in its own process and reports the issue\'s fields (shape only, no timing asserts)', async () => {
+  const { result, table } = await runSimBench({ sizes: [{ nodes: 3, durationMs: 4_000 }], seed: 2 });
+  assert.equal(result.runs.length, 1);
+  const run = result.runs[0]!;
+  assert.equal(run.verdict, 'pass', run.failedChecks.join('; '));
+  assert.equal(run.pods, 30);
+  assert.ok(run.virtualMs >= run.runMs, 'set-up and convergence are simulated too');
+  assert.ok(run.events > 0 && result.events_per_s > 0);
+  assert.ok(run.rssMb > 0);
+  assert.equal(typeof result.speedup_3, 'number');
+  assert.match(run.traceHash, /^[0-9a-f]{16}$/);
+  assert.match(table, /3 nodes \/ 30 pods: run speed-up/);
+});

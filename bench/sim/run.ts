@@ -1,0 +1,89 @@
+/**
+ * `kubethreads bench sim`: how much faster than real time the simulated
+ * runtime runs a whole cluster through a node crash, at 20, 100 and 1,000
+ * nodes (10 pods per node). Each size runs in its own process, so each peak
+ * RSS is that size's own. The baseline is real time: a speed-up of 1 means
+ * the simulation keeps pace with a real cluster.
+ *
+ * Speed-up is given two ways, both honest and labelled: the scenario's
+ * duration over the wall time (conservative: set-up and the wait for
+ * convergence are not counted as simulated time), and all virtual time
+ * simulated over the wall time.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Progress } from '../lib/progress.js';
+import { renderTable, type Row } from '../lib/report.js';
+import type { SimRunFigures } from './one.js';
+
+export interface SimBenchOptions {
+  sizes: Array<{ nodes: number; durationMs: number }>;
+  seed: number;
+}
+
+export const defaultSimBenchOptions: SimBenchOptions = {
+  sizes: [
+    { nodes: 20, durationMs: 8_000 },
+    { nodes: 100, durationMs: 120_000 },
+    { nodes: 1_000, durationMs: 120_000 },
+  ],
+  seed: 1,
+};
+export const quickSimBenchOptions: SimBenchOptions = { sizes: [{ nodes: 5, durationMs: 4_000 }, { nodes: 20, durationMs: 8_000 }], seed: 1 };
+
+/** JSON fields as issue 15 names them (`speedup_<nodes>` for each size run), plus every run's figures. */
+export interface SimBenchResult {
+  [field: `speedup_${number}`]: number;
+  rss_mb_1000?: number;
+  /** Simulated events (messages delivered) per wall-clock second, over every size. */
+  events_per_s: number;
+  runs: Array<SimRunFigures & { speedup: number; virtual_speedup: number; events_per_s: number }>;
+  seed: number;
+}
+
+function runOne(nodes: number, durationMs: number, seed: number): Promise<SimRunFigures> {
+  const script = fileURLToPath(new URL('./one.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    // A large heap: 1,000 nodes hold tens of thousands of objects in each of several caches.
+    const child = spawn(process.execPath, ['--max-old-space-size=12288', script, String(nodes), String(durationMs), String(seed)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || line === '') {
+        reject(new Error(`bench sim at ${nodes} nodes failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
+        return;
+      }
+      resolve(JSON.parse(line) as SimRunFigures);
+    });
+  });
+}
+
+export async function runSimBench(options: SimBenchOptions = defaultSimBenchOptions): Promise<{ result: SimBenchResult; table: string }> {
+  const progress = new Progress(options.sizes.length, 'bench sim');
+  const runs: SimBenchResult['runs'] = [];
+  for (const size of options.sizes) {
+    const figures = await runOne(size.nodes, size.durationMs, options.seed);
+    const seconds = figures.wallMs / 1000;
+    runs.push({ ...figures, speedup: round2(figures.runMs / figures.wallMs), virtual_speedup: round2(figures.virtualMs / figures.wallMs), events_per_s: Math.round(figures.events / seconds) });
+    progress.step(`${size.nodes} nodes: ${(figures.runMs / 1000).toFixed(0)} s in ${seconds.toFixed(1)} s, ${figures.verdict}`);
+  }
+  const result = { seed: options.seed, events_per_s: Math.round(runs.reduce((n, r) => n + r.events, 0) / (runs.reduce((n, r) => n + r.wallMs, 0) / 1000)), runs } as SimBenchResult;
+  for (const r of runs) result[`speedup_${r.nodes}`] = r.speedup;
+  const thousand = runs.find((r) => r.nodes === 1_000);
+  if (thousand !== undefined) result.rss_mb_1000 = thousand.rssMb;
+  const rows: Row[] = runs.flatMap((r) => [
+    { name: `${r.nodes} nodes / ${r.pods} pods: run speed-up`, ours: r.speedup, baseline: 1, ratio: r.speedup, unit: '× real time', note: `${(r.runMs / 1000).toFixed(0)} s of scenario in ${(r.wallMs / 1000).toFixed(1)} s wall; verdict ${r.verdict}${r.failedChecks.length > 0 ? ` (${r.failedChecks.join('; ')})` : ''}` },
+    { name: `${r.nodes} nodes: all virtual time`, ours: r.virtual_speedup, baseline: 1, ratio: r.virtual_speedup, unit: '× real time', note: `${(r.virtualMs / 1000).toFixed(0)} s simulated, set-up and convergence included` },
+    { name: `${r.nodes} nodes: events per second`, ours: r.events_per_s, unit: 'msgs/s', note: `${r.events.toLocaleString('en-US')} messages delivered; trace ${r.traceHash}` },
+    { name: `${r.nodes} nodes: peak RSS`, ours: r.rssMb, unit: 'MB', note: `${((r.rssMb * 1024) / r.nodes).toFixed(0)} kB per node, pods included` },
+  ]);
+  const table = renderTable(`bench sim: the simulated runtime through a node crash, seed ${options.seed} (baseline: real time)`, rows, 'real time');
+  return { result, table };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
