@@ -15,6 +15,7 @@ import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
 import { chargeQuota, recount, tracksPods } from './quota.js';
+import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import type { Pod, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
@@ -210,6 +211,7 @@ export class ApiHandlers {
       throw apiErrors.pathNotFound(`${info.resource}/${request.subresource}`);
     }
     this.authorize(user, request);
+    if (request.verb === 'get' || request.verb === 'list') parseResourceVersion(request.query?.resourceVersion);
     const warnings = this.validateFields(info, request);
     const result = await this.handleVerb(info, request, user);
     return warnings.length === 0 ? result : { ...result, warnings };
@@ -299,6 +301,7 @@ export class ApiHandlers {
     const info = this.info(request.group, request.version, request.resource);
     this.authorize(user, { ...request, verb: 'watch' });
     const q = request.query ?? {};
+    parseResourceVersion(q.resourceVersion);
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
     return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks }, sink);
   }
