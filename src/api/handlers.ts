@@ -34,6 +34,8 @@ export interface ApiQuery {
   gracePeriodSeconds?: number;
   propagationPolicy?: DeleteOptions['propagationPolicy'];
   allowWatchBookmarks?: boolean;
+  /** A watch's initial state as ADDED events, then a BOOKMARK marking their end (Kubernetes' WatchList). */
+  sendInitialEvents?: boolean;
   /** Unknown fields in a written object: rejected (Strict), warned of (Warn, the default) or passed over (Ignore). */
   fieldValidation?: FieldValidation;
 }
@@ -303,7 +305,7 @@ export class ApiHandlers {
     const q = request.query ?? {};
     parseResourceVersion(q.resourceVersion);
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
-    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks }, sink);
+    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, sink);
   }
 
   /** NamespaceLifecycle: no new objects in a missing or terminating namespace. */

@@ -94,3 +94,35 @@ test('bookmarks carry the cache revision to watchers that asked for them only', 
   assert.equal((asked.events[1]!.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion, created.metadata.resourceVersion);
   assert.deepEqual(silent.events.map((e) => e.type), ['ADDED']);
 });
+
+test('sendInitialEvents=true sends the current objects whatever the RV, then a BOOKMARK marking their end', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await registry.create(pods, 'default', pod('a'));
+  const b = await registry.create(pods, 'default', pod('b'));
+  await tick();
+  const w = collector();
+  cache.watch({ filter: none, resourceVersion: b.metadata.resourceVersion, allowBookmarks: true, sendInitialEvents: true }, w.sink);
+  assert.deepEqual(w.summary(), ['ADDED a', 'ADDED b', 'BOOKMARK ']);
+  const bookmark = w.events[2]!.object as { metadata: { resourceVersion: string; annotations?: Record<string, string> } };
+  assert.equal(bookmark.metadata.resourceVersion, b.metadata.resourceVersion);
+  assert.deepEqual(bookmark.metadata.annotations, { 'k8s.io/initial-events-end': 'true' });
+  await registry.create(pods, 'default', pod('c'));
+  await tick();
+  assert.deepEqual(w.summary(), ['ADDED a', 'ADDED b', 'BOOKMARK ', 'ADDED c']);
+  const ahead = collector();
+  cache.watch({ filter: none, resourceVersion: String(cache.revision + 100), allowBookmarks: true, sendInitialEvents: true }, ahead.sink);
+  assert.equal((ahead.ended as Status).code, 504);
+});
+
+test('sendInitialEvents=false without an RV starts from now, with no synthetic ADDED', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await registry.create(pods, 'default', pod('a'));
+  await tick();
+  const w = collector();
+  cache.watch({ filter: none, sendInitialEvents: false }, w.sink);
+  await registry.create(pods, 'default', pod('b'));
+  await tick();
+  assert.deepEqual(w.summary(), ['ADDED b']);
+});

@@ -36,6 +36,7 @@ test('bad input gets the Status Kubernetes gives, and the server still serves wi
     { name: 'a watch from a resourceVersion that is not a number', method: 'GET', path: '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=abc', status: 400, reason: 'BadRequest' },
     { name: 'a list at a resourceVersion that is not a number', method: 'GET', path: '/api/v1/namespaces/default/configmaps?resourceVersion=abc', status: 400, reason: 'BadRequest' },
     { name: 'a get at a negative resourceVersion', method: 'GET', path: '/api/v1/namespaces/default/pods/ok?resourceVersion=-1', status: 400, reason: 'BadRequest' },
+    { name: 'a watch flag that is not a boolean', method: 'GET', path: '/api/v1/namespaces/default/configmaps?watch=yes', status: 400, reason: 'BadRequest' },
     { name: 'a pod in a missing namespace', method: 'POST', path: '/api/v1/namespaces/nowhere/pods', body: JSON.stringify(pod), status: 404, reason: 'NotFound' },
   ];
   for (const k of cases) {
