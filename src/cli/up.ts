@@ -1,7 +1,7 @@
 /**
  * `kubethreads up`: start a whole cluster, write a kubeconfig, show live
- * status, stop cleanly on Ctrl-C or SIGTERM (no thread, child or listener
- * left behind).
+ * status, stop cleanly on Ctrl-C, SIGTERM or when the process that started
+ * it exits (no thread, child or listener left behind).
  */
 import { resolve } from 'node:path';
 import { formatClusterStatus, startCluster } from '../cluster/start.js';
@@ -15,13 +15,15 @@ export interface UpOptions {
   durationS: number;
   intervalMs: number;
   json: boolean;
+  /** Stop when the process that started this one exits (default true; false for nohup / setsid). */
+  watchParent?: boolean;
   out?: Output;
 }
 
 export async function runUp(options: UpOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const spec = resolveClusterSpec(options.spec);
-  return withStopSignals(out, async (stopped) => {
+  return withStopSignals(out, async (stop) => {
     const cluster = await startCluster(spec, { logLevel: options.logLevel });
     try {
       const kubeconfig = cluster.kubeconfigPath === undefined ? undefined : resolve(cluster.kubeconfigPath);
@@ -32,12 +34,12 @@ export async function runUp(options: UpOptions): Promise<number> {
       out.write('ready\n');
       await runLive(
         { out, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json, poll: () => cluster.status(), lines: formatClusterStatus, toJson: (s) => s },
-        stopped,
+        stop,
       );
       return 0;
     } finally {
       await cluster.stop();
       if (out.writable) out.write('kubethreads: stopped\n');
     }
-  });
+  }, { watchParent: options.watchParent });
 }
