@@ -585,7 +585,7 @@ export class ApiHandlers {
 
   private async podLog(info: ResourceInfo, ns: string | undefined, name: string): Promise<ApiResult> {
     await this.registry.get(info, ns, name);
-    throw apiErrors.badRequest(`pod logs are served by the kubelet; no log is available for pod ${name} in this cluster yet`);
+    throw apiErrors.badRequest(`pods/log is read with api.podLog (GET .../pods/${name}/log over HTTPS), which streams it from the pod's kubelet, not with api.get`);
   }
 
   /**
