@@ -15,6 +15,7 @@ import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
 import { chargeQuota, recount, tracksPods } from './quota.js';
+import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import type { Pod, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
@@ -33,6 +34,8 @@ export interface ApiQuery {
   gracePeriodSeconds?: number;
   propagationPolicy?: DeleteOptions['propagationPolicy'];
   allowWatchBookmarks?: boolean;
+  /** A watch's initial state as ADDED events, then a BOOKMARK marking their end (Kubernetes' WatchList). */
+  sendInitialEvents?: boolean;
   /** Unknown fields in a written object: rejected (Strict), warned of (Warn, the default) or passed over (Ignore). */
   fieldValidation?: FieldValidation;
 }
@@ -223,6 +226,7 @@ export class ApiHandlers {
       throw apiErrors.pathNotFound(`${info.resource}/${request.subresource}`);
     }
     this.authorize(user, request);
+    if (request.verb === 'get' || request.verb === 'list') parseResourceVersion(request.query?.resourceVersion);
     const warnings = this.validateFields(info, request);
     const result = await this.handleVerb(info, request, user);
     return warnings.length === 0 ? result : { ...result, warnings };
@@ -317,8 +321,9 @@ export class ApiHandlers {
     const info = this.info(request.group, request.version, request.resource);
     this.authorize(user, { ...request, verb: 'watch' });
     const q = request.query ?? {};
+    parseResourceVersion(q.resourceVersion);
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
-    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks }, sink);
+    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, sink);
   }
 
   /** NamespaceLifecycle: no new objects in a missing or terminating namespace. */
@@ -604,7 +609,7 @@ export class ApiHandlers {
 
   private async podLog(info: ResourceInfo, ns: string | undefined, name: string): Promise<ApiResult> {
     await this.registry.get(info, ns, name);
-    throw apiErrors.badRequest(`pod logs are served by the kubelet; no log is available for pod ${name} in this cluster yet`);
+    throw apiErrors.badRequest(`pods/log is read with api.podLog (GET .../pods/${name}/log over HTTPS), which streams it from the pod's kubelet, not with api.get`);
   }
 
   /**

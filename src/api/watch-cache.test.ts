@@ -141,3 +141,35 @@ test('NamespaceLifecycle admits from the cache, but a namespace being deleted is
   await call('delete', 'namespaces', undefined, { name: 'team' });
   await assert.rejects(call('create', 'configmaps', 'team', { body: { metadata: { name: 'two' } } }), (e: unknown) => (e as { code?: number }).code === 403 || (e as { code?: number }).code === 404);
 });
+
+test('sendInitialEvents=true sends the current objects whatever the RV, then a BOOKMARK marking their end', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await registry.create(pods, 'default', pod('a'));
+  const b = await registry.create(pods, 'default', pod('b'));
+  await tick();
+  const w = collector();
+  cache.watch({ filter: none, resourceVersion: b.metadata.resourceVersion, allowBookmarks: true, sendInitialEvents: true }, w.sink);
+  assert.deepEqual(w.summary(), ['ADDED a', 'ADDED b', 'BOOKMARK ']);
+  const bookmark = w.events[2]!.object as { metadata: { resourceVersion: string; annotations?: Record<string, string> } };
+  assert.equal(bookmark.metadata.resourceVersion, b.metadata.resourceVersion);
+  assert.deepEqual(bookmark.metadata.annotations, { 'k8s.io/initial-events-end': 'true' });
+  await registry.create(pods, 'default', pod('c'));
+  await tick();
+  assert.deepEqual(w.summary(), ['ADDED a', 'ADDED b', 'BOOKMARK ', 'ADDED c']);
+  const ahead = collector();
+  cache.watch({ filter: none, resourceVersion: String(cache.revision + 100), allowBookmarks: true, sendInitialEvents: true }, ahead.sink);
+  assert.equal((ahead.ended as Status).code, 504);
+});
+
+test('sendInitialEvents=false without an RV starts from now, with no synthetic ADDED', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await registry.create(pods, 'default', pod('a'));
+  await tick();
+  const w = collector();
+  cache.watch({ filter: none, sendInitialEvents: false }, w.sink);
+  await registry.create(pods, 'default', pod('b'));
+  await tick();
+  assert.deepEqual(w.summary(), ['ADDED b']);
+});

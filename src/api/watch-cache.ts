@@ -38,7 +38,16 @@ export interface WatchRequest {
   /** '' / undefined / '0': current state first; otherwise events after this revision. */
   resourceVersion?: string;
   allowBookmarks?: boolean;
+  /**
+   * Kubernetes' WatchList: true sends the current objects as ADDED whatever
+   * the RV, then a BOOKMARK annotated `k8s.io/initial-events-end`; false
+   * sends no initial objects even without an RV; unset: the RV decides.
+   */
+  sendInitialEvents?: boolean;
 }
+
+/** The annotation on the BOOKMARK that ends a WatchList's initial events. */
+export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
 
 /** What a watcher receives: a watch event, or the end of the watch (error: the Status to send first). */
 export interface WatchSink {
@@ -211,7 +220,19 @@ export class WatchCache {
     const rv = request.resourceVersion;
     const namespacePrefix = request.namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, request.namespace) : undefined;
     const watcher: Watcher = { id: this.nextWatcherId++, namespacePrefix, filter: request.filter, afterRevision: 0, bookmarks: request.allowBookmarks === true, sink };
-    if (rv === undefined || rv === '' || rv === '0') {
+    const fromNow = rv === undefined || rv === '' || rv === '0';
+    if (request.sendInitialEvents === true) {
+      if (!fromNow && Number(rv) > this.currentRevision) {
+        sink.end(apiErrors.timeout(`Too large resource version: ${rv}, current: ${this.currentRevision}`).status);
+        return { cancel: () => undefined };
+      }
+      const { items, revision } = this.list(request.namespace, request.filter);
+      for (const object of items) sink.event({ type: 'ADDED', object });
+      watcher.afterRevision = revision;
+      if (watcher.bookmarks) sink.event({ type: 'BOOKMARK', object: this.bookmarkObject({ [INITIAL_EVENTS_END_ANNOTATION]: 'true' }) });
+    } else if (fromNow && request.sendInitialEvents === false) {
+      watcher.afterRevision = this.currentRevision;
+    } else if (fromNow) {
       const { items, revision } = this.list(request.namespace, request.filter);
       for (const object of items) sink.event({ type: 'ADDED', object });
       watcher.afterRevision = revision;
@@ -233,6 +254,12 @@ export class WatchCache {
     return { cancel: () => this.watchers.delete(watcher.id) };
   }
 
+  /** A BOOKMARK's object: the kind and the cache's revision, nothing else (plus annotations for WatchList's end marker). */
+  private bookmarkObject(annotations?: Record<string, string>): KubeObject {
+    const metadata = annotations === undefined ? { resourceVersion: String(this.currentRevision) } : { resourceVersion: String(this.currentRevision), annotations };
+    return { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata };
+  }
+
   private dispatch(w: Watcher, event: CachedEvent): void {
     if (event.revision <= w.afterRevision) return;
     if (w.namespacePrefix !== undefined && !event.key.startsWith(w.namespacePrefix)) return;
@@ -252,7 +279,7 @@ export class WatchCache {
 
   /** Sends a BOOKMARK carrying the cache's revision to every watcher that allows them. */
   bookmark(): void {
-    const object = { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata: { resourceVersion: String(this.currentRevision) } };
+    const object = this.bookmarkObject();
     for (const w of this.watchers.values()) {
       if (!w.bookmarks) continue;
       if (this.currentRevision > w.afterRevision) w.afterRevision = this.currentRevision;

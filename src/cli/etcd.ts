@@ -39,7 +39,7 @@ export function formatStatusLines(names: readonly string[], statuses: ReadonlyAr
 export async function runEtcdCommand(options: EtcdCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const system = new ThreadedSystem({ dataDir: options.dataDir, logLevel: options.logLevel });
-  return withStopSignals(out, async (stopped) => {
+  return withStopSignals(out, async (stop) => {
     try {
       const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs } });
       out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
@@ -50,7 +50,7 @@ export async function runEtcdCommand(options: EtcdCommandOptions): Promise<numbe
           lines: (statuses) => formatStatusLines(group.names, statuses),
           toJson: (statuses) => ({ atMs: Date.now(), replicas: statuses.map((s, i) => s ?? { name: group.names[i], down: true }) }),
         },
-        stopped,
+        stop,
       );
       return 0;
     } finally {

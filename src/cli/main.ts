@@ -37,10 +37,11 @@ program
   .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 1000)
   .option('--json', 'print status as JSON lines')
   .option('--log-level <level>', 'pino level of the components\' logs (stderr)', 'warn')
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string }) => {
+  .option('--outlive-parent', 'keep running when the process that started this one exits (for nohup or setsid; a process manager is better)')
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean }) => {
     process.exitCode = await runUp({
       spec: { nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true },
-      logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true,
+      logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,
     });
   });
 

@@ -1,10 +1,10 @@
 /**
  * `kubethreads up`: start a whole cluster, write a kubeconfig, show live
- * status, stop cleanly on Ctrl-C or SIGTERM (no thread, child or listener
- * left behind).
+ * status, stop cleanly on Ctrl-C, SIGTERM or when the process that started
+ * it exits (no thread, child or listener left behind).
  */
 import { resolve } from 'node:path';
-import { formatClusterStatus, startCluster } from '../cluster/start.js';
+import { clusterStatusLine, formatClusterStatus, startCluster } from '../cluster/start.js';
 import { resolveClusterSpec, type ClusterSpec } from '../cluster/spec.js';
 import { runLive, withStopSignals, type Output } from './live.js';
 
@@ -15,29 +15,36 @@ export interface UpOptions {
   durationS: number;
   intervalMs: number;
   json: boolean;
+  /** Stop when the process that started this one exits (default true; false for nohup / setsid). */
+  watchParent?: boolean;
   out?: Output;
 }
 
 export async function runUp(options: UpOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const spec = resolveClusterSpec(options.spec);
-  return withStopSignals(out, async (stopped) => {
+  return withStopSignals(out, async (stop) => {
     const cluster = await startCluster(spec, { logLevel: options.logLevel });
     try {
       const kubeconfig = cluster.kubeconfigPath === undefined ? undefined : resolve(cluster.kubeconfigPath);
-      out.write(`kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}\n`);
-      if (kubeconfig !== undefined) out.write(`export KUBECONFIG=${kubeconfig}\n`);
-      out.write(`data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops\n`);
-      // Scripts wait for this line: the API server has answered, kubectl can go.
-      out.write('ready\n');
+      const header = [
+        `kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}`,
+        ...(kubeconfig !== undefined ? [`export KUBECONFIG=${kubeconfig}`] : []),
+        `data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops`,
+        // Scripts wait for this line: the API server has answered, kubectl can go.
+        'ready',
+      ];
       await runLive(
-        { out, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json, poll: () => cluster.status(), lines: formatClusterStatus, toJson: (s) => s },
-        stopped,
+        {
+          out, header, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json, poll: () => cluster.status(),
+          lines: formatClusterStatus, line: clusterStatusLine, toJson: (s) => s,
+        },
+        stop,
       );
       return 0;
     } finally {
       await cluster.stop();
       if (out.writable) out.write('kubethreads: stopped\n');
     }
-  });
+  }, { watchParent: options.watchParent });
 }

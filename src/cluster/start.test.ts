@@ -44,7 +44,7 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
         }
         assert.ok(status.etcd.some((s) => !('down' in s) && s.role === 'leader'));
         assert.equal(status.schedulers.filter((s) => !('down' in s) && s.leader).length, 1, 'one of the two schedulers is active');
-        assert.match(formatClusterStatus(status).join('\n'), /etcd: .*leader[\s\S]*scheduler: scheduler-\d leads/);
+        assert.match(formatClusterStatus(status, 80).join('\n'), /etcd: etcd-\d leads[\s\S]*leaders: scheduler-\d/);
       } finally {
         await first.stop();
       }

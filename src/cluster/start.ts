@@ -10,7 +10,7 @@ import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
 import type { ActorSystem } from '../actor/system.js';
 import { apiServer } from '../api/behaviour.js';
 import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } from '../api/protocol.js';
-import type { List, Pod } from '../api/types/index.js';
+import type { Lease, List, Node, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
 import { spawnControllerManagers } from '../../actors/controller-manager.js';
@@ -41,6 +41,10 @@ export interface ClusterStatus {
   /** Pods by phase, or undefined when the API server did not answer. */
   podsByPhase: Record<string, number> | undefined;
   nodes: number | undefined;
+  /** Nodes whose Ready condition is True (undefined: the API server did not answer). */
+  nodesReady: number | undefined;
+  /** Holder of each component's leader Lease in kube-system (kube-scheduler, kube-controller-manager, ...); '' when none. */
+  leaders: Record<string, string> | undefined;
   /** Scheduler replicas: which one leads (undefined: did not answer). */
   schedulers: Array<{ name: string; leader: boolean; scheduled: number; pending: number } | { name: string; down: true }>;
 }
@@ -132,11 +136,12 @@ function dataDirOf(system: ActorSystem): string | undefined {
 
 async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: string[]): Promise<ClusterStatus> {
   const api = system.ref<ApiServerMsg>(APISERVER_NAME);
-  const [inspection, replicas, pods, nodes, schedulerStatuses] = await Promise.all([
+  const [inspection, replicas, pods, nodes, leases, schedulerStatuses] = await Promise.all([
     system.inspect(),
     groupStatus(system, etcd),
     api.ask<ApiReply<List<Pod>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods' } }, { timeoutMs: 1_000 }).catch(() => undefined),
-    api.ask<ApiReply<List>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 1_000 }).catch(() => undefined),
+    api.ask<ApiReply<List<Node>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 1_000 }).catch(() => undefined),
+    api.ask<ApiReply<List<Lease>>>({ type: 'api.list', body: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system' } }, { timeoutMs: 1_000 }).catch(() => undefined),
     Promise.all(schedulers.map((name) => system.ref(name).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
   ]);
   let podsByPhase: Record<string, number> | undefined;
@@ -154,27 +159,10 @@ async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: st
     etcd: replicas.map((s, i) => s ?? { name: etcd[i]!, down: true as const }),
     podsByPhase,
     nodes: nodes?.ok ? nodes.body.items.length : undefined,
+    nodesReady: nodes?.ok ? nodes.body.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length : undefined,
+    leaders: leases?.ok ? Object.fromEntries(leases.body.items.map((l) => [l.metadata.name ?? '', l.spec?.holderIdentity ?? ''])) : undefined,
     schedulers: schedulerStatuses.map((st, i) => (st === undefined ? { name: schedulers[i]!, down: true as const } : { name: st.name, leader: st.leader, scheduled: st.scheduled, pending: st.pending })),
   };
 }
 
-/** Status for people: a few lines, redrawn in place on a terminal. */
-export function formatClusterStatus(status: ClusterStatus): string[] {
-  const lines: string[] = [];
-  const byState = new Map<string, string[]>();
-  for (const a of status.actors) {
-    const key = a.state + (a.restarts > 0 ? '' : '');
-    byState.set(key, [...(byState.get(key) ?? []), a.restarts > 0 ? `${a.name}(${a.restarts} restarts)` : a.name]);
-  }
-  lines.push(`components: ${status.actors.length} actors in ${status.threads.length} threads — ${[...byState].map(([state, names]) => `${state}: ${names.join(' ')}`).join('; ')}`);
-  lines.push(
-    `etcd: ${status.etcd
-      .map((s) => ('down' in s ? `${s.name} down` : `${s.name} ${s.role} t${s.term} commit ${s.commitIndex}`))
-      .join(' | ')}`,
-  );
-  const pods = status.podsByPhase === undefined ? 'unknown (apiserver not answering)' : Object.entries(status.podsByPhase).map(([p, n]) => `${p} ${n}`).join(', ') || 'none';
-  const active = status.schedulers.find((s) => !('down' in s) && s.leader);
-  lines.push(`scheduler: ${active === undefined ? 'no active leader' : `${active.name} leads`} (${status.schedulers.map((s) => ('down' in s ? `${s.name} down` : `${s.name} ${s.leader ? 'active' : 'standby'}`)).join(', ')})`);
-  lines.push(`nodes: ${status.nodes ?? 'unknown'}   pods: ${pods}`);
-  return lines;
-}
+export { formatClusterStatus, clusterStatusLine } from './status-format.js';

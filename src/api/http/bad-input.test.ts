@@ -33,6 +33,10 @@ test('bad input gets the Status Kubernetes gives, and the server still serves wi
     { name: 'a bad label selector', method: 'GET', path: '/api/v1/pods?labelSelector=a%20in%20(', status: 400, reason: 'BadRequest' },
     { name: 'an unsupported field selector', method: 'GET', path: '/api/v1/pods?fieldSelector=spec.nope%3Dx', status: 400, reason: 'BadRequest' },
     { name: 'a bad continue token', method: 'GET', path: '/api/v1/pods?limit=1&continue=garbage', status: 400, reason: 'BadRequest' },
+    { name: 'a watch from a resourceVersion that is not a number', method: 'GET', path: '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=abc', status: 400, reason: 'BadRequest' },
+    { name: 'a list at a resourceVersion that is not a number', method: 'GET', path: '/api/v1/namespaces/default/configmaps?resourceVersion=abc', status: 400, reason: 'BadRequest' },
+    { name: 'a get at a negative resourceVersion', method: 'GET', path: '/api/v1/namespaces/default/pods/ok?resourceVersion=-1', status: 400, reason: 'BadRequest' },
+    { name: 'a watch flag that is not a boolean', method: 'GET', path: '/api/v1/namespaces/default/configmaps?watch=yes', status: 400, reason: 'BadRequest' },
     { name: 'a pod in a missing namespace', method: 'POST', path: '/api/v1/namespaces/nowhere/pods', body: JSON.stringify(pod), status: 404, reason: 'NotFound' },
   ];
   for (const k of cases) {
@@ -43,6 +47,8 @@ test('bad input gets the Status Kubernetes gives, and the server still serves wi
     assert.equal(status.reason, k.reason, k.name);
     assert.equal(status.code, k.status, k.name);
   }
+  const badRv = await c.request('GET', '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=abc');
+  assert.equal(badRv.json().message, 'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax');
   const invalid = await c.request('POST', '/api/v1/namespaces/default/pods', { body: JSON.stringify({ metadata: { name: 'UPPER' }, spec: { containers: [] } }) });
   assert.deepEqual(invalid.json().details.causes.map((x: { field: string }) => x.field).sort(), ['metadata.name', 'spec.containers']);
   assert.equal(await snapshot(), before, 'no bad request wrote anything');

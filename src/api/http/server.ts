@@ -25,6 +25,7 @@ import { openApiV2Document, openApiV3Document, openApiV3Index } from './openapi.
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, encodeOpenApiV2, openApiV2Form } from './openapi-protobuf.js';
 import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader } from '../pod-log.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
+import { boolParam } from './query.js';
 import { toTable, type IncludeObject } from './tables.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -179,7 +180,7 @@ export class ApiHttpServer {
     }
     const [resource, name, subresource, ...extra] = rest;
     if (resource === undefined || extra.length > 0) return undefined;
-    const watch = params.get('watch') === 'true' || params.get('watch') === '1';
+    const watch = boolParam(params, 'watch') === true;
     let verb: Verb;
     switch (method) {
       case 'GET': verb = watch ? 'watch' : name === undefined ? 'list' : 'get'; break;
@@ -295,8 +296,8 @@ export class ApiHttpServer {
     };
     const query: PodLogQuery = {
       container: params.get('container') ?? undefined,
-      previous: params.get('previous') === 'true',
-      follow: params.get('follow') === 'true',
+      previous: boolParam(params, 'previous') === true,
+      follow: boolParam(params, 'follow') === true,
       tailLines: int('tailLines'),
       limitBytes: int('limitBytes'),
     };
@@ -418,12 +419,13 @@ function parseQuery(params: URLSearchParams): ApiQuery {
   set('continue', params.get('continue') || undefined);
   set('resourceVersion', params.get('resourceVersion') ?? undefined);
   set('fieldManager', params.get('fieldManager') ?? undefined);
-  if (params.get('force') === 'true') q.force = true;
+  set('force', boolParam(params, 'force'));
   if (params.getAll('dryRun').includes('All')) q.dryRun = true;
   set('gracePeriodSeconds', int('gracePeriodSeconds'));
   const propagation = params.get('propagationPolicy');
   if (propagation !== null) q.propagationPolicy = propagation as ApiQuery['propagationPolicy'];
-  if (params.get('allowWatchBookmarks') === 'true') q.allowWatchBookmarks = true;
+  set('allowWatchBookmarks', boolParam(params, 'allowWatchBookmarks'));
+  set('sendInitialEvents', boolParam(params, 'sendInitialEvents'));
   set('fieldValidation', parseFieldValidation(params.get('fieldValidation')));
   return q;
 }

@@ -26,6 +26,8 @@ export interface TestCluster {
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** A raw HTTPS request with the admin token (or `token: null` for none). */
   request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string }): Promise<{ status: number; contentType: string; body: string; json(): any }>;
+  /** GET a stream (a watch) with the admin token: its status and first `lines` lines, then hang up. */
+  streamLines(path: string, lines: number): Promise<{ status: number; lines: string[] }>;
   close(): Promise<void>;
 }
 
@@ -68,8 +70,26 @@ export async function startTestCluster(): Promise<TestCluster> {
       req.on('error', reject);
       req.end(o.body);
     });
+  const streamLines = (path: string, count: number) =>
+    new Promise<{ status: number; lines: string[] }>((resolve, reject) => {
+      const req = httpsRequest(`${url}${path}`, { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` }, ca: sharedTls!.caPem }, (res) => {
+        let text = '';
+        const done = () => {
+          resolve({ status: res.statusCode ?? 0, lines: text.split('\n').filter((l) => l !== '').slice(0, count) });
+          req.destroy();
+        };
+        res.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          if (text.split('\n').length > count) done();
+        });
+        res.on('end', done);
+        res.on('error', () => undefined);
+      });
+      req.on('error', reject);
+      req.end();
+    });
   return {
-    url, token, dir, handlers, kv, server, kubectl, request,
+    url, token, dir, handlers, kv, server, kubectl, request, streamLines,
     async close() {
       await server.close();
       handlers.stop();
