@@ -84,6 +84,8 @@ const QUOTA_CAS_RETRIES_MAX = 32;
  * watcher per second: 400 a second at 100 nodes, most of an idle cluster's traffic.
  */
 export const BOOKMARK_EVERY_MS = 60_000;
+/** A consistent list waits this long for the watch cache to catch up, then reads the store (Kubernetes' cacher: 3 s). */
+const CONSISTENT_LIST_WAIT_MS = 3_000;
 
 export class ApiHandlers {
   readonly registry: Registry;
@@ -300,15 +302,24 @@ export class ApiHandlers {
   }
 
   /**
-   * Lists: with limit/continue, or without a resourceVersion (a consistent
-   * read), from the store; with a resourceVersion the cache has reached, from the cache.
+   * Lists: with limit/continue from the store; without a resourceVersion (a
+   * consistent read) from the cache once it has caught up with the store, or
+   * from the store if it does not within CONSISTENT_LIST_WAIT_MS; with a
+   * resourceVersion the cache has reached, from the cache.
    */
   async list(info: ResourceInfo, namespace: string | undefined, q: ApiQuery): Promise<List> {
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
     const listKind = { apiVersion: apiVersionOf(info), kind: `${info.kind}List` };
     const cache = this.cache(info);
     const rv = q.resourceVersion;
-    const fromCache = (q.limit === undefined || q.limit === 0) && !q.continue && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
+    const unpaged = (q.limit === undefined || q.limit === 0) && !q.continue;
+    let fromCache = unpaged && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
+    if (unpaged && (rv === undefined || rv === '')) {
+      // A consistent list (Kubernetes' ConsistentListFromCache, on by default since 1.31): learn the store's
+      // revision with a cheap linearizable read, wait for the cache to reach it, and serve the cache.
+      const revision = await this.registry.currentRevision();
+      fromCache = await cache.waitForFresh(revision, this.now());
+    }
     if (fromCache) {
       const { items, revision } = cache.list(namespace, filter);
       return { ...listKind, metadata: { resourceVersion: String(revision) }, items };
@@ -618,6 +629,7 @@ export class ApiHandlers {
    */
   async tick(): Promise<{ reaped: string[] }> {
     const nowMs = this.now();
+    for (const cache of this.caches.values()) cache.giveUpWaiting(nowMs - CONSISTENT_LIST_WAIT_MS);
     if (nowMs >= this.nextBookmarkMs) {
       for (const cache of this.caches.values()) cache.bookmark();
       this.nextBookmarkMs = nowMs + BOOKMARK_EVERY_MS;

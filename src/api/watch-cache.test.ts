@@ -173,3 +173,29 @@ test('sendInitialEvents=false without an RV starts from now, with no synthetic A
   await tick();
   assert.deepEqual(w.summary(), ['ADDED b']);
 });
+
+test('a LIST without a resourceVersion is consistent and served from the cache once it caught up; a stalled cache falls back to the store', async () => {
+  const { handlers, registry, kv, clock } = await startHandlers();
+  await registry.create(pods, 'default', pod('a'));
+  const range = kv.range.bind(kv);
+  const prefixReads: string[] = [];
+  kv.range = (key, options) => {
+    if (options?.rangeEnd !== undefined && options.countOnly !== true) prefixReads.push(key);
+    return range(key, options);
+  };
+  const list = () => handlers.handle({ verb: 'list', group: '', version: 'v1', resource: 'pods', namespace: 'default' }, ADMIN);
+  // Right after the write the cache may not have the event yet: the list waits for it, then answers from the cache.
+  const first = await list();
+  assert.deepEqual((first.body as { items: Array<{ metadata: { name: string } }> }).items.map((p) => p.metadata.name), ['a']);
+  assert.deepEqual(prefixReads, [], 'no range over the pods in the store');
+  // A cache whose store watch stalled never catches up: after the wait, the list reads the store.
+  handlers.cache(pods).stop();
+  await registry.create(pods, 'default', pod('b'));
+  const stalled = list();
+  await tick();
+  clock.advance(3_001);
+  await handlers.tick();
+  const second = await stalled;
+  assert.deepEqual((second.body as { items: Array<{ metadata: { name: string } }> }).items.map((p) => p.metadata.name), ['a', 'b']);
+  assert.equal(prefixReads.length, 1, 'the fallback read the store');
+});

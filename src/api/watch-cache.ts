@@ -86,7 +86,7 @@ export class WatchCache {
   private storeWatch: KvWatch | undefined;
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
-  private freshWaiters: { revision: number; resolve: () => void }[] = [];
+  private freshWaiters: { revision: number; resolve: (fresh: boolean) => void; sinceMs: number }[] = [];
   /** Counters for inspection and tests. */
   readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0 };
 
@@ -177,19 +177,40 @@ export class WatchCache {
   private progress(revision: number): void {
     if (revision > this.currentRevision) this.currentRevision = revision;
     this.resolveFresh();
+    // Still behind (the replica our watch is on had not applied that far): ask again; each answer moves us on.
+    if (this.freshWaiters.length > 0) this.kv.requestProgress();
   }
 
   private resolveFresh(): void {
     if (this.freshWaiters.length === 0) return;
     const ready = this.freshWaiters.filter((w) => w.revision <= this.currentRevision);
     this.freshWaiters = this.freshWaiters.filter((w) => w.revision > this.currentRevision);
-    for (const w of ready) w.resolve();
+    for (const w of ready) w.resolve(true);
   }
 
   /** Resolves once the cache has caught up to `revision` (events or a progress notification). */
   waitFor(revision: number): Promise<void> {
-    if (revision <= this.currentRevision) return Promise.resolve();
-    return new Promise((resolve) => this.freshWaiters.push({ revision, resolve }));
+    return this.waitForFresh(revision, Number.POSITIVE_INFINITY).then(() => undefined);
+  }
+
+  /**
+   * Kubernetes' consistent read from the cache: resolves true once the cache has caught up to `revision`
+   * (asking the store for a progress notification rather than waiting for the periodic one), or false when
+   * `giveUpWaiting` gives up on it first; the caller then reads the store.
+   */
+  waitForFresh(revision: number, nowMs: number): Promise<boolean> {
+    if (revision <= this.currentRevision) return Promise.resolve(true);
+    const waiting = new Promise<boolean>((resolve) => this.freshWaiters.push({ revision, resolve, sinceMs: nowMs }));
+    this.kv.requestProgress();
+    return waiting;
+  }
+
+  /** Waiters since before `beforeMs` give up (false): a store watch that stalls must not hang reads. */
+  giveUpWaiting(beforeMs: number): void {
+    const expired = this.freshWaiters.filter((w) => w.sinceMs < beforeMs);
+    if (expired.length === 0) return;
+    this.freshWaiters = this.freshWaiters.filter((w) => w.sinceMs >= beforeMs);
+    for (const w of expired) w.resolve(false);
   }
 
   /** Objects matching, sorted by key (the store's order), and the revision they reflect. */

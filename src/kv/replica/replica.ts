@@ -477,6 +477,14 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         case 'watchCancel':
           if (watchTargets.delete(msg.body.watchId)) hub.cancel(msg.body.watchId);
           return undefined;
+        case 'watchProgress': {
+          const asked = new Set(msg.body.watchIds);
+          for (const response of hub.progress(false)) {
+            const target = watchTargets.get(response.watchId);
+            if (target !== undefined && asked.has(response.watchId)) sendWatch(target, response);
+          }
+          return undefined;
+        }
         case 'status':
           return status();
         case 'campaign':

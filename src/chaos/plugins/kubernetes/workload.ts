@@ -24,7 +24,7 @@ import { cloudSleeper } from '../cloud.js';
 import { Prng, deriveSeed } from '../../../actor/prng.js';
 import { round3 } from '../../engine/figures.js';
 import { leaderRecorder, podObserver, type PodObservation } from './observers.js';
-import { APISERVER, NAMESPACE, kubeSink, sampleConverged, type DeploymentSample, type KubeSample } from './sink.js';
+import { APISERVER, NAMESPACE, countPods, kubeSink, sampleConverged, type DeploymentSample, type KubeSample } from './sink.js';
 
 /** A sample as the report plots it: pods summed over the Deployments, one leader each (the first, if several said so). */
 function clusterSample(s: KubeSample): ClusterSample {
@@ -91,23 +91,7 @@ function deploymentObject(name: string, replicas: number, image: string): Deploy
   } as Deployment;
 }
 
-/**
- * Pure: desired vs Running per Deployment from a pod list. Pods on a crashed
- * node do not count: the API still says Running (nobody is left to say
- * otherwise) until the node lifecycle evicts them; the harness knows better.
- */
-export function countPods(pods: Pod[], desired: Record<string, { replicas: number; image: string }>, crashedNodes: readonly string[] = []): Record<string, DeploymentSample> {
-  const out: Record<string, DeploymentSample> = {};
-  for (const [name, d] of Object.entries(desired)) out[name] = { desired: d.replicas, running: 0, runningCurrent: 0 };
-  for (const pod of pods) {
-    const app = pod.metadata?.labels?.app;
-    const s = app !== undefined ? out[app] : undefined;
-    if (s === undefined || pod.metadata.deletionTimestamp !== undefined || pod.status?.phase !== 'Running' || crashedNodes.includes(pod.spec?.nodeName ?? '')) continue;
-    s.running++;
-    if (pod.spec?.containers?.[0]?.image === desired[app!]!.image) s.runningCurrent++;
-  }
-  return out;
-}
+export { countPods } from './sink.js';
 
 export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
   return {
@@ -197,16 +181,16 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       const getDeployment = (): Promise<unknown> =>
         call<Deployment>({ type: 'api.get', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, name: names[readIndex++ % names.length]! } }, 'read', SAMPLE_TIMEOUT_MS);
       let nextListMs = Number.NEGATIVE_INFINITY;
-      /** Pods as the observer's watch has them: a sample costs no LIST of every pod. */
-      const observedPods = async (): Promise<Pod[] | undefined> =>
-        env.system.ref(OBSERVER).ask<Pod[]>({ type: 'podwatch.pods', body: null }, { timeoutMs: SAMPLE_TIMEOUT_MS }).catch(() => undefined);
+      /** Pods counted by the observer from its watch: a sample costs no LIST of every pod, and no copy of them. */
+      const observedCounts = async (): Promise<Record<string, DeploymentSample> | undefined> =>
+        env.system.ref(OBSERVER).ask<Record<string, DeploymentSample>>({ type: 'podwatch.count', body: { desired: sink.desired, crashedNodes: sink.crashedNodes } }, { timeoutMs: SAMPLE_TIMEOUT_MS }).catch(() => undefined);
       const sample = async (): Promise<void> => {
         const tMs = env.elapsedMs();
         // A LIST of every pod is the list class of the API SLO: one every listEveryMs, not one a sample.
         const listDue = tMs >= nextListMs;
         if (listDue) nextListMs = tMs + (spec.listEveryMs ?? LIST_EVERY_MS_DEFAULT);
-        const [pods, sched, cms] = await Promise.all([
-          observedPods(),
+        const [counts, sched, cms] = await Promise.all([
+          observedCounts(),
           Promise.all(sink.schedulers.map((n) => env.system.ref(n).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
           Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
           getDeployment(),
@@ -214,7 +198,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         ]);
         sink.samples.push({
           tMs,
-          ...(pods !== undefined ? { deployments: countPods(pods, sink.desired, sink.crashedNodes) } : {}),
+          ...(counts !== undefined ? { deployments: counts } : {}),
           schedulerLeaders: sched.flatMap((s, i) => (s?.leader === true ? [sink.schedulers[i]!] : [])),
           controllerManagerLeaders: cms.flatMap((s, i) => (s?.leading === true ? [sink.controllerManagers[i]!] : [])),
         });
