@@ -53,7 +53,7 @@ export interface DeploymentsSpec {
   churnUntilMs?: number;
   /** Sampling period of desired vs Running pods (from the pod observer's watch) and of the leaders. Default 250. */
   sampleEveryMs?: number;
-  /** A LIST of every pod, the API SLO's list class, at most this often (with a sample). Default 1000. */
+  /** A LIST of every pod, the API SLO's list class, at most this often (with a sample). Default 5000. */
   listEveryMs?: number;
   /** After the run, how long the Deployments may take to converge before they are observed. Default 60000. */
   convergeMs?: number;
@@ -80,7 +80,7 @@ const CONVERGE_POLL_MS = 250;
 /** Deployments per run: each is polled at every sample; more belongs in a benchmark. */
 const DEPLOYMENTS_MAX = 50;
 /** A LIST of every pod (the API SLO's list class) at most this often by default: at 10,000 pods each is 20 MB. */
-const LIST_EVERY_MS_DEFAULT = 1_000;
+const LIST_EVERY_MS_DEFAULT = 5_000;
 /** The sampler's calls wait this long: a sample is due again soon. */
 const SAMPLE_TIMEOUT_MS = 2_000;
 
@@ -106,7 +106,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         churnEveryMs: { type: 'number', minimum: 0, description: 'one churn write every this many ms: scale, image update, scale, create or delete a short-lived Deployment, in turn (default 1000; 0: none)' },
         churnUntilMs: { type: 'number', minimum: 0, description: 'no churn after this (default: the end of the run)' },
         sampleEveryMs: { type: 'number', minimum: 10, description: 'sampling period (default 250)' },
-        listEveryMs: { type: 'number', minimum: 10, description: 'a LIST of every pod (the API SLO\'s list class) at most this often, with a sample (default 1000)' },
+        listEveryMs: { type: 'number', minimum: 10, description: 'a LIST of every pod (the API SLO\'s list class) at most this often, with a sample (default 5000)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long to wait for convergence (default 60000)' },
         profile: { enum: ['fast', 'realistic'], description: 'time profile of every component: fast (default) divides Kubernetes\' periods by 10, realistic keeps them (for large clusters)' },
         podEvictionTimeoutMs: { type: 'number', minimum: 0, description: 'node lifecycle eviction timeout (default 5000)' },
@@ -192,7 +192,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         const [counts, sched, cms] = await Promise.all([
           observedCounts(),
           Promise.all(sink.schedulers.map((n) => env.system.ref(n).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
-          Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
+          Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 1_000 }).catch(() => undefined))),
           getDeployment(),
           listDue ? listPods() : undefined,
         ]);
