@@ -9,9 +9,13 @@
  * the window; a watch without RV (or RV "0") first gets the current objects
  * as synthetic ADDED events. A label/field-selected watch sees an object
  * moving into its selection as ADDED and out of it as DELETED.
+ *
+ * Cached objects are never changed once made (an event makes a new one), and
+ * are marked shared (src/actor/shared.ts): every watcher may receive one copy.
  */
 import type { KvClient, KvWatch } from '../kv/client/types.js';
 import { KvError } from '../kv/client/types.js';
+import { markShared } from '../actor/shared.js';
 import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
 import { apiErrors } from './errors.js';
 import { apiVersionOf, storagePrefix, type ResourceInfo } from './resources.js';
@@ -121,7 +125,7 @@ export class WatchCache {
   private async relist(): Promise<void> {
     const response = await this.kv.range(this.prefix, { rangeEnd: prefixEnd(this.prefix) });
     const objects = new Map<string, KubeObject>();
-    for (const kv of response.kvs) objects.set(kv.key, this.decode(kv));
+    for (const kv of response.kvs) objects.set(kv.key, markShared(this.decode(kv)));
     this.objects = objects;
     this.events = [];
     this.windowStartRevision = response.header.revision;
@@ -153,13 +157,13 @@ export class WatchCache {
       const previous = this.objects.get(key);
       let event: CachedEvent;
       if (e.type === 'put') {
-        const object = this.decode(e.kv);
+        const object = markShared(this.decode(e.kv));
         this.objects.set(key, object);
         event = { type: previous === undefined ? 'ADDED' : 'MODIFIED', object, previous, revision, key };
       } else {
         if (previous === undefined) continue;
         this.objects.delete(key);
-        const object = { ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } };
+        const object = markShared({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } });
         event = { type: 'DELETED', object, previous, revision, key };
       }
       this.currentRevision = revision;
