@@ -199,3 +199,23 @@ test('a LIST without a resourceVersion is consistent and served from the cache o
   assert.deepEqual((second.body as { items: Array<{ metadata: { name: string } }> }).items.map((p) => p.metadata.name), ['a', 'b']);
   assert.equal(prefixReads.length, 1, 'the fallback read the store');
 });
+
+test('the API server compacts the store every interval, to the revision it saw one interval before', async () => {
+  const { kv, clock } = await startHandlers();
+  const { ApiHandlers } = await import('./handlers.js');
+  const handlers = new ApiHandlers({ kv, now: clock.now, random: () => 0.5, compactionIntervalMs: 60_000 });
+  await handlers.start();
+  const write = (n: number) => handlers.handle({ verb: 'create', group: '', version: 'v1', resource: 'configmaps', namespace: 'default', body: { metadata: { name: `c${n}` } } }, ADMIN);
+  await write(1);
+  await handlers.tick();
+  const seen = (await kv.range('/registry/', { countOnly: true })).header.revision;
+  await write(2);
+  clock.advance(30_000);
+  await handlers.tick();
+  assert.equal((await kv.range('/registry/configmaps/default/c1', { revision: seen - 1 })).kvs.length, 0, 'not compacted before the interval (c1 did not exist yet)');
+  clock.advance(30_000);
+  await handlers.tick();
+  await assert.rejects(kv.range('/registry/configmaps/default/c1', { revision: seen - 1 }), (e: unknown) => (e as { code?: string }).code === 'compacted');
+  const atSeen = await kv.range('/registry/configmaps/default/c1', { revision: seen });
+  assert.equal(atSeen.kvs.length, 1, 'the revision seen an interval ago is kept');
+});
