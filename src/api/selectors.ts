@@ -141,7 +141,8 @@ export function checkFieldSelector(resource: string, fields: FieldRequirement[])
   }
 }
 
-function fieldValue(object: KubeObject, path: string): string {
+/** The value a field selector compares for `path` ('' when absent, as Kubernetes). */
+export function fieldValue(object: KubeObject, path: string): string {
   if (path === 'source') return String((object as { source?: { component?: string } }).source?.component ?? '');
   let cursor: unknown = object;
   for (const part of path.split('.')) {

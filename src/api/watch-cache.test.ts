@@ -219,3 +219,56 @@ test('the API server compacts the store every interval, to the revision it saw o
   const atSeen = await kv.range('/registry/configmaps/default/c1', { revision: seen });
   assert.equal(atSeen.kvs.length, 1, 'the revision seen an interval ago is kept');
 });
+
+test('a thousand node-filtered watchers (the kubelets\' pod watch) each get only their own node\'s events: bound as ADDED, then MODIFIED, DELETED', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const nodes = Array.from({ length: 1000 }, (_, i) => `node-${i}`);
+  const start = String(cache.revision);
+  const byNode = new Map(nodes.map((node) => [node, collector()]));
+  for (const [node, w] of byNode) cache.watch({ filter: parseFilter('pods', undefined, `spec.nodeName=${node}`), resourceVersion: start }, w.sink);
+  // The scheduler's watch of unbound pods sits in the same index, under ''.
+  const unbound = collector();
+  cache.watch({ filter: parseFilter('pods', undefined, 'spec.nodeName='), resourceVersion: start }, unbound.sink);
+  const everything = collector();
+  cache.watch({ filter: none, resourceVersion: start }, everything.sink);
+
+  const offeredBefore = cache.stats.watchersOffered;
+  await registry.create(pods, 'default', pod('p7'));
+  await registry.create(pods, 'default', { ...pod('p42'), spec: { ...pod('p42').spec, nodeName: 'node-42' } });
+  await registry.bind(pods, 'default', 'p7', { target: { kind: 'Node', name: 'node-7' } });
+  await registry.patch(pods, 'default', 'p7', 'merge', { metadata: { labels: { x: 'y' } } });
+  // A bound pod is deleted gracefully (deletionTimestamp first), then for good, as the kubelet confirms with grace 0.
+  await registry.delete(pods, 'default', 'p7');
+  await registry.delete(pods, 'default', 'p7', { gracePeriodSeconds: 0 });
+  await tick();
+
+  assert.deepEqual(byNode.get('node-7')!.summary(), ['ADDED p7', 'MODIFIED p7', 'MODIFIED p7', 'DELETED p7'], 'the pod enters node-7\'s selection when bound');
+  assert.deepEqual(byNode.get('node-42')!.summary(), ['ADDED p42']);
+  for (const [node, w] of byNode) if (node !== 'node-7' && node !== 'node-42') assert.deepEqual(w.summary(), [], `${node} sees nothing`);
+  assert.deepEqual(unbound.summary(), ['ADDED p7', 'DELETED p7'], 'binding takes the pod out of the unbound selection');
+  assert.deepEqual(everything.summary(), ['ADDED p7', 'ADDED p42', 'MODIFIED p7', 'MODIFIED p7', 'MODIFIED p7', 'DELETED p7']);
+  // Six events, each offered to the unfiltered watcher and at most two indexed buckets: not to 1,002 watchers each.
+  assert.ok(cache.stats.watchersOffered - offeredBefore <= 6 * 3, `offered ${cache.stats.watchersOffered - offeredBefore} times`);
+});
+
+test('namespaced watchers get their namespace\'s events only; a cancelled indexed watcher gets nothing more', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const start = String(cache.revision);
+  const inDefault = collector();
+  const inOther = collector();
+  cache.watch({ namespace: 'default', filter: none, resourceVersion: start }, inDefault.sink);
+  cache.watch({ namespace: 'other', filter: none, resourceVersion: start }, inOther.sink);
+  const onNode = collector();
+  const watch = cache.watch({ namespace: 'default', filter: parseFilter('pods', undefined, 'spec.nodeName=n1'), resourceVersion: start }, onNode.sink);
+  await registry.create(pods, 'default', { ...pod('a'), spec: { ...pod('a').spec, nodeName: 'n1' } });
+  await tick();
+  watch.cancel();
+  watch.cancel();
+  await registry.delete(pods, 'default', 'a', { gracePeriodSeconds: 0 });
+  await tick();
+  assert.deepEqual(inDefault.summary(), ['ADDED a', 'DELETED a']);
+  assert.deepEqual(inOther.summary(), []);
+  assert.deepEqual(onNode.summary(), ['ADDED a']);
+});

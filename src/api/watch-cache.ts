@@ -12,6 +12,11 @@
  *
  * Cached objects are never changed once made (an event makes a new one), and
  * are marked shared (src/actor/shared.ts): every watcher may receive one copy.
+ *
+ * Watchers are indexed as Kubernetes' cacher indexes them: by namespace, and
+ * by the resource's trigger field (pods: `spec.nodeName=X`, the kubelet's
+ * watch), so an event is tested only against the watchers it can concern
+ * (those whose namespace or node matches the object before or after it).
  */
 import type { KvClient, KvWatch } from '../kv/client/types.js';
 import { KvError } from '../kv/client/types.js';
@@ -19,13 +24,19 @@ import { markShared } from '../actor/shared.js';
 import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
 import { apiErrors } from './errors.js';
 import { apiVersionOf, storagePrefix, type ResourceInfo } from './resources.js';
-import { isEmptyFilter, matchesFilter, type ObjectFilter } from './selectors.js';
+import { fieldValue, isEmptyFilter, matchesFilter, type ObjectFilter } from './selectors.js';
 import type { KubeObject, Status, WatchEvent } from './types/index.js';
 
 /** Events kept for watchers resuming from an older RV; older ones get 410 Gone (Kubernetes' default is 100 per resource, scaled up with load). */
 export const WATCH_CACHE_EVENTS_MAX = 10_000;
 /** Watchers per resource; beyond this, new watches answer 429-style errors rather than exhaust memory. */
 export const WATCHERS_PER_RESOURCE_MAX = 10_000;
+
+/**
+ * The field each resource's watchers are indexed by when they select it with `=` (Kubernetes' cacher
+ * "trigger" functions: pods by spec.nodeName, so each kubelet's watch costs nothing for other nodes' pods).
+ */
+export const WATCH_INDEX_FIELDS: Readonly<Record<string, string>> = Object.freeze({ pods: 'spec.nodeName' });
 
 export interface CachedEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -66,6 +77,8 @@ export interface CacheWatch {
 interface Watcher {
   id: number;
   namespacePrefix: string | undefined;
+  /** Where the watcher sits in the index (see `WatcherIndex`). */
+  indexKey: IndexKey;
   filter: ObjectFilter;
   afterRevision: number;
   bookmarks: boolean;
@@ -86,19 +99,21 @@ export class WatchCache {
   /** The cache reflects the store up to this revision. */
   private currentRevision = 0;
   private readonly watchers = new Map<number, Watcher>();
+  private readonly index: WatcherIndex;
   private nextWatcherId = 1;
   private storeWatch: KvWatch | undefined;
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
   private freshWaiters: { revision: number; resolve: (fresh: boolean) => void; sinceMs: number }[] = [];
   /** Counters for inspection and tests. */
-  readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0 };
+  readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0, watchersOffered: 0 };
 
   constructor(info: ResourceInfo, kv: KvClient, decode: Decode) {
     this.info = info;
     this.kv = kv;
     this.decode = decode;
     this.prefix = storagePrefix(info);
+    this.index = new WatcherIndex(WATCH_INDEX_FIELDS[info.resource]);
   }
 
   get revision(): number {
@@ -120,6 +135,7 @@ export class WatchCache {
     this.storeWatch?.cancel();
     for (const w of [...this.watchers.values()]) w.sink.end();
     this.watchers.clear();
+    this.index.clear();
   }
 
   private async relist(): Promise<void> {
@@ -146,6 +162,7 @@ export class WatchCache {
     if (this.stopped || error === undefined) return;
     for (const w of [...this.watchers.values()]) w.sink.end(apiErrors.gone(`the watch cache of ${this.info.resource} restarted: ${error.message}`).status);
     this.watchers.clear();
+    this.index.clear();
     this.readyPromise = this.relist();
   }
 
@@ -173,7 +190,9 @@ export class WatchCache {
         const dropped = this.events.splice(0, this.events.length - WATCH_CACHE_EVENTS_MAX);
         this.windowStartRevision = dropped[dropped.length - 1]!.revision;
       }
-      for (const w of [...this.watchers.values()]) this.dispatch(w, event);
+      const candidates = this.index.candidates(event, this.namespaceOfKey(key));
+      this.stats.watchersOffered += candidates.length;
+      for (const w of candidates) this.dispatch(w, event);
     }
     this.resolveFresh();
   }
@@ -244,7 +263,8 @@ export class WatchCache {
     }
     const rv = request.resourceVersion;
     const namespacePrefix = request.namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, request.namespace) : undefined;
-    const watcher: Watcher = { id: this.nextWatcherId++, namespacePrefix, filter: request.filter, afterRevision: 0, bookmarks: request.allowBookmarks === true, sink };
+    const indexKey = this.index.keyFor(namespacePrefix === undefined ? undefined : request.namespace, request.filter);
+    const watcher: Watcher = { id: this.nextWatcherId++, namespacePrefix, indexKey, filter: request.filter, afterRevision: 0, bookmarks: request.allowBookmarks === true, sink };
     const fromNow = rv === undefined || rv === '' || rv === '0';
     if (request.sendInitialEvents === true) {
       if (!fromNow && Number(rv) > this.currentRevision) {
@@ -276,7 +296,19 @@ export class WatchCache {
       for (const event of this.events) if (event.revision > since) this.dispatch(watcher, event);
     }
     this.watchers.set(watcher.id, watcher);
-    return { cancel: () => this.watchers.delete(watcher.id) };
+    this.index.add(watcher);
+    return {
+      cancel: () => {
+        if (this.watchers.delete(watcher.id)) this.index.remove(watcher);
+      },
+    };
+  }
+
+  /** The namespace in a namespaced object's key (`/registry/pods/<ns>/<name>`); undefined for cluster-scoped kinds. */
+  private namespaceOfKey(key: string): string | undefined {
+    if (!this.info.namespaced) return undefined;
+    const end = key.indexOf('/', this.prefix.length);
+    return end < 0 ? undefined : key.slice(this.prefix.length, end);
   }
 
   /** A BOOKMARK's object: the kind and the cache's revision, nothing else (plus annotations for WatchList's end marker). */
@@ -310,6 +342,85 @@ export class WatchCache {
       if (this.currentRevision > w.afterRevision) w.afterRevision = this.currentRevision;
       w.sink.event({ type: 'BOOKMARK', object });
     }
+  }
+}
+
+type IndexKey = { kind: 'all' } | { kind: 'namespace'; namespace: string } | { kind: 'field'; value: string };
+
+/**
+ * Watchers by what they select, so an event is offered only to the watchers
+ * it can concern. A watcher selecting the indexed field with `=` sits under
+ * that value; else one bound to a namespace sits under it; else it sees
+ * everything. Offering an event to a watcher is a superset test: `dispatch`
+ * still checks the whole filter, so the index never changes what is sent.
+ */
+class WatcherIndex {
+  private readonly all = new Map<number, Watcher>();
+  private readonly byNamespace = new Map<string, Map<number, Watcher>>();
+  private readonly byField = new Map<string, Map<number, Watcher>>();
+
+  constructor(private readonly field: string | undefined) {}
+
+  keyFor(namespace: string | undefined, filter: ObjectFilter): IndexKey {
+    if (this.field !== undefined) {
+      const requirement = filter.fields.find((f) => f.path === this.field && f.op === '=');
+      if (requirement !== undefined) return { kind: 'field', value: requirement.value };
+    }
+    return namespace !== undefined ? { kind: 'namespace', namespace } : { kind: 'all' };
+  }
+
+  add(w: Watcher): void {
+    this.bucket(w.indexKey, true)!.set(w.id, w);
+  }
+
+  remove(w: Watcher): void {
+    const bucket = this.bucket(w.indexKey, false);
+    if (bucket === undefined) return;
+    bucket.delete(w.id);
+    if (bucket.size > 0 || w.indexKey.kind === 'all') return;
+    if (w.indexKey.kind === 'namespace') this.byNamespace.delete(w.indexKey.namespace);
+    else this.byField.delete(w.indexKey.value);
+  }
+
+  clear(): void {
+    this.all.clear();
+    this.byNamespace.clear();
+    this.byField.clear();
+  }
+
+  /**
+   * The watchers an event may concern, in the order they started (as when every watcher was tested):
+   * those of its namespace, of the indexed field's value before and after the event, and the rest.
+   * A snapshot: a watcher cancelled while this event is dispatched still gets it, one started does not.
+   */
+  candidates(event: CachedEvent, namespace: string | undefined): Watcher[] {
+    const groups: Map<number, Watcher>[] = [];
+    if (this.all.size > 0) groups.push(this.all);
+    if (namespace !== undefined) {
+      const inNamespace = this.byNamespace.get(namespace);
+      if (inNamespace !== undefined) groups.push(inNamespace);
+    }
+    if (this.field !== undefined && this.byField.size > 0) {
+      const now = this.byField.get(fieldValue(event.object, this.field));
+      if (now !== undefined) groups.push(now);
+      if (event.previous !== undefined) {
+        const before = this.byField.get(fieldValue(event.previous, this.field));
+        if (before !== undefined && before !== now) groups.push(before);
+      }
+    }
+    if (groups.length === 0) return [];
+    if (groups.length === 1) return [...groups[0]!.values()];
+    const merged: Watcher[] = [];
+    for (const group of groups) for (const w of group.values()) merged.push(w);
+    return merged.sort((a, b) => a.id - b.id);
+  }
+
+  private bucket(key: IndexKey, create: boolean): Map<number, Watcher> | undefined {
+    if (key.kind === 'all') return this.all;
+    const [map, k] = key.kind === 'namespace' ? [this.byNamespace, key.namespace] : [this.byField, key.value];
+    let bucket = map.get(k);
+    if (bucket === undefined && create) map.set(k, (bucket = new Map()));
+    return bucket;
   }
 }
 

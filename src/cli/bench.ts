@@ -5,13 +5,25 @@ import { defaultSchedulerBenchOptions, quickSchedulerBenchOptions, runSchedulerB
 import { defaultE2eBenchOptions, quickE2eBenchOptions, runE2eBench } from '../../bench/e2e/run.js';
 import { defaultSimBenchOptions, quickSimBenchOptions, runSimBench } from '../../bench/sim/run.js';
 import { defaultApiServerBenchOptions, quickApiServerBenchOptions, runApiServerBench } from '../../bench/apiserver/run.js';
+import { defaultDensityBenchOptions, quickDensityBenchOptions, runDensityBench } from '../../bench/density/run.js';
 
 interface BenchRun {
   json: unknown;
   table: string;
+  /** False when the run could not complete what it measures (the table says what it reached); the command exits 1. */
+  ok?: boolean;
 }
 
-type BenchFn = (quick: boolean) => Promise<BenchRun>;
+/** Sizes from the command line; only `density` takes them. */
+export interface BenchSizes {
+  nodes?: number;
+  /** Total pods: replicas = pods / deployments. */
+  pods?: number;
+  deployments?: number;
+  replicas?: number;
+}
+
+type BenchFn = (quick: boolean, sizes: BenchSizes) => Promise<BenchRun>;
 
 /** Benchmarks by name; each issue adds its own. */
 const benches: Record<string, BenchFn> = {
@@ -43,24 +55,64 @@ const benches: Record<string, BenchFn> = {
     const { result, table } = await runApiServerBench(quick ? quickApiServerBenchOptions : defaultApiServerBenchOptions);
     return { json: result, table };
   },
+  density: async (quick, sizes) => {
+    const { result, table, ok } = await runDensityBench(densityOptions(quick, sizes));
+    return { json: result, table, ok };
+  },
 };
+
+/** Benchmarks that take --nodes / --pods / --deployments / --replicas. */
+const SIZED_BENCHES = new Set(['density']);
+
+/** Density sizes: --pods splits over the Deployments (default 20); --replicas and --deployments set them directly. */
+export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaultDensityBenchOptions {
+  const base = quick ? quickDensityBenchOptions : defaultDensityBenchOptions;
+  const nodes = sizes.nodes ?? base.nodes;
+  let deployments = sizes.deployments ?? base.deployments;
+  let replicas = sizes.replicas ?? base.replicas;
+  if (sizes.pods !== undefined) {
+    if (sizes.replicas !== undefined && sizes.deployments !== undefined) throw new BenchUsageError('give --pods, or --deployments with --replicas, not all three');
+    if (sizes.replicas !== undefined) deployments = sizes.pods / replicas;
+    else replicas = sizes.pods / deployments;
+    if (!Number.isInteger(deployments) || !Number.isInteger(replicas)) throw new BenchUsageError(`--pods ${sizes.pods} does not split evenly into ${sizes.replicas !== undefined ? `Deployments of ${replicas}` : `${deployments} Deployments`}; pick a multiple`);
+  }
+  return { ...base, nodes, deployments, replicas };
+}
+
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
 
 export const BENCH_NAMES = Object.keys(benches);
 
 /** Run one benchmark or all; returns the process exit code. */
-export async function runBench(name: string, options: { json: boolean; quick: boolean }): Promise<number> {
+export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes }): Promise<number> {
   const names = name === 'all' ? BENCH_NAMES : [name];
   const unknown = names.filter((n) => benches[n] === undefined);
   if (unknown.length > 0) {
     process.stderr.write(`kubethreads bench: unknown benchmark ${unknown.join(', ')}; choose one of ${BENCH_NAMES.join(', ')} or all\n`);
     return 2;
   }
+  const sizes = options.sizes ?? {};
+  if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments and --replicas apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    return 2;
+  }
   const results: Record<string, unknown> = {};
+  let ok = true;
   for (const n of names) {
-    const run = await benches[n]!(options.quick);
+    let run: BenchRun;
+    try {
+      run = await benches[n]!(options.quick, sizes);
+    } catch (error) {
+      if (!(error instanceof BenchUsageError)) throw error;
+      process.stderr.write(`kubethreads bench ${n}: ${error.message}\n`);
+      return 2;
+    }
     results[n] = run.json;
+    if (run.ok === false) ok = false;
     if (!options.json) process.stdout.write(`${run.table}\n\n`);
   }
   if (options.json) process.stdout.write(`${JSON.stringify(names.length === 1 ? results[names[0]!] : results, null, 2)}\n`);
-  return 0;
+  return ok ? 0 : 1;
 }

@@ -19,8 +19,15 @@ program
   .addArgument(new Command().createArgument('[name]', `which benchmark: ${BENCH_NAMES.join(', ')}, or all`).default('all'))
   .option('--json', 'print JSON on stdout instead of a table')
   .addOption(new Option('--quick', 'smaller workloads (a smoke run, not a measurement)'))
-  .action(async (name: string, options: { json?: boolean; quick?: boolean }) => {
-    process.exitCode = await runBench(name, { json: options.json === true, quick: options.quick === true });
+  .option('--nodes <n>', 'density: worker nodes (default 1000)', (v) => positiveInt('--nodes', v))
+  .option('--pods <n>', 'density: pods in all, split over the Deployments (default 20 x 1000)', (v) => positiveInt('--pods', v))
+  .option('--deployments <n>', 'density: Deployments created at once (default 20)', (v) => positiveInt('--deployments', v))
+  .option('--replicas <n>', 'density: replicas per Deployment (default 1000)', (v) => positiveInt('--replicas', v))
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number }) => {
+    process.exitCode = await runBench(name, {
+      json: options.json === true, quick: options.quick === true,
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas },
+    });
   });
 
 program

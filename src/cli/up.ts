@@ -4,7 +4,7 @@
  * it exits (no thread, child or listener left behind).
  */
 import { resolve } from 'node:path';
-import { clusterStatusLine, formatClusterStatus, startCluster } from '../cluster/start.js';
+import { clusterStatusLine, formatClusterStatus, startCluster, waitForNodesReady } from '../cluster/start.js';
 import { resolveClusterSpec, type ClusterSpec } from '../cluster/spec.js';
 import { runLive, withStopSignals, type Output } from './live.js';
 
@@ -18,7 +18,12 @@ export interface UpOptions {
   /** Stop when the process that started this one exits (default true; false for nohup / setsid). */
   watchParent?: boolean;
   out?: Output;
+  /** Progress while the Nodes come up (default: stderr). */
+  err?: Output;
 }
+
+/** Progress lines while waiting for Nodes: one every few seconds, enough to see it move. */
+const NODES_PROGRESS_EVERY_MS = 3_000;
 
 export async function runUp(options: UpOptions): Promise<number> {
   const out = options.out ?? process.stdout;
@@ -26,12 +31,24 @@ export async function runUp(options: UpOptions): Promise<number> {
   return withStopSignals(out, async (stop) => {
     const cluster = await startCluster(spec, { logLevel: options.logLevel });
     try {
+      // `ready` promises every Node Ready, not just an API server that answers: kubelets register on their own time.
+      const err = options.err ?? process.stderr;
+      let lastReport = 0;
+      const allReady = await waitForNodesReady(cluster, {
+        sleep: (ms) => stop.sleep(ms), stopped: () => stop.stopped(),
+        progress: (state) => {
+          if (Date.now() - lastReport < NODES_PROGRESS_EVERY_MS || state?.ready === spec.nodes) return;
+          lastReport = Date.now();
+          if (err.writable) err.write(`kubethreads: apiserver at ${cluster.api.url}; waiting for Nodes: ${state === undefined ? 'the API server did not answer' : `${state.ready}/${spec.nodes} Ready`}\n`);
+        },
+      });
+      if (!allReady) return 0;
       const kubeconfig = cluster.kubeconfigPath === undefined ? undefined : resolve(cluster.kubeconfigPath);
       const header = [
         `kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}`,
         ...(kubeconfig !== undefined ? [`export KUBECONFIG=${kubeconfig}`] : []),
         `data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops`,
-        // Scripts wait for this line: the API server has answered, kubectl can go.
+        // Scripts wait for this line: the API server answers and every Node is Ready, kubectl can go.
         'ready',
       ];
       await runLive(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { formatClusterStatus, startCluster } from './start.js';
+import { formatClusterStatus, startCluster, waitForNodesReady } from './start.js';
 import { ClusterSpecError, resolveClusterSpec, timingFor } from './spec.js';
 
 const KUBECTL = '/usr/bin/kubectl';
@@ -120,4 +120,16 @@ describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('waitForNodesReady waits until every Node of the spec is Ready (what up\'s `ready` promises), and gives up when stopped', async () => {
+  const states = [undefined, { nodes: 2, ready: 1 }, { nodes: 3, ready: 2 }, { nodes: 3, ready: 3 }];
+  const seen: unknown[] = [];
+  const cluster = { spec: { nodes: 3 } as never, nodesReady: async () => states.shift() };
+  const ready = await waitForNodesReady(cluster, { sleep: async () => undefined, stopped: () => false, progress: (s) => seen.push(s) });
+  assert.equal(ready, true);
+  assert.equal(seen.length, 4, 'polled until the last node was Ready');
+  const never = { spec: { nodes: 3 } as never, nodesReady: async () => ({ nodes: 3, ready: 2 }) };
+  let polls = 0;
+  assert.equal(await waitForNodesReady(never, { sleep: async () => undefined, stopped: () => ++polls > 5 }), false);
 });

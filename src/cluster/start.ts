@@ -30,6 +30,8 @@ export interface Cluster {
   /** The admin kubeconfig was written here. */
   readonly kubeconfigPath: string | undefined;
   status(): Promise<ClusterStatus>;
+  /** Nodes the API server knows and how many of them are Ready (one LIST of nodes; undefined: it did not answer). */
+  nodesReady(): Promise<{ nodes: number; ready: number } | undefined>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       api: info,
       kubeconfigPath,
       status: () => clusterStatus(system, group.names, schedulers),
+      nodesReady: () => nodesReady(system),
       stop: async () => {
         // Nodes first, as a real cluster is drained: kubelets stopped after the API server would each warn that their status writes failed.
         await Promise.all(nodes.flatMap((n) => [n.kubelet, n.kubeProxy]).map((name) => system.stop(name).catch(() => undefined)));
@@ -133,6 +136,37 @@ const NODE_POOL_THREADS = 4;
 function dataDirOf(system: ActorSystem): string | undefined {
   return system instanceof ThreadedSystem ? system.dataDir : undefined;
 }
+
+function isReady(node: Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}
+
+async function nodesReady(system: ActorSystem): Promise<{ nodes: number; ready: number } | undefined> {
+  const api = system.ref<ApiServerMsg>(APISERVER_NAME);
+  const reply = await api.ask<ApiReply<List<Node>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 5_000 }).catch(() => undefined);
+  if (reply === undefined || !reply.ok) return undefined;
+  return { nodes: reply.body.items.length, ready: reply.body.items.filter(isReady).length };
+}
+
+/**
+ * Waits until every one of the spec's Nodes is Ready (what `up`'s `ready` line promises), calling `progress` at
+ * each poll. Resolves true when they are, false when `stopped()` said to give up first.
+ */
+export async function waitForNodesReady(
+  cluster: Pick<Cluster, 'spec' | 'nodesReady'>,
+  options: { sleep: (ms: number) => Promise<void>; stopped: () => boolean; progress?: (state: { nodes: number; ready: number } | undefined) => void; pollMs?: number },
+): Promise<boolean> {
+  for (;;) {
+    if (options.stopped()) return false;
+    const state = await cluster.nodesReady();
+    options.progress?.(state);
+    if (state !== undefined && state.ready >= cluster.spec.nodes) return true;
+    await options.sleep(options.pollMs ?? NODES_READY_POLL_MS);
+  }
+}
+
+/** How often start-up checks the Nodes: a LIST of 5,000 Nodes from the watch cache costs milliseconds. */
+const NODES_READY_POLL_MS = 500;
 
 async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: string[]): Promise<ClusterStatus> {
   const api = system.ref<ApiServerMsg>(APISERVER_NAME);
@@ -159,7 +193,7 @@ async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: st
     etcd: replicas.map((s, i) => s ?? { name: etcd[i]!, down: true as const }),
     podsByPhase,
     nodes: nodes?.ok ? nodes.body.items.length : undefined,
-    nodesReady: nodes?.ok ? nodes.body.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length : undefined,
+    nodesReady: nodes?.ok ? nodes.body.items.filter(isReady).length : undefined,
     leaders: leases?.ok ? Object.fromEntries(leases.body.items.map((l) => [l.metadata.name ?? '', l.spec?.holderIdentity ?? ''])) : undefined,
     schedulers: schedulerStatuses.map((st, i) => (st === undefined ? { name: schedulers[i]!, down: true as const } : { name: st.name, leader: st.leader, scheduled: st.scheduled, pending: st.pending })),
   };

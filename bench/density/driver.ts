@@ -1,0 +1,258 @@
+/**
+ * The density benchmark's two clients, each an actor in its own thread, both
+ * talking to the API server as every component does (actor messages):
+ *
+ * - the load driver creates D Deployments at once and watches their pods,
+ *   recording each pod's startup as Kubernetes' SLO defines it: from its
+ *   creationTimestamp to Running observed through a watch;
+ * - the probe is the "separate client" of the SLOs: during the burst it
+ *   updates ConfigMaps on a fixed schedule (mutating calls) and LISTs the
+ *   pods, timing each call from the moment it is sent.
+ */
+import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
+import type { Message } from '../../src/actor/protocol.js';
+import { ApiClient, CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../../src/client/api-client.js';
+import type { ConfigMap, Deployment, Namespace, Pod } from '../../src/api/types/index.js';
+
+export interface DensityRunRequest {
+  namespace: string;
+  deployments: number;
+  replicas: number;
+  image: string;
+  /** Give up after this long and answer what was reached. */
+  deadlineMs: number;
+}
+
+export interface DensityRunResult {
+  /** Wall clock when the first Deployment create was sent. */
+  createsSentAtMs: number;
+  /** Creates sent → the last pod seen Running; undefined when the deadline came first. */
+  allRunningMs: number | undefined;
+  /** Pods seen at all, and seen Running, when the run ended. */
+  podsSeen: number;
+  podsRunning: number;
+  /** Per pod Running: watch-observed Running − creationTimestamp, unclamped (may hold odd values; see `odd`). */
+  startupMs: number[];
+  /** Pods whose startup could not be measured (no creationTimestamp) or came out negative. */
+  odd: number;
+  /** Deployment creates that failed (each message). */
+  createErrors: string[];
+  watchErrors: string[];
+}
+
+export type DensityDriverMsg = Message<'density.run', DensityRunRequest> | Message<'density.deadline', null>;
+
+/** The pods' labels carry their Deployment: `density-<i>`. */
+export const DENSITY_APP_LABEL = 'density-app';
+
+export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta.url, 'density-driver', (ctx) => {
+  // Generous: a create during the burst may wait on a busy store; a timeout would be a failed create, not a slow one.
+  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
+  let onDeadline: () => void = () => undefined;
+
+  async function run(req: DensityRunRequest): Promise<DensityRunResult> {
+    const expected = req.deployments * req.replicas;
+    await ensureNamespace(api, req.namespace);
+    const seen = new Set<string>();
+    const running = new Map<string, number>();
+    const startupMs: number[] = [];
+    let odd = 0;
+    const watchErrors: string[] = [];
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    onDeadline = finish;
+    const start = await api.list(PODS, { namespace: req.namespace, limit: 1 });
+    const watch = api.watch<Pod>(PODS, start.resourceVersion, {
+      onEvent: (event) => {
+        if (event.type === 'BOOKMARK' || event.type === 'DELETED') return;
+        const pod = event.object;
+        const uid = pod.metadata.uid ?? pod.metadata.name!;
+        seen.add(uid);
+        if (pod.status?.phase !== 'Running' || running.has(uid)) return;
+        const at = ctx.now();
+        running.set(uid, at);
+        const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+        const sample = at - created;
+        if (!Number.isFinite(sample)) odd++;
+        else {
+          if (sample < 0) odd++;
+          startupMs.push(sample);
+        }
+        if (running.size >= expected) finish();
+      },
+      onError: (failure) => {
+        watchErrors.push(JSON.stringify(failure));
+        finish();
+      },
+    }, { namespace: req.namespace });
+    ctx.timer('deadline', req.deadlineMs, { type: 'density.deadline', body: null });
+    const createsSentAtMs = ctx.now();
+    // All at once, as ClusterLoader2's density test: the controllers see D Deployments in one burst.
+    const outcomes = await Promise.allSettled(Array.from({ length: req.deployments }, (_, i) => api.create(DEPLOYMENTS, deployment(req, i))));
+    const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
+    if (createErrors.length === req.deployments) finish();
+    await done;
+    const endedAt = ctx.now();
+    ctx.cancelTimer('deadline');
+    watch.stop();
+    return {
+      createsSentAtMs,
+      allRunningMs: running.size >= expected ? endedAt - createsSentAtMs : undefined,
+      podsSeen: seen.size,
+      podsRunning: running.size,
+      startupMs,
+      odd,
+      createErrors,
+      watchErrors,
+    };
+  }
+
+  return {
+    receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'density.run':
+          return run(msg.body);
+        case 'density.deadline':
+          onDeadline();
+          return undefined;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+function deployment(req: DensityRunRequest, index: number): Deployment {
+  const name = `density-${index}`;
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: req.namespace },
+    spec: {
+      replicas: req.replicas, selector: { matchLabels: { [DENSITY_APP_LABEL]: name } },
+      template: {
+        metadata: { labels: { [DENSITY_APP_LABEL]: name } },
+        spec: { containers: [{ name: 'app', image: req.image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+      },
+    },
+  } as Deployment;
+}
+
+async function ensureNamespace(api: ApiClient, namespace: string): Promise<void> {
+  if ((await api.tryGet(NAMESPACES, undefined, namespace)) !== null) return;
+  await api.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } as Namespace);
+}
+
+// ---------- the probe: mutating calls and LISTs during the burst ----------
+
+export interface ProbeStartRequest {
+  namespace: string;
+  /** One ConfigMap update every this many ms, whether or not the last one answered (no coordinated omission). */
+  mutatingEveryMs: number;
+  /** One LIST of the namespace's pods, then the next this long after it answered. */
+  listPauseMs: number;
+}
+
+export interface ProbeResult {
+  /** Each mutating call: sent → answered (failures included, as the SLO counts them). */
+  mutatingMs: number[];
+  listMs: number[];
+  mutatingErrors: number;
+  listErrors: number;
+  /** Mutating calls still unanswered when the probe stopped (not in `mutatingMs`). */
+  mutatingInFlight: number;
+  /** Items in the last LIST (a check that the LISTs carried the pods). */
+  lastListItems: number;
+}
+
+export type DensityProbeMsg =
+  | Message<'probe.start', ProbeStartRequest>
+  | Message<'probe.stop', null>
+  | Message<'probe.mutate', null>
+  | Message<'probe.list', null>;
+
+/** ConfigMaps the probe updates in turn. Why ten: one a second each at the default 10 updates/s. */
+const PROBE_CONFIGMAPS = 10;
+/** Unanswered mutating calls at most: past this the API server is stalled and more would only pile up. */
+const PROBE_IN_FLIGHT_MAX = 1_000;
+
+export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.url, 'density-probe', (ctx) => {
+  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
+  const result: ProbeResult = { mutatingMs: [], listMs: [], mutatingErrors: 0, listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
+  let config: ProbeStartRequest | undefined;
+  let running = false;
+  let seq = 0;
+
+  async function start(req: ProbeStartRequest): Promise<void> {
+    config = req;
+    await ensureNamespace(api, req.namespace);
+    for (let i = 0; i < PROBE_CONFIGMAPS; i++) {
+      const existing = await api.tryGet(CONFIGMAPS, req.namespace, probeName(i));
+      if (existing === null) await api.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: probeName(i), namespace: req.namespace }, data: { seq: '0' } } as ConfigMap);
+    }
+    running = true;
+    ctx.timer('mutate', req.mutatingEveryMs, { type: 'probe.mutate', body: null });
+    ctx.timer('list', 0, { type: 'probe.list', body: null });
+  }
+
+  function mutate(): void {
+    if (!running || config === undefined) return;
+    ctx.timer('mutate', config.mutatingEveryMs, { type: 'probe.mutate', body: null });
+    if (result.mutatingInFlight >= PROBE_IN_FLIGHT_MAX) return;
+    const n = seq++;
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: probeName(n % PROBE_CONFIGMAPS), namespace: config.namespace }, data: { seq: String(n) } } as ConfigMap;
+    const sentAt = ctx.now();
+    result.mutatingInFlight++;
+    // An update without resourceVersion: last writer wins, so the probe's own calls never conflict with each other.
+    api.update(CONFIGMAPS, cm).then(
+      () => answered(sentAt, false),
+      () => answered(sentAt, true),
+    );
+  }
+
+  function answered(sentAt: number, failed: boolean): void {
+    result.mutatingInFlight--;
+    if (!running) return;
+    result.mutatingMs.push(ctx.now() - sentAt);
+    if (failed) result.mutatingErrors++;
+  }
+
+  async function list(): Promise<void> {
+    if (!running || config === undefined) return;
+    const sentAt = ctx.now();
+    try {
+      const listed = await api.list(PODS, { namespace: config.namespace });
+      result.lastListItems = listed.items.length;
+    } catch {
+      result.listErrors++;
+    }
+    if (!running) return;
+    result.listMs.push(ctx.now() - sentAt);
+    ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
+  }
+
+  return {
+    receive(msg) {
+      if (api.handle(msg as Message)) return undefined;
+      switch (msg.type) {
+        case 'probe.start':
+          return start(msg.body);
+        case 'probe.mutate':
+          mutate();
+          return undefined;
+        case 'probe.list':
+          return list();
+        case 'probe.stop':
+          running = false;
+          ctx.cancelTimer('mutate');
+          ctx.cancelTimer('list');
+          return { ...result };
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+function probeName(i: number): string {
+  return `density-probe-${i}`;
+}

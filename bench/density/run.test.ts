@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { quickDensityBenchOptions, runDensityBench } from './run.js';
+
+test('bench density starts a cluster, runs Deployments to Running with a probe beside them, and reports the issue\'s fields (shape only, no timing asserts)', async () => {
+  const { result, table, ok } = await runDensityBench({ ...quickDensityBenchOptions, nodes: 3, deployments: 2, replicas: 3 });
+  assert.deepEqual(result.failures, []);
+  assert.equal(ok, true);
+  assert.equal(result.pods, 6);
+  assert.deepEqual(result.reached, { nodes_ready: 3, pods_seen: 6, pods_running: 6 });
+  for (const field of ['nodes_ready_s', 'pods_running_s', 'pods_per_s', 'pod_startup_p50_ms', 'pod_startup_p99_ms', 'mutating_p50_ms', 'mutating_p99_ms', 'list_p99_ms', 'rss_mb'] as const) {
+    assert.equal(typeof result[field], 'number', field);
+  }
+  assert.equal(result.pod_startup_samples, 6);
+  assert.ok(result.pod_startup_p99_ms! >= result.pod_startup_p50_ms!);
+  assert.ok(result.mutating_samples > 0 && result.list_samples > 0);
+  assert.match(table, /pod_startup_p99_ms/);
+});

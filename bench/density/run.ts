@@ -1,0 +1,211 @@
+/**
+ * `kubethreads bench density`, in the style of ClusterLoader2's density
+ * test: the whole cluster on threads as `kubethreads up` starts it (3 etcd
+ * replicas, apiserver, schedulers, controller-managers, N sim nodes with
+ * kubelets), then D Deployments × R replicas created at once. Reports the
+ * time until every Node is Ready and every pod Running, pod startup and API
+ * latency percentiles during the burst (beside Kubernetes' SLOs), and peak
+ * RSS. An incomplete run (Nodes not Ready, pods not Running by the deadline)
+ * reports what it reached and fails.
+ */
+import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster/start.js';
+import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
+import { renderTable, type Row } from '../lib/report.js';
+import { exactPercentile, round } from '../lib/stats.js';
+import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
+
+export interface DensityBenchOptions {
+  nodes: number;
+  deployments: number;
+  replicas: number;
+  profile: TimeProfile;
+  /** How long the Nodes may take to be Ready, and the pods to be Running, before the run fails. */
+  nodesDeadlineS: number;
+  podsDeadlineS: number;
+}
+
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600 };
+export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
+
+/** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
+export const SLO = { podStartupP99Ms: 5_000, mutatingP99Ms: 1_000, listNamespacedP99Ms: 5_000 } as const;
+/** The issue's targets at 1,000 nodes × 20,000 pods. */
+export const TARGETS = { nodesReadyS: 30, podsRunningS: 60 } as const;
+
+export interface DensityBenchResult {
+  nodes: number;
+  deployments: number;
+  replicas: number;
+  pods: number;
+  profile: TimeProfile;
+  /** Start of `startCluster` → every Node Ready (what `up` prints `ready` for). */
+  nodes_ready_s: number;
+  /** Deployment creates sent → every pod Running (null: not reached). */
+  pods_running_s: number | null;
+  pods_per_s: number | null;
+  pod_startup_p50_ms: number | null;
+  pod_startup_p99_ms: number | null;
+  pod_startup_samples: number;
+  /** Startup samples that were not measurable or negative (counted, never clamped). */
+  pod_startup_odd: number;
+  mutating_p50_ms: number | null;
+  mutating_p99_ms: number | null;
+  mutating_samples: number;
+  mutating_errors: number;
+  list_p50_ms: number | null;
+  list_p99_ms: number | null;
+  list_samples: number;
+  list_errors: number;
+  /** Peak resident set of the whole process (every thread), sampled every 250 ms. */
+  rss_mb: number;
+  /** RSS once every Node was Ready, before any pod: the nodes' share. */
+  rss_nodes_ready_mb: number;
+  /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
+  reached: { nodes_ready: number; pods_seen: number; pods_running: number };
+  /** Empty on success; what failed otherwise. */
+  failures: string[];
+}
+
+/** RSS sampling period: often enough to catch the peak of a burst that lasts tens of seconds. */
+const RSS_SAMPLE_MS = 250;
+const NAMESPACE = 'density';
+
+class RssPeak {
+  peakBytes = process.memoryUsage.rss();
+  private readonly timer = setInterval(() => this.sample(), RSS_SAMPLE_MS);
+
+  sample(): number {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peakBytes) this.peakBytes = rss;
+    return rss;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}
+
+function say(line: string): void {
+  process.stderr.write(`bench density: ${line}\n`);
+}
+
+export async function runDensityBench(options: DensityBenchOptions = defaultDensityBenchOptions): Promise<{ result: DensityBenchResult; table: string; ok: boolean }> {
+  const pods = options.deployments * options.replicas;
+  const rss = new RssPeak();
+  const failures: string[] = [];
+  say(`${options.nodes} nodes, ${options.deployments} Deployments × ${options.replicas} replicas (${pods} pods), ${options.profile} profile`);
+  const started = performance.now();
+  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0 });
+  const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'error', writeKubeconfig: false });
+  let nodesReady = 0;
+  let nodesReadyS = Number.NaN;
+  let rssNodesReadyMb = Number.NaN;
+  let run: DensityRunResult | undefined;
+  let probe: ProbeResult | undefined;
+  try {
+    say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
+    const nodesDeadline = started + options.nodesDeadlineS * 1000;
+    let lastSaid = 0;
+    const allReady = await waitForNodesReady(cluster, {
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      stopped: () => performance.now() > nodesDeadline,
+      progress: (state) => {
+        nodesReady = state?.ready ?? nodesReady;
+        if (performance.now() - lastSaid < 5_000) return;
+        lastSaid = performance.now();
+        say(`Nodes Ready: ${state === undefined ? '(the API server did not answer)' : `${state.ready}/${options.nodes}`}`);
+      },
+    });
+    nodesReadyS = (performance.now() - started) / 1000;
+    rssNodesReadyMb = rss.sample() / 2 ** 20;
+    if (!allReady) {
+      failures.push(`only ${nodesReady} of ${options.nodes} Nodes Ready after ${options.nodesDeadlineS} s`);
+    } else {
+      nodesReady = options.nodes;
+      say(`all ${options.nodes} Nodes Ready after ${round(nodesReadyS, 1)} s (RSS ${Math.round(rssNodesReadyMb)} MB); creating ${options.deployments} Deployments`);
+      ({ run, probe } = await burst(cluster, options, pods));
+      if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
+      if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
+      if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
+    }
+  } finally {
+    say('stopping the cluster');
+    await cluster.stop();
+    rss.stop();
+  }
+  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, failures);
+  return { result, table: table(result), ok: failures.length === 0 };
+}
+
+async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+  // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
+  await cluster.system.spawn(densityDriver, { name: 'density-driver', args: null });
+  await cluster.system.spawn(densityProbe, { name: 'density-probe', args: null });
+  const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
+  const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
+  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000 } }, { timeoutMs: 120_000 });
+  const burstStarted = performance.now();
+  const progress = setInterval(() => say(`burst: ${Math.round((performance.now() - burstStarted) / 1000)} s, RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`), 10_000);
+  try {
+    const run = await driver.ask<DensityRunResult>(
+      { type: 'density.run', body: { namespace: NAMESPACE, deployments: options.deployments, replicas: options.replicas, image: 'nginx', deadlineMs: options.podsDeadlineS * 1000 } },
+      { timeoutMs: options.podsDeadlineS * 1000 + 180_000 },
+    );
+    const result = await probe.ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 });
+    say(`${run.podsRunning}/${pods} pods Running${run.allRunningMs !== undefined ? ` after ${round(run.allRunningMs / 1000, 1)} s` : ''}`);
+    return { run, probe: result };
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+function summarize(
+  options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
+  run: DensityRunResult | undefined, probe: ProbeResult | undefined, failures: string[],
+): DensityBenchResult {
+  const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
+  const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
+  return {
+    nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
+    nodes_ready_s: round(nodesReadyS),
+    pods_running_s: runningS,
+    pods_per_s: runningS === null ? null : round(pods / runningS),
+    pod_startup_p50_ms: p(run?.startupMs, 50),
+    pod_startup_p99_ms: p(run?.startupMs, 99),
+    pod_startup_samples: run?.startupMs.length ?? 0,
+    pod_startup_odd: run?.odd ?? 0,
+    mutating_p50_ms: p(probe?.mutatingMs, 50),
+    mutating_p99_ms: p(probe?.mutatingMs, 99),
+    mutating_samples: probe?.mutatingMs.length ?? 0,
+    mutating_errors: probe?.mutatingErrors ?? 0,
+    list_p50_ms: p(probe?.listMs, 50),
+    list_p99_ms: p(probe?.listMs, 99),
+    list_samples: probe?.listMs.length ?? 0,
+    list_errors: probe?.listErrors ?? 0,
+    rss_mb: Math.round(rssPeakBytes / 2 ** 20),
+    rss_nodes_ready_mb: Math.round(rssNodesReadyMb),
+    reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
+    failures,
+  };
+}
+
+function table(r: DensityBenchResult): string {
+  const vs = (ours: number | null, target: number) => (ours === null ? {} : { baseline: target, ratio: round(ours / target) });
+  const ms = (v: number | null) => v ?? 'n/a';
+  const rows: Row[] = [
+    { name: 'nodes_ready_s (every Node Ready)', ours: r.nodes_ready_s, ...vs(r.nodes_ready_s, TARGETS.nodesReadyS), unit: 's', note: r.nodes === 1_000 ? 'target: 1,000 nodes <= 30 s' : '' },
+    { name: 'pods_running_s (every pod Running)', ours: ms(r.pods_running_s), ...vs(r.pods_running_s, TARGETS.podsRunningS), unit: 's', note: 'target: 20,000 pods <= 60 s' },
+    { name: 'pods_per_s (end to end)', ours: ms(r.pods_per_s), unit: 'pods/s', note: 'target: >= 333' },
+    { name: 'pod_startup_p50_ms', ours: ms(r.pod_startup_p50_ms), unit: 'ms', note: 'creationTimestamp (1 s resolution) -> Running seen by watch' },
+    { name: 'pod_startup_p99_ms', ours: ms(r.pod_startup_p99_ms), ...vs(r.pod_startup_p99_ms, SLO.podStartupP99Ms), unit: 'ms', note: `SLO p99 <= 5 s; ${r.pod_startup_odd} odd of ${r.pod_startup_samples}` },
+    { name: 'mutating_p50_ms (ConfigMap updates)', ours: ms(r.mutating_p50_ms), unit: 'ms' },
+    { name: 'mutating_p99_ms', ours: ms(r.mutating_p99_ms), ...vs(r.mutating_p99_ms, SLO.mutatingP99Ms), unit: 'ms', note: `SLO p99 <= 1 s; ${r.mutating_samples} calls, ${r.mutating_errors} errors` },
+    { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
+    { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} calls, ${r.list_errors} errors` },
+    { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
+  ];
+  const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;
+  const failed = r.failures.length === 0 ? [] : ['', `INCOMPLETE: ${r.failures.join('; ')}`];
+  return [renderTable(title, rows, 'SLO/target'), ...failed].join('\n');
+}

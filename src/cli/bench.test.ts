@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BenchUsageError, densityOptions } from './bench.js';
+
+test('bench density sizes: --pods splits over 20 Deployments by default, or over Deployments of --replicas; an uneven split is refused', () => {
+  assert.deepEqual(pick(densityOptions(false, {})), { nodes: 1_000, deployments: 20, replicas: 1_000 });
+  assert.deepEqual(pick(densityOptions(false, { nodes: 5_000, pods: 100_000 })), { nodes: 5_000, deployments: 20, replicas: 5_000 });
+  assert.deepEqual(pick(densityOptions(false, { pods: 100_000, replicas: 1_000 })), { nodes: 1_000, deployments: 100, replicas: 1_000 });
+  assert.deepEqual(pick(densityOptions(false, { deployments: 4, replicas: 250 })), { nodes: 1_000, deployments: 4, replicas: 250 });
+  assert.throws(() => densityOptions(false, { pods: 1_001 }), BenchUsageError);
+  assert.throws(() => densityOptions(false, { pods: 100, deployments: 2, replicas: 50 }), BenchUsageError);
+});
+
+function pick(o: { nodes: number; deployments: number; replicas: number }) {
+  return { nodes: o.nodes, deployments: o.deployments, replicas: o.replicas };
+}
