@@ -477,6 +477,112 @@ describe('membership', () => {
   });
 });
 
+describe('removed members', () => {
+  test('a node that applies its own removal refuses proposals, reads and transfers, and cannot campaign even when told to', () => {
+    const g = new InMemoryGroup();
+    assert.ok(g.elect(1));
+    assert.ok(g.node(1).proposeConfChange({ type: 'removeVoter', nodeId: 3 }).accepted);
+    g.stabilize();
+    const removed = g.node(3);
+    assert.equal(removed.status().removed, true);
+    assert.equal(g.node(2).status().removed, false);
+    assert.deepEqual(removed.readIndex('r1'), { accepted: false, reason: 'removed', leader: 0 });
+    assert.deepEqual(removed.transferLeadership(2), { accepted: false, reason: 'removed', leader: 0 });
+    assert.deepEqual(removed.propose(enc('x')), { accepted: false, reason: 'removed', leader: 0 });
+    const term = removed.status().term;
+    removed.step({ type: 'msgTimeoutNow', from: 1, to: 3, term });
+    g.tick(50);
+    assert.equal(removed.status().role, 'follower');
+    assert.equal(removed.status().term, term);
+    assert.ok(g.node(1).isLeader());
+  });
+
+  test('a leader that applies its own removal steps down, reports removed, and the rest elect a leader', () => {
+    const g = new InMemoryGroup();
+    assert.ok(g.elect(1));
+    assert.ok(g.node(1).proposeConfChange({ type: 'removeVoter', nodeId: 1 }).accepted);
+    g.stabilize();
+    assert.equal(g.node(1).status().role, 'follower');
+    assert.equal(g.node(1).status().removed, true);
+    g.tick(50);
+    const leader = g.leader();
+    assert.ok(leader && leader.id !== 1);
+    assert.ok(!g.node(1).isLeader());
+  });
+
+  test('a removed node added back as a learner serves again', () => {
+    const g = new InMemoryGroup();
+    assert.ok(g.elect(1));
+    g.node(1).proposeConfChange({ type: 'removeVoter', nodeId: 3 });
+    g.stabilize();
+    assert.equal(g.node(3).status().removed, true);
+    g.tick(2);
+    assert.ok(g.node(1).proposeConfChange({ type: 'addLearner', nodeId: 3 }).accepted);
+    g.stabilize();
+    g.tick(2);
+    assert.equal(g.node(3).status().removed, false);
+    assert.deepEqual(g.node(3).status().confState, { voters: [1, 2], learners: [3] });
+    assert.ok(g.node(3).readIndex('r1').accepted);
+  });
+
+  /** Voters 1..4; 1 leads, is cut off, and 2..4 remove it under a new leader 2: 1 never receives its removal. */
+  function removedWhileCutOff(config: { preVote?: boolean; checkQuorum?: boolean }, oneLeads: boolean): InMemoryGroup {
+    const g = new InMemoryGroup({ voters: [1, 2, 3, 4], config });
+    assert.ok(g.elect(oneLeads ? 1 : 2));
+    g.isolate(1);
+    if (oneLeads) assert.ok(g.elect(2));
+    assert.ok(g.node(2).proposeConfChange({ type: 'removeVoter', nodeId: 1 }).accepted);
+    g.stabilize();
+    assert.deepEqual(g.node(3).status().confState.voters, [2, 3, 4]);
+    assert.equal(g.node(1).status().removed, false, 'node 1 does not know');
+    g.heal();
+    return g;
+  }
+
+  test('without pre-vote and check-quorum, a removed leader that never learned it is a harmless stale leader (seed 710476)', () => {
+    const g = removedWhileCutOff({}, true);
+    const staleTerm = g.node(1).status().term;
+    const term = g.node(2).status().term;
+    g.tick(100);
+    // Nobody sends to node 1 and members drop its lower-term heartbeats, so it never hears term `term`...
+    assert.ok(g.node(1).isLeader());
+    assert.equal(g.node(1).status().term, staleTerm);
+    // ...and it cannot commit anything, while the group commits under the newest term's leader.
+    const stale = g.node(1).propose(enc('to-the-stale-leader'));
+    const index = g.propose('to-the-newest-leader');
+    g.tick(20);
+    assert.ok(stale.accepted && g.node(1).status().commit < stale.index);
+    assert.ok(g.node(2).isLeader() && g.node(2).status().term === term);
+    assert.ok(g.node(4).status().commit >= index);
+  });
+
+  test('with pre-vote, members answer a removed stale leader\'s heartbeat with their term: it steps down and its pre-votes change nothing', () => {
+    const g = removedWhileCutOff({ preVote: true }, true);
+    const term = g.node(2).status().term;
+    g.tick(100);
+    assert.equal(g.node(1).status().role === 'leader', false);
+    assert.ok(g.node(2).isLeader());
+    assert.equal(g.node(2).status().term, term);
+  });
+
+  test('with pre-vote and check-quorum (the replica\'s defaults), a removed follower that never learned it cannot depose the leader', () => {
+    const g = removedWhileCutOff({ preVote: true, checkQuorum: true }, false);
+    const term = g.node(2).status().term;
+    g.tick(100);
+    assert.ok(g.node(2).isLeader());
+    assert.equal(g.node(2).status().term, term);
+  });
+
+  test('without them, the same removed follower campaigns in higher terms and deposes the leader (Raft thesis §4.2.3)', () => {
+    const g = removedWhileCutOff({}, false);
+    const term = g.node(2).status().term;
+    g.tick(100);
+    // Its log lacks the removal, so it never wins, but each campaign raises the members' term.
+    assert.ok(!g.node(1).isLeader());
+    assert.ok(g.node(2).status().term > term);
+  });
+});
+
 describe('flow control and the Ready contract', () => {
   test('a follower in replicate state has at most maxInflightMsgs appends outstanding', () => {
     const g = new InMemoryGroup({ config: { maxInflightMsgs: 2, maxEntriesPerMsg: 1 } });

@@ -27,6 +27,8 @@ export interface RaftTestingKnobs {
   grantVoteWithoutUpToDateCheck?: boolean;
   /** Serve lease reads for as long as check-quorum has not deposed the leader, instead of dating the lease by acked heartbeats. */
   leaseFromCheckQuorumOnly?: boolean;
+  /** A leader acknowledges a normal proposal (index and term) and drops it: a liveness bug, for proving the liveness check bites. */
+  leaderDropsProposals?: boolean;
 }
 
 export interface RaftConfig {
@@ -91,9 +93,10 @@ export const DEFAULT_CLOCK_DRIFT_BOUND = 1.5;
 
 export type ProposalResult =
   | { accepted: true; index: number; term: number }
-  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange'; leader: NodeId };
+  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId };
 
-export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget'; leader: NodeId };
+/** 'removed': this node applied its own removal from the group; it serves nothing until a later configuration adds it back. */
+export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget' | 'removed'; leader: NodeId };
 
 export interface SoftState {
   lead: NodeId;
@@ -144,6 +147,14 @@ export class Raft {
   private timeoutNowSent = false;
   /** Restarted with lease reads: the heartbeats we acked before the crash are forgotten, so honour them for one election timeout. */
   private leaseHeldAfterRestart = false;
+  /**
+   * This node applied a change that removed it (etcd's "the member has been permanently
+   * removed"): it neither campaigns nor serves proposals, reads or transfers. Cleared if a
+   * later configuration adds it back. Volatile: a restarted node learns it again by
+   * re-applying the entry (an application that must remember across compaction keeps its
+   * own record of removed ids, as etcd's membership store does).
+   */
+  private removedFromGroup = false;
 
   private readonly electionTicks: number;
   private readonly electionTimeoutJitterTicks: number;
@@ -214,6 +225,11 @@ export class Raft {
   /** A voter in the current configuration: only voters campaign. */
   promotable(): boolean {
     return this.tracker.isVoter(this.id);
+  }
+
+  /** Whether this node has applied its own removal (and no later re-addition). */
+  removed(): boolean {
+    return this.removedFromGroup;
   }
 
   leaderTransferee(): NodeId {
@@ -629,6 +645,8 @@ export class Raft {
     }
     this.log.restore(m.snapshot);
     this.tracker.setConf(s.confState, this.log.lastIndex() + 1);
+    // A leader sends snapshots only to its members; a snapshot older than our addition may not list us yet.
+    if (this.tracker.progress.has(this.id)) this.removedFromGroup = false;
     return true;
   }
 
@@ -767,9 +785,11 @@ export class Raft {
   }
 
   private proposeEntry(e: Entry): ProposalResult {
+    if (this.removedFromGroup) return { accepted: false, reason: 'removed', leader: NONE };
     if (this.role !== 'leader') return { accepted: false, reason: 'notLeader', leader: this.lead };
     if (this.leadTransferee !== NONE) return { accepted: false, reason: 'transferring', leader: this.lead };
     if (this.log.lastIndex() - this.log.committed >= this.maxUncommittedEntries) return { accepted: false, reason: 'overloaded', leader: this.lead };
+    if (this.knobs.leaderDropsProposals === true && e.type === 'normal') return { accepted: true, index: this.log.lastIndex() + 1, term: this.term };
     const index = this.appendEntries([e]);
     this.bcastAppend();
     // Commit also waits for our own persistence: see selfPersistedTo.
@@ -783,6 +803,8 @@ export class Raft {
 
   /** Ask for a linearizable read point; the answer arrives as a ReadState with the same context. */
   readIndex(context: string): RequestResult {
+    // The leader no longer sends us entries: a read point we could never reach would hang.
+    if (this.removedFromGroup) return { accepted: false, reason: 'removed', leader: NONE };
     if (this.role === 'leader') return this.leaderReadIndex(this.id, context);
     if (this.lead === NONE || this.role !== 'follower') return { accepted: false, reason: 'noLeader', leader: NONE };
     this.send({ type: 'msgReadIndex', from: this.id, to: this.lead, term: 0, context });
@@ -848,6 +870,7 @@ export class Raft {
 
   /** Hand leadership to `to`: catch it up, then tell it to campaign at once (msgTimeoutNow). */
   transferLeadership(to: NodeId): RequestResult {
+    if (this.removedFromGroup) return { accepted: false, reason: 'removed', leader: NONE };
     if (this.role === 'leader') return this.leaderTransfer(to);
     if (this.lead === NONE) return { accepted: false, reason: 'noLeader', leader: NONE };
     this.send({ type: 'msgTransferLeader', from: this.id, to: this.lead, term: 0, transferee: to });
@@ -918,6 +941,7 @@ export class Raft {
       default:
         assertNever(cc.type);
     }
+    if (cc.nodeId === this.id) this.removedFromGroup = cc.type === 'removeVoter' && !this.tracker.progress.has(this.id);
     if (this.role === 'leader') {
       if (!this.tracker.isVoter(this.id)) {
         // Removed (or demoted): a leader that is not a voter cannot count itself; let the rest elect.

@@ -52,6 +52,8 @@ export interface NodeStatus {
   lastIndex: number;
   confState: ConfState;
   leadTransferee: NodeId;
+  /** This node applied its own removal: it refuses proposals, reads and transfers with reason 'removed'; stop it. */
+  removed: boolean;
 }
 
 export interface StartOptions {
@@ -250,6 +252,7 @@ export class RaftNode {
       lastIndex: r.log.lastIndex(),
       confState: cloneConfState(r.confState()),
       leadTransferee: r.leaderTransferee(),
+      removed: r.removed(),
     };
   }
 

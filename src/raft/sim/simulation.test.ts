@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SafetyChecker, SafetyViolation } from './checker.js';
-import { nodesForSeed, replayCommand, runSimulation, type SimKnobs, type SimResult } from './simulation.js';
+import { LIVENESS_TICKS_MAX, nodesForSeed, replayCommand, runSimulation, type SimKnobs, type SimResult } from './simulation.js';
 
 /** The fixed seed set of `npm test`. Longer sweeps: `npm run test:sweep -- --seeds N`. */
 const SEED_COUNT = 500;
@@ -83,6 +83,30 @@ describe('lease reads in the fixed seed set', () => {
     const r = runSimulation({ seed: 891, nodes: 3, knobs: { leaseReadsAssumeNoDrift: true } });
     assert.equal(r.failure?.property, 'linearizableRead', JSON.stringify(r.failure));
     assert.ok(runSimulation({ seed: 891, nodes: 3 }).ok, 'the same seed is clean with every rule intact');
+  });
+});
+
+describe('liveness: the check follows the newest term, and still bites', () => {
+  test('a member removed while cut off still claims to lead term 35; the marker goes to the leader of term 60 and commits (seed 710476, 5 nodes, found by the sweep)', () => {
+    // npm run test:sweep -- --seeds 20000 --from 700001 --nodes 5 --keep-going failed here when the
+    // check proposed to the first node claiming to lead: node 1, which can never commit again.
+    const trace: string[] = [];
+    const r = runSimulation({ seed: 710476, nodes: 5, trace: (line) => trace.push(line) });
+    assert.ok(r.ok, JSON.stringify(r.failure));
+    assert.ok(
+      trace.some((l) => l.includes("liveness: stale leaders ignored: n1 (term 35, not in n3's configuration); proposing to n3, leader of term 60")),
+      'the stale leader of the issue is still there after the heal, and is passed over',
+    );
+    assert.ok(r.stats.livenessTicks >= 0 && r.stats.livenessTicks <= LIVENESS_TICKS_MAX);
+  });
+
+  test('leaders that acknowledge proposals and drop them fail the liveness check, on that seed and on every seed tried', () => {
+    const knobs: SimKnobs = { leaderDropsProposals: true };
+    for (const [seed, nodes] of [[710476, 5], [1, 3], [2, 5], [3, 3], [4, 5]] as const) {
+      const r = runSimulation({ seed, nodes, knobs, chaosTicks: seed === 710476 ? undefined : 300 });
+      assert.equal(r.failure?.property, 'liveness', `seed ${seed}: ${JSON.stringify(r.failure)}`);
+      assert.match(r.failure!.message, /no proposal committed within/);
+    }
   });
 });
 

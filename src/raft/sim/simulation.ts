@@ -200,6 +200,8 @@ export class Simulation {
   private partitionHealAtTick = 0;
   readonly stats: SimStats;
   private healed = false;
+  /** When checkLiveness last traced the stale leaders it passed over (once per liveness window is enough). */
+  private staleLeaderTracedAt = -Infinity;
   /** Membership changes draw from their own generator so enabling them leaves other draws alone. */
   private readonly membershipPrng: Prng;
   private readonly membershipRate: number;
@@ -248,6 +250,7 @@ export class Simulation {
         commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries,
         grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck,
         leaseFromCheckQuorumOnly: knobs.leaseFromCheckQuorumOnly,
+        leaderDropsProposals: knobs.leaderDropsProposals,
       },
     };
   }
@@ -398,6 +401,27 @@ export class Simulation {
     return this.nodes.filter((n) => n.node?.isLeader());
   }
 
+  /**
+   * The leader the group follows: the one of the newest term. Another node may still claim
+   * an older term: a member removed while cut off that never received its removal (no
+   * member sends to it any more, so without pre-vote or check-quorum nothing tells it), or
+   * a leader that has not yet heard the newer term. Neither can commit anything.
+   */
+  private newestLeader(): SimNode | undefined {
+    const leaders = this.leaders().sort((a, b) => b.node!.status().term - a.node!.status().term);
+    const newest = leaders[0];
+    if (newest?.node && leaders.length > 1 && this.tick - this.staleLeaderTracedAt >= LIVENESS_TICKS_MAX) {
+      this.staleLeaderTracedAt = this.tick;
+      const cs = newest.node.status().confState;
+      const stale = leaders.slice(1).map((n) => {
+        const member = cs.voters.includes(n.id) || cs.learners.includes(n.id) ? 'in' : 'not in';
+        return `n${n.id} (term ${n.node!.status().term}, ${member} n${newest.id}'s configuration)`;
+      });
+      this.trace(`liveness: stale leaders ignored: ${stale.join(', ')}; proposing to n${newest.id}, leader of term ${newest.node.status().term}`);
+    }
+    return newest;
+  }
+
   private chaosEvents(): void {
     const sc = this.scenario;
     const alive = this.nodes.filter((n) => n.node);
@@ -544,8 +568,8 @@ export class Simulation {
       }
       // (Re)propose when no marker is out or the last one may have been lost with a leader change.
       if (markerIndex === undefined || this.tick - proposedAt > 3 * ELECTION_TICKS) {
-        const leader = this.leaders().find((n) => n.node && n.node.status().leadTransferee === 0);
-        if (leader?.node) {
+        const leader = this.newestLeader();
+        if (leader?.node && leader.node.status().leadTransferee === 0) {
           const key = `marker${this.tick}`;
           const r = leader.node.propose(ENCODER.encode(key));
           this.drain(leader);
