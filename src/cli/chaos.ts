@@ -272,7 +272,8 @@ async function chaosStudy(file: string, o: StudyCliOptions): Promise<number> {
     if (err.isTTY) err.write('\n');
     if (!(error instanceof StudyRunError)) throw error;
     const cause = error.reason instanceof Error ? error.reason.stack ?? error.reason.message : String(error.reason);
-    err.write(`kubethreads chaos study: the run of ${error.label} (${vary.key}=${JSON.stringify(error.value)}) with seed ${error.seed} failed; the study stopped:\n${cause}\n`);
+    const setting = `${vary.key}=${JSON.stringify(error.value)}`;
+    err.write(`kubethreads chaos study: the run of ${error.label}${error.label === setting ? '' : ` (${setting})`} with seed ${error.seed} failed; the study stopped:\n${cause}\n`);
     err.write(`run it alone: set ${vary.key} to ${JSON.stringify(error.value)} in ${file}, then ${replayCommand(file, error.seed, true)}\n`);
     return EXIT_CHECK_FAILED;
   }
