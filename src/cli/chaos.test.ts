@@ -57,3 +57,32 @@ describe('kubethreads chaos run', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('kubethreads chaos study', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-study-cli-'));
+  const scenario = join(dir, 'tiny.yaml');
+  writeFileSync(scenario, TINY);
+  const study = (out: string, ...more: string[]) => kubethreads(['chaos', 'study', scenario, '--vary', 'cluster.electionTicks=10,12', '--seeds', '3', '--figure', 'newLeaderMs', '--out', join(dir, out), ...more]);
+
+  test('--workers 1 and --workers 2 print the same study.json and write the same study.json and study.html, byte for byte', () => {
+    const serial = study('serial', '--workers', '1', '--json');
+    const pooled = study('pooled', '--workers', '2', '--json');
+    assert.equal(serial.status, 0, serial.stderr);
+    assert.equal(pooled.status, 0, pooled.stderr);
+    assert.equal(pooled.stdout, serial.stdout);
+    for (const f of ['study.json', 'study.html']) assert.equal(readFileSync(join(dir, 'pooled', f), 'utf8'), readFileSync(join(dir, 'serial', f), 'utf8'), f);
+    assert.match(serial.stderr, /one run at a time in this thread/);
+    assert.match(pooled.stderr, /2 worker threads/);
+    assert.match(pooled.stderr, /^\[6\/6\] cluster\.electionTicks=1[02] seed [123]$/m);
+    assert.match(pooled.stderr, /^6 runs in [\d.]+ s wall on 2 worker threads/m);
+  });
+
+  test('a run that throws exits 1 naming its setting and seed, and how to run it alone', () => {
+    const r = kubethreads(['chaos', 'study', scenario, '--vary', 'cluster.replicas=0', '--seeds', '2', '--workers', '2', '--out', join(dir, 'broken')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /the run of cluster\.replicas=0 with seed 1 failed; the study stopped/);
+    assert.match(r.stderr, /odd number of replicas/);
+    assert.match(r.stderr, /run it alone: set cluster\.replicas to 0 in .*tiny\.yaml, then npx kubethreads chaos run .*tiny\.yaml --seed 1 --sim/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -13,6 +13,9 @@ import {
   defaultRegistry,
   describeFigures,
   STUDY_FIGURES,
+  STUDY_WORKERS_MAX,
+  StudyRunError,
+  defaultStudyWorkers,
   formatStudyTable,
   parseScenario,
   parseVary,
@@ -63,7 +66,8 @@ export function registerChaosCommand(program: Command): void {
     .option('--fault <i>', 'which fault of the schedule (default 0)', (v) => nonNegativeInt('--fault', v))
     .option('--out <dir>', 'where to write study.json and study.html (default chaos-out/study-<name>)')
     .option('--json', 'print study.json on stdout instead of a table')
-    .action(async (file: string, o: { vary?: string; labels?: string; seeds?: number; from: number; figure?: string; fault?: number; out?: string; json?: boolean }) => {
+    .option('--workers <n>', 'runs at once, each on its own worker thread; 1 runs them one after another in this thread (the output is the same either way)', (v) => workersArg(v), defaultStudyWorkers())
+    .action(async (file: string, o: StudyCliOptions) => {
       process.exitCode = await chaosStudy(file, o);
     });
 
@@ -201,7 +205,19 @@ function summary(outcome: Awaited<ReturnType<typeof runScenario>>['outcome'], ti
   return lines.join('\n') + '\n';
 }
 
-async function chaosStudy(file: string, o: { vary?: string; labels?: string; seeds?: number; from: number; figure?: string; fault?: number; out?: string; json?: boolean }): Promise<number> {
+interface StudyCliOptions {
+  vary?: string;
+  labels?: string;
+  seeds?: number;
+  from: number;
+  figure?: string;
+  fault?: number;
+  out?: string;
+  json?: boolean;
+  workers: number;
+}
+
+async function chaosStudy(file: string, o: StudyCliOptions): Promise<number> {
   quietComponentLogs();
   const loaded = loadOrReport(file);
   if (loaded === undefined) return EXIT_BAD_INPUT;
@@ -227,21 +243,43 @@ async function chaosStudy(file: string, o: { vary?: string; labels?: string; see
   const fault = o.fault ?? loaded.study.fault ?? 0;
   const out = o.out ?? join('chaos-out', `study-${loaded.scenario.name}`);
   const command = `npx kubethreads chaos study ${shellQuote(file)} --vary ${shellQuote(`${vary.key}=${vary.values.map(String).join(',')}`)} --seeds ${seeds} --from ${o.from} --figure ${figure} --fault ${fault}`;
-  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}\n${command}\n`);
-  const study = await runStudy(loaded.scenario, {
-    key: vary.key,
-    values: vary.values,
-    labels,
-    seeds,
-    firstSeed: o.from,
-    figure,
-    fault,
-    onRun(done, total, label) {
-      if (process.stderr.isTTY) process.stderr.write(`\r[${done}/${total}] ${label}\x1b[K`);
-      else if (done % Math.max(1, Math.round(total / 10)) === 0 || done === total) process.stderr.write(`[${done}/${total}] ${label}\n`);
-    },
-  });
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  const runs = vary.values.length * seeds;
+  const workers = Math.min(o.workers, runs);
+  // --workers stays out of `command`: it changes how long the study takes, never what it finds, and the HTML shows `command`.
+  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}, ${workers === 1 ? 'one run at a time in this thread' : `${workers} worker threads`}\n${command}\n`);
+  const err = process.stderr;
+  const wallStart = performance.now();
+  let runWallMs = 0;
+  let study;
+  try {
+    study = await runStudy(loaded.scenario, {
+      key: vary.key,
+      values: vary.values,
+      labels,
+      seeds,
+      firstSeed: o.from,
+      figure,
+      fault,
+      workers,
+      onRun(done, total, label, seed, _value, wallMs) {
+        runWallMs += wallMs;
+        const line = `[${done}/${total}] ${label} seed ${seed}`;
+        if (err.isTTY) err.write(`\r${line}\x1b[K`);
+        else if (done % Math.max(1, Math.round(total / 10)) === 0 || done === total) err.write(`${line}\n`);
+      },
+    });
+  } catch (error) {
+    if (err.isTTY) err.write('\n');
+    if (!(error instanceof StudyRunError)) throw error;
+    const cause = error.reason instanceof Error ? error.reason.stack ?? error.reason.message : String(error.reason);
+    const setting = `${vary.key}=${JSON.stringify(error.value)}`;
+    err.write(`kubethreads chaos study: the run of ${error.label}${error.label === setting ? '' : ` (${setting})`} with seed ${error.seed} failed; the study stopped:\n${cause}\n`);
+    err.write(`run it alone: set ${vary.key} to ${JSON.stringify(error.value)} in ${file}, then ${replayCommand(file, error.seed, true)}\n`);
+    return EXIT_CHECK_FAILED;
+  }
+  if (err.isTTY) err.write('\n');
+  const wallS = (performance.now() - wallStart) / 1000;
+  err.write(`${runs} runs in ${wallS.toFixed(1)} s wall on ${workers === 1 ? '1 thread' : `${workers} worker threads`} (the runs themselves: ${(runWallMs / 1000).toFixed(1)} s)\n`);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'study.json'), JSON.stringify(study, null, 2) + '\n');
   writeFileSync(join(out, 'study.html'), renderStudyHtml(study, command));
@@ -253,6 +291,12 @@ async function chaosStudy(file: string, o: { vary?: string; labels?: string; see
 function seedArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`--seed needs an integer in [0, 2^32), not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function workersArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > STUDY_WORKERS_MAX) throw new InvalidArgumentError(`--workers needs an integer from 1 to ${STUDY_WORKERS_MAX}, not ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -11,6 +11,12 @@ import type { FaultFigures, NemesisEntry, RequestRecord, ScheduledFault, StatusS
 export const STUDY_FIGURES = ['newLeaderMs', 'unavailabilityMs', 'writesRecoveredMs', 'serviceUnavailabilityMs', 'apiUnavailabilityMs', 'newSchedulerLeaderMs', 'newControllerManagerLeaderMs', 'restoredMs'] as const;
 export type StudyFigure = (typeof STUDY_FIGURES)[number];
 
+/** One fault's study figure (by schedule index); null when the fault or its figure is missing. */
+export function figureOf(figures: readonly FaultFigures[], fault: number, figure: StudyFigure): number | null {
+  const f = figures.find((x) => x.index === fault);
+  return f === undefined ? null : f[figure] ?? null;
+}
+
 /** One fault as the engine fired it. */
 export interface FiredFault {
   index: number;

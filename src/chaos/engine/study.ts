@@ -2,19 +2,21 @@
  * Studies: one scenario, several settings of one key, many seeds each, in the
  * simulated runtime; the distribution of one figure per setting, as a table,
  * JSON, and an HTML page with a cumulative distribution per setting (the
- * shape of the Raft paper's Figure 16).
+ * shape of the Raft paper's Figure 16). With `workers` > 1 the runs go to a
+ * pool of worker threads; results are collected by (value, seed), so the
+ * output is the same byte for byte whatever order runs finish in.
  */
 import { parse as parseYamlScalar } from 'yaml';
 import { escapeHtml } from './report-html.js';
-import { runScenario } from './run.js';
 import { setPath } from './scenario.js';
 import { percentile } from './checks.js';
-import type { PluginRegistry } from './registry.js';
-import type { FaultFigures, Scenario } from './types.js';
+import { defaultRegistry, type PluginRegistry } from './registry.js';
+import type { Scenario } from './types.js';
+import { STUDY_FIGURES, figureOf, type StudyFigure } from './figures.js';
+import type { StudyRunFigure, StudyRunTask } from './study-run.js';
+import { inProcessRunner, poolRunner, type StudyRunner } from './study-pool.js';
 
-import { STUDY_FIGURES, type StudyFigure } from './figures.js';
-
-export { STUDY_FIGURES, type StudyFigure };
+export { STUDY_FIGURES, figureOf, type StudyFigure };
 
 export interface StudyOptions {
   key: string;
@@ -25,8 +27,12 @@ export interface StudyOptions {
   figure: StudyFigure;
   /** Which fault's figure (by schedule index). */
   fault: number;
+  /** Only with `workers: 1`: plugins are code, which cannot cross to a worker thread (the pool uses the default registry). */
   registry?: PluginRegistry;
-  onRun?: (done: number, total: number, label: string, seed: number, value: number | null) => void;
+  /** Runs at once: 1 runs them one after another in this thread; more, on a pool of that many worker threads (at most one per run). Default 1. */
+  workers?: number;
+  /** Called as each run completes, in completion order (which varies with `workers`); `wallMs` is that run's wall time. */
+  onRun?: (done: number, total: number, label: string, seed: number, value: number | null, wallMs: number) => void;
 }
 
 export interface StudySetting {
@@ -71,45 +77,113 @@ export function parseVary(text: string): { key: string; values: unknown[] } {
   return { key, values };
 }
 
-export function figureOf(figures: readonly FaultFigures[], fault: number, figure: StudyFigure): number | null {
-  const f = figures.find((x) => x.index === fault);
-  return f === undefined ? null : f[figure] ?? null;
+/** A run of the study threw: which setting and seed, so it can be run alone. The study stops handing out runs. */
+export class StudyRunError extends Error {
+  constructor(
+    readonly label: string,
+    readonly value: unknown,
+    readonly seed: number,
+    readonly reason: unknown,
+  ) {
+    super(`the run of ${label} with seed ${seed} failed: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'StudyRunError';
+  }
+}
+
+interface PlannedRun {
+  /** Index into the study's values. */
+  setting: number;
+  label: string;
+  task: StudyRunTask;
+}
+
+/** Every run of the study in (value, seed) order: the order results are collected in, whatever order they finish in. */
+function planStudy(scenario: Scenario, options: StudyOptions, firstSeed: number): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  for (const [setting, value] of options.values.entries()) {
+    const label = labelOf(options, setting);
+    const variant = setPath(scenario, options.key, value);
+    for (let s = 0; s < options.seeds; s++) runs.push({ setting, label, task: { scenario: variant, seed: firstSeed + s, figure: options.figure, fault: options.fault } });
+  }
+  return runs;
+}
+
+function labelOf(options: StudyOptions, setting: number): string {
+  return options.labels?.[setting] ?? `${options.key}=${String(options.values[setting])}`;
 }
 
 export async function runStudy(scenario: Scenario, options: StudyOptions): Promise<StudyResult> {
-  const firstSeed = options.firstSeed ?? 1;
   const total = options.values.length * options.seeds;
   if (total > STUDY_RUNS_MAX) throw new Error(`the study would run ${total} scenarios, more than ${STUDY_RUNS_MAX}`);
-  const settings: StudySetting[] = [];
-  let done = 0;
-  for (const [i, value] of options.values.entries()) {
-    const label = options.labels?.[i] ?? `${options.key}=${String(value)}`;
-    const variant = setPath(scenario, options.key, value);
-    const valuesMs: number[] = [];
-    let censored = 0;
-    for (let s = 0; s < options.seeds; s++) {
-      const seed = firstSeed + s;
-      const run = await runScenario(variant, { seed, runtime: 'simulated', registry: options.registry, skipChecks: true });
-      const v = figureOf(run.outcome.figures, options.fault, options.figure);
-      if (v === null) censored++;
-      else valuesMs.push(v);
-      options.onRun?.(++done, total, label, seed, v);
-    }
-    valuesMs.sort((a, b) => a - b);
-    settings.push({
-      label,
-      value,
-      valuesMs,
-      censored,
-      seeds: options.seeds,
-      minMs: valuesMs[0] ?? null,
-      medianMs: percentile(valuesMs, 50) ?? null,
-      p90Ms: percentile(valuesMs, 90) ?? null,
-      p99Ms: percentile(valuesMs, 99) ?? null,
-      maxMs: valuesMs[valuesMs.length - 1] ?? null,
-    });
+  const asked = options.workers ?? 1;
+  if (!Number.isInteger(asked) || asked < 1) throw new Error(`a study needs at least one worker, not ${String(options.workers)}`);
+  // More threads than runs would only start idle clusters' worth of isolates.
+  const workers = Math.min(asked, Math.max(total, 1));
+  if (workers > 1 && options.registry !== undefined && options.registry !== defaultRegistry) {
+    throw new Error('a study with its own plugin registry runs with workers: 1 (plugins are code, which cannot cross to a worker thread)');
   }
+  const runner = workers === 1 ? inProcessRunner(options.registry) : poolRunner(workers);
+  try {
+    return await runStudyWith(scenario, options, runner);
+  } finally {
+    await runner.destroy();
+  }
+}
+
+/** The study on a given runner (tests pass one that finishes runs out of order). */
+export async function runStudyWith(scenario: Scenario, options: StudyOptions, runner: StudyRunner): Promise<StudyResult> {
+  const firstSeed = options.firstSeed ?? 1;
+  const runs = planStudy(scenario, options, firstSeed);
+  const figures = await executeRuns(runs, runner, options);
+  // Runs are planned in (value, seed) order, so a setting's runs are one slice.
+  const settings = options.values.map((value, setting) => summarize(labelOf(options, setting), value, options.seeds, figures.slice(setting * options.seeds, (setting + 1) * options.seeds).map((f) => f.valueMs)));
   return { format: 'kubethreads-chaos-study/1', scenario: scenario.name, key: options.key, figure: options.figure, fault: options.fault, seeds: { first: firstSeed, count: options.seeds }, settings };
+}
+
+/**
+ * Keeps `runner.concurrency` runs in flight, each result in its run's slot. On
+ * a failure no new run starts; those in flight finish, then the failure of
+ * the earliest run in (value, seed) order is thrown.
+ */
+async function executeRuns(runs: readonly PlannedRun[], runner: StudyRunner, options: StudyOptions): Promise<StudyRunFigure[]> {
+  const results: StudyRunFigure[] = new Array<StudyRunFigure>(runs.length);
+  const failures: Array<{ index: number; error: StudyRunError }> = [];
+  let next = 0;
+  let done = 0;
+  const lane = async (): Promise<void> => {
+    while (failures.length === 0 && next < runs.length) {
+      const index = next++;
+      const run = runs[index]!;
+      let figure: StudyRunFigure;
+      try {
+        figure = await runner.run(run.task);
+      } catch (error) {
+        failures.push({ index, error: new StudyRunError(run.label, options.values[run.setting], run.task.seed, error) });
+        return;
+      }
+      results[index] = figure;
+      options.onRun?.(++done, runs.length, run.label, run.task.seed, figure.valueMs, figure.wallMs);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(runner.concurrency, runs.length) }, lane));
+  if (failures.length > 0) throw failures.sort((a, b) => a.index - b.index)[0]!.error;
+  return results;
+}
+
+function summarize(label: string, value: unknown, seeds: number, figures: ReadonlyArray<number | null>): StudySetting {
+  const valuesMs = figures.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  return {
+    label,
+    value,
+    valuesMs,
+    censored: figures.length - valuesMs.length,
+    seeds,
+    minMs: valuesMs[0] ?? null,
+    medianMs: percentile(valuesMs, 50) ?? null,
+    p90Ms: percentile(valuesMs, 90) ?? null,
+    p99Ms: percentile(valuesMs, 99) ?? null,
+    maxMs: valuesMs[valuesMs.length - 1] ?? null,
+  };
 }
 
 export function formatStudyTable(study: StudyResult): string {
