@@ -75,10 +75,10 @@ describe('kubelet with the process runtime (threads, real processes)', { skip: e
       assert.equal(ready.status?.phase, 'Running');
       assert.equal((await httpGet(`http://${podIP}:8080/`)).body, 'hello from web');
 
-      // A Service and its Endpoints (written by hand: no endpoints controller runs here).
+      // A Service and its EndpointSlice, what kube-proxy reads (written by hand: no endpoints controller runs here).
       const svc = await ask<Service>({ type: 'api.create', body: { ...core, resource: 'services', object: { metadata: { name: 'web' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } } });
       assert.ok(svc.ok, JSON.stringify(svc));
-      const eps = await ask({ type: 'api.create', body: { ...core, resource: 'endpoints', object: { metadata: { name: 'web' }, subsets: [{ addresses: [{ ip: podIP, nodeName: 'node-0', targetRef: { kind: 'Pod', name: 'web', namespace: 'default' } }], ports: [{ name: 'http', port: 8080 }] }] } } });
+      const eps = await ask({ type: 'api.create', body: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: 'default', object: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-0', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: [podIP], conditions: { ready: true }, nodeName: 'node-0', targetRef: { kind: 'Pod', name: 'web', namespace: 'default' } }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] } } });
       assert.ok(eps.ok, JSON.stringify(eps));
       const clusterIP = svc.body.spec!.clusterIP!;
       const nodePort = svc.body.spec!.ports![0]!.nodePort!;

@@ -25,7 +25,18 @@ async function main(): Promise<void> {
     throw new Error('usage: one.js NODES DURATION_MS SEED');
   }
   const { scenario } = parseScenario(simBenchScenario({ nodes: nodes!, durationMs: durationMs! }), `bench-sim-${nodes}.yaml`, fullRegistry());
-  const run = await runScenario(scenario, { seed: seed!, runtime: 'simulated' });
+  // Progress on stderr, one line per 10 % of the run (the parent shows the last): a 1,000-node run takes minutes.
+  const started = performance.now();
+  let reported = -1;
+  const run = await runScenario(scenario, {
+    seed: seed!, runtime: 'simulated',
+    onProgress: (p) => {
+      const tenth = Math.floor((p.elapsedMs / p.durationMs) * 10);
+      if (tenth === reported) return;
+      reported = tenth;
+      process.stderr.write(`progress ${nodes} nodes: ${(p.elapsedMs / 1000).toFixed(0)}/${(p.durationMs / 1000).toFixed(0)} s virtual after ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    },
+  });
   const figures: SimRunFigures = {
     nodes: nodes!,
     pods: nodes! * PODS_PER_NODE,

@@ -49,7 +49,12 @@ function runOne(nodes: number, durationMs: number, seed: number): Promise<SimRun
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      const text = c.toString();
+      err += text;
+      // The child's progress lines go on to ours, so a long size shows it is alive.
+      for (const line of text.split('\n')) if (line.startsWith('progress ')) process.stderr.write(`bench sim: ${line.slice('progress '.length)}\n`);
+    });
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
       if (code !== 0 || line === '') {

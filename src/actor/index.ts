@@ -28,5 +28,6 @@ export { NodeDisk } from './node-disk.js';
 export type { ActorSet, LinkFault, LinkRule } from './faults.js';
 export { createLogger, type Logger, type LogOptions } from './log.js';
 export { Prng, deriveSeed, freshSeed } from './prng.js';
+export { markShared } from './shared.js';
 export { SimulatedSystem, type SimulatedSystemOptions } from './sim/sim-system.js';
 export { ThreadedSystem, type ThreadedSystemOptions } from './threaded/threaded-system.js';

@@ -35,6 +35,8 @@ export interface ApiServerArgs {
   /** Period of bookmarks and of reaping pods whose grace period ran out. */
   tickMs?: number;
   serviceIpRange?: { base: string; size: number };
+  /** kube-apiserver's --etcd-compaction-interval (default 5 min; 0: never). */
+  compactionIntervalMs?: number;
 }
 
 /** Kubernetes sends bookmarks about once a minute; we tick faster so graceful deletions end close to their deadline. */
@@ -116,7 +118,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
-    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange });
+    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs });
     await handlers.start();
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.

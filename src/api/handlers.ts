@@ -6,7 +6,7 @@
  * registry's strategies), the choice between the watch cache and the store
  * for lists, namespace deletion and the graceful-deletion reaper.
  */
-import type { KvClient } from '../kv/client/types.js';
+import { KvError, type KvClient } from '../kv/client/types.js';
 import type { UserInfo } from './auth.js';
 import { RbacAuthorizer, SYSTEM_MASTERS, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
 import { apiErrors, ApiError } from './errors.js';
@@ -66,7 +66,15 @@ export interface ApiHandlersOptions {
   now(): number;
   random(): number;
   serviceIpRange?: IpRange;
+  /**
+   * The store's history is compacted this often, to the revision seen one interval earlier (kube-apiserver's
+   * --etcd-compaction-interval, 5 min): without it every revision stays in the store and in every snapshot. 0: never.
+   */
+  compactionIntervalMs?: number;
 }
+
+/** kube-apiserver's --etcd-compaction-interval default. */
+export const COMPACTION_INTERVAL_MS_DEFAULT = 300_000;
 
 /** The namespaces every cluster has. */
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -84,6 +92,8 @@ const QUOTA_CAS_RETRIES_MAX = 32;
  * watcher per second: 400 a second at 100 nodes, most of an idle cluster's traffic.
  */
 export const BOOKMARK_EVERY_MS = 60_000;
+/** A consistent list waits this long for the watch cache to catch up, then reads the store (Kubernetes' cacher: 3 s). */
+const CONSISTENT_LIST_WAIT_MS = 3_000;
 
 export class ApiHandlers {
   readonly registry: Registry;
@@ -98,6 +108,9 @@ export class ApiHandlers {
   private readonly pending = new Set<Promise<unknown>>();
   /** Namespaces this server was asked to delete: admission reads them from the store, never the cache. */
   private readonly namespacesDeleted = new Set<string>();
+  /** The revision to compact to at the next compaction (seen one interval ago), and when that is due. */
+  private compaction: { revision: number; dueMs: number } | undefined;
+  private readonly compactionIntervalMs: number;
   /** The first tick sends bookmarks; then one every BOOKMARK_EVERY_MS. */
   private nextBookmarkMs = Number.NEGATIVE_INFINITY;
 
@@ -107,6 +120,7 @@ export class ApiHandlers {
       cached: (info, key) => this.caches.get(cacheId(info))?.get(key),
     });
     this.now = options.now;
+    this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
     for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
   }
@@ -300,15 +314,24 @@ export class ApiHandlers {
   }
 
   /**
-   * Lists: with limit/continue, or without a resourceVersion (a consistent
-   * read), from the store; with a resourceVersion the cache has reached, from the cache.
+   * Lists: with limit/continue from the store; without a resourceVersion (a
+   * consistent read) from the cache once it has caught up with the store, or
+   * from the store if it does not within CONSISTENT_LIST_WAIT_MS; with a
+   * resourceVersion the cache has reached, from the cache.
    */
   async list(info: ResourceInfo, namespace: string | undefined, q: ApiQuery): Promise<List> {
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
     const listKind = { apiVersion: apiVersionOf(info), kind: `${info.kind}List` };
     const cache = this.cache(info);
     const rv = q.resourceVersion;
-    const fromCache = (q.limit === undefined || q.limit === 0) && !q.continue && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
+    const unpaged = (q.limit === undefined || q.limit === 0) && !q.continue;
+    let fromCache = unpaged && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
+    if (unpaged && (rv === undefined || rv === '')) {
+      // A consistent list (Kubernetes' ConsistentListFromCache, on by default since 1.31): learn the store's
+      // revision with a cheap linearizable read, wait for the cache to reach it, and serve the cache.
+      const revision = await this.registry.currentRevision();
+      fromCache = await cache.waitForFresh(revision, this.now());
+    }
     if (fromCache) {
       const { items, revision } = cache.list(namespace, filter);
       return { ...listKind, metadata: { resourceVersion: String(revision) }, items };
@@ -618,6 +641,7 @@ export class ApiHandlers {
    */
   async tick(): Promise<{ reaped: string[] }> {
     const nowMs = this.now();
+    for (const cache of this.caches.values()) cache.giveUpWaiting(nowMs - CONSISTENT_LIST_WAIT_MS);
     if (nowMs >= this.nextBookmarkMs) {
       for (const cache of this.caches.values()) cache.bookmark();
       this.nextBookmarkMs = nowMs + BOOKMARK_EVERY_MS;
@@ -629,7 +653,25 @@ export class ApiHandlers {
     });
     const reaped = await this.registry.reapExpired(pods, expired);
     await this.recountQuotas();
+    await this.compactIfDue(nowMs);
     return { reaped };
+  }
+
+  /** As kube-apiserver's compactor: every interval, compact to the revision seen at the previous one, so watchers have an interval to catch up. */
+  private async compactIfDue(nowMs: number): Promise<void> {
+    const intervalMs = this.compactionIntervalMs;
+    if (intervalMs <= 0) return;
+    if (this.compaction !== undefined && nowMs < this.compaction.dueMs) return;
+    const revision = await this.registry.currentRevision();
+    const previous = this.compaction;
+    this.compaction = { revision, dueMs: nowMs + intervalMs };
+    if (previous === undefined || previous.revision <= 1) return;
+    try {
+      await this.registry.kv.compact(previous.revision);
+    } catch (error) {
+      // Compacted already (another compaction got there first): nothing to do.
+      if (!(error instanceof KvError && error.code === 'compacted')) throw error;
+    }
   }
 
   /** Resolves when background namespace cleanups are done (tests). */

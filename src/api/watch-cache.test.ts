@@ -174,6 +174,52 @@ test('sendInitialEvents=false without an RV starts from now, with no synthetic A
   assert.deepEqual(w.summary(), ['ADDED b']);
 });
 
+test('a LIST without a resourceVersion is consistent and served from the cache once it caught up; a stalled cache falls back to the store', async () => {
+  const { handlers, registry, kv, clock } = await startHandlers();
+  await registry.create(pods, 'default', pod('a'));
+  const range = kv.range.bind(kv);
+  const prefixReads: string[] = [];
+  kv.range = (key, options) => {
+    if (options?.rangeEnd !== undefined && options.countOnly !== true) prefixReads.push(key);
+    return range(key, options);
+  };
+  const list = () => handlers.handle({ verb: 'list', group: '', version: 'v1', resource: 'pods', namespace: 'default' }, ADMIN);
+  // Right after the write the cache may not have the event yet: the list waits for it, then answers from the cache.
+  const first = await list();
+  assert.deepEqual((first.body as { items: Array<{ metadata: { name: string } }> }).items.map((p) => p.metadata.name), ['a']);
+  assert.deepEqual(prefixReads, [], 'no range over the pods in the store');
+  // A cache whose store watch stalled never catches up: after the wait, the list reads the store.
+  handlers.cache(pods).stop();
+  await registry.create(pods, 'default', pod('b'));
+  const stalled = list();
+  await tick();
+  clock.advance(3_001);
+  await handlers.tick();
+  const second = await stalled;
+  assert.deepEqual((second.body as { items: Array<{ metadata: { name: string } }> }).items.map((p) => p.metadata.name), ['a', 'b']);
+  assert.equal(prefixReads.length, 1, 'the fallback read the store');
+});
+
+test('the API server compacts the store every interval, to the revision it saw one interval before', async () => {
+  const { kv, clock } = await startHandlers();
+  const { ApiHandlers } = await import('./handlers.js');
+  const handlers = new ApiHandlers({ kv, now: clock.now, random: () => 0.5, compactionIntervalMs: 60_000 });
+  await handlers.start();
+  const write = (n: number) => handlers.handle({ verb: 'create', group: '', version: 'v1', resource: 'configmaps', namespace: 'default', body: { metadata: { name: `c${n}` } } }, ADMIN);
+  await write(1);
+  await handlers.tick();
+  const seen = (await kv.range('/registry/', { countOnly: true })).header.revision;
+  await write(2);
+  clock.advance(30_000);
+  await handlers.tick();
+  assert.equal((await kv.range('/registry/configmaps/default/c1', { revision: seen - 1 })).kvs.length, 0, 'not compacted before the interval (c1 did not exist yet)');
+  clock.advance(30_000);
+  await handlers.tick();
+  await assert.rejects(kv.range('/registry/configmaps/default/c1', { revision: seen - 1 }), (e: unknown) => (e as { code?: string }).code === 'compacted');
+  const atSeen = await kv.range('/registry/configmaps/default/c1', { revision: seen });
+  assert.equal(atSeen.kvs.length, 1, 'the revision seen an interval ago is kept');
+});
+
 test('a thousand node-filtered watchers (the kubelets\' pod watch) each get only their own node\'s events: bound as ADDED, then MODIFIED, DELETED', async () => {
   const { handlers, registry } = await startHandlers();
   const cache = handlers.cache(pods);

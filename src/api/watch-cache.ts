@@ -10,6 +10,9 @@
  * as synthetic ADDED events. A label/field-selected watch sees an object
  * moving into its selection as ADDED and out of it as DELETED.
  *
+ * Cached objects are never changed once made (an event makes a new one), and
+ * are marked shared (src/actor/shared.ts): every watcher may receive one copy.
+ *
  * Watchers are indexed as Kubernetes' cacher indexes them: by namespace, and
  * by the resource's trigger field (pods: `spec.nodeName=X`, the kubelet's
  * watch), so an event is tested only against the watchers it can concern
@@ -17,6 +20,7 @@
  */
 import type { KvClient, KvWatch } from '../kv/client/types.js';
 import { KvError } from '../kv/client/types.js';
+import { markShared } from '../actor/shared.js';
 import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
 import { apiErrors } from './errors.js';
 import { apiVersionOf, storagePrefix, type ResourceInfo } from './resources.js';
@@ -100,7 +104,7 @@ export class WatchCache {
   private storeWatch: KvWatch | undefined;
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
-  private freshWaiters: { revision: number; resolve: () => void }[] = [];
+  private freshWaiters: { revision: number; resolve: (fresh: boolean) => void; sinceMs: number }[] = [];
   /** Counters for inspection and tests. */
   readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0, watchersOffered: 0 };
 
@@ -137,7 +141,7 @@ export class WatchCache {
   private async relist(): Promise<void> {
     const response = await this.kv.range(this.prefix, { rangeEnd: prefixEnd(this.prefix) });
     const objects = new Map<string, KubeObject>();
-    for (const kv of response.kvs) objects.set(kv.key, this.decode(kv));
+    for (const kv of response.kvs) objects.set(kv.key, markShared(this.decode(kv)));
     this.objects = objects;
     this.events = [];
     this.windowStartRevision = response.header.revision;
@@ -170,13 +174,13 @@ export class WatchCache {
       const previous = this.objects.get(key);
       let event: CachedEvent;
       if (e.type === 'put') {
-        const object = this.decode(e.kv);
+        const object = markShared(this.decode(e.kv));
         this.objects.set(key, object);
         event = { type: previous === undefined ? 'ADDED' : 'MODIFIED', object, previous, revision, key };
       } else {
         if (previous === undefined) continue;
         this.objects.delete(key);
-        const object = { ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } };
+        const object = markShared({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } });
         event = { type: 'DELETED', object, previous, revision, key };
       }
       this.currentRevision = revision;
@@ -196,19 +200,40 @@ export class WatchCache {
   private progress(revision: number): void {
     if (revision > this.currentRevision) this.currentRevision = revision;
     this.resolveFresh();
+    // Still behind (the replica our watch is on had not applied that far): ask again; each answer moves us on.
+    if (this.freshWaiters.length > 0) this.kv.requestProgress();
   }
 
   private resolveFresh(): void {
     if (this.freshWaiters.length === 0) return;
     const ready = this.freshWaiters.filter((w) => w.revision <= this.currentRevision);
     this.freshWaiters = this.freshWaiters.filter((w) => w.revision > this.currentRevision);
-    for (const w of ready) w.resolve();
+    for (const w of ready) w.resolve(true);
   }
 
   /** Resolves once the cache has caught up to `revision` (events or a progress notification). */
   waitFor(revision: number): Promise<void> {
-    if (revision <= this.currentRevision) return Promise.resolve();
-    return new Promise((resolve) => this.freshWaiters.push({ revision, resolve }));
+    return this.waitForFresh(revision, Number.POSITIVE_INFINITY).then(() => undefined);
+  }
+
+  /**
+   * Kubernetes' consistent read from the cache: resolves true once the cache has caught up to `revision`
+   * (asking the store for a progress notification rather than waiting for the periodic one), or false when
+   * `giveUpWaiting` gives up on it first; the caller then reads the store.
+   */
+  waitForFresh(revision: number, nowMs: number): Promise<boolean> {
+    if (revision <= this.currentRevision) return Promise.resolve(true);
+    const waiting = new Promise<boolean>((resolve) => this.freshWaiters.push({ revision, resolve, sinceMs: nowMs }));
+    this.kv.requestProgress();
+    return waiting;
+  }
+
+  /** Waiters since before `beforeMs` give up (false): a store watch that stalls must not hang reads. */
+  giveUpWaiting(beforeMs: number): void {
+    const expired = this.freshWaiters.filter((w) => w.sinceMs < beforeMs);
+    if (expired.length === 0) return;
+    this.freshWaiters = this.freshWaiters.filter((w) => w.sinceMs >= beforeMs);
+    for (const w of expired) w.resolve(false);
   }
 
   /** Objects matching, sorted by key (the store's order), and the revision they reflect. */

@@ -4,7 +4,7 @@
  * balancer listening on 127.30.x.y → the node's NodePort, served by the real
  * kube-proxy actor's TCP forwarder → a real HTTP server standing in for the
  * pod (no kubelet: the "pod" is a server this test starts on a pod address,
- * and its Endpoints are written by hand, as the endpoints controller would).
+ * and its EndpointSlice is written by hand, as the endpoints controller would).
  */
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -70,8 +70,8 @@ test('process runtime: an HTTP request to the load balancer address reaches the 
     await must({
       type: 'api.create',
       body: {
-        group: '', version: 'v1', resource: 'endpoints', namespace: 'default',
-        object: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: POD_IP, nodeName: 'node-0' }], ports: [{ name: 'http', port: POD_PORT, protocol: 'TCP' }] }] },
+        group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: 'default',
+        object: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-0', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: [POD_IP], conditions: { ready: true }, nodeName: 'node-0' }], ports: [{ name: 'http', port: POD_PORT, protocol: 'TCP' }] },
       },
     });
     const ingress = await poll('the Service ingress', async () => {

@@ -50,7 +50,8 @@ export interface ControllerManagerStatus {
   writes: WriteRecord[];
 }
 
-export type ControllerManagerMsg = ClientTimerMsg | Message<'cm.status', null>;
+/** `cm.status` with `{ writes: false }` leaves the write record out: a sampler asking several times a second needs who leads, not 10,000 records. */
+export type ControllerManagerMsg = ClientTimerMsg | Message<'cm.status', null | { writes?: boolean }>;
 
 /** Writes remembered for `cm.status` (the HA test's record); older ones are dropped. */
 const WRITE_RECORDS_MAX = 10_000;
@@ -120,7 +121,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
           return undefined;
         case 'cm.status':
           return {
-            identity: ctx.name, leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: [...writes],
+            identity: ctx.name, leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: msg.body?.writes === false ? [] : [...writes],
           } satisfies ControllerManagerStatus;
         default:
           return unhandled;

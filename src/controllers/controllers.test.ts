@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Deployment, Event, Pod, ReplicaSet } from '../api/types/index.js';
+import type { Deployment, Endpoints, Event, Pod, ReplicaSet, Service } from '../api/types/index.js';
+import { MIRRORED_BY, mirroredSlices } from './endpoints.js';
 import { LEADER_ELECTION_JITTER_FACTOR } from '../client/index.js';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revisionOf } from './deployment-util.js';
 import { DEPLOY, EVENT, POD, RS, TIMING, NS, assertNoOverlap, cluster, deployment } from './test-harness.js';
@@ -281,5 +282,20 @@ describe('the checks of these tests bite', () => {
     } finally {
       await h.sim.shutdown();
     }
+  });
+});
+
+describe('EndpointSliceMirroring: a selectorless Service\'s Endpoints reach kube-proxy as slices', () => {
+  test('each subset mirrored, ready and not-ready addresses, at most 100 endpoints a slice, labelled as Kubernetes labels them', () => {
+    const service = { metadata: { name: 'db', namespace: 'default', uid: 'u1' }, spec: { ports: [{ port: 5432 }] } } as Service;
+    const addresses = Array.from({ length: 150 }, (_, i) => ({ ip: `10.0.0.${i}`, nodeName: 'node-0' }));
+    const endpoints = { metadata: { name: 'db', namespace: 'default' }, subsets: [{ addresses, notReadyAddresses: [{ ip: '10.0.1.1' }], ports: [{ port: 5432, protocol: 'TCP' }] }] } as Endpoints;
+    const slices = mirroredSlices(service, endpoints);
+    assert.deepEqual(slices.map((s) => s.endpoints?.length), [100, 51]);
+    assert.deepEqual(slices.map((s) => s.metadata.labels), Array(2).fill({ 'kubernetes.io/service-name': 'db', 'endpointslice.kubernetes.io/managed-by': MIRRORED_BY }));
+    assert.equal(slices[1]!.endpoints!.at(-1)!.conditions?.ready, false);
+    assert.equal(slices[0]!.endpoints![0]!.nodeName, 'node-0');
+    assert.deepEqual(slices[0]!.ports, [{ name: '', port: 5432, protocol: 'TCP' }]);
+    assert.deepEqual(mirroredSlices(service, undefined), [], 'no Endpoints, no slices');
   });
 });

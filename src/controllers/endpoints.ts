@@ -60,7 +60,8 @@ export class EndpointsController {
       if (name !== undefined) this.workers.enqueue(`${o.metadata.namespace}/${name}`);
     };
     options.slices.addEventHandler({ onUpdate: (_o, s) => owned(s), onDelete: owned });
-    options.endpoints.addEventHandler({ onUpdate: (_o, e) => owned(e), onDelete: owned });
+    // Endpoints: ours put back; a selectorless Service's (the user's) mirrored.
+    options.endpoints.addEventHandler({ onAdd: owned, onUpdate: (_o, e) => owned(e), onDelete: owned });
   }
 
   start(): void {
@@ -86,7 +87,11 @@ export class EndpointsController {
       if (stale !== undefined) await this.ignoreNotFound(this.options.api.delete(ENDPOINTS, namespace, name));
       return;
     }
-    if (service.spec?.selector === undefined || Object.keys(service.spec.selector).length === 0) return; // endpoints managed by the user
+    if (service.spec?.selector === undefined || Object.keys(service.spec.selector).length === 0) {
+      // Endpoints managed by the user: mirrored into EndpointSlices (Kubernetes' EndpointSliceMirroring controller), which is all kube-proxy reads.
+      await this.applySlices(service, mirroredSlices(service, this.options.endpoints.store.get(key)), MIRRORED_BY);
+      return;
+    }
     const pods = this.options.pods.store.byIndex(INDEX_NAMESPACE, namespace).filter((p) => selects(service, p) && podIp(p) !== undefined
       && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
     const resolved = pods.map((pod) => ({ pod, ports: resolvePorts(service.spec?.ports ?? [], pod) }));
@@ -157,8 +162,14 @@ export class EndpointsController {
         });
       }
     }
+    await this.applySlices(service, desired, MANAGED_BY);
+  }
+
+  /** Makes the slices of `service` managed by `managedBy` exactly `desired` (created, updated, extra ones deleted). */
+  private async applySlices(service: Service, desired: EndpointSlice[], managedBy: string): Promise<void> {
+    const namespace = service.metadata.namespace!;
     const existing = this.options.slices.store.byIndex(INDEX_NAMESPACE, namespace)
-      .filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name && s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
+      .filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name && s.metadata.labels?.[MANAGED_BY_LABEL] === managedBy);
     const existingByName = new Map(existing.map((s) => [s.metadata.name, s]));
     for (const slice of desired) {
       const current = existingByName.get(slice.metadata.name);
@@ -203,6 +214,44 @@ export class EndpointsController {
       if (!isNotFound(error)) throw error;
     }
   }
+}
+
+/** The managed-by value of slices mirrored from a selectorless Service's Endpoints, as Kubernetes labels them. */
+export const MIRRORED_BY = 'endpointslicemirroring-controller.k8s.io';
+
+/** Pure: the EndpointSlices mirroring a selectorless Service's Endpoints (none when it has none), at most 100 endpoints each. */
+export function mirroredSlices(service: Service, endpoints: Endpoints | undefined): EndpointSlice[] {
+  const slices: EndpointSlice[] = [];
+  for (const subset of endpoints?.subsets ?? []) {
+    const ports = (subset.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' }));
+    const members: EndpointSliceEndpoint[] = [
+      ...(subset.addresses ?? []).map((a) => mirroredEndpoint(a, true)),
+      ...(subset.notReadyAddresses ?? []).map((a) => mirroredEndpoint(a, false)),
+    ];
+    for (let i = 0; i < members.length; i += ENDPOINTS_PER_SLICE_MAX) {
+      slices.push({
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        metadata: {
+          name: `${service.metadata.name}-mirror-${slices.length}`, namespace: service.metadata.namespace,
+          labels: { [SERVICE_NAME_LABEL]: service.metadata.name!, [MANAGED_BY_LABEL]: MIRRORED_BY },
+          ownerReferences: [ownerRefTo(service, 'v1', 'Service')],
+        },
+        addressType: 'IPv4',
+        endpoints: members.slice(i, i + ENDPOINTS_PER_SLICE_MAX),
+        ports,
+      });
+    }
+  }
+  return slices;
+}
+
+function mirroredEndpoint(address: EndpointAddress, ready: boolean): EndpointSliceEndpoint {
+  return {
+    addresses: [address.ip],
+    conditions: { ready, serving: ready, terminating: false },
+    ...(address.targetRef !== undefined ? { targetRef: address.targetRef } : {}),
+    ...(address.nodeName !== undefined ? { nodeName: address.nodeName } : {}),
+  };
 }
 
 function selects(service: Service, pod: Pod): boolean {

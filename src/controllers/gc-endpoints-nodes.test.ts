@@ -134,6 +134,24 @@ describe('garbage collection, endpoints and node lifecycle in the simulated runt
     }
   });
 
+  test('a selectorless Service\'s hand-written Endpoints are mirrored into slices, follow their changes, and go with the Service', async () => {
+    const h = await cluster(205);
+    try {
+      await h.create<Service>(SVC, { metadata: { name: 'db', namespace: NS }, spec: { ports: [{ port: 5432 }] } });
+      const endpoints = await h.create<Endpoints>(EP, { metadata: { name: 'db', namespace: NS }, subsets: [{ addresses: [{ ip: '10.9.0.1' }], ports: [{ port: 5432, protocol: 'TCP' }] }] });
+      const addresses = async () => (await h.list<EndpointSlice>(SLICES, 'kubernetes.io/service-name=db')).flatMap((s) => s.endpoints.map((e) => e.addresses[0]));
+      await h.until('mirrored', async () => JSON.stringify(await addresses()) === '["10.9.0.1"]');
+      await h.update<Endpoints>(EP, { ...endpoints, subsets: [{ addresses: [{ ip: '10.9.0.1' }, { ip: '10.9.0.2' }], ports: [{ port: 5432, protocol: 'TCP' }] }] });
+      await h.until('the change mirrored', async () => JSON.stringify(await addresses()) === '["10.9.0.1","10.9.0.2"]');
+      const [slice] = await h.list<EndpointSlice>(SLICES, 'kubernetes.io/service-name=db');
+      assert.equal(slice!.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'endpointslicemirroring-controller.k8s.io');
+      await h.delete(SVC, 'db');
+      await h.until('mirrored slices removed with the Service', async () => (await h.list(SLICES)).length === 0);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
   test('node lifecycle: a node whose lease stops goes Unknown with the unreachable taints after the grace period; its pods are evicted after the scaled tolerationSeconds and replaced; a pod tolerating forever stays', async () => {
     const h = await cluster(205);
     try {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defineBehaviour, unhandled } from '../behaviour.js';
 import type { Message } from '../protocol.js';
-import { copyPlain } from './message-copy.js';
+import { markShared } from '../shared.js';
+import { copyPlain, type PlainCopy, type SharedCopies } from './message-copy.js';
 import { SimulatedSystem } from './sim-system.js';
 
 type Msg =
@@ -111,5 +112,29 @@ describe('the simulated runtime copies plain messages without msgpack, and each 
       { ...base, spec: { ...base.spec, paused: true } },
       { ...base, spec: { ...base.spec, extra: null } },
     ]) assert.notEqual(digest(changed), digest(base), JSON.stringify(changed));
+  });
+});
+
+describe('objects marked shared reach every receiver as one frozen copy', () => {
+  test('one copy for all, deep-frozen, with the same digest; bytes or a Date inside fall back to a copy each', () => {
+    const cache: SharedCopies = new WeakMap();
+    const pod = markShared({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'c' }] } });
+    const a = copyPlain({ events: [{ type: 'ADDED', object: pod }] }, cache)!;
+    const b = copyPlain({ events: [{ type: 'ADDED', object: pod }] }, cache)!;
+    const objectOf = (c: PlainCopy) => (c.value as { events: Array<{ object: typeof pod }> }).events[0]!.object;
+    assert.equal(objectOf(a), objectOf(b), 'the same copy');
+    assert.notEqual(objectOf(a), pod, 'a copy, not the sender\'s object');
+    assert.equal(a.digest, b.digest);
+    assert.ok(Object.isFrozen(objectOf(a)) && Object.isFrozen(objectOf(a).metadata.labels) && Object.isFrozen(objectOf(a).spec.containers[0]));
+    assert.throws(() => {
+      'use strict';
+      (objectOf(a).metadata as { name: string }).name = 'changed';
+    }, TypeError);
+    assert.ok(!Object.isFrozen((a.value as { events: unknown[] }).events), 'the envelope around it is the receiver\'s own');
+    const withBytes = markShared({ data: new Uint8Array([1]) });
+    const c = copyPlain([withBytes], cache)!;
+    const d = copyPlain([withBytes], cache)!;
+    assert.notEqual((c.value as unknown[])[0], (d.value as unknown[])[0], 'bytes cannot be frozen: copied each time');
+    assert.equal(copyPlain(pod)!.value === objectOf(a), false, 'without the runtime\'s cache: a private copy');
   });
 });

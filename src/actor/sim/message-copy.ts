@@ -19,6 +19,8 @@
  * hashing every byte of every string.
  */
 
+import { isShared } from '../shared.js';
+
 /** Thrown inside the walk when a value is not plain data; caught by `copyPlain`. */
 class NotPlain extends Error {}
 const NOT_PLAIN = new NotPlain('not plain data');
@@ -35,9 +37,22 @@ export interface PlainCopy {
   digest: number;
 }
 
+/**
+ * Frozen copies of objects marked shared (src/actor/shared.ts), by source
+ * object, with their digests; undefined: the object holds bytes or a Date,
+ * which cannot be frozen, and is copied each time.
+ */
+export type SharedCopies = WeakMap<object, { copy: unknown; digest: number } | undefined>;
+
+interface WalkState {
+  h: number;
+  shared: SharedCopies | undefined;
+  freezing: boolean;
+}
+
 /** A deep copy of plain data and its digest, or undefined when the value holds something else. */
-export function copyPlain(value: unknown): PlainCopy | undefined {
-  const state = { h: 0x9747b28c | 0 };
+export function copyPlain(value: unknown, shared?: SharedCopies): PlainCopy | undefined {
+  const state: WalkState = { h: 0x9747b28c | 0, shared, freezing: false };
   try {
     const copy = walk(value, state, 0);
     return { value: copy, digest: state.h };
@@ -47,7 +62,26 @@ export function copyPlain(value: unknown): PlainCopy | undefined {
   }
 }
 
-function mixString(state: { h: number }, s: string): void {
+/** The frozen copy every receiver of a shared object gets (made on first use), or undefined when it cannot be frozen. */
+function sharedCopy(value: object, state: WalkState, depth: number): { copy: unknown; digest: number } | undefined {
+  const cache = state.shared!;
+  if (cache.has(value)) return cache.get(value);
+  const inner: WalkState = { h: 0x1b873593, shared: cache, freezing: true };
+  let entry: { copy: unknown; digest: number } | undefined;
+  try {
+    entry = { copy: walk(value, inner, depth), digest: inner.h };
+  } catch (error) {
+    if (error !== CANNOT_FREEZE) throw error;
+    entry = undefined;
+  }
+  cache.set(value, entry);
+  return entry;
+}
+
+/** Thrown while making a frozen copy that meets bytes or a Date (which Object.freeze cannot make read-only). */
+const CANNOT_FREEZE = new NotPlain('cannot freeze');
+
+function mixString(state: WalkState | { h: number }, s: string): void {
   const n = s.length;
   let h = Math.imul(state.h ^ n, MIX);
   if (n > 0) {
@@ -58,13 +92,13 @@ function mixString(state: { h: number }, s: string): void {
   state.h = h;
 }
 
-function mixNumber(state: { h: number }, x: number): void {
+function mixNumber(state: WalkState | { h: number }, x: number): void {
   // Integers (revisions, indexes, counts) exactly; other numbers by their scaled value.
   const bits = Number.isInteger(x) ? (x | 0) ^ (Math.floor(x / 4294967296) | 0) : Math.round(x * 1e6) | 0;
   state.h = Math.imul(state.h ^ bits ^ 0x2d, MIX);
 }
 
-function walk(value: unknown, state: { h: number }, depth: number): unknown {
+function walk(value: unknown, state: WalkState, depth: number): unknown {
   switch (typeof value) {
     case 'string':
       mixString(state, value);
@@ -88,12 +122,19 @@ function walk(value: unknown, state: { h: number }, depth: number): unknown {
     return null;
   }
   if (depth > DEPTH_MAX) throw NOT_PLAIN;
+  if (!state.freezing && state.shared !== undefined && isShared(value)) {
+    const entry = sharedCopy(value, state, depth);
+    if (entry !== undefined) {
+      state.h = Math.imul(state.h ^ entry.digest, MIX);
+      return entry.copy;
+    }
+  }
   if (Array.isArray(value)) {
     const n = value.length;
     state.h = Math.imul(state.h ^ n ^ 0x1d00, MIX);
     const out = new Array<unknown>(n);
     for (let i = 0; i < n; i++) out[i] = walk(value[i], state, depth + 1);
-    return out;
+    return state.freezing ? Object.freeze(out) : out;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === OBJECT_PROTOTYPE || proto === null) {
@@ -103,9 +144,10 @@ function walk(value: unknown, state: { h: number }, depth: number): unknown {
       mixString(state, key);
       out[key] = walk(source[key], state, depth + 1);
     }
-    return out;
+    return state.freezing ? Object.freeze(out) : out;
   }
   if (value instanceof Uint8Array) {
+    if (state.freezing) throw CANNOT_FREEZE;
     const n = value.length;
     let h = Math.imul(state.h ^ n ^ 0x1f00, MIX);
     for (let i = 0; i < n; i++) h = Math.imul(h ^ value[i]!, MIX);
@@ -113,6 +155,7 @@ function walk(value: unknown, state: { h: number }, depth: number): unknown {
     return Buffer.isBuffer(value) ? Buffer.from(value) : new Uint8Array(value);
   }
   if (value instanceof Date) {
+    if (state.freezing) throw CANNOT_FREEZE;
     mixNumber(state, value.getTime());
     return new Date(value.getTime());
   }

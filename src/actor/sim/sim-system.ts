@@ -13,7 +13,7 @@ import { HOST_SENDER, REPLY_TYPE, type Envelope, type Message, type ReplyBody } 
 import { RestartTracker } from '../supervision.js';
 import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
-import { copyPlain } from './message-copy.js';
+import { copyPlain, type SharedCopies } from './message-copy.js';
 
 export interface SimulatedSystemOptions {
   seed: number;
@@ -86,6 +86,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly latencyMinMs: number;
   private readonly latencyMaxMs: number;
   private readonly copyMessages: boolean;
+  /** One frozen copy per object its sender marked shared (src/actor/shared.ts), for every receiver. */
+  private readonly sharedCopies: SharedCopies = new WeakMap();
   /** Record shapes shared by the packer and unpacker (one thread, in order): no definitions in every message, no reader compiled per message. */
   private readonly structures: object[] = [];
   private readonly packr = new Packr({ useRecords: true, structures: this.structures, maxSharedStructures: 8160 });
@@ -320,7 +322,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         fromLinks.set(envelope.to, atMs);
       }
       if (plain) {
-        const copy = copyPlain(body);
+        const copy = copyPlain(body, this.sharedCopies);
         if (copy !== undefined) {
           this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes: undefined, copied: true, copy: copy.value, digest: copy.digest });
           continue;

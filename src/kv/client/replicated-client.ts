@@ -222,6 +222,18 @@ export class ReplicatedKvClient implements KvClient {
     return true;
   }
 
+  requestProgress(): void {
+    // One message per replica, naming this client's watches there that asked for progress.
+    const byReplica = new Map<string, number[]>();
+    for (const state of this.watches.values()) {
+      if (state.ended || state.creating || state.replica === undefined || state.serverWatchId === undefined || state.options.progressNotify !== true) continue;
+      let ids = byReplica.get(state.replica);
+      if (ids === undefined) byReplica.set(state.replica, (ids = []));
+      ids.push(state.serverWatchId);
+    }
+    for (const [replica, watchIds] of byReplica) this.host.send(replica, { type: 'watchProgress', body: { watchIds } } satisfies ReplicaMsg);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -100,6 +100,12 @@ export interface KvClient {
   leaseKeepAlive(id: number, options?: CallOptions): Promise<LeaseKeepAliveResponse>;
   leaseTimeToLive(id: number, options?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLiveResponse>;
   watch(key: string, options: WatchOptions, handlers: WatchHandlers): KvWatch;
+  /**
+   * etcd's RequestProgress: every synced watch opened with `progressNotify` gets a progress notification
+   * (its revision) soon, without waiting for the periodic one. What Kubernetes' consistent reads from the
+   * watch cache use to learn that the cache has caught up.
+   */
+  requestProgress(): void;
   /** Cancels every watch and rejects nothing further; calls after close reject. */
   close(): void;
 }

@@ -79,6 +79,8 @@ export type ReplicaMsg =
    */
   | { type: 'watchCreate'; body: Omit<WatchCreateRequest, 'type'> & { watcher: string; clientWatchId: number } }
   | { type: 'watchCancel'; body: { watchId: number } }
+  /** etcd's RequestProgress for the sender's watches on this replica: a progress notification for each that is synced. */
+  | { type: 'watchProgress'; body: { watchIds: number[] } }
   /** Ask: this replica's `ReplicaStatus`. */
   | { type: 'status'; body: null }
   /** Ask (operators, benchmarks): start an election on this replica now. */

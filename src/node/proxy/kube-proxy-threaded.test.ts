@@ -84,7 +84,8 @@ test('two kube-proxy syncs at once leave one forwarder, and its NodePort follows
 
     await must({
       type: 'api.create',
-      body: { group: '', version: 'v1', resource: 'endpoints', namespace: 'default', object: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'echo', namespace: 'default' }, subsets: [{ addresses: [{ ip: POD_IP, nodeName: 'node-0' }], ports: [{ port: POD_PORT, protocol: 'TCP' }] }] } },
+      // What the controller-manager would write (kube-proxy reads EndpointSlices only, as Kubernetes' does).
+      body: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: 'default', object: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'echo-0', namespace: 'default', labels: { 'kubernetes.io/service-name': 'echo' } }, addressType: 'IPv4', endpoints: [{ addresses: [POD_IP], conditions: { ready: true }, nodeName: 'node-0' }], ports: [{ name: '', port: POD_PORT, protocol: 'TCP' }] } },
     });
     await eventually('the endpoints in the table', async () => {
       await proxy.ask({ type: 'proxy.sync', body: null } satisfies KubeProxyMsg);

@@ -1,6 +1,7 @@
 /**
- * The kube-proxy actor: informers on Services, EndpointSlices and Endpoints
- * feed the pure routing table (routing.ts); in the threaded runtime the TCP
+ * The kube-proxy actor: informers on Services and EndpointSlices (as
+ * Kubernetes' kube-proxy since 1.22: a selectorless Service's Endpoints reach
+ * it mirrored into slices by the controller-manager) feed the pure routing table (routing.ts); in the threaded runtime the TCP
  * forwarder listens on every ClusterIP:port and NodePort; in either runtime
  * `proxy.route` picks an endpoint by the same table, so sim workloads can
  * send requests "through the Service" as messages.
@@ -15,11 +16,11 @@ import { defineBehaviour, unhandled, type ActorContext, type Message } from '../
 import type { KubeObject } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
-import { ENDPOINT_SLICES, ENDPOINTS, KubeApi, SERVICES } from '../kubelet/api-client.js';
+import { ENDPOINT_SLICES, KubeApi, SERVICES } from '../kubelet/api-client.js';
 import { RoundRobin, backendId, buildRoutingTable, type Backend, type RoutingTable } from './routing.js';
 import type { SimServeReply } from '../runtime/sim/sim-runtime.js';
 import type { TcpForwarder } from './tcp-forwarder.js';
-import type { EndpointSlice, Endpoints, Service } from './types.js';
+import type { EndpointSlice, Service } from './types.js';
 
 export interface KubeProxyArgs {
   nodeName: string;
@@ -76,7 +77,6 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
   const informer = <T extends KubeObject>(name: string, lw: ReturnType<typeof api.listWatcher<T>>) => new Informer<T>({ name, listWatcher: lw, clock });
   const services = informer<Service & KubeObject>('services', api.listWatcher(SERVICES));
   const slices = informer<EndpointSlice & KubeObject>('endpointslices', api.listWatcher(ENDPOINT_SLICES));
-  const endpoints = informer<Endpoints & KubeObject>('endpoints', api.listWatcher(ENDPOINTS));
   const balancer = new RoundRobin();
   let table: RoutingTable = buildRoutingTable({ services: [], node });
   let syncPending = false;
@@ -102,7 +102,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     syncPending = true;
     ctx.timer('sync', args.syncDelayMs ?? SYNC_DELAY_MS_DEFAULT, { type: 'proxy.sync', body: null });
   };
-  for (const i of [services, slices, endpoints] as Informer<KubeObject>[]) {
+  for (const i of [services, slices] as Informer<KubeObject>[]) {
     i.addEventHandler({ onAdd: requestSync, onUpdate: requestSync, onDelete: requestSync });
     i.start();
   }
@@ -111,7 +111,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     syncPending = false;
     if (!services.hasSynced()) return;
     stats.syncs++;
-    table = buildRoutingTable({ services: services.store.list(), endpointSlices: slices.store.list(), endpoints: endpoints.store.list(), node });
+    table = buildRoutingTable({ services: services.store.list(), endpointSlices: slices.store.list(), node });
     stats.routes = table.routes.size;
     if (args.forward !== true) return;
     if (forwarders.node === undefined) {
@@ -195,7 +195,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
       }
     },
     onStop() {
-      for (const i of [services, slices, endpoints] as Informer<KubeObject>[]) i.stop();
+      for (const i of [services, slices] as Informer<KubeObject>[]) i.stop();
       void forwarders.node?.close();
       void forwarders.loopback?.close();
     },

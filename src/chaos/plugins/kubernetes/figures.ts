@@ -25,7 +25,8 @@ export function newLeaderMs(activity: readonly LeaderActivity[], component: stri
 export function restoredMs(sink: Pick<KubeSink, 'samples' | 'final'>, fault: Pick<FaultFigures, 'atMs' | 'healedAtMs'>, untilMs: number, last: boolean): number | null {
   const fromMs = fault.healedAtMs ?? fault.atMs;
   for (const s of sink.samples) {
-    if (s.tMs < fromMs || s.deployments === undefined) continue;
+    // A sample at the fault's own instant was taken before it (samples are scheduled first): it shows nothing restored.
+    if (s.tMs <= fromMs || s.deployments === undefined) continue;
     if (s.tMs > untilMs) break;
     if (sampleConverged(s.deployments)) return round3(s.tMs - fault.atMs);
   }

@@ -5,8 +5,9 @@
  *   time it was seen (its creation, as the watch shows it), the first time
  *   it was seen Running (for the pod startup SLO), and the first time it was
  *   seen on each node (for the no-double-bind check); it also keeps what the
- *   samples count of every live pod (phase, node, image, app label), so a
- *   sample costs no LIST of every pod (at 10,000 pods, 20 MB a sample);
+ *   samples count of every live pod (phase, node, image, app label) and
+ *   counts them on request, so a sample costs no LIST of every pod (at
+ *   10,000 pods, 20 MB a sample);
  * - the leader recorder collects the `leader.activity` records the
  *   schedulers and controller-managers send (term starts and stops, every
  *   write), a record that survives the deaths of those it records.
@@ -17,6 +18,7 @@ import type { ApiReply, ApiWatchMsg } from '../../../api/protocol.js';
 import type { Pod } from '../../../api/types/index.js';
 import type { WatchEvent } from '../../../api/types/meta.js';
 import type { LeaderActivity, LeaderActivityMsg } from '../../../client/leader-activity.js';
+import { countPods } from './sink.js';
 
 /** What the pod observer hands over; times in the actor's clock (absolute). */
 export interface PodObservation {
@@ -24,7 +26,12 @@ export interface PodObservation {
   startups: Array<{ uid: string; pod: string; createdAtMs: number; runningAtMs?: number }>;
 }
 
-type PodObserverMsg = ApiWatchMsg | Message<'podwatch.take', null> | Message<'podwatch.retry', null> | Message<'podwatch.pods', null>;
+type PodObserverMsg =
+  | ApiWatchMsg
+  | Message<'podwatch.take', null>
+  | Message<'podwatch.retry', null>
+  /** Desired vs Running per Deployment, counted from the watch (`countPods`). */
+  | Message<'podwatch.count', { desired: Record<string, { replicas: number; image: string }>; crashedNodes: string[] }>;
 
 /** A pod as the samples count it: the fields `countPods` reads, nothing more. */
 function summary(pod: Pod): Pod {
@@ -101,8 +108,8 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
         case 'podwatch.retry':
           watch();
           return undefined;
-        case 'podwatch.pods':
-          return [...live.values()];
+        case 'podwatch.count':
+          return countPods([...live.values()], msg.body.desired, msg.body.crashedNodes);
         case 'podwatch.take':
           return { bindings, startups: [...startups.values()] } satisfies PodObservation;
         default:

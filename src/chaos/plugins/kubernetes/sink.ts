@@ -6,6 +6,7 @@
 import type { LeaderActivity } from '../../../client/leader-activity.js';
 import type { SpawnedNode } from '../../../../actors/node.js';
 import type { RunState } from '../../engine/types.js';
+import type { Pod } from '../../../api/types/index.js';
 
 export interface PodBinding {
   /** ms from the origin when the watch first showed this pod on this node. */
@@ -75,3 +76,21 @@ export const sampleConverged = (d: Record<string, DeploymentSample>): boolean =>
 /** The API server the workload starts (the component actors' default name). */
 export const APISERVER = 'apiserver';
 export const NAMESPACE = 'default';
+
+/**
+ * Pure: desired vs Running per Deployment from a pod list. Pods on a crashed
+ * node do not count: the API still says Running (nobody is left to say
+ * otherwise) until the node lifecycle evicts them; the harness knows better.
+ */
+export function countPods(pods: Pod[], desired: Record<string, { replicas: number; image: string }>, crashedNodes: readonly string[] = []): Record<string, DeploymentSample> {
+  const out: Record<string, DeploymentSample> = {};
+  for (const [name, d] of Object.entries(desired)) out[name] = { desired: d.replicas, running: 0, runningCurrent: 0 };
+  for (const pod of pods) {
+    const app = pod.metadata?.labels?.app;
+    const s = app !== undefined ? out[app] : undefined;
+    if (s === undefined || pod.metadata.deletionTimestamp !== undefined || pod.status?.phase !== 'Running' || crashedNodes.includes(pod.spec?.nodeName ?? '')) continue;
+    s.running++;
+    if (pod.spec?.containers?.[0]?.image === desired[app!]!.image) s.runningCurrent++;
+  }
+  return out;
+}

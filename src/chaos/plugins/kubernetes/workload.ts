@@ -24,7 +24,7 @@ import { cloudSleeper } from '../cloud.js';
 import { Prng, deriveSeed } from '../../../actor/prng.js';
 import { round3 } from '../../engine/figures.js';
 import { leaderRecorder, podObserver, type PodObservation } from './observers.js';
-import { APISERVER, NAMESPACE, kubeSink, sampleConverged, type DeploymentSample, type KubeSample } from './sink.js';
+import { APISERVER, NAMESPACE, countPods, kubeSink, sampleConverged, type DeploymentSample, type KubeSample } from './sink.js';
 
 /** A sample as the report plots it: pods summed over the Deployments, one leader each (the first, if several said so). */
 function clusterSample(s: KubeSample): ClusterSample {
@@ -53,7 +53,7 @@ export interface DeploymentsSpec {
   churnUntilMs?: number;
   /** Sampling period of desired vs Running pods (from the pod observer's watch) and of the leaders. Default 250. */
   sampleEveryMs?: number;
-  /** A LIST of every pod, the API SLO's list class, at most this often (with a sample). Default 1000. */
+  /** A LIST of every pod, the API SLO's list class, at most this often (with a sample). Default 5000. */
   listEveryMs?: number;
   /** After the run, how long the Deployments may take to converge before they are observed. Default 60000. */
   convergeMs?: number;
@@ -80,7 +80,7 @@ const CONVERGE_POLL_MS = 250;
 /** Deployments per run: each is polled at every sample; more belongs in a benchmark. */
 const DEPLOYMENTS_MAX = 50;
 /** A LIST of every pod (the API SLO's list class) at most this often by default: at 10,000 pods each is 20 MB. */
-const LIST_EVERY_MS_DEFAULT = 1_000;
+const LIST_EVERY_MS_DEFAULT = 5_000;
 /** The sampler's calls wait this long: a sample is due again soon. */
 const SAMPLE_TIMEOUT_MS = 2_000;
 
@@ -91,23 +91,7 @@ function deploymentObject(name: string, replicas: number, image: string): Deploy
   } as Deployment;
 }
 
-/**
- * Pure: desired vs Running per Deployment from a pod list. Pods on a crashed
- * node do not count: the API still says Running (nobody is left to say
- * otherwise) until the node lifecycle evicts them; the harness knows better.
- */
-export function countPods(pods: Pod[], desired: Record<string, { replicas: number; image: string }>, crashedNodes: readonly string[] = []): Record<string, DeploymentSample> {
-  const out: Record<string, DeploymentSample> = {};
-  for (const [name, d] of Object.entries(desired)) out[name] = { desired: d.replicas, running: 0, runningCurrent: 0 };
-  for (const pod of pods) {
-    const app = pod.metadata?.labels?.app;
-    const s = app !== undefined ? out[app] : undefined;
-    if (s === undefined || pod.metadata.deletionTimestamp !== undefined || pod.status?.phase !== 'Running' || crashedNodes.includes(pod.spec?.nodeName ?? '')) continue;
-    s.running++;
-    if (pod.spec?.containers?.[0]?.image === desired[app!]!.image) s.runningCurrent++;
-  }
-  return out;
-}
+export { countPods } from './sink.js';
 
 export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
   return {
@@ -122,7 +106,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
         churnEveryMs: { type: 'number', minimum: 0, description: 'one churn write every this many ms: scale, image update, scale, create or delete a short-lived Deployment, in turn (default 1000; 0: none)' },
         churnUntilMs: { type: 'number', minimum: 0, description: 'no churn after this (default: the end of the run)' },
         sampleEveryMs: { type: 'number', minimum: 10, description: 'sampling period (default 250)' },
-        listEveryMs: { type: 'number', minimum: 10, description: 'a LIST of every pod (the API SLO\'s list class) at most this often, with a sample (default 1000)' },
+        listEveryMs: { type: 'number', minimum: 10, description: 'a LIST of every pod (the API SLO\'s list class) at most this often, with a sample (default 5000)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long to wait for convergence (default 60000)' },
         profile: { enum: ['fast', 'realistic'], description: 'time profile of every component: fast (default) divides Kubernetes\' periods by 10, realistic keeps them (for large clusters)' },
         podEvictionTimeoutMs: { type: 'number', minimum: 0, description: 'node lifecycle eviction timeout (default 5000)' },
@@ -197,24 +181,24 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       const getDeployment = (): Promise<unknown> =>
         call<Deployment>({ type: 'api.get', body: { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE, name: names[readIndex++ % names.length]! } }, 'read', SAMPLE_TIMEOUT_MS);
       let nextListMs = Number.NEGATIVE_INFINITY;
-      /** Pods as the observer's watch has them: a sample costs no LIST of every pod. */
-      const observedPods = async (): Promise<Pod[] | undefined> =>
-        env.system.ref(OBSERVER).ask<Pod[]>({ type: 'podwatch.pods', body: null }, { timeoutMs: SAMPLE_TIMEOUT_MS }).catch(() => undefined);
+      /** Pods counted by the observer from its watch: a sample costs no LIST of every pod, and no copy of them. */
+      const observedCounts = async (): Promise<Record<string, DeploymentSample> | undefined> =>
+        env.system.ref(OBSERVER).ask<Record<string, DeploymentSample>>({ type: 'podwatch.count', body: { desired: sink.desired, crashedNodes: sink.crashedNodes } }, { timeoutMs: SAMPLE_TIMEOUT_MS }).catch(() => undefined);
       const sample = async (): Promise<void> => {
         const tMs = env.elapsedMs();
         // A LIST of every pod is the list class of the API SLO: one every listEveryMs, not one a sample.
         const listDue = tMs >= nextListMs;
         if (listDue) nextListMs = tMs + (spec.listEveryMs ?? LIST_EVERY_MS_DEFAULT);
-        const [pods, sched, cms] = await Promise.all([
-          observedPods(),
+        const [counts, sched, cms] = await Promise.all([
+          observedCounts(),
           Promise.all(sink.schedulers.map((n) => env.system.ref(n).ask<SchedulerComponentStatus>({ type: 'scheduler.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
-          Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: null }, { timeoutMs: 1_000 }).catch(() => undefined))),
+          Promise.all(sink.controllerManagers.map((n) => env.system.ref(n).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 1_000 }).catch(() => undefined))),
           getDeployment(),
           listDue ? listPods() : undefined,
         ]);
         sink.samples.push({
           tMs,
-          ...(pods !== undefined ? { deployments: countPods(pods, sink.desired, sink.crashedNodes) } : {}),
+          ...(counts !== undefined ? { deployments: counts } : {}),
           schedulerLeaders: sched.flatMap((s, i) => (s?.leader === true ? [sink.schedulers[i]!] : [])),
           controllerManagerLeaders: cms.flatMap((s, i) => (s?.leading === true ? [sink.controllerManagers[i]!] : [])),
         });
