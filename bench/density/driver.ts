@@ -40,7 +40,7 @@ export interface DensityRunResult {
   watchErrors: string[];
 }
 
-export type DensityDriverMsg = Message<'density.run', DensityRunRequest> | Message<'density.deadline', null>;
+export type DensityDriverMsg = Message<'density.run', DensityRunRequest> | Message<'density.deadline', null> | Message<'density.progress', null>;
 
 /** The pods' labels carry their Deployment: `density-<i>`. */
 export const DENSITY_APP_LABEL = 'density-app';
@@ -49,12 +49,14 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
   // Generous: a create during the burst may wait on a busy store; a timeout would be a failed create, not a slow one.
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
   let onDeadline: () => void = () => undefined;
+  let progress = { seen: 0, running: 0 };
 
   async function run(req: DensityRunRequest): Promise<DensityRunResult> {
     const expected = req.deployments * req.replicas;
     await ensureNamespace(api, req.namespace);
     const seen = new Set<string>();
     const running = new Map<string, number>();
+    progress = { get seen() { return seen.size; }, get running() { return running.size; } };
     const startupMs: number[] = [];
     let odd = 0;
     const watchErrors: string[] = [];
@@ -116,6 +118,8 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
         case 'density.deadline':
           onDeadline();
           return undefined;
+        case 'density.progress':
+          return { seen: progress.seen, running: progress.running };
         default:
           return unhandled;
       }

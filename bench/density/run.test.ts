@@ -14,5 +14,6 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   assert.equal(result.pod_startup_samples, 6);
   assert.ok(result.pod_startup_p99_ms! >= result.pod_startup_p50_ms!);
   assert.ok(result.mutating_samples > 0 && result.list_samples > 0);
+  assert.ok(result.heap_mb_by_thread.after_burst.apiserver! > 0, 'heap per thread, the API server\'s included');
   assert.match(table, /pod_startup_p99_ms/);
 });

@@ -12,6 +12,7 @@ import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster
 import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
 import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, round } from '../lib/stats.js';
+import { heapByThread } from './heap-probe.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
 export interface DensityBenchOptions {
@@ -60,6 +61,8 @@ export interface DensityBenchResult {
   rss_mb: number;
   /** RSS once every Node was Ready, before any pod: the nodes' share. */
   rss_nodes_ready_mb: number;
+  /** V8 heap in use per thread (MB, uncollected garbage included): with the Nodes Ready, and after the burst. */
+  heap_mb_by_thread: { nodes_ready: Record<string, number>; after_burst: Record<string, number> };
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -97,12 +100,13 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   say(`${options.nodes} nodes, ${options.deployments} Deployments × ${options.replicas} replicas (${pods} pods), ${options.profile} profile`);
   const started = performance.now();
   const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0 });
-  const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'error', writeKubeconfig: false });
+  const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'fatal', writeKubeconfig: false });
   let nodesReady = 0;
   let nodesReadyS = Number.NaN;
   let rssNodesReadyMb = Number.NaN;
   let run: DensityRunResult | undefined;
   let probe: ProbeResult | undefined;
+  const heap: DensityBenchResult['heap_mb_by_thread'] = { nodes_ready: {}, after_burst: {} };
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -124,7 +128,9 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     } else {
       nodesReady = options.nodes;
       say(`all ${options.nodes} Nodes Ready after ${round(nodesReadyS, 1)} s (RSS ${Math.round(rssNodesReadyMb)} MB); creating ${options.deployments} Deployments`);
+      heap.nodes_ready = await heapByThread(cluster.system, 'nodes');
       ({ run, probe } = await burst(cluster, options, pods));
+      heap.after_burst = await heapByThread(cluster.system, 'pods');
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
@@ -134,7 +140,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, failures);
+  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, failures);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
@@ -146,7 +152,12 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
   await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000 } }, { timeoutMs: 120_000 });
   const burstStarted = performance.now();
-  const progress = setInterval(() => say(`burst: ${Math.round((performance.now() - burstStarted) / 1000)} s, RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`), 10_000);
+  const progress = setInterval(() => {
+    void driver.ask<{ seen: number; running: number }>({ type: 'density.progress', body: null }, { timeoutMs: 5_000 }).then(
+      (p) => say(`burst: ${Math.round((performance.now() - burstStarted) / 1000)} s, ${p.seen} pods created, ${p.running} Running, RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`),
+      () => say(`burst: ${Math.round((performance.now() - burstStarted) / 1000)} s, (the driver is busy), RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`),
+    );
+  }, 10_000);
   try {
     const run = await driver.ask<DensityRunResult>(
       { type: 'density.run', body: { namespace: NAMESPACE, deployments: options.deployments, replicas: options.replicas, image: 'nginx', deadlineMs: options.podsDeadlineS * 1000 } },
@@ -162,7 +173,7 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
 
 function summarize(
   options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
-  run: DensityRunResult | undefined, probe: ProbeResult | undefined, failures: string[],
+  run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], failures: string[],
 ): DensityBenchResult {
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
   const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
@@ -185,6 +196,7 @@ function summarize(
     list_errors: probe?.listErrors ?? 0,
     rss_mb: Math.round(rssPeakBytes / 2 ** 20),
     rss_nodes_ready_mb: Math.round(rssNodesReadyMb),
+    heap_mb_by_thread: heap,
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };

@@ -57,6 +57,10 @@ export interface KubeletArgs {
   allowProcesses?: boolean;
 }
 
+/** Node registration retries: the kubelet's registerWithAPIServer starts at 100 ms and doubles up to 7 s. */
+const REGISTER_RETRY_FIRST_MS = 100;
+const REGISTER_RETRY_MAX_MS = 7_000;
+
 export const DEFAULT_NODE_CAPACITY: Record<string, string> = Object.freeze({ cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi' });
 /** Labels that tie a sandbox and its containers to the pod: how a restarted kubelet adopts them. */
 export const POD_UID_LABEL = 'io.kubernetes.pod.uid';
@@ -731,13 +735,20 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   // ---------- the node: registration, status, lease ----------
 
+  /** Failed registrations in a row: the retry backs off as the kubelet's does (100 ms doubling to 7 s). */
+  let registerFailures = 0;
+
   async function register(): Promise<void> {
     const created = await api.create(NODES, undefined, nodeObject(identity));
     if (!created.ok && created.status.reason !== 'AlreadyExists') {
-      ctx.log.warn({ status: created.status.message }, 'node registration failed; retrying');
-      ctx.timer('register', Math.min(timing.nodeLeaseRenewMs, 1_000), { type: 'kubelet.register', body: null });
+      // Jittered: a thousand kubelets that failed together against a busy store must not retry together.
+      const ceilingMs = Math.min(REGISTER_RETRY_MAX_MS, timing.nodeLeaseRenewMs, REGISTER_RETRY_FIRST_MS * 2 ** Math.min(registerFailures++, 16));
+      const delayMs = ceilingMs * (0.5 + ctx.random() / 2);
+      ctx.log.warn({ status: created.status.message, retryInMs: Math.round(delayMs) }, 'node registration failed; retrying');
+      ctx.timer('register', delayMs, { type: 'kubelet.register', body: null });
       return;
     }
+    registerFailures = 0;
     registered = true;
     if (created.ok) nodeUid = created.body.metadata.uid;
     await updateNodeStatus(true);
