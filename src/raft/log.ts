@@ -93,7 +93,10 @@ export class MemoryStorage {
     if (entries[0]!.index < first) entries = entries.slice(first - entries[0]!.index);
     const offset = entries[0]!.index - this.ents[0]!.index;
     invariant(offset <= this.ents.length, () => `storage append leaves a gap: last ${this.lastIndex()}, appending at ${entries[0]!.index}`);
-    this.ents = this.ents.slice(0, offset).concat(entries);
+    // In place: the array is this storage's own (entries() hands out slices), and copying the whole log on
+    // every append made appends quadratic in the entries kept between snapshots (etcd keeps 100,000).
+    this.ents.length = offset;
+    for (const entry of entries) this.ents.push(entry);
   }
 
   /** Replace everything with a snapshot received from the leader. Older snapshots are ignored. */
