@@ -8,7 +8,7 @@ import { startCluster } from '../../src/cluster/start.js';
 import { resolveClusterSpec } from '../../src/cluster/spec.js';
 import { Progress } from '../lib/progress.js';
 import { renderTable, type Row } from '../lib/report.js';
-import { Latencies, round } from '../lib/stats.js';
+import { exactPercentile, round } from '../lib/stats.js';
 import { e2eBenchDriver, type E2eDriverMsg, type E2eRunResult } from './driver.js';
 
 export interface E2eBenchOptions {
@@ -29,7 +29,12 @@ export interface E2eBenchResult {
   nodes: number;
   replicas: number;
   cluster_start_s: number;
+  /** Startup samples that cannot be right (no creationTimestamp, Running before created): counted, never clamped. */
+  odd_samples: number;
 }
+
+/** Nodes not Ready by then means the setup failed: the run stops rather than measure a smaller cluster. */
+const NODES_READY_TIMEOUT_MS = 60_000;
 
 export async function runE2eBench(options: E2eBenchOptions = defaultE2eBenchOptions): Promise<{ result: E2eBenchResult; table: string }> {
   const progress = new Progress(3, 'bench e2e');
@@ -40,10 +45,14 @@ export async function runE2eBench(options: E2eBenchOptions = defaultE2eBenchOpti
   let run: E2eRunResult;
   let clusterStartS: number;
   try {
-    // Nodes register asynchronously: wait until all are in the API, so the run measures pods, not boot.
-    for (let i = 0; i < 600; i++) {
-      const status = await cluster.status();
-      if ((status.nodes ?? 0) >= options.nodes) break;
+    // Nodes register asynchronously: wait until every one is Ready, so the run measures pods, not boot; fail loudly if they never are.
+    let nodes: { nodes: number; ready: number } | undefined;
+    for (const deadline = performance.now() + NODES_READY_TIMEOUT_MS; ; ) {
+      nodes = await cluster.nodesReady();
+      if (nodes !== undefined && nodes.ready >= options.nodes) break;
+      if (performance.now() > deadline) {
+        throw new Error(`bench e2e: only ${nodes?.ready ?? 0} of ${options.nodes} nodes Ready after ${NODES_READY_TIMEOUT_MS / 1000} s (${nodes?.nodes ?? 0} registered); not measuring a smaller cluster`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     clusterStartS = (performance.now() - started) / 1000;
@@ -54,22 +63,21 @@ export async function runE2eBench(options: E2eBenchOptions = defaultE2eBenchOpti
   } finally {
     await cluster.stop();
   }
-  const latencies = new Latencies();
-  for (const ms of run.startupMs) latencies.record(ms * 1000);
   const result: E2eBenchResult = {
     e2e_1000_pods_running_s: round(run.allRunningMs / 1000),
-    pod_startup_p50_ms: round(latencies.percentile(50) / 1000),
-    pod_startup_p99_ms: round(latencies.percentile(99) / 1000),
+    pod_startup_p50_ms: round(exactPercentile(run.startupMs, 50)),
+    pod_startup_p99_ms: round(exactPercentile(run.startupMs, 99)),
     nodes: options.nodes,
     replicas: options.replicas,
     cluster_start_s: round(clusterStartS),
+    odd_samples: run.oddSamples,
   };
   progress.step('done');
   const rows: Row[] = [
     { name: `Deployment of ${options.replicas}: all pods Running`, ours: result.e2e_1000_pods_running_s, unit: 's' },
-    { name: 'pod startup p50', ours: result.pod_startup_p50_ms, unit: 'ms' },
-    { name: 'pod startup p99', ours: result.pod_startup_p99_ms, baseline: POD_STARTUP_SLO_P99_MS, ratio: round(result.pod_startup_p99_ms / POD_STARTUP_SLO_P99_MS), unit: 'ms', note: 'anchor: Kubernetes SLO p99 <= 5 s' },
-    { name: 'cluster start (all nodes registered)', ours: result.cluster_start_s, unit: 's' },
+    { name: 'pod startup p50 (creationTimestamp → Running seen)', ours: result.pod_startup_p50_ms, unit: 'ms', note: `${result.odd_samples} odd sample(s); creationTimestamp has whole seconds, so samples read up to 1 s long` },
+    { name: 'pod startup p99', ours: result.pod_startup_p99_ms, baseline: POD_STARTUP_SLO_P99_MS, ratio: round(result.pod_startup_p99_ms / POD_STARTUP_SLO_P99_MS), unit: 'ms', note: 'anchor: Kubernetes pod startup SLO p99 <= 5 s (stateless pods, images pre-pulled, clusters up to 5,000 nodes)' },
+    { name: 'cluster start (all nodes Ready)', ours: result.cluster_start_s, unit: 's' },
   ];
   const table = renderTable(`e2e: ${options.replicas.toLocaleString('en-US')}-replica Deployment on ${options.nodes} sim nodes, the whole cluster on threads (fast profile)`, rows, 'SLO');
   return { result, table };

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { requireEtcd } from '../../src/testing/tools.js';
 import { etcdVersion } from './etcd-cluster.js';
 import { runKvBench } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
 
 const version = etcdVersion();
-const skip = version === undefined ? 'etcd is not installed: run scripts/install-etcd.sh to run the side-by-side test' : false;
+const skip = requireEtcd(version !== undefined);
 
 /** etcd processes whose data directory is one of ours. */
 function ourEtcdProcesses(): string[] {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { describe, test } from 'node:test';
-import { runKvBench } from './run.js';
+import { runKvBench, signedSummary } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
 import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
 
@@ -12,6 +12,24 @@ describe('bench kv', () => {
     assert.equal(makeValue(123_456, 256).length, 256);
     assert.notEqual(makeValue(1, 256), makeValue(2, 256));
     assert.equal(makeValue(1, 1).length, 1);
+  });
+
+  test('an event that beats its put\'s acknowledgement stays a negative ack -> event sample, counted, never clamped to 0', async () => {
+    let revision = 0;
+    let onPut: ((key: string, revision: number) => void) | undefined;
+    const kv = {
+      // The store delivers the event before it acknowledges the put, as a leader's own watch may.
+      put: async (key: string) => (onPut?.(key, ++revision), revision),
+      watchPrefix: async (_prefix: string, f: (key: string, revision: number) => void) => ((onPut = f), () => (onPut = undefined)),
+    } as unknown as BenchKv;
+    let nowMs = 0;
+    const clock: BenchClock = { nowMs: () => (nowMs += 0.25), sleep: async (ms) => void (nowMs += ms) };
+    const watch = await runPhase(kv, clock, { kind: 'watchLatency', prefix: '/w/', count: 4, valueBytes: 8 });
+    assert.equal(watch.ops, 4);
+    assert.equal(watch.eventsBeforeAck, 4);
+    assert.ok(watch.latenciesUs.every((us) => us < 0), `ack -> event kept negative: ${watch.latenciesUs}`);
+    assert.ok(watch.sentToEventUs!.every((us) => us > 0), `sent -> event stays positive: ${watch.sentToEventUs}`);
+    assert.ok(signedSummary(watch.latenciesUs).p99 < 0, 'the summary keeps the sign the histogram would floor');
   });
 
   test('the longest gap is the widest space between consecutive acknowledgements', () => {

@@ -13,8 +13,8 @@ const rowNames = (outstanding: number): string[] => [
   `put throughput, ${outstanding} outstanding`,
   `linearizable get throughput, ${outstanding} outstanding`,
   `compare-and-swap txn throughput, ${outstanding} outstanding`,
-  'watch delivery latency p50 (put acked -> event)',
-  'watch delivery latency p99 (put acked -> event)',
+  'watch delivery latency p50 (put sent -> event)',
+  'watch delivery latency p99 (put sent -> event)',
   'failover: time to a new leader (median of kills)',
   'failover: longest gap between acked writes (median of kills)',
 ];

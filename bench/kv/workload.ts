@@ -210,7 +210,9 @@ async function load(kv: BenchKv, clock: BenchClock, spec: Extract<PhaseSpec, { k
 /**
  * Sequential puts under a watched prefix. Each put waits for its own event
  * before the next starts, so one slow delivery cannot queue the rest behind it.
- * An event that beats its put's acknowledgement counts as 0 (and is counted).
+ * An event that beats its put's acknowledgement is kept as the negative sample
+ * it is (never clamped to 0) and counted in `eventsBeforeAck`; the headline
+ * figure is put sent -> event, which cannot go negative.
  */
 async function watchLatency(kv: BenchKv, clock: BenchClock, prefix: string, count: number, valueBytes: number): Promise<PhaseResult> {
   const arrivals = new Map<number, number>();
@@ -253,7 +255,7 @@ async function watchLatency(kv: BenchKv, clock: BenchClock, prefix: string, coun
         firstError ??= `no watch event for revision ${revision} within ${WATCH_EVENT_TIMEOUT_MS} ms`;
         continue;
       }
-      latenciesUs.push(Math.max(0, eventMs - ackMs) * 1000);
+      latenciesUs.push((eventMs - ackMs) * 1000);
       sentToEventUs.push((eventMs - sentMs) * 1000);
     }
     return { ops: latenciesUs.length, errors, firstError, elapsedMs: clock.nowMs() - started, latenciesUs, eventsBeforeAck, sentToEventUs };

@@ -22,8 +22,27 @@ export interface SchedulerRunResult {
   podsScheduled: number;
   /** From the first pod create to the last pod bound. */
   wallMs: number;
+  /** Create request sent -> pod seen bound, unclamped. */
   latenciesMs: number[];
+  /** Samples that cannot be right (bound before its create was sent, or never seen bound): counted, not clamped or dropped silently. */
+  oddSamples: number;
   deploymentBoundMs: number | undefined;
+}
+
+/**
+ * Request sent -> bound for each pod. A pod seen bound before its create was
+ * sent, or never seen bound, is an odd sample: counted for the report, never
+ * clamped to 0 (a clamp would hide a broken clock or a mixed-up name).
+ */
+export function bindLatencies(sentAt: ReadonlyMap<string, number>, boundAt: ReadonlyMap<string, number>): { latenciesMs: number[]; oddSamples: number } {
+  const latenciesMs: number[] = [];
+  let oddSamples = 0;
+  for (const [name, sent] of sentAt) {
+    const bound = boundAt.get(name);
+    if (bound === undefined || bound < sent) oddSamples++;
+    if (bound !== undefined) latenciesMs.push(bound - sent);
+  }
+  return { latenciesMs, oddSamples };
 }
 
 export type SchedulerDriverMsg = Message<'run', SchedulerRunRequest>;
@@ -79,15 +98,15 @@ export const schedulerBenchDriver = defineBehaviour<SchedulerDriverMsg, null>(im
     const t0 = ctx.now();
     await pool(req.pods, req.concurrency, async (i) => {
       const name = `bench-pod-${i}`;
-      await api.create(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: podSpec } as Pod);
+      // From the request's send, as scheduler_perf times from creation: the acknowledgement can come after the binding.
       createdAt.set(name, ctx.now());
+      await api.create(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: podSpec } as Pod);
     });
     const createdMs = ctx.now() - t0;
     await done;
     const wallMs = ctx.now() - t0;
     ctx.log.debug({ createdMs, wallMs }, 'pods created, then all bound');
-    const latenciesMs: number[] = [];
-    for (const [name, at] of createdAt) latenciesMs.push(Math.max(0, boundAt.get(name)! - at));
+    const { latenciesMs, oddSamples } = bindLatencies(createdAt, boundAt);
     let deploymentBoundMs: number | undefined;
     if (req.deploymentReplicas > 0) {
       const d0 = ctx.now();
@@ -99,7 +118,7 @@ export const schedulerBenchDriver = defineBehaviour<SchedulerDriverMsg, null>(im
       deploymentBoundMs = ctx.now() - d0;
     }
     watch.stop();
-    return { podsScheduled: createdAt.size, wallMs, latenciesMs, deploymentBoundMs };
+    return { podsScheduled: createdAt.size, wallMs, latenciesMs, oddSamples, deploymentBoundMs };
   }
 
   return {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { bindLatencies } from './driver.js';
 import { runSchedulerBench } from './run.js';
 
 test('the scheduler bench binds every pod and every Deployment replica, and reports the issue\'s fields (shape only, no timing asserts)', async () => {
@@ -9,4 +10,12 @@ test('the scheduler bench binds every pod and every Deployment replica, and repo
   assert.ok(result.latency_p99_ms >= result.latency_p50_ms);
   assert.ok(result.deployment_1000_bound_s !== null && result.deployment_1000_bound_s > 0, 'the Deployment\'s pods were all bound');
   assert.match(table, /pods scheduled per second/);
+});
+
+test('bind latencies run from the create\'s send and are never clamped: a pod bound before its send, or never bound, is an odd sample', () => {
+  const sent = new Map([['a', 100], ['b', 200], ['c', 300]]);
+  const bound = new Map([['a', 150], ['b', 190]]);
+  const { latenciesMs, oddSamples } = bindLatencies(sent, bound);
+  assert.deepEqual(latenciesMs, [50, -10], 'the impossible sample stays negative, for all to see');
+  assert.equal(oddSamples, 2, 'b bound before sent, c never bound');
 });

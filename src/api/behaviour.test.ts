@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { KUBECTL, requireKubectl } from '../testing/tools.js';
 import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
 import { SimulatedSystem, ThreadedSystem, createLogger, defineBehaviour, unhandled, type Message } from '../actor/index.js';
@@ -76,9 +76,8 @@ test('over actor messages (simulated runtime): create, get, list, patch, delete,
   }
 });
 
-const KUBECTL = '/usr/bin/kubectl';
 
-test('in its own thread, the actor serves HTTPS for kubectl with the kubeconfig it hands out', { skip: !isMainThread || !existsSync(KUBECTL) ? 'kubectl is not installed: skipped' : false }, async () => {
+test('in its own thread, the actor serves HTTPS for kubectl with the kubeconfig it hands out', { skip: !isMainThread ? 'worker thread' : requireKubectl() }, async () => {
   const system = new ThreadedSystem({ seed: 5, logLevel: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'kubethreads-apiserver-actor-'));
   try {

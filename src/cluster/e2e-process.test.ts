@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { requireKubectl, KUBECTL } from '../testing/tools.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,6 @@ import { startCluster } from './start.js';
 import { resolveClusterSpec } from './spec.js';
 import { eventually, httpGet } from './testing.js';
 
-const KUBECTL = '/usr/bin/kubectl';
 /** Requests per check: with round robin over three endpoints, enough to see every pod several times. */
 const REQUESTS_PER_CHECK = 30;
 
@@ -109,7 +109,7 @@ function serverPid(dataDir: string, nodeName: string, containerID: string): numb
   assert.fail(`no node process in group ${record.pgid} of container ${containerID}`);
 }
 
-describe('the whole cluster with real processes', { skip: existsSync(KUBECTL) ? false : `kubectl is not at ${KUBECTL}: the end-to-end test drives the real kubectl` }, () => {
+describe('the whole cluster with real processes', { skip: requireKubectl() }, () => {
   test('a Deployment behind a NodePort Service survives a killed process, a deleted pod and a lost node', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-e2e-process-'));
     const dataDir = join(dir, 'data');

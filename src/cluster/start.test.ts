@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { KUBECTL, requireKubectl } from '../testing/tools.js';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { formatClusterStatus, startCluster, waitForNodesReady } from './start.js';
 import { ClusterSpecError, resolveClusterSpec, timingFor } from './spec.js';
 
-const KUBECTL = '/usr/bin/kubectl';
 const kubectl = (kubeconfig: string, ...args: string[]) => execFileSync(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 describe('the cluster spec', () => {
@@ -28,7 +28,7 @@ describe('the cluster spec', () => {
   });
 });
 
-describe('a cluster on threads', { skip: existsSync(KUBECTL) ? false : `kubectl is not at ${KUBECTL}` }, () => {
+describe('a cluster on threads', { skip: requireKubectl() }, () => {
   test('serves the real kubectl through the replicated store, and keeps its state across a restart on the same data dir', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-up-'));
     try {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -11,10 +11,10 @@ import type { ApiServerInfo, ApiServerMsg } from '../api/protocol.js';
 import { timingFor } from '../cluster/spec.js';
 import { spawnControllerManagers } from './behaviour.js';
 import { podStandIn } from './testing.js';
+import { KUBECTL, requireKubectl } from '../testing/tools.js';
 
-const KUBECTL = '/usr/bin/kubectl';
 
-test('with the real kubectl: create deployment, set image, rollout status, rollout history, rollout undo', { skip: !isMainThread || !existsSync(KUBECTL) ? 'kubectl is not installed: skipped' : false }, async () => {
+test('with the real kubectl: create deployment, set image, rollout status, rollout history, rollout undo', { skip: !isMainThread ? 'worker thread' : requireKubectl() }, async () => {
   const system = new ThreadedSystem({ seed: 7, logLevel: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'kubethreads-controllers-kubectl-'));
   try {

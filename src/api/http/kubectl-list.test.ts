@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { kubectlMissing, startTestCluster, type TestCluster } from './test-server.js';
+import { requireKubectl } from '../../testing/tools.js';
+import { startTestCluster, type TestCluster } from './test-server.js';
 
 const list = (configMapValue: string, extra = '') => `apiVersion: v1
 kind: List
@@ -33,7 +34,7 @@ ${extra}- apiVersion: v1
       targetPort: 8080
 `;
 
-describe('kubectl apply of Lists, multi-document YAML and directories', { skip: kubectlMissing }, () => {
+describe('kubectl apply of Lists, multi-document YAML and directories', { skip: requireKubectl() }, () => {
   let c: TestCluster;
   let ok: (args: string[], input?: string) => Promise<{ stdout: string; stderr: string }>;
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApiError } from '../errors.js';
 import type { KubeObject } from '../types/index.js';
-import { kubectlMissing, startTestCluster, type TestCluster } from './test-server.js';
+import { requireKubectl } from '../../testing/tools.js';
+import { startTestCluster, type TestCluster } from './test-server.js';
 
 const deployment = (image: string, replicas: number, name = 'web') => `apiVersion: apps/v1
 kind: Deployment
@@ -39,7 +40,7 @@ const readyNode = (name: string) => JSON.stringify({
   status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1.32.0' }, addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] },
 });
 
-describe('kubectl against the API server', { skip: kubectlMissing }, () => {
+describe('kubectl against the API server', { skip: requireKubectl() }, () => {
   let c: TestCluster;
   let ok: (args: string[], input?: string) => Promise<string>;
   let stopKubelet: () => void;

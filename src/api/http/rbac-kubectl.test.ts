@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { kubectlMissing, startTestCluster, type TestCluster } from './test-server.js';
+import { requireKubectl } from '../../testing/tools.js';
+import { startTestCluster, type TestCluster } from './test-server.js';
 
 describe('RBAC and quota over HTTPS', () => {
   let c: TestCluster;
@@ -44,7 +45,7 @@ describe('RBAC and quota over HTTPS', () => {
     assert.equal((await c.request('GET', '/healthz', { token: null })).status, 200);
   });
 
-  test('kubectl: create clusterrole and rolebinding, get them as tables, and auth can-i for the admin and the scheduler', { skip: kubectlMissing }, async () => {
+  test('kubectl: create clusterrole and rolebinding, get them as tables, and auth can-i for the admin and the scheduler', { skip: requireKubectl() }, async () => {
     const ok = async (args: string[]) => {
       const r = await c.kubectl(args);
       assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -68,7 +69,7 @@ describe('RBAC and quota over HTTPS', () => {
     assert.match(forbidden.stderr, /Error from server \(Forbidden\): deployments.apps "nothing" is forbidden: User "system:kube-scheduler" cannot delete resource "deployments" in API group "apps" in the namespace "default"/);
   });
 
-  test('kubectl: create quota (protobuf), get it with its usage, and a pod over it is Forbidden', { skip: kubectlMissing }, async () => {
+  test('kubectl: create quota (protobuf), get it with its usage, and a pod over it is Forbidden', { skip: requireKubectl() }, async () => {
     const ok = async (args: string[]) => {
       const r = await c.kubectl(args);
       assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);

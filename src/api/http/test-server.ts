@@ -1,7 +1,7 @@
 /** Starts the HTTPS API server over a LocalKvClient with a kubeconfig, for tests that run the real kubectl. */
 import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalKvClient } from '../../kv/client/local-client.js';
@@ -11,8 +11,9 @@ import { seededRandom } from '../testing.js';
 import { ApiHttpServer } from './server.js';
 import { generateTls, kubeconfig, type TlsMaterial } from './tls.js';
 
-export const KUBECTL = '/usr/bin/kubectl';
-export const kubectlMissing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}: the kubectl tests are skipped`;
+import { KUBECTL } from '../../testing/tools.js';
+
+export { KUBECTL };
 
 let sharedTls: TlsMaterial | undefined;
 

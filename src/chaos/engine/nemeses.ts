@@ -307,6 +307,9 @@ const disk: NemesisPlugin<DiskParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
+    // The run records what the fault did, not only what it was: a replica whose fsync fails must crash (a poisoned WAL) and be restarted.
+    const restartsOf = async (): Promise<number> => (await env.system.inspect()).actors.find((a) => a.name === name)?.restarts ?? 0;
+    const restartsBefore = await restartsOf();
     await env.system.faults.disk(name, { fsyncFailProbability: p.fsyncFailProbability ?? 0, fsyncDelayMs: p.fsyncDelayMs ?? 0 });
     const what = [p.fsyncFailProbability ? `fail ${round(p.fsyncFailProbability * 100)}% of fsyncs` : '', p.fsyncDelayMs ? `slow every fsync by ${p.fsyncDelayMs} ms` : '']
       .filter((s) => s !== '')
@@ -314,7 +317,10 @@ const disk: NemesisPlugin<DiskParams> = {
     return {
       nodes: [name],
       description: `disk of ${who}: ${what || 'no fault'} for ${p.durationMs} ms`,
-      heal: () => env.system.faults.disk(name, { fsyncFailProbability: 0, fsyncDelayMs: 0 }),
+      heal: async () => {
+        await env.system.faults.disk(name, { fsyncFailProbability: 0, fsyncDelayMs: 0 });
+        env.log(`  disk of ${name} healed: ${(await restartsOf()) - restartsBefore} restart(s) of ${name} while it was faulty`);
+      },
     };
   },
 };

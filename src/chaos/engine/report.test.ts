@@ -6,7 +6,7 @@
  * and leaves a screenshot to look at.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,18 +15,19 @@ import type { Page } from 'playwright-core';
 import { writeRunFiles } from './output.js';
 import { renderReport } from './report-html.js';
 import { runScenario } from './run.js';
+import { CHROMIUM, requireChromium } from '../../testing/tools.js';
 import { loadScenario, scenarioFiles } from './testing.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Where the screenshots land, to look at after `npm test -- src/chaos/engine/report`. */
 export const SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report.png');
 export const KUBERNETES_SCREENSHOT_PATH = join(tmpdir(), 'kubethreads-chaos-report-kubernetes.png');
 
-/** Without Debian's chromium the browser tests skip, saying how to get it. */
+/** Without Debian's chromium the browser tests skip, saying how to get it (or fail under REQUIRE_TOOLS=1). */
 function chromiumMissing(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  t.skip(`no ${CHROMIUM}: run scripts/install-chromium.sh (Debian's chromium) to check the report in a real browser`);
+  const reason = requireChromium();
+  if (reason === false) return false;
+  t.skip(reason);
   return true;
 }
 

@@ -6,7 +6,7 @@ import type { ApiReply, ApiServerMsg, KubeletLogsReply } from '../../api/protoco
 import type { KubeObject, Lease, List, Node, Pod } from '../../api/types/index.js';
 import { criCall, type ContainerStatus as CriContainerStatus } from '../cri/protocol.js';
 import { simRuntime } from '../runtime/sim/sim-runtime.js';
-import { kubelet, type KubeletArgs } from './kubelet.js';
+import { formatGoDuration, kubelet, type KubeletArgs } from './kubelet.js';
 import { REALISTIC_KUBELET_TIMING } from './timing.js';
 
 const START_MS = 1_700_000_000_000;
@@ -156,11 +156,20 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.equal(cs.lastState?.terminated?.exitCode, 3);
     assert.match(cs.state?.waiting?.message ?? '', /back-off 10s restarting failed container=c/);
     assert.equal(sawBackoff.pod?.status?.phase, 'Running', 'restartPolicy Always: a crash-looping pod is Running');
-    await h.sim.runFor(20 * 60_000);
+    // The back-off each CrashLoopBackOff reports, as kubectl describe shows it: it must double from 10 s and stop at 5 minutes.
+    const backoffs: string[] = [];
+    for (let t = 0; t < 20 * 60_000; t += 1_000) {
+      const waiting = (await h.getPod('crash'))?.status?.containerStatuses?.[0]?.state?.waiting;
+      const shown = waiting?.reason === 'CrashLoopBackOff' ? /back-off (\S+) restarting/.exec(waiting.message ?? '')?.[1] : undefined;
+      if (shown !== undefined && shown !== backoffs.at(-1)) backoffs.push(shown);
+      await h.sim.runFor(1_000);
+    }
+    // Go's duration format, as the kubelet's message: 10s 20s 40s 1m20s 2m40s, then 5m0s for good.
+    assert.deepEqual(backoffs, ['10s', '20s', '40s', '1m20s', '2m40s', '5m0s'], 'the back-off doubles from 10 s and is capped at 5 minutes');
     const starts = (await h.containers()).map((c) => c.startedAtMs);
     const final = (await h.getPod('crash'))!;
     const restarts = final.status!.containerStatuses![0]!.restartCount;
-    assert.ok(restarts >= 6, `restarted many times in 20 min, got ${restarts}`);
+    assert.ok(restarts >= 8, `the capped back-off keeps restarting it, got ${restarts} restarts`);
     // Only the newest two instances are kept; read the growth from their attempt numbers and the restart count over time instead.
     assert.ok(starts.length <= 2, `at most one dead instance kept per container, got ${starts.length}`);
     const previous = await h.logs({ pod: 'crash', container: 'c', previous: true });
@@ -288,3 +297,7 @@ describe('kubelet (simulated runtime, sim containers)', () => {
 });
 
 export type { List };
+
+test('durations in kubelet messages print as Go\'s time.Duration does (kubectl describe shows the real kubelet\'s)', () => {
+  assert.deepEqual([500, 10_000, 80_000, 160_000, 300_000, 3_600_000, 1_500].map(formatGoDuration), ['500ms', '10s', '1m20s', '2m40s', '5m0s', '1h0m0s', '1.5s']);
+});

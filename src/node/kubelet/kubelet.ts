@@ -435,7 +435,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     const nowMs = ctx.now();
     if (backoff.inBackoffSince(key, latest.finishedAtMs, nowMs)) {
       const delayMs = backoff.delayMs(key, nowMs);
-      setWaiting(w, c.name, 'CrashLoopBackOff', `back-off ${formatSeconds(delayMs)} restarting failed container=${c.name} pod=${w.name}_${w.namespace}(${w.uid})`, 'Warning');
+      setWaiting(w, c.name, 'CrashLoopBackOff', `back-off ${formatGoDuration(delayMs)} restarting failed container=${c.name} pod=${w.name}_${w.namespace}(${w.uid})`, 'Warning');
       scheduleSync(w, backoff.readyAtMs(key, latest.finishedAtMs));
       return false;
     }
@@ -919,9 +919,15 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   };
 });
 
-function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
+/** A duration as Go's time.Duration prints it, as the real kubelet's messages do: 10s, 1m20s, 5m0s, 1h0m0s, 500ms. */
+export function formatGoDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  const secondsText = `${Number.isInteger(seconds) ? seconds : seconds.toFixed(3).replace(/0+$/, '')}s`;
+  if (hours > 0) return `${hours}h${minutes}m${secondsText}`;
+  return minutes > 0 ? `${minutes}m${secondsText}` : secondsText;
 }
 
 function assert(condition: boolean, message: string): asserts condition {
