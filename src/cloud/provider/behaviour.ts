@@ -22,13 +22,6 @@ export const PENDING_CALLS_MAX = 10_000;
 
 const STATE_FILE = 'cloud-state.json';
 
-/**
- * Group commit: calls that change the state within this window share one write of the state file (two
- * fsyncs and a rename). Why: one write per call made a 1,000-node start-up wait ~20 s on the disk alone;
- * against 20-120 ms of API latency, 2 ms more per call is noise.
- */
-const PERSIST_GROUP_MS = 2;
-
 type DataPlane = import('./lb-data-plane-io.js').TcpLoadBalancerDataPlane;
 
 export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.url, 'cloud', (ctx, args) => {
@@ -77,22 +70,6 @@ export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.ur
     syncDataPlane();
   }
 
-  /** Answers held until the state they saw is on disk (undefined: nothing waits for a write). */
-  let unsynced: (() => void)[] | undefined;
-
-  /** Answer once durable: after the next group write when one is due (a read must not see what a crash would lose). */
-  function answerDurably(answer: () => void, mutated: boolean): void {
-    if (!mutated && unsynced === undefined) {
-      answer();
-      return;
-    }
-    if (unsynced === undefined) {
-      unsynced = [];
-      ctx.timer('persist', PERSIST_GROUP_MS, { type: 'cloud.persist', body: null });
-    }
-    unsynced.push(answer);
-  }
-
   return {
     receive(msg) {
       switch (msg.type) {
@@ -110,14 +87,8 @@ export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.ur
           if (call === undefined) return undefined;
           pending.delete(msg.body.seq);
           const result = state.call(call.request, ctx.now(), random);
-          answerDurably(() => call.resolve(result), MUTATING_OPS.has(call.request.op));
-          return undefined;
-        }
-        case 'cloud.persist': {
-          const answers = unsynced ?? [];
-          unsynced = undefined;
-          changed();
-          for (const answer of answers) answer();
+          if (MUTATING_OPS.has(call.request.op)) changed();
+          call.resolve(result);
           return undefined;
         }
         case 'cloud.fault': {

@@ -18,9 +18,7 @@ export type CloudMsg =
   /** Threaded runtime with the TCP data plane: which listeners are open and which failed. */
   | Message<'cloud.dataPlane', null>
   /** Internal: a call's latency is over; process it now. */
-  | Message<'cloud.due', { seq: number }>
-  /** Internal: write the state once for every change made since the last write, then answer those calls. */
-  | Message<'cloud.persist', null>;
+  | Message<'cloud.due', { seq: number }>;
 
 /** The actor's default name. */
 export const CLOUD_NAME = 'cloud';
