@@ -29,10 +29,11 @@ function processGroup(pgid: number): number[] {
   return pids;
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
+/** `what` is a function so that the message shows what was seen when giving up, not when starting to wait. */
+async function until(what: () => string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + PROCESS_WAIT_MS_MAX;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -61,7 +62,7 @@ test('npx kubethreads up, as the README starts it, stops with nothing left when 
   let out = '';
   npx.stdout.on('data', (c: Buffer) => (out += c.toString()));
   npx.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  await until(`the ready line (${out})`, () => /\nready\n/.test(out));
+  await until(() => `the ready line (output so far: ${JSON.stringify(out)})`, () => /\nready\n/.test(out));
   const port = Number(/apiserver at https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
   const cluster = processGroup(pgid).filter((pid) => pid !== npx.pid);
   assert.ok(cluster.length > 0, 'npx runs the cluster in a child process');
@@ -69,7 +70,7 @@ test('npx kubethreads up, as the README starts it, stops with nothing left when 
   const exited = new Promise<void>((resolve) => npx.on('exit', () => resolve()));
   process.kill(npx.pid!, 'SIGTERM');
   await exited;
-  await until(`every process of the cluster to end (left: ${processGroup(pgid).join(' ')})`, () => processGroup(pgid).length === 0);
+  await until(() => `every process of the cluster to end (left: ${processGroup(pgid).join(' ')})`, () => processGroup(pgid).length === 0);
   const refused = await new Promise<boolean>((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.on('connect', () => (socket.destroy(), resolve(false)));
