@@ -2,13 +2,19 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): the functions with the
 // most self time, and the most inclusive time (self plus callees, each
 // function counted once per sample however deep it recurses).
-// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N]
+// With --callers NAME: for functions whose label starts with NAME, the chains
+// of callers (up to --depth D frames, default 4) their self time came through.
+// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]]
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--'));
+const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth'].includes(args[i - 1]));
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
+const callersIndex = args.indexOf('--callers');
+const callersOf = callersIndex >= 0 ? args[callersIndex + 1] : undefined;
+const depthIndex = args.indexOf('--depth');
+const depth = depthIndex >= 0 ? Number(args[depthIndex + 1]) : 4;
 if (file === undefined) {
   console.error('usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N]');
   process.exit(2);
@@ -50,3 +56,21 @@ const show = (title, map) => {
 };
 show('self time', self);
 show('inclusive time', inclusive);
+
+if (callersOf !== undefined) {
+  const chains = new Map();
+  let matched = 0;
+  for (const [id, count] of counts) {
+    if (!label(byId.get(id)).startsWith(callersOf)) continue;
+    matched += count;
+    const chain = [];
+    // Recursion (a copy walking a tree) folds into one frame, so the chain shows who started it.
+    for (let cur = parent.get(id); cur !== undefined && chain.length < depth; cur = parent.get(cur)) {
+      const l = label(byId.get(cur));
+      if (chain[chain.length - 1] !== l && !(chain.length === 0 && l === label(byId.get(id)))) chain.push(l);
+    }
+    const key = chain.join('  <  ');
+    chains.set(key, (chains.get(key) ?? 0) + count);
+  }
+  show(`self time of ${callersOf}* by caller chain (${((100 * matched) / total).toFixed(1)} % in all)`, chains);
+}

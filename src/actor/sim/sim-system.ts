@@ -34,7 +34,7 @@ export interface SimulatedSystemOptions {
 type SimEvent =
   /** `bytes`: the body went through msgpack; `copied`: the body is `copy`, a structural copy whose content digest is `digest`. */
   | (Scheduled & { kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined; copied?: boolean; copy?: unknown; digest?: number })
-  | (Scheduled & { kind: 'call'; fn: () => void; cancelled: boolean });
+  | (Scheduled & { kind: 'call'; fn: () => void; cancelled: boolean; done: boolean });
 
 interface SimActor {
   name: string;
@@ -56,6 +56,8 @@ interface SimActor {
 
 /** The simulation lets the host's macrotasks (timers, I/O, a progress bar) run at least this often, in wall-clock ms. */
 const MACROTASK_YIELD_EVERY_MS = 20;
+/** The queue drops its cancelled timers once there are at least this many and they are half of it. */
+const CANCELLED_COMPACT_MIN = 1024;
 
 /** Objects and arrays may be plain data (message-copy.ts decides, walking them); class instances never are. */
 function isPlainCandidate(body: object): boolean {
@@ -105,6 +107,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private hash2 = 0x12345678;
   private asyncPending = false;
   private running = false;
+  /** Cancelled timers still in the queue (see `schedule`). */
+  private cancelledInQueue = 0;
+  /** Deliveries by route kind and type, when KUBETHREADS_SIM_CENSUS is set: where a run's traffic comes from (docs/performance.md). */
+  private readonly census: Map<string, number> | undefined = process.env.KUBETHREADS_SIM_CENSUS ? new Map() : undefined;
   /** Messages delivered so far. */
   delivered = 0;
   dropped = 0;
@@ -186,6 +192,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   }
 
   async shutdown(): Promise<void> {
+    if (this.census !== undefined) {
+      const rows = [...this.census].sort((a, b) => b[1] - a[1]);
+      process.stderr.write(`message census (${this.delivered} delivered):\n${rows.slice(0, 60).map(([k, n]) => `${String(n).padStart(9)}  ${(n / this.delivered * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')}\n`);
+    }
     for (const name of [...this.actors.keys()]) this.stopNow(name, 'stopped');
     this.asks.failAll('the system shut down');
   }
@@ -342,10 +352,17 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   }
 
   schedule(ms: number, fn: () => void): Cancel {
-    const event: SimEvent = { kind: 'call', atMs: this.clockMs + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    const event: SimEvent = { kind: 'call', atMs: this.clockMs + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, done: false };
     this.queue.push(event);
     return () => {
+      if (event.cancelled || event.done) return;
       event.cancelled = true;
+      // Every ask arms a timeout that its reply cancels: most timers die this way and would
+      // otherwise sit in the heap for their whole delay, making every push and pop deeper.
+      if (++this.cancelledInQueue >= CANCELLED_COMPACT_MIN && this.cancelledInQueue * 2 > this.queue.size) {
+        this.queue.retain((e) => e.kind !== 'call' || !e.cancelled);
+        this.cancelledInQueue = 0;
+      }
     };
   }
 
@@ -404,7 +421,9 @@ export class SimulatedSystem implements ActorSystem, CellHost {
 
   private dispatch(event: SimEvent): void {
     if (event.kind === 'call') {
-      if (!event.cancelled) event.fn();
+      event.done = true;
+      if (event.cancelled) this.cancelledInQueue--;
+      else event.fn();
       return;
     }
     const envelope = event.envelope;
@@ -427,6 +446,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const delivered: Envelope = { to: envelope.to, from: envelope.from, type: envelope.type, corr: envelope.corr, body };
     this.mixTrace(delivered, event.bytes, event.digest);
     this.delivered++;
+    if (this.census !== undefined) {
+      const key = `${kindOf(envelope.from)} > ${kindOf(envelope.to)} ${envelope.type === REPLY_TYPE ? '(reply)' : envelope.type}`;
+      this.census.set(key, (this.census.get(key) ?? 0) + 1);
+    }
     if (envelope.type === REPLY_TYPE) {
       if (this.asks.settle(envelope.corr, body as ReplyBody)) this.asyncPending = true;
       return;
@@ -639,4 +662,9 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       },
     };
   }
+}
+
+/** An actor's kind for the census: its name with node and replica numbers folded. */
+function kindOf(name: string): string {
+  return name.replace(/\d+/g, 'N');
 }

@@ -187,7 +187,7 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     const startTimes: number[] = [];
     let lastId = '';
     for (let t = 0; t < 25 * 60_000; t += 500) {
-      const c = (await h.containers()).sort((a, b) => b.metadata.attempt - a.metadata.attempt)[0];
+      const c = [...(await h.containers())].sort((a, b) => b.metadata.attempt - a.metadata.attempt)[0];
       if (c !== undefined && c.id !== lastId && c.startedAtMs > 0) {
         lastId = c.id;
         startTimes.push(c.startedAtMs);

@@ -46,6 +46,32 @@ describe('runtime core', () => {
     assert.equal(tailStart(Buffer.from('a\nb\n'), 5), 0);
   });
 
+  test('the store\'s revision moves on every change to a record and on nothing else (whole-node lists are cached by it)', () => {
+    const store = new RuntimeStore();
+    const moved = (what: string, change: () => unknown): void => {
+      const before = store.revision;
+      change();
+      assert.ok(store.revision > before, `${what} moves the revision`);
+    };
+    const still = (what: string, look: () => unknown): void => {
+      const before = store.revision;
+      look();
+      assert.equal(store.revision, before, `${what} leaves the revision`);
+    };
+    moved('addSandbox', () => store.addSandbox('s1', { metadata: { name: 'p', namespace: 'd', uid: 'u', attempt: 0 } }, '10.0.0.1', 0));
+    moved('addContainer', () => store.addContainer('c1', 's1', { metadata: { name: 'main', attempt: 0 }, image: 'x' }, 'x', 0));
+    still('listContainers', () => store.listContainers());
+    still('listSandboxes', () => store.listSandboxes());
+    moved('markRunning', () => store.markRunning('c1', 1));
+    moved('markExited', () => store.markExited('c1', 2, 1));
+    still('a repeated exit report', () => store.markExited('c1', 3, 0));
+    moved('removeContainer', () => store.removeContainer('c1'));
+    still('removing a container that is gone', () => store.removeContainer('c1'));
+    moved('markSandboxNotReady', () => store.markSandboxNotReady('s1'));
+    moved('removeSandbox', () => store.removeSandbox('s1'));
+    still('removing a sandbox that is gone', () => store.removeSandbox('s1'));
+  });
+
   test('the store enforces the CRI state machine', () => {
     const store = new RuntimeStore();
     store.addSandbox('s1', { metadata: { name: 'p', namespace: 'd', uid: 'u', attempt: 0 } }, '10.0.0.1', 0);

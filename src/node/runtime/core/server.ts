@@ -5,7 +5,7 @@
  * stopped, where logs live). Backends report exits and new log bytes through
  * RuntimeEvents. Time and timers come from the actor context only.
  */
-import { unhandled, type ActorContext, type Handlers, type Message } from '../../../actor/index.js';
+import { markShared, unhandled, type ActorContext, type Handlers, type Message } from '../../../actor/index.js';
 import {
   CRI_REQUEST_TYPES,
   EXIT_CODE_CANNOT_RUN,
@@ -89,6 +89,13 @@ export function isCriRequest(msg: Message): msg is CriRequest {
   return REQUEST_TYPES.has(msg.type);
 }
 
+/** No filter, or one that selects nothing out. */
+function isEmptyFilter(filter: object | undefined): boolean {
+  if (filter === undefined || filter === null) return true;
+  for (const key in filter) if ((filter as Record<string, unknown>)[key] !== undefined) return false;
+  return true;
+}
+
 function ok<T extends object>(value: T): { ok: true } & T {
   return { ok: true, ...value };
 }
@@ -128,6 +135,13 @@ class CriServer<I extends Message> {
   private readonly waits = new Map<number, LogWait>();
   private nextWaitId = 1;
   private pollArmed = false;
+  /**
+   * The unfiltered lists as of a store revision, marked shared: the kubelet's
+   * PLEG asks for both every relist period and they rarely change, so the
+   * simulated runtime hands every relist the same frozen copy instead of
+   * building and copying a node's worth of statuses each time.
+   */
+  private readonly lists = new Map<'containers' | 'sandboxes', { revision: number; reply: object }>();
 
   constructor(
     private readonly ctx: ActorContext<Message>,
@@ -178,6 +192,7 @@ class CriServer<I extends Message> {
         return s === undefined ? notFoundSandbox(msg.body.podSandboxId) : ok({ status: sandboxStatus(s) });
       }
       case 'ListPodSandbox':
+        if (isEmptyFilter(msg.body.filter)) return this.wholeList('sandboxes', () => ok({ items: this.store.listSandboxes().map(sandboxStatus) }));
         return ok({ items: this.store.listSandboxes(msg.body.filter).map(sandboxStatus) });
       case 'PullImage':
         return this.backend.pullImage(msg.body.image, msg.body.sandboxConfig);
@@ -198,6 +213,7 @@ class CriServer<I extends Message> {
         return c === undefined ? notFoundContainer(msg.body.containerId) : ok({ status: containerStatus(c) });
       }
       case 'ListContainers':
+        if (isEmptyFilter(msg.body.filter)) return this.wholeList('containers', () => ok({ items: this.store.listContainers().map(containerStatus) }));
         return ok({ items: this.store.listContainers(msg.body.filter).map(containerStatus) });
       case 'ContainerLogs':
         return this.containerLogs(msg.body);
@@ -206,6 +222,14 @@ class CriServer<I extends Message> {
         throw new Error(`unreachable: ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private wholeList<R extends object>(kind: 'containers' | 'sandboxes', build: () => R): R {
+    const cached = this.lists.get(kind);
+    if (cached !== undefined && cached.revision === this.store.revision) return cached.reply as R;
+    const reply = markShared(build());
+    this.lists.set(kind, { revision: this.store.revision, reply });
+    return reply;
   }
 
   private runPodSandbox(body: CriRequests['RunPodSandbox']): CriReply<'RunPodSandbox'> {

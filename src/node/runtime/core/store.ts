@@ -53,10 +53,21 @@ function labelsMatch(labels: Record<string, string> | undefined, selector: Recor
   return true;
 }
 
+/**
+ * Records change only through the store's methods, each of which moves
+ * `revision`: a lister can keep what it built from a revision (the CRI
+ * server's whole-node lists, asked for by every PLEG relist) until it moves.
+ */
 export class RuntimeStore {
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private changes = 0;
+
+  /** Moves on every change to a sandbox or container record. */
+  get revision(): number {
+    return this.changes;
+  }
 
   get sandboxCount(): number {
     return this.sandboxes.size;
@@ -86,6 +97,7 @@ export class RuntimeStore {
     if (this.sandboxes.has(id)) throw new Error(`sandbox id ${id} is already taken: ids must be unique`);
     if (this.sandboxes.size >= SANDBOXES_MAX) throw new Error(`a runtime holds at most ${SANDBOXES_MAX} sandboxes; check with canAddSandbox first`);
     const record: SandboxRecord = { id, config, state: 'SANDBOX_READY', createdAtMs: nowMs, ip, containerIds: new Set() };
+    this.changes++;
     this.sandboxes.set(id, record);
     return record;
   }
@@ -102,12 +114,14 @@ export class RuntimeStore {
       if (c.state === 'CONTAINER_RUNNING') throw new Error(`sandbox ${id} cannot stop while container ${cid} runs: stop its containers first`);
     }
     s.state = 'SANDBOX_NOTREADY';
+    this.changes++;
   }
 
   removeSandbox(id: string): void {
     const s = this.sandboxes.get(id);
     if (s === undefined) return;
     if (s.containerIds.size > 0) throw new Error(`sandbox ${id} still has ${s.containerIds.size} containers: remove them first`);
+    this.changes++;
     this.sandboxes.delete(id);
   }
 
@@ -136,6 +150,7 @@ export class RuntimeStore {
       message: '',
     };
     this.containers.set(id, record);
+    this.changes++;
     s.containerIds.add(id);
     return record;
   }
@@ -146,6 +161,7 @@ export class RuntimeStore {
     if (c.state !== 'CONTAINER_CREATED') throw new Error(`container ${id} is ${c.state}: only a CREATED container starts`);
     c.state = 'CONTAINER_RUNNING';
     c.startedAtMs = nowMs;
+    this.changes++;
   }
 
   /**
@@ -162,6 +178,7 @@ export class RuntimeStore {
     c.exitCode = exitCode;
     c.reason = reason ?? reasonForExitCode(exitCode);
     c.message = message;
+    this.changes++;
     const waiters = this.exitWaiters.get(id);
     if (waiters !== undefined) {
       this.exitWaiters.delete(id);
@@ -185,6 +202,7 @@ export class RuntimeStore {
     const c = this.containers.get(id);
     if (c === undefined) return;
     if (c.state === 'CONTAINER_RUNNING') throw new Error(`container ${id} is running: stop it before removing it`);
+    this.changes++;
     this.containers.delete(id);
     this.sandboxes.get(c.podSandboxId)?.containerIds.delete(id);
     const waiters = this.exitWaiters.get(id);
