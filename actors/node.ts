@@ -10,11 +10,14 @@
  */
 import { join } from 'node:path';
 import type { ActorSystem } from '../src/actor/system.js';
-import { NODES_MAX, type Timing } from '../src/cluster/spec.js';
+import { NODES_MAX, REALISTIC_TIMING, type Timing } from '../src/cluster/spec.js';
 import { kubelet, DEFAULT_NODE_CAPACITY, type KubeletArgs, type RuntimeKind } from '../src/node/kubelet/kubelet.js';
 import { kubeletTimingFor } from '../src/node/kubelet/timing.js';
 import { kubeProxy, type KubeProxyArgs } from '../src/node/proxy/kube-proxy.js';
 import { processRuntime, simRuntime, workerRuntime } from '../src/node/runtime/index.js';
+
+/** kube-proxy's --iptables-min-sync-period default. */
+const KUBE_PROXY_MIN_SYNC_PERIOD_MS = 1_000;
 
 export interface NodeOptions {
   /** Node i is `node-<i>`. */
@@ -105,7 +108,9 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
   };
   const kubeletName = `kubelet-${nodeName}`;
   await system.spawn(kubelet, { name: kubeletName, args: kubeletArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
-  const proxyArgs: KubeProxyArgs = { nodeName, zone: options.zone, apiserver: options.apiserver, forward: threaded, nodeIP };
+  // kube-proxy's min sync period is 1 s (--iptables-min-sync-period); the fast profile divides it with every other period.
+  const minSyncPeriodMs = KUBE_PROXY_MIN_SYNC_PERIOD_MS * (options.timing.nodeLeaseRenewMs / REALISTIC_TIMING.nodeLeaseRenewMs);
+  const proxyArgs: KubeProxyArgs = { nodeName, zone: options.zone, apiserver: options.apiserver, forward: threaded, nodeIP, minSyncPeriodMs };
   const proxyName = `kube-proxy-${nodeName}`;
   await system.spawn(kubeProxy, { name: proxyName, args: proxyArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
   return { nodeName, nodeIP, runtimes, kubelet: kubeletName, kubeProxy: proxyName };

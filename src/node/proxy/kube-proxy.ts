@@ -17,7 +17,7 @@ import type { KubeObject } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
 import { ENDPOINT_SLICES, KubeApi, SERVICES } from '../kubelet/api-client.js';
-import { RoundRobin, backendId, buildRoutingTable, type Backend, type RoutingTable } from './routing.js';
+import { RoundRobin, RoutingTableBuilder, backendId, type Backend, type RoutingTable } from './routing.js';
 import type { SimServeReply } from '../runtime/sim/sim-runtime.js';
 import type { TcpForwarder } from './tcp-forwarder.js';
 import type { EndpointSlice, Service } from './types.js';
@@ -31,8 +31,14 @@ export interface KubeProxyArgs {
   forward?: boolean;
   /** The node's own IP: NodePorts listen here (and, shared, on 127.0.0.1). */
   nodeIP?: string;
-  /** Rebuild at most this often after changes (Kubernetes' minSyncPeriod, default 1 s; we default lower for one machine). */
+  /** A change is applied this long after it arrives, so a burst of changes makes one sync (default 50 ms). */
   syncDelayMs?: number;
+  /**
+   * Syncs run at most this often (Kubernetes' --iptables-min-sync-period, 1 s;
+   * default 0: no bound). Changes that arrive sooner wait for the next allowed
+   * sync and are applied together, as kube-proxy's bounded-frequency runner does.
+   */
+  minSyncPeriodMs?: number;
   /** Listeners another node holds are retried this often. */
   listenRetryMs?: number;
   apiAskTimeoutMs?: number;
@@ -78,8 +84,11 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
   const services = informer<Service & KubeObject>('services', api.listWatcher(SERVICES));
   const slices = informer<EndpointSlice & KubeObject>('endpointslices', api.listWatcher(ENDPOINT_SLICES));
   const balancer = new RoundRobin();
-  let table: RoutingTable = buildRoutingTable({ services: [], node });
+  const builder = new RoutingTableBuilder(node);
+  let table: RoutingTable = builder.build({ services: [] });
   let syncPending = false;
+  /** When the last sync ran (undefined: never), for the min-sync-period bound. */
+  let lastSyncAtMs: number | undefined;
   const forwarders: { node?: TcpForwarder; loopback?: TcpForwarder } = {};
   const stats = { syncs: 0, listenFailures: 0, routes: 0, forwarders: 0 };
   const failingAddresses = new Set<string>();
@@ -100,7 +109,9 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
   const requestSync = () => {
     if (syncPending) return;
     syncPending = true;
-    ctx.timer('sync', args.syncDelayMs ?? SYNC_DELAY_MS_DEFAULT, { type: 'proxy.sync', body: null });
+    const delayMs = args.syncDelayMs ?? SYNC_DELAY_MS_DEFAULT;
+    const boundMs = lastSyncAtMs === undefined ? 0 : lastSyncAtMs + (args.minSyncPeriodMs ?? 0) - ctx.now();
+    ctx.timer('sync', Math.max(delayMs, boundMs), { type: 'proxy.sync', body: null });
   };
   for (const i of [services, slices] as Informer<KubeObject>[]) {
     i.addEventHandler({ onAdd: requestSync, onUpdate: requestSync, onDelete: requestSync });
@@ -111,7 +122,8 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     syncPending = false;
     if (!services.hasSynced()) return;
     stats.syncs++;
-    table = buildRoutingTable({ services: services.store.list(), endpointSlices: slices.store.list(), node });
+    lastSyncAtMs = ctx.now();
+    table = builder.build({ services: services.store.list(), endpointSlices: slices.store.list() });
     stats.routes = table.routes.size;
     if (args.forward !== true) return;
     if (forwarders.node === undefined) {

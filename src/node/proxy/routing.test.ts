@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RoundRobin, backendId, buildRoutingTable, type ServicePortRoute } from './routing.js';
+import { Prng } from '../../actor/prng.js';
+import { RoundRobin, RoutingTableBuilder, backendId, buildRoutingTable, type ServicePortRoute } from './routing.js';
 import type { Endpoint, EndpointSlice, Endpoints, Service } from './types.js';
 
 function service(name: string, spec: Service['spec'] & { trafficDistribution?: string }, annotations?: Record<string, string>): Service {
@@ -123,5 +124,59 @@ describe('kube-proxy routing table', () => {
     assert.notEqual(second.ip, first.ip);
     failed.add(backendId(second));
     assert.equal(rr.pick(route, 'cluster', failed), undefined);
+  });
+
+  test('a builder that redoes only changed Services gives exactly the table a fresh build gives, after any sequence of changes', () => {
+    const prng = new Prng(5);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(prng.next() * list.length)]!;
+    const node = { nodeName: 'n1', zone: 'z1' };
+    const names = ['a', 'b', 'c', 'd'];
+    const services = new Map<string, Service>();
+    const slices = new Map<string, EndpointSlice>();
+    const endpoints = new Map<string, Endpoints>();
+    const builder = new RoutingTableBuilder(node);
+    let nodePort = 30000;
+    for (let step = 0; step < 600; step++) {
+      const name = pick(names);
+      const roll = prng.next();
+      if (roll < 0.15) {
+        const type = pick(['ClusterIP', 'NodePort', 'ExternalName'] as const);
+        services.set(name, service(name, {
+          type, clusterIP: pick(['127.20.0.1', 'None', '']),
+          internalTrafficPolicy: pick(['Cluster', 'Local'] as const), externalTrafficPolicy: pick(['Cluster', 'Local'] as const),
+          trafficDistribution: pick([undefined, 'PreferClose']),
+          ports: [{ name: 'http', port: 80, nodePort: nodePort++ }, ...(prng.next() < 0.5 ? [{ name: 'metrics', port: 9090 }] : [])],
+        }));
+      } else if (roll < 0.2) {
+        services.delete(name);
+      } else if (roll < 0.8) {
+        // A slice replaced by a new object (an informer update), or removed.
+        const key = `${name}-${pick(['x', 'y'])}`;
+        if (prng.next() < 0.1) slices.delete(key);
+        else {
+          const eps = Array.from({ length: Math.floor(prng.next() * 4) }, () => endpoint(`127.10.0.${1 + Math.floor(prng.next() * 6)}`, pick(['n1', 'n2']), { ready: prng.next() < 0.7, serving: prng.next() < 0.5, terminating: prng.next() < 0.3 }, { zone: pick(['z1', 'z2']) }));
+          slices.set(key, slice(name, key, eps, [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9090 }]));
+        }
+      } else if (roll < 0.95) {
+        endpoints.set(name, { metadata: { name, namespace: 'default' }, subsets: [{ addresses: [{ ip: `127.11.0.${step % 9}`, nodeName: 'n2' }], notReadyAddresses: [], ports: [{ name: 'http', port: 8081 }] }] } as Endpoints);
+      } else {
+        endpoints.delete(name);
+      }
+      const input = { services: [...services.values()], endpointSlices: [...slices.values()], endpoints: [...endpoints.values()] };
+      assert.deepEqual(builder.build(input), buildRoutingTable({ ...input, node }), `after step ${step}`);
+    }
+  });
+
+  test('a builder reuses the routes of a Service whose objects did not change, and redoes one whose slice did', () => {
+    const builder = new RoutingTableBuilder({ nodeName: 'n1' });
+    const other = service('other', { type: 'ClusterIP', clusterIP: '127.20.0.11', ports: [{ name: 'http', port: 80 }] });
+    const webSlice = slice('web', 'web-a', [endpoint('127.10.0.1', 'n1')]);
+    const otherSlice = slice('other', 'other-a', [endpoint('127.10.0.2', 'n1')]);
+    const first = builder.build({ services: [WEB, other], endpointSlices: [webSlice, otherSlice] });
+    const changed = slice('web', 'web-a', [endpoint('127.10.0.1', 'n1'), endpoint('127.10.0.3', 'n2')]);
+    const second = builder.build({ services: [WEB, other], endpointSlices: [changed, otherSlice] });
+    assert.equal(second.routes.get('default/other:http'), first.routes.get('default/other:http'), 'unchanged Service: the same route object');
+    assert.notEqual(second.routes.get('default/web:http'), first.routes.get('default/web:http'));
+    assert.equal(second.routes.get('default/web:http')!.allBackends.length, 2);
   });
 });
