@@ -699,23 +699,42 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     return containers.map((c) => `${c.id}:${c.state}`).sort().join(',');
   }
 
+  /**
+   * What the last relist made of each runtime's list: its containers by pod,
+   * and the signature of each (pod, sandbox) asked about. The simulated runtime
+   * answers an unchanged node with the very same frozen list, so this is
+   * reused until the list changes; a reply from a thread is always a new
+   * object and is grouped afresh. Either way every worker is compared.
+   */
+  const relisted = new Map<string, { items: readonly CriContainerStatus[]; byPod: Map<string, CriContainerStatus[]>; signatures: Map<string, string> }>();
+
   async function relist(): Promise<void> {
     const runtimes = new Set(Object.values(args.runtimes));
     for (const runtime of runtimes) {
       const listed = await cri(runtime, 'ListContainers', {});
       if (!listed.ok) continue;
-      const byPod = new Map<string, CriContainerStatus[]>();
-      for (const c of listed.items) {
-        const uid = c.labels[POD_UID_LABEL];
-        if (uid === undefined) continue;
-        let list = byPod.get(uid);
-        if (list === undefined) byPod.set(uid, (list = []));
-        list.push(c);
+      let seen = relisted.get(runtime);
+      if (seen === undefined || seen.items !== listed.items) {
+        const byPod = new Map<string, CriContainerStatus[]>();
+        for (const c of listed.items) {
+          const uid = c.labels[POD_UID_LABEL];
+          if (uid === undefined) continue;
+          let list = byPod.get(uid);
+          if (list === undefined) byPod.set(uid, (list = []));
+          list.push(c);
+        }
+        seen = { items: listed.items, byPod, signatures: new Map() };
+        relisted.set(runtime, seen);
       }
       for (const w of workers.values()) {
         if (w.runtime !== runtime || w.terminated) continue;
-        const live = (byPod.get(w.uid) ?? []).filter((c) => w.sandboxId === undefined || c.podSandboxId === w.sandboxId);
-        if (signatureOf(live) !== w.signature) requestSync(w);
+        const key = `${w.uid}/${w.sandboxId ?? ''}`;
+        let signature = seen.signatures.get(key);
+        if (signature === undefined) {
+          signature = signatureOf((seen.byPod.get(w.uid) ?? []).filter((c) => w.sandboxId === undefined || c.podSandboxId === w.sandboxId));
+          seen.signatures.set(key, signature);
+        }
+        if (signature !== w.signature) requestSync(w);
       }
       if (informer.hasSynced()) await removeOrphans(runtime);
     }

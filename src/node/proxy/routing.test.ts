@@ -163,7 +163,8 @@ describe('kube-proxy routing table', () => {
         endpoints.delete(name);
       }
       const input = { services: [...services.values()], endpointSlices: [...slices.values()], endpoints: [...endpoints.values()] };
-      assert.deepEqual(builder.build(input), buildRoutingTable({ ...input, node }), `after step ${step}`);
+      // The reference is built from copies: no memo keyed by object identity can answer for it.
+      assert.deepEqual(builder.build(input), buildRoutingTable(structuredClone({ ...input, node })), `after step ${step}`);
     }
   });
 
@@ -178,5 +179,18 @@ describe('kube-proxy routing table', () => {
     assert.equal(second.routes.get('default/other:http'), first.routes.get('default/other:http'), 'unchanged Service: the same route object');
     assert.notEqual(second.routes.get('default/web:http'), first.routes.get('default/web:http'));
     assert.equal(second.routes.get('default/web:http')!.allBackends.length, 2);
+  });
+
+  test('proxies on different nodes given the same slice objects share one frozen view of the endpoints', () => {
+    const webSlice = slice('web', 'web-a', [endpoint('127.10.0.2', 'n2'), endpoint('127.10.0.1', 'n1')]);
+    const one = new RoutingTableBuilder({ nodeName: 'n1' }).build({ services: [WEB], endpointSlices: [webSlice] });
+    const two = new RoutingTableBuilder({ nodeName: 'n2' }).build({ services: [WEB], endpointSlices: [webSlice] });
+    const a = one.routes.get('default/web:http')!;
+    const b = two.routes.get('default/web:http')!;
+    assert.equal(a.allBackends, b.allBackends, 'one sorted list for both nodes');
+    assert.deepEqual(a.allBackends.map((x) => x.ip), ['127.10.0.1', '127.10.0.2']);
+    assert.ok(Object.isFrozen(a.allBackends) && Object.isFrozen(a.allBackends[0]), 'shared, so frozen');
+    const copy = new RoutingTableBuilder({ nodeName: 'n1' }).build({ services: [WEB], endpointSlices: [structuredClone(webSlice)] });
+    assert.notEqual(copy.routes.get('default/web:http')!.allBackends, a.allBackends, 'an equal but different slice object is not mistaken for the same');
   });
 });

@@ -48,11 +48,11 @@ export interface ServicePortRoute {
   port: number;
   nodePort: number | undefined;
   /** Every endpoint known for the port, whatever its state (for status and debugging). */
-  allBackends: Backend[];
+  allBackends: readonly Backend[];
   /** Where traffic to the ClusterIP goes, after readiness and policy. */
-  clusterBackends: Backend[];
+  clusterBackends: readonly Backend[];
   /** Where traffic to the NodePort goes. */
-  nodePortBackends: Backend[];
+  nodePortBackends: readonly Backend[];
   /** How `clusterBackends` were chosen: 'local-only', 'same-node', 'same-zone', 'cluster', or 'none'. */
   clusterTier: string;
 }
@@ -157,7 +157,7 @@ function fromEndpoints(list: readonly Endpoints[]): Map<string, PortBackends> {
 }
 
 /** Ready endpoints, or when there are none, the serving ones that are terminating. */
-export function usableBackends(all: readonly Backend[]): Backend[] {
+export function usableBackends(all: readonly Backend[]): readonly Backend[] {
   const ready = all.filter((b) => b.ready);
   return ready.length > 0 ? ready : all.filter((b) => b.serving && b.terminating);
 }
@@ -167,7 +167,7 @@ function preferCloseOf(service: ServiceWithTrafficDistribution): boolean {
 }
 
 /** The endpoints cluster-internal traffic may use, and how they were chosen. */
-export function clusterBackendsFor(service: Service, usable: readonly Backend[], node: NodeTopology): { backends: Backend[]; tier: string } {
+export function clusterBackendsFor(service: Service, usable: readonly Backend[], node: NodeTopology): { backends: readonly Backend[]; tier: string } {
   if (service.spec?.internalTrafficPolicy === 'Local') {
     const local = usable.filter((b) => b.nodeName === node.nodeName);
     return { backends: local, tier: local.length > 0 ? 'local-only' : 'none' };
@@ -182,11 +182,49 @@ export function clusterBackendsFor(service: Service, usable: readonly Backend[],
       if (sameZone.length > 0) return { backends: sameZone, tier: 'same-zone' };
     }
   }
-  return { backends: [...usable], tier: 'cluster' };
+  return { backends: usable, tier: 'cluster' };
+}
+
+/** A Service port's endpoints as every node sees them: sorted, and those traffic may use (frozen: shared by every node's routes). */
+interface PortView {
+  all: readonly Backend[];
+  usable: readonly Backend[];
+}
+
+const NO_BACKENDS: readonly Backend[] = Object.freeze([]);
+
+function portViews(backends: PortBackends | undefined): Map<string, PortView> {
+  const views = new Map<string, PortView>();
+  for (const [portName, byAddress] of backends?.byPortName ?? []) {
+    const all = [...byAddress.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+    for (const backend of all) Object.freeze(backend);
+    views.set(portName, { all: Object.freeze(all), usable: Object.freeze(usableBackends(all)) as readonly Backend[] });
+  }
+  return views;
+}
+
+/**
+ * Port views by the very slice objects they came from, keyed by the first
+ * slice. Every kube-proxy that got the same slices gets the same views: in
+ * the simulated runtime a watch event is one frozen object shared by every
+ * receiver, so a thousand proxies merge and sort a Service's endpoints once
+ * per change instead of a thousand times (in a thread each proxy has its own
+ * objects, and its own entries). A pure function of frozen input: no actor
+ * can see another through it.
+ */
+const viewsBySlices = new WeakMap<EndpointSlice, { slices: readonly EndpointSlice[]; views: Map<string, PortView> }>();
+
+function sliceViews(serviceKey: string, slices: readonly EndpointSlice[]): Map<string, PortView> {
+  const first = slices[0]!;
+  const memo = viewsBySlices.get(first);
+  if (memo !== undefined && sameObjects(memo.slices, slices)) return memo.views;
+  const views = portViews(fromSlices(slices).get(serviceKey));
+  viewsBySlices.set(first, { slices: [...slices], views });
+  return views;
 }
 
 /** The routes of one Service's ports; none for an ExternalName Service or one without a spec. */
-function serviceRoutes(service: Service, backendsByPort: PortBackends | undefined, node: NodeTopology): ServicePortRoute[] {
+function serviceRoutes(service: Service, views: Map<string, PortView>, node: NodeTopology): ServicePortRoute[] {
   const spec = service.spec;
   if (spec === undefined || spec.type === 'ExternalName') return [];
   const serviceKey = keyOf(service.metadata.namespace, service.metadata.name);
@@ -197,11 +235,12 @@ function serviceRoutes(service: Service, backendsByPort: PortBackends | undefine
   const routes: ServicePortRoute[] = [];
   for (const port of ports) {
     const portName = port.name ?? '';
-    const all = [...(backendsByPort?.byPortName.get(portName)?.values() ?? [])].sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
-    const usable = usableBackends(all);
+    const view = views.get(portName);
+    const all = view?.all ?? NO_BACKENDS;
+    const usable = view?.usable ?? NO_BACKENDS;
     const cluster = clusterBackendsFor(service, usable, node);
     const nodePort = hasNodePorts && typeof port.nodePort === 'number' ? port.nodePort : undefined;
-    const nodePortBackends = spec.externalTrafficPolicy === 'Local' ? usable.filter((b) => b.nodeName === node.nodeName) : [...usable];
+    const nodePortBackends = spec.externalTrafficPolicy === 'Local' ? usable.filter((b) => b.nodeName === node.nodeName) : usable;
     routes.push({
       key: `${serviceKey}:${portName}`,
       serviceKey,
@@ -279,8 +318,8 @@ export class RoutingTableBuilder {
       if (before !== undefined && before.service === service && before.endpoints === endpoints && sameObjects(before.slices, slices)) {
         entry = before;
       } else {
-        const backends = slices.length > 0 ? fromSlices(slices).get(serviceKey) : endpoints !== undefined ? fromEndpoints([endpoints]).get(serviceKey) : undefined;
-        entry = { service, slices, endpoints, routes: serviceRoutes(service, backends, this.node) };
+        const views = slices.length > 0 ? sliceViews(serviceKey, slices) : portViews(endpoints !== undefined ? fromEndpoints([endpoints]).get(serviceKey) : undefined);
+        entry = { service, slices, endpoints, routes: serviceRoutes(service, views, this.node) };
       }
       built.set(serviceKey, entry);
       for (const route of entry.routes) {
