@@ -16,7 +16,7 @@ import { describe, test } from 'node:test';
 import { stringify as stringifyYaml } from 'yaml';
 import { startCluster } from './start.js';
 import { resolveClusterSpec } from './spec.js';
-import { eventually, httpGet } from './testing.js';
+import { eventually, httpGet, processExited } from './testing.js';
 
 /** Requests per check: with round robin over three endpoints, enough to see every pod several times. */
 const REQUESTS_PER_CHECK = 30;
@@ -109,26 +109,6 @@ function serverPid(dataDir: string, nodeName: string, containerID: string): numb
   assert.fail(`no node process in group ${record.pgid} of container ${containerID}`);
 }
 
-/**
- * Whether a SIGKILLed process has let go of its sockets: gone from /proc, or a zombie with no thread left but
- * the leader. Node is multithreaded, and its main thread turns zombie ('Z' in /proc/<pid>/stat) while the
- * process's other threads are still exiting and still hold the shared file table, listening socket included:
- * a connect in that window completes in the kernel and is reset a few ms later. That was the 'socket hang up'
- * this test used to tolerate (reproduced outside the cluster: 13 kills in 20 showed a zombie leader with live
- * threads, and 11 of them still accepted a connect; waiting for `Threads: 1`, 40 kills in 40 refused it).
- */
-function exited(pid: number): boolean {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return true;
-  }
-  const state = /^State:\s+(\S)/m.exec(status)?.[1];
-  const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
-  return (state === 'Z' || state === 'X') && threads === 1;
-}
-
 describe('the whole cluster with real processes', { skip: requireKubectl() }, () => {
   test('a Deployment behind a NodePort Service survives a killed process, a deleted pod and a lost node', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-e2e-process-'));
@@ -173,8 +153,8 @@ describe('the whole cluster with real processes', { skip: requireKubectl() }, ()
       // What is promised, here as in Kubernetes: a connection opened once the process has exited reaches a live pod
       // (the forwarder steps over the refused endpoint; kube-proxy's iptables rules would not even do that before
       // the Endpoints change). A connection the dying process already accepted is cut, here as anywhere: so send
-      // only once every thread of it is gone, which is later than its main thread turning zombie (see exited()).
-      await eventually('the killed process has exited, every thread of it', () => (exited(pid) ? true : undefined), 5_000);
+      // only once every thread of it is gone, which is later than its main thread turning zombie (see processExited).
+      await eventually('the killed process has exited, every thread of it', () => (processExited(pid) ? true : undefined), 5_000);
       const during = await spray(clusterUrl);
       assert.deepEqual(during.failures, [], 'requests keep succeeding while one of three pods is down');
       const restarted = await eventually('the kubelet restarts the killed container', () => {
