@@ -157,10 +157,13 @@ describe('the whole cluster with real processes', { skip: requireKubectl() }, ()
       await eventually('the killed process has exited, every thread of it', () => (processExited(pid) ? true : undefined), 5_000);
       const during = await spray(clusterUrl);
       assert.deepEqual(during.failures, [], 'requests keep succeeding while one of three pods is down');
+      // Seen once in 17 runs on a machine at load 7 on 2 cores: not within 30 s, cause unknown; the failure now says what it last saw.
+      let lastStatus = '';
       const restarted = await eventually('the kubelet restarts the killed container', () => {
         const cs = pods().find((p) => p.metadata.name === victimName)?.status.containerStatuses?.[0];
+        lastStatus = JSON.stringify(cs);
         return cs?.restartCount === 1 && cs.ready ? cs : undefined;
-      });
+      }).catch((e: Error) => assert.fail(`${e.message}; last container status: ${lastStatus}; during the burst: ${JSON.stringify([...during.byPod])}`));
       assert.equal(restarted.lastState?.terminated?.exitCode, 137, 'SIGKILL');
       assert.match(k('logs', victimName, '--previous'), new RegExp(`listening on .* as ${victimName}\\nmark old-instance\\n`));
       assert.doesNotMatch(k('logs', victimName), /old-instance/, 'the new instance has its own log');
