@@ -9,14 +9,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { requireKubectl, KUBECTL } from '../testing/tools.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { stringify as stringifyYaml } from 'yaml';
 import { startCluster } from './start.js';
 import { resolveClusterSpec } from './spec.js';
-import { eventually, httpGet } from './testing.js';
+import { eventually, httpGet, processExited } from './testing.js';
 
 /** Requests per check: with round robin over three endpoints, enough to see every pod several times. */
 const REQUESTS_PER_CHECK = 30;
@@ -150,17 +150,20 @@ describe('the whole cluster with real processes', { skip: requireKubectl() }, ()
       assert.equal((await httpGet(`http://${victim.status.podIP}:8080/mark?old-instance`)).body, `hello from ${victimName}`);
       const pid = serverPid(dataDir, victim.spec.nodeName!, victim.status.containerStatuses![0]!.containerID!);
       process.kill(pid, 'SIGKILL');
-      // Gone (or a zombie: its sockets are closed) before we send: a connection accepted by the dying process itself would be cut, as anywhere.
-      await eventually('the killed process is gone', () => (!existsSync(`/proc/${pid}/stat`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) ? true : undefined), 5_000);
+      // What is promised, here as in Kubernetes: a connection opened once the process has exited reaches a live pod
+      // (the forwarder steps over the refused endpoint; kube-proxy's iptables rules would not even do that before
+      // the Endpoints change). A connection the dying process already accepted is cut, here as anywhere: so send
+      // only once every thread of it is gone, which is later than its main thread turning zombie (see processExited).
+      await eventually('the killed process has exited, every thread of it', () => (processExited(pid) ? true : undefined), 5_000);
       const during = await spray(clusterUrl);
-      // Known, not yet explained: about one run in a few sees one 'socket hang up' among these requests
-      // (the proxy retries refused connects, so something accepts and then drops one; see docs/kubelet.md).
-      // The claim tested is availability through the loss: at most one failure in the burst.
-      assert.ok(during.failures.length <= 1, `requests keep succeeding while one of three pods is down: ${JSON.stringify(during.failures)}`);
+      assert.deepEqual(during.failures, [], 'requests keep succeeding while one of three pods is down');
+      // Seen once in 17 runs on a machine at load 7 on 2 cores: not within 30 s, cause unknown; the failure now says what it last saw.
+      let lastStatus = '';
       const restarted = await eventually('the kubelet restarts the killed container', () => {
         const cs = pods().find((p) => p.metadata.name === victimName)?.status.containerStatuses?.[0];
+        lastStatus = JSON.stringify(cs);
         return cs?.restartCount === 1 && cs.ready ? cs : undefined;
-      });
+      }).catch((e: Error) => assert.fail(`${e.message}; last container status: ${lastStatus}; during the burst: ${JSON.stringify([...during.byPod])}`));
       assert.equal(restarted.lastState?.terminated?.exitCode, 137, 'SIGKILL');
       assert.match(k('logs', victimName, '--previous'), new RegExp(`listening on .* as ${victimName}\\nmark old-instance\\n`));
       assert.doesNotMatch(k('logs', victimName), /old-instance/, 'the new instance has its own log');

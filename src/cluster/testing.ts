@@ -1,9 +1,11 @@
 /**
  * Helpers for end-to-end tests against a running cluster (real HTTP, real
- * time): one GET on a fresh connection, a poll until something holds, and
- * API calls over actor messages that throw on an error Status.
+ * time): one GET on a fresh connection, a poll until something holds, whether
+ * a killed process is really gone, and API calls over actor messages that
+ * throw on an error Status.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import type { ActorRef } from '../actor/index.js';
 import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
@@ -19,6 +21,27 @@ export function httpGet(url: string, timeoutMs = 2_000): Promise<{ status: numbe
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+/**
+ * Whether a killed process has let go of its sockets (Linux /proc): gone, or a
+ * zombie with no thread left but its main one. A zombie main thread alone is
+ * not enough: it turns zombie while the process's other threads (Node has
+ * several) are still exiting and still hold the shared file table, listening
+ * socket included, so a connect in that window completes in the kernel and is
+ * reset a few ms later — the 'socket hang up' e2e-process.test.ts used to
+ * tolerate. Pinned by testing.test.ts.
+ */
+export function processExited(pid: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return true;
+  }
+  const state = /^State:\s+(\S)/m.exec(status)?.[1];
+  const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
+  return (state === 'Z' || state === 'X') && threads === 1;
 }
 
 /** Poll `probe` every 200 ms until it returns a value; fail with `what` (and the last error) after `timeoutMs`. */
