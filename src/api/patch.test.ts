@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from './errors.js';
-import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch.js';
+import { clone, jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch.js';
 import { matchesLabels, parseLabelSelector, selectorFromObject } from './selectors.js';
 
 test('merge patch: objects merge, null deletes, lists replace', () => {
@@ -44,4 +44,27 @@ test('label selectors: equality and set-based terms, and LabelSelector objects',
   assert.equal(matchesLabels(o, { app: 'web', tier: 'front' }), true);
   assert.equal(matchesLabels(o, { app: 'web', tier: 'db' }), false);
   assert.throws(() => parseLabelSelector('a in (b'), ApiError);
+});
+
+test('clone copies exactly as a JSON round trip does, without sharing anything with its input', () => {
+  const samples: unknown[] = [
+    { a: 1, b: 'x', c: [1, 'two', null, { d: true }], e: { f: { g: [] } } },
+    { dropped: undefined, fn: () => 1, sym: Symbol('s'), kept: 0, negZero: -0, inf: Infinity, nan: NaN },
+    [undefined, () => 1, Symbol('s'), -0, NaN, { x: undefined }],
+    { when: new Date(1_700_000_000_000), nested: { toJSON: (key: string) => `json of ${key}` } },
+    { '2': 'b', '1': 'a', z: 'z', y: 'y' },
+    { boxed: [new Number(3), new String('s'), new Boolean(false)] },
+    'text', 42, true, null,
+  ];
+  for (const sample of samples) {
+    const copy = clone(sample);
+    assert.deepStrictEqual(copy, JSON.parse(JSON.stringify(sample)), JSON.stringify(sample));
+    assert.equal(JSON.stringify(copy), JSON.stringify(sample), 'the same text, keys in the same order');
+  }
+  const source = { spec: { containers: [{ name: 'a', ports: [{ containerPort: 80 }] }] } };
+  const copy = clone(source);
+  copy.spec.containers[0]!.ports[0]!.containerPort = 81;
+  assert.equal(source.spec.containers[0]!.ports[0]!.containerPort, 80);
+  assert.equal(clone(undefined), undefined);
+  assert.throws(() => clone({ big: 1n }), TypeError);
 });

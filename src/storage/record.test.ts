@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { concatFrames, decodeRecords, encodeRecord, RECORD_HEADER_BYTES } from './record.js';
+import { concatFrames, decodeRecords, encodeRecord, RECORD_HEADER_BYTES, sealRecord } from './record.js';
+import { encodeEntry, entryPayloadBytes, writeEntry } from './wal-codec.js';
 
 const payloadOf = (text: string): Uint8Array => new TextEncoder().encode(text);
 const three = (): Uint8Array[] => [encodeRecord(1, payloadOf('first')), encodeRecord(2, payloadOf('the middle one')), encodeRecord(3, payloadOf('last!'))];
@@ -74,4 +75,27 @@ describe('record frames', () => {
     assert.throws(() => encodeRecord(0, new Uint8Array(1)), RangeError);
     assert.throws(() => encodeRecord(256, new Uint8Array(1)), RangeError);
   });
+});
+
+test('records built in place in one buffer are byte for byte the frames encodeRecord makes', () => {
+  const entries = [
+    { term: 3, index: 41, type: 'normal' as const, data: new Uint8Array([1, 2, 3]) },
+    { term: 2 ** 40, index: 2 ** 52, type: 'confChange' as const, data: new Uint8Array(0) },
+    { term: 7, index: 43, type: 'normal' as const, data: new Uint8Array(1000).map((_, i) => i & 0xff) },
+  ];
+  const expected = concatFrames(entries.map((e) => encodeRecord(1, encodeEntry(e))));
+  // Start inside a larger buffer, so offsets into its ArrayBuffer are exercised too.
+  const backing = new Uint8Array(expected.length + 10).fill(0xee);
+  const out = backing.subarray(5, 5 + expected.length);
+  let at = 0;
+  for (const entry of entries) {
+    const n = entryPayloadBytes(entry);
+    writeEntry(out, at + RECORD_HEADER_BYTES, entry);
+    sealRecord(out, at, 1, n);
+    at += RECORD_HEADER_BYTES + n;
+  }
+  assert.deepEqual(out, expected);
+  assert.equal(backing[4], 0xee, 'nothing written before the buffer');
+  assert.equal(backing[5 + expected.length], 0xee, 'nothing written after it');
+  assert.throws(() => sealRecord(out, 0, 0, 3), RangeError);
 });

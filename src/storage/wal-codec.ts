@@ -45,13 +45,23 @@ function entryTypeCode(type: EntryType): number {
 }
 
 export function encodeEntry(entry: Entry): Uint8Array {
-  const out = new Uint8Array(ENTRY_HEADER_BYTES + entry.data.length);
-  const view = new DataView(out.buffer);
-  out[0] = entryTypeCode(entry.type);
+  const out = new Uint8Array(entryPayloadBytes(entry));
+  writeEntry(out, 0, entry);
+  return out;
+}
+
+/** Bytes `encodeEntry` gives for this entry. */
+export function entryPayloadBytes(entry: Entry): number {
+  return ENTRY_HEADER_BYTES + entry.data.length;
+}
+
+/** Writes `encodeEntry(entry)` into `out` at `offset`. */
+export function writeEntry(out: Uint8Array, offset: number, entry: Entry): void {
+  const view = new DataView(out.buffer, out.byteOffset + offset, ENTRY_HEADER_BYTES);
+  out[offset] = entryTypeCode(entry.type);
   setU53(view, 1, entry.term, 'entry term');
   setU53(view, 9, entry.index, 'entry index');
-  out.set(entry.data, ENTRY_HEADER_BYTES);
-  return out;
+  out.set(entry.data, offset + ENTRY_HEADER_BYTES);
 }
 
 export function decodeEntry(payload: Uint8Array): Entry {

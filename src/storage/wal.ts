@@ -24,13 +24,14 @@ import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import { emptyHardState } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { LogShape, type Indexed, type WalSnapshotRecord } from './log-shape.js';
-import { concatFrames, decodeRecords, encodeRecord, type TailProblem } from './record.js';
+import { concatFrames, decodeRecords, encodeRecord, RECORD_HEADER_BYTES, sealRecord, type TailProblem } from './record.js';
 import {
   decodeEntry,
   decodeHardState,
   decodeWalSnapshot,
-  encodeEntry,
+  entryPayloadBytes,
   encodeHardState,
+  writeEntry,
   encodeWalSnapshot,
   RecordType,
 } from './wal-codec.js';
@@ -189,14 +190,34 @@ export class Wal {
     this.checkUsable();
     // Validate first so a rejected unit leaves nothing behind.
     this.checkAppend(unit);
-    const frames: Uint8Array[] = [];
-    if (unit.snapshot !== undefined) frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot(unit.snapshot)));
-    for (const entry of unit.entries ?? []) frames.push(encodeRecord(RecordType.entry, encodeEntry(entry)));
-    if (unit.hardState !== undefined) frames.push(encodeRecord(RecordType.hardState, encodeHardState(unit.hardState)));
-    if (frames.length === 0) return;
+    const entries = unit.entries ?? [];
+    if (unit.snapshot === undefined && entries.length === 0 && unit.hardState === undefined) return;
+    // Every record of the unit built in place in one buffer: one allocation and one copy of each entry's data.
+    const snapshot = unit.snapshot === undefined ? undefined : encodeWalSnapshot(unit.snapshot);
+    const hardState = unit.hardState === undefined ? undefined : encodeHardState(unit.hardState);
+    let total = 0;
+    if (snapshot !== undefined) total += RECORD_HEADER_BYTES + snapshot.length;
+    for (const entry of entries) total += RECORD_HEADER_BYTES + entryPayloadBytes(entry);
+    if (hardState !== undefined) total += RECORD_HEADER_BYTES + hardState.length;
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    if (snapshot !== undefined) {
+      bytes.set(snapshot, at + RECORD_HEADER_BYTES);
+      sealRecord(bytes, at, RecordType.snapshot, snapshot.length);
+      at += RECORD_HEADER_BYTES + snapshot.length;
+    }
+    for (const entry of entries) {
+      const n = entryPayloadBytes(entry);
+      writeEntry(bytes, at + RECORD_HEADER_BYTES, entry);
+      sealRecord(bytes, at, RecordType.entry, n);
+      at += RECORD_HEADER_BYTES + n;
+    }
+    if (hardState !== undefined) {
+      bytes.set(hardState, at + RECORD_HEADER_BYTES);
+      sealRecord(bytes, at, RecordType.hardState, hardState.length);
+    }
     this.guard(() => {
       if (this.tailBytes >= this.segmentBytesMax) this.rotate();
-      const bytes = concatFrames(frames);
       this.disk.append(this.path(this.tail()), bytes);
       this.tailBytes += bytes.length;
     });
