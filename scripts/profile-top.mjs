@@ -4,11 +4,16 @@
 // function counted once per sample however deep it recurses).
 // With --callers NAME: for functions whose label starts with NAME, the chains
 // of callers (up to --depth D frames, default 4) their self time came through.
-// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]]
+// With --from S / --to S: only the samples taken in that window (seconds from the start).
+// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]] [--from S] [--to S]
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth'].includes(args[i - 1]));
+const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth', '--from', '--to'].includes(args[i - 1]));
+const fromIndex = args.indexOf('--from');
+const toIndex = args.indexOf('--to');
+const fromUs = fromIndex >= 0 ? Number(args[fromIndex + 1]) * 1e6 : -Infinity;
+const toUs = toIndex >= 0 ? Number(args[toIndex + 1]) * 1e6 : Infinity;
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
 const callersIndex = args.indexOf('--callers');
@@ -33,7 +38,11 @@ const label = (n) => {
 const self = new Map();
 const inclusive = new Map();
 const counts = new Map();
-for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+let elapsedUs = 0;
+profile.samples.forEach((id, i) => {
+  elapsedUs += profile.timeDeltas?.[i] ?? 0;
+  if (elapsedUs >= fromUs && elapsedUs < toUs) counts.set(id, (counts.get(id) ?? 0) + 1);
+});
 let total = 0;
 for (const [id, count] of counts) {
   total += count;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { findResource } from './resources.js';
 import { parseFilter } from './selectors.js';
 import { BOOKMARK_EVERY_MS } from './handlers.js';
+import { WATCH_CACHE_EVENTS_MAX } from './watch-cache.js';
 import { ADMIN, startHandlers, tick } from './testing.js';
 import type { Status, WatchEvent } from './types/index.js';
 
@@ -271,4 +272,30 @@ test('namespaced watchers get their namespace\'s events only; a cancelled indexe
   assert.deepEqual(inDefault.summary(), ['ADDED a', 'DELETED a']);
   assert.deepEqual(inOther.summary(), []);
   assert.deepEqual(onNode.summary(), ['ADDED a']);
+});
+
+test('the event window keeps exactly the newest WATCH_CACHE_EVENTS_MAX events: older resourceVersions get 410, newer replay in full', async () => {
+  const { handlers } = await startHandlers();
+  const cache = handlers.cache(pods);
+  await cache.start();
+  const apply = (cache as unknown as { apply(events: unknown[]): void }).apply.bind(cache);
+  const base = cache.revision;
+  const key = '/registry/pods/default/p';
+  let revision = base;
+  // Past the window twice over, so the oldest are dropped one by one and the array is cut in between.
+  const total = 2 * WATCH_CACHE_EVENTS_MAX + 30;
+  for (let i = 0; i < total; i++) {
+    revision++;
+    const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', resourceVersion: String(revision) }, spec: { containers: [] } };
+    apply([{ type: 'put', kv: { key, value: JSON.stringify(object), modRevision: revision, createRevision: base + 1, version: i + 1, lease: 0 } }]);
+  }
+  const oldest = revision - WATCH_CACHE_EVENTS_MAX; // the newest event no longer in the window
+  const tooOld = collector();
+  cache.watch({ filter: none, resourceVersion: String(oldest - 1) }, tooOld.sink);
+  assert.equal((tooOld.ended as Status).code, 410);
+  const edge = collector();
+  cache.watch({ filter: none, resourceVersion: String(oldest) }, edge.sink);
+  assert.equal(edge.ended, 'open');
+  assert.equal(edge.events.length, WATCH_CACHE_EVENTS_MAX);
+  assert.equal((edge.events[0]!.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion, String(oldest + 1));
 });
