@@ -5,11 +5,14 @@
 // With --callers NAME: for functions whose label starts with NAME, the chains
 // of callers (up to --depth D frames, default 4) their self time came through.
 // With --from S / --to S: only the samples taken in that window (seconds from the start).
-// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]] [--from S] [--to S]
+// With --lines NAME: the self time of functions whose label starts with NAME, by source line.
+// Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]] [--lines NAME] [--from S] [--to S]
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth', '--from', '--to'].includes(args[i - 1]));
+const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth', '--from', '--to', '--lines'].includes(args[i - 1]));
+const linesIndex = args.indexOf('--lines');
+const linesOf = linesIndex >= 0 ? args[linesIndex + 1] : undefined;
 const fromIndex = args.indexOf('--from');
 const toIndex = args.indexOf('--to');
 const fromUs = fromIndex >= 0 ? Number(args[fromIndex + 1]) * 1e6 : -Infinity;
@@ -82,4 +85,21 @@ if (callersOf !== undefined) {
     chains.set(key, (chains.get(key) ?? 0) + count);
   }
   show(`self time of ${callersOf}* by caller chain (${((100 * matched) / total).toFixed(1)} % in all)`, chains);
+}
+
+if (linesOf !== undefined) {
+  // positionTicks count every sample of the node, whatever the window.
+  const byLine = new Map();
+  let matched = 0;
+  for (const node of profile.nodes) {
+    const name = label(node);
+    if (!name.startsWith(linesOf)) continue;
+    for (const t of node.positionTicks ?? []) {
+      const key = `${name.split(' ')[0]} line ${t.line}`;
+      byLine.set(key, (byLine.get(key) ?? 0) + t.ticks);
+      matched += t.ticks;
+    }
+  }
+  console.log(`\nself time of ${linesOf}* by line (${matched} samples)`);
+  for (const [line, n] of [...byLine].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${String(n).padStart(7)}  ${line}`);
 }

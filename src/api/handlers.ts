@@ -647,10 +647,14 @@ export class ApiHandlers {
       this.nextBookmarkMs = nowMs + BOOKMARK_EVERY_MS;
     }
     const pods = this.info('', 'v1', 'pods');
-    const expired = this.cache(pods).list(undefined, { labels: [], fields: [] }).items.filter((p) => {
+    // Every second, over every pod: a scan, not a sorted LIST (sorting 10,000 keys a second was 3 % of a 1,000-node run).
+    const expired: KubeObject[] = [];
+    for (const p of this.cache(pods).objectsUnordered()) {
       const ts = p.metadata.deletionTimestamp;
-      return ts !== undefined && Date.parse(ts) <= nowMs;
-    });
+      if (ts !== undefined && Date.parse(ts) <= nowMs) expired.push(p);
+    }
+    // In key order, as the LIST gave them: the order deletions are written in stays what it was.
+    expired.sort((a, b) => (keyOrder(a) < keyOrder(b) ? -1 : keyOrder(a) > keyOrder(b) ? 1 : 0));
     const reaped = await this.registry.reapExpired(pods, expired);
     await this.recountQuotas();
     await this.compactIfDue(nowMs);
@@ -717,4 +721,9 @@ function deleteOptions(body: unknown, q: ApiQuery): DeleteOptions {
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`api handlers invariant violated: ${message}`);
+}
+
+/** A namespaced object's store-key order: namespace, then name. */
+function keyOrder(object: KubeObject): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
 }

@@ -243,6 +243,11 @@ export class WatchCache {
     for (const w of expired) w.resolve(false);
   }
 
+  /** Every cached object, in no particular order: for periodic scans that need neither order nor a copy of the list. */
+  objectsUnordered(): IterableIterator<KubeObject> {
+    return this.objects.values();
+  }
+
   /** Objects matching, sorted by key (the store's order), and the revision they reflect. */
   list(namespace: string | undefined, filter: ObjectFilter): { items: KubeObject[]; revision: number } {
     const prefix = namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, namespace) : this.prefix;

@@ -103,6 +103,9 @@ interface PodWorker {
   lastStatusJson: string | undefined;
   /** Signature of its containers at the last relist (PLEG). */
   signature: string;
+  /** The runtime list (by identity) and sandbox the relist last computed `listedSignature` from. */
+  listedFrom?: { items: readonly CriContainerStatus[]; sandboxId: string | undefined };
+  listedSignature?: string;
   syncing: boolean;
   again: boolean;
   terminated: boolean;
@@ -700,13 +703,13 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   }
 
   /**
-   * What the last relist made of each runtime's list: its containers by pod,
-   * and the signature of each (pod, sandbox) asked about. The simulated runtime
-   * answers an unchanged node with the very same frozen list, so this is
-   * reused until the list changes; a reply from a thread is always a new
-   * object and is grouped afresh. Either way every worker is compared.
+   * What the last relist made of each runtime's list: its containers by pod.
+   * The simulated runtime answers an unchanged node with the very same frozen
+   * list, so the grouping (and each worker's signature of it, kept on the
+   * worker) is reused until the list changes; a reply from a thread is always
+   * a new object and is grouped afresh. Either way every worker is compared.
    */
-  const relisted = new Map<string, { items: readonly CriContainerStatus[]; byPod: Map<string, CriContainerStatus[]>; signatures: Map<string, string> }>();
+  const relisted = new Map<string, { items: readonly CriContainerStatus[]; byPod: Map<string, CriContainerStatus[]> }>();
 
   async function relist(): Promise<void> {
     const runtimes = new Set(Object.values(args.runtimes));
@@ -723,18 +726,16 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
           if (list === undefined) byPod.set(uid, (list = []));
           list.push(c);
         }
-        seen = { items: listed.items, byPod, signatures: new Map() };
+        seen = { items: listed.items, byPod };
         relisted.set(runtime, seen);
       }
       for (const w of workers.values()) {
         if (w.runtime !== runtime || w.terminated) continue;
-        const key = `${w.uid}/${w.sandboxId ?? ''}`;
-        let signature = seen.signatures.get(key);
-        if (signature === undefined) {
-          signature = signatureOf((seen.byPod.get(w.uid) ?? []).filter((c) => w.sandboxId === undefined || c.podSandboxId === w.sandboxId));
-          seen.signatures.set(key, signature);
+        if (w.listedFrom?.items !== seen.items || w.listedFrom.sandboxId !== w.sandboxId || w.listedSignature === undefined) {
+          w.listedSignature = signatureOf((seen.byPod.get(w.uid) ?? []).filter((c) => w.sandboxId === undefined || c.podSandboxId === w.sandboxId));
+          w.listedFrom = { items: seen.items, sandboxId: w.sandboxId };
         }
-        if (signature !== w.signature) requestSync(w);
+        if (w.listedSignature !== w.signature) requestSync(w);
       }
       if (informer.hasSynced()) await removeOrphans(runtime);
     }
