@@ -286,6 +286,26 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     await h.sim.shutdown();
   });
 
+  test('a pod deleted while its kubelet was down has its sandbox removed when the kubelet is back, and only that one', async () => {
+    const h = await harness();
+    await h.createPod(pod('gone', { containers: [{ name: 'c', image: 'sim/run' }] }));
+    await h.createPod(pod('kept', { containers: [{ name: 'c', image: 'sim/run' }] }));
+    await h.waitForPod('gone', (p) => p?.status?.phase === 'Running');
+    await h.waitForPod('kept', (p) => p?.status?.phase === 'Running');
+    assert.equal((await h.containers()).length, 2, 'both pods run a container');
+    await h.sim.stop(`kubelet-${NODE}`);
+    const deleted = await h.ask({ type: 'api.delete', body: { group: '', version: 'v1', resource: 'pods', namespace: 'default', name: 'gone', options: { gracePeriodSeconds: 0 } } });
+    assert.ok(deleted.ok, 'force-deleted while no kubelet could confirm');
+    await h.sim.runFor(5_000);
+    assert.equal((await h.containers()).length, 2, 'with its kubelet down, nothing removed the pod from the runtime');
+    await h.sim.spawn(kubelet, { name: `kubelet-${NODE}`, args: { nodeName: NODE, defaultRuntime: 'sim', runtimes: { sim: `runtime-${NODE}` }, nodeIP: '10.0.0.1', podCidr: '10.244.0.0/24' } });
+    await h.sim.runFor(30_000);
+    const left = await h.containers();
+    assert.equal(left.length, 1, `only the pod that still exists runs: ${JSON.stringify(left.map((c) => c.labels))}`);
+    assert.equal(cond(await h.getPod('kept'), 'Ready'), 'True');
+    await h.sim.shutdown();
+  });
+
   test('a pod naming a runtime the node does not have stays Pending with a reason', async () => {
     const h = await harness();
     await h.createPod(pod('elsewhere', { runtimeClassName: 'worker', containers: [{ name: 'c', image: 'sim/run' }] } as never));

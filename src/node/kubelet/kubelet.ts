@@ -264,6 +264,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
         lastStatusJson: undefined, signature: '', syncing: false, again: false, terminated: false, sandboxStopped: false, removed: false,
       };
       workers.set(uid, w);
+      workersGeneration++;
     }
     w.pod = pod;
     w.lastPod = pod;
@@ -581,6 +582,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     }
     w.removed = true;
     workers.delete(w.uid);
+    workersGeneration++;
     ctx.cancelTimer(`sync/${w.uid}`);
     backoff.forgetPrefix(`${w.uid}/`);
   }
@@ -741,16 +743,32 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     }
   }
 
+  /**
+   * The sandbox list (by identity) and the pod workers' generation the last
+   * orphan sweep found nothing in, per runtime: the same frozen list against
+   * the same workers has no orphan either (see `relisted`).
+   */
+  const sweptClean = new Map<string, { items: readonly unknown[]; workersGeneration: number }>();
+  /** Moves whenever a pod worker is added or removed. */
+  let workersGeneration = 0;
+
   /** Sandboxes of pods this node no longer has (deleted while the kubelet was down): stop and remove them. */
   async function removeOrphans(runtime: string): Promise<void> {
     const listed = await cri(runtime, 'ListPodSandbox', {});
     if (!listed.ok) return;
+    const clean = sweptClean.get(runtime);
+    if (clean !== undefined && clean.items === listed.items && clean.workersGeneration === workersGeneration) return;
+    const generation = workersGeneration;
+    let orphans = 0;
     for (const s of listed.items) {
       const uid = s.labels[POD_UID_LABEL];
       if (uid === undefined || workers.has(uid)) continue;
+      orphans++;
       ctx.log.info({ sandbox: s.id, pod: s.metadata.name }, 'removing the sandbox of a pod this node no longer runs');
       await cri(runtime, 'RemovePodSandbox', { podSandboxId: s.id });
     }
+    // Only a sweep that found nothing (and so awaited nothing) vouches for the next identical one.
+    if (orphans === 0) sweptClean.set(runtime, { items: listed.items, workersGeneration: generation });
   }
 
   // ---------- the node: registration, status, lease ----------

@@ -82,13 +82,14 @@ export const NAMESPACE = 'default';
  * node do not count: the API still says Running (nobody is left to say
  * otherwise) until the node lifecycle evicts them; the harness knows better.
  */
-export function countPods(pods: Pod[], desired: Record<string, { replicas: number; image: string }>, crashedNodes: readonly string[] = []): Record<string, DeploymentSample> {
+export function countPods(pods: Iterable<Pod>, desired: Record<string, { replicas: number; image: string }>, crashedNodes: readonly string[] = []): Record<string, DeploymentSample> {
   const out: Record<string, DeploymentSample> = {};
+  const crashed = new Set(crashedNodes);
   for (const [name, d] of Object.entries(desired)) out[name] = { desired: d.replicas, running: 0, runningCurrent: 0 };
   for (const pod of pods) {
     const app = pod.metadata?.labels?.app;
     const s = app !== undefined ? out[app] : undefined;
-    if (s === undefined || pod.metadata.deletionTimestamp !== undefined || pod.status?.phase !== 'Running' || crashedNodes.includes(pod.spec?.nodeName ?? '')) continue;
+    if (s === undefined || pod.metadata.deletionTimestamp !== undefined || pod.status?.phase !== 'Running' || crashed.has(pod.spec?.nodeName ?? '')) continue;
     s.running++;
     if (pod.spec?.containers?.[0]?.image === desired[app!]!.image) s.runningCurrent++;
   }
