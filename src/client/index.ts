@@ -14,8 +14,8 @@ export {
   type ListWatcher, type ListOptions, type ListResult, type WatchHandlers, type WatchHandle, type WatchFailure, type ClientWatchEvent, type WatchEventKind,
 } from './list-watch.js';
 export {
-  Store, objectKey, splitKey, indexByNamespace, indexByNodeName, indexByOwnerUid,
-  INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, type IndexFunc,
+  Store, objectKey, splitKey, indexByNamespace, indexByNodeName, indexByOwnerUid, indexByControllerUid, orphansOf,
+  INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, INDEX_CONTROLLER_UID, type IndexFunc,
 } from './store.js';
 export { Informer, INFORMER_BACKOFF_INITIAL_MS, INFORMER_BACKOFF_MAX_MS, type EventHandlers, type InformerOptions, type InformerStats } from './informer.js';
 export {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../api/types/index.js';
-import { INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, Store, indexByNamespace, indexByNodeName, indexByOwnerUid, objectKey } from './store.js';
+import { INDEX_CONTROLLER_UID, INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, Store, indexByControllerUid, indexByNamespace, indexByNodeName, indexByOwnerUid, objectKey, orphansOf } from './store.js';
 
 function pod(namespace: string, name: string, nodeName?: string, owner?: string): Pod {
   return {
@@ -33,6 +33,25 @@ describe('store and indexes', () => {
     assert.deepEqual(store.byIndex(INDEX_NODE_NAME, 'n1').map(objectKey), ['a/p1']);
     assert.deepEqual(store.indexValues(INDEX_NODE_NAME).sort(), ['n1', 'n2']);
     assert.equal(store.size, 2);
+  });
+
+  test('the controller index files a pod under its controller\'s uid, or as an orphan of its namespace, and follows adoption and release', () => {
+    const store = new Store<Pod>({ [INDEX_CONTROLLER_UID]: indexByControllerUid });
+    const controlled = (namespace: string, name: string, uid: string | undefined, controller = true): Pod => ({
+      metadata: { namespace, name, ownerReferences: uid === undefined ? undefined : [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid, controller }] },
+      spec: { containers: [] },
+    });
+    store.upsert(controlled('a', 'owned', 'rs-1'));
+    store.upsert(controlled('a', 'loose', undefined));
+    store.upsert(controlled('a', 'referenced-only', 'rs-1', false)); // an owner reference that is not a controller: still an orphan
+    store.upsert(controlled('b', 'elsewhere', undefined));
+    assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, 'rs-1').map(objectKey), ['a/owned']);
+    assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, orphansOf('a')).map(objectKey).sort(), ['a/loose', 'a/referenced-only']);
+    assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, orphansOf('b')).map(objectKey), ['b/elsewhere']);
+    store.upsert(controlled('a', 'loose', 'rs-1')); // adopted
+    store.upsert(controlled('a', 'owned', undefined)); // released
+    assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, 'rs-1').map(objectKey), ['a/loose']);
+    assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, orphansOf('a')).map(objectKey).sort(), ['a/owned', 'a/referenced-only']);
   });
 
   test('asking for an undeclared index throws', () => {

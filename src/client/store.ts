@@ -37,6 +37,24 @@ export const indexByNodeName: IndexFunc<KubeObject> = (o) => {
 /** By the uid of every owner reference (controllers look up their children this way). */
 export const indexByOwnerUid: IndexFunc<KubeObject> = (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
 
+export const INDEX_CONTROLLER_UID = 'controllerUid';
+
+/** The `controllerUid` value orphans of a namespace are filed under (no uid can look like it). */
+export function orphansOf(namespace: string | undefined): string {
+  return `orphan:${namespace ?? ''}`;
+}
+
+/**
+ * By the uid of the controller reference, or, for an object no controller owns,
+ * under `orphansOf(namespace)`: Kubernetes' PodControllerUIDIndex, with which a
+ * ReplicaSet finds its pods and the orphans it might adopt without walking
+ * every pod of the namespace.
+ */
+export const indexByControllerUid: IndexFunc<KubeObject> = (o) => {
+  const controller = (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+  return [controller !== undefined ? controller.uid : orphansOf(o.metadata.namespace)];
+};
+
 export class Store<T extends KubeObject> {
   private readonly items = new Map<string, T>();
   /** index name -> index value -> keys */

