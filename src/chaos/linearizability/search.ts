@@ -477,19 +477,27 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
    */
   const rejected: number[] = [];
   const leadsToEnabling = (state: number, after: number, frontierMs: number): boolean => {
-    const seen = new Set<number>([state, after]);
-    const queue = [after];
-    for (let i = 0; i < queue.length; i++) {
-      const t = queue[i];
+    // A state and the state before it: an optional operation in a run whose
+    // result does not depend on the operation before it makes that one
+    // droppable, so only operations whose result differs are followed.
+    const seen = new Set<number>();
+    const queueState = [after];
+    const queueBefore = [state];
+    for (let i = 0; i < queueState.length; i++) {
+      const t = queueState[i];
+      const before = queueBefore[i];
       for (const op of rejected) if (problem.step(t, op) !== stateRejected) return true;
       for (const id of optional.order) {
         if (optional.firstInvokeMs[id] > frontierMs) break;
         const head = optional.head(id, frontierMs, invokeMs);
         if (head === -1) continue;
         const then = problem.step(t, head);
-        if (then === stateRejected || seen.has(then)) continue;
-        seen.add(then);
-        queue.push(then);
+        if (then === stateRejected || then === t || then === problem.step(before, head)) continue;
+        const pair = then * 4_194_304 + t;
+        if (seen.has(pair)) continue;
+        seen.add(pair);
+        queueState.push(then);
+        queueBefore.push(t);
       }
     }
     return false;
