@@ -55,6 +55,13 @@ export interface SearchProblem {
    * and of the callable required members only the one that returns first.
    */
   readonly classOf?: ArrayLike<number>;
+  /**
+   * 1 for an operation that never changes the state when the model accepts it
+   * (a read, a cas that failed): such an operation, callable and accepted, is
+   * taken at once with no alternatives tried. Not a write of the current
+   * value: later, in another state, that write would change it.
+   */
+  readonly observesOnly?: ArrayLike<number>;
   /** The model's transition, or `stateRejected`. Must be a pure function of its arguments. */
   step(state: number, op: number): number;
 }
@@ -311,9 +318,10 @@ class OptionalClasses {
  * - callable operations are the required ones whose call comes before the
  *   first remaining return (the earliest deadline): any other one would
  *   leave that return behind, a "starved" configuration;
- * - forced: a callable required operation the model accepts without a change
- *   of state (a read of the current value, a cas that fails) is taken alone;
- *   doing it now is never worse than doing it later;
+ * - forced: a callable required operation that only observes (a read, a cas
+ *   that failed; `observesOnly`) and that the model accepts now is taken
+ *   alone: moved to the front of any linearization it still sees the same
+ *   state, and every other operation sees the states it saw;
  * - equivalent required operations (same `classOf`, so the same transition)
  *   are tried once, the one with the earliest return;
  * - the operation whose return is the deadline is tried first;
@@ -334,6 +342,7 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   const invokeMs = problem.invokeMs;
   const completeMs = problem.completeMs;
   const classOf = problem.classOf;
+  const observesOnly = problem.observesOnly;
   const optional = new OptionalClasses(problem, isOptional);
 
   // Doubly linked list of the required operations' calls (node op) and returns
@@ -435,8 +444,8 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
     candStart[d] = poolTop;
     candNext[d] = poolTop;
     for (const op of callable) {
-      const after = problem.step(state, op);
-      if (after === state) {
+      if (observesOnly === undefined || observesOnly[op] !== 1) continue;
+      if (problem.step(state, op) === state) {
         // Forced: doing this now dominates every other child.
         poolTop = candStart[d];
         poolPush(op);
@@ -531,7 +540,7 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   let longestDepth = -1;
   let stuckOp = -1;
   frameState[0] = problem.initialState;
-  openFrame(0);
+  if (returnsLeft > 0) openFrame(0);
 
   while (returnsLeft > 0) {
     steps++;
