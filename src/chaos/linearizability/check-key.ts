@@ -12,7 +12,7 @@
  */
 import type { Operation, RegisterValue } from '../history.js';
 import { compileRegisterHistory, rangeMask, windowProblem, type CompiledRegisterHistory } from './register.js';
-import { defaultSearchLimits, searchLinearization, type SearchLimits, type SearchOutcome } from './search.js';
+import { defaultSearchLimits, searchLinearization, type SearchBudget, type SearchLimits, type SearchOutcome } from './search.js';
 
 export type Verdict = SearchOutcome;
 
@@ -50,6 +50,8 @@ export interface KeyCheckResult {
   steps: number;
   /** When unknown: why. */
   reason?: string;
+  /** When unknown: what the main search used of its limits. */
+  budget?: SearchBudget;
   failure?: KeyFailure;
 }
 
@@ -59,6 +61,16 @@ export interface KeyCheckResult {
  * use; such a window is reported whole.
  */
 export const essentialWindowOpsMax = 200;
+
+/**
+ * Operations per window when a search out of budget falls back to scanning
+ * windows, and the stride between windows (half a window, so that every
+ * failure no longer than half a window lies wholly inside one). Why: a window
+ * this size checks in milliseconds however contended, and real violations
+ * (a stale read, a lost write) span a few operations.
+ */
+export const scanWindowOps = 256;
+const scanWindowStride = scanWindowOps / 2;
 
 /**
  * Rounds of shrinking from both ends. Why: each round only moves the ends
@@ -81,6 +93,7 @@ export interface CompiledKeyResult {
   droppedCount: number;
   steps: number;
   reason?: string;
+  budget?: SearchBudget;
   failure?: {
     longestLinearizedCount: number;
     stuckIndex: number;
@@ -101,7 +114,7 @@ export function checkCompiled(history: CompiledRegisterHistory, options: KeyChec
   const result = searchLinearization(whole, limits);
   const base = { operationCount: m, droppedCount: history.droppedCount, steps: result.steps };
   if (result.outcome === 'linearizable') return { ...base, verdict: 'linearizable' };
-  if (result.outcome === 'unknown') return { ...base, verdict: 'unknown', reason: result.reason };
+  if (result.outcome === 'unknown') return scanWindows(history, limits, base, result.reason ?? 'search gave up', result.budget);
   if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
   return {
     ...base,
@@ -109,9 +122,51 @@ export function checkCompiled(history: CompiledRegisterHistory, options: KeyChec
     failure: {
       longestLinearizedCount: result.longest.length,
       stuckIndex: whole.source[result.stuckOp],
-      ...smallestWindow(history, limits),
+      ...smallestWindow(history, limits, 0, m - 1),
     },
   };
+}
+
+/**
+ * After the whole history's search ran out of budget: looks for a window that
+ * cannot be linearized on its own (a proof that the history cannot), with the
+ * same budget again in total. Finding none, the verdict stays unknown, with
+ * the reason and the budget used.
+ */
+function scanWindows(
+  history: CompiledRegisterHistory,
+  limits: SearchLimits,
+  base: { operationCount: number; droppedCount: number; steps: number },
+  reason: string,
+  budget: SearchBudget | undefined,
+): CompiledKeyResult {
+  const m = history.count;
+  let stepsLeft = limits.stepsMax;
+  let windows = 0;
+  let undecided = 0;
+  for (let lo = 0; lo < m && stepsLeft > 0; lo += scanWindowStride) {
+    const hi = Math.min(m - 1, lo + scanWindowOps - 1);
+    const window = windowProblem(history, rangeMask(m, lo, hi));
+    const result = searchLinearization(window, { stepsMax: stepsLeft, cacheBytesMax: limits.cacheBytesMax });
+    stepsLeft -= result.steps;
+    windows++;
+    if (result.outcome === 'unknown') undecided++;
+    if (result.outcome === 'not-linearizable') {
+      if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
+      return {
+        ...base,
+        verdict: 'not-linearizable',
+        failure: {
+          longestLinearizedCount: result.longest.length,
+          stuckIndex: window.source[result.stuckOp],
+          ...smallestWindow(history, limits, lo, hi),
+        },
+      };
+    }
+    if (hi === m - 1) break;
+  }
+  const scanned = `; then ${windows} windows of ${scanWindowOps} operations scanned with ${limits.stepsMax - Math.max(0, stepsLeft)} of ${limits.stepsMax} more steps, none failing${undecided > 0 ? ` (${undecided} undecided)` : ''}`;
+  return { ...base, verdict: 'unknown', reason: reason + scanned, budget };
 }
 
 /** Turns compiled indices back into the operations they stand for. */
@@ -169,11 +224,13 @@ class WindowSearcher {
 function smallestWindow(
   history: CompiledRegisterHistory,
   limits: SearchLimits,
+  failingLo: number,
+  failingHi: number,
 ): Omit<NonNullable<CompiledKeyResult['failure']>, 'longestLinearizedCount' | 'stuckIndex'> {
   const m = history.count;
   const searcher = new WindowSearcher(history, limits);
-  let lo = 0;
-  let hi = m - 1; // [lo, hi] fails: it is the whole history
+  let lo = failingLo;
+  let hi = failingHi; // [lo, hi] fails
   for (let round = 0; round < shrinkRoundsMax; round++) {
     // Smallest hi with [lo, hi] failing: invariant [lo, okHi] passes (or is empty), [lo, failHi] fails.
     let okHi = lo - 1;

@@ -219,12 +219,15 @@ export function windowProblem(history: CompiledRegisterHistory, member: Uint8Arr
     invokeMs[i] = history.invokeMs[k];
     completeMs[i] = relaxed[i] ? Infinity : history.completeMs[k];
   }
-  // Unknown writes of the same value are interchangeable: their class is the value.
+  // Writes of the same (interned) value have the same transition: their class is the value.
   const classOf = new Int32Array(count).fill(-1);
-  for (let i = 0; i < count; i++) if (kind[i] === kindWrite && completeMs[i] === Infinity) classOf[i] = a[i];
+  for (let i = 0; i < count; i++) if (kind[i] === kindWrite) classOf[i] = a[i];
+  const observesOnly = new Uint8Array(count);
+  for (let i = 0; i < count; i++) if (kind[i] === kindRead || kind[i] === kindCasNotSwapped) observesOnly[i] = 1;
   const isCandidate = history.isCandidate;
   return {
     count,
+    observesOnly,
     invokeMs,
     completeMs,
     classOf,

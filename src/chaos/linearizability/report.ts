@@ -47,7 +47,11 @@ export function formatOperations(ops: readonly Operation[], marked: ReadonlySet<
 export function formatKeyResult(result: KeyCheckResult): string[] {
   const counts = `${result.operationCount} operations${result.droppedCount > 0 ? `, ${result.droppedCount} dropped (failed, or reads with unknown outcome)` : ''}, ${result.steps} search steps`;
   const title = `key ${JSON.stringify(result.key)}: ${result.verdict} (${counts})`;
-  if (result.verdict === 'unknown') return [title, `  ${result.reason ?? 'search gave up'}`];
+  if (result.verdict === 'unknown') {
+    const budget = result.budget;
+    const used = budget === undefined ? [] : [`  budget: ${budget.steps} of ${budget.stepsMax} steps, ${budget.cacheBytes} of ${budget.cacheBytesMax} cache bytes`];
+    return [title, `  ${result.reason ?? 'search gave up'}`, ...used];
+  }
   if (result.verdict === 'linearizable' || result.failure === undefined) return [title];
   const failure = result.failure;
   const essential = new Set(failure.essentialIds);

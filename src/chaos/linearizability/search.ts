@@ -5,21 +5,24 @@
  * - every operation becomes a call entry and a return entry, sorted by time
  *   (calls before returns at equal times, so touching intervals count as
  *   concurrent), in a doubly linked list;
- * - scanning from the head, a call entry whose operation the model accepts in
- *   the current state is linearized: it and its return entry are lifted out of
- *   the list, the choice is pushed on a stack, and the scan restarts;
- * - reaching a return entry means its operation should have been linearized by
- *   now: pop the last choice (unlift it) and try the next call after it;
- *   with nothing to pop the history is not linearizable;
- * - Lowe's cache remembers every (set of linearized operations, model state)
- *   reached, so a configuration seen before is never explored twice.
+ * - a configuration is (set of linearized operations, model state); the
+ *   operations callable in it are those whose call entry precedes the first
+ *   remaining return entry (the deadline): linearizing any other would leave
+ *   an operation whose response time has passed unlinearized;
+ * - depth first, each configuration's children are tried in turn; when none
+ *   leads to a full linearization the search backtracks, and with nothing to
+ *   backtrack to the history is not linearizable;
+ * - Lowe's cache remembers every configuration reached, so none is explored
+ *   twice.
  *
- * Operations of unknown outcome have no return entry: they are optional, so the
- * search ends when every return has been passed. Two reductions keep many of
- * them from blowing up the search, both sound and complete: an optional
- * operation that would not change the state is never linearized (that is the
- * same as its never happening), and interchangeable ones (`classOf`) are used
- * in invocation order only.
+ * Beyond Porcupine, the children are pruned (each reduction is sound and
+ * complete; the argument is in docs/linearizability.md and at
+ * `searchLinearization`): an operation that leaves the state as it is is
+ * forced (no alternatives tried); equivalent operations are tried once; and
+ * operations of unknown outcome (optional: no return entry) are tried only when
+ * they enable something the current state does not, each class of
+ * interchangeable ones in invocation order, and are kept out of the list so
+ * hundreds of them pending cost nothing per step.
  *
  * The model is reduced to integers: a state is an int (never `stateRejected`),
  * and `step(state, op)` returns the next state or `stateRejected`. That keeps
@@ -46,11 +49,19 @@ export interface SearchProblem {
   readonly completeMs: ArrayLike<number>;
   readonly initialState: number;
   /**
-   * Classes of interchangeable optional operations (same transition in every
-   * state), or -1. The search uses the members of a class in invocation order
-   * only: whatever a later member could do, the earliest unused one can too.
+   * Classes of equivalent operations (the same transition in every state), or
+   * -1. The search uses the optional members of a class in invocation order
+   * only (whatever a later member could do, the earliest unused one can too),
+   * and of the callable required members only the one that returns first.
    */
   readonly classOf?: ArrayLike<number>;
+  /**
+   * 1 for an operation that never changes the state when the model accepts it
+   * (a read, a cas that failed): such an operation, callable and accepted, is
+   * taken at once with no alternatives tried. Not a write of the current
+   * value: later, in another state, that write would change it.
+   */
+  readonly observesOnly?: ArrayLike<number>;
   /** The model's transition, or `stateRejected`. Must be a pure function of its arguments. */
   step(state: number, op: number): number;
 }
@@ -87,9 +98,19 @@ export const defaultSearchLimits: SearchLimits = Object.freeze({
 
 export type SearchOutcome = 'linearizable' | 'not-linearizable' | 'unknown';
 
+/** What a search used of its limits. */
+export interface SearchBudget {
+  steps: number;
+  stepsMax: number;
+  cacheBytes: number;
+  cacheBytesMax: number;
+}
+
 export interface SearchResult {
   outcome: SearchOutcome;
   steps: number;
+  /** The limits and how much of them the search used. */
+  budget?: SearchBudget;
   /** When linearizable: one linearization, as operation indices in order (optional operations that never happened left out). */
   order?: number[];
   /** The longest partial linearization the search reached, as operation indices in order. */
@@ -111,11 +132,11 @@ export function mix32(x: number): number {
 }
 
 interface CacheEntry {
-  /** The linearized set's canonical form (see `LinearizedSet`). */
+  /** The required operations linearized, in canonical form (see `LinearizedSet`). */
   fullBelow: number;
   words: Uint32Array;
-  /** Optional operations linearized, sorted. */
-  optional: Int32Array;
+  /** The optional operations linearized, one bit each in their own numbering. */
+  optionalWords: Uint32Array;
   state: number;
 }
 
@@ -127,29 +148,37 @@ const allOnes = 0xffffffff;
  * (copying the whole bitset for every entry would cost memory quadratic in the
  * history's length).
  *
- * Operations are numbered in invocation order, so a set the search reaches is a
- * full prefix plus a few concurrent operations: the bit words below `fullBelow`
- * are all ones and those from `end` on are all zeros. Optional operations (those
- * that never return) would leave permanent holes in the prefix, so their bits
- * are always set, and the ones actually linearized are listed apart.
+ * Required operations are numbered in invocation order, so the set of them the
+ * search reaches is a full prefix plus a few concurrent operations: the bit
+ * words below `fullBelow` are all ones and those from `end` on are all zeros.
+ * Optional operations (which never return) would leave permanent holes in that
+ * prefix, so their bits are always set there, and the ones actually linearized
+ * are kept in a bitset of their own, as long as there are optional operations
+ * (a few words: they are rare).
  */
 class LinearizedSet {
   readonly words: Uint32Array;
+  readonly optionalWords: Uint32Array;
   private readonly keys: Uint32Array;
+  /** An optional operation's bit in `optionalWords`, or -1. */
+  private readonly optionalBit: Int32Array;
   fullBelow = 0;
   end = 0;
   hash = 0;
-  private readonly optionalUsed: Int32Array;
-  optionalCount = 0;
 
   constructor(count: number, isOptional: Uint8Array) {
     this.words = new Uint32Array((count + 31) >>> 5);
     this.keys = new Uint32Array(count);
-    this.optionalUsed = new Int32Array(count);
+    this.optionalBit = new Int32Array(count).fill(-1);
+    let optionalCount = 0;
     for (let op = 0; op < count; op++) {
       this.keys[op] = mix32(op + 1);
-      if (isOptional[op] === 1) this.words[op >>> 5] = (this.words[op >>> 5] | (1 << (op & 31))) >>> 0;
+      if (isOptional[op] === 1) {
+        this.words[op >>> 5] = (this.words[op >>> 5] | (1 << (op & 31))) >>> 0;
+        this.optionalBit[op] = optionalCount++;
+      }
     }
+    this.optionalWords = new Uint32Array((optionalCount + 31) >>> 5);
     this.settle();
   }
 
@@ -162,7 +191,8 @@ class LinearizedSet {
   add(op: number, optional: boolean): void {
     this.hash = (this.hash ^ this.keys[op]) >>> 0;
     if (optional) {
-      this.optionalUsed[this.optionalCount++] = op;
+      const bit = this.optionalBit[op];
+      this.optionalWords[bit >>> 5] = (this.optionalWords[bit >>> 5] | (1 << (bit & 31))) >>> 0;
       return;
     }
     const w = op >>> 5;
@@ -171,12 +201,11 @@ class LinearizedSet {
     this.settle();
   }
 
-  /** Undoes the latest `add` of an optional operation, or removes a required one. */
   remove(op: number, optional: boolean): void {
     this.hash = (this.hash ^ this.keys[op]) >>> 0;
     if (optional) {
-      if (this.optionalUsed[this.optionalCount - 1] !== op) throw new Error('search: optional operations must be removed in reverse order');
-      this.optionalCount--;
+      const bit = this.optionalBit[op];
+      this.optionalWords[bit >>> 5] = (this.optionalWords[bit >>> 5] & ~(1 << (bit & 31))) >>> 0;
       return;
     }
     const w = op >>> 5;
@@ -186,20 +215,13 @@ class LinearizedSet {
   }
 
   snapshot(state: number): CacheEntry {
-    return { fullBelow: this.fullBelow, words: this.words.slice(this.fullBelow, this.end), optional: this.sortedOptional(), state };
-  }
-
-  private sortedOptional(): Int32Array {
-    return this.optionalUsed.slice(0, this.optionalCount).sort();
+    return { fullBelow: this.fullBelow, words: this.words.slice(this.fullBelow, this.end), optionalWords: this.optionalWords.slice(), state };
   }
 
   equals(entry: CacheEntry): boolean {
     if (entry.fullBelow !== this.fullBelow || entry.words.length !== this.end - this.fullBelow) return false;
-    if (entry.optional.length !== this.optionalCount) return false;
     for (let i = 0; i < entry.words.length; i++) if (entry.words[i] !== this.words[this.fullBelow + i]) return false;
-    if (this.optionalCount === 0) return true;
-    const mine = this.sortedOptional();
-    for (let i = 0; i < mine.length; i++) if (entry.optional[i] !== mine[i]) return false;
+    for (let i = 0; i < this.optionalWords.length; i++) if (entry.optionalWords[i] !== this.optionalWords[i]) return false;
     return true;
   }
 }
@@ -236,50 +258,95 @@ function checkProblem(problem: SearchProblem, limits: SearchLimits): void {
     if (!(complete >= invoke)) throw new Error(`search: operation ${op} completes at ${complete}, before its invocation at ${invoke}`);
     if (op > 0 && invoke < problem.invokeMs[op - 1]) throw new Error('search: operations must be numbered in invocation order');
   }
-  if (problem.classOf !== undefined) {
-    for (let op = 0; op < n; op++) {
-      if (problem.classOf[op] >= 0 && problem.completeMs[op] !== Infinity) {
-        throw new Error(`search: operation ${op} is in a class of interchangeable operations but returns`);
-      }
-    }
-  }
   if (problem.initialState === stateRejected) throw new Error('search: the initial state must not be stateRejected');
   if (!(limits.stepsMax > 0) || !(limits.cacheBytesMax > 0)) throw new Error('search: limits must be positive');
 }
 
-/** Decides whether the operations of `problem` can be linearized. */
+/**
+ * The optional operations, grouped in classes of interchangeable ones (an
+ * operation with no class is a class of its own), members in invocation order.
+ * Only a class's earliest unused member can be linearized, so a class is a
+ * counter, undone in reverse on backtracking.
+ */
+class OptionalClasses {
+  /** Class ids in order of their first member's invocation. */
+  readonly order: number[] = [];
+  readonly members: number[][] = [];
+  readonly firstInvokeMs: number[] = [];
+  readonly used: Int32Array;
+  readonly classOfOp: Int32Array;
+
+  constructor(problem: SearchProblem, isOptional: Uint8Array) {
+    const n = problem.count;
+    this.classOfOp = new Int32Array(n).fill(-1);
+    const byProblemClass = new Map<number, number>();
+    for (let op = 0; op < n; op++) {
+      if (isOptional[op] === 0) continue;
+      const given = problem.classOf?.[op] ?? -1;
+      let id = given >= 0 ? byProblemClass.get(given) : undefined;
+      if (id === undefined) {
+        id = this.members.length;
+        this.members.push([]);
+        this.firstInvokeMs.push(problem.invokeMs[op]);
+        this.order.push(id);
+        if (given >= 0) byProblemClass.set(given, id);
+      }
+      this.members[id].push(op);
+      this.classOfOp[op] = id;
+    }
+    // Operations are numbered in invocation order, so classes were created in the order of their first member.
+    this.used = new Int32Array(this.members.length);
+  }
+
+  /** The class's next usable member if it was invoked by `frontierMs`, else -1. */
+  head(id: number, frontierMs: number, invokeMs: ArrayLike<number>): number {
+    const members = this.members[id];
+    const used = this.used[id];
+    if (used >= members.length) return -1;
+    const op = members[used];
+    return invokeMs[op] <= frontierMs ? op : -1;
+  }
+}
+
+/**
+ * Decides whether the operations of `problem` can be linearized.
+ *
+ * A depth-first search over configurations (linearized set, state). At each
+ * configuration the children are computed once (see docs/linearizability.md
+ * for why each reduction keeps the search complete):
+ *
+ * - callable operations are the required ones whose call comes before the
+ *   first remaining return (the earliest deadline): any other one would
+ *   leave that return behind, a "starved" configuration;
+ * - forced: a callable required operation that only observes (a read, a cas
+ *   that failed; `observesOnly`) and that the model accepts now is taken
+ *   alone: moved to the front of any linearization it still sees the same
+ *   state, and every other operation sees the states it saw;
+ * - equivalent required operations (same `classOf`, so the same transition)
+ *   are tried once, the one with the earliest return;
+ * - the operation whose return is the deadline is tried first;
+ * - optional operations are tried only after the required ones, only when they
+ *   change the state, and only when the new state enables a callable operation
+ *   the current state rejects: an optional operation that enables nothing can
+ *   be moved later in any linearization, up to where it enables something or
+ *   to the end, where it can be dropped.
+ */
 export function searchLinearization(problem: SearchProblem, limits: SearchLimits = defaultSearchLimits): SearchResult {
   checkProblem(problem, limits);
   const n = problem.count;
-  if (n === 0) return { outcome: 'linearizable', steps: 0, order: [], longest: [] };
+  const budget = (steps: number, cacheBytes: number): SearchBudget => ({ steps, stepsMax: limits.stepsMax, cacheBytes, cacheBytesMax: limits.cacheBytesMax });
+  if (n === 0) return { outcome: 'linearizable', steps: 0, order: [], longest: [], budget: budget(0, 0) };
 
   const isOptional = new Uint8Array(n);
   for (let op = 0; op < n; op++) isOptional[op] = problem.completeMs[op] === Infinity ? 1 : 0;
-
-  // Classes of interchangeable operations: only the earliest-invoked unused member may be linearized.
+  const invokeMs = problem.invokeMs;
+  const completeMs = problem.completeMs;
   const classOf = problem.classOf;
-  const classUsed = new Map<number, number>();
-  const classMembers = new Map<number, number[]>();
-  if (classOf !== undefined) {
-    for (let op = 0; op < n; op++) {
-      const c = classOf[op];
-      if (c < 0) continue;
-      const members = classMembers.get(c);
-      if (members === undefined) classMembers.set(c, [op]);
-      else members.push(op);
-      classUsed.set(c, 0);
-    }
-  }
-  const eligible = (op: number): boolean => {
-    if (classOf === undefined || classOf[op] < 0) return true;
-    const c = classOf[op];
-    return classMembers.get(c)![classUsed.get(c)!] === op;
-  };
-  const useClass = (op: number, delta: number): void => {
-    if (classOf !== undefined && classOf[op] >= 0) classUsed.set(classOf[op], classUsed.get(classOf[op])! + delta);
-  };
+  const observesOnly = problem.observesOnly;
+  const optional = new OptionalClasses(problem, isOptional);
 
-  // Doubly linked list over nodes 0..2n-1 with a head sentinel at 2n; -1 ends it.
+  // Doubly linked list of the required operations' calls (node op) and returns
+  // (node n + op) in time order, head sentinel at 2n; -1 ends it.
   const head = 2 * n;
   const next = new Int32Array(2 * n + 1);
   const prev = new Int32Array(2 * n + 1);
@@ -287,132 +354,256 @@ export function searchLinearization(problem: SearchProblem, limits: SearchLimits
   let last = head;
   for (let i = 0; i < sorted.length; i++) {
     const node = sorted[i];
+    if (node < n && isOptional[node] === 1) continue;
     next[last] = node;
     prev[node] = last;
     last = node;
   }
   next[last] = -1;
   prev[head] = -1;
-  let returnsLeft = sorted.length - n;
+  let returnsLeft = 0;
+  for (let op = 0; op < n; op++) returnsLeft += 1 - isOptional[op];
 
-  // Remove a call and its return from the list; their own links stay, so unlift can restore them.
+  // Lifting removes a call and its return; their own links stay, so unlifting in reverse restores them.
   const lift = (call: number): void => {
+    const ret = call + n;
     next[prev[call]] = next[call];
     if (next[call] !== -1) prev[next[call]] = prev[call];
-    if (isOptional[call] === 1) return;
-    const ret = call + n;
     next[prev[ret]] = next[ret];
     if (next[ret] !== -1) prev[next[ret]] = prev[ret];
     returnsLeft--;
   };
   const unlift = (call: number): void => {
-    if (isOptional[call] === 0) {
-      const ret = call + n;
-      next[prev[ret]] = ret;
-      if (next[ret] !== -1) prev[next[ret]] = ret;
-      returnsLeft++;
-    }
+    const ret = call + n;
+    next[prev[ret]] = ret;
+    if (next[ret] !== -1) prev[next[ret]] = ret;
     next[prev[call]] = call;
     if (next[call] !== -1) prev[next[call]] = call;
+    returnsLeft++;
   };
 
   const linearized = new LinearizedSet(n, isOptional);
   const cache = new Map<number, CacheEntry[]>();
   let cacheBytes = 0;
   const cacheKey = (hash: number, state: number): number => (hash ^ mix32(state ^ 0x5bd1e995)) >>> 0;
-  const cached = (bucket: CacheEntry[] | undefined, state: number): boolean => {
-    if (bucket === undefined) return false;
-    for (const entry of bucket) if (entry.state === state && linearized.equals(entry)) return true;
+  /** Records the configuration just reached; false if it was seen before. */
+  const remember = (state: number): boolean => {
+    const key = cacheKey(linearized.hash, state);
+    const bucket = cache.get(key);
+    if (bucket !== undefined) {
+      for (const entry of bucket) if (entry.state === state && linearized.equals(entry)) return false;
+    }
+    const record = linearized.snapshot(state);
+    if (bucket === undefined) cache.set(key, [record]);
+    else bucket.push(record);
+    cacheBytes += (record.words.length + record.optionalWords.length) * 4 + cacheEntryOverheadBytes;
+    return true;
+  };
+
+  // One frame per depth: the state there, its candidate children (a slice of
+  // `pool`), which one is next, and the operation whose return is the deadline.
+  const frameState = new Int32Array(n + 1);
+  const frameOp = new Int32Array(n); // the operation linearized from frame d to frame d + 1
+  const candStart = new Int32Array(n + 1);
+  const candEnd = new Int32Array(n + 1);
+  const candNext = new Int32Array(n + 1);
+  const framePhase = new Uint8Array(n + 1); // 0: required children; 1: optional ones added
+  const frameDeadlineOp = new Int32Array(n + 1);
+  const frameForced = new Uint8Array(n + 1);
+  let pool = new Int32Array(Math.max(64, 4 * n));
+  let poolTop = 0;
+  const poolPush = (op: number): void => {
+    if (poolTop === pool.length) {
+      const grown = new Int32Array(pool.length * 2);
+      grown.set(pool);
+      pool = grown;
+    }
+    pool[poolTop++] = op;
+  };
+  const callable: number[] = [];
+
+  /** Fills `callable` with the required operations callable now; returns the deadline operation. */
+  const collectCallable = (): number => {
+    callable.length = 0;
+    let node = next[head];
+    while (node !== -1 && node < n) {
+      callable.push(node);
+      node = next[node];
+    }
+    if (node === -1) throw new Error('search: ran off the end of the list with returns left');
+    return node - n;
+  };
+
+  /** Computes frame d's required children (the state is already in frameState[d]). */
+  const openFrame = (d: number): void => {
+    const state = frameState[d];
+    const deadlineOp = collectCallable();
+    frameDeadlineOp[d] = deadlineOp;
+    framePhase[d] = 0;
+    frameForced[d] = 0;
+    candStart[d] = poolTop;
+    candNext[d] = poolTop;
+    for (const op of callable) {
+      if (observesOnly === undefined || observesOnly[op] !== 1) continue;
+      if (problem.step(state, op) === state) {
+        // Forced: doing this now dominates every other child.
+        poolTop = candStart[d];
+        poolPush(op);
+        frameForced[d] = 1;
+        candEnd[d] = poolTop;
+        return;
+      }
+    }
+    if (problem.step(state, deadlineOp) !== stateRejected) poolPush(deadlineOp);
+    for (const op of callable) {
+      if (op === deadlineOp || problem.step(state, op) === stateRejected) continue;
+      const c = classOf === undefined ? -1 : classOf[op];
+      if (c >= 0) {
+        // Equivalent operations: only the one with the earliest return (and, at a tie, the earliest call).
+        let best = true;
+        for (const other of callable) {
+          if (other === op || classOf![other] !== c) continue;
+          if (completeMs[other] < completeMs[op] || (completeMs[other] === completeMs[op] && other < op)) {
+            best = false;
+            break;
+          }
+        }
+        if (!best) continue;
+        if (c === classOf![deadlineOp] && problem.step(state, deadlineOp) !== stateRejected) continue;
+      }
+      poolPush(op);
+    }
+    candEnd[d] = poolTop;
+  };
+
+  /**
+   * Whether state `after`, reached from `state` by an optional operation,
+   * leads through optional operations alone to a state in which a callable
+   * required operation that `state` rejects is accepted. In a linearization
+   * pushed into the normal form where every optional operation sits as late as
+   * it can, each run of optional operations ends just before such an operation
+   * (or at the end, where it can be dropped), so any other run can be skipped.
+   */
+  const rejected: number[] = [];
+  const leadsToEnabling = (state: number, after: number, frontierMs: number): boolean => {
+    // A state and the state before it: an optional operation in a run whose
+    // result does not depend on the operation before it makes that one
+    // droppable, so only operations whose result differs are followed.
+    const seen = new Set<number>();
+    const queueState = [after];
+    const queueBefore = [state];
+    for (let i = 0; i < queueState.length; i++) {
+      const t = queueState[i];
+      const before = queueBefore[i];
+      for (const op of rejected) if (problem.step(t, op) !== stateRejected) return true;
+      for (const id of optional.order) {
+        if (optional.firstInvokeMs[id] > frontierMs) break;
+        const head = optional.head(id, frontierMs, invokeMs);
+        if (head === -1) continue;
+        const then = problem.step(t, head);
+        if (then === stateRejected || then === t || then === problem.step(before, head)) continue;
+        const pair = then * 4_194_304 + t;
+        if (seen.has(pair)) continue;
+        seen.add(pair);
+        queueState.push(then);
+        queueBefore.push(t);
+      }
+    }
     return false;
   };
 
-  const stackOp = new Int32Array(n);
-  const stackState = new Int32Array(n);
+  /** Appends frame d's optional children. */
+  const addOptionalChildren = (d: number): void => {
+    framePhase[d] = 1;
+    if (frameForced[d] === 1) return;
+    const state = frameState[d];
+    const frontierMs = completeMs[frameDeadlineOp[d]];
+    collectCallable();
+    rejected.length = 0;
+    for (const op of callable) if (problem.step(state, op) === stateRejected) rejected.push(op);
+    if (rejected.length === 0) return;
+    for (const id of optional.order) {
+      if (optional.firstInvokeMs[id] > frontierMs) break;
+      const op = optional.head(id, frontierMs, invokeMs);
+      if (op === -1) continue;
+      const after = problem.step(state, op);
+      // An optional operation that changes nothing is the same as one that never happened.
+      if (after === stateRejected || after === state) continue;
+      if (leadsToEnabling(state, after, frontierMs)) poolPush(op);
+    }
+    candEnd[d] = poolTop;
+  };
+
   let depth = 0;
-  let state = problem.initialState;
-  let longest: number[] = [];
-  let longestDepth = 0;
-  let longestPending = false; // a new deepest point was reached and not yet recorded
-  let stuckOp = -1;
   let steps = 0;
-  let entry = next[head];
-  // Children of a configuration are tried required operations first, then
-  // optional ones: most histories never need an unknown operation to happen.
-  let optionalPass = false;
+  let longest: number[] = [];
+  let longestDepth = -1;
+  let stuckOp = -1;
+  frameState[0] = problem.initialState;
+  if (returnsLeft > 0) openFrame(0);
 
   while (returnsLeft > 0) {
     steps++;
     if (steps > limits.stepsMax) {
-      return { outcome: 'unknown', steps: steps - 1, longest, reason: `gave up after ${limits.stepsMax} search steps (stepsMax)` };
+      return {
+        outcome: 'unknown',
+        steps: steps - 1,
+        longest,
+        reason: `gave up after ${limits.stepsMax} search steps (stepsMax), the longest partial linearization ${Math.max(longestDepth, depth)} of ${n} operations`,
+        budget: budget(steps - 1, cacheBytes),
+      };
     }
-    if (entry === -1) throw new Error('search: ran off the end of the list with returns left');
-    if (entry < n) {
-      const op = entry;
-      const optional = isOptional[op] === 1;
-      if (optional !== optionalPass) {
-        entry = next[entry];
+    const d = depth;
+    if (candNext[d] < candEnd[d]) {
+      const op = pool[candNext[d]++];
+      const state = frameState[d];
+      const after = problem.step(state, op);
+      if (after === stateRejected) throw new Error(`search: candidate ${op} is rejected in state ${state}`);
+      const isOpt = isOptional[op] === 1;
+      linearized.add(op, isOpt);
+      if (!remember(after)) {
+        linearized.remove(op, isOpt);
         continue;
       }
-      const nextState = eligible(op) ? problem.step(state, op) : stateRejected;
-      // An optional operation that changes nothing is the same as one that never happened.
-      if (nextState !== stateRejected && !(optional && nextState === state)) {
-        linearized.add(op, optional);
-        const key = cacheKey(linearized.hash, nextState);
-        const bucket = cache.get(key);
-        if (!cached(bucket, nextState)) {
-          const record = linearized.snapshot(nextState);
-          if (bucket === undefined) cache.set(key, [record]);
-          else bucket.push(record);
-          cacheBytes += (record.words.length + record.optional.length) * 4 + cacheEntryOverheadBytes;
-          if (cacheBytes > limits.cacheBytesMax) {
-            return { outcome: 'unknown', steps, longest, reason: `gave up with the memo cache over ${limits.cacheBytesMax} bytes (cacheBytesMax)` };
-          }
-          stackOp[depth] = op;
-          stackState[depth] = state;
-          depth++;
-          state = nextState;
-          lift(op);
-          useClass(op, 1);
-          if (depth > longestDepth) {
-            longestDepth = depth;
-            longestPending = true;
-          }
-          entry = next[head];
-          optionalPass = false;
-          continue;
-        }
-        linearized.remove(op, optional);
+      if (cacheBytes > limits.cacheBytesMax) {
+        return {
+          outcome: 'unknown',
+          steps,
+          longest,
+          reason: `gave up with the memo cache over ${limits.cacheBytesMax} bytes (cacheBytesMax) after ${steps} search steps`,
+          budget: budget(steps, cacheBytes),
+        };
       }
-      entry = next[entry];
+      if (isOpt) optional.used[optional.classOfOp[op]]++;
+      else lift(op);
+      frameOp[d] = op;
+      depth = d + 1;
+      frameState[depth] = after;
+      if (returnsLeft > 0) openFrame(depth);
       continue;
     }
-    // A return entry: its operation should have been linearized by now.
-    if (!optionalPass) {
-      optionalPass = true;
-      entry = next[head];
+    if (framePhase[d] === 0) {
+      addOptionalChildren(d);
       continue;
     }
-    if (longestPending && depth === longestDepth) {
-      longest = Array.from(stackOp.subarray(0, depth));
-      stuckOp = entry - n;
-      longestPending = false;
+    // Every child failed: the deadline operation cannot be linearized after this prefix.
+    if (d > longestDepth) {
+      longestDepth = d;
+      longest = Array.from(frameOp.subarray(0, d));
+      stuckOp = frameDeadlineOp[d];
     }
-    if (depth === 0) {
-      if (stuckOp === -1) stuckOp = entry - n;
-      return { outcome: 'not-linearizable', steps, longest, stuckOp };
-    }
-    depth--;
-    const op = stackOp[depth];
-    state = stackState[depth];
-    linearized.remove(op, isOptional[op] === 1);
-    useClass(op, -1);
-    unlift(op);
-    entry = next[op];
-    optionalPass = isOptional[op] === 1;
+    if (d === 0) return { outcome: 'not-linearizable', steps, longest, stuckOp, budget: budget(steps, cacheBytes) };
+    poolTop = candStart[d];
+    depth = d - 1;
+    const op = frameOp[depth];
+    const isOpt = isOptional[op] === 1;
+    linearized.remove(op, isOpt);
+    if (isOpt) optional.used[optional.classOfOp[op]]--;
+    else unlift(op);
   }
-  const order = Array.from(stackOp.subarray(0, depth));
-  const required = isOptional.reduce((sum, optional) => sum + (optional === 1 ? 0 : 1), 0);
+  const order = Array.from(frameOp.subarray(0, depth));
+  const required = n - isOptional.reduce((sum, x) => sum + x, 0);
   const requiredInOrder = order.reduce((sum, op) => sum + (isOptional[op] === 1 ? 0 : 1), 0);
   if (requiredInOrder !== required) throw new Error(`search: finished with ${requiredInOrder} of ${required} required operations linearized`);
-  return { outcome: 'linearizable', steps, order, longest: order };
+  return { outcome: 'linearizable', steps, order, longest: order, budget: budget(steps, cacheBytes) };
 }
