@@ -286,12 +286,7 @@ export class ApiHandlers {
   }
 
   private isServed(request: ApiRequest): boolean {
-    try {
-      this.info(request.group, request.version, request.resource);
-      return true;
-    } catch {
-      return false;
-    }
+    return findResource(request.group, request.version, request.resource) !== undefined;
   }
 
   private async handleUnmetered(request: ApiRequest, user: UserInfo): Promise<ApiResult> {

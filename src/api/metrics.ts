@@ -8,7 +8,7 @@
  * Times come from the handlers' clock (the actor's `ctx.now()`).
  */
 import type { KvClient, KvWatch, WatchHandlers, WatchOptions } from '../kv/client/types.js';
-import { Children, Counter, Gauge, Histogram, KUBE_REQUEST_DURATION_BUCKETS, componentRegistry, secondsBetween, type Registry } from '../metrics/index.js';
+import { Gauge, KUBE_REQUEST_DURATION_BUCKETS, TallyCounter, TallyHistogram, componentRegistry, secondsBetween, type CounterChild, type HistogramChild, type Registry } from '../metrics/index.js';
 import type { Verb } from './handlers.js';
 
 export const APISERVER_COMPONENT = 'apiserver';
@@ -39,41 +39,44 @@ export interface ApiStateSource {
   objects(): Iterable<{ resource: string; count: number }>;
 }
 
-interface CounterChild { inc(value?: number): void }
-interface HistogramChild { observe(value: number): void }
-
 export class ApiServerMetrics {
   readonly registry: Registry;
-  private readonly requests: Children<CounterChild>;
-  private readonly durations: Children<HistogramChild>;
-  private readonly inflight: Children<{ inc(): void; dec(): void }>;
-  private readonly watchEvents: Children<CounterChild>;
-  private readonly storeDurations: Children<HistogramChild>;
+  private readonly requestTotal: TallyCounter;
+  private readonly requestDuration: TallyHistogram;
+  /** Requests in flight by kind: plain numbers, read by the gauge when scraped. */
+  private readonly inflight = { readOnly: 0, mutating: 0 };
+  private readonly watchEvents: TallyCounter;
+  private readonly storeDuration: TallyHistogram;
   private state: ApiStateSource | undefined;
 
   constructor(component = APISERVER_COMPONENT) {
     const registers = [(this.registry = componentRegistry(component))];
-    const requestTotal = new Counter({
+    // The per-request instruments are tallies (src/metrics): prom-client's own cost a microsecond per call.
+    this.requestTotal = new TallyCounter({
       name: 'apiserver_request_total', registers, labelNames: ['verb', 'resource', 'code'],
       help: 'Counter of apiserver requests broken out for each verb, resource and HTTP response code.',
     });
-    const requestDuration = new Histogram({
+    this.requestDuration = new TallyHistogram({
       name: 'apiserver_request_duration_seconds', registers, labelNames: ['verb', 'resource', 'code'], buckets: [...KUBE_REQUEST_DURATION_BUCKETS],
       help: 'Response latency distribution in seconds for each verb, resource and HTTP response code (watches are counted, not timed).',
     });
-    const inflight = new Gauge({
+    const metrics = this;
+    new Gauge({
       name: 'apiserver_current_inflight_requests', registers, labelNames: ['request_kind'],
       help: 'Number of requests being served right now, by kind (readOnly or mutating).',
+      collect() {
+        this.set({ request_kind: 'readOnly' }, metrics.inflight.readOnly);
+        this.set({ request_kind: 'mutating' }, metrics.inflight.mutating);
+      },
     });
-    const watchEvents = new Counter({
+    this.watchEvents = new TallyCounter({
       name: 'apiserver_watch_events_total', registers, labelNames: ['group', 'version', 'kind'],
       help: 'Number of events sent in watch clients.',
     });
-    const storeDuration = new Histogram({
+    this.storeDuration = new TallyHistogram({
       name: 'etcd_request_duration_seconds', registers, labelNames: ['operation', 'type'], buckets: [...KUBE_REQUEST_DURATION_BUCKETS],
       help: 'Latency in seconds of the API server\'s calls to the store, by operation and resource type.',
     });
-    const metrics = this;
     new Gauge({
       name: 'apiserver_registered_watchers', registers, labelNames: ['group', 'version', 'kind'],
       help: 'Number of currently registered watchers for a given resource.',
@@ -90,16 +93,6 @@ export class ApiServerMetrics {
         for (const o of metrics.state?.objects() ?? []) this.set({ resource: o.resource }, o.count);
       },
     });
-    this.requests = new Children(([verb, resource, code]) => requestTotal.labels(verb!, resource!, code!));
-    this.durations = new Children(([verb, resource, code]) => requestDuration.labels(verb!, resource!, code!));
-    this.inflight = new Children(([kind]) => inflight.labels(kind!));
-    // Both kinds exist from the start, at 0, as on Kubernetes.
-    this.inflight.of('readOnly');
-    this.inflight.of('mutating');
-    inflight.set({ request_kind: 'readOnly' }, 0);
-    inflight.set({ request_kind: 'mutating' }, 0);
-    this.watchEvents = new Children(([group, version, kind]) => watchEvents.labels(group!, version!, kind!));
-    this.storeDurations = new Children(([operation, type]) => storeDuration.labels(operation!, type!));
   }
 
   /** Where the scrape-time gauges read from (the handlers' watch caches). */
@@ -108,24 +101,24 @@ export class ApiServerMetrics {
   }
 
   started(kind: 'readOnly' | 'mutating'): void {
-    this.inflight.of(kind).inc();
+    this.inflight[kind]++;
   }
 
   /** A request ended: counted, and timed unless `seconds` is undefined (watches). */
   finished(kind: 'readOnly' | 'mutating' | undefined, verb: string, resource: string, code: number, seconds: number | undefined): void {
-    if (kind !== undefined) this.inflight.of(kind).dec();
+    if (kind !== undefined) this.inflight[kind]--;
     const codeLabel = String(code);
-    this.requests.of(verb, resource, codeLabel).inc();
-    if (seconds !== undefined) this.durations.of(verb, resource, codeLabel).observe(seconds);
+    this.requestTotal.child(verb, resource, codeLabel).inc();
+    if (seconds !== undefined) this.requestDuration.child(verb, resource, codeLabel).observe(seconds);
   }
 
   /** The counter one watch increments per event sent (made once per watch, not per event). */
   watchEventCounter(group: string, version: string, kind: string): CounterChild {
-    return this.watchEvents.of(group, version, kind);
+    return this.watchEvents.child(group, version, kind);
   }
 
   storeCall(operation: string, type: string, seconds: number): void {
-    this.storeDurations.of(operation, type).observe(seconds);
+    this.storeDuration.child(operation, type).observe(seconds);
   }
 
   text(): Promise<string> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
-import { Children, Counter, ETCD_DISK_DURATION_BUCKETS, Histogram, componentRegistry, mergeExpositions, secondsBetween } from './index.js';
+import { Children, Counter, ETCD_DISK_DURATION_BUCKETS, Histogram, TallyCounter, TallyHistogram, componentRegistry, mergeExpositions, secondsBetween } from './index.js';
 
 test('each component has its own registry: series never leak between components or into the global registry', async () => {
   const a = componentRegistry('etcd-0');
@@ -46,4 +46,22 @@ test('merged expositions carry each family once, with every source\'s samples', 
     '# HELP b_total B.', '# TYPE b_total counter', 'b_total{component="etcd-1"} 1', '',
   ].join('\n'));
   assert.equal(mergeExpositions(['', '']), '');
+});
+
+test('the hot-path tallies expose exactly what prom-client\'s own Counter and Histogram expose for the same calls', async () => {
+  const ours = componentRegistry('apiserver');
+  const theirs = componentRegistry('apiserver');
+  const config = { name: 'op_seconds', help: 'Op.', labelNames: ['verb', 'code'], buckets: [0.005, 0.025, 1] };
+  const tally = new TallyHistogram({ ...config, registers: [ours] });
+  const reference = new Histogram({ ...config, registers: [theirs] });
+  const tallyCount = new TallyCounter({ name: 'op_total', help: 'Ops.', labelNames: ['verb'], registers: [ours] });
+  const referenceCount = new Counter({ name: 'op_total', help: 'Ops.', labelNames: ['verb'], registers: [theirs] });
+  for (const [verb, code, seconds] of [['GET', '200', 0.001], ['GET', '200', 0.005], ['GET', '200', 0.3], ['POST', '201', 7], ['GET', '404', 0]] as const) {
+    tally.child(verb, code).observe(seconds);
+    reference.labels(verb, code).observe(seconds);
+    tallyCount.child(verb).inc();
+    referenceCount.labels(verb).inc();
+  }
+  assert.equal(await ours.metrics(), await theirs.metrics());
+  assert.throws(() => tally.child('GET'), /1 label values for the 2 labels/);
 });

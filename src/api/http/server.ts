@@ -120,7 +120,10 @@ export class ApiHttpServer {
       // `/readyz/<check>` is not public: anonymous callers there are refused by RBAC, as on Kubernetes.
       this.options.handlers.authorizePath(authenticated ?? ANONYMOUS, path);
       if (path === '/version') return this.json(res, 200, versionInfo());
-      if (this.options.health === undefined) return this.text(res, 200, 'ok');
+      if (this.options.health === undefined) {
+        if (!PUBLIC_PATHS.has(path)) throw apiErrors.pathNotFound(path);
+        return this.text(res, 200, 'ok');
+      }
       const answer = await this.options.health(healthParts[1] as HealthEndpoint, parseHealthQuery(url.searchParams), healthParts[2]);
       if (!answer.found) throw apiErrors.pathNotFound(path);
       return this.text(res, answer.code, answer.body);
