@@ -269,12 +269,13 @@ export class ApiHandlers {
     const kind = requestKind(request.verb);
     const verb = reportedVerb(request.verb, request.patchType === 'apply');
     // Only a served resource names a series: a request for an unknown one must not grow the label set.
-    const resource = this.isServed(request) ? request.resource : '';
+    const served = findResource(request.group, request.version, request.resource);
+    const resource = served === undefined ? '' : request.resource;
     const startMs = this.now();
     this.metrics.started(kind);
     let code = 500;
     try {
-      const result = await this.handleUnmetered(request, user);
+      const result = await this.handleUnmetered(request, user, served);
       code = result.code;
       return result;
     } catch (error) {
@@ -285,12 +286,8 @@ export class ApiHandlers {
     }
   }
 
-  private isServed(request: ApiRequest): boolean {
-    return findResource(request.group, request.version, request.resource) !== undefined;
-  }
-
-  private async handleUnmetered(request: ApiRequest, user: UserInfo): Promise<ApiResult> {
-    const info = this.info(request.group, request.version, request.resource);
+  private async handleUnmetered(request: ApiRequest, user: UserInfo, served: ResourceInfo | undefined): Promise<ApiResult> {
+    const info = served ?? this.info(request.group, request.version, request.resource);
     if (info.namespaced && request.namespace === undefined && !['list', 'watch', 'deletecollection'].includes(request.verb)) {
       if (request.verb !== 'create' || request.name !== undefined) throw apiErrors.pathNotFound(`${info.resource} needs a namespace`);
     }
@@ -400,7 +397,7 @@ export class ApiHandlers {
   }
 
   watch(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {
-    const resource = this.isServed(request) ? request.resource : '';
+    const resource = findResource(request.group, request.version, request.resource) === undefined ? '' : request.resource;
     try {
       const watch = this.watchUnmetered(request, user, sink);
       this.metrics.finished(undefined, 'WATCH', resource, 200, undefined);

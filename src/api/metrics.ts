@@ -48,6 +48,8 @@ export class ApiServerMetrics {
   private readonly watchEvents: TallyCounter;
   private readonly storeDuration: TallyHistogram;
   private state: ApiStateSource | undefined;
+  /** verb → resource → code → that request's counter and histogram: three Map lookups, no string built per request. */
+  private readonly requestSeries = new Map<string, Map<string, Map<number, { total: CounterChild; duration: HistogramChild }>>>();
 
   constructor(component = APISERVER_COMPONENT) {
     const registers = [(this.registry = componentRegistry(component))];
@@ -107,9 +109,17 @@ export class ApiServerMetrics {
   /** A request ended: counted, and timed unless `seconds` is undefined (watches). */
   finished(kind: 'readOnly' | 'mutating' | undefined, verb: string, resource: string, code: number, seconds: number | undefined): void {
     if (kind !== undefined) this.inflight[kind]--;
-    const codeLabel = String(code);
-    this.requestTotal.child(verb, resource, codeLabel).inc();
-    if (seconds !== undefined) this.requestDuration.child(verb, resource, codeLabel).observe(seconds);
+    let byResource = this.requestSeries.get(verb);
+    if (byResource === undefined) this.requestSeries.set(verb, (byResource = new Map()));
+    let byCode = byResource.get(resource);
+    if (byCode === undefined) byResource.set(resource, (byCode = new Map()));
+    let series = byCode.get(code);
+    if (series === undefined) {
+      const codeLabel = String(code);
+      byCode.set(code, (series = { total: this.requestTotal.child(verb, resource, codeLabel), duration: this.requestDuration.child(verb, resource, codeLabel) }));
+    }
+    series.total.inc();
+    if (seconds !== undefined) series.duration.observe(seconds);
   }
 
   /** The counter one watch increments per event sent (made once per watch, not per event). */
