@@ -50,6 +50,8 @@ export class ApiServerMetrics {
   private state: ApiStateSource | undefined;
   /** verb → resource → code → that request's counter and histogram: three Map lookups, no string built per request. */
   private readonly requestSeries = new Map<string, Map<string, Map<number, { total: CounterChild; duration: HistogramChild }>>>();
+  /** operation → type → histogram child, for the same reason. */
+  private readonly storeSeries = new Map<string, Map<string, HistogramChild>>();
 
   constructor(component = APISERVER_COMPONENT) {
     const registers = [(this.registry = componentRegistry(component))];
@@ -128,7 +130,11 @@ export class ApiServerMetrics {
   }
 
   storeCall(operation: string, type: string, seconds: number): void {
-    this.storeDuration.child(operation, type).observe(seconds);
+    let byType = this.storeSeries.get(operation);
+    if (byType === undefined) this.storeSeries.set(operation, (byType = new Map()));
+    let child = byType.get(type);
+    if (child === undefined) byType.set(type, (child = this.storeDuration.child(operation, type)));
+    child.observe(seconds);
   }
 
   text(): Promise<string> {
