@@ -16,8 +16,12 @@ import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions }
 import { TokenAuthenticator, formatTokenFile, parseTokenFile, type TokenEntry, type UserInfo } from './auth.js';
 import { ApiError, apiErrors } from './errors.js';
 import { ApiHandlers, type ApiRequest } from './handlers.js';
+import { HEALTH_CHECK_NAMES, healthReport, singleHealthCheck, type HealthCheck, type HealthEndpoint } from './health.js';
+import { ApiServerMetrics } from './metrics.js';
+import { mergeExpositions } from '../metrics/index.js';
+import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader } from './pod-log.js';
-import { kubeletActorName, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
+import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { WatchEvent } from './types/index.js';
 
 export type KvSource =
@@ -46,6 +50,8 @@ const WATCH_BATCH_EVENTS_MAX = 500;
 const TOKEN_FILE = 'tokens.csv';
 /** A log read may wait at the kubelet for `waitMs`; the ask allows this much more for the kubelet and its runtime to answer. */
 const KUBELET_LOG_ASK_MARGIN_MS = 15_000;
+/** A store replica that does not answer a scrape within this is left out of it (Prometheus' own scrape timeout is 10 s). */
+const REPLICA_METRICS_ASK_TIMEOUT_MS = 2_000;
 /** The component users and their groups; their rights are the bootstrap RBAC policy's (rbac.ts bootstrapPolicy). */
 const COMPONENT_USERS: { user: string; groups: string[] }[] = [
   { user: 'admin', groups: ['system:masters'] },
@@ -104,6 +110,40 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     componentTokens: Object.fromEntries(tokens.map((t) => [t.user, t.token])),
   };
   const watches = new Map<string, { cancel(): void; subscriber: string }>();
+  const metrics = new ApiServerMetrics(ctx.name);
+  let stopping = false;
+  const replicaNames = args.kv?.kind === 'replicated' ? args.kv.options.replicas : [];
+
+  /** The API server's series and, asked by message (no shared memory), each store replica's; one family each. */
+  async function metricsText(): Promise<string> {
+    const texts = await Promise.all([
+      metrics.text(),
+      ...replicaNames.map((name) => ctx.ask<ReplicaMetricsReply>(name, { type: 'metrics', body: null }, { timeoutMs: REPLICA_METRICS_ASK_TIMEOUT_MS }).then(
+        (reply) => reply.text,
+        (error: unknown) => {
+          ctx.log.debug({ replica: name, err: error }, 'a store replica did not answer the metrics scrape');
+          return '';
+        },
+      )),
+    ]);
+    return mergeExpositions(texts);
+  }
+
+  const healthChecks: HealthCheck[] = [
+    { name: 'ping', run: async () => undefined },
+    { name: 'etcd', run: async () => (handlers === undefined ? 'the API server is starting' : handlers.storeHealth()) },
+    { name: 'informer-sync', run: async () => (handlers === undefined ? 'the API server is starting' : handlers.cachesSynced()) },
+    { name: 'shutdown', run: async () => (stopping ? 'the API server is shutting down' : undefined) },
+  ];
+
+  async function health(endpoint: HealthEndpoint, query: { verbose: boolean; exclude: readonly string[] }, check?: string): Promise<ApiHealthReply> {
+    const checks = healthChecks.filter((c) => HEALTH_CHECK_NAMES[endpoint].includes(c.name));
+    const answer = check === undefined ? await healthReport(endpoint, checks, query) : await singleHealthCheck(checks, check);
+    if (answer === undefined) return { found: false, code: 404, body: '' };
+    // The reasons are withheld from callers; they belong in the log.
+    for (const failure of answer.failures) ctx.log.debug({ endpoint, check: failure.name, reason: failure.reason }, 'health check failed');
+    return { found: true, code: answer.code, body: answer.body };
+  }
 
   // pods/log: ask the kubelet of the pod's node; a kubelet that does not answer is a 503, not a crash.
   const podLogs: PodLogReader = async (nodeName, request) => {
@@ -118,7 +158,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
-    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs });
+    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics });
     await handlers.start();
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
@@ -128,6 +168,8 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
         podLogs,
+        metrics: metricsText,
+        health,
       });
       const { url } = await server.start();
       http = server;
@@ -233,6 +275,10 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         case 'api.info':
           await ready;
           return info;
+        case 'api.metrics':
+          return { text: await metricsText() } satisfies ApiMetricsReply;
+        case 'api.health':
+          return health(msg.body.endpoint, { verbose: msg.body.verbose === true, exclude: msg.body.exclude ?? [] }, msg.body.check);
         case 'api.tick': {
           if (handlers !== undefined) {
             try {
@@ -258,6 +304,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       }
     },
     onStop() {
+      stopping = true;
       for (const w of watches.values()) w.cancel();
       watches.clear();
       handlers?.stop();

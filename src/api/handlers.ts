@@ -18,6 +18,8 @@ import { chargeQuota, recount, tracksPods } from './quota.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
+import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
+import { secondsBetween } from '../metrics/index.js';
 import type { Pod, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -71,7 +73,14 @@ export interface ApiHandlersOptions {
    * --etcd-compaction-interval, 5 min): without it every revision stays in the store and in every snapshot. 0: never.
    */
   compactionIntervalMs?: number;
+  /** The API server's registry and series; without it the handlers make their own (tests, library use). */
+  metrics?: ApiServerMetrics;
 }
+
+/** Kubernetes' etcd health check gives the store this long to answer (--etcd-healthcheck-timeout, 2 s). */
+export const STORE_HEALTH_TIMEOUT_MS = 2_000;
+/** The key the store health check reads (Kubernetes reads `<prefix>/health`). */
+const STORE_HEALTH_KEY = '/registry/health';
 
 /** kube-apiserver's --etcd-compaction-interval default. */
 export const COMPACTION_INTERVAL_MS_DEFAULT = 300_000;
@@ -113,8 +122,14 @@ export class ApiHandlers {
   private readonly compactionIntervalMs: number;
   /** The first tick sends bookmarks; then one every BOOKMARK_EVERY_MS. */
   private nextBookmarkMs = Number.NEGATIVE_INFINITY;
+  readonly metrics: ApiServerMetrics;
+  private readonly kv: KvClient;
 
   constructor(options: ApiHandlersOptions) {
+    this.metrics = options.metrics ?? new ApiServerMetrics();
+    // Every store call of the registry and the watch caches is timed (etcd_request_duration_seconds).
+    const kv = (this.kv = meteredKv(options.kv, this.metrics, options.now));
+    options = { ...options, kv };
     this.registry = new Registry({
       kv: options.kv, now: options.now, random: options.random, serviceIpRange: options.serviceIpRange,
       cached: (info, key) => this.caches.get(cacheId(info))?.get(key),
@@ -123,6 +138,26 @@ export class ApiHandlers {
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
     for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
+    this.metrics.observeState({
+      watchers: () => [...this.caches.values()].map((c) => ({ group: c.info.group, version: c.info.version, kind: c.info.kind, count: c.watcherCount })),
+      objects: () => [...this.caches.values()].map((c) => ({ resource: c.info.group === '' ? c.info.resource : `${c.info.resource}.${c.info.group}`, count: c.objectCount })),
+    });
+  }
+
+  /** The `etcd` health check: a linearizable read, which needs a store leader, within Kubernetes' 2 s. */
+  async storeHealth(): Promise<string | undefined> {
+    try {
+      await this.kv.range(STORE_HEALTH_KEY, { countOnly: true, timeoutMs: STORE_HEALTH_TIMEOUT_MS });
+      return undefined;
+    } catch (error) {
+      return `the store did not answer a read: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** The `informer-sync` health check: every watch cache has listed the store once. */
+  cachesSynced(): string | undefined {
+    const waiting = [...this.caches.values()].filter((c) => !c.synced).map((c) => c.info.resource);
+    return waiting.length === 0 ? undefined : `watch caches not yet synced: ${waiting.join(', ')}`;
   }
 
   /** Fills every watch cache, creates the system namespaces and reconciles the bootstrap RBAC policy. */
@@ -229,9 +264,30 @@ export class ApiHandlers {
     if (!decision.allowed) throw new ApiError(403, 'Forbidden', `forbidden: User "${user.name}" cannot get path "${path}"`);
   }
 
-  /** Every verb but watch. Throws ApiError for every failure. */
+  /** Every verb but watch. Throws ApiError for every failure. Counted and timed (apiserver_request_*). */
   async handle(request: ApiRequest, user: UserInfo): Promise<ApiResult> {
-    const info = this.info(request.group, request.version, request.resource);
+    const kind = requestKind(request.verb);
+    const verb = reportedVerb(request.verb, request.patchType === 'apply');
+    // Only a served resource names a series: a request for an unknown one must not grow the label set.
+    const served = findResource(request.group, request.version, request.resource);
+    const resource = served === undefined ? '' : request.resource;
+    const startMs = this.now();
+    this.metrics.started(kind);
+    let code = 500;
+    try {
+      const result = await this.handleUnmetered(request, user, served);
+      code = result.code;
+      return result;
+    } catch (error) {
+      if (error instanceof ApiError) code = error.status.code;
+      throw error;
+    } finally {
+      this.metrics.finished(kind, verb, resource, code, secondsBetween(startMs, this.now()));
+    }
+  }
+
+  private async handleUnmetered(request: ApiRequest, user: UserInfo, served: ResourceInfo | undefined): Promise<ApiResult> {
+    const info = served ?? this.info(request.group, request.version, request.resource);
     if (info.namespaced && request.namespace === undefined && !['list', 'watch', 'deletecollection'].includes(request.verb)) {
       if (request.verb !== 'create' || request.name !== undefined) throw apiErrors.pathNotFound(`${info.resource} needs a namespace`);
     }
@@ -341,12 +397,32 @@ export class ApiHandlers {
   }
 
   watch(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {
+    const resource = findResource(request.group, request.version, request.resource) === undefined ? '' : request.resource;
+    try {
+      const watch = this.watchUnmetered(request, user, sink);
+      this.metrics.finished(undefined, 'WATCH', resource, 200, undefined);
+      return watch;
+    } catch (error) {
+      this.metrics.finished(undefined, 'WATCH', resource, error instanceof ApiError ? error.status.code : 500, undefined);
+      throw error;
+    }
+  }
+
+  private watchUnmetered(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {
     const info = this.info(request.group, request.version, request.resource);
     this.authorize(user, { ...request, verb: 'watch' });
     const q = request.query ?? {};
     parseResourceVersion(q.resourceVersion);
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
-    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, sink);
+    const sent = this.metrics.watchEventCounter(info.group, info.version, info.kind);
+    const counted: WatchSink = {
+      event: (event) => {
+        sent.inc();
+        sink.event(event);
+      },
+      end: (status) => sink.end(status),
+    };
+    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, counted);
   }
 
   /** NamespaceLifecycle: no new objects in a missing or terminating namespace. */

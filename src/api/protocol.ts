@@ -15,6 +15,7 @@ import type { UserInfo } from './auth.js';
 import type { ApiQuery } from './handlers.js';
 import type { PatchType } from './registry.js';
 import type { PodLogQuery } from './pod-log.js';
+import type { HealthEndpoint } from './health.js';
 import type { DeleteOptions, KubeObject, List, Status, WatchEvent } from './types/index.js';
 
 /** Which object or collection a request is about. */
@@ -48,8 +49,23 @@ export type ApiServerMsg =
   | Message<'api.podLog', { namespace: string; name: string; query?: PodLogQuery; as?: UserInfo }>
   /** Where the HTTPS face listens, its CA and the admin token (for kubeconfigs). */
   | Message<'api.info', null>
+  /** What GET /metrics serves: the API server's series and its store replicas', as text exposition (`{ text }`). */
+  | Message<'api.metrics', null>
+  /** What GET /livez, /readyz, /healthz (or `/<endpoint>/<check>`) answers: `ApiHealthReply`. */
+  | Message<'api.health', { endpoint: HealthEndpoint; verbose?: boolean; exclude?: string[]; check?: string }>
   /** Internal: the periodic tick (bookmarks, expired graceful deletions). */
   | Message<'api.tick', null>;
+
+export interface ApiMetricsReply {
+  text: string;
+}
+
+/** `code` and `body` as the HTTP endpoint answers them; `found: false` for a check that does not exist (404). */
+export interface ApiHealthReply {
+  found: boolean;
+  code: number;
+  body: string;
+}
 
 export type ApiReply<T = KubeObject | List | Status> =
   | { ok: true; code: number; body: T }

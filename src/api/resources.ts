@@ -76,8 +76,18 @@ export function apiVersionOf(info: Pick<ResourceInfo, 'group' | 'version'>): str
   return info.group === '' ? info.version : `${info.group}/${info.version}`;
 }
 
+/** resource → group → version → info: every request looks its resource up (twice with metrics), so no scan of the list. */
+const RESOURCE_INDEX = new Map<string, Map<string, Map<string, ResourceInfo>>>();
+for (const info of RESOURCES) {
+  let byGroup = RESOURCE_INDEX.get(info.resource);
+  if (byGroup === undefined) RESOURCE_INDEX.set(info.resource, (byGroup = new Map()));
+  let byVersion = byGroup.get(info.group);
+  if (byVersion === undefined) byGroup.set(info.group, (byVersion = new Map()));
+  if (!byVersion.has(info.version)) byVersion.set(info.version, info);
+}
+
 export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {
-  return RESOURCES.find((i) => i.group === group && i.version === version && i.resource === resource);
+  return RESOURCE_INDEX.get(resource)?.get(group)?.get(version);
 }
 
 export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {

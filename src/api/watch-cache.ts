@@ -126,6 +126,16 @@ export class WatchCache {
     return this.watchers.size;
   }
 
+  /** Objects the cache holds now (apiserver_storage_objects). */
+  get objectCount(): number {
+    return this.objects.size;
+  }
+
+  /** The first list of the store has arrived (the informer-sync health check). */
+  get synced(): boolean {
+    return this.stats.relists > 0;
+  }
+
   /** Lists the store and starts the one store watch; resolves once the cache is usable. */
   start(): Promise<void> {
     this.readyPromise ??= this.relist();

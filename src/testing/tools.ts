@@ -1,6 +1,6 @@
 /**
  * The outside tools some tests drive (the real kubectl, a real etcd, Debian's
- * chromium, the official Python client), and the one rule for a missing one:
+ * chromium and promtool, the official Python client), and the one rule for a missing one:
  * the test skips with a message saying how to install it, unless
  * `REQUIRE_TOOLS=1` (set by `.ci/run`), where a missing tool fails instead, so
  * CI cannot pass by skipping the end-to-end tests it exists to run.
@@ -11,6 +11,8 @@ import { existsSync } from 'node:fs';
 export const KUBECTL = '/usr/bin/kubectl';
 /** Debian's chromium, launched through playwright-core (which downloads no browser). */
 export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's promtool (package prometheus): lints the text /metrics serves. */
+export const PROMTOOL = '/usr/bin/promtool';
 /** Debian's python, where `python3-kubernetes` installs; a pyenv or venv `python3` on the PATH lacks it. */
 export const PYTHON = '/usr/bin/python3';
 
@@ -34,6 +36,10 @@ export function requireTool(name: string, present: boolean, install: string, env
 
 export function requireKubectl(): string | false {
   return requireTool('kubectl', existsSync(KUBECTL), `install kubectl so that ${KUBECTL} exists (the upstream release binary; Debian 12's kubernetes-client is 1.20)`);
+}
+
+export function requirePromtool(): string | false {
+  return requireTool('promtool', existsSync(PROMTOOL), 'run scripts/install-prometheus.sh (Debian\'s prometheus package)');
 }
 
 export function requireChromium(): string | false {

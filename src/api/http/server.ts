@@ -28,6 +28,8 @@ import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { boolParam } from './query.js';
 import { toTable, type IncludeObject } from './tables.js';
 import type { TlsMaterial } from './tls.js';
+import { parseHealthQuery, type HealthEndpoint } from '../health.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
 
 /** Kubernetes' request body limit (3 MiB): larger bodies are 413 before they are parsed. */
 export const REQUEST_BODY_BYTES_MAX = 3 * 1024 * 1024;
@@ -48,7 +50,13 @@ export interface ApiHttpServerOptions {
   onInternalError?(error: unknown, where: string): void;
   /** Reads pod logs from kubelets (GET pods/<name>/log); without it that path answers 503. */
   podLogs?: PodLogReader;
+  /** GET /metrics: text exposition; without it that path is 404. */
+  metrics?(): Promise<string>;
+  /** /livez, /readyz, /healthz and `/<endpoint>/<check>`; without it they answer a bare `ok`. */
+  health?(endpoint: HealthEndpoint, query: { verbose: boolean; exclude: readonly string[] }, check?: string): Promise<{ found: boolean; code: number; body: string }>;
 }
+
+const HEALTH_ENDPOINTS = new Set(['livez', 'readyz', 'healthz']);
 
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
@@ -106,13 +114,30 @@ export class ApiHttpServer {
     const authenticated = this.options.authenticator.authenticate(req.headers.authorization);
     // A wrong token is 401 everywhere; no token is anonymous on the public paths only (then RBAC decides).
     if (authenticated === null) throw apiErrors.unauthorized();
-    if (PUBLIC_PATHS.has(path)) {
+    const healthParts = path.split('/');
+    const isHealth = HEALTH_ENDPOINTS.has(healthParts[1] ?? '') && healthParts.length <= 3;
+    if (PUBLIC_PATHS.has(path) || isHealth) {
+      // `/readyz/<check>` is not public: anonymous callers there are refused by RBAC, as on Kubernetes.
       this.options.handlers.authorizePath(authenticated ?? ANONYMOUS, path);
       if (path === '/version') return this.json(res, 200, versionInfo());
-      return this.text(res, 200, 'ok');
+      if (this.options.health === undefined) {
+        if (!PUBLIC_PATHS.has(path)) throw apiErrors.pathNotFound(path);
+        return this.text(res, 200, 'ok');
+      }
+      const answer = await this.options.health(healthParts[1] as HealthEndpoint, parseHealthQuery(url.searchParams), healthParts[2]);
+      if (!answer.found) throw apiErrors.pathNotFound(path);
+      return this.text(res, answer.code, answer.body);
     }
     if (authenticated === undefined) throw apiErrors.unauthorized();
     const user = authenticated;
+    if (path === '/metrics' && this.options.metrics !== undefined) {
+      this.options.handlers.authorizePath(user, path);
+      const body = await this.options.metrics();
+      this.served.set(200, (this.served.get(200) ?? 0) + 1);
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     const accept = req.headers.accept ?? '';
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
     if (segments[0] === 'openapi') return this.openapi(res, segments, user, accept);
@@ -349,7 +374,7 @@ export class ApiHttpServer {
   }
 
   private text(res: ServerResponse, code: number, body: string): void {
-    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
 

@@ -91,6 +91,13 @@ export class MvccStore {
     return this.compactedRevision;
   }
 
+  /** Keys with a live (not deleted) value: etcd_debugging_mvcc_keys_total. Walks every key: for scrapes, not hot paths. */
+  liveKeyCount(): number {
+    let count = 0;
+    for (const versions of this.histories.values()) if (versions[versions.length - 1]?.kv != null) count++;
+    return count;
+  }
+
   onCommit(listener: (events: readonly LoggedEvent[]) => void): void {
     this.listeners.push(listener);
   }

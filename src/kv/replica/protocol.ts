@@ -83,6 +83,8 @@ export type ReplicaMsg =
   | { type: 'watchProgress'; body: { watchIds: number[] } }
   /** Ask: this replica's `ReplicaStatus`. */
   | { type: 'status'; body: null }
+  /** Ask: this replica's Prometheus series as text exposition (`ReplicaMetricsReply`). */
+  | { type: 'metrics'; body: null }
   /** Ask (operators, benchmarks): start an election on this replica now. */
   | { type: 'campaign'; body: null }
   /** Ask: hand leadership to the named replica. */
@@ -99,6 +101,10 @@ export type ReplicaMsg =
 export interface KvWatchMsg {
   type: 'kvWatch';
   body: { replica: string; clientWatchId: number; seq: number; response: WatchResponse };
+}
+
+export interface ReplicaMetricsReply {
+  text: string;
 }
 
 /** Arguments of one replica actor. */

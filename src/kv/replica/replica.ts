@@ -37,6 +37,7 @@ import { checkProposal, storeFromBytes, storeToBytes } from '../mvcc/proposal.js
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
+import { ReplicaMetrics } from './metrics.js';
 import { isRaftMessage } from './raft-message.js';
 import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 
@@ -106,8 +107,20 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     checkQuorum: args.checkQuorum ?? true,
   };
 
+  // ---------------------------------------------------------------- metrics
+  // Read only when scraped; `node`, `store` and `proposals` are bound below, before any scrape can arrive.
+  const metrics = new ReplicaMetrics(ctx.name, {
+    hasLeader: () => node.leader() !== NONE,
+    isLeader: () => node.isLeader(),
+    commitIndex: () => node.status().commit,
+    appliedIndex: () => appliedIndex,
+    pendingProposals: () => proposals.size,
+    liveKeys: () => store.liveKeyCount(),
+  }, ctx.disk);
+  let leaderSeen = NONE;
+
   // ---------------------------------------------------------------- recovery
-  const opened = RaftStorage.open(ctx.disk);
+  const opened = RaftStorage.open(metrics.timedDisk(ctx.disk, () => ctx.now()));
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
@@ -214,6 +227,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function onRoleChange(rd: Ready): void {
     const soft = rd.softState!;
     ctx.log.info({ role: soft.role, leader: nameOf(soft.lead), term: node.status().term }, 'raft role changed');
+    // As etcd: a change is counted when a leader is known and differs from the last one seen.
+    if (soft.lead !== NONE && soft.lead !== leaderSeen) {
+      leaderSeen = soft.lead;
+      metrics.leaderChanged();
+    }
     if (soft.role === 'leader') leases.promote(ctx.now());
     else revokesInFlight.clear();
     // A read round started under another leader may never be answered; its reads are safe to retry.
@@ -247,6 +265,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     for (const [id, pending] of proposals) {
       if (pending.index <= applied) {
         proposals.delete(id);
+        metrics.proposalFailed();
         pending.resolve(unavailable('the proposal was overwritten by another leader', false));
       }
     }
@@ -323,6 +342,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (problem !== undefined) return problem;
     const result = node.propose(data);
     if (!result.accepted) {
+      metrics.proposalFailed();
       if (result.reason === 'notLeader') return { type: 'notLeader', leader: leaderName() };
       return unavailable(`proposal refused: ${result.reason}`, false);
     }
@@ -490,6 +510,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         }
         case 'status':
           return status();
+        case 'metrics':
+          return metrics.text().then((text) => ({ text }));
         case 'campaign':
           node.campaign();
           scheduleDrain();
