@@ -1,0 +1,137 @@
+/**
+ * The replicated client's attempt timeout, against scripted replicas on a
+ * virtual clock: nothing sleeps for real.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AskTimeoutError } from '../../actor/errors.js';
+import type { Message } from '../../actor/protocol.js';
+import type { ClientReply, ClientRequest } from '../replica/protocol.js';
+import { KV_ATTEMPT_TIMEOUT_MS_DEFAULT, KvRequestError, ReplicatedKvClient, type KvClientHost } from './replicated-client.js';
+
+/** How a scripted replica treats one request: answer after a delay, or never. */
+type Script = (request: ClientRequest) => { afterMs: number; reply: ClientReply } | 'silent';
+
+/** Replicas and a clock that advances only when nothing else can happen. */
+class World {
+  nowMs = 0;
+  readonly asked: Array<{ to: string; atMs: number; timeoutMs: number }> = [];
+  private readonly timers: Array<{ atMs: number; seq: number; fire: () => void }> = [];
+  private seq = 0;
+
+  constructor(readonly replicas: Record<string, Script>) {}
+
+  readonly host: KvClientHost = {
+    name: 'client',
+    ask: <R>(to: string, msg: Message, options: { timeoutMs: number }) =>
+      new Promise<R>((resolve, reject) => {
+        this.asked.push({ to, atMs: this.nowMs, timeoutMs: options.timeoutMs });
+        let settled = false;
+        this.at(options.timeoutMs, () => {
+          if (!settled) reject(new AskTimeoutError(to, msg.type, options.timeoutMs));
+          settled = true;
+        });
+        const script = this.replicas[to]!((msg.body as ClientRequest));
+        if (script === 'silent') return;
+        this.at(script.afterMs, () => {
+          if (!settled) resolve(script.reply as R);
+          settled = true;
+        });
+      }),
+    send: () => undefined,
+    now: () => this.nowMs,
+    sleep: (ms) => new Promise<void>((resolve) => this.at(ms, resolve)),
+    random: () => 0,
+  };
+
+  /** Runs the clock until `promise` settles. */
+  async settle<T>(promise: Promise<T>): Promise<T> {
+    let done = false;
+    promise.then(() => (done = true), () => (done = true));
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done) return promise;
+      this.timers.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
+      const next = this.timers.shift();
+      assert.ok(next !== undefined, 'the call waits on nothing');
+      this.nowMs = next.atMs;
+      next.fire();
+    }
+  }
+
+  private at(delayMs: number, fire: () => void): void {
+    this.timers.push({ atMs: this.nowMs + delayMs, seq: this.seq++, fire });
+  }
+}
+
+const put = (revision: number): ClientReply => ({ type: 'put', header: { revision } });
+const notLeader: Script = () => ({ afterMs: 2, reply: { type: 'notLeader', leader: 'etcd-0' } });
+
+test('a leader that slows down steadily under load is waited on, not abandoned, once the estimate has adapted', async () => {
+  let latencyMs = 200;
+  let revision = 0;
+  const world = new World({ 'etcd-0': () => ({ afterMs: latencyMs, reply: put(++revision) }), 'etcd-1': notLeader, 'etcd-2': notLeader });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  // From 200 ms to 1,800 ms in 20 ms steps: past the 1,000 ms floor that used to turn every such write into a failure.
+  for (; latencyMs <= 1_800; latencyMs += 20) {
+    const reply = await world.settle(client.put('k', String(latencyMs)));
+    assert.equal(reply.type, 'put');
+  }
+  assert.ok(world.asked.every((a) => a.to === 'etcd-0'), 'every attempt went to the leader: no timeout, no rotation, no NotLeader round trip');
+  const last = world.asked.at(-1)!;
+  assert.ok(last.timeoutMs > 1_800, `the last attempt was given more than the leader's latency, got ${last.timeoutMs} ms`);
+});
+
+test('a silent leader is left after attemptTimeoutMs by an idle client: the write is indeterminate, the next call goes elsewhere', async () => {
+  let silent = false;
+  let revision = 0;
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: 3, reply: put(++revision) }),
+    'etcd-1': () => ({ afterMs: 3, reply: put(++revision) }),
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (let i = 0; i < 20; i++) await world.settle(client.put('k', String(i)));
+  silent = true;
+  const startMs = world.nowMs;
+  await assert.rejects(world.settle(client.put('k', 'lost?')), (error: unknown) => error instanceof KvRequestError && error.indeterminate);
+  assert.equal(world.nowMs - startMs, KV_ATTEMPT_TIMEOUT_MS_DEFAULT, 'abandoned after the floor, as before the timeout adapted');
+  const reply = await world.settle(client.put('k', 'again'));
+  assert.equal(reply.type, 'put');
+  assert.equal(world.asked.at(-1)!.to, 'etcd-1');
+});
+
+test('a read on a silent leader fails over after attemptTimeoutMs and completes on another replica', async () => {
+  let silent = false;
+  const range: ClientReply = { type: 'range', header: { revision: 1 }, kvs: [], more: false, count: 0 };
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: 3, reply: range }),
+    'etcd-1': () => ({ afterMs: 3, reply: range }),
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (let i = 0; i < 20; i++) await world.settle(client.range('k'));
+  silent = true;
+  const startMs = world.nowMs;
+  await world.settle(client.range('k'));
+  const elapsedMs = world.nowMs - startMs;
+  // The attempt timeout, one backoff (25 ms × 0.5 with this host's random 0), one fast answer.
+  assert.ok(elapsedMs >= 1_000 && elapsedMs < 1_100, `failed over in ${elapsedMs} ms`);
+});
+
+test('a loaded client waits on a silent leader no longer than the call deadline', async () => {
+  let silent = false;
+  let latencyMs = 400;
+  let revision = 0;
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: latencyMs + (revision % 2 === 0 ? 300 : -300), reply: put(++revision) }),
+    'etcd-1': notLeader,
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (; latencyMs <= 2_000; latencyMs += 50) await world.settle(client.put('k', String(latencyMs)));
+  silent = true;
+  const startMs = world.nowMs;
+  await assert.rejects(world.settle(client.put('k', 'x', { timeoutMs: 3_000 })), (error: unknown) => error instanceof KvRequestError && error.indeterminate);
+  assert.equal(world.nowMs - startMs, 3_000, 'the whole deadline, and not a moment more');
+});
