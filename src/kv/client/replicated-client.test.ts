@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AskTimeoutError } from '../../actor/errors.js';
 import type { Message } from '../../actor/protocol.js';
+import type { WatchResponse } from '../protocol.js';
 import type { ClientReply, ClientRequest } from '../replica/protocol.js';
 import { KV_ATTEMPT_TIMEOUT_MS_DEFAULT, KvRequestError, ReplicatedKvClient, type KvClientHost } from './replicated-client.js';
 
 /** How a scripted replica treats one request: answer after a delay, or never. */
-type Script = (request: ClientRequest) => { afterMs: number; reply: ClientReply } | 'silent';
+type Script = (request: ClientRequest) => { afterMs: number; reply: ClientReply | WatchResponse } | 'silent';
 
 /** Replicas and a clock that advances only when nothing else can happen. */
 class World {
@@ -134,4 +135,44 @@ test('a loaded client waits on a silent leader no longer than the call deadline'
   const startMs = world.nowMs;
   await assert.rejects(world.settle(client.put('k', 'x', { timeoutMs: 3_000 })), (error: unknown) => error instanceof KvRequestError && error.indeterminate);
   assert.equal(world.nowMs - startMs, 3_000, 'the whole deadline, and not a moment more');
+});
+
+test('a leader that turns slow all at once, its watch still streaming, costs a few writes while the estimate catches up, then none', async () => {
+  let latencyMs = 5;
+  let revision = 0;
+  const watchCreated: WatchResponse = { type: 'watch', header: { revision: 1 }, watchId: 7, created: true, events: [] };
+  const world = new World({
+    'etcd-0': (request) => ('watcher' in request ? { afterMs: 2, reply: watchCreated } : { afterMs: latencyMs, reply: put(++revision) }),
+    'etcd-1': notLeader,
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  client.watch('k', { progressNotify: true }, { onEvents: () => undefined });
+  // The replica's progress notifications, one a second, as replicas send them: a slow leader is still alive.
+  let seq = 1;
+  const progress = (): void => {
+    client.handle({ type: 'kvWatch', body: { replica: 'etcd-0', clientWatchId: 1, seq: seq++, response: { type: 'watch', header: { revision: 1 }, watchId: 7, events: [] } } });
+    void world.host.sleep(1_000).then(progress);
+  };
+  void world.host.sleep(1_000).then(progress);
+  for (let i = 0; i < 50; i++) await world.settle(client.put('k', String(i)));
+  // The store now answers writes in 1,500 ms; the client keeps some in flight, a new one sent every 100 ms, as an API server does.
+  latencyMs = 1_500;
+  const outcomes: Array<'ok' | 'indeterminate'> = [];
+  const writes: Array<Promise<unknown>> = [];
+  const send = (i: number) =>
+    writes.push(client.put('k', String(i)).then(() => outcomes.push('ok'), (error: unknown) => {
+      assert.ok(error instanceof KvRequestError && error.indeterminate, String(error));
+      outcomes.push('indeterminate');
+    }));
+  for (let i = 0; i < 200; i++) {
+    send(i);
+    await world.settle(world.host.sleep(100));
+  }
+  await world.settle(Promise.all(writes));
+  const failed = outcomes.filter((o) => o === 'indeterminate').length;
+  assert.ok(failed > 0, 'the first writes after the step timed out at the floor: the client could not know');
+  assert.ok(failed <= 20, `the estimate caught up within a few writes, ${failed} of 200 failed`);
+  assert.deepEqual(outcomes.slice(-100), new Array(100).fill('ok'), 'the last half all succeeded');
+  client.close();
 });

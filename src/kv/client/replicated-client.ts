@@ -125,6 +125,8 @@ export class ReplicatedKvClient implements KvClient {
   private readonly replicas: string[];
   private readonly requestTimeoutMs: number;
   private readonly attemptTimeout: AttemptTimeout;
+  /** When each replica last answered this client (any attempt): a replica answering others is slow, not silent. */
+  private readonly lastAnswerAtMs = new Map<string, number>();
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly watchSilenceMs: number;
@@ -214,6 +216,8 @@ export class ReplicatedKvClient implements KvClient {
     if (msg.type !== 'kvWatch') return false;
     const body = (msg as KvWatchMsg).body;
     if (typeof body !== 'object' || body === null || typeof body.clientWatchId !== 'number') return true;
+    // Watch events and progress notifications (every second) show the replica alive, however slow its answers.
+    if (typeof body.replica === 'string') this.lastAnswerAtMs.set(body.replica, this.host.now());
     const state = this.watches.get(body.clientWatchId);
     if (state === undefined || state.ended) {
       this.cancelStray(body);
@@ -309,7 +313,18 @@ export class ReplicatedKvClient implements KvClient {
   private async timedAsk<R>(replica: string, msg: ReplicaMsg, remainingMs: number): Promise<R> {
     const sentAtMs = this.host.now();
     const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
-    const reply = await this.host.ask<R>(replica, msg, { timeoutMs });
+    let reply: R;
+    try {
+      reply = await this.host.ask<R>(replica, msg, { timeoutMs });
+    } catch (error) {
+      // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
+      // slower than the timeout, which then counts as a sample (a lower bound): without it, a store that turns slow all at
+      // once would keep the estimate at the fast answers that still fit and time out for ever. A silent replica, or any on
+      // a client with one call at a time, gives no sample: its failover time does not move.
+      if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) this.attemptTimeout.observe(timeoutMs);
+      throw error;
+    }
+    this.lastAnswerAtMs.set(replica, this.host.now());
     const roundTripMs = this.host.now() - sentAtMs;
     // An answer cannot come before it was asked for, nor after its timeout: outside that, the clock jumped (a skew fault), and it is no sample.
     if (roundTripMs >= 0 && roundTripMs <= timeoutMs) this.attemptTimeout.observe(roundTripMs);
