@@ -14,6 +14,7 @@ test('the first answer sets the estimate to three times its round trip, as RFC 6
   timeout.observe(600);
   assert.equal(timeout.estimateMs(), 600 + 4 * 300);
   assert.equal(timeout.nextMs(5_000), 1_800);
+  assert.equal(timeout.describe(), 'smoothed round trip 600 ms, variance 300 ms, floor 1000 ms');
 });
 
 test('steady slow answers raise the timeout above the slowest of them', () => {

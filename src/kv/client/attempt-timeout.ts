@@ -49,6 +49,12 @@ export class AttemptTimeout {
     return Math.min(remainingMs, Math.max(this.floorMs, this.estimateMs()));
   }
 
+  /** The estimate's state, for an error message: why an attempt was given what it was. */
+  describe(): string {
+    if (this.smoothedMs === undefined) return `no round trip measured yet; floor ${this.floorMs} ms`;
+    return `smoothed round trip ${Math.round(this.smoothedMs)} ms, variance ${Math.round(this.varianceMs)} ms, floor ${this.floorMs} ms`;
+  }
+
   /** SRTT + max(G, 4 × RTTVAR); 0 before the first sample. */
   estimateMs(): number {
     if (this.smoothedMs === undefined) return 0;

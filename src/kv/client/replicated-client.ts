@@ -95,6 +95,9 @@ export const KV_WATCH_SILENCE_MS_DEFAULT = 3_500;
 /** Watch messages held for a watch whose create reply has not been processed yet. */
 const EARLY_WATCH_MESSAGES_MAX = 10_000;
 
+/** A timed-out attempt on a replica seen alive counts as this many times its timeout: RFC 6298's back-off. */
+const TIMEOUT_BACKOFF_FACTOR = 2;
+
 /** Thrown by a call that could not complete; `indeterminate` when a write may have been applied. */
 export class KvRequestError extends KvUnavailableError {
   constructor(message: string, readonly indeterminate: boolean, deadlineExceeded = false) {
@@ -275,7 +278,8 @@ export class ReplicatedKvClient implements KvClient {
         this.rotate();
         if (delivered && !retrySafe) {
           const deadlineExceeded = error instanceof AskTimeoutError && this.host.now() >= deadline;
-          throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message})`, true, deadlineExceeded);
+          const why = error instanceof AskTimeoutError ? `; attempt timeout from ${this.attemptTimeout.describe()}` : '';
+          throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message}${why})`, true, deadlineExceeded);
         }
         await this.backoff(attempt++, deadline);
         continue;
@@ -318,10 +322,13 @@ export class ReplicatedKvClient implements KvClient {
       reply = await this.host.ask<R>(replica, msg, { timeoutMs });
     } catch (error) {
       // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
-      // slower than the timeout, which then counts as a sample (a lower bound): without it, a store that turns slow all at
-      // once would keep the estimate at the fast answers that still fit and time out for ever. A silent replica, or any on
-      // a client with one call at a time, gives no sample: its failover time does not move.
-      if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) this.attemptTimeout.observe(timeoutMs);
+      // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
+      // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
+      // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
+      // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
+      if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
+        this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
+      }
       throw error;
     }
     this.lastAnswerAtMs.set(replica, this.host.now());
