@@ -176,3 +176,22 @@ test('a leader that turns slow all at once, its watch still streaming, costs a f
   assert.deepEqual(outcomes.slice(-100), new Array(100).fill('ok'), 'the last half all succeeded');
   client.close();
 });
+
+test('a leader just slower than the floor does not hold the estimate at the floor', async () => {
+  let latencyMs = 950;
+  let revision = 0;
+  const world = new World({ 'etcd-0': () => ({ afterMs: latencyMs, reply: put(++revision) }), 'etcd-1': notLeader, 'etcd-2': notLeader });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  const outcomes: Array<'ok' | 'indeterminate'> = [];
+  const writes: Array<Promise<unknown>> = [];
+  // A write every 100 ms, as an API server under load sends them: 10 s at 950 ms, just inside the floor, then 1,050 ms.
+  for (let i = 0; i < 400; i++) {
+    if (i === 100) latencyMs = 1_050;
+    writes.push(client.put('k', String(i)).then(() => outcomes.push('ok'), () => outcomes.push('indeterminate')));
+    await world.settle(world.host.sleep(100));
+  }
+  await world.settle(Promise.all(writes));
+  const failed = outcomes.filter((o) => o === 'indeterminate').length;
+  assert.ok(failed <= 20, `${failed} of 400 writes failed: the estimate stayed at the floor`);
+  assert.deepEqual(outcomes.slice(-200), new Array(200).fill('ok'), 'once the estimate has moved, none fails');
+});
