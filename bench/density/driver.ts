@@ -12,6 +12,7 @@
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import { ApiClient, CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../../src/client/api-client.js';
+import { ClientError } from '../../src/client/list-watch.js';
 import type { ConfigMap, Deployment, Namespace, Pod } from '../../src/api/types/index.js';
 
 export interface DensityRunRequest {
@@ -161,6 +162,10 @@ export interface ProbeResult {
   mutatingMs: number[];
   listMs: number[];
   mutatingErrors: number;
+  /** The failed mutating calls by status (`504 Timeout`, `500 InternalError`...): which failure, not only how many. */
+  mutatingErrorsByStatus: Record<string, number>;
+  /** The first few failure messages, each once: what to look at first. */
+  mutatingErrorExamples: string[];
   listErrors: number;
   /** Mutating calls still unanswered when the probe stopped (not in `mutatingMs`). */
   mutatingInFlight: number;
@@ -176,12 +181,14 @@ export type DensityProbeMsg =
 
 /** ConfigMaps the probe updates in turn. Why ten: one a second each at the default 10 updates/s. */
 const PROBE_CONFIGMAPS = 10;
+/** Distinct failure messages kept: enough to see the kinds, few enough for a report. */
+const PROBE_ERROR_EXAMPLES_MAX = 5;
 /** Unanswered mutating calls at most: past this the API server is stalled and more would only pile up. */
 const PROBE_IN_FLIGHT_MAX = 1_000;
 
 export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.url, 'density-probe', (ctx) => {
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
-  const result: ProbeResult = { mutatingMs: [], listMs: [], mutatingErrors: 0, listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
+  const result: ProbeResult = { mutatingMs: [], listMs: [], mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;
   let seq = 0;
@@ -208,16 +215,21 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.u
     result.mutatingInFlight++;
     // An update without resourceVersion: last writer wins, so the probe's own calls never conflict with each other.
     api.update(CONFIGMAPS, cm).then(
-      () => answered(sentAt, false),
-      () => answered(sentAt, true),
+      () => answered(sentAt, undefined),
+      (error: unknown) => answered(sentAt, error),
     );
   }
 
-  function answered(sentAt: number, failed: boolean): void {
+  function answered(sentAt: number, error: unknown): void {
     result.mutatingInFlight--;
     if (!running) return;
     result.mutatingMs.push(ctx.now() - sentAt);
-    if (failed) result.mutatingErrors++;
+    if (error === undefined) return;
+    result.mutatingErrors++;
+    const status = error instanceof ClientError ? `${error.code} ${error.reason}` : error instanceof Error ? error.name : 'unknown';
+    result.mutatingErrorsByStatus[status] = (result.mutatingErrorsByStatus[status] ?? 0) + 1;
+    const message = `${status}: ${error instanceof Error ? error.message : String(error)}`;
+    if (result.mutatingErrorExamples.length < PROBE_ERROR_EXAMPLES_MAX && !result.mutatingErrorExamples.includes(message)) result.mutatingErrorExamples.push(message);
   }
 
   async function list(): Promise<void> {

@@ -6,7 +6,7 @@
  * registry's strategies), the choice between the watch cache and the store
  * for lists, namespace deletion and the graceful-deletion reaper.
  */
-import { KvError, type KvClient } from '../kv/client/types.js';
+import { KvError, KvUnavailableError, type KvClient } from '../kv/client/types.js';
 import type { UserInfo } from './auth.js';
 import { RbacAuthorizer, SYSTEM_MASTERS, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
 import { apiErrors, ApiError } from './errors.js';
@@ -298,7 +298,9 @@ export class ApiHandlers {
     this.authorize(user, request);
     if (request.verb === 'get' || request.verb === 'list') parseResourceVersion(request.query?.resourceVersion);
     const warnings = this.validateFields(info, request);
-    const result = await this.handleVerb(info, request, user);
+    const result = await this.handleVerb(info, request, user).catch((error: unknown) => {
+      throw storeDeadlineAsTimeout(error);
+    });
     return warnings.length === 0 ? result : { ...result, warnings };
   }
 
@@ -802,4 +804,15 @@ function assert(condition: boolean, message: string): asserts condition {
 /** A namespaced object's store-key order: namespace, then name. */
 function keyOrder(object: KubeObject): string {
   return `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
+}
+
+/**
+ * A store call whose whole deadline ran out is kube-apiserver's request
+ * context expiring: 504 Timeout, the outcome unknown. Any other store
+ * trouble stays a 500 internal error (etcd's "request timed out" reaches
+ * Kubernetes' clients the same way).
+ */
+function storeDeadlineAsTimeout(error: unknown): unknown {
+  if (!(error instanceof KvUnavailableError) || !error.deadlineExceeded) return error;
+  return apiErrors.timeout(`request did not complete within requested timeout - ${error.message}`);
 }

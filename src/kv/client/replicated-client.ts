@@ -3,8 +3,12 @@
  *
  * - Leader discovery: writes go to the replica believed to lead; a NotLeader
  *   reply names the leader (or the client tries the next replica).
- * - Deadlines: every request has one (`timeoutMs`); each attempt gets at most
- *   `attemptTimeoutMs` of it, so a dead replica costs one attempt, not the call.
+ * - Deadlines: every request has one (`timeoutMs`); each attempt gets what
+ *   TCP would give it (RFC 6298: smoothed round trip + 4 × its variance over
+ *   this client's recent attempts), never less than `attemptTimeoutMs` and
+ *   never more than what is left of the deadline (`AttemptTimeout`). An idle
+ *   client leaves a silent replica after `attemptTimeoutMs`; a loaded one
+ *   waits on a slow leader instead of turning its latency into failures.
  * - Retries with exponential backoff and jitter, only when safe: reads always;
  *   writes only when the replica proves the write never entered the log
  *   (NotLeader, refused proposal, not delivered). A write whose outcome is
@@ -26,6 +30,7 @@
  */
 import type { Message } from '../../actor/protocol.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError } from '../../actor/errors.js';
+import { AttemptTimeout } from './attempt-timeout.js';
 import type { ActorContext } from '../../actor/behaviour.js';
 import type {
   ApplyResponse,
@@ -73,7 +78,7 @@ export interface ReplicatedKvClientOptions {
   replicas: string[];
   /** Deadline of a call when the caller gives none. */
   requestTimeoutMs?: number;
-  /** Longest a single attempt on one replica may take. */
+  /** Shortest time a single attempt on one replica is given (longer when recent attempts were slow). */
   attemptTimeoutMs?: number;
   /** First retry backoff; doubles per attempt up to `backoffMaxMs`. */
   backoffBaseMs?: number;
@@ -90,10 +95,13 @@ export const KV_WATCH_SILENCE_MS_DEFAULT = 3_500;
 /** Watch messages held for a watch whose create reply has not been processed yet. */
 const EARLY_WATCH_MESSAGES_MAX = 10_000;
 
+/** A timed-out attempt on a replica seen alive counts as this many times its timeout: RFC 6298's back-off. */
+const TIMEOUT_BACKOFF_FACTOR = 2;
+
 /** Thrown by a call that could not complete; `indeterminate` when a write may have been applied. */
 export class KvRequestError extends KvUnavailableError {
-  constructor(message: string, readonly indeterminate: boolean) {
-    super(message);
+  constructor(message: string, readonly indeterminate: boolean, deadlineExceeded = false) {
+    super(message, deadlineExceeded);
     this.name = 'KvRequestError';
   }
 }
@@ -119,7 +127,9 @@ type Narrow<T extends string> = Extract<ApplyResponse | LeaseKeepAliveResponse |
 export class ReplicatedKvClient implements KvClient {
   private readonly replicas: string[];
   private readonly requestTimeoutMs: number;
-  private readonly attemptTimeoutMs: number;
+  private readonly attemptTimeout: AttemptTimeout;
+  /** When each replica last answered this client (any attempt): a replica answering others is slow, not silent. */
+  private readonly lastAnswerAtMs = new Map<string, number>();
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly watchSilenceMs: number;
@@ -133,7 +143,7 @@ export class ReplicatedKvClient implements KvClient {
     if (options.replicas.length === 0) throw new Error('a kv client needs at least one replica name');
     this.replicas = [...options.replicas];
     this.requestTimeoutMs = options.requestTimeoutMs ?? KV_REQUEST_TIMEOUT_MS_DEFAULT;
-    this.attemptTimeoutMs = options.attemptTimeoutMs ?? KV_ATTEMPT_TIMEOUT_MS_DEFAULT;
+    this.attemptTimeout = new AttemptTimeout(options.attemptTimeoutMs ?? KV_ATTEMPT_TIMEOUT_MS_DEFAULT);
     this.backoffBaseMs = options.backoffBaseMs ?? KV_BACKOFF_BASE_MS_DEFAULT;
     this.backoffMaxMs = options.backoffMaxMs ?? KV_BACKOFF_MAX_MS_DEFAULT;
     this.watchSilenceMs = options.watchSilenceMs ?? KV_WATCH_SILENCE_MS_DEFAULT;
@@ -209,6 +219,8 @@ export class ReplicatedKvClient implements KvClient {
     if (msg.type !== 'kvWatch') return false;
     const body = (msg as KvWatchMsg).body;
     if (typeof body !== 'object' || body === null || typeof body.clientWatchId !== 'number') return true;
+    // Watch events and progress notifications (every second) show the replica alive, however slow its answers.
+    if (typeof body.replica === 'string') this.lastAnswerAtMs.set(body.replica, this.host.now());
     const state = this.watches.get(body.clientWatchId);
     if (state === undefined || state.ended) {
       this.cancelStray(body);
@@ -251,12 +263,12 @@ export class ReplicatedKvClient implements KvClient {
     for (;;) {
       const remaining = deadline - this.host.now();
       if (remaining <= 0) {
-        throw new KvRequestError(`kv ${request.type}: no replica completed it within ${timeoutMs} ms (last problem: ${lastProblem})`, false);
+        throw new KvRequestError(`kv ${request.type}: no replica completed it within ${timeoutMs} ms (last problem: ${lastProblem})`, false, true);
       }
       const replica = this.replicas[this.target]!;
       let reply: ClientReply;
       try {
-        reply = await this.host.ask<ClientReply>(replica, { type: 'kv', body: request } satisfies ReplicaMsg, { timeoutMs: Math.min(remaining, this.attemptTimeoutMs) });
+        reply = await this.timedAsk<ClientReply>(replica, { type: 'kv', body: request } satisfies ReplicaMsg, remaining);
       } catch (error) {
         const delivered = !(error instanceof ActorNotFoundError) && !(error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
         if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
@@ -265,7 +277,9 @@ export class ReplicatedKvClient implements KvClient {
         // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
         this.rotate();
         if (delivered && !retrySafe) {
-          throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message})`, true);
+          const deadlineExceeded = error instanceof AskTimeoutError && this.host.now() >= deadline;
+          const why = error instanceof AskTimeoutError ? `; attempt timeout from ${this.attemptTimeout.describe()}` : '';
+          throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message}${why})`, true, deadlineExceeded);
         }
         await this.backoff(attempt++, deadline);
         continue;
@@ -299,6 +313,31 @@ export class ReplicatedKvClient implements KvClient {
     }
   }
 
+  /** One attempt, given the adaptive attempt timeout; a round trip that got an answer feeds the estimate. */
+  private async timedAsk<R>(replica: string, msg: ReplicaMsg, remainingMs: number): Promise<R> {
+    const sentAtMs = this.host.now();
+    const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
+    let reply: R;
+    try {
+      reply = await this.host.ask<R>(replica, msg, { timeoutMs });
+    } catch (error) {
+      // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
+      // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
+      // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
+      // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
+      // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
+      if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
+        this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
+      }
+      throw error;
+    }
+    this.lastAnswerAtMs.set(replica, this.host.now());
+    const roundTripMs = this.host.now() - sentAtMs;
+    // An answer cannot come before it was asked for, nor after its timeout: outside that, the clock jumped (a skew fault), and it is no sample.
+    if (roundTripMs >= 0 && roundTripMs <= timeoutMs) this.attemptTimeout.observe(roundTripMs);
+    return reply;
+  }
+
   private rotate(): void {
     this.target = (this.target + 1) % this.replicas.length;
   }
@@ -320,7 +359,8 @@ export class ReplicatedKvClient implements KvClient {
       state.early = [];
       let reply: WatchResponse | ErrorResponse | ClientReply;
       try {
-        reply = await this.host.ask<WatchResponse | ErrorResponse>(
+        // No deadline of its own: a watch keeps trying until it is established or canceled.
+        reply = await this.timedAsk<WatchResponse | ErrorResponse>(
           replica,
           {
             type: 'watchCreate',
@@ -329,7 +369,7 @@ export class ReplicatedKvClient implements KvClient {
               progressNotify: state.options.progressNotify, filters: state.options.filters, watcher: this.host.name, clientWatchId: state.id,
             },
           } satisfies ReplicaMsg,
-          { timeoutMs: this.attemptTimeoutMs },
+          Number.POSITIVE_INFINITY,
         );
       } catch (error) {
         state.creating = false;

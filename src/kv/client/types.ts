@@ -126,9 +126,14 @@ export class KvError extends Error {
   }
 }
 
-/** No replica answered in time; a write may or may not have been applied. */
+/**
+ * No replica answered in time; a write may or may not have been applied.
+ * `deadlineExceeded` when the call's whole deadline ran out (the API server
+ * answers 504 Timeout, as kube-apiserver does when its request context
+ * expires), not when one replica was given up on before it.
+ */
 export class KvUnavailableError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly deadlineExceeded = false) {
     super(message);
     this.name = 'KvUnavailableError';
   }

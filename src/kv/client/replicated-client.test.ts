@@ -1,0 +1,197 @@
+/**
+ * The replicated client's attempt timeout, against scripted replicas on a
+ * virtual clock: nothing sleeps for real.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AskTimeoutError } from '../../actor/errors.js';
+import type { Message } from '../../actor/protocol.js';
+import type { WatchResponse } from '../protocol.js';
+import type { ClientReply, ClientRequest } from '../replica/protocol.js';
+import { KV_ATTEMPT_TIMEOUT_MS_DEFAULT, KvRequestError, ReplicatedKvClient, type KvClientHost } from './replicated-client.js';
+
+/** How a scripted replica treats one request: answer after a delay, or never. */
+type Script = (request: ClientRequest) => { afterMs: number; reply: ClientReply | WatchResponse } | 'silent';
+
+/** Replicas and a clock that advances only when nothing else can happen. */
+class World {
+  nowMs = 0;
+  readonly asked: Array<{ to: string; atMs: number; timeoutMs: number }> = [];
+  private readonly timers: Array<{ atMs: number; seq: number; fire: () => void }> = [];
+  private seq = 0;
+
+  constructor(readonly replicas: Record<string, Script>) {}
+
+  readonly host: KvClientHost = {
+    name: 'client',
+    ask: <R>(to: string, msg: Message, options: { timeoutMs: number }) =>
+      new Promise<R>((resolve, reject) => {
+        this.asked.push({ to, atMs: this.nowMs, timeoutMs: options.timeoutMs });
+        let settled = false;
+        this.at(options.timeoutMs, () => {
+          if (!settled) reject(new AskTimeoutError(to, msg.type, options.timeoutMs));
+          settled = true;
+        });
+        const script = this.replicas[to]!((msg.body as ClientRequest));
+        if (script === 'silent') return;
+        this.at(script.afterMs, () => {
+          if (!settled) resolve(script.reply as R);
+          settled = true;
+        });
+      }),
+    send: () => undefined,
+    now: () => this.nowMs,
+    sleep: (ms) => new Promise<void>((resolve) => this.at(ms, resolve)),
+    random: () => 0,
+  };
+
+  /** Runs the clock until `promise` settles. */
+  async settle<T>(promise: Promise<T>): Promise<T> {
+    let done = false;
+    promise.then(() => (done = true), () => (done = true));
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done) return promise;
+      this.timers.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
+      const next = this.timers.shift();
+      assert.ok(next !== undefined, 'the call waits on nothing');
+      this.nowMs = next.atMs;
+      next.fire();
+    }
+  }
+
+  private at(delayMs: number, fire: () => void): void {
+    this.timers.push({ atMs: this.nowMs + delayMs, seq: this.seq++, fire });
+  }
+}
+
+const put = (revision: number): ClientReply => ({ type: 'put', header: { revision } });
+const notLeader: Script = () => ({ afterMs: 2, reply: { type: 'notLeader', leader: 'etcd-0' } });
+
+test('a leader that slows down steadily under load is waited on, not abandoned, once the estimate has adapted', async () => {
+  let latencyMs = 200;
+  let revision = 0;
+  const world = new World({ 'etcd-0': () => ({ afterMs: latencyMs, reply: put(++revision) }), 'etcd-1': notLeader, 'etcd-2': notLeader });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  // From 200 ms to 1,800 ms in 20 ms steps: past the 1,000 ms floor that used to turn every such write into a failure.
+  for (; latencyMs <= 1_800; latencyMs += 20) {
+    const reply = await world.settle(client.put('k', String(latencyMs)));
+    assert.equal(reply.type, 'put');
+  }
+  assert.ok(world.asked.every((a) => a.to === 'etcd-0'), 'every attempt went to the leader: no timeout, no rotation, no NotLeader round trip');
+  const last = world.asked.at(-1)!;
+  assert.ok(last.timeoutMs > 1_800, `the last attempt was given more than the leader's latency, got ${last.timeoutMs} ms`);
+});
+
+test('a silent leader is left after attemptTimeoutMs by an idle client: the write is indeterminate, the next call goes elsewhere', async () => {
+  let silent = false;
+  let revision = 0;
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: 3, reply: put(++revision) }),
+    'etcd-1': () => ({ afterMs: 3, reply: put(++revision) }),
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (let i = 0; i < 20; i++) await world.settle(client.put('k', String(i)));
+  silent = true;
+  const startMs = world.nowMs;
+  await assert.rejects(world.settle(client.put('k', 'lost?')), (error: unknown) => error instanceof KvRequestError && error.indeterminate);
+  assert.equal(world.nowMs - startMs, KV_ATTEMPT_TIMEOUT_MS_DEFAULT, 'abandoned after the floor, as before the timeout adapted');
+  const reply = await world.settle(client.put('k', 'again'));
+  assert.equal(reply.type, 'put');
+  assert.equal(world.asked.at(-1)!.to, 'etcd-1');
+});
+
+test('a read on a silent leader fails over after attemptTimeoutMs and completes on another replica', async () => {
+  let silent = false;
+  const range: ClientReply = { type: 'range', header: { revision: 1 }, kvs: [], more: false, count: 0 };
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: 3, reply: range }),
+    'etcd-1': () => ({ afterMs: 3, reply: range }),
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (let i = 0; i < 20; i++) await world.settle(client.range('k'));
+  silent = true;
+  const startMs = world.nowMs;
+  await world.settle(client.range('k'));
+  const elapsedMs = world.nowMs - startMs;
+  // The attempt timeout, one backoff (25 ms × 0.5 with this host's random 0), one fast answer.
+  assert.ok(elapsedMs >= 1_000 && elapsedMs < 1_100, `failed over in ${elapsedMs} ms`);
+});
+
+test('a loaded client waits on a silent leader no longer than the call deadline', async () => {
+  let silent = false;
+  let latencyMs = 400;
+  let revision = 0;
+  const world = new World({
+    'etcd-0': () => (silent ? 'silent' : { afterMs: latencyMs + (revision % 2 === 0 ? 300 : -300), reply: put(++revision) }),
+    'etcd-1': notLeader,
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  for (; latencyMs <= 2_000; latencyMs += 50) await world.settle(client.put('k', String(latencyMs)));
+  silent = true;
+  const startMs = world.nowMs;
+  await assert.rejects(world.settle(client.put('k', 'x', { timeoutMs: 3_000 })), (error: unknown) => error instanceof KvRequestError && error.indeterminate);
+  assert.equal(world.nowMs - startMs, 3_000, 'the whole deadline, and not a moment more');
+});
+
+test('a leader that turns slow all at once, its watch still streaming, costs a few writes while the estimate catches up, then none', async () => {
+  let latencyMs = 5;
+  let revision = 0;
+  const watchCreated: WatchResponse = { type: 'watch', header: { revision: 1 }, watchId: 7, created: true, events: [] };
+  const world = new World({
+    'etcd-0': (request) => ('watcher' in request ? { afterMs: 2, reply: watchCreated } : { afterMs: latencyMs, reply: put(++revision) }),
+    'etcd-1': notLeader,
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  client.watch('k', { progressNotify: true }, { onEvents: () => undefined });
+  // The replica's progress notifications, one a second, as replicas send them: a slow leader is still alive.
+  let seq = 1;
+  const progress = (): void => {
+    client.handle({ type: 'kvWatch', body: { replica: 'etcd-0', clientWatchId: 1, seq: seq++, response: { type: 'watch', header: { revision: 1 }, watchId: 7, events: [] } } });
+    void world.host.sleep(1_000).then(progress);
+  };
+  void world.host.sleep(1_000).then(progress);
+  for (let i = 0; i < 50; i++) await world.settle(client.put('k', String(i)));
+  // The store now answers writes in 1,500 ms; the client keeps some in flight, a new one sent every 100 ms, as an API server does.
+  latencyMs = 1_500;
+  const outcomes: Array<'ok' | 'indeterminate'> = [];
+  const writes: Array<Promise<unknown>> = [];
+  const send = (i: number) =>
+    writes.push(client.put('k', String(i)).then(() => outcomes.push('ok'), (error: unknown) => {
+      assert.ok(error instanceof KvRequestError && error.indeterminate, String(error));
+      outcomes.push('indeterminate');
+    }));
+  for (let i = 0; i < 200; i++) {
+    send(i);
+    await world.settle(world.host.sleep(100));
+  }
+  await world.settle(Promise.all(writes));
+  const failed = outcomes.filter((o) => o === 'indeterminate').length;
+  assert.ok(failed > 0, 'the first writes after the step timed out at the floor: the client could not know');
+  assert.ok(failed <= 20, `the estimate caught up within a few writes, ${failed} of 200 failed`);
+  assert.deepEqual(outcomes.slice(-100), new Array(100).fill('ok'), 'the last half all succeeded');
+  client.close();
+});
+
+test('a leader just slower than the floor does not hold the estimate at the floor', async () => {
+  let latencyMs = 950;
+  let revision = 0;
+  const world = new World({ 'etcd-0': () => ({ afterMs: latencyMs, reply: put(++revision) }), 'etcd-1': notLeader, 'etcd-2': notLeader });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  const outcomes: Array<'ok' | 'indeterminate'> = [];
+  const writes: Array<Promise<unknown>> = [];
+  // A write every 100 ms, as an API server under load sends them: 10 s at 950 ms, just inside the floor, then 1,050 ms.
+  for (let i = 0; i < 400; i++) {
+    if (i === 100) latencyMs = 1_050;
+    writes.push(client.put('k', String(i)).then(() => outcomes.push('ok'), () => outcomes.push('indeterminate')));
+    await world.settle(world.host.sleep(100));
+  }
+  await world.settle(Promise.all(writes));
+  const failed = outcomes.filter((o) => o === 'indeterminate').length;
+  assert.ok(failed <= 20, `${failed} of 400 writes failed: the estimate stayed at the floor`);
+  assert.deepEqual(outcomes.slice(-200), new Array(200).fill('ok'), 'once the estimate has moved, none fails');
+});
