@@ -42,21 +42,24 @@ export interface SimBenchResult {
 }
 
 /**
- * V8 flags of each size's process. A large old generation: 1,000 nodes hold
- * tens of thousands of objects in each of several caches. Semi-spaces of
- * 64 MB (V8's default is 16): a simulated cluster allocates fast and keeps
- * much of it for a while, and a small young generation promotes it to the old
- * one; at 1,000 nodes this took 17 % less CPU (docs/performance.md), at 100
- * nodes it made no difference. `chaos study` threads get the same young
- * generation; for `chaos run --sim` on a large cluster, set
- * NODE_OPTIONS=--max-semi-space-size=64.
+ * V8 flags of a size's process. A large old generation: 1,000 nodes hold
+ * tens of thousands of objects in each of several caches. From 500 nodes,
+ * semi-spaces of 64 MB (V8's default is 16): a large simulated cluster
+ * allocates fast and keeps much of it for a while, and a small young
+ * generation promotes it; at 1,000 nodes this took 17 % less CPU. Below, the
+ * larger young generation costs more than it saves (fresh memory is dear on
+ * this machine: 20 nodes went from 4.5x to 3.9x; 100 nodes did not move). See
+ * docs/performance.md. `chaos study` threads get the larger young generation;
+ * for `chaos run --sim` on a large cluster, set NODE_OPTIONS=--max-semi-space-size=64.
  */
-export const SIM_NODE_FLAGS = ['--max-old-space-size=12288', '--max-semi-space-size=64'];
+export function simNodeFlags(nodes: number): string[] {
+  return nodes >= 500 ? ['--max-old-space-size=12288', '--max-semi-space-size=64'] : ['--max-old-space-size=12288'];
+}
 
 function runOne(nodes: number, durationMs: number, seed: number): Promise<SimRunFigures> {
   const script = fileURLToPath(new URL('./one.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SIM_NODE_FLAGS, script, String(nodes), String(durationMs), String(seed)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } });
+    const child = spawn(process.execPath, [...simNodeFlags(nodes), script, String(nodes), String(durationMs), String(seed)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
