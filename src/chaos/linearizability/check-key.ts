@@ -115,14 +115,27 @@ export function checkCompiled(history: CompiledRegisterHistory, options: KeyChec
   const base = { operationCount: m, droppedCount: history.droppedCount, steps: result.steps };
   if (result.outcome === 'linearizable') return { ...base, verdict: 'linearizable' };
   if (result.outcome === 'unknown') return scanWindows(history, limits, base, result.reason ?? 'search gave up', result.budget);
+  return violation(history, limits, base, result, whole, 0, m - 1);
+}
+
+/** The not-linearizable verdict of a failed search over `problem` (the window [lo, hi]), shrunk to its smallest failing window. */
+function violation(
+  history: CompiledRegisterHistory,
+  limits: SearchLimits,
+  base: { operationCount: number; droppedCount: number; steps: number },
+  result: ReturnType<typeof searchLinearization>,
+  problem: ReturnType<typeof windowProblem>,
+  lo: number,
+  hi: number,
+): CompiledKeyResult {
   if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
   return {
     ...base,
     verdict: 'not-linearizable',
     failure: {
       longestLinearizedCount: result.longest.length,
-      stuckIndex: whole.source[result.stuckOp],
-      ...smallestWindow(history, limits, 0, m - 1),
+      stuckIndex: problem.source[result.stuckOp],
+      ...smallestWindow(history, limits, lo, hi),
     },
   };
 }
@@ -151,18 +164,7 @@ function scanWindows(
     stepsLeft -= result.steps;
     windows++;
     if (result.outcome === 'unknown') undecided++;
-    if (result.outcome === 'not-linearizable') {
-      if (result.stuckOp === undefined) throw new Error('checkKey: a failed search must name the operation it was stuck on');
-      return {
-        ...base,
-        verdict: 'not-linearizable',
-        failure: {
-          longestLinearizedCount: result.longest.length,
-          stuckIndex: window.source[result.stuckOp],
-          ...smallestWindow(history, limits, lo, hi),
-        },
-      };
-    }
+    if (result.outcome === 'not-linearizable') return violation(history, limits, base, result, window, lo, hi);
     if (hi === m - 1) break;
   }
   const scanned = `; then ${windows} windows of ${scanWindowOps} operations scanned with ${limits.stepsMax - Math.max(0, stepsLeft)} of ${limits.stepsMax} more steps, none failing${undecided > 0 ? ` (${undecided} undecided)` : ''}`;
