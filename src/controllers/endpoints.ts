@@ -50,7 +50,7 @@ export class EndpointsController {
       onAdd: (p) => this.podChanged(p),
       onUpdate: (old, p) => {
         this.podChanged(p);
-        if (JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(p.metadata.labels ?? {})) this.podChanged(old);
+        if (!sameLabels(old.metadata.labels, p.metadata.labels)) this.podChanged(old);
       },
       onDelete: (p) => this.podChanged(p),
     });
@@ -293,4 +293,22 @@ export function resolvePorts(ports: ServicePort[], pod: Pod): EndpointPort[] {
     out.push(endpointPort);
   }
   return out;
+}
+
+/**
+ * Whether two label maps are equal (order aside): a pod update that changed
+ * them may take the pod out of a Service's selection. Every pod status update
+ * asks, so no JSON text is built for it.
+ */
+export function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  const left = a ?? {};
+  const right = b ?? {};
+  let n = 0;
+  for (const key in left) {
+    if (left[key] !== right[key] || !Object.prototype.hasOwnProperty.call(right, key)) return false;
+    n++;
+  }
+  for (const _ in right) n--;
+  return n === 0;
 }

@@ -4,6 +4,7 @@ import type { Deployment, EndpointSlice, Endpoints, Lease, Node, Pod, ReplicaSet
 import { formatMicroTime } from '../client/index.js';
 import type { StandInMsg } from './testing.js';
 import { DEPLOY, NS, POD, RS, TIMING, cluster, deployment, target } from './test-harness.js';
+import { sameLabels } from './endpoints.js';
 
 const SVC = target('', 'services');
 const EP = target('', 'endpoints');
@@ -196,4 +197,15 @@ describe('garbage collection, endpoints and node lifecycle in the simulated runt
       await h.sim.shutdown();
     }
   });
+});
+
+test('label maps compare equal whatever their key order, and differ on any added, removed or changed label', () => {
+  assert.ok(sameLabels(undefined, undefined));
+  assert.ok(sameLabels(undefined, {}));
+  assert.ok(sameLabels({ app: 'web', tier: 'a' }, { tier: 'a', app: 'web' }));
+  assert.ok(!sameLabels({ app: 'web' }, { app: 'db' }));
+  assert.ok(!sameLabels({ app: 'web' }, { app: 'web', tier: 'a' }));
+  assert.ok(!sameLabels({ app: 'web', tier: 'a' }, { app: 'web' }));
+  assert.ok(!sameLabels({ app: 'web' }, undefined));
+  assert.ok(!sameLabels({ a: 'x', b: 'y' }, { a: 'x', c: 'y' }));
 });
