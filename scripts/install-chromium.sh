@@ -15,20 +15,8 @@ if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get here: install chromium by your system's means so that /usr/bin/chromium exists" >&2
-  exit 1
-fi
-
-SUDO=''
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO='sudo'; else
-    say "needs root (or sudo) to run apt-get" >&2
-    exit 1
-  fi
-fi
-
-say "apt-get install chromium (Debian's package; fonts come with it)"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+. "$(dirname "$0")/lib/apt.sh"
+apt_prepare "install chromium by your system's means so that /usr/bin/chromium exists"
+# Debian's package; fonts come with it.
+apt_install chromium fonts-dejavu-core
 say "installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"

@@ -14,38 +14,10 @@ if command -v promtool >/dev/null 2>&1; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get here: install Prometheus' promtool by your system's means so that \`promtool\` is on the PATH" >&2
-  exit 1
-fi
-
-SUDO=''
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO='sudo'; else
-    say "needs root (or sudo) to run apt-get" >&2
-    exit 1
-  fi
-fi
-
-# Keep the package from starting its service: policy-rc.d exit 101 means "action forbidden".
-POLICY=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-  $SUDO chmod +x "$POLICY"
-  created_policy=1
-fi
-cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f "$POLICY"; fi; }
-trap cleanup EXIT
-
-say "apt-get update"
-$SUDO apt-get update -q >/dev/null
-say "apt-get install prometheus (for promtool)"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends prometheus >/dev/null
-
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
-fi
+. "$(dirname "$0")/lib/apt.sh"
+apt_prepare "install Prometheus' promtool by your system's means so that \`promtool\` is on the PATH"
+# Only the promtool binary is wanted: the package's Prometheus service must not run.
+apt_install_without_service prometheus prometheus
 
 if ! command -v promtool >/dev/null 2>&1; then
   say "apt-get finished but no \`promtool\` is on the PATH" >&2

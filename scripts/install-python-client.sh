@@ -18,23 +18,9 @@ if [ -x "$PYTHON" ] && v="$(version)"; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  say "no apt-get here: install the kubernetes Python package for $PYTHON by your system's means" >&2
-  exit 1
-fi
-
-SUDO=''
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO='sudo'; else
-    say "needs root (or sudo) to run apt-get" >&2
-    exit 1
-  fi
-fi
-
-say "apt-get update"
-$SUDO apt-get update -qq
-say "apt-get install python3-kubernetes"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-kubernetes >/dev/null
+. "$(dirname "$0")/lib/apt.sh"
+apt_prepare "install the kubernetes Python package for $PYTHON by your system's means"
+apt_install python3-kubernetes
 
 if ! v="$(version)"; then
   say "apt-get finished but $PYTHON cannot import kubernetes" >&2
