@@ -102,6 +102,22 @@ export interface ActorContext<M extends Message = Message> {
   unwatch(target: ActorRef | string): void;
   /** Stop this actor (normal exit: a transient actor is not restarted). */
   stopSelf(): void;
+  /**
+   * Put every message this actor has sent so far on its way now, not at the
+   * end of the turn. Call it before a long blocking step (an fsync) so that
+   * receivers on other threads work meanwhile. Where sending is immediate
+   * (the simulated runtime) it does nothing.
+   */
+  flushSends(): void;
+  /**
+   * Run `fn` once, after every message that has already reached this actor's
+   * thread has been delivered: the point for a group commit (one Ready and
+   * one fsync for everything that arrived together). On threads, after the
+   * frames waiting in the event loop; in the simulated runtime, at the end of
+   * the current event's turn (one event is one turn there). A throw from `fn`
+   * crashes the actor; nothing runs once the actor has stopped.
+   */
+  afterArrivals(fn: () => void): void;
 }
 
 /** Returned by `receive` for a message type the behaviour does not handle: counted, logged, dropped. */

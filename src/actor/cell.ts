@@ -45,6 +45,10 @@ export interface CellHost {
    * the cell delivers at once.
    */
   deliverTimer?(cell: ActorCell, envelope: Envelope): void;
+  /** Send what was routed so far now (threads batch a turn's sends into one frame per thread). */
+  flushSends?(): void;
+  /** Run `fn` after the messages already waiting for this thread are delivered; without this hook, at the end of the turn. */
+  afterArrivals?(fn: () => void): void;
 }
 
 /** Wrap a disk so that calls fail once `alive()` turns false. */
@@ -367,6 +371,20 @@ export class ActorCell {
         if (cell.state !== 'running') return;
         cell.halt('stopped');
         host.exited(cell, 'stopped');
+      },
+      flushSends: () => host.flushSends?.(),
+      afterArrivals: (fn: () => void) => {
+        const run = (): void => {
+          if (cell.state !== 'running') return;
+          try {
+            fn();
+          } catch (error) {
+            cell.crash(error);
+          }
+        };
+        // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
+        if (host.afterArrivals !== undefined) host.afterArrivals(run);
+        else void Promise.resolve().then(run);
       },
     };
   }

@@ -164,3 +164,35 @@ export const relay = defineBehaviour<RelayMsg, { peer: string }>(import.meta.url
     },
   };
 });
+
+export type BatcherMsg = Message<'stall', number> | Message<'item', number> | Message<'batches', null>;
+
+/**
+ * Counts items per `afterArrivals` batch: what a group commit would cover.
+ * `stall` blocks its thread (as an fsync does) so that frames pile up.
+ */
+export const batcher = defineBehaviour<BatcherMsg, void>(import.meta.url, 'batcher', (ctx) => {
+  const batches: number[] = [];
+  let pending = 0;
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'stall':
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, msg.body);
+          return null;
+        case 'item':
+          if (pending++ === 0) {
+            ctx.afterArrivals(() => {
+              batches.push(pending);
+              pending = 0;
+            });
+          }
+          return undefined;
+        case 'batches':
+          return batches;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});

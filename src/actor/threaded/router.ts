@@ -134,12 +134,21 @@ export class Router {
   /** End of the turn: one frame per destination thread, then local deliveries. */
   flush(): void {
     this.flushScheduled = false;
-    for (const [threadId, outbox] of this.outboxes) {
-      if (outbox.length > 0) this.flushTo(threadId, outbox);
-    }
+    this.flushOutboxes();
     if (this.localQueue.length > 0) {
       const batch = this.localQueue.splice(0);
       for (const envelope of batch) this.deliverLocal(envelope);
+    }
+  }
+
+  /**
+   * Post every outbox now (one frame per thread), leaving local deliveries
+   * for the end of the turn: an actor about to block (an fsync) lets other
+   * threads start on what it sent. Never delivers re-entrantly.
+   */
+  flushOutboxes(): void {
+    for (const [threadId, outbox] of this.outboxes) {
+      if (outbox.length > 0) this.flushTo(threadId, outbox);
     }
   }
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { durableCounter, echo, sink, type EchoMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, sink, type EchoMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -169,6 +169,19 @@ describe('threaded runtime', () => {
     assert.deepEqual(hostSaw, ['restart-budget-exhausted']);
     await eventually(async () => ((await system.ref('observer').ask({ type: 'downs', body: null })) as unknown[]).length === 1, 'the watcher notice');
     assert.equal(system.lookup('fragile'), undefined);
+  });
+
+  test('afterArrivals runs once for every frame that reached a blocked thread, not once per frame (group commit)', async () => {
+    await system.spawn(batcher, { name: 'batcher', placement: 'batcher-thread' });
+    const stalled = system.ref('batcher').ask({ type: 'stall', body: 1_000 });
+    // Five host turns, five frames, all arriving while the batcher's thread is blocked.
+    for (let i = 0; i < 5; i++) {
+      system.ref('batcher').tell({ type: 'item', body: i });
+      await sleep(20);
+    }
+    await stalled;
+    await eventually(async () => ((await system.ref('batcher').ask({ type: 'batches', body: null })) as number[]).length > 0, 'a batch');
+    assert.deepEqual(await system.ref('batcher').ask({ type: 'batches', body: null }), [5]);
   });
 
   test('a child spawned by an actor stops with its parent', async () => {

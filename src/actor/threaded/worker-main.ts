@@ -33,6 +33,9 @@ const host: CellHost = {
   now: (actor) => Date.now() + (clockOffsets.get(actor) ?? 0),
   route: (envelope: Envelope) => router.route(envelope),
   schedule: (ms, fn) => router.schedule(ms, fn),
+  flushSends: () => router.flushOutboxes(),
+  // The check phase comes after the poll phase has handed over every frame already waiting on the ports.
+  afterArrivals: (fn) => void setImmediate(fn),
   spawnChild: (parent: string, behaviour: Behaviour, options: SpawnOptions) =>
     emit({ kind: 'spawn', parent, module: behaviour.module, behaviourId: behaviour.id, options }),
   watch: (watcher, target) => emit({ kind: 'watch', watcher, target }),

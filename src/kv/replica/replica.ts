@@ -159,8 +159,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let leaderlessTicks = 0;
   let ticks = 0;
   let drainScheduled = false;
-  /** The Ready loop failed (a poisoned WAL after a failed fsync): the next message crashes the actor with it. */
-  let fatal: unknown;
   let stopped = false;
 
   ctx.timer('tick', tickMs, { type: 'tick', body: null });
@@ -170,19 +168,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function scheduleDrain(): void {
     if (drainScheduled) return;
     drainScheduled = true;
-    // One drain per turn: every message delivered in this turn lands in one Ready and one fsync.
-    // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
-    void Promise.resolve().then(() => {
+    // One drain for everything that arrived together (on threads, every frame already waiting,
+    // not one per frame): one Ready, one fsync — etcd's group commit. A throw crashes the actor.
+    ctx.afterArrivals(() => {
       drainScheduled = false;
-      if (stopped || fatal !== undefined) return;
-      try {
-        drain();
-      } catch (error) {
-        // Outside a handler a throw would be an unhandled rejection (in the simulated runtime, the
-        // whole process). Rethrow it in the next handler instead, so the runtime crashes this actor.
-        fatal = error;
-        ctx.send(ctx.name, { type: 'tick', body: null });
-      }
+      if (!stopped) drain();
     });
   }
 
@@ -200,6 +190,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
         // its term, and then everything waits for the fsync as usual.
         sendRaft(rd.messages);
+        // On threads a turn's sends leave at its end, after this fsync: post them now so the
+        // followers write to their disks while this one does (the simulated runtime sends at once).
+        ctx.flushSends();
         storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
       } else {
         storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
@@ -467,7 +460,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   return {
     receive(msg, meta) {
-      if (fatal !== undefined) throw fatal;
       switch (msg.type) {
         case 'raft': {
           const msgs = (msg.body as { msgs?: unknown } | null)?.msgs;
