@@ -263,10 +263,29 @@ export class ThreadedSystem implements ActorSystem {
     await Promise.all([...this.threads.values()].filter((t) => t.state === 'up').map((t) => this.call(t, fn)));
   }
 
-  private async setDirectory(updates: [string, number | null][]): Promise<void> {
+  /**
+   * Tell every thread where actors live. Updates made in one turn go out as
+   * one broadcast: a cluster spawning 3,000 node actors at once sent 3,000
+   * control calls to each of its threads, most of the main thread's work in
+   * start-up. Each caller's promise settles once its batch reached every thread.
+   */
+  private setDirectory(updates: [string, number | null][]): Promise<void> {
     this.router.setDirectory(updates);
-    await this.broadcast((c) => c.setDirectory(updates));
+    let batch = this.directoryBatch;
+    if (batch === undefined) {
+      const pending: [string, number | null][] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        // Later updates start the next batch, broadcast after this one (control calls to a thread are handled in order).
+        this.directoryBatch = undefined;
+        return this.broadcast((c) => c.setDirectory(pending));
+      });
+      this.directoryBatch = batch = { updates: pending, done };
+    }
+    batch.updates.push(...updates);
+    return batch.done;
   }
+
+  private directoryBatch: { updates: [string, number | null][]; done: Promise<void> } | undefined;
 
   private onThreadExit(thread: ThreadHandle, code: number): void {
     const wasRetiring = thread.state === 'retiring';

@@ -49,7 +49,7 @@ export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.ur
 
   /** Durable before the reply leaves: a caller told "created" must find it after a restart. */
   function persist(): void {
-    const bytes = new TextEncoder().encode(JSON.stringify(state.exportState()));
+    const bytes = new TextEncoder().encode(state.exportJson());
     ctx.disk.write(`${STATE_FILE}.tmp`, bytes);
     ctx.disk.fsync(`${STATE_FILE}.tmp`);
     ctx.disk.rename(`${STATE_FILE}.tmp`, STATE_FILE);
@@ -70,6 +70,25 @@ export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.ur
     syncDataPlane();
   }
 
+  /** Replies waiting for the state write that covers their change. */
+  let commitWaiters: Array<() => void> = [];
+
+  /**
+   * Reply once the change is durable, with one state write for every change
+   * that came together (group commit): 1,000 instances launched at once were
+   * 1,000 writes of the whole state, each with its fsync.
+   */
+  function changedThen(reply: () => void): void {
+    commitWaiters.push(reply);
+    if (commitWaiters.length > 1) return;
+    ctx.afterArrivals(() => {
+      const waiters = commitWaiters;
+      commitWaiters = [];
+      changed();
+      for (const w of waiters) w();
+    });
+  }
+
   return {
     receive(msg) {
       switch (msg.type) {
@@ -87,21 +106,19 @@ export const cloudProvider = defineBehaviour<CloudMsg, CloudArgs>(import.meta.ur
           if (call === undefined) return undefined;
           pending.delete(msg.body.seq);
           const result = state.call(call.request, ctx.now(), random);
-          if (MUTATING_OPS.has(call.request.op)) changed();
-          call.resolve(result);
+          if (MUTATING_OPS.has(call.request.op)) changedThen(() => call.resolve(result));
+          else call.resolve(result);
           return undefined;
         }
         case 'cloud.fault': {
           const outcome = state.fault(msg.body, ctx.now(), random);
           ctx.log.info({ fault: msg.body.kind }, outcome.description);
-          changed();
-          return outcome;
+          return new Promise((resolve) => changedThen(() => resolve(outcome)));
         }
         case 'cloud.heal': {
           const outcome = state.heal(msg.body, ctx.now());
           ctx.log.info({ heal: msg.body.kind }, outcome.description);
-          changed();
-          return outcome;
+          return new Promise((resolve) => changedThen(() => resolve(outcome)));
         }
         case 'cloud.snapshot':
           return state.snapshot(ctx.now());

@@ -149,7 +149,8 @@ describe('the simulated cloud (pure state machine)', () => {
     const lb = must({ op: 'lb.create', name: 'x', listeners: [listener], targets: [a.id], clientToken: 'tok' });
     must({ op: 'routes.create', name: 'r', destinationCidr: '10.244.1.0/24', targetInstanceId: a.id });
     state.fault({ kind: 'api-outage' }, T0, random);
-    const restored = CloudState.restore({}, JSON.parse(JSON.stringify(state.exportState())));
+    assert.equal(state.exportJson(), JSON.stringify(state.exportState()), 'the text written without copies is the text of the export');
+    const restored = CloudState.restore({}, JSON.parse(state.exportJson()));
     const before = state.snapshot(now());
     const after = restored.snapshot(now());
     assert.deepEqual({ ...after, apiOutage: true }, before);

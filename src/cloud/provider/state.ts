@@ -588,6 +588,27 @@ export class CloudState {
     };
   }
 
+  /**
+   * The persisted form as JSON text, written straight from the live state:
+   * the same text as `JSON.stringify(exportState())` without first copying
+   * every instance (a tenth of the cloud thread when 1,000 nodes launch).
+   */
+  exportJson(): string {
+    const saved: PersistedCloud = {
+      version: 1,
+      instances: [...this.instances.values()],
+      loadBalancers: [...this.loadBalancers.values()],
+      routes: [...this.routes.values()],
+      creations: this.creations,
+      creationsDropped: this.creationsDropped,
+      nextInstance: this.nextInstance,
+      nextLoadBalancer: this.nextLoadBalancer,
+      nextZone: this.nextZone,
+      stats: this.stats,
+    };
+    return JSON.stringify(saved);
+  }
+
   static restore(config: Partial<CloudConfig>, saved: PersistedCloud): CloudState {
     if (saved.version !== 1) throw new Error(`cloud state: unknown version ${String(saved.version)}; delete the cloud actor's state file to start afresh`);
     const state = new CloudState(config);
