@@ -354,7 +354,7 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       rule(['update'], ['extensions', 'apps'], ['daemonsets/status', 'daemonsets/finalizers']),
       rule(['list', 'watch'], [''], ['nodes']),
       rule(['list', 'watch', 'create', 'delete', 'patch'], [''], ['pods']),
-      rule(['create'], [''], ['pods/binding']),
+      // Kubernetes' role also grants pods/binding, a relic of the controller binding daemons itself (before 1.12); the scheduler binds them here.
       rule(['get', 'list', 'watch', 'create', 'delete', 'update', 'patch'], ['apps'], ['controllerrevisions']),
       eventsRule(),
     ]),
