@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod, StatefulSet } from '../api/types/index.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from './history.js';
-import { ordinalOf, planStatefulSet, revisionForNewPod, statefulSetStatus, type StatefulSetAction } from './statefulset-control.js';
+import { STATEFULSET_BURST, ordinalOf, planStatefulSet, revisionForNewPod, statefulSetStatus, type StatefulSetAction } from './statefulset-control.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -81,6 +81,13 @@ describe('StatefulSet decisions (OrderedReady)', () => {
 describe('StatefulSet decisions (Parallel)', () => {
   test('every missing pod is created at once, without waiting for readiness', () => {
     assert.deepEqual(describeActions(plan(set(3, { podManagementPolicy: 'Parallel' }), [pod(0, 'pending')])), ['create 1 update', 'create 2 update']);
+  });
+
+  test('a huge replica count creates at most a burst per sync, without walking every ordinal', () => {
+    const actions = plan(set(2_000_000_000, { podManagementPolicy: 'Parallel' }), [pod(0)]);
+    assert.equal(actions.length, STATEFULSET_BURST);
+    assert.deepEqual(describeActions(actions.slice(0, 2)), ['create 1 update', 'create 2 update']);
+    assert.deepEqual(describeActions(plan(set(2_000_000_000), [pod(0)])), ['create 1 update']);
   });
 
   test('every condemned pod is deleted at once', () => {

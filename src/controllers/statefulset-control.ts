@@ -24,6 +24,9 @@ export const STATEFULSET_POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 /** The label carrying a pod's ordinal (Kubernetes 1.28+, PodIndexLabel). */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
+/** At most this many creates or deletes per sync under Parallel (Kubernetes' BurstReplicas): a set of a million replicas costs a million syncs' worth of patience, never a million requests at once. */
+export const STATEFULSET_BURST = 500;
+
 export type StatefulSetAction =
   | { type: 'create'; ordinal: number; revision: 'current' | 'update' }
   | { type: 'delete'; pod: Pod; why: 'failed' | 'condemned' | 'update' };
@@ -95,12 +98,13 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
   const start = startOrdinal(set);
   const monotonic = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   const minReadySeconds = set.spec?.minReadySeconds ?? 0;
-  const slots: (Pod | undefined)[] = Array.from({ length: replicas }, () => undefined);
+  // By index, not an array of `replicas` slots: replicas is user input and may be huge.
+  const slots = new Map<number, Pod>();
   const condemned: Pod[] = [];
   for (const pod of pods) {
     const ordinal = ordinalOf(setName, pod);
     if (ordinal === undefined) continue;
-    if (ordinal >= start && ordinal < start + replicas) slots[ordinal - start] = pod;
+    if (ordinal >= start && ordinal < start + replicas) slots.set(ordinal - start, pod);
     else condemned.push(pod);
   }
   condemned.sort((a, b) => (ordinalOf(setName, b) ?? 0) - (ordinalOf(setName, a) ?? 0));
@@ -108,8 +112,9 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
   const actions: StatefulSetAction[] = [];
   let firstUnhealthy: Pod | undefined;
   for (let i = 0; i < replicas; i++) {
+    if (actions.length >= STATEFULSET_BURST) return actions;
     const ordinal = start + i;
-    const pod = slots[i];
+    const pod = slots.get(i);
     if (pod === undefined) {
       actions.push({ type: 'create', ordinal, revision: revisionForNewPod(set, ordinal) });
       if (monotonic) return actions;
@@ -132,6 +137,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
   }
 
   for (const pod of condemned) {
+    if (actions.length >= STATEFULSET_BURST) return actions;
     if (isDeleting(pod)) {
       if (monotonic) return actions; // wait for it to go before the next
       continue;
@@ -146,7 +152,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
   // RollingUpdate: highest ordinal first, ordinals below the partition untouched, one pod at a time.
   const partition = partitionOf(set);
   for (let i = replicas - 1; i >= partition; i--) {
-    const pod = slots[i];
+    const pod = slots.get(i);
     if (pod === undefined) return actions;
     if (revisionOfPod(pod) !== input.updateRevision && !isDeleting(pod)) {
       actions.push({ type: 'delete', pod, why: 'update' });
