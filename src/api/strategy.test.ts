@@ -63,10 +63,12 @@ describe('DaemonSet strategy', () => {
     assert.deepEqual(obj.status, { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 });
   });
 
-  test('maxUnavailable must be an int or a percentage, and not 0 with no surge; the selector is immutable', () => {
+  test('maxUnavailable and maxSurge are ints or percentages, exactly one of them non-zero; the selector is immutable', () => {
     const at = (ru: Record<string, unknown>) => fields(daemonSet({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: ru } }), DS);
     assert.deepEqual(at({ maxUnavailable: '25%', maxSurge: 0 }), []);
-    assert.deepEqual(at({ maxUnavailable: 0, maxSurge: 0 }), ['spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0']);
+    assert.deepEqual(at({ maxUnavailable: 0, maxSurge: 0 }), ['spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0']);
+    assert.deepEqual(at({ maxUnavailable: 0, maxSurge: '10%' }), []);
+    assert.deepEqual(at({ maxUnavailable: 1, maxSurge: 1 }), ['spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: 1: may not be set when maxUnavailable is non-zero']);
     assert.equal(at({ maxUnavailable: 'half' }).length, 1);
     assert.equal(at({ maxUnavailable: '150%' })[0], 'spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: "150%": must not be greater than 100%');
     const causes = validateUpdate(DS, daemonSet({ selector: { matchLabels: { app: 'x' } } }), daemonSet());

@@ -694,9 +694,11 @@ function validateDaemonSet(obj: Obj, causes: Causes): void {
   if (!UPDATE_STRATEGY_TYPES.includes(strategy.type as string)) causes.push(notSupported('spec.updateStrategy.type', strategy.type, UPDATE_STRATEGY_TYPES));
   if (strategy.type !== 'RollingUpdate' || !isObject(strategy.rollingUpdate)) return;
   const ru = strategy.rollingUpdate;
-  const unavailableZero = checkIntOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable', causes);
+  const unavailableZero = ru.maxUnavailable === undefined || checkIntOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable', causes);
   const surgeZero = ru.maxSurge === undefined || checkIntOrPercent(ru.maxSurge, 'spec.updateStrategy.rollingUpdate.maxSurge', causes);
-  if (unavailableZero && surgeZero) causes.push(invalid('spec.updateStrategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+  // Exactly one of them is non-zero: either delete-then-create or create-then-delete.
+  if (!unavailableZero && !surgeZero) causes.push(invalid('spec.updateStrategy.rollingUpdate.maxSurge', ru.maxSurge, 'may not be set when maxUnavailable is non-zero'));
+  if (unavailableZero && surgeZero) causes.push({ reason: 'FieldValueRequired', field: 'spec.updateStrategy.rollingUpdate.maxUnavailable', message: 'Required value: cannot be 0 when maxSurge is 0' });
 }
 
 function validateControllerRevision(obj: Obj, causes: Causes): void {

@@ -118,6 +118,21 @@ describe('DaemonSet plan', () => {
     assert.deepEqual(planDaemonSet({ ds: one, nodes, podsByNode: broken, hash: 'h1', nowMs: NOW }).delete.map((p) => targetNodeName(p)), ['c'], 'the unavailable node uses up maxUnavailable 1');
   });
 
+  test('maxSurge: the new pod starts beside the old one on at most maxSurge nodes; the old one goes once the new one is available', () => {
+    const d = ds({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } });
+    const nodes = [node('a'), node('b'), node('c')];
+    const old = new Map(nodes.map((n) => [n.metadata.name!, [daemonPod(d, n.metadata.name!, 'h0')]]));
+    assert.deepEqual(planDaemonSet({ ds: d, nodes, podsByNode: old, hash: 'h1', nowMs: NOW }), { create: ['a'], delete: [] });
+    const surging = new Map(old);
+    surging.set('a', [daemonPod(d, 'a', 'h0'), daemonPod(d, 'a', 'h1', false, '2025-12-31T00:01:00Z')]);
+    assert.deepEqual(planDaemonSet({ ds: d, nodes, podsByNode: surging, hash: 'h1', nowMs: NOW }), { create: [], delete: [] }, 'waits while the new pod is not available');
+    const ready = daemonPod(d, 'a', 'h1', true, '2025-12-31T00:01:00Z');
+    surging.set('a', [old.get('a')![0]!, ready]);
+    const plan = planDaemonSet({ ds: d, nodes, podsByNode: surging, hash: 'h1', nowMs: NOW });
+    assert.deepEqual(plan.delete.map((p) => p.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL]), ['h0'], 'the old pod on a goes');
+    assert.deepEqual(plan.create, []);
+  });
+
   test('OnDelete leaves old pods alone', () => {
     const d = ds({ updateStrategy: { type: 'OnDelete' } });
     const old = new Map([['a', [daemonPod(d, 'a', 'h0')]]]);

@@ -9,8 +9,9 @@
  * - Each pod is pinned to its node by a required node affinity on
  *   `metadata.name` (the scheduler binds it), as Kubernetes does since 1.12.
  * - RollingUpdate replaces old pods node by node while at most
- *   maxUnavailable nodes lack an available pod; OnDelete replaces a pod
- *   only once someone deletes it.
+ *   maxUnavailable nodes lack an available pod, or with maxSurge starts the
+ *   new pod beside the old one and deletes the old once the new is
+ *   available; OnDelete replaces a pod only once someone deletes it.
  */
 import type { DaemonSet, DaemonSetStatus, IntOrString, Node, Pod, Taint, Toleration } from '../api/types/index.js';
 import { podMatchesNodeSelectorAndAffinity } from '../scheduler/plugins/node-affinity.js';
@@ -150,12 +151,13 @@ export function planDaemonSet(input: DaemonSetPlanInput): DaemonSetPlan {
   const create: string[] = [];
   const remove: Pod[] = [];
   const nodeNames = new Set<string>();
+  const surge = maxSurgeOf(ds, desiredNumberScheduled(ds, nodes));
   for (const node of nodes) {
     const name = node.metadata.name!;
     nodeNames.add(name);
     const fit = nodeShouldRunDaemonPod(node, ds);
     const all = podsByNode.get(name) ?? [];
-    // A node whose old pod is still terminating gets its new one only once the old is gone (no surge).
+    // A node whose old pod is still terminating gets its new one only once the old is gone.
     if (fit.shouldRun && all.length === 0) {
       create.push(name);
       continue;
@@ -169,14 +171,77 @@ export function planDaemonSet(input: DaemonSetPlanInput): DaemonSetPlan {
     const failed = pods.filter((p) => p.status?.phase === 'Failed');
     remove.push(...failed);
     const running = pods.filter((p) => p.status?.phase !== 'Failed').sort(byAge);
-    if (running.length > 1) remove.push(...duplicatesToDelete(running, input.hash));
+    if (running.length > 1) remove.push(...(surge > 0 ? surgedDuplicatesToDelete(running, input.hash, ds.spec?.minReadySeconds ?? 0, input.nowMs) : duplicatesToDelete(running, input.hash)));
   }
   // Pods for nodes that are gone.
   for (const [name, pods] of podsByNode) if (!nodeNames.has(name)) remove.push(...pods.filter((p) => !isDeleting(p)));
   if (create.length === 0 && remove.length === 0 && (ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+    if (surge > 0) return rollingUpdateWithSurge(input, surge);
     remove.push(...rollingUpdateDeletions(input));
   }
   return { create, delete: remove };
+}
+
+/** maxSurge scaled against the desired count, rounded up; 0 when the strategy has none. */
+export function maxSurgeOf(ds: DaemonSet, desired: number): number {
+  if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return 0;
+  return Math.max(0, scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxSurge, desired, 0));
+}
+
+/**
+ * With surge a node may hold an old and a new pod for a while: the oldest of
+ * each is kept until the new one is available (or the old one stops being
+ * ready); any further duplicate goes (Kubernetes' podsShouldBeOnNode with surge).
+ */
+function surgedDuplicatesToDelete(sortedByAge: Pod[], hash: string, minReadySeconds: number, nowMs: number): Pod[] {
+  let oldestNew: Pod | undefined;
+  let oldestOld: Pod | undefined;
+  const out: Pod[] = [];
+  for (const pod of sortedByAge) {
+    if (isUpdatedPod(pod, hash) && oldestNew === undefined) oldestNew = pod;
+    else if (!isUpdatedPod(pod, hash) && oldestOld === undefined) oldestOld = pod;
+    else out.push(pod);
+  }
+  if (oldestNew !== undefined && oldestOld !== undefined && (!isPodReady(oldestOld) || isPodAvailable(oldestNew, minReadySeconds, nowMs))) out.push(oldestOld);
+  return out;
+}
+
+/**
+ * Kubernetes' rollingUpdate with maxSurge: a new pod is started beside the
+ * old one on at most maxSurge nodes at a time (at once where the old one is
+ * not available), and the old one goes once the new one is available.
+ */
+export function rollingUpdateWithSurge(input: DaemonSetPlanInput, maxSurge: number): DaemonSetPlan {
+  const { ds, nodes, podsByNode, hash, nowMs } = input;
+  const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
+  let surging = 0;
+  const allowedNodes: string[] = [];
+  const candidateNodes: string[] = [];
+  const remove: Pod[] = [];
+  for (const node of nodes) {
+    if (!nodeShouldRunDaemonPod(node, ds).shouldRun) continue;
+    const name = node.metadata.name!;
+    const pods = (podsByNode.get(name) ?? []).filter((p) => !isDeleting(p));
+    const fresh = pods.filter((p) => isUpdatedPod(p, hash));
+    const old = pods.filter((p) => !isUpdatedPod(p, hash));
+    if (fresh.length > 1 || old.length > 1) {
+      surging++;
+      continue;
+    }
+    if (old.length === 0) continue;
+    if (fresh.length === 0) {
+      if (!isPodAvailable(old[0]!, minReadySeconds, nowMs)) allowedNodes.push(name);
+      else if (surging < maxSurge) candidateNodes.push(name);
+      continue;
+    }
+    if (!isPodAvailable(fresh[0]!, minReadySeconds, nowMs)) {
+      surging++;
+      continue;
+    }
+    remove.push(old[0]!);
+  }
+  const remaining = Math.max(0, Math.min(maxSurge - surging, candidateNodes.length));
+  return { create: [...allowedNodes, ...candidateNodes.slice(0, remaining)], delete: remove };
 }
 
 /** More than one daemon pod on a node: keep the oldest updated one (else the oldest), delete the rest. */
@@ -196,7 +261,7 @@ export function rollingUpdateDeletions(input: DaemonSetPlanInput): Pod[] {
   const minReadySeconds = ds.spec?.minReadySeconds ?? 0;
   const desired = desiredNumberScheduled(ds, nodes);
   let maxUnavailable = scaledValue(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable, desired, 1);
-  if (maxUnavailable <= 0) maxUnavailable = 1; // validation refuses 0 with no surge; a surge is not supported, so never stall
+  if (maxUnavailable <= 0) maxUnavailable = 1; // both 0 is refused by validation; a percentage of few nodes may round to 0: never stall, as Kubernetes
   let unavailable = 0;
   const allowed: Pod[] = [];
   const candidates: Pod[] = [];

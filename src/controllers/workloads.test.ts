@@ -145,7 +145,7 @@ describe('StatefulSet in the simulated runtime against the real apiserver', () =
 });
 
 describe('DaemonSet in the simulated runtime against the real apiserver', () => {
-  test('one pod per eligible node (nodeSelector, taints), a new node gets one, a removed node\'s pod goes, and a rolling update keeps at most maxUnavailable nodes without a ready pod', async () => {
+  test('one pod per eligible node (nodeSelector, taints), a new node gets one, a removed node\'s pod goes, a rolling update keeps at most maxUnavailable nodes without a ready pod, and with maxSurge none', async () => {
     const h = await cluster(203, { app: 'agent' });
     try {
       const node = (name: string, labels: Record<string, string>, taints: Taint[] = []): Node => ({
@@ -200,6 +200,21 @@ describe('DaemonSet in the simulated runtime against the real apiserver', () => 
       for (const s of during) assert.ok(s.ready >= 2, `more than maxUnavailable (1) nodes without a ready daemon: ${JSON.stringify(s)}`);
       assert.ok(during.some((s) => s.images['agent:1'] && s.images['agent:2']), 'node by node, not all at once');
       assert.equal((await h.list<ControllerRevision>(REVISIONS)).length, 2);
+
+      // maxSurge 1: the new daemon starts beside the old one, so no node is ever without a ready daemon.
+      const beforeSurge = (await h.states()).length;
+      await h.patch(DS, 'agent', { spec: { updateStrategy: { rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } }, template: { spec: { containers: [{ name: 'main', image: 'agent:3' }] } } } });
+      await until('surged rollout', async () => {
+        const s = (await h.get<DaemonSet>(DS, 'agent')).status;
+        const pods = await h.activePods('agent');
+        return s?.updatedNumberScheduled === 3 && s.numberAvailable === 3 && pods.length === 3 && pods.every((p) => imageOf(p) === 'agent:3');
+      });
+      const surged = (await h.states()).slice(beforeSurge);
+      for (const s of surged) {
+        assert.ok(s.ready >= 3, `a node lost its ready daemon during a surge: ${JSON.stringify(s)}`);
+        assert.ok(s.total <= 4, `more than desired + maxSurge daemons: ${JSON.stringify(s)}`);
+      }
+      assert.ok(surged.some((s) => s.total === 4), 'a surge happened');
 
       await h.delete(DS, 'agent');
       await until('pods collected', async () => (await h.activePods('agent')).length === 0);
