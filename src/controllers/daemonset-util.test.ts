@@ -57,6 +57,12 @@ describe('DaemonSet eligibility', () => {
     assert.deepEqual(nodeShouldRunDaemonPod(node('a', {}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }]), d), { shouldRun: false, shouldContinueRunning: true });
   });
 
+  test('a pod whose affinity is malformed names no node instead of failing the sync', () => {
+    const odd = (affinity: unknown): Pod => ({ metadata: { name: 'x' }, spec: { containers: [], affinity: affinity as Record<string, unknown> } });
+    assert.equal(targetNodeName(odd({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: 'node-1' } } })), undefined);
+    assert.equal(targetNodeName(odd({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [null, { matchFields: 'x' }] } } })), undefined);
+  });
+
   test('a daemon pod is pinned to its node by node affinity on metadata.name, with the default tolerations added', () => {
     const p = newDaemonPod(ds({}, { tolerations: [{ key: 'x', operator: 'Exists' }] }), 'node-1', 'h1');
     assert.equal(targetNodeName(p), 'node-1');

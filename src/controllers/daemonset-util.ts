@@ -73,8 +73,11 @@ export function targetNodeName(pod: Pod): string | undefined {
   if (pod.spec?.nodeName) return pod.spec.nodeName;
   const terms = (pod.spec?.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[] } } } | undefined)
     ?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  // The pod's affinity is user input: anything but the expected shape names no node.
+  if (!Array.isArray(terms)) return undefined;
   for (const term of terms) {
-    for (const field of term.matchFields ?? []) {
+    if (!Array.isArray(term?.matchFields)) continue;
+    for (const field of term.matchFields) {
       if (field.key === 'metadata.name' && field.operator === 'In' && field.values?.length === 1) return field.values[0];
     }
   }
