@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ControllerRevision, DaemonSet, Endpoints, Event, Node, Pod, Service, StatefulSet, Taint } from '../api/types/index.js';
+import type { ControllerRevision, DaemonSet, EndpointSlice, Endpoints, Event, Node, Pod, Service, StatefulSet, Taint } from '../api/types/index.js';
 import type { ApiTarget } from '../api/protocol.js';
 import { formatTime } from './common.js';
 import { targetNodeName } from './daemonset-util.js';
@@ -13,6 +13,7 @@ const DS = target('apps', 'daemonsets');
 const REVISIONS = target('apps', 'controllerrevisions');
 const SVC = target('', 'services');
 const EP = target('', 'endpoints');
+const SLICES: ApiTarget = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: NS };
 const NODES: ApiTarget = { group: '', version: 'v1', resource: 'nodes' };
 
 function statefulSet(name: string, replicas: number, image: string, extra: Partial<NonNullable<StatefulSet['spec']>> = {}): StatefulSet {
@@ -71,6 +72,11 @@ describe('StatefulSet in the simulated runtime against the real apiserver', () =
         const ep = await h.get<Endpoints>(EP, 'web').catch(() => undefined);
         const hostnames = (ep?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.hostname));
         return hostnames.sort().join(',') === 'web-0,web-1,web-2' && ep?.metadata.labels?.['service.kubernetes.io/headless'] === '';
+      });
+      await h.until('slices with hostnames', async () => {
+        const slices = await h.list<EndpointSlice>(SLICES, 'kubernetes.io/service-name=web');
+        const hostnames = slices.flatMap((sl) => (sl.endpoints ?? []).map((e) => e.hostname));
+        return hostnames.sort().join(',') === 'web-0,web-1,web-2' && slices.every((sl) => sl.metadata.labels?.['service.kubernetes.io/headless'] === '');
       });
 
       // A deleted member comes back under its own name (a new pod, the same identity).
