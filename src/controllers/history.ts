@@ -45,7 +45,8 @@ export function nextRevisionNumber(revisions: readonly ControllerRevision[]): nu
 }
 
 export function sortByRevision(revisions: readonly ControllerRevision[]): ControllerRevision[] {
-  return [...revisions].sort((a, b) => (a.revision - b.revision) || ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+  // A revision written by hand may lack its number: it sorts as 0, as Kubernetes' zero value.
+  return [...revisions].sort((a, b) => ((a.revision ?? 0) - (b.revision ?? 0)) || ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
 }
 
 export interface RevisionOwner {
