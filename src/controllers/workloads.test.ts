@@ -6,7 +6,7 @@ import { formatTime } from './common.js';
 import { targetNodeName } from './daemonset-util.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from './history.js';
 import { POD_INDEX_LABEL, STATEFULSET_POD_NAME_LABEL } from './statefulset-control.js';
-import { EVENT, NS, POD, cluster, target } from './test-harness.js';
+import { EVENT, NS, POD, assertNoOverlap, cluster, target } from './test-harness.js';
 
 const STS = target('apps', 'statefulsets');
 const DS = target('apps', 'daemonsets');
@@ -144,6 +144,30 @@ describe('StatefulSet in the simulated runtime against the real apiserver', () =
 
       await h.delete(STS, 'web');
       await h.until('pods and revisions collected', async () => (await h.activePods()).length === 0 && (await h.list<ControllerRevision>(REVISIONS)).length === 0);
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('the controller-manager leader killed in the middle of an OrderedReady scale-up: the standby continues in order, each member is created once, and the two never act at once', async () => {
+    const h = await cluster(204);
+    try {
+      await h.create(STS, statefulSet('web', 6, 'nginx:1.26'));
+      await h.until('two members up', async () => (await h.activePods()).length >= 2);
+      const leader = (await h.records()).find((r) => r.what === 'started')!.actor;
+      const killedAtMs = h.sim.now();
+      await h.sim.faults.kill(leader);
+      await h.until('6 ready members under the new leader', async () => {
+        const pods = await h.activePods();
+        const ordinals = pods.map((p) => Number(p.metadata.labels?.[POD_INDEX_LABEL])).sort((a, b) => a - b);
+        assert.deepEqual(ordinals, ordinals.map((_, i) => i), `not a prefix of the ordinals: ${names(pods).join(',')}`);
+        return (await h.get<StatefulSet>(STS, 'web')).status?.readyReplicas === 6;
+      }, 60_000);
+      const records = await h.records();
+      assert.ok(records.some((r) => r.what === 'started' && r.atMs > killedAtMs), 'a replica took over');
+      assertNoOverlap(records);
+      const creates = (await h.list<Event>(EVENT)).filter((e) => e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'StatefulSet').map((e) => e.message).sort();
+      assert.deepEqual(creates, [0, 1, 2, 3, 4, 5].map((n) => `create Pod web-${n} in StatefulSet web successful`), 'every member created exactly once');
     } finally {
       await h.sim.shutdown();
     }
