@@ -40,6 +40,7 @@ describe('StatefulSet strategy', () => {
     ]);
     assert.deepEqual(fields(statefulSet({ updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: -2 } } })), ['spec.updateStrategy.rollingUpdate.partition: Invalid value: -2: must be greater than or equal to 0']);
     assert.deepEqual(fields(statefulSet({ volumeClaimTemplates: [{ spec: {} }] })), ['spec.volumeClaimTemplates[0].metadata.name: Required value']);
+    assert.deepEqual(fields(statefulSet({ persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Keep' } })), ['spec.persistentVolumeClaimRetentionPolicy.whenDeleted: Unsupported value: "Keep": supported values: "Retain", "Delete"']);
     assert.deepEqual(fields(statefulSet({ selector: { matchLabels: { app: 'other' } } })).map((f) => f.split(':')[0]), ['spec.template.metadata.labels']);
   });
 

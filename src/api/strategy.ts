@@ -654,6 +654,14 @@ function validateStatefulSet(obj: Obj, causes: Causes): void {
     }
     if (isObject(strategy.rollingUpdate)) nonNegativeInteger(strategy.rollingUpdate.partition, 'spec.updateStrategy.rollingUpdate.partition', causes);
   }
+  const retention = spec.persistentVolumeClaimRetentionPolicy;
+  if (isObject(retention)) {
+    for (const when of ['whenDeleted', 'whenScaled']) {
+      if (retention[when] !== undefined && !['Retain', 'Delete'].includes(retention[when] as string)) {
+        causes.push(notSupported(`spec.persistentVolumeClaimRetentionPolicy.${when}`, retention[when], ['Retain', 'Delete']));
+      }
+    }
+  }
   if (spec.volumeClaimTemplates !== undefined) {
     if (!Array.isArray(spec.volumeClaimTemplates)) causes.push(invalid('spec.volumeClaimTemplates', spec.volumeClaimTemplates, 'must be a list'));
     else {
