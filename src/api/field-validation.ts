@@ -77,12 +77,30 @@ const DEPLOYMENT_SPEC = obj({
 
 const REPLICA_SET_SPEC = obj({ ...leaves('replicas', 'minReadySeconds'), selector: LABEL_SELECTOR, template: POD_TEMPLATE });
 
+const STATEFUL_SET_SPEC = obj({
+  ...leaves('replicas', 'serviceName', 'podManagementPolicy', 'revisionHistoryLimit', 'minReadySeconds', 'persistentVolumeClaimRetentionPolicy', 'ordinals'),
+  selector: LABEL_SELECTOR,
+  template: POD_TEMPLATE,
+  volumeClaimTemplates: list(obj({ ...leaves('apiVersion', 'kind', 'spec', 'status'), metadata: OBJECT_META })),
+  updateStrategy: obj({ type: OPEN, rollingUpdate: obj(leaves('partition', 'maxUnavailable')) }),
+});
+
+const DAEMON_SET_SPEC = obj({
+  ...leaves('minReadySeconds', 'revisionHistoryLimit'),
+  selector: LABEL_SELECTOR,
+  template: POD_TEMPLATE,
+  updateStrategy: obj({ type: OPEN, rollingUpdate: obj(leaves('maxUnavailable', 'maxSurge')) }),
+});
+
 /** The fields besides apiVersion, kind and metadata, per kind; a kind not listed has `spec` and `status`. */
 const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   Pod: { spec: POD_SPEC, status: OPEN },
   Service: { spec: SERVICE_SPEC, status: OPEN },
   Deployment: { spec: DEPLOYMENT_SPEC, status: OPEN },
   ReplicaSet: { spec: REPLICA_SET_SPEC, status: OPEN },
+  StatefulSet: { spec: STATEFUL_SET_SPEC, status: OPEN },
+  DaemonSet: { spec: DAEMON_SET_SPEC, status: OPEN },
+  ControllerRevision: leaves('data', 'revision'),
   Lease: { spec: OPEN },
   ConfigMap: leaves('data', 'binaryData', 'immutable'),
   Secret: leaves('data', 'stringData', 'type', 'immutable'),

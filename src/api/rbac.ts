@@ -340,6 +340,24 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       rule(['delete', 'list'], [''], ['pods']),
       eventsRule(),
     ]),
+    clusterRole('system:controller:statefulset-controller', [
+      rule(['list', 'watch'], [''], ['pods']),
+      rule(['get', 'list', 'watch'], ['apps'], ['statefulsets']),
+      rule(['update'], ['apps'], ['statefulsets/status', 'statefulsets/finalizers']),
+      rule(['get', 'create', 'delete', 'update', 'patch'], [''], ['pods']),
+      rule(['get', 'create', 'delete', 'update', 'patch', 'list', 'watch'], ['apps'], ['controllerrevisions']),
+      rule(['get', 'create', 'update', 'delete'], [''], ['persistentvolumeclaims']),
+      eventsRule(),
+    ]),
+    clusterRole('system:controller:daemon-set-controller', [
+      rule(['get', 'list', 'watch'], ['extensions', 'apps'], ['daemonsets']),
+      rule(['update'], ['extensions', 'apps'], ['daemonsets/status', 'daemonsets/finalizers']),
+      rule(['list', 'watch'], [''], ['nodes']),
+      rule(['list', 'watch', 'create', 'delete', 'patch'], [''], ['pods']),
+      // Kubernetes' role also grants pods/binding, a relic of the controller binding daemons itself (before 1.12); the scheduler binds them here.
+      rule(['get', 'list', 'watch', 'create', 'delete', 'update', 'patch'], ['apps'], ['controllerrevisions']),
+      eventsRule(),
+    ]),
     clusterRole('system:controller:garbage-collector', [rule(['get', 'list', 'watch', 'patch', 'update', 'delete'], ['*'], ['*'])]),
     clusterRole('system:node', [
       rule(['create', 'delete'], ['authentication.k8s.io'], ['tokenreviews']),
@@ -372,6 +390,7 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
     withRole(SCHEDULER_USER, SCHEDULER_USER, [user(SCHEDULER_USER)]),
     withRole(CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, cm),
     ...['deployment-controller', 'replicaset-controller', 'endpoint-controller', 'endpointslice-controller', 'node-controller', 'garbage-collector']
+      .concat(['statefulset-controller', 'daemon-set-controller'])
       .map((c) => withRole(`system:controller:${c}`, `system:controller:${c}`, cm)),
     withRole('system:node', 'system:node', [group(NODES_GROUP)]),
     withRole('system:node-proxier', 'system:node-proxier', [user(KUBE_PROXY_USER), group(NODES_GROUP)]),

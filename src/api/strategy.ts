@@ -159,6 +159,12 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
     case 'replicasets':
       defaultTemplated(obj);
       break;
+    case 'statefulsets':
+      defaultStatefulSet(obj);
+      break;
+    case 'daemonsets':
+      defaultDaemonSet(obj);
+      break;
     case 'services': {
       const spec = obj.spec;
       if (!isObject(spec)) break;
@@ -351,6 +357,9 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'pods': validatePodSpec(obj.spec, 'spec', causes); break;
     case 'deployments': validateSelectorAndTemplate(obj, causes, true); break;
     case 'replicasets': validateSelectorAndTemplate(obj, causes, false); break;
+    case 'statefulsets': validateStatefulSet(obj, causes); break;
+    case 'daemonsets': validateDaemonSet(obj, causes); break;
+    case 'controllerrevisions': validateControllerRevision(obj, causes); break;
     case 'services': validateService(obj, causes); break;
     case 'configmaps': validateStringMap(obj.data, 'data', causes); break;
     case 'secrets': {
@@ -462,7 +471,14 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
     }
     case 'deployments':
     case 'replicasets':
+    case 'daemonsets':
       if (!same(get(next, ['spec', 'selector']), get(prev, ['spec', 'selector']))) causes.push(immutable('spec.selector'));
+      break;
+    case 'statefulsets':
+      validateStatefulSetUpdate(next, prev, causes);
+      break;
+    case 'controllerrevisions':
+      if (!same(next.data, prev.data)) causes.push(immutable('data'));
       break;
     case 'services': {
       const prevIp = get(prev, ['spec', 'clusterIP']);
@@ -510,6 +526,13 @@ export function prepareForCreate(info: ResourceInfo, obj: Obj): void {
     case 'replicasets':
       obj.status = {};
       break;
+    case 'statefulsets':
+      // What Kubernetes' empty StatefulSetStatus serializes to (its non-omitempty fields).
+      obj.status = { replicas: 0, availableReplicas: 0 };
+      break;
+    case 'daemonsets':
+      obj.status = { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+      break;
     case 'services':
       obj.status = { loadBalancer: {} };
       break;
@@ -532,4 +555,160 @@ function qosClass(pod: Obj): string {
   }
   if (!any) return 'BestEffort';
   return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+// ---------- StatefulSet, DaemonSet, ControllerRevision (apps/v1) ----------
+
+/** Kubernetes 1.32's SetDefaults_StatefulSet (StatefulSetAutoDeletePVC is beta and on, so the retention policy is defaulted). */
+function defaultStatefulSet(obj: Obj): void {
+  defaultTemplated(obj);
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.revisionHistoryLimit ??= 10;
+  if (!isObject(spec.updateStrategy)) spec.updateStrategy = {};
+  const strategy = spec.updateStrategy as JsonObject;
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') {
+    if (!isObject(strategy.rollingUpdate)) strategy.rollingUpdate = {};
+    (strategy.rollingUpdate as JsonObject).partition ??= 0;
+  }
+  if (!isObject(spec.persistentVolumeClaimRetentionPolicy)) spec.persistentVolumeClaimRetentionPolicy = {};
+  const retention = spec.persistentVolumeClaimRetentionPolicy as JsonObject;
+  retention.whenDeleted ??= 'Retain';
+  retention.whenScaled ??= 'Retain';
+  if (Array.isArray(spec.volumeClaimTemplates)) {
+    for (const claim of spec.volumeClaimTemplates) {
+      if (!isObject(claim)) continue;
+      if (isObject(claim.spec)) claim.spec.volumeMode ??= 'Filesystem';
+      if (!isObject(claim.status)) claim.status = { phase: 'Pending' };
+    }
+  }
+}
+
+/** Kubernetes' SetDefaults_DaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0. */
+function defaultDaemonSet(obj: Obj): void {
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  if (isObject(spec.template)) {
+    defaultPodSpec(spec.template.spec);
+    if (!isObject(spec.template.metadata)) spec.template.metadata = {};
+  }
+  spec.revisionHistoryLimit ??= 10;
+  if (!isObject(spec.updateStrategy)) spec.updateStrategy = {};
+  const strategy = spec.updateStrategy as JsonObject;
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') {
+    if (!isObject(strategy.rollingUpdate)) strategy.rollingUpdate = {};
+    const ru = strategy.rollingUpdate as JsonObject;
+    ru.maxUnavailable ??= 1;
+    ru.maxSurge ??= 0;
+  }
+}
+
+const UPDATE_STRATEGY_TYPES = ['RollingUpdate', 'OnDelete'];
+
+function nonNegativeInteger(value: unknown, field: string, causes: Causes): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) causes.push(invalid(field, value, 'must be greater than or equal to 0'));
+}
+
+/** An int or a percentage (`25%`), as intstr fields of rolling updates take; returns whether it is zero. */
+function checkIntOrPercent(value: unknown, field: string, causes: Causes): boolean {
+  if (value === undefined) return false;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) causes.push(invalid(field, value, 'must be greater than or equal to 0'));
+    return value === 0;
+  }
+  if (typeof value !== 'string' || !/^[0-9]+%$/.test(value)) {
+    causes.push(invalid(field, value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+    return false;
+  }
+  const percent = Number(value.slice(0, -1));
+  if (percent > 100) causes.push(invalid(field, value, 'must not be greater than 100%'));
+  return percent === 0;
+}
+
+/** Pods of workload controllers restart forever: Kubernetes refuses any other restartPolicy in their templates. */
+function templateRestartAlways(obj: Obj, causes: Causes): void {
+  const policy = isObject(obj.spec) && isObject(obj.spec.template) && isObject(obj.spec.template.spec) ? obj.spec.template.spec.restartPolicy : undefined;
+  if (policy !== undefined && policy !== 'Always') causes.push(notSupported('spec.template.spec.restartPolicy', policy, ['Always']));
+}
+
+function validateStatefulSet(obj: Obj, causes: Causes): void {
+  validateSelectorAndTemplate(obj, causes, true);
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  templateRestartAlways(obj, causes);
+  if (spec.serviceName !== undefined && spec.serviceName !== '' && typeof spec.serviceName === 'string') checkDns1123Label(spec.serviceName, 'spec.serviceName', causes);
+  if (spec.podManagementPolicy !== undefined && !['OrderedReady', 'Parallel'].includes(spec.podManagementPolicy as string)) {
+    causes.push(notSupported('spec.podManagementPolicy', spec.podManagementPolicy, ['OrderedReady', 'Parallel']));
+  }
+  nonNegativeInteger(spec.minReadySeconds, 'spec.minReadySeconds', causes);
+  nonNegativeInteger(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit', causes);
+  if (isObject(spec.ordinals)) nonNegativeInteger(spec.ordinals.start, 'spec.ordinals.start', causes);
+  const strategy = spec.updateStrategy;
+  if (isObject(strategy)) {
+    if (!UPDATE_STRATEGY_TYPES.includes(strategy.type as string)) causes.push(notSupported('spec.updateStrategy.type', strategy.type, UPDATE_STRATEGY_TYPES));
+    if (strategy.type === 'OnDelete' && strategy.rollingUpdate !== undefined && strategy.rollingUpdate !== null) {
+      causes.push({ reason: 'FieldValueInvalid', field: 'spec.updateStrategy.rollingUpdate', message: `Invalid value: ${JSON.stringify(strategy.rollingUpdate)}: only allowed for updateStrategy 'RollingUpdate'` });
+    }
+    if (isObject(strategy.rollingUpdate)) nonNegativeInteger(strategy.rollingUpdate.partition, 'spec.updateStrategy.rollingUpdate.partition', causes);
+  }
+  const retention = spec.persistentVolumeClaimRetentionPolicy;
+  if (isObject(retention)) {
+    for (const when of ['whenDeleted', 'whenScaled']) {
+      if (retention[when] !== undefined && !['Retain', 'Delete'].includes(retention[when] as string)) {
+        causes.push(notSupported(`spec.persistentVolumeClaimRetentionPolicy.${when}`, retention[when], ['Retain', 'Delete']));
+      }
+    }
+  }
+  if (spec.volumeClaimTemplates !== undefined) {
+    if (!Array.isArray(spec.volumeClaimTemplates)) causes.push(invalid('spec.volumeClaimTemplates', spec.volumeClaimTemplates, 'must be a list'));
+    else {
+      spec.volumeClaimTemplates.forEach((claim, i) => {
+        const name = isObject(claim) && isObject(claim.metadata) ? claim.metadata.name : undefined;
+        if (typeof name !== 'string' || name === '') causes.push(required(`spec.volumeClaimTemplates[${i}].metadata.name`));
+      });
+    }
+  }
+}
+
+/** What Kubernetes lets an update of a StatefulSet's spec change. */
+const STATEFUL_SET_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+
+function validateStatefulSetUpdate(next: Obj, prev: Obj, causes: Causes): void {
+  const strip = (o: Obj) => {
+    const spec = isObject(o.spec) ? { ...o.spec } : {};
+    for (const field of STATEFUL_SET_MUTABLE) delete spec[field];
+    return JSON.stringify(spec);
+  };
+  if (strip(next) !== strip(prev)) {
+    causes.push({
+      reason: 'FieldValueForbidden', field: 'spec',
+      message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    });
+  }
+}
+
+function validateDaemonSet(obj: Obj, causes: Causes): void {
+  validateSelectorAndTemplate(obj, causes, true);
+  const spec = obj.spec;
+  if (!isObject(spec)) return;
+  templateRestartAlways(obj, causes);
+  nonNegativeInteger(spec.minReadySeconds, 'spec.minReadySeconds', causes);
+  nonNegativeInteger(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit', causes);
+  const strategy = spec.updateStrategy;
+  if (!isObject(strategy)) return;
+  if (!UPDATE_STRATEGY_TYPES.includes(strategy.type as string)) causes.push(notSupported('spec.updateStrategy.type', strategy.type, UPDATE_STRATEGY_TYPES));
+  if (strategy.type !== 'RollingUpdate' || !isObject(strategy.rollingUpdate)) return;
+  const ru = strategy.rollingUpdate;
+  const unavailableZero = ru.maxUnavailable === undefined || checkIntOrPercent(ru.maxUnavailable, 'spec.updateStrategy.rollingUpdate.maxUnavailable', causes);
+  const surgeZero = ru.maxSurge === undefined || checkIntOrPercent(ru.maxSurge, 'spec.updateStrategy.rollingUpdate.maxSurge', causes);
+  // Exactly one of them is non-zero: either delete-then-create or create-then-delete.
+  if (!unavailableZero && !surgeZero) causes.push(invalid('spec.updateStrategy.rollingUpdate.maxSurge', ru.maxSurge, 'may not be set when maxUnavailable is non-zero'));
+  if (unavailableZero && surgeZero) causes.push({ reason: 'FieldValueRequired', field: 'spec.updateStrategy.rollingUpdate.maxUnavailable', message: 'Required value: cannot be 0 when maxSurge is 0' });
+}
+
+function validateControllerRevision(obj: Obj, causes: Causes): void {
+  nonNegativeInteger(obj.revision, 'revision', causes);
 }

@@ -19,6 +19,8 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const MANAGED_BY = 'endpointslice-controller.k8s.io';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+/** On the Endpoints and slices of a Service without a cluster IP (`clusterIP: None`), as Kubernetes labels them. */
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 /** Kubernetes' --max-endpoints-per-slice default. */
 export const ENDPOINTS_PER_SLICE_MAX = 100;
 
@@ -108,8 +110,10 @@ export class EndpointsController {
       let subset = groups.get(portsKey);
       if (subset === undefined) groups.set(portsKey, (subset = { ports }));
       const address: EndpointAddress = { ip: podIp(pod)!, targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+      const hostname = podHostname(service, pod);
+      if (hostname !== undefined) address.hostname = hostname;
       if (pod.spec?.nodeName) address.nodeName = pod.spec.nodeName;
-      if (isPodReady(pod)) (subset.addresses ??= []).push(address);
+      if (isPodReady(pod) || service.spec?.publishNotReadyAddresses === true) (subset.addresses ??= []).push(address);
       else (subset.notReadyAddresses ??= []).push(address);
     }
     const subsets = [...groups.values()].map((s) => ({
@@ -118,7 +122,7 @@ export class EndpointsController {
       ports: s.ports,
     })).sort((a, b) => JSON.stringify(a.ports).localeCompare(JSON.stringify(b.ports)));
     const existing = this.options.endpoints.store.get(objectKey(service));
-    const labels = { ...(service.metadata.labels ?? {}) };
+    const labels: Record<string, string> = { ...(service.metadata.labels ?? {}), ...(isHeadless(service) ? { [HEADLESS_LABEL]: '' } : {}) };
     if (existing !== undefined && JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets) && JSON.stringify(existing.metadata.labels ?? {}) === JSON.stringify(labels)) return;
     const desired: Endpoints = { metadata: { name: service.metadata.name, namespace: service.metadata.namespace, labels }, subsets };
     if (existing === undefined) {
@@ -146,14 +150,14 @@ export class EndpointsController {
     const groups = [...byPorts.entries()].sort(([a], [b]) => a.localeCompare(b));
     if (groups.length === 0) groups.push([JSON.stringify([]), []]); // a Service with no endpoints keeps one empty slice, as Kubernetes does
     for (const [, members] of groups) {
-      const endpoints = members.map(({ pod }) => this.sliceEndpoint(pod)).sort((a, b) => a.addresses[0]!.localeCompare(b.addresses[0]!));
+      const endpoints = members.map(({ pod }) => this.sliceEndpoint(service, pod)).sort((a, b) => a.addresses[0]!.localeCompare(b.addresses[0]!));
       const ports = members[0]?.ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })) ?? [];
       for (let i = 0; i === 0 || i < endpoints.length; i += ENDPOINTS_PER_SLICE_MAX) {
         desired.push({
           apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
           metadata: {
             name: `${service.metadata.name}-${desired.length}`, namespace,
-            labels: { [SERVICE_NAME_LABEL]: service.metadata.name!, [MANAGED_BY_LABEL]: MANAGED_BY },
+            labels: { [SERVICE_NAME_LABEL]: service.metadata.name!, [MANAGED_BY_LABEL]: MANAGED_BY, ...(isHeadless(service) ? { [HEADLESS_LABEL]: '' } : {}) },
             ownerReferences: [ownerRefTo(service, 'v1', 'Service')],
           },
           addressType: 'IPv4',
@@ -190,14 +194,16 @@ export class EndpointsController {
     for (const extra of existingByName.values()) await this.ignoreNotFound(this.options.api.delete(ENDPOINTSLICES, namespace, extra.metadata.name!));
   }
 
-  private sliceEndpoint(pod: Pod): EndpointSliceEndpoint {
-    const ready = isPodReady(pod);
+  private sliceEndpoint(service: Service, pod: Pod): EndpointSliceEndpoint {
+    const ready = isPodReady(pod) || service.spec?.publishNotReadyAddresses === true;
     const terminating = isDeleting(pod);
     const endpoint: EndpointSliceEndpoint = {
       addresses: [podIp(pod)!],
       conditions: { ready: ready && !terminating, serving: ready, terminating },
       targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
     };
+    const hostname = podHostname(service, pod);
+    if (hostname !== undefined) endpoint.hostname = hostname;
     const nodeName = pod.spec?.nodeName;
     if (nodeName) {
       endpoint.nodeName = nodeName;
@@ -259,6 +265,18 @@ function selects(service: Service, pod: Pod): boolean {
   if (selector === undefined || Object.keys(selector).length === 0) return false;
   const labels = pod.metadata.labels ?? {};
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** A headless Service (`clusterIP: None`): clients resolve its pods directly, by name when they have a hostname. */
+export function isHeadless(service: Service): boolean {
+  return service.spec?.clusterIP === 'None';
+}
+
+/** The pod's hostname as an endpoint carries it: only for the Service its `subdomain` names (a StatefulSet's serviceName), as Kubernetes does. */
+export function podHostname(service: Service, pod: Pod): string | undefined {
+  const hostname = pod.spec?.hostname;
+  if (!hostname || pod.spec?.subdomain !== service.metadata.name || pod.metadata.namespace !== service.metadata.namespace) return undefined;
+  return hostname;
 }
 
 function podIp(pod: Pod): string | undefined {

@@ -39,6 +39,12 @@ export class Expectations {
     this.byController.set(controllerKey, { adds: 0, deletes: new Set(podKeys), setAtMs: this.now() });
   }
 
+  /** Both at once: a DaemonSet sync may create pods for some nodes and delete others. */
+  expect(controllerKey: string, adds: number, podKeys: string[]): void {
+    if (!(Number.isInteger(adds) && adds >= 0)) throw new Error(`expect: adds must be a non-negative integer, got ${adds}`);
+    this.byController.set(controllerKey, { adds, deletes: new Set(podKeys), setAtMs: this.now() });
+  }
+
   /** A pod of this controller appeared (or a creation failed, so it never will). */
   creationObserved(controllerKey: string): void {
     const e = this.byController.get(controllerKey);

@@ -1,7 +1,8 @@
 /**
  * The garbage collector (Kubernetes' pkg/controller/garbagecollector), over
  * the resources the controllers own: Deployments, ReplicaSets, Pods,
- * Services and EndpointSlices. The API server marks deletions (the
+ * Services, EndpointSlices, StatefulSets, DaemonSets and
+ * ControllerRevisions. The API server marks deletions (the
  * `orphan` and `foregroundDeletion` finalizers); this acts on them:
  *
  * - background: an object whose owners are all gone is deleted;
@@ -16,7 +17,7 @@
  */
 import type { KubeObject, OwnerReference } from '../api/types/index.js';
 import {
-  DEPLOYMENTS, ENDPOINTSLICES, INDEX_OWNER_UID, NODES, PODS, REPLICASETS, SERVICES, isConflict, isNotFound, objectKey,
+  CONTROLLERREVISIONS, DAEMONSETS, DEPLOYMENTS, ENDPOINTSLICES, INDEX_OWNER_UID, NODES, PODS, REPLICASETS, SERVICES, STATEFULSETS, isConflict, isNotFound, objectKey,
   type Clock, type Informer, type ResourceType,
 } from '../client/index.js';
 import { isDeleting, type ControllerApi } from './common.js';
@@ -26,7 +27,7 @@ export const FINALIZER_ORPHAN = 'orphan';
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 /** The resources the collector watches, by kind. Owners of other kinds are checked live and treated as present when unknown. */
-const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES] as ResourceType<KubeObject>[];
+const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES, STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS] as ResourceType<KubeObject>[];
 const BY_KIND = new Map<string, ResourceType<KubeObject>>([...WATCHED, NODES as ResourceType<KubeObject>].map((t) => [t.kind, t]));
 
 export interface GarbageCollectorOptions {

@@ -5,15 +5,19 @@
  * write goes through `guardedApi`, so nothing is written once `mayAct()`
  * turns false, even by a sync already in flight.
  */
-import type { Deployment, EndpointSlice, Endpoints, Lease, Node, Pod, ReplicaSet, Service } from '../api/types/index.js';
-import { DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NODES, PODS, REPLICASETS, SERVICES, type ApiClient, type Clock } from '../client/index.js';
+import type { ControllerRevision, DaemonSet, Deployment, EndpointSlice, Endpoints, Lease, Node, Pod, ReplicaSet, Service, StatefulSet } from '../api/types/index.js';
+import {
+  CONTROLLERREVISIONS, DAEMONSETS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NODES, PODS, REPLICASETS, SERVICES, STATEFULSETS, type ApiClient, type Clock,
+} from '../client/index.js';
 import { eventRecorder, guardedApi, type ControllerApi, type WriteRecord } from './common.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
 import { SharedInformers, type Logger } from './runtime.js';
+import { StatefulSetController } from './statefulset.js';
 
 export interface ControllerTiming {
   /** Node lifecycle: a node whose lease was not renewed for this long is NotReady / Unknown (Kubernetes: 50 s). */
@@ -40,6 +44,8 @@ export class ControllerManager {
   readonly endpoints: EndpointsController;
   readonly garbageCollector: GarbageCollector;
   readonly nodeLifecycle: NodeLifecycleController;
+  readonly statefulSets: StatefulSetController;
+  readonly daemonSets: DaemonSetController;
   private running = false;
   private startedWorkers = false;
 
@@ -57,6 +63,13 @@ export class ControllerManager {
     this.endpoints = new EndpointsController({
       api: this.api, clock, pods, nodes, services: this.informers.get<Service>(SERVICES), endpoints: this.informers.get<Endpoints>(ENDPOINTS),
       slices: this.informers.get<EndpointSlice>(ENDPOINTSLICES), log: options.log,
+    });
+    const revisions = this.informers.get<ControllerRevision>(CONTROLLERREVISIONS);
+    this.statefulSets = new StatefulSetController({
+      api: this.api, clock, statefulSets: this.informers.get<StatefulSet>(STATEFULSETS), pods, revisions, recorder: recorder('statefulset-controller'), log: options.log,
+    });
+    this.daemonSets = new DaemonSetController({
+      api: this.api, clock, daemonSets: this.informers.get<DaemonSet>(DAEMONSETS), pods, nodes, revisions, recorder: recorder('daemonset-controller'), log: options.log,
     });
     this.garbageCollector = new GarbageCollector({ api: this.api, clock, informers: this.informers, log: options.log });
     this.nodeLifecycle = new NodeLifecycleController({
@@ -80,7 +93,7 @@ export class ControllerManager {
   }
 
   private controllers(): { start(): void; stop(): void }[] {
-    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle];
+    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle, this.statefulSets, this.daemonSets];
   }
 
   private waitForSync(): void {

@@ -32,6 +32,9 @@ const DESCRIPTIONS: Record<string, string> = {
   Secret: 'Secret holds secret data of a certain type.',
   Deployment: 'Deployment enables declarative updates for Pods and ReplicaSets.',
   ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
+  StatefulSet: 'StatefulSet represents a set of pods with consistent identities. Identities are defined as: - Network: A single stable DNS and hostname. - Storage: As many VolumeClaims as requested. The StatefulSet guarantees that a given network identity will always map to the same storage identity.',
+  DaemonSet: 'DaemonSet represents the configuration of a daemon set.',
+  ControllerRevision: 'ControllerRevision implements an immutable snapshot of state data. Clients are responsible for serializing and deserializing the objects that contain their internal state. Once a ControllerRevision has been successfully created, it can not be updated.',
   Lease: 'Lease defines a lease concept.',
   EndpointSlice: 'EndpointSlice represents a subset of the endpoints that implement a service.',
 };
@@ -77,6 +80,10 @@ const TOP_LEVEL_FIELDS: Record<string, Record<string, unknown>> = {
     type: string('Type of this event (Normal, Warning).'),
   },
   Endpoints: { subsets: opaqueList('The set of all endpoints is the union of all subsets.') },
+  ControllerRevision: {
+    data: opaque('Data is the serialized representation of the state.'),
+    revision: { type: 'integer', format: 'int64', description: 'Revision indicates the revision of the state represented by Data.' },
+  },
   EndpointSlice: {
     addressType: string('addressType specifies the type of address carried by this EndpointSlice.'),
     endpoints: opaqueList('endpoints is a list of unique endpoints in this slice.'),

@@ -108,6 +108,22 @@ function selectorText(o: Obj): string {
   return text || '<none>';
 }
 
+/** labels.FormatLabels: `k=v,k2=v2` in key order, `<none>` when empty. */
+function labelsText(labels: unknown): string {
+  if (!isObject(labels)) return '<none>';
+  const text = Object.keys(labels).sort().map((k) => `${k}=${String(labels[k])}`).join(',');
+  return text || '<none>';
+}
+
+/** A ControllerRevision's controller as kubectl prints it: `statefulset.apps/web`. */
+function controllerText(o: Obj): string {
+  const ref = list(o.metadata.ownerReferences).find((r) => r.controller === true);
+  if (ref === undefined) return '<none>';
+  const apiVersion = String(ref.apiVersion ?? '');
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+  return `${String(ref.kind ?? '').toLowerCase()}${group === '' ? '' : `.${group}`}/${String(ref.name ?? '')}`;
+}
+
 const templateContainers = (o: Obj) => list(get(o, 'spec', 'template', 'spec', 'containers'));
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
@@ -178,6 +194,32 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Containers', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.name)).join(',') },
     { name: 'Images', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image)).join(',') },
     { name: 'Selector', priority: 1, cell: selectorText },
+  ],
+  statefulsets: [
+    NAME,
+    { name: 'Ready', cell: (o) => `${num(get(o, 'status', 'readyReplicas'))}/${num(get(o, 'spec', 'replicas'))}`, description: 'Number of the pod with ready state' },
+    AGE,
+    { name: 'Containers', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.name)).join(',') },
+    { name: 'Images', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image)).join(',') },
+  ],
+  daemonsets: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: (o) => num(get(o, 'status', 'desiredNumberScheduled')) },
+    { name: 'Current', type: 'integer', cell: (o) => num(get(o, 'status', 'currentNumberScheduled')) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status', 'numberReady')) },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => num(get(o, 'status', 'updatedNumberScheduled')) },
+    { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status', 'numberAvailable')) },
+    { name: 'Node Selector', cell: (o) => labelsText(get(o, 'spec', 'template', 'spec', 'nodeSelector')) },
+    AGE,
+    { name: 'Containers', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.name)).join(',') },
+    { name: 'Images', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image)).join(',') },
+    { name: 'Selector', priority: 1, cell: selectorText },
+  ],
+  controllerrevisions: [
+    NAME,
+    { name: 'Controller', cell: controllerText },
+    { name: 'Revision', type: 'integer', cell: (o) => num(o.revision) },
+    AGE,
   ],
   events: [
     { name: 'Last Seen', cell: (o, now) => since(o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp, now) },

@@ -166,6 +166,9 @@ export interface PodSpec {
   serviceAccountName?: string;
   nodeName?: string;
   hostNetwork?: boolean;
+  /** A StatefulSet sets these: `<hostname>.<subdomain>` is the pod's DNS name under a headless Service named `subdomain`. */
+  hostname?: string;
+  subdomain?: string;
   schedulerName?: string;
   tolerations?: Toleration[];
   affinity?: Record<string, unknown>;
@@ -268,6 +271,8 @@ export interface ServiceSpec {
   internalTrafficPolicy?: 'Cluster' | 'Local';
   ipFamilies?: string[];
   ipFamilyPolicy?: string;
+  /** Not-ready pods are published as ready endpoints (a StatefulSet's peers finding each other before they are ready). */
+  publishNotReadyAddresses?: boolean;
 }
 
 export interface LoadBalancerIngress {
