@@ -7,6 +7,8 @@ import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
 import { parseMilli } from './quantity.js';
+import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
+import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
 
 type Obj = KubeObject & Record<string, unknown>;
 type Causes = StatusCause[];
@@ -159,6 +161,9 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
     case 'replicasets':
       defaultTemplated(obj);
       break;
+    case 'priorityclasses':
+      defaultPriorityClass(obj);
+      break;
     case 'services': {
       const spec = obj.spec;
       if (!isObject(spec)) break;
@@ -249,6 +254,10 @@ function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
   validateContainers(spec.initContainers, `${field}.initContainers`, causes, false);
   if (spec.restartPolicy !== undefined && !['Always', 'OnFailure', 'Never'].includes(spec.restartPolicy as string)) {
     causes.push(notSupported(`${field}.restartPolicy`, spec.restartPolicy, ['Always', 'OnFailure', 'Never']));
+  }
+  validateTopologySpreadConstraints(spec.topologySpreadConstraints, `${field}.topologySpreadConstraints`, causes);
+  if (spec.preemptionPolicy !== undefined && spec.preemptionPolicy !== 'Never' && spec.preemptionPolicy !== 'PreemptLowerPriority') {
+    causes.push(notSupported(`${field}.preemptionPolicy`, spec.preemptionPolicy, ['Never', 'PreemptLowerPriority']));
   }
   const grace = spec.terminationGracePeriodSeconds;
   if (grace !== undefined && (typeof grace !== 'number' || grace < 0)) causes.push(invalid(`${field}.terminationGracePeriodSeconds`, grace, 'must be greater than or equal to 0'));
@@ -377,6 +386,9 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'resourcequotas':
       validateResourceList(isObject(obj.spec) ? obj.spec.hard : undefined, 'spec.hard', causes);
       break;
+    case 'priorityclasses':
+      validatePriorityClass(obj, causes);
+      break;
     case 'endpointslices': {
       if (!['IPv4', 'IPv6', 'FQDN'].includes(obj.addressType as string)) causes.push(notSupported('addressType', obj.addressType, ['IPv4', 'IPv6', 'FQDN']));
       if (obj.endpoints !== undefined && !Array.isArray(obj.endpoints)) causes.push(invalid('endpoints', obj.endpoints, 'must be a list'));
@@ -470,6 +482,9 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
       if (prevIp !== undefined && nextIp !== undefined && nextIp !== '' && !same(prevIp, nextIp)) causes.push(immutable('spec.clusterIP'));
       break;
     }
+    case 'priorityclasses':
+      validatePriorityClassUpdate(next, prev, causes);
+      break;
     case 'rolebindings':
     case 'clusterrolebindings':
       if (!same(next.roleRef, prev.roleRef)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: cannot change roleRef', field: 'roleRef' });

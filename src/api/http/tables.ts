@@ -193,6 +193,13 @@ const COLUMNS: Record<string, Column[]> = {
   rolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
   clusterrolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
   resourcequotas: [NAME, AGE, { name: 'Request', cell: (o) => quotaText(o, false) }, { name: 'Limit', cell: (o) => quotaText(o, true) }],
+  priorityclasses: [
+    NAME,
+    { name: 'Value', type: 'integer', cell: (o) => num(o.value), description: 'value represents the integer value of this priority class.' },
+    { name: 'Global-Default', type: 'boolean', cell: (o) => o.globalDefault === true, description: 'globalDefault specifies whether this PriorityClass should be considered as the default priority.' },
+    AGE,
+    { name: 'PreemptionPolicy', priority: 1, cell: (o) => str(o.preemptionPolicy, 'PreemptLowerPriority') },
+  ],
   leases: [NAME, { name: 'Holder', cell: (o) => str(get(o, 'spec', 'holderIdentity'), '') }, AGE],
   endpointslices: [
     NAME,
