@@ -56,7 +56,7 @@ test('two scheduler replicas: one leads, pods are bound where they fit best, and
   assert.equal(leaders.length, 1, 'exactly one active scheduler');
   const events = await c.call<List<Event>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'events', namespace: 'default' } });
   assert.ok(events.ok);
-  assert.ok(events.body.items.some((e) => e.reason === 'FailedScheduling' && e.message === '0/3 nodes are available: 3 Insufficient cpu.'), 'Kubernetes\' own words');
+  assert.ok(events.body.items.some((e) => e.reason === 'FailedScheduling' && e.message === '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..'), 'Kubernetes\' own words');
   assert.ok(events.body.items.some((e) => e.reason === 'Scheduled' && /^Successfully assigned default\/web-\d to node-\d$/.test(e.message ?? '')));
   await c.sim.shutdown();
 });
