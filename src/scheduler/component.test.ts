@@ -85,3 +85,45 @@ test('killing the active scheduler: a new leader takes over within the lease dur
   assert.ok((await c.pods()).find((p) => p.metadata.name === 'after-failover')?.spec?.nodeName, 'the new leader binds');
   await c.sim.shutdown();
 });
+
+test('simulated cluster: a high-priority pod preempts on a full cluster, its victim marked, deleted gracefully, and it is bound where it was nominated', async () => {
+  const c = await setup(3);
+  const createClass = async (name: string, value: number) => {
+    const r = await c.call({ type: 'api.create', body: { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', object: { metadata: { name }, value } } });
+    assert.ok(r.ok, JSON.stringify(r));
+  };
+  await createClass('batch', 10);
+  await createClass('critical', 1_000);
+  await c.create('nodes', node('node-0', '2'));
+  await c.create('nodes', node('node-1', '2'));
+  await c.sim.runFor(3_000);
+  for (let i = 0; i < 4; i++) await c.create('pods', { ...pod(`batch-${i}`, '1'), spec: { ...pod(`batch-${i}`, '1').spec, priorityClassName: 'batch' } });
+  await c.sim.runFor(3_000);
+  assert.equal((await c.pods()).filter((p) => p.spec?.nodeName).length, 4, 'the cluster is full');
+  await c.create('pods', { ...pod('urgent', '1'), spec: { ...pod('urgent', '1').spec, priorityClassName: 'critical' } });
+  await c.sim.runFor(2_000);
+  let pods = await c.pods();
+  const urgent = pods.find((p) => p.metadata.name === 'urgent')!;
+  assert.equal(urgent.spec?.priority, 1_000, 'the Priority admission plugin set it');
+  const nominated = urgent.status?.nominatedNodeName;
+  assert.ok(nominated, 'nominated');
+  assert.equal(urgent.spec?.nodeName, undefined, 'not bound while the victim terminates');
+  const victims = pods.filter((p) => p.metadata.deletionTimestamp !== undefined);
+  assert.equal(victims.length, 1, 'one victim is enough');
+  assert.equal(victims[0]!.spec?.nodeName, nominated);
+  const condition = victims[0]!.status?.conditions?.find((x) => x.type === 'DisruptionTarget');
+  assert.deepEqual([condition?.status, condition?.reason, condition?.message], ['True', 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod']);
+  const events = await c.call<List<Event>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'events', namespace: 'default' } });
+  assert.ok(events.ok);
+  assert.ok(events.body.items.some((e) => e.reason === 'Preempted' && e.involvedObject.name === victims[0]!.metadata.name
+    && e.message === `Preempted by pod ${urgent.metadata.uid} on node ${nominated}`), 'the Preempted event names the preemptor by uid');
+  // The victim's grace period (30 s by default) runs out; the API server removes it; the preemptor is bound.
+  await c.sim.runFor(35_000);
+  pods = await c.pods();
+  assert.equal(pods.find((p) => p.metadata.name === victims[0]!.metadata.name), undefined, 'the victim is gone');
+  assert.equal(pods.find((p) => p.metadata.name === 'urgent')!.spec?.nodeName, nominated);
+  assert.equal(pods.filter((p) => p.spec?.nodeName).length, 4);
+  const leader = (await c.statuses()).find((s) => s?.leader)!;
+  assert.equal(leader.preemptions, 1);
+  await c.sim.shutdown();
+});
