@@ -111,14 +111,12 @@ export function selectVictimsOnNode(
   pod: Pod, node: NodeInfo, snapshot: Snapshot, context: Pick<PostFilterContext, 'framework' | 'nominatedPods' | 'violatesDisruptionBudget'>,
 ): { victims: Pod[]; numPdbViolations: number } | { status: Status } {
   const priority = podPriority(pod);
-  const copy = node.clone();
   const potential: Pod[] = [];
-  for (const [key, p] of node.pods) {
-    if (podPriority(p) >= priority) continue;
-    potential.push(p);
-    copy.removePod(key);
-  }
+  for (const p of node.pods.values()) if (podPriority(p) < priority) potential.push(p);
+  // Most nodes of a cluster of equals have none: answer before copying the node.
   if (potential.length === 0) return { status: { code: 'UnschedulableAndUnresolvable', reasons: [ERR_NO_VICTIMS] } };
+  const copy = node.clone();
+  for (const p of potential) copy.removePod(podKey(p));
   const nominated = context.nominatedPods(node.name);
   const status = fits(context.framework, pod, snapshot, copy, nominated);
   if (status !== null) return { status };
