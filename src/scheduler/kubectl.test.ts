@@ -54,10 +54,11 @@ describe('priority and preemption with the real kubectl', { skip: requireKubectl
         // The imperative generator posts protobuf.
         k('create', 'priorityclass', 'spare', '--value=5', '--preemption-policy=Never', '--description=never preempts');
         const table = k('get', 'pc');
-        assert.match(table, /^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s*$/m, table);
-        assert.match(table, /^system-node-critical\s+2000001000\s+false\s+/m);
+        assert.match(table, /^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY\s*$/m, table);
+        assert.match(table, /^system-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority$/m);
         assert.match(table, /^system-cluster-critical\s+2000000000\s+false\s+/m);
         assert.match(table, /^batch\s+100\s+false\s+/m);
+        assert.match(table, /^spare\s+5\s+false\s+\S+\s+Never$/m);
         assert.equal(k('get', 'priorityclass', 'spare', '-o', 'jsonpath={.value} {.preemptionPolicy}'), '5 Never');
 
         apply('low.yaml', pod('low-0', 'batch', '3') + '---' + pod('low-1', 'batch', '3'));
