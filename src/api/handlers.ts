@@ -367,6 +367,7 @@ export class ApiHandlers {
         await this.admitWrite(info, ns);
         this.confirmNoEscalation(user, info, ns, request.body);
         if (info.resource === 'priorityclasses' && request.subresource === undefined) this.admitPriorityClass(request.body, false);
+        if (info.resource === 'pods' && request.subresource === undefined) await this.keepPodPriority(info, ns, name, request.body);
         const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
         return { code: result.created ? 201 : 200, body: result.object };
       }
@@ -520,6 +521,21 @@ export class ApiHandlers {
       const name = String(meta.name ?? meta.generateName ?? '');
       throw apiErrors.forbiddenAdmission(`pods "${name}" is forbidden: ${result.message}`, 'pods', '', name);
     }
+  }
+
+  /**
+   * The Priority admission on pod update: a body without spec.priority or
+   * spec.preemptionPolicy keeps the stored ones (admission set them at
+   * create; the update's validation then refuses any other change to them).
+   */
+  private async keepPodPriority(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown): Promise<void> {
+    if (!isObject(body) || !isObject(body.spec)) return;
+    if (body.spec.priority !== undefined && body.spec.preemptionPolicy !== undefined) return;
+    // The cache may not show a pod created a moment ago: then the store.
+    const stored = (this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object) as Pod | undefined;
+    if (stored?.spec === undefined) return;
+    if ((body.spec.priority === undefined || body.spec.priority === null) && stored.spec.priority !== undefined) body.spec.priority = stored.spec.priority;
+    if ((body.spec.preemptionPolicy === undefined || body.spec.preemptionPolicy === null) && stored.spec.preemptionPolicy !== undefined) body.spec.preemptionPolicy = stored.spec.preemptionPolicy;
   }
 
   /** The Priority admission of a PriorityClass write: one global default at most. */

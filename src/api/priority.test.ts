@@ -68,6 +68,18 @@ describe('PriorityClass and the Priority admission plugin', () => {
     handlers.stop();
   });
 
+  test('an update that omits the priority keeps the one admission set', async () => {
+    const { handlers, createClass, createPod } = await setup();
+    await createClass({ metadata: { name: 'high' }, value: 1000, preemptionPolicy: 'Never' });
+    const created = await createPod('web', { priorityClassName: 'high' });
+    const { priority: _p, preemptionPolicy: _pp, ...spec } = created.spec!;
+    const replaced = (await handlers.handle({ ...PODS, verb: 'update', name: 'web', body: { ...created, spec: { ...spec, activeDeadlineSeconds: 60 } } }, ADMIN)).body as Pod;
+    assert.equal(replaced.spec?.priority, 1000);
+    assert.equal(replaced.spec?.preemptionPolicy, 'Never');
+    assert.equal(replaced.spec?.activeDeadlineSeconds, 60);
+    handlers.stop();
+  });
+
   test('only one class may be the global default', async () => {
     const { handlers, createClass } = await setup();
     await createClass({ metadata: { name: 'first' }, value: 10, globalDefault: true });

@@ -449,11 +449,16 @@ export function validateResourceList(list: unknown, field: string, causes: Cause
   }
 }
 
+/** JSON with object keys sorted: two objects that differ only in key order compare equal, as Kubernetes compares decoded values. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}
+
 /** Rules only an update has: immutable fields. */
 export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes {
   const causes: Causes = [];
   const get = (o: Obj, path: string[]): unknown => path.reduce<unknown>((c, p) => (isObject(c) ? c[p] : undefined), o);
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   switch (info.resource) {
     case 'pods': {
       const prevNode = get(prev, ['spec', 'nodeName']);
