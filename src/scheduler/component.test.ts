@@ -127,3 +127,26 @@ test('simulated cluster: a high-priority pod preempts on a full cluster, its vic
   assert.equal(leader.preemptions, 1);
   await c.sim.shutdown();
 });
+
+test('simulated cluster: zone spread (DoNotSchedule, maxSkew 1) overrides least-allocated, which alone would fill the bigger zone', async () => {
+  const c = await setup(4);
+  const zoned = (name: string, zone: string): Node => ({ ...node(name, '4'), metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone } } } as Node);
+  for (const [name, zone] of [['a-0', 'a'], ['a-1', 'a'], ['a-2', 'a'], ['b-0', 'b']] as const) await c.create('nodes', zoned(name, zone));
+  await c.sim.runFor(3_000);
+  const spread = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } }];
+  for (let i = 0; i < 4; i++) {
+    const p = pod(`web-${i}`, '100m');
+    await c.create('pods', { ...p, metadata: { ...p.metadata, labels: { app: 'web' } }, spec: { ...p.spec, topologySpreadConstraints: spread } });
+  }
+  await c.sim.runFor(3_000);
+  const pods = await c.pods();
+  const zoneOf = (p: Pod) => p.spec?.nodeName?.slice(0, 1);
+  const web = pods.filter((p) => p.metadata.name!.startsWith('web-'));
+  assert.ok(web.every((p) => p.spec?.nodeName), JSON.stringify(web.map((p) => [p.metadata.name, p.spec?.nodeName])));
+  assert.deepEqual(web.map(zoneOf).sort(), ['a', 'a', 'b', 'b'], 'two per zone');
+  const onB = web.filter((p) => p.spec?.nodeName === 'b-0').length;
+  const emptyA = ['a-0', 'a-1', 'a-2'].filter((n) => !web.some((p) => p.spec?.nodeName === n));
+  assert.equal(onB, 2, 'b-0 takes a second pod');
+  assert.equal(emptyA.length, 1, 'while a node of zone a stays empty, which least-allocated alone would have preferred');
+  await c.sim.shutdown();
+});

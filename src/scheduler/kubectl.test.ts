@@ -39,12 +39,12 @@ spec:
 }
 
 describe('priority and preemption with the real kubectl', { skip: requireKubectl() }, () => {
-  test('kubectl get pc lists the system classes; a high-priority pod preempts a low one on a full cluster and runs', async () => {
+  test('kubectl get pc lists the system classes; a high-priority pod preempts a low one on a full cluster and runs; pods spread by hostname; bad input refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-preemption-'));
     try {
       const spec = resolveClusterSpec({ port: 0, nodes: 2, profile: 'fast', kubeconfigPath: join(dir, 'kubeconfig') });
       const cluster = await startCluster(spec, { logLevel: 'fatal' });
-      const k = (...args: string[]) => execFileSync(KUBECTL, ['--kubeconfig', spec.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args], { encoding: 'utf8', timeout: 90_000 });
+      const k = (...args: string[]) => execFileSync(KUBECTL, ['--kubeconfig', spec.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args], { encoding: 'utf8', timeout: 90_000, stdio: ['ignore', 'pipe', 'pipe'] });
       const apply = (name: string, yaml: string) => {
         writeFileSync(join(dir, name), yaml);
         return k('apply', '-f', join(dir, name));
@@ -78,6 +78,22 @@ describe('priority and preemption with the real kubectl', { skip: requireKubectl
         assert.ok(events.items.some((e) => e.reason === 'Preempted' && e.message === `Preempted by pod ${vip.metadata.uid} on node ${vip.spec?.nodeName}`),
           events.items.map((e) => `${e.reason}: ${e.message}`).join('\n'));
         assert.match(k('get', 'pod', 'vip', '-o', 'wide'), /vip\s+1\/1\s+Running/);
+
+        // Spread by hostname: least-allocated alone would put all four on vip's node (2 of 4 cpu used, against 3).
+        const spread = (name: string) => pod(name, 'batch', '100m').replace('  containers:', `  topologySpreadConstraints:
+  - { maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { spread: "yes" } } }
+  containers:`).replace(/labels: \{ app: (\S+) \}/, 'labels: { app: $1, spread: "yes" }');
+        apply('spread.yaml', ['s-0', 's-1', 's-2', 's-3'].map(spread).join('---'));
+        k('wait', '--for=condition=Ready', 'pod/s-0', 'pod/s-1', 'pod/s-2', 'pod/s-3', '--timeout=60s');
+        const placed = (JSON.parse(k('get', 'pods', '-l', 'spread=yes', '-o', 'json')) as List<Pod>).items.map((p) => p.spec?.nodeName);
+        assert.deepEqual([...new Set(placed)].length, 2, `two per node: ${placed.join(', ')}`);
+        assert.equal(placed.filter((n) => n === vip.spec?.nodeName).length, 2);
+
+        // Bad input: Kubernetes' refusals.
+        writeFileSync(join(dir, 'bad.yaml'), spread('bad').replace('maxSkew: 1', 'maxSkew: 0'));
+        assert.throws(() => k('apply', '-f', join(dir, 'bad.yaml')), /spec\.topologySpreadConstraints\[0\]\.maxSkew: Invalid value: 0: must be greater than zero/);
+        writeFileSync(join(dir, 'lost.yaml'), pod('lost', 'nope', '100m'));
+        assert.throws(() => k('apply', '-f', join(dir, 'lost.yaml')), /pods "lost" is forbidden: no PriorityClass with name nope was found/);
       } finally {
         await cluster.stop();
       }
