@@ -729,6 +729,10 @@ export class ApiHandlers {
 
   private async delete(info: ResourceInfo, ns: string | undefined, name: string, options: DeleteOptions): Promise<ApiResult> {
     if (info.resource === 'namespaces') return this.deleteNamespace(info, name, options);
+    if (info.resource === 'priorityclasses' && SYSTEM_PRIORITY_CLASSES.some((c) => c.metadata.name === name)) {
+      // As Kubernetes' priorityclass storage: the built-in classes stay.
+      throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: this is a system priority class and cannot be deleted`, 'priorityclasses', SCHEDULING_GROUP, name);
+    }
     const result = await this.registry.delete(info, ns, name, options);
     return { code: result.deleted ? 200 : 202, body: result.object };
   }

@@ -23,13 +23,15 @@ async function setup() {
 }
 
 describe('PriorityClass and the Priority admission plugin', () => {
-  test('the two system classes exist from the start with Kubernetes\' values', async () => {
+  test('the two system classes exist from the start with Kubernetes\' values and cannot be deleted', async () => {
     const { handlers } = await setup();
     const node = (await handlers.handle({ ...PC, verb: 'get', name: 'system-node-critical' }, ADMIN)).body as PriorityClass;
     const cluster = (await handlers.handle({ ...PC, verb: 'get', name: 'system-cluster-critical' }, ADMIN)).body as PriorityClass;
     assert.equal(node.value, 2000001000);
     assert.equal(cluster.value, 2000000000);
     assert.equal(cluster.preemptionPolicy, 'PreemptLowerPriority');
+    await assert.rejects(handlers.handle({ ...PC, verb: 'delete', name: 'system-node-critical' }, ADMIN),
+      refused(403, 'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted'));
     handlers.stop();
   });
 
