@@ -91,6 +91,13 @@ describe('PodTopologySpread: DoNotSchedule', () => {
     assert.deepEqual(admitted(webPod('new', undefined, { topologySpreadConstraints: spread({ nodeTaintsPolicy: 'Honor' }) }), tainted, [...pods, webPod('w2', 'b1')]), ['a1', 'b1', 'c1']);
   });
 
+  test('a selector that does not parse makes the pod unschedulable with a clear reason, never a crash', () => {
+    const bad = spread({ labelSelector: { matchExpressions: [{ key: 'app', operator: 'Near' as 'In', values: ['web'] }] } });
+    const result = scheduleOne(webPod('odd', undefined, { topologySpreadConstraints: bad }), buildSnapshot(nodes, []), buildProfile(), { random: () => 0 });
+    assert.equal(result.kind, 'unschedulable');
+    assert.match((result as { message: string }).message, /^0\/4 nodes are available: invalid topology spread constraint: "Near" is not a valid label selector operator\.$/);
+  });
+
   test('a constraint without labelSelector selects nothing, so it never rejects', () => {
     const pods = [webPod('w1', 'a1'), webPod('w2', 'a2')];
     assert.deepEqual(admitted(webPod('new', undefined, { topologySpreadConstraints: spread({ labelSelector: undefined }) }), nodes, pods), ['a1', 'a2', 'b1', 'c1']);
