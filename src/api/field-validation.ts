@@ -112,6 +112,7 @@ const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   ClusterRole: leaves('rules', 'aggregationRule'),
   RoleBinding: leaves('roleRef', 'subjects'),
   ClusterRoleBinding: leaves('roleRef', 'subjects'),
+  PriorityClass: leaves('value', 'globalDefault', 'description', 'preemptionPolicy'),
 };
 
 const kindShapes = new Map<string, FieldShape>();

@@ -15,12 +15,13 @@ import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
 import { chargeQuota, recount, tracksPods } from './quota.js';
+import { admitPodPriority, admitPriorityClass, globalDefaultClass, SYSTEM_PRIORITY_CLASSES } from './priority.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
-import type { Pod, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
+import type { Pod, PriorityClass, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -90,6 +91,7 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 /** Holds a terminating namespace until its content is gone (Kubernetes' namespace controller does this with spec.finalizers). */
 const NAMESPACE_FINALIZER = 'kubethreads.io/namespace-content';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const SCHEDULING_GROUP = 'scheduling.k8s.io';
 /** Kubernetes' opt-out of the start-up reconciliation of a bootstrap role or binding. */
 const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const EVERYTHING = { labels: [], fields: [] };
@@ -172,6 +174,23 @@ export class ApiHandlers {
       }
     }
     await this.reconcileBootstrapPolicy();
+    await this.createSystemPriorityClasses();
+  }
+
+  /** The built-in system-node-critical and system-cluster-critical classes, as Kubernetes' scheduling storage creates them at start. */
+  private async createSystemPriorityClasses(): Promise<void> {
+    const info = this.info(SCHEDULING_GROUP, 'v1', 'priorityclasses');
+    let revision = 0;
+    for (const pc of SYSTEM_PRIORITY_CLASSES) {
+      try {
+        const created = await this.registry.create(info, undefined, structuredClone(pc));
+        revision = Math.max(revision, Number(created.metadata.resourceVersion));
+      } catch (error) {
+        if (!(error instanceof ApiError && error.reason === 'AlreadyExists')) throw error;
+      }
+    }
+    // The first pod create must find them in the cache.
+    if (revision > 0) await this.cache(info).waitFor(revision);
   }
 
   /**
@@ -347,6 +366,8 @@ export class ApiHandlers {
         if (request.subresource === 'scale') return ok(await this.registry.updateScale(info, ns, name, request.body));
         await this.admitWrite(info, ns);
         this.confirmNoEscalation(user, info, ns, request.body);
+        if (info.resource === 'priorityclasses' && request.subresource === undefined) this.admitPriorityClass(request.body, false);
+        if (info.resource === 'pods' && request.subresource === undefined) await this.keepPodPriority(info, ns, name, request.body);
         const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
         return { code: result.created ? 201 : 200, body: result.object };
       }
@@ -467,10 +488,63 @@ export class ApiHandlers {
     }
     await this.admitWrite(info, namespace, true);
     this.confirmNoEscalation(user, info, namespace, request.body);
+    if (info.resource === 'pods') await this.admitPodPriority(request.body);
+    if (info.resource === 'priorityclasses') this.admitPriorityClass(request.body, true);
     if (info.resource === 'resourcequotas') return { code: 201, body: await this.createQuota(info, namespace!, request.body, q) };
     if (info.resource === 'pods' && namespace !== undefined && this.quotasOf(namespace).length > 0) return this.createPodUnderQuota(info, namespace, request.body, q);
     const object = await this.registry.create(info, namespace, request.body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
     return { code: 201, body: object };
+  }
+
+  private priorityClasses(): PriorityClass[] {
+    return this.cache(this.info(SCHEDULING_GROUP, 'v1', 'priorityclasses')).list(undefined, EVERYTHING).items as PriorityClass[];
+  }
+
+  /**
+   * Kubernetes' Priority admission: spec.priority and spec.preemptionPolicy
+   * from the pod's PriorityClass (or the global default); 403 for an unknown
+   * class or a priority that disagrees. A class the cache does not show yet
+   * (created a moment ago) is read from the store.
+   */
+  private async admitPodPriority(body: unknown): Promise<void> {
+    if (!isObject(body) || !isObject(body.spec)) return;
+    const info = this.info(SCHEDULING_GROUP, 'v1', 'priorityclasses');
+    const wanted = typeof body.spec.priorityClassName === 'string' ? body.spec.priorityClassName : '';
+    let stored: PriorityClass | undefined;
+    if (wanted !== '' && this.cache(info).get(storageKey(info, undefined, wanted)) === undefined) {
+      stored = (await this.registry.read(info, undefined, wanted))?.object as PriorityClass | undefined;
+    }
+    const lookup = (name: string) => (this.cache(info).get(storageKey(info, undefined, name)) as PriorityClass | undefined) ?? (stored?.metadata.name === name ? stored : undefined);
+    const result = admitPodPriority(body.spec, lookup, globalDefaultClass(this.priorityClasses()));
+    if (!result.ok) {
+      const meta = isObject(body.metadata) ? body.metadata : {};
+      const name = String(meta.name ?? meta.generateName ?? '');
+      throw apiErrors.forbiddenAdmission(`pods "${name}" is forbidden: ${result.message}`, 'pods', '', name);
+    }
+  }
+
+  /**
+   * The Priority admission on pod update: a body without spec.priority or
+   * spec.preemptionPolicy keeps the stored ones (admission set them at
+   * create; the update's validation then refuses any other change to them).
+   */
+  private async keepPodPriority(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown): Promise<void> {
+    if (!isObject(body) || !isObject(body.spec)) return;
+    if (body.spec.priority !== undefined && body.spec.preemptionPolicy !== undefined) return;
+    // The cache may not show a pod created a moment ago: then the store.
+    const stored = (this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object) as Pod | undefined;
+    if (stored?.spec === undefined) return;
+    if ((body.spec.priority === undefined || body.spec.priority === null) && stored.spec.priority !== undefined) body.spec.priority = stored.spec.priority;
+    if ((body.spec.preemptionPolicy === undefined || body.spec.preemptionPolicy === null) && stored.spec.preemptionPolicy !== undefined) body.spec.preemptionPolicy = stored.spec.preemptionPolicy;
+  }
+
+  /** The Priority admission of a PriorityClass write: one global default at most. */
+  private admitPriorityClass(body: unknown, creating: boolean): void {
+    if (!isObject(body)) return;
+    const refusal = admitPriorityClass(body, this.priorityClasses(), creating);
+    if (refusal === undefined) return;
+    const name = isObject(body.metadata) ? String(body.metadata.name ?? '') : '';
+    throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: ${refusal}`, 'priorityclasses', SCHEDULING_GROUP, name);
   }
 
   private quotasOf(namespace: string): ResourceQuota[] {
@@ -655,6 +729,10 @@ export class ApiHandlers {
 
   private async delete(info: ResourceInfo, ns: string | undefined, name: string, options: DeleteOptions): Promise<ApiResult> {
     if (info.resource === 'namespaces') return this.deleteNamespace(info, name, options);
+    if (info.resource === 'priorityclasses' && SYSTEM_PRIORITY_CLASSES.some((c) => c.metadata.name === name)) {
+      // As Kubernetes' priorityclass storage: the built-in classes stay.
+      throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: this is a system priority class and cannot be deleted`, 'priorityclasses', SCHEDULING_GROUP, name);
+    }
     const result = await this.registry.delete(info, ns, name, options);
     return { code: result.deleted ? 200 : 202, body: result.object };
   }

@@ -7,6 +7,8 @@ import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
 import { parseMilli } from './quantity.js';
+import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
+import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
 
 type Obj = KubeObject & Record<string, unknown>;
 type Causes = StatusCause[];
@@ -165,6 +167,9 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
     case 'daemonsets':
       defaultDaemonSet(obj);
       break;
+    case 'priorityclasses':
+      defaultPriorityClass(obj);
+      break;
     case 'services': {
       const spec = obj.spec;
       if (!isObject(spec)) break;
@@ -255,6 +260,10 @@ function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
   validateContainers(spec.initContainers, `${field}.initContainers`, causes, false);
   if (spec.restartPolicy !== undefined && !['Always', 'OnFailure', 'Never'].includes(spec.restartPolicy as string)) {
     causes.push(notSupported(`${field}.restartPolicy`, spec.restartPolicy, ['Always', 'OnFailure', 'Never']));
+  }
+  validateTopologySpreadConstraints(spec.topologySpreadConstraints, `${field}.topologySpreadConstraints`, causes);
+  if (spec.preemptionPolicy !== undefined && spec.preemptionPolicy !== 'Never' && spec.preemptionPolicy !== 'PreemptLowerPriority') {
+    causes.push(notSupported(`${field}.preemptionPolicy`, spec.preemptionPolicy, ['Never', 'PreemptLowerPriority']));
   }
   const grace = spec.terminationGracePeriodSeconds;
   if (grace !== undefined && (typeof grace !== 'number' || grace < 0)) causes.push(invalid(`${field}.terminationGracePeriodSeconds`, grace, 'must be greater than or equal to 0'));
@@ -386,6 +395,9 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'resourcequotas':
       validateResourceList(isObject(obj.spec) ? obj.spec.hard : undefined, 'spec.hard', causes);
       break;
+    case 'priorityclasses':
+      validatePriorityClass(obj, causes);
+      break;
     case 'endpointslices': {
       if (!['IPv4', 'IPv6', 'FQDN'].includes(obj.addressType as string)) causes.push(notSupported('addressType', obj.addressType, ['IPv4', 'IPv6', 'FQDN']));
       if (obj.endpoints !== undefined && !Array.isArray(obj.endpoints)) causes.push(invalid('endpoints', obj.endpoints, 'must be a list'));
@@ -446,11 +458,16 @@ export function validateResourceList(list: unknown, field: string, causes: Cause
   }
 }
 
+/** JSON with object keys sorted: two objects that differ only in key order compare equal, as Kubernetes compares decoded values. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}
+
 /** Rules only an update has: immutable fields. */
 export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes {
   const causes: Causes = [];
   const get = (o: Obj, path: string[]): unknown => path.reduce<unknown>((c, p) => (isObject(c) ? c[p] : undefined), o);
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   switch (info.resource) {
     case 'pods': {
       const prevNode = get(prev, ['spec', 'nodeName']);
@@ -486,6 +503,9 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
       if (prevIp !== undefined && nextIp !== undefined && nextIp !== '' && !same(prevIp, nextIp)) causes.push(immutable('spec.clusterIP'));
       break;
     }
+    case 'priorityclasses':
+      validatePriorityClassUpdate(next, prev, causes);
+      break;
     case 'rolebindings':
     case 'clusterrolebindings':
       if (!same(next.roleRef, prev.roleRef)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: cannot change roleRef', field: 'roleRef' });

@@ -8,15 +8,15 @@
 import type { ActorContext, Handlers } from '../actor/behaviour.js';
 import { unhandled } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
-import { ApiClient, EVENTS, NODES, PODS } from '../client/api-client.js';
+import { ApiClient, ApiStatusError, EVENTS, NODES, PODS } from '../client/api-client.js';
 import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
 import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
 import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
 import type { Event, Node, Pod } from '../api/types/index.js';
-import { Scheduler, type Binder, type EventRecorder } from './scheduler.js';
-import type { SchedulerProfileConfig } from './profile.js';
+import { Scheduler, type Binder, type EventRecorder, type Preemptor } from './scheduler.js';
+import { DEFAULT_SCHEDULER_NAME, type SchedulerProfileConfig } from './profile.js';
 
 export interface SchedulerComponentArgs {
   /** Leader election timings (Kubernetes: 15 s / 10 s / 2 s; scaled by the cluster's profile). */
@@ -47,6 +47,9 @@ export interface SchedulerComponentStatus {
   scheduled: number;
   unschedulable: number;
   bindFailures: number;
+  /** Cycles whose preemption evicted victims, and the victims. */
+  preemptions: number;
+  victims: number;
   /** Pods waiting in the scheduling queue (active, backoff and unschedulable). */
   pending: number;
 }
@@ -101,6 +104,29 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
     },
   };
 
+  const schedulerName = args.profile?.schedulerName ?? DEFAULT_SCHEDULER_NAME;
+  const preemptor: Preemptor = {
+    async setNominatedNodeName(pod, nodeName) {
+      record('write', `nominate ${pod.metadata.namespace}/${pod.metadata.name} ${nodeName ?? '-'}`);
+      await api.patch(PODS, pod.metadata.namespace, pod.metadata.name!, 'merge', { status: { nominatedNodeName: nodeName } }, { subresource: 'status' });
+    },
+    async evict(victim) {
+      record('write', `preempt ${victim.metadata.namespace}/${victim.metadata.name}`);
+      const condition = {
+        type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler',
+        message: `${schedulerName}: preempting to accommodate a higher priority pod`, lastTransitionTime: new Date(ctx.now()).toISOString(),
+      };
+      try {
+        await api.patch(PODS, victim.metadata.namespace, victim.metadata.name!, 'strategic', { status: { conditions: [condition] } }, { subresource: 'status' });
+        // The pod's own grace period, as Kubernetes' DeletePod (no options).
+        await api.delete(PODS, victim.metadata.namespace, victim.metadata.name!);
+      } catch (error) {
+        // Gone already: what preemption wanted.
+        if (!(error instanceof ApiStatusError && error.status.code === 404)) throw error;
+      }
+    },
+  };
+
   const elector = new LeaderElector({
     namespace: 'kube-system', name: SCHEDULER_LEASE, identity, client: api.leaseClient(), clock,
     leaseDurationMs: args.leaseDurationMs, renewDeadlineMs: args.renewDeadlineMs, retryPeriodMs: args.retryPeriodMs,
@@ -118,7 +144,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   });
   const elect = args.leaderElect !== false;
   const acting = (): boolean => (elect ? elector.isLeader() : true);
-  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, profile: args.profile, isLeader: acting });
+  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting });
   podInformer.start();
   nodeInformer.start();
   if (elect) elector.start();

@@ -68,12 +68,33 @@ export interface FilterPlugin extends Plugin {
 export interface PostFilterResult {
   /** A node the pod may fit on after preemption (not bound; the pod is retried). */
   nominatedNodeName?: string;
+  /** Pods to delete so that the pod fits on the nominated node (the caller deletes them). */
+  victims?: Pod[];
   /** Appended to the FailedScheduling message. */
   message?: string;
 }
 
+/**
+ * Given pods that would be evicted, in order, which of them an eviction
+ * would take below a PodDisruptionBudget (the budget's allowance is used up
+ * along the list, as Kubernetes' filterPodsWithPDBViolation).
+ */
+export type DisruptionBudgetCheck = (pods: readonly Pod[]) => boolean[];
+
+/** No budgets: no eviction violates anything. */
+export const NO_DISRUPTION_BUDGETS: DisruptionBudgetCheck = (pods) => pods.map(() => false);
+
+/** What a PostFilter plugin may use besides the cycle's state: the framework to dry-run filters, the cycle's randomness, nominated pods, budgets. */
+export interface PostFilterContext {
+  framework: Framework;
+  random: () => number;
+  /** Pods waiting for a node they preempted on, by node. */
+  nominatedPods: (nodeName: string) => readonly Pod[];
+  violatesDisruptionBudget: DisruptionBudgetCheck;
+}
+
 export interface PostFilterPlugin extends Plugin {
-  postFilter(state: CycleState, pod: Pod, snapshot: Snapshot, statuses: Map<string, Status>): PostFilterResult | null;
+  postFilter(state: CycleState, pod: Pod, snapshot: Snapshot, statuses: Map<string, Status>, context: PostFilterContext): PostFilterResult | null;
 }
 
 export interface PreScorePlugin extends Plugin {

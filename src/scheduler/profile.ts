@@ -10,6 +10,8 @@ import { NODE_NAME, nodeName } from './plugins/node-name.js';
 import { NODE_RESOURCES_BALANCED_ALLOCATION, NODE_RESOURCES_FIT, nodeResourcesBalancedAllocation, nodeResourcesFit } from './plugins/node-resources.js';
 import { NODE_UNSCHEDULABLE, nodeUnschedulable } from './plugins/node-unschedulable.js';
 import { TAINT_TOLERATION, taintToleration } from './plugins/taint-toleration.js';
+import { POD_TOPOLOGY_SPREAD, podTopologySpread } from './plugins/pod-topology-spread.js';
+import { DEFAULT_PREEMPTION, defaultPreemption } from './plugins/default-preemption.js';
 
 /** Every plugin this scheduler knows, by its Kubernetes name. */
 export const PLUGIN_REGISTRY: Record<string, AnyPlugin> = {
@@ -18,19 +20,23 @@ export const PLUGIN_REGISTRY: Record<string, AnyPlugin> = {
   [TAINT_TOLERATION]: taintToleration,
   [NODE_AFFINITY]: nodeAffinity,
   [NODE_RESOURCES_FIT]: nodeResourcesFit,
+  [POD_TOPOLOGY_SPREAD]: podTopologySpread,
   [INTER_POD_AFFINITY]: interPodAffinity,
+  [DEFAULT_PREEMPTION]: defaultPreemption,
   [NODE_RESOURCES_BALANCED_ALLOCATION]: nodeResourcesBalancedAllocation,
 };
 
 /** Kubernetes' default order (filters run in it; the first failing one names the reason). */
 export const DEFAULT_PLUGINS: readonly string[] = [
-  NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_RESOURCES_FIT, INTER_POD_AFFINITY, NODE_RESOURCES_BALANCED_ALLOCATION,
+  NODE_UNSCHEDULABLE, NODE_NAME, TAINT_TOLERATION, NODE_AFFINITY, NODE_RESOURCES_FIT, POD_TOPOLOGY_SPREAD, INTER_POD_AFFINITY, DEFAULT_PREEMPTION,
+  NODE_RESOURCES_BALANCED_ALLOCATION,
 ];
 
 /** Kubernetes' default Score weights. */
 export const DEFAULT_SCORE_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
   [TAINT_TOLERATION]: 3,
   [NODE_AFFINITY]: 2,
+  [POD_TOPOLOGY_SPREAD]: 2,
   [INTER_POD_AFFINITY]: 2,
   [NODE_RESOURCES_FIT]: 1,
   [NODE_RESOURCES_BALANCED_ALLOCATION]: 1,

@@ -20,6 +20,7 @@ import { NODE_NAME } from './plugins/node-name.js';
 import { NODE_RESOURCES_FIT } from './plugins/node-resources.js';
 import { NODE_UNSCHEDULABLE } from './plugins/node-unschedulable.js';
 import { TAINT_TOLERATION } from './plugins/taint-toleration.js';
+import { POD_TOPOLOGY_SPREAD } from './plugins/pod-topology-spread.js';
 import { podKey } from './types.js';
 
 export type ClusterEvent = 'NodeAdd' | 'NodeUpdate' | 'AssignedPodAdd' | 'AssignedPodUpdate' | 'AssignedPodDelete' | 'UnschedulableTimeout';
@@ -32,6 +33,7 @@ export const PLUGIN_EVENTS: Readonly<Record<string, readonly ClusterEvent[]>> = 
   [NODE_AFFINITY]: ['NodeAdd', 'NodeUpdate'],
   [NODE_RESOURCES_FIT]: ['NodeAdd', 'NodeUpdate', 'AssignedPodUpdate', 'AssignedPodDelete'],
   [INTER_POD_AFFINITY]: ['NodeAdd', 'NodeUpdate', 'AssignedPodAdd', 'AssignedPodUpdate', 'AssignedPodDelete'],
+  [POD_TOPOLOGY_SPREAD]: ['NodeAdd', 'NodeUpdate', 'AssignedPodAdd', 'AssignedPodUpdate', 'AssignedPodDelete'],
 });
 
 /** Kubernetes' podInitialBackoffSeconds and podMaxBackoffSeconds. */

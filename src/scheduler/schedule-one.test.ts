@@ -10,7 +10,10 @@ import { makeNode, makePod } from './testing.js';
 import { buildSnapshot, podRequests } from './types.js';
 import type { Node } from '../api/types/index.js';
 
-function schedule(pod: Pod, nodes: Node[], pods: Pod[] = [], profile = buildProfile(), seed = 1): ScheduleResult {
+/** These tests pin what the filters say; what preemption appends is pinned once below and in default-preemption.test.ts. */
+const WITHOUT_PREEMPTION = buildProfile({ disabled: ['DefaultPreemption'] });
+
+function schedule(pod: Pod, nodes: Node[], pods: Pod[] = [], profile = WITHOUT_PREEMPTION, seed = 1): ScheduleResult {
   const clock = new VirtualClock(0, seed);
   return scheduleOne(pod, buildSnapshot(nodes, pods), profile, { random: () => clock.random() });
 }
@@ -49,6 +52,9 @@ describe('scheduleOne: FailedScheduling messages as Kubernetes words them', () =
   test('0/3 nodes are available: 3 Insufficient cpu.', () => {
     const nodes = ['n1', 'n2', 'n3'].map((n) => makeNode(n, { cpu: '1' }));
     assert.equal(failure(schedule(makePod('big', { cpu: '2' }), nodes)), '0/3 nodes are available: 3 Insufficient cpu.');
+    // With the default profile, DefaultPreemption's own FitError follows, its final period doubled, as in Kubernetes.
+    assert.equal(failure(schedule(makePod('big', { cpu: '2' }), nodes, [], buildProfile())),
+      '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..');
   });
 
   test('a node short of both cpu and memory counts for both', () => {

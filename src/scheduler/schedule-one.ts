@@ -4,7 +4,8 @@
  * records events and updates its cache.
  */
 import type { Pod } from '../api/types/index.js';
-import { CycleState, isSuccess, MAX_NODE_SCORE, type Framework, type NodeScore, type Status } from './framework.js';
+import { CycleState, isSuccess, MAX_NODE_SCORE, NO_DISRUPTION_BUDGETS, type DisruptionBudgetCheck, type Framework, type NodeScore, type Status } from './framework.js';
+import { runFiltersWithNominatedPods } from './filter.js';
 import type { NodeInfo, Snapshot } from './types.js';
 
 export const ERR_NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
@@ -24,7 +25,10 @@ export type ScheduleResult =
       unschedulablePlugins: Set<string>;
       /** True when some node failed only with Unschedulable (preemption could help); false when all are unresolvable. */
       resolvable: boolean;
+      /** From preemption: the node the pod waits for; '' clears a nomination the pod had (preemption found nothing). */
       nominatedNodeName?: string;
+      /** From preemption: the pods to delete on the nominated node. */
+      victims?: Pod[];
       nextStartNodeIndex: number;
     }
   | { kind: 'error'; message: string };
@@ -34,7 +38,13 @@ export interface ScheduleOptions {
   random: () => number;
   /** Where to start looking (round robin across cycles, as Kubernetes' nextStartNodeIndex). */
   startNodeIndex?: number;
+  /** Pods that preempted and wait for a node, by node: they hold room there against pods of lower or equal priority. */
+  nominatedPods?: (nodeName: string) => readonly Pod[];
+  /** For preemption's choice of victims; default: no budgets. */
+  violatesDisruptionBudget?: DisruptionBudgetCheck;
 }
+
+const NONE: readonly Pod[] = Object.freeze([]);
 
 /** Kubernetes' numFeasibleNodesToFind: every node up to 100, then an adaptive share (50 % minus 1 % per 125 nodes, at least 5 %). */
 export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllNodes: number): number {
@@ -72,17 +82,6 @@ export function fitErrorMessage(numAllNodes: number, statuses: Map<string, Statu
 /** The Normal `Scheduled` event's message. */
 export function scheduledMessage(pod: Pod, nodeName: string): string {
   return `Successfully assigned ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''} to ${nodeName}`;
-}
-
-function runFilters(framework: Framework, state: CycleState, pod: Pod, node: NodeInfo): Status | null {
-  for (const plugin of framework.filter) {
-    const status = plugin.filter(state, pod, node);
-    if (!isSuccess(status)) {
-      if (status!.code === 'Error') throw new Error(`filter plugin ${plugin.name} failed on node ${node.name}: ${status!.reasons.join('; ')}`);
-      return { ...status!, plugin: plugin.name };
-    }
-  }
-  return null;
 }
 
 function selectHost(scores: NodeScore[], random: () => number): NodeScore {
@@ -141,6 +140,13 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
     };
   }
 
+  const nominatedPods = options.nominatedPods ?? (() => NONE);
+  // A pod that preempted tries its nominated node first: the room it freed is there (Kubernetes' evaluateNominatedNode).
+  const nominated = pod.status?.nominatedNodeName ? snapshot.byName.get(pod.status.nominatedNodeName) : undefined;
+  if (nominated !== undefined && runFiltersWithNominatedPods(framework, state, pod, nominated, nominatedPods(nominated.name)) === null) {
+    return { kind: 'scheduled', nodeName: nominated.name, score: 0, feasibleNodes: 1, evaluatedNodes: 1, nextStartNodeIndex: startNodeIndex };
+  }
+
   const wanted = numFeasibleNodesToFind(framework.percentageOfNodesToScore, numAllNodes);
   const feasible: NodeInfo[] = [];
   const statuses = new Map<string, Status>();
@@ -148,7 +154,7 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
   while (evaluated < numAllNodes && feasible.length < wanted) {
     const node = snapshot.nodes[(startNodeIndex + evaluated) % numAllNodes]!;
     evaluated++;
-    const status = runFilters(framework, state, pod, node);
+    const status = runFiltersWithNominatedPods(framework, state, pod, node, nominatedPods(node.name));
     if (status === null) feasible.push(node);
     else statuses.set(node.name, status);
   }
@@ -157,11 +163,14 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
   if (feasible.length === 0) {
     let postFilterMessage = '';
     let nominatedNodeName: string | undefined;
+    let victims: Pod[] | undefined;
+    const context = { framework, random: options.random, nominatedPods, violatesDisruptionBudget: options.violatesDisruptionBudget ?? NO_DISRUPTION_BUDGETS };
     for (const plugin of framework.postFilter) {
-      const result = plugin.postFilter(state, pod, snapshot, statuses);
+      const result = plugin.postFilter(state, pod, snapshot, statuses, context);
       if (result?.message) postFilterMessage = result.message;
+      if (result?.nominatedNodeName !== undefined) nominatedNodeName = result.nominatedNodeName;
       if (result?.nominatedNodeName) {
-        nominatedNodeName = result.nominatedNodeName;
+        victims = result.victims;
         break;
       }
     }
@@ -177,6 +186,7 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
       unschedulablePlugins,
       resolvable,
       ...(nominatedNodeName !== undefined ? { nominatedNodeName } : {}),
+      ...(victims !== undefined ? { victims } : {}),
       nextStartNodeIndex,
     };
   }

@@ -4,10 +4,13 @@ import type { Node, Pod } from '../api/types/index.js';
 import { VirtualClock } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { FakeApi } from '../client/testing/fake-api.js';
-import { Scheduler, type Binder } from './scheduler.js';
+import { Scheduler, type Binder, type Preemptor } from './scheduler.js';
 import { makeNode, makePod } from './testing.js';
 
-function setup(options: { failBindsFor?: string } = {}) {
+/** Victims leave this long after their deletion (their grace period, here short). */
+const VICTIM_GRACE_MS = 1_500;
+
+function setup(options: { failBindsFor?: string; preemption?: boolean } = {}) {
   const clock = new VirtualClock(0, 11);
   const api = new FakeApi();
   const events: string[] = [];
@@ -20,18 +23,35 @@ function setup(options: { failBindsFor?: string } = {}) {
       api.updateNow('pods', { ...current, spec: { ...current.spec!, nodeName } });
     },
   };
+  const writes: string[] = [];
+  const preemptor: Preemptor = {
+    setNominatedNodeName: async (pod, nodeName) => {
+      await Promise.resolve();
+      writes.push(`nominate ${pod.metadata.name} ${nodeName ?? '-'}`);
+      const current = api.getNow<Pod>('pods', `default/${pod.metadata.name}`);
+      if (current !== undefined) api.updateNow('pods', { ...current, status: { ...current.status, nominatedNodeName: nodeName ?? undefined } });
+    },
+    evict: async (victim) => {
+      await Promise.resolve();
+      writes.push(`evict ${victim.metadata.name}`);
+      const current = api.getNow<Pod>('pods', `default/${victim.metadata.name}`)!;
+      const condition = { type: 'DisruptionTarget', status: 'True' as const, reason: 'PreemptionByScheduler' };
+      api.updateNow('pods', { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date(clock.now() + VICTIM_GRACE_MS).toISOString() }, status: { ...current.status, conditions: [condition] } });
+      clock.timer(`gone/${victim.metadata.name}`, VICTIM_GRACE_MS, () => api.deleteNow('pods', `default/${victim.metadata.name}`));
+    },
+  };
   const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher<Pod>('pods') });
   const nodeInformer = new Informer<Node>({ name: 'nodes', clock, listWatcher: api.listWatcher<Node>('nodes') });
   let leader = true;
   const scheduler = new Scheduler({
-    clock, podInformer, nodeInformer, binder, isLeader: () => leader,
+    clock, podInformer, nodeInformer, binder, isLeader: () => leader, ...(options.preemption ? { preemptor } : {}),
     recorder: { event: (pod, type, reason, message) => events.push(`${type} ${reason} ${pod.metadata.name}: ${message}`) },
   });
   podInformer.start();
   nodeInformer.start();
   scheduler.start();
   const nodeOf = (name: string) => api.getNow<Pod>('pods', `default/${name}`)?.spec?.nodeName;
-  return { clock, api, scheduler, events, nodeOf, setLeader: (v: boolean) => { leader = v; } };
+  return { clock, api, scheduler, events, nodeOf, writes, setLeader: (v: boolean) => { leader = v; } };
 }
 
 describe('scheduler run loop', () => {
@@ -87,6 +107,46 @@ describe('scheduler run loop', () => {
     assert.equal(scheduler.cache.snapshot().byName.get('n1')!.requested.milliCpu, 0, 'the assumed pod no longer holds cpu');
     await clock.advance(1_100);
     assert.ok(scheduler.stats.bindFailures >= 2, 'retried after its backoff');
+    await scheduler.stop();
+  });
+
+  test('preemption: the victim is marked and deleted, the preemptor nominated, then bound there once the victim is gone', async () => {
+    const { clock, api, events, nodeOf, scheduler, writes } = setup({ preemption: true });
+    for (const n of ['n1', 'n2']) api.createNow('nodes', makeNode(n, { cpu: '2' }));
+    for (const [name, priority] of [['keep-1', 50], ['keep-2', 50], ['cheap', 1], ['dear', 40]] as const) api.createNow('pods', makePod(name, { cpu: '1', priority }));
+    await clock.advance(100);
+    const cheapNode = nodeOf('cheap')!;
+    assert.ok(cheapNode, 'the cluster is full');
+    api.createNow('pods', makePod('vip', { cpu: '1', priority: 100 }));
+    await clock.advance(100);
+    assert.deepEqual(writes, ['evict cheap', `nominate vip ${cheapNode}`]);
+    assert.equal(api.getNow<Pod>('pods', 'default/vip')!.status?.nominatedNodeName, cheapNode);
+    const victim = api.getNow<Pod>('pods', 'default/cheap')!;
+    assert.ok(victim.metadata.deletionTimestamp, 'deleted gracefully: still there, terminating');
+    assert.deepEqual(victim.status?.conditions?.map((c) => `${c.type} ${c.reason}`), ['DisruptionTarget PreemptionByScheduler']);
+    assert.ok(events.includes(`Normal Preempted cheap: Preempted by pod uid-vip on node ${cheapNode}`), events.join('\n'));
+    assert.equal(nodeOf('vip'), undefined, 'not bound while its victim terminates');
+    // A lower-priority pod arriving meanwhile must not take the room being freed.
+    api.createNow('pods', makePod('late', { cpu: '1', priority: 0 }));
+    await clock.advance(VICTIM_GRACE_MS + 2_000);
+    assert.equal(api.getNow<Pod>('pods', 'default/cheap'), undefined);
+    assert.equal(nodeOf('vip'), cheapNode);
+    assert.equal(nodeOf('late'), undefined);
+    assert.equal(scheduler.stats.preemptions, 1, 'one preemption: the retries while the victim terminated preempted nothing more');
+    assert.equal(scheduler.nominator.size, 0, 'bound: no longer nominated');
+    await scheduler.stop();
+  });
+
+  test('without a Preemptor no preemption happens', async () => {
+    const { clock, api, nodeOf, scheduler } = setup();
+    api.createNow('nodes', makeNode('n1', { cpu: '1' }));
+    api.createNow('pods', makePod('cheap', { cpu: '1', priority: 1 }));
+    await clock.advance(100);
+    api.createNow('pods', makePod('vip', { cpu: '1', priority: 100 }));
+    await clock.advance(3_000);
+    assert.equal(nodeOf('cheap'), 'n1');
+    assert.equal(nodeOf('vip'), undefined);
+    assert.equal(scheduler.stats.preemptions, 0);
     await scheduler.stop();
   });
 

@@ -10,11 +10,13 @@
 import type { Node, Pod } from '../api/types/index.js';
 import type { Clock } from '../client/clock.js';
 import type { Informer } from '../client/informer.js';
-import type { Framework } from './framework.js';
+import type { DisruptionBudgetCheck, Framework } from './framework.js';
+import { Nominator } from './nominator.js';
+import { DEFAULT_PREEMPTION } from './plugins/default-preemption.js';
 import { buildProfile, DEFAULT_SCHEDULER_NAME, type SchedulerProfileConfig } from './profile.js';
 import { SchedulingQueue, type ClusterEvent, type QueuedPodInfo } from './queue.js';
 import { scheduledMessage, scheduleOne } from './schedule-one.js';
-import { holdsResources, NodeInfo, podKey, type Snapshot } from './types.js';
+import { holdsResources, NodeInfo, podKey, podPriority, type Snapshot } from './types.js';
 
 /** POST pods/{name}/binding. Rejects when the API refuses (the pod is then retried with backoff). */
 export interface Binder {
@@ -23,7 +25,15 @@ export interface Binder {
 
 /** Writes core/v1 Events (a recorder may aggregate repeats into `count`, as client-go's does). */
 export interface EventRecorder {
-  event(pod: Pod, type: 'Normal' | 'Warning', reason: 'Scheduled' | 'FailedScheduling', message: string): void;
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: 'Scheduled' | 'FailedScheduling' | 'Preempted', message: string): void;
+}
+
+/** The writes preemption makes. Rejections are logged by the caller's catch and retried by the next cycle. */
+export interface Preemptor {
+  /** Writes `status.nominatedNodeName`; null clears it. */
+  setNominatedNodeName(pod: Pod, nodeName: string | null): Promise<void>;
+  /** Adds the DisruptionTarget condition (reason PreemptionByScheduler) to the victim, then deletes it with its grace period. */
+  evict(victim: Pod, preemptor: Pod): Promise<void>;
 }
 
 export interface SchedulerOptions {
@@ -35,6 +45,10 @@ export interface SchedulerOptions {
   profile?: SchedulerProfileConfig;
   /** Leader election's `isLeader`; a standby schedules nothing. Default: always leader. */
   isLeader?: () => boolean;
+  /** Without it, DefaultPreemption is off (nothing could carry its decisions out). */
+  preemptor?: Preemptor;
+  /** Which victims an eviction would take below a PodDisruptionBudget; default: no budgets. */
+  violatesDisruptionBudget?: DisruptionBudgetCheck;
 }
 
 export interface SchedulerStats {
@@ -42,6 +56,9 @@ export interface SchedulerStats {
   scheduled: number;
   unschedulable: number;
   bindFailures: number;
+  /** Cycles that nominated a node and evicted victims. */
+  preemptions: number;
+  victims: number;
 }
 
 /** Nodes and assigned pods, with pods this scheduler has assumed (bound in flight) already counted. */
@@ -135,13 +152,15 @@ export class Scheduler {
   readonly queue: SchedulingQueue;
   readonly framework: Framework;
   readonly schedulerName: string;
-  readonly stats: SchedulerStats = { cycles: 0, scheduled: 0, unschedulable: 0, bindFailures: 0 };
+  readonly stats: SchedulerStats = { cycles: 0, scheduled: 0, unschedulable: 0, bindFailures: 0, preemptions: 0, victims: 0 };
+  readonly nominator = new Nominator();
   private nextStartNodeIndex = 0;
   private running = false;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.framework = buildProfile(options.profile);
+    const profile = options.profile ?? {};
+    this.framework = buildProfile(options.preemptor !== undefined ? profile : { ...profile, disabled: [...(profile.disabled ?? []), DEFAULT_PREEMPTION] });
     this.schedulerName = options.profile?.schedulerName ?? DEFAULT_SCHEDULER_NAME;
     this.queue = new SchedulingQueue({ clock: options.clock, name: this.schedulerName });
     this.wireInformers();
@@ -168,19 +187,29 @@ export class Scheduler {
     podInformer.addEventHandler({
       onAdd: (pod) => {
         if ((pod.spec?.nodeName ?? '') !== '') { this.cache.upsertPod(pod); clusterEvent('AssignedPodAdd'); }
-        else if (this.isPending(pod)) this.queue.add(pod);
+        else if (this.isPending(pod)) {
+          this.noteNomination(pod);
+          this.queue.add(pod);
+        }
       },
       onUpdate: (old, pod) => {
         const key = podKey(pod);
         if ((pod.spec?.nodeName ?? '') !== '') {
+          this.nominator.delete(key);
           this.queue.delete(key);
           this.cache.upsertPod(pod);
           clusterEvent((old.spec?.nodeName ?? '') === '' ? 'AssignedPodAdd' : 'AssignedPodUpdate');
-        } else if (this.isPending(pod)) this.queue.update(pod);
-        else this.queue.delete(key);
+        } else if (this.isPending(pod)) {
+          this.noteNomination(pod);
+          this.queue.update(pod);
+        } else {
+          this.nominator.delete(key);
+          this.queue.delete(key);
+        }
       },
       onDelete: (pod) => {
         const key = podKey(pod);
+        this.nominator.delete(key);
         this.queue.delete(key);
         if ((pod.spec?.nodeName ?? '') !== '' || this.cache.isAssumed(key)) {
           this.cache.removePod(key);
@@ -188,6 +217,13 @@ export class Scheduler {
         }
       },
     });
+  }
+
+  /** A pending pod's `status.nominatedNodeName` (another replica's decision) counts; our own pending write is not undone by an older object. */
+  private noteNomination(pod: Pod): void {
+    const nominated = pod.status?.nominatedNodeName;
+    if (nominated) this.nominator.set(pod, nominated);
+    else this.nominator.refresh(pod);
   }
 
   start(): void {
@@ -230,16 +266,23 @@ export class Scheduler {
       this.queue.addUnschedulable(info, undefined);
       return;
     }
-    const current = this.options.podInformer.store.get(info.key) ?? info.pod;
+    let current = this.options.podInformer.store.get(info.key) ?? info.pod;
     if (!this.isPending(current)) {
       this.queue.done(info.key);
       return;
     }
+    // Our own nomination counts before its status write is seen.
+    const nominated = this.nominator.nodeOf(info.key);
+    if (nominated !== undefined && current.status?.nominatedNodeName !== nominated) current = { ...current, status: { ...current.status, nominatedNodeName: nominated } };
     this.stats.cycles++;
-    const result = scheduleOne(current, this.cache.snapshot(), this.framework, { random: () => this.options.clock.random(), startNodeIndex: this.nextStartNodeIndex });
+    const result = scheduleOne(current, this.cache.snapshot(), this.framework, {
+      random: () => this.options.clock.random(), startNodeIndex: this.nextStartNodeIndex,
+      nominatedPods: (nodeName) => this.nominator.podsOn(nodeName), violatesDisruptionBudget: this.options.violatesDisruptionBudget,
+    });
     switch (result.kind) {
       case 'scheduled': {
         this.nextStartNodeIndex = result.nextStartNodeIndex;
+        this.nominator.delete(info.key);
         this.cache.assume(current, result.nodeName);
         void this.bind(info, current, result.nodeName);
         return;
@@ -248,6 +291,7 @@ export class Scheduler {
         this.nextStartNodeIndex = result.nextStartNodeIndex;
         this.stats.unschedulable++;
         this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
+        if (result.nominatedNodeName !== undefined) this.preempt(current, result.nominatedNodeName, result.victims ?? []);
         this.queue.addUnschedulable(info, result.unschedulablePlugins);
         return;
       case 'error':
@@ -256,6 +300,42 @@ export class Scheduler {
         this.queue.addUnschedulable(info, new Set());
         return;
     }
+  }
+
+  /**
+   * Carries out preemption's decision, as Kubernetes' prepareCandidate:
+   * victims are marked and deleted, pods of lower priority nominated to the
+   * same node lose their nomination, the preemptor is nominated. The writes
+   * run on while the next cycle begins; the preemptor is retried when the
+   * victims are gone. An empty node name clears the pod's nomination.
+   */
+  private preempt(pod: Pod, nodeName: string, victims: readonly Pod[]): void {
+    const preemptor = this.options.preemptor;
+    if (preemptor === undefined) return;
+    const key = podKey(pod);
+    const failed = (what: string) => (error: unknown) => this.options.recorder.event(pod, 'Warning', 'FailedScheduling', `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    if (nodeName === '') {
+      if (this.nominator.nodeOf(key) === undefined && !pod.status?.nominatedNodeName) return;
+      this.nominator.delete(key);
+      preemptor.setNominatedNodeName(pod, null).catch(failed('clearing the nominated node'));
+      return;
+    }
+    this.stats.preemptions++;
+    for (const victim of victims) {
+      this.stats.victims++;
+      preemptor.evict(victim, pod).then(
+        () => this.options.recorder.event(victim, 'Normal', 'Preempted', `Preempted by pod ${pod.metadata.uid ?? ''} on node ${nodeName}`),
+        failed(`preempting ${podKey(victim)}`),
+      );
+    }
+    const priority = podPriority(pod);
+    for (const other of this.nominator.podsOn(nodeName)) {
+      if (podKey(other) === key || podPriority(other) >= priority) continue;
+      this.nominator.delete(podKey(other));
+      preemptor.setNominatedNodeName(other, null).catch(failed(`clearing the nomination of ${podKey(other)}`));
+    }
+    this.nominator.set(pod, nodeName);
+    preemptor.setNominatedNodeName(pod, nodeName).catch(failed('writing the nominated node'));
   }
 
   private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string): Promise<void> {

@@ -1,6 +1,6 @@
 /** Builders of nodes and pods for scheduler tests (test support, not used by the scheduler). */
 import type { Node, Pod, Taint, Toleration } from '../api/types/index.js';
-import type { Affinity } from './types.js';
+import type { Affinity, TopologySpreadConstraint } from './types.js';
 
 export interface NodeSpecForTest {
   cpu?: string;
@@ -31,6 +31,13 @@ export interface PodSpecForTest {
   tolerations?: Toleration[];
   affinity?: Affinity;
   initCpu?: string;
+  priority?: number;
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
+  /** status.startTime (RFC 3339). */
+  startTime?: string;
+  terminating?: boolean;
+  nominatedNodeName?: string;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 
 export function makePod(name: string, spec: PodSpecForTest = {}): Pod {
@@ -40,7 +47,10 @@ export function makePod(name: string, spec: PodSpecForTest = {}): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: spec.namespace ?? 'default', uid: `uid-${name}`, labels: spec.labels },
+    metadata: {
+      name, namespace: spec.namespace ?? 'default', uid: `uid-${name}`, labels: spec.labels,
+      ...(spec.terminating ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+    },
     spec: {
       containers: [{ name: 'app', image: 'app', resources: { requests } }],
       ...(spec.initCpu !== undefined ? { initContainers: [{ name: 'init', resources: { requests: { cpu: spec.initCpu } } }] } : {}),
@@ -49,7 +59,14 @@ export function makePod(name: string, spec: PodSpecForTest = {}): Pod {
       tolerations: spec.tolerations,
       affinity: spec.affinity as Record<string, unknown> | undefined,
       schedulerName: 'default-scheduler',
+      ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+      ...(spec.preemptionPolicy !== undefined ? { preemptionPolicy: spec.preemptionPolicy } : {}),
+      ...(spec.topologySpreadConstraints !== undefined ? { topologySpreadConstraints: spec.topologySpreadConstraints as unknown as Record<string, unknown>[] } : {}),
     },
-    status: { phase: 'Pending' },
+    status: {
+      phase: 'Pending',
+      ...(spec.startTime !== undefined ? { startTime: spec.startTime } : {}),
+      ...(spec.nominatedNodeName !== undefined ? { nominatedNodeName: spec.nominatedNodeName } : {}),
+    },
   };
 }

@@ -56,6 +56,28 @@ export function affinityOf(pod: Pod): Affinity | undefined {
   return pod.spec?.affinity as Affinity | undefined;
 }
 
+/** A pod's `spec.topologySpreadConstraints[*]`, as Kubernetes 1.32 has it (matchLabelKeys is not read here). */
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  /** Default Honor: only nodes the pod's nodeSelector / required node affinity admit count. */
+  nodeAffinityPolicy?: 'Honor' | 'Ignore';
+  /** Default Ignore: nodes with taints the pod does not tolerate count too. */
+  nodeTaintsPolicy?: 'Honor' | 'Ignore';
+}
+
+export function topologySpreadConstraintsOf(pod: Pod): TopologySpreadConstraint[] {
+  return (pod.spec?.topologySpreadConstraints ?? []) as unknown as TopologySpreadConstraint[];
+}
+
+/** `spec.priority` (set by the Priority admission plugin; 0 when absent, as Kubernetes' PodPriority). */
+export function podPriority(pod: Pod): number {
+  return pod.spec?.priority ?? 0;
+}
+
 /** Requests the scheduler counts. */
 export interface Resources {
   milliCpu: number;
@@ -119,6 +141,8 @@ export class NodeInfo {
   readonly nonZeroRequested: Resources = { milliCpu: 0, memoryBytes: 0 };
   /** Pods here with required pod anti-affinity: the only ones InterPodAffinity must check against each incoming pod. */
   readonly podsWithRequiredAntiAffinity = new Map<string, Pod>();
+  /** Pods here with any pod affinity or anti-affinity: the ones whose terms InterPodAffinity's scoring must read for every incoming pod. */
+  readonly podsWithAffinity = new Map<string, Pod>();
   allocatable: Allocatable;
 
   constructor(public node: Node) {
@@ -127,6 +151,13 @@ export class NodeInfo {
 
   get name(): string {
     return this.node.metadata.name!;
+  }
+
+  /** A copy whose pods can be added and removed without touching this one (preemption's dry runs, nominated pods). */
+  clone(): NodeInfo {
+    const copy = new NodeInfo(this.node);
+    for (const pod of this.pods.values()) copy.addPod(pod);
+    return copy;
   }
 
   setNode(node: Node): void {
@@ -140,7 +171,9 @@ export class NodeInfo {
     if (this.pods.has(key)) throw new Error(`NodeInfo ${this.name}: pod ${key} added twice`);
     this.pods.set(key, pod);
     this.account(pod, 1);
-    if ((affinityOf(pod)?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0) this.podsWithRequiredAntiAffinity.set(key, pod);
+    const affinity = affinityOf(pod);
+    if ((affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0) this.podsWithRequiredAntiAffinity.set(key, pod);
+    if (affinity?.podAffinity !== undefined || affinity?.podAntiAffinity !== undefined) this.podsWithAffinity.set(key, pod);
   }
 
   removePod(key: string): Pod | undefined {
@@ -148,6 +181,7 @@ export class NodeInfo {
     if (pod === undefined) return undefined;
     this.pods.delete(key);
     this.podsWithRequiredAntiAffinity.delete(key);
+    this.podsWithAffinity.delete(key);
     this.account(pod, -1);
     return pod;
   }

@@ -37,6 +37,7 @@ const DESCRIPTIONS: Record<string, string> = {
   ControllerRevision: 'ControllerRevision implements an immutable snapshot of state data. Clients are responsible for serializing and deserializing the objects that contain their internal state. Once a ControllerRevision has been successfully created, it can not be updated.',
   Lease: 'Lease defines a lease concept.',
   EndpointSlice: 'EndpointSlice represents a subset of the endpoints that implement a service.',
+  PriorityClass: 'PriorityClass defines mapping from a priority class name to the priority integer value.',
 };
 
 const string = (description: string) => ({ type: 'string', description });
@@ -97,6 +98,12 @@ const TOP_LEVEL_FIELDS: Record<string, Record<string, unknown>> = {
   RoleBinding: {
     roleRef: opaque('RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.'),
     subjects: opaqueList('Subjects holds references to the objects the role applies to.'),
+  },
+  PriorityClass: {
+    value: { type: 'integer', format: 'int32', description: 'value represents the integer value of this priority class.' },
+    globalDefault: { type: 'boolean', description: 'globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class.' },
+    description: string('description is an arbitrary string that usually provides guidelines on when this priority class should be used.'),
+    preemptionPolicy: string('preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority.'),
   },
   ClusterRoleBinding: {
     roleRef: opaque('RoleRef can only reference a ClusterRole in the global namespace.'),

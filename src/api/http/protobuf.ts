@@ -136,6 +136,7 @@ const SCHEMAS: Record<string, Schema> = {
   },
   'v1/Pod': { 1: ['metadata', OBJECT_META], 2: ['spec', POD_SPEC] },
   'v1/ResourceQuota': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['hard', { map: 'quantity' }], 2: ['scopes', { repeated: 'string' }] }] },
+  'scheduling.k8s.io/v1/PriorityClass': { 1: ['metadata', OBJECT_META], 2: ['value', 'int'], 3: ['globalDefault', 'bool'], 4: ['description', 'string'], 5: ['preemptionPolicy', 'string'] },
   'rbac.authorization.k8s.io/v1/Role': { 1: ['metadata', OBJECT_META], 2: ['rules', { repeated: POLICY_RULE }] },
   'rbac.authorization.k8s.io/v1/ClusterRole': { 1: ['metadata', OBJECT_META], 2: ['rules', { repeated: POLICY_RULE }] },
   'rbac.authorization.k8s.io/v1/RoleBinding': ROLE_BINDING,

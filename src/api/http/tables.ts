@@ -235,6 +235,14 @@ const COLUMNS: Record<string, Column[]> = {
   rolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
   clusterrolebindings: [NAME, { name: 'Role', cell: roleRefText }, AGE, ...subjectColumns()],
   resourcequotas: [NAME, AGE, { name: 'Request', cell: (o) => quotaText(o, false) }, { name: 'Limit', cell: (o) => quotaText(o, true) }],
+  priorityclasses: [
+    NAME,
+    { name: 'Value', type: 'integer', cell: (o) => num(o.value), description: 'value represents the integer value of this priority class.' },
+    { name: 'Global-Default', type: 'boolean', cell: (o) => o.globalDefault === true, description: 'globalDefault specifies whether this PriorityClass should be considered as the default priority.' },
+    AGE,
+    // Shown by default since Kubernetes 1.29's printer.
+    { name: 'PreemptionPolicy', cell: (o) => str(o.preemptionPolicy, 'PreemptLowerPriority'), description: 'preemptionPolicy is the Policy for preempting pods with lower priority.' },
+  ],
   leases: [NAME, { name: 'Holder', cell: (o) => str(get(o, 'spec', 'holderIdentity'), '') }, AGE],
   endpointslices: [
     NAME,

@@ -174,6 +174,10 @@ export interface PodSpec {
   affinity?: Record<string, unknown>;
   priority?: number;
   priorityClassName?: string;
+  /** Set with `priority` by the Priority admission plugin from the PriorityClass. */
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
+  /** The scheduler's PodTopologySpread reads these (typed in src/scheduler/types.ts). */
+  topologySpreadConstraints?: Record<string, unknown>[];
   securityContext?: Record<string, unknown>;
 }
 
@@ -218,6 +222,8 @@ export interface PodStatus {
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
   qosClass?: 'Guaranteed' | 'Burstable' | 'BestEffort';
+  /** The node a preempting pod waits for (set by the scheduler after preemption). */
+  nominatedNodeName?: string;
 }
 
 export interface Pod extends KubeObject {

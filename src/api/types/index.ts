@@ -8,3 +8,4 @@ export * from './core.js';
 export * from './apps.js';
 export * from './coordination.js';
 export * from './rbac.js';
+export * from './scheduling.js';

@@ -1,5 +1,5 @@
 /**
- * InterPodAffinity (Filter only): required pod affinity and anti-affinity.
+ * InterPodAffinity. Filter: required pod affinity and anti-affinity.
  * PreFilter counts, per topology domain (`key=value` of a node label), the
  * existing pods that matter; Filter then checks one node in O(its labels).
  *
@@ -9,11 +9,18 @@
  *   node's domain (unless no pod matches anywhere and the pod matches its own
  *   terms: the first pod of a group may go anywhere, as in Kubernetes);
  * - the incoming pod's anti-affinity: no matching pod in the node's domain.
+ *
+ * Score (kube-scheduler 1.32's): per topology domain, the weights of the
+ * incoming pod's preferred affinity terms its matching pods satisfy, minus
+ * those of its preferred anti-affinity terms; plus, from existing pods whose
+ * terms select the incoming pod, their preferred weights (anti-affinity
+ * negative) and 1 per required affinity term (hardPodAffinityWeight).
+ * A node scores the sum over its domains, scaled min..max to 0..100.
  */
 import type { Pod } from '../../api/types/index.js';
 import { matchesLabels, selectorFromObject, type Selector } from '../../api/selectors.js';
-import { unresolvable, unschedulable, type CycleState, type FilterPlugin, type PreFilterPlugin } from '../framework.js';
-import { affinityOf, type NodeInfo, type PodAffinityTerm, type Snapshot } from '../types.js';
+import { MAX_NODE_SCORE, unresolvable, unschedulable, type CycleState, type FilterPlugin, type NodeScore, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
+import { affinityOf, type NodeInfo, type PodAffinityTerm, type Snapshot, type WeightedPodAffinityTerm } from '../types.js';
 
 export const INTER_POD_AFFINITY = 'InterPodAffinity';
 export const ERR_REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -21,6 +28,10 @@ export const ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules";
 export const ERR_REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules";
 
 const STATE_KEY = 'PreFilterInterPodAffinity';
+const SCORE_STATE_KEY = 'PreScoreInterPodAffinity';
+const SNAPSHOT_KEY = 'InterPodAffinitySnapshot';
+/** Kubernetes' InterPodAffinityArgs.hardPodAffinityWeight default: what an existing pod's required affinity to the incoming pod adds. */
+export const HARD_POD_AFFINITY_WEIGHT = 1;
 
 interface CompiledTerm {
   topologyKey: string;
@@ -100,11 +111,90 @@ function computeState(pod: Pod, snapshot: Snapshot): AffinityState {
   return { existingAntiAffinity, affinityCounts, antiAffinityCounts, affinityTerms, antiAffinityTerms, firstOfItsGroup };
 }
 
-export const interPodAffinity: PreFilterPlugin & FilterPlugin = {
+/** `topologyKey` -> domain value -> score, as Kubernetes' scoreMap. */
+type TopologyScore = Map<string, Map<string, number>>;
+
+function addScore(scores: TopologyScore, term: CompiledTerm, weight: number, target: Pod, node: NodeInfo): void {
+  if (weight === 0 || !termSelects(term, target)) return;
+  const value = node.node.metadata.labels?.[term.topologyKey];
+  if (value === undefined) return;
+  let byValue = scores.get(term.topologyKey);
+  if (byValue === undefined) scores.set(term.topologyKey, (byValue = new Map()));
+  byValue.set(value, (byValue.get(value) ?? 0) + weight);
+}
+
+function weighted(terms: WeightedPodAffinityTerm[] | undefined, namespace: string): { term: CompiledTerm; weight: number }[] {
+  return (terms ?? []).map((t) => ({ term: compile(t.podAffinityTerm, namespace), weight: t.weight }));
+}
+
+/** Kubernetes' PreScore with processExistingPod: the score of every domain for this pod. */
+export function computeTopologyScore(pod: Pod, snapshot: Snapshot): TopologyScore {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const affinity = affinityOf(pod);
+  const preferredAffinity = weighted(affinity?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution, namespace);
+  const preferredAntiAffinity = weighted(affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, namespace);
+  const hasOwnTerms = preferredAffinity.length > 0 || preferredAntiAffinity.length > 0;
+  const scores: TopologyScore = new Map();
+  for (const node of snapshot.nodes) {
+    if (Object.keys(node.node.metadata.labels ?? {}).length === 0) continue;
+    // Without terms of its own, only existing pods with affinity can move the score.
+    for (const existing of (hasOwnTerms ? node.pods : node.podsWithAffinity).values()) {
+      for (const { term, weight } of preferredAffinity) addScore(scores, term, weight, existing, node);
+      for (const { term, weight } of preferredAntiAffinity) addScore(scores, term, -weight, existing, node);
+      const theirs = affinityOf(existing);
+      if (theirs === undefined) continue;
+      const theirNamespace = existing.metadata.namespace ?? 'default';
+      for (const raw of theirs.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) addScore(scores, compile(raw, theirNamespace), HARD_POD_AFFINITY_WEIGHT, pod, node);
+      for (const { term, weight } of weighted(theirs.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution, theirNamespace)) addScore(scores, term, weight, pod, node);
+      for (const { term, weight } of weighted(theirs.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, theirNamespace)) addScore(scores, term, -weight, pod, node);
+    }
+  }
+  return scores;
+}
+
+export const interPodAffinity: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
   name: INTER_POD_AFFINITY,
   preFilter(state: CycleState, pod, snapshot) {
-    state.write(STATE_KEY, computeState(pod, snapshot));
+    state.write(SNAPSHOT_KEY, snapshot);
+    try {
+      state.write(STATE_KEY, computeState(pod, snapshot));
+    } catch (error) {
+      // A selector that does not parse is this pod's problem: it fits nowhere, the scheduler goes on.
+      return unresolvable(`invalid pod affinity term: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return null;
+  },
+  preScore(state, pod, feasible) {
+    const snapshot = state.read<Snapshot>(SNAPSHOT_KEY) ?? { nodes: feasible, byName: new Map(feasible.map((n) => [n.name, n])) };
+    try {
+      state.write(SCORE_STATE_KEY, computeTopologyScore(pod, snapshot));
+    } catch {
+      return { code: 'Skip', reasons: [] };
+    }
+    return null;
+  },
+  score(state, _pod, node) {
+    const scores = state.read<TopologyScore>(SCORE_STATE_KEY);
+    if (scores === undefined) return 0;
+    let sum = 0;
+    for (const [key, byValue] of scores) {
+      const value = node.node.metadata.labels?.[key];
+      if (value !== undefined) sum += byValue.get(value) ?? 0;
+    }
+    return sum;
+  },
+  normalizeScore(state, _pod, scores: NodeScore[]) {
+    const topology = state.read<TopologyScore>(SCORE_STATE_KEY);
+    if (topology === undefined || topology.size === 0) return;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const s of scores) {
+      min = Math.min(min, s.score);
+      max = Math.max(max, s.score);
+    }
+    const spread = max - min;
+    // As Kubernetes computes it (the ratio first), so rounding lands where it does there.
+    for (const s of scores) s.score = spread > 0 ? Math.trunc(MAX_NODE_SCORE * ((s.score - min) / spread)) : 0;
   },
   filter(state, pod, node) {
     const s = state.read<AffinityState>(STATE_KEY);
