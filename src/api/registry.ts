@@ -135,9 +135,14 @@ export class Registry {
     return stored.object;
   }
 
-  /** The store's current revision (a cheap count-only range). */
+  /**
+   * The store's current revision: a linearizable read of one key no object
+   * has (the prefix itself), whose header carries the revision. It used to be
+   * a count over every key under /registry/, which the store walks key by key:
+   * at 2,000 nodes the replicas spent half their time counting.
+   */
   async currentRevision(): Promise<number> {
-    const response = await this.kv.range('/registry/', { rangeEnd: prefixEnd('/registry/'), countOnly: true });
+    const response = await this.kv.range('/registry/', { countOnly: true });
     return response.header.revision;
   }
 
