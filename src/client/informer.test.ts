@@ -76,6 +76,8 @@ describe('informer', () => {
     api.createNow('pods', pod('d'));
     await clock.advance(10);
     cacheMatchesApi(api, informer);
+    // As client-go's reflector: the first list from the watch cache ("0"), the relist after 410 a consistent one ("").
+    assert.deepEqual(api.listResourceVersions, ['0', '']);
   });
 
   test('a failed list is retried with backoff', async () => {
@@ -88,6 +90,7 @@ describe('informer', () => {
     await clock.advance(800 + 1_600);
     assert.equal(informer.hasSynced(), true);
     assert.equal(informer.stats.lists, 3);
+    assert.deepEqual(api.listResourceVersions, ['0', '0', '0'], 'a retried first list still asks the cache');
     cacheMatchesApi(api, informer);
   });
 

@@ -50,6 +50,8 @@ export class Informer<T extends KubeObject> {
   /** Incremented whenever a watch is abandoned, so late events of an old watch are ignored. */
   private generation = 0;
   private lastResourceVersion = '';
+  /** A watch answered 410 Gone: the next list must be a consistent one (client-go's isLastSyncResourceVersionUnavailable). */
+  private resourceVersionGone = false;
   private synced = false;
   private running = false;
   private backoffMs: number;
@@ -102,7 +104,7 @@ export class Informer<T extends KubeObject> {
     let listed;
     try {
       this.stats.lists++;
-      listed = await this.options.listWatcher.list({ resourceVersion: '' });
+      listed = await this.options.listWatcher.list({ resourceVersion: this.relistResourceVersion() });
     } catch {
       if (generation !== this.generation || !this.running) return;
       this.retryLater(() => void this.listAndWatch());
@@ -111,9 +113,22 @@ export class Informer<T extends KubeObject> {
     if (generation !== this.generation || !this.running) return;
     this.replace(listed.items);
     this.lastResourceVersion = listed.resourceVersion;
+    this.resourceVersionGone = false;
     this.synced = true;
     this.backoffMs = this.options.backoffInitialMs ?? INFORMER_BACKOFF_INITIAL_MS;
     this.startWatch(generation);
+  }
+
+  /**
+   * As client-go's reflector: the first list is served by the API server's
+   * watch cache ("0": any revision, no quorum read — a thousand kubelets
+   * starting must not each read through to the store); later lists are "not
+   * older than" what this informer already saw; after a 410 Gone only a
+   * consistent list ("") will do.
+   */
+  private relistResourceVersion(): string {
+    if (this.resourceVersionGone) return '';
+    return this.lastResourceVersion === '' ? '0' : this.lastResourceVersion;
   }
 
   private startWatch(generation: number): void {
@@ -137,6 +152,7 @@ export class Informer<T extends KubeObject> {
         if (isGone(failure)) {
           // Our resourceVersion was compacted away: only a fresh list can tell us the state.
           this.stats.relistsOnGone++;
+          this.resourceVersionGone = true;
           void this.listAndWatch();
           return;
         }

@@ -51,6 +51,9 @@ export class FakeApi {
   }
 
   /** The next `count` lists fail with 500. */
+  /** The resourceVersion every list asked for, in order ('' for a consistent list). */
+  readonly listResourceVersions: string[] = [];
+
   failNextLists(count: number): void {
     this.listFailuresLeft = count;
   }
@@ -159,7 +162,8 @@ export class FakeApi {
 
   listWatcher<T extends KubeObject>(resource: string): ListWatcher<T> {
     return {
-      list: () => this.answer((): ListResult<T> => {
+      list: (options) => this.answer((): ListResult<T> => {
+        this.listResourceVersions.push(options?.resourceVersion ?? '');
         if (this.listFailuresLeft > 0) {
           this.listFailuresLeft--;
           throw new ClientError(500, 'InternalError', 'injected list failure');
