@@ -7,6 +7,7 @@ import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
 import { parseMilli } from './quantity.js';
+import { defaultCronJob, defaultJobSpec, prepareJobForCreate, preparePdbForCreate, validateCronJob, validateJob, validateJobUpdate, validatePdb } from './workloads-strategy.js';
 
 type Obj = KubeObject & Record<string, unknown>;
 type Causes = StatusCause[];
@@ -21,19 +22,19 @@ const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const DNS1123_LABEL_LENGTH_MAX = 63;
 const DNS1123_SUBDOMAIN_LENGTH_MAX = 253;
 
-function required(field: string): StatusCause {
+export function required(field: string): StatusCause {
   return { reason: 'FieldValueRequired', message: 'Required value', field };
 }
-function invalid(field: string, value: unknown, why: string): StatusCause {
+export function invalid(field: string, value: unknown, why: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${why}`, field };
 }
-function notSupported(field: string, value: unknown, allowed: string[]): StatusCause {
+export function notSupported(field: string, value: unknown, allowed: string[]): StatusCause {
   return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`, field };
 }
 function duplicate(field: string, value: unknown): StatusCause {
   return { reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field };
 }
-function immutable(field: string): StatusCause {
+export function immutable(field: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: 'field is immutable', field };
 }
 
@@ -159,6 +160,12 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
     case 'replicasets':
       defaultTemplated(obj);
       break;
+    case 'jobs':
+      defaultJobSpec(obj.spec);
+      break;
+    case 'cronjobs':
+      defaultCronJob(obj);
+      break;
     case 'services': {
       const spec = obj.spec;
       if (!isObject(spec)) break;
@@ -240,7 +247,7 @@ function validateContainers(list: unknown, field: string, causes: Causes, requir
   });
 }
 
-function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
+export function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
   if (!isObject(spec)) {
     causes.push(required(field));
     return;
@@ -351,6 +358,9 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'pods': validatePodSpec(obj.spec, 'spec', causes); break;
     case 'deployments': validateSelectorAndTemplate(obj, causes, true); break;
     case 'replicasets': validateSelectorAndTemplate(obj, causes, false); break;
+    case 'jobs': validateJob(obj, causes); break;
+    case 'cronjobs': validateCronJob(obj, causes); break;
+    case 'poddisruptionbudgets': validatePdb(obj, causes); break;
     case 'services': validateService(obj, causes); break;
     case 'configmaps': validateStringMap(obj.data, 'data', causes); break;
     case 'secrets': {
@@ -464,6 +474,9 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
     case 'replicasets':
       if (!same(get(next, ['spec', 'selector']), get(prev, ['spec', 'selector']))) causes.push(immutable('spec.selector'));
       break;
+    case 'jobs':
+      validateJobUpdate(next, prev, causes);
+      break;
     case 'services': {
       const prevIp = get(prev, ['spec', 'clusterIP']);
       const nextIp = get(next, ['spec', 'clusterIP']);
@@ -509,6 +522,15 @@ export function prepareForCreate(info: ResourceInfo, obj: Obj): void {
     case 'deployments':
     case 'replicasets':
       obj.status = {};
+      break;
+    case 'jobs':
+      prepareJobForCreate(obj);
+      break;
+    case 'cronjobs':
+      obj.status = {};
+      break;
+    case 'poddisruptionbudgets':
+      preparePdbForCreate(obj);
       break;
     case 'services':
       obj.status = { loadBalancer: {} };

@@ -8,3 +8,5 @@ export * from './core.js';
 export * from './apps.js';
 export * from './coordination.js';
 export * from './rbac.js';
+export * from './batch.js';
+export * from './policy.js';
