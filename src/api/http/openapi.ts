@@ -32,6 +32,9 @@ const DESCRIPTIONS: Record<string, string> = {
   Secret: 'Secret holds secret data of a certain type.',
   Deployment: 'Deployment enables declarative updates for Pods and ReplicaSets.',
   ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
+  Job: 'Job represents the configuration of a single job.',
+  CronJob: 'CronJob represents the configuration of a single cron job.',
+  PodDisruptionBudget: 'PodDisruptionBudget is an object to define the max disruption that can be caused to a collection of pods',
   Lease: 'Lease defines a lease concept.',
   EndpointSlice: 'EndpointSlice represents a subset of the endpoints that implement a service.',
 };
