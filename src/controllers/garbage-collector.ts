@@ -1,7 +1,7 @@
 /**
  * The garbage collector (Kubernetes' pkg/controller/garbagecollector), over
  * the resources the controllers own: Deployments, ReplicaSets, Pods,
- * Services and EndpointSlices. The API server marks deletions (the
+ * Services, EndpointSlices, Jobs and CronJobs. The API server marks deletions (the
  * `orphan` and `foregroundDeletion` finalizers); this acts on them:
  *
  * - background: an object whose owners are all gone is deleted;
@@ -20,13 +20,14 @@ import {
   type Clock, type Informer, type ResourceType,
 } from '../client/index.js';
 import { isDeleting, type ControllerApi } from './common.js';
+import { CRONJOBS, JOBS } from './workload-resources.js';
 import { KeyedWorkers, type Logger, type SharedInformers, type SyncResult } from './runtime.js';
 
 export const FINALIZER_ORPHAN = 'orphan';
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 /** The resources the collector watches, by kind. Owners of other kinds are checked live and treated as present when unknown. */
-const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES] as ResourceType<KubeObject>[];
+const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES, JOBS, CRONJOBS] as ResourceType<KubeObject>[];
 const BY_KIND = new Map<string, ResourceType<KubeObject>>([...WATCHED, NODES as ResourceType<KubeObject>].map((t) => [t.kind, t]));
 
 export interface GarbageCollectorOptions {
