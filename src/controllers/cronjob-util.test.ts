@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCron } from '../api/cron.js';
 import type { CronJob, Job } from '../api/types/index.js';
-import { dueSchedule, jobNameFor, jobsOverHistory, tooLate } from './cronjob-util.js';
+import { dueSchedule, formatInZone, jobNameFor, jobsOverHistory, tooLate } from './cronjob-util.js';
 
 const cronJob = (spec: Partial<NonNullable<CronJob['spec']>>, status: CronJob['status'] = {}): CronJob => ({
   metadata: { name: 'tick', namespace: 'default', creationTimestamp: '2026-01-01T00:00:10Z' },
@@ -28,8 +28,12 @@ describe('CronJob scheduling decisions', () => {
     assert.equal(tooLate(cronJob({}), at('2026-01-01T05:00:00Z'), at('2026-01-02T05:00:31Z')), false, 'no deadline: never too late');
   });
 
-  test('a Job is named after its scheduled minute', () => {
+  test('a Job is named after its scheduled minute; its scheduled-timestamp annotation is RFC 3339 in the CronJob\'s zone', () => {
     assert.equal(jobNameFor(cronJob({}), at('2026-01-01T00:05:00Z')), `tick-${at('2026-01-01T00:05:00Z') / 60_000}`);
+    assert.equal(formatInZone(at('2026-01-01T00:05:00Z'), 'UTC'), '2026-01-01T00:05:00Z');
+    assert.equal(formatInZone(at('2026-01-01T00:05:00Z'), 'Europe/Berlin'), '2026-01-01T01:05:00+01:00');
+    assert.equal(formatInZone(at('2026-07-01T12:00:00Z'), 'America/New_York'), '2026-07-01T08:00:00-04:00');
+    assert.equal(formatInZone(at('2026-01-01T00:00:00Z'), 'Asia/Kolkata'), '2026-01-01T05:30:00+05:30');
   });
 
   test('history limits keep the newest finished Jobs of each outcome and never touch running ones', () => {

@@ -4,7 +4,7 @@
  * start, the Job name of a scheduled time, and which finished Jobs fall
  * out of the history limits. Pure: `nowMs` is passed in.
  */
-import { activationsBetween, nextActivation, parseCron, type CronSchedule } from '../api/cron.js';
+import { activationsBetween, nextActivation, parseCron, wallClock, type CronSchedule } from '../api/cron.js';
 import type { CronJob, Job } from '../api/types/index.js';
 import { parseTime } from './common.js';
 
@@ -69,4 +69,18 @@ export function jobsOverHistory(cronJob: CronJob, jobs: readonly Job[]): Job[] {
     return finished.slice(0, Math.max(0, finished.length - limit));
   };
   return [...over('Complete', cronJob.spec?.successfulJobsHistoryLimit), ...over('Failed', cronJob.spec?.failedJobsHistoryLimit)];
+}
+
+/** RFC 3339 on the zone's wall clock with its offset (`2026-03-01T10:00:00+01:00`; `Z` for UTC), as Go's time.Format in a location. */
+export function formatInZone(ms: number, zone: string): string {
+  const seconds = Math.floor(ms / 1000) * 1000;
+  const w = wallClock(seconds, zone);
+  const wallMs = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, new Date(seconds).getUTCSeconds());
+  const offsetMinutes = Math.round((wallMs - seconds) / 60_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const date = `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(new Date(seconds).getUTCSeconds())}`;
+  if (offsetMinutes === 0) return `${date}Z`;
+  const sign = offsetMinutes > 0 ? '+' : '-';
+  const abs = Math.abs(offsetMinutes);
+  return `${date}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }

@@ -12,11 +12,11 @@ import { CronParseError } from '../api/cron.js';
 import type { CronJob, CronJobStatus, Job } from '../api/types/index.js';
 import { INDEX_OWNER_UID, isNotFound, objectKey, type Clock, type Informer } from '../client/index.js';
 import { controllerRefOf, formatTime, isDeleting, ownerRefTo, parseTime, type ControllerApi, type EventRecorder } from './common.js';
-import { MISSED_SCHEDULES_MAX, dueSchedule, jobFinished, jobNameFor, jobsOverHistory, scheduleOf, tooLate } from './cronjob-util.js';
+import { MISSED_SCHEDULES_MAX, dueSchedule, formatInZone, jobFinished, jobNameFor, jobsOverHistory, scheduleOf, tooLate, zoneOf } from './cronjob-util.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
 import { CRONJOBS, JOBS } from './workload-resources.js';
 
-/** The annotation a scheduled Job carries: its scheduled time (RFC 3339). */
+/** The annotation a scheduled Job carries: its scheduled time (RFC 3339, in the CronJob's zone). */
 export const CRONJOB_SCHEDULED_TIMESTAMP = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** Kubernetes wakes 100 ms after the scheduled time, so the time has surely come on the controller's clock. */
 const WAKE_AFTER_SCHEDULE_MS = 100;
@@ -158,7 +158,7 @@ export class CronJobController {
       metadata: {
         name, namespace: cronJob.metadata.namespace,
         labels: { ...(template?.metadata?.labels ?? {}) },
-        annotations: { ...(template?.metadata?.annotations ?? {}), [CRONJOB_SCHEDULED_TIMESTAMP]: formatTime(scheduledMs) },
+        annotations: { ...(template?.metadata?.annotations ?? {}), [CRONJOB_SCHEDULED_TIMESTAMP]: formatInZone(scheduledMs, zoneOf(cronJob)) },
         ownerReferences: [ownerRefTo(cronJob, 'batch/v1', 'CronJob')],
       },
       spec: structuredClone(template?.spec ?? { template: { spec: { containers: [] } } }),

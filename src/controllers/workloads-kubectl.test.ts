@@ -61,6 +61,9 @@ test('with the real kubectl: create job and wait for complete; create job --from
     assert.equal(manual.metadata.annotations?.['cronjob.kubernetes.io/instantiate'], 'manual');
     assert.deepEqual(manual.metadata.ownerReferences?.map((r) => `${r.kind}/${r.name}`), ['CronJob/tick']);
     assert.match(await run(['get', 'all']), /cronjob.batch\/tick/, 'CronJobs are in the category all');
+    const describedCron = await run(['describe', 'cronjob', 'tick']);
+    assert.match(describedCron, /Schedule:\s+\*\/30 \* \* \* \*/, describedCron);
+    assert.match(describedCron, /Concurrency Policy:\s+Allow/, describedCron);
 
     // A budget that allows no disruption: drain waits, then fails saying why.
     await run(['create', 'deployment', 'web', '--image=nginx', '--replicas=2']);
