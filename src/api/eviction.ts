@@ -56,8 +56,12 @@ function canIgnoreBudget(pod: Pod): boolean {
 /** The budgets whose (non-empty) selector matches the pod: an empty selector covers nothing here, as in Kubernetes' eviction. */
 export function budgetsCovering(pod: Pod, budgets: readonly PodDisruptionBudget[]): PodDisruptionBudget[] {
   return budgets.filter((b) => {
-    const selector = selectorFromObject(b.spec?.selector);
-    return selector.length > 0 && matchesLabels(selector, pod.metadata.labels);
+    try {
+      const selector = selectorFromObject(b.spec?.selector);
+      return selector.length > 0 && matchesLabels(selector, pod.metadata.labels);
+    } catch {
+      return false; // validation refuses such selectors; one stored before covers nothing
+    }
   });
 }
 

@@ -102,6 +102,41 @@ function positiveInt(value: unknown, field: string, causes: Causes): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) causes.push(invalid(field, value, 'must be greater than 0'));
 }
 
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+/** A metav1.LabelSelector: matchLabels a string map, matchExpressions with known operators and the values each needs. */
+export function validateLabelSelector(selector: unknown, field: string, causes: Causes): void {
+  if (selector === undefined || selector === null) return;
+  if (!isObject(selector)) {
+    causes.push(invalid(field, selector, 'must be a label selector'));
+    return;
+  }
+  if (selector.matchLabels !== undefined && selector.matchLabels !== null) {
+    if (!isObject(selector.matchLabels)) causes.push(invalid(`${field}.matchLabels`, selector.matchLabels, 'must be a map of strings'));
+    else for (const [k, v] of Object.entries(selector.matchLabels)) if (typeof v !== 'string') causes.push(invalid(`${field}.matchLabels[${k}]`, v, 'must be a string'));
+  }
+  const expressions = selector.matchExpressions;
+  if (expressions === undefined || expressions === null) return;
+  if (!Array.isArray(expressions)) {
+    causes.push(invalid(`${field}.matchExpressions`, expressions, 'must be a list'));
+    return;
+  }
+  expressions.forEach((e, i) => {
+    const at = `${field}.matchExpressions[${i}]`;
+    if (!isObject(e)) return void causes.push(invalid(at, e, 'must be an object'));
+    if (typeof e.key !== 'string' || e.key === '') causes.push(required(`${at}.key`));
+    if (!SELECTOR_OPERATORS.includes(e.operator as string)) return void causes.push(invalid(`${at}.operator`, e.operator, 'not a valid selector operator'));
+    const values = e.values;
+    if (values !== undefined && values !== null && (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))) return void causes.push(invalid(`${at}.values`, values, 'must be a list of strings'));
+    const count = Array.isArray(values) ? values.length : 0;
+    if ((e.operator === 'In' || e.operator === 'NotIn') && count === 0) causes.push(required(`${at}.values`));
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && count > 0) causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified when `operator` is \'Exists\' or \'DoesNotExist\'', field: `${at}.values` });
+  });
+}
+
+/** Kubernetes' limit on completions and parallelism of Indexed Jobs: the controller walks every index. */
+export const INDEXED_JOB_COMPLETIONS_MAX = 100_000;
+
 /** A JobSpec at `field` (`spec`, or `spec.jobTemplate.spec` of a CronJob, where the selector is not generated). */
 export function validateJobSpec(spec: unknown, field: string, causes: Causes, selectorRequired: boolean): void {
   if (!isObject(spec)) {
@@ -119,6 +154,13 @@ export function validateJobSpec(spec: unknown, field: string, causes: Causes, se
   if (spec.completionMode === 'Indexed' && (spec.completions === undefined || spec.completions === null)) {
     causes.push({ reason: 'FieldValueRequired', message: 'Required value: when completion mode is Indexed', field: `${field}.completions` });
   }
+  if (spec.completionMode === 'Indexed') {
+    for (const name of ['completions', 'parallelism']) {
+      const value = spec[name];
+      if (typeof value === 'number' && value > INDEXED_JOB_COMPLETIONS_MAX) causes.push(invalid(`${field}.${name}`, value, `must be less than or equal to ${INDEXED_JOB_COMPLETIONS_MAX} when completion mode is Indexed`));
+    }
+  }
+  validateLabelSelector(spec.selector, `${field}.selector`, causes);
   const template = spec.template;
   if (!isObject(template)) {
     causes.push(required(`${field}.template`));
@@ -206,7 +248,7 @@ export function validatePdb(obj: Obj, causes: Causes): void {
   }
   validateIntOrPercent(spec.minAvailable, 'spec.minAvailable', causes);
   validateIntOrPercent(spec.maxUnavailable, 'spec.maxUnavailable', causes);
-  if (spec.selector !== undefined && spec.selector !== null && !isObject(spec.selector)) causes.push(invalid('spec.selector', spec.selector, 'must be a label selector'));
+  validateLabelSelector(spec.selector, 'spec.selector', causes);
   const policy = spec.unhealthyPodEvictionPolicy;
   if (policy !== undefined && policy !== null && !['IfHealthyBudget', 'AlwaysAllow'].includes(policy as string)) {
     causes.push(notSupported('spec.unhealthyPodEvictionPolicy', policy, ['IfHealthyBudget', 'AlwaysAllow']));

@@ -35,7 +35,12 @@ export function needsScale(pdb: PodDisruptionBudget): boolean {
 export function podsOfBudget(pdb: PodDisruptionBudget, pods: readonly Pod[]): Pod[] {
   const selector = pdb.spec?.selector;
   if (selector === undefined || selector === null) return [];
-  const requirements = selectorFromObject(selector);
+  let requirements;
+  try {
+    requirements = selectorFromObject(selector);
+  } catch {
+    return []; // validation refuses such selectors; one stored before cannot select anything
+  }
   return pods.filter((p) => p.metadata.namespace === pdb.metadata.namespace && matchesLabels(requirements, p.metadata.labels));
 }
 
