@@ -43,7 +43,8 @@ export function defaultJobSpec(spec: unknown): void {
   spec.backoffLimit ??= JOB_BACKOFF_LIMIT_DEFAULT;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
-  spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+  // With a podFailurePolicy, Kubernetes replaces a pod only once it has failed.
+  spec.podReplacementPolicy ??= isObject(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
   const template = spec.template;
   if (isObject(template)) {
     if (!isObject(template.metadata)) template.metadata = {};

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { SimulatedSystem, createLogger } from '../actor/index.js';
 import { apiServer } from '../api/behaviour.js';
 import type { ApiReply, ApiServerMsg, ApiTarget } from '../api/protocol.js';
-import type { CronJob, Event, Job, KubeObject, List, Pod } from '../api/types/index.js';
+import type { CronJob, Event, Job, KubeObject, List, Pod, PodDisruptionBudget } from '../api/types/index.js';
 import { JOB_COMPLETION_INDEX, JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from '../api/workloads-strategy.js';
 import { timingFor } from '../cluster/spec.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
@@ -36,7 +36,7 @@ async function simCluster(seed: number) {
     return reply.body;
   };
   return {
-    sim,
+    sim, api,
     create: <T extends KubeObject>(t: ApiTarget, object: T) => ask<T>({ type: 'api.create', body: { ...t, object } }),
     get: async <T extends KubeObject>(t: ApiTarget, name: string): Promise<T | undefined> => {
       const reply = await sim.settle(api.ask<ApiReply<T>>({ type: 'api.get', body: { ...t, name } }));
@@ -217,5 +217,51 @@ describe('CronJobs on virtual time', () => {
     await h.create(CRONJOB, cronJob('paused', 'sim/exit-after-1s', { suspend: true }));
     await h.sim.runFor(2 * 60_000 + 10_000);
     assert.equal((await h.list<Job>(JOB)).filter((j) => j.metadata.ownerReferences?.[0]?.name === 'paused').length, 0);
+  });
+});
+
+describe('PodDisruptionBudgets and evictions in the simulated runtime', () => {
+  let h: Awaited<ReturnType<typeof simCluster>>;
+  before(async () => {
+    h = await simCluster(1803);
+  });
+  after(async () => {
+    await h.sim.shutdown();
+  });
+
+  test('maxUnavailable 1 over a Deployment of 3: one eviction is allowed, the next is refused with 429 until the replacement is Ready', async () => {
+    const DEPLOY: ApiTarget = { group: 'apps', version: 'v1', resource: 'deployments', namespace: NS };
+    const PDB: ApiTarget = { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace: NS };
+    await h.create(DEPLOY, {
+      metadata: { name: 'web', namespace: NS },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+    } as KubeObject);
+    await h.create(PDB, { metadata: { name: 'web', namespace: NS }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } } } as PodDisruptionBudget);
+    const ready = (p: Pod) => p.metadata.deletionTimestamp === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    const allowedOne = async () => {
+      const b = await h.get<PodDisruptionBudget>(PDB, 'web');
+      const pods = (await h.list<Pod>(POD, 'app=web')).filter(ready);
+      return b?.status?.disruptionsAllowed === 1 && pods.length === 3 ? b : undefined;
+    };
+    const budget = await h.until('the budget allows one disruption', allowedOne);
+    assert.deepEqual([budget.status?.expectedPods, budget.status?.desiredHealthy, budget.status?.currentHealthy], [3, 2, 3], 'expected from the Deployment\'s replicas');
+    assert.deepEqual(budget.status?.conditions?.map((c) => [c.type, c.status, c.reason]), [['DisruptionAllowed', 'True', 'SufficientPods']]);
+    assert.equal(budget.status?.observedGeneration, budget.metadata.generation);
+
+    const [first, second] = (await h.list<Pod>(POD, 'app=web')).filter(ready);
+    const evict = (name: string) => h.sim.settle(h.api.ask<ApiReply<unknown>>({ type: 'api.create', body: { ...POD, name, subresource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: NS } } } }));
+    const allowed = await evict(first!.metadata.name!);
+    assert.ok(allowed.ok, `the first eviction is allowed: ${JSON.stringify(allowed)}`);
+    const refused = await evict(second!.metadata.name!);
+    assert.ok(!refused.ok, 'the second is refused');
+    assert.equal(refused.status.code, 429);
+    assert.equal(refused.status.message, "Cannot evict pod as it would violate the pod's disruption budget.");
+    assert.equal(refused.status.details?.causes?.[0]?.reason, 'DisruptionBudget');
+    const evicted = await h.get<Pod>(POD, first!.metadata.name!);
+    assert.ok(evicted === undefined || evicted.metadata.deletionTimestamp !== undefined, 'the first pod is going');
+    assert.equal((await h.get<Pod>(POD, second!.metadata.name!))?.metadata.deletionTimestamp, undefined, 'the second stays');
+
+    await h.until('the replacement is Ready and the budget allows one again', allowedOne);
+    assert.ok((await evict(second!.metadata.name!)).ok, 'now the second may go');
   });
 });
