@@ -21,7 +21,7 @@ import { KUBECTL, requireKubectl } from '../testing/tools.js';
 
 const TIMING = timingFor('fast');
 
-test('with the real kubectl: create job and wait for complete; create job --from=cronjob; a PDB at minAvailable = replicas makes drain fail reporting the budget', { skip: !isMainThread ? 'worker thread' : requireKubectl() }, async () => {
+test('with the real kubectl: create job and wait for complete; create job --from=cronjob; a PDB at minAvailable = replicas makes drain fail reporting the budget, one of maxUnavailable 1 makes it evict one pod at a time', { skip: !isMainThread ? 'worker thread' : requireKubectl() }, async () => {
   const system = new ThreadedSystem({ seed: 18, logLevel: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'kubethreads-workloads-kubectl-'));
   try {
@@ -79,6 +79,17 @@ test('with the real kubectl: create job and wait for complete; create job --from
     assert.match(drain.stderr, /Cannot evict pod as it would violate the pod's disruption budget\./, drain.stderr);
     assert.equal((await run(['get', 'pods', '-l', 'app=web', '-o', 'name'])).trim().split('\n').length, 2, 'both pods of the budget are still there');
     assert.match(await run(['describe', 'pdb', 'web']), /Allowed disruptions:\s+0/);
+
+    // With room elsewhere and a budget of one disruption, drain evicts one pod at a time, waiting for each replacement.
+    await spawnNode(system, { index: 1, runtime: 'sim', allowProcesses: false, timing: TIMING, dataDir: undefined });
+    await run(['wait', '--for=condition=Ready', 'node/node-1', '--timeout=30s']);
+    await run(['patch', 'pdb', 'web', '--type=merge', '-p', '{"spec":{"minAvailable":null,"maxUnavailable":1}}']);
+    const drained = await kubectl(['drain', 'node-0', '--ignore-daemonsets', '--timeout=90s']);
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /node\/node-0 drained/);
+    assert.match(drained.stderr, /will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\./, 'the second eviction waited for the first replacement');
+    const nodes = (await run(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].spec.nodeName}'])).trim().split(/\s+/);
+    assert.deepEqual(nodes, ['node-1', 'node-1']);
   } finally {
     await system.shutdown();
     rmSync(dir, { recursive: true, force: true });
