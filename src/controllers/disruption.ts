@@ -75,7 +75,9 @@ export class DisruptionController {
     if (pdb === undefined || isDeleting(pdb)) return;
     const nowMs = this.options.clock.now();
     const pods = podsOfBudget(pdb, this.options.pods.store.byIndex(INDEX_NAMESPACE, pdb.metadata.namespace ?? ''));
-    if (pods.length === 0) this.options.recorder.normal(withKind(pdb), 'NoPods', 'No matching pods found');
+    // Said once per change (a new generation, or the last pod gone), not on every resync: our recorder does not aggregate repeats as Kubernetes' does.
+    const newlyEmpty = pdb.status?.observedGeneration !== pdb.metadata.generation || (pdb.status?.expectedPods ?? 0) > 0;
+    if (pods.length === 0 && newlyEmpty) this.options.recorder.normal(withKind(pdb), 'NoPods', 'No matching pods found');
     let scale = 0;
     if (needsScale(pdb) && pods.length > 0) {
       try {

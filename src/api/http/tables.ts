@@ -195,7 +195,7 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Timezone', cell: (o) => str(get(o, 'spec', 'timeZone')), description: 'The time zone name for the given schedule.' },
     { name: 'Suspend', type: 'boolean', cell: (o) => boolText(get(o, 'spec', 'suspend')), description: 'This flag tells the controller to suspend subsequent executions.' },
     { name: 'Active', type: 'integer', cell: (o) => list(get(o, 'status', 'active')).length, description: 'A list of pointers to currently running jobs.' },
-    { name: 'Last Schedule', type: 'date', cell: (o, now) => (typeof get(o, 'status', 'lastScheduleTime') === 'string' ? since(get(o, 'status', 'lastScheduleTime'), now) : '<none>'), description: 'Information when was the last time the job was successfully scheduled.' },
+    { name: 'Last Schedule', type: 'string', cell: (o, now) => (typeof get(o, 'status', 'lastScheduleTime') === 'string' ? since(get(o, 'status', 'lastScheduleTime'), now) : '<none>'), description: 'Information when was the last time the job was successfully scheduled.' },
     AGE,
     { name: 'Containers', priority: 1, cell: (o) => cronJobContainers(o).map((c) => String(c.name)).join(',') },
     { name: 'Images', priority: 1, cell: (o) => cronJobContainers(o).map((c) => String(c.image)).join(',') },
