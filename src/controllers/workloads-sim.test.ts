@@ -213,6 +213,19 @@ describe('CronJobs on virtual time', () => {
     assert.ok(reasons.includes('JobAlreadyActive'), reasons.join(','));
   });
 
+  test('garbage collection: deleting a CronJob deletes its Jobs and their pods (background propagation)', async () => {
+    const before = (await h.list<Job>(JOB)).filter((j) => j.metadata.ownerReferences?.[0]?.name === 'forbid');
+    assert.ok(before.length > 0, 'the Forbid CronJob has a Job');
+    const podsBefore = await h.list<Pod>(POD, `${JOB_NAME_LABEL}=${before[0]!.metadata.name}`);
+    assert.ok(podsBefore.length > 0, 'and the Job a pod');
+    await h.sim.settle(h.api.ask<ApiReply<unknown>>({ type: 'api.delete', body: { ...CRONJOB, name: 'forbid', options: { propagationPolicy: 'Background' } } }));
+    await h.until('its Jobs and pods gone', async () => {
+      const jobs = (await h.list<Job>(JOB)).filter((j) => j.metadata.ownerReferences?.[0]?.name === 'forbid');
+      const pods = await h.list<Pod>(POD, `${JOB_NAME_LABEL}=${before[0]!.metadata.name}`);
+      return jobs.length === 0 && pods.length === 0 ? true : undefined;
+    });
+  });
+
   test('suspend: no Job is created while suspended', async () => {
     await h.create(CRONJOB, cronJob('paused', 'sim/exit-after-1s', { suspend: true }));
     await h.sim.runFor(2 * 60_000 + 10_000);
