@@ -13,6 +13,44 @@ import { isDeleting, isPodReady, parseTime } from './common.js';
 export const JOB_BACKOFF_INITIAL_MS = 10_000;
 export const JOB_BACKOFF_MAX_MS = 360_000;
 
+/** Kubernetes' finalizer on a Job's pods: a pod is not gone before the Job has counted it. */
+export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
+
+/** What the Job has counted (status.succeeded / failed plus the uncounted terminated pods), and the indexes completed. */
+export interface JobCounts {
+  succeeded: number;
+  failed: number;
+  completedIndexes: Set<number>;
+}
+
+export function hasTrackingFinalizer(pod: Pod): boolean {
+  return (pod.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
+}
+
+/**
+ * How a pod counts once it is done: Succeeded, or failed — a Failed pod, and
+ * also one being deleted before it finished (Kubernetes counts terminating
+ * pods as failures). undefined: still running.
+ */
+export function outcomeOf(pod: Pod): 'succeeded' | 'failed' | undefined {
+  if (pod.status?.phase === 'Succeeded') return 'succeeded';
+  if (pod.status?.phase === 'Failed' || isDeleting(pod)) return 'failed';
+  return undefined;
+}
+
+/** Parses completedIndexes (`0-2,5`); malformed parts are ignored, indexes past `limit` dropped. */
+export function parseIndexes(text: string | undefined, limit: number): Set<number> {
+  const out = new Set<number>();
+  for (const part of (text ?? '').split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (match === null) continue;
+    const from = Number(match[1]);
+    const to = Math.min(match[2] === undefined ? from : Number(match[2]), limit - 1);
+    for (let i = from; i <= to; i++) out.add(i);
+  }
+  return out;
+}
+
 export interface JobPods {
   /** Not finished and not being deleted. */
   active: Pod[];
@@ -69,9 +107,9 @@ export interface FailureVerdict {
  * (with OnFailure, restarts of running pods count as failures), or
  * activeDeadlineSeconds passed since startTime.
  */
-export function failureOf(job: Job, pods: JobPods, nowMs: number): FailureVerdict | undefined {
+export function failureOf(job: Job, pods: JobPods, counts: JobCounts, nowMs: number): FailureVerdict | undefined {
   const backoffLimit = job.spec?.backoffLimit ?? 6;
-  const failed = pods.failed.length;
+  const failed = counts.failed;
   if (failed > backoffLimit) return { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   if (job.spec?.template.spec.restartPolicy === 'OnFailure') {
     const restarts = restartsOfActive(pods.active);
@@ -121,32 +159,30 @@ export function formatIndexes(indexes: Iterable<number>): string {
 }
 
 /** Whether the Job has met its success criteria: enough completions (or, without completions, one success and nothing running). */
-export function succeededEnough(job: Job, pods: JobPods): boolean {
+export function succeededEnough(job: Job, pods: JobPods, counts: JobCounts): boolean {
   const completions = job.spec?.completions;
-  if (job.spec?.completionMode === 'Indexed') return succeededIndexes(job, pods).size >= (completions ?? 0);
-  if (completions === undefined || completions === null) return pods.succeeded.length > 0 && pods.active.length === 0;
-  return pods.succeeded.length >= completions;
+  if (job.spec?.completionMode === 'Indexed') return counts.completedIndexes.size >= (completions ?? 0);
+  if (completions === undefined || completions === null) return counts.succeeded > 0 && pods.active.length === 0;
+  return counts.succeeded >= completions;
 }
 
 /** How many pods should be running now (Kubernetes' manageJob for NonIndexed). */
-export function wantActive(job: Job, pods: JobPods): number {
+export function wantActive(job: Job, pods: JobPods, counts: JobCounts): number {
   if (job.spec?.suspend === true) return 0;
   const parallelism = job.spec?.parallelism ?? 1;
   const completions = job.spec?.completions;
   if (completions === undefined || completions === null) {
     // Work-queue Jobs: once one pod succeeded, no new pods start.
-    return pods.succeeded.length > 0 ? Math.min(parallelism, pods.active.length) : parallelism;
+    return counts.succeeded > 0 ? Math.min(parallelism, pods.active.length) : parallelism;
   }
-  const remaining = job.spec?.completionMode === 'Indexed'
-    ? completions - succeededIndexes(job, pods).size
-    : completions - pods.succeeded.length;
+  const remaining = job.spec?.completionMode === 'Indexed' ? completions - counts.completedIndexes.size : completions - counts.succeeded;
   return Math.max(0, Math.min(parallelism, remaining));
 }
 
 /** Indexes an Indexed Job should start next: not succeeded, not running, lowest first, at most `count`. */
-export function indexesToStart(job: Job, pods: JobPods, count: number): number[] {
+export function indexesToStart(job: Job, pods: JobPods, counts: JobCounts, count: number): number[] {
   const completions = job.spec?.completions ?? 0;
-  const taken = succeededIndexes(job, pods);
+  const taken = new Set(counts.completedIndexes);
   for (const pod of [...pods.active, ...pods.terminating]) {
     const i = indexOf(pod);
     if (i !== undefined) taken.add(i);

@@ -8,23 +8,30 @@
  * the terminal one (Complete or Failed) once no pod of the Job is left
  * running. Decisions are in job-util.ts; this file does the writes.
  *
- * Counting: succeeded and failed are the Succeeded and Failed pods the Job
- * owns. Kubernetes also counts pods deleted before they finish (it keeps
- * them with the batch.kubernetes.io/job-tracking finalizer); here a pod
- * deleted while running is replaced, not counted as a failure.
+ * Counting as Kubernetes does, with the batch.kubernetes.io/job-tracking
+ * finalizer on every pod: a finished pod (or one deleted before it
+ * finished: a failure) is recorded in status.uncountedTerminatedPods, its
+ * finalizer removed, then added to succeeded / failed, so neither a pod
+ * deleted early nor a controller failover loses or doubles a count. Pods
+ * of a deleted Job, and orphans whose Job is gone, are released.
  */
 import type { Job, JobStatus, OwnerReference, Pod } from '../api/types/index.js';
 import { JOB_COMPLETION_INDEX } from '../api/workloads-strategy.js';
-import { INDEX_CONTROLLER_UID, PODS, isNotFound, objectKey, type Clock, type Informer } from '../client/index.js';
+import { INDEX_CONTROLLER_UID, PODS, isConflict, isNotFound, objectKey, type Clock, type Informer } from '../client/index.js';
 import { controllerRefOf, formatTime, isDeleting, ownerRefTo, type ControllerApi, type EventRecorder } from './common.js';
 import { Expectations } from './expectations.js';
 import {
-  classifyPods, deadlineOf, failureOf, formatIndexes, indexesToStart, isJobFinished, jobCondition, recreateNotBeforeMs, succeededEnough,
-  succeededIndexes, wantActive, withCondition, type JobPods,
+  JOB_TRACKING_FINALIZER, classifyPods, deadlineOf, failureOf, formatIndexes, hasTrackingFinalizer, indexOf, indexesToStart, isJobFinished, jobCondition,
+  outcomeOf, parseIndexes, recreateNotBeforeMs, succeededEnough, wantActive, withCondition, type JobCounts, type JobPods,
 } from './job-util.js';
 import { BURST_REPLICAS, rankForDeletion, slowStartBatch, SLOW_START_INITIAL_BATCH } from './replicaset.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
 import { JOBS } from './workload-resources.js';
+
+/** Work-queue keys of pods whose Job may be gone, apart from Job keys (`namespace/name`). */
+const ORPHAN_KEY_PREFIX = 'orphan-pod:';
+/** How soon to look again while finished pods wait to be counted (a finalizer removal lost a race). */
+const UNCOUNTED_RETRY_MS = 1_000;
 
 export interface JobControllerOptions {
   api: ControllerApi;
@@ -39,6 +46,8 @@ export interface JobControllerOptions {
 export class JobController {
   readonly workers: KeyedWorkers;
   readonly expectations: Expectations;
+  /** Per Job: pods whose finalizer this controller removed and counted, until the cache shows it gone (so a lagging cache cannot count them twice). */
+  private readonly finalizersRemoved = new Map<string, Set<string>>();
 
   constructor(private readonly options: JobControllerOptions) {
     this.expectations = new Expectations(() => options.clock.now());
@@ -54,7 +63,7 @@ export class JobController {
     options.pods.addEventHandler({
       onAdd: (pod) => {
         const key = this.ownerKey(pod);
-        if (key === undefined) return;
+        if (key === undefined) return this.orphanCheck(pod);
         if (isDeleting(pod)) this.expectations.deletionObserved(key, objectKey(pod));
         else this.expectations.creationObserved(key);
         this.workers.enqueue(key);
@@ -62,7 +71,7 @@ export class JobController {
       onUpdate: (old, pod) => {
         if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
         const key = this.ownerKey(pod);
-        if (key === undefined) return;
+        if (key === undefined) return this.orphanCheck(pod);
         if (isDeleting(pod) && !isDeleting(old)) this.expectations.deletionObserved(key, objectKey(pod));
         this.workers.enqueue(key);
       },
@@ -83,6 +92,11 @@ export class JobController {
     this.workers.stop();
   }
 
+  /** A pod with the finalizer and no Job in the cache is looked at by a worker (which start only once every cache has listed). */
+  private orphanCheck(pod: Pod): void {
+    if (hasTrackingFinalizer(pod)) this.workers.enqueue(`${ORPHAN_KEY_PREFIX}${objectKey(pod)}`);
+  }
+
   private ownerKey(pod: Pod): string | undefined {
     const ref = controllerRefOf(pod);
     if (ref === undefined || ref.kind !== 'Job') return undefined;
@@ -96,16 +110,27 @@ export class JobController {
   }
 
   async sync(key: string): Promise<SyncResult> {
-    const job = this.options.jobs.store.get(key);
-    if (job === undefined) {
+    if (key.startsWith(ORPHAN_KEY_PREFIX)) return this.syncOrphan(key.slice(ORPHAN_KEY_PREFIX.length));
+    const cached = this.options.jobs.store.get(key);
+    if (cached === undefined) {
       this.expectations.forget(key);
+      this.finalizersRemoved.delete(key);
       return;
     }
-    if (isDeleting(job) || isJobFinished(job)) return;
+    const owned = this.podsOf(cached);
+    if (isDeleting(cached) || isJobFinished(cached)) {
+      // Nothing more is counted: let every pod go (a Job deleted in foreground waits for them).
+      await this.releasePods(owned.filter(hasTrackingFinalizer));
+      this.finalizersRemoved.delete(key);
+      return;
+    }
     const nowMs = this.options.clock.now();
     const stamp = formatTime(nowMs);
-    const pods = classifyPods(this.podsOf(job));
+    const pods = classifyPods(owned);
+    const tracked = await this.track(key, cached, owned);
+    const job = tracked.job;
     const status: JobStatus = structuredClone(job.status ?? {});
+    const counts = tracked.counts;
     let conditions = status.conditions ?? [];
     const suspended = job.spec?.suspend === true;
     if (suspended) conditions = withCondition(conditions, 'Suspended', 'JobSuspended', 'Job suspended', stamp);
@@ -119,11 +144,11 @@ export class JobController {
     const started: Job = { ...job, status };
     const hasTrue = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
     if (!hasTrue('FailureTarget') && !hasTrue('SuccessCriteriaMet') && !suspended) {
-      const failure = failureOf(started, pods, nowMs);
+      const failure = failureOf(started, pods, counts, nowMs);
       if (failure !== undefined) {
         conditions = withCondition(conditions, 'FailureTarget', failure.reason, failure.message, stamp);
         this.options.recorder.warning(withKind(job), failure.reason, failure.message);
-      } else if (succeededEnough(job, pods)) {
+      } else if (succeededEnough(job, pods, counts)) {
         conditions = withCondition(conditions, 'SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', stamp);
       }
     }
@@ -133,9 +158,9 @@ export class JobController {
     const succeeding = hasTrue('SuccessCriteriaMet');
     try {
       if (failing !== undefined || succeeding) {
-        // Wind down: nothing of the Job may run once it is decided; the terminal condition waits for that.
+        // Wind down: nothing of the Job may run once it is decided; the terminal condition waits until every pod is gone and counted.
         if (pods.active.length > 0) await this.deletePods(key, job, pods.active);
-        else if (pods.terminating.length === 0) {
+        else if (pods.terminating.length === 0 && tracked.uncounted === 0) {
           if (failing !== undefined) conditions = withCondition(conditions, 'Failed', failing.reason ?? '', failing.message ?? '', stamp);
           else {
             conditions = withCondition(conditions, 'Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', stamp);
@@ -144,7 +169,7 @@ export class JobController {
           }
         }
       } else if (this.expectations.satisfied(key)) {
-        requeueAfterMs = await this.manage(key, job, pods, nowMs);
+        requeueAfterMs = await this.manage(key, job, pods, counts, nowMs);
       }
     } catch (error) {
       manageError = error;
@@ -157,19 +182,122 @@ export class JobController {
     status.conditions = conditions;
     status.active = pods.active.length;
     status.ready = pods.ready;
-    status.succeeded = pods.succeeded.length;
-    status.failed = pods.failed.length;
     status.terminating = pods.terminating.length;
-    status.uncountedTerminatedPods = {};
-    if (job.spec?.completionMode === 'Indexed') status.completedIndexes = formatIndexes(succeededIndexes(job, pods));
     await this.writeStatus(job, status);
     if (manageError !== undefined) throw manageError;
+    if (tracked.uncounted > 0 && requeueAfterMs === undefined) requeueAfterMs = UNCOUNTED_RETRY_MS;
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   }
 
+  /**
+   * Counting with the job-tracking finalizer, in Kubernetes' order, so no
+   * pod is counted twice or lost: finished pods still holding the finalizer
+   * are first recorded in status.uncountedTerminatedPods (written), then
+   * their finalizers removed, then they move to succeeded / failed (and
+   * completedIndexes). Returns the Job as last written and the totals.
+   */
+  private async track(key: string, cached: Job, owned: Pod[]): Promise<{ job: Job; counts: JobCounts; uncounted: number }> {
+    let job = cached;
+    const status: JobStatus = structuredClone(job.status ?? {});
+    const uncountedSucceeded = new Set(status.uncountedTerminatedPods?.succeeded ?? []);
+    const uncountedFailed = new Set(status.uncountedTerminatedPods?.failed ?? []);
+    const removed = this.finalizersRemoved.get(key) ?? new Set<string>();
+    const byUid = new Map(owned.map((p) => [p.metadata.uid ?? '', p]));
+    for (const uid of removed) if (!hasTrackingFinalizer(byUid.get(uid) ?? ({ metadata: {} } as Pod))) removed.delete(uid);
+    let added = false;
+    for (const pod of owned) {
+      const uid = pod.metadata.uid ?? '';
+      const outcome = outcomeOf(pod);
+      if (outcome === undefined || !hasTrackingFinalizer(pod) || removed.has(uid) || uncountedSucceeded.has(uid) || uncountedFailed.has(uid)) continue;
+      (outcome === 'succeeded' ? uncountedSucceeded : uncountedFailed).add(uid);
+      added = true;
+    }
+    const uncountedOf = () => ({ succeeded: [...uncountedSucceeded], failed: [...uncountedFailed] });
+    if (added) job = await this.options.api.updateStatus(JOBS, { ...job, status: { ...status, uncountedTerminatedPods: uncountedOf() } });
+    // Only pods recorded as uncounted (now in the store) lose the finalizer.
+    const released = await this.releasePods(owned.filter((p) => hasTrackingFinalizer(p) && !removed.has(p.metadata.uid ?? '')
+      && (uncountedSucceeded.has(p.metadata.uid ?? '') || uncountedFailed.has(p.metadata.uid ?? ''))));
+    for (const uid of released) removed.add(uid);
+    this.finalizersRemoved.set(key, removed);
+    const limit = job.spec?.completions ?? 0;
+    const completed = job.spec?.completionMode === 'Indexed' ? parseIndexes(job.status?.completedIndexes, limit) : new Set<number>();
+    let succeeded = job.status?.succeeded ?? 0;
+    let failed = job.status?.failed ?? 0;
+    let moved = false;
+    for (const [set, outcome] of [[uncountedSucceeded, 'succeeded'], [uncountedFailed, 'failed']] as const) {
+      for (const uid of [...set]) {
+        const pod = byUid.get(uid);
+        if (pod !== undefined && hasTrackingFinalizer(pod) && !released.has(uid) && !removed.has(uid)) continue;
+        set.delete(uid);
+        moved = true;
+        if (outcome === 'failed') failed++;
+        else {
+          succeeded++;
+          const index = pod === undefined ? undefined : indexOf(pod);
+          if (index !== undefined && index < limit) completed.add(index);
+        }
+      }
+    }
+    const indexed = job.spec?.completionMode === 'Indexed';
+    const completedIndexes = indexed ? formatIndexes(completed) : undefined;
+    const countedStatus: JobStatus = {
+      ...(job.status ?? {}), succeeded, failed, uncountedTerminatedPods: uncountedOf(),
+      ...(completedIndexes !== undefined ? { completedIndexes } : {}),
+    };
+    if (moved || JSON.stringify(job.status?.uncountedTerminatedPods) !== JSON.stringify(countedStatus.uncountedTerminatedPods) || (indexed && job.status?.completedIndexes !== completedIndexes)) {
+      job = await this.options.api.updateStatus(JOBS, { ...job, status: countedStatus });
+    }
+    // Decisions see every finished pod: those counted and those still on their way to the counters.
+    const pendingCompleted = new Set(completed);
+    for (const uid of uncountedSucceeded) {
+      const pod = byUid.get(uid);
+      const index = pod === undefined ? undefined : indexOf(pod);
+      if (index !== undefined && index < limit) pendingCompleted.add(index);
+    }
+    return {
+      job,
+      counts: { succeeded: succeeded + uncountedSucceeded.size, failed: failed + uncountedFailed.size, completedIndexes: pendingCompleted },
+      uncounted: uncountedSucceeded.size + uncountedFailed.size,
+    };
+  }
+
+  /** Removes the job-tracking finalizer from these pods; the uids it was removed from (or whose pod is gone). */
+  private async releasePods(pods: Pod[]): Promise<Set<string>> {
+    const released = new Set<string>();
+    await Promise.all(pods.map(async (pod) => {
+      const finalizers = (pod.metadata.finalizers ?? []).filter((f) => f !== JOB_TRACKING_FINALIZER);
+      try {
+        // Pinned to the pod we judged: a stale cache must not drop a finalizer someone else added since.
+        await this.options.api.patch(PODS, pod.metadata.namespace, pod.metadata.name!, 'merge', { metadata: { finalizers: finalizers.length > 0 ? finalizers : null, resourceVersion: pod.metadata.resourceVersion } });
+        released.add(pod.metadata.uid ?? '');
+      } catch (error) {
+        if (isNotFound(error)) released.add(pod.metadata.uid ?? '');
+        else if (!isConflict(error)) throw error;
+      }
+    }));
+    return released;
+  }
+
+  /** A pod holding the finalizer whose Job is gone: let it go, once the store confirms the Job is gone (the cache may lag). */
+  private async syncOrphan(podKey: string): Promise<SyncResult> {
+    const pod = this.options.pods.store.get(podKey);
+    if (pod === undefined || !hasTrackingFinalizer(pod)) return;
+    const ref = controllerRefOf(pod);
+    if (ref?.kind === 'Job') {
+      const owner = this.ownerKey(pod);
+      if (owner !== undefined) {
+        this.workers.enqueue(owner);
+        return;
+      }
+      const live = await this.options.api.tryGet(JOBS, pod.metadata.namespace, ref.name);
+      if (live !== null && live.metadata.uid === ref.uid && !isDeleting(live)) return;
+    }
+    await this.releasePods([pod]);
+  }
+
   /** Starts or stops pods toward wantActive; returns when to look again if a failure backoff holds creation back. */
-  private async manage(key: string, job: Job, pods: JobPods, nowMs: number): Promise<number | undefined> {
-    const want = wantActive(job, pods);
+  private async manage(key: string, job: Job, pods: JobPods, counts: JobCounts, nowMs: number): Promise<number | undefined> {
+    const want = wantActive(job, pods, counts);
     const diff = pods.active.length - want;
     if (diff > 0) {
       await this.deletePods(key, job, rankForDeletion(pods.active).slice(0, Math.min(diff, BURST_REPLICAS)));
@@ -180,7 +308,7 @@ export class JobController {
     if (notBeforeMs !== undefined && notBeforeMs > nowMs) return notBeforeMs - nowMs;
     const count = Math.min(-diff, BURST_REPLICAS);
     const indexed = job.spec?.completionMode === 'Indexed';
-    const indexes = indexed ? indexesToStart(job, pods, count) : [];
+    const indexes = indexed ? indexesToStart(job, pods, counts, count) : [];
     const total = indexed ? indexes.length : count;
     if (total === 0) return undefined;
     this.expectations.expectCreations(key, total);
@@ -210,7 +338,7 @@ export class JobController {
     const ownerReferences: OwnerReference[] = [ownerRefTo(job, 'batch/v1', 'Job')];
     const pod: Pod = {
       metadata: {
-        generateName: index === undefined ? `${name}-` : `${name}-${index}-`, namespace: job.metadata.namespace, labels,
+        generateName: index === undefined ? `${name}-` : `${name}-${index}-`, namespace: job.metadata.namespace, labels, finalizers: [JOB_TRACKING_FINALIZER],
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}), ownerReferences,
       },
       spec,

@@ -11,6 +11,7 @@ import { apiServer } from '../api/behaviour.js';
 import type { ApiReply, ApiServerMsg, ApiTarget } from '../api/protocol.js';
 import type { CronJob, Event, Job, KubeObject, List, Pod, PodDisruptionBudget } from '../api/types/index.js';
 import { JOB_COMPLETION_INDEX, JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from '../api/workloads-strategy.js';
+import { JOB_TRACKING_FINALIZER } from './job-util.js';
 import { timingFor } from '../cluster/spec.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
 import { spawnNode } from '../../actors/node.js';
@@ -145,6 +146,27 @@ describe('Jobs in the simulated runtime (apiserver, scheduler, controller-manage
     const elapsedMs = Date.parse(failed.status!.conditions!.find((c) => c.type === 'FailureTarget')!.lastTransitionTime!) - Date.parse(failed.status!.startTime!);
     assert.ok(elapsedMs >= 3_000 && elapsedMs <= 5_000, `failed ${elapsedMs} ms after it started, at its 3 s deadline`);
     await h.until('slow pods gone', async () => ((await h.list<Pod>(POD, `${JOB_NAME_LABEL}=slow`)).length === 0 ? true : undefined));
+  });
+
+  test('job-tracking finalizer: pods carry it while they run; one deleted while running counts as failed and is replaced; counted pods are released', async () => {
+    await h.create(JOB, job('tracked', 'sim/exit-after-10s', { backoffLimit: 3 }));
+    const first = await h.until('a running pod', async () => (await h.list<Pod>(POD, `${JOB_NAME_LABEL}=tracked`)).find((p) => p.status?.phase === 'Running'));
+    assert.deepEqual(first.metadata.finalizers, [JOB_TRACKING_FINALIZER]);
+    await h.sim.settle(h.api.ask<ApiReply<unknown>>({ type: 'api.delete', body: { ...POD, name: first.metadata.name! } }));
+    const counted = await h.until('the deleted pod counted as failed', async () => {
+      const j = await h.get<Job>(JOB, 'tracked');
+      return j?.status?.failed === 1 ? j : undefined;
+    });
+    assert.deepEqual(counted.status?.uncountedTerminatedPods, { succeeded: [], failed: [] });
+    await h.until('the deleted pod gone', async () => ((await h.get<Pod>(POD, first.metadata.name!)) === undefined ? true : undefined));
+    const done = await h.until('tracked complete', async () => {
+      const j = await h.get<Job>(JOB, 'tracked');
+      return finished(j) ? j : undefined;
+    });
+    assert.deepEqual([done.status?.succeeded, done.status?.failed], [1, 1]);
+    const left = await h.list<Pod>(POD, `${JOB_NAME_LABEL}=tracked`);
+    assert.equal(left.length, 1, 'the replacement, Succeeded');
+    assert.deepEqual(left[0]!.metadata.finalizers ?? [], [], 'counted, so released');
   });
 
   test('ttlSecondsAfterFinished: the TTL-after-finished controller deletes the Job, and its pods go with it', async () => {
