@@ -203,7 +203,10 @@ export class JobController {
     const uncountedFailed = new Set(status.uncountedTerminatedPods?.failed ?? []);
     const removed = this.finalizersRemoved.get(key) ?? new Set<string>();
     const byUid = new Map(owned.map((p) => [p.metadata.uid ?? '', p]));
-    for (const uid of removed) if (!hasTrackingFinalizer(byUid.get(uid) ?? ({ metadata: {} } as Pod))) removed.delete(uid);
+    for (const uid of removed) {
+      const pod = byUid.get(uid);
+      if (pod === undefined || !hasTrackingFinalizer(pod)) removed.delete(uid);
+    }
     let added = false;
     for (const pod of owned) {
       const uid = pod.metadata.uid ?? '';
@@ -213,14 +216,23 @@ export class JobController {
       added = true;
     }
     const uncountedOf = () => ({ succeeded: [...uncountedSucceeded], failed: [...uncountedFailed] });
-    if (added) job = await this.options.api.updateStatus(JOBS, { ...job, status: { ...status, uncountedTerminatedPods: uncountedOf() } });
+    // An index is completed with the first write that records its pod: once the pod is gone its index could not be learnt again.
+    const indexed = job.spec?.completionMode === 'Indexed';
+    const limit = job.spec?.completions ?? 0;
+    const completed = indexed ? parseIndexes(status.completedIndexes, limit) : new Set<number>();
+    for (const uid of uncountedSucceeded) {
+      const pod = byUid.get(uid);
+      const index = pod === undefined ? undefined : indexOf(pod);
+      if (index !== undefined && index < limit) completed.add(index);
+    }
+    const completedIndexes = indexed ? formatIndexes(completed) : undefined;
+    const withIndexes = (s: JobStatus): JobStatus => (completedIndexes !== undefined ? { ...s, completedIndexes } : s);
+    if (added) job = await this.options.api.updateStatus(JOBS, { ...job, status: withIndexes({ ...status, uncountedTerminatedPods: uncountedOf() }) });
     // Only pods recorded as uncounted (now in the store) lose the finalizer.
     const released = await this.releasePods(owned.filter((p) => hasTrackingFinalizer(p) && !removed.has(p.metadata.uid ?? '')
       && (uncountedSucceeded.has(p.metadata.uid ?? '') || uncountedFailed.has(p.metadata.uid ?? ''))));
     for (const uid of released) removed.add(uid);
     this.finalizersRemoved.set(key, removed);
-    const limit = job.spec?.completions ?? 0;
-    const completed = job.spec?.completionMode === 'Indexed' ? parseIndexes(job.status?.completedIndexes, limit) : new Set<number>();
     let succeeded = job.status?.succeeded ?? 0;
     let failed = job.status?.failed ?? 0;
     let moved = false;
@@ -231,32 +243,17 @@ export class JobController {
         set.delete(uid);
         moved = true;
         if (outcome === 'failed') failed++;
-        else {
-          succeeded++;
-          const index = pod === undefined ? undefined : indexOf(pod);
-          if (index !== undefined && index < limit) completed.add(index);
-        }
+        else succeeded++;
       }
     }
-    const indexed = job.spec?.completionMode === 'Indexed';
-    const completedIndexes = indexed ? formatIndexes(completed) : undefined;
-    const countedStatus: JobStatus = {
-      ...(job.status ?? {}), succeeded, failed, uncountedTerminatedPods: uncountedOf(),
-      ...(completedIndexes !== undefined ? { completedIndexes } : {}),
-    };
+    const countedStatus = withIndexes({ ...(job.status ?? {}), succeeded, failed, uncountedTerminatedPods: uncountedOf() });
     if (moved || JSON.stringify(job.status?.uncountedTerminatedPods) !== JSON.stringify(countedStatus.uncountedTerminatedPods) || (indexed && job.status?.completedIndexes !== completedIndexes)) {
       job = await this.options.api.updateStatus(JOBS, { ...job, status: countedStatus });
     }
     // Decisions see every finished pod: those counted and those still on their way to the counters.
-    const pendingCompleted = new Set(completed);
-    for (const uid of uncountedSucceeded) {
-      const pod = byUid.get(uid);
-      const index = pod === undefined ? undefined : indexOf(pod);
-      if (index !== undefined && index < limit) pendingCompleted.add(index);
-    }
     return {
       job,
-      counts: { succeeded: succeeded + uncountedSucceeded.size, failed: failed + uncountedFailed.size, completedIndexes: pendingCompleted },
+      counts: { succeeded: succeeded + uncountedSucceeded.size, failed: failed + uncountedFailed.size, completedIndexes: completed },
       uncounted: uncountedSucceeded.size + uncountedFailed.size,
     };
   }
