@@ -234,14 +234,13 @@ const COLUMNS: Record<string, Column[]> = {
 
 const hasCondition = (o: Obj, type: string) => list(get(o, 'status', 'conditions')).some((c) => c.type === type && c.status === 'True');
 
-/** kubectl's printJob STATUS: terminal conditions first, then Terminating, Suspended and the interim ones. */
+/** Kubernetes' printJob STATUS: terminal conditions first, then Terminating, Suspended, FailureTarget; a Job winding down after success still prints Running. */
 function jobStatus(o: Obj): string {
   if (hasCondition(o, 'Complete')) return 'Complete';
   if (hasCondition(o, 'Failed')) return 'Failed';
   if (o.metadata.deletionTimestamp !== undefined) return 'Terminating';
   if (hasCondition(o, 'Suspended')) return 'Suspended';
   if (hasCondition(o, 'FailureTarget')) return 'FailureTarget';
-  if (hasCondition(o, 'SuccessCriteriaMet')) return 'SuccessCriteriaMet';
   return 'Running';
 }
 
