@@ -8,7 +8,8 @@
  *
  * Kubernetes knows every field of every type. Here the shapes below are
  * complete (Kubernetes 1.32) for what people write by hand — the top level
- * of every kind, ObjectMeta, Deployment and ReplicaSet specs, pod templates,
+ * of every kind, ObjectMeta, Deployment, ReplicaSet, Job, CronJob and
+ * PodDisruptionBudget specs, pod templates,
  * pod specs, containers and their ports, env, probes and resources, Service
  * specs and ports — and open below that (volumes, affinity, security
  * contexts, statuses): a typo there passes, never a valid field fails.
@@ -92,6 +93,20 @@ const DAEMON_SET_SPEC = obj({
   updateStrategy: obj({ type: OPEN, rollingUpdate: obj(leaves('maxUnavailable', 'maxSurge')) }),
 });
 
+const JOB_SPEC = obj({
+  ...leaves('parallelism', 'completions', 'activeDeadlineSeconds', 'podFailurePolicy', 'successPolicy', 'backoffLimit', 'backoffLimitPerIndex', 'maxFailedIndexes',
+    'manualSelector', 'ttlSecondsAfterFinished', 'completionMode', 'suspend', 'podReplacementPolicy', 'managedBy'),
+  selector: LABEL_SELECTOR,
+  template: POD_TEMPLATE,
+});
+
+const CRON_JOB_SPEC = obj({
+  ...leaves('schedule', 'timeZone', 'startingDeadlineSeconds', 'concurrencyPolicy', 'suspend', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit'),
+  jobTemplate: obj({ metadata: OBJECT_META, spec: JOB_SPEC }),
+});
+
+const PDB_SPEC = obj({ ...leaves('minAvailable', 'maxUnavailable', 'unhealthyPodEvictionPolicy'), selector: LABEL_SELECTOR });
+
 /** The fields besides apiVersion, kind and metadata, per kind; a kind not listed has `spec` and `status`. */
 const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   Pod: { spec: POD_SPEC, status: OPEN },
@@ -101,6 +116,9 @@ const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   StatefulSet: { spec: STATEFUL_SET_SPEC, status: OPEN },
   DaemonSet: { spec: DAEMON_SET_SPEC, status: OPEN },
   ControllerRevision: leaves('data', 'revision'),
+  Job: { spec: JOB_SPEC, status: OPEN },
+  CronJob: { spec: CRON_JOB_SPEC, status: OPEN },
+  PodDisruptionBudget: { spec: PDB_SPEC, status: OPEN },
   Lease: { spec: OPEN },
   ConfigMap: leaves('data', 'binaryData', 'immutable'),
   Secret: leaves('data', 'stringData', 'type', 'immutable'),

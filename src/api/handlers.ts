@@ -16,12 +16,13 @@ import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
 import { chargeQuota, recount, tracksPods } from './quota.js';
 import { admitPodPriority, admitPriorityClass, globalDefaultClass, SYSTEM_PRIORITY_CLASSES } from './priority.js';
+import { evictPod, type EvictionStore } from './eviction.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
-import type { Pod, PriorityClass, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
+import type { Pod, PodDisruptionBudget, PriorityClass, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -472,10 +473,7 @@ export class ApiHandlers {
       return { code: 201, body: successStatus(201) };
     }
     if (request.subresource === 'eviction') {
-      const name = need(request.name);
-      const body = isObject(request.body) ? request.body : {};
-      const options = isObject(body.deleteOptions) ? (body.deleteOptions as DeleteOptions) : {};
-      await this.registry.delete(info, ns, name, options);
+      await evictPod(this.evictionStore(info), ns ?? 'default', need(request.name), request.body);
       return { code: 201, body: successStatus(201) };
     }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
@@ -545,6 +543,28 @@ export class ApiHandlers {
     if (refusal === undefined) return;
     const name = isObject(body.metadata) ? String(body.metadata.name ?? '') : '';
     throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: ${refusal}`, 'priorityclasses', SCHEDULING_GROUP, name);
+  }
+
+  /** The API server's side of an eviction: the pod and its budgets through this server's registry and watch cache. */
+  private evictionStore(pods: ResourceInfo): EvictionStore {
+    const pdbs = this.info('policy', 'v1', 'poddisruptionbudgets');
+    return {
+      getPod: async (namespace, name) => (await this.registry.get(pods, namespace, name)) as Pod,
+      budgets: (namespace) => this.cache(pdbs).list(namespace, EVERYTHING).items as PodDisruptionBudget[],
+      getBudget: async (namespace, name) => (await this.registry.get(pdbs, namespace, name)) as PodDisruptionBudget,
+      updateBudgetStatus: async (budget) => {
+        await this.registry.update(pdbs, budget.metadata.namespace, budget.metadata.name ?? '', budget, { subresource: 'status' });
+      },
+      markDisruptionTarget: async (pod) => {
+        const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'),
+          { type: 'DisruptionTarget', status: 'True' as const, reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: new Date(Math.floor(this.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z') }];
+        await this.registry.patch(pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { status: { conditions } }, { subresource: 'status' });
+      },
+      deletePod: async (namespace, name, options) => {
+        await this.registry.delete(pods, namespace, name, options);
+      },
+      now: () => this.now(),
+    };
   }
 
   private quotasOf(namespace: string): ResourceQuota[] {

@@ -358,6 +358,33 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
       rule(['get', 'list', 'watch', 'create', 'delete', 'update', 'patch'], ['apps'], ['controllerrevisions']),
       eventsRule(),
     ]),
+    clusterRole('system:controller:job-controller', [
+      rule(['get', 'list', 'watch', 'update', 'patch'], ['batch'], ['jobs']),
+      rule(['update', 'patch'], ['batch'], ['jobs/status', 'jobs/finalizers']),
+      rule(['list', 'watch', 'create', 'delete', 'patch'], [''], ['pods']),
+      eventsRule(),
+    ]),
+    clusterRole('system:controller:cronjob-controller', [
+      rule(['get', 'list', 'watch', 'update', 'patch'], ['batch'], ['cronjobs']),
+      rule(['get', 'list', 'watch', 'create', 'update', 'delete', 'patch'], ['batch'], ['jobs']),
+      rule(['update'], ['batch'], ['cronjobs/status', 'cronjobs/finalizers']),
+      rule(['list', 'delete'], [''], ['pods']),
+      eventsRule(),
+    ]),
+    clusterRole('system:controller:disruption-controller', [
+      rule(READ, ['apps', 'extensions'], ['deployments', 'replicasets']),
+      rule(READ, [''], ['replicationcontrollers']),
+      rule(READ, ['policy'], ['poddisruptionbudgets']),
+      rule(READ, ['apps'], ['statefulsets']),
+      rule(['update'], ['policy'], ['poddisruptionbudgets/status']),
+      rule(['get'], ['*'], ['*/scale']),
+      rule(['patch', 'update'], [''], ['pods/status']),
+      eventsRule(),
+    ]),
+    clusterRole('system:controller:ttl-after-finished-controller', [
+      rule(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs']),
+      eventsRule(),
+    ]),
     clusterRole('system:controller:garbage-collector', [rule(['get', 'list', 'watch', 'patch', 'update', 'delete'], ['*'], ['*'])]),
     clusterRole('system:node', [
       rule(['create', 'delete'], ['authentication.k8s.io'], ['tokenreviews']),
@@ -391,6 +418,7 @@ export function bootstrapPolicy(): { clusterRoles: ClusterRole[]; clusterRoleBin
     withRole(CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, cm),
     ...['deployment-controller', 'replicaset-controller', 'endpoint-controller', 'endpointslice-controller', 'node-controller', 'garbage-collector']
       .concat(['statefulset-controller', 'daemon-set-controller'])
+      .concat(['job-controller', 'cronjob-controller', 'disruption-controller', 'ttl-after-finished-controller'])
       .map((c) => withRole(`system:controller:${c}`, `system:controller:${c}`, cm)),
     withRole('system:node', 'system:node', [group(NODES_GROUP)]),
     withRole('system:node-proxier', 'system:node-proxier', [user(KUBE_PROXY_USER), group(NODES_GROUP)]),

@@ -9,6 +9,7 @@ import { isObject, type JsonObject } from './patch.js';
 import { parseMilli } from './quantity.js';
 import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
 import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
+import { defaultCronJob, defaultJobSpec, prepareJobForCreate, preparePdbForCreate, validateCronJob, validateJob, validateJobUpdate, validatePdb } from './workloads-strategy.js';
 
 type Obj = KubeObject & Record<string, unknown>;
 type Causes = StatusCause[];
@@ -23,19 +24,19 @@ const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 const DNS1123_LABEL_LENGTH_MAX = 63;
 const DNS1123_SUBDOMAIN_LENGTH_MAX = 253;
 
-function required(field: string): StatusCause {
+export function required(field: string): StatusCause {
   return { reason: 'FieldValueRequired', message: 'Required value', field };
 }
-function invalid(field: string, value: unknown, why: string): StatusCause {
+export function invalid(field: string, value: unknown, why: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${why}`, field };
 }
-function notSupported(field: string, value: unknown, allowed: string[]): StatusCause {
+export function notSupported(field: string, value: unknown, allowed: string[]): StatusCause {
   return { reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`, field };
 }
 function duplicate(field: string, value: unknown): StatusCause {
   return { reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field };
 }
-function immutable(field: string): StatusCause {
+export function immutable(field: string): StatusCause {
   return { reason: 'FieldValueInvalid', message: 'field is immutable', field };
 }
 
@@ -170,6 +171,12 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
     case 'priorityclasses':
       defaultPriorityClass(obj);
       break;
+    case 'jobs':
+      defaultJobSpec(obj.spec);
+      break;
+    case 'cronjobs':
+      defaultCronJob(obj);
+      break;
     case 'services': {
       const spec = obj.spec;
       if (!isObject(spec)) break;
@@ -251,7 +258,7 @@ function validateContainers(list: unknown, field: string, causes: Causes, requir
   });
 }
 
-function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
+export function validatePodSpec(spec: unknown, field: string, causes: Causes): void {
   if (!isObject(spec)) {
     causes.push(required(field));
     return;
@@ -369,6 +376,9 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'statefulsets': validateStatefulSet(obj, causes); break;
     case 'daemonsets': validateDaemonSet(obj, causes); break;
     case 'controllerrevisions': validateControllerRevision(obj, causes); break;
+    case 'jobs': validateJob(obj, causes); break;
+    case 'cronjobs': validateCronJob(obj, causes); break;
+    case 'poddisruptionbudgets': validatePdb(obj, causes); break;
     case 'services': validateService(obj, causes); break;
     case 'configmaps': validateStringMap(obj.data, 'data', causes); break;
     case 'secrets': {
@@ -497,6 +507,9 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
     case 'controllerrevisions':
       if (!same(next.data, prev.data)) causes.push(immutable('data'));
       break;
+    case 'jobs':
+      validateJobUpdate(next, prev, causes);
+      break;
     case 'services': {
       const prevIp = get(prev, ['spec', 'clusterIP']);
       const nextIp = get(next, ['spec', 'clusterIP']);
@@ -552,6 +565,15 @@ export function prepareForCreate(info: ResourceInfo, obj: Obj): void {
       break;
     case 'daemonsets':
       obj.status = { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+      break;
+    case 'jobs':
+      prepareJobForCreate(obj);
+      break;
+    case 'cronjobs':
+      obj.status = {};
+      break;
+    case 'poddisruptionbudgets':
+      preparePdbForCreate(obj);
       break;
     case 'services':
       obj.status = { loadBalancer: {} };

@@ -1,8 +1,8 @@
 /**
  * The garbage collector (Kubernetes' pkg/controller/garbagecollector), over
  * the resources the controllers own: Deployments, ReplicaSets, Pods,
- * Services, EndpointSlices, StatefulSets, DaemonSets and
- * ControllerRevisions. The API server marks deletions (the
+ * Services, EndpointSlices, StatefulSets, DaemonSets,
+ * ControllerRevisions, Jobs and CronJobs. The API server marks deletions (the
  * `orphan` and `foregroundDeletion` finalizers); this acts on them:
  *
  * - background: an object whose owners are all gone is deleted;
@@ -21,13 +21,14 @@ import {
   type Clock, type Informer, type ResourceType,
 } from '../client/index.js';
 import { isDeleting, type ControllerApi } from './common.js';
+import { CRONJOBS, JOBS } from './workload-resources.js';
 import { KeyedWorkers, type Logger, type SharedInformers, type SyncResult } from './runtime.js';
 
 export const FINALIZER_ORPHAN = 'orphan';
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 /** The resources the collector watches, by kind. Owners of other kinds are checked live and treated as present when unknown. */
-const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES, STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS] as ResourceType<KubeObject>[];
+const WATCHED: ResourceType<KubeObject>[] = [DEPLOYMENTS, REPLICASETS, PODS, SERVICES, ENDPOINTSLICES, STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS, JOBS, CRONJOBS] as ResourceType<KubeObject>[];
 const BY_KIND = new Map<string, ResourceType<KubeObject>>([...WATCHED, NODES as ResourceType<KubeObject>].map((t) => [t.kind, t]));
 
 export interface GarbageCollectorOptions {

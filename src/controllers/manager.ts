@@ -5,7 +5,7 @@
  * write goes through `guardedApi`, so nothing is written once `mayAct()`
  * turns false, even by a sync already in flight.
  */
-import type { ControllerRevision, DaemonSet, Deployment, EndpointSlice, Endpoints, Lease, Node, Pod, ReplicaSet, Service, StatefulSet } from '../api/types/index.js';
+import type { ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Job, Lease, Node, Pod, PodDisruptionBudget, ReplicaSet, Service, StatefulSet } from '../api/types/index.js';
 import {
   CONTROLLERREVISIONS, DAEMONSETS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NODES, PODS, REPLICASETS, SERVICES, STATEFULSETS, type ApiClient, type Clock,
 } from '../client/index.js';
@@ -16,6 +16,11 @@ import { EndpointsController } from './endpoints.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
+import { CronJobController } from './cronjob.js';
+import { DisruptionController } from './disruption.js';
+import { JobController } from './job.js';
+import { TtlAfterFinishedController } from './ttl-after-finished.js';
+import { CRONJOBS, JOBS, PODDISRUPTIONBUDGETS } from './workload-resources.js';
 import { SharedInformers, type Logger } from './runtime.js';
 import { StatefulSetController } from './statefulset.js';
 
@@ -46,6 +51,10 @@ export class ControllerManager {
   readonly nodeLifecycle: NodeLifecycleController;
   readonly statefulSets: StatefulSetController;
   readonly daemonSets: DaemonSetController;
+  readonly jobs: JobController;
+  readonly cronJobs: CronJobController;
+  readonly ttlAfterFinished: TtlAfterFinishedController;
+  readonly disruption: DisruptionController;
   private running = false;
   private startedWorkers = false;
 
@@ -76,6 +85,14 @@ export class ControllerManager {
       api: this.api, clock, nodes, pods, leases: this.informers.get<Lease>(LEASES, 'kube-node-lease'), recorder: recorder('node-controller'),
       nodeMonitorGraceMs: options.timing.nodeMonitorGraceMs, podEvictionTimeoutMs: options.timing.podEvictionTimeoutMs, log: options.log,
     });
+    const jobs = this.informers.get<Job>(JOBS);
+    this.jobs = new JobController({ api: this.api, clock, jobs, pods, recorder: recorder('job-controller'), log: options.log });
+    this.cronJobs = new CronJobController({ api: this.api, clock, cronJobs: this.informers.get<CronJob>(CRONJOBS), jobs, recorder: recorder('cronjob-controller'), log: options.log });
+    this.ttlAfterFinished = new TtlAfterFinishedController({ api: this.api, clock, jobs, log: options.log });
+    this.disruption = new DisruptionController({
+      api: this.api, clock, budgets: this.informers.get<PodDisruptionBudget>(PODDISRUPTIONBUDGETS), pods, replicaSets, deployments,
+      recorder: recorder('controllermanager'), log: options.log,
+    });
   }
 
   /** Start the informers; the controllers' workers start once every informer has listed (as WaitForCacheSync). */
@@ -93,7 +110,7 @@ export class ControllerManager {
   }
 
   private controllers(): { start(): void; stop(): void }[] {
-    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle, this.statefulSets, this.daemonSets];
+    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle, this.statefulSets, this.daemonSets, this.jobs, this.cronJobs, this.ttlAfterFinished, this.disruption];
   }
 
   private waitForSync(): void {

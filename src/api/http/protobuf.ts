@@ -14,7 +14,7 @@ const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 const DEPTH_MAX = 32;
 
 /** Fields that are pointers in the Go types: a zero there was set on purpose. */
-const KEEP_ZERO = new Set(['replicas', 'intVal', 'type']);
+const KEEP_ZERO = new Set(['replicas', 'intVal', 'type', 'parallelism', 'completions', 'backoffLimit', 'startingDeadlineSeconds', 'successfulJobsHistoryLimit', 'failedJobsHistoryLimit']);
 
 type Scalar = 'string' | 'int' | 'bool' | 'bytes64' | 'quantity';
 type FieldType = Scalar | Schema | { map: Scalar } | { repeated: Scalar | Schema };
@@ -97,6 +97,7 @@ function decode(buf: Buffer, schema: Schema, depth: number): Record<string, unkn
 const OBJECT_META: Schema = {
   1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 5: ['uid', 'string'], 6: ['resourceVersion', 'string'],
   11: ['labels', { map: 'string' }], 12: ['annotations', { map: 'string' }], 14: ['finalizers', { repeated: 'string' }],
+  13: ['ownerReferences', { repeated: { 1: ['kind', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool'] } }],
 };
 const LABEL_SELECTOR: Schema = {
   1: ['matchLabels', { map: 'string' }],
@@ -114,6 +115,12 @@ const POD_SPEC: Schema = {
   7: ['nodeSelector', { map: 'string' }], 8: ['serviceAccountName', 'string'], 10: ['nodeName', 'string'], 20: ['initContainers', { repeated: CONTAINER }],
 };
 const POD_TEMPLATE: Schema = { 1: ['metadata', OBJECT_META], 2: ['spec', POD_SPEC] };
+const INT_OR_STRING: Schema = { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] };
+const JOB_SPEC: Schema = {
+  1: ['parallelism', 'int'], 2: ['completions', 'int'], 3: ['activeDeadlineSeconds', 'int'], 4: ['selector', LABEL_SELECTOR], 5: ['manualSelector', 'bool'],
+  6: ['template', POD_TEMPLATE], 7: ['backoffLimit', 'int'], 8: ['ttlSecondsAfterFinished', 'int'], 9: ['completionMode', 'string'], 10: ['suspend', 'bool'],
+  14: ['podReplacementPolicy', 'string'],
+};
 const SERVICE_PORT: Schema = { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] }], 5: ['nodePort', 'int'] };
 
 const POLICY_RULE: Schema = {
@@ -148,6 +155,19 @@ const SCHEMAS: Record<string, Schema> = {
       2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
     }],
   },
+  // `kubectl create job` (also `--from=cronjob/NAME`, which copies the CronJob's job template and sets an owner reference).
+  'batch/v1/Job': { 1: ['metadata', OBJECT_META], 2: ['spec', JOB_SPEC] },
+  'batch/v1/CronJob': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', {
+      1: ['schedule', 'string'], 2: ['startingDeadlineSeconds', 'int'], 3: ['concurrencyPolicy', 'string'], 4: ['suspend', 'bool'],
+      5: ['jobTemplate', { 1: ['metadata', OBJECT_META], 2: ['spec', JOB_SPEC] }], 6: ['successfulJobsHistoryLimit', 'int'], 7: ['failedJobsHistoryLimit', 'int'], 8: ['timeZone', 'string'],
+    }],
+  },
+  'policy/v1/PodDisruptionBudget': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['minAvailable', INT_OR_STRING], 2: ['selector', LABEL_SELECTOR], 3: ['maxUnavailable', INT_OR_STRING], 4: ['unhealthyPodEvictionPolicy', 'string'] }],
+  },
   'apps/v1/Deployment': {
     1: ['metadata', OBJECT_META],
     2: ['spec', { 1: ['replicas', 'int'], 2: ['selector', LABEL_SELECTOR], 3: ['template', POD_TEMPLATE], 5: ['minReadySeconds', 'int'], 6: ['revisionHistoryLimit', 'int'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int'] }],
@@ -156,7 +176,11 @@ const SCHEMAS: Record<string, Schema> = {
 
 /** IntOrString from protobuf: type 0 is the int, 1 the string. */
 function fixIntOrString(object: Record<string, unknown>): void {
-  const spec = object.spec as { ports?: Record<string, unknown>[] } | undefined;
+  const spec = object.spec as { ports?: Record<string, unknown>[] } & Record<string, unknown> | undefined;
+  for (const field of ['minAvailable', 'maxUnavailable']) {
+    const t = spec?.[field] as { type?: number; intVal?: number; strVal?: string } | undefined;
+    if (t !== undefined && spec !== undefined) spec[field] = t.type === 1 ? t.strVal ?? '' : t.intVal ?? 0;
+  }
   for (const p of spec?.ports ?? []) {
     const t = p.targetPort as { type?: number; intVal?: number; strVal?: string } | undefined;
     if (t !== undefined) p.targetPort = t.type === 1 ? t.strVal ?? '' : t.intVal ?? 0;

@@ -215,10 +215,39 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Images', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image)).join(',') },
     { name: 'Selector', priority: 1, cell: selectorText },
   ],
+  jobs: [
+    NAME,
+    { name: 'Status', cell: jobStatus, description: 'Status of the job.' },
+    { name: 'Completions', cell: jobCompletions, description: 'The desired number of successfully finished pods the job should be run with.' },
+    { name: 'Duration', cell: jobDuration, description: 'Time required to complete the job.' },
+    AGE,
+    { name: 'Containers', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.name)).join(',') },
+    { name: 'Images', priority: 1, cell: (o) => templateContainers(o).map((c) => String(c.image)).join(',') },
+    { name: 'Selector', priority: 1, cell: selectorText },
+  ],
   controllerrevisions: [
     NAME,
     { name: 'Controller', cell: controllerText },
     { name: 'Revision', type: 'integer', cell: (o) => num(o.revision) },
+    AGE,
+  ],
+  cronjobs: [
+    NAME,
+    { name: 'Schedule', cell: (o) => str(get(o, 'spec', 'schedule'), ''), description: 'The schedule in Cron format.' },
+    { name: 'Timezone', cell: (o) => str(get(o, 'spec', 'timeZone')), description: 'The time zone name for the given schedule.' },
+    { name: 'Suspend', type: 'boolean', cell: (o) => boolText(get(o, 'spec', 'suspend')), description: 'This flag tells the controller to suspend subsequent executions.' },
+    { name: 'Active', type: 'integer', cell: (o) => list(get(o, 'status', 'active')).length, description: 'A list of pointers to currently running jobs.' },
+    { name: 'Last Schedule', type: 'string', cell: (o, now) => (typeof get(o, 'status', 'lastScheduleTime') === 'string' ? since(get(o, 'status', 'lastScheduleTime'), now) : '<none>'), description: 'Information when was the last time the job was successfully scheduled.' },
+    AGE,
+    { name: 'Containers', priority: 1, cell: (o) => cronJobContainers(o).map((c) => String(c.name)).join(',') },
+    { name: 'Images', priority: 1, cell: (o) => cronJobContainers(o).map((c) => String(c.image)).join(',') },
+    { name: 'Selector', priority: 1, cell: (o) => selectorText({ ...o, spec: get(o, 'spec', 'jobTemplate', 'spec') } as Obj) },
+  ],
+  poddisruptionbudgets: [
+    NAME,
+    { name: 'Min Available', cell: (o) => intOrPercentText(get(o, 'spec', 'minAvailable')), description: 'The minimum number of pods that must be available.' },
+    { name: 'Max Unavailable', cell: (o) => intOrPercentText(get(o, 'spec', 'maxUnavailable')), description: 'The maximum number of pods that may be unavailable.' },
+    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => num(get(o, 'status', 'disruptionsAllowed')), description: 'Calculated number of pods that may be disrupted at this time.' },
     AGE,
   ],
   events: [
@@ -252,6 +281,39 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
   ],
 };
+
+const hasCondition = (o: Obj, type: string) => list(get(o, 'status', 'conditions')).some((c) => c.type === type && c.status === 'True');
+
+/** Kubernetes' printJob STATUS: terminal conditions first, then Terminating, Suspended, FailureTarget; a Job winding down after success still prints Running. */
+function jobStatus(o: Obj): string {
+  if (hasCondition(o, 'Complete')) return 'Complete';
+  if (hasCondition(o, 'Failed')) return 'Failed';
+  if (o.metadata.deletionTimestamp !== undefined) return 'Terminating';
+  if (hasCondition(o, 'Suspended')) return 'Suspended';
+  if (hasCondition(o, 'FailureTarget')) return 'FailureTarget';
+  return 'Running';
+}
+
+function jobCompletions(o: Obj): string {
+  const succeeded = num(get(o, 'status', 'succeeded'));
+  const completions = get(o, 'spec', 'completions');
+  const parallelism = get(o, 'spec', 'parallelism');
+  if (typeof completions === 'number') return `${succeeded}/${completions}`;
+  if (typeof parallelism === 'number' && parallelism > 1) return `${succeeded}/1 of ${parallelism}`;
+  return `${succeeded}/1`;
+}
+
+function jobDuration(o: Obj, nowMs: number): string {
+  const start = get(o, 'status', 'startTime');
+  if (typeof start !== 'string') return '';
+  const completion = get(o, 'status', 'completionTime');
+  const endMs = typeof completion === 'string' ? Date.parse(completion) : nowMs;
+  return humanDuration(endMs - Date.parse(start));
+}
+
+const cronJobContainers = (o: Obj) => list(get(o, 'spec', 'jobTemplate', 'spec', 'template', 'spec', 'containers'));
+const boolText = (v: unknown) => (v === true ? 'True' : v === false ? 'False' : '<unset>');
+const intOrPercentText = (v: unknown) => (typeof v === 'number' || typeof v === 'string' ? String(v) : 'N/A');
 
 function roleRefText(o: Obj): string {
   const ref = isObject(o.roleRef) ? o.roleRef : {};

@@ -9,3 +9,5 @@ export * from './apps.js';
 export * from './coordination.js';
 export * from './rbac.js';
 export * from './scheduling.js';
+export * from './batch.js';
+export * from './policy.js';
