@@ -24,7 +24,7 @@ import type { UserInfo } from '../api/auth.js';
 import type { ApiQuery } from '../api/handlers.js';
 import type { PatchType } from '../api/registry.js';
 import type {
-  ConfigMap, ControllerRevision, DaemonSet, DeleteOptions, Deployment, EndpointSlice, Endpoints, Event, KubeObject, Lease, List, Namespace, Node, Pod, ReplicaSet, Secret, Service, StatefulSet, Status, WatchEvent,
+  ConfigMap, ControllerRevision, DaemonSet, DeleteOptions, Deployment, EndpointSlice, Endpoints, Event, KubeObject, Lease, List, Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, Secret, Service, StatefulSet, Status, WatchEvent,
 } from '../api/types/index.js';
 import type { Clock } from './clock.js';
 import type { LeaseClient } from './leader-election.js';
@@ -57,6 +57,7 @@ export const SECRETS = resourceType<Secret>('', 'v1', 'secrets', 'Secret', true)
 export const DEPLOYMENTS = resourceType<Deployment>('apps', 'v1', 'deployments', 'Deployment', true);
 export const REPLICASETS = resourceType<ReplicaSet>('apps', 'v1', 'replicasets', 'ReplicaSet', true);
 export const STATEFULSETS = resourceType<StatefulSet>('apps', 'v1', 'statefulsets', 'StatefulSet', true);
+export const PODDISRUPTIONBUDGETS = resourceType<PodDisruptionBudget>('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true);
 export const DAEMONSETS = resourceType<DaemonSet>('apps', 'v1', 'daemonsets', 'DaemonSet', true);
 export const CONTROLLERREVISIONS = resourceType<ControllerRevision>('apps', 'v1', 'controllerrevisions', 'ControllerRevision', true);
 export const LEASES = resourceType<Lease>('coordination.k8s.io', 'v1', 'leases', 'Lease', true);

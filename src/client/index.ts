@@ -6,7 +6,7 @@
 export {
   ApiClient, ApiStatusError, apiVersionOfType, API_REQUEST_TIMEOUT_MS_DEFAULT, API_WATCH_RESTART_MS_DEFAULT,
   PODS, NODES, NAMESPACES, SERVICES, ENDPOINTS, EVENTS, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES, ENDPOINTSLICES,
-  STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS,
+  STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS, PODDISRUPTIONBUDGETS,
   type ApiClientHost, type ApiClientOptions, type ResourceType, type RequestOptions, type ClientListOptions,
 } from './api-client.js';
 export { ActorClock, VirtualClock, settle, type Clock, type ClientTimerMsg } from './clock.js';

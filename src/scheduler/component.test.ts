@@ -128,6 +128,36 @@ test('simulated cluster: a high-priority pod preempts on a full cluster, its vic
   await c.sim.shutdown();
 });
 
+test('simulated cluster: preemption picks victims no PodDisruptionBudget protects, even over lower-priority ones that are protected', async () => {
+  const c = await setup(3);
+  for (const [name, value] of [['batch', 10], ['normal', 100], ['critical', 1_000]] as const) {
+    const r = await c.call({ type: 'api.create', body: { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', object: { metadata: { name }, value } } });
+    assert.ok(r.ok, JSON.stringify(r));
+  }
+  await c.create('nodes', node('node-0', '2'));
+  await c.create('nodes', node('node-1', '2'));
+  // node-0 holds the cheapest victims (priority 10), but a budget allows none of them to go.
+  const placed = (name: string, nodeName: string, app: string, priorityClassName: string): Pod => {
+    const p = pod(name, '1');
+    return { ...p, metadata: { ...p.metadata, labels: { app } }, spec: { ...p.spec!, nodeName, priorityClassName } };
+  };
+  for (const i of [0, 1]) {
+    await c.create('pods', placed(`guarded-${i}`, 'node-0', 'guarded', 'batch'));
+    await c.create('pods', placed(`free-${i}`, 'node-1', 'free', 'normal'));
+  }
+  const pdb = await c.call({ type: 'api.create', body: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets', namespace: 'default', object: { metadata: { name: 'guarded', namespace: 'default' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'guarded' } } } } } });
+  assert.ok(pdb.ok, JSON.stringify(pdb));
+  await c.sim.runFor(3_000);
+  await c.create('pods', { ...pod('urgent', '1'), spec: { ...pod('urgent', '1').spec, priorityClassName: 'critical' } });
+  await c.sim.runFor(2_000);
+  const pods = await c.pods();
+  assert.equal(pods.find((p) => p.metadata.name === 'urgent')!.status?.nominatedNodeName, 'node-1');
+  const victims = pods.filter((p) => p.metadata.deletionTimestamp !== undefined).map((p) => p.metadata.name);
+  assert.equal(victims.length, 1, `one victim: ${victims.join(', ')}`);
+  assert.match(victims[0]!, /^free-/);
+  await c.sim.shutdown();
+});
+
 test('simulated cluster: zone spread (DoNotSchedule, maxSkew 1) overrides least-allocated, which alone would fill the bigger zone', async () => {
   const c = await setup(4);
   const zoned = (name: string, zone: string): Node => ({ ...node(name, '4'), metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone } } } as Node);

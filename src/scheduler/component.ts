@@ -8,13 +8,15 @@
 import type { ActorContext, Handlers } from '../actor/behaviour.js';
 import { unhandled } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
-import { ApiClient, ApiStatusError, EVENTS, NODES, PODS } from '../client/api-client.js';
+import { ApiClient, ApiStatusError, EVENTS, NODES, PODDISRUPTIONBUDGETS, PODS } from '../client/api-client.js';
 import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
 import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
 import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
 import type { Event, Node, Pod } from '../api/types/index.js';
+import type { PodDisruptionBudget } from '../api/types/policy.js';
+import { disruptionBudgetCheck } from './disruption-budgets.js';
 import { Scheduler, type Binder, type EventRecorder, type Preemptor } from './scheduler.js';
 import { DEFAULT_SCHEDULER_NAME, type SchedulerProfileConfig } from './profile.js';
 
@@ -63,6 +65,8 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   const api = new ApiClient(ctx as never, { apiserver, as: SCHEDULER_USER, clock });
   const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
   const nodeInformer = new Informer<Node>({ name: 'nodes', clock, listWatcher: api.listWatcher(NODES) });
+  // Preemption prefers victims whose eviction breaks no PodDisruptionBudget (DefaultPreemption).
+  const budgetInformer = new Informer<PodDisruptionBudget>({ name: 'poddisruptionbudgets', clock, listWatcher: api.listWatcher(PODDISRUPTIONBUDGETS) });
   let observedLeader = '';
   // Kubernetes' identity is hostname_uuid: a restarted replica is a new candidate and must wait out
   // the lease its previous incarnation held, rather than renew it as if it never died.
@@ -144,9 +148,13 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   });
   const elect = args.leaderElect !== false;
   const acting = (): boolean => (elect ? elector.isLeader() : true);
-  const scheduler = new Scheduler({ clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting });
+  const scheduler = new Scheduler({
+    clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting,
+    violatesDisruptionBudget: disruptionBudgetCheck(() => budgetInformer.store.list()),
+  });
   podInformer.start();
   nodeInformer.start();
+  budgetInformer.start();
   if (elect) elector.start();
   else record('started');
   scheduler.start();
@@ -170,6 +178,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
       elector.stop();
       podInformer.stop();
       nodeInformer.stop();
+      budgetInformer.stop();
       api.close();
     },
     inspect: status,
