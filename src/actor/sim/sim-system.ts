@@ -13,6 +13,7 @@ import { HOST_SENDER, REPLY_TYPE, type Envelope, type Message, type ReplyBody } 
 import { RestartTracker } from '../supervision.js';
 import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
+import { actorsExposition } from '../metrics.js';
 import { copyPlain, type SharedCopies } from './message-copy.js';
 
 export interface SimulatedSystemOptions {
@@ -158,6 +159,13 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     return () => set.delete(listener);
   }
 
+  async metrics(): Promise<string> {
+    const { actors } = await this.inspect();
+    const texts: string[] = [];
+    for (const actor of this.actors.values()) if (actor.cell !== undefined) texts.push(await actor.cell.metrics());
+    return actorsExposition(actors, texts);
+  }
+
   async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
     const actors: ActorStats[] = [];
     for (const actor of this.actors.values()) {
@@ -170,6 +178,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         received: actor.cell?.counters.received ?? 0,
         sent: actor.cell?.counters.sent ?? 0,
         unhandled: actor.cell?.counters.unhandled ?? 0,
+        dropped: actor.cell?.counters.dropped ?? 0,
+        askTimeouts: actor.cell?.counters.askTimeouts ?? 0,
         summary: actor.cell?.inspect(),
       });
     }

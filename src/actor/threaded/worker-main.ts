@@ -11,6 +11,7 @@ import { NodeDisk } from '../node-disk.js';
 import { deriveSeed, Prng } from '../prng.js';
 import type { Envelope } from '../protocol.js';
 import type { ActorStats } from '../system.js';
+import { actorsExposition } from '../metrics.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ActorSpec, ThreadControl, ThreadEvent, WorkerData } from './control.js';
 import { Router } from './router.js';
@@ -68,6 +69,8 @@ function stats(name: string): ActorStats {
     received: cell?.counters.received ?? 0,
     sent: cell?.counters.sent ?? 0,
     unhandled: cell?.counters.unhandled ?? 0,
+    dropped: cell?.counters.dropped ?? 0,
+    askTimeouts: cell?.counters.askTimeouts ?? 0,
     summary: cell?.inspect(),
   };
 }
@@ -144,6 +147,12 @@ const control: ThreadControl = {
       actors: names.map(stats),
       thread: { thread: data.threadName, actors: names, ...router.stats },
     };
+  },
+
+  async metrics() {
+    const names = [...router.local.keys()];
+    const texts = await Promise.all(names.map((name) => router.local.get(name)?.cell?.metrics() ?? ''));
+    return actorsExposition(names.map(stats), texts);
   },
 
   shutdown() {
