@@ -17,6 +17,7 @@
  * // in receive(msg): if (api.handle(msg)) return; if (msg.type === 'client.timer') { clock.fire(msg.body.key); return; }
  * ```
  */
+import { restMethod } from './metrics.js';
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
 import { APISERVER_NAME, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
@@ -336,13 +337,16 @@ export class ApiClient {
 
   private async request<R>(msg: ApiServerMsg): Promise<R> {
     this.stats.requests++;
+    const metrics = this.options.clock?.metrics;
     let reply: ApiReply<unknown>;
     try {
       reply = await this.host.ask<ApiReply<unknown>>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs });
     } catch (error) {
       this.stats.failures++;
+      metrics?.request(this.apiserver, restMethod(msg.type), '<error>');
       throw new ApiStatusError(this.transportFailure(error));
     }
+    metrics?.request(this.apiserver, restMethod(msg.type), String(reply.ok ? reply.code : reply.status.code ?? 500));
     if (!reply.ok) {
       this.stats.failures++;
       throw new ApiStatusError(reply.status);

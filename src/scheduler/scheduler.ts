@@ -7,6 +7,8 @@
  * Kubernetes writes them. Works against the API server through these
  * interfaces; tests run it against the in-memory fake on virtual time.
  */
+import { secondsBetween } from '../metrics/index.js';
+import type { AttemptResult, SchedulerMetricsSink } from './metrics.js';
 import type { Node, Pod } from '../api/types/index.js';
 import type { Clock } from '../client/clock.js';
 import type { Informer } from '../client/informer.js';
@@ -35,6 +37,8 @@ export interface SchedulerOptions {
   profile?: SchedulerProfileConfig;
   /** Leader election's `isLeader`; a standby schedules nothing. Default: always leader. */
   isLeader?: () => boolean;
+  /** Where attempts are counted and timed (scheduler_* series). */
+  metrics?: SchedulerMetricsSink;
 }
 
 export interface SchedulerStats {
@@ -236,39 +240,49 @@ export class Scheduler {
       return;
     }
     this.stats.cycles++;
+    const startMs = this.options.clock.now();
     const result = scheduleOne(current, this.cache.snapshot(), this.framework, { random: () => this.options.clock.random(), startNodeIndex: this.nextStartNodeIndex });
     switch (result.kind) {
       case 'scheduled': {
         this.nextStartNodeIndex = result.nextStartNodeIndex;
         this.cache.assume(current, result.nodeName);
-        void this.bind(info, current, result.nodeName);
+        void this.bind(info, current, result.nodeName, startMs);
         return;
       }
       case 'unschedulable':
         this.nextStartNodeIndex = result.nextStartNodeIndex;
         this.stats.unschedulable++;
+        this.attempted('unschedulable', startMs);
         this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
         this.queue.addUnschedulable(info, result.unschedulablePlugins);
         return;
       case 'error':
         this.stats.unschedulable++;
+        this.attempted('error', startMs);
         this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
         this.queue.addUnschedulable(info, new Set());
         return;
     }
   }
 
-  private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string): Promise<void> {
+  private attempted(result: AttemptResult, startMs: number): void {
+    this.options.metrics?.attempted(result, secondsBetween(startMs, this.options.clock.now()));
+  }
+
+  private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string, startMs: number): Promise<void> {
     try {
       await this.options.binder.bind(pod, nodeName);
     } catch (error) {
       this.stats.bindFailures++;
+      this.attempted('error', startMs);
       this.cache.forget(info.key);
       this.options.recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${error instanceof Error ? error.message : String(error)}`);
       this.queue.addUnschedulable(info, undefined);
       return;
     }
     this.stats.scheduled++;
+    this.attempted('scheduled', startMs);
+    this.options.metrics?.podScheduled(info.attempts, secondsBetween(info.initialAttemptMs, this.options.clock.now()));
     this.queue.done(info.key);
     this.options.recorder.event(pod, 'Normal', 'Scheduled', scheduledMessage(pod, nodeName));
   }
