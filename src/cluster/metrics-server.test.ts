@@ -76,6 +76,12 @@ const EXPECTED: [family: string, component: string][] = [
   ['kubethreads_actor_ask_timeouts_total', 'controller-manager-0'],
 ];
 
+/** deploy/grafana/kubethreads.json: every PromQL expression of its panels. */
+function dashboardExpressions(): string[] {
+  const dashboard = JSON.parse(readFileSync(new URL('../../../deploy/grafana/kubethreads.json', import.meta.url), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+  return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+}
+
 /** Sum of the samples of `name` whose labels include `labels`. */
 function total(text: string, name: string, labels: Record<string, string>): number {
   let sum = 0;
@@ -158,6 +164,12 @@ describe('every component\'s series on one metrics port', { skip: requireKubectl
     assert.equal((text.match(/^# TYPE workqueue_adds_total /gm) ?? []).length, 1, 'one family header for every component');
   });
 
+  test('every series the Grafana dashboard draws is served', async () => {
+    const text = await scrape();
+    const missing = dashboardExpressions().flatMap((expr) => [...expr.matchAll(/([a-zA-Z_:][\w:]*)\{/g)].map((m) => m[1]!)).filter((name) => !new RegExp(`^${name}\\{`, 'm').test(text));
+    assert.deepEqual([...new Set(missing)], [], 'the dashboard queries series nobody serves');
+  });
+
   test('a path other than /metrics is 404 and a POST is 405', async () => {
     assert.equal((await httpGet(metrics.url.replace('/metrics', '/other'))).status, 404);
     const reply = await fetch(metrics.url, { method: 'POST' });
@@ -193,6 +205,12 @@ describe('every component\'s series on one metrics port', { skip: requireKubectl
       await eventually('Prometheus sees the new pods scheduled', async () => ((await query(attempts))! >= before + 2 ? true : undefined), 60_000);
       await eventually('Prometheus sees the store commit more', async () => ((await query('max(etcd_server_proposals_committed_total)'))! > writes ? true : undefined), 30_000);
       await eventually('Prometheus sees a running pod count of 4', async () => ((await query('sum(kubelet_running_pods)')) === 4 ? true : undefined), 60_000);
+      // Each of the dashboard's queries, with its variables filled in as Grafana would, is valid PromQL.
+      for (const expr of dashboardExpressions()) {
+        const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', '.*');
+        const reply = await httpGet(`http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(promql)}`, 5_000);
+        assert.equal(reply.status, 200, `the dashboard's ${expr}: ${reply.body}`);
+      }
     } finally {
       prometheus.kill('SIGTERM');
       await new Promise((resolve) => prometheus.once('exit', resolve));
