@@ -252,3 +252,17 @@ test('kubethreads up --metrics-port serves the cluster\'s series and writes a pr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the metrics server refuses a taken or impossible port with the port named, and answers 500 when gathering fails', async () => {
+  const failing = { metrics: async (): Promise<string> => { throw new Error('a thread went away'); } };
+  const first = await startMetricsServer({ system: failing, port: 0 });
+  try {
+    await assert.rejects(startMetricsServer({ system: failing, port: first.port }), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${first.port} for metrics: EADDRINUSE`));
+    await assert.rejects(startMetricsServer({ system: failing, port: 70_000 }), /the metrics port must be an integer 0\.\.65535, not 70000/);
+    const reply = await httpGet(first.url);
+    assert.equal(reply.status, 500);
+    assert.equal(reply.body, 'gathering the metrics failed: a thread went away\n');
+  } finally {
+    await first.close();
+  }
+});

@@ -160,13 +160,14 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   }
 
   async metrics(): Promise<string> {
-    const { actors } = await this.inspect();
+    const actors = this.actorStats(false);
     const texts: string[] = [];
     for (const actor of this.actors.values()) if (actor.cell !== undefined) texts.push(await actor.cell.metrics());
     return actorsExposition(actors, texts);
   }
 
-  async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
+  /** Every actor's stats; `summary: false` leaves the behaviour's `inspect` out (a metrics scrape has no use for it). */
+  private actorStats(summary: boolean): ActorStats[] {
     const actors: ActorStats[] = [];
     for (const actor of this.actors.values()) {
       actors.push({
@@ -180,9 +181,14 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         unhandled: actor.cell?.counters.unhandled ?? 0,
         dropped: actor.cell?.counters.dropped ?? 0,
         askTimeouts: actor.cell?.counters.askTimeouts ?? 0,
-        summary: actor.cell?.inspect(),
+        ...(summary ? { summary: actor.cell?.inspect() } : {}),
       });
     }
+    return actors;
+  }
+
+  async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
+    const actors = this.actorStats(true);
     const threads: ThreadStats[] = [
       {
         thread: 'sim',

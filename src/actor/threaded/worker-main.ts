@@ -57,7 +57,8 @@ function diskFor(spec: ActorSpec): NodeDisk {
   return disk;
 }
 
-function stats(name: string): ActorStats {
+/** `summary: false` leaves the behaviour's `inspect` out (a metrics scrape has no use for it). */
+function stats(name: string, summary = true): ActorStats {
   const slot = router.local.get(name);
   const cell = slot?.cell;
   return {
@@ -71,7 +72,7 @@ function stats(name: string): ActorStats {
     unhandled: cell?.counters.unhandled ?? 0,
     dropped: cell?.counters.dropped ?? 0,
     askTimeouts: cell?.counters.askTimeouts ?? 0,
-    summary: cell?.inspect(),
+    ...(summary ? { summary: cell?.inspect() } : {}),
   };
 }
 
@@ -144,7 +145,7 @@ const control: ThreadControl = {
   inspect() {
     const names = [...router.local.keys()];
     return {
-      actors: names.map(stats),
+      actors: names.map((name) => stats(name)),
       thread: { thread: data.threadName, actors: names, ...router.stats },
     };
   },
@@ -152,7 +153,7 @@ const control: ThreadControl = {
   async metrics() {
     const names = [...router.local.keys()];
     const texts = await Promise.all(names.map((name) => router.local.get(name)?.cell?.metrics() ?? ''));
-    return actorsExposition(names.map(stats), texts);
+    return actorsExposition(names.map((name) => stats(name, false)), texts);
   },
 
   shutdown() {
