@@ -244,12 +244,17 @@ export class ApiClient {
     if (scope.labelSelector) query.labelSelector = scope.labelSelector;
     if (scope.fieldSelector) query.fieldSelector = scope.fieldSelector;
     const msg: ApiServerMsg = { type: 'api.watch', body: { ...this.target(type, scope.namespace), watchId, query } };
+    const metrics = this.options.clock?.metrics;
     this.host.ask<ApiReply>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs }).then(
       (reply) => {
+        metrics?.request(this.apiserver, 'GET', String(reply.ok ? reply.code : reply.status.code ?? 500));
         if (reply.ok) return;
         this.fail(active, reply.status);
       },
-      (error: unknown) => this.fail(active, this.transportFailure(error)),
+      (error: unknown) => {
+        metrics?.request(this.apiserver, 'GET', '<error>');
+        this.fail(active, this.transportFailure(error));
+      },
     );
     const clock = this.options.clock;
     const restartKey = `api-client/watch/${watchId}`;
