@@ -133,6 +133,12 @@ export interface Handlers<M extends Message = Message> {
   onStop?(): void;
   /** A small summary of state for `inspect` (must be serializable). */
   inspect?(): unknown;
+  /**
+   * The behaviour's Prometheus series as text exposition, each carrying its
+   * `component` label (src/metrics' `componentRegistry`). Called when the
+   * system is scraped (`ActorSystem.metrics`), never on a message path.
+   */
+  metrics?(): string | Promise<string>;
 }
 
 export type BehaviourFactory<M extends Message, A> = (ctx: ActorContext<M>, args: A) => Handlers<M>;

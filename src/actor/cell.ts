@@ -93,12 +93,14 @@ export class AskRegistry {
   }
 
   /** Register an ask; returns its correlation id and the promise of its reply. */
-  open<R>(target: string, type: string, options: AskOptions | undefined): { corr: number; reply: Promise<R> } {
+  open<R>(target: string, type: string, options: AskOptions | undefined, asker?: CellCounters): { corr: number; reply: Promise<R> } {
     const corr = this.nextCorr++;
     const timeoutMs = options?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
     const reply = new Promise<R>((resolve, reject) => {
       const cancelTimeout = this.schedule(timeoutMs, () => {
-        if (this.pending.delete(corr)) reject(new AskTimeoutError(target, type, timeoutMs));
+        if (!this.pending.delete(corr)) return;
+        if (asker !== undefined) asker.askTimeouts++;
+        reject(new AskTimeoutError(target, type, timeoutMs));
       });
       this.pending.set(corr, { target, type, resolve: resolve as (value: unknown) => void, reject, cancelTimeout });
     });
@@ -148,7 +150,11 @@ export interface CellCounters {
   received: number;
   sent: number;
   unhandled: number;
+  /** Messages this incarnation received and did not handle: unhandled types, and those that reached it after it stopped. */
+  dropped: number;
   asksAnswered: number;
+  /** Asks this incarnation made that timed out. */
+  askTimeouts: number;
 }
 
 export type CellState = 'running' | 'stopped' | 'crashed';
@@ -159,7 +165,7 @@ export type CellState = 'running' | 'stopped' | 'crashed';
  */
 export class ActorCell {
   state: CellState = 'running';
-  readonly counters: CellCounters = { received: 0, sent: 0, unhandled: 0, asksAnswered: 0 };
+  readonly counters: CellCounters = { received: 0, sent: 0, unhandled: 0, dropped: 0, asksAnswered: 0, askTimeouts: 0 };
   handlers!: Handlers;
   readonly ctx: ActorContext;
   /** The actor's disk, fenced: a continuation of a dead incarnation cannot write after its death. */
@@ -191,6 +197,7 @@ export class ActorCell {
   /** Deliver one envelope to the handlers. Never throws: a handler error crashes the cell. */
   deliver(envelope: Envelope): void {
     if (this.state !== 'running') {
+      this.counters.dropped++;
       if (envelope.corr !== 0) this.replyError(envelope, new ActorUnavailableError(this.name, this.state));
       return;
     }
@@ -206,6 +213,7 @@ export class ActorCell {
     }
     if (result === unhandled) {
       this.counters.unhandled++;
+      this.counters.dropped++;
       this.log.warn({ from: envelope.from, type: envelope.type }, 'dropped a message of a type this actor does not handle');
       if (envelope.corr !== 0) this.replyError(envelope, new UnhandledMessageError(this.name, envelope.type));
       return;
@@ -227,6 +235,7 @@ export class ActorCell {
         if (this.state !== 'running') return;
         if (value === unhandled) {
           this.counters.unhandled++;
+          this.counters.dropped++;
           this.log.warn({ from: envelope.from, type: envelope.type }, 'dropped a message of a type this actor does not handle');
           if (envelope.corr !== 0) this.replyError(envelope, new UnhandledMessageError(this.name, envelope.type));
           return;
@@ -305,6 +314,17 @@ export class ActorCell {
     }
   }
 
+  /** The behaviour's own series (`Handlers.metrics`), or '' when it has none or fails to give them. */
+  async metrics(): Promise<string> {
+    if (this.state !== 'running' || this.handlers?.metrics === undefined) return '';
+    try {
+      return await this.handlers.metrics();
+    } catch (error) {
+      this.log.warn({ err: error }, 'metrics of this actor could not be gathered');
+      return '';
+    }
+  }
+
   inspect(): unknown {
     try {
       return this.handlers?.inspect?.();
@@ -324,7 +344,7 @@ export class ActorCell {
     const ask = <R>(to: ActorRef | string, msg: Message, options?: AskOptions): Promise<R> => {
       const target = refName(to);
       if (cell.state !== 'running') return Promise.reject(new ActorUnavailableError(cell.name, 'the asker itself is no longer running'));
-      const { corr, reply } = host.asks.open<R>(target, msg.type, options);
+      const { corr, reply } = host.asks.open<R>(target, msg.type, options, cell.counters);
       cell.counters.sent++;
       host.route({ to: target, from: cell.name, type: msg.type, corr, body: msg.body });
       return reply;

@@ -14,6 +14,10 @@ export interface ActorStats {
   received: number;
   sent: number;
   unhandled: number;
+  /** Received and not handled: unhandled types, and messages that reached a stopped incarnation. */
+  dropped: number;
+  /** Asks it made that timed out. */
+  askTimeouts: number;
   /** The behaviour's own summary (`Handlers.inspect`). */
   summary?: unknown;
 }
@@ -72,6 +76,14 @@ export interface ActorSystem {
   /** Call `listener` when the actor stops for good. Returns an unsubscribe function. */
   onDown(target: string, listener: (event: DownEvent) => void): () => void;
   inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }>;
+  /**
+   * Every actor's Prometheus series as one text exposition: the runtime's
+   * own (`kubethreads_actor_*`) and each behaviour's (`Handlers.metrics`),
+   * each sample labelled with its actor as `component`. Gathered from each
+   * thread over its control channel, never through the actors' data path; a
+   * paused or unresponsive thread's actors are left out of that scrape.
+   */
+  metrics(): Promise<string>;
   /** The system's time: real milliseconds, or virtual ones. */
   now(): number;
   /** Stop every actor and thread. */

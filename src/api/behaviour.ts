@@ -311,6 +311,8 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       void http?.close();
       kvClient?.close();
     },
+    // Its own series only: the system-wide scrape asks each replica itself.
+    metrics: () => metrics.text(),
     inspect() {
       return { url: info.url, watches: watches.size };
     },

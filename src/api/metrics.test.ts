@@ -76,6 +76,10 @@ test('the API server\'s series move as requests are served, and each store repli
     }
     const leader = group.names[leaders.indexOf(1)]!;
     assert.equal(sample(after, 'etcd_server_proposals_pending', { component: leader }), 0);
+    for (const follower of group.names.filter((name) => name !== leader)) {
+      assert.ok(sample(after, 'etcd_network_peer_round_trip_time_seconds_count', { component: leader, To: follower })! > 0, `the leader times its heartbeats to ${follower}`);
+    }
+    assert.ok(/^# TYPE etcd_disk_backend_commit_duration_seconds histogram$/m.test(after));
     assert.equal((after.match(/^# TYPE etcd_server_has_leader /gm) ?? []).length, 1, 'one family, three series');
   } finally {
     await sim.shutdown();

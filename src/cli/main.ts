@@ -39,16 +39,18 @@ program
   .option('--port <port>', 'the API server\'s HTTPS port on 127.0.0.1 (0: any free port)', (v) => nonNegativeInt('--port', v), 6443)
   .option('--data-dir <dir>', 'keep the cluster\'s state here across restarts (default: a temporary directory)')
   .option('--kubeconfig <file>', 'where to write the admin kubeconfig', 'kubeconfig')
+  .option('--metrics-port <port>', 'serve every component\'s Prometheus series on 127.0.0.1:<port>/metrics (0: any free port) and write prometheus.yml beside the kubeconfig', (v) => port('--metrics-port', v))
   .option('--allow-processes', 'let the process runtime run real commands')
   .option('--duration <s>', 'stop after this many seconds (0: until Ctrl-C)', (v) => nonNegativeInt('--duration', v), 0)
   .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 1000)
   .option('--json', 'print status as JSON lines')
   .option('--log-level <level>', 'pino level of the components\' logs (stderr)', 'warn')
   .option('--outlive-parent', 'keep running when the process that started this one exits (for nohup or setsid; a process manager is better)')
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean }) => {
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number }) => {
     process.exitCode = await runUp({
       spec: { nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true },
       logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,
+      metricsPort: o.metricsPort,
     });
   });
 
@@ -73,6 +75,12 @@ registerChaosCommand(program);
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} needs a positive integer, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`${flag} needs a port number 0..65535, not ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -3,7 +3,9 @@
  * status, stop cleanly on Ctrl-C, SIGTERM or when the process that started
  * it exits (no thread, child or listener left behind).
  */
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { prometheusConfig, startMetricsServer, type MetricsServer } from '../cluster/metrics-server.js';
 import { clusterStatusLine, formatClusterStatus, startCluster, waitForNodesReady } from '../cluster/start.js';
 import { resolveClusterSpec, type ClusterSpec } from '../cluster/spec.js';
 import { runLive, withStopSignals, type Output } from './live.js';
@@ -20,6 +22,8 @@ export interface UpOptions {
   out?: Output;
   /** Progress while the Nodes come up (default: stderr). */
   err?: Output;
+  /** Serve every component's series on 127.0.0.1:<port>/metrics (0: any free port) and write prometheus.yml beside the kubeconfig. */
+  metricsPort?: number;
 }
 
 /** Progress lines while waiting for Nodes: one every few seconds, enough to see it move. */
@@ -30,7 +34,15 @@ export async function runUp(options: UpOptions): Promise<number> {
   const spec = resolveClusterSpec(options.spec);
   return withStopSignals(out, async (stop) => {
     const cluster = await startCluster(spec, { logLevel: options.logLevel });
+    let metrics: MetricsServer | undefined;
     try {
+      const metricsLines: string[] = [];
+      if (options.metricsPort !== undefined) {
+        metrics = await startMetricsServer({ system: cluster.system, port: options.metricsPort });
+        const config = join(dirname(resolve(spec.kubeconfigPath)), 'prometheus.yml');
+        writeFileSync(config, prometheusConfig(metrics.port));
+        metricsLines.push(`metrics: ${metrics.url} (every component); prometheus --config.file=${config}`);
+      }
       // `ready` promises every Node Ready, not just an API server that answers: kubelets register on their own time.
       const err = options.err ?? process.stderr;
       let lastReport = 0;
@@ -47,6 +59,7 @@ export async function runUp(options: UpOptions): Promise<number> {
       const header = [
         `kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}`,
         ...(kubeconfig !== undefined ? [`export KUBECONFIG=${kubeconfig}`] : []),
+        ...metricsLines,
         `data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops`,
         // Scripts wait for this line: the API server answers and every Node is Ready, kubectl can go.
         'ready',
@@ -60,6 +73,7 @@ export async function runUp(options: UpOptions): Promise<number> {
       );
       return 0;
     } finally {
+      await metrics?.close();
       await cluster.stop();
       if (out.writable) out.write('kubethreads: stopped\n');
     }

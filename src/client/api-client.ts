@@ -17,6 +17,7 @@
  * // in receive(msg): if (api.handle(msg)) return; if (msg.type === 'client.timer') { clock.fire(msg.body.key); return; }
  * ```
  */
+import { restMethod } from './metrics.js';
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
 import { APISERVER_NAME, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
@@ -247,12 +248,17 @@ export class ApiClient {
     if (scope.labelSelector) query.labelSelector = scope.labelSelector;
     if (scope.fieldSelector) query.fieldSelector = scope.fieldSelector;
     const msg: ApiServerMsg = { type: 'api.watch', body: { ...this.target(type, scope.namespace), watchId, query } };
+    const metrics = this.options.clock?.metrics;
     this.host.ask<ApiReply>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs }).then(
       (reply) => {
+        metrics?.request(this.apiserver, 'GET', String(reply.ok ? reply.code : reply.status.code ?? 500));
         if (reply.ok) return;
         this.fail(active, reply.status);
       },
-      (error: unknown) => this.fail(active, this.transportFailure(error)),
+      (error: unknown) => {
+        metrics?.request(this.apiserver, 'GET', '<error>');
+        this.fail(active, this.transportFailure(error));
+      },
     );
     const clock = this.options.clock;
     const restartKey = `api-client/watch/${watchId}`;
@@ -340,13 +346,16 @@ export class ApiClient {
 
   private async request<R>(msg: ApiServerMsg): Promise<R> {
     this.stats.requests++;
+    const metrics = this.options.clock?.metrics;
     let reply: ApiReply<unknown>;
     try {
       reply = await this.host.ask<ApiReply<unknown>>(this.apiserver, msg, { timeoutMs: this.requestTimeoutMs });
     } catch (error) {
       this.stats.failures++;
+      metrics?.request(this.apiserver, restMethod(msg.type), '<error>');
       throw new ApiStatusError(this.transportFailure(error));
     }
+    metrics?.request(this.apiserver, restMethod(msg.type), String(reply.ok ? reply.code : reply.status.code ?? 500));
     if (!reply.ok) {
       this.stats.failures++;
       throw new ApiStatusError(reply.status);

@@ -8,6 +8,7 @@
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
 import { Prng } from '../actor/prng.js';
+import type { ClientMetrics } from './metrics.js';
 
 export interface Clock {
   /** Milliseconds since the epoch (real or virtual). */
@@ -17,6 +18,12 @@ export interface Clock {
   cancelTimer(key: string): void;
   /** A float in [0, 1). */
   random(): number;
+  /**
+   * The component's client-go series, when it exposes them: every queue,
+   * elector and API client made with this clock counts itself there, so no
+   * caller has to pass metrics along.
+   */
+  readonly metrics?: ClientMetrics;
 }
 
 /** The message an actor receives when a client timer fires; pass it to `ActorClock.fire`. */
@@ -30,7 +37,7 @@ export type ClientTimerMsg = Message<'client.timer', { key: string }>;
 export class ActorClock implements Clock {
   private readonly callbacks = new Map<string, () => void>();
 
-  constructor(private readonly ctx: Pick<ActorContext, 'now' | 'timer' | 'cancelTimer' | 'random'>, private readonly prefix = 'client/') {}
+  constructor(private readonly ctx: Pick<ActorContext, 'now' | 'timer' | 'cancelTimer' | 'random'>, private readonly prefix = 'client/', readonly metrics?: ClientMetrics) {}
 
   now(): number {
     return this.ctx.now();

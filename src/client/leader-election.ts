@@ -130,6 +130,7 @@ export class LeaderElector {
     };
     if (options.unsafeSkipValidation !== true) validateLeaderElectionTimings(this.timings);
     if (options.identity === '') throw new Error('LeaderElector: identity must not be empty');
+    options.clock.metrics?.leaderElection(options.name, () => this.isLeader());
   }
 
   get identity(): string {

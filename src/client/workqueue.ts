@@ -12,6 +12,7 @@
  * (5 ms doubling to 1000 s) and an overall token bucket (10 qps, burst 100).
  */
 import type { Clock } from './clock.js';
+import type { WorkQueueMetrics } from './metrics.js';
 
 export interface RateLimiter<T> {
   /** How long to wait before the item may be processed again; counts a failure. */
@@ -100,6 +101,8 @@ export interface WorkQueueOptions<T> {
   name: string;
   clock: Clock;
   rateLimiter?: RateLimiter<T>;
+  /** Where this queue's workqueue_* series go; default: the clock's component metrics, if it has them. */
+  metrics?: WorkQueueMetrics;
 }
 
 export interface WorkQueueStats {
@@ -125,9 +128,11 @@ export class RateLimitingQueue<T> {
   private shuttingDown = false;
   private readonly rateLimiter: RateLimiter<T>;
   readonly stats: WorkQueueStats = { adds: 0, deduplicated: 0, retries: 0 };
+  private readonly metrics: WorkQueueMetrics | undefined;
 
   constructor(private readonly options: WorkQueueOptions<T>) {
     this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter<T>(options.clock);
+    this.metrics = options.metrics ?? options.clock.metrics?.workqueue(options.name, () => this.length);
   }
 
   /** Items queued and not yet taken by a worker. */
@@ -154,6 +159,7 @@ export class RateLimitingQueue<T> {
       this.stats.deduplicated++;
       return;
     }
+    this.metrics?.added(item, this.options.clock.now());
     this.dirty.add(item);
     // Being processed: it goes back in the queue when the worker is done, not before.
     if (this.processing.has(item)) return;
@@ -182,6 +188,7 @@ export class RateLimitingQueue<T> {
 
   done(item: T): void {
     if (!this.processing.delete(item)) throw new Error(`workqueue ${this.options.name}: done(${String(item)}) for an item that is not being processed`);
+    this.metrics?.finished(item, this.options.clock.now());
     if (this.dirty.has(item)) this.push(item);
   }
 
@@ -200,6 +207,7 @@ export class RateLimitingQueue<T> {
 
   addRateLimited(item: T): void {
     this.stats.retries++;
+    this.metrics?.retried();
     this.addAfter(item, this.rateLimiter.when(item));
   }
 
@@ -234,6 +242,7 @@ export class RateLimitingQueue<T> {
     if (this.processing.has(item)) throw new Error(`workqueue ${this.options.name}: invariant broken, ${String(item)} handed out while being processed`);
     this.processing.add(item);
     this.dirty.delete(item);
+    this.metrics?.taken(item, this.options.clock.now());
   }
 
   private timerKey(): string {

@@ -11,7 +11,7 @@
  */
 import { defineBehaviour, unhandled, type ActorRef, type ActorSystem, type Message } from '../actor/index.js';
 import { APISERVER_NAME } from '../api/protocol.js';
-import { ActorClock, ApiClient, LeaderElector, type ClientTimerMsg } from '../client/index.js';
+import { ActorClock, ApiClient, ClientMetrics, LeaderElector, type ClientTimerMsg } from '../client/index.js';
 import { ControllerManager, type ControllerTiming } from './manager.js';
 import type { WriteRecord } from './common.js';
 import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
@@ -59,7 +59,8 @@ export const CONTROLLER_MANAGER_LEASE = 'kube-controller-manager';
 export const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager', groups: [] as string[] };
 
 export const controllerManager = defineBehaviour<ControllerManagerMsg, ControllerManagerArgs>(import.meta.url, 'controller-manager', (ctx, args) => {
-  const clock = new ActorClock(ctx);
+  const clientMetrics = new ClientMetrics(ctx.name);
+  const clock = new ActorClock(ctx, undefined, clientMetrics);
   const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER });
   const writes: WriteRecord[] = [];
   const terms: [number, number | undefined][] = [];
@@ -132,6 +133,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
       void elector.stop();
       client.close();
     },
+    metrics: () => clientMetrics.text(),
     inspect() {
       return { leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms };
     },

@@ -18,6 +18,8 @@ import type { Event, Node, Pod } from '../api/types/index.js';
 import type { PodDisruptionBudget } from '../api/types/policy.js';
 import { disruptionBudgetCheck } from './disruption-budgets.js';
 import { Scheduler, type Binder, type EventRecorder, type Preemptor } from './scheduler.js';
+import { SchedulerMetrics } from './metrics.js';
+import { ClientMetrics } from '../client/metrics.js';
 import { DEFAULT_SCHEDULER_NAME, type SchedulerProfileConfig } from './profile.js';
 
 export interface SchedulerComponentArgs {
@@ -60,7 +62,8 @@ export const SCHEDULER_LEASE = 'kube-scheduler';
 const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: ['system:authenticated'] };
 
 export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg>, args: SchedulerComponentArgs): Handlers<SchedulerComponentMsg> {
-  const clock = new ActorClock(ctx as never);
+  const clientMetrics = new ClientMetrics(ctx.name);
+  const clock = new ActorClock(ctx as never, undefined, clientMetrics);
   const apiserver = args.apiserver ?? 'apiserver';
   const api = new ApiClient(ctx as never, { apiserver, as: SCHEDULER_USER, clock });
   const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
@@ -87,7 +90,11 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
           group: '', version: 'v1', resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name!, subresource: 'binding', as: SCHEDULER_USER,
           object: { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
         },
-      } satisfies ApiServerMsg, { timeoutMs: 10_000 });
+      } satisfies ApiServerMsg, { timeoutMs: 10_000 }).catch((error: unknown) => {
+        clientMetrics.request(apiserver, 'POST', '<error>');
+        throw error;
+      });
+      clientMetrics.request(apiserver, 'POST', String(reply.ok ? reply.code : reply.status.code ?? 500));
       if (!reply.ok) throw new Error(`binding ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}: ${reply.status.reason} ${reply.status.message ?? ''}`);
     },
   };
@@ -148,8 +155,10 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   });
   const elect = args.leaderElect !== false;
   const acting = (): boolean => (elect ? elector.isLeader() : true);
-  const scheduler = new Scheduler({
-    clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting,
+  // The queue is read only when scraped, by which time `scheduler` is bound.
+  const metrics = new SchedulerMetrics(clientMetrics.registry, args.profile?.schedulerName ?? DEFAULT_SCHEDULER_NAME, () => scheduler.queue.counts());
+  const scheduler: Scheduler = new Scheduler({
+    clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting, metrics,
     violatesDisruptionBudget: disruptionBudgetCheck(() => budgetInformer.store.list()),
   });
   podInformer.start();
@@ -181,6 +190,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
       budgetInformer.stop();
       api.close();
     },
+    metrics: () => clientMetrics.text(),
     inspect: status,
   };
 }

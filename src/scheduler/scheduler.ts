@@ -7,6 +7,8 @@
  * Kubernetes writes them. Works against the API server through these
  * interfaces; tests run it against the in-memory fake on virtual time.
  */
+import { secondsBetween } from '../metrics/index.js';
+import type { AttemptResult, SchedulerMetricsSink } from './metrics.js';
 import type { Node, Pod } from '../api/types/index.js';
 import type { Clock } from '../client/clock.js';
 import type { Informer } from '../client/informer.js';
@@ -49,6 +51,8 @@ export interface SchedulerOptions {
   preemptor?: Preemptor;
   /** Which victims an eviction would take below a PodDisruptionBudget; default: no budgets. */
   violatesDisruptionBudget?: DisruptionBudgetCheck;
+  /** Where attempts are counted and timed (scheduler_* series). */
+  metrics?: SchedulerMetricsSink;
 }
 
 export interface SchedulerStats {
@@ -275,6 +279,7 @@ export class Scheduler {
     const nominated = this.nominator.nodeOf(info.key);
     if (nominated !== undefined && current.status?.nominatedNodeName !== nominated) current = { ...current, status: { ...current.status, nominatedNodeName: nominated } };
     this.stats.cycles++;
+    const startMs = this.options.clock.now();
     const result = scheduleOne(current, this.cache.snapshot(), this.framework, {
       random: () => this.options.clock.random(), startNodeIndex: this.nextStartNodeIndex,
       nominatedPods: (nodeName) => this.nominator.podsOn(nodeName), violatesDisruptionBudget: this.options.violatesDisruptionBudget,
@@ -284,18 +289,20 @@ export class Scheduler {
         this.nextStartNodeIndex = result.nextStartNodeIndex;
         this.nominator.delete(info.key);
         this.cache.assume(current, result.nodeName);
-        void this.bind(info, current, result.nodeName);
+        void this.bind(info, current, result.nodeName, startMs);
         return;
       }
       case 'unschedulable':
         this.nextStartNodeIndex = result.nextStartNodeIndex;
         this.stats.unschedulable++;
+        this.attempted('unschedulable', startMs);
         this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
         if (result.nominatedNodeName !== undefined) this.preempt(current, result.nominatedNodeName, result.victims ?? []);
         this.queue.addUnschedulable(info, result.unschedulablePlugins);
         return;
       case 'error':
         this.stats.unschedulable++;
+        this.attempted('error', startMs);
         this.options.recorder.event(current, 'Warning', 'FailedScheduling', result.message);
         this.queue.addUnschedulable(info, new Set());
         return;
@@ -338,17 +345,24 @@ export class Scheduler {
     preemptor.setNominatedNodeName(pod, nodeName).catch(failed('writing the nominated node'));
   }
 
-  private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string): Promise<void> {
+  private attempted(result: AttemptResult, startMs: number): void {
+    this.options.metrics?.attempted(result, secondsBetween(startMs, this.options.clock.now()));
+  }
+
+  private async bind(info: QueuedPodInfo, pod: Pod, nodeName: string, startMs: number): Promise<void> {
     try {
       await this.options.binder.bind(pod, nodeName);
     } catch (error) {
       this.stats.bindFailures++;
+      this.attempted('error', startMs);
       this.cache.forget(info.key);
       this.options.recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${error instanceof Error ? error.message : String(error)}`);
       this.queue.addUnschedulable(info, undefined);
       return;
     }
     this.stats.scheduled++;
+    this.attempted('scheduled', startMs);
+    this.options.metrics?.podScheduled(info.attempts, secondsBetween(info.initialAttemptMs, this.options.clock.now()));
     this.queue.done(info.key);
     this.options.recorder.event(pod, 'Normal', 'Scheduled', scheduledMessage(pod, nodeName));
   }

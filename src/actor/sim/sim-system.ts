@@ -13,6 +13,7 @@ import { HOST_SENDER, REPLY_TYPE, type Envelope, type Message, type ReplyBody } 
 import { RestartTracker } from '../supervision.js';
 import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
+import { actorsExposition } from '../metrics.js';
 import { copyPlain, type SharedCopies } from './message-copy.js';
 
 export interface SimulatedSystemOptions {
@@ -158,7 +159,15 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     return () => set.delete(listener);
   }
 
-  async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
+  async metrics(): Promise<string> {
+    const actors = this.actorStats(false);
+    const texts: string[] = [];
+    for (const actor of this.actors.values()) if (actor.cell !== undefined) texts.push(await actor.cell.metrics());
+    return actorsExposition(actors, texts);
+  }
+
+  /** Every actor's stats; `summary: false` leaves the behaviour's `inspect` out (a metrics scrape has no use for it). */
+  private actorStats(summary: boolean): ActorStats[] {
     const actors: ActorStats[] = [];
     for (const actor of this.actors.values()) {
       actors.push({
@@ -170,9 +179,16 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         received: actor.cell?.counters.received ?? 0,
         sent: actor.cell?.counters.sent ?? 0,
         unhandled: actor.cell?.counters.unhandled ?? 0,
-        summary: actor.cell?.inspect(),
+        dropped: actor.cell?.counters.dropped ?? 0,
+        askTimeouts: actor.cell?.counters.askTimeouts ?? 0,
+        ...(summary ? { summary: actor.cell?.inspect() } : {}),
       });
     }
+    return actors;
+  }
+
+  async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
+    const actors = this.actorStats(true);
     const threads: ThreadStats[] = [
       {
         thread: 'sim',

@@ -82,6 +82,7 @@ export const echo = defineBehaviour<EchoMsg, { tag?: string } | undefined>(impor
       downs.push(event);
     },
     inspect: () => ({ ticks }),
+    metrics: () => `# HELP echo_ticks_total Timer ticks this echo handled.\n# TYPE echo_ticks_total counter\necho_ticks_total{component="${ctx.name}"} ${ticks}\n`,
   };
 });
 

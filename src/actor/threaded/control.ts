@@ -49,6 +49,8 @@ export interface ThreadControl {
   actorDown(name: string, reason: string, notify: { watchers: string[]; event: DownEvent } | undefined): void;
   injectFrame(bytes: Uint8Array): void;
   inspect(): { actors: ActorStats[]; thread: ThreadStats };
+  /** The series of the actors this thread hosts (runtime and behaviours'), as text exposition. */
+  metrics(): Promise<string>;
   shutdown(): void;
 }
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { mergeExpositions } from '../../metrics/index.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -130,6 +131,13 @@ export class ThreadedSystem implements ActorSystem {
     if (set === undefined) this.hostWatchers.set(target, (set = new Set()));
     set.add(listener);
     return () => set.delete(listener);
+  }
+
+  async metrics(): Promise<string> {
+    const texts = await Promise.all(
+      [...this.threads.values()].map((thread) => (thread.state !== 'up' || thread.paused ? undefined : withTimeout(thread.control.metrics(), INSPECT_TIMEOUT_MS))),
+    );
+    return mergeExpositions(texts.filter((t): t is string => t !== undefined));
   }
 
   async inspect(): Promise<{ actors: ActorStats[]; threads: ThreadStats[] }> {
@@ -457,7 +465,7 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   private placeholderStats(name: string, thread: string, state: ActorStats['state']): ActorStats {
-    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0 };
+    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0, dropped: 0, askTimeouts: 0 };
   }
 
   private recordOrThrow(name: string): { record: ActorRecord; thread: ThreadHandle | undefined } {

@@ -11,6 +11,7 @@ import { NodeDisk } from '../node-disk.js';
 import { deriveSeed, Prng } from '../prng.js';
 import type { Envelope } from '../protocol.js';
 import type { ActorStats } from '../system.js';
+import { actorsExposition } from '../metrics.js';
 import { Comlink, nodeEndpoint } from './comlink.js';
 import type { ActorSpec, ThreadControl, ThreadEvent, WorkerData } from './control.js';
 import { Router } from './router.js';
@@ -59,7 +60,8 @@ function diskFor(spec: ActorSpec): NodeDisk {
   return disk;
 }
 
-function stats(name: string): ActorStats {
+/** `summary: false` leaves the behaviour's `inspect` out (a metrics scrape has no use for it). */
+function stats(name: string, summary = true): ActorStats {
   const slot = router.local.get(name);
   const cell = slot?.cell;
   return {
@@ -71,7 +73,9 @@ function stats(name: string): ActorStats {
     received: cell?.counters.received ?? 0,
     sent: cell?.counters.sent ?? 0,
     unhandled: cell?.counters.unhandled ?? 0,
-    summary: cell?.inspect(),
+    dropped: cell?.counters.dropped ?? 0,
+    askTimeouts: cell?.counters.askTimeouts ?? 0,
+    ...(summary ? { summary: cell?.inspect() } : {}),
   };
 }
 
@@ -144,9 +148,15 @@ const control: ThreadControl = {
   inspect() {
     const names = [...router.local.keys()];
     return {
-      actors: names.map(stats),
+      actors: names.map((name) => stats(name)),
       thread: { thread: data.threadName, actors: names, ...router.stats },
     };
+  },
+
+  async metrics() {
+    const names = [...router.local.keys()];
+    const texts = await Promise.all(names.map((name) => router.local.get(name)?.cell?.metrics() ?? ''));
+    return actorsExposition(names.map((name) => stats(name, false)), texts);
   },
 
   shutdown() {

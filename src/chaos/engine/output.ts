@@ -8,12 +8,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJsonl } from '../history.js';
 import { renderReport } from './report-html.js';
+import { seriesTitle } from './metric-series.js';
 import type { ChaosRun, RunOutcome } from './run.js';
 import type { ScheduledFault } from './types.js';
 
 export const RESULT_FORMAT = 'kubethreads-chaos-result/1';
 
-export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples' | 'cluster'> {
+export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples' | 'cluster' | 'metrics'> {
   format: typeof RESULT_FORMAT;
   replay: string;
   versions: Record<string, string>;
@@ -23,6 +24,8 @@ export interface ResultFile extends Omit<RunOutcome, 'figures' | 'samples' | 'cl
   timeline: RunOutcome['samples'];
   /** Kubernetes workloads: desired vs Running pods and the scheduler and controller-manager leaders over time. */
   pods?: RunOutcome['cluster'];
+  /** The scenario's `metrics` series (titles in the order of its values) over time. */
+  metrics?: { series: string[]; samples: NonNullable<RunOutcome['metrics']> };
 }
 
 let cachedVersion: string | undefined;
@@ -61,6 +64,7 @@ export function toResultFile(run: ChaosRun, replay: string): ResultFile {
     log: o.log,
     timeline: o.samples,
     ...(o.cluster.length > 0 ? { pods: o.cluster } : {}),
+    ...(o.metrics !== undefined && o.scenario.metrics !== undefined ? { metrics: { series: o.scenario.metrics.series.map(seriesTitle), samples: o.metrics } } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Operation } from '../history.js';
 import type { RunOutcome } from './run.js';
+import { seriesTitle } from './metric-series.js';
 import type { ClusterSample, FaultFigures, RequestRecord, StatusSample } from './types.js';
 
 export interface ReportInput {
@@ -230,6 +231,43 @@ function controlPlanePlot(outcome: RunOutcome, f: Frame): string {
   return svg(f.height, parts.join(''), 'scheduler and controller-manager leaders over time') + `<div class="legend">${names.map((n, i) => `<span><i style="background:${palette[i % palette.length]}"></i>${escapeHtml(n)}</span>`).join('')}<span>(blank: nobody reported leading)</span></div>`;
 }
 
+/** One sampled metric series over time (gaps where it had nothing to report), fault windows shaded. */
+function metricPlot(outcome: RunOutcome, f: Frame, index: number, title: string): string {
+  const points = (outcome.metrics ?? []).map((s) => ({ tMs: s.tMs, v: s.values[index] ?? null }));
+  const values = points.map((p) => p.v).filter((v): v is number => v !== null && Number.isFinite(v));
+  const maxValue = Math.max(...values, 0);
+  const minValue = Math.min(...values, 0);
+  const span = maxValue - minValue || 1;
+  const plotTop = PAD.top;
+  const plotBottom = f.height - PAD.bottom;
+  const y = (v: number): number => plotBottom - ((v - minValue) / span) * (plotBottom - plotTop);
+  const parts: string[] = [faultShades(outcome, f), timeAxis(f)];
+  for (const v of [minValue, minValue + span / 2, maxValue]) parts.push(`<line x1="${PAD.left}" y1="${y(v).toFixed(1)}" x2="${W - PAD.right}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/><text x="${PAD.left - 6}" y="${y(v).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${compact(v)}</text>`);
+  let run: string[] = [];
+  const flush = (): void => {
+    if (run.length > 0) parts.push(`<polyline points="${run.join(' ')}" fill="none" stroke="#1565c0" stroke-width="1.6"><title>${escapeHtml(title)}</title></polyline>`);
+    run = [];
+  };
+  for (const p of points) {
+    if (p.v === null || !Number.isFinite(p.v)) {
+      flush();
+      continue;
+    }
+    run.push(`${f.x(p.tMs).toFixed(1)},${y(p.v).toFixed(1)}`);
+    parts.push(`<circle cx="${f.x(p.tMs).toFixed(1)}" cy="${y(p.v).toFixed(1)}" r="1.6" fill="#1565c0"><title>${(p.tMs / 1000).toFixed(2)}s: ${compact(p.v)}</title></circle>`);
+  }
+  flush();
+  return svg(f.height, parts.join(''), `${title} over time`);
+}
+
+/** A number in a few characters: 12, 3.4, 0.012, 1.2e+6. */
+function compact(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(1);
+  return Number(v.toPrecision(3)).toString();
+}
+
 /** The figures a run has: the store's always, the others when some fault has them. */
 const OPTIONAL_FIGURES: Array<{ key: keyof FaultFigures; title: string }> = [
   { key: 'serviceUnavailabilityMs', title: 'Service unavailability (longest gap without a successful request)' },
@@ -269,6 +307,14 @@ function termPlot(outcome: RunOutcome, f: Frame, names: string[]): string {
   return svg(f.height, parts.join(''), 'term of each replica over time') + `<div class="legend">${names.map((n, r) => `<span><i style="background:${palette[r % palette.length]}"></i>${escapeHtml(n)}</span>`).join('')}</div>`;
 }
 
+function metricsSection(outcome: RunOutcome, endMs: number): string {
+  const series = outcome.scenario.metrics?.series ?? [];
+  if (series.length === 0 || outcome.metrics === undefined) return '';
+  return `<h2>Sampled metrics (every ${outcome.scenario.metrics!.everyMs} ms; quantiles over each interval)</h2>${series
+    .map((spec, i) => `<h3>${escapeHtml(seriesTitle(spec))}</h3>${metricPlot(outcome, frame(endMs, 150), i, seriesTitle(spec))}`)
+    .join('')}`;
+}
+
 export function renderReport(input: ReportInput): string {
   const { outcome } = input;
   const s = outcome.scenario;
@@ -296,7 +342,7 @@ export function renderReport(input: ReportInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1060px;padding:18px;color:#222}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 6px;border-bottom:1px solid #ddd;padding-bottom:3px}
+h1{font-size:22px;margin:0 0 4px} h3{font-size:13px;margin:10px 0 2px;font-family:monospace} h2{font-size:16px;margin:22px 0 6px;border-bottom:1px solid #ddd;padding-bottom:3px}
 .verdict{display:inline-block;padding:3px 12px;border-radius:4px;color:#fff;font-weight:bold;font-size:18px;margin-right:10px;vertical-align:middle}
 .verdict.pass{background:#2e7d32}.verdict.fail{background:#c62828}.verdict.unknown{background:#6d6d6d}
 code.replay{display:block;background:#f4f4f4;border:1px solid #ddd;padding:6px 8px;margin:8px 0;font-size:13px;white-space:pre-wrap}
@@ -319,6 +365,7 @@ svg text{font-size:11px;fill:#333} svg .fault-label{fill:#b71c1c;font-weight:bol
 <h2>${(input.requests ?? []).length > 0 ? 'Latency of operations and requests over time' : 'Operation latency over time'}</h2>${legend}${latencyPlot(input, frame(endMs, 300))}
 <h2>Throughput (successful and failed operations per second)</h2>${throughputPlot(input, frame(endMs, 200))}
 ${hasCluster ? `<h2>Pods Running against desired</h2><div class="legend"><span><i style="background:#455a64"></i>desired (dashed)</span><span><i style="background:#2e7d32"></i>Running</span><span><i style="background:#1565c0"></i>Running the current image</span></div>${podsPlot(outcome, frame(endMs, 220))}<h2>Scheduler and controller-manager leaders</h2>${controlPlanePlot(outcome, frame(endMs, PAD.top + 10 + 2 * 28 + PAD.bottom))}` : ''}
+${metricsSection(outcome, endMs)}
 <h2>Role of each replica over time</h2>${roleLegend}${rolePlot(outcome, frame(endMs, PAD.top + 10 + names.length * 28 + PAD.bottom), names)}
 <h2>Term of each replica over time</h2>${termPlot(outcome, frame(endMs, 180), names)}
 <h2>Fault log</h2><ul class="log">${outcome.log.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>

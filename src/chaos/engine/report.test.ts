@@ -92,13 +92,20 @@ describe('report.html', () => {
     });
   });
 
-  test('a Kubernetes run adds pods Running against desired and the control plane\'s leaders, drawn in headless chromium', { timeout: 180_000 }, async (t) => {
+  test('a Kubernetes run adds pods Running against desired, the control plane\'s leaders and its sampled metrics, drawn in headless chromium', { timeout: 180_000 }, async (t) => {
     if (chromiumMissing(t)) return;
     const run = await runScenario(loadScenario(scenarioFiles().find((f) => f.endsWith('node-crash-rescheduling.yaml'))!), { seed: 1, runtime: 'simulated' });
     const files = writeRunFiles(mkdtempSync(join(tmpdir(), 'chaos-report-k8s-')), run, 'npx kubethreads chaos run scenarios/node-crash-rescheduling.yaml --seed 1 --sim');
     await inChromium(t, files.report, KUBERNETES_SCREENSHOT_PATH, async (page) => {
       const labels = await page.locator('svg').evaluateAll((svgs) => svgs.map((s) => s.getAttribute('aria-label')));
-      assert.deepEqual(labels, ['operation latency over time', 'throughput over time', 'pods Running against desired over time', 'scheduler and controller-manager leaders over time', 'role of each replica over time', 'term of each replica over time']);
+      assert.deepEqual(labels, [
+        'operation latency over time', 'throughput over time', 'pods Running against desired over time', 'scheduler and controller-manager leaders over time',
+        // The scenario's sampled metrics, one plot each.
+        'etcd_server_leader_changes_seen_total over time', 'apiserver request p99 (s) over time', 'kubelet_running_pods over time', 'scheduler_pending_pods{queue="unschedulable"} over time',
+        'role of each replica over time', 'term of each replica over time',
+      ]);
+      const runningPods = await page.locator('svg[aria-label="kubelet_running_pods over time"] circle').count();
+      assert.ok(runningPods > 10, `the sampled running pods are drawn (${runningPods} points)`);
       // The pods plot draws its three lines over the run, and the crashed node's pods show as a dip below desired.
       const pods = page.locator('svg[aria-label="pods Running against desired over time"]');
       const lines = await pods.locator('polyline').evaluateAll((ls) => ls.map((l) => (l.getAttribute('points') ?? '').trim().split(/\s+/).length));

@@ -9,6 +9,7 @@
  * function of the seed, so the result (and the history) is the same, byte for
  * byte; the wall-clock time a run took is kept apart, in `timing`.
  */
+import { MetricSeriesSampler, type MetricSample } from './metric-series.js';
 import { Prng, deriveSeed } from '../../actor/prng.js';
 import { SimulatedSystem } from '../../actor/sim/sim-system.js';
 import type { ActorSystem } from '../../actor/system.js';
@@ -82,6 +83,8 @@ export interface RunOutcome {
   samples: StatusSample[];
   /** Desired vs Running pods and the control plane's leaders over time (Kubernetes workloads). */
   cluster: ClusterSample[];
+  /** The scenario's `metrics` series over time (absent when it chose none). */
+  metrics?: MetricSample[];
 }
 
 export interface ChaosRun {
@@ -266,9 +269,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     let nextSampleMs = 0;
     let latestSampleMs = Number.NEGATIVE_INFINITY;
     const faultsTotal = schedule.length;
+    const metricsSampler = scenario.metrics === undefined ? undefined : new MetricSeriesSampler(scenario.metrics.series);
+    const metricSamples: MetricSample[] = [];
+    let nextMetricsMs = metricsSampler === undefined ? Number.POSITIVE_INFINITY : 0;
     for (;;) {
       timeline.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
       const nowMs = env.elapsedMs();
+      if (metricsSampler !== undefined && nowMs >= nextMetricsMs) {
+        // Read between events: in the simulated runtime no virtual time passes while the registries are read.
+        metricSamples.push(metricsSampler.sample(round3(nowMs), await system.metrics()));
+        nextMetricsMs += scenario.metrics!.everyMs;
+      }
       if (nowMs >= nextSampleMs) {
         const tMs = round3(nowMs);
         samplePromises.push(
@@ -294,7 +305,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       }
       if (env.elapsedMs() >= scenario.durationMs) break;
       const nextActionMs = timeline.length > 0 ? timeline[0]!.atMs : Number.POSITIVE_INFINITY;
-      const targetMs = Math.min(nextSampleMs, nextActionMs, scenario.durationMs);
+      const targetMs = Math.min(nextSampleMs, nextMetricsMs, nextActionMs, scenario.durationMs);
       await wait(targetMs - env.elapsedMs());
     }
 
@@ -354,6 +365,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         log,
         samples,
         cluster: clusterSamples,
+        ...(metricsSampler !== undefined ? { metrics: metricSamples } : {}),
       },
       history,
       requests,

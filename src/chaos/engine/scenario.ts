@@ -3,6 +3,7 @@
  * parameters are documented and validated the moment it registers), parsing
  * with errors that name the line and the field, and defaults.
  */
+import type { MetricSeriesSpec, MetricsSampling } from './metric-series.js';
 import { STUDY_FIGURES, type StudyFigure } from './figures.js';
 import { commonFaultProperties } from './nemeses.js';
 import type { PluginRegistry } from './registry.js';
@@ -19,6 +20,8 @@ export const CLUSTER_DEFAULTS: ClusterSpec = {
   network: { latencyMinMs: 0.05, latencyMaxMs: 0.5 },
 };
 export const SAMPLE_MS_DEFAULT = 100;
+/** A scrape walks every actor's registry: a few a second show a fault's effect without slowing a large simulated run. */
+export const METRICS_EVERY_MS_DEFAULT = 500;
 /** A scenario's longest run. Why: histories and samples live in memory; an hour of virtual time is already a study, not a test. */
 export const SCENARIO_DURATION_MS_MAX = 3_600_000;
 
@@ -112,6 +115,37 @@ export function scenarioSchema(registry: PluginRegistry): JsonSchema {
       durationMs: { type: 'number', exclusiveMinimum: 0, maximum: SCENARIO_DURATION_MS_MAX, description: 'how long the workload runs; faults still active at the end are healed' },
       checks: { type: 'array', description: 'what decides the verdict', items: { oneOf: checkBranches(registry) } },
       sampleMs: { type: 'number', exclusiveMinimum: 0, description: `how often each replica's role, term and leader are sampled (default ${SAMPLE_MS_DEFAULT})` },
+      metrics: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['series'],
+        description: 'series sampled from every component\'s metrics on the run\'s timeline; result.json holds them and report.html plots them beside the faults',
+        properties: {
+          everyMs: { type: 'number', exclusiveMinimum: 0, description: `how often the metrics are scraped (default ${METRICS_EVERY_MS_DEFAULT})` },
+          series: {
+            type: 'array',
+            minItems: 1,
+            description: 'a metric name (summed over every component), or a metric with labels, or a histogram quantile',
+            items: {
+              oneOf: [
+                { type: 'string', minLength: 1, description: 'a counter or gauge, summed over its samples' },
+                {
+                  type: 'object', additionalProperties: false, required: ['metric'],
+                  properties: { metric: { type: 'string', minLength: 1 }, labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'only samples with these label values (e.g. component: etcd-0)' }, title: { type: 'string' } },
+                },
+                {
+                  type: 'object', additionalProperties: false, required: ['histogram', 'quantile'],
+                  properties: {
+                    histogram: { type: 'string', minLength: 1, description: 'a histogram family (without _bucket)' },
+                    quantile: { type: 'number', minimum: 0, maximum: 1, description: 'e.g. 0.99: of the observations since the previous scrape' },
+                    labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'only samples with these label values (e.g. component: etcd-0)' }, title: { type: 'string' },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
       study: {
         type: 'object',
         additionalProperties: false,
@@ -152,7 +186,12 @@ export function resolveScenario(raw: Record<string, unknown>): Scenario {
     durationMs: Number(raw.durationMs),
     checks,
     sampleMs: typeof raw.sampleMs === 'number' ? raw.sampleMs : SAMPLE_MS_DEFAULT,
+    ...(raw.metrics !== undefined ? { metrics: resolveMetricsSampling(raw.metrics as { everyMs?: number; series: (string | MetricSeriesSpec)[] }) } : {}),
   };
+}
+
+function resolveMetricsSampling(raw: { everyMs?: number; series: (string | MetricSeriesSpec)[] }): MetricsSampling {
+  return { everyMs: raw.everyMs ?? METRICS_EVERY_MS_DEFAULT, series: raw.series.map((s) => (typeof s === 'string' ? { metric: s } : s)) };
 }
 
 /** Parses and validates scenario YAML; throws `ScenarioError` (line and field per error) or an Error for cross-field problems. */

@@ -7,6 +7,7 @@
  * built in; Kubernetes-level ones (Deployment churn, scheduler failover, node
  * crash) register the same way and need no change to the engine.
  */
+import type { MetricsSampling } from './metric-series.js';
 import type { ActorSystem } from '../../actor/system.js';
 import type { SimulatedSystem } from '../../actor/sim/sim-system.js';
 import type { ReplicaStatus } from '../../kv/replica/protocol.js';
@@ -69,6 +70,8 @@ export interface Scenario {
   checks: CheckSpec[];
   /** How often each replica's status (role, term, leader, commit) is sampled for the plots and figures. */
   sampleMs: number;
+  /** Series sampled from the cluster's metrics on the run's timeline (absent: none). */
+  metrics?: MetricsSampling;
 }
 
 /** A fault of the concrete schedule: fixed time, nemesis name, parameters (random entries expanded from the seed). */

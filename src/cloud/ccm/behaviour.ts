@@ -6,6 +6,7 @@
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
 import { ApiClient } from '../../client/api-client.js';
 import { ActorClock } from '../../client/clock.js';
+import { ClientMetrics } from '../../client/metrics.js';
 import type { LeaderElectionTimings } from '../../client/leader-election.js';
 import { ActorCloudClient, CLOUD_CALL_TIMEOUT_MS } from '../provider/client.js';
 import { CLOUD_NAME } from '../provider/protocol.js';
@@ -37,7 +38,8 @@ export interface CcmArgs {
 
 export const cloudControllerManager = defineBehaviour<CcmMsg, CcmArgs | undefined>(import.meta.url, 'cloud-controller-manager', (ctx, rawArgs) => {
   const args = rawArgs ?? {};
-  const clock = new ActorClock(ctx);
+  const clientMetrics = new ClientMetrics(ctx.name);
+  const clock = new ActorClock(ctx, undefined, clientMetrics);
   const api = new ApiClient(ctx, { clock, apiserver: args.apiserver, requestTimeoutMs: args.apiRequestTimeoutMs });
   const cloud = new ActorCloudClient(ctx, args.cloud ?? CLOUD_NAME, args.cloudCallTimeoutMs ?? CLOUD_CALL_TIMEOUT_MS);
   const manager = new CloudControllerManager(
@@ -76,6 +78,7 @@ export const cloudControllerManager = defineBehaviour<CcmMsg, CcmArgs | undefine
       void manager.stop();
       api.close();
     },
+    metrics: () => clientMetrics.text(),
     inspect() {
       return manager.status();
     },

@@ -8,9 +8,18 @@
  * key space with its uncompacted history). Ours lives in memory and is made
  * durable as the WAL plus snapshots, so the honest equivalent is the bytes
  * of the replica's `wal/` and `snap/` files: what the store occupies on disk.
+ *
+ * etcd_disk_backend_commit_duration_seconds: etcd times bbolt's commit, where
+ * applied state reaches disk. Ours reaches disk only as a snapshot, so the
+ * equivalent is the fsync of a snapshot file.
+ *
+ * etcd_network_peer_round_trip_time_seconds{To}: etcd's prober pings peers
+ * over a side channel; ours is timed on Raft's own heartbeats, from a
+ * leader's heartbeat to a peer until that peer's first answer (one in flight
+ * per peer), on the actor's clock.
  */
 import type { Disk } from '../../actor/disk.js';
-import { Counter, ETCD_DISK_DURATION_BUCKETS, Gauge, Histogram, componentRegistry, secondsBetween, type Registry } from '../../metrics/index.js';
+import { Counter, ETCD_DISK_DURATION_BUCKETS, Gauge, Histogram, componentRegistry, exponentialBuckets, secondsBetween, TallyHistogram, type Registry } from '../../metrics/index.js';
 
 /** Directories of the replica's durable state (src/storage's defaults). */
 const STORE_DIRS = ['wal', 'snap'] as const;
@@ -29,6 +38,10 @@ export class ReplicaMetrics {
   private readonly leaderChanges: Counter;
   private readonly proposalsFailed: Counter;
   private readonly walFsync: Histogram;
+  private readonly backendCommit: Histogram;
+  private readonly peerRoundTrip: TallyHistogram;
+  /** Per peer: when the heartbeat being timed left, or absent when none is in flight. */
+  private readonly heartbeatSentMs = new Map<string, number>();
 
   constructor(component: string, state: ReplicaState, disk: Disk) {
     const registers = [(this.registry = componentRegistry(component))];
@@ -59,6 +72,14 @@ export class ReplicaMetrics {
       name: 'etcd_disk_wal_fsync_duration_seconds', registers, buckets: [...ETCD_DISK_DURATION_BUCKETS],
       help: 'The latency distributions of fsync called by WAL.',
     });
+    this.backendCommit = new Histogram({
+      name: 'etcd_disk_backend_commit_duration_seconds', registers, buckets: [...ETCD_DISK_DURATION_BUCKETS],
+      help: 'The latency distributions of commit called by backend (here: the fsync of a snapshot file).',
+    });
+    this.peerRoundTrip = new TallyHistogram({
+      name: 'etcd_network_peer_round_trip_time_seconds', registers, labelNames: ['To'], buckets: [...exponentialBuckets(0.0001, 2, 16)],
+      help: 'Round-Trip-Time histogram between peers (here: a leader\'s Raft heartbeat to its answer).',
+    });
     new Gauge({
       name: 'etcd_mvcc_db_total_size_in_bytes', registers,
       help: 'Total size of the underlying database physically allocated in bytes (here: the replica\'s WAL and snapshot files).',
@@ -81,19 +102,34 @@ export class ReplicaMetrics {
     this.proposalsFailed.inc();
   }
 
+  /** A heartbeat left for `peer` at `nowMs`; timed only if none to that peer is in flight. */
+  heartbeatSent(peer: string, nowMs: number): void {
+    if (!this.heartbeatSentMs.has(peer)) this.heartbeatSentMs.set(peer, nowMs);
+  }
+
+  /** `peer` answered a heartbeat at `nowMs`. */
+  heartbeatAnswered(peer: string, nowMs: number): void {
+    const sentMs = this.heartbeatSentMs.get(peer);
+    if (sentMs === undefined) return;
+    this.heartbeatSentMs.delete(peer);
+    this.peerRoundTrip.child(peer).observe(secondsBetween(sentMs, nowMs));
+  }
+
   /** The disk the storage writes through: the same, with each fsync of a WAL file timed by `now` (ms). */
   timedDisk(disk: Disk, now: () => number): Disk {
     const walFsync = this.walFsync;
+    const backendCommit = this.backendCommit;
     return {
       append: (path, data) => disk.append(path, data),
       write: (path, data) => disk.write(path, data),
       fsync: (path) => {
-        if (!path.startsWith('wal/')) return disk.fsync(path);
+        const histogram = path.startsWith('wal/') ? walFsync : path.startsWith('snap/') ? backendCommit : undefined;
+        if (histogram === undefined) return disk.fsync(path);
         const startMs = now();
         try {
           disk.fsync(path);
         } finally {
-          walFsync.observe(secondsBetween(startMs, now()));
+          histogram.observe(secondsBetween(startMs, now()));
         }
       },
       fsyncDir: (dir) => disk.fsyncDir(dir),

@@ -214,7 +214,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       if (batch === undefined) byPeer.set(m.to, (batch = []));
       batch.push(m);
     }
-    for (const [to, batch] of byPeer) ctx.send(nameOf(to), { type: 'raft', body: { msgs: batch } });
+    for (const [to, batch] of byPeer) {
+      const peer = nameOf(to);
+      if (batch.some((m) => m.type === 'msgHeartbeat')) metrics.heartbeatSent(peer, ctx.now());
+      ctx.send(peer, { type: 'raft', body: { msgs: batch } });
+    }
   }
 
   function onRoleChange(rd: Ready): void {
@@ -469,6 +473,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
               ctx.log.warn({ from: meta.from }, 'dropped a malformed raft message');
               continue;
             }
+            if (m.type === 'msgHeartbeatResp') metrics.heartbeatAnswered(meta.from, ctx.now());
             node.step(m);
           }
           scheduleDrain();
@@ -529,6 +534,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     onStop() {
       stopped = true;
     },
+    metrics: () => metrics.text(),
     inspect: status,
   };
 }

@@ -4,6 +4,7 @@
  * `api.list` / `api.watch` so src/client's Informer can drive a watch loop.
  * The owning actor routes `api.watchEvents` / `api.watchEnd` tells to `handle`.
  */
+import { restMethod, type ClientMetrics } from '../../client/metrics.js';
 import type { ActorContext, Message } from '../../actor/index.js';
 import type { ApiReply, ApiServerMsg, ApiTarget, ApiWatchMsg } from '../../api/protocol.js';
 import type { KubeObject, List, Status } from '../../api/types/index.js';
@@ -37,14 +38,18 @@ export class KubeApi {
   /** Distinguishes this incarnation's watch ids from a crashed one's, whose watches the server may still hold. */
   private readonly incarnation: string;
 
-  constructor(private readonly ctx: ActorContext<never>, readonly apiserver: string, private readonly timeoutMs: number) {
+  /** `metrics`: where rest_client_requests_total counts this component's requests. */
+  constructor(private readonly ctx: ActorContext<never>, readonly apiserver: string, private readonly timeoutMs: number, private readonly metrics?: ClientMetrics) {
     this.incarnation = Math.floor(ctx.random() * 0x1_0000_0000).toString(16);
   }
 
   async ask<T = KubeObject>(msg: ApiServerMsg, timeoutMs = this.timeoutMs): Promise<ApiReply<T>> {
     try {
-      return await this.ctx.ask<ApiReply<T>>(this.apiserver, msg, { timeoutMs });
+      const reply = await this.ctx.ask<ApiReply<T>>(this.apiserver, msg, { timeoutMs });
+      this.metrics?.request(this.apiserver, restMethod(msg.type), String(reply.ok ? reply.code : reply.status.code ?? 500));
+      return reply;
     } catch (error) {
+      this.metrics?.request(this.apiserver, restMethod(msg.type), '<error>');
       return unavailable(error);
     }
   }

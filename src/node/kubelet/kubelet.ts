@@ -12,6 +12,9 @@
  * the runtime: a restarted kubelet finds its sandboxes and containers by
  * their labels and adopts them instead of starting them twice.
  */
+import { ClientMetrics } from '../../client/metrics.js';
+import { secondsBetween } from '../../metrics/index.js';
+import { KubeletMetrics } from './metrics.js';
 import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
 import type { ApiReply, KubeletLogsMsg, KubeletLogsReply, KubeletLogsRequest } from '../../api/protocol.js';
 import type { Container, EnvVar, KubeObject, Node, Pod } from '../../api/types/index.js';
@@ -169,8 +172,18 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   const nodeName = args.nodeName;
   assert(typeof nodeName === 'string' && nodeName !== '', 'kubelet needs args.nodeName');
   assert(args.runtimes[args.defaultRuntime] !== undefined, `the default runtime ${args.defaultRuntime} must be among args.runtimes`);
-  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', timing.apiAskTimeoutMs);
-  const clock = new ActorClock(ctx);
+  const clientMetrics = new ClientMetrics(ctx.name);
+  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', timing.apiAskTimeoutMs, clientMetrics);
+  const clock = new ActorClock(ctx, undefined, clientMetrics);
+  // Read only when scraped: `relisted` is bound below before any scrape can arrive.
+  const metrics = new KubeletMetrics(clientMetrics.registry, {
+    runningPods: () => {
+      let n = 0;
+      for (const w of workers.values()) if (w.sandboxId !== undefined && !w.sandboxStopped) n++;
+      return n;
+    },
+    containers: () => [...relisted.values()].flatMap((r) => r.items),
+  });
   const backoff = new Backoff(timing.backoffInitialMs, timing.backoffMaxMs);
   const workers = new Map<string, PodWorker>();
   const identity: NodeIdentity = {
@@ -265,6 +278,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       };
       workers.set(uid, w);
       workersGeneration++;
+      metrics.podSeen(uid, ctx.now());
     }
     w.pod = pod;
     w.lastPod = pod;
@@ -285,8 +299,10 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     do {
       w.again = false;
       stats.syncs++;
+      const startMs = ctx.now();
       try {
         await syncPod(w);
+        metrics.podSynced(w.uid, secondsBetween(startMs, ctx.now()));
       } catch (error) {
         // Stopping cuts the syncs' asks short: that is not a failure to report.
         if (stopped) break;
@@ -582,6 +598,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     }
     w.removed = true;
     workers.delete(w.uid);
+    metrics.podForgotten(w.uid);
     workersGeneration++;
     ctx.cancelTimer(`sync/${w.uid}`);
     backoff.forgetPrefix(`${w.uid}/`);
@@ -636,6 +653,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     if (reply.ok) {
       w.lastStatusJson = json;
       stats.statusWrites++;
+      if (status.phase === 'Running') metrics.podRunning(w.uid, ctx.now());
     } else if (reply.status.code !== 404) {
       ctx.log.warn({ pod: w.name, status: reply.status.message }, 'pod status write failed; retrying');
       scheduleSync(w, ctx.now() + timing.relistMs);
@@ -951,6 +969,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       stopped = true;
       informer.stop();
     },
+    metrics: () => clientMetrics.text(),
     inspect() {
       return { node: nodeName, registered, pods: workers.size, informerSynced: informer.hasSynced(), resourceVersion: lastSeenResourceVersion, backoffKeys: backoff.size, ...stats };
     },

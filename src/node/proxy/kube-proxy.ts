@@ -12,6 +12,8 @@
  * killed node's thread closes its sockets). NodePorts are served on each
  * node's own IP and, shared the same way, on 127.0.0.1.
  */
+import { ClientMetrics } from '../../client/metrics.js';
+import { KubeProxyMetrics } from './metrics.js';
 import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
 import type { KubeObject } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
@@ -77,8 +79,10 @@ const SYNC_DELAY_MS_DEFAULT = 50;
 const LISTEN_RETRY_MS_DEFAULT = 2_000;
 
 export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.meta.url, 'kube-proxy', (ctx, args) => {
-  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', args.apiAskTimeoutMs ?? 10_000);
-  const clock = new ActorClock(ctx);
+  const clientMetrics = new ClientMetrics(ctx.name);
+  const metrics = new KubeProxyMetrics(clientMetrics.registry);
+  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', args.apiAskTimeoutMs ?? 10_000, clientMetrics);
+  const clock = new ActorClock(ctx, undefined, clientMetrics);
   const node = { nodeName: args.nodeName, ...(args.zone !== undefined ? { zone: args.zone } : {}) };
   const informer = <T extends KubeObject>(name: string, lw: ReturnType<typeof api.listWatcher<T>>) => new Informer<T>({ name, listWatcher: lw, clock });
   const services = informer<Service & KubeObject>('services', api.listWatcher(SERVICES));
@@ -122,10 +126,13 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     syncPending = false;
     if (!services.hasSynced()) return;
     stats.syncs++;
-    lastSyncAtMs = ctx.now();
+    const startMs = (lastSyncAtMs = ctx.now());
     table = builder.build({ services: services.store.list(), endpointSlices: slices.store.list() });
     stats.routes = table.routes.size;
-    if (args.forward !== true) return;
+    if (args.forward !== true) {
+      metrics.synced(startMs, ctx.now());
+      return;
+    }
     if (forwarders.node === undefined) {
       // Real sockets: loaded only when forwarding (threaded runtime).
       const { TcpForwarder } = await import('./tcp-forwarder.js');
@@ -140,6 +147,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
       failures.push(...(await forwarders.loopback.sync(nodePortsOnly)));
     }
     stats.listenFailures = failures.length;
+    metrics.synced(startMs, ctx.now());
     for (const f of failures) {
       if (!failingAddresses.has(f.address)) ctx.log.debug({ address: f.address, error: f.error }, 'cannot listen (another node may hold it); will retry');
     }
@@ -211,6 +219,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
       void forwarders.node?.close();
       void forwarders.loopback?.close();
     },
+    metrics: () => clientMetrics.text(),
     inspect() {
       return { node: args.nodeName, ...stats, forwarding: args.forward === true, listeners: (forwarders.node?.stats.listeners ?? 0) + (forwarders.loopback?.stats.listeners ?? 0) };
     },
