@@ -20,6 +20,7 @@ import { describeActivityProblem, judgeLeaderActivity, type LeaderActivity } fro
 import { percentile } from '../../engine/checks.js';
 import type { CheckPlugin, CheckResult, RequestRecord, RunData } from '../../engine/types.js';
 import { longestGap } from '../../engine/figures.js';
+import { judgeNoPdbViolation, judgeStatefulSetMembers } from './disruption-checks.js';
 import { kubeSink, sampleConverged, type KubeSample, type KubeSink, type PodBinding, type PodStartup } from './sink.js';
 
 /** When the last fault ended (ms from the origin); 0 without faults. */
@@ -217,6 +218,18 @@ export function kubeChecks(): CheckPlugin[] {
         },
       },
       run: withSink('api-latency', (_sink, data, p) => judgeApiLatency(data.requests, (p.p99Ms as number | undefined) ?? API_SLO_P99_MS, (p.listP99Ms as number | undefined) ?? API_LIST_SLO_P99_MS)),
+    },
+    {
+      name: 'no-pdb-violation',
+      description: 'no pod a drain took away (evicted, or deleted by a broken drain) left a PodDisruptionBudget with fewer healthy pods than it keeps, judged from the watched pod health at each disruption',
+      schema: { properties: { watchLagMs: { type: 'number', minimum: 0, description: 'a pod the watch shows turning healthy this soon after a disruption counts as healthy at it (default 250)' } } },
+      run: withSink('no-pdb-violation', (sink, _data, p) => judgeNoPdbViolation(sink.budgets, sink.health, sink.disruptions, (p.watchLagMs as number | undefined) ?? 250)),
+    },
+    {
+      name: 'statefulset-members',
+      description: 'every StatefulSet has each member name-0..name-(N-1) Running and Ready under its own name (and no other pod) within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('statefulset-members', (sink, data, p) => judgeStatefulSetMembers(sink.statefulsetFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
     },
     {
       name: 'service-availability',
