@@ -222,8 +222,8 @@ export function kubeChecks(): CheckPlugin[] {
     {
       name: 'no-pdb-violation',
       description: 'no pod a drain took away (evicted, or deleted by a broken drain) left a PodDisruptionBudget with fewer healthy pods than it keeps, judged from the watched pod health at each disruption',
-      schema: { properties: { watchLagMs: { type: 'number', minimum: 0, description: 'a pod the watch shows turning healthy this soon after a disruption counts as healthy at it (default 250)' } } },
-      run: withSink('no-pdb-violation', (sink, _data, p) => judgeNoPdbViolation(sink.budgets, sink.health, sink.disruptions, (p.watchLagMs as number | undefined) ?? 250)),
+      schema: { properties: { watchLagMs: { type: 'number', minimum: 0, description: 'a pod the watch shows turning healthy this soon after a disruption counts as healthy at it (default 0)' } } },
+      run: withSink('no-pdb-violation', (sink, _data, p) => judgeNoPdbViolation(sink.budgets, sink.health, sink.disruptions, (p.watchLagMs as number | undefined) ?? 0)),
     },
     {
       name: 'statefulset-members',

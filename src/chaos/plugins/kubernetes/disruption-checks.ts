@@ -29,10 +29,13 @@ export interface BudgetViolation {
  * A disruption of a pod that was not healthy takes nothing from a budget,
  * so only healthy pods count; a pod disrupted earlier counts as gone from
  * its disruption on, even when the watch has not yet shown it terminating
- * (the disruption controller's disruptedPods does the same). The watch
- * lags the API server: a pod the watch shows turning healthy within
- * `watchLagMs` after the disruption counts as healthy at it, so a lagging
- * watch cannot invent a violation (it may hide one that lasted less).
+ * (the disruption controller's disruptedPods does the same). An eviction
+ * is accepted only after the disruption controller saw a replacement Ready
+ * and wrote the budget's status, a longer path than the observer's watch,
+ * so by default the watch's view at the disruption's moment is trusted; a
+ * pod the watch shows turning healthy within `watchLagMs` after it counts
+ * as healthy at it (for runtimes whose watch lags more: a wider lag can
+ * only hide a violation that lasted less, never invent one).
  * Crashes and node failures are not disruptions: they lower the count
  * before a drain, and the drain may then disrupt nothing more.
  */
