@@ -20,7 +20,8 @@ import { describeActivityProblem, judgeLeaderActivity, type LeaderActivity } fro
 import { percentile } from '../../engine/checks.js';
 import type { CheckPlugin, CheckResult, RequestRecord, RunData } from '../../engine/types.js';
 import { longestGap } from '../../engine/figures.js';
-import { judgeNoPdbViolation, judgeStatefulSetMembers } from './disruption-checks.js';
+import { judgeNoPdbViolation } from './disruption-checks.js';
+import { judgeDaemonSetCoverage, judgeJobsComplete, judgeStatefulSetMembers } from './kind-checks.js';
 import { kubeSink, sampleConverged, type KubeSample, type KubeSink, type PodBinding, type PodStartup } from './sink.js';
 
 /** When the last fault ended (ms from the origin); 0 without faults. */
@@ -230,6 +231,18 @@ export function kubeChecks(): CheckPlugin[] {
       description: 'every StatefulSet has each member name-0..name-(N-1) Running and Ready under its own name (and no other pod) within maxMs after the last fault',
       schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
       run: withSink('statefulset-members', (sink, data, p) => judgeStatefulSetMembers(sink.statefulsetFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
+    },
+    {
+      name: 'daemonset-coverage',
+      description: 'every DaemonSet has exactly one Ready pod on each live node within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('daemonset-coverage', (sink, data, p) => judgeDaemonSetCoverage(sink.daemonsetFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
+    },
+    {
+      name: 'jobs-complete',
+      description: 'every Job is Complete (none Failed) within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('jobs-complete', (sink, data, p) => judgeJobsComplete(sink.jobFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
     },
     {
       name: 'service-availability',

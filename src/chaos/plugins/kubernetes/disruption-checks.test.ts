@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Pod } from '../../../api/types/index.js';
-import { findBudgetViolations, judgeNoPdbViolation, judgeStatefulSetMembers } from './disruption-checks.js';
+import { findBudgetViolations, judgeNoPdbViolation } from './disruption-checks.js';
+import { judgeStatefulSetMembers } from './kind-checks.js';
 import { pickNode } from './drain.js';
 import type { BudgetRecord, DisruptionRecord, PodHealthChange } from './sink.js';
 import { desiredHealthy, observeMembers, statefulSetsSpecError } from './statefulsets.js';

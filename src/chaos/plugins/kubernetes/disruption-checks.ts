@@ -1,15 +1,11 @@
 /**
- * Checks of the disruption-related workloads, as pure judges of what the run
- * recorded (tests feed them broken records):
- *
- * - no-pdb-violation: no pod a drain took away (through the eviction API or,
- *   in the broken variant, deleted directly) took a budget's healthy pods
- *   below what the budget must keep;
- * - statefulset-members: every StatefulSet's members name-0..name-(N-1)
- *   Running and Ready under their own names at the end, and nothing else.
+ * The no-pdb-violation check, as a pure judge of what the run recorded
+ * (tests feed it broken records): no pod a drain took away (through the
+ * eviction API or, in the broken variant, deleted directly) took a budget's
+ * healthy pods below what the budget must keep.
  */
 import type { CheckResult } from '../../engine/types.js';
-import type { BudgetRecord, DisruptionRecord, PodHealthChange, StatefulSetObservation } from './sink.js';
+import type { BudgetRecord, DisruptionRecord, PodHealthChange } from './sink.js';
 
 /** One disruption that left a budget with fewer healthy pods than it must keep. */
 export interface BudgetViolation {
@@ -87,27 +83,5 @@ export function judgeNoPdbViolation(
       ? `${judged} disruptions of budgeted pods (${disruptions.length} in all), none took a budget of ${budgets.map((b) => `${b.name} (${b.desiredHealthy} healthy)`).join(', ')} below what it keeps`
       : `${violations.length} disruptions violated a budget: ${violations.slice(0, 5).map((v) => `${v.via} of ${v.pod} at ${Math.round(v.tMs)} ms left ${v.budget} ${v.healthyBefore - 1} healthy of ${v.desiredHealthy}`).join('; ')}`,
     details: { violations, disruptions: disruptions.length },
-  };
-}
-
-/** Pure: every StatefulSet's final members, each ordinal Running and Ready under its own name, nothing more. */
-export function judgeStatefulSetMembers(final: StatefulSetObservation | undefined, lastFaultMs: number, maxMs: number): CheckResult {
-  const name = 'statefulset-members';
-  if (final === undefined) return { name, verdict: 'unknown', summary: 'no StatefulSet was observed: add `workload: { statefulsets: {} }` after deployments' };
-  const off = Object.entries(final.sets).filter(([, s]) => s.readyOrdinals.length !== s.replicas || s.others.length > 0);
-  if (off.length > 0) {
-    return {
-      name, verdict: 'fail',
-      summary: `not every member back at ${Math.round(final.atMs)} ms: ${off.map(([n, s]) => `${n} ready ordinals [${s.readyOrdinals.join(', ')}] of ${s.replicas}${s.others.length > 0 ? `, others ${s.others.join(', ')}` : ''}`).join('; ')}`,
-      details: final,
-    };
-  }
-  const afterMs = Math.max(0, final.atMs - lastFaultMs);
-  const ok = afterMs <= maxMs;
-  return {
-    name,
-    verdict: ok ? 'pass' : 'fail',
-    summary: `${Object.keys(final.sets).length} StatefulSets with every member Ready under its own name ${Math.round(afterMs)} ms after the last fault${ok ? '' : `, more than ${maxMs} ms`}`,
-    details: final,
   };
 }

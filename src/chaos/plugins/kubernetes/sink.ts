@@ -96,6 +96,22 @@ export interface StatefulSetObservation {
   sets: Record<string, { replicas: number; readyOrdinals: number[]; others: string[] }>;
 }
 
+/** Each DaemonSet's pods as last observed, per live node. */
+export interface DaemonSetObservation {
+  converged: boolean;
+  /** ms from the origin. */
+  atMs: number;
+  sets: Record<string, { nodes: number; missing: string[]; extra: string[] }>;
+}
+
+/** Each Job as last observed. */
+export interface JobObservation {
+  converged: boolean;
+  /** ms from the origin. */
+  atMs: number;
+  jobs: Record<string, { completions: number; succeeded: number; failed: number; complete: boolean; failedCondition: boolean }>;
+}
+
 export interface KubeSink {
   /** An actor that answers `sleep` after the given ms: the host's timer in both runtimes. */
   sleeper: string;
@@ -124,6 +140,14 @@ export interface KubeSink {
   statefulsets: Record<string, number>;
   /** Set by the statefulsets workload's finish. */
   statefulsetFinal?: StatefulSetObservation;
+  /** DaemonSet names (the daemonsets workload). */
+  daemonsets: string[];
+  /** Set by the daemonsets workload's finish. */
+  daemonsetFinal?: DaemonSetObservation;
+  /** Job name → completions (the jobs workload). */
+  jobs: Record<string, number>;
+  /** Set by the jobs workload's finish. */
+  jobFinal?: JobObservation;
   /** Set by the workload's finish. */
   final?: { converged: boolean; atMs: number; deployments: Record<string, DeploymentSample> };
 }
@@ -132,7 +156,7 @@ export function kubeSink(state: RunState): KubeSink {
   return state.get<KubeSink>('kubernetes', () => ({
     sleeper: 'k8s-chaos-sleeper',
     schedulers: [], controllerManagers: [], nodes: [], crashedNodes: [], samples: [], bindings: [], startups: [], activity: [], desired: {}, lastChangeMs: 0,
-    health: [], budgets: [], disruptions: [], drains: [], statefulsets: {},
+    health: [], budgets: [], disruptions: [], drains: [], statefulsets: {}, daemonsets: [], jobs: {},
   }));
 }
 
