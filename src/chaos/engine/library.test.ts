@@ -106,6 +106,11 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
     const names = sink.bindings.filter((b) => b.tMs > r.outcome.figures[0]!.atMs && /\/db-0-\d+$/.test(b.pod)).map((b) => b.pod);
     assert.ok(names.length >= 1, 'a member on the cut node was bound again, under its own name');
   },
+  'daemonset-job-node-crash': (r) => {
+    const sink = kubeSink(r.state);
+    assert.equal(sink.crashedNodes.length, 1);
+    assert.ok(sink.jobFinal!.jobs['batch-0']!.complete, 'the Job completed despite the crash');
+  },
   'node-crash-rescheduling': (r) => {
     const sink = kubeSink(r.state);
     assert.equal(sink.crashedNodes.length, 1);

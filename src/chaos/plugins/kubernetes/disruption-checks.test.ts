@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Pod } from '../../../api/types/index.js';
 import { findBudgetViolations, judgeNoPdbViolation } from './disruption-checks.js';
-import { judgeStatefulSetMembers } from './kind-checks.js';
-import { pickNode } from './drain.js';
 import type { BudgetRecord, DisruptionRecord, PodHealthChange } from './sink.js';
-import { desiredHealthy, observeMembers, statefulSetsSpecError } from './statefulsets.js';
 
 const budget: BudgetRecord = { name: 'db-0', app: 'db-0', desiredHealthy: 3 };
 /** Four healthy members from t=0; `extra` changes follow. */
@@ -67,47 +63,5 @@ describe('no-pdb-violation judge', () => {
     assert.match(fail.summary, /delete of default\/db-0-3 at 1000 ms left db-0 2 healthy of 3/);
     assert.equal(judgeNoPdbViolation([], health(), [], 250).verdict, 'unknown');
     assert.equal(judgeNoPdbViolation([budget], [], [], 250).verdict, 'unknown');
-  });
-});
-
-describe('statefulset-members judge and the statefulsets workload\'s pure parts', () => {
-  const pod = (name: string, ready: boolean, extra: Partial<Pod['metadata']> = {}): Pod => ({
-    metadata: { name, namespace: 'default', uid: name, labels: { app: 'db-0' }, ...extra },
-    spec: { containers: [{ name: 'db', image: 'nginx:1.0' }], nodeName: 'node-0' },
-    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
-  } as Pod);
-
-  test('members are counted by ordinal when Running, Ready and not terminating; strangers are named', () => {
-    const sets = observeMembers([pod('db-0-0', true), pod('db-0-1', false), pod('db-0-2', true, { deletionTimestamp: '2026-01-01T00:00:00Z' }), pod('db-0-7', true), pod('stray', true)], { 'db-0': 3 });
-    assert.deepEqual(sets['db-0'], { replicas: 3, readyOrdinals: [0], others: ['db-0-7', 'stray'] });
-  });
-
-  test('the check passes with every ordinal Ready in time, fails on a missing one or a late one', () => {
-    const full = { converged: true, atMs: 12_000, sets: { 'db-0': { replicas: 3, readyOrdinals: [0, 1, 2], others: [] } } };
-    assert.equal(judgeStatefulSetMembers(full, 10_000, 5_000).verdict, 'pass');
-    assert.equal(judgeStatefulSetMembers(full, 1_000, 5_000).verdict, 'fail');
-    const missing = judgeStatefulSetMembers({ ...full, converged: false, sets: { 'db-0': { replicas: 3, readyOrdinals: [0, 2], others: [] } } }, 10_000, 5_000);
-    assert.equal(missing.verdict, 'fail');
-    assert.match(missing.summary, /db-0 ready ordinals \[0, 2\] of 3/);
-    assert.equal(judgeStatefulSetMembers(undefined, 0, 5_000).verdict, 'unknown');
-  });
-
-  test('a budget needs exactly one of minAvailable and maxUnavailable; desiredHealthy follows the disruption controller', () => {
-    assert.match(statefulSetsSpecError({ pdb: {} })!, /exactly one of minAvailable or maxUnavailable/);
-    assert.match(statefulSetsSpecError({ pdb: { minAvailable: 1, maxUnavailable: 1 } })!, /exactly one/);
-    assert.equal(statefulSetsSpecError({ pdb: { maxUnavailable: 1 } }), undefined);
-    assert.equal(desiredHealthy({ minAvailable: 3 }, 4), 3);
-    assert.equal(desiredHealthy({ maxUnavailable: 1 }, 4), 3);
-    assert.equal(desiredHealthy({ maxUnavailable: 9 }, 4), 0);
-  });
-
-  test('the drain picks the named node, else the one running the most pods of the app, the first on a tie', () => {
-    const on = (name: string, node: string, app: string): Pod => ({ metadata: { name, labels: { app } }, spec: { nodeName: node, containers: [] } } as unknown as Pod);
-    const pods = [on('a', 'node-1', 'web'), on('b', 'node-1', 'web'), on('c', 'node-2', 'db'), on('d', 'node-2', 'db'), on('e', 'node-0', 'db')];
-    assert.equal(pickNode(['node-0', 'node-1', 'node-2'], pods, undefined), 'node-1', 'node-1 and node-2 run two each: the first wins');
-    assert.equal(pickNode(['node-0', 'node-1', 'node-2'], pods, undefined, 'db'), 'node-2');
-    assert.equal(pickNode(['node-0', 'node-1', 'node-2'], pods, undefined, 'web'), 'node-1');
-    assert.equal(pickNode(['node-0', 'node-1'], [], undefined), 'node-0');
-    assert.equal(pickNode(['node-0'], pods, 'node-9'), undefined);
   });
 });

@@ -6,7 +6,7 @@ import { loadScenario, scenarioFiles } from '../../engine/testing.js';
 import type { Scenario } from '../../engine/types.js';
 import { kubeSink } from './index.js';
 
-// Real runs of the drain and StatefulSet scenarios in the simulated runtime, and the broken drain the budget check must catch.
+// Real runs of the StatefulSet, drain, DaemonSet and Job scenarios in the simulated runtime, and the broken configurations their checks must catch.
 const load = (name: string): Scenario => loadScenario(scenarioFiles().find((f) => f.endsWith(`/${name}.yaml`))!);
 const explain = (run: ChaosRun): string => `${run.outcome.checks.map((c) => `${c.verdict} ${c.name}: ${c.summary}`).join('\n')}\n${run.outcome.log.join('\n')}`;
 const SEED = 1;
@@ -43,5 +43,24 @@ describe('drains and StatefulSets, simulated, through the default registry', () 
     for (const b of sink.bindings.filter((x) => /\/db-0-\d+$/.test(x.pod))) uidsByMember.set(b.pod, (uidsByMember.get(b.pod) ?? new Set()).add(b.uid));
     const recreated = [...uidsByMember].filter(([, uids]) => uids.size > 1).map(([pod]) => pod);
     assert.ok(recreated.length >= 1, `a member was recreated under its name: ${JSON.stringify([...uidsByMember].map(([p, u]) => [p, u.size]))}`);
+  });
+});
+
+describe('a DaemonSet and a Job on a crashed node, simulated', () => {
+  test('daemonset-job-node-crash: the Job replaces its lost pods and completes; every live node keeps its DaemonSet pod', async () => {
+    const run = await runScenario(load('daemonset-job-node-crash'), { seed: SEED, runtime: 'simulated', registry: defaultRegistry });
+    assert.equal(run.outcome.verdict, 'pass', explain(run));
+    const sink = kubeSink(run.state);
+    assert.ok(sink.jobFinal!.jobs['batch-0']!.failed >= 1, `the crash cost the Job a pod (else the scenario tests nothing): ${JSON.stringify(sink.jobFinal)}`);
+    assert.equal(sink.daemonsetFinal!.sets['agent-0']!.nodes, 2, 'two live nodes after the crash');
+  });
+
+  test('with backoffLimit 0, the pod the crash cost fails the Job, and jobs-complete fails', async () => {
+    const scenario = load('daemonset-job-node-crash');
+    const strict: Scenario = { ...scenario, workload: { ...scenario.workload, jobs: { ...scenario.workload.jobs, backoffLimit: 0 } } };
+    const run = await runScenario(strict, { seed: SEED, runtime: 'simulated', registry: defaultRegistry });
+    const check = run.outcome.checks.find((c) => c.name === 'jobs-complete')!;
+    assert.equal(check.verdict, 'fail', explain(run));
+    assert.match(check.summary, /batch-0 Failed/);
   });
 });
