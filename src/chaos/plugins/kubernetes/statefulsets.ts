@@ -56,7 +56,7 @@ function budgetObject(name: string, pdb: NonNullable<StatefulSetsSpec['pdb']>): 
   };
 }
 
-/** Pure: the clear error for a spec the schema lets through but Kubernetes (or the check) cannot use, or undefined. */
+/** Pure: the clear error for a spec Kubernetes (or the check) cannot use, or undefined: the schema refuses it in a scenario file; this guards specs built in code. */
 export function statefulSetsSpecError(spec: StatefulSetsSpec): string | undefined {
   const pdb = spec.pdb;
   if (pdb === undefined) return undefined;
@@ -96,10 +96,11 @@ export function statefulSetsWorkload(): WorkloadPlugin<StatefulSetsSpec> {
         replicas: { type: 'integer', minimum: 1, maximum: 100, description: 'members of each (default 3)' },
         podManagementPolicy: { enum: ['OrderedReady', 'Parallel'], description: 'default OrderedReady, as Kubernetes' },
         pdb: {
-          type: 'object',
-          additionalProperties: false,
           description: 'a PodDisruptionBudget (policy/v1) over each StatefulSet\'s pods: exactly one of minAvailable or maxUnavailable',
-          properties: { minAvailable: { type: 'integer', minimum: 0 }, maxUnavailable: { type: 'integer', minimum: 0 } },
+          oneOf: [
+            { type: 'object', additionalProperties: false, required: ['minAvailable'], properties: { minAvailable: { type: 'integer', minimum: 0 } } },
+            { type: 'object', additionalProperties: false, required: ['maxUnavailable'], properties: { maxUnavailable: { type: 'integer', minimum: 0 } } },
+          ],
         },
         terminationGracePeriodSeconds: { type: 'integer', minimum: 0, description: 'the members\' grace period (default 30, as Kubernetes)' },
         convergeMs: { type: 'number', minimum: 0, description: 'after the run, how long the members may take to come back (default 30000)' },
