@@ -1,8 +1,9 @@
 /**
  * Node maintenance faults:
  *
- * - `drain-node` does what `kubectl drain --ignore-daemonsets` does: cordon
- *   the node, then evict each of its pods (DaemonSet pods stay) through
+ * - `drain-node` does what `kubectl drain --ignore-daemonsets --force` does:
+ *   cordon the node, then evict each of its pods (DaemonSet pods stay; pods
+ *   no controller owns go too, as with --force) through
  *   POST pods/NAME/eviction, all at once, each retried while a
  *   PodDisruptionBudget refuses it with 429 (kubectl retries every 5 s; here
  *   every `retryMs`), until `timeoutMs` (default: the fault's `durationMs`).
