@@ -97,6 +97,20 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
     assert.ok(f.restoredMs !== null && f.restoredMs !== undefined && f.restoredMs >= 100_000 && f.restoredMs < 120_000, `restored ${f.restoredMs} ms after the crash`);
     assert.ok(sink.bindings.filter((b) => b.tMs > f.atMs).length >= 10, 'the crashed node\'s ten pods were bound again elsewhere');
   },
+  'drain-with-pdb': (r) => {
+    const drain = kubeSink(r.state).drains[0]!;
+    assert.ok(drain.refused >= 1 && drain.doneMs !== undefined, `the drain waited on the budget, then finished: ${JSON.stringify(drain)}`);
+  },
+  'statefulset-partition': (r) => {
+    const sink = kubeSink(r.state);
+    const names = sink.bindings.filter((b) => b.tMs > r.outcome.figures[0]!.atMs && /\/db-0-\d+$/.test(b.pod)).map((b) => b.pod);
+    assert.ok(names.length >= 1, 'a member on the cut node was bound again, under its own name');
+  },
+  'daemonset-job-node-crash': (r) => {
+    const sink = kubeSink(r.state);
+    assert.equal(sink.crashedNodes.length, 1);
+    assert.ok(sink.jobFinal!.jobs['batch-0']!.complete, 'the Job completed despite the crash');
+  },
   'node-crash-rescheduling': (r) => {
     const sink = kubeSink(r.state);
     assert.equal(sink.crashedNodes.length, 1);

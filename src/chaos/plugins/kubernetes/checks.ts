@@ -20,6 +20,8 @@ import { describeActivityProblem, judgeLeaderActivity, type LeaderActivity } fro
 import { percentile } from '../../engine/checks.js';
 import type { CheckPlugin, CheckResult, RequestRecord, RunData } from '../../engine/types.js';
 import { longestGap } from '../../engine/figures.js';
+import { judgeNoPdbViolation } from './disruption-checks.js';
+import { judgeDaemonSetCoverage, judgeJobsComplete, judgeStatefulSetMembers } from './kind-checks.js';
 import { kubeSink, sampleConverged, type KubeSample, type KubeSink, type PodBinding, type PodStartup } from './sink.js';
 
 /** When the last fault ended (ms from the origin); 0 without faults. */
@@ -217,6 +219,30 @@ export function kubeChecks(): CheckPlugin[] {
         },
       },
       run: withSink('api-latency', (_sink, data, p) => judgeApiLatency(data.requests, (p.p99Ms as number | undefined) ?? API_SLO_P99_MS, (p.listP99Ms as number | undefined) ?? API_LIST_SLO_P99_MS)),
+    },
+    {
+      name: 'no-pdb-violation',
+      description: 'no pod a drain took away (evicted, or deleted by a broken drain) left a PodDisruptionBudget with fewer healthy pods than it keeps, judged from the watched pod health at each disruption',
+      schema: { properties: { watchLagMs: { type: 'number', minimum: 0, description: 'a pod the watch shows turning healthy this soon after a disruption counts as healthy at it (default 0)' } } },
+      run: withSink('no-pdb-violation', (sink, _data, p) => judgeNoPdbViolation(sink.budgets, sink.health, sink.disruptions, (p.watchLagMs as number | undefined) ?? 0)),
+    },
+    {
+      name: 'statefulset-members',
+      description: 'every StatefulSet has each member name-0..name-(N-1) Running and Ready under its own name (and no other pod) within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('statefulset-members', (sink, data, p) => judgeStatefulSetMembers(sink.statefulsetFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
+    },
+    {
+      name: 'daemonset-coverage',
+      description: 'every DaemonSet has exactly one Ready pod on each live node within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('daemonset-coverage', (sink, data, p) => judgeDaemonSetCoverage(sink.daemonsetFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
+    },
+    {
+      name: 'jobs-complete',
+      description: 'every Job is Complete (none Failed) within maxMs after the last fault',
+      schema: { properties: { maxMs: { type: 'number', minimum: 0, description: 'default 30000' } } },
+      run: withSink('jobs-complete', (sink, data, p) => judgeJobsComplete(sink.jobFinal, lastFaultEndMs(data.figures), (p.maxMs as number | undefined) ?? 30_000)),
     },
     {
       name: 'service-availability',

@@ -24,6 +24,8 @@ import { countPods, type DeploymentSample } from './sink.js';
 export interface PodObservation {
   bindings: Array<{ atMs: number; uid: string; pod: string; node: string }>;
   startups: Array<{ uid: string; pod: string; createdAtMs: number; runningAtMs?: number }>;
+  /** Every change of a pod's health (Running, Ready, not terminating), deletion included: what the no-pdb-violation check judges. */
+  health: Array<{ atMs: number; uid: string; pod: string; app: string | undefined; healthy: boolean }>;
 }
 
 type PodObserverMsg =
@@ -43,6 +45,12 @@ function summary(pod: Pod): Pod {
   } as Pod;
 }
 
+/** Healthy as a PodDisruptionBudget counts it (the disruption controller's and the eviction's view): Running, Ready, not terminating. */
+export function isHealthy(pod: Pod): boolean {
+  return pod.metadata?.deletionTimestamp === undefined && pod.status?.phase === 'Running'
+    && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 /** Pods and bindings remembered at most: a run's pods are far fewer; a bound keeps a runaway controller from eating the heap. */
 const RECORDS_MAX = 100_000;
 const WATCH_RETRY_MS = 200;
@@ -51,6 +59,19 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
   const seenOnNode = new Set<string>();
   const bindings: PodObservation['bindings'] = [];
   const startups = new Map<string, PodObservation['startups'][number]>();
+  const health: PodObservation['health'] = [];
+  /** The health last recorded per live uid: only changes are recorded. */
+  const healthyNow = new Map<string, boolean>();
+  const noteHealth = (pod: Pod, deleted: boolean): void => {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined) return;
+    const healthy = !deleted && isHealthy(pod);
+    const before = healthyNow.get(uid);
+    if (deleted) healthyNow.delete(uid);
+    else healthyNow.set(uid, healthy);
+    if (before === healthy || (before === undefined && !healthy) || health.length >= RECORDS_MAX) return;
+    health.push({ atMs: ctx.now(), uid, pod: `${pod.metadata.namespace}/${pod.metadata.name}`, app: pod.metadata.labels?.app, healthy });
+  };
   /** Live pods by uid, as of the watch (summaries). */
   const live = new Map<string, Pod>();
   /** Moves on every change to `live`: a count is reused until it moves. */
@@ -98,6 +119,7 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
             const pod = event.object as Pod;
             if (pod.metadata?.resourceVersion !== undefined) resourceVersion = pod.metadata.resourceVersion;
             if (event.type !== 'DELETED') observe(pod);
+            if (event.type !== 'BOOKMARK') noteHealth(pod, event.type === 'DELETED');
             const uid = pod.metadata?.uid;
             if (uid !== undefined && event.type !== 'BOOKMARK') {
               if (event.type === 'DELETED') live.delete(uid);
@@ -124,7 +146,7 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
           return lastCount.counts;
         }
         case 'podwatch.take':
-          return { bindings, startups: [...startups.values()] } satisfies PodObservation;
+          return { bindings, startups: [...startups.values()], health } satisfies PodObservation;
         default:
           return unhandled;
       }

@@ -43,6 +43,75 @@ export interface KubeSample {
   controllerManagerLeaders: string[];
 }
 
+/** A change of one pod's health as the watch saw it (healthy: Running, Ready, not terminating). */
+export interface PodHealthChange {
+  /** ms from the origin. */
+  tMs: number;
+  uid: string;
+  /** namespace/name */
+  pod: string;
+  /** The pod's `app` label: what the run's budgets select on. */
+  app: string | undefined;
+  healthy: boolean;
+}
+
+/** A PodDisruptionBudget a workload created: it selects the pods labelled app=<app>. */
+export interface BudgetRecord {
+  name: string;
+  app: string;
+  /** Healthy pods the budget must keep (minAvailable, or the workload's replicas minus maxUnavailable). */
+  desiredHealthy: number;
+}
+
+/** One pod a drain took away: through the eviction API (accepted), or deleted directly (the broken variant). */
+export interface DisruptionRecord {
+  /** ms from the origin when the API server accepted it. */
+  tMs: number;
+  uid: string;
+  /** namespace/name */
+  pod: string;
+  node: string;
+  via: 'eviction' | 'delete';
+}
+
+/** One drain of a node, as the drain-node nemesis did it. */
+export interface DrainRecord {
+  node: string;
+  /** ms from the origin. */
+  startedMs: number;
+  /** When its last pod was evicted; absent: it timed out (or the run ended first). */
+  doneMs?: number;
+  /** Pods it took away. */
+  evicted: number;
+  /** 429 answers: evictions a budget refused (each retried). */
+  refused: number;
+  timedOut: boolean;
+}
+
+/** A StatefulSet's members as last observed: the ordinals that were Running and Ready under their own names. */
+export interface StatefulSetObservation {
+  converged: boolean;
+  /** ms from the origin. */
+  atMs: number;
+  sets: Record<string, { replicas: number; readyOrdinals: number[]; others: string[] }>;
+}
+
+/** Each DaemonSet's pods as last observed, per live node. */
+export interface DaemonSetObservation {
+  converged: boolean;
+  /** ms from the origin. */
+  atMs: number;
+  sets: Record<string, { nodes: number; missing: string[]; extra: string[] }>;
+}
+
+/** Each Job as last observed. */
+export interface JobObservation {
+  converged: boolean;
+  /** ms from the origin. */
+  atMs: number;
+  jobs: Record<string, { completions: number; succeeded: number; failed: number; complete: boolean; failedCondition: boolean }>;
+}
+
 export interface KubeSink {
   /** An actor that answers `sleep` after the given ms: the host's timer in both runtimes. */
   sleeper: string;
@@ -60,6 +129,25 @@ export interface KubeSink {
   desired: Record<string, { replicas: number; image: string }>;
   /** ms from the origin of the last churn write. */
   lastChangeMs: number;
+  /** Health changes of every pod, from the pods watch (set by the deployments workload's finish). */
+  health: PodHealthChange[];
+  /** PodDisruptionBudgets the workloads created. */
+  budgets: BudgetRecord[];
+  /** Pods the drains took away, in order. */
+  disruptions: DisruptionRecord[];
+  drains: DrainRecord[];
+  /** StatefulSet name → replicas (the statefulsets workload). */
+  statefulsets: Record<string, number>;
+  /** Set by the statefulsets workload's finish. */
+  statefulsetFinal?: StatefulSetObservation;
+  /** DaemonSet names (the daemonsets workload). */
+  daemonsets: string[];
+  /** Set by the daemonsets workload's finish. */
+  daemonsetFinal?: DaemonSetObservation;
+  /** Job name → completions (the jobs workload). */
+  jobs: Record<string, number>;
+  /** Set by the jobs workload's finish. */
+  jobFinal?: JobObservation;
   /** Set by the workload's finish. */
   final?: { converged: boolean; atMs: number; deployments: Record<string, DeploymentSample> };
 }
@@ -68,6 +156,7 @@ export function kubeSink(state: RunState): KubeSink {
   return state.get<KubeSink>('kubernetes', () => ({
     sleeper: 'k8s-chaos-sleeper',
     schedulers: [], controllerManagers: [], nodes: [], crashedNodes: [], samples: [], bindings: [], startups: [], activity: [], desired: {}, lastChangeMs: 0,
+    health: [], budgets: [], disruptions: [], drains: [], statefulsets: {}, daemonsets: [], jobs: {},
   }));
 }
 

@@ -313,6 +313,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
               const rel = (ms: number): number => round3(ms - env.originMs);
               sink.bindings = seen.bindings.map(({ atMs, ...b }) => ({ tMs: rel(atMs), ...b }));
               sink.startups = seen.startups.map((s) => ({ uid: s.uid, pod: s.pod, createdMs: rel(s.createdAtMs), ...(s.runningAtMs !== undefined ? { runningMs: rel(s.runningAtMs) } : {}) }));
+              sink.health = seen.health.map(({ atMs, ...h }) => ({ tMs: rel(atMs), ...h }));
               sink.activity = activity.map((a) => ({ ...a, atMs: rel(a.atMs) }));
               return { requests, cluster: sink.samples.map(clusterSample) };
             },
