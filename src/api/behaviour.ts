@@ -202,12 +202,13 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       if (watches.has(body.watchId)) throw apiErrors.badRequest(`watch id ${body.watchId} is already in use`);
       let batch: WatchEvent[] = [];
       let scheduled = false;
+      let seq = 0;
       const flush = () => {
         scheduled = false;
         while (batch.length > 0) {
           const events = batch.slice(0, WATCH_BATCH_EVENTS_MAX);
           batch = batch.slice(WATCH_BATCH_EVENTS_MAX);
-          ctx.send(subscriber, { type: 'api.watchEvents', body: { watchId: body.watchId, events } } satisfies ApiWatchMsg);
+          ctx.send(subscriber, { type: 'api.watchEvents', body: { watchId: body.watchId, events, seq: ++seq } } satisfies ApiWatchMsg);
         }
       };
       const handle = handlers!.watch({ verb: 'watch', ...target(body), query: body.query }, body.as ?? ACTOR_USER, {
@@ -222,7 +223,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         end: (status) => {
           flush();
           watches.delete(body.watchId);
-          ctx.send(subscriber, { type: 'api.watchEnd', body: { watchId: body.watchId, status } } satisfies ApiWatchMsg);
+          ctx.send(subscriber, { type: 'api.watchEnd', body: { watchId: body.watchId, status, seq: ++seq } } satisfies ApiWatchMsg);
         },
       });
       watches.set(body.watchId, { cancel: () => handle.cancel(), subscriber });

@@ -72,9 +72,23 @@ export type ApiReply<T = KubeObject | List | Status> =
   | { ok: false; status: Status };
 
 /** Told to a watch's subscriber. */
+/**
+ * Told to a watcher. `seq` numbers the messages of one watch from 1: the
+ * actor transport can drop messages under link faults without breaking any
+ * connection (where a lost TCP segment would reset the stream), so a client
+ * that sees a gap treats the watch as broken and re-watches from the last
+ * resourceVersion it saw. Bookmarks (about once a minute) carry a number
+ * too, so a gap is noticed even on a quiet watch.
+ */
 export type ApiWatchMsg =
-  | Message<'api.watchEvents', { watchId: string; events: WatchEvent[] }>
-  | Message<'api.watchEnd', { watchId: string; status?: Status }>;
+  | Message<'api.watchEvents', { watchId: string; events: WatchEvent[]; seq?: number }>
+  | Message<'api.watchEnd', { watchId: string; status?: Status; seq?: number }>;
+
+/** What a watch client makes of a message's sequence number: in order, or a gap (messages were lost). */
+export function watchSeqGap(expected: number, seq: number | undefined): string | undefined {
+  if (seq === undefined || seq === expected) return undefined;
+  return `the watch stream lost messages (got message ${seq}, expected ${expected}); watching again from the last resourceVersion seen`;
+}
 
 export interface ApiServerInfo {
   /** `https://127.0.0.1:<port>`, or undefined when HTTP is off. */

@@ -20,7 +20,7 @@
 import { restMethod } from './metrics.js';
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
-import { APISERVER_NAME, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
+import { APISERVER_NAME, watchSeqGap, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
 import type { UserInfo } from '../api/auth.js';
 import type { ApiQuery } from '../api/handlers.js';
 import type { PatchType } from '../api/registry.js';
@@ -124,6 +124,8 @@ interface ActiveWatch {
   handlers: WatchHandlers<KubeObject>;
   /** Set once the watch has ended (by us, by the server, or by an error) so nothing more is delivered. */
   ended: boolean;
+  /** The `seq` the next message must carry (see ApiWatchMsg). */
+  nextSeq: number;
 }
 
 export class ApiClient {
@@ -134,7 +136,7 @@ export class ApiClient {
   /** Random per incarnation: the apiserver keys watches by id, and a restarted actor must not reuse its predecessor's ids. */
   private readonly watchIdPrefix: string;
   private watchSeq = 0;
-  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0 };
+  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0, watchGaps: 0 };
 
   constructor(private readonly host: ApiClientHost, private readonly options: ApiClientOptions = {}) {
     this.apiserver = options.apiserver ?? APISERVER_NAME;
@@ -240,7 +242,7 @@ export class ApiClient {
     type: ResourceType<T>, resourceVersion: string, handlers: WatchHandlers<T>, scope: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
   ): WatchHandle {
     const watchId = `${this.watchIdPrefix}${++this.watchSeq}`;
-    const active: ActiveWatch = { watchId, handlers: handlers as WatchHandlers<KubeObject>, ended: false };
+    const active: ActiveWatch = { watchId, handlers: handlers as WatchHandlers<KubeObject>, ended: false, nextSeq: 1 };
     this.watches.set(watchId, active);
     this.stats.watchesStarted++;
     const query: ApiQuery = { allowWatchBookmarks: true };
@@ -285,6 +287,13 @@ export class ApiClient {
     const watchMsg = msg as ApiWatchMsg;
     const active = this.watches.get(watchMsg.body.watchId);
     if (active === undefined || active.ended) return true; // a late message of a stopped watch
+    const gap = watchSeqGap(active.nextSeq, watchMsg.body.seq);
+    if (gap !== undefined) {
+      this.stats.watchGaps++;
+      this.fail(active, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError', message: gap });
+      return true;
+    }
+    active.nextSeq++;
     if (watchMsg.type === 'api.watchEvents') {
       const events = watchMsg.body.events;
       if (!Array.isArray(events) || events.length > WATCH_EVENTS_PER_MESSAGE_MAX) throw new Error(`api.watchEvents for ${active.watchId}: events must be an array of at most ${WATCH_EVENTS_PER_MESSAGE_MAX}`);

@@ -6,7 +6,7 @@
  */
 import { restMethod, type ClientMetrics } from '../../client/metrics.js';
 import type { ActorContext, Message } from '../../actor/index.js';
-import type { ApiReply, ApiServerMsg, ApiTarget, ApiWatchMsg } from '../../api/protocol.js';
+import { watchSeqGap, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../../api/protocol.js';
 import type { KubeObject, List, Status } from '../../api/types/index.js';
 import type { ListOptions, ListResult, ListWatcher, WatchHandle, WatchHandlers } from '../../client/list-watch.js';
 
@@ -34,6 +34,8 @@ export function isApiWatchMsg(msg: Message): msg is ApiWatchMsg {
 
 export class KubeApi {
   private readonly watches = new Map<string, WatchHandlers<KubeObject>>();
+  /** Per watch, the `seq` its next message must carry (see ApiWatchMsg). */
+  private readonly nextSeq = new Map<string, number>();
   private nextWatch = 1;
   /** Distinguishes this incarnation's watch ids from a crashed one's, whose watches the server may still hold. */
   private readonly incarnation: string;
@@ -91,10 +93,12 @@ export class KubeApi {
         }).then((reply) => {
           if (reply.ok || !this.watches.has(watchId)) return;
           this.watches.delete(watchId);
+          this.nextSeq.delete(watchId);
           handlers.onError({ code: reply.status.code, reason: reply.status.reason, message: reply.status.message });
         });
         return {
           stop: () => {
+            this.nextSeq.delete(watchId);
             if (!this.watches.delete(watchId)) return;
             this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId } } satisfies ApiServerMsg);
           },
@@ -112,8 +116,20 @@ export class KubeApi {
       if (msg.type === 'api.watchEvents') this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } } satisfies ApiServerMsg);
       return true;
     }
+    const expected = this.nextSeq.get(msg.body.watchId) ?? 1;
+    const gap = watchSeqGap(expected, msg.body.seq);
+    if (gap !== undefined) {
+      // Lost messages: the watch is broken, as a reset stream would be; the informer watches again.
+      this.watches.delete(msg.body.watchId);
+      this.nextSeq.delete(msg.body.watchId);
+      this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } } satisfies ApiServerMsg);
+      handlers.onError({ code: 500, reason: 'InternalError', message: gap });
+      return true;
+    }
+    this.nextSeq.set(msg.body.watchId, expected + 1);
     if (msg.type === 'api.watchEnd') {
       this.watches.delete(msg.body.watchId);
+      this.nextSeq.delete(msg.body.watchId);
       const status = msg.body.status;
       if (status !== undefined && status.code !== 200) handlers.onError({ code: status.code, reason: status.reason, message: status.message });
       else handlers.onClose?.();
@@ -124,6 +140,7 @@ export class KubeApi {
       if (event.type === 'ERROR') {
         const status = event.object as Status;
         this.watches.delete(msg.body.watchId);
+        this.nextSeq.delete(msg.body.watchId);
         handlers.onError({ code: status.code, reason: status.reason, message: status.message });
         break;
       }

@@ -14,7 +14,7 @@
  */
 import { defineBehaviour, unhandled } from '../../../actor/behaviour.js';
 import type { Message } from '../../../actor/protocol.js';
-import type { ApiReply, ApiWatchMsg } from '../../../api/protocol.js';
+import { watchSeqGap, type ApiReply, type ApiWatchMsg } from '../../../api/protocol.js';
 import type { Pod } from '../../../api/types/index.js';
 import type { WatchEvent } from '../../../api/types/meta.js';
 import type { LeaderActivity, LeaderActivityMsg } from '../../../client/leader-activity.js';
@@ -78,10 +78,13 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
   let liveChanges = 0;
   let lastCount: { changes: number; asked: string; counts: Record<string, DeploymentSample> } | undefined;
   let generation = 0;
+  /** The `seq` the watch's next message must carry: a gap means lost messages, so watch again (see ApiWatchMsg). */
+  let nextSeq = 1;
   let resourceVersion: string | undefined;
   const retry = (): void => ctx.timer('retry', WATCH_RETRY_MS, { type: 'podwatch.retry', body: null });
   const watch = (): void => {
     generation++;
+    nextSeq = 1;
     const watchId = `pods-${generation}`;
     // Without a resourceVersion the watch starts with every current pod as ADDED: forget what may have gone meanwhile.
     if (resourceVersion === undefined) {
@@ -115,6 +118,11 @@ export const podObserver = defineBehaviour<PodObserverMsg, { apiserver: string }
       switch (msg.type) {
         case 'api.watchEvents':
           if (msg.body.watchId !== `pods-${generation}`) return undefined;
+          if (watchSeqGap(nextSeq++, msg.body.seq) !== undefined) {
+            ctx.send(args.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } });
+            watch();
+            return undefined;
+          }
           for (const event of msg.body.events as WatchEvent<Pod>[]) {
             const pod = event.object as Pod;
             if (pod.metadata?.resourceVersion !== undefined) resourceVersion = pod.metadata.resourceVersion;
