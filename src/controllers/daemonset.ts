@@ -7,14 +7,15 @@
  * expectations, as the ReplicaSet controller's, so a lagging cache never
  * makes it create a second pod for a node.
  */
-import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, OwnerReference, Pod } from '../api/types/index.js';
+import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from '../api/types/index.js';
 import {
-  DAEMONSETS, INDEX_CONTROLLER_UID, INDEX_NAMESPACE, INDEX_OWNER_UID, PODS, isConflict, isNotFound, objectKey, orphansOf,
+  DAEMONSETS, INDEX_NAMESPACE, INDEX_OWNER_UID, PODS, isNotFound, objectKey,
   type Clock, type Informer,
 } from '../client/index.js';
-import { controllerRefOf, isDeleting, ownerRefTo, selectorMatches, type ControllerApi, type EventRecorder } from './common.js';
+import { controllerRefOf, isDeleting, selectorMatches, type ControllerApi, type EventRecorder } from './common.js';
 import { daemonSetStatus, newDaemonPod, planDaemonSet, targetNodeName, type DaemonSetPlanInput } from './daemonset-util.js';
 import { Expectations } from './expectations.js';
+import { claimPods } from './pod-claim.js';
 import { CONTROLLER_REVISION_HASH_LABEL, RevisionCollisionError, RevisionHistory, sortByRevision } from './history.js';
 import { BURST_REPLICAS, SLOW_START_INITIAL_BATCH, slowStartBatch } from './replicaset.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
@@ -114,7 +115,7 @@ export class DaemonSetController {
       return;
     }
     if (isDeleting(ds)) return; // its pods and revisions go with it through the garbage collector
-    const pods = await this.claimPods(ds);
+    const pods = await claimPods({ owner: ds, apiVersion: 'apps/v1', kind: 'DaemonSet', pods: this.options.pods, api: this.options.api });
     const revisions = this.options.revisions.store.byIndex(INDEX_OWNER_UID, ds.metadata.uid!).filter((r) => controllerRefOf(r)?.uid === ds.metadata.uid);
     let update: ControllerRevision;
     try {
@@ -161,35 +162,7 @@ export class DaemonSetController {
     return;
   }
 
-  private async claimPods(ds: DaemonSet): Promise<Pod[]> {
-    const uid = ds.metadata.uid!;
-    const store = this.options.pods.store;
-    const owned: Pod[] = [];
-    for (const pod of [...store.byIndex(INDEX_CONTROLLER_UID, uid), ...store.byIndex(INDEX_CONTROLLER_UID, orphansOf(ds.metadata.namespace))]) {
-      if (pod.metadata.namespace !== ds.metadata.namespace) continue;
-      const matches = selectorMatches(ds.spec?.selector, pod.metadata.labels);
-      const ref = controllerRefOf(pod);
-      if (ref !== undefined) {
-        if (ref.uid !== uid) continue;
-        if (matches) owned.push(pod);
-        else await this.patchOwners(pod, (pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid));
-        continue;
-      }
-      if (!matches || isDeleting(pod)) continue;
-      const adopted = await this.patchOwners(pod, [...(pod.metadata.ownerReferences ?? []), ownerRefTo(ds, 'apps/v1', 'DaemonSet')]);
-      if (adopted !== undefined) owned.push(adopted);
-    }
-    return owned;
-  }
 
-  private async patchOwners(pod: Pod, refs: OwnerReference[]): Promise<Pod | undefined> {
-    try {
-      return await this.options.api.patch(PODS, pod.metadata.namespace, pod.metadata.name!, 'merge', { metadata: { ownerReferences: refs.length > 0 ? refs : null, resourceVersion: pod.metadata.resourceVersion } });
-    } catch (error) {
-      if (isNotFound(error) || isConflict(error)) return undefined;
-      throw error;
-    }
-  }
 
   private async carryOut(key: string, ds: DaemonSet, input: DaemonSetPlanInput): Promise<void> {
     const plan = planDaemonSet(input);

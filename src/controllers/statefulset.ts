@@ -8,11 +8,12 @@
  */
 import type { ControllerRevision, OwnerReference, Pod, StatefulSet, StatefulSetStatus } from '../api/types/index.js';
 import {
-  INDEX_CONTROLLER_UID, INDEX_NAMESPACE, INDEX_OWNER_UID, PODS, STATEFULSETS, isConflict, isNotFound, objectKey, orphansOf,
+  INDEX_NAMESPACE, INDEX_OWNER_UID, PODS, STATEFULSETS, isConflict, isNotFound, objectKey,
   type Clock, type Informer,
 } from '../client/index.js';
 import { controllerRefOf, isDeleting, ownerRefTo, selectorMatches, type ControllerApi, type EventRecorder } from './common.js';
 import { CONTROLLER_REVISION_HASH_LABEL, RevisionCollisionError, RevisionHistory, sortByRevision, templateOfRevision } from './history.js';
+import { claimPods } from './pod-claim.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
 import {
   POD_INDEX_LABEL, STATEFULSET_POD_NAME_LABEL, ordinalOf, planStatefulSet, podName, revisionOfPod, statefulSetStatus,
@@ -81,7 +82,7 @@ export class StatefulSetController {
   async sync(key: string): Promise<SyncResult> {
     const set = this.options.statefulSets.store.get(key);
     if (set === undefined || isDeleting(set)) return; // its pods and revisions go with it through the garbage collector
-    const pods = await this.claimPods(set);
+    const pods = await claimPods({ owner: set, apiVersion: 'apps/v1', kind: 'StatefulSet', pods: this.options.pods, api: this.options.api, mayAdopt: (pod) => ordinalOf(set.metadata.name!, pod) !== undefined });
     const revisions = this.options.revisions.store.byIndex(INDEX_OWNER_UID, set.metadata.uid!).filter((r) => controllerRefOf(r)?.uid === set.metadata.uid);
     let update: ControllerRevision;
     try {
@@ -120,37 +121,7 @@ export class StatefulSetController {
     return;
   }
 
-  /** Pods this set controls, after adopting orphans with a member's name that match its selector and releasing ones that stopped matching. */
-  private async claimPods(set: StatefulSet): Promise<Pod[]> {
-    const uid = set.metadata.uid!;
-    const store = this.options.pods.store;
-    const owned: Pod[] = [];
-    for (const pod of [...store.byIndex(INDEX_CONTROLLER_UID, uid), ...store.byIndex(INDEX_CONTROLLER_UID, orphansOf(set.metadata.namespace))]) {
-      if (pod.metadata.namespace !== set.metadata.namespace) continue;
-      const matches = selectorMatches(set.spec?.selector, pod.metadata.labels);
-      const ref = controllerRefOf(pod);
-      if (ref !== undefined) {
-        if (ref.uid !== uid) continue;
-        if (matches) owned.push(pod);
-        else await this.patchOwners(pod, (pod.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid));
-        continue;
-      }
-      // Kubernetes adopts only orphans that could be members: matching labels and a `<set>-<ordinal>` name.
-      if (!matches || isDeleting(pod) || ordinalOf(set.metadata.name!, pod) === undefined) continue;
-      const adopted = await this.patchOwners(pod, [...(pod.metadata.ownerReferences ?? []), ownerRefTo(set, 'apps/v1', 'StatefulSet')]);
-      if (adopted !== undefined) owned.push(adopted);
-    }
-    return owned;
-  }
 
-  private async patchOwners(pod: Pod, refs: OwnerReference[]): Promise<Pod | undefined> {
-    try {
-      return await this.options.api.patch(PODS, pod.metadata.namespace, pod.metadata.name!, 'merge', { metadata: { ownerReferences: refs.length > 0 ? refs : null, resourceVersion: pod.metadata.resourceVersion } });
-    } catch (error) {
-      if (isNotFound(error) || isConflict(error)) return undefined;
-      throw error;
-    }
-  }
 
   private async carryOut(set: StatefulSet, actions: StatefulSetAction[], current: ControllerRevision, update: ControllerRevision): Promise<void> {
     const results = await Promise.allSettled(actions.map((action) => (action.type === 'create'

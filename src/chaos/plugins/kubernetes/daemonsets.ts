@@ -13,6 +13,7 @@ import type { WorkloadPlugin } from '../../engine/types.js';
 import { round3 } from '../../engine/figures.js';
 import { isHealthy } from './observers.js';
 import { APISERVER, NAMESPACE, kubeSink, type DaemonSetObservation } from './sink.js';
+import { pollUntilConverged } from './poll.js';
 
 export interface DaemonSetsSpec {
   /** DaemonSets, named agent-0, agent-1, … Default 1. */
@@ -22,7 +23,6 @@ export interface DaemonSetsSpec {
 }
 
 const SETS_MAX = 20;
-const POLL_MS = 250;
 const READY_BEFORE_ORIGIN_MS = 30_000;
 
 function daemonSetObject(name: string): DaemonSet {
@@ -80,12 +80,8 @@ export function daemonSetsWorkload(): WorkloadPlugin<DaemonSetsSpec> {
         return { converged: Object.values(sets).every((s) => s.missing.length === 0 && s.extra.length === 0), atMs: round3(env.elapsedMs()), sets };
       };
       const readyBy = env.elapsedMs() + READY_BEFORE_ORIGIN_MS;
-      for (;;) {
-        const seen = await observe();
-        if (seen?.converged === true) break;
-        if (env.elapsedMs() >= readyBy) throw new Error(`workload.daemonsets: not every node had a Ready pod within 30 s: ${JSON.stringify(seen?.sets)}`);
-        await sleep(POLL_MS);
-      }
+      const ready = await pollUntilConverged({ observe, sleep, elapsedMs: () => env.elapsedMs(), deadlineMs: readyBy });
+      if (ready?.converged !== true) throw new Error(`workload.daemonsets: not every node had a Ready pod within 30 s: ${JSON.stringify(ready?.sets)}`);
       return {
         actors: [],
         start() {
@@ -93,12 +89,7 @@ export function daemonSetsWorkload(): WorkloadPlugin<DaemonSetsSpec> {
             actors: [],
             async finish() {
               const deadlineMs = env.elapsedMs() + (spec.convergeMs ?? 30_000);
-              for (;;) {
-                const seen = await observe();
-                if (seen !== undefined) sink.daemonsetFinal = seen;
-                if (seen?.converged === true || env.elapsedMs() >= deadlineMs) break;
-                await sleep(POLL_MS);
-              }
+              await pollUntilConverged({ observe, sleep, elapsedMs: () => env.elapsedMs(), deadlineMs, onSeen: (seen) => (sink.daemonsetFinal = seen) });
               return {};
             },
           };

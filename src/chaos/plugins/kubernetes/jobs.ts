@@ -14,6 +14,7 @@ import type { Job, List } from '../../../api/types/index.js';
 import type { WorkloadPlugin } from '../../engine/types.js';
 import { round3 } from '../../engine/figures.js';
 import { APISERVER, NAMESPACE, kubeSink, type JobObservation } from './sink.js';
+import { pollUntilConverged } from './poll.js';
 
 export interface JobsSpec {
   /** Jobs, named batch-0, batch-1, … Default 1. */
@@ -35,7 +36,6 @@ export interface JobsSpec {
 }
 
 const JOBS_MAX = 20;
-const POLL_MS = 250;
 
 function jobObject(name: string, spec: JobsSpec): Job {
   const seconds = spec.taskSeconds ?? 1;
@@ -109,12 +109,7 @@ export function jobsWorkload(): WorkloadPlugin<JobsSpec> {
             actors: [],
             async finish() {
               const deadlineMs = env.elapsedMs() + (spec.convergeMs ?? 30_000);
-              for (;;) {
-                const seen = await observe();
-                if (seen !== undefined) sink.jobFinal = seen;
-                if (seen?.converged === true || env.elapsedMs() >= deadlineMs) break;
-                await sleep(POLL_MS);
-              }
+              await pollUntilConverged({ observe, sleep, elapsedMs: () => env.elapsedMs(), deadlineMs, onSeen: (seen) => (sink.jobFinal = seen) });
               return {};
             },
           };

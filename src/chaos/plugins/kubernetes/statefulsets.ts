@@ -13,6 +13,7 @@ import type { WorkloadPlugin } from '../../engine/types.js';
 import { round3 } from '../../engine/figures.js';
 import { isHealthy } from './observers.js';
 import { APISERVER, NAMESPACE, kubeSink, type BudgetRecord, type StatefulSetObservation } from './sink.js';
+import { pollUntilConverged } from './poll.js';
 
 export interface StatefulSetsSpec {
   /** StatefulSets, named db-0, db-1, … Default 1. */
@@ -30,7 +31,6 @@ export interface StatefulSetsSpec {
 }
 
 const SETS_MAX = 20;
-const POLL_MS = 250;
 
 function statefulSetObject(name: string, replicas: number, policy: 'OrderedReady' | 'Parallel', graceSeconds: number): StatefulSet {
   return {
@@ -137,12 +137,8 @@ export function statefulSetsWorkload(): WorkloadPlugin<StatefulSetsSpec> {
       };
       // The members start before the origin, as the Deployments' pods do: the faults hit a running set.
       const readyBy = env.elapsedMs() + 30_000;
-      for (;;) {
-        const seen = await observe();
-        if (seen?.converged === true) break;
-        if (env.elapsedMs() >= readyBy) throw new Error(`workload.statefulsets: the members did not become Ready within 30 s: ${JSON.stringify(seen?.sets)}`);
-        await sleep(POLL_MS);
-      }
+      const ready = await pollUntilConverged({ observe, sleep, elapsedMs: () => env.elapsedMs(), deadlineMs: readyBy });
+      if (ready?.converged !== true) throw new Error(`workload.statefulsets: the members did not become Ready within 30 s: ${JSON.stringify(ready?.sets)}`);
       return {
         actors: [],
         start() {
@@ -150,12 +146,7 @@ export function statefulSetsWorkload(): WorkloadPlugin<StatefulSetsSpec> {
             actors: [],
             async finish() {
               const deadlineMs = env.elapsedMs() + (spec.convergeMs ?? 30_000);
-              for (;;) {
-                const seen = await observe();
-                if (seen !== undefined) sink.statefulsetFinal = seen;
-                if (seen?.converged === true || env.elapsedMs() >= deadlineMs) break;
-                await sleep(POLL_MS);
-              }
+              await pollUntilConverged({ observe, sleep, elapsedMs: () => env.elapsedMs(), deadlineMs, onSeen: (seen) => (sink.statefulsetFinal = seen) });
               return {};
             },
           };
