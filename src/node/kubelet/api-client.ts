@@ -33,9 +33,8 @@ export function isApiWatchMsg(msg: Message): msg is ApiWatchMsg {
 }
 
 export class KubeApi {
-  private readonly watches = new Map<string, WatchHandlers<KubeObject>>();
-  /** Per watch, the `seq` its next message must carry (see ApiWatchMsg). */
-  private readonly nextSeq = new Map<string, number>();
+  /** Live watches: their handlers, and the `seq` each one's next message must carry (see ApiWatchMsg). */
+  private readonly watches = new Map<string, { handlers: WatchHandlers<KubeObject>; nextSeq: number }>();
   private nextWatch = 1;
   /** Distinguishes this incarnation's watch ids from a crashed one's, whose watches the server may still hold. */
   private readonly incarnation: string;
@@ -86,19 +85,17 @@ export class KubeApi {
       watch: (resourceVersion: string, handlers: WatchHandlers<T>): WatchHandle => {
         if (this.watches.size >= WATCHES_MAX) throw new Error(`at most ${WATCHES_MAX} watches per actor; one is leaking`);
         const watchId = `${this.ctx.name}/${this.incarnation}/${this.nextWatch++}`;
-        this.watches.set(watchId, handlers as unknown as WatchHandlers<KubeObject>);
+        this.watches.set(watchId, { handlers: handlers as unknown as WatchHandlers<KubeObject>, nextSeq: 1 });
         void this.ask({
           type: 'api.watch',
           body: { ...r, namespace: selectors.namespace, watchId, query: { resourceVersion, fieldSelector: selectors.fieldSelector, labelSelector: selectors.labelSelector, allowWatchBookmarks: true } },
         }).then((reply) => {
           if (reply.ok || !this.watches.has(watchId)) return;
           this.watches.delete(watchId);
-          this.nextSeq.delete(watchId);
           handlers.onError({ code: reply.status.code, reason: reply.status.reason, message: reply.status.message });
         });
         return {
           stop: () => {
-            this.nextSeq.delete(watchId);
             if (!this.watches.delete(watchId)) return;
             this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId } } satisfies ApiServerMsg);
           },
@@ -110,26 +107,24 @@ export class KubeApi {
   /** Route a watch message; returns false for other messages. */
   handle(msg: Message): boolean {
     if (!isApiWatchMsg(msg)) return false;
-    const handlers = this.watches.get(msg.body.watchId);
-    if (handlers === undefined) {
+    const watch = this.watches.get(msg.body.watchId);
+    if (watch === undefined) {
       // A watch we no longer want (stopped, or an earlier incarnation's): tell the server to drop it.
       if (msg.type === 'api.watchEvents') this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } } satisfies ApiServerMsg);
       return true;
     }
-    const expected = this.nextSeq.get(msg.body.watchId) ?? 1;
-    const gap = watchSeqGap(expected, msg.body.seq);
+    const handlers = watch.handlers;
+    const gap = watchSeqGap(watch.nextSeq, msg.body.seq);
     if (gap !== undefined) {
       // Lost messages: the watch is broken, as a reset stream would be; the informer watches again.
       this.watches.delete(msg.body.watchId);
-      this.nextSeq.delete(msg.body.watchId);
       this.ctx.send(this.apiserver, { type: 'api.unwatch', body: { watchId: msg.body.watchId } } satisfies ApiServerMsg);
       handlers.onError({ code: 500, reason: 'InternalError', message: gap });
       return true;
     }
-    this.nextSeq.set(msg.body.watchId, expected + 1);
+    watch.nextSeq++;
     if (msg.type === 'api.watchEnd') {
       this.watches.delete(msg.body.watchId);
-      this.nextSeq.delete(msg.body.watchId);
       const status = msg.body.status;
       if (status !== undefined && status.code !== 200) handlers.onError({ code: status.code, reason: status.reason, message: status.message });
       else handlers.onClose?.();
@@ -140,7 +135,6 @@ export class KubeApi {
       if (event.type === 'ERROR') {
         const status = event.object as Status;
         this.watches.delete(msg.body.watchId);
-        this.nextSeq.delete(msg.body.watchId);
         handlers.onError({ code: status.code, reason: status.reason, message: status.message });
         break;
       }
