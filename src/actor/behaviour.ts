@@ -6,6 +6,15 @@ import type { Message } from './protocol.js';
 export interface AskOptions {
   /** Reject with `AskTimeoutError` after this many milliseconds (virtual ones in the simulated runtime). Default 5,000. */
   timeoutMs?: number;
+  /**
+   * Asked each time the timeout passes without a reply: how many more
+   * milliseconds to wait (0 gives up, rejecting with `AskTimeoutError`).
+   * What a connection's keepalive does for a request: a target that is slow
+   * but seen alive keeps the request, where a silent one loses it. The
+   * asker decides what "alive" means (e.g. other messages from the target
+   * since the last check).
+   */
+  keepWaiting?: (waitedMs: number) => number;
 }
 
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000;

@@ -96,13 +96,24 @@ export class AskRegistry {
   open<R>(target: string, type: string, options: AskOptions | undefined, asker?: CellCounters): { corr: number; reply: Promise<R> } {
     const corr = this.nextCorr++;
     const timeoutMs = options?.timeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
+    const keepWaiting = options?.keepWaiting;
     const reply = new Promise<R>((resolve, reject) => {
-      const cancelTimeout = this.schedule(timeoutMs, () => {
-        if (!this.pending.delete(corr)) return;
-        if (asker !== undefined) asker.askTimeouts++;
-        reject(new AskTimeoutError(target, type, timeoutMs));
-      });
-      this.pending.set(corr, { target, type, resolve: resolve as (value: unknown) => void, reject, cancelTimeout });
+      let waitedMs = 0;
+      const expire = (afterMs: number): Cancel =>
+        this.schedule(afterMs, () => {
+          const ask = this.pending.get(corr);
+          if (ask === undefined) return;
+          waitedMs += afterMs;
+          const moreMs = keepWaiting === undefined ? 0 : keepWaiting(waitedMs);
+          if (moreMs > 0) {
+            ask.cancelTimeout = expire(moreMs);
+            return;
+          }
+          this.pending.delete(corr);
+          if (asker !== undefined) asker.askTimeouts++;
+          reject(new AskTimeoutError(target, type, waitedMs));
+        });
+      this.pending.set(corr, { target, type, resolve: resolve as (value: unknown) => void, reject, cancelTimeout: expire(timeoutMs) });
     });
     return { corr, reply };
   }

@@ -52,6 +52,19 @@ describe('simulated runtime', () => {
     assert.ok(Date.now() - started < 5_000, 'an hour of virtual time should take well under 5 s of real time');
   });
 
+  test('an ask kept by keepWaiting outlives its timeout; one given up on rejects with the whole time waited', async () => {
+    const sim = await twoEchoes(5);
+    const a = sim.ref<EchoMsg>('a');
+    const waits: number[] = [];
+    const kept = a.ask({ type: 'later', body: { ms: 2_500, value: 'slow' } }, { timeoutMs: 1_000, keepWaiting: (waitedMs) => (waits.push(waitedMs), 1_000) });
+    assert.equal(await sim.settle(kept), 'slow', 'answered after more than twice its timeout');
+    assert.deepEqual(waits, [1_000, 2_000], 'asked at each expiry, with the time waited so far');
+    const started = sim.now();
+    const dropped = a.ask({ type: 'later', body: { ms: 3_000, value: 'too slow' } }, { timeoutMs: 1_000, keepWaiting: (waitedMs) => (waitedMs < 2_000 ? 500 : 0) });
+    await assert.rejects(sim.settle(dropped), (error: unknown) => error instanceof AskTimeoutError && /within 2000 ms/.test(error.message));
+    assert.equal(sim.now() - started, 2_000);
+  });
+
   test('a paused actor\'s timers wait for its resume, as a blocked thread\'s would', async () => {
     const sim = await twoEchoes(3);
     const a = sim.ref<EchoMsg>('a');

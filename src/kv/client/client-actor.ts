@@ -25,7 +25,7 @@ export type KvOpResult =
 
 export type KvClientActorMsg =
   | { type: 'op'; body: KvOp & { timeoutMs?: number } }
-  | { type: 'watch'; body: { key: string; rangeEnd?: string; startRevision?: number } }
+  | { type: 'watch'; body: { key: string; rangeEnd?: string; startRevision?: number; progressNotify?: boolean } }
   /** Ask: the events seen so far by every watch, in delivery order, and how many watches ended. */
   | { type: 'watchLog'; body: null };
 
@@ -86,7 +86,7 @@ export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClien
         case 'op':
           return run(msg.body);
         case 'watch':
-          client.watch(msg.body.key, { rangeEnd: msg.body.rangeEnd, startRevision: msg.body.startRevision }, {
+          client.watch(msg.body.key, { rangeEnd: msg.body.rangeEnd, startRevision: msg.body.startRevision, progressNotify: msg.body.progressNotify }, {
             onEvents: (events) => seen.push(...events),
             onEnd: (error) => ended.push(error?.message ?? 'closed'),
           });

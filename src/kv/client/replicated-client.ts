@@ -6,9 +6,11 @@
  * - Deadlines: every request has one (`timeoutMs`); each attempt gets what
  *   TCP would give it (RFC 6298: smoothed round trip + 4 × its variance over
  *   this client's recent attempts), never less than `attemptTimeoutMs` and
- *   never more than what is left of the deadline (`AttemptTimeout`). An idle
- *   client leaves a silent replica after `attemptTimeoutMs`; a loaded one
- *   waits on a slow leader instead of turning its latency into failures.
+ *   never more than what is left of the deadline (`AttemptTimeout`). When it
+ *   passes, the attempt goes on while the replica is heard from (replies,
+ *   watch events, progress notifications), as a gRPC keepalive keeps a slow
+ *   call: only a silent replica is left, after `attemptTimeoutMs` for an idle
+ *   client. A loaded store's latency never turns into failures.
  * - Retries with exponential backoff and jitter, only when safe: reads always;
  *   writes only when the replica proves the write never entered the log
  *   (NotLeader, refused proposal, not delivered). A write whose outcome is
@@ -66,7 +68,8 @@ import {
 export interface KvClientHost {
   /** The actor name replicas send watch events to. */
   readonly name: string;
-  ask<R>(to: string, msg: Message, options: { timeoutMs: number }): Promise<R>;
+  /** `keepWaiting` as the actor runtime's `AskOptions.keepWaiting`; a host without it gives up at `timeoutMs`. */
+  ask<R>(to: string, msg: Message, options: { timeoutMs: number; keepWaiting?: (waitedMs: number) => number }): Promise<R>;
   send(to: string, msg: Message): void;
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -317,9 +320,23 @@ export class ReplicatedKvClient implements KvClient {
   private async timedAsk<R>(replica: string, msg: ReplicaMsg, remainingMs: number): Promise<R> {
     const sentAtMs = this.host.now();
     const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
+    const deadlineMs = sentAtMs + remainingMs;
+    // gRPC's keepalive, not a per-request timeout: when the attempt timeout passes, a replica heard from within it
+    // (answers to other calls, watch events, the progress notifications it sends every second) is slow, not gone, and
+    // keeps the request up to the call's deadline. Only a silent one (paused, partitioned, its thread stalled) loses it.
+    // Giving up on a live replica would turn a loaded store's latency into failed writes of unknown outcome, and their
+    // retries into more load: congestion collapse.
+    // Not for a call without a deadline (a watch being created): a lost message would then hold it for ever; retrying it
+    // after the attempt timeout is safe, and the stray server-side watch it may leave is canceled when it speaks.
+    const keepWaiting = (): number => {
+      const nowMs = this.host.now();
+      if (nowMs >= deadlineMs || !Number.isFinite(deadlineMs)) return 0;
+      const heardMs = this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY;
+      return heardMs > nowMs - timeoutMs ? Math.min(timeoutMs, deadlineMs - nowMs) : 0;
+    };
     let reply: R;
     try {
-      reply = await this.host.ask<R>(replica, msg, { timeoutMs });
+      reply = await this.host.ask<R>(replica, msg, { timeoutMs, keepWaiting });
     } catch (error) {
       // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
       // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
@@ -333,8 +350,8 @@ export class ReplicatedKvClient implements KvClient {
     }
     this.lastAnswerAtMs.set(replica, this.host.now());
     const roundTripMs = this.host.now() - sentAtMs;
-    // An answer cannot come before it was asked for, nor after its timeout: outside that, the clock jumped (a skew fault), and it is no sample.
-    if (roundTripMs >= 0 && roundTripMs <= timeoutMs) this.attemptTimeout.observe(roundTripMs);
+    // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
+    if (roundTripMs >= 0 && roundTripMs <= remainingMs) this.attemptTimeout.observe(roundTripMs);
     return reply;
   }
 

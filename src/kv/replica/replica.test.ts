@@ -13,7 +13,7 @@ async function cluster(seed: number, replica: Parameters<typeof spawnEtcdGroup>[
   const group = await spawnEtcdGroup(sim, { replicas: 3, replica });
   await sim.spawn(kvClientActor, { name: 'client', args: { replicas: group.names } });
   const client = sim.ref<KvClientActorMsg>('client');
-  const op = (o: KvOp): Promise<KvOpResult> => sim.settle(client.ask<KvOpResult>({ type: 'op', body: o }, { timeoutMs: 60_000 }), SETTLE);
+  const op = (o: KvOp & { timeoutMs?: number }): Promise<KvOpResult> => sim.settle(client.ask<KvOpResult>({ type: 'op', body: o }, { timeoutMs: 60_000 }), SETTLE);
   const status = async (): Promise<ReplicaStatus[]> => (await sim.settle(groupStatus(sim, group.names), SETTLE)).filter((s): s is ReplicaStatus => s !== undefined);
   const leader = async (): Promise<ReplicaStatus | undefined> => (await status()).find((s) => s.role === 'leader');
   const waitForLeader = async (): Promise<ReplicaStatus> => {
@@ -81,6 +81,25 @@ describe('a three-replica group in the simulated runtime', () => {
       assert.ok(r.ok, JSON.stringify(r));
       assert.equal(r.value, value, `${key} kept its last acknowledged value`);
     }
+    await c.sim.shutdown();
+  });
+
+  test('a leader cut off from its followers answers a write it holds as soon as check-quorum deposes it: outcome unknown, no wait to the deadline', async () => {
+    const c = await cluster(6);
+    const l = await c.waitForLeader();
+    assert.ok((await c.op({ op: 'put', key: 'k', value: 'before' })).ok, 'the client now targets the leader');
+    // A watch on the leader: its progress notifications tell the client the leader is alive, so the client keeps the write.
+    c.client.tell({ type: 'watch', body: { key: 'w', progressNotify: true } });
+    await c.sim.runFor(1_500);
+    const followers = c.group.names.filter((n) => n !== l.name);
+    await c.sim.faults.partition([l.name], followers);
+    const startedMs = c.sim.now();
+    const put = await c.op({ op: 'put', key: 'k', value: 'isolated', timeoutMs: 30_000 });
+    const tookMs = c.sim.now() - startedMs;
+    assert.ok(!put.ok && put.indeterminate, `the write's outcome is unknown: ${JSON.stringify(put)}`);
+    assert.match(put.ok ? '' : put.error, /lost its quorum or its term/);
+    // Check-quorum deposes the leader after an election timeout (10 ticks of 100 ms); kept to the deadline it would take 30 s.
+    assert.ok(tookMs <= 2_500, `answered when the leader was deposed, after ${tookMs} ms`);
     await c.sim.shutdown();
   });
 

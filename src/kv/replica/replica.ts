@@ -240,6 +240,17 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       failReads(readsQueued, 'no leader');
       readsQueued = [];
     }
+    // A leader that lost its quorum (check-quorum) or its term knows no leader to learn the fate of its proposals from:
+    // answer them now, outcome unknown (an entry may still commit under the next leader), as etcd's "leader changed",
+    // rather than keep their clients until their deadlines. Under a known new leader they stay: applying or
+    // overwriting them answers them exactly.
+    if (soft.role !== 'leader' && soft.lead === NONE && proposals.size > 0) {
+      for (const pending of proposals.values()) {
+        metrics.proposalFailed();
+        pending.resolve(unavailable('the leader lost its quorum or its term while the proposal was in flight', true));
+      }
+      proposals.clear();
+    }
   }
 
   function applyEntries(entries: Entry[]): void {
