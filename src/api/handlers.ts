@@ -540,6 +540,9 @@ export class ApiHandlers {
     }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
     if (info.resource === 'selfsubjectaccessreviews') return this.selfSubjectAccessReview(user, request.body);
+    if (info.custom !== undefined && this.crds.isTerminating(info.custom.definition)) {
+      throw apiErrors.methodNotAllowed('create not allowed while custom resource definition is terminating');
+    }
     let namespace = ns;
     if (info.namespaced && namespace === undefined) {
       const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};

@@ -43,6 +43,8 @@ export class CrdController {
   private readonly dirty = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private changes = 0;
+  /** CRDs being deleted: their kinds still serve reads and deletes, but no creates. */
+  private readonly terminating = new Set<string>();
 
   constructor(host: CrdControllerHost) {
     this.host = host;
@@ -51,6 +53,11 @@ export class CrdController {
   /** Bumped whenever the served kinds change: part of the OpenAPI hash, so kubectl's cached documents go stale with it. */
   get generation(): number {
     return this.changes;
+  }
+
+  /** Whether the CRD is being deleted (Kubernetes then refuses creates of its kind with 405). */
+  isTerminating(definition: string): boolean {
+    return this.terminating.has(definition);
   }
 
   find(group: string, version: string, resource: string): ResourceInfo | undefined {
@@ -141,6 +148,7 @@ export class CrdController {
 
   private unserve(name: string): void {
     const previous = this.served.get(name);
+    this.terminating.delete(name);
     if (previous === undefined) return;
     this.served.delete(name);
     for (const info of previous) this.index.delete(`${info.group}/${info.version}/${info.resource}`);
@@ -191,6 +199,7 @@ export class CrdController {
   /** The finalizer controller: Terminating, every object deleted, then the finalizer dropped so the CRD itself goes. */
   private async finalize(crd: CustomResourceDefinition): Promise<void> {
     const name = crd.metadata.name ?? '';
+    this.terminating.add(name);
     if (!(crd.metadata.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) return;
     const terminating = setCondition(crd.status?.conditions ?? [], { type: 'Terminating', status: 'True', reason: 'InstanceDeletionInProgress', message: 'CustomResource deletion is in progress' }, this.host.now());
     if (JSON.stringify(terminating) !== JSON.stringify(crd.status?.conditions ?? [])) await this.updateStatus(crd, { ...crd.status, conditions: terminating });

@@ -174,4 +174,22 @@ describe('CustomResourceDefinitions through the API handlers', () => {
     const gone = await failure(call({ verb: 'list', resource: 'echoes', namespace: 'default' }));
     assert.equal(gone.code, 404);
   });
+
+  test('objects held by their own finalizers keep a deleted CRD Terminating, refusing creates, until they go', async () => {
+    await h.handlers.handle({ verb: 'create', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', body: echoCrd() }, admin);
+    await drained();
+    await call({ verb: 'create', resource: 'echoes', namespace: 'default', body: { metadata: { name: 'held', finalizers: ['example.com/hold'] }, spec: { message: 'm' } } });
+    await h.handlers.handle({ verb: 'delete', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io' }, admin);
+    await drained();
+    const crd = (await h.handlers.handle({ verb: 'get', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io' }, admin)).body as CustomResourceDefinition;
+    assert.deepEqual(crd.status?.conditions?.find((c) => c.type === 'Terminating')?.reason, 'InstanceDeletionInProgress');
+    const refused = await failure(call({ verb: 'create', resource: 'echoes', namespace: 'default', body: { metadata: { name: 'late' }, spec: { message: 'm' } } }));
+    assert.equal(refused.code, 405);
+    assert.equal(refused.message, 'create not allowed while custom resource definition is terminating');
+    await call({ verb: 'patch', resource: 'echoes', namespace: 'default', name: 'held', patchType: 'merge', body: { metadata: { finalizers: null } } });
+    await h.handlers.crds.resync();
+    await drained();
+    const gone = await failure(h.handlers.handle({ verb: 'get', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io' }, admin));
+    assert.equal(gone.code, 404);
+  });
 });
