@@ -125,9 +125,11 @@ export class Registry {
     return object;
   }
 
-  private encode(object: Obj): string {
+  private encode(object: Obj, info: ResourceInfo): string {
     const copy = { ...object, metadata: { ...object.metadata } };
     delete copy.metadata.resourceVersion;
+    // A custom object is stored in its CRD's storage version whichever served version wrote it (conversion None: only apiVersion changes).
+    if (info.custom !== undefined) copy.apiVersion = info.group === '' ? info.custom.storageVersion : `${info.group}/${info.custom.storageVersion}`;
     return JSON.stringify(copy);
   }
 
@@ -273,7 +275,7 @@ export class Registry {
       const stored = clone(object);
       Registry.stripAllocationMarks(stored);
       const compare: Compare[] = [{ key, target: 'version', result: 'equal', value: 0 }];
-      const success: RequestOp[] = [{ type: 'put', key, value: this.encode(stored) }];
+      const success: RequestOp[] = [{ type: 'put', key, value: this.encode(stored, info) }];
       for (const a of allocations) {
         compare.push({ key: a, target: 'version', result: 'equal', value: 0 });
         success.push({ type: 'put', key: a, value: key });
@@ -471,7 +473,7 @@ export class Registry {
             for (const a of Registry.allocationKeys(current.object)) if (!kept.has(a)) success.push({ type: 'deleteRange', key: a });
           }
         }
-        success.push({ type: 'put', key, value: this.encode(next) });
+        success.push({ type: 'put', key, value: this.encode(next, info) });
       }
       // The failure branch reads the key: a lost race (or a stale cached copy) retries on what the store holds now.
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });

@@ -142,10 +142,18 @@ describe('CustomResourceDefinitions through the API handlers', () => {
     assert.equal(error.code, 422);
   });
 
-  test('another served version reads the same objects with its own apiVersion (conversion None)', async () => {
+  test('another served version reads and writes the same objects with its own apiVersion; the store keeps the storage version (conversion None)', async () => {
     const list = (await call({ verb: 'list', resource: 'echoes', version: 'v1beta1', namespace: 'default' })).body as List;
     assert.equal(list.apiVersion, 'demo.kubethreads.io/v1beta1');
     assert.deepEqual(list.items.map((i) => `${i.apiVersion} ${i.metadata.name}`), ['demo.kubethreads.io/v1beta1 hello']);
+    const created = await call({ verb: 'create', resource: 'echoes', version: 'v1beta1', namespace: 'default', body: { apiVersion: 'demo.kubethreads.io/v1beta1', kind: 'Echo', metadata: { name: 'beta' }, spec: { message: 'b' } } });
+    assert.equal((created.body as KubeObject).apiVersion, 'demo.kubethreads.io/v1beta1');
+    const stored = await h.kv.range('/registry/demo.kubethreads.io/echoes/default/beta');
+    assert.equal((JSON.parse(stored.kvs[0]!.value) as KubeObject).apiVersion, 'demo.kubethreads.io/v1');
+    const viaV1 = (await call({ verb: 'get', resource: 'echoes', namespace: 'default', name: 'beta' })).body as KubeObject & { spec: Record<string, unknown> };
+    assert.equal(viaV1.apiVersion, 'demo.kubethreads.io/v1');
+    assert.deepEqual(viaV1.spec, { message: 'b', replicas: 1, mode: 'quiet' }, 'read through v1, the v1 schema\'s defaults apply');
+    await call({ verb: 'delete', resource: 'echoes', namespace: 'default', name: 'beta' });
   });
 
   test('a second CRD whose kind is taken in its group gets NamesAccepted=False and is not served', async () => {
