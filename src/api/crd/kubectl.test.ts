@@ -102,20 +102,25 @@ describe('kubectl with a CustomResourceDefinition', { skip: requireKubectl() }, 
     assert.match(unknown.stderr, /unknown field "spec\.replicaz"/);
   });
 
-  test('a second apply, merge and JSON patches, and server-side apply change the object', async () => {
+  test('a second apply, merge and JSON patches, server-side apply and a replace (kubectl edit\'s PUT) change the object', async () => {
     assert.match(await ok(['apply', '-f', '-'], echo('hello', '{message: hello, mode: loud}')), /echo\.demo\.kubethreads\.io\/hello configured/);
     await ok(['patch', 'echo', 'hello', '--type=merge', '-p', '{"spec":{"message":"merged"}}']);
     await ok(['patch', 'echo', 'hello', '--type=json', '-p', '[{"op":"replace","path":"/spec/mode","value":"quiet"}]']);
     assert.match(await ok(['apply', '--server-side', '-f', '-'], echo('ssa', '{message: applied}')), /echo\.demo\.kubethreads\.io\/ssa serverside-applied/);
     const spec = JSON.parse(await ok(['get', 'echo', 'hello', '-o', 'jsonpath={.spec}'])) as Record<string, unknown>;
     assert.deepEqual(spec, { message: 'merged', mode: 'quiet', replicas: 1 });
+    // What `kubectl edit` does: GET, change, PUT the whole object back.
+    const full = JSON.parse(await ok(['get', 'echoes.v1.demo.kubethreads.io', 'hello', '-o', 'json'])) as { spec: Record<string, unknown> };
+    full.spec.message = 'replaced';
+    assert.match(await ok(['replace', '-f', '-'], JSON.stringify(full)), /echo\.demo\.kubethreads\.io\/hello replaced/);
+    assert.equal(await ok(['get', 'echo', 'hello', '-o', 'jsonpath={.spec.message}']), 'replaced');
   });
 
   test('kubectl scale goes through the scale subresource; status is written through /status only', async () => {
     assert.match(await ok(['scale', 'echo', 'hello', '--replicas=4']), /echo\.demo\.kubethreads\.io\/hello scaled/);
     assert.equal(await ok(['get', 'echo', 'hello', '-o', 'jsonpath={.spec.replicas}']), '4');
     await ok(['patch', 'echo', 'hello', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Ready","replicas":4},"spec":{"message":"ignored"}}']);
-    assert.match(await ok(['get', 'echo', 'hello']), /^hello\s+merged\s+4\s+Ready\s+/m);
+    assert.match(await ok(['get', 'echo', 'hello']), /^hello\s+replaced\s+4\s+Ready\s+/m);
     await ok(['patch', 'echo', 'hello', '--type=merge', '-p', '{"status":{"phase":"Ignored"}}']);
     assert.equal(await ok(['get', 'echo', 'hello', '-o', 'jsonpath={.status.phase}']), 'Ready');
   });
