@@ -151,9 +151,12 @@ export function resourceByName(resource: string): ResourceInfo | undefined {
   return RESOURCES.find((i) => i.resource === resource);
 }
 
-/** `/registry/<group>/<resource>/` for custom resources (Kubernetes' layout for them), `/registry/<resource>/` for built-ins. */
+/** Groups whose built-in objects Kubernetes keys by group too (its CRDs live under /registry/apiextensions.k8s.io/customresourcedefinitions/). */
+const GROUP_KEYED = new Set(['apiextensions.k8s.io']);
+
+/** `/registry/<group>/<resource>/` for custom resources and CRDs (Kubernetes' layout for them), `/registry/<resource>/` for other built-ins. */
 function resourceRoot(info: Pick<ResourceInfo, 'group' | 'resource' | 'custom'>): string {
-  return info.custom !== undefined ? `/registry/${info.group}/${info.resource}/` : `/registry/${info.resource}/`;
+  return info.custom !== undefined || GROUP_KEYED.has(info.group) ? `/registry/${info.group}/${info.resource}/` : `/registry/${info.resource}/`;
 }
 
 /** `/registry/<resource>/<namespace>/<name>`; cluster-scoped objects have no namespace segment. */

@@ -80,10 +80,11 @@ describe('CustomResourceDefinitions through the API handlers', () => {
     assert.ok(fields.some((f) => f.startsWith('metadata.name: Invalid value: "echoes.demo.kubethreads.io": must be spec.names.plural+"."+spec.group')), fields.join('\n'));
   });
 
-  test('a created CRD gets its names accepted and is established; its kind is then served', async () => {
+  test('a created CRD is stored under Kubernetes\' key, gets its names accepted and is established; its kind is then served', async () => {
     const created = await h.handlers.handle({ verb: 'create', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', body: echoCrd() }, admin);
     assert.equal(created.code, 201);
     assert.deepEqual((created.body as KubeObject).metadata.finalizers, ['customresourcecleanup.apiextensions.k8s.io']);
+    assert.equal((await h.kv.range('/registry/apiextensions.k8s.io/customresourcedefinitions/echoes.demo.kubethreads.io')).kvs.length, 1, 'Kubernetes\' key for a CRD');
     await drained();
     const crd = (await h.handlers.handle({ verb: 'get', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io' }, admin)).body as CustomResourceDefinition;
     assert.deepEqual(crd.status?.conditions?.map((c) => `${c.type}=${c.status}`), ['NamesAccepted=True', 'Established=True']);
