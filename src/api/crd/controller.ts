@@ -37,6 +37,8 @@ export class CrdController {
   private readonly host: CrdControllerHost;
   /** Served kinds per CRD name. */
   private readonly served = new Map<string, ResourceInfo[]>();
+  /** The CRD generation (its spec) each served set was built from: a status write changes nothing served. */
+  private readonly servedGeneration = new Map<string, number>();
   /** group/version/resource → the served kind. */
   private readonly index = new Map<string, ResourceInfo>();
   /** CRDs whose last reconcile failed or left work (objects with finalizers): tried again on `resync`. */
@@ -134,6 +136,7 @@ export class CrdController {
 
   private async serve(crd: CustomResourceDefinition): Promise<void> {
     const name = crd.metadata.name ?? '';
+    if (this.served.has(name) && this.servedGeneration.get(name) === crd.metadata.generation) return;
     const next = servedResources(crd);
     const previous = this.served.get(name) ?? [];
     for (const info of previous) this.index.delete(`${info.group}/${info.version}/${info.resource}`);
@@ -142,6 +145,7 @@ export class CrdController {
     // The cache fills before the kind is findable, so the first request finds it ready.
     for (const info of next) await this.host.startServing(info);
     this.served.set(name, next);
+    this.servedGeneration.set(name, crd.metadata.generation ?? 0);
     for (const info of next) this.index.set(`${info.group}/${info.version}/${info.resource}`, info);
     this.changes++;
   }
@@ -149,6 +153,7 @@ export class CrdController {
   private unserve(name: string): void {
     const previous = this.served.get(name);
     this.terminating.delete(name);
+    this.servedGeneration.delete(name);
     if (previous === undefined) return;
     this.served.delete(name);
     for (const info of previous) this.index.delete(`${info.group}/${info.version}/${info.resource}`);

@@ -143,6 +143,17 @@ describe('CustomResourceDefinitions through the API handlers', () => {
     assert.equal(error.code, 422);
   });
 
+  test('a change to the CRD\'s schema applies to the next write', async () => {
+    await h.handlers.handle({
+      verb: 'patch', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io', patchType: 'json',
+      body: [{ op: 'replace', path: '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/replicas/maximum', value: 20 }],
+    }, admin);
+    await drained();
+    const scaled = await call({ verb: 'patch', resource: 'echoes', namespace: 'default', name: 'hello', patchType: 'merge', body: { spec: { replicas: 15 } } });
+    assert.equal((scaled.body as unknown as { spec: { replicas: number } }).spec.replicas, 15);
+    await call({ verb: 'patch', resource: 'echoes', namespace: 'default', name: 'hello', patchType: 'merge', body: { spec: { replicas: 3 } } });
+  });
+
   test('another served version reads and writes the same objects with its own apiVersion; the store keeps the storage version (conversion None)', async () => {
     const list = (await call({ verb: 'list', resource: 'echoes', version: 'v1beta1', namespace: 'default' })).body as List;
     assert.equal(list.apiVersion, 'demo.kubethreads.io/v1beta1');
