@@ -212,4 +212,24 @@ describe('CustomResourceDefinitions through the API handlers', () => {
     const gone = await failure(h.handlers.handle({ verb: 'get', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', name: 'echoes.demo.kubethreads.io' }, admin));
     assert.equal(gone.code, 404);
   });
+
+  test('a cluster-scoped kind is served without namespaces and keyed by name alone', async () => {
+    await h.handlers.handle({
+      verb: 'create', group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions',
+      body: {
+        metadata: { name: 'regions.demo.kubethreads.io' },
+        spec: {
+          group: 'demo.kubethreads.io', scope: 'Cluster', names: { plural: 'regions', kind: 'Region' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { zone: { type: 'string' } } } } } } }],
+        },
+      },
+    }, admin);
+    await drained();
+    await call({ verb: 'create', resource: 'regions', body: { metadata: { name: 'eu' }, spec: { zone: 'a' } } });
+    assert.equal((await h.kv.range('/registry/demo.kubethreads.io/regions/eu')).kvs.length, 1);
+    const namespaced = await failure(call({ verb: 'get', resource: 'regions', namespace: 'default', name: 'eu' }));
+    assert.equal(namespaced.code, 404);
+    const list = (await call({ verb: 'list', resource: 'regions' })).body as List;
+    assert.deepEqual(list.items.map((i) => i.metadata.name), ['eu']);
+  });
 });
