@@ -20,6 +20,7 @@ import { evictPod, type EvictionStore } from './eviction.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
+import { CRD_GROUP, CrdController, servedAs, type CustomResourceDefinition } from './crd/index.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
 import type { Pod, PodDisruptionBudget, PriorityClass, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
@@ -127,6 +128,10 @@ export class ApiHandlers {
   private nextBookmarkMs = Number.NEGATIVE_INFINITY;
   readonly metrics: ApiServerMetrics;
   private readonly kv: KvClient;
+  /** Serves the kinds CustomResourceDefinitions define (info() falls back to it for what the built-in table lacks). */
+  readonly crds: CrdController;
+  /** Per custom resource cache: the kind whose schema normalizes what the cache decodes (the storage version's). */
+  private readonly customDecodeInfo = new Map<string, ResourceInfo>();
 
   constructor(options: ApiHandlersOptions) {
     this.metrics = options.metrics ?? new ApiServerMetrics();
@@ -141,6 +146,7 @@ export class ApiHandlers {
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
     for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
+    this.crds = this.crdController();
     this.metrics.observeState({
       watchers: () => [...this.caches.values()].map((c) => ({ group: c.info.group, version: c.info.version, kind: c.info.kind, count: c.watcherCount })),
       objects: () => [...this.caches.values()].map((c) => ({ resource: c.info.group === '' ? c.info.resource : `${c.info.resource}.${c.info.group}`, count: c.objectCount })),
@@ -166,6 +172,7 @@ export class ApiHandlers {
   /** Fills every watch cache, creates the system namespaces and reconciles the bootstrap RBAC policy. */
   async start(): Promise<void> {
     await Promise.all([...this.caches.values()].map((c) => c.start()));
+    await this.serveStoredDefinitions();
     const namespaces = this.info('', 'v1', 'namespaces');
     for (const name of SYSTEM_NAMESPACES) {
       try {
@@ -235,6 +242,59 @@ export class ApiHandlers {
     await Promise.all([...revisions].map(([info, revision]) => this.cache(info).waitFor(revision)));
   }
 
+  /** The CRD controller's view of this server: the registry, the CRD cache, and the watch caches of what CRDs define. */
+  private crdController(): CrdController {
+    const crdInfo = this.info(CRD_GROUP, 'v1', 'customresourcedefinitions');
+    return new CrdController({
+      registry: this.registry,
+      crdInfo,
+      now: this.now,
+      definitions: () => this.cache(crdInfo).list(undefined, EVERYTHING).items as CustomResourceDefinition[],
+      startServing: async (info) => {
+        const id = cacheId(info);
+        if (!this.customDecodeInfo.has(id) || info.version === info.custom?.storageVersion) this.customDecodeInfo.set(id, info);
+        let cache = this.caches.get(id);
+        if (cache === undefined) {
+          cache = new WatchCache(info, this.kv, (kv) => this.registry.decodeFor(this.customDecodeInfo.get(id) ?? info, { ...kv, createRevision: 0, version: 0, lease: 0 }));
+          this.caches.set(id, cache);
+        }
+        await cache.start();
+      },
+      stopServing: (info) => {
+        const id = cacheId(info);
+        this.caches.get(id)?.stop();
+        this.caches.delete(id);
+        this.customDecodeInfo.delete(id);
+      },
+    });
+  }
+
+  /**
+   * Serves what the stored CRDs define before the first request, then
+   * follows every CRD change; a watch the cache ended (it restarted) is
+   * opened again, and its initial events reconcile every CRD once more.
+   */
+  private async serveStoredDefinitions(): Promise<void> {
+    const crdInfo = this.info(CRD_GROUP, 'v1', 'customresourcedefinitions');
+    const initial: Promise<void>[] = [];
+    let starting = true;
+    const follow = () => {
+      this.cache(crdInfo).watch({ filter: EVERYTHING }, {
+        event: (event) => {
+          if (event.type === 'BOOKMARK' || event.type === 'ERROR') return;
+          const reconciled = this.crds.enqueue((event.object as KubeObject).metadata.name ?? '');
+          if (starting) initial.push(reconciled);
+        },
+        end: (status) => {
+          if (status !== undefined) follow();
+        },
+      });
+    };
+    follow();
+    starting = false;
+    await Promise.all(initial);
+  }
+
   /** The RBAC policy as the authorizer sees it: the four watch caches, indexed again only when one changed. */
   private rbacSource(): RbacSource {
     const caches = ['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings'].map((r) => this.cache(this.info(RBAC_GROUP, 'v1', r)));
@@ -264,7 +324,7 @@ export class ApiHandlers {
   }
 
   info(group: string, version: string, resource: string): ResourceInfo {
-    const info = findResource(group, version, resource);
+    const info = findResource(group, version, resource) ?? this.crds?.find(group, version, resource);
     if (info === undefined) throw apiErrors.pathNotFound(`${group === '' ? '' : group + '/'}${version}, Resource=${resource}`);
     return info;
   }
@@ -289,7 +349,7 @@ export class ApiHandlers {
     const kind = requestKind(request.verb);
     const verb = reportedVerb(request.verb, request.patchType === 'apply');
     // Only a served resource names a series: a request for an unknown one must not grow the label set.
-    const served = findResource(request.group, request.version, request.resource);
+    const served = findResource(request.group, request.version, request.resource) ?? this.crds.find(request.group, request.version, request.resource);
     const resource = served === undefined ? '' : request.resource;
     const startMs = this.now();
     this.metrics.started(kind);
@@ -318,9 +378,10 @@ export class ApiHandlers {
     this.authorize(user, request);
     if (request.verb === 'get' || request.verb === 'list') parseResourceVersion(request.query?.resourceVersion);
     const warnings = this.validateFields(info, request);
-    const result = await this.handleVerb(info, request, user).catch((error: unknown) => {
+    let result = await this.handleVerb(info, request, user).catch((error: unknown) => {
       throw storeDeadlineAsTimeout(error);
     });
+    if (info.custom !== undefined) result = { ...result, body: servedAs(info, result.body) };
     return warnings.length === 0 ? result : { ...result, warnings };
   }
 
@@ -335,11 +396,12 @@ export class ApiHandlers {
     const patchesObject = request.verb === 'patch' && (request.subresource === undefined || request.subresource === 'apply') && request.patchType !== 'json';
     if (!writesObject && !patchesObject) return [];
     const shape = kindShape(info.kind);
-    const unknown = unknownFields(request.body, shape);
+    // A custom resource's fields are its schema's; what it does not declare is pruned on write anyway.
+    const unknown = info.custom !== undefined ? info.custom.unknownFields(request.body) : unknownFields(request.body, shape);
     if (unknown.length === 0) return [];
     const mode = request.query?.fieldValidation ?? 'Warn';
     if (mode === 'Strict') throw apiErrors.badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${strictDecodingError(unknown)}`);
-    request.body = withoutUnknownFields(request.body, shape);
+    if (info.custom === undefined) request.body = withoutUnknownFields(request.body, shape);
     return mode === 'Warn' ? unknown.map((path) => `unknown field "${path}"`) : [];
   }
 
@@ -421,7 +483,7 @@ export class ApiHandlers {
   }
 
   watch(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {
-    const resource = findResource(request.group, request.version, request.resource) === undefined ? '' : request.resource;
+    const resource = findResource(request.group, request.version, request.resource) === undefined && this.crds.find(request.group, request.version, request.resource) === undefined ? '' : request.resource;
     try {
       const watch = this.watchUnmetered(request, user, sink);
       this.metrics.finished(undefined, 'WATCH', resource, 200, undefined);
@@ -442,7 +504,7 @@ export class ApiHandlers {
     const counted: WatchSink = {
       event: (event) => {
         sent.inc();
-        sink.event(event);
+        sink.event(info.custom !== undefined && event.type !== 'ERROR' ? { ...event, object: servedAs(info, event.object as KubeObject) } : event);
       },
       end: (status) => sink.end(status),
     };
@@ -478,6 +540,9 @@ export class ApiHandlers {
     }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
     if (info.resource === 'selfsubjectaccessreviews') return this.selfSubjectAccessReview(user, request.body);
+    if (info.custom !== undefined && this.crds.isTerminating(info.custom.definition)) {
+      throw apiErrors.methodNotAllowed('create not allowed while custom resource definition is terminating');
+    }
     let namespace = ns;
     if (info.namespaced && namespace === undefined) {
       const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};
@@ -775,7 +840,7 @@ export class ApiHandlers {
 
   /** Deletes every object in a terminating namespace, then lets the namespace go. */
   private async emptyNamespace(name: string): Promise<void> {
-    for (const info of RESOURCES) {
+    for (const info of [...RESOURCES, ...this.crds.storedResources()]) {
       if (!info.namespaced || info.virtual) continue;
       const list = await this.registry.listFromStore(info, name, { labels: [], fields: [] }, 0);
       for (const item of list.items) {
@@ -833,6 +898,7 @@ export class ApiHandlers {
     expired.sort((a, b) => (keyOrder(a) < keyOrder(b) ? -1 : keyOrder(a) > keyOrder(b) ? 1 : 0));
     const reaped = await this.registry.reapExpired(pods, expired);
     await this.recountQuotas();
+    await this.crds.resync();
     await this.compactIfDue(nowMs);
     return { reaped };
   }
@@ -854,9 +920,10 @@ export class ApiHandlers {
     }
   }
 
-  /** Resolves when background namespace cleanups are done (tests). */
+  /** Resolves when background namespace cleanups and CRD reconciles are done (tests). */
   async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await this.crds.settle();
   }
 
   /** Key of an object in the store, for tests and tools. */

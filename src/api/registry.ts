@@ -18,6 +18,7 @@ import { apiErrors, ApiError } from './errors.js';
 import { clone, isObject, jsonPatch, mergePatch, strategicMergePatch, type Json, type JsonObject } from './patch.js';
 import { apiVersionOf, storageKey, storagePrefix, type ResourceInfo } from './resources.js';
 import { matchesFilter, type ObjectFilter } from './selectors.js';
+import { evaluateJsonPath, setAtJsonPath } from './crd/jsonpath.js';
 import { applyDefaults, hasStatusSubresource, prepareForCreate, specPart, validateObject, validateUpdate } from './strategy.js';
 import type { DeleteOptions, KubeObject, List } from './types/index.js';
 
@@ -117,16 +118,25 @@ export class Registry {
     return object;
   }
 
-  private encode(object: Obj): string {
+  /** A stored object as the resource serves it: a custom resource gets its schema's pruning and defaults on read too. */
+  decodeFor(info: ResourceInfo, kv: KeyValue): Obj {
+    const object = this.decode(kv);
+    info.custom?.normalize(object);
+    return object;
+  }
+
+  private encode(object: Obj, info: ResourceInfo): string {
     const copy = { ...object, metadata: { ...object.metadata } };
     delete copy.metadata.resourceVersion;
+    // A custom object is stored in its CRD's storage version whichever served version wrote it (conversion None: only apiVersion changes).
+    if (info.custom !== undefined) copy.apiVersion = info.group === '' ? info.custom.storageVersion : `${info.group}/${info.custom.storageVersion}`;
     return JSON.stringify(copy);
   }
 
   async read(info: ResourceInfo, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
     const response = await this.kv.range(storageKey(info, namespace, name));
     const kv = response.kvs[0];
-    return kv === undefined ? undefined : { object: this.decode(kv), modRevision: kv.modRevision };
+    return kv === undefined ? undefined : { object: this.decodeFor(info, kv), modRevision: kv.modRevision };
   }
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<Obj> {
@@ -177,7 +187,7 @@ export class Registry {
       let last: string | undefined;
       for (const kv of response.kvs) {
         last = kv.key;
-        const object = this.decode(kv);
+        const object = this.decodeFor(info, kv);
         if (!matchesFilter(filter, object)) continue;
         if (limit > 0 && items.length === limit) {
           next = kv.key;
@@ -265,7 +275,7 @@ export class Registry {
       const stored = clone(object);
       Registry.stripAllocationMarks(stored);
       const compare: Compare[] = [{ key, target: 'version', result: 'equal', value: 0 }];
-      const success: RequestOp[] = [{ type: 'put', key, value: this.encode(stored) }];
+      const success: RequestOp[] = [{ type: 'put', key, value: this.encode(stored, info) }];
       for (const a of allocations) {
         compare.push({ key: a, target: 'version', result: 'equal', value: 0 });
         success.push({ type: 'put', key: a, value: key });
@@ -463,7 +473,7 @@ export class Registry {
             for (const a of Registry.allocationKeys(current.object)) if (!kept.has(a)) success.push({ type: 'deleteRange', key: a });
           }
         }
-        success.push({ type: 'put', key, value: this.encode(next) });
+        success.push({ type: 'put', key, value: this.encode(next, info) });
       }
       // The failure branch reads the key: a lost race (or a stale cached copy) retries on what the store holds now.
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
@@ -555,7 +565,8 @@ export class Registry {
     if (pm.generateName !== undefined) meta.generateName = pm.generateName;
     if (meta.managedFields === undefined && pm.managedFields !== undefined && options.subresource !== 'apply') meta.managedFields = pm.managedFields;
     delete meta.resourceVersion;
-    if (options.subresource !== 'status') applyDefaults(info, result);
+    // A custom resource's schema covers its status too: pruned and defaulted on every write.
+    if (options.subresource !== 'status' || info.custom !== undefined) applyDefaults(info, result);
     meta.generation = (pm.generation ?? 1) + (options.subresource !== 'status' && specPart(result) !== specPart(prev) ? 1 : 0);
     const causes = [...validateObject(info, result), ...validateUpdate(info, result, prev)];
     if (causes.length > 0) throw apiErrors.invalid(info.kind, info.group, meta.name ?? '', causes);
@@ -582,6 +593,10 @@ export class Registry {
   }
 
   async patch(info: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, options: WriteOptions = {}): Promise<{ object: Obj; created: boolean }> {
+    if (type === 'strategic' && info.custom !== undefined) {
+      // As Kubernetes: custom resources have no Go types to carry merge keys, so strategic merge is not offered.
+      throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+    }
     if (type !== 'json' && !isObject(patch)) throw apiErrors.badRequest('the patch must be a JSON object');
     const patchRv = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
     const pinned = typeof patchRv === 'string' && patchRv !== '';
@@ -660,7 +675,8 @@ export class Registry {
       throw apiErrors.invalid('Scale', 'autoscaling', live.metadata.name ?? '', [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
     }
     const next = clone(live);
-    (next.spec as JsonObject).replicas = replicas;
+    if (info.custom?.scale !== undefined) setAtJsonPath(next, info.custom.scale.specReplicasPath, replicas);
+    else (next.spec as JsonObject).replicas = replicas;
     return this.finishUpdate(info, live, next, { ...options, subresource: undefined });
   }
 
@@ -768,11 +784,28 @@ export class Registry {
   }
 }
 
-/** The autoscaling/v1 Scale view of a Deployment or ReplicaSet. */
+/** The autoscaling/v1 Scale view of a Deployment or ReplicaSet, or of a custom resource through its CRD's scale paths. */
 export function scaleOf(info: ResourceInfo, object: Obj): Obj {
   const spec = (object.spec ?? {}) as JsonObject;
   const status = (object.status ?? {}) as JsonObject;
   const selector = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? Object.entries(spec.selector.matchLabels).map(([k, v]) => `${k}=${String(v)}`).join(',') : '';
+  const paths = info.custom?.scale;
+  if (paths !== undefined) {
+    const at = (path: string | undefined) => (path === undefined || path === '' ? undefined : evaluateJsonPath(object, path)[0]);
+    const specReplicas = at(paths.specReplicasPath);
+    const statusReplicas = at(paths.statusReplicasPath);
+    const customSelector = at(paths.labelSelectorPath);
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid,
+        resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp,
+      },
+      spec: { replicas: typeof specReplicas === 'number' ? specReplicas : 0 },
+      status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(typeof customSelector === 'string' && customSelector !== '' ? { selector: customSelector } : {}) },
+    } as Obj;
+  }
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',

@@ -5,6 +5,49 @@
  * defaulting and validation if it has rules).
  */
 
+import type { StatusCause } from './types/index.js';
+
+/** A printer column of a custom resource (a CRD version's additionalPrinterColumns). */
+export interface PrinterColumn {
+  name: string;
+  /** integer, number, string, boolean or date (printed as an age). */
+  type: string;
+  format?: string;
+  description?: string;
+  /** 0: always shown; above 0: only with `-o wide`. */
+  priority: number;
+  jsonPath: string;
+}
+
+/** The scale subresource of a custom resource: where replicas and the selector live. */
+export interface ScalePaths {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+/**
+ * The rules of a kind defined at run time by a CustomResourceDefinition
+ * (one per served version): the strategy, the tables, scale and OpenAPI
+ * defer to these instead of to a built-in kind's code.
+ */
+export interface CustomResourceRules {
+  /** The CRD (metadata.name) that defines this kind. */
+  definition: string;
+  /** The version objects are stored in; others are served by rewriting apiVersion (conversion strategy None). */
+  storageVersion: string;
+  /** Prunes the fields the schema does not declare and fills its defaults, in place (on every write and read). */
+  normalize(object: Record<string, unknown>): void;
+  /** Every violation of the version's schema, with Kubernetes' field paths and messages. */
+  validate(object: Record<string, unknown>): StatusCause[];
+  /** The paths of the fields a written object has that the schema does not declare (fieldValidation). */
+  unknownFields(object: unknown): string[];
+  scale?: ScalePaths;
+  printerColumns: readonly PrinterColumn[];
+  /** The version's openAPIV3Schema, for the OpenAPI documents (kubectl explain). */
+  openApiSchema: Record<string, unknown>;
+}
+
 export interface ResourceInfo {
   group: string;
   version: string;
@@ -19,6 +62,8 @@ export interface ResourceInfo {
   categories: string[];
   /** Not stored: a create is answered at once and nothing is kept (SelfSubjectAccessReview). No watch cache, no list. */
   virtual?: boolean;
+  /** Set for custom resources: their schema-driven rules. */
+  custom?: CustomResourceRules;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -63,14 +108,15 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
   r('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
   r('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
   r('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false, { shortNames: ['pc'] }),
+  r('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, { shortNames: ['crd', 'crds'], subresources: ['status'], categories: ['api-extensions'] }),
   r('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: ['create'], virtual: true }),
 ]);
 
 /** Group/versions in discovery order (legacy core first, then named groups). */
-export function groupVersions(): { group: string; version: string }[] {
+export function groupVersions(infos: readonly ResourceInfo[] = RESOURCES): { group: string; version: string }[] {
   const seen = new Set<string>();
   const out: { group: string; version: string }[] = [];
-  for (const info of RESOURCES) {
+  for (const info of infos) {
     const id = `${info.group}/${info.version}`;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -105,12 +151,20 @@ export function resourceByName(resource: string): ResourceInfo | undefined {
   return RESOURCES.find((i) => i.resource === resource);
 }
 
+/** Groups whose built-in objects Kubernetes keys by group too (its CRDs live under /registry/apiextensions.k8s.io/customresourcedefinitions/). */
+const GROUP_KEYED = new Set(['apiextensions.k8s.io']);
+
+/** `/registry/<group>/<resource>/` for custom resources and CRDs (Kubernetes' layout for them), `/registry/<resource>/` for other built-ins. */
+function resourceRoot(info: Pick<ResourceInfo, 'group' | 'resource' | 'custom'>): string {
+  return info.custom !== undefined || GROUP_KEYED.has(info.group) ? `/registry/${info.group}/${info.resource}/` : `/registry/${info.resource}/`;
+}
+
 /** `/registry/<resource>/<namespace>/<name>`; cluster-scoped objects have no namespace segment. */
 export function storageKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
-  return info.namespaced ? `/registry/${info.resource}/${namespace}/${name}` : `/registry/${info.resource}/${name}`;
+  return info.namespaced ? `${resourceRoot(info)}${namespace}/${name}` : `${resourceRoot(info)}${name}`;
 }
 
 /** The key prefix of every object of a resource, or of one namespace's objects. */
 export function storagePrefix(info: ResourceInfo, namespace?: string): string {
-  return info.namespaced && namespace ? `/registry/${info.resource}/${namespace}/` : `/registry/${info.resource}/`;
+  return info.namespaced && namespace ? `${resourceRoot(info)}${namespace}/` : resourceRoot(info);
 }

@@ -9,6 +9,7 @@ import { isObject, type JsonObject } from './patch.js';
 import { parseMilli } from './quantity.js';
 import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
 import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
+import { CRD_CLEANUP_FINALIZER, defaultCrd, validateCrd, validateCrdUpdate } from './crd/definition.js';
 import { defaultCronJob, defaultJobSpec, prepareJobForCreate, preparePdbForCreate, validateCronJob, validateJob, validateJobUpdate, validatePdb } from './workloads-strategy.js';
 
 type Obj = KubeObject & Record<string, unknown>;
@@ -137,7 +138,14 @@ function defaultTemplated(obj: Obj): void {
 }
 
 export function applyDefaults(info: ResourceInfo, obj: Obj): void {
+  if (info.custom !== undefined) {
+    info.custom.normalize(obj);
+    return;
+  }
   switch (info.resource) {
+    case 'customresourcedefinitions':
+      defaultCrd(obj);
+      break;
     case 'pods':
       defaultPodSpec(obj.spec);
       break;
@@ -369,7 +377,12 @@ function validateStringMap(value: unknown, field: string, causes: Causes): void 
 export function validateObject(info: ResourceInfo, obj: Obj): Causes {
   const causes: Causes = [];
   validateMetadata(info, obj, causes);
+  if (info.custom !== undefined) {
+    causes.push(...info.custom.validate(obj));
+    return causes;
+  }
   switch (info.resource) {
+    case 'customresourcedefinitions': causes.push(...validateCrd(obj)); break;
     case 'pods': validatePodSpec(obj.spec, 'spec', causes); break;
     case 'deployments': validateSelectorAndTemplate(obj, causes, true); break;
     case 'replicasets': validateSelectorAndTemplate(obj, causes, false); break;
@@ -478,7 +491,11 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
   const causes: Causes = [];
   const get = (o: Obj, path: string[]): unknown => path.reduce<unknown>((c, p) => (isObject(c) ? c[p] : undefined), o);
   const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+  if (info.custom !== undefined) return causes;
   switch (info.resource) {
+    case 'customresourcedefinitions':
+      causes.push(...validateCrdUpdate(next, prev));
+      break;
     case 'pods': {
       const prevNode = get(prev, ['spec', 'nodeName']);
       if (prevNode !== undefined && !same(prevNode, get(next, ['spec', 'nodeName']))) causes.push(immutable('spec.nodeName'));
@@ -549,7 +566,21 @@ export function specPart(obj: Obj): string {
 
 /** What a create resets: status of workloads starts empty (pods start Pending). */
 export function prepareForCreate(info: ResourceInfo, obj: Obj): void {
+  if (info.custom !== undefined) {
+    // With a status subresource, status is written through /status only (Kubernetes' CR strategy drops it on create).
+    if (info.subresources.includes('status')) delete obj.status;
+    return;
+  }
   switch (info.resource) {
+    case 'customresourcedefinitions': {
+      // The status is the server's (names and conditions come from its CRD controller); the finalizer holds the CRD until its objects are gone.
+      const versions = isObject(obj.spec) && Array.isArray(obj.spec.versions) ? obj.spec.versions : [];
+      const storage = versions.find((v) => isObject(v) && v.storage === true);
+      obj.status = { acceptedNames: { plural: '', kind: '' }, conditions: [], storedVersions: isObject(storage) && typeof storage.name === 'string' ? [storage.name] : [] };
+      const finalizers = Array.isArray(obj.metadata.finalizers) ? obj.metadata.finalizers : [];
+      if (!finalizers.includes(CRD_CLEANUP_FINALIZER)) obj.metadata.finalizers = [...finalizers, CRD_CLEANUP_FINALIZER];
+      break;
+    }
     case 'pods': {
       const status = isObject(obj.status) ? obj.status : {};
       obj.status = { phase: 'Pending', qosClass: qosClass(obj), ...(status.conditions ? { conditions: status.conditions } : {}) };

@@ -40,24 +40,50 @@ export function apiVersions(serverAddress: string) {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-export function apiGroupList() {
-  const groups = groupVersions().filter((gv) => gv.group !== '').map((gv) => ({
-    name: gv.group,
-    versions: [{ groupVersion: `${gv.group}/${gv.version}`, version: gv.version }],
-    preferredVersion: { groupVersion: `${gv.group}/${gv.version}`, version: gv.version },
+/** The served group names in order, each with its versions (a CRD may serve several; the first is preferred). */
+function groupsOf(infos: readonly ResourceInfo[]): { group: string; versions: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const gv of groupVersions(infos)) {
+    const versions = groups.get(gv.group) ?? [];
+    versions.push(gv.version);
+    groups.set(gv.group, versions);
+  }
+  return [...groups].map(([group, versions]) => ({ group, versions: preferredFirst(versions) }));
+}
+
+/** Kubernetes' version priority: GA over beta over alpha, higher numbers first (v2 > v1 > v1beta2 > v1beta1 > v1alpha1). */
+function preferredFirst(versions: string[]): string[] {
+  const rank = (v: string) => {
+    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (m === null) return [0, 0, 0];
+    return [m[2] === undefined ? 3 : m[2] === 'beta' ? 2 : 1, Number(m[1]), Number(m[3] ?? 0)];
+  };
+  return [...versions].sort((a, b) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return rb[i]! - ra[i]!;
+    return a.localeCompare(b);
+  });
+}
+
+/** `infos`: every served kind (the built-in table plus what CRDs define). */
+export function apiGroupList(infos: readonly ResourceInfo[] = RESOURCES) {
+  const groups = groupsOf(infos).filter((g) => g.group !== '').map((g) => ({
+    name: g.group,
+    versions: g.versions.map((v) => ({ groupVersion: `${g.group}/${v}`, version: v })),
+    preferredVersion: { groupVersion: `${g.group}/${g.versions[0]}`, version: g.versions[0] },
   }));
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
-export function apiGroup(group: string) {
-  const gv = groupVersions().find((g) => g.group === group);
-  if (gv === undefined) return undefined;
-  const version = { groupVersion: `${gv.group}/${gv.version}`, version: gv.version };
-  return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: [version], preferredVersion: version };
+export function apiGroup(group: string, infos: readonly ResourceInfo[] = RESOURCES) {
+  const g = groupsOf(infos).find((x) => x.group === group);
+  if (g === undefined) return undefined;
+  const versions = g.versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
+  return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions, preferredVersion: versions[0] };
 }
 
-export function apiResourceList(group: string, version: string) {
-  const infos = RESOURCES.filter((i) => i.group === group && i.version === version);
+export function apiResourceList(group: string, version: string, all: readonly ResourceInfo[] = RESOURCES) {
+  const infos = all.filter((i) => i.group === group && i.version === version);
   if (infos.length === 0) return undefined;
   const resources: Record<string, unknown>[] = [];
   for (const info of infos) {
@@ -78,13 +104,13 @@ export function apiResourceList(group: string, version: string) {
 }
 
 /** The aggregated discovery document for /api (legacy: true) or /apis. */
-export function aggregatedDiscovery(legacy: boolean) {
-  const items = groupVersions().filter((gv) => (gv.group === '') === legacy).map((gv) => ({
-    metadata: { name: gv.group, creationTimestamp: null },
-    versions: [{
-      version: gv.version,
+export function aggregatedDiscovery(legacy: boolean, infos: readonly ResourceInfo[] = RESOURCES) {
+  const items = groupsOf(infos).filter((g) => (g.group === '') === legacy).map((g) => ({
+    metadata: { name: g.group, creationTimestamp: null },
+    versions: g.versions.map((version) => ({
+      version,
       freshness: 'Current',
-      resources: RESOURCES.filter((i) => i.group === gv.group && i.version === gv.version).map((info) => ({
+      resources: infos.filter((i) => i.group === g.group && i.version === version).map((info) => ({
         resource: info.resource,
         responseKind: { group: info.group, version: info.version, kind: info.kind },
         scope: info.namespaced ? 'Namespaced' : 'Cluster',
@@ -96,7 +122,7 @@ export function aggregatedDiscovery(legacy: boolean) {
           subresource: sub.name, responseKind: { group: sub.group, version: sub.version, kind: sub.kind }, verbs: sub.verbs,
         })),
       })),
-    }],
+    })),
   }));
   return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }

@@ -13,6 +13,8 @@
 import { RESOURCES, apiVersionOf, groupVersions, type ResourceInfo } from '../resources.js';
 
 function schemaName(info: ResourceInfo): string {
+  // Kubernetes names a custom kind's schema by its reversed group: com.example.v1.Greeting.
+  if (info.custom !== undefined) return `${info.group.split('.').reverse().join('.')}.${info.version}.${info.kind}`;
   const group = info.group === '' ? 'core' : info.group.split('.')[0]!;
   return `io.k8s.api.${group}.${info.version}.${info.kind}`;
 }
@@ -118,6 +120,11 @@ const TOP_LEVEL_FIELDS: Record<string, Record<string, unknown>> = {
 const SPEC_ONLY = new Set(['Lease']);
 
 function kindProperties(info: ResourceInfo): Record<string, unknown> {
+  if (info.custom !== undefined) {
+    const properties = info.custom.openApiSchema.properties;
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = (typeof properties === 'object' && properties !== null ? properties : {}) as Record<string, unknown>;
+    return rest;
+  }
   const fields = TOP_LEVEL_FIELDS[info.kind];
   if (fields !== undefined) return fields;
   return {
@@ -141,7 +148,8 @@ function kindSchema(info: ResourceInfo, version: 'v2' | 'v3') {
       : { allOf: [{ $ref: metaRef }], default: {}, description: "Standard object's metadata." },
     ...kindProperties(info),
   };
-  return { type: 'object', description: DESCRIPTIONS[info.kind] ?? info.kind, properties, 'x-kubernetes-group-version-kind': gvk(info) };
+  const description = info.custom !== undefined && typeof info.custom.openApiSchema.description === 'string' ? info.custom.openApiSchema.description : DESCRIPTIONS[info.kind] ?? info.kind;
+  return { type: 'object', description, properties, 'x-kubernetes-group-version-kind': gvk(info) };
 }
 
 const OBJECT_META_NAME = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
@@ -176,8 +184,8 @@ function pathFor(info: ResourceInfo): string {
 }
 
 /** The document of one group-version (`api/v1`, `apis/apps/v1`), or undefined. */
-export function openApiV3Document(groupVersionPath: string) {
-  const infos = RESOURCES.filter((i) => (i.group === '' ? `api/${i.version}` : `apis/${i.group}/${i.version}`) === groupVersionPath);
+export function openApiV3Document(groupVersionPath: string, all: readonly ResourceInfo[] = RESOURCES) {
+  const infos = all.filter((i) => (i.group === '' ? `api/${i.version}` : `apis/${i.group}/${i.version}`) === groupVersionPath);
   if (infos.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = { [OBJECT_META_NAME]: OBJECT_META };
@@ -260,9 +268,9 @@ export function openApiV2Document() {
 }
 
 /** The /openapi/v3 index. The hash changes only when the served types change, so kubectl's cache stays valid. */
-export function openApiV3Index(hash: string) {
+export function openApiV3Index(hash: string, infos: readonly ResourceInfo[] = RESOURCES) {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const gv of groupVersions()) {
+  for (const gv of groupVersions(infos)) {
     const path = gv.group === '' ? `api/${gv.version}` : `apis/${gv.group}/${gv.version}`;
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hash}` };
   }

@@ -18,7 +18,7 @@ import { ApiError, apiErrors } from '../errors.js';
 import { parseFieldValidation } from '../field-validation.js';
 import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
 import type { PatchType } from '../registry.js';
-import { findResource, type ResourceInfo } from '../resources.js';
+import { RESOURCES, findResource, type ResourceInfo } from '../resources.js';
 import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV2Document, openApiV3Document, openApiV3Index } from './openapi.js';
@@ -103,6 +103,11 @@ export class ApiHttpServer {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Every kind served now: the built-in table, then what CustomResourceDefinitions define. */
+  private servedKinds(): ResourceInfo[] {
+    return [...RESOURCES, ...this.options.handlers.crds.resources()];
+  }
+
   private get address(): string {
     const a = this.server?.address() as AddressInfo | null;
     return a ? `${a.address}:${a.port}` : '127.0.0.1';
@@ -154,10 +159,10 @@ export class ApiHttpServer {
     if (segments[0] === 'apis' && segments.length <= 3) {
       this.options.handlers.authorizePath(user, path);
       if (segments.length === 1) {
-        if (wantsAggregated(accept)) return this.json(res, 200, aggregatedDiscovery(false), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-        return this.json(res, 200, apiGroupList());
+        if (wantsAggregated(accept)) return this.json(res, 200, aggregatedDiscovery(false, this.servedKinds()), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+        return this.json(res, 200, apiGroupList(this.servedKinds()));
       }
-      const doc = segments.length === 2 ? apiGroup(segments[1]!) : apiResourceList(segments[1]!, segments[2]!);
+      const doc = segments.length === 2 ? apiGroup(segments[1]!, this.servedKinds()) : apiResourceList(segments[1]!, segments[2]!, this.servedKinds());
       if (doc === undefined) throw apiErrors.pathNotFound(path);
       return this.json(res, 200, doc);
     }
@@ -360,8 +365,9 @@ export class ApiHttpServer {
       return;
     }
     if (segments[1] !== 'v3') throw apiErrors.pathNotFound(`/${segments.join('/')}`);
-    if (segments.length === 2) return this.json(res, 200, openApiV3Index(OPENAPI_HASH));
-    const doc = openApiV3Document(segments.slice(2).join('/'));
+    // The hash moves with the kinds CRDs define, so kubectl's cached documents go stale when they change.
+    if (segments.length === 2) return this.json(res, 200, openApiV3Index(`${OPENAPI_HASH}-${this.options.handlers.crds.generation}`, this.servedKinds()));
+    const doc = openApiV3Document(segments.slice(2).join('/'), this.servedKinds());
     if (doc === undefined) throw apiErrors.pathNotFound(`/${segments.join('/')}`);
     this.json(res, 200, doc);
   }

@@ -5,11 +5,12 @@
  * SchedulingDisabled, deployment READY, human ages).
  */
 import { isObject, type JsonObject } from '../patch.js';
-import type { ResourceInfo } from '../resources.js';
+import type { PrinterColumn, ResourceInfo } from '../resources.js';
+import { evaluateJsonPath } from '../crd/jsonpath.js';
 import type { KubeObject, Table, TableColumnDefinition, TableRow } from '../types/index.js';
 
 type Obj = KubeObject & Record<string, unknown>;
-type Cell = string | number | boolean;
+type Cell = string | number | boolean | null;
 
 interface Column {
   name: string;
@@ -273,6 +274,8 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'PreemptionPolicy', cell: (o) => str(o.preemptionPolicy, 'PreemptLowerPriority'), description: 'preemptionPolicy is the Policy for preempting pods with lower priority.' },
   ],
   leases: [NAME, { name: 'Holder', cell: (o) => str(get(o, 'spec', 'holderIdentity'), '') }, AGE],
+  // As Kubernetes prints CRDs: the creation time itself, not an age.
+  customresourcedefinitions: [NAME, { name: 'Created At', type: 'date', cell: (o) => str(o.metadata.creationTimestamp, '') }],
   endpointslices: [
     NAME,
     { name: 'AddressType', cell: (o) => str(o.addressType, '') },
@@ -341,14 +344,38 @@ function quotaText(o: Obj, limits: boolean): string {
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
+/**
+ * A custom resource's columns, as apiextensions' table convertor makes
+ * them: Name, then the CRD's additionalPrinterColumns (a date printed as an
+ * age; nothing found prints <none>), or Age alone when the CRD names none.
+ */
+function customColumns(printerColumns: readonly PrinterColumn[]): Column[] {
+  if (printerColumns.length === 0) return [NAME, AGE];
+  return [NAME, ...printerColumns.map((p): Column => ({
+    name: p.name, type: p.type, priority: p.priority, description: p.description ?? p.name,
+    cell: (o, now) => {
+      const value = evaluateJsonPath(o, p.jsonPath)[0];
+      if (value === undefined || value === null) return null;
+      if (p.type === 'date') return since(value, now);
+      if (typeof value === 'object') return JSON.stringify(value);
+      if (p.type === 'integer' || p.type === 'number') return typeof value === 'number' ? value : String(value);
+      return typeof value === 'string' || typeof value === 'boolean' ? value : String(value);
+    },
+  }))];
+}
+
+function columnsOf(info: ResourceInfo): Column[] {
+  return info.custom !== undefined ? customColumns(info.custom.printerColumns) : (COLUMNS[info.resource] ?? [NAME, AGE]);
+}
+
 export function columnDefinitions(info: ResourceInfo): TableColumnDefinition[] {
-  return (COLUMNS[info.resource] ?? [NAME, AGE]).map((c) => ({
+  return columnsOf(info).map((c) => ({
     name: c.name, type: c.type ?? 'string', format: c === NAME ? 'name' : '', description: c.description ?? c.name, priority: c.priority ?? 0,
   }));
 }
 
 export function tableRow(info: ResourceInfo, object: KubeObject, nowMs: number, include: IncludeObject): TableRow {
-  const columns = COLUMNS[info.resource] ?? [NAME, AGE];
+  const columns = columnsOf(info);
   const row: TableRow = { cells: columns.map((c) => c.cell(object as Obj, nowMs)) };
   if (include === 'Object') row.object = object;
   else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
