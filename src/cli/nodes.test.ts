@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startCluster } from '../cluster/start.js';
+import { resolveClusterSpec } from '../cluster/spec.js';
+import { KUBECTL, requireKubectl } from '../testing/tools.js';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+/** `kubethreads nodes` as a second process; resolves once it printed `ready` (every one of its nodes Ready). */
+function startNodes(kubeconfig: string, args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN, 'nodes', '--kubeconfig', kubeconfig, '--profile', 'fast', '--kubelet-port', '0', '--log-level', 'error', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kubethreads nodes did not get ready in 30 s:\n${text}`)), 30_000);
+    const check = () => {
+      if (!/^ready$/m.test(text)) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      resolve({ child, output: () => text });
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kubethreads nodes exited with ${code} before it was ready:\n${text}`));
+    });
+  });
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last !== undefined ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const DEPLOYMENT = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: far}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: far}}
+  template:
+    metadata: {labels: {app: far}}
+    spec:
+      nodeSelector: {kubethreads.io/node-pool: remote}
+      containers: [{name: app, image: sim/run}]
+`;
+
+describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: requireKubectl() }, () => {
+  test('its nodes run a Deployment\'s pods and serve their logs; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-'));
+    const children: ChildProcess[] = [];
+    // No in-process nodes: every pod must land on the other process's nodes.
+    const spec = resolveClusterSpec({ port: 0, nodes: 0, profile: 'fast', dataDir: join(dir, 'data'), kubeconfigPath: join(dir, 'kubeconfig') });
+    const cluster = await startCluster(spec, { logLevel: 'fatal' });
+    const kubectl = (...args: string[]) => new Promise<string>((resolve, reject) => {
+      execFile(KUBECTL, ['--kubeconfig', spec.kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+    });
+    const readiness = async (selector: string) => {
+      const out = await kubectl('get', 'nodes', '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+      return out.split('\n').filter((l) => l !== '').sort();
+    };
+    try {
+      const remote = await startNodes(spec.kubeconfigPath, ['--count', '2', '--prefix', 'remote', '--first-index', '2000']);
+      children.push(remote.child);
+      assert.deepEqual(await readiness('kubethreads.io/node-pool=remote'), ['remote-0=True', 'remote-1=True']);
+
+      writeFileSync(join(dir, 'far.yaml'), DEPLOYMENT);
+      await kubectl('apply', '-f', join(dir, 'far.yaml'));
+      const placed = await until('4 pods Running on the remote nodes', 30_000, async () => {
+        const rows = (await kubectl('get', 'pods', '-l', 'app=far', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase}{"\\n"}{end}'))
+          .split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+        return rows.length === 4 && rows.every((r) => r[2] === 'Running') ? rows : undefined;
+      });
+      assert.ok(placed.every((r) => r[1] === 'remote-0' || r[1] === 'remote-1'), JSON.stringify(placed));
+      // The API server reads the log from the remote kubelet's HTTPS endpoint.
+      assert.match(await kubectl('logs', placed[0]![0]!), /^sim: started sim\/run attempt 0 at \d+$/m);
+
+      // The process dies without a word: its kubelets stop renewing their Leases, and after the grace period
+      // (5 s in the fast profile) the node lifecycle controller marks the Nodes NotReady (Ready=Unknown).
+      remote.child.kill('SIGKILL');
+      await until('the killed process\'s nodes NotReady', 30_000, async () => {
+        const rows = await readiness('kubethreads.io/node-pool=remote');
+        return rows.join(',') === 'remote-0=Unknown,remote-1=Unknown' ? rows : undefined;
+      });
+      assert.match(await kubectl('get', 'nodes'), /remote-0\s+NotReady/);
+
+      const polite = await startNodes(spec.kubeconfigPath, ['--count', '1', '--prefix', 'polite', '--first-index', '2100']);
+      children.push(polite.child);
+      const exitCode = await new Promise<number | null>((resolve) => {
+        polite.child.once('exit', (code) => resolve(code));
+        polite.child.kill('SIGTERM');
+      });
+      assert.equal(exitCode, 0, polite.output());
+      assert.match(polite.output(), /nodes stopped/);
+      assert.deepEqual(await readiness('kubethreads.io/node-pool=polite'), ['polite-0=True'], 'SIGTERM leaves the Node as it is; the grace period has not passed yet');
+    } finally {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
