@@ -62,6 +62,34 @@ spec:
       containers: [{name: app, image: sim/run}]
 `;
 
+describe('kubethreads nodes: bad input', () => {
+  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, [MAIN, 'nodes', ...args], { timeout: 20_000 }, (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stderr }));
+  });
+
+  test('a missing or unreadable kubeconfig, a bad prefix or count, an http:// server: exit 1 with a message that says what to change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-bad-'));
+    try {
+      writeFileSync(join(dir, 'plain-http'), 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:8080"}}]\ncontexts: [{name: c, context: {cluster: c}}]\n');
+      const cases: Array<[string[], RegExp]> = [
+        [[], /required option '--kubeconfig <file>' not specified/],
+        [['--kubeconfig', join(dir, 'absent')], /cannot read the kubeconfig .*absent: ENOENT/],
+        [['--kubeconfig', join(dir, 'plain-http'), '--prefix', 'Bad_Name'], /--prefix must be lower-case letters/],
+        [['--kubeconfig', join(dir, 'plain-http'), '--count', '0'], /--count needs a positive integer/],
+        [['--kubeconfig', join(dir, 'plain-http'), '--first-index', '4999', '--count', '5'], /--first-index 4999 with --count 5 leaves the 5000 node addresses/],
+        [['--kubeconfig', join(dir, 'plain-http')], /not https:\/\/; nodes speak to the API server over HTTPS only/],
+      ];
+      for (const [args, pattern] of cases) {
+        const { code, stderr } = await run(args);
+        assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+        assert.match(stderr, pattern);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: requireKubectl() }, () => {
   test('its nodes run a Deployment\'s pods and serve their logs; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-'));

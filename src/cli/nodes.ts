@@ -66,7 +66,15 @@ export async function runNodes(options: NodesOptions): Promise<number> {
   validateRemoteNodes(options);
   if (options.runtime === 'process' && !options.allowProcesses) throw new Error('--runtime process runs real commands: enable it explicitly with --allow-processes');
   const path = resolve(options.kubeconfig);
-  const connection = connectionFromKubeconfig(readFileSync(path, 'utf8'), path, (file) => readFileSync(isAbsolute(file) ? file : resolve(dirname(path), file), 'utf8'), options.context);
+  const read = (file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  // Files a kubeconfig names are relative to the kubeconfig, as kubectl reads them.
+  const connection = connectionFromKubeconfig(read(path, 'the kubeconfig'), path, (file) => read(isAbsolute(file) ? file : resolve(dirname(path), file), `a file named in ${path}:`), options.context);
   // One certificate for the process's kubelet endpoints, naming every node IP they listen on.
   const tls = generateTls(remoteNodeIPs(options));
   // The CLI's own view of the pool: not behaviour code, so plain randomness is fine here.
