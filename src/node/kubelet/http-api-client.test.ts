@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { startTestCluster, type TestCluster } from '../../api/http/test-server.js';
+import { generateTls } from '../../api/http/tls.js';
 import type { KubeObject, Node, Pod } from '../../api/types/index.js';
 import type { ClientWatchEvent, WatchFailure } from '../../client/list-watch.js';
 import { connectionFromKubeconfig } from '../remote/kubeconfig.js';
@@ -134,5 +137,53 @@ describe('the HTTPS node client against the API server', () => {
     } finally {
       nowhere.close();
     }
+  });
+});
+
+describe('the HTTPS node client: how a watch ends', () => {
+  /** What the hand-made server does after one ADDED event: end the stream, cut the connection, or send a 410 ERROR. */
+  let ending: 'end' | 'cut' | 'gone' = 'end';
+  let server: Server;
+  let api: HttpKubeApi;
+  before(async () => {
+    const tls = generateTls();
+    server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'p', resourceVersion: '7' } } })}\n`);
+      if (ending === 'end') res.end();
+      else if (ending === 'gone') res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 7 (9)' } })}\n`);
+      else setTimeout(() => req.socket.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    api = new HttpKubeApi({ server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caPem: tls.caPem }, 5_000, () => 0.5);
+  });
+  after(async () => {
+    api.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const outcome = () => new Promise<{ events: string[]; end: string }>((resolve) => {
+    const events: string[] = [];
+    api.listWatcher(PODS).watch('5', {
+      onEvent: (e) => events.push(`${e.type} ${e.object.metadata.name}`),
+      onError: (f) => resolve({ events, end: `error ${f.code}` }),
+      onClose: () => resolve({ events, end: 'close' }),
+    });
+  });
+
+  test('the server ending the stream (its timeoutSeconds) is a normal close: the informer watches on from there', async () => {
+    ending = 'end';
+    assert.deepEqual(await outcome(), { events: ['ADDED p'], end: 'close' });
+  });
+
+  test('a connection cut mid-stream is an error, not a normal close', async () => {
+    ending = 'cut';
+    assert.deepEqual(await outcome(), { events: ['ADDED p'], end: 'error 503' });
+  });
+
+  test('a 410 ERROR event ends the watch as Gone: the informer lists again', async () => {
+    ending = 'gone';
+    assert.deepEqual(await outcome(), { events: ['ADDED p'], end: 'error 410' });
   });
 });

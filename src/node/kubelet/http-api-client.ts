@@ -277,7 +277,8 @@ export class HttpKubeApi implements NodeApi {
         finish(() => handlers.onClose?.());
       });
       res.on('error', (error) => fail(503, `the watch stream broke: ${error.message}`));
-      res.on('aborted', () => fail(503, 'the watch stream was cut'));
+      // Closed without an end (the server or the connection went away): a broken watch, not a finished one.
+      res.on('close', () => fail(503, 'the watch stream was cut'));
     });
     req.on('timeout', () => fail(504, `the watch sent nothing for ${idleMs} ms`));
     req.on('error', (error) => fail(503, `the API server did not answer: ${error.message}`));
