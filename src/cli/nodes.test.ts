@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from '../cluster/start.js';
 import { resolveClusterSpec } from '../cluster/spec.js';
+import { httpGet } from '../cluster/testing.js';
 import { KUBECTL, requireKubectl } from '../testing/tools.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -48,18 +49,35 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
+/** A real process per pod (the process runtime): an HTTP server on the pod's own loopback IP, behind a Service. */
+const SERVER = "require('http').createServer((q, s) => s.end('hello from ' + process.env.POD_NAME)).listen(8080, process.env.POD_IP, () => console.log('listening on ' + process.env.POD_IP))";
 const DEPLOYMENT = `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: far}
 spec:
-  replicas: 4
+  replicas: 2
   selector: {matchLabels: {app: far}}
   template:
     metadata: {labels: {app: far}}
     spec:
+      terminationGracePeriodSeconds: 1
       nodeSelector: {kubethreads.io/node-pool: remote}
-      containers: [{name: app, image: sim/run}]
+      containers:
+      - name: app
+        image: node
+        args: ["-e", ${JSON.stringify(SERVER)}]
+        env:
+        - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: far}
+spec:
+  selector: {app: far}
+  ports: [{port: 8080, targetPort: 8080}]
 `;
 
 describe('kubethreads nodes: bad input', () => {
@@ -91,7 +109,7 @@ describe('kubethreads nodes: bad input', () => {
 });
 
 describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: requireKubectl() }, () => {
-  test('its nodes run a Deployment\'s pods and serve their logs; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
+  test('its nodes run a Deployment\'s pods, serve their logs and route their Service; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-'));
     const children: ChildProcess[] = [];
     // No in-process nodes: every pod must land on the other process's nodes.
@@ -105,20 +123,31 @@ describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: req
       return out.split('\n').filter((l) => l !== '').sort();
     };
     try {
-      const remote = await startNodes(spec.kubeconfigPath, ['--count', '2', '--prefix', 'remote', '--first-index', '2000']);
+      const remote = await startNodes(spec.kubeconfigPath, ['--count', '2', '--prefix', 'remote', '--first-index', '2000', '--runtime', 'process', '--allow-processes']);
       children.push(remote.child);
       assert.deepEqual(await readiness('kubethreads.io/node-pool=remote'), ['remote-0=True', 'remote-1=True']);
 
       writeFileSync(join(dir, 'far.yaml'), DEPLOYMENT);
       await kubectl('apply', '-f', join(dir, 'far.yaml'));
-      const placed = await until('4 pods Running on the remote nodes', 30_000, async () => {
+      const placed = await until('2 pods Running on the remote nodes', 30_000, async () => {
         const rows = (await kubectl('get', 'pods', '-l', 'app=far', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase}{"\\n"}{end}'))
           .split('\n').filter((l) => l !== '').map((l) => l.split(' '));
-        return rows.length === 4 && rows.every((r) => r[2] === 'Running') ? rows : undefined;
+        return rows.length === 2 && rows.every((r) => r[2] === 'Running') ? rows : undefined;
       });
       assert.ok(placed.every((r) => r[1] === 'remote-0' || r[1] === 'remote-1'), JSON.stringify(placed));
       // The API server reads the log from the remote kubelet's HTTPS endpoint.
-      assert.match(await kubectl('logs', placed[0]![0]!), /^sim: started sim\/run attempt 0 at \d+$/m);
+      assert.match(await until('the log of a pod', 10_000, async () => {
+        const log = await kubectl('logs', placed[0]![0]!);
+        return log.includes('listening') ? log : undefined;
+      }), /^listening on 127\.\d+\.\d+\.\d+$/m);
+      // No node of the API server's process: only the remote kube-proxy, fed Services and EndpointSlices
+      // over HTTPS, can route the ClusterIP to a pod.
+      const clusterIP = await kubectl('get', 'service', 'far', '-o', 'jsonpath={.spec.clusterIP}');
+      const answer = await until('an answer through the Service', 20_000, async () => {
+        const { status, body } = await httpGet(`http://${clusterIP}:8080/`);
+        return status === 200 ? body : undefined;
+      });
+      assert.match(answer, /^hello from far-/);
 
       // The process dies without a word: its kubelets stop renewing their Leases, and after the grace period
       // (5 s in the fast profile) the node lifecycle controller marks the Nodes NotReady (Ready=Unknown).
