@@ -915,7 +915,6 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   // The endpoint is up before the Node is registered, so the first status already names its port.
   let server: KubeletServer | undefined;
-  const serving = args.serve === undefined ? Promise.resolve() : startServer(args.serve);
   async function startServer(serve: NonNullable<KubeletArgs['serve']>): Promise<void> {
     try {
       const { KubeletServer } = await import('./server.js');
@@ -928,7 +927,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     }
   }
 
-  const started = serving.then(register).catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
+  // Without an endpoint, registration starts at once, as it always did (the simulated runtime's event order stays the same).
+  const started = (args.serve === undefined ? register() : startServer(args.serve).then(register)).catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
   ctx.timer('lease', timing.nodeLeaseRenewMs, { type: 'kubelet.lease', body: null });
   ctx.timer('nodeStatus', timing.nodeStatusUpdateMs, { type: 'kubelet.nodeStatus', body: null });
 
