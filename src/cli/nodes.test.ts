@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from '../cluster/start.js';
 import { resolveClusterSpec } from '../cluster/spec.js';
+import { runNodes, type NodesOptions } from './nodes.js';
 import { httpGet } from '../cluster/testing.js';
 import { KUBECTL, requireKubectl } from '../testing/tools.js';
 
@@ -81,27 +82,27 @@ spec:
 `;
 
 describe('kubethreads nodes: bad input', () => {
-  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    execFile(process.execPath, [MAIN, 'nodes', ...args], { timeout: 20_000 }, (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stderr }));
+  test('through the command: exit 1 and a message naming what is wrong', async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [MAIN, 'nodes', '--kubeconfig', '/nonexistent/kubeconfig'], { timeout: 20_000 }, (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stderr }));
+    });
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^kubethreads: cannot read the kubeconfig \/nonexistent\/kubeconfig: ENOENT$/m);
   });
 
-  test('a missing or unreadable kubeconfig, a bad prefix or count, an http:// server: exit 1 with a message that says what to change', async () => {
+  test('a bad prefix, index range or runtime, an http:// server: refused before anything starts, saying what to change', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-bad-'));
     try {
-      writeFileSync(join(dir, 'plain-http'), 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:8080"}}]\ncontexts: [{name: c, context: {cluster: c}}]\n');
-      const cases: Array<[string[], RegExp]> = [
-        [[], /required option '--kubeconfig <file>' not specified/],
-        [['--kubeconfig', join(dir, 'absent')], /cannot read the kubeconfig .*absent: ENOENT/],
-        [['--kubeconfig', join(dir, 'plain-http'), '--prefix', 'Bad_Name'], /--prefix must be lower-case letters/],
-        [['--kubeconfig', join(dir, 'plain-http'), '--count', '0'], /--count needs a positive integer/],
-        [['--kubeconfig', join(dir, 'plain-http'), '--first-index', '4999', '--count', '5'], /--first-index 4999 with --count 5 leaves the 5000 node addresses/],
-        [['--kubeconfig', join(dir, 'plain-http')], /not https:\/\/; nodes speak to the API server over HTTPS only/],
+      const plain = join(dir, 'plain-http');
+      writeFileSync(plain, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:8080"}}]\ncontexts: [{name: c, context: {cluster: c}}]\n');
+      const base: NodesOptions = { kubeconfig: plain, count: 1, prefix: 'ok', firstIndex: 1000, runtime: 'sim', allowProcesses: false, profile: 'fast', logLevel: 'silent', durationS: 1, intervalMs: 100, json: false, watchParent: false };
+      const cases: Array<[Partial<NodesOptions>, RegExp]> = [
+        [{ prefix: 'Bad_Name' }, /--prefix must be lower-case letters/],
+        [{ firstIndex: 4999, count: 5 }, /--first-index 4999 with --count 5 leaves the 5000 node addresses/],
+        [{ runtime: 'process' }, /--runtime process runs real commands: enable it explicitly with --allow-processes/],
+        [{}, /not https:\/\/; nodes speak to the API server over HTTPS only/],
       ];
-      for (const [args, pattern] of cases) {
-        const { code, stderr } = await run(args);
-        assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
-        assert.match(stderr, pattern);
-      }
+      for (const [change, pattern] of cases) await assert.rejects(runNodes({ ...base, ...change }), pattern);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -109,7 +110,7 @@ describe('kubethreads nodes: bad input', () => {
 });
 
 describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: requireKubectl() }, () => {
-  test('its nodes run a Deployment\'s pods, serve their logs and route their Service; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
+  test('its nodes run a Deployment\'s pods, serve their logs and route their Service beside a second process; killed, they go NotReady; SIGTERM exits 0 and leaves the Node', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubethreads-nodes-'));
     const children: ChildProcess[] = [];
     // No in-process nodes: every pod must land on the other process's nodes.
@@ -149,6 +150,11 @@ describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: req
       });
       assert.match(answer, /^hello from far-/);
 
+      // A second process joins the same cluster beside the first.
+      const polite = await startNodes(spec.kubeconfigPath, ['--count', '1', '--prefix', 'polite', '--first-index', '2100']);
+      children.push(polite.child);
+      assert.match(await kubectl('get', 'nodes'), /polite-0\s+Ready[\s\S]*remote-0\s+Ready[\s\S]*remote-1\s+Ready/);
+
       // The process dies without a word: its kubelets stop renewing their Leases, and after the grace period
       // (5 s in the fast profile) the node lifecycle controller marks the Nodes NotReady (Ready=Unknown).
       remote.child.kill('SIGKILL');
@@ -158,8 +164,8 @@ describe('kubethreads nodes: nodes in a second process, over HTTPS', { skip: req
       });
       assert.match(await kubectl('get', 'nodes'), /remote-0\s+NotReady/);
 
-      const polite = await startNodes(spec.kubeconfigPath, ['--count', '1', '--prefix', 'polite', '--first-index', '2100']);
-      children.push(polite.child);
+      assert.deepEqual(await readiness('kubethreads.io/node-pool=polite'), ['polite-0=True'], 'the other process\'s node is untouched');
+
       const exitCode = await new Promise<number | null>((resolve) => {
         polite.child.once('exit', (code) => resolve(code));
         polite.child.kill('SIGTERM');
