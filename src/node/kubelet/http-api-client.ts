@@ -36,8 +36,38 @@ const WATCH_TIMEOUT_SECONDS_MIN = 300;
 const WATCH_IDLE_MARGIN_MS = 30_000;
 /** One watch line larger than this is not an object a node needs: the stream is broken, not the node. */
 export const WATCH_LINE_BYTES_MAX = 16 * 1024 * 1024;
-/** Sockets per client: a node needs a watch or two and a couple of writes in flight; more would only queue at the server. */
-const SOCKETS_MAX = 8;
+/**
+ * Request sockets per thread and server: every client of a thread (its nodes' kubelets and proxies) shares
+ * them. Heartbeats are a fraction of a request per node per second, so a few dozen carry hundreds of nodes;
+ * a socket per client would make sockets, not CPU, the bound of a process (docs/remote-nodes.md).
+ */
+export const SHARED_SOCKETS_MAX = 32;
+
+/** The thread's pools of request sockets, one per server and credentials, kept while a client uses them. */
+const sharedAgents = new Map<string, { agent: Agent; users: number }>();
+
+function tlsOptions(connection: ApiConnection): { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean } {
+  return {
+    ...(connection.caPem !== undefined ? { ca: connection.caPem } : {}),
+    ...(connection.clientCertPem !== undefined ? { cert: connection.clientCertPem } : {}),
+    ...(connection.clientKeyPem !== undefined ? { key: connection.clientKeyPem } : {}),
+    rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
+  };
+}
+
+function acquireAgent(key: string, connection: ApiConnection): Agent {
+  let entry = sharedAgents.get(key);
+  if (entry === undefined) sharedAgents.set(key, (entry = { agent: new Agent({ keepAlive: true, maxSockets: SHARED_SOCKETS_MAX, ...tlsOptions(connection) }), users: 0 }));
+  entry.users++;
+  return entry.agent;
+}
+
+function releaseAgent(key: string): void {
+  const entry = sharedAgents.get(key);
+  if (entry === undefined || --entry.users > 0) return;
+  sharedAgents.delete(key);
+  entry.agent.destroy();
+}
 
 const REASONS: Record<number, StatusReason> = {
   400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed', 409: 'Conflict',
@@ -113,7 +143,10 @@ export function parseWatchLine(line: string): { event: { type: 'ADDED' | 'MODIFI
 }
 
 export class HttpKubeApi implements NodeApi {
+  /** Requests go through the thread's shared pool; each watch holds a socket of its own for as long as it runs. */
   private readonly agent: Agent;
+  private readonly agentKey: string;
+  private closed = false;
   private readonly base: URL;
   private readonly openWatches = new Set<() => void>();
 
@@ -124,14 +157,8 @@ export class HttpKubeApi implements NodeApi {
   constructor(private readonly connection: ApiConnection, private readonly timeoutMs: number, private readonly random: () => number, private readonly metrics?: ClientMetrics) {
     this.base = new URL(connection.server);
     if (this.base.protocol !== 'https:') throw new Error(`the API server must be reached over https://, not ${connection.server}`);
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: SOCKETS_MAX,
-      ...(connection.caPem !== undefined ? { ca: connection.caPem } : {}),
-      ...(connection.clientCertPem !== undefined ? { cert: connection.clientCertPem } : {}),
-      ...(connection.clientKeyPem !== undefined ? { key: connection.clientKeyPem } : {}),
-      rejectUnauthorized: connection.insecureSkipTlsVerify !== true,
-    });
+    this.agentKey = JSON.stringify(connection);
+    this.agent = acquireAgent(this.agentKey, connection);
   }
 
   get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, query?: { resourceVersion: string }): Promise<ApiReply<T>> {
@@ -181,7 +208,9 @@ export class HttpKubeApi implements NodeApi {
 
   close(): void {
     for (const stop of [...this.openWatches]) stop();
-    this.agent.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    releaseAgent(this.agentKey);
   }
 
   private headers(body: string | undefined): Record<string, string | number> {
@@ -242,7 +271,8 @@ export class HttpKubeApi implements NodeApi {
     const stop = () => finish(undefined);
     const fail = (code: number, message: string, reason?: string) => finish(() => handlers.onError({ code, reason: reason ?? REASONS[code] ?? 'InternalError', message }));
     this.openWatches.add(stop);
-    const req = httpsRequest(this.url(path), { method: 'GET', agent: this.agent, headers: this.headers(undefined), timeout: idleMs }, (res: IncomingMessage) => {
+    // A watch's socket is its own (no pool): a long-lived stream must not hold one of the shared request sockets.
+    const req = httpsRequest(this.url(path), { method: 'GET', agent: false, ...tlsOptions(this.connection), headers: this.headers(undefined), timeout: idleMs }, (res: IncomingMessage) => {
       const code = res.statusCode ?? 500;
       this.metrics?.request(this.base.host, 'WATCH', String(code));
       if (code !== 200) {
