@@ -37,11 +37,12 @@ const WATCH_IDLE_MARGIN_MS = 30_000;
 /** One watch line larger than this is not an object a node needs: the stream is broken, not the node. */
 export const WATCH_LINE_BYTES_MAX = 16 * 1024 * 1024;
 /**
- * Request sockets per thread and server: every client of a thread (its nodes' kubelets and proxies) shares
- * them. Heartbeats are a fraction of a request per node per second, so a few dozen carry hundreds of nodes;
- * a socket per client would make sockets, not CPU, the bound of a process (docs/remote-nodes.md).
+ * Request sockets per thread and server, shared by every client of the thread (its nodes' kubelets and
+ * proxies). Heartbeats are a fraction of a request per node per second, so a pool this size carries
+ * hundreds of nodes and stays busy enough to be reused: a socket per client idles past the server's
+ * keep-alive timeout between heartbeats and pays a TLS handshake every time (docs/remote-nodes.md).
  */
-export const SHARED_SOCKETS_MAX = 32;
+export const SHARED_SOCKETS_MAX = 64;
 
 /** The thread's pools of request sockets, one per server and credentials, kept while a client uses them. */
 const sharedAgents = new Map<string, { agent: Agent; users: number }>();
