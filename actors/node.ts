@@ -14,6 +14,7 @@ import { NODES_MAX, REALISTIC_TIMING, type Timing } from '../src/cluster/spec.js
 import { kubelet, DEFAULT_NODE_CAPACITY, type KubeletArgs, type RuntimeKind } from '../src/node/kubelet/kubelet.js';
 import { kubeletTimingFor } from '../src/node/kubelet/timing.js';
 import { kubeProxy, type KubeProxyArgs } from '../src/node/proxy/kube-proxy.js';
+import type { ApiConnection } from '../src/node/kubelet/http-api-client.js';
 import { processRuntime, simRuntime, workerRuntime } from '../src/node/runtime/index.js';
 
 /** kube-proxy's --iptables-min-sync-period default. */
@@ -37,6 +38,18 @@ export interface NodeOptions {
   apiserver?: string;
   /** Host all of the node's actors in this shared thread (many light nodes); default: a thread per actor, runtimes of a node together. */
   placement?: string;
+  /** The Node's name (default `node-<index>`); its actors are named after it. */
+  nodeName?: string;
+  /** Reach the API server over HTTPS instead of actor messages: a node in another process than the API server. */
+  apiConnection?: ApiConnection;
+  /** Serve the kubelet's HTTPS endpoint (logs) on the node's IP at `port` (0: any free port) with this certificate. */
+  kubeletServer?: { port: number; certPem: string; keyPem: string };
+  /** spec.providerID the kubelet registers the Node with (its --provider-id). */
+  providerID?: string;
+  /** Further labels of the Node. */
+  labels?: Record<string, string>;
+  /** Run kube-proxy's TCP forwarder (default: in the threaded runtime). */
+  forward?: boolean;
 }
 
 export interface SpawnedNode {
@@ -66,7 +79,7 @@ export function nodeAddressing(index: number): { nodeIP: string; podCidrs: Recor
 }
 
 export async function spawnNode(system: ActorSystem, options: NodeOptions): Promise<SpawnedNode> {
-  const nodeName = nodeNameOf(options.index);
+  const nodeName = options.nodeName ?? nodeNameOf(options.index);
   const { nodeIP, podCidrs } = nodeAddressing(options.index);
   const threaded = system.runtime === 'threaded';
   const kinds = new Set<RuntimeKind>([options.runtime, ...(options.runtimes ?? ['sim', ...(options.allowProcesses && threaded ? (['process'] as const) : [])])]);
@@ -97,20 +110,26 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
   const kubeletArgs: KubeletArgs = {
     nodeName,
     apiserver: options.apiserver,
+    ...(options.apiConnection !== undefined ? { apiConnection: options.apiConnection } : {}),
+    ...(options.kubeletServer !== undefined ? { serve: { host: nodeIP, ...options.kubeletServer } } : {}),
+    ...(options.providerID !== undefined ? { providerID: options.providerID } : {}),
     defaultRuntime: options.runtime,
     runtimes,
     timing: kubeletTimingFor(options.timing.nodeLeaseRenewMs),
     nodeIP,
     podCidr: podCidrs[options.runtime],
     capacity,
-    labels: options.zone !== undefined ? { 'topology.kubernetes.io/zone': options.zone } : undefined,
+    labels: options.zone !== undefined || options.labels !== undefined ? { ...options.labels, ...(options.zone !== undefined ? { 'topology.kubernetes.io/zone': options.zone } : {}) } : undefined,
     allowProcesses: options.allowProcesses,
   };
   const kubeletName = `kubelet-${nodeName}`;
   await system.spawn(kubelet, { name: kubeletName, args: kubeletArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
   // kube-proxy's min sync period is 1 s (--iptables-min-sync-period); the fast profile divides it with every other period.
   const minSyncPeriodMs = KUBE_PROXY_MIN_SYNC_PERIOD_MS * (options.timing.nodeLeaseRenewMs / REALISTIC_TIMING.nodeLeaseRenewMs);
-  const proxyArgs: KubeProxyArgs = { nodeName, zone: options.zone, apiserver: options.apiserver, forward: threaded, nodeIP, minSyncPeriodMs };
+  const proxyArgs: KubeProxyArgs = {
+    nodeName, zone: options.zone, apiserver: options.apiserver, forward: options.forward ?? threaded, nodeIP, minSyncPeriodMs,
+    ...(options.apiConnection !== undefined ? { apiConnection: options.apiConnection } : {}),
+  };
   const proxyName = `kube-proxy-${nodeName}`;
   await system.spawn(kubeProxy, { name: proxyName, args: proxyArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
   return { nodeName, nodeIP, runtimes, kubelet: kubeletName, kubeProxy: proxyName };

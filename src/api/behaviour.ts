@@ -20,7 +20,7 @@ import { HEALTH_CHECK_NAMES, healthReport, singleHealthCheck, type HealthCheck, 
 import { ApiServerMetrics } from './metrics.js';
 import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
-import { openPodLog, type PodLogReader } from './pod-log.js';
+import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
 import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { WatchEvent } from './types/index.js';
 
@@ -154,6 +154,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     }
   };
 
+  /** Kubelets in other processes are read over HTTPS: set with the HTTPS face, which only the threaded runtime has. */
+  let remoteKubeletLogs: RemoteKubeletLogs | undefined;
+
   const ready = (async () => {
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
@@ -162,12 +165,14 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     await handlers.start();
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
-      const [{ ApiHttpServer }, { ensureTls, kubeconfig }] = await Promise.all([import('./http/server.js'), import('./http/tls.js')]);
+      const [{ ApiHttpServer }, { ensureTls, kubeconfig }, { openKubeletLog }] = await Promise.all([import('./http/server.js'), import('./http/tls.js'), import('./http/kubelet-logs.js')]);
+      remoteKubeletLogs = openKubeletLog;
       const tls = ensureTls(ctx.disk);
       const server = new ApiHttpServer({
         handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
         podLogs,
+        remoteKubeletLogs,
         metrics: metricsText,
         health,
       });
@@ -267,7 +272,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         case 'api.podLog':
           try {
             await ready;
-            const stream = await openPodLog(handlers!, podLogs, msg.body.namespace, msg.body.name, msg.body.as ?? ACTOR_USER, msg.body.query ?? {});
+            const stream = await openPodLog(handlers!, podLogs, msg.body.namespace, msg.body.name, msg.body.as ?? ACTOR_USER, msg.body.query ?? {}, remoteKubeletLogs);
             return { ok: true, code: 200, body: { log: await stream.readAll() } };
           } catch (error) {
             if (error instanceof ApiError) return { ok: false, status: error.status };

@@ -1,6 +1,8 @@
 /**
  * `pods/log`: the API server does not hold logs; it asks the kubelet of the
- * pod's node (actor `kubelet-<node>`), which asks its runtime. A `PodLogStream`
+ * pod's node (actor `kubelet-<node>`), which asks its runtime; a node that
+ * reports a kubelet endpoint (InternalIP and daemonEndpoints' port, a node
+ * in another process) is read over HTTPS as Kubernetes reads any kubelet. A `PodLogStream`
  * is one `kubectl logs` request: it stays on one container instance and walks
  * its log by byte offset, long-polling when following. Transport-free: the
  * actor supplies the `PodLogReader`, the HTTP face and the actor protocol
@@ -10,7 +12,7 @@ import type { UserInfo } from './auth.js';
 import { ApiError, apiErrors } from './errors.js';
 import type { ApiHandlers } from './handlers.js';
 import type { KubeletLogsReply, KubeletLogsRequest } from './protocol.js';
-import type { Pod } from './types/index.js';
+import type { Node, Pod } from './types/index.js';
 
 /** Asks the kubelet of `nodeName` for one read. Transport failures resolve as `{ ok: false, code: 503 }`. */
 export type PodLogReader = (nodeName: string, request: KubeletLogsRequest) => Promise<KubeletLogsReply>;
@@ -27,7 +29,34 @@ export interface PodLogQuery {
 /** How long one follow read waits at the kubelet: under the runtime's 60 s cap, short enough to notice a gone client. */
 export const POD_LOG_FOLLOW_WAIT_MS = 30_000;
 
-export class PodLogStream {
+/** One `kubectl logs` request's source of text, whichever way the kubelet is reached. */
+export interface PodLogSource {
+  /** The next piece of the log, waiting up to `waitMs` for one; `complete` once nothing more will come. */
+  next(waitMs: number): Promise<{ data: string; complete: boolean }>;
+  /** Everything there is now: what `kubectl logs` without -f prints. */
+  readAll(): Promise<string>;
+  /** The reader went away: release what the source holds (a connection to the kubelet). */
+  close?(): void;
+}
+
+/** Where a kubelet in another process serves `/containerLogs` (the real kubelet's :10250). */
+export interface KubeletEndpoint {
+  host: string;
+  port: number;
+}
+
+/** Opens `/containerLogs/{namespace}/{pod}/{container}` at a kubelet endpoint; fails with the ApiError the kubelet's answer means. */
+export type RemoteKubeletLogs = (endpoint: KubeletEndpoint, target: { namespace: string; pod: string; container: string }, query: PodLogQuery) => Promise<PodLogSource>;
+
+/** The kubelet endpoint a Node reports, if any: its InternalIP and a non-zero daemonEndpoints port. */
+export function kubeletEndpointOf(node: Node): KubeletEndpoint | undefined {
+  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+  const host = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  if (!Number.isInteger(port) || port <= 0 || port > 65_535 || host === undefined || host === '') return undefined;
+  return { host, port };
+}
+
+export class PodLogStream implements PodLogSource {
   private containerId: string | undefined;
   private offsetBytes: number | undefined;
   private sentBytes = 0;
@@ -93,11 +122,18 @@ export function podLogTarget(pod: Pod, query: PodLogQuery): { nodeName: string; 
  * GET pods/<name>/log: authorizes (`get pods/log`), checks the pod and its
  * container, and opens a stream that reads from the kubelet of its node.
  */
-export async function openPodLog(handlers: ApiHandlers, reader: PodLogReader | undefined, namespace: string, name: string, user: UserInfo, query: PodLogQuery): Promise<PodLogStream> {
+export async function openPodLog(
+  handlers: ApiHandlers, reader: PodLogReader | undefined, namespace: string, name: string, user: UserInfo, query: PodLogQuery, remote?: RemoteKubeletLogs,
+): Promise<PodLogSource> {
   const info = handlers.info('', 'v1', 'pods');
   handlers.authorize(user, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace, name });
   const pod = (await handlers.registry.get(info, namespace, name)) as Pod;
   const { nodeName, container } = podLogTarget(pod, query);
+  if (remote !== undefined) {
+    const node = (await handlers.registry.get(handlers.info('', 'v1', 'nodes'), undefined, nodeName).catch(() => undefined)) as Node | undefined;
+    const endpoint = node === undefined ? undefined : kubeletEndpointOf(node);
+    if (endpoint !== undefined) return remote(endpoint, { namespace, pod: name, container }, query);
+  }
   if (reader === undefined) throw apiErrors.unavailable('this API server has no route to kubelets; pod logs are unavailable');
   return new PodLogStream(reader, nodeName, {
     namespace, pod: name, uid: pod.metadata.uid, container,

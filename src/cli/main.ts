@@ -9,6 +9,7 @@ import { runBench, BENCH_NAMES } from './bench.js';
 import { registerChaosCommand } from './chaos.js';
 import { runEtcdCommand } from './etcd.js';
 import { runUp } from './up.js';
+import { runNodes } from './nodes.js';
 
 const program = new Command();
 program.name('kubethreads').description('A Kubernetes-style cluster inside one Node.js process, built for studying failure.').version('0.1.0');
@@ -67,6 +68,32 @@ program
   .action(async (o: { replicas: number; dataDir?: string; tickMs: number; duration: number; interval: number; json?: boolean; logLevel: string }) => {
     process.exitCode = await runEtcdCommand({
       replicas: o.replicas, dataDir: o.dataDir, tickMs: o.tickMs, durationS: o.duration, intervalMs: o.interval, json: o.json === true, logLevel: o.logLevel,
+    });
+  });
+
+program
+  .command('nodes')
+  .description('start worker nodes in this process that join an API server over HTTPS (kubethreads up\'s or any conformant one)')
+  .requiredOption('--kubeconfig <file>', 'the API server to join and how to authenticate (its current context)')
+  .option('--context <name>', 'a kubeconfig context other than the current one')
+  .option('--count <n>', 'how many nodes', (v) => positiveInt('--count', v), 1)
+  .option('--prefix <p>', 'nodes are named <p>-0, <p>-1, ... and labelled kubethreads.io/node-pool=<p>', 'remote')
+  .option('--first-index <i>', 'address block of the first node: processes on one machine need disjoint ranges (up\'s nodes use 0..)', (v) => nonNegativeInt('--first-index', v), 1000)
+  .addOption(new Option('--runtime <kind>', 'the nodes\' container runtime').choices(['sim', 'process', 'worker']).default('sim'))
+  .addOption(new Option('--profile <name>', 'time profile: match the cluster\'s (heartbeats every 10 s, or every 1 s with fast)').choices(['realistic', 'fast']).default('realistic'))
+  .option('--kubelet-port <port>', 'the kubelets\' HTTPS endpoint (logs) on each node IP (0: any free port)', (v) => port('--kubelet-port', v), 10250)
+  .option('--data-dir <dir>', 'where the process runtime keeps logs (default: a temporary directory)')
+  .option('--allow-processes', 'let the process runtime run real commands')
+  .option('--duration <s>', 'stop after this many seconds (0: until Ctrl-C or SIGTERM)', (v) => nonNegativeInt('--duration', v), 0)
+  .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 1000)
+  .option('--json', 'print status as JSON lines')
+  .option('--log-level <level>', 'pino level of the nodes\' logs (stderr)', 'warn')
+  .option('--outlive-parent', 'keep running when the process that started this one exits')
+  .action(async (o: { kubeconfig: string; context?: string; count: number; prefix: string; firstIndex: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; kubeletPort: number; dataDir?: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean }) => {
+    process.exitCode = await runNodes({
+      kubeconfig: o.kubeconfig, context: o.context, count: o.count, prefix: o.prefix, firstIndex: o.firstIndex, runtime: o.runtime, profile: o.profile,
+      kubeletPort: o.kubeletPort, dataDir: o.dataDir, allowProcesses: o.allowProcesses === true, durationS: o.duration, intervalMs: o.interval,
+      json: o.json === true, logLevel: o.logLevel, watchParent: o.outliveParent !== true,
     });
   });
 

@@ -23,7 +23,7 @@ import type { KubeObject, List, Status, WatchEvent } from '../types/index.js';
 import { AGGREGATED_DISCOVERY_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiV2Document, openApiV3Document, openApiV3Index } from './openapi.js';
 import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, encodeOpenApiV2, openApiV2Form } from './openapi-protobuf.js';
-import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader } from '../pod-log.js';
+import { POD_LOG_FOLLOW_WAIT_MS, openPodLog, type PodLogQuery, type PodLogReader, type RemoteKubeletLogs } from '../pod-log.js';
 import { decodeProtobufBody, isProtobuf } from './protobuf.js';
 import { boolParam } from './query.js';
 import { toTable, type IncludeObject } from './tables.js';
@@ -50,6 +50,8 @@ export interface ApiHttpServerOptions {
   onInternalError?(error: unknown, where: string): void;
   /** Reads pod logs from kubelets (GET pods/<name>/log); without it that path answers 503. */
   podLogs?: PodLogReader;
+  /** Reads logs of nodes that report a kubelet endpoint (nodes in other processes). */
+  remoteKubeletLogs?: RemoteKubeletLogs;
   /** GET /metrics: text exposition; without it that path is 404. */
   metrics?(): Promise<string>;
   /** /livez, /readyz, /healthz and `/<endpoint>/<check>`; without it they answer a bare `ok`. */
@@ -331,11 +333,15 @@ export class ApiHttpServer {
       tailLines: int('tailLines'),
       limitBytes: int('limitBytes'),
     };
-    const stream = await openPodLog(this.options.handlers, this.options.podLogs, request.namespace ?? 'default', request.name ?? '', user, query);
+    const stream = await openPodLog(this.options.handlers, this.options.podLogs, request.namespace ?? 'default', request.name ?? '', user, query, this.options.remoteKubeletLogs);
     // The first read happens before the headers, so "no previous container" and friends arrive as a Status.
     let chunk = await stream.next(0);
     let closed = false;
-    res.on('close', () => (closed = true));
+    res.on('close', () => {
+      closed = true;
+      // A kubelet connection behind the stream is released now, not after the next read's wait.
+      stream.close?.();
+    });
     this.served.set(200, (this.served.get(200) ?? 0) + 1);
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     for (;;) {
@@ -348,6 +354,7 @@ export class ApiHttpServer {
       }
       chunk = await stream.next(POD_LOG_FOLLOW_WAIT_MS);
     }
+    stream.close?.();
     res.end();
   }
 

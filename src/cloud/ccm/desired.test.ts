@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Node, Service } from '../../api/types/index.js';
 import type { Instance, Route } from '../provider/types.js';
 import {
-  EXCLUDE_FROM_LB_LABEL, UNINITIALIZED_TAINT_KEY, ServiceSpecError, desiredRoutes, initializedNode, instanceIdFromProviderID, listenersFor, loadBalancerName, planRoutes, targetInstanceIds,
+  EXCLUDE_FROM_LB_LABEL, UNINITIALIZED_TAINT_KEY, ServiceSpecError, desiredRoutes, initializedNode, instanceIdFromProviderID, listenersFor, loadBalancerName, ownedByAnotherProvider, planRoutes, targetInstanceIds,
 } from './desired.js';
 
 const node = (name: string, extra: Partial<Node['spec']> = {}, labels: Record<string, string> = {}): Node => ({ metadata: { name, uid: `uid-${name}`, labels }, spec: { ...extra } });
@@ -18,6 +18,12 @@ describe('what the cloud controllers want', () => {
     assert.equal(instanceIdFromProviderID('aws:///us-east-1a/i-0000002a'), undefined);
     assert.equal(instanceIdFromProviderID('kubethreads:///i-0000002a'), undefined);
     assert.equal(instanceIdFromProviderID(undefined), undefined);
+  });
+
+  test('a node whose providerID names another provider is not this cloud\'s; one with none or ours is', () => {
+    assert.equal(ownedByAnotherProvider(node('r', { providerID: 'kubethreads-nodes://remote/remote-0' })), true);
+    assert.equal(ownedByAnotherProvider(node('a', { providerID: 'kubethreads:///z/i-00000001' })), false);
+    assert.equal(ownedByAnotherProvider(node('b')), false, 'an uninitialized node may still be ours');
   });
 
   test('load balancer names come from the Service UID, 32 characters at most, like Kubernetes', () => {

@@ -24,6 +24,16 @@ export const LOAD_BALANCER_NAME_LENGTH_MAX = 32;
 
 export const PROVIDER_ID_PREFIX = 'kubethreads:///';
 
+/**
+ * A Node whose providerID names another provider (a `kubethreads nodes` process's, kwok's): this cloud has no
+ * instance for it and must neither initialize nor delete it, as k8s' cloud node lifecycle controller skips a
+ * node its provider cannot look up.
+ */
+export function ownedByAnotherProvider(node: Node): boolean {
+  const providerID = node.spec?.providerID ?? '';
+  return providerID !== '' && !providerID.startsWith(PROVIDER_ID_PREFIX);
+}
+
 /** `kubethreads:///<zone>/<id>` → the instance ID; undefined for another provider's or a malformed ID. */
 export function instanceIdFromProviderID(providerID: string | undefined): string | undefined {
   if (providerID === undefined || !providerID.startsWith(PROVIDER_ID_PREFIX)) return undefined;

@@ -17,7 +17,7 @@ import { NODES } from '../../client/api-client.js';
 import { forEachLimited, findInstance, type ControllerContext } from './context.js';
 import { KeyedController, NotLeaderError, type RetryBackoff } from './controller.js';
 import {
-  SHUTDOWN_TAINT, SHUTDOWN_TAINT_KEY, UNINITIALIZED_TAINT_KEY, hasTaint, initializedNode, isNodeReady, nodeAddressesOf, withTaint,
+  SHUTDOWN_TAINT, SHUTDOWN_TAINT_KEY, UNINITIALIZED_TAINT_KEY, hasTaint, initializedNode, isNodeReady, nodeAddressesOf, ownedByAnotherProvider, withTaint,
 } from './desired.js';
 
 /** Nodes checked in parallel by one lifecycle pass. Why: bounded so a large cluster does not flood the cloud API (and its throttle) in one burst. */
@@ -111,6 +111,7 @@ export class CloudNodeLifecycleController {
 
   private async check(node: Node): Promise<void> {
     const name = node.metadata.name!;
+    if (ownedByAnotherProvider(node)) return;
     if (isNodeReady(node)) {
       if (!hasTaint(node, SHUTDOWN_TAINT_KEY)) return;
       this.c.guard();

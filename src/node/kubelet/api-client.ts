@@ -32,7 +32,26 @@ export function isApiWatchMsg(msg: Message): msg is ApiWatchMsg {
   return msg.type === 'api.watchEvents' || msg.type === 'api.watchEnd';
 }
 
-export class KubeApi {
+/**
+ * What node components (kubelet, kube-proxy) need of the API server, whatever
+ * carries it: actor messages in one process (`KubeApi`), HTTPS from another
+ * (`HttpKubeApi`). Failures are values: a Status, 503 when the server did not answer.
+ */
+export interface NodeApi {
+  /** `resourceVersion: '0'`: any version will do, so the API server may answer from its watch cache. */
+  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, query?: { resourceVersion: string }): Promise<ApiReply<T>>;
+  create<T extends KubeObject>(r: Resource, namespace: string | undefined, object: T): Promise<ApiReply<T>>;
+  /** PUT the object, or its `subresource` (status). */
+  update<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, object: T, subresource?: string): Promise<ApiReply<T>>;
+  delete(r: Resource, namespace: string | undefined, name: string, options: Record<string, unknown>): Promise<ApiReply>;
+  listWatcher<T extends KubeObject>(r: Resource, selectors?: { fieldSelector?: string; labelSelector?: string; namespace?: string }): ListWatcher<T>;
+  /** Route a message that belongs to this client (actor watch events); false for every other message. */
+  handle(msg: Message): boolean;
+  /** Drop connections and watches: the component is stopping. */
+  close?(): void;
+}
+
+export class KubeApi implements NodeApi {
   /** Live watches: their handlers, and the `seq` each one's next message must carry (see ApiWatchMsg). */
   private readonly watches = new Map<string, { handlers: WatchHandlers<KubeObject>; nextSeq: number }>();
   private nextWatch = 1;

@@ -32,7 +32,9 @@ import {
   type PodSandboxConfig,
   type PodSandboxStatus,
 } from '../cri/protocol.js';
-import { EVENTS, KubeApi, LEASES, NODES, PODS } from './api-client.js';
+import { EVENTS, KubeApi, LEASES, NODES, PODS, type NodeApi } from './api-client.js';
+import { HttpKubeApi, type ApiConnection } from './http-api-client.js';
+import type { KubeletServer } from './server.js';
 import { Backoff } from './backoff.js';
 import { NODE_LEASE_NAMESPACE, nodeLease, nodeObject, nodeStatus, sameNodeStatus, type NodeIdentity } from './node-status.js';
 import { ProbeTracker, SimProber, probeTiming, type LifecycleHandler, type ProbeKind, type Prober } from './probe.js';
@@ -45,6 +47,16 @@ export interface KubeletArgs {
   nodeName: string;
   /** The API server actor (default `apiserver`). */
   apiserver?: string;
+  /** Reach the API server over HTTPS instead of actor messages (a node in another process). */
+  apiConnection?: ApiConnection;
+  /**
+   * Serve the kubelet's HTTPS endpoint (container logs) on host:port and report the port in the Node's
+   * daemonEndpoints, so an API server in another process reads logs from it. Without it the port is 0:
+   * the API server reaches this kubelet by actor message only.
+   */
+  serve?: { host: string; port: number; certPem: string; keyPem: string };
+  /** spec.providerID the Node registers with (the kubelet's --provider-id). */
+  providerID?: string;
   /** The runtime a pod gets when it names no `runtimeClassName`. */
   defaultRuntime: RuntimeKind;
   /** Runtime actor names by kind; a pod naming a kind not here cannot run on this node. */
@@ -173,7 +185,9 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   assert(typeof nodeName === 'string' && nodeName !== '', 'kubelet needs args.nodeName');
   assert(args.runtimes[args.defaultRuntime] !== undefined, `the default runtime ${args.defaultRuntime} must be among args.runtimes`);
   const clientMetrics = new ClientMetrics(ctx.name);
-  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', timing.apiAskTimeoutMs, clientMetrics);
+  const api: NodeApi = args.apiConnection !== undefined
+    ? new HttpKubeApi(args.apiConnection, timing.apiAskTimeoutMs, () => ctx.random(), clientMetrics)
+    : new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', timing.apiAskTimeoutMs, clientMetrics);
   const clock = new ActorClock(ctx, undefined, clientMetrics);
   // Read only when scraped: `relisted` is bound below before any scrape can arrive.
   const metrics = new KubeletMetrics(clientMetrics.registry, {
@@ -194,6 +208,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     runtimes: Object.keys(args.runtimes),
     capacity: { ...DEFAULT_NODE_CAPACITY, ...args.capacity },
     labels: args.labels,
+    kubeletPort: 0,
+    ...(args.providerID !== undefined ? { providerID: args.providerID } : {}),
   };
   const sleeps = new Map<number, () => void>();
   let nextSleep = 1;
@@ -897,7 +913,22 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   // ---------- the actor ----------
 
-  const started = register().catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
+  // The endpoint is up before the Node is registered, so the first status already names its port.
+  let server: KubeletServer | undefined;
+  async function startServer(serve: NonNullable<KubeletArgs['serve']>): Promise<void> {
+    try {
+      const { KubeletServer } = await import('./server.js');
+      server = new KubeletServer({ ...serve, nodeName, readLog: (request) => logs(request) });
+      identity.kubeletPort = (await server.start()).port;
+      if (stopped) void server.close();
+    } catch (error) {
+      // The node still runs pods without it; only `kubectl logs` of them fails, and says why.
+      ctx.log.error({ err: error, host: serve.host, port: serve.port }, 'the kubelet endpoint could not listen; logs of this node are unavailable');
+    }
+  }
+
+  // Without an endpoint, registration starts at once, as it always did (the simulated runtime's event order stays the same).
+  const started = (args.serve === undefined ? register() : startServer(args.serve).then(register)).catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
   ctx.timer('lease', timing.nodeLeaseRenewMs, { type: 'kubelet.lease', body: null });
   ctx.timer('nodeStatus', timing.nodeStatusUpdateMs, { type: 'kubelet.nodeStatus', body: null });
 
@@ -968,6 +999,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     onStop() {
       stopped = true;
       informer.stop();
+      api.close?.();
+      void server?.close();
     },
     metrics: () => clientMetrics.text(),
     inspect() {

@@ -19,6 +19,10 @@ export interface NodeIdentity {
   runtimes: string[];
   capacity: Record<string, string>;
   labels?: Record<string, string>;
+  /** spec.providerID at registration (the kubelet's --provider-id); undefined: left to a cloud controller. */
+  providerID?: string;
+  /** Where the kubelet's HTTPS endpoint listens on nodeIP; 0: it serves none (reached by actor message only). */
+  kubeletPort?: number;
 }
 
 export function nodeObject(id: NodeIdentity): Node {
@@ -35,7 +39,10 @@ export function nodeObject(id: NodeIdentity): Node {
         ...id.labels,
       },
     },
-    spec: id.podCidr === undefined ? {} : { podCIDR: id.podCidr, podCIDRs: [id.podCidr] },
+    spec: {
+      ...(id.podCidr === undefined ? {} : { podCIDR: id.podCidr, podCIDRs: [id.podCidr] }),
+      ...(id.providerID === undefined ? {} : { providerID: id.providerID }),
+    },
   };
 }
 
@@ -77,7 +84,7 @@ export function nodeStatus(id: NodeIdentity, health: NodeHealth, runtimeVersion:
       { type: 'InternalIP', address: id.nodeIP },
       { type: 'Hostname', address: id.nodeName },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort ?? 0 } },
     nodeInfo: {
       machineID: id.nodeName,
       systemUUID: id.nodeName,

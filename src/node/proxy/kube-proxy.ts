@@ -18,7 +18,8 @@ import { defineBehaviour, unhandled, type ActorContext, type Message } from '../
 import type { KubeObject } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
-import { ENDPOINT_SLICES, KubeApi, SERVICES } from '../kubelet/api-client.js';
+import { ENDPOINT_SLICES, KubeApi, SERVICES, type NodeApi } from '../kubelet/api-client.js';
+import { HttpKubeApi, type ApiConnection } from '../kubelet/http-api-client.js';
 import { RoundRobin, RoutingTableBuilder, backendId, type Backend, type RoutingTable } from './routing.js';
 import type { SimServeReply } from '../runtime/sim/sim-runtime.js';
 import type { TcpForwarder } from './tcp-forwarder.js';
@@ -29,6 +30,8 @@ export interface KubeProxyArgs {
   zone?: string;
   /** The API server actor (default `apiserver`). */
   apiserver?: string;
+  /** Reach the API server over HTTPS instead of actor messages (a node in another process). */
+  apiConnection?: ApiConnection;
   /** Run the TCP forwarder (threaded runtime only). */
   forward?: boolean;
   /** The node's own IP: NodePorts listen here (and, shared, on 127.0.0.1). */
@@ -81,7 +84,9 @@ const LISTEN_RETRY_MS_DEFAULT = 2_000;
 export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.meta.url, 'kube-proxy', (ctx, args) => {
   const clientMetrics = new ClientMetrics(ctx.name);
   const metrics = new KubeProxyMetrics(clientMetrics.registry);
-  const api = new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', args.apiAskTimeoutMs ?? 10_000, clientMetrics);
+  const api: NodeApi = args.apiConnection !== undefined
+    ? new HttpKubeApi(args.apiConnection, args.apiAskTimeoutMs ?? 10_000, () => ctx.random(), clientMetrics)
+    : new KubeApi(ctx as unknown as ActorContext<never>, args.apiserver ?? 'apiserver', args.apiAskTimeoutMs ?? 10_000, clientMetrics);
   const clock = new ActorClock(ctx, undefined, clientMetrics);
   const node = { nodeName: args.nodeName, ...(args.zone !== undefined ? { zone: args.zone } : {}) };
   const informer = <T extends KubeObject>(name: string, lw: ReturnType<typeof api.listWatcher<T>>) => new Informer<T>({ name, listWatcher: lw, clock });
@@ -216,6 +221,7 @@ export const kubeProxy = defineBehaviour<KubeProxyMsg, KubeProxyArgs>(import.met
     },
     onStop() {
       for (const i of [services, slices] as Informer<KubeObject>[]) i.stop();
+      api.close?.();
       void forwarders.node?.close();
       void forwarders.loopback?.close();
     },
