@@ -23,6 +23,7 @@
 import { Etcd3, type IDuplexStream, type IEvent, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp, type IWatchRequest, type IWatchResponse, type ICompare } from 'etcd3';
 import type { Compare, DeleteRangeResponse, Event, KeyValue, KvErrorCode, PutResponse, RangeResponse, RequestOp, ResponseOp, TxnResponse, CompactionResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, ErrorResponse } from '../protocol.js';
 import { KvRequestError } from '../client/replicated-client.js';
+export { parseEtcdEndpoints } from './endpoints.js';
 import { KvClosedError, KvError, type CallOptions, type DeleteOptions, type KvClient, type KvWatch, type PutOptions, type RangeOptions, type TxnSpec, type WatchHandlers, type WatchOptions } from '../client/types.js';
 
 export interface EtcdKvClientOptions {
@@ -62,23 +63,6 @@ export function progressRequestsSafe(version: string): boolean {
   if (major > 3 || (major === 3 && minor > 6)) return true;
   const fixed = PROGRESS_FIXED_VERSIONS.find(([a, b]) => a === major && b === minor);
   return fixed !== undefined && patch >= fixed[2];
-}
-
-/** Parses `--etcd-endpoints`: comma-separated http(s) URLs; a clear error otherwise. */
-export function parseEtcdEndpoints(text: string): string[] {
-  const endpoints = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (endpoints.length === 0) throw new Error('--etcd-endpoints needs at least one URL, such as http://127.0.0.1:2379');
-  for (const e of endpoints) {
-    let url: URL;
-    try {
-      url = new URL(e);
-    } catch {
-      throw new Error(`--etcd-endpoints: ${JSON.stringify(e)} is not a URL (expected http://host:port)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--etcd-endpoints: ${e} must be http:// or https://`);
-    if (url.port === '') throw new Error(`--etcd-endpoints: ${e} names no port (etcd's client port is usually 2379)`);
-  }
-  return endpoints;
 }
 
 type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ReplicaStatus } from '../replica/protocol.js';
 import { guardChild, guardDir, releaseChild, releaseDir } from './exit-guard.js';
 
 export interface EtcdClusterOptions {
@@ -263,19 +264,7 @@ export class EtcdCluster {
   /** One member's status, or undefined when it does not answer in time. */
   async status(index: number): Promise<EtcdMemberStatus | undefined> {
     if (this.members[index]!.process === undefined || this.members[index]!.paused) return undefined;
-    try {
-      const response = await fetch(`${this.clientUrl(index)}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
-      if (!response.ok) return undefined;
-      const s = (await response.json()) as {
-        header?: { member_id?: string; revision?: string }; leader?: string; raftTerm?: string; raftIndex?: string; raftAppliedIndex?: string; version?: string;
-      };
-      return {
-        index, name: this.members[index]!.name, memberId: s.header?.member_id ?? '', leader: s.leader ?? '0', raftTerm: Number(s.raftTerm ?? 0),
-        raftIndex: Number(s.raftIndex ?? 0), raftAppliedIndex: Number(s.raftAppliedIndex ?? 0), revision: Number(s.header?.revision ?? 0), version: s.version ?? '',
-      };
-    } catch {
-      return undefined;
-    }
+    return memberStatus(this.clientUrl(index), index, this.members[index]!.name);
   }
 
   async statuses(): Promise<Array<EtcdMemberStatus | undefined>> {
@@ -365,6 +354,40 @@ export class EtcdCluster {
       releaseDir(this.dir);
     }
   }
+}
+
+/** A member's maintenance status over etcd's JSON gateway (any etcd v3 endpoint), or undefined when it does not answer in time. */
+export async function memberStatus(clientUrl: string, index: number, name: string, timeoutMs = STATUS_TIMEOUT_MS): Promise<EtcdMemberStatus | undefined> {
+  try {
+    const response = await fetch(`${clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    const s = (await response.json()) as {
+      header?: { member_id?: string; revision?: string }; leader?: string; raftTerm?: string; raftIndex?: string; raftAppliedIndex?: string; version?: string;
+    };
+    return {
+      index, name, memberId: s.header?.member_id ?? '', leader: s.leader ?? '0', raftTerm: Number(s.raftTerm ?? 0),
+      raftIndex: Number(s.raftIndex ?? 0), raftAppliedIndex: Number(s.raftAppliedIndex ?? 0), revision: Number(s.header?.revision ?? 0), version: s.version ?? '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * etcd members' statuses in the shape of kubethreads' replicas' (role, term, leader by name, commit and applied
+ * index, revision), so `up`'s status line and the chaos engine's samples read the same on either store.
+ */
+export function asReplicaStatuses(all: ReadonlyArray<EtcdMemberStatus | undefined>): Array<ReplicaStatus | undefined> {
+  const nameOf = new Map(all.flatMap((s) => (s === undefined ? [] : [[s.memberId, s.name] as const])));
+  return all.map((s) =>
+    s === undefined
+      ? undefined
+      : {
+          name: s.name, id: s.index + 1, role: s.memberId === s.leader ? 'leader' : 'follower', term: s.raftTerm,
+          leader: s.leader === '0' ? '' : nameOf.get(s.leader) ?? s.leader, commitIndex: s.raftIndex, appliedIndex: s.raftAppliedIndex,
+          revision: s.revision, compactRevision: 0, firstIndex: 0, lastIndex: s.raftIndex, durableLastIndex: s.raftIndex, snapshotIndex: 0, watchers: 0, recoveredFrom: '',
+        },
+  );
 }
 
 /** The self-declared leader that members agree on (by member id), with its index and term. */
