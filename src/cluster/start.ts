@@ -184,7 +184,7 @@ async function startStore(system: ActorSystem, spec: ClusterSpec, timing: Timing
   return {
     kv: { kind: 'etcd', endpoints: etcd.clientUrls() }, names: etcd.names,
     describe: `etcd ${version} (${spec.etcdReplicas} members at ${etcd.clientUrls().join(',')}, data in ${etcd.dir})`,
-    status: async () => asReplicaStatuses(await etcd.statuses()), stop: () => etcd.stop(),
+    status: async () => asReplicaStatuses(await etcd.statuses(), etcd.namesById), stop: () => etcd.stop(),
   };
 }
 

@@ -425,7 +425,7 @@ async function startStore(
     pause: (name) => etcd.pause(index(name)),
     resume: (name) => etcd.resume(index(name)),
   };
-  return { names: etcd.names, status: async () => asReplicaStatuses(await etcd.statuses()), members, etcd };
+  return { names: etcd.names, status: async () => asReplicaStatuses(await etcd.statuses(), etcd.namesById), members, etcd };
 }
 
 /** A fresh, empty RunState: one per run, never shared. */

@@ -6,7 +6,7 @@
  * (`<process>-<n>`), so a stale or lost value is recognisable.
  */
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
-import { KvError } from '../../kv/client/types.js';
+import { KvError, type KvClient } from '../../kv/client/types.js';
 import { KvRequestError } from '../../kv/client/replicated-client.js';
 import { workloadKv, type WorkloadKvArgs } from './workload-kv.js';
 import { HistoryRecorder, type Operation, type RegisterValue } from '../history.js';
@@ -43,7 +43,14 @@ export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWor
   const sleep = (ms: number) => kv.sleep(ms);
 
   async function one(key: string, readOnly: boolean, readShare: number, writeShare: number): Promise<void> {
-    const client = await kv.client();
+    let client: KvClient;
+    try {
+      client = await kv.client();
+    } catch (error) {
+      // No store to talk to yet (etcd unreachable at connect): nothing was invoked, so nothing is recorded.
+      ctx.log.warn({ err: error }, 'the register client could not reach the store');
+      return;
+    }
     const roll = readOnly ? 0 : ctx.random();
     if (roll < readShare) {
       const id = history.invoke(ctx.name, key, { op: 'read' });

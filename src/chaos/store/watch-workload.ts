@@ -6,7 +6,7 @@
  * a reference watch taken after the run, from revision 1, on a healthy store.
  */
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
-import type { KvWatch } from '../../kv/client/types.js';
+import type { KvClient, KvWatch } from '../../kv/client/types.js';
 import { workloadKv, type WorkloadKvArgs } from './workload-kv.js';
 
 /** The store to watch: replica actors, or etcd endpoints. */
@@ -48,9 +48,23 @@ export const watchWorkload = defineBehaviour<WatchWorkloadMsg, WatchWorkloadArgs
   let stopAtRevision = Number.POSITIVE_INFINITY;
   let stopAtMs = Number.POSITIVE_INFINITY;
 
+  /** The client, trying again until the run's end: a watcher that cannot connect reports that instead of crashing. */
+  async function connected(): Promise<KvClient | undefined> {
+    for (;;) {
+      try {
+        return await kv.client();
+      } catch (error) {
+        ctx.log.warn({ err: error }, 'the watcher could not reach the store');
+        if (ctx.now() >= stopAtMs) return undefined;
+        await kv.sleep(WATCH_POLL_MS);
+      }
+    }
+  }
+
   async function run(request: WatchRunRequest): Promise<WatchRunResult> {
     const result: WatchRunResult = { events: [], lastRevision: request.startRevision - 1 };
-    const client = await kv.client();
+    const client = await connected();
+    if (client === undefined) return { ...result, ended: 'the store could not be reached until the end of the run' };
     const watch: KvWatch = client.watch(
       request.key,
       { rangeEnd: request.rangeEnd, startRevision: request.startRevision, progressNotify: true },

@@ -46,12 +46,18 @@ export function workloadKv(ctx: ActorContext<never>, args: WorkloadKvArgs): Work
   let connecting: Promise<KvClient> | undefined;
   let closed = false;
   return {
-    client: () =>
-      (connecting ??= import('../../kv/etcd/client.js').then(async ({ EtcdKvClient }) => {
+    client: () => {
+      connecting ??= import('../../kv/etcd/client.js').then(async ({ EtcdKvClient }) => {
         const client = await EtcdKvClient.connect({ endpoints, requestTimeoutMs: args.requestTimeoutMs, retry: false, clock: host });
         if (closed) client.close();
         return client;
-      })),
+      });
+      // A failed connect is not remembered: the next call tries again.
+      connecting.catch(() => {
+        connecting = undefined;
+      });
+      return connecting;
+    },
     sleep: (ms) => host.sleep(ms),
     handle,
     close: () => {

@@ -32,8 +32,9 @@ export interface EtcdKvClientOptions {
   /** Per-call deadline (default 5 s, the replicated client's). */
   requestTimeoutMs?: number;
   /**
-   * Send a call that failed on an unreachable member again to another (etcd3's default policy; default true).
-   * False for histories that must record every attempt: a write re-sent after a lost answer may apply twice.
+   * Try a failed call again on another member until its deadline (default true): a read after any transport
+   * error, a write only when it never left (no connection to that member), as etcd's Go client does.
+   * False for histories that must record each attempt as it went.
    */
   retry?: boolean;
   /** Time for deadlines and reconnect backoff: the actor context's (threaded runtime: wall-clock ms). */
@@ -50,6 +51,18 @@ const WATCH_RECONNECT_MS_MAX = 1_000;
  */
 const KEEPALIVE_TIME_MS = 5_000;
 const KEEPALIVE_TIMEOUT_MS = 2_000;
+/** How long `connect` keeps trying members at least (a member may be restarting). */
+const CONNECT_TIMEOUT_MS_MIN = 10_000;
+/** Backoff between attempts of one call on other members. */
+const RETRY_BACKOFF_MS_MIN = 20;
+const RETRY_BACKOFF_MS_MAX = 500;
+
+/** The call never reached a member (no connection): even a write can be sent again. */
+function neverSent(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /No connection established|ECONNREFUSED|circuit breaker is open/.test(message);
+}
+
 /** Lease ids the client picks itself, tried in turn when etcd says one is taken. */
 const LEASE_ID_ATTEMPTS_MAX = 5;
 /** The first etcd versions whose WatchProgressRequest answer never overtakes pending events (etcd#15220). */
@@ -195,59 +208,73 @@ export class EtcdKvClient implements KvClient {
   /** Connects and asks a member for the server version (which decides whether progress requests are trusted). */
   static async connect(options: EtcdKvClientOptions): Promise<EtcdKvClient> {
     if (options.endpoints.length === 0) throw new Error('an etcd client needs at least one endpoint');
-    const policies: IOptions['faultHandling'] = options.retry === false ? { global: PASS_THROUGH, host: () => PASS_THROUGH } : undefined;
+    // etcd3's own policies retry writes that may have applied and open a 5 s circuit breaker per member after a
+    // few failures (every member fails while there is no leader); the client retries itself, by etcd's rules.
     const etcd = new Etcd3({
       hosts: options.endpoints,
       grpcOptions: { 'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS, 'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS, 'grpc.keepalive_permit_without_calls': 1 },
-      ...(policies === undefined ? {} : { faultHandling: policies }),
+      faultHandling: { global: PASS_THROUGH, host: () => PASS_THROUGH },
     });
-    const timeoutMs = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS_DEFAULT;
-    let version: string;
-    try {
-      version = (await etcd.maintenance.status({ deadline: options.clock.now() + Math.max(timeoutMs, 10_000) })).version;
-    } catch (error) {
-      etcd.close();
-      throw new Error(`no etcd member answered at ${options.endpoints.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+    // Any member will do: each attempt goes to one picked at random, until one answers or the time is up.
+    const deadlineMs = options.clock.now() + Math.max(options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS_DEFAULT, CONNECT_TIMEOUT_MS_MIN);
+    let backoffMs = RETRY_BACKOFF_MS_MIN;
+    for (;;) {
+      try {
+        const { version } = await etcd.maintenance.status({ deadline: deadlineMs });
+        return new EtcdKvClient(options, etcd, version);
+      } catch (error) {
+        if (options.clock.now() + backoffMs >= deadlineMs) {
+          etcd.close();
+          throw new Error(`no etcd member answered at ${options.endpoints.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        await options.clock.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MS_MAX);
+      }
     }
-    return new EtcdKvClient(options, etcd, version);
   }
 
-  private deadline(o: CallOptions | undefined): { deadline: number } {
-    return { deadline: this.options.clock.now() + (o?.timeoutMs ?? this.timeoutMs) };
-  }
-
-  private async call<T>(mutating: boolean, run: () => Promise<T>): Promise<T> {
+  /** Runs a call; on transport trouble tries again (another member: the pool picks one at random) while it is safe and time is left. */
+  private async call<T>(mutating: boolean, o: CallOptions | undefined, run: (deadline: { deadline: number }) => Promise<T>): Promise<T> {
     if (this.closed) throw new KvClosedError();
-    try {
-      return await run();
-    } catch (error) {
-      throw mapEtcdError(error, mutating);
+    const deadlineMs = this.options.clock.now() + (o?.timeoutMs ?? this.timeoutMs);
+    let backoffMs = RETRY_BACKOFF_MS_MIN;
+    for (;;) {
+      try {
+        // Every attempt shares the call's one deadline.
+        return await run({ deadline: deadlineMs });
+      } catch (error) {
+        const mapped = mapEtcdError(error, mutating && !neverSent(error));
+        const retry = this.options.retry !== false && mapped instanceof KvRequestError && !mapped.indeterminate && !this.closed;
+        if (!retry || this.options.clock.now() + backoffMs >= deadlineMs) throw mapped;
+        await this.options.clock.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MS_MAX);
+      }
     }
   }
 
   range(key: string, o: RangeOptions = {}): Promise<RangeResponse> {
-    return this.call(false, async () => {
+    return this.call(false, o, async (d) => {
       const r = await this.etcd.kv.range(
         {
           key: toBuffer(key), range_end: rangeEndBuffer(o.rangeEnd), limit: o.limit ?? 0, revision: o.revision ?? 0,
           count_only: o.countOnly === true, keys_only: o.keysOnly === true, serializable: o.serializable === true,
         },
-        this.deadline(o),
+        d,
       );
       return { type: 'range', header: { revision: Number(r.header.revision) }, kvs: (r.kvs ?? []).map(fromKv), more: r.more, count: Number(r.count) };
     });
   }
 
   put(key: string, value: string, o: PutOptions = {}): Promise<PutResponse> {
-    return this.call(true, async () => {
-      const r = await this.etcd.kv.put({ key: toBuffer(key), value: toBuffer(value), lease: o.lease ?? 0, prev_kv: o.prevKv === true }, this.deadline(o));
+    return this.call(true, o, async (d) => {
+      const r = await this.etcd.kv.put({ key: toBuffer(key), value: toBuffer(value), lease: o.lease ?? 0, prev_kv: o.prevKv === true }, d);
       return { type: 'put', header: { revision: Number(r.header.revision) }, ...(r.prev_kv ? { prevKv: fromKv(r.prev_kv) } : {}) };
     });
   }
 
   deleteRange(key: string, o: DeleteOptions = {}): Promise<DeleteRangeResponse> {
-    return this.call(true, async () => {
-      const r = await this.etcd.kv.deleteRange({ key: toBuffer(key), range_end: rangeEndBuffer(o.rangeEnd), prev_kv: o.prevKv === true }, this.deadline(o));
+    return this.call(true, o, async (d) => {
+      const r = await this.etcd.kv.deleteRange({ key: toBuffer(key), range_end: rangeEndBuffer(o.rangeEnd), prev_kv: o.prevKv === true }, d);
       return { type: 'deleteRange', header: { revision: Number(r.header.revision) }, deleted: Number(r.deleted), prevKvs: (r.prev_kvs ?? []).map(fromKv) };
     });
   }
@@ -255,15 +282,15 @@ export class EtcdKvClient implements KvClient {
   txn(spec: TxnSpec, o?: CallOptions): Promise<TxnResponse> {
     // A txn of reads only changes nothing: its failure is not indeterminate.
     const mutating = [...spec.success, ...spec.failure].some((op) => op.type !== 'range');
-    return this.call(mutating, async () => {
-      const r = await this.etcd.kv.txn({ compare: spec.compare.map(toCompare), success: spec.success.map(toRequestOp), failure: spec.failure.map(toRequestOp) }, this.deadline(o));
+    return this.call(mutating, o, async (d) => {
+      const r = await this.etcd.kv.txn({ compare: spec.compare.map(toCompare), success: spec.success.map(toRequestOp), failure: spec.failure.map(toRequestOp) }, d);
       return { type: 'txn', header: { revision: Number(r.header.revision) }, succeeded: r.succeeded, responses: (r.responses ?? []).map(fromResponseOp) };
     });
   }
 
   compact(revision: number, o?: CallOptions): Promise<CompactionResponse> {
-    return this.call(true, async () => {
-      const r = await this.etcd.kv.compact({ revision }, this.deadline(o));
+    return this.call(true, o, async (d) => {
+      const r = await this.etcd.kv.compact({ revision }, d);
       return { type: 'compact', header: { revision: Number(r.header.revision) } };
     });
   }
@@ -273,11 +300,11 @@ export class EtcdKvClient implements KvClient {
    * picks a safe integer itself (time and a counter) and tries the next one when etcd says it is taken.
    */
   leaseGrant(ttlSeconds: number, o: CallOptions & { id?: number } = {}): Promise<LeaseGrantResponse> {
-    return this.call(true, async () => {
+    return this.call(true, o, async (d) => {
       for (let attempt = 0; ; attempt++) {
         const id = o.id ?? this.nextLeaseId();
         try {
-          const r = await this.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }, this.deadline(o));
+          const r = await this.etcd.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id }, d);
           if (r.error) throw new Error(`etcdserver: ${r.error}`);
           return { type: 'leaseGrant', header: { revision: Number(r.header.revision) }, id, ttlSeconds: Number(r.TTL) };
         } catch (error) {
@@ -294,16 +321,16 @@ export class EtcdKvClient implements KvClient {
   }
 
   leaseRevoke(id: number, o?: CallOptions): Promise<LeaseRevokeResponse> {
-    return this.call(true, async () => {
-      const r = await this.etcd.leaseClient.leaseRevoke({ ID: id }, this.deadline(o));
+    return this.call(true, o, async (d) => {
+      const r = await this.etcd.leaseClient.leaseRevoke({ ID: id }, d);
       return { type: 'leaseRevoke', header: { revision: Number(r.header.revision) } };
     });
   }
 
   /** One keep-alive over etcd's stream, then the stream is closed. etcd answers TTL 0 for a lease it does not know. */
   leaseKeepAlive(id: number, o?: CallOptions): Promise<LeaseKeepAliveResponse> {
-    return this.call(false, async () => {
-      const stream = await this.etcd.leaseClient.leaseKeepAlive(this.deadline(o));
+    return this.call(false, o, async (d) => {
+      const stream = await this.etcd.leaseClient.leaseKeepAlive(d);
       try {
         const response = await new Promise<{ header: { revision: string }; ID: string; TTL: string }>((resolve, reject) => {
           stream.on('data', resolve);
@@ -320,8 +347,8 @@ export class EtcdKvClient implements KvClient {
   }
 
   leaseTimeToLive(id: number, o: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLiveResponse> {
-    return this.call(false, async () => {
-      const r = await this.etcd.leaseClient.leaseTimeToLive({ ID: id, keys: o.keys === true }, this.deadline(o));
+    return this.call(false, o, async (d) => {
+      const r = await this.etcd.leaseClient.leaseTimeToLive({ ID: id, keys: o.keys === true }, d);
       if (Number(r.TTL) < 0) throw new Error('etcdserver: requested lease not found');
       return {
         type: 'leaseTimeToLive', header: { revision: Number(r.header.revision) }, id: Number(r.ID), ttlSeconds: Number(r.TTL), grantedTtlSeconds: Number(r.grantedTTL),

@@ -49,8 +49,11 @@ export interface EtcdMemberStatus {
   version: string;
 }
 
-/** How long a status request may take before the member counts as not answering. */
-const STATUS_TIMEOUT_MS = 300;
+/**
+ * How long a status request may take before the member counts as not answering. Generous: a member this
+ * cluster paused or killed is known to be down without asking, so only a live member on a loaded machine waits.
+ */
+const STATUS_TIMEOUT_MS = 2_000;
 /** How long a fresh or restarted member gets to start serving. */
 const START_TIMEOUT_MS = 20_000;
 /** How long `stop` waits for a killed process to be reaped. */
@@ -102,6 +105,7 @@ export class EtcdCluster {
   private readonly temporary: boolean;
   private readonly cleanOnSignals: boolean;
   private watchdog: ChildProcess | undefined;
+  private readonly memberNames = new Map<string, string>();
   private stopped = false;
 
   private constructor(private readonly options: EtcdClusterOptions, dir: string, temporary: boolean) {
@@ -268,7 +272,14 @@ export class EtcdCluster {
   }
 
   async statuses(): Promise<Array<EtcdMemberStatus | undefined>> {
-    return Promise.all(this.members.map((_, i) => this.status(i)));
+    const all = await Promise.all(this.members.map((_, i) => this.status(i)));
+    for (const s of all) if (s !== undefined && s.memberId !== '') this.memberNames.set(s.memberId, s.name);
+    return all;
+  }
+
+  /** Member ids seen so far, by name: a leader named by id is still named while it is down. */
+  get namesById(): ReadonlyMap<string, string> {
+    return this.memberNames;
   }
 
   /** The leader's index and term, as a member that answers reports it; undefined while there is none. */
@@ -377,8 +388,8 @@ export async function memberStatus(clientUrl: string, index: number, name: strin
  * etcd members' statuses in the shape of kubethreads' replicas' (role, term, leader by name, commit and applied
  * index, revision), so `up`'s status line and the chaos engine's samples read the same on either store.
  */
-export function asReplicaStatuses(all: ReadonlyArray<EtcdMemberStatus | undefined>): Array<ReplicaStatus | undefined> {
-  const nameOf = new Map(all.flatMap((s) => (s === undefined ? [] : [[s.memberId, s.name] as const])));
+export function asReplicaStatuses(all: ReadonlyArray<EtcdMemberStatus | undefined>, known: ReadonlyMap<string, string> = new Map()): Array<ReplicaStatus | undefined> {
+  const nameOf = new Map([...known, ...all.flatMap((s) => (s === undefined ? [] : [[s.memberId, s.name] as const]))]);
   return all.map((s) =>
     s === undefined
       ? undefined
