@@ -23,6 +23,7 @@ import {
   replayFromResult,
   runScenario,
   runStudy,
+  studyRuntime,
   scenarioSchema,
   toResultFile,
   writeRunFiles,
@@ -248,9 +249,11 @@ async function chaosStudy(file: string, o: StudyCliOptions): Promise<number> {
   const out = o.out ?? join('chaos-out', `study-${loaded.scenario.name}`);
   const command = `npx kubethreads chaos study ${shellQuote(file)} --vary ${shellQuote(`${vary.key}=${vary.values.map(String).join(',')}`)} --seeds ${seeds} --from ${o.from} --figure ${figure} --fault ${fault}`;
   const runs = vary.values.length * seeds;
-  const workers = Math.min(o.workers, runs);
+  // Threaded studies (a setting on real etcd) run one at a time whatever --workers says: runs side by side would measure each other.
+  const threaded = studyRuntime(loaded.scenario, vary) === 'threaded';
+  const workers = threaded ? 1 : Math.min(o.workers, runs);
   // --workers stays out of `command`: it changes how long the study takes, never what it finds, and the HTML shows `command`.
-  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}, ${workers === 1 ? 'one run at a time in this thread' : `${workers} worker threads`}\n${command}\n`);
+  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}, ${workers === 1 ? 'one run at a time in this thread' : `${workers} worker threads`}${threaded ? ', threaded runtime (a setting runs on real etcd)' : ''}\n${command}\n`);
   const err = process.stderr;
   const wallStart = performance.now();
   let runWallMs = 0;
