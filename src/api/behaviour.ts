@@ -81,7 +81,8 @@ function loadOrCreateTokens(ctx: ActorContext<ApiServerMsg>): TokenEntry[] {
   return entries;
 }
 
-async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
+/** `onHandle` gets the client's message hook before the client is ready: connecting may already sleep on the actor's timers. */
+async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource, onHandle: (handle: (msg: Message) => boolean) => void): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
   switch (source.kind) {
     case 'embedded':
       return { client: new LocalKvClient({ now: () => ctx.now() }) };
@@ -95,6 +96,7 @@ async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promi
       const { EtcdKvClient } = await import('../kv/etcd/client.js');
       // The actor's clock and timers (never global ones), as the replicated client gets them.
       const { host, handle } = actorKvClientHost(ctx as never);
+      onHandle(handle);
       const client = await EtcdKvClient.connect({ endpoints: source.endpoints, requestTimeoutMs: source.requestTimeoutMs, clock: host });
       ctx.log.info({ endpoints: source.endpoints, version: client.serverVersion, progressRequests: client.supportsProgressRequests }, 'apiserver on etcd');
       return { client, handle };
@@ -167,7 +169,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   };
 
   const ready = (async () => {
-    const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
+    const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' }, (handle) => {
+      kvHandle = handle;
+    });
     kvClient = kv.client;
     kvHandle = kv.handle;
     handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics });

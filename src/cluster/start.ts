@@ -168,6 +168,11 @@ async function startStore(system: ActorSystem, spec: ClusterSpec, timing: Timing
   if (spec.etcdEndpoints !== undefined) {
     const endpoints = spec.etcdEndpoints;
     const names = endpoints.map((url) => url.replace(/^https?:\/\//, ''));
+    // Asked here, before the API server waits on them: a wrong URL is an error that names it, not a timeout.
+    const reachable = await Promise.all(endpoints.map((url, i) => memberStatus(url, i, names[i]!, ENDPOINT_PROBE_TIMEOUT_MS)));
+    if (reachable.every((s) => s === undefined)) {
+      throw new ClusterSpecError(`no etcd member answered at ${endpoints.join(', ')}: check that etcd runs there (etcdctl --endpoints ${endpoints[0]} endpoint health), or let --store etcd start one`);
+    }
     return {
       kv: { kind: 'etcd', endpoints }, names, describe: `etcd at ${endpoints.join(',')}`,
       status: async () => asReplicaStatuses(await Promise.all(endpoints.map((url, i) => memberStatus(url, i, names[i]!)))),
@@ -188,6 +193,8 @@ async function startStore(system: ActorSystem, spec: ClusterSpec, timing: Timing
   };
 }
 
+/** How long `--etcd-endpoints` are given to answer at start-up. */
+const ENDPOINT_PROBE_TIMEOUT_MS = 5_000;
 /** The election timeout in heartbeats: etcd's defaults (100 ms / 1,000 ms), as kubethreads' replicas use. */
 const ELECTION_TICKS = 10;
 
