@@ -69,11 +69,12 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
   const timing = timingFor(spec.profile);
   let store: ClusterStore | undefined;
   try {
-    store = await startStore(system, spec, timing);
+    const started = await startStore(system, spec, timing);
+    store = started;
     await system.spawn(apiServer, {
       name: APISERVER_NAME,
       args: {
-        kv: store.kv,
+        kv: started.kv,
         http: system.runtime === 'threaded' ? { host: spec.host, port: spec.port } : false,
       },
     });
@@ -117,11 +118,11 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       system,
       spec,
       timing,
-      etcd: store.names,
-      store: store.describe,
+      etcd: started.names,
+      store: started.describe,
       api: info,
       kubeconfigPath,
-      status: () => clusterStatus(system, store!, schedulers),
+      status: () => clusterStatus(system, started, schedulers),
       nodesReady: () => nodesReady(system),
       stop: async () => {
         // Nodes first, as a real cluster is drained: kubelets stopped after the API server would each warn that their status writes failed.
@@ -130,7 +131,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
           await system.shutdown();
         } finally {
           // The store goes last, after the API server that writes to it.
-          await store!.stop();
+          await started.stop();
         }
       },
     };
