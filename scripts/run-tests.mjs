@@ -27,7 +27,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const IO_MARKERS = /ThreadedSystem|startCluster|node:net|node:http|node:https|node:child_process|kubectl|runtime: 'threaded'|processRuntime|execFile|spawnSync/;
+const IO_MARKERS = /ThreadedSystem|EtcdCluster|startCluster|node:net|node:http|node:https|node:child_process|kubectl|runtime: 'threaded'|processRuntime|execFile|spawnSync/;
 const lanes = { io: [], sim: [] };
 // Benchmarks' smoke tests start clusters through their run modules, so their own text does not say so.
 const isIo = (file) => file.startsWith(join('dist', 'bench')) || IO_MARKERS.test(readFileSync(file, 'utf8'));

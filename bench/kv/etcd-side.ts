@@ -12,7 +12,7 @@
  */
 import { Etcd3, type IOptions } from 'etcd3';
 import { epochNowMs } from './driver.js';
-import { EtcdCluster, etcdVersion } from './etcd-cluster.js';
+import { EtcdCluster, etcdVersion } from '../../src/kv/etcd/cluster.js';
 import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
 import { FailoverWriter, runPhase, type BenchClock, type BenchKv, type PhaseSpec } from './workload.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { requireEtcd } from '../../src/testing/tools.js';
-import { etcdVersion } from './etcd-cluster.js';
+import { etcdVersion } from '../../src/kv/etcd/cluster.js';
 import { runKvBench } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
 
@@ -14,7 +14,7 @@ function ourEtcdProcesses(): string[] {
   try {
     return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
       .split('\n')
-      .filter((line) => /\betcd\b.*kubethreads-bench-etcd-/.test(line));
+      .filter((line) => /\betcd\b.*kubethreads-etcd-/.test(line));
   } catch {
     return [];
   }

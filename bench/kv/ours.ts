@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { ThreadedSystem } from '../../src/actor/index.js';
 import { groupStatus, spawnEtcdGroup } from '../../src/kv/replica/group.js';
 import type { ReplicaStatus } from '../../src/kv/replica/protocol.js';
-import { guardDir, releaseDir } from './exit-guard.js';
+import { guardDir, releaseDir } from '../../src/kv/etcd/exit-guard.js';
 import { epochNowMs, kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
 import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
 import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';

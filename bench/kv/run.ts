@@ -6,7 +6,7 @@
 import { Progress } from '../lib/progress.js';
 import { renderTable, type Row } from '../lib/report.js';
 import { Latencies, exactPercentile, median, round } from '../lib/stats.js';
-import { etcdVersion } from './etcd-cluster.js';
+import { etcdVersion } from '../../src/kv/etcd/cluster.js';
 import { startOurs } from './ours.js';
 import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide } from './side.js';
 import { epochNowMs } from './driver.js';

@@ -5,7 +5,8 @@
  *
  * The KvClient comes from `args.kv`: `embedded` builds a LocalKvClient (a
  * single in-memory store, for tests and small embedded use), `replicated`
- * talks to the etcd replica actors, `module` imports a factory by module URL
+ * talks to the etcd replica actors, `etcd` to a real etcd cluster over gRPC
+ * (threaded runtime only), `module` imports a factory by module URL
  * (args must be serializable, so a factory is named, not passed).
  */
 import { defineBehaviour, unhandled, type ActorContext } from '../actor/index.js';
@@ -27,7 +28,9 @@ import type { WatchEvent } from './types/index.js';
 export type KvSource =
   | { kind: 'embedded' }
   | { kind: 'replicated'; options: ReplicatedKvClientOptions }
-  | { kind: 'module'; module: string; export: string; options?: unknown };
+  | { kind: 'module'; module: string; export: string; options?: unknown }
+  /** A real etcd v3 cluster (threaded runtime only: gRPC is real I/O the simulated runtime cannot replay). */
+  | { kind: 'etcd'; endpoints: string[]; requestTimeoutMs?: number };
 
 /** What a `module` KvSource exports: builds the client inside the actor. */
 export type KvClientFactory = (ctx: ActorContext<never>, options: unknown) => { client: KvClient; handle?(msg: Message): boolean } | Promise<{ client: KvClient; handle?(msg: Message): boolean }>;
@@ -78,7 +81,8 @@ function loadOrCreateTokens(ctx: ActorContext<ApiServerMsg>): TokenEntry[] {
   return entries;
 }
 
-async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
+/** `onHandle` gets the client's message hook before the client is ready: connecting may already sleep on the actor's timers. */
+async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource, onHandle: (handle: (msg: Message) => boolean) => void): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
   switch (source.kind) {
     case 'embedded':
       return { client: new LocalKvClient({ now: () => ctx.now() }) };
@@ -86,6 +90,16 @@ async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promi
       const { host, handle } = actorKvClientHost(ctx as never);
       const client = new ReplicatedKvClient(host, source.options);
       return { client, handle: (msg) => handle(msg) || client.handle(msg) };
+    }
+    case 'etcd': {
+      // Loaded only when asked for: the gRPC client is an I/O edge the other sources never touch.
+      const { EtcdKvClient } = await import('../kv/etcd/client.js');
+      // The actor's clock and timers (never global ones), as the replicated client gets them.
+      const { host, handle } = actorKvClientHost(ctx as never);
+      onHandle(handle);
+      const client = await EtcdKvClient.connect({ endpoints: source.endpoints, requestTimeoutMs: source.requestTimeoutMs, clock: host });
+      ctx.log.info({ endpoints: source.endpoints, version: client.serverVersion, progressRequests: client.supportsProgressRequests }, 'apiserver on etcd');
+      return { client, handle };
     }
     case 'module': {
       const exports = (await import(source.module)) as Record<string, unknown>;
@@ -158,7 +172,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   let remoteKubeletLogs: RemoteKubeletLogs | undefined;
 
   const ready = (async () => {
-    const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
+    const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' }, (handle) => {
+      kvHandle = handle;
+    });
     kvClient = kv.client;
     kvHandle = kv.handle;
     handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics });

@@ -468,7 +468,8 @@ export class ApiHandlers {
     const rv = q.resourceVersion;
     const unpaged = (q.limit === undefined || q.limit === 0) && !q.continue;
     let fromCache = unpaged && rv !== undefined && rv !== '' && cache.revision >= Number(rv);
-    if (unpaged && (rv === undefined || rv === '')) {
+    // A store that cannot vouch for the cache's progress (an old etcd) serves consistent lists itself, as in kube-apiserver.
+    if (unpaged && (rv === undefined || rv === '') && this.registry.kv.supportsProgressRequests !== false) {
       // A consistent list (Kubernetes' ConsistentListFromCache, on by default since 1.31): learn the store's
       // revision with a cheap linearizable read, wait for the cache to reach it, and serve the cache.
       const revision = await this.registry.currentRevision();

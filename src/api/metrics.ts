@@ -175,6 +175,7 @@ export function meteredKv(kv: KvClient, metrics: ApiServerMetrics, now: () => nu
     leaseTimeToLive: (id, options) => timed('leaseTimeToLive', '', () => kv.leaseTimeToLive(id, options)),
     watch: (key: string, options: WatchOptions, handlers: WatchHandlers): KvWatch => kv.watch(key, options, handlers),
     requestProgress: () => kv.requestProgress(),
+    supportsProgressRequests: kv.supportsProgressRequests,
     close: () => kv.close(),
   };
 }

@@ -23,6 +23,7 @@ import {
   replayFromResult,
   runScenario,
   runStudy,
+  studyRuntime,
   scenarioSchema,
   toResultFile,
   writeRunFiles,
@@ -56,7 +57,7 @@ export function registerChaosCommand(program: Command): void {
 
   chaos
     .command('study')
-    .description('run a scenario over N seeds per setting in the simulated runtime; a CDF of one figure per setting (HTML), a table and JSON')
+    .description('run a scenario over N seeds per setting in the simulated runtime (threaded, one run at a time, when a setting runs on real etcd); a CDF of one figure per setting (HTML), a table and JSON')
     .argument('<scenario>', 'scenario YAML file (its `study:` section gives defaults)')
     .option('--vary <KEY=V1,V2,...>', 'the setting to vary: a dotted path in the scenario and its values')
     .option('--labels <a,b,...>', 'a label per value')
@@ -160,6 +161,10 @@ async function chaosRun(file: string, o: { seed?: number; sim?: boolean; out?: s
   const loaded = loadOrReport(file);
   if (loaded === undefined) return EXIT_BAD_INPUT;
   const sim = o.sim === true;
+  if (sim && loaded.scenario.cluster.store === 'etcd') {
+    process.stderr.write(`kubethreads chaos: ${file}: cluster.store etcd runs real etcd processes, which the simulated runtime cannot replay: run it without --sim (threaded runtime)\n`);
+    return EXIT_BAD_INPUT;
+  }
   const seed = o.seed ?? loaded.seed ?? freshSeed();
   const replay = replayCommand(file, seed, sim);
   const out = o.out ?? join('chaos-out', `${loaded.scenario.name}-${seed}${sim ? '-sim' : ''}`);
@@ -185,7 +190,7 @@ async function chaosRun(file: string, o: { seed?: number; sim?: boolean; out?: s
   if (o.json === true) process.stdout.write(JSON.stringify(toResultFile(run, replay), null, 2) + '\n');
   else process.stdout.write(summary(run.outcome, run.timing, files.report));
   err.write(`verdict: ${run.outcome.verdict}   seed ${seed}\nreplay: ${replay}\n`);
-  if (!sim && run.outcome.verdict !== 'pass') err.write(`replay in the simulated runtime, with the same schedule and targets: npx kubethreads chaos run ${shellQuote(files.result)} --sim\n`);
+  if (!sim && run.outcome.verdict !== 'pass' && loaded.scenario.cluster.store !== 'etcd') err.write(`replay in the simulated runtime, with the same schedule and targets: npx kubethreads chaos run ${shellQuote(files.result)} --sim\n`);
   return run.outcome.verdict === 'pass' ? 0 : run.outcome.verdict === 'fail' ? EXIT_CHECK_FAILED : EXIT_CHECK_UNKNOWN;
 }
 
@@ -244,9 +249,11 @@ async function chaosStudy(file: string, o: StudyCliOptions): Promise<number> {
   const out = o.out ?? join('chaos-out', `study-${loaded.scenario.name}`);
   const command = `npx kubethreads chaos study ${shellQuote(file)} --vary ${shellQuote(`${vary.key}=${vary.values.map(String).join(',')}`)} --seeds ${seeds} --from ${o.from} --figure ${figure} --fault ${fault}`;
   const runs = vary.values.length * seeds;
-  const workers = Math.min(o.workers, runs);
+  // Threaded studies (a setting on real etcd) run one at a time whatever --workers says: runs side by side would measure each other.
+  const threaded = studyRuntime(loaded.scenario, vary) === 'threaded';
+  const workers = threaded ? 1 : Math.min(o.workers, runs);
   // --workers stays out of `command`: it changes how long the study takes, never what it finds, and the HTML shows `command`.
-  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}, ${workers === 1 ? 'one run at a time in this thread' : `${workers} worker threads`}\n${command}\n`);
+  process.stderr.write(`chaos study ${loaded.scenario.name}: ${vary.values.length} settings of ${vary.key} × ${seeds} seeds, figure ${figure} of fault ${fault}, ${workers === 1 ? 'one run at a time in this thread' : `${workers} worker threads`}${threaded ? ', threaded runtime (a setting runs on real etcd)' : ''}\n${command}\n`);
   const err = process.stderr;
   const wallStart = performance.now();
   let runWallMs = 0;

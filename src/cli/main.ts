@@ -10,6 +10,7 @@ import { registerChaosCommand } from './chaos.js';
 import { runEtcdCommand } from './etcd.js';
 import { runUp } from './up.js';
 import { runNodes } from './nodes.js';
+import { parseEtcdEndpoints } from '../kv/etcd/endpoints.js';
 
 const program = new Command();
 program.name('kubethreads').description('A Kubernetes-style cluster inside one Node.js process, built for studying failure.').version('0.1.0');
@@ -47,9 +48,15 @@ program
   .option('--json', 'print status as JSON lines')
   .option('--log-level <level>', 'pino level of the components\' logs (stderr)', 'warn')
   .option('--outlive-parent', 'keep running when the process that started this one exits (for nohup or setsid; a process manager is better)')
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number }) => {
+  .addOption(new Option('--store <kind>', 'the API server\'s store: raft (kubethreads\' own replicas, in threads) or etcd (a local 3-member etcd started from the installed binary with the profile\'s heartbeat and election timeout, data under --data-dir/etcd, stopped with the cluster)').choices(['raft', 'etcd']))
+  .option('--etcd-endpoints <urls>', 'run the API server on an existing etcd v3 cluster (comma-separated client URLs, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379); nothing is started or stopped; keys under /registry/', (v) => endpoints(v))
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[] }) => {
+    if (o.store === 'raft' && o.etcdEndpoints !== undefined) throw new InvalidArgumentError('--etcd-endpoints runs the API server on etcd: it does not go with --store raft');
     process.exitCode = await runUp({
-      spec: { nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true },
+      spec: {
+        nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true,
+        store: o.store, etcdEndpoints: o.etcdEndpoints,
+      },
       logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,
       metricsPort: o.metricsPort,
     });
@@ -109,6 +116,14 @@ function port(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`${flag} needs a port number 0..65535, not ${JSON.stringify(value)}`);
   return n;
+}
+
+function endpoints(value: string): string[] {
+  try {
+    return parseEtcdEndpoints(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function nonNegativeInt(flag: string, value: string): number {

@@ -57,7 +57,7 @@ export async function runUp(options: UpOptions): Promise<number> {
       if (!allReady) return 0;
       const kubeconfig = cluster.kubeconfigPath === undefined ? undefined : resolve(cluster.kubeconfigPath);
       const header = [
-        `kubethreads: cluster up — ${spec.etcdReplicas} etcd replicas, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}`,
+        `kubethreads: cluster up — ${cluster.store}, apiserver at ${cluster.api.url}, profile ${spec.profile}, seed ${cluster.system.seed}`,
         ...(kubeconfig !== undefined ? [`export KUBECONFIG=${kubeconfig}`] : []),
         ...metricsLines,
         `data: ${spec.dataDir ?? '(temporary: pass --data-dir to keep state across restarts)'}; Ctrl-C stops`,

@@ -5,6 +5,8 @@
 
 export type RuntimeKind = 'sim' | 'process' | 'worker';
 export type TimeProfile = 'realistic' | 'fast';
+/** `raft`: kubethreads' own replicas (actors); `etcd`: a real etcd v3 cluster, started locally or given by endpoints. */
+export type StoreKind = 'raft' | 'etcd';
 
 export interface ClusterSpec {
   /** Worker nodes (each: kubelet, kube-proxy, runtime). */
@@ -15,6 +17,12 @@ export interface ClusterSpec {
   allowProcesses: boolean;
   profile: TimeProfile;
   etcdReplicas: number;
+  /** Which store the API server runs on (default raft; etcd when `etcdEndpoints` are given). */
+  store: StoreKind;
+  /** An existing etcd v3 cluster's client URLs: the API server uses it, nothing is started. */
+  etcdEndpoints: string[] | undefined;
+  /** The etcd binary a local etcd cluster is started from (default `etcd` on the PATH). */
+  etcdBinary: string | undefined;
   /** The API server's HTTPS port on 127.0.0.1 (0: any free port). */
   port: number;
   host: string;
@@ -74,6 +82,9 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
     allowProcesses: input.allowProcesses ?? input.runtime === 'process',
     profile: input.profile ?? 'realistic',
     etcdReplicas: input.etcdReplicas ?? 3,
+    store: input.store ?? (input.etcdEndpoints !== undefined ? 'etcd' : 'raft'),
+    etcdEndpoints: input.etcdEndpoints,
+    etcdBinary: input.etcdBinary,
     port: input.port ?? 6443,
     host: input.host ?? '127.0.0.1',
     dataDir: input.dataDir,
@@ -83,6 +94,9 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
   if (!['sim', 'process', 'worker'].includes(spec.runtime)) throw new ClusterSpecError(`runtime must be sim, process or worker, not ${JSON.stringify(spec.runtime)}`);
   if (!['realistic', 'fast'].includes(spec.profile)) throw new ClusterSpecError(`profile must be realistic or fast, not ${JSON.stringify(spec.profile)}`);
   if (!Number.isInteger(spec.etcdReplicas) || spec.etcdReplicas < 1 || spec.etcdReplicas % 2 === 0) throw new ClusterSpecError(`etcdReplicas must be odd (1, 3, 5), not ${spec.etcdReplicas}`);
+  if (!['raft', 'etcd'].includes(spec.store)) throw new ClusterSpecError(`store must be raft or etcd, not ${JSON.stringify(spec.store)}`);
+  if (spec.etcdEndpoints !== undefined && spec.store !== 'etcd') throw new ClusterSpecError('etcdEndpoints name an etcd cluster: they need store etcd (or leave store out)');
+  if (spec.etcdEndpoints !== undefined && spec.etcdEndpoints.length === 0) throw new ClusterSpecError('etcdEndpoints needs at least one URL, such as http://127.0.0.1:2379');
   if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65_535) throw new ClusterSpecError(`port must be from 0 to 65535, not ${spec.port}`);
   if (spec.runtime === 'process' && !spec.allowProcesses) {
     throw new ClusterSpecError('runtime process runs real commands: enable it explicitly with allowProcesses: true');

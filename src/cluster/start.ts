@@ -18,7 +18,10 @@ import { spawnNode, type SpawnedNode } from '../../actors/node.js';
 import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
-import { REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
+import { ClusterSpecError, REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
+import type { KvSource } from '../api/behaviour.js';
+import { EtcdCluster, asReplicaStatuses, etcdVersion, memberStatus } from '../kv/etcd/cluster.js';
+import { join } from 'node:path';
 import { CCM_DEFAULTS } from '../cloud/ccm/manager.js';
 
 export interface Cluster {
@@ -26,6 +29,8 @@ export interface Cluster {
   readonly spec: ClusterSpec;
   readonly timing: Timing;
   readonly etcd: string[];
+  /** The store, for people (`3 etcd replicas`, `etcd 3.4.23 (...)`). */
+  readonly store: string;
   readonly api: ApiServerInfo;
   /** The admin kubeconfig was written here. */
   readonly kubeconfigPath: string | undefined;
@@ -62,12 +67,14 @@ export interface StartClusterOptions {
 export async function startCluster(spec: ClusterSpec, options: StartClusterOptions = {}): Promise<Cluster> {
   const system = options.system ?? new ThreadedSystem({ dataDir: spec.dataDir, logLevel: options.logLevel });
   const timing = timingFor(spec.profile);
+  let store: ClusterStore | undefined;
   try {
-    const group = await spawnEtcdGroup(system, { replicas: spec.etcdReplicas, replica: { tickMs: timing.raftTickMs } });
+    const started = await startStore(system, spec, timing);
+    store = started;
     await system.spawn(apiServer, {
       name: APISERVER_NAME,
       args: {
-        kv: { kind: 'replicated', options: { replicas: group.names } },
+        kv: started.kv,
         http: system.runtime === 'threaded' ? { host: spec.host, port: spec.port } : false,
       },
     });
@@ -111,22 +118,86 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       system,
       spec,
       timing,
-      etcd: group.names,
+      etcd: started.names,
+      store: started.describe,
       api: info,
       kubeconfigPath,
-      status: () => clusterStatus(system, group.names, schedulers),
+      status: () => clusterStatus(system, started, schedulers),
       nodesReady: () => nodesReady(system),
       stop: async () => {
         // Nodes first, as a real cluster is drained: kubelets stopped after the API server would each warn that their status writes failed.
         await Promise.all(nodes.flatMap((n) => [n.kubelet, n.kubeProxy]).map((name) => system.stop(name).catch(() => undefined)));
-        await system.shutdown();
+        try {
+          await system.shutdown();
+        } finally {
+          // The store goes last, after the API server that writes to it.
+          await started.stop();
+        }
       },
     };
   } catch (error) {
-    await system.shutdown();
+    try {
+      await system.shutdown();
+    } finally {
+      await store?.stop();
+    }
     throw error;
   }
 }
+
+/** Where the cluster's state lives: how the API server reaches it, how to see it, how to stop it. */
+interface ClusterStore {
+  kv: KvSource;
+  names: string[];
+  /** For people: `3 etcd replicas`, `etcd 3.4.23 (3 members started here, data in ...)`. */
+  describe: string;
+  status(): Promise<Array<ReplicaStatus | undefined>>;
+  stop(): Promise<void>;
+}
+
+async function startStore(system: ActorSystem, spec: ClusterSpec, timing: Timing): Promise<ClusterStore> {
+  if (spec.store === 'raft') {
+    const group = await spawnEtcdGroup(system, { replicas: spec.etcdReplicas, replica: { tickMs: timing.raftTickMs } });
+    return {
+      kv: { kind: 'replicated', options: { replicas: group.names } }, names: group.names, describe: `${spec.etcdReplicas} etcd replicas`,
+      status: () => groupStatus(system, group.names), stop: async () => undefined,
+    };
+  }
+  if (system.runtime === 'simulated') {
+    throw new ClusterSpecError('store etcd runs a real etcd over gRPC, which the simulated runtime cannot replay: use the threaded runtime, or store raft');
+  }
+  if (spec.etcdEndpoints !== undefined) {
+    const endpoints = spec.etcdEndpoints;
+    const names = endpoints.map((url) => url.replace(/^https?:\/\//, ''));
+    // Asked here, before the API server waits on them: a wrong URL is an error that names it, not a timeout.
+    const reachable = await Promise.all(endpoints.map((url, i) => memberStatus(url, i, names[i]!, ENDPOINT_PROBE_TIMEOUT_MS)));
+    if (reachable.every((s) => s === undefined)) {
+      throw new ClusterSpecError(`no etcd member answered at ${endpoints.join(', ')}: check that etcd runs there (etcdctl --endpoints ${endpoints[0]} endpoint health), or let --store etcd start one`);
+    }
+    return {
+      kv: { kind: 'etcd', endpoints }, names, describe: `etcd at ${endpoints.join(',')}`,
+      status: async () => asReplicaStatuses(await Promise.all(endpoints.map((url, i) => memberStatus(url, i, names[i]!)))),
+      stop: async () => undefined,
+    };
+  }
+  const version = etcdVersion(spec.etcdBinary);
+  if (version === undefined) throw new ClusterSpecError(`store etcd needs the etcd binary (${spec.etcdBinary ?? 'etcd on the PATH'}): run scripts/install-etcd.sh, or give --etcd-endpoints`);
+  // Kept under the cluster's state directory when it has one; a temporary directory otherwise.
+  const etcd = await EtcdCluster.start({
+    members: spec.etcdReplicas, heartbeatMs: timing.raftTickMs, electionMs: timing.raftTickMs * ELECTION_TICKS, binary: spec.etcdBinary,
+    dataDir: spec.dataDir === undefined ? undefined : join(spec.dataDir, 'etcd'), cleanOnSignals: false,
+  });
+  return {
+    kv: { kind: 'etcd', endpoints: etcd.clientUrls() }, names: etcd.names,
+    describe: `etcd ${version} (${spec.etcdReplicas} members at ${etcd.clientUrls().join(',')}, data in ${etcd.dir})`,
+    status: async () => asReplicaStatuses(await etcd.statuses(), etcd.namesById), stop: () => etcd.stop(),
+  };
+}
+
+/** How long `--etcd-endpoints` are given to answer at start-up. */
+const ENDPOINT_PROBE_TIMEOUT_MS = 5_000;
+/** The election timeout in heartbeats: etcd's defaults (100 ms / 1,000 ms), as kubethreads' replicas use. */
+const ELECTION_TICKS = 10;
 
 /** Up to this many nodes, each node actor gets its own thread (the architecture's default placement). */
 const NODES_WITH_OWN_THREADS_MAX = 10;
@@ -168,11 +239,11 @@ export async function waitForNodesReady(
 /** How often start-up checks the Nodes: a LIST of 5,000 Nodes from the watch cache costs milliseconds. */
 const NODES_READY_POLL_MS = 500;
 
-async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: string[]): Promise<ClusterStatus> {
+async function clusterStatus(system: ActorSystem, store: Pick<ClusterStore, 'names' | 'status'>, schedulers: string[]): Promise<ClusterStatus> {
   const api = system.ref<ApiServerMsg>(APISERVER_NAME);
   const [inspection, replicas, pods, nodes, leases, schedulerStatuses] = await Promise.all([
     system.inspect(),
-    groupStatus(system, etcd),
+    store.status(),
     api.ask<ApiReply<List<Pod>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'pods' } }, { timeoutMs: 1_000 }).catch(() => undefined),
     api.ask<ApiReply<List<Node>>>({ type: 'api.list', body: { group: '', version: 'v1', resource: 'nodes' } }, { timeoutMs: 1_000 }).catch(() => undefined),
     api.ask<ApiReply<List<Lease>>>({ type: 'api.list', body: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system' } }, { timeoutMs: 1_000 }).catch(() => undefined),
@@ -190,7 +261,7 @@ async function clusterStatus(system: ActorSystem, etcd: string[], schedulers: st
     atMs: system.now(),
     threads: inspection.threads.map((t) => ({ thread: t.thread, actors: t.actors })),
     actors: inspection.actors.map((a) => ({ name: a.name, state: a.state, restarts: a.restarts })),
-    etcd: replicas.map((s, i) => s ?? { name: etcd[i]!, down: true as const }),
+    etcd: replicas.map((s, i) => s ?? { name: store.names[i] ?? `store-${i}`, down: true as const }),
     podsByPhase,
     nodes: nodes?.ok ? nodes.body.items.length : undefined,
     nodesReady: nodes?.ok ? nodes.body.items.filter(isReady).length : undefined,

@@ -9,6 +9,6 @@ export { checkWatches, findLostWrites, percentile, latenciesMs } from './checks.
 export { partitionCuts, pickTarget } from './nemeses.js';
 export { renderReport } from './report-html.js';
 export { writeRunFiles, toResultFile, replayFromResult, RESULT_FORMAT, versions } from './output.js';
-export { runStudy, runStudyWith, parseVary, renderStudyHtml, formatStudyTable, StudyRunError, STUDY_FIGURES, type StudyResult, type StudyOptions, type StudyFigure } from './study.js';
+export { runStudy, runStudyWith, studyRuntime, parseVary, renderStudyHtml, formatStudyTable, StudyRunError, STUDY_FIGURES, type StudyResult, type StudyOptions, type StudyFigure } from './study.js';
 export { inProcessRunner, poolRunner, defaultStudyWorkers, STUDY_WORKERS_MAX, type StudyRunner } from './study-pool.js';
 export { runStudyTask, type StudyRunTask, type StudyRunFigure } from './study-run.js';

@@ -56,6 +56,28 @@ function role(env: ChaosEnv, name: string, target?: string): string {
   return target !== undefined && target !== name && !['follower', 'random', 'leader'].includes(target) ? `${name} (${target})` : name;
 }
 
+/**
+ * With store etcd the replicas are processes the run started: kill -9 (kill, crash), SIGSTOP / SIGCONT (pause)
+ * and restart reach them; faults of messages, clocks and disks need kubethreads' own replicas (actors).
+ */
+function refuseOnEtcd(env: ChaosEnv, fault: string, names: readonly string[]): void {
+  const member = names.find((n) => env.etcd?.has(n) === true);
+  if (member === undefined) return;
+  throw new Error(
+    `${fault} cannot reach etcd member ${member}: with store etcd the nemeses kill -9 (kill, crash), SIGSTOP/SIGCONT (pause) and restart (restart, rolling-restart) member processes; ${fault} needs store raft`,
+  );
+}
+
+/** Restart a replica, an etcd member (kill -9, then start it on its data directory) or any actor. */
+async function restartAny(env: ChaosEnv, name: string): Promise<void> {
+  if (env.etcd?.has(name) === true) {
+    await env.etcd.kill(name);
+    env.etcd.restart(name);
+    return;
+  }
+  await env.system.faults.restart(name);
+}
+
 interface KillParams extends FaultSpec {
   target?: Target;
 }
@@ -68,8 +90,18 @@ const kill: NemesisPlugin<KillParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
-    await env.system.faults.kill(name);
     const downMs = p.durationMs ?? 0;
+    const etcd = env.etcd?.has(name) === true ? env.etcd : undefined;
+    if (etcd !== undefined) {
+      // As the supervisor restarts a killed replica: at once, or after durationMs (a crashed server that stays down).
+      await etcd.kill(name);
+      if (downMs <= 0) {
+        etcd.restart(name);
+        return { nodes: [name], description: `kill -9 etcd member ${who}, restarted` };
+      }
+      return { nodes: [name], description: `kill -9 etcd member ${who}, down for ${downMs} ms`, heal: async () => etcd.restart(name) };
+    }
+    await env.system.faults.kill(name);
     if (downMs <= 0) return { nodes: [name], description: `kill ${who}` };
     const everyone = [...env.replicas.filter((n) => n !== name), ...env.clients];
     const ids = await env.system.faults.partition([name], everyone);
@@ -85,7 +117,7 @@ const restart: NemesisPlugin<KillParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
-    await env.system.faults.restart(name);
+    await restartAny(env, name);
     return { nodes: [name], description: `restart ${who}` };
   },
 };
@@ -98,6 +130,11 @@ const pause: NemesisPlugin<KillParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
+    const etcd = env.etcd?.has(name) === true ? env.etcd : undefined;
+    if (etcd !== undefined) {
+      etcd.pause(name);
+      return { nodes: [name], description: `SIGSTOP etcd member ${who} for ${p.durationMs} ms`, heal: async () => etcd.resume(name) };
+    }
     await env.system.faults.pause(name);
     // The simulated runtime holds a paused actor's messages but still fires its timers, so it would
     // keep sending heartbeats; a blocked thread sends nothing. Silence its outgoing links to match.
@@ -125,6 +162,11 @@ const crash: NemesisPlugin<CrashParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
+    if (env.etcd?.has(name) === true) {
+      // etcd fsyncs its WAL before it acknowledges: a kill -9 is its power cut, with nothing unsynced to lose.
+      await restartAny(env, name);
+      return { nodes: [name], description: `crash (kill -9) etcd member ${who}, restarted` };
+    }
     const lose = p.loseUnsynced ?? true;
     await env.system.faults.disk(name, { loseUnsyncedOnCrash: lose });
     await env.system.faults.kill(name);
@@ -207,6 +249,7 @@ const partition: NemesisPlugin<PartitionParams> = {
   },
   needsDuration: true,
   async inject(env, p) {
+    refuseOnEtcd(env, 'partition', env.replicas);
     const leader = env.leader()?.name;
     let ordered: string[];
     if (Array.isArray(p.nodes) && p.nodes.length > 0) {
@@ -256,6 +299,7 @@ const link: NemesisPlugin<LinkParams> = {
   },
   needsDuration: true,
   async inject(env, p) {
+    refuseOnEtcd(env, 'link', env.replicas);
     const set = p.between === 'all' ? '*' : [...env.replicas];
     const id = await env.system.faults.link({ from: set, to: set, drop: p.loss ?? 0, duplicate: p.duplicate ?? 0, delayMs: p.delayMs ?? 0, jitterMs: p.jitterMs ?? 0 });
     const parts = [
@@ -283,6 +327,7 @@ const clockSkew: NemesisPlugin<SkewParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
+    refuseOnEtcd(env, 'clock-skew', [name]);
     await env.system.faults.clockOffset(name, p.offsetMs);
     return { nodes: [name], description: `skew ${who}'s clock by ${p.offsetMs} ms for ${p.durationMs} ms`, heal: () => env.system.faults.clockOffset(name, 0) };
   },
@@ -307,6 +352,7 @@ const disk: NemesisPlugin<DiskParams> = {
   async inject(env, p) {
     const name = await env.resolveTarget(p.target ?? 'leader', p.nodes);
     const who = role(env, name, p.target);
+    refuseOnEtcd(env, 'disk', [name]);
     // The run records what the fault did, not only what it was: a replica whose fsync fails must crash (a poisoned WAL) and be restarted.
     const restartsOf = async (): Promise<number> => (await env.system.inspect()).actors.find((a) => a.name === name)?.restarts ?? 0;
     const restartsBefore = await restartsOf();
@@ -338,12 +384,12 @@ const rollingRestart: NemesisPlugin<RollingParams> = {
     const leader = env.leader()?.name;
     const order = Array.isArray(p.nodes) && p.nodes.length > 0 ? (p.nodes as string[]) : [...env.replicas.filter((n) => n !== leader), ...(leader === undefined ? [] : [leader])];
     const [first, ...rest] = order;
-    await env.system.faults.restart(first!);
+    await restartAny(env, first!);
     env.log(`  restart ${role(env, first!)}`);
     rest.forEach((name, i) =>
       env.schedule(p.intervalMs * (i + 1), `rolling restart of ${name}`, async () => {
         env.log(`  restart ${role(env, name)}`);
-        await env.system.faults.restart(name);
+        await restartAny(env, name);
       }),
     );
     return { nodes: order, description: `rolling restart ${order.join(', ')} every ${p.intervalMs} ms` };

@@ -16,6 +16,8 @@ import type { ActorSystem } from '../../actor/system.js';
 import { ThreadedSystem } from '../../actor/threaded/threaded-system.js';
 import { groupStatus, spawnEtcdGroup } from '../../kv/replica/group.js';
 import type { ReplicaStatus } from '../../kv/replica/protocol.js';
+import { EtcdCluster, asReplicaStatuses } from '../../kv/etcd/cluster.js';
+import { join } from 'node:path';
 import type { Operation } from '../history.js';
 import { computeFigures, expandSchedule, round3, type FiredFault } from './figures.js';
 import { defaultRegistry, type PluginRegistry } from './registry.js';
@@ -23,6 +25,7 @@ import { pickTarget } from './nemeses.js';
 import type {
   ChaosEnv,
   CheckResult,
+  EtcdMembers,
   ClusterSample,
   RequestRecord,
   FaultFigures,
@@ -138,20 +141,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     options.log?.(line);
   };
 
+  let etcdCluster: EtcdCluster | undefined;
   try {
-    const group = await spawnEtcdGroup(system, {
-      replicas: cluster.replicas,
-      replica: {
-        tickMs: cluster.tickMs,
-        heartbeatTicks: cluster.heartbeatTicks,
-        electionTicks: cluster.electionTicks,
-        electionTimeoutJitterTicks: cluster.electionJitterTicks,
-        preVote: cluster.preVote,
-        checkQuorum: cluster.checkQuorum,
-      },
-      supervision: { maxRestarts: 1_000 },
-    });
-    const replicas = group.names;
+    const store = await startStore(system, cluster, options.dataDir);
+    etcdCluster = store.etcd;
+    const replicas = store.names;
+    const storeStatus = store.status;
     // Polls overlap when sampleMs is short; an older poll never overwrites a newer one (see below).
     const statusTimeoutMs = STATUS_TIMEOUT_MS_MAX;
     let latest: Array<ReplicaStatus | undefined> = replicas.map(() => undefined);
@@ -162,7 +157,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     };
     const waitForLeader = async (): Promise<void> => {
       for (let waited = 0; waited <= LEADER_WAIT_MS_MAX; waited += LEADER_POLL_MS) {
-        const statuses = await settle(groupStatus(system, replicas, statusTimeoutMs));
+        const statuses = await settle(storeStatus(statusTimeoutMs));
         if (leaderOf(statuses) !== undefined) {
           latest = statuses;
           return;
@@ -182,6 +177,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       seed: options.seed,
       state,
       replicas,
+      etcd: store.members,
       clients,
       get originMs() {
         return originMs;
@@ -283,7 +279,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       if (nowMs >= nextSampleMs) {
         const tMs = round3(nowMs);
         samplePromises.push(
-          groupStatus(system, replicas, statusTimeoutMs).then((statuses) => {
+          storeStatus(statusTimeoutMs).then((statuses) => {
             // Polls of a paused replica resolve late: never let an older poll overwrite a newer one.
             if (tMs >= latestSampleMs) {
               latestSampleMs = tMs;
@@ -377,8 +373,59 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
     };
   } finally {
-    await system.shutdown();
+    try {
+      await system.shutdown();
+    } finally {
+      await etcdCluster?.stop();
+    }
   }
+}
+
+/** The run's store: kubethreads' replica actors, or real etcd member processes (threaded runtime only). */
+async function startStore(
+  system: ActorSystem,
+  cluster: Scenario['cluster'],
+  dataDir: string | undefined,
+): Promise<{ names: string[]; status: (timeoutMs: number) => Promise<Array<ReplicaStatus | undefined>>; members: EtcdMembers | undefined; etcd: EtcdCluster | undefined }> {
+  if (cluster.store !== 'etcd') {
+    const group = await spawnEtcdGroup(system, {
+      replicas: cluster.replicas,
+      replica: {
+        tickMs: cluster.tickMs,
+        heartbeatTicks: cluster.heartbeatTicks,
+        electionTicks: cluster.electionTicks,
+        electionTimeoutJitterTicks: cluster.electionJitterTicks,
+        preVote: cluster.preVote,
+        checkQuorum: cluster.checkQuorum,
+      },
+      supervision: { maxRestarts: 1_000 },
+    });
+    return { names: group.names, status: (timeoutMs) => groupStatus(system, group.names, timeoutMs), members: undefined, etcd: undefined };
+  }
+  if (system.runtime === 'simulated') {
+    throw new Error('cluster.store etcd runs real etcd processes, which the simulated runtime cannot replay: run it on the threaded runtime (without --sim)');
+  }
+  if (cluster.electionJitterTicks !== undefined || cluster.preVote === false || cluster.checkQuorum === false) {
+    throw new Error('cluster.store etcd: electionJitterTicks, preVote: false and checkQuorum: false are settings of kubethreads\' Raft; etcd always randomizes its election timeout over [1, 2) × the timeout, with pre-vote and check-quorum');
+  }
+  const etcd = await EtcdCluster.start({
+    members: cluster.replicas, heartbeatMs: cluster.tickMs * cluster.heartbeatTicks, electionMs: cluster.tickMs * cluster.electionTicks,
+    dataDir: dataDir === undefined ? undefined : join(dataDir, 'etcd'),
+  });
+  const index = (name: string): number => {
+    const i = etcd.indexOf(name);
+    if (i < 0) throw new Error(`no etcd member named ${name}`);
+    return i;
+  };
+  const members: EtcdMembers = {
+    endpoints: etcd.clientUrls(),
+    has: (name) => etcd.indexOf(name) >= 0,
+    kill: (name) => etcd.kill(index(name)),
+    restart: (name) => etcd.restart(index(name)),
+    pause: (name) => etcd.pause(index(name)),
+    resume: (name) => etcd.resume(index(name)),
+  };
+  return { names: etcd.names, status: async () => asReplicaStatuses(await etcd.statuses(), etcd.namesById), members, etcd };
 }
 
 /** A fresh, empty RunState: one per run, never shared. */

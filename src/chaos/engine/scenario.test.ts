@@ -19,7 +19,7 @@ function errorsOf(text: string): string[] {
 
 describe('scenario files', () => {
   test('every scenario in scenarios/ (and the studies) parses against the schema', () => {
-    const files = [...scenarioFiles(), ...scenarioFiles(join(SCENARIOS_DIR, 'studies'))];
+    const files = [...scenarioFiles(), ...scenarioFiles(join(SCENARIOS_DIR, 'studies')), ...scenarioFiles(join(SCENARIOS_DIR, 'etcd'))];
     assert.ok(files.length >= 9, `found ${files.length} scenario files`);
     for (const file of files) assert.doesNotThrow(() => parseScenario(readFileSync(file, 'utf8'), file, defaultRegistry), file);
   });

@@ -68,6 +68,10 @@ export function scenarioSchema(registry: PluginRegistry): JsonSchema {
         additionalProperties: false,
         description: 'the store: replicas and Raft timing',
         properties: {
+          store: {
+            type: 'string', enum: ['raft', 'etcd'],
+            description: 'raft: kubethreads\' own replicas (default); etcd: real etcd member processes started from the installed binary, heartbeat tickMs × heartbeatTicks, election timeout tickMs × electionTicks (threaded runtime only; the nemeses kill -9, SIGSTOP/SIGCONT and restart them)',
+          },
           replicas: { type: 'integer', enum: [1, 3, 5, 7], description: `replicas of the store (default ${CLUSTER_DEFAULTS.replicas})` },
           tickMs: { type: 'number', exclusiveMinimum: 0, description: `one Raft tick in ms (default ${CLUSTER_DEFAULTS.tickMs}; 1 for ms-resolution studies)` },
           heartbeatTicks: { type: 'integer', minimum: 1, description: `leader heartbeat every N ticks (default ${CLUSTER_DEFAULTS.heartbeatTicks})` },
@@ -176,6 +180,7 @@ export function resolveScenario(raw: Record<string, unknown>): Scenario {
   cluster.network = { ...CLUSTER_DEFAULTS.network, ...((raw.cluster as { network?: object } | undefined)?.network ?? {}) };
   if (cluster.heartbeatTicks >= cluster.electionTicks) throw new Error(`cluster: heartbeatTicks (${cluster.heartbeatTicks}) must be below electionTicks (${cluster.electionTicks})`);
   if (cluster.network.latencyMaxMs < cluster.network.latencyMinMs) throw new Error('cluster.network: latencyMaxMs must be >= latencyMinMs');
+  if (cluster.store === 'raft') delete cluster.store;
   const checks: CheckSpec[] = ((raw.checks ?? []) as Array<string | CheckSpec>).map((c) => (typeof c === 'string' ? { check: c } : c));
   return {
     name: String(raw.name),

@@ -17,6 +17,8 @@ export interface StudyRunTask {
   seed: number;
   figure: StudyFigure;
   fault: number;
+  /** Default simulated; threaded when a setting runs real etcd processes (then every setting does, to compare like with like). */
+  runtime?: 'simulated' | 'threaded';
 }
 
 /** What a run sends back: small, so a thousand of them cost nothing to collect. */
@@ -30,6 +32,6 @@ export interface StudyRunFigure {
 }
 
 export async function runStudyTask(task: StudyRunTask, registry?: PluginRegistry): Promise<StudyRunFigure> {
-  const run = await runScenario(task.scenario, { seed: task.seed, runtime: 'simulated', registry, skipChecks: true });
+  const run = await runScenario(task.scenario, { seed: task.seed, runtime: task.runtime ?? 'simulated', registry, skipChecks: true });
   return { valueMs: figureOf(run.outcome.figures, task.fault, task.figure), wallMs: run.timing.wallMs, traceHash: run.timing.traceHash };
 }

@@ -57,6 +57,8 @@ export interface StudyResult {
   fault: number;
   seeds: { first: number; count: number };
   settings: StudySetting[];
+  /** Present when the runs were threaded (a setting ran on real etcd); absent: simulated. */
+  runtime?: 'threaded';
 }
 
 /** Runs of one study at most. Why: each is a whole simulated cluster; beyond this, split the study. */
@@ -100,12 +102,24 @@ interface PlannedRun {
 /** Every run of the study in (value, seed) order: the order results are collected in, whatever order they finish in. */
 function planStudy(scenario: Scenario, options: StudyOptions, firstSeed: number): PlannedRun[] {
   const runs: PlannedRun[] = [];
+  const runtime = studyRuntime(scenario, options);
   for (const [setting, value] of options.values.entries()) {
     const label = labelOf(options, setting);
     const variant = setPath(scenario, options.key, value);
-    for (let s = 0; s < options.seeds; s++) runs.push({ setting, label, task: { scenario: variant, seed: firstSeed + s, figure: options.figure, fault: options.fault } });
+    for (let s = 0; s < options.seeds; s++) {
+      runs.push({ setting, label, task: { scenario: variant, seed: firstSeed + s, figure: options.figure, fault: options.fault, ...(runtime === 'threaded' ? { runtime } : {}) } });
+    }
   }
   return runs;
+}
+
+/**
+ * Simulated, unless a setting runs on real etcd: real processes cannot be simulated, and a figure of the
+ * simulator beside one of real threads would compare two clocks, so then every setting runs threaded.
+ */
+export function studyRuntime(scenario: Scenario, options: Pick<StudyOptions, 'key' | 'values'>): 'simulated' | 'threaded' {
+  const etcd = options.values.some((value) => setPath(scenario, options.key, value).cluster.store === 'etcd');
+  return etcd ? 'threaded' : 'simulated';
 }
 
 function labelOf(options: StudyOptions, setting: number): string {
@@ -117,8 +131,8 @@ export async function runStudy(scenario: Scenario, options: StudyOptions): Promi
   if (total > STUDY_RUNS_MAX) throw new Error(`the study would run ${total} scenarios, more than ${STUDY_RUNS_MAX}`);
   const asked = options.workers ?? 1;
   if (!Number.isInteger(asked) || asked < 1) throw new Error(`a study needs at least one worker, not ${String(options.workers)}`);
-  // More threads than runs would only start idle clusters' worth of isolates.
-  const workers = Math.min(asked, Math.max(total, 1));
+  // More threads than runs would only start idle clusters' worth of isolates; threaded runs go one at a time, or they would measure each other.
+  const workers = studyRuntime(scenario, options) === 'threaded' ? 1 : Math.min(asked, Math.max(total, 1));
   if (workers > 1 && options.registry !== undefined && options.registry !== defaultRegistry) {
     throw new Error('a study with its own plugin registry runs with workers: 1 (plugins are code, which cannot cross to a worker thread)');
   }
@@ -137,7 +151,11 @@ export async function runStudyWith(scenario: Scenario, options: StudyOptions, ru
   const figures = await executeRuns(runs, runner, options);
   // Runs are planned in (value, seed) order, so a setting's runs are one slice.
   const settings = options.values.map((value, setting) => summarize(labelOf(options, setting), value, options.seeds, figures.slice(setting * options.seeds, (setting + 1) * options.seeds).map((f) => f.valueMs)));
-  return { format: 'kubethreads-chaos-study/1', scenario: scenario.name, key: options.key, figure: options.figure, fault: options.fault, seeds: { first: firstSeed, count: options.seeds }, settings };
+  const runtime = studyRuntime(scenario, options);
+  return {
+    format: 'kubethreads-chaos-study/1', scenario: scenario.name, key: options.key, figure: options.figure, fault: options.fault, seeds: { first: firstSeed, count: options.seeds }, settings,
+    ...(runtime === 'threaded' ? { runtime } : {}),
+  };
 }
 
 /**
@@ -239,7 +257,7 @@ export function renderStudyHtml(study: StudyResult, command: string): string {
 code{display:block;background:#f4f4f4;border:1px solid #ddd;padding:6px 8px;white-space:pre-wrap}table{border-collapse:collapse;width:100%;font-size:13px}td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}
 svg text{font-size:11px;fill:#333}.legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}</style></head><body>
 <h1>${escapeHtml(study.scenario)}: cumulative distribution of ${escapeHtml(study.figure)} (fault ${study.fault}) by ${escapeHtml(study.key)}</h1>
-<p>${study.settings.length} settings × ${study.seeds.count} seeds (${study.seeds.first}–${study.seeds.first + study.seeds.count - 1}), simulated runtime. A curve that stops below 100% had runs where the figure never happened within the scenario's duration.</p>
+<p>${study.settings.length} settings × ${study.seeds.count} seeds (${study.seeds.first}–${study.seeds.first + study.seeds.count - 1}), ${study.runtime === 'threaded' ? 'threaded runtime (real threads, real etcd processes: wall-clock figures, not replayable)' : 'simulated runtime'}. A curve that stops below 100% had runs where the figure never happened within the scenario's duration.</p>
 <code>${escapeHtml(command)}</code>
 <div class="legend">${legend}</div>
 <svg viewBox="0 0 ${W} ${H}" width="100%" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="cumulative distributions">${parts.join('')}</svg>

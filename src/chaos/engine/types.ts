@@ -19,6 +19,8 @@ export type JsonSchema = Record<string, unknown>;
 // ---------------------------------------------------------------- scenario
 
 export interface ClusterSpec {
+  /** The store: kubethreads' Raft replicas (absent or 'raft'), or real etcd member processes (threaded runtime only). */
+  store?: 'raft' | 'etcd';
   /** Replicas of the store (odd). */
   replicas: number;
   tickMs: number;
@@ -102,8 +104,10 @@ export interface ChaosEnv {
   readonly seed: number;
   /** This run's shared plugin state (fresh for every run). */
   readonly state: RunState;
-  /** The store's replicas, in Raft id order. */
+  /** The store's replicas, in Raft id order (with store etcd: its members' names, etcd-0...). */
   readonly replicas: readonly string[];
+  /** With store etcd: the member processes the run started (the only ones its nemeses may signal). */
+  readonly etcd: EtcdMembers | undefined;
   /** Every workload actor (clients, watchers): "everyone else" for partitions. */
   readonly clients: string[];
   /** The origin in the system's clock (ms): workload actors compare their `now()` with `originMs + t`. */
@@ -131,6 +135,20 @@ export interface ChaosEnv {
   /** Run `action` `afterMs` from now, inside the engine's loop (rolling restarts and other multi-step faults). */
   schedule(afterMs: number, label: string, action: () => Promise<void>): void;
   log(line: string): void;
+}
+
+/** A run's real etcd members, by name: what its nemeses do to them is done to processes, never to actors. */
+export interface EtcdMembers {
+  /** Client URLs, for the workloads' and the API server's etcd clients. */
+  readonly endpoints: readonly string[];
+  has(name: string): boolean;
+  /** kill -9, and wait until the process is reaped. */
+  kill(name: string): Promise<void>;
+  /** Start a killed member again on its data directory. */
+  restart(name: string): void;
+  /** SIGSTOP / SIGCONT. */
+  pause(name: string): void;
+  resume(name: string): void;
 }
 
 // ---------------------------------------------------------------- plugins

@@ -7,7 +7,12 @@
 import type { Operation } from '../history.js';
 import { registerWorkload, type RegisterRunRequest, type RegisterWorkloadMsg } from '../store/register-workload.js';
 import { watchWorkload, type WatchRunResult, type WatchWorkloadMsg } from '../store/watch-workload.js';
-import type { JsonSchema, WorkloadPlugin } from './types.js';
+import type { ChaosEnv, JsonSchema, WorkloadPlugin } from './types.js';
+
+/** What a workload actor needs to reach the run's store: the replica actors, or the etcd members' endpoints. */
+export function storeArgs(env: ChaosEnv): { replicas: string[]; etcdEndpoints?: string[] } {
+  return env.etcd === undefined ? { replicas: [...env.replicas] } : { replicas: [], etcdEndpoints: [...env.etcd.endpoints] };
+}
 
 export interface RegisterSpec {
   clients?: number;
@@ -56,7 +61,7 @@ export const registerWorkloadPlugin: WorkloadPlugin<RegisterSpec> = {
     if (!(total > 0)) throw new Error('workload.register.mix: at least one share must be positive');
     const names = Array.from({ length: clients }, (_, i) => `client-${i}`);
     const requestTimeoutMs = spec.requestTimeoutMs ?? 3_000;
-    for (const name of names) await env.system.spawn(registerWorkload, { name, args: { replicas: [...env.replicas], requestTimeoutMs } });
+    for (const name of names) await env.system.spawn(registerWorkload, { name, args: { ...storeArgs(env), requestTimeoutMs } });
     return {
       actors: names,
       start(ctx) {
@@ -71,7 +76,7 @@ export const registerWorkloadPlugin: WorkloadPlugin<RegisterSpec> = {
             const histories = await env.settle(Promise.all(runs));
             // Final reads, by a fresh client, once the group has a leader: what survived.
             await env.waitForLeader();
-            await env.system.spawn(registerWorkload, { name: 'final-reader', args: { replicas: [...env.replicas], requestTimeoutMs: 10_000 } });
+            await env.system.spawn(registerWorkload, { name: 'final-reader', args: { ...storeArgs(env), requestTimeoutMs: 10_000 } });
             const finalOps = await env.settle(
               env.system
                 .ref<RegisterWorkloadMsg>('final-reader')
@@ -108,7 +113,7 @@ export const watchWorkloadPlugin: WorkloadPlugin<WatchSpec> = {
   },
   async prepare(env, spec) {
     const names = Array.from({ length: spec.watchers ?? 2 }, (_, i) => `watcher-${i}`);
-    for (const name of names) await env.system.spawn(watchWorkload, { name, args: { replicas: [...env.replicas] } });
+    for (const name of names) await env.system.spawn(watchWorkload, { name, args: storeArgs(env) });
     return {
       actors: names,
       start() {
@@ -119,7 +124,7 @@ export const watchWorkloadPlugin: WorkloadPlugin<WatchSpec> = {
           actors: names,
           async finish() {
             await env.waitForLeader();
-            await env.system.spawn(watchWorkload, { name: 'watch-reference', args: { replicas: [...env.replicas] } });
+            await env.system.spawn(watchWorkload, { name: 'watch-reference', args: storeArgs(env) });
             const reference = env.system.ref<WatchWorkloadMsg>('watch-reference');
             const revision = await env.settle(reference.ask<number>({ type: 'revision', body: { key: REGISTER_KEY_PREFIX, rangeEnd: REGISTER_RANGE_END } }, { timeoutMs: 30_000 }));
             for (const name of names) env.system.ref<WatchWorkloadMsg>(name).tell({ type: 'finish', body: { untilRevision: revision, graceMs: WATCH_CATCH_UP_MS } });

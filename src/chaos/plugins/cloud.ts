@@ -29,6 +29,7 @@ import { LB_CLEANUP_FINALIZER, UNINITIALIZED_TAINT_KEY, loadBalancerName, target
 import { CLOUD_NAME, type CloudMsg } from '../../cloud/provider/protocol.js';
 import type { CloudFault, CloudHeal, CloudSnapshot, FaultOutcome, Instance } from '../../cloud/provider/types.js';
 import { ACTORS_TAG, spawnCloudComponents } from '../../cloud/setup.js';
+import { apiServerKv } from '../engine/store-kv.js';
 
 // ------------------------------------------------------------ nemeses
 
@@ -221,7 +222,7 @@ function cloudWorkload(): WorkloadPlugin<CloudWorkloadSpec> {
     async prepare(env, spec) {
       const sink = cloudSink(env.state);
       const nodeNames = Array.from({ length: spec.nodes ?? 3 }, (_, i) => `node-${i}`);
-      await env.system.spawn(apiServer, { name: 'apiserver', args: { kv: { kind: 'replicated', options: { replicas: [...env.replicas] } }, http: false } });
+      await env.system.spawn(apiServer, { name: 'apiserver', args: { kv: apiServerKv(env), http: false } });
       await env.system.spawn(cloudSleeper, { name: SLEEPER });
       await env.settle(spawnCloudComponents(env.system, {
         cloud: { config: { latency: { minMs: 20, maxMs: 120 } } },

@@ -6,15 +6,13 @@
  * (`<process>-<n>`), so a stale or lost value is recognisable.
  */
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
-import { KvError } from '../../kv/client/types.js';
-import { KvRequestError, ReplicatedKvClient, actorKvClientHost } from '../../kv/client/replicated-client.js';
+import { KvError, type KvClient } from '../../kv/client/types.js';
+import { KvRequestError } from '../../kv/client/replicated-client.js';
+import { workloadKv, type WorkloadKvArgs } from './workload-kv.js';
 import { HistoryRecorder, type Operation, type RegisterValue } from '../history.js';
 
-export interface RegisterWorkloadArgs {
-  replicas: string[];
-  /** Per-call deadline. */
-  requestTimeoutMs?: number;
-}
+/** The store to talk to (replica actors, or etcd endpoints) and the per-call deadline. */
+export type RegisterWorkloadArgs = WorkloadKvArgs;
 
 export interface RegisterRunRequest {
   keys: string[];
@@ -38,14 +36,21 @@ const READ_SHARE = 0.5;
 const WRITE_SHARE = 0.25;
 
 export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWorkloadArgs>(import.meta.url, 'register-workload', (ctx, args) => {
-  const { host, handle } = actorKvClientHost(ctx as never);
-  const client = new ReplicatedKvClient(host, { replicas: args.replicas, requestTimeoutMs: args.requestTimeoutMs });
+  const kv = workloadKv(ctx as never, args);
   const history = new HistoryRecorder({ now: () => ctx.now() });
   let written = 0;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(ctx.random() * xs.length)]!;
-  const sleep = (ms: number) => host.sleep(ms);
+  const sleep = (ms: number) => kv.sleep(ms);
 
   async function one(key: string, readOnly: boolean, readShare: number, writeShare: number): Promise<void> {
+    let client: KvClient;
+    try {
+      client = await kv.client();
+    } catch (error) {
+      // No store to talk to yet (etcd unreachable at connect): nothing was invoked, so nothing is recorded.
+      ctx.log.warn({ err: error }, 'the register client could not reach the store');
+      return;
+    }
     const roll = readOnly ? 0 : ctx.random();
     if (roll < readShare) {
       const id = history.invoke(ctx.name, key, { op: 'read' });
@@ -112,12 +117,12 @@ export const registerWorkload = defineBehaviour<RegisterWorkloadMsg, RegisterWor
 
   return {
     receive(msg) {
-      if (handle(msg) || client.handle(msg)) return undefined;
+      if (kv.handle(msg)) return undefined;
       if (msg.type === 'run') return run(msg.body);
       return unhandled;
     },
     onStop() {
-      client.close();
+      kv.close();
     },
   };
 });

@@ -6,12 +6,11 @@
  * a reference watch taken after the run, from revision 1, on a healthy store.
  */
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
-import { ReplicatedKvClient, actorKvClientHost } from '../../kv/client/replicated-client.js';
-import type { KvWatch } from '../../kv/client/types.js';
+import type { KvClient, KvWatch } from '../../kv/client/types.js';
+import { workloadKv, type WorkloadKvArgs } from './workload-kv.js';
 
-export interface WatchWorkloadArgs {
-  replicas: string[];
-}
+/** The store to watch: replica actors, or etcd endpoints. */
+export type WatchWorkloadArgs = WorkloadKvArgs;
 
 export interface WatchRunRequest {
   key: string;
@@ -44,14 +43,28 @@ export type WatchWorkloadMsg =
 const WATCH_POLL_MS = 50;
 
 export const watchWorkload = defineBehaviour<WatchWorkloadMsg, WatchWorkloadArgs>(import.meta.url, 'watch-workload', (ctx, args) => {
-  const { host, handle } = actorKvClientHost(ctx as never);
-  const client = new ReplicatedKvClient(host, { replicas: args.replicas });
+  const kv = workloadKv(ctx as never, args);
 
   let stopAtRevision = Number.POSITIVE_INFINITY;
   let stopAtMs = Number.POSITIVE_INFINITY;
 
+  /** The client, trying again until the run's end: a watcher that cannot connect reports that instead of crashing. */
+  async function connected(): Promise<KvClient | undefined> {
+    for (;;) {
+      try {
+        return await kv.client();
+      } catch (error) {
+        ctx.log.warn({ err: error }, 'the watcher could not reach the store');
+        if (ctx.now() >= stopAtMs) return undefined;
+        await kv.sleep(WATCH_POLL_MS);
+      }
+    }
+  }
+
   async function run(request: WatchRunRequest): Promise<WatchRunResult> {
     const result: WatchRunResult = { events: [], lastRevision: request.startRevision - 1 };
+    const client = await connected();
+    if (client === undefined) return { ...result, ended: 'the store could not be reached until the end of the run' };
     const watch: KvWatch = client.watch(
       request.key,
       { rangeEnd: request.rangeEnd, startRevision: request.startRevision, progressNotify: true },
@@ -70,14 +83,14 @@ export const watchWorkload = defineBehaviour<WatchWorkloadMsg, WatchWorkloadArgs
         },
       },
     );
-    while (result.ended === undefined && result.lastRevision < stopAtRevision && ctx.now() < stopAtMs) await host.sleep(WATCH_POLL_MS);
+    while (result.ended === undefined && result.lastRevision < stopAtRevision && ctx.now() < stopAtMs) await kv.sleep(WATCH_POLL_MS);
     watch.cancel();
     return result;
   }
 
   return {
     receive(msg) {
-      if (handle(msg) || client.handle(msg)) return undefined;
+      if (kv.handle(msg)) return undefined;
       switch (msg.type) {
         case 'run':
           return run(msg.body);
@@ -86,13 +99,13 @@ export const watchWorkload = defineBehaviour<WatchWorkloadMsg, WatchWorkloadArgs
           stopAtMs = ctx.now() + msg.body.graceMs;
           return undefined;
         case 'revision':
-          return client.range(msg.body.key, { rangeEnd: msg.body.rangeEnd, countOnly: true }).then((r) => r.header.revision);
+          return kv.client().then((client) => client.range(msg.body.key, { rangeEnd: msg.body.rangeEnd, countOnly: true })).then((r) => r.header.revision);
         default:
           return unhandled;
       }
     },
     onStop() {
-      client.close();
+      kv.close();
     },
   };
 });

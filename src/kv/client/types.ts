@@ -106,6 +106,11 @@ export interface KvClient {
    * watch cache use to learn that the cache has caught up.
    */
   requestProgress(): void;
+  /**
+   * False when `requestProgress` is not answered (an etcd older than 3.4.31 / 3.5.13, whose answer may overtake
+   * pending events): consistent reads must then go to the store, as kube-apiserver falls back. Absent: true.
+   */
+  readonly supportsProgressRequests?: boolean;
   /** Cancels every watch and rejects nothing further; calls after close reject. */
   close(): void;
 }

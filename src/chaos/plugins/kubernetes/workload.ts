@@ -25,6 +25,7 @@ import { Prng, deriveSeed } from '../../../actor/prng.js';
 import { round3 } from '../../engine/figures.js';
 import { leaderRecorder, podObserver, type PodObservation } from './observers.js';
 import { APISERVER, NAMESPACE, countPods, kubeSink, sampleConverged, type DeploymentSample, type KubeSample } from './sink.js';
+import { apiServerKv } from '../../engine/store-kv.js';
 
 /** A sample as the report plots it: pods summed over the Deployments, one leader each (the first, if several said so). */
 function clusterSample(s: KubeSample): ClusterSample {
@@ -130,7 +131,7 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       };
       const timing = { ...profile, ...election, podEvictionTimeoutMs: spec.podEvictionTimeoutMs ?? 5_000, nodeMonitorGraceMs: spec.nodeMonitorGraceMs ?? profile.nodeMonitorGraceMs };
       const leaderElect = spec.leaderElect !== false;
-      await env.system.spawn(apiServer, { name: APISERVER, args: { kv: { kind: 'replicated', options: { replicas: [...env.replicas] } }, http: false } });
+      await env.system.spawn(apiServer, { name: APISERVER, args: { kv: apiServerKv(env), http: false } });
       await env.system.spawn(cloudSleeper, { name: sink.sleeper });
       await env.system.spawn(leaderRecorder, { name: RECORDER, args: null });
       sink.schedulers = await env.settle(spawnSchedulers(env.system, { ...election, leaderElect, recordTo: RECORDER }));
