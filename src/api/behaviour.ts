@@ -13,7 +13,8 @@ import type { Message } from '../actor/protocol.js';
 import type { KvClient } from '../kv/client/types.js';
 import { LocalKvClient } from '../kv/client/local-client.js';
 import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions } from '../kv/client/replicated-client.js';
-import { TokenAuthenticator, formatTokenFile, parseTokenFile, type TokenEntry, type UserInfo } from './auth.js';
+import { TokenAuthenticator, formatTokenFile, parseTokenFile, unionAuthenticator, type TokenEntry, type UserInfo } from './auth.js';
+import { SIGNING_KEY_BYTES_MIN } from './serviceaccount/token.js';
 import { ApiError, apiErrors } from './errors.js';
 import { ApiHandlers, type ApiRequest } from './handlers.js';
 import { HEALTH_CHECK_NAMES, healthReport, singleHealthCheck, type HealthCheck, type HealthEndpoint } from './health.js';
@@ -76,6 +77,20 @@ function loadOrCreateTokens(ctx: ActorContext<ApiServerMsg>): TokenEntry[] {
   ctx.disk.rename(`${TOKEN_FILE}.tmp`, TOKEN_FILE);
   ctx.disk.fsyncDir();
   return entries;
+}
+
+/** The key service account tokens are signed with: on the actor's disk, so tokens handed out survive a restart. */
+const SERVICE_ACCOUNT_KEY_FILE = 'sa-signing.key';
+
+function loadOrCreateSigningKey(ctx: ActorContext<ApiServerMsg>): Uint8Array {
+  const existing = ctx.disk.read(SERVICE_ACCOUNT_KEY_FILE);
+  if (existing !== undefined && existing.length >= SIGNING_KEY_BYTES_MIN) return existing;
+  const key = Uint8Array.from({ length: SIGNING_KEY_BYTES_MIN }, () => Math.floor(ctx.random() * 256));
+  ctx.disk.write(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`, key);
+  ctx.disk.fsync(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`);
+  ctx.disk.rename(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`, SERVICE_ACCOUNT_KEY_FILE);
+  ctx.disk.fsyncDir();
+  return key;
 }
 
 async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource): Promise<{ client: KvClient; handle?(msg: Message): boolean }> {
@@ -158,14 +173,22 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
-    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics });
+    handlers = new ApiHandlers({
+      kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics,
+      serviceAccountSigningKey: loadOrCreateSigningKey(ctx),
+    });
     await handlers.start();
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
       const [{ ApiHttpServer }, { ensureTls, kubeconfig }] = await Promise.all([import('./http/server.js'), import('./http/tls.js')]);
       const tls = ensureTls(ctx.disk);
       const server = new ApiHttpServer({
-        handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
+        handlers,
+        authenticator: unionAuthenticator([
+          new TokenAuthenticator(tokens),
+          handlers.serviceAccountAuthenticator((reason) => ctx.log.debug({ reason }, 'a service account token was refused')),
+        ]),
+        tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
         podLogs,
         metrics: metricsText,

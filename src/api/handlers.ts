@@ -25,13 +25,16 @@ import { RbacEscalation } from './admission/rbac-escalation.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { ServiceAccountAdmission } from './admission/service-account.js';
 import type { AdmissionAttributes, AdmissionPlugin } from './admission/types.js';
+import { ServiceAccountAuthenticator } from './serviceaccount/authenticator.js';
+import { SIGNING_KEY_BYTES_MIN, ServiceAccountTokens } from './serviceaccount/token.js';
+import { requestToken } from './serviceaccount/token-request.js';
 import { evictPod, type EvictionStore } from './eviction.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
 import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
-import type { Pod, PodDisruptionBudget, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
+import type { Pod, PodDisruptionBudget, ResourceQuota, ServiceAccount, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -92,6 +95,12 @@ export interface ApiHandlersOptions {
    * where Kubernetes runs its webhooks. Made with the handlers' own context.
    */
   extraAdmission?(context: AdmissionContext): AdmissionPlugin[];
+  /**
+   * The key service account tokens are signed with (at least 32 bytes). The
+   * actor keeps one on its disk so tokens outlive a restart; without it the
+   * handlers draw one from `random` (tokens die with the handlers).
+   */
+  serviceAccountSigningKey?: Uint8Array;
 }
 
 /** Kubernetes' etcd health check gives the store this long to answer (--etcd-healthcheck-timeout, 2 s). */
@@ -128,6 +137,9 @@ export class ApiHandlers {
   /** Mutating then validating plugins, in Kubernetes' order; see the constructor. */
   readonly admission: AdmissionChain;
   private readonly quotaAdmission: ResourceQuotaAdmission;
+  private tokens: ServiceAccountTokens | undefined;
+  private readonly signingKey: Uint8Array | undefined;
+  private readonly random: () => number;
   /** Cleanups of terminating namespaces in flight (awaited by `settle` in tests). */
   private readonly pending = new Set<Promise<unknown>>();
   /** The revision to compact to at the next compaction (seen one interval ago), and when that is due. */
@@ -148,6 +160,8 @@ export class ApiHandlers {
       cached: (info, key) => this.caches.get(cacheId(info))?.get(key),
     });
     this.now = options.now;
+    this.random = options.random;
+    this.signingKey = options.serviceAccountSigningKey;
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
     for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
@@ -267,6 +281,36 @@ export class ApiHandlers {
       roleBindings: () => items(2) as RoleBinding[],
       clusterRoleBindings: () => items(3) as ClusterRoleBinding[],
     };
+  }
+
+  /**
+   * Signs the tokens TokenRequest hands out and verifies them when they come
+   * back. A key drawn from `random` is drawn on first use, so handlers that
+   * never see a service account token draw no more randomness than before.
+   */
+  get serviceAccountTokens(): ServiceAccountTokens {
+    this.tokens ??= new ServiceAccountTokens(this.signingKey ?? Uint8Array.from({ length: SIGNING_KEY_BYTES_MIN }, () => Math.floor(this.random() * 256)));
+    return this.tokens;
+  }
+
+  /**
+   * Authenticates the tokens TokenRequest issued; accounts and bound objects
+   * come from the watch caches, or the store when the cache does not show
+   * them yet (an account created a moment ago), as Kubernetes' token getter.
+   */
+  serviceAccountAuthenticator(rejected?: (reason: string) => void): ServiceAccountAuthenticator {
+    const accounts = this.info('', 'v1', 'serviceaccounts');
+    return new ServiceAccountAuthenticator(() => this.serviceAccountTokens, {
+      serviceAccountUid: async (namespace, name) => (await this.lookup(accounts, namespace, name))?.metadata.uid,
+      boundObject: (kind, namespace, name) => this.lookup(this.info('', 'v1', kind === 'Pod' ? 'pods' : kind === 'Secret' ? 'secrets' : 'nodes'), kind === 'Node' ? undefined : namespace, name),
+      now: () => this.now(),
+      rejected,
+    });
+  }
+
+  /** An object from the watch cache, or from the store when the cache does not have it (yet). */
+  private async lookup(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    return this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object;
   }
 
   /** The authorizer's decision, without throwing (SelfSubjectAccessReview, tests). */
@@ -479,6 +523,16 @@ export class ApiHandlers {
     if (request.subresource === 'eviction') {
       await evictPod(this.evictionStore(info), ns ?? 'default', need(request.name), request.body);
       return { code: 201, body: successStatus(201) };
+    }
+    if (request.subresource === 'token') {
+      const accounts = this.info('', 'v1', 'serviceaccounts');
+      const tokenRequest = await requestToken(this.serviceAccountTokens, {
+        serviceAccount: async (namespace, name) => (await this.lookup(accounts, namespace, name)) as ServiceAccount | undefined,
+        boundObject: (kind, namespace, name) => this.lookup(this.info('', 'v1', kind === 'Pod' ? 'pods' : kind === 'Secret' ? 'secrets' : 'nodes'), kind === 'Node' ? undefined : namespace, name),
+        now: () => this.now(),
+        random: () => this.random(),
+      }, ns ?? 'default', need(request.name), request.body);
+      return { code: 201, body: tokenRequest };
     }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
     if (info.resource === 'selfsubjectaccessreviews') return this.selfSubjectAccessReview(user, request.body);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalKvClient } from '../../kv/client/local-client.js';
-import { TokenAuthenticator } from '../auth.js';
+import { TokenAuthenticator, unionAuthenticator } from '../auth.js';
 import { ApiHandlers } from '../handlers.js';
 import { seededRandom } from '../testing.js';
 import { ApiHttpServer } from './server.js';
@@ -39,9 +39,12 @@ export async function startTestCluster(): Promise<TestCluster> {
   const handlers = new ApiHandlers({ kv, now, random: seededRandom(7) });
   await handlers.start();
   const token = 'admin-token-for-tests';
-  const authenticator = new TokenAuthenticator([
-    { token, user: 'admin', groups: ['system:masters'] },
-    { token: 'scheduler-token', user: 'system:kube-scheduler', groups: [] },
+  const authenticator = unionAuthenticator([
+    new TokenAuthenticator([
+      { token, user: 'admin', groups: ['system:masters'] },
+      { token: 'scheduler-token', user: 'system:kube-scheduler', groups: [] },
+    ]),
+    handlers.serviceAccountAuthenticator(),
   ]);
   const server = new ApiHttpServer({ handlers, authenticator, tls: sharedTls, now, onInternalError: (e) => console.error('internal error', e) });
   const { url } = await server.start();

@@ -11,3 +11,4 @@ export * from './rbac.js';
 export * from './scheduling.js';
 export * from './batch.js';
 export * from './policy.js';
+export * from './authentication.js';
