@@ -19,6 +19,8 @@ let sharedTls: TlsMaterial | undefined;
 
 export interface TestCluster {
   url: string;
+  /** The cluster CA, for clients made in the test (client-node with another user's token). */
+  caPem: string;
   token: string;
   dir: string;
   handlers: ApiHandlers;
@@ -93,7 +95,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       req.end();
     });
   return {
-    url, token, dir, handlers, kv, server, kubectl, request, streamLines,
+    url, caPem: sharedTls.caPem, token, dir, handlers, kv, server, kubectl, request, streamLines,
     async close() {
       await server.close();
       handlers.stop();
