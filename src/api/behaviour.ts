@@ -173,7 +173,10 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' });
     kvClient = kv.client;
     kvHandle = kv.handle;
+    // Webhooks are called over HTTPS, an I/O edge: only where the HTTPS face is (never in the simulated runtime).
+    const webhookCaller = args.http === false ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
     handlers = new ApiHandlers({
+      webhookCaller,
       kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics,
       serviceAccountSigningKey: loadOrCreateSigningKey(ctx),
     });

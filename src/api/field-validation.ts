@@ -122,6 +122,8 @@ const KIND_FIELDS: Readonly<Record<string, Record<string, FieldShape>>> = {
   Lease: { spec: OPEN },
   ConfigMap: leaves('data', 'binaryData', 'immutable'),
   Secret: leaves('data', 'stringData', 'type', 'immutable'),
+  ValidatingWebhookConfiguration: leaves('webhooks'),
+  MutatingWebhookConfiguration: leaves('webhooks'),
   ServiceAccount: leaves('secrets', 'imagePullSecrets', 'automountServiceAccountToken'),
   Event: leaves('action', 'count', 'eventTime', 'firstTimestamp', 'involvedObject', 'lastTimestamp', 'message', 'reason', 'related',
     'reportingComponent', 'reportingInstance', 'series', 'source', 'type'),

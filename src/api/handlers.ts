@@ -24,7 +24,9 @@ import { Priority } from './admission/priority.js';
 import { RbacEscalation } from './admission/rbac-escalation.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { ServiceAccountAdmission } from './admission/service-account.js';
-import type { AdmissionAttributes, AdmissionPlugin } from './admission/types.js';
+import type { AdmissionAttributes } from './admission/types.js';
+import type { WebhookCaller } from './admission/webhook/caller.js';
+import { WebhookAdmission } from './admission/webhook/plugin.js';
 import { ServiceAccountAuthenticator } from './serviceaccount/authenticator.js';
 import { SIGNING_KEY_BYTES_MIN, ServiceAccountTokens } from './serviceaccount/token.js';
 import { requestToken } from './serviceaccount/token-request.js';
@@ -90,11 +92,11 @@ export interface ApiHandlersOptions {
   /** The API server's registry and series; without it the handlers make their own (tests, library use). */
   metrics?: ApiServerMetrics;
   /**
-   * Admission plugins run after the built-in ones (NamespaceLifecycle,
-   * RBAC escalation, ServiceAccount, Priority) and before ResourceQuota,
-   * where Kubernetes runs its webhooks. Made with the handlers' own context.
+   * Calls admission webhooks over HTTPS (src/api/http/webhook-client.ts).
+   * Without it (the simulated runtime) a matching webhook cannot be called,
+   * and its failurePolicy decides: Fail refuses the request, Ignore lets it by.
    */
-  extraAdmission?(context: AdmissionContext): AdmissionPlugin[];
+  webhookCaller?: WebhookCaller;
   /**
    * The key service account tokens are signed with (at least 32 bytes). The
    * actor keeps one on its disk so tokens outlive a restart; without it the
@@ -167,13 +169,15 @@ export class ApiHandlers {
     this.authorizer = new RbacAuthorizer(this.rbacSource());
     const context: AdmissionContext = { registry: this.registry, cache: (info) => this.cache(info), info: (g, v, r) => this.info(g, v, r), now: options.now };
     this.quotaAdmission = new ResourceQuotaAdmission(context);
+    const webhooks = { context, caller: options.webhookCaller, random: options.random };
     // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, ServiceAccount, Priority, the webhooks, ResourceQuota last.
     this.admission = new AdmissionChain([
       new NamespaceLifecycle(context),
       new RbacEscalation(context, { decide: (user, attributes) => this.decide(user, attributes), uncovered: (user, rules, ns) => this.authorizer.uncovered(user, rules, ns) }),
       new ServiceAccountAdmission(),
       new Priority(context),
-      ...(options.extraAdmission?.(context) ?? []),
+      new WebhookAdmission('mutating', webhooks),
+      new WebhookAdmission('validating', webhooks),
       this.quotaAdmission,
     ]);
     this.metrics.observeState({
@@ -430,8 +434,9 @@ export class ApiHandlers {
       case 'update': {
         const name = need(request.name);
         if (request.subresource === 'scale') return ok(await this.registry.updateScale(info, ns, name, request.body));
-        await this.admission.run(this.attributes('UPDATE', info, request, user, ns, name));
-        const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
+        const attributes = this.attributes('UPDATE', info, request, user, ns, name);
+        await this.admission.run(attributes);
+        const result = await this.registry.update(info, ns, name, attributes.object ?? request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
         return { code: result.created ? 201 : 200, body: result.object };
       }
       case 'patch': {

@@ -257,6 +257,8 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Object', cell: (o) => `${String(get(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject', 'name') ?? '')}` },
     { name: 'Message', cell: (o) => str(o.message, '') },
   ],
+  validatingwebhookconfigurations: [NAME, { name: 'Webhooks', type: 'integer', cell: (o) => (Array.isArray(o.webhooks) ? o.webhooks.length : 0) }, AGE],
+  mutatingwebhookconfigurations: [NAME, { name: 'Webhooks', type: 'integer', cell: (o) => (Array.isArray(o.webhooks) ? o.webhooks.length : 0) }, AGE],
   serviceaccounts: [NAME, { name: 'Secrets', type: 'string', cell: (o) => (Array.isArray(o.secrets) ? o.secrets.length : 0) }, AGE],
   configmaps: [NAME, { name: 'Data', type: 'integer', cell: (o) => Object.keys(isObject(o.data) ? o.data : {}).length + Object.keys(isObject(o.binaryData) ? o.binaryData : {}).length }, AGE],
   secrets: [NAME, { name: 'Type', cell: (o) => str(o.type, 'Opaque') }, { name: 'Data', type: 'integer', cell: (o) => Object.keys(isObject(o.data) ? o.data : {}).length }, AGE],

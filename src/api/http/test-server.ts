@@ -9,6 +9,7 @@ import { TokenAuthenticator, unionAuthenticator } from '../auth.js';
 import { ApiHandlers } from '../handlers.js';
 import { seededRandom } from '../testing.js';
 import { ApiHttpServer } from './server.js';
+import { httpsWebhookCaller } from './webhook-client.js';
 import { generateTls, kubeconfig, type TlsMaterial } from './tls.js';
 
 import { KUBECTL } from '../../testing/tools.js';
@@ -38,7 +39,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   sharedTls ??= generateTls();
   const now = () => Date.now();
   const kv = new LocalKvClient({ now });
-  const handlers = new ApiHandlers({ kv, now, random: seededRandom(7) });
+  const handlers = new ApiHandlers({ kv, now, random: seededRandom(7), webhookCaller: httpsWebhookCaller });
   await handlers.start();
   const token = 'admin-token-for-tests';
   const authenticator = unionAuthenticator([

@@ -12,3 +12,4 @@ export * from './scheduling.js';
 export * from './batch.js';
 export * from './policy.js';
 export * from './authentication.js';
+export * from './admissionregistration.js';
