@@ -53,10 +53,10 @@ test('a plugin listed twice is a configuration error', () => {
   assert.throws(() => new AdmissionChain([recorder('x', []), recorder('x', [])]), /plugin x is listed twice/);
 });
 
-test('the API server chain is Kubernetes ordered: NamespaceLifecycle first, ServiceAccount before Priority, ResourceQuota last', async () => {
+test('the API server chain is Kubernetes ordered: NamespaceLifecycle first, ServiceAccount before Priority, the webhooks, ResourceQuota last', async () => {
   const { handlers } = await startHandlers();
   const names = handlers.admission.plugins.map((p) => p.name);
-  assert.deepEqual(names, ['NamespaceLifecycle', 'RBACEscalation', 'ServiceAccount', 'Priority', 'ResourceQuota']);
+  assert.deepEqual(names, ['NamespaceLifecycle', 'RBACEscalation', 'ServiceAccount', 'Priority', 'MutatingAdmissionWebhook', 'ValidatingAdmissionWebhook', 'ResourceQuota']);
   handlers.stop();
 });
 
