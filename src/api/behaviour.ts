@@ -22,6 +22,7 @@ import { ApiServerMetrics } from './metrics.js';
 import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader } from './pod-log.js';
+import { actorWebhookCaller } from './admission/webhook/actor-caller.js';
 import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { WatchEvent } from './types/index.js';
 
@@ -37,6 +38,13 @@ export interface ApiServerArgs {
   kv?: KvSource;
   /** HTTPS face; `false` for none (the simulated runtime, or components-only clusters). */
   http?: false | { host?: string; port?: number };
+  /**
+   * Admission webhooks are called by asking this actor (`webhook.call`), not
+   * over HTTPS: the message-level stand-in the chaos engine's webhook uses,
+   * in both runtimes. Without it webhooks go over HTTPS where there is an
+   * HTTPS face, and cannot be called where there is none.
+   */
+  webhookActor?: string;
   /** Period of bookmarks and of reaping pods whose grace period ran out. */
   tickMs?: number;
   serviceIpRange?: { base: string; size: number };
@@ -174,7 +182,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     kvClient = kv.client;
     kvHandle = kv.handle;
     // Webhooks are called over HTTPS, an I/O edge: only where the HTTPS face is (never in the simulated runtime).
-    const webhookCaller = args.http === false ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
+    const webhookCaller = args.webhookActor !== undefined
+      ? actorWebhookCaller(args.webhookActor, (to, msg, options) => ctx.ask(to, msg, options))
+      : args.http === false ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
     handlers = new ApiHandlers({
       webhookCaller,
       kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics,
