@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { ANONYMOUS, PUBLIC_PATHS, type Authenticator, type UserInfo } from '../auth.js';
 import { ApiError, apiErrors } from '../errors.js';
 import { parseFieldValidation } from '../field-validation.js';
+import { impersonatedUser } from '../impersonation.js';
 import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
 import type { PatchType } from '../registry.js';
 import { findResource, type ResourceInfo } from '../resources.js';
@@ -130,7 +131,7 @@ export class ApiHttpServer {
       return this.text(res, answer.code, answer.body);
     }
     if (authenticated === undefined) throw apiErrors.unauthorized();
-    const user = authenticated;
+    const user = impersonatedUser(req.headers, authenticated, (u, attributes) => this.options.handlers.decide(u, attributes));
     if (path === '/metrics' && this.options.metrics !== undefined) {
       this.options.handlers.authorizePath(user, path);
       const body = await this.options.metrics();

@@ -114,4 +114,24 @@ describe('ServiceAccounts over HTTPS', () => {
     const gone = await c.request('GET', '/api/v1/namespaces/ops/pods', { token: review.status.token });
     assert.equal(gone.status, 401);
   });
+
+  test('kubectl auth can-i --as a service account answers for the account, through impersonation', async () => {
+    requireKubectl();
+    await kubectl(['create', 'namespace', 'imp']);
+    await kubectl(['create', 'serviceaccount', 'bot', '-n', 'imp']);
+    await kubectl(['create', 'role', 'cm-reader', '--verb=get,list', '--resource=configmaps', '-n', 'imp']);
+    const bound = JSON.parse(await kubectl(['create', 'rolebinding', 'bot', '--role=cm-reader', '--serviceaccount=imp:bot', '-n', 'imp', '-o', 'json'])) as { metadata: { resourceVersion: string } };
+    await c.handlers.cache(c.handlers.info('rbac.authorization.k8s.io', 'v1', 'rolebindings')).waitFor(Number(bound.metadata.resourceVersion));
+    const as = '--as=system:serviceaccount:imp:bot';
+    assert.equal((await c.kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', 'imp', as])).stdout.trim(), 'yes');
+    const no = await c.kubectl(['auth', 'can-i', 'list', 'pods', '-n', 'imp', as]);
+    assert.equal(no.stdout.trim(), 'no');
+    assert.equal(no.code, 1);
+    // Only where its binding applies: not in another namespace.
+    assert.equal((await c.kubectl(['auth', 'can-i', 'list', 'configmaps', '-n', 'default', as])).stdout.trim(), 'no');
+    // Impersonating needs the impersonate verb: the scheduler has not got it.
+    const refused = await c.request('GET', '/api/v1/namespaces/imp/configmaps', { token: 'scheduler-token', headers: { 'Impersonate-User': 'system:serviceaccount:imp:bot' } });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json().message, 'serviceaccounts "bot" is forbidden: User "system:kube-scheduler" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "imp"');
+  });
 });
