@@ -24,10 +24,11 @@ export const WEBHOOK_RESPONSE_BYTES_MAX = 3 * 1024 * 1024;
 
 type Kind = 'mutating' | 'validating';
 
-/** The random source for AdmissionReview uids (the actor's seeded one). */
 export interface WebhookPluginOptions {
   context: AdmissionContext;
+  /** The HTTPS call (or its message-level stand-in); undefined: webhooks cannot be called here. */
   caller: WebhookCaller | undefined;
+  /** For AdmissionReview uids: the actor's seeded random source. */
   random(): number;
 }
 
