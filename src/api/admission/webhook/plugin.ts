@@ -11,7 +11,7 @@
 import { ApiError, apiErrors } from '../../errors.js';
 import { storageKey, type ResourceInfo } from '../../resources.js';
 import type { KubeObject, MutatingWebhook, MutatingWebhookConfiguration, Namespace, Service, Endpoints, ValidatingWebhook } from '../../types/index.js';
-import { EVERYTHING, type AdmissionContext } from '../context.js';
+import type { AdmissionContext } from '../context.js';
 import type { AdmissionAttributes, AdmissionPlugin, Operation } from '../types.js';
 import { NO_WEBHOOK_CALLER, type WebhookCaller } from './caller.js';
 import { webhookMatches, ruleMatches } from './matching.js';
@@ -62,8 +62,10 @@ export class WebhookAdmission implements AdmissionPlugin {
     if (a.resource.group === ADMISSIONREGISTRATION_GROUP) return [];
     const { context } = this.options;
     const info = context.info(ADMISSIONREGISTRATION_GROUP, 'v1', this.kind === 'mutating' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations');
-    const configurations = context.cache(info).list(undefined, EVERYTHING).items as MutatingWebhookConfiguration[];
-    if (configurations.length === 0) return [];
+    // Every write asks: without configurations (the common case) that must cost nothing.
+    const cache = context.cache(info);
+    if (cache.objectCount === 0) return [];
+    const configurations = [...cache.objectsUnordered()] as MutatingWebhookConfiguration[];
     const sorted = [...configurations].sort((x, y) => ((x.metadata.name ?? '') < (y.metadata.name ?? '') ? -1 : 1));
     return sorted.flatMap((c) => c.webhooks ?? []).filter((w) => (w.rules ?? []).some((rule) => ruleMatches(rule, a)));
   }
