@@ -11,6 +11,7 @@ import { WEBHOOK_RESPONSE_BYTES_MAX } from '../admission/webhook/plugin.js';
 
 export const httpsWebhookCaller: WebhookCaller = (call: WebhookCall) => new Promise<WebhookCallResult>((resolve) => {
   let settled = false;
+  let deadline: NodeJS.Timeout | undefined;
   const finish = (result: WebhookCallResult) => {
     if (settled) return;
     settled = true;
@@ -25,29 +26,37 @@ export const httpsWebhookCaller: WebhookCaller = (call: WebhookCall) => new Prom
     finish({ ok: false, message: `${post}: invalid URL` });
     return;
   }
-  const req = httpsRequest(url, {
+  const options = {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(call.body) },
     ...(call.caPem === undefined ? {} : { ca: call.caPem }),
     ...(call.serverName === undefined ? {} : { servername: call.serverName }),
     // Each call its own connection: a webhook that went down must not be reached through a pooled socket.
-    agent: false,
-  }, (res) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    res.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > WEBHOOK_RESPONSE_BYTES_MAX) {
-        finish({ ok: false, message: `${post}: the webhook's answer is over ${WEBHOOK_RESPONSE_BYTES_MAX} bytes` });
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+    agent: false as const,
+  };
+  let req: ReturnType<typeof httpsRequest>;
+  try {
+    req = httpsRequest(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > WEBHOOK_RESPONSE_BYTES_MAX) {
+          finish({ ok: false, message: `${post}: the webhook's answer is over ${WEBHOOK_RESPONSE_BYTES_MAX} bytes` });
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish({ ok: true, statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (error) => finish({ ok: false, message: `${post}: ${error.message}` }));
     });
-    res.on('end', () => finish({ ok: true, statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    res.on('error', (error) => finish({ ok: false, message: `${post}: ${error.message}` }));
-  });
-  const deadline = setTimeout(() => {
+  } catch (error) {
+    // A caBundle node cannot read fails here, before any socket: the webhook's failure, not the server's.
+    finish({ ok: false, message: `${post}: ${error instanceof Error ? error.message : String(error)}` });
+    return;
+  }
+  deadline = setTimeout(() => {
     finish({ ok: false, message: `${post}: context deadline exceeded` });
     req.destroy();
   }, call.timeoutMs);
