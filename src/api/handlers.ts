@@ -390,7 +390,8 @@ export class ApiHandlers {
     const result = await this.handleVerb(info, request, user).catch((error: unknown) => {
       throw storeDeadlineAsTimeout(error);
     });
-    return warnings.length === 0 ? result : { ...result, warnings };
+    const all = [...warnings, ...(result.warnings ?? [])];
+    return all.length === 0 ? result : { ...result, warnings: all };
   }
 
   /**
@@ -437,7 +438,7 @@ export class ApiHandlers {
         const attributes = this.attributes('UPDATE', info, request, user, ns, name);
         await this.admission.run(attributes);
         const result = await this.registry.update(info, ns, name, attributes.object ?? request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
-        return { code: result.created ? 201 : 200, body: result.object };
+        return withWarnings({ code: result.created ? 201 : 200, body: result.object }, attributes.warnings);
       }
       case 'patch': {
         const name = need(request.name);
@@ -446,7 +447,7 @@ export class ApiHandlers {
         const options = { subresource: subresource === 'apply' ? 'apply' : subresource, fieldManager: q.fieldManager, force: q.force, dryRun: q.dryRun };
         const result = await this.admittedPatch(info, ns, name, request, user, options);
         const body = request.subresource === 'scale' ? await this.registry.getScale(info, ns, name) : result.object;
-        return { code: result.created ? 201 : 200, body };
+        return withWarnings({ code: result.created ? 201 : 200, body }, result.warnings);
       }
       case 'delete': {
         const name = need(request.name);
@@ -559,7 +560,7 @@ export class ApiHandlers {
     } finally {
       this.admission.finished(attributes, q.dryRun ? undefined : written);
     }
-    return { code: 201, body: written! };
+    return withWarnings({ code: 201, body: written! }, attributes.warnings);
   }
 
   /** The admission attributes of a request; its body is the object admission sees (and mutating plugins change). */
@@ -582,16 +583,17 @@ export class ApiHandlers {
     const attributes = this.attributes('UPDATE', info, { ...request, body: undefined }, user, ns, name);
     if (options.subresource === 'scale' || !this.admission.wantsObject(attributes)) {
       await this.admission.run(attributes);
-      return this.registry.patch(info, ns, name, request.patchType!, request.body, options);
+      return { ...(await this.registry.patch(info, ns, name, request.patchType!, request.body, options)), warnings: attributes.warnings };
     }
     const preview = await this.registry.patch(info, ns, name, request.patchType!, request.body, { ...options, dryRun: true });
     attributes.object = preview.object;
     if (preview.created) attributes.operation = 'CREATE';
     await this.admission.run(attributes);
-    if (options.dryRun) return { object: attributes.object as typeof preview.object, created: preview.created };
-    if (preview.created) return this.registry.patch(info, ns, name, request.patchType!, request.body, options);
+    const warnings = attributes.warnings;
+    if (options.dryRun) return { object: attributes.object as typeof preview.object, created: preview.created, warnings };
+    if (preview.created) return { ...(await this.registry.patch(info, ns, name, request.patchType!, request.body, options)), warnings };
     const subresource = options.subresource === 'apply' ? undefined : options.subresource;
-    return this.registry.update(info, ns, name, attributes.object, { subresource, fieldManager: options.fieldManager });
+    return { ...(await this.registry.update(info, ns, name, attributes.object, { subresource, fieldManager: options.fieldManager })), warnings };
   }
 
   /** The API server's side of an eviction: the pod and its budgets through this server's registry and watch cache. */
@@ -793,6 +795,11 @@ function cacheId(info: ResourceInfo): string {
 function need(name: string | undefined): string {
   if (name === undefined || name === '') throw apiErrors.badRequest('a name is required for this request');
   return name;
+}
+
+/** A result with admission's warnings, if there are any. */
+function withWarnings(result: ApiResult, warnings: string[] | undefined): ApiResult {
+  return warnings === undefined || warnings.length === 0 ? result : { ...result, warnings };
 }
 
 function ok(body: KubeObject | List): ApiResult {

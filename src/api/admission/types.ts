@@ -35,6 +35,8 @@ export interface AdmissionAttributes {
   dryRun: boolean;
   /** The create/update/patch options' field manager, for webhooks' `options`. */
   fieldManager?: string;
+  /** For the client, as `Warning` headers: what webhooks that allowed the request warned of. */
+  warnings?: string[];
 }
 
 /** One admission plugin: Kubernetes' admission.Interface plus MutationInterface / ValidationInterface. */

@@ -25,7 +25,7 @@ describe('admission webhooks with kubectl', () => {
     c = await startTestCluster();
     tls = generateTls(['guard.hooks.svc']);
     hook = await startWebhookServer(tls, {
-      '/allow': { kind: 'allow' },
+      '/allow': { kind: 'allow', warnings: ['this namespace is audited'] },
       '/deny': { kind: 'deny', message: 'configmaps named bad-* are not allowed here' },
       '/mutate': { kind: 'patch', ops: [{ op: 'add', path: '/metadata/labels', value: { stamped: 'by-webhook' } }] },
       '/slow': { kind: 'slow', delayMs: 3_000 },
@@ -76,10 +76,12 @@ ${extra}`);
   }
   const url = (path: string, ca = caBundle(), port = hook.port) => `    url: https://127.0.0.1:${port}${path}\n    caBundle: ${ca}`;
 
-  test('an allowing webhook sees the request as an AdmissionReview and kubectl lists the configuration', async () => {
+  test('an allowing webhook sees the request as an AdmissionReview, its warning reaches kubectl, and kubectl lists the configuration', async () => {
     requireKubectl();
     const ns = await setUp('allow', 'Validating', url('/allow'));
-    await kubectl(['create', 'configmap', 'fine', '-n', ns, '--from-literal=k=v']);
+    const created = await c.kubectl(['create', 'configmap', 'fine', '-n', ns, '--from-literal=k=v']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, /Warning: this namespace is audited/, 'the webhook\'s warning reaches kubectl');
     const review = hook.reviews.get('/allow')!.at(-1)!;
     assert.equal(review.request?.operation, 'CREATE');
     assert.deepEqual(review.request?.resource, { group: '', version: 'v1', resource: 'configmaps' });

@@ -11,7 +11,7 @@ import type { AdmissionReview } from '../types/index.js';
 import type { TlsMaterial } from './tls.js';
 
 export type WebhookBehaviour =
-  | { kind: 'allow' }
+  | { kind: 'allow'; warnings?: string[] }
   | { kind: 'deny'; message: string; code?: number }
   | { kind: 'patch'; ops: unknown[] }
   /** Answers `allowed` after `delayMs` (past the webhook's timeoutSeconds: the API server gives up first). */
@@ -52,7 +52,7 @@ export async function startWebhookServer(tls: TlsMaterial, routes: Record<string
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
       };
       switch (behaviour.kind) {
-        case 'allow': return reply({ uid, allowed: true });
+        case 'allow': return reply({ uid, allowed: true, ...(behaviour.warnings === undefined ? {} : { warnings: behaviour.warnings }) });
         case 'deny': return reply({ uid, allowed: false, status: { message: behaviour.message, ...(behaviour.code === undefined ? {} : { code: behaviour.code }) } });
         case 'patch': return reply({ uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(behaviour.ops)).toString('base64') });
         case 'slow': {

@@ -112,6 +112,7 @@ export class WebhookAdmission implements AdmissionPlugin {
     try {
       const verdict = readReviewResponse(webhook.name, uid, parseJson(result.body), this.kind === 'mutating');
       if (!verdict.allowed) throw verdict.error;
+      if (verdict.warnings.length > 0) (a.warnings ??= []).push(...verdict.warnings);
       if (verdict.patch !== undefined && a.object !== undefined) a.object = applyWebhookPatch(a.object, verdict.patch);
     } catch (error) {
       if (error instanceof ApiError) throw error;
