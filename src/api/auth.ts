@@ -39,7 +39,32 @@ export function formatTokenFile(entries: TokenEntry[]): string {
   return entries.map((e) => `${e.token},${e.user},${e.user},"${e.groups.join(',')}"`).join('\n') + '\n';
 }
 
-export class TokenAuthenticator {
+/**
+ * Turns a request's Authorization header into a user: undefined when there
+ * are no credentials, null when they are wrong (401).
+ */
+export interface Authenticator {
+  authenticate(authorization: string | undefined): UserInfo | undefined | null | Promise<UserInfo | undefined | null>;
+}
+
+/**
+ * Kubernetes' union authenticator: the first that knows the credentials
+ * wins; credentials none of them knows are wrong (null).
+ */
+export function unionAuthenticator(authenticators: readonly Authenticator[]): Authenticator {
+  return {
+    async authenticate(authorization) {
+      if (authorization === undefined || authorization === '') return undefined;
+      for (const a of authenticators) {
+        const user = await a.authenticate(authorization);
+        if (user !== null && user !== undefined) return user;
+      }
+      return null;
+    },
+  };
+}
+
+export class TokenAuthenticator implements Authenticator {
   private readonly byToken = new Map<string, UserInfo>();
 
   constructor(entries: TokenEntry[]) {

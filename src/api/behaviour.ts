@@ -14,7 +14,8 @@ import type { Message } from '../actor/protocol.js';
 import type { KvClient } from '../kv/client/types.js';
 import { LocalKvClient } from '../kv/client/local-client.js';
 import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions } from '../kv/client/replicated-client.js';
-import { TokenAuthenticator, formatTokenFile, parseTokenFile, type TokenEntry, type UserInfo } from './auth.js';
+import { TokenAuthenticator, formatTokenFile, parseTokenFile, unionAuthenticator, type TokenEntry, type UserInfo } from './auth.js';
+import { SIGNING_KEY_BYTES_MIN } from './serviceaccount/token.js';
 import { ApiError, apiErrors } from './errors.js';
 import { ApiHandlers, type ApiRequest } from './handlers.js';
 import { HEALTH_CHECK_NAMES, healthReport, singleHealthCheck, type HealthCheck, type HealthEndpoint } from './health.js';
@@ -22,6 +23,7 @@ import { ApiServerMetrics } from './metrics.js';
 import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
+import { actorWebhookCaller } from './admission/webhook/actor-caller.js';
 import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { WatchEvent } from './types/index.js';
 
@@ -39,6 +41,13 @@ export interface ApiServerArgs {
   kv?: KvSource;
   /** HTTPS face; `false` for none (the simulated runtime, or components-only clusters). */
   http?: false | { host?: string; port?: number };
+  /**
+   * Admission webhooks are called by asking this actor (`webhook.call`), not
+   * over HTTPS: the message-level stand-in the chaos engine's webhook uses,
+   * in both runtimes. Without it webhooks go over HTTPS where there is an
+   * HTTPS face, and cannot be called where there is none.
+   */
+  webhookActor?: string;
   /** Period of bookmarks and of reaping pods whose grace period ran out. */
   tickMs?: number;
   serviceIpRange?: { base: string; size: number };
@@ -79,6 +88,20 @@ function loadOrCreateTokens(ctx: ActorContext<ApiServerMsg>): TokenEntry[] {
   ctx.disk.rename(`${TOKEN_FILE}.tmp`, TOKEN_FILE);
   ctx.disk.fsyncDir();
   return entries;
+}
+
+/** The key service account tokens are signed with: on the actor's disk, so tokens handed out survive a restart. */
+const SERVICE_ACCOUNT_KEY_FILE = 'sa-signing.key';
+
+function loadOrCreateSigningKey(ctx: ActorContext<ApiServerMsg>): Uint8Array {
+  const existing = ctx.disk.read(SERVICE_ACCOUNT_KEY_FILE);
+  if (existing !== undefined && existing.length >= SIGNING_KEY_BYTES_MIN) return existing;
+  const key = Uint8Array.from({ length: SIGNING_KEY_BYTES_MIN }, () => Math.floor(ctx.random() * 256));
+  ctx.disk.write(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`, key);
+  ctx.disk.fsync(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`);
+  ctx.disk.rename(`${SERVICE_ACCOUNT_KEY_FILE}.tmp`, SERVICE_ACCOUNT_KEY_FILE);
+  ctx.disk.fsyncDir();
+  return key;
 }
 
 /** `onHandle` gets the client's message hook before the client is ready: connecting may already sleep on the actor's timers. */
@@ -177,7 +200,15 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     });
     kvClient = kv.client;
     kvHandle = kv.handle;
-    handlers = new ApiHandlers({ kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics });
+    // Webhooks are called over HTTPS, an I/O edge: only where the HTTPS face is (never in the simulated runtime).
+    const webhookCaller = args.webhookActor !== undefined
+      ? actorWebhookCaller(args.webhookActor, (to, msg, options) => ctx.ask(to, msg, options))
+      : args.http === false ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
+    handlers = new ApiHandlers({
+      webhookCaller,
+      kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics,
+      serviceAccountSigningKey: loadOrCreateSigningKey(ctx),
+    });
     await handlers.start();
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
@@ -185,7 +216,12 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       remoteKubeletLogs = openKubeletLog;
       const tls = ensureTls(ctx.disk);
       const server = new ApiHttpServer({
-        handlers, authenticator: new TokenAuthenticator(tokens), tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
+        handlers,
+        authenticator: unionAuthenticator([
+          new TokenAuthenticator(tokens),
+          handlers.serviceAccountAuthenticator((reason) => ctx.log.debug({ reason }, 'a service account token was refused')),
+        ]),
+        tls, host: args.http?.host, port: args.http?.port, now: () => ctx.now(),
         onInternalError: (error, where) => ctx.log.error({ err: error, where }, 'internal error serving a request'),
         podLogs,
         remoteKubeletLogs,

@@ -1,21 +1,35 @@
 /**
  * The API server's request handlers, independent of transport: the HTTPS
  * front end and the actor protocol both turn their requests into an
- * `ApiRequest` and call `handle` or `watch`. Here live authorization,
- * admission (NamespaceLifecycle; defaulting and validation are in the
- * registry's strategies), the choice between the watch cache and the store
- * for lists, namespace deletion and the graceful-deletion reaper.
+ * `ApiRequest` and call `handle` or `watch`. Here live authorization, the
+ * calls of the admission chain (the plugins are in ./admission; defaulting
+ * and validation are in the registry's strategies), the choice between the
+ * watch cache and the store for lists, namespace deletion and the
+ * graceful-deletion reaper.
  */
 import { KvError, KvUnavailableError, type KvClient } from '../kv/client/types.js';
 import type { UserInfo } from './auth.js';
-import { RbacAuthorizer, SYSTEM_MASTERS, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
+import { RbacAuthorizer, bootstrapPolicy, type Decision, type RbacSource, type RequestAttributes } from './rbac.js';
 import { apiErrors, ApiError } from './errors.js';
 import { kindShape, strictDecodingError, unknownFields, withoutUnknownFields, type FieldValidation } from './field-validation.js';
 import { isObject } from './patch.js';
 import { Registry, type IpRange, type PatchType } from './registry.js';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
-import { chargeQuota, recount, tracksPods } from './quota.js';
-import { admitPodPriority, admitPriorityClass, globalDefaultClass, SYSTEM_PRIORITY_CLASSES } from './priority.js';
+import { recount } from './quota.js';
+import { SYSTEM_PRIORITY_CLASSES } from './priority.js';
+import { AdmissionChain } from './admission/chain.js';
+import type { AdmissionContext } from './admission/context.js';
+import { NamespaceLifecycle, SYSTEM_NAMESPACES } from './admission/namespace-lifecycle.js';
+import { Priority } from './admission/priority.js';
+import { RbacEscalation } from './admission/rbac-escalation.js';
+import { ResourceQuotaAdmission } from './admission/resource-quota.js';
+import { ServiceAccountAdmission } from './admission/service-account.js';
+import type { AdmissionAttributes } from './admission/types.js';
+import type { WebhookCaller } from './admission/webhook/caller.js';
+import { WebhookAdmission } from './admission/webhook/plugin.js';
+import { ServiceAccountAuthenticator } from './serviceaccount/authenticator.js';
+import { SIGNING_KEY_BYTES_MIN, ServiceAccountTokens } from './serviceaccount/token.js';
+import { requestToken } from './serviceaccount/token-request.js';
 import { evictPod, type EvictionStore } from './eviction.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
@@ -23,7 +37,7 @@ import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
 import { CRD_GROUP, CrdController, servedAs, type CustomResourceDefinition } from './crd/index.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
-import type { Pod, PodDisruptionBudget, PriorityClass, ResourceQuota, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, PolicyRule, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
+import type { Pod, PodDisruptionBudget, ResourceQuota, ServiceAccount, ClusterRole, ClusterRoleBinding, DeleteOptions, KubeObject, List, NonResourceAttributes, ResourceAttributes, Role, RoleBinding, SelfSubjectAccessReview, Status } from './types/index.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -78,6 +92,18 @@ export interface ApiHandlersOptions {
   compactionIntervalMs?: number;
   /** The API server's registry and series; without it the handlers make their own (tests, library use). */
   metrics?: ApiServerMetrics;
+  /**
+   * Calls admission webhooks over HTTPS (src/api/http/webhook-client.ts).
+   * Without it (the simulated runtime) a matching webhook cannot be called,
+   * and its failurePolicy decides: Fail refuses the request, Ignore lets it by.
+   */
+  webhookCaller?: WebhookCaller;
+  /**
+   * The key service account tokens are signed with (at least 32 bytes). The
+   * actor keeps one on its disk so tokens outlive a restart; without it the
+   * handlers draw one from `random` (tokens die with the handlers).
+   */
+  serviceAccountSigningKey?: Uint8Array;
 }
 
 /** Kubernetes' etcd health check gives the store this long to answer (--etcd-healthcheck-timeout, 2 s). */
@@ -89,7 +115,7 @@ const STORE_HEALTH_KEY = '/registry/health';
 export const COMPACTION_INTERVAL_MS_DEFAULT = 300_000;
 
 /** The namespaces every cluster has. */
-export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+export { SYSTEM_NAMESPACES };
 /** Holds a terminating namespace until its content is gone (Kubernetes' namespace controller does this with spec.finalizers). */
 const NAMESPACE_FINALIZER = 'kubethreads.io/namespace-content';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
@@ -97,8 +123,6 @@ const SCHEDULING_GROUP = 'scheduling.k8s.io';
 /** Kubernetes' opt-out of the start-up reconciliation of a bootstrap role or binding. */
 const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const EVERYTHING = { labels: [], fields: [] };
-/** Compare-and-swap rounds on a quota's status before a pod create gives up (a namespace under a create storm). */
-const QUOTA_CAS_RETRIES_MAX = 32;
 /**
  * Bookmarks go to each watcher that allows them this often: Kubernetes' cacher
  * sends one about once a minute. Every second (the tick) cost a message per
@@ -113,14 +137,14 @@ export class ApiHandlers {
   private readonly caches = new Map<string, WatchCache>();
   private readonly authorizer: RbacAuthorizer;
   private readonly now: () => number;
-  /** Pod creates between their quota charge and their write, per namespace: the recount waits for them. */
-  private readonly quotaInFlight = new Map<string, number>();
-  /** The revision of the last pod created after a quota charge, per namespace: the recount waits until the pod cache has it. */
-  private readonly quotaChargedRevision = new Map<string, number>();
+  /** Mutating then validating plugins, in Kubernetes' order; see the constructor. */
+  readonly admission: AdmissionChain;
+  private readonly quotaAdmission: ResourceQuotaAdmission;
+  private tokens: ServiceAccountTokens | undefined;
+  private readonly signingKey: Uint8Array | undefined;
+  private readonly random: () => number;
   /** Cleanups of terminating namespaces in flight (awaited by `settle` in tests). */
   private readonly pending = new Set<Promise<unknown>>();
-  /** Namespaces this server was asked to delete: admission reads them from the store, never the cache. */
-  private readonly namespacesDeleted = new Set<string>();
   /** The revision to compact to at the next compaction (seen one interval ago), and when that is due. */
   private compaction: { revision: number; dueMs: number } | undefined;
   private readonly compactionIntervalMs: number;
@@ -143,10 +167,25 @@ export class ApiHandlers {
       cached: (info, key) => this.caches.get(cacheId(info))?.get(key),
     });
     this.now = options.now;
+    this.random = options.random;
+    this.signingKey = options.serviceAccountSigningKey;
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
     for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 })));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
     this.crds = this.crdController();
+    const context: AdmissionContext = { registry: this.registry, cache: (info) => this.cache(info), info: (g, v, r) => this.info(g, v, r), now: options.now };
+    this.quotaAdmission = new ResourceQuotaAdmission(context);
+    const webhooks = { context, caller: options.webhookCaller, random: options.random };
+    // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, ServiceAccount, Priority, the webhooks, ResourceQuota last.
+    this.admission = new AdmissionChain([
+      new NamespaceLifecycle(context),
+      new RbacEscalation(context, { decide: (user, attributes) => this.decide(user, attributes), uncovered: (user, rules, ns) => this.authorizer.uncovered(user, rules, ns) }),
+      new ServiceAccountAdmission(),
+      new Priority(context),
+      new WebhookAdmission('mutating', webhooks),
+      new WebhookAdmission('validating', webhooks),
+      this.quotaAdmission,
+    ]);
     this.metrics.observeState({
       watchers: () => [...this.caches.values()].map((c) => ({ group: c.info.group, version: c.info.version, kind: c.info.kind, count: c.watcherCount })),
       objects: () => [...this.caches.values()].map((c) => ({ resource: c.info.group === '' ? c.info.resource : `${c.info.resource}.${c.info.group}`, count: c.objectCount })),
@@ -308,6 +347,36 @@ export class ApiHandlers {
     };
   }
 
+  /**
+   * Signs the tokens TokenRequest hands out and verifies them when they come
+   * back. A key drawn from `random` is drawn on first use, so handlers that
+   * never see a service account token draw no more randomness than before.
+   */
+  get serviceAccountTokens(): ServiceAccountTokens {
+    this.tokens ??= new ServiceAccountTokens(this.signingKey ?? Uint8Array.from({ length: SIGNING_KEY_BYTES_MIN }, () => Math.floor(this.random() * 256)));
+    return this.tokens;
+  }
+
+  /**
+   * Authenticates the tokens TokenRequest issued; accounts and bound objects
+   * come from the watch caches, or the store when the cache does not show
+   * them yet (an account created a moment ago), as Kubernetes' token getter.
+   */
+  serviceAccountAuthenticator(rejected?: (reason: string) => void): ServiceAccountAuthenticator {
+    const accounts = this.info('', 'v1', 'serviceaccounts');
+    return new ServiceAccountAuthenticator(() => this.serviceAccountTokens, {
+      serviceAccountUid: async (namespace, name) => (await this.lookup(accounts, namespace, name))?.metadata.uid,
+      boundObject: (kind, namespace, name) => this.lookup(this.info('', 'v1', kind === 'Pod' ? 'pods' : kind === 'Secret' ? 'secrets' : 'nodes'), kind === 'Node' ? undefined : namespace, name),
+      now: () => this.now(),
+      rejected,
+    });
+  }
+
+  /** An object from the watch cache, or from the store when the cache does not have it (yet). */
+  private async lookup(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    return this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object;
+  }
+
   /** The authorizer's decision, without throwing (SelfSubjectAccessReview, tests). */
   decide(user: UserInfo, attributes: RequestAttributes): Decision {
     return this.authorizer.authorize(user, attributes);
@@ -382,7 +451,8 @@ export class ApiHandlers {
       throw storeDeadlineAsTimeout(error);
     });
     if (info.custom !== undefined) result = { ...result, body: servedAs(info, result.body) };
-    return warnings.length === 0 ? result : { ...result, warnings };
+    const all = [...warnings, ...(result.warnings ?? [])];
+    return all.length === 0 ? result : { ...result, warnings: all };
   }
 
   /**
@@ -427,27 +497,26 @@ export class ApiHandlers {
       case 'update': {
         const name = need(request.name);
         if (request.subresource === 'scale') return ok(await this.registry.updateScale(info, ns, name, request.body));
-        await this.admitWrite(info, ns);
-        this.confirmNoEscalation(user, info, ns, request.body);
-        if (info.resource === 'priorityclasses' && request.subresource === undefined) this.admitPriorityClass(request.body, false);
-        if (info.resource === 'pods' && request.subresource === undefined) await this.keepPodPriority(info, ns, name, request.body);
-        const result = await this.registry.update(info, ns, name, request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
-        return { code: result.created ? 201 : 200, body: result.object };
+        const attributes = this.attributes('UPDATE', info, request, user, ns, name);
+        await this.admission.run(attributes);
+        const result = await this.registry.update(info, ns, name, attributes.object ?? request.body, { subresource: request.subresource, fieldManager: q.fieldManager, dryRun: q.dryRun });
+        return withWarnings({ code: result.created ? 201 : 200, body: result.object }, attributes.warnings);
       }
       case 'patch': {
         const name = need(request.name);
         if (request.patchType === undefined) throw apiErrors.unsupportedMediaType('(none)');
-        if (request.patchType === 'apply') await this.admitWrite(info, ns);
         const subresource = request.patchType === 'apply' ? (request.subresource ?? 'apply') : request.subresource;
         const options = { subresource: subresource === 'apply' ? 'apply' : subresource, fieldManager: q.fieldManager, force: q.force, dryRun: q.dryRun };
-        const result = info.group === RBAC_GROUP && !q.dryRun && !user.groups.includes(SYSTEM_MASTERS)
-          ? await this.patchPolicy(info, ns, name, request, user, options)
-          : await this.registry.patch(info, ns, name, request.patchType, request.body, options);
+        const result = await this.admittedPatch(info, ns, name, request, user, options);
         const body = request.subresource === 'scale' ? await this.registry.getScale(info, ns, name) : result.object;
-        return { code: result.created ? 201 : 200, body };
+        return withWarnings({ code: result.created ? 201 : 200, body }, result.warnings);
       }
-      case 'delete':
-        return this.delete(info, ns, need(request.name), deleteOptions(request.body, q));
+      case 'delete': {
+        const name = need(request.name);
+        const options = deleteOptions(request.body, q);
+        await this.admission.run(this.attributes('DELETE', info, { ...request, body: undefined }, user, ns, name));
+        return this.delete(info, ns, name, options);
+      }
       case 'deletecollection':
         return this.deleteCollection(info, ns, q, deleteOptions(request.body, q));
       case 'watch':
@@ -512,21 +581,6 @@ export class ApiHandlers {
     return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, counted);
   }
 
-  /** NamespaceLifecycle: no new objects in a missing or terminating namespace. */
-  private async admitWrite(info: ResourceInfo, namespace: string | undefined, creating = false): Promise<void> {
-    if (!info.namespaced || namespace === undefined) return;
-    const nsInfo = this.info('', 'v1', 'namespaces');
-    // As Kubernetes' NamespaceLifecycle: an active namespace in the cache admits at once; a namespace the cache
-    // lacks (just created) or that this server was asked to delete is looked up in the store.
-    const cached = this.namespacesDeleted.has(namespace) ? undefined : this.cache(nsInfo).get(storageKey(nsInfo, undefined, namespace));
-    if (cached !== undefined && cached.metadata.deletionTimestamp === undefined) return;
-    const stored = await this.registry.read(nsInfo, undefined, namespace);
-    if (stored === undefined) throw apiErrors.notFound('namespaces', '', namespace);
-    if (creating && stored.object.metadata.deletionTimestamp !== undefined && info.resource !== 'events') {
-      throw apiErrors.forbiddenAdmission(`unable to create new content in namespace ${namespace} because it is being terminated`, info.resource, info.group, '');
-    }
-  }
-
   private async create(info: ResourceInfo, request: ApiRequest, user: UserInfo): Promise<ApiResult> {
     const ns = request.namespace;
     const q = request.query ?? {};
@@ -539,6 +593,16 @@ export class ApiHandlers {
       await evictPod(this.evictionStore(info), ns ?? 'default', need(request.name), request.body);
       return { code: 201, body: successStatus(201) };
     }
+    if (request.subresource === 'token') {
+      const accounts = this.info('', 'v1', 'serviceaccounts');
+      const tokenRequest = await requestToken(this.serviceAccountTokens, {
+        serviceAccount: async (namespace, name) => (await this.lookup(accounts, namespace, name)) as ServiceAccount | undefined,
+        boundObject: (kind, namespace, name) => this.lookup(this.info('', 'v1', kind === 'Pod' ? 'pods' : kind === 'Secret' ? 'secrets' : 'nodes'), kind === 'Node' ? undefined : namespace, name),
+        now: () => this.now(),
+        random: () => this.random(),
+      }, ns ?? 'default', need(request.name), request.body);
+      return { code: 201, body: tokenRequest };
+    }
     if (request.subresource !== undefined) throw apiErrors.methodNotAllowed(`create is not supported on ${info.resource}/${request.subresource}`);
     if (info.resource === 'selfsubjectaccessreviews') return this.selfSubjectAccessReview(user, request.body);
     if (info.custom !== undefined && this.crds.isTerminating(info.custom.definition)) {
@@ -550,65 +614,52 @@ export class ApiHandlers {
       namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
       this.authorize(user, { ...request, namespace });
     }
-    await this.admitWrite(info, namespace, true);
-    this.confirmNoEscalation(user, info, namespace, request.body);
-    if (info.resource === 'pods') await this.admitPodPriority(request.body);
-    if (info.resource === 'priorityclasses') this.admitPriorityClass(request.body, true);
-    if (info.resource === 'resourcequotas') return { code: 201, body: await this.createQuota(info, namespace!, request.body, q) };
-    if (info.resource === 'pods' && namespace !== undefined && this.quotasOf(namespace).length > 0) return this.createPodUnderQuota(info, namespace, request.body, q);
-    const object = await this.registry.create(info, namespace, request.body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
-    return { code: 201, body: object };
+    const meta = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata : {};
+    const attributes = this.attributes('CREATE', info, request, user, namespace, typeof meta.name === 'string' ? meta.name : '');
+    await this.admission.admit(attributes);
+    let written: KubeObject | undefined;
+    try {
+      await this.admission.validate(attributes);
+      const body = attributes.object ?? request.body;
+      if (info.resource === 'resourcequotas') written = await this.createQuota(info, namespace!, body, q);
+      else written = await this.registry.create(info, namespace, body, { fieldManager: q.fieldManager, dryRun: q.dryRun });
+    } finally {
+      this.admission.finished(attributes, q.dryRun ? undefined : written);
+    }
+    return withWarnings({ code: 201, body: written! }, attributes.warnings);
   }
 
-  private priorityClasses(): PriorityClass[] {
-    return this.cache(this.info(SCHEDULING_GROUP, 'v1', 'priorityclasses')).list(undefined, EVERYTHING).items as PriorityClass[];
+  /** The admission attributes of a request; its body is the object admission sees (and mutating plugins change). */
+  private attributes(operation: AdmissionAttributes['operation'], info: ResourceInfo, request: ApiRequest, user: UserInfo, namespace: string | undefined, name: string): AdmissionAttributes {
+    return {
+      operation, resource: info, subresource: request.subresource, namespace, name,
+      object: isObject(request.body) ? request.body : undefined,
+      userInfo: user, dryRun: request.query?.dryRun === true, fieldManager: request.query?.fieldManager,
+    };
   }
 
   /**
-   * Kubernetes' Priority admission: spec.priority and spec.preemptionPolicy
-   * from the pod's PriorityClass (or the global default); 403 for an unknown
-   * class or a priority that disagrees. A class the cache does not show yet
-   * (created a moment ago) is read from the store.
+   * A patch goes through admission as an UPDATE. When a plugin must see the
+   * patched object (RBAC escalation, a matching webhook), the patch is
+   * computed as a dry run, admitted (mutating plugins may change it), then
+   * written as an update pinned to the revision it was computed from (409
+   * if the object moved meanwhile). A scale patch is admitted without it.
    */
-  private async admitPodPriority(body: unknown): Promise<void> {
-    if (!isObject(body) || !isObject(body.spec)) return;
-    const info = this.info(SCHEDULING_GROUP, 'v1', 'priorityclasses');
-    const wanted = typeof body.spec.priorityClassName === 'string' ? body.spec.priorityClassName : '';
-    let stored: PriorityClass | undefined;
-    if (wanted !== '' && this.cache(info).get(storageKey(info, undefined, wanted)) === undefined) {
-      stored = (await this.registry.read(info, undefined, wanted))?.object as PriorityClass | undefined;
+  private async admittedPatch(info: ResourceInfo, ns: string | undefined, name: string, request: ApiRequest, user: UserInfo, options: { subresource?: string; fieldManager?: string; force?: boolean; dryRun?: boolean }) {
+    const attributes = this.attributes('UPDATE', info, { ...request, body: undefined }, user, ns, name);
+    if (options.subresource === 'scale' || !this.admission.wantsObject(attributes)) {
+      await this.admission.run(attributes);
+      return { ...(await this.registry.patch(info, ns, name, request.patchType!, request.body, options)), warnings: attributes.warnings };
     }
-    const lookup = (name: string) => (this.cache(info).get(storageKey(info, undefined, name)) as PriorityClass | undefined) ?? (stored?.metadata.name === name ? stored : undefined);
-    const result = admitPodPriority(body.spec, lookup, globalDefaultClass(this.priorityClasses()));
-    if (!result.ok) {
-      const meta = isObject(body.metadata) ? body.metadata : {};
-      const name = String(meta.name ?? meta.generateName ?? '');
-      throw apiErrors.forbiddenAdmission(`pods "${name}" is forbidden: ${result.message}`, 'pods', '', name);
-    }
-  }
-
-  /**
-   * The Priority admission on pod update: a body without spec.priority or
-   * spec.preemptionPolicy keeps the stored ones (admission set them at
-   * create; the update's validation then refuses any other change to them).
-   */
-  private async keepPodPriority(info: ResourceInfo, namespace: string | undefined, name: string, body: unknown): Promise<void> {
-    if (!isObject(body) || !isObject(body.spec)) return;
-    if (body.spec.priority !== undefined && body.spec.preemptionPolicy !== undefined) return;
-    // The cache may not show a pod created a moment ago: then the store.
-    const stored = (this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object) as Pod | undefined;
-    if (stored?.spec === undefined) return;
-    if ((body.spec.priority === undefined || body.spec.priority === null) && stored.spec.priority !== undefined) body.spec.priority = stored.spec.priority;
-    if ((body.spec.preemptionPolicy === undefined || body.spec.preemptionPolicy === null) && stored.spec.preemptionPolicy !== undefined) body.spec.preemptionPolicy = stored.spec.preemptionPolicy;
-  }
-
-  /** The Priority admission of a PriorityClass write: one global default at most. */
-  private admitPriorityClass(body: unknown, creating: boolean): void {
-    if (!isObject(body)) return;
-    const refusal = admitPriorityClass(body, this.priorityClasses(), creating);
-    if (refusal === undefined) return;
-    const name = isObject(body.metadata) ? String(body.metadata.name ?? '') : '';
-    throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: ${refusal}`, 'priorityclasses', SCHEDULING_GROUP, name);
+    const preview = await this.registry.patch(info, ns, name, request.patchType!, request.body, { ...options, dryRun: true });
+    attributes.object = preview.object;
+    if (preview.created) attributes.operation = 'CREATE';
+    await this.admission.run(attributes);
+    const warnings = attributes.warnings;
+    if (options.dryRun) return { object: attributes.object as typeof preview.object, created: preview.created, warnings };
+    if (preview.created) return { ...(await this.registry.patch(info, ns, name, request.patchType!, request.body, options)), warnings };
+    const subresource = options.subresource === 'apply' ? undefined : options.subresource;
+    return { ...(await this.registry.update(info, ns, name, attributes.object, { subresource, fieldManager: options.fieldManager })), warnings };
   }
 
   /** The API server's side of an eviction: the pod and its budgets through this server's registry and watch cache. */
@@ -633,11 +684,6 @@ export class ApiHandlers {
     };
   }
 
-  private quotasOf(namespace: string): ResourceQuota[] {
-    const items = this.cache(this.info('', 'v1', 'resourcequotas')).list(namespace, EVERYTHING).items as ResourceQuota[];
-    return items.filter(tracksPods);
-  }
-
   private podsOf(namespace: string): Pod[] {
     return this.cache(this.info('', 'v1', 'pods')).list(namespace, EVERYTHING).items as Pod[];
   }
@@ -652,71 +698,6 @@ export class ApiHandlers {
   }
 
   /**
-   * Quota admission (Kubernetes' ResourceQuota plugin): charge the pod to
-   * every quota of its namespace by a compare-and-swap on the quota's
-   * status.used (its resourceVersion), then create it. Two concurrent
-   * creates read the same usage, but only one CAS wins; the other re-reads
-   * and is judged on the new usage, so both cannot slip under the limit.
-   * A create that fails after its charge leaves usage high until the recount.
-   */
-  private async createPodUnderQuota(info: ResourceInfo, namespace: string, body: unknown, q: ApiQuery): Promise<ApiResult> {
-    const quotaInfo = this.info('', 'v1', 'resourcequotas');
-    // Defaulting first, so the charge sees the pod as it will be stored; a dry run charges nothing.
-    const preview = await this.registry.create(info, namespace, body, { dryRun: true });
-    const pod = preview as unknown as Pod;
-    const podName = preview.metadata.name || preview.metadata.generateName || '';
-    if (q.dryRun) {
-      for (const quota of this.quotasOf(namespace)) {
-        const result = chargeQuota(quota, pod);
-        if (!result.ok) throw apiErrors.forbiddenAdmission(`pods "${podName}" is forbidden: ${result.message}`, 'pods', '', podName);
-      }
-      return { code: 201, body: preview };
-    }
-    this.quotaInFlight.set(namespace, (this.quotaInFlight.get(namespace) ?? 0) + 1);
-    try {
-      let quotas = this.quotasOf(namespace);
-      for (let attempt = 0; ; attempt++) {
-        const charges: { quota: ResourceQuota; used: Record<string, string> }[] = [];
-        for (const quota of quotas) {
-          const result = chargeQuota(quota, pod);
-          if (!result.ok) throw apiErrors.forbiddenAdmission(`pods "${podName}" is forbidden: ${result.message}`, 'pods', '', podName);
-          charges.push({ quota, used: result.used });
-        }
-        const conflicted = await this.writeCharges(quotaInfo, namespace, charges);
-        if (conflicted === undefined) break;
-        if (attempt >= QUOTA_CAS_RETRIES_MAX) {
-          throw apiErrors.conflict('resourcequotas', '', conflicted, `the quota's usage kept changing; ${QUOTA_CAS_RETRIES_MAX} attempts to charge pod ${podName} lost the race`);
-        }
-        // Someone charged first: judge again on what the store holds now.
-        const fresh = await Promise.all(quotas.map((quota) => this.registry.read(quotaInfo, namespace, quota.metadata.name ?? '')));
-        quotas = fresh.filter((f) => f !== undefined).map((f) => f.object as unknown as ResourceQuota).filter(tracksPods);
-      }
-      const object = await this.registry.create(info, namespace, body, { fieldManager: q.fieldManager });
-      const revision = Number(object.metadata.resourceVersion);
-      this.quotaChargedRevision.set(namespace, Math.max(this.quotaChargedRevision.get(namespace) ?? 0, revision));
-      return { code: 201, body: object };
-    } finally {
-      const left = (this.quotaInFlight.get(namespace) ?? 1) - 1;
-      if (left === 0) this.quotaInFlight.delete(namespace);
-      else this.quotaInFlight.set(namespace, left);
-    }
-  }
-
-  /** Writes each quota's new usage pinned to the resourceVersion it was computed from; the name of the first that moved meanwhile, if any. */
-  private async writeCharges(quotaInfo: ResourceInfo, namespace: string, charges: { quota: ResourceQuota; used: Record<string, string> }[]): Promise<string | undefined> {
-    for (const { quota, used } of charges) {
-      const next = { ...quota, status: { ...quota.status, hard: quota.spec?.hard ?? {}, used } };
-      try {
-        await this.registry.update(quotaInfo, namespace, quota.metadata.name ?? '', next, { subresource: 'status' });
-      } catch (error) {
-        if (error instanceof ApiError && error.reason === 'Conflict') return quota.metadata.name ?? '';
-        throw error;
-      }
-    }
-    return undefined;
-  }
-
-  /**
    * The quota controller's recount: status.used from the pods the cache
    * holds. Skipped for a namespace while a charged create is in flight or
    * the pod cache has not yet seen the last charged pod, so a recount never
@@ -728,7 +709,7 @@ export class ApiHandlers {
     let written = 0;
     for (const quota of this.cache(quotaInfo).list(undefined, EVERYTHING).items as ResourceQuota[]) {
       const namespace = quota.metadata.namespace ?? '';
-      if (this.quotaInFlight.has(namespace) || podCache.revision < (this.quotaChargedRevision.get(namespace) ?? 0)) continue;
+      if (!this.quotaAdmission.mayRecount(namespace, podCache.revision)) continue;
       const hard = quota.spec?.hard ?? {};
       const used = recount(quota, this.podsOf(namespace), this.now());
       if (JSON.stringify(used) === JSON.stringify(quota.status?.used ?? {}) && JSON.stringify(hard) === JSON.stringify(quota.status?.hard ?? {})) continue;
@@ -764,71 +745,13 @@ export class ApiHandlers {
     return { code: 201, body: review };
   }
 
-  /**
-   * RBAC's escalation prevention (Kubernetes' policybased storage): a user
-   * may write a Role or ClusterRole only with rules it holds itself (or the
-   * `escalate` verb on it), and bind a role only if it holds the role's rules
-   * where the binding applies (or the `bind` verb on that role).
-   */
-  private confirmNoEscalation(user: UserInfo, info: ResourceInfo, namespace: string | undefined, object: unknown): void {
-    if (info.group !== RBAC_GROUP || !isObject(object)) return;
-    const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
-    let rules: PolicyRule[];
-    let exemption: RequestAttributes;
-    if (info.resource === 'roles' || info.resource === 'clusterroles') {
-      rules = Array.isArray(object.rules) ? (object.rules as unknown as PolicyRule[]) : [];
-      exemption = { verb: 'escalate', apiGroup: RBAC_GROUP, resource: info.resource, namespace, name };
-    } else {
-      const ref = isObject(object.roleRef) ? object.roleRef : {};
-      const refResource = ref.kind === 'Role' ? 'roles' : 'clusterroles';
-      const refInfo = this.info(RBAC_GROUP, 'v1', refResource);
-      const refNamespace = refResource === 'roles' ? namespace : undefined;
-      // Kubernetes asks `bind` in the binding's namespace, also for a ClusterRole a RoleBinding refers to.
-      exemption = { verb: 'bind', apiGroup: RBAC_GROUP, resource: refResource, namespace, name: String(ref.name ?? '') };
-      if (this.decide(user, exemption).allowed) return;
-      const role = this.cache(refInfo).get(storageKey(refInfo, refNamespace, String(ref.name ?? '')));
-      if (role === undefined) throw apiErrors.notFound(refResource, RBAC_GROUP, String(ref.name ?? ''));
-      rules = (role as Role).rules ?? [];
-    }
-    if (this.decide(user, exemption).allowed) return;
-    const missing = this.authorizer.uncovered(user, rules, namespace);
-    if (missing.length === 0) return;
-    const held = missing.map((m) => (m.nonResourceURLs ? `{NonResourceURLs:${JSON.stringify(m.nonResourceURLs)}, Verbs:${JSON.stringify(m.verbs)}}`
-      : `{APIGroups:${JSON.stringify(m.apiGroups)}, Resources:${JSON.stringify(m.resources)}${m.resourceNames ? `, ResourceNames:${JSON.stringify(m.resourceNames)}` : ''}, Verbs:${JSON.stringify(m.verbs)}}`));
-    throw apiErrors.forbiddenAdmission(
-      `${info.resource}.${RBAC_GROUP} "${name}" is forbidden: user "${user.name}" (groups=${JSON.stringify(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${held.join('\n')}`,
-      info.resource, RBAC_GROUP, name,
-    );
-  }
-
-  /**
-   * A patch of a role or binding by a user who may not escalate: computed
-   * as a dry run, checked like a create, then written as an update pinned to
-   * the revision the patch was computed from (409 if it moved meanwhile).
-   */
-  private async patchPolicy(info: ResourceInfo, ns: string | undefined, name: string, request: ApiRequest, user: UserInfo, options: { subresource?: string; fieldManager?: string; force?: boolean }) {
-    const preview = await this.registry.patch(info, ns, name, request.patchType!, request.body, { ...options, dryRun: true });
-    this.confirmNoEscalation(user, info, ns, preview.object);
-    if (preview.created) return this.registry.patch(info, ns, name, request.patchType!, request.body, options);
-    return this.registry.update(info, ns, name, preview.object, { fieldManager: options.fieldManager });
-  }
-
   private async delete(info: ResourceInfo, ns: string | undefined, name: string, options: DeleteOptions): Promise<ApiResult> {
     if (info.resource === 'namespaces') return this.deleteNamespace(info, name, options);
-    if (info.resource === 'priorityclasses' && SYSTEM_PRIORITY_CLASSES.some((c) => c.metadata.name === name)) {
-      // As Kubernetes' priorityclass storage: the built-in classes stay.
-      throw apiErrors.forbiddenAdmission(`priorityclasses.${SCHEDULING_GROUP} "${name}" is forbidden: this is a system priority class and cannot be deleted`, 'priorityclasses', SCHEDULING_GROUP, name);
-    }
     const result = await this.registry.delete(info, ns, name, options);
     return { code: result.deleted ? 200 : 202, body: result.object };
   }
 
   private async deleteNamespace(info: ResourceInfo, name: string, options: DeleteOptions): Promise<ApiResult> {
-    if (SYSTEM_NAMESPACES.includes(name)) {
-      throw apiErrors.forbiddenAdmission(`namespace ${name} is a system namespace and cannot be deleted`, 'namespaces', '', name);
-    }
-    // From now on admission looks this namespace up in the store, not the cache (which may not show the deletion yet).
-    this.namespacesDeleted.add(name);
     const current = await this.registry.get(info, undefined, name);
     if (current.metadata.deletionTimestamp === undefined) {
       await this.registry.patch(info, undefined, name, 'strategic', { metadata: { finalizers: [NAMESPACE_FINALIZER] } });
@@ -940,6 +863,11 @@ function cacheId(info: ResourceInfo): string {
 function need(name: string | undefined): string {
   if (name === undefined || name === '') throw apiErrors.badRequest('a name is required for this request');
   return name;
+}
+
+/** A result with admission's warnings, if there are any. */
+function withWarnings(result: ApiResult, warnings: string[] | undefined): ApiResult {
+  return warnings === undefined || warnings.length === 0 ? result : { ...result, warnings };
 }
 
 function ok(body: KubeObject | List): ApiResult {

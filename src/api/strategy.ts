@@ -10,6 +10,7 @@ import { parseMilli } from './quantity.js';
 import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
 import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
 import { CRD_CLEANUP_FINALIZER, defaultCrd, validateCrd, validateCrdUpdate } from './crd/definition.js';
+import { defaultWebhookConfiguration, validateWebhookConfiguration } from './admission/webhook/validation.js';
 import { defaultCronJob, defaultJobSpec, prepareJobForCreate, preparePdbForCreate, validateCronJob, validateJob, validateJobUpdate, validatePdb } from './workloads-strategy.js';
 
 type Obj = KubeObject & Record<string, unknown>;
@@ -205,6 +206,10 @@ export function applyDefaults(info: ResourceInfo, obj: Obj): void {
       }
       break;
     }
+    case 'validatingwebhookconfigurations':
+    case 'mutatingwebhookconfigurations':
+      defaultWebhookConfiguration(obj, info.resource === 'mutatingwebhookconfigurations');
+      break;
     case 'namespaces': {
       if (!isObject(obj.spec)) obj.spec = {};
       if (!isObject(obj.status)) obj.status = {};
@@ -394,6 +399,8 @@ export function validateObject(info: ResourceInfo, obj: Obj): Causes {
     case 'poddisruptionbudgets': validatePdb(obj, causes); break;
     case 'services': validateService(obj, causes); break;
     case 'configmaps': validateStringMap(obj.data, 'data', causes); break;
+    case 'validatingwebhookconfigurations':
+    case 'mutatingwebhookconfigurations': validateWebhookConfiguration(obj, info.resource === 'mutatingwebhookconfigurations', causes); break;
     case 'secrets': {
       validateStringMap(obj.data, 'data', causes);
       if (isObject(obj.data)) {

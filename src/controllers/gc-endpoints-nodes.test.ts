@@ -121,9 +121,12 @@ describe('garbage collection, endpoints and node lifecycle in the simulated runt
       await h.sim.settle(h.standin.ask({ type: 'standin.setReady', body: { enabled: false } } satisfies StandInMsg));
       const pod = await h.get<Pod>(POD, second!.metadata.name!);
       await h.ask({ type: 'api.update', body: { ...POD, name: pod.metadata.name!, subresource: 'status', object: { ...pod, status: { ...pod.status, conditions: [{ type: 'Ready', status: 'False' }] } } } });
+      // Endpoints and slices are two writes: wait for both, not for the first one to land.
       await h.until('one ready, one not', async () => {
         const e = await h.get<Endpoints>(EP, 'web');
-        return e.subsets?.[0]?.addresses?.length === 1 && e.subsets[0].notReadyAddresses?.length === 1;
+        const [s] = await h.list<EndpointSlice>(SLICES, 'kubernetes.io/service-name=web');
+        return e.subsets?.[0]?.addresses?.length === 1 && e.subsets[0].notReadyAddresses?.length === 1
+          && s?.endpoints.find((x) => x.targetRef?.name === second!.metadata.name)?.conditions?.ready === false;
       });
       const [after] = await h.list<EndpointSlice>(SLICES, 'kubernetes.io/service-name=web');
       assert.deepEqual(after!.endpoints.find((e) => e.targetRef?.name === second!.metadata.name)?.conditions, { ready: false, serving: false, terminating: false });

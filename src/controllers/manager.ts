@@ -5,9 +5,9 @@
  * write goes through `guardedApi`, so nothing is written once `mayAct()`
  * turns false, even by a sync already in flight.
  */
-import type { ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Job, Lease, Node, Pod, PodDisruptionBudget, ReplicaSet, Service, StatefulSet } from '../api/types/index.js';
+import type { ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Endpoints, Job, Lease, Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, Service, ServiceAccount, StatefulSet } from '../api/types/index.js';
 import {
-  CONTROLLERREVISIONS, DAEMONSETS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NODES, PODS, REPLICASETS, SERVICES, STATEFULSETS, type ApiClient, type Clock,
+  CONTROLLERREVISIONS, DAEMONSETS, DEPLOYMENTS, ENDPOINTS, ENDPOINTSLICES, LEASES, NAMESPACES, NODES, PODS, REPLICASETS, SERVICES, STATEFULSETS, type ApiClient, type Clock,
 } from '../client/index.js';
 import { eventRecorder, guardedApi, type ControllerApi, type WriteRecord } from './common.js';
 import { DaemonSetController } from './daemonset.js';
@@ -20,7 +20,8 @@ import { CronJobController } from './cronjob.js';
 import { DisruptionController } from './disruption.js';
 import { JobController } from './job.js';
 import { TtlAfterFinishedController } from './ttl-after-finished.js';
-import { CRONJOBS, JOBS, PODDISRUPTIONBUDGETS } from './workload-resources.js';
+import { CRONJOBS, JOBS, PODDISRUPTIONBUDGETS, SERVICEACCOUNTS } from './workload-resources.js';
+import { ServiceAccountsController } from './serviceaccounts.js';
 import { SharedInformers, type Logger } from './runtime.js';
 import { StatefulSetController } from './statefulset.js';
 
@@ -55,6 +56,7 @@ export class ControllerManager {
   readonly cronJobs: CronJobController;
   readonly ttlAfterFinished: TtlAfterFinishedController;
   readonly disruption: DisruptionController;
+  readonly serviceAccounts: ServiceAccountsController;
   private running = false;
   private startedWorkers = false;
 
@@ -93,6 +95,9 @@ export class ControllerManager {
       api: this.api, clock, budgets: this.informers.get<PodDisruptionBudget>(PODDISRUPTIONBUDGETS), pods, replicaSets, deployments,
       recorder: recorder('controllermanager'), log: options.log,
     });
+    this.serviceAccounts = new ServiceAccountsController({
+      api: this.api, clock, namespaces: this.informers.get<Namespace>(NAMESPACES), serviceAccounts: this.informers.get<ServiceAccount>(SERVICEACCOUNTS), log: options.log,
+    });
   }
 
   /** Start the informers; the controllers' workers start once every informer has listed (as WaitForCacheSync). */
@@ -110,7 +115,7 @@ export class ControllerManager {
   }
 
   private controllers(): { start(): void; stop(): void }[] {
-    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle, this.statefulSets, this.daemonSets, this.jobs, this.cronJobs, this.ttlAfterFinished, this.disruption];
+    return [this.replicaSets, this.deployments, this.endpoints, this.garbageCollector, this.nodeLifecycle, this.statefulSets, this.daemonSets, this.jobs, this.cronJobs, this.ttlAfterFinished, this.disruption, this.serviceAccounts];
   }
 
   private waitForSync(): void {

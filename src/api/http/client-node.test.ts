@@ -91,4 +91,19 @@ describe('@kubernetes/client-node against the apiserver actor', () => {
       await informer.stop();
     }
   });
+
+  test('a ServiceAccount token from TokenRequest authenticates against the actor as the account, which RBAC then judges', async () => {
+    const namespace = 'default';
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'client' } } });
+    const issued = await core.createNamespacedServiceAccountToken({ namespace, name: 'client', body: { spec: { audiences: [] } } });
+    const token = issued.status?.token ?? '';
+    assert.equal(token.split('.').length, 3, 'a JWT');
+    const asAccount = new KubeConfig();
+    asAccount.loadFromOptions({
+      clusters: kc.getClusters(), users: [{ name: 'client', token }], contexts: [{ name: 'sa', cluster: kc.getCurrentCluster()!.name, user: 'client' }], currentContext: 'sa',
+    });
+    const refused = await asAccount.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace }).then(() => undefined, (error: { code?: number; body?: string }) => error);
+    assert.equal(refused?.code, 403);
+    assert.equal(JSON.parse(refused!.body!).message, 'configmaps is forbidden: User "system:serviceaccount:default:client" cannot list resource "configmaps" in API group "" in the namespace "default"');
+  });
 });

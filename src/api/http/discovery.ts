@@ -29,6 +29,7 @@ function subresourcesOf(info: ResourceInfo): Subresource[] {
       case 'scale': return { name, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] };
       case 'binding': return { name, kind: 'Binding', group: '', version: 'v1', verbs: ['create'] };
       case 'eviction': return { name, kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] };
+      case 'token': return { name, kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] };
       case 'log': return { name, kind: info.kind, group: '', version: 'v1', verbs: ['get'] };
       case 'finalize': return { name, kind: info.kind, group: info.group, version: info.version, verbs: ['update'] };
       default: return { name, kind: info.kind, group: info.group, version: info.version, verbs: ['get', 'patch', 'update'] };

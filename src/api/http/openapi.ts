@@ -32,6 +32,9 @@ const DESCRIPTIONS: Record<string, string> = {
   Event: 'Event is a report of an event somewhere in the cluster.',
   ConfigMap: 'ConfigMap holds configuration data for pods to consume.',
   Secret: 'Secret holds secret data of a certain type.',
+  ValidatingWebhookConfiguration: 'ValidatingWebhookConfiguration describes the configuration of and admission webhook that accept or reject and object without changing it.',
+  MutatingWebhookConfiguration: 'MutatingWebhookConfiguration describes the configuration of and admission webhook that accept or reject and may change the object.',
+  ServiceAccount: 'ServiceAccount binds together: * a name, understood by users, and perhaps by peripheral systems, for an identity * a principal that can be authenticated and authorized * a set of secrets',
   Deployment: 'Deployment enables declarative updates for Pods and ReplicaSets.',
   ReplicaSet: 'ReplicaSet ensures that a specified number of pod replicas are running at any given time.',
   StatefulSet: 'StatefulSet represents a set of pods with consistent identities. Identities are defined as: - Network: A single stable DNS and hostname. - Storage: As many VolumeClaims as requested. The StatefulSet guarantees that a given network identity will always map to the same storage identity.',
@@ -68,6 +71,13 @@ const TOP_LEVEL_FIELDS: Record<string, Record<string, unknown>> = {
     stringData: stringMap('stringData allows specifying non-binary secret data in string form; it is merged into data on write.'),
     type: string('Used to facilitate programmatic handling of secret data.'),
     immutable: { type: 'boolean', description: 'Immutable, if set to true, ensures that data stored in the Secret cannot be updated.' },
+  },
+  ValidatingWebhookConfiguration: { webhooks: opaqueList('Webhooks is a list of webhooks and the affected resources and operations.') },
+  MutatingWebhookConfiguration: { webhooks: opaqueList('Webhooks is a list of webhooks and the affected resources and operations.') },
+  ServiceAccount: {
+    secrets: opaqueList('Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'),
+    imagePullSecrets: opaqueList('ImagePullSecrets is a list of references to secrets in the same namespace to use for pulling any images in pods that reference this ServiceAccount.'),
+    automountServiceAccountToken: { type: 'boolean', description: 'AutomountServiceAccountToken indicates whether pods running as this service account should have an API token automatically mounted.' },
   },
   Event: {
     action: string('What action was taken/failed regarding to the Regarding object.'),

@@ -136,6 +136,17 @@ const ROLE_BINDING: Schema = {
 const SCHEMAS: Record<string, Schema> = {
   'v1/Namespace': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', { repeated: 'string' }] }] },
   'v1/ConfigMap': { 1: ['metadata', OBJECT_META], 2: ['data', { map: 'string' }], 3: ['binaryData', { map: 'bytes64' }], 4: ['immutable', 'bool'] },
+  // `kubectl create serviceaccount` and `kubectl create token` (a TokenRequest to serviceaccounts/NAME/token).
+  'v1/ServiceAccount': {
+    1: ['metadata', OBJECT_META],
+    2: ['secrets', { repeated: { 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'] } }],
+    3: ['imagePullSecrets', { repeated: { 1: ['name', 'string'] } }],
+    4: ['automountServiceAccountToken', 'bool'],
+  },
+  'authentication.k8s.io/v1/TokenRequest': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['audiences', { repeated: 'string' }], 3: ['boundObjectRef', { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] }], 4: ['expirationSeconds', 'int'] }],
+  },
   'v1/Secret': { 1: ['metadata', OBJECT_META], 2: ['data', { map: 'bytes64' }], 3: ['type', 'string'], 4: ['stringData', { map: 'string' }], 5: ['immutable', 'bool'] },
   'v1/Service': {
     1: ['metadata', OBJECT_META],

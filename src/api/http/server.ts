@@ -13,9 +13,10 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ANONYMOUS, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from '../auth.js';
+import { ANONYMOUS, PUBLIC_PATHS, type Authenticator, type UserInfo } from '../auth.js';
 import { ApiError, apiErrors } from '../errors.js';
 import { parseFieldValidation } from '../field-validation.js';
+import { impersonatedUser } from '../impersonation.js';
 import type { ApiHandlers, ApiQuery, ApiRequest, Verb } from '../handlers.js';
 import type { PatchType } from '../registry.js';
 import { RESOURCES, findResource, type ResourceInfo } from '../resources.js';
@@ -40,7 +41,8 @@ export const WATCH_TIMEOUT_SECONDS_MAX = 1800;
 
 export interface ApiHttpServerOptions {
   handlers: ApiHandlers;
-  authenticator: TokenAuthenticator;
+  /** Static tokens, service account tokens (a union of both in the API server). */
+  authenticator: Authenticator;
   /** Serve HTTPS with this material; without it plain HTTP (kubectl then sends no token). */
   tls?: TlsMaterial;
   host?: string;
@@ -118,7 +120,7 @@ export class ApiHttpServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    const authenticated = this.options.authenticator.authenticate(req.headers.authorization);
+    const authenticated = await this.options.authenticator.authenticate(req.headers.authorization);
     // A wrong token is 401 everywhere; no token is anonymous on the public paths only (then RBAC decides).
     if (authenticated === null) throw apiErrors.unauthorized();
     const healthParts = path.split('/');
@@ -136,7 +138,7 @@ export class ApiHttpServer {
       return this.text(res, answer.code, answer.body);
     }
     if (authenticated === undefined) throw apiErrors.unauthorized();
-    const user = authenticated;
+    const user = impersonatedUser(req.headers, authenticated, (u, attributes) => this.options.handlers.decide(u, attributes));
     if (path === '/metrics' && this.options.metrics !== undefined) {
       this.options.handlers.authorizePath(user, path);
       const body = await this.options.metrics();

@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalKvClient } from '../../kv/client/local-client.js';
-import { TokenAuthenticator } from '../auth.js';
+import { TokenAuthenticator, unionAuthenticator } from '../auth.js';
 import { ApiHandlers } from '../handlers.js';
 import { seededRandom } from '../testing.js';
 import { ApiHttpServer } from './server.js';
+import { httpsWebhookCaller } from './webhook-client.js';
 import { generateTls, kubeconfig, type TlsMaterial } from './tls.js';
 
 import { KUBECTL } from '../../testing/tools.js';
@@ -19,6 +20,8 @@ let sharedTls: TlsMaterial | undefined;
 
 export interface TestCluster {
   url: string;
+  /** The cluster CA, for clients made in the test (client-node with another user's token). */
+  caPem: string;
   token: string;
   dir: string;
   handlers: ApiHandlers;
@@ -26,7 +29,7 @@ export interface TestCluster {
   server: ApiHttpServer;
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** A raw HTTPS request with the admin token (or `token: null` for none). */
-  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string }): Promise<{ status: number; contentType: string; body: string; json(): any }>;
+  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string; headers?: Record<string, string> }): Promise<{ status: number; contentType: string; body: string; json(): any }>;
   /** GET a stream (a watch) with the admin token: its status and first `lines` lines, then hang up. */
   streamLines(path: string, lines: number): Promise<{ status: number; lines: string[] }>;
   close(): Promise<void>;
@@ -36,12 +39,15 @@ export async function startTestCluster(): Promise<TestCluster> {
   sharedTls ??= generateTls();
   const now = () => Date.now();
   const kv = new LocalKvClient({ now });
-  const handlers = new ApiHandlers({ kv, now, random: seededRandom(7) });
+  const handlers = new ApiHandlers({ kv, now, random: seededRandom(7), webhookCaller: httpsWebhookCaller });
   await handlers.start();
   const token = 'admin-token-for-tests';
-  const authenticator = new TokenAuthenticator([
-    { token, user: 'admin', groups: ['system:masters'] },
-    { token: 'scheduler-token', user: 'system:kube-scheduler', groups: [] },
+  const authenticator = unionAuthenticator([
+    new TokenAuthenticator([
+      { token, user: 'admin', groups: ['system:masters'] },
+      { token: 'scheduler-token', user: 'system:kube-scheduler', groups: [] },
+    ]),
+    handlers.serviceAccountAuthenticator(),
   ]);
   const server = new ApiHttpServer({ handlers, authenticator, tls: sharedTls, now, onInternalError: (e) => console.error('internal error', e) });
   const { url } = await server.start();
@@ -53,9 +59,9 @@ export async function startTestCluster(): Promise<TestCluster> {
     });
     if (input !== undefined) child.stdin!.end(input);
   });
-  const request = (method: string, path: string, o: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string } = {}) =>
+  const request = (method: string, path: string, o: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string; headers?: Record<string, string> } = {}) =>
     new Promise<{ status: number; contentType: string; body: string; json(): any }>((resolve, reject) => {
-      const headers: Record<string, string> = { Accept: o.accept ?? 'application/json' };
+      const headers: Record<string, string> = { Accept: o.accept ?? 'application/json', ...o.headers };
       const auth = o.token === undefined ? token : o.token;
       if (auth !== null) headers.Authorization = `Bearer ${auth}`;
       if (o.body !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
@@ -90,7 +96,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       req.end();
     });
   return {
-    url, token, dir, handlers, kv, server, kubectl, request, streamLines,
+    url, caPem: sharedTls.caPem, token, dir, handlers, kv, server, kubectl, request, streamLines,
     async close() {
       await server.close();
       handlers.stop();

@@ -378,6 +378,16 @@ export interface Secret extends KubeObject {
 }
 export type SecretList = List<Secret>;
 
+/** An identity for processes that talk to the API server: `system:serviceaccount:<namespace>:<name>`. */
+export interface ServiceAccount extends KubeObject {
+  apiVersion?: 'v1';
+  kind?: 'ServiceAccount';
+  secrets?: { kind?: string; namespace?: string; name?: string; uid?: string; apiVersion?: string }[];
+  imagePullSecrets?: { name?: string }[];
+  automountServiceAccountToken?: boolean;
+}
+export type ServiceAccountList = List<ServiceAccount>;
+
 export type { LabelSelector };
 
 // ---------- ResourceQuota ----------

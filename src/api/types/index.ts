@@ -11,3 +11,5 @@ export * from './rbac.js';
 export * from './scheduling.js';
 export * from './batch.js';
 export * from './policy.js';
+export * from './authentication.js';
+export * from './admissionregistration.js';

@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeRunFiles } from './output.js';
 import { cloudSink } from '../plugins/cloud.js';
+import { webhookSink } from '../plugins/webhook.js';
 import { kubeSink } from '../plugins/kubernetes/index.js';
 import { PluginRegistry, storeRegistry } from './registry.js';
 import { runScenario, type ChaosRun } from './run.js';
@@ -64,6 +65,12 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
     assert.ok(o.converged, 'the cluster converged once the API came back');
     assert.equal(o.snapshot.loadBalancers.length, 6, 'one load balancer for each of the 6 Services');
     assert.ok((o.snapshot.stats.failed.Unavailable ?? 0) > 0 && (o.snapshot.stats.appliedButTimedOutByOp['lb.create'] ?? 0) > 0, `the faults did bite: ${JSON.stringify(o.snapshot.stats)}`);
+  },
+  'webhook-down-fail-closed': (r) => {
+    const sink = webhookSink(r.state);
+    assert.ok(sink.writes.some((w) => !w.ok && (w.error ?? '').includes('failed calling webhook')), 'the dead webhook blocked writes');
+    assert.ok(sink.writes.some((w) => w.ok && w.invokeMs > sink.faults[0]!.untilMs!), 'writes were admitted again after the heal');
+    assert.ok((r.outcome.figures[0]!.apiUnavailabilityMs ?? 0) >= 3_000, 'the API was blocked for most of the fault');
   },
   'cloud-instance-termination': (r) => {
     const o = cloudSink(r.state).last!;

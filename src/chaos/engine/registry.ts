@@ -7,6 +7,7 @@
  */
 import { registerCloudPlugins } from '../plugins/cloud.js';
 import { registerKubernetesPlugins } from '../plugins/kubernetes/index.js';
+import { registerWebhookPlugins } from '../plugins/webhook.js';
 import { storeChecks } from './checks.js';
 import { storeNemeses } from './nemeses.js';
 import type { CheckPlugin, FigurePlugin, NemesisPlugin, TargetPlugin, WorkloadPlugin } from './types.js';
@@ -79,6 +80,7 @@ export function fullRegistry(): PluginRegistry {
   const registry = storeRegistry();
   registerCloudPlugins(registry);
   registerKubernetesPlugins(registry);
+  registerWebhookPlugins(registry);
   return registry;
 }
 

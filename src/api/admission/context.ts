@@ -1,0 +1,18 @@
+/**
+ * What the built-in plugins may read of the API server: the registry (the
+ * store), the watch caches and the served resources. The handlers provide
+ * it; plugins never reach into the handlers themselves.
+ */
+import type { Registry } from '../registry.js';
+import type { ResourceInfo } from '../resources.js';
+import type { WatchCache } from '../watch-cache.js';
+
+export interface AdmissionContext {
+  readonly registry: Registry;
+  cache(info: ResourceInfo): WatchCache;
+  info(group: string, version: string, resource: string): ResourceInfo;
+  now(): number;
+}
+
+/** A list of everything: no label or field selector. */
+export const EVERYTHING = { labels: [], fields: [] };
