@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { batcher, durableCounter, echo, sink, type EchoMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, sink, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -182,6 +182,20 @@ describe('threaded runtime', () => {
     await stalled;
     await eventually(async () => ((await system.ref('batcher').ask({ type: 'batches', body: null })) as number[]).length > 0, 'a batch');
     assert.deepEqual(await system.ref('batcher').ask({ type: 'batches', body: null }), [5]);
+  });
+
+  test('a fixed-rate ticker on a blocked thread drops the ticks that fell due, then keeps ticking', async () => {
+    const periodMs = 20;
+    const stallMs = 200;
+    await system.spawn(ticking, { name: 'ticker', args: { periodMs, mode: 'ticker' } });
+    const ticker = system.ref<TickingMsg>('ticker');
+    await ticker.ask({ type: 'stall', body: stallMs });
+    const droppedOf = async (): Promise<number> => (await system.inspect()).actors.find((a) => a.name === 'ticker')?.ticksDropped ?? 0;
+    // Ten due times passed during the block; at most one of them is delivered (a busier machine only drops more).
+    await eventually(async () => (await droppedOf()) >= stallMs / periodMs - 2, 'the missed ticks to be counted as dropped');
+    const { tickTimesMs } = await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null });
+    await eventually(async () => (await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null })).tickTimesMs.length > tickTimesMs.length + 2, 'ticks after the block');
+    await system.stop('ticker');
   });
 
   test('a child spawned by an actor stops with its parent', async () => {

@@ -465,7 +465,7 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   private placeholderStats(name: string, thread: string, state: ActorStats['state']): ActorStats {
-    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0, dropped: 0, askTimeouts: 0 };
+    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0, dropped: 0, askTimeouts: 0, ticksDropped: 0 };
   }
 
   private recordOrThrow(name: string): { record: ActorRecord; thread: ThreadHandle | undefined } {

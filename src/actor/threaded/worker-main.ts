@@ -75,6 +75,7 @@ function stats(name: string, summary = true): ActorStats {
     unhandled: cell?.counters.unhandled ?? 0,
     dropped: cell?.counters.dropped ?? 0,
     askTimeouts: cell?.counters.askTimeouts ?? 0,
+    ticksDropped: cell?.counters.ticksDropped ?? 0,
     ...(summary ? { summary: cell?.inspect() } : {}),
   };
 }

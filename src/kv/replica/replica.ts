@@ -161,7 +161,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let drainScheduled = false;
   let stopped = false;
 
-  ctx.timer('tick', tickMs, { type: 'tick', body: null });
+  // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
+  // plus whatever fsync, apply or snapshot ran before it, and stretched every election and heartbeat timeout.
+  ctx.ticker('tick', tickMs, { type: 'tick', body: null });
   scheduleDrain();
 
   // ---------------------------------------------------------------- the Ready loop
@@ -424,7 +426,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- time
   function onTick(): void {
-    ctx.timer('tick', tickMs, { type: 'tick', body: null });
     ticks++;
     node.tick();
     // A ReadIndex round whose heartbeats or answer were lost is never answered: start a new one for
