@@ -15,7 +15,11 @@
  *
  * Requests:
  * - writes (put, deleteRange, txn, compact, lease grant / revoke) are proposed
- *   on the leader; a follower answers NotLeader with the leader's name;
+ *   on the leader; a follower forwards them to the leader and relays its
+ *   answer (etcd forwards proposals); a replica that knows no live leader holds
+ *   them until one is elected, as long as the sender waits (`KvRouting.waitMs`);
+ *   senders that give no wait get NotLeader at once, naming the leader only
+ *   when it was heard from within an election timeout;
  * - linearizable reads wait for a ReadIndex round (batched: one round serves
  *   every read that arrived before it started) and for the apply index to reach
  *   it, on any replica;
@@ -37,9 +41,10 @@ import { checkProposal, storeFromBytes, storeToBytes } from '../mvcc/proposal.js
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
+import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js';
 import { ReplicaMetrics } from './metrics.js';
 import { isRaftMessage } from './raft-message.js';
-import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
 export const REPLICA_TICK_MS_DEFAULT = 100;
@@ -61,6 +66,8 @@ export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
 export const PENDING_PROPOSALS_MAX = 10_000;
 /** Linearizable reads waiting on this replica, for the same reason. */
 export const PENDING_READS_MAX = 10_000;
+/** Requests held for want of a live leader (and forwards in flight to it), for the same reason. */
+export const HELD_REQUESTS_MAX = 10_000;
 /** Ticks a ReadIndex round may go unanswered before it is retried: a heartbeat round trip takes one or two. */
 const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
@@ -69,6 +76,13 @@ const WATCH_PUMPS_PER_DRAIN_MAX = 64;
 interface PendingProposal {
   index: number;
   resolve(reply: ClientReply): void;
+}
+
+interface HeldRequest {
+  request: ClientRequest;
+  /** When the sender stops waiting (this replica's clock): what is left of it goes with the request when it is released. */
+  deadlineMs: number;
+  resolve(reply: ClientReply | Promise<ClientReply>): void;
 }
 
 interface PendingRead {
@@ -158,6 +172,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const revokesInFlight = new Set<number>();
   let leaderlessTicks = 0;
   let ticks = 0;
+  /** The tick at which the leader was last heard from: one silent for an election timeout is presumed down. */
+  let leaderHeardTick = 0;
+  const held = new Map<number, HeldRequest>();
+  let nextHeld = 0;
+  let forwardsInFlight = 0;
   let drainScheduled = false;
   let stopped = false;
 
@@ -205,6 +224,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       node.advance();
     }
     serveAppliedReads();
+    releaseHeld();
     maybeSnapshot();
     pumpWatches();
   }
@@ -387,9 +407,104 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     }
   }
 
-  function leaderName(): string | undefined {
+  /**
+   * The leader as far as this replica can vouch for it: itself when it leads,
+   * else the one Raft follows if heard from within an election timeout. A
+   * leader killed a moment ago stays Raft's `lead` until the next election;
+   * naming it sent clients to a dead replica for a whole attempt timeout.
+   */
+  function liveLeader(): number {
     const lead = node.leader();
+    if (lead === NONE) return NONE;
+    if (lead === args.id) return node.isLeader() ? lead : NONE;
+    return ticks - leaderHeardTick < electionTicks ? lead : NONE;
+  }
+
+  function leaderName(): string | undefined {
+    const lead = liveLeader();
     return lead === NONE ? undefined : nameOf(lead);
+  }
+
+  // ---------------------------------------------------------------- routing: forward, hold
+  function routeClient(body: ClientRequest & KvRouting): ClientReply | Promise<ClientReply> {
+    const { waitMs, forwarded, ...rest } = body;
+    const request = rest as ClientRequest;
+    const waitForMs = typeof waitMs === 'number' && Number.isFinite(waitMs) && forwarded !== true ? Math.max(0, waitMs) : 0;
+    if (!needsLeader(request) || node.isLeader()) return handleClient(request);
+    if (waitForMs <= 0) return handleClient(request);
+    const lead = liveLeader();
+    if (lead !== NONE) return request.type === 'range' ? handleClient(request) : forward(lead, request, waitForMs);
+    return hold(request, waitForMs);
+  }
+
+  /** Linearizable reads need a leader for their ReadIndex round; everything but serializable reads needs one. */
+  function needsLeader(request: ClientRequest): boolean {
+    return !(request.type === 'range' && (request.serializable === true || args.unsafeLocalReads === true));
+  }
+
+  function hold(request: ClientRequest, waitMs: number): ClientReply | Promise<ClientReply> {
+    if (held.size + forwardsInFlight >= HELD_REQUESTS_MAX) return unavailable('too many requests waiting for a leader', false);
+    const id = nextHeld++;
+    return new Promise<ClientReply>((resolve) => {
+      held.set(id, { request, deadlineMs: ctx.now() + waitMs, resolve });
+      ctx.timer(`hold.${id}`, waitMs, { type: 'holdExpired', body: { id } });
+    });
+  }
+
+  function onHoldExpired(id: number): void {
+    const request = held.get(id);
+    if (request === undefined) return;
+    held.delete(id);
+    request.resolve({ type: 'notLeader', leader: leaderName() });
+  }
+
+  /** A live leader is known again: serve, forward or read what was held for one. */
+  function releaseHeld(): void {
+    if (held.size === 0 || liveLeader() === NONE) return;
+    const nowMs = ctx.now();
+    const released = [...held];
+    held.clear();
+    for (const [id, request] of released) {
+      ctx.cancelTimer(`hold.${id}`);
+      request.resolve(routeClient({ ...request.request, waitMs: request.deadlineMs - nowMs }));
+    }
+  }
+
+  /**
+   * Send the request to the leader and relay its answer, naming the leader so
+   * the client goes there directly next time. One hop: the leader answers
+   * NotLeader rather than forwarding again.
+   */
+  function forward(lead: number, request: ClientRequest, waitMs: number): ClientReply | Promise<ClientReply> {
+    if (held.size + forwardsInFlight >= HELD_REQUESTS_MAX) return unavailable('too many requests waiting for a leader', false);
+    const leader = nameOf(lead);
+    const deadlineMs = ctx.now() + waitMs;
+    forwardsInFlight++;
+    const body: ClientRequest & KvRouting = { ...request, forwarded: true };
+    return ctx.ask<ClientReply>(leader, { type: 'kv', body }, { timeoutMs: waitMs }).then(
+      (reply): ClientReply | Promise<ClientReply> => {
+        forwardsInFlight--;
+        if (reply === null || typeof reply !== 'object') return unavailable(`${leader} sent a malformed reply to a forwarded request`, true);
+        if (reply.type !== 'notLeader') return { type: 'forwarded', leader, reply };
+        // It no longer leads (a restarted incarnation, or deposed): vouch for it no more, and wait for the next leader.
+        if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
+        const leftMs = deadlineMs - ctx.now();
+        return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader', leader: reply.leader };
+      },
+      (error: unknown): ClientReply | Promise<ClientReply> => {
+        forwardsInFlight--;
+        // Not delivered (the leader's actor is gone or restarting): it never saw the request. Its successor
+        // is being elected: stop vouching for it and hold the request for the new one.
+        const notDelivered = error instanceof ActorNotFoundError || (error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
+        if (notDelivered) {
+          if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
+          const leftMs = deadlineMs - ctx.now();
+          return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader' };
+        }
+        // It may have been proposed there: the outcome is unknown, as if the client had timed out on the leader.
+        return unavailable(`forwarded to ${leader}: ${error instanceof Error ? error.message : String(error)}`, true);
+      },
+    );
   }
 
   // ---------------------------------------------------------------- watches
@@ -476,12 +591,15 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             }
             if (m.type === 'msgHeartbeatResp') metrics.heartbeatAnswered(meta.from, ctx.now());
             node.step(m);
+            // Only a leader sends these; a deposed one campaigning again is not a live leader.
+            if (m.from === node.leader() && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap')) leaderHeardTick = ticks;
           }
           scheduleDrain();
           return undefined;
         }
         case 'kv':
-          return handleClient(msg.body);
+          if (typeof msg.body !== 'object' || msg.body === null || typeof msg.body.type !== 'string') return unhandled;
+          return routeClient(msg.body);
         case 'watchCreate': {
           const { watcher, clientWatchId, ...request } = msg.body;
           if (watcher === ctx.name || watcher.startsWith('$')) return kvError.watchNotFound();
@@ -523,6 +641,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         }
         case 'tick':
           onTick();
+          return undefined;
+        case 'holdExpired':
+          onHoldExpired(msg.body.id);
           return undefined;
         default:
           return unhandled;
