@@ -241,3 +241,18 @@ export const ticking = defineBehaviour<TickingMsg, { periodMs: number; mode: 'ti
     };
   },
 );
+
+/**
+ * Answers `echo` asks; every incarnation after the first blocks its thread in
+ * the factory for `restartBlockMs`, as a replica replaying a long log does.
+ */
+export const slowRestart = defineBehaviour<Message<'echo', unknown>, { restartBlockMs: number }>(import.meta.url, 'slow-restart', (ctx, args) => {
+  if (ctx.disk.read('started') !== undefined) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, args.restartBlockMs);
+  else {
+    ctx.disk.write('started', new Uint8Array([1]));
+    ctx.disk.fsync('started');
+  }
+  return {
+    receive: (msg) => (msg.type === 'echo' ? msg.body : unhandled),
+  };
+});

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { batcher, durableCounter, echo, sink, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, sink, slowRestart, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -196,6 +196,27 @@ describe('threaded runtime', () => {
     const { tickTimesMs } = await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null });
     await eventually(async () => (await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null })).tickTimesMs.length > tickTimesMs.length + 2, 'ticks after the block');
     await system.stop('ticker');
+  });
+
+  test('asks to an actor between incarnations fail at once, from the host and from other threads, until it runs again', async () => {
+    // The new incarnation blocks its thread for 3 s while starting; each ask gives up after 2 s. Waiting for the
+    // actor to answer, an ask sent as the restart begins would time out; knowing it restarts, the runtime fails it at once.
+    await system.spawn(slowRestart, { name: 'slow', args: { restartBlockMs: 3_000 }, supervision: { backoffMinMs: 5 } });
+    assert.equal(await system.ref('slow').ask({ type: 'echo', body: 'first' }), 'first');
+    await system.faults.kill('slow');
+    const failures: string[] = [];
+    let answered = false;
+    for (let i = 0; i < 400 && !answered; i++) {
+      const fromHost = system.ref('slow').ask({ type: 'echo', body: i }, { timeoutMs: 2_000 });
+      const fromPeer = system.ref<EchoMsg>('b').ask<{ ok: boolean; error?: string }>({ type: 'ask-peer', body: { to: 'slow', msg: { type: 'echo', body: i }, timeoutMs: 2_000 } }, { timeoutMs: 5_000 });
+      const [host, peer] = await Promise.all([fromHost.then(() => 'ok', (error: Error) => error.name), fromPeer.then((r) => (r.ok ? 'ok' : r.error!))]);
+      for (const outcome of [host, peer]) if (outcome !== 'ok') failures.push(outcome);
+      answered = host === 'ok' && peer === 'ok';
+      await sleep(20);
+    }
+    assert.ok(answered, 'the new incarnation answers once it has started');
+    assert.ok(failures.length > 0, 'some asks fell between incarnations');
+    assert.deepEqual([...new Set(failures)].filter((name) => name !== ActorUnavailableError.name && name !== ActorNotFoundError.name), [], `every ask during the restart failed at once: ${failures.join(', ')}`);
   });
 
   test('a child spawned by an actor stops with its parent', async () => {

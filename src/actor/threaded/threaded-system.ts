@@ -256,6 +256,9 @@ export class ThreadedSystem implements ActorSystem {
     const rules = this.router.links.list();
     if (rules.length > 0) await thread.control.setLinkFaults(rules);
     this.threads.set(name, thread);
+    // Issued in the same turn as the line above: a restart that completes later broadcasts its "up" to this thread too, after these.
+    const restarting = [...this.actors.values()].filter((r) => r.state === 'restarting');
+    await Promise.all(restarting.map((r) => thread.control.setUnavailable(r.name, 'restarting')));
     return thread;
   }
 
@@ -373,6 +376,8 @@ export class ThreadedSystem implements ActorSystem {
     try {
       await thread.control.startActor(spec);
       record.state = 'running';
+      // Only a restart marked it: a first start costs no broadcast (a cluster spawns thousands of actors).
+      if (this.router.isUnavailable(record.name)) await this.markUnavailable(record.name, null);
     } catch (error) {
       this.log.error({ actor: record.name, err: error }, 'actor failed to start');
       await this.handleExit(record, 'crashed', String(error));
@@ -411,9 +416,19 @@ export class ThreadedSystem implements ActorSystem {
     }
   }
 
+  /**
+   * Tell every router (this one first) that asks to `name` fail at once with
+   * `reason` (between incarnations), or that it answers again (`null`).
+   */
+  private async markUnavailable(name: string, reason: string | null): Promise<void> {
+    this.router.setUnavailable(name, reason);
+    await this.broadcast((c) => c.setUnavailable(name, reason));
+  }
+
   private async handleExit(record: ActorRecord, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'restarting';
+    if (!this.shuttingDown) void this.markUnavailable(record.name, 'restarting');
     if (kind === 'killed') {
       // Nobody is left to answer what was asked of it: fail those asks now, everywhere.
       this.router.asks.failTarget(record.name, 'killed');
@@ -442,6 +457,8 @@ export class ThreadedSystem implements ActorSystem {
   private async finish(record: ActorRecord, reason: DownEvent['reason'], error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'stopped';
+    // Stopped for good: the directory forgets it and asks get ActorNotFoundError, not "restarting".
+    if (this.router.isUnavailable(record.name)) void this.markUnavailable(record.name, null);
     const thread = this.threads.get(record.threadName);
     thread?.actors.delete(record.name);
     await this.setDirectory([[record.name, null]]);

@@ -84,6 +84,7 @@ const control: ThreadControl = {
   connect: (threadId, port) => router.connect(threadId, port),
   disconnect: (threadId) => router.disconnect(threadId),
   setDirectory: (updates) => router.setDirectory(updates),
+  setUnavailable: (name, reason) => router.setUnavailable(name, reason),
 
   async startActor(spec) {
     const behaviour = await loadBehaviour(spec.module, spec.behaviourId);
