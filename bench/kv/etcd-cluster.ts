@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { guardChild, guardDir, releaseChild, releaseDir } from './exit-guard.js';
+import { firstToReport } from './side.js';
 
 export interface EtcdClusterOptions {
   members: number;
@@ -201,13 +202,13 @@ export class EtcdCluster {
 
   /** Poll the members other than `excluded` until one leads in a term after `term`; resolves with the epoch time it was seen. */
   async waitNewLeader(term: number, timeoutMs: number, nowMs: () => number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const all = await this.statuses();
-      if (all.some((s) => s !== undefined && s.memberId === s.leader && s.raftTerm > term)) return nowMs();
-      await sleep(POLL_MS);
-    }
-    throw new Error(`etcd: no new leader after term ${term} within ${timeoutMs} ms`);
+    // Each member on its own loop: a round waiting on the restarting member's status saw the new leader late.
+    const seenAtMs = await firstToReport(this.members.map((_, i) => i), timeoutMs, nowMs, async (index) => {
+      const s = await this.status(index);
+      return s !== undefined && s.memberId === s.leader && s.raftTerm > term;
+    });
+    if (seenAtMs === undefined) throw new Error(`etcd: no new leader after term ${term} within ${timeoutMs} ms`);
+    return seenAtMs;
   }
 
   /** kill -9 the member and wait until it is reaped. */
