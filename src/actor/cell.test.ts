@@ -56,4 +56,14 @@ describe('fixed-rate ticker', () => {
     const { actors } = await sim.inspect();
     assert.equal(actors.find((a) => a.name === 't')?.ticksDropped, 9, 'ten ticks fell due during the pause; nine were dropped');
   });
+
+  test('a clock-offset fault moves the actor\'s now(), not its ticks', async () => {
+    const sim = new SimulatedSystem({ seed: 13 });
+    await sim.spawn(ticking, { name: 't', args: { periodMs: PERIOD_MS, mode: 'ticker' } });
+    await sim.runFor(3 * PERIOD_MS + PERIOD_MS / 2);
+    await sim.faults.clockOffset('t', -10_000);
+    await sim.runFor(10 * PERIOD_MS);
+    const log = await sim.settle(sim.ref<TickingMsg>('t').ask<TickLog>({ type: 'ticks', body: null }));
+    assert.equal(log.tickTimesMs.length, 13, 'ticks went on at the same rate after the clock was set back 10 s');
+  });
 });

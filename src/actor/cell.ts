@@ -27,6 +27,8 @@ export interface CellHost {
   readonly seed: number;
   /** Current time for an actor (its clock offset included). */
   now(actor: string): number;
+  /** A clock no offset fault moves, in ms, for schedules (tickers); without it, `now` of the actor. */
+  monotonicNow?(): number;
   /** Route an envelope (faults are applied on the way). */
   route(envelope: Envelope): void;
   /** Run `fn` after `ms` of this runtime's time. */
@@ -345,7 +347,9 @@ export class ActorCell {
    */
   startTicker(key: string, periodMs: number, msg: Message): void {
     const host = this.host;
-    let dueAtMs = host.now(this.name) + periodMs;
+    // A clock-offset fault moves the actor's now(), not its ticks: a monotonic clock keeps the grid (etcd ticks on one too).
+    const clock = (): number => host.monotonicNow?.() ?? host.now(this.name);
+    let dueAtMs = clock() + periodMs;
     let waiting = false;
     const delivered = (): void => {
       waiting = false;
@@ -369,7 +373,7 @@ export class ActorCell {
     };
     const arm = (): void => {
       if (this.state !== 'running') return;
-      const nowMs = host.now(this.name);
+      const nowMs = clock();
       dueAtMs += periodMs;
       if (dueAtMs <= nowMs) {
         // Behind by whole periods (a blocked thread, a paused actor): skip to the grid's next point, dropping the rest.

@@ -422,6 +422,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     };
   }
 
+  monotonicNow(): number {
+    return this.clockMs;
+  }
+
   asyncTouched(): void {
     this.asyncPending = true;
   }

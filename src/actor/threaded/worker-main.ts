@@ -32,6 +32,7 @@ const host: CellHost = {
   seed: data.seed,
   asks: router.asks,
   now: (actor) => Date.now() + (clockOffsets.get(actor) ?? 0),
+  monotonicNow: () => performance.now(),
   route: (envelope: Envelope) => router.route(envelope),
   schedule: (ms, fn) => router.schedule(ms, fn),
   flushSends: () => router.flushOutboxes(),
