@@ -87,8 +87,10 @@ describe('threaded runtime', () => {
     await system.spawn(echo, { name: 'waiter', supervision: { backoffMinMs: 5 } });
     const pending = system.ref('waiter').ask({ type: 'never', body: null }, { timeoutMs: 30_000 });
     const started = Date.now();
+    // Watched before the kill: the ask now fails as the kill begins, before the thread is gone.
+    const rejected = assert.rejects(pending, ActorUnavailableError);
     await system.faults.kill('waiter');
-    await assert.rejects(pending, ActorUnavailableError);
+    await rejected;
     assert.ok(Date.now() - started < 5_000);
     await system.faults.kill('ctr');
     await eventually(async () => {

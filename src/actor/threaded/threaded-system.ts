@@ -495,6 +495,11 @@ export class ThreadedSystem implements ActorSystem {
     const { record, thread } = this.recordOrThrow(name);
     record.forceRestart = restartNow;
     if (thread === undefined || thread.state !== 'up') return;
+    // Whatever it was asked will not be answered: fail those asks, and new ones, now rather than once the
+    // thread has gone (terminating a busy thread takes hundreds of ms on a loaded machine).
+    this.router.asks.failTarget(name, 'killed');
+    // Not awaited: the kill itself must not wait for every thread to hear of it.
+    void Promise.all([this.markUnavailable(name, 'killed'), this.broadcast((c) => c.actorDown(name, 'killed', undefined))]);
     if (thread.actors.size === 1) {
       // Its own thread: terminate it for real; the exit handler runs supervision.
       this.unpause(thread);

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { SimulatedSystem } from '../../actor/sim/sim-system.js';
 import { groupStatus, spawnEtcdGroup } from './group.js';
 import type { ClientReply, ReplicaMsg, ReplicaStatus } from './protocol.js';
+import { FORWARD_WAIT_MIN_MS } from './replica.js';
 
 const SETTLE = { maxMs: 120_000 };
 
@@ -34,6 +35,16 @@ describe('replica request routing: forward to the leader, hold while there is no
     assert.ok(reply.type === 'forwarded' && reply.leader === leader.name && reply.reply.type === 'put', JSON.stringify(reply));
     const read = await g.sim.settle(g.ask(leader.name, { type: 'range', key: 'k' }), SETTLE);
     assert.ok(read.type === 'range' && read.kvs[0]?.value === 'v', JSON.stringify(read));
+    await g.sim.shutdown();
+  });
+
+  test('a follower with too little wait left for a forward redirects to the leader instead (no forward left to time out)', async () => {
+    const g = await group(27);
+    const leader = await g.waitForLeader();
+    await g.sim.runFor(300);
+    const follower = g.names.find((n) => n !== leader.name)!;
+    const reply = await g.sim.settle(g.ask(follower, { type: 'put', key: 'k', value: 'v', waitMs: FORWARD_WAIT_MIN_MS - 1 }), SETTLE);
+    assert.deepEqual(reply, { type: 'notLeader', leader: leader.name });
     await g.sim.shutdown();
   });
 

@@ -68,6 +68,12 @@ export const PENDING_PROPOSALS_MAX = 10_000;
 export const PENDING_READS_MAX = 10_000;
 /** Requests held for want of a live leader (and forwards in flight to it), for the same reason. */
 export const HELD_REQUESTS_MAX = 10_000;
+/**
+ * A follower forwards a request only when the sender waits at least this long
+ * more: a leader busy with the writes of an election's backlog takes tens of
+ * ms to answer, and a forward that times out is an unknown outcome for the client.
+ */
+export const FORWARD_WAIT_MIN_MS = 100;
 /** Ticks a ReadIndex round may go unanswered before it is retried: a heartbeat round trip takes one or two. */
 const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
@@ -433,7 +439,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (!needsLeader(request) || node.isLeader()) return handleClient(request);
     if (waitForMs <= 0) return handleClient(request);
     const lead = liveLeader();
-    if (lead !== NONE) return request.type === 'range' ? handleClient(request) : forward(lead, request, waitForMs);
+    if (lead !== NONE) {
+      if (request.type === 'range') return handleClient(request);
+      // Too little wait left for the leader to answer a forward (a request held through an election): redirect
+      // instead. A forward that timed out would leave the client with an unknown outcome.
+      if (waitForMs < FORWARD_WAIT_MIN_MS) return { type: 'notLeader', leader: nameOf(lead) };
+      return forward(lead, request, waitForMs);
+    }
     return hold(request, waitForMs);
   }
 
