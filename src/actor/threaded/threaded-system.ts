@@ -258,7 +258,7 @@ export class ThreadedSystem implements ActorSystem {
     this.threads.set(name, thread);
     // Issued in the same turn as the line above: a restart that completes later broadcasts its "up" to this thread too, after these.
     const restarting = [...this.actors.values()].filter((r) => r.state === 'restarting');
-    await Promise.all(restarting.map((r) => thread.control.setUnavailable(r.name, 'restarting')));
+    await Promise.all(restarting.map((r) => thread.control.setUnavailable(r.name, NOT_SENT_RESTARTING)));
     return thread;
   }
 
@@ -428,7 +428,7 @@ export class ThreadedSystem implements ActorSystem {
   private async handleExit(record: ActorRecord, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'restarting';
-    if (!this.shuttingDown) void this.markUnavailable(record.name, 'restarting');
+    if (!this.shuttingDown) void this.markUnavailable(record.name, NOT_SENT_RESTARTING);
     if (kind === 'killed') {
       // Nobody is left to answer what was asked of it: fail those asks now, everywhere.
       this.router.asks.failTarget(record.name, 'killed');
@@ -499,7 +499,9 @@ export class ThreadedSystem implements ActorSystem {
     // thread has gone (terminating a busy thread takes hundreds of ms on a loaded machine).
     this.router.asks.failTarget(name, 'killed');
     // Not awaited: the kill itself must not wait for every thread to hear of it.
-    void Promise.all([this.markUnavailable(name, 'killed'), this.broadcast((c) => c.actorDown(name, 'killed', undefined))]);
+    // The mark's reason must not say "killed": an ask refused at its sender was never delivered, and callers
+    // (the kv client) read "killed" as "it may have been handled".
+    void Promise.all([this.markUnavailable(name, NOT_SENT_DOWN), this.broadcast((c) => c.actorDown(name, 'killed', undefined))]);
     if (thread.actors.size === 1) {
       // Its own thread: terminate it for real; the exit handler runs supervision.
       this.unpause(thread);
@@ -571,6 +573,10 @@ export class ThreadedSystem implements ActorSystem {
     };
   }
 }
+
+/** Reasons of asks refused at their sender (never delivered) while the target is going down or restarting. */
+const NOT_SENT_DOWN = 'going down (the ask was not sent)';
+const NOT_SENT_RESTARTING = 'restarting';
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;

@@ -508,8 +508,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         // Not delivered (the leader's actor is gone or restarting): it never saw the request. Its successor
         // is being elected: stop vouching for it and hold the request for the new one.
         const notDelivered = error instanceof ActorNotFoundError || (error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
-        if (notDelivered) {
+        // Down either way: forward nothing more to it.
+        if (error instanceof ActorNotFoundError || error instanceof ActorUnavailableError) {
           if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
+        }
+        if (notDelivered) {
           const leftMs = deadlineMs - ctx.now();
           return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader' };
         }
