@@ -13,7 +13,7 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import { epochNowMs } from './driver.js';
 import { EtcdCluster, etcdVersion } from '../../src/kv/etcd/cluster.js';
-import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
+import { DEFAULT_TIMING, sleepMs, type BenchSide, type LeaderInfo, type RaftTiming } from './side.js';
 import { FailoverWriter, runPhase, type BenchClock, type BenchKv, type PhaseSpec } from './workload.js';
 
 /** Per-call deadline for unary calls: the same as the replicated client's default request timeout. */
@@ -75,8 +75,8 @@ export function etcdBenchKv(client: Etcd3): BenchKv {
   };
 }
 
-export async function startEtcd(binary?: string): Promise<BenchSide & { version: string }> {
-  const cluster = await EtcdCluster.start({ members: 3, heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS, binary });
+export async function startEtcd(binary?: string, timing: RaftTiming = DEFAULT_TIMING): Promise<BenchSide & { version: string }> {
+  const cluster = await EtcdCluster.start({ members: 3, heartbeatMs: timing.heartbeatMs, electionMs: timing.electionMs, binary });
   let leaderClient: { index: number; client: Etcd3 } | undefined;
   let writer: FailoverWriter | undefined;
 

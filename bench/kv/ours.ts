@@ -13,7 +13,7 @@ import { groupStatus, spawnEtcdGroup } from '../../src/kv/replica/group.js';
 import type { ReplicaStatus } from '../../src/kv/replica/protocol.js';
 import { guardDir, releaseDir } from '../../src/kv/etcd/exit-guard.js';
 import { epochNowMs, kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
-import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide, type LeaderInfo } from './side.js';
+import { DEFAULT_TIMING, firstToReport, sleepMs, type BenchSide, type LeaderInfo, type RaftTiming } from './side.js';
 import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';
 
 const DRIVER = 'kv-bench-driver';
@@ -25,7 +25,7 @@ function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): Replic
   return all.find((s) => s !== undefined && s.role === 'leader' && s.term > termAfter);
 }
 
-export async function startOurs(): Promise<BenchSide> {
+export async function startOurs(timing: RaftTiming = DEFAULT_TIMING): Promise<BenchSide> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
   guardDir(dataDir);
   const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
@@ -43,7 +43,7 @@ export async function startOurs(): Promise<BenchSide> {
   try {
     const group = await spawnEtcdGroup(system, {
       replicas: 3,
-      replica: { tickMs: HEARTBEAT_MS, heartbeatTicks: 1, electionTicks: ELECTION_MS / HEARTBEAT_MS },
+      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs) },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
     const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });
@@ -69,12 +69,13 @@ export async function startOurs(): Promise<BenchSide> {
         await system.faults.kill(leader.id);
       },
       async waitNewLeader(term, timeoutMs) {
-        const deadline = Date.now() + timeoutMs;
-        while (Date.now() < deadline) {
-          if (leaderOf(await groupStatus(system, group.names, 200), term) !== undefined) return epochNowMs();
-          await sleepMs(STATUS_POLL_MS);
-        }
-        throw new Error(`kubethreads: no leader after term ${term} within ${timeoutMs} ms`);
+        // Each replica polled on its own: a round waiting on the restarting one (Promise.all) saw the new leader late.
+        const seenAtMs = await firstToReport(group.names, timeoutMs, epochNowMs, async (name) => {
+          const s = await system.ref(name).ask<ReplicaStatus>({ type: 'status', body: null }, { timeoutMs: 200 }).catch(() => undefined);
+          return s !== undefined && s.role === 'leader' && s.term > term;
+        });
+        if (seenAtMs === undefined) throw new Error(`kubethreads: no leader after term ${term} within ${timeoutMs} ms`);
+        return seenAtMs;
       },
       async waitHealthy(timeoutMs) {
         const deadline = Date.now() + timeoutMs;

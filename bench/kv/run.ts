@@ -8,7 +8,7 @@ import { renderTable, type Row } from '../lib/report.js';
 import { Latencies, exactPercentile, median, round } from '../lib/stats.js';
 import { etcdVersion } from '../../src/kv/etcd/cluster.js';
 import { startOurs } from './ours.js';
-import { ELECTION_MS, HEARTBEAT_MS, sleepMs, type BenchSide } from './side.js';
+import { ELECTION_MS, FAST_TIMING, HEARTBEAT_MS, sleepMs, type BenchSide, type RaftTiming } from './side.js';
 import { epochNowMs } from './driver.js';
 import { longestGapMs, type PhaseResult } from './workload.js';
 
@@ -18,6 +18,8 @@ export interface KvBenchOptions {
   sequentialOps: number;
   /** Requests in flight for the throughput rows. */
   outstanding: number;
+  /** Requests in flight for the saturation row (puts): enough to saturate etcd, whose own Go client peaks near 1,000. */
+  outstandingHigh: number;
   /** Duration of each throughput phase. */
   loadMs: number;
   /** Distinct keys the put phase cycles through. */
@@ -28,8 +30,10 @@ export interface KvBenchOptions {
   warmupOps: number;
   /** ...then this long of puts with `outstanding` in flight (the concurrent paths warm up too). */
   warmupLoadMs: number;
-  /** Leader kills for the failover rows; the median is reported. */
+  /** Leader kills for the failover rows; the median and p90 are reported. */
   failoverKills: number;
+  /** Leader kills with 150–300 ms election timeouts (FAST_TIMING), on a second cluster of each side; 0 leaves those rows out. */
+  fastFailoverKills: number;
   /** Steady writing before each kill. */
   failoverSteadyMs: number;
   /** `never`: kubethreads alone even when etcd is installed (tests). */
@@ -39,12 +43,12 @@ export interface KvBenchOptions {
 }
 
 export const defaultKvBenchOptions: KvBenchOptions = {
-  valueBytes: 256, sequentialOps: 2_000, outstanding: 64, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 200, warmupLoadMs: 2_000,
-  failoverKills: 5, failoverSteadyMs: 500, etcd: 'auto',
+  valueBytes: 256, sequentialOps: 2_000, outstanding: 64, outstandingHigh: 1_000, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 200, warmupLoadMs: 2_000,
+  failoverKills: 10, fastFailoverKills: 10, failoverSteadyMs: 500, etcd: 'auto',
 };
 
 export const quickKvBenchOptions: KvBenchOptions = {
-  ...defaultKvBenchOptions, sequentialOps: 200, loadMs: 1_000, getKeys: 200, warmupOps: 50, warmupLoadMs: 300, failoverKills: 1,
+  ...defaultKvBenchOptions, sequentialOps: 200, loadMs: 1_000, getKeys: 200, warmupOps: 50, warmupLoadMs: 300, failoverKills: 1, fastFailoverKills: 1,
 };
 
 export interface KvBenchRow {
@@ -65,19 +69,24 @@ export interface SideDetails {
   /** Put sent → event received: the watch path including the put itself. */
   watchFromSendUs: { p50: number; p90: number; p99: number; max: number; count: number };
   /** `serializableGet`: reads with no consensus and no disk, run like the get phase: roughly the client's ceiling on this machine. */
-  throughputOpsPerS: { put: number; get: number; cas: number; serializableGet: number };
+  throughputOpsPerS: { put: number; putHigh: number; get: number; cas: number; serializableGet: number };
   /** Errors per phase (all expected to be 0 outside failover) and the first error seen. */
   errors: Record<string, { count: number; first?: string }>;
   casFailed: number;
-  failover: Array<{
-    timeToLeaderMs: number;
-    longestGapMs: number;
-    acks: number;
-    writeErrors: number;
-    resumed: boolean;
-    /** The first few failed puts, as `+ms after the kill: error`. */
-    firstErrors: string[];
-  }>;
+  failover: FailoverKill[];
+  /** The same kills on a second cluster with 150–300 ms election timeouts (empty when not run). */
+  failoverFast: FailoverKill[];
+}
+
+/** One leader kill, as the failover writer lived it. */
+export interface FailoverKill {
+  timeToLeaderMs: number;
+  longestGapMs: number;
+  acks: number;
+  writeErrors: number;
+  resumed: boolean;
+  /** The first few failed puts, as `+ms after the kill: error`. */
+  firstErrors: string[];
 }
 
 export interface KvBenchResult {
@@ -142,6 +151,8 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
   const load = (op: 'put' | 'get' | 'serializableGet' | 'cas', prefix: string, keyspace: number) =>
     side.runPhase({ kind: 'load', op, prefix, outstanding: o.outstanding, durationMs: o.loadMs, valueBytes: v, keyspace });
   const put = await phase('put throughput', '/bench/put/', () => load('put', '/bench/put/', o.putKeyspace));
+  const putHigh = await phase(`put throughput at ${o.outstandingHigh} outstanding`, '/bench/puthigh/', () =>
+    side.runPhase({ kind: 'load', op: 'put', prefix: '/bench/puthigh/', outstanding: o.outstandingHigh, durationMs: o.loadMs, valueBytes: v, keyspace: o.putKeyspace }));
   const get = await phase('get throughput', '/bench/get/', async () => {
     await side.runPhase({ kind: 'populate', prefix: '/bench/get/', count: o.getKeys, valueBytes: v, outstanding: o.outstanding });
     return load('get', '/bench/get/', o.getKeys);
@@ -153,11 +164,28 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
   const cas = await phase('cas throughput', '/bench/cas/', () => load('cas', '/bench/cas/', o.outstanding));
   const watch = await phase('watch latency', '/bench/watch/', () => side.runPhase({ kind: 'watchLatency', prefix: '/bench/watch/', count: o.sequentialOps, valueBytes: v }));
 
-  const failover: SideDetails['failover'] = [];
-  for (let k = 0; k < o.failoverKills; k++) {
+  const failover = await measureFailover(side, o.failoverKills, o, progress);
+  return {
+    putLatencyUs: summary(seq.latenciesUs),
+    watchLatencyUs: { ...signedSummary(watch.latenciesUs), eventsBeforeAck: watch.eventsBeforeAck ?? 0 },
+    watchFromSendUs: summary(watch.sentToEventUs ?? []),
+    throughputOpsPerS: {
+      put: Math.round(throughput(put)), putHigh: Math.round(throughput(putHigh)), get: Math.round(throughput(get)), cas: Math.round(throughput(cas)), serializableGet: Math.round(throughput(serializableGet)),
+    },
+    errors,
+    casFailed: cas.casFailed ?? 0,
+    failover,
+    failoverFast: [],
+  };
+}
+
+/** `kills` leader kills under a steady writer: how long until a new leader, and the longest gap between acknowledged writes. */
+async function measureFailover(side: BenchSide, kills: number, o: KvBenchOptions, progress: Progress, label = 'failover'): Promise<FailoverKill[]> {
+  const failover: FailoverKill[] = [];
+  for (let k = 0; k < kills; k++) {
     await side.waitHealthy(HEALTHY_TIMEOUT_MS);
     const leader = await side.leader(HEALTHY_TIMEOUT_MS);
-    await side.writerStart('/bench/failover/', v);
+    await side.writerStart('/bench/failover/', o.valueBytes);
     await sleepMs(o.failoverSteadyMs);
     const killedAtMs = epochNowMs();
     await side.kill(leader);
@@ -170,19 +198,9 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
     if (!w.resumed) process.stderr.write(`bench kv: ${side.label} kill ${k + 1}: writes had not resumed ${RESUME_TIMEOUT_MS} ms after the new leader (${w.firstError ?? 'no error'})\n`);
     await side.waitHealthy(HEALTHY_TIMEOUT_MS);
     await side.runPhase({ kind: 'cleanup', prefix: '/bench/failover/' });
-    progress.step(`${side.label} failover ${k + 1}/${o.failoverKills}`);
+    progress.step(`${side.label} ${label} ${k + 1}/${kills}`);
   }
-  return {
-    putLatencyUs: summary(seq.latenciesUs),
-    watchLatencyUs: { ...signedSummary(watch.latenciesUs), eventsBeforeAck: watch.eventsBeforeAck ?? 0 },
-    watchFromSendUs: summary(watch.sentToEventUs ?? []),
-    throughputOpsPerS: {
-      put: Math.round(throughput(put)), get: Math.round(throughput(get)), cas: Math.round(throughput(cas)), serializableGet: Math.round(throughput(serializableGet)),
-    },
-    errors,
-    casFailed: cas.casFailed ?? 0,
-    failover,
-  };
+  return failover;
 }
 
 async function withSide<T>(start: () => Promise<BenchSide>, use: (side: BenchSide) => Promise<T>): Promise<T> {
@@ -206,14 +224,26 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
     ['sequential put latency p50', (d) => ms(d.putLatencyUs.p50), 'ms', 'lower'],
     ['sequential put latency p99', (d) => ms(d.putLatencyUs.p99), 'ms', 'lower'],
     [`put throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.put, 'ops/s', 'higher'],
+    [`put throughput, ${o.outstandingHigh} outstanding`, (d) => d.throughputOpsPerS.putHigh, 'ops/s', 'higher'],
     [`linearizable get throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.get, 'ops/s', 'higher'],
     [`compare-and-swap txn throughput, ${o.outstanding} outstanding`, (d) => d.throughputOpsPerS.cas, 'ops/s', 'higher'],
     // From the put's send: an event may beat its put's acknowledgement, so ack -> event can be negative (reported below the table).
     ['watch delivery latency p50 (put sent -> event)', (d) => ms(d.watchFromSendUs.p50), 'ms', 'lower'],
     ['watch delivery latency p99 (put sent -> event)', (d) => ms(d.watchFromSendUs.p99), 'ms', 'lower'],
     ['failover: time to a new leader (median of kills)', (d) => round(median(d.failover.map((f) => f.timeToLeaderMs)), 1), 'ms', 'lower'],
+    ['failover: time to a new leader (p90 of kills)', (d) => round(exactPercentile(d.failover.map((f) => f.timeToLeaderMs), 90), 1), 'ms', 'lower'],
     ['failover: longest gap between acked writes (median of kills)', (d) => round(median(d.failover.map((f) => f.longestGapMs)), 1), 'ms', 'lower'],
+    ['failover: longest gap between acked writes (p90 of kills)', (d) => round(exactPercentile(d.failover.map((f) => f.longestGapMs), 90), 1), 'ms', 'lower'],
   ];
+  if (o.fastFailoverKills > 0) {
+    const fast = `election ${FAST_TIMING.electionMs}-${2 * FAST_TIMING.electionMs} ms`;
+    pick.push(
+      [`failover, ${fast}: time to a new leader (median of kills)`, (d) => round(median(d.failoverFast.map((f) => f.timeToLeaderMs)), 1), 'ms', 'lower'],
+      [`failover, ${fast}: time to a new leader (p90 of kills)`, (d) => round(exactPercentile(d.failoverFast.map((f) => f.timeToLeaderMs), 90), 1), 'ms', 'lower'],
+      [`failover, ${fast}: longest gap between acked writes (median of kills)`, (d) => round(median(d.failoverFast.map((f) => f.longestGapMs)), 1), 'ms', 'lower'],
+      [`failover, ${fast}: longest gap between acked writes (p90 of kills)`, (d) => round(exactPercentile(d.failoverFast.map((f) => f.longestGapMs), 90), 1), 'ms', 'lower'],
+    );
+  }
   return pick.map(([name, get, unit, better]) => {
     const oursValue = get(ours);
     const etcdValue = etcd === null ? null : get(etcd);
@@ -235,13 +265,16 @@ export function renderKvTable(result: KvBenchResult): string {
   const etcdLabel = result.etcd.version === null ? 'etcd' : `etcd ${result.etcd.version}`;
   const title =
     `kv store: 3 replicas, fsync'd WAL, heartbeat ${HEARTBEAT_MS} ms / election ${ELECTION_MS} ms; ${o.valueBytes}-byte values, ` +
-    `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s); ratio = kubethreads / etcd`;
+    `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} (and ${o.outstandingHigh}) outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s)` +
+    (o.fastFailoverKills > 0 ? `, ${o.fastFailoverKills} more on a cluster with heartbeat ${FAST_TIMING.heartbeatMs} ms / election ${FAST_TIMING.electionMs} ms` : '') +
+    '; ratio = kubethreads / etcd';
   const lines = [renderTable(title, rows, etcdLabel), ''];
   const ms = (us: number) => `${round(us / 1000, 2)} ms`;
   const sides: Array<[string, SideDetails]> = [['kubethreads', result.ours]];
   if (result.etcdDetails !== null) sides.push([etcdLabel, result.etcdDetails]);
   for (const [label, d] of sides) {
-    const kills = d.failover.map((f) => `${Math.round(f.timeToLeaderMs)}/${Math.round(f.longestGapMs)}`).join(' ');
+    const killsOf = (list: FailoverKill[]) => list.map((f) => `${Math.round(f.timeToLeaderMs)}/${Math.round(f.longestGapMs)}`).join(' ');
+    const kills = killsOf(d.failover) + (d.failoverFast.length > 0 ? `; fast-election kills: ${killsOf(d.failoverFast)}` : '');
     const errors = Object.entries(d.errors).filter(([, e]) => e.count > 0).map(([phase, e]) => `${phase}: ${e.count}`);
     lines.push(
       `${label}: watch events before their put's ack ${d.watchLatencyUs.eventsBeforeAck}/${d.watchLatencyUs.count}; ` +
@@ -256,15 +289,22 @@ export function renderKvTable(result: KvBenchResult): string {
 
 export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
   const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
-  const stepsPerSide = 7 + options.failoverKills;
+  const stepsPerSide = 8 + options.failoverKills + options.fastFailoverKills;
   const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
-  const ours = await withSide(startOurs, (side) => measureSide(side, options, progress));
+  /** The fast-election kills run on a second cluster of the side, started with FAST_TIMING. */
+  const withFastFailover = async (start: (timing?: RaftTiming) => Promise<BenchSide>, details: SideDetails): Promise<SideDetails> => {
+    if (options.fastFailoverKills === 0) return details;
+    const failoverFast = await withSide(() => start(FAST_TIMING), (side) => measureFailover(side, options.fastFailoverKills, options, progress, 'fast-election failover'));
+    return { ...details, failoverFast };
+  };
+  const ours = await withFastFailover(startOurs, await withSide(startOurs, (side) => measureSide(side, options, progress)));
   let etcdDetails: SideDetails | null = null;
   let skipped: string | undefined;
   if (version !== undefined) {
     // Loaded only when used: the etcd3 client pulls in gRPC, which the rest of the CLI does not need.
     const { startEtcd } = await import('./etcd-side.js');
-    etcdDetails = await withSide(() => startEtcd(options.etcdBinary), (side) => measureSide(side, options, progress));
+    const startEtcdWith = (timing?: RaftTiming) => startEtcd(options.etcdBinary, timing);
+    etcdDetails = await withFastFailover(startEtcdWith, await withSide(() => startEtcdWith(), (side) => measureSide(side, options, progress)));
   } else {
     skipped = options.etcd === 'never' ? 'etcd not run (--etcd never)' : INSTALL_HINT;
     if (options.etcd !== 'never') process.stderr.write(`bench kv: ${INSTALL_HINT}\n`);

@@ -33,4 +33,42 @@ export interface BenchSide {
 export const HEARTBEAT_MS = 100;
 export const ELECTION_MS = 1_000;
 
+/** Heartbeat and (minimum) election timeout of a side; both sides randomize elections over [election, 2 × election). */
+export interface RaftTiming {
+  heartbeatMs: number;
+  electionMs: number;
+}
+
+export const DEFAULT_TIMING: RaftTiming = { heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS };
+/**
+ * The Raft paper's Figure 16 region (150–300 ms election timeouts). etcd
+ * refuses an election timeout under five heartbeats, so 30 ms heartbeats.
+ */
+export const FAST_TIMING: RaftTiming = { heartbeatMs: 30, electionMs: 150 };
+
 export const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How often each member is asked whether it leads, while a new leader is awaited. */
+const NEW_LEADER_POLL_MS = 10;
+
+/**
+ * Poll every member on its own loop until one of them says yes; the epoch ms
+ * of the first yes, or undefined after `timeoutMs`. A member that answers
+ * slowly (restarting) delays only its own loop.
+ */
+export async function firstToReport<T>(members: readonly T[], timeoutMs: number, nowMs: () => number, reports: (member: T) => Promise<boolean>): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let seenAtMs: number | undefined;
+  await Promise.all(
+    members.map(async (member) => {
+      while (seenAtMs === undefined && Date.now() < deadline) {
+        if (await reports(member)) {
+          seenAtMs ??= nowMs();
+          return;
+        }
+        await sleepMs(NEW_LEADER_POLL_MS);
+      }
+    }),
+  );
+  return seenAtMs;
+}

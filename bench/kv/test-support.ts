@@ -4,24 +4,31 @@ import { quickKvBenchOptions, type KvBenchOptions, type KvBenchResult } from './
 
 /** A tiny run: shapes and sanity only, never a speed. */
 export const TINY_KV_BENCH: KvBenchOptions = {
-  ...quickKvBenchOptions, sequentialOps: 20, loadMs: 150, warmupOps: 5, warmupLoadMs: 50, getKeys: 20, outstanding: 8, failoverKills: 1, failoverSteadyMs: 200,
+  ...quickKvBenchOptions, sequentialOps: 20, loadMs: 150, warmupOps: 5, warmupLoadMs: 50, getKeys: 20, outstanding: 8, outstandingHigh: 32, failoverKills: 1, fastFailoverKills: 1, failoverSteadyMs: 200,
 };
 
-const rowNames = (outstanding: number): string[] => [
+const rowNames = (outstanding: number, outstandingHigh: number): string[] => [
   'sequential put latency p50',
   'sequential put latency p99',
   `put throughput, ${outstanding} outstanding`,
+  `put throughput, ${outstandingHigh} outstanding`,
   `linearizable get throughput, ${outstanding} outstanding`,
   `compare-and-swap txn throughput, ${outstanding} outstanding`,
   'watch delivery latency p50 (put sent -> event)',
   'watch delivery latency p99 (put sent -> event)',
   'failover: time to a new leader (median of kills)',
+  'failover: time to a new leader (p90 of kills)',
   'failover: longest gap between acked writes (median of kills)',
+  'failover: longest gap between acked writes (p90 of kills)',
+  'failover, election 150-300 ms: time to a new leader (median of kills)',
+  'failover, election 150-300 ms: time to a new leader (p90 of kills)',
+  'failover, election 150-300 ms: longest gap between acked writes (median of kills)',
+  'failover, election 150-300 ms: longest gap between acked writes (p90 of kills)',
 ];
 
 /** The checks both the ours-only and the side-by-side test make of our figures. */
 export function assertOurSideSane(result: KvBenchResult, options: KvBenchOptions): void {
-  const names = rowNames(options.outstanding);
+  const names = rowNames(options.outstanding, options.outstandingHigh);
   assert.deepEqual(result.rows.map((r) => r.name), names);
   for (const row of result.rows) {
     assert.deepEqual(Object.keys(row).sort(), ['better', 'etcd', 'name', 'ours', 'ratio', 'unit']);
@@ -37,7 +44,8 @@ export function assertOurSideSane(result: KvBenchResult, options: KvBenchOptions
   for (const [phase, e] of Object.entries(ours.errors)) assert.equal(e.count, 0, `${phase}: ${e.first}`);
   assert.equal(ours.casFailed, 0, 'each CAS worker owns its key, so no compare fails');
   assert.equal(ours.failover.length, options.failoverKills);
-  for (const kill of ours.failover) {
+  assert.equal(ours.failoverFast.length, options.fastFailoverKills);
+  for (const kill of [...ours.failover, ...ours.failoverFast]) {
     assert.ok(kill.resumed, 'writes resumed after the new leader');
     // A new leader needs at least one election timeout without heartbeats; the gap spans the outage.
     assert.ok(kill.timeToLeaderMs > 0 && kill.longestGapMs > 0, JSON.stringify(kill));

@@ -99,6 +99,15 @@ export interface ActorContext<M extends Message = Message> {
   /** Deliver `msg` to self after `ms`; a timer with the same key is replaced. */
   timer(key: string, ms: number, msg: M): void;
   cancelTimer(key: string): void;
+  /**
+   * Deliver `msg` to self every `periodMs`, on a fixed schedule from now
+   * (now + periodMs, now + 2 × periodMs, ...) however long handlers take, as
+   * Go's time.Ticker that etcd ticks Raft with: one tick waits while the actor
+   * is busy, the ones that fall due meanwhile are dropped, not burst, and the
+   * schedule stays on its grid. Shares the key space of `timer`; replaced by a
+   * later `timer` or `ticker` with the same key, stopped by `cancelTimer`.
+   */
+  ticker(key: string, periodMs: number, msg: M): void;
   /** A float in [0, 1) from this actor's seeded stream. */
   random(): number;
   /** This actor's durable directory; it survives restarts. */

@@ -27,6 +27,8 @@ export interface CellHost {
   readonly seed: number;
   /** Current time for an actor (its clock offset included). */
   now(actor: string): number;
+  /** A clock no offset fault moves, in ms, for schedules (tickers); without it, `now` of the actor. */
+  monotonicNow?(): number;
   /** Route an envelope (faults are applied on the way). */
   route(envelope: Envelope): void;
   /** Run `fn` after `ms` of this runtime's time. */
@@ -40,11 +42,12 @@ export interface CellHost {
   /** A handler went async: the simulated runtime lets its continuation run before the next event. */
   asyncTouched?(): void;
   /**
-   * Deliver a timer's message to its own cell. The simulated runtime holds it
-   * while the actor is paused, as a blocked thread would; without this hook
-   * the cell delivers at once.
+   * Deliver a timer's message to its own cell, then call `delivered` (if
+   * given). The simulated runtime holds it while the actor is paused or busy
+   * (a slow fsync), as a blocked thread would; without this hook the cell
+   * delivers at once.
    */
-  deliverTimer?(cell: ActorCell, envelope: Envelope): void;
+  deliverTimer?(cell: ActorCell, envelope: Envelope, delivered?: () => void): void;
   /** Send what was routed so far now (threads batch a turn's sends into one frame per thread). */
   flushSends?(): void;
   /** Run `fn` after the messages already waiting for this thread are delivered; without this hook, at the end of the turn. */
@@ -166,6 +169,8 @@ export interface CellCounters {
   asksAnswered: number;
   /** Asks this incarnation made that timed out. */
   askTimeouts: number;
+  /** Ticks of fixed-rate tickers dropped because the actor was still busy (or paused) when they fell due. */
+  ticksDropped: number;
 }
 
 export type CellState = 'running' | 'stopped' | 'crashed';
@@ -176,7 +181,7 @@ export type CellState = 'running' | 'stopped' | 'crashed';
  */
 export class ActorCell {
   state: CellState = 'running';
-  readonly counters: CellCounters = { received: 0, sent: 0, unhandled: 0, dropped: 0, asksAnswered: 0, askTimeouts: 0 };
+  readonly counters: CellCounters = { received: 0, sent: 0, unhandled: 0, dropped: 0, asksAnswered: 0, askTimeouts: 0, ticksDropped: 0 };
   handlers!: Handlers;
   readonly ctx: ActorContext;
   /** The actor's disk, fenced: a continuation of a dead incarnation cannot write after its death. */
@@ -344,6 +349,56 @@ export class ActorCell {
     }
   }
 
+  /**
+   * A fixed-rate ticker (`ActorContext.ticker`). Each due time is the last
+   * one plus the period, never "now plus the period", so neither timer
+   * lateness nor handlers' work accumulates. At most one tick waits for
+   * delivery (Go's ticker channel holds one); due times that pass meanwhile
+   * are dropped and the next one is the first grid point still ahead.
+   */
+  startTicker(key: string, periodMs: number, msg: Message): void {
+    const host = this.host;
+    // A clock-offset fault moves the actor's now(), not its ticks: a monotonic clock keeps the grid (etcd ticks on one too).
+    const clock = (): number => host.monotonicNow?.() ?? host.now(this.name);
+    let dueAtMs = clock() + periodMs;
+    let waiting = false;
+    const delivered = (): void => {
+      waiting = false;
+    };
+    let cancelCurrent: Cancel | undefined;
+    const fire = (): void => {
+      if (this.state !== 'running') return;
+      if (!waiting) {
+        waiting = true;
+        const envelope: Envelope = { to: this.name, from: this.name, type: msg.type, corr: 0, body: msg.body };
+        if (host.deliverTimer !== undefined) host.deliverTimer(this, envelope, delivered);
+        else {
+          this.deliver(envelope);
+          delivered();
+        }
+      } else {
+        this.counters.ticksDropped++;
+      }
+      // The handler may have cancelled or replaced this ticker.
+      if (this.timers.get(key) === cancelCurrent) arm();
+    };
+    const arm = (): void => {
+      if (this.state !== 'running') return;
+      const nowMs = clock();
+      dueAtMs += periodMs;
+      if (dueAtMs <= nowMs) {
+        // Behind by whole periods (a blocked thread, a paused actor): skip to the grid's next point, dropping the rest.
+        const missed = Math.floor((nowMs - dueAtMs) / periodMs) + 1;
+        this.counters.ticksDropped += missed;
+        dueAtMs += missed * periodMs;
+      }
+      cancelCurrent = host.schedule(dueAtMs - nowMs, fire);
+      this.timers.set(key, cancelCurrent);
+    };
+    dueAtMs -= periodMs;
+    arm();
+  }
+
   private makeContext(): ActorContext {
     const host = this.host;
     const cell = this;
@@ -384,6 +439,12 @@ export class ActorCell {
           else cell.deliver(envelope);
         });
         cell.timers.set(key, cancel);
+      },
+      ticker: (key: string, periodMs: number, msg: Message) => {
+        if (cell.state !== 'running') return;
+        if (!(periodMs > 0) || !Number.isFinite(periodMs)) throw new Error(`ticker ${key}: the period must be a positive number of ms, not ${periodMs}`);
+        cell.timers.get(key)?.();
+        cell.startTicker(key, periodMs, msg);
       },
       cancelTimer: (key: string) => {
         cell.timers.get(key)?.();

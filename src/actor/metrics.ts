@@ -28,6 +28,7 @@ export async function runtimeExposition(actors: readonly ActorStats[]): Promise<
   counter('kubethreads_actor_messages_dropped_total', 'Messages delivered to this actor and not handled (a type it does not handle, or it had stopped), since its last restart.', (a) => a.dropped);
   gauge('kubethreads_actor_mailbox_depth', 'Messages held for this actor and not yet delivered (while it is paused).', (a) => a.mailboxDepth);
   counter('kubethreads_actor_restarts_total', 'Times the supervisor restarted this actor.', (a) => a.restarts);
+  counter('kubethreads_actor_ticks_dropped_total', 'Ticks of this actor\'s fixed-rate tickers dropped because it was busy or paused when they fell due, since its last restart.', (a) => a.ticksDropped);
   counter('kubethreads_actor_ask_timeouts_total', 'Asks this actor made that got no reply in time, since its last restart.', (a) => a.askTimeouts);
   gauge('kubethreads_actor_up', 'Whether this actor is running (1) or paused, restarting, stopped or crashed (0).', (a) => (a.state === 'running' ? 1 : 0));
   return registry.metrics();

@@ -18,6 +18,8 @@ export interface ActorStats {
   dropped: number;
   /** Asks it made that timed out. */
   askTimeouts: number;
+  /** Ticks of its fixed-rate tickers dropped because it was still busy or paused when they fell due. */
+  ticksDropped: number;
   /** The behaviour's own summary (`Handlers.inspect`). */
   summary?: unknown;
 }

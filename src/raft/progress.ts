@@ -4,7 +4,9 @@
  * - probe: we do not know where the follower's log matches; send one append at a
  *   time and wait for the answer (or the next heartbeat response) before the next.
  * - replicate: the follower is keeping up; stream appends optimistically, at most
- *   `maxInflightMsgs` unacknowledged at once.
+ *   `maxInflightMsgs` unacknowledged at once, and (etcd-io/raft's MaxInflightBytes)
+ *   at most `maxInflightBytes` of entry payload: a slow follower then holds one
+ *   window's bytes in the leader's memory and the network, not a window of messages of any size.
  * - snapshot: the follower needs a snapshot; send nothing else until it reports in.
  */
 import { invariant } from './assert.js';
@@ -12,33 +14,57 @@ import type { ConfState, NodeId } from './types.js';
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
 
-/** A bounded FIFO of the last index carried by each append in flight to one follower. */
+/**
+ * A bounded FIFO of the appends in flight to one follower: the last index
+ * each carried and its payload bytes. Full at `capacity` appends or at
+ * `bytesMax` bytes (as etcd, one append may take it past the byte bound: an
+ * entry larger than the bound still goes, alone).
+ */
 export class Inflights {
   private indexes: number[] = [];
-  constructor(readonly capacity: number) {
+  private sizes: number[] = [];
+  private totalBytes = 0;
+  constructor(readonly capacity: number, readonly bytesMax: number = Number.POSITIVE_INFINITY) {
     invariant(capacity > 0, 'inflight capacity must be positive');
+    invariant(bytesMax > 0, 'inflight byte bound must be positive');
   }
-  add(index: number): void {
+  add(index: number, bytes = 0): void {
     invariant(!this.full(), 'inflights overflow: the caller must check full() first');
+    invariant(bytes >= 0, 'inflight bytes cannot be negative');
     this.indexes.push(index);
+    this.sizes.push(bytes);
+    this.totalBytes += bytes;
   }
   /** The follower acknowledged up to `index`: everything at or below it is delivered. */
   freeLE(index: number): void {
     let n = 0;
     while (n < this.indexes.length && this.indexes[n]! <= index) n++;
-    if (n > 0) this.indexes = this.indexes.slice(n);
+    this.free(n);
   }
   freeFirstOne(): void {
-    this.indexes = this.indexes.slice(1);
+    this.free(Math.min(1, this.indexes.length));
+  }
+  private free(n: number): void {
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) this.totalBytes -= this.sizes[i]!;
+    this.indexes = this.indexes.slice(n);
+    this.sizes = this.sizes.slice(n);
+    invariant(this.totalBytes >= 0, 'inflight bytes went negative');
   }
   full(): boolean {
-    return this.indexes.length >= this.capacity;
+    return this.indexes.length >= this.capacity || this.totalBytes >= this.bytesMax;
   }
   count(): number {
     return this.indexes.length;
   }
+  /** Payload bytes in flight. */
+  bytes(): number {
+    return this.totalBytes;
+  }
   reset(): void {
     this.indexes = [];
+    this.sizes = [];
+    this.totalBytes = 0;
   }
 }
 
@@ -56,9 +82,9 @@ export class Progress {
   probeSent = false;
   readonly inflights: Inflights;
 
-  constructor(next: number, maxInflightMsgs: number, public isLearner: boolean) {
+  constructor(next: number, maxInflightMsgs: number, public isLearner: boolean, maxInflightBytes: number = Number.POSITIVE_INFINITY) {
     this.next = next;
-    this.inflights = new Inflights(maxInflightMsgs);
+    this.inflights = new Inflights(maxInflightMsgs, maxInflightBytes);
   }
 
   private resetState(state: ProgressState): void {
@@ -135,11 +161,11 @@ export class Progress {
     }
   }
 
-  /** Record that an append carrying entries up to `lastIndex` (or none) was sent. */
-  sentEntries(count: number, lastIndex: number): void {
+  /** Record that an append carrying `count` entries up to `lastIndex` (or none), `bytes` of payload, was sent. */
+  sentEntries(count: number, lastIndex: number, bytes = 0): void {
     if (this.state === 'replicate' && count > 0) {
       this.optimisticUpdate(lastIndex);
-      this.inflights.add(lastIndex);
+      this.inflights.add(lastIndex, bytes);
     } else if (this.state === 'probe' && count > 0) {
       this.probeSent = true;
     }
@@ -155,7 +181,7 @@ export class ProgressTracker {
   progress = new Map<NodeId, Progress>();
   votes = new Map<NodeId, boolean>();
 
-  constructor(readonly maxInflightMsgs: number) {}
+  constructor(readonly maxInflightMsgs: number, readonly maxInflightBytes: number = Number.POSITIVE_INFINITY) {}
 
   confState(): ConfState {
     return { voters: [...this.voters].sort((a, b) => a - b), learners: [...this.learners].sort((a, b) => a - b) };
@@ -175,7 +201,7 @@ export class ProgressTracker {
     this.learners = new Set(cs.learners);
     for (const id of cs.learners) invariant(!this.voters.has(id), `node ${id} is both voter and learner`);
     this.progress = new Map();
-    for (const id of [...cs.voters, ...cs.learners]) this.progress.set(id, new Progress(nextIndex, this.maxInflightMsgs, this.learners.has(id)));
+    for (const id of [...cs.voters, ...cs.learners]) this.progress.set(id, new Progress(nextIndex, this.maxInflightMsgs, this.learners.has(id), this.maxInflightBytes));
   }
 
   /** The largest index replicated on a quorum of voters (by their match). */

@@ -595,6 +595,42 @@ describe('flow control and the Ready contract', () => {
     assert.equal(appsTo2.length, 2);
   });
 
+  test('a follower in replicate state has at most maxInflightBytes of entry payload outstanding (one append may cross it)', () => {
+    const g = new InMemoryGroup({ config: { maxInflightMsgs: 100, maxInflightBytes: 250, maxEntriesPerMsg: 1 } });
+    assert.ok(g.elect(1));
+    g.filter = (m) => !(m.type === 'msgAppResp' && m.from === 2);
+    // 100-byte entries: appends go out while fewer than 250 bytes are in flight, so three (300 bytes), then none.
+    for (let i = 0; i < 10; i++) g.node(1).propose(new Uint8Array(100).fill(i));
+    g.stabilize();
+    assert.equal(g.node(1).progress().get(2)!.inflight, 3);
+    const appsTo2 = g.delivered.filter((m) => m.type === 'msgApp' && m.to === 2 && m.entries.some((e) => e.data.byteLength === 100));
+    assert.equal(appsTo2.length, 3);
+    // Once the follower acknowledges, the window opens and the rest follow.
+    g.filter = () => true;
+    g.tick(1);
+    g.stabilize();
+    assert.equal(g.node(2).status().lastIndex, g.node(1).status().lastIndex);
+  });
+
+  test('a leader refuses proposals as overloaded past maxUncommittedSizeBytes of its term\'s uncommitted payload, and accepts again once they commit', () => {
+    const g = new InMemoryGroup({ config: { maxUncommittedSizeBytes: 250 } });
+    assert.ok(g.elect(1));
+    g.isolate(1);
+    const leader = g.node(1);
+    // Nothing uncommitted: one proposal goes in whatever its size (as etcd, so one large entry cannot wedge the leader).
+    assert.equal(leader.propose(new Uint8Array(400)).accepted, true);
+    const refused = leader.propose(new Uint8Array(10));
+    assert.ok(!refused.accepted && refused.reason === 'overloaded', JSON.stringify(refused));
+    g.heal();
+    g.tick(1);
+    g.stabilize();
+    assert.equal(leader.status().role, 'leader');
+    const accepted = [1, 2].map(() => leader.propose(new Uint8Array(100)).accepted);
+    assert.deepEqual(accepted, [true, true], 'the committed 400 bytes no longer count');
+    const third = leader.propose(new Uint8Array(100));
+    assert.ok(!third.accepted && third.reason === 'overloaded', '200 uncommitted + 100 would pass 250');
+  });
+
   test('a vote is in the Ready\'s hard state with mustSync, alongside the vote response', () => {
     const n = RaftNode.bootstrap({ config: { id: 2, electionTicks: 10, heartbeatTicks: 1, random: () => 0 }, voters: [1, 2, 3] });
     n.ready();

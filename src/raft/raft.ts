@@ -51,6 +51,8 @@ export interface RaftConfig {
   checkQuorum?: boolean;
   /** Appends in flight to one follower in replicate state. */
   maxInflightMsgs?: number;
+  /** Bytes of entry payload in flight to one follower in replicate state (etcd-io/raft's MaxInflightBytes); default no bound. */
+  maxInflightBytes?: number;
   /** Entries in one append message. */
   maxEntriesPerMsg?: number;
   /** Bytes of entries in one append message (at least one entry is always sent). */
@@ -59,6 +61,12 @@ export interface RaftConfig {
   maxCommittedSizePerReadyBytes?: number;
   /** Proposals a leader accepts beyond its commit index before refusing more (back-pressure). */
   maxUncommittedEntries?: number;
+  /**
+   * Bytes of payload a leader accepts in proposals of its term beyond its commit
+   * index before refusing more as overloaded (etcd-io/raft's MaxUncommittedEntriesSize);
+   * one proposal is always accepted when nothing is uncommitted. Default no bound.
+   */
+  maxUncommittedSizeBytes?: number;
   /**
    * 'safe' confirms leadership with a heartbeat round for every read (batched). 'leaseBased'
    * answers at once while the leader holds a lease — and is only as safe as the bound on
@@ -165,6 +173,9 @@ export class Raft {
   private readonly maxEntriesPerMsg: number;
   private readonly maxSizePerMsgBytes: number;
   private readonly maxUncommittedEntries: number;
+  private readonly maxUncommittedSizeBytes: number;
+  /** Payload bytes this leader proposed in its term and has not yet committed. */
+  private uncommittedSizeBytes = 0;
   /** Leader ticks a lease read may rely on after the heartbeat a quorum acknowledged was sent. */
   private readonly leaseTicks: number;
   readonly maxCommittedSizePerReadyBytes: number;
@@ -192,9 +203,11 @@ export class Raft {
     this.maxSizePerMsgBytes = config.maxSizePerMsgBytes ?? DEFAULT_MAX_SIZE_PER_MSG_BYTES;
     this.maxCommittedSizePerReadyBytes = config.maxCommittedSizePerReadyBytes ?? DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES;
     this.maxUncommittedEntries = config.maxUncommittedEntries ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES;
+    this.maxUncommittedSizeBytes = config.maxUncommittedSizeBytes ?? Number.POSITIVE_INFINITY;
+    invariant(this.maxUncommittedSizeBytes > 0, 'maxUncommittedSizeBytes must be positive');
     this.knobs = config.testingKnobs ?? {};
     this.log = new RaftLog(storage, config.applied ?? 0);
-    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS);
+    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY);
     this.readOnly = new ReadOnly(readOnlyOption);
     this.tracker.setConf(storage.snapshot().metadata.confState, this.log.lastIndex() + 1);
     if (hardState.term > 0 || hardState.commit > 0) {
@@ -261,7 +274,7 @@ export class Raft {
     this.tracker.resetVotes();
     const next = this.log.lastIndex() + 1;
     for (const [id, old] of this.tracker.progress) {
-      const pr = new Progress(next, this.tracker.maxInflightMsgs, old.isLearner);
+      const pr = new Progress(next, this.tracker.maxInflightMsgs, old.isLearner, this.tracker.maxInflightBytes);
       if (id === this.id) pr.match = this.log.lastStableIndex();
       this.tracker.progress.set(id, pr);
     }
@@ -300,6 +313,8 @@ export class Raft {
     this.reset(this.term);
     this.lead = this.id;
     this.role = 'leader';
+    // Only this term's proposals count against maxUncommittedSizeBytes.
+    this.uncommittedSizeBytes = 0;
     const self = this.tracker.progress.get(this.id);
     invariant(self !== undefined, 'a leader is in its own configuration');
     self.becomeReplicate();
@@ -713,9 +728,19 @@ export class Raft {
     const index = this.tracker.committed();
     if (index <= this.log.committed) return false;
     if (!this.knobs.commitByCountingOldTermEntries && this.log.term(index) !== this.term) return false;
+    this.releaseUncommittedSize(this.log.committed, index);
     this.log.commitTo(index);
     this.releasePendingReads();
     return true;
+  }
+
+  /** Entries (from, to] are committing: their payload no longer counts against maxUncommittedSizeBytes. */
+  private releaseUncommittedSize(from: number, to: number): void {
+    if (this.uncommittedSizeBytes === 0) return;
+    let bytes = 0;
+    for (const e of this.log.slice(Math.max(from + 1, this.log.firstIndex()), to + 1)) bytes += e.data.byteLength;
+    // Entries of earlier terms were never counted: floor at zero, as etcd does.
+    this.uncommittedSizeBytes = Math.max(0, this.uncommittedSizeBytes - bytes);
   }
 
   /** Leader: our own entries became durable up to `index`. */
@@ -743,7 +768,9 @@ export class Raft {
     }
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'msgApp', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
-    pr.sentEntries(entries.length, entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex);
+    let bytes = 0;
+    for (const e of entries) bytes += e.data.byteLength;
+    pr.sentEntries(entries.length, entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex, bytes);
     return entries.length > 0;
   }
 
@@ -789,8 +816,11 @@ export class Raft {
     if (this.role !== 'leader') return { accepted: false, reason: 'notLeader', leader: this.lead };
     if (this.leadTransferee !== NONE) return { accepted: false, reason: 'transferring', leader: this.lead };
     if (this.log.lastIndex() - this.log.committed >= this.maxUncommittedEntries) return { accepted: false, reason: 'overloaded', leader: this.lead };
+    const sizeBytes = e.data.byteLength;
+    if (this.uncommittedSizeBytes > 0 && this.uncommittedSizeBytes + sizeBytes > this.maxUncommittedSizeBytes) return { accepted: false, reason: 'overloaded', leader: this.lead };
     if (this.knobs.leaderDropsProposals === true && e.type === 'normal') return { accepted: true, index: this.log.lastIndex() + 1, term: this.term };
     const index = this.appendEntries([e]);
+    this.uncommittedSizeBytes += sizeBytes;
     this.bcastAppend();
     // Commit also waits for our own persistence: see selfPersistedTo.
     return { accepted: true, index, term: this.term };
@@ -914,7 +944,7 @@ export class Raft {
       const pr = this.tracker.progress.get(cc.nodeId);
       if (pr) pr.isLearner = learner;
       else {
-        const fresh = new Progress(next, this.tracker.maxInflightMsgs, learner);
+        const fresh = new Progress(next, this.tracker.maxInflightMsgs, learner, this.tracker.maxInflightBytes);
         // A new member has just been heard of; give it one check-quorum round.
         fresh.recentActive = true;
         this.tracker.progress.set(cc.nodeId, fresh);

@@ -119,6 +119,20 @@ describe('simulated runtime', () => {
     assert.ok(sim.now() - startedMs < 1_000);
   });
 
+  test('asks to an actor waiting out its restart backoff fail at once, from the host and from another actor', async () => {
+    const sim = new SimulatedSystem({ seed: 61 });
+    await sim.spawn(echo, { name: 'a', supervision: { backoffMinMs: 5_000 } });
+    await sim.spawn(echo, { name: 'b' });
+    await sim.faults.kill('a');
+    const startedMs = sim.now();
+    const fromHost = sim.ref('a').ask({ type: 'echo', body: 1 }, { timeoutMs: 2_000 });
+    await assert.rejects(sim.settle(fromHost), (error: unknown) => error instanceof ActorUnavailableError && error.reason === 'restarting');
+    const fromPeer = await sim.settle(sim.ref<EchoMsg>('b').ask({ type: 'ask-peer', body: { to: 'a', msg: { type: 'echo', body: 2 }, timeoutMs: 2_000 } }));
+    assert.deepEqual(fromPeer, { ok: false, error: ActorUnavailableError.name });
+    // One message latency each way, not the asks' 2 s timeout.
+    assert.ok(sim.now() - startedMs < 10, `failed after ${sim.now() - startedMs} ms of virtual time`);
+  });
+
   test('the restart budget stops the actor for good and tells its watchers', async () => {
     const sim = new SimulatedSystem({ seed: 7 });
     await sim.spawn(echo, { name: 'watcher' });

@@ -47,6 +47,8 @@ interface SimActor {
   state: ActorStats['state'];
   paused: boolean;
   held: Envelope[];
+  /** Timers that fell due while paused: delivered on resume, after the held mail. */
+  heldTimers: Array<() => void>;
   clockOffsetMs: number;
   busyUntilMs: number;
   parent: string | undefined;
@@ -181,6 +183,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         unhandled: actor.cell?.counters.unhandled ?? 0,
         dropped: actor.cell?.counters.dropped ?? 0,
         askTimeouts: actor.cell?.counters.askTimeouts ?? 0,
+        ticksDropped: actor.cell?.counters.ticksDropped ?? 0,
         ...(summary ? { summary: actor.cell?.inspect() } : {}),
       });
     }
@@ -419,18 +422,43 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     };
   }
 
+  monotonicNow(): number {
+    return this.clockMs;
+  }
+
   asyncTouched(): void {
     this.asyncPending = true;
   }
 
-  deliverTimer(cell: ActorCell, envelope: Envelope): void {
+  deliverTimer(cell: ActorCell, envelope: Envelope, delivered?: () => void): void {
     const actor = this.actors.get(cell.name);
-    // A paused actor's thread would be blocked: its timers fire when it resumes, like its mail.
-    if (actor !== undefined && actor.cell === cell && actor.paused) {
-      actor.held.push(envelope);
+    const deliver = (): void => {
+      cell.deliver(envelope);
+      delivered?.();
+      this.chargeDiskDelay(actor);
+    };
+    if (actor === undefined || actor.cell !== cell) {
+      deliver();
       return;
     }
-    cell.deliver(envelope);
+    // A paused actor's thread would be blocked: its timers fire when it resumes, like its mail.
+    if (actor.paused) {
+      actor.heldTimers.push(deliver);
+      return;
+    }
+    // So would a busy one's (a slow fsync): the timer runs when the work is done.
+    if (actor.busyUntilMs > this.clockMs) {
+      this.schedule(actor.busyUntilMs - this.clockMs, () => this.deliverTimer(cell, envelope, delivered));
+      return;
+    }
+    deliver();
+  }
+
+  /** A slow fsync in what the actor just handled keeps it busy for that long in virtual time. */
+  private chargeDiskDelay(actor: SimActor | undefined): void {
+    if (actor === undefined) return;
+    const owedMs = actor.disk.takeDelayMs();
+    if (owedMs > 0) actor.busyUntilMs = Math.max(actor.busyUntilMs, this.clockMs) + owedMs;
   }
 
   // ----- internals -----
@@ -489,8 +517,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       return;
     }
     actor.cell.deliver(envelope);
-    const owedMs = actor.disk.takeDelayMs();
-    if (owedMs > 0) actor.busyUntilMs = Math.max(actor.busyUntilMs, this.clockMs) + owedMs;
+    this.chargeDiskDelay(actor);
   }
 
   private replyFromRuntime(envelope: Envelope, error: Error): void {
@@ -545,6 +572,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       state: 'restarting',
       paused: false,
       held: [],
+      heldTimers: [],
       clockOffsetMs: 0,
       busyUntilMs: 0,
       parent,
@@ -591,6 +619,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private finish(actor: SimActor, reason: DownEvent['reason'], error: string | undefined): void {
     actor.state = 'stopped';
     actor.held = [];
+    actor.heldTimers = [];
     for (const child of actor.children) this.stopNow(child, 'stopped');
     const event: DownEvent = error === undefined ? { name: actor.name, reason } : { name: actor.name, reason, error };
     for (const watcher of actor.watchers) {
@@ -617,6 +646,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     actor.cell = undefined;
     actor.paused = false;
     actor.held = [];
+    actor.heldTimers = [];
     actor.busyUntilMs = 0;
     this.asks.failTarget(name, 'killed');
     if (restartNow) {
@@ -653,6 +683,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         actor.paused = false;
         const held = actor.held;
         actor.held = [];
+        for (const deliver of actor.heldTimers.splice(0)) this.schedule(0, deliver);
         for (const envelope of held) this.queue.push({ kind: 'deliver', atMs: this.clockMs, seq: this.seq++, envelope, bytes: undefined });
       },
       clockOffset: async (name, offsetMs) => {

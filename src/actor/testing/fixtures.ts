@@ -197,3 +197,62 @@ export const batcher = defineBehaviour<BatcherMsg, void>(import.meta.url, 'batch
     },
   };
 });
+
+export type TickingMsg = Message<'tick', null> | Message<'work', null> | Message<'stall', number> | Message<'ticks', null>;
+
+/**
+ * Ticks every `periodMs` and records when each tick arrived. `mode: 'ticker'`
+ * uses the runtime's fixed-rate ticker; `'rearm'` re-arms a one-shot timer
+ * from inside the tick handler (the drifting way, kept to prove the tests of
+ * the ticker would catch it). With `workEveryMs`, a timer of its own does an
+ * fsync that often, so a slow-fsync fault keeps the actor busy when ticks fall due.
+ */
+export const ticking = defineBehaviour<TickingMsg, { periodMs: number; mode: 'ticker' | 'rearm'; workEveryMs?: number }>(
+  import.meta.url,
+  'ticking',
+  (ctx, args) => {
+    const tickTimesMs: number[] = [];
+    const startedAtMs = ctx.now();
+    if (args.mode === 'ticker') ctx.ticker('tick', args.periodMs, { type: 'tick', body: null });
+    else ctx.timer('tick', args.periodMs, { type: 'tick', body: null });
+    if (args.workEveryMs !== undefined) ctx.timer('work', args.workEveryMs, { type: 'work', body: null });
+    return {
+      receive(msg) {
+        switch (msg.type) {
+          case 'tick':
+            tickTimesMs.push(ctx.now());
+            if (args.mode === 'rearm') ctx.timer('tick', args.periodMs, { type: 'tick', body: null });
+            return undefined;
+          case 'work':
+            ctx.disk.append('work', new Uint8Array(16));
+            ctx.disk.fsync('work');
+            ctx.timer('work', args.workEveryMs ?? 0, { type: 'work', body: null });
+            return undefined;
+          case 'stall':
+            // Blocks the thread as a long fsync or snapshot would.
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, msg.body);
+            return null;
+          case 'ticks':
+            return { startedAtMs, tickTimesMs };
+          default:
+            return unhandled;
+        }
+      },
+    };
+  },
+);
+
+/**
+ * Answers `echo` asks; every incarnation after the first blocks its thread in
+ * the factory for `restartBlockMs`, as a replica replaying a long log does.
+ */
+export const slowRestart = defineBehaviour<Message<'echo', unknown>, { restartBlockMs: number }>(import.meta.url, 'slow-restart', (ctx, args) => {
+  if (ctx.disk.read('started') !== undefined) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, args.restartBlockMs);
+  else {
+    ctx.disk.write('started', new Uint8Array([1]));
+    ctx.disk.fsync('started');
+  }
+  return {
+    receive: (msg) => (msg.type === 'echo' ? msg.body : unhandled),
+  };
+});

@@ -33,6 +33,8 @@ export interface ThreadControl {
   connect(threadId: number, port: MessagePort): void;
   disconnect(threadId: number): void;
   setDirectory(updates: [string, number | null][]): void;
+  /** Mark an actor as down between incarnations (`reason`), or up again (`null`): asks to a marked one fail at their sender. */
+  setUnavailable(name: string, reason: string | null): void;
   /** Start an incarnation; rejects with the factory's error (the host treats that as a crash). */
   startActor(spec: ActorSpec): Promise<void>;
   stopActor(name: string): void;

@@ -41,6 +41,8 @@ export class Router {
   private readonly encoder = new FrameEncoder();
   private readonly decoders = new Map<number, FrameDecoder>();
   private readonly localQueue: Envelope[] = [];
+  /** Actors between incarnations (killed or crashed, not yet running again), with why: asks to them fail here, at once. */
+  private readonly unavailable = new Map<string, string>();
   private flushScheduled = false;
   readonly stats: Omit<ThreadStats, 'thread' | 'actors'> = { dropped: 0, decodeFailures: 0, framesReceived: 0, envelopesReceived: 0 };
 
@@ -85,12 +87,30 @@ export class Router {
     }
   }
 
+  setUnavailable(name: string, reason: string | null): void {
+    if (reason === null) this.unavailable.delete(name);
+    else this.unavailable.set(name, reason);
+  }
+
+  isUnavailable(name: string): boolean {
+    return this.unavailable.has(name);
+  }
+
   threadOf(name: string): number | undefined {
     return this.directory.get(name);
   }
 
   /** Send an envelope on its way, applying link faults at the sender as a lossy network would. */
   route(envelope: Envelope): void {
+    if (envelope.corr !== 0 && envelope.type !== REPLY_TYPE && this.unavailable.size > 0) {
+      // A restarting actor cannot answer until its new incarnation runs (a thread to start, a log to replay):
+      // the asker learns it now rather than at its timeout. Tells still go: the new incarnation may get them.
+      const reason = this.unavailable.get(envelope.to);
+      if (reason !== undefined) {
+        this.undeliverable(envelope, new ActorUnavailableError(envelope.to, reason));
+        return;
+      }
+    }
     if (this.links.empty) {
       this.forward(envelope);
       return;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { batcher, durableCounter, echo, sink, type EchoMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, sink, slowRestart, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -87,8 +87,10 @@ describe('threaded runtime', () => {
     await system.spawn(echo, { name: 'waiter', supervision: { backoffMinMs: 5 } });
     const pending = system.ref('waiter').ask({ type: 'never', body: null }, { timeoutMs: 30_000 });
     const started = Date.now();
+    // Watched before the kill: the ask now fails as the kill begins, before the thread is gone.
+    const rejected = assert.rejects(pending, ActorUnavailableError);
     await system.faults.kill('waiter');
-    await assert.rejects(pending, ActorUnavailableError);
+    await rejected;
     assert.ok(Date.now() - started < 5_000);
     await system.faults.kill('ctr');
     await eventually(async () => {
@@ -182,6 +184,48 @@ describe('threaded runtime', () => {
     await stalled;
     await eventually(async () => ((await system.ref('batcher').ask({ type: 'batches', body: null })) as number[]).length > 0, 'a batch');
     assert.deepEqual(await system.ref('batcher').ask({ type: 'batches', body: null }), [5]);
+  });
+
+  test('a fixed-rate ticker on a blocked thread drops the ticks that fell due, then keeps ticking', async () => {
+    const periodMs = 20;
+    const stallMs = 200;
+    await system.spawn(ticking, { name: 'ticker', args: { periodMs, mode: 'ticker' } });
+    const ticker = system.ref<TickingMsg>('ticker');
+    await ticker.ask({ type: 'stall', body: stallMs });
+    const droppedOf = async (): Promise<number> => (await system.inspect()).actors.find((a) => a.name === 'ticker')?.ticksDropped ?? 0;
+    // Ten due times passed during the block; at most one of them is delivered (a busier machine only drops more).
+    await eventually(async () => (await droppedOf()) >= stallMs / periodMs - 2, 'the missed ticks to be counted as dropped');
+    const { tickTimesMs } = await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null });
+    await eventually(async () => (await ticker.ask<{ tickTimesMs: number[] }>({ type: 'ticks', body: null })).tickTimesMs.length > tickTimesMs.length + 2, 'ticks after the block');
+    await system.stop('ticker');
+  });
+
+  test('asks to an actor between incarnations fail at once, from the host and from other threads, until it runs again', async () => {
+    // The new incarnation blocks its thread for 3 s while starting; each ask gives up after 2 s. Waiting for the
+    // actor to answer, an ask sent as the restart begins would time out; knowing it restarts, the runtime fails it at once.
+    await system.spawn(slowRestart, { name: 'slow', args: { restartBlockMs: 3_000 }, supervision: { backoffMinMs: 5 } });
+    assert.equal(await system.ref('slow').ask({ type: 'echo', body: 'first' }), 'first');
+    await system.faults.kill('slow');
+    const failures: string[] = [];
+    let answered = false;
+    for (let i = 0; i < 400 && !answered; i++) {
+      const fromHost = system.ref('slow').ask({ type: 'echo', body: i }, { timeoutMs: 2_000 });
+      const fromPeer = system.ref<EchoMsg>('b').ask<{ ok: boolean; error?: string }>({ type: 'ask-peer', body: { to: 'slow', msg: { type: 'echo', body: i }, timeoutMs: 2_000 } }, { timeoutMs: 5_000 });
+      const [host, peer] = await Promise.all([
+        fromHost.then(() => 'ok', (error: Error) => {
+          // Sent after the kill: never delivered, so the reason must not read as "it may have been handled".
+          if (error instanceof ActorUnavailableError) assert.doesNotMatch(error.reason, /crash|kill/);
+          return error.name;
+        }),
+        fromPeer.then((r) => (r.ok ? 'ok' : r.error!)),
+      ]);
+      for (const outcome of [host, peer]) if (outcome !== 'ok') failures.push(outcome);
+      answered = host === 'ok' && peer === 'ok';
+      await sleep(20);
+    }
+    assert.ok(answered, 'the new incarnation answers once it has started');
+    assert.ok(failures.length > 0, 'some asks fell between incarnations');
+    assert.deepEqual([...new Set(failures)].filter((name) => name !== ActorUnavailableError.name && name !== ActorNotFoundError.name), [], `every ask during the restart failed at once: ${failures.join(', ')}`);
   });
 
   test('a child spawned by an actor stops with its parent', async () => {

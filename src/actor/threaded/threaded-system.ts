@@ -256,6 +256,9 @@ export class ThreadedSystem implements ActorSystem {
     const rules = this.router.links.list();
     if (rules.length > 0) await thread.control.setLinkFaults(rules);
     this.threads.set(name, thread);
+    // Issued in the same turn as the line above: a restart that completes later broadcasts its "up" to this thread too, after these.
+    const restarting = [...this.actors.values()].filter((r) => r.state === 'restarting');
+    await Promise.all(restarting.map((r) => thread.control.setUnavailable(r.name, NOT_SENT_RESTARTING)));
     return thread;
   }
 
@@ -373,6 +376,8 @@ export class ThreadedSystem implements ActorSystem {
     try {
       await thread.control.startActor(spec);
       record.state = 'running';
+      // Only a restart marked it: a first start costs no broadcast (a cluster spawns thousands of actors).
+      if (this.router.isUnavailable(record.name)) await this.markUnavailable(record.name, null);
     } catch (error) {
       this.log.error({ actor: record.name, err: error }, 'actor failed to start');
       await this.handleExit(record, 'crashed', String(error));
@@ -411,9 +416,19 @@ export class ThreadedSystem implements ActorSystem {
     }
   }
 
+  /**
+   * Tell every router (this one first) that asks to `name` fail at once with
+   * `reason` (between incarnations), or that it answers again (`null`).
+   */
+  private async markUnavailable(name: string, reason: string | null): Promise<void> {
+    this.router.setUnavailable(name, reason);
+    await this.broadcast((c) => c.setUnavailable(name, reason));
+  }
+
   private async handleExit(record: ActorRecord, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'restarting';
+    if (!this.shuttingDown) void this.markUnavailable(record.name, NOT_SENT_RESTARTING);
     if (kind === 'killed') {
       // Nobody is left to answer what was asked of it: fail those asks now, everywhere.
       this.router.asks.failTarget(record.name, 'killed');
@@ -442,6 +457,8 @@ export class ThreadedSystem implements ActorSystem {
   private async finish(record: ActorRecord, reason: DownEvent['reason'], error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'stopped';
+    // Stopped for good: the directory forgets it and asks get ActorNotFoundError, not "restarting".
+    if (this.router.isUnavailable(record.name)) void this.markUnavailable(record.name, null);
     const thread = this.threads.get(record.threadName);
     thread?.actors.delete(record.name);
     await this.setDirectory([[record.name, null]]);
@@ -465,7 +482,7 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   private placeholderStats(name: string, thread: string, state: ActorStats['state']): ActorStats {
-    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0, dropped: 0, askTimeouts: 0 };
+    return { name, thread, state, restarts: this.actors.get(name)?.restarts ?? 0, mailboxDepth: 0, received: 0, sent: 0, unhandled: 0, dropped: 0, askTimeouts: 0, ticksDropped: 0 };
   }
 
   private recordOrThrow(name: string): { record: ActorRecord; thread: ThreadHandle | undefined } {
@@ -478,6 +495,13 @@ export class ThreadedSystem implements ActorSystem {
     const { record, thread } = this.recordOrThrow(name);
     record.forceRestart = restartNow;
     if (thread === undefined || thread.state !== 'up') return;
+    // Whatever it was asked will not be answered: fail those asks, and new ones, now rather than once the
+    // thread has gone (terminating a busy thread takes hundreds of ms on a loaded machine).
+    this.router.asks.failTarget(name, 'killed');
+    // Not awaited: the kill itself must not wait for every thread to hear of it.
+    // The mark's reason must not say "killed": an ask refused at its sender was never delivered, and callers
+    // (the kv client) read "killed" as "it may have been handled".
+    void Promise.all([this.markUnavailable(name, NOT_SENT_DOWN), this.broadcast((c) => c.actorDown(name, 'killed', undefined))]);
     if (thread.actors.size === 1) {
       // Its own thread: terminate it for real; the exit handler runs supervision.
       this.unpause(thread);
@@ -549,6 +573,10 @@ export class ThreadedSystem implements ActorSystem {
     };
   }
 }
+
+/** Reasons of asks refused at their sender (never delivered) while the target is going down or restarting. */
+const NOT_SENT_DOWN = 'going down (the ask was not sent)';
+const NOT_SENT_RESTARTING = 'restarting';
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;

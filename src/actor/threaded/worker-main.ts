@@ -32,6 +32,7 @@ const host: CellHost = {
   seed: data.seed,
   asks: router.asks,
   now: (actor) => Date.now() + (clockOffsets.get(actor) ?? 0),
+  monotonicNow: () => performance.now(),
   route: (envelope: Envelope) => router.route(envelope),
   schedule: (ms, fn) => router.schedule(ms, fn),
   flushSends: () => router.flushOutboxes(),
@@ -75,6 +76,7 @@ function stats(name: string, summary = true): ActorStats {
     unhandled: cell?.counters.unhandled ?? 0,
     dropped: cell?.counters.dropped ?? 0,
     askTimeouts: cell?.counters.askTimeouts ?? 0,
+    ticksDropped: cell?.counters.ticksDropped ?? 0,
     ...(summary ? { summary: cell?.inspect() } : {}),
   };
 }
@@ -83,6 +85,7 @@ const control: ThreadControl = {
   connect: (threadId, port) => router.connect(threadId, port),
   disconnect: (threadId) => router.disconnect(threadId),
   setDirectory: (updates) => router.setDirectory(updates),
+  setUnavailable: (name, reason) => router.setUnavailable(name, reason),
 
   async startActor(spec) {
     const behaviour = await loadBehaviour(spec.module, spec.behaviourId);

@@ -233,3 +233,50 @@ test('a leader just slower than the floor does not hold the estimate at the floo
   assert.ok(failed <= 20, `${failed} of 400 writes failed: the estimate stayed at the floor`);
   assert.deepEqual(outcomes.slice(-200), new Array(200).fill('ok'), 'once the estimate has moved, none fails');
 });
+
+test('a forwarded answer is the leader\'s, and the next request goes to the leader directly', async () => {
+  let revision = 0;
+  const world = new World({
+    // The host's random 0 makes etcd-0 the first target.
+    'etcd-0': () => ({ afterMs: 4, reply: { type: 'forwarded', leader: 'etcd-2', reply: put(++revision) } }),
+    'etcd-1': notLeader,
+    'etcd-2': () => ({ afterMs: 2, reply: put(++revision) }),
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  assert.deepEqual(await world.settle(client.put('k', 'a')), put(1));
+  assert.deepEqual(await world.settle(client.put('k', 'b')), put(2));
+  assert.deepEqual(world.asked.map((a) => a.to), ['etcd-0', 'etcd-2']);
+});
+
+test('each attempt tells the replica how long it may hold the request: less than the attempt timeout, so the answer gets back', async () => {
+  const waits: unknown[] = [];
+  const world = new World({
+    'etcd-0': (request) => {
+      waits.push((request as { waitMs?: unknown }).waitMs);
+      return { afterMs: 2, reply: put(1) };
+    },
+    'etcd-1': notLeader,
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  await world.settle(client.put('k', 'v'));
+  const timeoutMs = world.asked[0]!.timeoutMs;
+  assert.equal(typeof waits[0], 'number');
+  assert.ok((waits[0] as number) > 0 && (waits[0] as number) < timeoutMs, `waitMs ${String(waits[0])} within the attempt timeout ${timeoutMs}`);
+});
+
+test('hintless NotLeader answers send the request on at once until every replica was tried, then back off', async () => {
+  const hintless: Script = () => ({ afterMs: 2, reply: { type: 'notLeader' } });
+  let asksOfLast = 0;
+  const world = new World({
+    'etcd-0': hintless,
+    'etcd-1': hintless,
+    // Every replica has held the request as long as it could and knows no leader; the last one learns of a leader by the second round.
+    'etcd-2': () => (++asksOfLast > 1 ? { afterMs: 2, reply: put(1) } : { afterMs: 2, reply: { type: 'notLeader' } }),
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'] });
+  await world.settle(client.put('k', 'v'));
+  const times = world.asked.map((a) => a.atMs);
+  assert.deepEqual(times.slice(0, 3), [0, 2, 4], 'no backoff inside the first round');
+  assert.ok(times[3]! > 6, `after a whole round of misses the client backs off (4th attempt at ${times[3]} ms)`);
+});

@@ -1,8 +1,13 @@
 /**
  * The client of the replicated store: the three etcd replica actors.
  *
- * - Leader discovery: writes go to the replica believed to lead; a NotLeader
- *   reply names the leader (or the client tries the next replica).
+ * - Leader discovery: writes go to the replica believed to lead. Each attempt
+ *   tells the replica how long it may wait (`KvRouting.waitMs`): a follower
+ *   forwards the request to the leader and relays the answer with the
+ *   leader's name (the client goes there directly next), and a replica that
+ *   knows no live leader holds it until one is elected. A NotLeader reply
+ *   names the leader, or sends the client to the next replica at once; it
+ *   backs off only after a whole round of replicas could not help.
  * - Deadlines: every request has one (`timeoutMs`); each attempt gets what
  *   TCP would give it (RFC 6298: smoothed round trip + 4 × its variance over
  *   this client's recent attempts), never less than `attemptTimeoutMs` and
@@ -97,6 +102,21 @@ export const KV_BACKOFF_MAX_MS_DEFAULT = 500;
 export const KV_WATCH_SILENCE_MS_DEFAULT = 3_500;
 /** Watch messages held for a watch whose create reply has not been processed yet. */
 const EARLY_WATCH_MESSAGES_MAX = 10_000;
+
+/**
+ * Of an attempt's timeout, how long a replica may hold the request waiting
+ * for a leader or the leader's answer to a forward (`KvRouting.waitMs`); the
+ * rest is for the reply's way back, so a held request is answered, not timed out.
+ */
+const LEADER_WAIT_FRACTION = 0.8;
+
+/**
+ * Answers that waited for a leader (held, forwarded) measure the election,
+ * not the replica: they would teach the attempt timeout an election's length.
+ */
+function isRoundTripSample(reply: ClientReply): boolean {
+  return reply === null || typeof reply !== 'object' || (reply.type !== 'notLeader' && reply.type !== 'unavailable' && reply.type !== 'forwarded');
+}
 
 /** A timed-out attempt on a replica seen alive counts as this many times its timeout: RFC 6298's back-off. */
 const TIMEOUT_BACKOFF_FACTOR = 2;
@@ -262,7 +282,14 @@ export class ReplicatedKvClient implements KvClient {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     const deadline = this.host.now() + timeoutMs;
     let attempt = 0;
+    /** Replicas in a row that could not help and named no leader: only after a whole round of them does the client back off. */
+    let misses = 0;
     let lastProblem = 'no attempt made';
+    const missed = async (): Promise<void> => {
+      this.rotate();
+      // A replica that knows no leader already held the request for most of the attempt: the next one may know better now.
+      if (++misses >= this.replicas.length) await this.backoff(attempt++, deadline);
+    };
     for (;;) {
       const remaining = deadline - this.host.now();
       if (remaining <= 0) {
@@ -271,40 +298,54 @@ export class ReplicatedKvClient implements KvClient {
       const replica = this.replicas[this.target]!;
       let reply: ClientReply;
       try {
-        reply = await this.timedAsk<ClientReply>(replica, { type: 'kv', body: request } satisfies ReplicaMsg, remaining);
+        reply = await this.timedAsk<ClientReply>(
+          replica,
+          (attemptMs) => ({ type: 'kv', body: { ...request, waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) } }) satisfies ReplicaMsg,
+          remaining,
+          isRoundTripSample,
+        );
       } catch (error) {
         const delivered = !(error instanceof ActorNotFoundError) && !(error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
         if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
         lastProblem = `${replica}: ${error.message}`;
-        // This replica died holding the request or did not answer in time (a restarting replica replays its log
-        // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
-        this.rotate();
         if (delivered && !retrySafe) {
+          // This replica died holding the request or did not answer in time (a restarting replica replays its log
+          // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
+          this.rotate();
           const deadlineExceeded = error instanceof AskTimeoutError && this.host.now() >= deadline;
           const why = error instanceof AskTimeoutError ? `; attempt timeout from ${this.attemptTimeout.describe()}` : '';
           throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message}${why})`, true, deadlineExceeded);
         }
-        await this.backoff(attempt++, deadline);
+        await missed();
         continue;
       }
       if (reply === null || typeof reply !== 'object') throw new Error(`kv ${request.type}: replica ${replica} sent a malformed reply`);
+      let relayed = false;
+      if (reply.type === 'forwarded') {
+        // A follower relayed it to the leader: answer as the leader's, and go there directly from now on.
+        const leader = this.replicas.indexOf(reply.leader);
+        if (leader >= 0) this.target = leader;
+        relayed = true;
+        reply = reply.reply;
+        if (reply === null || typeof reply !== 'object' || reply.type === 'forwarded') throw new Error(`kv ${request.type}: replica ${replica} relayed a malformed reply`);
+      }
       switch (reply.type) {
         case 'notLeader': {
           lastProblem = `${replica} is not the leader`;
           const hinted = reply.leader === undefined ? -1 : this.replicas.indexOf(reply.leader);
           if (hinted >= 0 && hinted !== this.target) {
             this.target = hinted;
-            attempt = 0;
+            misses = 0;
           } else {
-            this.rotate();
-            await this.backoff(attempt++, deadline);
+            await missed();
           }
           continue;
         }
         case 'unavailable':
           lastProblem = `${replica}: ${reply.reason}`;
           if (reply.proposed && !retrySafe) throw new KvRequestError(`kv ${request.type} on ${replica}: outcome unknown (${reply.reason})`, true);
-          if (reply.reason === 'no leader' || reply.leader === undefined) this.rotate();
+          // The leader itself refused (overloaded, leadership moving): try it again after a pause, not another replica.
+          if (!relayed && (reply.reason === 'no leader' || reply.leader === undefined)) this.rotate();
           await this.backoff(attempt++, deadline);
           continue;
         case 'error':
@@ -317,7 +358,7 @@ export class ReplicatedKvClient implements KvClient {
   }
 
   /** One attempt, given the adaptive attempt timeout; a round trip that got an answer feeds the estimate. */
-  private async timedAsk<R>(replica: string, msg: ReplicaMsg, remainingMs: number): Promise<R> {
+  private async timedAsk<R>(replica: string, msg: ReplicaMsg | ((timeoutMs: number) => ReplicaMsg), remainingMs: number, isSample: (reply: R) => boolean = () => true): Promise<R> {
     const sentAtMs = this.host.now();
     const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
     const deadlineMs = sentAtMs + remainingMs;
@@ -336,7 +377,7 @@ export class ReplicatedKvClient implements KvClient {
     };
     let reply: R;
     try {
-      reply = await this.host.ask<R>(replica, msg, { timeoutMs, keepWaiting });
+      reply = await this.host.ask<R>(replica, typeof msg === 'function' ? msg(timeoutMs) : msg, { timeoutMs, keepWaiting });
     } catch (error) {
       // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
       // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
@@ -351,7 +392,7 @@ export class ReplicatedKvClient implements KvClient {
     this.lastAnswerAtMs.set(replica, this.host.now());
     const roundTripMs = this.host.now() - sentAtMs;
     // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
-    if (roundTripMs >= 0 && roundTripMs <= remainingMs) this.attemptTimeout.observe(roundTripMs);
+    if (roundTripMs >= 0 && roundTripMs <= remainingMs && isSample(reply)) this.attemptTimeout.observe(roundTripMs);
     return reply;
   }
 

@@ -308,13 +308,23 @@ export class EtcdCluster {
 
   /** Poll the members until one leads in a term after `term`; resolves with the epoch time it was seen. */
   async waitNewLeader(term: number, timeoutMs: number, nowMs: () => number): Promise<number> {
+    // Each member on its own loop: a round waiting on the restarting member's status saw the new leader late.
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const all = await this.statuses();
-      if (all.some((s) => s !== undefined && s.memberId === s.leader && s.raftTerm > term)) return nowMs();
-      await sleep(POLL_MS);
-    }
-    throw new Error(`etcd: no new leader after term ${term} within ${timeoutMs} ms`);
+    let seenAtMs: number | undefined;
+    await Promise.all(
+      this.members.map(async (_, index) => {
+        while (seenAtMs === undefined && Date.now() < deadline) {
+          const s = await this.status(index);
+          if (s !== undefined && s.memberId === s.leader && s.raftTerm > term) {
+            seenAtMs ??= nowMs();
+            return;
+          }
+          await sleep(POLL_MS);
+        }
+      }),
+    );
+    if (seenAtMs === undefined) throw new Error(`etcd: no new leader after term ${term} within ${timeoutMs} ms`);
+    return seenAtMs;
   }
 
   /** kill -9 the member and wait until it is reaped. */

@@ -41,7 +41,36 @@ export interface Unavailable {
   leader?: string;
 }
 
-export type ClientReply = ApplyResponse | LeaseKeepAliveResponse | LeaseTimeToLiveResponse | ErrorResponse | NotLeader | Unavailable;
+/**
+ * A follower relayed the request to the leader (etcd forwards proposals the
+ * same way): `reply` is the leader's answer, `leader` where to send the next
+ * one directly.
+ */
+export interface Forwarded {
+  type: 'forwarded';
+  leader: string;
+  reply: ClientReply;
+}
+
+export type ClientReply = ApplyResponse | LeaseKeepAliveResponse | LeaseTimeToLiveResponse | ErrorResponse | NotLeader | Unavailable | Forwarded;
+
+/**
+ * How a replica may route a client request it cannot serve itself, sent
+ * beside the request in the `kv` message. Old senders omit it and get the
+ * old answers (NotLeader at once).
+ */
+export interface KvRouting {
+  /**
+   * How long the sender waits for this attempt, in ms. A replica that knows
+   * no live leader holds the request up to this long for one to be elected,
+   * and a follower forwards it to the leader within it, instead of answering
+   * NotLeader at once. The reply must leave before it ends, so senders pass
+   * less than their own attempt timeout.
+   */
+  waitMs?: number;
+  /** Set by a follower forwarding to the leader: answer, never forward again (one hop, no loops). */
+  forwarded?: boolean;
+}
 
 export interface ReplicaStatus {
   name: string;
@@ -70,7 +99,7 @@ export type ReplicaMsg =
   /** Raft traffic from a peer, batched per destination and per Ready. */
   | { type: 'raft'; body: { msgs: RaftMessage[] } }
   /** Ask: a client request; the reply is a `ClientReply`. */
-  | { type: 'kv'; body: ClientRequest }
+  | { type: 'kv'; body: ClientRequest & KvRouting }
   /**
    * Ask: open a watch whose events are told to `watcher` as `kvWatch`
    * messages tagged with `clientWatchId`. Reply: the created `WatchResponse`
@@ -89,7 +118,9 @@ export type ReplicaMsg =
   | { type: 'campaign'; body: null }
   /** Ask: hand leadership to the named replica. */
   | { type: 'transferLeadership'; body: { to: string } }
-  | { type: 'tick'; body: null };
+  | { type: 'tick'; body: null }
+  /** Self: a request held for want of a leader waited as long as its sender allowed. */
+  | { type: 'holdExpired'; body: { id: number } };
 
 /**
  * Told to a watcher. `canceled` without `compactRevision` means "resume

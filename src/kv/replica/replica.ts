@@ -15,7 +15,11 @@
  *
  * Requests:
  * - writes (put, deleteRange, txn, compact, lease grant / revoke) are proposed
- *   on the leader; a follower answers NotLeader with the leader's name;
+ *   on the leader; a follower forwards them to the leader and relays its
+ *   answer (etcd forwards proposals); a replica that knows no live leader holds
+ *   them until one is elected, as long as the sender waits (`KvRouting.waitMs`);
+ *   senders that give no wait get NotLeader at once, naming the leader only
+ *   when it was heard from within an election timeout;
  * - linearizable reads wait for a ReadIndex round (batched: one round serves
  *   every read that arrived before it started) and for the apply index to reach
  *   it, on any replica;
@@ -37,9 +41,10 @@ import { checkProposal, storeFromBytes, storeToBytes } from '../mvcc/proposal.js
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
+import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js';
 import { ReplicaMetrics } from './metrics.js';
 import { isRaftMessage } from './raft-message.js';
-import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
 export const REPLICA_TICK_MS_DEFAULT = 100;
@@ -50,6 +55,8 @@ export const REPLICA_ELECTION_TICKS_DEFAULT = 10;
  * 300-node run spent a fifth of its time writing snapshots; the API server's compaction bounds the history.
  */
 export const REPLICA_SNAPSHOT_ENTRIES_DEFAULT = 100_000;
+/** A snapshot that held the replica's thread this long is logged as a warning. */
+const SLOW_SNAPSHOT_MS = 100;
 /** etcd keeps 5,000 entries after a snapshot for slow followers. */
 export const REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT = 5_000;
 export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
@@ -61,6 +68,14 @@ export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
 export const PENDING_PROPOSALS_MAX = 10_000;
 /** Linearizable reads waiting on this replica, for the same reason. */
 export const PENDING_READS_MAX = 10_000;
+/** Requests held for want of a live leader (and forwards in flight to it), for the same reason. */
+export const HELD_REQUESTS_MAX = 10_000;
+/**
+ * A follower forwards a request only when the sender waits at least this long
+ * more: a leader busy with the writes of an election's backlog takes tens of
+ * ms to answer, and a forward that times out is an unknown outcome for the client.
+ */
+export const FORWARD_WAIT_MIN_MS = 100;
 /** Ticks a ReadIndex round may go unanswered before it is retried: a heartbeat round trip takes one or two. */
 const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
@@ -69,6 +84,13 @@ const WATCH_PUMPS_PER_DRAIN_MAX = 64;
 interface PendingProposal {
   index: number;
   resolve(reply: ClientReply): void;
+}
+
+interface HeldRequest {
+  request: ClientRequest;
+  /** When the sender stops waiting (this replica's clock): what is left of it goes with the request when it is released. */
+  deadlineMs: number;
+  resolve(reply: ClientReply | Promise<ClientReply>): void;
 }
 
 interface PendingRead {
@@ -158,10 +180,17 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const revokesInFlight = new Set<number>();
   let leaderlessTicks = 0;
   let ticks = 0;
+  /** The tick at which the leader was last heard from: one silent for an election timeout is presumed down. */
+  let leaderHeardTick = 0;
+  const held = new Map<number, HeldRequest>();
+  let nextHeld = 0;
+  let forwardsInFlight = 0;
   let drainScheduled = false;
   let stopped = false;
 
-  ctx.timer('tick', tickMs, { type: 'tick', body: null });
+  // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
+  // plus whatever fsync, apply or snapshot ran before it, and stretched every election and heartbeat timeout.
+  ctx.ticker('tick', tickMs, { type: 'tick', body: null });
   scheduleDrain();
 
   // ---------------------------------------------------------------- the Ready loop
@@ -203,6 +232,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       node.advance();
     }
     serveAppliedReads();
+    releaseHeld();
     maybeSnapshot();
     pumpWatches();
   }
@@ -298,11 +328,17 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const status = node.status();
     if (status.applied > storage.lastIndex()) return;
     if (status.applied > storage.initialState().hardState.commit) return;
+    const startedMs = ctx.now();
     const data = storeToBytes(store);
     storage.createSnapshot(status.applied, status.confState, data);
     node.compact(status.applied, data, retainEntries);
     snapshotIndex = status.applied;
-    ctx.log.info({ index: snapshotIndex, revision: store.revision, bytes: data.byteLength }, 'snapshot taken, log compacted');
+    // The whole store is encoded and written inline, on the thread that ticks and answers (issue #22 item 2): say when
+    // that stalled it, as etcd warns when an apply took too long. (No time passes inside a handler in the simulated runtime.)
+    const tookMs = ctx.now() - startedMs;
+    const fields = { index: snapshotIndex, revision: store.revision, bytes: data.byteLength, tookMs: Math.round(tookMs) };
+    if (tookMs >= SLOW_SNAPSHOT_MS) ctx.log.warn(fields, 'snapshot taken, log compacted; it stalled the replica');
+    else ctx.log.info(fields, 'snapshot taken, log compacted');
   }
 
   // ---------------------------------------------------------------- reads
@@ -396,9 +432,113 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     }
   }
 
-  function leaderName(): string | undefined {
+  /**
+   * The leader as far as this replica can vouch for it: itself when it leads,
+   * else the one Raft follows if heard from within an election timeout. A
+   * leader killed a moment ago stays Raft's `lead` until the next election;
+   * naming it sent clients to a dead replica for a whole attempt timeout.
+   */
+  function liveLeader(): number {
     const lead = node.leader();
+    if (lead === NONE) return NONE;
+    if (lead === args.id) return node.isLeader() ? lead : NONE;
+    return ticks - leaderHeardTick < electionTicks ? lead : NONE;
+  }
+
+  function leaderName(): string | undefined {
+    const lead = liveLeader();
     return lead === NONE ? undefined : nameOf(lead);
+  }
+
+  // ---------------------------------------------------------------- routing: forward, hold
+  function routeClient(body: ClientRequest & KvRouting): ClientReply | Promise<ClientReply> {
+    const { waitMs, forwarded, ...rest } = body;
+    const request = rest as ClientRequest;
+    const waitForMs = typeof waitMs === 'number' && Number.isFinite(waitMs) && forwarded !== true ? Math.max(0, waitMs) : 0;
+    if (!needsLeader(request) || node.isLeader()) return handleClient(request);
+    if (waitForMs <= 0) return handleClient(request);
+    const lead = liveLeader();
+    if (lead !== NONE) {
+      if (request.type === 'range') return handleClient(request);
+      // Too little wait left for the leader to answer a forward (a request held through an election): redirect
+      // instead. A forward that timed out would leave the client with an unknown outcome.
+      if (waitForMs < FORWARD_WAIT_MIN_MS) return { type: 'notLeader', leader: nameOf(lead) };
+      return forward(lead, request, waitForMs);
+    }
+    return hold(request, waitForMs);
+  }
+
+  /** Linearizable reads need a leader for their ReadIndex round; everything but serializable reads needs one. */
+  function needsLeader(request: ClientRequest): boolean {
+    return !(request.type === 'range' && (request.serializable === true || args.unsafeLocalReads === true));
+  }
+
+  function hold(request: ClientRequest, waitMs: number): ClientReply | Promise<ClientReply> {
+    if (held.size + forwardsInFlight >= HELD_REQUESTS_MAX) return unavailable('too many requests waiting for a leader', false);
+    const id = nextHeld++;
+    return new Promise<ClientReply>((resolve) => {
+      held.set(id, { request, deadlineMs: ctx.now() + waitMs, resolve });
+      ctx.timer(`hold.${id}`, waitMs, { type: 'holdExpired', body: { id } });
+    });
+  }
+
+  function onHoldExpired(id: number): void {
+    const request = held.get(id);
+    if (request === undefined) return;
+    held.delete(id);
+    request.resolve({ type: 'notLeader', leader: leaderName() });
+  }
+
+  /** A live leader is known again: serve, forward or read what was held for one. */
+  function releaseHeld(): void {
+    if (held.size === 0 || liveLeader() === NONE) return;
+    const nowMs = ctx.now();
+    const released = [...held];
+    held.clear();
+    for (const [id, request] of released) {
+      ctx.cancelTimer(`hold.${id}`);
+      request.resolve(routeClient({ ...request.request, waitMs: request.deadlineMs - nowMs }));
+    }
+  }
+
+  /**
+   * Send the request to the leader and relay its answer, naming the leader so
+   * the client goes there directly next time. One hop: the leader answers
+   * NotLeader rather than forwarding again.
+   */
+  function forward(lead: number, request: ClientRequest, waitMs: number): ClientReply | Promise<ClientReply> {
+    if (held.size + forwardsInFlight >= HELD_REQUESTS_MAX) return unavailable('too many requests waiting for a leader', false);
+    const leader = nameOf(lead);
+    const deadlineMs = ctx.now() + waitMs;
+    forwardsInFlight++;
+    const body: ClientRequest & KvRouting = { ...request, forwarded: true };
+    return ctx.ask<ClientReply>(leader, { type: 'kv', body }, { timeoutMs: waitMs }).then(
+      (reply): ClientReply | Promise<ClientReply> => {
+        forwardsInFlight--;
+        if (reply === null || typeof reply !== 'object') return unavailable(`${leader} sent a malformed reply to a forwarded request`, true);
+        if (reply.type !== 'notLeader') return { type: 'forwarded', leader, reply };
+        // It no longer leads (a restarted incarnation, or deposed): vouch for it no more, and wait for the next leader.
+        if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
+        const leftMs = deadlineMs - ctx.now();
+        return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader', leader: reply.leader };
+      },
+      (error: unknown): ClientReply | Promise<ClientReply> => {
+        forwardsInFlight--;
+        // Not delivered (the leader's actor is gone or restarting): it never saw the request. Its successor
+        // is being elected: stop vouching for it and hold the request for the new one.
+        const notDelivered = error instanceof ActorNotFoundError || (error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
+        // Down either way: forward nothing more to it.
+        if (error instanceof ActorNotFoundError || error instanceof ActorUnavailableError) {
+          if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
+        }
+        if (notDelivered) {
+          const leftMs = deadlineMs - ctx.now();
+          return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader' };
+        }
+        // It may have been proposed there: the outcome is unknown, as if the client had timed out on the leader.
+        return unavailable(`forwarded to ${leader}: ${error instanceof Error ? error.message : String(error)}`, true);
+      },
+    );
   }
 
   // ---------------------------------------------------------------- watches
@@ -435,7 +575,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- time
   function onTick(): void {
-    ctx.timer('tick', tickMs, { type: 'tick', body: null });
     ticks++;
     node.tick();
     // A ReadIndex round whose heartbeats or answer were lost is never answered: start a new one for
@@ -486,12 +625,15 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             }
             if (m.type === 'msgHeartbeatResp') metrics.heartbeatAnswered(meta.from, ctx.now());
             node.step(m);
+            // Only a leader sends these; a deposed one campaigning again is not a live leader.
+            if (m.from === node.leader() && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap')) leaderHeardTick = ticks;
           }
           scheduleDrain();
           return undefined;
         }
         case 'kv':
-          return handleClient(msg.body);
+          if (typeof msg.body !== 'object' || msg.body === null || typeof msg.body.type !== 'string') return unhandled;
+          return routeClient(msg.body);
         case 'watchCreate': {
           const { watcher, clientWatchId, ...request } = msg.body;
           if (watcher === ctx.name || watcher.startsWith('$')) return kvError.watchNotFound();
@@ -533,6 +675,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         }
         case 'tick':
           onTick();
+          return undefined;
+        case 'holdExpired':
+          onHoldExpired(msg.body.id);
           return undefined;
         default:
           return unhandled;
