@@ -30,6 +30,21 @@ describe('no-pdb-violation judge', () => {
     assert.deepEqual(findBudgetViolations([budget], health(back), [disruption(1_000, 0), disruption(2_500, 3)], 0), []);
   });
 
+  test('two deletes sent together are judged as they were sent, though the watch showed the second pod going before its answer came', () => {
+    // The trace of a real run: both deletes sent at 1,100; the watch saw db-0-2 unhealthy at 1,102.9, its answer came at 1,103.2.
+    const seen: PodHealthChange[] = [
+      { tMs: 1_101.5, uid: 'u1', pod: 'default/db-0-1', app: 'db-0', healthy: false },
+      { tMs: 1_102.9, uid: 'u2', pod: 'default/db-0-2', app: 'db-0', healthy: false },
+      { tMs: 1_117, uid: 'n1', pod: 'default/db-0-1', app: 'db-0', healthy: true },
+    ];
+    const sentTogether = [{ ...disruption(1_101.4, 1, 'delete'), sentMs: 1_100 }, { ...disruption(1_103.2, 2, 'delete'), sentMs: 1_100 }];
+    const v = findBudgetViolations([budget], health(seen), sentTogether, 0);
+    assert.equal(v.length, 1, 'db-0-2 was healthy when its delete was sent, and db-0-1 was already being taken');
+    assert.equal(v[0]!.pod, 'default/db-0-2');
+    const atAnswers = sentTogether.map(({ sentMs: _, ...d }) => d);
+    assert.deepEqual(findBudgetViolations([budget], health(seen), atAnswers, 0), [], 'judged at the answers, the violation hides: the broken variant');
+  });
+
   test('a pod disrupted earlier counts as gone even while the watch still shows it healthy', () => {
     const v = findBudgetViolations([budget], health(), [disruption(1_000, 0), disruption(1_050, 3)], 0);
     assert.equal(v.length, 1, 'the watch lagged on db-0-0 going; the second disruption still left two');

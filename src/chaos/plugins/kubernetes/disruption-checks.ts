@@ -39,14 +39,18 @@ export function findBudgetViolations(
   budgets: readonly BudgetRecord[], health: readonly PodHealthChange[], disruptions: readonly DisruptionRecord[], watchLagMs: number,
 ): BudgetViolation[] {
   const violations: BudgetViolation[] = [];
-  const ordered = [...disruptions].sort((a, b) => a.tMs - b.tMs);
+  // Judged as each request was sent: the pod was taken at some moment before the answer, and the watch may show it
+  // going before the answer arrives (then it looked unhealthy "at" its own disruption, and a violation hid).
+  const ordered = [...disruptions].sort((a, b) => (a.sentMs ?? a.tMs) - (b.sentMs ?? b.tMs));
   for (const budget of budgets) {
     const changes = health.filter((h) => h.app === budget.app);
     const gone = new Set<string>();
     for (const d of ordered) {
       const app = changes.find((h) => h.uid === d.uid)?.app;
       if (app !== budget.app) continue;
-      const healthy = healthyAt(changes, d.tMs, watchLagMs);
+      // A replacement that turned healthy before the answer (or within the lag after it) counts as healthy.
+      const sentMs = d.sentMs ?? d.tMs;
+      const healthy = healthyAt(changes, sentMs, watchLagMs + (d.tMs - sentMs));
       for (const uid of gone) healthy.delete(uid);
       gone.add(d.uid);
       if (!healthy.has(d.uid)) continue;

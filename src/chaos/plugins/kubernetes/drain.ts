@@ -121,10 +121,11 @@ export function drainNode(): NemesisPlugin<DrainParams> {
         const msg: ApiServerMsg = evict
           ? { type: 'api.create', body: { ...target, subresource: 'eviction', object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: podName, namespace: NAMESPACE } } } }
           : { type: 'api.delete', body: { ...target, options: { preconditions: { uid: pod.metadata.uid } } } };
+        const sentMs = round3(env.elapsedMs());
         const reply = await api.ask<ApiReply>(msg, { timeoutMs: CALL_TIMEOUT_MS }).catch((error: Error) => ({ ok: false as const, status: { code: 503, message: error.message } }));
         const code = reply.ok ? 200 : ((reply.status as { code?: number }).code ?? 0);
         if (reply.ok) {
-          sink.disruptions.push({ tMs: round3(env.elapsedMs()), uid: pod.metadata.uid!, pod: `${NAMESPACE}/${podName}`, node: name, via: evict ? 'eviction' : 'delete' });
+          sink.disruptions.push({ tMs: round3(env.elapsedMs()), sentMs, uid: pod.metadata.uid!, pod: `${NAMESPACE}/${podName}`, node: name, via: evict ? 'eviction' : 'delete' });
           record.evicted++;
           env.log(`  drain: ${evict ? 'evicted' : 'deleted'} ${podName}`);
           return done();

@@ -67,6 +67,12 @@ export interface BudgetRecord {
 export interface DisruptionRecord {
   /** ms from the origin when the API server accepted it. */
   tMs: number;
+  /**
+   * ms from the origin when the request was sent: the pod's health is judged
+   * as it was then (the watch may show the pod going before the answer
+   * arrives). Absent in older records: judged at `tMs`.
+   */
+  sentMs?: number;
   uid: string;
   /** namespace/name */
   pod: string;
