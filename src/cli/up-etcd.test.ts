@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { processGroup } from '../testing/processes.js';
 import { etcdVersion } from '../kv/etcd/cluster.js';
 import { KUBECTL, requireEtcd, requireKubectl } from '../testing/tools.js';
 
@@ -21,21 +22,6 @@ const PROCESS_WAIT_MS_MAX = 90_000;
 
 const skip = requireKubectl() || requireEtcd(etcdVersion() !== undefined);
 
-/** Pids whose process group is `pgid`, from /proc. */
-function processGroup(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') pids.push(Number(entry));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return pids;
-}
 
 /** etcd processes whose data directory is under `dir`. */
 function etcdUnder(dir: string): number[] {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
+import { processGroup } from '../testing/processes.js';
 import { ppidFromStat } from './parent.js';
 
 /** The repository's root (dist/src/cli/ → ../../..): where the README says to run `npx kubethreads up`. */
@@ -13,21 +14,6 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 /** Bounds waiting on real processes (start-up, stop); not a timing assertion. */
 const PROCESS_WAIT_MS_MAX = 60_000;
 
-/** Pids whose process group is `pgid`, from /proc (ps has no portable way to select by group). */
-function processGroup(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') pids.push(Number(entry));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return pids;
-}
 
 /** `what` is a function so that the message shows what was seen when giving up, not when starting to wait. */
 async function until(what: () => string, check: () => boolean): Promise<void> {
