@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startCluster } from '../cluster/start.js';
 import { resolveClusterSpec } from '../cluster/spec.js';
 import { runNodes, type NodesOptions } from './nodes.js';
-import { httpGet } from '../cluster/testing.js';
+import { eventually, httpGet } from '../cluster/testing.js';
 import { KUBECTL, requireKubectl } from '../testing/tools.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -35,20 +35,8 @@ function startNodes(kubeconfig: string, args: string[]): Promise<{ child: ChildP
   });
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last !== undefined ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** `eventually` with the timeout first, as this file reads best. */
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> => eventually(what, probe, timeoutMs);
 
 /** A real process per pod (the process runtime): an HTTP server on the pod's own loopback IP, behind a Service. */
 const SERVER = "require('http').createServer((q, s) => s.end('hello from ' + process.env.POD_NAME)).listen(8080, process.env.POD_IP, () => console.log('listening on ' + process.env.POD_IP))";
