@@ -2,7 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryDisk } from '../actor/disk.js';
 import type { Snapshot } from '../raft/types.js';
-import { SnapshotStore, snapshotName } from './snapshot-store.js';
+import { decodeSnapshotFile, encodeSnapshotFile, SnapshotStore, snapshotName } from './snapshot-store.js';
+import { decodeRecords } from './record.js';
+import { RecordType } from './wal-codec.js';
 import { diskKinds } from './test-disks.js';
 
 const snap = (index: number, term: number, text = `state@${index}`): Snapshot => ({
@@ -123,5 +125,36 @@ describe('the crash model catches a save that skips a step', () => {
     disk.fsyncDir('snap');
     disk.crash();
     assert.equal(disk.read('snap/x.snap'), undefined);
+  });
+});
+
+describe('snapshot files larger than one record', () => {
+  const big = (): Snapshot => ({ metadata: { index: 7, term: 3, confState: { voters: [1, 2, 3], learners: [] } }, data: Uint8Array.from({ length: 1_000 }, (_, i) => i % 251) });
+
+  test('a payload over the record limit is split into parts and reads back whole', () => {
+    const file = encodeSnapshotFile(big(), 100);
+    const records = decodeRecords(file).records;
+    assert.ok(records.length > 10, `split into ${records.length} records`);
+    assert.ok(records.slice(0, -1).every((r) => r.type === RecordType.snapshotFileChunk) && records.at(-1)!.type === RecordType.snapshotFile);
+    assert.deepEqual(decodeSnapshotFile(file), big());
+  });
+
+  test('a snapshot that fits one record is written exactly as before: one snapshotFile record', () => {
+    const file = encodeSnapshotFile(big());
+    const records = decodeRecords(file).records;
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.type, RecordType.snapshotFile);
+    assert.deepEqual(decodeSnapshotFile(file), big());
+  });
+
+  test('a split file cut at a record boundary is refused, not read as a shorter snapshot', () => {
+    const file = encodeSnapshotFile(big(), 100);
+    const records = decodeRecords(file).records;
+    // Drop the last record whole: every remaining record is intact, only the end is missing.
+    const lastBytes = 16 + records.at(-1)!.payload.length;
+    const cut = file.subarray(0, file.length - lastBytes);
+    const result = decodeSnapshotFile(cut);
+    assert.equal(typeof result, 'string');
+    assert.match(result as string, /ends before its last part/);
   });
 });

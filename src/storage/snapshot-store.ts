@@ -1,7 +1,11 @@
 /**
  * Snapshot files: `<dir>/<term:16 hex>-<index:16 hex>.snap`, each one record
  * (see record.ts) whose payload is the metadata (msgpack, length-prefixed)
- * followed by the application's data.
+ * followed by the application's data. A payload larger than a record may
+ * hold (256 MiB: a store of a few hundred thousand objects' history) is
+ * split: `snapshotFileChunk` records, then the last part as the
+ * `snapshotFile` record, so a file cut at a record boundary is still told
+ * from a whole one.
  *
  * Saving is the classic atomic-replace sequence: write a temporary file, fsync
  * it, rename it into place, fsync the directory. A crash at any point leaves
@@ -12,7 +16,7 @@
 import type { Disk } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
-import { decodeRecords, encodeRecord } from './record.js';
+import { decodeRecords, encodeRecord, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
 import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType } from './wal-codec.js';
 
 /** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
@@ -47,23 +51,49 @@ export function snapshotName(metadata: Pick<SnapshotMetadata, 'term' | 'index'>)
   return `${hex16(metadata.term)}-${hex16(metadata.index)}.snap`;
 }
 
-export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
+/** @param chunkBytes the largest payload of one record (smaller only in tests). */
+export function encodeSnapshotFile(snapshot: Snapshot, chunkBytes = RECORD_PAYLOAD_BYTES_MAX): Uint8Array {
+  invariant(Number.isInteger(chunkBytes) && chunkBytes > 0 && chunkBytes <= RECORD_PAYLOAD_BYTES_MAX, `chunkBytes ${chunkBytes} must be 1..${RECORD_PAYLOAD_BYTES_MAX}`);
   const metadata = encodeSnapshotMetadata(snapshot.metadata);
   const payload = new Uint8Array(4 + metadata.length + snapshot.data.length);
   new DataView(payload.buffer).setUint32(0, metadata.length, true);
   payload.set(metadata, 4);
   payload.set(snapshot.data, 4 + metadata.length);
-  return encodeRecord(RecordType.snapshotFile, payload);
+  if (payload.length <= chunkBytes) return encodeRecord(RecordType.snapshotFile, payload);
+  // Too large for one record (a store of 300 MB made every replica throw here, then again after each restart).
+  const records: Uint8Array[] = [];
+  for (let at = 0; at < payload.length; at += chunkBytes) {
+    const last = at + chunkBytes >= payload.length;
+    records.push(encodeRecord(last ? RecordType.snapshotFile : RecordType.snapshotFileChunk, payload.subarray(at, Math.min(payload.length, at + chunkBytes))));
+  }
+  const file = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
+  let offset = 0;
+  for (const record of records) {
+    file.set(record, offset);
+    offset += record.length;
+  }
+  return file;
 }
 
 /** The snapshot in a file's bytes, or the reason it cannot be trusted. Never throws. */
 export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
   const decoded = decodeRecords(bytes);
   if (decoded.problem !== undefined) return `${decoded.problem.kind} record (${decoded.problem.reason}) at byte ${decoded.problem.offset}`;
-  if (decoded.records.length !== 1) return `${decoded.records.length} records, expected 1`;
-  const record = decoded.records[0]!;
-  if (record.type !== RecordType.snapshotFile) return `record type ${record.type}, expected ${RecordType.snapshotFile}`;
-  const payload = record.payload;
+  const records = decoded.records;
+  if (records.length === 0) return '0 records, expected 1 or more';
+  for (let i = 0; i < records.length; i++) {
+    const expected = i === records.length - 1 ? RecordType.snapshotFile : RecordType.snapshotFileChunk;
+    if (records[i]!.type !== expected) return `record ${i + 1} of ${records.length} has type ${records[i]!.type}, expected ${expected}${expected === RecordType.snapshotFile ? ' (the file ends before its last part)' : ''}`;
+  }
+  let payload = records[0]!.payload;
+  if (records.length > 1) {
+    payload = new Uint8Array(records.reduce((n, r) => n + r.payload.length, 0));
+    let offset = 0;
+    for (const record of records) {
+      payload.set(record.payload, offset);
+      offset += record.payload.length;
+    }
+  }
   if (payload.length < 4) return 'payload shorter than its metadata length';
   const metadataBytes = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
   if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';

@@ -18,6 +18,8 @@ export const RecordType = {
   hardState: 2,
   snapshot: 3,
   snapshotFile: 4,
+  /** A snapshot file's payload too large for one record: every part but the last (which is a `snapshotFile`). */
+  snapshotFileChunk: 5,
 } as const;
 export type RecordTypeNumber = (typeof RecordType)[keyof typeof RecordType];
 
