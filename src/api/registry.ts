@@ -789,23 +789,13 @@ export function scaleOf(info: ResourceInfo, object: Obj): Obj {
   const spec = (object.spec ?? {}) as JsonObject;
   const status = (object.status ?? {}) as JsonObject;
   const selector = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? Object.entries(spec.selector.matchLabels).map(([k, v]) => `${k}=${String(v)}`).join(',') : '';
+  // A custom resource reads its replicas and selector through its CRD's scale paths; built-ins from spec and status.
   const paths = info.custom?.scale;
-  if (paths !== undefined) {
-    const at = (path: string | undefined) => (path === undefined || path === '' ? undefined : evaluateJsonPath(object, path)[0]);
-    const specReplicas = at(paths.specReplicasPath);
-    const statusReplicas = at(paths.statusReplicasPath);
-    const customSelector = at(paths.labelSelectorPath);
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid,
-        resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp,
-      },
-      spec: { replicas: typeof specReplicas === 'number' ? specReplicas : 0 },
-      status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(typeof customSelector === 'string' && customSelector !== '' ? { selector: customSelector } : {}) },
-    } as Obj;
-  }
+  const at = (path: string | undefined) => (path === undefined || path === '' ? undefined : evaluateJsonPath(object, path)[0]);
+  const specReplicas = paths === undefined ? spec.replicas : at(paths.specReplicasPath);
+  const statusReplicas = paths === undefined ? status.replicas : at(paths.statusReplicasPath);
+  const customSelector = paths === undefined ? undefined : at(paths.labelSelectorPath);
+  const shownSelector = paths === undefined ? { selector } : typeof customSelector === 'string' && customSelector !== '' ? { selector: customSelector } : {};
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -813,8 +803,8 @@ export function scaleOf(info: ResourceInfo, object: Obj): Obj {
       name: object.metadata.name, namespace: object.metadata.namespace, uid: object.metadata.uid,
       resourceVersion: object.metadata.resourceVersion, creationTimestamp: object.metadata.creationTimestamp,
     },
-    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 0 },
-    status: { replicas: typeof status.replicas === 'number' ? status.replicas : 0, selector },
+    spec: { replicas: typeof specReplicas === 'number' ? specReplicas : 0 },
+    status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...shownSelector },
   } as Obj;
 }
 
