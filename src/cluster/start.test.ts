@@ -66,6 +66,8 @@ describe('a cluster on threads', { skip: requireKubectl() }, () => {
       const cluster = await startCluster(spec, { logLevel: 'fatal' });
       try {
         const k = (...args: string[]) => kubectl(spec.kubeconfigPath, ...args);
+        // As `up` does before it says ready: with one Node not yet Ready, every pod lands on the other (seen once under load).
+        assert.ok(await waitForNodesReady(cluster, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), stopped: () => false }), 'both Nodes Ready');
         k('create', 'deployment', 'web', '--image=nginx', '--replicas=3');
         assert.match(k('rollout', 'status', 'deploy/web', '--timeout=60s'), /successfully rolled out/);
         k('set', 'image', 'deploy/web', 'nginx=nginx:2');
