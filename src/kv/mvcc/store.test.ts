@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { ApplyResponse, KeyValue, RangeResponse, RequestOp } from '../protocol.js';
 import { prefixEnd } from '../protocol.js';
 import { REQUEST_BYTES_MAX, TXN_OPS_MAX } from './errors.js';
-import { checkProposal, storeFromBytes, storeToBytes } from './proposal.js';
+import { checkProposal } from './proposal.js';
+import { storeFromBytes, storeToBytes } from './snapshot-codec.js';
 import { MvccStore } from './store.js';
 
 function ok<T extends ApplyResponse>(response: T): Exclude<T, { type: 'error' }> {

@@ -34,13 +34,8 @@ import type {
 } from '../protocol.js';
 import { kvError, LEASE_TTL_SECONDS_MAX, TXN_OPS_MAX, TxnAbort } from './errors.js';
 import { KeyIndex } from './key-index.js';
+import { StoreSnapshotCursor, type SnapshotKeyRow, type StoreSnapshotHeader, type Version } from './snapshot-cursor.js';
 
-/** One version of a key: `kv` null is a tombstone. */
-interface Version {
-  main: number;
-  sub: number;
-  kv: KeyValue | null;
-}
 
 export interface LeaseInfo {
   id: number;
@@ -73,6 +68,8 @@ export class MvccStore {
   private readonly histories = new Map<string, Version[]>();
   private readonly leases = new Map<number, { ttlSeconds: number; keys: Set<string> }>();
   private nextLeaseId = 1;
+  /** Snapshots being read while writes go on: compaction hands them what it replaces. */
+  private readonly cursors = new Set<StoreSnapshotCursor>();
   /** Events in revision order since the compaction (what watchers catch up from). */
   private events: LoggedEvent[] = [];
   /** Listeners told after each revision is committed (the watch hub). */
@@ -152,6 +149,7 @@ export class MvccStore {
         }
       }
       if (keepFrom === 0) continue;
+      for (const cursor of this.cursors) cursor.preserve(key, versions);
       const kept = versions.slice(keepFrom);
       if (kept.length === 0) {
         this.histories.delete(key);
@@ -214,35 +212,57 @@ export class MvccStore {
 
   // ---- snapshot / restore ----
 
-  /** The whole state as plain data (msgpack it for a Raft snapshot). */
-  toSnapshotData(): StoreSnapshotData {
-    return {
+  /**
+   * A view of the store as it is now, to read in batches while writes and
+   * compactions go on (see snapshot-cursor.ts). Costs one copy of the key list.
+   * Close it when done or abandoned.
+   */
+  openSnapshotCursor(): StoreSnapshotCursor {
+    const header: StoreSnapshotHeader = {
       revision: this.currentRevision,
       compactRevision: this.compactedRevision,
       nextLeaseId: this.nextLeaseId,
-      keys: this.index.all().map((key) => [key, this.histories.get(key)!.map((v) => [v.main, v.sub, v.kv])]),
       leases: [...this.leases].sort(([a], [b]) => a - b).map(([id, lease]) => [id, lease.ttlSeconds]),
     };
+    const cursor = new StoreSnapshotCursor(header, this.index.all(), { versionsOf: (key) => this.histories.get(key) }, (c) => this.cursors.delete(c));
+    this.cursors.add(cursor);
+    return cursor;
+  }
+
+  /** The whole state as plain data, at once (tests and small stores; replicas read a cursor in steps). */
+  toSnapshotData(): StoreSnapshotData {
+    const cursor = this.openSnapshotCursor();
+    const keys = cursor.next(Number.POSITIVE_INFINITY);
+    cursor.close();
+    return { ...cursor.header, keys };
   }
 
   static fromSnapshotData(data: StoreSnapshotData): MvccStore {
+    return MvccStore.fromSnapshotParts(data, [data.keys]);
+  }
+
+  /** Rebuilds a store from a snapshot's header and its keys, in ascending order, in any number of batches. */
+  static fromSnapshotParts(header: StoreSnapshotHeader, batches: Iterable<readonly SnapshotKeyRow[]>): MvccStore {
     const store = new MvccStore();
-    store.currentRevision = data.revision;
-    store.compactedRevision = data.compactRevision;
-    store.nextLeaseId = data.nextLeaseId;
-    for (const [id, ttlSeconds] of data.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
+    store.currentRevision = header.revision;
+    store.compactedRevision = header.compactRevision;
+    store.nextLeaseId = header.nextLeaseId;
+    for (const [id, ttlSeconds] of header.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
     const all: Array<{ version: Version; previous: KeyValue | null }> = [];
-    for (const [key, rows] of data.keys) {
-      const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
-      assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
-      store.histories.set(key, versions);
-      store.index.insert(key);
-      versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
-      const latest = versions[versions.length - 1]!.kv;
-      if (latest !== null && latest.lease !== 0) {
-        const lease = store.leases.get(latest.lease);
-        assertInvariant(lease !== undefined, `key ${key} is attached to unknown lease ${latest.lease}`);
-        lease.keys.add(key);
+    for (const batch of batches) {
+      for (const [key, rows] of batch) {
+        const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+        assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
+        assertInvariant(!store.histories.has(key), `key ${key} appears twice in the snapshot`);
+        store.histories.set(key, versions);
+        store.index.insert(key);
+        versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
+        const latest = versions[versions.length - 1]!.kv;
+        if (latest !== null && latest.lease !== 0) {
+          const lease = store.leases.get(latest.lease);
+          assertInvariant(lease !== undefined, `key ${key} is attached to unknown lease ${latest.lease}`);
+          lease.keys.add(key);
+        }
       }
     }
     all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
@@ -433,12 +453,8 @@ export class MvccStore {
   }
 }
 
-export interface StoreSnapshotData {
-  revision: number;
-  compactRevision: number;
-  nextLeaseId: number;
-  keys: Array<[string, Array<[number, number, KeyValue | null]>]>;
-  leases: Array<[number, number]>;
+export interface StoreSnapshotData extends StoreSnapshotHeader {
+  keys: SnapshotKeyRow[];
 }
 
 function eventOf(version: Version, previous: KeyValue | null): Event {
