@@ -227,12 +227,24 @@ export class RaftNode {
    * returned snapshot, then the durable log may drop entries up to its index.
    */
   compact(appliedIndex: number, data: Uint8Array, retainEntries = 0): Snapshot {
-    invariant(this.inProgress === undefined, 'compact() while a Ready is outstanding');
     const r = this.raft;
     invariant(appliedIndex === r.log.applied, () => `compact at ${appliedIndex} but applied is ${r.log.applied}`);
-    invariant(appliedIndex <= r.log.lastStableIndex(), 'compact beyond the persisted log');
-    const snap = r.log.storage.createSnapshot(appliedIndex, r.confState(), data);
-    r.log.storage.compact(Math.max(r.log.storage.firstIndex() - 1, appliedIndex - retainEntries));
+    return this.compactAt(appliedIndex, r.confState(), data, retainEntries);
+  }
+
+  /**
+   * `compact` with a snapshot the application began at an earlier applied
+   * index and finished since (it encoded the state in steps while applying went
+   * on): `confState` is the membership as it was at `index`, which the caller
+   * read from `status()` when it began.
+   */
+  compactAt(index: number, confState: ConfState, data: Uint8Array, retainEntries = 0): Snapshot {
+    invariant(this.inProgress === undefined, 'compact() while a Ready is outstanding');
+    const r = this.raft;
+    invariant(index <= r.log.applied, () => `compact at ${index} beyond the applied index ${r.log.applied}`);
+    invariant(index <= r.log.lastStableIndex(), 'compact beyond the persisted log');
+    const snap = r.log.storage.createSnapshot(index, confState, data);
+    r.log.storage.compact(Math.max(r.log.storage.firstIndex() - 1, index - retainEntries));
     return snap;
   }
 

@@ -54,6 +54,40 @@ for (const kind of diskKinds) {
       }
     });
 
+    test('a snapshot written in steps while entries are appended recovers like one taken at once; a crash midway keeps the older one', () => {
+      const t = kind.make();
+      try {
+        t.faults.loseUnsyncedOnCrash = true;
+        const options = { wal: { segmentBytesMax: 256 } };
+        const { storage } = RaftStorage.open(t.disk, options);
+        storage.persist({ hardState: hs(1, 1, 0), entries: range(1, 10, 1), messages: [] });
+        storage.persist({ hardState: hs(1, 1, 8), messages: [] });
+        storage.createSnapshot(3, { voters: [1, 2, 3], learners: [] }, new TextEncoder().encode('three'));
+        const data = new TextEncoder().encode('the state at six, in parts');
+        const writer = storage.beginSnapshot(6, { voters: [1, 2, 3], learners: [] }, { chunkBytes: 4, syncEveryBytes: 1 });
+        storage.appendSnapshot(writer, data.subarray(0, 10));
+        // The log goes on between the steps.
+        storage.persist({ hardState: hs(2, 3, 9), entries: range(10, 12, 2), messages: [] });
+        storage.appendSnapshot(writer, data.subarray(10));
+        const cut = RaftStorage.open(t.crash(), options);
+        assert.deepEqual(cut.storage.snapshot()?.metadata.index, 3, 'a crash before the finish: the older snapshot, and the entries after it');
+        assert.equal(cut.storage.firstIndex(), 4);
+
+        const { storage: again } = RaftStorage.open(t.disk, options);
+        const second = again.beginSnapshot(6, { voters: [1, 2, 3], learners: [] }, { chunkBytes: 4 });
+        again.appendSnapshot(second, data);
+        again.persist({ hardState: hs(2, 3, 11), entries: range(12, 14, 2), messages: [] });
+        assert.equal(again.finishSnapshot(second, data).index, 6);
+        const before = observe(again);
+        const { storage: after } = RaftStorage.open(t.crash(), options);
+        assert.deepEqual(observe(after), before);
+        assert.deepEqual(after.snapshot()?.data, data);
+        assert.equal(after.firstIndex(), 7);
+      } finally {
+        t.cleanup();
+      }
+    });
+
     test('an installed snapshot replaces the log and survives a crash', () => {
       const t = kind.make();
       try {

@@ -19,7 +19,7 @@ import { DiskError, type Disk } from '../actor/disk.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { LogShape } from './log-shape.js';
-import { SnapshotStore, type SnapshotStoreOptions, type SnapshotStoreReport } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotStoreOptions, type SnapshotStoreReport, type SnapshotWriter, type SnapshotWriterOptions } from './snapshot-store.js';
 import { Wal, type WalOptions, type WalTruncation } from './wal.js';
 
 const receiptToken = Symbol('Durable');
@@ -195,20 +195,66 @@ export class RaftStorage {
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): SnapshotMetadata {
     this.checkUsable();
-    invariant(index <= this.hardState.commit, () => `snapshot at ${index} beyond the durable commit index ${this.hardState.commit}`);
-    const term = this.log.termAt(index);
-    invariant(term !== undefined, () => `snapshot at ${index}: no entry there (log holds ${this.log.firstIndex()}..${this.log.lastIndex()})`);
-    invariant(index > this.log.snapshotIndex, () => `snapshot at ${index} does not advance past ${this.log.snapshotIndex}`);
-    const snapshot: Snapshot = { metadata: { index, term, confState: cloneConfState(confState) }, data };
+    const snapshot: Snapshot = { metadata: this.localSnapshotMetadata(index, confState), data };
     this.guard(() => {
       this.snapshots.save(snapshot);
       this.wal.append({ snapshot: { metadata: snapshot.metadata, retainLog: true } });
       this.wal.sync();
     });
+    this.recordLocalSnapshot(snapshot);
+    return snapshot.metadata;
+  }
+
+  /**
+   * `createSnapshot` in steps, for a state too large to encode and write in
+   * one turn: begin, append the data part by part (`appendSnapshot`) while the
+   * log goes on, then `finishSnapshot`. Until the finish nothing is released
+   * and the WAL names the older snapshot, so a crash midway loses only the
+   * unfinished file (removed on open).
+   */
+  beginSnapshot(index: number, confState: ConfState, options?: SnapshotWriterOptions): SnapshotWriter {
+    this.checkUsable();
+    const metadata = this.localSnapshotMetadata(index, confState);
+    let writer: SnapshotWriter | undefined;
+    this.guard(() => (writer = this.snapshots.beginSave(metadata, options)));
+    return writer!;
+  }
+
+  appendSnapshot(writer: SnapshotWriter, data: Uint8Array): void {
+    this.checkUsable();
+    this.guard(() => writer.append(data));
+  }
+
+  /** Makes the part-written snapshot durable and current; `data` is the whole of what was appended, for Raft to send. */
+  finishSnapshot(writer: SnapshotWriter, data: Uint8Array): SnapshotMetadata {
+    this.checkUsable();
+    invariant(data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data.length}`);
+    invariant(writer.metadata.index > this.log.snapshotIndex, () => `snapshot at ${writer.metadata.index} overtaken by the one at ${this.log.snapshotIndex}; abort it`);
+    this.guard(() => {
+      writer.finish();
+      this.wal.append({ snapshot: { metadata: writer.metadata, retainLog: true } });
+      this.wal.sync();
+    });
+    this.recordLocalSnapshot({ metadata: writer.metadata, data });
+    return writer.metadata;
+  }
+
+  abortSnapshot(writer: SnapshotWriter): void {
+    this.guard(() => writer.abort());
+  }
+
+  private localSnapshotMetadata(index: number, confState: ConfState): SnapshotMetadata {
+    invariant(index <= this.hardState.commit, () => `snapshot at ${index} beyond the durable commit index ${this.hardState.commit}`);
+    const term = this.log.termAt(index);
+    invariant(term !== undefined, () => `snapshot at ${index}: no entry there (log holds ${this.log.firstIndex()}..${this.log.lastIndex()})`);
+    invariant(index > this.log.snapshotIndex, () => `snapshot at ${index} does not advance past ${this.log.snapshotIndex}`);
+    return { index, term, confState: cloneConfState(confState) };
+  }
+
+  private recordLocalSnapshot(snapshot: Snapshot): void {
     this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: true });
     this.snapshotHeld = snapshot;
-    this.releaseBefore(index);
-    return snapshot.metadata;
+    this.releaseBefore(snapshot.metadata.index);
   }
 
   // ---- the read side Raft needs (etcd's Storage interface) ----

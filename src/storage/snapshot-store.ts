@@ -17,7 +17,7 @@ import type { Disk } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { decodeRecords, encodeRecord, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
-import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType } from './wal-codec.js';
+import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType, type RecordTypeNumber } from './wal-codec.js';
 
 /** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
 export const SNAPSHOTS_RETAINED_DEFAULT = 3;
@@ -142,6 +142,15 @@ export class SnapshotStore {
     return name;
   }
 
+  /**
+   * Starts a snapshot file to be written in parts, for a snapshot too large to
+   * encode and write in one go without stalling its thread. Same atomic
+   * sequence as `save`; the bytes on disk decode exactly as a saved file.
+   */
+  beginSave(metadata: SnapshotMetadata, options: SnapshotWriterOptions = {}): SnapshotWriter {
+    return new SnapshotWriter(this.disk, this.dir, metadata, options);
+  }
+
   /** Names of snapshot files, oldest (lowest index) first. */
   names(): string[] {
     return this.disk
@@ -195,4 +204,96 @@ function parseName(name: string): { term: number; index: number } {
   const match = SNAPSHOT_NAME.exec(name);
   invariant(match !== null, `not a snapshot file name: ${name}`);
   return { term: Number.parseInt(match[1]!, 16), index: Number.parseInt(match[2]!, 16) };
+}
+
+export interface SnapshotWriterOptions {
+  /** Largest payload of one record (smaller only in tests). */
+  chunkBytes?: number;
+  /**
+   * Fsync the temporary file whenever this many bytes were written since the
+   * last fsync, so the final fsync never has a gigabyte of dirty pages to
+   * write while the thread waits.
+   */
+  syncEveryBytes?: number;
+}
+
+/** Default for `syncEveryBytes`: a few milliseconds of writeback on an SSD. */
+export const SNAPSHOT_SYNC_EVERY_BYTES_DEFAULT = 8 << 20;
+
+/**
+ * One snapshot file being written part by part (see `SnapshotStore.beginSave`).
+ * Each `append` writes the previous part as a `snapshotFileChunk` record and
+ * holds the new one back, so `finish` can write the last part as the
+ * `snapshotFile` record that marks a whole file.
+ */
+export class SnapshotWriter {
+  readonly name: string;
+  private readonly temp: string;
+  private readonly chunkBytes: number;
+  private readonly syncEveryBytes: number;
+  private held: Uint8Array;
+  private unsyncedBytes = 0;
+  private written = 0;
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+
+  constructor(
+    private readonly disk: Disk,
+    private readonly dir: string,
+    readonly metadata: SnapshotMetadata,
+    options: SnapshotWriterOptions,
+  ) {
+    this.chunkBytes = options.chunkBytes ?? RECORD_PAYLOAD_BYTES_MAX;
+    this.syncEveryBytes = options.syncEveryBytes ?? SNAPSHOT_SYNC_EVERY_BYTES_DEFAULT;
+    invariant(Number.isInteger(this.chunkBytes) && this.chunkBytes > 0 && this.chunkBytes <= RECORD_PAYLOAD_BYTES_MAX, `chunkBytes ${this.chunkBytes} must be 1..${RECORD_PAYLOAD_BYTES_MAX}`);
+    this.name = snapshotName(metadata);
+    this.temp = `${dir}/${this.name}${TEMP_SUFFIX}`;
+    const meta = encodeSnapshotMetadata(metadata);
+    this.held = new Uint8Array(4 + meta.length);
+    new DataView(this.held.buffer).setUint32(0, meta.length, true);
+    this.held.set(meta, 4);
+    this.disk.write(this.temp, new Uint8Array(0));
+  }
+
+  /** Bytes of the snapshot's data appended so far. */
+  get dataBytes(): number {
+    return this.written;
+  }
+
+  /** Appends the next part of the snapshot's data. */
+  append(data: Uint8Array): void {
+    invariant(this.state === 'open', () => `append to a snapshot writer that is ${this.state}`);
+    for (let at = 0; at < data.length; at += this.chunkBytes) {
+      this.writeRecord(RecordType.snapshotFileChunk, this.held);
+      this.held = data.subarray(at, Math.min(data.length, at + this.chunkBytes));
+    }
+    this.written += data.length;
+    if (this.unsyncedBytes >= this.syncEveryBytes) {
+      this.disk.fsync(this.temp);
+      this.unsyncedBytes = 0;
+    }
+  }
+
+  /** Writes the last part, then fsync, rename, fsync the directory: the file is whole and durable. Returns its name. */
+  finish(): string {
+    invariant(this.state === 'open', () => `finish a snapshot writer that is ${this.state}`);
+    this.writeRecord(RecordType.snapshotFile, this.held);
+    this.disk.fsync(this.temp);
+    this.disk.rename(this.temp, `${this.dir}/${this.name}`);
+    this.disk.fsyncDir(this.dir);
+    this.state = 'finished';
+    return this.name;
+  }
+
+  /** Removes the temporary file; the store is as if the save never began. */
+  abort(): void {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    this.disk.remove(this.temp);
+  }
+
+  private writeRecord(type: RecordTypeNumber, payload: Uint8Array): void {
+    const record = encodeRecord(type, payload);
+    this.disk.append(this.temp, record);
+    this.unsyncedBytes += record.length;
+  }
 }

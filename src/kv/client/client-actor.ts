@@ -17,7 +17,9 @@ export type KvOp =
   | { op: 'delete'; key: string }
   /** Compare-and-swap on value: put `value` if the key's value is `expected` (absent when null). */
   | { op: 'cas'; key: string; expected: string | null; value: string }
-  | { op: 'range'; key: string; rangeEnd: string; serializable?: boolean };
+  | { op: 'range'; key: string; rangeEnd: string; serializable?: boolean }
+  /** Compact the store's history to `revision` (etcd's Compact). */
+  | { op: 'compact'; revision: number };
 
 export type KvOpResult =
   | { ok: true; value?: string | null; revision: number; succeeded?: boolean; count?: number; lease?: number }
@@ -58,6 +60,10 @@ export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClien
         case 'leaseKeepAlive': {
           const r = await client.leaseKeepAlive(op.id, call);
           return { ok: true, revision: r.header.revision, lease: r.id };
+        }
+        case 'compact': {
+          const r = await client.compact(op.revision, call);
+          return { ok: true, revision: r.header.revision };
         }
         case 'delete': {
           const r = await client.deleteRange(op.key, call);

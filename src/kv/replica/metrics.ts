@@ -40,6 +40,8 @@ export class ReplicaMetrics {
   private readonly walFsync: Histogram;
   private readonly backendCommit: Histogram;
   private readonly peerRoundTrip: TallyHistogram;
+  private readonly snapSave: Histogram;
+  private readonly tickGap: Histogram;
   /** Per peer: when the heartbeat being timed left, or absent when none is in flight. */
   private readonly heartbeatSentMs = new Map<string, number>();
 
@@ -80,6 +82,14 @@ export class ReplicaMetrics {
       name: 'etcd_network_peer_round_trip_time_seconds', registers, labelNames: ['To'], buckets: [...exponentialBuckets(0.0001, 2, 16)],
       help: 'Round-Trip-Time histogram between peers (here: a leader\'s Raft heartbeat to its answer).',
     });
+    this.snapSave = new Histogram({
+      name: 'etcd_debugging_snap_save_total_duration_seconds', registers, buckets: [...exponentialBuckets(0.001, 2, 16)],
+      help: 'The total latency distributions of save called by snapshot (here: from the first step to the durable file).',
+    });
+    this.tickGap = new Histogram({
+      name: 'kubethreads_replica_tick_interval_seconds', registers, buckets: [0.05, 0.1, 0.11, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+      help: 'Time between consecutive Raft ticks handled; above the tick period when the thread was held (fsync, apply, a snapshot step).',
+    });
     new Gauge({
       name: 'etcd_mvcc_db_total_size_in_bytes', registers,
       help: 'Total size of the underlying database physically allocated in bytes (here: the replica\'s WAL and snapshot files).',
@@ -100,6 +110,16 @@ export class ReplicaMetrics {
 
   proposalFailed(): void {
     this.proposalsFailed.inc();
+  }
+
+  /** A snapshot became durable `seconds` after its first step. */
+  snapshotSaved(seconds: number): void {
+    this.snapSave.observe(seconds);
+  }
+
+  /** A Raft tick was handled `seconds` after the previous one. */
+  ticked(seconds: number): void {
+    this.tickGap.observe(seconds);
   }
 
   /** A heartbeat left for `peer` at `nowMs`; timed only if none to that peer is in flight. */

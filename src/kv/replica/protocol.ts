@@ -90,6 +90,8 @@ export interface ReplicaStatus {
   lastIndex: number;
   durableLastIndex: number;
   snapshotIndex: number;
+  /** The longest time between two consecutive Raft ticks since the replica started: how long its thread was held at worst (our replicas only). */
+  longestTickGapMs?: number;
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
   recoveredFrom: string;
@@ -119,6 +121,8 @@ export type ReplicaMsg =
   /** Ask: hand leadership to the named replica. */
   | { type: 'transferLeadership'; body: { to: string } }
   | { type: 'tick'; body: null }
+  /** Self: take the next step of the snapshot in progress. */
+  | { type: 'snapshotStep'; body: null }
   /** Self: a request held for want of a leader waited as long as its sender allowed. */
   | { type: 'holdExpired'; body: { id: number } };
 
@@ -157,6 +161,8 @@ export interface ReplicaArgs {
   snapshotEntries?: number;
   /** Entries kept behind a snapshot so slow followers catch up from the log rather than a snapshot. */
   snapshotRetainEntries?: number;
+  /** Estimated bytes a snapshot step encodes (default 1 MiB; smaller in tests, to make many steps). */
+  snapshotBatchBytes?: number;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */
   watchProgressMs?: number;
   /**

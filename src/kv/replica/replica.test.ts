@@ -121,6 +121,38 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
+  test('snapshots taken in many steps while writes go on restore exactly: on a lagging replica and after every replica restarts', async () => {
+    // 32-byte batches: a snapshot of these keys takes dozens of steps, 1 ms apart, with writes applied between them.
+    const c = await cluster(6, { snapshotEntries: 40, snapshotRetainEntries: 5, snapshotBatchBytes: 32 });
+    const first = await c.waitForLeader();
+    const lagger = c.group.names.find((n) => n !== first.name)!;
+    const cut = await c.sim.faults.partition([lagger], c.group.names.filter((n) => n !== lagger).concat('client'));
+    const written = new Map<string, string>();
+    for (let i = 0; i < 300; i++) {
+      const key = `k${i % 30}`;
+      const value = `${i}-${'x'.repeat(i % 7)}`;
+      const result = await c.op({ op: 'put', key, value });
+      if (result.ok) written.set(key, value);
+      if (i === 150) assert.ok((await c.op({ op: 'compact', revision: (await c.leader())!.revision - 20 })).ok, 'a compaction lands while snapshots are taken');
+    }
+    const leaderNow = (await c.leader())!;
+    assert.ok(leaderNow.snapshotIndex > 200, `the leader took several snapshots: ${JSON.stringify(leaderNow)}`);
+    await c.sim.faults.heal(cut);
+    await c.sim.runFor(3_000);
+    const caught = (await c.status()).find((s) => s.name === lagger)!;
+    assert.ok(caught.snapshotIndex > 0 && caught.revision === leaderNow.revision, `the lagging replica caught up from a snapshot: ${JSON.stringify(caught)}`);
+    for (const name of c.group.names) {
+      await c.sim.faults.kill(name);
+      await c.sim.runFor(3_000);
+    }
+    await c.waitForLeader();
+    for (const [key, value] of written) {
+      const got = await c.op({ op: 'get', key });
+      assert.equal(got.ok && got.value, value, `${key} after every replica restarted from its snapshot and log`);
+    }
+    await c.sim.shutdown();
+  });
+
   test('a watch survives the death of the replica serving it: no event missed, none repeated', async () => {
     const c = await cluster(5);
     await c.waitForLeader();

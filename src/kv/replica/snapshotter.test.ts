@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MemoryDisk } from '../../actor/disk.js';
+import type { Entry } from '../../raft/types.js';
+import { RaftStorage } from '../../storage/raft-storage.js';
+import { storeFromBytes, storeToBytes } from '../mvcc/snapshot-codec.js';
+import { MvccStore } from '../mvcc/store.js';
+import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
+
+const VOTERS = { voters: [1, 2, 3], learners: [] };
+
+function setup(): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
+  const disk = new MemoryDisk();
+  const { storage } = RaftStorage.open(disk);
+  const entries: Entry[] = Array.from({ length: 20 }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
+  storage.persist({ hardState: { term: 1, vote: 1, commit: 20 }, entries, messages: [] });
+  const store = new MvccStore();
+  for (let i = 0; i < 200; i++) store.put({ key: `k${i % 40}`, value: `value ${i}` });
+  return { disk, storage, store };
+}
+
+describe('a snapshot job', () => {
+  test('taken in many small steps while the store changes, it is the store as it was when the job began, durable and named by the WAL', () => {
+    const { disk, storage, store } = setup();
+    const expected = storeToBytes(store);
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, joinBytesPerStep: 100 });
+    let taken: TakenSnapshot | undefined;
+    for (let i = 0; taken === undefined; i++) {
+      taken = job.step();
+      store.put({ key: `k${i % 40}`, value: `later ${i}` });
+    }
+    assert.ok(taken.steps > 40, `took ${taken.steps} steps`);
+    assert.equal(taken.metadata.index, 20);
+    assert.ok(Buffer.from(storeToBytes(storeFromBytes(taken.data))).equals(expected), 'the snapshot restores to the store as it was');
+    const reopened = RaftStorage.open(disk).storage;
+    assert.equal(reopened.snapshot()?.metadata.index, 20);
+    assert.ok(Buffer.from(reopened.snapshot()!.data).equals(taken.data), 'the file holds the same bytes Raft sends');
+    assert.throws(() => job.step(), /after it finished/);
+  });
+
+  test('abandoned midway, it leaves no file and the storage as before', () => {
+    const { disk, storage, store } = setup();
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64 });
+    for (let i = 0; i < 5; i++) assert.equal(job.step(), undefined);
+    job.abandon();
+    assert.deepEqual(disk.list('snap'), []);
+    assert.equal(storage.snapshot(), undefined);
+    assert.equal(storage.firstIndex(), 1);
+    // The store's compaction no longer keeps anything for the abandoned cursor.
+    assert.equal(store.compact(store.revision).type, 'compact');
+  });
+});
