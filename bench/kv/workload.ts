@@ -77,15 +77,16 @@ const WRITER_ERROR_LOG_MAX = 50;
 /** Keys the failover writer cycles through. */
 const WRITER_KEYS = 100;
 
-const FILLER = 'kubethreads-kv-bench-'.repeat(64);
+const FILLER_UNIT = 'kubethreads-kv-bench-';
+let filler = FILLER_UNIT.repeat(64);
 
 /** A value of exactly `bytes` ASCII bytes that differs per `seq` (so every CAS really swaps). */
 export function makeValue(seq: number, bytes: number): string {
   const head = `${seq}:`;
   if (head.length >= bytes) return head.slice(0, bytes);
-  const value = head + FILLER.slice(0, bytes - head.length);
-  if (value.length !== bytes) throw new Error(`makeValue: asked for ${bytes} bytes, the filler holds ${FILLER.length}`);
-  return value;
+  // Grown once to the largest size asked for (bench snapshot writes values of 64 KiB).
+  if (bytes - head.length > filler.length) filler = FILLER_UNIT.repeat(Math.ceil(bytes / FILLER_UNIT.length));
+  return head + filler.slice(0, bytes - head.length);
 }
 
 function message(error: unknown): string {

@@ -6,6 +6,7 @@ import { defaultE2eBenchOptions, quickE2eBenchOptions, runE2eBench } from '../..
 import { defaultSimBenchOptions, quickSimBenchOptions, runSimBench } from '../../bench/sim/run.js';
 import { defaultApiServerBenchOptions, quickApiServerBenchOptions, runApiServerBench } from '../../bench/apiserver/run.js';
 import { defaultDensityBenchOptions, quickDensityBenchOptions, runDensityBench } from '../../bench/density/run.js';
+import { defaultSnapshotStallOptions, quickSnapshotStallOptions, runSnapshotStallBench } from '../../bench/kv/snapshot-stall.js';
 
 interface BenchRun {
   json: unknown;
@@ -38,6 +39,11 @@ const benches: Record<string, BenchFn> = {
   kv: async (quick) => {
     const { result, table } = await runKvBench(quick ? quickKvBenchOptions : defaultKvBenchOptions);
     return { json: result, table };
+  },
+  snapshot: async (quick) => {
+    const options = quick ? quickSnapshotStallOptions : defaultSnapshotStallOptions;
+    const { result, table } = await runSnapshotStallBench({ ...options, onProgress: (line) => process.stderr.write(`${line}\n`) });
+    return { json: result, table, ok: result.modes.every((m) => m.completed) };
   },
   scheduler: async (quick) => {
     const { result, table } = await runSchedulerBench(quick ? quickSchedulerBenchOptions : defaultSchedulerBenchOptions);

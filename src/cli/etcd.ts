@@ -7,12 +7,15 @@
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
+import type { AutoCompactionConfig } from '../kv/replica/auto-compaction.js';
 import { runLive, withStopSignals, type Output } from './live.js';
 
 export interface EtcdCommandOptions {
   replicas: number;
   dataDir?: string;
   tickMs: number;
+  /** etcd's --auto-compaction-mode/--auto-compaction-retention (default none). */
+  autoCompaction?: AutoCompactionConfig;
   /** Stop by itself after this many seconds (0: run until Ctrl-C / SIGTERM). */
   durationS: number;
   /** Print status as JSON lines instead of a table. */
@@ -41,7 +44,7 @@ export async function runEtcdCommand(options: EtcdCommandOptions): Promise<numbe
   const system = new ThreadedSystem({ dataDir: options.dataDir, logLevel: options.logLevel });
   return withStopSignals(out, async (stop) => {
     try {
-      const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs } });
+      const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs, autoCompaction: options.autoCompaction } });
       out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
       await runLive(
         {

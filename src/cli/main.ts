@@ -11,6 +11,7 @@ import { runEtcdCommand } from './etcd.js';
 import { runUp } from './up.js';
 import { runNodes } from './nodes.js';
 import { parseEtcdEndpoints } from '../kv/etcd/endpoints.js';
+import { parseAutoCompactionRetention, type AutoCompactionConfig, type AutoCompactionMode } from '../kv/replica/auto-compaction.js';
 
 const program = new Command();
 program.name('kubethreads').description('A Kubernetes-style cluster inside one Node.js process, built for studying failure.').version('0.1.0');
@@ -72,9 +73,12 @@ program
   .option('--interval <ms>', 'status refresh period', (v) => positiveInt('--interval', v), 500)
   .option('--json', 'print status as JSON lines')
   .option('--log-level <level>', 'pino level of the replicas\' logs (stderr)', 'warn')
-  .action(async (o: { replicas: number; dataDir?: string; tickMs: number; duration: number; interval: number; json?: boolean; logLevel: string }) => {
+  .addOption(new Option('--auto-compaction-mode <mode>', 'as etcd: periodic (keep a duration of history) or revision (keep a number of revisions)').choices(['periodic', 'revision']))
+  .option('--auto-compaction-retention <value>', 'as etcd: for periodic a duration (30m, 1h) or hours; for revision a number of revisions (default: no auto-compaction)')
+  .action(async (o: { replicas: number; dataDir?: string; tickMs: number; duration: number; interval: number; json?: boolean; logLevel: string; autoCompactionMode?: AutoCompactionMode; autoCompactionRetention?: string }) => {
     process.exitCode = await runEtcdCommand({
       replicas: o.replicas, dataDir: o.dataDir, tickMs: o.tickMs, durationS: o.duration, intervalMs: o.interval, json: o.json === true, logLevel: o.logLevel,
+      autoCompaction: autoCompaction(o.autoCompactionMode, o.autoCompactionRetention),
     });
   });
 
@@ -105,6 +109,17 @@ program
   });
 
 registerChaosCommand(program);
+
+/** etcd's pair of flags: both or neither. */
+function autoCompaction(mode: AutoCompactionMode | undefined, retention: string | undefined): AutoCompactionConfig | undefined {
+  if (mode === undefined && retention === undefined) return undefined;
+  if (mode === undefined || retention === undefined) throw new InvalidArgumentError('give --auto-compaction-mode and --auto-compaction-retention together (e.g. --auto-compaction-mode periodic --auto-compaction-retention 1h)');
+  try {
+    return { mode, retention: parseAutoCompactionRetention(mode, retention) };
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);

@@ -6,6 +6,7 @@
  * `ErrorResponse`; "ask someone else" is a `NotLeader` or `Unavailable`, which
  * tells the client whether the request may have taken effect.
  */
+import type { AutoCompactionConfig } from './auto-compaction.js';
 import type { Message as RaftMessage } from '../../raft/protocol.js';
 import type { RaftRole } from '../../raft/raft.js';
 import type {
@@ -112,8 +113,8 @@ export type ReplicaMsg =
   | { type: 'watchCancel'; body: { watchId: number } }
   /** etcd's RequestProgress for the sender's watches on this replica: a progress notification for each that is synced. */
   | { type: 'watchProgress'; body: { watchIds: number[] } }
-  /** Ask: this replica's `ReplicaStatus`. */
-  | { type: 'status'; body: null }
+  /** Ask: this replica's `ReplicaStatus`; with `resetLongestTickGap`, `longestTickGapMs` then starts again from 0 (benchmarks time a window). */
+  | { type: 'status'; body: { resetLongestTickGap?: boolean } | null }
   /** Ask: this replica's Prometheus series as text exposition (`ReplicaMetricsReply`). */
   | { type: 'metrics'; body: null }
   /** Ask (operators, benchmarks): start an election on this replica now. */
@@ -161,6 +162,8 @@ export interface ReplicaArgs {
   snapshotEntries?: number;
   /** Entries kept behind a snapshot so slow followers catch up from the log rather than a snapshot. */
   snapshotRetainEntries?: number;
+  /** etcd's --auto-compaction-mode and --auto-compaction-retention (default: none, as etcd). */
+  autoCompaction?: AutoCompactionConfig;
   /** Estimated bytes a snapshot step encodes (default 1 MiB; smaller in tests, to make many steps). */
   snapshotBatchBytes?: number;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */

@@ -153,6 +153,26 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
+  test('with periodic auto-compaction the leader compacts to the revision of a retention ago, on every replica', async () => {
+    const c = await cluster(8, { autoCompaction: { mode: 'periodic', retention: 60_000 } });
+    await c.waitForLeader();
+    const revisions: Array<{ atMs: number; revision: number }> = [];
+    for (let second = 0; second < 90; second++) {
+      const put = await c.op({ op: 'put', key: `k${second % 5}`, value: `${second}` });
+      if (put.ok) revisions.push({ atMs: c.sim.now(), revision: put.revision });
+      await c.sim.runFor(1_000);
+    }
+    const all = await c.status();
+    const compacted = all[0]!.compactRevision;
+    assert.ok(compacted > 0, 'the leader compacted');
+    assert.ok(all.every((s) => s.compactRevision === compacted), `every replica applied the same compaction: ${JSON.stringify(all.map((s) => s.compactRevision))}`);
+    // Kept: at least a retention of history (the last sample is up to retention/10 older than a retention), and no more than 1.1 retention.
+    const newestCompacted = revisions.filter((r) => r.revision <= compacted).at(-1)!;
+    const age = c.sim.now() - newestCompacted.atMs;
+    assert.ok(age >= 60_000 && age <= 66_000 + 2_000, `the compaction point was written ${age} ms ago`);
+    await c.sim.shutdown();
+  });
+
   test('a watch survives the death of the replica serving it: no event missed, none repeated', async () => {
     const c = await cluster(5);
     await c.waitForLeader();

@@ -40,6 +40,7 @@ import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
 import { storeFromBytes } from '../mvcc/snapshot-codec.js';
 import { SnapshotJob } from './snapshotter.js';
+import { AutoCompactor } from './auto-compaction.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
@@ -198,6 +199,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   /** The snapshot being taken in steps, if any, and how its steps went. */
   let snapshotJob: SnapshotJob | undefined;
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
+  const autoCompactor = args.autoCompaction === undefined ? undefined : new AutoCompactor(args.autoCompaction);
   let lastTickMs: number | undefined;
   let longestTickGapMs = 0;
   const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes };
@@ -615,6 +617,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function onTick(): void {
     ticks++;
     const nowMs = ctx.now();
+    const compactTo = autoCompactor?.onTick(nowMs, node.isLeader(), store.revision, store.compactRevision);
+    if (compactTo !== undefined) {
+      const proposed = propose({ type: 'compact', revision: compactTo }, '');
+      ctx.log.info({ revision: compactTo, mode: autoCompactor!.config.mode, proposed: typeof proposed === 'number' }, 'auto-compaction');
+    }
     if (lastTickMs !== undefined) {
       longestTickGapMs = Math.max(longestTickGapMs, nowMs - lastTickMs);
       metrics.ticked(secondsBetween(lastTickMs, nowMs));
@@ -702,8 +709,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
           }
           return undefined;
         }
-        case 'status':
-          return status();
+        case 'status': {
+          const current = status();
+          if (msg.body?.resetLongestTickGap === true) longestTickGapMs = 0;
+          return current;
+        }
         case 'metrics':
           return metrics.text().then((text) => ({ text }));
         case 'campaign':
