@@ -13,6 +13,8 @@ describe('bench snapshot', () => {
       assert.ok(m.longestTickGapMs.every((gap) => gap >= 90), `${m.mode}: a tick gap is at least about one period: ${m.longestTickGapMs.join(', ')}`);
       assert.ok(m.writes >= 20 && m.writeErrors === 0, `${m.mode}: timed writes went through: ${m.writes}, ${m.writeErrors} failed`);
       assert.ok(m.writeP50Ms <= m.writeP99Ms && m.writeP99Ms <= m.writeMaxMs);
+      assert.ok(m.snapshotSteps.every((steps) => steps >= 2) && m.snapshotBytes.every((bytes) => bytes > 1_000_000), `${m.mode}: each replica reports its snapshot: ${m.snapshotSteps.join(', ')} steps`);
+      assert.ok(m.longestSnapshotStepMs.every((ms) => ms >= 0));
     }
     assert.equal(result.stall_ms_stepped, result.modes[0]!.stallMs);
     assert.match(table, /longest thread stall/);

@@ -58,8 +58,13 @@ export interface SnapshotModeResult {
   snapshotMs: number;
   /** Per replica: the longest time between two Raft ticks during the window. */
   longestTickGapMs: number[];
-  /** The worst of them, less the tick period: how long a thread was held at worst. */
+  /** The worst of them, less the tick period: how long a thread was held at worst, by anything (the machine's load too). */
   stallMs: number;
+  /** Per replica: the longest single step of its snapshot — what the snapshot itself held the thread for at most. */
+  longestSnapshotStepMs: number[];
+  /** Per replica: the snapshot's size and steps. */
+  snapshotBytes: number[];
+  snapshotSteps: number[];
   writes: number;
   writeErrors: number;
   writeP50Ms: number;
@@ -69,6 +74,8 @@ export interface SnapshotModeResult {
 
 export interface SnapshotStallResult {
   modes: SnapshotModeResult[];
+  /** The stepped mode's longest snapshot step (ms) on any replica. */
+  longest_step_ms_stepped?: number;
   /** The stepped mode's stall (ms), the figure the issue's 50 ms bound is about. */
   stall_ms_stepped?: number;
   stall_ms_whole?: number;
@@ -83,7 +90,10 @@ export async function runSnapshotStallBench(options: SnapshotStallOptions): Prom
   for (const mode of options.modes) modes.push(await runMode(mode, options));
   const stepped = modes.find((m) => m.mode === 'stepped');
   const whole = modes.find((m) => m.mode === 'whole');
-  const result: SnapshotStallResult = { modes, stall_ms_stepped: stepped?.stallMs, stall_ms_whole: whole?.stallMs };
+  const result: SnapshotStallResult = {
+    modes, stall_ms_stepped: stepped?.stallMs, stall_ms_whole: whole?.stallMs,
+    longest_step_ms_stepped: stepped === undefined ? undefined : Math.max(...stepped.longestSnapshotStepMs),
+  };
   return { result, table: renderSnapshotTable(result, options) };
 }
 
@@ -140,6 +150,9 @@ async function runMode(mode: SnapshotMode, options: SnapshotStallOptions): Promi
     return {
       mode, historyMB: options.historyMB, completed, snapshotMs: round(snapshotMs, 0), longestTickGapMs: gaps,
       stallMs: round(Math.max(...gaps) - options.tickMs, 0),
+      longestSnapshotStepMs: last.map((s) => s?.lastSnapshot?.longestStepMs ?? Number.NaN),
+      snapshotBytes: last.map((s) => s?.lastSnapshot?.bytes ?? Number.NaN),
+      snapshotSteps: last.map((s) => s?.lastSnapshot?.steps ?? Number.NaN),
       writes, writeErrors,
       writeP50Ms: round(exactPercentile(ms, 50)), writeP99Ms: round(exactPercentile(ms, 99)), writeMaxMs: round(exactPercentile(ms, 100)),
     };
@@ -163,6 +176,8 @@ export function renderSnapshotTable(result: SnapshotStallResult, options: Pick<S
   const rows: Row[] = [
     { name: 'longest thread stall (tick gap - period)', ...pick((m) => m.stallMs), ratio: ratio((m) => m.stallMs), unit: 'ms', note: `tick period ${options.tickMs} ms; worst of 3 replicas` },
     { name: 'longest tick gap, per replica', ...pick((m) => m.longestTickGapMs.join(' / ')), unit: 'ms' },
+    { name: 'longest snapshot step, per replica', ...pick((m) => m.longestSnapshotStepMs.join(' / ')), unit: 'ms', note: 'the snapshot\'s own share of the stall' },
+    { name: 'snapshot size / steps', ...pick((m) => `${round(Math.max(...m.snapshotBytes) / 1e6, 0)} MB / ${Math.max(...m.snapshotSteps)}`), unit: '' },
     { name: 'all three snapshotted after', ...pick((m) => (m.completed ? m.snapshotMs : `not in ${m.snapshotMs}`)), unit: 'ms' },
     { name: 'timed writes during it', ...pick((m) => `${m.writes} (${m.writeErrors} failed)`), unit: 'ops' },
     { name: 'write p50', ...pick((m) => m.writeP50Ms), ratio: ratio((m) => m.writeP50Ms), unit: 'ms' },

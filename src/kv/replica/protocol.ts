@@ -7,6 +7,7 @@
  * tells the client whether the request may have taken effect.
  */
 import type { AutoCompactionConfig } from './auto-compaction.js';
+import type { SnapshotChunk, SnapshotChunkAck } from './snapshot-transfer.js';
 import type { Message as RaftMessage } from '../../raft/protocol.js';
 import type { RaftRole } from '../../raft/raft.js';
 import type {
@@ -93,6 +94,8 @@ export interface ReplicaStatus {
   snapshotIndex: number;
   /** The longest time between two consecutive Raft ticks since the replica started: how long its thread was held at worst (our replicas only). */
   longestTickGapMs?: number;
+  /** The last snapshot this replica took: how many steps, the longest step (the most it held the thread), start to durable (our replicas only). */
+  lastSnapshot?: { index: number; bytes: number; steps: number; longestStepMs: number; tookMs: number };
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
   recoveredFrom: string;
@@ -101,6 +104,9 @@ export interface ReplicaStatus {
 export type ReplicaMsg =
   /** Raft traffic from a peer, batched per destination and per Ready. */
   | { type: 'raft'; body: { msgs: RaftMessage[] } }
+  /** A part of a large Raft snapshot from the leader, and the follower's acknowledgement (snapshot-transfer.ts). */
+  | { type: 'snapChunk'; body: SnapshotChunk }
+  | { type: 'snapChunkAck'; body: SnapshotChunkAck }
   /** Ask: a client request; the reply is a `ClientReply`. */
   | { type: 'kv'; body: ClientRequest & KvRouting }
   /**
@@ -164,6 +170,8 @@ export interface ReplicaArgs {
   snapshotRetainEntries?: number;
   /** etcd's --auto-compaction-mode and --auto-compaction-retention (default: none, as etcd). */
   autoCompaction?: AutoCompactionConfig;
+  /** A Raft snapshot larger than this goes to a follower in chunks of this size (default 4 MiB; smaller in tests). */
+  snapshotChunkBytes?: number;
   /** Estimated bytes a snapshot step encodes (default 1 MiB; smaller in tests, to make many steps). */
   snapshotBatchBytes?: number;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */

@@ -4,6 +4,7 @@
  * input, not reach the state machine, where it would look like a bug.
  */
 import type { Message } from '../../raft/protocol.js';
+import type { SnapshotChunk } from './snapshot-transfer.js';
 
 const nat = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const bool = (v: unknown): v is boolean => typeof v === 'boolean';
@@ -59,4 +60,14 @@ export function isRaftMessage(v: unknown): v is Message {
     default:
       return false;
   }
+}
+
+/** Shape check of a snapshot chunk (snapshot-transfer.ts): its header must be a valid msgSnap without the data. */
+export function isSnapshotChunk(v: unknown): v is SnapshotChunk {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  if (!str(c.transfer) || !nat(c.seq) || !nat(c.offset) || !nat(c.total) || !(c.bytes instanceof Uint8Array)) return false;
+  const header = c.header as { type?: unknown; snapshot?: unknown } | null;
+  if (typeof header !== 'object' || header === null || header.type !== 'msgSnap' || typeof header.snapshot !== 'object' || header.snapshot === null) return false;
+  return isRaftMessage({ ...header, snapshot: { ...header.snapshot, data: new Uint8Array(0) } });
 }

@@ -41,13 +41,14 @@ import { checkProposal } from '../mvcc/proposal.js';
 import { storeFromBytes } from '../mvcc/snapshot-codec.js';
 import { SnapshotJob } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
+import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunkAck } from './snapshot-transfer.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
 import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js';
 import { ReplicaMetrics } from './metrics.js';
 import { secondsBetween } from '../../metrics/index.js';
-import { isRaftMessage } from './raft-message.js';
+import { isRaftMessage, isSnapshotChunk } from './raft-message.js';
 import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
@@ -127,6 +128,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
   if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
   const nameOf = (id: number): string => args.members[id] ?? '';
+  const idOf = (name: string): number | undefined => memberIds.find((id) => args.members[id] === name);
 
   const config: RaftConfig = {
     id: args.id,
@@ -199,6 +201,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   /** The snapshot being taken in steps, if any, and how its steps went. */
   let snapshotJob: SnapshotJob | undefined;
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
+  let lastSnapshot: ReplicaStatus['lastSnapshot'];
+  const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };
+  const snapshotSender = new SnapshotSender((to, chunk) => ctx.send(nameOf(to), { type: 'snapChunk', body: chunk }), transferOptions);
+  const snapshotReceiver = new SnapshotReceiver();
   const autoCompactor = args.autoCompaction === undefined ? undefined : new AutoCompactor(args.autoCompaction);
   let lastTickMs: number | undefined;
   let longestTickGapMs = 0;
@@ -256,6 +262,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function sendRaft(msgs: readonly RaftMessage[]): void {
     const byPeer = new Map<number, RaftMessage[]>();
     for (const m of msgs) {
+      // A large snapshot goes in chunks beside the Raft traffic, not in it (snapshot-transfer.ts).
+      if (m.type === 'msgSnap' && snapshotSender.chunked(m)) {
+        snapshotSender.start(m, ticks);
+        continue;
+      }
       let batch = byPeer.get(m.to);
       if (batch === undefined) byPeer.set(m.to, (batch = []));
       batch.push(m);
@@ -276,7 +287,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       metrics.leaderChanged();
     }
     if (soft.role === 'leader') leases.promote(ctx.now());
-    else revokesInFlight.clear();
+    else {
+      revokesInFlight.clear();
+      snapshotSender.clear();
+    }
     // A read round started under another leader may never be answered; its reads are safe to retry.
     if (readRound !== undefined) {
       failReads(readRound.reads, 'leadership changed during the read');
@@ -376,6 +390,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       index: snapshotIndex, revision: job.revision, bytes: taken.data.byteLength, steps: taken.steps,
       tookMs: Math.round(ctx.now() - stats.startedMs), longestStepMs: Math.round(stats.longestStepMs),
     };
+    lastSnapshot = { index: fields.index, bytes: fields.bytes, steps: fields.steps, longestStepMs: fields.longestStepMs, tookMs: fields.tookMs };
     // A step is meant to take milliseconds; say when one held the thread long enough to matter, as etcd warns when an apply took too long.
     if (stats.longestStepMs >= SLOW_SNAPSHOT_MS) ctx.log.warn(fields, 'snapshot taken, log compacted; one step stalled the replica');
     else ctx.log.info(fields, 'snapshot taken, log compacted');
@@ -616,6 +631,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   // ---------------------------------------------------------------- time
   function onTick(): void {
     ticks++;
+    snapshotSender.onTick(ticks);
     const nowMs = ctx.now();
     const compactTo = autoCompactor?.onTick(nowMs, node.isLeader(), store.revision, store.compactRevision);
     if (compactTo !== undefined) {
@@ -659,7 +675,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
       revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.lastIndex(),
-      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), watchers: watchTargets.size, recoveredFrom,
+      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom,
     };
   }
 
@@ -680,6 +696,28 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             if (m.from === node.leader() && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap')) leaderHeardTick = ticks;
           }
           scheduleDrain();
+          return undefined;
+        }
+        case 'snapChunk': {
+          const from = idOf(meta.from);
+          if (from === undefined || !isSnapshotChunk(msg.body) || msg.body.header.to !== args.id || msg.body.header.from !== from) {
+            ctx.log.warn({ from: meta.from }, 'dropped a malformed snapshot chunk');
+            return undefined;
+          }
+          const { ack, complete } = snapshotReceiver.onChunk(from, msg.body);
+          ctx.send(meta.from, { type: 'snapChunkAck', body: ack });
+          if (complete !== undefined) {
+            ctx.log.info({ from: meta.from, index: complete.snapshot.metadata.index, bytes: complete.snapshot.data.byteLength, chunks: ack.next }, 'snapshot received in chunks');
+            node.step(complete);
+            if (complete.from === node.leader()) leaderHeardTick = ticks;
+            scheduleDrain();
+          }
+          return undefined;
+        }
+        case 'snapChunkAck': {
+          const from = idOf(meta.from);
+          const body = msg.body as Partial<SnapshotChunkAck> | null;
+          if (from !== undefined && typeof body?.transfer === 'string' && Number.isInteger(body.next)) snapshotSender.onAck(from, body as SnapshotChunkAck, ticks);
           return undefined;
         }
         case 'kv':
