@@ -16,7 +16,7 @@
 import type { Disk } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
-import { decodeRecords, encodeRecord, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
+import { concatFrames, decodeRecords, encodeRecord, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
 import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType, type RecordTypeNumber } from './wal-codec.js';
 
 /** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
@@ -66,13 +66,7 @@ export function encodeSnapshotFile(snapshot: Snapshot, chunkBytes = RECORD_PAYLO
     const last = at + chunkBytes >= payload.length;
     records.push(encodeRecord(last ? RecordType.snapshotFile : RecordType.snapshotFileChunk, payload.subarray(at, Math.min(payload.length, at + chunkBytes))));
   }
-  const file = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
-  let offset = 0;
-  for (const record of records) {
-    file.set(record, offset);
-    offset += record.length;
-  }
-  return file;
+  return concatFrames(records);
 }
 
 /** The snapshot in a file's bytes, or the reason it cannot be trusted. Never throws. */
@@ -86,14 +80,7 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
     if (records[i]!.type !== expected) return `record ${i + 1} of ${records.length} has type ${records[i]!.type}, expected ${expected}${expected === RecordType.snapshotFile ? ' (the file ends before its last part)' : ''}`;
   }
   let payload = records[0]!.payload;
-  if (records.length > 1) {
-    payload = new Uint8Array(records.reduce((n, r) => n + r.payload.length, 0));
-    let offset = 0;
-    for (const record of records) {
-      payload.set(record.payload, offset);
-      offset += record.payload.length;
-    }
-  }
+  if (records.length > 1) payload = concatFrames(records.map((r) => r.payload));
   if (payload.length < 4) return 'payload shorter than its metadata length';
   const metadataBytes = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
   if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pack } from 'msgpackr';
 import type { RequestOp } from '../protocol.js';
-import { concatBytes, SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
+import { concatFrames as concatBytes } from '../../storage/record.js';
+import { SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
 import { MvccStore } from './store.js';
 
 function grown(keys: number, versions: number): MvccStore {

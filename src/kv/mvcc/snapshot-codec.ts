@@ -11,6 +11,7 @@
  * Format 1 (read only, for snapshots written before): one value `[1, data]`.
  */
 import { pack, unpackMultiple } from 'msgpackr';
+import { concatFrames } from '../../storage/record.js';
 import type { StoreSnapshotCursor, SnapshotKeyRow, StoreSnapshotHeader } from './snapshot-cursor.js';
 import { MvccStore, type StoreSnapshotData } from './store.js';
 
@@ -48,7 +49,7 @@ export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES
     const encoder = new SnapshotEncoder(cursor, batchBytes);
     const parts = [encoder.header()];
     for (let batch = encoder.nextBatch(); batch !== undefined; batch = encoder.nextBatch()) parts.push(batch);
-    return concatBytes(parts);
+    return concatFrames(parts);
   } finally {
     cursor.close();
   }
@@ -77,14 +78,4 @@ function unpackValues(bytes: Uint8Array): unknown[] {
   } catch (error) {
     throw new Error(`kv snapshot: ${bytes.byteLength} bytes that do not decode as msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -19,8 +19,8 @@ import { SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-
 import type { StoreSnapshotCursor } from '../mvcc/snapshot-cursor.js';
 import type { MvccStore } from '../mvcc/store.js';
 
-/** Bytes joined per step once encoding is done: a few milliseconds of memcpy. */
-export const SNAPSHOT_JOIN_BYTES_PER_STEP = 32 << 20;
+/** Bytes joined per step once encoding is done: a few milliseconds of memcpy into fresh pages (each first touch is a page fault). */
+export const SNAPSHOT_JOIN_BYTES_PER_STEP = 8 << 20;
 
 export interface SnapshotJobOptions {
   batchBytes?: number;
