@@ -1,9 +1,11 @@
 /**
- * `npm run chaos:store -- [--seeds N] [--from S] [--seed S] [--threaded] [--broken]`:
+ * `npm run chaos:store -- [--seeds N] [--from S] [--seed S] [--threaded] [--broken] [--snapshots]`:
  * the store's chaos run over many seeds. Prints each seed and its verdict;
  * exits 1 on the first history that is not linearizable, with the command
  * that replays it. `--broken` runs the deliberately unsafe replicas (local
- * reads without ReadIndex) to watch the check catch them.
+ * reads without ReadIndex) to watch the check catch them. `--snapshots` makes
+ * replicas snapshot every 30 entries, in 64-byte steps, sent to followers in
+ * 256-byte chunks, so kills and partitions land mid-snapshot and mid-transfer.
  */
 import { runStoreChaos } from './store-chaos.js';
 
@@ -24,9 +26,11 @@ const count = num('--seeds', 20);
 const seeds = single !== undefined ? [single] : Array.from({ length: count }, (_, i) => from + i);
 const runtime = argv.includes('--threaded') ? 'threaded' : 'simulated';
 const broken = argv.includes('--broken');
+const SNAPSHOTS_OFTEN = { snapshotEntries: 30, snapshotRetainEntries: 5, snapshotBatchBytes: 64, snapshotChunkBytes: 256 };
+const snapshots = argv.includes('--snapshots') ? SNAPSHOTS_OFTEN : {};
 let failing = 0;
 for (const seed of seeds) {
-  const r = await runStoreChaos({ seed, runtime, replica: broken ? { unsafeLocalReads: true } : {}, log: single !== undefined ? (l) => console.log(`  ${l}`) : undefined });
+  const r = await runStoreChaos({ seed, runtime, replica: { ...snapshots, ...(broken ? { unsafeLocalReads: true } : {}) }, log: single !== undefined ? (l) => console.log(`  ${l}`) : undefined });
   console.log(`seed ${seed}: ${r.check.verdict}  ${r.operations} ops, ${r.acknowledgedWrites} acknowledged writes, ${r.unknown} unknown, ${(r.wallMs / 1000).toFixed(1)} s`);
   if (r.check.verdict === 'not-linearizable') {
     failing++;
