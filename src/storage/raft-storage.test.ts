@@ -88,6 +88,30 @@ for (const kind of diskKinds) {
       }
     });
 
+    test('a snapshot from the leader written as it arrived is finished by persist; a file of another snapshot is dropped and the snapshot saved whole', () => {
+      const t = kind.make();
+      try {
+        t.faults.loseUnsyncedOnCrash = true;
+        const { storage } = RaftStorage.open(t.disk);
+        storage.persist({ hardState: hs(1, 0, 2), entries: range(1, 5, 1), messages: [] });
+        const arrived = snap(40, 3);
+        const file = storage.beginReceivedSnapshot(arrived.metadata, { chunkBytes: 3 });
+        for (let at = 0; at < arrived.data.length; at += 4) storage.appendSnapshot(file, arrived.data.subarray(at, at + 4));
+        storage.persist({ hardState: hs(3, 0, 40), snapshot: arrived, snapshotFile: file, messages: [] });
+        assert.throws(() => file.append(new Uint8Array(1)), /finished/, 'persist finished the pre-written file');
+        const { storage: after } = RaftStorage.open(t.crash());
+        assert.deepEqual(after.snapshot(), arrived);
+
+        const other = after.beginReceivedSnapshot(snap(50, 3).metadata);
+        after.appendSnapshot(other, new Uint8Array([1, 2]));
+        after.persist({ hardState: hs(3, 0, 60), snapshot: snap(60, 3), snapshotFile: other, messages: [] });
+        assert.throws(() => other.append(new Uint8Array(1)), /aborted/, 'the file of another snapshot is aborted');
+        assert.deepEqual(RaftStorage.open(t.crash()).storage.snapshot(), snap(60, 3));
+      } finally {
+        t.cleanup();
+      }
+    });
+
     test('an installed snapshot replaces the log and survives a crash', () => {
       const t = kind.make();
       try {

@@ -58,6 +58,12 @@ export interface PersistUnit<M> {
   entries?: readonly Entry[];
   /** A snapshot received from the leader: the log is reset to it. */
   snapshot?: Snapshot;
+  /**
+   * The same snapshot already written part by part as it arrived
+   * (`beginReceivedSnapshot`): finished here instead of written whole.
+   * Ignored, and aborted, when it is not `snapshot`'s file.
+   */
+  snapshotFile?: SnapshotWriter;
   messages: readonly M[];
   /**
    * Raft's `mustSync`. `false` is allowed only when nothing but the commit
@@ -150,8 +156,12 @@ export class RaftStorage {
     const hardStateChanged = unit.hardState !== undefined && !sameHardState(unit.hardState, this.hardState);
     const entries = unit.entries ?? [];
     if (unit.snapshot !== undefined || entries.length > 0 || hardStateChanged) {
+      const file = unit.snapshotFile;
+      const prewritten = file !== undefined && unit.snapshot !== undefined && sameSnapshotFile(file, unit.snapshot);
       this.guard(() => {
-        if (unit.snapshot !== undefined) this.snapshots.save(unit.snapshot);
+        if (file !== undefined && !prewritten) file.abort();
+        if (prewritten) file.finish();
+        else if (unit.snapshot !== undefined) this.snapshots.save(unit.snapshot);
         this.wal.append({
           snapshot: unit.snapshot === undefined ? undefined : { metadata: unit.snapshot.metadata, retainLog: false },
           entries,
@@ -215,6 +225,19 @@ export class RaftStorage {
   beginSnapshot(index: number, confState: ConfState, options?: SnapshotWriterOptions): SnapshotWriter {
     this.checkUsable();
     const metadata = this.localSnapshotMetadata(index, confState);
+    let writer: SnapshotWriter | undefined;
+    this.guard(() => (writer = this.snapshots.beginSave(metadata, options)));
+    return writer!;
+  }
+
+  /**
+   * Starts writing a snapshot that is arriving from the leader in parts, so
+   * the file is written as it comes rather than all at once when Raft hands
+   * it over; pass the writer to `persist` with the snapshot (`snapshotFile`).
+   * Nothing changes until then.
+   */
+  beginReceivedSnapshot(metadata: SnapshotMetadata, options?: SnapshotWriterOptions): SnapshotWriter {
+    this.checkUsable();
     let writer: SnapshotWriter | undefined;
     this.guard(() => (writer = this.snapshots.beginSave(metadata, options)));
     return writer!;
@@ -332,6 +355,13 @@ export class RaftStorage {
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/** Whether `file` holds exactly `snapshot`: the same metadata and as many bytes (the bytes themselves were written as they arrived). */
+function sameSnapshotFile(file: SnapshotWriter, snapshot: Snapshot): boolean {
+  const a = file.metadata;
+  const b = snapshot.metadata;
+  return a.index === b.index && a.term === b.term && file.dataBytes === snapshot.data.byteLength && JSON.stringify(a.confState) === JSON.stringify(b.confState);
 }
 
 function cloneConfState(confState: ConfState): ConfState {

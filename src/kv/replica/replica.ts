@@ -41,7 +41,8 @@ import { checkProposal } from '../mvcc/proposal.js';
 import { storeFromBytes } from '../mvcc/snapshot-codec.js';
 import { SnapshotJob } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
-import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunkAck } from './snapshot-transfer.js';
+import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
+import type { SnapshotWriter } from '../../storage/snapshot-store.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
@@ -202,6 +203,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let snapshotJob: SnapshotJob | undefined;
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
   let lastSnapshot: ReplicaStatus['lastSnapshot'];
+  /** The file of a snapshot arriving in chunks, written as they come. */
+  let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
   const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };
   const snapshotSender = new SnapshotSender((to, chunk) => ctx.send(nameOf(to), { type: 'snapChunk', body: chunk }), transferOptions);
   const snapshotReceiver = new SnapshotReceiver();
@@ -246,7 +249,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         ctx.flushSends();
         storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
       } else {
-        storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
+        // A snapshot from the leader was written as it arrived: persist finishes that file (or aborts it if Raft took another).
+        const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
+        if (snapshotFile !== undefined) receivedFile = undefined;
+        storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
       }
       if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
       applyEntries(rd.committedEntries);
@@ -339,6 +345,25 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     }
   }
 
+  /**
+   * Writes an arriving snapshot's file as its chunks come in, so the turn that
+   * persists it only finishes the file (the CRC and the write of a gigabyte
+   * were seconds in one turn).
+   */
+  function writeReceivedSnapshot(chunk: SnapshotChunk, bytes: Uint8Array): void {
+    if (chunk.offset === 0) {
+      dropReceivedFile();
+      receivedFile = { transfer: chunk.transfer, writer: storage.beginReceivedSnapshot(chunk.header.snapshot.metadata) };
+    }
+    if (receivedFile?.transfer !== chunk.transfer) return;
+    storage.appendSnapshot(receivedFile.writer, bytes);
+  }
+
+  function dropReceivedFile(): void {
+    if (receivedFile !== undefined) storage.abortSnapshot(receivedFile.writer);
+    receivedFile = undefined;
+  }
+
   function restoreFromSnapshot(data: Uint8Array, index: number): void {
     // The leader's snapshot replaces the store and covers the log a local snapshot in progress would name.
     if (snapshotJob !== undefined) {
@@ -365,6 +390,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const status = node.status();
     if (status.applied > storage.lastIndex()) return;
     if (status.applied > storage.initialState().hardState.commit) return;
+    // A received snapshot Raft did not take (it was stale) would share a temporary file name with one of ours.
+    dropReceivedFile();
     snapshotJob = new SnapshotJob(store, storage, status.applied, status.confState, snapshotJobOptions);
     snapshotStats = { startedMs: ctx.now(), longestStepMs: 0 };
     ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
@@ -704,8 +731,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             ctx.log.warn({ from: meta.from }, 'dropped a malformed snapshot chunk');
             return undefined;
           }
-          const { ack, complete } = snapshotReceiver.onChunk(from, msg.body);
+          const { ack, accepted, complete } = snapshotReceiver.onChunk(from, msg.body);
           ctx.send(meta.from, { type: 'snapChunkAck', body: ack });
+          if (accepted !== undefined) writeReceivedSnapshot(msg.body, accepted);
           if (complete !== undefined) {
             ctx.log.info({ from: meta.from, index: complete.snapshot.metadata.index, bytes: complete.snapshot.data.byteLength, chunks: ack.next }, 'snapshot received in chunks');
             node.step(complete);
@@ -786,6 +814,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       stopped = true;
       snapshotJob?.abandon();
       snapshotJob = undefined;
+      dropReceivedFile();
     },
     metrics: () => metrics.text(),
     inspect: status,

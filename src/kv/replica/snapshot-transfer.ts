@@ -164,7 +164,7 @@ export class SnapshotReceiver {
    * once the last chunk is in, the whole `msgSnap` to step into Raft. A chunk
    * of another snapshot from the same sender replaces the one in progress.
    */
-  onChunk(from: number, chunk: SnapshotChunk): { ack: SnapshotChunkAck; complete?: SnapMessage } {
+  onChunk(from: number, chunk: SnapshotChunk): { ack: SnapshotChunkAck; accepted?: Uint8Array; complete?: SnapMessage } {
     const done = this.completed.get(from);
     if (done?.transfer === chunk.transfer) return { ack: { transfer: chunk.transfer, next: done.chunks } };
     let inc = this.incoming.get(from);
@@ -179,9 +179,10 @@ export class SnapshotReceiver {
     inc.received += chunk.bytes.byteLength;
     inc.next++;
     const ack = { transfer: inc.transfer, next: inc.next };
-    if (inc.received < inc.buffer.byteLength) return { ack };
+    // `accepted`: the bytes that just extended the snapshot, in order (the caller writes them to its file as they come).
+    if (inc.received < inc.buffer.byteLength) return { ack, accepted: chunk.bytes };
     this.incoming.delete(from);
     this.completed.set(from, { transfer: inc.transfer, chunks: inc.next });
-    return { ack, complete: { ...inc.header, snapshot: { ...inc.header.snapshot, data: inc.buffer } } };
+    return { ack, accepted: chunk.bytes, complete: { ...inc.header, snapshot: { ...inc.header.snapshot, data: inc.buffer } } };
   }
 }
