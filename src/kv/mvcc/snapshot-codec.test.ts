@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pack } from 'msgpackr';
 import type { RequestOp } from '../protocol.js';
 import { concatFrames as concatBytes } from '../../storage/record.js';
-import { SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
+import { SnapshotDecoder, SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
 import { MvccStore } from './store.js';
 
 function grown(keys: number, versions: number): MvccStore {
@@ -74,5 +74,30 @@ describe('snapshot cursor and batched encoding', () => {
     assert.throws(() => storeFromBytes(pack([9, {}])), /unknown format 9; expected 1 or 2/);
     assert.throws(() => storeFromBytes(pack([2, { revision: 1, compactRevision: 0 }]).subarray(0, 6)), /do not decode as msgpack/);
     assert.throws(() => storeFromBytes(concatBytes([pack([2, { revision: 1, compactRevision: 0, nextLeaseId: 1, leases: [] }]), pack('oops')])), /batch 1 of 1 is string/);
+  });
+});
+
+describe('snapshot decoding in steps', () => {
+  test('a snapshot decoded a few hundred bytes per step is the store decoded at once, in many steps', () => {
+    const store = grown(120, 3);
+    const bytes = storeToBytes(store, 64);
+    const decoder = new SnapshotDecoder(bytes, 300);
+    let restored: MvccStore | undefined;
+    let steps = 0;
+    while (restored === undefined) {
+      restored = decoder.step();
+      steps++;
+    }
+    assert.ok(steps > 20, `decoded in ${steps} steps`);
+    assert.deepEqual(storeToBytes(restored, Number.POSITIVE_INFINITY), storeToBytes(store, Number.POSITIVE_INFINITY));
+    assert.deepEqual(restored.eventsFrom(0), store.eventsFrom(0));
+  });
+
+  test('a first-format snapshot decodes in one step; a bad batch is refused', () => {
+    const store = grown(30, 2);
+    const legacy = new SnapshotDecoder(pack([1, store.toSnapshotData()])).step();
+    assert.deepEqual(everyRead(legacy!, 1, store.revision), everyRead(store, 1, store.revision));
+    const bad = concatBytes([pack([2, { revision: 1, compactRevision: 0, nextLeaseId: 1, leases: [] }]), pack('oops')]);
+    assert.throws(() => new SnapshotDecoder(bad).step(), /batch 1 is string/);
   });
 });

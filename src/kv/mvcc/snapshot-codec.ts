@@ -13,7 +13,7 @@
 import { pack, unpackMultiple } from 'msgpackr';
 import { concatFrames } from '../../storage/record.js';
 import type { StoreSnapshotCursor, SnapshotKeyRow, StoreSnapshotHeader } from './snapshot-cursor.js';
-import { MvccStore, type StoreSnapshotData } from './store.js';
+import { MvccStore, type StoreRestore, type StoreSnapshotData } from './store.js';
 
 const FORMAT_WHOLE = 1;
 const FORMAT_BATCHED = 2;
@@ -70,6 +70,59 @@ export function storeFromBytes(bytes: Uint8Array): MvccStore {
     if (!Array.isArray(batch)) throw new Error(`kv snapshot: batch ${i + 1} of ${batches.length} is ${typeof batch}, not a list of keys`);
   }
   return MvccStore.fromSnapshotParts(first[1] as StoreSnapshotHeader, batches as SnapshotKeyRow[][]);
+}
+
+/**
+ * Decodes snapshot bytes into a store a step at a time, for a follower that
+ * received a snapshot of a gigabyte: `step()` until it returns the store.
+ * Format 1 snapshots (one value) decode in the first step.
+ */
+export class SnapshotDecoder {
+  private offset = 0;
+  private restore: StoreRestore | undefined;
+  private batches = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly stepBytes = SNAPSHOT_BATCH_BYTES_DEFAULT * 4,
+  ) {}
+
+  /** Decodes about `stepBytes` more; returns the store once every batch is in. */
+  step(): MvccStore | undefined {
+    if (this.restore === undefined) {
+      let first: unknown;
+      let end = 0;
+      decodeFrom(this.bytes, 0, (value, _start, valueEnd) => {
+        first = value;
+        end = valueEnd;
+        return false;
+      });
+      if (!Array.isArray(first) || first[0] !== FORMAT_BATCHED) return storeFromBytes(this.bytes);
+      this.restore = MvccStore.restoring(first[1] as StoreSnapshotHeader);
+      this.offset = end;
+    }
+    const stopAt = this.offset + this.stepBytes;
+    let consumed = this.offset;
+    if (this.offset < this.bytes.byteLength) {
+      decodeFrom(this.bytes, this.offset, (batch, _start, end) => {
+        if (!Array.isArray(batch)) throw new Error(`kv snapshot: batch ${this.batches + 1} is ${typeof batch}, not a list of keys`);
+        this.restore!.add(batch as SnapshotKeyRow[]);
+        this.batches++;
+        consumed = this.offset + end;
+        return consumed < stopAt;
+      });
+      this.offset = consumed;
+    }
+    return this.offset >= this.bytes.byteLength ? this.restore.build() : undefined;
+  }
+}
+
+function decodeFrom(bytes: Uint8Array, offset: number, forEach: (value: unknown, start: number, end: number) => boolean): void {
+  try {
+    unpackMultiple(bytes.subarray(offset), (value: unknown, start?: number, end?: number) => forEach(value, start ?? 0, end ?? 0));
+  } catch (error) {
+    throw new Error(`kv snapshot: ${bytes.byteLength} bytes that do not decode as msgpack at ${offset}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function unpackValues(bytes: Uint8Array): unknown[] {

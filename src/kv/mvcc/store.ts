@@ -243,33 +243,48 @@ export class MvccStore {
 
   /** Rebuilds a store from a snapshot's header and its keys, in ascending order, in any number of batches. */
   static fromSnapshotParts(header: StoreSnapshotHeader, batches: Iterable<readonly SnapshotKeyRow[]>): MvccStore {
+    const builder = MvccStore.restoring(header);
+    for (const batch of batches) builder.add(batch);
+    return builder.build();
+  }
+
+  /** A store rebuilt from a snapshot a batch at a time (`add` in as many turns as needed, then `build`). */
+  static restoring(header: StoreSnapshotHeader): StoreRestore {
     const store = new MvccStore();
     store.currentRevision = header.revision;
     store.compactedRevision = header.compactRevision;
     store.nextLeaseId = header.nextLeaseId;
     for (const [id, ttlSeconds] of header.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
     const all: Array<{ version: Version; previous: KeyValue | null }> = [];
-    for (const batch of batches) {
-      for (const [key, rows] of batch) {
-        const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
-        assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
-        assertInvariant(!store.histories.has(key), `key ${key} appears twice in the snapshot`);
-        store.histories.set(key, versions);
-        store.index.insert(key);
-        versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
-        const latest = versions[versions.length - 1]!.kv;
-        if (latest !== null && latest.lease !== 0) {
-          const lease = store.leases.get(latest.lease);
-          assertInvariant(lease !== undefined, `key ${key} is attached to unknown lease ${latest.lease}`);
-          lease.keys.add(key);
+    let built = false;
+    return {
+      add(batch: readonly SnapshotKeyRow[]): void {
+        assertInvariant(!built, 'snapshot rows added after the store was built');
+        for (const [key, rows] of batch) {
+          const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+          assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
+          assertInvariant(!store.histories.has(key), `key ${key} appears twice in the snapshot`);
+          store.histories.set(key, versions);
+          store.index.insert(key);
+          versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
+          const latest = versions[versions.length - 1]!.kv;
+          if (latest !== null && latest.lease !== 0) {
+            const lease = store.leases.get(latest.lease);
+            assertInvariant(lease !== undefined, `key ${key} is attached to unknown lease ${latest.lease}`);
+            lease.keys.add(key);
+          }
         }
-      }
-    }
-    all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
-    store.events = all
-      .filter(({ version }) => version.main >= store.compactedRevision && version.main > INITIAL_REVISION)
-      .map(({ version, previous }) => ({ revision: version.main, sub: version.sub, event: eventOf(version, previous) }));
-    return store;
+      },
+      build(): MvccStore {
+        assertInvariant(!built, 'snapshot store built twice');
+        built = true;
+        all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
+        store.events = all
+          .filter(({ version }) => version.main >= store.compactedRevision && version.main > INITIAL_REVISION)
+          .map(({ version, previous }) => ({ revision: version.main, sub: version.sub, event: eventOf(version, previous) }));
+        return store;
+      },
+    };
   }
 
   // ---- internals ----
@@ -451,6 +466,12 @@ export class MvccStore {
       return holds(compareOrder(actual, compare.value), compare.result);
     });
   }
+}
+
+/** See `MvccStore.restoring`. */
+export interface StoreRestore {
+  add(batch: readonly SnapshotKeyRow[]): void;
+  build(): MvccStore;
 }
 
 export interface StoreSnapshotData extends StoreSnapshotHeader {

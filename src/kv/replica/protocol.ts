@@ -130,6 +130,8 @@ export type ReplicaMsg =
   | { type: 'tick'; body: null }
   /** Self: take the next step of the snapshot in progress. */
   | { type: 'snapshotStep'; body: null }
+  /** Self: decode the next part of a snapshot received in chunks. */
+  | { type: 'snapshotDecodeStep'; body: null }
   /** Self: a request held for want of a leader waited as long as its sender allowed. */
   | { type: 'holdExpired'; body: { id: number } };
 

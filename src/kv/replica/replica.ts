@@ -33,12 +33,12 @@ import { unhandled } from '../../actor/behaviour.js';
 import type { Message as RaftMessage } from '../../raft/protocol.js';
 import { RaftNode, type Ready } from '../../raft/raw-node.js';
 import type { RaftConfig } from '../../raft/raft.js';
-import { NONE, type Entry } from '../../raft/types.js';
+import { NONE, type Entry, type Snapshot } from '../../raft/types.js';
 import { RaftStorage, type RaftStorageReport } from '../../storage/raft-storage.js';
 import { isError, kvError } from '../mvcc/errors.js';
 import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
-import { storeFromBytes } from '../mvcc/snapshot-codec.js';
+import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
 import { SnapshotJob } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
@@ -203,6 +203,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let snapshotJob: SnapshotJob | undefined;
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
   let lastSnapshot: ReplicaStatus['lastSnapshot'];
+  /** A snapshot received in chunks being decoded in steps before Raft sees it, and the store it decoded to. */
+  let receivedDecode: { message: Extract<RaftMessage, { type: 'msgSnap' }>; decoder: SnapshotDecoder } | undefined;
+  let decodedSnapshot: { index: number; term: number; store: MvccStore } | undefined;
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
   const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };
@@ -254,7 +257,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         if (snapshotFile !== undefined) receivedFile = undefined;
         storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
       }
-      if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot.data, rd.snapshot.metadata.index);
+      if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot);
       applyEntries(rd.committedEntries);
       for (const rs of rd.readStates) onReadState(rs.index, rs.context);
       node.advance();
@@ -359,12 +362,29 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     storage.appendSnapshot(receivedFile.writer, bytes);
   }
 
+  function stepReceivedDecode(): void {
+    const job = receivedDecode;
+    if (job === undefined) return;
+    const decoded = job.decoder.step();
+    if (decoded === undefined) {
+      ctx.timer('snapshotDecodeStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotDecodeStep', body: null });
+      return;
+    }
+    receivedDecode = undefined;
+    const { index, term } = job.message.snapshot.metadata;
+    decodedSnapshot = { index, term, store: decoded };
+    node.step(job.message);
+    if (job.message.from === node.leader()) leaderHeardTick = ticks;
+    scheduleDrain();
+  }
+
   function dropReceivedFile(): void {
     if (receivedFile !== undefined) storage.abortSnapshot(receivedFile.writer);
     receivedFile = undefined;
   }
 
-  function restoreFromSnapshot(data: Uint8Array, index: number): void {
+  function restoreFromSnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.metadata;
     // The leader's snapshot replaces the store and covers the log a local snapshot in progress would name.
     if (snapshotJob !== undefined) {
       ctx.log.info({ index: snapshotJob.index, restoredIndex: index }, 'snapshot in progress abandoned: a snapshot from the leader replaced the store');
@@ -372,7 +392,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       snapshotJob = undefined;
       ctx.cancelTimer('snapshotStep');
     }
-    store = storeFromBytes(data);
+    const decoded = decodedSnapshot !== undefined && decodedSnapshot.index === index && decodedSnapshot.term === term ? decodedSnapshot.store : undefined;
+    decodedSnapshot = undefined;
+    store = decoded ?? storeFromBytes(snapshot.data);
+    ctx.log.info({ index, term, bytes: snapshot.data.byteLength, decodedInSteps: decoded !== undefined }, 'restored a snapshot from the leader');
     // Watchers cannot follow a jump: tell their clients to resume (they will resume here or elsewhere).
     for (const [watchId, target] of watchTargets) {
       sendWatch(target, { type: 'watch', header: { revision: store.revision }, watchId, canceled: true, cancelReason: 'replica restored a snapshot', events: [] });
@@ -736,12 +759,15 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
           if (accepted !== undefined) writeReceivedSnapshot(msg.body, accepted);
           if (complete !== undefined) {
             ctx.log.info({ from: meta.from, index: complete.snapshot.metadata.index, bytes: complete.snapshot.data.byteLength, chunks: ack.next }, 'snapshot received in chunks');
-            node.step(complete);
-            if (complete.from === node.leader()) leaderHeardTick = ticks;
-            scheduleDrain();
+            // Decoded in steps before Raft sees it, so restoring does not hold the thread for the whole store.
+            receivedDecode = { message: complete, decoder: new SnapshotDecoder(complete.snapshot.data) };
+            ctx.timer('snapshotDecodeStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotDecodeStep', body: null });
           }
           return undefined;
         }
+        case 'snapshotDecodeStep':
+          stepReceivedDecode();
+          return undefined;
         case 'snapChunkAck': {
           const from = idOf(meta.from);
           const body = msg.body as Partial<SnapshotChunkAck> | null;
