@@ -120,7 +120,7 @@ async function runMode(mode: SnapshotMode, options: SnapshotStallOptions): Promi
       Promise.all(group.names.map((name) => system.ref(name).ask<ReplicaStatus>({ type: 'status', body: { resetLongestTickGap: reset } }, { timeoutMs: STATUS_TIMEOUT_MS }).catch(() => undefined)));
 
     progress(`${mode}: writing ${options.historyMB} MB of history (${fill} values of ${options.valueKB} KiB)`);
-    const filled = await phase({ kind: 'populate', prefix: 'history/', count: fill, valueBytes, outstanding: 4 });
+    const filled = await phase({ kind: 'populate', prefix: 'history/', count: fill, valueBytes, outstanding: 16 });
     if (filled.errors > 0) throw new Error(`bench snapshot: ${filled.errors} of ${fill} history writes failed (${filled.firstError ?? ''})`);
     const before = await status(true);
     if (before.some((s) => s === undefined || s.snapshotIndex > 0)) throw new Error(`bench snapshot: a replica snapshotted during the fill or did not answer: ${JSON.stringify(before)}`);

@@ -54,18 +54,29 @@ export interface DecodeResult {
 }
 
 export function encodeRecord(type: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
+  frame.set(encodeRecordHeader(type, payload), 0);
+  frame.set(payload, RECORD_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * The header of the record `encodeRecord` would make, alone: a writer that
+ * appends the header and then the payload writes the same bytes without
+ * copying a large payload (a snapshot part of a megabyte) into a new frame.
+ */
+export function encodeRecordHeader(type: number, payload: Uint8Array): Uint8Array {
   if (!Number.isInteger(type) || type < 1 || type > 255) throw new RangeError(`record type ${type} outside 1..255`);
   if (payload.length > RECORD_PAYLOAD_BYTES_MAX) {
     throw new RangeError(`record payload of ${payload.length} bytes exceeds the limit of ${RECORD_PAYLOAD_BYTES_MAX}`);
   }
-  const frame = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const header = new Uint8Array(RECORD_HEADER_BYTES);
+  const view = new DataView(header.buffer);
   view.setUint32(0, payload.length, true);
-  frame[4] = type;
+  header[4] = type;
   view.setUint32(8, crc32c(payload), true);
-  view.setUint32(12, crc32cUpdate(0, frame, 0, 12), true);
-  frame.set(payload, RECORD_HEADER_BYTES);
-  return frame;
+  view.setUint32(12, crc32cUpdate(0, header, 0, 12), true);
+  return header;
 }
 
 /**
