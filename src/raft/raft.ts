@@ -5,14 +5,16 @@
  *
  * Follows the Raft paper and the shape of etcd-io/raft: one step function per role,
  * pre-vote (§9.6 of the thesis), check-quorum, ReadIndex, leadership transfer,
- * snapshots, and single-server membership change with learners.
+ * snapshots, and membership change with learners: single-server, or any change through a
+ * joint configuration (ConfChangeV2, the Raft thesis §4.3).
  */
 import { invariant } from './assert.js';
 import { RaftLog, cloneConfState, type MemoryStorage } from './log.js';
 import { assertNever, isForwardedRequest, type Message, type MsgApp, type MsgHeartbeat, type MsgSnap, type MsgVote } from './protocol.js';
 import { Progress, ProgressTracker } from './progress.js';
 import { ReadOnly, type ReadOnlyOption, type ReadState } from './read-only.js';
-import { NONE, type ConfChange, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
+import { applyChange, leavesJoint } from './confchange.js';
+import { NONE, type ConfChange, type ConfChangeType, type ConfChangeV2, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
 
 export type RaftRole = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -29,6 +31,8 @@ export interface RaftTestingKnobs {
   leaseFromCheckQuorumOnly?: boolean;
   /** A leader acknowledges a normal proposal (index and term) and drops it: a liveness bug, for proving the liveness check bites. */
   leaderDropsProposals?: boolean;
+  /** In a joint configuration, count only the incoming voters for commit, votes, check-quorum and reads (C_old is ignored). */
+  jointQuorumIncomingOnly?: boolean;
 }
 
 export interface RaftConfig {
@@ -101,7 +105,7 @@ export const DEFAULT_CLOCK_DRIFT_BOUND = 1.5;
 
 export type ProposalResult =
   | { accepted: true; index: number; term: number }
-  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId };
+  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId; /** Why, for invalidConfChange. */ message?: string };
 
 /** 'removed': this node applied its own removal from the group; it serves nothing until a later configuration adds it back. */
 export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget' | 'removed'; leader: NodeId };
@@ -114,15 +118,38 @@ export interface SoftState {
 const CONF_CHANGE_ENCODER = new TextEncoder();
 const CONF_CHANGE_DECODER = new TextDecoder();
 
+const CONF_CHANGE_TYPES: readonly ConfChangeType[] = ['addVoter', 'removeVoter', 'addLearner'];
+const CONF_CHANGE_TRANSITIONS: readonly ConfChangeV2['transition'][] = ['auto', 'jointImplicit', 'jointExplicit'];
+
+/** A single change, encoded as it always was (logs written before ConfChangeV2 still decode). */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   return CONF_CHANGE_ENCODER.encode(JSON.stringify({ type: cc.type, nodeId: cc.nodeId }));
 }
 
+export function encodeConfChangeV2(cc: ConfChangeV2): Uint8Array {
+  return CONF_CHANGE_ENCODER.encode(JSON.stringify({ transition: cc.transition, changes: cc.changes.map((c) => ({ type: c.type, nodeId: c.nodeId })) }));
+}
+
+function checkSingle(v: unknown): ConfChange {
+  const c = v as ConfChange;
+  invariant(typeof c === 'object' && c !== null && CONF_CHANGE_TYPES.includes(c.type), () => `bad conf change ${JSON.stringify(v)}`);
+  invariant(Number.isInteger(c.nodeId) && c.nodeId > 0, () => `bad conf change node ${JSON.stringify(v)}`);
+  return { type: c.type, nodeId: c.nodeId };
+}
+
+/** Decode a single change; a V2 entry decodes only if it is one change with transition 'auto'. */
 export function decodeConfChange(data: Uint8Array): ConfChange {
-  const v = JSON.parse(CONF_CHANGE_DECODER.decode(data)) as ConfChange;
-  invariant(v.type === 'addVoter' || v.type === 'removeVoter' || v.type === 'addLearner', `bad conf change ${JSON.stringify(v)}`);
-  invariant(Number.isInteger(v.nodeId) && v.nodeId > 0, `bad conf change node ${JSON.stringify(v)}`);
-  return v;
+  const v2 = decodeConfChangeV2(data);
+  invariant(v2.transition === 'auto' && v2.changes.length === 1, () => `conf change ${JSON.stringify(v2)} is not a single change`);
+  return v2.changes[0]!;
+}
+
+/** Decode either encoding as a V2 change (a single change is V2 with one element, transition 'auto'). */
+export function decodeConfChangeV2(data: Uint8Array): ConfChangeV2 {
+  const v = JSON.parse(CONF_CHANGE_DECODER.decode(data)) as { transition?: unknown; changes?: unknown };
+  if (!('changes' in v)) return { transition: 'auto', changes: [checkSingle(v)] };
+  invariant(CONF_CHANGE_TRANSITIONS.includes(v.transition as ConfChangeV2['transition']) && Array.isArray(v.changes), () => `bad conf change ${JSON.stringify(v)}`);
+  return { transition: v.transition as ConfChangeV2['transition'], changes: (v.changes as unknown[]).map(checkSingle) };
 }
 
 export class Raft {
@@ -207,7 +234,7 @@ export class Raft {
     invariant(this.maxUncommittedSizeBytes > 0, 'maxUncommittedSizeBytes must be positive');
     this.knobs = config.testingKnobs ?? {};
     this.log = new RaftLog(storage, config.applied ?? 0);
-    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY);
+    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY, this.knobs.jointQuorumIncomingOnly === true);
     this.readOnly = new ReadOnly(readOnlyOption);
     this.tracker.setConf(storage.snapshot().metadata.confState, this.log.lastIndex() + 1);
     if (hardState.term > 0 || hardState.commit > 0) {
@@ -374,7 +401,8 @@ export class Raft {
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat(this.readOnly.lastPendingContext());
-    }
+    }    // An auto-leave refused earlier (e.g. during a transfer) is retried.
+    this.maybeAutoLeave();
   }
 
   // ---------------------------------------------------------------- elections
@@ -412,7 +440,7 @@ export class Raft {
     }
     const index = this.log.lastIndex();
     const logTerm = this.log.lastTerm();
-    for (const id of [...this.tracker.voters].sort((a, b) => a - b)) {
+    for (const id of this.tracker.allVoters()) {
       if (id === this.id) continue;
       this.send({ type, from: this.id, to: id, term, index, logTerm, transfer });
     }
@@ -717,9 +745,7 @@ export class Raft {
     if (context === '') return;
     const acks = this.readOnly.recvAck(from, context);
     if (!acks) return;
-    let voterAcks = 0;
-    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
-    if (voterAcks < this.tracker.quorum()) return;
+    if (!this.tracker.hasQuorum(acks)) return;
     for (const req of this.readOnly.advance(context)) this.answerRead(req.from, req.index, req.context);
   }
 
@@ -795,20 +821,48 @@ export class Raft {
     return this.proposeEntry({ term: 0, index: 0, type: 'normal', data });
   }
 
+  /**
+   * A single-server change, with the checks this API always made: adding a member that
+   * already is one, or removing the last voter, is refused. Goes through as a V2 change
+   * with one element (no joint configuration).
+   */
   proposeConfChange(cc: ConfChange): ProposalResult {
     if (this.role === 'leader') {
-      if (this.pendingConfIndex > this.log.applied) return { accepted: false, reason: 'confChangePending', leader: this.lead };
       const voters = this.tracker.voters;
+      const learners = this.tracker.learners;
       const valid =
         (cc.type === 'addVoter' && !voters.has(cc.nodeId)) ||
-        (cc.type === 'addLearner' && !this.tracker.learners.has(cc.nodeId) && !voters.has(cc.nodeId)) ||
+        (cc.type === 'addLearner' && !learners.has(cc.nodeId) && !voters.has(cc.nodeId)) ||
         // Never remove the last voter: nobody could ever commit again.
-        (cc.type === 'removeVoter' && (this.tracker.learners.has(cc.nodeId) || (voters.has(cc.nodeId) && voters.size > 1)));
-      if (!valid) return { accepted: false, reason: 'invalidConfChange', leader: this.lead };
+        (cc.type === 'removeVoter' && (learners.has(cc.nodeId) || (voters.has(cc.nodeId) && voters.size > 1)));
+      if (!valid && this.pendingConfIndex <= this.log.applied) return { accepted: false, reason: 'invalidConfChange', leader: this.lead, message: `${cc.type} ${cc.nodeId} changes nothing or removes the last voter` };
     }
-    const result = this.proposeEntry({ term: 0, index: 0, type: 'confChange', data: encodeConfChange(cc) });
+    return this.proposeConfChangeV2({ transition: 'auto', changes: [cc] }, encodeConfChange(cc));
+  }
+
+  /**
+   * Propose a ConfChangeV2. Refused, as etcd refuses it, while another change is not yet
+   * applied, when it would enter a joint configuration from a joint one (leave first),
+   * when it asks to leave a configuration that is not joint, or when the change itself
+   * is invalid against the current configuration (e.g. it removes every voter).
+   */
+  proposeConfChangeV2(cc: ConfChangeV2, data: Uint8Array = encodeConfChangeV2(cc)): ProposalResult {
+    if (this.role === 'leader') {
+      if (this.pendingConfIndex > this.log.applied) return { accepted: false, reason: 'confChangePending', leader: this.lead };
+      const refusal = this.confChangeRefusal(cc);
+      if (refusal !== undefined) return { accepted: false, reason: 'invalidConfChange', leader: this.lead, message: refusal };
+    }
+    const result = this.proposeEntry({ term: 0, index: 0, type: 'confChange', data });
     if (result.accepted) this.pendingConfIndex = result.index;
     return result;
+  }
+
+  private confChangeRefusal(cc: ConfChangeV2): string | undefined {
+    const joint = this.tracker.isJoint();
+    if (joint && !leavesJoint(cc)) return 'possible unapplied conf change: must transition out of joint config first';
+    if (!joint && leavesJoint(cc)) return 'not in joint state; refusing empty conf change';
+    const next = applyChange(this.tracker.config, cc);
+    return next.ok ? undefined : next.error;
   }
 
   private proposeEntry(e: Entry): ProposalResult {
@@ -846,7 +900,7 @@ export class Raft {
   }
 
   private leaderReadIndex(from: NodeId, context: string): RequestResult {
-    if (this.tracker.voters.size === 1 && this.tracker.isVoter(this.id)) {
+    if (this.tracker.isSoleVoter(this.id)) {
       this.answerRead(from, this.log.committed, context);
       return { accepted: true };
     }
@@ -879,10 +933,7 @@ export class Raft {
   private holdsLease(): boolean {
     if (this.knobs.leaseFromCheckQuorumOnly) return this.role === 'leader';
     if (this.role !== 'leader' || this.timeoutNowSent || this.leadTransferee !== NONE) return false;
-    const stamps: number[] = [];
-    for (const id of this.tracker.voters) stamps.push(id === this.id ? this.leaderTicks : (this.heartbeatAckTicks.get(id) ?? -Infinity));
-    stamps.sort((a, b) => b - a);
-    const leaseStart = stamps[this.tracker.quorum() - 1]!;
+    const leaseStart = this.tracker.quorumValue((id) => (id === this.id ? this.leaderTicks : (this.heartbeatAckTicks.get(id) ?? -Infinity)));
     return this.leaderTicks - leaseStart < this.leaseTicks;
   }
 
@@ -937,53 +988,46 @@ export class Raft {
     for (const id of voters) this.applyConfChange({ type: 'addVoter', nodeId: id });
   }
 
-  /** Apply a committed conf change (called as the application applies the entry). */
+  /** Apply a committed single-server change (as the application applies the entry). */
   applyConfChange(cc: ConfChange): ConfState {
-    const next = this.log.lastIndex() + 1;
-    const ensure = (learner: boolean): void => {
-      const pr = this.tracker.progress.get(cc.nodeId);
-      if (pr) pr.isLearner = learner;
-      else {
-        const fresh = new Progress(next, this.tracker.maxInflightMsgs, learner, this.tracker.maxInflightBytes);
-        // A new member has just been heard of; give it one check-quorum round.
-        fresh.recentActive = true;
-        this.tracker.progress.set(cc.nodeId, fresh);
-      }
-    };
-    switch (cc.type) {
-      case 'addVoter':
-        this.tracker.learners.delete(cc.nodeId);
-        this.tracker.voters.add(cc.nodeId);
-        ensure(false);
-        break;
-      case 'addLearner':
-        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break; // never demote the last voter
-        this.tracker.voters.delete(cc.nodeId);
-        this.tracker.learners.add(cc.nodeId);
-        ensure(true);
-        break;
-      case 'removeVoter':
-        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break;
-        this.tracker.voters.delete(cc.nodeId);
-        this.tracker.learners.delete(cc.nodeId);
-        this.tracker.progress.delete(cc.nodeId);
-        break;
-      default:
-        assertNever(cc.type);
-    }
-    if (cc.nodeId === this.id) this.removedFromGroup = cc.type === 'removeVoter' && !this.tracker.progress.has(this.id);
+    return this.applyConfChangeV2({ transition: 'auto', changes: [cc] });
+  }
+
+  /**
+   * Apply a committed change (as the application applies the entry). A change the
+   * changer refuses (e.g. one that would remove every voter) leaves the configuration as
+   * it is: every node refuses it alike, since every node applies the same log.
+   */
+  applyConfChangeV2(cc: ConfChangeV2): ConfState {
+    const wasMember = this.tracker.progress.has(this.id);
+    const next = applyChange(this.tracker.config, cc);
+    if (next.ok) this.tracker.switchTo(next.config, this.log.lastIndex() + 1);
+    const member = this.tracker.progress.has(this.id);
+    // Removed by a change naming us, or by leaving a joint configuration whose incoming half dropped us.
+    if (cc.changes.some((c) => c.nodeId === this.id)) this.removedFromGroup = !member;
+    else if (leavesJoint(cc) && wasMember && !member) this.removedFromGroup = true;
     if (this.role === 'leader') {
       if (!this.tracker.isVoter(this.id)) {
-        // Removed (or demoted): a leader that is not a voter cannot count itself; let the rest elect.
+        // Removed or demoted, and no longer in either half: a leader that cannot count itself steps down (in a joint configuration it still leads through the outgoing half).
         this.becomeFollower(this.term, NONE);
       } else {
         if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
-        // A smaller quorum may commit more.
+        // A smaller quorum may commit more; new members need the log.
         if (this.maybeCommit()) this.bcastAppend();
-        else if (cc.type !== 'removeVoter') this.maybeSendAppend(cc.nodeId, true);
+        else for (const c of cc.changes) if (c.type !== 'removeVoter') this.maybeSendAppend(c.nodeId, true);
       }
     }
-    return cloneConfState(this.tracker.confState());
+    return this.confState();
+  }
+
+  /**
+   * Leader: a joint configuration with autoLeave is left as soon as it is applied (etcd's
+   * ConfChangeTransitionAuto): propose the empty change. Retried on every call until it goes.
+   */
+  maybeAutoLeave(): void {
+    if (this.role !== 'leader' || !this.tracker.isJoint() || !this.tracker.autoLeave()) return;
+    if (this.pendingConfIndex > this.log.applied) return;
+    this.proposeConfChangeV2({ transition: 'auto', changes: [] });
   }
 
   /** For tests and the simulator: the role's elapsed counters. */
