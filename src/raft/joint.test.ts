@@ -207,3 +207,26 @@ describe('joint consensus: durability', () => {
     assert.equal(noop.accepted ? 'accepted' : noop.reason, 'invalidConfChange');
   });
 });
+
+describe('joint consensus: a voter that lost its commit index', () => {
+  test('a candidate rejected by a voter whose commit entry it holds learns that commit index (and so the configuration it commits)', () => {
+    const r = lone(3, JOINT);
+    r.log.append([{ term: 1, index: 1, type: 'normal', data: enc('a') }, { term: 1, index: 2, type: 'normal', data: enc('b') }]);
+    assert.equal(r.log.committed, 0);
+    // A rejection naming an entry we do not hold teaches nothing...
+    r.step({ type: 'msgPreVoteResp', from: 2, to: 3, term: 0, reject: true, commit: 2, commitTerm: 7 });
+    assert.equal(r.log.committed, 0);
+    // ...one naming an entry we hold commits our prefix up to it.
+    r.step({ type: 'msgPreVoteResp', from: 2, to: 3, term: 0, reject: true, commit: 2, commitTerm: 1 });
+    assert.equal(r.log.committed, 2);
+  });
+
+  test('a voter rejecting a candidate names its commit index and the term there', () => {
+    const r = lone(2, JOINT);
+    r.log.append([{ term: 1, index: 1, type: 'normal', data: enc('a') }]);
+    r.log.commitTo(1);
+    r.term = 1;
+    r.step({ type: 'msgVote', from: 1, to: 2, term: 2, index: 0, logTerm: 0, transfer: false });
+    assert.deepEqual(r.msgs.filter((m) => m.type === 'msgVoteResp'), [{ type: 'msgVoteResp', from: 2, to: 1, term: 2, reject: true, commit: 1, commitTerm: 1 }]);
+  });
+});

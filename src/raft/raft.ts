@@ -88,6 +88,13 @@ export interface RaftConfig {
   clockDriftBound?: number;
   /** The index the application has already applied (its state survives restarts only up to here). */
   applied?: number;
+  /**
+   * etcd-io/raft's AsyncStorageWrites: a Ready's entries and hard state become durable
+   * later, and the caller says when with `RaftNode.onDurable(ready)`. Until then this node
+   * counts neither its own entries toward a commit nor its own vote toward an election; the
+   * caller must hold the Ready's msgAppResp, msgVoteResp and msgPreVoteResp until then too.
+   */
+  asyncStorageWrites?: boolean;
   testingKnobs?: RaftTestingKnobs;
 }
 
@@ -207,6 +214,9 @@ export class Raft {
   private readonly leaseTicks: number;
   readonly maxCommittedSizePerReadyBytes: number;
   private readonly knobs: RaftTestingKnobs;
+  readonly asyncStorageWrites: boolean;
+  /** Async writes: the last index known durable on this node's own disk (lowered when a Ready replaces entries from below it). */
+  durableIndex = 0;
 
   constructor(config: RaftConfig, storage: MemoryStorage, hardState: HardState) {
     invariant(config.id > 0, 'node id must be positive');
@@ -233,6 +243,7 @@ export class Raft {
     this.maxUncommittedSizeBytes = config.maxUncommittedSizeBytes ?? Number.POSITIVE_INFINITY;
     invariant(this.maxUncommittedSizeBytes > 0, 'maxUncommittedSizeBytes must be positive');
     this.knobs = config.testingKnobs ?? {};
+    this.asyncStorageWrites = config.asyncStorageWrites === true;
     this.log = new RaftLog(storage, config.applied ?? 0);
     this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY, this.knobs.jointQuorumIncomingOnly === true);
     this.readOnly = new ReadOnly(readOnlyOption);
@@ -244,6 +255,8 @@ export class Raft {
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
+    // Whatever storage held at start was persisted before.
+    this.durableIndex = this.log.lastStableIndex();
     this.becomeFollower(this.term, NONE);
     this.leaseHeldAfterRestart = readOnlyOption === 'leaseBased' && hardState.term > 0;
   }
@@ -302,7 +315,7 @@ export class Raft {
     const next = this.log.lastIndex() + 1;
     for (const [id, old] of this.tracker.progress) {
       const pr = new Progress(next, this.tracker.maxInflightMsgs, old.isLearner, this.tracker.maxInflightBytes);
-      if (id === this.id) pr.match = this.log.lastStableIndex();
+      if (id === this.id) pr.match = this.selfDurableIndex();
       this.tracker.progress.set(id, pr);
     }
     this.pendingConfIndex = 0;
@@ -345,11 +358,35 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     invariant(self !== undefined, 'a leader is in its own configuration');
     self.becomeReplicate();
-    self.match = this.log.lastStableIndex();
+    self.match = this.selfDurableIndex();
     // Conservatively: any conf change in the log may be unapplied.
     this.pendingConfIndex = this.log.lastIndex();
     // The no-op of the new term: committing it commits everything before it (§5.4.2).
     this.appendEntries([{ term: this.term, index: 0, type: 'normal', data: new Uint8Array(0) }]);
+  }
+
+  /** What this node may count as its own replica: handed to storage (sync writes) or known durable (async). */
+  private selfDurableIndex(): number {
+    if (!this.asyncStorageWrites) return this.log.lastStableIndex();
+    return Math.min(this.durableIndex, this.log.lastIndex());
+  }
+
+  /** Async writes: entries up to `index` (still in the log with the term that was written) are durable. */
+  markDurable(index: number): void {
+    this.durableIndex = Math.max(this.durableIndex, index);
+    this.selfPersistedTo(index);
+  }
+
+  /** Async writes: a Ready rewrites the log from `firstIndex` on (or installs a snapshot: 0), so nothing from there on is durable yet. */
+  lowerDurableIndex(below: number): void {
+    this.durableIndex = Math.min(this.durableIndex, below);
+  }
+
+  /** Async writes: our vote for ourselves in `term` is durable; only now does it count. */
+  selfVoteDurable(term: number): void {
+    if (this.role !== 'candidate' || this.term !== term || this.vote !== this.id) return;
+    this.tracker.recordVote(this.id, true);
+    this.afterVote();
   }
 
   private appendEntries(entries: Entry[]): number {
@@ -387,8 +424,9 @@ export class Raft {
         }
         for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
       }
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned (a removed leader tries again).
       if (this.leadTransferee !== NONE) this.leadTransferee = NONE;
+      if (!this.tracker.isVoter(this.id)) this.handOffLeadership();
     }
     for (const [id, pr] of this.tracker.progress) {
       if (id === this.id || pr.state !== 'snapshot') continue;
@@ -432,11 +470,14 @@ export class Raft {
       this.becomeCandidate();
       term = this.term;
     }
-    this.tracker.recordVote(this.id, true);
-    if (this.tracker.voteResult() === 'won') {
-      if (type === 'msgPreVote') this.campaign('msgVote', transfer);
-      else this.becomeLeader();
-      return;
+    // With async writes our vote counts once it is durable (selfVoteDurable); a pre-vote binds nothing and counts at once.
+    if (!this.asyncStorageWrites || type === 'msgPreVote') {
+      this.tracker.recordVote(this.id, true);
+      if (this.tracker.voteResult() === 'won') {
+        if (type === 'msgPreVote') this.campaign('msgVote', transfer);
+        else this.becomeLeader();
+        return;
+      }
     }
     const index = this.log.lastIndex();
     const logTerm = this.log.lastTerm();
@@ -444,6 +485,18 @@ export class Raft {
       if (id === this.id) continue;
       this.send({ type, from: this.id, to: id, term, index, logTerm, transfer });
     }
+  }
+
+  /** Our commit index and the term there, for a rejected candidate (see MsgVoteResp.commit). */
+  private commitHint(): { commit: number; commitTerm: number } | Record<string, never> {
+    const commitTerm = this.log.term(this.log.committed);
+    return commitTerm === undefined || this.log.committed === 0 ? {} : { commit: this.log.committed, commitTerm };
+  }
+
+  /** A peer committed up to `commit`, where its entry has term `commitTerm`: if ours matches, so is our prefix. */
+  private learnCommit(commit: number | undefined, commitTerm: number | undefined): void {
+    if (commit === undefined || commitTerm === undefined || commit <= this.log.committed) return;
+    if (this.log.term(commit) === commitTerm) this.log.commitTo(commit);
   }
 
   private handleVoteRequest(m: MsgVote): void {
@@ -462,7 +515,7 @@ export class Raft {
         this.vote = m.from;
       }
     } else {
-      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...this.commitHint() });
     }
   }
 
@@ -470,6 +523,7 @@ export class Raft {
 
   step(m: Message): void {
     invariant(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
+    if ((m.type === 'msgVoteResp' || m.type === 'msgPreVoteResp') && m.reject) this.learnCommit(m.commit, m.commitTerm);
     if (isForwardedRequest(m)) {
       this.stepForwarded(m);
       return;
@@ -495,7 +549,7 @@ export class Raft {
         // without this it would keep its followers' pre-votes failing forever.
         this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
       } else if (m.type === 'msgPreVote') {
-        this.send({ type: 'msgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+        this.send({ type: 'msgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true, ...this.commitHint() });
       }
       return;
     }
@@ -581,17 +635,7 @@ export class Raft {
       case 'msgPreVoteResp': {
         if (m.type !== myVoteResp) return;
         this.tracker.recordVote(m.from, !m.reject);
-        const result = this.tracker.voteResult();
-        if (result === 'won') {
-          if (this.role === 'preCandidate') {
-            this.campaign('msgVote', false);
-          } else {
-            this.becomeLeader();
-            this.bcastAppend();
-          }
-        } else if (result === 'lost') {
-          this.becomeFollower(this.term, NONE);
-        }
+        this.afterVote();
         return;
       }
       case 'msgAppResp':
@@ -605,6 +649,20 @@ export class Raft {
         return;
       default:
         assertNever(m);
+    }
+  }
+
+  private afterVote(): void {
+    const result = this.tracker.voteResult();
+    if (result === 'won') {
+      if (this.role === 'preCandidate') {
+        this.campaign('msgVote', false);
+      } else {
+        this.becomeLeader();
+        this.bcastAppend();
+      }
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, NONE);
     }
   }
 
@@ -729,6 +787,7 @@ export class Raft {
     }
     if (from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.sendTimeoutNow(from);
+      this.stepDownIfRemoved();
     }
   }
 
@@ -900,11 +959,8 @@ export class Raft {
   }
 
   private leaderReadIndex(from: NodeId, context: string): RequestResult {
-    if (this.tracker.isSoleVoter(this.id)) {
-      this.answerRead(from, this.log.committed, context);
-      return { accepted: true };
-    }
-    // Until an entry of our term commits, our commit index may lag the previous leader's.
+    // Until an entry of our term commits, our commit index may lag the previous leader's, or, for
+    // a sole voter, its own before a crash (a commit index write is not synced): found by the sweep.
     if (!this.committedEntryInCurrentTerm()) {
       if (this.pendingReadIndex.length >= PENDING_READ_INDEX_MAX) return { accepted: false, reason: 'overloaded', leader: this.id };
       this.pendingReadIndex.push({ from, context });
@@ -914,6 +970,11 @@ export class Raft {
   }
 
   private serveRead(from: NodeId, context: string): RequestResult {
+    // Alone, there is nobody whose acknowledgement could confirm anything.
+    if (this.tracker.isSoleVoter(this.id)) {
+      this.answerRead(from, this.log.committed, context);
+      return { accepted: true };
+    }
     if (this.readOnly.option === 'leaseBased' && this.holdsLease()) {
       this.answerRead(from, this.log.committed, context);
       return { accepted: true };
@@ -1008,8 +1069,9 @@ export class Raft {
     else if (leavesJoint(cc) && wasMember && !member) this.removedFromGroup = true;
     if (this.role === 'leader') {
       if (!this.tracker.isVoter(this.id)) {
-        // Removed or demoted, and no longer in either half: a leader that cannot count itself steps down (in a joint configuration it still leads through the outgoing half).
-        this.becomeFollower(this.term, NONE);
+        // Removed or demoted, and in neither half (in a joint configuration it still leads through the outgoing half).
+        if (this.maybeCommit()) this.bcastAppend();
+        this.handOffLeadership();
       } else {
         if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
         // A smaller quorum may commit more; new members need the log.
@@ -1018,6 +1080,41 @@ export class Raft {
       }
     }
     return this.confState();
+  }
+
+  /**
+   * A leader that applied its own removal (or demotion) steps down by handing leadership to
+   * the most caught-up voter of the new configuration: it first brings that voter's log up
+   * to its own, then sends msgTimeoutNow and becomes a follower. Stepping down at once could
+   * strand the new configuration: its voters may not yet hold the change (or know it
+   * committed), while the nodes that do (the removed ones, other leaders' followers) hold a
+   * longer log and refuse them their votes. A voter with the whole log wins, with or without
+   * the msgTimeoutNow. Retried every election timeout; meanwhile no proposal is accepted.
+   */
+  private handOffLeadership(): void {
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of this.tracker.allVoters()) {
+      const match = this.tracker.progress.get(id)?.match ?? 0;
+      if (id !== this.id && match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best === NONE) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.leadTransferee = best;
+    const pr = this.tracker.progress.get(best)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(best);
+    else this.maybeSendAppend(best, true);
+    this.stepDownIfRemoved();
+  }
+
+  /** A removed leader whose successor holds its whole log has nothing left to do. */
+  private stepDownIfRemoved(): void {
+    if (this.role === 'leader' && !this.tracker.isVoter(this.id) && this.timeoutNowSent) this.becomeFollower(this.term, NONE);
   }
 
   /**

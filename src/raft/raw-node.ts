@@ -200,6 +200,10 @@ export class RaftNode {
     if (snapshot) rd.snapshot = snapshot;
     // The commit index alone may be lost in a crash (it is re-learned); term, vote and log may not.
     rd.mustSync = entries.length > 0 || snapshot !== undefined || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    if (r.asyncStorageWrites) {
+      if (snapshot) r.lowerDurableIndex(0);
+      if (entries.length > 0) r.lowerDurableIndex(entries[0]!.index - 1);
+    }
     this.inProgress = rd;
     return rd;
   }
@@ -227,8 +231,24 @@ export class RaftNode {
     }
     if (rd.committedEntries.length > 0) r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
     r.maybeAutoLeave();
-    // Our own log is durable now: as leader, we count as a replica.
-    r.selfPersistedTo(r.log.lastStableIndex());
+    // Our own log is durable now: as leader, we count as a replica. (Async writes: onDurable says when.)
+    if (!r.asyncStorageWrites) r.selfPersistedTo(r.log.lastStableIndex());
+  }
+
+  /**
+   * Async storage writes (config.asyncStorageWrites): the writes of `rd`, an earlier Ready,
+   * are durable now. Call it once per Ready, in the order the Readies were handed out, and
+   * release that Ready's held acknowledgements (msgAppResp, msgVoteResp, msgPreVoteResp) too.
+   */
+  onDurable(rd: Ready): void {
+    const r = this.raft;
+    invariant(r.asyncStorageWrites, 'onDurable() needs config.asyncStorageWrites');
+    let last: { index: number; term: number } | undefined;
+    if (rd.entries.length > 0) last = rd.entries[rd.entries.length - 1]!;
+    else if (rd.snapshot) last = { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term };
+    // A later Ready may have replaced these entries: then they prove nothing about the log we have now.
+    if (last && r.log.term(last.index) === last.term) r.markDurable(last.index);
+    if (rd.hardState && rd.hardState.vote === r.id) r.selfVoteDurable(rd.hardState.term);
   }
 
   /**

@@ -43,7 +43,7 @@ export function isRaftMessage(v: unknown): v is Message {
       return nat(m.index) && nat(m.logTerm) && bool(m.transfer);
     case 'msgVoteResp':
     case 'msgPreVoteResp':
-      return bool(m.reject);
+      return bool(m.reject) && (m.commit === undefined || nat(m.commit)) && (m.commitTerm === undefined || nat(m.commitTerm));
     case 'msgHeartbeat':
       return nat(m.commit) && str(m.context) && nat(m.sentTick);
     case 'msgHeartbeatResp':

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SafetyChecker, SafetyViolation } from './checker.js';
-import { LIVENESS_TICKS_MAX, nodesForSeed, replayCommand, runSimulation, type SimKnobs, type SimResult } from './simulation.js';
+import { LIVENESS_TICKS_MAX, nodesForSeed, replayCommand, runSimulation, sweepOptions, type SimKnobs, type SimResult } from './simulation.js';
 
 /** The fixed seed set of `npm test`. Longer sweeps: `npm run test:sweep -- --seeds N`. */
 const SEED_COUNT = 500;
 const SEEDS_PER_CHUNK = 50;
 
-const SAFETY_PROPERTIES = new Set(['electionSafety', 'logMatching', 'leaderCompleteness', 'stateMachineSafety', 'committedEntryLost', 'linearizableRead', 'nodeAssertion']);
+const SAFETY_PROPERTIES = new Set(['electionSafety', 'logMatching', 'leaderCompleteness', 'stateMachineSafety', 'committedEntryLost', 'linearizableRead', 'configChangeUncommitted', 'nodeAssertion']);
 
 function describeFailure(r: SimResult, knobs?: SimKnobs): string {
   return `seed ${r.seed}: ${r.failure!.property} at tick ${r.failure!.tick}: ${r.failure!.message}\nreplay: ${replayCommand(r.seed, r.nodes, knobs)}`;
@@ -47,6 +47,45 @@ describe('the harness bites: each deliberately broken rule is caught within the 
       assert.ok(SAFETY_PROPERTIES.has(found.failure!.property), `expected a safety violation, got ${describeFailure(found, k)}`);
     });
   }
+});
+
+describe('the sweep\'s joint modes: ConfChangeV2 membership through joint configurations, async storage writes on a third of the seeds', () => {
+  const JOINT_SEEDS = 200;
+  test(`seeds 1..${JOINT_SEEDS} keep every safety property and heal to a committing leader, with many joint configurations and writes lost in flight`, () => {
+    const failures: string[] = [];
+    let joint = 0;
+    let asyncSeeds = 0;
+    let lostInFlight = 0;
+    for (let seed = 1; seed <= JOINT_SEEDS; seed++) {
+      const options = sweepOptions(seed, nodesForSeed(seed), 'joint');
+      const r = runSimulation(options);
+      if (!r.ok) failures.push(describeFailure(r));
+      joint += r.stats.jointConfChanges;
+      if (options.asyncStorageWrites === true) asyncSeeds++;
+      lostInFlight += r.stats.asyncWritesLost;
+    }
+    assert.deepEqual(failures, []);
+    assert.ok(joint > JOINT_SEEDS, `${joint} changes entered a joint configuration`);
+    assert.ok(asyncSeeds > JOINT_SEEDS / 5 && asyncSeeds < JOINT_SEEDS / 2, `${asyncSeeds} seeds ran async writes`);
+    assert.ok(lostInFlight > 50, `${lostInFlight} crashes lost async writes in flight`);
+  });
+
+  test('a joint quorum that counts only the incoming voters (jointQuorumIncomingOnly) is caught as a safety violation within 600 seeds (first at seed 543)', () => {
+    const k: SimKnobs = { jointQuorumIncomingOnly: true };
+    let found: SimResult | undefined;
+    for (let seed = 1; seed <= 600 && !found; seed++) {
+      const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'joint', k));
+      if (!r.ok && SAFETY_PROPERTIES.has(r.failure!.property)) found = r;
+    }
+    assert.ok(found, 'no safety violation in seeds 1..600 with jointQuorumIncomingOnly');
+    assert.ok(runSimulation(sweepOptions(found.seed, found.nodes as 3 | 5, 'joint')).ok, `seed ${found.seed} is clean with every rule intact`);
+  });
+
+  test('a seed\'s modes are drawn from the seed alone, so the replay command runs the same scenario', () => {
+    assert.deepEqual(sweepOptions(77, 3, 'joint'), sweepOptions(77, 3, 'joint'));
+    assert.equal(replayCommand(77, 3, {}, 'joint'), 'npm run test:sweep -- --seed 77 --nodes 3 --modes joint');
+    assert.deepEqual(sweepOptions(77, 3, 'classic'), { seed: 77, nodes: 3, knobs: undefined });
+  });
 });
 
 describe('a leader that sends before its own fsync (etcd\'s optimization, as src/kv\'s replica does)', () => {
@@ -154,6 +193,13 @@ describe('safety checker', () => {
     const e = (term: number) => ({ term, index: 1, type: 'normal' as const, data: new Uint8Array(0) });
     c.observeApplied(1, e(1), 10);
     assert.throws(() => c.observeApplied(2, e(2), 11), (err: unknown) => err instanceof SafetyViolation && err.property === 'stateMachineSafety');
+  });
+
+  test('a configuration entry created while the previous one is not committed is flagged', () => {
+    const c = new SafetyChecker();
+    c.observeCommit(1, 0, 3, { logTerm: () => 1 });
+    c.observeConfChangeCreated(1, 9, 2, 3);
+    assert.throws(() => c.observeConfChangeCreated(1, 10, 2, 9), (e: unknown) => e instanceof SafetyViolation && e.property === 'configChangeUncommitted');
   });
 
   test('committing a different term where an entry was committed is a lost commit', () => {
