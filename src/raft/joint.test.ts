@@ -230,3 +230,21 @@ describe('joint consensus: a voter that lost its commit index', () => {
     assert.deepEqual(r.msgs.filter((m) => m.type === 'msgVoteResp'), [{ type: 'msgVoteResp', from: 2, to: 1, term: 2, reject: true, commit: 1, commitTerm: 1 }]);
   });
 });
+
+describe('a candidate removed under its feet', () => {
+  test('a candidate that applies a committed change removing it stops campaigning and never leads', () => {
+    const r = lone(3, { voters: [1, 2, 3], learners: [] });
+    r.log.append([{ term: 1, index: 1, type: 'confChange', data: enc('{"type":"removeVoter","nodeId":3}') }]);
+    r.term = 1;
+    for (let i = 0; i < 21 && r.role !== 'candidate'; i++) r.tick();
+    assert.equal(r.role, 'candidate');
+    const term = r.term;
+    // Node 1 refuses, and says the removal is committed; the application applies it.
+    r.step({ type: 'msgVoteResp', from: 1, to: 3, term, reject: true, commit: 1, commitTerm: 1 });
+    assert.equal(r.log.committed, 1);
+    r.applyConfChange({ type: 'removeVoter', nodeId: 3 });
+    assert.equal(r.role, 'follower');
+    r.step({ type: 'msgVoteResp', from: 2, to: 3, term, reject: false });
+    assert.notEqual(r.role, 'leader');
+  });
+});

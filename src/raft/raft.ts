@@ -1067,6 +1067,8 @@ export class Raft {
     // Removed by a change naming us, or by leaving a joint configuration whose incoming half dropped us.
     if (cc.changes.some((c) => c.nodeId === this.id)) this.removedFromGroup = !member;
     else if (leavesJoint(cc) && wasMember && !member) this.removedFromGroup = true;
+    // A candidate that learned (from a vote rejection) of a committed change removing it stops campaigning.
+    if ((this.role === 'candidate' || this.role === 'preCandidate') && !this.tracker.isVoter(this.id)) this.becomeFollower(this.term, NONE);
     if (this.role === 'leader') {
       if (!this.tracker.isVoter(this.id)) {
         // Removed or demoted, and in neither half (in a joint configuration it still leads through the outgoing half).
