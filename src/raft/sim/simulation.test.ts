@@ -70,14 +70,18 @@ describe('the sweep\'s joint modes: ConfChangeV2 membership through joint config
     assert.ok(lostInFlight > 50, `${lostInFlight} crashes lost async writes in flight`);
   });
 
-  test('a joint quorum that counts only the incoming voters (jointQuorumIncomingOnly) is caught as a safety violation within 600 seeds (first at seed 543)', () => {
+  test('a joint quorum that counts only the incoming voters (jointQuorumIncomingOnly) is caught as a safety violation (first at seed 480)', () => {
+    // The sweep from seed 1 finds it first at 480 (npm run test:sweep -- --seeds 500 --modes joint --knob
+    // jointQuorumIncomingOnly --keep-going), 1 in a few hundred seeds: it needs a node still using C_old while
+    // C_new's majority decides alone. This searches the hundred seeds up to it, to stay cheap; if the simulation
+    // changes, rerun that sweep and move the window.
     const k: SimKnobs = { jointQuorumIncomingOnly: true };
     let found: SimResult | undefined;
-    for (let seed = 1; seed <= 600 && !found; seed++) {
+    for (let seed = 401; seed <= 500 && !found; seed++) {
       const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'joint', k));
       if (!r.ok && SAFETY_PROPERTIES.has(r.failure!.property)) found = r;
     }
-    assert.ok(found, 'no safety violation in seeds 1..600 with jointQuorumIncomingOnly');
+    assert.ok(found, 'no safety violation in seeds 401..500 with jointQuorumIncomingOnly');
     assert.ok(runSimulation(sweepOptions(found.seed, found.nodes as 3 | 5, 'joint')).ok, `seed ${found.seed} is clean with every rule intact`);
   });
 

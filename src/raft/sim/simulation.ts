@@ -120,6 +120,8 @@ const LEASE_READ_SEED_SHARE = 0.25;
 const SIM_CLOCK_DRIFT_BOUND = 2.5;
 /** Async storage writes complete 0..this many ticks after their Ready: several election ticks' worth of slow disk. */
 export const ASYNC_WRITE_TICKS_MAX = 6;
+/** A learner is promoted only when at most this many entries behind its leader. */
+const PROMOTE_LAG_ENTRIES_MAX = 16;
 /** Share of sweep seeds that run with async storage writes (drawn from the seed, so a replay gets the same). */
 export const ASYNC_WRITES_SEED_SHARE = 1 / 3;
 
@@ -613,7 +615,7 @@ export class Simulation {
       if (cs.autoLeave === true) return; // Raft leaves by itself
       cc = { transition: 'auto', changes: [] };
     } else {
-      const changes = this.drawChanges(cs, p);
+      const changes = this.drawChanges(cs, p, leader.node);
       if (changes.length === 0) return;
       cc = { transition: p.pick<ConfChangeTransition>(['auto', 'auto', 'jointImplicit', 'jointExplicit']), changes };
     }
@@ -628,9 +630,16 @@ export class Simulation {
     this.drain(leader);
   }
 
-  private drawChanges(cs: ConfState, p: Prng): ConfChange[] {
+  /**
+   * Learners become voters only once caught up, as etcd's server promotes only a learner in
+   * sync with its leader: a far-behind voter stalls every commit of the configuration it
+   * enters (seed 5999: one entry per message, one in flight, acks after async writes).
+   */
+  private drawChanges(cs: ConfState, p: Prng, leader: RaftNode): ConfChange[] {
     const voters = [...cs.voters];
-    const learners = [...cs.learners];
+    const lastIndex = leader.status().lastIndex;
+    const progress = leader.progress();
+    const learners = cs.learners.filter((id) => (progress.get(id)?.match ?? 0) + PROMOTE_LAG_ENTRIES_MAX >= lastIndex);
     const members = memberIds(cs);
     const outside = this.nodes.map((n) => n.id).filter((id) => !members.has(id));
     const changes: ConfChange[] = [];
@@ -656,7 +665,10 @@ export class Simulation {
         break;
       case 'mixed':
         for (const n of this.nodes) {
-          if (p.chance(0.4)) changes.push({ type: p.pick(['addVoter', 'addLearner', 'removeVoter'] as const), nodeId: n.id });
+          if (!p.chance(0.4)) continue;
+          const type = p.pick(['addVoter', 'addLearner', 'removeVoter'] as const);
+          // A voter comes only from a caught-up learner (or already is one).
+          if (type !== 'addVoter' || learners.includes(n.id) || voters.includes(n.id)) changes.push({ type, nodeId: n.id });
         }
         break;
     }
