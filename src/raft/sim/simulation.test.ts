@@ -130,15 +130,18 @@ describe('lease reads in the fixed seed set', () => {
 });
 
 describe('liveness: the check follows the newest term, and still bites', () => {
-  test('a member removed while cut off still claims to lead term 35; the marker goes to the leader of term 60 and commits (seed 710476, 5 nodes, found by the sweep)', () => {
-    // npm run test:sweep -- --seeds 20000 --from 700001 --nodes 5 --keep-going failed here when the
-    // check proposed to the first node claiming to lead: node 1, which can never commit again.
+  test('a leader of an older term still claims to lead after the heal; the marker goes to the leader of the newest term and commits (seed 700066, 5 nodes)', () => {
+    // Issue 23 found this at seed 710476 (npm run test:sweep -- --seeds 20000 --from 700001 --nodes 5 --keep-going),
+    // when the check proposed to the first node claiming to lead: node 1, removed while cut off, which could never
+    // commit again. Since vote rejections carry the voter's commit index (joint consensus work), that seed runs
+    // differently and no longer leaves that ghost; the removed ghost itself is pinned in raft.test.ts ("a removed
+    // leader that never learned it is a harmless stale leader"). Here a stale leader of term 23 survives the heal.
     const trace: string[] = [];
-    const r = runSimulation({ seed: 710476, nodes: 5, trace: (line) => trace.push(line) });
+    const r = runSimulation({ seed: 700066, nodes: 5, trace: (line) => trace.push(line) });
     assert.ok(r.ok, JSON.stringify(r.failure));
     assert.ok(
-      trace.some((l) => l.includes("liveness: stale leaders ignored: n1 (term 35, not in n3's configuration); proposing to n3, leader of term 60")),
-      'the stale leader of the issue is still there after the heal, and is passed over',
+      trace.some((l) => l.includes("liveness: stale leaders ignored: n1 (term 23, in n5's configuration); proposing to n5, leader of term 25")),
+      'the stale leader is still there after the heal, and is passed over',
     );
     assert.ok(r.stats.livenessTicks >= 0 && r.stats.livenessTicks <= LIVENESS_TICKS_MAX);
   });
