@@ -130,26 +130,25 @@ describe('lease reads in the fixed seed set', () => {
 });
 
 describe('liveness: the check follows the newest term, and still bites', () => {
-  test('a leader of an older term still claims to lead after the heal; the marker goes to the leader of the newest term and commits (seed 700066, 5 nodes)', () => {
+  test('a member removed while cut off still claims to lead term 24; the marker goes to the leader of term 25 and commits (seed 702305, 5 nodes)', () => {
     // Issue 23 found this at seed 710476 (npm run test:sweep -- --seeds 20000 --from 700001 --nodes 5 --keep-going),
     // when the check proposed to the first node claiming to lead: node 1, removed while cut off, which could never
-    // commit again. Since vote rejections carry the voter's commit index (joint consensus work), that seed runs
-    // differently and no longer leaves that ghost; the removed ghost itself is pinned in raft.test.ts ("a removed
-    // leader that never learned it is a harmless stale leader"). Here a stale leader of term 23 survives the heal.
+    // commit again. Since vote rejections carry the voter's commit index (joint consensus work) that seed runs
+    // differently; a search of seeds 700001.. found the same ghost at 702305.
     const trace: string[] = [];
-    const r = runSimulation({ seed: 700066, nodes: 5, trace: (line) => trace.push(line) });
+    const r = runSimulation({ seed: 702305, nodes: 5, trace: (line) => trace.push(line) });
     assert.ok(r.ok, JSON.stringify(r.failure));
     assert.ok(
-      trace.some((l) => l.includes("liveness: stale leaders ignored: n1 (term 23, in n5's configuration); proposing to n5, leader of term 25")),
-      'the stale leader is still there after the heal, and is passed over',
+      trace.some((l) => l.includes("liveness: stale leaders ignored: n1 (term 24, not in n3's configuration); proposing to n3, leader of term 25")),
+      'the removed stale leader is still there after the heal, and is passed over',
     );
     assert.ok(r.stats.livenessTicks >= 0 && r.stats.livenessTicks <= LIVENESS_TICKS_MAX);
   });
 
   test('leaders that acknowledge proposals and drop them fail the liveness check, on that seed and on every seed tried', () => {
     const knobs: SimKnobs = { leaderDropsProposals: true };
-    for (const [seed, nodes] of [[710476, 5], [1, 3], [2, 5], [3, 3], [4, 5]] as const) {
-      const r = runSimulation({ seed, nodes, knobs, chaosTicks: seed === 710476 ? undefined : 300 });
+    for (const [seed, nodes] of [[702305, 5], [1, 3], [2, 5], [3, 3], [4, 5]] as const) {
+      const r = runSimulation({ seed, nodes, knobs, chaosTicks: seed === 702305 ? undefined : 300 });
       assert.equal(r.failure?.property, 'liveness', `seed ${seed}: ${JSON.stringify(r.failure)}`);
       assert.match(r.failure!.message, /no proposal committed within/);
     }
