@@ -82,14 +82,16 @@ async function runVerb(system: ActorSystem, group: EtcdGroup, replica: Omit<Repl
   }
   if (verb !== 'promote' && verb !== 'remove') return { ok: false, error: `unknown verb ${String(verb)}; known: ${MEMBER_VERBS.join(', ')}` };
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) return { ok: false, error: `${verb} needs a member id (a positive integer)` };
-  const name = group.members[id];
-  if (name === undefined) return { ok: false, error: `no member ${id}` };
+  const current = await listMembers(system, group.names);
+  const member = current?.members.find((m) => m.id === id);
+  if (member === undefined) return { ok: false, error: `no member ${id}` };
+  const name = member.name;
   const reply = await changeMembers(system, group.names, [{ type: verb === 'promote' ? 'addVoter' : 'removeVoter', nodeId: id }], { timeoutMs: CONTROL_CHANGE_TIMEOUT_MS });
   if (!reply.ok) return { ok: false, error: reply.error };
   if (verb === 'remove') {
     // etcd's server stops a member once it is removed; ours is an actor of this process.
+    // Its id stays in group.members, so it is never given to another member (etcd never reuses one).
     await system.stop(name).catch(() => undefined);
-    delete group.members[id];
     group.names.splice(group.names.indexOf(name), 1);
     return list(`Member ${id} removed from cluster (${name})`);
   }

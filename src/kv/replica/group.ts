@@ -21,7 +21,9 @@ export interface EtcdGroupOptions {
 }
 
 export interface EtcdGroup {
+  /** The replicas running now. */
   names: string[];
+  /** Every id ever given a replica, removed ones included (ids are never reused), by actor name. */
   members: Record<number, string>;
   /** Actor names are `${namePrefix}-${id - 1}`. */
   namePrefix: string;
