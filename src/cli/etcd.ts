@@ -3,11 +3,14 @@
  * actors (each in its own thread, its WAL under --data-dir) and shows one live
  * status line per replica: role, term, leader, commit and applied index,
  * revision. With --data-dir the state survives restarts of the command.
+ * `kubethreads etcd member ...` changes the membership of a running one
+ * through its control endpoint (etcd-control.ts).
  */
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import type { AutoCompactionConfig } from '../kv/replica/auto-compaction.js';
+import { serveEtcdControl } from './etcd-control.js';
 import { runLive, withStopSignals, type Output } from './live.js';
 
 export interface EtcdCommandOptions {
@@ -46,7 +49,10 @@ export async function runEtcdCommand(options: EtcdCommandOptions): Promise<numbe
     try {
       const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs, autoCompaction: options.autoCompaction } });
       out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
-      await runLive(
+      const closeControl = await serveEtcdControl(system, group, system.dataDir, { tickMs: options.tickMs });
+      out.write(`etcd: membership: kubethreads etcd member list|add|promote|remove --data-dir ${system.dataDir}\n`);
+      try {
+        await runLive(
         {
           out, durationS: options.durationS, intervalMs: options.intervalMs, json: options.json,
           poll: () => groupStatus(system, group.names, Math.max(200, options.intervalMs)),
@@ -55,6 +61,9 @@ export async function runEtcdCommand(options: EtcdCommandOptions): Promise<numbe
         },
         stop,
       );
+      } finally {
+        await closeControl();
+      }
       return 0;
     } finally {
       await system.shutdown();

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runBench, BENCH_NAMES } from './bench.js';
 import { registerChaosCommand } from './chaos.js';
 import { runEtcdCommand } from './etcd.js';
+import { MEMBER_VERBS, formatControlReply, requestEtcdControl, type MemberVerb } from './etcd-control.js';
 import { runUp } from './up.js';
 import { runNodes } from './nodes.js';
 import { parseEtcdEndpoints } from '../kv/etcd/endpoints.js';
@@ -80,6 +81,25 @@ program
       replicas: o.replicas, dataDir: o.dataDir, tickMs: o.tickMs, durationS: o.duration, intervalMs: o.interval, json: o.json === true, logLevel: o.logLevel,
       autoCompaction: autoCompaction(o.autoCompactionMode, o.autoCompactionRetention),
     });
+  });
+
+const etcdCommand = program.commands.find((c) => c.name() === 'etcd')!;
+etcdCommand
+  .command('member')
+  .description('change the membership of a running `kubethreads etcd` (found by its --data-dir): list; add (a learner, as etcdctl member add --learner); promote ID; remove ID')
+  .argument('<verb>', 'list, add, promote or remove')
+  .argument('[id]', 'the member id (promote, remove)')
+  .option('--data-dir <dir>', 'the data dir of the running kubethreads etcd (required)')
+  .action(async (verb: string, id: string | undefined, o: { dataDir?: string }) => {
+    // `etcd` has a --data-dir of its own, which commander may hand to it instead.
+    const dataDir = o.dataDir ?? (etcdCommand.opts() as { dataDir?: string }).dataDir;
+    if (dataDir === undefined) throw new InvalidArgumentError('--data-dir: the data dir of the running kubethreads etcd is required');
+    if (!(MEMBER_VERBS as readonly string[]).includes(verb)) throw new InvalidArgumentError(`unknown verb ${verb}; known: ${MEMBER_VERBS.join(', ')}`);
+    const memberId = id === undefined ? undefined : positiveInt('id', id);
+    if ((verb === 'promote' || verb === 'remove') && memberId === undefined) throw new InvalidArgumentError(`${verb} needs a member id`);
+    const reply = await requestEtcdControl(dataDir, verb as MemberVerb, memberId);
+    for (const line of formatControlReply(reply)) (reply.ok ? process.stdout : process.stderr).write(`${line}\n`);
+    process.exitCode = reply.ok ? 0 : 1;
   });
 
 program

@@ -20,6 +20,8 @@ export {
   type RequestResult,
   encodeConfChange,
   decodeConfChange,
+  encodeConfChangeV2,
+  decodeConfChangeV2,
   DEFAULT_MAX_INFLIGHT_MSGS,
   DEFAULT_MAX_ENTRIES_PER_MSG,
   DEFAULT_MAX_SIZE_PER_MSG_BYTES,
@@ -31,3 +33,4 @@ export type { ReadState, ReadOnlyOption } from './read-only.js';
 export type { Message, MessageType } from './protocol.js';
 export { RaftInvariantError } from './assert.js';
 export * from './types.js';
+export { applyChange, type MembershipConfig, type ChangeResult } from './confchange.js';

@@ -8,14 +8,20 @@
  * simulation) and are never mutated.
  */
 import { invariant } from './assert.js';
-import type { ConfState, Entry, Snapshot } from './types.js';
+import { isJointConfState, type ConfState, type Entry, type Snapshot } from './types.js';
 
 export function emptySnapshot(confState: ConfState): Snapshot {
   return { metadata: { index: 0, term: 0, confState: cloneConfState(confState) }, data: new Uint8Array(0) };
 }
 
 export function cloneConfState(cs: ConfState): ConfState {
-  return { voters: [...cs.voters], learners: [...cs.learners] };
+  const out: ConfState = { voters: [...cs.voters], learners: [...cs.learners] };
+  if (isJointConfState(cs)) {
+    out.votersOutgoing = [...cs.votersOutgoing!];
+    out.learnersNext = [...(cs.learnersNext ?? [])];
+    out.autoLeave = cs.autoLeave === true;
+  }
+  return out;
 }
 
 /** Bytes an entry counts for in size limits: its payload plus a fixed header estimate. */

@@ -10,6 +10,8 @@
  * - snapshot: the follower needs a snapshot; send nothing else until it reports in.
  */
 import { invariant } from './assert.js';
+import { configFromConfState, confStateFromConfig, isJoint, members, type MembershipConfig } from './confchange.js';
+import { jointValue, jointVoteResult, type JointVoters, type VoteResult } from './quorum.js';
 import type { ConfState, NodeId } from './types.js';
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
@@ -172,45 +174,111 @@ export class Progress {
   }
 }
 
-export type VoteResult = 'won' | 'lost' | 'pending';
+export type { VoteResult } from './quorum.js';
 
-/** Membership plus per-member progress and votes. Single-server changes only: no joint consensus. */
+/**
+ * Membership (possibly joint) plus per-member progress and votes. Every decision
+ * (commit index, election, check-quorum, the read lease, ReadIndex acks) goes through
+ * `jointValue` / `jointVoteResult`, so in C_old,new it needs both majorities.
+ */
 export class ProgressTracker {
-  voters = new Set<NodeId>();
-  learners = new Set<NodeId>();
+  private cfg: MembershipConfig = configFromConfState({ voters: [], learners: [] });
   progress = new Map<NodeId, Progress>();
   votes = new Map<NodeId, boolean>();
 
-  constructor(readonly maxInflightMsgs: number, readonly maxInflightBytes: number = Number.POSITIVE_INFINITY) {}
+  /**
+   * `incomingOnly` is a planted bug (the jointQuorumIncomingOnly testing knob): joint
+   * decisions count the incoming voters only, as if the configuration were not joint.
+   */
+  constructor(readonly maxInflightMsgs: number, readonly maxInflightBytes: number = Number.POSITIVE_INFINITY, private readonly incomingOnly = false) {}
+
+  /** The incoming voters (all voters outside a joint configuration). */
+  get voters(): ReadonlySet<NodeId> {
+    return this.cfg.voters;
+  }
+
+  get votersOutgoing(): ReadonlySet<NodeId> {
+    return this.cfg.votersOutgoing;
+  }
+
+  get learners(): ReadonlySet<NodeId> {
+    return this.cfg.learners;
+  }
+
+  get config(): MembershipConfig {
+    return this.cfg;
+  }
+
+  isJoint(): boolean {
+    return isJoint(this.cfg);
+  }
+
+  /** Leave the joint configuration by itself once it is applied. */
+  autoLeave(): boolean {
+    return this.cfg.autoLeave;
+  }
 
   confState(): ConfState {
-    return { voters: [...this.voters].sort((a, b) => a - b), learners: [...this.learners].sort((a, b) => a - b) };
+    return confStateFromConfig(this.cfg);
   }
 
+  /** A voter of either half: it campaigns and its votes and acks count. */
   isVoter(id: NodeId): boolean {
-    return this.voters.has(id);
+    return this.cfg.voters.has(id) || this.cfg.votersOutgoing.has(id);
   }
 
-  quorum(): number {
-    return Math.floor(this.voters.size / 2) + 1;
+  /** Voters of both halves, sorted: whom a candidate asks. */
+  allVoters(): NodeId[] {
+    return [...new Set([...this.cfg.voters, ...this.cfg.votersOutgoing])].sort((a, b) => a - b);
   }
 
-  /** Replace membership (from a snapshot or at start). Progress of kept members is reset by the caller. */
+  /** The configuration is exactly one voter, `id`: it decides alone. */
+  isSoleVoter(id: NodeId): boolean {
+    return !this.isJoint() && this.cfg.voters.size === 1 && this.cfg.voters.has(id);
+  }
+
+  private halves(): JointVoters {
+    return { incoming: this.cfg.voters, outgoing: this.incomingOnly ? new Set<NodeId>() : this.cfg.votersOutgoing };
+  }
+
+  /** Replace membership (from a snapshot or at start); every member starts a fresh progress at `nextIndex`. */
   setConf(cs: ConfState, nextIndex: number): void {
-    this.voters = new Set(cs.voters);
-    this.learners = new Set(cs.learners);
-    for (const id of cs.learners) invariant(!this.voters.has(id), `node ${id} is both voter and learner`);
+    const cfg = configFromConfState(cs);
+    for (const id of cfg.learners) invariant(!cfg.voters.has(id) && !cfg.votersOutgoing.has(id), `node ${id} is both voter and learner`);
+    this.cfg = cfg;
     this.progress = new Map();
-    for (const id of [...cs.voters, ...cs.learners]) this.progress.set(id, new Progress(nextIndex, this.maxInflightMsgs, this.learners.has(id), this.maxInflightBytes));
+    for (const id of members(cfg)) this.progress.set(id, new Progress(nextIndex, this.maxInflightMsgs, cfg.learners.has(id), this.maxInflightBytes));
   }
 
-  /** The largest index replicated on a quorum of voters (by their match). */
+  /**
+   * Switch to `cfg` after a change: kept members keep their progress, new ones start at
+   * `nextIndex` (counted active for one check-quorum round: they were only just heard of),
+   * and members of neither half nor learners are dropped.
+   */
+  switchTo(cfg: MembershipConfig, nextIndex: number): void {
+    this.cfg = cfg;
+    const all = members(cfg);
+    for (const id of [...this.progress.keys()]) if (!all.has(id)) this.progress.delete(id);
+    for (const id of all) {
+      const pr = this.progress.get(id);
+      if (pr) pr.isLearner = cfg.learners.has(id);
+      else {
+        const fresh = new Progress(nextIndex, this.maxInflightMsgs, cfg.learners.has(id), this.maxInflightBytes);
+        fresh.recentActive = true;
+        this.progress.set(id, fresh);
+      }
+    }
+  }
+
+  /** The largest index replicated on a majority of each half (by their match). */
   committed(): number {
-    if (this.voters.size === 0) return 0;
-    const matches: number[] = [];
-    for (const id of this.voters) matches.push(this.progress.get(id)?.match ?? 0);
-    matches.sort((a, b) => b - a);
-    return matches[this.quorum() - 1]!;
+    if (this.cfg.voters.size === 0) return 0;
+    return jointValue(this.halves(), (id) => this.progress.get(id)?.match ?? 0);
+  }
+
+  /** The largest of `valueOf` that a majority of each half has reached (e.g. heartbeat stamps for the read lease). */
+  quorumValue(valueOf: (id: NodeId) => number): number {
+    return jointValue(this.halves(), valueOf);
   }
 
   resetVotes(): void {
@@ -222,25 +290,21 @@ export class ProgressTracker {
   }
 
   voteResult(): VoteResult {
-    let granted = 0;
-    let rejected = 0;
-    for (const id of this.voters) {
-      const v = this.votes.get(id);
-      if (v === true) granted++;
-      else if (v === false) rejected++;
-    }
-    const q = this.quorum();
-    if (granted >= q) return 'won';
-    if (rejected > this.voters.size - q) return 'lost';
-    return 'pending';
+    return jointVoteResult(this.halves(), this.votes);
   }
 
-  /** Check-quorum: has a quorum of voters (counting `self`) been heard from recently? */
+  /** Whether the nodes in `acks` make a quorum of both halves. */
+  hasQuorum(acks: Iterable<NodeId>): boolean {
+    const votes = new Map<NodeId, boolean>();
+    for (const id of acks) votes.set(id, true);
+    for (const id of this.allVoters()) if (!votes.has(id)) votes.set(id, false);
+    return jointVoteResult(this.halves(), votes) === 'won';
+  }
+
+  /** Check-quorum: has a quorum of each half (counting `self`) been heard from recently? */
   quorumActive(self: NodeId): boolean {
-    let active = 0;
-    for (const id of this.voters) {
-      if (id === self || this.progress.get(id)?.recentActive) active++;
-    }
-    return active >= this.quorum();
+    const active: NodeId[] = [];
+    for (const [id, pr] of this.progress) if (id === self || pr.recentActive) active.push(id);
+    return this.hasQuorum(active);
   }
 }

@@ -51,6 +51,14 @@ export interface MsgVote extends Envelope {
 export interface MsgVoteResp extends Envelope {
   type: 'msgVoteResp' | 'msgPreVoteResp';
   reject: boolean;
+  /**
+   * On a rejection: the voter's commit index and the term of its entry there. A candidate
+   * holding that same entry holds the same committed prefix and may commit up to it: how a
+   * voter that lost its commit index in a crash learns that a configuration change it holds
+   * was committed, instead of campaigning forever under the configuration before it.
+   */
+  commit?: number;
+  commitTerm?: number;
 }
 
 /** Leader liveness; `commit` is min(follower match, leader commit); `context` confirms a ReadIndex round. */

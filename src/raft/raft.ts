@@ -5,14 +5,16 @@
  *
  * Follows the Raft paper and the shape of etcd-io/raft: one step function per role,
  * pre-vote (§9.6 of the thesis), check-quorum, ReadIndex, leadership transfer,
- * snapshots, and single-server membership change with learners.
+ * snapshots, and membership change with learners: single-server, or any change through a
+ * joint configuration (ConfChangeV2, the Raft thesis §4.3).
  */
 import { invariant } from './assert.js';
 import { RaftLog, cloneConfState, type MemoryStorage } from './log.js';
 import { assertNever, isForwardedRequest, type Message, type MsgApp, type MsgHeartbeat, type MsgSnap, type MsgVote } from './protocol.js';
 import { Progress, ProgressTracker } from './progress.js';
 import { ReadOnly, type ReadOnlyOption, type ReadState } from './read-only.js';
-import { NONE, type ConfChange, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
+import { applyChange, leavesJoint } from './confchange.js';
+import { NONE, type ConfChange, type ConfChangeType, type ConfChangeV2, type ConfState, type Entry, type HardState, type NodeId } from './types.js';
 
 export type RaftRole = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -29,6 +31,8 @@ export interface RaftTestingKnobs {
   leaseFromCheckQuorumOnly?: boolean;
   /** A leader acknowledges a normal proposal (index and term) and drops it: a liveness bug, for proving the liveness check bites. */
   leaderDropsProposals?: boolean;
+  /** In a joint configuration, count only the incoming voters for commit, votes, check-quorum and reads (C_old is ignored). */
+  jointQuorumIncomingOnly?: boolean;
 }
 
 export interface RaftConfig {
@@ -84,6 +88,13 @@ export interface RaftConfig {
   clockDriftBound?: number;
   /** The index the application has already applied (its state survives restarts only up to here). */
   applied?: number;
+  /**
+   * etcd-io/raft's AsyncStorageWrites: a Ready's entries and hard state become durable
+   * later, and the caller says when with `RaftNode.onDurable(ready)`. Until then this node
+   * counts neither its own entries toward a commit nor its own vote toward an election; the
+   * caller must hold the Ready's msgAppResp, msgVoteResp and msgPreVoteResp until then too.
+   */
+  asyncStorageWrites?: boolean;
   testingKnobs?: RaftTestingKnobs;
 }
 
@@ -101,7 +112,7 @@ export const DEFAULT_CLOCK_DRIFT_BOUND = 1.5;
 
 export type ProposalResult =
   | { accepted: true; index: number; term: number }
-  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId };
+  | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId; /** Why, for invalidConfChange. */ message?: string };
 
 /** 'removed': this node applied its own removal from the group; it serves nothing until a later configuration adds it back. */
 export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget' | 'removed'; leader: NodeId };
@@ -114,15 +125,38 @@ export interface SoftState {
 const CONF_CHANGE_ENCODER = new TextEncoder();
 const CONF_CHANGE_DECODER = new TextDecoder();
 
+const CONF_CHANGE_TYPES: readonly ConfChangeType[] = ['addVoter', 'removeVoter', 'addLearner'];
+const CONF_CHANGE_TRANSITIONS: readonly ConfChangeV2['transition'][] = ['auto', 'jointImplicit', 'jointExplicit'];
+
+/** A single change, encoded as it always was (logs written before ConfChangeV2 still decode). */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   return CONF_CHANGE_ENCODER.encode(JSON.stringify({ type: cc.type, nodeId: cc.nodeId }));
 }
 
+export function encodeConfChangeV2(cc: ConfChangeV2): Uint8Array {
+  return CONF_CHANGE_ENCODER.encode(JSON.stringify({ transition: cc.transition, changes: cc.changes.map((c) => ({ type: c.type, nodeId: c.nodeId })) }));
+}
+
+function checkSingle(v: unknown): ConfChange {
+  const c = v as ConfChange;
+  invariant(typeof c === 'object' && c !== null && CONF_CHANGE_TYPES.includes(c.type), () => `bad conf change ${JSON.stringify(v)}`);
+  invariant(Number.isInteger(c.nodeId) && c.nodeId > 0, () => `bad conf change node ${JSON.stringify(v)}`);
+  return { type: c.type, nodeId: c.nodeId };
+}
+
+/** Decode a single change; a V2 entry decodes only if it is one change with transition 'auto'. */
 export function decodeConfChange(data: Uint8Array): ConfChange {
-  const v = JSON.parse(CONF_CHANGE_DECODER.decode(data)) as ConfChange;
-  invariant(v.type === 'addVoter' || v.type === 'removeVoter' || v.type === 'addLearner', `bad conf change ${JSON.stringify(v)}`);
-  invariant(Number.isInteger(v.nodeId) && v.nodeId > 0, `bad conf change node ${JSON.stringify(v)}`);
-  return v;
+  const v2 = decodeConfChangeV2(data);
+  invariant(v2.transition === 'auto' && v2.changes.length === 1, () => `conf change ${JSON.stringify(v2)} is not a single change`);
+  return v2.changes[0]!;
+}
+
+/** Decode either encoding as a V2 change (a single change is V2 with one element, transition 'auto'). */
+export function decodeConfChangeV2(data: Uint8Array): ConfChangeV2 {
+  const v = JSON.parse(CONF_CHANGE_DECODER.decode(data)) as { transition?: unknown; changes?: unknown };
+  if (!('changes' in v)) return { transition: 'auto', changes: [checkSingle(v)] };
+  invariant(CONF_CHANGE_TRANSITIONS.includes(v.transition as ConfChangeV2['transition']) && Array.isArray(v.changes), () => `bad conf change ${JSON.stringify(v)}`);
+  return { transition: v.transition as ConfChangeV2['transition'], changes: (v.changes as unknown[]).map(checkSingle) };
 }
 
 export class Raft {
@@ -180,6 +214,9 @@ export class Raft {
   private readonly leaseTicks: number;
   readonly maxCommittedSizePerReadyBytes: number;
   private readonly knobs: RaftTestingKnobs;
+  readonly asyncStorageWrites: boolean;
+  /** Async writes: the last index known durable on this node's own disk (lowered when a Ready replaces entries from below it). */
+  durableIndex = 0;
 
   constructor(config: RaftConfig, storage: MemoryStorage, hardState: HardState) {
     invariant(config.id > 0, 'node id must be positive');
@@ -206,8 +243,9 @@ export class Raft {
     this.maxUncommittedSizeBytes = config.maxUncommittedSizeBytes ?? Number.POSITIVE_INFINITY;
     invariant(this.maxUncommittedSizeBytes > 0, 'maxUncommittedSizeBytes must be positive');
     this.knobs = config.testingKnobs ?? {};
+    this.asyncStorageWrites = config.asyncStorageWrites === true;
     this.log = new RaftLog(storage, config.applied ?? 0);
-    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY);
+    this.tracker = new ProgressTracker(config.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, config.maxInflightBytes ?? Number.POSITIVE_INFINITY, this.knobs.jointQuorumIncomingOnly === true);
     this.readOnly = new ReadOnly(readOnlyOption);
     this.tracker.setConf(storage.snapshot().metadata.confState, this.log.lastIndex() + 1);
     if (hardState.term > 0 || hardState.commit > 0) {
@@ -217,6 +255,8 @@ export class Raft {
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
+    // Whatever storage held at start was persisted before.
+    this.durableIndex = this.log.lastStableIndex();
     this.becomeFollower(this.term, NONE);
     this.leaseHeldAfterRestart = readOnlyOption === 'leaseBased' && hardState.term > 0;
   }
@@ -275,7 +315,7 @@ export class Raft {
     const next = this.log.lastIndex() + 1;
     for (const [id, old] of this.tracker.progress) {
       const pr = new Progress(next, this.tracker.maxInflightMsgs, old.isLearner, this.tracker.maxInflightBytes);
-      if (id === this.id) pr.match = this.log.lastStableIndex();
+      if (id === this.id) pr.match = this.selfDurableIndex();
       this.tracker.progress.set(id, pr);
     }
     this.pendingConfIndex = 0;
@@ -318,11 +358,35 @@ export class Raft {
     const self = this.tracker.progress.get(this.id);
     invariant(self !== undefined, 'a leader is in its own configuration');
     self.becomeReplicate();
-    self.match = this.log.lastStableIndex();
+    self.match = this.selfDurableIndex();
     // Conservatively: any conf change in the log may be unapplied.
     this.pendingConfIndex = this.log.lastIndex();
     // The no-op of the new term: committing it commits everything before it (§5.4.2).
     this.appendEntries([{ term: this.term, index: 0, type: 'normal', data: new Uint8Array(0) }]);
+  }
+
+  /** What this node may count as its own replica: handed to storage (sync writes) or known durable (async). */
+  private selfDurableIndex(): number {
+    if (!this.asyncStorageWrites) return this.log.lastStableIndex();
+    return Math.min(this.durableIndex, this.log.lastIndex());
+  }
+
+  /** Async writes: entries up to `index` (still in the log with the term that was written) are durable. */
+  markDurable(index: number): void {
+    this.durableIndex = Math.max(this.durableIndex, index);
+    this.selfPersistedTo(index);
+  }
+
+  /** Async writes: a Ready rewrites the log from `firstIndex` on (or installs a snapshot: 0), so nothing from there on is durable yet. */
+  lowerDurableIndex(below: number): void {
+    this.durableIndex = Math.min(this.durableIndex, below);
+  }
+
+  /** Async writes: our vote for ourselves in `term` is durable; only now does it count. */
+  selfVoteDurable(term: number): void {
+    if (this.role !== 'candidate' || this.term !== term || this.vote !== this.id) return;
+    this.tracker.recordVote(this.id, true);
+    this.afterVote();
   }
 
   private appendEntries(entries: Entry[]): number {
@@ -360,8 +424,9 @@ export class Raft {
         }
         for (const [id, pr] of this.tracker.progress) pr.recentActive = id === this.id;
       }
-      // A transfer that did not finish within an election timeout is abandoned.
+      // A transfer that did not finish within an election timeout is abandoned (a removed leader tries again).
       if (this.leadTransferee !== NONE) this.leadTransferee = NONE;
+      if (!this.tracker.isVoter(this.id)) this.handOffLeadership();
     }
     for (const [id, pr] of this.tracker.progress) {
       if (id === this.id || pr.state !== 'snapshot') continue;
@@ -374,7 +439,8 @@ export class Raft {
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat(this.readOnly.lastPendingContext());
-    }
+    }    // An auto-leave refused earlier (e.g. during a transfer) is retried.
+    this.maybeAutoLeave();
   }
 
   // ---------------------------------------------------------------- elections
@@ -404,18 +470,33 @@ export class Raft {
       this.becomeCandidate();
       term = this.term;
     }
-    this.tracker.recordVote(this.id, true);
-    if (this.tracker.voteResult() === 'won') {
-      if (type === 'msgPreVote') this.campaign('msgVote', transfer);
-      else this.becomeLeader();
-      return;
+    // With async writes our vote counts once it is durable (selfVoteDurable); a pre-vote binds nothing and counts at once.
+    if (!this.asyncStorageWrites || type === 'msgPreVote') {
+      this.tracker.recordVote(this.id, true);
+      if (this.tracker.voteResult() === 'won') {
+        if (type === 'msgPreVote') this.campaign('msgVote', transfer);
+        else this.becomeLeader();
+        return;
+      }
     }
     const index = this.log.lastIndex();
     const logTerm = this.log.lastTerm();
-    for (const id of [...this.tracker.voters].sort((a, b) => a - b)) {
+    for (const id of this.tracker.allVoters()) {
       if (id === this.id) continue;
       this.send({ type, from: this.id, to: id, term, index, logTerm, transfer });
     }
+  }
+
+  /** Our commit index and the term there, for a rejected candidate (see MsgVoteResp.commit). */
+  private commitHint(): { commit: number; commitTerm: number } | Record<string, never> {
+    const commitTerm = this.log.term(this.log.committed);
+    return commitTerm === undefined || this.log.committed === 0 ? {} : { commit: this.log.committed, commitTerm };
+  }
+
+  /** A peer committed up to `commit`, where its entry has term `commitTerm`: if ours matches, so is our prefix. */
+  private learnCommit(commit: number | undefined, commitTerm: number | undefined): void {
+    if (commit === undefined || commitTerm === undefined || commit <= this.log.committed) return;
+    if (this.log.term(commit) === commitTerm) this.log.commitTo(commit);
   }
 
   private handleVoteRequest(m: MsgVote): void {
@@ -434,7 +515,7 @@ export class Raft {
         this.vote = m.from;
       }
     } else {
-      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...this.commitHint() });
     }
   }
 
@@ -442,6 +523,7 @@ export class Raft {
 
   step(m: Message): void {
     invariant(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
+    if ((m.type === 'msgVoteResp' || m.type === 'msgPreVoteResp') && m.reject) this.learnCommit(m.commit, m.commitTerm);
     if (isForwardedRequest(m)) {
       this.stepForwarded(m);
       return;
@@ -467,7 +549,7 @@ export class Raft {
         // without this it would keep its followers' pre-votes failing forever.
         this.send({ type: 'msgAppResp', from: this.id, to: m.from, term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
       } else if (m.type === 'msgPreVote') {
-        this.send({ type: 'msgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+        this.send({ type: 'msgPreVoteResp', from: this.id, to: m.from, term: this.term, reject: true, ...this.commitHint() });
       }
       return;
     }
@@ -553,17 +635,7 @@ export class Raft {
       case 'msgPreVoteResp': {
         if (m.type !== myVoteResp) return;
         this.tracker.recordVote(m.from, !m.reject);
-        const result = this.tracker.voteResult();
-        if (result === 'won') {
-          if (this.role === 'preCandidate') {
-            this.campaign('msgVote', false);
-          } else {
-            this.becomeLeader();
-            this.bcastAppend();
-          }
-        } else if (result === 'lost') {
-          this.becomeFollower(this.term, NONE);
-        }
+        this.afterVote();
         return;
       }
       case 'msgAppResp':
@@ -577,6 +649,20 @@ export class Raft {
         return;
       default:
         assertNever(m);
+    }
+  }
+
+  private afterVote(): void {
+    const result = this.tracker.voteResult();
+    if (result === 'won') {
+      if (this.role === 'preCandidate') {
+        this.campaign('msgVote', false);
+      } else {
+        this.becomeLeader();
+        this.bcastAppend();
+      }
+    } else if (result === 'lost') {
+      this.becomeFollower(this.term, NONE);
     }
   }
 
@@ -701,6 +787,7 @@ export class Raft {
     }
     if (from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.sendTimeoutNow(from);
+      this.stepDownIfRemoved();
     }
   }
 
@@ -717,9 +804,7 @@ export class Raft {
     if (context === '') return;
     const acks = this.readOnly.recvAck(from, context);
     if (!acks) return;
-    let voterAcks = 0;
-    for (const id of acks) if (this.tracker.isVoter(id)) voterAcks++;
-    if (voterAcks < this.tracker.quorum()) return;
+    if (!this.tracker.hasQuorum(acks)) return;
     for (const req of this.readOnly.advance(context)) this.answerRead(req.from, req.index, req.context);
   }
 
@@ -795,20 +880,48 @@ export class Raft {
     return this.proposeEntry({ term: 0, index: 0, type: 'normal', data });
   }
 
+  /**
+   * A single-server change, with the checks this API always made: adding a member that
+   * already is one, or removing the last voter, is refused. Goes through as a V2 change
+   * with one element (no joint configuration).
+   */
   proposeConfChange(cc: ConfChange): ProposalResult {
     if (this.role === 'leader') {
-      if (this.pendingConfIndex > this.log.applied) return { accepted: false, reason: 'confChangePending', leader: this.lead };
       const voters = this.tracker.voters;
+      const learners = this.tracker.learners;
       const valid =
         (cc.type === 'addVoter' && !voters.has(cc.nodeId)) ||
-        (cc.type === 'addLearner' && !this.tracker.learners.has(cc.nodeId) && !voters.has(cc.nodeId)) ||
+        (cc.type === 'addLearner' && !learners.has(cc.nodeId) && !voters.has(cc.nodeId)) ||
         // Never remove the last voter: nobody could ever commit again.
-        (cc.type === 'removeVoter' && (this.tracker.learners.has(cc.nodeId) || (voters.has(cc.nodeId) && voters.size > 1)));
-      if (!valid) return { accepted: false, reason: 'invalidConfChange', leader: this.lead };
+        (cc.type === 'removeVoter' && (learners.has(cc.nodeId) || (voters.has(cc.nodeId) && voters.size > 1)));
+      if (!valid && this.pendingConfIndex <= this.log.applied) return { accepted: false, reason: 'invalidConfChange', leader: this.lead, message: `${cc.type} ${cc.nodeId} changes nothing or removes the last voter` };
     }
-    const result = this.proposeEntry({ term: 0, index: 0, type: 'confChange', data: encodeConfChange(cc) });
+    return this.proposeConfChangeV2({ transition: 'auto', changes: [cc] }, encodeConfChange(cc));
+  }
+
+  /**
+   * Propose a ConfChangeV2. Refused, as etcd refuses it, while another change is not yet
+   * applied, when it would enter a joint configuration from a joint one (leave first),
+   * when it asks to leave a configuration that is not joint, or when the change itself
+   * is invalid against the current configuration (e.g. it removes every voter).
+   */
+  proposeConfChangeV2(cc: ConfChangeV2, data: Uint8Array = encodeConfChangeV2(cc)): ProposalResult {
+    if (this.role === 'leader') {
+      if (this.pendingConfIndex > this.log.applied) return { accepted: false, reason: 'confChangePending', leader: this.lead };
+      const refusal = this.confChangeRefusal(cc);
+      if (refusal !== undefined) return { accepted: false, reason: 'invalidConfChange', leader: this.lead, message: refusal };
+    }
+    const result = this.proposeEntry({ term: 0, index: 0, type: 'confChange', data });
     if (result.accepted) this.pendingConfIndex = result.index;
     return result;
+  }
+
+  private confChangeRefusal(cc: ConfChangeV2): string | undefined {
+    const joint = this.tracker.isJoint();
+    if (joint && !leavesJoint(cc)) return 'possible unapplied conf change: must transition out of joint config first';
+    if (!joint && leavesJoint(cc)) return 'not in joint state; refusing empty conf change';
+    const next = applyChange(this.tracker.config, cc);
+    return next.ok ? undefined : next.error;
   }
 
   private proposeEntry(e: Entry): ProposalResult {
@@ -846,11 +959,8 @@ export class Raft {
   }
 
   private leaderReadIndex(from: NodeId, context: string): RequestResult {
-    if (this.tracker.voters.size === 1 && this.tracker.isVoter(this.id)) {
-      this.answerRead(from, this.log.committed, context);
-      return { accepted: true };
-    }
-    // Until an entry of our term commits, our commit index may lag the previous leader's.
+    // Until an entry of our term commits, our commit index may lag the previous leader's, or, for
+    // a sole voter, its own before a crash (a commit index write is not synced): found by the sweep.
     if (!this.committedEntryInCurrentTerm()) {
       if (this.pendingReadIndex.length >= PENDING_READ_INDEX_MAX) return { accepted: false, reason: 'overloaded', leader: this.id };
       this.pendingReadIndex.push({ from, context });
@@ -860,6 +970,11 @@ export class Raft {
   }
 
   private serveRead(from: NodeId, context: string): RequestResult {
+    // Alone, there is nobody whose acknowledgement could confirm anything.
+    if (this.tracker.isSoleVoter(this.id)) {
+      this.answerRead(from, this.log.committed, context);
+      return { accepted: true };
+    }
     if (this.readOnly.option === 'leaseBased' && this.holdsLease()) {
       this.answerRead(from, this.log.committed, context);
       return { accepted: true };
@@ -879,10 +994,7 @@ export class Raft {
   private holdsLease(): boolean {
     if (this.knobs.leaseFromCheckQuorumOnly) return this.role === 'leader';
     if (this.role !== 'leader' || this.timeoutNowSent || this.leadTransferee !== NONE) return false;
-    const stamps: number[] = [];
-    for (const id of this.tracker.voters) stamps.push(id === this.id ? this.leaderTicks : (this.heartbeatAckTicks.get(id) ?? -Infinity));
-    stamps.sort((a, b) => b - a);
-    const leaseStart = stamps[this.tracker.quorum() - 1]!;
+    const leaseStart = this.tracker.quorumValue((id) => (id === this.id ? this.leaderTicks : (this.heartbeatAckTicks.get(id) ?? -Infinity)));
     return this.leaderTicks - leaseStart < this.leaseTicks;
   }
 
@@ -937,53 +1049,84 @@ export class Raft {
     for (const id of voters) this.applyConfChange({ type: 'addVoter', nodeId: id });
   }
 
-  /** Apply a committed conf change (called as the application applies the entry). */
+  /** Apply a committed single-server change (as the application applies the entry). */
   applyConfChange(cc: ConfChange): ConfState {
-    const next = this.log.lastIndex() + 1;
-    const ensure = (learner: boolean): void => {
-      const pr = this.tracker.progress.get(cc.nodeId);
-      if (pr) pr.isLearner = learner;
-      else {
-        const fresh = new Progress(next, this.tracker.maxInflightMsgs, learner, this.tracker.maxInflightBytes);
-        // A new member has just been heard of; give it one check-quorum round.
-        fresh.recentActive = true;
-        this.tracker.progress.set(cc.nodeId, fresh);
-      }
-    };
-    switch (cc.type) {
-      case 'addVoter':
-        this.tracker.learners.delete(cc.nodeId);
-        this.tracker.voters.add(cc.nodeId);
-        ensure(false);
-        break;
-      case 'addLearner':
-        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break; // never demote the last voter
-        this.tracker.voters.delete(cc.nodeId);
-        this.tracker.learners.add(cc.nodeId);
-        ensure(true);
-        break;
-      case 'removeVoter':
-        if (this.tracker.voters.size === 1 && this.tracker.voters.has(cc.nodeId)) break;
-        this.tracker.voters.delete(cc.nodeId);
-        this.tracker.learners.delete(cc.nodeId);
-        this.tracker.progress.delete(cc.nodeId);
-        break;
-      default:
-        assertNever(cc.type);
-    }
-    if (cc.nodeId === this.id) this.removedFromGroup = cc.type === 'removeVoter' && !this.tracker.progress.has(this.id);
+    return this.applyConfChangeV2({ transition: 'auto', changes: [cc] });
+  }
+
+  /**
+   * Apply a committed change (as the application applies the entry). A change the
+   * changer refuses (e.g. one that would remove every voter) leaves the configuration as
+   * it is: every node refuses it alike, since every node applies the same log.
+   */
+  applyConfChangeV2(cc: ConfChangeV2): ConfState {
+    const wasMember = this.tracker.progress.has(this.id);
+    const next = applyChange(this.tracker.config, cc);
+    if (next.ok) this.tracker.switchTo(next.config, this.log.lastIndex() + 1);
+    const member = this.tracker.progress.has(this.id);
+    // Removed by a change naming us, or by leaving a joint configuration whose incoming half dropped us.
+    if (cc.changes.some((c) => c.nodeId === this.id)) this.removedFromGroup = !member;
+    else if (leavesJoint(cc) && wasMember && !member) this.removedFromGroup = true;
+    // A candidate that learned (from a vote rejection) of a committed change removing it stops campaigning.
+    if ((this.role === 'candidate' || this.role === 'preCandidate') && !this.tracker.isVoter(this.id)) this.becomeFollower(this.term, NONE);
     if (this.role === 'leader') {
       if (!this.tracker.isVoter(this.id)) {
-        // Removed (or demoted): a leader that is not a voter cannot count itself; let the rest elect.
-        this.becomeFollower(this.term, NONE);
+        // Removed or demoted, and in neither half (in a joint configuration it still leads through the outgoing half).
+        if (this.maybeCommit()) this.bcastAppend();
+        this.handOffLeadership();
       } else {
         if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
-        // A smaller quorum may commit more.
+        // A smaller quorum may commit more; new members need the log.
         if (this.maybeCommit()) this.bcastAppend();
-        else if (cc.type !== 'removeVoter') this.maybeSendAppend(cc.nodeId, true);
+        else for (const c of cc.changes) if (c.type !== 'removeVoter') this.maybeSendAppend(c.nodeId, true);
       }
     }
-    return cloneConfState(this.tracker.confState());
+    return this.confState();
+  }
+
+  /**
+   * A leader that applied its own removal (or demotion) steps down by handing leadership to
+   * the most caught-up voter of the new configuration: it first brings that voter's log up
+   * to its own, then sends msgTimeoutNow and becomes a follower. Stepping down at once could
+   * strand the new configuration: its voters may not yet hold the change (or know it
+   * committed), while the nodes that do (the removed ones, other leaders' followers) hold a
+   * longer log and refuse them their votes. A voter with the whole log wins, with or without
+   * the msgTimeoutNow. Retried every election timeout; meanwhile no proposal is accepted.
+   */
+  private handOffLeadership(): void {
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of this.tracker.allVoters()) {
+      const match = this.tracker.progress.get(id)?.match ?? 0;
+      if (id !== this.id && match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best === NONE) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.leadTransferee = best;
+    const pr = this.tracker.progress.get(best)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(best);
+    else this.maybeSendAppend(best, true);
+    this.stepDownIfRemoved();
+  }
+
+  /** A removed leader whose successor holds its whole log has nothing left to do. */
+  private stepDownIfRemoved(): void {
+    if (this.role === 'leader' && !this.tracker.isVoter(this.id) && this.timeoutNowSent) this.becomeFollower(this.term, NONE);
+  }
+
+  /**
+   * Leader: a joint configuration with autoLeave is left as soon as it is applied (etcd's
+   * ConfChangeTransitionAuto): propose the empty change. Retried on every call until it goes.
+   */
+  maybeAutoLeave(): void {
+    if (this.role !== 'leader' || !this.tracker.isJoint() || !this.tracker.autoLeave()) return;
+    if (this.pendingConfIndex > this.log.applied) return;
+    this.proposeConfChangeV2({ transition: 'auto', changes: [] });
   }
 
   /** For tests and the simulator: the role's elapsed counters. */

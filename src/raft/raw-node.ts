@@ -17,9 +17,9 @@
 import { invariant } from './assert.js';
 import { MemoryStorage, cloneConfState } from './log.js';
 import type { Message } from './protocol.js';
-import { Raft, decodeConfChange, type ProposalResult, type RaftConfig, type RaftRole, type RequestResult, type SoftState } from './raft.js';
+import { Raft, decodeConfChangeV2, type ProposalResult, type RaftConfig, type RaftRole, type RequestResult, type SoftState } from './raft.js';
 import type { ReadState } from './read-only.js';
-import { NONE, emptyHardState, type ConfChange, type ConfState, type Entry, type HardState, type NodeId, type Snapshot } from './types.js';
+import { NONE, emptyHardState, type ConfChange, type ConfChangeV2, type ConfState, type Entry, type HardState, type NodeId, type Snapshot } from './types.js';
 
 export interface Ready {
   /** Set when leader or role changed since the last Ready. Volatile: never persist it. */
@@ -141,6 +141,16 @@ export class RaftNode {
     return this.raft.proposeConfChange(change);
   }
 
+  /**
+   * Propose a membership change of any size (etcd's ConfChangeV2): several changes at
+   * once go through a joint configuration, left automatically unless the transition is
+   * 'jointExplicit' (then propose `{transition: 'auto', changes: []}` to leave). Refused
+   * with reason 'invalidConfChange' and a message when etcd would refuse it.
+   */
+  proposeConfChangeV2(change: ConfChangeV2): ProposalResult {
+    return this.raft.proposeConfChangeV2(change);
+  }
+
   /** Request a linearizable read point; the answer is a ReadState with this `context` (unique per request). */
   readIndex(context: string): RequestResult {
     return this.raft.readIndex(context);
@@ -190,6 +200,10 @@ export class RaftNode {
     if (snapshot) rd.snapshot = snapshot;
     // The commit index alone may be lost in a crash (it is re-learned); term, vote and log may not.
     rd.mustSync = entries.length > 0 || snapshot !== undefined || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    if (r.asyncStorageWrites) {
+      if (snapshot) r.lowerDurableIndex(0);
+      if (entries.length > 0) r.lowerDurableIndex(entries[0]!.index - 1);
+    }
     this.inProgress = rd;
     return rd;
   }
@@ -213,11 +227,28 @@ export class RaftNode {
       r.log.unstable.stableTo(last.index, last.term);
     }
     for (const e of rd.committedEntries) {
-      if (e.type === 'confChange' && e.data.byteLength > 0) r.applyConfChange(decodeConfChange(e.data));
+      if (e.type === 'confChange' && e.data.byteLength > 0) r.applyConfChangeV2(decodeConfChangeV2(e.data));
     }
     if (rd.committedEntries.length > 0) r.log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
-    // Our own log is durable now: as leader, we count as a replica.
-    r.selfPersistedTo(r.log.lastStableIndex());
+    r.maybeAutoLeave();
+    // Our own log is durable now: as leader, we count as a replica. (Async writes: onDurable says when.)
+    if (!r.asyncStorageWrites) r.selfPersistedTo(r.log.lastStableIndex());
+  }
+
+  /**
+   * Async storage writes (config.asyncStorageWrites): the writes of `rd`, an earlier Ready,
+   * are durable now. Call it once per Ready, in the order the Readies were handed out, and
+   * release that Ready's held acknowledgements (msgAppResp, msgVoteResp, msgPreVoteResp) too.
+   */
+  onDurable(rd: Ready): void {
+    const r = this.raft;
+    invariant(r.asyncStorageWrites, 'onDurable() needs config.asyncStorageWrites');
+    let last: { index: number; term: number } | undefined;
+    if (rd.entries.length > 0) last = rd.entries[rd.entries.length - 1]!;
+    else if (rd.snapshot) last = { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term };
+    // A later Ready may have replaced these entries: then they prove nothing about the log we have now.
+    if (last && r.log.term(last.index) === last.term) r.markDurable(last.index);
+    if (rd.hardState && rd.hardState.vote === r.id) r.selfVoteDurable(rd.hardState.term);
   }
 
   /**

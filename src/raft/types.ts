@@ -24,6 +24,10 @@ export interface HardState {
   commit: number;
 }
 
+/**
+ * One membership change. `addLearner` of a voter demotes it (etcd's AddLearnerNode);
+ * `removeVoter` removes the node whatever its role (etcd's RemoveNode).
+ */
 export type ConfChangeType = 'addVoter' | 'removeVoter' | 'addLearner';
 
 export interface ConfChange {
@@ -31,10 +35,43 @@ export interface ConfChange {
   nodeId: NodeId;
 }
 
-/** Membership: voters decide elections and commitment; learners only receive the log. */
+/**
+ * How a ConfChangeV2 moves between configurations (etcd's ConfChangeTransition):
+ * - 'auto': one voter change goes straight to the new configuration; more go through a
+ *   joint configuration that Raft leaves by itself once it is applied;
+ * - 'jointImplicit': always joint, left automatically (autoLeave);
+ * - 'jointExplicit': always joint, left only by an empty ConfChangeV2 from the application.
+ */
+export type ConfChangeTransition = 'auto' | 'jointImplicit' | 'jointExplicit';
+
+/**
+ * Several changes applied atomically (etcd's ConfChangeV2). No changes at all means
+ * "leave the joint configuration". A single `ConfChange` is the V2 change with one element
+ * and transition 'auto'.
+ */
+export interface ConfChangeV2 {
+  transition: ConfChangeTransition;
+  changes: ConfChange[];
+}
+
+/**
+ * Membership: voters decide elections and commitment; learners only receive the log.
+ * In a joint configuration (C_old,new) every decision needs a majority of `voters` (the
+ * incoming set) AND of `votersOutgoing`; `learnersNext` are outgoing voters that become
+ * learners when the joint configuration is left; `autoLeave` says Raft leaves it by itself.
+ * The three joint fields are present only in a joint configuration.
+ */
 export interface ConfState {
   voters: NodeId[];
   learners: NodeId[];
+  votersOutgoing?: NodeId[];
+  learnersNext?: NodeId[];
+  autoLeave?: boolean;
+}
+
+/** Whether a configuration is joint (has outgoing voters). */
+export function isJointConfState(cs: ConfState): boolean {
+  return (cs.votersOutgoing?.length ?? 0) > 0;
 }
 
 export interface SnapshotMetadata {

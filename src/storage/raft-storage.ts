@@ -365,5 +365,12 @@ function sameSnapshotFile(file: SnapshotWriter, snapshot: Snapshot): boolean {
 }
 
 function cloneConfState(confState: ConfState): ConfState {
-  return { voters: [...confState.voters], learners: [...confState.learners] };
+  const out: ConfState = { voters: [...confState.voters], learners: [...confState.learners] };
+  // A joint configuration (ConfChangeV2) must survive a restart whole.
+  if ((confState.votersOutgoing?.length ?? 0) > 0) {
+    out.votersOutgoing = [...confState.votersOutgoing!];
+    out.learnersNext = [...(confState.learnersNext ?? [])];
+    out.autoLeave = confState.autoLeave === true;
+  }
+  return out;
 }

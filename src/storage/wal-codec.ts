@@ -92,8 +92,11 @@ export function decodeHardState(payload: Uint8Array): HardState {
   return { term: getU53(view, 0), vote: getU53(view, 8), commit: getU53(view, 16) };
 }
 
+/** A joint configuration adds three fields; a plain one keeps the four-field shape older files have. */
 export function encodeSnapshotMetadata(metadata: SnapshotMetadata): Uint8Array {
-  return pack([metadata.index, metadata.term, metadata.confState.voters, metadata.confState.learners]);
+  const cs = metadata.confState;
+  if ((cs.votersOutgoing?.length ?? 0) > 0) return pack([metadata.index, metadata.term, cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext ?? [], cs.autoLeave === true]);
+  return pack([metadata.index, metadata.term, cs.voters, cs.learners]);
 }
 
 export function decodeSnapshotMetadata(payload: Uint8Array): SnapshotMetadata {
@@ -105,16 +108,19 @@ export function decodeSnapshotMetadata(payload: Uint8Array): SnapshotMetadata {
   }
   if (
     !Array.isArray(decoded) ||
-    decoded.length !== 4 ||
+    (decoded.length !== 4 && decoded.length !== 7) ||
     !Number.isSafeInteger(decoded[0]) ||
     !Number.isSafeInteger(decoded[1]) ||
     !isIdList(decoded[2]) ||
-    !isIdList(decoded[3])
+    !isIdList(decoded[3]) ||
+    (decoded.length === 7 && (!isIdList(decoded[4]) || !isIdList(decoded[5]) || typeof decoded[6] !== 'boolean'))
   ) {
     throw undecodable('snapshot metadata', 'unexpected shape');
   }
   const [index, term, voters, learners] = decoded as [number, number, number[], number[]];
-  return { index, term, confState: { voters, learners } };
+  if (decoded.length === 4) return { index, term, confState: { voters, learners } };
+  const [, , , , votersOutgoing, learnersNext, autoLeave] = decoded as [number, number, number[], number[], number[], number[], boolean];
+  return { index, term, confState: { voters, learners, votersOutgoing, learnersNext, autoLeave } };
 }
 
 export function encodeWalSnapshot(record: WalSnapshotRecord): Uint8Array {

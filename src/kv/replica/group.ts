@@ -5,7 +5,8 @@
 import type { ActorSystem } from '../../actor/system.js';
 import type { SupervisionOptions } from '../../actor/behaviour.js';
 import { etcdReplica } from './behaviour.js';
-import type { ReplicaArgs, ReplicaStatus } from './protocol.js';
+import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
+import type { MemberChangeReply, MemberListReply, ReplicaArgs, ReplicaStatus } from './protocol.js';
 
 export interface EtcdGroupOptions {
   /** Number of replicas (odd: 1, 3 or 5). */
@@ -20,8 +21,12 @@ export interface EtcdGroupOptions {
 }
 
 export interface EtcdGroup {
+  /** The replicas running now. */
   names: string[];
+  /** Every id ever given a replica, removed ones included (ids are never reused), by actor name. */
   members: Record<number, string>;
+  /** Actor names are `${namePrefix}-${id - 1}`. */
+  namePrefix: string;
 }
 
 /** Replica names for a group, in Raft id order. */
@@ -33,18 +38,80 @@ export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOpti
   if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas % 2 === 0) {
     throw new Error(`an etcd group needs an odd number of replicas (1, 3, 5...), not ${options.replicas}`);
   }
-  const names = etcdGroupNames(options.replicas, options.namePrefix);
+  const namePrefix = options.namePrefix ?? 'etcd';
+  const names = etcdGroupNames(options.replicas, namePrefix);
   const members: Record<number, string> = {};
   names.forEach((name, i) => (members[i + 1] = name));
   for (let i = 0; i < names.length; i++) {
     await system.spawn(etcdReplica, {
       name: names[i]!,
-      args: { ...options.replica, id: i + 1, members },
+      args: { ...options.replica, id: i + 1, members, namePrefix },
       supervision: options.supervision,
       placement: options.placement,
     });
   }
-  return { names, members };
+  return { names, members, namePrefix };
+}
+
+/** Ask each named replica in turn for a membership change until one that leads accepts or refuses it. */
+export async function changeMembers(
+  system: ActorSystem,
+  names: readonly string[],
+  changes: ConfChange[],
+  options: { transition?: ConfChangeTransition; timeoutMs?: number } = {},
+): Promise<MemberChangeReply> {
+  let last: MemberChangeReply = { ok: false, error: 'no replica answered', leader: '' };
+  const tried = new Set<string>();
+  // Follow the leader hint first, then everyone else.
+  const queue = [...names];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (tried.has(name)) continue;
+    tried.add(name);
+    try {
+      last = await system.ref(name).ask<MemberChangeReply>({ type: 'memberChange', body: { changes, transition: options.transition } }, { timeoutMs: options.timeoutMs ?? 5_000 });
+    } catch (error) {
+      last = { ok: false, error: `${name}: ${error instanceof Error ? error.message : String(error)}`, leader: '' };
+      continue;
+    }
+    if (last.ok || last.error !== 'not the leader') return last;
+    if (last.leader !== '') queue.unshift(last.leader);
+  }
+  return last;
+}
+
+/** The membership as the first replica that answers has applied it. */
+export async function listMembers(system: ActorSystem, names: readonly string[], timeoutMs = 1_000): Promise<MemberListReply | undefined> {
+  for (const name of names) {
+    const reply = await system.ref(name).ask<MemberListReply>({ type: 'memberList', body: null }, { timeoutMs }).catch(() => undefined);
+    if (reply !== undefined) return reply;
+  }
+  return undefined;
+}
+
+/**
+ * etcd's `member add --learner`: start a replica with the next free id that joins empty, then
+ * add it as a learner; it catches up by log or snapshot. Promote it with `changeMembers`
+ * (`addVoter`) once in sync. Returns the new member's id and name; `group` is updated.
+ */
+export async function addLearnerReplica(
+  system: ActorSystem,
+  group: EtcdGroup,
+  options: { replica?: Omit<ReplicaArgs, 'id' | 'members'>; supervision?: Partial<SupervisionOptions>; placement?: string; timeoutMs?: number } = {},
+): Promise<{ id: number; name: string; reply: MemberChangeReply }> {
+  const id = Math.max(...Object.keys(group.members).map(Number)) + 1;
+  const name = `${group.namePrefix}-${id - 1}`;
+  const members = { ...group.members, [id]: name };
+  await system.spawn(etcdReplica, {
+    name,
+    args: { ...options.replica, id, members, namePrefix: group.namePrefix, join: true },
+    supervision: options.supervision,
+    placement: options.placement,
+  });
+  group.members[id] = name;
+  group.names.push(name);
+  const reply = await changeMembers(system, group.names, [{ type: 'addLearner', nodeId: id }], { timeoutMs: options.timeoutMs });
+  return { id, name, reply };
 }
 
 /** Every replica's status; a replica that does not answer in time is reported as `undefined`. */

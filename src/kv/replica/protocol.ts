@@ -9,6 +9,7 @@
 import type { AutoCompactionConfig } from './auto-compaction.js';
 import type { SnapshotChunk, SnapshotChunkAck } from './snapshot-transfer.js';
 import type { Message as RaftMessage } from '../../raft/protocol.js';
+import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
 import type { RaftRole } from '../../raft/raft.js';
 import type {
   ApplyRequest,
@@ -133,7 +134,30 @@ export type ReplicaMsg =
   /** Self: decode the next part of a snapshot received in chunks. */
   | { type: 'snapshotDecodeStep'; body: null }
   /** Self: a request held for want of a leader waited as long as its sender allowed. */
-  | { type: 'holdExpired'; body: { id: number } };
+  | { type: 'holdExpired'; body: { id: number } }
+  /**
+   * Ask the leader: a membership change (etcd's member add --learner / promote / remove; several at
+   * once go through a joint configuration). Reply: `MemberChangeReply`, once the change is applied here.
+   */
+  | { type: 'memberChange'; body: { changes: ConfChange[]; transition?: ConfChangeTransition } }
+  /** Ask: the membership as this replica has applied it (`MemberListReply`). */
+  | { type: 'memberList'; body: null };
+
+/** One member, as etcd's member list shows it. */
+export interface MemberInfo {
+  id: number;
+  name: string;
+  isLearner: boolean;
+}
+
+export type MemberChangeReply = { ok: true; members: MemberInfo[] } | { ok: false; error: string; leader: string };
+
+export interface MemberListReply {
+  members: MemberInfo[];
+  leader: string;
+  /** Whether the configuration is joint (a multi-member change in progress). */
+  joint: boolean;
+}
 
 /**
  * Told to a watcher. `canceled` without `compactRevision` means "resume
@@ -157,6 +181,13 @@ export interface ReplicaArgs {
   id: number;
   /** Every member's actor name by Raft id, this one included. */
   members: Record<number, string>;
+  /**
+   * Names of members added later: Raft id `i` is the actor `${namePrefix}-${i - 1}` (the group's
+   * naming), so every replica, restarted or not, can reach a member it was not started with.
+   */
+  namePrefix?: string;
+  /** Start empty and wait to be added (`memberChange` addLearner on the leader), instead of founding the group. */
+  join?: boolean;
   /** One Raft tick. etcd: heartbeat 100 ms = 1 tick, election 1,000 ms = 10 ticks. */
   tickMs?: number;
   heartbeatTicks?: number;

@@ -21,9 +21,11 @@ function isSnapshot(v: unknown): boolean {
   const s = v as { metadata?: Record<string, unknown>; data?: unknown };
   const m = s.metadata;
   if (typeof m !== 'object' || m === null || !nat(m.index) || !nat(m.term)) return false;
-  const cs = m.confState as { voters?: unknown; learners?: unknown } | undefined;
+  const cs = m.confState as { voters?: unknown; learners?: unknown; votersOutgoing?: unknown; learnersNext?: unknown; autoLeave?: unknown } | undefined;
+  const optionalIds = (x: unknown): boolean => x === undefined || (Array.isArray(x) && x.every(nat));
   return (
     typeof cs === 'object' && cs !== null && Array.isArray(cs.voters) && cs.voters.every(nat) && Array.isArray(cs.learners) && cs.learners.every(nat) &&
+    optionalIds(cs.votersOutgoing) && optionalIds(cs.learnersNext) && (cs.autoLeave === undefined || typeof cs.autoLeave === 'boolean') &&
     s.data instanceof Uint8Array
   );
 }
@@ -42,7 +44,7 @@ export function isRaftMessage(v: unknown): v is Message {
       return nat(m.index) && nat(m.logTerm) && bool(m.transfer);
     case 'msgVoteResp':
     case 'msgPreVoteResp':
-      return bool(m.reject);
+      return bool(m.reject) && (m.commit === undefined || nat(m.commit)) && (m.commitTerm === undefined || nat(m.commitTerm));
     case 'msgHeartbeat':
       return nat(m.commit) && str(m.context) && nat(m.sentTick);
     case 'msgHeartbeatResp':

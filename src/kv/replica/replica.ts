@@ -50,7 +50,8 @@ import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js
 import { ReplicaMetrics } from './metrics.js';
 import { secondsBetween } from '../../metrics/index.js';
 import { isRaftMessage, isSnapshotChunk } from './raft-message.js';
-import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, MemberChangeReply, MemberInfo, MemberListReply, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
 export const REPLICA_TICK_MS_DEFAULT = 100;
@@ -128,8 +129,14 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const watchProgressTicks = Math.max(1, Math.round((args.watchProgressMs ?? REPLICA_WATCH_PROGRESS_MS_DEFAULT) / tickMs));
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
   if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
-  const nameOf = (id: number): string => args.members[id] ?? '';
-  const idOf = (name: string): number | undefined => memberIds.find((id) => args.members[id] === name);
+  const nameOf = (id: number): string => args.members[id] ?? (args.namePrefix !== undefined && id > 0 ? `${args.namePrefix}-${id - 1}` : '');
+  /** The inverse of `nameOf`, for members added after this replica started too. */
+  const idOf = (name: string): number | undefined => {
+    const known = memberIds.find((id) => args.members[id] === name);
+    if (known !== undefined || args.namePrefix === undefined || !name.startsWith(`${args.namePrefix}-`)) return known;
+    const n = Number(name.slice(args.namePrefix.length + 1));
+    return Number.isInteger(n) && n >= 0 ? n + 1 : undefined;
+  };
 
   const config: RaftConfig = {
     id: args.id,
@@ -165,7 +172,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let leases = new LeaseClock(store);
   let node: RaftNode;
   const fresh = initial.hardState.term === 0 && snapshot === undefined && storage.lastIndex() === 0;
-  if (fresh) {
+  if (fresh && args.join === true) {
+    node = RaftNode.join({ config });
+  } else if (fresh) {
     node = RaftNode.bootstrap({ config, voters: memberIds });
   } else {
     const entries = storage.lastIndex() >= storage.firstIndex() ? storage.entries(storage.firstIndex(), storage.lastIndex() + 1) : [];
@@ -181,6 +190,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const incarnation = Math.floor(ctx.random() * 2 ** 32).toString(36);
   let nextProposal = 0;
   const proposals = new Map<string, PendingProposal>();
+  /** Membership changes proposed here, by log index: answered once applied. */
+  const memberChanges = new Map<number, (reply: MemberChangeReply) => void>();
   let readsQueued: PendingRead[] = [];
   /** The ReadIndex round in flight: its context and the reads it answers. */
   let readRound: { context: string; reads: PendingRead[]; startedTick: number } | undefined;
@@ -261,6 +272,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       applyEntries(rd.committedEntries);
       for (const rs of rd.readStates) onReadState(rs.index, rs.context);
       node.advance();
+      // Raft applies configuration entries in advance(): only now does the reply show the change.
+      if (memberChanges.size > 0) answerMemberChanges();
     }
     serveAppliedReads();
     releaseHeld();
@@ -320,6 +333,48 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       }
       proposals.clear();
     }
+    if (soft.role !== 'leader' && memberChanges.size > 0) {
+      for (const resolve of memberChanges.values()) resolve({ ok: false, error: 'leadership changed while the change was in flight; list the members to see whether it applied', leader: nameOf(soft.lead) });
+      memberChanges.clear();
+    }
+  }
+
+  function members(): MemberInfo[] {
+    const cs = node.status().confState;
+    const voters = new Set([...cs.voters, ...(cs.votersOutgoing ?? [])]);
+    const all = [...new Set([...voters, ...cs.learners, ...(cs.learnersNext ?? [])])].sort((a, b) => a - b);
+    return all.map((id) => ({ id, name: nameOf(id), isLearner: !voters.has(id) }));
+  }
+
+  function answerMemberChanges(): void {
+    for (const [index, resolve] of memberChanges) {
+      if (index > appliedIndex) continue;
+      memberChanges.delete(index);
+      resolve({ ok: true, members: members() });
+    }
+  }
+
+  /**
+   * A membership change on the leader. Like etcd's server, a learner is promoted only once in
+   * sync (its match at least 90 % of the leader's last index): a voter far behind would hold
+   * back every commit until it caught up.
+   */
+  function changeMembers(body: { changes: ConfChange[]; transition?: ConfChangeTransition }): MemberChangeReply | Promise<MemberChangeReply> {
+    if (!Array.isArray(body.changes) || body.changes.some((c) => !Number.isInteger(c.nodeId) || c.nodeId <= 0)) return { ok: false, error: 'changes must name positive integer member ids', leader: '' };
+    if (!node.isLeader()) return { ok: false, error: 'not the leader', leader: nameOf(node.leader()) };
+    const progress = node.progress();
+    const last = node.status().lastIndex;
+    for (const c of body.changes) {
+      const pr = progress.get(c.nodeId);
+      const learner = members().find((m) => m.id === c.nodeId)?.isLearner === true;
+      if (c.type === 'addVoter' && learner && (pr?.match ?? 0) < Math.floor(last * 0.9)) {
+        return { ok: false, error: `can only promote a learner member which is in sync with leader (member ${c.nodeId} at ${pr?.match ?? 0} of ${last})`, leader: ctx.name };
+      }
+    }
+    const result = node.proposeConfChangeV2({ transition: body.transition ?? 'auto', changes: body.changes });
+    if (!result.accepted) return { ok: false, error: result.message ?? result.reason, leader: nameOf(result.leader) };
+    scheduleDrain();
+    return new Promise<MemberChangeReply>((resolve) => memberChanges.set(result.index, resolve));
   }
 
   function applyEntries(entries: Entry[]): void {
@@ -828,6 +883,14 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         case 'holdExpired':
           onHoldExpired(msg.body.id);
           return undefined;
+        case 'memberChange':
+          if (typeof msg.body !== 'object' || msg.body === null) return unhandled;
+          return changeMembers(msg.body);
+        case 'memberList': {
+          const cs = node.status().confState;
+          const reply: MemberListReply = { members: members(), leader: nameOf(node.leader()), joint: (cs.votersOutgoing?.length ?? 0) > 0 };
+          return reply;
+        }
         default:
           return unhandled;
       }

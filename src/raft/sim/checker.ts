@@ -11,6 +11,7 @@ export type SafetyProperty =
   | 'stateMachineSafety'
   | 'committedEntryLost'
   | 'linearizableRead'
+  | 'configChangeUncommitted'
   | 'nodeAssertion';
 
 export class SafetyViolation extends Error {
@@ -113,6 +114,18 @@ export class SafetyChecker {
     const known = this.digestAt[index];
     if (known === undefined) this.digestAt[index] = digest;
     else if (known !== digest) throw new SafetyViolation('stateMachineSafety', `node ${id} restored a snapshot at ${index} whose state differs from what was applied there`);
+  }
+
+  /**
+   * A leader created a configuration entry at `index` (term `term`) whose log holds the
+   * previous configuration entry at `prevIndex` (0: none): that one must be committed,
+   * or two configurations could each gather a quorum (Raft thesis §4.1; and a joint
+   * configuration is left only once entering it is committed).
+   */
+  observeConfChangeCreated(id: NodeId, index: number, term: number, prevIndex: number): void {
+    if (prevIndex > this.maxCommitted) {
+      throw new SafetyViolation('configChangeUncommitted', `leader ${id} of term ${term} created a configuration at ${index} while the one at ${prevIndex} is not committed (committed: ${this.maxCommitted})`);
+    }
   }
 
   appliedKey(index: number): string | undefined {

@@ -23,14 +23,31 @@ export type DiskOp =
 export class SimDisk {
   durable: PersistedState = { hardState: emptyHardState, snapshot: undefined, entries: [] };
   private unsynced: DiskOp[] = [];
+  /** Ops ever written; an op's sequence number is the count after writing it. */
+  private writtenOps = 0;
 
-  write(op: DiskOp): void {
+  /** Queue a write; returns its sequence number (for `syncThrough`). */
+  write(op: DiskOp): number {
     this.unsynced.push(op);
+    return ++this.writtenOps;
+  }
+
+  /** The sequence number of the last write. */
+  lastWrite(): number {
+    return this.writtenOps;
   }
 
   sync(): void {
     for (const op of this.unsynced) applyOp(this.durable, op);
     this.unsynced = [];
+  }
+
+  /** Make writes up to sequence number `seq` durable, in order; later ones stay losable (an async write completing). */
+  syncThrough(seq: number): void {
+    const firstUnsynced = this.writtenOps - this.unsynced.length + 1;
+    const count = Math.max(0, Math.min(this.unsynced.length, seq - firstUnsynced + 1));
+    for (const op of this.unsynced.slice(0, count)) applyOp(this.durable, op);
+    this.unsynced = this.unsynced.slice(count);
   }
 
   hasUnsynced(): boolean {

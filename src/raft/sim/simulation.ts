@@ -9,8 +9,9 @@
 import { RaftInvariantError } from '../assert.js';
 import type { Message } from '../protocol.js';
 import type { RaftConfig, RaftTestingKnobs } from '../raft.js';
+import { entersJoint } from '../confchange.js';
 import { RaftNode, type Ready } from '../raw-node.js';
-import type { ConfChange, NodeId, Snapshot } from '../types.js';
+import type { ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, NodeId, Snapshot } from '../types.js';
 import { SafetyChecker, SafetyViolation, chainDigest, entryKey } from './checker.js';
 import { SimDisk } from './disk.js';
 import { HEALTHY_NETWORK, SimNetwork, makePartition, type NetworkFaults } from './network.js';
@@ -36,9 +37,26 @@ export interface SimKnobs extends RaftTestingKnobs {
   leaseReadsAssumeNoDrift?: boolean;
 }
 
+/**
+ * How membership changes during the chaos phase:
+ * - 'single': one single-server change at a time (remove a voter, re-add as learner, promote);
+ * - 'joint': ConfChangeV2 changes of any size (add learners, promote, replace or demote
+ *   voters, several at once), through joint configurations left automatically or explicitly.
+ */
+export type SimMembership = 'single' | 'joint';
+
 export interface SimOptions {
   seed: number;
   nodes: 3 | 5;
+  /** Default 'single' (the scenario every pinned seed was found in); the sweep runs 'joint'. */
+  membership?: SimMembership;
+  /**
+   * etcd-io/raft's AsyncStorageWrites: a Ready's appends and hard state become durable
+   * 0..ASYNC_WRITE_TICKS_MAX ticks later, in order; its msgAppResp / msgVoteResp /
+   * msgPreVoteResp leave only then, and the node counts its own entries and vote only then.
+   * A crash loses what was not yet durable.
+   */
+  asyncStorageWrites?: boolean;
   /** Ticks of faults before the network heals. */
   chaosTicks?: number;
   knobs?: SimKnobs;
@@ -69,6 +87,11 @@ export interface SimStats {
   convergenceTicks: number;
   /** Whether this run served lease-based reads (on bounded clocks). */
   leaseReads: boolean;
+  /** Accepted membership changes that entered a joint configuration. */
+  jointConfChanges: number;
+  /** Async-writes runs: Readies whose writes completed later (and crashes that lost some still in flight). */
+  asyncWrites: number;
+  asyncWritesLost: number;
 }
 
 export interface SimResult {
@@ -95,6 +118,27 @@ const LEASE_READ_SEED_SHARE = 0.25;
  * because ticks fall on whole steps, which adds up to a step of jitter at each end of a lease.
  */
 const SIM_CLOCK_DRIFT_BOUND = 2.5;
+/** Async storage writes complete 0..this many ticks after their Ready: several election ticks' worth of slow disk. */
+export const ASYNC_WRITE_TICKS_MAX = 6;
+/** A learner is promoted only when at most this many entries behind its leader. */
+const PROMOTE_LAG_ENTRIES_MAX = 16;
+/** Share of sweep seeds that run with async storage writes (drawn from the seed, so a replay gets the same). */
+export const ASYNC_WRITES_SEED_SHARE = 1 / 3;
+
+/** A Ready whose writes are in flight (async storage writes): its acknowledgements wait with it. */
+interface PendingWrite {
+  ready: Ready;
+  /** Acknowledgements that may leave only once the writes are durable. */
+  held: Message[];
+  /** The disk write sequence number that makes this Ready durable. */
+  diskSeq: number;
+  dueTick: number;
+}
+
+/** Messages that promise durable state (etcd-io/raft's msgsAfterAppend). */
+function promisesDurability(m: Message): boolean {
+  return m.type === 'msgAppResp' || m.type === 'msgVoteResp' || m.type === 'msgPreVoteResp';
+}
 
 interface Scenario {
   faults: NetworkFaults;
@@ -177,6 +221,8 @@ interface SimNode {
   /** Last commit index the checker saw on this node. */
   commitSeen: number;
   wasLeaderInTerm: number;
+  /** Async storage writes: Readies whose writes are not yet durable, oldest first. */
+  pendingWrites: PendingWrite[];
 }
 
 interface PendingRead {
@@ -205,6 +251,11 @@ export class Simulation {
   /** Membership changes draw from their own generator so enabling them leaves other draws alone. */
   private readonly membershipPrng: Prng;
   private readonly membershipRate: number;
+  readonly membership: SimMembership;
+  readonly asyncWrites: boolean;
+  /** Joint membership changes and async write delays draw from their own generators, for the same reason. */
+  private readonly jointPrng: Prng;
+  private readonly asyncPrng: Prng;
 
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -212,10 +263,18 @@ export class Simulation {
     const leasePrng = new Prng((options.seed ^ 0x6c656173) >>> 0);
     const leaseKnob = options.knobs?.leaseReadsAssumeNoDrift === true || options.knobs?.leaseFromCheckQuorumOnly === true;
     const leaseReads = leaseKnob || leasePrng.chance(LEASE_READ_SEED_SHARE);
-    this.scenario = leaseReads ? withLeaseReads(drawn, options.knobs?.leaseReadsAssumeNoDrift === true ? 1 : SIM_CLOCK_DRIFT_BOUND) : drawn;
+    const withLease = leaseReads ? withLeaseReads(drawn, options.knobs?.leaseReadsAssumeNoDrift === true ? 1 : SIM_CLOCK_DRIFT_BOUND) : drawn;
+    this.membership = options.membership ?? (options.knobs?.jointQuorumIncomingOnly === true ? 'joint' : 'single');
+    // Members removed while cut off never learn it and, with both options off, depose every
+    // leader with their campaigns (docs/raft.md, "Removed members"): a group whose membership
+    // changes as often as here runs with both on, as etcd does.
+    this.scenario = this.membership === 'joint' ? { ...withLease, config: { ...withLease.config, preVote: true, checkQuorum: true } } : withLease;
     this.network = new SimNetwork(this.prng.fork(), this.scenario.faults);
     this.membershipPrng = new Prng((options.seed ^ 0x6d656d62) >>> 0);
-    this.membershipRate = this.membershipPrng.pick([0, 0, 0.005, 0.02]);
+    this.jointPrng = new Prng((options.seed ^ 0x6a6f696e) >>> 0);
+    this.asyncPrng = new Prng((options.seed ^ 0x6173796e) >>> 0);
+    this.asyncWrites = options.asyncStorageWrites === true;
+    this.membershipRate = this.membership === 'single' ? this.membershipPrng.pick([0, 0, 0.005, 0.02]) : this.jointPrng.pick([0.005, 0.01, 0.02, 0.04]);
     const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.nodes = ids.map((id) => ({
       id,
@@ -229,15 +288,20 @@ export class Simulation {
       digest: 0,
       commitSeen: 0,
       wasLeaderInTerm: 0,
+      pendingWrites: [],
     }));
     for (const n of this.nodes) n.node = RaftNode.bootstrap({ config: this.config(n), voters: ids });
     this.stats = {
       ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0,
       messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1,
-      leaseReads,
+      leaseReads, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0,
     };
+    this.trace(`membership ${this.membership}${this.asyncWrites ? ', async storage writes' : ''}`);
     this.trace(`scenario ${JSON.stringify({ ...this.scenario, config: this.scenario.config })} tickRates ${this.nodes.map((n) => n.tickRate).join(',')}`);
     for (const n of this.nodes) this.drain(n);
+    // Bootstrapping writes the founding configuration before the node runs (as etcd does): a node
+    // that lost it would rejoin empty and could win alone under its first one-voter configuration.
+    for (const n of this.nodes) this.completeAsyncWrites(n, true);
   }
 
   private config(n: SimNode): RaftConfig {
@@ -246,7 +310,9 @@ export class Simulation {
       ...this.scenario.config,
       id: n.id,
       random: () => n.random.next(),
+      asyncStorageWrites: this.asyncWrites,
       testingKnobs: {
+        jointQuorumIncomingOnly: knobs.jointQuorumIncomingOnly,
         commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries,
         grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck,
         leaseFromCheckQuorumOnly: knobs.leaseFromCheckQuorumOnly,
@@ -290,7 +356,7 @@ export class Simulation {
   /** Whether this Ready's messages go before its writes (the two knobs above; never by default). */
   private sendsBeforePersist(n: SimNode, node: RaftNode, rd: Ready): boolean {
     const knobs = this.options.knobs;
-    if (knobs?.leaderSendsBeforePersist !== true && knobs?.anyRoleSendsBeforePersist !== true) return false;
+    if (this.asyncWrites || (knobs?.leaderSendsBeforePersist !== true && knobs?.anyRoleSendsBeforePersist !== true)) return false;
     if (rd.messages.length === 0 || rd.snapshot !== undefined) return false;
     if (knobs.anyRoleSendsBeforePersist === true) return true;
     const durable = n.disk.durable.hardState;
@@ -305,9 +371,13 @@ export class Simulation {
     if (rd.hardState) n.disk.write({ kind: 'hardState', hardState: rd.hardState });
     if (rd.snapshot) n.disk.write({ kind: 'installSnapshot', snapshot: rd.snapshot });
     if (rd.entries.length > 0) n.disk.write({ kind: 'entries', entries: rd.entries });
-    if (rd.mustSync && !skipPersist) n.disk.sync();
-    if (rd.entries.length > 0) this.checker.observeAppended(n.id, rd.entries, node);
-    if (!skipPersist) this.send(rd.messages);
+    if (this.asyncWrites) this.startAsyncWrite(n, rd);
+    else if (rd.mustSync && !skipPersist) n.disk.sync();
+    if (rd.entries.length > 0) {
+      this.checker.observeAppended(n.id, rd.entries, node);
+      this.checkConfChangesCreated(n, node, rd);
+    }
+    if (!skipPersist && !this.asyncWrites) this.send(rd.messages);
     if (rd.snapshot) this.applySnapshot(n, rd.snapshot);
     for (const e of rd.committedEntries) {
       if (e.index <= n.appliedIndex) continue;
@@ -317,6 +387,48 @@ export class Simulation {
       this.checker.observeApplied(n.id, e, n.digest);
     }
     for (const rs of rd.readStates) this.answerRead(n, rs.index, rs.context);
+  }
+
+  /** Async writes: send what needs no durability now, hold the acknowledgements with the write. */
+  private startAsyncWrite(n: SimNode, rd: Ready): void {
+    const held = rd.messages.filter(promisesDurability);
+    this.send(rd.messages.filter((m) => !promisesDurability(m)));
+    const prevDue = n.pendingWrites[n.pendingWrites.length - 1]?.dueTick ?? 0;
+    const dueTick = Math.max(prevDue, this.tick + this.asyncPrng.int(0, ASYNC_WRITE_TICKS_MAX));
+    n.pendingWrites.push({ ready: rd, held, diskSeq: n.disk.lastWrite(), dueTick });
+    this.stats.asyncWrites++;
+  }
+
+  /** Async writes whose time has come become durable in order; their acknowledgements leave and the node learns it. */
+  private completeAsyncWrites(n: SimNode, all = false): void {
+    const node = n.node;
+    if (!node) return;
+    while (n.pendingWrites.length > 0 && (all || n.pendingWrites[0]!.dueTick <= this.tick)) {
+      const w = n.pendingWrites.shift()!;
+      n.disk.syncThrough(w.diskSeq);
+      this.send(w.held);
+      node.onDurable(w.ready);
+    }
+  }
+
+  /**
+   * A leader created a configuration entry: the configuration before it must be committed
+   * (one change at a time; a joint configuration is entered and left by committed entries).
+   */
+  private checkConfChangesCreated(n: SimNode, node: RaftNode, rd: Ready): void {
+    const s = node.status();
+    if (s.role !== 'leader') return;
+    for (const e of rd.entries) {
+      if (e.type !== 'confChange' || e.term !== s.term) continue;
+      let prev = 0;
+      for (let i = e.index - 1; i >= s.firstIndex; i--) {
+        if (node.logEntries(i, i + 1)[0]?.type === 'confChange') {
+          prev = i;
+          break;
+        }
+      }
+      this.checker.observeConfChangeCreated(n.id, e.index, e.term, prev);
+    }
   }
 
   private applySnapshot(n: SimNode, snap: Snapshot): void {
@@ -335,7 +447,8 @@ export class Simulation {
       const retain = this.prng.int(0, 3);
       const snap = node.compact(n.appliedIndex, encodeAppState(n.appliedIndex, n.digest), retain);
       n.disk.write({ kind: 'compact', snapshot: snap });
-      if (!this.options.knobs?.skipPersistBeforeSend) n.disk.sync();
+      // With async writes the compaction becomes durable with the next write that completes.
+      if (!this.options.knobs?.skipPersistBeforeSend && !this.asyncWrites) n.disk.sync();
       this.stats.compactions++;
     }
   }
@@ -377,6 +490,8 @@ export class Simulation {
 
   private crash(n: SimNode, loseUnsynced?: boolean): void {
     const lose = loseUnsynced ?? (this.options.knobs?.skipPersistBeforeSend === true || this.prng.chance(this.scenario.loseUnsyncedRate));
+    if (n.pendingWrites.length > 0 && lose) this.stats.asyncWritesLost++;
+    n.pendingWrites = [];
     n.disk.crash(lose);
     n.node = undefined;
     n.restartAtTick = this.tick + this.prng.int(1, this.scenario.restartTicksMax);
@@ -414,7 +529,7 @@ export class Simulation {
       this.staleLeaderTracedAt = this.tick;
       const cs = newest.node.status().confState;
       const stale = leaders.slice(1).map((n) => {
-        const member = cs.voters.includes(n.id) || cs.learners.includes(n.id) ? 'in' : 'not in';
+        const member = memberIds(cs).has(n.id) ? 'in' : 'not in';
         return `n${n.id} (term ${n.node!.status().term}, ${member} n${newest.id}'s configuration)`;
       });
       this.trace(`liveness: stale leaders ignored: ${stale.join(', ')}; proposing to n${newest.id}, leader of term ${newest.node.status().term}`);
@@ -446,7 +561,9 @@ export class Simulation {
         this.drain(n);
       }
     }
-    if (this.membershipRate > 0 && this.membershipPrng.chance(this.membershipRate)) this.changeMembership();
+    if (this.membership === 'joint') {
+      if (this.jointPrng.chance(this.membershipRate)) this.changeMembershipJoint();
+    } else if (this.membershipRate > 0 && this.membershipPrng.chance(this.membershipRate)) this.changeMembership();
     if (sc.transferRate > 0 && this.prng.chance(sc.transferRate)) {
       const n = this.prng.pick(this.nodes);
       if (n.node) {
@@ -482,6 +599,82 @@ export class Simulation {
     this.drain(leader);
   }
 
+  /**
+   * One ConfChangeV2 through the newest leader: add removed nodes as learners, promote a
+   * learner, replace voters by learners, remove or demote a voter, or a random mix; with a
+   * random transition (several changes with 'auto' go joint and leave by themselves,
+   * 'jointExplicit' waits here for a later event to leave). Invalid mixes are refused by Raft.
+   */
+  private changeMembershipJoint(): void {
+    const leader = this.leaders().sort((a, b) => b.node!.status().term - a.node!.status().term)[0];
+    if (!leader?.node) return;
+    const cs = leader.node.status().confState;
+    const p = this.jointPrng;
+    let cc: ConfChangeV2;
+    if (cs.votersOutgoing !== undefined) {
+      if (cs.autoLeave === true) return; // Raft leaves by itself
+      cc = { transition: 'auto', changes: [] };
+    } else {
+      const changes = this.drawChanges(cs, p, leader.node);
+      if (changes.length === 0) return;
+      cc = { transition: p.pick<ConfChangeTransition>(['auto', 'auto', 'jointImplicit', 'jointExplicit']), changes };
+    }
+    const r = leader.node.proposeConfChangeV2(cc);
+    if (r.accepted) {
+      this.stats.confChanges++;
+      if (cc.changes.length > 0 && entersJoint(cc).joint) this.stats.jointConfChanges++;
+      this.trace(`n${leader.id} proposed ${describeConfChange(cc)} at ${r.index}`);
+    } else {
+      this.trace(`n${leader.id} refused ${describeConfChange(cc)}: ${r.reason}${r.message ? ` (${r.message})` : ''}`);
+    }
+    this.drain(leader);
+  }
+
+  /**
+   * Learners become voters only once caught up, as etcd's server promotes only a learner in
+   * sync with its leader: a far-behind voter stalls every commit of the configuration it
+   * enters (seed 5999: one entry per message, one in flight, acks after async writes).
+   */
+  private drawChanges(cs: ConfState, p: Prng, leader: RaftNode): ConfChange[] {
+    const voters = [...cs.voters];
+    const lastIndex = leader.status().lastIndex;
+    const progress = leader.progress();
+    const learners = cs.learners.filter((id) => (progress.get(id)?.match ?? 0) + PROMOTE_LAG_ENTRIES_MAX >= lastIndex);
+    const members = memberIds(cs);
+    const outside = this.nodes.map((n) => n.id).filter((id) => !members.has(id));
+    const changes: ConfChange[] = [];
+    switch (p.pick(['addLearners', 'promote', 'replace', 'remove', 'demote', 'mixed'] as const)) {
+      case 'addLearners':
+        for (const id of outside) if (p.chance(0.7)) changes.push({ type: 'addLearner', nodeId: id });
+        break;
+      case 'promote':
+        if (learners.length > 0) changes.push({ type: 'addVoter', nodeId: p.pick(learners) });
+        break;
+      case 'replace': {
+        if (learners.length === 0) break;
+        const k = p.int(1, Math.min(learners.length, voters.length));
+        for (const id of p.shuffle(learners).slice(0, k)) changes.push({ type: 'addVoter', nodeId: id });
+        for (const id of p.shuffle(voters).slice(0, k)) changes.push({ type: 'removeVoter', nodeId: id });
+        break;
+      }
+      case 'remove':
+        if (voters.length > 2) changes.push({ type: 'removeVoter', nodeId: p.pick(voters) });
+        break;
+      case 'demote':
+        if (voters.length > 2) changes.push({ type: 'addLearner', nodeId: p.pick(voters) });
+        break;
+      case 'mixed':
+        for (const n of this.nodes) {
+          if (!p.chance(0.4)) continue;
+          const type = p.pick(['addVoter', 'addLearner', 'removeVoter'] as const);
+          // A voter comes only from a caught-up learner (or already is one).
+          if (type !== 'addVoter' || learners.includes(n.id) || voters.includes(n.id)) changes.push({ type, nodeId: n.id });
+        }
+        break;
+    }
+    return changes;
+  }
+
   /** Propose a unique payload to a node that believes it leads (or a random one, which refuses). */
   private propose(): number | undefined {
     const leaders = this.leaders();
@@ -512,8 +705,9 @@ export class Simulation {
         // A fast clock sometimes ticks twice.
         if (!this.healed && n.tickRate === 1 && this.prng.chance(0.05)) n.node.tick();
       }
-      // Unsynced writes reach the platter eventually.
-      if (n.disk.hasUnsynced() && this.prng.chance(0.2)) n.disk.sync();
+      if (this.asyncWrites) this.completeAsyncWrites(n);
+      // Unsynced writes reach the platter eventually (with async writes, only when their write completes).
+      else if (n.disk.hasUnsynced() && this.prng.chance(0.2)) n.disk.sync();
       this.drain(n);
     }
     for (const m of this.network.due(this.tick)) {
@@ -528,8 +722,7 @@ export class Simulation {
   private membersOf(index: number): SimNode[] {
     const witness = this.nodes.find((n) => n.node && n.appliedIndex >= index);
     if (!witness?.node) return this.nodes;
-    const cs = witness.node.status().confState;
-    const members = new Set([...cs.voters, ...cs.learners]);
+    const members = memberIds(witness.node.status().confState);
     return this.nodes.filter((n) => members.has(n.id));
   }
 
@@ -604,6 +797,16 @@ export class LivenessFailure extends Error {
   override readonly name = 'LivenessFailure';
 }
 
+/** Every node a configuration replicates to. */
+function memberIds(cs: ConfState): Set<NodeId> {
+  return new Set([...cs.voters, ...cs.learners, ...(cs.votersOutgoing ?? []), ...(cs.learnersNext ?? [])]);
+}
+
+function describeConfChange(cc: ConfChangeV2): string {
+  if (cc.changes.length === 0) return 'leave joint';
+  return `${cc.transition} [${cc.changes.map((c) => `${c.type} ${c.nodeId}`).join(', ')}]`;
+}
+
 function encodeAppState(index: number, digest: number): Uint8Array {
   return ENCODER.encode(`${index}:${digest}`);
 }
@@ -643,7 +846,7 @@ function finishStats(sim: Simulation): SimStats {
 }
 
 function emptyStats(): SimStats {
-  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1, leaseReads: false };
+  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1, leaseReads: false, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0 };
 }
 
 /** The fixed seed set of `npm test`: seeds 1..count, odd seeds with 3 nodes, even with 5. */
@@ -651,8 +854,22 @@ export function nodesForSeed(seed: number): 3 | 5 {
   return seed % 2 === 1 ? 3 : 5;
 }
 
-/** The one command that replays a run. */
-export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs): string {
+/** The one command that replays a run (`classic`: a run of the single-server, sync-writes modes). */
+export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs, modes: SweepModes = 'classic'): string {
   const flags = Object.entries(knobs ?? {}).filter(([, v]) => v).map(([k]) => ` --knob ${k}`).join('');
-  return `npm run test:sweep -- --seed ${seed} --nodes ${nodes}${flags}`;
+  return `npm run test:sweep -- --seed ${seed} --nodes ${nodes}${modes === 'joint' ? ' --modes joint' : ''}${flags}`;
+}
+
+/**
+ * What the sweep runs: 'classic' is the scenario the pinned seeds were found in (single-server
+ * membership, sync writes); 'joint' sweeps ConfChangeV2 membership on every seed and async
+ * storage writes on ASYNC_WRITES_SEED_SHARE of them.
+ */
+export type SweepModes = 'classic' | 'joint';
+
+/** The options of one seed under `modes`: a pure function of the seed, so a replay runs the same. */
+export function sweepOptions(seed: number, nodes: 3 | 5, modes: SweepModes, knobs?: SimKnobs): SimOptions {
+  if (modes === 'classic') return { seed, nodes, knobs };
+  const asyncStorageWrites = new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
+  return { seed, nodes, knobs, membership: 'joint', asyncStorageWrites };
 }

@@ -5,12 +5,14 @@
  *   npm run test:sweep -- --seeds 500 --from 7000 --nodes 5
  *   npm run test:sweep -- --seed 1234 --nodes 5    replay one seed with a full trace
  *   --knob skipPersistBeforeSend                   switch on a deliberately broken rule
+ *   --modes joint                                  ConfChangeV2 membership through joint configurations on every
+ *                                                  seed, async storage writes on a third (default: classic)
  *
  * Exits 1 on the first failing seed and prints the command that replays it.
  */
-import { replayCommand, nodesForSeed, runSimulation, type SimKnobs } from './simulation.js';
+import { replayCommand, nodesForSeed, runSimulation, sweepOptions, type SimKnobs, type SweepModes } from './simulation.js';
 
-const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals'] as const;
+const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly'] as const;
 
 interface Args {
   seeds: number;
@@ -19,15 +21,16 @@ interface Args {
   seed: number | undefined;
   knobs: SimKnobs;
   keepGoing: boolean;
+  modes: SweepModes;
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--keep-going]`);
+  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint] [--keep-going]`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 100, from: 1, nodes: undefined, seed: undefined, knobs: {}, keepGoing: false };
+  const args: Args = { seeds: 100, from: 1, nodes: undefined, seed: undefined, knobs: {}, keepGoing: false, modes: 'classic' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): number => {
@@ -46,6 +49,10 @@ function parseArgs(argv: string[]): Args {
       const k = argv[++i] as (typeof KNOBS)[number];
       if (!KNOBS.includes(k)) usage(`unknown knob ${k}; known: ${KNOBS.join(', ')}`);
       args.knobs[k] = true;
+    } else if (a === '--modes') {
+      const m = argv[++i];
+      if (m !== 'classic' && m !== 'joint') usage('--modes must be classic or joint');
+      args.modes = m;
     } else if (a === '--keep-going') args.keepGoing = true;
     else usage(`unknown argument ${a}`);
   }
@@ -56,8 +63,8 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   if (args.seed !== undefined) {
     const nodes = args.nodes ?? nodesForSeed(args.seed);
-    console.log(`replaying seed ${args.seed} with ${nodes} nodes${knobList(args.knobs)}`);
-    const r = runSimulation({ seed: args.seed, nodes, knobs: args.knobs, trace: (line) => console.log(line) });
+    console.log(`replaying seed ${args.seed} with ${nodes} nodes, modes ${args.modes}${knobList(args.knobs)}`);
+    const r = runSimulation({ ...sweepOptions(args.seed, nodes, args.modes, args.knobs), trace: (line) => console.log(line) });
     console.log(JSON.stringify(r.stats));
     if (r.ok) {
       console.log(`seed ${args.seed}: ok`);
@@ -67,25 +74,34 @@ function main(): void {
     process.exit(1);
   }
   const last = args.from + args.seeds - 1;
-  console.log(`sweep: seeds ${args.from}..${last}, nodes ${args.nodes ?? '3 (odd seeds) / 5 (even seeds)'}${knobList(args.knobs)}`);
+  console.log(`sweep: seeds ${args.from}..${last}, nodes ${args.nodes ?? '3 (odd seeds) / 5 (even seeds)'}, modes ${args.modes}${knobList(args.knobs)}`);
   const started = process.hrtime.bigint();
   let failures = 0;
   let livenessTicksMax = 0;
   let committedTotal = 0;
   let leaseSeeds = 0;
   let readsAnswered = 0;
+  let jointChanges = 0;
+  let confChanges = 0;
+  let asyncSeeds = 0;
+  let asyncWritesLost = 0;
   const progressEvery = Math.max(1, Math.floor(args.seeds / 20));
   for (let seed = args.from; seed <= last; seed++) {
     const nodes = args.nodes ?? nodesForSeed(seed);
-    const r = runSimulation({ seed, nodes, knobs: args.knobs });
+    const options = sweepOptions(seed, nodes, args.modes, args.knobs);
+    const r = runSimulation(options);
     committedTotal += r.stats.committedIndex;
+    jointChanges += r.stats.jointConfChanges;
+    confChanges += r.stats.confChanges;
+    asyncWritesLost += r.stats.asyncWritesLost;
+    if (options.asyncStorageWrites === true) asyncSeeds++;
     readsAnswered += r.stats.readsAnswered;
     if (r.stats.leaseReads) leaseSeeds++;
     livenessTicksMax = Math.max(livenessTicksMax, r.stats.livenessTicks);
     if (!r.ok) {
       failures++;
       console.log(`seed ${seed} (${nodes} nodes): FAILED ${r.failure!.property} at tick ${r.failure!.tick}: ${r.failure!.message}`);
-      console.log(`replay: ${replayCommand(seed, nodes, args.knobs)}`);
+      console.log(`replay: ${replayCommand(seed, nodes, args.knobs, args.modes)}`);
       if (!args.keepGoing) break;
     }
     const done = seed - args.from + 1;
@@ -94,6 +110,7 @@ function main(): void {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(
     `summary: ${failures} failing; committed entries ${committedTotal}; reads answered ${readsAnswered} (${leaseSeeds} seeds with lease reads); ` +
+      `membership changes ${confChanges} (${jointChanges} through joint configurations); ${asyncSeeds} seeds with async writes (${asyncWritesLost} crashes lost writes in flight); ` +
       `worst liveness ${livenessTicksMax} ticks after heal; ${seconds.toFixed(1)} s`,
   );
   if (failures > 0) process.exit(1);
