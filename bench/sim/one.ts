@@ -14,6 +14,12 @@ export interface SimRunFigures {
   runMs: number;
   virtualMs: number;
   wallMs: number;
+  /** The set-up before the scenario's origin (cluster started, 10 pods per node created and started): wall, virtual, messages. */
+  setupWallMs: number;
+  setupVirtualMs: number;
+  setupEvents: number;
+  /** CPU time of the whole run, every thread (steadier than wall time on a shared machine). */
+  cpuMs: number;
   events: number;
   traceHash: string;
   rssMb: number;
@@ -45,6 +51,10 @@ async function main(): Promise<void> {
     runMs: run.timing.runMs,
     virtualMs: run.timing.virtualMs ?? 0,
     wallMs: run.timing.wallMs,
+    setupWallMs: run.timing.setupWallMs,
+    setupVirtualMs: run.timing.setupVirtualMs ?? 0,
+    setupEvents: run.timing.setupEvents ?? 0,
+    cpuMs: run.timing.cpuMs,
     events: run.timing.events ?? 0,
     traceHash: run.timing.traceHash ?? '',
     // maxRSS is in kilobytes.
