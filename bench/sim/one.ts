@@ -1,7 +1,11 @@
 /**
  * One `bench sim` size in its own process (so its peak RSS is its own):
  * runs the scenario in the simulated runtime and prints one JSON line.
- * Usage: node dist/bench/sim/one.js NODES DURATION_MS SEED
+ * With WARM=1 it then runs the same scenario again in the same process, as a
+ * study's worker thread runs its next seed with its code already compiled,
+ * and reports that run's wall and CPU time beside the first's (peak RSS stays
+ * the first run's).
+ * Usage: node dist/bench/sim/one.js NODES DURATION_MS SEED [WARM]
  */
 import { fullRegistry, parseScenario, runScenario } from '../../src/chaos/engine/index.js';
 import { PODS_PER_NODE, simBenchScenario } from './scenario.js';
@@ -14,15 +18,31 @@ export interface SimRunFigures {
   runMs: number;
   virtualMs: number;
   wallMs: number;
+  /** The set-up before the scenario's origin (cluster started, 10 pods per node created and started): wall, virtual, messages. */
+  setupWallMs: number;
+  setupVirtualMs: number;
+  setupEvents: number;
+  /** CPU time of the whole run, every thread (steadier than wall time on a shared machine). */
+  cpuMs: number;
   events: number;
   traceHash: string;
   rssMb: number;
+  /** The same scenario run a second time in this process (WARM=1): JIT-compiled code, as a study's worker thread. */
+  warm?: WarmRunFigures;
+}
+
+export interface WarmRunFigures {
+  wallMs: number;
+  setupWallMs: number;
+  cpuMs: number;
+  /** Equal to the first run's: the second run replayed it exactly. */
+  traceHash: string;
 }
 
 async function main(): Promise<void> {
-  const [nodes, durationMs, seed] = process.argv.slice(2).map(Number);
-  if (!Number.isInteger(nodes) || !Number.isInteger(durationMs) || !Number.isInteger(seed)) {
-    throw new Error('usage: one.js NODES DURATION_MS SEED');
+  const [nodes, durationMs, seed, warm = 0] = process.argv.slice(2).map(Number);
+  if (!Number.isInteger(nodes) || !Number.isInteger(durationMs) || !Number.isInteger(seed) || (warm !== 0 && warm !== 1)) {
+    throw new Error('usage: one.js NODES DURATION_MS SEED [WARM: 0 or 1]');
   }
   const { scenario } = parseScenario(simBenchScenario({ nodes: nodes!, durationMs: durationMs! }), `bench-sim-${nodes}.yaml`, fullRegistry());
   // Progress on stderr, one line per 10 % of the run (the parent shows the last): a 1,000-node run takes minutes.
@@ -45,11 +65,19 @@ async function main(): Promise<void> {
     runMs: run.timing.runMs,
     virtualMs: run.timing.virtualMs ?? 0,
     wallMs: run.timing.wallMs,
+    setupWallMs: run.timing.setupWallMs,
+    setupVirtualMs: run.timing.setupVirtualMs ?? 0,
+    setupEvents: run.timing.setupEvents ?? 0,
+    cpuMs: run.timing.cpuMs,
     events: run.timing.events ?? 0,
     traceHash: run.timing.traceHash ?? '',
     // maxRSS is in kilobytes.
     rssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+  if (warm === 1) {
+    const again = await runScenario(scenario, { seed: seed!, runtime: 'simulated' });
+    figures.warm = { wallMs: again.timing.wallMs, setupWallMs: again.timing.setupWallMs, cpuMs: again.timing.cpuMs, traceHash: again.timing.traceHash ?? '' };
+  }
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 

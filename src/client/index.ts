@@ -27,4 +27,5 @@ export {
   LeaderElector, LEADER_ELECTION_DEFAULTS, LEADER_ELECTION_JITTER_FACTOR, scaledLeaderElectionTimings, validateLeaderElectionTimings, formatMicroTime,
   type LeaseClient, type LeaderElectionTimings, type LeaderCallbacks, type LeaderElectorOptions, type ElectorState, type ElectorStats,
 } from './leader-election.js';
+export { EventCorrelator, type CorrelatedEvent } from './event-correlator.js';
 export { ClientMetrics, WORKQUEUE_DURATION_BUCKETS, restMethod, type WorkQueueMetrics } from './metrics.js';

@@ -98,6 +98,28 @@ describe('leader election', () => {
     assert.equal(api.getNow<Lease>('leases', 'kube-system/kube-scheduler')!.spec?.leaseTransitions, 1);
   });
 
+  test('a leader renews by writing over the lease it last saw, without reading it first (client-go\'s fast path)', async () => {
+    const clock = new VirtualClock(0, 4);
+    const api = new FakeApi();
+    const verbs: string[] = [];
+    const inner = api.leaseClient('a');
+    const elector = new LeaderElector({
+      namespace: 'kube-system', name: 'kube-scheduler', identity: 'a', clock,
+      client: {
+        get: (ns, name) => (verbs.push('get'), inner.get(ns, name)),
+        create: (lease) => (verbs.push('create'), inner.create(lease)),
+        update: (lease) => (verbs.push('update'), inner.update(lease)),
+      },
+      callbacks: { onStartedLeading: () => {}, onStoppedLeading: () => {} },
+    });
+    elector.start();
+    await clock.advanceBy(20_000, 100, () => {});
+    assert.ok(elector.isLeader());
+    assert.deepEqual(verbs.slice(0, 2), ['get', 'create'], 'the first attempt reads and creates the lease');
+    assert.ok(verbs.slice(2).every((v) => v === 'update'), `renewals only write: ${verbs.join(',')}`);
+    assert.ok(elector.stats.renewals >= 9, `renewed every retry period: ${elector.stats.renewals}`);
+  });
+
   test('a leader whose renewals conflict with a takeover steps down', async () => {
     const clock = new VirtualClock(0, 9);
     const api = new FakeApi();

@@ -119,6 +119,8 @@ export class LeaderElector {
   private observedRecordKey = '';
   private observedAtMs = 0;
   private observedHolder = '';
+  /** The lease as this replica last read or wrote it: a leader renews it without reading it again. */
+  private lastLease: Lease | undefined;
   private attemptSeq = 0;
   readonly stats: ElectorStats = { attempts: 0, attemptTimeouts: 0, conflicts: 0, acquisitions: 0, renewals: 0, terms: 0 };
 
@@ -243,6 +245,7 @@ export class LeaderElector {
   }
 
   private observe(lease: Lease | null): void {
+    this.lastLease = lease ?? undefined;
     const spec = lease?.spec ?? {};
     const recordKey = JSON.stringify([spec.holderIdentity ?? '', spec.renewTime ?? '', spec.acquireTime ?? '', spec.leaseTransitions ?? 0, lease?.metadata.resourceVersion ?? '']);
     if (recordKey !== this.observedRecordKey) {
@@ -256,10 +259,30 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * client-go's fast path: a leader whose lease is still valid writes its
+   * renewal over the lease it last saw, with no GET first. A conflict (someone
+   * else wrote it) or any other failure falls back to reading the lease.
+   */
+  private async renewOptimistically(stamp: string, leaseDurationSeconds: number): Promise<AttemptResult | undefined> {
+    const last = this.lastLease;
+    if (this.state !== 'leader' || last === undefined || last.spec?.holderIdentity !== this.options.identity) return undefined;
+    if (this.options.clock.now() >= this.observedAtMs + this.timings.leaseDurationMs) return undefined;
+    try {
+      const written = await this.options.client.update({ ...last, spec: { ...last.spec, leaseDurationSeconds, renewTime: stamp } });
+      this.observe(written);
+      return 'renewed';
+    } catch {
+      return undefined;
+    }
+  }
+
   private async tryAcquireOrRenew(stampMs: number): Promise<AttemptResult> {
     const { client, namespace, name, identity } = this.options;
     const leaseDurationSeconds = Math.max(1, Math.ceil(this.timings.leaseDurationMs / 1000));
     const stamp = formatMicroTime(stampMs);
+    const renewed = await this.renewOptimistically(stamp, leaseDurationSeconds);
+    if (renewed !== undefined) return renewed;
     const existing = await client.get(namespace, name);
     if (existing === null) {
       try {

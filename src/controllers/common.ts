@@ -7,7 +7,7 @@
 import { matchesLabels, selectorFromObject } from '../api/selectors.js';
 import type { DeleteOptions, Event, KubeObject, LabelSelector, OwnerReference, Pod, PodCondition, Status } from '../api/types/index.js';
 import type { PatchType } from '../api/registry.js';
-import { ClientError, EVENTS, type ApiClient, type ClientListOptions, type ListResult, type ResourceType } from '../client/index.js';
+import { ClientError, EVENTS, EventCorrelator, type ApiClient, type ClientListOptions, type ListResult, type ResourceType } from '../client/index.js';
 
 /**
  * The slice of ApiClient controllers use. Every write is refused (503,
@@ -168,12 +168,17 @@ const EVENTS_IN_FLIGHT_MAX = 256;
 
 /**
  * Writes core/v1 Events as Kubernetes' recorder does (name `<object>.<hex
- * nanoseconds>`, source component, first/last timestamps). Best effort:
- * an event that cannot be written is dropped, never retried forever.
+ * nanoseconds>`, source component, first/last timestamps), through
+ * client-go's correlator: repeats patch the first event's count, the 10th
+ * distinct message of one reason about one object starts a combined event,
+ * and past 25 events about one object the rest are dropped (one more every
+ * 5 minutes). Best effort: an event that cannot be written is dropped, never
+ * retried forever.
  */
 export function eventRecorder(api: ControllerApi, component: string, host: string, now: () => number, onError?: (error: unknown) => void): EventRecorder {
   let inFlight = 0;
   let seq = 0;
+  const correlator = new EventCorrelator();
   const record = (object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void => {
     try {
       write(object, type, reason, message);
@@ -186,9 +191,9 @@ export function eventRecorder(api: ControllerApi, component: string, host: strin
     const namespace = object.metadata.namespace || 'default';
     const nowMs = now();
     // Nanoseconds as Kubernetes names events; a sequence number keeps two events of one millisecond apart.
-    const stamp = (BigInt(Math.floor(nowMs)) * 1_000_000n + BigInt(seq++ % 1_000_000)).toString(16);
+    const name = (): string => `${object.metadata.name}.${(BigInt(Math.floor(nowMs)) * 1_000_000n + BigInt(seq++ % 1_000_000)).toString(16)}`;
     const event: Event = {
-      metadata: { name: `${object.metadata.name}.${stamp}`, namespace },
+      metadata: { name: name(), namespace },
       involvedObject: {
         kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, uid: object.metadata.uid,
         apiVersion: object.apiVersion, resourceVersion: object.metadata.resourceVersion,
@@ -201,10 +206,19 @@ export function eventRecorder(api: ControllerApi, component: string, host: strin
       reportingComponent: component,
       reportingInstance: host,
     };
+    const correlated = correlator.correlate(event, nowMs, name);
+    if (correlated.skip) return;
     inFlight++;
     let sent: Promise<unknown>;
     try {
-      sent = api.create(EVENTS, event);
+      const { event: toWrite, patch } = correlated;
+      sent = patch === undefined
+        ? api.create(EVENTS, toWrite)
+        // As client-go: a patch that finds the event gone (expired, deleted) creates it instead.
+        : api.patch(EVENTS, namespace, toWrite.metadata.name ?? '', 'strategic', patch).catch((error: unknown) => {
+          if (error instanceof ClientError && error.code === 404) return api.create(EVENTS, toWrite);
+          throw error;
+        });
     } catch (error) {
       inFlight--;
       onError?.(error);

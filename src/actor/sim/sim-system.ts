@@ -433,6 +433,10 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   deliverTimer(cell: ActorCell, envelope: Envelope, delivered?: () => void): void {
     const actor = this.actors.get(cell.name);
     const deliver = (): void => {
+      if (this.census !== undefined) {
+        const key = `timer ${kindOf(cell.name)} ${envelope.type}`;
+        this.census.set(key, (this.census.get(key) ?? 0) + 1);
+      }
       cell.deliver(envelope);
       delivered?.();
       this.chargeDiskDelay(actor);

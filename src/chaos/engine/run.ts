@@ -102,8 +102,15 @@ export interface ChaosRun {
    * Wall-clock figures: not deterministic, kept out of result.json. `speedup` is the scenario's duration over
    * the wall time; in the simulated runtime `virtualMs` is all the virtual time simulated (set-up and the wait
    * for convergence too), `events` the messages delivered, and `traceHash` the run's trace digest (same seed, same hash).
+   * The set-up (the cluster started, the workloads' objects created, up to the run's origin) is given apart:
+   * `setupWallMs` of the wall time, and in the simulated runtime `setupVirtualMs` and `setupEvents` of the rest;
+   * `cpuMs` is the process's CPU time (user and system, every thread) over the whole run, steadier than wall time
+   * on a shared machine.
    */
-  timing: { wallMs: number; runMs: number; speedup: number; virtualMs?: number; events?: number; traceHash?: string };
+  timing: {
+    wallMs: number; runMs: number; speedup: number; setupWallMs: number; cpuMs: number;
+    virtualMs?: number; events?: number; traceHash?: string; setupVirtualMs?: number; setupEvents?: number;
+  };
 }
 
 /** Status polls wait at most this long for a replica (a paused one never answers). */
@@ -121,6 +128,7 @@ interface TimelineAction {
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ChaosRun> {
   const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
   const registry = options.registry ?? defaultRegistry;
   const { cluster } = scenario;
   const system: ActorSystem =
@@ -215,6 +223,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     await waitForLeader();
     originMs = system.now();
+    const setup = { wallMs: performance.now() - wallStart, virtualMs: originMs - virtualStartMs, events: sim?.delivered ?? 0 };
     const runs = prepared.map((p) => p.start({ env, untilMs: scenario.durationMs }));
 
     // The schedule: faults, and their heals.
@@ -339,6 +348,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const verdict: Verdict = checks.some((c) => c.verdict === 'fail') ? 'fail' : checks.some((c) => c.verdict === 'unknown') ? 'unknown' : 'pass';
     const count = (status: string): number => history.filter((o) => o.status === status).length;
     const wallMs = performance.now() - wallStart;
+    const cpu = process.cpuUsage(cpuStart);
     const runMs = endMs;
     return {
       outcome: {
@@ -369,7 +379,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       state,
       timing: {
         wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100,
-        ...(sim !== undefined ? { virtualMs: Math.round(sim.now() - virtualStartMs), events: sim.delivered, traceHash: sim.traceHash() } : {}),
+        setupWallMs: Math.round(setup.wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+        ...(sim !== undefined
+          ? { virtualMs: Math.round(sim.now() - virtualStartMs), events: sim.delivered, traceHash: sim.traceHash(), setupVirtualMs: Math.round(setup.virtualMs), setupEvents: setup.events }
+          : {}),
       },
     };
   } finally {
