@@ -39,7 +39,8 @@ function program(dir, bench) {
   if (bench === 'actor') {
     return `const { runActorBench, defaultActorBenchOptions } = await import(${url('bench/actor-messaging/run.js')});
 const { result: r } = await runActorBench(defaultActorBenchOptions);
-console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, rttP50Us: r.rtt_p50_us, rttP99Us: r.rtt_p99_us, simMsgsPerS: r.sim_msgs_per_s }));`;
+// The ratios divide by bare workers measured in the same run: the machine's load cancels out of them.
+console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBareWorkers: r.throughput_ratio, rttP50Us: r.rtt_p50_us, rttP50VsBareWorkers: r.rtt_p50_ratio, rttP99Us: r.rtt_p99_us, simMsgsPerS: r.sim_msgs_per_s }));`;
   }
   if (bench === 'kv-get') {
     return `const { startOurs } = await import(${url('bench/kv/ours.js')});
@@ -50,13 +51,19 @@ try {
   await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
   await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
   const rate = (r) => Math.round(r.ops / (r.elapsedMs / 1000));
+  // CPU of the whole process (every thread) per operation: what the code costs, far less swayed by other load than a rate.
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  let cpu0 = cpuUs();
   const get = await side.runPhase({ kind: 'load', op: 'get', prefix: '/g/', outstanding: 64, durationMs: ${loadMs}, valueBytes: 256, keyspace: 1000 });
+  const getCpuUs = cpuUs() - cpu0;
+  cpu0 = cpuUs();
   const sget = await side.runPhase({ kind: 'load', op: 'serializableGet', prefix: '/g/', outstanding: 64, durationMs: ${loadMs}, valueBytes: 256, keyspace: 1000 });
-  console.log(JSON.stringify({ getOpsPerS: rate(get), serializableGetOpsPerS: rate(sget), errors: get.errors + sget.errors }));
+  const sgetCpuUs = cpuUs() - cpu0;
+  console.log(JSON.stringify({ getOpsPerS: rate(get), serializableGetOpsPerS: rate(sget), getCpuUsPerOp: Math.round(getCpuUs / get.ops * 10) / 10, serializableGetCpuUsPerOp: Math.round(sgetCpuUs / sget.ops * 10) / 10, errors: get.errors + sget.errors }));
 } finally { await side.close(); }`;
   }
   return `const { runKvBench, defaultKvBenchOptions } = await import(${url('bench/kv/run.js')});
-const { result } = await runKvBench({ ...defaultKvBenchOptions, etcd: 'never', failoverKills: 0, fastFailoverKills: 0, loadMs: ${loadMs} });
+const { result } = await runKvBench({ ...defaultKvBenchOptions, etcd: 'never', failoverKills: 0, fastFailoverKills: 0, clientProcessesMax: 0, loadMs: ${loadMs} });
 const d = result.ours;
 console.log(JSON.stringify({ putP50Ms: d.putLatencyUs.p50 / 1000, putP99Ms: d.putLatencyUs.p99 / 1000, ...Object.fromEntries(Object.entries(d.throughputOpsPerS).map(([k, v]) => [k + 'OpsPerS', v])), watchP50Ms: d.watchFromSendUs.p50 / 1000 }));`;
 }
