@@ -40,7 +40,8 @@ const PASS_THROUGH = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
 } as unknown as FaultPolicy;
 
-function clientOptions(hosts: string | string[]): IOptions {
+/** The options every bench client of etcd (and of our gRPC face) runs with: a 5 s deadline, no retries. */
+export function benchClientOptions(hosts: string | string[]): IOptions {
   return {
     hosts,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
@@ -95,7 +96,7 @@ export async function startEtcd(binary?: string, timing: RaftTiming = DEFAULT_TI
     const { index } = await leaderIndex(START_LEADER_TIMEOUT_MS);
     if (leaderClient?.index !== index) {
       leaderClient?.client.close();
-      leaderClient = { index, client: new Etcd3(clientOptions(cluster.clientUrl(index))) };
+      leaderClient = { index, client: new Etcd3(benchClientOptions(cluster.clientUrl(index))) };
     }
     return leaderClient.client;
   }
@@ -109,7 +110,7 @@ export async function startEtcd(binary?: string, timing: RaftTiming = DEFAULT_TI
       if (following === undefined) {
         const leader = await cluster.leader();
         if (leader === undefined) throw new Error('etcd: no member leads right now');
-        following = new Etcd3(clientOptions(cluster.clientUrl(leader.index)));
+        following = new Etcd3(benchClientOptions(cluster.clientUrl(leader.index)));
       }
       const client = following;
       try {
@@ -151,6 +152,8 @@ export async function startEtcd(binary?: string, timing: RaftTiming = DEFAULT_TI
       cluster.restart(index);
     },
     waitNewLeader: (term, timeoutMs) => cluster.waitNewLeader(term, timeoutMs, epochNowMs),
+    // The leader's endpoint, as every other phase uses: no forwarding hop between client and leader.
+    grpcEndpoint: async () => cluster.clientUrl((await leaderIndex(START_LEADER_TIMEOUT_MS)).index),
     waitHealthy: (timeoutMs) => cluster.waitHealthy(timeoutMs),
     async close() {
       try {

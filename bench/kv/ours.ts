@@ -12,11 +12,15 @@ import { ThreadedSystem } from '../../src/actor/index.js';
 import { groupStatus, spawnEtcdGroup } from '../../src/kv/replica/group.js';
 import type { ReplicaStatus } from '../../src/kv/replica/protocol.js';
 import { guardDir, releaseDir } from '../../src/kv/etcd/exit-guard.js';
+import { kvGrpcGateway, type KvGrpcGatewayInfo } from '../../src/kv/grpc/behaviour.js';
 import { epochNowMs, kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
 import { DEFAULT_TIMING, firstToReport, sleepMs, type BenchSide, type LeaderInfo, type RaftTiming } from './side.js';
 import type { PhaseResult, PhaseSpec, WriterResult } from './workload.js';
 
 const DRIVER = 'kv-bench-driver';
+const GATEWAY = 'kv-grpc-gateway';
+/** The gateway's thread start and listen: seconds at most on a loaded machine. */
+const GATEWAY_START_TIMEOUT_MS = 60_000;
 /** A phase normally takes seconds (its duration, or 2,000 sequential ops); past this margin the side is wedged: fail loudly. */
 const PHASE_ASK_MARGIN_MS = 120_000;
 const STATUS_POLL_MS = 10;
@@ -48,6 +52,8 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING): Promise<Be
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
     const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });
 
+    let gateway: Promise<string> | undefined;
+
     const side: BenchSide = {
       label: 'kubethreads',
       runPhase: (spec: PhaseSpec) => ask<PhaseResult>({ type: 'phase', body: spec }, (spec.kind === 'load' ? spec.durationMs : 0) + PHASE_ASK_MARGIN_MS),
@@ -76,6 +82,14 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING): Promise<Be
         });
         if (seenAtMs === undefined) throw new Error(`kubethreads: no leader after term ${term} within ${timeoutMs} ms`);
         return seenAtMs;
+      },
+      grpcEndpoint() {
+        // Its own thread with its own client, spawned on first use: the in-process rows never share a thread with it.
+        gateway ??= system
+          .spawn(kvGrpcGateway, { name: GATEWAY, args: { replicas: group.names } })
+          .then((ref) => ref.ask<KvGrpcGatewayInfo>({ type: 'grpc.info', body: null }, { timeoutMs: GATEWAY_START_TIMEOUT_MS }))
+          .then((info) => info.endpoint);
+        return gateway;
       },
       async waitHealthy(timeoutMs) {
         const deadline = Date.now() + timeoutMs;

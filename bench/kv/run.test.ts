@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { describe, test } from 'node:test';
-import { runKvBench, signedSummary } from './run.js';
+import { clientBoundNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
 import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
 
@@ -30,6 +30,14 @@ describe('bench kv', () => {
     assert.ok(watch.latenciesUs.every((us) => us < 0), `ack -> event kept negative: ${watch.latenciesUs}`);
     assert.ok(watch.sentToEventUs!.every((us) => us > 0), `sent -> event stays positive: ${watch.sentToEventUs}`);
     assert.ok(signedSummary(watch.latenciesUs).p99 < 0, 'the summary keeps the sign the histogram would floor');
+  });
+
+  test('the note names each side whose figure was its client\'s ceiling, and nothing when none was or none was judged', () => {
+    const row = (clientBound?: KvBenchRow['clientBound']): KvBenchRow => ({ name: 'put throughput, 64 outstanding', ours: 1, etcd: 1, ratio: 1, unit: 'ops/s', better: 'higher', clientBound });
+    assert.equal(clientBoundNote(row({ ours: null, etcd: true })), '; CLIENT-BOUND: etcd');
+    assert.equal(clientBoundNote(row({ ours: true, etcd: true })), '; CLIENT-BOUND: kubethreads, etcd');
+    assert.equal(clientBoundNote(row({ ours: false, etcd: null })), '');
+    assert.equal(clientBoundNote(row(undefined)), '');
   });
 
   test('the longest gap is the widest space between consecutive acknowledgements', () => {

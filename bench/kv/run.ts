@@ -11,6 +11,8 @@ import { startOurs } from './ours.js';
 import { ELECTION_MS, FAST_TIMING, HEARTBEAT_MS, sleepMs, type BenchSide, type RaftTiming } from './side.js';
 import { epochNowMs } from './driver.js';
 import { longestGapMs, type PhaseResult } from './workload.js';
+import { runAcrossProcesses, type CrossProcessResult } from './processes.js';
+import { describeScaling, isClientBound, scaleUntilSaturated, type ProcessScaling } from './scaling.js';
 
 export interface KvBenchOptions {
   valueBytes: number;
@@ -36,6 +38,14 @@ export interface KvBenchOptions {
   fastFailoverKills: number;
   /** Steady writing before each kill. */
   failoverSteadyMs: number;
+  /**
+   * Cross-process rows: `outstanding` requests split over 1, 2, 4 ... up to this many
+   * client processes, each with its own etcd3 client, on etcd and on our store's gRPC
+   * face, until a doubling stops paying. 0 leaves those rows out.
+   */
+  clientProcessesMax: number;
+  /** Duration of each cross-process step. */
+  processLoadMs: number;
   /** `never`: kubethreads alone even when etcd is installed (tests). */
   etcd: 'auto' | 'never';
   /** The etcd binary (default: `etcd` on the PATH). */
@@ -44,11 +54,11 @@ export interface KvBenchOptions {
 
 export const defaultKvBenchOptions: KvBenchOptions = {
   valueBytes: 256, sequentialOps: 2_000, outstanding: 64, outstandingHigh: 1_000, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 200, warmupLoadMs: 2_000,
-  failoverKills: 10, fastFailoverKills: 10, failoverSteadyMs: 500, etcd: 'auto',
+  failoverKills: 10, fastFailoverKills: 10, failoverSteadyMs: 500, clientProcessesMax: 8, processLoadMs: 5_000, etcd: 'auto',
 };
 
 export const quickKvBenchOptions: KvBenchOptions = {
-  ...defaultKvBenchOptions, sequentialOps: 200, loadMs: 1_000, getKeys: 200, warmupOps: 50, warmupLoadMs: 300, failoverKills: 1, fastFailoverKills: 1,
+  ...defaultKvBenchOptions, sequentialOps: 200, loadMs: 1_000, getKeys: 200, warmupOps: 50, warmupLoadMs: 300, failoverKills: 1, fastFailoverKills: 1, clientProcessesMax: 4, processLoadMs: 1_000,
 };
 
 export interface KvBenchRow {
@@ -60,7 +70,17 @@ export interface KvBenchRow {
   ratio: number | null;
   unit: string;
   better: 'higher' | 'lower';
+  /**
+   * Throughput rows only: whether each side's figure is its client's ceiling
+   * rather than the store's (more client processes reached 10 % more); null
+   * where not judged (our in-process client is not scaled; etcd not run).
+   */
+  clientBound?: { ours: boolean | null; etcd: boolean | null };
 }
+
+/** The operations the cross-process rows run. */
+export const CROSS_PROCESS_OPS = ['put', 'get', 'serializableGet', 'cas'] as const;
+export type CrossProcessOp = (typeof CROSS_PROCESS_OPS)[number];
 
 /** Everything measured on one side, beyond the rows: for reading a surprising figure. */
 export interface SideDetails {
@@ -76,6 +96,11 @@ export interface SideDetails {
   failover: FailoverKill[];
   /** The same kills on a second cluster with 150–300 ms election timeouts (empty when not run). */
   failoverFast: FailoverKill[];
+  /**
+   * Each operation at `outstanding` in flight from 1, 2, 4 ... etcd3 client processes over
+   * gRPC (ours through its gRPC face); null when not run.
+   */
+  acrossProcesses: Record<CrossProcessOp, ProcessScaling> | null;
 }
 
 /** One leader kill, as the failover writer lived it. */
@@ -164,6 +189,7 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
   const cas = await phase('cas throughput', '/bench/cas/', () => load('cas', '/bench/cas/', o.outstanding));
   const watch = await phase('watch latency', '/bench/watch/', () => side.runPhase({ kind: 'watchLatency', prefix: '/bench/watch/', count: o.sequentialOps, valueBytes: v }));
 
+  const acrossProcesses = o.clientProcessesMax > 0 ? await measureAcrossProcesses(side, o, progress, note) : null;
   const failover = await measureFailover(side, o.failoverKills, o, progress);
   return {
     putLatencyUs: summary(seq.latenciesUs),
@@ -176,7 +202,34 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
     casFailed: cas.casFailed ?? 0,
     failover,
     failoverFast: [],
+    acrossProcesses,
   };
+}
+
+/** Each cross-process operation, scaled over client processes; keys are written first for the reads and removed after. */
+async function measureAcrossProcesses(side: BenchSide, o: KvBenchOptions, progress: Progress, note: (phase: string, r: PhaseResult) => PhaseResult): Promise<Record<CrossProcessOp, ProcessScaling>> {
+  const endpoint = await side.grpcEndpoint();
+  const scalings: Partial<Record<CrossProcessOp, ProcessScaling>> = {};
+  for (const op of CROSS_PROCESS_OPS) {
+    const prefix = `/bench/procs-${op}/`;
+    const reads = op === 'get' || op === 'serializableGet';
+    if (reads) await side.runPhase({ kind: 'populate', prefix, count: o.getKeys, valueBytes: o.valueBytes, outstanding: o.outstanding });
+    const keyspace = reads ? o.getKeys : op === 'cas' ? o.outstanding : o.putKeyspace;
+    const scaling = await scaleUntilSaturated(async (processes) => {
+      const step = await runAcrossProcesses(endpoint, { kind: 'load', op, prefix, outstanding: o.outstanding, durationMs: o.processLoadMs, valueBytes: o.valueBytes, keyspace }, processes);
+      note(`${op} from ${processes} client processes`, asPhase(step));
+      return step;
+    }, Math.min(o.clientProcessesMax, o.outstanding));
+    scalings[op] = scaling;
+    await side.runPhase({ kind: 'cleanup', prefix });
+    progress.step(`${side.label} ${op} across processes`);
+  }
+  return scalings as Record<CrossProcessOp, ProcessScaling>;
+}
+
+/** A merged cross-process step in the shape the error bookkeeping reads. */
+function asPhase(step: CrossProcessResult): PhaseResult {
+  return { ops: step.ops, errors: step.errors, firstError: step.firstError, elapsedMs: step.windowMs, latenciesUs: [] };
 }
 
 /** `kills` leader kills under a steady writer: how long until a new leader, and the longest gap between acknowledged writes. */
@@ -244,12 +297,56 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
       [`failover, ${fast}: longest gap between acked writes (p90 of kills)`, (d) => round(exactPercentile(d.failoverFast.map((f) => f.longestGapMs), 90), 1), 'ms', 'lower'],
     );
   }
+  /**
+   * Which in-process row each cross-process operation judges: etcd's in-process client is
+   * one etcd3 client like a child's, so its rows are client-bound when more processes did
+   * better; ours goes through another client (the actor one), which is not scaled: null.
+   */
+  const judgedBy: Record<string, CrossProcessOp> = {
+    [`put throughput, ${o.outstanding} outstanding`]: 'put',
+    [`put throughput, ${o.outstandingHigh} outstanding`]: 'put',
+    [`linearizable get throughput, ${o.outstanding} outstanding`]: 'get',
+    [`compare-and-swap txn throughput, ${o.outstanding} outstanding`]: 'cas',
+  };
+  const bound = new Map<string, (d: SideDetails, figure: number, side: 'ours' | 'etcd') => boolean | null>();
+  for (const [name, op] of Object.entries(judgedBy)) {
+    bound.set(name, (d, figure, side) => (side === 'ours' || d.acrossProcesses === null ? null : isClientBound(figure, d.acrossProcesses[op])));
+  }
+  if (o.clientProcessesMax > 0) {
+    const labels: Record<CrossProcessOp, string> = { put: 'put', get: 'linearizable get', serializableGet: 'serializable get', cas: 'compare-and-swap txn' };
+    const scalingOf = (d: SideDetails, op: CrossProcessOp): ProcessScaling => {
+      if (d.acrossProcesses === null) throw new Error(`bench kv: the cross-process rows were asked for but ${op} was not run`);
+      return d.acrossProcesses[op];
+    };
+    for (const op of CROSS_PROCESS_OPS) {
+      const single = `${labels[op]} throughput, ${o.outstanding} outstanding, one etcd3 client process (gRPC)`;
+      const best = `${labels[op]} throughput, ${o.outstanding} outstanding, best of 1-${o.clientProcessesMax} etcd3 client processes (gRPC)`;
+      pick.push([single, (d) => Math.round(scalingOf(d, op).steps[0]!.opsPerS), 'ops/s', 'higher'], [best, (d) => Math.round(scalingOf(d, op).best.opsPerS), 'ops/s', 'higher']);
+      bound.set(single, (d, figure) => isClientBound(figure, scalingOf(d, op)));
+      // The best step is still the client's ceiling when the steps stopped at the cap while rising.
+      bound.set(best, (d) => !scalingOf(d, op).saturated);
+    }
+    for (const op of ['put', 'get'] as const) {
+      for (const p of [50, 99] as const) {
+        pick.push([`${labels[op]} latency p${p}, best of 1-${o.clientProcessesMax} etcd3 client processes (gRPC)`, (d) => ms(scalingOf(d, op).best.latencyUs[`p${p}`]), 'ms', 'lower']);
+      }
+    }
+  }
   return pick.map(([name, get, unit, better]) => {
     const oursValue = get(ours);
     const etcdValue = etcd === null ? null : get(etcd);
     const ratio = etcdValue === null || etcdValue === 0 ? null : round(oursValue / etcdValue, 2);
-    return { name, ours: oursValue, etcd: etcdValue, ratio, unit, better };
+    const row: KvBenchRow = { name, ours: oursValue, etcd: etcdValue, ratio, unit, better };
+    const judge = bound.get(name);
+    if (judge !== undefined) row.clientBound = { ours: judge(ours, oursValue, 'ours'), etcd: etcd === null || etcdValue === null ? null : judge(etcd, etcdValue, 'etcd') };
+    return row;
   });
+}
+
+/** `; CLIENT-BOUND: etcd` when a side's figure is its client's ceiling (the scaling lines below the table say by how much). */
+export function clientBoundNote(row: KvBenchRow): string {
+  const sides = [row.clientBound?.ours === true ? 'kubethreads' : undefined, row.clientBound?.etcd === true ? 'etcd' : undefined].filter((x) => x !== undefined);
+  return sides.length === 0 ? '' : `; CLIENT-BOUND: ${sides.join(', ')}`;
 }
 
 export function renderKvTable(result: KvBenchResult): string {
@@ -260,12 +357,13 @@ export function renderKvTable(result: KvBenchResult): string {
     baseline: r.etcd ?? '-',
     ratio: r.ratio ?? '-',
     unit: r.unit,
-    note: r.better === 'higher' ? 'higher is better (target ratio >= 1)' : 'lower is better (target ratio <= 1)',
+    note: (r.better === 'higher' ? 'higher is better (target ratio >= 1)' : 'lower is better (target ratio <= 1)') + clientBoundNote(r),
   }));
   const etcdLabel = result.etcd.version === null ? 'etcd' : `etcd ${result.etcd.version}`;
   const title =
     `kv store: 3 replicas, fsync'd WAL, heartbeat ${HEARTBEAT_MS} ms / election ${ELECTION_MS} ms; ${o.valueBytes}-byte values, ` +
     `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} (and ${o.outstandingHigh}) outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s)` +
+    (o.clientProcessesMax > 0 ? `, ${o.outstanding} outstanding from up to ${o.clientProcessesMax} etcd3 client processes for ${o.processLoadMs / 1000} s a step` : '') +
     (o.fastFailoverKills > 0 ? `, ${o.fastFailoverKills} more on a cluster with heartbeat ${FAST_TIMING.heartbeatMs} ms / election ${FAST_TIMING.electionMs} ms` : '') +
     '; ratio = kubethreads / etcd';
   const lines = [renderTable(title, rows, etcdLabel), ''];
@@ -282,6 +380,16 @@ export function renderKvTable(result: KvBenchResult): string {
         `serializable gets (no consensus: the client's ceiling) ${d.throughputOpsPerS.serializableGet.toLocaleString('en-US')} ops/s; ` +
         `kills, ms to leader/gap: ${kills}${errors.length > 0 ? `; errors: ${errors.join(', ')}` : ''}`,
     );
+    if (d.acrossProcesses !== null) {
+      const scaling = d.acrossProcesses;
+      lines.push(
+        `${label} from etcd3 client processes (${o.outstanding} outstanding split over them; 1p = the single-client ceiling): ` +
+          CROSS_PROCESS_OPS.map((op) => {
+            const best = scaling[op].best.latencyUs;
+            return `${op} ${describeScaling(scaling[op])}, at the best p50/p90/p99 ${ms(best.p50)}/${ms(best.p90)}/${ms(best.p99)} over ${best.count.toLocaleString('en-US')} samples`;
+          }).join('; '),
+      );
+    }
   }
   if (result.etcd.skipped !== undefined) lines.push(`(${result.etcd.skipped})`);
   return lines.join('\n');
@@ -289,7 +397,7 @@ export function renderKvTable(result: KvBenchResult): string {
 
 export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
   const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
-  const stepsPerSide = 8 + options.failoverKills + options.fastFailoverKills;
+  const stepsPerSide = 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
   const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
   /** The fast-election kills run on a second cluster of the side, started with FAST_TIMING. */
   const withFastFailover = async (start: (timing?: RaftTiming) => Promise<BenchSide>, details: SideDetails): Promise<SideDetails> => {

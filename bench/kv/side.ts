@@ -24,6 +24,11 @@ export interface BenchSide {
   kill(leader: LeaderInfo): Promise<void>;
   /** Epoch ms at which a leader in a term after `term` was first seen. */
   waitNewLeader(term: number, timeoutMs: number): Promise<number>;
+  /**
+   * An endpoint (`host:port` or URL) an etcd v3 gRPC client in another process
+   * can load: etcd's leader, or the gRPC face of our store (a gateway actor).
+   */
+  grpcEndpoint(): Promise<string>;
   /** Every member up, one leader, everyone caught up. */
   waitHealthy(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

@@ -5,7 +5,20 @@ import { quickKvBenchOptions, type KvBenchOptions, type KvBenchResult } from './
 /** A tiny run: shapes and sanity only, never a speed. */
 export const TINY_KV_BENCH: KvBenchOptions = {
   ...quickKvBenchOptions, sequentialOps: 20, loadMs: 150, warmupOps: 5, warmupLoadMs: 50, getKeys: 20, outstanding: 8, outstandingHigh: 32, failoverKills: 1, fastFailoverKills: 1, failoverSteadyMs: 200,
+  clientProcessesMax: 2, processLoadMs: 150,
 };
+
+/** The cross-process rows, after the existing ones. */
+const crossProcessRowNames = (outstanding: number, processesMax: number): string[] => [
+  ...['put', 'linearizable get', 'serializable get', 'compare-and-swap txn'].flatMap((op) => [
+    `${op} throughput, ${outstanding} outstanding, one etcd3 client process (gRPC)`,
+    `${op} throughput, ${outstanding} outstanding, best of 1-${processesMax} etcd3 client processes (gRPC)`,
+  ]),
+  ...['put', 'linearizable get'].flatMap((op) => [50, 99].map((p) => `${op} latency p${p}, best of 1-${processesMax} etcd3 client processes (gRPC)`)),
+];
+
+/** Rows that say whether their figure was the client's ceiling. */
+const JUDGED_ROWS = /throughput, \d+ outstanding$|etcd3 client process/;
 
 const rowNames = (outstanding: number, outstandingHigh: number): string[] => [
   'sequential put latency p50',
@@ -28,10 +41,13 @@ const rowNames = (outstanding: number, outstandingHigh: number): string[] => [
 
 /** The checks both the ours-only and the side-by-side test make of our figures. */
 export function assertOurSideSane(result: KvBenchResult, options: KvBenchOptions): void {
-  const names = rowNames(options.outstanding, options.outstandingHigh);
+  const names = [...rowNames(options.outstanding, options.outstandingHigh), ...crossProcessRowNames(options.outstanding, options.clientProcessesMax)];
   assert.deepEqual(result.rows.map((r) => r.name), names);
   for (const row of result.rows) {
-    assert.deepEqual(Object.keys(row).sort(), ['better', 'etcd', 'name', 'ours', 'ratio', 'unit']);
+    const judged = row.unit === 'ops/s' && JUDGED_ROWS.test(row.name);
+    assert.deepEqual(Object.keys(row).sort(), ['better', ...(judged ? ['clientBound'] : []), 'etcd', 'name', 'ours', 'ratio', 'unit'], row.name);
+    if (judged && !row.name.includes('etcd3 client')) assert.equal(row.clientBound?.ours, null, `${row.name}: our in-process client is not scaled, so not judged`);
+    if (row.etcd === null) assert.equal(row.clientBound?.etcd ?? null, null, row.name);
     assert.ok(Number.isFinite(row.ours) && row.ours >= 0, `${row.name}: ours = ${row.ours}`);
     assert.equal(row.better, row.unit === 'ops/s' ? 'higher' : 'lower', row.name);
   }
@@ -43,6 +59,13 @@ export function assertOurSideSane(result: KvBenchResult, options: KvBenchOptions
   assert.equal(ours.watchLatencyUs.count, options.sequentialOps, 'every watched put produced its event');
   for (const [phase, e] of Object.entries(ours.errors)) assert.equal(e.count, 0, `${phase}: ${e.first}`);
   assert.equal(ours.casFailed, 0, 'each CAS worker owns its key, so no compare fails');
+  const scaling = ours.acrossProcesses;
+  assert.ok(scaling !== null, 'the cross-process rows ran');
+  for (const [op, sc] of Object.entries(scaling)) {
+    assert.equal(sc.steps[0]!.processes, 1, `${op}: the first step is one client process`);
+    assert.ok(sc.steps.every((st) => st.errors === 0 && st.ops > 0 && st.latencyUs.count === st.ops), `${op}: every operation succeeded and was timed: ${JSON.stringify(sc.steps)}`);
+    assert.ok(sc.best.processes <= options.clientProcessesMax);
+  }
   assert.equal(ours.failover.length, options.failoverKills);
   assert.equal(ours.failoverFast.length, options.fastFailoverKills);
   for (const kill of [...ours.failover, ...ours.failoverFast]) {

@@ -39,7 +39,11 @@ export type PhaseSpec =
    * serializable gets of them (no consensus, no disk: the client's own ceiling),
    * or compare-and-swaps on one key per worker.
    */
-  | { kind: 'load'; op: 'put' | 'get' | 'serializableGet' | 'cas'; prefix: string; outstanding: number; durationMs: number; valueBytes: number; keyspace: number }
+  | {
+      kind: 'load'; op: 'put' | 'get' | 'serializableGet' | 'cas'; prefix: string; outstanding: number; durationMs: number; valueBytes: number; keyspace: number;
+      /** Time every successful operation into `latenciesUs` (the cross-process rows report their percentiles). */
+      recordLatencies?: boolean;
+    }
   /** `count` sequential puts under a watched prefix; put acknowledged → event received, per put. */
   | { kind: 'watchLatency'; prefix: string; count: number; valueBytes: number }
   | { kind: 'cleanup'; prefix: string };
@@ -51,7 +55,7 @@ export interface PhaseResult {
   /** The first error's message, to show when a side misbehaves. */
   firstError?: string;
   elapsedMs: number;
-  /** Per-operation latencies in microseconds (sequential phases only). */
+  /** Per-operation latencies in microseconds (sequential phases, and load phases asked to record them). */
   latenciesUs: number[];
   /** watchLatency: events that arrived before their put's acknowledgement (recorded as 0). */
   eventsBeforeAck?: number;
@@ -187,14 +191,17 @@ async function load(kv: BenchKv, clock: BenchClock, spec: Extract<PhaseSpec, { k
       }
     }
   };
+  const latenciesUs: number[] = [];
   const started = clock.nowMs();
   let end = started + spec.durationMs;
   const worker = async (w: number): Promise<void> => {
     while (clock.nowMs() < end) {
       const n = next++;
+      const t0 = spec.recordLatencies === true ? clock.nowMs() : 0;
       try {
         await operation(w, n);
         ops++;
+        if (spec.recordLatencies === true) latenciesUs.push((clock.nowMs() - t0) * 1000);
       } catch (error) {
         errors++;
         firstError ??= message(error);
@@ -203,7 +210,7 @@ async function load(kv: BenchKv, clock: BenchClock, spec: Extract<PhaseSpec, { k
     }
   };
   await Promise.all(Array.from({ length: spec.outstanding }, (_, w) => worker(w)));
-  const result: PhaseResult = { ops, errors, firstError, elapsedMs: clock.nowMs() - started, latenciesUs: [] };
+  const result: PhaseResult = { ops, errors, firstError, elapsedMs: clock.nowMs() - started, latenciesUs };
   if (spec.op === 'cas') result.casFailed = casFailed;
   return result;
 }

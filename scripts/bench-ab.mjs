@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// A/B timing of two builds of kubethreads on a shared, noisy machine: the same
+// benchmark from each build's dist/, back to back in ABBA order (A B B A A B B A ...),
+// every run in a fresh process, one JSON line per run on stdout (and the load average
+// beside it), medians and ranges on stderr at the end. Used for issue 17's cost bound
+// (docs/metrics.md): is build B within 5 % of build A?
+//
+//   node scripts/bench-ab.mjs --a /path/to/old --b /path/to/new --bench kv --pairs 3 [--load-ms 5000]
+//
+// --bench kv: `bench kv` on our store alone (no etcd, no failover rows: they measure
+// elections, not code speed); --bench actor: `bench actor` with its default sizes;
+// --bench kv-get: only the populate + linearizable/serializable get phases (the row in question).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    a: { type: 'string' }, b: { type: 'string' }, bench: { type: 'string', default: 'kv' },
+    pairs: { type: 'string', default: '2' }, 'load-ms': { type: 'string', default: '5000' },
+  },
+});
+if (!values.a || !values.b) {
+  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|actor] [--pairs N] [--load-ms MS]');
+  process.exit(2);
+}
+const pairs = Number(values.pairs);
+const loadMs = Number(values['load-ms']);
+if (!Number.isInteger(pairs) || pairs < 1 || !Number.isInteger(loadMs) || loadMs < 100) {
+  console.error('--pairs must be a positive integer and --load-ms at least 100');
+  process.exit(2);
+}
+
+/** The child's program: import the build's own bench module and print its figures as one JSON line. */
+function program(dir, bench) {
+  const url = (rel) => JSON.stringify(`file://${resolve(dir, 'dist', rel)}`);
+  if (bench === 'actor') {
+    return `const { runActorBench, defaultActorBenchOptions } = await import(${url('bench/actor-messaging/run.js')});
+const { result: r } = await runActorBench(defaultActorBenchOptions);
+// The ratios divide by bare workers measured in the same run: the machine's load cancels out of them.
+console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBareWorkers: r.throughput_ratio, rttP50Us: r.rtt_p50_us, rttP50VsBareWorkers: r.rtt_p50_ratio, rttP99Us: r.rtt_p99_us, simMsgsPerS: r.sim_msgs_per_s }));`;
+  }
+  if (bench === 'kv-get') {
+    return `const { startOurs } = await import(${url('bench/kv/ours.js')});
+const side = await startOurs();
+try {
+  await side.waitHealthy(60000);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
+  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
+  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  const rate = (r) => Math.round(r.ops / (r.elapsedMs / 1000));
+  // CPU of the whole process (every thread) per operation: what the code costs, far less swayed by other load than a rate.
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  let cpu0 = cpuUs();
+  const get = await side.runPhase({ kind: 'load', op: 'get', prefix: '/g/', outstanding: 64, durationMs: ${loadMs}, valueBytes: 256, keyspace: 1000 });
+  const getCpuUs = cpuUs() - cpu0;
+  cpu0 = cpuUs();
+  const sget = await side.runPhase({ kind: 'load', op: 'serializableGet', prefix: '/g/', outstanding: 64, durationMs: ${loadMs}, valueBytes: 256, keyspace: 1000 });
+  const sgetCpuUs = cpuUs() - cpu0;
+  console.log(JSON.stringify({ getOpsPerS: rate(get), serializableGetOpsPerS: rate(sget), getCpuUsPerOp: Math.round(getCpuUs / get.ops * 10) / 10, serializableGetCpuUsPerOp: Math.round(sgetCpuUs / sget.ops * 10) / 10, errors: get.errors + sget.errors }));
+} finally { await side.close(); }`;
+  }
+  return `const { runKvBench, defaultKvBenchOptions } = await import(${url('bench/kv/run.js')});
+const { result } = await runKvBench({ ...defaultKvBenchOptions, etcd: 'never', failoverKills: 0, fastFailoverKills: 0, clientProcessesMax: 0, loadMs: ${loadMs} });
+const d = result.ours;
+console.log(JSON.stringify({ putP50Ms: d.putLatencyUs.p50 / 1000, putP99Ms: d.putLatencyUs.p99 / 1000, ...Object.fromEntries(Object.entries(d.throughputOpsPerS).map(([k, v]) => [k + 'OpsPerS', v])), watchP50Ms: d.watchFromSendUs.p50 / 1000 }));`;
+}
+
+function runOnce(label, dir) {
+  const load = loadavg()[0];
+  const started = new Date().toISOString();
+  // A file, not --eval: worker threads inherit the parent's exec arguments, and --input-type breaks their loading.
+  const scratch = mkdtempSync(join(tmpdir(), 'kubethreads-bench-ab-'));
+  const file = join(scratch, 'run.mjs');
+  writeFileSync(file, program(dir, values.bench));
+  const child = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
+  rmSync(scratch, { recursive: true, force: true });
+  const line = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (child.status !== 0 || line === undefined) {
+    console.error(`${label}: run failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
+    return undefined;
+  }
+  const figures = JSON.parse(line);
+  const record = { build: label, dir, bench: values.bench, started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
+  console.log(JSON.stringify(record));
+  return record;
+}
+
+const order = [];
+for (let p = 0; p < pairs; p++) order.push(...(p % 2 === 0 ? ['A', 'B'] : ['B', 'A']));
+const runs = { A: [], B: [] };
+for (const label of order) {
+  const r = runOnce(label, label === 'A' ? values.a : values.b);
+  if (r !== undefined) runs[label].push(r);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const keys = Object.keys(runs.A[0] ?? runs.B[0] ?? {}).filter((k) => typeof (runs.A[0] ?? runs.B[0])[k] === 'number' && !k.startsWith('loadAvg'));
+for (const k of keys) {
+  const a = runs.A.map((r) => r[k]);
+  const b = runs.B.map((r) => r[k]);
+  if (a.length === 0 || b.length === 0) continue;
+  const change = ((median(b) - median(a)) / median(a)) * 100;
+  console.error(`${k.padEnd(24)} A median ${median(a).toFixed(2)} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]  B median ${median(b).toFixed(2)} [${Math.min(...b).toFixed(2)}-${Math.max(...b).toFixed(2)}]  B vs A ${change >= 0 ? '+' : ''}${change.toFixed(1)} %`);
+}

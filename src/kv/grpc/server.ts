@@ -1,0 +1,123 @@
+/**
+ * The store's face to other processes: etcd's v3 gRPC KV service (Range,
+ * Put, DeleteRange, Txn, Compact) over any `KvClient`, on loopback. etcd
+ * clients (the `etcd3` npm package, etcdctl) then reach kubethreads' store
+ * the way they reach etcd, so a benchmark can drive both through one client
+ * across a process boundary. Watch, Lease, Cluster, Maintenance and Auth are
+ * not served: a call to them answers UNIMPLEMENTED, as gRPC does for any
+ * service a server lacks.
+ *
+ * An I/O edge: it runs in the threaded runtime only (see behaviour.ts).
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { KvError, KvUnavailableError, type KvClient } from '../client/types.js';
+import type { ResponseOp } from '../protocol.js';
+import {
+  GRPC_CODE, GrpcStatusError, deleteFromWire, headerToWire, int, putFromWire, rangeFromWire, responseToWire, txnFromWire,
+  type GrpcCode, type WireDeleteRangeRequest, type WirePutRequest, type WireRangeRequest, type WireTxnRequest,
+} from './convert.js';
+
+/** etcd3's own loader options: the wire shapes convert.ts reads. */
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+const KV_ERROR_CODES: Record<KvError['grpcCode'], GrpcCode> = {
+  OutOfRange: GRPC_CODE.outOfRange, NotFound: GRPC_CODE.notFound, FailedPrecondition: GRPC_CODE.failedPrecondition, InvalidArgument: GRPC_CODE.invalidArgument,
+};
+
+/** etcd's rpc.proto as shipped by the etcd3 package (already a dependency), so no copy of it lives here. */
+function loadKvService(): grpc.ServiceDefinition {
+  const require = createRequire(import.meta.url);
+  const protoFile = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto', 'rpc.proto');
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoFile, LOADER_OPTIONS)) as unknown as { etcdserverpb: { KV: { service: grpc.ServiceDefinition } } };
+  return pkg.etcdserverpb.KV.service;
+}
+
+/** A store error as etcd answers it: the same gRPC code and message, so clients' error handling carries over. */
+export function toGrpcStatus(error: unknown): { code: GrpcCode; details: string } {
+  if (error instanceof GrpcStatusError) return { code: error.code, details: error.message };
+  if (error instanceof KvError) return { code: KV_ERROR_CODES[error.grpcCode], details: error.message };
+  if (error instanceof KvUnavailableError) return { code: error.deadlineExceeded ? GRPC_CODE.deadlineExceeded : GRPC_CODE.unavailable, details: error.message };
+  return { code: GRPC_CODE.internal, details: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+}
+
+export interface KvGrpcServerOptions {
+  kv: KvClient;
+  /** Default 127.0.0.1: nothing off the machine reaches the store. */
+  host?: string;
+  /** 0 (default): a free port. */
+  port?: number;
+  /** Every call that failed for a reason other than the caller's input (store unavailable, internal). */
+  onCallError?(method: string, error: unknown): void;
+}
+
+export class KvGrpcServer {
+  private server: grpc.Server | undefined;
+
+  constructor(private readonly options: KvGrpcServerOptions) {}
+
+  /** Listen; resolves with the `host:port` an etcd client takes as its endpoint. */
+  async start(): Promise<{ endpoint: string; port: number }> {
+    const kv = this.options.kv;
+    const server = new grpc.Server();
+    const unary = <Req>(method: string, handle: (request: Req) => Promise<Record<string, unknown>>): grpc.handleUnaryCall<Req, Record<string, unknown>> =>
+      (call, callback) => {
+        let pending: Promise<Record<string, unknown>>;
+        try {
+          pending = handle(call.request);
+        } catch (error) {
+          pending = Promise.reject(error);
+        }
+        pending.then(
+          (response) => callback(null, response),
+          (error: unknown) => {
+            const status = toGrpcStatus(error);
+            if (status.code === GRPC_CODE.unavailable || status.code === GRPC_CODE.deadlineExceeded || status.code === GRPC_CODE.internal) this.options.onCallError?.(method, error);
+            callback({ code: status.code, details: status.details, metadata: new grpc.Metadata() }, null);
+          },
+        );
+      };
+    const apply = async (op: Parameters<typeof dispatch>[1]): Promise<Record<string, unknown>> => responseToWire(await dispatch(kv, op));
+    server.addService(loadKvService(), {
+      Range: unary<WireRangeRequest>('Range', (r) => apply(rangeFromWire(r))),
+      Put: unary<WirePutRequest>('Put', (r) => apply(putFromWire(r))),
+      DeleteRange: unary<WireDeleteRangeRequest>('DeleteRange', (r) => apply(deleteFromWire(r))),
+      Txn: unary<WireTxnRequest>('Txn', (r) => apply(txnFromWire(r))),
+      Compact: unary<{ revision?: string | number; physical?: boolean }>('Compact', async (r) => ({ header: headerToWire((await kv.compact(int(r.revision, 'revision'))).header.revision) })),
+    });
+    const host = this.options.host ?? '127.0.0.1';
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${host}:${this.options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    this.server = server;
+    return { endpoint: `${host}:${port}`, port };
+  }
+
+  /** Stop listening and end open calls at once (the store behind may already be gone). */
+  close(): void {
+    this.server?.forceShutdown();
+    this.server = undefined;
+  }
+}
+
+/** One converted request sent through the client; the answer's type matches the request's. */
+async function dispatch(kv: KvClient, op: ReturnType<typeof rangeFromWire | typeof putFromWire | typeof deleteFromWire | typeof txnFromWire>): Promise<ResponseOp> {
+  switch (op.type) {
+    case 'range': {
+      const { key, type: _type, ...rest } = op;
+      return kv.range(key, rest);
+    }
+    case 'put': {
+      const { key, value, type: _type, ...rest } = op;
+      return kv.put(key, value, rest);
+    }
+    case 'deleteRange': {
+      const { key, type: _type, ...rest } = op;
+      return kv.deleteRange(key, rest);
+    }
+    case 'txn':
+      return kv.txn({ compare: op.compare, success: op.success, failure: op.failure });
+  }
+}
