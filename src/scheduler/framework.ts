@@ -31,9 +31,27 @@ export function isSuccess(status: Status | null | undefined): boolean {
   return status === null || status === undefined || status.code === 'Success';
 }
 
+/**
+ * What a PreFilter or PreScore plugin returns when it has nothing to do for
+ * this pod (Kubernetes' framework.Skip): the framework then leaves out the
+ * plugin's Filter or Score for the whole cycle, which would only have passed
+ * every node or scored every node alike.
+ */
+export function skip(): Status {
+  return { code: 'Skip', reasons: [] };
+}
+
+export function isSkip(status: Status | null | undefined): boolean {
+  return status?.code === 'Skip';
+}
+
 /** Per-cycle scratch space: PreFilter and PreScore results read later by Filter and Score. */
 export class CycleState {
   private readonly data = new Map<string, unknown>();
+  /** Plugins whose PreFilter said Skip: their Filter is not run this cycle (Kubernetes' SkipFilterPlugins). */
+  readonly skipFilterPlugins = new Set<string>();
+  /** Plugins whose PreScore said Skip: their Score is not run this cycle (Kubernetes' SkipScorePlugins). */
+  readonly skipScorePlugins = new Set<string>();
   write(key: string, value: unknown): void {
     this.data.set(key, value);
   }
@@ -56,7 +74,7 @@ export interface Plugin {
 }
 
 export interface PreFilterPlugin extends Plugin {
-  /** Null or Success to go on; any other status makes every node fail with it. */
+  /** Null or Success to go on; Skip to go on without this plugin's Filter; any other status makes every node fail with it. */
   preFilter(state: CycleState, pod: Pod, snapshot: Snapshot): Status | null;
 }
 
@@ -98,6 +116,7 @@ export interface PostFilterPlugin extends Plugin {
 }
 
 export interface PreScorePlugin extends Plugin {
+  /** Null or Success to go on; Skip to leave this plugin's Score out of the cycle. */
   preScore(state: CycleState, pod: Pod, nodes: NodeInfo[]): Status | null;
 }
 

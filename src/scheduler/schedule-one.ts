@@ -4,7 +4,7 @@
  * records events and updates its cache.
  */
 import type { Pod } from '../api/types/index.js';
-import { CycleState, isSuccess, MAX_NODE_SCORE, NO_DISRUPTION_BUDGETS, type DisruptionBudgetCheck, type Framework, type NodeScore, type Status } from './framework.js';
+import { CycleState, isSkip, isSuccess, MAX_NODE_SCORE, NO_DISRUPTION_BUDGETS, type DisruptionBudgetCheck, type Framework, type NodeScore, type Status } from './framework.js';
 import { runFiltersWithNominatedPods } from './filter.js';
 import type { NodeInfo, Snapshot } from './types.js';
 
@@ -105,10 +105,12 @@ function selectHost(scores: NodeScore[], random: () => number): NodeScore {
 export function scoreNodes(framework: Framework, state: CycleState, pod: Pod, feasible: NodeInfo[]): NodeScore[] {
   for (const plugin of framework.preScore) {
     const status = plugin.preScore(state, pod, feasible);
-    if (!isSuccess(status) && status!.code !== 'Skip') throw new Error(`preScore plugin ${plugin.name}: ${status!.reasons.join('; ')}`);
+    if (isSkip(status)) state.skipScorePlugins.add(plugin.name);
+    else if (!isSuccess(status)) throw new Error(`preScore plugin ${plugin.name}: ${status!.reasons.join('; ')}`);
   }
   const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }));
   for (const { plugin, weight } of framework.score) {
+    if (state.skipScorePlugins.has(plugin.name)) continue;
     const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }));
     plugin.normalizeScore?.(state, pod, scores);
     for (let i = 0; i < scores.length; i++) {
@@ -129,6 +131,10 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
   for (const plugin of framework.preFilter) {
     const status = plugin.preFilter(state, pod, snapshot);
     if (isSuccess(status)) continue;
+    if (isSkip(status)) {
+      state.skipFilterPlugins.add(plugin.name);
+      continue;
+    }
     if (status!.code === 'Error') return { kind: 'error', message: `running PreFilter plugin "${plugin.name}": ${status!.reasons.join(', ')}` };
     const statuses = new Map(snapshot.nodes.map((n) => [n.name, { ...status!, plugin: plugin.name }]));
     return {

@@ -76,9 +76,31 @@ export class SchedulerCache {
   /** Assigned pods whose node the cache does not know yet. */
   private readonly orphans = new Map<string, Pod>();
 
+  /** Nodes hosting pods with affinity, and with required anti-affinity; rebuilt only after such a pod or a node came or went. */
+  private affinityViews: { withAffinity: NodeInfo[]; withRequiredAntiAffinity: NodeInfo[] } | undefined;
+
   snapshot(): Snapshot {
     this.nodesView ??= [...this.byName.values()];
-    return { nodes: this.nodesView, byName: this.byName };
+    return {
+      nodes: this.nodesView,
+      byName: this.byName,
+      havePodsWithAffinity: () => this.views().withAffinity,
+      havePodsWithRequiredAntiAffinity: () => this.views().withRequiredAntiAffinity,
+    };
+  }
+
+  // Most clusters have no pod with affinity: InterPodAffinity then looks at no node instead of every node, every cycle.
+  private views(): { withAffinity: NodeInfo[]; withRequiredAntiAffinity: NodeInfo[] } {
+    if (this.affinityViews === undefined) {
+      const withAffinity: NodeInfo[] = [];
+      const withRequiredAntiAffinity: NodeInfo[] = [];
+      for (const info of this.byName.values()) {
+        if (info.podsWithAffinity.size > 0) withAffinity.push(info);
+        if (info.podsWithRequiredAntiAffinity.size > 0) withRequiredAntiAffinity.push(info);
+      }
+      this.affinityViews = { withAffinity, withRequiredAntiAffinity };
+    }
+    return this.affinityViews;
   }
 
   upsertNode(node: Node): void {
@@ -91,6 +113,7 @@ export class SchedulerCache {
     const info = new NodeInfo(node);
     this.byName.set(name, info);
     this.nodesView = undefined;
+    this.affinityViews = undefined;
     for (const [key, pod] of this.orphans) {
       if (pod.spec?.nodeName !== name) continue;
       this.orphans.delete(key);
@@ -108,6 +131,7 @@ export class SchedulerCache {
     }
     this.byName.delete(name);
     this.nodesView = undefined;
+    this.affinityViews = undefined;
   }
 
   /** An assigned, running pod as the informer reports it (confirms an assumed pod). */
@@ -122,6 +146,7 @@ export class SchedulerCache {
     }
     info.addPod(pod);
     this.podNode.set(key, info.name);
+    if (info.podsWithAffinity.has(key)) this.affinityViews = undefined;
   }
 
   removePod(key: string): void {
@@ -130,7 +155,9 @@ export class SchedulerCache {
     const nodeName = this.podNode.get(key);
     if (nodeName === undefined) return;
     this.podNode.delete(key);
-    this.byName.get(nodeName)?.removePod(key);
+    const info = this.byName.get(nodeName);
+    if (info?.podsWithAffinity.has(key)) this.affinityViews = undefined;
+    info?.removePod(key);
   }
 
   assume(pod: Pod, nodeName: string): void {

@@ -200,6 +200,20 @@ export class NodeInfo {
 export interface Snapshot {
   nodes: NodeInfo[];
   byName: Map<string, NodeInfo>;
+  /** Nodes hosting a pod with pod affinity or anti-affinity (Kubernetes' HavePodsWithAffinityList), kept by a cache; else found from `nodes`. */
+  havePodsWithAffinity?: () => readonly NodeInfo[];
+  /** Nodes hosting a pod with required pod anti-affinity (Kubernetes' HavePodsWithRequiredAntiAffinityList), kept by a cache; else found from `nodes`. */
+  havePodsWithRequiredAntiAffinity?: () => readonly NodeInfo[];
+}
+
+/** The nodes whose pods' affinity terms can move an incoming pod's InterPodAffinity score. */
+export function nodesWithAffinityPods(snapshot: Snapshot): readonly NodeInfo[] {
+  return snapshot.havePodsWithAffinity?.() ?? snapshot.nodes.filter((n) => n.podsWithAffinity.size > 0);
+}
+
+/** The nodes whose pods' required anti-affinity can keep an incoming pod away. */
+export function nodesWithRequiredAntiAffinityPods(snapshot: Snapshot): readonly NodeInfo[] {
+  return snapshot.havePodsWithRequiredAntiAffinity?.() ?? snapshot.nodes.filter((n) => n.podsWithRequiredAntiAffinity.size > 0);
 }
 
 /** Pods that hold resources: assigned and not finished (the scheduler's cache ignores Succeeded and Failed pods). */
