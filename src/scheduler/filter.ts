@@ -10,9 +10,7 @@ import { podKey, podPriority, type NodeInfo } from './types.js';
 
 /** The first failing filter's status (naming the plugin), or null when the pod fits. Throws on a plugin Error. */
 export function runFilters(framework: Framework, state: CycleState, pod: Pod, node: NodeInfo): Status | null {
-  const skipped = state.skipFilterPlugins;
-  for (const plugin of framework.filter) {
-    if (skipped.size > 0 && skipped.has(plugin.name)) continue;
+  for (const plugin of state.filterPlugins(framework.filter)) {
     const status = plugin.filter(state, pod, node);
     if (!isSuccess(status)) {
       if (status!.code === 'Error') throw new Error(`filter plugin ${plugin.name} failed on node ${node.name}: ${status!.reasons.join('; ')}`);

@@ -52,6 +52,16 @@ export class CycleState {
   readonly skipFilterPlugins = new Set<string>();
   /** Plugins whose PreScore said Skip: their Score is not run this cycle (Kubernetes' SkipScorePlugins). */
   readonly skipScorePlugins = new Set<string>();
+  private filters: { from: readonly FilterPlugin[]; skipped: number; list: readonly FilterPlugin[] } | undefined;
+
+  /** The framework's Filter plugins less those skipped, worked out once per cycle rather than once per node. */
+  filterPlugins(all: readonly FilterPlugin[]): readonly FilterPlugin[] {
+    const f = this.filters;
+    if (f !== undefined && f.from === all && f.skipped === this.skipFilterPlugins.size) return f.list;
+    const list = this.skipFilterPlugins.size === 0 ? all : all.filter((p) => !this.skipFilterPlugins.has(p.name));
+    this.filters = { from: all, skipped: this.skipFilterPlugins.size, list };
+    return list;
+  }
   write(key: string, value: unknown): void {
     this.data.set(key, value);
   }
