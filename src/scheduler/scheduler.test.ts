@@ -4,7 +4,7 @@ import type { Node, Pod } from '../api/types/index.js';
 import { VirtualClock } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { FakeApi } from '../client/testing/fake-api.js';
-import { Scheduler, SchedulerCache, type Binder, type Preemptor } from './scheduler.js';
+import { LEADERSHIP_POLL_MS, Scheduler, SchedulerCache, type Binder, type Preemptor } from './scheduler.js';
 import { makeNode, makePod } from './testing.js';
 
 /** Victims leave this long after their deletion (their grace period, here short). */
@@ -160,6 +160,21 @@ describe('scheduler run loop', () => {
     setLeader(true);
     await clock.advance(20_000);
     assert.equal(nodeOf('p'), 'n1');
+    await scheduler.stop();
+  });
+
+  test('a leadership gap parks no pod in backoff: once leading again, the waiting pods are bound within the leadership poll, unattempted', async () => {
+    const { clock, api, nodeOf, scheduler, setLeader } = setup();
+    api.createNow('nodes', makeNode('n1'));
+    await clock.advance(1_000);
+    setLeader(false);
+    for (const name of ['a', 'b', 'c']) api.createNow('pods', makePod(name));
+    await clock.advance(30_000);
+    assert.deepEqual(['a', 'b', 'c'].map(nodeOf), [undefined, undefined, undefined], 'nothing bound while not leading');
+    assert.equal(scheduler.queue.counts().active, 3, 'the pods wait in the active queue, not in backoff');
+    setLeader(true);
+    await clock.advance(LEADERSHIP_POLL_MS + 50);
+    assert.deepEqual(['a', 'b', 'c'].map(nodeOf), ['n1', 'n1', 'n1']);
     await scheduler.stop();
   });
 });

@@ -177,6 +177,8 @@ export class SchedulerCache {
 
 /** client-go polls informers' hasSynced every 100 ms. */
 export const CACHE_SYNC_POLL_MS = 100;
+/** How often a standby looks again whether it leads (its elector retries far less often: 2 s, 200 ms in the fast profile). */
+export const LEADERSHIP_POLL_MS = 100;
 
 export class Scheduler {
   readonly cache = new SchedulerCache();
@@ -280,9 +282,28 @@ export class Scheduler {
     });
   }
 
+  private leading(): boolean {
+    return this.options.isLeader?.() ?? true;
+  }
+
+  /** As kube-scheduler, whose scheduling loop runs only while it leads: a standby's queue fills from its informers and is not popped. */
+  private waitUntilLeading(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.running || this.leading()) resolve();
+        else this.options.clock.timer(`scheduler/${this.schedulerName}/leading`, LEADERSHIP_POLL_MS, check);
+      };
+      check();
+    });
+  }
+
   private async run(): Promise<void> {
     await this.waitForCacheSync();
     while (this.running) {
+      if (!this.leading()) {
+        await this.waitUntilLeading();
+        continue;
+      }
       const info = await this.queue.pop();
       if (info === undefined) return;
       this.scheduleCycle(info);
@@ -291,10 +312,9 @@ export class Scheduler {
 
   /** One cycle; the bind it starts runs on while the next cycle begins, as in Kubernetes. */
   scheduleCycle(info: QueuedPodInfo): void {
-    const isLeader = this.options.isLeader ?? (() => true);
-    if (!isLeader()) {
-      // A standby keeps its queue warm but acts on nothing; the pod waits for the next attempt.
-      this.queue.addUnschedulable(info, undefined);
+    if (!this.leading()) {
+      // Leadership ended while the pod was being popped: it waits, unattempted, for the next leader's cycle.
+      this.queue.requeue(info);
       return;
     }
     let current = this.options.podInformer.store.get(info.key) ?? info.pod;
