@@ -22,6 +22,8 @@ export interface SchedulerRunResult {
   podsScheduled: number;
   /** From the first pod create to the last pod bound. */
   wallMs: number;
+  /** From the first pod create to the last create acknowledged: when this is close to wallMs, creates, not binds, set the pace. */
+  createdMs: number;
   /** Create request sent -> pod seen bound, unclamped. */
   latenciesMs: number[];
   /** Samples that cannot be right (bound before its create was sent, or never seen bound): counted, not clamped or dropped silently. */
@@ -118,7 +120,7 @@ export const schedulerBenchDriver = defineBehaviour<SchedulerDriverMsg, null>(im
       deploymentBoundMs = ctx.now() - d0;
     }
     watch.stop();
-    return { podsScheduled: createdAt.size, wallMs, latenciesMs, oddSamples, deploymentBoundMs };
+    return { podsScheduled: createdAt.size, wallMs, createdMs, latenciesMs, oddSamples, deploymentBoundMs };
   }
 
   return {

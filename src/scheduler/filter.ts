@@ -10,7 +10,7 @@ import { podKey, podPriority, type NodeInfo } from './types.js';
 
 /** The first failing filter's status (naming the plugin), or null when the pod fits. Throws on a plugin Error. */
 export function runFilters(framework: Framework, state: CycleState, pod: Pod, node: NodeInfo): Status | null {
-  for (const plugin of framework.filter) {
+  for (const plugin of state.filterPlugins(framework.filter)) {
     const status = plugin.filter(state, pod, node);
     if (!isSuccess(status)) {
       if (status!.code === 'Error') throw new Error(`filter plugin ${plugin.name} failed on node ${node.name}: ${status!.reasons.join('; ')}`);
@@ -26,6 +26,8 @@ export function runFilters(framework: Framework, state: CycleState, pod: Pod, no
  * come, and affinity to it must not be relied on).
  */
 export function runFiltersWithNominatedPods(framework: Framework, state: CycleState, pod: Pod, node: NodeInfo, nominated: readonly Pod[]): Status | null {
+  // The common case, checked before any per-node work: nothing nominated here.
+  if (nominated.length === 0) return runFilters(framework, state, pod, node);
   const key = podKey(pod);
   const priority = podPriority(pod);
   const holding = nominated.filter((p) => podKey(p) !== key && podPriority(p) >= priority && !node.pods.has(podKey(p)));

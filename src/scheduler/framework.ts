@@ -31,9 +31,37 @@ export function isSuccess(status: Status | null | undefined): boolean {
   return status === null || status === undefined || status.code === 'Success';
 }
 
+/**
+ * What a PreFilter or PreScore plugin returns when it has nothing to do for
+ * this pod (Kubernetes' framework.Skip): the framework then leaves out the
+ * plugin's Filter or Score for the whole cycle, which would only have passed
+ * every node or scored every node alike.
+ */
+export function skip(): Status {
+  return { code: 'Skip', reasons: [] };
+}
+
+export function isSkip(status: Status | null | undefined): boolean {
+  return status?.code === 'Skip';
+}
+
 /** Per-cycle scratch space: PreFilter and PreScore results read later by Filter and Score. */
 export class CycleState {
   private readonly data = new Map<string, unknown>();
+  /** Plugins whose PreFilter said Skip: their Filter is not run this cycle (Kubernetes' SkipFilterPlugins). */
+  readonly skipFilterPlugins = new Set<string>();
+  /** Plugins whose PreScore said Skip: their Score is not run this cycle (Kubernetes' SkipScorePlugins). */
+  readonly skipScorePlugins = new Set<string>();
+  private filters: { from: readonly FilterPlugin[]; skipped: number; list: readonly FilterPlugin[] } | undefined;
+
+  /** The framework's Filter plugins less those skipped, worked out once per cycle rather than once per node. */
+  filterPlugins(all: readonly FilterPlugin[]): readonly FilterPlugin[] {
+    const f = this.filters;
+    if (f !== undefined && f.from === all && f.skipped === this.skipFilterPlugins.size) return f.list;
+    const list = this.skipFilterPlugins.size === 0 ? all : all.filter((p) => !this.skipFilterPlugins.has(p.name));
+    this.filters = { from: all, skipped: this.skipFilterPlugins.size, list };
+    return list;
+  }
   write(key: string, value: unknown): void {
     this.data.set(key, value);
   }
@@ -56,7 +84,7 @@ export interface Plugin {
 }
 
 export interface PreFilterPlugin extends Plugin {
-  /** Null or Success to go on; any other status makes every node fail with it. */
+  /** Null or Success to go on; Skip to go on without this plugin's Filter; any other status makes every node fail with it. */
   preFilter(state: CycleState, pod: Pod, snapshot: Snapshot): Status | null;
 }
 
@@ -98,6 +126,7 @@ export interface PostFilterPlugin extends Plugin {
 }
 
 export interface PreScorePlugin extends Plugin {
+  /** Null or Success to go on; Skip to leave this plugin's Score out of the cycle. */
   preScore(state: CycleState, pod: Pod, nodes: NodeInfo[]): Status | null;
 }
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quantityMilliValue, quantityValue } from './quantity.js';
+import { QUANTITY_MEMO_ENTRIES_MAX, quantityMilliValue, quantityValue } from './quantity.js';
 
 describe('quantities', () => {
   const cases: [string, 'value' | 'milli', number][] = [
@@ -32,5 +32,18 @@ describe('quantities', () => {
   });
   test('malformed quantities are refused with the Kubernetes message', () => {
     for (const bad of ['', 'abc', '1Gb', '1.2.3', '--1', '1 Gi']) assert.throws(() => quantityValue(bad), /quantities must match/);
+  });
+});
+
+describe('quantities read again', () => {
+  test('a remembered quantity gives the value it gave first, also after the memo filled up and started over', () => {
+    assert.equal(quantityMilliValue('100m'), 100);
+    assert.equal(quantityValue('64Mi'), 67_108_864);
+    for (let i = 1; i <= QUANTITY_MEMO_ENTRIES_MAX + 10; i++) assert.equal(quantityValue(`${i}Ki`), i * 1024);
+    assert.equal(quantityMilliValue('100m'), 100);
+    assert.equal(quantityValue('64Mi'), 67_108_864);
+    assert.equal(quantityValue('1Ki'), 1024);
+    assert.throws(() => quantityValue('12 apples'), /quantities must match/, 'a bad quantity is refused every time, never remembered');
+    assert.throws(() => quantityValue('12 apples'), /quantities must match/);
   });
 });

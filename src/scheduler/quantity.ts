@@ -45,16 +45,40 @@ function toSafeNumber(value: bigint, text: string): number {
   return n;
 }
 
+/**
+ * Parsed values by text. A cluster uses a handful of distinct quantities
+ * (`100m`, `64Mi`, `110`) in every pod and node, and every informer event
+ * brings them as fresh strings; parsing them with bigints each time was a
+ * tenth of the scheduler's per-pod work. Bounded: cleared when full.
+ */
+const VALUES = new Map<string, number>();
+const MILLI_VALUES = new Map<string, number>();
+/** Distinct quantities remembered per kind before the memo starts over. */
+export const QUANTITY_MEMO_ENTRIES_MAX = 4_096;
+
+function memoized(memo: Map<string, number>, text: string, compute: (text: string) => number): number {
+  const known = memo.get(text);
+  if (known !== undefined) return known;
+  const value = compute(text);
+  if (memo.size >= QUANTITY_MEMO_ENTRIES_MAX) memo.clear();
+  memo.set(text, value);
+  return value;
+}
+
 /** The value in whole units, rounded up (memory in bytes, pods in pods). */
 export function quantityValue(text: string | number): number {
-  const q = parseExact(String(text));
-  return toSafeNumber(ceilDiv(q.numerator, q.denominator), String(text));
+  return memoized(VALUES, String(text), (t) => {
+    const q = parseExact(t);
+    return toSafeNumber(ceilDiv(q.numerator, q.denominator), t);
+  });
 }
 
 /** The value in thousandths, rounded up (cpu in millicores). */
 export function quantityMilliValue(text: string | number): number {
-  const q = parseExact(String(text));
-  return toSafeNumber(ceilDiv(q.numerator * 1000n, q.denominator), String(text));
+  return memoized(MILLI_VALUES, String(text), (t) => {
+    const q = parseExact(t);
+    return toSafeNumber(ceilDiv(q.numerator * 1000n, q.denominator), t);
+  });
 }
 
 export function isValidQuantity(text: string): boolean {

@@ -203,6 +203,17 @@ export class SchedulingQueue {
     }
   }
 
+  /**
+   * A popped pod whose cycle did not run (this replica stopped leading in
+   * between): back to the active queue as it was, the attempt not counted,
+   * so a leadership gap never turns into backoff.
+   */
+  requeue(info: QueuedPodInfo): void {
+    if (!this.isAt(info, 'inFlight')) return; // deleted meanwhile
+    info.attempts--;
+    this.toActive(info);
+  }
+
   /** The pod was bound (or given up on): it leaves the queue. */
   done(key: string): void {
     const entry = this.place.get(key);

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Pod } from '../api/types/index.js';
 import { VirtualClock } from '../client/clock.js';
-import { buildFramework, CycleState, type ScorePlugin } from './framework.js';
+import { buildFramework, CycleState, isSkip, skip, type ScorePlugin } from './framework.js';
 import { buildProfile } from './profile.js';
 import { nodeResourcesFit } from './plugins/node-resources.js';
 import { fitErrorMessage, numFeasibleNodesToFind, scheduledMessage, scheduleOne, type ScheduleResult } from './schedule-one.js';
@@ -258,5 +258,71 @@ describe('scheduleOne: large clusters', () => {
     assert.equal(first.kind, 'scheduled');
     assert.equal((first as { evaluatedNodes: number }).evaluatedNodes, 420);
     assert.equal((first as { nextStartNodeIndex: number }).nextStartNodeIndex, 420);
+  });
+});
+
+describe('scheduleOne: Skip from PreFilter and PreScore, as Kubernetes\' framework', () => {
+  /** A plugin that says Skip (or not) and counts what the framework then asks of it. */
+  function counting(name: string, skipPreFilter: boolean, skipPreScore: boolean) {
+    const calls = { filter: 0, score: 0 };
+    const plugin = {
+      name,
+      preFilter: () => (skipPreFilter ? skip() : null),
+      filter: () => {
+        calls.filter++;
+        return null;
+      },
+      preScore: () => (skipPreScore ? skip() : null),
+      score: () => {
+        calls.score++;
+        return 50;
+      },
+    };
+    return { plugin, calls };
+  }
+
+  test('a PreFilter Skip leaves that plugin\'s Filter out of the cycle, a PreScore Skip its Score; the others still run on every node', () => {
+    const skipping = counting('Skipping', true, true);
+    const running = counting('Running', false, false);
+    const framework = buildFramework([skipping.plugin, running.plugin], { Skipping: 1, Running: 1 });
+    const nodes = [makeNode('a'), makeNode('b'), makeNode('c')];
+    const result = scheduleOne(makePod('p'), buildSnapshot(nodes, []), framework, { random: () => 0 });
+    assert.equal(result.kind, 'scheduled');
+    assert.deepEqual(skipping.calls, { filter: 0, score: 0 });
+    assert.deepEqual(running.calls, { filter: 3, score: 3 });
+    assert.equal((result as { score: number }).score, 50, 'the skipped plugin adds nothing to the total');
+  });
+
+  test('the default plugins skip what a plain pod does not use, and only that', () => {
+    const snapshot = buildSnapshot([makeNode('a', { labels: { zone: 'z1' } })], []);
+    const plain = makePod('p');
+    const skipped = (pod: Pod, point: 'preFilter' | 'preScore'): string[] => {
+      const state = new CycleState();
+      const names: string[] = [];
+      for (const plugin of WITHOUT_PREEMPTION.preFilter) if (isSkip(plugin.preFilter(state, pod, snapshot)) && point === 'preFilter') names.push(plugin.name);
+      if (point === 'preScore') for (const plugin of WITHOUT_PREEMPTION.preScore) if (isSkip(plugin.preScore(state, pod, snapshot.nodes))) names.push(plugin.name);
+      return names.sort();
+    };
+    assert.deepEqual(skipped(plain, 'preFilter'), ['InterPodAffinity', 'NodeAffinity', 'PodTopologySpread']);
+    assert.deepEqual(skipped(plain, 'preScore'), ['InterPodAffinity', 'NodeAffinity', 'PodTopologySpread']);
+    const selective = makePod('s', {
+      nodeSelector: { zone: 'z1' },
+      affinity: {
+        nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'zone', operator: 'Exists' }] } }] },
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'x' } }, topologyKey: 'zone' }] },
+      },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'x' } } }],
+    });
+    assert.deepEqual(skipped(selective, 'preFilter'), [], 'a nodeSelector, required anti-affinity and a DoNotSchedule constraint each need their Filter');
+    assert.ok(!skipped(selective, 'preScore').includes('NodeAffinity'), 'a preferred node term needs NodeAffinity\'s Score');
+  });
+
+  test('an existing pod\'s required anti-affinity keeps InterPodAffinity\'s Filter for a plain pod it selects', () => {
+    const ZONE = 'topology.kubernetes.io/zone';
+    const nodes = [makeNode('a', { labels: { [ZONE]: 'a' } }), makeNode('b', { labels: { [ZONE]: 'b' } })];
+    const loner = makePod('loner', { nodeName: 'a', affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'web' } }, topologyKey: ZONE }] } } });
+    const web = makePod('web', { labels: { app: 'web' } });
+    for (let seed = 1; seed <= 8; seed++) assert.equal(nodeOf(schedule(web, nodes, [loner], WITHOUT_PREEMPTION, seed)), 'b', 'never into the loner\'s zone');
+    assert.equal(nodeOf(schedule(makePod('other', { labels: { app: 'db' } }), [nodes[0]!], [loner])), 'a', 'a pod the term does not select may join it');
   });
 });

@@ -4,7 +4,7 @@
  * records events and updates its cache.
  */
 import type { Pod } from '../api/types/index.js';
-import { CycleState, isSuccess, MAX_NODE_SCORE, NO_DISRUPTION_BUDGETS, type DisruptionBudgetCheck, type Framework, type NodeScore, type Status } from './framework.js';
+import { CycleState, isSkip, isSuccess, MAX_NODE_SCORE, NO_DISRUPTION_BUDGETS, type DisruptionBudgetCheck, type Framework, type NodeScore, type ScorePlugin, type Status } from './framework.js';
 import { runFiltersWithNominatedPods } from './filter.js';
 import type { NodeInfo, Snapshot } from './types.js';
 
@@ -101,21 +101,29 @@ function selectHost(scores: NodeScore[], random: () => number): NodeScore {
   return best;
 }
 
+function checkedScore(plugin: ScorePlugin, nodeName: string, score: number): number {
+  if (!(score >= 0 && score <= MAX_NODE_SCORE) || !Number.isInteger(score)) throw new Error(`score plugin ${plugin.name} gave node ${nodeName} ${score}, outside 0..${MAX_NODE_SCORE}`);
+  return score;
+}
+
 /** Run the Score plugins over the feasible nodes: raw, normalized, range-checked, weighted, summed. */
 export function scoreNodes(framework: Framework, state: CycleState, pod: Pod, feasible: NodeInfo[]): NodeScore[] {
   for (const plugin of framework.preScore) {
     const status = plugin.preScore(state, pod, feasible);
-    if (!isSuccess(status) && status!.code !== 'Skip') throw new Error(`preScore plugin ${plugin.name}: ${status!.reasons.join('; ')}`);
+    if (isSkip(status)) state.skipScorePlugins.add(plugin.name);
+    else if (!isSuccess(status)) throw new Error(`preScore plugin ${plugin.name}: ${status!.reasons.join('; ')}`);
   }
   const totals: NodeScore[] = feasible.map((n) => ({ name: n.name, score: 0 }));
   for (const { plugin, weight } of framework.score) {
-    const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }));
-    plugin.normalizeScore?.(state, pod, scores);
-    for (let i = 0; i < scores.length; i++) {
-      const s = scores[i]!.score;
-      if (!(s >= 0 && s <= MAX_NODE_SCORE) || !Number.isInteger(s)) throw new Error(`score plugin ${plugin.name} gave node ${scores[i]!.name} ${s}, outside 0..${MAX_NODE_SCORE}`);
-      totals[i]!.score += s * weight;
+    if (state.skipScorePlugins.has(plugin.name)) continue;
+    if (plugin.normalizeScore === undefined) {
+      // Nothing to normalize: add each score as it comes, with no list per plugin (hundreds of nodes, every cycle).
+      for (let i = 0; i < feasible.length; i++) totals[i]!.score += checkedScore(plugin, feasible[i]!.name, plugin.score(state, pod, feasible[i]!)) * weight;
+      continue;
     }
+    const scores: NodeScore[] = feasible.map((n) => ({ name: n.name, score: plugin.score(state, pod, n) }));
+    plugin.normalizeScore(state, pod, scores);
+    for (let i = 0; i < scores.length; i++) totals[i]!.score += checkedScore(plugin, scores[i]!.name, scores[i]!.score) * weight;
   }
   return totals;
 }
@@ -129,6 +137,10 @@ export function scheduleOne(pod: Pod, snapshot: Snapshot, framework: Framework, 
   for (const plugin of framework.preFilter) {
     const status = plugin.preFilter(state, pod, snapshot);
     if (isSuccess(status)) continue;
+    if (isSkip(status)) {
+      state.skipFilterPlugins.add(plugin.name);
+      continue;
+    }
     if (status!.code === 'Error') return { kind: 'error', message: `running PreFilter plugin "${plugin.name}": ${status!.reasons.join(', ')}` };
     const statuses = new Map(snapshot.nodes.map((n) => [n.name, { ...status!, plugin: plugin.name }]));
     return {

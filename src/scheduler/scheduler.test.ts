@@ -4,7 +4,7 @@ import type { Node, Pod } from '../api/types/index.js';
 import { VirtualClock } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { FakeApi } from '../client/testing/fake-api.js';
-import { Scheduler, type Binder, type Preemptor } from './scheduler.js';
+import { LEADERSHIP_POLL_MS, Scheduler, SchedulerCache, type Binder, type Preemptor } from './scheduler.js';
 import { makeNode, makePod } from './testing.js';
 
 /** Victims leave this long after their deletion (their grace period, here short). */
@@ -161,5 +161,47 @@ describe('scheduler run loop', () => {
     await clock.advance(20_000);
     assert.equal(nodeOf('p'), 'n1');
     await scheduler.stop();
+  });
+
+  test('a leadership gap parks no pod in backoff: once leading again, the waiting pods are bound within the leadership poll, unattempted', async () => {
+    const { clock, api, nodeOf, scheduler, setLeader } = setup();
+    api.createNow('nodes', makeNode('n1'));
+    await clock.advance(1_000);
+    setLeader(false);
+    for (const name of ['a', 'b', 'c']) api.createNow('pods', makePod(name));
+    await clock.advance(30_000);
+    assert.deepEqual(['a', 'b', 'c'].map(nodeOf), [undefined, undefined, undefined], 'nothing bound while not leading');
+    assert.equal(scheduler.queue.counts().active, 3, 'the pods wait in the active queue, not in backoff');
+    setLeader(true);
+    await clock.advance(LEADERSHIP_POLL_MS + 50);
+    assert.deepEqual(['a', 'b', 'c'].map(nodeOf), ['n1', 'n1', 'n1']);
+    await scheduler.stop();
+  });
+});
+
+describe('SchedulerCache: the nodes InterPodAffinity must read', () => {
+  test('lists exactly the nodes with pods that have (required anti-)affinity, as pods and nodes come and go', () => {
+    const cache = new SchedulerCache();
+    for (const name of ['n1', 'n2', 'n3']) cache.upsertNode(makeNode(name));
+    const names = () => {
+      const snapshot = cache.snapshot();
+      return { affinity: snapshot.havePodsWithAffinity!().map((n) => n.name), antiAffinity: snapshot.havePodsWithRequiredAntiAffinity!().map((n) => n.name) };
+    };
+    cache.upsertPod(makePod('plain', { nodeName: 'n1' }));
+    assert.deepEqual(names(), { affinity: [], antiAffinity: [] }, 'pods without affinity put no node on the lists');
+    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'x' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+    const preferred = { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { labelSelector: { matchLabels: { app: 'x' } }, topologyKey: 'kubernetes.io/hostname' } }] } };
+    cache.upsertPod(makePod('anti', { nodeName: 'n2', affinity: anti }));
+    cache.assume(makePod('soft', { affinity: preferred }), 'n3');
+    assert.deepEqual(names(), { affinity: ['n2', 'n3'], antiAffinity: ['n2'] }, 'an assumed pod counts at once');
+    cache.forget('default/soft');
+    cache.removePod('default/anti');
+    assert.deepEqual(names(), { affinity: [], antiAffinity: [] });
+    cache.upsertPod(makePod('early', { nodeName: 'n4', affinity: anti }));
+    assert.deepEqual(names(), { affinity: [], antiAffinity: [] }, 'a pod on an unknown node waits');
+    cache.upsertNode(makeNode('n4'));
+    assert.deepEqual(names(), { affinity: ['n4'], antiAffinity: ['n4'] }, 'and counts when its node arrives');
+    cache.deleteNode('n4');
+    assert.deepEqual(names(), { affinity: [], antiAffinity: [] });
   });
 });

@@ -76,9 +76,31 @@ export class SchedulerCache {
   /** Assigned pods whose node the cache does not know yet. */
   private readonly orphans = new Map<string, Pod>();
 
+  /** Nodes hosting pods with affinity, and with required anti-affinity; rebuilt only after such a pod or a node came or went. */
+  private affinityViews: { withAffinity: NodeInfo[]; withRequiredAntiAffinity: NodeInfo[] } | undefined;
+
   snapshot(): Snapshot {
     this.nodesView ??= [...this.byName.values()];
-    return { nodes: this.nodesView, byName: this.byName };
+    return {
+      nodes: this.nodesView,
+      byName: this.byName,
+      havePodsWithAffinity: () => this.views().withAffinity,
+      havePodsWithRequiredAntiAffinity: () => this.views().withRequiredAntiAffinity,
+    };
+  }
+
+  // Most clusters have no pod with affinity: InterPodAffinity then looks at no node instead of every node, every cycle.
+  private views(): { withAffinity: NodeInfo[]; withRequiredAntiAffinity: NodeInfo[] } {
+    if (this.affinityViews === undefined) {
+      const withAffinity: NodeInfo[] = [];
+      const withRequiredAntiAffinity: NodeInfo[] = [];
+      for (const info of this.byName.values()) {
+        if (info.podsWithAffinity.size > 0) withAffinity.push(info);
+        if (info.podsWithRequiredAntiAffinity.size > 0) withRequiredAntiAffinity.push(info);
+      }
+      this.affinityViews = { withAffinity, withRequiredAntiAffinity };
+    }
+    return this.affinityViews;
   }
 
   upsertNode(node: Node): void {
@@ -91,6 +113,7 @@ export class SchedulerCache {
     const info = new NodeInfo(node);
     this.byName.set(name, info);
     this.nodesView = undefined;
+    this.affinityViews = undefined;
     for (const [key, pod] of this.orphans) {
       if (pod.spec?.nodeName !== name) continue;
       this.orphans.delete(key);
@@ -108,6 +131,7 @@ export class SchedulerCache {
     }
     this.byName.delete(name);
     this.nodesView = undefined;
+    this.affinityViews = undefined;
   }
 
   /** An assigned, running pod as the informer reports it (confirms an assumed pod). */
@@ -122,6 +146,7 @@ export class SchedulerCache {
     }
     info.addPod(pod);
     this.podNode.set(key, info.name);
+    if (info.podsWithAffinity.has(key)) this.affinityViews = undefined;
   }
 
   removePod(key: string): void {
@@ -130,7 +155,9 @@ export class SchedulerCache {
     const nodeName = this.podNode.get(key);
     if (nodeName === undefined) return;
     this.podNode.delete(key);
-    this.byName.get(nodeName)?.removePod(key);
+    const info = this.byName.get(nodeName);
+    if (info?.podsWithAffinity.has(key)) this.affinityViews = undefined;
+    info?.removePod(key);
   }
 
   assume(pod: Pod, nodeName: string): void {
@@ -150,6 +177,8 @@ export class SchedulerCache {
 
 /** client-go polls informers' hasSynced every 100 ms. */
 export const CACHE_SYNC_POLL_MS = 100;
+/** How often a standby looks again whether it leads (its elector retries far less often: 2 s, 200 ms in the fast profile). */
+export const LEADERSHIP_POLL_MS = 100;
 
 export class Scheduler {
   readonly cache = new SchedulerCache();
@@ -253,9 +282,28 @@ export class Scheduler {
     });
   }
 
+  private leading(): boolean {
+    return this.options.isLeader?.() ?? true;
+  }
+
+  /** As kube-scheduler, whose scheduling loop runs only while it leads: a standby's queue fills from its informers and is not popped. */
+  private waitUntilLeading(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.running || this.leading()) resolve();
+        else this.options.clock.timer(`scheduler/${this.schedulerName}/leading`, LEADERSHIP_POLL_MS, check);
+      };
+      check();
+    });
+  }
+
   private async run(): Promise<void> {
     await this.waitForCacheSync();
     while (this.running) {
+      if (!this.leading()) {
+        await this.waitUntilLeading();
+        continue;
+      }
       const info = await this.queue.pop();
       if (info === undefined) return;
       this.scheduleCycle(info);
@@ -264,10 +312,9 @@ export class Scheduler {
 
   /** One cycle; the bind it starts runs on while the next cycle begins, as in Kubernetes. */
   scheduleCycle(info: QueuedPodInfo): void {
-    const isLeader = this.options.isLeader ?? (() => true);
-    if (!isLeader()) {
-      // A standby keeps its queue warm but acts on nothing; the pod waits for the next attempt.
-      this.queue.addUnschedulable(info, undefined);
+    if (!this.leading()) {
+      // Leadership ended while the pod was being popped: it waits, unattempted, for the next leader's cycle.
+      this.queue.requeue(info);
       return;
     }
     let current = this.options.podInformer.store.get(info.key) ?? info.pod;

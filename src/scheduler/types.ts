@@ -103,6 +103,22 @@ function containerRequests(requests: ResourceList | undefined, nonZero: boolean)
  * before the others), plus nothing for overhead (no RuntimeClass here).
  */
 export function podRequests(pod: Pod, nonZero = false): Resources {
+  const containers = pod.spec?.containers;
+  // Parsed once per containers list: an informer's objects are read-only, and the copy the cache assumes on a node shares the list.
+  const cacheable = containers !== undefined && (pod.spec?.initContainers?.length ?? 0) === 0;
+  if (cacheable) {
+    const cached = (nonZero ? NON_ZERO_REQUESTS : REQUESTS).get(containers);
+    if (cached !== undefined) return { ...cached };
+  }
+  const sum = sumRequests(pod, nonZero);
+  if (cacheable) (nonZero ? NON_ZERO_REQUESTS : REQUESTS).set(containers, { ...sum });
+  return sum;
+}
+
+const REQUESTS = new WeakMap<object, Resources>();
+const NON_ZERO_REQUESTS = new WeakMap<object, Resources>();
+
+function sumRequests(pod: Pod, nonZero: boolean): Resources {
   const sum: Resources = { milliCpu: 0, memoryBytes: 0 };
   for (const c of pod.spec?.containers ?? []) {
     const r = containerRequests(c.resources?.requests, nonZero);
@@ -200,6 +216,20 @@ export class NodeInfo {
 export interface Snapshot {
   nodes: NodeInfo[];
   byName: Map<string, NodeInfo>;
+  /** Nodes hosting a pod with pod affinity or anti-affinity (Kubernetes' HavePodsWithAffinityList), kept by a cache; else found from `nodes`. */
+  havePodsWithAffinity?: () => readonly NodeInfo[];
+  /** Nodes hosting a pod with required pod anti-affinity (Kubernetes' HavePodsWithRequiredAntiAffinityList), kept by a cache; else found from `nodes`. */
+  havePodsWithRequiredAntiAffinity?: () => readonly NodeInfo[];
+}
+
+/** The nodes whose pods' affinity terms can move an incoming pod's InterPodAffinity score. */
+export function nodesWithAffinityPods(snapshot: Snapshot): readonly NodeInfo[] {
+  return snapshot.havePodsWithAffinity?.() ?? snapshot.nodes.filter((n) => n.podsWithAffinity.size > 0);
+}
+
+/** The nodes whose pods' required anti-affinity can keep an incoming pod away. */
+export function nodesWithRequiredAntiAffinityPods(snapshot: Snapshot): readonly NodeInfo[] {
+  return snapshot.havePodsWithRequiredAntiAffinity?.() ?? snapshot.nodes.filter((n) => n.podsWithRequiredAntiAffinity.size > 0);
 }
 
 /** Pods that hold resources: assigned and not finished (the scheduler's cache ignores Succeeded and Failed pods). */

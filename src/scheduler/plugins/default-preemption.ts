@@ -13,7 +13,7 @@
  * victims, the latest start of the most important victims, the first found.
  */
 import type { Pod } from '../../api/types/index.js';
-import { CycleState, isSuccess, type Framework, type PostFilterContext, type PostFilterPlugin, type PostFilterResult, type Status } from '../framework.js';
+import { CycleState, isSkip, isSuccess, type Framework, type PostFilterContext, type PostFilterPlugin, type PostFilterResult, type Status } from '../framework.js';
 import { runFiltersWithNominatedPods } from '../filter.js';
 import { podKey, podPriority, type NodeInfo, type Snapshot } from '../types.js';
 
@@ -97,7 +97,8 @@ function fits(framework: Framework, pod: Pod, snapshot: Snapshot, copy: NodeInfo
   const state = new CycleState();
   for (const plugin of framework.preFilter) {
     const status = plugin.preFilter(state, pod, view);
-    if (!isSuccess(status)) return { ...status!, plugin: plugin.name };
+    if (isSkip(status)) state.skipFilterPlugins.add(plugin.name);
+    else if (!isSuccess(status)) return { ...status!, plugin: plugin.name };
   }
   return runFiltersWithNominatedPods(framework, state, pod, copy, nominated);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Node, Pod } from '../../api/types/index.js';
-import { CycleState, type NodeScore } from '../framework.js';
+import { CycleState, isSkip, isSuccess, type NodeScore } from '../framework.js';
 import { buildProfile } from '../profile.js';
 import { scheduleOne } from '../schedule-one.js';
 import { makeNode, makePod } from '../testing.js';
@@ -18,12 +18,13 @@ function term(app: string, weight: number) {
   return { weight, podAffinityTerm: { labelSelector: { matchLabels: { app } }, topologyKey: ZONE } };
 }
 
-/** Normalized InterPodAffinity scores alone, by node. */
+/** Normalized InterPodAffinity scores alone, by node; a PreScore Skip leaves the plugin out, which is every node 0. */
 function scores(pod: Pod, nodeList: Node[], pods: Pod[]): Record<string, number> {
   const snapshot = buildSnapshot(nodeList, pods);
   const state = new CycleState();
-  assert.equal(interPodAffinity.preFilter(state, pod, snapshot), null);
-  interPodAffinity.preScore(state, pod, snapshot.nodes);
+  const preFilter = interPodAffinity.preFilter(state, pod, snapshot);
+  assert.ok(isSuccess(preFilter) || isSkip(preFilter), 'PreFilter lets the pod through');
+  if (isSkip(interPodAffinity.preScore(state, pod, snapshot.nodes))) return Object.fromEntries(snapshot.nodes.map((n) => [n.name, 0]));
   const list: NodeScore[] = snapshot.nodes.map((n) => ({ name: n.name, score: interPodAffinity.score(state, pod, n) }));
   interPodAffinity.normalizeScore!(state, pod, list);
   return Object.fromEntries(list.map((s) => [s.name, s.score]));

@@ -19,8 +19,8 @@
  */
 import type { Pod } from '../../api/types/index.js';
 import { matchesLabels, selectorFromObject, type Selector } from '../../api/selectors.js';
-import { MAX_NODE_SCORE, unresolvable, unschedulable, type CycleState, type FilterPlugin, type NodeScore, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
-import { affinityOf, type NodeInfo, type PodAffinityTerm, type Snapshot, type WeightedPodAffinityTerm } from '../types.js';
+import { MAX_NODE_SCORE, skip, unresolvable, unschedulable, type CycleState, type FilterPlugin, type NodeScore, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
+import { affinityOf, nodesWithAffinityPods, nodesWithRequiredAntiAffinityPods, type NodeInfo, type PodAffinityTerm, type Snapshot, type WeightedPodAffinityTerm } from '../types.js';
 
 export const INTER_POD_AFFINITY = 'InterPodAffinity';
 export const ERR_REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -84,7 +84,7 @@ function computeState(pod: Pod, snapshot: Snapshot): AffinityState {
   const affinityCounts = affinityTerms.map(() => new Map<string, number>());
   const antiAffinityCounts = antiAffinityTerms.map(() => new Map<string, number>());
   let anyAffinityMatch = false;
-  for (const node of snapshot.nodes) {
+  for (const node of nodesWithRequiredAntiAffinityPods(snapshot)) {
     for (const existing of node.podsWithRequiredAntiAffinity.values()) {
       const existingNamespace = existing.metadata.namespace ?? 'default';
       for (const raw of affinityOf(existing)!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution!) {
@@ -93,7 +93,9 @@ function computeState(pod: Pod, snapshot: Snapshot): AffinityState {
         if (d !== undefined && termSelects(term, pod)) increment(existingAntiAffinity, d);
       }
     }
-    if (affinityTerms.length === 0 && antiAffinityTerms.length === 0) continue;
+  }
+  // The pod's own terms count every pod in the cluster; without terms there is nothing more to count.
+  for (const node of affinityTerms.length === 0 && antiAffinityTerms.length === 0 ? [] : snapshot.nodes) {
     for (const existing of node.pods.values()) {
       affinityTerms.forEach((term, i) => {
         if (!termSelects(term, existing)) return;
@@ -135,7 +137,7 @@ export function computeTopologyScore(pod: Pod, snapshot: Snapshot): TopologyScor
   const preferredAntiAffinity = weighted(affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution, namespace);
   const hasOwnTerms = preferredAffinity.length > 0 || preferredAntiAffinity.length > 0;
   const scores: TopologyScore = new Map();
-  for (const node of snapshot.nodes) {
+  for (const node of hasOwnTerms ? snapshot.nodes : nodesWithAffinityPods(snapshot)) {
     if (Object.keys(node.node.metadata.labels ?? {}).length === 0) continue;
     // Without terms of its own, only existing pods with affinity can move the score.
     for (const existing of (hasOwnTerms ? node.pods : node.podsWithAffinity).values()) {
@@ -156,21 +158,29 @@ export const interPodAffinity: PreFilterPlugin & FilterPlugin & PreScorePlugin &
   name: INTER_POD_AFFINITY,
   preFilter(state: CycleState, pod, snapshot) {
     state.write(SNAPSHOT_KEY, snapshot);
+    let computed: AffinityState;
     try {
-      state.write(STATE_KEY, computeState(pod, snapshot));
+      computed = computeState(pod, snapshot);
     } catch (error) {
       // A selector that does not parse is this pod's problem: it fits nowhere, the scheduler goes on.
       return unresolvable(`invalid pod affinity term: ${error instanceof Error ? error.message : String(error)}`);
     }
+    state.write(STATE_KEY, computed);
+    // As Kubernetes: no term of the pod's and no existing pod's anti-affinity against it, so Filter would pass every node.
+    if (computed.existingAntiAffinity.size === 0 && computed.affinityTerms.length === 0 && computed.antiAffinityTerms.length === 0) return skip();
     return null;
   },
   preScore(state, pod, feasible) {
     const snapshot = state.read<Snapshot>(SNAPSHOT_KEY) ?? { nodes: feasible, byName: new Map(feasible.map((n) => [n.name, n])) };
+    let scores: TopologyScore;
     try {
-      state.write(SCORE_STATE_KEY, computeTopologyScore(pod, snapshot));
+      scores = computeTopologyScore(pod, snapshot);
     } catch {
-      return { code: 'Skip', reasons: [] };
+      return skip();
     }
+    // As Kubernetes: no domain scored, so every node would score alike.
+    if (scores.size === 0) return skip();
+    state.write(SCORE_STATE_KEY, scores);
     return null;
   },
   score(state, _pod, node) {

@@ -4,7 +4,7 @@
  * weights of the preferred terms the node matches, scaled to 0..100.
  */
 import type { Node, Pod } from '../../api/types/index.js';
-import { defaultNormalizeScore, MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+import { defaultNormalizeScore, MAX_NODE_SCORE, skip, unresolvable, type FilterPlugin, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
 import { affinityOf, type NodeSelectorRequirement, type NodeSelectorTerm } from '../types.js';
 
 export const NODE_AFFINITY = 'NodeAffinity';
@@ -52,8 +52,17 @@ export function podMatchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean
   return required.nodeSelectorTerms.some((term) => nodeMatchesTerm(node, term));
 }
 
-export const nodeAffinity: FilterPlugin & ScorePlugin = {
+export const nodeAffinity: PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin = {
   name: NODE_AFFINITY,
+  preFilter(_state, pod) {
+    // As Kubernetes: neither a nodeSelector nor required node affinity, so Filter would pass every node.
+    const required = affinityOf(pod)?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    return required === undefined && Object.keys(pod.spec?.nodeSelector ?? {}).length === 0 ? skip() : null;
+  },
+  preScore(_state, pod) {
+    // As Kubernetes: no preferred term, so every node would score 0.
+    return (affinityOf(pod)?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length ?? 0) === 0 ? skip() : null;
+  },
   filter(_state, pod, node) {
     return podMatchesNodeSelectorAndAffinity(pod, node.node) ? null : unresolvable(ERR_REASON_NODE_AFFINITY);
   },

@@ -7,7 +7,7 @@
  */
 import type { Pod } from '../../api/types/index.js';
 import { MAX_NODE_SCORE, unschedulable, type CycleState, type FilterPlugin, type PreFilterPlugin, type ScorePlugin } from '../framework.js';
-import { podRequests, type NodeInfo, type Resources } from '../types.js';
+import { podRequests, type Resources } from '../types.js';
 
 export const NODE_RESOURCES_FIT = 'NodeResourcesFit';
 export const NODE_RESOURCES_BALANCED_ALLOCATION = 'NodeResourcesBalancedAllocation';
@@ -29,11 +29,7 @@ function podState(state: CycleState, pod: Pod): PodResourceState {
   return s;
 }
 
-/** Kubernetes' resource weights for scoring (cpu 1, memory 1). */
-const SCORED_RESOURCES: { name: keyof Resources; weight: number; allocatable: (n: NodeInfo) => number }[] = [
-  { name: 'milliCpu', weight: 1, allocatable: (n) => n.allocatable.milliCpu },
-  { name: 'memoryBytes', weight: 1, allocatable: (n) => n.allocatable.memoryBytes },
-];
+// Kubernetes scores cpu and memory, weight 1 each (its default resources for both strategies); the Score functions below are written out for those two.
 
 /** `((allocatable - requested) * 100) / allocatable` with Go's integer division; 0 when full or empty. */
 function leastRequestedScore(requested: number, allocatable: number): number {
@@ -49,22 +45,31 @@ export const nodeResourcesFit: PreFilterPlugin & FilterPlugin & ScorePlugin = {
   },
   filter(state, pod, node) {
     const { requests } = podState(state, pod);
-    const reasons: string[] = [];
+    const tooManyPods = node.pods.size + 1 > node.allocatable.pods;
+    const shortOfCpu = requests.milliCpu > 0 && requests.milliCpu > node.allocatable.milliCpu - node.requested.milliCpu;
+    const shortOfMemory = requests.memoryBytes > 0 && requests.memoryBytes > node.allocatable.memoryBytes - node.requested.memoryBytes;
+    // Called for hundreds of nodes a cycle: the fitting case allocates nothing.
+    if (!tooManyPods && !shortOfCpu && !shortOfMemory) return null;
     // Same order as Kubernetes' fitsRequest: pods first, then cpu, memory.
-    if (node.pods.size + 1 > node.allocatable.pods) reasons.push(ERR_REASON_TOO_MANY_PODS);
-    if (requests.milliCpu > 0 && requests.milliCpu > node.allocatable.milliCpu - node.requested.milliCpu) reasons.push('Insufficient cpu');
-    if (requests.memoryBytes > 0 && requests.memoryBytes > node.allocatable.memoryBytes - node.requested.memoryBytes) reasons.push('Insufficient memory');
-    return reasons.length === 0 ? null : unschedulable(...reasons);
+    const reasons: string[] = [];
+    if (tooManyPods) reasons.push(ERR_REASON_TOO_MANY_PODS);
+    if (shortOfCpu) reasons.push('Insufficient cpu');
+    if (shortOfMemory) reasons.push('Insufficient memory');
+    return unschedulable(...reasons);
   },
   score(state, pod, node) {
     const { nonZero } = podState(state, pod);
+    // The SCORED_RESOURCES loop, unrolled for cpu and memory (weight 1 each): this runs for hundreds of nodes a cycle.
     let sum = 0;
     let weights = 0;
-    for (const r of SCORED_RESOURCES) {
-      const allocatable = r.allocatable(node);
-      if (allocatable === 0) continue;
-      sum += leastRequestedScore(node.nonZeroRequested[r.name] + nonZero[r.name], allocatable) * r.weight;
-      weights += r.weight;
+    const { milliCpu, memoryBytes } = node.allocatable;
+    if (milliCpu !== 0) {
+      sum += leastRequestedScore(node.nonZeroRequested.milliCpu + nonZero.milliCpu, milliCpu);
+      weights++;
+    }
+    if (memoryBytes !== 0) {
+      sum += leastRequestedScore(node.nonZeroRequested.memoryBytes + nonZero.memoryBytes, memoryBytes);
+      weights++;
     }
     return weights === 0 ? 0 : Math.trunc(sum / weights);
   },
@@ -74,17 +79,13 @@ export const nodeResourcesBalancedAllocation: ScorePlugin = {
   name: NODE_RESOURCES_BALANCED_ALLOCATION,
   score(state, pod, node) {
     const { requests } = podState(state, pod);
-    const fractions: number[] = [];
-    for (const r of SCORED_RESOURCES) {
-      const allocatable = r.allocatable(node);
-      if (allocatable === 0) continue;
-      fractions.push(Math.min(1, (node.requested[r.name] + requests[r.name]) / allocatable));
-    }
+    const { milliCpu, memoryBytes } = node.allocatable;
+    // With two resources the standard deviation is half their difference; with one or none it is 0.
     let std = 0;
-    if (fractions.length === 2) std = Math.abs((fractions[0]! - fractions[1]!) / 2);
-    else if (fractions.length > 2) {
-      const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
-      std = Math.sqrt(fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length);
+    if (milliCpu !== 0 && memoryBytes !== 0) {
+      const cpuFraction = Math.min(1, (node.requested.milliCpu + requests.milliCpu) / milliCpu);
+      const memoryFraction = Math.min(1, (node.requested.memoryBytes + requests.memoryBytes) / memoryBytes);
+      std = Math.abs((cpuFraction - memoryFraction) / 2);
     }
     return Math.trunc((1 - std) * MAX_NODE_SCORE);
   },

@@ -20,7 +20,7 @@
  */
 import type { Pod } from '../../api/types/index.js';
 import { matchesLabels, selectorFromObject, type Selector } from '../../api/selectors.js';
-import { MAX_NODE_SCORE, unresolvable, unschedulable, type CycleState, type FilterPlugin, type NodeScore, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
+import { MAX_NODE_SCORE, skip, unresolvable, unschedulable, type CycleState, type FilterPlugin, type NodeScore, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
 import { topologySpreadConstraintsOf, type NodeInfo, type Snapshot, type TopologySpreadConstraint } from '../types.js';
 import { podMatchesNodeSelectorAndAffinity } from './node-affinity.js';
 import { tolerates } from './taint-toleration.js';
@@ -143,7 +143,9 @@ export const podTopologySpread: PreFilterPlugin & FilterPlugin & PreScorePlugin 
     state.write(SNAPSHOT_KEY, snapshot);
     const constraints = constraintsOf(pod, 'DoNotSchedule');
     if ('error' in constraints) return unresolvable(constraints.error);
-    if (constraints.length > 0) state.write(FILTER_STATE_KEY, computeFilterState(pod, snapshot, constraints));
+    // As Kubernetes: no DoNotSchedule constraint, no Filter to run.
+    if (constraints.length === 0) return skip();
+    state.write(FILTER_STATE_KEY, computeFilterState(pod, snapshot, constraints));
     return null;
   },
   filter(state, pod, node) {
@@ -163,7 +165,7 @@ export const podTopologySpread: PreFilterPlugin & FilterPlugin & PreScorePlugin 
   },
   preScore(state, pod, feasible) {
     const constraints = constraintsOf(pod, 'ScheduleAnyway');
-    if ('error' in constraints || constraints.length === 0) return { code: 'Skip', reasons: [] };
+    if ('error' in constraints || constraints.length === 0) return skip();
     const namespace = pod.metadata.namespace ?? 'default';
     const counts = new Map<string, number>();
     const ignored = new Set<string>();
