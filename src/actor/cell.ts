@@ -65,6 +65,7 @@ function fenceDisk(disk: Disk, alive: () => boolean, name: string): Disk {
     fsync: (p) => (check(), disk.fsync(p)),
     fsyncDir: (d) => (check(), disk.fsyncDir(d)),
     read: (p) => (check(), disk.read(p)),
+    readRange: (p, o, n) => (check(), disk.readRange(p, o, n)),
     rename: (a, b) => (check(), disk.rename(a, b)),
     list: (d) => (check(), disk.list(d)),
     remove: (p) => (check(), disk.remove(p)),

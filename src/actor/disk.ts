@@ -18,6 +18,12 @@ export interface Disk {
   fsyncDir(dir?: string): void;
   /** A file's content, or `undefined` when it does not exist. */
   read(path: string): Uint8Array | undefined;
+  /**
+   * Up to `length` bytes of a file's content from `offset` (fewer at its end),
+   * or `undefined` when it does not exist: a part of a large file without
+   * reading the whole of it (a snapshot streamed to a follower).
+   */
+  readRange(path: string, offset: number, length: number): Uint8Array | undefined;
   /** Atomically rename a file (replacing the target). Durable after `fsyncDir`. */
   rename(from: string, to: string): void;
   /** Names of files directly in a directory (default: the root), sorted. */
@@ -210,6 +216,10 @@ export class MemoryDisk implements Disk {
     file.chunks = [bytes];
     file.tailUsed = bytes.length;
     return bytes;
+  }
+
+  readRange(path: string, offset: number, length: number): Uint8Array | undefined {
+    return this.read(path)?.subarray(offset, offset + length);
   }
 
   rename(from: string, to: string): void {

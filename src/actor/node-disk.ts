@@ -90,6 +90,23 @@ export class NodeDisk implements Disk {
     return Buffer.concat([...(onDisk === undefined ? [] : [onDisk]), ...entry.chunks]);
   }
 
+  readRange(file: string, offset: number, length: number): Uint8Array | undefined {
+    if (this.pending.has(file)) return this.read(file)?.subarray(offset, offset + length);
+    let fd: number;
+    try {
+      fd = fs.openSync(this.resolve(file), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const bytes = Buffer.allocUnsafe(length);
+      return bytes.subarray(0, fs.readSync(fd, bytes, 0, length, offset));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   rename(from: string, to: string): void {
     const fromFull = this.resolve(from);
     const toFull = this.resolve(to);

@@ -100,6 +100,8 @@ export class RaftStorage {
   private readonly log: LogShape<Entry>;
   private hardState: HardState;
   private snapshotHeld: Snapshot | undefined;
+  /** The current snapshot's metadata, also when its data is only in its file. */
+  private snapshotHeldMetadata: SnapshotMetadata | undefined;
   private failure: Error | undefined;
 
   private constructor(
@@ -111,6 +113,7 @@ export class RaftStorage {
   ) {
     this.hardState = hardState;
     this.snapshotHeld = snapshot;
+    this.snapshotHeldMetadata = snapshot?.metadata;
     this.log = new LogShape<Entry>(0);
     if (snapshot !== undefined) this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: false });
     for (const entry of entries) this.log.appendEntry(entry);
@@ -172,6 +175,7 @@ export class RaftStorage {
       if (unit.snapshot !== undefined) {
         this.log.applySnapshot({ metadata: unit.snapshot.metadata, retainLog: false });
         this.snapshotHeld = unit.snapshot;
+        this.snapshotHeldMetadata = unit.snapshot.metadata;
       }
       for (const entry of entries) this.log.appendEntry(entry);
       if (hardStateChanged) this.hardState = { ...unit.hardState! };
@@ -248,10 +252,14 @@ export class RaftStorage {
     this.guard(() => writer.append(data));
   }
 
-  /** Makes the part-written snapshot durable and current; `data` is the whole of what was appended, for Raft to send. */
-  finishSnapshot(writer: SnapshotWriter, data: Uint8Array): SnapshotMetadata {
+  /**
+   * Makes the part-written snapshot durable and current. `data` is the whole
+   * of what was appended, when the caller kept it for Raft to send; without
+   * it the snapshot lives only in its file (`snapshot()` reads it back).
+   */
+  finishSnapshot(writer: SnapshotWriter, data?: Uint8Array): SnapshotMetadata {
     this.checkUsable();
-    invariant(data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data.length}`);
+    invariant(data === undefined || data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data?.length}`);
     invariant(writer.metadata.index > this.log.snapshotIndex, () => `snapshot at ${writer.metadata.index} overtaken by the one at ${this.log.snapshotIndex}; abort it`);
     this.guard(() => {
       writer.finish();
@@ -274,9 +282,10 @@ export class RaftStorage {
     return { index, term, confState: cloneConfState(confState) };
   }
 
-  private recordLocalSnapshot(snapshot: Snapshot): void {
+  private recordLocalSnapshot(snapshot: { metadata: SnapshotMetadata; data: Uint8Array | undefined }): void {
     this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: true });
-    this.snapshotHeld = snapshot;
+    this.snapshotHeld = snapshot.data === undefined ? undefined : { metadata: snapshot.metadata, data: snapshot.data };
+    this.snapshotHeldMetadata = snapshot.metadata;
     this.releaseBefore(snapshot.metadata.index);
   }
 
@@ -288,7 +297,7 @@ export class RaftStorage {
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
-    const confState = this.snapshotHeld?.metadata.confState ?? { voters: [], learners: [] };
+    const confState = this.snapshotHeldMetadata?.confState ?? { voters: [], learners: [] };
     return { hardState: { ...this.hardState }, confState: cloneConfState(confState) };
   }
 
@@ -318,6 +327,10 @@ export class RaftStorage {
   }
 
   snapshot(): Snapshot | undefined {
+    // A snapshot kept only in its file is read back whole here (a restart does the same).
+    if (this.snapshotHeld === undefined && this.snapshotHeldMetadata !== undefined) {
+      return this.snapshots.loadNewest({ match: this.snapshotHeldMetadata }).snapshot;
+    }
     return this.snapshotHeld;
   }
 

@@ -219,8 +219,12 @@ export class SnapshotWriter {
   private readonly chunkBytes: number;
   private readonly syncEveryBytes: number;
   private held: Uint8Array;
+  /** Whether `held` is a part of the data (the first held part is the metadata). */
+  private heldIsData = false;
   private unsyncedBytes = 0;
   private written = 0;
+  private fileBytes = 0;
+  private readonly pieces: SnapshotFilePiece[] = [];
   private state: 'open' | 'finished' | 'aborted' = 'open';
 
   constructor(
@@ -250,8 +254,9 @@ export class SnapshotWriter {
   append(data: Uint8Array): void {
     invariant(this.state === 'open', () => `append to a snapshot writer that is ${this.state}`);
     for (let at = 0; at < data.length; at += this.chunkBytes) {
-      this.writeRecord(RecordType.snapshotFileChunk, this.held);
+      this.writeRecord(RecordType.snapshotFileChunk, this.held, this.heldIsData);
       this.held = data.subarray(at, Math.min(data.length, at + this.chunkBytes));
+      this.heldIsData = true;
     }
     this.written += data.length;
     if (this.unsyncedBytes >= this.syncEveryBytes) {
@@ -263,7 +268,7 @@ export class SnapshotWriter {
   /** Writes the last part, then fsync, rename, fsync the directory: the file is whole and durable. Returns its name. */
   finish(): string {
     invariant(this.state === 'open', () => `finish a snapshot writer that is ${this.state}`);
-    this.writeRecord(RecordType.snapshotFile, this.held);
+    this.writeRecord(RecordType.snapshotFile, this.held, this.heldIsData);
     this.disk.fsync(this.temp);
     this.disk.rename(this.temp, `${this.dir}/${this.name}`);
     this.disk.fsyncDir(this.dir);
@@ -278,11 +283,67 @@ export class SnapshotWriter {
     this.disk.remove(this.temp);
   }
 
-  private writeRecord(type: RecordTypeNumber, payload: Uint8Array): void {
+  /** Where the data's parts lie in the finished file: to read it back a range at a time (`SnapshotFileReader`). */
+  layout(): SnapshotFileLayout {
+    invariant(this.state === 'finished', () => `the layout of a snapshot writer that is ${this.state}`);
+    return { path: `${this.dir}/${this.name}`, dataBytes: this.written, pieces: [...this.pieces] };
+  }
+
+  private writeRecord(type: RecordTypeNumber, payload: Uint8Array, isData: boolean): void {
     // Header, then the payload as it is: no copy of a megabyte into a new frame per part (each one fed V8's GC).
     const header = encodeRecordHeader(type, payload);
+    if (isData && payload.length > 0) {
+      const last = this.pieces[this.pieces.length - 1];
+      this.pieces.push({ dataOffset: last === undefined ? 0 : last.dataOffset + last.length, fileOffset: this.fileBytes + header.length, length: payload.length });
+    }
     this.disk.append(this.temp, header);
     this.disk.append(this.temp, payload);
+    this.fileBytes += header.length + payload.length;
     this.unsyncedBytes += header.length + payload.length;
+  }
+}
+
+/** A contiguous run of a snapshot's data in its file. */
+export interface SnapshotFilePiece {
+  dataOffset: number;
+  fileOffset: number;
+  length: number;
+}
+
+export interface SnapshotFileLayout {
+  path: string;
+  dataBytes: number;
+  pieces: SnapshotFilePiece[];
+}
+
+/**
+ * A snapshot's data read back from its file a range at a time, so a replica
+ * need not keep a gigabyte in memory to send it to a lagging follower. Each
+ * piece was checksummed when written; a range read back is not checked again
+ * (the follower decodes it, and a file that changed under us is a bug).
+ */
+export class SnapshotFileReader {
+  constructor(
+    private readonly disk: Disk,
+    readonly layout: SnapshotFileLayout,
+  ) {}
+
+  get byteLength(): number {
+    return this.layout.dataBytes;
+  }
+
+  /** Data bytes [offset, offset + length), or undefined when the file is gone (purged for a newer snapshot). */
+  read(offset: number, length: number): Uint8Array | undefined {
+    const end = Math.min(this.layout.dataBytes, offset + length);
+    const out = new Uint8Array(Math.max(0, end - offset));
+    for (const piece of this.layout.pieces) {
+      const from = Math.max(offset, piece.dataOffset);
+      const to = Math.min(end, piece.dataOffset + piece.length);
+      if (from >= to) continue;
+      const bytes = this.disk.readRange(this.layout.path, piece.fileOffset + (from - piece.dataOffset), to - from);
+      if (bytes === undefined || bytes.length !== to - from) return undefined;
+      out.set(bytes, from - offset);
+    }
+    return out;
   }
 }

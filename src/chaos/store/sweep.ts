@@ -5,7 +5,8 @@
  * that replays it. `--broken` runs the deliberately unsafe replicas (local
  * reads without ReadIndex) to watch the check catch them. `--snapshots` makes
  * replicas snapshot every 30 entries, in 64-byte steps, sent to followers in
- * 256-byte chunks, so kills and partitions land mid-snapshot and mid-transfer.
+ * 256-byte chunks (read from the snapshot file past 4 KiB), so kills and
+ * partitions land mid-snapshot and mid-transfer.
  */
 import { runStoreChaos } from './store-chaos.js';
 
@@ -26,7 +27,7 @@ const count = num('--seeds', 20);
 const seeds = single !== undefined ? [single] : Array.from({ length: count }, (_, i) => from + i);
 const runtime = argv.includes('--threaded') ? 'threaded' : 'simulated';
 const broken = argv.includes('--broken');
-const SNAPSHOTS_OFTEN = { snapshotEntries: 30, snapshotRetainEntries: 5, snapshotBatchBytes: 64, snapshotChunkBytes: 256 };
+const SNAPSHOTS_OFTEN = { snapshotEntries: 30, snapshotRetainEntries: 5, snapshotBatchBytes: 64, snapshotChunkBytes: 256, snapshotKeepBytesMax: 4096 };
 const snapshots = argv.includes('--snapshots') ? SNAPSHOTS_OFTEN : {};
 let failing = 0;
 for (const seed of seeds) {

@@ -154,6 +154,7 @@ export class ReplicaMetrics {
       },
       fsyncDir: (dir) => disk.fsyncDir(dir),
       read: (path) => disk.read(path),
+      readRange: (path, offset, length) => disk.readRange(path, offset, length),
       rename: (from, to) => disk.rename(from, to),
       list: (dir) => disk.list(dir),
       remove: (path) => disk.remove(path),

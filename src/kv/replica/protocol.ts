@@ -205,6 +205,8 @@ export interface ReplicaArgs {
   autoCompaction?: AutoCompactionConfig;
   /** A Raft snapshot larger than this goes to a follower in chunks of this size (default 4 MiB; smaller in tests). */
   snapshotChunkBytes?: number;
+  /** A snapshot larger than this lives only in its file, read back for followers (default 4 MiB; smaller in tests). */
+  snapshotKeepBytesMax?: number;
   /** Estimated bytes a snapshot step encodes (default 1 MiB; smaller in tests, to make many steps). */
   snapshotBatchBytes?: number;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */

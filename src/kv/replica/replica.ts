@@ -42,7 +42,7 @@ import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
 import { SnapshotJob } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
-import type { SnapshotWriter } from '../../storage/snapshot-store.js';
+import { SnapshotFileReader, type SnapshotWriter } from '../../storage/snapshot-store.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
@@ -67,6 +67,8 @@ export const REPLICA_SNAPSHOT_ENTRIES_DEFAULT = 100_000;
  * steps over virtual time as they are spread over real time, so writes and ticks interleave with them there too.
  */
 const SNAPSHOT_STEP_DELAY_MS = 1;
+/** The bytes Raft holds for a snapshot kept only in its file: the replica reads them from the file (`fileSnapshot`). */
+const NO_BYTES = new Uint8Array(0);
 /** A snapshot step that held the replica's thread this long is logged as a warning. */
 const SLOW_SNAPSHOT_MS = 50;
 /** etcd keeps 5,000 entries after a snapshot for slow followers. */
@@ -161,7 +163,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let leaderSeen = NONE;
 
   // ---------------------------------------------------------------- recovery
-  const opened = RaftStorage.open(metrics.timedDisk(ctx.disk, () => ctx.now()));
+  const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
+  const opened = RaftStorage.open(storageDisk);
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
@@ -217,6 +220,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   /** A snapshot received in chunks being decoded in steps before Raft sees it, and the store it decoded to. */
   let receivedDecode: { message: Extract<RaftMessage, { type: 'msgSnap' }>; decoder: SnapshotDecoder } | undefined;
   let decodedSnapshot: { index: number; term: number; store: MvccStore } | undefined;
+  /** The local snapshot Raft holds without its bytes (too large to keep): where to read them for a follower. */
+  let fileSnapshot: { index: number; term: number; reader: SnapshotFileReader } | undefined;
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
   const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };
@@ -225,7 +230,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const autoCompactor = args.autoCompaction === undefined ? undefined : new AutoCompactor(args.autoCompaction);
   let lastTickMs: number | undefined;
   let longestTickGapMs = 0;
-  const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes };
+  const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax };
 
   // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
   // plus whatever fsync, apply or snapshot ran before it, and stretched every election and heartbeat timeout.
@@ -284,9 +289,14 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function sendRaft(msgs: readonly RaftMessage[]): void {
     const byPeer = new Map<number, RaftMessage[]>();
     for (const m of msgs) {
-      // A large snapshot goes in chunks beside the Raft traffic, not in it (snapshot-transfer.ts).
-      if (m.type === 'msgSnap' && snapshotSender.chunked(m)) {
-        snapshotSender.start(m, ticks);
+      // A large snapshot goes in chunks beside the Raft traffic, not in it (snapshot-transfer.ts); one kept only
+      // in its file is read from there. A snapshot without its bytes is never sent: the follower would install nothing.
+      if (m.type === 'msgSnap' && (m.snapshot.data.byteLength === 0 || snapshotSender.chunked(m))) {
+        const { index, term } = m.snapshot.metadata;
+        const fromFile = fileSnapshot !== undefined && fileSnapshot.index === index && fileSnapshot.term === term ? fileSnapshot.reader : undefined;
+        if (m.snapshot.data.byteLength > 0) snapshotSender.start(m, ticks);
+        else if (fromFile !== undefined) snapshotSender.start(m, ticks, fromFile);
+        else ctx.log.error({ index, term, to: nameOf(m.to) }, 'a snapshot without its bytes and not in a file this replica knows: not sent');
         continue;
       }
       let batch = byPeer.get(m.to);
@@ -450,6 +460,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const decoded = decodedSnapshot !== undefined && decodedSnapshot.index === index && decodedSnapshot.term === term ? decodedSnapshot.store : undefined;
     decodedSnapshot = undefined;
     store = decoded ?? storeFromBytes(snapshot.data);
+    fileSnapshot = undefined;
     ctx.log.info({ index, term, bytes: snapshot.data.byteLength, decodedInSteps: decoded !== undefined }, 'restored a snapshot from the leader');
     // Watchers cannot follow a jump: tell their clients to resume (they will resume here or elsewhere).
     for (const [watchId, target] of watchTargets) {
@@ -488,11 +499,12 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       return;
     }
     snapshotJob = undefined;
-    node.compactAt(taken.metadata.index, taken.metadata.confState, taken.data, retainEntries);
+    node.compactAt(taken.metadata.index, taken.metadata.confState, taken.data ?? NO_BYTES, retainEntries);
+    fileSnapshot = taken.file === undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, taken.file) };
     snapshotIndex = taken.metadata.index;
     metrics.snapshotSaved(secondsBetween(stats.startedMs, ctx.now()));
     const fields = {
-      index: snapshotIndex, revision: job.revision, bytes: taken.data.byteLength, steps: taken.steps,
+      index: snapshotIndex, revision: job.revision, bytes: taken.data?.byteLength ?? taken.file!.dataBytes, inMemory: taken.data !== undefined, steps: taken.steps,
       tookMs: Math.round(ctx.now() - stats.startedMs), longestStepMs: Math.round(stats.longestStepMs),
     };
     lastSnapshot = { index: fields.index, bytes: fields.bytes, steps: fields.steps, longestStepMs: fields.longestStepMs, tookMs: fields.tookMs };

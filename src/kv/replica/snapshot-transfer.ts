@@ -52,10 +52,21 @@ export interface SnapshotTransferOptions {
 /** 4 MiB chunks, 4 in flight: a few milliseconds of copying per chunk, 16 MiB in the follower's mailbox at most. */
 export const SNAPSHOT_TRANSFER_DEFAULTS: SnapshotTransferOptions = { chunkBytes: 4 << 20, window: 4, resendAfterTicks: 20, abandonAfterTicks: 300 };
 
+/** A snapshot's bytes, read a range at a time: in memory, or from its file. */
+export interface SnapshotSource {
+  readonly byteLength: number;
+  /** Bytes [offset, offset + length), or undefined when they can no longer be read (the file was purged). */
+  read(offset: number, length: number): Uint8Array | undefined;
+}
+
+export function bytesSource(data: Uint8Array): SnapshotSource {
+  return { byteLength: data.byteLength, read: (offset, length) => data.subarray(offset, offset + length) };
+}
+
 interface Outgoing {
   transfer: string;
   header: SnapHeader;
-  data: Uint8Array;
+  data: SnapshotSource;
   /** Chunks below `acked` are in; below `sent` are on their way. */
   acked: number;
   sent: number;
@@ -79,11 +90,16 @@ export class SnapshotSender {
     return msg.snapshot.data.byteLength > this.options.chunkBytes;
   }
 
-  /** Starts sending `msg` unless the same snapshot is already on its way to that follower. */
-  start(msg: SnapMessage, tick: number): void {
+  /**
+   * Starts sending `msg` unless the same snapshot is already on its way to
+   * that follower. `source` gives its bytes when they are not in the message
+   * (a snapshot kept only in its file).
+   */
+  start(msg: SnapMessage, tick: number, source: SnapshotSource = bytesSource(msg.snapshot.data)): void {
     const transfer = `${msg.from}-${msg.term}-${msg.snapshot.metadata.index}`;
     if (this.outgoing.get(msg.to)?.transfer === transfer) return;
-    const { data, ...metadataOnly } = msg.snapshot;
+    const { data: _inMessage, ...metadataOnly } = msg.snapshot;
+    const data = source;
     const out: Outgoing = {
       transfer, header: { ...msg, snapshot: metadataOnly }, data, acked: 0, sent: 0,
       chunks: Math.max(1, Math.ceil(data.byteLength / this.options.chunkBytes)), lastProgressTick: tick, lastSendTick: tick,
@@ -139,7 +155,12 @@ export class SnapshotSender {
     const { chunkBytes, window } = this.options;
     while (out.sent < out.chunks && out.sent - out.acked < window) {
       const offset = out.sent * chunkBytes;
-      const bytes = out.data.subarray(offset, Math.min(out.data.byteLength, offset + chunkBytes));
+      const bytes = out.data.read(offset, Math.min(out.data.byteLength, offset + chunkBytes) - offset);
+      if (bytes === undefined) {
+        // Its file was purged for a newer snapshot: Raft's retry sends that one.
+        this.outgoing.delete(to);
+        return;
+      }
       this.send(to, { transfer: out.transfer, seq: out.sent, offset, total: out.data.byteLength, bytes, header: out.header });
       out.sent++;
     }

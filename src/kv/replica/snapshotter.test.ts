@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { MemoryDisk } from '../../actor/disk.js';
 import type { Entry } from '../../raft/types.js';
 import { RaftStorage } from '../../storage/raft-storage.js';
+import { SnapshotFileReader } from '../../storage/snapshot-store.js';
 import { storeFromBytes, storeToBytes } from '../mvcc/snapshot-codec.js';
 import { MvccStore } from '../mvcc/store.js';
 import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
@@ -23,7 +24,7 @@ describe('a snapshot job', () => {
   test('taken in many small steps while the store changes, it is the store as it was when the job began, durable and named by the WAL', () => {
     const { disk, storage, store } = setup();
     const expected = storeToBytes(store);
-    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, joinBytesPerStep: 100 });
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, joinBytesPerStep: 100, keepBytesMax: 1 << 20 });
     let taken: TakenSnapshot | undefined;
     for (let i = 0; taken === undefined; i++) {
       taken = job.step();
@@ -31,11 +32,29 @@ describe('a snapshot job', () => {
     }
     assert.ok(taken.steps > 40, `took ${taken.steps} steps`);
     assert.equal(taken.metadata.index, 20);
-    assert.ok(Buffer.from(storeToBytes(storeFromBytes(taken.data))).equals(expected), 'the snapshot restores to the store as it was');
+    assert.ok(Buffer.from(storeToBytes(storeFromBytes(taken.data!))).equals(expected), 'the snapshot restores to the store as it was');
     const reopened = RaftStorage.open(disk).storage;
     assert.equal(reopened.snapshot()?.metadata.index, 20);
-    assert.ok(Buffer.from(reopened.snapshot()!.data).equals(taken.data), 'the file holds the same bytes Raft sends');
+    assert.ok(Buffer.from(reopened.snapshot()!.data).equals(taken.data!), 'the file holds the same bytes Raft sends');
     assert.throws(() => job.step(), /after it finished/);
+  });
+
+  test('larger than it may keep in memory, it lives only in its file, and any range of it reads back exactly', () => {
+    const { disk, storage, store } = setup();
+    const expected = storeToBytes(store);
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, keepBytesMax: 256, writer: { chunkBytes: 100 } });
+    let taken: TakenSnapshot | undefined;
+    while (taken === undefined) taken = job.step();
+    assert.equal(taken.data, undefined, 'not kept in memory');
+    const reader = new SnapshotFileReader(disk, taken.file!);
+    const whole = storage.snapshot()!.data;
+    assert.ok(Buffer.from(storeToBytes(storeFromBytes(whole))).equals(expected), 'storage reads it back from the file');
+    assert.equal(reader.byteLength, whole.length);
+    for (const [offset, length] of [[0, 10], [37, 300], [whole.length - 5, 50], [0, whole.length]] as const) {
+      assert.deepEqual(reader.read(offset, length), whole.subarray(offset, offset + length), `range ${offset}+${length}`);
+    }
+    disk.remove(taken.file!.path);
+    assert.equal(reader.read(0, 10), undefined, 'a purged file reads as gone, not as zeros');
   });
 
   test('abandoned midway, it leaves no file and the storage as before', () => {

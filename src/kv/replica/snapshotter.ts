@@ -14,7 +14,7 @@
  */
 import type { ConfState, SnapshotMetadata } from '../../raft/types.js';
 import type { RaftStorage } from '../../storage/raft-storage.js';
-import type { SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
+import type { SnapshotFileLayout, SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
 import { SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
 import type { StoreSnapshotCursor } from '../mvcc/snapshot-cursor.js';
 import type { MvccStore } from '../mvcc/store.js';
@@ -25,13 +25,24 @@ export const SNAPSHOT_JOIN_BYTES_PER_STEP = 2 << 20;
 export interface SnapshotJobOptions {
   batchBytes?: number;
   joinBytesPerStep?: number;
+  /**
+   * A snapshot larger than this is not kept in memory: it lives in its file,
+   * read back a range at a time when a follower needs it. Keeping a gigabyte
+   * of parts (and their joined copy) made V8 collect the whole heap again and
+   * again while the snapshot was taken.
+   */
+  keepBytesMax?: number;
   writer?: SnapshotWriterOptions;
 }
 
-/** A finished snapshot: what was made durable, and the bytes for Raft. */
+/** Default `keepBytesMax`: what goes to a follower as one message anyway (snapshot-transfer.ts). */
+export const SNAPSHOT_KEEP_BYTES_MAX_DEFAULT = 4 << 20;
+
+/** A finished snapshot: what was made durable, and either its bytes or where they lie in its file. */
 export interface TakenSnapshot {
   metadata: SnapshotMetadata;
-  data: Uint8Array;
+  data?: Uint8Array;
+  file?: SnapshotFileLayout;
   steps: number;
 }
 
@@ -40,7 +51,9 @@ export class SnapshotJob {
   private readonly encoder: SnapshotEncoder;
   private readonly writer: SnapshotWriter;
   private readonly joinBytesPerStep: number;
-  private parts: Uint8Array[] = [];
+  private readonly keepBytesMax: number;
+  /** The parts, while the snapshot is small enough to keep in memory. */
+  private parts: Uint8Array[] | undefined = [];
   private encoded = false;
   private joined: Uint8Array | undefined;
   private joinPart = 0;
@@ -60,6 +73,7 @@ export class SnapshotJob {
     options: SnapshotJobOptions = {},
   ) {
     this.joinBytesPerStep = options.joinBytesPerStep ?? SNAPSHOT_JOIN_BYTES_PER_STEP;
+    this.keepBytesMax = options.keepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT;
     this.writer = storage.beginSnapshot(index, confState, options.writer);
     this.cursor = store.openSnapshotCursor();
     this.encoder = new SnapshotEncoder(this.cursor, options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT);
@@ -92,18 +106,18 @@ export class SnapshotJob {
       }
       this.encoded = true;
       this.cursor.close();
-      this.joined = new Uint8Array(this.writer.dataBytes);
+      if (this.parts !== undefined) this.joined = new Uint8Array(this.writer.dataBytes);
     }
-    if (this.joinPart < this.parts.length) {
+    if (this.parts !== undefined && this.joinPart < this.parts.length) {
       // The last copy and the finishing fsyncs each get a step of their own.
       this.join();
       return undefined;
     }
-    const data = this.joined!;
-    this.parts = [];
+    const data = this.joined;
+    this.parts = undefined;
     this.finished = true;
     const metadata = this.storage.finishSnapshot(this.writer, data);
-    return { metadata, data, steps: this.stepCount };
+    return data === undefined ? { metadata, file: this.writer.layout(), steps: this.stepCount } : { metadata, data, steps: this.stepCount };
   }
 
   /** Stops the job and removes its unfinished file (a snapshot from the leader replaced the store, or the replica stops). */
@@ -111,24 +125,27 @@ export class SnapshotJob {
     if (this.finished) return;
     this.finished = true;
     this.cursor.close();
-    this.parts = [];
+    this.parts = undefined;
     this.storage.abortSnapshot(this.writer);
   }
 
   private add(bytes: Uint8Array): void {
     this.storage.appendSnapshot(this.writer, bytes);
-    this.parts.push(bytes);
+    if (this.parts === undefined) return;
+    if (this.writer.dataBytes > this.keepBytesMax) this.parts = undefined;
+    else this.parts.push(bytes);
   }
 
   /** Copies parts into the joined buffer up to the step's budget. */
   private join(): void {
+    const parts = this.parts!;
     let budget = this.joinBytesPerStep;
-    while (this.joinPart < this.parts.length && budget > 0) {
-      const part = this.parts[this.joinPart]!;
+    while (this.joinPart < parts.length && budget > 0) {
+      const part = parts[this.joinPart]!;
       this.joined!.set(part, this.joinAt);
       this.joinAt += part.length;
       budget -= part.length;
-      this.parts[this.joinPart++] = EMPTY;
+      parts[this.joinPart++] = EMPTY;
     }
   }
 }
