@@ -88,6 +88,27 @@ for (const kind of diskKinds) {
       }
     });
 
+    test('the WAL segments a stepped snapshot made obsolete go one per releaseStep, not all in the finishing turn', () => {
+      const t = kind.make();
+      try {
+        const options = { wal: { segmentBytesMax: 64 } };
+        const { storage } = RaftStorage.open(t.disk, options);
+        for (let i = 1; i <= 40; i += 4) storage.persist({ hardState: hs(1, 1, i + 3), entries: range(i, i + 4, 1), messages: [] });
+        const data = new TextEncoder().encode('state at 36');
+        const writer = storage.beginSnapshot(36, { voters: [1, 2, 3], learners: [] });
+        storage.appendSnapshot(writer, data);
+        storage.finishSnapshot(writer, data);
+        const counts = [storage.walSegments().length];
+        while (storage.releaseStep()) counts.push(storage.walSegments().length);
+        assert.ok(counts.length > 3 && counts.every((n, i) => i === 0 || n === counts[i - 1]! - 1), `then one per step: ${counts.join(' > ')}`);
+        assert.equal(storage.releaseStep(), false);
+        const before = observe(storage);
+        assert.deepEqual(observe(RaftStorage.open(t.disk, options).storage), before);
+      } finally {
+        t.cleanup();
+      }
+    });
+
     test('a snapshot from the leader written as it arrived is finished by persist; a file of another snapshot is dropped and the snapshot saved whole', () => {
       const t = kind.make();
       try {

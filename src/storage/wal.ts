@@ -245,14 +245,14 @@ export class Wal {
    * segments then still hold a snapshot marker covering what was removed.
    * Returns the names removed.
    */
-  releaseBefore(snapshotIndex: number): string[] {
+  releaseBefore(snapshotIndex: number, maxSegments = Number.POSITIVE_INFINITY): string[] {
     this.checkUsable();
     invariant(
       snapshotIndex <= this.syncedSnapshotIndex,
       () => `release up to ${snapshotIndex} beyond the synced snapshot marker at ${this.syncedSnapshotIndex}`,
     );
     const removed: string[] = [];
-    while (this.segments.length > 1 && this.segments[1]!.firstIndex <= snapshotIndex + 1) {
+    while (removed.length < maxSegments && this.segments.length > 1 && this.segments[1]!.firstIndex <= snapshotIndex + 1) {
       const segment = this.segments.shift()!;
       removed.push(segment.name);
     }

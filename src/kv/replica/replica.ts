@@ -749,6 +749,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function onTick(): void {
     ticks++;
     snapshotSender.onTick(ticks);
+    storage.releaseStep();
     const nowMs = ctx.now();
     const compactTo = autoCompactor?.onTick(nowMs, node.isLeader(), store.revision, store.compactRevision);
     if (compactTo !== undefined) {
