@@ -309,8 +309,8 @@ export class RaftStorage {
       this.releaseBefore(snapshot.metadata.index);
       return;
     }
+    // Not even one here: the finishing turn has the fsyncs and the WAL marker already.
     this.releasePending = snapshot.metadata.index;
-    this.releaseStep();
   }
 
   // ---- the read side Raft needs (etcd's Storage interface) ----
