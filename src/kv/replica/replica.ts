@@ -280,6 +280,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       // Raft applies configuration entries in advance(): only now does the reply show the change.
       if (memberChanges.size > 0) answerMemberChanges();
     }
+    // A store decoded for a snapshot is installed by the first drain after its msgSnap is stepped; if Raft took
+    // no snapshot there (it was stale), drop it rather than hold a copy of the whole store until the next one.
+    decodedSnapshot = undefined;
     serveAppliedReads();
     releaseHeld();
     maybeSnapshot();

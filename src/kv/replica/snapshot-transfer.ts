@@ -98,11 +98,10 @@ export class SnapshotSender {
   start(msg: SnapMessage, tick: number, source: SnapshotSource = bytesSource(msg.snapshot.data)): void {
     const transfer = `${msg.from}-${msg.term}-${msg.snapshot.metadata.index}`;
     if (this.outgoing.get(msg.to)?.transfer === transfer) return;
-    const { data: _inMessage, ...metadataOnly } = msg.snapshot;
-    const data = source;
+    const { data: _bytesGoInChunks, ...metadataOnly } = msg.snapshot;
     const out: Outgoing = {
-      transfer, header: { ...msg, snapshot: metadataOnly }, data, acked: 0, sent: 0,
-      chunks: Math.max(1, Math.ceil(data.byteLength / this.options.chunkBytes)), lastProgressTick: tick, lastSendTick: tick,
+      transfer, header: { ...msg, snapshot: metadataOnly }, data: source, acked: 0, sent: 0,
+      chunks: Math.max(1, Math.ceil(source.byteLength / this.options.chunkBytes)), lastProgressTick: tick, lastSendTick: tick,
     };
     this.outgoing.set(msg.to, out);
     this.fill(msg.to, out);

@@ -66,7 +66,7 @@ export class SnapshotJob {
    * membership `confState` (both as they are now: the caller's applied index).
    */
   constructor(
-    private readonly store: MvccStore,
+    store: MvccStore,
     private readonly storage: RaftStorage,
     readonly index: number,
     confState: ConfState,
