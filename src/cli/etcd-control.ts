@@ -11,7 +11,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ActorSystem } from '../actor/system.js';
-import { addLearnerReplica, changeMembers, listMembers, type EtcdGroup } from '../kv/replica/group.js';
+import { addLearnerReplica, changeMembers, groupMembership, listMembers, type EtcdGroup } from '../kv/replica/group.js';
+import { writeMembershipFile } from '../kv/replica/membership-file.js';
 import type { MemberInfo, ReplicaArgs } from '../kv/replica/protocol.js';
 
 export const CONTROL_FILE = 'control.json';
@@ -54,7 +55,7 @@ export async function serveEtcdControl(system: ActorSystem, group: EtcdGroup, da
       return { ok: false, error: 'the request is not JSON' };
     }
     try {
-      return await runVerb(system, group, replica, parsed.verb, parsed.id);
+      return await runVerb(system, group, replica, parsed.verb, parsed.id, () => writeMembershipFile(dataDir, groupMembership(group)));
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     }
@@ -69,14 +70,15 @@ export async function serveEtcdControl(system: ActorSystem, group: EtcdGroup, da
   };
 }
 
-async function runVerb(system: ActorSystem, group: EtcdGroup, replica: Omit<ReplicaArgs, 'id' | 'members'>, verb: unknown, id: unknown): Promise<ControlReply> {
+/** `record` writes the running set to the data dir's members.json, so a restart starts the same replicas. */
+async function runVerb(system: ActorSystem, group: EtcdGroup, replica: Omit<ReplicaArgs, 'id' | 'members'>, verb: unknown, id: unknown, record: () => void): Promise<ControlReply> {
   const list = async (message: string): Promise<ControlReply> => {
     const members = await listMembers(system, group.names);
     return members === undefined ? { ok: false, error: 'no replica answered' } : { ok: true, message, members: members.members, leader: members.leader };
   };
   if (verb === 'list') return list('');
   if (verb === 'add') {
-    const added = await addLearnerReplica(system, group, { replica, timeoutMs: CONTROL_CHANGE_TIMEOUT_MS });
+    const added = await addLearnerReplica(system, group, { replica, timeoutMs: CONTROL_CHANGE_TIMEOUT_MS, onSpawned: record });
     if (!added.reply.ok) return { ok: false, error: `member ${added.id} (${added.name}) started, but adding it failed: ${added.reply.error}` };
     return list(`Member ${added.id} added to cluster as learner (${added.name})`);
   }
@@ -93,6 +95,7 @@ async function runVerb(system: ActorSystem, group: EtcdGroup, replica: Omit<Repl
     // Its id stays in group.members, so it is never given to another member (etcd never reuses one).
     await system.stop(name).catch(() => undefined);
     group.names.splice(group.names.indexOf(name), 1);
+    record();
     return list(`Member ${id} removed from cluster (${name})`);
   }
   return list(`Member ${id} promoted (${name})`);

@@ -7,7 +7,8 @@
  * through its control endpoint (etcd-control.ts).
  */
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
-import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
+import { groupMembership, groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
+import { readMembershipFile, writeMembershipFile } from '../kv/replica/membership-file.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import type { AutoCompactionConfig } from '../kv/replica/auto-compaction.js';
 import { serveEtcdControl } from './etcd-control.js';
@@ -47,8 +48,15 @@ export async function runEtcdCommand(options: EtcdCommandOptions): Promise<numbe
   const system = new ThreadedSystem({ dataDir: options.dataDir, logLevel: options.logLevel });
   return withStopSignals(out, async (stop) => {
     try {
-      const group = await spawnEtcdGroup(system, { replicas: options.replicas, replica: { tickMs: options.tickMs, autoCompaction: options.autoCompaction } });
-      out.write(`etcd: ${options.replicas} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
+      // A data dir that ran before starts the replicas it had, not --replicas founding ones (etcd ignores
+      // --initial-cluster on an existing data dir the same way): members added or removed since stay so.
+      const membership = readMembershipFile(system.dataDir);
+      const group = await spawnEtcdGroup(system, { replicas: options.replicas, membership, replica: { tickMs: options.tickMs, autoCompaction: options.autoCompaction } });
+      writeMembershipFile(system.dataDir, groupMembership(group));
+      if (membership !== undefined && group.names.length !== options.replicas) {
+        out.write(`etcd: the data dir records ${group.names.length} replicas, started those (--replicas ${options.replicas} applies to a new data dir only)\n`);
+      }
+      out.write(`etcd: ${group.names.length} replicas (${group.names.join(', ')}), data in ${system.dataDir}${options.dataDir ? '' : ' (temporary: pass --data-dir to keep it)'}; seed ${system.seed}; Ctrl-C stops\n`);
       const closeControl = await serveEtcdControl(system, group, system.dataDir, { tickMs: options.tickMs });
       out.write(`etcd: membership: kubethreads etcd member list|add|promote|remove --data-dir ${system.dataDir}\n`);
       try {

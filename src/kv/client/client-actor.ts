@@ -29,7 +29,9 @@ export type KvClientActorMsg =
   | { type: 'op'; body: KvOp & { timeoutMs?: number } }
   | { type: 'watch'; body: { key: string; rangeEnd?: string; startRevision?: number; progressNotify?: boolean } }
   /** Ask: the events seen so far by every watch, in delivery order, and how many watches ended. */
-  | { type: 'watchLog'; body: null };
+  | { type: 'watchLog'; body: null }
+  /** Ask: the replica names the client uses now (`string[]`), after a `sync()` with the membership when `sync` is true. */
+  | { type: 'replicas'; body: { sync?: boolean } };
 
 export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClientOptions>(import.meta.url, 'kv-client', (ctx, options) => {
   const { host, handle } = actorKvClientHost(ctx as never);
@@ -99,6 +101,8 @@ export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClien
           return undefined;
         case 'watchLog':
           return { events: seen, ended };
+        case 'replicas':
+          return msg.body?.sync === true ? client.sync().then((names) => [...names]) : [...client.replicaNames];
         default:
           return unhandled;
       }

@@ -53,7 +53,7 @@ import type {
   TxnResponse,
   WatchResponse,
 } from '../protocol.js';
-import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaMsg } from '../replica/protocol.js';
+import type { ClientReply, ClientRequest, KvWatchMsg, MemberListReply, ReplicaMsg } from '../replica/protocol.js';
 import {
   KvClosedError,
   KvError,
@@ -93,6 +93,13 @@ export interface ReplicatedKvClientOptions {
   backoffMaxMs?: number;
   /** A watch silent this long is presumed dead and resumed elsewhere (replicas send progress every second by default). */
   watchSilenceMs?: number;
+  /**
+   * etcd clientv3's `AutoSyncInterval`: every this many ms, replace the replica list with the
+   * cluster's voting members (`sync()`), so members added or removed since the client started are
+   * used or dropped. 0 (the default, as in clientv3): never; the client still learns a replica it
+   * did not know when one names it as the leader.
+   */
+  autoSyncIntervalMs?: number;
 }
 
 export const KV_REQUEST_TIMEOUT_MS_DEFAULT = 5_000;
@@ -171,6 +178,55 @@ export class ReplicatedKvClient implements KvClient {
     this.backoffMaxMs = options.backoffMaxMs ?? KV_BACKOFF_MAX_MS_DEFAULT;
     this.watchSilenceMs = options.watchSilenceMs ?? KV_WATCH_SILENCE_MS_DEFAULT;
     this.target = Math.floor(host.random() * this.replicas.length);
+    const autoSyncMs = options.autoSyncIntervalMs ?? 0;
+    if (autoSyncMs > 0) void this.autoSync(autoSyncMs);
+  }
+
+  /** The replicas this client sends to now (its starting list, as changed by `sync()` and leader hints). */
+  get replicaNames(): readonly string[] {
+    return this.replicas;
+  }
+
+  /**
+   * clientv3's `Sync`: ask a replica for the membership and use its voting members from now on
+   * (learners serve no client requests, as etcd's client leaves them out). Returns the new list;
+   * when no replica answers within `timeoutMs` each, the list is left as it was and returned.
+   */
+  async sync(timeoutMs = 1_000): Promise<readonly string[]> {
+    const asked = [...this.replicas];
+    for (let i = 0; i < asked.length && !this.closed; i++) {
+      const replica = asked[(this.target + i) % asked.length]!;
+      let reply: MemberListReply;
+      try {
+        reply = await this.host.ask<MemberListReply>(replica, { type: 'memberList', body: null } satisfies ReplicaMsg, { timeoutMs });
+      } catch {
+        continue;
+      }
+      const voters = Array.isArray(reply?.members) ? reply.members.filter((m) => !m.isLearner && typeof m.name === 'string' && m.name !== '').map((m) => m.name) : [];
+      if (voters.length === 0) continue;
+      const current = this.replicas[this.target];
+      this.replicas.splice(0, this.replicas.length, ...voters);
+      const keep = [current, reply.leader].map((name) => (name === undefined ? -1 : this.replicas.indexOf(name))).find((at) => at >= 0);
+      this.target = keep ?? 0;
+      return this.replicas;
+    }
+    return this.replicas;
+  }
+
+  private async autoSync(intervalMs: number): Promise<void> {
+    while (!this.closed) {
+      await this.host.sleep(intervalMs);
+      if (!this.closed) await this.sync();
+    }
+  }
+
+  /** Where `name` is in the list, added at the end if a replica named one this client did not know (a member added later). */
+  private indexOfNamed(name: string | undefined): number {
+    if (name === undefined || name === '') return -1;
+    const at = this.replicas.indexOf(name);
+    if (at >= 0) return at;
+    this.replicas.push(name);
+    return this.replicas.length - 1;
   }
 
   /** The replica the next write goes to (the believed leader). */
@@ -323,7 +379,7 @@ export class ReplicatedKvClient implements KvClient {
       let relayed = false;
       if (reply.type === 'forwarded') {
         // A follower relayed it to the leader: answer as the leader's, and go there directly from now on.
-        const leader = this.replicas.indexOf(reply.leader);
+        const leader = this.indexOfNamed(reply.leader);
         if (leader >= 0) this.target = leader;
         relayed = true;
         reply = reply.reply;
@@ -332,7 +388,7 @@ export class ReplicatedKvClient implements KvClient {
       switch (reply.type) {
         case 'notLeader': {
           lastProblem = `${replica} is not the leader`;
-          const hinted = reply.leader === undefined ? -1 : this.replicas.indexOf(reply.leader);
+          const hinted = this.indexOfNamed(reply.leader);
           if (hinted >= 0 && hinted !== this.target) {
             this.target = hinted;
             misses = 0;

@@ -7,6 +7,7 @@ import type { SupervisionOptions } from '../../actor/behaviour.js';
 import { etcdReplica } from './behaviour.js';
 import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
 import type { MemberChangeReply, MemberListReply, ReplicaArgs, ReplicaStatus } from './protocol.js';
+import type { GroupMembership } from './membership-file.js';
 
 export interface EtcdGroupOptions {
   /** Number of replicas (odd: 1, 3 or 5). */
@@ -18,6 +19,12 @@ export interface EtcdGroupOptions {
   supervision?: Partial<SupervisionOptions>;
   /** Host every replica in this one thread (default: a thread each). */
   placement?: string;
+  /**
+   * Start this membership instead of `replicas` founding members: the group as it was when a
+   * process last ran it on the same data (see membership-file.ts). `replicas` is then ignored,
+   * as etcd ignores `--initial-cluster` on a data dir that already has members.
+   */
+  membership?: GroupMembership;
 }
 
 export interface EtcdGroup {
@@ -27,6 +34,8 @@ export interface EtcdGroup {
   members: Record<number, string>;
   /** Actor names are `${namePrefix}-${id - 1}`. */
   namePrefix: string;
+  /** The ids added after the founding (`addLearnerReplica`): they join empty if their disk is empty. */
+  joined: number[];
 }
 
 /** Replica names for a group, in Raft id order. */
@@ -35,22 +44,36 @@ export function etcdGroupNames(replicas: number, namePrefix = 'etcd'): string[] 
 }
 
 export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOptions): Promise<EtcdGroup> {
-  if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas % 2 === 0) {
+  const recorded = options.membership;
+  if (recorded === undefined && (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas % 2 === 0)) {
     throw new Error(`an etcd group needs an odd number of replicas (1, 3, 5...), not ${options.replicas}`);
   }
-  const namePrefix = options.namePrefix ?? 'etcd';
-  const names = etcdGroupNames(options.replicas, namePrefix);
+  const namePrefix = recorded?.namePrefix ?? options.namePrefix ?? 'etcd';
   const members: Record<number, string> = {};
-  names.forEach((name, i) => (members[i + 1] = name));
-  for (let i = 0; i < names.length; i++) {
+  let running: number[];
+  if (recorded !== undefined) {
+    Object.assign(members, recorded.members);
+    running = [...recorded.running];
+  } else {
+    etcdGroupNames(options.replicas, namePrefix).forEach((name, i) => (members[i + 1] = name));
+    running = Object.keys(members).map(Number);
+  }
+  const joined = [...(recorded?.joined ?? [])];
+  for (const id of running) {
     await system.spawn(etcdReplica, {
-      name: names[i]!,
-      args: { ...options.replica, id: i + 1, members, namePrefix },
+      name: members[id]!,
+      args: { ...options.replica, id, members, namePrefix, ...(joined.includes(id) ? { join: true } : {}) },
       supervision: options.supervision,
       placement: options.placement,
     });
   }
-  return { names, members, namePrefix };
+  return { names: running.map((id) => members[id]!), members, namePrefix, joined };
+}
+
+/** What `membership-file.ts` records of a running group. */
+export function groupMembership(group: EtcdGroup): GroupMembership {
+  const idOf = new Map(Object.entries(group.members).map(([id, name]) => [name, Number(id)]));
+  return { namePrefix: group.namePrefix, members: { ...group.members }, running: group.names.map((name) => idOf.get(name)!), joined: [...group.joined] };
 }
 
 /** Ask each named replica in turn for a membership change until one that leads accepts or refuses it. */
@@ -97,7 +120,14 @@ export async function listMembers(system: ActorSystem, names: readonly string[],
 export async function addLearnerReplica(
   system: ActorSystem,
   group: EtcdGroup,
-  options: { replica?: Omit<ReplicaArgs, 'id' | 'members'>; supervision?: Partial<SupervisionOptions>; placement?: string; timeoutMs?: number } = {},
+  options: {
+    replica?: Omit<ReplicaArgs, 'id' | 'members'>;
+    supervision?: Partial<SupervisionOptions>;
+    placement?: string;
+    timeoutMs?: number;
+    /** Called once the replica runs and `group` names it, before it is proposed (to record it first). */
+    onSpawned?: (group: EtcdGroup) => void;
+  } = {},
 ): Promise<{ id: number; name: string; reply: MemberChangeReply }> {
   const id = Math.max(...Object.keys(group.members).map(Number)) + 1;
   const name = `${group.namePrefix}-${id - 1}`;
@@ -110,6 +140,8 @@ export async function addLearnerReplica(
   });
   group.members[id] = name;
   group.names.push(name);
+  group.joined.push(id);
+  options.onSpawned?.(group);
   const reply = await changeMembers(system, group.names, [{ type: 'addLearner', nodeId: id }], { timeoutMs: options.timeoutMs });
   return { id, name, reply };
 }

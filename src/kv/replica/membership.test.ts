@@ -79,3 +79,49 @@ describe('membership changes on a running replica group (simulated runtime)', ()
     assert.ok(!bad.ok && bad.error === 'changes must name positive integer member ids', JSON.stringify(bad));
   });
 });
+
+describe('a client of a group whose membership changes (simulated runtime)', () => {
+  test('a client that knows one replica follows the leader to a member added later; sync() replaces its list with the voters, and writes go on after its only starting replica is removed', async () => {
+    const sim = new SimulatedSystem({ seed: 7 });
+    const group = await spawnEtcdGroup(sim, { replicas: 3 });
+    await sim.spawn(kvClientActor, { name: 'client', args: { replicas: ['etcd-0'] } });
+    const client = sim.ref<KvClientActorMsg>('client');
+    const op = (o: KvOp): Promise<KvOpResult> => sim.settle(client.ask<KvOpResult>({ type: 'op', body: o }, { timeoutMs: 60_000 }), SETTLE);
+    const replicas = (sync: boolean): Promise<string[]> => sim.settle(client.ask<string[]>({ type: 'replicas', body: { sync } }, { timeoutMs: 10_000 }), SETTLE);
+    assert.ok((await op({ op: 'put', key: 'a', value: '1' })).ok);
+
+    const added = await sim.settle(addLearnerReplica(sim, group), SETTLE);
+    assert.ok(added.reply.ok, JSON.stringify(added.reply));
+    await sim.runFor(1_000);
+    assert.ok((await sim.settle(changeMembers(sim, group.names, [{ type: 'addVoter', nodeId: 4 }]), SETTLE)).ok);
+    // Hand leadership to the new member: remove the others one at a time (the leader among them steps down).
+    for (const id of [2, 3]) {
+      const removed = await sim.settle(changeMembers(sim, group.names, [{ type: 'removeVoter', nodeId: id }]), SETTLE);
+      assert.ok(removed.ok, JSON.stringify(removed));
+      await sim.stop(`etcd-${id - 1}`);
+      group.names.splice(group.names.indexOf(`etcd-${id - 1}`), 1);
+    }
+    // Now etcd-0 and etcd-3 vote. A write through etcd-0 is forwarded to, or hinted at, the leader;
+    // if that is etcd-3 the client learns it.
+    await sim.runFor(2_000);
+    assert.ok((await op({ op: 'put', key: 'b', value: '2' })).ok);
+    const leader = (await sim.settle(groupStatus(sim, group.names), SETTLE)).find((s) => s?.role === 'leader');
+    assert.ok(leader, 'a leader');
+    const before = await replicas(false);
+    assert.ok(before.includes(leader.name), `the client learned the leader from hints: ${before.join(', ')}`);
+    assert.ok(before.includes('etcd-3'), `the member added after the client started is known: ${before.join(', ')}`);
+
+    assert.deepEqual(await replicas(true), ['etcd-0', 'etcd-3'], `sync: the voting members, the removed ones dropped (before: ${before.join(', ')})`);
+    // Remove the client's only starting replica: with the synced list, writes go on.
+    const removed = await sim.settle(changeMembers(sim, group.names, [{ type: 'removeVoter', nodeId: 1 }]), SETTLE);
+    assert.ok(removed.ok, JSON.stringify(removed));
+    await sim.stop('etcd-0');
+    assert.ok((await op({ op: 'put', key: 'c', value: '3' })).ok, 'a write after etcd-0 is gone');
+    assert.deepEqual(await replicas(true), ['etcd-3']);
+    for (const [key, value] of [['a', '1'], ['b', '2'], ['c', '3']]) {
+      const r = await op({ op: 'get', key: key! });
+      assert.ok(r.ok && r.value === value, `${key}: ${JSON.stringify(r)}`);
+    }
+  });
+
+});
