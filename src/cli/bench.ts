@@ -24,7 +24,10 @@ export interface BenchSizes {
   replicas?: number;
 }
 
-type BenchFn = (quick: boolean, sizes: BenchSizes) => Promise<BenchRun>;
+/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
+export type BenchOnly = 'failover';
+
+type BenchFn = (quick: boolean, sizes: BenchSizes, only?: BenchOnly) => Promise<BenchRun>;
 
 /** Benchmarks by name; each issue adds its own. */
 const benches: Record<string, BenchFn> = {
@@ -36,8 +39,9 @@ const benches: Record<string, BenchFn> = {
     const { result, table } = await runRaftBench(quick ? quickRaftBenchOptions : defaultRaftBenchOptions);
     return { json: result, table };
   },
-  kv: async (quick) => {
-    const { result, table } = await runKvBench(quick ? quickKvBenchOptions : defaultKvBenchOptions);
+  kv: async (quick, _sizes, only) => {
+    const base = quick ? quickKvBenchOptions : defaultKvBenchOptions;
+    const { result, table } = await runKvBench(only === undefined ? base : { ...base, only });
     return { json: result, table };
   },
   snapshot: async (quick) => {
@@ -92,7 +96,7 @@ export class BenchUsageError extends Error {
 export const BENCH_NAMES = Object.keys(benches);
 
 /** Run one benchmark or all; returns the process exit code. */
-export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes }): Promise<number> {
+export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string }): Promise<number> {
   const names = name === 'all' ? BENCH_NAMES : [name];
   const unknown = names.filter((n) => benches[n] === undefined);
   if (unknown.length > 0) {
@@ -104,12 +108,17 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
     process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments and --replicas apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
+  if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {
+    process.stderr.write(`kubethreads bench: --only takes failover, for kv only (got --only ${options.only} for ${names.join(', ')})\n`);
+    return 2;
+  }
+  const only = options.only as BenchOnly | undefined;
   const results: Record<string, unknown> = {};
   let ok = true;
   for (const n of names) {
     let run: BenchRun;
     try {
-      run = await benches[n]!(options.quick, sizes);
+      run = await benches[n]!(options.quick, sizes, only);
     } catch (error) {
       if (!(error instanceof BenchUsageError)) throw error;
       process.stderr.write(`kubethreads bench ${n}: ${error.message}\n`);
