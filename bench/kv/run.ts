@@ -53,6 +53,11 @@ export interface KvBenchOptions {
    * studying failover without the 10 minutes of throughput phases. Default: every row.
    */
   only?: 'failover';
+  /**
+   * Our replicas' failure detector (ReplicaArgs.leaderDownFailover): followers hear at once that
+   * the leader's actor ended. false: the election timeout alone, as etcd. Default true.
+   */
+  leaderDownFailover?: boolean;
   /** The etcd binary (default: `etcd` on the PATH). */
   etcdBinary?: string;
 }
@@ -387,6 +392,7 @@ export function renderKvTable(result: KvBenchResult): string {
     `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} (and ${o.outstandingHigh}) outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s)` +
     (o.clientProcessesMax > 0 ? `, ${o.outstanding} outstanding from up to ${o.clientProcessesMax} etcd3 client processes for ${o.processLoadMs / 1000} s a step` : '') +
     (o.fastFailoverKills > 0 ? `, ${o.fastFailoverKills} more on a cluster with heartbeat ${FAST_TIMING.heartbeatMs} ms / election ${FAST_TIMING.electionMs} ms` : '') +
+    (o.leaderDownFailover === false ? '; our failure detector off (election timeout only, as etcd)' : '') +
     '; ratio = kubethreads / etcd';
   const lines = [renderTable(title, rows, etcdLabel), ''];
   const ms = (us: number) => `${round(us / 1000, 2)} ms`;
@@ -427,12 +433,13 @@ export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions
     options.only === 'failover' ? 1 + options.failoverKills + options.fastFailoverKills : 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
   const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
   /** The fast-election kills run on a second cluster of the side, started with FAST_TIMING. */
+  const startOursWith = (timing?: RaftTiming) => startOurs(timing, { leaderDownFailover: options.leaderDownFailover !== false });
   const withFastFailover = async (start: (timing?: RaftTiming) => Promise<BenchSide>, details: SideDetails): Promise<SideDetails> => {
     if (options.fastFailoverKills === 0) return details;
     const failoverFast = await withSide(() => start(FAST_TIMING), (side) => measureFailover(side, options.fastFailoverKills, options, progress, 'fast-election failover'));
     return { ...details, failoverFast };
   };
-  const ours = await withFastFailover(startOurs, await withSide(startOurs, (side) => measureSide(side, options, progress)));
+  const ours = await withFastFailover(startOursWith, await withSide(() => startOursWith(), (side) => measureSide(side, options, progress)));
   let etcdDetails: SideDetails | null = null;
   let skipped: string | undefined;
   if (version !== undefined) {

@@ -185,4 +185,30 @@ describe('Raft.forgetLeader', () => {
     assert.ok(resp !== undefined && resp.type === 'msgVoteResp');
     assert.equal(resp.reject, false);
   });
+
+  test('why lease reads refuse it: the planted bug forgetLeaderUnderLeaseReads lets a cut-off leader serve a stale read', () => {
+    // The simulation's lease (3 ticks) is shorter than any election there (messages take a tick or more each way),
+    // so the sweep cannot reach this; on real clocks a detector elects in milliseconds, well inside a lease.
+    const enc = new TextEncoder();
+    const trio = new Trio({ readOnlyOption: 'leaseBased', testingKnobs: { forgetLeaderUnderLeaseReads: true } });
+    trio.electFirst();
+    trio.node(1).propose(enc.encode('x'));
+    trio.tickAll();
+    trio.isolated.add(1);
+    for (const id of [2, 3]) assert.deepEqual(trio.node(id).forgetLeader(), { forgotten: true });
+    trio.node(3).startElection();
+    trio.deliver();
+    assert.equal(trio.node(3).role, 'leader');
+    trio.node(3).propose(enc.encode('y'));
+    // No storage here: the new leader counts its own entries as a RaftNode does once they are persisted.
+    trio.node(3).selfPersistedTo(trio.node(3).log.lastIndex());
+    trio.deliver();
+    trio.tickAll();
+    const committedElsewhere = trio.node(3).log.committed;
+    // Node 1 never heard of term 2 and still holds its lease: it answers at once, from its own commit index.
+    assert.equal(trio.node(1).role, 'leader');
+    assert.deepEqual(trio.node(1).readIndex('r'), { accepted: true });
+    const read = trio.node(1).readStates.find((r) => r.context === 'r');
+    assert.ok(read !== undefined && read.index < committedElsewhere, `stale read at ${read?.index}, while ${committedElsewhere} is committed`);
+  });
 });
