@@ -26,6 +26,10 @@
  * - serializable reads are served from the local store at once;
  * - lease keep-alives are served by the leader's lease clock; expiry is decided
  *   by the leader and applied through Raft as a revoke.
+ *
+ * Failover: besides the election timeout, a replica monitors its peers' actors;
+ * when its leader's incarnation ends it forgets that leader (Raft's
+ * forgetLeader) and campaigns after a short random delay (`leaderDownFailover`).
  */
 import { pack, unpack } from 'msgpackr';
 import type { ActorContext, Handlers } from '../../actor/behaviour.js';

@@ -56,7 +56,7 @@ describe('the sweep\'s detector mode: followers of a crashed leader forgetLeader
     let campaigns = 0;
     for (let seed = 1; seed <= DETECTOR_SEEDS; seed++) {
       const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'detector'));
-      assert.ok(r.ok, describeFailure(r));
+      if (!r.ok) assert.fail(describeFailure(r));
       forgotten += r.stats.leadersForgotten;
       campaigns += r.stats.detectorCampaigns;
     }

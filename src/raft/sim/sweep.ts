@@ -87,6 +87,8 @@ function main(): void {
   let confChanges = 0;
   let asyncSeeds = 0;
   let asyncWritesLost = 0;
+  let leadersForgotten = 0;
+  let detectorCampaigns = 0;
   const progressEvery = Math.max(1, Math.floor(args.seeds / 20));
   for (let seed = args.from; seed <= last; seed++) {
     const nodes = args.nodes ?? nodesForSeed(seed);
@@ -96,6 +98,8 @@ function main(): void {
     jointChanges += r.stats.jointConfChanges;
     confChanges += r.stats.confChanges;
     asyncWritesLost += r.stats.asyncWritesLost;
+    leadersForgotten += r.stats.leadersForgotten;
+    detectorCampaigns += r.stats.detectorCampaigns;
     if (options.asyncStorageWrites === true) asyncSeeds++;
     readsAnswered += r.stats.readsAnswered;
     if (r.stats.leaseReads) leaseSeeds++;
@@ -113,6 +117,7 @@ function main(): void {
   console.log(
     `summary: ${failures} failing; committed entries ${committedTotal}; reads answered ${readsAnswered} (${leaseSeeds} seeds with lease reads); ` +
       `membership changes ${confChanges} (${jointChanges} through joint configurations); ${asyncSeeds} seeds with async writes (${asyncWritesLost} crashes lost writes in flight); ` +
+      (args.modes === 'detector' ? `failure detector: ${leadersForgotten} leaders forgotten, ${detectorCampaigns} campaigns; ` : '') +
       `worst liveness ${livenessTicksMax} ticks after heal; ${seconds.toFixed(1)} s`,
   );
   if (failures > 0) process.exit(1);
