@@ -178,6 +178,9 @@ export class ThreadedSystem implements ActorSystem {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    // A restart may be creating a thread right now (a kill just before shutdown): let it come up, so it is stopped
+    // too; left out, its worker kept the process alive.
+    await Promise.all([...this.threadStarts.values()].map((starting) => withTimeout(starting, SHUTDOWN_GRACE_MS)));
     const threads = [...this.threads.values()];
     for (const thread of threads) this.unpause(thread);
     await Promise.all(

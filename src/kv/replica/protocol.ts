@@ -100,6 +100,8 @@ export interface ReplicaStatus {
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
   recoveredFrom: string;
+  /** Leaders this incarnation forgot on the notice that their actor ended (`leaderDownFailover`; our replicas only). */
+  leadersForgotten?: number;
 }
 
 export type ReplicaMsg =

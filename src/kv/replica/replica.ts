@@ -256,6 +256,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
    */
   let deadLeader: { id: number; term: number; tick: number } | undefined;
   let failoverCampaigns = 0;
+  let leadersForgotten = 0;
   const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax };
 
   for (const id of memberIds) if (id !== args.id) monitorPeer(nameOf(id));
@@ -793,6 +794,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     }
     ctx.log.info({ leader: nameOf(id), term }, 'leader down: forgot it; campaigning after a random delay');
     deadLeader = { id, term, tick: ticks };
+    leadersForgotten++;
     failoverCampaigns = 0;
     ctx.timer('failoverCampaign', ctx.random() * campaignDelayMaxMs, { type: 'failoverCampaign', body: null });
     scheduleDrain();
@@ -866,7 +868,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
       revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.lastIndex(),
-      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom,
+      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
     };
   }
 
