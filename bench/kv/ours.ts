@@ -29,7 +29,8 @@ function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): Replic
   return all.find((s) => s !== undefined && s.role === 'leader' && s.term > termAfter);
 }
 
-export async function startOurs(timing: RaftTiming = DEFAULT_TIMING): Promise<BenchSide> {
+/** `leaderDownFailover`: the replicas' failure detector (on by default; off gives etcd's election-timeout-only failover). */
+export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { leaderDownFailover?: boolean } = {}): Promise<BenchSide> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
   guardDir(dataDir);
   const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
@@ -47,7 +48,7 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING): Promise<Be
   try {
     const group = await spawnEtcdGroup(system, {
       replicas: 3,
-      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs) },
+      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
     const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });

@@ -120,4 +120,24 @@ describe('bench kv', () => {
     const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('kubethreads-bench-kv-') && !before.has(n));
     assert.deepEqual(after, [], 'the WAL directories are removed');
   });
+
+  test('--only failover runs the leader kills at both timings and reports only the failover rows, each kill listed', async () => {
+    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never', only: 'failover' });
+    assert.deepEqual(
+      result.rows.map((r) => r.name.replace(/, election \d+-\d+ ms/, ', fast')),
+      [
+        'failover: time to a new leader (median of kills)', 'failover: time to a new leader (p90 of kills)',
+        'failover: longest gap between acked writes (median of kills)', 'failover: longest gap between acked writes (p90 of kills)',
+        'failover, fast: time to a new leader (median of kills)', 'failover, fast: time to a new leader (p90 of kills)',
+        'failover, fast: longest gap between acked writes (median of kills)', 'failover, fast: longest gap between acked writes (p90 of kills)',
+      ],
+    );
+    assert.equal(result.ours.failover.length, 1);
+    assert.equal(result.ours.failoverFast.length, 1);
+    for (const kill of [...result.ours.failover, ...result.ours.failoverFast]) {
+      assert.ok(kill.resumed, 'writes resumed after the kill');
+      assert.ok(kill.timeToLeaderMs > 0 && kill.longestGapMs > 0);
+    }
+    assert.match(table, /kills, ms to leader\/gap: \d+\/\d+; fast-election kills: \d+\/\d+/);
+  });
 });

@@ -48,6 +48,16 @@ export interface KvBenchOptions {
   processLoadMs: number;
   /** `never`: kubethreads alone even when etcd is installed (tests). */
   etcd: 'auto' | 'never';
+  /**
+   * `failover`: only the failover rows (a short warm-up, then the kills at both timings), for
+   * studying failover without the 10 minutes of throughput phases. Default: every row.
+   */
+  only?: 'failover';
+  /**
+   * Our replicas' failure detector (ReplicaArgs.leaderDownFailover): followers hear at once that
+   * the leader's actor ended. false: the election timeout alone, as etcd. Default true.
+   */
+  leaderDownFailover?: boolean;
   /** The etcd binary (default: `etcd` on the PATH). */
   etcdBinary?: string;
 }
@@ -152,7 +162,23 @@ function throughput(r: PhaseResult): number {
   return r.ops / (r.elapsedMs / 1000);
 }
 
+const NOT_MEASURED = { p50: 0, p90: 0, p99: 0, max: 0, count: 0 };
+
+/** `only: 'failover'`: a warm-up, then the kills; the other figures stay zero and their rows are left out. */
+async function measureFailoverOnly(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
+  await side.waitHealthy(HEALTHY_TIMEOUT_MS);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/warmup/', count: o.warmupOps, valueBytes: o.valueBytes });
+  await side.runPhase({ kind: 'cleanup', prefix: '/bench/warmup/' });
+  progress.step(`${side.label} warm-up`);
+  const failover = await measureFailover(side, o.failoverKills, o, progress);
+  return {
+    putLatencyUs: NOT_MEASURED, watchLatencyUs: { ...NOT_MEASURED, eventsBeforeAck: 0 }, watchFromSendUs: NOT_MEASURED,
+    throughputOpsPerS: { put: 0, putHigh: 0, get: 0, cas: 0, serializableGet: 0 }, errors: {}, casFailed: 0, failover, failoverFast: [], acrossProcesses: null,
+  };
+}
+
 async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
+  if (o.only === 'failover') return measureFailoverOnly(side, o, progress);
   const errors: SideDetails['errors'] = {};
   const note = (phase: string, r: PhaseResult): PhaseResult => {
     errors[phase] = { count: r.errors, first: r.firstError };
@@ -312,7 +338,7 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
   for (const [name, op] of Object.entries(judgedBy)) {
     bound.set(name, (d, figure, side) => (side === 'ours' || d.acrossProcesses === null ? null : isClientBound(figure, d.acrossProcesses[op])));
   }
-  if (o.clientProcessesMax > 0) {
+  if (o.clientProcessesMax > 0 && o.only !== 'failover') {
     const labels: Record<CrossProcessOp, string> = { put: 'put', get: 'linearizable get', serializableGet: 'serializable get', cas: 'compare-and-swap txn' };
     const scalingOf = (d: SideDetails, op: CrossProcessOp): ProcessScaling => {
       if (d.acrossProcesses === null) throw new Error(`bench kv: the cross-process rows were asked for but ${op} was not run`);
@@ -332,7 +358,8 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
       }
     }
   }
-  return pick.map(([name, get, unit, better]) => {
+  const picked = o.only === 'failover' ? pick.filter(([name]) => name.startsWith('failover')) : pick;
+  return picked.map(([name, get, unit, better]) => {
     const oursValue = get(ours);
     const etcdValue = etcd === null ? null : get(etcd);
     const ratio = etcdValue === null || etcdValue === 0 ? null : round(oursValue / etcdValue, 2);
@@ -365,6 +392,7 @@ export function renderKvTable(result: KvBenchResult): string {
     `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} (and ${o.outstandingHigh}) outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s)` +
     (o.clientProcessesMax > 0 ? `, ${o.outstanding} outstanding from up to ${o.clientProcessesMax} etcd3 client processes for ${o.processLoadMs / 1000} s a step` : '') +
     (o.fastFailoverKills > 0 ? `, ${o.fastFailoverKills} more on a cluster with heartbeat ${FAST_TIMING.heartbeatMs} ms / election ${FAST_TIMING.electionMs} ms` : '') +
+    (o.leaderDownFailover === false ? '; our failure detector off (election timeout only, as etcd)' : '') +
     '; ratio = kubethreads / etcd';
   const lines = [renderTable(title, rows, etcdLabel), ''];
   const ms = (us: number) => `${round(us / 1000, 2)} ms`;
@@ -374,6 +402,10 @@ export function renderKvTable(result: KvBenchResult): string {
     const killsOf = (list: FailoverKill[]) => list.map((f) => `${Math.round(f.timeToLeaderMs)}/${Math.round(f.longestGapMs)}`).join(' ');
     const kills = killsOf(d.failover) + (d.failoverFast.length > 0 ? `; fast-election kills: ${killsOf(d.failoverFast)}` : '');
     const errors = Object.entries(d.errors).filter(([, e]) => e.count > 0).map(([phase, e]) => `${phase}: ${e.count}`);
+    if (o.only === 'failover') {
+      lines.push(`${label}: kills, ms to leader/gap: ${kills}`);
+      continue;
+    }
     lines.push(
       `${label}: watch events before their put's ack ${d.watchLatencyUs.eventsBeforeAck}/${d.watchLatencyUs.count}; ` +
         `put acked -> event (negative when the event came first) p50 ${ms(d.watchLatencyUs.p50)}, p99 ${ms(d.watchLatencyUs.p99)}; ` +
@@ -397,15 +429,17 @@ export function renderKvTable(result: KvBenchResult): string {
 
 export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
   const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
-  const stepsPerSide = 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
+  const stepsPerSide =
+    options.only === 'failover' ? 1 + options.failoverKills + options.fastFailoverKills : 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
   const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
   /** The fast-election kills run on a second cluster of the side, started with FAST_TIMING. */
+  const startOursWith = (timing?: RaftTiming) => startOurs(timing, { leaderDownFailover: options.leaderDownFailover !== false });
   const withFastFailover = async (start: (timing?: RaftTiming) => Promise<BenchSide>, details: SideDetails): Promise<SideDetails> => {
     if (options.fastFailoverKills === 0) return details;
     const failoverFast = await withSide(() => start(FAST_TIMING), (side) => measureFailover(side, options.fastFailoverKills, options, progress, 'fast-election failover'));
     return { ...details, failoverFast };
   };
-  const ours = await withFastFailover(startOurs, await withSide(startOurs, (side) => measureSide(side, options, progress)));
+  const ours = await withFastFailover(startOursWith, await withSide(() => startOursWith(), (side) => measureSide(side, options, progress)));
   let etcdDetails: SideDetails | null = null;
   let skipped: string | undefined;
   if (version !== undefined) {

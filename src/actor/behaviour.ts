@@ -70,6 +70,16 @@ export interface DownEvent {
   error?: string;
 }
 
+/**
+ * One incarnation of a monitored actor ended (`ActorContext.monitor`): it was
+ * killed (its thread terminated, or a restart fault), crashed, or stopped. The
+ * supervisor may start it again; the monitor stays armed for that incarnation.
+ */
+export interface PeerDownEvent {
+  name: string;
+  reason: 'killed' | 'crashed' | 'stopped';
+}
+
 /** What the runtime tells a handler about the message it is receiving. */
 export interface ReceiveMeta {
   /** The sender's name (`$host` for library code on the main thread). */
@@ -118,6 +128,19 @@ export interface ActorContext<M extends Message = Message> {
   /** Get an `onDown` call when the named actor stops for good. */
   watch(target: ActorRef | string): void;
   unwatch(target: ActorRef | string): void;
+  /**
+   * Get an `onPeerDown` call each time an incarnation of the named actor ends
+   * (killed, crashed, restarted by a fault, stopped), the way a process sees
+   * a TCP peer's connection close when the process on the other end exits:
+   * an Erlang monitor that outlives the target's restarts. Only the end of
+   * an incarnation is reported: a link fault (drop, delay, partition) or a
+   * paused actor never is, as a cut or silent network closes no stream.
+   * Messages the ended incarnation sent may still arrive after the call.
+   * Armed until `demonitor` or the end of this incarnation; calling it
+   * again for the same target changes nothing.
+   */
+  monitor(target: ActorRef | string): void;
+  demonitor(target: ActorRef | string): void;
   /** Stop this actor (normal exit: a transient actor is not restarted). */
   stopSelf(): void;
   /**
@@ -147,6 +170,8 @@ export interface Handlers<M extends Message = Message> {
   receive(msg: M, meta: ReceiveMeta): unknown;
   /** A watched actor stopped for good. */
   onDown?(event: DownEvent): void;
+  /** An incarnation of an actor this one monitors ended (`ActorContext.monitor`). Throwing crashes this actor. */
+  onPeerDown?(event: PeerDownEvent): void;
   /** Called when the actor stops normally (not on crash or kill). */
   onStop?(): void;
   /** A small summary of state for `inspect` (must be serializable). */

@@ -9,6 +9,7 @@ import {
   type Behaviour,
   type DownEvent,
   type Handlers,
+  type PeerDownEvent,
   type SpawnOptions,
 } from './behaviour.js';
 import type { Disk } from './disk.js';
@@ -36,6 +37,9 @@ export interface CellHost {
   spawnChild(parent: string, behaviour: Behaviour, options: SpawnOptions): void;
   watch(watcher: string, target: string): void;
   unwatch(watcher: string, target: string): void;
+  /** Arm a monitor of `target` for this cell (`ActorContext.monitor`), in the table of the thread that hosts the cell. */
+  monitor(cell: ActorCell, target: string): void;
+  demonitor(cell: ActorCell, target: string): void;
   /** The cell ended itself (`stopSelf`) or threw. */
   exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void;
   asks: AskRegistry;
@@ -331,6 +335,15 @@ export class ActorCell {
     }
   }
 
+  notifyPeerDown(event: PeerDownEvent): void {
+    if (this.state !== 'running') return;
+    try {
+      this.handlers.onPeerDown?.(event);
+    } catch (error) {
+      this.crash(error);
+    }
+  }
+
   /** The behaviour's own series (`Handlers.metrics`), or '' when it has none or fails to give them. */
   async metrics(): Promise<string> {
     if (this.state !== 'running' || this.handlers?.metrics === undefined) return '';
@@ -460,6 +473,10 @@ export class ActorCell {
       },
       watch: (target: ActorRef | string) => host.watch(cell.name, refName(target)),
       unwatch: (target: ActorRef | string) => host.unwatch(cell.name, refName(target)),
+      monitor: (target: ActorRef | string) => {
+        if (cell.state === 'running') host.monitor(cell, refName(target));
+      },
+      demonitor: (target: ActorRef | string) => host.demonitor(cell, refName(target)),
       stopSelf: () => {
         if (cell.state !== 'running') return;
         cell.halt('stopped');

@@ -14,6 +14,7 @@ export {
   type Behaviour,
   type BehaviourFactory,
   type DownEvent,
+  type PeerDownEvent,
   type Handlers,
   type ReceiveMeta,
   type RestartPolicy,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BenchUsageError, densityOptions } from './bench.js';
+import { BenchUsageError, densityOptions, runBench } from './bench.js';
 
 test('bench density sizes: --pods splits over 20 Deployments by default, or over Deployments of --replicas; an uneven split is refused', () => {
   assert.deepEqual(pick(densityOptions(false, {})), { nodes: 1_000, deployments: 20, replicas: 1_000 });
@@ -14,3 +14,9 @@ test('bench density sizes: --pods splits over 20 Deployments by default, or over
 function pick(o: { nodes: number; deployments: number; replicas: number }) {
   return { nodes: o.nodes, deployments: o.deployments, replicas: o.replicas };
 }
+
+test('bench --only takes failover for kv alone, and --no-leader-down-failover is for kv alone: anything else is refused before running', async () => {
+  assert.equal(await runBench('density', { json: true, quick: true, only: 'failover' }), 2);
+  assert.equal(await runBench('kv', { json: true, quick: true, only: 'puts' }), 2);
+  assert.equal(await runBench('raft', { json: true, quick: true, leaderDownFailover: false }), 2);
+});

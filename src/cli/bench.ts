@@ -24,7 +24,17 @@ export interface BenchSizes {
   replicas?: number;
 }
 
-type BenchFn = (quick: boolean, sizes: BenchSizes) => Promise<BenchRun>;
+/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
+export type BenchOnly = 'failover';
+
+/** Options of `kv` alone. */
+export interface KvBenchFlags {
+  only?: BenchOnly;
+  /** false: our replicas fail over by the election timeout alone, as etcd (`--no-leader-down-failover`). */
+  leaderDownFailover?: boolean;
+}
+
+type BenchFn = (quick: boolean, sizes: BenchSizes, kv: KvBenchFlags) => Promise<BenchRun>;
 
 /** Benchmarks by name; each issue adds its own. */
 const benches: Record<string, BenchFn> = {
@@ -36,8 +46,9 @@ const benches: Record<string, BenchFn> = {
     const { result, table } = await runRaftBench(quick ? quickRaftBenchOptions : defaultRaftBenchOptions);
     return { json: result, table };
   },
-  kv: async (quick) => {
-    const { result, table } = await runKvBench(quick ? quickKvBenchOptions : defaultKvBenchOptions);
+  kv: async (quick, _sizes, flags) => {
+    const base = quick ? quickKvBenchOptions : defaultKvBenchOptions;
+    const { result, table } = await runKvBench({ ...base, ...(flags.only === undefined ? {} : { only: flags.only }), ...(flags.leaderDownFailover === false ? { leaderDownFailover: false } : {}) });
     return { json: result, table };
   },
   snapshot: async (quick) => {
@@ -92,7 +103,7 @@ export class BenchUsageError extends Error {
 export const BENCH_NAMES = Object.keys(benches);
 
 /** Run one benchmark or all; returns the process exit code. */
-export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes }): Promise<number> {
+export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string; leaderDownFailover?: boolean }): Promise<number> {
   const names = name === 'all' ? BENCH_NAMES : [name];
   const unknown = names.filter((n) => benches[n] === undefined);
   if (unknown.length > 0) {
@@ -104,12 +115,21 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
     process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments and --replicas apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
+  if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {
+    process.stderr.write(`kubethreads bench: --only takes failover, for kv only (got --only ${options.only} for ${names.join(', ')})\n`);
+    return 2;
+  }
+  if (options.leaderDownFailover === false && !names.every((n) => n === 'kv')) {
+    process.stderr.write('kubethreads bench: --no-leader-down-failover applies to kv only\n');
+    return 2;
+  }
+  const kvFlags: KvBenchFlags = { only: options.only as BenchOnly | undefined, leaderDownFailover: options.leaderDownFailover };
   const results: Record<string, unknown> = {};
   let ok = true;
   for (const n of names) {
     let run: BenchRun;
     try {
-      run = await benches[n]!(options.quick, sizes);
+      run = await benches[n]!(options.quick, sizes, kvFlags);
     } catch (error) {
       if (!(error instanceof BenchUsageError)) throw error;
       process.stderr.write(`kubethreads bench ${n}: ${error.message}\n`);

@@ -18,6 +18,7 @@ export {
   type SoftState,
   type ProposalResult,
   type RequestResult,
+  type ForgetLeaderResult,
   encodeConfChange,
   decodeConfChange,
   encodeConfChangeV2,

@@ -33,6 +33,10 @@ export interface RaftTestingKnobs {
   leaderDropsProposals?: boolean;
   /** In a joint configuration, count only the incoming voters for commit, votes, check-quorum and reads (C_old is ignored). */
   jointQuorumIncomingOnly?: boolean;
+  /** forgetLeader() forgets this term's vote with the leader: the follower can then vote twice in one term. */
+  forgetLeaderClearsVote?: boolean;
+  /** forgetLeader() works under lease-based reads too (etcd refuses): a forgetting follower votes inside the lease it promised. */
+  forgetLeaderUnderLeaseReads?: boolean;
 }
 
 export interface RaftConfig {
@@ -113,6 +117,14 @@ export const DEFAULT_CLOCK_DRIFT_BOUND = 1.5;
 export type ProposalResult =
   | { accepted: true; index: number; term: number }
   | { accepted: false; reason: 'notLeader' | 'transferring' | 'confChangePending' | 'overloaded' | 'invalidConfChange' | 'removed'; leader: NodeId; /** Why, for invalidConfChange. */ message?: string };
+
+/**
+ * The outcome of `forgetLeader`. Refused, as etcd-io/raft ignores MsgForgetLeader, by a
+ * node that is not a follower (a leader or a candidate has no leader to forget), by one
+ * that knows no leader, and under lease-based reads (the lease rests on followers not
+ * voting for an election timeout after hearing from the leader).
+ */
+export type ForgetLeaderResult = { forgotten: true } | { forgotten: false; reason: 'notFollower' | 'noLeader' | 'leaseBasedReads' };
 
 /** 'removed': this node applied its own removal from the group; it serves nothing until a later configuration adds it back. */
 export type RequestResult = { accepted: true } | { accepted: false; reason: 'noLeader' | 'notLeader' | 'overloaded' | 'invalidTarget' | 'removed'; leader: NodeId };
@@ -937,6 +949,24 @@ export class Raft {
     this.bcastAppend();
     // Commit also waits for our own persistence: see selfPersistedTo.
     return { accepted: true, index, term: this.term };
+  }
+
+  /**
+   * etcd-io/raft's ForgetLeader: a follower forgets its leader (lead becomes NONE) and stays
+   * a follower in the same term, with the same vote, without campaigning. Its leader lease
+   * ends with it: with check-quorum it now grants pre-votes and votes at once instead of
+   * ignoring them for an election timeout, so when a quorum of followers learn by a side
+   * channel that the leader died, an election can finish without waiting out the timeout.
+   * Only liveness changes: a vote is still granted once per term and only to an up-to-date
+   * log, and a leader that is in fact alive is heard again with its next heartbeat.
+   */
+  forgetLeader(): ForgetLeaderResult {
+    if (this.role !== 'follower') return { forgotten: false, reason: 'notFollower' };
+    if (this.readOnly.option === 'leaseBased' && this.knobs.forgetLeaderUnderLeaseReads !== true) return { forgotten: false, reason: 'leaseBasedReads' };
+    if (this.lead === NONE) return { forgotten: false, reason: 'noLeader' };
+    this.lead = NONE;
+    if (this.knobs.forgetLeaderClearsVote === true) this.vote = NONE;
+    return { forgotten: true };
   }
 
   /** Start an election now (pre-vote first when enabled), as if the election timeout fired. */

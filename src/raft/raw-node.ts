@@ -17,7 +17,7 @@
 import { invariant } from './assert.js';
 import { MemoryStorage, cloneConfState } from './log.js';
 import type { Message } from './protocol.js';
-import { Raft, decodeConfChangeV2, type ProposalResult, type RaftConfig, type RaftRole, type RequestResult, type SoftState } from './raft.js';
+import { Raft, decodeConfChangeV2, type ForgetLeaderResult, type ProposalResult, type RaftConfig, type RaftRole, type RequestResult, type SoftState } from './raft.js';
 import type { ReadState } from './read-only.js';
 import { NONE, emptyHardState, type ConfChange, type ConfChangeV2, type ConfState, type Entry, type HardState, type NodeId, type Snapshot } from './types.js';
 
@@ -159,6 +159,17 @@ export class RaftNode {
   /** Campaign now instead of waiting for the election timeout (tests, benchmarks, operators). */
   campaign(): void {
     this.raft.startElection();
+  }
+
+  /**
+   * Forget the current leader without campaigning (etcd-io/raft's ForgetLeader): for a
+   * failure detector that knows the leader died (its process exited) before the election
+   * timeout would tell. Once a quorum of followers forgot it, the next campaign — `campaign()`,
+   * or the election timeout — wins at once. No-op (with the reason) on a leader or a
+   * candidate, without a known leader, and under lease-based reads, as in etcd.
+   */
+  forgetLeader(): ForgetLeaderResult {
+    return this.raft.forgetLeader();
   }
 
   /** Ask the leader to hand leadership to `to` (a voter). */

@@ -133,6 +133,55 @@ describe('simulated runtime', () => {
     assert.ok(sim.now() - startedMs < 10, `failed after ${sim.now() - startedMs} ms of virtual time`);
   });
 
+  test('a monitor hears each ended incarnation (kill, restart, crash, stop) once, and never a partition or a pause', async () => {
+    const sim = new SimulatedSystem({ seed: 62 });
+    await sim.spawn(echo, { name: 'm' });
+    await sim.spawn(echo, { name: 't', supervision: { backoffMinMs: 1 } });
+    await sim.settle(sim.ref('m').ask({ type: 'monitor', body: 't' }));
+    const peerDowns = async (): Promise<string[]> =>
+      ((await sim.settle(sim.ref('m').ask({ type: 'peer-downs', body: null }))) as { name: string; reason: string }[]).map((d) => `${d.name} ${d.reason}`);
+
+    const ids = await sim.faults.partition(['m'], ['t']);
+    await sim.runFor(1_000);
+    await sim.faults.heal(ids);
+    await sim.faults.pause('t');
+    await sim.runFor(1_000);
+    await sim.faults.resume('t');
+    await sim.runFor(10);
+    assert.deepEqual(await peerDowns(), [], 'the target never ended: nothing to report');
+
+    const killedAtMs = sim.now();
+    await sim.faults.kill('t');
+    await sim.runFor(100);
+    const [first] = (await sim.settle(sim.ref('m').ask({ type: 'peer-downs', body: null }))) as { atMs: number }[];
+    assert.ok(first !== undefined && first.atMs - killedAtMs < 1, 'heard within the turn of the kill, not after a timeout');
+    await sim.faults.restart('t');
+    await sim.runFor(100);
+    await assert.rejects(sim.settle(sim.ref('t').ask({ type: 'crash', body: 'boom' })));
+    await sim.runFor(100);
+    await sim.stop('t');
+    await sim.runFor(100);
+    assert.deepEqual(await peerDowns(), ['t killed', 't killed', 't crashed', 't stopped']);
+  });
+
+  test('monitors replay: the same seed with kills gives the same trace', async () => {
+    const run = async (): Promise<string> => {
+      const sim = new SimulatedSystem({ seed: 63, latencyMinMs: 0.1, latencyMaxMs: 3 });
+      await sim.spawn(echo, { name: 'm1' });
+      await sim.spawn(echo, { name: 'm2' });
+      await sim.spawn(echo, { name: 't', supervision: { backoffMinMs: 1 } });
+      for (const m of ['m1', 'm2']) await sim.settle(sim.ref(m).ask({ type: 'monitor', body: 't' }));
+      for (let i = 0; i < 3; i++) {
+        sim.ref('m1').tell({ type: 'forward', body: { to: 't', msg: { type: 'echo', body: i } } });
+        await sim.faults.kill('t');
+        await sim.runFor(50);
+      }
+      const heard = await sim.settle(sim.ref('m2').ask({ type: 'peer-downs', body: null }));
+      return `${sim.traceHash()} ${JSON.stringify(heard)}`;
+    };
+    assert.equal(await run(), await run());
+  });
+
   test('the restart budget stops the actor for good and tells its watchers', async () => {
     const sim = new SimulatedSystem({ seed: 7 });
     await sim.spawn(echo, { name: 'watcher' });

@@ -1,11 +1,12 @@
 import { promiseHooks } from 'node:v8';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Logger } from 'pino';
-import type { ActorRef, AskOptions, Behaviour, DownEvent, SpawnOptions } from '../behaviour.js';
+import type { ActorRef, AskOptions, Behaviour, DownEvent, PeerDownEvent, SpawnOptions } from '../behaviour.js';
 import { FrameDecoder } from '../codec.js';
 import { ActorCell, AskRegistry, type Cancel, type CellHost } from '../cell.js';
 import { MemoryDisk, type DiskFaults } from '../disk.js';
 import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
+import { PeerMonitors } from '../monitors.js';
 import { LinkFaultTable, type LinkFault, type LinkRule } from '../faults.js';
 import { createLogger } from '../log.js';
 import { deriveSeed, Prng } from '../prng.js';
@@ -55,6 +56,8 @@ interface SimActor {
   children: Set<string>;
   watchers: Set<string>;
   incarnation: number;
+  /** Unique in the simulation for each incarnation, respawns under the same name included (`PeerMonitors` drops repeats by it). */
+  incarnationId: number;
 }
 
 /** The simulation lets the host's macrotasks (timers, I/O, a progress bar) run at least this often, in wall-clock ms. */
@@ -100,6 +103,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly frameDecoder = new FrameDecoder();
   private readonly log: Logger;
   private readonly hostWatchers = new Map<string, Set<(event: DownEvent) => void>>();
+  private readonly monitors = new PeerMonitors<ActorCell>();
   /** Last delivery time per from → to: messages on one link stay in order, as on a MessagePort. */
   private readonly linkClockMs = new Map<string, Map<string, number>>();
   /** Hashes of names and types, computed once each: the trace hash runs per delivery. */
@@ -112,6 +116,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private running = false;
   /** Cancelled timers still in the queue (see `schedule`). */
   private cancelledInQueue = 0;
+  private lastIncarnationId = 0;
   /** Deliveries by route kind and type, when KUBETHREADS_SIM_CENSUS is set: where a run's traffic comes from (docs/performance.md). */
   private readonly census: Map<string, number> | undefined = process.env.KUBETHREADS_SIM_CENSUS ? new Map() : undefined;
   /** Messages delivered so far. */
@@ -403,10 +408,19 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     this.actors.get(target)?.watchers.delete(watcher);
   }
 
+  monitor(cell: ActorCell, target: string): void {
+    this.monitors.add(cell, target);
+  }
+
+  demonitor(cell: ActorCell, target: string): void {
+    this.monitors.remove(cell, target);
+  }
+
   exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void {
     const actor = this.actors.get(cell.name);
     if (actor === undefined || actor.cell !== cell) return;
     actor.cell = undefined;
+    this.peerDown(actor, kind);
     this.afterExit(actor, kind, error === undefined ? undefined : String(error));
   }
 
@@ -583,6 +597,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       children: new Set(),
       watchers: new Set(),
       incarnation: 0,
+      incarnationId: 0,
     };
     this.actors.set(options.name, actor);
     if (parent !== undefined) this.actors.get(parent)?.children.add(options.name);
@@ -591,6 +606,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
 
   private startIncarnation(actor: SimActor): void {
     actor.incarnation++;
+    actor.incarnationId = ++this.lastIncarnationId;
     const streamSeed = deriveSeed(this.seed, `${actor.name}#${actor.incarnation}`);
     const cell = new ActorCell(actor.name, this, actor.disk, this.log.child({ actor: actor.name }), new Prng(streamSeed));
     actor.cell = cell;
@@ -600,9 +616,20 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     } catch (error) {
       cell.kill();
       actor.cell = undefined;
+      this.peerDown(actor, 'crashed');
       this.log.error({ actor: actor.name, err: error }, 'actor failed to start');
       this.afterExit(actor, 'crashed', String(error));
     }
+  }
+
+  /**
+   * The current incarnation of `actor` ended: its monitors hear of it as an event of its own
+   * (after whatever this turn still does, before later deliveries), the way a closed stream is noticed.
+   */
+  private peerDown(actor: SimActor, reason: PeerDownEvent['reason']): void {
+    const incarnationId = actor.incarnationId;
+    const event: PeerDownEvent = { name: actor.name, reason };
+    this.schedule(0, () => this.monitors.notify(event, incarnationId));
   }
 
   private afterExit(actor: SimActor, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): void {
@@ -639,6 +666,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const cell = actor.cell;
     actor.cell = undefined;
     cell?.halt('stopped');
+    if (cell !== undefined) this.peerDown(actor, 'stopped');
     this.finish(actor, reason, undefined);
   }
 
@@ -646,6 +674,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const actor = this.actors.get(name);
     if (actor === undefined) throw new ActorNotFoundError(name);
     if (actor.state === 'stopped') return;
+    if (actor.cell !== undefined) this.peerDown(actor, 'killed');
     actor.cell?.kill();
     actor.cell = undefined;
     actor.paused = false;

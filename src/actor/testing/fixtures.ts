@@ -2,7 +2,7 @@
  * Behaviours the runtime's own tests run in both runtimes. They live in src/
  * (not in a test file) because worker threads import them by module URL.
  */
-import { defineBehaviour, unhandled, type DownEvent } from '../behaviour.js';
+import { defineBehaviour, unhandled, type DownEvent, type PeerDownEvent } from '../behaviour.js';
 import type { Message } from '../protocol.js';
 
 export type EchoMsg =
@@ -20,12 +20,16 @@ export type EchoMsg =
   | Message<'ask-peer', { to: string; msg: Message; timeoutMs: number }>
   | Message<'spawn-child', { name: string }>
   | Message<'watch', string>
-  | Message<'downs', null>;
+  | Message<'downs', null>
+  | Message<'monitor', string>
+  | Message<'peer-downs', null>;
 
 /** A test double with one message per runtime feature it exercises. */
 export const echo = defineBehaviour<EchoMsg, { tag?: string } | undefined>(import.meta.url, 'echo', (ctx, args) => {
   let ticks = 0;
   const downs: DownEvent[] = [];
+  /** With the time each was heard (this actor's clock). */
+  const peerDowns: Array<PeerDownEvent & { atMs: number }> = [];
   const pendingLater: { resolve: (v: unknown) => void; value: unknown }[] = [];
   return {
     receive(msg) {
@@ -74,12 +78,20 @@ export const echo = defineBehaviour<EchoMsg, { tag?: string } | undefined>(impor
           return null;
         case 'downs':
           return downs;
+        case 'monitor':
+          ctx.monitor(msg.body);
+          return null;
+        case 'peer-downs':
+          return peerDowns;
         default:
           return unhandled;
       }
     },
     onDown(event) {
       downs.push(event);
+    },
+    onPeerDown(event) {
+      peerDowns.push({ ...event, atMs: ctx.now() });
     },
     inspect: () => ({ ticks }),
     metrics: () => `# HELP echo_ticks_total Timer ticks this echo handled.\n# TYPE echo_ticks_total counter\necho_ticks_total{component="${ctx.name}"} ${ticks}\n`,

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { DownEvent, SpawnOptions } from '../behaviour.js';
+import type { DownEvent, PeerDownEvent, SpawnOptions } from '../behaviour.js';
 import type { DiskFaults } from '../disk.js';
 import type { LinkRule } from '../faults.js';
 import type { ActorStats, ThreadStats } from '../system.js';
@@ -49,6 +49,8 @@ export interface ThreadControl {
   setDiskFaults(name: string, faults: DiskFaults): void;
   /** Asks waiting on `name` fail; local watchers get `event` when given. */
   actorDown(name: string, reason: string, notify: { watchers: string[]; event: DownEvent } | undefined): void;
+  /** The incarnation `incarnationId` (unique in the system) of `event.name` ended: this thread's monitors of it are told, once per incarnation. */
+  peerDown(event: PeerDownEvent, incarnationId: number): void;
   injectFrame(bytes: Uint8Array): void;
   inspect(): { actors: ActorStats[]; thread: ThreadStats };
   /** The series of the actors this thread hosts (runtime and behaviours'), as text exposition. */

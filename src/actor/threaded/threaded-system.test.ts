@@ -228,6 +228,31 @@ describe('threaded runtime', () => {
     assert.deepEqual([...new Set(failures)].filter((name) => name !== ActorUnavailableError.name && name !== ActorNotFoundError.name), [], `every ask during the restart failed at once: ${failures.join(', ')}`);
   });
 
+  test('a monitor in another thread hears a kill and a crash, once each, never a partition or a pause', async () => {
+    await system.spawn(echo, { name: 'mon' });
+    await system.spawn(echo, { name: 'mon-target', supervision: { backoffMinMs: 5 } });
+    await system.ref<EchoMsg>('mon').ask({ type: 'monitor', body: 'mon-target' });
+    const peerDowns = async (): Promise<Array<{ name: string; reason: string; atMs: number }>> =>
+      system.ref<EchoMsg>('mon').ask({ type: 'peer-downs', body: null });
+
+    const ids = await system.faults.partition(['mon'], ['mon-target']);
+    await sleep(200);
+    await system.faults.heal(ids);
+    await system.faults.pause('mon-target');
+    await sleep(200);
+    await system.faults.resume('mon-target');
+    await sleep(50);
+    assert.deepEqual(await peerDowns(), []);
+
+    await system.faults.kill('mon-target');
+    await eventually(async () => (await peerDowns()).length === 1, 'the kill to be reported');
+    await eventually(async () => (await system.inspect()).actors.some((a) => a.name === 'mon-target' && a.state === 'running'), 'the restart');
+    await assert.rejects(system.ref<EchoMsg>('mon-target').ask({ type: 'crash', body: 'boom' }));
+    await eventually(async () => (await peerDowns()).length === 2, 'the crash to be reported');
+    await sleep(100);
+    assert.deepEqual((await peerDowns()).map((d) => `${d.name} ${d.reason}`), ['mon-target killed', 'mon-target crashed'], 'each incarnation told once');
+  });
+
   test('a child spawned by an actor stops with its parent', async () => {
     await system.spawn(echo, { name: 'parent' });
     await system.ref('parent').ask({ type: 'spawn-child', body: { name: 'parent-kid' } });

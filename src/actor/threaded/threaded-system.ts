@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { ActorRef, Behaviour, DownEvent, SpawnOptions } from '../behaviour.js';
+import type { ActorRef, Behaviour, DownEvent, PeerDownEvent, SpawnOptions } from '../behaviour.js';
 import { noDiskFaults, type DiskFaults } from '../disk.js';
 import { ActorNotFoundError } from '../errors.js';
 import type { LinkFault } from '../faults.js';
@@ -56,6 +56,8 @@ interface ActorRecord {
   dedicated: boolean;
   state: 'starting' | 'running' | 'restarting' | 'stopped';
   incarnation: number;
+  /** Unique in this system for each incarnation, respawns under the same name included: how threads drop a repeated down report. */
+  incarnationId: number;
   restarts: number;
   watchers: Set<string>;
   parent: string | undefined;
@@ -87,6 +89,7 @@ export class ThreadedSystem implements ActorSystem {
   private readonly hostWatchers = new Map<string, Set<(event: DownEvent) => void>>();
   private readonly threadStarts = new Map<string, Promise<ThreadHandle>>();
   private nextThreadId = HOST_THREAD + 1;
+  private lastIncarnationId = 0;
   private shuttingDown = false;
 
   constructor(options: ThreadedSystemOptions = {}) {
@@ -175,6 +178,9 @@ export class ThreadedSystem implements ActorSystem {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    // A restart may be creating a thread right now (a kill just before shutdown): let it come up, so it is stopped
+    // too; left out, its worker kept the process alive.
+    await Promise.all([...this.threadStarts.values()].map((starting) => withTimeout(starting, SHUTDOWN_GRACE_MS)));
     const threads = [...this.threads.values()];
     for (const thread of threads) this.unpause(thread);
     await Promise.all(
@@ -343,6 +349,7 @@ export class ThreadedSystem implements ActorSystem {
       dedicated: options.placement === undefined,
       state: 'starting',
       incarnation: 0,
+      incarnationId: 0,
       restarts: 0,
       watchers: new Set(),
       parent,
@@ -361,6 +368,7 @@ export class ThreadedSystem implements ActorSystem {
     const thread = await this.ensureThread(record.threadName, record.dedicated);
     thread.actors.add(record.name);
     record.incarnation++;
+    record.incarnationId = ++this.lastIncarnationId;
     record.state = 'starting';
     await this.setDirectory([[record.name, thread.id]]);
     const spec: ActorSpec = {
@@ -428,7 +436,10 @@ export class ThreadedSystem implements ActorSystem {
   private async handleExit(record: ActorRecord, kind: 'stopped' | 'crashed' | 'killed', error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
     record.state = 'restarting';
-    if (!this.shuttingDown) void this.markUnavailable(record.name, NOT_SENT_RESTARTING);
+    if (!this.shuttingDown) {
+      void this.markUnavailable(record.name, NOT_SENT_RESTARTING);
+      this.peerDown(record, kind);
+    }
     if (kind === 'killed') {
       // Nobody is left to answer what was asked of it: fail those asks now, everywhere.
       this.router.asks.failTarget(record.name, 'killed');
@@ -456,6 +467,8 @@ export class ThreadedSystem implements ActorSystem {
 
   private async finish(record: ActorRecord, reason: DownEvent['reason'], error: string | undefined): Promise<void> {
     if (record.state === 'stopped') return;
+    // A stop that ended a running incarnation (a kill or crash already told of theirs; threads drop the repeat).
+    if (!this.shuttingDown) this.peerDown(record, reason === 'stopped' ? 'stopped' : reason === 'killed' ? 'killed' : 'crashed');
     record.state = 'stopped';
     // Stopped for good: the directory forgets it and asks get ActorNotFoundError, not "restarting".
     if (this.router.isUnavailable(record.name)) void this.markUnavailable(record.name, null);
@@ -468,6 +481,13 @@ export class ThreadedSystem implements ActorSystem {
     await this.notifyDown([...record.watchers], event);
     record.watchers.clear();
     for (const listener of this.hostWatchers.get(record.name) ?? []) listener(event);
+  }
+
+  /** Tell every thread's monitors that the current incarnation of `record` ended (not awaited: nothing waits on it). */
+  private peerDown(record: ActorRecord, reason: PeerDownEvent['reason']): void {
+    const event: PeerDownEvent = { name: record.name, reason };
+    const incarnationId = record.incarnationId;
+    void this.broadcast((c) => c.peerDown(event, incarnationId));
   }
 
   private async notifyDown(watchers: string[], event: DownEvent): Promise<void> {
@@ -502,6 +522,8 @@ export class ThreadedSystem implements ActorSystem {
     // The mark's reason must not say "killed": an ask refused at its sender was never delivered, and callers
     // (the kv client) read "killed" as "it may have been handled".
     void Promise.all([this.markUnavailable(name, NOT_SENT_DOWN), this.broadcast((c) => c.actorDown(name, 'killed', undefined))]);
+    // Its monitors hear of it now, as peers of a killed process see its connections close at once.
+    this.peerDown(record, 'killed');
     if (thread.actors.size === 1) {
       // Its own thread: terminate it for real; the exit handler runs supervision.
       this.unpause(thread);

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadBehaviour, type Behaviour, type SpawnOptions } from '../behaviour.js';
 import { ActorCell, type CellHost } from '../cell.js';
 import type { DiskFaults } from '../disk.js';
+import { PeerMonitors } from '../monitors.js';
 import { createLogger } from '../log.js';
 import { NodeDisk } from '../node-disk.js';
 import { deriveSeed, Prng } from '../prng.js';
@@ -23,6 +24,8 @@ const pauseFlag = new Int32Array(data.pauseFlag);
 const clockOffsets = new Map<string, number>();
 const disks = new Map<string, NodeDisk>();
 const incarnations = new Map<string, number>();
+/** Monitors set by the cells of this thread: the host broadcasts every ended incarnation, each thread tells its own. */
+const monitors = new PeerMonitors<ActorCell>();
 
 function emit(event: ThreadEvent): void {
   data.eventsPort.postMessage(event);
@@ -42,6 +45,8 @@ const host: CellHost = {
     emit({ kind: 'spawn', parent, module: behaviour.module, behaviourId: behaviour.id, options }),
   watch: (watcher, target) => emit({ kind: 'watch', watcher, target }),
   unwatch: (watcher, target) => emit({ kind: 'unwatch', watcher, target }),
+  monitor: (cell, target) => monitors.add(cell, target),
+  demonitor: (cell, target) => monitors.remove(cell, target),
   exited: (cell: ActorCell, kind, error) => {
     const slot = router.local.get(cell.name);
     if (slot === undefined || slot.cell !== cell) return;
@@ -145,6 +150,8 @@ const control: ThreadControl = {
     if (notify === undefined) return;
     for (const watcher of notify.watchers) router.local.get(watcher)?.cell?.notifyDown(notify.event);
   },
+
+  peerDown: (event, incarnationId) => void monitors.notify(event, incarnationId),
 
   injectFrame: (bytes) => router.injectFrame(0, bytes),
 

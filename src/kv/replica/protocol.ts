@@ -100,6 +100,8 @@ export interface ReplicaStatus {
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
   recoveredFrom: string;
+  /** Leaders this incarnation forgot on the notice that their actor ended (`leaderDownFailover`; our replicas only). */
+  leadersForgotten?: number;
 }
 
 export type ReplicaMsg =
@@ -135,6 +137,8 @@ export type ReplicaMsg =
   | { type: 'snapshotDecodeStep'; body: null }
   /** Self: a request held for want of a leader waited as long as its sender allowed. */
   | { type: 'holdExpired'; body: { id: number } }
+  /** Timer: campaign now if the leader whose actor ended has no successor yet (`leaderDownFailover`). */
+  | { type: 'failoverCampaign'; body: null }
   /**
    * Ask the leader: a membership change (etcd's member add --learner / promote / remove; several at
    * once go through a joint configuration). Reply: `MemberChangeReply`, once the change is applied here.
@@ -197,6 +201,18 @@ export interface ReplicaArgs {
   /** Raft's pre-vote round and check-quorum (default both on, as etcd runs them). */
   preVote?: boolean;
   checkQuorum?: boolean;
+  /**
+   * A failure detector beside the election timer: when the actor of this replica's leader
+   * ends (killed, crashed, restarted — what a TCP peer sees as its stream closing), forget
+   * that leader (Raft's forgetLeader, so this replica grants votes at once) and campaign
+   * after a random delay of at most `leaderDownCampaignDelayMaxMs`, instead of waiting out
+   * the election timeout. Partitions and pauses close no stream: there the election
+   * timeout stays the only detector. Default true; false behaves as etcd does (studies
+   * that compare election timeouts alone).
+   */
+  leaderDownFailover?: boolean;
+  /** The random delay's upper bound, in ms (default 30): wide enough that two followers rarely campaign at once. */
+  leaderDownCampaignDelayMaxMs?: number;
   /** Take a snapshot and compact the log once this many entries are applied past the last one (etcd: --snapshot-count). */
   snapshotEntries?: number;
   /** Entries kept behind a snapshot so slow followers catch up from the log rather than a snapshot. */

@@ -65,4 +65,18 @@ describe('a replica group on threads', () => {
     await pending;
     assert.ok((await put('after')).ok, "writes succeed once the leader's disk is fast again");
   });
+
+  test('on threads, a killed leader\'s followers hear of its end, forget it and elect a successor', async () => {
+    const lead = await leader();
+    const followers = group.names.filter((n) => n !== lead.name);
+    await system.faults.kill(lead.name);
+    let next: ReplicaStatus | undefined;
+    for (let i = 0; i < 300 && next === undefined; i++) {
+      next = (await groupStatus(system, followers)).find((s) => s !== undefined && s.role === 'leader' && s.term > lead.term);
+      if (next === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(next !== undefined, 'a successor was elected');
+    const statuses = await groupStatus(system, followers);
+    assert.deepEqual(statuses.map((s) => s?.leadersForgotten), [1, 1], 'both followers forgot the killed leader on the notice of its end');
+  });
 });

@@ -263,7 +263,9 @@ describe('a three-replica group in the simulated runtime', () => {
 
   for (const sendsFirst of [true, false]) {
     test(`a leader whose fsync fails has ${sendsFirst ? 'already sent its entry to the followers (it sends before its own fsync)' : 'sent nothing (leaderSendsBeforePersist: false)'}`, async () => {
-      const c = await cluster(12, { leaderSendsBeforePersist: sendsFirst });
+      // The followers are inspected before any election: without the failure detector (which elects within
+      // milliseconds of the leader's crash) the election timeout keeps that window open.
+      const c = await cluster(12, { leaderSendsBeforePersist: sendsFirst, leaderDownFailover: false });
       const leader = await c.waitForLeader();
       assert.ok((await c.op({ op: 'put', key: 'before', value: '1' })).ok);
       await c.sim.runFor(500);

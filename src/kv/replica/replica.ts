@@ -26,6 +26,10 @@
  * - serializable reads are served from the local store at once;
  * - lease keep-alives are served by the leader's lease clock; expiry is decided
  *   by the leader and applied through Raft as a revoke.
+ *
+ * Failover: besides the election timeout, a replica monitors its peers' actors;
+ * when its leader's incarnation ends it forgets that leader (Raft's
+ * forgetLeader) and campaigns after a short random delay (`leaderDownFailover`).
  */
 import { pack, unpack } from 'msgpackr';
 import type { ActorContext, Handlers } from '../../actor/behaviour.js';
@@ -90,6 +94,14 @@ export const HELD_REQUESTS_MAX = 10_000;
  * ms to answer, and a forward that times out is an unknown outcome for the client.
  */
 export const FORWARD_WAIT_MIN_MS = 100;
+/**
+ * The default bound of the random delay before a follower campaigns for a leader whose actor
+ * ended: wide against a message's latency on a loaded machine (a few ms), so the two followers
+ * of a three-member group seldom campaign at once, and small against an election timeout.
+ */
+export const LEADER_DOWN_CAMPAIGN_DELAY_MAX_MS_DEFAULT = 30;
+/** Campaigns after a leader-down notice before the election timeout is left to finish the job (a split vote, a lost message). */
+const FAILOVER_CAMPAIGNS_MAX = 4;
 /** Ticks a ReadIndex round may go unanswered before it is retried: a heartbeat round trip takes one or two. */
 const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
@@ -129,6 +141,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const leaderSendsBeforePersist = args.leaderSendsBeforePersist !== false;
   const retainEntries = args.snapshotRetainEntries ?? REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT;
   const watchProgressTicks = Math.max(1, Math.round((args.watchProgressMs ?? REPLICA_WATCH_PROGRESS_MS_DEFAULT) / tickMs));
+  const leaderDownFailover = args.leaderDownFailover !== false;
+  const campaignDelayMaxMs = args.leaderDownCampaignDelayMaxMs ?? LEADER_DOWN_CAMPAIGN_DELAY_MAX_MS_DEFAULT;
+  if (!(Number.isFinite(campaignDelayMaxMs) && campaignDelayMaxMs >= 0)) {
+    throw new Error(`replica ${ctx.name}: leaderDownCampaignDelayMaxMs must be a number of ms >= 0, got ${String(args.leaderDownCampaignDelayMaxMs)}`);
+  }
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
   if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
   const nameOf = (id: number): string => args.members[id] ?? (args.namePrefix !== undefined && id > 0 ? `${args.namePrefix}-${id - 1}` : '');
@@ -230,7 +247,19 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const autoCompactor = args.autoCompaction === undefined ? undefined : new AutoCompactor(args.autoCompaction);
   let lastTickMs: number | undefined;
   let longestTickGapMs = 0;
+  /** Peers whose actors this replica monitors (leaderDownFailover). */
+  const monitoredPeers = new Set<string>();
+  /**
+   * The leader whose actor ended, the term it led and the tick we heard it. Its appends and heartbeats
+   * of that term still in flight are dropped for an election timeout: they come from the dead
+   * incarnation (a restarted one never leads that term again) and would bring its lease back.
+   */
+  let deadLeader: { id: number; term: number; tick: number } | undefined;
+  let failoverCampaigns = 0;
+  let leadersForgotten = 0;
   const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax };
+
+  for (const id of memberIds) if (id !== args.id) monitorPeer(nameOf(id));
 
   // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
   // plus whatever fsync, apply or snapshot ran before it, and stretched every election and heartbeat timeout.
@@ -748,6 +777,49 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     }
   }
 
+  // ---------------------------------------------------------------- failover on a leader's end
+  function monitorPeer(name: string): void {
+    if (!leaderDownFailover || name === '' || name === ctx.name || monitoredPeers.has(name)) return;
+    monitoredPeers.add(name);
+    ctx.monitor(name);
+  }
+
+  /** The leader's actor ended: its peers learn it at once, as the peers of a killed process see its streams close. */
+  function onLeaderDown(id: number): void {
+    const term = node.status().term;
+    const forgot = node.forgetLeader();
+    if (!forgot.forgotten) {
+      ctx.log.info({ leader: nameOf(id), reason: forgot.reason }, 'leader down: not forgotten');
+      return;
+    }
+    ctx.log.info({ leader: nameOf(id), term }, 'leader down: forgot it; campaigning after a random delay');
+    deadLeader = { id, term, tick: ticks };
+    leadersForgotten++;
+    failoverCampaigns = 0;
+    ctx.timer('failoverCampaign', ctx.random() * campaignDelayMaxMs, { type: 'failoverCampaign', body: null });
+    scheduleDrain();
+  }
+
+  function onFailoverCampaign(): void {
+    // A leader is known (this one, or the other follower won): done. After a few tries the election timeout takes over.
+    if (node.leader() !== NONE || node.status().removed || failoverCampaigns >= FAILOVER_CAMPAIGNS_MAX) return;
+    failoverCampaigns++;
+    node.campaign();
+    scheduleDrain();
+    // Both followers campaigning at once split the vote and would wait out the election timeout: try again soon.
+    ctx.timer('failoverCampaign', campaignDelayMaxMs * (2 + ctx.random()), { type: 'failoverCampaign', body: null });
+  }
+
+  /** An append, heartbeat or snapshot sent by the dead leader's incarnation that arrived after the notice of its end. */
+  function fromDeadLeader(m: RaftMessage): boolean {
+    if (deadLeader === undefined) return false;
+    if (ticks - deadLeader.tick >= electionTicks) {
+      deadLeader = undefined;
+      return false;
+    }
+    return m.from === deadLeader.id && m.term <= deadLeader.term && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap');
+  }
+
   // ---------------------------------------------------------------- time
   function onTick(): void {
     ticks++;
@@ -796,7 +868,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
       revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.lastIndex(),
-      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom,
+      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
     };
   }
 
@@ -806,11 +878,14 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         case 'raft': {
           const msgs = (msg.body as { msgs?: unknown } | null)?.msgs;
           if (!Array.isArray(msgs)) return unhandled;
+          // Members added later are monitored from their first message.
+          if (leaderDownFailover && !monitoredPeers.has(meta.from) && idOf(meta.from) !== undefined) monitorPeer(meta.from);
           for (const m of msgs) {
             if (!isRaftMessage(m) || m.to !== args.id) {
               ctx.log.warn({ from: meta.from }, 'dropped a malformed raft message');
               continue;
             }
+            if (fromDeadLeader(m)) continue;
             if (m.type === 'msgHeartbeatResp') metrics.heartbeatAnswered(meta.from, ctx.now());
             node.step(m);
             // Only a leader sends these; a deposed one campaigning again is not a live leader.
@@ -899,6 +974,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         case 'holdExpired':
           onHoldExpired(msg.body.id);
           return undefined;
+        case 'failoverCampaign':
+          onFailoverCampaign();
+          return undefined;
         case 'memberChange':
           if (typeof msg.body !== 'object' || msg.body === null) return unhandled;
           return changeMembers(msg.body);
@@ -914,6 +992,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     onDown(event) {
       watchedActors.delete(event.name);
       cancelWatchesOf(event.name, 'watcher stopped');
+    },
+    onPeerDown(event) {
+      const id = idOf(event.name);
+      if (leaderDownFailover && id !== undefined && id === node.leader() && !node.isLeader()) onLeaderDown(id);
     },
     onStop() {
       stopped = true;

@@ -49,6 +49,39 @@ describe('the harness bites: each deliberately broken rule is caught within the 
   }
 });
 
+describe('the sweep\'s detector mode: followers of a crashed leader forgetLeader and campaign at once; the detector also misfires', () => {
+  const DETECTOR_SEEDS = 300;
+  test(`seeds 1..${DETECTOR_SEEDS} keep every safety property and heal to a committing leader, with many leaders forgotten`, () => {
+    let forgotten = 0;
+    let campaigns = 0;
+    for (let seed = 1; seed <= DETECTOR_SEEDS; seed++) {
+      const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'detector'));
+      if (!r.ok) assert.fail(describeFailure(r));
+      forgotten += r.stats.leadersForgotten;
+      campaigns += r.stats.detectorCampaigns;
+    }
+    assert.ok(forgotten > DETECTOR_SEEDS && campaigns > DETECTOR_SEEDS / 2, `the detector acted: ${forgotten} leaders forgotten, ${campaigns} campaigns`);
+  });
+
+  test('forgetting the vote with the leader (forgetLeaderClearsVote) is caught as a safety violation (first at seed 91)', () => {
+    // The sweep from seed 1 finds it first at 91 (npm run test:sweep -- --seeds 500 --modes detector --knob forgetLeaderClearsVote).
+    const k: SimKnobs = { forgetLeaderClearsVote: true };
+    let found: SimResult | undefined;
+    for (let seed = 51; seed <= 150 && !found; seed++) {
+      const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'detector', k));
+      if (!r.ok) found = r;
+    }
+    assert.ok(found, 'no safety violation in seeds 51..150 with forgetLeaderClearsVote');
+    assert.ok(SAFETY_PROPERTIES.has(found.failure!.property), `expected a safety violation, got ${describeFailure(found, k)}`);
+    assert.ok(runSimulation(sweepOptions(found.seed, found.nodes as 3 | 5, 'detector')).ok, `seed ${found.seed} is clean with every rule intact`);
+  });
+
+  test('the replay command names the detector mode', () => {
+    assert.equal(replayCommand(208, 5, { forgetLeaderClearsVote: true }, 'detector'), 'npm run test:sweep -- --seed 208 --nodes 5 --modes detector --knob forgetLeaderClearsVote');
+    assert.deepEqual(sweepOptions(208, 5, 'detector'), { seed: 208, nodes: 5, knobs: undefined, failureDetector: true });
+  });
+});
+
 describe('the sweep\'s joint modes: ConfChangeV2 membership through joint configurations, async storage writes on a third of the seeds', () => {
   const JOINT_SEEDS = 200;
   test(`seeds 1..${JOINT_SEEDS} keep every safety property and heal to a committing leader, with many joint configurations and writes lost in flight`, () => {

@@ -11,7 +11,7 @@ import type { Message } from '../protocol.js';
 import type { RaftConfig, RaftTestingKnobs } from '../raft.js';
 import { entersJoint } from '../confchange.js';
 import { RaftNode, type Ready } from '../raw-node.js';
-import type { ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, NodeId, Snapshot } from '../types.js';
+import { NONE, type ConfChange, type ConfChangeTransition, type ConfChangeV2, type ConfState, type NodeId, type Snapshot } from '../types.js';
 import { SafetyChecker, SafetyViolation, chainDigest, entryKey } from './checker.js';
 import { SimDisk } from './disk.js';
 import { HEALTHY_NETWORK, SimNetwork, makePartition, type NetworkFaults } from './network.js';
@@ -57,6 +57,16 @@ export interface SimOptions {
    * A crash loses what was not yet durable.
    */
   asyncStorageWrites?: boolean;
+  /**
+   * A failure detector beside the election timer, as src/kv's replica has one: when a node
+   * crashes, every live node that follows it learns so at once (its streams closed) and calls
+   * forgetLeader, then campaigns 0..FAILOVER_CAMPAIGN_TICKS_MAX ticks later if it still knows
+   * no leader. The detector also misfires (a stale report of an earlier incarnation): now and
+   * then every follower of a live leader forgets it, and half the partitions that isolate a
+   * leader are taken for its death. forgetLeader must be safe whenever it is called; only
+   * liveness may gain.
+   */
+  failureDetector?: boolean;
   /** Ticks of faults before the network heals. */
   chaosTicks?: number;
   knobs?: SimKnobs;
@@ -92,6 +102,9 @@ export interface SimStats {
   /** Async-writes runs: Readies whose writes completed later (and crashes that lost some still in flight). */
   asyncWrites: number;
   asyncWritesLost: number;
+  /** Failure-detector runs: leaders forgotten by their followers (after a crash, or a misfire), and campaigns it started. */
+  leadersForgotten: number;
+  detectorCampaigns: number;
 }
 
 export interface SimResult {
@@ -122,6 +135,12 @@ const SIM_CLOCK_DRIFT_BOUND = 2.5;
 export const ASYNC_WRITE_TICKS_MAX = 6;
 /** A learner is promoted only when at most this many entries behind its leader. */
 const PROMOTE_LAG_ENTRIES_MAX = 16;
+/** A follower that forgot its crashed leader campaigns 0..this many ticks later (the replica's random delay, in ticks). */
+const FAILOVER_CAMPAIGN_TICKS_MAX = 2;
+/** Per step, the chance that the detector misfires on a live leader (its followers all forget it). */
+const DETECTOR_MISFIRE_RATE = 0.005;
+/** Share of partitions that isolate a leader which the detector also reports dead. */
+const DETECTOR_PARTITION_MISFIRE_SHARE = 0.5;
 /** Share of sweep seeds that run with async storage writes (drawn from the seed, so a replay gets the same). */
 export const ASYNC_WRITES_SEED_SHARE = 1 / 3;
 
@@ -256,6 +275,11 @@ export class Simulation {
   /** Joint membership changes and async write delays draw from their own generators, for the same reason. */
   private readonly jointPrng: Prng;
   private readonly asyncPrng: Prng;
+  /** The failure detector's draws: its own generator, so runs without it draw as before. */
+  private readonly detectorPrng: Prng;
+  readonly failureDetector: boolean;
+  /** Campaigns the failure detector has scheduled: node and tick. */
+  private detectorCampaignsDue: Array<{ id: NodeId; atTick: number }> = [];
 
   constructor(readonly options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -273,6 +297,8 @@ export class Simulation {
     this.membershipPrng = new Prng((options.seed ^ 0x6d656d62) >>> 0);
     this.jointPrng = new Prng((options.seed ^ 0x6a6f696e) >>> 0);
     this.asyncPrng = new Prng((options.seed ^ 0x6173796e) >>> 0);
+    this.detectorPrng = new Prng((options.seed ^ 0x64657465) >>> 0);
+    this.failureDetector = options.failureDetector === true;
     this.asyncWrites = options.asyncStorageWrites === true;
     this.membershipRate = this.membership === 'single' ? this.membershipPrng.pick([0, 0, 0.005, 0.02]) : this.jointPrng.pick([0.005, 0.01, 0.02, 0.04]);
     const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
@@ -294,9 +320,9 @@ export class Simulation {
     this.stats = {
       ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0,
       messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1,
-      leaseReads, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0,
+      leaseReads, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0, leadersForgotten: 0, detectorCampaigns: 0,
     };
-    this.trace(`membership ${this.membership}${this.asyncWrites ? ', async storage writes' : ''}`);
+    this.trace(`membership ${this.membership}${this.asyncWrites ? ', async storage writes' : ''}${this.failureDetector ? ', failure detector' : ''}`);
     this.trace(`scenario ${JSON.stringify({ ...this.scenario, config: this.scenario.config })} tickRates ${this.nodes.map((n) => n.tickRate).join(',')}`);
     for (const n of this.nodes) this.drain(n);
     // Bootstrapping writes the founding configuration before the node runs (as etcd does): a node
@@ -317,6 +343,7 @@ export class Simulation {
         grantVoteWithoutUpToDateCheck: knobs.grantVoteWithoutUpToDateCheck,
         leaseFromCheckQuorumOnly: knobs.leaseFromCheckQuorumOnly,
         leaderDropsProposals: knobs.leaderDropsProposals,
+        forgetLeaderClearsVote: knobs.forgetLeaderClearsVote,
       },
     };
   }
@@ -499,6 +526,54 @@ export class Simulation {
     for (const [ctx, r] of this.pendingReads) if (r.node === n.id) this.pendingReads.delete(ctx);
     this.stats.crashes++;
     this.trace(`n${n.id} crashed (lose unsynced: ${lose})`);
+    if (this.failureDetector) this.detectCrash(n.id);
+  }
+
+  /** The crashed node's followers see its streams close: they forget it and campaign soon. */
+  private detectCrash(id: NodeId): void {
+    for (const m of this.nodes) {
+      if (!m.node || m.node.leader() !== id || m.node.isLeader()) continue;
+      this.forgetLeaderOf(m, `n${id} crashed`);
+    }
+  }
+
+  private forgetLeaderOf(m: SimNode, why: string): void {
+    if (!m.node) return;
+    const lead = m.node.leader();
+    const r = m.node.forgetLeader();
+    if (!r.forgotten) return;
+    this.stats.leadersForgotten++;
+    const atTick = this.tick + this.detectorPrng.int(0, FAILOVER_CAMPAIGN_TICKS_MAX);
+    this.detectorCampaignsDue.push({ id: m.id, atTick });
+    this.trace(`n${m.id} forgot leader n${lead} (${why}); campaigns at tick ${atTick} if still leaderless`);
+    this.drain(m);
+  }
+
+  /**
+   * A detector misfire: a stale report that a live leader's incarnation ended reaches every
+   * follower of it, as a real report does; they all forget it and campaign.
+   */
+  private detectorMisfire(on?: NodeId): void {
+    const leaders = this.leaders();
+    if (leaders.length === 0) return;
+    const leader = on ?? this.detectorPrng.pick(leaders).id;
+    for (const m of this.nodes) {
+      if (m.node && !m.node.isLeader() && m.node.leader() === leader) this.forgetLeaderOf(m, `detector misfire on live n${leader}`);
+    }
+  }
+
+  private runDetectorCampaigns(): void {
+    if (this.detectorCampaignsDue.length === 0) return;
+    const due = this.detectorCampaignsDue.filter((c) => c.atTick <= this.tick);
+    this.detectorCampaignsDue = this.detectorCampaignsDue.filter((c) => c.atTick > this.tick);
+    for (const c of due) {
+      const m = this.nodes[c.id - 1]!;
+      if (!m.node || m.node.leader() !== NONE) continue;
+      this.stats.detectorCampaigns++;
+      this.trace(`n${c.id} campaigns (failure detector)`);
+      m.node.campaign();
+      this.drain(m);
+    }
   }
 
   private restart(n: SimNode): void {
@@ -551,6 +626,8 @@ export class Simulation {
       this.partitionHealAtTick = this.tick + this.prng.int(5, sc.partitionTicksMax);
       this.stats.partitions++;
       this.trace(`partition: ${this.network.partition.describe}`);
+      // A sloppy detector takes the cut for a death (a keepalive that timed out): the worst time to misfire.
+      if (this.failureDetector && kind === 'isolateLeader' && leader !== undefined && this.detectorPrng.chance(DETECTOR_PARTITION_MISFIRE_SHARE)) this.detectorMisfire(leader);
     }
     if (this.prng.chance(sc.proposeRate)) this.propose();
     if (sc.readRate > 0 && this.prng.chance(sc.readRate)) {
@@ -692,6 +769,10 @@ export class Simulation {
     this.tick++;
     for (const n of this.nodes) if (!n.node && this.tick >= n.restartAtTick) this.restart(n);
     if (!this.healed) this.chaosEvents();
+    if (this.failureDetector) {
+      if (!this.healed && this.detectorPrng.chance(DETECTOR_MISFIRE_RATE)) this.detectorMisfire();
+      this.runDetectorCampaigns();
+    }
     for (const n of this.prng.shuffle([...this.nodes])) {
       if (!n.node) continue;
       if (this.scenario.clocks === 'bounded' && !this.healed) {
@@ -846,7 +927,7 @@ function finishStats(sim: Simulation): SimStats {
 }
 
 function emptyStats(): SimStats {
-  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1, leaseReads: false, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0 };
+  return { ticks: 0, leadersElected: 0, maxTerm: 0, committedIndex: 0, crashes: 0, crashesBeforeFsync: 0, partitions: 0, messagesSent: 0, messagesDropped: 0, snapshotsSent: 0, compactions: 0, readsAnswered: 0, transfers: 0, confChanges: 0, livenessTicks: -1, convergenceTicks: -1, leaseReads: false, jointConfChanges: 0, asyncWrites: 0, asyncWritesLost: 0, leadersForgotten: 0, detectorCampaigns: 0 };
 }
 
 /** The fixed seed set of `npm test`: seeds 1..count, odd seeds with 3 nodes, even with 5. */
@@ -857,19 +938,21 @@ export function nodesForSeed(seed: number): 3 | 5 {
 /** The one command that replays a run (`classic`: a run of the single-server, sync-writes modes). */
 export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs, modes: SweepModes = 'classic'): string {
   const flags = Object.entries(knobs ?? {}).filter(([, v]) => v).map(([k]) => ` --knob ${k}`).join('');
-  return `npm run test:sweep -- --seed ${seed} --nodes ${nodes}${modes === 'joint' ? ' --modes joint' : ''}${flags}`;
+  return `npm run test:sweep -- --seed ${seed} --nodes ${nodes}${modes === 'classic' ? '' : ` --modes ${modes}`}${flags}`;
 }
 
 /**
  * What the sweep runs: 'classic' is the scenario the pinned seeds were found in (single-server
  * membership, sync writes); 'joint' sweeps ConfChangeV2 membership on every seed and async
- * storage writes on ASYNC_WRITES_SEED_SHARE of them.
+ * storage writes on ASYNC_WRITES_SEED_SHARE of them; 'detector' is 'classic' with the failure
+ * detector (forgetLeader on crashes, and misfires) on every seed.
  */
-export type SweepModes = 'classic' | 'joint';
+export type SweepModes = 'classic' | 'joint' | 'detector';
 
 /** The options of one seed under `modes`: a pure function of the seed, so a replay runs the same. */
 export function sweepOptions(seed: number, nodes: 3 | 5, modes: SweepModes, knobs?: SimKnobs): SimOptions {
   if (modes === 'classic') return { seed, nodes, knobs };
+  if (modes === 'detector') return { seed, nodes, knobs, failureDetector: true };
   const asyncStorageWrites = new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
   return { seed, nodes, knobs, membership: 'joint', asyncStorageWrites };
 }

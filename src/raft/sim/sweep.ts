@@ -7,12 +7,14 @@
  *   --knob skipPersistBeforeSend                   switch on a deliberately broken rule
  *   --modes joint                                  ConfChangeV2 membership through joint configurations on every
  *                                                  seed, async storage writes on a third (default: classic)
+ *   --modes detector                               classic, with a failure detector: followers of a crashed leader
+ *                                                  forgetLeader and campaign at once; misfires on live leaders too
  *
  * Exits 1 on the first failing seed and prints the command that replays it.
  */
 import { replayCommand, nodesForSeed, runSimulation, sweepOptions, type SimKnobs, type SweepModes } from './simulation.js';
 
-const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly'] as const;
+const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly', 'forgetLeaderClearsVote'] as const;
 
 interface Args {
   seeds: number;
@@ -25,7 +27,7 @@ interface Args {
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint] [--keep-going]`);
+  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector] [--keep-going]`);
   process.exit(2);
 }
 
@@ -51,7 +53,7 @@ function parseArgs(argv: string[]): Args {
       args.knobs[k] = true;
     } else if (a === '--modes') {
       const m = argv[++i];
-      if (m !== 'classic' && m !== 'joint') usage('--modes must be classic or joint');
+      if (m !== 'classic' && m !== 'joint' && m !== 'detector') usage('--modes must be classic, joint or detector');
       args.modes = m;
     } else if (a === '--keep-going') args.keepGoing = true;
     else usage(`unknown argument ${a}`);
@@ -85,6 +87,8 @@ function main(): void {
   let confChanges = 0;
   let asyncSeeds = 0;
   let asyncWritesLost = 0;
+  let leadersForgotten = 0;
+  let detectorCampaigns = 0;
   const progressEvery = Math.max(1, Math.floor(args.seeds / 20));
   for (let seed = args.from; seed <= last; seed++) {
     const nodes = args.nodes ?? nodesForSeed(seed);
@@ -94,6 +98,8 @@ function main(): void {
     jointChanges += r.stats.jointConfChanges;
     confChanges += r.stats.confChanges;
     asyncWritesLost += r.stats.asyncWritesLost;
+    leadersForgotten += r.stats.leadersForgotten;
+    detectorCampaigns += r.stats.detectorCampaigns;
     if (options.asyncStorageWrites === true) asyncSeeds++;
     readsAnswered += r.stats.readsAnswered;
     if (r.stats.leaseReads) leaseSeeds++;
@@ -111,6 +117,7 @@ function main(): void {
   console.log(
     `summary: ${failures} failing; committed entries ${committedTotal}; reads answered ${readsAnswered} (${leaseSeeds} seeds with lease reads); ` +
       `membership changes ${confChanges} (${jointChanges} through joint configurations); ${asyncSeeds} seeds with async writes (${asyncWritesLost} crashes lost writes in flight); ` +
+      (args.modes === 'detector' ? `failure detector: ${leadersForgotten} leaders forgotten, ${detectorCampaigns} campaigns; ` : '') +
       `worst liveness ${livenessTicksMax} ticks after heal; ${seconds.toFixed(1)} s`,
   );
   if (failures > 0) process.exit(1);
