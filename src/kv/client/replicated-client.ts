@@ -54,6 +54,7 @@ import type {
   WatchResponse,
 } from '../protocol.js';
 import type { ClientReply, ClientRequest, KvWatchMsg, ReplicaMsg } from '../replica/protocol.js';
+import { withRouting } from '../replica/routing.js';
 import {
   KvClosedError,
   KvError,
@@ -300,7 +301,8 @@ export class ReplicatedKvClient implements KvClient {
       try {
         reply = await this.timedAsk<ClientReply>(
           replica,
-          (attemptMs) => ({ type: 'kv', body: { ...request, waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) } }) satisfies ReplicaMsg,
+          // A fresh body per attempt (earlier ones may still be in flight), made without a spread: see routing.ts.
+          (attemptMs) => ({ type: 'kv', body: withRouting(request, { waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) }) }) satisfies ReplicaMsg,
           remaining,
           isRoundTripSample,
         );
