@@ -9,7 +9,9 @@
 //
 // --bench kv: `bench kv` on our store alone (no etcd, no failover rows: they measure
 // elections, not code speed); --bench actor: `bench actor` with its default sizes;
-// --bench kv-get: only the populate + linearizable/serializable get phases (the row in question).
+// --bench kv-get: only the populate + linearizable/serializable get phases (the row in question);
+// --bench kv-ops: the same warm-up, then linearizable gets, serializable gets and puts at 64 outstanding,
+// each with the process's CPU (every thread) per operation (issue 17's read regression and its fix).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,7 +25,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.a || !values.b) {
-  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|actor] [--pairs N] [--load-ms MS]');
+  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|actor] [--pairs N] [--load-ms MS]');
   process.exit(2);
 }
 const pairs = Number(values.pairs);
@@ -41,6 +43,26 @@ function program(dir, bench) {
 const { result: r } = await runActorBench(defaultActorBenchOptions);
 // The ratios divide by bare workers measured in the same run: the machine's load cancels out of them.
 console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBareWorkers: r.throughput_ratio, rttP50Us: r.rtt_p50_us, rttP50VsBareWorkers: r.rtt_p50_ratio, rttP99Us: r.rtt_p99_us, simMsgsPerS: r.sim_msgs_per_s }));`;
+  }
+  if (bench === 'kv-ops') {
+    return `const { startOurs } = await import(${url('bench/kv/ours.js')});
+const side = await startOurs();
+try {
+  await side.waitHealthy(60000);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
+  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
+  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  const figures = { errors: 0 };
+  for (const op of ['get', 'serializableGet', 'put']) {
+    const cpu0 = cpuUs();
+    const r = await side.runPhase({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs: ${loadMs}, valueBytes: 256, keyspace: 1000 });
+    figures[op + 'OpsPerS'] = Math.round(r.ops / (r.elapsedMs / 1000));
+    figures[op + 'CpuUsPerOp'] = Math.round((cpuUs() - cpu0) / r.ops * 10) / 10;
+    figures.errors += r.errors;
+  }
+  console.log(JSON.stringify(figures));
+} finally { await side.close(); }`;
   }
   if (bench === 'kv-get') {
     return `const { startOurs } = await import(${url('bench/kv/ours.js')});

@@ -54,6 +54,7 @@ import type {
   WatchResponse,
 } from '../protocol.js';
 import type { ClientReply, ClientRequest, KvWatchMsg, MemberListReply, ReplicaMsg } from '../replica/protocol.js';
+import { withRouting } from '../replica/routing.js';
 import {
   KvClosedError,
   KvError,
@@ -356,7 +357,8 @@ export class ReplicatedKvClient implements KvClient {
       try {
         reply = await this.timedAsk<ClientReply>(
           replica,
-          (attemptMs) => ({ type: 'kv', body: { ...request, waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) } }) satisfies ReplicaMsg,
+          // A fresh body per attempt (earlier ones may still be in flight), made without a spread: see routing.ts.
+          (attemptMs) => ({ type: 'kv', body: withRouting(request, { waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) }) }) satisfies ReplicaMsg,
           remaining,
           isRoundTripSample,
         );
@@ -414,7 +416,7 @@ export class ReplicatedKvClient implements KvClient {
   }
 
   /** One attempt, given the adaptive attempt timeout; a round trip that got an answer feeds the estimate. */
-  private async timedAsk<R>(replica: string, msg: ReplicaMsg | ((timeoutMs: number) => ReplicaMsg), remainingMs: number, isSample: (reply: R) => boolean = () => true): Promise<R> {
+  private timedAsk<R>(replica: string, msg: ReplicaMsg | ((timeoutMs: number) => ReplicaMsg), remainingMs: number, isSample: (reply: R) => boolean = () => true): Promise<R> {
     const sentAtMs = this.host.now();
     const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
     const deadlineMs = sentAtMs + remainingMs;
@@ -431,25 +433,28 @@ export class ReplicatedKvClient implements KvClient {
       const heardMs = this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY;
       return heardMs > nowMs - timeoutMs ? Math.min(timeoutMs, deadlineMs - nowMs) : 0;
     };
-    let reply: R;
-    try {
-      reply = await this.host.ask<R>(replica, typeof msg === 'function' ? msg(timeoutMs) : msg, { timeoutMs, keepWaiting });
-    } catch (error) {
-      // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
-      // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
-      // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
-      // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
-      // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
-      if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
-        this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
-      }
-      throw error;
-    }
-    this.lastAnswerAtMs.set(replica, this.host.now());
-    const roundTripMs = this.host.now() - sentAtMs;
-    // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
-    if (roundTripMs >= 0 && roundTripMs <= remainingMs && isSample(reply)) this.attemptTimeout.observe(roundTripMs);
-    return reply;
+    // A promise chain, not an async function: on the store client's hot path the extra async frame cost a promise and a hop per call.
+    return this.host.ask<R>(replica, typeof msg === 'function' ? msg(timeoutMs) : msg, { timeoutMs, keepWaiting }).then(
+      (reply) => {
+        const answeredAtMs = this.host.now();
+        this.lastAnswerAtMs.set(replica, answeredAtMs);
+        const roundTripMs = answeredAtMs - sentAtMs;
+        // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
+        if (roundTripMs >= 0 && roundTripMs <= remainingMs && isSample(reply)) this.attemptTimeout.observe(roundTripMs);
+        return reply;
+      },
+      (error: unknown) => {
+        // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
+        // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
+        // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
+        // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
+        // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
+        if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
+          this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
+        }
+        throw error;
+      },
+    );
   }
 
   private rotate(): void {

@@ -54,7 +54,8 @@ import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js
 import { ReplicaMetrics } from './metrics.js';
 import { secondsBetween } from '../../metrics/index.js';
 import { isRaftMessage, isSnapshotChunk } from './raft-message.js';
-import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, MemberChangeReply, MemberInfo, MemberListReply, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
+import { routingWaitMs, withoutRouting, withRouting } from './routing.js';
+import type { ClientReply, ClientRequest, KvWatchMsg, MemberChangeReply, MemberInfo, MemberListReply, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
@@ -585,7 +586,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- writes
   function propose(request: ApplyRequest, proposalId: string): ClientReply | number {
-    const data = encodeEntry([proposalId, request]);
+    const data = encodeEntry([proposalId, withoutRouting(request)]);
     const problem = checkProposal(request, data.byteLength);
     if (problem !== undefined) return problem;
     const result = node.propose(data);
@@ -655,10 +656,12 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   // ---------------------------------------------------------------- routing: forward, hold
-  function routeClient(body: ClientRequest & KvRouting): ClientReply | Promise<ClientReply> {
-    const { waitMs, forwarded, ...rest } = body;
-    const request = rest as ClientRequest;
-    const waitForMs = typeof waitMs === 'number' && Number.isFinite(waitMs) && forwarded !== true ? Math.max(0, waitMs) : 0;
+  /**
+   * `request` may still carry the routing it came with (`KvRouting`): reads and
+   * the rest ignore it, and `propose` leaves it out of the log, so the hot path
+   * makes no copy of the body.
+   */
+  function routeClient(request: ClientRequest, waitForMs: number): ClientReply | Promise<ClientReply> {
     if (!needsLeader(request) || node.isLeader()) return handleClient(request);
     if (waitForMs <= 0) return handleClient(request);
     const lead = liveLeader();
@@ -701,7 +704,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     held.clear();
     for (const [id, request] of released) {
       ctx.cancelTimer(`hold.${id}`);
-      request.resolve(routeClient({ ...request.request, waitMs: request.deadlineMs - nowMs }));
+      request.resolve(routeClient(request.request, request.deadlineMs - nowMs));
     }
   }
 
@@ -715,8 +718,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const leader = nameOf(lead);
     const deadlineMs = ctx.now() + waitMs;
     forwardsInFlight++;
-    const body: ClientRequest & KvRouting = { ...request, forwarded: true };
-    return ctx.ask<ClientReply>(leader, { type: 'kv', body }, { timeoutMs: waitMs }).then(
+    return ctx.ask<ClientReply>(leader, { type: 'kv', body: withRouting(request, { forwarded: true }) }, { timeoutMs: waitMs }).then(
       (reply): ClientReply | Promise<ClientReply> => {
         forwardsInFlight--;
         if (reply === null || typeof reply !== 'object') return unavailable(`${leader} sent a malformed reply to a forwarded request`, true);
@@ -724,7 +726,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         // It no longer leads (a restarted incarnation, or deposed): vouch for it no more, and wait for the next leader.
         if (node.leader() === lead) leaderHeardTick = ticks - electionTicks;
         const leftMs = deadlineMs - ctx.now();
-        return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader', leader: reply.leader };
+        return leftMs > 0 ? routeClient(request, leftMs) : { type: 'notLeader', leader: reply.leader };
       },
       (error: unknown): ClientReply | Promise<ClientReply> => {
         forwardsInFlight--;
@@ -737,7 +739,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         }
         if (notDelivered) {
           const leftMs = deadlineMs - ctx.now();
-          return leftMs > 0 ? routeClient({ ...request, waitMs: leftMs }) : { type: 'notLeader' };
+          return leftMs > 0 ? routeClient(request, leftMs) : { type: 'notLeader' };
         }
         // It may have been proposed there: the outcome is unknown, as if the client had timed out on the leader.
         return unavailable(`forwarded to ${leader}: ${error instanceof Error ? error.message : String(error)}`, true);
@@ -922,7 +924,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         }
         case 'kv':
           if (typeof msg.body !== 'object' || msg.body === null || typeof msg.body.type !== 'string') return unhandled;
-          return routeClient(msg.body);
+          return routeClient(msg.body, routingWaitMs(msg.body));
         case 'watchCreate': {
           const { watcher, clientWatchId, ...request } = msg.body;
           if (watcher === ctx.name || watcher.startsWith('$')) return kvError.watchNotFound();
