@@ -49,8 +49,11 @@ export class Inflights {
   private free(n: number): void {
     if (n === 0) return;
     for (let i = 0; i < n; i++) this.totalBytes -= this.sizes[i]!;
-    this.indexes = this.indexes.slice(n);
-    this.sizes = this.sizes.slice(n);
+    // In place: a leader frees on every append answer, and two fresh arrays each time were a share of its garbage.
+    this.indexes.copyWithin(0, n);
+    this.indexes.length -= n;
+    this.sizes.copyWithin(0, n);
+    this.sizes.length -= n;
     invariant(this.totalBytes >= 0, 'inflight bytes went negative');
   }
   full(): boolean {
