@@ -39,8 +39,6 @@ export interface CellHost {
   /** The cell ended itself (`stopSelf`) or threw. */
   exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void;
   asks: AskRegistry;
-  /** A handler went async: the simulated runtime lets its continuation run before the next event. */
-  asyncTouched?(): void;
   /**
    * Deliver a timer's message to its own cell, then call `delivered` (if
    * given). The simulated runtime holds it while the actor is paused or busy
@@ -236,7 +234,6 @@ export class ActorCell {
       return;
     }
     if (result instanceof Promise) {
-      this.host.asyncTouched?.();
       this.settleLater(envelope, result);
       return;
     }
@@ -475,7 +472,6 @@ export class ActorCell {
             cell.crash(error);
           }
         };
-        // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
         if (host.afterArrivals !== undefined) host.afterArrivals(run);
         else void Promise.resolve().then(run);
       },

@@ -47,7 +47,7 @@ describe('simulated runtime', () => {
 
   test('every continuation an event starts runs at its instant, however long the chain, before the next event', async () => {
     // A handler that starts a long chain of awaits and nested thens without returning it: the
-    // loop's own hops through a settled promise must not be taken for the chain going quiet.
+    // loop's next turn must wait for the whole chain, not for one round of microtasks.
     type ChainMsg = Message<'start', number> | Message<'probe', null> | Message<'log', null>;
     const chain = defineBehaviour<ChainMsg>(import.meta.url, 'chain', (ctx) => {
       const log: string[] = [];
