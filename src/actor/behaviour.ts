@@ -92,8 +92,9 @@ export interface ReceiveMeta {
  * Everything a behaviour may use. Time, timers, randomness and files come
  * only from here, so the same behaviour replays exactly in the simulated runtime.
  * To defer work to the end of the current turn, chain a promise
- * (`void Promise.resolve().then(f)`), not `queueMicrotask`: the simulated
- * runtime watches promises to know when to let continuations run.
+ * (`void Promise.resolve().then(f)`) or queue a microtask: the simulated
+ * runtime runs every continuation an event started before the next event.
+ * Not `process.nextTick`: the simulated runtime's own turns are ticks.
  */
 export interface ActorContext<M extends Message = Message> {
   readonly self: ActorRef<M>;

@@ -43,8 +43,6 @@ export interface CellHost {
   /** The cell ended itself (`stopSelf`) or threw. */
   exited(cell: ActorCell, kind: 'stopped' | 'crashed', error?: unknown): void;
   asks: AskRegistry;
-  /** A handler went async: the simulated runtime lets its continuation run before the next event. */
-  asyncTouched?(): void;
   /**
    * Deliver a timer's message to its own cell, then call `delivered` (if
    * given). The simulated runtime holds it while the actor is paused or busy
@@ -240,7 +238,6 @@ export class ActorCell {
       return;
     }
     if (result instanceof Promise) {
-      this.host.asyncTouched?.();
       this.settleLater(envelope, result);
       return;
     }
@@ -492,7 +489,6 @@ export class ActorCell {
             cell.crash(error);
           }
         };
-        // A promise, not queueMicrotask: the simulated runtime sees promises and runs their continuations before time moves.
         if (host.afterArrivals !== undefined) host.afterArrivals(run);
         else void Promise.resolve().then(run);
       },

@@ -43,6 +43,9 @@ function contract(name: string, make: (fn: (disk: Disk) => void) => void): void 
       make((disk) => {
         assert.throws(() => disk.write('../x', bytes('no')), DiskError);
         assert.throws(() => disk.write('/etc/x', bytes('no')), DiskError);
+        for (const bad of ['', 'a/../b', 'a/..', 'a//b', 'a/', '..']) assert.throws(() => disk.append(bad, bytes('no')), DiskError, JSON.stringify(bad));
+        for (const good of ['...', 'a/..b', '.x/y', 'wal/0000-0001.wal']) disk.append(good, bytes('ok'));
+        assert.equal(text(disk.read('a/..b')), 'ok');
       }));
     test('fsync of a missing file is an error', () =>
       make((disk) => {

@@ -65,10 +65,26 @@ export const noDiskFaults: DiskFaults = Object.freeze({
 
 /** Rejects paths that would escape the actor's directory. */
 export function checkPath(path: string): string {
-  if (path.length === 0 || path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
+  // Scanned, not split: every WAL append checks its path, and a split allocated an array each time.
+  if (!validPath(path)) {
     throw new DiskError('EINVAL', `invalid disk path ${JSON.stringify(path)}: use a relative path without '..'`);
   }
   return path;
+}
+
+/** Non-empty, relative, and no part empty or `..`. */
+function validPath(path: string): boolean {
+  const n = path.length;
+  if (n === 0) return false;
+  let partStart = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && path.charCodeAt(i) !== 0x2f) continue;
+    const partLength = i - partStart;
+    if (partLength === 0) return false;
+    if (partLength === 2 && path.charCodeAt(partStart) === 0x2e && path.charCodeAt(partStart + 1) === 0x2e) return false;
+    partStart = i + 1;
+  }
+  return true;
 }
 
 function dirOf(path: string): string {

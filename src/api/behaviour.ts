@@ -273,7 +273,6 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
           batch.push(event);
           if (!scheduled) {
             scheduled = true;
-            // A promise, not queueMicrotask: the simulated runtime runs promise continuations before time moves.
             void Promise.resolve().then(flush);
           }
         },

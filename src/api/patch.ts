@@ -26,9 +26,10 @@ export function clone<T>(value: T): T {
   return value === undefined ? value : (jsonCopy(value, '') as T);
 }
 
-function jsonCopy(value: unknown, key: string): unknown {
+/** `key` is an array index as a number: its text is made only for a `toJSON`, not for every element copied. */
+function jsonCopy(value: unknown, key: string | number): unknown {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
+    value = (value as { toJSON: (key: string) => unknown }).toJSON(String(key));
   }
   switch (typeof value) {
     case 'string':
@@ -43,7 +44,7 @@ function jsonCopy(value: unknown, key: string): unknown {
       if (Array.isArray(value)) {
         const out = new Array<unknown>(value.length);
         for (let i = 0; i < value.length; i++) {
-          const item = jsonCopy(value[i], String(i));
+          const item = jsonCopy(value[i], i);
           out[i] = item === undefined ? null : item;
         }
         return out;

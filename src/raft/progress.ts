@@ -23,8 +23,11 @@ export type ProgressState = 'probe' | 'replicate' | 'snapshot';
  * entry larger than the bound still goes, alone).
  */
 export class Inflights {
+  /** A ring of `held` slots from `start` (grown by doubling up to `capacity`): freeing moves `start`, never the items. */
   private indexes: number[] = [];
   private sizes: number[] = [];
+  private start = 0;
+  private held = 0;
   private totalBytes = 0;
   constructor(readonly capacity: number, readonly bytesMax: number = Number.POSITIVE_INFINITY) {
     invariant(capacity > 0, 'inflight capacity must be positive');
@@ -33,31 +36,62 @@ export class Inflights {
   add(index: number, bytes = 0): void {
     invariant(!this.full(), 'inflights overflow: the caller must check full() first');
     invariant(bytes >= 0, 'inflight bytes cannot be negative');
-    this.indexes.push(index);
-    this.sizes.push(bytes);
+    if (this.held === this.indexes.length) this.grow();
+    let slot = this.start + this.held;
+    if (slot >= this.indexes.length) slot -= this.indexes.length;
+    this.indexes[slot] = index;
+    this.sizes[slot] = bytes;
+    this.held++;
     this.totalBytes += bytes;
   }
   /** The follower acknowledged up to `index`: everything at or below it is delivered. */
   freeLE(index: number): void {
+    const size = this.indexes.length;
     let n = 0;
-    while (n < this.indexes.length && this.indexes[n]! <= index) n++;
+    let slot = this.start;
+    while (n < this.held && this.indexes[slot]! <= index) {
+      n++;
+      if (++slot === size) slot = 0;
+    }
     this.free(n);
   }
   freeFirstOne(): void {
-    this.free(Math.min(1, this.indexes.length));
+    this.free(Math.min(1, this.held));
   }
+  // A ring, as etcd's: a leader frees on every append answer, and cutting arrays there (slices, or
+  // shortening them in place) was a share of its time and garbage.
   private free(n: number): void {
     if (n === 0) return;
-    for (let i = 0; i < n; i++) this.totalBytes -= this.sizes[i]!;
-    this.indexes = this.indexes.slice(n);
-    this.sizes = this.sizes.slice(n);
+    const size = this.indexes.length;
+    let slot = this.start;
+    for (let i = 0; i < n; i++) {
+      this.totalBytes -= this.sizes[slot]!;
+      if (++slot === size) slot = 0;
+    }
+    this.held -= n;
+    this.start = this.held === 0 ? 0 : slot;
     invariant(this.totalBytes >= 0, 'inflight bytes went negative');
   }
+  /** Room for more: double the ring (at most to `capacity`), its items moved to the front in order. */
+  private grow(): void {
+    const size = this.indexes.length;
+    const grown = Math.min(this.capacity, Math.max(4, size * 2));
+    const indexes = new Array<number>(grown);
+    const sizes = new Array<number>(grown);
+    for (let i = 0, slot = this.start; i < this.held; i++) {
+      indexes[i] = this.indexes[slot]!;
+      sizes[i] = this.sizes[slot]!;
+      if (++slot === size) slot = 0;
+    }
+    this.indexes = indexes;
+    this.sizes = sizes;
+    this.start = 0;
+  }
   full(): boolean {
-    return this.indexes.length >= this.capacity || this.totalBytes >= this.bytesMax;
+    return this.held >= this.capacity || this.totalBytes >= this.bytesMax;
   }
   count(): number {
-    return this.indexes.length;
+    return this.held;
   }
   /** Payload bytes in flight. */
   bytes(): number {
@@ -66,6 +100,8 @@ export class Inflights {
   reset(): void {
     this.indexes = [];
     this.sizes = [];
+    this.start = 0;
+    this.held = 0;
     this.totalBytes = 0;
   }
 }

@@ -11,6 +11,18 @@ describe('majority quorums', () => {
     assert.equal(majorityValue(set(1, 2, 3), (id) => match.get(id)!), 7);
   });
 
+  test('the committed value is the sorted majority\'s for any sizes, ties and orders (the in-place sort against a plain sort)', () => {
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let round = 0; round < 500; round++) {
+      const size = 1 + Math.floor(next() * 9);
+      const match = new Map<number, number>();
+      for (let id = 1; id <= size; id++) match.set(id, Math.floor(next() * 6));
+      const expected = [...match.values()].sort((a, b) => b - a)[Math.floor(size / 2)];
+      assert.equal(majorityValue(new Set(match.keys()), (id) => match.get(id)!), expected, `matches ${[...match.values()].join(',')}`);
+    }
+  });
+
   test('an empty configuration constrains nothing', () => {
     assert.equal(majorityValue(set(), () => 0), Number.POSITIVE_INFINITY);
     assert.equal(majorityVoteResult(set(), votes([])), 'won');

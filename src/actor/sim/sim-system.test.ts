@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
+import { defineBehaviour } from '../behaviour.js';
+import type { Message } from '../protocol.js';
 import { durableCounter, echo, relay, type EchoMsg } from '../testing/fixtures.js';
 import { SimulatedSystem } from './sim-system.js';
 
@@ -41,6 +43,44 @@ describe('simulated runtime', () => {
     assert.equal(first.hash, second.hash);
     assert.deepEqual(first.results, second.results);
     assert.notEqual(first.hash, other.hash);
+  });
+
+  test('every continuation an event starts runs at its instant, however long the chain, before the next event', async () => {
+    // A handler that starts a long chain of awaits and nested thens without returning it: the
+    // loop's next turn must wait for the whole chain, not for one round of microtasks.
+    type ChainMsg = Message<'start', number> | Message<'probe', null> | Message<'log', null>;
+    const chain = defineBehaviour<ChainMsg>(import.meta.url, 'chain', (ctx) => {
+      const log: string[] = [];
+      const run = async (steps: number): Promise<void> => {
+        for (let i = 0; i < steps; i++) {
+          await Promise.resolve();
+          await new Promise<void>((resolve) => void Promise.resolve().then(() => Promise.resolve()).then(() => resolve()));
+        }
+        log.push(`chain done at ${ctx.now()}`);
+      };
+      return {
+        receive(msg) {
+          if (msg.type === 'start') {
+            log.push(`start at ${ctx.now()}`);
+            void run(msg.body);
+            ctx.send(ctx.name, { type: 'probe', body: null });
+            return null;
+          }
+          if (msg.type === 'probe') {
+            log.push(`probe at ${ctx.now()}`);
+            return null;
+          }
+          return [...log];
+        },
+      };
+    });
+    const sim = new SimulatedSystem({ seed: 5, latencyMinMs: 1, latencyMaxMs: 1 });
+    await sim.spawn(chain, { name: 'c' });
+    sim.ref('c').tell({ type: 'start', body: 200 });
+    await sim.runFor(10);
+    const log = await sim.settle(sim.ref('c').ask<string[]>({ type: 'log', body: null }));
+    const start = Number(log[0]!.split(' at ')[1]);
+    assert.deepEqual(log, [`start at ${start}`, `chain done at ${start}`, `probe at ${start + 1}`]);
   });
 
   test('virtual time jumps: an hour of timers takes no real time', async () => {

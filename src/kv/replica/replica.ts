@@ -320,6 +320,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   function sendRaft(msgs: readonly RaftMessage[]): void {
+    // Most Readies of a follower and many of a leader send nothing: no grouping to build then.
+    if (msgs.length === 0) return;
     const byPeer = new Map<number, RaftMessage[]>();
     for (const m of msgs) {
       // A large snapshot goes in chunks beside the Raft traffic, not in it (snapshot-transfer.ts); one kept only
