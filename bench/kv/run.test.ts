@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { clientBoundNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
@@ -107,18 +108,26 @@ describe('bench kv', () => {
   });
 
   test('a tiny run of kubethreads alone returns every row, etcd left out, temporary directories removed', async () => {
-    const before = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('kubethreads-bench-kv-')));
-    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never' });
-    assertOurSideSane(result, TINY_KV_BENCH);
-    for (const row of result.rows) {
-      assert.equal(row.etcd, null);
-      assert.equal(row.ratio, null);
+    // A temporary directory of this test's own: another benchmark running meanwhile leaves its directories in /tmp.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-test-'));
+    const savedTmpdir = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never' });
+      assertOurSideSane(result, TINY_KV_BENCH);
+      for (const row of result.rows) {
+        assert.equal(row.etcd, null);
+        assert.equal(row.ratio, null);
+      }
+      assert.equal(result.etcdDetails, null);
+      assert.match(table, /lower is better/);
+      assert.match(table, /higher is better/);
+      assert.deepEqual(fs.readdirSync(tmp), [], 'the WAL directories are removed');
+    } finally {
+      if (savedTmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmpdir;
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    assert.equal(result.etcdDetails, null);
-    assert.match(table, /lower is better/);
-    assert.match(table, /higher is better/);
-    const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('kubethreads-bench-kv-') && !before.has(n));
-    assert.deepEqual(after, [], 'the WAL directories are removed');
   });
 
   test('--only failover runs the leader kills at both timings and reports only the failover rows, each kill listed', async () => {
