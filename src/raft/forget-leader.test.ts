@@ -6,49 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MemoryStorage } from './log.js';
-import type { Message, MsgVote } from './protocol.js';
-import { Raft, type RaftConfig } from './raft.js';
-import { NONE, emptyHardState, type NodeId } from './types.js';
+import type { MsgVote } from './protocol.js';
+import type { RaftConfig } from './raft.js';
+import { RaftTrio } from './test-trio.js';
+import { NONE } from './types.js';
 
 const ELECTION_TICKS = 10;
-const DELIVERY_ROUNDS_MAX = 100;
 
-/** Three voters with pre-vote and check-quorum (the replicas' defaults) on a network that can cut nodes off. */
-class Trio {
-  readonly nodes = new Map<NodeId, Raft>();
-  /** Nodes whose messages, both ways, are dropped. */
-  readonly isolated = new Set<NodeId>();
+/** Three voters with pre-vote and check-quorum (the replicas' defaults); `isolated` nodes are cut off the network. */
+class Trio extends RaftTrio {
+  readonly isolated = this.cut;
 
   constructor(extra: Partial<RaftConfig> = {}) {
-    for (const id of [1, 2, 3]) {
-      const storage = new MemoryStorage(undefined, { voters: [1, 2, 3], learners: [] });
-      // random() = 0: every election timeout is exactly ELECTION_TICKS, so nothing campaigns by chance.
-      const config: RaftConfig = { id, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, preVote: true, checkQuorum: true, random: () => 0, ...extra };
-      this.nodes.set(id, new Raft(config, storage, emptyHardState));
-    }
-  }
-
-  node(id: NodeId): Raft {
-    const n = this.nodes.get(id);
-    assert.ok(n, `no node ${id}`);
-    return n;
-  }
-
-  deliver(): void {
-    for (let round = 0; round < DELIVERY_ROUNDS_MAX; round++) {
-      const batch: Message[] = [];
-      for (const n of this.nodes.values()) {
-        batch.push(...n.msgs);
-        n.msgs = [];
-      }
-      if (batch.length === 0) return;
-      for (const m of batch) {
-        if (this.isolated.has(m.from) || this.isolated.has(m.to)) continue;
-        this.node(m.to).step(m);
-      }
-    }
-    assert.fail(`messages still flowing after ${DELIVERY_ROUNDS_MAX} rounds`);
+    // random() = 0: every election timeout is exactly ELECTION_TICKS, so nothing campaigns by chance.
+    super((id) => ({ id, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, preVote: true, checkQuorum: true, random: () => 0, ...extra }));
   }
 
   /** Node 1 leads term 1, with its no-op committed everywhere. */
@@ -60,10 +31,7 @@ class Trio {
   }
 
   tickAll(times = 1): void {
-    for (let i = 0; i < times; i++) {
-      for (const [id, n] of this.nodes) if (!this.isolated.has(id)) n.tick();
-      this.deliver();
-    }
+    this.tick(times);
   }
 }
 

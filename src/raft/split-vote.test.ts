@@ -9,73 +9,32 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MemoryStorage } from './log.js';
-import type { Message } from './protocol.js';
-import { Raft, type RaftConfig } from './raft.js';
-import { emptyHardState, type NodeId } from './types.js';
+import type { RaftConfig } from './raft.js';
+import { RaftTrio } from './test-trio.js';
+import type { NodeId } from './types.js';
 
 const ELECTION_TICKS = 10;
-
-/** Bound on delivery rounds after one tick; these exchanges settle in a handful. */
-const DELIVERY_ROUNDS_MAX = 100;
 
 /**
  * Three voters with pre-vote and check-quorum (the replicas' defaults). `drawsByTerm(id, term)`
  * is the random() value a node uses for the timeout it draws on entering `term`: the timeout is
- * electionTicks + floor(value * electionTicks), e.g. 0.2 -> 12 ticks.
+ * electionTicks + floor(value * electionTicks), e.g. 0.2 -> 12 ticks. A `paused` node neither
+ * sends, receives nor ticks.
  */
-class LockstepTrio {
-  readonly nodes = new Map<NodeId, Raft>();
-  readonly paused = new Set<NodeId>();
+class LockstepTrio extends RaftTrio {
+  readonly paused = this.cut;
 
   constructor(drawsByTerm: (id: NodeId, term: number) => number, extra: Partial<RaftConfig> = {}) {
-    for (const id of [1, 2, 3]) {
-      const storage = new MemoryStorage(undefined, { voters: [1, 2, 3], learners: [] });
-      let self: Raft | undefined;
-      const config: RaftConfig = {
-        id,
-        electionTicks: ELECTION_TICKS,
-        heartbeatTicks: 1,
-        preVote: true,
-        checkQuorum: true,
-        // reset() sets the new term before it draws, so the draw can be looked up by term.
-        random: () => drawsByTerm(id, self?.term ?? 0),
-        ...extra,
-      };
-      self = new Raft(config, storage, emptyHardState);
-      this.nodes.set(id, self);
-    }
-  }
-
-  node(id: NodeId): Raft {
-    const n = this.nodes.get(id);
-    assert.ok(n, `no node ${id}`);
-    return n;
-  }
-
-  /** Deliver messages until none are left; a paused node neither sends nor receives. */
-  deliver(): void {
-    for (let round = 0; round < DELIVERY_ROUNDS_MAX; round++) {
-      const batch: Message[] = [];
-      for (const n of this.nodes.values()) {
-        batch.push(...n.msgs);
-        n.msgs = [];
-      }
-      if (batch.length === 0) return;
-      for (const m of batch) {
-        if (this.paused.has(m.from) || this.paused.has(m.to)) continue;
-        this.node(m.to).step(m);
-      }
-    }
-    assert.fail(`messages still flowing after ${DELIVERY_ROUNDS_MAX} rounds`);
-  }
-
-  /** One tick on every running node at the same instant, then delivery. */
-  tick(times = 1): void {
-    for (let i = 0; i < times; i++) {
-      for (const [id, n] of this.nodes) if (!this.paused.has(id)) n.tick();
-      this.deliver();
-    }
+    super((id, self) => ({
+      id,
+      electionTicks: ELECTION_TICKS,
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      // reset() sets the new term before it draws, so the draw can be looked up by term.
+      random: () => drawsByTerm(id, self()?.term ?? 0),
+      ...extra,
+    }));
   }
 
   /** Node 3 leads term 1 and has just sent a heartbeat to both followers; then it stalls. */
