@@ -103,13 +103,3 @@ test('frames of shared objects that are malformed or refer to no blob are refuse
   // The decoder is not left in a bad state: the whole frame still decodes.
   assert.ok(decoder.decode(frame).ok);
 });
-
-test('a frame of shared objects is plain msgpack: [tag, blobs, envelope bytes], each blob the object on its own', () => {
-  const object = pod('web-1');
-  const frame = new FrameEncoder().encode([watchEvents('scheduler-0', [object])]);
-  const [tag, blobs, envelopes] = unpack(frame) as [string, Uint8Array[], Uint8Array];
-  assert.equal(tag, SHARED_FRAME_TAG);
-  assert.equal(blobs.length, 1);
-  assert.deepEqual(unpack(blobs[0]!), object);
-  assert.ok(envelopes instanceof Uint8Array && envelopes.length > 0);
-});

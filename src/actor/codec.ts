@@ -66,6 +66,7 @@ export class FrameEncoder {
   private readonly packr = new Packr({ useRecords: true });
   /** Packs shared objects on their own (never mid-frame: a Packr's buffer is reused by its next pack). */
   private readonly blobPackr = new Packr({ useRecords: true });
+  private readonly framePackr = new Packr({ useRecords: false });
   /** Each shared object's bytes, kept as long as the object lives (a watch cache holds each version while it is current or in its event window). */
   private readonly blobs = new WeakMap<object, Uint8Array>();
   /** Counters for tests and inspection. */
@@ -85,7 +86,8 @@ export class FrameEncoder {
       // msgpackr returns a view into its reusable buffer: copy out what we transfer.
       return new Uint8Array(packed);
     }
-    return sharedFrame(frameShared.objects.map((object) => this.blobOf(object)), packed);
+    const blobs = frameShared.objects.map((object) => this.blobOf(object));
+    return new Uint8Array(this.framePackr.pack([SHARED_FRAME_TAG, blobs, packed]));
   }
 
   private blobOf(object: object): Uint8Array {
@@ -99,41 +101,6 @@ export class FrameEncoder {
     this.stats.sharedEncoded++;
     return bytes;
   }
-}
-
-const SHARED_FRAME_TAG_BYTES = new TextEncoder().encode(SHARED_FRAME_TAG);
-
-/**
- * `[tag, [blob...], envelopes]` as msgpack, written straight into one buffer
- * of the final size: a LIST of 20,000 pods is a frame of tens of MiB, and
- * packing it and then copying it out touched that much fresh memory twice
- * (about 4 ms per MiB on this machine).
- */
-function sharedFrame(blobs: readonly Uint8Array[], envelopes: Uint8Array): Uint8Array {
-  const BIN32_HEADER = 5;
-  let size = 1 + 2 + SHARED_FRAME_TAG_BYTES.length + 5 + BIN32_HEADER + envelopes.length;
-  for (const blob of blobs) size += BIN32_HEADER + blob.length;
-  const frame = new Uint8Array(size);
-  const view = new DataView(frame.buffer);
-  let at = 0;
-  frame[at++] = 0x93; // fixarray of 3
-  frame[at++] = 0xd9; // str8: the tag
-  frame[at++] = SHARED_FRAME_TAG_BYTES.length;
-  frame.set(SHARED_FRAME_TAG_BYTES, at);
-  at += SHARED_FRAME_TAG_BYTES.length;
-  frame[at++] = 0xdd; // array32: the blobs
-  view.setUint32(at, blobs.length);
-  at += 4;
-  const bin = (bytes: Uint8Array) => {
-    frame[at++] = 0xc6; // bin32
-    view.setUint32(at, bytes.length);
-    at += 4;
-    frame.set(bytes, at);
-    at += bytes.length;
-  };
-  for (const blob of blobs) bin(blob);
-  bin(envelopes);
-  return frame;
 }
 
 /** The shared objects one frame refers to, each once, in the order first met. */
