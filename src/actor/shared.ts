@@ -9,25 +9,16 @@
  * deep-frozen: a receiver that changes what it got from a watch (client-go
  * forbids it: cache objects are read-only; copy before changing) throws
  * there at once instead of corrupting its cache quietly. The threaded
- * runtime encodes a shared object once per sending thread and reuses the
- * bytes in every frame that carries it (codec.ts); a receiving thread
- * decodes it once per frame, so the receivers of one frame share that copy.
+ * runtime decodes a private copy per receiver, as before.
  */
 const SHARED = new WeakSet<object>();
-let everMarked = false;
 
 /** Marks `value` (not what it contains) as never to be changed again; returns it. */
 export function markShared<T extends object>(value: T): T {
   SHARED.add(value);
-  everMarked = true;
   return value;
 }
 
 export function isShared(value: object): boolean {
   return SHARED.has(value);
-}
-
-/** Whether this thread ever marked an object: a thread that never did (a store replica) skips looking for them in what it sends. */
-export function sharedEverMarked(): boolean {
-  return everMarked;
 }
