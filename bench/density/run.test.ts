@@ -15,5 +15,8 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   assert.ok(result.pod_startup_p99_ms! >= result.pod_startup_p50_ms!);
   assert.ok(result.mutating_samples > 0 && result.list_samples > 0);
   assert.ok(result.heap_mb_by_thread.after_burst.apiserver! > 0, 'heap per thread, the API server\'s included');
+  assert.ok(result.burst_cpu_s_by_thread.apiserver! >= 0, 'CPU per thread for the burst, the API server\'s included');
+  assert.equal(result.burst_cpu_s, Math.round(Object.values(result.burst_cpu_s_by_thread).reduce((a, b) => a + b, 0) * 100) / 100);
   assert.match(table, /pod_startup_p99_ms/);
+  assert.match(table, /burst_cpu_s/);
 });

@@ -12,7 +12,7 @@ import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster
 import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
 import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, round } from '../lib/stats.js';
-import { heapByThread } from './heap-probe.js';
+import { cpuSecondsBetween, sampleThreads } from './heap-probe.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
 export interface DensityBenchOptions {
@@ -65,6 +65,14 @@ export interface DensityBenchResult {
   rss_nodes_ready_mb: number;
   /** V8 heap in use per thread (MB, uncollected garbage included): with the Nodes Ready, and after the burst. */
   heap_mb_by_thread: { nodes_ready: Record<string, number>; after_burst: Record<string, number> };
+  /**
+   * CPU seconds each thread used from every Node Ready to the end of the
+   * burst, largest first (Linux; empty elsewhere). Unlike wall time it does
+   * not stretch when other work shares the machine.
+   */
+  burst_cpu_s_by_thread: Record<string, number>;
+  /** Their sum: the whole process's CPU for the burst. */
+  burst_cpu_s: number | null;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -109,6 +117,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let run: DensityRunResult | undefined;
   let probe: ProbeResult | undefined;
   const heap: DensityBenchResult['heap_mb_by_thread'] = { nodes_ready: {}, after_burst: {} };
+  let burstCpu: Record<string, number> = {};
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -130,9 +139,12 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     } else {
       nodesReady = options.nodes;
       say(`all ${options.nodes} Nodes Ready after ${round(nodesReadyS, 1)} s (RSS ${Math.round(rssNodesReadyMb)} MB); creating ${options.deployments} Deployments`);
-      heap.nodes_ready = await heapByThread(cluster.system, 'nodes');
+      const before = await sampleThreads(cluster.system, 'nodes');
+      heap.nodes_ready = before.heapMb;
       ({ run, probe } = await burst(cluster, options, pods));
-      heap.after_burst = await heapByThread(cluster.system, 'pods');
+      const after = await sampleThreads(cluster.system, 'pods');
+      heap.after_burst = after.heapMb;
+      burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
@@ -142,7 +154,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, failures);
+  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
@@ -175,8 +187,9 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
 
 function summarize(
   options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
-  run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], failures: string[],
+  run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, failures: string[],
 ): DensityBenchResult {
+  const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
   const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
   return {
@@ -201,6 +214,8 @@ function summarize(
     rss_mb: Math.round(rssPeakBytes / 2 ** 20),
     rss_nodes_ready_mb: Math.round(rssNodesReadyMb),
     heap_mb_by_thread: heap,
+    burst_cpu_s_by_thread: burstCpu,
+    burst_cpu_s: cpuValues.length === 0 ? null : round(cpuValues.reduce((a, b) => a + b, 0)),
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };
@@ -220,10 +235,16 @@ function table(r: DensityBenchResult): string {
     { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
     { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} calls, ${r.list_errors} errors` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
+    { name: 'burst_cpu_s (every thread)', ours: ms(r.burst_cpu_s), unit: 's', note: busiestThreads(r.burst_cpu_s_by_thread) },
   ];
   const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;
   const failed = r.failures.length === 0 ? [] : ['', `INCOMPLETE: ${r.failures.join('; ')}`];
   return [renderTable(title, rows, 'SLO/target'), ...failed].join('\n');
+}
+
+/** The three threads that used the most CPU in the burst, for the table (all of them are in the JSON). */
+function busiestThreads(byThread: Record<string, number>): string {
+  return Object.entries(byThread).slice(0, 3).map(([thread, s]) => `${thread} ${s} s`).join(', ');
 }
 
 function errorsByStatus(byStatus: Record<string, number>): string {
