@@ -38,6 +38,14 @@ if (!Number.isInteger(pairs) || pairs < 1 || !Number.isInteger(loadMs) || loadMs
 /** The child's program: import the build's own bench module and print its figures as one JSON line. */
 function program(dir, bench) {
   const url = (rel) => JSON.stringify(`file://${resolve(dir, 'dist', rel)}`);
+  // kv-ops and kv-get: our store, warmed by the same phases on both builds (opens a try its program closes).
+  const kvWarmUp = `const { startOurs } = await import(${url('bench/kv/ours.js')});
+const side = await startOurs();
+try {
+  await side.waitHealthy(60000);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
+  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
+  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });`;
   if (bench === 'actor') {
     return `const { runActorBench, defaultActorBenchOptions } = await import(${url('bench/actor-messaging/run.js')});
 const { result: r } = await runActorBench(defaultActorBenchOptions);
@@ -45,13 +53,7 @@ const { result: r } = await runActorBench(defaultActorBenchOptions);
 console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBareWorkers: r.throughput_ratio, rttP50Us: r.rtt_p50_us, rttP50VsBareWorkers: r.rtt_p50_ratio, rttP99Us: r.rtt_p99_us, simMsgsPerS: r.sim_msgs_per_s }));`;
   }
   if (bench === 'kv-ops') {
-    return `const { startOurs } = await import(${url('bench/kv/ours.js')});
-const side = await startOurs();
-try {
-  await side.waitHealthy(60000);
-  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
-  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
-  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+    return `${kvWarmUp}
   const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
   const figures = { errors: 0 };
   for (const op of ['get', 'serializableGet', 'put']) {
@@ -65,13 +67,7 @@ try {
 } finally { await side.close(); }`;
   }
   if (bench === 'kv-get') {
-    return `const { startOurs } = await import(${url('bench/kv/ours.js')});
-const side = await startOurs();
-try {
-  await side.waitHealthy(60000);
-  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
-  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
-  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+    return `${kvWarmUp}
   const rate = (r) => Math.round(r.ops / (r.elapsedMs / 1000));
   // CPU of the whole process (every thread) per operation: what the code costs, far less swayed by other load than a rate.
   const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
