@@ -59,10 +59,17 @@ export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOpti
     running = Object.keys(members).map(Number);
   }
   const joined = [...(recorded?.joined ?? [])];
+  // Each replica gets the members it was first started with: a founding one the founding members (its
+  // bootstrap voters, should its disk be empty), a joined one those and itself. Ids beyond them resolve
+  // by the naming rule. Handing a founding replica every id ever given would bootstrap removed and
+  // joined members as voters.
+  const founding: Record<number, string> = {};
+  for (const [id, name] of Object.entries(members)) if (!joined.includes(Number(id))) founding[Number(id)] = name;
   for (const id of running) {
+    const isJoined = joined.includes(id);
     await system.spawn(etcdReplica, {
       name: members[id]!,
-      args: { ...options.replica, id, members, namePrefix, ...(joined.includes(id) ? { join: true } : {}) },
+      args: { ...options.replica, id, members: isJoined ? { ...founding, [id]: members[id]! } : founding, namePrefix, ...(isJoined ? { join: true } : {}) },
       supervision: options.supervision,
       placement: options.placement,
     });
