@@ -7,6 +7,9 @@
 // (they would collide on loopback addresses and ports if two ran at once),
 // "sim" everything else (pure and simulated tests, which share nothing).
 // On 2 cores this halves the wall time without letting two clusters meet.
+// A file that starts threads but binds no port and spawns no process says so on a
+// line of its own (`// test-lane: threads-only`) and runs in the sim lane: the io
+// lane is the longer one, and such a file cannot collide with anything there.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -30,7 +33,12 @@ if (files.length === 0) {
 const IO_MARKERS = /ThreadedSystem|EtcdCluster|startCluster|node:net|node:http|node:https|node:child_process|kubectl|runtime: 'threaded'|processRuntime|execFile|spawnSync/;
 const lanes = { io: [], sim: [] };
 // Benchmarks' smoke tests start clusters through their run modules, so their own text does not say so.
-const isIo = (file) => file.startsWith(join('dist', 'bench')) || IO_MARKERS.test(readFileSync(file, 'utf8'));
+const THREADS_ONLY = /^\/\/ test-lane: threads-only\b/m;
+const isIo = (file) => {
+  const text = readFileSync(file, 'utf8');
+  if (THREADS_ONLY.test(text)) return false;
+  return file.startsWith(join('dist', 'bench')) || IO_MARKERS.test(text);
+};
 for (const file of files) (isIo(file) ? lanes.io : lanes.sim).push(file);
 
 // Tests crash actors on purpose; their error logs would bury the report. LOG_LEVEL=info shows them.

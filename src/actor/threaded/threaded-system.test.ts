@@ -1,3 +1,4 @@
+// test-lane: threads-only (no listener, no child process: safe beside another io test)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,3 +1,4 @@
+// test-lane: threads-only (no listener, no child process: safe beside another io test)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NemesisStep } from './nemesis.js';
