@@ -52,8 +52,12 @@ export interface CellHost {
   deliverTimer?(cell: ActorCell, envelope: Envelope, delivered?: () => void): void;
   /** Send what was routed so far now (threads batch a turn's sends into one frame per thread). */
   flushSends?(): void;
-  /** Run `fn` after the messages already waiting for this thread are delivered; without this hook, at the end of the turn. */
-  afterArrivals?(fn: () => void): void;
+  /**
+   * Run `fn` after the messages already waiting for this thread (for `cell`,
+   * in the simulated runtime, which also waits out its fsync) are delivered;
+   * without this hook, at the end of the turn.
+   */
+  afterArrivals?(fn: () => void, cell: ActorCell): void;
 }
 
 /** Wrap a disk so that calls fail once `alive()` turns false. */
@@ -489,7 +493,7 @@ export class ActorCell {
             cell.crash(error);
           }
         };
-        if (host.afterArrivals !== undefined) host.afterArrivals(run);
+        if (host.afterArrivals !== undefined) host.afterArrivals(run, cell);
         else void Promise.resolve().then(run);
       },
     };

@@ -165,6 +165,27 @@ describe('MemoryDisk crash semantics', () => {
     assert.equal(disk.takeDelayMs(), 60);
     assert.equal(disk.takeDelayMs(), 0);
   });
+
+  test("each fsync takes the disk's own latency plus a fault's, told to the hook at the fsync itself, and fsyncDir none", () => {
+    const told: number[] = [];
+    const disk = new MemoryDisk(() => 0.5, (delayMs) => told.push(delayMs));
+    disk.fsyncLatencyMs = 2;
+    disk.write('f', bytes('a'));
+    disk.fsync('f');
+    assert.deepEqual(told, [2]);
+    disk.faults.fsyncDelayMs = 30;
+    disk.fsync('f');
+    disk.fsyncDir();
+    assert.deepEqual(told, [2, 32]);
+    // Told as it fell: nothing is left owed.
+    assert.equal(disk.takeDelayMs(), 0);
+    // The latency is time, not durability: what was fsynced survives a crash that loses unsynced writes.
+    disk.fsyncDir();
+    disk.append('f', bytes('b'));
+    disk.faults.loseUnsyncedOnCrash = true;
+    disk.crash();
+    assert.equal(text(disk.read('f')), 'a');
+  });
 });
 
 describe('NodeDisk with loseUnsyncedOnCrash', () => {

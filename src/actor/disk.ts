@@ -51,7 +51,7 @@ export class DiskError extends Error {
 export interface DiskFaults {
   /** Probability in [0, 1] that an fsync fails with EIO. */
   fsyncFailProbability: number;
-  /** Extra latency of each fsync, in milliseconds. */
+  /** Extra latency of each fsync, in milliseconds, on top of the disk's own (`MemoryDisk.fsyncLatencyMs`). */
   fsyncDelayMs: number;
   /** When the actor crashes, writes not yet fsynced are lost. */
   loseUnsyncedOnCrash: boolean;
@@ -167,11 +167,24 @@ export class MemoryDisk implements Disk {
   /** Directory entries that are durable: path → the durable MemoryFile identity at fsyncDir time. */
   private durableEntries = new Map<string, MemoryFile>();
   faults: DiskFaults = { ...noDiskFaults };
-  /** Milliseconds of fsync latency owed since the last `takeDelayMs()`; the simulated runtime charges it to the actor. */
+  /**
+   * What every fsync takes, in ms, before a fault's `fsyncDelayMs` adds to
+   * it: part of the disk's model, not a fault (a real WAL fsync takes about a
+   * millisecond, and what arrives meanwhile shares the next one).
+   */
+  fsyncLatencyMs = 0;
+  /** Milliseconds of fsync latency owed since the last `takeDelayMs()`, when no `onFsyncDelay` takes them as they fall. */
   private delayOwedMs = 0;
   fsyncCount = 0;
 
-  constructor(private readonly random: () => number = () => 0.5) {}
+  /**
+   * @param random fsync failures draw from it, so a seeded run replays.
+   * @param onFsyncDelay called with each fsync's latency at the fsync itself (the simulated runtime keeps the actor busy from that instant); without it the latency is owed until `takeDelayMs()`.
+   */
+  constructor(
+    private readonly random: () => number = () => 0.5,
+    private readonly onFsyncDelay?: (delayMs: number) => void,
+  ) {}
 
   append(path: string, data: Uint8Array): void {
     const file = this.open(checkPath(path));
@@ -205,7 +218,11 @@ export class MemoryDisk implements Disk {
     const file = this.files.get(checkPath(path));
     if (file === undefined) throw new DiskError('ENOENT', `fsync: no such file ${path}`);
     this.fsyncCount++;
-    this.delayOwedMs += this.faults.fsyncDelayMs;
+    const delayMs = this.fsyncLatencyMs + this.faults.fsyncDelayMs;
+    if (delayMs > 0) {
+      if (this.onFsyncDelay !== undefined) this.onFsyncDelay(delayMs);
+      else this.delayOwedMs += delayMs;
+    }
     if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
       throw new DiskError('EIO', `fsync ${path}: injected I/O error`);
     }

@@ -29,12 +29,26 @@ export interface SimulatedSystemOptions {
    * sharing mutable objects. Default true.
    */
   copyMessages?: boolean;
+  /**
+   * What every fsync of every actor's disk takes, in virtual ms (default 0):
+   * the actor is busy meanwhile, as a thread blocked in fsync is, so what
+   * arrives in that time waits and is handled together, and what the actor
+   * sends after the fsync leaves when it ends. A disk fault's `fsyncDelayMs`
+   * adds to it.
+   */
+  fsyncLatencyMs?: number;
   logger?: Logger;
 }
 
 type SimEvent =
-  /** `bytes`: the body went through msgpack; `copied`: the body is `copy`, a structural copy whose content digest is `digest`. */
-  | (Scheduled & { kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined; copied?: boolean; copy?: unknown; digest?: number })
+  /**
+   * `bytes`: the body went through msgpack; `copied`: the body is `copy`, a structural copy whose content digest is `digest`.
+   * `departsMs`: sent after an fsync by the sender's incarnation `senderIncarnationId`, it leaves only when that fsync ends.
+   */
+  | (Scheduled & {
+      kind: 'deliver'; envelope: Envelope; bytes: Uint8Array | undefined; copied?: boolean; copy?: unknown; digest?: number;
+      departsMs?: number; senderIncarnationId?: number;
+    })
   | (Scheduled & { kind: 'call'; fn: () => void; cancelled: boolean; done: boolean });
 
 interface SimActor {
@@ -95,6 +109,11 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly latencyMinMs: number;
   private readonly latencyMaxMs: number;
   private readonly copyMessages: boolean;
+  private readonly fsyncLatencyMs: number;
+  /** The latest `busyUntilMs` any actor was given: while the clock is below it, a sender may be busy (see `route`). */
+  private busyUntilMaxMs = 0;
+  /** Incarnations that ended inside an fsync → when: what they would have sent once it ended never leaves. */
+  private readonly endedBusyAtMs = new Map<number, number>();
   /** One frozen copy per object its sender marked shared (src/actor/shared.ts), for every receiver. */
   private readonly sharedCopies: SharedCopies = new WeakMap();
   /** Record shapes shared by the packer and unpacker (one thread, in order): no definitions in every message, no reader compiled per message. */
@@ -134,6 +153,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     }
     this.clockMs = options.startMs ?? 1_700_000_000_000;
     this.copyMessages = options.copyMessages ?? true;
+    this.fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
+    if (!(this.fsyncLatencyMs >= 0 && Number.isFinite(this.fsyncLatencyMs))) throw new Error('fsyncLatencyMs must be a finite number >= 0');
     this.log = options.logger ?? createLogger();
     this.asks = new AskRegistry((ms, fn) => this.schedule(ms, fn));
     this.faults = this.makeFaultController();
@@ -210,9 +231,12 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     return { actors, threads };
   }
 
-  /** Virtual time; for an actor, with its clock offset. */
+  /** Virtual time; for an actor, with its clock offset, and past the end of an fsync it is still in (its thread's own time). */
   now(actor?: string): number {
-    return actor === undefined ? this.clockMs : this.clockMs + (this.actors.get(actor)?.clockOffsetMs ?? 0);
+    if (actor === undefined) return this.clockMs;
+    const a = this.actors.get(actor);
+    if (a === undefined) return this.clockMs;
+    return Math.max(this.clockMs, a.busyUntilMs) + a.clockOffsetMs;
   }
 
   async shutdown(): Promise<void> {
@@ -340,10 +364,21 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       if (!plain) bytes = this.pack(envelope);
     }
     const delays = verdict.delaysMs;
+    // What an actor sends after an fsync in its turn leaves when the fsync ends, as from a thread that blocked in it.
+    let departMs = this.clockMs;
+    let senderIncarnationId = 0;
+    if (this.busyUntilMaxMs > departMs) {
+      const sender = this.actors.get(envelope.from);
+      if (sender !== undefined && sender.busyUntilMs > departMs) {
+        departMs = sender.busyUntilMs;
+        senderIncarnationId = sender.incarnationId;
+      }
+    }
+    const late = senderIncarnationId !== 0;
     // An index loop: an iterator object per message while `route` is not yet optimised.
     for (let d = 0; d < delays.length; d++) {
       const delayMs = delays[d]!;
-      let atMs = this.clockMs + this.latencyMinMs + this.prng.next() * (this.latencyMaxMs - this.latencyMinMs) + delayMs;
+      let atMs = departMs + this.latencyMinMs + this.prng.next() * (this.latencyMaxMs - this.latencyMinMs) + delayMs;
       if (delayMs === 0) {
         // Without a delay fault a link is FIFO, like a MessagePort.
         let fromLinks = this.linkClockMs.get(envelope.from);
@@ -354,12 +389,17 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       if (plain) {
         const copy = copyPlain(body, this.sharedCopies);
         if (copy !== undefined) {
-          this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes: undefined, copied: true, copy: copy.value, digest: copy.digest });
+          const event: SimEvent = { kind: 'deliver', atMs, seq: this.seq++, envelope, bytes: undefined, copied: true, copy: copy.value, digest: copy.digest };
+          if (late) {
+            event.departsMs = departMs;
+            event.senderIncarnationId = senderIncarnationId;
+          }
+          this.queue.push(event);
           continue;
         }
         bytes ??= this.pack(envelope);
       }
-      this.queue.push({ kind: 'deliver', atMs, seq: this.seq++, envelope, bytes });
+      this.queue.push(late ? { kind: 'deliver', atMs, seq: this.seq++, envelope, bytes, departsMs: departMs, senderIncarnationId } : { kind: 'deliver', atMs, seq: this.seq++, envelope, bytes });
     }
   }
 
@@ -445,7 +485,6 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       }
       cell.deliver(envelope);
       delivered?.();
-      this.chargeDiskDelay(actor);
     };
     if (actor === undefined || actor.cell !== cell) {
       deliver();
@@ -464,11 +503,36 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     deliver();
   }
 
-  /** A slow fsync in what the actor just handled keeps it busy for that long in virtual time. */
-  private chargeDiskDelay(actor: SimActor | undefined): void {
-    if (actor === undefined) return;
-    const owedMs = actor.disk.takeDelayMs();
-    if (owedMs > 0) actor.busyUntilMs = Math.max(actor.busyUntilMs, this.clockMs) + owedMs;
+  /**
+   * An fsync of `name`'s disk takes `delayMs` from now (or from the end of the
+   * one before it): the actor is busy until then. Charged at the fsync itself,
+   * so what the actor sends after it in the same turn leaves when it ends.
+   */
+  private fsyncBusy(name: string, delayMs: number): void {
+    const actor = this.actors.get(name);
+    if (actor === undefined || actor.state === 'stopped') return;
+    actor.busyUntilMs = Math.max(actor.busyUntilMs, this.clockMs) + delayMs;
+    if (actor.busyUntilMs > this.busyUntilMaxMs) this.busyUntilMaxMs = actor.busyUntilMs;
+  }
+
+  /**
+   * Run `fn` after the messages already due for `cell` are delivered: a call at
+   * this instant queues behind them (same time, later sequence), and one that
+   * falls while the actor is busy waits for its fsync, behind what arrived
+   * meanwhile. What arrived together is handled in one go (the replicas' Ready
+   * loop: one Ready, one fsync for them all, etcd's group commit), as on a
+   * thread, where it runs once the frames waiting on the port are delivered.
+   */
+  afterArrivals(fn: () => void, cell: ActorCell): void {
+    const run = (): void => {
+      const actor = this.actors.get(cell.name);
+      if (actor !== undefined && actor.cell === cell && actor.busyUntilMs > this.clockMs) {
+        this.schedule(actor.busyUntilMs - this.clockMs, run);
+        return;
+      }
+      fn();
+    };
+    this.schedule(0, run);
   }
 
   // ----- internals -----
@@ -481,6 +545,14 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       return;
     }
     const envelope = event.envelope;
+    if (event.departsMs !== undefined) {
+      const endedAtMs = this.endedBusyAtMs.get(event.senderIncarnationId!);
+      // Its sender died inside the fsync this message waited for: it was never sent.
+      if (endedAtMs !== undefined && endedAtMs < event.departsMs) {
+        this.dropped++;
+        return;
+      }
+    }
     const actor = this.actors.get(envelope.to);
     if (actor !== undefined && actor.busyUntilMs > this.clockMs) {
       // A slow fsync keeps the actor busy: its messages wait, in order.
@@ -527,7 +599,6 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       return;
     }
     actor.cell.deliver(envelope);
-    this.chargeDiskDelay(actor);
   }
 
   private replyFromRuntime(envelope: Envelope, error: Error): void {
@@ -577,7 +648,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       args: options.args,
       tracker: new RestartTracker(options.supervision),
       // The disk outlives incarnations (and a stop and respawn under the same name).
-      disk: existing?.disk ?? new MemoryDisk(() => this.prng.next()),
+      disk: existing?.disk ?? this.newDisk(options.name),
       cell: undefined,
       state: 'restarting',
       paused: false,
@@ -594,6 +665,15 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     this.actors.set(options.name, actor);
     if (parent !== undefined) this.actors.get(parent)?.children.add(options.name);
     this.startIncarnation(actor);
+  }
+
+  private newDisk(name: string): MemoryDisk {
+    const disk = new MemoryDisk(
+      () => this.prng.next(),
+      (delayMs) => this.fsyncBusy(name, delayMs),
+    );
+    disk.fsyncLatencyMs = this.fsyncLatencyMs;
+    return disk;
   }
 
   private startIncarnation(actor: SimActor): void {
@@ -657,6 +737,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     if (actor === undefined || actor.state === 'stopped') return;
     const cell = actor.cell;
     actor.cell = undefined;
+    this.endInsideFsync(actor);
     cell?.halt('stopped');
     if (cell !== undefined) this.peerDown(actor, 'stopped');
     this.finish(actor, reason, undefined);
@@ -672,6 +753,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     actor.paused = false;
     actor.held = [];
     actor.heldTimers = [];
+    this.endInsideFsync(actor);
     actor.busyUntilMs = 0;
     this.asks.failTarget(name, 'killed');
     if (restartNow) {
@@ -681,6 +763,11 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       return;
     }
     this.afterExit(actor, 'killed', undefined);
+  }
+
+  /** An incarnation killed or stopped while its fsync runs: what it sends after that fsync must not leave. */
+  private endInsideFsync(actor: SimActor): void {
+    if (actor.busyUntilMs > this.clockMs) this.endedBusyAtMs.set(actor.incarnationId, this.clockMs);
   }
 
   private actorOrThrow(name: string): SimActor {

@@ -133,7 +133,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { cluster } = scenario;
   const system: ActorSystem =
     options.runtime === 'simulated'
-      ? new SimulatedSystem({ seed: options.seed, latencyMinMs: cluster.network.latencyMinMs, latencyMaxMs: cluster.network.latencyMaxMs })
+      ? new SimulatedSystem({ seed: options.seed, latencyMinMs: cluster.network.latencyMinMs, latencyMaxMs: cluster.network.latencyMaxMs, fsyncLatencyMs: cluster.disk.fsyncLatencyMs })
       : new ThreadedSystem({ seed: options.seed, dataDir: options.dataDir });
   const sim = system instanceof SimulatedSystem ? system : undefined;
   const virtualStartMs = system.now();

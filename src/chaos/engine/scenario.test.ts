@@ -36,6 +36,17 @@ describe('scenario files', () => {
     assert.equal(scenario.sampleMs, 100);
     assert.deepEqual(scenario.nemesis, []);
   });
+
+  test("the simulated disk's fsync takes 2 ms unless the scenario says otherwise; a negative latency is refused on its line", () => {
+    const { scenario } = parseScenario('name: tiny\ndurationMs: 1000\n', 'tiny.yaml', defaultRegistry);
+    assert.deepEqual(scenario.cluster.disk, { fsyncLatencyMs: 2 });
+    const instant = parseScenario('name: tiny\ndurationMs: 1000\ncluster:\n  disk:\n    fsyncLatencyMs: 0\n', 'tiny.yaml', defaultRegistry);
+    assert.deepEqual(instant.scenario.cluster.disk, { fsyncLatencyMs: 0 });
+    assert.throws(
+      () => parseScenario('name: tiny\ndurationMs: 1000\ncluster:\n  disk:\n    fsyncLatencyMs: -1\n', 'bad.yaml', defaultRegistry),
+      (e: unknown) => e instanceof ScenarioError && /bad\.yaml:5/.test(e.message) && /fsyncLatencyMs/.test(e.message),
+    );
+  });
 });
 
 describe('a bad scenario gets errors that name the line and the field', () => {

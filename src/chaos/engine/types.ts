@@ -32,6 +32,8 @@ export interface ClusterSpec {
   checkQuorum: boolean;
   /** Simulated runtime only: one-way message latency, uniform in [min, max] ms. */
   network: { latencyMinMs: number; latencyMaxMs: number };
+  /** Simulated runtime only: what every fsync of the in-memory disks takes, in ms (a disk fault's fsyncDelayMs adds to it). */
+  disk: { fsyncLatencyMs: number };
 }
 
 /** One fault of the schedule as written: a nemesis name and its parameters. */
