@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkPath, DiskError, noDiskFaults, type Disk, type DiskFaults } from './disk.js';
+import { asDiskError, backgroundOpPath, checkPath, DiskError, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
 
 interface Pending {
   /** True when the file's whole content is `chunks`; false when `chunks` follow what is on disk. */
@@ -20,6 +20,10 @@ export class NodeDisk implements Disk {
   private readonly pending = new Map<string, Pending>();
   private readonly directoriesMade = new Set<string>();
   fsyncCount = 0;
+  /** Background operations asked and not yet done, oldest first; the head is the one running. */
+  private readonly background: Array<{ op: BackgroundOp; done: BackgroundDone }> = [];
+  /** Bumped by `dropUnsynced`: the operation running then is not followed by the ones queued after it. */
+  private backgroundEpoch = 0;
 
   constructor(
     readonly root: string,
@@ -155,8 +159,89 @@ export class NodeDisk implements Disk {
     return fs.existsSync(full) ? fs.statSync(full).size : undefined;
   }
 
-  /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone. */
+  /**
+   * Runs on libuv's thread pool (fs.promises), one operation at a time, so
+   * the actor's thread goes on while the disk works; `done` is called from
+   * this thread's event loop once the operation is over.
+   */
+  inBackground(op: BackgroundOp, done: BackgroundDone): void {
+    const path = backgroundOpPath(op);
+    if (path !== undefined) this.resolve(path);
+    this.background.push({ op, done });
+    if (this.background.length === 1) this.runHead();
+  }
+
+  /** Background operations asked and not yet done. */
+  get backgroundPending(): number {
+    return this.background.length;
+  }
+
+  private runHead(): void {
+    const head = this.background[0];
+    if (head === undefined) return;
+    const epoch = this.backgroundEpoch;
+    this.runInBackground(head.op, epoch).then(
+      () => undefined,
+      (error: unknown) => asDiskError(error, `${head.op.type} in the background`),
+    ).then((error) => {
+      if (epoch !== this.backgroundEpoch) return;
+      this.background.shift();
+      this.runHead();
+      head.done(error);
+    });
+  }
+
+  private async runInBackground(op: BackgroundOp, epoch: number): Promise<void> {
+    switch (op.type) {
+      case 'append':
+        if (this.faults.loseUnsyncedOnCrash) {
+          // Held in memory until an fsync, as a synchronous append is: a crash before it loses the bytes.
+          const entry = this.pending.get(op.path) ?? { replace: false, chunks: [] };
+          entry.chunks.push(op.data.slice());
+          this.pending.set(op.path, entry);
+          return;
+        }
+        await fs.promises.appendFile(this.resolve(op.path), op.data);
+        return;
+      case 'fsync':
+        await this.fsyncInBackground(op.path, epoch);
+        return;
+      case 'fsyncDir':
+        await syncPath(op.dir === '' ? this.root : this.resolve(op.dir), 'r');
+        return;
+      case 'remove':
+        this.pending.delete(op.path);
+        await fs.promises.rm(this.resolve(op.path), { force: true });
+        return;
+    }
+  }
+
+  private async fsyncInBackground(file: string, epoch: number): Promise<void> {
+    const full = this.resolve(file);
+    if (!this.pending.has(file) && !fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
+    this.fsyncCount++;
+    if (this.faults.fsyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.faults.fsyncDelayMs));
+    // The actor died while the disk was slow: its unsynced bytes went with it.
+    if (epoch !== this.backgroundEpoch) return;
+    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
+      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
+    }
+    const entry = this.pending.get(file);
+    if (entry !== undefined) {
+      this.pending.delete(file);
+      const bytes = Buffer.concat(entry.chunks);
+      if (entry.replace) await fs.promises.writeFile(full, bytes);
+      else await fs.promises.appendFile(full, bytes);
+    }
+    await syncPath(full, 'r+');
+  }
+
+  /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone, and so are background operations not yet begun. */
   dropUnsynced(): void {
+    if (this.background.length > 0) {
+      this.background.length = 0;
+      this.backgroundEpoch++;
+    }
     if (this.faults.loseUnsyncedOnCrash) this.pending.clear();
   }
 
@@ -170,6 +255,16 @@ export class NodeDisk implements Disk {
       this.directoriesMade.add(dir);
     }
     return full;
+  }
+}
+
+/** fsync(2) of a file or directory through libuv's thread pool. */
+async function syncPath(full: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await fs.promises.open(full, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

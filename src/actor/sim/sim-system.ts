@@ -577,7 +577,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
       args: options.args,
       tracker: new RestartTracker(options.supervision),
       // The disk outlives incarnations (and a stop and respawn under the same name).
-      disk: existing?.disk ?? new MemoryDisk(() => this.prng.next()),
+      disk: existing?.disk ?? new MemoryDisk(() => this.prng.next(), (ms, run) => void this.schedule(ms, run)),
       cell: undefined,
       state: 'restarting',
       paused: false,
