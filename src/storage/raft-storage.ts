@@ -257,19 +257,42 @@ export class RaftStorage {
   /**
    * Makes the part-written snapshot durable and current. `data` is the whole
    * of what was appended, when the caller kept it for Raft to send; without
-   * it the snapshot lives only in its file (`snapshot()` reads it back).
+   * it the snapshot lives only in its file (`snapshot()` reads it back). A
+   * writer already finished in the background (`finishSnapshotInBackground`)
+   * only gets its WAL marker here.
    */
   finishSnapshot(writer: SnapshotWriter, data?: Uint8Array): SnapshotMetadata {
     this.checkUsable();
     invariant(data === undefined || data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data?.length}`);
     invariant(writer.metadata.index > this.log.snapshotIndex, () => `snapshot at ${writer.metadata.index} overtaken by the one at ${this.log.snapshotIndex}; abort it`);
     this.guard(() => {
-      writer.finish();
+      if (!writer.isFinished) writer.finish();
       this.wal.append({ snapshot: { metadata: writer.metadata, retainLog: true } });
       this.wal.sync();
     });
     this.recordLocalSnapshot({ metadata: writer.metadata, data }, true);
     return writer.metadata;
+  }
+
+  /**
+   * The file part of `finishSnapshot` for a writer begun with `background`:
+   * its fsync, rename and directory fsync run off the thread, and `done` is
+   * called in a later turn once the file is whole and durable; the caller
+   * then calls `finishSnapshot`, which only writes the WAL's marker. Until
+   * then nothing changes: a crash meanwhile leaves the older snapshot named
+   * by the WAL and an unfinished file removed on open, as a crash mid-way
+   * through the steps does. A disk error makes the storage unusable and is
+   * thrown from that later turn (the actor crashes, as a failed fsync makes
+   * it crash in the foreground). Not called if the writer is aborted first.
+   */
+  finishSnapshotInBackground(writer: SnapshotWriter, done: () => void): void {
+    this.checkUsable();
+    this.guard(() =>
+      writer.finishInBackground((error) => {
+        if (error !== undefined) this.guard(() => { throw error; });
+        done();
+      }),
+    );
   }
 
   /**
