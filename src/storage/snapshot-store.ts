@@ -177,12 +177,24 @@ export class SnapshotStore {
     return { snapshot: undefined, skipped };
   }
 
-  /** Removes all but the `retained` newest files. Call once the newest is the one the WAL's synced marker names. */
-  purge(): string[] {
+  /**
+   * Removes all but the `retained` newest files. Call once the newest is the
+   * one the WAL's synced marker names. With `background`, off the thread
+   * (unlinking a file of a gigabyte is not free); a removal a crash undoes
+   * leaves a file the next purge removes.
+   */
+  purge(background = false): string[] {
     const names = this.names();
     const excess = names.slice(0, Math.max(0, names.length - this.retained));
+    if (excess.length === 0) return excess;
+    if (background) {
+      // A failed unlink leaves an old file behind, which the next purge tries again: nothing to stop for.
+      for (const name of excess) this.disk.inBackground({ type: 'remove', path: `${this.dir}/${name}` }, () => undefined);
+      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, () => undefined);
+      return excess;
+    }
     for (const name of excess) this.disk.remove(`${this.dir}/${name}`);
-    if (excess.length > 0) this.disk.fsyncDir(this.dir);
+    this.disk.fsyncDir(this.dir);
     return excess;
   }
 }
@@ -266,6 +278,11 @@ export class SnapshotWriter {
   /** Bytes of the snapshot's data appended so far. */
   get dataBytes(): number {
     return this.written;
+  }
+
+  /** Whether this writer writes off the thread (`background`). */
+  get writesInBackground(): boolean {
+    return this.background;
   }
 
   /** The file is whole, durable and in place. */
