@@ -251,9 +251,10 @@ export class RaftStorage {
     return writer!;
   }
 
-  appendSnapshot(writer: SnapshotWriter, data: Uint8Array): void {
+  /** The next part of a snapshot being written (`SnapshotWriter.append`: `data` unchanged until `written`). */
+  appendSnapshot(writer: SnapshotWriter, data: Uint8Array, written?: () => void): void {
     this.checkUsable();
-    this.guard(() => writer.append(data));
+    this.guard(() => writer.append(data, written));
   }
 
   /**

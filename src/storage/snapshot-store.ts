@@ -241,6 +241,8 @@ export class SnapshotWriter {
   private held: Uint8Array;
   /** Whether `held` is a part of the data (the first held part is the metadata). */
   private heldIsData = false;
+  /** Told once `held` (the last part of an append's data) is written: its buffer may then be reused. */
+  private heldWritten: (() => void) | undefined;
   private unsyncedBytes = 0;
   private written = 0;
   private fileBytes = 0;
@@ -296,11 +298,14 @@ export class SnapshotWriter {
   }
 
   /**
-   * Appends the next part of the snapshot's data. With `background`, the
-   * disk is only asked: `data` must stay unchanged until it is written.
-   * Throws the error of a background write that failed.
+   * Appends the next part of the snapshot's data. `data` must stay unchanged
+   * until it is written: the last part of it is held back until the next
+   * append or the finish (see the class), and with `background` the disk is
+   * only asked. `written` (if given) is called once it is all written — in a
+   * later turn, or inside a later call on this writer — and never if the
+   * writer is aborted first. Throws the error of a background write that failed.
    */
-  append(data: Uint8Array): void {
+  append(data: Uint8Array, written?: () => void): void {
     invariant(this.state === 'open', () => `append to a snapshot writer that is ${this.state}`);
     this.throwBackgroundFailure();
     for (let at = 0; at < data.length; at += this.chunkBytes) {
@@ -308,6 +313,8 @@ export class SnapshotWriter {
       this.held = data.subarray(at, Math.min(data.length, at + this.chunkBytes));
       this.heldIsData = true;
     }
+    if (data.length > 0) this.heldWritten = written;
+    else written?.();
     this.written += data.length;
     if (this.unsyncedBytes >= this.syncEveryBytes) {
       // In the background nobody waits for it: it only keeps the last fsync's writeback short.
@@ -389,6 +396,8 @@ export class SnapshotWriter {
   }
 
   private writeRecord(type: RecordTypeNumber, payload: Uint8Array, isData: boolean): void {
+    const written = this.heldWritten;
+    this.heldWritten = undefined;
     // Header, then the payload as it is: no copy of a megabyte into a new frame per part (each one fed V8's GC).
     const header = encodeRecordHeader(type, payload);
     if (isData && payload.length > 0) {
@@ -399,10 +408,14 @@ export class SnapshotWriter {
       const bytes = header.length + payload.length;
       this.backgroundBytesPending += bytes;
       this.disk.inBackground({ type: 'append', path: this.temp, data: header }, (error) => this.backgroundEnded(0, error));
-      this.disk.inBackground({ type: 'append', path: this.temp, data: payload }, (error) => this.backgroundEnded(bytes, error));
+      this.disk.inBackground({ type: 'append', path: this.temp, data: payload }, (error) => {
+        this.backgroundEnded(bytes, error);
+        if (error === undefined && this.state !== 'aborted') written?.();
+      });
     } else {
       this.disk.append(this.temp, header);
       this.disk.append(this.temp, payload);
+      written?.();
     }
     this.fileBytes += header.length + payload.length;
     this.unsyncedBytes += header.length + payload.length;

@@ -22,7 +22,7 @@
 import type { ConfState, SnapshotMetadata } from '../../raft/types.js';
 import type { RaftStorage } from '../../storage/raft-storage.js';
 import type { SnapshotFileLayout, SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
-import { SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
+import { PackBufferPool, SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
 import type { StoreSnapshotCursor } from '../mvcc/snapshot-cursor.js';
 import type { MvccStore } from '../mvcc/store.js';
 
@@ -92,6 +92,8 @@ export class SnapshotJob {
   private readonly background: boolean;
   private readonly inFlightBytesMax: number;
   private waiting = false;
+  /** Buffers batches are packed into and reused once written (none for an unbounded batch). */
+  private readonly pool: PackBufferPool | undefined;
   private finishingInBackground = false;
 
   /**
@@ -114,7 +116,12 @@ export class SnapshotJob {
     this.writer = storage.beginSnapshot(index, confState, { ...options.writer, background: this.background });
     this.writer.onWritten = () => this.written();
     this.cursor = store.openSnapshotCursor();
-    this.encoder = new SnapshotEncoder(this.cursor, options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT);
+    const batchBytes = options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT;
+    this.encoder = new SnapshotEncoder(this.cursor, batchBytes);
+    if (Number.isFinite(batchBytes)) {
+      const batchesInFlight = this.background ? Math.ceil(this.inFlightBytesMax / batchBytes) + 1 : 0;
+      this.pool = new PackBufferPool(Math.max(2 * batchBytes, 64 << 10), batchesInFlight + 2);
+    }
     this.add(this.encoder.header());
   }
 
@@ -148,9 +155,9 @@ export class SnapshotJob {
     if (!this.canStep) throw new Error(`snapshot job stepped ${this.finished ? 'after it finished or was abandoned' : this.finishingInBackground ? 'while it finishes' : 'while it waits for the disk'}`);
     this.stepCount++;
     if (!this.encoded) {
-      const batch = this.encoder.nextBatch();
-      if (batch !== undefined) {
-        this.add(batch);
+      const batch = this.pool === undefined ? { bytes: this.encoder.nextBatch(), buffer: undefined } : this.encoder.nextBatchPooled(this.pool);
+      if (batch?.bytes !== undefined) {
+        this.add(batch.bytes, batch.buffer);
         return undefined;
       }
       this.encoded = true;
@@ -198,8 +205,11 @@ export class SnapshotJob {
     this.storage.abortSnapshot(this.writer);
   }
 
-  private add(bytes: Uint8Array): void {
-    this.storage.appendSnapshot(this.writer, bytes);
+  private add(bytes: Uint8Array, buffer?: Buffer): void {
+    const pool = this.pool;
+    // Reused only if no part kept for Raft still points into it.
+    const written = pool === undefined || buffer === undefined ? undefined : () => void (this.parts === undefined && pool.give(buffer));
+    this.storage.appendSnapshot(this.writer, bytes, written);
     if (this.background && this.writer.bytesInFlight >= this.inFlightBytesMax) this.waiting = true;
     if (this.parts === undefined) return;
     if (this.writer.dataBytes > this.keepBytesMax) this.parts = undefined;
