@@ -326,3 +326,22 @@ describe('NodeDisk background operations', () => {
     }
   });
 });
+
+describe('bytes handed to a disk', () => {
+  for (const [name, make] of [['MemoryDisk', () => new MemoryDisk()], ['NodeDisk with unsynced loss armed', () => new NodeDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-')))]] as const) {
+    test(`${name} keeps its own copy: a Buffer reused by the caller after the call does not change the file`, async () => {
+      const disk = make();
+      disk.faults.loseUnsyncedOnCrash = true;
+      const reused = Buffer.from('first');
+      disk.append('a', reused);
+      disk.write('b', reused);
+      await new Promise<void>((resolve) => {
+        disk.inBackground({ type: 'append', path: 'c', data: reused }, () => resolve());
+        if (disk instanceof MemoryDisk) disk.settleBackground();
+      });
+      reused.write('XXXXX');
+      assert.deepEqual([text(disk.read('a')), text(disk.read('b')), text(disk.read('c'))], ['first', 'first', 'first']);
+      if (disk instanceof NodeDisk) fs.rmSync(disk.root, { recursive: true, force: true });
+    });
+  }
+});

@@ -101,6 +101,15 @@ export const noDiskFaults: DiskFaults = Object.freeze({
   loseUnsyncedOnCrash: false,
 });
 
+/**
+ * A copy of `data` that the caller may then change or reuse. Not `data.slice()`:
+ * on a Node Buffer that is a view of the same memory, and a snapshot's pooled
+ * buffers are reused once written.
+ */
+export function copyBytes(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
+}
+
 /** Rejects paths that would escape the actor's directory. */
 export function checkPath(path: string): string {
   // Scanned, not split: every WAL append checks its path, and a split allocated an array each time.
@@ -249,7 +258,7 @@ export class MemoryDisk implements Disk {
 
   write(path: string, data: Uint8Array): void {
     const file = this.open(checkPath(path));
-    const copy = data.slice();
+    const copy = copyBytes(data);
     file.chunks = copy.length === 0 ? [] : [copy];
     file.tailUsed = copy.length;
     file.length = copy.length;
@@ -330,7 +339,7 @@ export class MemoryDisk implements Disk {
   inBackground(op: BackgroundOp, done: BackgroundDone): void {
     const path = backgroundOpPath(op);
     if (path !== undefined) checkPath(path);
-    this.background.push({ op: op.type === 'append' ? { ...op, data: op.data.slice() } : op, done });
+    this.background.push({ op: op.type === 'append' ? { ...op, data: copyBytes(op.data) } : op, done });
     if (this.background.length === 1) this.scheduleHead();
   }
 

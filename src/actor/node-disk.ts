@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asDiskError, backgroundOpPath, checkPath, DiskError, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
+import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
 
 interface Pending {
   /** True when the file's whole content is `chunks`; false when `chunks` follow what is on disk. */
@@ -37,7 +37,7 @@ export class NodeDisk implements Disk {
     const full = this.resolve(file);
     if (this.faults.loseUnsyncedOnCrash) {
       const entry = this.pending.get(file) ?? { replace: false, chunks: [] };
-      entry.chunks.push(data.slice());
+      entry.chunks.push(copyBytes(data));
       this.pending.set(file, entry);
       return;
     }
@@ -47,7 +47,7 @@ export class NodeDisk implements Disk {
   write(file: string, data: Uint8Array): void {
     const full = this.resolve(file);
     if (this.faults.loseUnsyncedOnCrash) {
-      this.pending.set(file, { replace: true, chunks: [data.slice()] });
+      this.pending.set(file, { replace: true, chunks: [copyBytes(data)] });
       return;
     }
     fs.writeFileSync(full, data);
@@ -197,7 +197,7 @@ export class NodeDisk implements Disk {
         if (this.faults.loseUnsyncedOnCrash) {
           // Held in memory until an fsync, as a synchronous append is: a crash before it loses the bytes.
           const entry = this.pending.get(op.path) ?? { replace: false, chunks: [] };
-          entry.chunks.push(op.data.slice());
+          entry.chunks.push(copyBytes(op.data));
           this.pending.set(op.path, entry);
           return;
         }
