@@ -311,6 +311,24 @@ describe('NodeDisk background operations', () => {
     }
   });
 
+  test('operations an ended incarnation asked for and that had not begun never run nor report; the next incarnation\'s do', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      const ends: string[] = [];
+      disk.inBackground({ type: 'append', path: 'old', data: bytes('running') }, () => ends.push('old append'));
+      disk.inBackground({ type: 'append', path: 'old', data: bytes('+queued') }, () => ends.push('old queued'));
+      disk.dropBackground();
+      await settled(disk, { type: 'append', path: 'new', data: bytes('next') }, ends, 'new append');
+      assert.deepEqual(ends, ['new append'], 'nothing of the ended incarnation reports');
+      assert.equal(fs.existsSync(path.join(root, 'old')), false, 'neither had begun when the incarnation ended: neither ran');
+      assert.equal(fs.readFileSync(path.join(root, 'new'), 'utf8'), 'next');
+      assert.equal(disk.backgroundPending, 0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('a failed fsync ends with a DiskError', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
     try {

@@ -349,6 +349,16 @@ export class MemoryDisk implements Disk {
   }
 
   /**
+   * The incarnation that asked for the pending background operations ended
+   * (crashed or stopped with its thread alive): they never run and report
+   * nothing, so none lands in a file the next incarnation writes.
+   */
+  dropBackground(): void {
+    this.background.length = 0;
+    this.backgroundEpoch++;
+  }
+
+  /**
    * Runs up to `count` pending background operations now, in order, calling
    * their `done`: how a test without a scheduler decides when the disk
    * finishes them (a crash before this loses them). Returns how many ran.
@@ -410,8 +420,7 @@ export class MemoryDisk implements Disk {
    */
   crash(): void {
     // Operations not yet run die with the thread that held them.
-    this.background.length = 0;
-    this.backgroundEpoch++;
+    this.dropBackground();
     if (!this.faults.loseUnsyncedOnCrash) return;
     const survivors = new Map<string, MemoryFile>();
     for (const [path, file] of this.durableEntries) {

@@ -20,9 +20,14 @@ export class NodeDisk implements Disk {
   private readonly pending = new Map<string, Pending>();
   private readonly directoriesMade = new Set<string>();
   fsyncCount = 0;
-  /** Background operations asked and not yet done, oldest first; the head is the one running. */
-  private readonly background: Array<{ op: BackgroundOp; done: BackgroundDone }> = [];
-  /** Bumped by `dropUnsynced`: the operation running then is not followed by the ones queued after it. */
+  /**
+   * The background operations, one after another. A chain rather than a
+   * list: an operation of an ended incarnation that is already running is
+   * still waited for, so the next incarnation's never runs beside it.
+   */
+  private backgroundChain: Promise<void> = Promise.resolve();
+  private backgroundCount = 0;
+  /** Bumped by `dropBackground`: operations asked before it that have not begun never run, and none reports its end. */
   private backgroundEpoch = 0;
 
   constructor(
@@ -167,28 +172,37 @@ export class NodeDisk implements Disk {
   inBackground(op: BackgroundOp, done: BackgroundDone): void {
     const path = backgroundOpPath(op);
     if (path !== undefined) this.resolve(path);
-    this.background.push({ op, done });
-    if (this.background.length === 1) this.runHead();
-  }
-
-  /** Background operations asked and not yet done. */
-  get backgroundPending(): number {
-    return this.background.length;
-  }
-
-  private runHead(): void {
-    const head = this.background[0];
-    if (head === undefined) return;
     const epoch = this.backgroundEpoch;
-    this.runInBackground(head.op, epoch).then(
-      () => undefined,
-      (error: unknown) => asDiskError(error, `${head.op.type} in the background`),
-    ).then((error) => {
-      if (epoch !== this.backgroundEpoch) return;
-      this.background.shift();
-      this.runHead();
-      head.done(error);
+    this.backgroundCount++;
+    this.backgroundChain = this.backgroundChain.then(async () => {
+      try {
+        if (epoch !== this.backgroundEpoch) return;
+        let error: DiskError | undefined;
+        try {
+          await this.runInBackground(op, epoch);
+        } catch (caught) {
+          error = asDiskError(caught, `${op.type} in the background`);
+        }
+        if (epoch === this.backgroundEpoch) done(error);
+      } finally {
+        this.backgroundCount--;
+      }
     });
+  }
+
+  /** Background operations asked and not yet done (those of an ended incarnation included, until they are passed over). */
+  get backgroundPending(): number {
+    return this.backgroundCount;
+  }
+
+  /**
+   * The incarnation that asked for the pending background operations ended:
+   * those not yet begun never run, and none reports its end. Called by the
+   * runtime before a new incarnation starts, so none of them lands in a file
+   * the new one writes.
+   */
+  dropBackground(): void {
+    this.backgroundEpoch++;
   }
 
   private async runInBackground(op: BackgroundOp, epoch: number): Promise<void> {
@@ -238,10 +252,7 @@ export class NodeDisk implements Disk {
 
   /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone, and so are background operations not yet begun. */
   dropUnsynced(): void {
-    if (this.background.length > 0) {
-      this.background.length = 0;
-      this.backgroundEpoch++;
-    }
+    this.dropBackground();
     if (this.faults.loseUnsyncedOnCrash) this.pending.clear();
   }
 
