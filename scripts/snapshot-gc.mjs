@@ -44,6 +44,7 @@ try {
     },
   });
   const startedMs = performance.now();
+  const cpuBefore = process.cpuUsage();
   while (taken === undefined) {
     if (!job.canStep) {
       await new Promise((resolve) => (ready = resolve));
@@ -57,6 +58,7 @@ try {
     await new Promise((resolve) => setImmediate(resolve));
   }
   const tookMs = performance.now() - startedMs;
+  const cpu = process.cpuUsage(cpuBefore);
   const during = gcs.slice(gcsBefore);
   const byKind = {};
   for (const g of during) {
@@ -69,7 +71,7 @@ try {
   const sorted = [...steps].sort((a, b) => b.ms - a.ms);
   const gcIn = (step) => during.filter((g) => g.startMs >= step.startMs && g.startMs < step.startMs + step.ms).map((g) => `${KIND[g.kind] ?? g.kind} ${g.ms.toFixed(1)}`);
   console.log(JSON.stringify({
-    mb, background, steps: steps.length, tookMs: Math.round(tookMs), bytes: taken.file?.dataBytes ?? taken.data?.length,
+    mb, background, steps: steps.length, tookMs: Math.round(tookMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), load: os.loadavg()[0], bytes: taken.file?.dataBytes ?? taken.data?.length,
     longest: sorted.slice(0, 8).map((s) => ({ kind: s.kind, ms: Number(s.ms.toFixed(1)), gc: gcIn(s) })),
     p50StepMs: Number(sorted[Math.floor(sorted.length / 2)].ms.toFixed(1)),
     gc: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, { count: v.count, totalMs: Math.round(v.totalMs), maxMs: Number(v.maxMs.toFixed(1)) }])),
