@@ -4,9 +4,9 @@ import { renderSnapshotTable, runSnapshotStallBench } from './snapshot-stall.js'
 
 // Shapes and sanity only: figures depend on the machine, so nothing here asserts a speed.
 describe('bench snapshot', () => {
-  test('at tiny size the stepped mode fills, snapshot on every replica, and report every field', async () => {
-    const { result, table } = await runSnapshotStallBench({ historyMB: 1, valueKB: 16, modes: ['stepped'], timeoutMs: 60_000, tickMs: 100, probeBatch: 20, thresholdMargin: 30 });
-    assert.deepEqual(result.modes.map((m) => m.mode), ['stepped']);
+  test('at tiny size the stepped modes (off the thread and on it) fill, snapshot on every replica, and report every field', async () => {
+    const { result, table } = await runSnapshotStallBench({ historyMB: 1, valueKB: 16, modes: ['stepped', 'foreground'], timeoutMs: 60_000, tickMs: 100, probeBatch: 20, thresholdMargin: 30 });
+    assert.deepEqual(result.modes.map((m) => m.mode), ['stepped', 'foreground']);
     for (const m of result.modes) {
       assert.ok(m.completed, `${m.mode}: every replica took its snapshot`);
       assert.equal(m.longestTickGapMs.length, 3);
@@ -17,7 +17,9 @@ describe('bench snapshot', () => {
       assert.ok(m.longestSnapshotStepMs.every((ms) => ms >= 0));
     }
     assert.equal(result.stall_ms_stepped, result.modes[0]!.stallMs);
+    assert.equal(result.stall_ms_foreground, result.modes[1]!.stallMs);
     assert.match(table, /longest thread stall/);
+    assert.match(table, /on the thread/);
     assert.equal(renderSnapshotTable(result, { tickMs: 100 }), table);
   });
 });

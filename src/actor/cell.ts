@@ -12,10 +12,10 @@ import {
   type PeerDownEvent,
   type SpawnOptions,
 } from './behaviour.js';
-import type { Disk } from './disk.js';
+import type { BackgroundDone, Disk, DiskError } from './disk.js';
 import { ActorUnavailableError, AskTimeoutError, fromErrorValue, toErrorValue, UnhandledMessageError } from './errors.js';
 import { Prng } from './prng.js';
-import { REPLY_TYPE, type Envelope, type Message, type ReplyBody } from './protocol.js';
+import { DISK_DONE_TYPE, REPLY_TYPE, type Envelope, type Message, type ReplyBody } from './protocol.js';
 
 /** Cancels a scheduled callback. */
 export type Cancel = () => void;
@@ -60,8 +60,11 @@ export interface CellHost {
   afterArrivals?(fn: () => void, cell: ActorCell): void;
 }
 
-/** Wrap a disk so that calls fail once `alive()` turns false. */
-function fenceDisk(disk: Disk, alive: () => boolean, name: string): Disk {
+/**
+ * Wrap a disk so that calls fail once `alive()` turns false, and a background
+ * operation's `done` reaches the actor through `deliverDone` (a turn of its own).
+ */
+function fenceDisk(disk: Disk, alive: () => boolean, name: string, deliverDone: (done: BackgroundDone, error: DiskError | undefined) => void): Disk {
   const check = (): void => {
     if (!alive()) throw new ActorUnavailableError(name, 'its disk was used after the actor died (a stale continuation)');
   };
@@ -77,6 +80,7 @@ function fenceDisk(disk: Disk, alive: () => boolean, name: string): Disk {
     remove: (p) => (check(), disk.remove(p)),
     truncate: (p, n) => (check(), disk.truncate(p, n)),
     size: (p) => (check(), disk.size(p)),
+    inBackground: (op, done) => (check(), disk.inBackground(op, (error) => deliverDone(done, error))),
   };
 }
 
@@ -197,6 +201,9 @@ export class ActorCell {
   /** Asks received whose (async) reply is still pending: replied with an error if this cell dies. */
   private readonly openAsks = new Map<number, string>();
   private nextOpenAsk = 1;
+  /** Ends of background disk operations on their way to this cell as `DISK_DONE_TYPE` envelopes, by number. */
+  private readonly diskDone = new Map<number, { done: BackgroundDone; error: DiskError | undefined }>();
+  private nextDiskDone = 1;
 
   constructor(
     readonly name: string,
@@ -205,7 +212,7 @@ export class ActorCell {
     readonly log: Logger,
     private readonly prng: Prng,
   ) {
-    this.disk = fenceDisk(disk, () => this.state === 'running', name);
+    this.disk = fenceDisk(disk, () => this.state === 'running', name, (done, error) => this.deliverDiskDone(done, error));
     this.ctx = this.makeContext();
   }
 
@@ -217,8 +224,33 @@ export class ActorCell {
     }
   }
 
+  /**
+   * A background disk operation ended: its `done` runs as a turn of this cell,
+   * through the host's timer path, so the simulated runtime holds it while the
+   * actor is paused or busy as it holds a timer. A dead incarnation gets none.
+   */
+  private deliverDiskDone(done: BackgroundDone, error: DiskError | undefined): void {
+    if (this.state !== 'running') return;
+    const id = this.nextDiskDone++;
+    this.diskDone.set(id, { done, error });
+    const envelope: Envelope = { to: this.name, from: this.name, type: DISK_DONE_TYPE, corr: 0, body: id };
+    if (this.host.deliverTimer !== undefined) this.host.deliverTimer(this, envelope);
+    else this.deliver(envelope);
+  }
+
   /** Deliver one envelope to the handlers. Never throws: a handler error crashes the cell. */
   deliver(envelope: Envelope): void {
+    if (envelope.type === DISK_DONE_TYPE && envelope.from === this.name) {
+      const entry = this.diskDone.get(envelope.body as number);
+      this.diskDone.delete(envelope.body as number);
+      if (entry === undefined || this.state !== 'running') return;
+      try {
+        entry.done(entry.error);
+      } catch (error) {
+        this.crash(error);
+      }
+      return;
+    }
     if (this.state !== 'running') {
       this.counters.dropped++;
       if (envelope.corr !== 0) this.replyError(envelope, new ActorUnavailableError(this.name, this.state));
@@ -298,6 +330,7 @@ export class ActorCell {
     this.state = state;
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
+    this.diskDone.clear();
     for (const key of this.openAsks.values()) {
       const [from, corr] = key.split('\u0000') as [string, string];
       this.host.route({
@@ -325,6 +358,7 @@ export class ActorCell {
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     this.openAsks.clear();
+    this.diskDone.clear();
   }
 
   notifyDown(event: DownEvent): void {

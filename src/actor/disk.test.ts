@@ -212,3 +212,175 @@ describe('NodeDisk with loseUnsyncedOnCrash', () => {
       assert.equal(new NodeDisk(root).read('wal'), undefined);
     }));
 });
+
+describe('MemoryDisk background operations', () => {
+  test('run in the order asked, never inside the call, and an fsync makes the appends before it durable', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const ends: string[] = [];
+    disk.inBackground({ type: 'append', path: 'f', data: bytes('one') }, (error) => ends.push(`append ${String(error)}`));
+    disk.inBackground({ type: 'fsync', path: 'f' }, (error) => ends.push(`fsync ${String(error)}`));
+    disk.inBackground({ type: 'fsyncDir', dir: '' }, (error) => ends.push(`fsyncDir ${String(error)}`));
+    assert.deepEqual(ends, []);
+    assert.equal(disk.read('f'), undefined, 'an append takes effect when it runs, not when asked');
+    assert.equal(disk.settleBackground(), 3);
+    assert.deepEqual(ends, ['append undefined', 'fsync undefined', 'fsyncDir undefined']);
+    disk.crash();
+    assert.equal(text(disk.read('f')), 'one');
+  });
+
+  test('a crash before the fsync is done loses the data; what was done before it stays', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const ends: string[] = [];
+    disk.inBackground({ type: 'append', path: 'f', data: bytes('kept') }, () => ends.push('append kept'));
+    disk.inBackground({ type: 'fsync', path: 'f' }, () => ends.push('fsync kept'));
+    disk.inBackground({ type: 'fsyncDir', dir: '' }, () => ends.push('fsyncDir'));
+    disk.inBackground({ type: 'append', path: 'f', data: bytes('+lost') }, () => ends.push('append lost'));
+    disk.inBackground({ type: 'fsync', path: 'f' }, () => ends.push('fsync lost'));
+    assert.equal(disk.settleBackground(4), 4);
+    disk.crash();
+    assert.deepEqual(ends, ['append kept', 'fsync kept', 'fsyncDir', 'append lost']);
+    assert.equal(disk.backgroundPending, 0, 'what had not run died with the thread');
+    assert.equal(text(disk.read('f')), 'kept');
+  });
+
+  test('a failed fsync ends with a DiskError and makes nothing durable', () => {
+    const disk = new MemoryDisk(() => 0);
+    disk.faults = { ...disk.faults, loseUnsyncedOnCrash: true, fsyncFailProbability: 1 };
+    let failure: unknown;
+    disk.inBackground({ type: 'append', path: 'f', data: bytes('x') }, () => undefined);
+    disk.inBackground({ type: 'fsyncDir', dir: '' }, () => undefined);
+    disk.inBackground({ type: 'fsync', path: 'f' }, (error) => (failure = error));
+    disk.settleBackground();
+    assert.ok(failure instanceof DiskError && failure.code === 'EIO');
+    disk.crash();
+    assert.equal(disk.read('f'), undefined, 'its entry was made durable, but none of its content ever was');
+  });
+
+  test('with a scheduler each operation runs at a later instant, in order, an injected fsync delay included', () => {
+    const events: Array<{ atMs: number; run: () => void }> = [];
+    let nowMs = 0;
+    const disk = new MemoryDisk(() => 0.5, undefined, (ms, run) => events.push({ atMs: nowMs + ms, run }));
+    disk.faults.fsyncDelayMs = 40;
+    const ends: Array<[string, number]> = [];
+    disk.inBackground({ type: 'append', path: 'f', data: bytes('a') }, () => ends.push(['append', nowMs]));
+    disk.inBackground({ type: 'fsync', path: 'f' }, () => ends.push(['fsync', nowMs]));
+    while (events.length > 0) {
+      events.sort((a, b) => a.atMs - b.atMs);
+      const next = events.shift()!;
+      nowMs = next.atMs;
+      next.run();
+    }
+    assert.deepEqual(ends, [['append', 1], ['fsync', 42]]);
+    assert.equal(disk.takeDelayMs(), 0, 'a background fsync does not hold the actor');
+  });
+
+  test('a bad path is refused when asked', () => {
+    const disk = new MemoryDisk();
+    assert.throws(() => disk.inBackground({ type: 'append', path: '../x', data: bytes('no') }, () => undefined), DiskError);
+  });
+});
+
+describe('NodeDisk background operations', () => {
+  const settled = (disk: NodeDisk, op: Parameters<NodeDisk['inBackground']>[0], ends: string[], label: string): Promise<DiskError | undefined> =>
+    new Promise((resolve) => disk.inBackground(op, (error) => (ends.push(label), resolve(error))));
+
+  test('run on the thread pool in the order asked; the bytes are in the file when the fsync is done', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      const ends: string[] = [];
+      const all = [
+        settled(disk, { type: 'append', path: 'snap/f', data: bytes('one,') }, ends, 'append 1'),
+        settled(disk, { type: 'append', path: 'snap/f', data: bytes('two') }, ends, 'append 2'),
+        settled(disk, { type: 'fsync', path: 'snap/f' }, ends, 'fsync'),
+        settled(disk, { type: 'fsyncDir', dir: 'snap' }, ends, 'fsyncDir'),
+        settled(disk, { type: 'remove', path: 'snap/other' }, ends, 'remove'),
+      ];
+      assert.deepEqual(ends, [], 'nothing ends inside the call');
+      assert.deepEqual(await Promise.all(all), [undefined, undefined, undefined, undefined, undefined]);
+      assert.deepEqual(ends, ['append 1', 'append 2', 'fsync', 'fsyncDir', 'remove']);
+      assert.equal(fs.readFileSync(path.join(root, 'snap/f'), 'utf8'), 'one,two');
+      assert.equal(disk.backgroundPending, 0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('with unsynced loss armed, bytes reach the file only with their fsync, and a drop before it loses them', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      disk.faults.loseUnsyncedOnCrash = true;
+      const ends: string[] = [];
+      await settled(disk, { type: 'append', path: 'f', data: bytes('kept') }, ends, 'append');
+      assert.equal(fs.existsSync(path.join(root, 'f')), false, 'an append without its fsync stays in memory');
+      await settled(disk, { type: 'fsync', path: 'f' }, ends, 'fsync');
+      assert.equal(fs.readFileSync(path.join(root, 'f'), 'utf8'), 'kept');
+      await settled(disk, { type: 'append', path: 'f', data: bytes('+lost') }, ends, 'append');
+      disk.faults.fsyncDelayMs = 200;
+      let lateEnd = false;
+      disk.inBackground({ type: 'fsync', path: 'f' }, () => (lateEnd = true));
+      disk.inBackground({ type: 'append', path: 'f', data: bytes('+never') }, () => (lateEnd = true));
+      disk.dropUnsynced();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(lateEnd, false, 'no end is reported for operations a crash cut off');
+      assert.equal(fs.readFileSync(path.join(root, 'f'), 'utf8'), 'kept');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('operations an ended incarnation asked for and that had not begun never run nor report; the next incarnation\'s do', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      const ends: string[] = [];
+      disk.inBackground({ type: 'append', path: 'old', data: bytes('running') }, () => ends.push('old append'));
+      disk.inBackground({ type: 'append', path: 'old', data: bytes('+queued') }, () => ends.push('old queued'));
+      disk.dropBackground();
+      await settled(disk, { type: 'append', path: 'new', data: bytes('next') }, ends, 'new append');
+      assert.deepEqual(ends, ['new append'], 'nothing of the ended incarnation reports');
+      assert.equal(fs.existsSync(path.join(root, 'old')), false, 'neither had begun when the incarnation ended: neither ran');
+      assert.equal(fs.readFileSync(path.join(root, 'new'), 'utf8'), 'next');
+      assert.equal(disk.backgroundPending, 0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a failed fsync ends with a DiskError', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root, () => 0);
+      disk.faults.fsyncFailProbability = 1;
+      disk.append('f', bytes('x'));
+      const error = await settled(disk, { type: 'fsync', path: 'f' }, [], 'fsync');
+      assert.ok(error instanceof DiskError && error.code === 'EIO');
+      const missing = await settled(disk, { type: 'fsync', path: 'absent' }, [], 'fsync');
+      assert.ok(missing instanceof DiskError && missing.code === 'ENOENT');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bytes handed to a disk', () => {
+  for (const [name, make] of [['MemoryDisk', () => new MemoryDisk()], ['NodeDisk with unsynced loss armed', () => new NodeDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-')))]] as const) {
+    test(`${name} keeps its own copy: a Buffer reused by the caller after the call does not change the file`, async () => {
+      const disk = make();
+      disk.faults.loseUnsyncedOnCrash = true;
+      const reused = Buffer.from('first');
+      disk.append('a', reused);
+      disk.write('b', reused);
+      await new Promise<void>((resolve) => {
+        disk.inBackground({ type: 'append', path: 'c', data: reused }, () => resolve());
+        if (disk instanceof MemoryDisk) disk.settleBackground();
+      });
+      reused.write('XXXXX');
+      assert.deepEqual([text(disk.read('a')), text(disk.read('b')), text(disk.read('c'))], ['first', 'first', 'first']);
+      if (disk instanceof NodeDisk) fs.rmSync(disk.root, { recursive: true, force: true });
+    });
+  }
+});

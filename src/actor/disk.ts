@@ -1,11 +1,15 @@
 /**
  * The per-actor durable directory.
  *
- * The API is synchronous on purpose: an actor owns its thread, so a blocking
- * fsync stalls only that actor (as etcd's WAL fsync stalls its raft loop), and
- * a synchronous disk keeps the simulated runtime free of hidden I/O callbacks
- * that would break replay. Paths are relative to the actor's directory and may
- * contain `/` for sub-directories; `..` is rejected.
+ * The API is synchronous, but for `inBackground`: an actor owns its thread,
+ * so a blocking fsync stalls only that actor (as etcd's WAL fsync stalls its
+ * raft loop), and a synchronous disk keeps the simulated runtime free of
+ * hidden I/O callbacks that would break replay. What must not hold the thread
+ * (a gigabyte snapshot's writes and fsyncs, issue #22) goes through
+ * `inBackground`, whose completion the runtime delivers to the actor as a
+ * turn of its own — in the simulated runtime at a scheduled virtual instant,
+ * so a run still replays from its seed. Paths are relative to the actor's
+ * directory and may contain `/` for sub-directories; `..` is rejected.
  */
 export interface Disk {
   /** Append bytes to the end of a file, creating it if missing. Not durable until `fsync`. */
@@ -34,6 +38,40 @@ export interface Disk {
   truncate(path: string, length: number): void;
   /** Size of a file in bytes, or `undefined` when it does not exist. */
   size(path: string): number | undefined;
+  /**
+   * Does `op` off the actor's thread and calls `done` when it is done (with
+   * the `DiskError` it failed with, if it failed), never inside this call:
+   * in an actor, as a turn of its own, held while the actor is paused and
+   * dropped once the incarnation that asked has ended. Operations run one at
+   * a time in the order asked and complete in that order, so an fsync asked
+   * after appends makes them durable. An operation takes effect when it runs,
+   * not when asked: a crash before `done` may lose it (an fsync not done is
+   * not durable). Until `done`, leave the path to the background: no
+   * synchronous call on it, and no change to an append's `data`.
+   */
+  inBackground(op: BackgroundOp, done: BackgroundDone): void;
+}
+
+/** One operation `Disk.inBackground` does off the actor's thread. */
+export type BackgroundOp =
+  | { type: 'append'; path: string; data: Uint8Array }
+  | { type: 'fsync'; path: string }
+  | { type: 'fsyncDir'; dir: string }
+  | { type: 'remove'; path: string };
+
+/** The end of a background operation: `undefined` when it succeeded. */
+export type BackgroundDone = (error: DiskError | undefined) => void;
+
+/** The path a background operation checks, for validation when it is asked. */
+export function backgroundOpPath(op: BackgroundOp): string | undefined {
+  return op.type === 'fsyncDir' ? (op.dir === '' ? undefined : op.dir) : op.path;
+}
+
+/** Any failure of a background operation as a `DiskError` (a real disk's errno when it has one). */
+export function asDiskError(error: unknown, what: string): DiskError {
+  if (error instanceof DiskError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new DiskError(code === 'ENOENT' ? 'ENOENT' : code === 'EINVAL' ? 'EINVAL' : 'EIO', `${what}: ${String((error as Error | undefined)?.message ?? error)}`);
 }
 
 /** An I/O failure reported by a disk; `code` mirrors the errno a real disk gives. */
@@ -62,6 +100,15 @@ export const noDiskFaults: DiskFaults = Object.freeze({
   fsyncDelayMs: 0,
   loseUnsyncedOnCrash: false,
 });
+
+/**
+ * A copy of `data` that the caller may then change or reuse. Not `data.slice()`:
+ * on a Node Buffer that is a view of the same memory, and a snapshot's pooled
+ * buffers are reused once written.
+ */
+export function copyBytes(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
+}
 
 /** Rejects paths that would escape the actor's directory. */
 export function checkPath(path: string): string {
@@ -124,6 +171,9 @@ interface DurableImage {
   length: number;
 }
 
+/** Virtual time a background operation takes in the simulated runtime, before any injected fsync delay: never the same instant it was asked. */
+const BACKGROUND_OP_MS = 1;
+
 /** First chunk of a file that is appended to. Why 4 KiB: a page; a WAL grows past it at once, a small file never does. */
 const CHUNK_BYTES_MIN = 4096;
 /** Chunks double in size up to this: 1 MiB, large enough that a WAL segment has few, small enough to allocate cheaply. */
@@ -176,14 +226,22 @@ export class MemoryDisk implements Disk {
   /** Milliseconds of fsync latency owed since the last `takeDelayMs()`, when no `onFsyncDelay` takes them as they fall. */
   private delayOwedMs = 0;
   fsyncCount = 0;
+  /** Background operations asked and not yet run, oldest first; the head is the one scheduled. */
+  private readonly background: Array<{ op: BackgroundOp; done: BackgroundDone }> = [];
+  /** Bumped by a crash: a scheduled run of an older epoch finds its operation gone with the thread. */
+  private backgroundEpoch = 0;
 
   /**
    * @param random fsync failures draw from it, so a seeded run replays.
    * @param onFsyncDelay called with each fsync's latency at the fsync itself (the simulated runtime keeps the actor busy from that instant); without it the latency is owed until `takeDelayMs()`.
+   * @param schedule runs a background operation after a delay of virtual time
+   *   (the simulated runtime's event queue). Without it, background operations
+   *   wait for `settleBackground`, which tests call.
    */
   constructor(
     private readonly random: () => number = () => 0.5,
     private readonly onFsyncDelay?: (delayMs: number) => void,
+    private readonly schedule?: (ms: number, run: () => void) => void,
   ) {}
 
   append(path: string, data: Uint8Array): void {
@@ -208,17 +266,22 @@ export class MemoryDisk implements Disk {
 
   write(path: string, data: Uint8Array): void {
     const file = this.open(checkPath(path));
-    const copy = data.slice();
+    const copy = copyBytes(data);
     file.chunks = copy.length === 0 ? [] : [copy];
     file.tailUsed = copy.length;
     file.length = copy.length;
   }
 
   fsync(path: string): void {
+    this.syncFile(path, true);
+  }
+
+  private syncFile(path: string, owesDelay: boolean): void {
     const file = this.files.get(checkPath(path));
     if (file === undefined) throw new DiskError('ENOENT', `fsync: no such file ${path}`);
     this.fsyncCount++;
-    const delayMs = this.fsyncLatencyMs + this.faults.fsyncDelayMs;
+    // A background fsync's latency passes off the actor's thread: it delays the completion, not the actor.
+    const delayMs = owesDelay ? this.fsyncLatencyMs + this.faults.fsyncDelayMs : 0;
     if (delayMs > 0) {
       if (this.onFsyncDelay !== undefined) this.onFsyncDelay(delayMs);
       else this.delayOwedMs += delayMs;
@@ -285,6 +348,77 @@ export class MemoryDisk implements Disk {
     return this.files.get(checkPath(path))?.length;
   }
 
+  inBackground(op: BackgroundOp, done: BackgroundDone): void {
+    const path = backgroundOpPath(op);
+    if (path !== undefined) checkPath(path);
+    this.background.push({ op: op.type === 'append' ? { ...op, data: copyBytes(op.data) } : op, done });
+    if (this.background.length === 1) this.scheduleHead();
+  }
+
+  /** Background operations asked and not yet done. */
+  get backgroundPending(): number {
+    return this.background.length;
+  }
+
+  /**
+   * The incarnation that asked for the pending background operations ended
+   * (crashed or stopped with its thread alive): they never run and report
+   * nothing, so none lands in a file the next incarnation writes.
+   */
+  dropBackground(): void {
+    this.background.length = 0;
+    this.backgroundEpoch++;
+  }
+
+  /**
+   * Runs up to `count` pending background operations now, in order, calling
+   * their `done`: how a test without a scheduler decides when the disk
+   * finishes them (a crash before this loses them). Returns how many ran.
+   */
+  settleBackground(count = Number.POSITIVE_INFINITY): number {
+    let ran = 0;
+    while (ran < count && this.background.length > 0) {
+      this.runHead();
+      ran++;
+    }
+    return ran;
+  }
+
+  private scheduleHead(): void {
+    const head = this.background[0];
+    if (head === undefined || this.schedule === undefined) return;
+    const epoch = this.backgroundEpoch;
+    const slow = head.op.type === 'fsync' || head.op.type === 'fsyncDir';
+    this.schedule(BACKGROUND_OP_MS + (slow ? this.fsyncLatencyMs + this.faults.fsyncDelayMs : 0), () => {
+      if (epoch === this.backgroundEpoch && this.background[0] === head) this.runHead();
+    });
+  }
+
+  private runHead(): void {
+    const { op, done } = this.background.shift()!;
+    let error: DiskError | undefined;
+    try {
+      switch (op.type) {
+        case 'append':
+          this.append(op.path, op.data);
+          break;
+        case 'fsync':
+          this.syncFile(op.path, false);
+          break;
+        case 'fsyncDir':
+          this.fsyncDir(op.dir);
+          break;
+        case 'remove':
+          this.remove(op.path);
+          break;
+      }
+    } catch (caught) {
+      error = asDiskError(caught, `${op.type} in the background`);
+    }
+    this.scheduleHead();
+    done(error);
+  }
+
   /** Latency owed by slow fsyncs since the last call; resets to zero. */
   takeDelayMs(): number {
     const owed = this.delayOwedMs;
@@ -297,6 +431,8 @@ export class MemoryDisk implements Disk {
    * page cache survives (a process crash, not a power loss) and nothing changes.
    */
   crash(): void {
+    // Operations not yet run die with the thread that held them.
+    this.dropBackground();
     if (!this.faults.loseUnsyncedOnCrash) return;
     const survivors = new Map<string, MemoryFile>();
     for (const [path, file] of this.durableEntries) {

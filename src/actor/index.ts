@@ -24,7 +24,7 @@ export {
 export type { ActorStats, ActorSystem, FaultController, ThreadStats } from './system.js';
 export type { Envelope, Message } from './protocol.js';
 export { ActorError, ActorNotFoundError, ActorUnavailableError, AskTimeoutError, RemoteError, UnhandledMessageError } from './errors.js';
-export { DiskError, MemoryDisk, noDiskFaults, type Disk, type DiskFaults } from './disk.js';
+export { DiskError, MemoryDisk, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
 export { NodeDisk } from './node-disk.js';
 export type { ActorSet, LinkFault, LinkRule } from './faults.js';
 export { createLogger, type Logger, type LogOptions } from './log.js';

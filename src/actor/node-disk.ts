@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkPath, DiskError, noDiskFaults, type Disk, type DiskFaults } from './disk.js';
+import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
 
 interface Pending {
   /** True when the file's whole content is `chunks`; false when `chunks` follow what is on disk. */
@@ -20,6 +20,15 @@ export class NodeDisk implements Disk {
   private readonly pending = new Map<string, Pending>();
   private readonly directoriesMade = new Set<string>();
   fsyncCount = 0;
+  /**
+   * The background operations, one after another. A chain rather than a
+   * list: an operation of an ended incarnation that is already running is
+   * still waited for, so the next incarnation's never runs beside it.
+   */
+  private backgroundChain: Promise<void> = Promise.resolve();
+  private backgroundCount = 0;
+  /** Bumped by `dropBackground`: operations asked before it that have not begun never run, and none reports its end. */
+  private backgroundEpoch = 0;
 
   constructor(
     readonly root: string,
@@ -33,7 +42,7 @@ export class NodeDisk implements Disk {
     const full = this.resolve(file);
     if (this.faults.loseUnsyncedOnCrash) {
       const entry = this.pending.get(file) ?? { replace: false, chunks: [] };
-      entry.chunks.push(data.slice());
+      entry.chunks.push(copyBytes(data));
       this.pending.set(file, entry);
       return;
     }
@@ -43,7 +52,7 @@ export class NodeDisk implements Disk {
   write(file: string, data: Uint8Array): void {
     const full = this.resolve(file);
     if (this.faults.loseUnsyncedOnCrash) {
-      this.pending.set(file, { replace: true, chunks: [data.slice()] });
+      this.pending.set(file, { replace: true, chunks: [copyBytes(data)] });
       return;
     }
     fs.writeFileSync(full, data);
@@ -155,8 +164,95 @@ export class NodeDisk implements Disk {
     return fs.existsSync(full) ? fs.statSync(full).size : undefined;
   }
 
-  /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone. */
+  /**
+   * Runs on libuv's thread pool (fs.promises), one operation at a time, so
+   * the actor's thread goes on while the disk works; `done` is called from
+   * this thread's event loop once the operation is over.
+   */
+  inBackground(op: BackgroundOp, done: BackgroundDone): void {
+    const path = backgroundOpPath(op);
+    if (path !== undefined) this.resolve(path);
+    const epoch = this.backgroundEpoch;
+    this.backgroundCount++;
+    this.backgroundChain = this.backgroundChain.then(async () => {
+      try {
+        if (epoch !== this.backgroundEpoch) return;
+        let error: DiskError | undefined;
+        try {
+          await this.runInBackground(op, epoch);
+        } catch (caught) {
+          error = asDiskError(caught, `${op.type} in the background`);
+        }
+        if (epoch === this.backgroundEpoch) done(error);
+      } finally {
+        this.backgroundCount--;
+      }
+    });
+  }
+
+  /** Background operations asked and not yet done (those of an ended incarnation included, until they are passed over). */
+  get backgroundPending(): number {
+    return this.backgroundCount;
+  }
+
+  /**
+   * The incarnation that asked for the pending background operations ended:
+   * those not yet begun never run, and none reports its end. Called by the
+   * runtime before a new incarnation starts, so none of them lands in a file
+   * the new one writes.
+   */
+  dropBackground(): void {
+    this.backgroundEpoch++;
+  }
+
+  private async runInBackground(op: BackgroundOp, epoch: number): Promise<void> {
+    switch (op.type) {
+      case 'append':
+        if (this.faults.loseUnsyncedOnCrash) {
+          // Held in memory until an fsync, as a synchronous append is: a crash before it loses the bytes.
+          const entry = this.pending.get(op.path) ?? { replace: false, chunks: [] };
+          entry.chunks.push(copyBytes(op.data));
+          this.pending.set(op.path, entry);
+          return;
+        }
+        await fs.promises.appendFile(this.resolve(op.path), op.data);
+        return;
+      case 'fsync':
+        await this.fsyncInBackground(op.path, epoch);
+        return;
+      case 'fsyncDir':
+        await syncPath(op.dir === '' ? this.root : this.resolve(op.dir), 'r');
+        return;
+      case 'remove':
+        this.pending.delete(op.path);
+        await fs.promises.rm(this.resolve(op.path), { force: true });
+        return;
+    }
+  }
+
+  private async fsyncInBackground(file: string, epoch: number): Promise<void> {
+    const full = this.resolve(file);
+    if (!this.pending.has(file) && !fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
+    this.fsyncCount++;
+    if (this.faults.fsyncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.faults.fsyncDelayMs));
+    // The actor died while the disk was slow: its unsynced bytes went with it.
+    if (epoch !== this.backgroundEpoch) return;
+    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
+      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
+    }
+    const entry = this.pending.get(file);
+    if (entry !== undefined) {
+      this.pending.delete(file);
+      const bytes = Buffer.concat(entry.chunks);
+      if (entry.replace) await fs.promises.writeFile(full, bytes);
+      else await fs.promises.appendFile(full, bytes);
+    }
+    await syncPath(full, 'r+');
+  }
+
+  /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone, and so are background operations not yet begun. */
   dropUnsynced(): void {
+    this.dropBackground();
     if (this.faults.loseUnsyncedOnCrash) this.pending.clear();
   }
 
@@ -170,6 +266,16 @@ export class NodeDisk implements Disk {
       this.directoriesMade.add(dir);
     }
     return full;
+  }
+}
+
+/** fsync(2) of a file or directory through libuv's thread pool. */
+async function syncPath(full: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await fs.promises.open(full, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -24,6 +24,8 @@ export interface Envelope {
 
 /** Types starting with `$` belong to the runtime. */
 export const REPLY_TYPE = '$reply';
+/** An actor's own background disk operation ended (`Disk.inBackground`); never routed, only delivered by its cell to itself. */
+export const DISK_DONE_TYPE = '$diskDone';
 
 export type ReplyBody = { ok: true; value: unknown } | { ok: false; error: ErrorValue };
 

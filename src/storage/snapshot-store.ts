@@ -13,7 +13,7 @@
  * open. Loading verifies the checksum and that the name agrees with the
  * metadata inside; a file that fails is skipped and reported, never used.
  */
-import type { Disk } from '../actor/disk.js';
+import type { Disk, DiskError } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { concatFrames, decodeRecords, encodeRecord, encodeRecordHeader, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
@@ -177,12 +177,24 @@ export class SnapshotStore {
     return { snapshot: undefined, skipped };
   }
 
-  /** Removes all but the `retained` newest files. Call once the newest is the one the WAL's synced marker names. */
-  purge(): string[] {
+  /**
+   * Removes all but the `retained` newest files. Call once the newest is the
+   * one the WAL's synced marker names. With `background`, off the thread
+   * (unlinking a file of a gigabyte is not free); a removal a crash undoes
+   * leaves a file the next purge removes.
+   */
+  purge(background = false): string[] {
     const names = this.names();
     const excess = names.slice(0, Math.max(0, names.length - this.retained));
+    if (excess.length === 0) return excess;
+    if (background) {
+      // A failed unlink leaves an old file behind, which the next purge tries again: nothing to stop for.
+      for (const name of excess) this.disk.inBackground({ type: 'remove', path: `${this.dir}/${name}` }, () => undefined);
+      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, () => undefined);
+      return excess;
+    }
     for (const name of excess) this.disk.remove(`${this.dir}/${name}`);
-    if (excess.length > 0) this.disk.fsyncDir(this.dir);
+    this.disk.fsyncDir(this.dir);
     return excess;
   }
 }
@@ -202,6 +214,14 @@ export interface SnapshotWriterOptions {
    * write while the thread waits.
    */
   syncEveryBytes?: number;
+  /**
+   * Write and fsync off the actor's thread (`Disk.inBackground`): each
+   * `append` only asks the disk, and the file is finished with
+   * `finishInBackground`. The thread that ticks Raft then never waits on the
+   * disk for a snapshot — on this machine a megabyte's write(2) alone took
+   * up to 160 ms while three replicas wrote theirs (docs/kv-bench.md).
+   */
+  background?: boolean;
 }
 
 /** Default for `syncEveryBytes`: a few milliseconds of writeback on an SSD. */
@@ -221,11 +241,22 @@ export class SnapshotWriter {
   private held: Uint8Array;
   /** Whether `held` is a part of the data (the first held part is the metadata). */
   private heldIsData = false;
+  /** Told once `held` (the last part of an append's data) is written: its buffer may then be reused. */
+  private heldWritten: (() => void) | undefined;
   private unsyncedBytes = 0;
   private written = 0;
   private fileBytes = 0;
   private readonly pieces: SnapshotFilePiece[] = [];
-  private state: 'open' | 'finished' | 'aborted' = 'open';
+  private state: 'open' | 'finishing' | 'finished' | 'aborted' = 'open';
+  private readonly background: boolean;
+  /** Bytes asked of the disk in the background and not yet written. */
+  private backgroundBytesPending = 0;
+  /** The first background operation that failed: the file is lost, the next call on the writer throws it. */
+  private backgroundFailure: DiskError | undefined;
+  /** Whether the temporary file was renamed into place (a finish in the background got that far). */
+  private renamed = false;
+  /** Called after each background write ends (`background` only): a caller that waits for room may go on. */
+  onWritten: (() => void) | undefined;
 
   constructor(
     private readonly disk: Disk,
@@ -235,6 +266,7 @@ export class SnapshotWriter {
   ) {
     this.chunkBytes = options.chunkBytes ?? RECORD_PAYLOAD_BYTES_MAX;
     this.syncEveryBytes = options.syncEveryBytes ?? SNAPSHOT_SYNC_EVERY_BYTES_DEFAULT;
+    this.background = options.background ?? false;
     invariant(Number.isInteger(this.chunkBytes) && this.chunkBytes > 0 && this.chunkBytes <= RECORD_PAYLOAD_BYTES_MAX, `chunkBytes ${this.chunkBytes} must be 1..${RECORD_PAYLOAD_BYTES_MAX}`);
     this.name = snapshotName(metadata);
     this.temp = `${dir}/${this.name}${TEMP_SUFFIX}`;
@@ -250,19 +282,80 @@ export class SnapshotWriter {
     return this.written;
   }
 
-  /** Appends the next part of the snapshot's data. */
-  append(data: Uint8Array): void {
+  /** Whether this writer writes off the thread (`background`). */
+  get writesInBackground(): boolean {
+    return this.background;
+  }
+
+  /** The file is whole, durable and in place. */
+  get isFinished(): boolean {
+    return this.state === 'finished';
+  }
+
+  /** Bytes handed to the disk in the background and not yet written (0 without `background`). */
+  get bytesInFlight(): number {
+    return this.backgroundBytesPending;
+  }
+
+  /**
+   * Appends the next part of the snapshot's data. `data` must stay unchanged
+   * until it is written: the last part of it is held back until the next
+   * append or the finish (see the class), and with `background` the disk is
+   * only asked. `written` (if given) is called once it is all written — in a
+   * later turn, or inside a later call on this writer — and never if the
+   * writer is aborted first. Throws the error of a background write that failed.
+   */
+  append(data: Uint8Array, written?: () => void): void {
     invariant(this.state === 'open', () => `append to a snapshot writer that is ${this.state}`);
+    this.throwBackgroundFailure();
     for (let at = 0; at < data.length; at += this.chunkBytes) {
       this.writeRecord(RecordType.snapshotFileChunk, this.held, this.heldIsData);
       this.held = data.subarray(at, Math.min(data.length, at + this.chunkBytes));
       this.heldIsData = true;
     }
+    if (data.length > 0) this.heldWritten = written;
+    else written?.();
     this.written += data.length;
     if (this.unsyncedBytes >= this.syncEveryBytes) {
-      this.disk.fsync(this.temp);
+      // In the background nobody waits for it: it only keeps the last fsync's writeback short.
+      if (this.background) this.disk.inBackground({ type: 'fsync', path: this.temp }, (error) => this.backgroundEnded(0, error));
+      else this.disk.fsync(this.temp);
       this.unsyncedBytes = 0;
     }
+  }
+
+  /**
+   * `finish` off the thread (`background` writers): the last part, then
+   * fsync, rename, fsync the directory, each fsync in the background; `done`
+   * is called, as a turn of the actor, once the file is whole and durable
+   * (or with the error that lost it). Not called if the writer is aborted
+   * first.
+   */
+  finishInBackground(done: (error: DiskError | undefined) => void): void {
+    invariant(this.background && this.state === 'open', () => `finish in the background a writer that is ${this.state}${this.background ? '' : ' and writes in the foreground'}`);
+    this.throwBackgroundFailure();
+    this.state = 'finishing';
+    this.writeRecord(RecordType.snapshotFile, this.held, this.heldIsData);
+    this.disk.inBackground({ type: 'fsync', path: this.temp }, (fsyncError) => {
+      if (this.state === 'aborted') return;
+      const error = fsyncError ?? this.backgroundFailure;
+      if (error !== undefined) {
+        this.abort();
+        return done(error);
+      }
+      // A rename is a metadata update with nothing to write back: the fsync of the directory is what waits.
+      this.disk.rename(this.temp, `${this.dir}/${this.name}`);
+      this.renamed = true;
+      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, (dirError) => {
+        if (this.state === 'aborted') return;
+        if (dirError !== undefined) {
+          this.abort();
+          return done(dirError);
+        }
+        this.state = 'finished';
+        done(undefined);
+      });
+    });
   }
 
   /** Writes the last part, then fsync, rename, fsync the directory: the file is whole and durable. Returns its name. */
@@ -276,11 +369,14 @@ export class SnapshotWriter {
     return this.name;
   }
 
-  /** Removes the temporary file; the store is as if the save never began. */
+  /** Removes the temporary file (or the file a finish in the background renamed but did not yet make durable); the store is as if the save never began. */
   abort(): void {
-    if (this.state !== 'open') return;
+    if (this.state !== 'open' && this.state !== 'finishing') return;
     this.state = 'aborted';
-    this.disk.remove(this.temp);
+    const path = this.renamed ? `${this.dir}/${this.name}` : this.temp;
+    // Behind the writes still queued, which would otherwise bring the file back.
+    if (this.background) this.disk.inBackground({ type: 'remove', path }, () => undefined);
+    else this.disk.remove(path);
   }
 
   /** Where the data's parts lie in the finished file: to read it back a range at a time (`SnapshotFileReader`). */
@@ -289,15 +385,38 @@ export class SnapshotWriter {
     return { path: `${this.dir}/${this.name}`, dataBytes: this.written, pieces: [...this.pieces] };
   }
 
+  private backgroundEnded(bytes: number, error: DiskError | undefined): void {
+    this.backgroundBytesPending -= bytes;
+    if (error !== undefined) this.backgroundFailure ??= error;
+    if (this.state === 'open') this.onWritten?.();
+  }
+
+  private throwBackgroundFailure(): void {
+    if (this.backgroundFailure !== undefined) throw this.backgroundFailure;
+  }
+
   private writeRecord(type: RecordTypeNumber, payload: Uint8Array, isData: boolean): void {
+    const written = this.heldWritten;
+    this.heldWritten = undefined;
     // Header, then the payload as it is: no copy of a megabyte into a new frame per part (each one fed V8's GC).
     const header = encodeRecordHeader(type, payload);
     if (isData && payload.length > 0) {
       const last = this.pieces[this.pieces.length - 1];
       this.pieces.push({ dataOffset: last === undefined ? 0 : last.dataOffset + last.length, fileOffset: this.fileBytes + header.length, length: payload.length });
     }
-    this.disk.append(this.temp, header);
-    this.disk.append(this.temp, payload);
+    if (this.background) {
+      const bytes = header.length + payload.length;
+      this.backgroundBytesPending += bytes;
+      this.disk.inBackground({ type: 'append', path: this.temp, data: header }, (error) => this.backgroundEnded(0, error));
+      this.disk.inBackground({ type: 'append', path: this.temp, data: payload }, (error) => {
+        this.backgroundEnded(bytes, error);
+        if (error === undefined && this.state !== 'aborted') written?.();
+      });
+    } else {
+      this.disk.append(this.temp, header);
+      this.disk.append(this.temp, payload);
+      written?.();
+    }
     this.fileBytes += header.length + payload.length;
     this.unsyncedBytes += header.length + payload.length;
   }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Disk } from '../actor/disk.js';
+import { MemoryDisk, type Disk } from '../actor/disk.js';
 import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import { StorageError } from './errors.js';
 import { concatFrames, encodeRecord } from './record.js';
@@ -311,5 +311,32 @@ describe('Wal invariants and unrepairable damage', () => {
     // A segment whose first index says entries 1..9 lived in a segment that is gone, with no snapshot covering them.
     t.disk.write(`wal/${segmentName(2, 10)}`, concatFrames([encodeRecord(1, encodeEntry(entry(10)))]));
     assert.throws(() => Wal.open(t.disk), (error: unknown) => error instanceof StorageError && error.code === 'log-gap');
+  });
+});
+
+describe('segments released in the background', () => {
+  test('are unlinked only when the disk gets to it, and replay is whole whether a crash comes before or after', () => {
+    for (const crashBefore of [true, false]) {
+      const disk = new MemoryDisk();
+      disk.faults.loseUnsyncedOnCrash = true;
+      const { wal } = Wal.open(disk, { segmentBytesMax: 150 });
+      for (let i = 1; i <= 40; i++) {
+        wal.append({ entries: [entry(i)], hardState: hs(1, 1, i) });
+        wal.sync();
+      }
+      wal.append({ snapshot: { metadata: meta(30, 1), retainLog: true } });
+      wal.sync();
+      const before = wal.segmentNames();
+      const removed = wal.releaseBefore(30, Number.POSITIVE_INFINITY, true);
+      assert.ok(removed.length > 0);
+      assert.deepEqual(disk.list('wal'), before, 'nothing unlinked inside the call');
+      if (!crashBefore) assert.equal(disk.settleBackground(), removed.length + 1);
+      disk.crash();
+      assert.deepEqual(disk.list('wal'), crashBefore ? before : before.slice(removed.length));
+      const { recovery } = Wal.open(disk, { segmentBytesMax: 150 });
+      assert.deepEqual(recovery.snapshot, meta(30, 1), `crash ${crashBefore ? 'before' : 'after'} the unlinks`);
+      assert.deepEqual(summary(recovery.entries), summary(range(31, 40)));
+      assert.deepEqual(recovery.hardState, hs(1, 1, 40));
+    }
   });
 });

@@ -243,9 +243,13 @@ export class Wal {
    * Removes segments whose entries are all at or below `snapshotIndex`. The
    * snapshot must already be recorded and synced in this WAL: the remaining
    * segments then still hold a snapshot marker covering what was removed.
-   * Returns the names removed.
+   * Returns the names removed. With `background`, the unlinks and the
+   * directory's fsync run off the thread (`Disk.inBackground`): unlinking a
+   * 64 MiB segment held a loaded replica's tick for 60-76 ms. A removal that
+   * a crash undoes leaves a segment wholly under the marker, as a crash
+   * between the unlink and the directory's fsync always could.
    */
-  releaseBefore(snapshotIndex: number, maxSegments = Number.POSITIVE_INFINITY): string[] {
+  releaseBefore(snapshotIndex: number, maxSegments = Number.POSITIVE_INFINITY, background = false): string[] {
     this.checkUsable();
     invariant(
       snapshotIndex <= this.syncedSnapshotIndex,
@@ -257,6 +261,14 @@ export class Wal {
       removed.push(segment.name);
     }
     if (removed.length === 0) return removed;
+    if (background) {
+      const failed = (error: DiskError | undefined): void => {
+        if (error !== undefined) this.guard(() => { throw error; });
+      };
+      for (const name of removed) this.disk.inBackground({ type: 'remove', path: `${this.dir}/${name}` }, failed);
+      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, failed);
+      return removed;
+    }
     this.guard(() => {
       for (const name of removed) this.disk.remove(`${this.dir}/${name}`);
       this.disk.fsyncDir(this.dir);

@@ -671,6 +671,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const disk = new MemoryDisk(
       () => this.prng.next(),
       (delayMs) => this.fsyncBusy(name, delayMs),
+      (ms, run) => void this.schedule(ms, run),
     );
     disk.fsyncLatencyMs = this.fsyncLatencyMs;
     return disk;
@@ -680,6 +681,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     actor.incarnation++;
     actor.incarnationId = ++this.lastIncarnationId;
     const streamSeed = deriveSeed(this.seed, `${actor.name}#${actor.incarnation}`);
+    // What the last incarnation asked of the disk in the background and was not run is dropped with it.
+    actor.disk.dropBackground();
     const cell = new ActorCell(actor.name, this, actor.disk, this.log.child({ actor: actor.name }), new Prng(streamSeed));
     actor.cell = cell;
     actor.state = 'running';

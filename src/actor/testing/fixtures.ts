@@ -131,6 +131,54 @@ export const durableCounter = defineBehaviour<CounterMsg, void>(import.meta.url,
   };
 });
 
+export type BackgroundCounterMsg = Message<'inc', number> | Message<'get', null> | Message<'completions', null>;
+
+/**
+ * A counter whose increments are appended and fsynced off its thread
+ * (`Disk.inBackground`): `inc` answers once its fsync's completion arrived, so
+ * an answered increment must survive any crash. `completions` lists the
+ * background operations' ends in the order the actor saw them.
+ */
+export const backgroundCounter = defineBehaviour<BackgroundCounterMsg, void>(import.meta.url, 'background-counter', (ctx) => {
+  const path = 'counter.log';
+  const bytes = ctx.disk.read(path);
+  if (bytes === undefined) {
+    ctx.disk.write(path, new Uint8Array(0));
+    ctx.disk.fsync(path);
+    ctx.disk.fsyncDir();
+  }
+  let total = 0;
+  for (let i = 0; bytes !== undefined && i + 4 <= bytes.length; i += 4) total += new DataView(bytes.buffer, bytes.byteOffset + i, 4).getInt32(0, true);
+  const completions: string[] = [];
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'inc':
+          return new Promise<number>((resolve, reject) => {
+            const record = new Uint8Array(4);
+            new DataView(record.buffer).setInt32(0, msg.body, true);
+            ctx.disk.inBackground({ type: 'append', path, data: record }, (error) => {
+              completions.push(`append ${msg.body}`);
+              if (error !== undefined) reject(error);
+            });
+            ctx.disk.inBackground({ type: 'fsync', path }, (error) => {
+              completions.push(`fsync ${msg.body}`);
+              if (error !== undefined) return reject(error);
+              total += msg.body;
+              resolve(total);
+            });
+          });
+        case 'get':
+          return total;
+        case 'completions':
+          return completions;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
 export type SinkMsg = Message<'bind', { pod: string; node: string }> | Message<'count', null> | Message<'ping', number>;
 
 /** Counts what it receives; answers `ping` at once. The benchmark's receiver. */

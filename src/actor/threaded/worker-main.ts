@@ -62,6 +62,8 @@ function diskFor(spec: ActorSpec): NodeDisk {
     disk = new NodeDisk(spec.dataDir, () => diskRandom.next());
     disks.set(spec.name, disk);
   }
+  // A new incarnation: what the last one asked of the disk in the background and was not begun is dropped.
+  disk.dropBackground();
   disk.faults = { ...spec.diskFaults };
   return disk;
 }

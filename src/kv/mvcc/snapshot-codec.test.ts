@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pack } from 'msgpackr';
 import type { RequestOp } from '../protocol.js';
 import { concatFrames as concatBytes } from '../../storage/record.js';
-import { SnapshotDecoder, SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
+import { PackBufferPool, SnapshotDecoder, SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
 import { MvccStore } from './store.js';
 
 function grown(keys: number, versions: number): MvccStore {
@@ -74,6 +74,43 @@ describe('snapshot cursor and batched encoding', () => {
     assert.throws(() => storeFromBytes(pack([9, {}])), /unknown format 9; expected 1 or 2/);
     assert.throws(() => storeFromBytes(pack([2, { revision: 1, compactRevision: 0 }]).subarray(0, 6)), /do not decode as msgpack/);
     assert.throws(() => storeFromBytes(concatBytes([pack([2, { revision: 1, compactRevision: 0, nextLeaseId: 1, leases: [] }]), pack('oops')])), /batch 1 of 1 is string/);
+  });
+});
+
+describe('batches packed into reused buffers', () => {
+  test('are the bytes the plain encoder gives, though each buffer is reused once its batch is copied out', () => {
+    const store = grown(120, 3);
+    const plain = storeToBytes(store, 256);
+    const cursor = store.openSnapshotCursor();
+    const encoder = new SnapshotEncoder(cursor, 256);
+    const pool = new PackBufferPool(4096, 2);
+    const parts = [encoder.header()];
+    const buffersSeen = new Set<ArrayBufferLike>();
+    for (let batch = encoder.nextBatchPooled(pool); batch !== undefined; batch = encoder.nextBatchPooled(pool)) {
+      parts.push(new Uint8Array(batch.bytes));
+      assert.ok(batch.buffer !== undefined, 'a batch fits its buffer');
+      buffersSeen.add(batch.buffer.buffer);
+      pool.give(batch.buffer);
+    }
+    cursor.close();
+    assert.ok(parts.length > 10 && buffersSeen.size === 1, `${parts.length - 1} batches packed into ${buffersSeen.size} buffer`);
+    assert.deepEqual(concatBytes(parts), plain);
+  });
+
+  test('no later pack elsewhere writes into a pooled buffer, and a batch that outgrows its buffer is not handed back as pooled', () => {
+    const store = grown(40, 2);
+    const cursor = store.openSnapshotCursor();
+    const encoder = new SnapshotEncoder(cursor, 1 << 20);
+    const pool = new PackBufferPool(4096, 2);
+    const batch = encoder.nextBatchPooled(pool)!;
+    assert.equal(batch.buffer, undefined, 'the whole store outgrew a 4 KiB buffer');
+    const store2 = grown(3, 1);
+    const small = new SnapshotEncoder(store2.openSnapshotCursor(), 1 << 20).nextBatchPooled(new PackBufferPool(1 << 16, 1))!;
+    const before = Buffer.from(small.bytes);
+    const other = pack({ someone: 'else', packing: 'x'.repeat(1000) });
+    assert.notEqual(other.buffer, small.buffer!.buffer, 'the module-wide msgpackr buffer was moved off the pooled one');
+    assert.deepEqual(Buffer.from(small.bytes), before);
+    cursor.close();
   });
 });
 

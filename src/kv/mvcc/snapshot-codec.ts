@@ -10,7 +10,7 @@
  *
  * Format 1 (read only, for snapshots written before): one value `[1, data]`.
  */
-import { pack, unpackMultiple } from 'msgpackr';
+import { pack, Packr, unpackMultiple } from 'msgpackr';
 import { concatFrames } from '../../storage/record.js';
 import type { StoreSnapshotCursor, SnapshotKeyRow, StoreSnapshotHeader } from './snapshot-cursor.js';
 import { MvccStore, type StoreRestore, type StoreSnapshotData } from './store.js';
@@ -20,6 +20,38 @@ const FORMAT_BATCHED = 2;
 
 /** Estimated bytes per batch: small enough to encode in a few milliseconds, large enough that framing is noise. */
 export const SNAPSHOT_BATCH_BYTES_DEFAULT = 1 << 20;
+
+/**
+ * Buffers batches are packed into, given back once their bytes are written
+ * and reused: msgpackr's own output buffers are fresh allocations, grown 4x
+ * and recopied, so a gigabyte's snapshot allocated well over a gigabyte of
+ * Buffers, which V8 accounts as external memory and collects for.
+ */
+export class PackBufferPool {
+  private readonly free: Buffer[] = [];
+
+  /**
+   * @param bufferBytes room for one batch and its overshoot (a batch ends after the key that passes the estimate).
+   * @param keepMax buffers kept for reuse: as many as can wait for the disk at once, and one being packed.
+   */
+  constructor(
+    readonly bufferBytes: number,
+    private readonly keepMax: number,
+  ) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
+  }
+
+  give(buffer: Buffer): void {
+    if (this.free.length < this.keepMax && buffer.length === this.bufferBytes) this.free.push(buffer);
+  }
+}
+
+/** Packs like msgpackr's `pack`: the same options, so the same bytes. */
+const pooledPackr = new Packr({ useRecords: false });
+/** What msgpackr packs into after a pooled batch: other callers must never write into a pooled buffer. */
+const SCRATCH_BYTES = 8192;
 
 /** Encodes a cursor's view in batches: `header()` first, then `nextBatch()` until it returns undefined. */
 export class SnapshotEncoder {
@@ -37,6 +69,32 @@ export class SnapshotEncoder {
     while (!this.cursor.done) {
       const rows = this.cursor.next(this.batchBytes);
       if (rows.length > 0) return pack(rows);
+    }
+    return undefined;
+  }
+
+  /**
+   * `nextBatch`, packed into a buffer of `pool`: `buffer` is that buffer, to
+   * give back once the bytes are no longer needed, or undefined when the
+   * batch outgrew it (msgpackr then moved to a buffer of its own).
+   */
+  nextBatchPooled(pool: PackBufferPool): { bytes: Uint8Array; buffer: Buffer | undefined } | undefined {
+    while (!this.cursor.done) {
+      const rows = this.cursor.next(this.batchBytes);
+      if (rows.length === 0) continue;
+      const buffer = pool.take();
+      // msgpackr's output buffer is shared by every Packr of the module: point it at ours for this one call,
+      // then at a fresh scratch buffer, so no later pack anywhere writes into a buffer the pool will reuse.
+      pooledPackr.useBuffer(buffer);
+      let bytes: Uint8Array;
+      try {
+        bytes = pooledPackr.pack(rows);
+      } finally {
+        pooledPackr.useBuffer(Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+      }
+      if (bytes.buffer === buffer.buffer) return { bytes, buffer };
+      pool.give(buffer);
+      return { bytes, buffer: undefined };
     }
     return undefined;
   }

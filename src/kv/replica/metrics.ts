@@ -135,7 +135,7 @@ export class ReplicaMetrics {
     this.peerRoundTrip.child(peer).observe(secondsBetween(sentMs, nowMs));
   }
 
-  /** The disk the storage writes through: the same, with each fsync of a WAL file timed by `now` (ms). */
+  /** The disk the storage writes through: the same, with each fsync of a WAL or snapshot file timed by `now` (ms). */
   timedDisk(disk: Disk, now: () => number): Disk {
     const walFsync = this.walFsync;
     const backendCommit = this.backendCommit;
@@ -160,6 +160,16 @@ export class ReplicaMetrics {
       remove: (path) => disk.remove(path),
       truncate: (path, length) => disk.truncate(path, length),
       size: (path) => disk.size(path),
+      inBackground: (op, done) => {
+        const histogram = op.type !== 'fsync' ? undefined : op.path.startsWith('wal/') ? walFsync : op.path.startsWith('snap/') ? backendCommit : undefined;
+        if (histogram === undefined) return disk.inBackground(op, done);
+        // From asking to done: the fsync's time on the disk, which the thread no longer waits out.
+        const startMs = now();
+        disk.inBackground(op, (error) => {
+          histogram.observe(secondsBetween(startMs, now()));
+          done(error);
+        });
+      },
     };
   }
 

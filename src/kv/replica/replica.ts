@@ -43,7 +43,7 @@ import { isError, kvError } from '../mvcc/errors.js';
 import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
 import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
-import { SnapshotJob } from './snapshotter.js';
+import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
 import { SnapshotFileReader, type SnapshotWriter } from '../../storage/snapshot-store.js';
@@ -235,6 +235,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let snapshotJob: SnapshotJob | undefined;
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
   let lastSnapshot: ReplicaStatus['lastSnapshot'];
+  /** What the last snapshot's log line says, but for its longest step (known once its last turn is over). */
+  let takenFields: { index: number; revision: number; bytes: number; inMemory: boolean; steps: number; tookMs: number; longestStepMs: number } | undefined;
   /** A snapshot received in chunks being decoded in steps before Raft sees it, and the store it decoded to. */
   let receivedDecode: { message: Extract<RaftMessage, { type: 'msgSnap' }>; decoder: SnapshotDecoder } | undefined;
   let decodedSnapshot: { index: number; term: number; store: MvccStore } | undefined;
@@ -258,7 +260,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let deadLeader: { id: number; term: number; tick: number } | undefined;
   let failoverCampaigns = 0;
   let leadersForgotten = 0;
-  const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax };
+  const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax, background: args.snapshotInBackground ?? true };
 
   for (const id of memberIds) if (id !== args.id) monitorPeer(nameOf(id));
 
@@ -516,7 +518,21 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (status.applied > storage.initialState().hardState.commit) return;
     // A received snapshot Raft did not take (it was stale) would share a temporary file name with one of ours.
     dropReceivedFile();
-    snapshotJob = new SnapshotJob(store, storage, status.applied, status.confState, snapshotJobOptions);
+    const job = new SnapshotJob(store, storage, status.applied, status.confState, snapshotJobOptions, {
+      // Both come in a turn of their own, when the disk is done with what the job asked of it.
+      onReady: () => {
+        if (snapshotJob === job) ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
+      },
+      onFileDurable: (take) => {
+        if (snapshotJob !== job) return;
+        const turnStartedMs = ctx.now();
+        snapshotTaken(job, take());
+        // The turn that names the snapshot in the WAL and compacts the log is a step too.
+        snapshotStats!.longestStepMs = Math.max(snapshotStats!.longestStepMs, ctx.now() - turnStartedMs);
+        logSnapshotTaken();
+      },
+    });
+    snapshotJob = job;
     snapshotStats = { startedMs: ctx.now(), longestStepMs: 0 };
     ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
   }
@@ -524,24 +540,38 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   /** One step of the snapshot in progress; the turns between steps tick, heartbeat and apply as usual. */
   function stepSnapshot(): void {
     const job = snapshotJob;
-    if (job === undefined) return;
+    if (job === undefined || !job.canStep) return;
     const stepStartedMs = ctx.now();
     const taken = job.step();
     const stats = snapshotStats!;
     stats.longestStepMs = Math.max(stats.longestStepMs, ctx.now() - stepStartedMs);
     if (taken === undefined) {
-      ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
+      // Otherwise the job waits for the disk (onReady) or for its finishing fsyncs (onFileDurable).
+      if (job.canStep) ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
       return;
     }
+    snapshotTaken(job, taken);
+    stats.longestStepMs = Math.max(stats.longestStepMs, ctx.now() - stepStartedMs);
+    logSnapshotTaken();
+  }
+
+  /** The snapshot is durable and the WAL names it: compact Raft's log to it. */
+  function snapshotTaken(job: SnapshotJob, taken: TakenSnapshot): void {
     snapshotJob = undefined;
     node.compactAt(taken.metadata.index, taken.metadata.confState, taken.data ?? NO_BYTES, retainEntries);
     fileSnapshot = taken.file === undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, taken.file) };
     snapshotIndex = taken.metadata.index;
+    const stats = snapshotStats!;
     metrics.snapshotSaved(secondsBetween(stats.startedMs, ctx.now()));
-    const fields = {
+    takenFields = {
       index: snapshotIndex, revision: job.revision, bytes: taken.data?.byteLength ?? taken.file!.dataBytes, inMemory: taken.data !== undefined, steps: taken.steps,
-      tookMs: Math.round(ctx.now() - stats.startedMs), longestStepMs: Math.round(stats.longestStepMs),
+      tookMs: Math.round(ctx.now() - stats.startedMs), longestStepMs: 0,
     };
+  }
+
+  function logSnapshotTaken(): void {
+    const stats = snapshotStats!;
+    const fields = { ...takenFields!, longestStepMs: Math.round(stats.longestStepMs) };
     lastSnapshot = { index: fields.index, bytes: fields.bytes, steps: fields.steps, longestStepMs: fields.longestStepMs, tookMs: fields.tookMs };
     // A step is meant to take milliseconds; say when one held the thread long enough to matter, as etcd warns when an apply took too long.
     if (stats.longestStepMs >= SLOW_SNAPSHOT_MS) ctx.log.warn(fields, 'snapshot taken, log compacted; one step stalled the replica');

@@ -6,7 +6,7 @@ import { RaftStorage } from '../../storage/raft-storage.js';
 import { SnapshotFileReader } from '../../storage/snapshot-store.js';
 import { storeFromBytes, storeToBytes } from '../mvcc/snapshot-codec.js';
 import { MvccStore } from '../mvcc/store.js';
-import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
+import { SnapshotJob, type SnapshotJobEvents, type TakenSnapshot } from './snapshotter.js';
 
 const VOTERS = { voters: [1, 2, 3], learners: [] };
 
@@ -67,5 +67,90 @@ describe('a snapshot job', () => {
     assert.equal(storage.firstIndex(), 1);
     // The store's compaction no longer keeps anything for the abandoned cursor.
     assert.equal(store.compact(store.revision).type, 'compact');
+  });
+});
+
+/** Events of a job in the background, recorded: `take` is what `onFileDurable` handed over. */
+function recorder(): SnapshotJobEvents & { readies: number; take: (() => TakenSnapshot) | undefined } {
+  const events = {
+    readies: 0,
+    take: undefined as (() => TakenSnapshot) | undefined,
+    onReady: () => void events.readies++,
+    onFileDurable: (take: () => TakenSnapshot) => void (events.take = take),
+  };
+  return events;
+}
+
+/** Steps the job while it may, else lets the disk finish one background operation, until the file is durable or `stopWhen` says. */
+function drive(job: SnapshotJob, disk: MemoryDisk, events: ReturnType<typeof recorder>, stopWhen: () => boolean = () => false): void {
+  while (events.take === undefined && !stopWhen()) {
+    if (job.canStep) assert.equal(job.step(), undefined, 'in the background a step never returns the snapshot');
+    else assert.equal(disk.settleBackground(1), 1, 'a job that cannot step waits for the disk');
+  }
+}
+
+describe('a snapshot job in the background', () => {
+  test('its steps only ask the disk; the snapshot is named by the WAL only after its file and directory are durable', () => {
+    const { disk, storage, store } = setup();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const expected = storeToBytes(store);
+    const events = recorder();
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, keepBytesMax: 256, background: true, inFlightBytesMax: 300, writer: { syncEveryBytes: 500 } }, events);
+    let stepsWithoutDisk = 0;
+    while (job.canStep) {
+      job.step();
+      stepsWithoutDisk++;
+    }
+    assert.ok(stepsWithoutDisk > 1 && disk.backgroundPending > 0, 'several steps went by before the job waited for the disk');
+    assert.deepEqual(disk.list('snap').map((name) => disk.size(`snap/${name}`)), [0], 'nothing of it written yet (its empty temporary file aside)');
+    drive(job, disk, events);
+    assert.ok(events.readies > 0, 'the job was told when it could go on');
+    assert.equal(storage.snapshot(), undefined, 'durable, but not current until taken');
+    const taken = events.take!();
+    assert.equal(taken.metadata.index, 20);
+    assert.equal(storage.snapshot()?.metadata.index, 20);
+    assert.ok(Buffer.from(storeToBytes(storeFromBytes(storage.snapshot()!.data))).equals(expected));
+    disk.crash();
+    assert.equal(RaftStorage.open(disk).storage.snapshot()?.metadata.index, 20, 'a crash right after keeps it');
+  });
+
+  test('the moment its file is reported durable, a crash keeps the file (its fsync and the directory\'s are done)', () => {
+    const { disk, storage, store } = setup();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const events = recorder();
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, keepBytesMax: 256, background: true }, events);
+    drive(job, disk, events);
+    const name = disk.list('snap').find((n) => n.endsWith('.snap'));
+    assert.ok(name !== undefined, 'the file is in place');
+    disk.crash();
+    assert.ok(disk.list('snap').includes(name), 'and survives a crash at once');
+  });
+
+  test('a crash before the finishing fsyncs end leaves the storage as before: the older state, no file', () => {
+    const { disk, storage, store } = setup();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const events = recorder();
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, background: true }, events);
+    // Up to the last step, whose fsyncs then wait in the background.
+    drive(job, disk, events, () => job.isFinishing);
+    disk.settleBackground(disk.backgroundPending - 1);
+    assert.equal(events.take, undefined, 'the directory is not yet synced');
+    disk.crash();
+    const reopened = RaftStorage.open(disk).storage;
+    assert.equal(reopened.snapshot(), undefined);
+    assert.equal(reopened.firstIndex(), 1, 'the log was not compacted');
+    assert.deepEqual(disk.list('snap').filter((n) => n.endsWith('.snap')), []);
+  });
+
+  test('abandoned while it finishes, it leaves no file and is never reported taken', () => {
+    const { disk, storage, store } = setup();
+    const events = recorder();
+    const job = new SnapshotJob(store, storage, 20, VOTERS, { batchBytes: 64, background: true }, events);
+    drive(job, disk, events, () => job.isFinishing);
+    job.abandon();
+    disk.settleBackground();
+    assert.equal(events.take, undefined);
+    assert.deepEqual(disk.list('snap'), []);
+    assert.equal(storage.snapshot(), undefined);
   });
 });

@@ -11,11 +11,18 @@
  * bytes Raft sends to a lagging follower, a bounded copy per step; the last
  * step makes the file durable and compacts the log. A step's work depends only
  * on the data, never on the clock, so a simulated run replays exactly.
+ *
+ * With `background` (what replicas do), a step only encodes: the writes and
+ * fsyncs go to the disk off the thread (`Disk.inBackground`), at most
+ * `inFlightBytesMax` of them at a time — a job that is that far ahead waits,
+ * and `onReady` says when to step again — and the last step asks for the
+ * finishing fsyncs, whose end calls `onFileDurable` in a later turn: only
+ * then does the WAL name the snapshot.
  */
 import type { ConfState, SnapshotMetadata } from '../../raft/types.js';
 import type { RaftStorage } from '../../storage/raft-storage.js';
 import type { SnapshotFileLayout, SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
-import { SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
+import { PackBufferPool, SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
 import type { StoreSnapshotCursor } from '../mvcc/snapshot-cursor.js';
 import type { MvccStore } from '../mvcc/store.js';
 
@@ -33,7 +40,29 @@ export interface SnapshotJobOptions {
    */
   keepBytesMax?: number;
   writer?: SnapshotWriterOptions;
+  /** Write and fsync off the thread; `step` then never returns the snapshot (see `SnapshotJobEvents`). */
+  background?: boolean;
+  /** With `background`: bytes asked of the disk and not yet written, beyond which the job waits. */
+  inFlightBytesMax?: number;
 }
+
+/** What a job in the background says, each in a turn of its own. */
+export interface SnapshotJobEvents {
+  /** The disk caught up with a job that was waiting for it (`canStep` is true again). */
+  onReady(): void;
+  /**
+   * The snapshot's file is whole and durable: `take()` writes the WAL's
+   * marker and returns the snapshot, which the caller compacts Raft's log to.
+   */
+  onFileDurable(take: () => TakenSnapshot): void;
+}
+
+/**
+ * Default `inFlightBytesMax`: four batches. Enough that encoding never waits
+ * on a disk that keeps up; little enough that a slow one holds only a few
+ * megabytes of the job's output in memory.
+ */
+export const SNAPSHOT_IN_FLIGHT_BYTES_MAX_DEFAULT = 4 << 20;
 
 /** Default `keepBytesMax`: what goes to a follower as one message anyway (snapshot-transfer.ts). */
 export const SNAPSHOT_KEEP_BYTES_MAX_DEFAULT = 4 << 20;
@@ -60,6 +89,12 @@ export class SnapshotJob {
   private joinAt = 0;
   private stepCount = 0;
   private finished = false;
+  private readonly background: boolean;
+  private readonly inFlightBytesMax: number;
+  private waiting = false;
+  /** Buffers batches are packed into and reused once written (none for an unbounded batch). */
+  private readonly pool: PackBufferPool | undefined;
+  private finishingInBackground = false;
 
   /**
    * Begins the snapshot of `store` as it is now, at Raft index `index` with
@@ -71,12 +106,22 @@ export class SnapshotJob {
     readonly index: number,
     confState: ConfState,
     options: SnapshotJobOptions = {},
+    private readonly events?: SnapshotJobEvents,
   ) {
     this.joinBytesPerStep = options.joinBytesPerStep ?? SNAPSHOT_JOIN_BYTES_PER_STEP;
     this.keepBytesMax = options.keepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT;
-    this.writer = storage.beginSnapshot(index, confState, options.writer);
+    this.background = options.background ?? false;
+    this.inFlightBytesMax = options.inFlightBytesMax ?? SNAPSHOT_IN_FLIGHT_BYTES_MAX_DEFAULT;
+    if (this.background && events === undefined) throw new Error('a snapshot job in the background needs events to report to');
+    this.writer = storage.beginSnapshot(index, confState, { ...options.writer, background: this.background });
+    this.writer.onWritten = () => this.written();
     this.cursor = store.openSnapshotCursor();
-    this.encoder = new SnapshotEncoder(this.cursor, options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT);
+    const batchBytes = options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT;
+    this.encoder = new SnapshotEncoder(this.cursor, batchBytes);
+    if (Number.isFinite(batchBytes)) {
+      const batchesInFlight = this.background ? Math.ceil(this.inFlightBytesMax / batchBytes) + 1 : 0;
+      this.pool = new PackBufferPool(Math.max(2 * batchBytes, 64 << 10), batchesInFlight + 2);
+    }
     this.add(this.encoder.header());
   }
 
@@ -90,18 +135,29 @@ export class SnapshotJob {
     return this.writer.dataBytes;
   }
 
+  /** The last step asked for the finishing fsyncs, whose end has not come yet. */
+  get isFinishing(): boolean {
+    return this.finishingInBackground;
+  }
+
+  /** Whether `step` may be called now: not finished or finishing, and (in the background) not waiting for the disk. */
+  get canStep(): boolean {
+    return !this.finished && !this.finishingInBackground && !this.waiting;
+  }
+
   /**
    * One bounded piece of work. Returns the snapshot once it is durable and the
    * WAL names it (the caller then compacts Raft's log), undefined while more
-   * steps remain.
+   * steps remain — and always undefined in the background, where
+   * `onFileDurable` brings it. Call only while `canStep`.
    */
   step(): TakenSnapshot | undefined {
-    if (this.finished) throw new Error('snapshot job stepped after it finished or was abandoned');
+    if (!this.canStep) throw new Error(`snapshot job stepped ${this.finished ? 'after it finished or was abandoned' : this.finishingInBackground ? 'while it finishes' : 'while it waits for the disk'}`);
     this.stepCount++;
     if (!this.encoded) {
-      const batch = this.encoder.nextBatch();
-      if (batch !== undefined) {
-        this.add(batch);
+      const batch = this.pool === undefined ? { bytes: this.encoder.nextBatch(), buffer: undefined } : this.encoder.nextBatchPooled(this.pool);
+      if (batch?.bytes !== undefined) {
+        this.add(batch.bytes, batch.buffer);
         return undefined;
       }
       this.encoded = true;
@@ -115,9 +171,29 @@ export class SnapshotJob {
     }
     const data = this.joined;
     this.parts = undefined;
+    if (this.background) {
+      this.finishingInBackground = true;
+      this.storage.finishSnapshotInBackground(this.writer, () => {
+        if (this.finished) return;
+        this.finishingInBackground = false;
+        this.events!.onFileDurable(() => this.finish(data));
+      });
+      return undefined;
+    }
+    return this.finish(data);
+  }
+
+  private finish(data: Uint8Array | undefined): TakenSnapshot {
     this.finished = true;
     const metadata = this.storage.finishSnapshot(this.writer, data);
     return data === undefined ? { metadata, file: this.writer.layout(), steps: this.stepCount } : { metadata, data, steps: this.stepCount };
+  }
+
+  /** A background write ended: a job that waited for room may go on. */
+  private written(): void {
+    if (!this.waiting || this.finished || this.writer.bytesInFlight >= this.inFlightBytesMax) return;
+    this.waiting = false;
+    this.events!.onReady();
   }
 
   /** Stops the job and removes its unfinished file (a snapshot from the leader replaced the store, or the replica stops). */
@@ -129,8 +205,12 @@ export class SnapshotJob {
     this.storage.abortSnapshot(this.writer);
   }
 
-  private add(bytes: Uint8Array): void {
-    this.storage.appendSnapshot(this.writer, bytes);
+  private add(bytes: Uint8Array, buffer?: Buffer): void {
+    const pool = this.pool;
+    // Reused only if no part kept for Raft still points into it.
+    const written = pool === undefined || buffer === undefined ? undefined : () => void (this.parts === undefined && pool.give(buffer));
+    this.storage.appendSnapshot(this.writer, bytes, written);
+    if (this.background && this.writer.bytesInFlight >= this.inFlightBytesMax) this.waiting = true;
     if (this.parts === undefined) return;
     if (this.writer.dataBytes > this.keepBytesMax) this.parts = undefined;
     else this.parts.push(bytes);
