@@ -53,8 +53,8 @@ import type {
   TxnResponse,
   WatchResponse,
 } from '../protocol.js';
-import type { ClientReply, ClientRequest, KvWatchMsg, MemberListReply, ReplicaMsg } from '../replica/protocol.js';
-import { withRouting } from '../replica/routing.js';
+import type { ClientReply, ClientRequest, KvRouting, KvWatchMsg, MemberListReply, ReplicaMsg } from '../replica/protocol.js';
+import { addRouting, withRouting } from '../replica/routing.js';
 import {
   KvClosedError,
   KvError,
@@ -337,46 +337,47 @@ export class ReplicatedKvClient implements KvClient {
   private async call<T extends string>(type: T, request: ClientRequest, options: CallOptions, retrySafe: boolean): Promise<Narrow<T>> {
     if (this.closed) throw new KvClosedError();
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
-    const deadline = this.host.now() + timeoutMs;
+    // One clock read serves the deadline and the first attempt (they are the same instant); later attempts read it again.
+    let nowMs = this.host.now();
+    const deadline = nowMs + timeoutMs;
     let attempt = 0;
     /** Replicas in a row that could not help and named no leader: only after a whole round of them does the client back off. */
     let misses = 0;
+    let sent = 0;
     let lastProblem = 'no attempt made';
-    const missed = async (): Promise<void> => {
-      this.rotate();
-      // A replica that knows no leader already held the request for most of the attempt: the next one may know better now.
-      if (++misses >= this.replicas.length) await this.backoff(attempt++, deadline);
-    };
     for (;;) {
-      const remaining = deadline - this.host.now();
+      if (sent > 0) nowMs = this.host.now();
+      const remaining = deadline - nowMs;
       if (remaining <= 0) {
         throw new KvRequestError(`kv ${request.type}: no replica completed it within ${timeoutMs} ms (last problem: ${lastProblem})`, false, true);
       }
       const replica = this.replicas[this.target]!;
+      const attemptMs = this.attemptTimeout.nextMs(remaining);
+      const routing: KvRouting = { waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) };
+      // The first attempt sends the request this client just made (no copy: see addRouting); a retry sends a fresh
+      // body, as an earlier one may still be in flight. Neither is a spread: see routing.ts.
+      const body = sent++ === 0 ? addRouting(request, routing) : withRouting(request, routing);
       let reply: ClientReply;
       try {
-        reply = await this.timedAsk<ClientReply>(
-          replica,
-          // A fresh body per attempt (earlier ones may still be in flight), made without a spread: see routing.ts.
-          (attemptMs) => ({ type: 'kv', body: withRouting(request, { waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) }) }) satisfies ReplicaMsg,
-          remaining,
-          isRoundTripSample,
-        );
+        reply = await this.attempt<ClientReply>(replica, { type: 'kv', body } satisfies ReplicaMsg, nowMs, remaining, attemptMs);
       } catch (error) {
+        this.attemptFailed(replica, nowMs, attemptMs, error);
         const delivered = !(error instanceof ActorNotFoundError) && !(error instanceof ActorUnavailableError && !/crash|kill/.test(error.reason));
         if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
         lastProblem = `${replica}: ${error.message}`;
+        // This replica died holding the request or did not answer in time (a restarting replica replays its log
+        // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
+        this.rotate();
         if (delivered && !retrySafe) {
-          // This replica died holding the request or did not answer in time (a restarting replica replays its log
-          // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
-          this.rotate();
           const deadlineExceeded = error instanceof AskTimeoutError && this.host.now() >= deadline;
           const why = error instanceof AskTimeoutError ? `; attempt timeout from ${this.attemptTimeout.describe()}` : '';
           throw new KvRequestError(`kv ${request.type} to ${replica}: outcome unknown (${error.message}${why})`, true, deadlineExceeded);
         }
-        await missed();
+        // A replica that knows no leader already held the request for most of the attempt: the next one may know better now.
+        if (++misses >= this.replicas.length) await this.backoff(attempt++, deadline);
         continue;
       }
+      this.answered(replica, nowMs, remaining, isRoundTripSample(reply));
       if (reply === null || typeof reply !== 'object') throw new Error(`kv ${request.type}: replica ${replica} sent a malformed reply`);
       let relayed = false;
       if (reply.type === 'forwarded') {
@@ -395,7 +396,8 @@ export class ReplicatedKvClient implements KvClient {
             this.target = hinted;
             misses = 0;
           } else {
-            await missed();
+            this.rotate();
+            if (++misses >= this.replicas.length) await this.backoff(attempt++, deadline);
           }
           continue;
         }
@@ -415,10 +417,12 @@ export class ReplicatedKvClient implements KvClient {
     }
   }
 
-  /** One attempt, given the adaptive attempt timeout; a round trip that got an answer feeds the estimate. */
-  private timedAsk<R>(replica: string, msg: ReplicaMsg | ((timeoutMs: number) => ReplicaMsg), remainingMs: number, isSample: (reply: R) => boolean = () => true): Promise<R> {
-    const sentAtMs = this.host.now();
-    const timeoutMs = this.attemptTimeout.nextMs(remainingMs);
+  /**
+   * Send one attempt, sent at `sentAtMs` and given `timeoutMs` (the adaptive attempt timeout). The caller
+   * reports its outcome (`answered`, `attemptFailed`) after awaiting it: no promise chained onto the ask, whose
+   * extra promise and hop cost every read (docs/metrics.md, "Reads after the routing fix").
+   */
+  private attempt<R>(replica: string, msg: ReplicaMsg, sentAtMs: number, remainingMs: number, timeoutMs: number): Promise<R> {
     const deadlineMs = sentAtMs + remainingMs;
     // gRPC's keepalive, not a per-request timeout: when the attempt timeout passes, a replica heard from within it
     // (answers to other calls, watch events, the progress notifications it sends every second) is slow, not gone, and
@@ -433,28 +437,28 @@ export class ReplicatedKvClient implements KvClient {
       const heardMs = this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY;
       return heardMs > nowMs - timeoutMs ? Math.min(timeoutMs, deadlineMs - nowMs) : 0;
     };
-    // A promise chain, not an async function: on the store client's hot path the extra async frame cost a promise and a hop per call.
-    return this.host.ask<R>(replica, typeof msg === 'function' ? msg(timeoutMs) : msg, { timeoutMs, keepWaiting }).then(
-      (reply) => {
-        const answeredAtMs = this.host.now();
-        this.lastAnswerAtMs.set(replica, answeredAtMs);
-        const roundTripMs = answeredAtMs - sentAtMs;
-        // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
-        if (roundTripMs >= 0 && roundTripMs <= remainingMs && isSample(reply)) this.attemptTimeout.observe(roundTripMs);
-        return reply;
-      },
-      (error: unknown) => {
-        // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
-        // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
-        // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
-        // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
-        // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
-        if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
-          this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
-        }
-        throw error;
-      },
-    );
+    return this.host.ask<R>(replica, msg, { timeoutMs, keepWaiting });
+  }
+
+  /** An attempt sent at `sentAtMs` got an answer: the replica is alive, and a round trip that is a `sample` feeds the estimate. */
+  private answered(replica: string, sentAtMs: number, remainingMs: number, sample: boolean): void {
+    const answeredAtMs = this.host.now();
+    this.lastAnswerAtMs.set(replica, answeredAtMs);
+    const roundTripMs = answeredAtMs - sentAtMs;
+    // An answer cannot come before it was asked for, nor after the deadline it was kept to: outside that, the clock jumped (a skew fault), and it is no sample.
+    if (sample && roundTripMs >= 0 && roundTripMs <= remainingMs) this.attemptTimeout.observe(roundTripMs);
+  }
+
+  /** An attempt sent at `sentAtMs` with `timeoutMs` failed with `error`. */
+  private attemptFailed(replica: string, sentAtMs: number, timeoutMs: number, error: unknown): void {
+    // Karn: a timed-out attempt has no round trip. But if the replica answered other attempts meanwhile it is alive and
+    // slower than the timeout: count twice the timeout (RFC 6298 §5.5 backs the timer off by doubling it). The timeout
+    // itself would not do: with the floor clamping every attempt, samples equal to the floor hold the estimate there.
+    // Without a sample, a store that turns slow keeps the estimate at the fast answers that still fit and times out for
+    // ever. A silent replica, or any on a client with one call at a time, gives no sample: its failover time does not move.
+    if (error instanceof AskTimeoutError && (this.lastAnswerAtMs.get(replica) ?? Number.NEGATIVE_INFINITY) > sentAtMs) {
+      this.attemptTimeout.observe(TIMEOUT_BACKOFF_FACTOR * timeoutMs);
+    }
   }
 
   private rotate(): void {
@@ -477,9 +481,11 @@ export class ReplicatedKvClient implements KvClient {
       state.creating = true;
       state.early = [];
       let reply: WatchResponse | ErrorResponse | ClientReply;
+      // No deadline of its own: a watch keeps trying until it is established or canceled.
+      const sentAtMs = this.host.now();
+      const attemptMs = this.attemptTimeout.nextMs(Number.POSITIVE_INFINITY);
       try {
-        // No deadline of its own: a watch keeps trying until it is established or canceled.
-        reply = await this.timedAsk<WatchResponse | ErrorResponse>(
+        reply = await this.attempt<WatchResponse | ErrorResponse>(
           replica,
           {
             type: 'watchCreate',
@@ -488,14 +494,18 @@ export class ReplicatedKvClient implements KvClient {
               progressNotify: state.options.progressNotify, filters: state.options.filters, watcher: this.host.name, clientWatchId: state.id,
             },
           } satisfies ReplicaMsg,
+          sentAtMs,
           Number.POSITIVE_INFINITY,
+          attemptMs,
         );
       } catch (error) {
+        this.attemptFailed(replica, sentAtMs, attemptMs, error);
         state.creating = false;
         if (!(error instanceof AskTimeoutError || error instanceof ActorUnavailableError || error instanceof ActorNotFoundError)) throw error;
         await this.host.sleep(Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt++, 20)));
         continue;
       }
+      this.answered(replica, sentAtMs, Number.POSITIVE_INFINITY, true);
       state.creating = false;
       if (reply.type === 'error') {
         this.endWatch(state, new KvError(reply as ErrorResponse), true);

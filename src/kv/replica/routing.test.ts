@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { FrameDecoder, FrameEncoder } from '../../actor/codec.js';
 import type { ClientRequest, KvRouting } from './protocol.js';
-import { routingWaitMs, withoutRouting, withRouting } from './routing.js';
+import { addRouting, routingWaitMs, withoutRouting, withRouting } from './routing.js';
 
 function rangeRequest(i: number): ClientRequest {
   return { type: 'range', key: `/g/${i}`, rangeEnd: undefined, limit: undefined, revision: undefined, countOnly: undefined, keysOnly: undefined, serializable: true };
@@ -58,5 +58,19 @@ describe('kv routing beside a request', () => {
     for (let i = 0; i < 20_000; i++) bodies.push(withRouting(rangeRequest(i), { waitMs: 800 }));
     assert.ok(sameHiddenClass(bodies[0]!, bodies[19_999]!), 'the first and the last routed body differ in hidden class');
     assert.ok(sameHiddenClass(bodies[10_000]!, bodies[19_999]!), 'two warm routed bodies differ in hidden class');
+  });
+
+  test('addRouting gives a request made for one attempt its routing in place, and such bodies share one hidden class', () => {
+    const request: ClientRequest & KvRouting = rangeRequest(1);
+    assert.equal(addRouting(request, { waitMs: 800 }), request);
+    assert.equal(request.waitMs, 800);
+    assert.equal(routingWaitMs(request), 800);
+    assert.deepEqual(withoutRouting(request), rangeRequest(1));
+    setFlagsFromString('--allow-natives-syntax');
+    const sameHiddenClass = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+    const bodies: object[] = [];
+    for (let i = 0; i < 20_000; i++) bodies.push(addRouting(rangeRequest(i), { waitMs: 800 }));
+    assert.ok(sameHiddenClass(bodies[0]!, bodies[19_999]!), 'the first and the last body differ in hidden class');
+    assert.ok(sameHiddenClass(bodies[10_000]!, bodies[19_999]!), 'two warm bodies differ in hidden class');
   });
 });
