@@ -157,9 +157,13 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       say(`all ${options.nodes} Nodes Ready after ${round(nodesReadyS, 1)} s (RSS ${Math.round(rssNodesReadyMb)} MB); creating ${options.deployments} Deployments`);
       const before = await sampleThreads(cluster.system, 'nodes');
       heap.nodes_ready = before.heapMb;
-      const loopProbes = await startLoopDelayProbes(cluster.system);
-      const metricsBefore = await scrapeApiServer(cluster);
-      ({ run, probe } = await burst(cluster, options, pods));
+      let loopProbes: string[] = [];
+      let metricsBefore: string | undefined;
+      ({ run, probe } = await burst(cluster, options, pods, async () => {
+        // Once the bench's own clients have their threads, so theirs are watched too.
+        loopProbes = await startLoopDelayProbes(cluster.system);
+        metricsBefore = await scrapeApiServer(cluster);
+      }));
       const metricsAfter = await scrapeApiServer(cluster);
       loopDelay = await readLoopDelayProbes(cluster.system, loopProbes);
       const after = await sampleThreads(cluster.system, 'pods');
@@ -194,10 +198,11 @@ function clientFigures(samplesMs: number[]): PhaseFigures {
   return { count: samplesMs.length, mean_ms: mean, p50_ms: p(50), p99_ms: p(99) };
 }
 
-async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
   // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
   await cluster.system.spawn(densityDriver, { name: 'density-driver', args: null });
   await cluster.system.spawn(densityProbe, { name: 'density-probe', args: null });
+  await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
   await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000 } }, { timeoutMs: 120_000 });
