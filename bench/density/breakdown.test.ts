@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { histogramBetween, histogramFromText, histogramQuantileMs, serverSideOfProbe } from './breakdown.js';
+import { fsyncsOfReplicas, histogramBetween, histogramFromText, histogramQuantileMs, serverSideOfProbe } from './breakdown.js';
 
 const scrape = (counts: number[], sum: number, extra = '') => [
   '# HELP apiserver_request_duration_seconds x',
@@ -48,4 +48,21 @@ test('a quantile past the last finite bound answers that bound, and no observati
   const series = { buckets: [[0.1, 0], [1, 1], [Infinity, 100]] as [number, number][], sumSeconds: 500, count: 100 };
   assert.equal(histogramQuantileMs(series, 0.99), 1000);
   assert.equal(histogramQuantileMs({ buckets: [[Infinity, 0]], sumSeconds: 0, count: 0 }, 0.5), null);
+});
+
+test('each replica\'s fsyncs over the burst are told apart by their component label', () => {
+  const text = (n0: number, n1: number) => ['etcd-0', 'etcd-1'].map((c, i) => {
+    const n = i === 0 ? n0 : n1;
+    return [
+      `etcd_disk_wal_fsync_duration_seconds_bucket{le="0.004",component="${c}"} ${n}`,
+      `etcd_disk_wal_fsync_duration_seconds_bucket{le="+Inf",component="${c}"} ${n}`,
+      `etcd_disk_wal_fsync_duration_seconds_sum{component="${c}"} ${n * 0.002}`,
+      `etcd_disk_wal_fsync_duration_seconds_count{component="${c}"} ${n}`,
+    ].join('\n');
+  }).join('\n');
+  const fsyncs = fsyncsOfReplicas(text(10, 5), text(110, 5));
+  assert.deepEqual(Object.keys(fsyncs), ['etcd-0', 'etcd-1']);
+  assert.equal(fsyncs['etcd-0']!.count, 100);
+  assert.equal(fsyncs['etcd-0']!.mean_ms, 2);
+  assert.equal(fsyncs['etcd-1']!.count, 0);
 });

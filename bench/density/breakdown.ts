@@ -123,3 +123,20 @@ export function serverSideOfProbe(before: string, after: string): { handler: Pha
   };
   return { handler: phaseFigures(between(PROBE_REQUEST_SERIES)), store: phaseFigures(between(PROBE_STORE_SERIES)) };
 }
+
+/**
+ * Each store replica's WAL fsyncs over the burst (`etcd_disk_wal_fsync_duration_seconds`, by the
+ * `component` label the replicas' series carry): a write commits after the leader's fsync and a
+ * follower's, so these bound how much of a store call the disk explains.
+ */
+export function fsyncsOfReplicas(before: string, after: string): Record<string, PhaseFigures> {
+  const name = 'etcd_disk_wal_fsync_duration_seconds';
+  const components = new Set<string>();
+  for (const match of after.matchAll(/^etcd_disk_wal_fsync_duration_seconds_count\{[^}]*component="([^"]+)"/gm)) components.add(match[1]!);
+  const out: Record<string, PhaseFigures> = {};
+  for (const component of [...components].sort()) {
+    const end = histogramFromText(after, name, { component });
+    if (end !== undefined) out[component] = phaseFigures(histogramBetween(histogramFromText(before, name, { component }), end));
+  }
+  return out;
+}

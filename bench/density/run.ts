@@ -14,7 +14,7 @@ import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, round } from '../lib/stats.js';
 import { cpuSecondsBetween, sampleThreads } from './heap-probe.js';
 import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
-import { serverSideOfProbe, type PhaseFigures } from './breakdown.js';
+import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
 import { APISERVER_NAME, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
@@ -84,7 +84,7 @@ export interface DensityBenchResult {
    * client − handler is the time spent queued in the two threads' event
    * loops and frames. Server figures are bucket-interpolated.
    */
-  mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures } | null;
+  mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures; fsync_by_replica: Record<string, PhaseFigures> } | null;
   /** Each thread's event-loop delay over the burst (ms: p50, p99, max, mean), worst p99 first. */
   event_loop_delay_ms_by_thread: Record<string, LoopDelay>;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
@@ -169,7 +169,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       const after = await sampleThreads(cluster.system, 'pods');
       heap.after_burst = after.heapMb;
       burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
-      if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter) };
+      if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter), fsync_by_replica: fsyncsOfReplicas(metricsBefore, metricsAfter) };
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
