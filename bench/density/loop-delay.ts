@@ -6,13 +6,21 @@
  * runs 300 ms late waits about that long before its handler runs: the
  * queueing part of a request's latency, which neither the API server's
  * request histogram (it starts at the handler) nor the client sees apart.
+ * The same probe sums the thread's garbage-collection pauses (`gc`
+ * performance entries): GC time is CPU the thread's own work did not get.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import type { ActorSystem } from '../../src/actor/system.js';
 
 export type LoopDelayMsg = Message<'loop.read', null>;
+
+/** What one thread answers: its event-loop delay and the time its garbage collections took, over the watched window. */
+export interface ThreadWaits {
+  delay: LoopDelay;
+  gcMs: number;
+}
 
 /** One thread's event-loop delay over the watched window, in ms. */
 export interface LoopDelay {
@@ -29,13 +37,19 @@ export const loopDelayProbe = defineBehaviour<LoopDelayMsg, null>(import.meta.ur
   // A bench probe, not a component: it reads its own thread's event loop directly.
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   return {
     receive(msg) {
       if (msg.type !== 'loop.read') return unhandled;
-      return loopDelayOf(histogram);
+      return { delay: loopDelayOf(histogram), gcMs } satisfies ThreadWaits;
     },
     onStop() {
       histogram.disable();
+      gc.disconnect();
     },
   };
 });
@@ -62,18 +76,22 @@ export async function startLoopDelayProbes(system: ActorSystem): Promise<string[
   return names;
 }
 
-/** Each watched thread's delay since its probe started, by thread name; the probes are stopped. */
-export async function readLoopDelayProbes(system: ActorSystem, names: readonly string[]): Promise<Record<string, LoopDelay>> {
-  const out: [string, LoopDelay][] = [];
+/**
+ * Each watched thread's delay since its probe started (worst p99 first) and its GC seconds (most first),
+ * by thread name; the probes are stopped.
+ */
+export async function readLoopDelayProbes(system: ActorSystem, names: readonly string[]): Promise<{ delay: Record<string, LoopDelay>; gcS: Record<string, number> }> {
+  const out: [string, ThreadWaits][] = [];
   await Promise.all(names.map(async (name) => {
     try {
-      const delay = await system.ref<LoopDelayMsg>(name).ask<LoopDelay>({ type: 'loop.read', body: null }, { timeoutMs: 30_000 });
-      out.push([name.slice('loop-delay-'.length), delay]);
+      const waits = await system.ref<LoopDelayMsg>(name).ask<ThreadWaits>({ type: 'loop.read', body: null }, { timeoutMs: 30_000 });
+      out.push([name.slice('loop-delay-'.length), waits]);
       await system.stop(name);
     } catch {
       // As above: a thread that does not answer is left out.
     }
   }));
-  out.sort((a, b) => b[1].p99_ms - a[1].p99_ms);
-  return Object.fromEntries(out);
+  const delay = Object.fromEntries([...out].sort((a, b) => b[1].delay.p99_ms - a[1].delay.p99_ms).map(([t, w]) => [t, w.delay]));
+  const gcS = Object.fromEntries([...out].sort((a, b) => b[1].gcMs - a[1].gcMs).map(([t, w]) => [t, Math.round(w.gcMs / 10) / 100]));
+  return { delay, gcS };
 }

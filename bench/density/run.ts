@@ -87,6 +87,8 @@ export interface DensityBenchResult {
   mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures; fsync_by_replica: Record<string, PhaseFigures> } | null;
   /** Each thread's event-loop delay over the burst (ms: p50, p99, max, mean), worst p99 first. */
   event_loop_delay_ms_by_thread: Record<string, LoopDelay>;
+  /** Seconds each thread spent in garbage collection over the burst (V8's gc entries), most first. */
+  burst_gc_s_by_thread: Record<string, number>;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -134,6 +136,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let burstCpu: Record<string, number> = {};
   let breakdown: DensityBenchResult['mutating_breakdown'] = null;
   let loopDelay: Record<string, LoopDelay> = {};
+  let gcS: Record<string, number> = {};
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -165,7 +168,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
         metricsBefore = await scrapeApiServer(cluster);
       }));
       const metricsAfter = await scrapeApiServer(cluster);
-      loopDelay = await readLoopDelayProbes(cluster.system, loopProbes);
+      ({ delay: loopDelay, gcS } = await readLoopDelayProbes(cluster.system, loopProbes));
       const after = await sampleThreads(cluster.system, 'pods');
       heap.after_burst = after.heapMb;
       burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
@@ -179,7 +182,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay);
+  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay, gcS);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
@@ -229,7 +232,7 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
 function summarize(
   options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, failures: string[],
-  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>,
+  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
@@ -260,6 +263,7 @@ function summarize(
     burst_cpu_s: cpuValues.length === 0 ? null : round(cpuValues.reduce((a, b) => a + b, 0)),
     mutating_breakdown: breakdown,
     event_loop_delay_ms_by_thread: loopDelay,
+    burst_gc_s_by_thread: gcS,
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };
@@ -297,7 +301,8 @@ function breakdownRows(r: DensityBenchResult): Row[] {
     rows.push({ name: 'mutating store txn p50 / p99', ours: pair(b.store), unit: 'ms', note: `etcd_request_duration_seconds; mean ${b.store.mean_ms ?? 'n/a'} ms` });
   }
   const api = r.event_loop_delay_ms_by_thread.apiserver;
-  if (api !== undefined) rows.push({ name: 'apiserver event-loop delay p50 / p99', ours: `${api.p50_ms} / ${api.p99_ms}`, unit: 'ms', note: `max ${api.max_ms} ms, mean ${api.mean_ms} ms over the burst` });
+  const gc = r.burst_gc_s_by_thread.apiserver;
+  if (api !== undefined) rows.push({ name: 'apiserver event-loop delay p50 / p99', ours: `${api.p50_ms} / ${api.p99_ms}`, unit: 'ms', note: `max ${api.max_ms} ms, mean ${api.mean_ms} ms over the burst${gc === undefined ? '' : `; ${gc} s in GC`}` });
   return rows;
 }
 
