@@ -13,6 +13,9 @@ import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js'
 import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, round } from '../lib/stats.js';
 import { cpuSecondsBetween, sampleThreads } from './heap-probe.js';
+import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
+import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
+import { APISERVER_NAME, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
 export interface DensityBenchOptions {
@@ -73,6 +76,19 @@ export interface DensityBenchResult {
   burst_cpu_s_by_thread: Record<string, number>;
   /** Their sum: the whole process's CPU for the burst. */
   burst_cpu_s: number | null;
+  /**
+   * Where the probe's mutating calls spent their time: the client's view
+   * (sent → answered, ms) beside the API server's own histograms over the
+   * burst (`apiserver_request_duration_seconds` for PUT configmaps: handler
+   * start → answer; `etcd_request_duration_seconds` for their store txns).
+   * client − handler is the time spent queued in the two threads' event
+   * loops and frames. Server figures are bucket-interpolated.
+   */
+  mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures; fsync_by_replica: Record<string, PhaseFigures> } | null;
+  /** Each thread's event-loop delay over the burst (ms: p50, p99, max, mean), worst p99 first. */
+  event_loop_delay_ms_by_thread: Record<string, LoopDelay>;
+  /** Seconds each thread spent in garbage collection over the burst (V8's gc entries), most first. */
+  burst_gc_s_by_thread: Record<string, number>;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -118,6 +134,9 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let probe: ProbeResult | undefined;
   const heap: DensityBenchResult['heap_mb_by_thread'] = { nodes_ready: {}, after_burst: {} };
   let burstCpu: Record<string, number> = {};
+  let breakdown: DensityBenchResult['mutating_breakdown'] = null;
+  let loopDelay: Record<string, LoopDelay> = {};
+  let gcS: Record<string, number> = {};
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -141,10 +160,19 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       say(`all ${options.nodes} Nodes Ready after ${round(nodesReadyS, 1)} s (RSS ${Math.round(rssNodesReadyMb)} MB); creating ${options.deployments} Deployments`);
       const before = await sampleThreads(cluster.system, 'nodes');
       heap.nodes_ready = before.heapMb;
-      ({ run, probe } = await burst(cluster, options, pods));
+      let loopProbes: string[] = [];
+      let metricsBefore: string | undefined;
+      ({ run, probe } = await burst(cluster, options, pods, async () => {
+        // Once the bench's own clients have their threads, so theirs are watched too.
+        loopProbes = await startLoopDelayProbes(cluster.system);
+        metricsBefore = await scrapeApiServer(cluster);
+      }));
+      const metricsAfter = await scrapeApiServer(cluster);
+      ({ delay: loopDelay, gcS } = await readLoopDelayProbes(cluster.system, loopProbes));
       const after = await sampleThreads(cluster.system, 'pods');
       heap.after_burst = after.heapMb;
       burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
+      if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter), fsync_by_replica: fsyncsOfReplicas(metricsBefore, metricsAfter) };
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
@@ -154,14 +182,30 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures);
+  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay, gcS);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
-async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+/** The API server's /metrics text (its series and the replicas'); undefined when it does not answer (figures left out, not a failed run). */
+async function scrapeApiServer(cluster: Cluster): Promise<string | undefined> {
+  try {
+    return (await cluster.system.ref<ApiServerMsg>(APISERVER_NAME).ask<ApiMetricsReply>({ type: 'api.metrics', body: null }, { timeoutMs: 60_000 })).text;
+  } catch {
+    return undefined;
+  }
+}
+
+function clientFigures(samplesMs: number[]): PhaseFigures {
+  const p = (q: number) => (samplesMs.length === 0 ? null : Math.round(exactPercentile(samplesMs, q)));
+  const mean = samplesMs.length === 0 ? null : Math.round(samplesMs.reduce((a, b) => a + b, 0) / samplesMs.length);
+  return { count: samplesMs.length, mean_ms: mean, p50_ms: p(50), p99_ms: p(99) };
+}
+
+async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
   // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
   await cluster.system.spawn(densityDriver, { name: 'density-driver', args: null });
   await cluster.system.spawn(densityProbe, { name: 'density-probe', args: null });
+  await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
   await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000 } }, { timeoutMs: 120_000 });
@@ -188,6 +232,7 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
 function summarize(
   options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, failures: string[],
+  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
@@ -216,6 +261,9 @@ function summarize(
     heap_mb_by_thread: heap,
     burst_cpu_s_by_thread: burstCpu,
     burst_cpu_s: cpuValues.length === 0 ? null : round(cpuValues.reduce((a, b) => a + b, 0)),
+    mutating_breakdown: breakdown,
+    event_loop_delay_ms_by_thread: loopDelay,
+    burst_gc_s_by_thread: gcS,
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };
@@ -232,6 +280,7 @@ function table(r: DensityBenchResult): string {
     { name: 'pod_startup_p99_ms', ours: ms(r.pod_startup_p99_ms), ...vs(r.pod_startup_p99_ms, SLO.podStartupP99Ms), unit: 'ms', note: `SLO p99 <= 5 s; ${r.pod_startup_odd} odd of ${r.pod_startup_samples}` },
     { name: 'mutating_p50_ms (ConfigMap updates)', ours: ms(r.mutating_p50_ms), unit: 'ms' },
     { name: 'mutating_p99_ms', ours: ms(r.mutating_p99_ms), ...vs(r.mutating_p99_ms, SLO.mutatingP99Ms), unit: 'ms', note: `SLO p99 <= 1 s; ${r.mutating_samples} calls, ${r.mutating_errors} errors${errorsByStatus(r.mutating_errors_by_status)}` },
+    ...breakdownRows(r),
     { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
     { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} calls, ${r.list_errors} errors` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
@@ -240,6 +289,21 @@ function table(r: DensityBenchResult): string {
   const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;
   const failed = r.failures.length === 0 ? [] : ['', `INCOMPLETE: ${r.failures.join('; ')}`];
   return [renderTable(title, rows, 'SLO/target'), ...failed].join('\n');
+}
+
+/** The probe's mutating calls as the API server saw them, and the event loop of the thread that handled them. */
+function breakdownRows(r: DensityBenchResult): Row[] {
+  const b = r.mutating_breakdown;
+  const rows: Row[] = [];
+  const pair = (f: PhaseFigures) => `${f.p50_ms ?? 'n/a'} / ${f.p99_ms ?? 'n/a'}`;
+  if (b !== null) {
+    rows.push({ name: 'mutating in the API server p50 / p99', ours: pair(b.handler), unit: 'ms', note: `handler start -> answer; mean ${b.handler.mean_ms ?? 'n/a'} ms against ${b.client.mean_ms ?? 'n/a'} ms at the client` });
+    rows.push({ name: 'mutating store txn p50 / p99', ours: pair(b.store), unit: 'ms', note: `etcd_request_duration_seconds; mean ${b.store.mean_ms ?? 'n/a'} ms` });
+  }
+  const api = r.event_loop_delay_ms_by_thread.apiserver;
+  const gc = r.burst_gc_s_by_thread.apiserver;
+  if (api !== undefined) rows.push({ name: 'apiserver event-loop delay p50 / p99', ours: `${api.p50_ms} / ${api.p99_ms}`, unit: 'ms', note: `max ${api.max_ms} ms, mean ${api.mean_ms} ms over the burst${gc === undefined ? '' : `; ${gc} s in GC`}` });
+  return rows;
 }
 
 /** The three threads that used the most CPU in the burst, for the table (all of them are in the JSON). */

@@ -61,6 +61,14 @@ export interface SpawnOptions<A = unknown> {
   supervision?: Partial<SupervisionOptions>;
   /** Name of a thread shared with other actors; default: a thread of the actor's own. */
   placement?: string;
+  /**
+   * Threaded runtime, an actor in a thread of its own (no `placement`): the
+   * V8 heap for recently created objects in that thread, in MB (Node's
+   * `resourceLimits.maxYoungGenerationSizeMb`; V8's default is 48). A busy
+   * actor that allocates much short-lived garbage collects less often, and
+   * less in all, with more. Ignored elsewhere: it is memory, not behaviour.
+   */
+  youngGenerationMb?: number;
 }
 
 /** Why an actor stopped, as told to its watchers. */

@@ -209,3 +209,23 @@ describe('updates start from the watch cache\'s copy, as Kubernetes\' Guaranteed
     assert.equal((back.object.spec as { replicas: number }).replicas, 1);
   });
 });
+
+test('a pod update may not change its containers\' commands, while a status write whose body carries another spec is accepted and keeps the stored spec', async () => {
+  const { registry } = await startHandlers();
+  const created = await registry.create(pods, 'default', pod('s')) as Pod;
+  const changedSpec = { ...created, spec: { ...created.spec!, containers: [{ ...created.spec!.containers[0]!, command: ['sh'] }] } };
+  await assert.rejects(registry.update(pods, 'default', 's', changedSpec), (e: unknown) => e instanceof ApiError && e.code === 422 && /may not change fields other than/.test(e.message));
+  const statusWrite = { ...changedSpec, status: { ...created.status!, phase: 'Running' } };
+  const { object } = await registry.update(pods, 'default', 's', statusWrite, { subresource: 'status' });
+  assert.equal((object as Pod).status!.phase, 'Running');
+  assert.deepEqual((object as Pod).spec, created.spec, 'the stored spec, not the body\'s');
+});
+
+test('an update that changes nothing but resourceVersion and managedFields writes nothing; one that changes a label writes', async () => {
+  const { registry } = await startHandlers();
+  const created = await registry.create(pods, 'default', pod('u')) as Pod;
+  const same = await registry.update(pods, 'default', 'u', { ...created, metadata: { ...created.metadata, managedFields: [] } });
+  assert.equal(same.object.metadata.resourceVersion, created.metadata.resourceVersion, 'no write: the same revision');
+  const labelled = await registry.update(pods, 'default', 'u', { ...created, metadata: { ...created.metadata, labels: { app: 'other' } } });
+  assert.notEqual(labelled.object.metadata.resourceVersion, created.metadata.resourceVersion);
+});

@@ -494,7 +494,12 @@ function canonicalJson(value: unknown): string {
 }
 
 /** Rules only an update has: immutable fields. */
-export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes {
+/**
+ * `specFromStored`: the update is a status write, whose spec is the stored
+ * object's own (Kubernetes' status strategies reset it from the old object),
+ * so rules about what a spec change may touch have nothing to judge.
+ */
+export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj, options: { specFromStored?: boolean } = {}): Causes {
   const causes: Causes = [];
   const get = (o: Obj, path: string[]): unknown => path.reduce<unknown>((c, p) => (isObject(c) ? c[p] : undefined), o);
   const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
@@ -504,6 +509,7 @@ export function validateUpdate(info: ResourceInfo, next: Obj, prev: Obj): Causes
       causes.push(...validateCrdUpdate(next, prev));
       break;
     case 'pods': {
+      if (options.specFromStored === true) break;
       const prevNode = get(prev, ['spec', 'nodeName']);
       if (prevNode !== undefined && !same(prevNode, get(next, ['spec', 'nodeName']))) causes.push(immutable('spec.nodeName'));
       // Kubernetes lets an update change only images, activeDeadlineSeconds and tolerations additions.

@@ -316,3 +316,15 @@ export const slowRestart = defineBehaviour<Message<'echo', unknown>, { restartBl
     receive: (msg) => (msg.type === 'echo' ? msg.body : unhandled),
   };
 });
+
+export type HeapLimitsMsg = Message<'young-generation-mb', null>;
+
+/** Answers the young-generation limit of the thread it runs in (threaded runtime; undefined on the main thread). */
+export const heapLimits = defineBehaviour<HeapLimitsMsg, null>(import.meta.url, 'heap-limits', () => ({
+  async receive(msg) {
+    if (msg.type !== 'young-generation-mb') return unhandled;
+    // A test fixture, not a component: it reads its thread's own limits.
+    const { resourceLimits } = await import('node:worker_threads');
+    return resourceLimits.maxYoungGenerationSizeMb ?? null;
+  },
+}));

@@ -53,7 +53,28 @@ export class Router {
     /** Where envelopes for names this thread does not know go (the host forwards them); undefined on the host. */
     private readonly fallbackThread: number | undefined,
   ) {
-    this.asks = new AskRegistry((ms, fn) => this.schedule(ms, fn));
+    this.asks = new AskRegistry((ms, fn) => this.scheduleAskExpiry(ms, fn));
+  }
+
+  /**
+   * An ask's deadline, judged after the messages already waiting for this
+   * thread are delivered. Node runs expired timers before it reads the ports:
+   * a thread busy for longer than an ask's timeout (a long turn, a GC pause,
+   * no core) would fail the ask although its reply arrived in time and waits
+   * in the port, and a store client would take a live replica for a silent
+   * one — every store call in flight at once, each an "outcome unknown" error
+   * and a retry. The check phase (setImmediate) follows the poll phase that
+   * delivers them.
+   */
+  private scheduleAskExpiry(ms: number, fn: () => void): Cancel {
+    let immediate: ReturnType<typeof setImmediate> | undefined;
+    const timer = setTimeout(() => {
+      immediate = setImmediate(fn);
+    }, Math.max(0, ms));
+    return () => {
+      clearTimeout(timer);
+      if (immediate !== undefined) clearImmediate(immediate);
+    };
   }
 
   schedule(ms: number, fn: () => void): Cancel {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { batcher, durableCounter, echo, sink, slowRestart, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, heapLimits, sink, slowRestart, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -27,6 +27,19 @@ describe('threaded runtime', () => {
 
   after(async () => {
     await system.shutdown();
+  });
+
+  test('an actor spawned with youngGenerationMb gets a thread with that young generation, again after its thread is killed; a bad size is refused', async () => {
+    await system.spawn(heapLimits, { name: 'young-big', youngGenerationMb: 96, supervision: { backoffMinMs: 5 } });
+    await system.spawn(heapLimits, { name: 'young-default' });
+    const ask = (name: string) => system.ref(name).ask<number | null>({ type: 'young-generation-mb', body: null }, { timeoutMs: 5_000 });
+    assert.equal(await ask('young-big'), 96);
+    assert.notEqual(await ask('young-default'), 96);
+    await system.faults.kill('young-big');
+    await eventually(async () => (await ask('young-big').catch(() => null)) === 96, 'the restarted thread to have the same young generation');
+    await assert.rejects(system.spawn(heapLimits, { name: 'young-bad', youngGenerationMb: 0 }), /youngGenerationMb must be a positive number/);
+    await system.stop('young-big');
+    await system.stop('young-default');
   });
 
   test('each actor runs in its own thread, and co-hosted actors share one', async () => {

@@ -54,6 +54,8 @@ interface ActorRecord {
   tracker: RestartTracker;
   threadName: string;
   dedicated: boolean;
+  /** SpawnOptions.youngGenerationMb, for a dedicated thread (every incarnation's). */
+  youngGenerationMb: number | undefined;
   state: 'starting' | 'running' | 'restarting' | 'stopped';
   incarnation: number;
   /** Unique in this system for each incarnation, respawns under the same name included: how threads drop a repeated down report. */
@@ -199,24 +201,25 @@ export class ThreadedSystem implements ActorSystem {
 
   // ----- threads -----
 
-  private ensureThread(name: string, dedicated: boolean): Promise<ThreadHandle> {
+  private ensureThread(name: string, dedicated: boolean, youngGenerationMb?: number): Promise<ThreadHandle> {
     const existing = this.threads.get(name);
     if (existing !== undefined && existing.state === 'up') return Promise.resolve(existing);
     let starting = this.threadStarts.get(name);
     if (starting === undefined) {
-      starting = this.createThread(name, dedicated).finally(() => this.threadStarts.delete(name));
+      starting = this.createThread(name, dedicated, youngGenerationMb).finally(() => this.threadStarts.delete(name));
       this.threadStarts.set(name, starting);
     }
     return starting;
   }
 
-  private async createThread(name: string, dedicated: boolean): Promise<ThreadHandle> {
+  private async createThread(name: string, dedicated: boolean, youngGenerationMb?: number): Promise<ThreadHandle> {
     if (this.shuttingDown) throw new Error('the actor system is shutting down');
     const id = this.nextThreadId++;
     const events = new MessageChannel();
     const pauseBuffer = new SharedArrayBuffer(4);
     const workerData: WorkerData = { threadId: id, threadName: name, seed: this.seed, logLevel: this.logLevel, eventsPort: events.port2, pauseFlag: pauseBuffer };
-    const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData, transferList: [events.port2], name: `kubethreads:${name}` });
+    const resourceLimits = youngGenerationMb === undefined ? undefined : { maxYoungGenerationSizeMb: youngGenerationMb };
+    const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData, transferList: [events.port2], name: `kubethreads:${name}`, resourceLimits });
     let markExited!: () => void;
     const thread: ThreadHandle = {
       id,
@@ -339,6 +342,8 @@ export class ThreadedSystem implements ActorSystem {
     const existing = this.actors.get(options.name);
     if (existing !== undefined && existing.state !== 'stopped') throw new Error(`an actor named ${options.name} already exists; names are unique`);
     if (options.name.startsWith('$')) throw new Error(`actor names starting with $ are reserved (got ${options.name})`);
+    const young = options.youngGenerationMb;
+    if (young !== undefined && !(Number.isFinite(young) && young > 0)) throw new Error(`youngGenerationMb must be a positive number of MB (got ${young} for ${options.name})`);
     const record: ActorRecord = {
       name: options.name,
       module,
@@ -347,6 +352,7 @@ export class ThreadedSystem implements ActorSystem {
       tracker: new RestartTracker(options.supervision),
       threadName: options.placement ?? options.name,
       dedicated: options.placement === undefined,
+      youngGenerationMb: options.placement === undefined ? options.youngGenerationMb : undefined,
       state: 'starting',
       incarnation: 0,
       incarnationId: 0,
@@ -365,7 +371,7 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   private async startIncarnation(record: ActorRecord): Promise<void> {
-    const thread = await this.ensureThread(record.threadName, record.dedicated);
+    const thread = await this.ensureThread(record.threadName, record.dedicated, record.youngGenerationMb);
     thread.actors.add(record.name);
     record.incarnation++;
     record.incarnationId = ++this.lastIncarnationId;
