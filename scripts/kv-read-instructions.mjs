@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The CPU instructions a store-client read costs, counted by valgrind rather than timed, so that two builds can be
 // compared on a loaded machine (issue 17's read cost, docs/metrics.md "Reads after the routing fix"): on the shared
-// 2-core machine CPU time per op moved by ±10 % between runs of the same build, an instruction count by about 1 %.
+// 2-core machine CPU time per op moved by ±10 % between runs of the same build, an instruction count by about 2 %.
 //
 // One build's own pieces in one thread: an actor cell hosting a ReplicatedKvClient (actorKvClientHost), the threaded
 // runtime's Router and codec, and a scripted replica behind a stand-in MessagePort that decodes each frame, answers
