@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// CPU per operation of each thread of `bench kv`'s store (the driver holding the client, each replica, V8's and
+// libuv's helper threads), for issue 17's read cost (docs/metrics.md, "Reads after the routing fix"): the process
+// total of `bench-ab.mjs --bench kv-ops` says how much, this says where. Linux only: it reads each thread's
+// /proc/<pid>/task/<tid>/schedstat around each phase, and names the actor threads through a preload
+// (scripts/lib/thread-name.mjs) that worker threads inherit. Runs the kv-ops warm-up, then for each OP 1.5 s to warm
+// it and MS of it measured; prints one JSON line per OP.
+//
+//   node scripts/kv-thread-cpu.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
+const ops = opsArg.split(',');
+if (!ops.every((op) => ['get', 'serializableGet', 'put'].includes(op)) || !(Number(msArg) >= 100)) {
+  console.error('usage: kv-thread-cpu.mjs DIR [get,serializableGet,put] [MS, at least 100]');
+  process.exit(2);
+}
+
+if (process.env.THREAD_NAMES_DIR === undefined) {
+  // The parent: run this script again with the preload, so that every thread names itself.
+  const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
+  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'thread-name.mjs')).href;
+  const child = spawnSync(process.execPath, ['--import', preload, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, THREAD_NAMES_DIR: names, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+  });
+  rmSync(names, { recursive: true, force: true });
+  process.exit(child.status ?? 1);
+}
+
+const dir = resolve(dirArg);
+const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
+const namesDir = process.env.THREAD_NAMES_DIR;
+const threadNames = () => {
+  const names = new Map();
+  for (const file of readdirSync(namesDir)) {
+    const [pid, tid] = file.split('-');
+    if (Number(pid) === process.pid) names.set(tid, readFileSync(join(namesDir, file), 'utf8'));
+  }
+  return names;
+};
+/** Nanoseconds each thread of this process has run, by tid. */
+const threadCpuNs = () => {
+  const cpu = new Map();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      cpu.set(tid, Number(readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return cpu;
+};
+
+const side = await startOurs();
+try {
+  await side.waitHealthy(60_000);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
+  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
+  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  for (const op of ops) {
+    const phase = (durationMs) => side.runPhase({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: 1000 });
+    await phase(1500);
+    const before = threadCpuNs();
+    const r = await phase(Number(msArg));
+    const after = threadCpuNs();
+    const names = threadNames();
+    const cpuUsPerOp = {};
+    for (const [tid, ns] of after) {
+      // Threads that did not name themselves are V8's (GC, compilers) and libuv's.
+      const name = names.get(tid) ?? 'v8 and libuv helpers';
+      cpuUsPerOp[name] = (cpuUsPerOp[name] ?? 0) + (ns - (before.get(tid) ?? 0)) / 1000 / r.ops;
+    }
+    const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
+    for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
+    console.log(JSON.stringify({ dir, op, ops: r.ops, errors: r.errors, opsPerS: Math.round(r.ops / (r.elapsedMs / 1000)), cpuUsPerOp: Math.round(total * 100) / 100, threads: cpuUsPerOp }));
+  }
+} finally {
+  await side.close();
+}
