@@ -7,6 +7,7 @@
  * server did not is the time the request waited to be handled and its answer
  * waited to be read: the two threads' event loops and the frames between.
  */
+import { bucketQuantile, parseExposition } from '../../src/chaos/engine/metric-series.js';
 
 /** One histogram series: cumulative counts per upper bound (`+Inf` last), its sum and count. */
 export interface HistogramSeries {
@@ -26,35 +27,23 @@ export function histogramFromText(text: string, name: string, labels: Readonly<R
   let sumSeconds = 0;
   let count = 0;
   let matched = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const sample = /^(\w+)\{([^}]*)\}\s+(\S+)$/.exec(line);
-    if (sample === null) continue;
-    const [, metric, labelText, valueText] = sample;
-    const found = parseLabels(labelText!);
-    if (!Object.entries(labels).every(([k, v]) => found[k] === v)) continue;
-    const value = Number(valueText);
-    if (!Number.isFinite(value)) continue;
-    if (metric === `${name}_bucket`) {
-      const le = found.le === '+Inf' ? Infinity : Number(found.le);
+  for (const sample of parseExposition(text)) {
+    if (!sample.name.startsWith(name) || !Number.isFinite(sample.value)) continue;
+    if (!Object.entries(labels).every(([k, v]) => sample.labels[k] === v)) continue;
+    if (sample.name === `${name}_bucket`) {
+      const le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
       if (Number.isNaN(le)) continue;
-      byBound.set(le, (byBound.get(le) ?? 0) + value);
+      byBound.set(le, (byBound.get(le) ?? 0) + sample.value);
       matched = true;
-    } else if (metric === `${name}_sum`) {
-      sumSeconds += value;
-    } else if (metric === `${name}_count`) {
-      count += value;
+    } else if (sample.name === `${name}_sum`) {
+      sumSeconds += sample.value;
+    } else if (sample.name === `${name}_count`) {
+      count += sample.value;
     }
   }
   if (!matched) return undefined;
-  const buckets = [...byBound.entries()].sort((a, b) => a[0] - b[0]);
+  const buckets = [...byBound.entries()].sort((x, y) => x[0] - y[0]);
   return { buckets, sumSeconds, count };
-}
-
-function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const match of text.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[match[1]!] = match[2]!;
-  return labels;
 }
 
 /** What was observed between two scrapes of the same series (`before` undefined: nothing was). */
@@ -79,22 +68,8 @@ export function histogramMeanMs(series: HistogramSeries): number | null {
  * in +Inf; null when there were no observations.
  */
 export function histogramQuantileMs(series: HistogramSeries, q: number): number | null {
-  const total = series.buckets.at(-1)?.[1] ?? 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const [le, cumulative] of series.buckets) {
-    if (cumulative >= rank) {
-      if (le === Infinity) return lowerBound * 1000;
-      const inBucket = cumulative - lowerCount;
-      const fraction = inBucket <= 0 ? 1 : (rank - lowerCount) / inBucket;
-      return (lowerBound + (le - lowerBound) * fraction) * 1000;
-    }
-    if (le !== Infinity) lowerBound = le;
-    lowerCount = cumulative;
-  }
-  return lowerBound * 1000;
+  const seconds = bucketQuantile(q, series.buckets);
+  return seconds === null ? null : seconds * 1000;
 }
 
 /** One series' share of the breakdown: how many, mean and p50 / p99 (ms, bucket-interpolated). */
