@@ -9,10 +9,10 @@ export const TINY_KV_BENCH: KvBenchOptions = {
 };
 
 /** The cross-process rows, after the existing ones. */
-const crossProcessRowNames = (outstanding: number, processesMax: number): string[] => [
-  ...['put', 'linearizable get', 'serializable get', 'compare-and-swap txn'].flatMap((op) => [
-    `${op} throughput, ${outstanding} outstanding, one etcd3 client process (gRPC)`,
-    `${op} throughput, ${outstanding} outstanding, best of 1-${processesMax} etcd3 client processes (gRPC)`,
+const crossProcessRowNames = (outstanding: number, outstandingHigh: number, processesMax: number): string[] => [
+  ...([['put', outstanding], ['put', outstandingHigh], ['linearizable get', outstanding], ['serializable get', outstanding], ['compare-and-swap txn', outstanding]] as const).flatMap(([op, n]) => [
+    `${op} throughput, ${n} outstanding, one etcd3 client process (gRPC)`,
+    `${op} throughput, ${n} outstanding, best of 1-${processesMax} etcd3 client processes (gRPC)`,
   ]),
   ...['put', 'linearizable get'].flatMap((op) => [50, 99].map((p) => `${op} latency p${p}, best of 1-${processesMax} etcd3 client processes (gRPC)`)),
 ];
@@ -41,7 +41,7 @@ const rowNames = (outstanding: number, outstandingHigh: number): string[] => [
 
 /** The checks both the ours-only and the side-by-side test make of our figures. */
 export function assertOurSideSane(result: KvBenchResult, options: KvBenchOptions): void {
-  const names = [...rowNames(options.outstanding, options.outstandingHigh), ...crossProcessRowNames(options.outstanding, options.clientProcessesMax)];
+  const names = [...rowNames(options.outstanding, options.outstandingHigh), ...crossProcessRowNames(options.outstanding, options.outstandingHigh, options.clientProcessesMax)];
   assert.deepEqual(result.rows.map((r) => r.name), names);
   for (const row of result.rows) {
     const judged = row.unit === 'ops/s' && JUDGED_ROWS.test(row.name);
