@@ -260,14 +260,24 @@ export class WatchCache {
 
   /** Objects matching, sorted by key (the store's order), and the revision they reflect. */
   list(namespace: string | undefined, filter: ObjectFilter): { items: KubeObject[]; revision: number } {
+    const { items, revision } = this.listKeyed(namespace, filter);
+    return { items, revision };
+  }
+
+  /** As `list`, with each item's storage key beside it (what a paged list's continue token names). */
+  listKeyed(namespace: string | undefined, filter: ObjectFilter): { keys: string[]; items: KubeObject[]; revision: number } {
     const prefix = namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, namespace) : this.prefix;
     const items: KubeObject[] = [];
+    const matched: string[] = [];
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
     for (const key of keys) {
       const object = this.objects.get(key)!;
-      if (isEmptyFilter(filter) || matchesFilter(filter, object)) items.push(object);
+      if (isEmptyFilter(filter) || matchesFilter(filter, object)) {
+        items.push(object);
+        matched.push(key);
+      }
     }
-    return { items, revision: this.currentRevision };
+    return { keys: matched, items, revision: this.currentRevision };
   }
 
   get(key: string): KubeObject | undefined {
