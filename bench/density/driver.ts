@@ -155,12 +155,17 @@ export interface ProbeStartRequest {
   mutatingEveryMs: number;
   /** One LIST of the namespace's pods, then the next this long after it answered. */
   listPauseMs: number;
+  /** Each LIST in pages of this many, one revision throughout (the continue tokens pin it); 0: one unpaged LIST. */
+  listPageLimit: number;
 }
 
 export interface ProbeResult {
   /** Each mutating call: sent → answered (failures included, as the SLO counts them). */
   mutatingMs: number[];
+  /** Each LIST, every page of it: sent → last page answered. */
   listMs: number[];
+  /** Pages fetched by the LISTs counted in listMs. */
+  listPages: number;
   mutatingErrors: number;
   /** The failed mutating calls by status (`504 Timeout`, `500 InternalError`...): which failure, not only how many. */
   mutatingErrorsByStatus: Record<string, number>;
@@ -188,7 +193,7 @@ const PROBE_IN_FLIGHT_MAX = 1_000;
 
 export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.url, 'density-probe', (ctx) => {
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
-  const result: ProbeResult = { mutatingMs: [], listMs: [], mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
+  const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;
   let seq = 0;
@@ -235,14 +240,27 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.u
   async function list(): Promise<void> {
     if (!running || config === undefined) return;
     const sentAt = ctx.now();
+    let pages = 0;
     try {
-      const listed = await api.list(PODS, { namespace: config.namespace });
-      result.lastListItems = listed.items.length;
+      let items = 0;
+      let revision: string | undefined;
+      let next: string | undefined;
+      do {
+        const listed = await api.list(PODS, { namespace: config.namespace, ...(config.listPageLimit > 0 ? { limit: config.listPageLimit } : {}), ...(next === undefined ? {} : { continue: next }) });
+        pages++;
+        // Every page at the first page's revision: the LIST is one consistent snapshot however it is paged.
+        if (revision !== undefined && listed.resourceVersion !== revision) throw new Error(`page ${pages} at revision ${listed.resourceVersion}, the first at ${revision}`);
+        revision = listed.resourceVersion;
+        items += listed.items.length;
+        next = listed.continue;
+      } while (next !== undefined && next !== '');
+      result.lastListItems = items;
     } catch {
       result.listErrors++;
     }
     if (!running) return;
     result.listMs.push(ctx.now() - sentAt);
+    result.listPages += pages;
     ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
   }
 
