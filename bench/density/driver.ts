@@ -9,6 +9,7 @@
  *   updates ConfigMaps on a fixed schedule (mutating calls) and LISTs the
  *   pods, timing each call from the moment it is sent.
  */
+import { phasesOf, type PhaseSample, type PodSightings } from './startup-phases.js';
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import { ApiClient, CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../../src/client/api-client.js';
@@ -34,6 +35,8 @@ export interface DensityRunResult {
   podsRunning: number;
   /** Per pod Running: watch-observed Running − creationTimestamp, unclamped (may hold odd values; see `odd`). */
   startupMs: number[];
+  /** Per pod Running, the same order as startupMs: its steps (see startup-phases.ts). */
+  startupPhases: PhaseSample[];
   /** Pods whose startup could not be measured (no creationTimestamp) or came out negative. */
   odd: number;
   /** Deployment creates that failed (each message). */
@@ -59,6 +62,8 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
     const running = new Map<string, number>();
     progress = { get seen() { return seen.size; }, get running() { return running.size; } };
     const startupMs: number[] = [];
+    const startupPhases: PhaseSample[] = [];
+    const sightings = new Map<string, PodSightings>();
     let odd = 0;
     const watchErrors: string[] = [];
     let finish: () => void = () => undefined;
@@ -71,15 +76,22 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
         const pod = event.object;
         const uid = pod.metadata.uid ?? pod.metadata.name!;
         seen.add(uid);
-        if (pod.status?.phase !== 'Running' || running.has(uid)) return;
+        if (running.has(uid)) return;
         const at = ctx.now();
-        running.set(uid, at);
         const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+        let sighted = sightings.get(uid);
+        if (sighted === undefined) sightings.set(uid, (sighted = { createdMs: created, firstSeenMs: at, boundSeenMs: undefined, kubeletSeenMs: undefined }));
+        if (sighted.boundSeenMs === undefined && pod.spec?.nodeName) sighted.boundSeenMs = at;
+        if (sighted.kubeletSeenMs === undefined && pod.status?.startTime) sighted.kubeletSeenMs = at;
+        if (pod.status?.phase !== 'Running') return;
+        running.set(uid, at);
+        sightings.delete(uid);
         const sample = at - created;
         if (!Number.isFinite(sample)) odd++;
         else {
           if (sample < 0) odd++;
           startupMs.push(sample);
+          startupPhases.push(phasesOf(sighted, at));
         }
         if (running.size >= expected) finish();
       },
@@ -104,6 +116,7 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
       podsSeen: seen.size,
       podsRunning: running.size,
       startupMs,
+      startupPhases,
       odd,
       createErrors,
       watchErrors,

@@ -8,6 +8,7 @@
  * RSS. An incomplete run (Nodes not Ready, pods not Running by the deadline)
  * reports what it reached and fails.
  */
+import { summarizePhases, type PhaseSummary } from './startup-phases.js';
 import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster/start.js';
 import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
 import { renderTable, type Row } from '../lib/report.js';
@@ -58,6 +59,11 @@ export interface DensityBenchResult {
   pod_startup_samples: number;
   /** Startup samples that were not measurable or negative (counted, never clamped). */
   pod_startup_odd: number;
+  /**
+   * Where startup went, per step as the driver's watch saw it (created → seen → bound → reported by the
+   * kubelet → Running; startup-phases.ts), mean ms over every pod and over the slowest 1 % (startup ≥ p99).
+   */
+  pod_startup_phases: { all: PhaseSummary; slowest: PhaseSummary } | null;
   mutating_p50_ms: number | null;
   mutating_p99_ms: number | null;
   mutating_samples: number;
@@ -256,6 +262,7 @@ function summarize(
     pod_startup_p99_ms: p(run?.startupMs, 99),
     pod_startup_samples: run?.startupMs.length ?? 0,
     pod_startup_odd: run?.odd ?? 0,
+    pod_startup_phases: run === undefined ? null : summarizePhases(run.startupMs, run.startupPhases),
     mutating_p50_ms: p(probe?.mutatingMs, 50),
     mutating_p99_ms: p(probe?.mutatingMs, 99),
     mutating_samples: probe?.mutatingMs.length ?? 0,
