@@ -9,6 +9,7 @@
  *   updates ConfigMaps on a fixed schedule (mutating calls) and LISTs the
  *   pods, timing each call from the moment it is sent.
  */
+import { phasesOf, type PhaseSample, type PodSightings } from './startup-phases.js';
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import { ApiClient, CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../../src/client/api-client.js';
@@ -34,6 +35,8 @@ export interface DensityRunResult {
   podsRunning: number;
   /** Per pod Running: watch-observed Running − creationTimestamp, unclamped (may hold odd values; see `odd`). */
   startupMs: number[];
+  /** Per pod Running, the same order as startupMs: its steps (see startup-phases.ts). */
+  startupPhases: PhaseSample[];
   /** Pods whose startup could not be measured (no creationTimestamp) or came out negative. */
   odd: number;
   /** Deployment creates that failed (each message). */
@@ -59,6 +62,8 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
     const running = new Map<string, number>();
     progress = { get seen() { return seen.size; }, get running() { return running.size; } };
     const startupMs: number[] = [];
+    const startupPhases: PhaseSample[] = [];
+    const sightings = new Map<string, PodSightings>();
     let odd = 0;
     const watchErrors: string[] = [];
     let finish: () => void = () => undefined;
@@ -71,15 +76,22 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
         const pod = event.object;
         const uid = pod.metadata.uid ?? pod.metadata.name!;
         seen.add(uid);
-        if (pod.status?.phase !== 'Running' || running.has(uid)) return;
+        if (running.has(uid)) return;
         const at = ctx.now();
-        running.set(uid, at);
         const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+        let sighted = sightings.get(uid);
+        if (sighted === undefined) sightings.set(uid, (sighted = { createdMs: created, firstSeenMs: at, boundSeenMs: undefined, kubeletSeenMs: undefined }));
+        if (sighted.boundSeenMs === undefined && pod.spec?.nodeName) sighted.boundSeenMs = at;
+        if (sighted.kubeletSeenMs === undefined && pod.status?.startTime) sighted.kubeletSeenMs = at;
+        if (pod.status?.phase !== 'Running') return;
+        running.set(uid, at);
+        sightings.delete(uid);
         const sample = at - created;
         if (!Number.isFinite(sample)) odd++;
         else {
           if (sample < 0) odd++;
           startupMs.push(sample);
+          startupPhases.push(phasesOf(sighted, at));
         }
         if (running.size >= expected) finish();
       },
@@ -104,6 +116,7 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta
       podsSeen: seen.size,
       podsRunning: running.size,
       startupMs,
+      startupPhases,
       odd,
       createErrors,
       watchErrors,
@@ -155,12 +168,17 @@ export interface ProbeStartRequest {
   mutatingEveryMs: number;
   /** One LIST of the namespace's pods, then the next this long after it answered. */
   listPauseMs: number;
+  /** Each LIST in pages of this many, one revision throughout (the continue tokens pin it); 0: one unpaged LIST. */
+  listPageLimit: number;
 }
 
 export interface ProbeResult {
   /** Each mutating call: sent → answered (failures included, as the SLO counts them). */
   mutatingMs: number[];
+  /** Each LIST, every page of it: sent → last page answered. */
   listMs: number[];
+  /** Pages fetched by the LISTs counted in listMs. */
+  listPages: number;
   mutatingErrors: number;
   /** The failed mutating calls by status (`504 Timeout`, `500 InternalError`...): which failure, not only how many. */
   mutatingErrorsByStatus: Record<string, number>;
@@ -188,7 +206,7 @@ const PROBE_IN_FLIGHT_MAX = 1_000;
 
 export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.url, 'density-probe', (ctx) => {
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
-  const result: ProbeResult = { mutatingMs: [], listMs: [], mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
+  const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;
   let seq = 0;
@@ -235,14 +253,27 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.u
   async function list(): Promise<void> {
     if (!running || config === undefined) return;
     const sentAt = ctx.now();
+    let pages = 0;
     try {
-      const listed = await api.list(PODS, { namespace: config.namespace });
-      result.lastListItems = listed.items.length;
+      let items = 0;
+      let revision: string | undefined;
+      let next: string | undefined;
+      do {
+        const listed = await api.list(PODS, { namespace: config.namespace, ...(config.listPageLimit > 0 ? { limit: config.listPageLimit } : {}), ...(next === undefined ? {} : { continue: next }) });
+        pages++;
+        // Every page at the first page's revision: the LIST is one consistent snapshot however it is paged.
+        if (revision !== undefined && listed.resourceVersion !== revision) throw new Error(`page ${pages} at revision ${listed.resourceVersion}, the first at ${revision}`);
+        revision = listed.resourceVersion;
+        items += listed.items.length;
+        next = listed.continue;
+      } while (next !== undefined && next !== '');
+      result.lastListItems = items;
     } catch {
       result.listErrors++;
     }
     if (!running) return;
     result.listMs.push(ctx.now() - sentAt);
+    result.listPages += pages;
     ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
   }
 

@@ -8,6 +8,7 @@
  * RSS. An incomplete run (Nodes not Ready, pods not Running by the deadline)
  * reports what it reached and fails.
  */
+import { summarizePhases, type PhaseSummary } from './startup-phases.js';
 import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster/start.js';
 import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
 import { renderTable, type Row } from '../lib/report.js';
@@ -26,9 +27,15 @@ export interface DensityBenchOptions {
   /** How long the Nodes may take to be Ready, and the pods to be Running, before the run fails. */
   nodesDeadlineS: number;
   podsDeadlineS: number;
+  /**
+   * The probe LISTs every pod at one revision in pages of this many (limit/continue, as kubectl and
+   * client-go's pager do; 500 is kubectl's chunk size); 0 (the default): one unpaged LIST. Paging did not
+   * lower the mutating calls' latency (docs/performance.md, "The probe's LIST in pages").
+   */
+  listPageLimit: number;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0 };
 export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
@@ -52,6 +59,11 @@ export interface DensityBenchResult {
   pod_startup_samples: number;
   /** Startup samples that were not measurable or negative (counted, never clamped). */
   pod_startup_odd: number;
+  /**
+   * Where startup went, per step as the driver's watch saw it (created → seen → bound → reported by the
+   * kubelet → Running; startup-phases.ts), mean ms over every pod and over the slowest 1 % (startup ≥ p99).
+   */
+  pod_startup_phases: { all: PhaseSummary; slowest: PhaseSummary } | null;
   mutating_p50_ms: number | null;
   mutating_p99_ms: number | null;
   mutating_samples: number;
@@ -61,6 +73,10 @@ export interface DensityBenchResult {
   list_p50_ms: number | null;
   list_p99_ms: number | null;
   list_samples: number;
+  /** The probe's LIST page size (0: unpaged); list_p99_ms times a whole LIST, every page of it. */
+  list_page_limit: number;
+  /** Pages per LIST, mean. */
+  list_pages_mean: number | null;
   list_errors: number;
   /** Peak resident set of the whole process (every thread), sampled every 250 ms. */
   rss_mb: number;
@@ -208,7 +224,7 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
   await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
-  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000 } }, { timeoutMs: 120_000 });
+  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit } }, { timeoutMs: 120_000 });
   const burstStarted = performance.now();
   const progress = setInterval(() => {
     void driver.ask<{ seen: number; running: number }>({ type: 'density.progress', body: null }, { timeoutMs: 5_000 }).then(
@@ -246,6 +262,7 @@ function summarize(
     pod_startup_p99_ms: p(run?.startupMs, 99),
     pod_startup_samples: run?.startupMs.length ?? 0,
     pod_startup_odd: run?.odd ?? 0,
+    pod_startup_phases: run === undefined ? null : summarizePhases(run.startupMs, run.startupPhases),
     mutating_p50_ms: p(probe?.mutatingMs, 50),
     mutating_p99_ms: p(probe?.mutatingMs, 99),
     mutating_samples: probe?.mutatingMs.length ?? 0,
@@ -255,6 +272,8 @@ function summarize(
     list_p50_ms: p(probe?.listMs, 50),
     list_p99_ms: p(probe?.listMs, 99),
     list_samples: probe?.listMs.length ?? 0,
+    list_page_limit: options.listPageLimit,
+    list_pages_mean: probe === undefined || probe.listMs.length === 0 ? null : Math.round((10 * probe.listPages) / probe.listMs.length) / 10,
     list_errors: probe?.listErrors ?? 0,
     rss_mb: Math.round(rssPeakBytes / 2 ** 20),
     rss_nodes_ready_mb: Math.round(rssNodesReadyMb),
@@ -282,7 +301,7 @@ function table(r: DensityBenchResult): string {
     { name: 'mutating_p99_ms', ours: ms(r.mutating_p99_ms), ...vs(r.mutating_p99_ms, SLO.mutatingP99Ms), unit: 'ms', note: `SLO p99 <= 1 s; ${r.mutating_samples} calls, ${r.mutating_errors} errors${errorsByStatus(r.mutating_errors_by_status)}` },
     ...breakdownRows(r),
     { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
-    { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} calls, ${r.list_errors} errors` },
+    { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
     { name: 'burst_cpu_s (every thread)', ours: ms(r.burst_cpu_s), unit: 's', note: busiestThreads(r.burst_cpu_s_by_thread) },
   ];

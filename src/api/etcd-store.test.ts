@@ -58,8 +58,10 @@ describe('the API server on a real etcd', { skip }, () => {
 
     const latest = await create(first, 'c4');
     await open[0]!.kv.compact(Number(latest));
+    // Another API server has no snapshot of that list (the first serves its own tokens from its cache): etcd answers.
+    const other = await apiServer();
     await assert.rejects(
-      first.handle({ verb: 'list', ...configmaps, query: { limit: 1, continue: token } }, ADMIN),
+      other.handle({ verb: 'list', ...configmaps, query: { limit: 1, continue: token } }, ADMIN),
       (e: unknown) => e instanceof ApiError && e.code === 410 && e.reason === 'Expired',
     );
 

@@ -13,8 +13,9 @@ import { RbacAuthorizer, bootstrapPolicy, type Decision, type RbacSource, type R
 import { apiErrors, ApiError } from './errors.js';
 import { kindShape, strictDecodingError, unknownFields, withoutUnknownFields, type FieldValidation } from './field-validation.js';
 import { isObject } from './patch.js';
-import { Registry, type IpRange, type PatchType } from './registry.js';
-import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceInfo } from './resources.js';
+import { Registry, decodeContinue, encodeContinue, type IpRange, type PatchType } from './registry.js';
+import { ListSnapshots, pageOf, type ListSnapshot } from './list-snapshots.js';
+import { RESOURCES, apiVersionOf, findResource, storageKey, storagePrefix, type ResourceInfo } from './resources.js';
 import { recount } from './quota.js';
 import { SYSTEM_PRIORITY_CLASSES } from './priority.js';
 import { AdmissionChain } from './admission/chain.js';
@@ -156,6 +157,8 @@ export class ApiHandlers {
   readonly crds: CrdController;
   /** Per custom resource cache: the kind whose schema normalizes what the cache decodes (the storage version's). */
   private readonly customDecodeInfo = new Map<string, ResourceInfo>();
+  /** Snapshots of the cache that serve the pages of consistent paged lists. */
+  private readonly listSnapshots = new ListSnapshots();
 
   constructor(options: ApiHandlersOptions) {
     this.metrics = options.metrics ?? new ApiServerMetrics();
@@ -525,7 +528,8 @@ export class ApiHandlers {
   }
 
   /**
-   * Lists: with limit/continue from the store; without a resourceVersion (a
+   * Lists: paged without a resourceVersion from a snapshot of the cache (see
+   * pagedListFromCache), other pages with limit/continue from the store; unpaged without a resourceVersion (a
    * consistent read) from the cache once it has caught up with the store, or
    * from the store if it does not within CONSISTENT_LIST_WAIT_MS; with a
    * resourceVersion the cache has reached, from the cache.
@@ -548,8 +552,42 @@ export class ApiHandlers {
       const { items, revision } = cache.list(namespace, filter);
       return { ...listKind, metadata: { resourceVersion: String(revision) }, items };
     }
+    if (!unpaged && (rv === undefined || rv === '') && this.registry.kv.supportsProgressRequests !== false) {
+      const page = await this.pagedListFromCache(info, cache, namespace, q);
+      if (page !== undefined) return { ...listKind, ...page };
+    }
     const list = await this.registry.listFromStore(info, namespace, filter, q.limit ?? 0, q.continue);
     return { ...list, ...listKind };
+  }
+
+  /**
+   * A consistent paged list from a snapshot of the cache (Kubernetes' ListFromCacheSnapshot): the first page
+   * snapshots the cache once it has caught up with the store's revision; a continue token is served from its
+   * snapshot while that is kept. Undefined when the cache cannot serve it (not caught up, snapshot gone): the
+   * store serves it then, at the same revision.
+   */
+  private async pagedListFromCache(info: ResourceInfo, cache: WatchCache, namespace: string | undefined, q: ApiQuery): Promise<Pick<List, 'metadata' | 'items'> | undefined> {
+    const limit = q.limit ?? 0;
+    const listId = `${cacheId(info)}|${storagePrefix(info, namespace)}|${q.labelSelector ?? ''}|${q.fieldSelector ?? ''}`;
+    let snapshot: ListSnapshot | undefined;
+    let startKey: string | undefined;
+    if (q.continue) {
+      const token = decodeContinue(q.continue);
+      if (!token.start.startsWith(storagePrefix(info, namespace))) throw apiErrors.badRequest('the continue token does not belong to this list');
+      snapshot = this.listSnapshots.get(listId, token.revision, this.now());
+      startKey = token.start;
+    } else {
+      const revision = await this.registry.currentRevision();
+      if (await cache.waitForFresh(revision, this.now())) {
+        snapshot = cache.listKeyed(namespace, parseFilter(info.resource, q.labelSelector, q.fieldSelector));
+        this.listSnapshots.put(listId, snapshot, this.now());
+      }
+    }
+    if (snapshot === undefined) return undefined;
+    const page = pageOf(snapshot, startKey, limit);
+    const metadata: List['metadata'] = { resourceVersion: String(snapshot.revision) };
+    if (page.nextKey !== undefined) metadata.continue = encodeContinue({ start: page.nextKey, revision: snapshot.revision });
+    return { metadata, items: page.items };
   }
 
   watch(request: ApiRequest, user: UserInfo, sink: WatchSink): CacheWatch {

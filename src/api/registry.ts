@@ -809,16 +809,16 @@ export function scaleOf(info: ResourceInfo, object: Obj): Obj {
   } as Obj;
 }
 
-interface ContinueToken {
+export interface ContinueToken {
   start: string;
   revision: number;
 }
 
-function encodeContinue(token: ContinueToken): string {
+export function encodeContinue(token: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: 'kubethreads/v1', s: token.start, r: token.revision })).toString('base64url');
 }
 
-function decodeContinue(text: string): ContinueToken {
+export function decodeContinue(text: string): ContinueToken {
   try {
     const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { v?: string; s?: string; r?: number };
     if (parsed.v !== 'kubethreads/v1' || typeof parsed.s !== 'string' || typeof parsed.r !== 'number') throw new Error('shape');

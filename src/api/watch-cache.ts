@@ -25,6 +25,7 @@ import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
 import { apiErrors } from './errors.js';
 import { apiVersionOf, storagePrefix, type ResourceInfo } from './resources.js';
 import { fieldValue, isEmptyFilter, matchesFilter, type ObjectFilter } from './selectors.js';
+import { SortedKeys } from './sorted-keys.js';
 import type { KubeObject, Status, WatchEvent } from './types/index.js';
 
 /** Events kept for watchers resuming from an older RV; older ones get 410 Gone (Kubernetes' default is 100 per resource, scaled up with load). */
@@ -93,6 +94,8 @@ export class WatchCache {
   private readonly decode: Decode;
   private readonly prefix: string;
   private objects = new Map<string, KubeObject>();
+  /** The objects' keys, sorted as they come and go: what a LIST reads (see sorted-keys.ts). */
+  private readonly sortedKeys = new SortedKeys((key) => this.objects.has(key));
   /** The event window is `events[eventsHead..]`: dropping the oldest moves the head, and the array is cut only now and then (a splice per event moved 10,000 entries each time). */
   private events: (CachedEvent | undefined)[] = [];
   private eventsHead = 0;
@@ -155,6 +158,7 @@ export class WatchCache {
     const objects = new Map<string, KubeObject>();
     for (const kv of response.kvs) objects.set(kv.key, markShared(this.decode(kv)));
     this.objects = objects;
+    this.sortedKeys.reset(objects.keys());
     this.events = [];
     this.eventsHead = 0;
     this.windowStartRevision = response.header.revision;
@@ -189,10 +193,12 @@ export class WatchCache {
       if (e.type === 'put') {
         const object = markShared(this.decode(e.kv));
         this.objects.set(key, object);
+        if (previous === undefined) this.sortedKeys.add(key);
         event = { type: previous === undefined ? 'ADDED' : 'MODIFIED', object, previous, revision, key };
       } else {
         if (previous === undefined) continue;
         this.objects.delete(key);
+        this.sortedKeys.remove();
         const object = markShared({ ...previous, metadata: { ...previous.metadata, resourceVersion: String(revision) } });
         event = { type: 'DELETED', object, previous, revision, key };
       }
@@ -260,14 +266,24 @@ export class WatchCache {
 
   /** Objects matching, sorted by key (the store's order), and the revision they reflect. */
   list(namespace: string | undefined, filter: ObjectFilter): { items: KubeObject[]; revision: number } {
+    const { items, revision } = this.listKeyed(namespace, filter);
+    return { items, revision };
+  }
+
+  /** As `list`, with each item's storage key beside it (what a paged list's continue token names). */
+  listKeyed(namespace: string | undefined, filter: ObjectFilter): { keys: string[]; items: KubeObject[]; revision: number } {
     const prefix = namespace !== undefined && this.info.namespaced ? storagePrefix(this.info, namespace) : this.prefix;
     const items: KubeObject[] = [];
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    const matched: string[] = [];
+    const keys = this.sortedKeys.withPrefix(prefix);
     for (const key of keys) {
       const object = this.objects.get(key)!;
-      if (isEmptyFilter(filter) || matchesFilter(filter, object)) items.push(object);
+      if (isEmptyFilter(filter) || matchesFilter(filter, object)) {
+        items.push(object);
+        matched.push(key);
+      }
     }
-    return { items, revision: this.currentRevision };
+    return { keys: matched, items, revision: this.currentRevision };
   }
 
   get(key: string): KubeObject | undefined {

@@ -22,6 +22,8 @@ export interface BenchSizes {
   pods?: number;
   deployments?: number;
   replicas?: number;
+  /** The probe's LIST page size (0: one unpaged LIST). */
+  listPageLimit?: number;
 }
 
 /** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
@@ -93,7 +95,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
     else replicas = sizes.pods / deployments;
     if (!Number.isInteger(deployments) || !Number.isInteger(replicas)) throw new BenchUsageError(`--pods ${sizes.pods} does not split evenly into ${sizes.replicas !== undefined ? `Deployments of ${replicas}` : `${deployments} Deployments`}; pick a multiple`);
   }
-  return { ...base, nodes, deployments, replicas };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit };
 }
 
 export class BenchUsageError extends Error {
@@ -112,7 +114,7 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
   }
   const sizes = options.sizes ?? {};
   if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
-    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments and --replicas apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas and --list-page-limit apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
   if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {

@@ -27,12 +27,13 @@ program
   .option('--pods <n>', 'density: pods in all, split over the Deployments (default 20 x 1000)', (v) => positiveInt('--pods', v))
   .option('--deployments <n>', 'density: Deployments created at once (default 20)', (v) => positiveInt('--deployments', v))
   .option('--replicas <n>', 'density: replicas per Deployment (default 1000)', (v) => positiveInt('--replicas', v))
+  .option('--list-page-limit <n>', 'density: the probe LISTs every pod at one revision in pages of this many (default 0: one unpaged LIST; kubectl pages by 500)', (v) => nonNegativeInt('--list-page-limit', v))
   .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd)')
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; only?: string; leaderDownFailover?: boolean }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; only?: string; leaderDownFailover?: boolean }) => {
     process.exitCode = await runBench(name, {
       json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover,
-      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas },
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit },
     });
   });
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ActorRef, AskOptions } from '../behaviour.js';
 import { ActorCell, AskRegistry, type Cancel } from '../cell.js';
 import { FrameDecoder, FrameEncoder } from '../codec.js';
+import { FRAME_CENSUS_PRINT_EVERY_MS, FrameCensus } from './frame-census.js';
 import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
 import { LinkFaultTable } from '../faults.js';
 import type { Prng } from '../prng.js';
@@ -44,6 +45,8 @@ export class Router {
   /** Actors between incarnations (killed or crashed, not yet running again), with why: asks to them fail here, at once. */
   private readonly unavailable = new Map<string, string>();
   private flushScheduled = false;
+  /** KUBETHREADS_FRAME_CENSUS=1: what this thread's frames cost to encode, printed to stderr (frame-census.ts). */
+  private readonly census = process.env.KUBETHREADS_FRAME_CENSUS === '1' ? new FrameCensus() : undefined;
   readonly stats: Omit<ThreadStats, 'thread' | 'actors'> = { dropped: 0, decodeFailures: 0, framesReceived: 0, envelopesReceived: 0 };
 
   constructor(
@@ -54,6 +57,10 @@ export class Router {
     private readonly fallbackThread: number | undefined,
   ) {
     this.asks = new AskRegistry((ms, fn) => this.scheduleAskExpiry(ms, fn));
+    if (this.census !== undefined) {
+      const census = this.census;
+      setInterval(() => process.stderr.write(`${census.line([...this.local.keys()].slice(0, 3).join(','))}\n`), FRAME_CENSUS_PRINT_EVERY_MS).unref();
+    }
   }
 
   /**
@@ -201,7 +208,9 @@ export class Router {
       for (const envelope of batch) this.undeliverable(envelope, new ActorUnavailableError(envelope.to, 'its thread is down'));
       return;
     }
+    const startedMs = this.census === undefined ? 0 : performance.now();
     const frame = this.encoder.encode(batch);
+    this.census?.count(threadId, batch, performance.now() - startedMs, frame.length);
     port.postMessage(frame, [frame.buffer as ArrayBuffer]);
   }
 
