@@ -7,7 +7,7 @@
 // With --from S / --to S: only the samples taken in that window (seconds from the start).
 // With --lines NAME: the self time of functions whose label starts with NAME, by source line.
 // Usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N] [--callers NAME [--depth D]] [--lines NAME] [--from S] [--to S]
-import { readFileSync } from 'node:fs';
+import { frameLabel, loadCpuProfile } from './lib/cpu-profile.mjs';
 
 const args = process.argv.slice(2);
 const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth', '--from', '--to', '--lines'].includes(args[i - 1]));
@@ -27,16 +27,9 @@ if (file === undefined) {
   console.error('usage: node scripts/profile-top.mjs FILE.cpuprofile [--top N]');
   process.exit(2);
 }
-const profile = JSON.parse(readFileSync(file, 'utf8'));
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const parent = new Map();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const { profile, byId, parent } = loadCpuProfile(file);
 
-const label = (n) => {
-  const f = n.callFrame;
-  const where = f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
-  return `${f.functionName || '(anonymous)'} ${where}`.trim();
-};
+const label = frameLabel;
 
 const self = new Map();
 const inclusive = new Map();

@@ -7,7 +7,7 @@
 // time sits in turns above a length, and what the longest turns were doing
 // (the functions with the most inclusive time inside each).
 // Usage: node scripts/profile-turns.mjs FILE.cpuprofile [--from S] [--to S] [--min MS] [--show N] [--top K]
-import { readFileSync } from 'node:fs';
+import { frameLabel, loadCpuProfile } from './lib/cpu-profile.mjs';
 
 const args = process.argv.slice(2);
 const valueOf = (flag, fallback) => {
@@ -28,15 +28,8 @@ const show = valueOf('--show', 10);
 /** Functions per described turn. */
 const topK = valueOf('--top', 8);
 
-const profile = JSON.parse(readFileSync(file, 'utf8'));
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const parent = new Map();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n) => {
-  const f = n.callFrame;
-  const where = f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
-  return `${f.functionName || '(anonymous)'} ${where}`.trim();
-};
+const { profile, byId, parent } = loadCpuProfile(file);
+const label = frameLabel;
 const isIdle = (id) => byId.get(id).callFrame.functionName === '(idle)';
 
 // Split the samples into turns. A sample's delta is the time since the one before, so it is charged to this sample.

@@ -16,6 +16,7 @@
  * or 410 Gone once the store has compacted that revision.
  */
 import type { KubeObject } from './types/index.js';
+import { lowerBound } from './sorted-keys.js';
 
 /** Snapshots kept at once: each pins the object versions it holds, so a few, for the lists in flight. */
 export const LIST_SNAPSHOTS_MAX = 8;
@@ -41,17 +42,6 @@ export function pageOf(snapshot: ListSnapshot, startKey: string | undefined, lim
   const from = startKey === undefined ? 0 : lowerBound(snapshot.keys, startKey);
   const to = limit > 0 ? Math.min(snapshot.items.length, from + limit) : snapshot.items.length;
   return { items: snapshot.items.slice(from, to), nextKey: to < snapshot.keys.length ? snapshot.keys[to] : undefined };
-}
-
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 interface Kept {

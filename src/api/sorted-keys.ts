@@ -35,13 +35,7 @@ export class SortedKeys {
   /** The live keys starting with `prefix`, sorted. */
   withPrefix(prefix: string): string[] {
     const all = this.all();
-    let lo = 0;
-    let hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (all[mid]! < prefix) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(all, prefix);
     let end = lo;
     while (end < all.length && all[end]!.startsWith(prefix)) end++;
     return all.slice(lo, end);
@@ -59,6 +53,18 @@ export class SortedKeys {
     }
     return this.sorted;
   }
+}
+
+/** The first index of `sorted` whose key is not below `key` (its length when none is). */
+export function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Two sorted arrays as one, each key once (a key removed and added again between reads is in both). */
