@@ -402,6 +402,16 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   async function listContainers(w: PodWorker): Promise<CriContainerStatus[]> {
     if (w.sandboxId === undefined) return [];
+    // Evented PLEG: the pod's containers from the cache the events keep (as Kubernetes' pod workers read the PLEG's
+    // pod cache), once a relist after the stream opened has filled it. It is exact as of the runtime's last answer:
+    // the runtime sends an event before the answer to the call that caused it, on the same ordered link.
+    const cached = cacheExact.has(w.runtime!) ? runtimeContainers.get(w.runtime!) : undefined;
+    if (cached !== undefined) {
+      const items: CriContainerStatus[] = [];
+      for (const c of cached.values()) if (c.podSandboxId === w.sandboxId) items.push(c);
+      plegStats.cacheReads++;
+      return items;
+    }
     const listed = await cri(w.runtime!, 'ListContainers', { filter: { podSandboxId: w.sandboxId } });
     if (!listed.ok) throw new Error(listed.error.message);
     return listed.items;
@@ -770,11 +780,18 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
    * container events (Evented PLEG) so `kubelet_running_containers` stays right between the rare relists.
    */
   const runtimeContainers = new Map<string, Map<string, CriContainerStatus>>();
+  /**
+   * Runtimes whose entry in `runtimeContainers` is exact (Evented PLEG): their stream is open and a relist listed
+   * them after it opened, so the events since keep it current. Pod workers read their containers from it.
+   */
+  const cacheExact = new Set<string>();
 
   async function relist(): Promise<void> {
     stats.relists++;
     const runtimes = new Set(Object.values(args.runtimes));
     for (const runtime of runtimes) {
+      // The list completes the event cache only if the stream was open when it was asked for, and still is.
+      const streamedBefore = streaming.has(runtime);
       const listed = await cri(runtime, 'ListContainers', {});
       if (!listed.ok) continue;
       let seen = relisted.get(runtime);
@@ -793,6 +810,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
         relisted.set(runtime, seen);
         runtimeContainers.set(runtime, byId);
       }
+      if (streamedBefore && streaming.has(runtime)) cacheExact.add(runtime);
       for (const w of workers.values()) {
         if (w.runtime !== runtime || w.terminated) continue;
         if (w.listedFrom?.items !== seen.items || w.listedFrom.sandboxId !== w.sandboxId || w.listedSignature === undefined) {
@@ -812,7 +830,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   const streaming = new Set<string>();
   /** Stream failures so far; at EVENTED_PLEG_MAX_STREAM_RETRIES the kubelet falls back to the generic PLEG for good. */
   let streamFailures = 0;
-  const plegStats = { containerEvents: 0, eventSyncs: 0, streamFailures: 0, fellBack: false };
+  const plegStats = { containerEvents: 0, eventSyncs: 0, cacheReads: 0, streamFailures: 0, fellBack: false };
 
   /** The relist period: the long fallback period while every runtime streams its events, else Kubernetes' 1 s. */
   function relistPeriodMs(): number {
@@ -843,6 +861,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
    */
   function eventStreamFailed(runtime: string, why: string): void {
     streaming.delete(runtime);
+    cacheExact.delete(runtime);
     streamFailures++;
     plegStats.streamFailures = streamFailures;
     if (registered) armRelist(0);
