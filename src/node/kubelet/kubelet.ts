@@ -848,9 +848,23 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       streaming.add(runtime);
       // Re-arm the relist at the long period (a relist already due keeps its place if sooner).
       if (registered) armRelist(Math.min(relistRemainingMs(), relistPeriodMs()));
+      await fillContainerCache(runtime);
       return;
     }
     eventStreamFailed(runtime, opened.error.message);
+  }
+
+  /**
+   * List the runtime's containers once the stream is open, so the pod workers read the cache from the start (as
+   * Kubernetes' PLEG lists when it starts): a list asked for with the stream open, updated by every event after it.
+   */
+  async function fillContainerCache(runtime: string): Promise<void> {
+    const listed = await cri(runtime, 'ListContainers', {});
+    if (!listed.ok || !streaming.has(runtime)) return;
+    const byId = new Map<string, CriContainerStatus>();
+    for (const c of listed.items) byId.set(c.id, c);
+    runtimeContainers.set(runtime, byId);
+    cacheExact.add(runtime);
   }
 
   /**
