@@ -403,7 +403,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   async function listContainers(w: PodWorker): Promise<CriContainerStatus[]> {
     if (w.sandboxId === undefined) return [];
     // Evented PLEG: the pod's containers from the cache the events keep (as Kubernetes' pod workers read the PLEG's
-    // pod cache), once a relist after the stream opened has filled it. It is exact as of the runtime's last answer:
+    // pod cache), once a list asked for with the stream open has filled it. It is exact as of the runtime's last answer:
     // the runtime sends an event before the answer to the call that caused it, on the same ordered link.
     const cached = cacheExact.has(w.runtime!) ? runtimeContainers.get(w.runtime!) : undefined;
     if (cached !== undefined) {
@@ -781,8 +781,9 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
    */
   const runtimeContainers = new Map<string, Map<string, CriContainerStatus>>();
   /**
-   * Runtimes whose entry in `runtimeContainers` is exact (Evented PLEG): their stream is open and a relist listed
-   * them after it opened, so the events since keep it current. Pod workers read their containers from it.
+   * Runtimes whose entry in `runtimeContainers` is exact (Evented PLEG): their stream is open and a list asked for
+   * after it opened (`fillContainerCache`, or a relist) filled it, so the events since keep it current. Pod workers
+   * read their containers from it.
    */
   const cacheExact = new Set<string>();
 
