@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { ActorSystem } from '../src/actor/system.js';
 import { NODES_MAX, REALISTIC_TIMING, type Timing } from '../src/cluster/spec.js';
-import { kubelet, DEFAULT_NODE_CAPACITY, type KubeletArgs, type RuntimeKind } from '../src/node/kubelet/kubelet.js';
+import { kubelet, DEFAULT_NODE_CAPACITY, type KubeletArgs, type KubeletFeatureGates, type RuntimeKind } from '../src/node/kubelet/kubelet.js';
 import { kubeletTimingFor } from '../src/node/kubelet/timing.js';
 import { kubeProxy, type KubeProxyArgs } from '../src/node/proxy/kube-proxy.js';
 import type { ApiConnection } from '../src/node/kubelet/http-api-client.js';
@@ -50,6 +50,8 @@ export interface NodeOptions {
   labels?: Record<string, string>;
   /** Run kube-proxy's TCP forwarder (default: in the threaded runtime). */
   forward?: boolean;
+  /** The kubelet's feature gates (EventedPLEG); default: Kubernetes' (all off). */
+  kubeletFeatureGates?: KubeletFeatureGates;
 }
 
 export interface SpawnedNode {
@@ -121,6 +123,7 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
     capacity,
     labels: options.zone !== undefined || options.labels !== undefined ? { ...options.labels, ...(options.zone !== undefined ? { 'topology.kubernetes.io/zone': options.zone } : {}) } : undefined,
     allowProcesses: options.allowProcesses,
+    ...(options.kubeletFeatureGates !== undefined ? { featureGates: options.kubeletFeatureGates } : {}),
   };
   const kubeletName = `kubelet-${nodeName}`;
   await system.spawn(kubelet, { name: kubeletName, args: kubeletArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });

@@ -6,6 +6,7 @@
  * and reports that run's wall and CPU time beside the first's (peak RSS stays
  * the first run's).
  * Usage: node dist/bench/sim/one.js NODES DURATION_MS SEED [WARM]
+ * BENCH_SIM_PLEG=generic runs the kubelets without the EventedPLEG gate (the A/B in docs/performance.md).
  */
 import { fullRegistry, parseScenario, runScenario } from '../../src/chaos/engine/index.js';
 import { PODS_PER_NODE, simBenchScenario } from './scenario.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(nodes) || !Number.isInteger(durationMs) || !Number.isInteger(seed) || (warm !== 0 && warm !== 1)) {
     throw new Error('usage: one.js NODES DURATION_MS SEED [WARM: 0 or 1]');
   }
-  const { scenario } = parseScenario(simBenchScenario({ nodes: nodes!, durationMs: durationMs! }), `bench-sim-${nodes}.yaml`, fullRegistry());
+  const { scenario } = parseScenario(simBenchScenario({ nodes: nodes!, durationMs: durationMs!, eventedPleg: process.env.BENCH_SIM_PLEG !== 'generic' }), `bench-sim-${nodes}.yaml`, fullRegistry());
   // Progress on stderr, one line per 10 % of the run (the parent shows the last): a 1,000-node run takes minutes.
   const started = performance.now();
   let reported = -1;

@@ -109,6 +109,25 @@ export interface PodSandboxFilter {
   labelSelector?: Record<string, string>;
 }
 
+// ---------- container events (CRI GetContainerEvents, for the kubelet's Evented PLEG) ----------
+
+/** CRI ContainerEventType. */
+export type ContainerEventType = 'CONTAINER_CREATED_EVENT' | 'CONTAINER_STARTED_EVENT' | 'CONTAINER_STOPPED_EVENT' | 'CONTAINER_DELETED_EVENT';
+
+/**
+ * One change of one container (CRI ContainerEventResponse): the container's status after it (for a deleted one, its
+ * last status). The runtime sends these, in the order they happened, to every subscriber as `cri.containerEvent`.
+ */
+export interface ContainerEvent {
+  type: ContainerEventType;
+  /** The pod's uid (the sandbox's metadata.uid): which pod worker the event is for. */
+  podUid: string;
+  status: ContainerStatus;
+  createdAtMs: number;
+}
+
+export type ContainerEventMsg = Message<'cri.containerEvent', ContainerEvent>;
+
 // ---------- logs ----------
 
 /**
@@ -211,6 +230,12 @@ export interface CriRequests {
   ContainerStatus: { containerId: string };
   ListContainers: { filter?: ContainerFilter };
   ContainerLogs: ContainerLogsRequest;
+  /**
+   * CRI GetContainerEvents: subscribe the asker to this runtime's container events (`cri.containerEvent`, sent to it
+   * from then on until this runtime's incarnation ends; asking again changes nothing). The gRPC call is a stream; here
+   * the stream's end is the end of the runtime's incarnation, which the subscriber sees by monitoring the runtime.
+   */
+  GetContainerEvents: Record<never, never>;
 }
 
 /** Reply bodies (on success) by message type. */
@@ -231,6 +256,7 @@ export interface CriReplies {
   ContainerStatus: { status: ContainerStatus };
   ListContainers: { items: ContainerStatus[] };
   ContainerLogs: ContainerLogsReply;
+  GetContainerEvents: Record<never, never>;
 }
 
 export type CriRequestType = keyof CriRequests;
@@ -257,6 +283,7 @@ export const CRI_REQUEST_TYPES: readonly CriRequestType[] = [
   'ContainerStatus',
   'ListContainers',
   'ContainerLogs',
+  'GetContainerEvents',
 ];
 
 /** Anything that can ask: an `ActorContext` (with a target) or an `ActorRef`. */

@@ -12,12 +12,16 @@ import { REALISTIC_KUBELET_TIMING } from './timing.js';
 const START_MS = 1_700_000_000_000;
 const NODE = 'node-0';
 
-/** Stands between the kubelet and its runtime, forwarding every call and keeping the replies of StopContainer. */
-export const criSpy = defineBehaviour<Message, { target: string }>(import.meta.url, 'cri-spy', (ctx, args) => {
+/** Stands between the kubelet and its runtime, forwarding every call (and the runtime's container events) and keeping the replies of StopContainer. */
+export const criSpy = defineBehaviour<Message, { target: string; kubelet?: string }>(import.meta.url, 'cri-spy', (ctx, args) => {
   const stopped: CriContainerStatus[] = [];
   return {
     async receive(msg) {
       if (msg.type === 'spy.stopped') return stopped;
+      if (msg.type === 'cri.containerEvent') {
+        if (args.kubelet !== undefined) ctx.send(args.kubelet, msg);
+        return undefined;
+      }
       const reply = await ctx.ask<{ ok: boolean; status?: CriContainerStatus }>(args.target, msg, { timeoutMs: 600_000 });
       if (msg.type === 'StopContainer' && reply.ok && reply.status !== undefined) stopped.push(reply.status);
       return reply;
@@ -25,7 +29,7 @@ export const criSpy = defineBehaviour<Message, { target: string }>(import.meta.u
   };
 });
 
-async function harness(seed = 7, kubeletArgs: Partial<KubeletArgs> = {}) {
+async function harnessWith(seed = 7, kubeletArgs: Partial<KubeletArgs> = {}) {
   const sim = new SimulatedSystem({ seed, startMs: START_MS, logger: createLogger({ level: 'silent' }) });
   await sim.spawn(apiServer, { name: 'apiserver', args: { http: false } });
   await sim.spawn(simRuntime, { name: `runtime-${NODE}`, args: { podCidr: '10.244.0.0/24' } });
@@ -75,7 +79,15 @@ const pod = (name: string, spec: Partial<Pod['spec']> & { containers: NonNullabl
 
 const cond = (p: Pod | undefined, type: string) => p?.status?.conditions?.find((c) => c.type === type)?.status;
 
-describe('kubelet (simulated runtime, sim containers)', () => {
+/** Both PLEGs pass every test: the generic one (relist every second) and the evented one with its fallback relist an hour apart, so only the container events can tell it what changed. */
+const PLEGS = {
+  generic: {},
+  evented: { featureGates: { EventedPLEG: true }, timing: { eventedRelistMs: 3_600_000 } },
+} satisfies Record<string, Partial<KubeletArgs>>;
+
+for (const [plegName, plegArgs] of Object.entries(PLEGS) as [string, Partial<KubeletArgs>][]) describe(`kubelet (simulated runtime, sim containers, ${plegName} PLEG)`, () => {
+  const harness = (seed = 7, kubeletArgs: Partial<KubeletArgs> = {}) => harnessWith(seed, { ...plegArgs, ...kubeletArgs });
+
   test('registers its Node as Ready with capacity, labels, addresses and node info, and renews its Lease every period', async () => {
     const h = await harness();
     await h.sim.runFor(1_000);
@@ -256,7 +268,7 @@ describe('kubelet (simulated runtime, sim containers)', () => {
 
   test('graceful delete of a container that ignores SIGTERM: killed (137) when the grace period ends', async () => {
     const h = await harness(7, { runtimes: { sim: 'spy' } });
-    await h.sim.spawn(criSpy, { name: 'spy', args: { target: `runtime-${NODE}` } });
+    await h.sim.spawn(criSpy, { name: 'spy', args: { target: `runtime-${NODE}`, kubelet: `kubelet-${NODE}` } });
     await h.createPod(pod('stubborn', { terminationGracePeriodSeconds: 5, containers: [{ name: 'c', image: 'sim/ignore-sigterm' }] }));
     await h.waitForPod('stubborn', (p) => p?.status?.phase === 'Running');
     const deletedAtMs = h.sim.now();
@@ -298,7 +310,7 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.ok(deleted.ok, 'force-deleted while no kubelet could confirm');
     await h.sim.runFor(5_000);
     assert.equal((await h.containers()).length, 2, 'with its kubelet down, nothing removed the pod from the runtime');
-    await h.sim.spawn(kubelet, { name: `kubelet-${NODE}`, args: { nodeName: NODE, defaultRuntime: 'sim', runtimes: { sim: `runtime-${NODE}` }, nodeIP: '10.0.0.1', podCidr: '10.244.0.0/24' } });
+    await h.sim.spawn(kubelet, { name: `kubelet-${NODE}`, args: { nodeName: NODE, defaultRuntime: 'sim', runtimes: { sim: `runtime-${NODE}` }, nodeIP: '10.0.0.1', podCidr: '10.244.0.0/24', ...plegArgs } });
     await h.sim.runFor(30_000);
     const left = await h.containers();
     assert.equal(left.length, 1, `only the pod that still exists runs: ${JSON.stringify(left.map((c) => c.labels))}`);
@@ -313,6 +325,95 @@ describe('kubelet (simulated runtime, sim containers)', () => {
     assert.equal(p.pod?.status?.phase, 'Pending');
     assert.match(p.pod?.status?.message ?? '', /no worker runtime/);
     await h.sim.shutdown();
+  });
+});
+
+describe('kubelet: Evented PLEG (feature gate EventedPLEG)', () => {
+  const HOUR_MS = 3_600_000;
+  const evented: Partial<KubeletArgs> = { featureGates: { EventedPLEG: true }, timing: { eventedRelistMs: HOUR_MS } };
+  interface PlegSummary { relists: number; syncs: number; pleg?: { evented: boolean; streaming: string[]; relistPeriodMs: number; containerEvents: number; eventSyncs: number; streamFailures: number; fellBack: boolean } }
+  const summary = async (h: Awaited<ReturnType<typeof harnessWith>>): Promise<PlegSummary> =>
+    (await h.sim.inspect()).actors.find((a) => a.name === `kubelet-${NODE}`)!.summary as PlegSummary;
+  const exitSeenWithin = async (kubeletArgs: Partial<KubeletArgs>, withinMs: number): Promise<{ seen: boolean; relists: number; h: Awaited<ReturnType<typeof harnessWith>> }> => {
+    const h = await harnessWith(7, kubeletArgs);
+    // Past the first relist (one generic period after registration, whatever the PLEG).
+    await h.sim.runFor(2_000);
+    await h.createPod(pod('once', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'sim/crash-after-2s:3' }] }));
+    await h.waitForPod('once', (p) => p?.status?.phase === 'Running', 60_000, 10);
+    const relistsBefore = (await summary(h)).relists;
+    // Past the exit (2 s after the start), then at most `withinMs` for the kubelet to report it.
+    await h.sim.runFor(2_000);
+    const exited = (await h.containers())[0]!;
+    assert.equal(exited.state, 'CONTAINER_EXITED');
+    await h.sim.runFor(Math.max(0, exited.finishedAtMs + withinMs - h.sim.now()));
+    const seen = (await h.getPod('once'))?.status?.phase === 'Failed';
+    return { seen, relists: (await summary(h)).relists - relistsBefore, h };
+  };
+
+  test('a container\'s exit reaches the pod\'s status within 100 ms through its event, with no relist in between', async () => {
+    const { seen, relists, h } = await exitSeenWithin(evented, 100);
+    assert.ok(seen, 'the pod is Failed 100 ms after its only container exited');
+    assert.equal(relists, 0, 'no relist ran: the event told the kubelet');
+    const s = await summary(h);
+    assert.deepEqual(s.pleg?.streaming, [`runtime-${NODE}`]);
+    assert.equal(s.pleg?.relistPeriodMs, HOUR_MS, 'the relist is only the fallback');
+    assert.ok((s.pleg?.containerEvents ?? 0) >= 3 && (s.pleg?.eventSyncs ?? 0) >= 1, JSON.stringify(s.pleg));
+    await h.sim.shutdown();
+  });
+
+  test('control: without the gate and with the relist an hour apart, the same exit goes unnoticed (the events are what told it)', async () => {
+    const { seen, h } = await exitSeenWithin({ timing: { relistMs: HOUR_MS } }, 100);
+    assert.ok(!seen, 'nothing but a relist (or the pod resync a minute later) finds the exit');
+    await h.sim.shutdown();
+  });
+
+  test('the runtime restarting ends the stream: the kubelet relists at once and reopens the stream, which then reports again', async () => {
+    const h = await harnessWith(7, evented);
+    await h.createPod(pod('survivor', { containers: [{ name: 'c', image: 'sim/run' }] }));
+    await h.waitForPod('survivor', (p) => p?.status?.phase === 'Running');
+    await h.sim.runFor(2_000);
+    const relistsBefore = (await summary(h)).relists;
+    await h.sim.faults.restart(`runtime-${NODE}`);
+    await h.sim.runFor(50);
+    assert.equal((await summary(h)).relists, relistsBefore + 1, 'the stream\'s end forced a relist within 50 ms');
+    await h.sim.runFor(5_000);
+    const s = await summary(h);
+    assert.deepEqual(s.pleg?.streaming, [`runtime-${NODE}`], 'the stream is open again');
+    assert.equal(s.pleg?.streamFailures, 1);
+    assert.equal(s.pleg?.relistPeriodMs, HOUR_MS);
+    // The reopened stream reports: a pod started now is Failed as soon as its container exits.
+    await h.createPod(pod('after', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'sim/crash-after-1s:3' }] }));
+    await h.waitForPod('after', (p) => p?.status?.phase === 'Failed', 10_000, 50);
+    await h.sim.shutdown();
+  });
+
+  test('after five stream failures the kubelet falls back to relisting every second for good, and still sees exits', async () => {
+    const h = await harnessWith(7, evented);
+    await h.sim.runFor(2_000);
+    for (let i = 0; i < 5; i++) {
+      await h.sim.faults.restart(`runtime-${NODE}`);
+      await h.sim.runFor(3_000);
+    }
+    const s = await summary(h);
+    assert.equal(s.pleg?.fellBack, true, JSON.stringify(s.pleg));
+    assert.equal(s.pleg?.relistPeriodMs, REALISTIC_KUBELET_TIMING.relistMs);
+    assert.deepEqual(s.pleg?.streaming, []);
+    await h.createPod(pod('late', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'sim/crash-after-1s:3' }] }));
+    const failed = await h.waitForPod('late', (p) => p?.status?.phase === 'Failed', 30_000);
+    assert.equal(failed.pod?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
+    await h.sim.shutdown();
+  });
+
+  test('the same seed gives the same run with the gate on', async () => {
+    const run = async () => {
+      const h = await harnessWith(11, evented);
+      await h.createPod(pod('crash', { containers: [{ name: 'c', image: 'sim/crash-after-1s:3' }] }));
+      await h.sim.runFor(60_000);
+      const status = JSON.stringify((await h.getPod('crash'))?.status);
+      await h.sim.shutdown();
+      return `${status} ${h.sim.traceHash()}`;
+    };
+    assert.equal(await run(), await run());
   });
 });
 

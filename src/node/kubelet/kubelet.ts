@@ -24,6 +24,8 @@ import {
   LOG_WAIT_MS_MAX,
   criCall,
   type ContainerConfig,
+  type ContainerEvent,
+  type ContainerEventMsg,
   type ContainerStatus as CriContainerStatus,
   type CriAsker,
   type CriReply,
@@ -70,7 +72,23 @@ export interface KubeletArgs {
   labels?: Record<string, string>;
   /** Exec probes and hooks of non-sim pods run real commands: only with this. */
   allowProcesses?: boolean;
+  /** Kubernetes feature gates of the kubelet that kubethreads models. */
+  featureGates?: KubeletFeatureGates;
 }
+
+export interface KubeletFeatureGates {
+  /**
+   * KEP-3386 Evented PLEG: the kubelet subscribes to its runtimes' container events (CRI GetContainerEvents) and syncs
+   * a pod when one of its containers changes; the relist runs every `eventedRelistMs` (300 s) as a fallback. A stream
+   * that ends (the runtime's incarnation ended) or cannot be opened forces a relist and is opened again; after
+   * `EVENTED_PLEG_MAX_STREAM_RETRIES` such failures the kubelet relists every `relistMs` for good. Kubernetes' default:
+   * off (alpha, 1.32).
+   */
+  EventedPLEG?: boolean;
+}
+
+/** Kubernetes' `eventedPlegMaxStreamRetries`: stream failures in a kubelet's life before it falls back to the generic PLEG. */
+export const EVENTED_PLEG_MAX_STREAM_RETRIES = 5;
 
 /** Node registration retries: the kubelet's registerWithAPIServer starts at 100 ms and doubles up to 7 s. */
 const REGISTER_RETRY_FIRST_MS = 100;
@@ -91,12 +109,13 @@ type InternalMsg =
   | Message<'kubelet.sync', { uid: string }>
   | Message<'kubelet.probe', { uid: string; container: string; kind: ProbeKind; containerId: string }>
   | Message<'kubelet.relist', null>
+  | Message<'kubelet.subscribe', { runtime: string }>
   | Message<'kubelet.lease', null>
   | Message<'kubelet.nodeStatus', null>
   | Message<'kubelet.register', null>
   | Message<'kubelet.wake', { id: number }>;
 
-export type KubeletMsg = KubeletLogsMsg | InternalMsg | ClientTimerMsg | Message<'api.watchEvents' | 'api.watchEnd', never>;
+export type KubeletMsg = KubeletLogsMsg | InternalMsg | ClientTimerMsg | ContainerEventMsg | Message<'api.watchEvents' | 'api.watchEnd', never>;
 
 /** What the kubelet knows about one pod besides what the runtime holds. */
 interface PodWorker {
@@ -196,7 +215,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
       for (const w of workers.values()) if (w.sandboxId !== undefined && !w.sandboxStopped) n++;
       return n;
     },
-    containers: () => [...relisted.values()].flatMap((r) => r.items),
+    containers: () => [...runtimeContainers.values()].flatMap((byId) => [...byId.values()]),
   });
   const backoff = new Backoff(timing.backoffInitialMs, timing.backoffMaxMs);
   const workers = new Map<string, PodWorker>();
@@ -236,7 +255,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   let lastNodeReportMs = 0;
   let registered = false;
   let lastSeenResourceVersion = '';
-  const stats = { events: 0, syncs: 0, starts: 0, kills: 0, statusWrites: 0, leaseRenewals: 0, confirmedDeletions: 0, syncErrors: 0 };
+  const stats = { relists: 0, events: 0, syncs: 0, starts: 0, kills: 0, statusWrites: 0, leaseRenewals: 0, confirmedDeletions: 0, syncErrors: 0 };
 
   const runtimeAsker = (runtime: string): CriAsker => ({ ask: (msg, options) => ctx.ask(runtime, msg, options) });
   async function cri<K extends CriRequestType>(runtime: string, type: K, body: CriRequests[K], timeoutMs = timing.runtimeAskTimeoutMs): Promise<CriReply<K>> {
@@ -383,6 +402,16 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
 
   async function listContainers(w: PodWorker): Promise<CriContainerStatus[]> {
     if (w.sandboxId === undefined) return [];
+    // Evented PLEG: the pod's containers from the cache the events keep (as Kubernetes' pod workers read the PLEG's
+    // pod cache), once a list asked for with the stream open has filled it. It is exact as of the runtime's last answer:
+    // the runtime sends an event before the answer to the call that caused it, on the same ordered link.
+    const cached = cacheExact.has(w.runtime!) ? runtimeContainers.get(w.runtime!) : undefined;
+    if (cached !== undefined) {
+      const items: CriContainerStatus[] = [];
+      for (const c of cached.values()) if (c.podSandboxId === w.sandboxId) items.push(c);
+      plegStats.cacheReads++;
+      return items;
+    }
     const listed = await cri(w.runtime!, 'ListContainers', { filter: { podSandboxId: w.sandboxId } });
     if (!listed.ok) throw new Error(listed.error.message);
     return listed.items;
@@ -746,16 +775,32 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
    * a new object and is grouped afresh. Either way every worker is compared.
    */
   const relisted = new Map<string, { items: readonly CriContainerStatus[]; byPod: Map<string, CriContainerStatus[]> }>();
+  /**
+   * Every runtime's containers by id as the kubelet last learnt them: from the last relist, then kept current by the
+   * container events (Evented PLEG) so `kubelet_running_containers` stays right between the rare relists.
+   */
+  const runtimeContainers = new Map<string, Map<string, CriContainerStatus>>();
+  /**
+   * Runtimes whose entry in `runtimeContainers` is exact (Evented PLEG): their stream is open and a list asked for
+   * after it opened (`fillContainerCache`, or a relist) filled it, so the events since keep it current. Pod workers
+   * read their containers from it.
+   */
+  const cacheExact = new Set<string>();
 
   async function relist(): Promise<void> {
+    stats.relists++;
     const runtimes = new Set(Object.values(args.runtimes));
     for (const runtime of runtimes) {
+      // The list completes the event cache only if the stream was open when it was asked for, and still is.
+      const streamedBefore = streaming.has(runtime);
       const listed = await cri(runtime, 'ListContainers', {});
       if (!listed.ok) continue;
       let seen = relisted.get(runtime);
       if (seen === undefined || seen.items !== listed.items) {
         const byPod = new Map<string, CriContainerStatus[]>();
+        const byId = new Map<string, CriContainerStatus>();
         for (const c of listed.items) {
+          byId.set(c.id, c);
           const uid = c.labels[POD_UID_LABEL];
           if (uid === undefined) continue;
           let list = byPod.get(uid);
@@ -764,7 +809,9 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
         }
         seen = { items: listed.items, byPod };
         relisted.set(runtime, seen);
+        runtimeContainers.set(runtime, byId);
       }
+      if (streamedBefore && streaming.has(runtime)) cacheExact.add(runtime);
       for (const w of workers.values()) {
         if (w.runtime !== runtime || w.terminated) continue;
         if (w.listedFrom?.items !== seen.items || w.listedFrom.sandboxId !== w.sandboxId || w.listedSignature === undefined) {
@@ -774,6 +821,113 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
         if (w.listedSignature !== w.signature) requestSync(w);
       }
       if (informer.hasSynced()) await removeOrphans(runtime);
+    }
+  }
+
+  // ---------- Evented PLEG (feature gate EventedPLEG, KEP-3386) ----------
+
+  const eventedPleg = args.featureGates?.EventedPLEG === true;
+  /** Runtimes whose event stream is open (this kubelet's GetContainerEvents was answered by their live incarnation). */
+  const streaming = new Set<string>();
+  /** Stream failures so far; at EVENTED_PLEG_MAX_STREAM_RETRIES the kubelet falls back to the generic PLEG for good. */
+  let streamFailures = 0;
+  const plegStats = { containerEvents: 0, eventSyncs: 0, cacheReads: 0, streamFailures: 0, fellBack: false };
+
+  /** The relist period: the long fallback period while every runtime streams its events, else Kubernetes' 1 s. */
+  function relistPeriodMs(): number {
+    if (!eventedPleg || plegStats.fellBack) return timing.relistMs;
+    for (const runtime of new Set(Object.values(args.runtimes))) if (!streaming.has(runtime)) return timing.relistMs;
+    return timing.eventedRelistMs;
+  }
+
+  /** Open the runtime's event stream; it lasts as long as the runtime's incarnation (its end is `onPeerDown`). */
+  async function openEventStream(runtime: string): Promise<void> {
+    if (!eventedPleg || plegStats.fellBack || stopped) return;
+    ctx.monitor(runtime);
+    const opened = await cri(runtime, 'GetContainerEvents', {});
+    if (opened.ok) {
+      streaming.add(runtime);
+      // Re-arm the relist at the long period (a relist already due keeps its place if sooner).
+      if (registered) armRelist(Math.min(relistRemainingMs(), relistPeriodMs()));
+      await fillContainerCache(runtime);
+      return;
+    }
+    eventStreamFailed(runtime, opened.error.message);
+  }
+
+  /**
+   * List the runtime's containers once the stream is open, so the pod workers read the cache from the start (as
+   * Kubernetes' PLEG lists when it starts): a list asked for with the stream open, updated by every event after it.
+   */
+  async function fillContainerCache(runtime: string): Promise<void> {
+    const listed = await cri(runtime, 'ListContainers', {});
+    if (!listed.ok || !streaming.has(runtime)) return;
+    const byId = new Map<string, CriContainerStatus>();
+    for (const c of listed.items) byId.set(c.id, c);
+    runtimeContainers.set(runtime, byId);
+    cacheExact.add(runtime);
+  }
+
+  /**
+   * The stream could not be opened or has ended: relist now (what changed meanwhile is found so), and open it again
+   * after one generic relist period, or fall back to relisting every `relistMs` once the retries are spent. Kubernetes'
+   * `watchEventsChannel` does the same but retries at once; a period between tries keeps a runtime that is down for a
+   * moment from spending them all.
+   */
+  function eventStreamFailed(runtime: string, why: string): void {
+    streaming.delete(runtime);
+    cacheExact.delete(runtime);
+    streamFailures++;
+    plegStats.streamFailures = streamFailures;
+    if (registered) armRelist(0);
+    if (streamFailures >= EVENTED_PLEG_MAX_STREAM_RETRIES) {
+      if (!plegStats.fellBack) ctx.log.warn({ runtime, failures: streamFailures, why }, 'Evented PLEG is not working; falling back to relisting every period');
+      plegStats.fellBack = true;
+      return;
+    }
+    ctx.timer(`subscribe/${runtime}`, timing.relistMs, { type: 'kubelet.subscribe', body: { runtime } });
+  }
+
+  let relistDueMs = 0;
+  function armRelist(ms: number): void {
+    relistDueMs = ctx.now() + ms;
+    ctx.timer('relist', ms, { type: 'kubelet.relist', body: null });
+  }
+  function relistRemainingMs(): number {
+    return Math.max(0, relistDueMs - ctx.now());
+  }
+
+  /** Is `token` (`id:STATE`, or `id:` for any state) among a worker's signature (ids sorted, comma-separated)? */
+  function signatureHas(signature: string, token: string): boolean {
+    let at = signature.indexOf(token);
+    while (at !== -1) {
+      if (at === 0 || signature.charCodeAt(at - 1) === 44 /* , */) {
+        const end = at + token.length;
+        if (token.endsWith(':') || end === signature.length || signature.charCodeAt(end) === 44) return true;
+      }
+      at = signature.indexOf(token, at + 1);
+    }
+    return false;
+  }
+
+  /**
+   * A container changed in `runtime`: sync its pod unless the kubelet already knows this state (its own last sync
+   * saw it), as the relist compares its list with what each pod worker last saw.
+   */
+  function onContainerEvent(runtime: string, event: ContainerEvent): void {
+    plegStats.containerEvents++;
+    let byId = runtimeContainers.get(runtime);
+    if (byId === undefined) runtimeContainers.set(runtime, (byId = new Map()));
+    if (event.type === 'CONTAINER_DELETED_EVENT') byId.delete(event.status.id);
+    else byId.set(event.status.id, event.status);
+    const w = workers.get(event.podUid);
+    if (w === undefined || w.runtime !== runtime || w.terminated) return;
+    if (w.sandboxId !== undefined && event.status.podSandboxId !== w.sandboxId) return;
+    const deleted = event.type === 'CONTAINER_DELETED_EVENT';
+    const known = signatureHas(w.signature, deleted ? `${event.status.id}:` : `${event.status.id}:${event.status.state}`);
+    if (deleted === known) {
+      plegStats.eventSyncs++;
+      requestSync(w);
     }
   }
 
@@ -826,7 +980,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     await updateNodeStatus(true);
     await renewLease();
     informer.start();
-    ctx.timer('relist', timing.relistMs, { type: 'kubelet.relist', body: null });
+    // The first relist after one generic period whatever the PLEG (it adopts and sweeps what a restart left).
+    armRelist(timing.relistMs);
   }
 
   async function runtimeHealth(): Promise<{ ready: boolean; message?: string; version: string }> {
@@ -928,6 +1083,8 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   }
 
   // Without an endpoint, registration starts at once, as it always did (the simulated runtime's event order stays the same).
+  // The event streams open before registration: the first relist, one period after it, then finds what they missed.
+  if (eventedPleg) for (const runtime of new Set(Object.values(args.runtimes))) void openEventStream(runtime).catch((error: unknown) => ctx.log.warn({ err: error }, 'opening the container event stream failed'));
   const started = (args.serve === undefined ? register() : startServer(args.serve).then(register)).catch((error: unknown) => ctx.log.error({ err: error }, 'kubelet failed to start'));
   ctx.timer('lease', timing.nodeLeaseRenewMs, { type: 'kubelet.lease', body: null });
   ctx.timer('nodeStatus', timing.nodeStatusUpdateMs, { type: 'kubelet.nodeStatus', body: null });
@@ -943,9 +1100,14 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   };
 
   return {
-    receive(msg) {
+    receive(msg, meta) {
       if (api.handle(msg as Message)) return undefined;
       switch (msg.type) {
+        case 'cri.containerEvent':
+          if (eventedPleg && streaming.has(meta.from)) onContainerEvent(meta.from, msg.body);
+          return undefined;
+        case 'kubelet.subscribe':
+          return guarded('opening the container event stream', () => openEventStream(msg.body.runtime));
         case 'client.timer':
           clock.fire(msg.body.key);
           return undefined;
@@ -965,7 +1127,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
             try {
               await relist();
             } finally {
-              ctx.timer('relist', timing.relistMs, { type: 'kubelet.relist', body: null });
+              armRelist(relistPeriodMs());
             }
           });
         case 'kubelet.lease':
@@ -996,6 +1158,10 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
           return unhandled;
       }
     },
+    onPeerDown(event) {
+      // A runtime's incarnation ended: its event stream with it.
+      if (eventedPleg && streaming.has(event.name)) eventStreamFailed(event.name, `the runtime ${event.reason}`);
+    },
     onStop() {
       stopped = true;
       informer.stop();
@@ -1004,7 +1170,10 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     },
     metrics: () => clientMetrics.text(),
     inspect() {
-      return { node: nodeName, registered, pods: workers.size, informerSynced: informer.hasSynced(), resourceVersion: lastSeenResourceVersion, backoffKeys: backoff.size, ...stats };
+      return {
+        node: nodeName, registered, pods: workers.size, informerSynced: informer.hasSynced(), resourceVersion: lastSeenResourceVersion, backoffKeys: backoff.size, ...stats,
+        ...(eventedPleg ? { pleg: { evented: !plegStats.fellBack, streaming: [...streaming], relistPeriodMs: relistPeriodMs(), ...plegStats } } : {}),
+      };
     },
   };
 });

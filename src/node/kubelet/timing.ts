@@ -16,6 +16,11 @@ export interface KubeletTiming {
   nodeStatusReportMs: number;
   /** PLEG relist: how often the runtime's containers are compared with what the kubelet last saw (Kubernetes: 1 s). */
   relistMs: number;
+  /**
+   * The PLEG relist period while every runtime streams its container events (feature gate EventedPLEG): the relist is
+   * then only a fallback (Kubernetes: 300 s, `eventedPlegRelistPeriod`).
+   */
+  eventedRelistMs: number;
   /** Every pod is synced at least this often even without events (Kubernetes' --sync-frequency: 1 min). */
   podResyncMs: number;
   /** CrashLoopBackOff: first delay 10 s, doubling, capped at 5 min (Kubernetes' values). */
@@ -33,6 +38,7 @@ export const REALISTIC_KUBELET_TIMING: KubeletTiming = Object.freeze({
   nodeStatusUpdateMs: 10_000,
   nodeStatusReportMs: 300_000,
   relistMs: 1_000,
+  eventedRelistMs: 300_000,
   podResyncMs: 60_000,
   backoffInitialMs: 10_000,
   backoffMaxMs: 300_000,

@@ -5,7 +5,7 @@
  * stopped, where logs live). Backends report exits and new log bytes through
  * RuntimeEvents. Time and timers come from the actor context only.
  */
-import { markShared, unhandled, type ActorContext, type Handlers, type Message } from '../../../actor/index.js';
+import { markShared, unhandled, type ActorContext, type Handlers, type Message, type ReceiveMeta } from '../../../actor/index.js';
 import {
   CRI_REQUEST_TYPES,
   EXIT_CODE_CANNOT_RUN,
@@ -13,6 +13,8 @@ import {
   LOG_WAIT_MS_MAX,
   criError,
   type ContainerConfig,
+  type ContainerEventMsg,
+  type ContainerEventType,
   type ContainerExitReason,
   type ContainerLogsReply,
   type ContainerLogsRequest,
@@ -117,7 +119,7 @@ export function serveCri<I extends Message>(
 ): Handlers<CriRequest | CoreInternalMsg | I> {
   const server = new CriServer<I>(ctx, makeBackend);
   return {
-    receive: (msg) => server.receive(msg as CriRequest | CoreInternalMsg | I),
+    receive: (msg, meta) => server.receive(msg as CriRequest | CoreInternalMsg | I, meta),
     onStop: () => server.backend.stop?.(),
     inspect: () => server.inspect(),
   };
@@ -142,6 +144,8 @@ class CriServer<I extends Message> {
    * building and copying a node's worth of statuses each time.
    */
   private readonly lists = new Map<'containers' | 'sandboxes', { revision: number; reply: object }>();
+  /** Who asked GetContainerEvents of this incarnation, in the order they asked: each is sent every container event. */
+  private readonly eventSubscribers: string[] = [];
 
   constructor(
     private readonly ctx: ActorContext<Message>,
@@ -155,9 +159,25 @@ class CriServer<I extends Message> {
       logAppended: (id) => this.wakeFollowers(id),
     };
     this.backend = makeBackend(events);
+    this.store.onContainerChange = (c, type) => this.containerEvent(c, type);
   }
 
-  receive(msg: CriRequest | CoreInternalMsg | I): unknown {
+  /** The GetContainerEvents stream: one message per transition, in order, to every subscriber. */
+  private containerEvent(c: ContainerRecord, type: ContainerEventType): void {
+    if (this.eventSubscribers.length === 0) return;
+    const podUid = this.store.sandbox(c.podSandboxId)?.config.metadata.uid ?? '';
+    const status = containerStatus(c);
+    const createdAtMs = this.ctx.now();
+    for (const to of this.eventSubscribers) this.ctx.send(to, { type: 'cri.containerEvent', body: { type, podUid, status, createdAtMs } } satisfies ContainerEventMsg);
+  }
+
+  receive(msg: CriRequest | CoreInternalMsg | I, meta?: ReceiveMeta): unknown {
+    if (msg.type === 'GetContainerEvents') {
+      const from = meta?.from;
+      if (from === undefined || from === '') return criError('InvalidArgument', 'GetContainerEvents needs a sender to stream the events to');
+      if (!this.eventSubscribers.includes(from)) this.eventSubscribers.push(from);
+      return ok({});
+    }
     if (isCriRequest(msg)) return this.handle(msg);
     const internal = msg as CoreInternalMsg;
     if (internal.type === 'cri.wake') {
@@ -174,7 +194,7 @@ class CriServer<I extends Message> {
   }
 
   inspect(): Record<string, unknown> {
-    return { runtime: this.backend.runtimeName, sandboxes: this.store.sandboxCount, containers: this.store.containerCount, logWaits: this.waits.size, ...this.backend.inspect?.() };
+    return { runtime: this.backend.runtimeName, sandboxes: this.store.sandboxCount, containers: this.store.containerCount, logWaits: this.waits.size, eventSubscribers: this.eventSubscribers.length, ...this.backend.inspect?.() };
   }
 
   private handle(msg: CriRequest): MaybePromise<CriReply<CriRequestType>> {
@@ -217,6 +237,9 @@ class CriServer<I extends Message> {
         return ok({ items: this.store.listContainers(msg.body.filter).map(containerStatus) });
       case 'ContainerLogs':
         return this.containerLogs(msg.body);
+      case 'GetContainerEvents':
+        // Answered in `receive`, which knows the sender.
+        return criError('Internal', 'GetContainerEvents is answered where the sender is known');
       default: {
         const never: never = msg;
         throw new Error(`unreachable: ${JSON.stringify(never)}`);

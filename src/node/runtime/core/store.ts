@@ -7,6 +7,7 @@
 import {
   reasonForExitCode,
   type ContainerConfig,
+  type ContainerEventType,
   type ContainerExitReason,
   type ContainerFilter,
   type ContainerState,
@@ -63,6 +64,8 @@ export class RuntimeStore {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private changes = 0;
+  /** Told of every container transition, after it (the CRI server's GetContainerEvents stream). */
+  onContainerChange: ((c: ContainerRecord, type: ContainerEventType) => void) | undefined;
 
   /** Moves on every change to a sandbox or container record. */
   get revision(): number {
@@ -152,6 +155,7 @@ export class RuntimeStore {
     this.containers.set(id, record);
     this.changes++;
     s.containerIds.add(id);
+    this.onContainerChange?.(record, 'CONTAINER_CREATED_EVENT');
     return record;
   }
 
@@ -162,6 +166,7 @@ export class RuntimeStore {
     c.state = 'CONTAINER_RUNNING';
     c.startedAtMs = nowMs;
     this.changes++;
+    this.onContainerChange?.(c, 'CONTAINER_STARTED_EVENT');
   }
 
   /**
@@ -179,6 +184,7 @@ export class RuntimeStore {
     c.reason = reason ?? reasonForExitCode(exitCode);
     c.message = message;
     this.changes++;
+    this.onContainerChange?.(c, 'CONTAINER_STOPPED_EVENT');
     const waiters = this.exitWaiters.get(id);
     if (waiters !== undefined) {
       this.exitWaiters.delete(id);
@@ -205,6 +211,7 @@ export class RuntimeStore {
     this.changes++;
     this.containers.delete(id);
     this.sandboxes.get(c.podSandboxId)?.containerIds.delete(id);
+    this.onContainerChange?.(c, 'CONTAINER_DELETED_EVENT');
     const waiters = this.exitWaiters.get(id);
     if (waiters !== undefined) {
       this.exitWaiters.delete(id);

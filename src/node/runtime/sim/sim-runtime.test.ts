@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SimulatedSystem, type ActorRef } from '../../../actor/index.js';
-import { criCall, type ContainerConfig, type CriReplies, type CriReply, type CriRequestType, type CriRequests, type PodSandboxConfig } from '../../cri/protocol.js';
+import { SimulatedSystem, defineBehaviour, type ActorRef, type Message } from '../../../actor/index.js';
+import { criCall, type ContainerConfig, type ContainerEvent, type CriReplies, type CriReply, type CriRequestType, type CriRequests, type PodSandboxConfig } from '../../cri/protocol.js';
 import { simRuntime, type SimRuntimeArgs } from './sim-runtime.js';
 import { SIM_ANNOTATION_PREFIX } from './script.js';
 
@@ -38,7 +38,60 @@ async function harness(seed = 1, args: SimRuntimeArgs = {}) {
   return { sim, ref, call, must, runPod, status };
 }
 
+/** Subscribes to a runtime's container events (GetContainerEvents) and keeps what arrives, in order. */
+const eventSink = defineBehaviour<Message, { runtime: string }>(import.meta.url, 'event-sink', (ctx, args) => {
+  const got: { event: ContainerEvent; from: string }[] = [];
+  return {
+    async receive(msg, meta) {
+      if (msg.type === 'sink.subscribe') return criCall({ ask: (m, o) => ctx.ask(args.runtime, m, o) }, 'GetContainerEvents', {}, { timeoutMs: 10_000 });
+      if (msg.type === 'sink.got') return got;
+      if (msg.type === 'cri.containerEvent') got.push({ event: msg.body as ContainerEvent, from: meta.from });
+      return undefined;
+    },
+  };
+});
+
 describe('sim runtime', () => {
+  test('GetContainerEvents streams every container transition, in order, with the status after it, to each subscriber of the incarnation', async () => {
+    const h = await harness();
+    await h.sim.spawn(eventSink, { name: 'sink', args: { runtime: 'runtime-0' } });
+    await h.sim.spawn(eventSink, { name: 'late', args: { runtime: 'runtime-0' } });
+    const subscribed = await h.sim.settle(h.sim.ref('sink').ask<{ ok: boolean }>({ type: 'sink.subscribe', body: null }));
+    assert.ok(subscribed.ok);
+    // Subscribing twice changes nothing: one copy of each event.
+    assert.ok((await h.sim.settle(h.sim.ref('sink').ask<{ ok: boolean }>({ type: 'sink.subscribe', body: null }))).ok);
+    const { containerId, podSandboxId } = await h.runPod('crasher', 'sim/crash-after-2s:3');
+    await h.sim.settle(h.sim.ref('late').ask({ type: 'sink.subscribe', body: null }));
+    await h.sim.runFor(3_000);
+    await h.must('RemovePodSandbox', { podSandboxId });
+    await h.sim.runFor(100);
+    const got = await h.sim.settle(h.sim.ref('sink').ask<{ event: ContainerEvent; from: string }[]>({ type: 'sink.got', body: null }));
+    assert.deepEqual(got.map((g) => `${g.event.type} ${g.event.status.state}`), [
+      'CONTAINER_CREATED_EVENT CONTAINER_CREATED',
+      'CONTAINER_STARTED_EVENT CONTAINER_RUNNING',
+      'CONTAINER_STOPPED_EVENT CONTAINER_EXITED',
+      'CONTAINER_DELETED_EVENT CONTAINER_EXITED',
+    ]);
+    for (const g of got) {
+      assert.equal(g.from, 'runtime-0');
+      assert.equal(g.event.podUid, 'uid-crasher');
+      assert.equal(g.event.status.id, containerId);
+    }
+    const stopped = got[2]!.event;
+    assert.equal(stopped.status.exitCode, 3);
+    assert.equal(stopped.createdAtMs, stopped.status.finishedAtMs, 'sent when it happened');
+    const late = await h.sim.settle(h.sim.ref('late').ask<{ event: ContainerEvent }[]>({ type: 'sink.got', body: null }));
+    assert.deepEqual(late.map((g) => g.event.type), ['CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT'], 'a subscriber gets what happens after it subscribed');
+    // A new incarnation has no subscribers: the stream ended with the old one.
+    await h.sim.faults.restart('runtime-0');
+    await h.sim.runFor(100);
+    await h.runPod('after', 'sim/run');
+    await h.sim.runFor(100);
+    const after = await h.sim.settle(h.sim.ref('sink').ask<unknown[]>({ type: 'sink.got', body: null }));
+    assert.equal(after.length, 4, 'nothing from the restarted runtime until subscribed again');
+    await h.sim.shutdown();
+  });
+
   test('a pod runs until stopped; SIGTERM ends it with 143 and the log tells the story', async () => {
     const h = await harness();
     const { ip, containerId, podSandboxId } = await h.runPod('web', 'nginx:1.25');
