@@ -19,7 +19,7 @@
  * (later segments included); the cut is fsynced and reported, never skipped
  * over silently and never a crash.
  */
-import { DiskError, type Disk } from '../actor/disk.js';
+import { DiskError, type BackgroundOp, type Disk } from '../actor/disk.js';
 import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import { emptyHardState } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
@@ -46,6 +46,14 @@ export interface WalOptions {
   dir?: string;
   /** A segment that has reached this size is closed and a new one started before the next append. */
   segmentBytesMax?: number;
+  /**
+   * Write and fsync off the caller's thread (`Disk.inBackground`), for Raft's
+   * async storage writes: `append` and `sync` queue the work and return, and
+   * `sync(done)` calls `done` in a later turn once everything appended
+   * before it is durable. The queue runs in order, so records land as they
+   * were appended and an fsync covers all of them. Opening is synchronous.
+   */
+  background?: boolean;
 }
 
 export interface WalAppend {
@@ -120,6 +128,10 @@ export class Wal {
   private pendingSnapshotIndex: number;
   private unsynced = false;
   private failure: Error | undefined = undefined;
+  private readonly background: boolean;
+  /** Background mode: operations queued and not yet done, and the callbacks waiting on the last one (`afterWrites`). */
+  private backgroundPending = 0;
+  private lastOpWaiters: Array<() => void> | undefined;
 
   private constructor(
     private readonly disk: Disk,
@@ -129,6 +141,7 @@ export class Wal {
   ) {
     this.dir = options.dir ?? 'wal';
     this.segmentBytesMax = options.segmentBytesMax ?? WAL_SEGMENT_BYTES_DEFAULT;
+    this.background = options.background === true;
     this.segments = segments;
     this.shape = new LogShape<Indexed>(0);
     if (recovery.snapshot !== undefined) this.shape.applySnapshot({ metadata: recovery.snapshot, retainLog: false });
@@ -218,7 +231,8 @@ export class Wal {
     }
     this.guard(() => {
       if (this.tailBytes >= this.segmentBytesMax) this.rotate();
-      this.disk.append(this.path(this.tail()), bytes);
+      if (this.background) this.queue({ type: 'append', path: this.path(this.tail()), data: bytes });
+      else this.disk.append(this.path(this.tail()), bytes);
       this.tailBytes += bytes.length;
     });
     this.unsynced = true;
@@ -230,13 +244,76 @@ export class Wal {
     if (unit.hardState !== undefined) this.hardState = { ...unit.hardState };
   }
 
-  /** Makes everything appended durable. On failure the WAL is poisoned (see the module comment). */
-  sync(): void {
+  /**
+   * Makes everything appended durable. On failure the WAL is poisoned (see the module comment).
+   * In background mode the fsync is queued behind the appends and `done`, if given, is called in
+   * a later turn once it is done (at once when nothing is queued: then all is durable already).
+   */
+  sync(done?: () => void): void {
     this.checkUsable();
-    if (!this.unsynced) return;
-    this.guard(() => this.disk.fsync(this.path(this.tail())));
+    if (!this.background) {
+      if (this.unsynced) {
+        this.guard(() => this.disk.fsync(this.path(this.tail())));
+        this.unsynced = false;
+        this.syncedSnapshotIndex = this.pendingSnapshotIndex;
+      }
+      done?.();
+      return;
+    }
+    if (!this.unsynced) {
+      this.afterWrites(done);
+      return;
+    }
+    const snapshotIndex = this.pendingSnapshotIndex;
     this.unsynced = false;
-    this.syncedSnapshotIndex = this.pendingSnapshotIndex;
+    this.queue({ type: 'fsync', path: this.path(this.tail()) }, () => {
+      this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
+    });
+    this.afterWrites(done);
+  }
+
+  /**
+   * Background mode: `done` once every operation queued so far is done (at once when none is).
+   * For a unit that needs no fsync of its own (only the commit index moved) but whose turn to
+   * complete comes after the writes before it.
+   */
+  afterWrites(done?: () => void): void {
+    if (done === undefined) return;
+    if (this.lastOpWaiters === undefined) done();
+    else this.lastOpWaiters.push(done);
+  }
+
+  /** Whether appends and fsyncs go through the background queue (`WalOptions.background`). */
+  get inBackground(): boolean {
+    return this.background;
+  }
+
+  /** Background mode: the highest snapshot marker known durable (releases wait for it). */
+  get durableSnapshotIndex(): number {
+    return this.syncedSnapshotIndex;
+  }
+
+  /** Background mode: operations queued and not yet done. */
+  get pendingOps(): number {
+    return this.backgroundPending;
+  }
+
+  /** Queues one background operation; a failure poisons the WAL and is thrown from the turn that reports it. */
+  private queue(op: BackgroundOp, then?: () => void): void {
+    const waiters: Array<() => void> = [];
+    this.lastOpWaiters = waiters;
+    this.backgroundPending++;
+    this.disk.inBackground(op, (error) => {
+      this.backgroundPending--;
+      if (this.lastOpWaiters === waiters) this.lastOpWaiters = undefined;
+      if (error !== undefined || this.failure !== undefined) {
+        this.guard(() => {
+          throw error ?? this.failure;
+        });
+      }
+      then?.();
+      for (const waiter of waiters) waiter();
+    });
   }
 
   /**
@@ -308,6 +385,10 @@ export class Wal {
 
   /** Closes the full segment and starts the next one, restating snapshot marker and hard state. */
   private rotate(): void {
+    if (this.background) {
+      this.rotateInBackground();
+      return;
+    }
     // The old segment is already synced: rotation only happens at the start of an append after a sync.
     if (this.unsynced) this.disk.fsync(this.path(this.tail()));
     const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
@@ -322,6 +403,31 @@ export class Wal {
     this.disk.write(path, header);
     this.disk.fsync(path);
     this.disk.fsyncDir(this.dir);
+    this.segments.push(next);
+    this.tailBytes = header.length;
+  }
+
+  /** `rotate` through the background queue: the same writes and fsyncs, in the same order. */
+  private rotateInBackground(): void {
+    if (this.unsynced) {
+      const snapshotIndex = this.pendingSnapshotIndex;
+      this.queue({ type: 'fsync', path: this.path(this.tail()) }, () => {
+        this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
+      });
+      this.unsynced = false;
+    }
+    const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
+    next.name = segmentName(next.seq, next.firstIndex);
+    const frames: Uint8Array[] = [];
+    if (this.shape.snapshot !== undefined) {
+      frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot({ metadata: this.shape.snapshot, retainLog: true })));
+    }
+    frames.push(encodeRecord(RecordType.hardState, encodeHardState(this.hardState)));
+    const header = concatFrames(frames);
+    const path = `${this.dir}/${next.name}`;
+    this.queue({ type: 'append', path, data: header });
+    this.queue({ type: 'fsync', path });
+    this.queue({ type: 'fsyncDir', dir: this.dir });
     this.segments.push(next);
     this.tailBytes = header.length;
   }

@@ -241,6 +241,21 @@ export interface ReplicaArgs {
    */
   leaderSendsBeforePersist?: boolean;
   /**
+   * Raft's async storage writes (etcd-io/raft's AsyncStorageWrites, issue #22):
+   * the WAL append and fsync of each Ready run off the replica's thread
+   * (`Disk.inBackground`), so ticks, heartbeats and applies never wait for an
+   * fsync; acknowledgements wait for their write. Default true; false appends
+   * and fsyncs inline in the Ready loop (kept to compare, and for tests that
+   * pin the inline ordering; `leaderSendsBeforePersist` applies only then).
+   */
+  asyncStorageWrites?: boolean;
+  /**
+   * Deliberately broken, for proving the tests bite: with async storage writes,
+   * send append and vote acknowledgements before their write is durable.
+   * Never set outside tests.
+   */
+  unsafeAckBeforeDurable?: boolean;
+  /**
    * Deliberately broken, for proving the chaos checks bite: serve every read
    * from the local state without ReadIndex (stale reads from a deposed leader or
    * a lagging follower). Never set outside tests.
