@@ -102,6 +102,10 @@ export interface ReplicaStatus {
   recoveredFrom: string;
   /** Leaders this incarnation forgot on the notice that their actor ended (`leaderDownFailover`; our replicas only). */
   leadersForgotten?: number;
+  /** Ticks this incarnation has taken (its fixed-rate ticker): they go on while an fsync is in flight (async storage writes). */
+  ticks?: number;
+  /** Readies handed to storage whose writes are not durable yet (async storage writes; 0 inline). */
+  writesInFlight?: number;
 }
 
 export type ReplicaMsg =

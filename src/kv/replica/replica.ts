@@ -977,6 +977,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
       revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.durableLastIndex(),
       snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
+      ticks, writesInFlight: writes.length,
     };
   }
 

@@ -945,14 +945,15 @@ export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs, mod
  * What the sweep runs: 'classic' is the scenario the pinned seeds were found in (single-server
  * membership, sync writes); 'joint' sweeps ConfChangeV2 membership on every seed and async
  * storage writes on ASYNC_WRITES_SEED_SHARE of them; 'detector' is 'classic' with the failure
- * detector (forgetLeader on crashes, and misfires) on every seed.
+ * detector (forgetLeader on crashes, and misfires) on every seed; 'async' is 'joint' with async
+ * storage writes on every seed (the replicas' default since issue #22).
  */
-export type SweepModes = 'classic' | 'joint' | 'detector';
+export type SweepModes = 'classic' | 'joint' | 'detector' | 'async';
 
 /** The options of one seed under `modes`: a pure function of the seed, so a replay runs the same. */
 export function sweepOptions(seed: number, nodes: 3 | 5, modes: SweepModes, knobs?: SimKnobs): SimOptions {
   if (modes === 'classic') return { seed, nodes, knobs };
   if (modes === 'detector') return { seed, nodes, knobs, failureDetector: true };
-  const asyncStorageWrites = new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
+  const asyncStorageWrites = modes === 'async' || new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
   return { seed, nodes, knobs, membership: 'joint', asyncStorageWrites };
 }
