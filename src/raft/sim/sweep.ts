@@ -15,7 +15,7 @@
  */
 import { replayCommand, nodesForSeed, runSimulation, sweepOptions, type SimKnobs, type SweepModes } from './simulation.js';
 
-const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly', 'forgetLeaderClearsVote'] as const;
+const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly', 'forgetLeaderClearsVote', 'asyncAcksBeforeDurable'] as const;
 
 interface Args {
   seeds: number;
