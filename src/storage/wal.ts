@@ -47,11 +47,13 @@ export interface WalOptions {
   /** A segment that has reached this size is closed and a new one started before the next append. */
   segmentBytesMax?: number;
   /**
-   * Write and fsync off the caller's thread (`Disk.inBackground`), for Raft's
-   * async storage writes: `append` and `sync` queue the work and return, and
+   * Fsync off the caller's thread (`Disk.inBackground`), for Raft's async
+   * storage writes: `append` writes on the thread as always (a write to the
+   * page cache, microseconds; handing it to the pool too cost two more
+   * thread hops per Ready), `sync` queues the fsync and returns, and
    * `sync(done)` calls `done` in a later turn once everything appended
-   * before it is durable. The queue runs in order, so records land as they
-   * were appended and an fsync covers all of them. Opening is synchronous.
+   * before it is durable. Rotations queue their fsyncs too. Opening is
+   * synchronous.
    */
   background?: boolean;
 }
@@ -231,8 +233,7 @@ export class Wal {
     }
     this.guard(() => {
       if (this.tailBytes >= this.segmentBytesMax) this.rotate();
-      if (this.background) this.queue({ type: 'append', path: this.path(this.tail()), data: bytes });
-      else this.disk.append(this.path(this.tail()), bytes);
+      this.disk.append(this.path(this.tail()), bytes);
       this.tailBytes += bytes.length;
     });
     this.unsynced = true;
@@ -407,7 +408,7 @@ export class Wal {
     this.tailBytes = header.length;
   }
 
-  /** `rotate` through the background queue: the same writes and fsyncs, in the same order. */
+  /** `rotate` with its fsyncs in the background queue: the same writes and fsyncs, in the same order. */
   private rotateInBackground(): void {
     if (this.unsynced) {
       const snapshotIndex = this.pendingSnapshotIndex;
@@ -425,7 +426,7 @@ export class Wal {
     frames.push(encodeRecord(RecordType.hardState, encodeHardState(this.hardState)));
     const header = concatFrames(frames);
     const path = `${this.dir}/${next.name}`;
-    this.queue({ type: 'append', path, data: header });
+    this.disk.write(path, header);
     this.queue({ type: 'fsync', path });
     this.queue({ type: 'fsyncDir', dir: this.dir });
     this.segments.push(next);
