@@ -61,6 +61,21 @@ describe('RaftStorage writing in the background', () => {
     assert.deepEqual(order, ['write', 'nothing', 'nothing, queue empty'], 'with nothing queued it is durable at once');
   });
 
+  test('group commit: the units written while an fsync is on its way share the next one, and complete in order', () => {
+    const disk = new MemoryDisk();
+    const storage = openBackground(disk);
+    const order: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 1, 1), messages: [] }, () => order.push(1));
+    const fsyncsBefore = disk.fsyncCount;
+    storage.persistInBackground({ entries: range(2, 2, 1), messages: [] }, () => order.push(2));
+    storage.persistInBackground({ hardState: hs(1, 1, 1), messages: [], sync: false }, () => order.push(3));
+    storage.persistInBackground({ entries: range(3, 3, 1), messages: [] }, () => order.push(4));
+    disk.settleBackground();
+    assert.deepEqual(order, [1, 2, 3, 4]);
+    assert.equal(disk.fsyncCount - fsyncsBefore, 2, 'one fsync for the first unit, one for the three written while it ran');
+    assert.equal(storage.durableLastIndex(), 3);
+  });
+
   test('rotations queued behind appends replay whole; segments are released only once the snapshot marker is durable', () => {
     const disk = new MemoryDisk();
     disk.faults.loseUnsyncedOnCrash = true;

@@ -102,6 +102,8 @@ interface Segment {
 
 const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 
+const noop = (): void => undefined;
+
 function hex16(value: number): string {
   return value.toString(16).padStart(16, '0');
 }
@@ -134,6 +136,10 @@ export class Wal {
   /** Background mode: operations queued and not yet done, and the callbacks waiting on the last one (`afterWrites`). */
   private backgroundPending = 0;
   private lastOpWaiters: Array<() => void> | undefined;
+  /** Background mode: fsyncs of the tail queued and not done; while there are any, `sync` defers (group commit). */
+  private fsyncsInFlight = 0;
+  /** Completions waiting for the fsync after those in flight (in order; `afterWrites` queues behind them). */
+  private deferred: Array<() => void> | undefined;
 
   private constructor(
     private readonly disk: Disk,
@@ -265,12 +271,30 @@ export class Wal {
       this.afterWrites(done);
       return;
     }
+    // Group commit: while an fsync is on its way, the appends since wait for one more, asked when it ends.
+    if (this.fsyncsInFlight > 0) {
+      (this.deferred ??= []).push(done ?? noop);
+      return;
+    }
+    this.startFsync(done === undefined ? [] : [done]);
+  }
+
+  /** Queues an fsync of the tail covering every append so far; `waiters` run when it is done. */
+  private startFsync(waiters: Array<() => void>): void {
     const snapshotIndex = this.pendingSnapshotIndex;
     this.unsynced = false;
-    this.queue({ type: 'fsync', path: this.path(this.tail()) }, () => {
+    this.fsyncsInFlight++;
+    this.queue({ type: 'fsync', path: this.path(this.tail()) }, (after) => {
       this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
+      this.fsyncsInFlight--;
+      const next = this.deferred;
+      this.deferred = undefined;
+      if (next === undefined) return;
+      // Their appends are covered by a new fsync, or by one asked after them and still queued (a rotation's).
+      if (this.unsynced) this.startFsync(next);
+      else for (const waiter of next) this.afterWrites(waiter, after);
     });
-    this.afterWrites(done);
+    for (const waiter of waiters) this.afterWrites(waiter);
   }
 
   /**
@@ -278,10 +302,13 @@ export class Wal {
    * For a unit that needs no fsync of its own (only the commit index moved) but whose turn to
    * complete comes after the writes before it.
    */
-  afterWrites(done?: () => void): void {
+  afterWrites(done?: () => void, current?: Array<() => void>): void {
     if (done === undefined) return;
-    if (this.lastOpWaiters === undefined) done();
-    else this.lastOpWaiters.push(done);
+    // Behind the units waiting for the next fsync: completions stay in order.
+    if (this.deferred !== undefined) this.deferred.push(done);
+    else if (this.lastOpWaiters !== undefined) this.lastOpWaiters.push(done);
+    else if (current !== undefined) current.push(done);
+    else done();
   }
 
   /** Whether appends and fsyncs go through the background queue (`WalOptions.background`). */
@@ -300,7 +327,7 @@ export class Wal {
   }
 
   /** Queues one background operation; a failure poisons the WAL and is thrown from the turn that reports it. */
-  private queue(op: BackgroundOp, then?: () => void): void {
+  private queue(op: BackgroundOp, then?: (waiters: Array<() => void>) => void): void {
     const waiters: Array<() => void> = [];
     this.lastOpWaiters = waiters;
     this.backgroundPending++;
@@ -312,7 +339,7 @@ export class Wal {
           throw error ?? this.failure;
         });
       }
-      then?.();
+      then?.(waiters);
       for (const waiter of waiters) waiter();
     });
   }
@@ -411,11 +438,10 @@ export class Wal {
   /** `rotate` with its fsyncs in the background queue: the same writes and fsyncs, in the same order. */
   private rotateInBackground(): void {
     if (this.unsynced) {
-      const snapshotIndex = this.pendingSnapshotIndex;
-      this.queue({ type: 'fsync', path: this.path(this.tail()) }, () => {
-        this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
-      });
-      this.unsynced = false;
+      // The old tail's last fsync, which covers the units deferred for it.
+      const waiters = this.deferred ?? [];
+      this.deferred = undefined;
+      this.startFsync(waiters);
     }
     const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
     next.name = segmentName(next.seq, next.firstIndex);
