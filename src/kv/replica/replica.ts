@@ -371,27 +371,25 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   /** The synchronous mode (`asyncStorageWrites: false`): persist on the thread, then send what depends on it. */
   function persistInline(rd: Ready): void {
-    {
-      const hs = rd.hardState;
-      const durable = storage.durableHardState();
-      // A leader's Ready that moves neither its term nor its vote on disk may send before its fsync.
-      const termOrVoteMoves = hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote);
-      if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
-        // A leader's appends promise nothing about its own disk: it counts itself toward a commit
-        // only after advance() below, once persist has returned. Its other messages (heartbeats,
-        // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
-        // its term, and then everything waits for the fsync as usual.
-        sendRaft(rd.messages);
-        // On threads a turn's sends leave at its end, after this fsync: post them now so the
-        // followers write to their disks while this one does (the simulated runtime sends at once).
-        ctx.flushSends();
-        storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
-      } else {
-        // A snapshot from the leader was written as it arrived: persist finishes that file (or aborts it if Raft took another).
-        const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
-        if (snapshotFile !== undefined) receivedFile = undefined;
-        storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
-      }
+    const hs = rd.hardState;
+    const durable = storage.durableHardState();
+    // A leader's Ready that moves neither its term nor its vote on disk may send before its fsync.
+    const termOrVoteMoves = hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote);
+    if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
+      // A leader's appends promise nothing about its own disk: it counts itself toward a commit
+      // only after advance() in drainReadies, once persist has returned. Its other messages (heartbeats,
+      // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
+      // its term, and then everything waits for the fsync as usual.
+      sendRaft(rd.messages);
+      // On threads a turn's sends leave at its end, after this fsync: post them now so the
+      // followers write to their disks while this one does (the simulated runtime sends at once).
+      ctx.flushSends();
+      storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
+    } else {
+      // A snapshot from the leader was written as it arrived: persist finishes that file (or aborts it if Raft took another).
+      const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
+      if (snapshotFile !== undefined) receivedFile = undefined;
+      storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
     }
   }
 
