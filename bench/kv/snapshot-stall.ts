@@ -32,7 +32,12 @@ import { exactPercentile, round } from '../lib/stats.js';
 import { kvBenchDriver, type KvBenchDriverMsg } from './driver.js';
 import type { PhaseResult, PhaseSpec } from './workload.js';
 
-export type SnapshotMode = 'stepped' | 'foreground' | 'whole';
+/**
+ * `stepped`: the replicas' default (snapshot and WAL writes off the thread); `inline-wal`: the same with the WAL's
+ * append and fsync in the Ready loop (`asyncStorageWrites: false`, as before issue #22's async writes);
+ * `foreground`: the snapshot's writes on the thread too; `whole`: one step.
+ */
+export type SnapshotMode = 'stepped' | 'inline-wal' | 'foreground' | 'whole';
 
 export interface SnapshotStallOptions {
   /** Megabytes of values written before the snapshot. */
@@ -89,6 +94,8 @@ export interface SnapshotStallResult {
   stall_ms_whole?: number;
   /** The same with the file written on the replica's thread (`foreground`), when run. */
   stall_ms_foreground?: number;
+  /** The same with the WAL appended and fsynced in the Ready loop (`inline-wal`), when run. */
+  stall_ms_inline_wal?: number;
 }
 
 const PROBE_BATCH_DEFAULT = 100;
@@ -101,8 +108,9 @@ export async function runSnapshotStallBench(options: SnapshotStallOptions): Prom
   const stepped = modes.find((m) => m.mode === 'stepped');
   const whole = modes.find((m) => m.mode === 'whole');
   const foreground = modes.find((m) => m.mode === 'foreground');
+  const inlineWal = modes.find((m) => m.mode === 'inline-wal');
   const result: SnapshotStallResult = {
-    modes, stall_ms_stepped: stepped?.stallMs, stall_ms_whole: whole?.stallMs, stall_ms_foreground: foreground?.stallMs,
+    modes, stall_ms_stepped: stepped?.stallMs, stall_ms_whole: whole?.stallMs, stall_ms_foreground: foreground?.stallMs, stall_ms_inline_wal: inlineWal?.stallMs,
     longest_step_ms_stepped: stepped === undefined ? undefined : Math.max(...stepped.longestSnapshotStepMs),
   };
   return { result, table: renderSnapshotTable(result, options) };
@@ -123,7 +131,8 @@ async function runMode(mode: SnapshotMode, options: SnapshotStallOptions): Promi
         tickMs: options.tickMs,
         snapshotEntries: fill + (options.thresholdMargin ?? THRESHOLD_MARGIN_DEFAULT),
         snapshotBatchBytes: mode === 'whole' ? Number.POSITIVE_INFINITY : undefined,
-        snapshotInBackground: mode === 'stepped',
+        snapshotInBackground: mode === 'stepped' || mode === 'inline-wal',
+        asyncStorageWrites: mode !== 'inline-wal',
       },
     });
     // A floor of 10 s per attempt: 64 KiB values under a loaded machine took over 1 s to commit, and the fill must not fail.

@@ -47,7 +47,10 @@ export interface Disk {
    * after appends makes them durable. An operation takes effect when it runs,
    * not when asked: a crash before `done` may lose it (an fsync not done is
    * not durable). Until `done`, leave the path to the background: no
-   * synchronous call on it, and no change to an append's `data`.
+   * synchronous call on it, and no change to an append's `data` — but for
+   * synchronous appends to a file with an fsync in the background (a WAL
+   * with async writes): that fsync makes durable at least what was appended
+   * before it was asked (maybe more), as an fsync racing a write does.
    */
   inBackground(op: BackgroundOp, done: BackgroundDone): void;
 }

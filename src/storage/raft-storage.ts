@@ -107,6 +107,8 @@ export class RaftStorage {
   /** Whether `releaseStep` unlinks off the thread: a snapshot written in the background is released in the background too. */
   private releaseInBackground = false;
   private failure: Error | undefined;
+  /** What is durable: with a WAL that writes in the background, behind what the read side describes. */
+  private durable: { hardState: HardState; lastIndex: number };
 
   private constructor(
     private readonly wal: Wal,
@@ -121,6 +123,9 @@ export class RaftStorage {
     this.log = new LogShape<Entry>(0);
     if (snapshot !== undefined) this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: false });
     for (const entry of entries) this.log.appendEntry(entry);
+    this.durable = { hardState: { ...hardState }, lastIndex: this.log.lastIndex() };
+    // Background writes release in the background too: a synchronous unlink beside queued appends would race them.
+    this.releaseInBackground = wal.inBackground;
   }
 
   /**
@@ -159,10 +164,35 @@ export class RaftStorage {
    * never released.
    */
   persist<M>(unit: PersistUnit<M>): Durable<M> {
+    invariant(!this.wal.inBackground, 'persist on a WAL that writes in the background: use persistInBackground');
+    let receipt: Durable<M> | undefined;
+    this.write(unit, (r) => (receipt = r));
+    return receipt!;
+  }
+
+  /**
+   * Raft's async storage writes (etcd-io/raft's AsyncStorageWrites): writes
+   * the unit's snapshot file now (a different path from the WAL's), queues its
+   * WAL records and fsync off the thread, and calls `done` with the receipt
+   * in a later turn once they are durable — in the order the units were
+   * given, and at once for a unit that writes nothing. The read side
+   * (`lastIndex`, `entries`, `term`) describes what was written at once; what
+   * is durable is `durableLastIndex` and `durableHardState`. A disk failure
+   * poisons the storage and is thrown from the turn that reports it.
+   * Needs `RaftStorageOptions.wal.background`.
+   */
+  persistInBackground<M>(unit: PersistUnit<M>, done: (receipt: Durable<M>) => void): void {
+    invariant(this.wal.inBackground, 'persistInBackground needs a WAL opened with background: true');
+    this.write(unit, done);
+  }
+
+  private write<M>(unit: PersistUnit<M>, done: (receipt: Durable<M>) => void): void {
     this.checkUsable();
     const hardStateChanged = unit.hardState !== undefined && !sameHardState(unit.hardState, this.hardState);
     const entries = unit.entries ?? [];
-    if (unit.snapshot !== undefined || entries.length > 0 || hardStateChanged) {
+    const writes = unit.snapshot !== undefined || entries.length > 0 || hardStateChanged;
+    const needsSync = writes && (unit.sync !== false || !this.onlyCommitMoved(unit));
+    if (writes) {
       const file = unit.snapshotFile;
       const prewritten = file !== undefined && unit.snapshot !== undefined && sameSnapshotFile(file, unit.snapshot);
       this.guard(() => {
@@ -174,7 +204,6 @@ export class RaftStorage {
           entries,
           hardState: hardStateChanged ? unit.hardState : undefined,
         });
-        if (unit.sync !== false || !this.onlyCommitMoved(unit)) this.wal.sync();
       });
       if (unit.snapshot !== undefined) {
         this.log.applySnapshot({ metadata: unit.snapshot.metadata, retainLog: false });
@@ -183,13 +212,21 @@ export class RaftStorage {
       }
       for (const entry of entries) this.log.appendEntry(entry);
       if (hardStateChanged) this.hardState = { ...unit.hardState! };
-      if (unit.snapshot !== undefined) this.releaseBefore(unit.snapshot.metadata.index);
     }
     invariant(
       this.hardState.commit <= this.log.lastIndex(),
       () => `durable commit ${this.hardState.commit} beyond the durable last index ${this.log.lastIndex()}`,
     );
-    return new Durable(receiptToken, unit.messages, { ...this.hardState }, this.log.lastIndex());
+    const hardState = { ...this.hardState };
+    const lastIndex = this.log.lastIndex();
+    const snapshotIndex = unit.snapshot?.metadata.index;
+    const durable = (): void => {
+      this.durable = { hardState, lastIndex };
+      if (snapshotIndex !== undefined) this.releaseBefore(snapshotIndex);
+      done(new Durable(receiptToken, unit.messages, hardState, lastIndex));
+    };
+    // Only the commit index moved: written without an fsync (a crash may lose it; it is re-learned).
+    this.guard(() => (needsSync ? this.wal.sync(durable) : this.wal.afterWrites(durable)));
   }
 
   /** True when the unit changes nothing durable but the commit index. */
@@ -273,7 +310,7 @@ export class RaftStorage {
       this.wal.append({ snapshot: { metadata: writer.metadata, retainLog: true } });
       this.wal.sync();
     });
-    this.releaseInBackground = writer.writesInBackground;
+    this.releaseInBackground = writer.writesInBackground || this.wal.inBackground;
     this.recordLocalSnapshot({ metadata: writer.metadata, data }, true);
     return writer.metadata;
   }
@@ -309,6 +346,8 @@ export class RaftStorage {
   releaseStep(): boolean {
     if (this.releasePending === undefined || this.failure !== undefined) return false;
     const index = this.releasePending;
+    // Background writes: the WAL's marker of the snapshot is still on its way to the disk.
+    if (index > this.wal.durableSnapshotIndex) return true;
     let removed = 0;
     this.guard(() => {
       removed = this.wal.releaseBefore(index, 1, this.releaseInBackground).length;
@@ -334,7 +373,8 @@ export class RaftStorage {
     this.log.applySnapshot({ metadata: snapshot.metadata, retainLog: true });
     this.snapshotHeld = snapshot.data === undefined ? undefined : { metadata: snapshot.metadata, data: snapshot.data };
     this.snapshotHeldMetadata = snapshot.metadata;
-    if (!releaseInSteps) {
+    // Background writes: the marker just queued is not durable yet, and nothing may be released before it is.
+    if (!releaseInSteps && !this.wal.inBackground) {
       this.releaseBefore(snapshot.metadata.index);
       return;
     }
@@ -344,9 +384,19 @@ export class RaftStorage {
 
   // ---- the read side Raft needs (etcd's Storage interface) ----
 
-  /** The hard state on disk now (not a copy: read it, do not keep it). */
+  /** The hard state on disk now, fsynced (not a copy: read it, do not keep it). */
   durableHardState(): Readonly<HardState> {
-    return this.hardState;
+    return this.durable.hardState;
+  }
+
+  /** The last log index fsynced (`lastIndex` but for background writes still in flight). */
+  durableLastIndex(): number {
+    return this.durable.lastIndex;
+  }
+
+  /** Whether the WAL writes in the background (`persistInBackground`). */
+  get writesInBackground(): boolean {
+    return this.wal.inBackground;
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {
@@ -394,8 +444,8 @@ export class RaftStorage {
 
   private releaseBefore(index: number): void {
     this.guard(() => {
-      this.wal.releaseBefore(index);
-      this.snapshots.purge();
+      this.wal.releaseBefore(index, Number.POSITIVE_INFINITY, this.releaseInBackground);
+      this.snapshots.purge(this.releaseInBackground);
     });
   }
 

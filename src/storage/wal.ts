@@ -19,7 +19,7 @@
  * (later segments included); the cut is fsynced and reported, never skipped
  * over silently and never a crash.
  */
-import { DiskError, type Disk } from '../actor/disk.js';
+import { DiskError, type BackgroundOp, type Disk } from '../actor/disk.js';
 import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import { emptyHardState } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
@@ -46,6 +46,16 @@ export interface WalOptions {
   dir?: string;
   /** A segment that has reached this size is closed and a new one started before the next append. */
   segmentBytesMax?: number;
+  /**
+   * Fsync off the caller's thread (`Disk.inBackground`), for Raft's async
+   * storage writes: `append` writes on the thread as always (a write to the
+   * page cache, microseconds; handing it to the pool too cost two more
+   * thread hops per Ready), `sync` queues the fsync and returns, and
+   * `sync(done)` calls `done` in a later turn once everything appended
+   * before it is durable. Rotations queue their fsyncs too. Opening is
+   * synchronous.
+   */
+  background?: boolean;
 }
 
 export interface WalAppend {
@@ -92,6 +102,8 @@ interface Segment {
 
 const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 
+const noop = (): void => undefined;
+
 function hex16(value: number): string {
   return value.toString(16).padStart(16, '0');
 }
@@ -120,6 +132,14 @@ export class Wal {
   private pendingSnapshotIndex: number;
   private unsynced = false;
   private failure: Error | undefined = undefined;
+  private readonly background: boolean;
+  /** Background mode: operations queued and not yet done, and the callbacks waiting on the last one (`afterWrites`). */
+  private backgroundPending = 0;
+  private lastOpWaiters: Array<() => void> | undefined;
+  /** Background mode: fsyncs of the tail queued and not done; while there are any, `sync` defers (group commit). */
+  private fsyncsInFlight = 0;
+  /** Completions waiting for the fsync after those in flight (in order; `afterWrites` queues behind them). */
+  private deferred: Array<() => void> | undefined;
 
   private constructor(
     private readonly disk: Disk,
@@ -129,6 +149,7 @@ export class Wal {
   ) {
     this.dir = options.dir ?? 'wal';
     this.segmentBytesMax = options.segmentBytesMax ?? WAL_SEGMENT_BYTES_DEFAULT;
+    this.background = options.background === true;
     this.segments = segments;
     this.shape = new LogShape<Indexed>(0);
     if (recovery.snapshot !== undefined) this.shape.applySnapshot({ metadata: recovery.snapshot, retainLog: false });
@@ -230,13 +251,97 @@ export class Wal {
     if (unit.hardState !== undefined) this.hardState = { ...unit.hardState };
   }
 
-  /** Makes everything appended durable. On failure the WAL is poisoned (see the module comment). */
-  sync(): void {
+  /**
+   * Makes everything appended durable. On failure the WAL is poisoned (see the module comment).
+   * In background mode the fsync is queued behind the appends and `done`, if given, is called in
+   * a later turn once it is done (at once when nothing is queued: then all is durable already).
+   */
+  sync(done?: () => void): void {
     this.checkUsable();
-    if (!this.unsynced) return;
-    this.guard(() => this.disk.fsync(this.path(this.tail())));
+    if (!this.background) {
+      if (this.unsynced) {
+        this.guard(() => this.disk.fsync(this.path(this.tail())));
+        this.unsynced = false;
+        this.syncedSnapshotIndex = this.pendingSnapshotIndex;
+      }
+      done?.();
+      return;
+    }
+    if (!this.unsynced) {
+      this.afterWrites(done);
+      return;
+    }
+    // Group commit: while an fsync is on its way, the appends since wait for one more, asked when it ends.
+    if (this.fsyncsInFlight > 0) {
+      (this.deferred ??= []).push(done ?? noop);
+      return;
+    }
+    this.startFsync(done === undefined ? [] : [done]);
+  }
+
+  /** Queues an fsync of the tail covering every append so far; `waiters` run when it is done. */
+  private startFsync(waiters: Array<() => void>): void {
+    const snapshotIndex = this.pendingSnapshotIndex;
     this.unsynced = false;
-    this.syncedSnapshotIndex = this.pendingSnapshotIndex;
+    this.fsyncsInFlight++;
+    this.queue({ type: 'fsync', path: this.path(this.tail()) }, (after) => {
+      this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
+      this.fsyncsInFlight--;
+      const next = this.deferred;
+      this.deferred = undefined;
+      if (next === undefined) return;
+      // Their appends are covered by a new fsync, or by one asked after them and still queued (a rotation's).
+      if (this.unsynced) this.startFsync(next);
+      else for (const waiter of next) this.afterWrites(waiter, after);
+    });
+    for (const waiter of waiters) this.afterWrites(waiter);
+  }
+
+  /**
+   * Background mode: `done` once every operation queued so far is done (at once when none is).
+   * For a unit that needs no fsync of its own (only the commit index moved) but whose turn to
+   * complete comes after the writes before it.
+   */
+  afterWrites(done?: () => void, current?: Array<() => void>): void {
+    if (done === undefined) return;
+    // Behind the units waiting for the next fsync: completions stay in order.
+    if (this.deferred !== undefined) this.deferred.push(done);
+    else if (this.lastOpWaiters !== undefined) this.lastOpWaiters.push(done);
+    else if (current !== undefined) current.push(done);
+    else done();
+  }
+
+  /** Whether appends and fsyncs go through the background queue (`WalOptions.background`). */
+  get inBackground(): boolean {
+    return this.background;
+  }
+
+  /** Background mode: the highest snapshot marker known durable (releases wait for it). */
+  get durableSnapshotIndex(): number {
+    return this.syncedSnapshotIndex;
+  }
+
+  /** Background mode: operations queued and not yet done. */
+  get pendingOps(): number {
+    return this.backgroundPending;
+  }
+
+  /** Queues one background operation; a failure poisons the WAL and is thrown from the turn that reports it. */
+  private queue(op: BackgroundOp, then?: (waiters: Array<() => void>) => void): void {
+    const waiters: Array<() => void> = [];
+    this.lastOpWaiters = waiters;
+    this.backgroundPending++;
+    this.disk.inBackground(op, (error) => {
+      this.backgroundPending--;
+      if (this.lastOpWaiters === waiters) this.lastOpWaiters = undefined;
+      if (error !== undefined || this.failure !== undefined) {
+        this.guard(() => {
+          throw error ?? this.failure;
+        });
+      }
+      then?.(waiters);
+      for (const waiter of waiters) waiter();
+    });
   }
 
   /**
@@ -308,6 +413,10 @@ export class Wal {
 
   /** Closes the full segment and starts the next one, restating snapshot marker and hard state. */
   private rotate(): void {
+    if (this.background) {
+      this.rotateInBackground();
+      return;
+    }
     // The old segment is already synced: rotation only happens at the start of an append after a sync.
     if (this.unsynced) this.disk.fsync(this.path(this.tail()));
     const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
@@ -322,6 +431,30 @@ export class Wal {
     this.disk.write(path, header);
     this.disk.fsync(path);
     this.disk.fsyncDir(this.dir);
+    this.segments.push(next);
+    this.tailBytes = header.length;
+  }
+
+  /** `rotate` with its fsyncs in the background queue: the same writes and fsyncs, in the same order. */
+  private rotateInBackground(): void {
+    if (this.unsynced) {
+      // The old tail's last fsync, which covers the units deferred for it.
+      const waiters = this.deferred ?? [];
+      this.deferred = undefined;
+      this.startFsync(waiters);
+    }
+    const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
+    next.name = segmentName(next.seq, next.firstIndex);
+    const frames: Uint8Array[] = [];
+    if (this.shape.snapshot !== undefined) {
+      frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot({ metadata: this.shape.snapshot, retainLog: true })));
+    }
+    frames.push(encodeRecord(RecordType.hardState, encodeHardState(this.hardState)));
+    const header = concatFrames(frames);
+    const path = `${this.dir}/${next.name}`;
+    this.disk.write(path, header);
+    this.queue({ type: 'fsync', path });
+    this.queue({ type: 'fsyncDir', dir: this.dir });
     this.segments.push(next);
     this.tailBytes = header.length;
   }

@@ -40,8 +40,11 @@ async function failoverAfter(seed: number, fault: Fault, replica: Partial<Replic
   else if (fault === 'restart') await sim.faults.restart(first.name);
   else if (fault === 'partition') await sim.faults.partition([first.name], others);
   else await sim.faults.pause(first.name);
+  // A killed or restarted leader comes back at once (its supervisor) and may itself win the next term, when its
+  // election timeout runs out before the followers': that too is a leader of a later term. A paused one cannot answer.
+  const candidates = fault === 'kill' || fault === 'restart' ? group.names : others;
   for (let waited = 0; waited < WAIT_MAX_MS; waited += POLL_MS) {
-    const next = (await sim.settle(groupStatus(sim, others), SETTLE)).find((s) => s !== undefined && s.role === 'leader' && s.term > first!.term);
+    const next = (await sim.settle(groupStatus(sim, candidates), SETTLE)).find((s) => s !== undefined && s.role === 'leader' && s.term > first!.term);
     if (next !== undefined) {
       const ms = sim.now() - faultAtMs;
       await sim.shutdown();

@@ -102,6 +102,10 @@ export interface ReplicaStatus {
   recoveredFrom: string;
   /** Leaders this incarnation forgot on the notice that their actor ended (`leaderDownFailover`; our replicas only). */
   leadersForgotten?: number;
+  /** Ticks this incarnation has taken (its fixed-rate ticker): they go on while an fsync is in flight (async storage writes). */
+  ticks?: number;
+  /** Readies handed to storage whose writes are not durable yet (async storage writes; 0 inline). */
+  writesInFlight?: number;
 }
 
 export type ReplicaMsg =
@@ -240,6 +244,21 @@ export interface ReplicaArgs {
    * Default true; false persists before every send (one fsync more latency).
    */
   leaderSendsBeforePersist?: boolean;
+  /**
+   * Raft's async storage writes (etcd-io/raft's AsyncStorageWrites, issue #22):
+   * the WAL append and fsync of each Ready run off the replica's thread
+   * (`Disk.inBackground`), so ticks, heartbeats and applies never wait for an
+   * fsync; acknowledgements wait for their write. Default true; false appends
+   * and fsyncs inline in the Ready loop (kept to compare, and for tests that
+   * pin the inline ordering; `leaderSendsBeforePersist` applies only then).
+   */
+  asyncStorageWrites?: boolean;
+  /**
+   * Deliberately broken, for proving the tests bite: with async storage writes,
+   * send append and vote acknowledgements before their write is durable.
+   * Never set outside tests.
+   */
+  unsafeAckBeforeDurable?: boolean;
   /**
    * Deliberately broken, for proving the chaos checks bite: serve every read
    * from the local state without ReadIndex (stale reads from a deposed leader or

@@ -16,7 +16,8 @@ describe('a replica group on threads', () => {
   before(async () => {
     system = new ThreadedSystem({ seed: 11, logLevel: 'fatal' });
     // An election timeout (10 s) longer than the leader's stalled fsync: the followers must not depose it meanwhile.
-    group = await spawnEtcdGroup(system, { replicas: 3, replica: { electionTicks: 100, electionTimeoutJitterTicks: 10 } });
+    // Inline writes: this pins how the synchronous mode overlaps the leader's fsync with the followers' (async-writes.test.ts has the default mode).
+    group = await spawnEtcdGroup(system, { replicas: 3, replica: { electionTicks: 100, electionTimeoutJitterTicks: 10, asyncStorageWrites: false } });
     await system.spawn(kvClientActor, { name: 'client', args: { replicas: group.names } });
     // With that timeout a first election would take 10 s: ask one replica to stand now.
     system.ref(group.names[0]!).tell({ type: 'campaign', body: null });

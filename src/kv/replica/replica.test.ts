@@ -261,11 +261,12 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
-  for (const sendsFirst of [true, false]) {
-    test(`a leader whose fsync fails has ${sendsFirst ? 'already sent its entry to the followers (it sends before its own fsync)' : 'sent nothing (leaderSendsBeforePersist: false)'}`, async () => {
+  for (const [sendsFirst, asyncStorageWrites] of [[true, true], [true, false], [false, false]] as const) {
+    const mode = asyncStorageWrites ? 'async storage writes' : sendsFirst ? 'inline writes' : 'inline writes, leaderSendsBeforePersist: false';
+    test(`a leader whose fsync fails has ${sendsFirst ? 'already sent its entry to the followers (it sends before its own fsync)' : 'sent nothing'} (${mode})`, async () => {
       // The followers are inspected before any election: without the failure detector (which elects within
       // milliseconds of the leader's crash) the election timeout keeps that window open.
-      const c = await cluster(12, { leaderSendsBeforePersist: sendsFirst, leaderDownFailover: false });
+      const c = await cluster(12, { leaderSendsBeforePersist: sendsFirst, asyncStorageWrites, leaderDownFailover: false });
       const leader = await c.waitForLeader();
       assert.ok((await c.op({ op: 'put', key: 'before', value: '1' })).ok);
       await c.sim.runFor(500);

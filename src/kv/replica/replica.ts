@@ -5,12 +5,18 @@
  * randomness and disk — so the same code runs in threads and, replayable from a
  * seed, in the simulated runtime.
  *
- * The Ready loop (see src/raft/raw-node.ts): persist hard state, entries and
- * snapshot, and only then send the messages that depend on them (enforced by
- * RaftStorage.persistThenSend) — except a leader's, which go first when its
- * term and vote are already durable (`leaderSendsBeforePersist`); apply
- * committed entries; answer reads whose index is applied; advance. It runs
- * once per turn of the event loop, not per message, so the proposals that
+ * The Ready loop (see src/raft/raw-node.ts), by default with Raft's async
+ * storage writes (`asyncStorageWrites`, etcd-io/raft's AsyncStorageWrites):
+ * hand hard state, entries and snapshot to the WAL, whose append and fsync run
+ * off the thread (`Disk.inBackground`); send at once the messages that promise
+ * nothing durable, and hold the acknowledgements (msgAppResp, msgVoteResp,
+ * msgPreVoteResp) until their write is durable, when Raft learns it too
+ * (`onDurable`); apply committed entries; answer reads whose index is applied;
+ * advance. Ticks and heartbeats never wait for an fsync. In the synchronous
+ * mode: persist first, and only then send the messages that depend on it
+ * (enforced by RaftStorage.persistThenSend) — except a leader's, which go first
+ * when its term and vote are already durable (`leaderSendsBeforePersist`). It
+ * runs once per turn of the event loop, not per message, so the proposals that
  * arrive together share one fsync.
  *
  * Requests:
@@ -140,6 +146,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const electionTicks = args.electionTicks ?? REPLICA_ELECTION_TICKS_DEFAULT;
   const snapshotEntries = args.snapshotEntries ?? REPLICA_SNAPSHOT_ENTRIES_DEFAULT;
   const leaderSendsBeforePersist = args.leaderSendsBeforePersist !== false;
+  const asyncWrites = args.asyncStorageWrites !== false;
+  const unsafeAckBeforeDurable = args.unsafeAckBeforeDurable === true;
   const retainEntries = args.snapshotRetainEntries ?? REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT;
   const watchProgressTicks = Math.max(1, Math.round((args.watchProgressMs ?? REPLICA_WATCH_PROGRESS_MS_DEFAULT) / tickMs));
   const leaderDownFailover = args.leaderDownFailover !== false;
@@ -166,6 +174,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     random: () => ctx.random(),
     preVote: args.preVote ?? true,
     checkQuorum: args.checkQuorum ?? true,
+    asyncStorageWrites: asyncWrites,
   };
 
   // ---------------------------------------------------------------- metrics
@@ -182,7 +191,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- recovery
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
-  const opened = RaftStorage.open(storageDisk);
+  const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
@@ -230,6 +239,12 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let nextHeld = 0;
   let forwardsInFlight = 0;
   let drainScheduled = false;
+  let draining = false;
+  /**
+   * Async storage writes: every Ready handed to storage, oldest first, with the acknowledgements it holds
+   * back until its writes (and all before them) are durable. Completed strictly in order.
+   */
+  const writes: Array<{ rd: Ready; held: RaftMessage[]; durable: boolean }> = [];
   let stopped = false;
   /** The snapshot being taken in steps, if any, and how its steps went. */
   let snapshotJob: SnapshotJob | undefined;
@@ -282,35 +297,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   function drain(): void {
-    while (node.hasReady()) {
-      const rd = node.ready();
-      if (rd.softState !== undefined) onRoleChange(rd);
-      const hs = rd.hardState;
-      const durable = storage.durableHardState();
-      // A leader's Ready that moves neither its term nor its vote on disk may send before its fsync.
-      const termOrVoteMoves = hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote);
-      if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
-        // A leader's appends promise nothing about its own disk: it counts itself toward a commit
-        // only after advance() below, once persist has returned. Its other messages (heartbeats,
-        // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
-        // its term, and then everything waits for the fsync as usual.
-        sendRaft(rd.messages);
-        // On threads a turn's sends leave at its end, after this fsync: post them now so the
-        // followers write to their disks while this one does (the simulated runtime sends at once).
-        ctx.flushSends();
-        storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
-      } else {
-        // A snapshot from the leader was written as it arrived: persist finishes that file (or aborts it if Raft took another).
-        const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
-        if (snapshotFile !== undefined) receivedFile = undefined;
-        storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
-      }
-      if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot);
-      applyEntries(rd.committedEntries);
-      for (const rs of rd.readStates) onReadState(rs.index, rs.context);
-      node.advance();
-      // Raft applies configuration entries in advance(): only now does the reply show the change.
-      if (memberChanges.size > 0) answerMemberChanges();
+    draining = true;
+    try {
+      drainReadies();
+    } finally {
+      draining = false;
     }
     // A store decoded for a snapshot is installed by the first drain after its msgSnap is stepped; if Raft took
     // no snapshot there (it was stale), drop it rather than hold a copy of the whole store until the next one.
@@ -319,6 +310,87 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     releaseHeld();
     maybeSnapshot();
     pumpWatches();
+  }
+
+  function drainReadies(): void {
+    while (node.hasReady()) {
+      const rd = node.ready();
+      if (rd.softState !== undefined) onRoleChange(rd);
+      if (asyncWrites) writeInBackground(rd);
+      else persistInline(rd);
+      if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot);
+      // Committed means durable on a quorum: applied here even before this replica's own copy is (etcd does the same).
+      applyEntries(rd.committedEntries);
+      for (const rs of rd.readStates) onReadState(rs.index, rs.context);
+      node.advance();
+      // Raft applies configuration entries in advance(): only now does the reply show the change.
+      if (memberChanges.size > 0) answerMemberChanges();
+      // Writes that were durable at once (nothing to write, nothing queued before them) complete before the next Ready.
+      if (asyncWrites) completeWrites();
+    }
+  }
+
+  /**
+   * Async storage writes (etcd-io/raft's AsyncStorageWrites): the Ready's WAL
+   * records and fsync go to the disk off the thread (`RaftStorage.persistInBackground`),
+   * its messages that promise nothing durable leave now — a leader's appends and
+   * heartbeats, a candidate's vote requests, heartbeat answers — and the ones that
+   * do (append and vote acknowledgements) wait with the write, as etcd's
+   * msgsAfterAppend: a follower acknowledges nothing it could forget in a crash,
+   * and answers a vote only once the term and vote it grants are on disk. When the
+   * write is durable, Raft learns it (`onDurable`: a leader counts its own copy, a
+   * candidate its own vote). Ticks, heartbeats and applies go on meanwhile.
+   */
+  function writeInBackground(rd: Ready): void {
+    const held: RaftMessage[] = [];
+    const now: RaftMessage[] = [];
+    for (const m of rd.messages) (!unsafeAckBeforeDurable && promisesDurability(m) ? held : now).push(m);
+    sendRaft(now);
+    const write = { rd, held, durable: false };
+    writes.push(write);
+    const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
+    if (snapshotFile !== undefined) receivedFile = undefined;
+    storage.persistInBackground({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [], sync: rd.mustSync }, () => {
+      write.durable = true;
+      if (!draining && !stopped) completeWrites();
+    });
+  }
+
+  /** The writes durable so far, in order: their acknowledgements leave and Raft learns what is on disk. */
+  function completeWrites(): void {
+    let completed = false;
+    while (writes.length > 0 && writes[0]!.durable) {
+      const write = writes.shift()!;
+      sendRaft(write.held);
+      node.onDurable(write.rd);
+      completed = true;
+    }
+    // A commit the leader could count only now, or an election won by a vote now durable, shows in the next Ready.
+    if (completed && !draining) scheduleDrain();
+  }
+
+  /** The synchronous mode (`asyncStorageWrites: false`): persist on the thread, then send what depends on it. */
+  function persistInline(rd: Ready): void {
+    const hs = rd.hardState;
+    const durable = storage.durableHardState();
+    // A leader's Ready that moves neither its term nor its vote on disk may send before its fsync.
+    const termOrVoteMoves = hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote);
+    if (leaderSendsBeforePersist && node.isLeader() && rd.snapshot === undefined && !termOrVoteMoves) {
+      // A leader's appends promise nothing about its own disk: it counts itself toward a commit
+      // only after advance() in drainReadies, once persist has returned. Its other messages (heartbeats,
+      // read-index answers, vote refusals) promise nothing durable either. A vote it grants moves
+      // its term, and then everything waits for the fsync as usual.
+      sendRaft(rd.messages);
+      // On threads a turn's sends leave at its end, after this fsync: post them now so the
+      // followers write to their disks while this one does (the simulated runtime sends at once).
+      ctx.flushSends();
+      storage.persist({ hardState: hs, entries: rd.entries, messages: [], sync: rd.mustSync });
+    } else {
+      // A snapshot from the leader was written as it arrived: persist finishes that file (or aborts it if Raft took another).
+      const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
+      if (snapshotFile !== undefined) receivedFile = undefined;
+      storage.persistThenSend({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [rd.messages], sync: rd.mustSync }, sendRaft);
+    }
   }
 
   function sendRaft(msgs: readonly RaftMessage[]): void {
@@ -901,8 +973,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const s = node.status();
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
-      revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.lastIndex(),
+      revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.durableLastIndex(),
       snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
+      ticks, writesInFlight: writes.length,
     };
   }
 
@@ -1040,6 +1113,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     metrics: () => metrics.text(),
     inspect: status,
   };
+}
+
+/** The messages that promise what is on the sender's disk: held back until its write is durable (async storage writes). */
+function promisesDurability(m: RaftMessage): boolean {
+  return m.type === 'msgAppResp' || m.type === 'msgVoteResp' || m.type === 'msgPreVoteResp';
 }
 
 function unavailable(reason: string, proposed: boolean): Unavailable {

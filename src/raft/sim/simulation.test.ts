@@ -76,6 +76,18 @@ describe('the sweep\'s detector mode: followers of a crashed leader forgetLeader
     assert.ok(runSimulation(sweepOptions(found.seed, found.nodes as 3 | 5, 'detector')).ok, `seed ${found.seed} is clean with every rule intact`);
   });
 
+  test('acknowledging before the write is durable under async writes (asyncAcksBeforeDurable) is caught (first at seed 3)', () => {
+    // npm run test:sweep -- --seeds 2000 --modes async --knob asyncAcksBeforeDurable: seed 3, a follower forgot entries it had acknowledged.
+    const k: SimKnobs = { asyncAcksBeforeDurable: true };
+    let found: SimResult | undefined;
+    for (let seed = 1; seed <= 40 && !found; seed++) {
+      const r = runSimulation(sweepOptions(seed, nodesForSeed(seed), 'async', k));
+      if (!r.ok) found = r;
+    }
+    assert.ok(found, 'no failure in seeds 1..40 with asyncAcksBeforeDurable');
+    assert.ok(runSimulation(sweepOptions(found.seed, found.nodes as 3 | 5, 'async')).ok, `seed ${found.seed} is clean with every rule intact`);
+  });
+
   test('the replay command names the detector mode', () => {
     assert.equal(replayCommand(208, 5, { forgetLeaderClearsVote: true }, 'detector'), 'npm run test:sweep -- --seed 208 --nodes 5 --modes detector --knob forgetLeaderClearsVote');
     assert.deepEqual(sweepOptions(208, 5, 'detector'), { seed: 208, nodes: 5, knobs: undefined, failureDetector: true });

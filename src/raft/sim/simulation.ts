@@ -31,6 +31,12 @@ export interface SimKnobs extends RaftTestingKnobs {
   /** Harness bug: the same early send and crash for every role, so a follower's ack can outrun its fsync. */
   anyRoleSendsBeforePersist?: boolean;
   /**
+   * Harness bug under async storage writes (modes 'async', or 'joint' seeds with them): the
+   * acknowledgements (msgAppResp, msgVoteResp, msgPreVoteResp) leave with the Ready instead of
+   * waiting for its write to be durable, as a replica with `unsafeAckBeforeDurable` does.
+   */
+  asyncAcksBeforeDurable?: boolean;
+  /**
    * Every seed serves lease-based reads, configured with clockDriftBound 1 while the simulated
    * clocks drift up to 2x: the leader's lease outlives its followers' promise not to vote.
    */
@@ -418,8 +424,9 @@ export class Simulation {
 
   /** Async writes: send what needs no durability now, hold the acknowledgements with the write. */
   private startAsyncWrite(n: SimNode, rd: Ready): void {
-    const held = rd.messages.filter(promisesDurability);
-    this.send(rd.messages.filter((m) => !promisesDurability(m)));
+    const early = this.options.knobs?.asyncAcksBeforeDurable === true;
+    const held = early ? [] : rd.messages.filter(promisesDurability);
+    this.send(early ? rd.messages : rd.messages.filter((m) => !promisesDurability(m)));
     const prevDue = n.pendingWrites[n.pendingWrites.length - 1]?.dueTick ?? 0;
     const dueTick = Math.max(prevDue, this.tick + this.asyncPrng.int(0, ASYNC_WRITE_TICKS_MAX));
     n.pendingWrites.push({ ready: rd, held, diskSeq: n.disk.lastWrite(), dueTick });
@@ -945,14 +952,15 @@ export function replayCommand(seed: number, nodes: number, knobs?: SimKnobs, mod
  * What the sweep runs: 'classic' is the scenario the pinned seeds were found in (single-server
  * membership, sync writes); 'joint' sweeps ConfChangeV2 membership on every seed and async
  * storage writes on ASYNC_WRITES_SEED_SHARE of them; 'detector' is 'classic' with the failure
- * detector (forgetLeader on crashes, and misfires) on every seed.
+ * detector (forgetLeader on crashes, and misfires) on every seed; 'async' is 'joint' with async
+ * storage writes on every seed (the replicas' default since issue #22).
  */
-export type SweepModes = 'classic' | 'joint' | 'detector';
+export type SweepModes = 'classic' | 'joint' | 'detector' | 'async';
 
 /** The options of one seed under `modes`: a pure function of the seed, so a replay runs the same. */
 export function sweepOptions(seed: number, nodes: 3 | 5, modes: SweepModes, knobs?: SimKnobs): SimOptions {
   if (modes === 'classic') return { seed, nodes, knobs };
   if (modes === 'detector') return { seed, nodes, knobs, failureDetector: true };
-  const asyncStorageWrites = new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
+  const asyncStorageWrites = modes === 'async' || new Prng((seed ^ 0x77726974) >>> 0).chance(ASYNC_WRITES_SEED_SHARE);
   return { seed, nodes, knobs, membership: 'joint', asyncStorageWrites };
 }

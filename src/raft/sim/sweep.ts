@@ -7,6 +7,7 @@
  *   --knob skipPersistBeforeSend                   switch on a deliberately broken rule
  *   --modes joint                                  ConfChangeV2 membership through joint configurations on every
  *                                                  seed, async storage writes on a third (default: classic)
+ *   --modes async                                  joint, with async storage writes on every seed (the replicas' default)
  *   --modes detector                               classic, with a failure detector: followers of a crashed leader
  *                                                  forgetLeader and campaign at once; misfires on live leaders too
  *
@@ -14,7 +15,7 @@
  */
 import { replayCommand, nodesForSeed, runSimulation, sweepOptions, type SimKnobs, type SweepModes } from './simulation.js';
 
-const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly', 'forgetLeaderClearsVote'] as const;
+const KNOBS = ['commitByCountingOldTermEntries', 'grantVoteWithoutUpToDateCheck', 'skipPersistBeforeSend', 'leaseReadsAssumeNoDrift', 'leaseFromCheckQuorumOnly', 'leaderSendsBeforePersist', 'anyRoleSendsBeforePersist', 'leaderDropsProposals', 'jointQuorumIncomingOnly', 'forgetLeaderClearsVote', 'asyncAcksBeforeDurable'] as const;
 
 interface Args {
   seeds: number;
@@ -27,7 +28,7 @@ interface Args {
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector] [--keep-going]`);
+  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--keep-going]`);
   process.exit(2);
 }
 
@@ -53,9 +54,14 @@ function parseArgs(argv: string[]): Args {
       args.knobs[k] = true;
     } else if (a === '--modes') {
       const m = argv[++i];
-      if (m !== 'classic' && m !== 'joint' && m !== 'detector') usage('--modes must be classic, joint or detector');
+      if (m !== 'classic' && m !== 'joint' && m !== 'detector' && m !== 'async') usage('--modes must be classic, joint, detector or async');
       args.modes = m;
     } else if (a === '--keep-going') args.keepGoing = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--keep-going]');
+      console.log(`knobs: ${KNOBS.join(', ')}`);
+      process.exit(0);
+    }
     else usage(`unknown argument ${a}`);
   }
   return args;

@@ -1,0 +1,108 @@
+/**
+ * RaftStorage with a WAL that writes in the background (Raft's async storage
+ * writes, issue #22): units become durable in order and only when the disk
+ * gets to them, a crash loses exactly what was not fsynced, segment rotations
+ * queued behind the appends replay whole, and WAL segments are released only
+ * once the snapshot marker covering them is durable. The in-memory disk runs
+ * its background operations when the test says (`settleBackground`).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MemoryDisk } from '../actor/disk.js';
+import type { Entry, HardState } from '../raft/types.js';
+import { RaftStorage, type Durable } from './raft-storage.js';
+
+const entry = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new TextEncoder().encode(`${index}/${term}`.padEnd(40, '.')) });
+const range = (from: number, to: number, term: number): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
+const hs = (term: number, vote: number, commit: number): HardState => ({ term, vote, commit });
+/** Small segments: the units below rotate several times, in the background. */
+const OPTIONS = { wal: { segmentBytesMax: 256, background: true } };
+
+function openBackground(disk: MemoryDisk): RaftStorage {
+  return RaftStorage.open(disk, OPTIONS).storage;
+}
+
+describe('RaftStorage writing in the background', () => {
+  test('units are durable in order, only once the disk has run their fsync; a crash keeps all of those', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const storage = openBackground(disk);
+    const receipts: Array<Durable<string>> = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 5, 1), messages: ['a'] }, (r) => receipts.push(r));
+    storage.persistInBackground({ entries: range(6, 10, 1), messages: ['b'] }, (r) => receipts.push(r));
+    storage.persistInBackground({ hardState: hs(1, 1, 8), messages: ['c'], sync: false }, (r) => receipts.push(r));
+    storage.persistInBackground({ entries: range(11, 15, 1), messages: ['d'] }, (r) => receipts.push(r));
+    assert.equal(receipts.length, 0, 'nothing is durable before the disk runs');
+    assert.equal(storage.lastIndex(), 15, 'the read side describes what was written');
+    assert.equal(storage.durableLastIndex(), 0);
+    while (receipts.length < 2) assert.ok(disk.settleBackground(1) === 1, 'the disk has work left');
+    assert.deepEqual(receipts.map((r) => [r.messages[0], r.lastIndex]), [['a', 5], ['b', 10]]);
+    assert.equal(storage.durableLastIndex(), 10);
+    assert.deepEqual(storage.durableHardState(), hs(1, 1, 0));
+    assert.ok(disk.backgroundPending > 0, 'the later units are still queued');
+    disk.crash();
+    const reopened = RaftStorage.open(disk, { wal: { segmentBytesMax: 256 } }).storage;
+    // Appends go to the file at once; an fsync makes durable at least what was appended before it was asked.
+    assert.ok(reopened.lastIndex() >= 10 && reopened.lastIndex() < 15, `what was fsynced survives, the unsynced tail segment is gone (last index ${reopened.lastIndex()})`);
+    assert.deepEqual(reopened.entries(1, 11), range(1, 10, 1));
+    assert.equal(reopened.initialState().hardState.term, 1);
+  });
+
+  test('a unit that writes nothing completes behind the writes queued before it', () => {
+    const disk = new MemoryDisk();
+    const storage = openBackground(disk);
+    const order: string[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 3, 1), messages: [] }, () => order.push('write'));
+    storage.persistInBackground({ messages: [] }, () => order.push('nothing'));
+    assert.equal(order.length, 0);
+    disk.settleBackground();
+    assert.deepEqual(order, ['write', 'nothing']);
+    storage.persistInBackground({ messages: [] }, () => order.push('nothing, queue empty'));
+    assert.deepEqual(order, ['write', 'nothing', 'nothing, queue empty'], 'with nothing queued it is durable at once');
+  });
+
+  test('group commit: the units written while an fsync is on its way share the next one, and complete in order', () => {
+    const disk = new MemoryDisk();
+    const storage = openBackground(disk);
+    const order: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 1, 1), messages: [] }, () => order.push(1));
+    const fsyncsBefore = disk.fsyncCount;
+    storage.persistInBackground({ entries: range(2, 2, 1), messages: [] }, () => order.push(2));
+    storage.persistInBackground({ hardState: hs(1, 1, 1), messages: [], sync: false }, () => order.push(3));
+    storage.persistInBackground({ entries: range(3, 3, 1), messages: [] }, () => order.push(4));
+    disk.settleBackground();
+    assert.deepEqual(order, [1, 2, 3, 4]);
+    assert.equal(disk.fsyncCount - fsyncsBefore, 2, 'one fsync for the first unit, one for the three written while it ran');
+    assert.equal(storage.durableLastIndex(), 3);
+  });
+
+  test('rotations queued behind appends replay whole; segments are released only once the snapshot marker is durable', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const storage = openBackground(disk);
+    for (let i = 0; i < 6; i++) storage.persistInBackground({ hardState: hs(1, 1, i * 5), entries: range(i * 5 + 1, i * 5 + 5, 1), messages: [] }, () => undefined);
+    disk.settleBackground();
+    const segments = storage.walSegments().length;
+    assert.ok(segments > 3, `the WAL rotated (${segments} segments)`);
+    storage.persistInBackground({ hardState: hs(1, 1, 30), messages: [] }, () => undefined);
+    disk.settleBackground();
+    storage.createSnapshot(25, { voters: [1, 2, 3], learners: [] }, new TextEncoder().encode('at 25'));
+    const beforeRelease = storage.walSegments().length;
+    assert.equal(storage.releaseStep(), true, 'waiting for the marker');
+    assert.equal(storage.walSegments().length, beforeRelease, 'nothing released before the marker is durable');
+    disk.settleBackground();
+    while (storage.releaseStep()) disk.settleBackground();
+    disk.settleBackground();
+    assert.ok(storage.walSegments().length < beforeRelease, `released once the marker was durable (${beforeRelease} → ${storage.walSegments().length})`);
+    disk.crash();
+    const reopened = RaftStorage.open(disk, { wal: { segmentBytesMax: 256 } }).storage;
+    assert.equal(reopened.firstIndex(), 26);
+    assert.equal(reopened.lastIndex(), 30);
+    assert.deepEqual(reopened.entries(26, 31), range(26, 30, 1));
+  });
+
+  test('persist (inline) is refused on a background WAL, and persistInBackground on an inline one', () => {
+    assert.throws(() => openBackground(new MemoryDisk()).persist({ entries: range(1, 1, 1), messages: [] }), /persistInBackground/);
+    assert.throws(() => RaftStorage.open(new MemoryDisk()).storage.persistInBackground({ messages: [] }, () => undefined), /background: true/);
+  });
+});
