@@ -15,7 +15,15 @@ export interface LinkFault {
   /** Added delay in ms, and a uniform jitter of ± jitterMs around it. */
   delayMs?: number;
   jitterMs?: number;
-  /** Probability in [0, 1] that a message is delivered twice. */
+  /**
+   * Probability in [0, 1] that a message is delivered twice. Tells and replies
+   * only: an ask is a request over a connection, which TCP (and HTTP/2, gRPC
+   * above it) delivers once however the packets went, so no system this one
+   * models ever sees a request twice that its client sent once; a server that
+   * did would apply a write twice (a compare-and-swap's duplicate answering
+   * "not swapped" for a swap that happened). Retries are the client's own,
+   * with ids of their own.
+   */
   duplicate?: number;
 }
 
@@ -77,8 +85,11 @@ export class LinkFaultTable {
     this.nextId = Math.max(this.nextId, ...rules.map((r) => r.id + 1));
   }
 
-  /** The fate of one message. Draws from `random` only when a rule matches, so fault-free runs consume no randomness here. */
-  decide(from: string, to: string, random: () => number): LinkVerdict {
+  /**
+   * The fate of one message. Draws from `random` only when a rule matches, so fault-free runs consume no randomness here.
+   * `isAsk`: the message is a request awaiting a reply, never duplicated (see `LinkFault.duplicate`).
+   */
+  decide(from: string, to: string, random: () => number, isAsk = false): LinkVerdict {
     if (this.rules.length === 0) return DELIVER_NOW;
     let drop = 0;
     let duplicate = 0;
@@ -96,7 +107,7 @@ export class LinkFaultTable {
     }
     if (!matched) return DELIVER_NOW;
     if (drop >= 1 || (drop > 0 && random() < drop)) return { delaysMs: [] };
-    const copies = duplicate > 0 && random() < duplicate ? 2 : 1;
+    const copies = duplicate > 0 && !isAsk && random() < duplicate ? 2 : 1;
     const delaysMs: number[] = [];
     for (let i = 0; i < copies; i++) {
       const jitter = jitterMs > 0 ? (random() * 2 - 1) * jitterMs : 0;

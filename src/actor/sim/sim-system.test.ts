@@ -351,6 +351,22 @@ describe('simulated runtime', () => {
     assert.equal(await sim.settle(sim.ref('b').ask({ type: 'ticks', body: null })), 0);
   });
 
+  test('a duplicating link duplicates tells and replies but never an ask: a request over a connection arrives once', async () => {
+    const sim = await twoEchoes(18);
+    const dup = await sim.faults.link({ from: '*', to: '*', duplicate: 1 });
+    for (let i = 0; i < 5; i++) sim.ref('a').tell({ type: 'tick', body: i });
+    const asked = Array.from({ length: 5 }, (_, i) => sim.ref('a').ask({ type: 'tick', body: i }));
+    await sim.runFor(10);
+    for (const reply of asked) assert.equal(await sim.settle(reply), null, 'each ask answered once (its duplicated reply dropped)');
+    await sim.faults.heal(dup);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 5 * 2 + 5, 'five tells twice, five asks once');
+    // Between actors too: b asks a through the duplicating link.
+    const again = await sim.faults.link({ from: '*', to: '*', duplicate: 1 });
+    assert.deepEqual(await sim.settle(sim.ref('b').ask({ type: 'ask-peer', body: { to: 'a', msg: { type: 'tick', body: 0 }, timeoutMs: 100 } })), { ok: true, value: null });
+    await sim.faults.heal(again);
+    assert.equal(await sim.settle(sim.ref('a').ask({ type: 'ticks', body: null })), 16);
+  });
+
   test('an actor asks another; a partition between them gives the asker a timeout', async () => {
     const sim = await twoEchoes(17);
     const ok = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));

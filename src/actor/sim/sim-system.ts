@@ -349,7 +349,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   // ----- CellHost -----
 
   route(envelope: Envelope): void {
-    const verdict = this.links.decide(envelope.from, envelope.to, () => this.prng.next());
+    const verdict = this.links.decide(envelope.from, envelope.to, () => this.prng.next(), envelope.corr !== 0 && envelope.type !== REPLY_TYPE);
     if (verdict.delaysMs.length === 0) {
       this.dropped++;
       return;

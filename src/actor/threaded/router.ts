@@ -143,7 +143,7 @@ export class Router {
       this.forward(envelope);
       return;
     }
-    const verdict = this.links.decide(envelope.from, envelope.to, () => this.linkRandom.next());
+    const verdict = this.links.decide(envelope.from, envelope.to, () => this.linkRandom.next(), envelope.corr !== 0 && envelope.type !== REPLY_TYPE);
     if (verdict.delaysMs.length === 0) {
       this.stats.dropped++;
       return;

@@ -128,22 +128,10 @@ const expectations: Record<string, (run: ChaosRun) => void> = {
   },
 };
 
-/**
- * Known failures, reported rather than hidden: run (node:test `todo`: a failure is shown, the suite still
- * passes) until fixed. flaky-links: its second fault duplicates client traffic too, and a duplicated
- * request is proposed twice (a CAS applied twice: the duplicate's "not swapped" can reach the client
- * first) — not linearizable at seeds 2, 8, 9 and 20 of 1..24 on b1c990b already, and at 1, 12 and 19
- * with async storage writes; without duplication on client links all of those pass. Fix: replicas (or
- * the ask layer) recognise a duplicated request.
- */
-const KNOWN_FAILURES: Record<string, string> = {
-  'flaky-links': 'duplicated client requests are applied twice (not linearizable at some seeds; see KNOWN_FAILURES)',
-};
-
 describe('the scenario library, short, in the simulated runtime', () => {
   for (const file of scenarioFiles()) {
     const name = basename(file, '.yaml');
-    test(`${name}: every check passes`, { todo: KNOWN_FAILURES[name] }, async () => {
+    test(`${name}: every check passes`, async () => {
       const run = await runScenario(short(loadScenario(file)), { seed: SEED, runtime: 'simulated' });
       assert.equal(run.outcome.verdict, 'pass', explain(run));
       // The store's scenarios run 3+ checks; the cloud's outage scenario runs its 2 (one LB per Service, no duplicate).
