@@ -15,6 +15,10 @@
 //     scripts/kv-sim-read-instructions.mjs DIR $n 2>&1 | grep 'I *refs'; done
 //   instructions per read = (I refs at 16000 - I refs at 4000) / 12000
 //
+// That total still moves by up to 10 % between runs of one build (V8's collector is paced by the clock); the
+// program's own part (compiled JavaScript and builtins) repeats within about 1.5 %: write the two runs' output
+// files (--cachegrind-out-file=OUT.4000, OUT.16000) and split them with scripts/cachegrind-split.mjs.
+//
 // Without valgrind it prints CPU µs per read and the trace hash (same build, same seed, same hash). DIR is a built
 // checkout, any commit since f34ae15 (the script uses only what every one of them exports). SERIALIZABLE 1 sends
 // serializable reads instead (the leader answers those from its store, no ReadIndex round).
