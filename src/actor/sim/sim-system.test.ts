@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
 import { defineBehaviour } from '../behaviour.js';
@@ -374,5 +376,30 @@ describe('simulated runtime', () => {
     await sim.faults.partition(['a'], ['b']);
     const cut = await sim.settle(sim.ref('a').ask({ type: 'ask-peer', body: { to: 'b', msg: { type: 'echo', body: 'hi' }, timeoutMs: 100 } }));
     assert.deepEqual(cut, { ok: false, error: 'AskTimeoutError' });
+  });
+});
+
+describe('a cancelled timer in the simulated runtime', () => {
+  test('lets go of its callback at once, not when its virtual time comes', async () => {
+    // An answered ask cancels its timeout; what the timeout's callback holds (the asker's closures) must not stay
+    // in the heap for the timeout's whole delay (docs/metrics.md, "The leader's read, counted").
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sim = new SimulatedSystem({ seed: 1 });
+    let held: WeakRef<object> | undefined;
+    let cancel: (() => void) | undefined;
+    (() => {
+      const big = { payload: new Array(1000).fill(0) };
+      held = new WeakRef(big);
+      cancel = sim.schedule(60_000, () => void big.payload.length);
+    })();
+    cancel!();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(held!.deref(), undefined, 'the cancelled callback (and what it closes over) was collected');
+    await sim.runFor(61_000);
+    await sim.shutdown();
   });
 });
