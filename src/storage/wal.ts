@@ -419,6 +419,15 @@ export class Wal {
     }
     // The old segment is already synced: rotation only happens at the start of an append after a sync.
     if (this.unsynced) this.disk.fsync(this.path(this.tail()));
+    const { next, path, header } = this.writeNextSegmentHeader();
+    this.disk.fsync(path);
+    this.disk.fsyncDir(this.dir);
+    this.segments.push(next);
+    this.tailBytes = header.length;
+  }
+
+  /** The next segment, its first records (snapshot marker, hard state) written, not yet fsynced. */
+  private writeNextSegmentHeader(): { next: Segment; path: string; header: Uint8Array } {
     const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
     next.name = segmentName(next.seq, next.firstIndex);
     const frames: Uint8Array[] = [];
@@ -429,10 +438,7 @@ export class Wal {
     const header = concatFrames(frames);
     const path = `${this.dir}/${next.name}`;
     this.disk.write(path, header);
-    this.disk.fsync(path);
-    this.disk.fsyncDir(this.dir);
-    this.segments.push(next);
-    this.tailBytes = header.length;
+    return { next, path, header };
   }
 
   /** `rotate` with its fsyncs in the background queue: the same writes and fsyncs, in the same order. */
@@ -443,16 +449,7 @@ export class Wal {
       this.deferred = undefined;
       this.startFsync(waiters);
     }
-    const next: Segment = { seq: this.tail().seq + 1, firstIndex: this.shape.lastIndex() + 1, name: '' };
-    next.name = segmentName(next.seq, next.firstIndex);
-    const frames: Uint8Array[] = [];
-    if (this.shape.snapshot !== undefined) {
-      frames.push(encodeRecord(RecordType.snapshot, encodeWalSnapshot({ metadata: this.shape.snapshot, retainLog: true })));
-    }
-    frames.push(encodeRecord(RecordType.hardState, encodeHardState(this.hardState)));
-    const header = concatFrames(frames);
-    const path = `${this.dir}/${next.name}`;
-    this.disk.write(path, header);
+    const { next, path, header } = this.writeNextSegmentHeader();
     this.queue({ type: 'fsync', path });
     this.queue({ type: 'fsyncDir', dir: this.dir });
     this.segments.push(next);
