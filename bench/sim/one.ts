@@ -8,7 +8,7 @@
  * Usage: node dist/bench/sim/one.js NODES DURATION_MS SEED [WARM]
  * BENCH_SIM_PLEG=generic runs the kubelets without the EventedPLEG gate (the A/B in docs/performance.md).
  */
-import { fullRegistry, parseScenario, runScenario } from '../../src/chaos/engine/index.js';
+import { fullRegistry, parseScenario, runScenario, type SetupStep } from '../../src/chaos/engine/index.js';
 import { PODS_PER_NODE, simBenchScenario } from './scenario.js';
 
 export interface SimRunFigures {
@@ -23,6 +23,13 @@ export interface SimRunFigures {
   setupWallMs: number;
   setupVirtualMs: number;
   setupEvents: number;
+  /** The start-up in its steps (store, each workload's preparation, the wait for a store leader): see `ChaosRun.timing.setupSteps`. */
+  setupSteps: SetupStep[];
+  /**
+   * Wall time from the process's start to the run's (Node's start, this module and the chaos engine's imported):
+   * not part of `wallMs` or the speed-up, which time the run itself.
+   */
+  loadWallMs: number;
   /** CPU time of the whole run, every thread (steadier than wall time on a shared machine). */
   cpuMs: number;
   events: number;
@@ -41,6 +48,8 @@ export interface WarmRunFigures {
 }
 
 async function main(): Promise<void> {
+  // performance.now() counts from the process's start (its time origin); the static imports above have been evaluated.
+  const loadWallMs = Math.round(performance.now());
   const [nodes, durationMs, seed, warm = 0] = process.argv.slice(2).map(Number);
   if (!Number.isInteger(nodes) || !Number.isInteger(durationMs) || !Number.isInteger(seed) || (warm !== 0 && warm !== 1)) {
     throw new Error('usage: one.js NODES DURATION_MS SEED [WARM: 0 or 1]');
@@ -69,6 +78,8 @@ async function main(): Promise<void> {
     setupWallMs: run.timing.setupWallMs,
     setupVirtualMs: run.timing.setupVirtualMs ?? 0,
     setupEvents: run.timing.setupEvents ?? 0,
+    setupSteps: run.timing.setupSteps,
+    loadWallMs,
     cpuMs: run.timing.cpuMs,
     events: run.timing.events ?? 0,
     traceHash: run.timing.traceHash ?? '',

@@ -3,7 +3,7 @@ export * from './types.js';
 export { PluginRegistry, defaultRegistry, fullRegistry, storeRegistry } from './registry.js';
 export { parseScenario, resolveScenario, scenarioSchema, setPath, CLUSTER_DEFAULTS, type StudyDefaults } from './scenario.js';
 export { ScenarioError, parseYamlWithSchema, type SchemaError } from './schema.js';
-export { runScenario, type ChaosRun, type RunOptions, type RunOutcome, type Progress, type Runtime, type Verdict } from './run.js';
+export { runScenario, type ChaosRun, type SetupStep, type RunOptions, type RunOutcome, type Progress, type Runtime, type Verdict } from './run.js';
 export { computeFigures, describeFigures, expandSchedule, longestGap, CLUSTER_FIGURES, type FiredFault } from './figures.js';
 export { checkWatches, findLostWrites, percentile, latenciesMs } from './checks.js';
 export { partitionCuts, pickTarget } from './nemeses.js';

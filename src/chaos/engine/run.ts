@@ -110,7 +110,24 @@ export interface ChaosRun {
   timing: {
     wallMs: number; runMs: number; speedup: number; setupWallMs: number; cpuMs: number;
     virtualMs?: number; events?: number; traceHash?: string; setupVirtualMs?: number; setupEvents?: number;
+    /**
+     * The set-up in its steps, in order: `store` (the store's replicas spawned), each workload's `prepare` by its
+     * name (the deployments workload creates the control plane, the nodes and the Deployments; the services workload
+     * waits until every kube-proxy routes to a pod of each Service, which is where the pods start), then `leader`
+     * (the wait for a store leader). Each step's wall and CPU time, and in the simulated runtime its virtual time
+     * and messages; the steps add up to the `setup` figures.
+     */
+    setupSteps: SetupStep[];
   };
+}
+
+/** One step of a run's set-up (see `ChaosRun.timing.setupSteps`). */
+export interface SetupStep {
+  step: string;
+  wallMs: number;
+  cpuMs: number;
+  virtualMs?: number;
+  events?: number;
 }
 
 /** Status polls wait at most this long for a replica (a paused one never answers). */
@@ -149,9 +166,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     options.log?.(line);
   };
 
+  const setupSteps: SetupStep[] = [];
+  let stepStart = { wallMs: wallStart, cpu: cpuStart, virtualMs: virtualStartMs, events: 0 };
+  const stepDone = (step: string): void => {
+    const now = { wallMs: performance.now(), cpu: process.cpuUsage(), virtualMs: system.now(), events: sim?.delivered ?? 0 };
+    const cpu = process.cpuUsage(stepStart.cpu);
+    setupSteps.push({
+      step, wallMs: Math.round(now.wallMs - stepStart.wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      ...(sim !== undefined ? { virtualMs: Math.round(now.virtualMs - stepStart.virtualMs), events: now.events - stepStart.events } : {}),
+    });
+    stepStart = now;
+  };
+
   let etcdCluster: EtcdCluster | undefined;
   try {
     const store = await startStore(system, cluster, options.dataDir);
+    stepDone('store');
     etcdCluster = store.etcd;
     const replicas = store.names;
     const storeStatus = store.status;
@@ -220,8 +250,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const p = await registry.workload(name).prepare(env, spec);
       clients.push(...p.actors);
       prepared.push({ name, start: p.start });
+      stepDone(name);
     }
     await waitForLeader();
+    stepDone('leader');
     originMs = system.now();
     const setup = { wallMs: performance.now() - wallStart, virtualMs: originMs - virtualStartMs, events: sim?.delivered ?? 0 };
     const runs = prepared.map((p) => p.start({ env, untilMs: scenario.durationMs }));
@@ -379,7 +411,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       state,
       timing: {
         wallMs: Math.round(wallMs), runMs: Math.round(runMs), speedup: Math.round((runMs / wallMs) * 100) / 100,
-        setupWallMs: Math.round(setup.wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+        setupWallMs: Math.round(setup.wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), setupSteps,
         ...(sim !== undefined
           ? { virtualMs: Math.round(sim.now() - virtualStartMs), events: sim.delivered, traceHash: sim.traceHash(), setupVirtualMs: Math.round(setup.virtualMs), setupEvents: setup.events }
           : {}),
