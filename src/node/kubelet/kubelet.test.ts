@@ -234,6 +234,21 @@ for (const [plegName, plegArgs] of Object.entries(PLEGS) as [string, Partial<Kub
     await h.sim.shutdown();
   });
 
+  test('a finished pod (Failed under Never, Succeeded under OnFailure) has its sandbox stopped and keeps its dead container', async () => {
+    const h = await harness();
+    await h.createPod(pod('never', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'sim/crash-after-1s:2' }] }));
+    await h.createPod(pod('job', { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'sim/exit-after-2s' }] }));
+    await h.waitForPod('never', (p) => p?.status?.phase === 'Failed');
+    await h.waitForPod('job', (p) => p?.status?.phase === 'Succeeded');
+    // The kubelet stops a pod's sandbox once the status it wrote is terminal (it learns the phase from that status).
+    await h.sim.runFor(1_000);
+    const reply = await h.sim.settle(criCall(h.sim.ref(`runtime-${NODE}`) as never, 'ListPodSandbox', {}, { timeoutMs: 10_000 }));
+    assert.ok(reply.ok);
+    assert.deepEqual(reply.items.map((s) => `${s.metadata.name} ${s.state}`).sort(), ['job SANDBOX_NOTREADY', 'never SANDBOX_NOTREADY']);
+    assert.deepEqual((await h.containers()).map((c) => c.state), ['CONTAINER_EXITED', 'CONTAINER_EXITED'], 'the dead containers are kept (for logs)');
+    await h.sim.shutdown();
+  });
+
   test('a failing liveness probe restarts the container', async () => {
     const h = await harness();
     await h.createPod(pod('live', {

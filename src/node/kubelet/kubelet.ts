@@ -135,6 +135,8 @@ interface PodWorker {
   pullFailedAtMs: Map<string, number>;
   probes: Map<string, ProbeTracker>;
   lastStatusJson: string | undefined;
+  /** The phase of the status last written (`lastStatusJson`'s), kept beside it so a sync need not parse it back. */
+  lastStatusPhase: string | undefined;
   /** Signature of its containers at the last relist (PLEG). */
   signature: string;
   /** The runtime list (by identity) and sandbox the relist last computed `listedSignature` from. */
@@ -309,7 +311,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
         uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '', pod, lastPod: pod,
         runtimeKind: args.runtimes[kind] !== undefined ? kind : undefined, runtime: args.runtimes[kind],
         sandboxId: undefined, podIP: undefined, startTimeMs: undefined, waiting: new Map(), pullFailedAtMs: new Map(), probes: new Map(),
-        lastStatusJson: undefined, signature: '', syncing: false, again: false, terminated: false, sandboxStopped: false, removed: false,
+        lastStatusJson: undefined, lastStatusPhase: undefined, signature: '', syncing: false, again: false, terminated: false, sandboxStopped: false, removed: false,
       };
       workers.set(uid, w);
       workersGeneration++;
@@ -457,7 +459,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
   }
 
   function phaseOfLastStatus(w: PodWorker): string | undefined {
-    return w.lastStatusJson === undefined ? undefined : (JSON.parse(w.lastStatusJson) as { phase?: string }).phase;
+    return w.lastStatusPhase;
   }
 
   /** One step toward the spec: start, restart or kill what needs it. Returns true when it changed something. */
@@ -697,6 +699,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     const reply = await api.update(PODS, w.namespace, w.name, { ...pod, metadata, status }, 'status');
     if (reply.ok) {
       w.lastStatusJson = json;
+      w.lastStatusPhase = status.phase;
       stats.statusWrites++;
       if (status.phase === 'Running') metrics.podRunning(w.uid, ctx.now());
     } else if (reply.status.code !== 404) {
