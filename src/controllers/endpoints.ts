@@ -150,7 +150,7 @@ export class EndpointsController {
     const groups = [...byPorts.entries()].sort(([a], [b]) => a.localeCompare(b));
     if (groups.length === 0) groups.push([JSON.stringify([]), []]); // a Service with no endpoints keeps one empty slice, as Kubernetes does
     for (const [, members] of groups) {
-      const endpoints = members.map(({ pod }) => this.sliceEndpoint(service, pod)).sort((a, b) => a.addresses[0]!.localeCompare(b.addresses[0]!));
+      const endpoints = members.map(({ pod }) => this.sliceEndpoint(service, pod)).sort((a, b) => compareIps(a.addresses[0]!, b.addresses[0]!));
       const ports = members[0]?.ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })) ?? [];
       for (let i = 0; i === 0 || i < endpoints.length; i += ENDPOINTS_PER_SLICE_MAX) {
         desired.push({
@@ -285,7 +285,16 @@ function podIp(pod: Pod): string | undefined {
 }
 
 function byIp(a: EndpointAddress, b: EndpointAddress): number {
-  return a.ip.localeCompare(b.ip);
+  return compareIps(a.ip, b.ip);
+}
+
+/**
+ * Addresses in byte order, as Kubernetes sorts them (Go's `<` on strings). Not `localeCompare`: ICU collation was
+ * 1 % of the 20-node start-up's CPU (every sync sorts every address of a Service), and it would put an IPv6 address's
+ * ':' before the digits. For IPv4 the two orders are the same.
+ */
+export function compareIps(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Service ports with targetPort resolved against the pod (a named targetPort looks up the container port of that name). */
