@@ -11,7 +11,9 @@
 // elections, not code speed); --bench actor: `bench actor` with its default sizes;
 // --bench kv-get: only the populate + linearizable/serializable get phases (the row in question);
 // --bench kv-ops: the same warm-up, then linearizable gets, serializable gets and puts at 64 outstanding,
-// each with the process's CPU (every thread) per operation (issue 17's read regression and its fix).
+// each with the process's CPU (every thread) per operation (issue 17's read regression and its fix);
+// --bench kv-seq: the same warm-up, then 2,000 sequential puts (one outstanding): p50, p99, max and the
+// process's CPU per put (issue 22's sequential put behind etcd).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +27,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.a || !values.b) {
-  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|actor] [--pairs N] [--load-ms MS]');
+  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS]');
   process.exit(2);
 }
 const pairs = Number(values.pairs);
@@ -64,6 +66,17 @@ console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBa
     figures.errors += r.errors;
   }
   console.log(JSON.stringify(figures));
+} finally { await side.close(); }`;
+  }
+  if (bench === 'kv-seq') {
+    return `${kvWarmUp}
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  const cpu0 = cpuUs();
+  const r = await side.runPhase({ kind: 'sequentialPuts', prefix: '/s/', count: 2000, valueBytes: 256 });
+  const cpu = cpuUs() - cpu0;
+  const s = [...r.latenciesUs].sort((x, y) => x - y);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))] / 1000;
+  console.log(JSON.stringify({ seqPutP50Ms: at(0.5), seqPutP90Ms: at(0.9), seqPutP99Ms: at(0.99), seqPutMaxMs: s[s.length - 1] / 1000, seqPutCpuUsPerOp: Math.round(cpu / r.ops), errors: r.errors }));
 } finally { await side.close(); }`;
   }
   if (bench === 'kv-get') {

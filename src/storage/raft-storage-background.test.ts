@@ -101,6 +101,26 @@ describe('RaftStorage writing in the background', () => {
     assert.deepEqual(reopened.entries(26, 31), range(26, 30, 1));
   });
 
+  test('a WAL fsync never queues behind a snapshot being written in the background (the disk\'s two lanes)', () => {
+    const disk = new MemoryDisk();
+    const storage = RaftStorage.open(disk, { wal: { background: true } }).storage;
+    storage.persistInBackground({ hardState: hs(1, 1, 5), entries: range(1, 5, 1), messages: [] }, () => undefined);
+    disk.settleBackground();
+    const writer = storage.beginSnapshot(5, { voters: [1, 2, 3], learners: [] }, { background: true, chunkBytes: 1024, syncEveryBytes: 4096 });
+    storage.appendSnapshot(writer, new Uint8Array(64 * 1024).fill(7));
+    const snapshotOps = disk.backgroundPendingIn('bulk');
+    assert.ok(snapshotOps > 64, `the snapshot's appends and fsyncs are queued (${snapshotOps})`);
+    const receipts: Array<Durable<string>> = [];
+    storage.persistInBackground({ entries: range(6, 6, 1), messages: ['after the snapshot began'] }, (r) => receipts.push(r));
+    assert.equal(disk.settleBackground(1, 'log'), 1, 'the WAL\'s fsync is the first thing its lane runs');
+    assert.deepEqual(receipts.map((r) => r.lastIndex), [6], 'durable with all of the snapshot still to write');
+    assert.equal(disk.backgroundPendingIn('bulk'), snapshotOps, 'not one snapshot write ran first');
+    let finished = false;
+    storage.finishSnapshotInBackground(writer, () => (finished = true));
+    disk.settleBackground();
+    assert.ok(finished, 'the snapshot finishes in its own lane');
+  });
+
   test('persist (inline) is refused on a background WAL, and persistInBackground on an inline one', () => {
     assert.throws(() => openBackground(new MemoryDisk()).persist({ entries: range(1, 1, 1), messages: [] }), /persistInBackground/);
     assert.throws(() => RaftStorage.open(new MemoryDisk()).storage.persistInBackground({ messages: [] }, () => undefined), /background: true/);
