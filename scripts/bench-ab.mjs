@@ -24,10 +24,12 @@ const { values } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, bench: { type: 'string', default: 'kv' },
     pairs: { type: 'string', default: '2' }, 'load-ms': { type: 'string', default: '5000' },
+    // Replica options for one side (kv-ops, kv-get, kv-seq): the same build with and without a knob, e.g. '{"inlineFsyncWhenIdle":true}'.
+    'a-ours': { type: 'string', default: '{}' }, 'b-ours': { type: 'string', default: '{}' },
   },
 });
 if (!values.a || !values.b) {
-  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS]');
+  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS] [--a-ours JSON] [--b-ours JSON]');
   process.exit(2);
 }
 const pairs = Number(values.pairs);
@@ -38,11 +40,11 @@ if (!Number.isInteger(pairs) || pairs < 1 || !Number.isInteger(loadMs) || loadMs
 }
 
 /** The child's program: import the build's own bench module and print its figures as one JSON line. */
-function program(dir, bench) {
+function program(dir, bench, ours) {
   const url = (rel) => JSON.stringify(`file://${resolve(dir, 'dist', rel)}`);
   // kv-ops and kv-get: our store, warmed by the same phases on both builds (opens a try its program closes).
   const kvWarmUp = `const { startOurs } = await import(${url('bench/kv/ours.js')});
-const side = await startOurs();
+const side = await startOurs(undefined, ${ours});
 try {
   await side.waitHealthy(60000);
   await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
@@ -105,7 +107,7 @@ function runOnce(label, dir) {
   // A file, not --eval: worker threads inherit the parent's exec arguments, and --input-type breaks their loading.
   const scratch = mkdtempSync(join(tmpdir(), 'kubethreads-bench-ab-'));
   const file = join(scratch, 'run.mjs');
-  writeFileSync(file, program(dir, values.bench));
+  writeFileSync(file, program(dir, values.bench, label === 'A' ? values['a-ours'] : values['b-ours']));
   const child = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
   rmSync(scratch, { recursive: true, force: true });
   const line = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
@@ -114,7 +116,7 @@ function runOnce(label, dir) {
     return undefined;
   }
   const figures = JSON.parse(line);
-  const record = { build: label, dir, bench: values.bench, started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
+  const record = { build: label, dir, bench: values.bench, ours: label === 'A' ? values['a-ours'] : values['b-ours'], started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
   console.log(JSON.stringify(record));
   return record;
 }

@@ -191,7 +191,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- recovery
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
-  const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites } });
+  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now() } : undefined;
+  const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites, inlineFsyncWhenIdle: inlineFsync } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
