@@ -162,9 +162,6 @@ export class Wal {
   private readonly inlineClock: (() => number) | undefined;
   /** An inline fsync was slow: fsyncs go to the background until one there is fast. */
   private diskSlow = false;
-  /** Inline and queued fsyncs of the tail so far (tests and metrics tell the paths apart). */
-  inlineFsyncs = 0;
-  queuedFsyncs = 0;
 
   private constructor(
     private readonly disk: Disk,
@@ -315,7 +312,6 @@ export class Wal {
   private fsyncInline(nowMs: () => number): void {
     const startedMs = nowMs();
     this.guard(() => this.disk.fsync(this.path(this.tail())));
-    this.inlineFsyncs++;
     this.unsynced = false;
     this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, this.pendingSnapshotIndex);
     if (nowMs() - startedMs > WAL_INLINE_FSYNC_SLOW_MS) this.diskSlow = true;
@@ -326,7 +322,6 @@ export class Wal {
     const snapshotIndex = this.pendingSnapshotIndex;
     this.unsynced = false;
     this.fsyncsInFlight++;
-    this.queuedFsyncs++;
     // Asked with nothing ahead of it, its time to done is the disk's: fast again lets fsyncs back on the thread.
     const timedFromMs = this.diskSlow && this.backgroundPending === 0 ? this.inlineClock?.() : undefined;
     this.queue({ type: 'fsync', path: this.path(this.tail()) }, (after) => {
