@@ -11,7 +11,9 @@
 // elections, not code speed); --bench actor: `bench actor` with its default sizes;
 // --bench kv-get: only the populate + linearizable/serializable get phases (the row in question);
 // --bench kv-ops: the same warm-up, then linearizable gets, serializable gets and puts at 64 outstanding,
-// each with the process's CPU (every thread) per operation (issue 17's read regression and its fix).
+// each with the process's CPU (every thread) per operation (issue 17's read regression and its fix);
+// --bench kv-seq: the same warm-up, then 2,000 sequential puts (one outstanding): p50, p99, max and the
+// process's CPU per put (issue 22's sequential put behind etcd).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,10 +24,12 @@ const { values } = parseArgs({
   options: {
     a: { type: 'string' }, b: { type: 'string' }, bench: { type: 'string', default: 'kv' },
     pairs: { type: 'string', default: '2' }, 'load-ms': { type: 'string', default: '5000' },
+    // Replica options for one side (kv-ops, kv-get, kv-seq): the same build with and without a knob, e.g. '{"inlineFsyncWhenIdle":true}'.
+    'a-ours': { type: 'string', default: '{}' }, 'b-ours': { type: 'string', default: '{}' },
   },
 });
 if (!values.a || !values.b) {
-  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|actor] [--pairs N] [--load-ms MS]');
+  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS] [--a-ours JSON] [--b-ours JSON]');
   process.exit(2);
 }
 const pairs = Number(values.pairs);
@@ -36,11 +40,11 @@ if (!Number.isInteger(pairs) || pairs < 1 || !Number.isInteger(loadMs) || loadMs
 }
 
 /** The child's program: import the build's own bench module and print its figures as one JSON line. */
-function program(dir, bench) {
+function program(dir, bench, ours) {
   const url = (rel) => JSON.stringify(`file://${resolve(dir, 'dist', rel)}`);
   // kv-ops and kv-get: our store, warmed by the same phases on both builds (opens a try its program closes).
   const kvWarmUp = `const { startOurs } = await import(${url('bench/kv/ours.js')});
-const side = await startOurs();
+const side = await startOurs(undefined, ${ours});
 try {
   await side.waitHealthy(60000);
   await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
@@ -64,6 +68,17 @@ console.log(JSON.stringify({ oneWayMsgsPerS: r.throughput_msgs_per_s, oneWayVsBa
     figures.errors += r.errors;
   }
   console.log(JSON.stringify(figures));
+} finally { await side.close(); }`;
+  }
+  if (bench === 'kv-seq') {
+    return `${kvWarmUp}
+  const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
+  const cpu0 = cpuUs();
+  const r = await side.runPhase({ kind: 'sequentialPuts', prefix: '/s/', count: 2000, valueBytes: 256 });
+  const cpu = cpuUs() - cpu0;
+  const s = [...r.latenciesUs].sort((x, y) => x - y);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))] / 1000;
+  console.log(JSON.stringify({ seqPutP50Ms: at(0.5), seqPutP90Ms: at(0.9), seqPutP99Ms: at(0.99), seqPutMaxMs: s[s.length - 1] / 1000, seqPutCpuUsPerOp: Math.round(cpu / r.ops), errors: r.errors }));
 } finally { await side.close(); }`;
   }
   if (bench === 'kv-get') {
@@ -92,7 +107,7 @@ function runOnce(label, dir) {
   // A file, not --eval: worker threads inherit the parent's exec arguments, and --input-type breaks their loading.
   const scratch = mkdtempSync(join(tmpdir(), 'kubethreads-bench-ab-'));
   const file = join(scratch, 'run.mjs');
-  writeFileSync(file, program(dir, values.bench));
+  writeFileSync(file, program(dir, values.bench, label === 'A' ? values['a-ours'] : values['b-ours']));
   const child = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
   rmSync(scratch, { recursive: true, force: true });
   const line = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
@@ -101,7 +116,7 @@ function runOnce(label, dir) {
     return undefined;
   }
   const figures = JSON.parse(line);
-  const record = { build: label, dir, bench: values.bench, started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
+  const record = { build: label, dir, bench: values.bench, ours: label === 'A' ? values['a-ours'] : values['b-ours'], started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
   console.log(JSON.stringify(record));
   return record;
 }

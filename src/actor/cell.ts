@@ -80,7 +80,7 @@ function fenceDisk(disk: Disk, alive: () => boolean, name: string, deliverDone: 
     remove: (p) => (check(), disk.remove(p)),
     truncate: (p, n) => (check(), disk.truncate(p, n)),
     size: (p) => (check(), disk.size(p)),
-    inBackground: (op, done) => (check(), disk.inBackground(op, (error) => deliverDone(done, error))),
+    inBackground: (op, done, lane) => (check(), disk.inBackground(op, (error) => deliverDone(done, error), lane)),
   };
 }
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { DiskError, MemoryDisk, type Disk } from './disk.js';
+import { DiskError, MemoryDisk, type BackgroundLane, type Disk } from './disk.js';
 import { NodeDisk } from './node-disk.js';
 import { Prng } from './prng.js';
 
@@ -276,6 +276,28 @@ describe('MemoryDisk background operations', () => {
     assert.equal(disk.takeDelayMs(), 0, 'a background fsync does not hold the actor');
   });
 
+  test('the log lane runs beside the bulk lane: an fsync asked after a long writeback is done first', () => {
+    const events: Array<{ atMs: number; seq: number; run: () => void }> = [];
+    let nowMs = 0;
+    let seq = 0;
+    const disk = new MemoryDisk(() => 0.5, undefined, (ms, run) => events.push({ atMs: nowMs + ms, seq: seq++, run }));
+    disk.fsyncLatencyMs = 10;
+    const ends: Array<[string, number]> = [];
+    for (let i = 0; i < 5; i++) disk.inBackground({ type: 'append', path: 'snap/s', data: bytes('x') }, () => undefined, 'bulk');
+    disk.inBackground({ type: 'fsync', path: 'snap/s' }, () => ends.push(['snapshot fsync', nowMs]), 'bulk');
+    disk.append('wal/w', bytes('entry'));
+    disk.inBackground({ type: 'fsync', path: 'wal/w' }, () => ends.push(['wal fsync', nowMs]));
+    assert.equal(disk.backgroundPendingIn('bulk'), 6);
+    assert.equal(disk.backgroundPendingIn('log'), 1);
+    while (events.length > 0) {
+      events.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
+      const next = events.shift()!;
+      nowMs = next.atMs;
+      next.run();
+    }
+    assert.deepEqual(ends, [['wal fsync', 11], ['snapshot fsync', 16]]);
+  });
+
   test('a bad path is refused when asked', () => {
     const disk = new MemoryDisk();
     assert.throws(() => disk.inBackground({ type: 'append', path: '../x', data: bytes('no') }, () => undefined), DiskError);
@@ -283,8 +305,27 @@ describe('MemoryDisk background operations', () => {
 });
 
 describe('NodeDisk background operations', () => {
-  const settled = (disk: NodeDisk, op: Parameters<NodeDisk['inBackground']>[0], ends: string[], label: string): Promise<DiskError | undefined> =>
-    new Promise((resolve) => disk.inBackground(op, (error) => (ends.push(label), resolve(error))));
+  const settled = (disk: NodeDisk, op: Parameters<NodeDisk['inBackground']>[0], ends: string[], label: string, lane?: BackgroundLane): Promise<DiskError | undefined> =>
+    new Promise((resolve) => disk.inBackground(op, (error) => (ends.push(label), resolve(error)), lane));
+
+  test('the log lane does not wait for the bulk lane: a WAL fsync asked after 64 MiB of snapshot writes ends first', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      const ends: string[] = [];
+      const chunk = new Uint8Array(8 << 20).fill(1);
+      const all: Array<Promise<DiskError | undefined>> = [];
+      for (let i = 0; i < 8; i++) all.push(settled(disk, { type: 'append', path: 'snap/s', data: chunk }, ends, 'snapshot append', 'bulk'));
+      all.push(settled(disk, { type: 'fsync', path: 'snap/s' }, ends, 'snapshot fsync', 'bulk'));
+      disk.append('wal/w', bytes('entry'));
+      all.push(settled(disk, { type: 'fsync', path: 'wal/w' }, ends, 'wal fsync'));
+      assert.deepEqual(await Promise.all(all), all.map(() => undefined));
+      assert.equal(ends[0], 'wal fsync', `ends in order: ${ends.join(', ')}`);
+      assert.equal(disk.size('snap/s'), 64 << 20);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 
   test('run on the thread pool in the order asked; the bytes are in the file when the fsync is done', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));

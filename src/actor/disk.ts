@@ -42,9 +42,13 @@ export interface Disk {
    * Does `op` off the actor's thread and calls `done` when it is done (with
    * the `DiskError` it failed with, if it failed), never inside this call:
    * in an actor, as a turn of its own, held while the actor is paused and
-   * dropped once the incarnation that asked has ended. Operations run one at
-   * a time in the order asked and complete in that order, so an fsync asked
-   * after appends makes them durable. An operation takes effect when it runs,
+   * dropped once the incarnation that asked has ended. Operations of one
+   * `lane` run one at a time in the order asked and complete in that order,
+   * so an fsync asked after appends makes them durable; the two lanes run
+   * independently of each other, so a WAL's fsync (`log`, the default) never
+   * queues behind a snapshot's writeback (`bulk`). Nothing orders one lane's
+   * operations against the other's: a caller that needs it waits for `done`.
+   * An operation takes effect when it runs,
    * not when asked: a crash before `done` may lose it (an fsync not done is
    * not durable). Until `done`, leave the path to the background: no
    * synchronous call on it, and no change to an append's `data` — but for
@@ -52,8 +56,19 @@ export interface Disk {
    * with async writes): that fsync makes durable at least what was appended
    * before it was asked (maybe more), as an fsync racing a write does.
    */
-  inBackground(op: BackgroundOp, done: BackgroundDone): void;
+  inBackground(op: BackgroundOp, done: BackgroundDone, lane?: BackgroundLane): void;
 }
+
+/**
+ * A queue of `Disk.inBackground`: `log` for what the write path waits on (a
+ * WAL's fsyncs, its segment releases), `bulk` for large writes nobody acks
+ * on (a snapshot's appends and fsyncs: hundreds of megabytes of writeback,
+ * behind which a WAL fsync waited tens of milliseconds, issue #22).
+ */
+export type BackgroundLane = 'log' | 'bulk';
+
+/** Every lane, in a fixed order (a crash drops them all; the simulated runtime walks them in this order). */
+export const BACKGROUND_LANES: readonly BackgroundLane[] = ['log', 'bulk'];
 
 /** One operation `Disk.inBackground` does off the actor's thread. */
 export type BackgroundOp =
@@ -229,8 +244,8 @@ export class MemoryDisk implements Disk {
   /** Milliseconds of fsync latency owed since the last `takeDelayMs()`, when no `onFsyncDelay` takes them as they fall. */
   private delayOwedMs = 0;
   fsyncCount = 0;
-  /** Background operations asked and not yet run, oldest first; the head is the one scheduled. */
-  private readonly background: Array<{ op: BackgroundOp; done: BackgroundDone }> = [];
+  /** Per lane, background operations asked and not yet run, oldest first; each lane's head is the one scheduled. */
+  private readonly background: Record<BackgroundLane, Array<{ op: BackgroundOp; done: BackgroundDone }>> = { log: [], bulk: [] };
   /** Bumped by a crash: a scheduled run of an older epoch finds its operation gone with the thread. */
   private backgroundEpoch = 0;
 
@@ -351,16 +366,22 @@ export class MemoryDisk implements Disk {
     return this.files.get(checkPath(path))?.length;
   }
 
-  inBackground(op: BackgroundOp, done: BackgroundDone): void {
+  inBackground(op: BackgroundOp, done: BackgroundDone, lane: BackgroundLane = 'log'): void {
     const path = backgroundOpPath(op);
     if (path !== undefined) checkPath(path);
-    this.background.push({ op: op.type === 'append' ? { ...op, data: copyBytes(op.data) } : op, done });
-    if (this.background.length === 1) this.scheduleHead();
+    const queue = this.background[lane];
+    queue.push({ op: op.type === 'append' ? { ...op, data: copyBytes(op.data) } : op, done });
+    if (queue.length === 1) this.scheduleHead(lane);
   }
 
-  /** Background operations asked and not yet done. */
+  /** Background operations asked and not yet done (of one lane, or of both). */
+  backgroundPendingIn(lane?: BackgroundLane): number {
+    return lane === undefined ? this.background.log.length + this.background.bulk.length : this.background[lane].length;
+  }
+
+  /** Background operations asked and not yet done, in both lanes. */
   get backgroundPending(): number {
-    return this.background.length;
+    return this.backgroundPendingIn();
   }
 
   /**
@@ -369,36 +390,40 @@ export class MemoryDisk implements Disk {
    * nothing, so none lands in a file the next incarnation writes.
    */
   dropBackground(): void {
-    this.background.length = 0;
+    for (const lane of BACKGROUND_LANES) this.background[lane].length = 0;
     this.backgroundEpoch++;
   }
 
   /**
    * Runs up to `count` pending background operations now, in order, calling
    * their `done`: how a test without a scheduler decides when the disk
-   * finishes them (a crash before this loses them). Returns how many ran.
+   * finishes them (a crash before this loses them). Without `lane`, the log
+   * lane's first, then the bulk lane's (each lane keeps its own order).
+   * Returns how many ran.
    */
-  settleBackground(count = Number.POSITIVE_INFINITY): number {
+  settleBackground(count = Number.POSITIVE_INFINITY, lane?: BackgroundLane): number {
     let ran = 0;
-    while (ran < count && this.background.length > 0) {
-      this.runHead();
-      ran++;
+    for (const each of lane === undefined ? BACKGROUND_LANES : [lane]) {
+      while (ran < count && this.background[each].length > 0) {
+        this.runHead(each);
+        ran++;
+      }
     }
     return ran;
   }
 
-  private scheduleHead(): void {
-    const head = this.background[0];
+  private scheduleHead(lane: BackgroundLane): void {
+    const head = this.background[lane][0];
     if (head === undefined || this.schedule === undefined) return;
     const epoch = this.backgroundEpoch;
     const slow = head.op.type === 'fsync' || head.op.type === 'fsyncDir';
     this.schedule(BACKGROUND_OP_MS + (slow ? this.fsyncLatencyMs + this.faults.fsyncDelayMs : 0), () => {
-      if (epoch === this.backgroundEpoch && this.background[0] === head) this.runHead();
+      if (epoch === this.backgroundEpoch && this.background[lane][0] === head) this.runHead(lane);
     });
   }
 
-  private runHead(): void {
-    const { op, done } = this.background.shift()!;
+  private runHead(lane: BackgroundLane): void {
+    const { op, done } = this.background[lane].shift()!;
     let error: DiskError | undefined;
     try {
       switch (op.type) {
@@ -418,7 +443,7 @@ export class MemoryDisk implements Disk {
     } catch (caught) {
       error = asDiskError(caught, `${op.type} in the background`);
     }
-    this.scheduleHead();
+    this.scheduleHead(lane);
     done(error);
   }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
+import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundLane, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
 
 interface Pending {
   /** True when the file's whole content is `chunks`; false when `chunks` follow what is on disk. */
@@ -21,11 +21,12 @@ export class NodeDisk implements Disk {
   private readonly directoriesMade = new Set<string>();
   fsyncCount = 0;
   /**
-   * The background operations, one after another. A chain rather than a
-   * list: an operation of an ended incarnation that is already running is
-   * still waited for, so the next incarnation's never runs beside it.
+   * Per lane, the background operations, one after another. A chain rather
+   * than a list: an operation of an ended incarnation that is already
+   * running is still waited for, so the next incarnation's never runs beside
+   * it. The lanes' chains run side by side on libuv's pool.
    */
-  private backgroundChain: Promise<void> = Promise.resolve();
+  private readonly backgroundChains: Record<BackgroundLane, Promise<void>> = { log: Promise.resolve(), bulk: Promise.resolve() };
   private backgroundCount = 0;
   /** Bumped by `dropBackground`: operations asked before it that have not begun never run, and none reports its end. */
   private backgroundEpoch = 0;
@@ -165,16 +166,16 @@ export class NodeDisk implements Disk {
   }
 
   /**
-   * Runs on libuv's thread pool (fs.promises), one operation at a time, so
-   * the actor's thread goes on while the disk works; `done` is called from
-   * this thread's event loop once the operation is over.
+   * Runs on libuv's thread pool (fs.promises), one operation of a lane at a
+   * time, so the actor's thread goes on while the disk works; `done` is
+   * called from this thread's event loop once the operation is over.
    */
-  inBackground(op: BackgroundOp, done: BackgroundDone): void {
+  inBackground(op: BackgroundOp, done: BackgroundDone, lane: BackgroundLane = 'log'): void {
     const path = backgroundOpPath(op);
     if (path !== undefined) this.resolve(path);
     const epoch = this.backgroundEpoch;
     this.backgroundCount++;
-    this.backgroundChain = this.backgroundChain.then(async () => {
+    this.backgroundChains[lane] = this.backgroundChains[lane].then(async () => {
       try {
         if (epoch !== this.backgroundEpoch) return;
         let error: DiskError | undefined;

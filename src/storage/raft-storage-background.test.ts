@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { MemoryDisk } from '../actor/disk.js';
 import type { Entry, HardState } from '../raft/types.js';
 import { RaftStorage, type Durable } from './raft-storage.js';
+import { WAL_INLINE_FSYNC_SLOW_MS } from './wal.js';
 
 const entry = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new TextEncoder().encode(`${index}/${term}`.padEnd(40, '.')) });
 const range = (from: number, to: number, term: number): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
@@ -99,6 +100,77 @@ describe('RaftStorage writing in the background', () => {
     assert.equal(reopened.firstIndex(), 26);
     assert.equal(reopened.lastIndex(), 30);
     assert.deepEqual(reopened.entries(26, 31), range(26, 30, 1));
+  });
+
+  test('a WAL fsync never queues behind a snapshot being written in the background (the disk\'s two lanes)', () => {
+    const disk = new MemoryDisk();
+    const storage = RaftStorage.open(disk, { wal: { background: true } }).storage;
+    storage.persistInBackground({ hardState: hs(1, 1, 5), entries: range(1, 5, 1), messages: [] }, () => undefined);
+    disk.settleBackground();
+    const writer = storage.beginSnapshot(5, { voters: [1, 2, 3], learners: [] }, { background: true, chunkBytes: 1024, syncEveryBytes: 4096 });
+    storage.appendSnapshot(writer, new Uint8Array(64 * 1024).fill(7));
+    const snapshotOps = disk.backgroundPendingIn('bulk');
+    assert.ok(snapshotOps > 64, `the snapshot's appends and fsyncs are queued (${snapshotOps})`);
+    const receipts: Array<Durable<string>> = [];
+    storage.persistInBackground({ entries: range(6, 6, 1), messages: ['after the snapshot began'] }, (r) => receipts.push(r));
+    assert.equal(disk.settleBackground(1, 'log'), 1, 'the WAL\'s fsync is the first thing its lane runs');
+    assert.deepEqual(receipts.map((r) => r.lastIndex), [6], 'durable with all of the snapshot still to write');
+    assert.equal(disk.backgroundPendingIn('bulk'), snapshotOps, 'not one snapshot write ran first');
+    let finished = false;
+    storage.finishSnapshotInBackground(writer, () => (finished = true));
+    disk.settleBackground();
+    assert.ok(finished, 'the snapshot finishes in its own lane');
+  });
+
+  test('inline when idle: a lone write is fsynced on the thread, its receipt comes with it, and a crash right after keeps it', () => {
+    const disk = new MemoryDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => 0 } } }).storage;
+    const receipts: Array<Durable<string>> = [];
+    const fsyncsBefore = disk.fsyncCount;
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 3, 1), messages: ['lone'] }, (r) => receipts.push(r));
+    assert.deepEqual(receipts.map((r) => r.lastIndex), [3], 'durable before persistInBackground returned');
+    assert.equal(disk.fsyncCount - fsyncsBefore, 1);
+    assert.equal(disk.backgroundPending, 0, 'nothing went to the background');
+    assert.equal(storage.durableLastIndex(), 3);
+    disk.crash();
+    const reopened = RaftStorage.open(disk).storage;
+    assert.deepEqual(reopened.entries(1, 4), range(1, 3, 1), 'what was acknowledged is on disk');
+    assert.deepEqual(reopened.initialState().hardState, hs(1, 1, 0));
+  });
+
+  test('inline when idle: with a WAL operation in flight, writes queue and share one fsync, in order', () => {
+    const disk = new MemoryDisk();
+    const storage = RaftStorage.open(disk, { wal: { background: true, segmentBytesMax: 256, inlineFsyncWhenIdle: { nowMs: () => 0 } } }).storage;
+    const order: number[] = [];
+    // Enough to rotate: the rotation's fsyncs are queued, so the WAL is not idle.
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 8, 1), messages: [] }, () => order.push(1));
+    const fsyncsBefore = disk.fsyncCount;
+    storage.persistInBackground({ entries: range(9, 12, 1), messages: [] }, () => order.push(2));
+    storage.persistInBackground({ entries: range(13, 13, 1), messages: [] }, () => order.push(3));
+    assert.ok(disk.backgroundPending > 0, 'queued behind the rotation');
+    assert.equal(disk.fsyncCount, fsyncsBefore, 'no fsync on the thread while the WAL has one in flight');
+    assert.deepEqual(order, [1], 'only the first unit, written while the WAL was idle, is durable at once');
+    disk.settleBackground();
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.equal(storage.durableLastIndex(), 13);
+  });
+
+  test('inline when idle: an inline fsync slower than the bound sends fsyncs to the background until one there is fast', () => {
+    let nowMs = 0;
+    const disk = new MemoryDisk(() => 0.5, (delayMs) => (nowMs += delayMs));
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => nowMs } } }).storage;
+    const done: number[] = [];
+    disk.fsyncLatencyMs = WAL_INLINE_FSYNC_SLOW_MS + 5;
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 1, 1), messages: [] }, () => done.push(1));
+    assert.deepEqual(done, [1], 'the first one ran inline (the disk was not known to be slow)');
+    disk.fsyncLatencyMs = 0;
+    storage.persistInBackground({ entries: range(2, 2, 1), messages: [] }, () => done.push(2));
+    assert.deepEqual(done, [1], 'after a slow one, the next goes to the background');
+    disk.settleBackground();
+    assert.deepEqual(done, [1, 2]);
+    storage.persistInBackground({ entries: range(3, 3, 1), messages: [] }, () => done.push(3));
+    assert.deepEqual(done, [1, 2, 3], 'a fast fsync in the background lets them back on the thread');
   });
 
   test('persist (inline) is refused on a background WAL, and persistInBackground on an inline one', () => {

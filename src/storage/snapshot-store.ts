@@ -189,8 +189,8 @@ export class SnapshotStore {
     if (excess.length === 0) return excess;
     if (background) {
       // A failed unlink leaves an old file behind, which the next purge tries again: nothing to stop for.
-      for (const name of excess) this.disk.inBackground({ type: 'remove', path: `${this.dir}/${name}` }, () => undefined);
-      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, () => undefined);
+      for (const name of excess) this.disk.inBackground({ type: 'remove', path: `${this.dir}/${name}` }, () => undefined, 'bulk');
+      this.disk.inBackground({ type: 'fsyncDir', dir: this.dir }, () => undefined, 'bulk');
       return excess;
     }
     for (const name of excess) this.disk.remove(`${this.dir}/${name}`);
@@ -219,7 +219,9 @@ export interface SnapshotWriterOptions {
    * `append` only asks the disk, and the file is finished with
    * `finishInBackground`. The thread that ticks Raft then never waits on the
    * disk for a snapshot — on this machine a megabyte's write(2) alone took
-   * up to 160 ms while three replicas wrote theirs (docs/kv-bench.md).
+   * up to 160 ms while three replicas wrote theirs (docs/kv-bench.md). All of
+   * it goes in the disk's `bulk` lane, so the WAL's fsyncs (the `log` lane)
+   * never queue behind a snapshot's writeback.
    */
   background?: boolean;
 }
@@ -318,7 +320,7 @@ export class SnapshotWriter {
     this.written += data.length;
     if (this.unsyncedBytes >= this.syncEveryBytes) {
       // In the background nobody waits for it: it only keeps the last fsync's writeback short.
-      if (this.background) this.disk.inBackground({ type: 'fsync', path: this.temp }, (error) => this.backgroundEnded(0, error));
+      if (this.background) this.disk.inBackground({ type: 'fsync', path: this.temp }, (error) => this.backgroundEnded(0, error), 'bulk');
       else this.disk.fsync(this.temp);
       this.unsyncedBytes = 0;
     }
@@ -354,8 +356,8 @@ export class SnapshotWriter {
         }
         this.state = 'finished';
         done(undefined);
-      });
-    });
+      }, 'bulk');
+    }, 'bulk');
   }
 
   /** Writes the last part, then fsync, rename, fsync the directory: the file is whole and durable. Returns its name. */
@@ -375,7 +377,7 @@ export class SnapshotWriter {
     this.state = 'aborted';
     const path = this.renamed ? `${this.dir}/${this.name}` : this.temp;
     // Behind the writes still queued, which would otherwise bring the file back.
-    if (this.background) this.disk.inBackground({ type: 'remove', path }, () => undefined);
+    if (this.background) this.disk.inBackground({ type: 'remove', path }, () => undefined, 'bulk');
     else this.disk.remove(path);
   }
 
@@ -407,11 +409,11 @@ export class SnapshotWriter {
     if (this.background) {
       const bytes = header.length + payload.length;
       this.backgroundBytesPending += bytes;
-      this.disk.inBackground({ type: 'append', path: this.temp, data: header }, (error) => this.backgroundEnded(0, error));
+      this.disk.inBackground({ type: 'append', path: this.temp, data: header }, (error) => this.backgroundEnded(0, error), 'bulk');
       this.disk.inBackground({ type: 'append', path: this.temp, data: payload }, (error) => {
         this.backgroundEnded(bytes, error);
         if (error === undefined && this.state !== 'aborted') written?.();
-      });
+      }, 'bulk');
     } else {
       this.disk.append(this.temp, header);
       this.disk.append(this.temp, payload);

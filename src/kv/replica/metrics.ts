@@ -160,15 +160,15 @@ export class ReplicaMetrics {
       remove: (path) => disk.remove(path),
       truncate: (path, length) => disk.truncate(path, length),
       size: (path) => disk.size(path),
-      inBackground: (op, done) => {
+      inBackground: (op, done, lane) => {
         const histogram = op.type !== 'fsync' ? undefined : op.path.startsWith('wal/') ? walFsync : op.path.startsWith('snap/') ? backendCommit : undefined;
-        if (histogram === undefined) return disk.inBackground(op, done);
+        if (histogram === undefined) return disk.inBackground(op, done, lane);
         // From asking to done: the fsync's time on the disk, which the thread no longer waits out.
         const startMs = now();
         disk.inBackground(op, (error) => {
           histogram.observe(secondsBetween(startMs, now()));
           done(error);
-        });
+        }, lane);
       },
     };
   }

@@ -188,10 +188,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     liveKeys: () => store.liveKeyCount(),
   }, ctx.disk);
   let leaderSeen = NONE;
+  /** The role the last Ready's soft state named, to tell a deposed leader apart in the log. */
+  let roleSeen = 'follower';
 
   // ---------------------------------------------------------------- recovery
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
-  const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites } });
+  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now() } : undefined;
+  const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites, inlineFsyncWhenIdle: inlineFsync } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
   if (recoveredFrom !== '') ctx.log.warn({ recovery: recoveredFrom }, 'storage repaired a damaged log tail on open');
@@ -298,10 +301,18 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   function drain(): void {
     draining = true;
+    const startedMs = ctx.now();
+    const appliedBefore = appliedIndex;
+    let readies = 0;
     try {
-      drainReadies();
+      readies = drainReadies();
     } finally {
       draining = false;
+    }
+    const tookMs = ctx.now() - startedMs;
+    // As the late tick: a drain this long held ticks and heartbeats; what it applied says whether it was the work or the machine.
+    if (tookMs >= (tickMs * electionTicks) / 2) {
+      ctx.log.warn({ tookMs, readies, entriesApplied: appliedIndex - appliedBefore, role: roleSeen, term: node.status().term }, 'a Ready drain held the replica\'s thread');
     }
     // A store decoded for a snapshot is installed by the first drain after its msgSnap is stepped; if Raft took
     // no snapshot there (it was stale), drop it rather than hold a copy of the whole store until the next one.
@@ -312,8 +323,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     pumpWatches();
   }
 
-  function drainReadies(): void {
+  /** Returns how many Readies it handled. */
+  function drainReadies(): number {
+    let readies = 0;
     while (node.hasReady()) {
+      readies++;
       const rd = node.ready();
       if (rd.softState !== undefined) onRoleChange(rd);
       if (asyncWrites) writeInBackground(rd);
@@ -328,6 +342,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       // Writes that were durable at once (nothing to write, nothing queued before them) complete before the next Ready.
       if (asyncWrites) completeWrites();
     }
+    return readies;
   }
 
   /**
@@ -421,7 +436,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   function onRoleChange(rd: Ready): void {
     const soft = rd.softState!;
-    ctx.log.info({ role: soft.role, leader: nameOf(soft.lead), term: node.status().term }, 'raft role changed');
+    const was = roleSeen;
+    roleSeen = soft.role;
+    const fields = { role: soft.role, was, leader: nameOf(soft.lead), term: node.status().term, longestTickGapMs };
+    // A leader deposed, or a follower that stopped hearing one: what a lost term is diagnosed from (issue #22's 5,000-node run).
+    const notable = (was === 'leader' && soft.role !== 'leader') || (leaderSeen !== NONE && (soft.role === 'preCandidate' || soft.role === 'candidate'));
+    if (notable) ctx.log.warn(fields, 'raft role changed');
+    else ctx.log.info(fields, 'raft role changed');
     // As etcd: a change is counted when a leader is known and differs from the last one seen.
     if (soft.lead !== NONE && soft.lead !== leaderSeen) {
       leaderSeen = soft.lead;
@@ -938,7 +959,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       ctx.log.info({ revision: compactTo, mode: autoCompactor!.config.mode, proposed: typeof proposed === 'number' }, 'auto-compaction');
     }
     if (lastTickMs !== undefined) {
-      longestTickGapMs = Math.max(longestTickGapMs, nowMs - lastTickMs);
+      const gapMs = nowMs - lastTickMs;
+      // Half an election timeout without a tick: the thread was held (a long turn, a blocking disk call), and peers may campaign.
+      if (gapMs >= (tickMs * electionTicks) / 2) ctx.log.warn({ gapMs, tickMs, electionTicks, role: roleSeen, term: node.status().term }, 'replica ticked late: its thread was held');
+      longestTickGapMs = Math.max(longestTickGapMs, gapMs);
       metrics.ticked(secondsBetween(lastTickMs, nowMs));
     }
     lastTickMs = nowMs;
