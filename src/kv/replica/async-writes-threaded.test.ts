@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ThreadedSystem } from '../../actor/threaded/threaded-system.js';
 import type { ClientReply } from './protocol.js';
-import { groupStatus, spawnEtcdGroup, type EtcdGroup } from './group.js';
+import { awaitGroupLeader, groupStatus, spawnEtcdGroup, type EtcdGroup } from './group.js';
 import type { ReplicaStatus } from './protocol.js';
 
 /** Longer than the longest randomized election timeout (2 s): a replica blocked for it would be deposed or would campaign. */
@@ -32,12 +32,9 @@ describe('async storage writes on threads', () => {
   });
 
   async function leader(): Promise<ReplicaStatus> {
-    for (let i = 0; i < 300; i++) {
-      const found = (await groupStatus(system, group.names)).find((s) => s?.role === 'leader');
-      if (found !== undefined) return found;
-      await sleep(100);
-    }
-    throw new Error('no leader within 30 s');
+    const found = await awaitGroupLeader(system, group.names, () => sleep(100));
+    if (found === undefined) throw new Error('no leader within 30 s');
+    return found;
   }
 
   /** A put asked of the leader itself, with room for the slowed fsyncs (the client's attempts give up after 1 s). */

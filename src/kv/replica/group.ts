@@ -164,3 +164,21 @@ export async function groupStatus(system: ActorSystem, names: readonly string[],
     ),
   );
 }
+
+/**
+ * Polls the group until one replica reports itself leader, at most `polls` times; `pause` waits between
+ * polls (real time on threads, `sim.runFor` in the simulated runtime). Undefined when none was seen.
+ */
+export async function awaitGroupLeader(
+  system: ActorSystem,
+  names: readonly string[],
+  pause: () => Promise<void>,
+  polls = 300,
+): Promise<ReplicaStatus | undefined> {
+  for (let i = 0; i < polls; i++) {
+    const found = (await groupStatus(system, names)).find((s) => s?.role === 'leader');
+    if (found !== undefined) return found;
+    await pause();
+  }
+  return undefined;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ThreadedSystem } from '../../actor/threaded/threaded-system.js';
 import { kvClientActor, type KvClientActorMsg, type KvOpResult } from '../client/client-actor.js';
-import { groupStatus, spawnEtcdGroup, type EtcdGroup } from './group.js';
+import { awaitGroupLeader, groupStatus, spawnEtcdGroup, type EtcdGroup } from './group.js';
 import type { ReplicaStatus } from './protocol.js';
 
 /** Long enough that no poll on a loaded machine misses the window; the leader is blocked for all of it. */
@@ -28,12 +28,9 @@ describe('a replica group on threads', () => {
   });
 
   async function leader(): Promise<ReplicaStatus> {
-    for (let i = 0; i < 300; i++) {
-      const found = (await groupStatus(system, group.names)).find((s) => s?.role === 'leader');
-      if (found !== undefined) return found;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('no leader within 30 s');
+    const found = await awaitGroupLeader(system, group.names, () => new Promise((r) => setTimeout(r, 100)));
+    if (found === undefined) throw new Error('no leader within 30 s');
+    return found;
   }
 
   test("a leader's appends reach the followers' disks while its own fsync still blocks its thread (Raft thesis §10.2.1)", async () => {
