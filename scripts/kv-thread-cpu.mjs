@@ -4,7 +4,8 @@
 // total of `bench-ab.mjs --bench kv-ops` says how much, this says where. Linux only: it reads each thread's
 // /proc/<pid>/task/<tid>/schedstat around each phase, and names the actor threads through a preload
 // (scripts/lib/thread-name.mjs) that worker threads inherit. Runs the kv-ops warm-up, then for each OP 1.5 s to warm
-// it and MS of it measured; prints one JSON line per OP.
+// it and MS of it measured; prints one JSON line per OP. `sleepsPer1kOps`: each thread's voluntary context switches
+// (it waited for work, and something had to wake it) per 1,000 operations, which the machine's load moves less than CPU.
 //
 //   node scripts/kv-thread-cpu.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,18 @@ const threadNames = () => {
   }
   return names;
 };
+/** Times each thread of this process has gone to sleep (voluntary context switches: waits for work, each a wake-up to come), by tid. */
+const threadSleeps = () => {
+  const sleeps = new Map();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      sleeps.set(tid, Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/task/${tid}/status`, 'utf8'))[1]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return sleeps;
+};
 /** Nanoseconds each thread of this process has run, by tid. */
 const threadCpuNs = () => {
   const cpu = new Map();
@@ -64,9 +77,11 @@ try {
   for (const op of ops) {
     const phase = (durationMs) => side.runPhase({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: 1000 });
     await phase(1500);
+    const sleepsBefore = threadSleeps();
     const before = threadCpuNs();
     const r = await phase(Number(msArg));
     const after = threadCpuNs();
+    const sleepsAfter = threadSleeps();
     const names = threadNames();
     const cpuUsPerOp = {};
     for (const [tid, ns] of after) {
@@ -74,9 +89,15 @@ try {
       const name = names.get(tid) ?? 'v8 and libuv helpers';
       cpuUsPerOp[name] = (cpuUsPerOp[name] ?? 0) + (ns - (before.get(tid) ?? 0)) / 1000 / r.ops;
     }
+    const sleepsPer1kOps = {};
+    for (const [tid, n] of sleepsAfter) {
+      const name = names.get(tid) ?? 'v8 and libuv helpers';
+      sleepsPer1kOps[name] = (sleepsPer1kOps[name] ?? 0) + (n - (sleepsBefore.get(tid) ?? 0)) * 1000 / r.ops;
+    }
     const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
     for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
-    console.log(JSON.stringify({ dir, op, ops: r.ops, errors: r.errors, opsPerS: Math.round(r.ops / (r.elapsedMs / 1000)), cpuUsPerOp: Math.round(total * 100) / 100, threads: cpuUsPerOp }));
+    for (const k of Object.keys(sleepsPer1kOps)) sleepsPer1kOps[k] = Math.round(sleepsPer1kOps[k] * 10) / 10;
+    console.log(JSON.stringify({ dir, op, ops: r.ops, errors: r.errors, opsPerS: Math.round(r.ops / (r.elapsedMs / 1000)), cpuUsPerOp: Math.round(total * 100) / 100, threads: cpuUsPerOp, sleepsPer1kOps }));
   }
 } finally {
   await side.close();

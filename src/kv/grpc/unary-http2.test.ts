@@ -17,6 +17,23 @@ const echo: UnaryMethod = {
   },
 };
 
+/** The run of synchronous code (ended by a microtask checkpoint) each call of `together` started its handler in. */
+const startedInRun: number[] = [];
+let runs = 0;
+let runOpen = false;
+const together: UnaryMethod = {
+  ...echo,
+  handle: async (request) => {
+    if (!runOpen) {
+      runOpen = true;
+      runs++;
+      queueMicrotask(() => (runOpen = false));
+    }
+    startedInRun.push(runs);
+    return request;
+  },
+};
+
 const frame = (payload: Buffer, compressed = 0): Buffer => {
   const out = Buffer.alloc(5 + payload.length);
   out[0] = compressed;
@@ -39,7 +56,7 @@ describe('unary gRPC over node:http2', () => {
 
   before(async () => {
     server = createUnaryServer({
-      methods: new Map([['/test.Echo/Say', echo]]),
+      methods: new Map([['/test.Echo/Say', echo], ['/test.Echo/Together', together]]),
       toStatus: (error, path) => ({ code: 9, details: `${path}: ${error instanceof Error ? error.message : String(error)}` }),
       maxReceiveBytes: 1024,
     });
@@ -101,6 +118,14 @@ describe('unary gRPC over node:http2', () => {
     assert.equal((await call(frame(Buffer.from('x')), { ':path': '/test.Echo/Shout' })).grpcStatus, String(GRPC_STATUS.unimplemented));
     assert.equal((await call(frame(Buffer.from('x')), { 'content-type': 'application/json' })).status, 415);
     assert.equal((await call(frame(Buffer.from('still here')))).grpcStatus, '0', 'the server keeps serving');
+  });
+
+  test('calls that arrive together start their handlers together, so that what they ask of the store can leave in one frame', async () => {
+    // One client session sends 20 calls in one turn: they reach the server in one or a few socket reads.
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(frame(Buffer.from(`call ${i}`)), { ':path': '/test.Echo/Together' })));
+    assert.deepEqual(answers.map((a) => a.body.toString().slice(5)), Array.from({ length: 20 }, (_, i) => `echo:call ${i}`), 'each answered with its own');
+    assert.equal(startedInRun.length, 20);
+    assert.ok(new Set(startedInRun).size < 20, `handlers started in ${new Set(startedInRun).size} separate runs for 20 calls: none shared one`);
   });
 
   test('a call the client cancels before its answer is dropped, and the server goes on', async () => {

@@ -99,26 +99,51 @@ export function createUnaryServer(options: UnaryServerOptions): http2.Http2Serve
       } catch (error) {
         return answerStatus(stream, { code: GRPC_STATUS.internal, details: `error unmarshalling request: ${error instanceof Error ? error.message : String(error)}` });
       }
-      let pending: Promise<unknown>;
-      try {
-        pending = method.handle(request);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (response) => {
-          let bytes: Buffer;
-          try {
-            bytes = method.responseSerialize(response);
-          } catch (error) {
-            return answerStatus(stream, { code: GRPC_STATUS.internal, details: `error marshalling response: ${error instanceof Error ? error.message : String(error)}` });
-          }
-          answerMessage(stream, bytes);
-        },
-        (error: unknown) => answerStatus(stream, options.toStatus(error, path as string)),
-      );
+      startTogether(() => serve(stream, method, request, path as string));
     });
   });
+
+  /**
+   * Calls whose bodies ended in one turn of the event loop start together, in
+   * its check phase (in arrival order). Node hands each stream's end to JS in
+   * a callback of its own, with the microtasks run after each: a handler
+   * started there sent its store ask alone, one frame and one wake-up of the
+   * leader's thread per call (2,578 frames for 2,578 gets, measured), where a
+   * client's 64 outstanding calls arrive a socket read at a time. Started
+   * together, what one read brought leaves as one frame. The delay is the
+   * rest of that loop turn; nothing about a call's answer changes.
+   */
+  let starting: Array<() => void> = [];
+  const startAll = (): void => {
+    const batch = starting;
+    starting = [];
+    for (const start of batch) start();
+  };
+  function startTogether(start: () => void): void {
+    if (starting.length === 0) setImmediate(startAll);
+    starting.push(start);
+  }
+
+  function serve(stream: http2.ServerHttp2Stream, method: UnaryMethod, request: unknown, path: string): void {
+    let pending: Promise<unknown>;
+    try {
+      pending = method.handle(request);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (response) => {
+        let bytes: Buffer;
+        try {
+          bytes = method.responseSerialize(response);
+        } catch (error) {
+          return answerStatus(stream, { code: GRPC_STATUS.internal, details: `error marshalling response: ${error instanceof Error ? error.message : String(error)}` });
+        }
+        answerMessage(stream, bytes);
+      },
+      (error: unknown) => answerStatus(stream, options.toStatus(error, path)),
+    );
+  }
   return server;
 }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// CPU per cross-process linearizable get on our side of `bench kv`'s cross-process rows (issue 22), by thread:
+// our store (three replica threads) and its gRPC face (the gateway thread), driven by one `etcd3` client process
+// (bench/kv/client-process.ts, as bench kv forks it) at 64 outstanding. Each thread's CPU comes from
+// /proc/<pid>/task/<tid>/schedstat around the measured phase, named as in kv-thread-cpu.mjs; the client
+// process's own CPU is not in the figure (it is the same etcd3 client on both sides of the etcd comparison).
+// Prints one JSON line: ops, errors, ops/s, CPU µs per get of every thread of this process and by thread, and each
+// thread's sleeps (voluntary context switches: each a wake-up) per 1,000 gets. `idleUsPerS`: what the threads spent
+// per second in 2 s with no calls (ticks, timers, V8's idle work), measured just before; `netCpuUsPerOp` takes that
+// rate out of the phase, which matters when a loaded machine holds the rate to a few hundred calls a second.
+//
+//   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put] [MS] [PROCESSES]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1'] = process.argv.slice(2);
+if (!['get', 'serializableGet', 'put'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
+  console.error('usage: kv-grpc-get-cpu.mjs DIR [get|serializableGet|put] [MS, at least 100] [PROCESSES]');
+  process.exit(2);
+}
+if (process.env.THREAD_NAMES_DIR === undefined) {
+  const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
+  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'thread-name.mjs')).href;
+  const child = spawnSync(process.execPath, ['--import', preload, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, THREAD_NAMES_DIR: names, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+  });
+  rmSync(names, { recursive: true, force: true });
+  process.exit(child.status ?? 1);
+}
+
+const dir = resolve(dirArg);
+const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
+const { runAcrossProcesses } = await import(pathToFileURL(join(dir, 'dist/bench/kv/processes.js')).href);
+const namesDir = process.env.THREAD_NAMES_DIR;
+const threadNames = () => {
+  const names = new Map();
+  for (const file of readdirSync(namesDir)) {
+    const [pid, tid] = file.split('-');
+    if (Number(pid) === process.pid) names.set(tid, readFileSync(join(namesDir, file), 'utf8'));
+  }
+  return names;
+};
+const threadSleeps = () => {
+  const sleeps = new Map();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      sleeps.set(tid, Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/task/${tid}/status`, 'utf8'))[1]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return sleeps;
+};
+const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+const threadCpuNs = () => {
+  const cpu = new Map();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      cpu.set(tid, Number(readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return cpu;
+};
+
+const side = await startOurs();
+try {
+  await side.waitHealthy(60_000);
+  const endpoint = await side.grpcEndpoint();
+  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  const spec = (durationMs) => ({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: 1000 });
+  // Warm the face, the client's channel and the JIT on both sides.
+  await runAcrossProcesses(endpoint, spec(2000), Number(procArg));
+  const idle0 = threadCpuNs();
+  const idleStart = performance.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  const idleUsPerS = (sum(threadCpuNs()) - sum(idle0)) / 1000 / ((performance.now() - idleStart) / 1000);
+  const sleepsBefore = threadSleeps();
+  const before = threadCpuNs();
+  const phaseStart = performance.now();
+  const r = await runAcrossProcesses(endpoint, spec(Number(msArg)), Number(procArg));
+  const phaseS = (performance.now() - phaseStart) / 1000;
+  const after = threadCpuNs();
+  const sleepsAfter = threadSleeps();
+  const names = threadNames();
+  const cpuUsPerOp = {};
+  for (const [tid, ns] of after) {
+    const name = names.get(tid) ?? 'v8 and libuv helpers';
+    cpuUsPerOp[name] = (cpuUsPerOp[name] ?? 0) + (ns - (before.get(tid) ?? 0)) / 1000 / r.ops;
+  }
+  const sleepsPer1kOps = {};
+  for (const [tid, n] of sleepsAfter) {
+    const name = names.get(tid) ?? 'v8 and libuv helpers';
+    sleepsPer1kOps[name] = Math.round(((sleepsPer1kOps[name] ?? 0) + (n - (sleepsBefore.get(tid) ?? 0)) * 1000 / r.ops) * 10) / 10;
+  }
+  const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
+  const netCpuUsPerOp = (total * r.ops - idleUsPerS * phaseS) / r.ops;
+  for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
+  console.log(JSON.stringify({
+    dir, op, processes: Number(procArg), ops: r.ops, errors: r.errors, opsPerS: r.opsPerS, cpuUsPerOp: Math.round(total * 100) / 100,
+    idleUsPerS: Math.round(idleUsPerS), netCpuUsPerOp: Math.round(netCpuUsPerOp * 100) / 100, threads: cpuUsPerOp, sleepsPer1kOps,
+  }));
+} finally {
+  await side.close();
+}
