@@ -1,5 +1,10 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { addExtension, Packr, Unpackr } from 'msgpackr';
+import { STORED_JSON_EVENT_EXT, StoredJsonEvent } from './json-event.js';
 import { isEnvelope, type Envelope } from './protocol.js';
+
+// A watch event of a shared object crosses threads as the store's JSON text (json-event.ts). msgpackr's extensions
+// are global: every thread that loads this codec encodes and decodes it the same way.
+addExtension({ Class: StoredJsonEvent, type: STORED_JSON_EVENT_EXT, write: (event: StoredJsonEvent) => StoredJsonEvent.write(event), read: (data: unknown) => StoredJsonEvent.read(data) });
 
 /**
  * Frames between threads: one msgpack array of envelopes per postMessage.
