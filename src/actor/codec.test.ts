@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pack } from 'msgpackr';
 import { FrameDecoder, FrameEncoder } from './codec.js';
-import { StoredJsonEvent } from './json-event.js';
+import { StoredJsonEvent, StoredJsonReply } from './json-event.js';
 import type { Envelope } from './protocol.js';
 
 const envelope = (i: number): Envelope => ({ to: 'b', from: 'a', type: 'bind', corr: i % 3, body: { pod: `default/web-${i}`, node: 'node-7' } });
@@ -63,4 +63,14 @@ test('a malformed stored-JSON watch event fails its frame, not the thread', () =
   assert.equal(result.ok, false);
   const noMetadata = new StoredJsonEvent('ADDED', {}, '[1]', '1');
   assert.equal(new FrameDecoder().decode(new FrameEncoder().encode([{ to: 'b', from: 'a', type: 't', corr: 0, body: noMetadata }])).ok, false);
+});
+
+test('the answer to a write carrying the stored JSON arrives as the plain reply, its body parsed and given the resourceVersion', () => {
+  const body = { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'default', resourceVersion: '9' }, status: { phase: 'Running' } };
+  const reply = new StoredJsonReply(201, body, '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web-1","namespace":"default"},"status":{"phase":"Running"}}', '9');
+  assert.deepEqual(Object.keys(reply), ['ok', 'code', 'body'], 'within a thread it is the plain reply');
+  const result = new FrameDecoder().decode(new FrameEncoder().encode([{ to: 'b', from: 'a', type: '$reply', corr: 3, body: reply }]));
+  assert.ok(result.ok);
+  assert.equal(JSON.stringify(result.envelopes[0]!.body), JSON.stringify({ ok: true, code: 201, body }));
+  assert.equal(Object.getPrototypeOf(result.envelopes[0]!.body), Object.prototype);
 });

@@ -45,14 +45,55 @@ export class StoredJsonEvent {
     if (!Array.isArray(data) || data.length !== 3 || typeof data[0] !== 'string' || typeof data[1] !== 'string' || typeof data[2] !== 'string') {
       throw new Error('a stored-JSON watch event must be [type, json, resourceVersion]');
     }
-    const object = JSON.parse(data[1]) as { metadata?: { resourceVersion?: string } };
-    if (object === null || typeof object !== 'object' || object.metadata === null || typeof object.metadata !== 'object') {
-      throw new Error('a stored-JSON watch event must carry an object with metadata');
-    }
-    object.metadata.resourceVersion = data[2];
-    return { type: data[0], object };
+    return { type: data[0], object: parseStored(data[1], data[2]) };
   }
 }
 
-/** msgpack extension type of a StoredJsonEvent on the wire (msgpackr's own use 0x42, 0x62, 0x65, 0x69, 0x70, 0x72-0x74, 0x78, 0xff). */
+/**
+ * The same for the answer to a write: `{ok: true, code, body}` whose body is
+ * the object just stored, sent as the text the store was given (the kubelets'
+ * status writes are answered with the whole pod, as Kubernetes answers them,
+ * and the kubelet reads its resourceVersion). Same contract as above: `body`
+ * equals `JSON.parse(json)` with `metadata.resourceVersion` set, key order
+ * included.
+ */
+export class StoredJsonReply {
+  readonly ok = true as const;
+  readonly code: number;
+  readonly body: object;
+  readonly #json: string;
+  readonly #resourceVersion: string;
+
+  constructor(code: number, body: object, json: string, resourceVersion: string) {
+    this.code = code;
+    this.body = body;
+    this.#json = json;
+    this.#resourceVersion = resourceVersion;
+  }
+
+  /** The wire form: [code, stored JSON text, resourceVersion]. */
+  static write(reply: StoredJsonReply): [number, string, string] {
+    return [reply.code, reply.#json, reply.#resourceVersion];
+  }
+
+  /** What the asking thread gets: the plain reply, its body parsed from the text. Throws on a malformed wire form. */
+  static read(data: unknown): { ok: true; code: number; body: object } {
+    if (!Array.isArray(data) || data.length !== 3 || typeof data[0] !== 'number' || typeof data[1] !== 'string' || typeof data[2] !== 'string') {
+      throw new Error('a stored-JSON reply must be [code, json, resourceVersion]');
+    }
+    return { ok: true, code: data[0], body: parseStored(data[1], data[2]) };
+  }
+}
+
+function parseStored(json: string, resourceVersion: string): object {
+  const object = JSON.parse(json) as { metadata?: { resourceVersion?: string } };
+  if (object === null || typeof object !== 'object' || object.metadata === null || typeof object.metadata !== 'object') {
+    throw new Error('stored JSON must be an object with metadata');
+  }
+  object.metadata.resourceVersion = resourceVersion;
+  return object;
+}
+
+/** msgpack extension types of a StoredJsonEvent and a StoredJsonReply on the wire (msgpackr's own use 0x42, 0x62, 0x65, 0x69, 0x70, 0x72-0x74, 0x78, 0xff). */
 export const STORED_JSON_EVENT_EXT = 0x6a;
+export const STORED_JSON_REPLY_EXT = 0x6b;

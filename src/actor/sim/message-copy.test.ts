@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defineBehaviour, unhandled } from '../behaviour.js';
 import type { Message } from '../protocol.js';
-import { StoredJsonEvent } from '../json-event.js';
+import { StoredJsonEvent, StoredJsonReply } from '../json-event.js';
 import { markShared } from '../shared.js';
 import { copyPlain, type PlainCopy, type SharedCopies } from './message-copy.js';
 import { SimulatedSystem } from './sim-system.js';
@@ -151,4 +151,13 @@ test('a watch event carrying stored JSON is copied as the plain event it stands 
   const event = (carried.value as { events: { object: unknown }[] }).events[0]!;
   assert.equal(Object.getPrototypeOf(event), Object.prototype);
   assert.equal(event.object, (plain.value as { events: { object: unknown }[] }).events[0]!.object, 'one frozen copy of the shared object');
+});
+
+test('the answer to a write carrying stored JSON is copied as the plain reply, with the same digest', () => {
+  const body = { metadata: { name: 'p', resourceVersion: '7' } };
+  const plain = copyPlain({ ok: true, code: 200, body })!;
+  const carried = copyPlain(new StoredJsonReply(200, body, '{"metadata":{"name":"p"}}', '7'));
+  assert.ok(carried !== undefined, 'copied here, not through msgpack');
+  assert.equal(carried.digest, plain.digest);
+  assert.deepEqual(carried.value, plain.value);
 });
