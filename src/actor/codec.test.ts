@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pack } from 'msgpackr';
 import { FrameDecoder, FrameEncoder } from './codec.js';
+import { StoredJsonEvent, StoredJsonReply } from './json-event.js';
 import type { Envelope } from './protocol.js';
 
 const envelope = (i: number): Envelope => ({ to: 'b', from: 'a', type: 'bind', corr: i % 3, body: { pod: `default/web-${i}`, node: 'node-7' } });
@@ -39,4 +40,37 @@ test('envelopes of the wrong shape are counted, the rest delivered', () => {
 test('a frame that is not an array is refused', () => {
   const result = new FrameDecoder().decode(new Uint8Array(pack({ to: 'x' })));
   assert.equal(result.ok, false);
+});
+
+test('a watch event carrying its object\'s stored JSON arrives as the plain event, its object parsed and given the resourceVersion', () => {
+  const object = { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' }, resourceVersion: '42' }, spec: { nodeName: 'node-7', n: 1.5 } };
+  const { resourceVersion: _, ...metadata } = object.metadata;
+  const stored = JSON.stringify({ ...object, metadata });
+  const event = new StoredJsonEvent('MODIFIED', object, stored, '42');
+  assert.deepEqual(Object.keys(event), ['type', 'object'], 'within a thread it is the plain event');
+  const batch: Envelope[] = [{ to: 'b', from: 'a', type: 'api.watchEvents', corr: 0, body: { events: [event, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '43' } } }] } }];
+  const result = new FrameDecoder().decode(new FrameEncoder().encode(batch));
+  assert.ok(result.ok);
+  const events = (result.envelopes[0]!.body as { events: unknown[] }).events;
+  assert.deepEqual(events[0], { type: 'MODIFIED', object });
+  assert.equal(JSON.stringify(events[0]), JSON.stringify({ type: 'MODIFIED', object }));
+  assert.deepEqual(events[1], { type: 'BOOKMARK', object: { metadata: { resourceVersion: '43' } } });
+});
+
+test('a malformed stored-JSON watch event fails its frame, not the thread', () => {
+  const bad = new StoredJsonEvent('ADDED', {}, '{"metadata": ', '1');
+  const result = new FrameDecoder().decode(new FrameEncoder().encode([{ to: 'b', from: 'a', type: 'api.watchEvents', corr: 0, body: { events: [bad] } }]));
+  assert.equal(result.ok, false);
+  const noMetadata = new StoredJsonEvent('ADDED', {}, '[1]', '1');
+  assert.equal(new FrameDecoder().decode(new FrameEncoder().encode([{ to: 'b', from: 'a', type: 't', corr: 0, body: noMetadata }])).ok, false);
+});
+
+test('the answer to a write carrying the stored JSON arrives as the plain reply, its body parsed and given the resourceVersion', () => {
+  const body = { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'default', resourceVersion: '9' }, status: { phase: 'Running' } };
+  const reply = new StoredJsonReply(201, body, '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web-1","namespace":"default"},"status":{"phase":"Running"}}', '9');
+  assert.deepEqual(Object.keys(reply), ['ok', 'code', 'body'], 'within a thread it is the plain reply');
+  const result = new FrameDecoder().decode(new FrameEncoder().encode([{ to: 'b', from: 'a', type: '$reply', corr: 3, body: reply }]));
+  assert.ok(result.ok);
+  assert.equal(JSON.stringify(result.envelopes[0]!.body), JSON.stringify({ ok: true, code: 201, body }));
+  assert.equal(Object.getPrototypeOf(result.envelopes[0]!.body), Object.prototype);
 });

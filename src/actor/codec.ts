@@ -1,5 +1,11 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { addExtension, Packr, Unpackr } from 'msgpackr';
+import { STORED_JSON_EVENT_EXT, STORED_JSON_REPLY_EXT, StoredJsonEvent, StoredJsonReply } from './json-event.js';
 import { isEnvelope, type Envelope } from './protocol.js';
+
+// A watch event of a shared object, and the answer to a write, cross threads as the store's JSON text (json-event.ts). msgpackr's extensions
+// are global: every thread that loads this codec encodes and decodes it the same way.
+addExtension({ Class: StoredJsonEvent, type: STORED_JSON_EVENT_EXT, write: (event: StoredJsonEvent) => StoredJsonEvent.write(event), read: (data: unknown) => StoredJsonEvent.read(data) });
+addExtension({ Class: StoredJsonReply, type: STORED_JSON_REPLY_EXT, write: (reply: StoredJsonReply) => StoredJsonReply.write(reply), read: (data: unknown) => StoredJsonReply.read(data) });
 
 /**
  * Frames between threads: one msgpack array of envelopes per postMessage.

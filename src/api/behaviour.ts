@@ -11,6 +11,7 @@
  */
 import { defineBehaviour, unhandled, type ActorContext } from '../actor/index.js';
 import type { Message } from '../actor/protocol.js';
+import { StoredJsonReply } from '../actor/json-event.js';
 import type { KvClient } from '../kv/client/types.js';
 import { LocalKvClient } from '../kv/client/local-client.js';
 import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions } from '../kv/client/replicated-client.js';
@@ -25,7 +26,8 @@ import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
 import { actorWebhookCaller } from './admission/webhook/actor-caller.js';
 import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
-import type { WatchEvent } from './types/index.js';
+import type { KubeObject, WatchEvent } from './types/index.js';
+import { storedTextOf } from './registry.js';
 
 export type KvSource =
   | { kind: 'embedded' }
@@ -243,6 +245,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     try {
       await ready;
       const result = await handlers!.handle(build(), as ?? ACTOR_USER);
+      // The object a write just stored goes to another thread as the store's text, not encoded again (json-event.ts).
+      const stored = storedTextOf(result.body);
+      if (stored !== undefined) return new StoredJsonReply(result.code, result.body, stored, (result.body as KubeObject).metadata.resourceVersion!) as ApiReply;
       return { ok: true, code: result.code, body: result.body };
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, status: error.status };

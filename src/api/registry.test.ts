@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiError } from './errors.js';
 import { findResource } from './resources.js';
-import { Registry } from './registry.js';
+import { Registry, storedTextOf } from './registry.js';
 import { seededRandom, startHandlers } from './testing.js';
 import type { KubeObject, Pod } from './types/index.js';
 
@@ -228,4 +228,29 @@ test('an update that changes nothing but resourceVersion and managedFields write
   assert.equal(same.object.metadata.resourceVersion, created.metadata.resourceVersion, 'no write: the same revision');
   const labelled = await registry.update(pods, 'default', 'u', { ...created, metadata: { ...created.metadata, labels: { app: 'other' } } });
   assert.notEqual(labelled.object.metadata.resourceVersion, created.metadata.resourceVersion);
+});
+
+test('a write remembers the text it stored: decoded with its resourceVersion it is the object answered, key order included, and what the store holds', async () => {
+  const { registry, kv } = await startHandlers();
+  const decoded = (text: string, rv: string) => {
+    const object = JSON.parse(text) as KubeObject;
+    object.metadata.resourceVersion = rv;
+    return object;
+  };
+  const created = await registry.create(pods, 'default', pod('a'));
+  // A status write starts from the watch cache's copy, whose metadata already has a resourceVersion.
+  const current = await registry.get(pods, 'default', 'a');
+  const updated = (await registry.update(pods, 'default', 'a', { ...current, status: { phase: 'Running', hostIP: '10.0.0.1' } }, { subresource: 'status' })).object;
+  const patched = (await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { x: 'y' } } })).object;
+  // A client may send its metadata with the resourceVersion first.
+  const { resourceVersion, ...rest } = patched.metadata;
+  const replaced = (await registry.update(pods, 'default', 'a', { ...patched, metadata: { resourceVersion, ...rest, labels: { x: 'z' } } })).object;
+  for (const [what, object] of [['create', created], ['status update', updated], ['patch', patched], ['update', replaced]] as const) {
+    const text = storedTextOf(object);
+    assert.ok(text !== undefined, what);
+    assert.equal(JSON.stringify(decoded(text, object.metadata.resourceVersion!)), JSON.stringify(object), what);
+    const stored = (await kv.range('/registry/pods/default/a')).kvs[0]!;
+    if (object === replaced) assert.equal(stored.value, text, 'the text is the stored value');
+  }
+  assert.equal(storedTextOf(await registry.get(pods, 'default', 'a')), undefined, 'a read is not a write');
 });

@@ -276,7 +276,8 @@ export class Registry {
       const stored = clone(object);
       Registry.stripAllocationMarks(stored);
       const compare: Compare[] = [{ key, target: 'version', result: 'equal', value: 0 }];
-      const success: RequestOp[] = [{ type: 'put', key, value: this.encode(stored, info) }];
+      const text = this.encode(stored, info);
+      const success: RequestOp[] = [{ type: 'put', key, value: text }];
       for (const a of allocations) {
         compare.push({ key: a, target: 'version', result: 'equal', value: 0 });
         success.push({ type: 'put', key: a, value: key });
@@ -284,7 +285,7 @@ export class Registry {
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
       if (response.succeeded) {
         Registry.stripAllocationMarks(object);
-        object.metadata.resourceVersion = String(response.header.revision);
+        storedAs(info, object, text, String(response.header.revision));
         return object;
       }
       const existing = response.responses[0];
@@ -458,6 +459,7 @@ export class Registry {
         ? { key, target: 'version', result: 'equal', value: 0 }
         : { key, target: 'modRevision', result: 'equal', value: current.modRevision }];
       const success: RequestOp[] = [];
+      let text: string | undefined;
       let allocations: string[] = [];
       if (next === undefined) {
         assert(current !== undefined, 'cannot delete a missing object');
@@ -474,7 +476,8 @@ export class Registry {
             for (const a of Registry.allocationKeys(current.object)) if (!kept.has(a)) success.push({ type: 'deleteRange', key: a });
           }
         }
-        success.push({ type: 'put', key, value: this.encode(next, info) });
+        text = this.encode(next, info);
+        success.push({ type: 'put', key, value: text });
       }
       // The failure branch reads the key: a lost race (or a stale cached copy) retries on what the store holds now.
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
@@ -484,7 +487,7 @@ export class Registry {
           gone.metadata.resourceVersion = String(response.header.revision);
           return { object: gone, deleted: true, created: false };
         }
-        next.metadata.resourceVersion = String(response.header.revision);
+        storedAs(info, next, text!, String(response.header.revision));
         return { object: next, deleted: false, created: current === undefined };
       }
       const wasCurrent = current;
@@ -816,6 +819,26 @@ export interface ContinueToken {
 
 export function encodeContinue(token: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: 'kubethreads/v1', s: token.start, r: token.revision })).toString('base64url');
+}
+
+/** The JSON text each object a write just stored was stored as (see `storedTextOf`). */
+const STORED_TEXT = new WeakMap<object, string>();
+
+/**
+ * Gives a just-written object its resourceVersion and remembers the text the store was given for it, so the
+ * answer can cross threads as that text (StoredJsonReply) instead of being encoded again. The resourceVersion
+ * goes last in metadata, where the store's decoding puts it, so the object is the text decoded, key order
+ * included. A custom resource is not remembered: its stored form is its CRD's storage version.
+ */
+function storedAs(info: ResourceInfo, object: Obj, text: string, resourceVersion: string): void {
+  if ('resourceVersion' in object.metadata) delete object.metadata.resourceVersion;
+  object.metadata.resourceVersion = resourceVersion;
+  if (info.custom === undefined) STORED_TEXT.set(object, text);
+}
+
+/** The store's text of an object a write of this registry returned (without its resourceVersion), or undefined. */
+export function storedTextOf(object: object): string | undefined {
+  return STORED_TEXT.get(object);
 }
 
 export function decodeContinue(text: string): ContinueToken {

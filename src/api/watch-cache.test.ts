@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { FrameDecoder, FrameEncoder } from '../actor/codec.js';
+import { StoredJsonEvent } from '../actor/json-event.js';
 import { findResource } from './resources.js';
 import { parseFilter } from './selectors.js';
 import { BOOKMARK_EVERY_MS } from './handlers.js';
@@ -298,4 +300,39 @@ test('the event window keeps exactly the newest WATCH_CACHE_EVENTS_MAX events: o
   assert.equal(edge.ended, 'open');
   assert.equal(edge.events.length, WATCH_CACHE_EVENTS_MAX);
   assert.equal((edge.events[0]!.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion, String(oldest + 1));
+});
+
+test('live watch events crossing a thread boundary as the store\'s JSON decode to the cached objects, key order included; replays and deletes carry the objects', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const live = collector();
+  const start = String(cache.revision);
+  cache.watch({ filter: none, resourceVersion: start }, live.sink);
+  await registry.create(pods, 'default', { ...pod('a'), metadata: { name: 'a', labels: { app: 'web', z: '1', a: '2' }, annotations: { 'ü-ñ': '✓ "quoted" \\ text' } } });
+  await registry.bind(pods, 'default', 'a', { target: { kind: 'Node', name: 'node-1' } });
+  await registry.patch(pods, 'default', 'a', 'merge', { metadata: { labels: { x: 'y' } } });
+  await registry.delete(pods, 'default', 'a', { gracePeriodSeconds: 0 });
+  await tick();
+  const replayed = collector();
+  cache.watch({ filter: none, resourceVersion: start }, replayed.sink);
+
+  assert.deepEqual(live.summary(), ['ADDED a', 'MODIFIED a', 'MODIFIED a', 'DELETED a']);
+  assert.deepEqual(replayed.summary(), live.summary());
+  assert.ok(live.events.slice(0, 3).every((e) => e instanceof StoredJsonEvent), 'live puts carry the stored text');
+  assert.ok(!(live.events[3] instanceof StoredJsonEvent), 'a delete has no stored text of its object');
+  assert.ok(replayed.events.every((e) => !(e instanceof StoredJsonEvent)), 'replays from the window carry the objects');
+
+  // What another thread receives: every event through the frame codec, as the router sends it.
+  const frame = new FrameEncoder().encode([{ to: 'informer', from: 'apiserver', type: 'api.watchEvents', corr: 0, body: { watchId: 'w', events: live.events, seq: 1 } }]);
+  const decoded = new FrameDecoder().decode(frame);
+  assert.ok(decoded.ok);
+  const received = (decoded.envelopes[0]!.body as { events: WatchEvent[] }).events;
+  assert.equal(received.length, 4);
+  for (let i = 0; i < received.length; i++) {
+    const sent = live.events[i]!;
+    assert.deepEqual(received[i], { type: sent.type, object: sent.object }, `event ${i}`);
+    assert.equal(JSON.stringify(received[i]), JSON.stringify(sent), `event ${i}: the same keys in the same order`);
+    assert.equal(Object.getPrototypeOf(received[i]), Object.prototype);
+  }
+  assert.deepEqual(received.map((e) => e.object.metadata.resourceVersion), live.events.map((e) => e.object.metadata.resourceVersion));
 });

@@ -20,6 +20,7 @@
  */
 import type { KvClient, KvWatch } from '../kv/client/types.js';
 import { KvError } from '../kv/client/types.js';
+import { StoredJsonEvent } from '../actor/json-event.js';
 import { markShared } from '../actor/shared.js';
 import { prefixEnd, type Event as KvEvent } from '../kv/protocol.js';
 import { apiErrors } from './errors.js';
@@ -113,10 +114,17 @@ export class WatchCache {
   /** Counters for inspection and tests. */
   readonly stats = { storeWatches: 0, relists: 0, eventsApplied: 0, watchersOffered: 0 };
 
-  constructor(info: ResourceInfo, kv: KvClient, decode: Decode) {
+  /**
+   * The objects are the store's JSON text with its resourceVersion set (`decode` is the registry's own, nothing
+   * added): live events then reach other threads as that text (StoredJsonEvent), not re-encoded per watcher.
+   */
+  private readonly storedJsonOnWire: boolean;
+
+  constructor(info: ResourceInfo, kv: KvClient, decode: Decode, options: { storedJsonOnWire?: boolean } = {}) {
     this.info = info;
     this.kv = kv;
     this.decode = decode;
+    this.storedJsonOnWire = options.storedJsonOnWire === true;
     this.prefix = storagePrefix(info);
     this.index = new WatcherIndex(WATCH_INDEX_FIELDS[info.resource]);
   }
@@ -190,7 +198,9 @@ export class WatchCache {
       assert(revision > this.currentRevision || (revision === this.currentRevision && this.events.length > this.eventsHead), `store events arrive in revision order (${revision} after ${this.currentRevision})`);
       const previous = this.objects.get(key);
       let event: CachedEvent;
+      let json: string | undefined;
       if (e.type === 'put') {
+        if (this.storedJsonOnWire) json = e.kv.value;
         const object = markShared(this.decode(e.kv));
         this.objects.set(key, object);
         if (previous === undefined) this.sortedKeys.add(key);
@@ -215,7 +225,7 @@ export class WatchCache {
       }
       const candidates = this.index.candidates(event, this.namespaceOfKey(key));
       this.stats.watchersOffered += candidates.length;
-      for (const w of candidates) this.dispatch(w, event);
+      for (const w of candidates) this.dispatch(w, event, json);
     }
     this.resolveFresh();
   }
@@ -358,7 +368,8 @@ export class WatchCache {
     return { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata };
   }
 
-  private dispatch(w: Watcher, event: CachedEvent): void {
+  /** `json`: the store's text of `event.object` (live puts only; replays from the window send the object). */
+  private dispatch(w: Watcher, event: CachedEvent, json?: string): void {
     if (event.revision <= w.afterRevision) return;
     if (w.namespacePrefix !== undefined && !event.key.startsWith(w.namespacePrefix)) return;
     const filtered = !isEmptyFilter(w.filter);
@@ -372,7 +383,8 @@ export class WatchCache {
     else if (now) type = 'ADDED';
     else if (before) type = 'DELETED';
     else return;
-    w.sink.event({ type, object: event.object });
+    if (json === undefined) w.sink.event({ type, object: event.object });
+    else w.sink.event(new StoredJsonEvent(type, event.object, json, event.object.metadata.resourceVersion!) as WatchEvent);
   }
 
   /** Sends a BOOKMARK carrying the cache's revision to every watcher that allows them. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defineBehaviour, unhandled } from '../behaviour.js';
 import type { Message } from '../protocol.js';
+import { StoredJsonEvent, StoredJsonReply } from '../json-event.js';
 import { markShared } from '../shared.js';
 import { copyPlain, type PlainCopy, type SharedCopies } from './message-copy.js';
 import { SimulatedSystem } from './sim-system.js';
@@ -137,4 +138,26 @@ describe('objects marked shared reach every receiver as one frozen copy', () => 
     assert.notEqual((c.value as unknown[])[0], (d.value as unknown[])[0], 'bytes cannot be frozen: copied each time');
     assert.equal(copyPlain(pod)!.value === objectOf(a), false, 'without the runtime\'s cache: a private copy');
   });
+});
+
+test('a watch event carrying stored JSON is copied as the plain event it stands for, with the same digest and the shared object\'s one frozen copy', () => {
+  const object = markShared({ metadata: { name: 'p', resourceVersion: '7' }, spec: { nodeName: 'n' } });
+  const shared: SharedCopies = new WeakMap();
+  const plain = copyPlain({ events: [{ type: 'ADDED', object }] }, shared)!;
+  const carried = copyPlain({ events: [new StoredJsonEvent('ADDED', object, '{"metadata":{"name":"p"},"spec":{"nodeName":"n"}}', '7')] }, shared);
+  assert.ok(carried !== undefined, 'copied here, not through msgpack');
+  assert.equal(carried.digest, plain.digest, 'the replay trace cannot tell them apart');
+  assert.deepEqual(carried.value, plain.value);
+  const event = (carried.value as { events: { object: unknown }[] }).events[0]!;
+  assert.equal(Object.getPrototypeOf(event), Object.prototype);
+  assert.equal(event.object, (plain.value as { events: { object: unknown }[] }).events[0]!.object, 'one frozen copy of the shared object');
+});
+
+test('the answer to a write carrying stored JSON is copied as the plain reply, with the same digest', () => {
+  const body = { metadata: { name: 'p', resourceVersion: '7' } };
+  const plain = copyPlain({ ok: true, code: 200, body })!;
+  const carried = copyPlain(new StoredJsonReply(200, body, '{"metadata":{"name":"p"}}', '7'));
+  assert.ok(carried !== undefined, 'copied here, not through msgpack');
+  assert.equal(carried.digest, plain.digest);
+  assert.deepEqual(carried.value, plain.value);
 });

@@ -7,7 +7,8 @@
  * were a third of a 100-node run's CPU.
  *
  * Only plain data is copied here: objects whose prototype is Object's (or
- * null), arrays, strings, numbers, booleans, null, undefined, Uint8Array and
+ * null) or a StoredJsonEvent's or StoredJsonReply's (their fields, as the
+ * plain event or reply they stand for: json-event.ts), arrays, strings, numbers, booleans, null, undefined, Uint8Array and
  * Date. Anything else (a Map, a class instance, a bigint, a function) makes
  * `copyPlain` give up, and the runtime copies that message through msgpack
  * as before, so such a body turns into exactly what a thread would receive.
@@ -19,6 +20,7 @@
  * hashing every byte of every string.
  */
 
+import { StoredJsonEvent, StoredJsonReply } from '../json-event.js';
 import { isShared } from '../shared.js';
 
 /** Thrown inside the walk when a value is not plain data; caught by `copyPlain`. */
@@ -29,6 +31,10 @@ const NOT_PLAIN = new NotPlain('not plain data');
 const DEPTH_MAX = 256;
 
 const OBJECT_PROTOTYPE = Object.prototype;
+/** A watch event carrying its object's stored JSON (json-event.ts) is, within a runtime, the plain `{type, object}` it stands for: copied as that. */
+const STORED_JSON_EVENT_PROTOTYPE = StoredJsonEvent.prototype;
+/** As is a write's answer carrying the stored JSON: the plain `{ok, code, body}`. */
+const STORED_JSON_REPLY_PROTOTYPE = StoredJsonReply.prototype;
 /** Bytes of a Uint8Array folded into the digest, spread evenly (plus the last). */
 const BYTES_SAMPLED = 16;
 const MIX = 0x5bd1e995;
@@ -139,7 +145,7 @@ function walk(value: unknown, state: WalkState, depth: number): unknown {
     return state.freezing ? Object.freeze(out) : out;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto === OBJECT_PROTOTYPE || proto === null) {
+  if (proto === OBJECT_PROTOTYPE || proto === null || proto === STORED_JSON_EVENT_PROTOTYPE || proto === STORED_JSON_REPLY_PROTOTYPE) {
     const source = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const key in source) {
