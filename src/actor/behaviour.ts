@@ -168,6 +168,14 @@ export interface ActorContext<M extends Message = Message> {
    * crashes the actor; nothing runs once the actor has stopped.
    */
   afterArrivals(fn: () => void): void;
+  /**
+   * Model CPU work of `ms` done in this turn. In the simulated runtime, where a
+   * turn takes no virtual time, the actor is busy `ms` more (as in an fsync):
+   * its timers and messages wait, what it sends later in the turn leaves after.
+   * On threads it does nothing: the work took its real time. For tests that
+   * need a turn's cost to show (a drain that holds the ticks); 0 does nothing.
+   */
+  busyFor(ms: number): void;
 }
 
 /** Returned by `receive` for a message type the behaviour does not handle: counted, logged, dropped. */

@@ -58,6 +58,8 @@ export interface CellHost {
    * without this hook, at the end of the turn.
    */
   afterArrivals?(fn: () => void, cell: ActorCell): void;
+  /** `ActorContext.busyFor`: the simulated runtime makes the actor busy; hosts without it ignore it. */
+  busyFor?(cell: ActorCell, ms: number): void;
 }
 
 /**
@@ -518,6 +520,9 @@ export class ActorCell {
         host.exited(cell, 'stopped');
       },
       flushSends: () => host.flushSends?.(),
+      busyFor: (ms: number) => {
+        if (ms > 0 && cell.state === 'running') host.busyFor?.(cell, ms);
+      },
       afterArrivals: (fn: () => void) => {
         const run = (): void => {
           if (cell.state !== 'running') return;

@@ -321,11 +321,12 @@ export class RaftLog {
     return this.unstable.entries;
   }
 
-  /** Committed entries the application has not applied yet, within a size bound. */
-  nextCommittedEntries(bytesMax: number): Entry[] {
+  /** Committed entries the application has not applied yet, within a size bound and a count bound. */
+  nextCommittedEntries(bytesMax: number, countMax = Number.MAX_SAFE_INTEGER): Entry[] {
     const lo = Math.max(this.applied + 1, this.firstIndex());
     if (this.committed < lo) return [];
-    return limitEntries(this.slice(lo, this.committed + 1), Number.MAX_SAFE_INTEGER, bytesMax);
+    // Sliced to the count first: a backlog of thousands is not copied to hand out a few hundred.
+    return limitEntries(this.slice(lo, Math.min(this.committed, lo + countMax - 1) + 1), countMax, bytesMax);
   }
 
   hasNextCommittedEntries(): boolean {

@@ -67,6 +67,11 @@ export interface RaftConfig {
   maxSizePerMsgBytes?: number;
   /** Bytes of committed entries handed to the application in one Ready. */
   maxCommittedSizePerReadyBytes?: number;
+  /**
+   * Committed entries handed to the application in one Ready (at least one); default no bound. Applied
+   * may lag commit meanwhile, as with the size bound: the rest comes in the next Readies.
+   */
+  maxCommittedEntriesPerReady?: number;
   /** Proposals a leader accepts beyond its commit index before refusing more (back-pressure). */
   maxUncommittedEntries?: number;
   /**
@@ -225,6 +230,7 @@ export class Raft {
   /** Leader ticks a lease read may rely on after the heartbeat a quorum acknowledged was sent. */
   private readonly leaseTicks: number;
   readonly maxCommittedSizePerReadyBytes: number;
+  readonly maxCommittedEntriesPerReady: number;
   private readonly knobs: RaftTestingKnobs;
   readonly asyncStorageWrites: boolean;
   /** Async writes: the last index known durable on this node's own disk (lowered when a Ready replaces entries from below it). */
@@ -251,6 +257,7 @@ export class Raft {
     this.maxEntriesPerMsg = config.maxEntriesPerMsg ?? DEFAULT_MAX_ENTRIES_PER_MSG;
     this.maxSizePerMsgBytes = config.maxSizePerMsgBytes ?? DEFAULT_MAX_SIZE_PER_MSG_BYTES;
     this.maxCommittedSizePerReadyBytes = config.maxCommittedSizePerReadyBytes ?? DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES;
+    this.maxCommittedEntriesPerReady = Math.max(1, config.maxCommittedEntriesPerReady ?? Number.MAX_SAFE_INTEGER);
     this.maxUncommittedEntries = config.maxUncommittedEntries ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES;
     this.maxUncommittedSizeBytes = config.maxUncommittedSizeBytes ?? Number.POSITIVE_INFINITY;
     invariant(this.maxUncommittedSizeBytes > 0, 'maxUncommittedSizeBytes must be positive');

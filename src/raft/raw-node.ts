@@ -200,7 +200,7 @@ export class RaftNode {
     const rd: Ready = {
       entries,
       messages: r.msgs,
-      committedEntries: r.log.nextCommittedEntries(r.maxCommittedSizePerReadyBytes),
+      committedEntries: r.log.nextCommittedEntries(r.maxCommittedSizePerReadyBytes, r.maxCommittedEntriesPerReady),
       readStates: r.readStates,
       mustSync: false,
     };

@@ -523,6 +523,13 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     if (actor.busyUntilMs > this.busyUntilMaxMs) this.busyUntilMaxMs = actor.busyUntilMs;
   }
 
+  /** `ActorContext.busyFor`: CPU work of `ms` keeps the actor busy as an fsync does. */
+  busyFor(cell: ActorCell, ms: number): void {
+    const actor = this.actors.get(cell.name);
+    if (actor === undefined || actor.cell !== cell) return;
+    this.fsyncBusy(cell.name, ms);
+  }
+
   /**
    * Run `fn` after the messages already due for `cell` are delivered: a call at
    * this instant queues behind them (same time, later sequence), and one that

@@ -95,6 +95,8 @@ export interface ReplicaStatus {
   snapshotIndex: number;
   /** The longest time between two consecutive Raft ticks since the replica started: how long its thread was held at worst (our replicas only). */
   longestTickGapMs?: number;
+  /** Ready drains that stopped at the apply bound (`applyEntriesPerDrainMax`) and left the rest to a later turn. */
+  drainsCut?: number;
   /** The last snapshot this replica took: how many steps, the longest step (the most it held the thread), start to durable (our replicas only). */
   lastSnapshot?: { index: number; bytes: number; steps: number; longestStepMs: number; tookMs: number };
   watchers: number;
@@ -198,6 +200,17 @@ export interface ReplicaArgs {
   join?: boolean;
   /** One Raft tick. etcd: heartbeat 100 ms = 1 tick, election 1,000 ms = 10 ticks. */
   tickMs?: number;
+  /**
+   * Committed entries one Ready drain applies before it yields its thread (and Raft's bound on one Ready's
+   * committed entries): the rest is applied in later turns, after the timers and messages due meanwhile, so a
+   * backlog of thousands cannot hold the ticks and heartbeats past an election timeout (issue #22). Default
+   * `REPLICA_APPLY_ENTRIES_PER_DRAIN_DEFAULT`.
+   */
+  applyEntriesPerDrainMax?: number;
+  /** Bytes of committed entries one drain applies before it yields (and Raft's bound on one Ready's); default `REPLICA_APPLY_BYTES_PER_DRAIN_DEFAULT`. */
+  applyBytesPerDrainMax?: number;
+  /** Tests, simulated runtime: virtual ms each applied entry keeps the replica busy (`ActorContext.busyFor`), so a long drain shows. */
+  applyCostMsPerEntry?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
   /** Width of the randomized election timeout's range in ticks (see RaftConfig; default electionTicks). */
