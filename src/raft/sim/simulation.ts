@@ -76,6 +76,8 @@ export interface SimOptions {
   /** Ticks of faults before the network heals. */
   chaosTicks?: number;
   knobs?: SimKnobs;
+  /** RaftConfig.maxCommittedEntriesPerReady (default no bound): applied trails commit across Readies. */
+  maxCommittedEntriesPerReady?: number;
   /** Receives a line per notable event (replay with --seed). */
   trace?: (line: string) => void;
 }
@@ -343,6 +345,7 @@ export class Simulation {
       id: n.id,
       random: () => n.random.next(),
       asyncStorageWrites: this.asyncWrites,
+      ...(this.options.maxCommittedEntriesPerReady === undefined ? {} : { maxCommittedEntriesPerReady: this.options.maxCommittedEntriesPerReady }),
       testingKnobs: {
         jointQuorumIncomingOnly: knobs.jointQuorumIncomingOnly,
         commitByCountingOldTermEntries: knobs.commitByCountingOldTermEntries,

@@ -10,6 +10,8 @@
  *   --modes async                                  joint, with async storage writes on every seed (the replicas' default)
  *   --modes detector                               classic, with a failure detector: followers of a crashed leader
  *                                                  forgetLeader and campaign at once; misfires on live leaders too
+ *   --committed-per-ready N                        at most N committed entries per Ready (the replicas bound their
+ *                                                  drains so): applied trails commit across Readies
  *
  * Exits 1 on the first failing seed and prints the command that replays it.
  */
@@ -25,15 +27,16 @@ interface Args {
   knobs: SimKnobs;
   keepGoing: boolean;
   modes: SweepModes;
+  committedPerReady: number | undefined;
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--keep-going]`);
+  console.error(`${message}\nusage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--committed-per-ready N] [--keep-going]`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 100, from: 1, nodes: undefined, seed: undefined, knobs: {}, keepGoing: false, modes: 'classic' };
+  const args: Args = { seeds: 100, from: 1, nodes: undefined, seed: undefined, knobs: {}, keepGoing: false, modes: 'classic', committedPerReady: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): number => {
@@ -56,9 +59,13 @@ function parseArgs(argv: string[]): Args {
       const m = argv[++i];
       if (m !== 'classic' && m !== 'joint' && m !== 'detector' && m !== 'async') usage('--modes must be classic, joint, detector or async');
       args.modes = m;
+    } else if (a === '--committed-per-ready') {
+      const n = value();
+      if (n < 1) usage('--committed-per-ready must be at least 1');
+      args.committedPerReady = n;
     } else if (a === '--keep-going') args.keepGoing = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--keep-going]');
+      console.log('usage: sweep [--seeds N] [--from S] [--nodes 3|5] [--seed S] [--knob NAME]... [--modes classic|joint|detector|async] [--committed-per-ready N] [--keep-going]');
       console.log(`knobs: ${KNOBS.join(', ')}`);
       process.exit(0);
     }
@@ -72,7 +79,7 @@ function main(): void {
   if (args.seed !== undefined) {
     const nodes = args.nodes ?? nodesForSeed(args.seed);
     console.log(`replaying seed ${args.seed} with ${nodes} nodes, modes ${args.modes}${knobList(args.knobs)}`);
-    const r = runSimulation({ ...sweepOptions(args.seed, nodes, args.modes, args.knobs), trace: (line) => console.log(line) });
+    const r = runSimulation({ ...sweepOptions(args.seed, nodes, args.modes, args.knobs), ...perReady(args), trace: (line) => console.log(line) });
     console.log(JSON.stringify(r.stats));
     if (r.ok) {
       console.log(`seed ${args.seed}: ok`);
@@ -82,7 +89,7 @@ function main(): void {
     process.exit(1);
   }
   const last = args.from + args.seeds - 1;
-  console.log(`sweep: seeds ${args.from}..${last}, nodes ${args.nodes ?? '3 (odd seeds) / 5 (even seeds)'}, modes ${args.modes}${knobList(args.knobs)}`);
+  console.log(`sweep: seeds ${args.from}..${last}, nodes ${args.nodes ?? '3 (odd seeds) / 5 (even seeds)'}, modes ${args.modes}${knobList(args.knobs)}${args.committedPerReady === undefined ? '' : `, at most ${args.committedPerReady} committed entries per Ready`}`);
   const started = process.hrtime.bigint();
   let failures = 0;
   let livenessTicksMax = 0;
@@ -98,7 +105,7 @@ function main(): void {
   const progressEvery = Math.max(1, Math.floor(args.seeds / 20));
   for (let seed = args.from; seed <= last; seed++) {
     const nodes = args.nodes ?? nodesForSeed(seed);
-    const options = sweepOptions(seed, nodes, args.modes, args.knobs);
+    const options = { ...sweepOptions(seed, nodes, args.modes, args.knobs), ...perReady(args) };
     const r = runSimulation(options);
     committedTotal += r.stats.committedIndex;
     jointChanges += r.stats.jointConfChanges;
@@ -113,7 +120,7 @@ function main(): void {
     if (!r.ok) {
       failures++;
       console.log(`seed ${seed} (${nodes} nodes): FAILED ${r.failure!.property} at tick ${r.failure!.tick}: ${r.failure!.message}`);
-      console.log(`replay: ${replayCommand(seed, nodes, args.knobs, args.modes)}`);
+      console.log(`replay: ${replayCommand(seed, nodes, args.knobs, args.modes)}${args.committedPerReady === undefined ? '' : ` --committed-per-ready ${args.committedPerReady}`}`);
       if (!args.keepGoing) break;
     }
     const done = seed - args.from + 1;
@@ -127,6 +134,10 @@ function main(): void {
       `worst liveness ${livenessTicksMax} ticks after heal; ${seconds.toFixed(1)} s`,
   );
   if (failures > 0) process.exit(1);
+}
+
+function perReady(args: Args): { maxCommittedEntriesPerReady?: number } {
+  return args.committedPerReady === undefined ? {} : { maxCommittedEntriesPerReady: args.committedPerReady };
 }
 
 function knobList(knobs: SimKnobs): string {
