@@ -258,6 +258,44 @@ export const batcher = defineBehaviour<BatcherMsg, void>(import.meta.url, 'batch
   };
 });
 
+export type SlicerMsg = Message<'run', { slices: number; sliceMs: number; continuation: 'afterArrivals' | 'microtask' }> | Message<'tick', null> | Message<'events', null>;
+
+/**
+ * Works in slices, as the replicas' Ready drain applies a backlog: each slice blocks its thread `sliceMs`
+ * and asks for the next one (`afterArrivals`, or a microtask: the variant that never yields), with a
+ * timer of 1 ms armed before the first. `events` says in what order the slices and the tick ran.
+ */
+export const slicer = defineBehaviour<SlicerMsg, void>(import.meta.url, 'slicer', (ctx) => {
+  const events: string[] = [];
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'run': {
+          const { slices, sliceMs, continuation } = msg.body;
+          let left = slices;
+          const slice = (): void => {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sliceMs);
+            events.push('slice');
+            if (--left === 0) return;
+            if (continuation === 'afterArrivals') ctx.afterArrivals(slice);
+            else queueMicrotask(slice);
+          };
+          ctx.timer('t', 1, { type: 'tick', body: null });
+          ctx.afterArrivals(slice);
+          return null;
+        }
+        case 'tick':
+          events.push('tick');
+          return undefined;
+        case 'events':
+          return events;
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
 export type TickingMsg = Message<'tick', null> | Message<'work', null> | Message<'stall', number> | Message<'ticks', null>;
 
 /**

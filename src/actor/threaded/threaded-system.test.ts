@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameEncoder } from '../codec.js';
 import { ActorNotFoundError, ActorUnavailableError, AskTimeoutError, UnhandledMessageError } from '../errors.js';
-import { batcher, durableCounter, echo, heapLimits, sink, slowRestart, ticking, type EchoMsg, type TickingMsg } from '../testing/fixtures.js';
+import { batcher, durableCounter, echo, heapLimits, sink, slicer, slowRestart, ticking, type EchoMsg, type SlicerMsg, type TickingMsg } from '../testing/fixtures.js';
 import { ThreadedSystem } from './threaded-system.js';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -198,6 +198,23 @@ describe('threaded runtime', () => {
     await stalled;
     await eventually(async () => ((await system.ref('batcher').ask({ type: 'batches', body: null })) as number[]).length > 0, 'a batch');
     assert.deepEqual(await system.ref('batcher').ask({ type: 'batches', body: null }), [5]);
+  });
+
+  test('afterArrivals asked from inside an afterArrivals callback runs after a timer that fell due meanwhile (the replicas\' drain slices)', async () => {
+    const orderWith = async (continuation: 'afterArrivals' | 'microtask'): Promise<string[]> => {
+      const name = `slicer-${continuation}`;
+      await system.spawn(slicer, { name });
+      const ref = system.ref<SlicerMsg>(name);
+      // Each slice blocks 20 ms: the 1 ms timer is due before the first one ends.
+      await ref.ask({ type: 'run', body: { slices: 3, sliceMs: 20, continuation } });
+      await eventually(async () => (await ref.ask<string[]>({ type: 'events', body: null })).length === 4, 'three slices and the tick');
+      const events = await ref.ask<string[]>({ type: 'events', body: null });
+      await system.stop(name);
+      return events;
+    };
+    assert.deepEqual(await orderWith('afterArrivals'), ['slice', 'tick', 'slice', 'slice']);
+    // What a drain that never yields does: the tick waits for every slice.
+    assert.deepEqual(await orderWith('microtask'), ['slice', 'slice', 'slice', 'tick']);
   });
 
   test('a fixed-rate ticker on a blocked thread drops the ticks that fell due, then keeps ticking', async () => {
