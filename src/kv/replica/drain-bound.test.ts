@@ -49,7 +49,6 @@ async function backlog(seed: number, replica: Partial<ReplicaArgs>): Promise<Run
   const after = await status();
   const leaderNow = after.find((s) => s.name === leader!.name)!;
   await sim.shutdown();
-  if (process.env.DRAIN_PROBE) console.log(JSON.stringify({ seed, gap: leaderNow.longestTickGapMs, cut: after.map((s) => s.drainsCut), applied: after.map((s) => s.appliedIndex), terms: after.map((s) => s.term) }));
   return {
     leaderGapMs: leaderNow.longestTickGapMs ?? 0,
     drainsCut: after.reduce((n, s) => n + (s.drainsCut ?? 0), 0),
