@@ -8,11 +8,11 @@
 // (it waited for work, and something had to wake it) per 1,000 operations, which the machine's load moves less than CPU.
 //
 //   node scripts/kv-thread-cpu.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { relaunchWithPreload, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -24,49 +24,13 @@ if (!ops.every((op) => ['get', 'serializableGet', 'put'].includes(op)) || !(Numb
 if (process.env.THREAD_NAMES_DIR === undefined) {
   // The parent: run this script again with the preload, so that every thread names itself.
   const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
-  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'thread-name.mjs')).href;
-  const child = spawnSync(process.execPath, ['--import', preload, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, THREAD_NAMES_DIR: names, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
-  });
-  rmSync(names, { recursive: true, force: true });
-  process.exit(child.status ?? 1);
+  relaunchWithPreload(import.meta.url, { preload: 'thread-name.mjs', marker: 'THREAD_NAMES_DIR', env: { THREAD_NAMES_DIR: names }, cleanup: () => rmSync(names, { recursive: true, force: true }) });
 }
 
 const dir = resolve(dirArg);
 const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
 const namesDir = process.env.THREAD_NAMES_DIR;
-const threadNames = () => {
-  const names = new Map();
-  for (const file of readdirSync(namesDir)) {
-    const [pid, tid] = file.split('-');
-    if (Number(pid) === process.pid) names.set(tid, readFileSync(join(namesDir, file), 'utf8'));
-  }
-  return names;
-};
-/** Times each thread of this process has gone to sleep (voluntary context switches: waits for work, each a wake-up to come), by tid. */
-const threadSleeps = () => {
-  const sleeps = new Map();
-  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
-    try {
-      sleeps.set(tid, Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/task/${tid}/status`, 'utf8'))[1]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return sleeps;
-};
-/** Nanoseconds each thread of this process has run, by tid. */
-const threadCpuNs = () => {
-  const cpu = new Map();
-  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
-    try {
-      cpu.set(tid, Number(readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return cpu;
-};
+const threadNames = () => readThreadNames(namesDir);
 
 const side = await startOurs();
 try {

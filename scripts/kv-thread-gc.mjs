@@ -7,10 +7,10 @@
 // YOUNG_MB=N spawns the replicas' threads with that young generation (only on builds whose startOurs takes it).
 //
 //   node scripts/kv-thread-gc.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
-import { spawnSync } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BroadcastChannel } from 'node:worker_threads';
+import { relaunchWithPreload } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -18,13 +18,7 @@ if (!ops.every((op) => ['get', 'serializableGet', 'put'].includes(op)) || !(Numb
   console.error('usage: kv-thread-gc.mjs DIR [get,serializableGet,put] [MS, at least 100]');
   process.exit(2);
 }
-if (process.env.KUBETHREADS_GC_STATS === undefined) {
-  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'gc-stats.mjs')).href;
-  const child = spawnSync(process.execPath, ['--import', preload, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, KUBETHREADS_GC_STATS: '1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
-  });
-  process.exit(child.status ?? 1);
-}
+relaunchWithPreload(import.meta.url, { preload: 'gc-stats.mjs', marker: 'KUBETHREADS_GC_STATS', env: { KUBETHREADS_GC_STATS: '1' } });
 
 /** Every worker thread's counts (and the main thread's), by thread name. */
 async function gather() {

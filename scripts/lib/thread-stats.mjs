@@ -1,0 +1,51 @@
+// Per-thread figures of this process for the kv scripts (kv-thread-cpu.mjs, kv-grpc-get-cpu.mjs, kv-thread-gc.mjs):
+// each thread's CPU, sleeps and name, read from Linux's /proc, and the relaunch that makes every thread (worker
+// threads inherit `--import`) load a preload before the script runs.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * Runs `script` again in a child with `scripts/lib/<preload>` loaded first and `env` added, unless `marker` is
+ * already in the environment (then this is the child: returns). The parent exits with the child's status after
+ * `cleanup`.
+ */
+export function relaunchWithPreload(script, { preload, marker, env, cleanup = () => {} }) {
+  if (process.env[marker] !== undefined) return;
+  const href = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), preload)).href;
+  const child = spawnSync(process.execPath, ['--import', href, fileURLToPath(script), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...env },
+  });
+  cleanup();
+  process.exit(child.status ?? 1);
+}
+
+/** Reads one number per thread of this process from /proc/<pid>/task/<tid>/<file>, by tid. */
+function perThread(file, parse) {
+  const values = new Map();
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      values.set(tid, parse(readFileSync(`/proc/${process.pid}/task/${tid}/${file}`, 'utf8')));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return values;
+}
+
+/** Nanoseconds each thread of this process has run, by tid. */
+export const threadCpuNs = () => perThread('schedstat', (text) => Number(text.split(' ')[0]));
+
+/** Times each thread of this process has gone to sleep (voluntary context switches: each a wake-up to come), by tid. */
+export const threadSleeps = () => perThread('status', (text) => Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(text)[1]));
+
+/** Names the threads of this process gave themselves through the thread-name.mjs preload, by tid. */
+export function threadNames(namesDir) {
+  const names = new Map();
+  for (const file of readdirSync(namesDir)) {
+    const [pid, tid] = file.split('-');
+    if (Number(pid) === process.pid) names.set(tid, readFileSync(join(namesDir, file), 'utf8'));
+  }
+  return names;
+}
