@@ -10,27 +10,21 @@
 // rate out of the phase, which matters when a loaded machine holds the rate to a few hundred calls a second.
 //
 //   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put] [MS] [PROCESSES]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { relaunchWithPreload, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
+import { relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1'] = process.argv.slice(2);
 if (!['get', 'serializableGet', 'put'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
   console.error('usage: kv-grpc-get-cpu.mjs DIR [get|serializableGet|put] [MS, at least 100] [PROCESSES]');
   process.exit(2);
 }
-if (process.env.THREAD_NAMES_DIR === undefined) {
-  // The parent: run this script again with the preload, so that every thread names itself.
-  const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
-  relaunchWithPreload(import.meta.url, { preload: 'thread-name.mjs', marker: 'THREAD_NAMES_DIR', env: { THREAD_NAMES_DIR: names }, cleanup: () => rmSync(names, { recursive: true, force: true }) });
-}
+// Run again with every thread naming itself (the parent only waits for that child).
+const namesDir = relaunchNamingThreads(import.meta.url);
 
 const dir = resolve(dirArg);
 const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
 const { runAcrossProcesses } = await import(pathToFileURL(join(dir, 'dist/bench/kv/processes.js')).href);
-const namesDir = process.env.THREAD_NAMES_DIR;
 const threadNames = () => readThreadNames(namesDir);
 const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
 

@@ -8,11 +8,9 @@
 // (it waited for work, and something had to wake it) per 1,000 operations, which the machine's load moves less than CPU.
 //
 //   node scripts/kv-thread-cpu.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { relaunchWithPreload, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
+import { relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -21,15 +19,11 @@ if (!ops.every((op) => ['get', 'serializableGet', 'put'].includes(op)) || !(Numb
   process.exit(2);
 }
 
-if (process.env.THREAD_NAMES_DIR === undefined) {
-  // The parent: run this script again with the preload, so that every thread names itself.
-  const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
-  relaunchWithPreload(import.meta.url, { preload: 'thread-name.mjs', marker: 'THREAD_NAMES_DIR', env: { THREAD_NAMES_DIR: names }, cleanup: () => rmSync(names, { recursive: true, force: true }) });
-}
+// Run again with every thread naming itself (the parent only waits for that child).
+const namesDir = relaunchNamingThreads(import.meta.url);
 
 const dir = resolve(dirArg);
 const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
-const namesDir = process.env.THREAD_NAMES_DIR;
 const threadNames = () => readThreadNames(namesDir);
 
 const side = await startOurs();

@@ -2,7 +2,8 @@
 // each thread's CPU, sleeps and name, read from Linux's /proc, and the relaunch that makes every thread (worker
 // threads inherit `--import`) load a preload before the script runs.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,6 +20,18 @@ export function relaunchWithPreload(script, { preload, marker, env, cleanup = ()
   });
   cleanup();
   process.exit(child.status ?? 1);
+}
+
+/**
+ * In the parent, runs `script` again with the thread-name.mjs preload and a fresh names directory (removed after);
+ * in that child, returns the directory where every thread of the process has written its name.
+ */
+export function relaunchNamingThreads(script) {
+  if (process.env.THREAD_NAMES_DIR === undefined) {
+    const names = mkdtempSync(join(tmpdir(), 'kubethreads-thread-names-'));
+    relaunchWithPreload(script, { preload: 'thread-name.mjs', marker: 'THREAD_NAMES_DIR', env: { THREAD_NAMES_DIR: names }, cleanup: () => rmSync(names, { recursive: true, force: true }) });
+  }
+  return process.env.THREAD_NAMES_DIR;
 }
 
 /** Reads one number per thread of this process from /proc/<pid>/task/<tid>/<file>, by tid. */
