@@ -262,6 +262,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let drainScheduled = false;
   /** Drains that stopped at the apply bound with committed entries left (ReplicaStatus.drainsCut). */
   let drainsCut = 0;
+  /** The last drainReadies stopped at the apply bound with a Ready left. */
+  let drainCut = false;
   let draining = false;
   /**
    * Async storage writes: every Ready handed to storage, oldest first, with the acknowledgements it holds
@@ -333,8 +335,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     // afterArrivals is a setImmediate queued from the check phase, so it runs in the next loop iteration,
     // after the timers due (the tick) and the frames waiting; in the simulated runtime, after the events
     // due now and the busy time this slice charged. Applied lags commit meanwhile, as Raft allows.
-    if (readies < 0) {
-      readies = -readies;
+    if (drainCut) {
       drainsCut++;
       scheduleDrain();
     }
@@ -353,16 +354,20 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   /**
-   * Returns how many Readies it handled, negated when it stopped with a Ready left because this drain
-   * applied its bound of entries or bytes (`applyEntriesPerDrainMax`): only between Readies, after
+   * Returns how many Readies it handled; sets `drainCut` when it stopped with a Ready left because this
+   * drain applied its bound of entries or bytes (`applyEntriesPerDrainMax`): only between Readies, after
    * advance(), so what a Ready persists is still handled before its advance() exactly as before.
    */
   function drainReadies(): number {
+    drainCut = false;
     let readies = 0;
     let entries = 0;
     let bytes = 0;
     while (node.hasReady()) {
-      if (entries >= applyEntriesPerDrainMax || bytes >= applyBytesPerDrainMax) return -readies;
+      if (entries >= applyEntriesPerDrainMax || bytes >= applyBytesPerDrainMax) {
+        drainCut = true;
+        return readies;
+      }
       readies++;
       const rd = node.ready();
       if (rd.softState !== undefined) onRoleChange(rd);
