@@ -54,6 +54,10 @@ test('clone copies exactly as a JSON round trip does, without sharing anything w
     { when: new Date(1_700_000_000_000), nested: { toJSON: (key: string) => `json of ${key}` } },
     { '2': 'b', '1': 'a', z: 'z', y: 'y' },
     { boxed: [new Number(3), new String('s'), new Boolean(false)] },
+    // Own enumerable string keys only: not an inherited enumerable one, not a non-enumerable or symbol one.
+    Object.assign(Object.create({ inherited: 'no' }) as object, { own: 'yes' }),
+    Object.defineProperty({ shown: 1 }, 'hidden', { value: 2, enumerable: false }),
+    { [Symbol('s')]: 1, plain: 2 },
     'text', 42, true, null,
   ];
   for (const sample of samples) {

@@ -26,6 +26,8 @@ export function clone<T>(value: T): T {
   return value === undefined ? value : (jsonCopy(value, '') as T);
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
 /** `key` is an array index as a number: its text is made only for a `toJSON`, not for every element copied. */
 function jsonCopy(value: unknown, key: string | number): unknown {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
@@ -51,8 +53,11 @@ function jsonCopy(value: unknown, key: string | number): unknown {
       }
       // Boxed primitives print as their value.
       if (value instanceof Number || value instanceof String || value instanceof Boolean) return jsonCopy(value.valueOf(), key);
+      // for...in over own keys rather than Object.keys: the same keys in the same order, without an array of them per
+      // object copied (Object.keys here was 1.7 % of what a 20-node simulated run allocated).
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(value)) {
+      for (const k in value) {
+        if (!hasOwn.call(value, k)) continue;
         const item = jsonCopy((value as Record<string, unknown>)[k], k);
         if (item !== undefined) out[k] = item;
       }
