@@ -14,6 +14,9 @@ test('clients are given the API servers in turn, the first keeping the default n
   const spread = new ApiServerSpread(3);
   assert.deepEqual(spread.names, ['apiserver', 'apiserver-1', 'apiserver-2']);
   assert.deepEqual(Array.from({ length: 7 }, () => spread.take()), ['apiserver', 'apiserver-1', 'apiserver-2', 'apiserver', 'apiserver-1', 'apiserver-2', 'apiserver']);
+  const replicas = new ApiServerSpread(2);
+  assert.deepEqual([replicas.takeReplicas(2), replicas.takeReplicas(2), replicas.takeReplicas(1)], [['apiserver', 'apiserver-1'], ['apiserver-1', 'apiserver'], ['apiserver']], 'each component\'s first replica on the next server');
+  assert.deepEqual([replicas.take(), replicas.take()], ['apiserver', 'apiserver-1'], 'single clients in turn, apart');
   const one = new ApiServerSpread(1);
   assert.deepEqual([one.take(), one.take()], ['apiserver', 'apiserver']);
 });
@@ -55,7 +58,7 @@ test('with two API servers, each node registers through its own one, and a Deplo
     const ask = <T>(to: string, msg: ApiServerMsg) => sim.settle(sim.ref<ApiServerMsg>(to).ask<T>(msg, { timeoutMs: 30_000 }), { maxMs: 30_000 });
     const ready = await until(sim, async () => (await cluster.nodesReady())?.ready === 2);
     assert.ok(ready, 'both Nodes Ready, as the first API server lists them');
-    // Spawn order: scheduler-0/1, controller-manager-0/1, then the nodes: node 0's kubelet has the first, node 1's the second.
+    // The nodes in turn: node 0's kubelet has the first, node 1's the second.
     for (const name of cluster.apiservers) {
       const text = (await ask<ApiMetricsReply>(name, { type: 'api.metrics', body: null })).text;
       assert.equal(sample(text, 'apiserver_request_total', { verb: 'POST', resource: 'nodes', code: '201', component: name }), 1, `${name} registered one Node: its own kubelet's`);

@@ -122,6 +122,7 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
  */
 export class ApiServerSpread {
   private next = 0;
+  private replicaSets = 0;
   readonly names: readonly string[];
 
   constructor(apiservers: number) {
@@ -134,5 +135,17 @@ export class ApiServerSpread {
     const name = this.names[this.next % this.names.length]!;
     this.next++;
     return name;
+  }
+
+  /**
+   * The API servers of a leader-elected component's replicas (replica i gets the i-th): in turn from a start
+   * that moves on by one per component, so that the first replicas of successive components, which usually
+   * win their elections (they start first), talk to different servers. Taken in plain turn, with two servers,
+   * scheduler-0 and controller-manager-0 both got the first and its thread did most of the burst's work
+   * (docs/performance.md, "Several API servers").
+   */
+  takeReplicas(count: number): string[] {
+    const start = this.replicaSets++;
+    return Array.from({ length: count }, (_, i) => this.names[(start + i) % this.names.length]!);
   }
 }

@@ -13,7 +13,7 @@ import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg, t
 import type { Lease, List, Node, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
-import { spawnControllerManagers } from '../../actors/controller-manager.js';
+import { CONTROLLER_MANAGER_REPLICAS, spawnControllerManagers } from '../../actors/controller-manager.js';
 import { spawnNode, type SpawnedNode } from '../../actors/node.js';
 import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
@@ -99,8 +99,10 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     const spread = new ApiServerSpread(spec.apiservers);
     await startMoreApiServers(system, spread.names.slice(1), started.kv);
     const election = { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs };
-    const schedulers = await spawnSchedulers(system, election, undefined, () => spread.take());
-    await spawnControllerManagers(system, { timing, apiserverFor: () => spread.take() });
+    const schedulerServers = spread.takeReplicas(SCHEDULER_REPLICAS);
+    const schedulers = await spawnSchedulers(system, election, SCHEDULER_REPLICAS, () => schedulerServers.shift()!);
+    const managerServers = spread.takeReplicas(CONTROLLER_MANAGER_REPLICAS);
+    await spawnControllerManagers(system, { timing, replicas: CONTROLLER_MANAGER_REPLICAS, apiserverFor: () => managerServers.shift()! });
     // Worker nodes: runtime(s), kubelet and kube-proxy each (actors/node.ts); the process runtime keeps its logs under the system's data dir.
     // Spawned together: each node's threads start in parallel rather than one node after another.
     const nodes: SpawnedNode[] = await Promise.all(
@@ -184,6 +186,9 @@ async function startMoreApiServers(system: ActorSystem, names: readonly string[]
     await system.ref<ApiServerMsg>(name).ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
   }));
 }
+
+/** Scheduler replicas, one active through its Lease (spawnSchedulers' default). */
+const SCHEDULER_REPLICAS = 2;
 
 /** Where the cluster's state lives: how the API server reaches it, how to see it, how to stop it. */
 interface ClusterStore {
