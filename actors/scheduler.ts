@@ -8,12 +8,12 @@ import { createSchedulerComponent, type SchedulerComponentArgs, type SchedulerCo
 
 export const kubeScheduler = defineBehaviour<SchedulerComponentMsg, SchedulerComponentArgs>(import.meta.url, 'kube-scheduler', createSchedulerComponent);
 
-/** Spawns `scheduler-0` … `scheduler-(replicas-1)`. */
-export async function spawnSchedulers(system: ActorSystem, args: SchedulerComponentArgs, replicas = 2): Promise<string[]> {
+/** Spawns `scheduler-0` … `scheduler-(replicas-1)`; `apiserverFor`, when given, names each one's API server in turn. */
+export async function spawnSchedulers(system: ActorSystem, args: SchedulerComponentArgs, replicas = 2, apiserverFor?: () => string): Promise<string[]> {
   const names: string[] = [];
   for (let i = 0; i < replicas; i++) {
     const name = `scheduler-${i}`;
-    await system.spawn(kubeScheduler, { name, args });
+    await system.spawn(kubeScheduler, { name, args: apiserverFor === undefined ? args : { ...args, apiserver: apiserverFor() } });
     names.push(name);
   }
   return names;

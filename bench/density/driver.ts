@@ -49,9 +49,12 @@ export type DensityDriverMsg = Message<'density.run', DensityRunRequest> | Messa
 /** The pods' labels carry their Deployment: `density-<i>`. */
 export const DENSITY_APP_LABEL = 'density-app';
 
-export const densityDriver = defineBehaviour<DensityDriverMsg, null>(import.meta.url, 'density-driver', (ctx) => {
+/** Which API server a bench client talks to (default: the first). */
+export type DensityClientArgs = { apiserver?: string } | null;
+
+export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs>(import.meta.url, 'density-driver', (ctx, args) => {
   // Generous: a create during the burst may wait on a busy store; a timeout would be a failed create, not a slow one.
-  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
+  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver });
   let onDeadline: () => void = () => undefined;
   let progress = { seen: 0, running: 0 };
 
@@ -204,8 +207,8 @@ const PROBE_ERROR_EXAMPLES_MAX = 5;
 /** Unanswered mutating calls at most: past this the API server is stalled and more would only pile up. */
 const PROBE_IN_FLIGHT_MAX = 1_000;
 
-export const densityProbe = defineBehaviour<DensityProbeMsg, null>(import.meta.url, 'density-probe', (ctx) => {
-  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000 });
+export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(import.meta.url, 'density-probe', (ctx, args) => {
+  const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver });
   const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;

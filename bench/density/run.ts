@@ -16,7 +16,7 @@ import { exactPercentile, round } from '../lib/stats.js';
 import { cpuSecondsBetween, sampleThreads } from './heap-probe.js';
 import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
 import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
-import { APISERVER_NAME, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
+import { apiserverName, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
 export interface DensityBenchOptions {
@@ -33,9 +33,14 @@ export interface DensityBenchOptions {
    * lower the mutating calls' latency (docs/performance.md, "The probe's LIST in pages").
    */
   listPageLimit: number;
+  /**
+   * API servers (kube-apiserver HA, the cluster spec's `apiservers`): the cluster's components, then the
+   * driver, then the probe are given one each in turn.
+   */
+  apiservers: number;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, apiservers: 1 };
 export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
@@ -49,6 +54,10 @@ export interface DensityBenchResult {
   replicas: number;
   pods: number;
   profile: TimeProfile;
+  /** API servers in the cluster; the probe's (its mutating calls and LISTs, and `mutating_breakdown`'s server side) and the driver's. */
+  apiservers: number;
+  probe_apiserver: string;
+  driver_apiserver: string;
   /** Start of `startCluster` → every Node Ready (what `up` prints `ready` for). */
   nodes_ready_s: number;
   /** Deployment creates sent → every pod Running (null: not reached). */
@@ -111,6 +120,12 @@ export interface DensityBenchResult {
   failures: string[];
 }
 
+/** The API server each of the bench's own clients talks to. */
+interface BenchClients {
+  driver: string;
+  probe: string;
+}
+
 /** RSS sampling period: often enough to catch the peak of a burst that lasts tens of seconds. */
 const RSS_SAMPLE_MS = 250;
 const NAMESPACE = 'density';
@@ -141,8 +156,10 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   const failures: string[] = [];
   say(`${options.nodes} nodes, ${options.deployments} Deployments × ${options.replicas} replicas (${pods} pods), ${options.profile} profile`);
   const started = performance.now();
-  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0 });
+  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0, apiservers: options.apiservers });
   const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'fatal', writeKubeconfig: false });
+  // After the cluster's own components: the driver, then the probe, each the next API server in turn.
+  const clients: BenchClients = { driver: cluster.apiserverForNextClient(), probe: cluster.apiserverForNextClient() };
   let nodesReady = 0;
   let nodesReadyS = Number.NaN;
   let rssNodesReadyMb = Number.NaN;
@@ -178,12 +195,12 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       heap.nodes_ready = before.heapMb;
       let loopProbes: string[] = [];
       let metricsBefore: string | undefined;
-      ({ run, probe } = await burst(cluster, options, pods, async () => {
+      ({ run, probe } = await burst(cluster, clients, options, pods, async () => {
         // Once the bench's own clients have their threads, so theirs are watched too.
         loopProbes = await startLoopDelayProbes(cluster.system);
-        metricsBefore = await scrapeApiServer(cluster);
+        metricsBefore = await scrapeApiServer(cluster, clients.probe);
       }));
-      const metricsAfter = await scrapeApiServer(cluster);
+      const metricsAfter = await scrapeApiServer(cluster, clients.probe);
       ({ delay: loopDelay, gcS } = await readLoopDelayProbes(cluster.system, loopProbes));
       const after = await sampleThreads(cluster.system, 'pods');
       heap.after_burst = after.heapMb;
@@ -198,14 +215,14 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay, gcS);
+  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay, gcS);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
 /** The API server's /metrics text (its series and the replicas'); undefined when it does not answer (figures left out, not a failed run). */
-async function scrapeApiServer(cluster: Cluster): Promise<string | undefined> {
+async function scrapeApiServer(cluster: Cluster, apiserver: string): Promise<string | undefined> {
   try {
-    return (await cluster.system.ref<ApiServerMsg>(APISERVER_NAME).ask<ApiMetricsReply>({ type: 'api.metrics', body: null }, { timeoutMs: 60_000 })).text;
+    return (await cluster.system.ref<ApiServerMsg>(apiserver).ask<ApiMetricsReply>({ type: 'api.metrics', body: null }, { timeoutMs: 60_000 })).text;
   } catch {
     return undefined;
   }
@@ -217,10 +234,10 @@ function clientFigures(samplesMs: number[]): PhaseFigures {
   return { count: samplesMs.length, mean_ms: mean, p50_ms: p(50), p99_ms: p(99) };
 }
 
-async function burst(cluster: Cluster, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+async function burst(cluster: Cluster, clients: BenchClients, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
   // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
-  await cluster.system.spawn(densityDriver, { name: 'density-driver', args: null });
-  await cluster.system.spawn(densityProbe, { name: 'density-probe', args: null });
+  await cluster.system.spawn(densityDriver, { name: 'density-driver', args: { apiserver: clients.driver } });
+  await cluster.system.spawn(densityProbe, { name: 'density-probe', args: { apiserver: clients.probe } });
   await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
@@ -246,7 +263,7 @@ async function burst(cluster: Cluster, options: DensityBenchOptions, pods: numbe
 }
 
 function summarize(
-  options: DensityBenchOptions, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
+  options: DensityBenchOptions, clients: BenchClients, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, failures: string[],
   breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>,
 ): DensityBenchResult {
@@ -255,6 +272,7 @@ function summarize(
   const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
   return {
     nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
+    apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver,
     nodes_ready_s: round(nodesReadyS),
     pods_running_s: runningS,
     pods_per_s: runningS === null ? null : round(pods / runningS),
@@ -319,9 +337,14 @@ function breakdownRows(r: DensityBenchResult): Row[] {
     rows.push({ name: 'mutating in the API server p50 / p99', ours: pair(b.handler), unit: 'ms', note: `handler start -> answer; mean ${b.handler.mean_ms ?? 'n/a'} ms against ${b.client.mean_ms ?? 'n/a'} ms at the client` });
     rows.push({ name: 'mutating store txn p50 / p99', ours: pair(b.store), unit: 'ms', note: `etcd_request_duration_seconds; mean ${b.store.mean_ms ?? 'n/a'} ms` });
   }
-  const api = r.event_loop_delay_ms_by_thread.apiserver;
-  const gc = r.burst_gc_s_by_thread.apiserver;
-  if (api !== undefined) rows.push({ name: 'apiserver event-loop delay p50 / p99', ours: `${api.p50_ms} / ${api.p99_ms}`, unit: 'ms', note: `max ${api.max_ms} ms, mean ${api.mean_ms} ms over the burst${gc === undefined ? '' : `; ${gc} s in GC`}` });
+  for (let i = 0; i < r.apiservers; i++) {
+    const name = apiserverName(i);
+    const api = r.event_loop_delay_ms_by_thread[name];
+    const gc = r.burst_gc_s_by_thread[name];
+    const cpu = r.burst_cpu_s_by_thread[name];
+    const role = name === r.probe_apiserver ? ' (the probe\'s)' : '';
+    if (api !== undefined) rows.push({ name: `${name} event-loop delay p50 / p99${role}`, ours: `${api.p50_ms} / ${api.p99_ms}`, unit: 'ms', note: `max ${api.max_ms} ms, mean ${api.mean_ms} ms over the burst${gc === undefined ? '' : `; ${gc} s in GC`}${cpu === undefined ? '' : `; ${cpu} s CPU`}` });
+  }
   return rows;
 }
 

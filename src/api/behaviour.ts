@@ -25,7 +25,7 @@ import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
 import { actorWebhookCaller } from './admission/webhook/actor-caller.js';
-import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
+import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiServerSecrets, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
 import type { KubeObject, WatchEvent } from './types/index.js';
 import { storedTextOf } from './registry.js';
 
@@ -55,6 +55,17 @@ export interface ApiServerArgs {
   serviceIpRange?: { base: string; size: number };
   /** kube-apiserver's --etcd-compaction-interval (default 5 min; 0: never). */
   compactionIntervalMs?: number;
+  /**
+   * Another API server's secrets (its `api.secrets` answer), for the second and later API servers of a cluster:
+   * their tokens and service account signing key are then that one's, not their own disk's.
+   */
+  secrets?: ApiServerSecrets;
+  /**
+   * Whether admission webhooks and kubelets in other processes are reached over HTTPS (default: when this
+   * server has an HTTPS face). An API server without a listener of its own still calls out (the second and
+   * later API servers of a threaded cluster); never in the simulated runtime.
+   */
+  outboundHttps?: boolean;
 }
 
 /** Kubernetes sends bookmarks about once a minute; we tick faster so graceful deletions end close to their deadline. */
@@ -138,7 +149,8 @@ async function buildKv(ctx: ActorContext<ApiServerMsg>, source: KvSource, onHand
 export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined>(import.meta.url, 'apiserver', (ctx, rawArgs) => {
   const args: ApiServerArgs = rawArgs ?? {};
   const tickMs = args.tickMs ?? TICK_MS_DEFAULT;
-  const tokens = loadOrCreateTokens(ctx);
+  const tokens = args.secrets?.tokens ?? loadOrCreateTokens(ctx);
+  const outboundHttps = args.outboundHttps ?? args.http !== false;
   const adminToken = tokens.find((t) => t.user === 'admin')!.token;
   let kvHandle: ((msg: Message) => boolean) | undefined;
   let handlers: ApiHandlers | undefined;
@@ -196,22 +208,26 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   /** Kubelets in other processes are read over HTTPS: set with the HTTPS face, which only the threaded runtime has. */
   let remoteKubeletLogs: RemoteKubeletLogs | undefined;
 
+  /** Set once started (where it always was read: the order of the actor's random draws is the simulated runtime's replay). */
+  let signingKey: Uint8Array | undefined;
+
   const ready = (async () => {
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' }, (handle) => {
       kvHandle = handle;
     });
     kvClient = kv.client;
     kvHandle = kv.handle;
-    // Webhooks are called over HTTPS, an I/O edge: only where the HTTPS face is (never in the simulated runtime).
+    // Webhooks are called over HTTPS, an I/O edge: only where this server calls out (never in the simulated runtime).
     const webhookCaller = args.webhookActor !== undefined
       ? actorWebhookCaller(args.webhookActor, (to, msg, options) => ctx.ask(to, msg, options))
-      : args.http === false ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
+      : !outboundHttps ? undefined : (await import('./http/webhook-client.js')).httpsWebhookCaller;
     handlers = new ApiHandlers({
       webhookCaller,
       kv: kv.client, now: () => ctx.now(), random: () => ctx.random(), serviceIpRange: args.serviceIpRange, compactionIntervalMs: args.compactionIntervalMs, metrics,
-      serviceAccountSigningKey: loadOrCreateSigningKey(ctx),
+      serviceAccountSigningKey: (signingKey = args.secrets?.serviceAccountSigningKey ?? loadOrCreateSigningKey(ctx)),
     });
     await handlers.start();
+    if (args.http === false && outboundHttps) remoteKubeletLogs = (await import('./http/kubelet-logs.js')).openKubeletLog;
     if (args.http !== false) {
       // The HTTPS face is an I/O edge: loaded only when asked for, so the simulated runtime never touches sockets.
       const [{ ApiHttpServer }, { ensureTls, kubeconfig }, { openKubeletLog }] = await Promise.all([import('./http/server.js'), import('./http/tls.js'), import('./http/kubelet-logs.js')]);
@@ -337,6 +353,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         case 'api.info':
           await ready;
           return info;
+        case 'api.secrets':
+          await ready;
+          return { tokens, serviceAccountSigningKey: signingKey! } satisfies ApiServerSecrets;
         case 'api.metrics':
           return { text: await metricsText() } satisfies ApiMetricsReply;
         case 'api.health':

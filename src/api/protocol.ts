@@ -11,7 +11,7 @@
  * A subscriber that stops is noticed and its watches cancelled.
  */
 import type { Message } from '../actor/protocol.js';
-import type { UserInfo } from './auth.js';
+import type { TokenEntry, UserInfo } from './auth.js';
 import type { ApiQuery } from './handlers.js';
 import type { PatchType } from './registry.js';
 import type { PodLogQuery } from './pod-log.js';
@@ -49,6 +49,12 @@ export type ApiServerMsg =
   | Message<'api.podLog', { namespace: string; name: string; query?: PodLogQuery; as?: UserInfo }>
   /** Where the HTTPS face listens, its CA and the admin token (for kubeconfigs). */
   | Message<'api.info', null>
+  /**
+   * The secrets every API server of a cluster must share (`ApiServerSecrets`): the first one's, handed to the
+   * others at their spawn, as kube-apiservers behind one load balancer share their token file and
+   * --service-account-key-file (a token one issues, another accepts).
+   */
+  | Message<'api.secrets', null>
   /** What GET /metrics serves: the API server's series and its store replicas', as text exposition (`{ text }`). */
   | Message<'api.metrics', null>
   /** What GET /livez, /readyz, /healthz (or `/<endpoint>/<check>`) answers: `ApiHealthReply`. */
@@ -103,6 +109,20 @@ export interface ApiServerInfo {
 
 /** The actor's default name. */
 export const APISERVER_NAME = 'apiserver';
+
+/** API servers per cluster (kube-apiserver HA). Why 8: each is a thread with its own watch cache of every object; past a few, a 2-core machine only pays for more copies. */
+export const APISERVERS_MAX = 8;
+
+/** The name of a cluster's `index`-th API server: the first keeps the default name, so a cluster of one is as before. */
+export function apiserverName(index: number): string {
+  return index === 0 ? APISERVER_NAME : `${APISERVER_NAME}-${index}`;
+}
+
+/** What `api.secrets` answers, and what the second and later API servers are spawned with. */
+export interface ApiServerSecrets {
+  tokens: TokenEntry[];
+  serviceAccountSigningKey: Uint8Array;
+}
 
 // ---------- pods/log: the API server asks the pod's kubelet ----------
 

@@ -24,6 +24,8 @@ export interface BenchSizes {
   replicas?: number;
   /** The probe's LIST page size (0: one unpaged LIST). */
   listPageLimit?: number;
+  /** API servers in the cluster (default 1). */
+  apiservers?: number;
 }
 
 /** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
@@ -95,7 +97,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
     else replicas = sizes.pods / deployments;
     if (!Number.isInteger(deployments) || !Number.isInteger(replicas)) throw new BenchUsageError(`--pods ${sizes.pods} does not split evenly into ${sizes.replicas !== undefined ? `Deployments of ${replicas}` : `${deployments} Deployments`}; pick a multiple`);
   }
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, apiservers: sizes.apiservers ?? base.apiservers };
 }
 
 export class BenchUsageError extends Error {

@@ -28,12 +28,13 @@ program
   .option('--deployments <n>', 'density: Deployments created at once (default 20)', (v) => positiveInt('--deployments', v))
   .option('--replicas <n>', 'density: replicas per Deployment (default 1000)', (v) => positiveInt('--replicas', v))
   .option('--list-page-limit <n>', 'density: the probe LISTs every pod at one revision in pages of this many (default 0: one unpaged LIST; kubectl pages by 500)', (v) => nonNegativeInt('--list-page-limit', v))
+  .option('--apiservers <n>', 'density: API servers (kube-apiserver HA), each its own thread and watch cache; the clients are spread over them in turn (default 1)', (v) => positiveInt('--apiservers', v))
   .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd)')
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; only?: string; leaderDownFailover?: boolean }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; apiservers?: number; only?: string; leaderDownFailover?: boolean }) => {
     process.exitCode = await runBench(name, {
       json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover,
-      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit },
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, apiservers: options.apiservers },
     });
   });
 
@@ -41,6 +42,7 @@ program
   .command('up')
   .description('start a whole cluster (etcd, apiserver, and the components built so far), write a kubeconfig, show live status')
   .option('--nodes <n>', 'worker nodes', (v) => nonNegativeInt('--nodes', v), 3)
+  .option('--apiservers <n>', 'API servers (kube-apiserver HA), each its own thread and watch cache over the same store; the components are spread over them in turn; only the first listens on --port', (v) => positiveInt('--apiservers', v), 1)
   .addOption(new Option('--runtime <kind>', 'the nodes\' container runtime').choices(['sim', 'process', 'worker']).default('sim'))
   .addOption(new Option('--profile <name>', 'time profile: Kubernetes\' own timeouts, or all divided by 10').choices(['realistic', 'fast']).default('realistic'))
   .option('--port <port>', 'the API server\'s HTTPS port on 127.0.0.1 (0: any free port)', (v) => nonNegativeInt('--port', v), 6443)
@@ -55,12 +57,12 @@ program
   .option('--outlive-parent', 'keep running when the process that started this one exits (for nohup or setsid; a process manager is better)')
   .addOption(new Option('--store <kind>', 'the API server\'s store: raft (kubethreads\' own replicas, in threads) or etcd (a local 3-member etcd started from the installed binary with the profile\'s heartbeat and election timeout, data under --data-dir/etcd, stopped with the cluster)').choices(['raft', 'etcd']))
   .option('--etcd-endpoints <urls>', 'run the API server on an existing etcd v3 cluster (comma-separated client URLs, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379); nothing is started or stopped; keys under /registry/', (v) => endpoints(v))
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[] }) => {
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[]; apiservers: number }) => {
     if (o.store === 'raft' && o.etcdEndpoints !== undefined) throw new InvalidArgumentError('--etcd-endpoints runs the API server on etcd: it does not go with --store raft');
     process.exitCode = await runUp({
       spec: {
         nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true,
-        store: o.store, etcdEndpoints: o.etcdEndpoints,
+        store: o.store, etcdEndpoints: o.etcdEndpoints, apiservers: o.apiservers,
       },
       logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,
       metricsPort: o.metricsPort,

@@ -3,6 +3,8 @@
  * defaults, validation, and the time profiles that scale every timeout.
  */
 
+import { APISERVERS_MAX, apiserverName } from '../api/protocol.js';
+
 export type RuntimeKind = 'sim' | 'process' | 'worker';
 export type TimeProfile = 'realistic' | 'fast';
 /** `raft`: kubethreads' own replicas (actors); `etcd`: a real etcd v3 cluster, started locally or given by endpoints. */
@@ -23,6 +25,12 @@ export interface ClusterSpec {
   etcdEndpoints: string[] | undefined;
   /** The etcd binary a local etcd cluster is started from (default `etcd` on the PATH). */
   etcdBinary: string | undefined;
+  /**
+   * API servers (kube-apiserver HA), each an actor in its own thread with its own watch cache fed from the
+   * store; the in-process clients are spread over them (see `ApiServerSpread`). Only the first listens on
+   * `port`. Default 1.
+   */
+  apiservers: number;
   /** The API server's HTTPS port on 127.0.0.1 (0: any free port). */
   port: number;
   host: string;
@@ -83,6 +91,7 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
     profile: input.profile ?? 'realistic',
     etcdReplicas: input.etcdReplicas ?? 3,
     store: input.store ?? (input.etcdEndpoints !== undefined ? 'etcd' : 'raft'),
+    apiservers: input.apiservers ?? 1,
     etcdEndpoints: input.etcdEndpoints,
     etcdBinary: input.etcdBinary,
     port: input.port ?? 6443,
@@ -94,6 +103,7 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
   if (!['sim', 'process', 'worker'].includes(spec.runtime)) throw new ClusterSpecError(`runtime must be sim, process or worker, not ${JSON.stringify(spec.runtime)}`);
   if (!['realistic', 'fast'].includes(spec.profile)) throw new ClusterSpecError(`profile must be realistic or fast, not ${JSON.stringify(spec.profile)}`);
   if (!Number.isInteger(spec.etcdReplicas) || spec.etcdReplicas < 1 || spec.etcdReplicas % 2 === 0) throw new ClusterSpecError(`etcdReplicas must be odd (1, 3, 5), not ${spec.etcdReplicas}`);
+  if (!Number.isInteger(spec.apiservers) || spec.apiservers < 1 || spec.apiservers > APISERVERS_MAX) throw new ClusterSpecError(`apiservers must be an integer from 1 to ${APISERVERS_MAX}, not ${spec.apiservers}`);
   if (!['raft', 'etcd'].includes(spec.store)) throw new ClusterSpecError(`store must be raft or etcd, not ${JSON.stringify(spec.store)}`);
   if (spec.etcdEndpoints !== undefined && spec.store !== 'etcd') throw new ClusterSpecError('etcdEndpoints name an etcd cluster: they need store etcd (or leave store out)');
   if (spec.etcdEndpoints !== undefined && spec.etcdEndpoints.length === 0) throw new ClusterSpecError('etcdEndpoints needs at least one URL, such as http://127.0.0.1:2379');
@@ -102,4 +112,40 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
     throw new ClusterSpecError('runtime process runs real commands: enable it explicitly with allowProcesses: true');
   }
   return spec;
+}
+
+/**
+ * Spreads a cluster's in-process clients over its API servers, as a load balancer in front of several
+ * kube-apiservers would: each client is given the next server in turn when it is spawned, and keeps it (a
+ * client's requests and watches all go to one server). Deterministic: the same spawn order, the same
+ * assignment, in both runtimes.
+ */
+export class ApiServerSpread {
+  private next = 0;
+  private replicaSets = 0;
+  readonly names: readonly string[];
+
+  constructor(apiservers: number) {
+    if (!Number.isInteger(apiservers) || apiservers < 1) throw new ClusterSpecError(`apiservers must be a positive integer, not ${apiservers}`);
+    this.names = Array.from({ length: apiservers }, (_, i) => apiserverName(i));
+  }
+
+  /** The API server the next client talks to. */
+  take(): string {
+    const name = this.names[this.next % this.names.length]!;
+    this.next++;
+    return name;
+  }
+
+  /**
+   * The API servers of a leader-elected component's replicas (replica i gets the i-th): in turn from a start
+   * that moves on by one per component, so that the first replicas of successive components, which usually
+   * win their elections (they start first), talk to different servers. Taken in plain turn, with two servers,
+   * scheduler-0 and controller-manager-0 both got the first and its thread did most of the burst's work
+   * (docs/performance.md, "Several API servers").
+   */
+  takeReplicas(count: number): string[] {
+    const start = this.replicaSets++;
+    return Array.from({ length: count }, (_, i) => this.names[(start + i) % this.names.length]!);
+  }
 }

@@ -9,16 +9,16 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { ThreadedSystem } from '../actor/threaded/threaded-system.js';
 import type { ActorSystem } from '../actor/system.js';
 import { apiServer } from '../api/behaviour.js';
-import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg } from '../api/protocol.js';
+import { APISERVER_NAME, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiServerSecrets } from '../api/protocol.js';
 import type { Lease, List, Node, Pod } from '../api/types/index.js';
 import { groupStatus, spawnEtcdGroup } from '../kv/replica/group.js';
 import { spawnSchedulers } from '../../actors/scheduler.js';
-import { spawnControllerManagers } from '../../actors/controller-manager.js';
+import { CONTROLLER_MANAGER_REPLICAS, spawnControllerManagers } from '../../actors/controller-manager.js';
 import { spawnNode, type SpawnedNode } from '../../actors/node.js';
 import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
-import { ClusterSpecError, REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
+import { ApiServerSpread, ClusterSpecError, REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
 import type { KvSource } from '../api/behaviour.js';
 import { EtcdCluster, asReplicaStatuses, etcdVersion, memberStatus } from '../kv/etcd/cluster.js';
 import { join } from 'node:path';
@@ -31,7 +31,12 @@ export interface Cluster {
   readonly etcd: string[];
   /** The store, for people (`3 etcd replicas`, `etcd 3.4.23 (...)`). */
   readonly store: string;
+  /** The first API server's (the one with the HTTPS face). */
   readonly api: ApiServerInfo;
+  /** Every API server's actor name, the first (`apiserver`) first. */
+  readonly apiservers: readonly string[];
+  /** The API server a client spawned next should talk to: each in turn, as the cluster's own components were spread. */
+  apiserverForNextClient(): string;
   /** The admin kubeconfig was written here. */
   readonly kubeconfigPath: string | undefined;
   status(): Promise<ClusterStatus>;
@@ -91,15 +96,19 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     });
     const api = system.ref<ApiServerMsg>(APISERVER_NAME);
     const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
+    const spread = new ApiServerSpread(spec.apiservers);
+    await startMoreApiServers(system, spread.names.slice(1), started.kv);
     const election = { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs };
-    const schedulers = await spawnSchedulers(system, election);
-    await spawnControllerManagers(system, { timing });
+    const schedulerServers = spread.takeReplicas(SCHEDULER_REPLICAS);
+    const schedulers = await spawnSchedulers(system, election, SCHEDULER_REPLICAS, () => schedulerServers.shift()!);
+    const managerServers = spread.takeReplicas(CONTROLLER_MANAGER_REPLICAS);
+    await spawnControllerManagers(system, { timing, replicas: CONTROLLER_MANAGER_REPLICAS, apiserverFor: () => managerServers.shift()! });
     // Worker nodes: runtime(s), kubelet and kube-proxy each (actors/node.ts); the process runtime keeps its logs under the system's data dir.
     // Spawned together: each node's threads start in parallel rather than one node after another.
     const nodes: SpawnedNode[] = await Promise.all(
       Array.from({ length: spec.nodes }, (_, index) =>
         spawnNode(system, {
-          index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir: dataDirOf(system) ?? spec.dataDir,
+          index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir: dataDirOf(system) ?? spec.dataDir, apiserver: spread.take(),
           // Many nodes share threads: a thread per actor stops paying off past a few dozen threads on a small machine.
           placement: spec.nodes > NODES_WITH_OWN_THREADS_MAX ? `nodes-${index % NODE_POOL_THREADS}` : undefined,
         }),
@@ -111,6 +120,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     await spawnCloudComponents(system, {
       ccm: {
         leaderElection: election,
+        apiserver: spread.take(),
         nodeMonitorPeriodMs: CCM_DEFAULTS.nodeMonitorPeriodMs * scale,
         routeReconcilePeriodMs: CCM_DEFAULTS.routeReconcilePeriodMs * scale,
         resyncPeriodMs: CCM_DEFAULTS.resyncPeriodMs * scale,
@@ -132,6 +142,8 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       etcd: started.names,
       store: started.describe,
       api: info,
+      apiservers: spread.names,
+      apiserverForNextClient: () => spread.take(),
       kubeconfigPath,
       status: () => clusterStatus(system, started, schedulers),
       nodesReady: () => nodesReady(system),
@@ -155,6 +167,28 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     throw error;
   }
 }
+
+/**
+ * The second and later API servers (kube-apiserver HA): each its own actor, thread and watch cache over the
+ * same store, spawned once the first has bootstrapped the cluster (namespaces, RBAC policy), so none races it
+ * to create them, with the first's tokens and signing key. None listens for HTTPS (the first has the port);
+ * each still calls webhooks and remote kubelets over HTTPS in the threaded runtime.
+ */
+async function startMoreApiServers(system: ActorSystem, names: readonly string[], kv: KvSource): Promise<void> {
+  if (names.length === 0) return;
+  const secrets = await system.ref<ApiServerMsg>(APISERVER_NAME).ask<ApiServerSecrets>({ type: 'api.secrets', body: null }, { timeoutMs: 30_000 });
+  await Promise.all(names.map(async (name) => {
+    await system.spawn(apiServer, {
+      name,
+      youngGenerationMb: APISERVER_YOUNG_GENERATION_MB,
+      args: { kv, http: false, outboundHttps: system.runtime === 'threaded', secrets },
+    });
+    await system.ref<ApiServerMsg>(name).ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
+  }));
+}
+
+/** Scheduler replicas, one active through its Lease (spawnSchedulers' default). */
+const SCHEDULER_REPLICAS = 2;
 
 /** Where the cluster's state lives: how the API server reaches it, how to see it, how to stop it. */
 interface ClusterStore {

@@ -144,12 +144,13 @@ export const CONTROLLER_MANAGER_REPLICAS = 2;
 
 /** Spawn `controller-manager-0..n-1` (two by default: one leader, one standby). */
 export async function spawnControllerManagers(
-  system: ActorSystem, options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; recordTo?: string; leaderElect?: boolean },
+  system: ActorSystem,
+  options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; apiserverFor?: () => string; recordTo?: string; leaderElect?: boolean },
 ): Promise<ActorRef<ControllerManagerMsg>[]> {
   const replicas = options.replicas ?? CONTROLLER_MANAGER_REPLICAS;
   const refs: ActorRef<ControllerManagerMsg>[] = [];
   for (let i = 0; i < replicas; i++) {
-    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserver, recordTo: options.recordTo, leaderElect: options.leaderElect } }));
+    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserverFor?.() ?? options.apiserver, recordTo: options.recordTo, leaderElect: options.leaderElect } }));
   }
   return refs;
 }
