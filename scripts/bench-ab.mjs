@@ -6,6 +6,11 @@
 // (docs/metrics.md): is build B within 5 % of build A?
 //
 //   node scripts/bench-ab.mjs --a /path/to/old --b /path/to/new --bench kv --pairs 3 [--load-ms 5000]
+//   node scripts/bench-ab.mjs --builds DIR1,DIR2,DIR3,... --bench kv-ops --pairs 2
+//
+// --builds rotates more than two builds (a bisection's points): each round runs them in order, the next in
+// reverse (1 2 3 3 2 1 1 2 3 ...), so each build's runs sit as often early as late in the load's swings; the
+// summary gives each build's medians and its median per-round ratio to the build before it in the list.
 //
 // --bench kv: `bench kv` on our store alone (no etcd, no failover rows: they measure
 // elections, not code speed); --bench actor: `bench actor` with its default sizes;
@@ -22,14 +27,21 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    a: { type: 'string' }, b: { type: 'string' }, bench: { type: 'string', default: 'kv' },
+    a: { type: 'string' }, b: { type: 'string' }, builds: { type: 'string' }, bench: { type: 'string', default: 'kv' },
     pairs: { type: 'string', default: '2' }, 'load-ms': { type: 'string', default: '5000' },
     // Replica options for one side (kv-ops, kv-get, kv-seq): the same build with and without a knob, e.g. '{"inlineFsyncWhenIdle":true}'.
     'a-ours': { type: 'string', default: '{}' }, 'b-ours': { type: 'string', default: '{}' },
   },
 });
-if (!values.a || !values.b) {
-  console.error('usage: bench-ab.mjs --a DIR --b DIR [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS] [--a-ours JSON] [--b-ours JSON]');
+if (values.builds !== undefined) {
+  const dirs = values.builds.split(',').filter((d) => d !== '');
+  if (dirs.length < 2 || values.a || values.b) {
+    console.error('--builds takes two or more comma-separated build directories, and no --a or --b');
+    process.exit(2);
+  }
+}
+if (values.builds === undefined && (!values.a || !values.b)) {
+  console.error('usage: bench-ab.mjs --a DIR --b DIR | --builds DIR,DIR,... [--bench kv|kv-get|kv-ops|kv-seq|actor] [--pairs N] [--load-ms MS] [--a-ours JSON] [--b-ours JSON]');
   process.exit(2);
 }
 const pairs = Number(values.pairs);
@@ -101,13 +113,18 @@ const d = result.ours;
 console.log(JSON.stringify({ putP50Ms: d.putLatencyUs.p50 / 1000, putP99Ms: d.putLatencyUs.p99 / 1000, ...Object.fromEntries(Object.entries(d.throughputOpsPerS).map(([k, v]) => [k + 'OpsPerS', v])), watchP50Ms: d.watchFromSendUs.p50 / 1000 }));`;
 }
 
+/** Replica options of a build: --a-ours and --b-ours for the two-build A/B; none for --builds. */
+function oursOf(label) {
+  return label === 'A' ? values['a-ours'] : label === 'B' ? values['b-ours'] : '{}';
+}
+
 function runOnce(label, dir) {
   const load = loadavg()[0];
   const started = new Date().toISOString();
   // A file, not --eval: worker threads inherit the parent's exec arguments, and --input-type breaks their loading.
   const scratch = mkdtempSync(join(tmpdir(), 'kubethreads-bench-ab-'));
   const file = join(scratch, 'run.mjs');
-  writeFileSync(file, program(dir, values.bench, label === 'A' ? values['a-ours'] : values['b-ours']));
+  writeFileSync(file, program(dir, values.bench, oursOf(label)));
   const child = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
   rmSync(scratch, { recursive: true, force: true });
   const line = child.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
@@ -116,9 +133,20 @@ function runOnce(label, dir) {
     return undefined;
   }
   const figures = JSON.parse(line);
-  const record = { build: label, dir, bench: values.bench, ours: label === 'A' ? values['a-ours'] : values['b-ours'], started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
+  const record = { build: label, dir, bench: values.bench, ours: oursOf(label), started, loadAvg1mBefore: Math.round(load * 100) / 100, loadAvg1mAfter: Math.round(loadavg()[0] * 100) / 100, ...figures };
   console.log(JSON.stringify(record));
   return record;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+if (values.builds !== undefined) {
+  rotate(values.builds.split(',').filter((d) => d !== ''));
+  process.exit(0);
 }
 
 const order = [];
@@ -129,11 +157,6 @@ for (const label of order) {
   if (r !== undefined) runs[label].push(r);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const keys = Object.keys(runs.A[0] ?? runs.B[0] ?? {}).filter((k) => typeof (runs.A[0] ?? runs.B[0])[k] === 'number' && !k.startsWith('loadAvg'));
 for (const k of keys) {
   const a = runs.A.map((r) => r[k]);
@@ -141,4 +164,39 @@ for (const k of keys) {
   if (a.length === 0 || b.length === 0) continue;
   const change = ((median(b) - median(a)) / median(a)) * 100;
   console.error(`${k.padEnd(24)} A median ${median(a).toFixed(2)} [${Math.min(...a).toFixed(2)}-${Math.max(...a).toFixed(2)}]  B median ${median(b).toFixed(2)} [${Math.min(...b).toFixed(2)}-${Math.max(...b).toFixed(2)}]  B vs A ${change >= 0 ? '+' : ''}${change.toFixed(1)} %`);
+}
+
+/** --builds: `pairs` rounds over every build, alternately forward and backward; medians and per-round ratios. */
+function rotate(dirs) {
+  const labels = dirs.map((_, i) => String(i + 1));
+  /** runs[i][round]: build i's figures in that round, or undefined when its run failed. */
+  const runs = dirs.map(() => []);
+  for (let round = 0; round < pairs; round++) {
+    const idx = labels.map((_, i) => i);
+    if (round % 2 === 1) idx.reverse();
+    for (const i of idx) runs[i][round] = runOnce(labels[i], dirs[i]);
+  }
+  const first = runs.flat().find((r) => r !== undefined);
+  if (first === undefined) return;
+  const keys = Object.keys(first).filter((k) => typeof first[k] === 'number' && !k.startsWith('loadAvg'));
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+  for (const k of keys) {
+    console.error(k);
+    dirs.forEach((dir, i) => {
+      const xs = runs[i].filter((r) => r !== undefined).map((r) => r[k]);
+      if (xs.length === 0) return console.error(`  ${labels[i]} ${dir}: no runs`);
+      let line = `  ${labels[i]} ${dir}: median ${fmt(median(xs))} [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}] n=${xs.length}`;
+      if (i > 0) {
+        // The ratio to the build before it, within each round (both ran in it, close in time), then their median.
+        const ratios = [];
+        for (let round = 0; round < pairs; round++) {
+          const a = runs[i - 1][round];
+          const b = runs[i][round];
+          if (a !== undefined && b !== undefined && a[k] > 0) ratios.push(b[k] / a[k]);
+        }
+        if (ratios.length > 0) line += `  vs ${labels[i - 1]}: ${median(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}]`;
+      }
+      console.error(line);
+    });
+  }
 }

@@ -21,13 +21,15 @@
 //
 // Without valgrind it prints CPU µs per read and the trace hash (same build, same seed, same hash). DIR is a built
 // checkout, any commit since f34ae15 (the script uses only what every one of them exports). SERIALIZABLE 1 sends
-// serializable reads instead (the leader answers those from its store, no ReadIndex round).
+// serializable reads instead (the leader answers those from its store, no ReadIndex round); MODE 2 sends puts (16
+// outstanding, as the warm-up's), so a put's path — proposal, WAL append and fsync on the simulated disk, commit,
+// apply — is counted the same way.
 //
-//   node scripts/kv-sim-read-instructions.mjs DIR [COUNT] [SERIALIZABLE]
+//   node scripts/kv-sim-read-instructions.mjs DIR [COUNT] [MODE: 0 linearizable reads, 1 serializable, 2 puts]
 import { resolve } from 'node:path';
 const [dirArg = '.', nArg = '8000', serArg = '0'] = process.argv.slice(2);
-if (!(Number.isInteger(Number(nArg)) && Number(nArg) >= 64) || !['0', '1'].includes(serArg)) {
-  console.error('usage: kv-sim-read-instructions.mjs DIR [COUNT, at least 64] [SERIALIZABLE 0|1]');
+if (!(Number.isInteger(Number(nArg)) && Number(nArg) >= 64) || !['0', '1', '2'].includes(serArg)) {
+  console.error('usage: kv-sim-read-instructions.mjs DIR [COUNT, at least 64] [MODE 0|1|2: linearizable reads, serializable reads, puts]');
   process.exit(2);
 }
 const dir = resolve(dirArg);
@@ -86,10 +88,10 @@ await settle(drv.ask({ type: 'run', body: { op: 'put', n: KEYS } }, { timeoutMs:
 const n = Number(nArg);
 const c0 = process.cpuUsage(), w0 = wallNow();
 const t0 = sim.now();
-await settle(drv.ask({ type: 'run', body: { op: 'get', n } }, { timeoutMs: 3_600_000 }));
+await settle(drv.ask({ type: 'run', body: { op: serArg === '2' ? 'put' : 'get', n } }, { timeoutMs: 3_600_000 }));
 const c = process.cpuUsage(c0);
 const virtualMs = sim.now() - t0;
 const leader = (await settle(groupStatus(sim, group.names))).find((r) => r?.role === 'leader')?.name;
-console.log(JSON.stringify({ dir, n, serializable: serArg === '1', cpuUsPerOp: +((c.user + c.system) / n).toFixed(3), wallMs: Math.round(wallNow() - w0), virtualMs, leader, delivered: sim.delivered, trace: sim.traceHash() }));
+console.log(JSON.stringify({ dir, n, serializable: serArg === '1', puts: serArg === '2', cpuUsPerOp: +((c.user + c.system) / n).toFixed(3), wallMs: Math.round(wallNow() - w0), virtualMs, leader, delivered: sim.delivered, trace: sim.traceHash() }));
 await sim.shutdown();
 process.exit(0);
