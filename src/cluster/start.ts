@@ -74,17 +74,6 @@ export interface StartClusterOptions {
  */
 export const APISERVER_YOUNG_GENERATION_MB = 192;
 
-/**
- * How much lower than the control plane the worker nodes' threads run in the CPU scheduler (nice, Linux).
- * The nodes stand in for other machines: in a real cluster 5,000 kubelets never take the cores of the
- * machines etcd runs on, and etcd beside other work is given the higher priority (its tuning guide asks
- * the same of its disk I/O). Here they share two cores: in a 5,000-node run each store replica waited on
- * the run queue 40 of its first 60 s while it ran 1 s, and its ticks came up to 1.9 s late (past the
- * 1 s election timeout) with no work of its own to explain it (docs/performance.md). At +5 a node thread
- * weighs a third of a control-plane thread when both want a core (CFS: 1.25x a nice level).
- */
-export const NODE_CPU_NICE_INCREMENT = 5;
-
 export async function startCluster(spec: ClusterSpec, options: StartClusterOptions = {}): Promise<Cluster> {
   const system = options.system ?? new ThreadedSystem({ dataDir: spec.dataDir, logLevel: options.logLevel });
   const timing = timingFor(spec.profile);
@@ -113,7 +102,6 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
           index, runtime: spec.runtime, allowProcesses: spec.allowProcesses, timing, dataDir: dataDirOf(system) ?? spec.dataDir,
           // Many nodes share threads: a thread per actor stops paying off past a few dozen threads on a small machine.
           placement: spec.nodes > NODES_WITH_OWN_THREADS_MAX ? `nodes-${index % NODE_POOL_THREADS}` : undefined,
-          cpuNiceIncrement: NODE_CPU_NICE_INCREMENT,
         }),
       ),
     );
