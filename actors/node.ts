@@ -38,6 +38,8 @@ export interface NodeOptions {
   apiserver?: string;
   /** Host all of the node's actors in this shared thread (many light nodes); default: a thread per actor, runtimes of a node together. */
   placement?: string;
+  /** SpawnOptions.cpuNiceIncrement of every actor of the node (threaded: its threads run that much lower in the CPU scheduler). */
+  cpuNiceIncrement?: number;
   /** The Node's name (default `node-<index>`); its actors are named after it. */
   nodeName?: string;
   /** Reach the API server over HTTPS instead of actor messages: a node in another process than the API server. */
@@ -89,23 +91,24 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
   const capacity = { ...DEFAULT_NODE_CAPACITY, ...options.capacity };
   const runtimes: Partial<Record<RuntimeKind, string>> = {};
   const runtimePlacement = options.placement ?? `runtimes-${nodeName}`;
+  const nice = options.cpuNiceIncrement === undefined ? {} : { cpuNiceIncrement: options.cpuNiceIncrement };
   for (const kind of kinds) {
     const name = kind === options.runtime ? `runtime-${nodeName}` : `runtime-${nodeName}-${kind}`;
     runtimes[kind] = name;
     switch (kind) {
       case 'sim':
-        await system.spawn(simRuntime, { name, args: { podCidr: podCidrs.sim }, placement: runtimePlacement });
+        await system.spawn(simRuntime, { name, args: { podCidr: podCidrs.sim }, placement: runtimePlacement, ...nice });
         break;
       case 'process': {
         if (options.dataDir === undefined) throw new Error(`node ${nodeName}: the process runtime needs a data directory for logs and pid records`);
         await system.spawn(processRuntime, {
-          name, placement: runtimePlacement,
+          name, placement: runtimePlacement, ...nice,
           args: { allowProcesses: options.allowProcesses, dataDir: join(options.dataDir, 'nodes', nodeName, 'process'), podCidr: podCidrs.process },
         });
         break;
       }
       case 'worker':
-        await system.spawn(workerRuntime, { name, args: { cpus: Math.max(1, Number.parseInt(capacity.cpu ?? '1', 10) || 1), podCidr: podCidrs.worker }, placement: runtimePlacement });
+        await system.spawn(workerRuntime, { name, args: { cpus: Math.max(1, Number.parseInt(capacity.cpu ?? '1', 10) || 1), podCidr: podCidrs.worker }, placement: runtimePlacement, ...nice });
         break;
     }
   }
@@ -126,7 +129,7 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
     ...(options.kubeletFeatureGates !== undefined ? { featureGates: options.kubeletFeatureGates } : {}),
   };
   const kubeletName = `kubelet-${nodeName}`;
-  await system.spawn(kubelet, { name: kubeletName, args: kubeletArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
+  await system.spawn(kubelet, { name: kubeletName, args: kubeletArgs, ...nice, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
   // kube-proxy's min sync period is 1 s (--iptables-min-sync-period); the fast profile divides it with every other period.
   const minSyncPeriodMs = KUBE_PROXY_MIN_SYNC_PERIOD_MS * (options.timing.nodeLeaseRenewMs / REALISTIC_TIMING.nodeLeaseRenewMs);
   const proxyArgs: KubeProxyArgs = {
@@ -134,6 +137,6 @@ export async function spawnNode(system: ActorSystem, options: NodeOptions): Prom
     ...(options.apiConnection !== undefined ? { apiConnection: options.apiConnection } : {}),
   };
   const proxyName = `kube-proxy-${nodeName}`;
-  await system.spawn(kubeProxy, { name: proxyName, args: proxyArgs, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
+  await system.spawn(kubeProxy, { name: proxyName, args: proxyArgs, ...nice, ...(options.placement !== undefined ? { placement: options.placement } : {}) });
   return { nodeName, nodeIP, runtimes, kubelet: kubeletName, kubeProxy: proxyName };
 }

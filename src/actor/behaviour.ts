@@ -69,6 +69,15 @@ export interface SpawnOptions<A = unknown> {
    * less in all, with more. Ignored elsewhere: it is memory, not behaviour.
    */
   youngGenerationMb?: number;
+  /**
+   * Threaded runtime on Linux: how much lower than the process's this actor's thread runs in the CPU
+   * scheduler (added to the thread's nice value when the thread starts: 0-19; Linux lets any thread
+   * lower its own priority). For actors standing in for other machines (a cluster's nodes), so that
+   * on a small machine they do not hold the cores the control plane's store needs to tick and answer,
+   * as etcd is given its own machines, or a higher priority beside other work. A shared thread takes
+   * the value of the actor that started it. Ignored elsewhere: it is scheduling, not behaviour.
+   */
+  cpuNiceIncrement?: number;
 }
 
 /** Why an actor stopped, as told to its watchers. */

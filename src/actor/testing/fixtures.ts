@@ -355,11 +355,16 @@ export const slowRestart = defineBehaviour<Message<'echo', unknown>, { restartBl
   };
 });
 
-export type HeapLimitsMsg = Message<'young-generation-mb', null>;
+export type HeapLimitsMsg = Message<'young-generation-mb', null> | Message<'thread-nice', null>;
 
-/** Answers the young-generation limit of the thread it runs in (threaded runtime; undefined on the main thread). */
+/** Answers the young-generation limit of the thread it runs in (threaded runtime; undefined on the main thread), or its thread's nice value. */
 export const heapLimits = defineBehaviour<HeapLimitsMsg, null>(import.meta.url, 'heap-limits', () => ({
   async receive(msg) {
+    if (msg.type === 'thread-nice') {
+      // Linux: this thread's own nice value (a thread id from /proc/thread-self), and the process's (its main thread's).
+      const [{ readlinkSync }, { getPriority }] = await Promise.all([import('node:fs'), import('node:os')]);
+      return { thread: getPriority(Number(readlinkSync('/proc/thread-self').split('/').pop())), process: getPriority(process.pid) };
+    }
     if (msg.type !== 'young-generation-mb') return unhandled;
     // A test fixture, not a component: it reads its thread's own limits.
     const { resourceLimits } = await import('node:worker_threads');

@@ -26,6 +26,8 @@ export interface WorkerData {
   eventsPort: MessagePort;
   /** Int32 flag the thread blocks on while paused. */
   pauseFlag: SharedArrayBuffer;
+  /** SpawnOptions.cpuNiceIncrement of the actor that started the thread: added to its nice value at start (Linux). */
+  cpuNiceIncrement?: number;
 }
 
 /** The host's control over a thread, called through comlink. Not on the data path. */

@@ -42,6 +42,22 @@ describe('threaded runtime', () => {
     await system.stop('young-default');
   });
 
+  test('an actor spawned with cpuNiceIncrement starts its thread that much lower in the CPU scheduler, its own thread or a shared one, again after a kill; others keep the process\'s', { skip: process.platform !== 'linux' }, async () => {
+    await system.spawn(heapLimits, { name: 'nice-own', cpuNiceIncrement: 3, supervision: { backoffMinMs: 5 } });
+    await system.spawn(heapLimits, { name: 'nice-shared', cpuNiceIncrement: 3, placement: 'nice-pool' });
+    await system.spawn(heapLimits, { name: 'nice-default' });
+    const ask = (name: string) => system.ref(name).ask<{ thread: number; process: number }>({ type: 'thread-nice', body: null }, { timeoutMs: 5_000 });
+    const lowered = (p: { thread: number; process: number }) => p.thread === Math.min(19, p.process + 3);
+    assert.ok(lowered(await ask('nice-own')), JSON.stringify(await ask('nice-own')));
+    assert.ok(lowered(await ask('nice-shared')), JSON.stringify(await ask('nice-shared')));
+    const plain = await ask('nice-default');
+    assert.equal(plain.thread, plain.process, 'an actor without it runs at the process\'s priority');
+    await system.faults.kill('nice-own');
+    await eventually(async () => lowered(await ask('nice-own').catch(() => ({ thread: -100, process: 0 }))), 'the restarted thread to be lowered again');
+    await assert.rejects(system.spawn(heapLimits, { name: 'nice-bad', cpuNiceIncrement: 20 }), /cpuNiceIncrement must be an integer from 0 to 19/);
+    for (const name of ['nice-own', 'nice-shared', 'nice-default']) await system.stop(name);
+  });
+
   test('each actor runs in its own thread, and co-hosted actors share one', async () => {
     await system.spawn(sink, { name: 'light-1', placement: 'pool' });
     await system.spawn(sink, { name: 'light-2', placement: 'pool' });

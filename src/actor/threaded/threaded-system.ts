@@ -56,6 +56,8 @@ interface ActorRecord {
   dedicated: boolean;
   /** SpawnOptions.youngGenerationMb, for a dedicated thread (every incarnation's). */
   youngGenerationMb: number | undefined;
+  /** SpawnOptions.cpuNiceIncrement, for the thread this actor starts (every incarnation's). */
+  cpuNiceIncrement: number | undefined;
   state: 'starting' | 'running' | 'restarting' | 'stopped';
   incarnation: number;
   /** Unique in this system for each incarnation, respawns under the same name included: how threads drop a repeated down report. */
@@ -201,23 +203,23 @@ export class ThreadedSystem implements ActorSystem {
 
   // ----- threads -----
 
-  private ensureThread(name: string, dedicated: boolean, youngGenerationMb?: number): Promise<ThreadHandle> {
+  private ensureThread(name: string, dedicated: boolean, youngGenerationMb?: number, cpuNiceIncrement?: number): Promise<ThreadHandle> {
     const existing = this.threads.get(name);
     if (existing !== undefined && existing.state === 'up') return Promise.resolve(existing);
     let starting = this.threadStarts.get(name);
     if (starting === undefined) {
-      starting = this.createThread(name, dedicated, youngGenerationMb).finally(() => this.threadStarts.delete(name));
+      starting = this.createThread(name, dedicated, youngGenerationMb, cpuNiceIncrement).finally(() => this.threadStarts.delete(name));
       this.threadStarts.set(name, starting);
     }
     return starting;
   }
 
-  private async createThread(name: string, dedicated: boolean, youngGenerationMb?: number): Promise<ThreadHandle> {
+  private async createThread(name: string, dedicated: boolean, youngGenerationMb?: number, cpuNiceIncrement?: number): Promise<ThreadHandle> {
     if (this.shuttingDown) throw new Error('the actor system is shutting down');
     const id = this.nextThreadId++;
     const events = new MessageChannel();
     const pauseBuffer = new SharedArrayBuffer(4);
-    const workerData: WorkerData = { threadId: id, threadName: name, seed: this.seed, logLevel: this.logLevel, eventsPort: events.port2, pauseFlag: pauseBuffer };
+    const workerData: WorkerData = { threadId: id, threadName: name, seed: this.seed, logLevel: this.logLevel, eventsPort: events.port2, pauseFlag: pauseBuffer, cpuNiceIncrement };
     const resourceLimits = youngGenerationMb === undefined ? undefined : { maxYoungGenerationSizeMb: youngGenerationMb };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData, transferList: [events.port2], name: `kubethreads:${name}`, resourceLimits });
     let markExited!: () => void;
@@ -344,6 +346,8 @@ export class ThreadedSystem implements ActorSystem {
     if (options.name.startsWith('$')) throw new Error(`actor names starting with $ are reserved (got ${options.name})`);
     const young = options.youngGenerationMb;
     if (young !== undefined && !(Number.isFinite(young) && young > 0)) throw new Error(`youngGenerationMb must be a positive number of MB (got ${young} for ${options.name})`);
+    const nice = options.cpuNiceIncrement;
+    if (nice !== undefined && !(Number.isInteger(nice) && nice >= 0 && nice <= 19)) throw new Error(`cpuNiceIncrement must be an integer from 0 to 19 (got ${nice} for ${options.name})`);
     const record: ActorRecord = {
       name: options.name,
       module,
@@ -353,6 +357,7 @@ export class ThreadedSystem implements ActorSystem {
       threadName: options.placement ?? options.name,
       dedicated: options.placement === undefined,
       youngGenerationMb: options.placement === undefined ? options.youngGenerationMb : undefined,
+      cpuNiceIncrement: options.cpuNiceIncrement,
       state: 'starting',
       incarnation: 0,
       incarnationId: 0,
@@ -371,7 +376,7 @@ export class ThreadedSystem implements ActorSystem {
   }
 
   private async startIncarnation(record: ActorRecord): Promise<void> {
-    const thread = await this.ensureThread(record.threadName, record.dedicated, record.youngGenerationMb);
+    const thread = await this.ensureThread(record.threadName, record.dedicated, record.youngGenerationMb, record.cpuNiceIncrement);
     thread.actors.add(record.name);
     record.incarnation++;
     record.incarnationId = ++this.lastIncarnationId;

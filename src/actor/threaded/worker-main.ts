@@ -2,6 +2,8 @@
  * Entry point of every actor thread: a router on the mesh, the cells it
  * hosts, and the control surface the host drives through comlink.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBehaviour, type Behaviour, type SpawnOptions } from '../behaviour.js';
 import { ActorCell, type CellHost } from '../cell.js';
@@ -21,6 +23,7 @@ const data = workerData as WorkerData;
 const log = createLogger(data.logLevel === undefined ? {} : { level: data.logLevel as never }).child({ thread: data.threadName });
 const router = new Router(data.threadId, log, new Prng(deriveSeed(data.seed, `$links:${data.threadName}`)), 0);
 const pauseFlag = new Int32Array(data.pauseFlag);
+lowerCpuPriority(data.cpuNiceIncrement ?? 0);
 const clockOffsets = new Map<string, number>();
 const disks = new Map<string, NodeDisk>();
 const incarnations = new Map<string, number>();
@@ -189,3 +192,21 @@ process.on('unhandledRejection', (error) => {
 
 if (parentPort === null) throw new Error('worker-main must run in a worker thread');
 Comlink.expose(control, nodeEndpoint(parentPort));
+
+/**
+ * SpawnOptions.cpuNiceIncrement: this thread's nice value raised by `increment` (at most 19). Linux
+ * schedules threads, not processes, so `setpriority` on this thread's id affects this thread alone
+ * (a thread id is read from /proc/thread-self); raising one's own nice needs no privilege. Elsewhere,
+ * or if the call fails, the thread runs at the process's priority and says so.
+ */
+function lowerCpuPriority(increment: number): void {
+  if (increment <= 0 || process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    const nice = Math.min(19, getPriority(tid) + increment);
+    setPriority(tid, nice);
+    log.debug({ tid, nice }, 'thread CPU priority lowered');
+  } catch (error) {
+    log.warn({ err: error, increment }, 'could not lower the thread\'s CPU priority; it runs at the process\'s');
+  }
+}

@@ -252,22 +252,23 @@ describe('Leases in the store', () => {
   });
 });
 
-describe('Snapshot and determinism', () => {
-  function randomOps(seed: number, count: number): Parameters<MvccStore['apply']>[0][] {
-    let state = seed;
-    const next = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
-    const ops: Parameters<MvccStore['apply']>[0][] = [{ type: 'leaseGrant', id: 0, ttlSeconds: 5 }];
-    for (let i = 0; i < count; i++) {
-      const key = `k/${next(20)}`;
-      const roll = next(10);
-      if (roll < 5) ops.push({ type: 'put', key, value: `v${i}`, lease: next(4) === 0 ? 1 : 0 });
-      else if (roll < 7) ops.push({ type: 'deleteRange', key, rangeEnd: next(2) === 0 ? '' : `k/${next(20)}` });
-      else if (roll < 9) ops.push({ type: 'txn', compare: [{ key, target: 'version', result: 'greater', value: next(3) }], success: [put(key, `t${i}`)], failure: [{ type: 'deleteRange', key }] });
-      else ops.push({ type: 'compact', revision: 2 + next(i + 1) });
-    }
-    return ops;
+/** A seeded mix of puts (some leased), deletes, txns and compactions over 20 keys. */
+function randomOps(seed: number, count: number): Parameters<MvccStore['apply']>[0][] {
+  let state = seed;
+  const next = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
+  const ops: Parameters<MvccStore['apply']>[0][] = [{ type: 'leaseGrant', id: 0, ttlSeconds: 5 }];
+  for (let i = 0; i < count; i++) {
+    const key = `k/${next(20)}`;
+    const roll = next(10);
+    if (roll < 5) ops.push({ type: 'put', key, value: `v${i}`, lease: next(4) === 0 ? 1 : 0 });
+    else if (roll < 7) ops.push({ type: 'deleteRange', key, rangeEnd: next(2) === 0 ? '' : `k/${next(20)}` });
+    else if (roll < 9) ops.push({ type: 'txn', compare: [{ key, target: 'version', result: 'greater', value: next(3) }], success: [put(key, `t${i}`)], failure: [{ type: 'deleteRange', key }] });
+    else ops.push({ type: 'compact', revision: 2 + next(i + 1) });
   }
+  return ops;
+}
 
+describe('Snapshot and determinism', () => {
   test('replicas applying the same requests end byte-identical', () => {
     const ops = randomOps(11, 400);
     const one = new MvccStore();
@@ -276,6 +277,52 @@ describe('Snapshot and determinism', () => {
     const responsesTwo = ops.map((op) => two.apply(op));
     assert.deepEqual(responsesOne, responsesTwo);
     assert.deepEqual(storeToBytes(one), storeToBytes(two));
+  });
+
+  test('a compaction in steps answers every read as one done at once, between steps and writes alike, and ends byte-identical', () => {
+    // The replicas compact in steps (a few keys a turn) while writes go on; nothing a client sees may differ.
+    for (const seed of [3, 7, 19]) {
+      const atOnce = new MvccStore();
+      const inSteps = new MvccStore();
+      inSteps.compactInSteps = true;
+      let steps = 0;
+      for (const op of randomOps(seed, 400)) {
+        assert.deepEqual(inSteps.apply(op), atOnce.apply(op), `seed ${seed}: ${JSON.stringify(op)}`);
+        if (inSteps.compactStep(3) > 0) steps++;
+        for (let revision = atOnce.compactRevision - 1; revision <= atOnce.revision; revision++) {
+          const request = { type: 'range' as const, key: '\0', rangeEnd: '\0', revision };
+          assert.deepEqual(inSteps.range(request), atOnce.range(request), `seed ${seed}: a range at ${revision}`);
+        }
+        assert.deepEqual(inSteps.eventsFrom(0), atOnce.eventsFrom(0), `seed ${seed}: the event log`);
+      }
+      assert.ok(steps > 20, `seed ${seed}: the compactions went in steps (${steps})`);
+      // A snapshot taken before the steps are done holds versions no read reaches; restored, it drops them.
+      const compacting = inSteps.compacting;
+      assert.deepEqual(storeToBytes(storeFromBytes(storeToBytes(inSteps))), storeToBytes(atOnce), `seed ${seed}: a snapshot mid-compaction (${compacting}) restores as the store compacted at once`);
+      while (inSteps.compacting) inSteps.compactStep(3);
+      assert.deepEqual(storeToBytes(inSteps), storeToBytes(atOnce), `seed ${seed}: the steps done, the stores are byte-identical`);
+    }
+  });
+
+  test('a compaction step visits at most its bound of keys, and a later compaction overtakes one in progress', () => {
+    const store = new MvccStore();
+    const atOnce = new MvccStore();
+    store.compactInSteps = true;
+    for (const s of [store, atOnce]) {
+      for (let i = 0; i < 25; i++) for (const value of ['1', '2']) s.put({ key: `k${String(i).padStart(2, '0')}`, value });
+      s.deleteRange({ key: 'k24' });
+      ok(s.compact(s.revision - 10));
+    }
+    assert.equal(store.compactStep(10), 10);
+    assert.ok(store.compacting);
+    // A snapshot taken now holds versions no read reaches; restored, it drops them.
+    assert.deepEqual(storeToBytes(storeFromBytes(storeToBytes(store))), storeToBytes(atOnce), 'a snapshot mid-compaction restores as the store compacted at once');
+    store.put({ key: 'k00', value: '3' });
+    ok(store.compact(store.revision));
+    const visited: number[] = [];
+    while (store.compacting) visited.push(store.compactStep(10));
+    assert.deepEqual(visited, [10, 10, 5], 'the second compaction starts over: every key, 10 a step');
+    assert.deepEqual(store.toSnapshotData().keys.map(([, versions]) => versions.length), Array(24).fill(1), 'one version left a key, none of the deleted one');
   });
 
   test('a restored snapshot answers every range, past revisions included, like the original', () => {

@@ -53,6 +53,12 @@ export interface LoggedEvent {
 /** Revision of an empty store, as in etcd: the first write gets revision 2. */
 export const INITIAL_REVISION = 1;
 
+/**
+ * Keys one compaction step visits (`MvccStore.compactStep`): etcd's compaction batch limit. About a
+ * millisecond of work on this machine, so the turns between steps tick and answer as usual.
+ */
+export const COMPACTION_STEP_KEYS_DEFAULT = 1000;
+
 function assertInvariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`mvcc invariant violated: ${message}`);
 }
@@ -72,6 +78,13 @@ export class MvccStore {
   private readonly cursors = new Set<StoreSnapshotCursor>();
   /** Events in revision order since the compaction (what watchers catch up from). */
   private events: LoggedEvent[] = [];
+  /** The compaction whose old versions are being dropped in steps, if any (`compactStep`). */
+  private compaction: { revision: number; keys: Iterator<string> } | undefined;
+  /**
+   * When set, `compact` only makes the compaction take effect for reads and watches and leaves dropping
+   * the old versions to `compactStep` (a replica, between turns); otherwise it drops them at once.
+   */
+  compactInSteps = false;
   /** Listeners told after each revision is committed (the watch hub). */
   private readonly listeners: Array<(events: readonly LoggedEvent[]) => void> = [];
 
@@ -135,32 +148,66 @@ export class MvccStore {
     return this.write(() => this.execute({ type: 'txn', ...request })) as TxnResponse | ErrorResponse;
   }
 
+  /**
+   * etcd's compaction: reads below `revision` fail from now on ("compacted"), and every version a read at
+   * `revision` or later cannot see is dropped. With `compactInSteps` the dropping is left to `compactStep`,
+   * a bounded number of keys at a time (etcd too compacts in the background, in batches of 1,000): at
+   * 100,000 keys one pass held a replica's thread for seconds. Until the steps are done the store holds
+   * old versions no read may reach, and nothing else differs: a read at or above the compact revision
+   * picks, per key, the newest version at or below it, which every step keeps.
+   */
   compact(revision: number): CompactionResponse | ErrorResponse {
     if (revision <= this.compactedRevision) return kvError.compacted(this.compactedRevision);
     if (revision > this.currentRevision) return kvError.futureRevision();
-    for (const key of [...this.index.all()]) {
-      const versions = this.histories.get(key)!;
-      // Keep every version above the compaction and the newest at or below it, unless that one is a tombstone.
-      let keepFrom = 0;
-      for (let i = versions.length - 1; i >= 0; i--) {
-        if (versions[i]!.main <= revision) {
-          keepFrom = versions[i]!.kv === null ? i + 1 : i;
-          break;
-        }
-      }
-      if (keepFrom === 0) continue;
-      for (const cursor of this.cursors) cursor.preserve(key, versions);
-      const kept = versions.slice(keepFrom);
-      if (kept.length === 0) {
-        this.histories.delete(key);
-        this.index.remove(key);
-      } else {
-        this.histories.set(key, kept);
-      }
-    }
     this.compactedRevision = revision;
     this.events = this.events.slice(lowerBoundEvents(this.events, revision));
+    // A compaction still in steps is overtaken: starting over with the higher revision drops all it would have.
+    // Map iteration visits every key present now, skips the ones deleted before their turn and never revisits one.
+    this.compaction = { revision, keys: this.histories.keys() };
+    if (!this.compactInSteps) this.compactStep(Number.POSITIVE_INFINITY);
     return { type: 'compact', header: { revision: this.currentRevision } };
+  }
+
+  /** A compaction has versions left to drop (`compactStep`). */
+  get compacting(): boolean {
+    return this.compaction !== undefined;
+  }
+
+  /**
+   * Drops the old versions of at most `keysMax` more keys of the compaction in progress and returns how
+   * many keys it visited (`compacting` says whether any are left). Call between writes, never inside one;
+   * 0 when no compaction is in progress.
+   */
+  compactStep(keysMax = COMPACTION_STEP_KEYS_DEFAULT): number {
+    const job = this.compaction;
+    if (job === undefined) return 0;
+    let visited = 0;
+    while (visited < keysMax) {
+      const next = job.keys.next();
+      if (next.done === true) {
+        this.compaction = undefined;
+        break;
+      }
+      visited++;
+      this.compactKey(next.value, job.revision);
+    }
+    return visited;
+  }
+
+  /** Keeps every version of `key` above `revision` and the newest at or below it, unless that one is a tombstone. */
+  private compactKey(key: string, revision: number): void {
+    const versions = this.histories.get(key);
+    if (versions === undefined) return;
+    const keepFrom = keptFrom(versions, revision);
+    if (keepFrom === 0) return;
+    for (const cursor of this.cursors) cursor.preserve(key, versions);
+    const kept = versions.slice(keepFrom);
+    if (kept.length === 0) {
+      this.histories.delete(key);
+      this.index.remove(key);
+    } else {
+      this.histories.set(key, kept);
+    }
   }
 
   leaseGrant(request: Omit<LeaseGrantRequest, 'type'>): LeaseGrantResponse | ErrorResponse {
@@ -261,9 +308,12 @@ export class MvccStore {
       add(batch: readonly SnapshotKeyRow[]): void {
         assertInvariant(!built, 'snapshot rows added after the store was built');
         for (const [key, rows] of batch) {
-          const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
-          assertInvariant(versions.length > 0, `key ${key} has no versions in the snapshot`);
+          const stored: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+          assertInvariant(stored.length > 0, `key ${key} has no versions in the snapshot`);
           assertInvariant(!store.histories.has(key), `key ${key} appears twice in the snapshot`);
+          // A snapshot taken while a compaction went in steps may still hold versions it drops: drop them here.
+          const versions = stored.slice(keptFrom(stored, header.compactRevision));
+          if (versions.length === 0) continue;
           store.histories.set(key, versions);
           store.index.insert(key);
           versions.forEach((version, i) => all.push({ version, previous: i > 0 ? versions[i - 1]!.kv : null }));
@@ -532,6 +582,17 @@ function checkBranchPuts(branch: TxnRequest['success']): void {
 function setHeaders(response: ResponseOp, revision: number): void {
   response.header.revision = revision;
   if (response.type === 'txn') for (const child of response.responses) setHeaders(child, revision);
+}
+
+/**
+ * The index of the first version of `versions` a read at `revision` or later can see: the newest at or
+ * below `revision`, or the one after it when that is a tombstone (0: nothing to drop).
+ */
+function keptFrom(versions: readonly Version[], revision: number): number {
+  for (let i = versions.length - 1; i >= 0; i--) {
+    if (versions[i]!.main <= revision) return versions[i]!.kv === null ? i + 1 : i;
+  }
+  return 0;
 }
 
 function lowerBoundEvents(events: readonly LoggedEvent[], revision: number): number {

@@ -48,6 +48,25 @@ describe('WatchHub', () => {
     assert.deepEqual(brief(hub.pump()), [`${id}:put:k@7`]);
   });
 
+  test('a pump reads at most its bound of log events for all watchers together; the ones it left out go first next time', () => {
+    // Twenty watchers catching up read the whole log each (issue #16: seconds of one turn after a leader change).
+    const store = new MvccStore();
+    const hub = new WatchHub(store);
+    const writes = 2 * WATCH_BATCH_EVENTS_MAX;
+    for (let i = 0; i < writes; i++) store.put({ key: `w/${i % 4}/${i}`, value: 'v' });
+    const ids = [0, 1, 2, 3].map((w) => created(hub.create({ type: 'watchCreate', key: `w/${w}/`, rangeEnd: prefixEnd(`w/${w}/`), startRevision: 2 })));
+    const batch = WATCH_BATCH_EVENTS_MAX / 4;
+    const first = hub.pump(WATCH_BATCH_EVENTS_MAX + 1);
+    assert.equal(hub.lastPumpScanned, 2 * WATCH_BATCH_EVENTS_MAX, 'two watchers read a batch each, then the bound stopped the pump');
+    assert.deepEqual(first.map((r) => [r.watchId, r.events.length]), [[ids[0], batch], [ids[1], batch]]);
+    const second = hub.pump(WATCH_BATCH_EVENTS_MAX + 1);
+    assert.deepEqual(second.map((r) => [r.watchId, r.events.length]), [[ids[2], batch], [ids[3], batch]], 'the two left out come first');
+    for (let i = 0; i < 2; i++) hub.pump(WATCH_BATCH_EVENTS_MAX + 1);
+    assert.ok(ids.every((id) => hub.isSynced(id)), 'four pumps of two batches: all caught up');
+    assert.deepEqual(hub.pump(), []);
+    assert.equal(hub.lastPumpScanned, 0, 'every watcher synced: nothing read');
+  });
+
   test('catch-up comes in bounded batches that never split a revision', () => {
     const store = new MvccStore();
     const hub = new WatchHub(store);

@@ -31,6 +31,8 @@ interface Watcher {
 export class WatchHub {
   private readonly watchers = new Map<number, Watcher>();
   private nextWatchId = 1;
+  /** Events the last `pump` read from the log (0: every watcher was synced). */
+  lastPumpScanned = 0;
 
   constructor(private readonly store: MvccStore) {}
 
@@ -71,12 +73,22 @@ export class WatchHub {
    * Moves every watcher forward: synced watchers get the revisions committed
    * since the last pump, unsynced ones a batch of history. Watchers left
    * behind by a compaction are canceled. Call after applying and until every
-   * watcher is synced.
+   * watcher is synced (`lastPumpScanned` 0).
+   *
+   * `scanEventsMax` bounds the events this pump reads from the log for all
+   * watchers together (each reads up to WATCH_BATCH_EVENTS_MAX, then the
+   * next, until the bound is reached): a watcher matches only its range, so
+   * catching twenty watchers up on a log that holds everyone's events reads
+   * twenty times the log. Watchers the bound left out go first next time.
    */
-  pump(): WatchResponse[] {
+  pump(scanEventsMax = Number.POSITIVE_INFINITY): WatchResponse[] {
     const responses: WatchResponse[] = [];
     const revision = this.store.revision;
+    let scanned = 0;
+    const served: Watcher[] = [];
     for (const watcher of this.watchers.values()) {
+      if (scanned >= scanEventsMax) break;
+      served.push(watcher);
       if (watcher.nextRevision > revision) continue;
       if (watcher.nextRevision < this.store.compactRevision) {
         this.watchers.delete(watcher.id);
@@ -91,9 +103,18 @@ export class WatchHub {
         });
         continue;
       }
-      const events = this.collect(watcher, revision);
+      const { events, scanned: read } = this.collect(watcher, revision);
+      scanned += read;
       if (events.length > 0) responses.push({ type: 'watch', header: { revision }, watchId: watcher.id, events });
     }
+    // Cut short: the watchers served go to the back (a Map iterates in insertion order), so the others come first.
+    if (served.length < this.watchers.size) {
+      for (const watcher of served) {
+        if (!this.watchers.delete(watcher.id)) continue;
+        this.watchers.set(watcher.id, watcher);
+      }
+    }
+    this.lastPumpScanned = scanned;
     return responses;
   }
 
@@ -114,7 +135,7 @@ export class WatchHub {
     return responses;
   }
 
-  private collect(watcher: Watcher, revision: number): Event[] {
+  private collect(watcher: Watcher, revision: number): { events: Event[]; scanned: number } {
     const { events: log, at } = this.store.eventCursor(watcher.nextRevision);
     const out: Event[] = [];
     let i = at;
@@ -134,7 +155,7 @@ export class WatchHub {
       i = end;
     }
     if (i >= log.length) watcher.nextRevision = revision + 1;
-    return out;
+    return { events: out, scanned };
   }
 }
 

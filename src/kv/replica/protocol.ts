@@ -97,6 +97,9 @@ export interface ReplicaStatus {
   longestTickGapMs?: number;
   /** Ready drains that stopped at the apply bound (`applyEntriesPerDrainMax`) and left the rest to a later turn. */
   drainsCut?: number;
+  /** Compaction steps taken (`ReplicaArgs.compactionStepKeys` keys each), and whether a compaction still has keys to visit. */
+  compactionSteps?: number;
+  compacting?: boolean;
   /** The last snapshot this replica took: how many steps, the longest step (the most it held the thread), start to durable (our replicas only). */
   lastSnapshot?: { index: number; bytes: number; steps: number; longestStepMs: number; tookMs: number };
   watchers: number;
@@ -211,6 +214,15 @@ export interface ReplicaArgs {
   applyBytesPerDrainMax?: number;
   /** Tests, simulated runtime: virtual ms each applied entry keeps the replica busy (`ActorContext.busyFor`), so a long drain shows. */
   applyCostMsPerEntry?: number;
+  /** Tests, simulated runtime: virtual ms each key a compaction visits keeps the replica busy, as `applyCostMsPerEntry`. */
+  compactionCostMsPerKey?: number;
+  /**
+   * Keys one compaction step visits (`MvccStore.compactStep`): a compaction drops old versions this many
+   * keys a turn, as etcd compacts in batches in the background, rather than the whole keyspace in the turn
+   * that applies it (seconds at 100,000 pods, on every replica at once). 0: all in that turn, as before.
+   * Default `COMPACTION_STEP_KEYS_DEFAULT` (1,000).
+   */
+  compactionStepKeys?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
   /** Width of the randomized election timeout's range in ticks (see RaftConfig; default electionTicks). */

@@ -53,7 +53,7 @@ import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
 import { SnapshotFileReader, type SnapshotWriter } from '../../storage/snapshot-store.js';
-import { MvccStore } from '../mvcc/store.js';
+import { COMPACTION_STEP_KEYS_DEFAULT, MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
 import { ActorNotFoundError, ActorUnavailableError } from '../../actor/errors.js';
@@ -122,6 +122,14 @@ const FAILOVER_CAMPAIGNS_MAX = 4;
 const READ_ROUND_RETRY_TICKS = 3;
 /** Watch responses sent per drain before yielding: one slow catch-up cannot starve Raft. */
 const WATCH_PUMPS_PER_DRAIN_MAX = 64;
+/**
+ * Events of the log the watchers read per drain, all together, before it yields (`WatchHub.pump`): every
+ * watcher reads the whole log and keeps what its range matches, so the API server's 28 store watches (one
+ * per resource's watch cache) catching up could read 64 pumps x 1,000 events each, 1.8 million events, in
+ * one turn (a profiled 2,000-node run: 0.8-1.1 s turns in the hub's matching, issue #16). 16,384 events
+ * is a few milliseconds; catching up goes on in the next turn, after the ticks and frames due.
+ */
+const WATCH_SCAN_EVENTS_PER_DRAIN_MAX = 16_384;
 
 interface PendingProposal {
   index: number;
@@ -170,6 +178,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     throw new Error(`replica ${ctx.name}: applyEntriesPerDrainMax and applyBytesPerDrainMax must be >= 1, got ${String(args.applyEntriesPerDrainMax)}, ${String(args.applyBytesPerDrainMax)}`);
   }
   const applyCostMsPerEntry = args.applyCostMsPerEntry ?? 0;
+  /** Keys a compaction step visits; 0 compacts the whole store in the turn that applies the compaction. */
+  const compactionStepKeysArg = args.compactionStepKeys ?? COMPACTION_STEP_KEYS_DEFAULT;
+  if (!(Number.isInteger(compactionStepKeysArg) && compactionStepKeysArg >= 0)) {
+    throw new Error(`replica ${ctx.name}: compactionStepKeys must be an integer >= 0, got ${String(args.compactionStepKeys)}`);
+  }
+  const compactionStepKeys = compactionStepKeysArg === 0 ? undefined : compactionStepKeysArg;
+  const compactionCostMsPerKey = args.compactionCostMsPerKey ?? 0;
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
   if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
   const nameOf = (id: number): string => args.members[id] ?? (args.namePrefix !== undefined && id > 0 ? `${args.namePrefix}-${id - 1}` : '');
@@ -219,6 +234,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const initial = storage.initialState();
   const snapshot = storage.snapshot();
   let store = snapshot === undefined ? new MvccStore() : storeFromBytes(snapshot.data);
+  // A compaction drops old versions in steps (stepCompaction, at the end of a drain), never inside the apply.
+  store.compactInSteps = true;
   let hub = new WatchHub(store);
   let leases = new LeaseClock(store);
   let node: RaftNode;
@@ -262,6 +279,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let drainScheduled = false;
   /** Drains that stopped at the apply bound with committed entries left (ReplicaStatus.drainsCut). */
   let drainsCut = 0;
+  /** Compaction steps taken (ReplicaStatus.compactionSteps). */
+  let compactionSteps = 0;
   /** The last drainReadies stopped at the apply bound with a Ready left. */
   let drainCut = false;
   let draining = false;
@@ -339,18 +358,34 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       drainsCut++;
       scheduleDrain();
     }
-    const tookMs = ctx.now() - startedMs;
-    // As the late tick: a drain this long held ticks and heartbeats; what it applied says whether it was the work or the machine.
-    if (tookMs >= (tickMs * electionTicks) / 2) {
-      ctx.log.warn({ tookMs, readies, entriesApplied: appliedIndex - appliedBefore, role: roleSeen, term: node.status().term }, 'a Ready drain held the replica\'s thread');
-    }
+    const readiesMs = ctx.now() - startedMs;
     // A store decoded for a snapshot is installed by the first drain after its msgSnap is stepped; if Raft took
     // no snapshot there (it was stale), drop it rather than hold a copy of the whole store until the next one.
     decodedSnapshot = undefined;
     serveAppliedReads();
     releaseHeld();
     maybeSnapshot();
+    const watchStartedMs = ctx.now();
     pumpWatches();
+    const watchesMs = ctx.now() - watchStartedMs;
+    stepCompaction();
+    const tookMs = ctx.now() - startedMs;
+    // As the late tick: a drain this long held ticks and heartbeats; what it applied says whether it was the work or the machine.
+    if (tookMs >= (tickMs * electionTicks) / 2) {
+      ctx.log.warn({ tookMs, readiesMs, watchesMs, readies, entriesApplied: appliedIndex - appliedBefore, role: roleSeen, term: node.status().term }, 'a Ready drain held the replica\'s thread');
+    }
+  }
+
+  /**
+   * One step of a compaction in progress; the next in a turn of its own (a drain: afterArrivals), after the
+   * ticks and frames waiting. With `compactionStepKeys` 0, the whole store in the turn that applied it.
+   */
+  function stepCompaction(): void {
+    if (!store.compacting) return;
+    const keys = store.compactStep(compactionStepKeys ?? Number.POSITIVE_INFINITY);
+    compactionSteps++;
+    if (compactionCostMsPerKey > 0) ctx.busyFor(compactionCostMsPerKey * keys);
+    if (store.compacting) scheduleDrain();
   }
 
   /**
@@ -634,6 +669,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const decoded = decodedSnapshot !== undefined && decodedSnapshot.index === index && decodedSnapshot.term === term ? decodedSnapshot.store : undefined;
     decodedSnapshot = undefined;
     store = decoded ?? storeFromBytes(snapshot.data);
+    store.compactInSteps = true;
     fileSnapshot = undefined;
     ctx.log.info({ index, term, bytes: snapshot.data.byteLength, decodedInSteps: decoded !== undefined }, 'restored a snapshot from the leader');
     // Watchers cannot follow a jump: tell their clients to resume (they will resume here or elsewhere).
@@ -924,9 +960,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   function pumpWatches(): void {
     if (watchTargets.size === 0) return;
-    for (let i = 0; i < WATCH_PUMPS_PER_DRAIN_MAX; i++) {
-      const responses = hub.pump();
-      if (responses.length === 0) return;
+    let scanBudget = WATCH_SCAN_EVENTS_PER_DRAIN_MAX;
+    for (let i = 0; i < WATCH_PUMPS_PER_DRAIN_MAX && scanBudget > 0; i++) {
+      const responses = hub.pump(scanBudget);
+      scanBudget -= hub.lastPumpScanned;
+      if (responses.length === 0 && hub.lastPumpScanned === 0) return;
       for (const response of responses) {
         const target = watchTargets.get(response.watchId);
         if (target === undefined) continue;
@@ -1042,7 +1080,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     return {
       name: ctx.name, id: args.id, role: s.role, term: s.term, leader: nameOf(s.lead), commitIndex: s.commit, appliedIndex: s.applied,
       revision: store.revision, compactRevision: store.compactRevision, firstIndex: s.firstIndex, lastIndex: s.lastIndex, durableLastIndex: storage.durableLastIndex(),
-      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), drainsCut, lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
+      snapshotIndex, longestTickGapMs: Math.round(longestTickGapMs), drainsCut, compactionSteps, compacting: store.compacting, lastSnapshot, watchers: watchTargets.size, recoveredFrom, leadersForgotten,
       ticks, writesInFlight: writes.length,
     };
   }
