@@ -211,7 +211,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   // ---------------------------------------------------------------- recovery
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
-  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now() } : undefined;
+  // Before an inline fsync the turn's sends leave (on threads they would at its end, after the fsync): a leader's
+  // appends reach the followers, which fsync beside it, not after it.
+  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now(), beforeFsync: () => ctx.flushSends() } : undefined;
   const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites, inlineFsyncWhenIdle: inlineFsync } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
