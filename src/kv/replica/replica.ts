@@ -407,9 +407,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const now: RaftMessage[] = [];
     for (const m of rd.messages) (!unsafeAckBeforeDurable && promisesDurability(m) ? held : now).push(m);
     sendRaft(now);
-    // A leader's new entries leave now, not at the end of the turn: the followers start on their fsyncs while
-    // this thread asks for its own (on threads the fsync's start would otherwise go first; a no-op in the simulation).
-    if (now.some(carriesLog)) ctx.flushSends();
+    // A lone write (none in flight: its fsync is asked now, not grouped behind one under way): the leader's new
+    // entries leave now, not at the end of the turn, so the followers start on their fsyncs while this thread asks
+    // for its own (on threads the fsync's start would otherwise go first; a no-op in the simulation). Under load,
+    // with writes in flight, they wait for the turn's one flush: a post per Ready cost puts at 64 outstanding.
+    if (writes.length === 0 && now.some(carriesLog)) ctx.flushSends();
     const write = { rd, held, durable: false };
     writes.push(write);
     const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
