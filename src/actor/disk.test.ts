@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { DiskError, MemoryDisk, type BackgroundLane, type Disk } from './disk.js';
-import { NodeDisk } from './node-disk.js';
+import { NodeDisk, SYNC_HANDLES_MAX } from './node-disk.js';
 import { Prng } from './prng.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -344,6 +344,69 @@ describe('NodeDisk background operations', () => {
       assert.deepEqual(ends, ['append 1', 'append 2', 'fsync', 'fsyncDir', 'remove']);
       assert.equal(fs.readFileSync(path.join(root, 'snap/f'), 'utf8'), 'one,two');
       assert.equal(disk.backgroundPending, 0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an fsync reaches the file its path names now: a kept descriptor is dropped when the file is renamed over, removed or replaced behind the disk', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    try {
+      const disk = new NodeDisk(root);
+      // What each fsync of a kept descriptor synced, against what the path names at that moment.
+      const synced: Array<{ file: string; fdInode: number; pathInode: number; fd: number }> = [];
+      disk.onKeptFsync = (file, fd) => synced.push({ file, fd, fdInode: fs.fstatSync(fd).ino, pathInode: fs.statSync(path.join(root, file)).ino });
+      const fsyncBg = (file: string) => settled(disk, { type: 'fsync', path: file }, [], file);
+      const last = () => synced[synced.length - 1]!;
+      const ownFile = (label: string) => assert.equal(last().fdInode, last().pathInode, `${label}: the descriptor synced is the file the path names`);
+
+      disk.append('wal/seg', bytes('one'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      disk.append('wal/seg', bytes('two'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      assert.equal(synced.length, 2, 'the second fsync went through the descriptor the first opened');
+      assert.equal(synced[0]!.fd, synced[1]!.fd, 'one descriptor kept, not one opened per fsync');
+      ownFile('kept');
+
+      // Through the disk: a file renamed over it (a snapshot's tmp -> final), then an inline fsync.
+      disk.write('wal/seg.tmp', bytes('replacement'));
+      disk.rename('wal/seg.tmp', 'wal/seg');
+      disk.append('wal/seg', bytes('+'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      ownFile('renamed over');
+      disk.fsync('wal/seg');
+      ownFile('inline after the rename');
+
+      // Through the disk: removed and created again (a released segment's name reused).
+      disk.remove('wal/seg');
+      disk.append('wal/seg', bytes('again'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      ownFile('removed and created again');
+
+      // In the background lane: removed there, then created again.
+      assert.equal(await settled(disk, { type: 'remove', path: 'wal/seg' }, [], 'remove'), undefined);
+      disk.append('wal/seg', bytes('third'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      ownFile('removed in the background and created again');
+
+      // Behind the disk's back (another writer on the directory): only the inode check can see it.
+      fs.writeFileSync(path.join(root, 'wal/other'), 'outside');
+      fs.renameSync(path.join(root, 'wal/other'), path.join(root, 'wal/seg'));
+      assert.equal(await fsyncBg('wal/seg'), undefined);
+      ownFile('replaced behind the disk');
+      disk.fsync('wal/seg');
+      ownFile('inline after a replacement behind the disk');
+
+      // Bounded: one kept per file fsynced, the oldest closed beyond the bound; all closed on demand.
+      for (let i = 0; i < SYNC_HANDLES_MAX + 3; i++) {
+        disk.append(`wal/f${i}`, bytes('x'));
+        assert.equal(await fsyncBg(`wal/f${i}`), undefined);
+      }
+      assert.equal(disk.syncHandlesOpen, SYNC_HANDLES_MAX);
+      disk.closeSyncHandles();
+      assert.equal(disk.syncHandlesOpen, 0);
+      assert.equal(await fsyncBg('wal/f0'), undefined, 'an fsync after the close opens the file again');
+      disk.closeSyncHandles();
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -173,6 +173,32 @@ describe('RaftStorage writing in the background', () => {
     assert.deepEqual(done, [1, 2, 3], 'a fast fsync in the background lets them back on the thread');
   });
 
+  test('inline when idle: beforeFsync runs before each inline fsync (the replica posts its queued sends there), never for one in the background', () => {
+    const disk = new MemoryDisk();
+    const calls: number[] = [];
+    const inline = { nowMs: () => 0, beforeFsync: () => calls.push(disk.fsyncCount) };
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: inline } }).storage;
+    const fsyncsBefore = disk.fsyncCount;
+    const durable: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 2, 1), messages: [] }, (r) => durable.push(r.lastIndex));
+    assert.deepEqual(calls, [fsyncsBefore], 'called once, before the inline fsync ran');
+    assert.equal(disk.fsyncCount, fsyncsBefore + 1, 'then the fsync');
+    assert.deepEqual(durable, [2]);
+
+    // With the WAL's fsyncs in the background (a rotation queued): not called.
+    const disk2 = new MemoryDisk();
+    const calls2: number[] = [];
+    const storage2 = RaftStorage.open(disk2, { wal: { background: true, segmentBytesMax: 256, inlineFsyncWhenIdle: { nowMs: () => 0, beforeFsync: () => calls2.push(disk2.fsyncCount) } } }).storage;
+    storage2.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 8, 1), messages: [] }, () => undefined);
+    const callsAfterFirst = calls2.length;
+    storage2.persistInBackground({ entries: range(9, 12, 1), messages: [] }, () => undefined);
+    storage2.persistInBackground({ entries: range(13, 13, 1), messages: [] }, () => undefined);
+    assert.ok(disk2.backgroundPending > 0, 'queued behind the rotation');
+    disk2.settleBackground();
+    assert.equal(calls2.length, callsAfterFirst, 'no call for fsyncs that went to the background');
+    assert.equal(storage2.durableLastIndex(), 13);
+  });
+
   test('persist (inline) is refused on a background WAL, and persistInBackground on an inline one', () => {
     assert.throws(() => openBackground(new MemoryDisk()).persist({ entries: range(1, 1, 1), messages: [] }), /persistInBackground/);
     assert.throws(() => RaftStorage.open(new MemoryDisk()).storage.persistInBackground({ messages: [] }, () => undefined), /background: true/);

@@ -65,8 +65,11 @@ export interface WalOptions {
    * inline fsync: one slower than `WAL_INLINE_FSYNC_SLOW_MS` sends fsyncs to
    * the background until one there, asked with nothing ahead of it, is fast
    * again, so a slow disk holds the thread once, not on every write.
+   * `beforeFsync`, if given, runs just before an inline fsync: the replica
+   * posts the messages its turn has queued (a leader's appends), so the
+   * followers write to their disks while this one does rather than after.
    */
-  inlineFsyncWhenIdle?: { nowMs: () => number };
+  inlineFsyncWhenIdle?: { nowMs: () => number; beforeFsync?: () => void };
 }
 
 /**
@@ -158,8 +161,9 @@ export class Wal {
   private fsyncsInFlight = 0;
   /** Completions waiting for the fsync after those in flight (in order; `afterWrites` queues behind them). */
   private deferred: Array<() => void> | undefined;
-  /** Background mode: the clock that times inline fsyncs, when they are allowed (`inlineFsyncWhenIdle`). */
+  /** Background mode: what times inline fsyncs (and runs before each), when they are allowed (`inlineFsyncWhenIdle`). */
   private readonly inlineClock: (() => number) | undefined;
+  private readonly inlineOptions: { nowMs: () => number; beforeFsync?: () => void } | undefined;
   /** An inline fsync was slow: fsyncs go to the background until one there is fast. */
   private diskSlow = false;
 
@@ -172,7 +176,8 @@ export class Wal {
     this.dir = options.dir ?? 'wal';
     this.segmentBytesMax = options.segmentBytesMax ?? WAL_SEGMENT_BYTES_DEFAULT;
     this.background = options.background === true;
-    this.inlineClock = this.background ? options.inlineFsyncWhenIdle?.nowMs : undefined;
+    this.inlineOptions = this.background ? options.inlineFsyncWhenIdle : undefined;
+    this.inlineClock = this.inlineOptions?.nowMs;
     this.segments = segments;
     this.shape = new LogShape<Indexed>(0);
     if (recovery.snapshot !== undefined) this.shape.applySnapshot({ metadata: recovery.snapshot, retainLog: false });
@@ -301,7 +306,7 @@ export class Wal {
     }
     // Nothing of the WAL in flight: no group to form, and the pool's round trip would cost more than the fsync.
     if (this.inlineClock !== undefined && !this.diskSlow && this.backgroundPending === 0) {
-      this.fsyncInline(this.inlineClock);
+      this.fsyncInline(this.inlineOptions!);
       this.afterWrites(done);
       return;
     }
@@ -309,7 +314,9 @@ export class Wal {
   }
 
   /** The tail's fsync on this thread, timed: durable when it returns. */
-  private fsyncInline(nowMs: () => number): void {
+  private fsyncInline(clock: { nowMs: () => number; beforeFsync?: () => void }): void {
+    clock.beforeFsync?.();
+    const nowMs = clock.nowMs;
     const startedMs = nowMs();
     this.guard(() => this.disk.fsync(this.path(this.tail())));
     this.unsynced = false;

@@ -54,3 +54,33 @@ test('an ask with no reply still times out', async (t) => {
   const answer = router.makeRef('peer', 'asker').ask<number>({ type: 'question', body: null }, { timeoutMs: 20 });
   await assert.rejects(answer, AskTimeoutError);
 });
+
+test('a reply settled in a turn after its first send leaves in the same flush, and before the frames without a reply', async (t) => {
+  const router = new Router(ME, createLogger({ level: 'fatal' }), new Prng(1), undefined);
+  const posted: number[] = [];
+  const channels = [PEER, 3].map((threadId) => {
+    const { port1: mine, port2: theirs } = new MessageChannel();
+    // The router's end, recording which thread each frame is posted to, in order.
+    const post = mine.postMessage.bind(mine);
+    mine.postMessage = (frame: unknown, transfer?: readonly ArrayBuffer[]) => {
+      posted.push(threadId);
+      post(frame, transfer as ArrayBuffer[]);
+    };
+    router.connect(threadId, mine);
+    return { mine, theirs };
+  });
+  router.setDirectory([['me', ME], ['peer', PEER], ['client', 3]]);
+  t.after(() => {
+    router.close();
+    for (const c of channels) {
+      c.mine.close();
+      c.theirs.close();
+    }
+  });
+  // One turn, as a Raft leader's drain: a message to a peer, then a put applied whose promise's reaction
+  // (one microtask later) sends the client its reply.
+  router.route({ to: 'peer', from: 'me', type: 'raft', corr: 0, body: null });
+  void Promise.resolve().then(() => router.route({ to: 'client', from: 'me', type: REPLY_TYPE, corr: 7, body: { ok: true, value: 1 } }));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(posted, [3, PEER], 'the reply first, and both in one flush');
+});

@@ -177,6 +177,8 @@ const control: ThreadControl = {
   shutdown() {
     for (const slot of router.local.values()) slot.cell?.halt('stopped');
     router.asks.failAll('the system shut down');
+    // The descriptors kept for fsyncs are the process's, not this thread's: they would outlive it.
+    for (const disk of disks.values()) disk.closeSyncHandles();
     router.close();
     data.eventsPort.close();
   },
