@@ -70,12 +70,17 @@ describe('a cluster on threads', { skip: requireKubectl() }, () => {
         assert.ok(await waitForNodesReady(cluster, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), stopped: () => false }), 'both Nodes Ready');
         k('create', 'deployment', 'web', '--image=nginx', '--replicas=3');
         assert.match(k('rollout', 'status', 'deploy/web', '--timeout=60s'), /successfully rolled out/);
+        // Spread is asserted for the first three pods, placed on two empty Nodes by one scheduler whose cache counts its
+        // own binds. After the rolling update it is not: a new pod is scored while old ones are still Terminating and
+        // counted on their node, so all three can land on one node (Kubernetes' scoring prefers, never promises, spread;
+        // seen once in a full npm test at load).
+        const first = JSON.parse(k('get', 'pods', '-l', 'app=web', '-o', 'json')) as { items: Array<{ spec: { nodeName?: string } }> };
+        assert.deepEqual([...new Set(first.items.map((p) => p.spec.nodeName))].sort(), ['node-0', 'node-1'], 'the first three pods spread over both nodes');
         k('set', 'image', 'deploy/web', 'nginx=nginx:2');
         assert.match(k('rollout', 'status', 'deploy/web', '--timeout=60s'), /successfully rolled out/);
         const pods = JSON.parse(k('get', 'pods', '-l', 'app=web', '-o', 'json')) as { items: Array<{ spec: { nodeName?: string; containers: Array<{ image: string }> }; status: { phase?: string } }> };
         const running = pods.items.filter((p) => p.status.phase === 'Running' && p.spec.containers[0]!.image === 'nginx:2');
         assert.equal(running.length, 3, JSON.stringify(pods.items.map((p) => [p.spec.nodeName, p.status.phase, p.spec.containers[0]!.image])));
-        assert.deepEqual([...new Set(running.map((p) => p.spec.nodeName))].sort(), ['node-0', 'node-1'], 'spread over both nodes');
         assert.match(k('get', 'nodes'), /node-0 +Ready/);
       } finally {
         await cluster.stop();
