@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SimulatedSystem } from '../../actor/sim/sim-system.js';
 import { kvClientActor, type KvClientActorMsg, type KvOp, type KvOpResult } from '../client/client-actor.js';
-import { groupStatus, spawnEtcdGroup } from './group.js';
+import { awaitGroupLeader, groupStatus, spawnEtcdGroup } from './group.js';
 import type { ReplicaArgs, ReplicaStatus } from './protocol.js';
 
 const SETTLE = { maxMs: 120_000 };
@@ -35,11 +35,7 @@ async function backlog(seed: number, replica: Partial<ReplicaArgs>): Promise<Run
   const client = sim.ref<KvClientActorMsg>('client');
   const op = (o: KvOp): Promise<KvOpResult> => client.ask<KvOpResult>({ type: 'op', body: o }, { timeoutMs: 60_000 });
   const status = async (): Promise<ReplicaStatus[]> => (await sim.settle(groupStatus(sim, group.names), SETTLE)).filter((s): s is ReplicaStatus => s !== undefined);
-  let leader: ReplicaStatus | undefined;
-  for (let i = 0; i < 100 && leader === undefined; i++) {
-    leader = (await status()).find((s) => s.role === 'leader');
-    if (leader === undefined) await sim.runFor(200);
-  }
+  const leader = await awaitGroupLeader(sim, group.names, () => sim.runFor(200), 100, (answer) => sim.settle(answer, SETTLE));
   assert.ok(leader !== undefined, 'a leader');
   assert.ok((await sim.settle(op({ op: 'put', key: 'warm', value: 'up' }), SETTLE)).ok);
   await sim.runFor(500);

@@ -167,16 +167,18 @@ export async function groupStatus(system: ActorSystem, names: readonly string[],
 
 /**
  * Polls the group until one replica reports itself leader, at most `polls` times; `pause` waits between
- * polls (real time on threads, `sim.runFor` in the simulated runtime). Undefined when none was seen.
+ * polls (real time on threads, `sim.runFor` in the simulated runtime); `settle` drives each poll's answer (in the simulated
+ * runtime `(p) => sim.settle(p, ...)`, which runs virtual time until the asks are answered). Undefined when none was seen.
  */
 export async function awaitGroupLeader(
   system: ActorSystem,
   names: readonly string[],
   pause: () => Promise<void>,
   polls = 300,
+  settle: <T>(answer: Promise<T>) => Promise<T> = (answer) => answer,
 ): Promise<ReplicaStatus | undefined> {
   for (let i = 0; i < polls; i++) {
-    const found = (await groupStatus(system, names)).find((s) => s?.role === 'leader');
+    const found = (await settle(groupStatus(system, names))).find((s) => s?.role === 'leader');
     if (found !== undefined) return found;
     await pause();
   }
