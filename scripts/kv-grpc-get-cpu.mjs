@@ -12,7 +12,7 @@
 //   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put] [MS] [PROCESSES]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
+import { perOpByThread, relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1'] = process.argv.slice(2);
 if (!['get', 'serializableGet', 'put'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
@@ -48,16 +48,9 @@ try {
   const after = threadCpuNs();
   const sleepsAfter = threadSleeps();
   const names = threadNames();
-  const cpuUsPerOp = {};
-  for (const [tid, ns] of after) {
-    const name = names.get(tid) ?? 'v8 and libuv helpers';
-    cpuUsPerOp[name] = (cpuUsPerOp[name] ?? 0) + (ns - (before.get(tid) ?? 0)) / 1000 / r.ops;
-  }
-  const sleepsPer1kOps = {};
-  for (const [tid, n] of sleepsAfter) {
-    const name = names.get(tid) ?? 'v8 and libuv helpers';
-    sleepsPer1kOps[name] = Math.round(((sleepsPer1kOps[name] ?? 0) + (n - (sleepsBefore.get(tid) ?? 0)) * 1000 / r.ops) * 10) / 10;
-  }
+  const cpuUsPerOp = perOpByThread(before, after, names, r.ops, 1 / 1000);
+  const sleepsPer1kOps = perOpByThread(sleepsBefore, sleepsAfter, names, r.ops, 1000);
+  for (const k of Object.keys(sleepsPer1kOps)) sleepsPer1kOps[k] = Math.round(sleepsPer1kOps[k] * 10) / 10;
   const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
   const netCpuUsPerOp = (total * r.ops - idleUsPerS * phaseS) / r.ops;
   for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;

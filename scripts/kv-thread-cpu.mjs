@@ -10,7 +10,7 @@
 //   node scripts/kv-thread-cpu.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
+import { perOpByThread, relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -41,17 +41,8 @@ try {
     const after = threadCpuNs();
     const sleepsAfter = threadSleeps();
     const names = threadNames();
-    const cpuUsPerOp = {};
-    for (const [tid, ns] of after) {
-      // Threads that did not name themselves are V8's (GC, compilers) and libuv's.
-      const name = names.get(tid) ?? 'v8 and libuv helpers';
-      cpuUsPerOp[name] = (cpuUsPerOp[name] ?? 0) + (ns - (before.get(tid) ?? 0)) / 1000 / r.ops;
-    }
-    const sleepsPer1kOps = {};
-    for (const [tid, n] of sleepsAfter) {
-      const name = names.get(tid) ?? 'v8 and libuv helpers';
-      sleepsPer1kOps[name] = (sleepsPer1kOps[name] ?? 0) + (n - (sleepsBefore.get(tid) ?? 0)) * 1000 / r.ops;
-    }
+    const cpuUsPerOp = perOpByThread(before, after, names, r.ops, 1 / 1000);
+    const sleepsPer1kOps = perOpByThread(sleepsBefore, sleepsAfter, names, r.ops, 1000);
     const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
     for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
     for (const k of Object.keys(sleepsPer1kOps)) sleepsPer1kOps[k] = Math.round(sleepsPer1kOps[k] * 10) / 10;

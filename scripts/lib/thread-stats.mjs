@@ -62,3 +62,17 @@ export function threadNames(namesDir) {
   }
   return names;
 }
+
+/**
+ * Each named thread's growth of a per-thread counter (threadCpuNs, threadSleeps) between two readings, times
+ * `scale`, per operation; threads that did not name themselves (V8's collector and compilers, libuv's pool) are
+ * summed as one.
+ */
+export function perOpByThread(before, after, names, ops, scale = 1) {
+  const out = {};
+  for (const [tid, value] of after) {
+    const name = names.get(tid) ?? 'v8 and libuv helpers';
+    out[name] = (out[name] ?? 0) + ((value - (before.get(tid) ?? 0)) * scale) / ops;
+  }
+  return out;
+}
