@@ -48,6 +48,9 @@ export function sameJsonExcept(a: Plain, b: Plain, dropped: ReadonlySet<string>,
   }
 }
 
+/** The keys of the objects being compared, a frame per nesting level (see compare). */
+const scratch: string[] = [];
+
 const NO_OVERRIDES: Readonly<Record<string, (x: unknown, y: unknown) => boolean>> = Object.freeze({});
 const SAME = 1;
 const DIFFERENT = 2;
@@ -76,7 +79,8 @@ function inArray(value: unknown): unknown {
   return skipped(value) ? null : value;
 }
 
-function compare(a: unknown, b: unknown): Answer {
+/** `base`: where this call's keys go in `scratch` (its callers' keys sit below). */
+function compare(a: unknown, b: unknown, base = 0): Answer {
   if (a === b) {
     // 0 and -0 are both "0"; NaN never equals itself, so no number here is non-finite but ±Infinity, both "null" as b is.
     return SAME;
@@ -112,7 +116,7 @@ function compare(a: unknown, b: unknown): Answer {
     const ys = b as unknown[];
     if (xs.length !== ys.length) return DIFFERENT;
     for (let i = 0; i < xs.length; i++) {
-      const answer = compare(inArray(xs[i]), inArray(ys[i]));
+      const answer = compare(inArray(xs[i]), inArray(ys[i]), base);
       if (answer !== SAME) return answer;
     }
     return SAME;
@@ -121,22 +125,23 @@ function compare(a: unknown, b: unknown): Answer {
   const plainB = isPlainObject(b);
   if (!(plainA || arrayA) || !(plainB || arrayB)) return UNKNOWN;
   if (arrayA !== arrayB) return DIFFERENT; // "[...]" against "{...}"
-  // The keys JSON.stringify writes, in its order, walked side by side (no arrays of kept keys: this runs on every write).
+  // The keys JSON.stringify writes, in its order: x's kept in `scratch` from `base` (no array per object compared:
+  // this runs on every write), then y's walked against them.
   const x = a as Plain;
   const y = b as Plain;
-  const keysX = Object.keys(x);
-  const keysY = Object.keys(y);
-  let i = 0;
+  let n = 0;
+  for (const key in x) {
+    if (!Object.hasOwn(x, key) || skipped(x[key])) continue;
+    scratch[base + n++] = key;
+  }
   let j = 0;
-  for (;;) {
-    while (i < keysX.length && skipped(x[keysX[i]!])) i++;
-    while (j < keysY.length && skipped(y[keysY[j]!])) j++;
-    if (i === keysX.length || j === keysY.length) return i === keysX.length && j === keysY.length ? SAME : DIFFERENT;
+  for (const key in y) {
+    if (!Object.hasOwn(y, key) || skipped(y[key])) continue;
     // Another key here is another text whatever the values write: a JSON value's text never runs into the next key.
-    if (keysX[i] !== keysY[j]) return DIFFERENT;
-    const answer = compare(x[keysX[i]!], y[keysY[j]!]);
+    if (j >= n || scratch[base + j] !== key) return DIFFERENT;
+    const answer = compare(x[key], y[key], base + n);
     if (answer !== SAME) return answer;
-    i++;
     j++;
   }
+  return j === n ? SAME : DIFFERENT;
 }
