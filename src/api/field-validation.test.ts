@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { kindShape, parseFieldValidation, strictDecodingError, unknownFields, withoutUnknownFields } from './field-validation.js';
 import { openApiV3Document } from './http/openapi.js';
 import { RESOURCES } from './resources.js';
-import { ADMIN, startHandlers } from './testing.js';
+import { ADMIN, seededRandom, startHandlers } from './testing.js';
 import { ApiError } from './errors.js';
 import type { Deployment } from './types/index.js';
 
@@ -138,8 +138,7 @@ function unknownFieldsByText(value: unknown, shape: ReturnType<typeof kindShape>
 }
 
 test('unknownFields finds the same paths, in the same order, as the walk that built a path per field, for 2,000 bodies with stray fields', () => {
-  let s = 7;
-  const random = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const random = seededRandom(7);
   const stray = (value: unknown, depth: number): unknown => {
     if (Array.isArray(value)) return value.map((v) => stray(v, depth + 1));
     if (value === null || typeof value !== 'object') return value;

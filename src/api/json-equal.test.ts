@@ -1,20 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from './testing.js';
 import { sameJson, sameJsonExcept } from './json-equal.js';
 
 const byText = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** A small deterministic generator (mulberry32), so a failing case is the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LEAVES: unknown[] = ['', 'a', 'b', 'null', '0', 0, -0, 1, 1.5, -2, NaN, Infinity, -Infinity, true, false, null, undefined, () => 1, Symbol('s'), new Date(0), new Date(1)];
 const KEYS = ['a', 'b', 'c', 'spec', 'status', 'metadata', '0', '10'];
@@ -44,7 +33,7 @@ function variant(v: unknown, random: () => number): unknown {
 }
 
 test('sameJson answers what comparing the two JSON texts answers, for 20,000 random pairs of values and near-copies', () => {
-  const random = rng(15);
+  const random = seededRandom(15);
   let same = 0;
   for (let i = 0; i < 20_000; i++) {
     const a = value(random, 4);
@@ -71,7 +60,7 @@ test('sameJson: key order counts, keys holding undefined do not, an array writes
 });
 
 test('sameJsonExcept is sameJson of the objects with the dropped keys set to undefined, and an override compares its key', () => {
-  const random = rng(16);
+  const random = seededRandom(16);
   const metadataBut = (x: unknown, y: unknown) =>
     sameJson({ ...(x as object), resourceVersion: undefined }, { ...(y as object), resourceVersion: undefined });
   for (let i = 0; i < 5_000; i++) {

@@ -6,7 +6,7 @@
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
-import { sameJsonExcept } from './json-equal.js';
+import { isPlainObject, sameJsonExcept } from './json-equal.js';
 import { parseMilli } from './quantity.js';
 import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
 import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
@@ -582,7 +582,7 @@ const NOT_SPEC: ReadonlySet<string> = new Set(['metadata', 'status']);
 
 /** `specPart(a) === specPart(b)` without writing either text (every update and status write asks it). */
 export function sameSpec(a: Obj, b: Obj): boolean {
-  return sameJsonExcept(a, b, NOT_SPEC);
+  return isPlainObject(a) && isPlainObject(b) ? sameJsonExcept(a, b, NOT_SPEC) : specPart(a) === specPart(b);
 }
 
 /** What a create resets: status of workloads starts empty (pods start Pending). */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '../api/testing.js';
 import { ApiError } from '../api/errors.js';
 import { matchesLabels, selectorFromObject } from '../api/selectors.js';
 import type { LabelSelector } from '../api/types/index.js';
@@ -12,23 +13,12 @@ function byRequirements(selector: LabelSelector | undefined, labels: Record<stri
   return requirements.length > 0 && matchesLabels(requirements, labels);
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KEYS = ['app', 'tier', 'pod-template-hash'];
 const VALUES = ['web', 'db', 'a1'];
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 
 test('selectorMatches answers what the parsed requirements answer, for 20,000 random selectors and label sets', () => {
-  const random = rng(84);
+  const random = seededRandom(84);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   let matched = 0;
   for (let i = 0; i < 20_000; i++) {
