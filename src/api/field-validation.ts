@@ -154,21 +154,45 @@ export function kindShape(kind: string): FieldShape {
  * strategic-merge-patch directives, not fields.
  */
 export function unknownFields(value: unknown, shape: FieldShape, path = ''): string[] {
-  if (shape === OPEN || value === null || typeof value !== 'object') return [];
-  if ('items' in shape) {
-    if (!Array.isArray(value)) return [];
-    return value.flatMap((item, i) => unknownFields(item, shape.items, `${path}[${i}]`));
-  }
-  if (Array.isArray(value)) return [];
   const found: string[] = [];
-  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    if (key.startsWith('$')) continue;
-    const at = path === '' ? key : `${path}.${key}`;
-    const childShape = shape.fields[key];
-    if (childShape === undefined) found.push(at);
-    else found.push(...unknownFields(child, childShape, at));
-  }
+  collectUnknown(value, shape, path === '' ? [] : [path], found);
   return found;
+}
+
+/**
+ * unknownFields' walk: the path is a stack of keys and indices, written out only for a field found
+ * unknown (every write's body is walked, and almost every field is known: a path text per field
+ * was most of what validation allocated).
+ */
+function collectUnknown(value: unknown, shape: FieldShape, at: (string | number)[], found: string[]): void {
+  if (shape === OPEN || value === null || typeof value !== 'object') return;
+  if ('items' in shape) {
+    if (!Array.isArray(value)) return;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) continue; // as flatMap, holes are skipped
+      at.push(i);
+      collectUnknown(value[i], shape.items, at, found);
+      at.pop();
+    }
+    return;
+  }
+  if (Array.isArray(value)) return;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key) || key.startsWith('$')) continue;
+    const childShape = shape.fields[key];
+    at.push(key);
+    if (childShape === undefined) found.push(pathText(at));
+    else collectUnknown(object[key], childShape, at, found);
+    at.pop();
+  }
+}
+
+/** `a.b[0].c`: keys joined by dots, indices in brackets. */
+function pathText(at: readonly (string | number)[]): string {
+  let text = '';
+  for (const part of at) text += typeof part === 'number' ? `[${part}]` : text === '' ? part : `.${part}`;
+  return text;
 }
 
 /** A copy of `value` without the fields `unknownFields` reports (what Kubernetes' decoder drops). */

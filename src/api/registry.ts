@@ -19,7 +19,7 @@ import { clone, isObject, jsonPatch, mergePatch, strategicMergePatch, type Json,
 import { apiVersionOf, storageKey, storagePrefix, type ResourceInfo } from './resources.js';
 import { matchesFilter, type ObjectFilter } from './selectors.js';
 import { evaluateJsonPath, setAtJsonPath } from './crd/jsonpath.js';
-import { applyDefaults, hasStatusSubresource, prepareForCreate, specPart, validateObject, validateUpdate } from './strategy.js';
+import { applyDefaults, hasStatusSubresource, prepareForCreate, sameSpec, validateObject, validateUpdate } from './strategy.js';
 import { sameButVersionAndManagedFields } from './unchanged.js';
 import type { DeleteOptions, KubeObject, List } from './types/index.js';
 
@@ -571,7 +571,7 @@ export class Registry {
     delete meta.resourceVersion;
     // A custom resource's schema covers its status too: pruned and defaulted on every write.
     if (options.subresource !== 'status' || info.custom !== undefined) applyDefaults(info, result);
-    meta.generation = (pm.generation ?? 1) + (options.subresource !== 'status' && specPart(result) !== specPart(prev) ? 1 : 0);
+    meta.generation = (pm.generation ?? 1) + (options.subresource !== 'status' && !sameSpec(result, prev) ? 1 : 0);
     // A status write carries the stored spec (copied above): the spec rules have nothing to judge, and for pods they cost two copies and four serializations of it.
     const causes = [...validateObject(info, result), ...validateUpdate(info, result, prev, { specFromStored: options.subresource === 'status' && info.custom === undefined })];
     if (causes.length > 0) throw apiErrors.invalid(info.kind, info.group, meta.name ?? '', causes);

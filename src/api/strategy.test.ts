@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findResource } from './resources.js';
-import { applyDefaults, prepareForCreate, validateObject, validateUpdate } from './strategy.js';
+import { applyDefaults, prepareForCreate, sameSpec, specPart, validateObject, validateUpdate } from './strategy.js';
 import type { KubeObject } from './types/index.js';
 
 type Obj = KubeObject & Record<string, unknown>;
@@ -85,4 +85,29 @@ describe('ControllerRevision strategy', () => {
     assert.deepEqual(validateUpdate(REVISION, revision({ spec: { a: 1 } }, 1), revision({ spec: {} }, 1)).map((c) => c.field), ['data']);
     assert.deepEqual(validateUpdate(REVISION, revision({ spec: {} }, 4), revision({ spec: {} }, 1)), [], 'renumbering is how history records an undo');
   });
+});
+
+test('sameSpec answers what comparing the two objects\' specPart texts answers (generation moves on a spec change only)', () => {
+  const pod = (): KubeObject & Record<string, unknown> => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', resourceVersion: '3' },
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] }, status: { phase: 'Pending' },
+  });
+  const changes: Array<(o: ReturnType<typeof pod>) => ReturnType<typeof pod>> = [
+    (o) => o,
+    (o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: '9', labels: { a: 'b' } } }),
+    (o) => ({ ...o, status: { phase: 'Running' } }),
+    (o) => ({ ...o, spec: { ...(o.spec as object), nodeName: 'n2' } }),
+    (o) => ({ ...o, extra: undefined }),
+    (o) => ({ ...o, extra: 1 }),
+    (o) => ({ status: o.status, spec: o.spec, metadata: o.metadata, kind: o.kind, apiVersion: o.apiVersion }),
+    (o) => ({ metadata: o.metadata, apiVersion: o.apiVersion, kind: o.kind, spec: o.spec, status: o.status }),
+  ];
+  let same = 0;
+  for (const change of changes) {
+    const expected = specPart(pod()) === specPart(change(pod()));
+    if (expected) same++;
+    assert.equal(sameSpec(pod(), change(pod())), expected);
+    assert.equal(sameSpec(change(pod()), pod()), expected);
+  }
+  assert.ok(same >= 3 && same < changes.length, `${same} of ${changes.length} changes left the spec text the same`);
 });

@@ -6,6 +6,7 @@
 import type { ResourceInfo } from './resources.js';
 import type { KubeObject, StatusCause } from './types/index.js';
 import { isObject, type JsonObject } from './patch.js';
+import { isPlainObject, sameJsonExcept } from './json-equal.js';
 import { parseMilli } from './quantity.js';
 import { defaultPriorityClass, validatePriorityClass, validatePriorityClassUpdate } from './priority.js';
 import { validateTopologySpreadConstraints } from './topology-spread-validation.js';
@@ -575,6 +576,13 @@ export function hasStatusSubresource(info: ResourceInfo): boolean {
 export function specPart(obj: Obj): string {
   const { metadata: _m, status: _s, ...rest } = obj;
   return JSON.stringify(rest);
+}
+
+const NOT_SPEC: ReadonlySet<string> = new Set(['metadata', 'status']);
+
+/** `specPart(a) === specPart(b)` without writing either text (every update and status write asks it). */
+export function sameSpec(a: Obj, b: Obj): boolean {
+  return isPlainObject(a) && isPlainObject(b) ? sameJsonExcept(a, b, NOT_SPEC) : specPart(a) === specPart(b);
 }
 
 /** What a create resets: status of workloads starts empty (pods start Pending). */

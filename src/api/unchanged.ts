@@ -10,6 +10,7 @@
  * object twice per write, most of them status writes that differ in
  * `status` alone, which is compared first.
  */
+import { sameJson } from './json-equal.js';
 import { isObject } from './patch.js';
 
 /** Left out of the comparison: what every write changes, or records about the write itself. */
@@ -54,9 +55,4 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  return JSON.stringify(a) === JSON.stringify(b);
 }

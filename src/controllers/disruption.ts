@@ -8,6 +8,7 @@
  * pods; any other owner's spec.replicas, read through the API). On an
  * error it fails safe: no disruption allowed, condition SyncFailed.
  */
+import { sameJson } from '../api/json-equal.js';
 import { findByKind } from '../api/resources.js';
 import type { Deployment, KubeObject, Pod, PodDisruptionBudget, ReplicaSet } from '../api/types/index.js';
 import { INDEX_NAMESPACE, isNotFound, objectKey, type Clock, type Informer, type ResourceType } from '../client/index.js';
@@ -42,7 +43,7 @@ export class DisruptionController {
       onUpdate: (old, pod) => {
         if (old.metadata.resourceVersion === pod.metadata.resourceVersion) return;
         this.enqueueCovering(pod);
-        if (JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels)) this.enqueueCovering(old);
+        if (!sameJson(old.metadata.labels, pod.metadata.labels)) this.enqueueCovering(old);
       },
       onDelete: (pod) => this.enqueueCovering(pod),
     });

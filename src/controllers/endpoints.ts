@@ -13,6 +13,7 @@
 import type { Endpoints, EndpointAddress, EndpointPort, EndpointSlice, EndpointSliceEndpoint, EndpointSubset, Node, Pod, Service, ServicePort } from '../api/types/index.js';
 import { ENDPOINTS, ENDPOINTSLICES, INDEX_NAMESPACE, isConflict, isNotFound, objectKey, type Clock, type Informer } from '../client/index.js';
 import { isDeleting, isPodReady, ownerRefTo, type ControllerApi } from './common.js';
+import { sameJson } from '../api/json-equal.js';
 import { KeyedWorkers, type Logger, type SyncResult } from './runtime.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -123,7 +124,7 @@ export class EndpointsController {
     })).sort((a, b) => JSON.stringify(a.ports).localeCompare(JSON.stringify(b.ports)));
     const existing = this.options.endpoints.store.get(objectKey(service));
     const labels: Record<string, string> = { ...(service.metadata.labels ?? {}), ...(isHeadless(service) ? { [HEADLESS_LABEL]: '' } : {}) };
-    if (existing !== undefined && JSON.stringify(existing.subsets ?? []) === JSON.stringify(subsets) && JSON.stringify(existing.metadata.labels ?? {}) === JSON.stringify(labels)) return;
+    if (existing !== undefined && sameJson(existing.subsets ?? [], subsets) && sameJson(existing.metadata.labels ?? {}, labels)) return;
     const desired: Endpoints = { metadata: { name: service.metadata.name, namespace: service.metadata.namespace, labels }, subsets };
     if (existing === undefined) {
       try {
@@ -187,7 +188,7 @@ export class EndpointsController {
         }
         continue;
       }
-      if (JSON.stringify(current.endpoints ?? []) === JSON.stringify(slice.endpoints) && JSON.stringify(current.ports ?? []) === JSON.stringify(slice.ports)
+      if (sameJson(current.endpoints ?? [], slice.endpoints) && sameJson(current.ports ?? [], slice.ports)
         && current.metadata.ownerReferences?.[0]?.uid === service.metadata.uid) continue;
       await this.options.api.update(ENDPOINTSLICES, { ...current, metadata: { ...current.metadata, labels: slice.metadata.labels, ownerReferences: slice.metadata.ownerReferences }, endpoints: slice.endpoints, ports: slice.ports });
     }

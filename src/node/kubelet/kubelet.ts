@@ -13,6 +13,7 @@
  * their labels and adopts them instead of starting them twice.
  */
 import { ClientMetrics } from '../../client/metrics.js';
+import { isPlainObject, sameJsonExcept } from '../../api/json-equal.js';
 import { secondsBetween } from '../../metrics/index.js';
 import { KubeletMetrics } from './metrics.js';
 import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
@@ -170,8 +171,19 @@ function byName(items: CriContainerStatus[]): Map<string, CriContainerStatus[]> 
 
 /** Equal but for status and the bookkeeping every write changes. */
 function sameExceptStatus(a: Pod, b: Pod): boolean {
+  // Field by field (asked of every pod event the kubelet sees): the texts below, without writing them.
+  if (isPlainObject(a) && isPlainObject(b) && isPlainObject(a.metadata) && isPlainObject(b.metadata)) {
+    return sameJsonExcept(a, b, STATUS, { metadata: sameMetadataButVersion });
+  }
   const strip = (p: Pod) => JSON.stringify({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined } });
   return strip(a) === strip(b);
+}
+
+const STATUS: ReadonlySet<string> = new Set(['status']);
+const VERSION_AND_MANAGED_FIELDS: ReadonlySet<string> = new Set(['resourceVersion', 'managedFields']);
+
+function sameMetadataButVersion(a: unknown, b: unknown): boolean {
+  return sameJsonExcept(a as Record<string, unknown>, b as Record<string, unknown>, VERSION_AND_MANAGED_FIELDS);
 }
 
 function runtimeClassOf(pod: Pod): string | undefined {
