@@ -267,6 +267,19 @@ test('a list in slices is put together in order, at the reply resourceVersion', 
   assert.equal(api.stats.listsSliced, 1);
 });
 
+test("a client takes the slices of its own lists only: another client's in the same actor are left to it", async () => {
+  const clock = new VirtualClock();
+  const { host, listId } = slicedListHost(2);
+  const first = new ApiClient({ ...host, random: () => 0.1 }, { clock });
+  const lister = new ApiClient({ ...host, random: () => 0.9 }, { clock, listSliceItems: 1 });
+  const listed = lister.list(PODS, { namespace: 'default' });
+  await clock.advance(0);
+  const slice = sliceMsg(listId(), 1, 2);
+  assert.equal(first.handle(slice), false);
+  assert.equal(lister.handle(slice), true);
+  assert.equal((await listed).items.length, 2);
+});
+
 test('a slice lost on the way fails the list when a later one comes (never a short list)', async () => {
   const clock = new VirtualClock();
   const { host, listId } = slicedListHost(4);

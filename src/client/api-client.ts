@@ -304,10 +304,15 @@ export class ApiClient {
     };
   }
 
-  /** Route a message to the client; true when it was a watch message or a list slice (whether or not still wanted). */
+  /**
+   * Route a message to the client; true when it was a watch message, or a slice of one of this client's lists
+   * (whether or not still wanted). Another client's slice is left to it: an actor may hold several clients.
+   */
   handle(msg: Message): boolean {
     if (msg.type === 'api.listSlice') {
-      this.onListSlice((msg as ApiListSliceMsg).body);
+      const body = (msg as ApiListSliceMsg).body;
+      if (typeof body?.id !== 'string' || !body.id.startsWith(this.watchIdPrefix)) return false;
+      this.onListSlice(body);
       return true;
     }
     if (msg.type !== 'api.watchEvents' && msg.type !== 'api.watchEnd') return false;
