@@ -13,6 +13,7 @@ import { phasesOf, type PhaseSample, type PodSightings } from './startup-phases.
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import { ApiClient, CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS } from '../../src/client/api-client.js';
+import { ActorClock, type ClientTimerMsg } from '../../src/client/clock.js';
 import { ClientError } from '../../src/client/list-watch.js';
 import type { ConfigMap, Deployment, Namespace, Pod } from '../../src/api/types/index.js';
 
@@ -173,6 +174,8 @@ export interface ProbeStartRequest {
   listPauseMs: number;
   /** Each LIST in pages of this many, one revision throughout (the continue tokens pin it); 0: one unpaged LIST. */
   listPageLimit: number;
+  /** An unpaged LIST asked for in slices of this many items (ApiClient's `listSliceItems`); 0: whole. */
+  listSliceItems?: number;
 }
 
 export interface ProbeResult {
@@ -198,7 +201,8 @@ export type DensityProbeMsg =
   | Message<'probe.start', ProbeStartRequest>
   | Message<'probe.stop', null>
   | Message<'probe.mutate', null>
-  | Message<'probe.list', null>;
+  | Message<'probe.list', null>
+  | ClientTimerMsg;
 
 /** ConfigMaps the probe updates in turn. Why ten: one a second each at the default 10 updates/s. */
 const PROBE_CONFIGMAPS = 10;
@@ -209,6 +213,9 @@ const PROBE_IN_FLIGHT_MAX = 1_000;
 
 export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(import.meta.url, 'density-probe', (ctx, args) => {
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver });
+  const clock = new ActorClock(ctx as never);
+  /** The LISTs' client: slices as `probe.start` asks (its clock times out a list whose slices stop coming). */
+  let listApi = api;
   const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;
@@ -216,6 +223,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
 
   async function start(req: ProbeStartRequest): Promise<void> {
     config = req;
+    if ((req.listSliceItems ?? 0) > 0) listApi = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver, clock, listSliceItems: req.listSliceItems });
     await ensureNamespace(api, req.namespace);
     for (let i = 0; i < PROBE_CONFIGMAPS; i++) {
       const existing = await api.tryGet(CONFIGMAPS, req.namespace, probeName(i));
@@ -262,7 +270,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
       let revision: string | undefined;
       let next: string | undefined;
       do {
-        const listed = await api.list(PODS, { namespace: config.namespace, ...(config.listPageLimit > 0 ? { limit: config.listPageLimit } : {}), ...(next === undefined ? {} : { continue: next }) });
+        const listed = await listApi.list(PODS, { namespace: config.namespace, ...(config.listPageLimit > 0 ? { limit: config.listPageLimit } : {}), ...(next === undefined ? {} : { continue: next }) });
         pages++;
         // Every page at the first page's revision: the LIST is one consistent snapshot however it is paged.
         if (revision !== undefined && listed.resourceVersion !== revision) throw new Error(`page ${pages} at revision ${listed.resourceVersion}, the first at ${revision}`);
@@ -282,8 +290,11 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
 
   return {
     receive(msg) {
-      if (api.handle(msg as Message)) return undefined;
+      if (api.handle(msg as Message) || (listApi !== api && listApi.handle(msg as Message))) return undefined;
       switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
         case 'probe.start':
           return start(msg.body);
         case 'probe.mutate':

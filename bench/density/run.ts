@@ -34,13 +34,18 @@ export interface DensityBenchOptions {
    */
   listPageLimit: number;
   /**
+   * An unpaged LIST of the probe asked for in slices of this many items (`ApiListSlicing`: the API server
+   * sends it over several turns, every slice at the list's one revision); 0: one reply.
+   */
+  listSliceItems: number;
+  /**
    * API servers (kube-apiserver HA, the cluster spec's `apiservers`): the cluster's components, then the
    * driver, then the probe are given one each in turn.
    */
   apiservers: number;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, apiservers: 1 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1 };
 export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
@@ -84,6 +89,8 @@ export interface DensityBenchResult {
   list_samples: number;
   /** The probe's LIST page size (0: unpaged); list_p99_ms times a whole LIST, every page of it. */
   list_page_limit: number;
+  /** The probe's unpaged LISTs came in slices of this many items (0: whole). */
+  list_slice_items: number;
   /** Pages per LIST, mean. */
   list_pages_mean: number | null;
   list_errors: number;
@@ -241,7 +248,7 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
-  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit } }, { timeoutMs: 120_000 });
+  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems } }, { timeoutMs: 120_000 });
   const burstStarted = performance.now();
   const progress = setInterval(() => {
     void driver.ask<{ seen: number; running: number }>({ type: 'density.progress', body: null }, { timeoutMs: 5_000 }).then(
@@ -291,6 +298,7 @@ function summarize(
     list_p99_ms: p(probe?.listMs, 99),
     list_samples: probe?.listMs.length ?? 0,
     list_page_limit: options.listPageLimit,
+    list_slice_items: options.listPageLimit > 0 ? 0 : options.listSliceItems,
     list_pages_mean: probe === undefined || probe.listMs.length === 0 ? null : Math.round((10 * probe.listPages) / probe.listMs.length) / 10,
     list_errors: probe?.listErrors ?? 0,
     rss_mb: Math.round(rssPeakBytes / 2 ** 20),

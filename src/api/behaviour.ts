@@ -25,8 +25,8 @@ import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
 import { actorWebhookCaller } from './admission/webhook/actor-caller.js';
-import { kubeletActorName, type ApiHealthReply, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiServerSecrets, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
-import type { KubeObject, WatchEvent } from './types/index.js';
+import { kubeletActorName, type ApiHealthReply, type ApiListSliceMsg, type ApiListSlicing, type ApiMetricsReply, type ApiReply, type ApiServerInfo, type ApiServerMsg, type ApiServerSecrets, type ApiTarget, type ApiWatchMsg, type KubeletLogsMsg, type KubeletLogsReply } from './protocol.js';
+import type { KubeObject, List, WatchEvent } from './types/index.js';
 import { storedTextOf } from './registry.js';
 
 export type KvSource =
@@ -72,6 +72,14 @@ export interface ApiServerArgs {
 const TICK_MS_DEFAULT = 1_000;
 /** Events per watch message: bounds a message while a watcher catches up on a large list. */
 const WATCH_BATCH_EVENTS_MAX = 500;
+/**
+ * A sliced list's slices go one per turn of this actor, this long apart (a timer: in the threaded runtime
+ * setTimeout's 1 ms floor, so the thread reads its ports between two slices; in the simulated runtime one
+ * virtual millisecond, so what arrives meanwhile is delivered between them).
+ */
+const LIST_SLICE_GAP_MS = 1;
+/** Items per slice at least: a slice of fewer costs more in frames than it saves in turn length. */
+const LIST_SLICE_ITEMS_MIN = 1;
 const TOKEN_FILE = 'tokens.csv';
 /** A log read may wait at the kubelet for `waitMs`; the ask allows this much more for the kubelet and its runtime to answer. */
 const KUBELET_LOG_ASK_MARGIN_MS = 15_000;
@@ -161,6 +169,8 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     componentTokens: Object.fromEntries(tokens.map((t) => [t.user, t.token])),
   };
   const watches = new Map<string, { cancel(): void; subscriber: string }>();
+  /** Sliced lists still sending, served in turn: one slice of the first, then it goes to the back. */
+  const listSlicing: { to: string; id: string; items: readonly unknown[]; size: number; next: number; count: number }[] = [];
   const metrics = new ApiServerMetrics(ctx.name);
   let stopping = false;
   const replicaNames = args.kv?.kind === 'replicated' ? args.kv.options.replicas : [];
@@ -272,6 +282,36 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     }
   }
 
+  /**
+   * A list reply in slices (`ApiListSlicing`, asked for by the client): the reply carries the first slice and
+   * how many there are; the rest are sent one per turn (`api.listSliceNext`). Each slice is a range of the one
+   * items array the handler built (the cache's objects at one revision, never changed in place: watch-cache.ts
+   * marks them shared), so every slice is at the reply's resourceVersion whatever is written between slices.
+   */
+  function sliced(reply: ApiReply, slicing: ApiListSlicing | undefined, to: string): ApiReply {
+    if (slicing === undefined || !reply.ok) return reply;
+    const list = reply.body as { items?: unknown };
+    if (!Array.isArray(list.items)) return reply;
+    const size = Math.max(LIST_SLICE_ITEMS_MIN, Math.floor(slicing.items));
+    const items: readonly unknown[] = list.items;
+    if (!(items.length > size)) return reply;
+    const count = Math.ceil(items.length / size);
+    if (listSlicing.length === 0) ctx.timer('list-slices', LIST_SLICE_GAP_MS, { type: 'api.listSliceNext', body: null });
+    listSlicing.push({ to, id: slicing.id, items, size, next: 1, count });
+    return { ok: true, code: reply.code, body: { ...(reply.body as List), items: items.slice(0, size) } as List, slices: count };
+  }
+
+  /** One slice of the sliced list at the head of the queue; the list goes to the back while it has more. */
+  function sendNextSlice(): void {
+    const job = listSlicing.shift();
+    if (job === undefined) return;
+    const index = job.next++;
+    const items = job.items.slice(index * job.size, (index + 1) * job.size);
+    ctx.send(job.to, { type: 'api.listSlice', body: { id: job.id, index, count: job.count, items } } satisfies ApiListSliceMsg);
+    if (job.next < job.count) listSlicing.push(job);
+    if (listSlicing.length > 0) ctx.timer('list-slices', LIST_SLICE_GAP_MS, { type: 'api.listSliceNext', body: null });
+  }
+
   const target = (t: ApiTarget) => ({ group: t.group, version: t.version, resource: t.resource, namespace: t.namespace, name: t.name, subresource: t.subresource });
 
   async function watch(body: ApiTarget & { watchId: string; query?: ApiRequest['query'] }, subscriber: string): Promise<ApiReply | { ok: true; code: 200; body: null }> {
@@ -320,7 +360,10 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         case 'api.get':
           return serve(() => ({ verb: 'get', ...target(msg.body), query: msg.body.query }), msg.body.as);
         case 'api.list':
-          return serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as);
+          return sliced(await serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as), msg.body.slices, meta.from);
+        case 'api.listSliceNext':
+          sendNextSlice();
+          return undefined;
         case 'api.create':
           return serve(() => ({ verb: 'create', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as);
         case 'api.update':
@@ -386,6 +429,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     },
     onStop() {
       stopping = true;
+      listSlicing.length = 0;
       for (const w of watches.values()) w.cancel();
       watches.clear();
       handlers?.stop();

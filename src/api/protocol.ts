@@ -37,7 +37,7 @@ export interface ApiTarget {
 
 export type ApiServerMsg =
   | Message<'api.get', ApiTarget & { name: string; query?: ApiQuery }>
-  | Message<'api.list', ApiTarget & { query?: ApiQuery }>
+  | Message<'api.list', ApiTarget & { query?: ApiQuery; slices?: ApiListSlicing }>
   | Message<'api.create', ApiTarget & { object: unknown; query?: ApiQuery }>
   | Message<'api.update', ApiTarget & { name: string; object: unknown; query?: ApiQuery }>
   | Message<'api.patch', ApiTarget & { name: string; patchType: PatchType; patch: unknown; query?: ApiQuery }>
@@ -60,7 +60,26 @@ export type ApiServerMsg =
   /** What GET /livez, /readyz, /healthz (or `/<endpoint>/<check>`) answers: `ApiHealthReply`. */
   | Message<'api.health', { endpoint: HealthEndpoint; verbose?: boolean; exclude?: string[]; check?: string }>
   /** Internal: the periodic tick (bookmarks, expired graceful deletions). */
-  | Message<'api.tick', null>;
+  | Message<'api.tick', null>
+  /** Internal: send the next slice of a sliced list (`ApiListSlicing`), one slice a turn. */
+  | Message<'api.listSliceNext', null>;
+
+/**
+ * A list answered in slices (asked for with `slices` on `api.list`): the reply carries the list with its
+ * first `items` items and `slices`, how many slices there are in all; the rest follow as `api.listSlice`
+ * tells to the asker, one per turn of the API server, so a 20,000-pod list is never one long job of its
+ * thread (each slice is encoded in its own frame, and what arrives between slices is served between them).
+ * Every slice comes from the one list the handler built, so all of them are at the reply's resourceVersion.
+ */
+export interface ApiListSlicing {
+  /** Chosen by the client, unique among its lists in flight: names the slices. */
+  id: string;
+  /** Items per slice (at least 1). A list of at most this many items is answered whole. */
+  items: number;
+}
+
+/** Told to the asker of a sliced list: slice `index` (1 to `count` - 1; the reply was slice 0) of list `id`. */
+export type ApiListSliceMsg = Message<'api.listSlice', { id: string; index: number; count: number; items: unknown[] }>;
 
 export interface ApiMetricsReply {
   text: string;
@@ -74,7 +93,8 @@ export interface ApiHealthReply {
 }
 
 export type ApiReply<T = KubeObject | List | Status> =
-  | { ok: true; code: number; body: T }
+  /** `slices`: the body is the first of that many slices of a list (`ApiListSlicing`). */
+  | { ok: true; code: number; body: T; slices?: number }
   | { ok: false; status: Status };
 
 /** Told to a watch's subscriber. */

@@ -24,6 +24,8 @@ export interface BenchSizes {
   replicas?: number;
   /** The probe's LIST page size (0: one unpaged LIST). */
   listPageLimit?: number;
+  /** The probe's unpaged LISTs in slices of this many items (0: whole). */
+  listSliceItems?: number;
   /** API servers in the cluster (default 1). */
   apiservers?: number;
 }
@@ -97,7 +99,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
     else replicas = sizes.pods / deployments;
     if (!Number.isInteger(deployments) || !Number.isInteger(replicas)) throw new BenchUsageError(`--pods ${sizes.pods} does not split evenly into ${sizes.replicas !== undefined ? `Deployments of ${replicas}` : `${deployments} Deployments`}; pick a multiple`);
   }
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, apiservers: sizes.apiservers ?? base.apiservers };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers };
 }
 
 export class BenchUsageError extends Error {
@@ -116,7 +118,7 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
   }
   const sizes = options.sizes ?? {};
   if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
-    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas and --list-page-limit apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit and --list-slice-items apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
   if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {

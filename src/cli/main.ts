@@ -27,14 +27,15 @@ program
   .option('--pods <n>', 'density: pods in all, split over the Deployments (default 20 x 1000)', (v) => positiveInt('--pods', v))
   .option('--deployments <n>', 'density: Deployments created at once (default 20)', (v) => positiveInt('--deployments', v))
   .option('--replicas <n>', 'density: replicas per Deployment (default 1000)', (v) => positiveInt('--replicas', v))
+  .option('--list-slice-items <n>', 'density: the probe asks for its unpaged LISTs in slices of this many items, sent over several turns of the API server (default 500; 0: one reply)', (v) => nonNegativeInt('--list-slice-items', v))
   .option('--list-page-limit <n>', 'density: the probe LISTs every pod at one revision in pages of this many (default 0: one unpaged LIST; kubectl pages by 500)', (v) => nonNegativeInt('--list-page-limit', v))
   .option('--apiservers <n>', 'density: API servers (kube-apiserver HA), each its own thread and watch cache; the clients are spread over them in turn (default 1)', (v) => positiveInt('--apiservers', v))
   .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd)')
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; apiservers?: number; only?: string; leaderDownFailover?: boolean }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; only?: string; leaderDownFailover?: boolean }) => {
     process.exitCode = await runBench(name, {
       json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover,
-      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, apiservers: options.apiservers },
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers },
     });
   });
 

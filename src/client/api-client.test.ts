@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { SimulatedSystem, createLogger, defineBehaviour, unhandled, type Message } from '../actor/index.js';
 import { apiServer } from '../api/behaviour.js';
 import type { KubeObject, Pod, Status } from '../api/types/index.js';
-import { ApiClient, ApiStatusError, PODS, type ResourceType } from './api-client.js';
-import { ActorClock, type ClientTimerMsg } from './clock.js';
+import { ApiClient, ApiStatusError, PODS, type ApiClientHost, type ResourceType } from './api-client.js';
+import { ActorClock, VirtualClock, type ClientTimerMsg } from './clock.js';
 import { Informer } from './informer.js';
 import { isConflict, isNotFound } from './list-watch.js';
 
@@ -230,4 +230,80 @@ test('a watch that lost messages (a dropped link, no broken connection) is notic
   } finally {
     await sim.shutdown();
   }
+});
+
+// ---------- lists in slices: the client's side ----------
+
+/** A stand-in host whose one `api.list` is answered with the first of `count` slices; the test then hands the client the other slices. */
+function slicedListHost(count: number): { host: ApiClientHost; listId: () => string } {
+  let listId = '';
+  const host: ApiClientHost = {
+    name: 'slices-test',
+    random: () => 0.5,
+    send: () => undefined,
+    ask: (async (_to: string, msg: Message) => {
+      const body = msg.body as { slices?: { id: string } };
+      listId = body.slices!.id;
+      return { ok: true, code: 200, body: { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '42' }, items: [podNamed('p0')] }, slices: count };
+    }) as ApiClientHost['ask'],
+  };
+  return { host, listId: () => listId };
+}
+
+const podNamed = (name: string) => ({ metadata: { name, namespace: 'default' } }) as Pod;
+const sliceMsg = (id: string, index: number, count: number) => ({ type: 'api.listSlice', body: { id, index, count, items: [podNamed(`p${index}`)] } }) as Message;
+
+test('a list in slices is put together in order, at the reply resourceVersion', async () => {
+  const clock = new VirtualClock();
+  const { host, listId } = slicedListHost(3);
+  const api = new ApiClient(host, { clock, listSliceItems: 1 });
+  const listed = api.list(PODS, { namespace: 'default' });
+  await clock.advance(0);
+  assert.equal(api.handle(sliceMsg(listId(), 1, 3)), true);
+  assert.equal(api.handle(sliceMsg(listId(), 2, 3)), true);
+  const list = await listed;
+  assert.deepEqual(list.items.map((p) => p.metadata.name), ['p0', 'p1', 'p2']);
+  assert.equal(list.resourceVersion, '42');
+  assert.equal(api.stats.listsSliced, 1);
+});
+
+test("a client takes the slices of its own lists only: another client's in the same actor are left to it", async () => {
+  const clock = new VirtualClock();
+  const { host, listId } = slicedListHost(2);
+  const first = new ApiClient({ ...host, random: () => 0.1 }, { clock });
+  const lister = new ApiClient({ ...host, random: () => 0.9 }, { clock, listSliceItems: 1 });
+  const listed = lister.list(PODS, { namespace: 'default' });
+  await clock.advance(0);
+  const slice = sliceMsg(listId(), 1, 2);
+  assert.equal(first.handle(slice), false);
+  assert.equal(lister.handle(slice), true);
+  assert.equal((await listed).items.length, 2);
+});
+
+test('a slice lost on the way fails the list when a later one comes (never a short list)', async () => {
+  const clock = new VirtualClock();
+  const { host, listId } = slicedListHost(4);
+  const api = new ApiClient(host, { clock, listSliceItems: 1 });
+  const listed = api.list(PODS, { namespace: 'default' });
+  await clock.advance(0);
+  api.handle(sliceMsg(listId(), 1, 4));
+  api.handle(sliceMsg(listId(), 3, 4)); // slice 2 never came
+  await assert.rejects(listed, (error: unknown) => error instanceof ApiStatusError && error.code === 500 && /lost a slice/.test(error.message));
+  assert.equal(api.stats.listSliceGaps, 1);
+  assert.equal(api.handle(sliceMsg(listId(), 2, 4)), true, 'a straggler of the failed list is taken and dropped');
+});
+
+test('a list whose last slices never come fails after requestTimeoutMs', async () => {
+  const clock = new VirtualClock();
+  const { host, listId } = slicedListHost(3);
+  const api = new ApiClient(host, { clock, listSliceItems: 1, requestTimeoutMs: 1_000 });
+  const listed = api.list(PODS, { namespace: 'default' });
+  let outcome: string | undefined;
+  listed.then(() => (outcome = 'resolved'), (error: unknown) => (outcome = error instanceof ApiStatusError ? String(error.code) : 'other'));
+  await clock.advance(500);
+  api.handle(sliceMsg(listId(), 1, 3));
+  await clock.advance(999);
+  assert.equal(outcome, undefined, 'each slice gives the next one the whole timeout');
+  await clock.advance(1);
+  assert.equal(outcome, '504');
 });

@@ -20,7 +20,7 @@
 import { restMethod } from './metrics.js';
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
-import { APISERVER_NAME, watchSeqGap, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
+import { APISERVER_NAME, watchSeqGap, type ApiListSliceMsg, type ApiReply, type ApiServerMsg, type ApiTarget, type ApiWatchMsg } from '../api/protocol.js';
 import type { UserInfo } from '../api/auth.js';
 import type { ApiQuery } from '../api/handlers.js';
 import type { PatchType } from '../api/registry.js';
@@ -99,6 +99,14 @@ export interface ApiClientOptions {
    */
   clock?: Clock;
   watchRestartMs?: number;
+  /**
+   * Ask for unpaged lists in slices of this many items (`ApiListSlicing`): the API server then sends a large
+   * list over several of its turns instead of one, and this client puts it together (every slice is at the
+   * list's one resourceVersion). The owning actor must route `api.listSlice` tells to `handle` (as it does
+   * watch messages). A slice that goes missing fails the list: at once when a later one arrives first, and,
+   * with a `clock`, when none arrives within `requestTimeoutMs`. Default: lists come whole.
+   */
+  listSliceItems?: number;
 }
 
 /** client-go's reflector default request timeout is 60 s; an actor ask inside one process needs far less, but a Raft election may stall the store a few seconds. */
@@ -119,6 +127,16 @@ export interface ClientListOptions extends ListOptions {
   continue?: string;
 }
 
+/** A sliced list being put together: slice 0 is the ask's reply, the others `api.listSlice` tells. */
+interface PendingList {
+  id: string;
+  /** Known once the reply has come. */
+  reply: { code: number; body: List<KubeObject>; count: number } | undefined;
+  /** Slices 1.. in order; `parts[i - 1]` is slice i. */
+  parts: unknown[][];
+  done: (error: unknown, list?: List<KubeObject>) => void;
+}
+
 interface ActiveWatch {
   watchId: string;
   handlers: WatchHandlers<KubeObject>;
@@ -133,10 +151,12 @@ export class ApiClient {
   private readonly requestTimeoutMs: number;
   private readonly watchRestartMs: number;
   private readonly watches = new Map<string, ActiveWatch>();
+  private readonly pendingLists = new Map<string, PendingList>();
+  private listSeq = 0;
   /** Random per incarnation: the apiserver keys watches by id, and a restarted actor must not reuse its predecessor's ids. */
   private readonly watchIdPrefix: string;
   private watchSeq = 0;
-  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0, watchGaps: 0 };
+  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0, watchGaps: 0, listsSliced: 0, listSliceGaps: 0 };
 
   constructor(private readonly host: ApiClientHost, private readonly options: ApiClientOptions = {}) {
     this.apiserver = options.apiserver ?? APISERVER_NAME;
@@ -170,7 +190,10 @@ export class ApiClient {
     if (options.resourceVersion) query.resourceVersion = options.resourceVersion;
     if (options.limit !== undefined) query.limit = options.limit;
     if (options.continue) query.continue = options.continue;
-    const list = await this.request<List<T>>({ type: 'api.list', body: { ...this.target(type, options.namespace), query } });
+    const sliceItems = this.options.listSliceItems;
+    const list = sliceItems !== undefined && sliceItems > 0 && options.limit === undefined
+      ? await this.slicedList<T>({ ...this.target(type, options.namespace), query }, sliceItems)
+      : await this.request<List<T>>({ type: 'api.list', body: { ...this.target(type, options.namespace), query } });
     if (!Array.isArray(list.items)) throw new Error(`api.list ${type.resource}: reply has no items array`);
     const result: ListResult<T> & { continue?: string } = { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
     if (list.metadata?.continue) result.continue = list.metadata.continue;
@@ -281,8 +304,17 @@ export class ApiClient {
     };
   }
 
-  /** Route a message to the client; true when it was a watch message (whether or not the watch is still live). */
+  /**
+   * Route a message to the client; true when it was a watch message, or a slice of one of this client's lists
+   * (whether or not still wanted). Another client's slice is left to it: an actor may hold several clients.
+   */
   handle(msg: Message): boolean {
+    if (msg.type === 'api.listSlice') {
+      const body = (msg as ApiListSliceMsg).body;
+      if (typeof body?.id !== 'string' || !body.id.startsWith(this.watchIdPrefix)) return false;
+      this.onListSlice(body);
+      return true;
+    }
     if (msg.type !== 'api.watchEvents' && msg.type !== 'api.watchEnd') return false;
     const watchMsg = msg as ApiWatchMsg;
     const active = this.watches.get(watchMsg.body.watchId);
@@ -321,6 +353,69 @@ export class ApiClient {
 
   // ---------- internals ----------
 
+  /** A list asked for in slices; resolves with the whole list once every slice is in, in order. */
+  private slicedList<T extends KubeObject>(target: ApiTarget & { query: ApiQuery }, sliceItems: number): Promise<List<T>> {
+    const id = `${this.watchIdPrefix}list/${++this.listSeq}`;
+    const timerKey = `api-client/list/${id}`;
+    const clock = this.options.clock;
+    return new Promise<List<T>>((resolve, reject) => {
+      const pending: PendingList = {
+        id, reply: undefined, parts: [],
+        done: (error, list) => {
+          if (this.pendingLists.get(id) !== pending) return;
+          this.pendingLists.delete(id);
+          clock?.cancelTimer(timerKey);
+          if (error !== undefined) reject(error);
+          else resolve(list as List<T>);
+        },
+      };
+      this.pendingLists.set(id, pending);
+      this.requestReply<List<T>>({ type: 'api.list', body: { ...target, slices: { id, items: sliceItems } } }).then(
+        ({ body, code, slices }) => {
+          if (slices === undefined || slices <= 1) return pending.done(undefined, body);
+          this.stats.listsSliced++;
+          pending.reply = { code, body, count: slices };
+          this.armListTimer(pending, timerKey);
+          this.completeList(pending);
+        },
+        (error: unknown) => pending.done(error),
+      );
+    });
+  }
+
+  private armListTimer(pending: PendingList, timerKey: string): void {
+    this.options.clock?.timer(timerKey, this.requestTimeoutMs, () => {
+      this.stats.failures++;
+      pending.done(new ApiStatusError(transportStatus(504, 'Timeout', `list ${pending.id}: no slice came within ${this.requestTimeoutMs} ms (${pending.parts.length + 1} of ${pending.reply?.count ?? '?'} in)`)));
+    });
+  }
+
+  private onListSlice(body: ApiListSliceMsg['body']): void {
+    const pending = this.pendingLists.get(body.id);
+    if (pending === undefined) return; // a slice of a list that already failed or was never ours
+    const expected = pending.parts.length + 1;
+    if (body.index !== expected || !Array.isArray(body.items) || (pending.reply !== undefined && body.count !== pending.reply.count)) {
+      this.stats.listSliceGaps++;
+      this.stats.failures++;
+      pending.done(new ApiStatusError({
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: 500, reason: 'InternalError',
+        message: `list ${body.id} lost a slice (got slice ${body.index} of ${body.count}, expected ${expected}); list again`,
+      }));
+      return;
+    }
+    pending.parts.push(body.items);
+    if (pending.reply !== undefined) this.armListTimer(pending, `api-client/list/${pending.id}`);
+    this.completeList(pending);
+  }
+
+  private completeList(pending: PendingList): void {
+    const reply = pending.reply;
+    if (reply === undefined || pending.parts.length + 1 < reply.count) return;
+    const items = reply.body.items.slice();
+    for (const part of pending.parts) for (const item of part) items.push(item as KubeObject);
+    pending.done(undefined, { ...reply.body, items });
+  }
+
   private deliver(active: ActiveWatch, event: WatchEvent): void {
     if (event.type === 'ERROR') {
       const status = event.object as Status;
@@ -354,6 +449,11 @@ export class ApiClient {
   }
 
   private async request<R>(msg: ApiServerMsg): Promise<R> {
+    return (await this.requestReply<R>(msg)).body;
+  }
+
+  /** The answer with its code and, for a sliced list, how many slices it has. */
+  private async requestReply<R>(msg: ApiServerMsg): Promise<{ code: number; body: R; slices: number | undefined }> {
     this.stats.requests++;
     const metrics = this.options.clock?.metrics;
     let reply: ApiReply<unknown>;
@@ -369,7 +469,7 @@ export class ApiClient {
       this.stats.failures++;
       throw new ApiStatusError(reply.status);
     }
-    return reply.body as R;
+    return { code: reply.code, body: reply.body as R, slices: reply.slices };
   }
 
   private transportFailure(error: unknown): Status {

@@ -62,6 +62,9 @@ export interface ApiHttpServerOptions {
 
 const HEALTH_ENDPOINTS = new Set(['livez', 'readyz', 'healthz']);
 
+/** Items of a JSON list written in one turn (`listJson`); a larger list goes over several. kubectl's own chunk is 500. */
+export const HTTP_LIST_SLICE_ITEMS = 500;
+
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
   'application/merge-patch+json': 'merge',
@@ -190,6 +193,7 @@ export class ApiHttpServer {
     }
     // Kubernetes' warning headers (RFC 7234 code 299): kubectl prints each as `Warning: ...`.
     for (const warning of result.warnings ?? []) res.appendHeader('Warning', `299 - ${JSON.stringify(warning)}`);
+    if (request.verb === 'list') return this.listJson(res, result.code, result.body as List);
     return this.json(res, result.code, result.body);
   }
 
@@ -386,6 +390,38 @@ export class ApiHttpServer {
     this.served.set(code, (this.served.get(code) ?? 0) + 1);
     res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  /**
+   * A list as JSON, a large one in slices of HTTP_LIST_SLICE_ITEMS items written one per turn of this thread
+   * (chunked, as kube-apiserver streams a list's items): encoding 20,000 pods is a few hundred ms, which
+   * every request and store reply arriving meanwhile would wait for. The items are the one array the
+   * handler built (the cache's objects at one revision, never changed in place), so the body is the one
+   * list at its resourceVersion whatever is written between slices; `items` comes last, as Kubernetes
+   * writes it.
+   */
+  private listJson(res: ServerResponse, code: number, body: List): void {
+    const items: readonly unknown[] = Array.isArray(body.items) ? body.items : [];
+    if (items.length <= HTTP_LIST_SLICE_ITEMS) return this.json(res, code, body);
+    const { items: _items, ...rest } = body;
+    const head = JSON.stringify(rest);
+    this.served.set(code, (this.served.get(code) ?? 0) + 1);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.write(`${head.slice(0, -1)}${head === '{}' ? '' : ','}"items":[`);
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+    });
+    let next = 0;
+    const writeSlice = (): void => {
+      if (closed) return;
+      const slice = JSON.stringify(items.slice(next, next + HTTP_LIST_SLICE_ITEMS));
+      res.write(`${next === 0 ? '' : ','}${slice.slice(1, -1)}`);
+      next += HTTP_LIST_SLICE_ITEMS;
+      if (next < items.length) setImmediate(writeSlice);
+      else res.end(']}');
+    };
+    writeSlice();
   }
 
   private text(res: ServerResponse, code: number, body: string): void {

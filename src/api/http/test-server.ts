@@ -29,7 +29,7 @@ export interface TestCluster {
   server: ApiHttpServer;
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** A raw HTTPS request with the admin token (or `token: null` for none). */
-  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string; headers?: Record<string, string> }): Promise<{ status: number; contentType: string; body: string; json(): any }>;
+  request(method: string, path: string, options?: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string; headers?: Record<string, string> }): Promise<{ status: number; contentType: string; body: string; json(): any; headers: Record<string, string | string[] | undefined> }>;
   /** GET a stream (a watch) with the admin token: its status and first `lines` lines, then hang up. */
   streamLines(path: string, lines: number): Promise<{ status: number; lines: string[] }>;
   close(): Promise<void>;
@@ -60,7 +60,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     if (input !== undefined) child.stdin!.end(input);
   });
   const request = (method: string, path: string, o: { body?: string | Buffer; contentType?: string; token?: string | null; accept?: string; headers?: Record<string, string> } = {}) =>
-    new Promise<{ status: number; contentType: string; body: string; json(): any }>((resolve, reject) => {
+    new Promise<{ status: number; contentType: string; body: string; json(): any; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
       const headers: Record<string, string> = { Accept: o.accept ?? 'application/json', ...o.headers };
       const auth = o.token === undefined ? token : o.token;
       if (auth !== null) headers.Authorization = `Bearer ${auth}`;
@@ -70,7 +70,7 @@ export async function startTestCluster(): Promise<TestCluster> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body, json: () => JSON.parse(body) });
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body, json: () => JSON.parse(body), headers: res.headers });
         });
         res.on('error', reject);
       });
