@@ -228,7 +228,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
   // Before an inline fsync the turn's sends leave (on threads they would at its end, after the fsync): a leader's
   // appends reach the followers, which fsync beside it, not after it.
-  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now(), beforeFsync: () => ctx.flushSends() } : undefined;
+  // On by default where the disk bounds the thread's wait (`Disk.fsyncWithin`: threads); the simulated disks do not.
+  const inlineFsyncWanted = args.inlineFsyncWhenIdle ?? storageDisk.fsyncWithin !== undefined;
+  const inlineFsync = asyncWrites && inlineFsyncWanted ? { nowMs: () => ctx.now(), beforeFsync: () => ctx.flushSends() } : undefined;
   const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites, inlineFsyncWhenIdle: inlineFsync } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
