@@ -5,7 +5,9 @@
 // themselves are split by when they appeared: those already there when the script began (V8's platform workers:
 // the collector's and compilers' helpers) and those that came later (libuv's pool, started on first use).
 // Linux only (reads /proc/<pid>/task/*/schedstat and status). `sleepsPerPut`: voluntary context switches per put,
-// each a wake-up that something had to cause. Also prints the put latency's p50 / p99 and the process total.
+// each a wake-up that something had to cause. Also prints the put latency's p50 / p99, the process total, the
+// process's idle rate (CPU per second over 3 s with no request: ticks, heartbeats) and the put's marginal CPU (the
+// phase's CPU less the idle rate times its elapsed time, per put; as kv-seq-etcd-cpu.mjs gives etcd's).
 //
 //   node scripts/kv-seq-thread-cpu.mjs DIR [COUNT] [OURS_JSON]
 import { readdirSync } from 'node:fs';
@@ -39,10 +41,16 @@ try {
   await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
   await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
   await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  // ROUNDS (default 1): the measured puts again in the same process, each round its own line (the JIT warming up).
+  for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
+  const idle0 = cpuUs();
+  const idleStarted = performance.now();
+  await new Promise((r) => setTimeout(r, 3000));
+  const idleUsPerS = (cpuUs() - idle0) / ((performance.now() - idleStarted) / 1000);
   const sleepsBefore = threadSleeps();
   const before = threadCpuNs();
   const process0 = cpuUs();
-  const r = await side.runPhase({ kind: 'sequentialPuts', prefix: '/s/', count, valueBytes: 256 });
+  const r = await side.runPhase({ kind: 'sequentialPuts', prefix: `/s${round}/`, count, valueBytes: 256 });
   const processUs = cpuUs() - process0;
   const after = threadCpuNs();
   const sleepsAfter = threadSleeps();
@@ -54,7 +62,8 @@ try {
   for (const k of Object.keys(sleepsPerPut)) sleepsPerPut[k] = Math.round(sleepsPerPut[k] * 100) / 100;
   const s = [...r.latenciesUs].sort((x, y) => x - y);
   const at = (q) => Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]);
-  console.log(JSON.stringify({ dir, puts: r.ops, errors: r.errors, p50Us: at(0.5), p99Us: at(0.99), elapsedMs: Math.round(r.elapsedMs), processCpuUsPerPut: Math.round(processUs / r.ops), threadsCpuUsPerPut: Math.round(total), cpuUsPerPut, sleepsPerPut }));
+  console.log(JSON.stringify({ dir, round, puts: r.ops, errors: r.errors, p50Us: at(0.5), p99Us: at(0.99), elapsedMs: Math.round(r.elapsedMs), processCpuUsPerPut: Math.round(processUs / r.ops), idleCpuUsPerS: Math.round(idleUsPerS), marginalCpuUsPerPut: Math.round((processUs - (idleUsPerS * r.elapsedMs) / 1000) / r.ops), threadsCpuUsPerPut: Math.round(total), cpuUsPerPut, sleepsPerPut }));
+  }
 } finally {
   await side.close();
 }
