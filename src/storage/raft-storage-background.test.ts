@@ -199,6 +199,22 @@ describe('RaftStorage writing in the background', () => {
     assert.deepEqual(receipts, [2, 4, 5, 6]);
   });
 
+  test('bounded inline: a write that does not stand alone (lone() false: more of the log uncommitted) goes to the background though the WAL is idle', () => {
+    const disk = new BoundedDisk();
+    let lone = false;
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => 0, lone: () => lone } } }).storage;
+    const receipts: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 2, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 0, 'not through the bounded fsync');
+    assert.equal(receipts.length, 0, 'acknowledged when the background fsync ends');
+    disk.settleBackground();
+    assert.deepEqual(receipts, [2]);
+    lone = true;
+    storage.persistInBackground({ entries: range(3, 3, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 1, 'a lone one is');
+    assert.deepEqual(receipts, [2, 3]);
+  });
+
   test('inline when idle: with a WAL operation in flight, writes queue and share one fsync, in order', () => {
     const disk = new MemoryDisk();
     const storage = RaftStorage.open(disk, { wal: { background: true, segmentBytesMax: 256, inlineFsyncWhenIdle: { nowMs: () => 0 } } }).storage;

@@ -69,7 +69,20 @@ export interface WalOptions {
    * posts the messages its turn has queued (a leader's appends), so the
    * followers write to their disks while this one does rather than after.
    */
-  inlineFsyncWhenIdle?: { nowMs: () => number; beforeFsync?: () => void };
+  inlineFsyncWhenIdle?: WalInlineFsync;
+}
+
+/** `WalOptions.inlineFsyncWhenIdle`'s clock and hooks. */
+export interface WalInlineFsync {
+  nowMs: () => number;
+  beforeFsync?: () => void;
+  /**
+   * Asked at each idle `sync`: whether this write stands alone (the replica: nothing else of its Raft log
+   * uncommitted). False sends it to the background as if an fsync were in flight. Under load (64 puts
+   * outstanding) a leader's thread waiting out fsyncs stopped taking proposals and sending appends meanwhile:
+   * puts/s fell by half (issue 22, docs/kv-bench.md); a lone write has nothing to overlap with. Absent: always.
+   */
+  lone?: () => boolean;
 }
 
 /**
@@ -172,7 +185,7 @@ export class Wal {
   private deferred: Array<() => void> | undefined;
   /** Background mode: what times inline fsyncs (and runs before each), when they are allowed (`inlineFsyncWhenIdle`). */
   private readonly inlineClock: (() => number) | undefined;
-  private readonly inlineOptions: { nowMs: () => number; beforeFsync?: () => void } | undefined;
+  private readonly inlineOptions: WalInlineFsync | undefined;
   /** An inline fsync was slow: fsyncs go to the background until one there is fast. */
   private diskSlow = false;
 
@@ -314,7 +327,7 @@ export class Wal {
       return;
     }
     // Nothing of the WAL in flight: no group to form, and the pool's round trip would cost more than the fsync.
-    if (this.inlineClock !== undefined && !this.diskSlow && this.backgroundPending === 0) {
+    if (this.inlineClock !== undefined && !this.diskSlow && this.backgroundPending === 0 && this.inlineOptions!.lone?.() !== false) {
       // A disk that can bound the wait holds the thread WAL_FSYNC_WAIT_MS at most, then finishes as a background fsync.
       if (this.disk.fsyncWithin !== undefined) {
         this.startFsync(done === undefined ? [] : [done], this.inlineOptions!);
