@@ -48,7 +48,7 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { 
   try {
     const group = await spawnEtcdGroup(system, {
       replicas: 3,
-      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false, inlineFsyncWhenIdle: options.inlineFsyncWhenIdle === true },
+      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false, inlineFsyncWhenIdle: options.inlineFsyncWhenIdle },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
     const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });

@@ -28,7 +28,12 @@ export interface KvBenchOptions {
   putKeyspace: number;
   /** Keys written before the get phase, and read by it. */
   getKeys: number;
-  /** Sequential puts before measuring, per side (JIT, connections, leader discovery)... */
+  /**
+   * Sequential puts before measuring, per side (JIT, connections, leader discovery)... 6,000 since issue #22's
+   * night: after 200, V8 was still optimizing our store's code through the next ~4,000 sequential puts (its
+   * compiler threads 350 -> 42 us of CPU per put, the process 1,663 -> 980, docs/kv-bench.md), so the sequential
+   * rows measured a store warming up, not a running one. The same count for etcd.
+   */
   warmupOps: number;
   /** ...then this long of puts with `outstanding` in flight (the concurrent paths warm up too). */
   warmupLoadMs: number;
@@ -63,7 +68,7 @@ export interface KvBenchOptions {
 }
 
 export const defaultKvBenchOptions: KvBenchOptions = {
-  valueBytes: 256, sequentialOps: 2_000, outstanding: 64, outstandingHigh: 1_000, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 200, warmupLoadMs: 2_000,
+  valueBytes: 256, sequentialOps: 2_000, outstanding: 64, outstandingHigh: 1_000, loadMs: 10_000, putKeyspace: 10_000, getKeys: 1_000, warmupOps: 6_000, warmupLoadMs: 2_000,
   failoverKills: 10, fastFailoverKills: 10, failoverSteadyMs: 500, clientProcessesMax: 8, processLoadMs: 5_000, etcd: 'auto',
 };
 

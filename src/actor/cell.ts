@@ -70,7 +70,9 @@ function fenceDisk(disk: Disk, alive: () => boolean, name: string, deliverDone: 
   const check = (): void => {
     if (!alive()) throw new ActorUnavailableError(name, 'its disk was used after the actor died (a stale continuation)');
   };
+  const fsyncWithin = disk.fsyncWithin?.bind(disk);
   return {
+    ...(fsyncWithin === undefined ? {} : { fsyncWithin: (p: string, w: number, done: BackgroundDone) => (check(), fsyncWithin(p, w, (error) => deliverDone(done, error))) }),
     append: (p, d) => (check(), disk.append(p, d)),
     write: (p, d) => (check(), disk.write(p, d)),
     fsync: (p) => (check(), disk.fsync(p)),

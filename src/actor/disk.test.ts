@@ -470,6 +470,97 @@ describe('NodeDisk background operations', () => {
   });
 });
 
+describe('NodeDisk fsyncWithin (a bounded wait on the thread, issue #22)', () => {
+  /** A disk whose helper thread is up and whose file `wal/w` has its descriptor kept (what the first calls arrange). */
+  async function readyDisk(root: string): Promise<NodeDisk> {
+    const disk = new NodeDisk(root);
+    disk.append('wal/w', bytes('entry'));
+    // The first calls are ordinary background fsyncs: they open the descriptor while the helper starts.
+    for (let tries = 0; tries < 500; tries++) {
+      let report!: (error: DiskError | undefined) => void;
+      const reported = new Promise<DiskError | undefined>((resolve) => (report = resolve));
+      const result = disk.fsyncWithin('wal/w', 1_000, report);
+      if (result === 'durable') return disk;
+      assert.equal(result, 'queued', 'nothing is outlasted on a fast disk while the helper starts');
+      assert.equal(await reported, undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('the fsync helper did not start');
+  }
+
+  test('a fast fsync ends within the wait: durable on return, on the kept descriptor, and done is never called', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    const disk = await readyDisk(root);
+    try {
+      const synced: number[] = [];
+      disk.onKeptFsync = (_file, fd) => synced.push(fd);
+      disk.append('wal/w', bytes('more'));
+      let doneCalls = 0;
+      assert.equal(disk.fsyncWithin('wal/w', 1_000, () => doneCalls++), 'durable');
+      assert.equal(synced.length, 1, 'the descriptor kept for the file was handed to the helper');
+      assert.equal(disk.backgroundPending, 0);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(doneCalls, 0, 'a durable return is the only report');
+      assert.equal(text(disk.read('wal/w')), 'entrymore');
+    } finally {
+      disk.closeSyncHandles();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a slowed disk holds the thread only the wait: outlasted, done later, and the log lane\'s next operation ends after it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    const disk = await readyDisk(root);
+    try {
+      disk.faults.fsyncDelayMs = 300;
+      disk.append('wal/w', bytes('slow'));
+      const ends: string[] = [];
+      let outlastedDone!: Promise<DiskError | undefined>;
+      const result = disk.fsyncWithin('wal/w', 2, (error) => (outlastedDone = Promise.resolve(error), ends.push('outlasted fsync')));
+      assert.equal(result, 'outlasted', 'returned while the helper still sleeps out the delay');
+      assert.equal(ends.length, 0, 'not reported inside the call');
+      assert.equal(disk.backgroundPending, 1);
+      disk.faults.fsyncDelayMs = 0;
+      disk.append('wal/w', bytes('next'));
+      const next = new Promise<DiskError | undefined>((resolve) => disk.inBackground({ type: 'fsync', path: 'wal/w' }, (error) => (ends.push('next fsync'), resolve(error))));
+      assert.equal(await next, undefined);
+      assert.equal(await outlastedDone, undefined);
+      assert.deepEqual(ends, ['outlasted fsync', 'next fsync'], 'the lane keeps its order');
+      assert.equal(disk.fsyncsOutlasted, 1);
+      assert.equal(disk.fsyncWithin('wal/w', 1_000, () => undefined), 'durable', 'the helper is free again');
+    } finally {
+      disk.closeSyncHandles();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('closing the disk with an fsync outlasted ends it as failed instead of leaving its waiter forever', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    const disk = await readyDisk(root);
+    try {
+      disk.faults.fsyncDelayMs = 60_000;
+      const reported = new Promise<DiskError | undefined>((resolve) => assert.equal(disk.fsyncWithin('wal/w', 2, resolve), 'outlasted'));
+      disk.closeSyncHandles();
+      const error = await reported;
+      assert.ok(error instanceof DiskError && error.code === 'EIO', `reported as failed: ${String(error)}`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an injected failure is thrown at once, as a synchronous fsync\'s', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-'));
+    const disk = await readyDisk(root);
+    try {
+      disk.faults.fsyncFailProbability = 1;
+      assert.throws(() => disk.fsyncWithin('wal/w', 1_000, () => undefined), (error: unknown) => error instanceof DiskError && error.code === 'EIO');
+    } finally {
+      disk.closeSyncHandles();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bytes handed to a disk', () => {
   for (const [name, make] of [['MemoryDisk', () => new MemoryDisk()], ['NodeDisk with unsynced loss armed', () => new NodeDisk(fs.mkdtempSync(path.join(os.tmpdir(), 'kt-disk-')))]] as const) {
     test(`${name} keeps its own copy: a Buffer reused by the caller after the call does not change the file`, async () => {

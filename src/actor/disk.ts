@@ -57,7 +57,23 @@ export interface Disk {
    * before it was asked (maybe more), as an fsync racing a write does.
    */
   inBackground(op: BackgroundOp, done: BackgroundDone, lane?: BackgroundLane): void;
+  /**
+   * Optional (a real disk's; the simulated runtime's disks leave it out): an
+   * fsync of `path` that holds the caller's thread at most `waitMs`. Returns
+   * `durable` when it ended within the wait (a failure is thrown, as
+   * `fsync`'s); `outlasted` when it goes on off the thread, then `done` is
+   * called as `inBackground`'s on the `log` lane (later operations of the lane
+   * wait for it); `queued` when it could not start at once (no descriptor
+   * kept for the file yet, the helper busy or starting): then it is an
+   * ordinary `inBackground` fsync, `done` likewise. For a lone write's WAL
+   * fsync (issue #22): no round trip through a thread pool and back when the
+   * disk is fast, and no longer than `waitMs` on the thread when it is not.
+   */
+  fsyncWithin?(path: string, waitMs: number, done: BackgroundDone): FsyncWithinResult;
 }
+
+/** How `Disk.fsyncWithin` went: durable on return, or `done` is still to come. */
+export type FsyncWithinResult = 'durable' | 'outlasted' | 'queued';
 
 /**
  * A queue of `Disk.inBackground`: `log` for what the write path waits on (a

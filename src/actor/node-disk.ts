@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundLane, type BackgroundOp, type Disk, type DiskFaults } from './disk.js';
+import { Worker } from 'node:worker_threads';
+import { asDiskError, backgroundOpPath, checkPath, copyBytes, DiskError, noDiskFaults, type BackgroundDone, type BackgroundLane, type BackgroundOp, type Disk, type DiskFaults, type FsyncWithinResult } from './disk.js';
+import { FSYNC_ERROR_CODES, FSYNC_WORDS, FsyncState, FsyncWord } from './fsync-helper.js';
 
 /**
  * A file's descriptor kept open for its fsyncs, with the identity (device,
@@ -63,6 +65,10 @@ export class NodeDisk implements Disk {
   private readonly syncHandles = new Map<string, SyncHandle>();
   /** Test seam: called with the descriptor an fsync of a file kept open is about to sync. */
   onKeptFsync: ((file: string, fd: number) => void) | undefined;
+  /** `fsyncWithin`'s thread and its shared words, started on first use (a disk that never uses it has none). */
+  private fsyncHelper: { worker: Worker; words: Int32Array } | undefined;
+  /** `fsyncWithin` calls that outlasted their wait (tests and figures). */
+  fsyncsOutlasted = 0;
 
   constructor(
     readonly root: string,
@@ -120,6 +126,84 @@ export class NodeDisk implements Disk {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * `Disk.fsyncWithin`: the fsync on this disk's helper thread (fsync-helper.ts)
+   * while this one waits for it at most `waitMs`. Faults as `fsync`'s: a failure
+   * drawn is thrown at once; `fsyncDelayMs` is slept on the helper, so a slowed
+   * disk holds this thread `waitMs`, not the delay.
+   */
+  fsyncWithin(file: string, waitMs: number, done: BackgroundDone): FsyncWithinResult {
+    const full = this.resolve(file);
+    const helper = this.startedFsyncHelper();
+    const kept = helper === undefined ? undefined : this.keptSyncHandle(file, full);
+    if (helper === undefined || kept === undefined || Atomics.load(helper.words, FsyncWord.state) !== FsyncState.idle || this.pending.has(file)) {
+      // The first fsync of a file opens its descriptor (through the pool); held-back writes are the background's to land.
+      this.inBackground({ type: 'fsync', path: file }, done, 'log');
+      return 'queued';
+    }
+    if (!fs.existsSync(full)) throw new DiskError('ENOENT', `fsync: no such file ${file}`);
+    this.fsyncCount++;
+    if (this.faults.fsyncFailProbability > 0 && this.random() < this.faults.fsyncFailProbability) {
+      throw new DiskError('EIO', `fsync ${file}: injected I/O error`);
+    }
+    const { words } = helper;
+    kept.busy++;
+    this.onKeptFsync?.(file, kept.file.fd);
+    Atomics.store(words, FsyncWord.fd, kept.file.fd);
+    Atomics.store(words, FsyncWord.delayMs, Math.max(0, Math.round(this.faults.fsyncDelayMs)));
+    Atomics.store(words, FsyncWord.state, FsyncState.requested);
+    Atomics.notify(words, FsyncWord.state, 1);
+    Atomics.wait(words, FsyncWord.state, FsyncState.requested, waitMs);
+    if (Atomics.load(words, FsyncWord.state) === FsyncState.done) {
+      this.fsyncHelperEnded(words, kept, file);
+      return 'durable';
+    }
+    // Outlasted: the fsync goes on; its end is this lane's next, whatever is asked after it waits.
+    this.fsyncsOutlasted++;
+    const epoch = this.backgroundEpoch;
+    this.backgroundCount++;
+    const ended = waitForChange(words, FsyncWord.state, FsyncState.requested);
+    this.backgroundChains.log = this.backgroundChains.log.then(async () => {
+      await ended;
+      let error: DiskError | undefined;
+      try {
+        this.fsyncHelperEnded(words, kept, file);
+      } catch (caught) {
+        error = asDiskError(caught, 'fsync in the background');
+      } finally {
+        this.backgroundCount--;
+      }
+      if (epoch === this.backgroundEpoch) done(error);
+    });
+    return 'outlasted';
+  }
+
+  /** The helper's fsync of `kept` ended: the helper idle again, the descriptor released; its failure thrown. */
+  private fsyncHelperEnded(words: Int32Array, kept: SyncHandle, file: string): void {
+    const result = Atomics.load(words, FsyncWord.result);
+    Atomics.store(words, FsyncWord.state, FsyncState.idle);
+    kept.busy--;
+    if (kept.dropped && kept.busy === 0) closeQuietly(kept);
+    if (result !== 0) throw new DiskError(FSYNC_ERROR_CODES[result] as 'EIO' | 'ENOENT' | 'EINVAL', `fsync ${file}: failed on the fsync helper`);
+  }
+
+  /** The helper thread once it is ready; undefined while it starts (the first call starts it). */
+  private startedFsyncHelper(): { worker: Worker; words: Int32Array } | undefined {
+    if (this.fsyncHelper === undefined) {
+      const shared = new SharedArrayBuffer(FSYNC_WORDS * Int32Array.BYTES_PER_ELEMENT);
+      const worker = new Worker(new URL('./fsync-helper.js', import.meta.url), {
+        workerData: { fsyncHelperWords: shared, threadName: `fsync ${path.basename(this.root)}` },
+        stdout: false,
+        stderr: false,
+      });
+      // Never what keeps a process or thread alive; terminated with the disk's descriptors (closeSyncHandles).
+      worker.unref();
+      worker.on('error', () => undefined);
+      this.fsyncHelper = { worker, words: new Int32Array(shared) };
+    }
+    return Atomics.load(this.fsyncHelper.words, FsyncWord.state) === FsyncState.booting ? undefined : this.fsyncHelper;
   }
 
   fsyncDir(dir = ''): void {
@@ -354,6 +438,14 @@ export class NodeDisk implements Disk {
   /** Closes every descriptor kept for fsyncs (those under way when their fsync ends): the disk's files are no longer used here. */
   closeSyncHandles(): void {
     for (const file of [...this.syncHandles.keys()]) this.dropSyncHandle(file);
+    const helper = this.fsyncHelper;
+    this.fsyncHelper = undefined;
+    if (helper === undefined) return;
+    helper.worker.terminate().catch(() => undefined);
+    // An fsync outlasted and still on the helper ends now, as failed: what waits for it is not left waiting forever.
+    Atomics.store(helper.words, FsyncWord.result, 1);
+    Atomics.compareExchange(helper.words, FsyncWord.state, FsyncState.requested, FsyncState.done);
+    Atomics.notify(helper.words, FsyncWord.state);
   }
 
   /** The actor died but its thread lives on (a co-hosted kill): what was not fsynced is gone, and so are background operations not yet begun. */
@@ -397,6 +489,17 @@ function readIfExists(full: string): Uint8Array | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** Resolves once `words[index]` no longer holds `value` (Atomics.waitAsync: no thread of ours waits for it). */
+function waitForChange(words: Int32Array, index: number, value: number): Promise<unknown> {
+  // ES2024's, in Node since 16; the project's lib setting predates it.
+  const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string } }).waitAsync;
+  const waited = waitAsync(words, index, value);
+  if (typeof waited.value === 'string') return Promise.resolve();
+  // A pending waitAsync does not keep the event loop alive; the fsync's end must still come (a timer that does).
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  return waited.value.finally(() => clearInterval(keepAlive));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

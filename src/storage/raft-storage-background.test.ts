@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MemoryDisk } from '../actor/disk.js';
+import { MemoryDisk, type BackgroundDone, type FsyncWithinResult } from '../actor/disk.js';
 import type { Entry, HardState } from '../raft/types.js';
 import { RaftStorage, type Durable } from './raft-storage.js';
 import { WAL_INLINE_FSYNC_SLOW_MS } from './wal.js';
@@ -18,6 +18,24 @@ const range = (from: number, to: number, term: number): Entry[] => Array.from({ 
 const hs = (term: number, vote: number, commit: number): HardState => ({ term, vote, commit });
 /** Small segments: the units below rotate several times, in the background. */
 const OPTIONS = { wal: { segmentBytesMax: 256, background: true } };
+
+/**
+ * A disk that bounds its fsyncs' wait (`Disk.fsyncWithin`, as the threaded runtime's does), told by the test how
+ * the next one goes: `durable` fsyncs now; `outlasted` leaves it as a background fsync the test settles.
+ */
+class BoundedDisk extends MemoryDisk {
+  next: 'durable' | 'outlasted' = 'durable';
+  boundedCalls = 0;
+  fsyncWithin(path: string, _waitMs: number, done: BackgroundDone): FsyncWithinResult {
+    this.boundedCalls++;
+    if (this.next === 'durable') {
+      this.fsync(path);
+      return 'durable';
+    }
+    this.inBackground({ type: 'fsync', path }, done, 'log');
+    return 'outlasted';
+  }
+}
 
 function openBackground(disk: MemoryDisk): RaftStorage {
   return RaftStorage.open(disk, OPTIONS).storage;
@@ -137,6 +155,64 @@ describe('RaftStorage writing in the background', () => {
     const reopened = RaftStorage.open(disk).storage;
     assert.deepEqual(reopened.entries(1, 4), range(1, 3, 1), 'what was acknowledged is on disk');
     assert.deepEqual(reopened.initialState().hardState, hs(1, 1, 0));
+  });
+
+  test('bounded inline: a lone write durable within the wait is acknowledged before persistInBackground returns, and survives a crash', () => {
+    const disk = new BoundedDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => 0 } } }).storage;
+    const receipts: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 3, 1), messages: ['lone'] }, (r) => receipts.push(r.lastIndex));
+    assert.deepEqual(receipts, [3], 'durable before persistInBackground returned');
+    assert.equal(disk.boundedCalls, 1, 'through the bounded fsync');
+    assert.equal(disk.backgroundPending, 0);
+    disk.crash();
+    assert.deepEqual(RaftStorage.open(disk).storage.entries(1, 4), range(1, 3, 1), 'what was acknowledged is on disk');
+  });
+
+  test('bounded inline: a write whose fsync outlasts the wait is acknowledged only when it ends; writes meanwhile share the next fsync; then the disk counts as slow', () => {
+    let nowMs = 0;
+    const disk = new BoundedDisk();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => nowMs } } }).storage;
+    const receipts: number[] = [];
+    disk.next = 'outlasted';
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 2, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(receipts.length, 0, 'not acknowledged while its fsync goes on');
+    assert.equal(storage.durableLastIndex(), 0);
+    storage.persistInBackground({ entries: range(3, 4, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 1, 'the second waits for the next fsync, asked when the first ends');
+    assert.equal(disk.settleBackground(1), 1);
+    assert.deepEqual(receipts, [2], 'the first, once its fsync ended');
+    // Outlasted: the disk counts as slow until a background fsync asked with nothing ahead is fast; this one is not.
+    nowMs += WAL_INLINE_FSYNC_SLOW_MS + 1;
+    disk.settleBackground();
+    assert.deepEqual(receipts, [2, 4]);
+    disk.next = 'durable';
+    storage.persistInBackground({ entries: range(5, 5, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 1, 'not through the bounded fsync while the disk counts as slow');
+    assert.deepEqual(receipts, [2, 4]);
+    disk.settleBackground();
+    assert.deepEqual(receipts, [2, 4, 5]);
+    storage.persistInBackground({ entries: range(6, 6, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 2, 'fast again: bounded again');
+    assert.deepEqual(receipts, [2, 4, 5, 6]);
+  });
+
+  test('bounded inline: a write that does not stand alone (lone() false: more of the log uncommitted) goes to the background though the WAL is idle', () => {
+    const disk = new BoundedDisk();
+    let lone = false;
+    const storage = RaftStorage.open(disk, { wal: { background: true, inlineFsyncWhenIdle: { nowMs: () => 0, lone: () => lone } } }).storage;
+    const receipts: number[] = [];
+    storage.persistInBackground({ hardState: hs(1, 1, 0), entries: range(1, 2, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 0, 'not through the bounded fsync');
+    assert.equal(receipts.length, 0, 'acknowledged when the background fsync ends');
+    disk.settleBackground();
+    assert.deepEqual(receipts, [2]);
+    lone = true;
+    storage.persistInBackground({ entries: range(3, 3, 1), messages: [] }, (r) => receipts.push(r.lastIndex));
+    assert.equal(disk.boundedCalls, 1, 'a lone one is');
+    assert.deepEqual(receipts, [2, 3]);
   });
 
   test('inline when idle: with a WAL operation in flight, writes queue and share one fsync, in order', () => {

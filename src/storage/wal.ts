@@ -19,7 +19,7 @@
  * (later segments included); the cut is fsynced and reported, never skipped
  * over silently and never a crash.
  */
-import { DiskError, type BackgroundOp, type Disk } from '../actor/disk.js';
+import { DiskError, type BackgroundOp, type Disk, type FsyncWithinResult } from '../actor/disk.js';
 import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import { emptyHardState } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
@@ -69,7 +69,20 @@ export interface WalOptions {
    * posts the messages its turn has queued (a leader's appends), so the
    * followers write to their disks while this one does rather than after.
    */
-  inlineFsyncWhenIdle?: { nowMs: () => number; beforeFsync?: () => void };
+  inlineFsyncWhenIdle?: WalInlineFsync;
+}
+
+/** `WalOptions.inlineFsyncWhenIdle`'s clock and hooks. */
+export interface WalInlineFsync {
+  nowMs: () => number;
+  beforeFsync?: () => void;
+  /**
+   * Asked at each idle `sync`: whether this write stands alone (the replica: nothing else of its Raft log
+   * uncommitted). False sends it to the background as if an fsync were in flight. Under load (64 puts
+   * outstanding) a leader's thread waiting out fsyncs stopped taking proposals and sending appends meanwhile:
+   * puts/s fell by half (issue 22, docs/kv-bench.md); a lone write has nothing to overlap with. Absent: always.
+   */
+  lone?: () => boolean;
 }
 
 /**
@@ -78,6 +91,15 @@ export interface WalOptions {
  * fsync takes on this machine's disk; a slower disk should not hold ticks.
  */
 export const WAL_INLINE_FSYNC_SLOW_MS = 5;
+
+/**
+ * How long a lone write's fsync holds the thread on a disk that bounds it
+ * (`Disk.fsyncWithin`) before going on in the background. Why 2 ms: above
+ * this disk's fsync p99 when quiet (0.16 ms) and most of its p99 under load,
+ * a fiftieth of a 100 ms heartbeat; a disk slower than that costs a tick at
+ * most this much, once, then the WAL counts it slow (`diskSlow`).
+ */
+export const WAL_FSYNC_WAIT_MS = 2;
 
 export interface WalAppend {
   /** Recorded first: an installed snapshot resets the log, a compaction drops the entries it covers. */
@@ -163,7 +185,7 @@ export class Wal {
   private deferred: Array<() => void> | undefined;
   /** Background mode: what times inline fsyncs (and runs before each), when they are allowed (`inlineFsyncWhenIdle`). */
   private readonly inlineClock: (() => number) | undefined;
-  private readonly inlineOptions: { nowMs: () => number; beforeFsync?: () => void } | undefined;
+  private readonly inlineOptions: WalInlineFsync | undefined;
   /** An inline fsync was slow: fsyncs go to the background until one there is fast. */
   private diskSlow = false;
 
@@ -305,7 +327,12 @@ export class Wal {
       return;
     }
     // Nothing of the WAL in flight: no group to form, and the pool's round trip would cost more than the fsync.
-    if (this.inlineClock !== undefined && !this.diskSlow && this.backgroundPending === 0) {
+    if (this.inlineClock !== undefined && !this.diskSlow && this.backgroundPending === 0 && this.inlineOptions!.lone?.() !== false) {
+      // A disk that can bound the wait holds the thread WAL_FSYNC_WAIT_MS at most, then finishes as a background fsync.
+      if (this.disk.fsyncWithin !== undefined) {
+        this.startFsync(done === undefined ? [] : [done], this.inlineOptions!);
+        return;
+      }
       this.fsyncInline(this.inlineOptions!);
       this.afterWrites(done);
       return;
@@ -324,14 +351,25 @@ export class Wal {
     if (nowMs() - startedMs > WAL_INLINE_FSYNC_SLOW_MS) this.diskSlow = true;
   }
 
-  /** Queues an fsync of the tail covering every append so far; `waiters` run when it is done. */
-  private startFsync(waiters: Array<() => void>): void {
+  /**
+   * Queues an fsync of the tail covering every append so far; `waiters` run when it is done. With `within`
+   * (a lone write, `Disk.fsyncWithin`), the thread first waits for it up to WAL_FSYNC_WAIT_MS: ended by then,
+   * the waiters run before this returns; not, the disk counts as slow until a background fsync is fast again.
+   */
+  private startFsync(waiters: Array<() => void>, within?: { nowMs: () => number; beforeFsync?: () => void }): void {
     const snapshotIndex = this.pendingSnapshotIndex;
+    const path = this.path(this.tail());
     this.unsynced = false;
     this.fsyncsInFlight++;
     // Asked with nothing ahead of it, its time to done is the disk's: fast again lets fsyncs back on the thread.
     const timedFromMs = this.diskSlow && this.backgroundPending === 0 ? this.inlineClock?.() : undefined;
-    this.queue({ type: 'fsync', path: this.path(this.tail()) }, (after) => {
+    const start = within === undefined ? undefined : (report: (error: DiskError | undefined) => void): boolean => {
+      within.beforeFsync?.();
+      const result = this.guarded((): FsyncWithinResult => this.disk.fsyncWithin!(path, WAL_FSYNC_WAIT_MS, report));
+      if (result === 'outlasted') this.diskSlow = true;
+      return result === 'durable';
+    };
+    this.queue({ type: 'fsync', path }, (after) => {
       if (timedFromMs !== undefined && this.inlineClock!() - timedFromMs <= WAL_INLINE_FSYNC_SLOW_MS) this.diskSlow = false;
       this.syncedSnapshotIndex = Math.max(this.syncedSnapshotIndex, snapshotIndex);
       this.fsyncsInFlight--;
@@ -341,7 +379,7 @@ export class Wal {
       // Their appends are covered by a new fsync, or by one asked after them and still queued (a rotation's).
       if (this.unsynced) this.startFsync(next);
       else for (const waiter of next) this.afterWrites(waiter, after);
-    });
+    }, start);
     for (const waiter of waiters) this.afterWrites(waiter);
   }
 
@@ -374,12 +412,16 @@ export class Wal {
     return this.backgroundPending;
   }
 
-  /** Queues one background operation; a failure poisons the WAL and is thrown from the turn that reports it. */
-  private queue(op: BackgroundOp, then?: (waiters: Array<() => void>) => void): void {
+  /**
+   * Queues one background operation; a failure poisons the WAL and is thrown from the turn that reports it.
+   * `start`, if given, starts it instead of `inBackground` and returns true when it ended before returning
+   * (then it is reported done at once; else `start` has passed the report on to be called when it ends).
+   */
+  private queue(op: BackgroundOp, then?: (waiters: Array<() => void>) => void, start?: (report: (error: DiskError | undefined) => void) => boolean): void {
     const waiters: Array<() => void> = [];
     this.lastOpWaiters = waiters;
     this.backgroundPending++;
-    this.disk.inBackground(op, (error) => {
+    const report = (error: DiskError | undefined): void => {
       this.backgroundPending--;
       if (this.lastOpWaiters === waiters) this.lastOpWaiters = undefined;
       if (error !== undefined || this.failure !== undefined) {
@@ -389,7 +431,9 @@ export class Wal {
       }
       then?.(waiters);
       for (const waiter of waiters) waiter();
-    });
+    };
+    if (start === undefined) this.disk.inBackground(op, report);
+    else if (start(report)) report(undefined);
   }
 
   /**
@@ -521,8 +565,13 @@ export class Wal {
   }
 
   private guard(action: () => void): void {
+    this.guarded(action);
+  }
+
+  /** `guard` of an action with a result. */
+  private guarded<T>(action: () => T): T {
     try {
-      action();
+      return action();
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
       if (!(error instanceof DiskError)) throw error;

@@ -18,7 +18,7 @@
  * leader's heartbeat to a peer until that peer's first answer (one in flight
  * per peer), on the actor's clock.
  */
-import type { Disk } from '../../actor/disk.js';
+import type { BackgroundDone, Disk } from '../../actor/disk.js';
 import { Counter, ETCD_DISK_DURATION_BUCKETS, Gauge, Histogram, componentRegistry, exponentialBuckets, secondsBetween, TallyHistogram, type Registry } from '../../metrics/index.js';
 
 /** Directories of the replica's durable state (src/storage's defaults). */
@@ -139,7 +139,22 @@ export class ReplicaMetrics {
   timedDisk(disk: Disk, now: () => number): Disk {
     const walFsync = this.walFsync;
     const backendCommit = this.backendCommit;
+    const fsyncWithin = disk.fsyncWithin?.bind(disk);
     return {
+      // Timed as the two paths it stands for: to its return when durable then, else to `done`.
+      ...(fsyncWithin === undefined ? {} : {
+        fsyncWithin: (path: string, waitMs: number, done: BackgroundDone) => {
+          const histogram = path.startsWith('wal/') ? walFsync : path.startsWith('snap/') ? backendCommit : undefined;
+          const startMs = now();
+          const timedDone: BackgroundDone = (error) => {
+            histogram?.observe(secondsBetween(startMs, now()));
+            done(error);
+          };
+          const result = fsyncWithin(path, waitMs, timedDone);
+          if (result === 'durable') histogram?.observe(secondsBetween(startMs, now()));
+          return result;
+        },
+      }),
       append: (path, data) => disk.append(path, data),
       write: (path, data) => disk.write(path, data),
       fsync: (path) => {

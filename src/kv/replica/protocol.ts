@@ -284,10 +284,12 @@ export interface ReplicaArgs {
    * when there is a group to commit together or the disk proved slow
    * (`WalOptions.inlineFsyncWhenIdle`): a lone put skips the fsync's round
    * trip through libuv's pool (p99 1.8-2.5 ms against 0.16 ms inline on this
-   * machine, issue #22). Default false until measured on a quiet machine:
-   * the first fsync after a disk turns slow holds the thread for all of it
-   * (a disk slower than an election timeout then costs the leader its term
-   * once), which the background path never does.
+   * machine, issue #22). On a disk that bounds the wait (`Disk.fsyncWithin`,
+   * the threaded runtime's) the thread waits `WAL_FSYNC_WAIT_MS` at most, then
+   * the fsync ends in the background: default true there. On the simulated
+   * runtime's disks an inline fsync holds the actor for all of it (a disk
+   * slower than an election timeout costs the leader its term once): default
+   * false there, and true asks for that unbounded wait.
    */
   inlineFsyncWhenIdle?: boolean;
   /**

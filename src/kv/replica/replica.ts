@@ -228,7 +228,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const storageDisk = metrics.timedDisk(ctx.disk, () => ctx.now());
   // Before an inline fsync the turn's sends leave (on threads they would at its end, after the fsync): a leader's
   // appends reach the followers, which fsync beside it, not after it.
-  const inlineFsync = asyncWrites && args.inlineFsyncWhenIdle === true ? { nowMs: () => ctx.now(), beforeFsync: () => ctx.flushSends() } : undefined;
+  // On by default where the disk bounds the thread's wait (`Disk.fsyncWithin`: threads); the simulated disks do not.
+  const inlineFsyncWanted = args.inlineFsyncWhenIdle ?? storageDisk.fsyncWithin !== undefined;
+  // Only a lone write (nothing else of the log uncommitted: a sequential put, on the leader and on each follower);
+  // under load the fsyncs stay in the background, where they group and the thread goes on taking proposals.
+  const inlineFsync = asyncWrites && inlineFsyncWanted
+    ? { nowMs: () => ctx.now(), beforeFsync: () => ctx.flushSends(), lone: () => { const status = (node as RaftNode | undefined)?.status(); return status === undefined || storage.lastIndex() - status.commit <= 1; } }
+    : undefined;
   const opened = RaftStorage.open(storageDisk, { wal: { background: asyncWrites, inlineFsyncWhenIdle: inlineFsync } });
   const storage = opened.storage;
   const recoveredFrom = describeRecovery(opened.report);
