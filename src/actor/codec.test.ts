@@ -74,3 +74,12 @@ test('the answer to a write carrying the stored JSON arrives as the plain reply,
   assert.equal(JSON.stringify(result.envelopes[0]!.body), JSON.stringify({ ok: true, code: 201, body }));
   assert.equal(Object.getPrototypeOf(result.envelopes[0]!.body), Object.prototype);
 });
+
+test('a binary value is decoded as a copy: the frame\'s buffer can be reused at once', () => {
+  const body = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  const scratch = new Uint8Array(new FrameEncoder().encode([{ to: 'b', from: 'a', type: 'blob', corr: 0, body }]));
+  const result = new FrameDecoder().decode(scratch);
+  assert.ok(result.ok);
+  scratch.fill(0); // the router copies the next ring record over it
+  assert.deepEqual(result.envelopes[0]!.body, body);
+});
