@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { pack } from 'msgpackr';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { FrameDecoder, FrameEncoder } from '../codec.js';
 import { AskTimeoutError } from '../errors.js';
@@ -144,13 +145,28 @@ test('frames arrive in order across ring wrap-arounds, ring growth and frames th
 
 test('a frame larger than the largest ring goes as a transferred buffer, counted, in its place', async (t) => {
   const { sender, receiver, send, received } = routerPair(t, { ringBytesMin: 256, ringBytesMax: 1024 });
+  // Bytes msgpackr packed elsewhere in this thread (as the store packs its entries): a view into the buffer every
+  // Packr of the thread shares, the one the frame encoder packs into too.
+  const packedElsewhere = pack({ entry: 1 });
   send('small-1');
-  send('big'.repeat(1000));
-  send('small-2');
-  assert.deepEqual(await received(3), ['small-1', 'big'.repeat(1000), 'small-2']);
-  assert.equal(sender.stats.framesSentTransferred, 1);
-  assert.equal(sender.stats.framesSentViaRing, 2);
-  assert.equal(receiver.stats.framesReceived, 3);
+  send('big'.repeat(500));
+  // The transferred frame must be a copy, not a view of that shared buffer (a Node Buffer's slice() is a view):
+  // transferring the view detached the buffer, and the next frame holding bytes packed in it threw (a store
+  // leader's appends, in the first density run).
+  send({ small: 2, bytes: packedElsewhere });
+  send('big'.repeat(501));
+  send('small-3');
+  const got = await received(5);
+  assert.deepEqual(got.map((b) => (typeof b === 'object' ? JSON.stringify({ ...b, bytes: [...(b as { bytes: Uint8Array }).bytes] }) : b)), [
+    'small-1',
+    'big'.repeat(500),
+    JSON.stringify({ small: 2, bytes: [...unpackedCopy(packedElsewhere)] }),
+    'big'.repeat(501),
+    'small-3',
+  ]);
+  assert.equal(sender.stats.framesSentTransferred, 2);
+  assert.equal(sender.stats.framesSentViaRing, 3);
+  assert.equal(receiver.stats.framesReceived, 5);
 });
 
 test('a frame written while the receiver reads earlier records is read too: no lost wake-up', async (t) => {
@@ -186,3 +202,7 @@ test('a thread connected again gets fresh rings: nothing of the old link is read
   assert.equal(receiver.stats.framesReceived, 3);
   assert.equal(receiver.stats.decodeFailures, 0);
 });
+
+function unpackedCopy(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.from(bytes);
+}

@@ -319,7 +319,9 @@ export class Router {
     let outcome = link.out?.write(frame, link.portFramesSent) ?? 'full';
     if (outcome === 'full' && this.growRing(link, frame.length)) outcome = link.out!.write(frame, link.portFramesSent);
     if (outcome === 'full') {
-      const copy = frame.slice();
+      // A copy of its own: `frame` is a view of the buffer every msgpackr Packr of this thread writes into, and a
+      // Node Buffer's slice() is a view too; transferring that would detach bytes other code still holds.
+      const copy = new Uint8Array(frame);
       link.port.postMessage(copy, [copy.buffer]);
       link.portFramesSent++;
       this.stats.framesSentTransferred++;
