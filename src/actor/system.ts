@@ -34,6 +34,14 @@ export interface ThreadStats {
   decodeFailures: number;
   framesReceived: number;
   envelopesReceived: number;
+  /** Threaded runtime: frames this thread wrote into a frame ring (src/actor/threaded/frame-ring.ts). */
+  framesSentViaRing?: number;
+  /** Threaded runtime: frames that found no room in a ring and went as a transferred buffer. */
+  framesSentTransferred?: number;
+  /** Threaded runtime: postMessages sent only to wake a receiver whose ring had been empty. */
+  ringWakesSent?: number;
+  /** Threaded runtime: shared memory of this thread's outgoing rings. */
+  ringBytes?: number;
 }
 
 /**

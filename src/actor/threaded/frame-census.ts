@@ -21,20 +21,23 @@ export interface FrameCensusRow {
   envelopes: number;
   encodeMs: number;
   bytes: number;
+  /** Frames that went as a transferred buffer (no room in the pair's ring). */
+  transferred: number;
 }
 
 export class FrameCensus {
   private readonly rows = new Map<string, FrameCensusRow>();
 
-  count(threadId: number, batch: readonly Envelope[], encodeMs: number, bytes: number): void {
+  count(threadId: number, batch: readonly Envelope[], encodeMs: number, bytes: number, transferred = false): void {
     const types = [...new Set(batch.map((e) => e.type))].sort().join('+');
     const key = `to ${threadId}: ${types}`;
     let row = this.rows.get(key);
-    if (row === undefined) this.rows.set(key, (row = { key, frames: 0, envelopes: 0, encodeMs: 0, bytes: 0 }));
+    if (row === undefined) this.rows.set(key, (row = { key, frames: 0, envelopes: 0, encodeMs: 0, bytes: 0, transferred: 0 }));
     row.frames++;
     row.envelopes += batch.length;
     row.encodeMs += encodeMs;
     row.bytes += bytes;
+    if (transferred) row.transferred++;
   }
 
   /** The costliest rows first, and the encode time of all of them. */
@@ -43,9 +46,19 @@ export class FrameCensus {
     return { totalMs: all.reduce((sum, r) => sum + r.encodeMs, 0), rows: all.sort((a, b) => b.encodeMs - a.encodeMs).slice(0, max) };
   }
 
-  /** One line: the thread (its first actors' names), the total, and the top rows as [key, frames, envelopes, ms, MB]. */
+  /**
+   * One line: the thread (its first actors' names), the total, and the top rows as [key, frames, envelopes, ms, MB],
+   * then, if any frame found no room in its ring, how many of all went transferred.
+   */
   line(name: string): string {
     const { totalMs, rows } = this.top();
-    return `frame census ${name}: ${Math.round(totalMs)} ms encoding; ${JSON.stringify(rows.map((r) => [r.key, r.frames, r.envelopes, Math.round(r.encodeMs), Math.round(r.bytes / 1e6)]))}`;
+    let transferred = 0;
+    let frames = 0;
+    for (const row of this.rows.values()) {
+      transferred += row.transferred;
+      frames += row.frames;
+    }
+    const tail = transferred === 0 ? '' : `; ${transferred} of ${frames} frames transferred (no room in a ring)`;
+    return `frame census ${name}: ${Math.round(totalMs)} ms encoding; ${JSON.stringify(rows.map((r) => [r.key, r.frames, r.envelopes, Math.round(r.encodeMs), Math.round(r.bytes / 1e6)]))}${tail}`;
   }
 }

@@ -4,6 +4,7 @@ import type { ActorRef, AskOptions } from '../behaviour.js';
 import { ActorCell, AskRegistry, type Cancel } from '../cell.js';
 import { FrameDecoder, FrameEncoder } from '../codec.js';
 import { FRAME_CENSUS_PRINT_EVERY_MS, FrameCensus } from './frame-census.js';
+import { FrameRing, recordBytes } from './frame-ring.js';
 import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
 import { LinkFaultTable } from '../faults.js';
 import type { Prng } from '../prng.js';
@@ -18,6 +19,52 @@ export const HOST_THREAD = 0;
  * batching buys), small enough that one frame does not stall a receiver.
  */
 export const FRAME_ENVELOPES_MAX = 1024;
+
+/**
+ * A directed pair's frame ring starts this big (created at the pair's first
+ * frame: most pairs of a cluster's threads carry little) and doubles when a
+ * frame does not fit, up to FRAME_RING_BYTES_MAX.
+ */
+export const FRAME_RING_BYTES_MIN = 64 * 1024;
+/**
+ * The largest ring: bounds the shared memory of the busiest pairs (an API
+ * server's watch fan-out, a store leader's appends). A frame that does not fit
+ * in a ring this big, or in what a backlogged receiver left free of it, goes
+ * as today, a transferred buffer (counted in `framesSentTransferred`).
+ */
+export const FRAME_RING_BYTES_MAX = 4 * 1024 * 1024;
+/** A ring grown for a frame is made to hold at least this many frames of its size. */
+const FRAME_RING_RECORDS_MIN = 4;
+
+/** What crosses a pair's MessagePort (frame-ring.ts says why most frames do not). */
+type PortMessage =
+  /** A frame that did not fit in the ring, transferred. */
+  | Uint8Array
+  /** The ring has records and its reader may be idle. */
+  | typeof RING_WAKE
+  /** The sender's ring for this direction from now on; the one before is read to its end first. */
+  | { ring: SharedArrayBuffer };
+const RING_WAKE = 0;
+
+export interface RouterOptions {
+  /** Ring sizes (tests make them small); `ringBytesMax: 0` sends every frame as a transferred buffer, as before rings. */
+  ringBytesMin?: number;
+  ringBytesMax?: number;
+}
+
+/** One connected thread: the port, and the rings each way. */
+interface Link {
+  readonly threadId: number;
+  readonly port: MessagePort;
+  readonly decoder: FrameDecoder;
+  /** Where this thread writes frames to the peer (created at the first frame). */
+  out: FrameRing | undefined;
+  /** Frames sent to the peer by the port: a ring record waits for the ones sent before it. */
+  portFramesSent: number;
+  /** Where the peer writes frames to this thread (the peer announces it on the port). */
+  in: FrameRing | undefined;
+  portFramesRead: number;
+}
 
 /** A hosted actor's slot in its thread's router. */
 export interface LocalActor {
@@ -37,10 +84,13 @@ export class Router {
   readonly links = new LinkFaultTable();
   readonly local = new Map<string, LocalActor>();
   private readonly directory = new Map<string, number>();
-  private readonly ports = new Map<number, MessagePort>();
+  private readonly peers = new Map<number, Link>();
   private readonly outboxes = new Map<number, Envelope[]>();
   private readonly encoder = new FrameEncoder();
-  private readonly decoders = new Map<number, FrameDecoder>();
+  /** Where a ring's record is copied to be decoded (a ring is shared memory, which TextDecoder refuses; reused, so no buffer per frame). */
+  private readonly scratch = { bytes: new Uint8Array(FRAME_RING_BYTES_MIN) };
+  private readonly ringBytesMin: number;
+  private readonly ringBytesMax: number;
   private readonly localQueue: Envelope[] = [];
   /** Actors between incarnations (killed or crashed, not yet running again), with why: asks to them fail here, at once. */
   private readonly unavailable = new Map<string, string>();
@@ -49,7 +99,16 @@ export class Router {
   private readonly replyThreads = new Set<number>();
   /** KUBETHREADS_FRAME_CENSUS=1: what this thread's frames cost to encode, printed to stderr (frame-census.ts). */
   private readonly census = process.env.KUBETHREADS_FRAME_CENSUS === '1' ? new FrameCensus() : undefined;
-  readonly stats: Omit<ThreadStats, 'thread' | 'actors'> = { dropped: 0, decodeFailures: 0, framesReceived: 0, envelopesReceived: 0 };
+  readonly stats: Omit<ThreadStats, 'thread' | 'actors'> & Required<Pick<ThreadStats, 'framesSentViaRing' | 'framesSentTransferred' | 'ringWakesSent' | 'ringBytes'>> = {
+    dropped: 0,
+    decodeFailures: 0,
+    framesReceived: 0,
+    envelopesReceived: 0,
+    framesSentViaRing: 0,
+    framesSentTransferred: 0,
+    ringWakesSent: 0,
+    ringBytes: 0,
+  };
 
   constructor(
     readonly threadId: number,
@@ -57,7 +116,12 @@ export class Router {
     private readonly linkRandom: Prng,
     /** Where envelopes for names this thread does not know go (the host forwards them); undefined on the host. */
     private readonly fallbackThread: number | undefined,
+    options: RouterOptions = {},
   ) {
+    // KUBETHREADS_FRAME_RINGS=0: every frame a transferred buffer, as before rings (for A/B measurements in one build).
+    const ringsOff = process.env.KUBETHREADS_FRAME_RINGS === '0';
+    this.ringBytesMin = options.ringBytesMin ?? FRAME_RING_BYTES_MIN;
+    this.ringBytesMax = ringsOff ? 0 : (options.ringBytesMax ?? FRAME_RING_BYTES_MAX);
     this.asks = new AskRegistry((ms, fn) => this.scheduleAskExpiry(ms, fn));
     if (this.census !== undefined) {
       const census = this.census;
@@ -91,23 +155,40 @@ export class Router {
     return () => clearTimeout(handle);
   }
 
+  /**
+   * A direct channel to `threadId`, replacing any before it: fresh rings both
+   * ways, and nothing that arrives on the old port is read.
+   */
   connect(threadId: number, port: MessagePort): void {
-    this.ports.get(threadId)?.close();
-    this.ports.set(threadId, port);
-    const decoder = new FrameDecoder();
-    this.decoders.set(threadId, decoder);
-    port.on('message', (frame: unknown) => this.onFrame(threadId, decoder, frame));
+    this.dropLink(threadId);
+    const link: Link = { threadId, port, decoder: new FrameDecoder(), out: undefined, portFramesSent: 0, in: undefined, portFramesRead: 0 };
+    this.peers.set(threadId, link);
+    port.on('message', (message: unknown) => {
+      if (this.peers.get(threadId) === link) this.onPortMessage(link, message as PortMessage);
+    });
     port.on('messageerror', (error: Error) => {
+      if (this.peers.get(threadId) !== link) return;
       this.stats.decodeFailures++;
       this.log.warn({ fromThread: threadId, err: error }, 'dropped a frame that could not be deserialized');
+      // Only a frame can fail to deserialize (wakes and ring notices are a number and a SharedArrayBuffer):
+      // count it as read, or the ring records sent after it would wait for it forever.
+      link.portFramesRead++;
+      this.drainRing(link);
     });
   }
 
+  /** The thread is gone: its port and both rings are dropped (a restarted thread connects with new ones). */
   disconnect(threadId: number): void {
-    this.ports.get(threadId)?.close();
-    this.ports.delete(threadId);
-    this.decoders.delete(threadId);
+    this.dropLink(threadId);
     this.outboxes.delete(threadId);
+  }
+
+  private dropLink(threadId: number): void {
+    const link = this.peers.get(threadId);
+    if (link === undefined) return;
+    link.port.close();
+    this.stats.ringBytes -= link.out?.capacityBytes ?? 0;
+    this.peers.delete(threadId);
   }
 
   setDirectory(updates: readonly (readonly [string, number | null])[]): void {
@@ -216,16 +297,98 @@ export class Router {
 
   private flushTo(threadId: number, outbox: Envelope[]): void {
     const batch = outbox.splice(0);
-    const port = this.ports.get(threadId);
-    if (port === undefined) {
+    const link = this.peers.get(threadId);
+    if (link === undefined) {
       // The thread is gone (killed, not yet restarted): what was sent to it is lost, as on a dead host.
       for (const envelope of batch) this.undeliverable(envelope, new ActorUnavailableError(envelope.to, 'its thread is down'));
       return;
     }
     const startedMs = this.census === undefined ? 0 : performance.now();
-    const frame = this.encoder.encode(batch);
-    this.census?.count(threadId, batch, performance.now() - startedMs, frame.length);
-    port.postMessage(frame, [frame.buffer as ArrayBuffer]);
+    const frame = this.encoder.encodeView(batch);
+    const encodeMs = this.census === undefined ? 0 : performance.now() - startedMs;
+    const transferred = !this.send(link, frame);
+    this.census?.count(threadId, batch, encodeMs, frame.length, transferred);
+  }
+
+  /**
+   * `frame` (valid only during this call) into the pair's ring, waking the
+   * receiver if it may be idle; or, if no ring has room, as a transferred
+   * copy. Returns whether it went by the ring.
+   */
+  private send(link: Link, frame: Uint8Array): boolean {
+    let outcome = link.out?.write(frame, link.portFramesSent) ?? 'full';
+    if (outcome === 'full' && this.growRing(link, frame.length)) outcome = link.out!.write(frame, link.portFramesSent);
+    if (outcome === 'full') {
+      // A copy of its own: `frame` is a view of the buffer every msgpackr Packr of this thread writes into, and a
+      // Node Buffer's slice() is a view too; transferring that would detach bytes other code still holds.
+      const copy = new Uint8Array(frame);
+      link.port.postMessage(copy, [copy.buffer]);
+      link.portFramesSent++;
+      this.stats.framesSentTransferred++;
+      return false;
+    }
+    this.stats.framesSentViaRing++;
+    if (outcome === 'wake') {
+      link.port.postMessage(RING_WAKE);
+      this.stats.ringWakesSent++;
+    }
+    return true;
+  }
+
+  /**
+   * A new, bigger ring for the pair (the first one included), announced on
+   * the port: the receiver reads the old one to its end before it. False when
+   * the ring is at its largest or the frame would not fit even then.
+   */
+  private growRing(link: Link, frameBytes: number): boolean {
+    const current = link.out?.capacityBytes ?? 0;
+    const needed = recordBytes(frameBytes);
+    if (current >= this.ringBytesMax || needed > this.ringBytesMax) return false;
+    let capacity = Math.max(this.ringBytesMin, current * 2);
+    while (capacity < needed * FRAME_RING_RECORDS_MIN && capacity < this.ringBytesMax) capacity *= 2;
+    capacity = Math.min(capacity, this.ringBytesMax);
+    const ring = FrameRing.create(capacity);
+    link.port.postMessage({ ring: ring.buffer } satisfies PortMessage);
+    link.out = ring;
+    this.stats.ringBytes += capacity - current;
+    return true;
+  }
+
+  private onPortMessage(link: Link, message: PortMessage): void {
+    if (message === RING_WAKE) {
+      this.drainRing(link);
+      return;
+    }
+    if (message instanceof Uint8Array) {
+      // Ring records written before this frame was posted go first; those written after it wait for it.
+      this.drainRing(link);
+      link.portFramesRead++;
+      this.onFrame(link.threadId, link.decoder, message);
+      this.drainRing(link);
+      return;
+    }
+    if (typeof message === 'object' && message !== null && message.ring instanceof SharedArrayBuffer) {
+      this.drainRing(link);
+      if (link.in !== undefined && link.in.usedBytes() !== 0) {
+        // The port delivers in order: every frame the old ring waits for came before this notice.
+        throw new Error(`the ring from thread ${link.threadId} was replaced with ${link.in.usedBytes()} bytes unread`);
+      }
+      link.in = FrameRing.reader(message.ring);
+      this.drainRing(link);
+      return;
+    }
+    this.onFrame(link.threadId, link.decoder, message);
+  }
+
+  /** Every record of the pair's ring that can be read now (not one waiting for a port frame), in order. */
+  private drainRing(link: Link): void {
+    const ring = link.in;
+    if (ring === undefined) return;
+    for (;;) {
+      const record = ring.read(link.portFramesRead, this.scratch);
+      if (record.kind !== 'frame') return;
+      this.onFrame(link.threadId, link.decoder, record.bytes);
+    }
   }
 
   /** Raw bytes as if they arrived from `fromThread` (bad-input tests). */
@@ -315,7 +478,7 @@ export class Router {
   }
 
   close(): void {
-    for (const port of this.ports.values()) port.close();
-    this.ports.clear();
+    for (const link of this.peers.values()) link.port.close();
+    this.peers.clear();
   }
 }
