@@ -83,6 +83,17 @@ export const sliceClient = defineBehaviour<SliceClientMsg>(import.meta.url, 'sli
   };
 });
 
+test('a list of more than 32 slices of the size asked comes in 32 at most, each larger: a slice waits a turn of a busy server, so the count sets the list\'s latency', async () => {
+  await withConfigMaps(100, async (sim) => {
+    const client = sim.ref<SliceClientMsg>('client');
+    await sim.settle(client.ask({ type: 'c.rawList', body: { id: 'raw-cap', sliceItems: 1, updateOnFirstSlice: 'cm-005' } }));
+    await sim.runFor(200);
+    const log = await sim.settle(client.ask<string[]>({ type: 'c.log', body: null }));
+    assert.equal(log[0], 'reply 4 items, 25 slices', 'a hundred items in slices of at least 100 / 32, rounded up');
+    assert.deepEqual(log.filter((l) => l.startsWith('slice')), Array.from({ length: 24 }, (_, i) => `slice ${i + 1}/25`), 'every slice, in order');
+  });
+});
+
 async function withConfigMaps(count: number, run: (sim: SimulatedSystem) => Promise<void>): Promise<void> {
   // A fixed link latency below the slices' 1 ms spacing: messages between two actors arrive in the order sent.
   const sim = new SimulatedSystem({ seed: 7, latencyMinMs: 0.3, latencyMaxMs: 0.3, logger: createLogger({ level: 'silent' }) });
