@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { warmUpKvSide } from './lib/kv-warmup.mjs';
 
 const [dirArg = '.', countArg = '2000'] = process.argv.slice(2);
 const count = Number(countArg);
@@ -46,9 +47,7 @@ const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
 const side = await startEtcd();
 try {
   await side.waitHealthy(60_000);
-  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
-  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
-  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  await warmUpKvSide(side);
   const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
   const idle0 = etcdCpuUs();
   const idleClient0 = cpuUs();

@@ -14,6 +14,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { perOpByThread, relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
+import { warmUpKvSide } from './lib/kv-warmup.mjs';
 
 const [dirArg = '.', countArg = '2000', oursArg = '{}'] = process.argv.slice(2);
 const count = Number(countArg);
@@ -38,9 +39,7 @@ const cpuUs = () => { const u = process.cpuUsage(); return u.user + u.system; };
 const side = await startOurs(undefined, JSON.parse(oursArg));
 try {
   await side.waitHealthy(60_000);
-  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
-  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
-  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  await warmUpKvSide(side);
   // ROUNDS (default 1): the measured puts again in the same process, each round its own line (the JIT warming up).
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
   const idle0 = cpuUs();

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BroadcastChannel } from 'node:worker_threads';
 import { relaunchWithPreload } from './lib/thread-stats.mjs';
+import { warmUpKvSide } from './lib/kv-warmup.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -40,9 +41,7 @@ const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.j
 const side = await startOurs();
 try {
   await side.waitHealthy(60_000);
-  await side.runPhase({ kind: 'sequentialPuts', prefix: '/w/', count: 200, valueBytes: 256 });
-  await side.runPhase({ kind: 'load', op: 'put', prefix: '/w/', outstanding: 64, durationMs: 2000, valueBytes: 256, keyspace: 10000 });
-  await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
+  await warmUpKvSide(side);
   for (const op of ops) {
     const phase = (durationMs) => side.runPhase({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: 1000 });
     await phase(1500);
