@@ -191,10 +191,12 @@ export interface ProbeResult {
   /** The first few failure messages, each once: what to look at first. */
   mutatingErrorExamples: string[];
   listErrors: number;
-  /** Mutating calls still unanswered when the probe stopped (not in `mutatingMs`). */
+  /** Mutating calls still unanswered when the probe stopped and its wait for them ran out (not in `mutatingMs`). */
   mutatingInFlight: number;
   /** Items in the last LIST (a check that the LISTs carried the pods). */
   lastListItems: number;
+  /** 1 when a LIST was still in flight at the stop (not in `listMs`; see `settled` for why it is not waited for). */
+  listInFlightAtStop: number;
 }
 
 export type DensityProbeMsg =
@@ -202,6 +204,7 @@ export type DensityProbeMsg =
   | Message<'probe.stop', null>
   | Message<'probe.mutate', null>
   | Message<'probe.list', null>
+  | Message<'probe.stopWaitOver', null>
   | ClientTimerMsg;
 
 /** ConfigMaps the probe updates in turn. Why ten: one a second each at the default 10 updates/s. */
@@ -210,16 +213,27 @@ const PROBE_CONFIGMAPS = 10;
 const PROBE_ERROR_EXAMPLES_MAX = 5;
 /** Unanswered mutating calls at most: past this the API server is stalled and more would only pile up. */
 const PROBE_IN_FLIGHT_MAX = 1_000;
+/**
+ * How long `probe.stop` waits for calls sent during the burst to answer. Why wait at all: a call sent
+ * during the burst is a sample of it however late it answers, and a burst shorter than one call (a
+ * 3-node smoke run on a fast machine) would otherwise report no sample; why bounded: a stalled API
+ * server must not hold the report (what is still unanswered is counted in `mutatingInFlight`).
+ */
+const PROBE_STOP_WAIT_MS = 30_000;
 
 export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(import.meta.url, 'density-probe', (ctx, args) => {
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver });
   const clock = new ActorClock(ctx as never);
   /** The LISTs' client: slices as `probe.start` asks (its clock times out a list whose slices stop coming). */
   let listApi = api;
-  const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0 };
+  const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0, listInFlightAtStop: 0 };
   let config: ProbeStartRequest | undefined;
   let running = false;
   let seq = 0;
+  /** The LIST in flight, if one is. */
+  let listing = false;
+  /** Set while `probe.stop` waits for calls in flight: called when the last answers or the wait runs out. */
+  let stopped: (() => void) | undefined;
 
   async function start(req: ProbeStartRequest): Promise<void> {
     config = req;
@@ -230,8 +244,9 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
       if (existing === null) await api.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: probeName(i), namespace: req.namespace }, data: { seq: '0' } } as ConfigMap);
     }
     running = true;
-    ctx.timer('mutate', req.mutatingEveryMs, { type: 'probe.mutate', body: null });
-    ctx.timer('list', 0, { type: 'probe.list', body: null });
+    // The first call and the first LIST leave before the burst is started, so even a burst shorter than one call has one of each.
+    mutate();
+    void list();
   }
 
   function mutate(): void {
@@ -251,7 +266,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
 
   function answered(sentAt: number, error: unknown): void {
     result.mutatingInFlight--;
-    if (!running) return;
+    if (settled()) stopped?.();
     result.mutatingMs.push(ctx.now() - sentAt);
     if (error === undefined) return;
     result.mutatingErrors++;
@@ -265,6 +280,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
     if (!running || config === undefined) return;
     const sentAt = ctx.now();
     let pages = 0;
+    listing = true;
     try {
       let items = 0;
       let revision: string | undefined;
@@ -282,10 +298,38 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
     } catch {
       result.listErrors++;
     }
-    if (!running) return;
+    listing = false;
     result.listMs.push(ctx.now() - sentAt);
     result.listPages += pages;
-    ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
+    if (running) ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
+    else if (settled()) stopped?.();
+  }
+
+  /**
+   * Nothing left to wait for: every mutating call answered, and a LIST answered at least once. A LIST
+   * still in flight when there is already one is not waited for (at 5,000 nodes one takes 15-40 s, and
+   * the loop-delay and CPU figures read after the stop would be diluted by the idle wait): counted in
+   * `listInFlightAtStop` instead.
+   */
+  function settled(): boolean {
+    return result.mutatingInFlight === 0 && !(listing && result.listMs.length === 0);
+  }
+
+  /** Stops sending, then answers once every call sent has answered, or after PROBE_STOP_WAIT_MS. */
+  function stop(): Promise<ProbeResult> {
+    running = false;
+    ctx.cancelTimer('mutate');
+    ctx.cancelTimer('list');
+    const snapshot = (): ProbeResult => ({ ...result, listInFlightAtStop: listing ? 1 : 0 });
+    if (settled()) return Promise.resolve(snapshot());
+    return new Promise((resolve) => {
+      stopped = () => {
+        stopped = undefined;
+        ctx.cancelTimer('stop-wait');
+        resolve(snapshot());
+      };
+      ctx.timer('stop-wait', PROBE_STOP_WAIT_MS, { type: 'probe.stopWaitOver', body: null });
+    });
   }
 
   return {
@@ -303,10 +347,10 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
         case 'probe.list':
           return list();
         case 'probe.stop':
-          running = false;
-          ctx.cancelTimer('mutate');
-          ctx.cancelTimer('list');
-          return { ...result };
+          return stop();
+        case 'probe.stopWaitOver':
+          stopped?.();
+          return undefined;
         default:
           return unhandled;
       }

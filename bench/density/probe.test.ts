@@ -1,0 +1,31 @@
+/**
+ * The density probe's own accounting, in the simulated runtime (one store replica, one API server): a
+ * burst shorter than one mutating call still yields one call and one LIST, and calls in flight when
+ * the burst ends are waited for and counted, not dropped.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimulatedSystem, createLogger } from '../../src/actor/index.js';
+import { spawnEtcdGroup } from '../../src/kv/replica/group.js';
+import { apiServer, type KvSource } from '../../src/api/behaviour.js';
+import { apiserverName } from '../../src/api/protocol.js';
+import { densityProbe, type DensityProbeMsg, type ProbeResult } from './driver.js';
+
+test('a burst that ends at once still has one mutating call and one LIST, each answered before the probe reports', async () => {
+  const sim = new SimulatedSystem({ seed: 3, logger: createLogger({ level: 'silent' }) });
+  const group = await spawnEtcdGroup(sim, { replicas: 1 });
+  const kv: KvSource = { kind: 'replicated', options: { replicas: group.names } };
+  const server = apiserverName(0);
+  await sim.spawn(apiServer, { name: server, args: { http: false, kv } });
+  await sim.spawn(densityProbe, { name: 'density-probe', args: { apiserver: server } });
+  const probe = sim.ref<DensityProbeMsg>('density-probe');
+  await sim.settle(probe.ask({ type: 'probe.start', body: { namespace: 'density', mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: 0 } }, { timeoutMs: 30_000 }), { maxMs: 30_000 });
+  // Stopped in the same turn as the start answered: no timer of the probe has fired yet.
+  const result = await sim.settle(probe.ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 }), { maxMs: 60_000 });
+  assert.equal(result.mutatingMs.length, 1, 'the first mutating call left with the start and was waited for');
+  assert.equal(result.mutatingErrors, 0);
+  assert.equal(result.mutatingInFlight, 0);
+  assert.equal(result.listMs.length, 1, 'the first LIST left with the start and was waited for');
+  assert.equal(result.listErrors, 0);
+  assert.equal(result.listInFlightAtStop, 0);
+});
