@@ -44,7 +44,10 @@ describe('judgeLeaderActivity', () => {
 type WriterMsg = Message<'go', number>;
 type SinkMsg = LeaderActivityMsg | Message<'write', string> | Message<'seen', null>;
 
-/** Makes `n` writes in one turn, each recorded first as a leader does; the last after a few awaits, as a continuation deeper than the runtime's own end-of-turn hop. */
+/**
+ * Makes `n` writes in one turn, each recorded first as a leader does: one in the turn's synchronous part, the rest
+ * each one await after the one before (a scheduler's cycles), then one more after a pause of several awaits.
+ */
 const writer = defineBehaviour<WriterMsg>(import.meta.url, 'activity-writer', (ctx) => {
   const send = leaderActivitySender((msg) => ctx.send('sink', msg));
   const write = (detail: string): void => {
@@ -54,8 +57,11 @@ const writer = defineBehaviour<WriterMsg>(import.meta.url, 'activity-writer', (c
   return {
     async receive(msg) {
       if (msg.type !== 'go') return unhandled;
-      for (let i = 0; i < msg.body - 1; i++) write(`w${i}`);
-      for (let i = 0; i < 3; i++) await Promise.resolve();
+      for (let i = 0; i < msg.body - 1; i++) {
+        write(`w${i}`);
+        await Promise.resolve();
+      }
+      for (let i = 0; i < 4; i++) await Promise.resolve();
       write(`w${msg.body - 1}`);
       return undefined;
     },
@@ -84,7 +90,7 @@ const sink = defineBehaviour<SinkMsg>(import.meta.url, 'activity-sink', () => {
 });
 
 describe('leaderActivitySender', () => {
-  test('the records of one turn leave in one message, in order; a later continuation\'s in the next; none is lost when the writer is killed right after the turn', async () => {
+  test('records made one await apart leave in one message, in order; one after a pause in the next; none is lost when the writer is killed right after the turn', async () => {
     const sim = new SimulatedSystem({ seed: 7, latencyMinMs: 1, latencyMaxMs: 1 });
     await sim.spawn(sink, { name: 'sink' });
     await sim.spawn(writer, { name: 'writer' });
@@ -94,6 +100,6 @@ describe('leaderActivitySender', () => {
     await sim.runFor(10);
     const seen = await sim.settle(sim.ref<SinkMsg>('sink').ask<{ batches: string[][]; writes: string[] }>({ type: 'seen', body: null }));
     assert.deepEqual(seen.writes, ['w0', 'w1', 'w2', 'w3'], 'the writes left before the kill');
-    assert.deepEqual(seen.batches, [['w0', 'w1', 'w2'], ['w3']], 'every write that left has its record, three in one message');
+    assert.deepEqual(seen.batches, [['w0', 'w1', 'w2'], ['w3']], 'every write that left has its record, the first three in one message');
   });
 });
