@@ -37,6 +37,8 @@ export type LeaderActivityMsg = Message<'leader.activity', LeaderActivity[]>;
  * its first record, once one hop of the chain has seen no new record: so behind the writes (each record is made
  * before its write is sent) and before the turn ends, since the microtask queue drains before the runtime's next
  * event. The simulated runtime kills or pauses an actor only between events, so a write that left has its record.
+ * A thread can be terminated between two microtasks: there the write may leave in one frame and its record in the
+ * next, and a kill between them loses the record (before, the record left first and such a kill lost the write too).
  */
 export function leaderActivitySender(send: (msg: LeaderActivityMsg) => void): (record: LeaderActivity) => void {
   let batch: LeaderActivity[] | undefined;
