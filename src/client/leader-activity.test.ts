@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeActivityProblem, judgeLeaderActivity, type LeaderActivity } from './leader-activity.js';
+import { defineBehaviour, unhandled } from '../actor/behaviour.js';
+import type { Message } from '../actor/protocol.js';
+import { SimulatedSystem } from '../actor/sim/sim-system.js';
+import { describeActivityProblem, judgeLeaderActivity, leaderActivitySender, type LeaderActivity, type LeaderActivityMsg } from './leader-activity.js';
 
 const at = (identity: string, atMs: number, what: LeaderActivity['what'], detail?: string): LeaderActivity => ({
   component: 'kube-scheduler', actor: identity.split('_')[0]!, identity, atMs, what, ...(detail !== undefined ? { detail } : {}),
@@ -35,5 +38,68 @@ describe('judgeLeaderActivity', () => {
     const j = judgeLeaderActivity([at('a_1', 0, 'started'), at('a_1', 8, 'write'), at('b_1', 30, 'started'), at('b_1', 31, 'write'), at('a_2', 50, 'started')]);
     assert.deepEqual(j.problems, []);
     assert.equal(j.terms.find((t) => t.identity === 'a_1')!.activeUntilMs, 8);
+  });
+});
+
+type WriterMsg = Message<'go', number>;
+type SinkMsg = LeaderActivityMsg | Message<'write', string> | Message<'seen', null>;
+
+/**
+ * Makes `n` writes in one turn, each recorded first as a leader does: one in the turn's synchronous part, the rest
+ * each one await after the one before (a scheduler's cycles), then one more after a pause of several awaits.
+ */
+const writer = defineBehaviour<WriterMsg>(import.meta.url, 'activity-writer', (ctx) => {
+  const send = leaderActivitySender((msg) => ctx.send('sink', msg));
+  const write = (detail: string): void => {
+    send({ component: 'kube-scheduler', actor: ctx.name, identity: `${ctx.name}_1`, atMs: ctx.now(), what: 'write', detail });
+    ctx.send('sink', { type: 'write', body: detail });
+  };
+  return {
+    async receive(msg) {
+      if (msg.type !== 'go') return unhandled;
+      for (let i = 0; i < msg.body - 1; i++) {
+        write(`w${i}`);
+        await Promise.resolve();
+      }
+      for (let i = 0; i < 4; i++) await Promise.resolve();
+      write(`w${msg.body - 1}`);
+      return undefined;
+    },
+  };
+});
+
+const sink = defineBehaviour<SinkMsg>(import.meta.url, 'activity-sink', () => {
+  const batches: string[][] = [];
+  const writes: string[] = [];
+  return {
+    receive(msg) {
+      switch (msg.type) {
+        case 'leader.activity':
+          batches.push(msg.body.map((r) => r.detail ?? ''));
+          return undefined;
+        case 'write':
+          writes.push(msg.body);
+          return undefined;
+        case 'seen':
+          return { batches, writes };
+        default:
+          return unhandled;
+      }
+    },
+  };
+});
+
+describe('leaderActivitySender', () => {
+  test('records made one await apart leave in one message, in order; one after a pause in the next; none is lost when the writer is killed right after the turn', async () => {
+    const sim = new SimulatedSystem({ seed: 7, latencyMinMs: 1, latencyMaxMs: 1 });
+    await sim.spawn(sink, { name: 'sink' });
+    await sim.spawn(writer, { name: 'writer' });
+    sim.ref<WriterMsg>('writer').tell({ type: 'go', body: 4 });
+    // The go arrives at 1 ms; this kill is the next event at that instant, right after the go's turn.
+    sim.schedule(1, () => void sim.faults.kill('writer'));
+    await sim.runFor(10);
+    const seen = await sim.settle(sim.ref<SinkMsg>('sink').ask<{ batches: string[][]; writes: string[] }>({ type: 'seen', body: null }));
+    assert.deepEqual(seen.writes, ['w0', 'w1', 'w2', 'w3'], 'the writes left before the kill');
+    assert.deepEqual(seen.batches, [['w0', 'w1', 'w2'], ['w3']], 'every write that left has its record, the first three in one message');
   });
 });

@@ -14,7 +14,7 @@ import { APISERVER_NAME } from '../api/protocol.js';
 import { ActorClock, ApiClient, ClientMetrics, LeaderElector, type ClientTimerMsg } from '../client/index.js';
 import { ControllerManager, type ControllerTiming } from './manager.js';
 import type { WriteRecord } from './common.js';
-import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
+import { leaderActivitySender, type LeaderActivity } from '../client/leader-activity.js';
 
 export interface ControllerManagerTiming extends ControllerTiming {
   leaseDurationMs: number;
@@ -65,10 +65,10 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
   const writes: WriteRecord[] = [];
   const terms: [number, number | undefined][] = [];
   let manager: ControllerManager | undefined;
+  const recordTo = args.recordTo;
+  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg));
   const record = (what: LeaderActivity['what'], atMs: number, detail?: string): void => {
-    if (args.recordTo === undefined) return;
-    const body: LeaderActivity = { component: CONTROLLER_MANAGER_LEASE, actor: ctx.name, identity: elector.identity, atMs, what, ...(detail !== undefined ? { detail } : {}) };
-    ctx.send(args.recordTo, { type: 'leader.activity', body } satisfies LeaderActivityMsg);
+    sendRecord?.({ component: CONTROLLER_MANAGER_LEASE, actor: ctx.name, identity: elector.identity, atMs, what, ...(detail !== undefined ? { detail } : {}) });
   };
   const log = {
     debug: (object: object, message: string) => ctx.log.debug(object, message),

@@ -94,7 +94,7 @@ export const podStandIn = defineBehaviour<StandInMsg, StandInArgs>(import.meta.u
           clock.fire(msg.body.key);
           return undefined;
         case 'leader.activity':
-          records.push(msg.body);
+          records.push(...msg.body);
           return undefined;
         case 'standin.states':
           return states;

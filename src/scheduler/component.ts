@@ -12,7 +12,7 @@ import { ApiClient, ApiStatusError, EVENTS, NODES, PODDISRUPTIONBUDGETS, PODS } 
 import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
-import type { LeaderActivity, LeaderActivityMsg } from '../client/leader-activity.js';
+import { leaderActivitySender, type LeaderActivity } from '../client/leader-activity.js';
 import type { ApiReply, ApiServerMsg } from '../api/protocol.js';
 import type { Event, Node, Pod } from '../api/types/index.js';
 import type { PodDisruptionBudget } from '../api/types/policy.js';
@@ -75,10 +75,10 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   // the lease its previous incarnation held, rather than renew it as if it never died.
   const identity = `${ctx.name}_${Math.floor(ctx.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
 
+  const recordTo = args.recordTo;
+  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg));
   const record = (what: LeaderActivity['what'], detail?: string): void => {
-    if (args.recordTo === undefined) return;
-    const body: LeaderActivity = { component: SCHEDULER_LEASE, actor: ctx.name, identity, atMs: ctx.now(), what, ...(detail !== undefined ? { detail } : {}) };
-    ctx.send(args.recordTo, { type: 'leader.activity', body } satisfies LeaderActivityMsg);
+    sendRecord?.({ component: SCHEDULER_LEASE, actor: ctx.name, identity, atMs: ctx.now(), what, ...(detail !== undefined ? { detail } : {}) });
   };
 
   const binder: Binder = {

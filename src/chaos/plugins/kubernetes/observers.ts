@@ -171,7 +171,7 @@ export const leaderRecorder = defineBehaviour<RecorderMsg, null>(import.meta.url
     receive(msg) {
       switch (msg.type) {
         case 'leader.activity':
-          if (records.length < RECORDS_MAX) records.push(msg.body);
+          for (const record of msg.body) if (records.length < RECORDS_MAX) records.push(record);
           return undefined;
         case 'activity.take':
           return records;
