@@ -48,8 +48,8 @@ type SinkMsg = LeaderActivityMsg | Message<'write', string> | Message<'seen', nu
  * Makes `n` writes in one turn, each recorded first as a leader does: one in the turn's synchronous part, the rest
  * each one await after the one before (a scheduler's cycles), then one more after a pause of several awaits.
  */
-const writer = defineBehaviour<WriterMsg>(import.meta.url, 'activity-writer', (ctx) => {
-  const send = leaderActivitySender((msg) => ctx.send('sink', msg));
+const writer = defineBehaviour<WriterMsg, { batched: boolean }>(import.meta.url, 'activity-writer', (ctx, args) => {
+  const send = leaderActivitySender((msg) => ctx.send('sink', msg), args!.batched);
   const write = (detail: string): void => {
     send({ component: 'kube-scheduler', actor: ctx.name, identity: `${ctx.name}_1`, atMs: ctx.now(), what: 'write', detail });
     ctx.send('sink', { type: 'write', body: detail });
@@ -71,17 +71,21 @@ const writer = defineBehaviour<WriterMsg>(import.meta.url, 'activity-writer', (c
 const sink = defineBehaviour<SinkMsg>(import.meta.url, 'activity-sink', () => {
   const batches: string[][] = [];
   const writes: string[] = [];
+  /** Every message in arrival order: `record w0` / `write w0`. */
+  const order: string[] = [];
   return {
     receive(msg) {
       switch (msg.type) {
         case 'leader.activity':
           batches.push(msg.body.map((r) => r.detail ?? ''));
+          order.push(...msg.body.map((r) => `record ${r.detail ?? ''}`));
           return undefined;
         case 'write':
           writes.push(msg.body);
+          order.push(`write ${msg.body}`);
           return undefined;
         case 'seen':
-          return { batches, writes };
+          return { batches, writes, order };
         default:
           return unhandled;
       }
@@ -93,7 +97,7 @@ describe('leaderActivitySender', () => {
   test('records made one await apart leave in one message, in order; one after a pause in the next; none is lost when the writer is killed right after the turn', async () => {
     const sim = new SimulatedSystem({ seed: 7, latencyMinMs: 1, latencyMaxMs: 1 });
     await sim.spawn(sink, { name: 'sink' });
-    await sim.spawn(writer, { name: 'writer' });
+    await sim.spawn(writer, { name: 'writer', args: { batched: true } });
     sim.ref<WriterMsg>('writer').tell({ type: 'go', body: 4 });
     // The go arrives at 1 ms; this kill is the next event at that instant, right after the go's turn.
     sim.schedule(1, () => void sim.faults.kill('writer'));
@@ -101,5 +105,16 @@ describe('leaderActivitySender', () => {
     const seen = await sim.settle(sim.ref<SinkMsg>('sink').ask<{ batches: string[][]; writes: string[] }>({ type: 'seen', body: null }));
     assert.deepEqual(seen.writes, ['w0', 'w1', 'w2', 'w3'], 'the writes left before the kill');
     assert.deepEqual(seen.batches, [['w0', 'w1', 'w2'], ['w3']], 'every write that left has its record, the first three in one message');
+  });
+
+  test('unbatched (threads), each record leaves at once, before the write made after it, in a message of its own', async () => {
+    const sim = new SimulatedSystem({ seed: 7, latencyMinMs: 1, latencyMaxMs: 1 });
+    await sim.spawn(sink, { name: 'sink' });
+    await sim.spawn(writer, { name: 'writer', args: { batched: false } });
+    sim.ref<WriterMsg>('writer').tell({ type: 'go', body: 3 });
+    await sim.runFor(10);
+    const seen = await sim.settle(sim.ref<SinkMsg>('sink').ask<{ batches: string[][]; order: string[] }>({ type: 'seen', body: null }));
+    assert.deepEqual(seen.order, ['record w0', 'write w0', 'record w1', 'write w1', 'record w2', 'write w2'], 'a record ahead of its write: one frame on threads holds both, or the record alone');
+    assert.deepEqual(seen.batches, [['w0'], ['w1'], ['w2']]);
   });
 });

@@ -37,10 +37,13 @@ export type LeaderActivityMsg = Message<'leader.activity', LeaderActivity[]>;
  * its first record, once one hop of the chain has seen no new record: so behind the writes (each record is made
  * before its write is sent) and before the turn ends, since the microtask queue drains before the runtime's next
  * event. The simulated runtime kills or pauses an actor only between events, so a write that left has its record.
- * A thread can be terminated between two microtasks: there the write may leave in one frame and its record in the
- * next, and a kill between them loses the record (before, the record left first and such a kill lost the write too).
+ * Only there (`batched`): a thread can be terminated between two microtasks, where a batch leaving after its writes
+ * would let a write out in one frame and its record in the next, and a kill between them would lose the record. On
+ * threads each record is sent at once, in the same outbox frame as the write made after it (so a kill loses both or
+ * neither), and batching would save nothing: records there join the frame being written anyway.
  */
-export function leaderActivitySender(send: (msg: LeaderActivityMsg) => void): (record: LeaderActivity) => void {
+export function leaderActivitySender(send: (msg: LeaderActivityMsg) => void, batched: boolean): (record: LeaderActivity) => void {
+  if (!batched) return (record) => send({ type: 'leader.activity', body: [record] });
   let batch: LeaderActivity[] | undefined;
   let seen = 0;
   const hop = (): void => {

@@ -36,6 +36,8 @@ export interface ControllerManagerArgs {
   leaderElect?: boolean;
   /** Tell every guarded write and every term start/stop to this actor (`leader.activity`): a record that survives this actor's death, for HA tests and chaos checks. */
   recordTo?: string;
+  /** The records of one turn in one message (the simulated runtime only: see `leaderActivitySender`). */
+  recordBatched?: boolean;
 }
 
 
@@ -66,7 +68,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
   const terms: [number, number | undefined][] = [];
   let manager: ControllerManager | undefined;
   const recordTo = args.recordTo;
-  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg));
+  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg), args.recordBatched === true);
   const record = (what: LeaderActivity['what'], atMs: number, detail?: string): void => {
     sendRecord?.({ component: CONTROLLER_MANAGER_LEASE, actor: ctx.name, identity: elector.identity, atMs, what, ...(detail !== undefined ? { detail } : {}) });
   };
@@ -145,12 +147,12 @@ export const CONTROLLER_MANAGER_REPLICAS = 2;
 /** Spawn `controller-manager-0..n-1` (two by default: one leader, one standby). */
 export async function spawnControllerManagers(
   system: ActorSystem,
-  options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; apiserverFor?: () => string; recordTo?: string; leaderElect?: boolean },
+  options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; apiserverFor?: () => string; recordTo?: string; recordBatched?: boolean; leaderElect?: boolean },
 ): Promise<ActorRef<ControllerManagerMsg>[]> {
   const replicas = options.replicas ?? CONTROLLER_MANAGER_REPLICAS;
   const refs: ActorRef<ControllerManagerMsg>[] = [];
   for (let i = 0; i < replicas; i++) {
-    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserverFor?.() ?? options.apiserver, recordTo: options.recordTo, leaderElect: options.leaderElect } }));
+    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserverFor?.() ?? options.apiserver, recordTo: options.recordTo, recordBatched: options.recordBatched, leaderElect: options.leaderElect } }));
   }
   return refs;
 }

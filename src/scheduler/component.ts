@@ -37,6 +37,8 @@ export interface SchedulerComponentArgs {
   leaderElect?: boolean;
   /** Tell every term start/stop and every bind to this actor (`leader.activity`): a record that survives this actor's death, for chaos checks. */
   recordTo?: string;
+  /** The records of one turn in one message (the simulated runtime only: see `leaderActivitySender`). */
+  recordBatched?: boolean;
 }
 
 export type SchedulerComponentMsg = ClientTimerMsg | Message<'scheduler.status', null> | Message<string, unknown>;
@@ -76,7 +78,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   const identity = `${ctx.name}_${Math.floor(ctx.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
 
   const recordTo = args.recordTo;
-  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg));
+  const sendRecord = recordTo === undefined ? undefined : leaderActivitySender((msg) => ctx.send(recordTo, msg), args.recordBatched === true);
   const record = (what: LeaderActivity['what'], detail?: string): void => {
     sendRecord?.({ component: SCHEDULER_LEASE, actor: ctx.name, identity, atMs: ctx.now(), what, ...(detail !== undefined ? { detail } : {}) });
   };

@@ -140,8 +140,10 @@ export function deploymentsWorkload(): WorkloadPlugin<DeploymentsSpec> {
       await env.system.spawn(apiServer, { name: APISERVER, args: { kv: apiServerKv(env), http: false } });
       await env.system.spawn(cloudSleeper, { name: sink.sleeper });
       await env.system.spawn(leaderRecorder, { name: RECORDER, args: null });
-      sink.schedulers = await env.settle(spawnSchedulers(env.system, { ...election, leaderElect, recordTo: RECORDER }));
-      sink.controllerManagers = (await env.settle(spawnControllerManagers(env.system, { timing, leaderElect, recordTo: RECORDER }))).map((r) => r.name);
+      // Records batched per turn only where a kill cannot fall between a write and its record (leaderActivitySender).
+      const recordBatched = env.sim !== undefined;
+      sink.schedulers = await env.settle(spawnSchedulers(env.system, { ...election, leaderElect, recordTo: RECORDER, recordBatched }));
+      sink.controllerManagers = (await env.settle(spawnControllerManagers(env.system, { timing, leaderElect, recordTo: RECORDER, recordBatched }))).map((r) => r.name);
       for (let index = 0; index < (spec.nodes ?? 3); index++) {
         sink.nodes.push(await env.settle(spawnNode(env.system, { index, runtime: 'sim', allowProcesses: false, timing, dataDir: undefined, ...(spec.eventedPleg === true ? { kubeletFeatureGates: { EventedPLEG: true } } : {}) })));
       }
