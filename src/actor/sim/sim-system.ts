@@ -153,7 +153,6 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private cancelledInQueue = 0;
   private lastIncarnationId = 0;
   /** Deliveries by route kind and type, when KUBETHREADS_SIM_CENSUS is set: where a run's traffic comes from (docs/performance.md). */
-  private lastLA = '';
   private readonly census: Map<string, number> | undefined = process.env.KUBETHREADS_SIM_CENSUS ? new Map() : undefined;
   /** Messages delivered so far. */
   delivered = 0;
@@ -259,7 +258,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   async shutdown(): Promise<void> {
     if (this.census !== undefined) {
       const rows = [...this.census].sort((a, b) => b[1] - a[1]);
-      process.stderr.write(`message census (${this.delivered} delivered):\n${rows.slice(0, Number(process.env.KUBETHREADS_SIM_CENSUS_ROWS ?? 60)).map(([k, n]) => `${String(n).padStart(9)}  ${(n / this.delivered * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')}\n`);
+      process.stderr.write(`message census (${this.delivered} delivered):\n${rows.slice(0, 60).map(([k, n]) => `${String(n).padStart(9)}  ${(n / this.delivered * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')}\n`);
     }
     for (const name of [...this.actors.keys()]) this.stopNow(name, 'stopped');
     this.asks.failAll('the system shut down');
@@ -600,13 +599,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     this.mixTrace(delivered, event.bytes, event.digest);
     this.delivered++;
     if (this.census !== undefined) {
-      let key = `${kindOf(envelope.from)} > ${kindOf(envelope.to)} ${envelope.type === REPLY_TYPE ? '(reply)' : envelope.type}`;
-      if (process.env.KUBETHREADS_SIM_CENSUS === '2' && body !== null && typeof body === 'object') {
-        const b = body as { msgs?: Array<{ type: string; entries?: unknown[] }>; type?: string };
-        if (Array.isArray(b.msgs)) key += ' ' + b.msgs.map((m) => m.type + (m.type === 'msgApp' ? (m.entries?.length ? '+e' : '-empty') : '')).join(',');
-        else if (envelope.type === 'kv' && typeof b.type === 'string') key += ' ' + b.type;
-        else if (envelope.type === 'leader.activity') { const d = body as { what: string; detail?: string; actor: string; atMs: number }; key += ' ' + d.what + ' ' + (d.detail ?? '').split('/')[0]; const k2 = d.actor + '@' + d.atMs; key += k2 === this.lastLA ? ' SAME-INSTANT' : ''; this.lastLA = k2; }
-      }
+      const key = `${kindOf(envelope.from)} > ${kindOf(envelope.to)} ${envelope.type === REPLY_TYPE ? '(reply)' : envelope.type}`;
       this.census.set(key, (this.census.get(key) ?? 0) + 1);
     }
     if (envelope.type === REPLY_TYPE) {
