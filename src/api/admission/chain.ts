@@ -61,7 +61,9 @@ export class AdmissionChain {
 
   /** Tells the plugins that reserve something in `validate` how the write went. */
   finished(attributes: AdmissionAttributes, written: KubeObject | undefined): void {
-    for (const plugin of this.plugins) {
+    // Indexed: the for-of iterator showed in the API server thread's allocation profile (issue #16).
+    for (let i = 0; i < this.plugins.length; i++) {
+      const plugin = this.plugins[i]!;
       if (plugin.finished !== undefined && plugin.handles(attributes.operation)) plugin.finished(attributes, written);
     }
   }
