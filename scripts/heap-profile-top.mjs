@@ -3,15 +3,18 @@
 // the total, then the sites with the most bytes by self size (where the object was made) and by inclusive size
 // (everything allocated under a function, each function counted once per stack, so recursion does not count
 // twice). A site is function, file and line.
-// Usage: node scripts/heap-profile-top.mjs FILE.heapprofile [--top N]
+// --exclude REGEX leaves out every subtree under a site that matches (the profiler's own writes, a teardown).
+// Usage: node scripts/heap-profile-top.mjs FILE.heapprofile [--top N] [--exclude REGEX]
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args.splice(topIndex, 2)[1]) : 30;
+const excludeIndex = args.indexOf('--exclude');
+const exclude = excludeIndex >= 0 ? new RegExp(args.splice(excludeIndex, 2)[1]) : undefined;
 const [file] = args;
 if (file === undefined) {
-  console.error('usage: node scripts/heap-profile-top.mjs FILE.heapprofile [--top N]');
+  console.error('usage: node scripts/heap-profile-top.mjs FILE.heapprofile [--top N] [--exclude REGEX]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'));
@@ -26,6 +29,7 @@ const inclusive = new Map();
 let total = 0;
 const visit = (node, onStack) => {
   const l = label(node);
+  if (exclude?.test(l)) return 0;
   let subtotal = node.selfSize;
   const fresh = !onStack.has(l);
   if (fresh) onStack.add(l);

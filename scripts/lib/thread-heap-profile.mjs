@@ -9,12 +9,13 @@
 //   HEAPPROF_SURVIVORS=1: objects a scavenge collected are dropped from the profile, so what is left survived
 //     at least one scavenge (copied, mostly promoted to old space) or is still young at the stop: what makes the
 //     scavenges and the mark-compacts cost.
-// $HEAPPROF_INTERVAL is the mean bytes between samples (default 16384).
+// $HEAPPROF_INTERVAL is the mean bytes between samples (default 16384). Creating the file $HEAPPROF_FILE.stop stops
+// the profile early (e.g. once the burst is over, before the teardown's allocations).
 //
 //   HEAPPROF_FILE=/tmp/hp LOG_LEVEL=warn node --import ./scripts/lib/thread-heap-profile.mjs \
 //     dist/src/cli/main.js bench density --json
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
 
 const name = isMainThread ? 'main' : String(workerData?.threadName ?? 'worker');
@@ -47,9 +48,12 @@ if (file !== undefined && new RegExp(process.env.HEAPPROF_THREADS ?? '^apiserver
         if (why !== undefined) process.stderr.write(`thread-heap-profile ${name}: wrote ${file}.${name}.heapprofile (${why})\n`);
       });
     const interim = setInterval(() => write('HeapProfiler.getSamplingProfile'), 10_000).unref();
-    setTimeout(() => {
+    const startedMs = Date.now();
+    const stopAt = setInterval(() => {
+      if (Date.now() - startedMs < (toS - fromS) * 1000 && !existsSync(`${file}.stop`)) return;
       clearInterval(interim);
-      write('HeapProfiler.stopSampling', `${fromS}-${toS} s${survivors ? ', survivors of scavenges' : ''}`);
-    }, (toS - fromS) * 1000).unref();
+      clearInterval(stopAt);
+      write('HeapProfiler.stopSampling', `from ${fromS} s for ${((Date.now() - startedMs) / 1000).toFixed(0)} s${survivors ? ', survivors of scavenges' : ''}`);
+    }, 250).unref();
   }, fromS * 1000).unref();
 }
