@@ -11,7 +11,7 @@ import { apiServer } from './behaviour.js';
 import type { ApiReply, ApiServerInfo, ApiServerMsg, ApiWatchMsg } from './protocol.js';
 import type { KubeObject, Status, WatchEvent } from './types/index.js';
 
-type CollectorMsg = ApiWatchMsg | Message<'start', { resource: string }> | Message<'seen', null>;
+type CollectorMsg = ApiWatchMsg | Message<'start', { resource: string; watchId?: string }> | Message<'seen', null>;
 
 /** A component stand-in: watches pods through the actor protocol and remembers what it saw. */
 export const podWatcher = defineBehaviour<CollectorMsg>(import.meta.url, 'pod-watcher', (ctx) => {
@@ -20,7 +20,7 @@ export const podWatcher = defineBehaviour<CollectorMsg>(import.meta.url, 'pod-wa
     async receive(msg) {
       switch (msg.type) {
         case 'start':
-          return ctx.ask<ApiReply>('apiserver', { type: 'api.watch', body: { group: '', version: 'v1', resource: msg.body.resource, watchId: 'w1', query: { resourceVersion: '0' } } } satisfies ApiServerMsg);
+          return ctx.ask<ApiReply>('apiserver', { type: 'api.watch', body: { group: '', version: 'v1', resource: msg.body.resource, watchId: msg.body.watchId ?? 'w1', query: { resourceVersion: '0' } } } satisfies ApiServerMsg);
         case 'api.watchEvents':
           for (const e of msg.body.events as WatchEvent[]) seen.push(`${e.type} ${(e.object as KubeObject).metadata.name}`);
           return undefined;
@@ -76,6 +76,32 @@ test('over actor messages (simulated runtime): create, get, list, patch, delete,
   }
 });
 
+
+test('a watcher that goes down ends its own watches only: the others keep theirs and their events', async () => {
+  const sim = new SimulatedSystem({ seed: 12, logger: createLogger({ level: 'silent' }) });
+  try {
+    await sim.spawn(apiServer, { name: 'apiserver', args: { http: false } });
+    for (const name of ['watcher-1', 'watcher-2', 'watcher-3']) {
+      await sim.spawn(podWatcher, { name });
+      for (const resource of ['pods', 'configmaps']) {
+        const started = await sim.settle(sim.ref<CollectorMsg>(name).ask<ApiReply>({ type: 'start', body: { resource, watchId: `${name}-${resource}` } }));
+        assert.equal(started.ok, true);
+      }
+    }
+    const watches = async () => ((await sim.inspect()).actors.find((a) => a.name === 'apiserver')?.summary as { watches: number }).watches;
+    assert.equal(await watches(), 6);
+    await sim.stop('watcher-2');
+    await sim.runFor(100);
+    assert.equal(await watches(), 4, 'watcher-2\'s two watches ended with it');
+    await sim.settle(sim.ref<ApiServerMsg>('apiserver').ask<ApiReply>({ type: 'api.create', body: { ...podTarget, object: pod('b') } }));
+    await sim.runFor(100);
+    for (const name of ['watcher-1', 'watcher-3']) {
+      assert.deepEqual(await sim.settle(sim.ref<CollectorMsg>(name).ask<string[]>({ type: 'seen', body: null })), ['ADDED b'], name);
+    }
+  } finally {
+    await sim.shutdown();
+  }
+});
 
 test('in its own thread, the actor serves HTTPS for kubectl with the kubeconfig it hands out', { skip: !isMainThread ? 'worker thread' : requireKubectl() }, async () => {
   const system = new ThreadedSystem({ seed: 5, logLevel: 'silent' });

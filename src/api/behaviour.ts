@@ -174,7 +174,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     url: undefined, caPem: undefined, adminToken, kubeconfig: undefined,
     componentTokens: Object.fromEntries(tokens.map((t) => [t.user, t.token])),
   };
-  const watches = new Map<string, { cancel(): void; subscriber: string }>();
+  const watches = new ServedWatches();
   /** Sliced lists still sending, served in turn: one slice of the first, then it goes to the back. */
   const listSlicing: { to: string; id: string; items: readonly unknown[]; size: number; next: number; count: number }[] = [];
   const metrics = new ApiServerMetrics(ctx.name);
@@ -330,8 +330,9 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       const flush = () => {
         scheduled = false;
         while (batch.length > 0) {
-          const events = batch.slice(0, WATCH_BATCH_EVENTS_MAX);
-          batch = batch.slice(WATCH_BATCH_EVENTS_MAX);
+          // The whole batch as it is when it fits (the common case): no copy of it and no empty rest to allocate.
+          const events = batch.length <= WATCH_BATCH_EVENTS_MAX ? batch : batch.slice(0, WATCH_BATCH_EVENTS_MAX);
+          batch = batch.length <= WATCH_BATCH_EVENTS_MAX ? [] : batch.slice(WATCH_BATCH_EVENTS_MAX);
           ctx.send(subscriber, { type: 'api.watchEvents', body: { watchId: body.watchId, events, seq: ++seq } } satisfies ApiWatchMsg);
         }
       };
@@ -349,7 +350,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
           ctx.send(subscriber, { type: 'api.watchEnd', body: { watchId: body.watchId, status, seq: ++seq } } satisfies ApiWatchMsg);
         },
       });
-      watches.set(body.watchId, { cancel: () => handle.cancel(), subscriber });
+      watches.add(body.watchId, { cancel: () => handle.cancel(), subscriber });
       // Library code on the host ($host) is not an actor that can go down.
       if (!subscriber.startsWith('$')) ctx.watch(subscriber);
       return { ok: true, code: 200, body: null };
@@ -427,17 +428,12 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       }
     },
     onDown(event) {
-      for (const [id, w] of watches) {
-        if (w.subscriber !== event.name) continue;
-        w.cancel();
-        watches.delete(id);
-      }
+      for (const w of watches.removeSubscriber(event.name)) w.cancel();
     },
     onStop() {
       stopping = true;
       listSlicing.length = 0;
-      for (const w of watches.values()) w.cancel();
-      watches.clear();
+      for (const w of watches.removeAll()) w.cancel();
       handlers?.stop();
       void http?.close();
       kvClient?.close();
@@ -449,3 +445,68 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
     },
   };
 });
+
+interface ServedWatch {
+  cancel(): void;
+  subscriber: string;
+}
+
+/**
+ * The API watches a server serves, by watch id and by subscriber: a subscriber that goes down ends its own
+ * watches without a walk over every watch (a cluster's teardown, or a node pool's thread dying, took one walk of
+ * thousands of watches per actor going down: 143 MB of entry arrays in a 1,000-node teardown, issue #16).
+ */
+class ServedWatches {
+  private readonly byId = new Map<string, ServedWatch>();
+  private readonly bySubscriber = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  get(id: string): ServedWatch | undefined {
+    return this.byId.get(id);
+  }
+
+  add(id: string, watch: ServedWatch): void {
+    this.byId.set(id, watch);
+    let ids = this.bySubscriber.get(watch.subscriber);
+    if (ids === undefined) this.bySubscriber.set(watch.subscriber, (ids = new Set()));
+    ids.add(id);
+  }
+
+  delete(id: string): void {
+    const watch = this.byId.get(id);
+    if (watch === undefined) return;
+    this.byId.delete(id);
+    const ids = this.bySubscriber.get(watch.subscriber);
+    ids?.delete(id);
+    if (ids?.size === 0) this.bySubscriber.delete(watch.subscriber);
+  }
+
+  /** Forgets the subscriber's watches and returns them, in the order they were added. */
+  removeSubscriber(subscriber: string): ServedWatch[] {
+    const ids = this.bySubscriber.get(subscriber);
+    if (ids === undefined) return [];
+    this.bySubscriber.delete(subscriber);
+    const removed: ServedWatch[] = [];
+    for (const id of ids) {
+      const watch = this.byId.get(id);
+      if (watch === undefined) continue;
+      this.byId.delete(id);
+      removed.push(watch);
+    }
+    return removed;
+  }
+
+  removeAll(): ServedWatch[] {
+    const all = [...this.byId.values()];
+    this.byId.clear();
+    this.bySubscriber.clear();
+    return all;
+  }
+}

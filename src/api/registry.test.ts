@@ -208,7 +208,40 @@ describe('updates start from the watch cache\'s copy, as Kubernetes\' Guaranteed
     const back = await s.registry.patch(deployments, 'default', 'web', 'merge', { spec: { replicas: 1 } });
     assert.equal((back.object.spec as { replicas: number }).replicas, 1);
   });
+
+  test('updates, status writes, bindings and a delete by update read the cached object without changing it, nor the caller\'s body', async () => {
+    const { kv } = await startHandlers();
+    // The cache hook answers with the store's current object deep-frozen, as the watch cache shares its objects:
+    // an update that changed it in place (instead of its own copy) would throw here.
+    let cached: KubeObject | undefined;
+    const registry = new Registry({ kv, now: () => Date.UTC(2026, 0, 1), random: seededRandom(3), cached: () => cached });
+    const cache = async (info: typeof pods, name: string) => (cached = deepFreeze(await registry.get(info, 'default', name)));
+    await registry.create(pods, 'default', pod('p'));
+    const body = deepFreeze({ ...(await cache(pods, 'p')), metadata: { name: 'p', labels: { app: 'db' } } });
+    assert.deepEqual((await registry.update(pods, 'default', 'p', body)).object.metadata.labels, { app: 'db' });
+    await cache(pods, 'p');
+    const status = deepFreeze({ ...cached!, status: { phase: 'Running' } });
+    assert.equal(((await registry.update(pods, 'default', 'p', status, { subresource: 'status' })).object as Pod).status!.phase, 'Running');
+    await cache(pods, 'p');
+    await registry.bind(pods, 'default', 'p', deepFreeze({ target: { name: 'node-1' } }));
+    assert.equal((await registry.get(pods, 'default', 'p') as Pod).spec!.nodeName, 'node-1');
+    await registry.create(deployments, 'default', { ...deployment('d', 1), metadata: { name: 'd', finalizers: ['example.com/hold'] } });
+    await registry.delete(deployments, 'default', 'd');
+    const deleting = await cache(deployments, 'd');
+    assert.ok(deleting.metadata.deletionTimestamp !== undefined);
+    const released = await registry.update(deployments, 'default', 'd', deepFreeze({ ...deleting, metadata: { ...deleting.metadata, finalizers: [] } }));
+    assert.equal(await registry.read(deployments, 'default', 'd'), undefined, 'the last finalizer removed: deleted');
+    assert.ok(Number(released.object.metadata.resourceVersion) > Number(deleting.metadata.resourceVersion));
+  });
 });
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 test('a pod update may not change its containers\' commands, while a status write whose body carries another spec is accepted and keeps the stored spec', async () => {
   const { registry } = await startHandlers();

@@ -273,8 +273,13 @@ export class Registry {
         object.metadata.resourceVersion = '';
         return object;
       }
-      const stored = clone(object);
-      Registry.stripAllocationMarks(stored);
+      // A service's copy loses the allocation marks its retries still need; anything else is stored as it is
+      // (encode copies what it changes): a create copied the whole object for nothing (issue #16).
+      let stored = object;
+      if (info.resource === 'services') {
+        stored = clone(object);
+        Registry.stripAllocationMarks(stored);
+      }
       const compare: Compare[] = [{ key, target: 'version', result: 'equal', value: 0 }];
       const text = this.encode(stored, info);
       const success: RequestOp[] = [{ type: 'put', key, value: text }];
@@ -414,7 +419,9 @@ export class Registry {
   /**
    * Read, transform, write with compare-and-swap on the mod revision read.
    * `transform` returns the new object, or `undefined` to delete the key.
-   * With `pinned`, a changed object is a 409 instead of a retry.
+   * With `pinned`, a changed object is a 409 instead of a retry. With `readsCurrentOnly` the transform promises
+   * not to change `current.object` (it copies what it changes), so the watch cache's object is handed to it as
+   * it is (cached objects are never changed) instead of copied whole for every write (issue #16).
    */
   private async guaranteedUpdate(
     info: ResourceInfo,
@@ -423,12 +430,15 @@ export class Registry {
     transform: (current: StoredObject | undefined) => Promise<Obj | undefined | 'unchanged'> | Obj | undefined | 'unchanged',
     pinned: boolean,
     dryRun = false,
+    readsCurrentOnly = false,
   ): Promise<{ object: Obj; deleted: boolean; created: boolean }> {
     const key = storageKey(info, namespace, name);
     // Start from the watch cache's copy when it has one (no store read); `fresh` says the state came from the store itself.
-    const suggested = this.cachedState(info, key);
+    const suggested = this.cachedState(info, key, !readsCurrentOnly);
     let current = suggested ?? (await this.read(info, namespace, name));
     let fresh = suggested === undefined;
+    // `current.object` is the watch cache's own (shared, never to be changed) until the store is read.
+    const own = (object: Obj): Obj => (fresh || !readsCurrentOnly ? object : clone(object));
     for (let attempt = 0; ; attempt++) {
       let next: Obj | undefined | 'unchanged';
       try {
@@ -451,7 +461,7 @@ export class Registry {
         return { object: current.object, deleted: false, created: false };
       }      if (dryRun) {
         // Everything up to the write ran (defaulting, validation, admission): report the result, store nothing.
-        if (next === undefined) return { object: current!.object, deleted: true, created: false };
+        if (next === undefined) return { object: own(current!.object), deleted: true, created: false };
         if (info.resource === 'services') Registry.stripAllocationMarks(next);
         return { object: next, deleted: false, created: current === undefined };
       }
@@ -483,7 +493,7 @@ export class Registry {
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
       if (response.succeeded) {
         if (next === undefined) {
-          const gone = current!.object;
+          const gone = own(current!.object);
           gone.metadata.resourceVersion = String(response.header.revision);
           return { object: gone, deleted: true, created: false };
         }
@@ -500,42 +510,44 @@ export class Registry {
     }
   }
 
-  /** The watch cache's copy of `key` as a stored object (a copy the transform may change), or undefined. */
-  private cachedState(info: ResourceInfo, key: string): StoredObject | undefined {
+  /** The watch cache's copy of `key` as a stored object (with `copy`, a copy the transform may change), or undefined. */
+  private cachedState(info: ResourceInfo, key: string, copy: boolean): StoredObject | undefined {
     const object = this.cached?.(info, key);
     if (object === undefined) return undefined;
     const modRevision = Number(object.metadata.resourceVersion);
     if (!Number.isInteger(modRevision) || modRevision <= 0) return undefined;
-    return { object: clone(object as unknown as Json) as unknown as Obj, modRevision };
+    return { object: copy ? (clone(object as unknown as Json) as unknown as Obj) : (object as Obj), modRevision };
   }
 
   /** PUT: replace the object (or its status with `subresource: 'status'`). */
   async update(info: ResourceInfo, namespace: string | undefined, name: string, input: unknown, options: WriteOptions = {}): Promise<{ object: Obj; created: boolean }> {
     if (!isObject(input)) throw apiErrors.badRequest('the request body must be a JSON object');
-    const body = clone(input) as unknown as Obj;
+    // The caller's object is only read here: each attempt of the transform works on its own copy of it.
+    const body = input as unknown as Obj;
     this.checkTypeMeta(info, body);
-    if (!isObject(body.metadata)) body.metadata = {};
-    if (body.metadata.name !== undefined && body.metadata.name !== name) {
-      throw apiErrors.badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    const bodyMeta: Obj['metadata'] = isObject(body.metadata) ? body.metadata : {};
+    if (bodyMeta.name !== undefined && bodyMeta.name !== name) {
+      throw apiErrors.badRequest(`the name of the object (${bodyMeta.name}) does not match the name on the URL (${name})`);
     }
-    if (info.namespaced && body.metadata.namespace !== undefined && body.metadata.namespace !== namespace) {
+    if (info.namespaced && bodyMeta.namespace !== undefined && bodyMeta.namespace !== namespace) {
       throw apiErrors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
-    const wantedRv = body.metadata.resourceVersion;
+    const wantedRv = bodyMeta.resourceVersion;
     const pinned = wantedRv !== undefined && wantedRv !== '';
     const result = await this.guaranteedUpdate(info, namespace, name, (current) => {
       if (current === undefined) {
         if (!CREATE_ON_UPDATE.has(info.resource) || options.subresource) throw apiErrors.notFound(info.resource, info.group, name);
         if (pinned) throw apiErrors.notFound(info.resource, info.group, name);
-        body.metadata.name = name;
-        const fresh = this.prepareNew(info, namespace, body);
+        const fresh = this.prepareNew(info, namespace, { ...body, metadata: { ...bodyMeta, name } });
         const causes = validateObject(info, fresh);
         if (causes.length > 0) throw apiErrors.invalid(info.kind, info.group, name, causes);
         return fresh;
       }
       if (pinned && wantedRv !== String(current.modRevision)) throw apiErrors.staleResourceVersion(info.resource, info.group, name);
-      return this.finishUpdate(info, current.object, clone(body), options);
-    }, pinned, options.dryRun);
+      const next = clone(body);
+      if (!isObject(next.metadata)) next.metadata = {};
+      return this.finishUpdate(info, current.object, next, options);
+    }, pinned, options.dryRun, true);
     return { object: result.object, created: result.created };
   }
 
@@ -567,7 +579,7 @@ export class Registry {
     if (pm.deletionGracePeriodSeconds !== undefined) meta.deletionGracePeriodSeconds = pm.deletionGracePeriodSeconds;
     else delete meta.deletionGracePeriodSeconds;
     if (pm.generateName !== undefined) meta.generateName = pm.generateName;
-    if (meta.managedFields === undefined && pm.managedFields !== undefined && options.subresource !== 'apply') meta.managedFields = pm.managedFields;
+    if (meta.managedFields === undefined && pm.managedFields !== undefined && options.subresource !== 'apply') meta.managedFields = clone(pm.managedFields);
     delete meta.resourceVersion;
     // A custom resource's schema covers its status too: pruned and defaulted on every write.
     if (options.subresource !== 'status' || info.custom !== undefined) applyDefaults(info, result);
@@ -784,7 +796,7 @@ export class Registry {
       pod.status = status;
       delete pod.metadata.resourceVersion;
       return pod;
-    }, false);
+    }, false, false, true);
   }
 }
 

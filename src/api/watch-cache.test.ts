@@ -255,6 +255,24 @@ test('a thousand node-filtered watchers (the kubelets\' pod watch) each get only
   assert.ok(cache.stats.watchersOffered - offeredBefore <= 6 * 3, `offered ${cache.stats.watchersOffered - offeredBefore} times`);
 });
 
+test('an event reaches its watchers in the order they started, whichever index buckets they sit in', async () => {
+  const { handlers, registry } = await startHandlers();
+  const cache = handlers.cache(pods);
+  const start = String(cache.revision);
+  const order: string[] = [];
+  const sink = (name: string) => ({ event: () => void order.push(name), end: () => undefined });
+  // Interleaved across the node bucket, the unfiltered one and the namespace one, so that no bucket's watchers
+  // come before another's as a block: node-a, all-b, default-c, node-d, all-e.
+  cache.watch({ filter: parseFilter('pods', undefined, 'spec.nodeName=node-1'), resourceVersion: start }, sink('node-a'));
+  cache.watch({ filter: none, resourceVersion: start }, sink('all-b'));
+  cache.watch({ namespace: 'default', filter: none, resourceVersion: start }, sink('default-c'));
+  cache.watch({ filter: parseFilter('pods', undefined, 'spec.nodeName=node-1'), resourceVersion: start }, sink('node-d'));
+  cache.watch({ filter: none, resourceVersion: start }, sink('all-e'));
+  await registry.create(pods, 'default', { ...pod('p'), spec: { ...pod('p').spec, nodeName: 'node-1' } });
+  await tick();
+  assert.deepEqual(order, ['node-a', 'all-b', 'default-c', 'node-d', 'all-e']);
+});
+
 test('namespaced watchers get their namespace\'s events only; a cancelled indexed watcher gets nothing more', async () => {
   const { handlers, registry } = await startHandlers();
   const cache = handlers.cache(pods);

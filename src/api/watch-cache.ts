@@ -463,9 +463,8 @@ class WatcherIndex {
     }
     if (groups.length === 0) return [];
     if (groups.length === 1) return [...groups[0]!.values()];
-    const merged: Watcher[] = [];
-    for (const group of groups) for (const w of group.values()) merged.push(w);
-    return merged.sort((a, b) => a.id - b.id);
+    // Every store event of a pod on a node comes here with two or three buckets (issue #16).
+    return mergeById(groups);
   }
 
   private bucket(key: IndexKey, create: boolean): Map<number, Watcher> | undefined {
@@ -475,6 +474,27 @@ class WatcherIndex {
     if (bucket === undefined && create) map.set(k, (bucket = new Map()));
     return bucket;
   }
+}
+
+/** Up to this many watchers an event's candidates are ordered by insertion sort. */
+const SMALL_SORT_MAX = 32;
+
+/** The watchers of several buckets (a watcher is in one only) in increasing id order. */
+function mergeById(groups: readonly Map<number, Watcher>[]): Watcher[] {
+  const merged: Watcher[] = [];
+  for (const group of groups) for (const w of group.values()) merged.push(w);
+  if (merged.length > SMALL_SORT_MAX) return merged.sort((a, b) => a.id - b.id);
+  // An insertion sort in place: Array.prototype.sort allocates scratch space on every call.
+  for (let i = 1; i < merged.length; i++) {
+    const w = merged[i]!;
+    let j = i - 1;
+    while (j >= 0 && merged[j]!.id > w.id) {
+      merged[j + 1] = merged[j]!;
+      j--;
+    }
+    merged[j + 1] = w;
+  }
+  return merged;
 }
 
 function assert(condition: boolean, message: string): asserts condition {

@@ -45,11 +45,43 @@ test('validation sees what mutation did, and the first refusal stops the chain',
     },
   };
   const chain = new AdmissionChain([labeller, checker, recorder('after', log)]);
-  await assert.rejects(chain.run(attributes('CREATE', {})), (e: unknown) => e instanceof ApiError && e.message === 'pods "p" is forbidden: checked');
+  await assert.rejects(async () => chain.run(attributes('CREATE', {})), (e: unknown) => e instanceof ApiError && e.message === 'pods "p" is forbidden: checked');
   assert.deepEqual(log, ['after.admit']);
 });
 
-test('a plugin listed twice is a configuration error', () => {
+test('plugins that answer at once cost no promise; one that waits is waited for before the next, in order', async () => {
+  const log: string[] = [];
+  const chain = new AdmissionChain([recorder('a', log), recorder('b', log)]);
+  assert.equal(chain.run(attributes('CREATE', {})), undefined);
+  assert.deepEqual(log, ['a.admit', 'b.admit', 'a.validate', 'b.validate']);
+  log.length = 0;
+  const waiter: AdmissionPlugin = {
+    name: 'waiter', handles: () => true,
+    admit: async () => { await new Promise((resolve) => setTimeout(resolve, 1)); log.push('waiter.admit'); },
+    validate: async () => { await Promise.resolve(); log.push('waiter.validate'); },
+  };
+  const pending = new AdmissionChain([recorder('a', log), waiter, recorder('b', log)]).run(attributes('CREATE', {}));
+  assert.ok(pending instanceof Promise);
+  assert.deepEqual(log, ['a.admit']);
+  await pending;
+  assert.deepEqual(log, ['a.admit', 'waiter.admit', 'b.admit', 'a.validate', 'waiter.validate', 'b.validate']);
+});
+
+test('a refusal is a rejected promise, whether the plugin throws at once or after waiting', async () => {
+  const refuse = () => apiErrors.forbiddenAdmission('no', 'pods', '', 'p');
+  const atOnce: AdmissionPlugin = { name: 'at-once', handles: () => true, validate: () => { throw refuse(); } };
+  const later: AdmissionPlugin = { name: 'later', handles: () => true, admit: async () => { await Promise.resolve(); throw refuse(); } };
+  for (const plugin of [atOnce, later]) {
+    const log: string[] = [];
+    const pending = new AdmissionChain([plugin, recorder('after', log)]).run(attributes('CREATE', {}));
+    assert.ok(pending instanceof Promise, plugin.name);
+    await assert.rejects(pending, (e: unknown) => e instanceof ApiError && e.message === 'no');
+    assert.deepEqual(log, plugin === atOnce ? ['after.admit'] : [], plugin.name);
+  }
+});
+
+test('a plugin listed twice is a configuration error'
+, () => {
   assert.throws(() => new AdmissionChain([recorder('x', []), recorder('x', [])]), /plugin x is listed twice/);
 });
 

@@ -18,22 +18,40 @@ export class AdmissionChain {
     this.plugins = Object.freeze([...plugins]);
   }
 
-  /** Mutating then validating phase; the first refusal (an ApiError) ends admission. */
-  async run(attributes: AdmissionAttributes): Promise<void> {
-    await this.admit(attributes);
-    await this.validate(attributes);
+  /**
+   * Mutating then validating phase; the first refusal (an ApiError) ends admission. Undefined when every plugin
+   * answered at once (the common case: no webhook configured, no quota, the namespace cached), a promise
+   * otherwise; a refusal is always a rejected promise. Every write passes here, and a chain of async functions
+   * cost a promise and a suspended frame per plugin per phase whether the plugin had anything to wait for or not
+   * (a tenth of the API server thread's allocations at density, issue #16).
+   */
+  run(attributes: AdmissionAttributes): Promise<void> | undefined {
+    const admitted = this.admit(attributes);
+    if (admitted === undefined) return this.validate(attributes);
+    return admitted.then(() => this.validate(attributes));
   }
 
-  async admit(attributes: AdmissionAttributes): Promise<void> {
-    for (const plugin of this.plugins) {
-      if (plugin.admit !== undefined && plugin.handles(attributes.operation)) await plugin.admit(attributes);
-    }
+  admit(attributes: AdmissionAttributes): Promise<void> | undefined {
+    return this.phase('admit', attributes, 0);
   }
 
-  async validate(attributes: AdmissionAttributes): Promise<void> {
-    for (const plugin of this.plugins) {
-      if (plugin.validate !== undefined && plugin.handles(attributes.operation)) await plugin.validate(attributes);
+  validate(attributes: AdmissionAttributes): Promise<void> | undefined {
+    return this.phase('validate', attributes, 0);
+  }
+
+  /** The plugins of one phase from `from` on, in order: each one that returns a promise is waited for before the next. */
+  private phase(which: 'admit' | 'validate', attributes: AdmissionAttributes, from: number): Promise<void> | undefined {
+    try {
+      for (let i = from; i < this.plugins.length; i++) {
+        const plugin = this.plugins[i]!;
+        if (plugin[which] === undefined || !plugin.handles(attributes.operation)) continue;
+        const pending = plugin[which](attributes);
+        if (pending !== undefined) return (pending as Promise<void>).then(() => this.phase(which, attributes, i + 1));
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return undefined;
   }
 
   /** Whether some plugin must see a PATCH's patched object. */
@@ -43,7 +61,9 @@ export class AdmissionChain {
 
   /** Tells the plugins that reserve something in `validate` how the write went. */
   finished(attributes: AdmissionAttributes, written: KubeObject | undefined): void {
-    for (const plugin of this.plugins) {
+    // Indexed: the for-of iterator showed in the API server thread's allocation profile (issue #16).
+    for (let i = 0; i < this.plugins.length; i++) {
+      const plugin = this.plugins[i]!;
       if (plugin.finished !== undefined && plugin.handles(attributes.operation)) plugin.finished(attributes, written);
     }
   }

@@ -4,7 +4,7 @@
  * and the system namespaces may not be deleted.
  */
 import { apiErrors } from '../errors.js';
-import { storageKey } from '../resources.js';
+import { storageKey, type ResourceInfo } from '../resources.js';
 import type { AdmissionContext } from './context.js';
 import type { AdmissionAttributes, AdmissionPlugin, Operation } from './types.js';
 
@@ -22,7 +22,8 @@ export class NamespaceLifecycle implements AdmissionPlugin {
     return operation !== 'CONNECT';
   }
 
-  async admit(a: AdmissionAttributes): Promise<void> {
+  // Not async: an active namespace in the cache admits without a promise (see the chain).
+  admit(a: AdmissionAttributes): Promise<void> | undefined {
     if (a.resource.group === '' && a.resource.resource === 'namespaces') {
       if (a.operation !== 'DELETE') return;
       if (SYSTEM_NAMESPACES.includes(a.name)) {
@@ -37,7 +38,11 @@ export class NamespaceLifecycle implements AdmissionPlugin {
     // An active namespace in the cache admits at once; a namespace the cache lacks (just created) or
     // that this server was asked to delete is looked up in the store.
     const cached = this.deleted.has(namespace) ? undefined : this.context.cache(nsInfo).get(storageKey(nsInfo, undefined, namespace));
-    if (cached !== undefined && cached.metadata.deletionTimestamp === undefined) return;
+    if (cached !== undefined && cached.metadata.deletionTimestamp === undefined) return undefined;
+    return this.admitFromStore(a, nsInfo, namespace);
+  }
+
+  private async admitFromStore(a: AdmissionAttributes, nsInfo: ResourceInfo, namespace: string): Promise<void> {
     const stored = await this.context.registry.read(nsInfo, undefined, namespace);
     if (stored === undefined) throw apiErrors.notFound('namespaces', '', namespace);
     if (a.operation === 'CREATE' && stored.object.metadata.deletionTimestamp !== undefined && a.resource.resource !== 'events') {

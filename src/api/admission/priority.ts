@@ -23,10 +23,12 @@ export class Priority implements AdmissionPlugin {
     return operation !== 'CONNECT';
   }
 
-  async admit(a: AdmissionAttributes): Promise<void> {
-    if (!isPods(a) || a.subresource !== undefined || a.object === undefined) return;
-    if (a.operation === 'CREATE') await this.admitPod(a.object);
-    else if (a.operation === 'UPDATE') await this.keepPodPriority(a);
+  // Not async: what is not a pod passes without a promise (see the chain).
+  admit(a: AdmissionAttributes): Promise<void> | undefined {
+    if (!isPods(a) || a.subresource !== undefined || a.object === undefined) return undefined;
+    if (a.operation === 'CREATE') return this.admitPod(a.object);
+    if (a.operation === 'UPDATE') return this.keepPodPriority(a);
+    return undefined;
   }
 
   validate(a: AdmissionAttributes): void {

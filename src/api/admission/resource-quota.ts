@@ -41,11 +41,14 @@ export class ResourceQuotaAdmission implements AdmissionPlugin {
     return !this.inFlight.has(namespace) && podCacheRevision >= (this.chargedRevision.get(namespace) ?? 0);
   }
 
-  async validate(a: AdmissionAttributes): Promise<void> {
-    if (a.resource.group !== '' || a.resource.resource !== 'pods' || a.subresource !== undefined || a.namespace === undefined) return;
-    const namespace = a.namespace;
-    let quotas = this.quotasOf(namespace);
-    if (quotas.length === 0) return;
+  // Not async: a write no quota tracks passes without a promise (see the chain).
+  validate(a: AdmissionAttributes): Promise<void> | undefined {
+    if (a.resource.group !== '' || a.resource.resource !== 'pods' || a.subresource !== undefined || a.namespace === undefined) return undefined;
+    const quotas = this.quotasOf(a.namespace);
+    return quotas.length === 0 ? undefined : this.charge(a, a.namespace, quotas);
+  }
+
+  private async charge(a: AdmissionAttributes, namespace: string, quotas: ResourceQuota[]): Promise<void> {
     const pods = a.resource;
     // Defaulting first, so the charge sees the pod as it will be stored.
     const preview = await this.context.registry.create(pods, namespace, a.object, { dryRun: true });

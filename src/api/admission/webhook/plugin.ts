@@ -48,12 +48,13 @@ export class WebhookAdmission implements AdmissionPlugin {
     return this.candidates(a).length > 0;
   }
 
-  async admit(a: AdmissionAttributes): Promise<void> {
-    if (this.kind === 'mutating') await this.dispatch(a);
+  // Not async: without a matching webhook (the common case) a write passes without a promise (see the chain).
+  admit(a: AdmissionAttributes): Promise<void> | undefined {
+    return this.kind === 'mutating' ? this.dispatch(a) : undefined;
   }
 
-  async validate(a: AdmissionAttributes): Promise<void> {
-    if (this.kind === 'validating') await this.dispatch(a);
+  validate(a: AdmissionAttributes): Promise<void> | undefined {
+    return this.kind === 'validating' ? this.dispatch(a) : undefined;
   }
 
   /** The webhooks whose rules match (selectors are judged later, once the old object is known). */
@@ -70,9 +71,12 @@ export class WebhookAdmission implements AdmissionPlugin {
     return sorted.flatMap((c) => c.webhooks ?? []).filter((w) => (w.rules ?? []).some((rule) => ruleMatches(rule, a)));
   }
 
-  private async dispatch(a: AdmissionAttributes): Promise<void> {
+  private dispatch(a: AdmissionAttributes): Promise<void> | undefined {
     const candidates = this.candidates(a);
-    if (candidates.length === 0) return;
+    return candidates.length === 0 ? undefined : this.dispatchTo(candidates, a);
+  }
+
+  private async dispatchTo(candidates: ValidatingWebhook[], a: AdmissionAttributes): Promise<void> {
     if ((a.operation === 'UPDATE' || a.operation === 'DELETE') && a.oldObject === undefined) a.oldObject = await this.stored(a.resource, a.namespace, a.name);
     const namespaceLabels = a.resource.namespaced && a.namespace !== undefined ? await this.namespaceLabels(a.namespace) : undefined;
     const matched = candidates.filter((w) => webhookMatches(w, a, namespaceLabels));
