@@ -121,7 +121,7 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn':
-        return this.write((): ResponseOp => this.execute(request));
+        return this.write(request);
       case 'compact':
         return this.compact(request.revision);
       case 'leaseGrant':
@@ -376,13 +376,16 @@ export class MvccStore {
     return { type: 'range', header: { revision: this.currentRevision }, kvs, more: limit > 0 && count > limit, count };
   }
 
-  /** Runs `body` as one revision: commits its writes together or rolls all of them back on a TxnAbort. */
-  private write(body: () => ResponseOp): ApplyResponse {
+  /**
+   * Runs `body` (an op, or a function for the store's own writes) as one revision: commits its writes together or
+   * rolls all of them back on a TxnAbort. An op is executed as is: no closure per entry applied.
+   */
+  private write(body: RequestOp | (() => ResponseOp)): ApplyResponse {
     assertInvariant(this.pendingEvents.length === 0, 'writes do not nest');
     this.writeSub = 0;
     let response: ResponseOp;
     try {
-      response = body();
+      response = typeof body === 'function' ? body() : this.execute(body);
     } catch (error) {
       this.rollBack();
       if (error instanceof TxnAbort) return error.error;
@@ -500,32 +503,41 @@ export class MvccStore {
   private executeTxn(op: TxnRequest): TxnResponse {
     if (op.success.length > TXN_OPS_MAX || op.failure.length > TXN_OPS_MAX) throw new TxnAbort(kvError.tooManyOps());
     checkNoDuplicatePuts(op);
-    const succeeded = op.compare.every((compare) => this.compareHolds(compare));
+    let succeeded = true;
+    for (const compare of op.compare) {
+      if (this.compareHolds(compare)) continue;
+      succeeded = false;
+      break;
+    }
     const branch = succeeded ? op.success : op.failure;
     const responses = branch.map((child) => this.execute(child));
     return { type: 'txn', header: { revision: 0 }, succeeded, responses };
   }
 
   private compareHolds(compare: Compare): boolean {
-    const keys = compare.rangeEnd === undefined || compare.rangeEnd === '' ? [compare.key] : [...this.index.range(compare.key, compare.rangeEnd)];
-    return keys.every((key) => {
-      const kv = this.visible(key, 0);
-      if (compare.target === 'value') {
-        if (kv === null) return false;
-        return holds(compareOrder(kv.value, compare.value), compare.result);
-      }
-      const actual =
-        kv === null
-          ? 0
-          : compare.target === 'version'
-            ? kv.version
-            : compare.target === 'createRevision'
-              ? kv.createRevision
-              : compare.target === 'modRevision'
-                ? kv.modRevision
-                : kv.lease;
-      return holds(compareOrder(actual, compare.value), compare.result);
-    });
+    // One key (every compare of the API server's compare-and-swap): no array and no closure per entry applied.
+    if (compare.rangeEnd === undefined || compare.rangeEnd === '') return this.compareHoldsFor(compare, compare.key);
+    for (const key of [...this.index.range(compare.key, compare.rangeEnd)]) if (!this.compareHoldsFor(compare, key)) return false;
+    return true;
+  }
+
+  private compareHoldsFor(compare: Compare, key: string): boolean {
+    const kv = this.visible(key, 0);
+    if (compare.target === 'value') {
+      if (kv === null) return false;
+      return holds(compareOrder(kv.value, compare.value), compare.result);
+    }
+    const actual =
+      kv === null
+        ? 0
+        : compare.target === 'version'
+          ? kv.version
+          : compare.target === 'createRevision'
+            ? kv.createRevision
+            : compare.target === 'modRevision'
+              ? kv.modRevision
+              : kv.lease;
+    return holds(compareOrder(actual, compare.value), compare.result);
   }
 }
 
