@@ -185,7 +185,7 @@ export class RaftNode {
     const soft = r.softState();
     if (soft.lead !== this.prevSoftState.lead || soft.role !== this.prevSoftState.role) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
-    if (r.log.unstable.snapshot || r.log.unstableEntries().length > 0) return true;
+    if (r.log.unstable.snapshot || r.log.hasUnstableEntries()) return true;
     return r.msgs.length > 0 || r.readStates.length > 0 || r.log.hasNextCommittedEntries();
   }
 

@@ -178,6 +178,34 @@ describe('Txn', () => {
     assert.deepEqual(storeToBytes(store), before);
   });
 
+  test('a txn that fails midway puts every lease attachment back: keys moved between leases, attached, detached, deleted', () => {
+    const store = seeded();
+    ok(store.leaseGrant({ id: 1, ttlSeconds: 10 }));
+    ok(store.leaseGrant({ id: 2, ttlSeconds: 10 }));
+    ok(store.txn({ compare: [], success: [{ type: 'put', key: 'a', value: 'on 1', lease: 1 }, { type: 'put', key: 'b', value: 'on 1', lease: 1 }, { type: 'put', key: 'c', value: 'on 2', lease: 2 }], failure: [] }));
+    const before = storeToBytes(store);
+    const revision = store.revision;
+    const response = store.txn({
+      compare: [],
+      success: [
+        { type: 'put', key: 'a', value: 'to 2', lease: 2 },
+        { type: 'deleteRange', key: 'b' },
+        { type: 'put', key: 'c', value: 'off', lease: 0 },
+        { type: 'put', key: 'new', value: 'on 1', lease: 1 },
+        { type: 'put', key: 'b/1', value: 'on 2', lease: 2 },
+        { type: 'put', key: 'z', value: 'x', lease: 42 },
+      ],
+      failure: [],
+    });
+    assert.equal(response.type === 'error' && response.code, 'leaseNotFound');
+    assert.equal(store.revision, revision);
+    assert.deepEqual(storeToBytes(store), before);
+    assert.deepEqual(store.lease(1)?.keys, ['a', 'b']);
+    assert.deepEqual(store.lease(2)?.keys, ['c']);
+    ok(store.leaseRevoke(1));
+    assert.deepEqual(keysOf(store.range({ type: 'range', key: '', rangeEnd: '\0' })), ['b/1', 'b/2', 'c']);
+  });
+
   test('too many operations and duplicate keys are rejected with etcd messages', () => {
     const store = seeded();
     const many = Array.from({ length: TXN_OPS_MAX + 1 }, (_, i) => put(`k${i}`, 'v'));

@@ -88,9 +88,10 @@ export class MvccStore {
   /** Listeners told after each revision is committed (the watch hub). */
   private readonly listeners: Array<(events: readonly LoggedEvent[]) => void> = [];
 
-  // Txn-in-progress state: the revision being written and how to undo it.
+  // Txn-in-progress state: the revision being written and its events so far. The events are also what a txn that
+  // aborts undoes (`rollBack`): each is one version pushed and one lease attachment moved, so no undo record is
+  // allocated per key written (every replica applies every write).
   private writeSub = 0;
-  private undo: Array<() => void> = [];
   private pendingEvents: LoggedEvent[] = [];
 
   get revision(): number {
@@ -120,7 +121,7 @@ export class MvccStore {
       case 'put':
       case 'deleteRange':
       case 'txn':
-        return this.write((): ResponseOp => this.execute(request));
+        return this.write(request);
       case 'compact':
         return this.compact(request.revision);
       case 'leaseGrant':
@@ -375,21 +376,21 @@ export class MvccStore {
     return { type: 'range', header: { revision: this.currentRevision }, kvs, more: limit > 0 && count > limit, count };
   }
 
-  /** Runs `body` as one revision: commits its writes together or rolls all of them back on a TxnAbort. */
-  private write(body: () => ResponseOp): ApplyResponse {
-    assertInvariant(this.undo.length === 0 && this.pendingEvents.length === 0, 'writes do not nest');
+  /**
+   * Runs `body` (an op, or a function for the store's own writes) as one revision: commits its writes together or
+   * rolls all of them back on a TxnAbort. An op is executed as is: no closure per entry applied.
+   */
+  private write(body: RequestOp | (() => ResponseOp)): ApplyResponse {
+    assertInvariant(this.pendingEvents.length === 0, 'writes do not nest');
     this.writeSub = 0;
     let response: ResponseOp;
     try {
-      response = body();
+      response = typeof body === 'function' ? body() : this.execute(body);
     } catch (error) {
-      for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
-      this.undo = [];
-      this.pendingEvents = [];
+      this.rollBack();
       if (error instanceof TxnAbort) return error.error;
       throw error;
     }
-    this.undo = [];
     if (this.pendingEvents.length > 0) {
       this.currentRevision++;
       const committed = this.pendingEvents;
@@ -424,7 +425,9 @@ export class MvccStore {
     const previous = this.visible(op.key, 0);
     const revision = this.currentRevision + 1;
     const kv: KeyValue = {
-      key: op.key,
+      // The key's string of the version before, when there is one: every version of a key then holds one copy of
+      // it, not one decoded from each entry (a slice of that entry's decoded strings, which it would keep alive).
+      key: previous === null ? op.key : previous.key,
       value: op.value,
       createRevision: previous === null ? revision : previous.createRevision,
       modRevision: revision,
@@ -457,64 +460,84 @@ export class MvccStore {
 
   private pushVersion(key: string, kv: KeyValue | null, previous: KeyValue | null): void {
     const version: Version = { main: this.currentRevision + 1, sub: this.writeSub++, kv };
-    let versions = this.histories.get(key);
+    const versions = this.histories.get(key);
     if (versions === undefined) {
-      versions = [];
-      this.histories.set(key, versions);
+      this.histories.set(key, [version]);
       this.index.insert(key);
-      this.undo.push(() => {
-        this.histories.delete(key);
-        this.index.remove(key);
-      });
+    } else {
+      versions.push(version);
     }
-    versions.push(version);
-    const pushedTo = versions;
-    this.undo.push(() => void pushedTo.pop());
     this.moveLeaseAttachment(key, previous?.lease ?? 0, kv?.lease ?? 0);
     this.pendingEvents.push({ revision: version.main, sub: version.sub, event: eventOf(version, previous) });
   }
 
   private moveLeaseAttachment(key: string, from: number, to: number): void {
     if (from === to) return;
-    const fromLease = from === 0 ? undefined : this.leases.get(from);
-    const toLease = to === 0 ? undefined : this.leases.get(to);
-    fromLease?.keys.delete(key);
-    toLease?.keys.add(key);
-    this.undo.push(() => {
-      toLease?.keys.delete(key);
-      fromLease?.keys.add(key);
-    });
+    if (from !== 0) this.leases.get(from)?.keys.delete(key);
+    if (to !== 0) this.leases.get(to)?.keys.add(key);
+  }
+
+  /**
+   * Undoes the writes of the txn in progress, newest first, from its events: each pushed one version of its key
+   * (a history left empty was created by it) and moved the key's lease attachment from the previous value's
+   * lease to the new one's.
+   */
+  private rollBack(): void {
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const { event } = events[i]!;
+      const key = event.kv.key;
+      const versions = this.histories.get(key);
+      assertInvariant(versions !== undefined && versions.length > 0, `rolling back a write of ${key} that left no version`);
+      versions.pop();
+      if (versions.length === 0) {
+        this.histories.delete(key);
+        this.index.remove(key);
+      }
+      const written = event.type === 'put' ? event.kv.lease : 0;
+      this.moveLeaseAttachment(key, written, event.prevKv?.lease ?? 0);
+    }
   }
 
   private executeTxn(op: TxnRequest): TxnResponse {
     if (op.success.length > TXN_OPS_MAX || op.failure.length > TXN_OPS_MAX) throw new TxnAbort(kvError.tooManyOps());
     checkNoDuplicatePuts(op);
-    const succeeded = op.compare.every((compare) => this.compareHolds(compare));
+    let succeeded = true;
+    for (const compare of op.compare) {
+      if (this.compareHolds(compare)) continue;
+      succeeded = false;
+      break;
+    }
     const branch = succeeded ? op.success : op.failure;
     const responses = branch.map((child) => this.execute(child));
     return { type: 'txn', header: { revision: 0 }, succeeded, responses };
   }
 
   private compareHolds(compare: Compare): boolean {
-    const keys = compare.rangeEnd === undefined || compare.rangeEnd === '' ? [compare.key] : [...this.index.range(compare.key, compare.rangeEnd)];
-    return keys.every((key) => {
-      const kv = this.visible(key, 0);
-      if (compare.target === 'value') {
-        if (kv === null) return false;
-        return holds(compareOrder(kv.value, compare.value), compare.result);
-      }
-      const actual =
-        kv === null
-          ? 0
-          : compare.target === 'version'
-            ? kv.version
-            : compare.target === 'createRevision'
-              ? kv.createRevision
-              : compare.target === 'modRevision'
-                ? kv.modRevision
-                : kv.lease;
-      return holds(compareOrder(actual, compare.value), compare.result);
-    });
+    // One key (every compare of the API server's compare-and-swap): no array and no closure per entry applied.
+    if (compare.rangeEnd === undefined || compare.rangeEnd === '') return this.compareHoldsFor(compare, compare.key);
+    for (const key of [...this.index.range(compare.key, compare.rangeEnd)]) if (!this.compareHoldsFor(compare, key)) return false;
+    return true;
+  }
+
+  private compareHoldsFor(compare: Compare, key: string): boolean {
+    const kv = this.visible(key, 0);
+    if (compare.target === 'value') {
+      if (kv === null) return false;
+      return holds(compareOrder(kv.value, compare.value), compare.result);
+    }
+    const actual =
+      kv === null
+        ? 0
+        : compare.target === 'version'
+          ? kv.version
+          : compare.target === 'createRevision'
+            ? kv.createRevision
+            : compare.target === 'modRevision'
+              ? kv.modRevision
+              : kv.lease;
+    return holds(compareOrder(actual, compare.value), compare.result);
   }
 }
 
@@ -529,11 +552,9 @@ export interface StoreSnapshotData extends StoreSnapshotHeader {
 }
 
 function eventOf(version: Version, previous: KeyValue | null): Event {
-  const base: Event =
-    version.kv === null
-      ? { type: 'delete', kv: tombstoneKv(previous?.key ?? '', version.main) }
-      : { type: 'put', kv: version.kv };
-  return previous === null ? base : { ...base, prevKv: previous };
+  // One object either way (a spread copy of a first one was garbage for every key written, on every replica).
+  if (version.kv === null) return previous === null ? { type: 'delete', kv: tombstoneKv('', version.main) } : { type: 'delete', kv: tombstoneKv(previous.key, version.main), prevKv: previous };
+  return previous === null ? { type: 'put', kv: version.kv } : { type: 'put', kv: version.kv, prevKv: previous };
 }
 
 function compareOrder<T extends string | number>(a: T, b: T): number {
