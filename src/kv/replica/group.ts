@@ -25,7 +25,22 @@ export interface EtcdGroupOptions {
    * as etcd ignores `--initial-cluster` on a data dir that already has members.
    */
   membership?: GroupMembership;
+  /**
+   * Threaded runtime: each replica's young generation in MB (`SpawnOptions.youngGenerationMb`; default
+   * REPLICA_YOUNG_GENERATION_MB). Ignored with `placement` (a shared thread) and in the simulation.
+   */
+  youngGenerationMb?: number;
 }
+
+/**
+ * A replica thread's heap for short-lived objects (V8's default: 48 MB). A lone put allocates some 25-50 KB of
+ * garbage on each replica's thread (frames, Readies, the WAL's records, the apply), so at V8's default the leader
+ * scavenged about every 300 sequential puts and each follower every 500: a scavenge pauses the thread while a put
+ * waits on it, and with the client's own they were one put in a hundred or so, the sequential put's p99 (issue 22,
+ * docs/kv-bench.md). Four times the space, as the API server's thread, means a quarter of the scavenges, each
+ * costing about what one did (it copies survivors, not garbage), for at most 144 MB more memory per replica.
+ */
+export const REPLICA_YOUNG_GENERATION_MB = 192;
 
 export interface EtcdGroup {
   /** The replicas running now. */
@@ -72,6 +87,7 @@ export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOpti
       args: { ...options.replica, id, members: isJoined ? { ...founding, [id]: members[id]! } : founding, namePrefix, ...(isJoined ? { join: true } : {}) },
       supervision: options.supervision,
       placement: options.placement,
+      youngGenerationMb: options.youngGenerationMb ?? REPLICA_YOUNG_GENERATION_MB,
     });
   }
   return { names: running.map((id) => members[id]!), members, namePrefix, joined };
