@@ -33,7 +33,7 @@ function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): Replic
  * `leaderDownFailover`: the replicas' failure detector (on by default; off gives etcd's election-timeout-only failover).
  * The others are replica settings for A/B runs of one build (`bench-ab.mjs --a-ours`, `kv-seq-tail.mjs`'s OURS_JSON).
  */
-export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { leaderDownFailover?: boolean; inlineFsyncWhenIdle?: boolean; youngGenerationMb?: number; compactionStepPauseMs?: number } = {}): Promise<BenchSide> {
+export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { leaderDownFailover?: boolean; inlineFsyncWhenIdle?: boolean; youngGenerationMb?: number } = {}): Promise<BenchSide> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
   guardDir(dataDir);
   const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
@@ -52,7 +52,7 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { 
     const group = await spawnEtcdGroup(system, {
       replicas: 3,
       youngGenerationMb: options.youngGenerationMb,
-      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false, inlineFsyncWhenIdle: options.inlineFsyncWhenIdle, compactionStepPauseMs: options.compactionStepPauseMs },
+      replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false, inlineFsyncWhenIdle: options.inlineFsyncWhenIdle },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });
     const ask = <R>(msg: KvBenchDriverMsg, timeoutMs = PHASE_ASK_MARGIN_MS) => driver.ask<R>(msg, { timeoutMs });

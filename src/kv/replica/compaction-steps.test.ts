@@ -84,44 +84,4 @@ describe('a replica compacts in steps (issue #16)', () => {
     assert.ok(run.steps.every((n) => n === 1), JSON.stringify(run));
     assert.ok(run.gapsMs.every((gap) => gap >= 10 * TICK_MS), `every replica's longest tick gap reached the election timeout (${JSON.stringify(run)})`);
   });
-
-  test('steps are paced as etcd\'s batches: a compaction step, then compactionStepPauseMs before the next (issue 22: requests meanwhile get the cores)', async () => {
-    const pauseMs = 200;
-    const sim = new SimulatedSystem({ seed: 3 });
-    // No cost per key: a step takes no virtual time, so only the pause spaces them.
-    const group = await spawnEtcdGroup(sim, { replicas: 3, replica: { compactionStepKeys: 100, compactionStepPauseMs: pauseMs } });
-    await sim.spawn(kvClientActor, { name: 'client', args: { replicas: group.names } });
-    const client = sim.ref<KvClientActorMsg>('client');
-    const op = (o: KvOp): Promise<KvOpResult> => sim.settle(client.ask<KvOpResult>({ type: 'op', body: o }, { timeoutMs: 60_000 }), SETTLE);
-    const status = async (): Promise<ReplicaStatus[]> => (await sim.settle(groupStatus(sim, group.names), SETTLE)).filter((s): s is ReplicaStatus => s !== undefined);
-    assert.ok(await awaitGroupLeader(sim, group.names, () => sim.runFor(200), 100, (answer) => sim.settle(answer, SETTLE)), 'a leader');
-    let revision = 0;
-    for (const round of ['1', '2']) {
-      const results = await sim.settle(Promise.all(Array.from({ length: KEYS }, (_, i) => client.ask<KvOpResult>({ type: 'op', body: { op: 'put', key: `k${i}`, value: `v${round}` } }, { timeoutMs: 60_000 }))), SETTLE);
-      assert.ok(results.every((r) => r.ok), `every write of round ${round}`);
-      revision = Math.max(...results.map((r) => (r.ok ? r.revision : 0)));
-    }
-    await sim.runFor(1_000);
-    const before = await status();
-    const compacted = await op({ op: 'compact', revision });
-    assert.ok(compacted.ok, JSON.stringify(compacted));
-    // 1,500 keys and more, 100 a step: 15 steps or more, which back to back would all be taken at once.
-    const elapsedMs = 1_000;
-    await sim.runFor(elapsedMs);
-    const midway = await status();
-    midway.forEach((s, i) => {
-      const steps = (s.compactionSteps ?? 0) - (before[i]!.compactionSteps ?? 0);
-      assert.ok(steps >= 1 && steps <= Math.ceil(elapsedMs / pauseMs) + 2, `${s.name}: ${steps} steps in ${elapsedMs} ms with a ${pauseMs} ms pause`);
-      assert.equal(s.compacting, true, `${s.name} still compacting after ${elapsedMs} ms`);
-    });
-    await sim.runFor(6_000);
-    const after = await status();
-    after.forEach((s, i) => {
-      assert.equal(s.compacting, false, `${s.name} finished the compaction`);
-      assert.ok((s.compactionSteps ?? 0) - (before[i]!.compactionSteps ?? 0) >= KEYS / 100, `${s.name}: every step taken`);
-    });
-    const latest = await op({ op: 'get', key: `k${KEYS - 1}` });
-    assert.ok(latest.ok && latest.value === 'v2', JSON.stringify(latest));
-    await sim.shutdown();
-  });
 });

@@ -142,8 +142,6 @@ export type ReplicaMsg =
   | { type: 'tick'; body: null }
   /** Self: take the next step of the snapshot in progress. */
   | { type: 'snapshotStep'; body: null }
-  /** Timer: the pause after a compaction step is over (`compactionStepPauseMs`): the next step is due. */
-  | { type: 'compactionStep'; body: null }
   /** Self: decode the next part of a snapshot received in chunks. */
   | { type: 'snapshotDecodeStep'; body: null }
   /** Self: a request held for want of a leader waited as long as its sender allowed. */
@@ -225,14 +223,6 @@ export interface ReplicaArgs {
    * Default `COMPACTION_STEP_KEYS_DEFAULT` (1,000).
    */
   compactionStepKeys?: number;
-  /**
-   * Pause between two compaction steps, in ms: etcd's compaction sleep interval (`CompactionSleepInterval`, 10 ms
-   * after each batch of 1,000 keys). Without it the steps ran back to back in turns of their own on all three
-   * replicas at once, so a request that came meanwhile shared the cores with all of them (issue 22: the first
-   * sequential puts after `bench kv`'s cleanup waited for the whole compaction). 0: the next turn, as before.
-   * Default `REPLICA_COMPACTION_STEP_PAUSE_MS_DEFAULT` (10).
-   */
-  compactionStepPauseMs?: number;
   heartbeatTicks?: number;
   electionTicks?: number;
   /** Width of the randomized election timeout's range in ticks (see RaftConfig; default electionTicks). */

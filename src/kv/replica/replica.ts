@@ -91,11 +91,6 @@ const SNAPSHOT_STEP_DELAY_MS = 1;
 const NO_BYTES = new Uint8Array(0);
 /** A snapshot step that held the replica's thread this long is logged as a warning. */
 const SLOW_SNAPSHOT_MS = 50;
-/**
- * etcd's pause between compaction batches (mvcc's `CompactionSleepInterval`, 10 ms after each batch of
- * `CompactionBatchLimit` 1,000 keys): the compaction yields the machine to requests, not just the thread's turn.
- */
-export const REPLICA_COMPACTION_STEP_PAUSE_MS_DEFAULT = 10;
 /** etcd keeps 5,000 entries after a snapshot for slow followers. */
 export const REPLICA_SNAPSHOT_RETAIN_ENTRIES_DEFAULT = 5_000;
 export const REPLICA_WATCH_PROGRESS_MS_DEFAULT = 1_000;
@@ -190,10 +185,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
   const compactionStepKeys = compactionStepKeysArg === 0 ? undefined : compactionStepKeysArg;
   const compactionCostMsPerKey = args.compactionCostMsPerKey ?? 0;
-  const compactionStepPauseMs = args.compactionStepPauseMs ?? REPLICA_COMPACTION_STEP_PAUSE_MS_DEFAULT;
-  if (!(Number.isFinite(compactionStepPauseMs) && compactionStepPauseMs >= 0)) {
-    throw new Error(`replica ${ctx.name}: compactionStepPauseMs must be a number >= 0, got ${String(args.compactionStepPauseMs)}`);
-  }
   const memberIds = Object.keys(args.members).map(Number).sort((a, b) => a - b);
   if (!memberIds.includes(args.id)) throw new Error(`replica ${ctx.name}: id ${args.id} is not among the members ${memberIds.join(', ')}`);
   const nameOf = (id: number): string => args.members[id] ?? (args.namePrefix !== undefined && id > 0 ? `${args.namePrefix}-${id - 1}` : '');
@@ -298,8 +289,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let drainsCut = 0;
   /** Compaction steps taken (ReplicaStatus.compactionSteps). */
   let compactionSteps = 0;
-  /** False while the pause after a compaction step runs (`compactionStepPauseMs`): drains meanwhile take no step. */
-  let compactionStepDue = true;
   /** The last drainReadies stopped at the apply bound with a Ready left. */
   let drainCut = false;
   let draining = false;
@@ -396,22 +385,15 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   }
 
   /**
-   * One step of a compaction in progress, at the end of a drain; the next once `compactionStepPauseMs` has passed
-   * (a timer, then a drain), as etcd sleeps between its batches, or with a pause of 0 in the next turn, after the
+   * One step of a compaction in progress; the next in a turn of its own (a drain: afterArrivals), after the
    * ticks and frames waiting. With `compactionStepKeys` 0, the whole store in the turn that applied it.
    */
   function stepCompaction(): void {
-    if (!store.compacting || !compactionStepDue) return;
+    if (!store.compacting) return;
     const keys = store.compactStep(compactionStepKeys ?? Number.POSITIVE_INFINITY);
     compactionSteps++;
     if (compactionCostMsPerKey > 0) ctx.busyFor(compactionCostMsPerKey * keys);
-    if (!store.compacting) return;
-    if (compactionStepPauseMs === 0) {
-      scheduleDrain();
-      return;
-    }
-    compactionStepDue = false;
-    ctx.timer('compactionStep', compactionStepPauseMs, { type: 'compactionStep', body: null });
+    if (store.compacting) scheduleDrain();
   }
 
   /**
@@ -1223,10 +1205,6 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
           return undefined;
         case 'snapshotStep':
           stepSnapshot();
-          return undefined;
-        case 'compactionStep':
-          compactionStepDue = true;
-          scheduleDrain();
           return undefined;
         case 'holdExpired':
           onHoldExpired(msg.body.id);
