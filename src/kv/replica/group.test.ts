@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActorSystem } from '../../actor/system.js';
 import type { SpawnOptions } from '../../actor/behaviour.js';
-import { REPLICA_YOUNG_GENERATION_MB, spawnEtcdGroup } from './group.js';
+import { spawnEtcdGroup } from './group.js';
 
 /** An ActorSystem that only records what it was asked to spawn: the group's spawn options are what is pinned. */
 function recordingSystem(): { system: ActorSystem; spawned: SpawnOptions[] } {
@@ -12,11 +12,10 @@ function recordingSystem(): { system: ActorSystem; spawned: SpawnOptions[] } {
 }
 
 describe('spawnEtcdGroup: the replicas\' threads', () => {
-  test('every replica gets the larger young generation by default (a lone put\'s scavenges, issue 22)', async () => {
+  test('by default no young generation is asked for (V8\'s own), every replica alike', async () => {
     const { system, spawned } = recordingSystem();
     await spawnEtcdGroup(system, { replicas: 3 });
-    assert.deepEqual(spawned.map((o) => [o.name, o.youngGenerationMb]), [['etcd-0', REPLICA_YOUNG_GENERATION_MB], ['etcd-1', REPLICA_YOUNG_GENERATION_MB], ['etcd-2', REPLICA_YOUNG_GENERATION_MB]]);
-    assert.ok(REPLICA_YOUNG_GENERATION_MB > 48, 'larger than V8\'s default of 48 MB');
+    assert.deepEqual(spawned.map((o) => [o.name, o.youngGenerationMb]), [['etcd-0', undefined], ['etcd-1', undefined], ['etcd-2', undefined]]);
   });
 
   test('a young generation asked for is the one every replica gets', async () => {

@@ -26,21 +26,14 @@ export interface EtcdGroupOptions {
    */
   membership?: GroupMembership;
   /**
-   * Threaded runtime: each replica's young generation in MB (`SpawnOptions.youngGenerationMb`; default
-   * REPLICA_YOUNG_GENERATION_MB). Ignored with `placement` (a shared thread) and in the simulation.
+   * Threaded runtime: each replica's young generation in MB (`SpawnOptions.youngGenerationMb`); default V8's (48 MB).
+   * Not raised by default: a replica keeps most of what a write allocates (its Raft log entry until a snapshot, its
+   * MVCC revision until a compaction), so a larger young generation meant fewer scavenges but each copying more
+   * survivors: at 192 MB half the scavenges or fewer, each pausing the thread 2-4 times longer, and the sequential
+   * put's p99 not told apart (issue 22, docs/kv-bench.md). Kept for measuring.
    */
   youngGenerationMb?: number;
 }
-
-/**
- * A replica thread's heap for short-lived objects (V8's default: 48 MB). A lone put allocates some 25-50 KB of
- * garbage on each replica's thread (frames, Readies, the WAL's records, the apply), so at V8's default the leader
- * scavenged about every 300 sequential puts and each follower every 500: a scavenge pauses the thread while a put
- * waits on it, and with the client's own they were one put in a hundred or so, the sequential put's p99 (issue 22,
- * docs/kv-bench.md). Four times the space, as the API server's thread, means a quarter of the scavenges, each
- * costing about what one did (it copies survivors, not garbage), for at most 144 MB more memory per replica.
- */
-export const REPLICA_YOUNG_GENERATION_MB = 192;
 
 export interface EtcdGroup {
   /** The replicas running now. */
@@ -87,7 +80,7 @@ export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOpti
       args: { ...options.replica, id, members: isJoined ? { ...founding, [id]: members[id]! } : founding, namePrefix, ...(isJoined ? { join: true } : {}) },
       supervision: options.supervision,
       placement: options.placement,
-      youngGenerationMb: options.youngGenerationMb ?? REPLICA_YOUNG_GENERATION_MB,
+      youngGenerationMb: options.youngGenerationMb,
     });
   }
   return { names: running.map((id) => members[id]!), members, namePrefix, joined };
