@@ -4,14 +4,14 @@
 // isolate spent collecting, and how often. Every thread counts its own isolate's collections (a preload,
 // scripts/lib/gc-stats.mjs, that worker threads inherit); the main thread asks them around each measured phase.
 // Runs the kv-ops warm-up, then for each OP 1.5 s to warm it and MS of it measured; one JSON line per OP.
-// YOUNG_MB=N spawns the replicas' threads with that young generation (only on builds whose startOurs takes it).
+// YOUNG_MB=N spawns the replicas' threads with that young generation (builds whose startOurs takes `youngGenerationMb`).
 //
 //   node scripts/kv-thread-gc.mjs DIR [OPS, comma-separated: get,serializableGet,put] [MS]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BroadcastChannel } from 'node:worker_threads';
 import { relaunchWithPreload } from './lib/thread-stats.mjs';
 import { warmUpKvSide } from './lib/kv-warmup.mjs';
+import { gatherGcStats as gather } from './lib/gc-stats.mjs';
 
 const [dirArg = '.', opsArg = 'get,serializableGet', msArg = '3000'] = process.argv.slice(2);
 const ops = opsArg.split(',');
@@ -21,24 +21,9 @@ if (!ops.every((op) => ['get', 'serializableGet', 'put'].includes(op)) || !(Numb
 }
 relaunchWithPreload(import.meta.url, { preload: 'gc-stats.mjs', marker: 'KUBETHREADS_GC_STATS', env: { KUBETHREADS_GC_STATS: '1' } });
 
-/** Every worker thread's counts (and the main thread's), by thread name. */
-async function gather() {
-  const channel = new BroadcastChannel('kubethreads-gc-stats');
-  const got = new Map();
-  channel.onmessage = (m) => {
-    if (m.data !== 'ask') got.set(m.data.name, structuredClone(m.data));
-  };
-  channel.postMessage('ask');
-  await new Promise((r) => setTimeout(r, 200));
-  channel.close();
-  const own = globalThis.__kubethreadsGcStats;
-  got.set('main', { name: 'main', stats: structuredClone(own.stats) });
-  return got;
-}
-
 const dir = resolve(dirArg);
 const { startOurs } = await import(pathToFileURL(join(dir, 'dist/bench/kv/ours.js')).href);
-const side = await startOurs();
+const side = await startOurs(undefined, process.env.YOUNG_MB === undefined ? {} : { youngGenerationMb: Number(process.env.YOUNG_MB) });
 try {
   await side.waitHealthy(60_000);
   await warmUpKvSide(side);

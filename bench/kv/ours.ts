@@ -29,8 +29,11 @@ function leaderOf(all: Array<ReplicaStatus | undefined>, termAfter = -1): Replic
   return all.find((s) => s !== undefined && s.role === 'leader' && s.term > termAfter);
 }
 
-/** `leaderDownFailover`: the replicas' failure detector (on by default; off gives etcd's election-timeout-only failover). */
-export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { leaderDownFailover?: boolean; inlineFsyncWhenIdle?: boolean } = {}): Promise<BenchSide> {
+/**
+ * `leaderDownFailover`: the replicas' failure detector (on by default; off gives etcd's election-timeout-only failover).
+ * The others are replica settings for A/B runs of one build (`bench-ab.mjs --a-ours`, `kv-seq-tail.mjs`'s OURS_JSON).
+ */
+export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { leaderDownFailover?: boolean; inlineFsyncWhenIdle?: boolean; youngGenerationMb?: number } = {}): Promise<BenchSide> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubethreads-bench-kv-'));
   guardDir(dataDir);
   const system = new ThreadedSystem({ seed: 1, logLevel: process.env.LOG_LEVEL ?? 'error', dataDir });
@@ -48,6 +51,7 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { 
   try {
     const group = await spawnEtcdGroup(system, {
       replicas: 3,
+      youngGenerationMb: options.youngGenerationMb,
       replica: { tickMs: timing.heartbeatMs, heartbeatTicks: 1, electionTicks: Math.round(timing.electionMs / timing.heartbeatMs), leaderDownFailover: options.leaderDownFailover !== false, inlineFsyncWhenIdle: options.inlineFsyncWhenIdle },
     });
     const driver = await system.spawn(kvBenchDriver, { name: DRIVER, args: { replicas: group.names } });

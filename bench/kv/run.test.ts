@@ -48,11 +48,15 @@ describe('bench kv', () => {
   });
 
   test('the workload on a toy store: phases count what they did, CAS swaps every time, a missing key is an error', async () => {
+    let nowMs = 0;
     const data = new Map<string, string>();
     let revision = 0;
     const watchers: Array<{ prefix: string; onPut: (key: string, revision: number) => void }> = [];
+    /** The clock's reading (not advanced) when each put reached the store. */
+    const putAtMs: number[] = [];
     const kv: BenchKv = {
       put: async (key, value) => {
+        putAtMs.push(nowMs);
         data.set(key, value);
         revision++;
         const rev = revision;
@@ -75,12 +79,13 @@ describe('bench kv', () => {
         for (const key of [...data.keys()]) if (key.startsWith(prefix)) data.delete(key);
       },
     };
-    let nowMs = 0;
     const clock: BenchClock = { nowMs: () => (nowMs += 0.25), sleep: async (ms) => void (nowMs += ms) };
 
     const seq = await runPhase(kv, clock, { kind: 'sequentialPuts', prefix: '/s/', count: 10, valueBytes: 32 });
     assert.equal(seq.ops, 10);
     assert.equal(seq.latenciesUs.length, 10);
+    // Each put's send time, beside its latency: read just before the put reached the store, not after its answer.
+    assert.deepEqual(seq.startsMs, putAtMs.slice(-10));
     assert.ok([...data.values()].every((v) => v.length === 32));
 
     const cas = await runPhase(kv, clock, { kind: 'load', op: 'cas', prefix: '/c/', outstanding: 4, durationMs: 20, valueBytes: 32, keyspace: 4 });

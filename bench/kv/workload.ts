@@ -57,6 +57,11 @@ export interface PhaseResult {
   elapsedMs: number;
   /** Per-operation latencies in microseconds (sequential phases, and load phases asked to record them). */
   latenciesUs: number[];
+  /**
+   * sequentialPuts: when each acknowledged put was sent (`BenchClock.nowMs`, epoch ms on the threaded runtime), beside
+   * `latenciesUs`: lines the slow puts up with what other threads did meanwhile (scripts/kv-seq-tail.mjs).
+   */
+  startsMs?: number[];
   /** watchLatency: events that arrived before their put's acknowledgement (recorded as 0). */
   eventsBeforeAck?: number;
   /** watchLatency: put sent → event received, in microseconds (the put's own latency included). */
@@ -120,6 +125,7 @@ export async function runPhase(kv: BenchKv, clock: BenchClock, spec: PhaseSpec):
 
 async function sequential(clock: BenchClock, count: number, op: (n: number) => Promise<unknown>): Promise<PhaseResult> {
   const latenciesUs: number[] = [];
+  const startsMs: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   const started = clock.nowMs();
@@ -128,12 +134,13 @@ async function sequential(clock: BenchClock, count: number, op: (n: number) => P
     try {
       await op(n);
       latenciesUs.push((clock.nowMs() - t0) * 1000);
+      startsMs.push(t0);
     } catch (error) {
       errors++;
       firstError ??= message(error);
     }
   }
-  return { ops: latenciesUs.length, errors, firstError, elapsedMs: clock.nowMs() - started, latenciesUs };
+  return { ops: latenciesUs.length, errors, firstError, elapsedMs: clock.nowMs() - started, latenciesUs, startsMs };
 }
 
 /** Exactly `count` operations, `outstanding` at a time. */

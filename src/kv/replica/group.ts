@@ -25,6 +25,14 @@ export interface EtcdGroupOptions {
    * as etcd ignores `--initial-cluster` on a data dir that already has members.
    */
   membership?: GroupMembership;
+  /**
+   * Threaded runtime: each replica's young generation in MB (`SpawnOptions.youngGenerationMb`); default V8's (48 MB).
+   * Not raised by default: a replica keeps most of what a write allocates (its Raft log entry until a snapshot, its
+   * MVCC revision until a compaction), so a larger young generation meant fewer scavenges but each copying more
+   * survivors: at 192 MB half the scavenges or fewer, each pausing the thread 2-4 times longer, and the sequential
+   * put's p99 not told apart (issue 22, docs/kv-bench.md). Kept for measuring.
+   */
+  youngGenerationMb?: number;
 }
 
 export interface EtcdGroup {
@@ -72,6 +80,7 @@ export async function spawnEtcdGroup(system: ActorSystem, options: EtcdGroupOpti
       args: { ...options.replica, id, members: isJoined ? { ...founding, [id]: members[id]! } : founding, namePrefix, ...(isJoined ? { join: true } : {}) },
       supervision: options.supervision,
       placement: options.placement,
+      youngGenerationMb: options.youngGenerationMb,
     });
   }
   return { names: running.map((id) => members[id]!), members, namePrefix, joined };
