@@ -111,6 +111,11 @@ export interface TxnResponse {
 export interface CompactionRequest {
   type: 'compact';
   revision: number;
+  /**
+   * etcd's `physical`: answer only once the replica that answers has dropped every compacted version (the
+   * compaction runs in steps after it is applied), not as soon as it is applied.
+   */
+  physical?: boolean;
 }
 
 export interface CompactionResponse {

@@ -19,7 +19,7 @@ export type KvOp =
   | { op: 'cas'; key: string; expected: string | null; value: string }
   | { op: 'range'; key: string; rangeEnd: string; serializable?: boolean }
   /** Compact the store's history to `revision` (etcd's Compact). */
-  | { op: 'compact'; revision: number };
+  | { op: 'compact'; revision: number; physical?: boolean };
 
 export type KvOpResult =
   | { ok: true; value?: string | null; revision: number; succeeded?: boolean; count?: number; lease?: number }
@@ -64,7 +64,7 @@ export const kvClientActor = defineBehaviour<KvClientActorMsg, ReplicatedKvClien
           return { ok: true, revision: r.header.revision, lease: r.id };
         }
         case 'compact': {
-          const r = await client.compact(op.revision, call);
+          const r = await client.compact(op.revision, { ...call, physical: op.physical === true });
           return { ok: true, revision: r.header.revision };
         }
         case 'delete': {

@@ -16,6 +16,7 @@ import {
   KvClosedError,
   KvError,
   type CallOptions,
+  type CompactOptions,
   type DeleteOptions,
   type KvClient,
   type KvWatch,
@@ -68,7 +69,8 @@ export class LocalKvClient implements KvClient {
     return this.call('txn', { type: 'txn', compare: spec.compare, success: spec.success, failure: spec.failure });
   }
 
-  compact(revision: number, _o?: CallOptions) {
+  /** `physical` changes nothing here: the local store compacts in the call (not in steps). */
+  compact(revision: number, _o?: CompactOptions) {
     return this.call('compact', { type: 'compact', revision });
   }
 

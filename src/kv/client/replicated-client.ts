@@ -60,6 +60,7 @@ import {
   KvError,
   KvUnavailableError,
   type CallOptions,
+  type CompactOptions,
   type DeleteOptions,
   type KvClient,
   type KvWatch,
@@ -255,9 +256,9 @@ export class ReplicatedKvClient implements KvClient {
     return this.call('txn', { type: 'txn', compare: spec.compare, success: spec.success, failure: spec.failure }, o, readOnly);
   }
 
-  compact(revision: number, o: CallOptions = {}): Promise<CompactionResponse> {
+  compact(revision: number, o: CompactOptions = {}): Promise<CompactionResponse> {
     // Compacting twice to the same revision is harmless (the second is a no-op error we surface): retry-safe.
-    return this.call('compact', { type: 'compact', revision }, o, true);
+    return this.call('compact', { type: 'compact', revision, ...(o.physical === true ? { physical: true } : {}) }, o, true);
   }
 
   leaseGrant(ttlSeconds: number, o: CallOptions & { id?: number } = {}): Promise<LeaseGrantResponse> {

@@ -33,6 +33,11 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+export interface CompactOptions extends CallOptions {
+  /** As etcd's `physical`: the call returns once the compaction has been carried out on the member that answered. */
+  physical?: boolean;
+}
+
 export interface RangeOptions extends CallOptions {
   rangeEnd?: string;
   limit?: number;
@@ -94,7 +99,7 @@ export interface KvClient {
   put(key: string, value: string, options?: PutOptions): Promise<PutResponse>;
   deleteRange(key: string, options?: DeleteOptions): Promise<DeleteRangeResponse>;
   txn(spec: TxnSpec, options?: CallOptions): Promise<TxnResponse>;
-  compact(revision: number, options?: CallOptions): Promise<CompactionResponse>;
+  compact(revision: number, options?: CompactOptions): Promise<CompactionResponse>;
   leaseGrant(ttlSeconds: number, options?: CallOptions & { id?: number }): Promise<LeaseGrantResponse>;
   leaseRevoke(id: number, options?: CallOptions): Promise<LeaseRevokeResponse>;
   leaseKeepAlive(id: number, options?: CallOptions): Promise<LeaseKeepAliveResponse>;

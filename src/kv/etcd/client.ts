@@ -24,7 +24,7 @@ import { Etcd3, type IDuplexStream, type IEvent, type IKeyValue, type IOptions, 
 import type { Compare, DeleteRangeResponse, Event, KeyValue, KvErrorCode, PutResponse, RangeResponse, RequestOp, ResponseOp, TxnResponse, CompactionResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, ErrorResponse } from '../protocol.js';
 import { KvRequestError } from '../client/replicated-client.js';
 export { parseEtcdEndpoints } from './endpoints.js';
-import { KvClosedError, KvError, type CallOptions, type DeleteOptions, type KvClient, type KvWatch, type PutOptions, type RangeOptions, type TxnSpec, type WatchHandlers, type WatchOptions } from '../client/types.js';
+import { KvClosedError, KvError, type CallOptions, type CompactOptions, type DeleteOptions, type KvClient, type KvWatch, type PutOptions, type RangeOptions, type TxnSpec, type WatchHandlers, type WatchOptions } from '../client/types.js';
 
 export interface EtcdKvClientOptions {
   /** Client URLs of the members (`http://127.0.0.1:2379`, ...). */
@@ -288,9 +288,9 @@ export class EtcdKvClient implements KvClient {
     });
   }
 
-  compact(revision: number, o?: CallOptions): Promise<CompactionResponse> {
+  compact(revision: number, o?: CompactOptions): Promise<CompactionResponse> {
     return this.call(true, o, async (d) => {
-      const r = await this.etcd.kv.compact({ revision }, d);
+      const r = await this.etcd.kv.compact({ revision, ...(o?.physical === true ? { physical: true } : {}) }, d);
       return { type: 'compact', header: { revision: Number(r.header.revision) } };
     });
   }

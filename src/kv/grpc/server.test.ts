@@ -78,6 +78,8 @@ describe('the store over etcd gRPC', () => {
     await ctl('put', '/ctl/b', 'beta');
     assert.equal((await ctl('get', '--prefix', '/ctl/')).stdout, '/ctl/a\nalpha\n/ctl/b\nbeta\n');
     assert.equal(await etcd.get('/ctl/a').string(), 'alpha', 'what etcdctl wrote, the etcd3 client reads');
+    const revision = Number((await etcd.put('/ctl/c').value('gamma').exec()).header.revision);
+    assert.equal((await ctl('compaction', '--physical', String(revision))).stdout.trim(), `compacted revision ${revision}`, 'a physical compaction answers as etcd\'s');
     const unimplemented = await ctl('endpoint', 'status').then(() => 'answered', (error: Error) => error.message);
     assert.match(unimplemented, /Unimplemented|unknown service/i, 'a service this face does not serve says so');
   });

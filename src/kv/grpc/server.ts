@@ -72,7 +72,7 @@ export class KvGrpcServer {
       Put: (r: WirePutRequest) => apply(putFromWire(r)),
       DeleteRange: (r: WireDeleteRangeRequest) => apply(deleteFromWire(r)),
       Txn: (r: WireTxnRequest) => apply(txnFromWire(r)),
-      Compact: async (r: { revision?: string | number; physical?: boolean }) => ({ header: headerToWire((await kv.compact(int(r.revision, 'revision'))).header.revision) }),
+      Compact: async (r: { revision?: string | number; physical?: boolean }) => ({ header: headerToWire((await kv.compact(int(r.revision, 'revision'), { physical: r.physical === true })).header.revision) }),
     };
     const methods = new Map<string, UnaryMethod>();
     for (const [name, handle] of Object.entries(handlers)) {

@@ -27,9 +27,11 @@ interface Run {
   /** The client's compaction was answered by its first attempt (a held leader makes it retry). */
   answeredAtOnce: boolean;
   latest: string | null | undefined;
+  /** The leader's `compacting` and steps taken, asked the moment the compaction was answered. */
+  leaderAtAnswer: { compacting: boolean; steps: number };
 }
 
-async function compactBig(seed: number, replica: Partial<ReplicaArgs>): Promise<Run> {
+async function compactBig(seed: number, replica: Partial<ReplicaArgs>, physical = false): Promise<Run> {
   const sim = new SimulatedSystem({ seed });
   const group = await spawnEtcdGroup(sim, { replicas: 3, replica: { compactionCostMsPerKey: COST_MS, ...replica } });
   await sim.spawn(kvClientActor, { name: 'client', args: { replicas: group.names } });
@@ -46,7 +48,8 @@ async function compactBig(seed: number, replica: Partial<ReplicaArgs>): Promise<
   }
   await sim.runFor(1_000);
   for (const s of await status()) await sim.settle(sim.ref(s.name).ask({ type: 'status', body: { resetLongestTickGap: true } }, { timeoutMs: 500 }), SETTLE);
-  const compacted = await op({ op: 'compact', revision });
+  const compacted = await op({ op: 'compact', revision, physical });
+  const atAnswer = (await sim.settle(sim.ref(leader.name).ask<ReplicaStatus>({ type: 'status', body: {} }, { timeoutMs: 500 }), SETTLE));
   // A retried compaction that the first attempt applied answers "compacted": applied either way.
   assert.ok(compacted.ok || compacted.code === 'compacted', `seed ${seed}: the compaction (${JSON.stringify(compacted)})`);
   await sim.runFor(4_000);
@@ -60,6 +63,7 @@ async function compactBig(seed: number, replica: Partial<ReplicaArgs>): Promise<
     leaderChanges: after.filter((s) => s.role === 'leader' && (s.name !== leader!.name || s.term !== leader!.term)).length + (after.find((s) => s.name === leader!.name)?.role === 'leader' ? 0 : 1),
     latest: latest.ok ? latest.value : undefined,
     answeredAtOnce: compacted.ok,
+    leaderAtAnswer: { compacting: atAnswer.compacting ?? false, steps: atAnswer.compactionSteps ?? 0 },
   };
 }
 
@@ -77,6 +81,15 @@ describe('a replica compacts in steps (issue #16)', () => {
       assert.ok(run.answeredAtOnce, `the compaction answered at its first attempt (${detail})`);
       assert.equal(run.latest, 'v2', `the newest value is read after the compaction (${detail})`);
     }
+  });
+
+  test('a physical compaction (etcd\'s `physical`) is answered once the leader has taken its last step; without it, as soon as it is applied', async () => {
+    const plain = await compactBig(1, { compactionStepKeys: 100 });
+    assert.equal(plain.leaderAtAnswer.compacting, true, `control: answered while the steps go on (${JSON.stringify(plain)})`);
+    const physical = await compactBig(1, { compactionStepKeys: 100 }, true);
+    assert.equal(physical.leaderAtAnswer.compacting, false, `answered after the last step (${JSON.stringify(physical)})`);
+    assert.ok(physical.leaderAtAnswer.steps >= KEYS / 100, `every step taken by then (${JSON.stringify(physical)})`);
+    assert.equal(physical.latest, 'v2');
   });
 
   test('the whole keyspace in one turn (compactionStepKeys 0) holds every replica past the election timeout (what the steps prevent)', async () => {

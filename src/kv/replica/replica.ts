@@ -289,6 +289,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let drainsCut = 0;
   /** Compaction steps taken (ReplicaStatus.compactionSteps). */
   let compactionSteps = 0;
+  /** Answers of `physical` compactions, held until the compaction in steps is done (etcd's physical compaction). */
+  let physicalCompactions: Array<() => void> = [];
   /** The last drainReadies stopped at the apply bound with a Ready left. */
   let drainCut = false;
   let draining = false;
@@ -389,11 +391,22 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
    * ticks and frames waiting. With `compactionStepKeys` 0, the whole store in the turn that applied it.
    */
   function stepCompaction(): void {
-    if (!store.compacting) return;
+    if (!store.compacting) {
+      // A store replaced by a snapshot has no compaction left: nothing is to wait for.
+      if (physicalCompactions.length > 0) answerPhysicalCompactions();
+      return;
+    }
     const keys = store.compactStep(compactionStepKeys ?? Number.POSITIVE_INFINITY);
     compactionSteps++;
     if (compactionCostMsPerKey > 0) ctx.busyFor(compactionCostMsPerKey * keys);
     if (store.compacting) scheduleDrain();
+    else answerPhysicalCompactions();
+  }
+
+  function answerPhysicalCompactions(): void {
+    const answers = physicalCompactions;
+    physicalCompactions = [];
+    for (const answer of answers) answer();
   }
 
   /**
@@ -630,7 +643,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       const pending = proposalId === '' ? undefined : proposals.get(proposalId);
       if (pending !== undefined) {
         proposals.delete(proposalId);
-        pending.resolve(response);
+        // A physical compaction is answered when its last step is done (stepCompaction), not when it is applied.
+        if (request.type === 'compact' && request.physical === true && store.compacting) physicalCompactions.push(() => pending.resolve(response));
+        else pending.resolve(response);
       }
     }
     // A proposal whose index is applied but that was not found there lost its place to another leader's entry.
