@@ -103,11 +103,16 @@ export function isLoadBalancerTarget(node: Node): boolean {
   return instanceIdFromProviderID(node.spec?.providerID) !== undefined;
 }
 
+/** The instance a node adds to every load balancer's targets, or undefined when it is not a target. */
+export function targetInstanceIdOf(node: Node | undefined): string | undefined {
+  return node === undefined || !isLoadBalancerTarget(node) ? undefined : instanceIdFromProviderID(node.spec?.providerID);
+}
+
 export function targetInstanceIds(nodes: readonly Node[]): string[] {
   const ids = new Set<string>();
   for (const node of nodes) {
-    if (!isLoadBalancerTarget(node)) continue;
-    ids.add(instanceIdFromProviderID(node.spec?.providerID)!);
+    const id = targetInstanceIdOf(node);
+    if (id !== undefined) ids.add(id);
   }
   return [...ids].sort();
 }
@@ -160,13 +165,26 @@ export interface DesiredRoute {
 }
 
 /** A route per node with a pod CIDR and an instance. */
+/** The route a node needs (its pod CIDR to its instance), or undefined while it needs none. */
+export function desiredRouteOf(clusterName: string, node: Node | undefined): DesiredRoute | undefined {
+  if (node === undefined) return undefined;
+  const cidr = node.spec?.podCIDR;
+  const instanceId = instanceIdFromProviderID(node.spec?.providerID);
+  if (cidr === undefined || cidr === '' || instanceId === undefined || node.metadata.deletionTimestamp !== undefined) return undefined;
+  return { name: routeName(clusterName, node), nodeName: node.metadata.name!, destinationCidr: cidr, targetInstanceId: instanceId };
+}
+
+/** Two nodes' routes (`desiredRouteOf`) are the same route, or both none. */
+export function sameDesiredRoute(a: DesiredRoute | undefined, b: DesiredRoute | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.name === b.name && a.nodeName === b.nodeName && a.destinationCidr === b.destinationCidr && a.targetInstanceId === b.targetInstanceId;
+}
+
 export function desiredRoutes(clusterName: string, nodes: readonly Node[]): DesiredRoute[] {
   const routes: DesiredRoute[] = [];
   for (const node of nodes) {
-    const cidr = node.spec?.podCIDR;
-    const instanceId = instanceIdFromProviderID(node.spec?.providerID);
-    if (cidr === undefined || cidr === '' || instanceId === undefined || node.metadata.deletionTimestamp !== undefined) continue;
-    routes.push({ name: routeName(clusterName, node), nodeName: node.metadata.name!, destinationCidr: cidr, targetInstanceId: instanceId });
+    const route = desiredRouteOf(clusterName, node);
+    if (route !== undefined) routes.push(route);
   }
   return routes.sort((a, b) => a.name.localeCompare(b.name));
 }

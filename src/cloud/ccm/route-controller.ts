@@ -11,7 +11,7 @@ import { NODES } from '../../client/api-client.js';
 import { CloudApiError } from '../provider/types.js';
 import { forEachLimited, type ControllerContext } from './context.js';
 import { KeyedController, NotLeaderError, type RetryBackoff } from './controller.js';
-import { desiredRoutes, planRoutes, type DesiredRoute } from './desired.js';
+import { desiredRouteOf, desiredRoutes, planRoutes, sameDesiredRoute, type DesiredRoute } from './desired.js';
 
 /** Route calls in flight at once. Why: bounded so 1,000 new nodes do not burst the cloud API's throttle in one go. */
 export const ROUTE_CONCURRENCY_MAX = 8;
@@ -22,19 +22,23 @@ export class RouteController {
   readonly controller: KeyedController;
   readonly stats = { created: 0, deleted: 0, conditionWrites: 0 };
   private running = false;
-  private lastDesired = '';
   private readonly timerKey = 'ccm/route-reconcile';
 
   constructor(private readonly c: ControllerContext, private readonly reconcilePeriodMs: number, backoff: RetryBackoff) {
     if (!(reconcilePeriodMs > 0)) throw new Error(`route reconcile period must be positive, got ${reconcilePeriodMs} ms`);
     this.controller = new KeyedController('route', c.clock, () => this.reconcile(), c.log, backoff);
-    const changed = (): void => {
-      const desired = JSON.stringify(desiredRoutes(c.clusterName, c.nodes.store.list()));
-      if (desired === this.lastDesired) return;
-      this.lastDesired = desired;
+    // Only what the event's node needs is compared, before and after: the routes wanted change only when one
+    // node's route does. Rebuilding (and sorting) every node's route on every node event was quadratic: at 5,000
+    // nodes each informer resync (every node handed back once) cost seconds of the CCM's thread (issue #16).
+    // The first node event reconciles whatever it is, as the whole-table comparison it replaces did (its last
+    // table started empty): the same reconciles at the same moments, so the simulated runs replay as before.
+    let firstEvent = true;
+    const changed = (before: Node | undefined, after: Node | undefined): void => {
+      if (!firstEvent && sameDesiredRoute(desiredRouteOf(c.clusterName, before), desiredRouteOf(c.clusterName, after))) return;
+      firstEvent = false;
       this.controller.enqueue(RECONCILE_KEY);
     };
-    c.nodes.addEventHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    c.nodes.addEventHandler({ onAdd: (node) => changed(undefined, node), onUpdate: changed, onDelete: (node) => changed(node, undefined) });
   }
 
   start(): void {

@@ -21,7 +21,7 @@ import { CloudApiError } from '../provider/types.js';
 import type { ControllerContext } from './context.js';
 import { KeyedController, type RetryBackoff } from './controller.js';
 import {
-  LB_CLEANUP_FINALIZER, hasCleanupFinalizer, ingressOf, listenersFor, loadBalancerName, sameIngress, sameListeners, sameTargets, targetInstanceIds, wantsLoadBalancer,
+  LB_CLEANUP_FINALIZER, hasCleanupFinalizer, ingressOf, listenersFor, loadBalancerName, sameIngress, sameListeners, sameTargets, targetInstanceIdOf, targetInstanceIds, wantsLoadBalancer,
 } from './desired.js';
 
 export interface ServiceControllerOptions {
@@ -48,8 +48,13 @@ export class ServiceController {
       onUpdate: (_old, s) => this.maybeEnqueue(s),
       onDelete: (s) => this.maybeEnqueue(s),
     });
-    const nodesChanged = (): void => this.onNodesChanged();
-    c.nodes.addEventHandler({ onAdd: nodesChanged, onUpdate: nodesChanged, onDelete: nodesChanged });
+    // The target set is looked at again only when the event's node adds or takes away a target: an update that
+    // leaves the node's own target as it was (a status write, a resync) cannot change the set (issue #16: the set
+    // over every node on every node event was quadratic at 5,000 nodes).
+    const nodesChanged = (before: Node | undefined, after: Node | undefined): void => {
+      if (targetInstanceIdOf(before) !== targetInstanceIdOf(after)) this.onNodesChanged();
+    };
+    c.nodes.addEventHandler({ onAdd: (node) => nodesChanged(undefined, node), onUpdate: nodesChanged, onDelete: (node) => nodesChanged(node, undefined) });
   }
 
   private maybeEnqueue(service: Service): void {
