@@ -261,6 +261,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     await waitForLeader();
     stepDone('leader');
+    sim?.reportCensus('of the set-up');
     originMs = system.now();
     const setup = { wallMs: performance.now() - wallStart, virtualMs: originMs - virtualStartMs, events: sim?.delivered ?? 0 };
     const runs = prepared.map((p) => p.start({ env, untilMs: scenario.durationMs }));
