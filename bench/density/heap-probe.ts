@@ -7,11 +7,11 @@
  * CPU time, unlike wall time, does not stretch when other work shares the
  * machine: it is what A/B runs on a loaded machine can compare.
  */
-import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { defineBehaviour, unhandled } from '../../src/actor/behaviour.js';
 import type { Message } from '../../src/actor/protocol.js';
 import type { ActorSystem } from '../../src/actor/system.js';
+import { threadCpuMs } from '../../src/metrics/thread-cpu.js';
 
 export type HeapProbeMsg = Message<'heap', null>;
 
@@ -21,20 +21,8 @@ export interface ThreadSample {
   cpuMs: number;
 }
 
-/** Linux's USER_HZ: /proc counts CPU time in these ticks (100 on every Linux Node supports). */
-const CLOCK_TICKS_PER_S = 100;
-
-/** User + system CPU time of the calling thread, from /proc/thread-self/stat (Linux); NaN elsewhere. */
-export function threadCpuMs(): number {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return Number.NaN;
-  }
-}
+/** CPU time of the calling thread (shared with the chaos engine's run timing). */
+export { threadCpuMs };
 
 function sample(): ThreadSample {
   return { heapBytes: getHeapStatistics().used_heap_size, cpuMs: threadCpuMs() };

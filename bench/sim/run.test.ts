@@ -14,6 +14,10 @@ test('bench sim runs each size in its own process and reports the issue\'s field
   assert.ok(run.setupEvents > 0 && run.setupEvents < run.events, 'the start-up is counted apart, and the scenario delivers messages after it');
   assert.ok(run.setupVirtualMs > 0 && run.setupVirtualMs < run.virtualMs - run.runMs + 1, 'the start-up is part of the virtual time outside the scenario');
   assert.ok(run.setupWallMs < run.wallMs && run.cpuMs > 0);
+  // The simulation's own thread is part of the process (a 10 ms tick of slack), and each step says its share.
+  assert.ok(run.threadCpuMs > 0 && run.threadCpuMs <= run.cpuMs + 10, `thread ${run.threadCpuMs} ms, process ${run.cpuMs} ms`);
+  assert.ok(run.setupSteps.every((s) => typeof s.threadCpuMs === 'number' && s.threadCpuMs >= 0));
+  assert.ok((run.warm?.threadCpuMs ?? 0) > 0);
   assert.match(table, /3 nodes: start-up/);
   // The start-up in its steps: the store, each workload's preparation in the scenario's order, the wait for a leader;
   // they add up to the start-up's messages and virtual time (nothing of it left out, nothing of the scenario in it).

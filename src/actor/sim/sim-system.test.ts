@@ -32,6 +32,36 @@ async function scenario(seed: number): Promise<{ hash: string; results: unknown[
 }
 
 describe('simulated runtime', () => {
+  test('the census reports the deliveries so far under its label when asked, and only with KUBETHREADS_SIM_CENSUS set', async () => {
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const saved = process.env.KUBETHREADS_SIM_CENSUS;
+    process.stderr.write = ((chunk: string | Uint8Array): boolean => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      delete process.env.KUBETHREADS_SIM_CENSUS;
+      const quiet = await twoEchoes(1);
+      await quiet.settle(quiet.ref<EchoMsg>('a').ask({ type: 'echo', body: { n: 1 } }));
+      quiet.reportCensus('of the set-up');
+      assert.deepEqual(written, []);
+      process.env.KUBETHREADS_SIM_CENSUS = '1';
+      const sim = await twoEchoes(1);
+      await sim.settle(sim.ref<EchoMsg>('a').ask({ type: 'echo', body: { n: 1 } }));
+      sim.reportCensus('of the set-up');
+      await sim.settle(sim.ref<EchoMsg>('b').ask({ type: 'echo', body: { n: 2 } }));
+      await sim.shutdown();
+    } finally {
+      process.stderr.write = write;
+      if (saved === undefined) delete process.env.KUBETHREADS_SIM_CENSUS;
+      else process.env.KUBETHREADS_SIM_CENSUS = saved;
+    }
+    // The set-up's census: the ask and its reply, and nothing of what came after it.
+    assert.equal(written.length, 2, written.join(''));
+    assert.match(written[0]!, /^message census of the set-up \(2 delivered\):\n\s+1\s+50\.0 %\s+\$host > a echo\n\s+1\s+50\.0 %\s+a > \$host \(reply\)\n$/);
+    // The whole run's at shutdown, unlabelled, counts on from there.
+    assert.match(written[1]!, /^message census \(4 delivered\):\n/);
+    assert.match(written[1]!, /\$host > b echo/);
+  });
+
   test('ask returns the handler result and tell is delivered', async () => {
     const sim = await twoEchoes(1);
     const reply = await sim.settle(sim.ref<EchoMsg>('a').ask({ type: 'echo', body: { n: 1 } }));

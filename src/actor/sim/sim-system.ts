@@ -256,12 +256,19 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   }
 
   async shutdown(): Promise<void> {
-    if (this.census !== undefined) {
-      const rows = [...this.census].sort((a, b) => b[1] - a[1]);
-      process.stderr.write(`message census (${this.delivered} delivered):\n${rows.slice(0, 60).map(([k, n]) => `${String(n).padStart(9)}  ${(n / this.delivered * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')}\n`);
-    }
+    this.reportCensus('');
     for (const name of [...this.actors.keys()]) this.stopNow(name, 'stopped');
     this.asks.failAll('the system shut down');
+  }
+
+  /**
+   * With KUBETHREADS_SIM_CENSUS set, writes the deliveries so far by kind to stderr (`label` names the moment: the chaos
+   * engine reports its set-up's apart, at the run's origin); without it, nothing.
+   */
+  reportCensus(label: string): void {
+    if (this.census === undefined) return;
+    const rows = [...this.census].sort((a, b) => b[1] - a[1]);
+    process.stderr.write(`message census${label === '' ? '' : ` ${label}`} (${this.delivered} delivered):\n${rows.slice(0, 60).map(([k, n]) => `${String(n).padStart(9)}  ${(n / this.delivered * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n')}\n`);
   }
 
   // ----- running the simulation -----
