@@ -9,7 +9,7 @@
  * joint configuration (ConfChangeV2, the Raft thesis §4.3).
  */
 import { invariant } from './assert.js';
-import { RaftLog, cloneConfState, type MemoryStorage } from './log.js';
+import { RaftLog, cloneConfState, entrySizeBytes, type MemoryStorage } from './log.js';
 import { assertNever, isForwardedRequest, type Message, type MsgApp, type MsgHeartbeat, type MsgSnap, type MsgVote } from './protocol.js';
 import { Progress, ProgressTracker } from './progress.js';
 import { ReadOnly, type ReadOnlyOption, type ReadState } from './read-only.js';
@@ -65,6 +65,11 @@ export interface RaftConfig {
   maxEntriesPerMsg?: number;
   /** Bytes of entries in one append message (at least one entry is always sent). */
   maxSizePerMsgBytes?: number;
+  /**
+   * Appends to one follower queued in the same Ready go as one message (default true; see
+   * `extendQueuedAppend`). false: one append per proposal and per commit advance, as etcd-io/raft's eager appends.
+   */
+  batchAppends?: boolean;
   /** Bytes of committed entries handed to the application in one Ready. */
   maxCommittedSizePerReadyBytes?: number;
   /**
@@ -223,6 +228,7 @@ export class Raft {
   private readonly checkQuorum: boolean;
   private readonly maxEntriesPerMsg: number;
   private readonly maxSizePerMsgBytes: number;
+  private readonly batchAppends: boolean;
   private readonly maxUncommittedEntries: number;
   private readonly maxUncommittedSizeBytes: number;
   /** Payload bytes this leader proposed in its term and has not yet committed. */
@@ -256,6 +262,7 @@ export class Raft {
     this.checkQuorum = config.checkQuorum ?? false;
     this.maxEntriesPerMsg = config.maxEntriesPerMsg ?? DEFAULT_MAX_ENTRIES_PER_MSG;
     this.maxSizePerMsgBytes = config.maxSizePerMsgBytes ?? DEFAULT_MAX_SIZE_PER_MSG_BYTES;
+    this.batchAppends = config.batchAppends ?? true;
     this.maxCommittedSizePerReadyBytes = config.maxCommittedSizePerReadyBytes ?? DEFAULT_MAX_COMMITTED_SIZE_PER_READY_BYTES;
     this.maxCommittedEntriesPerReady = Math.max(1, config.maxCommittedEntriesPerReady ?? Number.MAX_SAFE_INTEGER);
     this.maxUncommittedEntries = config.maxUncommittedEntries ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES;
@@ -871,11 +878,50 @@ export class Raft {
       return true;
     }
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({ type: 'msgApp', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    if (!this.extendQueuedAppend(to, prevIndex, prevTerm, entries)) {
+      this.send({ type: 'msgApp', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    }
     let bytes = 0;
     for (const e of entries) bytes += e.data.byteLength;
     pr.sentEntries(entries.length, entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex, bytes);
     return entries.length > 0;
+  }
+
+  /**
+   * One append per follower per Ready, not one per proposal: when the last message queued for `to` (not yet
+   * handed out in a Ready) is an append of this term that ends where this one starts, this one's entries and
+   * commit index go into it instead of a message of their own (what raft-rs and CockroachDB's raft call lazy or
+   * batched appends; etcd-io/raft sends eagerly, one per MsgProp). The follower sees the same log and commit
+   * index as after the separate appends, and answers once; the sender's Progress is updated exactly as for
+   * separate appends (its inflight window counts each, so flow control is never looser). Within the message
+   * bounds only; a message to `to` queued after the append (a heartbeat) keeps it from being extended, so the
+   * order of what `to` receives is unchanged.
+   */
+  private extendQueuedAppend(to: NodeId, prevIndex: number, prevTerm: number, entries: Entry[]): boolean {
+    if (!this.batchAppends) return false;
+    const msgs = this.msgs;
+    // The last message to `to` is a few back at most (each broadcast queues one per peer): a bounded look.
+    const lookMax = 2 * this.tracker.progress.size;
+    for (let i = msgs.length - 1, looked = 0; i >= 0 && looked < lookMax; i--, looked++) {
+      const q = msgs[i]!;
+      if (q.to !== to) continue;
+      if (q.type !== 'msgApp' || q.term !== this.term) return false;
+      const queued = q.entries;
+      const last = queued.length > 0 ? queued[queued.length - 1]! : { index: q.index, term: q.logTerm };
+      if (last.index !== prevIndex || last.term !== prevTerm) return false;
+      if (queued.length + entries.length > this.maxEntriesPerMsg) return false;
+      if (entries.length > 0) {
+        let bytes = 0;
+        for (const e of queued) bytes += entrySizeBytes(e);
+        for (const e of entries) bytes += entrySizeBytes(e);
+        if (bytes > this.maxSizePerMsgBytes) return false;
+      }
+      // The queued array was made for that message alone (RaftLog.slice copies): extended in place.
+      for (const e of entries) queued.push(e);
+      q.commit = this.log.committed;
+      return true;
+    }
+    return false;
   }
 
   private bcastAppend(): void {
