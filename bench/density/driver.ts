@@ -176,7 +176,15 @@ export interface ProbeStartRequest {
   listPageLimit: number;
   /** An unpaged LIST asked for in slices of this many items (ApiClient's `listSliceItems`); 0: whole. */
   listSliceItems?: number;
+  /**
+   * Which calls this probe makes (default both). Two probes in two threads, one `mutating` and one `list`, keep a
+   * mutating call's time free of the LIST client's decoding and collecting of 20,000 pods, as ClusterLoader2's
+   * separate clients are.
+   */
+  calls?: ProbeCalls;
 }
+
+export type ProbeCalls = 'both' | 'mutating' | 'list';
 
 export interface ProbeResult {
   /** Each mutating call: sent → answered (failures included, as the SLO counts them). */
@@ -238,15 +246,16 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
   async function start(req: ProbeStartRequest): Promise<void> {
     config = req;
     if ((req.listSliceItems ?? 0) > 0) listApi = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver, clock, listSliceItems: req.listSliceItems });
+    const calls = req.calls ?? 'both';
     await ensureNamespace(api, req.namespace);
-    for (let i = 0; i < PROBE_CONFIGMAPS; i++) {
+    if (calls !== 'list') for (let i = 0; i < PROBE_CONFIGMAPS; i++) {
       const existing = await api.tryGet(CONFIGMAPS, req.namespace, probeName(i));
       if (existing === null) await api.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: probeName(i), namespace: req.namespace }, data: { seq: '0' } } as ConfigMap);
     }
     running = true;
     // The first call and the first LIST leave before the burst is started, so even a burst shorter than one call has one of each.
-    mutate();
-    void list();
+    if (calls !== 'list') mutate();
+    if (calls !== 'mutating') void list();
   }
 
   function mutate(): void {

@@ -67,6 +67,18 @@ export function cpuSecondsBetween(before: Record<string, number>, after: Record<
   return Object.fromEntries(spent);
 }
 
+/**
+ * CPU seconds of the threads that started between the two samples (the bench's own clients, spawned for the
+ * burst): all they used, largest first. Kept apart from `cpuSecondsBetween`, whose sum is the cluster's.
+ */
+export function cpuSecondsOfNewThreads(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const spent = Object.entries(after)
+    .filter(([thread, ms]) => Number.isFinite(ms) && !(thread in before))
+    .map(([thread, ms]): [string, number] => [thread, Math.round(ms / 10) / 100])
+    .sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(spent);
+}
+
 function mb(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
 }

@@ -13,7 +13,7 @@ import { startCluster, waitForNodesReady, type Cluster } from '../../src/cluster
 import { resolveClusterSpec, type TimeProfile } from '../../src/cluster/spec.js';
 import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, round } from '../lib/stats.js';
-import { cpuSecondsBetween, sampleThreads } from './heap-probe.js';
+import { cpuSecondsBetween, cpuSecondsOfNewThreads, sampleThreads } from './heap-probe.js';
 import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
 import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
 import { apiserverName, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
@@ -43,9 +43,15 @@ export interface DensityBenchOptions {
    * driver, then the probe are given one each in turn.
    */
   apiservers: number;
+  /**
+   * 2 (the default): the probe's mutating calls and its LISTs come from two clients in two threads, as
+   * ClusterLoader2's are separate, so a mutating call's time holds no stall of the thread that decodes every
+   * pod a LIST returns; 1: one client in one thread makes both (the bench before 2026-12-07).
+   */
+  probeThreads: 1 | 2;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, probeThreads: 2 };
 export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
@@ -63,6 +69,8 @@ export interface DensityBenchResult {
   apiservers: number;
   probe_apiserver: string;
   driver_apiserver: string;
+  /** 2: the probe's mutating calls and its LISTs from two threads (`density-probe` and `density-probe-list`); 1: both from `density-probe`. */
+  probe_threads: 1 | 2;
   /** Start of `startCluster` → every Node Ready (what `up` prints `ready` for). */
   nodes_ready_s: number;
   /** Deployment creates sent → every pod Running (null: not reached). */
@@ -112,6 +120,8 @@ export interface DensityBenchResult {
   burst_cpu_s_by_thread: Record<string, number>;
   /** Their sum: the whole process's CPU for the burst. */
   burst_cpu_s: number | null;
+  /** CPU seconds of the bench's own client threads (driver, probes), started for the burst: not in `burst_cpu_s`. */
+  bench_client_cpu_s_by_thread: Record<string, number>;
   /**
    * Where the probe's mutating calls spent their time: the client's view
    * (sent → answered, ms) beside the API server's own histograms over the
@@ -178,6 +188,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let probe: ProbeResult | undefined;
   const heap: DensityBenchResult['heap_mb_by_thread'] = { nodes_ready: {}, after_burst: {} };
   let burstCpu: Record<string, number> = {};
+  let clientCpu: Record<string, number> = {};
   let breakdown: DensityBenchResult['mutating_breakdown'] = null;
   let loopDelay: Record<string, LoopDelay> = {};
   let gcS: Record<string, number> = {};
@@ -216,6 +227,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       const after = await sampleThreads(cluster.system, 'pods');
       heap.after_burst = after.heapMb;
       burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
+      clientCpu = cpuSecondsOfNewThreads(before.cpuMs, after.cpuMs);
       if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter), fsync_by_replica: fsyncsOfReplicas(metricsBefore, metricsAfter) };
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
@@ -226,7 +238,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, failures, breakdown, loopDelay, gcS);
+  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
@@ -249,10 +261,16 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
   await cluster.system.spawn(densityDriver, { name: 'density-driver', args: { apiserver: clients.driver } });
   await cluster.system.spawn(densityProbe, { name: 'density-probe', args: { apiserver: clients.probe } });
+  const split = options.probeThreads === 2;
+  if (split) await cluster.system.spawn(densityProbe, { name: PROBE_LIST, args: { apiserver: clients.probe } });
   await beforeStart();
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
-  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems } }, { timeoutMs: 120_000 });
+  const lister = split ? cluster.system.ref<DensityProbeMsg>(PROBE_LIST) : undefined;
+  const start = { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems };
+  // One after the other: each creates the namespace if it is missing, and two at once would race to.
+  await probe.ask({ type: 'probe.start', body: { ...start, calls: split ? 'mutating' : 'both' } }, { timeoutMs: 120_000 });
+  await lister?.ask({ type: 'probe.start', body: { ...start, calls: 'list' } }, { timeoutMs: 120_000 });
   const burstStarted = performance.now();
   const progress = setInterval(() => {
     void driver.ask<{ seen: number; running: number }>({ type: 'density.progress', body: null }, { timeoutMs: 5_000 }).then(
@@ -265,7 +283,9 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
       { type: 'density.run', body: { namespace: NAMESPACE, deployments: options.deployments, replicas: options.replicas, image: 'nginx', deadlineMs: options.podsDeadlineS * 1000 } },
       { timeoutMs: options.podsDeadlineS * 1000 + 180_000 },
     );
-    const result = await probe.ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 });
+    const stop = (ref: typeof probe) => ref.ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 });
+    const [mutating, listed] = await Promise.all([stop(probe), lister === undefined ? undefined : stop(lister)]);
+    const result = listed === undefined ? mutating : withListsOf(mutating, listed);
     say(`${run.podsRunning}/${pods} pods Running${run.allRunningMs !== undefined ? ` after ${round(run.allRunningMs / 1000, 1)} s` : ''}`);
     return { run, probe: result };
   } finally {
@@ -273,9 +293,17 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   }
 }
 
+/** The name of the probe's LIST client when it has its own thread. */
+const PROBE_LIST = 'density-probe-list';
+
+/** The mutating probe's result with the LIST probe's LIST figures (each probe made only its own kind of call). */
+function withListsOf(mutating: ProbeResult, listed: ProbeResult): ProbeResult {
+  return { ...mutating, listMs: listed.listMs, listPages: listed.listPages, listErrors: listed.listErrors, lastListItems: listed.lastListItems, listInFlightAtStop: listed.listInFlightAtStop };
+}
+
 function summarize(
   options: DensityBenchOptions, clients: BenchClients, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
-  run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, failures: string[],
+  run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, clientCpu: Record<string, number>, failures: string[],
   breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
@@ -283,7 +311,7 @@ function summarize(
   const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
   return {
     nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
-    apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver,
+    apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver, probe_threads: options.probeThreads,
     nodes_ready_s: round(nodesReadyS),
     pods_running_s: runningS,
     pods_per_s: runningS === null ? null : round(pods / runningS),
@@ -312,6 +340,7 @@ function summarize(
     heap_mb_by_thread: heap,
     burst_cpu_s_by_thread: burstCpu,
     burst_cpu_s: cpuValues.length === 0 ? null : round(cpuValues.reduce((a, b) => a + b, 0)),
+    bench_client_cpu_s_by_thread: clientCpu,
     mutating_breakdown: breakdown,
     event_loop_delay_ms_by_thread: loopDelay,
     burst_gc_s_by_thread: gcS,

@@ -9,6 +9,9 @@ test('bench density sizes: --pods splits over 20 Deployments by default, or over
   assert.deepEqual(pick(densityOptions(false, { deployments: 4, replicas: 250 })), { nodes: 1_000, deployments: 4, replicas: 250 });
   assert.throws(() => densityOptions(false, { pods: 1_001 }), BenchUsageError);
   assert.throws(() => densityOptions(false, { pods: 100, deployments: 2, replicas: 50 }), BenchUsageError);
+  assert.equal(densityOptions(false, {}).probeThreads, 2);
+  assert.equal(densityOptions(false, { probeThreads: 1 }).probeThreads, 1);
+  assert.throws(() => densityOptions(false, { probeThreads: 3 }), BenchUsageError);
 });
 
 function pick(o: { nodes: number; deployments: number; replicas: number }) {

@@ -28,6 +28,8 @@ export interface BenchSizes {
   listSliceItems?: number;
   /** API servers in the cluster (default 1). */
   apiservers?: number;
+  /** The probe's mutating calls and LISTs from one thread or two (default 2). */
+  probeThreads?: number;
 }
 
 /** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
@@ -99,7 +101,9 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
     else replicas = sizes.pods / deployments;
     if (!Number.isInteger(deployments) || !Number.isInteger(replicas)) throw new BenchUsageError(`--pods ${sizes.pods} does not split evenly into ${sizes.replicas !== undefined ? `Deployments of ${replicas}` : `${deployments} Deployments`}; pick a multiple`);
   }
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers };
+  const probeThreads = sizes.probeThreads ?? base.probeThreads;
+  if (probeThreads !== 1 && probeThreads !== 2) throw new BenchUsageError(`--probe-threads takes 1 or 2, not ${probeThreads}`);
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads };
 }
 
 export class BenchUsageError extends Error {
@@ -118,7 +122,7 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
   }
   const sizes = options.sizes ?? {};
   if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
-    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit and --list-slice-items apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items and --probe-threads apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
   if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {

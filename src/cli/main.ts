@@ -30,12 +30,13 @@ program
   .option('--list-slice-items <n>', 'density: the probe asks for its unpaged LISTs in slices of this many items, sent over several turns of the API server (default 500; 0: one reply)', (v) => nonNegativeInt('--list-slice-items', v))
   .option('--list-page-limit <n>', 'density: the probe LISTs every pod at one revision in pages of this many (default 0: one unpaged LIST; kubectl pages by 500)', (v) => nonNegativeInt('--list-page-limit', v))
   .option('--apiservers <n>', 'density: API servers (kube-apiserver HA), each its own thread and watch cache; the clients are spread over them in turn (default 1)', (v) => positiveInt('--apiservers', v))
+  .option('--probe-threads <n>', 'density: 2 (default): the probe\'s mutating calls and its LISTs from two clients in two threads; 1: both from one', (v) => positiveInt('--probe-threads', v))
   .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd)')
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; only?: string; leaderDownFailover?: boolean }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; probeThreads?: number; only?: string; leaderDownFailover?: boolean }) => {
     process.exitCode = await runBench(name, {
       json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover,
-      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers },
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers, probeThreads: options.probeThreads },
     });
   });
 

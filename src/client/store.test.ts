@@ -54,6 +54,30 @@ describe('store and indexes', () => {
     assert.deepEqual(store.byIndex(INDEX_CONTROLLER_UID, orphansOf('a')).map(objectKey).sort(), ['a/owned', 'a/referenced-only']);
   });
 
+  test('over random upserts and deletes, every index equals one rebuilt from the objects (an update that leaves index values alone moves nothing)', () => {
+    const indexers = { [INDEX_NAMESPACE]: indexByNamespace, [INDEX_NODE_NAME]: indexByNodeName, [INDEX_OWNER_UID]: indexByOwnerUid };
+    const store = new Store<Pod>(indexers);
+    let seed = 7;
+    const pick = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), seed % n);
+    const owners = (): Pod['metadata']['ownerReferences'] => {
+      const n = pick(3);
+      return n === 0 ? undefined : Array.from({ length: n }, () => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: `rs-${pick(3)}` }));
+    };
+    for (let step = 0; step < 3_000; step++) {
+      const name = `p${pick(40)}`;
+      const namespace = `ns${pick(2)}`;
+      if (pick(5) === 0) store.delete(`${namespace}/${name}`);
+      else store.upsert({ metadata: { namespace, name, ownerReferences: owners(), resourceVersion: String(step) }, spec: { containers: [], nodeName: pick(3) === 0 ? undefined : `n${pick(4)}` } });
+    }
+    const all = store.list();
+    for (const [indexName, fn] of Object.entries(indexers)) {
+      const rebuilt = new Map<string, string[]>();
+      for (const o of all) for (const v of new Set(fn(o))) rebuilt.set(v, [...(rebuilt.get(v) ?? []), objectKey(o)]);
+      assert.deepEqual(store.indexValues(indexName).sort(), [...rebuilt.keys()].sort(), indexName);
+      for (const [value, keys] of rebuilt) assert.deepEqual(store.byIndex(indexName, value).map(objectKey).sort(), keys.sort(), `${indexName}=${value}`);
+    }
+  });
+
   test('asking for an undeclared index throws', () => {
     assert.throws(() => new Store<Pod>().byIndex('nope', 'x'), /no index named/);
   });

@@ -59,9 +59,15 @@ export class Store<T extends KubeObject> {
   private readonly items = new Map<string, T>();
   /** index name -> index value -> keys */
   private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** The indexers with their indexes, listed once: every upsert walks them. */
+  private readonly indexing: { fn: IndexFunc<T>; index: Map<string, Set<string>> }[] = [];
 
-  constructor(private readonly indexers: Record<string, IndexFunc<T>> = {}) {
-    for (const name of Object.keys(indexers)) this.indices.set(name, new Map());
+  constructor(indexers: Record<string, IndexFunc<T>> = {}) {
+    for (const [name, fn] of Object.entries(indexers)) {
+      const index = new Map<string, Set<string>>();
+      this.indices.set(name, index);
+      this.indexing.push({ fn, index });
+    }
   }
 
   get size(): number {
@@ -88,9 +94,19 @@ export class Store<T extends KubeObject> {
   upsert(object: T): T | undefined {
     const key = objectKey(object);
     const old = this.items.get(key);
-    if (old !== undefined) this.unindex(key, old);
     this.items.set(key, object);
-    this.index(key, object);
+    for (const { fn, index } of this.indexing) {
+      const values = fn(object);
+      if (old === undefined) {
+        file(index, key, values);
+        continue;
+      }
+      // Most updates (a status, a resourceVersion) leave every index value as it was: nothing to move then.
+      const before = fn(old);
+      if (sameValues(before, values)) continue;
+      unfile(index, key, before);
+      file(index, key, values);
+    }
     return old;
   }
 
@@ -98,7 +114,7 @@ export class Store<T extends KubeObject> {
   delete(key: string): T | undefined {
     const old = this.items.get(key);
     if (old === undefined) return undefined;
-    this.unindex(key, old);
+    for (const { fn, index } of this.indexing) unfile(index, key, fn(old));
     this.items.delete(key);
     return old;
   }
@@ -124,27 +140,29 @@ export class Store<T extends KubeObject> {
     if (index === undefined) throw new Error(`Store.indexValues: no index named ${JSON.stringify(indexName)}`);
     return [...index.keys()];
   }
+}
 
-  private index(key: string, object: T): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const index = this.indices.get(name)!;
-      for (const value of new Set(fn(object))) {
-        let keys = index.get(value);
-        if (keys === undefined) index.set(value, (keys = new Set()));
-        keys.add(key);
-      }
-    }
+/** Files `key` under each of `values` (a value listed twice is filed once: the index holds a set). */
+function file(index: Map<string, Set<string>>, key: string, values: readonly string[]): void {
+  for (const value of values) {
+    let keys = index.get(value);
+    if (keys === undefined) index.set(value, (keys = new Set()));
+    keys.add(key);
   }
+}
 
-  private unindex(key: string, object: T): void {
-    for (const [name, fn] of Object.entries(this.indexers)) {
-      const index = this.indices.get(name)!;
-      for (const value of new Set(fn(object))) {
-        const keys = index.get(value);
-        if (keys === undefined) continue;
-        keys.delete(key);
-        if (keys.size === 0) index.delete(value);
-      }
-    }
+function unfile(index: Map<string, Set<string>>, key: string, values: readonly string[]): void {
+  for (const value of values) {
+    const keys = index.get(value);
+    if (keys === undefined) continue;
+    keys.delete(key);
+    if (keys.size === 0) index.delete(value);
   }
+}
+
+/** The same values in the same order (what an object's unchanged fields give): filed the same. */
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -41,6 +41,29 @@ export interface GarbageCollectorOptions {
 
 type OwnerState = 'solid' | 'absent' | 'waiting';
 
+/** What the collector acts on differs between two versions of an object: owner references, finalizers, deletion. */
+export function ownershipChanged(old: KubeObject, o: KubeObject): boolean {
+  if (old === o) return false;
+  const a = old.metadata;
+  const b = o.metadata;
+  if (a.deletionTimestamp !== b.deletionTimestamp || !sameStrings(a.finalizers, b.finalizers)) return true;
+  const refsA = a.ownerReferences ?? [];
+  const refsB = b.ownerReferences ?? [];
+  if (refsA.length !== refsB.length) return true;
+  for (let i = 0; i < refsA.length; i++) {
+    const x = refsA[i]!;
+    const y = refsB[i]!;
+    if (x.uid !== y.uid || x.name !== y.name || x.kind !== y.kind || x.apiVersion !== y.apiVersion || x.controller !== y.controller || x.blockOwnerDeletion !== y.blockOwnerDeletion) return true;
+  }
+  return false;
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
 export class GarbageCollector {
   readonly workers: KeyedWorkers;
   private readonly informers = new Map<string, Informer<KubeObject>>();
@@ -52,8 +75,12 @@ export class GarbageCollector {
       this.informers.set(type.resource, informer);
       informer.addEventHandler({
         onAdd: (o) => this.changed(type, o),
+        // As Kubernetes' graph builder: an update matters when it changes the owner references, the finalizers or the
+        // deletion (its informers do not resync either). A pod's status writes and the informers' resyncs change none
+        // of them, and the verdict on the owners was reached when they last changed; an owner's own deletion enqueues
+        // its dependents. An object being deleted is looked at on every update, as before.
         onUpdate: (old, o) => {
-          if (old.metadata.resourceVersion !== o.metadata.resourceVersion || (o.metadata.ownerReferences ?? []).length > 0) this.changed(type, o);
+          if (isDeleting(o) || ownershipChanged(old, o)) this.changed(type, o);
         },
         onDelete: (o) => {
           this.enqueueDependents(o.metadata.uid);

@@ -5,7 +5,8 @@ import { VirtualClock } from '../client/clock.js';
 import { buildFramework, CycleState, isSkip, skip, type ScorePlugin } from './framework.js';
 import { buildProfile } from './profile.js';
 import { nodeResourcesFit } from './plugins/node-resources.js';
-import { fitErrorMessage, numFeasibleNodesToFind, scheduledMessage, scheduleOne, type ScheduleResult } from './schedule-one.js';
+import { fitErrorMessage, numFeasibleNodesToFind, scheduledMessage, scheduleOne, scoreNodes, type ScheduleResult } from './schedule-one.js';
+import { taintToleration } from './plugins/taint-toleration.js';
 import { makeNode, makePod } from './testing.js';
 import { buildSnapshot, podRequests } from './types.js';
 import type { Node } from '../api/types/index.js';
@@ -216,6 +217,15 @@ describe('scheduleOne: scores', () => {
     assert.equal(nodeOf(schedule(pod, nodes, existing)), 'ssd', 'affinity (2 x 100) beats the load difference');
     assert.equal(nodeOf(schedule(pod, nodes, existing, buildProfile({ scoreWeights: { NodeAffinity: 0 } }))), 'empty', 'without the affinity score: the emptiest untainted node');
     assert.equal(nodeOf(schedule(pod, nodes, existing, buildProfile({ scoreWeights: { NodeAffinity: 0, TaintToleration: 0, NodeResourcesBalancedAllocation: 0 }, disabled: ['NodeAffinity'] }))), 'empty');
+  });
+
+  test('TaintToleration scores by the PreferNoSchedule tolerations its PreScore picked out for the cycle', () => {
+    const nodes = buildSnapshot([makeNode('plain'), makeNode('slow', { taints: [{ key: 'slow', effect: 'PreferNoSchedule' }] }), makeNode('two', { taints: [{ key: 'slow', effect: 'PreferNoSchedule' }, { key: 'old', effect: 'PreferNoSchedule' }] })], []).nodes;
+    const framework = buildFramework([taintToleration], { TaintToleration: 1 });
+    const scores = (pod: Pod) => scoreNodes(framework, new CycleState(), pod, nodes).map((s) => `${s.name}=${s.score}`);
+    assert.deepEqual(scores(makePod('intolerant')), ['plain=100', 'slow=50', 'two=0']);
+    assert.deepEqual(scores(makePod('tolerant', { tolerations: [{ key: 'slow', operator: 'Exists', effect: 'PreferNoSchedule' }, { key: 'old', operator: 'Exists', effect: 'NoSchedule' }] })), ['plain=100', 'slow=100', 'two=0']);
+    assert.deepEqual(scores(makePod('any-effect', { tolerations: [{ key: 'old', operator: 'Exists' }] })), ['plain=100', 'slow=0', 'two=0']);
   });
 
   test('disabling a plugin removes its filter', () => {

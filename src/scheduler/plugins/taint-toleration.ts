@@ -4,7 +4,7 @@
  * taints is better (normalized in reverse).
  */
 import type { Pod, Taint, Toleration } from '../../api/types/index.js';
-import { defaultNormalizeScore, MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+import { defaultNormalizeScore, MAX_NODE_SCORE, unresolvable, type FilterPlugin, type PreScorePlugin, type ScorePlugin } from '../framework.js';
 
 export const TAINT_TOLERATION = 'TaintToleration';
 
@@ -17,27 +17,43 @@ export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value'
   return (t.value ?? '') === (taint.value ?? '');
 }
 
-export function tolerates(tolerations: Toleration[] | undefined, taint: Taint): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
+export function tolerates(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
+  return tolerations !== undefined && tolerations.some((t) => toleratesTaint(t, taint));
+}
+
+/** Filter and Score run once per node per pod (hundreds a cycle): a node without taints costs no array. */
+const NO_TAINTS: readonly Taint[] = Object.freeze([]);
+/** Where PreScore leaves the pod's PreferNoSchedule tolerations for Score. */
+const PREFER_NO_SCHEDULE_KEY = `PreScore${TAINT_TOLERATION}`;
+
+function preferNoScheduleTolerations(pod: Pod): Toleration[] {
+  return (pod.spec?.tolerations ?? []).filter((t) => t.effect === undefined || t.effect === 'PreferNoSchedule');
 }
 
 export function untoleratedTaintReason(taint: Taint): string {
   return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
 }
 
-export const taintToleration: FilterPlugin & ScorePlugin = {
+export const taintToleration: FilterPlugin & PreScorePlugin & ScorePlugin = {
   name: TAINT_TOLERATION,
   filter(_state, pod: Pod, node) {
-    for (const taint of node.node.spec?.taints ?? []) {
+    for (const taint of node.node.spec?.taints ?? NO_TAINTS) {
       if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
       if (!tolerates(pod.spec?.tolerations, taint)) return unresolvable(untoleratedTaintReason(taint));
     }
     return null;
   },
-  score(_state, pod, node) {
-    const preferNoSchedule = (pod.spec?.tolerations ?? []).filter((t) => t.effect === undefined || t.effect === 'PreferNoSchedule');
+  // As Kubernetes' PreScore: the pod's PreferNoSchedule tolerations picked out once per cycle, not once per node.
+  preScore(state, pod) {
+    state.write(PREFER_NO_SCHEDULE_KEY, preferNoScheduleTolerations(pod));
+    return null;
+  },
+  score(state, pod, node) {
+    const taints = node.node.spec?.taints ?? NO_TAINTS;
+    if (taints.length === 0) return 0;
+    const preferNoSchedule = state.read<Toleration[]>(PREFER_NO_SCHEDULE_KEY) ?? preferNoScheduleTolerations(pod);
     let count = 0;
-    for (const taint of node.node.spec?.taints ?? []) {
+    for (const taint of taints) {
       if (taint.effect === 'PreferNoSchedule' && !tolerates(preferNoSchedule, taint)) count++;
     }
     return count;
