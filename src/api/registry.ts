@@ -135,8 +135,11 @@ export class Registry {
   }
 
   private encode(object: Obj, info: ResourceInfo): string {
-    const copy = { ...object, metadata: { ...object.metadata } };
-    delete copy.metadata.resourceVersion;
+    // The metadata without its resourceVersion made by a rest pattern, not copied and then `delete`d: the delete put
+    // the copy in dictionary mode, which JSON.stringify walks slower (encode 3.0 % of the API server thread's burst
+    // profile at 1,000 x 20,000; this form 10-15 % less CPU on the bench's pod, same text: issue #16).
+    const { resourceVersion: _stored, ...metadata } = object.metadata;
+    const copy = { ...object, metadata };
     // A custom object is stored in its CRD's storage version whichever served version wrote it (conversion None: only apiVersion changes).
     if (info.custom !== undefined) copy.apiVersion = info.group === '' ? info.custom.storageVersion : `${info.group}/${info.custom.storageVersion}`;
     return JSON.stringify(copy);
