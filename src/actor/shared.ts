@@ -13,9 +13,22 @@
  */
 const SHARED = new WeakSet<object>();
 
+/**
+ * Only the simulated runtime reads the marks (its message copy), so a thread marks nothing until a SimulatedSystem
+ * is made in it. The threaded API server marked every pod version its watch cache kept: a WeakSet entry per object
+ * costs its add (1.0 % of that thread's burst CPU at 1,000 x 20,000) and an ephemeron the garbage collector must
+ * visit in every scavenge and mark-compact while the object lives (issue #16, docs/performance.md).
+ */
+let marking = false;
+
+/** The simulated runtime reads the marks: from now on this thread keeps them. */
+export function keepSharedMarks(): void {
+  marking = true;
+}
+
 /** Marks `value` (not what it contains) as never to be changed again; returns it. */
 export function markShared<T extends object>(value: T): T {
-  SHARED.add(value);
+  if (marking) SHARED.add(value);
   return value;
 }
 

@@ -168,12 +168,13 @@ export class ApiHandlers {
     this.registry = new Registry({
       kv: options.kv, now: options.now, random: options.random, serviceIpRange: options.serviceIpRange,
       cached: (info, key) => this.caches.get(cacheId(info))?.get(key),
+      stored: (info, key, object, revision) => this.caches.get(cacheId(info))?.stored(key, object, revision),
     });
     this.now = options.now;
     this.random = options.random;
     this.signingKey = options.serviceAccountSigningKey;
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
-    for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode({ ...kv, createRevision: 0, version: 0, lease: 0 }), { storedJsonOnWire: true }));
+    for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode(kv), { storedJsonOnWire: true }));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
     this.crds = this.crdController();
     const context: AdmissionContext = { registry: this.registry, cache: (info) => this.cache(info), info: (g, v, r) => this.info(g, v, r), now: options.now };

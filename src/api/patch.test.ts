@@ -58,6 +58,8 @@ test('clone copies exactly as a JSON round trip does, without sharing anything w
     Object.assign(Object.create({ inherited: 'no' }) as object, { own: 'yes' }),
     Object.defineProperty({ shown: 1 }, 'hidden', { value: 2, enumerable: false }),
     { [Symbol('s')]: 1, plain: 2 },
+    // A "__proto__" key (a ConfigMap's data may have one) is an own key of what JSON.parse gives, not a prototype.
+    JSON.parse('{"data":{"__proto__":{"polluted":"yes"},"after":"k"}}') as unknown,
     'text', 42, true, null,
   ];
   for (const sample of samples) {

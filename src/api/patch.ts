@@ -59,7 +59,10 @@ function jsonCopy(value: unknown, key: string | number): unknown {
       for (const k in value) {
         if (!hasOwn.call(value, k)) continue;
         const item = jsonCopy((value as Record<string, unknown>)[k], k);
-        if (item !== undefined) out[k] = item;
+        if (item === undefined) continue;
+        // JSON.parse makes "__proto__" an own key; an assignment would set the copy's prototype instead.
+        if (k === '__proto__') Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
+        else out[k] = item;
       }
       return out;
     }

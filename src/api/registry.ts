@@ -59,6 +59,12 @@ export interface RegistryOptions {
    * the current object, never a wrong write.
    */
   cached?: (info: ResourceInfo, key: string) => KubeObject | undefined;
+  /**
+   * A write of this registry stored `object` at `key` (its text is what the store holds; metadata.resourceVersion,
+   * set last, is the revision that wrote it), called before the object is handed back to the caller: the watch
+   * cache keeps a copy of it for that revision's event instead of parsing the store's text again (issue #16).
+   */
+  stored?: (info: ResourceInfo, key: string, object: KubeObject, revision: number) => void;
 }
 
 export interface WriteOptions {
@@ -92,6 +98,7 @@ function numberToIp(n: number): string {
 export class Registry {
   readonly kv: KvClient;
   private readonly cached: RegistryOptions['cached'];
+  private readonly onStored: RegistryOptions['stored'];
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly ipRange: IpRange;
@@ -100,6 +107,7 @@ export class Registry {
   constructor(options: RegistryOptions) {
     this.kv = options.kv;
     this.cached = options.cached;
+    this.onStored = options.stored;
     this.now = options.now;
     this.random = options.random;
     this.ipRange = options.serviceIpRange ?? { base: '127.96.0.1', size: 65_000 };
@@ -108,7 +116,7 @@ export class Registry {
 
   // ---------- reads ----------
 
-  decode(kv: KeyValue): Obj {
+  decode(kv: Pick<KeyValue, 'key' | 'value' | 'modRevision'>): Obj {
     let object: Obj;
     try {
       object = JSON.parse(kv.value) as Obj;
@@ -127,8 +135,11 @@ export class Registry {
   }
 
   private encode(object: Obj, info: ResourceInfo): string {
-    const copy = { ...object, metadata: { ...object.metadata } };
-    delete copy.metadata.resourceVersion;
+    // The metadata without its resourceVersion made by a rest pattern, not copied and then `delete`d: the delete put
+    // the copy in dictionary mode, which JSON.stringify walks slower (encode 3.0 % of the API server thread's burst
+    // profile at 1,000 x 20,000; this form 10-15 % less CPU on the bench's pod, same text: issue #16).
+    const { resourceVersion: _stored, ...metadata } = object.metadata;
+    const copy = { ...object, metadata };
     // A custom object is stored in its CRD's storage version whichever served version wrote it (conversion None: only apiVersion changes).
     if (info.custom !== undefined) copy.apiVersion = info.group === '' ? info.custom.storageVersion : `${info.group}/${info.custom.storageVersion}`;
     return JSON.stringify(copy);
@@ -290,7 +301,7 @@ export class Registry {
       const response = await this.kv.txn({ compare, success, failure: [{ type: 'range', key }] });
       if (response.succeeded) {
         Registry.stripAllocationMarks(object);
-        storedAs(info, object, text, String(response.header.revision));
+        this.storedAs(info, key, object, text, response.header.revision);
         return object;
       }
       const existing = response.responses[0];
@@ -497,7 +508,7 @@ export class Registry {
           gone.metadata.resourceVersion = String(response.header.revision);
           return { object: gone, deleted: true, created: false };
         }
-        storedAs(info, next, text!, String(response.header.revision));
+        this.storedAs(info, key, next, text!, response.header.revision);
         return { object: next, deleted: false, created: current === undefined };
       }
       const wasCurrent = current;
@@ -508,6 +519,12 @@ export class Registry {
       if (pinned && wasCurrent !== undefined) throw apiErrors.staleResourceVersion(info.resource, info.group, name);
       if (attempt >= UPDATE_RETRIES_MAX) throw apiErrors.conflict(info.resource, info.group, name, 'too many concurrent writers; try again');
     }
+  }
+
+  private storedAs(info: ResourceInfo, key: string, object: Obj, text: string, revision: number): void {
+    storedAs(info, object, text, String(revision));
+    // A custom object's stored form is its CRD's storage version, not this object.
+    if (info.custom === undefined) this.onStored?.(info, key, object, revision);
   }
 
   /** The watch cache's copy of `key` as a stored object (with `copy`, a copy the transform may change), or undefined. */

@@ -3,9 +3,12 @@ import { describe, test } from 'node:test';
 import { defineBehaviour, unhandled } from '../behaviour.js';
 import type { Message } from '../protocol.js';
 import { StoredJsonEvent, StoredJsonReply } from '../json-event.js';
-import { markShared } from '../shared.js';
+import { keepSharedMarks, markShared } from '../shared.js';
 import { copyPlain, type PlainCopy, type SharedCopies } from './message-copy.js';
 import { SimulatedSystem } from './sim-system.js';
+
+// The marks are kept once a simulated runtime exists in the thread (shared.ts); these tests mark before making one.
+keepSharedMarks();
 
 type Msg =
   | Message<'send', { to: string; times: number }>

@@ -15,6 +15,7 @@ import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../s
 import { EventQueue, type Scheduled } from './event-queue.js';
 import { actorsExposition } from '../metrics.js';
 import { copyPlain, type SharedCopies } from './message-copy.js';
+import { keepSharedMarks } from '../shared.js';
 
 export interface SimulatedSystemOptions {
   seed: number;
@@ -169,6 +170,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     }
     this.clockMs = options.startMs ?? 1_700_000_000_000;
     this.copyMessages = options.copyMessages ?? true;
+    // Its message copy shares what senders mark as never to change (shared.ts): marks made from now on count.
+    keepSharedMarks();
     this.fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
     if (!(this.fsyncLatencyMs >= 0 && Number.isFinite(this.fsyncLatencyMs))) throw new Error('fsyncLatencyMs must be a finite number >= 0');
     this.log = options.logger ?? createLogger();
