@@ -119,11 +119,19 @@ export async function changeMembers(
   return last;
 }
 
-/** The membership as the first replica that answers has applied it. */
+/**
+ * The membership as the leader has applied it, or, with no leader to ask, as the first replica that answers.
+ * Why the leader: a follower learns that a change committed only with the leader's next append, so its list can
+ * lack a member the leader has just added and answered for (etcd serves `member list` through the leader too).
+ */
 export async function listMembers(system: ActorSystem, names: readonly string[], timeoutMs = 1_000): Promise<MemberListReply | undefined> {
+  const ask = (name: string): Promise<MemberListReply | undefined> =>
+    system.ref(name).ask<MemberListReply>({ type: 'memberList', body: null }, { timeoutMs }).catch(() => undefined);
   for (const name of names) {
-    const reply = await system.ref(name).ask<MemberListReply>({ type: 'memberList', body: null }, { timeoutMs }).catch(() => undefined);
-    if (reply !== undefined) return reply;
+    const reply = await ask(name);
+    if (reply === undefined) continue;
+    if (reply.leader === '' || reply.leader === name || !names.includes(reply.leader)) return reply;
+    return (await ask(reply.leader)) ?? reply;
   }
   return undefined;
 }

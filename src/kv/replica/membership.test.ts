@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { SimulatedSystem } from '../../actor/sim/sim-system.js';
 import { kvClientActor, type KvClientActorMsg, type KvOp, type KvOpResult } from '../client/client-actor.js';
 import { addLearnerReplica, changeMembers, groupStatus, listMembers, spawnEtcdGroup } from './group.js';
-import type { ReplicaStatus } from './protocol.js';
+import type { MemberListReply, ReplicaStatus } from './protocol.js';
 
 const SETTLE = { maxMs: 120_000 };
 
@@ -64,6 +64,23 @@ describe('membership changes on a running replica group (simulated runtime)', ()
     // The member added later holds them too.
     const learnerStatus = (await statuses()).find((s) => s.name === 'etcd-3');
     assert.ok(learnerStatus && newLeader && learnerStatus.appliedIndex >= newLeader.commitIndex - 5, JSON.stringify(learnerStatus));
+  });
+
+  test('a member list after a change is the leader\'s, though the replica asked first has not heard of the change yet', async () => {
+    const sim = new SimulatedSystem({ seed: 7 });
+    const group = await spawnEtcdGroup(sim, { replicas: 3 });
+    await sim.runFor(3_000);
+    const leader = (await sim.settle(groupStatus(sim, group.names), SETTLE)).find((s) => s?.role === 'leader');
+    assert.ok(leader, 'a leader');
+    const lagging = group.names.find((n) => n !== leader.name)!;
+    // Cut off from the leader only: the change commits with the other follower, this one never hears of it.
+    await sim.faults.partition([lagging], [leader.name]);
+    const added = await sim.settle(addLearnerReplica(sim, group), SETTLE);
+    assert.ok(added.reply.ok, JSON.stringify(added.reply));
+    const stale = await sim.settle(sim.ref(lagging).ask<MemberListReply>({ type: 'memberList', body: null }), SETTLE);
+    assert.equal(stale.members.some((m) => m.id === added.id), false, 'the follower asked first has not applied the change');
+    const list = await sim.settle(listMembers(sim, [lagging, ...group.names.filter((n) => n !== lagging)]), SETTLE);
+    assert.deepEqual(list?.members.find((m) => m.id === added.id), { id: added.id, name: added.name, isLearner: true });
   });
 
   test('promoting a learner that is far behind is refused with etcd\'s message; an unknown change gets a clear error', async () => {
