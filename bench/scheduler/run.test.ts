@@ -1,3 +1,4 @@
+// test-lane: threads-only (the API server without a listener, the replicas on threads, no process)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bindLatencies } from './driver.js';

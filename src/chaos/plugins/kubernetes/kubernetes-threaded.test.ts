@@ -1,3 +1,4 @@
+// test-lane: threads-only (the scenarios run the API server without a listener and start no process)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultRegistry } from '../../engine/registry.js';
