@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Lease } from '../api/types/index.js';
 import { VirtualClock } from './clock.js';
-import { LeaderElector, LEADER_ELECTION_DEFAULTS, scaledLeaderElectionTimings, validateLeaderElectionTimings, type LeaderElectionTimings } from './leader-election.js';
+import { LeaderElector, LEADER_ELECTION_DEFAULTS, leaseRequestTimeoutMs, type LeaseClient, scaledLeaderElectionTimings, validateLeaderElectionTimings, type LeaderElectionTimings } from './leader-election.js';
 import { FakeApi } from './testing/fake-api.js';
 
 function candidates(api: FakeApi, clock: VirtualClock, names: string[], timings: Partial<LeaderElectionTimings> = {}, unsafeSkipValidation = false) {
@@ -40,6 +40,18 @@ async function partitionLeader(timings: Partial<LeaderElectionTimings>, unsafe: 
   api.setClientUnresponsive('a', true);
   await clock.advanceBy(40_000, 100, noTwoLeaders(electors));
   return { electors, events, partitionedAtMs, api, clock };
+}
+
+
+/** A lease client whose every answer takes `latency.ms` of virtual time, as an API server under load. */
+function slowLeaseClient(inner: LeaseClient, clock: VirtualClock, latency: { ms: number }): LeaseClient {
+  let seq = 0;
+  const late = <T>(call: () => Promise<T>): Promise<T> => new Promise<void>((resolve) => clock.timer(`slow/${++seq}`, latency.ms, resolve)).then(call);
+  return {
+    get: (ns, name) => late(() => inner.get(ns, name)),
+    create: (lease) => late(() => inner.create(lease)),
+    update: (lease) => late(() => inner.update(lease)),
+  };
 }
 
 describe('leader election', () => {
@@ -132,5 +144,50 @@ describe('leader election', () => {
     await clock.advance(2_500);
     assert.equal(electors[0]!.isLeader(), false);
     assert.deepEqual(events.map((e) => e.split(' ').slice(1).join(' ')), ['a started', 'a stopped']);
+  });
+  test('each lease request is bounded by renewDeadline / 2, as client-go\'s leader-election client', () => {
+    assert.equal(leaseRequestTimeoutMs(LEADER_ELECTION_DEFAULTS), 5_000);
+  });
+
+  test('an API server answering each lease call in 1.5 s still lets a candidate acquire the lease and the leader keep it', async () => {
+    const clock = new VirtualClock(0, 11);
+    const api = new FakeApi();
+    const latency = { ms: 1_500 };
+    const events: string[] = [];
+    const electors = ['a', 'b'].map((identity) => new LeaderElector({
+      namespace: 'kube-system', name: 'kube-controller-manager', identity, clock, client: slowLeaseClient(api.leaseClient(identity), clock, latency),
+      callbacks: { onStartedLeading: () => events.push(`${identity} started`), onStoppedLeading: () => events.push(`${identity} stopped`) },
+    }));
+    for (const e of electors) e.start();
+    await clock.advanceBy(60_000, 100, noTwoLeaders(electors));
+    assert.equal(electors.filter((e) => e.isLeader()).length, 1, `one leader after 60 s of 1.5 s answers: ${events.join(', ')}`);
+    assert.equal(events.length, 1, `one term, never lost: ${events.join(', ')}`);
+  });
+
+  test('after the API server stalls past renewDeadline and comes back slow, a leader is elected again within the lease duration', async () => {
+    const clock = new VirtualClock(0, 12);
+    const api = new FakeApi();
+    const latency = { ms: 100 };
+    const events: string[] = [];
+    const electors = ['a', 'b'].map((identity) => new LeaderElector({
+      namespace: 'kube-system', name: 'kube-controller-manager', identity, clock, client: slowLeaseClient(api.leaseClient(identity), clock, latency),
+      callbacks: { onStartedLeading: () => events.push(`${clock.now()} ${identity} started`), onStoppedLeading: () => events.push(`${clock.now()} ${identity} stopped`) },
+    }));
+    for (const e of electors) e.start();
+    await clock.advanceBy(20_000, 100, noTwoLeaders(electors));
+    assert.equal(electors.filter((e) => e.isLeader()).length, 1);
+    api.setUnresponsive(true);
+    await clock.advanceBy(12_000, 100, noTwoLeaders(electors));
+    assert.equal(electors.filter((e) => e.isLeader()).length, 0, 'the leader stopped by its renew deadline');
+    const backAtMs = clock.now();
+    api.setUnresponsive(false);
+    latency.ms = 1_500;
+    let ledAgainAtMs: number | undefined;
+    await clock.advanceBy(60_000, 100, (nowMs) => {
+      noTwoLeaders(electors)(nowMs);
+      if (ledAgainAtMs === undefined && electors.some((e) => e.isLeader())) ledAgainAtMs = nowMs;
+    });
+    assert.ok(ledAgainAtMs !== undefined, `no leader in the 60 s after the API server came back: ${events.join(', ')}`);
+    assert.ok(ledAgainAtMs - backAtMs <= 15_000 + 2 * 5_000, `a leader again ${ledAgainAtMs - backAtMs} ms after the API server came back`);
   });
 });

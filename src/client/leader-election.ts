@@ -45,6 +45,17 @@ export const LEADER_ELECTION_DEFAULTS: Readonly<LeaderElectionTimings> = Object.
   retryPeriodMs: 2_000,
 });
 
+/**
+ * The bound on one lease request: kube-controller-manager and kube-scheduler
+ * build their leader-election client with resourcelock.NewFromKubeconfig,
+ * which sets the HTTP timeout to renewDeadline / 2 (5 s by default). client-go
+ * floors it at 1 s; here it scales with the time profile instead, so a fast
+ * profile's partitioned candidate is not held longer than its timings say.
+ */
+export function leaseRequestTimeoutMs(t: LeaderElectionTimings): number {
+  return t.renewDeadlineMs / 2;
+}
+
 /** client-go's JitterFactor: candidates wait retryPeriod * (1 + random * 1.2) between attempts so they do not collide. */
 export const LEADER_ELECTION_JITTER_FACTOR = 1.2;
 
@@ -101,6 +112,7 @@ export type ElectorState = 'stopped' | 'candidate' | 'leader';
 
 export interface ElectorStats {
   attempts: number;
+  /** Attempts in which a lease request timed out (see leaseRequestTimeoutMs). */
   attemptTimeouts: number;
   conflicts: number;
   acquisitions: number;
@@ -122,6 +134,11 @@ export class LeaderElector {
   /** The lease as this replica last read or wrote it: a leader renews it without reading it again. */
   private lastLease: Lease | undefined;
   private attemptSeq = 0;
+  private requestSeq = 0;
+  /** Set when a request of the current attempt hit its timeout (counted once per attempt in stats.attemptTimeouts). */
+  private requestTimedOut = false;
+  /** Each lease request's bound (client-go's leader-election client: renewDeadline / 2, at least 1 s). */
+  readonly requestTimeoutMs: number;
   readonly stats: ElectorStats = { attempts: 0, attemptTimeouts: 0, conflicts: 0, acquisitions: 0, renewals: 0, terms: 0 };
 
   constructor(private readonly options: LeaderElectorOptions) {
@@ -131,6 +148,7 @@ export class LeaderElector {
       retryPeriodMs: options.retryPeriodMs ?? LEADER_ELECTION_DEFAULTS.retryPeriodMs,
     };
     if (options.unsafeSkipValidation !== true) validateLeaderElectionTimings(this.timings);
+    this.requestTimeoutMs = leaseRequestTimeoutMs(this.timings);
     if (options.identity === '') throw new Error('LeaderElector: identity must not be empty');
     options.clock.metrics?.leaderElection(options.name, () => this.isLeader());
   }
@@ -166,7 +184,6 @@ export class LeaderElector {
     this.state = 'stopped';
     this.attemptSeq++;
     this.options.clock.cancelTimer(this.timerKey('attempt'));
-    this.options.clock.cancelTimer(this.timerKey('timeout'));
     if (!wasLeader || !release) return;
     try {
       const lease = await this.options.client.get(this.options.namespace, this.options.name);
@@ -187,6 +204,36 @@ export class LeaderElector {
     return `leader-election/${this.options.namespace}/${this.options.name}/${this.options.identity}/${what}`;
   }
 
+  /**
+   * One lease request, failed if it takes longer than requestTimeoutMs, as
+   * client-go's HTTP timeout does. The bound is per request, not per attempt:
+   * an attempt is a GET and an UPDATE, and bounding both together by the
+   * retry period (as this code once did) meant that under an API server
+   * answering in 1–2 s no attempt could ever finish, so after a leader lost
+   * its lease nobody took it for minutes (a 5,000-node density burst stalled
+   * so, 2026-12-07). Safety never rests on this bound: a leader acts only
+   * until renewDeadline after the stamp of its last successful renewal.
+   */
+  private bounded<T>(request: Promise<T>): Promise<T> {
+    const key = this.timerKey(`request/${++this.requestSeq}`);
+    return new Promise<T>((resolve, reject) => {
+      this.options.clock.timer(key, this.requestTimeoutMs, () => {
+        this.requestTimedOut = true;
+        reject(new Error(`lease request timed out after ${this.requestTimeoutMs} ms`));
+      });
+      request.then(
+        (value) => {
+          this.options.clock.cancelTimer(key);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.options.clock.cancelTimer(key);
+          reject(error);
+        },
+      );
+    });
+  }
+
   private scheduleAttempt(delayMs: number): void {
     this.options.clock.timer(this.timerKey('attempt'), delayMs, () => void this.attempt());
   }
@@ -202,12 +249,10 @@ export class LeaderElector {
     const seq = ++this.attemptSeq;
     this.stats.attempts++;
     const stampMs = this.options.clock.now();
-    // One attempt may not outlive the retry period: a hung request must not stall the loop (client-go bounds it by its HTTP timeout).
-    const timedOut = new Promise<'timeout'>((resolve) => this.options.clock.timer(this.timerKey('timeout'), this.timings.retryPeriodMs, () => resolve('timeout')));
-    const result = await Promise.race([this.tryAcquireOrRenew(stampMs).catch((): AttemptResult => 'failed'), timedOut]);
+    this.requestTimedOut = false;
+    const result = await this.tryAcquireOrRenew(stampMs).catch((): AttemptResult => 'failed');
     if (seq !== this.attemptSeq || this.isStopped()) return;
-    this.options.clock.cancelTimer(this.timerKey('timeout'));
-    if (result === 'timeout') this.stats.attemptTimeouts++;
+    if (this.requestTimedOut) this.stats.attemptTimeouts++;
     if (result === 'acquired' || result === 'renewed') this.onSuccess(result, stampMs);
     else if (this.state === 'leader' && result === 'held-by-other') this.stepDown();
     if (!this.isStopped()) this.scheduleAttempt(this.nextDelayMs());
@@ -269,7 +314,7 @@ export class LeaderElector {
     if (this.state !== 'leader' || last === undefined || last.spec?.holderIdentity !== this.options.identity) return undefined;
     if (this.options.clock.now() >= this.observedAtMs + this.timings.leaseDurationMs) return undefined;
     try {
-      const written = await this.options.client.update({ ...last, spec: { ...last.spec, leaseDurationSeconds, renewTime: stamp } });
+      const written = await this.bounded(this.options.client.update({ ...last, spec: { ...last.spec, leaseDurationSeconds, renewTime: stamp } }));
       this.observe(written);
       return 'renewed';
     } catch {
@@ -283,15 +328,15 @@ export class LeaderElector {
     const stamp = formatMicroTime(stampMs);
     const renewed = await this.renewOptimistically(stamp, leaseDurationSeconds);
     if (renewed !== undefined) return renewed;
-    const existing = await client.get(namespace, name);
+    const existing = await this.bounded(client.get(namespace, name));
     if (existing === null) {
       try {
-        const created = await client.create({
+        const created = await this.bounded(client.create({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { namespace, name },
           spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
-        });
+        }));
         this.observe(created);
         this.stats.acquisitions++;
         return 'acquired';
@@ -320,7 +365,7 @@ export class LeaderElector {
       },
     };
     try {
-      const written = await client.update(updated);
+      const written = await this.bounded(client.update(updated));
       this.observe(written);
       if (!iHold) this.stats.acquisitions++;
       return iHold ? 'renewed' : 'acquired';

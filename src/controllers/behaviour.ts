@@ -79,18 +79,26 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
   // Unique per incarnation, as client-go's hostname_uuid: a restarted replica must not resume a term its predecessor held without waiting for the lease.
   let incarnation = '';
   for (let i = 0; i < 8; i++) incarnation += Math.floor(ctx.random() * 16).toString(16);
+  /** The last other replica seen holding the lease: a term that follows one is a handover, worth a warning (the controllers start again from a full LIST). */
+  let otherHolder = '';
+  /** The actor is being stopped: its step-down is not a lost lease. */
+  let stopping = false;
   const elector: LeaderElector = new LeaderElector({
     namespace: 'kube-system', name: args.leaseName ?? CONTROLLER_MANAGER_LEASE, identity: `${ctx.name}_${incarnation}`, client: client.leaseClient(), clock,
     leaseDurationMs: args.timing.leaseDurationMs, renewDeadlineMs: args.timing.renewDeadlineMs, retryPeriodMs: args.timing.retryPeriodMs,
     callbacks: {
       onStartedLeading: () => startLeading(),
       onStoppedLeading: () => stopLeading(),
+      onNewLeader: (holder) => {
+        if (holder !== elector.identity) otherHolder = holder;
+      },
     },
   });
   function startLeading(): void {
     terms.push([ctx.now(), undefined]);
     record('started', ctx.now());
-    ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
+    if (otherHolder === '' && terms.length === 1) ctx.log.info({ identity: ctx.name }, 'leading: starting controllers');
+    else ctx.log.warn({ identity: ctx.name, previousHolder: otherHolder, term: terms.length, elector: { ...elector.stats } }, 'leading after a handover: starting controllers');
     manager = new ControllerManager({
       client, clock, identity: ctx.name, timing: args.timing, mayAct: acting, log,
       onWrite: (write) => {
@@ -105,7 +113,9 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
     const term = terms[terms.length - 1];
     if (term !== undefined) term[1] = ctx.now();
     record('stopped', ctx.now());
-    ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
+    // Kubernetes' controller-manager exits here ("leaderelection lost", an error); this one stops its controllers and campaigns again.
+    if (stopping) ctx.log.info({ identity: ctx.name }, 'stopped leading: controllers stopped');
+    else ctx.log.warn({ identity: ctx.name, term: terms.length, elector: { ...elector.stats } }, 'lost the lease (not renewed within renewDeadline, or taken): controllers stopped');
     manager?.stop();
     manager = undefined;
   }
@@ -131,6 +141,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
       }
     },
     onStop() {
+      stopping = true;
       manager?.stop();
       void elector.stop();
       client.close();
