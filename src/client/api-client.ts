@@ -109,6 +109,15 @@ export interface ApiClientOptions {
   listSliceItems?: number;
 }
 
+/**
+ * Slice size of the control plane's own lists (the controller-manager's, the scheduler's, the cloud
+ * controller-manager's informers): client-go's pager and kubectl's chunks are 500. kube-apiserver serves
+ * a 100,000-pod LIST on a goroutine of its own; our API server has one thread, and an unsliced list is one
+ * job of it (150–370 ms at 20,000 pods, docs/performance.md), so a controller-manager taking over at 5,000
+ * nodes would hold every other request for seconds. A list of at most this many items is one reply.
+ */
+export const CONTROL_PLANE_LIST_SLICE_ITEMS = 500;
+
 /** client-go's reflector default request timeout is 60 s; an actor ask inside one process needs far less, but a Raft election may stall the store a few seconds. */
 export const API_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 /** client-go's minWatchTimeout is 5 minutes (jittered to 10): a lost watch costs at most that long. */

@@ -4,7 +4,7 @@
  * leader election over Leases. Time comes from an injected Clock.
  */
 export {
-  ApiClient, ApiStatusError, apiVersionOfType, API_REQUEST_TIMEOUT_MS_DEFAULT, API_WATCH_RESTART_MS_DEFAULT,
+  ApiClient, ApiStatusError, apiVersionOfType, API_REQUEST_TIMEOUT_MS_DEFAULT, API_WATCH_RESTART_MS_DEFAULT, CONTROL_PLANE_LIST_SLICE_ITEMS,
   PODS, NODES, NAMESPACES, SERVICES, ENDPOINTS, EVENTS, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES, ENDPOINTSLICES,
   STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS, PODDISRUPTIONBUDGETS,
   type ApiClientHost, type ApiClientOptions, type ResourceType, type RequestOptions, type ClientListOptions,

@@ -11,7 +11,7 @@
  */
 import { defineBehaviour, unhandled, type ActorRef, type ActorSystem, type Message } from '../actor/index.js';
 import { APISERVER_NAME } from '../api/protocol.js';
-import { ActorClock, ApiClient, ClientMetrics, LeaderElector, type ClientTimerMsg } from '../client/index.js';
+import { ActorClock, ApiClient, ClientMetrics, CONTROL_PLANE_LIST_SLICE_ITEMS, LeaderElector, type ClientTimerMsg } from '../client/index.js';
 import { ControllerManager, type ControllerTiming } from './manager.js';
 import type { WriteRecord } from './common.js';
 import { leaderActivitySender, type LeaderActivity } from '../client/leader-activity.js';
@@ -50,6 +50,8 @@ export interface ControllerManagerStatus {
   /** [startMs, endMs | undefined] of each term this incarnation led. */
   termsMs: [number, number | undefined][];
   writes: WriteRecord[];
+  /** Lists this replica's client took in slices (CONTROL_PLANE_LIST_SLICE_ITEMS), over its life. */
+  listsSliced: number;
 }
 
 /** `cm.status` with `{ writes: false }` leaves the write record out: a sampler asking several times a second needs who leads, not 10,000 records. */
@@ -63,7 +65,7 @@ export const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager',
 export const controllerManager = defineBehaviour<ControllerManagerMsg, ControllerManagerArgs>(import.meta.url, 'controller-manager', (ctx, args) => {
   const clientMetrics = new ClientMetrics(ctx.name);
   const clock = new ActorClock(ctx, undefined, clientMetrics);
-  const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER });
+  const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER, listSliceItems: CONTROL_PLANE_LIST_SLICE_ITEMS });
   const writes: WriteRecord[] = [];
   const terms: [number, number | undefined][] = [];
   let manager: ControllerManager | undefined;
@@ -134,7 +136,7 @@ export const controllerManager = defineBehaviour<ControllerManagerMsg, Controlle
           return undefined;
         case 'cm.status':
           return {
-            identity: ctx.name, leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: msg.body?.writes === false ? [] : [...writes],
+            identity: ctx.name, leading: acting(), leader: elect ? elector.leader : ctx.name, terms: elector.stats.terms, termsMs: terms.map((t) => [...t] as [number, number | undefined]), writes: msg.body?.writes === false ? [] : [...writes], listsSliced: client.stats.listsSliced,
           } satisfies ControllerManagerStatus;
         default:
           return unhandled;

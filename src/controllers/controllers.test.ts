@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Deployment, Endpoints, Event, Pod, ReplicaSet, Service } from '../api/types/index.js';
 import { MIRRORED_BY, mirroredSlices } from './endpoints.js';
-import { LEADER_ELECTION_JITTER_FACTOR } from '../client/index.js';
+import { CONTROL_PLANE_LIST_SLICE_ITEMS, LEADER_ELECTION_JITTER_FACTOR } from '../client/index.js';
+import type { ControllerManagerMsg, ControllerManagerStatus } from './behaviour.js';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revisionOf } from './deployment-util.js';
 import { DEPLOY, EVENT, POD, RS, TIMING, NS, assertNoOverlap, cluster, deployment } from './test-harness.js';
 
@@ -211,6 +212,26 @@ describe('controller-manager in the simulated runtime against the real apiserver
       const d = await h.get<Deployment>(DEPLOY, 'web');
       assert.match(d.status?.conditions?.find((x) => x.type === 'Progressing')?.message ?? '', /^ReplicaSet "web-[a-z0-9]+" has timed out progressing\.$/);
       assert.equal(d.status?.conditions?.find((x) => x.type === 'Available')?.reason, 'MinimumReplicasUnavailable');
+    } finally {
+      await h.sim.shutdown();
+    }
+  });
+
+  test('a controller-manager that takes over lists in slices (one job of the API server\'s thread per slice, not one for 600 pods)', async () => {
+    const h = await cluster(108);
+    try {
+      const pods = CONTROL_PLANE_LIST_SLICE_ITEMS + 100;
+      for (let i = 0; i < pods; i++) await h.create<Pod>(POD, { metadata: { name: `bare-${i}`, namespace: NS }, spec: { containers: [{ name: 'main', image: 'nginx:1.26' }] } });
+      await h.until('a leader', async () => (await h.records()).some((r) => r.what === 'started'));
+      const leader = (await h.records()).find((r) => r.what === 'started')!.actor;
+      const killedAtMs = h.sim.now();
+      await h.sim.faults.kill(leader);
+      await h.until('a new term', async () => (await h.records()).some((r) => r.what === 'started' && r.atMs > killedAtMs), 60_000);
+      const newLeader = (await h.records()).find((r) => r.what === 'started' && r.atMs > killedAtMs)!.actor;
+      await h.until('its informers listed', async () => {
+        const status = await h.sim.settle(h.sim.ref<ControllerManagerMsg>(newLeader).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }));
+        return status.listsSliced > 0;
+      }, 20_000);
     } finally {
       await h.sim.shutdown();
     }

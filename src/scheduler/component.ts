@@ -8,7 +8,7 @@
 import type { ActorContext, Handlers } from '../actor/behaviour.js';
 import { unhandled } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
-import { ApiClient, ApiStatusError, EVENTS, NODES, PODDISRUPTIONBUDGETS, PODS } from '../client/api-client.js';
+import { ApiClient, ApiStatusError, CONTROL_PLANE_LIST_SLICE_ITEMS, EVENTS, NODES, PODDISRUPTIONBUDGETS, PODS } from '../client/api-client.js';
 import { ActorClock, type ClientTimerMsg } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
@@ -67,7 +67,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   const clientMetrics = new ClientMetrics(ctx.name);
   const clock = new ActorClock(ctx as never, undefined, clientMetrics);
   const apiserver = args.apiserver ?? 'apiserver';
-  const api = new ApiClient(ctx as never, { apiserver, as: SCHEDULER_USER, clock });
+  const api = new ApiClient(ctx as never, { apiserver, as: SCHEDULER_USER, clock, listSliceItems: CONTROL_PLANE_LIST_SLICE_ITEMS });
   const podInformer = new Informer<Pod>({ name: 'pods', clock, listWatcher: api.listWatcher(PODS) });
   const nodeInformer = new Informer<Node>({ name: 'nodes', clock, listWatcher: api.listWatcher(NODES) });
   // Preemption prefers victims whose eviction breaks no PodDisruptionBudget (DefaultPreemption).
@@ -140,7 +140,9 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
     },
   };
 
-  const elector = new LeaderElector({
+  /** The actor is being stopped: its step-down is not a lost lease. */
+  let stopping = false;
+  const elector: LeaderElector = new LeaderElector({
     namespace: 'kube-system', name: SCHEDULER_LEASE, identity, client: api.leaseClient(), clock,
     leaseDurationMs: args.leaseDurationMs, renewDeadlineMs: args.renewDeadlineMs, retryPeriodMs: args.retryPeriodMs,
     callbacks: {
@@ -150,7 +152,9 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
       },
       onStoppedLeading: () => {
         record('stopped');
-        ctx.log.info('stopped leading');
+        // kube-scheduler exits here with an error ("leaderelection lost"); this one goes on as a standby.
+        if (stopping) ctx.log.info('stopped leading');
+        else ctx.log.warn({ elector: { ...elector.stats } }, 'lost the lease (not renewed within renewDeadline, or taken): scheduling stopped');
       },
       onNewLeader: (identity) => (observedLeader = identity),
     },
@@ -185,6 +189,7 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
       return unhandled;
     },
     onStop() {
+      stopping = true;
       void scheduler.stop();
       elector.stop();
       podInformer.stop();

@@ -4,7 +4,7 @@
  * CloudControllerManager (leader election and the four controllers).
  */
 import { defineBehaviour, unhandled } from '../../actor/behaviour.js';
-import { ApiClient } from '../../client/api-client.js';
+import { ApiClient, CONTROL_PLANE_LIST_SLICE_ITEMS } from '../../client/api-client.js';
 import { ActorClock } from '../../client/clock.js';
 import { ClientMetrics } from '../../client/metrics.js';
 import type { LeaderElectionTimings } from '../../client/leader-election.js';
@@ -40,7 +40,7 @@ export const cloudControllerManager = defineBehaviour<CcmMsg, CcmArgs | undefine
   const args = rawArgs ?? {};
   const clientMetrics = new ClientMetrics(ctx.name);
   const clock = new ActorClock(ctx, undefined, clientMetrics);
-  const api = new ApiClient(ctx, { clock, apiserver: args.apiserver, requestTimeoutMs: args.apiRequestTimeoutMs });
+  const api = new ApiClient(ctx, { clock, apiserver: args.apiserver, requestTimeoutMs: args.apiRequestTimeoutMs, listSliceItems: CONTROL_PLANE_LIST_SLICE_ITEMS });
   const cloud = new ActorCloudClient(ctx, args.cloud ?? CLOUD_NAME, args.cloudCallTimeoutMs ?? CLOUD_CALL_TIMEOUT_MS);
   const manager = new CloudControllerManager(
     { api, cloud, clock, log: ctx.log },
