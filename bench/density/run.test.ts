@@ -17,6 +17,9 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   assert.ok(result.heap_mb_by_thread.after_burst.apiserver! > 0, 'heap per thread, the API server\'s included');
   assert.ok(result.burst_cpu_s_by_thread.apiserver! >= 0, 'CPU per thread for the burst, the API server\'s included');
   assert.equal(result.burst_cpu_s, Math.round(Object.values(result.burst_cpu_s_by_thread).reduce((a, b) => a + b, 0) * 100) / 100);
+  const terms = result.controller_manager_terms;
+  assert.deepEqual(Object.keys(terms).sort(), ['controller-manager-0', 'controller-manager-1']);
+  assert.ok(Object.values(terms).every((n) => typeof n === 'number') && Object.values(terms).reduce<number>((a, n) => a + (n ?? 0), 0) >= 1, `a controller-manager led: ${JSON.stringify(terms)}`);
   assert.match(table, /pod_startup_p99_ms/);
   assert.match(table, /burst_cpu_s/);
 });

@@ -16,6 +16,7 @@ import { exactPercentile, round } from '../lib/stats.js';
 import { cpuSecondsBetween, cpuSecondsOfNewThreads, sampleThreads } from './heap-probe.js';
 import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
 import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
+import { CONTROLLER_MANAGER_REPLICAS, type ControllerManagerMsg, type ControllerManagerStatus } from '../../actors/controller-manager.js';
 import { apiserverName, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
 
@@ -135,6 +136,12 @@ export interface DensityBenchResult {
   event_loop_delay_ms_by_thread: Record<string, LoopDelay>;
   /** Seconds each thread spent in garbage collection over the burst (V8's gc entries), most first. */
   burst_gc_s_by_thread: Record<string, number>;
+  /**
+   * Terms each controller-manager replica led from the cluster's start to the end of the burst (its
+   * elector's count; null when it did not answer). One in all is the start-up's election; more means the
+   * lease changed hands during the run, and every new term restarts the controllers from full LISTs.
+   */
+  controller_manager_terms: Record<string, number | null>;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -192,6 +199,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let breakdown: DensityBenchResult['mutating_breakdown'] = null;
   let loopDelay: Record<string, LoopDelay> = {};
   let gcS: Record<string, number> = {};
+  let cmTerms: Record<string, number | null> = {};
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -222,6 +230,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
         loopProbes = await startLoopDelayProbes(cluster.system);
         metricsBefore = await scrapeApiServer(cluster, clients.probe);
       }));
+      cmTerms = await controllerManagerTerms(cluster);
       const metricsAfter = await scrapeApiServer(cluster, clients.probe);
       ({ delay: loopDelay, gcS } = await readLoopDelayProbes(cluster.system, loopProbes));
       const after = await sampleThreads(cluster.system, 'pods');
@@ -238,8 +247,15 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS);
+  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS, cmTerms);
   return { result, table: table(result), ok: failures.length === 0 };
+}
+
+/** Each controller-manager replica's count of terms led (`cm.status`); null for one that does not answer in 10 s. */
+async function controllerManagerTerms(cluster: Cluster): Promise<Record<string, number | null>> {
+  const names = Array.from({ length: CONTROLLER_MANAGER_REPLICAS }, (_, i) => `controller-manager-${i}`);
+  const terms = await Promise.all(names.map((name) => cluster.system.ref<ControllerManagerMsg>(name).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 10_000 }).then((s) => s.terms, () => null)));
+  return Object.fromEntries(names.map((name, i) => [name, terms[i] ?? null]));
 }
 
 /** The API server's /metrics text (its series and the replicas'); undefined when it does not answer (figures left out, not a failed run). */
@@ -304,7 +320,7 @@ function withListsOf(mutating: ProbeResult, listed: ProbeResult): ProbeResult {
 function summarize(
   options: DensityBenchOptions, clients: BenchClients, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, clientCpu: Record<string, number>, failures: string[],
-  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>,
+  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>, cmTerms: Record<string, number | null>,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
@@ -344,6 +360,7 @@ function summarize(
     mutating_breakdown: breakdown,
     event_loop_delay_ms_by_thread: loopDelay,
     burst_gc_s_by_thread: gcS,
+    controller_manager_terms: cmTerms,
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };
@@ -365,6 +382,7 @@ function table(r: DensityBenchResult): string {
     { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}${r.list_in_flight_at_stop > 0 ? '; one more in flight at the end' : ''}` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
     { name: 'burst_cpu_s (every thread)', ours: ms(r.burst_cpu_s), unit: 's', note: busiestThreads(r.burst_cpu_s_by_thread) },
+    { name: 'controller_manager_terms (all replicas)', ours: Object.values(r.controller_manager_terms).reduce<number>((a, n) => a + (n ?? 0), 0), unit: 'terms', note: `1 = no handover; ${Object.entries(r.controller_manager_terms).map(([k, n]) => `${k} ${n ?? '?'}`).join(', ')}` },
   ];
   const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;
   const failed = r.failures.length === 0 ? [] : ['', `INCOMPLETE: ${r.failures.join('; ')}`];
