@@ -50,6 +50,8 @@ export interface DensityBenchOptions {
    * pod a LIST returns; 1: one client in one thread makes both (the bench before 2026-12-07).
    */
   probeThreads: 1 | 2;
+  /** The controller-manager's client-side QPS (`--kube-api-qps`; burst the same); undefined: no limit (the cluster's default). */
+  controllerManagerQps?: number;
 }
 
 export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, probeThreads: 2 };
@@ -72,6 +74,8 @@ export interface DensityBenchResult {
   driver_apiserver: string;
   /** 2: the probe's mutating calls and its LISTs from two threads (`density-probe` and `density-probe-list`); 1: both from `density-probe`. */
   probe_threads: 1 | 2;
+  /** The controller-manager's client-side QPS for the run (`--controller-manager-qps`), null: no limit. */
+  controller_manager_qps: number | null;
   /** Start of `startCluster` → every Node Ready (what `up` prints `ready` for). */
   nodes_ready_s: number;
   /** Deployment creates sent → every pod Running (null: not reached). */
@@ -184,7 +188,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   const failures: string[] = [];
   say(`${options.nodes} nodes, ${options.deployments} Deployments × ${options.replicas} replicas (${pods} pods), ${options.profile} profile`);
   const started = performance.now();
-  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0, apiservers: options.apiservers });
+  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0, apiservers: options.apiservers, controllerManagerQps: options.controllerManagerQps });
   const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'fatal', writeKubeconfig: false });
   // After the cluster's own components: the driver, then the probe, each the next API server in turn.
   const clients: BenchClients = { driver: cluster.apiserverForNextClient(), probe: cluster.apiserverForNextClient() };
@@ -328,6 +332,7 @@ function summarize(
   return {
     nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
     apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver, probe_threads: options.probeThreads,
+    controller_manager_qps: options.controllerManagerQps ?? null,
     nodes_ready_s: round(nodesReadyS),
     pods_running_s: runningS,
     pods_per_s: runningS === null ? null : round(pods / runningS),

@@ -26,6 +26,7 @@ export interface BenchSizes {
   listPageLimit?: number;
   /** The probe's unpaged LISTs in slices of this many items (0: whole). */
   listSliceItems?: number;
+  controllerManagerQps?: number;
   /** API servers in the cluster (default 1). */
   apiservers?: number;
   /** The probe's mutating calls and LISTs from one thread or two (default 2). */
@@ -103,7 +104,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
   }
   const probeThreads = sizes.probeThreads ?? base.probeThreads;
   if (probeThreads !== 1 && probeThreads !== 2) throw new BenchUsageError(`--probe-threads takes 1 or 2, not ${probeThreads}`);
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps };
 }
 
 export class BenchUsageError extends Error {

@@ -307,3 +307,45 @@ test('a list whose last slices never come fails after requestTimeoutMs', async (
   await clock.advance(1);
   assert.equal(outcome, '504');
 });
+
+// ---------- client-side rate limit (client-go's QPS / Burst) ----------
+
+/** A stand-in host that answers every ask at once and notes when (virtual ms) each was sent, and what. */
+function recordingHost(clock: VirtualClock): { host: ApiClientHost; sent: Array<{ atMs: number; type: string; resource: string }> } {
+  const sent: Array<{ atMs: number; type: string; resource: string }> = [];
+  const host: ApiClientHost = {
+    name: 'qps-test',
+    random: () => 0.5,
+    send: () => undefined,
+    ask: (async (_to: string, msg: Message) => {
+      const body = msg.body as { resource: string; object?: KubeObject; name?: string };
+      sent.push({ atMs: clock.now(), type: msg.type, resource: body.resource });
+      return { ok: true, code: 200, body: body.object ?? { metadata: { name: body.name, namespace: 'kube-system' } } };
+    }) as ApiClientHost['ask'],
+  };
+  return { host, sent };
+}
+
+test('with qps and burst, requests past the burst wait for the bucket: 10 qps, burst 2 sends 6 creates over 400 ms, lease requests beside them at once', async () => {
+  const clock = new VirtualClock(0);
+  const { host, sent } = recordingHost(clock);
+  const api = new ApiClient(host, { clock, qps: 10, burst: 2 });
+  const creates = Array.from({ length: 6 }, (_, i) => api.create(PODS, podNamed(`p${i}`)));
+  const lease = api.leaseClient().update({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'kube-controller-manager', namespace: 'kube-system' }, spec: {} });
+  await clock.advance(0);
+  await lease;
+  assert.deepEqual(sent.filter((s) => s.resource === 'leases').map((s) => s.atMs), [0], 'the lease request did not wait');
+  await clock.advanceBy(1_000, 50, () => {});
+  await Promise.all(creates);
+  assert.deepEqual(sent.filter((s) => s.resource === 'pods').map((s) => s.atMs), [0, 0, 100, 200, 300, 400]);
+  assert.equal(api.stats.throttled, 4);
+});
+
+test('without qps no request waits; qps without a clock is refused', async () => {
+  const clock = new VirtualClock(0);
+  const { host, sent } = recordingHost(clock);
+  const api = new ApiClient(host, { clock });
+  await Promise.all(Array.from({ length: 50 }, (_, i) => api.create(PODS, podNamed(`p${i}`))));
+  assert.ok(sent.every((s) => s.atMs === 0));
+  assert.throws(() => new ApiClient(host, { qps: 5 }), /qps needs a clock/);
+});

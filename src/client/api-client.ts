@@ -17,6 +17,7 @@
  * // in receive(msg): if (api.handle(msg)) return; if (msg.type === 'client.timer') { clock.fire(msg.body.key); return; }
  * ```
  */
+import { BucketRateLimiter } from './workqueue.js';
 import { restMethod } from './metrics.js';
 import type { ActorContext } from '../actor/behaviour.js';
 import type { Message } from '../actor/protocol.js';
@@ -107,6 +108,16 @@ export interface ApiClientOptions {
    * with a `clock`, when none arrives within `requestTimeoutMs`. Default: lists come whole.
    */
   listSliceItems?: number;
+  /**
+   * client-go's rest.Config QPS and Burst: every request waits its turn in a token bucket of `qps` tokens a
+   * second, at most `burst` saved up (kube-controller-manager's `--kube-api-qps` / `--kube-api-burst`,
+   * Kubernetes' defaults 20 / 30; its 5,000-node scale tests raise them to 100). Needs a `clock`. Lease
+   * requests (`leaseClient`) do not wait in it: Kubernetes' components elect their leader through a client
+   * of their own. Undefined: no limit.
+   */
+  qps?: number;
+  /** The bucket's size with `qps` (default: qps, at least 1). */
+  burst?: number;
 }
 
 /**
@@ -117,6 +128,9 @@ export interface ApiClientOptions {
  * nodes would hold every other request for seconds. A list of at most this many items is one reply.
  */
 export const CONTROL_PLANE_LIST_SLICE_ITEMS = 500;
+
+/** `request`'s second argument for the lease client's requests, which skip the token bucket. */
+const UNTHROTTLED = true;
 
 /** client-go's reflector default request timeout is 60 s; an actor ask inside one process needs far less, but a Raft election may stall the store a few seconds. */
 export const API_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
@@ -158,6 +172,9 @@ interface ActiveWatch {
 export class ApiClient {
   private readonly apiserver: string;
   private readonly requestTimeoutMs: number;
+  /** The client-side token bucket (`qps` / `burst`); undefined: no limit. */
+  private readonly limiter: BucketRateLimiter<void> | undefined;
+  private throttleSeq = 0;
   private readonly watchRestartMs: number;
   private readonly watches = new Map<string, ActiveWatch>();
   private readonly pendingLists = new Map<string, PendingList>();
@@ -165,11 +182,16 @@ export class ApiClient {
   /** Random per incarnation: the apiserver keys watches by id, and a restarted actor must not reuse its predecessor's ids. */
   private readonly watchIdPrefix: string;
   private watchSeq = 0;
-  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0, watchGaps: 0, listsSliced: 0, listSliceGaps: 0 };
+  readonly stats = { requests: 0, failures: 0, watchesStarted: 0, watchEvents: 0, watchRestarts: 0, watchGaps: 0, listsSliced: 0, listSliceGaps: 0, throttled: 0, throttledMs: 0 };
 
   constructor(private readonly host: ApiClientHost, private readonly options: ApiClientOptions = {}) {
     this.apiserver = options.apiserver ?? APISERVER_NAME;
     this.requestTimeoutMs = options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS_DEFAULT;
+    if (options.qps !== undefined) {
+      if (options.clock === undefined) throw new Error('ApiClient: qps needs a clock (requests wait on its timers)');
+      const burst = options.burst ?? Math.max(1, Math.floor(options.qps));
+      this.limiter = new BucketRateLimiter<void>(options.clock, options.qps, burst);
+    }
     this.watchRestartMs = options.watchRestartMs ?? API_WATCH_RESTART_MS_DEFAULT;
     let suffix = '';
     for (let i = 0; i < 8; i++) suffix += Math.floor(host.random() * 36).toString(36);
@@ -254,9 +276,16 @@ export class ApiClient {
   /** A LeaseClient for LeaderElector: get returns null on NotFound; update is CAS on resourceVersion. */
   leaseClient(): LeaseClient {
     return {
-      get: (namespace, name) => this.tryGet(LEASES, namespace, name),
-      create: (lease) => this.create(LEASES, lease),
-      update: (lease) => this.update(LEASES, lease),
+      get: async (namespace, name) => {
+        try {
+          return await this.request<Lease>({ type: 'api.get', body: { ...this.target(LEASES, namespace, name), name } }, UNTHROTTLED);
+        } catch (error) {
+          if (error instanceof ClientError && error.code === 404) return null;
+          throw error;
+        }
+      },
+      create: (lease) => this.request<Lease>({ type: 'api.create', body: { ...this.target(LEASES, lease.metadata.namespace), object: this.withTypeMeta(LEASES, lease), query: undefined } }, UNTHROTTLED),
+      update: (lease) => this.request<Lease>({ type: 'api.update', body: { ...this.target(LEASES, lease.metadata.namespace, lease.metadata.name), name: lease.metadata.name!, object: this.withTypeMeta(LEASES, lease), query: undefined } }, UNTHROTTLED),
     };
   }
 
@@ -457,12 +486,25 @@ export class ApiClient {
     return this.request<T>({ type: 'api.update', body: { ...this.target(type, namespace, name, subresource), name, object: this.withTypeMeta(type, object), query: options.query } });
   }
 
-  private async request<R>(msg: ApiServerMsg): Promise<R> {
-    return (await this.requestReply<R>(msg)).body;
+  private async request<R>(msg: ApiServerMsg, unthrottled = false): Promise<R> {
+    return (await this.requestReply<R>(msg, unthrottled)).body;
   }
 
   /** The answer with its code and, for a sliced list, how many slices it has. */
-  private async requestReply<R>(msg: ApiServerMsg): Promise<{ code: number; body: R; slices: number | undefined }> {
+  /** Waits for a token of the client-side bucket, as client-go's rate limiter does before every request. */
+  private throttle(): Promise<void> | undefined {
+    if (this.limiter === undefined) return undefined;
+    const waitMs = this.limiter.when(undefined);
+    if (waitMs <= 0) return undefined;
+    this.stats.throttled++;
+    this.stats.throttledMs += waitMs;
+    const clock = this.options.clock!;
+    return new Promise<void>((resolve) => clock.timer(`api-client/throttle/${this.watchIdPrefix}${++this.throttleSeq}`, waitMs, resolve));
+  }
+
+  private async requestReply<R>(msg: ApiServerMsg, unthrottled = false): Promise<{ code: number; body: R; slices: number | undefined }> {
+    const waiting = unthrottled ? undefined : this.throttle();
+    if (waiting !== undefined) await waiting;
     this.stats.requests++;
     const metrics = this.options.clock?.metrics;
     let reply: ApiReply<unknown>;

@@ -31,6 +31,13 @@ export interface ClusterSpec {
    * `port`. Default 1.
    */
   apiservers: number;
+  /**
+   * kube-controller-manager's `--kube-api-qps` / `--kube-api-burst`: the controllers' requests wait in a
+   * token bucket of this many a second (burst default: the qps). Undefined (the default): no limit, unlike
+   * Kubernetes' 20 / 30, which would hold a 20,000-pod burst to 20 creates a second.
+   */
+  controllerManagerQps: number | undefined;
+  controllerManagerBurst: number | undefined;
   /** The API server's HTTPS port on 127.0.0.1 (0: any free port). */
   port: number;
   host: string;
@@ -92,6 +99,8 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
     etcdReplicas: input.etcdReplicas ?? 3,
     store: input.store ?? (input.etcdEndpoints !== undefined ? 'etcd' : 'raft'),
     apiservers: input.apiservers ?? 1,
+    controllerManagerQps: input.controllerManagerQps,
+    controllerManagerBurst: input.controllerManagerBurst,
     etcdEndpoints: input.etcdEndpoints,
     etcdBinary: input.etcdBinary,
     port: input.port ?? 6443,
@@ -104,6 +113,9 @@ export function resolveClusterSpec(input: Partial<ClusterSpec>): ClusterSpec {
   if (!['realistic', 'fast'].includes(spec.profile)) throw new ClusterSpecError(`profile must be realistic or fast, not ${JSON.stringify(spec.profile)}`);
   if (!Number.isInteger(spec.etcdReplicas) || spec.etcdReplicas < 1 || spec.etcdReplicas % 2 === 0) throw new ClusterSpecError(`etcdReplicas must be odd (1, 3, 5), not ${spec.etcdReplicas}`);
   if (!Number.isInteger(spec.apiservers) || spec.apiservers < 1 || spec.apiservers > APISERVERS_MAX) throw new ClusterSpecError(`apiservers must be an integer from 1 to ${APISERVERS_MAX}, not ${spec.apiservers}`);
+  if (spec.controllerManagerQps !== undefined && !(Number.isFinite(spec.controllerManagerQps) && spec.controllerManagerQps > 0)) throw new ClusterSpecError(`controllerManagerQps must be a positive number of requests a second, not ${spec.controllerManagerQps}`);
+  if (spec.controllerManagerBurst !== undefined && !(Number.isInteger(spec.controllerManagerBurst) && spec.controllerManagerBurst >= 1)) throw new ClusterSpecError(`controllerManagerBurst must be a positive integer, not ${spec.controllerManagerBurst}`);
+  if (spec.controllerManagerBurst !== undefined && spec.controllerManagerQps === undefined) throw new ClusterSpecError('controllerManagerBurst needs controllerManagerQps (the bucket it sizes)');
   if (!['raft', 'etcd'].includes(spec.store)) throw new ClusterSpecError(`store must be raft or etcd, not ${JSON.stringify(spec.store)}`);
   if (spec.etcdEndpoints !== undefined && spec.store !== 'etcd') throw new ClusterSpecError('etcdEndpoints name an etcd cluster: they need store etcd (or leave store out)');
   if (spec.etcdEndpoints !== undefined && spec.etcdEndpoints.length === 0) throw new ClusterSpecError('etcdEndpoints needs at least one URL, such as http://127.0.0.1:2379');

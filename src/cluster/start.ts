@@ -102,7 +102,7 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
     const schedulerServers = spread.takeReplicas(SCHEDULER_REPLICAS);
     const schedulers = await spawnSchedulers(system, election, SCHEDULER_REPLICAS, () => schedulerServers.shift()!);
     const managerServers = spread.takeReplicas(CONTROLLER_MANAGER_REPLICAS);
-    await spawnControllerManagers(system, { timing, replicas: CONTROLLER_MANAGER_REPLICAS, apiserverFor: () => managerServers.shift()! });
+    await spawnControllerManagers(system, { timing, replicas: CONTROLLER_MANAGER_REPLICAS, apiserverFor: () => managerServers.shift()!, apiQps: spec.controllerManagerQps, apiBurst: spec.controllerManagerBurst });
     // Worker nodes: runtime(s), kubelet and kube-proxy each (actors/node.ts); the process runtime keeps its logs under the system's data dir.
     // Spawned together: each node's threads start in parallel rather than one node after another.
     const nodes: SpawnedNode[] = await Promise.all(

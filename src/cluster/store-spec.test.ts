@@ -20,3 +20,11 @@ test('the simulated runtime refuses an etcd store with a message that says why a
     /store etcd runs a real etcd over gRPC, which the simulated runtime cannot replay: use the threaded runtime, or store raft/,
   );
 });
+
+test('controllerManagerQps / Burst: positive, burst only with qps; undefined by default (no limit)', () => {
+  assert.equal(resolveClusterSpec({}).controllerManagerQps, undefined);
+  assert.equal(resolveClusterSpec({ controllerManagerQps: 400, controllerManagerBurst: 600 }).controllerManagerBurst, 600);
+  assert.throws(() => resolveClusterSpec({ controllerManagerQps: 0 }), (e: unknown) => e instanceof ClusterSpecError && /controllerManagerQps must be a positive number/.test(e.message));
+  assert.throws(() => resolveClusterSpec({ controllerManagerQps: 10, controllerManagerBurst: 0.5 }), (e: unknown) => e instanceof ClusterSpecError && /controllerManagerBurst must be a positive integer/.test(e.message));
+  assert.throws(() => resolveClusterSpec({ controllerManagerBurst: 10 }), (e: unknown) => e instanceof ClusterSpecError && /controllerManagerBurst needs controllerManagerQps/.test(e.message));
+});

@@ -38,6 +38,9 @@ export interface ControllerManagerArgs {
   recordTo?: string;
   /** The records of one turn in one message (the simulated runtime only: see `leaderActivitySender`). */
   recordBatched?: boolean;
+  /** kube-controller-manager's `--kube-api-qps` / `--kube-api-burst`: the controllers' client's token bucket (ApiClient `qps` / `burst`); undefined: no limit. */
+  apiQps?: number;
+  apiBurst?: number;
 }
 
 
@@ -65,7 +68,7 @@ export const CONTROLLER_MANAGER_USER = { name: 'system:kube-controller-manager',
 export const controllerManager = defineBehaviour<ControllerManagerMsg, ControllerManagerArgs>(import.meta.url, 'controller-manager', (ctx, args) => {
   const clientMetrics = new ClientMetrics(ctx.name);
   const clock = new ActorClock(ctx, undefined, clientMetrics);
-  const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER, listSliceItems: CONTROL_PLANE_LIST_SLICE_ITEMS });
+  const client = new ApiClient(ctx, { clock, apiserver: args.apiserver ?? APISERVER_NAME, as: CONTROLLER_MANAGER_USER, listSliceItems: CONTROL_PLANE_LIST_SLICE_ITEMS, qps: args.apiQps, burst: args.apiBurst });
   const writes: WriteRecord[] = [];
   const terms: [number, number | undefined][] = [];
   let manager: ControllerManager | undefined;
@@ -160,12 +163,12 @@ export const CONTROLLER_MANAGER_REPLICAS = 2;
 /** Spawn `controller-manager-0..n-1` (two by default: one leader, one standby). */
 export async function spawnControllerManagers(
   system: ActorSystem,
-  options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; apiserverFor?: () => string; recordTo?: string; recordBatched?: boolean; leaderElect?: boolean },
+  options: { timing: ControllerManagerTiming; replicas?: number; apiserver?: string; apiserverFor?: () => string; recordTo?: string; recordBatched?: boolean; leaderElect?: boolean; apiQps?: number; apiBurst?: number },
 ): Promise<ActorRef<ControllerManagerMsg>[]> {
   const replicas = options.replicas ?? CONTROLLER_MANAGER_REPLICAS;
   const refs: ActorRef<ControllerManagerMsg>[] = [];
   for (let i = 0; i < replicas; i++) {
-    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserverFor?.() ?? options.apiserver, recordTo: options.recordTo, recordBatched: options.recordBatched, leaderElect: options.leaderElect } }));
+    refs.push(await system.spawn(controllerManager, { name: `controller-manager-${i}`, args: { timing: options.timing, apiserver: options.apiserverFor?.() ?? options.apiserver, recordTo: options.recordTo, recordBatched: options.recordBatched, leaderElect: options.leaderElect, apiQps: options.apiQps, apiBurst: options.apiBurst } }));
   }
   return refs;
 }
