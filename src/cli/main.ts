@@ -59,13 +59,16 @@ program
   .option('--log-level <level>', 'pino level of the components\' logs (stderr)', 'warn')
   .option('--outlive-parent', 'keep running when the process that started this one exits (for nohup or setsid; a process manager is better)')
   .addOption(new Option('--store <kind>', 'the API server\'s store: raft (kubethreads\' own replicas, in threads) or etcd (a local 3-member etcd started from the installed binary with the profile\'s heartbeat and election timeout, data under --data-dir/etcd, stopped with the cluster)').choices(['raft', 'etcd']))
+  .option('--controller-manager-qps <n>', 'the controller-manager\'s client-side requests a second (kube-controller-manager\'s --kube-api-qps; default: no limit)', (v) => positiveInt('--controller-manager-qps', v))
+  .option('--controller-manager-burst <n>', 'with --controller-manager-qps: the bucket\'s size (--kube-api-burst; default: the qps)', (v) => positiveInt('--controller-manager-burst', v))
   .option('--etcd-endpoints <urls>', 'run the API server on an existing etcd v3 cluster (comma-separated client URLs, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379); nothing is started or stopped; keys under /registry/', (v) => endpoints(v))
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[]; apiservers: number }) => {
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[]; apiservers: number; controllerManagerQps?: number; controllerManagerBurst?: number }) => {
     if (o.store === 'raft' && o.etcdEndpoints !== undefined) throw new InvalidArgumentError('--etcd-endpoints runs the API server on etcd: it does not go with --store raft');
     process.exitCode = await runUp({
       spec: {
         nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true,
         store: o.store, etcdEndpoints: o.etcdEndpoints, apiservers: o.apiservers,
+        controllerManagerQps: o.controllerManagerQps, controllerManagerBurst: o.controllerManagerBurst,
       },
       logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,
       metricsPort: o.metricsPort,
