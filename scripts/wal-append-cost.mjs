@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// What a store replica's WAL append costs per entry (issue #16), alone in one thread: the records of a Ready's
+// entries (a density burst's ~1.5 KB pod writes) built, checksummed and written to a real file in a temporary
+// directory (NodeDisk: the write reaches the page cache, as every replica's append does; no fsync, which is the
+// disk's time, not the thread's). Prints the thread's user and system CPU per entry and, with --alloc, the bytes
+// V8's sampling heap profiler saw allocated per entry. DIR picks the build, so one script measures two builds.
+//
+//   node scripts/wal-append-cost.mjs [DIR=.] [ENTRIES=40000] [ENTRIES_PER_APPEND=64] [ENTRY_BYTES=1500] [--alloc]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const args = process.argv.slice(2);
+const alloc = args.includes('--alloc');
+const [dirArg = '.', entriesArg = '40000', batchArg = '64', bytesArg = '1500'] = args.filter((a) => !a.startsWith('--'));
+const dir = resolve(dirArg);
+const total = Number(entriesArg);
+const batch = Number(batchArg);
+const entryBytes = Number(bytesArg);
+if (![total, batch, entryBytes].every((n) => Number.isInteger(n) && n > 0)) {
+  console.error('usage: wal-append-cost.mjs [DIR] [ENTRIES] [ENTRIES_PER_APPEND] [ENTRY_BYTES] [--alloc]');
+  process.exit(2);
+}
+const { Wal, NodeDisk } = await import(pathToFileURL(join(dir, 'dist/src/storage/index.js')).href);
+
+const root = mkdtempSync(join(tmpdir(), 'wal-append-cost-'));
+try {
+  // Segments large enough that no rotation (an fsync of its own) falls inside the measured appends.
+  const { wal } = Wal.open(new NodeDisk(root), { segmentBytesMax: 1024 * 1024 * 1024 });
+  // Each entry its own bytes, as a follower's decoded append gives it (a copy per entry), made before the clock starts.
+  const data = [];
+  for (let i = 0; i < 256; i++) {
+    const d = new Uint8Array(entryBytes);
+    for (let j = 0; j < d.length; j++) d[j] = (i * 31 + j * 7) & 0xff;
+    data.push(d);
+  }
+  let index = 0;
+  const appendOne = (n) => {
+    const entries = [];
+    for (let k = 0; k < n; k++) {
+      index++;
+      entries.push({ index, term: 1, type: 'normal', data: data[index % data.length] });
+    }
+    wal.append({ entries, hardState: { term: 1, vote: 1, commit: Math.max(0, index - n) } });
+  };
+  // Warm-up: the JIT and the file's first pages, outside the measurement.
+  for (let i = 0; i < 200; i++) appendOne(batch);
+  let session;
+  if (alloc) {
+    session = new Session();
+    session.connect();
+    await new Promise((r) => session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, r));
+  }
+  const appends = Math.ceil(total / batch);
+  const before = process.cpuUsage();
+  for (let i = 0; i < appends; i++) appendOne(batch);
+  const cpu = process.cpuUsage(before);
+  let allocated;
+  if (alloc) {
+    const profile = await new Promise((r) => session.post('HeapProfiler.stopSampling', (e, res) => r(res.profile)));
+    allocated = 0;
+    const visit = (n) => { allocated += n.selfSize; n.children.forEach(visit); };
+    visit(profile.head);
+  }
+  const n = appends * batch;
+  console.log(JSON.stringify({
+    dir, entries: n, entries_per_append: batch, entry_bytes: entryBytes,
+    user_us_per_entry: +(cpu.user / n).toFixed(3), system_us_per_entry: +(cpu.system / n).toFixed(3), cpu_us_per_entry: +((cpu.user + cpu.system) / n).toFixed(3),
+    ...(allocated === undefined ? {} : { allocated_bytes_per_entry: Math.round(allocated / n) }),
+  }));
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
