@@ -278,21 +278,22 @@ export class Wal {
     for (const entry of entries) total += RECORD_HEADER_BYTES + entryPayloadBytes(entry);
     if (hardState !== undefined) total += RECORD_HEADER_BYTES + hardState.length;
     const bytes = this.appendBuffer(total);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     if (snapshot !== undefined) {
       bytes.set(snapshot, at + RECORD_HEADER_BYTES);
-      sealRecord(bytes, at, RecordType.snapshot, snapshot.length);
+      sealRecord(bytes, at, RecordType.snapshot, snapshot.length, view);
       at += RECORD_HEADER_BYTES + snapshot.length;
     }
     for (const entry of entries) {
       const n = entryPayloadBytes(entry);
-      writeEntry(bytes, at + RECORD_HEADER_BYTES, entry);
-      sealRecord(bytes, at, RecordType.entry, n);
+      writeEntry(bytes, at + RECORD_HEADER_BYTES, entry, view);
+      sealRecord(bytes, at, RecordType.entry, n, view);
       at += RECORD_HEADER_BYTES + n;
     }
     if (hardState !== undefined) {
       bytes.set(hardState, at + RECORD_HEADER_BYTES);
-      sealRecord(bytes, at, RecordType.hardState, hardState.length);
+      sealRecord(bytes, at, RecordType.hardState, hardState.length, view);
     }
     this.guard(() => {
       if (this.tailBytes >= this.segmentBytesMax) this.rotate();
