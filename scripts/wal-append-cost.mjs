@@ -2,16 +2,16 @@
 // What a store replica's WAL append costs per entry (issue #16), alone in one thread: the records of a Ready's
 // entries (a density burst's ~1.5 KB pod writes) built, checksummed and written to a real file in a temporary
 // directory (NodeDisk: the write reaches the page cache, as every replica's append does; no fsync, which is the
-// disk's time, not the thread's). Prints the thread's user and system CPU and the minor page faults per entry and,
-// with --alloc, the bytes
-// V8's sampling heap profiler saw allocated per entry. DIR picks the build, so one script measures two builds.
+// disk's time, not the thread's), in the background mode every replica runs, after one fsync. Prints the thread's
+// user and system CPU and the minor page faults per entry and, with --alloc, the bytes V8's sampling heap profiler
+// saw allocated per entry. DIR picks the build, so one script measures two builds.
 //
 //   node scripts/wal-append-cost.mjs [DIR=.] [ENTRIES=40000] [ENTRIES_PER_APPEND=64] [ENTRY_BYTES=1500] [--alloc]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { startAllocationSampling } from './lib/sampled-allocation.mjs';
 
 const args = process.argv.slice(2);
 const alloc = args.includes('--alloc');
@@ -51,12 +51,7 @@ try {
   for (let i = 0; i < 200; i++) appendOne(batch);
   // One fsync, as a replica's first write has: after it the disk keeps the segment's descriptor for the next.
   await new Promise((r) => wal.sync(r));
-  let session;
-  if (alloc) {
-    session = new Session();
-    session.connect();
-    await new Promise((r) => session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, r));
-  }
+  const sampling = alloc ? await startAllocationSampling() : undefined;
   const appends = Math.ceil(total / batch);
   const faultsBefore = process.resourceUsage().minorPageFault;
   const before = process.cpuUsage();
@@ -64,13 +59,7 @@ try {
   const cpu = process.cpuUsage(before);
   // Pages the process touched for the first time (the kernel's minor faults): a count the machine's load does not move.
   const faults = process.resourceUsage().minorPageFault - faultsBefore;
-  let allocated;
-  if (alloc) {
-    const profile = await new Promise((r) => session.post('HeapProfiler.stopSampling', (e, res) => r(res.profile)));
-    allocated = 0;
-    const visit = (n) => { allocated += n.selfSize; n.children.forEach(visit); };
-    visit(profile.head);
-  }
+  const allocated = await sampling?.stop();
   const n = appends * batch;
   console.log(JSON.stringify({
     dir, entries: n, entries_per_append: batch, entry_bytes: entryBytes,
