@@ -7,10 +7,10 @@
 // objects included: load-independent) and the heap left after a full collection (what the MVCC history keeps).
 //
 //   node --expose-gc scripts/kv-apply-cost.mjs [DIR=.] [PODS=5000] [--alloc]
-import { Session } from 'node:inspector';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pack, unpack } from 'msgpackr';
+import { startAllocationSampling } from './lib/sampled-allocation.mjs';
 
 const args = process.argv.slice(2);
 const alloc = args.includes('--alloc');
@@ -51,12 +51,7 @@ const bytes = data.reduce((a, d) => a + d.byteLength, 0);
 const store = new MvccStore();
 store.compactInSteps = true;
 
-let session;
-if (alloc) {
-  session = new Session();
-  session.connect();
-  await new Promise((r) => session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, r));
-}
+const sampling = alloc ? await startAllocationSampling() : undefined;
 globalThis.gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
 const cpuBefore = process.cpuUsage();
@@ -67,13 +62,7 @@ for (const d of data) {
   if (response.type === 'error' || (response.type === 'txn' && !response.succeeded)) failed++;
 }
 const cpu = process.cpuUsage(cpuBefore);
-let allocated;
-if (alloc) {
-  const profile = await new Promise((r) => session.post('HeapProfiler.stopSampling', (e, res) => r(res.profile)));
-  allocated = 0;
-  const visit = (n) => { allocated += n.selfSize; n.children.forEach(visit); };
-  visit(profile.head);
-}
+const allocated = await sampling?.stop();
 globalThis.gc?.();
 const kept = process.memoryUsage().heapUsed - heapBefore;
 const n = data.length;

@@ -12,7 +12,10 @@
  * directory and may contain `/` for sub-directories; `..` is rejected.
  */
 export interface Disk {
-  /** Append bytes to the end of a file, creating it if missing. Not durable until `fsync`. */
+  /**
+   * Append bytes to the end of a file, creating it if missing. Not durable until `fsync`. `data` is the
+   * caller's again once this returns (written or copied, never kept): the WAL builds every append in one buffer.
+   */
   append(path: string, data: Uint8Array): void;
   /** Replace a file's whole content. Not durable until `fsync`. */
   write(path: string, data: Uint8Array): void;

@@ -85,20 +85,21 @@ export function encodeRecordHeader(type: number, payload: Uint8Array): Uint8Arra
  * a batch of records in one buffer instead of a payload, a frame and a
  * concatenation per record; the bytes are exactly `encodeRecord`'s.
  */
-export function sealRecord(out: Uint8Array, offset: number, type: number, payloadBytes: number): void {
+export function sealRecord(out: Uint8Array, offset: number, type: number, payloadBytes: number, outView?: DataView): void {
   if (!Number.isInteger(type) || type < 1 || type > 255) throw new RangeError(`record type ${type} outside 1..255`);
   if (payloadBytes > RECORD_PAYLOAD_BYTES_MAX) {
     throw new RangeError(`record payload of ${payloadBytes} bytes exceeds the limit of ${RECORD_PAYLOAD_BYTES_MAX}`);
   }
-  const view = new DataView(out.buffer, out.byteOffset + offset, RECORD_HEADER_BYTES);
-  view.setUint32(0, payloadBytes, true);
+  // `outView`: a DataView of the whole of `out`, as writeEntry's (one for a batch of records, not one per record).
+  const view = outView ?? new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(offset, payloadBytes, true);
   out[offset + 4] = type;
   out[offset + 5] = 0;
   out[offset + 6] = 0;
   out[offset + 7] = 0;
   const payloadStart = offset + RECORD_HEADER_BYTES;
-  view.setUint32(8, crc32cUpdate(0, out, payloadStart, payloadStart + payloadBytes), true);
-  view.setUint32(12, crc32cUpdate(0, out, offset, offset + 12), true);
+  view.setUint32(offset + 8, crc32cUpdate(0, out, payloadStart, payloadStart + payloadBytes), true);
+  view.setUint32(offset + 12, crc32cUpdate(0, out, offset, offset + 12), true);
 }
 
 /** Concatenates frames so a batch of records reaches the disk in one append. */

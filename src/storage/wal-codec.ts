@@ -57,12 +57,15 @@ export function entryPayloadBytes(entry: Entry): number {
   return ENTRY_HEADER_BYTES + entry.data.length;
 }
 
-/** Writes `encodeEntry(entry)` into `out` at `offset`. */
-export function writeEntry(out: Uint8Array, offset: number, entry: Entry): void {
-  const view = new DataView(out.buffer, out.byteOffset + offset, ENTRY_HEADER_BYTES);
+/**
+ * Writes `encodeEntry(entry)` into `out` at `offset`. `outView`, a DataView of the whole of `out` (as its bytes
+ * start), spares a view per entry to a writer that writes many (the WAL's append).
+ */
+export function writeEntry(out: Uint8Array, offset: number, entry: Entry, outView?: DataView): void {
+  const view = outView ?? new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[offset] = entryTypeCode(entry.type);
-  setU53(view, 1, entry.term, 'entry term');
-  setU53(view, 9, entry.index, 'entry index');
+  setU53(view, offset + 1, entry.term, 'entry term');
+  setU53(view, offset + 9, entry.index, 'entry index');
   out.set(entry.data, offset + ENTRY_HEADER_BYTES);
 }
 

@@ -6,7 +6,7 @@ import { StorageError } from './errors.js';
 import { concatFrames, encodeRecord } from './record.js';
 import { diskKinds } from './test-disks.js';
 import { segmentName, Wal } from './wal.js';
-import { encodeEntry } from './wal-codec.js';
+import { encodeEntry, encodeHardState } from './wal-codec.js';
 
 const entry = (index: number, term = 1, text = `e${index}`): Entry => ({ index, term, type: 'normal', data: new TextEncoder().encode(text) });
 const range = (from: number, to: number, term = 1): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
@@ -47,6 +47,38 @@ for (const kind of diskKinds) {
         assert.deepEqual(recovery.entries, [...range(1, 3), entry(4, 2, 'x'.repeat(300))]);
         assert.deepEqual(recovery.hardState, hs(2, 3, 3));
         assert.equal(recovery.truncation, undefined);
+      } finally {
+        t.cleanup();
+      }
+    });
+
+    test('appends built in one kept buffer write exactly their own records, large after small and small after large', () => {
+      const t = kind.make();
+      try {
+        const { wal } = Wal.open(t.disk, { segmentBytesMax: 64 * 1024 * 1024 });
+        const segment = onlySegment(t.disk);
+        const before = t.disk.read(segment)!.length;
+        // A large unit first (it grows the buffer), then smaller ones that reuse it, then one past the kept size.
+        const units: Array<{ entries: Entry[]; hardState: HardState }> = [
+          { entries: Array.from({ length: 40 }, (_, i) => entry(i + 1, 1, String.fromCharCode(97 + (i % 26)).repeat(3000))), hardState: hs(1, 1, 0) },
+          { entries: [entry(41, 1, 'short')], hardState: hs(1, 1, 40) },
+          { entries: [entry(42, 2, 'y'.repeat(10))], hardState: hs(2, 2, 41) },
+          { entries: [entry(43, 2, 'z'.repeat(4 * 1024 * 1024 + 1))], hardState: hs(2, 2, 42) },
+          { entries: [entry(44, 2, 'after')], hardState: hs(2, 2, 43) },
+        ];
+        const expected: Uint8Array[] = [];
+        for (const unit of units) {
+          wal.append(unit);
+          for (const e of unit.entries) expected.push(encodeRecord(1, encodeEntry(e)));
+          expected.push(encodeRecord(2, encodeHardState(unit.hardState)));
+        }
+        wal.sync();
+        // Compared as bytes (a NodeDisk reads a Buffer): a diff of megabytes would take the assertion minutes.
+        const written = t.disk.read(segment)!.subarray(before);
+        assert.equal(Buffer.compare(written, concatFrames(expected)), 0, 'the segment holds other bytes than the records appended');
+        const { recovery } = Wal.open(t.disk);
+        assert.deepEqual(summary(recovery.entries), summary(units.flatMap((u) => u.entries)));
+        assert.deepEqual(recovery.hardState, hs(2, 2, 43));
       } finally {
         t.cleanup();
       }
