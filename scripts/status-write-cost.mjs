@@ -3,37 +3,21 @@
 // encoded into a frame (its node thread's work), decoded (the API server thread's), and served by ApiHandlers over a
 // LocalKvClient whose watch events come a turn after the write's answer, the watch cache applying each. MODE is
 // `put` (the whole pod, minus its resourceVersion, PUT to pods/status: the kubelet before issue #16's 2026-12-07
-// change) or `patch` (the merge PATCH of uid and status the kubelet sends now). The same build serves both, so only
-// the message differs. Prints the frame bytes per write; run under scripts/alloc-profile.mjs for the bytes allocated,
+// change), `putslim` (a PUT of the pod without its spec: an alternative not taken, Kubernetes' kubelet PATCHes) or
+// `patch` (the merge PATCH of uid and status the kubelet sends now). The same build serves all, so only the message differs. Prints the frame bytes per write; run under scripts/alloc-profile.mjs for the bytes allocated,
 // or under cachegrind (two sizes, the difference) for instructions per write, both load-independent:
 //   node scripts/alloc-profile.mjs /tmp/s.heapprofile scripts/status-write-cost.mjs dist patch 2000 --top 5
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { startApiHarness } from './lib/api-harness.mjs';
 
 const [distArg = 'dist', mode = 'patch', podsArg = '2000'] = process.argv.slice(2);
 if (mode !== 'put' && mode !== 'patch' && mode !== 'putslim') throw new Error(`MODE is put, putslim or patch, not ${mode}`);
-const dist = pathToFileURL(resolve(distArg)).href;
-const { LocalKvClient } = await import(`${dist}/src/kv/client/local-client.js`);
-const { ApiHandlers } = await import(`${dist}/src/api/handlers.js`);
-const { findResource } = await import(`${dist}/src/api/resources.js`);
-const { fakeClock, seededRandom } = await import(`${dist}/src/api/testing.js`);
-const { FrameEncoder, FrameDecoder } = await import(`${dist}/src/actor/codec.js`);
-const { statusPatch } = await import(`${dist}/src/node/kubelet/kubelet.js`);
-
+const harness = await startApiHarness(distArg);
+const { kv, handlers, registry } = harness;
+const { FrameEncoder, FrameDecoder } = await import(`${harness.dist}/src/actor/codec.js`);
+const { statusPatch } = await import(`${harness.dist}/src/node/kubelet/kubelet.js`);
 const pods = Number(podsArg);
-const clock = fakeClock();
-const kv = new LocalKvClient({ now: clock.now });
-const late = Object.assign(Object.create(kv), {
-  watch: (key, options, on) => kv.watch(key, options, {
-    ...on,
-    onEvents: (events, revision) => setImmediate(() => on.onEvents(events, revision)),
-    onProgress: (revision) => setImmediate(() => on.onProgress?.(revision)),
-  }),
-});
-const handlers = new ApiHandlers({ kv: late, now: clock.now, random: seededRandom(1) });
-await handlers.start();
-const registry = handlers.registry;
-const info = findResource('', 'v1', 'pods');
+
+const info = harness.pods;
 const user = { name: 'system:apiserver-actor-client', groups: ['system:masters', 'system:authenticated'] };
 const encoder = new FrameEncoder();
 const decoder = new FrameDecoder();
