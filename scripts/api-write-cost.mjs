@@ -5,30 +5,14 @@
 // (this process, load-dependent) and, run under scripts/alloc-profile.mjs, the bytes allocated are the
 // load-independent figure. DIST picks the build (A/B from two checkouts):
 //   node scripts/alloc-profile.mjs /tmp/w.heapprofile scripts/api-write-cost.mjs /work/wt-base/dist 2000 --top 5
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { startApiHarness } from './lib/api-harness.mjs';
 
 const [distArg = 'dist', podsArg = '2000'] = process.argv.slice(2);
-const dist = pathToFileURL(resolve(distArg)).href;
-const { LocalKvClient } = await import(`${dist}/src/kv/client/local-client.js`);
-const { ApiHandlers } = await import(`${dist}/src/api/handlers.js`);
-const { findResource } = await import(`${dist}/src/api/resources.js`);
-const { fakeClock, seededRandom } = await import(`${dist}/src/api/testing.js`);
-
+const harness = await startApiHarness(distArg);
+const { kv, handlers, registry } = harness;
 const pods = Number(podsArg);
-const clock = fakeClock();
-const kv = new LocalKvClient({ now: clock.now });
-const late = Object.assign(Object.create(kv), {
-  watch: (key, options, on) => kv.watch(key, options, {
-    ...on,
-    onEvents: (events, revision) => setImmediate(() => on.onEvents(events, revision)),
-    onProgress: (revision) => setImmediate(() => on.onProgress?.(revision)),
-  }),
-});
-const handlers = new ApiHandlers({ kv: late, now: clock.now, random: seededRandom(1) });
-await handlers.start();
-const registry = handlers.registry;
-const info = findResource('', 'v1', 'pods');
+
+const info = harness.pods;
 const tick = () => new Promise((r) => setImmediate(r));
 const spec = {
   containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.9', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],

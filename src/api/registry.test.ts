@@ -210,17 +210,12 @@ describe('updates start from the watch cache\'s copy, as Kubernetes\' Guaranteed
   });
 
   test('updates, status writes, bindings and a delete by update read the cached object without changing it, nor the caller\'s body', async () => {
-    const { kv } = await startHandlers();
-    // The cache hook answers with the store's current object deep-frozen, as the watch cache shares its objects:
-    // an update that changed it in place (instead of its own copy) would throw here.
-    let cached: KubeObject | undefined;
-    const registry = new Registry({ kv, now: () => Date.UTC(2026, 0, 1), random: seededRandom(3), cached: () => cached });
-    const cache = async (info: typeof pods, name: string) => (cached = deepFreeze(await registry.get(info, 'default', name)));
+    // An update that changed the cache's object in place (instead of its own copy) would throw here.
+    const { registry, cache } = await frozenCacheRegistry();
     await registry.create(pods, 'default', pod('p'));
     const body = deepFreeze({ ...(await cache(pods, 'p')), metadata: { name: 'p', labels: { app: 'db' } } });
     assert.deepEqual((await registry.update(pods, 'default', 'p', body)).object.metadata.labels, { app: 'db' });
-    await cache(pods, 'p');
-    const status = deepFreeze({ ...cached!, status: { phase: 'Running' } });
+    const status = deepFreeze({ ...(await cache(pods, 'p')), status: { phase: 'Running' } });
     assert.equal(((await registry.update(pods, 'default', 'p', status, { subresource: 'status' })).object as Pod).status!.phase, 'Running');
     await cache(pods, 'p');
     await registry.bind(pods, 'default', 'p', deepFreeze({ target: { name: 'node-1' } }));
@@ -234,6 +229,40 @@ describe('updates start from the watch cache\'s copy, as Kubernetes\' Guaranteed
     assert.ok(Number(released.object.metadata.resourceVersion) > Number(deleting.metadata.resourceVersion));
   });
 });
+
+test('patches (merge, strategic, JSON, a pod\'s status, a scale, an apply) read the cached object without changing it: they start from their own copy', async () => {
+  // A patch that changed the cache's object in place, now that the registry no longer copies it before the transform, would throw.
+  const { registry, cache } = await frozenCacheRegistry();
+  await registry.create(pods, 'default', pod('p'));
+  let cached = await cache(pods, 'p');
+  assert.deepEqual((await registry.patch(pods, 'default', 'p', 'merge', { metadata: { labels: { app: 'db' } } })).object.metadata.labels, { app: 'db' });
+  cached = await cache(pods, 'p');
+  assert.deepEqual((await registry.patch(pods, 'default', 'p', 'strategic', { metadata: { labels: { tier: 'back' } } })).object.metadata.labels, { app: 'db', tier: 'back' });
+  cached = await cache(pods, 'p');
+  assert.deepEqual((await registry.patch(pods, 'default', 'p', 'json', [{ op: 'add', path: '/metadata/annotations', value: { a: 'b' } }])).object.metadata.annotations, { a: 'b' });
+  cached = await cache(pods, 'p');
+  const running = await registry.patch(pods, 'default', 'p', 'merge', { metadata: { uid: cached.metadata.uid }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, { subresource: 'status' });
+  assert.equal((running.object as Pod).status!.phase, 'Running');
+  await registry.create(deployments, 'default', deployment('d', 1));
+  cached = await cache(deployments, 'd');
+  assert.equal(((await registry.patch(deployments, 'default', 'd', 'merge', { spec: { replicas: 3 } }, { subresource: 'scale' })).object.spec as { replicas: number }).replicas, 3);
+  cached = await cache(deployments, 'd');
+  const applied = await registry.patch(deployments, 'default', 'd', 'apply', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', labels: { owner: 'me' } } }, { fieldManager: 'test', force: true });
+  assert.equal(applied.object.metadata.labels?.owner, 'me');
+  assert.equal((cached.metadata.labels ?? {}).owner, undefined, 'the cached object is as it was');
+});
+
+/**
+ * A registry whose cache hook answers with the store's current object deep-frozen, as the watch cache shares its
+ * objects: `cache` reads the object from the store and makes it what the hook answers from then on.
+ */
+async function frozenCacheRegistry() {
+  const { kv } = await startHandlers();
+  let cached: KubeObject | undefined;
+  const registry = new Registry({ kv, now: () => Date.UTC(2026, 0, 1), random: seededRandom(3), cached: () => cached });
+  const cache = async (info: typeof pods, name: string) => (cached = deepFreeze(await registry.get(info, 'default', name)));
+  return { registry, cache };
+}
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {

@@ -660,7 +660,9 @@ export class Registry {
       if (!isObject(patched) || !isObject(patched.metadata)) throw apiErrors.badRequest('the patch removed the object\'s metadata');
       if (options.subresource === 'scale') return this.finishScale(info, live, patched, options);
       return this.finishUpdate(info, live, patched, options);
-    }, pinned, options.dryRun);
+      // Every branch above patches its own copy of `live` and only reads `live` itself (as update's transform does): the
+      // watch cache's object need not be copied first. A kubelet's status write is a patch: that copy was a third of a pod's.
+    }, pinned, options.dryRun, true);
     return { object: result.object, created: result.created };
   }
 

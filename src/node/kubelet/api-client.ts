@@ -43,6 +43,8 @@ export interface NodeApi {
   create<T extends KubeObject>(r: Resource, namespace: string | undefined, object: T): Promise<ApiReply<T>>;
   /** PUT the object, or its `subresource` (status). */
   update<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, object: T, subresource?: string): Promise<ApiReply<T>>;
+  /** PATCH the object, or its `subresource`, with a JSON merge patch (RFC 7386): only what the patch names changes. */
+  mergePatch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: Record<string, unknown>, subresource?: string): Promise<ApiReply<T>>;
   delete(r: Resource, namespace: string | undefined, name: string, options: Record<string, unknown>): Promise<ApiReply>;
   listWatcher<T extends KubeObject>(r: Resource, selectors?: { fieldSelector?: string; labelSelector?: string; namespace?: string }): ListWatcher<T>;
   /** Route a message that belongs to this client (actor watch events); false for every other message. */
@@ -85,6 +87,10 @@ export class KubeApi implements NodeApi {
 
   update<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, object: T, subresource?: string): Promise<ApiReply<T>> {
     return this.ask<T>({ type: 'api.update', body: { ...r, namespace, name, object, subresource } });
+  }
+
+  mergePatch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: Record<string, unknown>, subresource?: string): Promise<ApiReply<T>> {
+    return this.ask<T>({ type: 'api.patch', body: { ...r, namespace, name, patchType: 'merge', patch, subresource } });
   }
 
   delete(r: Resource, namespace: string | undefined, name: string, options: Record<string, unknown>): Promise<ApiReply> {

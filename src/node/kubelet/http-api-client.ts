@@ -175,6 +175,10 @@ export class HttpKubeApi implements NodeApi {
     return this.call<T>('PUT', resourcePath(r, namespace, name, subresource), object);
   }
 
+  mergePatch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: Record<string, unknown>, subresource?: string): Promise<ApiReply<T>> {
+    return this.call<T>('PATCH', resourcePath(r, namespace, name, subresource), patch, 'application/merge-patch+json');
+  }
+
   delete(r: Resource, namespace: string | undefined, name: string, options: Record<string, unknown>): Promise<ApiReply> {
     return this.call('DELETE', resourcePath(r, namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', ...options });
   }
@@ -214,12 +218,12 @@ export class HttpKubeApi implements NodeApi {
     releaseAgent(this.agentKey);
   }
 
-  private headers(body: string | undefined): Record<string, string | number> {
+  private headers(body: string | undefined, contentType = 'application/json'): Record<string, string | number> {
     return {
       Accept: 'application/json',
       'User-Agent': 'kubethreads-node/v1.32.0',
       ...(this.connection.token !== undefined ? { Authorization: `Bearer ${this.connection.token}` } : {}),
-      ...(body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+      ...(body !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) } : {}),
     };
   }
 
@@ -228,7 +232,7 @@ export class HttpKubeApi implements NodeApi {
     return new URL(prefix + path, this.base);
   }
 
-  private call<T>(method: string, path: string, object?: unknown): Promise<ApiReply<T>> {
+  private call<T>(method: string, path: string, object?: unknown, contentType?: string): Promise<ApiReply<T>> {
     const body = object === undefined ? undefined : JSON.stringify(object);
     return new Promise((resolve) => {
       let settled = false;
@@ -238,7 +242,7 @@ export class HttpKubeApi implements NodeApi {
         this.metrics?.request(this.base.host, method, code);
         resolve(reply);
       };
-      const req = httpsRequest(this.url(path), { method, agent: this.agent, headers: this.headers(body), timeout: this.timeoutMs }, (res) => {
+      const req = httpsRequest(this.url(path), { method, agent: this.agent, headers: this.headers(body, contentType), timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (error) => settle({ ok: false, status: failure(503, `the API server did not answer: ${error.message}`) }, '<error>'));

@@ -6,7 +6,8 @@ import type { ApiReply, ApiServerMsg, KubeletLogsReply } from '../../api/protoco
 import type { KubeObject, Lease, List, Node, Pod } from '../../api/types/index.js';
 import { criCall, type ContainerStatus as CriContainerStatus } from '../cri/protocol.js';
 import { simRuntime } from '../runtime/sim/sim-runtime.js';
-import { formatGoDuration, kubelet, type KubeletArgs } from './kubelet.js';
+import { formatGoDuration, kubelet, statusPatch, type KubeletArgs } from './kubelet.js';
+import { mergePatch } from '../../api/patch.js';
 import { REALISTIC_KUBELET_TIMING } from './timing.js';
 
 const START_MS = 1_700_000_000_000;
@@ -340,6 +341,58 @@ for (const [plegName, plegArgs] of Object.entries(PLEGS) as [string, Partial<Kub
     assert.equal(p.pod?.status?.phase, 'Pending');
     assert.match(p.pod?.status?.message ?? '', /no worker runtime/);
     await h.sim.shutdown();
+  });
+});
+
+/** Between a kubelet and the API server: forwards every ask and tell (and the watch events back), keeping the kubelet's pod status writes. */
+const apiSpy = defineBehaviour<Message, { target: string; kubelet: string }>(import.meta.url, 'api-spy', (ctx, args) => {
+  const statusWrites: Message[] = [];
+  return {
+    async receive(msg) {
+      if (msg.type === 'spy.statusWrites') return statusWrites;
+      if (msg.type === 'api.watchEvents' || msg.type === 'api.watchEnd') {
+        ctx.send(args.kubelet, msg);
+        return undefined;
+      }
+      if (msg.type === 'api.unwatch') {
+        ctx.send(args.target, msg);
+        return undefined;
+      }
+      const body = msg.body as { resource?: string; subresource?: string };
+      if (body.resource === 'pods' && body.subresource === 'status') statusWrites.push(msg);
+      return ctx.ask(args.target, msg, { timeoutMs: 60_000 });
+    },
+  };
+});
+
+describe('kubelet: pod status writes', () => {
+  test('are PATCHes of pods/status naming the uid and the status, as Kubernetes\' status manager sends them, never the whole pod', async () => {
+    const h = await harnessWith(7, { apiserver: 'api-spy' });
+    await h.sim.spawn(apiSpy, { name: 'api-spy', args: { target: 'apiserver', kubelet: `kubelet-${NODE}` } });
+    const created = await h.createPod(pod('web', { containers: [{ name: 'web', image: 'nginx:1.27' }] }));
+    const running = await h.waitForPod('web', (p) => p?.status?.phase === 'Running');
+    const writes = await h.sim.settle(h.sim.ref('api-spy').ask<Message[]>({ type: 'spy.statusWrites', body: null }, { timeoutMs: 10_000 }));
+    assert.ok(writes.length >= 1, 'the kubelet wrote the pod status');
+    for (const w of writes) {
+      const body = w.body as { patchType?: string; patch?: Record<string, unknown> };
+      assert.equal(w.type, 'api.patch');
+      assert.equal(body.patchType, 'merge');
+      assert.deepEqual(Object.keys(body.patch ?? {}).sort(), ['metadata', 'status'], 'no spec: the API server keeps its own on this subresource');
+      assert.deepEqual(body.patch?.metadata, { uid: created.metadata.uid });
+    }
+    const last = (writes.at(-1)!.body as { patch: { status: unknown } }).patch.status;
+    assert.deepEqual(running.pod?.status, JSON.parse(JSON.stringify(last)), 'the stored status is the one the kubelet built');
+    await h.sim.shutdown();
+  });
+
+  test('a field the pod\'s status has and the new one lacks is removed: the merge patch leaves the status the kubelet built', () => {
+    const old: Pod = { metadata: { name: 'p', uid: 'u1' }, spec: { containers: [{ name: 'c' }] }, status: { phase: 'Pending', reason: 'RuntimeClassNotAvailable', message: 'no such runtime', nominatedNodeName: 'n', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Other', status: 'True' }] } as Pod['status'] };
+    const next = { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }], podIP: '10.0.0.2' } as NonNullable<Pod['status']>;
+    const patch = statusPatch(old, next);
+    assert.deepEqual(patch.metadata, { uid: 'u1' });
+    const patched = mergePatch(JSON.parse(JSON.stringify(old)), JSON.parse(JSON.stringify(patch))) as unknown as Pod;
+    assert.deepEqual(patched.status, next);
+    assert.deepEqual(patched.spec, old.spec);
   });
 });
 

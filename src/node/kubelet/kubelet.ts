@@ -18,7 +18,7 @@ import { secondsBetween } from '../../metrics/index.js';
 import { KubeletMetrics } from './metrics.js';
 import { defineBehaviour, unhandled, type ActorContext, type Message } from '../../actor/index.js';
 import type { ApiReply, KubeletLogsMsg, KubeletLogsReply, KubeletLogsRequest } from '../../api/protocol.js';
-import type { Container, EnvVar, KubeObject, Node, Pod } from '../../api/types/index.js';
+import type { Container, EnvVar, KubeObject, Node, Pod, PodStatus } from '../../api/types/index.js';
 import { ActorClock, type ClientTimerMsg } from '../../client/clock.js';
 import { Informer } from '../../client/informer.js';
 import {
@@ -167,6 +167,20 @@ function byName(items: CriContainerStatus[]): Map<string, CriContainerStatus[]> 
   }
   for (const list of out.values()) list.sort((a, b) => b.metadata.attempt - a.metadata.attempt || b.createdAtMs - a.createdAtMs);
   return out;
+}
+
+/**
+ * The pod status write as Kubernetes' status manager sends it (`PatchPodStatus`): a PATCH of pods/status naming the
+ * pod's uid and its status, not a PUT of the whole pod, whose spec and metadata the API server ignores on this
+ * subresource but would still have to be encoded here and decoded there. A JSON merge patch replaces each list
+ * whole, so the status the API server stores is the one built here; a field the pod's status has and this one
+ * lacks is removed by a null, as Kubernetes' two-way patch of old and new removes it.
+ */
+export function statusPatch(pod: Pod, status: PodStatus): { metadata: { uid?: string }; status: Record<string, unknown> } {
+  const patch: Record<string, unknown> = { ...status };
+  const previous = pod.status as Record<string, unknown> | undefined;
+  if (previous !== undefined) for (const key of Object.keys(previous)) if (!(key in patch)) patch[key] = null;
+  return { metadata: { uid: pod.metadata.uid }, status: patch };
 }
 
 /** Equal but for status and the bookkeeping every write changes. */
@@ -707,8 +721,7 @@ export const kubelet = defineBehaviour<KubeletMsg, KubeletArgs>(import.meta.url,
     });
     const json = JSON.stringify(status);
     if (json === w.lastStatusJson) return;
-    const { resourceVersion: _rv, ...metadata } = pod.metadata;
-    const reply = await api.update(PODS, w.namespace, w.name, { ...pod, metadata, status }, 'status');
+    const reply = await api.mergePatch(PODS, w.namespace, w.name, statusPatch(pod, status), 'status');
     if (reply.ok) {
       w.lastStatusJson = json;
       w.lastStatusPhase = status.phase;

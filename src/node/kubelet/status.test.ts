@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { ContainerStatus as CriContainerStatus } from '../cri/protocol.js';
 import type { Pod } from '../../api/types/index.js';
 import { Backoff } from './backoff.js';
-import { buildPodStatus, containerStatusOf, podPhase, type ContainerView } from './status.js';
+import { buildPodStatus, containerStatusOf, formatTime, podPhase, type ContainerView } from './status.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -86,5 +86,15 @@ describe('backoff', () => {
     b.next('k', T0 + 20_000);
     assert.equal(b.delayMs('k', T0 + 20_000), 20_000);
     assert.equal(b.next('k', T0 + 20_000 + 600_001), 10_000, 'a container that ran well for long starts over');
+  });
+});
+
+describe('formatTime', () => {
+  test('names the second Date names, whatever came before it (the last second is remembered, never a stale one)', () => {
+    const plain = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // Forward within a second, across seconds, back in time, fractional and pre-1970 times, then each again.
+    const times = [T0, T0 + 1, T0 + 999, T0 + 1_000, T0 + 999, T0 - 1, T0 + 86_400_000, T0 + 0.5, T0 + 999.9, -1, -999, -1_000, -1_000.5, -1_500.7, 0, 0.9];
+    for (const ms of [...times, ...times.reverse()]) assert.equal(formatTime(ms), plain(ms), `at ${ms}`);
+    assert.throws(() => formatTime(Number.NaN), RangeError);
   });
 });

@@ -39,9 +39,20 @@ export interface PodStatusInput {
   terminated?: boolean;
 }
 
+/** The last second `formatTime` wrote (per thread): a kubelet writes the same second's text many times over (conditions, container states, Events). */
+let formattedSecond = Number.NaN;
+let formattedText = '';
+
 /** RFC 3339 with seconds, as Kubernetes serializes metav1.Time. */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Date truncates a fractional time toward zero before it formats: the same second is named here.
+  const second = Math.floor(Math.trunc(ms) / 1000);
+  if (second !== formattedSecond) {
+    // Throws on NaN, as `toISOString` always did (NaN never equals the memo).
+    formattedText = new Date(second * 1000).toISOString().replace(/\.000Z$/, 'Z');
+    formattedSecond = second;
+  }
+  return formattedText;
 }
 
 /** RFC 3339 with microseconds, as Kubernetes serializes metav1.MicroTime (Lease times). */

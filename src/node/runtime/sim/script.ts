@@ -80,6 +80,11 @@ function durationOf(text: string, what: string): number {
   return ms;
 }
 
+function hasSimAnnotation(annotations: Record<string, string>): boolean {
+  for (const key in annotations) if (key.startsWith(SIM_ANNOTATION_PREFIX)) return true;
+  return false;
+}
+
 /** Parse the image grammar and the annotations. Throws SimScriptError with a message for the user on a malformed value. */
 export function parseSimScript(image: string, containerName: string, attempt: number, annotations: Record<string, string> | undefined, defaults: SimDefaults = DEFAULT_SIM_DEFAULTS): SimScript {
   const script: SimScript = {
@@ -113,44 +118,47 @@ export function parseSimScript(image: string, containerName: string, attempt: nu
     else if (name === 'start-fail') script.startFail = true;
     else if (name !== 'run') throw new SimScriptError(`image ${image}: unknown sim behaviour ${JSON.stringify(name)}; use run, exit-after-<dur>, crash-after-<dur>, oom-after-<dur>, ignore-sigterm, pull-fail or start-fail`);
   }
-  const get = (key: string): string | undefined => annotations?.[`${SIM_ANNOTATION_PREFIX}${key}.${containerName}`] ?? annotations?.[`${SIM_ANNOTATION_PREFIX}${key}`];
-  const flag = (key: string): boolean | undefined => {
-    const v = get(key);
-    if (v === undefined) return undefined;
-    if (v !== 'true' && v !== 'false') throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}${key}: ${JSON.stringify(v)} must be "true" or "false"`);
-    return v === 'true';
-  };
-  const durationKey = (key: string): number | undefined => {
-    const v = get(key);
-    return v === undefined ? undefined : durationOf(v, `annotation ${SIM_ANNOTATION_PREFIX}${key}`);
-  };
-  script.pullMs = durationKey('pull-ms') ?? script.pullMs;
-  script.startMs = durationKey('start-ms') ?? script.startMs;
-  script.stopMs = durationKey('stop-ms') ?? script.stopMs;
-  script.exitAfterMs = durationKey('exit-after') ?? script.exitAfterMs;
-  script.logEveryMs = durationKey('log-every') ?? script.logEveryMs;
-  const exitCode = get('exit-code');
-  if (exitCode !== undefined) script.exitCode = exitCodeOf(exitCode, `annotation ${SIM_ANNOTATION_PREFIX}exit-code`);
-  const termExitCode = get('term-exit-code');
-  if (termExitCode !== undefined) script.termExitCode = exitCodeOf(termExitCode, `annotation ${SIM_ANNOTATION_PREFIX}term-exit-code`);
-  const crashAttempts = get('crash-attempts');
-  if (crashAttempts !== undefined) {
-    const n = Number(crashAttempts);
-    if (!Number.isInteger(n) || n < 0) throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}crash-attempts: ${JSON.stringify(crashAttempts)} must be a non-negative integer`);
-    script.crashAttempts = n;
-  }
-  const jitter = get('jitter');
-  if (jitter !== undefined) {
-    const j = Number(jitter);
-    if (!(j >= 0 && j <= 1)) throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}jitter: ${JSON.stringify(jitter)} must be a number in [0, 1]`);
-    script.jitter = j;
-  }
-  script.pullFail = flag('pull-fail') ?? script.pullFail;
-  script.startFail = flag('start-fail') ?? script.startFail;
-  const oom = flag('oom');
-  if (oom !== undefined) {
-    script.oom = oom;
-    if (oom) script.exitCode = 137;
+  // Most pods carry no sim annotation: then the twelve keys below (two names built for each) need not be looked up.
+  if (annotations !== undefined && hasSimAnnotation(annotations)) {
+    const get = (key: string): string | undefined => annotations?.[`${SIM_ANNOTATION_PREFIX}${key}.${containerName}`] ?? annotations?.[`${SIM_ANNOTATION_PREFIX}${key}`];
+    const flag = (key: string): boolean | undefined => {
+      const v = get(key);
+      if (v === undefined) return undefined;
+      if (v !== 'true' && v !== 'false') throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}${key}: ${JSON.stringify(v)} must be "true" or "false"`);
+      return v === 'true';
+    };
+    const durationKey = (key: string): number | undefined => {
+      const v = get(key);
+      return v === undefined ? undefined : durationOf(v, `annotation ${SIM_ANNOTATION_PREFIX}${key}`);
+    };
+    script.pullMs = durationKey('pull-ms') ?? script.pullMs;
+    script.startMs = durationKey('start-ms') ?? script.startMs;
+    script.stopMs = durationKey('stop-ms') ?? script.stopMs;
+    script.exitAfterMs = durationKey('exit-after') ?? script.exitAfterMs;
+    script.logEveryMs = durationKey('log-every') ?? script.logEveryMs;
+    const exitCode = get('exit-code');
+    if (exitCode !== undefined) script.exitCode = exitCodeOf(exitCode, `annotation ${SIM_ANNOTATION_PREFIX}exit-code`);
+    const termExitCode = get('term-exit-code');
+    if (termExitCode !== undefined) script.termExitCode = exitCodeOf(termExitCode, `annotation ${SIM_ANNOTATION_PREFIX}term-exit-code`);
+    const crashAttempts = get('crash-attempts');
+    if (crashAttempts !== undefined) {
+      const n = Number(crashAttempts);
+      if (!Number.isInteger(n) || n < 0) throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}crash-attempts: ${JSON.stringify(crashAttempts)} must be a non-negative integer`);
+      script.crashAttempts = n;
+    }
+    const jitter = get('jitter');
+    if (jitter !== undefined) {
+      const j = Number(jitter);
+      if (!(j >= 0 && j <= 1)) throw new SimScriptError(`annotation ${SIM_ANNOTATION_PREFIX}jitter: ${JSON.stringify(jitter)} must be a number in [0, 1]`);
+      script.jitter = j;
+    }
+    script.pullFail = flag('pull-fail') ?? script.pullFail;
+    script.startFail = flag('start-fail') ?? script.startFail;
+    const oom = flag('oom');
+    if (oom !== undefined) {
+      script.oom = oom;
+      if (oom) script.exitCode = 137;
+    }
   }
   if (script.crashAttempts >= 0 && attempt >= script.crashAttempts) script.exitAfterMs = -1;
   return script;
