@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type * as protoLoader from '@grpc/proto-loader';
+import { Prng } from '../../actor/prng.js';
 import type { KeyValue, ResponseOp } from '../protocol.js';
 import { deleteFromWire, putFromWire, rangeFromWire, responseToWire, txnFromWire } from './convert.js';
 import { loadKvService } from './server.js';
@@ -15,16 +16,10 @@ import { readDeleteRangeRequest, readPutRequest, readRangeRequest, readTxnReques
 const service = loadKvService();
 const method = (name: string) => service[name] as protoLoader.MethodDefinition<object, object>;
 
-/** mulberry32: a seeded sequence, so a failure names the case that broke. */
+/** A seeded sequence, so a failure names the case that broke. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.next();
 }
 
 type Rand = () => number;

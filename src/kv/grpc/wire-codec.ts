@@ -132,69 +132,45 @@ function expect(wireType: number, wanted: number): void {
   if (wireType !== wanted) throw UNSURE;
 }
 
-function readRange(r: Reader): WireRangeRequest {
-  const out: WireRangeRequest = {};
+/** A scalar field: how it is read, and its name in the shape convert.ts takes. */
+type ScalarKind = 'bytes' | 'int64' | 'bool' | readonly string[];
+type ScalarFields = ReadonlyArray<readonly [string, ScalarKind] | undefined>;
+
+/** A message of scalar fields, indexed by field number; unknown fields skipped, the last of a repeated scalar kept (protobuf's rules). */
+function readScalars<T>(r: Reader, fields: ScalarFields): T {
+  const out: Record<string, unknown> = {};
   while (r.pos < r.end) {
     const tag = r.small();
-    const field = tag >>> 3;
     const wireType = tag & 7;
-    if (field >= 1 && field <= 13) expect(wireType, field <= 2 ? LENGTH_DELIMITED : VARINT);
-    switch (field) {
-      case 1: out.key = r.bytes(); break;
-      case 2: out.range_end = r.bytes(); break;
-      case 3: out.limit = r.varint(); break;
-      case 4: out.revision = r.varint(); break;
-      case 5: out.sort_order = enumName(SORT_ORDERS, r.varint()) as string; break;
-      case 6: out.sort_target = enumName(SORT_TARGETS, r.varint()) as string; break;
-      case 7: out.serializable = r.bool(); break;
-      case 8: out.keys_only = r.bool(); break;
-      case 9: out.count_only = r.bool(); break;
-      case 10: out.min_mod_revision = r.varint(); break;
-      case 11: out.max_mod_revision = r.varint(); break;
-      case 12: out.min_create_revision = r.varint(); break;
-      case 13: out.max_create_revision = r.varint(); break;
-      default: r.skip(wireType);
+    const spec = fields[tag >>> 3];
+    if (spec === undefined) {
+      r.skip(wireType);
+      continue;
+    }
+    const [name, kind] = spec;
+    if (kind === 'bytes') {
+      expect(wireType, LENGTH_DELIMITED);
+      out[name] = r.bytes();
+    } else {
+      expect(wireType, VARINT);
+      const v = r.varint();
+      out[name] = kind === 'int64' ? v : kind === 'bool' ? v !== 0 : enumName(kind, v);
     }
   }
-  return out;
+  return out as T;
 }
 
-function readPut(r: Reader): WirePutRequest {
-  const out: WirePutRequest = {};
-  while (r.pos < r.end) {
-    const tag = r.small();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (field >= 1 && field <= 6) expect(wireType, field <= 2 ? LENGTH_DELIMITED : VARINT);
-    switch (field) {
-      case 1: out.key = r.bytes(); break;
-      case 2: out.value = r.bytes(); break;
-      case 3: out.lease = r.varint(); break;
-      case 4: out.prev_kv = r.bool(); break;
-      case 5: out.ignore_value = r.bool(); break;
-      case 6: out.ignore_lease = r.bool(); break;
-      default: r.skip(wireType);
-    }
-  }
-  return out;
-}
+const RANGE_FIELDS: ScalarFields = [
+  undefined, ['key', 'bytes'], ['range_end', 'bytes'], ['limit', 'int64'], ['revision', 'int64'], ['sort_order', SORT_ORDERS], ['sort_target', SORT_TARGETS],
+  ['serializable', 'bool'], ['keys_only', 'bool'], ['count_only', 'bool'],
+  ['min_mod_revision', 'int64'], ['max_mod_revision', 'int64'], ['min_create_revision', 'int64'], ['max_create_revision', 'int64'],
+];
+const PUT_FIELDS: ScalarFields = [undefined, ['key', 'bytes'], ['value', 'bytes'], ['lease', 'int64'], ['prev_kv', 'bool'], ['ignore_value', 'bool'], ['ignore_lease', 'bool']];
+const DELETE_FIELDS: ScalarFields = [undefined, ['key', 'bytes'], ['range_end', 'bytes'], ['prev_kv', 'bool']];
 
-function readDelete(r: Reader): WireDeleteRangeRequest {
-  const out: WireDeleteRangeRequest = {};
-  while (r.pos < r.end) {
-    const tag = r.small();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (field >= 1 && field <= 3) expect(wireType, field <= 2 ? LENGTH_DELIMITED : VARINT);
-    switch (field) {
-      case 1: out.key = r.bytes(); break;
-      case 2: out.range_end = r.bytes(); break;
-      case 3: out.prev_kv = r.bool(); break;
-      default: r.skip(wireType);
-    }
-  }
-  return out;
-}
+const readRange = (r: Reader): WireRangeRequest => readScalars(r, RANGE_FIELDS);
+const readPut = (r: Reader): WirePutRequest => readScalars(r, PUT_FIELDS);
+const readDelete = (r: Reader): WireDeleteRangeRequest => readScalars(r, DELETE_FIELDS);
 
 const TARGET_UNION = ['', '', '', '', 'version', 'create_revision', 'mod_revision', 'value', 'lease'] as const;
 
