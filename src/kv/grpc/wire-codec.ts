@@ -205,23 +205,29 @@ function readCompare(r: Reader): WireCompare {
   return out;
 }
 
-const REQUEST_OPS = ['', 'request_range', 'request_put', 'request_delete_range', 'request_txn'] as const;
-
-function readRequestOp(r: Reader): WireRequestOp {
-  const out: WireRequestOp = {};
+/** Each embedded-message field numbered 1 to `last` of a message of them alone, as a reader of its own; other fields skipped. */
+function eachMessageField(r: Reader, last: number, onField: (field: number, inner: Reader) => void): void {
   while (r.pos < r.end) {
     const tag = r.small();
     const field = tag >>> 3;
     const wireType = tag & 7;
-    if (field < 1 || field > 4) {
+    if (field < 1 || field > last) {
       r.skip(wireType);
       continue;
     }
     expect(wireType, LENGTH_DELIMITED);
+    const [start, end] = r.span();
+    onField(field, new Reader(r.buf, start, end));
+  }
+}
+
+const REQUEST_OPS = ['', 'request_range', 'request_put', 'request_delete_range', 'request_txn'] as const;
+
+function readRequestOp(r: Reader): WireRequestOp {
+  const out: WireRequestOp = {};
+  eachMessageField(r, 4, (field, inner) => {
     // One member of the oneof, once: a member given twice is merged by protobuf, left to proto-loader here.
     if (out.request !== undefined) throw UNSURE;
-    const [start, end] = r.span();
-    const inner = new Reader(r.buf, start, end);
     switch (field) {
       case 1: out.request_range = readRange(inner); break;
       case 2: out.request_put = readPut(inner); break;
@@ -229,26 +235,16 @@ function readRequestOp(r: Reader): WireRequestOp {
       default: out.request_txn = readTxn(inner);
     }
     out.request = REQUEST_OPS[field];
-  }
+  });
   return out;
 }
 
 function readTxn(r: Reader): WireTxnRequest {
   const out: Required<WireTxnRequest> = { compare: [], success: [], failure: [] };
-  while (r.pos < r.end) {
-    const tag = r.small();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (field < 1 || field > 3) {
-      r.skip(wireType);
-      continue;
-    }
-    expect(wireType, LENGTH_DELIMITED);
-    const [start, end] = r.span();
-    const inner = new Reader(r.buf, start, end);
+  eachMessageField(r, 3, (field, inner) => {
     if (field === 1) out.compare.push(readCompare(inner));
     else (field === 2 ? out.success : out.failure).push(readRequestOp(inner));
-  }
+  });
   return out;
 }
 
