@@ -7,16 +7,17 @@
 // Prints one JSON line: ops, errors, ops/s, CPU µs per get of every thread of this process and by thread, and each
 // thread's sleeps (voluntary context switches: each a wake-up) per 1,000 gets. `idleUsPerS`: what the threads spent
 // per second in 2 s with no calls (ticks, timers, V8's idle work), measured just before; `netCpuUsPerOp` takes that
-// rate out of the phase, which matters when a loaded machine holds the rate to a few hundred calls a second.
+// rate out of the phase, which matters when a loaded machine holds the rate to a few hundred calls a second;
+// `netThreads` takes each thread's own idle rate out of its figure.
 //
-//   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put] [MS] [PROCESSES]
+//   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put|cas] [MS] [PROCESSES]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { perOpByThread, relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
 const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1'] = process.argv.slice(2);
-if (!['get', 'serializableGet', 'put'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
-  console.error('usage: kv-grpc-get-cpu.mjs DIR [get|serializableGet|put] [MS, at least 100] [PROCESSES]');
+if (!['get', 'serializableGet', 'put', 'cas'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
+  console.error('usage: kv-grpc-get-cpu.mjs DIR [get|serializableGet|put|cas] [MS, at least 100] [PROCESSES]');
   process.exit(2);
 }
 // Run again with every thread naming itself (the parent only waits for that child).
@@ -33,13 +34,16 @@ try {
   await side.waitHealthy(60_000);
   const endpoint = await side.grpcEndpoint();
   await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
-  const spec = (durationMs) => ({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: 1000 });
+  // CAS: a key per worker, as bench kv runs it (workers own their keys).
+  const spec = (durationMs) => ({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: op === 'cas' ? 64 : 1000 });
   // Warm the face, the client's channel and the JIT on both sides.
   await runAcrossProcesses(endpoint, spec(2000), Number(procArg));
   const idle0 = threadCpuNs();
   const idleStart = performance.now();
   await new Promise((r) => setTimeout(r, 2000));
-  const idleUsPerS = (sum(threadCpuNs()) - sum(idle0)) / 1000 / ((performance.now() - idleStart) / 1000);
+  const idle1 = threadCpuNs();
+  const idleS = (performance.now() - idleStart) / 1000;
+  const idleUsPerS = (sum(idle1) - sum(idle0)) / 1000 / idleS;
   const sleepsBefore = threadSleeps();
   const before = threadCpuNs();
   const phaseStart = performance.now();
@@ -53,10 +57,20 @@ try {
   for (const k of Object.keys(sleepsPer1kOps)) sleepsPer1kOps[k] = Math.round(sleepsPer1kOps[k] * 10) / 10;
   const total = Object.values(cpuUsPerOp).reduce((a, b) => a + b, 0);
   const netCpuUsPerOp = (total * r.ops - idleUsPerS * phaseS) / r.ops;
+  // Each thread less its own idle rate: on a loaded machine, where the rate is a few hundred calls a second, the
+  // ticks and timers of the threads that do not serve a call would otherwise be most of their figure.
+  const netThreads = {};
+  for (const [tid, ns] of after) {
+    const name = names.get(tid) ?? 'v8 and libuv helpers';
+    const idleNs = (idle1.get(tid) ?? 0) - (idle0.get(tid) ?? 0);
+    const us = (ns - (before.get(tid) ?? 0) - (idleNs / idleS) * phaseS) / 1000;
+    netThreads[name] = (netThreads[name] ?? 0) + us / r.ops;
+  }
+  for (const k of Object.keys(netThreads)) netThreads[k] = Math.round(netThreads[k] * 100) / 100;
   for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
   console.log(JSON.stringify({
     dir, op, processes: Number(procArg), ops: r.ops, errors: r.errors, opsPerS: r.opsPerS, cpuUsPerOp: Math.round(total * 100) / 100,
-    idleUsPerS: Math.round(idleUsPerS), netCpuUsPerOp: Math.round(netCpuUsPerOp * 100) / 100, threads: cpuUsPerOp, sleepsPer1kOps,
+    idleUsPerS: Math.round(idleUsPerS), netCpuUsPerOp: Math.round(netCpuUsPerOp * 100) / 100, threads: cpuUsPerOp, netThreads, sleepsPer1kOps,
   }));
 } finally {
   await side.close();

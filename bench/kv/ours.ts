@@ -89,12 +89,21 @@ export async function startOurs(timing: RaftTiming = DEFAULT_TIMING, options: { 
         return seenAtMs;
       },
       grpcEndpoint() {
-        // Its own thread with its own client, spawned on first use: the in-process rows never share a thread with it.
-        gateway ??= system
-          .spawn(kvGrpcGateway, { name: GATEWAY, args: { replicas: group.names } })
+        // Spawned on first use, so the in-process rows never share a thread with it; in the leader's thread, as etcd's
+        // side serves these rows from its leader's process: its asks to that replica are deliveries within the thread
+        // (no encoding, no postMessage, no wake-up of another thread), and its serializable reads are answered there.
+        gateway ??= side
+          .leader(GATEWAY_START_TIMEOUT_MS)
+          .then((leader) => system.spawn(kvGrpcGateway, { name: GATEWAY, placement: leader.id, args: { replicas: group.names, localReplica: leader.id } }))
           .then((ref) => ref.ask<KvGrpcGatewayInfo>({ type: 'grpc.info', body: null }, { timeoutMs: GATEWAY_START_TIMEOUT_MS }))
           .then((info) => info.endpoint);
         return gateway;
+      },
+      async grpcDone() {
+        // Stopped before the failover rows: a killed leader's thread would otherwise restart a gateway beside it.
+        if (gateway === undefined) return;
+        gateway = undefined;
+        await system.stop(GATEWAY);
       },
       async waitHealthy(timeoutMs) {
         const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { clientBoundNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
-import { TINY_KV_BENCH, assertOurSideSane } from './test-support.js';
+import { TINY_KV_BENCH, assertOurSideSane, crossProcessRowNames } from './test-support.js';
 import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
 
 describe('bench kv', () => {
@@ -153,5 +153,17 @@ describe('bench kv', () => {
       assert.ok(kill.timeToLeaderMs > 0 && kill.longestGapMs > 0);
     }
     assert.match(table, /kills, ms to leader\/gap: \d+\/\d+; fast-election kills: \d+\/\d+/);
+  });
+
+  test('--only processes runs the cross-process rows alone, every step answered, and no leader killed', async () => {
+    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never', only: 'processes' });
+    assert.deepEqual(result.rows.map((r) => r.name), crossProcessRowNames(TINY_KV_BENCH.outstanding, TINY_KV_BENCH.outstandingHigh, TINY_KV_BENCH.clientProcessesMax));
+    for (const row of result.rows) assert.ok(row.ours > 0, `${row.name}: ${row.ours}`);
+    const scaling = result.ours.acrossProcesses;
+    assert.ok(scaling !== null);
+    for (const [op, sc] of Object.entries(scaling)) assert.ok(sc.steps.every((st) => st.errors === 0 && st.ops > 0), `${op}: ${JSON.stringify(sc.steps)}`);
+    assert.deepEqual([result.ours.failover, result.ours.failoverFast], [[], []]);
+    assert.equal(result.ours.putLatencyUs.count, 0, 'no sequential-put rows were measured');
+    assert.match(table, /kubethreads from etcd3 client processes/);
   });
 });

@@ -55,9 +55,11 @@ export interface KvBenchOptions {
   etcd: 'auto' | 'never';
   /**
    * `failover`: only the failover rows (a short warm-up, then the kills at both timings), for
-   * studying failover without the 10 minutes of throughput phases. Default: every row.
+   * studying failover without the 10 minutes of throughput phases. `processes`: only the
+   * cross-process rows (the same warm-up as a whole run, then the etcd3 client processes; no
+   * kills). Default: every row.
    */
-  only?: 'failover';
+  only?: 'failover' | 'processes';
   /**
    * Our replicas' failure detector (ReplicaArgs.leaderDownFailover): followers hear at once that
    * the leader's actor ended. false: the election timeout alone, as etcd. Default true.
@@ -185,8 +187,29 @@ async function measureFailoverOnly(side: BenchSide, o: KvBenchOptions, progress:
   };
 }
 
+/** `only: 'processes'`: the warm-up of a whole run, then the cross-process rows; the other figures stay zero and their rows are left out. */
+async function measureProcessesOnly(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
+  const errors: SideDetails['errors'] = {};
+  const note = (phase: string, r: PhaseResult): PhaseResult => {
+    errors[phase] = { count: r.errors, first: r.firstError };
+    if (r.errors > 0) process.stderr.write(`bench kv: ${side.label} ${phase}: ${r.errors} errors (first: ${r.firstError})\n`);
+    return r;
+  };
+  await side.waitHealthy(HEALTHY_TIMEOUT_MS);
+  await side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/warmup/', count: o.warmupOps, valueBytes: o.valueBytes });
+  note('warm-up', await side.runPhase({ kind: 'load', op: 'put', prefix: '/bench/warmup/', outstanding: o.outstanding, durationMs: o.warmupLoadMs, valueBytes: o.valueBytes, keyspace: o.putKeyspace }));
+  await side.runPhase({ kind: 'cleanup', prefix: '/bench/warmup/' });
+  progress.step(`${side.label} warm-up`);
+  const acrossProcesses = await measureAcrossProcesses(side, o, progress, note);
+  return {
+    putLatencyUs: NOT_MEASURED, watchLatencyUs: { ...NOT_MEASURED, eventsBeforeAck: 0 }, watchFromSendUs: NOT_MEASURED,
+    throughputOpsPerS: { put: 0, putHigh: 0, get: 0, cas: 0, serializableGet: 0 }, errors, casFailed: 0, failover: [], failoverFast: [], acrossProcesses,
+  };
+}
+
 async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
   if (o.only === 'failover') return measureFailoverOnly(side, o, progress);
+  if (o.only === 'processes') return measureProcessesOnly(side, o, progress);
   const errors: SideDetails['errors'] = {};
   const note = (phase: string, r: PhaseResult): PhaseResult => {
     errors[phase] = { count: r.errors, first: r.firstError };
@@ -260,6 +283,7 @@ async function measureAcrossProcesses(side: BenchSide, o: KvBenchOptions, progre
     await side.runPhase({ kind: 'cleanup', prefix });
     progress.step(`${side.label} ${op} across processes`);
   }
+  await side.grpcDone?.();
   return scalings as Record<CrossProcessOp, ProcessScaling>;
 }
 
@@ -369,7 +393,7 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
       }
     }
   }
-  const picked = o.only === 'failover' ? pick.filter(([name]) => name.startsWith('failover')) : pick;
+  const picked = o.only === 'failover' ? pick.filter(([name]) => name.startsWith('failover')) : o.only === 'processes' ? pick.filter(([name]) => name.includes('etcd3 client process')) : pick;
   return picked.map(([name, get, unit, better]) => {
     const oursValue = get(ours);
     const etcdValue = etcd === null ? null : get(etcd);
@@ -417,12 +441,16 @@ export function renderKvTable(result: KvBenchResult): string {
       lines.push(`${label}: kills, ms to leader/gap: ${kills}`);
       continue;
     }
+    if (o.only === 'processes') {
+      if (errors.length > 0) lines.push(`${label}: errors: ${errors.join(', ')}`);
+    } else {
     lines.push(
       `${label}: watch events before their put's ack ${d.watchLatencyUs.eventsBeforeAck}/${d.watchLatencyUs.count}; ` +
         `put acked -> event (negative when the event came first) p50 ${ms(d.watchLatencyUs.p50)}, p99 ${ms(d.watchLatencyUs.p99)}; ` +
         `serializable gets (no consensus: the client's ceiling) ${d.throughputOpsPerS.serializableGet.toLocaleString('en-US')} ops/s; ` +
         `kills, ms to leader/gap: ${kills}${errors.length > 0 ? `; errors: ${errors.join(', ')}` : ''}`,
     );
+    }
     if (d.acrossProcesses !== null) {
       const scaling = d.acrossProcesses;
       lines.push(
@@ -439,14 +467,17 @@ export function renderKvTable(result: KvBenchResult): string {
 }
 
 export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
+  if (options.only === 'processes' && options.clientProcessesMax < 1) throw new Error('bench kv: only the cross-process rows, with clientProcessesMax 0: nothing to run');
   const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
   const stepsPerSide =
-    options.only === 'failover' ? 1 + options.failoverKills + options.fastFailoverKills : 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
+    options.only === 'failover' ? 1 + options.failoverKills + options.fastFailoverKills
+    : options.only === 'processes' ? 1 + CROSS_PROCESS_OPS.length
+    : 8 + options.failoverKills + options.fastFailoverKills + (options.clientProcessesMax > 0 ? CROSS_PROCESS_OPS.length : 0);
   const progress = new Progress(stepsPerSide * (version === undefined ? 1 : 2), 'bench kv');
   /** The fast-election kills run on a second cluster of the side, started with FAST_TIMING. */
   const startOursWith = (timing?: RaftTiming) => startOurs(timing, { leaderDownFailover: options.leaderDownFailover !== false });
   const withFastFailover = async (start: (timing?: RaftTiming) => Promise<BenchSide>, details: SideDetails): Promise<SideDetails> => {
-    if (options.fastFailoverKills === 0) return details;
+    if (options.fastFailoverKills === 0 || options.only === 'processes') return details;
     const failoverFast = await withSide(() => start(FAST_TIMING), (side) => measureFailover(side, options.fastFailoverKills, options, progress, 'fast-election failover'));
     return { ...details, failoverFast };
   };

@@ -29,6 +29,8 @@ export interface BenchSide {
    * can load: etcd's leader, or the gRPC face of our store (a gateway actor).
    */
   grpcEndpoint(): Promise<string>;
+  /** The cross-process rows are done: whatever `grpcEndpoint` started may go. */
+  grpcDone?(): Promise<void>;
   /** Every member up, one leader, everyone caught up. */
   waitHealthy(timeoutMs: number): Promise<void>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ export const TINY_KV_BENCH: KvBenchOptions = {
 };
 
 /** The cross-process rows, after the existing ones. */
-const crossProcessRowNames = (outstanding: number, outstandingHigh: number, processesMax: number): string[] => [
+export const crossProcessRowNames = (outstanding: number, outstandingHigh: number, processesMax: number): string[] => [
   ...([['put', outstanding], ['put', outstandingHigh], ['linearizable get', outstanding], ['serializable get', outstanding], ['compare-and-swap txn', outstanding]] as const).flatMap(([op, n]) => [
     `${op} throughput, ${n} outstanding, one etcd3 client process (gRPC)`,
     `${op} throughput, ${n} outstanding, best of 1-${processesMax} etcd3 client processes (gRPC)`,

@@ -18,8 +18,9 @@ function pick(o: { nodes: number; deployments: number; replicas: number }) {
   return { nodes: o.nodes, deployments: o.deployments, replicas: o.replicas };
 }
 
-test('bench --only takes failover for kv alone, and --no-leader-down-failover is for kv alone: anything else is refused before running', async () => {
+test('bench --only takes failover or processes for kv alone, and --no-leader-down-failover is for kv alone: anything else is refused before running', async () => {
   assert.equal(await runBench('density', { json: true, quick: true, only: 'failover' }), 2);
+  assert.equal(await runBench('density', { json: true, quick: true, only: 'processes' }), 2);
   assert.equal(await runBench('kv', { json: true, quick: true, only: 'puts' }), 2);
   assert.equal(await runBench('raft', { json: true, quick: true, leaderDownFailover: false }), 2);
 });

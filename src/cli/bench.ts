@@ -33,8 +33,9 @@ export interface BenchSizes {
   probeThreads?: number;
 }
 
-/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`). */
-export type BenchOnly = 'failover';
+/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`, `processes`). */
+export type BenchOnly = 'failover' | 'processes';
+const BENCH_ONLY: readonly string[] = ['failover', 'processes'] satisfies BenchOnly[];
 
 /** Options of `kv` alone. */
 export interface KvBenchFlags {
@@ -126,8 +127,8 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
     process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items and --probe-threads apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
-  if (options.only !== undefined && (options.only !== 'failover' || !names.every((n) => n === 'kv'))) {
-    process.stderr.write(`kubethreads bench: --only takes failover, for kv only (got --only ${options.only} for ${names.join(', ')})\n`);
+  if (options.only !== undefined && (!BENCH_ONLY.includes(options.only) || !names.every((n) => n === 'kv'))) {
+    process.stderr.write(`kubethreads bench: --only takes ${BENCH_ONLY.join(' or ')}, for kv only (got --only ${options.only} for ${names.join(', ')})\n`);
     return 2;
   }
   if (options.leaderDownFailover === false && !names.every((n) => n === 'kv')) {

@@ -32,7 +32,7 @@ program
   .option('--apiservers <n>', 'density: API servers (kube-apiserver HA), each its own thread and watch cache; the clients are spread over them in turn (default 1)', (v) => positiveInt('--apiservers', v))
   .option('--probe-threads <n>', 'density: 2 (default): the probe\'s mutating calls and its LISTs from two clients in two threads; 1: both from one', (v) => positiveInt('--probe-threads', v))
   .option('--controller-manager-qps <n>', 'density: the controller-manager\'s client-side QPS and burst (kube-controller-manager\'s --kube-api-qps; default: no limit)', (v) => positiveInt('--controller-manager-qps', v))
-  .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd)')
+  .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd; processes: the cross-process rows, etcd3 client processes on both sides)')
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
   .action(async (name: string, options: { json?: boolean; quick?: boolean; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; probeThreads?: number; controllerManagerQps?: number; only?: string; leaderDownFailover?: boolean }) => {
     process.exitCode = await runBench(name, {

@@ -307,3 +307,30 @@ test('a read\'s first attempt carries the request it made with the routing added
   assert.equal(typeof bodies[1]!.waitMs, 'number');
   assert.deepEqual({ ...bodies[0], waitMs: undefined }, { ...bodies[1], waitMs: undefined }, 'both attempts carry the same request');
 });
+
+const range = (revision: number, value: string): ClientReply => ({ type: 'range', header: { revision }, kvs: [{ key: 'k', value, createRevision: 1, modRevision: revision, version: 1, lease: 0 }], more: false, count: 1 });
+
+test('with a local replica, serializable reads are answered by it however stale, linearizable reads and writes by the leader; a silent local replica costs a serializable read one attempt, not the leader hint', async () => {
+  // etcd-1 is a follower behind the leader (it has revision 3, the leader 9), as an etcd member a client is connected to may be.
+  let localSilent = false;
+  const world = new World({
+    'etcd-0': (request) => ({ afterMs: 2, reply: request.type === 'range' ? range(9, 'new') : put(10) }),
+    'etcd-1': (request) => (localSilent ? 'silent' : request.type === 'range' && request.serializable === true ? { afterMs: 1, reply: range(3, 'old') } : { afterMs: 2, reply: { type: 'notLeader', leader: 'etcd-0' } }),
+    'etcd-2': notLeader,
+  });
+  const client = new ReplicatedKvClient(world.host, { replicas: ['etcd-0', 'etcd-1', 'etcd-2'], localReplica: 'etcd-1' });
+  assert.equal(client.leaderHint, 'etcd-1', 'the first call starts at the local replica');
+  assert.equal((await world.settle(client.put('k', 'new'))).type, 'put');
+  assert.equal(client.leaderHint, 'etcd-0');
+  const stale = await world.settle(client.range('k', { serializable: true }));
+  assert.equal(stale.kvs[0]!.value, 'old', 'the serializable read is the local replica\'s, stale as it is');
+  assert.equal(world.asked.at(-1)!.to, 'etcd-1');
+  const fresh = await world.settle(client.range('k'));
+  assert.equal(fresh.kvs[0]!.value, 'new', 'a linearizable read is the leader\'s');
+  assert.equal(world.asked.at(-1)!.to, 'etcd-0');
+  localSilent = true;
+  const fallback = await world.settle(client.range('k', { serializable: true }));
+  assert.equal(fallback.kvs[0]!.value, 'new', 'the local replica silent: the read is answered elsewhere');
+  assert.deepEqual(world.asked.slice(-2).map((a) => a.to), ['etcd-1', 'etcd-0'], 'one attempt on the local replica, then the leader');
+  assert.equal(client.leaderHint, 'etcd-0', 'the local replica\'s silence did not move the leader hint');
+});

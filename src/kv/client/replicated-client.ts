@@ -102,6 +102,13 @@ export interface ReplicatedKvClientOptions {
    * did not know when one names it as the leader.
    */
   autoSyncIntervalMs?: number;
+  /**
+   * The replica this client lives beside (a gRPC gateway in that replica's thread): serializable
+   * reads go to it first, and the first call starts there. An etcd member answers the serializable
+   * reads of the clients connected to it from its own state, stale as that may be, without asking
+   * the leader; this is that. When it cannot answer (restarting, silent), they go the usual way.
+   */
+  localReplica?: string;
 }
 
 export const KV_REQUEST_TIMEOUT_MS_DEFAULT = 5_000;
@@ -166,6 +173,7 @@ export class ReplicatedKvClient implements KvClient {
   private readonly backoffMaxMs: number;
   private readonly watchSilenceMs: number;
   private target: number;
+  private readonly localReplica: string | undefined;
   private readonly watches = new Map<number, WatchState>();
   private nextWatchId = 1;
   private watchdogRunning = false;
@@ -180,6 +188,9 @@ export class ReplicatedKvClient implements KvClient {
     this.backoffMaxMs = options.backoffMaxMs ?? KV_BACKOFF_MAX_MS_DEFAULT;
     this.watchSilenceMs = options.watchSilenceMs ?? KV_WATCH_SILENCE_MS_DEFAULT;
     this.target = Math.floor(host.random() * this.replicas.length);
+    this.localReplica = options.localReplica;
+    // Drawn above either way: the same seed gives the same later draws with or without a local replica.
+    if (options.localReplica !== undefined) this.target = this.indexOfNamed(options.localReplica);
     const autoSyncMs = options.autoSyncIntervalMs ?? 0;
     if (autoSyncMs > 0) void this.autoSync(autoSyncMs);
   }
@@ -240,7 +251,7 @@ export class ReplicatedKvClient implements KvClient {
     const request: ClientRequest = {
       type: 'range', key, rangeEnd: o.rangeEnd, limit: o.limit, revision: o.revision, countOnly: o.countOnly, keysOnly: o.keysOnly, serializable: o.serializable,
     };
-    return this.call('range', request, o, true);
+    return this.call('range', request, o, true, o.serializable === true ? this.localReplica : undefined);
   }
 
   put(key: string, value: string, o: PutOptions = {}): Promise<PutResponse> {
@@ -335,7 +346,8 @@ export class ReplicatedKvClient implements KvClient {
 
   // ---------------------------------------------------------------- requests
 
-  private async call<T extends string>(type: T, request: ClientRequest, options: CallOptions, retrySafe: boolean): Promise<Narrow<T>> {
+  /** `first`: the replica the first attempt goes to, when not the believed leader (a serializable read's local replica). */
+  private async call<T extends string>(type: T, request: ClientRequest, options: CallOptions, retrySafe: boolean, first?: string): Promise<Narrow<T>> {
     if (this.closed) throw new KvClosedError();
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     // One clock read serves the deadline and the first attempt (they are the same instant); later attempts read it again.
@@ -352,7 +364,9 @@ export class ReplicatedKvClient implements KvClient {
       if (remaining <= 0) {
         throw new KvRequestError(`kv ${request.type}: no replica completed it within ${timeoutMs} ms (last problem: ${lastProblem})`, false, true);
       }
-      const replica = this.replicas[this.target]!;
+      // Only the first attempt goes to `first`: a retry goes the usual way.
+      const local = sent === 0 && first !== undefined && first !== this.replicas[this.target];
+      const replica = local ? first : this.replicas[this.target]!;
       const attemptMs = this.attemptTimeout.nextMs(remaining);
       const routing: KvRouting = { waitMs: Math.floor(attemptMs * LEADER_WAIT_FRACTION) };
       // The first attempt sends the request this client just made (no copy: see addRouting); a retry sends a fresh
@@ -368,7 +382,8 @@ export class ReplicatedKvClient implements KvClient {
         lastProblem = `${replica}: ${error.message}`;
         // This replica died holding the request or did not answer in time (a restarting replica replays its log
         // before it answers): the next call starts elsewhere, or every write would wait out the attempt timeout here.
-        this.rotate();
+        // A local replica's failed read says nothing of the believed leader: the retry goes there.
+        if (!local) this.rotate();
         if (delivered && !retrySafe) {
           const deadlineExceeded = error instanceof AskTimeoutError && this.host.now() >= deadline;
           const why = error instanceof AskTimeoutError ? `; attempt timeout from ${this.attemptTimeout.describe()}` : '';
@@ -406,7 +421,7 @@ export class ReplicatedKvClient implements KvClient {
           lastProblem = `${replica}: ${reply.reason}`;
           if (reply.proposed && !retrySafe) throw new KvRequestError(`kv ${request.type} on ${replica}: outcome unknown (${reply.reason})`, true);
           // The leader itself refused (overloaded, leadership moving): try it again after a pause, not another replica.
-          if (!relayed && (reply.reason === 'no leader' || reply.leader === undefined)) this.rotate();
+          if (!relayed && (reply.reason === 'no leader' || reply.leader === undefined) && !local) this.rotate();
           await this.backoff(attempt++, deadline);
           continue;
         case 'error':

@@ -1,9 +1,14 @@
 /**
- * The gRPC gateway actor: a thread of its own that hosts a
- * `ReplicatedKvClient` to the replica actors and serves etcd's KV service
- * (server.ts) on loopback, so other processes reach the store as they would
- * reach etcd, and the main thread stays off the data path. Threaded runtime
- * only: it opens a socket.
+ * The gRPC gateway actor: hosts a `ReplicatedKvClient` to the replica actors
+ * and serves etcd's KV service (server.ts) on loopback, so other processes
+ * reach the store as they would reach etcd, and the main thread stays off the
+ * data path. Threaded runtime only: it opens a socket.
+ *
+ * In a thread of its own, or attached to a replica as an etcd member serves
+ * its own clients: spawned with `placement` set to that replica's thread and
+ * `localReplica` to its name, its asks to that replica are deliveries within
+ * the thread (no encoding, no postMessage), and serializable reads are
+ * answered by that replica from its own state, as etcd answers them.
  */
 import { defineBehaviour, unhandled, type Message } from '../../actor/index.js';
 import { ReplicatedKvClient, actorKvClientHost, type ReplicatedKvClientOptions } from '../client/replicated-client.js';

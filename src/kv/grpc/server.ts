@@ -19,10 +19,11 @@ import * as protoLoader from '@grpc/proto-loader';
 import { KvError, KvUnavailableError, type KvClient } from '../client/types.js';
 import type { ResponseOp } from '../protocol.js';
 import {
-  GRPC_CODE, GrpcStatusError, deleteFromWire, headerToWire, int, putFromWire, rangeFromWire, responseToWire, txnFromWire,
+  GRPC_CODE, GrpcStatusError, deleteFromWire, headerToWire, int, putFromWire, rangeFromWire, txnFromWire,
   type GrpcCode, type WireDeleteRangeRequest, type WirePutRequest, type WireRangeRequest, type WireTxnRequest,
 } from './convert.js';
-import { createUnaryServer, type UnaryMethod } from './unary-http2.js';
+import { FRAME_PREFIX_BYTES, createUnaryServer, type UnaryMethod } from './unary-http2.js';
+import { readDeleteRangeRequest, readPutRequest, readRangeRequest, readTxnRequest, writeResponseMessage } from './wire-codec.js';
 
 /** etcd3's own loader options: the wire shapes convert.ts reads. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
@@ -32,7 +33,7 @@ const KV_ERROR_CODES: Record<KvError['grpcCode'], GrpcCode> = {
 };
 
 /** etcd's KV service as shipped in the etcd3 package's rpc.proto (already a dependency), so no copy of it lives here. */
-function loadKvService(): protoLoader.ServiceDefinition {
+export function loadKvService(): protoLoader.ServiceDefinition {
   const require = createRequire(import.meta.url);
   const protoFile = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto', 'rpc.proto');
   return protoLoader.loadSync(protoFile, LOADER_OPTIONS)['etcdserverpb.KV'] as protoLoader.ServiceDefinition;
@@ -66,24 +67,38 @@ export class KvGrpcServer {
   async start(): Promise<{ endpoint: string; port: number }> {
     const kv = this.options.kv;
     const service = loadKvService();
-    const apply = async (op: Parameters<typeof dispatch>[1]): Promise<Record<string, unknown>> => responseToWire(await dispatch(kv, op));
-    const handlers: Record<string, (request: never) => Promise<Record<string, unknown>>> = {
-      Range: (r: WireRangeRequest) => apply(rangeFromWire(r)),
-      Put: (r: WirePutRequest) => apply(putFromWire(r)),
-      DeleteRange: (r: WireDeleteRangeRequest) => apply(deleteFromWire(r)),
-      Txn: (r: WireTxnRequest) => apply(txnFromWire(r)),
-      Compact: async (r: { revision?: string | number; physical?: boolean }) => ({ header: headerToWire((await kv.compact(int(r.revision, 'revision'), { physical: r.physical === true })).header.revision) }),
-    };
-    const methods = new Map<string, UnaryMethod>();
-    for (const [name, handle] of Object.entries(handlers)) {
+    const definitionOf = (name: string): protoLoader.MethodDefinition<object, object> => {
       const definition = service[name];
       if (definition === undefined) throw new Error(`etcd's rpc.proto has no KV.${name}: the etcd3 package's proto changed`);
+      return definition as protoLoader.MethodDefinition<object, object>;
+    };
+    const methods = new Map<string, UnaryMethod>();
+    /**
+     * The KV calls: read by wire-codec.ts (proto-loader when it is unsure), answered with the store's
+     * response written straight to bytes (wire-codec.ts). What a call does is convert.ts' as before.
+     */
+    const kvMethod = <W>(name: string, read: (bytes: Buffer) => W | undefined, convert: (request: W) => Parameters<typeof dispatch>[1]): void => {
+      const definition = definitionOf(name);
       methods.set(definition.path, {
-        requestDeserialize: (bytes) => definition.requestDeserialize(bytes),
-        responseSerialize: (value) => definition.responseSerialize(value as object),
-        handle: (request) => handle(request as never),
+        requestDeserialize: (bytes) => read(bytes) ?? definition.requestDeserialize(bytes),
+        responseSerialize: (value) => writeResponseMessage(value as ResponseOp),
+        responseSerializeFramed: (value) => writeResponseMessage(value as ResponseOp, FRAME_PREFIX_BYTES),
+        handle: (request) => dispatch(kv, convert(request as W)),
       });
-    }
+    };
+    kvMethod<WireRangeRequest>('Range', readRangeRequest, rangeFromWire);
+    kvMethod<WirePutRequest>('Put', readPutRequest, putFromWire);
+    kvMethod<WireDeleteRangeRequest>('DeleteRange', readDeleteRangeRequest, deleteFromWire);
+    kvMethod<WireTxnRequest>('Txn', readTxnRequest, txnFromWire);
+    const compact = definitionOf('Compact');
+    methods.set(compact.path, {
+      requestDeserialize: (bytes) => compact.requestDeserialize(bytes),
+      responseSerialize: (value) => compact.responseSerialize(value as object),
+      handle: async (request) => {
+        const r = request as { revision?: string | number; physical?: boolean };
+        return { header: headerToWire((await kv.compact(int(r.revision, 'revision'), { physical: r.physical === true })).header.revision) };
+      },
+    });
     const server = createUnaryServer({
       methods,
       toStatus: (error, methodPath) => {

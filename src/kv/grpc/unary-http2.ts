@@ -29,6 +29,9 @@ import * as http2 from 'node:http2';
 /** gRPC status codes this module answers with itself (grpc's codes.proto). */
 export const GRPC_STATUS = { ok: 0, internal: 13, unimplemented: 12, resourceExhausted: 8 } as const;
 
+/** gRPC's length prefix of a message: a compressed flag and a 4-byte big-endian length. */
+export const FRAME_PREFIX_BYTES = 5;
+
 /** gRPC's default limit on a received message (4 MiB), as grpc-go and grpc-js apply it. */
 export const MAX_RECEIVE_BYTES_DEFAULT = 4 * 1024 * 1024;
 
@@ -36,6 +39,11 @@ export const MAX_RECEIVE_BYTES_DEFAULT = 4 * 1024 * 1024;
 export interface UnaryMethod {
   requestDeserialize(bytes: Buffer): unknown;
   responseSerialize(value: unknown): Buffer;
+  /**
+   * Instead of `responseSerialize`, when given: the message after FRAME_PREFIX_BYTES left for the
+   * server to fill with gRPC's length prefix, so the message is written once, not copied into a frame.
+   */
+  responseSerializeFramed?(value: unknown): Buffer;
   /** The answer, or a rejection carrying a status (see `toStatus`). */
   handle(request: unknown): Promise<unknown>;
 }
@@ -133,13 +141,13 @@ export function createUnaryServer(options: UnaryServerOptions): http2.Http2Serve
     }
     pending.then(
       (response) => {
-        let bytes: Buffer;
+        let frame: Buffer;
         try {
-          bytes = method.responseSerialize(response);
+          frame = method.responseSerializeFramed !== undefined ? method.responseSerializeFramed(response) : frameOf(method.responseSerialize(response));
         } catch (error) {
           return answerStatus(stream, { code: GRPC_STATUS.internal, details: `error marshalling response: ${error instanceof Error ? error.message : String(error)}` });
         }
-        answerMessage(stream, bytes);
+        answerFrame(stream, frame);
       },
       (error: unknown) => answerStatus(stream, options.toStatus(error, path)),
     );
@@ -160,12 +168,17 @@ export function unframe(body: Buffer): { message: Buffer } | Status {
   return { message: body.subarray(5) };
 }
 
-function answerMessage(stream: http2.ServerHttp2Stream, message: Buffer): void {
+function frameOf(message: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + message.length);
+  message.copy(frame, FRAME_PREFIX_BYTES);
+  return frame;
+}
+
+/** `frame`: the message after FRAME_PREFIX_BYTES, which are filled here. */
+function answerFrame(stream: http2.ServerHttp2Stream, frame: Buffer): void {
   if (stream.closed || stream.destroyed) return;
-  const frame = Buffer.allocUnsafe(5 + message.length);
   frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
+  frame.writeUInt32BE(frame.length - FRAME_PREFIX_BYTES, 1);
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
   stream.end(frame);
