@@ -54,6 +54,19 @@ function slowLeaseClient(inner: LeaseClient, clock: VirtualClock, latency: { ms:
   };
 }
 
+/** Candidates a and b over one FakeApi whose lease answers take `latency.ms` (changeable mid-test); events are "<ms> <id> started|stopped". */
+function slowCandidates(seed: number, latencyMs: number) {
+  const clock = new VirtualClock(0, seed);
+  const api = new FakeApi();
+  const latency = { ms: latencyMs };
+  const events: string[] = [];
+  const electors = ['a', 'b'].map((identity) => new LeaderElector({
+    namespace: 'kube-system', name: 'kube-controller-manager', identity, clock, client: slowLeaseClient(api.leaseClient(identity), clock, latency),
+    callbacks: { onStartedLeading: () => events.push(`${clock.now()} ${identity} started`), onStoppedLeading: () => events.push(`${clock.now()} ${identity} stopped`) },
+  }));
+  return { clock, api, latency, events, electors };
+}
+
 describe('leader election', () => {
   test('Kubernetes defaults are 15 s / 10 s / 2 s and scale by the time profile', () => {
     assert.deepEqual({ ...LEADER_ELECTION_DEFAULTS }, { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
@@ -145,19 +158,13 @@ describe('leader election', () => {
     assert.equal(electors[0]!.isLeader(), false);
     assert.deepEqual(events.map((e) => e.split(' ').slice(1).join(' ')), ['a started', 'a stopped']);
   });
+
   test('each lease request is bounded by renewDeadline / 2, as client-go\'s leader-election client', () => {
     assert.equal(leaseRequestTimeoutMs(LEADER_ELECTION_DEFAULTS), 5_000);
   });
 
   test('an API server answering each lease call in 1.5 s still lets a candidate acquire the lease and the leader keep it', async () => {
-    const clock = new VirtualClock(0, 11);
-    const api = new FakeApi();
-    const latency = { ms: 1_500 };
-    const events: string[] = [];
-    const electors = ['a', 'b'].map((identity) => new LeaderElector({
-      namespace: 'kube-system', name: 'kube-controller-manager', identity, clock, client: slowLeaseClient(api.leaseClient(identity), clock, latency),
-      callbacks: { onStartedLeading: () => events.push(`${identity} started`), onStoppedLeading: () => events.push(`${identity} stopped`) },
-    }));
+    const { clock, events, electors } = slowCandidates(11, 1_500);
     for (const e of electors) e.start();
     await clock.advanceBy(60_000, 100, noTwoLeaders(electors));
     assert.equal(electors.filter((e) => e.isLeader()).length, 1, `one leader after 60 s of 1.5 s answers: ${events.join(', ')}`);
@@ -165,14 +172,7 @@ describe('leader election', () => {
   });
 
   test('after the API server stalls past renewDeadline and comes back slow, a leader is elected again within the lease duration', async () => {
-    const clock = new VirtualClock(0, 12);
-    const api = new FakeApi();
-    const latency = { ms: 100 };
-    const events: string[] = [];
-    const electors = ['a', 'b'].map((identity) => new LeaderElector({
-      namespace: 'kube-system', name: 'kube-controller-manager', identity, clock, client: slowLeaseClient(api.leaseClient(identity), clock, latency),
-      callbacks: { onStartedLeading: () => events.push(`${clock.now()} ${identity} started`), onStoppedLeading: () => events.push(`${clock.now()} ${identity} stopped`) },
-    }));
+    const { clock, api, latency, events, electors } = slowCandidates(12, 100);
     for (const e of electors) e.start();
     await clock.advanceBy(20_000, 100, noTwoLeaders(electors));
     assert.equal(electors.filter((e) => e.isLeader()).length, 1);
