@@ -132,6 +132,16 @@ export const CONTROL_PLANE_LIST_SLICE_ITEMS = 500;
 /** `request`'s second argument for the lease client's requests, which skip the token bucket. */
 const UNTHROTTLED = true;
 
+/** The object, or null for a NotFound error. */
+async function nullIfNotFound<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof ClientError && error.code === 404) return null;
+    throw error;
+  }
+}
+
 /** client-go's reflector default request timeout is 60 s; an actor ask inside one process needs far less, but a Raft election may stall the store a few seconds. */
 export const API_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 /** client-go's minWatchTimeout is 5 minutes (jittered to 10): a lost watch costs at most that long. */
@@ -201,17 +211,12 @@ export class ApiClient {
   // ---------- requests ----------
 
   async get<T extends KubeObject>(type: ResourceType<T>, namespace: string | undefined, name: string, options: { subresource?: string } = {}): Promise<T> {
-    return this.request<T>({ type: 'api.get', body: { ...this.target(type, namespace, name, options.subresource), name } });
+    return this.request<T>(this.getMsg(type, namespace, name, options.subresource));
   }
 
   /** Like `get`, but null instead of a NotFound error. */
   async tryGet<T extends KubeObject>(type: ResourceType<T>, namespace: string | undefined, name: string): Promise<T | null> {
-    try {
-      return await this.get(type, namespace, name);
-    } catch (error) {
-      if (error instanceof ClientError && error.code === 404) return null;
-      throw error;
-    }
+    return nullIfNotFound(this.get(type, namespace, name));
   }
 
   async list<T extends KubeObject>(type: ResourceType<T>, options: ClientListOptions = {}): Promise<ListResult<T> & { continue?: string }> {
@@ -232,8 +237,7 @@ export class ApiClient {
   }
 
   async create<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions = {}): Promise<T> {
-    const namespace = this.namespaceOf(type, object);
-    return this.request<T>({ type: 'api.create', body: { ...this.target(type, namespace), object: this.withTypeMeta(type, object), query: options.query } });
+    return this.request<T>(this.createMsg(type, object, options));
   }
 
   /**
@@ -276,16 +280,9 @@ export class ApiClient {
   /** A LeaseClient for LeaderElector: get returns null on NotFound; update is CAS on resourceVersion. */
   leaseClient(): LeaseClient {
     return {
-      get: async (namespace, name) => {
-        try {
-          return await this.request<Lease>({ type: 'api.get', body: { ...this.target(LEASES, namespace, name), name } }, UNTHROTTLED);
-        } catch (error) {
-          if (error instanceof ClientError && error.code === 404) return null;
-          throw error;
-        }
-      },
-      create: (lease) => this.request<Lease>({ type: 'api.create', body: { ...this.target(LEASES, lease.metadata.namespace), object: this.withTypeMeta(LEASES, lease), query: undefined } }, UNTHROTTLED),
-      update: (lease) => this.request<Lease>({ type: 'api.update', body: { ...this.target(LEASES, lease.metadata.namespace, lease.metadata.name), name: lease.metadata.name!, object: this.withTypeMeta(LEASES, lease), query: undefined } }, UNTHROTTLED),
+      get: (namespace, name) => nullIfNotFound(this.request<Lease>(this.getMsg(LEASES, namespace, name), UNTHROTTLED)),
+      create: async (lease) => this.request<Lease>(this.createMsg(LEASES, lease, {}), UNTHROTTLED),
+      update: async (lease) => this.request<Lease>(this.updateMsg(LEASES, lease, undefined, {}), UNTHROTTLED),
     };
   }
 
@@ -480,17 +477,27 @@ export class ApiClient {
   }
 
   private async put<T extends KubeObject>(type: ResourceType<T>, object: T, subresource: string | undefined, options: RequestOptions): Promise<T> {
+    return this.request<T>(this.updateMsg(type, object, subresource, options));
+  }
+
+  private getMsg(type: ResourceType<KubeObject>, namespace: string | undefined, name: string, subresource?: string): ApiServerMsg {
+    return { type: 'api.get', body: { ...this.target(type, namespace, name, subresource), name } };
+  }
+
+  private createMsg<T extends KubeObject>(type: ResourceType<T>, object: T, options: RequestOptions): ApiServerMsg {
+    return { type: 'api.create', body: { ...this.target(type, this.namespaceOf(type, object)), object: this.withTypeMeta(type, object), query: options.query } };
+  }
+
+  private updateMsg<T extends KubeObject>(type: ResourceType<T>, object: T, subresource: string | undefined, options: RequestOptions): ApiServerMsg {
     const name = object.metadata.name;
     if (name === undefined || name === '') throw new Error(`update ${type.resource}: object has no metadata.name`);
-    const namespace = this.namespaceOf(type, object);
-    return this.request<T>({ type: 'api.update', body: { ...this.target(type, namespace, name, subresource), name, object: this.withTypeMeta(type, object), query: options.query } });
+    return { type: 'api.update', body: { ...this.target(type, this.namespaceOf(type, object), name, subresource), name, object: this.withTypeMeta(type, object), query: options.query } };
   }
 
   private async request<R>(msg: ApiServerMsg, unthrottled = false): Promise<R> {
     return (await this.requestReply<R>(msg, unthrottled)).body;
   }
 
-  /** The answer with its code and, for a sliced list, how many slices it has. */
   /** Waits for a token of the client-side bucket, as client-go's rate limiter does before every request. */
   private throttle(): Promise<void> | undefined {
     if (this.limiter === undefined) return undefined;
@@ -502,6 +509,7 @@ export class ApiClient {
     return new Promise<void>((resolve) => clock.timer(`api-client/throttle/${this.watchIdPrefix}${++this.throttleSeq}`, waitMs, resolve));
   }
 
+  /** The answer with its code and, for a sliced list, how many slices it has. */
   private async requestReply<R>(msg: ApiServerMsg, unthrottled = false): Promise<{ code: number; body: R; slices: number | undefined }> {
     const waiting = unthrottled ? undefined : this.throttle();
     if (waiting !== undefined) await waiting;
