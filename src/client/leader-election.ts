@@ -137,7 +137,7 @@ export class LeaderElector {
   private requestSeq = 0;
   /** Set when a request of the current attempt hit its timeout (counted once per attempt in stats.attemptTimeouts). */
   private requestTimedOut = false;
-  /** Each lease request's bound (client-go's leader-election client: renewDeadline / 2, at least 1 s). */
+  /** Each lease request's bound (leaseRequestTimeoutMs: renewDeadline / 2). */
   readonly requestTimeoutMs: number;
   readonly stats: ElectorStats = { attempts: 0, attemptTimeouts: 0, conflicts: 0, acquisitions: 0, renewals: 0, terms: 0 };
 
