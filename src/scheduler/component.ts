@@ -166,6 +166,8 @@ export function createSchedulerComponent(ctx: ActorContext<SchedulerComponentMsg
   const scheduler: Scheduler = new Scheduler({
     clock, podInformer, nodeInformer, binder, recorder, preemptor, profile: args.profile, isLeader: acting, metrics,
     violatesDisruptionBudget: disruptionBudgetCheck(() => budgetInformer.store.list()),
+    // After the messages already on the thread (a lease answer, watch events, bind replies): a setImmediate on threads.
+    yieldTurn: () => new Promise<void>((resolve) => ctx.afterArrivals(resolve)),
   });
   podInformer.start();
   nodeInformer.start();

@@ -1,17 +1,27 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from '../api/types/index.js';
-import { VirtualClock } from '../client/clock.js';
+import { VirtualClock, type Clock } from '../client/clock.js';
 import { Informer } from '../client/informer.js';
 import { FakeApi } from '../client/testing/fake-api.js';
-import { LEADERSHIP_POLL_MS, Scheduler, SchedulerCache, type Binder, type Preemptor } from './scheduler.js';
+import { LEADERSHIP_POLL_MS, SCHEDULER_TURN_BUDGET_MS, Scheduler, SchedulerCache, type Binder, type Preemptor } from './scheduler.js';
 import { makeNode, makePod } from './testing.js';
 
 /** Victims leave this long after their deletion (their grace period, here short). */
 const VICTIM_GRACE_MS = 1_500;
 
-function setup(options: { failBindsFor?: string; preemption?: boolean } = {}) {
-  const clock = new VirtualClock(0, 11);
+function setup(options: { failBindsFor?: string; preemption?: boolean; yieldTurn?: () => Promise<void>; nowStepMs?: number } = {}) {
+  const virtual = new VirtualClock(0, 11);
+  // With nowStepMs, every reading of the clock moves it on: time passes while the loop works, as on a thread.
+  let passed = 0;
+  const step = options.nowStepMs;
+  const clock: Clock & Pick<VirtualClock, 'advance'> = step === undefined ? virtual : {
+    now: () => virtual.now() + (passed += step),
+    timer: (key, ms, fire) => virtual.timer(key, ms, fire),
+    cancelTimer: (key) => virtual.cancelTimer(key),
+    random: () => virtual.random(),
+    advance: (ms) => virtual.advance(ms),
+  };
   const api = new FakeApi();
   const events: string[] = [];
   const binder: Binder = {
@@ -46,6 +56,7 @@ function setup(options: { failBindsFor?: string; preemption?: boolean } = {}) {
   const scheduler = new Scheduler({
     clock, podInformer, nodeInformer, binder, isLeader: () => leader, ...(options.preemption ? { preemptor } : {}),
     recorder: { event: (pod, type, reason, message) => events.push(`${type} ${reason} ${pod.metadata.name}: ${message}`) },
+    ...(options.yieldTurn !== undefined ? { yieldTurn: options.yieldTurn } : {}),
   });
   podInformer.start();
   nodeInformer.start();
@@ -176,6 +187,38 @@ describe('scheduler run loop', () => {
     await clock.advance(LEADERSHIP_POLL_MS + 50);
     assert.deepEqual(['a', 'b', 'c'].map(nodeOf), ['n1', 'n1', 'n1']);
     await scheduler.stop();
+  });
+});
+
+describe('scheduler run loop: a backlog does not hold the thread', () => {
+  const backlog = async (options: { nowStepMs?: number }) => {
+    const yields: number[] = [];
+    const { clock, api, scheduler, nodeOf } = setup({ ...options, yieldTurn: async () => { yields.push(scheduler.stats.cycles); } });
+    for (let n = 0; n < 10; n++) api.createNow('nodes', makeNode(`node-${n}`, { cpu: '8', memory: '16Gi' }));
+    await clock.advance(200);
+    for (let i = 0; i < 60; i++) api.createNow('pods', makePod(`web-${i}`, { cpu: '100m', memory: '64Mi' }));
+    await clock.advance(200);
+    const unbound = Array.from({ length: 60 }, (_, i) => `web-${i}`).filter((name) => nodeOf(name) === undefined);
+    await scheduler.stop();
+    return { yields, unbound, stats: scheduler.stats };
+  };
+
+  test(`when time passes while it works, the loop gives the thread way every ${SCHEDULER_TURN_BUDGET_MS} ms of cycles, and every pod is still bound`, async () => {
+    // Each reading of the clock moves it 1 ms on: a cycle reads it at least once, so no stretch runs past the budget by more than a cycle.
+    const { yields, unbound, stats } = await backlog({ nowStepMs: 1 });
+    assert.deepEqual(unbound, [], 'every pod of the backlog bound');
+    assert.equal(stats.scheduled, 60);
+    assert.ok(yields.length >= 60 / SCHEDULER_TURN_BUDGET_MS, `gave way ${yields.length} times in 60 cycles`);
+    assert.equal(stats.turnsYielded, yields.length);
+    const stretches = yields.map((cycles, i) => cycles - (yields[i - 1] ?? 0));
+    assert.ok(stretches.every((cycles) => cycles >= 1 && cycles <= SCHEDULER_TURN_BUDGET_MS), `cycles between ways given: ${stretches.join(', ')}`);
+  });
+
+  test('on a virtual clock, where a turn takes no time, it never gives way (simulated runs keep their order of events)', async () => {
+    const { yields, unbound, stats } = await backlog({});
+    assert.deepEqual(unbound, []);
+    assert.equal(stats.scheduled, 60);
+    assert.deepEqual(yields, []);
   });
 });
 

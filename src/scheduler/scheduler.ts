@@ -53,6 +53,12 @@ export interface SchedulerOptions {
   violatesDisruptionBudget?: DisruptionBudgetCheck;
   /** Where attempts are counted and timed (scheduler_* series). */
   metrics?: SchedulerMetricsSink;
+  /**
+   * Lets the rest of the thread run (messages that arrived, due timers) and resolves after. The loop calls it
+   * once a stretch of back-to-back cycles has run `SCHEDULER_TURN_BUDGET_MS` by `clock`. Without it the loop
+   * never gives way (tests with a virtual clock, where a turn takes no time anyway).
+   */
+  yieldTurn?: () => Promise<void>;
 }
 
 export interface SchedulerStats {
@@ -63,6 +69,8 @@ export interface SchedulerStats {
   /** Cycles that nominated a node and evicted victims. */
   preemptions: number;
   victims: number;
+  /** Times the loop gave the thread way after a stretch of `SCHEDULER_TURN_BUDGET_MS` (`yieldTurn`). */
+  turnsYielded: number;
 }
 
 /** Nodes and assigned pods, with pods this scheduler has assumed (bound in flight) already counted. */
@@ -179,13 +187,23 @@ export class SchedulerCache {
 export const CACHE_SYNC_POLL_MS = 100;
 /** How often a standby looks again whether it leads (its elector retries far less often: 2 s, 200 ms in the fast profile). */
 export const LEADERSHIP_POLL_MS = 100;
+/**
+ * The longest stretch of scheduling cycles the loop runs without giving way. kube-scheduler's loop is one
+ * goroutine among many: the lease renewal, the informers' handlers and the binding goroutines run beside it
+ * however long the queue is. Ours shares the actor's thread with them, and a popped pod is a resolved promise
+ * while the queue is not empty, so without a bound a backlog of thousands is scheduled in one turn: at 5,000
+ * nodes x 100,000 pods the thread went 7.8 s without a timer or a message, and the replica lost its lease
+ * (docs/performance.md). On a virtual clock a turn takes no time and the loop never gives way: simulated runs
+ * keep their traces.
+ */
+export const SCHEDULER_TURN_BUDGET_MS = 5;
 
 export class Scheduler {
   readonly cache = new SchedulerCache();
   readonly queue: SchedulingQueue;
   readonly framework: Framework;
   readonly schedulerName: string;
-  readonly stats: SchedulerStats = { cycles: 0, scheduled: 0, unschedulable: 0, bindFailures: 0, preemptions: 0, victims: 0 };
+  readonly stats: SchedulerStats = { cycles: 0, scheduled: 0, unschedulable: 0, bindFailures: 0, preemptions: 0, victims: 0, turnsYielded: 0 };
   readonly nominator = new Nominator();
   private nextStartNodeIndex = 0;
   private running = false;
@@ -299,14 +317,26 @@ export class Scheduler {
 
   private async run(): Promise<void> {
     await this.waitForCacheSync();
+    const clock = this.options.clock;
+    let stretchStartMs = clock.now();
     while (this.running) {
       if (!this.leading()) {
         await this.waitUntilLeading();
+        stretchStartMs = clock.now();
         continue;
       }
-      const info = await this.queue.pop();
+      const ready = this.queue.tryPop();
+      // Awaited either way, as pop() is: what the last cycle queued (its bind's continuations) runs in between.
+      const info = ready !== undefined ? await Promise.resolve(ready) : await this.queue.pop();
       if (info === undefined) return;
+      // The queue was empty: the thread went idle until a pod came, and a new stretch starts now.
+      if (ready === undefined) stretchStartMs = clock.now();
       this.scheduleCycle(info);
+      if (this.options.yieldTurn !== undefined && clock.now() - stretchStartMs >= SCHEDULER_TURN_BUDGET_MS) {
+        this.stats.turnsYielded++;
+        await this.options.yieldTurn();
+        stretchStartMs = clock.now();
+      }
     }
   }
 
