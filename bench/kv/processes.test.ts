@@ -39,6 +39,12 @@ describe('cross-process load', () => {
     assert.equal(Math.round(merged.opsPerS), Math.round(5_000 / 1.5), 'not the sum of per-process rates (3,000 + 1,379): the late finisher stretches the window');
     assert.equal(merged.latencyUs.count, 5, 'no sample dropped');
     assert.equal(merged.clientCpuUs, 50_000, "the client processes' CPU adds up");
+    assert.equal(merged.clientSyscalls, undefined, 'no system call counts unless every process had them');
+    const counted = mergeOutcomes([
+      { ...outcome(1_000, 2_000, 10, [1]), syscalls: { reads: 3, writes: 4 } },
+      { ...outcome(1_000, 2_000, 10, [1]), syscalls: { reads: 5, writes: 6 } },
+    ]);
+    assert.deepEqual(counted.clientSyscalls, { reads: 8, writes: 10 });
     assert.equal(merged.latencyUs.max, 500);
     assert.equal(merged.latencyUs.p50, 300);
     assert.throws(() => mergeOutcomes([]), /no process reported/);
