@@ -7,7 +7,7 @@
 // read / write system calls (/proc/<pid>/io; for puts these include the WAL's and the peers' messages). On two
 // cores the clients and the store share the CPU, so a row's ceiling is set by client plus server CPU per call, and a
 // server that answers each call in a socket write of its own costs its client a read (and a JS callback) per call.
-// ROUNDS rounds per side, ours first, after a 2 s warm-up of the same load; the sides run one after the other.
+// ROUNDS rounds per side, after a 2 s warm-up of the same load; the sides run one after the other, in the order SIDES names.
 //
 //   node scripts/kv-grpc-sides-cpu.mjs DIR [OP: get|serializableGet|put|cas] [MS] [PROCESSES] [OUTSTANDING] [ROUNDS] [SIDES: ours,etcd]
 import { readdirSync, readFileSync } from 'node:fs';
