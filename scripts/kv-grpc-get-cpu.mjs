@@ -10,12 +10,15 @@
 // rate out of the phase, which matters when a loaded machine holds the rate to a few hundred calls a second;
 // `netThreads` takes each thread's own idle rate out of its figure.
 //
-//   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put|cas] [MS] [PROCESSES]
+// `busyCores`: each thread's CPU over the phase's wall time (1 = a core the whole phase): the thread near 1 is the one
+// that saturates. OUTSTANDING (default 64) is split over the processes, as bench kv splits its 1,000-outstanding put.
+//
+//   node scripts/kv-grpc-get-cpu.mjs DIR [OP: get|serializableGet|put|cas] [MS] [PROCESSES] [OUTSTANDING]
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { perOpByThread, relaunchNamingThreads, threadCpuNs, threadNames as readThreadNames, threadSleeps } from './lib/thread-stats.mjs';
 
-const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1'] = process.argv.slice(2);
+const [dirArg = '.', op = 'get', msArg = '4000', procArg = '1', outstandingArg = '64'] = process.argv.slice(2);
 if (!['get', 'serializableGet', 'put', 'cas'].includes(op) || !(Number(msArg) >= 100) || !(Number(procArg) >= 1)) {
   console.error('usage: kv-grpc-get-cpu.mjs DIR [get|serializableGet|put|cas] [MS, at least 100] [PROCESSES]');
   process.exit(2);
@@ -35,7 +38,7 @@ try {
   const endpoint = await side.grpcEndpoint();
   await side.runPhase({ kind: 'populate', prefix: '/g/', count: 1000, valueBytes: 256, outstanding: 64 });
   // CAS: a key per worker, as bench kv runs it (workers own their keys).
-  const spec = (durationMs) => ({ kind: 'load', op, prefix: '/g/', outstanding: 64, durationMs, valueBytes: 256, keyspace: op === 'cas' ? 64 : 1000 });
+  const spec = (durationMs) => ({ kind: 'load', op, prefix: '/g/', outstanding: Number(outstandingArg), durationMs, valueBytes: 256, keyspace: op === 'cas' ? 64 : 1000 });
   // Warm the face, the client's channel and the JIT on both sides.
   await runAcrossProcesses(endpoint, spec(2000), Number(procArg));
   const idle0 = threadCpuNs();
@@ -67,10 +70,14 @@ try {
     netThreads[name] = (netThreads[name] ?? 0) + us / r.ops;
   }
   for (const k of Object.keys(netThreads)) netThreads[k] = Math.round(netThreads[k] * 100) / 100;
+  // The etcd3 client processes' own CPU (each measured around its phase): on two cores they share the CPU with us.
+  const clientCpuUsPerOp = Math.round((r.clientCpuUs / r.ops) * 100) / 100;
+  const busyCores = { 'client processes': Math.round((r.clientCpuUs / 1e6 / phaseS) * 100) / 100 };
+  for (const [k, us] of Object.entries(cpuUsPerOp)) busyCores[k] = Math.round(((us * r.ops) / 1e6 / phaseS) * 100) / 100;
   for (const k of Object.keys(cpuUsPerOp)) cpuUsPerOp[k] = Math.round(cpuUsPerOp[k] * 100) / 100;
   console.log(JSON.stringify({
-    dir, op, processes: Number(procArg), ops: r.ops, errors: r.errors, opsPerS: r.opsPerS, cpuUsPerOp: Math.round(total * 100) / 100,
-    idleUsPerS: Math.round(idleUsPerS), netCpuUsPerOp: Math.round(netCpuUsPerOp * 100) / 100, threads: cpuUsPerOp, netThreads, sleepsPer1kOps,
+    dir, op, processes: Number(procArg), outstanding: Number(outstandingArg), ops: r.ops, errors: r.errors, opsPerS: r.opsPerS, cpuUsPerOp: Math.round(total * 100) / 100,
+    idleUsPerS: Math.round(idleUsPerS), netCpuUsPerOp: Math.round(netCpuUsPerOp * 100) / 100, clientCpuUsPerOp, threads: cpuUsPerOp, netThreads, busyCores, sleepsPer1kOps,
   }));
 } finally {
   await side.close();

@@ -11,6 +11,7 @@
  *
  * An instrument, not behaviour: it reads the high-resolution clock.
  */
+import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { epochNowMs } from './driver.js';
 import { benchClientOptions, etcdBenchKv } from './etcd-side.js';
@@ -27,12 +28,32 @@ export interface ProcessPhaseOutcome {
   result: PhaseResult;
   startedAtMs: number;
   endedAtMs: number;
+  /**
+   * This process's CPU (user + system, all its threads) over the phase, in µs: on a machine of two cores the
+   * clients compete with the store for the same CPU, so a row's ceiling is set by client and server CPU per call.
+   */
+  cpuUs: number;
+  /**
+   * This process's read and write system calls over the phase (Linux's /proc/self/io; absent elsewhere): a server
+   * that answers each call in a write of its own costs its client a socket read, and a JS callback, per call.
+   */
+  syscalls?: { reads: number; writes: number };
 }
 
 export type ClientProcessMessage =
   | { type: 'ready' }
   | ({ type: 'result' } & ProcessPhaseOutcome)
   | { type: 'failed'; message: string };
+
+/** Read and write system calls so far (/proc/self/io's syscr and syscw), or undefined where there is no /proc. */
+function syscallCounts(): { reads: number; writes: number } | undefined {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1]), writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1]) };
+  } catch {
+    return undefined;
+  }
+}
 
 const clock: BenchClock = { nowMs: epochNowMs, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()) };
 
@@ -54,10 +75,18 @@ async function main(): Promise<void> {
     const go = new Promise<void>((resolve) => process.once('message', () => resolve()));
     await send({ type: 'ready' });
     await go;
+    const syscallsBefore = syscallCounts();
+    const cpuBefore = process.cpuUsage();
     const result = await runPhase(kv, clock, args.spec);
+    const cpu = process.cpuUsage(cpuBefore);
+    const syscallsAfter = syscallCounts();
     // The phase's own timing, not the go message's: a CAS phase seeds its keys before it starts the clock.
     const endedAtMs = epochNowMs();
-    await send({ type: 'result', result, startedAtMs: endedAtMs - result.elapsedMs, endedAtMs });
+    const outcome: ProcessPhaseOutcome = { result, startedAtMs: endedAtMs - result.elapsedMs, endedAtMs, cpuUs: cpu.user + cpu.system };
+    if (syscallsBefore !== undefined && syscallsAfter !== undefined) {
+      outcome.syscalls = { reads: syscallsAfter.reads - syscallsBefore.reads, writes: syscallsAfter.writes - syscallsBefore.writes };
+    }
+    await send({ type: 'result', ...outcome });
   } finally {
     client.close();
   }

@@ -6,7 +6,7 @@ import { mergeOutcomes, processSpecs, splitOutstanding, type LoadSpec } from './
 const spec: LoadSpec = { kind: 'load', op: 'put', prefix: '/p/', outstanding: 64, durationMs: 1_000, valueBytes: 8, keyspace: 100 };
 
 function outcome(startedAtMs: number, endedAtMs: number, ops: number, latenciesUs: number[], errors = 0, firstError?: string): ProcessPhaseOutcome {
-  return { startedAtMs, endedAtMs, result: { ops, errors, firstError, elapsedMs: endedAtMs - startedAtMs, latenciesUs } };
+  return { startedAtMs, endedAtMs, cpuUs: ops * 10, result: { ops, errors, firstError, elapsedMs: endedAtMs - startedAtMs, latenciesUs } };
 }
 
 describe('cross-process load', () => {
@@ -38,6 +38,13 @@ describe('cross-process load', () => {
     assert.equal(merged.windowMs, 1_500);
     assert.equal(Math.round(merged.opsPerS), Math.round(5_000 / 1.5), 'not the sum of per-process rates (3,000 + 1,379): the late finisher stretches the window');
     assert.equal(merged.latencyUs.count, 5, 'no sample dropped');
+    assert.equal(merged.clientCpuUs, 50_000, "the client processes' CPU adds up");
+    assert.equal(merged.clientSyscalls, undefined, 'no system call counts unless every process had them');
+    const counted = mergeOutcomes([
+      { ...outcome(1_000, 2_000, 10, [1]), syscalls: { reads: 3, writes: 4 } },
+      { ...outcome(1_000, 2_000, 10, [1]), syscalls: { reads: 5, writes: 6 } },
+    ]);
+    assert.deepEqual(counted.clientSyscalls, { reads: 8, writes: 10 });
     assert.equal(merged.latencyUs.max, 500);
     assert.equal(merged.latencyUs.p50, 300);
     assert.throws(() => mergeOutcomes([]), /no process reported/);

@@ -22,6 +22,10 @@ export interface CrossProcessResult {
   errors: number;
   firstError?: string;
   windowMs: number;
+  /** The client processes' CPU over their phases, summed, in µs (see ProcessPhaseOutcome.cpuUs). */
+  clientCpuUs: number;
+  /** The client processes' read and write system calls over their phases, summed (absent without /proc). */
+  clientSyscalls?: { reads: number; writes: number };
   /** Percentiles of every successful operation's latency, all processes' samples together (none dropped), in µs. */
   latencyUs: { p50: number; p90: number; p99: number; max: number; count: number };
 }
@@ -68,8 +72,15 @@ export function mergeOutcomes(outcomes: readonly ProcessPhaseOutcome[]): CrossPr
   const at = (p: number) => (samples.length === 0 ? 0 : exactPercentile(samples, p));
   const merged: CrossProcessResult = {
     processes: outcomes.length, opsPerS: windowMs > 0 ? ops / (windowMs / 1000) : 0, ops, errors, windowMs,
+    clientCpuUs: outcomes.reduce((sum, o) => sum + o.cpuUs, 0),
     latencyUs: { p50: at(50), p90: at(90), p99: at(99), max: at(100), count: samples.length },
   };
+  if (outcomes.every((o) => o.syscalls !== undefined)) {
+    merged.clientSyscalls = {
+      reads: outcomes.reduce((sum, o) => sum + o.syscalls!.reads, 0),
+      writes: outcomes.reduce((sum, o) => sum + o.syscalls!.writes, 0),
+    };
+  }
   const firstError = outcomes.find((o) => o.result.firstError !== undefined)?.result.firstError;
   if (firstError !== undefined) merged.firstError = firstError;
   return merged;

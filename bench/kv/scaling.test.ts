@@ -4,7 +4,7 @@ import type { CrossProcessResult } from './processes.js';
 import { describeScaling, isClientBound, processCounts, scaleUntilSaturated } from './scaling.js';
 
 function step(processes: number, opsPerS: number): CrossProcessResult {
-  return { processes, opsPerS, ops: opsPerS, errors: 0, windowMs: 1_000, latencyUs: { p50: 1, p90: 2, p99: 3, max: 4, count: opsPerS } };
+  return { processes, opsPerS, ops: opsPerS, errors: 0, windowMs: 1_000, clientCpuUs: 0, latencyUs: { p50: 1, p90: 2, p99: 3, max: 4, count: opsPerS } };
 }
 
 /** A store whose throughput is the client's until `limit`: each process adds `perClient`. */

@@ -47,6 +47,9 @@ interface Answer {
   contentType?: string;
   grpcStatus?: string;
   grpcMessage?: string;
+  /** Every header name of the response's HEADERS, then of its trailers, in order (pseudo-headers included). */
+  headerNames: string[];
+  trailerNames: string[];
   body: Buffer;
 }
 
@@ -72,7 +75,7 @@ describe('unary gRPC over node:http2', () => {
   const call = (body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const req = client.request({ ':method': 'POST', ':path': '/test.Echo/Say', 'content-type': 'application/grpc', te: 'trailers', ...headers });
-      const answer: Answer = { status: 0, body: Buffer.alloc(0) };
+      const answer: Answer = { status: 0, headerNames: [], trailerNames: [], body: Buffer.alloc(0) };
       const chunks: Buffer[] = [];
       const take = (h: http2.IncomingHttpHeaders) => {
         if (h[':status'] !== undefined) answer.status = Number(h[':status']);
@@ -80,8 +83,8 @@ describe('unary gRPC over node:http2', () => {
         if (h['grpc-status'] !== undefined) answer.grpcStatus = String(h['grpc-status']);
         if (h['grpc-message'] !== undefined) answer.grpcMessage = String(h['grpc-message']);
       };
-      req.on('response', take);
-      req.on('trailers', take);
+      req.on('response', (h) => (take(h), answer.headerNames.push(...Object.keys(h))));
+      req.on('trailers', (h) => (take(h), answer.trailerNames.push(...Object.keys(h))));
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => resolve({ ...answer, body: Buffer.concat(chunks) }));
       req.on('error', reject);
@@ -94,6 +97,14 @@ describe('unary gRPC over node:http2', () => {
     assert.equal(answer.contentType, 'application/grpc');
     assert.equal(answer.grpcStatus, '0');
     assert.deepEqual(answer.body, frame(Buffer.from('echo:hello')));
+  });
+
+  test('a successful answer carries what grpc-go sends and no more: no date, no empty grpc-message', async () => {
+    const answer = await call(frame(Buffer.from('hello')));
+    assert.deepEqual(answer.headerNames, [':status', 'content-type']);
+    assert.deepEqual(answer.trailerNames, ['grpc-status']);
+    const failed = await call(frame(Buffer.from('fail')));
+    assert.deepEqual(failed.headerNames, [':status', 'content-type', 'grpc-status', 'grpc-message'], 'a trailers-only answer has no date either');
   });
 
   test('a handler\'s rejection is a trailers-only answer carrying toStatus\'s code and its message percent-encoded', async () => {

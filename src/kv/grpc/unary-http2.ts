@@ -174,20 +174,39 @@ function frameOf(message: Buffer): Buffer {
   return frame;
 }
 
+/**
+ * A successful answer's headers and trailers, as grpc-go writes them: no `date` (node:http2 adds one to every
+ * response unless told not to) and no empty `grpc-message` (grpc-go leaves it out). Every header is one more the
+ * client's HTTP/2 and gRPC layers decode and turn into metadata per call, and across processes the etcd3 client
+ * spends more CPU per call than our whole server (docs/kv-bench.md, issue 22's last section). Shared objects: node
+ * copies headers before it encodes them.
+ */
+const OK_HEADERS: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
+const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
+/** `sendDate` is node:http2's (honoured by `respond`, though @types/node does not list it). */
+const OK_RESPOND: http2.ServerStreamResponseOptions & { sendDate: boolean } = { waitForTrailers: true, sendDate: false };
+const STATUS_RESPOND: http2.ServerStreamResponseOptions & { sendDate: boolean } = { endStream: true, sendDate: false };
+
+/** The `wantTrailers` listener of every successful call: one function, not a closure per call. */
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
 /** `frame`: the message after FRAME_PREFIX_BYTES, which are filled here. */
 function answerFrame(stream: http2.ServerHttp2Stream, frame: Buffer): void {
   if (stream.closed || stream.destroyed) return;
   frame[0] = 0;
   frame.writeUInt32BE(frame.length - FRAME_PREFIX_BYTES, 1);
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+  stream.respond(OK_HEADERS, OK_RESPOND);
+  // 'wantTrailers' comes once per stream: `on` spares `once`'s wrapper.
+  stream.on('wantTrailers', sendOkTrailers);
   stream.end(frame);
 }
 
 /** A trailers-only answer: the status in the one HEADERS frame, which ends the stream. */
 function answerStatus(stream: http2.ServerHttp2Stream, status: Status): void {
   if (stream.closed || stream.destroyed || stream.headersSent) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.details) }, { endStream: true });
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status.code), 'grpc-message': encodeGrpcMessage(status.details) }, STATUS_RESPOND);
 }
 
 /** grpc-message is percent-encoded: bytes outside printable ASCII and `%` itself (PROTOCOL-HTTP2.md). */
