@@ -3,9 +3,12 @@
 // written under KUBETHREADS_TXN_STAMPS=DIR and prints, per phase, p50 / p90 / p99 over all joined txns and the
 // mean over the slowest 1 % (by total) against the mean of the middle (p45-p55).
 //
-//   node scripts/txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json]
+//   node scripts/txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json] [--timeline SECONDS]
 //
-// --probe keeps the ConfigMap txns only (the density probe's); --from drops txns sent before that time.
+// --probe keeps the ConfigMap txns only (the density probe's); --from drops txns sent before that time;
+// --timeline S prints, per window of S seconds by send time, the txns, their total p50 / max and each phase's
+// max (what showed the slowest txns sitting in the seconds when every store replica took its snapshot:
+// match the windows' epoch times with the replicas' `snapshot taken` lines, whose time is the end).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -76,6 +79,24 @@ const out = {
     return { name, p50: pct(xs, 50), p90: pct(xs, 90), p99: pct(xs, 99), middleMean: mean(middle.map((r) => r.phases[i])), slowestMean: mean(slowest.map((r) => r.phases[i])) };
   }),
 };
+const timelineS = args.includes('--timeline') ? Number(args[args.indexOf('--timeline') + 1]) : 0;
+if (timelineS > 0) {
+  const windows = new Map();
+  for (const r of rows) {
+    const w = Math.floor(r.sent / (timelineS * 1000));
+    let list = windows.get(w);
+    if (list === undefined) windows.set(w, (list = []));
+    list.push(r);
+  }
+  const names = PHASES.map(([name]) => name.split(' (')[0].replace('proposed to committed', 'commit'));
+  console.log(`window start (epoch ms)  txns  total p50 / max   max per phase: ${names.join(' | ')}`);
+  for (const w of [...windows.keys()].sort((a, b) => a - b)) {
+    const list = windows.get(w);
+    const t = list.map((r) => r.total).sort((x, y) => x - y);
+    const maxes = PHASES.map((_, i) => Math.max(...list.map((r) => r.phases[i])).toFixed(0));
+    console.log(`${String(w * timelineS * 1000).padEnd(24)} ${String(list.length).padStart(5)}  ${pct(t, 50).toFixed(0).padStart(6)} / ${t[t.length - 1].toFixed(0).padEnd(6)}  ${maxes.join(' | ')}`);
+  }
+}
 if (args.includes('--json')) {
   console.log(JSON.stringify(out));
 } else {
