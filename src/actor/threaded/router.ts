@@ -4,6 +4,7 @@ import type { ActorRef, AskOptions } from '../behaviour.js';
 import { ActorCell, AskRegistry, type Cancel } from '../cell.js';
 import { FrameDecoder, FrameEncoder } from '../codec.js';
 import { FRAME_CENSUS_PRINT_EVERY_MS, FrameCensus } from './frame-census.js';
+import { startAskStamps } from '../ask-stamps.js';
 import { FrameRing, recordBytes } from './frame-ring.js';
 import { ActorNotFoundError, ActorUnavailableError, toErrorValue } from '../errors.js';
 import { LinkFaultTable } from '../faults.js';
@@ -99,6 +100,8 @@ export class Router {
   private readonly replyThreads = new Set<number>();
   /** KUBETHREADS_FRAME_CENSUS=1: what this thread's frames cost to encode, printed to stderr (frame-census.ts). */
   private readonly census = process.env.KUBETHREADS_FRAME_CENSUS === '1' ? new FrameCensus() : undefined;
+  /** KUBETHREADS_TXN_STAMPS=DIR: sampled store txns stamped on their way (ask-stamps.ts). */
+  private readonly stamps: ReturnType<typeof startAskStamps>;
   readonly stats: Omit<ThreadStats, 'thread' | 'actors'> & Required<Pick<ThreadStats, 'framesSentViaRing' | 'framesSentTransferred' | 'ringWakesSent' | 'ringBytes'>> = {
     dropped: 0,
     decodeFailures: 0,
@@ -122,6 +125,7 @@ export class Router {
     const ringsOff = process.env.KUBETHREADS_FRAME_RINGS === '0';
     this.ringBytesMin = options.ringBytesMin ?? FRAME_RING_BYTES_MIN;
     this.ringBytesMax = ringsOff ? 0 : (options.ringBytesMax ?? FRAME_RING_BYTES_MAX);
+    this.stamps = startAskStamps(threadId);
     this.asks = new AskRegistry((ms, fn) => this.scheduleAskExpiry(ms, fn));
     if (this.census !== undefined) {
       const census = this.census;
@@ -213,6 +217,7 @@ export class Router {
 
   /** Send an envelope on its way, applying link faults at the sender as a lossy network would. */
   route(envelope: Envelope): void {
+    if (this.stamps !== undefined && envelope.corr !== 0) this.stamps.routed(envelope, envelope.type === REPLY_TYPE);
     if (envelope.corr !== 0 && envelope.type !== REPLY_TYPE && this.unavailable.size > 0) {
       // A restarting actor cannot answer until its new incarnation runs (a thread to start, a log to replay):
       // the asker learns it now rather than at its timeout. Tells still go: the new incarnation may get them.
@@ -307,6 +312,7 @@ export class Router {
     const frame = this.encoder.encodeView(batch);
     const encodeMs = this.census === undefined ? 0 : performance.now() - startedMs;
     const transferred = !this.send(link, frame);
+    this.stamps?.flushed(batch);
     this.census?.count(threadId, batch, encodeMs, frame.length, transferred);
   }
 
@@ -398,6 +404,8 @@ export class Router {
 
   private onFrame(fromThread: number, decoder: FrameDecoder, frame: unknown): void {
     this.stats.framesReceived++;
+    const stamps = this.stamps;
+    const readMs = stamps === undefined ? 0 : performance.timeOrigin + performance.now();
     if (!(frame instanceof Uint8Array)) {
       this.stats.decodeFailures++;
       this.log.warn({ fromThread }, 'dropped a frame that is not bytes');
@@ -416,7 +424,12 @@ export class Router {
     this.stats.envelopesReceived += result.envelopes.length;
     for (const envelope of result.envelopes) {
       if (this.local.has(envelope.to) || (envelope.type === REPLY_TYPE && this.directory.get(envelope.to) === this.threadId)) {
-        this.deliverLocal(envelope);
+        if (stamps === undefined) this.deliverLocal(envelope);
+        else {
+          stamps.delivering(stamps.arrived(envelope, readMs, envelope.type === REPLY_TYPE));
+          this.deliverLocal(envelope);
+          stamps.delivered();
+        }
       } else if (this.fallbackThread === undefined) {
         // The host forwards traffic for names a sender's directory did not know yet.
         this.forward(envelope);

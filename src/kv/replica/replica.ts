@@ -63,6 +63,8 @@ import { isRaftMessage, isSnapshotChunk } from './raft-message.js';
 import { routingWaitMs, withoutRouting, withRouting } from './routing.js';
 import type { ClientReply, ClientRequest, KvWatchMsg, MemberChangeReply, MemberInfo, MemberListReply, ReplicaArgs, ReplicaMsg, ReplicaStatus, Unavailable } from './protocol.js';
 import type { ConfChange, ConfChangeTransition } from '../../raft/types.js';
+// A diagnostic that only reads the clock when KUBETHREADS_TXN_STAMPS is set on threads (ask-stamps.ts); never in the simulation.
+import { askStamps } from '../../actor/ask-stamps.js';
 
 /** etcd's defaults: heartbeat 100 ms, election timeout 1,000 ms. */
 export const REPLICA_TICK_MS_DEFAULT = 100;
@@ -431,6 +433,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       else persistInline(rd);
       if (rd.snapshot !== undefined) restoreFromSnapshot(rd.snapshot);
       // Committed means durable on a quorum: applied here even before this replica's own copy is (etcd does the same).
+      if (rd.committedEntries.length > 0) askStamps()?.committed(rd.committedEntries[0]!.index, rd.committedEntries[rd.committedEntries.length - 1]!.index);
       applyEntries(rd.committedEntries);
       entries += rd.committedEntries.length;
       for (const e of rd.committedEntries) bytes += e.data.byteLength;
@@ -646,6 +649,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
         // A physical compaction is answered when its last step is done (stepCompaction), not when it is applied.
         if (request.type === 'compact' && request.physical === true && store.compacting) physicalCompactions.push(() => pending.resolve(response));
         else pending.resolve(response);
+        askStamps()?.applied(entry.index);
       }
     }
     // A proposal whose index is applied but that was not found there lost its place to another leader's entry.
@@ -837,6 +841,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       if (result.reason === 'notLeader') return { type: 'notLeader', leader: leaderName() };
       return unavailable(`proposal refused: ${result.reason}`, false);
     }
+    askStamps()?.proposed(result.index);
     scheduleDrain();
     return result.index;
   }
