@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SimulatedSystem } from './sim/sim-system.js';
 import { ticking, type TickingMsg } from './testing/fixtures.js';
+import { defineBehaviour, type Behaviour } from './behaviour.js';
+import { ActorCell, AskRegistry, type CellHost } from './cell.js';
+import { MemoryDisk } from './disk.js';
+import { ActorUnavailableError, toErrorValue } from './errors.js';
+import { createLogger } from './log.js';
+import { Prng } from './prng.js';
+import { REPLY_TYPE, type Envelope, type Message } from './protocol.js';
 
 const PERIOD_MS = 100;
 const TICKS = 50;
@@ -65,5 +72,30 @@ describe('fixed-rate ticker', () => {
     await sim.runFor(10 * PERIOD_MS);
     const log = await sim.settle(sim.ref<TickingMsg>('t').ask<TickLog>({ type: 'ticks', body: null }));
     assert.equal(log.tickTimesMs.length, 13, 'ticks went on at the same rate after the clock was set back 10 s');
+  });
+});
+
+describe('an incarnation that ends with asks it has not answered', () => {
+  test('answers each of them, to its own asker and correlation, with ActorUnavailableError', () => {
+    const routed: Envelope[] = [];
+    const host = {
+      seed: 1,
+      now: () => 0,
+      route: (envelope: Envelope) => void routed.push(envelope),
+      schedule: () => () => undefined,
+      asks: new AskRegistry(() => () => undefined),
+    } as unknown as CellHost;
+    const cell = new ActorCell('slow', host, new MemoryDisk(), createLogger({ level: 'silent' }), new Prng(1));
+    // Every ask is handled asynchronously and never finishes: all stay open until the cell ends.
+    cell.start(defineBehaviour<Message<'wait', null>>(import.meta.url, 'never-answers', () => ({ receive: () => new Promise<never>(() => undefined) })) as unknown as Behaviour, undefined);
+    cell.deliver({ to: 'slow', from: 'x', type: 'wait', corr: 7, body: null });
+    cell.deliver({ to: 'slow', from: 'y', type: 'wait', corr: 9, body: null });
+    cell.deliver({ to: 'slow', from: 'x', type: 'wait', corr: 0, body: null });
+    cell.halt('stopped');
+    assert.deepEqual(routed.map((e) => [e.to, e.from, e.type, e.corr]), [['x', 'slow', REPLY_TYPE, 7], ['y', 'slow', REPLY_TYPE, 9]]);
+    for (const e of routed) assert.deepEqual(e.body, { ok: false, error: toErrorValue(new ActorUnavailableError('slow', 'stopped')) });
+    // Nothing is owed any more: a second end sends nothing.
+    cell.halt('crashed');
+    assert.equal(routed.length, 2);
   });
 });

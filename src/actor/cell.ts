@@ -202,8 +202,11 @@ export class ActorCell {
   /** The actor's disk, fenced: a continuation of a dead incarnation cannot write after its death. */
   readonly disk: Disk;
   private readonly timers = new Map<string, Cancel>();
-  /** Asks received whose (async) reply is still pending: replied with an error if this cell dies. */
-  private readonly openAsks = new Map<number, string>();
+  /**
+   * Asks received whose (async) reply is still pending: replied with an error if this cell dies. The envelope itself
+   * (its continuation holds it anyway), not a text of its sender and correlation built per ask.
+   */
+  private readonly openAsks = new Map<number, Envelope>();
   private nextOpenAsk = 1;
   /** Ends of background disk operations on their way to this cell as `DISK_DONE_TYPE` envelopes, by number. */
   private readonly diskDone = new Map<number, { done: BackgroundDone; error: DiskError | undefined }>();
@@ -286,7 +289,7 @@ export class ActorCell {
 
   private settleLater(envelope: Envelope, result: Promise<unknown>): void {
     const openId = this.nextOpenAsk++;
-    if (envelope.corr !== 0) this.openAsks.set(openId, envelope.from + '\u0000' + envelope.corr);
+    if (envelope.corr !== 0) this.openAsks.set(openId, envelope);
     result.then(
       (value) => {
         if (!this.openAsks.delete(openId) && envelope.corr !== 0) return; // the cell died first and already answered
@@ -335,13 +338,12 @@ export class ActorCell {
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     this.diskDone.clear();
-    for (const key of this.openAsks.values()) {
-      const [from, corr] = key.split('\u0000') as [string, string];
+    for (const open of this.openAsks.values()) {
       this.host.route({
-        to: from,
+        to: open.from,
         from: this.name,
         type: REPLY_TYPE,
-        corr: Number(corr),
+        corr: open.corr,
         body: { ok: false, error: toErrorValue(new ActorUnavailableError(this.name, state)) },
       });
     }

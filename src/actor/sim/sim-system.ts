@@ -123,6 +123,8 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly actors = new Map<string, SimActor>();
   private readonly links = new LinkFaultTable();
   private readonly prng: Prng;
+  /** The link faults' draws, from the network's stream: one function for every message, not a closure per `route`. */
+  private readonly linkRandom: () => number;
   private readonly latencyMinMs: number;
   private readonly latencyMaxMs: number;
   private readonly copyMessages: boolean;
@@ -163,6 +165,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   constructor(options: SimulatedSystemOptions) {
     this.seed = options.seed >>> 0;
     this.prng = new Prng(deriveSeed(this.seed, '$network'));
+    this.linkRandom = () => this.prng.next();
     this.latencyMinMs = options.latencyMinMs ?? 0.05;
     this.latencyMaxMs = options.latencyMaxMs ?? 0.5;
     if (!(this.latencyMinMs >= 0 && this.latencyMaxMs >= this.latencyMinMs)) {
@@ -377,7 +380,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   // ----- CellHost -----
 
   route(envelope: Envelope): void {
-    const verdict = this.links.decide(envelope.from, envelope.to, () => this.prng.next(), envelope.corr !== 0 && envelope.type !== REPLY_TYPE);
+    const verdict = this.links.decide(envelope.from, envelope.to, this.linkRandom, envelope.corr !== 0 && envelope.type !== REPLY_TYPE);
     if (verdict.delaysMs.length === 0) {
       this.dropped++;
       return;
