@@ -191,14 +191,16 @@ describe('scheduler run loop', () => {
 });
 
 describe('scheduler run loop: a backlog does not hold the thread', () => {
+  /** Four budgets' worth of cycles at 1 ms or more each: at least four stretches. Ten 8-CPU nodes hold 800 such pods. */
+  const BACKLOG = 4 * SCHEDULER_TURN_BUDGET_MS;
   const backlog = async (options: { nowStepMs?: number }) => {
     const yields: number[] = [];
     const { clock, api, scheduler, nodeOf } = setup({ ...options, yieldTurn: async () => { yields.push(scheduler.stats.cycles); } });
     for (let n = 0; n < 10; n++) api.createNow('nodes', makeNode(`node-${n}`, { cpu: '8', memory: '16Gi' }));
     await clock.advance(200);
-    for (let i = 0; i < 60; i++) api.createNow('pods', makePod(`web-${i}`, { cpu: '100m', memory: '64Mi' }));
+    for (let i = 0; i < BACKLOG; i++) api.createNow('pods', makePod(`web-${i}`, { cpu: '100m', memory: '64Mi' }));
     await clock.advance(200);
-    const unbound = Array.from({ length: 60 }, (_, i) => `web-${i}`).filter((name) => nodeOf(name) === undefined);
+    const unbound = Array.from({ length: BACKLOG }, (_, i) => `web-${i}`).filter((name) => nodeOf(name) === undefined);
     await scheduler.stop();
     return { yields, unbound, stats: scheduler.stats };
   };
@@ -207,8 +209,8 @@ describe('scheduler run loop: a backlog does not hold the thread', () => {
     // Each reading of the clock moves it 1 ms on: a cycle reads it at least once, so no stretch runs past the budget by more than a cycle.
     const { yields, unbound, stats } = await backlog({ nowStepMs: 1 });
     assert.deepEqual(unbound, [], 'every pod of the backlog bound');
-    assert.equal(stats.scheduled, 60);
-    assert.ok(yields.length >= 60 / SCHEDULER_TURN_BUDGET_MS, `gave way ${yields.length} times in 60 cycles`);
+    assert.equal(stats.scheduled, BACKLOG);
+    assert.ok(yields.length >= BACKLOG / SCHEDULER_TURN_BUDGET_MS, `gave way ${yields.length} times in ${BACKLOG} cycles`);
     assert.equal(stats.turnsYielded, yields.length);
     const stretches = yields.map((cycles, i) => cycles - (yields[i - 1] ?? 0));
     assert.ok(stretches.every((cycles) => cycles >= 1 && cycles <= SCHEDULER_TURN_BUDGET_MS), `cycles between ways given: ${stretches.join(', ')}`);
@@ -217,7 +219,7 @@ describe('scheduler run loop: a backlog does not hold the thread', () => {
   test('on a virtual clock, where a turn takes no time, it never gives way (simulated runs keep their order of events)', async () => {
     const { yields, unbound, stats } = await backlog({});
     assert.deepEqual(unbound, []);
-    assert.equal(stats.scheduled, 60);
+    assert.equal(stats.scheduled, BACKLOG);
     assert.deepEqual(yields, []);
   });
 });

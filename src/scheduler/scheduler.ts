@@ -192,11 +192,11 @@ export const LEADERSHIP_POLL_MS = 100;
  * goroutine among many: the lease renewal, the informers' handlers and the binding goroutines run beside it
  * however long the queue is. Ours shares the actor's thread with them, and a popped pod is a resolved promise
  * while the queue is not empty, so without a bound a backlog of thousands is scheduled in one turn: at 5,000
- * nodes x 100,000 pods the thread went 7.8 s without a timer or a message, and the replica lost its lease
- * (docs/performance.md). On a virtual clock a turn takes no time and the loop never gives way: simulated runs
- * keep their traces.
+ * nodes x 100,000 pods the thread once went 7.8 s without a timer or a message. 50 ms, not less: with 5 ms the
+ * binds left in many small frames and a 1,000-node burst ran slower on a quiet machine (docs/performance.md).
+ * On a virtual clock a turn takes no time and the loop never gives way: simulated runs keep their traces.
  */
-export const SCHEDULER_TURN_BUDGET_MS = 5;
+export const SCHEDULER_TURN_BUDGET_MS = 50;
 
 export class Scheduler {
   readonly cache = new SchedulerCache();
