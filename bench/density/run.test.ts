@@ -14,6 +14,13 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   assert.equal(result.pod_startup_samples, 6);
   assert.ok(result.pod_startup_p99_ms! >= result.pod_startup_p50_ms!);
   assert.ok(result.mutating_samples > 0 && result.list_samples > 0);
+  // Every call's time is kept for pooling, and the p99's interval is read off those same samples.
+  assert.equal(result.mutating_ms.length, result.mutating_samples);
+  const ci = result.mutating_p99_ci_ms!;
+  assert.ok(ci.coverage > 0 && ci.coverage <= 1, `coverage ${ci.coverage}`);
+  for (const end of [ci.low_ms, ci.high_ms]) assert.ok(end === null || result.mutating_ms.includes(end), `interval end ${end} is one of the samples`);
+  // Six startup samples are too few to bound a p99 above.
+  assert.equal(result.pod_startup_p99_ci_ms!.high_ms, null);
   assert.ok(result.heap_mb_by_thread.after_burst.apiserver! > 0, 'heap per thread, the API server\'s included');
   assert.ok(result.burst_cpu_s_by_thread.apiserver! >= 0, 'CPU per thread for the burst, the API server\'s included');
   assert.equal(result.burst_cpu_s, Math.round(Object.values(result.burst_cpu_s_by_thread).reduce((a, b) => a + b, 0) * 100) / 100);
