@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { clientBoundNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
+import { clientBoundNote, p99IntervalNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
 import { TINY_KV_BENCH, assertOurSideSane, crossProcessRowNames } from './test-support.js';
 import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
 
@@ -166,4 +166,15 @@ describe('bench kv', () => {
     assert.equal(result.ours.putLatencyUs.count, 0, 'no sequential-put rows were measured');
     assert.match(table, /kubethreads from etcd3 client processes/);
   });
+});
+
+test('the sequential put p99 row says whether the two sides\' 95 % intervals tell them apart', () => {
+  const ci = (low: number | null, high: number | null) => ({ low, high, coverage: 0.95 });
+  assert.equal(p99IntervalNote(ci(3_000, 4_000), ci(4_500, 6_000)), '; p99\'s 95 % CI ours 3-4 ms, etcd 4.5-6 ms: ours lower, told apart');
+  assert.equal(p99IntervalNote(ci(5_000, 7_000), ci(2_000, 4_990)), '; p99\'s 95 % CI ours 5-7 ms, etcd 2-4.99 ms: etcd lower, told apart');
+  assert.match(p99IntervalNote(ci(3_000, 5_000), ci(4_500, 6_000)), /they overlap: not told apart/);
+  // An interval open above never lies wholly below the other.
+  assert.match(p99IntervalNote(ci(3_000, null), ci(9_000, 9_500)), /ours 3-beyond the slowest ms.*not told apart/);
+  assert.equal(p99IntervalNote(ci(1_000, 2_000), undefined), '; p99\'s 95 % CI 1-2 ms');
+  assert.equal(p99IntervalNote(null, ci(1, 2)), '');
 });
