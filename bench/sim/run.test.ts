@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runSimBench } from './run.js';
+import { runSimBench, speedupsOf } from './run.js';
+import { median } from '../lib/stats.js';
 
 test('bench sim runs each size in its own process and reports the issue\'s fields (shape only, no timing asserts)', async () => {
   const { result, table } = await runSimBench({ sizes: [{ nodes: 3, durationMs: 4_000 }], seed: 2 });
@@ -38,4 +39,27 @@ test('bench sim runs each size in its own process and reports the issue\'s field
   assert.equal(typeof result.speedup_3, 'number');
   assert.match(run.traceHash, /^[0-9a-f]{16}$/);
   assert.match(table, /3 nodes \/ 30 pods: run speed-up/);
+});
+
+test('bench sim with repeat runs every size that many times in rounds, each run replaying the first, and gives the median speed-up', async () => {
+  const { result, table } = await runSimBench({ sizes: [{ nodes: 2, durationMs: 2_000 }, { nodes: 3, durationMs: 2_000 }], seed: 2, repeat: 3, warmNodesMax: 0 });
+  assert.deepEqual(result.runs.map((r) => r.nodes), [2, 3, 2, 3, 2, 3], 'sizes alternate, round after round');
+  assert.equal(result.repeat, 3);
+  for (const nodes of [2, 3]) {
+    const runs = result.runs.filter((r) => r.nodes === nodes);
+    assert.equal(new Set(runs.map((r) => r.traceHash)).size, 1, 'the same seed replays the same trace in every run');
+    const speedups = runs.map((r) => r.speedup);
+    assert.deepEqual(result.speedups_by_size[String(nodes)], speedups);
+    assert.equal(result[`speedup_${nodes}`], [...speedups].sort((a, b) => a - b)[1], 'the median of three');
+  }
+  assert.match(table, /3 nodes: speed-up, median of 3 runs/);
+  await assert.rejects(runSimBench({ sizes: [{ nodes: 2, durationMs: 2_000 }], seed: 2, repeat: 0 }), /at least 1/);
+});
+
+test('the repeated runs\' speed-ups are grouped per size in the order run, and the issue\'s figure is their median', () => {
+  const bySize = speedupsOf([{ nodes: 20, speedup: 4.1 }, { nodes: 100, speedup: 19 }, { nodes: 20, speedup: 3.2 }, { nodes: 100, speedup: 22 }, { nodes: 20, speedup: 3.6 }, { nodes: 100, speedup: 17 }]);
+  assert.deepEqual(bySize, { '20': [4.1, 3.2, 3.6], '100': [19, 22, 17] });
+  assert.equal(median(bySize['20']!), 3.6);
+  assert.equal(median(bySize['100']!), 19);
+  assert.equal(median([17, 22]), 19.5);
 });

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Progress } from '../lib/progress.js';
 import { renderTable, type Row } from '../lib/report.js';
+import { median } from '../lib/stats.js';
 import type { SetupStep } from '../../src/chaos/engine/index.js';
 import type { SimRunFigures } from './one.js';
 
@@ -26,6 +27,12 @@ export interface SimBenchOptions {
   seed: number;
   /** Sizes up to this many nodes also run a second time in their process (the warm figure); 0: none. */
   warmNodesMax?: number;
+  /**
+   * Run every size this many times (default 1), in rounds (20, 100, 1,000, 20, 100, 1,000...) so a change in the
+   * machine's load falls on every size alike; `speedup_<nodes>` is then the median. Why: one run's speed-up moves by
+   * a quarter between two runs of one build on this machine.
+   */
+  repeat?: number;
 }
 
 /** Warm runs for the sizes a study runs many seeds of; at 1,000 nodes a second run would double a long bench. */
@@ -54,6 +61,10 @@ export interface SimBenchResult {
    */
   runs: Array<SimRunFigures & { speedup: number; virtual_speedup: number; scenario_speedup: number; cpu_speedup: number; process_speedup: number; events_per_s: number; warm_speedup?: number }>;
   seed: number;
+  /** Runs per size (`--repeat`). */
+  repeat: number;
+  /** Every run's speed-up per size (key: nodes), in the order run; `speedup_<nodes>` is their median. */
+  speedups_by_size: Record<string, number[]>;
 }
 
 /**
@@ -95,31 +106,55 @@ function runOne(nodes: number, durationMs: number, seed: number, warm: boolean):
   });
 }
 
+/** Every run's speed-up per size (key: nodes), in the order run. */
+export function speedupsOf(runs: ReadonlyArray<{ nodes: number; speedup: number }>): Record<string, number[]> {
+  const bySize: Record<string, number[]> = {};
+  for (const r of runs) (bySize[String(r.nodes)] ??= []).push(r.speedup);
+  return bySize;
+}
+
 export async function runSimBench(options: SimBenchOptions = defaultSimBenchOptions): Promise<{ result: SimBenchResult; table: string }> {
-  const progress = new Progress(options.sizes.length, 'bench sim');
+  const repeat = options.repeat ?? 1;
+  if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`bench sim: repeat must be a whole number of runs, at least 1 (got ${repeat})`);
+  const progress = new Progress(options.sizes.length * repeat, 'bench sim');
   const runs: SimBenchResult['runs'] = [];
-  for (const size of options.sizes) {
-    const figures = await runOne(size.nodes, size.durationMs, options.seed, size.nodes <= (options.warmNodesMax ?? WARM_NODES_MAX_DEFAULT));
-    if (figures.warm !== undefined && figures.warm.traceHash !== figures.traceHash) {
-      throw new Error(`bench sim at ${size.nodes} nodes: the second run in one process did not replay the first (trace ${figures.warm.traceHash}, first ${figures.traceHash})`);
+  for (let round = 0; round < repeat; round++) {
+    for (const size of options.sizes) {
+      const figures = await runOne(size.nodes, size.durationMs, options.seed, size.nodes <= (options.warmNodesMax ?? WARM_NODES_MAX_DEFAULT));
+      if (figures.warm !== undefined && figures.warm.traceHash !== figures.traceHash) {
+        throw new Error(`bench sim at ${size.nodes} nodes: the second run in one process did not replay the first (trace ${figures.warm.traceHash}, first ${figures.traceHash})`);
+      }
+      const earlier = runs.find((r) => r.nodes === size.nodes);
+      if (earlier !== undefined && earlier.traceHash !== figures.traceHash) {
+        throw new Error(`bench sim at ${size.nodes} nodes: run ${round + 1} did not replay run 1 of the same seed (trace ${figures.traceHash}, first ${earlier.traceHash})`);
+      }
+      const seconds = figures.wallMs / 1000;
+      runs.push({
+        ...figures,
+        speedup: round2(figures.runMs / figures.wallMs),
+        virtual_speedup: round2(figures.virtualMs / figures.wallMs),
+        scenario_speedup: round2(figures.runMs / Math.max(1, figures.wallMs - figures.setupWallMs)),
+        cpu_speedup: round2(figures.runMs / Math.max(1, figures.cpuMs)),
+        process_speedup: round2(figures.runMs / (figures.loadWallMs + figures.wallMs)),
+        events_per_s: Math.round(figures.events / seconds),
+        ...(figures.warm !== undefined ? { warm_speedup: round2(figures.runMs / figures.warm.wallMs) } : {}),
+      });
+      progress.step(`${size.nodes} nodes${repeat > 1 ? ` (run ${round + 1} of ${repeat})` : ''}: ${(figures.runMs / 1000).toFixed(0)} s in ${seconds.toFixed(1)} s, ${figures.verdict}`);
     }
-    const seconds = figures.wallMs / 1000;
-    runs.push({
-      ...figures,
-      speedup: round2(figures.runMs / figures.wallMs),
-      virtual_speedup: round2(figures.virtualMs / figures.wallMs),
-      scenario_speedup: round2(figures.runMs / Math.max(1, figures.wallMs - figures.setupWallMs)),
-      cpu_speedup: round2(figures.runMs / Math.max(1, figures.cpuMs)),
-      process_speedup: round2(figures.runMs / (figures.loadWallMs + figures.wallMs)),
-      events_per_s: Math.round(figures.events / seconds),
-      ...(figures.warm !== undefined ? { warm_speedup: round2(figures.runMs / figures.warm.wallMs) } : {}),
-    });
-    progress.step(`${size.nodes} nodes: ${(figures.runMs / 1000).toFixed(0)} s in ${seconds.toFixed(1)} s, ${figures.verdict}`);
   }
-  const result = { seed: options.seed, events_per_s: Math.round(runs.reduce((n, r) => n + r.events, 0) / (runs.reduce((n, r) => n + r.wallMs, 0) / 1000)), runs } as SimBenchResult;
-  for (const r of runs) result[`speedup_${r.nodes}`] = r.speedup;
-  const thousand = runs.find((r) => r.nodes === 1_000);
-  if (thousand !== undefined) result.rss_mb_1000 = thousand.rssMb;
+  const speedupsBySize = speedupsOf(runs);
+  const result = { seed: options.seed, repeat, speedups_by_size: speedupsBySize, events_per_s: Math.round(runs.reduce((n, r) => n + r.events, 0) / (runs.reduce((n, r) => n + r.wallMs, 0) / 1000)), runs } as SimBenchResult;
+  for (const [nodes, speedups] of Object.entries(speedupsBySize)) result[`speedup_${Number(nodes)}`] = median(speedups);
+  const thousand = runs.filter((r) => r.nodes === 1_000);
+  if (thousand.length > 0) result.rss_mb_1000 = Math.max(...thousand.map((r) => r.rssMb));
+  const spread: Row[] = repeat === 1 ? [] : Object.entries(speedupsBySize).map(([nodes, speedups]) => ({
+    name: `${nodes} nodes: speed-up, median of ${speedups.length} runs`,
+    ours: median(speedups),
+    baseline: 1,
+    ratio: median(speedups),
+    unit: '× real time',
+    note: `range ${Math.min(...speedups)}-${Math.max(...speedups)}×; each: ${speedups.join(', ')}`,
+  }));
   const rows: Row[] = runs.flatMap((r) => [
     { name: `${r.nodes} nodes / ${r.pods} pods: run speed-up`, ours: r.speedup, baseline: 1, ratio: r.speedup, unit: '× real time', note: `${(r.runMs / 1000).toFixed(0)} s of scenario in ${(r.wallMs / 1000).toFixed(1)} s wall; verdict ${r.verdict}${r.failedChecks.length > 0 ? ` (${r.failedChecks.join('; ')})` : ''}` },
     { name: `${r.nodes} nodes: all virtual time`, ours: r.virtual_speedup, baseline: 1, ratio: r.virtual_speedup, unit: '× real time', note: `${(r.virtualMs / 1000).toFixed(0)} s simulated, set-up and convergence included` },
@@ -134,7 +169,7 @@ export async function runSimBench(options: SimBenchOptions = defaultSimBenchOpti
     { name: `${r.nodes} nodes: events per second`, ours: r.events_per_s, unit: 'msgs/s', note: `${r.events.toLocaleString('en-US')} messages delivered; trace ${r.traceHash}` },
     { name: `${r.nodes} nodes: peak RSS`, ours: r.rssMb, unit: 'MB', note: `${((r.rssMb * 1024) / r.nodes).toFixed(0)} kB per node, pods included` },
   ]);
-  const table = renderTable(`bench sim: the simulated runtime through a node crash, seed ${options.seed} (baseline: real time)`, rows, 'real time');
+  const table = renderTable(`bench sim: the simulated runtime through a node crash, seed ${options.seed}${repeat > 1 ? `, every size ${repeat} times` : ''} (baseline: real time)`, [...spread, ...rows], 'real time');
   return { result, table };
 }
 

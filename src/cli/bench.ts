@@ -44,7 +44,13 @@ export interface KvBenchFlags {
   leaderDownFailover?: boolean;
 }
 
-type BenchFn = (quick: boolean, sizes: BenchSizes, kv: KvBenchFlags) => Promise<BenchRun>;
+/** Options of `sim` alone. */
+export interface SimBenchFlags {
+  /** `--repeat N`: every size N times, in rounds; `speedup_<nodes>` the median. */
+  repeat?: number;
+}
+
+type BenchFn = (quick: boolean, sizes: BenchSizes, flags: KvBenchFlags & SimBenchFlags) => Promise<BenchRun>;
 
 /** Benchmarks by name; each issue adds its own. */
 const benches: Record<string, BenchFn> = {
@@ -74,8 +80,8 @@ const benches: Record<string, BenchFn> = {
     const { result, table } = await runE2eBench(quick ? quickE2eBenchOptions : defaultE2eBenchOptions);
     return { json: result, table };
   },
-  sim: async (quick) => {
-    const { result, table } = await runSimBench(quick ? quickSimBenchOptions : defaultSimBenchOptions);
+  sim: async (quick, _sizes, flags) => {
+    const { result, table } = await runSimBench({ ...(quick ? quickSimBenchOptions : defaultSimBenchOptions), ...(flags.repeat === undefined ? {} : { repeat: flags.repeat }) });
     return { json: result, table };
   },
   apiserver: async (quick) => {
@@ -115,7 +121,7 @@ export class BenchUsageError extends Error {
 export const BENCH_NAMES = Object.keys(benches);
 
 /** Run one benchmark or all; returns the process exit code. */
-export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string; leaderDownFailover?: boolean }): Promise<number> {
+export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string; leaderDownFailover?: boolean; repeat?: number }): Promise<number> {
   const names = name === 'all' ? BENCH_NAMES : [name];
   const unknown = names.filter((n) => benches[n] === undefined);
   if (unknown.length > 0) {
@@ -135,7 +141,11 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
     process.stderr.write('kubethreads bench: --no-leader-down-failover applies to kv only\n');
     return 2;
   }
-  const kvFlags: KvBenchFlags = { only: options.only as BenchOnly | undefined, leaderDownFailover: options.leaderDownFailover };
+  if (options.repeat !== undefined && !names.every((n) => n === 'sim')) {
+    process.stderr.write('kubethreads bench: --repeat applies to sim only\n');
+    return 2;
+  }
+  const kvFlags: KvBenchFlags & SimBenchFlags = { only: options.only as BenchOnly | undefined, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat };
   const results: Record<string, unknown> = {};
   let ok = true;
   for (const n of names) {
