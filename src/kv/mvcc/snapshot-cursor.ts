@@ -43,16 +43,21 @@ export class StoreSnapshotCursor {
   private at = 0;
   private readonly preserved = new Map<string, readonly Version[]>();
   private closed = false;
+  private abandoned = false;
 
   /**
    * @param keys every key of the store at `header.revision`, ascending (a copy: the cursor owns it)
-   * @param onClose called once when the cursor is closed, to stop the store's compaction hook
+   * @param onClose called when the cursor is closed, and again if it is abandoned after that: stops the store's
+   *   compaction hook, and on an abandon gives the changed keys back
+   * @param delta `keys` are the keys changed since the previous snapshot of a chain: one that has no version at
+   *   the cursor's revision is read as a row with no versions (it was dropped since), not skipped
    */
   constructor(
     readonly header: Readonly<StoreSnapshotHeader>,
     private readonly keys: string[],
     private readonly source: SnapshotSource,
-    private readonly onClose: (cursor: StoreSnapshotCursor) => void,
+    private readonly onClose: (cursor: StoreSnapshotCursor, abandoned: boolean, wasClosed: boolean) => void,
+    readonly delta = false,
   ) {}
 
   get done(): boolean {
@@ -79,14 +84,17 @@ export class StoreSnapshotCursor {
     while (this.at < this.keys.length && bytes < budgetBytes) {
       const key = this.keys[this.at++]!;
       const versions = this.preserved.get(key) ?? this.source.versionsOf(key);
-      if (versions === undefined) continue;
       const kept: Array<[number, number, KeyValue | null]> = [];
-      for (const v of versions) {
+      for (const v of versions ?? []) {
         if (v.main > revision) break;
         kept.push([v.main, v.sub, v.kv]);
         bytes += VERSION_OVERHEAD_BYTES + key.length + (v.kv === null ? 0 : v.kv.value.length);
       }
       if (kept.length > 0) rows.push([key, kept]);
+      else if (this.delta) {
+        rows.push([key, kept]);
+        bytes += VERSION_OVERHEAD_BYTES + key.length;
+      }
     }
     if (this.done) this.preserved.clear();
     return rows;
@@ -103,11 +111,28 @@ export class StoreSnapshotCursor {
     this.preserved.set(key, versions);
   }
 
-  /** Stops the store's bookkeeping for this cursor; call when done or abandoned. Idempotent. */
+  /** Stops the store's bookkeeping for this cursor; call when its snapshot is taken. Idempotent. */
   close(): void {
+    this.end(false);
+  }
+
+  /**
+   * The snapshot will not be used: the store counts the keys it would have held as changed again. Also after
+   * `close` (a snapshot read whole may still be abandoned before it is durable). Idempotent.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.preserved.clear();
+    this.onClose(this, true, wasClosed);
+  }
+
+  private end(abandoned: boolean): void {
     if (this.closed) return;
     this.closed = true;
     this.preserved.clear();
-    this.onClose(this);
+    this.onClose(this, abandoned, false);
   }
 }
