@@ -296,14 +296,16 @@ export class RaftStorage {
 
   /**
    * Makes the part-written snapshot durable and current. `data` is the whole
-   * of what was appended, when the caller kept it for Raft to send; without
+   * of what was appended (after the data of the chain before it, for a link of
+   * a chain), when the caller kept it for Raft to send; without
    * it the snapshot lives only in its file (`snapshot()` reads it back). A
    * writer already finished in the background (`finishSnapshotInBackground`)
    * only gets its WAL marker here.
    */
   finishSnapshot(writer: SnapshotWriter, data?: Uint8Array): SnapshotMetadata {
     this.checkUsable();
-    invariant(data === undefined || data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data?.length}`);
+    // A link of a chain is kept in memory as the whole chain's data: what Raft sends a follower.
+    invariant(data === undefined || data.length === writer.baseDataBytes + writer.dataBytes, () => `finishing a snapshot of ${writer.baseDataBytes} + ${writer.dataBytes} bytes with ${data?.length}`);
     invariant(writer.metadata.index > this.log.snapshotIndex, () => `snapshot at ${writer.metadata.index} overtaken by the one at ${this.log.snapshotIndex}; abort it`);
     this.guard(() => {
       if (!writer.isFinished) writer.finish();
