@@ -191,7 +191,7 @@ describe('chains of delta snapshots (issues #16, #22)', () => {
         for (let i = Math.floor(rnd() * 120); i > 0; i--) randomOp(store, rnd);
         // Sometimes a snapshot is begun and abandoned (the leader's snapshot replaced it): its keys must not be lost.
         if (rnd() < 0.3) {
-          const abandoned = store.openSnapshotCursor(rnd() < 0.5 || baseRevision === undefined ? 'full' : 'delta');
+          const abandoned = store.openSnapshotCursor(rnd() < 0.5 || baseRevision === undefined ? 'full' : { deltaAfter: baseRevision });
           abandoned.next(100);
           randomOp(store, rnd);
           if (rnd() < 0.5) abandoned.close();
@@ -199,8 +199,8 @@ describe('chains of delta snapshots (issues #16, #22)', () => {
         }
         const full = baseRevision === undefined || rnd() < 0.15;
         const expected = stateOf(storeFromBytes(storeToBytes(store)));
-        const cursor = store.openSnapshotCursor(full ? 'full' : 'delta');
-        const encoder = new SnapshotEncoder(cursor, 64 + Math.floor(rnd() * 512), full ? undefined : baseRevision);
+        const cursor = store.openSnapshotCursor(full ? 'full' : { deltaAfter: baseRevision! });
+        const encoder = new SnapshotEncoder(cursor, 64 + Math.floor(rnd() * 512));
         const parts = [encoder.header()];
         // Writes and compactions go on between the link's batches, as between a replica's snapshot steps.
         for (let batch = encoder.nextBatch(); batch !== undefined; batch = encoder.nextBatch()) {
@@ -223,7 +223,7 @@ describe('chains of delta snapshots (issues #16, #22)', () => {
     }
   });
 
-  test('a delta holds only the keys changed since the link before it, and a key dropped since as a row without versions', () => {
+  test('a delta holds only the versions written since the link before it, and a key dropped since as a row that replaces it with none', () => {
     const store = grown(100, 2);
     store.trackSnapshotChanges();
     const base = chainLinkToBytes(store, {});
@@ -231,9 +231,18 @@ describe('chains of delta snapshots (issues #16, #22)', () => {
     store.put({ key: 'k/001', value: 'changed' });
     store.deleteRange({ key: 'k/002' });
     assert.equal(store.compact(store.revision).type, 'compact');
+    store.put({ key: 'k/003', value: 'after the compaction' });
+    const deltaCursor = store.openSnapshotCursor({ deltaAfter: baseRevision });
+    const rows = deltaCursor.next(Number.POSITIVE_INFINITY);
+    deltaCursor.abandon();
+    assert.deepEqual(rows.map(([key, versions, replace]) => [key, versions.map(([main]) => main), replace]), [
+      ['k/001', [baseRevision + 1], 1], // its version at the base was compacted away: the history now replaces it
+      ['k/002', [], 1], // deleted and compacted: gone
+      ['k/003', [baseRevision + 3], undefined], // appended to its history at the base
+    ]);
     const delta = chainLinkToBytes(store, { baseRevision });
     assert.ok(delta.length * 20 < base.length, `delta ${delta.length} bytes, base ${base.length}`);
-    const cursor = store.openSnapshotCursor('delta');
+    const cursor = store.openSnapshotCursor({ deltaAfter: store.revision });
     assert.deepEqual(cursor.next(Number.POSITIVE_INFINITY), [], 'nothing changed since the delta began');
     cursor.close();
     assert.deepEqual(stateOf(storeFromBytes(concatBytes([base, delta]))), stateOf(storeFromBytes(storeToBytes(store))));

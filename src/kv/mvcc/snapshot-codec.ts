@@ -10,17 +10,20 @@
  *
  * Format 3, a delta (issues #16, #22): `[3, header and baseRevision]`, then
  * batches of the rows of every key written since the snapshot at
- * `baseRevision` began — each key's whole history at the delta's revision, or
- * no versions for a key that no longer exists there. A key only compacted
- * since is not in it: restoring compacts every history to the last header's
- * compact revision, which drops exactly what the compaction dropped. A delta is never
+ * `baseRevision` began: its versions since, appended to its history there —
+ * or, when a compaction dropped all of that history (or the key), its whole
+ * history now, replacing it (snapshot-cursor.ts, `SnapshotKeyRow`). A key only
+ * compacted since is not in it: restoring compacts every history to the last
+ * header's compact revision, which drops what the compaction dropped. A delta is never
  * read alone: it follows a format 2 snapshot (or the delta before it) whose
  * revision is its `baseRevision`, and the bytes of a chain are its links'
  * bytes back to back — what a replica sends a lagging follower, and what
- * `storeFromBytes` and `SnapshotDecoder` read. Replacing whole histories
- * rather than appending versions makes the chain restore exactly the store a
- * whole snapshot restores, whatever compactions ran in between (a key's
- * history after the base, compacted, is what the base held, compacted).
+ * `storeFromBytes` and `SnapshotDecoder` read. A chain restores exactly the
+ * store a whole snapshot at its last revision restores, whatever compactions
+ * ran in between: a compaction only drops a prefix of a history, and
+ * compacting the longer history the chain holds to the later revision drops
+ * that prefix too (the test of snapshot-codec.test.ts checks it over random
+ * writes, deletions, leases and compactions in steps).
  *
  * Format 1 (read only, for snapshots written before): one value `[1, data]`.
  */
@@ -78,20 +81,16 @@ const SCRATCH_BYTES = 8192;
 
 /** Encodes a cursor's view in batches: `header()` first, then `nextBatch()` until it returns undefined. */
 export class SnapshotEncoder {
-  /**
-   * @param baseRevision for a cursor of a delta (`cursor.delta`): the revision of the snapshot the delta follows
-   */
+  /** A cursor of a delta (`deltaAfter`) encodes a delta. */
   constructor(
     private readonly cursor: StoreSnapshotCursor,
     private readonly batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT,
-    private readonly baseRevision?: number,
-  ) {
-    if (cursor.delta !== (baseRevision !== undefined)) throw new Error(cursor.delta ? 'a delta snapshot needs the revision it follows' : 'a base revision for a whole snapshot');
-  }
+  ) {}
 
   header(): Uint8Array {
-    if (this.baseRevision === undefined) return pack([FORMAT_BATCHED, this.cursor.header]);
-    const header: DeltaSnapshotHeader = { ...this.cursor.header, baseRevision: this.baseRevision };
+    const baseRevision = this.cursor.deltaAfter;
+    if (baseRevision === undefined) return pack([FORMAT_BATCHED, this.cursor.header]);
+    const header: DeltaSnapshotHeader = { ...this.cursor.header, baseRevision };
     return pack([FORMAT_DELTA, header]);
   }
 
@@ -150,9 +149,9 @@ export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES
  * must track its changes (`trackSnapshotChanges`).
  */
 export function chainLinkToBytes(store: MvccStore, link: { baseRevision?: number }, batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT): Uint8Array {
-  const cursor = store.openSnapshotCursor(link.baseRevision === undefined ? 'full' : 'delta');
+  const cursor = store.openSnapshotCursor(link.baseRevision === undefined ? 'full' : { deltaAfter: link.baseRevision });
   try {
-    const encoder = new SnapshotEncoder(cursor, batchBytes, link.baseRevision);
+    const encoder = new SnapshotEncoder(cursor, batchBytes);
     const parts = [encoder.header()];
     for (let batch = encoder.nextBatch(); batch !== undefined; batch = encoder.nextBatch()) parts.push(batch);
     return concatFrames(parts);

@@ -270,7 +270,7 @@ export class MvccStore {
 
   /**
    * From now on, remember which keys change between snapshots, so a snapshot can hold only those (a delta,
-   * `openSnapshotCursor` with `chain: 'delta'`). Whatever changed before this call is unknown: the first
+   * `openSnapshotCursor` with `chain: { deltaAfter }`). Whatever changed before this call is unknown: the first
    * snapshot after it must be whole (`chain: 'full'`).
    */
   trackSnapshotChanges(): void {
@@ -283,14 +283,14 @@ export class MvccStore {
    * Close it when done, `abandon` it when its snapshot will not be used.
    *
    * With `chain` (after `trackSnapshotChanges`), the snapshot begins a new
-   * link of a chain: the keys changed since the previous one began start to
-   * be counted afresh. 'full' reads every key; 'delta' only the keys changed
-   * since the previous snapshot of the chain began, each with its whole
-   * history at this revision, or with none when it no longer exists there
-   * (see snapshot-codec.ts, FORMAT_DELTA). Abandoning the cursor gives the
-   * changed keys back, so the next snapshot still holds them.
+   * link of a chain: the keys written since the previous one began start to
+   * be counted afresh. 'full' reads every key; `deltaAfter` (the revision of
+   * the chain's previous link) only the keys written since it began, each
+   * with its versions since (see snapshot-cursor.ts and snapshot-codec.ts,
+   * FORMAT_DELTA). Abandoning the cursor gives the written keys back, so the
+   * next snapshot still holds them.
    */
-  openSnapshotCursor(chain?: 'full' | 'delta'): StoreSnapshotCursor {
+  openSnapshotCursor(chain?: 'full' | { deltaAfter: number }): StoreSnapshotCursor {
     const header: StoreSnapshotHeader = {
       revision: this.currentRevision,
       compactRevision: this.compactedRevision,
@@ -306,12 +306,14 @@ export class MvccStore {
       taken = this.touched;
       this.touched = new Set();
       keys = chain === 'full' ? this.index.all() : [...taken].sort();
+      // Writes in the txn being applied are not in `header.revision` yet: a cursor opens between applies.
+      assertInvariant(chain === 'full' || chain.deltaAfter <= this.currentRevision, `a delta after revision ${chain === 'full' ? 0 : chain.deltaAfter}, beyond the store's ${this.currentRevision}`);
     }
     const cursor = new StoreSnapshotCursor(header, keys, { versionsOf: (key) => this.histories.get(key) }, (c, abandoned) => {
       this.cursors.delete(c);
       // Merged, not put back: keys changed since this cursor opened are in the new set already.
       if (abandoned && taken !== undefined) for (const key of taken) this.touched?.add(key);
-    }, chain === 'delta');
+    }, chain === undefined || chain === 'full' ? undefined : chain.deltaAfter);
     this.cursors.add(cursor);
     return cursor;
   }
@@ -337,8 +339,9 @@ export class MvccStore {
 
   /**
    * A store rebuilt from a snapshot a batch at a time (`add` in as many turns as needed, then `build`). A
-   * snapshot of a chain (snapshot-codec.ts) goes on with `delta` for each later link: its rows replace the
-   * histories of their keys (a row without versions drops its key), its header replaces the first's.
+   * snapshot of a chain (snapshot-codec.ts) goes on with `delta` for each later link: its rows append to
+   * the histories of their keys or replace them (see `SnapshotKeyRow`), its header replaces the first's.
+   * Every history is compacted to the last header's compact revision once all are in.
    */
   static restoring(header: StoreSnapshotHeader): StoreRestore {
     const store = new MvccStore();
@@ -350,14 +353,22 @@ export class MvccStore {
     return {
       add(batch: readonly SnapshotKeyRow[]): void {
         assertInvariant(!built, 'snapshot rows added after the store was built');
-        for (const [key, rows] of batch) {
-          if (inDelta && rows.length === 0) {
-            histories.delete(key);
+        for (const [key, rows, replace] of batch) {
+          const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+          if (!inDelta) {
+            assertInvariant(rows.length > 0, `key ${key} has no versions in the snapshot`);
+            assertInvariant(!histories.has(key), `key ${key} appears twice in the snapshot`);
+            histories.set(key, versions);
             continue;
           }
-          assertInvariant(rows.length > 0, `key ${key} has no versions in the snapshot`);
-          assertInvariant(inDelta || !histories.has(key), `key ${key} appears twice in the snapshot`);
-          histories.set(key, rows.map(([main, sub, kv]) => ({ main, sub, kv })));
+          const existing = replace === 1 ? undefined : histories.get(key);
+          if (existing === undefined) {
+            if (versions.length > 0) histories.set(key, versions);
+            else histories.delete(key);
+            continue;
+          }
+          assertInvariant(versions.length > 0 && versions[0]!.main > existing[existing.length - 1]!.main, `key ${key}: a delta's versions do not follow its history`);
+          for (const version of versions) existing.push(version);
         }
       },
       delta(next: StoreSnapshotHeader & { baseRevision: number }): void {

@@ -148,9 +148,9 @@ export class SnapshotJob {
     this.delta = base !== undefined;
     this.writer = storage.beginSnapshot(index, confState, { ...options.writer, background: this.background, ...(base === undefined ? {} : { base: base.id, baseDataBytes: base.dataBytes }) });
     this.writer.onWritten = () => this.written();
-    this.cursor = store.openSnapshotCursor(options.chain === undefined ? undefined : base === undefined ? 'full' : 'delta');
+    this.cursor = store.openSnapshotCursor(options.chain === undefined ? undefined : base === undefined ? 'full' : { deltaAfter: base.revision });
     const batchBytes = options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT;
-    this.encoder = new SnapshotEncoder(this.cursor, batchBytes, base?.revision);
+    this.encoder = new SnapshotEncoder(this.cursor, batchBytes);
     // A delta is kept in memory only after a chain that is: Raft sends the whole chain.
     this.prefix = base?.data;
     if (base !== undefined && (base.data === undefined || base.dataBytes > this.keepBytesMax)) this.parts = undefined;
