@@ -5,7 +5,7 @@
 // ways, as a replica takes it (SnapshotJob, every step, on an in-memory disk). Measured per snapshot: the
 // job's CPU time on this thread (process.cpuUsage: load-independent up to cache effects) and the bytes of its
 // file. The chain takes a whole snapshot again once its deltas outgrow its whole one, as replicas do.
-// `node scripts/snapshot-delta-cost.mjs [--pods 20000] [--entries 100000] [--windows 4] [--json]`. Run after
+// `node --expose-gc scripts/snapshot-delta-cost.mjs [--pods 20000] [--entries 100000] [--windows 4] [--json]`. Run after
 // `npx tsc -p .`. Memory: about 3 KB x pods x 8.
 import { MemoryDisk } from '../dist/src/actor/disk.js';
 import { RaftStorage } from '../dist/src/storage/raft-storage.js';
@@ -77,6 +77,8 @@ function storageFor() {
 /** Takes one snapshot as a replica does (every step) and returns what it cost. */
 function take(storage, disk, index, options) {
   const filesBefore = new Set(disk.list('snap'));
+  // With --expose-gc: the garbage of what ran before is collected before the job's CPU is counted.
+  globalThis.gc?.();
   const start = process.cpuUsage();
   const job = new SnapshotJob(store, storage, index, VOTERS, options);
   let taken;
@@ -100,9 +102,19 @@ for (let w = 0; w <= windows; w++) {
     writeWindow();
   }
   const index = w + 1;
-  const a = take(whole.storage, whole.disk, index, { keepBytesMax: 0 });
   const delta = chain !== undefined && chain.deltaBytes < chain.wholeBytes;
-  const b = take(chained.storage, chained.disk, index, { keepBytesMax: 0, chain: delta ? { base: chain.last } : {} });
+  // A B, then B A: neither always pays for the garbage the other left.
+  const takeWhole = () => take(whole.storage, whole.disk, index, { keepBytesMax: 0 });
+  const takeChain = () => take(chained.storage, chained.disk, index, { keepBytesMax: 0, chain: delta ? { base: chain.last } : {} });
+  let a;
+  let b;
+  if (w % 2 === 0) {
+    a = takeWhole();
+    b = takeChain();
+  } else {
+    b = takeChain();
+    a = takeWhole();
+  }
   const own = b.taken.file.dataBytes;
   const last = { id: { index, term: 1 }, revision: b.job.revision, dataBytes: (delta ? chain.last.dataBytes : 0) + own };
   chain = delta ? { last, wholeBytes: chain.wholeBytes, deltaBytes: chain.deltaBytes + own } : { last, wholeBytes: own, deltaBytes: 0 };
@@ -126,7 +138,7 @@ const summary = {
 if (json) {
   console.log(JSON.stringify({ rows, summary }, null, 2));
 } else {
-  console.log(`store: ${pods} pods, ${nodes} nodes, ${entries} writes per window; grown in ${summary.grownCpuMs} ms CPU`);
+  console.log(`store: ${pods} pods, ${nodes} nodes, ${entries} writes per window; grown in ${summary.grownCpuMs} ms CPU; order per window: ${rows.map((_, w) => (w % 2 === 0 ? 'AB' : 'BA')).join(' ')}${globalThis.gc === undefined ? ' (no --expose-gc)' : ''}`);
   console.log('window  revision   whole: MB  CPU ms  steps | chain: kind   MB  CPU ms  steps | bytes ratio  CPU ratio');
   for (const r of rows) {
     const mb = (b) => (b / 1048576).toFixed(1).padStart(7);
