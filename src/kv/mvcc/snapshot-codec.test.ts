@@ -5,6 +5,7 @@ import type { RequestOp } from '../protocol.js';
 import { concatFrames as concatBytes } from '../../storage/record.js';
 import { chainLinkToBytes, PackBufferPool, SnapshotDecoder, SnapshotEncoder, storeFromBytes, storeToBytes } from './snapshot-codec.js';
 import { MvccStore } from './store.js';
+import { seededRandom } from '../../api/testing.js';
 
 function grown(keys: number, versions: number): MvccStore {
   const store = new MvccStore();
@@ -139,18 +140,6 @@ describe('snapshot decoding in steps', () => {
   });
 });
 
-/** A small deterministic generator (mulberry32): the same seed, the same operations. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Everything a restored store must agree on: every key's history, the header, leases and their keys, the watch log. */
 function stateOf(store: MvccStore): unknown {
   return {
@@ -180,7 +169,7 @@ describe('chains of delta snapshots (issues #16, #22)', () => {
 
   test('a chain restores exactly the store a whole snapshot at the same revision restores, over random writes, compactions and leases', () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const store = new MvccStore();
       store.compactInSteps = true;
       store.trackSnapshotChanges();

@@ -132,15 +132,7 @@ export class SnapshotEncoder {
 
 /** The whole store at once (tests, small stores, and the simulated runtime's checks). */
 export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT): Uint8Array {
-  const cursor = store.openSnapshotCursor();
-  try {
-    const encoder = new SnapshotEncoder(cursor, batchBytes);
-    const parts = [encoder.header()];
-    for (let batch = encoder.nextBatch(); batch !== undefined; batch = encoder.nextBatch()) parts.push(batch);
-    return concatFrames(parts);
-  } finally {
-    cursor.close();
-  }
+  return cursorToBytes(store.openSnapshotCursor(), batchBytes);
 }
 
 /**
@@ -149,7 +141,11 @@ export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES
  * must track its changes (`trackSnapshotChanges`).
  */
 export function chainLinkToBytes(store: MvccStore, link: { baseRevision?: number }, batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT): Uint8Array {
-  const cursor = store.openSnapshotCursor(link.baseRevision === undefined ? 'full' : { deltaAfter: link.baseRevision });
+  return cursorToBytes(store.openSnapshotCursor(link.baseRevision === undefined ? 'full' : { deltaAfter: link.baseRevision }), batchBytes);
+}
+
+/** Every batch of `cursor` after its header, as one buffer; closes the cursor. */
+function cursorToBytes(cursor: StoreSnapshotCursor, batchBytes: number): Uint8Array {
   try {
     const encoder = new SnapshotEncoder(cursor, batchBytes);
     const parts = [encoder.header()];

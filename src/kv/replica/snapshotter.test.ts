@@ -10,13 +10,19 @@ import { SnapshotJob, type SnapshotChainBase, type SnapshotJobEvents, type Taken
 
 const VOTERS = { voters: [1, 2, 3], learners: [] };
 
-function setup(): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
+/**
+ * Storage whose log holds entries 1..`entries`, all committed, and a store of `puts` writes over `keys` keys,
+ * values padded by up to `padMax` bytes; `track`: the store counts its writes for deltas.
+ */
+function setup(shape: { entries: number; puts: number; keys: number; padMax?: number; track?: boolean } = { entries: 20, puts: 200, keys: 40 }): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
   const disk = new MemoryDisk();
   const { storage } = RaftStorage.open(disk);
-  const entries: Entry[] = Array.from({ length: 20 }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
-  storage.persist({ hardState: { term: 1, vote: 1, commit: 20 }, entries, messages: [] });
+  const entries: Entry[] = Array.from({ length: shape.entries }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
+  storage.persist({ hardState: { term: 1, vote: 1, commit: shape.entries }, entries, messages: [] });
   const store = new MvccStore();
-  for (let i = 0; i < 200; i++) store.put({ key: `k${i % 40}`, value: `value ${i}` });
+  if (shape.track === true) store.trackSnapshotChanges();
+  const pad = (i: number): string => (shape.padMax === undefined ? '' : ` ${'z'.repeat(i % shape.padMax)}`);
+  for (let i = 0; i < shape.puts; i++) store.put({ key: `k${i % shape.keys}`, value: `value ${i}${pad(i)}` });
   return { disk, storage, store };
 }
 
@@ -157,14 +163,7 @@ describe('a snapshot job in the background', () => {
 
 describe('a chain of snapshots (issues #16, #22)', () => {
   function chainSetup(): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
-    const disk = new MemoryDisk();
-    const { storage } = RaftStorage.open(disk);
-    const entries: Entry[] = Array.from({ length: 60 }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
-    storage.persist({ hardState: { term: 1, vote: 1, commit: 60 }, entries, messages: [] });
-    const store = new MvccStore();
-    store.trackSnapshotChanges();
-    for (let i = 0; i < 400; i++) store.put({ key: `k${i % 80}`, value: `value ${i} ${'z'.repeat(i % 30)}` });
-    return { disk, storage, store };
+    return setup({ entries: 60, puts: 400, keys: 80, padMax: 30, track: true });
   }
 
   function takeWhole(job: SnapshotJob): TakenSnapshot {
