@@ -194,9 +194,14 @@ export class SnapshotDecoder {
   /** Values decoded after the first header: batches and the headers of deltas. */
   private batches = 0;
 
+  /**
+   * @param finishKeysPerStep keys made part of the store per step once all bytes are decoded (about the
+   *   work of decoding `stepBytes`, for keys of a few hundred bytes)
+   */
   constructor(
     private readonly bytes: Uint8Array,
     private readonly stepBytes = SNAPSHOT_BATCH_BYTES_DEFAULT * 4,
+    private readonly finishKeysPerStep = Math.max(1, Math.round(stepBytes / 256)),
   ) {}
 
   /** Decodes about `stepBytes` more; returns the store once every batch is in. */
@@ -225,7 +230,10 @@ export class SnapshotDecoder {
       });
       this.offset = consumed;
     }
-    return this.offset >= this.bytes.byteLength ? this.restore.build() : undefined;
+    if (this.offset < this.bytes.byteLength) return undefined;
+    // Indexing the keys once all are in (a chain's later links change histories) is a step's work of its own too.
+    if (!this.restore.finishStep(this.finishKeysPerStep)) return undefined;
+    return this.restore.build();
   }
 }
 

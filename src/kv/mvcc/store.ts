@@ -350,9 +350,12 @@ export class MvccStore {
     const histories = new Map<string, Version[]>();
     let inDelta = false;
     let built = false;
-    return {
+    /** Where `finishStep` is in `histories`, once every segment is in. */
+    let finishing: Iterator<[string, Version[]]> | undefined;
+    const all: Array<{ version: Version; previous: KeyValue | null }> = [];
+    const restore: StoreRestore = {
       add(batch: readonly SnapshotKeyRow[]): void {
-        assertInvariant(!built, 'snapshot rows added after the store was built');
+        assertInvariant(!built && finishing === undefined, 'snapshot rows added after the store was finished');
         for (const [key, rows, replace] of batch) {
           const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
           if (!inDelta) {
@@ -372,21 +375,26 @@ export class MvccStore {
         }
       },
       delta(next: StoreSnapshotHeader & { baseRevision: number }): void {
-        assertInvariant(!built, 'a delta added after the store was built');
+        assertInvariant(!built && finishing === undefined, 'a delta added after the store was finished');
         assertInvariant(next.baseRevision === current.revision, `a delta on revision ${next.baseRevision} after a snapshot at revision ${current.revision}`);
         assertInvariant(next.revision >= current.revision && next.compactRevision >= current.compactRevision, 'a delta that goes back');
         current = next;
         inDelta = true;
       },
-      build(): MvccStore {
-        assertInvariant(!built, 'snapshot store built twice');
-        built = true;
-        store.currentRevision = current.revision;
-        store.compactedRevision = current.compactRevision;
-        store.nextLeaseId = current.nextLeaseId;
-        for (const [id, ttlSeconds] of current.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
-        const all: Array<{ version: Version; previous: KeyValue | null }> = [];
-        for (const [key, stored] of histories) {
+      finishStep(keysMax: number): boolean {
+        assertInvariant(!built, 'a snapshot store finished after it was built');
+        if (finishing === undefined) {
+          // Every segment is in: the last header's state holds, and the rows become the store, a bounded number a step.
+          store.currentRevision = current.revision;
+          store.compactedRevision = current.compactRevision;
+          store.nextLeaseId = current.nextLeaseId;
+          for (const [id, ttlSeconds] of current.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
+          finishing = histories.entries();
+        }
+        for (let done = 0; done < keysMax; done++) {
+          const next = finishing.next();
+          if (next.done === true) return true;
+          const [key, stored] = next.value;
           // A snapshot taken while a compaction went in steps may still hold versions it drops: drop them here.
           const versions = stored.slice(keptFrom(stored, current.compactRevision));
           if (versions.length === 0) continue;
@@ -400,6 +408,12 @@ export class MvccStore {
             lease.keys.add(key);
           }
         }
+        return false;
+      },
+      build(): MvccStore {
+        assertInvariant(!built, 'snapshot store built twice');
+        restore.finishStep(Number.POSITIVE_INFINITY);
+        built = true;
         histories.clear();
         all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
         store.events = all
@@ -408,6 +422,7 @@ export class MvccStore {
         return store;
       },
     };
+    return restore;
   }
 
   // ---- internals ----
@@ -620,6 +635,11 @@ export interface StoreRestore {
   add(batch: readonly SnapshotKeyRow[]): void;
   /** The next link of a chain begins: `add` then gives its rows. */
   delta(header: StoreSnapshotHeader & { baseRevision: number }): void;
+  /**
+   * Once every row is in: turns at most `keysMax` more keys' rows into the store (index, leases, watch log);
+   * true once none is left. Optional: `build` finishes what is left, then sorts the watch log.
+   */
+  finishStep(keysMax: number): boolean;
   build(): MvccStore;
 }
 
