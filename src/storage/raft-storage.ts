@@ -19,7 +19,7 @@ import { DiskError, type Disk } from '../actor/disk.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { LogShape } from './log-shape.js';
-import { SnapshotStore, type SnapshotStoreOptions, type SnapshotStoreReport, type SnapshotWriter, type SnapshotWriterOptions } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotFileLayout, type SnapshotStoreOptions, type SnapshotStoreReport, type SnapshotWriter, type SnapshotWriterOptions } from './snapshot-store.js';
 import { Wal, type WalOptions, type WalTruncation } from './wal.js';
 
 const receiptToken = Symbol('Durable');
@@ -116,6 +116,11 @@ export class RaftStorage {
     hardState: HardState,
     snapshot: Snapshot | undefined,
     entries: Entry[],
+    /**
+     * The files the snapshot found on open lies in, oldest first (a chain's, or one): for an application
+     * that goes on with the chain (a replica's next snapshot a delta after it). Undefined without one.
+     */
+    readonly openedSnapshotFiles: readonly SnapshotFileLayout[] | undefined,
   ) {
     this.hardState = hardState;
     this.snapshotHeld = snapshot;
@@ -137,6 +142,7 @@ export class RaftStorage {
     const { store, report: snapshotReport } = SnapshotStore.open(disk, options.snapshots);
     const { wal, recovery } = Wal.open(disk, options.wal);
     let snapshot: Snapshot | undefined;
+    let snapshotFiles: SnapshotFileLayout[] | undefined;
     if (recovery.snapshot !== undefined) {
       const loaded = store.loadNewest({ match: recovery.snapshot });
       snapshotReport.skipped.push(...loaded.skipped);
@@ -149,8 +155,9 @@ export class RaftStorage {
         );
       }
       snapshot = loaded.snapshot;
+      snapshotFiles = loaded.files;
     }
-    const storage = new RaftStorage(wal, store, recovery.hardState, snapshot, recovery.entries);
+    const storage = new RaftStorage(wal, store, recovery.hardState, snapshot, recovery.entries, snapshotFiles);
     return {
       storage,
       report: { walTruncation: recovery.truncation, walSegments: recovery.segments, snapshots: snapshotReport },

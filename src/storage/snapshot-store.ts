@@ -24,7 +24,7 @@
 import type { Disk, DiskError } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
-import { concatFrames, decodeRecords, encodeRecord, encodeRecordHeader, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
+import { concatFrames, decodeRecords, encodeRecord, encodeRecordHeader, RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
 import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType, type RecordTypeNumber } from './wal-codec.js';
 
 /** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
@@ -84,6 +84,12 @@ export function encodeSnapshotFile(snapshot: Snapshot, chunkBytes = RECORD_PAYLO
 
 /** The snapshot in a file's bytes, or the reason it cannot be trusted. Never throws. */
 export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
+  const decoded = decodeSnapshotFileLaidOut(bytes, '');
+  return typeof decoded === 'string' ? decoded : decoded.snapshot;
+}
+
+/** `decodeSnapshotFile`, and where the data lies in the file at `path` (to read it back a range at a time). */
+function decodeSnapshotFileLaidOut(bytes: Uint8Array, path: string): { snapshot: Snapshot; layout: SnapshotFileLayout } | string {
   const decoded = decodeRecords(bytes);
   if (decoded.problem !== undefined) return `${decoded.problem.kind} record (${decoded.problem.reason}) at byte ${decoded.problem.offset}`;
   const records = decoded.records;
@@ -99,7 +105,20 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
   if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';
   try {
     const metadata = decodeSnapshotMetadata(payload.subarray(4, 4 + metadataBytes));
-    return { metadata, data: new Uint8Array(payload.subarray(4 + metadataBytes)) };
+    const snapshot = { metadata, data: new Uint8Array(payload.subarray(4 + metadataBytes)) };
+    // The data is every payload after the metadata's bytes, which may share the first record with data.
+    const pieces: SnapshotFilePiece[] = [];
+    let skip = 4 + metadataBytes;
+    let dataOffset = 0;
+    for (const record of records) {
+      const from = Math.min(skip, record.payload.length);
+      skip -= from;
+      const length = record.payload.length - from;
+      if (length === 0) continue;
+      pieces.push({ dataOffset, fileOffset: record.offset + RECORD_HEADER_BYTES + from, length });
+      dataOffset += length;
+    }
+    return { snapshot, layout: { path, dataBytes: snapshot.data.length, pieces } };
   } catch (error) {
     return error instanceof StorageError ? error.message : String(error);
   }
@@ -167,6 +186,8 @@ export class SnapshotStore {
    */
   loadNewest(filter: { indexMax?: number; match?: Pick<SnapshotMetadata, 'index' | 'term'> } = {}): {
     snapshot: Snapshot | undefined;
+    /** Where its data lies: its chain's files, oldest first (one for a snapshot that is not a link). */
+    files?: SnapshotFileLayout[];
     skipped: SkippedSnapshot[];
   } {
     const skipped: SkippedSnapshot[] = [];
@@ -181,33 +202,36 @@ export class SnapshotStore {
         skipped.push({ name, reason: loaded });
         continue;
       }
-      return { snapshot: loaded, skipped };
+      return { snapshot: loaded.snapshot, files: loaded.files, skipped };
     }
     return { snapshot: undefined, skipped };
   }
 
   /** The snapshot in `name` with the data of its whole chain; undefined if the file vanished, or why it cannot be used. */
-  private loadChain(name: string, names: readonly string[]): Snapshot | string | undefined {
+  private loadChain(name: string, names: readonly string[]): { snapshot: Snapshot; files: SnapshotFileLayout[] } | string | undefined {
     const data: Uint8Array[] = [];
+    const files: SnapshotFileLayout[] = [];
     let newest: Snapshot | undefined;
     for (let at: string | undefined = name, depth = 0; at !== undefined; depth++) {
       const { index, term, base } = parseName(at);
       const bytes = this.disk.read(`${this.dir}/${at}`);
       if (bytes === undefined) return depth === 0 ? undefined : `its chain's file ${at} is missing`;
-      const decoded = decodeSnapshotFile(bytes);
-      if (typeof decoded === 'string') return depth === 0 ? decoded : `its chain's file ${at}: ${decoded}`;
+      const laidOut = decodeSnapshotFileLaidOut(bytes, `${this.dir}/${at}`);
+      if (typeof laidOut === 'string') return depth === 0 ? laidOut : `its chain's file ${at}: ${laidOut}`;
+      const decoded = laidOut.snapshot;
       if (decoded.metadata.index !== index || decoded.metadata.term !== term) {
         return `${depth === 0 ? '' : `its chain's file ${at} `}holds the snapshot at index ${decoded.metadata.index} term ${decoded.metadata.term}, not what its name says`;
       }
       newest ??= decoded;
       data.push(decoded.data);
+      files.push(laidOut.layout);
       if (base === undefined) break;
       if (base.index >= index) return `${at} names a base at index ${base.index}, not before its own`;
       // Any file of the base's index and term holds the same state (Raft applies the same entries to it).
       at = names.find((candidate) => { const parsed = parseName(candidate); return parsed.index === base.index && parsed.term === base.term; });
       if (at === undefined) return `its chain's file at index ${base.index} term ${base.term} is missing`;
     }
-    return { metadata: newest!.metadata, data: data.length === 1 ? data[0]! : concatFrames(data.reverse()) };
+    return { snapshot: { metadata: newest!.metadata, data: data.length === 1 ? data[0]! : concatFrames(data.reverse()) }, files: files.reverse() };
   }
 
   /**

@@ -193,6 +193,20 @@ describe('a three-replica group in the simulated runtime', () => {
       }
       const untouched = await c.op({ op: 'get', key: 'base/137' });
       assert.equal(untouched.ok && untouched.value, `137-${'b'.repeat(40)}`, 'a key only the chain\'s whole snapshot holds');
+      // Restarted from their chains, they go on with them: the next snapshot is a delta, and restores.
+      for (let i = 0; i < 40; i++) assert.ok((await c.op({ op: 'put', key: `hot/${i % 7}`, value: `again ${i}` })).ok);
+      await c.sim.runFor(2_000);
+      const restarted = (await c.status()).filter((s) => s.name !== lagger);
+      assert.ok(restarted.every((s) => s.lastSnapshot?.delta === true), `deltas after the restart: ${JSON.stringify(restarted.map((s) => [s.name, s.lastSnapshot]))}`);
+      for (const name of c.group.names) {
+        await c.sim.faults.kill(name);
+        await c.sim.runFor(3_000);
+      }
+      await c.waitForLeader();
+      for (let i = 33; i < 40; i++) {
+        const got = await c.op({ op: 'get', key: `hot/${i % 7}` });
+        assert.equal(got.ok && got.value, `again ${i}`, 'restored from a chain that went on after a restart');
+      }
       await c.sim.shutdown();
     });
   }

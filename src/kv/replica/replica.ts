@@ -49,7 +49,7 @@ import { isError, kvError } from '../mvcc/errors.js';
 import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
 import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
-import { SnapshotJob, type SnapshotChainBase, type TakenSnapshot } from './snapshotter.js';
+import { SNAPSHOT_KEEP_BYTES_MAX_DEFAULT, SnapshotJob, type SnapshotChainBase, type TakenSnapshot } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
 import { SnapshotFileReader, type SnapshotFileLayout, type SnapshotWriter } from '../../storage/snapshot-store.js';
@@ -316,11 +316,18 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   /** The local snapshot Raft holds without its bytes (too large to keep): where to read them for a follower. */
   let fileSnapshot: { index: number; term: number; reader: SnapshotFileReader } | undefined;
   /**
-   * The chain of snapshots this replica took since its store was last replaced (start, or a leader's
-   * snapshot): its files, oldest first, and how large its whole snapshot and its deltas are. Undefined: the
-   * next snapshot is whole (the keys written before the store was replaced are unknown to it).
+   * The chain of snapshots the store was restored from at start, and the links this replica added: its files,
+   * oldest first, and how large its whole snapshot and its deltas are. Undefined (a fresh store, or one a
+   * leader's snapshot replaced): the next snapshot is whole, the keys written before are unknown to the store.
    */
   let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[]; wholeBytes: number; deltaBytes: number } | undefined;
+  // Restarted from a snapshot on disk: its chain goes on (the store counts its writes from that snapshot's revision).
+  if (snapshotDeltas && snapshot !== undefined && storage.openedSnapshotFiles !== undefined) {
+    const files = [...storage.openedSnapshotFiles];
+    const last: SnapshotChainBase = { id: { index: snapshot.metadata.index, term: snapshot.metadata.term }, revision: store.revision, dataBytes: snapshot.data.byteLength };
+    if (snapshot.data.byteLength <= (args.snapshotKeepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT)) last.data = snapshot.data;
+    chain = { last, files, wholeBytes: files[0]!.dataBytes, deltaBytes: files.slice(1).reduce((sum, f) => sum + f.dataBytes, 0) };
+  }
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
   const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };

@@ -209,7 +209,9 @@ describe('a chain of snapshots (issues #16, #22)', () => {
       assert.deepEqual(names.map((n) => n.includes('+')), [false, true, true], `the files: ${names.join(', ')}`);
 
       const reader = new SnapshotFileReader(disk, [full.file, delta.file, delta2.file]);
-      const reopened = RaftStorage.open(disk).storage.snapshot()!;
+      const reopenedStorage = RaftStorage.open(disk).storage;
+      assert.deepEqual(reopenedStorage.openedSnapshotFiles, [full.file, delta.file, delta2.file], 'reopened, storage finds where the chain\'s data lies, as written');
+      const reopened = reopenedStorage.snapshot()!;
       assert.equal(reopened.metadata.index, 40);
       assert.deepEqual(reader.read(0, reader.byteLength), reopened.data, 'the files read back as one are the chain storage loads');
       if (keepBytesMax > 0) assert.deepEqual(delta2.data, reopened.data, 'kept in memory, the chain is what Raft sends');
