@@ -19,7 +19,7 @@ import { DiskError, type Disk } from '../actor/disk.js';
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
 import { LogShape } from './log-shape.js';
-import { SnapshotStore, type SnapshotStoreOptions, type SnapshotStoreReport, type SnapshotWriter, type SnapshotWriterOptions } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotFileLayout, type SnapshotStoreOptions, type SnapshotStoreReport, type SnapshotWriter, type SnapshotWriterOptions } from './snapshot-store.js';
 import { Wal, type WalOptions, type WalTruncation } from './wal.js';
 
 const receiptToken = Symbol('Durable');
@@ -116,6 +116,11 @@ export class RaftStorage {
     hardState: HardState,
     snapshot: Snapshot | undefined,
     entries: Entry[],
+    /**
+     * The files the snapshot found on open lies in, oldest first (a chain's, or one): for an application
+     * that goes on with the chain (a replica's next snapshot a delta after it). Undefined without one.
+     */
+    readonly openedSnapshotFiles: readonly SnapshotFileLayout[] | undefined,
   ) {
     this.hardState = hardState;
     this.snapshotHeld = snapshot;
@@ -137,6 +142,7 @@ export class RaftStorage {
     const { store, report: snapshotReport } = SnapshotStore.open(disk, options.snapshots);
     const { wal, recovery } = Wal.open(disk, options.wal);
     let snapshot: Snapshot | undefined;
+    let snapshotFiles: SnapshotFileLayout[] | undefined;
     if (recovery.snapshot !== undefined) {
       const loaded = store.loadNewest({ match: recovery.snapshot });
       snapshotReport.skipped.push(...loaded.skipped);
@@ -149,8 +155,9 @@ export class RaftStorage {
         );
       }
       snapshot = loaded.snapshot;
+      snapshotFiles = loaded.files;
     }
-    const storage = new RaftStorage(wal, store, recovery.hardState, snapshot, recovery.entries);
+    const storage = new RaftStorage(wal, store, recovery.hardState, snapshot, recovery.entries, snapshotFiles);
     return {
       storage,
       report: { walTruncation: recovery.truncation, walSegments: recovery.segments, snapshots: snapshotReport },
@@ -296,14 +303,16 @@ export class RaftStorage {
 
   /**
    * Makes the part-written snapshot durable and current. `data` is the whole
-   * of what was appended, when the caller kept it for Raft to send; without
+   * of what was appended (after the data of the chain before it, for a link of
+   * a chain), when the caller kept it for Raft to send; without
    * it the snapshot lives only in its file (`snapshot()` reads it back). A
    * writer already finished in the background (`finishSnapshotInBackground`)
    * only gets its WAL marker here.
    */
   finishSnapshot(writer: SnapshotWriter, data?: Uint8Array): SnapshotMetadata {
     this.checkUsable();
-    invariant(data === undefined || data.length === writer.dataBytes, () => `finishing a snapshot of ${writer.dataBytes} bytes with ${data?.length}`);
+    // A link of a chain is kept in memory as the whole chain's data: what Raft sends a follower.
+    invariant(data === undefined || data.length === writer.baseDataBytes + writer.dataBytes, () => `finishing a snapshot of ${writer.baseDataBytes} + ${writer.dataBytes} bytes with ${data?.length}`);
     invariant(writer.metadata.index > this.log.snapshotIndex, () => `snapshot at ${writer.metadata.index} overtaken by the one at ${this.log.snapshotIndex}; abort it`);
     this.guard(() => {
       if (!writer.isFinished) writer.finish();

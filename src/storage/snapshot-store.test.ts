@@ -102,8 +102,10 @@ for (const kind of diskKinds) {
         assert.equal(writer.dataBytes, whole.data.length);
         assert.deepEqual(t.disk.list('snap'), [`${writer.name}.tmp`], 'nothing is visible under the final name before finish');
         assert.equal(writer.finish(), snapshotName(whole.metadata));
-        const reopened = SnapshotStore.open(t.crash()).store;
-        assert.deepEqual(reopened.loadNewest(), { snapshot: whole, skipped: [] });
+        const layout = writer.layout();
+        const { snapshot, skipped, files } = SnapshotStore.open(t.crash()).store.loadNewest();
+        assert.deepEqual({ snapshot, skipped }, { snapshot: whole, skipped: [] });
+        assert.deepEqual(files, [layout], 'where its data lies, read back from its records, is where the writer put it');
       } finally {
         t.cleanup();
       }

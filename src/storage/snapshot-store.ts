@@ -7,6 +7,14 @@
  * `snapshotFile` record, so a file cut at a record boundary is still told
  * from a whole one.
  *
+ * A snapshot may be a link of a chain (issues #16, #22): its file holds only
+ * what changed since the snapshot before it, named in its own name,
+ * `<term>-<index>+<base term>-<base index>.snap`. Its data is then the data of
+ * every file of the chain, oldest first, back to back (the application reads
+ * that as one snapshot): loading reads them all, and a chain with a file torn,
+ * missing or not what its name says is not used. A purge keeps every file a
+ * kept file's chain needs.
+ *
  * Saving is the classic atomic-replace sequence: write a temporary file, fsync
  * it, rename it into place, fsync the directory. A crash at any point leaves
  * either no snapshot or a whole one; a leftover temporary file is removed on
@@ -16,13 +24,13 @@
 import type { Disk, DiskError } from '../actor/disk.js';
 import type { Snapshot, SnapshotMetadata } from '../raft/types.js';
 import { invariant, StorageError } from './errors.js';
-import { concatFrames, decodeRecords, encodeRecord, encodeRecordHeader, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
+import { concatFrames, decodeRecords, encodeRecord, encodeRecordHeader, RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX } from './record.js';
 import { decodeSnapshotMetadata, encodeSnapshotMetadata, RecordType, type RecordTypeNumber } from './wal-codec.js';
 
 /** Files kept after a save: the newest is the one that matters, older ones are a margin against a bad newest file. */
 export const SNAPSHOTS_RETAINED_DEFAULT = 3;
 
-const SNAPSHOT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+const SNAPSHOT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})(?:\+([0-9a-f]{16})-([0-9a-f]{16}))?\.snap$/;
 const TEMP_SUFFIX = '.tmp';
 
 export interface SnapshotStoreOptions {
@@ -47,8 +55,13 @@ function hex16(value: number): string {
   return value.toString(16).padStart(16, '0');
 }
 
-export function snapshotName(metadata: Pick<SnapshotMetadata, 'term' | 'index'>): string {
-  return `${hex16(metadata.term)}-${hex16(metadata.index)}.snap`;
+/** A snapshot's place: what names it in the WAL, and what a link of a chain names as its base. */
+export type SnapshotId = Pick<SnapshotMetadata, 'term' | 'index'>;
+
+/** @param base for a link of a chain: the snapshot it follows */
+export function snapshotName(metadata: SnapshotId, base?: SnapshotId): string {
+  const own = `${hex16(metadata.term)}-${hex16(metadata.index)}`;
+  return base === undefined ? `${own}.snap` : `${own}+${hex16(base.term)}-${hex16(base.index)}.snap`;
 }
 
 /** @param chunkBytes the largest payload of one record (smaller only in tests). */
@@ -71,6 +84,12 @@ export function encodeSnapshotFile(snapshot: Snapshot, chunkBytes = RECORD_PAYLO
 
 /** The snapshot in a file's bytes, or the reason it cannot be trusted. Never throws. */
 export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
+  const decoded = decodeSnapshotFileLaidOut(bytes, '');
+  return typeof decoded === 'string' ? decoded : decoded.snapshot;
+}
+
+/** `decodeSnapshotFile`, and where the data lies in the file at `path` (to read it back a range at a time). */
+function decodeSnapshotFileLaidOut(bytes: Uint8Array, path: string): { snapshot: Snapshot; layout: SnapshotFileLayout } | string {
   const decoded = decodeRecords(bytes);
   if (decoded.problem !== undefined) return `${decoded.problem.kind} record (${decoded.problem.reason}) at byte ${decoded.problem.offset}`;
   const records = decoded.records;
@@ -86,7 +105,20 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
   if (4 + metadataBytes > payload.length) return 'metadata length beyond the payload';
   try {
     const metadata = decodeSnapshotMetadata(payload.subarray(4, 4 + metadataBytes));
-    return { metadata, data: new Uint8Array(payload.subarray(4 + metadataBytes)) };
+    const snapshot = { metadata, data: new Uint8Array(payload.subarray(4 + metadataBytes)) };
+    // The data is every payload after the metadata's bytes, which may share the first record with data.
+    const pieces: SnapshotFilePiece[] = [];
+    let skip = 4 + metadataBytes;
+    let dataOffset = 0;
+    for (const record of records) {
+      const from = Math.min(skip, record.payload.length);
+      skip -= from;
+      const length = record.payload.length - from;
+      if (length === 0) continue;
+      pieces.push({ dataOffset, fileOffset: record.offset + RECORD_HEADER_BYTES + from, length });
+      dataOffset += length;
+    }
+    return { snapshot, layout: { path, dataBytes: snapshot.data.length, pieces } };
   } catch (error) {
     return error instanceof StorageError ? error.message : String(error);
   }
@@ -148,44 +180,79 @@ export class SnapshotStore {
 
   /**
    * The newest valid snapshot whose index is at most `indexMax` (or any, when
-   * omitted) and, when `match` is given, whose index and term equal it.
-   * Invalid files met on the way are listed in `skipped`.
+   * omitted) and, when `match` is given, whose index and term equal it; for a
+   * link of a chain, the data of the whole chain. Invalid files (and chains)
+   * met on the way are listed in `skipped`.
    */
   loadNewest(filter: { indexMax?: number; match?: Pick<SnapshotMetadata, 'index' | 'term'> } = {}): {
     snapshot: Snapshot | undefined;
+    /** Where its data lies: its chain's files, oldest first (one for a snapshot that is not a link). */
+    files?: SnapshotFileLayout[];
     skipped: SkippedSnapshot[];
   } {
     const skipped: SkippedSnapshot[] = [];
-    const names = this.names().reverse();
-    for (const name of names) {
+    const names = this.names();
+    for (const name of [...names].reverse()) {
       const { index, term } = parseName(name);
       if (filter.indexMax !== undefined && index > filter.indexMax) continue;
       if (filter.match !== undefined && (index !== filter.match.index || term !== filter.match.term)) continue;
-      const bytes = this.disk.read(`${this.dir}/${name}`);
-      if (bytes === undefined) continue;
-      const decoded = decodeSnapshotFile(bytes);
-      if (typeof decoded === 'string') {
-        skipped.push({ name, reason: decoded });
+      const loaded = this.loadChain(name, names);
+      if (loaded === undefined) continue;
+      if (typeof loaded === 'string') {
+        skipped.push({ name, reason: loaded });
         continue;
       }
-      if (decoded.metadata.index !== index || decoded.metadata.term !== term) {
-        skipped.push({ name, reason: `holds the snapshot at index ${decoded.metadata.index} term ${decoded.metadata.term}, not what its name says` });
-        continue;
-      }
-      return { snapshot: decoded, skipped };
+      return { snapshot: loaded.snapshot, files: loaded.files, skipped };
     }
     return { snapshot: undefined, skipped };
   }
 
+  /** The snapshot in `name` with the data of its whole chain; undefined if the file vanished, or why it cannot be used. */
+  private loadChain(name: string, names: readonly string[]): { snapshot: Snapshot; files: SnapshotFileLayout[] } | string | undefined {
+    const data: Uint8Array[] = [];
+    const files: SnapshotFileLayout[] = [];
+    let newest: Snapshot | undefined;
+    for (let at: string | undefined = name, depth = 0; at !== undefined; depth++) {
+      const { index, term, base } = parseName(at);
+      const bytes = this.disk.read(`${this.dir}/${at}`);
+      if (bytes === undefined) return depth === 0 ? undefined : `its chain's file ${at} is missing`;
+      const laidOut = decodeSnapshotFileLaidOut(bytes, `${this.dir}/${at}`);
+      if (typeof laidOut === 'string') return depth === 0 ? laidOut : `its chain's file ${at}: ${laidOut}`;
+      const decoded = laidOut.snapshot;
+      if (decoded.metadata.index !== index || decoded.metadata.term !== term) {
+        return `${depth === 0 ? '' : `its chain's file ${at} `}holds the snapshot at index ${decoded.metadata.index} term ${decoded.metadata.term}, not what its name says`;
+      }
+      newest ??= decoded;
+      data.push(decoded.data);
+      files.push(laidOut.layout);
+      if (base === undefined) break;
+      if (base.index >= index) return `${at} names a base at index ${base.index}, not before its own`;
+      // Any file of the base's index and term holds the same state (Raft applies the same entries to it).
+      at = names.find((candidate) => { const parsed = parseName(candidate); return parsed.index === base.index && parsed.term === base.term; });
+      if (at === undefined) return `its chain's file at index ${base.index} term ${base.term} is missing`;
+    }
+    return { snapshot: { metadata: newest!.metadata, data: data.length === 1 ? data[0]! : concatFrames(data.reverse()) }, files: files.reverse() };
+  }
+
   /**
-   * Removes all but the `retained` newest files. Call once the newest is the
-   * one the WAL's synced marker names. With `background`, off the thread
+   * Removes all but the `retained` newest files and the files their chains
+   * need. Call once the newest is the one the WAL's synced marker names. With `background`, off the thread
    * (unlinking a file of a gigabyte is not free); a removal a crash undoes
    * leaves a file the next purge removes.
    */
   purge(background = false): string[] {
     const names = this.names();
-    const excess = names.slice(0, Math.max(0, names.length - this.retained));
+    // The chains of the files kept are kept whole: a link alone restores nothing.
+    const kept = new Set(names.slice(Math.max(0, names.length - this.retained)));
+    for (const name of [...kept]) {
+      for (let base = parseName(name).base; base !== undefined; ) {
+        const file = names.find((candidate) => { const parsed = parseName(candidate); return parsed.index === base!.index && parsed.term === base!.term; });
+        if (file === undefined || kept.has(file)) break;
+        kept.add(file);
+        base = parseName(file).base;
+      }
+    }
+    const excess = names.filter((name) => !kept.has(name));
     if (excess.length === 0) return excess;
     if (background) {
       // A failed unlink leaves an old file behind, which the next purge tries again: nothing to stop for.
@@ -199,13 +266,18 @@ export class SnapshotStore {
   }
 }
 
-function parseName(name: string): { term: number; index: number } {
+function parseName(name: string): { term: number; index: number; base?: SnapshotId } {
   const match = SNAPSHOT_NAME.exec(name);
   invariant(match !== null, `not a snapshot file name: ${name}`);
-  return { term: Number.parseInt(match[1]!, 16), index: Number.parseInt(match[2]!, 16) };
+  const own = { term: Number.parseInt(match[1]!, 16), index: Number.parseInt(match[2]!, 16) };
+  return match[3] === undefined ? own : { ...own, base: { term: Number.parseInt(match[3], 16), index: Number.parseInt(match[4]!, 16) } };
 }
 
 export interface SnapshotWriterOptions {
+  /** A link of a chain: the snapshot this one follows (its data holds only what changed since). */
+  base?: SnapshotId;
+  /** With `base`: the data bytes of the chain before this link (the snapshot's whole data is those, then this file's). */
+  baseDataBytes?: number;
   /** Largest payload of one record (smaller only in tests). */
   chunkBytes?: number;
   /**
@@ -237,6 +309,8 @@ export const SNAPSHOT_SYNC_EVERY_BYTES_DEFAULT = 8 << 20;
  */
 export class SnapshotWriter {
   readonly name: string;
+  /** Data bytes of the chain before this file (0 unless it is a link of a chain). */
+  readonly baseDataBytes: number;
   private readonly temp: string;
   private readonly chunkBytes: number;
   private readonly syncEveryBytes: number;
@@ -270,7 +344,8 @@ export class SnapshotWriter {
     this.syncEveryBytes = options.syncEveryBytes ?? SNAPSHOT_SYNC_EVERY_BYTES_DEFAULT;
     this.background = options.background ?? false;
     invariant(Number.isInteger(this.chunkBytes) && this.chunkBytes > 0 && this.chunkBytes <= RECORD_PAYLOAD_BYTES_MAX, `chunkBytes ${this.chunkBytes} must be 1..${RECORD_PAYLOAD_BYTES_MAX}`);
-    this.name = snapshotName(metadata);
+    this.name = snapshotName(metadata, options.base);
+    this.baseDataBytes = options.base === undefined ? 0 : (options.baseDataBytes ?? 0);
     this.temp = `${dir}/${this.name}${TEMP_SUFFIX}`;
     const meta = encodeSnapshotMetadata(metadata);
     this.held = new Uint8Array(4 + meta.length);
@@ -444,26 +519,31 @@ export interface SnapshotFileLayout {
  * (the follower decodes it, and a file that changed under us is a bug).
  */
 export class SnapshotFileReader {
+  readonly byteLength: number;
+
+  /** @param layouts the files of a chain, oldest first (one file for a snapshot that is not a link) */
   constructor(
     private readonly disk: Disk,
-    readonly layout: SnapshotFileLayout,
-  ) {}
-
-  get byteLength(): number {
-    return this.layout.dataBytes;
+    readonly layouts: readonly SnapshotFileLayout[],
+  ) {
+    this.byteLength = layouts.reduce((sum, layout) => sum + layout.dataBytes, 0);
   }
 
-  /** Data bytes [offset, offset + length), or undefined when the file is gone (purged for a newer snapshot). */
+  /** Data bytes [offset, offset + length), or undefined when a file is gone (purged for a newer snapshot). */
   read(offset: number, length: number): Uint8Array | undefined {
-    const end = Math.min(this.layout.dataBytes, offset + length);
+    const end = Math.min(this.byteLength, offset + length);
     const out = new Uint8Array(Math.max(0, end - offset));
-    for (const piece of this.layout.pieces) {
-      const from = Math.max(offset, piece.dataOffset);
-      const to = Math.min(end, piece.dataOffset + piece.length);
-      if (from >= to) continue;
-      const bytes = this.disk.readRange(this.layout.path, piece.fileOffset + (from - piece.dataOffset), to - from);
-      if (bytes === undefined || bytes.length !== to - from) return undefined;
-      out.set(bytes, from - offset);
+    let fileStart = 0;
+    for (const layout of this.layouts) {
+      for (const piece of layout.pieces) {
+        const from = Math.max(offset, fileStart + piece.dataOffset);
+        const to = Math.min(end, fileStart + piece.dataOffset + piece.length);
+        if (from >= to) continue;
+        const bytes = this.disk.readRange(layout.path, piece.fileOffset + (from - fileStart - piece.dataOffset), to - from);
+        if (bytes === undefined || bytes.length !== to - from) return undefined;
+        out.set(bytes, from - offset);
+      }
+      fileStart += layout.dataBytes;
     }
     return out;
   }

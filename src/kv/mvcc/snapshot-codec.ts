@@ -8,6 +8,23 @@
  * packed a 334 MB store in one call at about 9 MB/s (it grows and recopies its
  * buffer) and in 3 MB batches at about 500 MB/s (docs/kv-bench.md).
  *
+ * Format 3, a delta (issues #16, #22): `[3, header and baseRevision]`, then
+ * batches of the rows of every key written since the snapshot at
+ * `baseRevision` began: its versions since, appended to its history there —
+ * or, when a compaction dropped all of that history (or the key), its whole
+ * history now, replacing it (snapshot-cursor.ts, `SnapshotKeyRow`). A key only
+ * compacted since is not in it: restoring compacts every history to the last
+ * header's compact revision, which drops what the compaction dropped. A delta is never
+ * read alone: it follows a format 2 snapshot (or the delta before it) whose
+ * revision is its `baseRevision`, and the bytes of a chain are its links'
+ * bytes back to back — what a replica sends a lagging follower, and what
+ * `storeFromBytes` and `SnapshotDecoder` read. A chain restores exactly the
+ * store a whole snapshot at its last revision restores, whatever compactions
+ * ran in between: a compaction only drops a prefix of a history, and
+ * compacting the longer history the chain holds to the later revision drops
+ * that prefix too (the test of snapshot-codec.test.ts checks it over random
+ * writes, deletions, leases and compactions in steps).
+ *
  * Format 1 (read only, for snapshots written before): one value `[1, data]`.
  */
 import { pack, Packr, unpackMultiple } from 'msgpackr';
@@ -17,6 +34,15 @@ import { MvccStore, type StoreRestore, type StoreSnapshotData } from './store.js
 
 const FORMAT_WHOLE = 1;
 const FORMAT_BATCHED = 2;
+const FORMAT_DELTA = 3;
+
+/** What a delta's header says beyond a whole snapshot's: the revision of the snapshot it follows. */
+export type DeltaSnapshotHeader = StoreSnapshotHeader & { baseRevision: number };
+
+/** A segment's header: batches are lists of rows, so a value whose first element is a number is a header. */
+function segmentHeader(value: unknown): { format: number; header: unknown } | undefined {
+  return Array.isArray(value) && typeof value[0] === 'number' ? { format: value[0], header: value[1] } : undefined;
+}
 
 /** Estimated bytes per batch: small enough to encode in a few milliseconds, large enough that framing is noise. */
 export const SNAPSHOT_BATCH_BYTES_DEFAULT = 1 << 20;
@@ -55,13 +81,17 @@ const SCRATCH_BYTES = 8192;
 
 /** Encodes a cursor's view in batches: `header()` first, then `nextBatch()` until it returns undefined. */
 export class SnapshotEncoder {
+  /** A cursor of a delta (`deltaAfter`) encodes a delta. */
   constructor(
     private readonly cursor: StoreSnapshotCursor,
     private readonly batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT,
   ) {}
 
   header(): Uint8Array {
-    return pack([FORMAT_BATCHED, this.cursor.header]);
+    const baseRevision = this.cursor.deltaAfter;
+    if (baseRevision === undefined) return pack([FORMAT_BATCHED, this.cursor.header]);
+    const header: DeltaSnapshotHeader = { ...this.cursor.header, baseRevision };
+    return pack([FORMAT_DELTA, header]);
   }
 
   /** The next batch's bytes, or undefined once every key is written. */
@@ -102,7 +132,20 @@ export class SnapshotEncoder {
 
 /** The whole store at once (tests, small stores, and the simulated runtime's checks). */
 export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT): Uint8Array {
-  const cursor = store.openSnapshotCursor();
+  return cursorToBytes(store.openSnapshotCursor(), batchBytes);
+}
+
+/**
+ * One link of a chain at once, the cursor opened and read in one call (tests and measurements; replicas read
+ * it in steps): a whole snapshot that starts a chain, or a delta after the link at `baseRevision`. The store
+ * must track its changes (`trackSnapshotChanges`).
+ */
+export function chainLinkToBytes(store: MvccStore, link: { baseRevision?: number }, batchBytes = SNAPSHOT_BATCH_BYTES_DEFAULT): Uint8Array {
+  return cursorToBytes(store.openSnapshotCursor(link.baseRevision === undefined ? 'full' : { deltaAfter: link.baseRevision }), batchBytes);
+}
+
+/** Every batch of `cursor` after its header, as one buffer; closes the cursor. */
+function cursorToBytes(cursor: StoreSnapshotCursor, batchBytes: number): Uint8Array {
   try {
     const encoder = new SnapshotEncoder(cursor, batchBytes);
     const parts = [encoder.header()];
@@ -115,19 +158,29 @@ export function storeToBytes(store: MvccStore, batchBytes = SNAPSHOT_BATCH_BYTES
 
 export function storeFromBytes(bytes: Uint8Array): MvccStore {
   const values = unpackValues(bytes);
-  const first = values[0];
-  if (!Array.isArray(first) || (first[0] !== FORMAT_WHOLE && first[0] !== FORMAT_BATCHED)) {
-    throw new Error(`kv snapshot: unknown format ${Array.isArray(first) ? String(first[0]) : typeof first}; expected ${FORMAT_WHOLE} or ${FORMAT_BATCHED}`);
+  const first = segmentHeader(values[0]);
+  if (first === undefined || (first.format !== FORMAT_WHOLE && first.format !== FORMAT_BATCHED)) {
+    throw new Error(`kv snapshot: unknown format ${first === undefined ? typeof values[0] : String(first.format)}; expected ${FORMAT_WHOLE} or ${FORMAT_BATCHED}`);
   }
-  if (first[0] === FORMAT_WHOLE) {
+  if (first.format === FORMAT_WHOLE) {
     if (values.length !== 1) throw new Error(`kv snapshot: format ${FORMAT_WHOLE} holds one value, found ${values.length}`);
-    return MvccStore.fromSnapshotData(first[1] as StoreSnapshotData);
+    return MvccStore.fromSnapshotData(first.header as StoreSnapshotData);
   }
-  const batches = values.slice(1);
-  for (const [i, batch] of batches.entries()) {
-    if (!Array.isArray(batch)) throw new Error(`kv snapshot: batch ${i + 1} of ${batches.length} is ${typeof batch}, not a list of keys`);
+  const restore = MvccStore.restoring(first.header as StoreSnapshotHeader);
+  for (let i = 1; i < values.length; i++) addValue(restore, values[i], i);
+  return restore.build();
+}
+
+/** One value after a chain's first header: a batch of rows, or the header of the next delta. */
+function addValue(restore: StoreRestore, value: unknown, at: number): void {
+  const segment = segmentHeader(value);
+  if (segment !== undefined) {
+    if (segment.format !== FORMAT_DELTA) throw new Error(`kv snapshot: value ${at} is a header of format ${segment.format}; only a delta (${FORMAT_DELTA}) may follow a snapshot`);
+    restore.delta(segment.header as DeltaSnapshotHeader);
+    return;
   }
-  return MvccStore.fromSnapshotParts(first[1] as StoreSnapshotHeader, batches as SnapshotKeyRow[][]);
+  if (!Array.isArray(value)) throw new Error(`kv snapshot: batch ${at} is ${typeof value}, not a list of keys`);
+  restore.add(value as SnapshotKeyRow[]);
 }
 
 /**
@@ -138,11 +191,17 @@ export function storeFromBytes(bytes: Uint8Array): MvccStore {
 export class SnapshotDecoder {
   private offset = 0;
   private restore: StoreRestore | undefined;
+  /** Values decoded after the first header: batches and the headers of deltas. */
   private batches = 0;
 
+  /**
+   * @param finishKeysPerStep keys made part of the store per step once all bytes are decoded (about the
+   *   work of decoding `stepBytes`, for keys of a few hundred bytes)
+   */
   constructor(
     private readonly bytes: Uint8Array,
     private readonly stepBytes = SNAPSHOT_BATCH_BYTES_DEFAULT * 4,
+    private readonly finishKeysPerStep = Math.max(1, Math.round(stepBytes / 256)),
   ) {}
 
   /** Decodes about `stepBytes` more; returns the store once every batch is in. */
@@ -155,23 +214,26 @@ export class SnapshotDecoder {
         end = valueEnd;
         return false;
       });
-      if (!Array.isArray(first) || first[0] !== FORMAT_BATCHED) return storeFromBytes(this.bytes);
-      this.restore = MvccStore.restoring(first[1] as StoreSnapshotHeader);
+      const segment = segmentHeader(first);
+      if (segment?.format !== FORMAT_BATCHED) return storeFromBytes(this.bytes);
+      this.restore = MvccStore.restoring(segment.header as StoreSnapshotHeader);
       this.offset = end;
     }
     const stopAt = this.offset + this.stepBytes;
     let consumed = this.offset;
     if (this.offset < this.bytes.byteLength) {
-      decodeFrom(this.bytes, this.offset, (batch, _start, end) => {
-        if (!Array.isArray(batch)) throw new Error(`kv snapshot: batch ${this.batches + 1} is ${typeof batch}, not a list of keys`);
-        this.restore!.add(batch as SnapshotKeyRow[]);
+      decodeFrom(this.bytes, this.offset, (value, _start, end) => {
         this.batches++;
+        addValue(this.restore!, value, this.batches);
         consumed = this.offset + end;
         return consumed < stopAt;
       });
       this.offset = consumed;
     }
-    return this.offset >= this.bytes.byteLength ? this.restore.build() : undefined;
+    if (this.offset < this.bytes.byteLength) return undefined;
+    // Indexing the keys once all are in (a chain's later links change histories) is a step's work of its own too.
+    if (!this.restore.finishStep(this.finishKeysPerStep)) return undefined;
+    return this.restore.build();
   }
 }
 

@@ -28,8 +28,15 @@ export interface StoreSnapshotHeader {
   leases: Array<[number, number]>;
 }
 
-/** A key and its history as a snapshot stores it: [revision, sub, value or null for a tombstone]. */
-export type SnapshotKeyRow = [string, Array<[number, number, KeyValue | null]>];
+/**
+ * A key and its history as a snapshot stores it: [revision, sub, value or null for a tombstone]. In a delta
+ * (snapshot-codec.ts, format 3) only the versions after the delta's base, appended to the key's history
+ * there; with the third element, instead its whole history, which replaces the base's (none: the key is gone).
+ */
+export type SnapshotKeyRow = [string, Array<[number, number, KeyValue | null]>, REPLACE?];
+
+/** A delta's row that replaces its key's history rather than appending to it. */
+export type REPLACE = 1;
 
 /** What the cursor needs from the store. */
 export interface SnapshotSource {
@@ -43,17 +50,29 @@ export class StoreSnapshotCursor {
   private at = 0;
   private readonly preserved = new Map<string, readonly Version[]>();
   private closed = false;
+  private abandoned = false;
 
   /**
    * @param keys every key of the store at `header.revision`, ascending (a copy: the cursor owns it)
-   * @param onClose called once when the cursor is closed, to stop the store's compaction hook
+   * @param onClose called when the cursor is closed, and again if it is abandoned after that: stops the store's
+   *   compaction hook, and on an abandon gives the changed keys back
+   * @param deltaAfter for a delta: the revision of the chain's link before it; `keys` are the keys written
+   *   since. A key's row then holds its versions after that revision, to append to its history there — or,
+   *   when no version of that history is left at the cursor's revision (a compaction dropped it, or the key
+   *   is gone), its whole history, to replace it (see `SnapshotKeyRow`)
    */
   constructor(
     readonly header: Readonly<StoreSnapshotHeader>,
     private readonly keys: string[],
     private readonly source: SnapshotSource,
-    private readonly onClose: (cursor: StoreSnapshotCursor) => void,
+    private readonly onClose: (cursor: StoreSnapshotCursor, abandoned: boolean, wasClosed: boolean) => void,
+    readonly deltaAfter?: number,
   ) {}
+
+  /** Whether this cursor reads a delta (`deltaAfter`). */
+  get delta(): boolean {
+    return this.deltaAfter !== undefined;
+  }
 
   get done(): boolean {
     return this.at >= this.keys.length;
@@ -79,14 +98,29 @@ export class StoreSnapshotCursor {
     while (this.at < this.keys.length && bytes < budgetBytes) {
       const key = this.keys[this.at++]!;
       const versions = this.preserved.get(key) ?? this.source.versionsOf(key);
-      if (versions === undefined) continue;
+      const after = this.deltaAfter;
+      if (after === undefined) {
+        const kept: Array<[number, number, KeyValue | null]> = [];
+        for (const v of versions ?? []) {
+          if (v.main > revision) break;
+          kept.push([v.main, v.sub, v.kv]);
+          bytes += VERSION_OVERHEAD_BYTES + key.length + (v.kv === null ? 0 : v.kv.value.length);
+        }
+        if (kept.length > 0) rows.push([key, kept]);
+        continue;
+      }
+      // A version at or before the base is still here: nothing written since was dropped, the rest appends.
+      const appends = versions !== undefined && versions.length > 0 && versions[0]!.main <= after && versions[0]!.main <= revision;
       const kept: Array<[number, number, KeyValue | null]> = [];
-      for (const v of versions) {
+      for (const v of versions ?? []) {
         if (v.main > revision) break;
+        if (v.main <= after) continue;
         kept.push([v.main, v.sub, v.kv]);
         bytes += VERSION_OVERHEAD_BYTES + key.length + (v.kv === null ? 0 : v.kv.value.length);
       }
-      if (kept.length > 0) rows.push([key, kept]);
+      if (appends && kept.length === 0) continue;
+      rows.push(appends ? [key, kept] : [key, kept, 1]);
+      bytes += VERSION_OVERHEAD_BYTES + key.length;
     }
     if (this.done) this.preserved.clear();
     return rows;
@@ -103,11 +137,28 @@ export class StoreSnapshotCursor {
     this.preserved.set(key, versions);
   }
 
-  /** Stops the store's bookkeeping for this cursor; call when done or abandoned. Idempotent. */
+  /** Stops the store's bookkeeping for this cursor; call when its snapshot is taken. Idempotent. */
   close(): void {
+    this.end(false);
+  }
+
+  /**
+   * The snapshot will not be used: the store counts the keys it would have held as changed again. Also after
+   * `close` (a snapshot read whole may still be abandoned before it is durable). Idempotent.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.preserved.clear();
+    this.onClose(this, true, wasClosed);
+  }
+
+  private end(abandoned: boolean): void {
     if (this.closed) return;
     this.closed = true;
     this.preserved.clear();
-    this.onClose(this);
+    this.onClose(this, abandoned, false);
   }
 }

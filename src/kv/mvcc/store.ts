@@ -76,6 +76,12 @@ export class MvccStore {
   private nextLeaseId = 1;
   /** Snapshots being read while writes go on: compaction hands them what it replaces. */
   private readonly cursors = new Set<StoreSnapshotCursor>();
+  /**
+   * Keys written (put or deleted) since the last snapshot of a
+   * chain began (`openSnapshotCursor` with a `chain`): what the next delta snapshot holds. Undefined until a
+   * replica asks for it (`trackSnapshotChanges`), so stores nobody snapshots in deltas pay nothing per write.
+   */
+  private touched: Set<string> | undefined;
   /** Events in revision order since the compaction (what watchers catch up from). */
   private events: LoggedEvent[] = [];
   /** The compaction whose old versions are being dropped in steps, if any (`compactStep`). */
@@ -201,6 +207,8 @@ export class MvccStore {
     if (versions === undefined) return;
     const keepFrom = keptFrom(versions, revision);
     if (keepFrom === 0) return;
+    // Not a change a delta must hold (`touched`): restoring a chain compacts every history to the last link's
+    // compact revision, which drops from a key's older history exactly what this drops.
     for (const cursor of this.cursors) cursor.preserve(key, versions);
     const kept = versions.slice(keepFrom);
     if (kept.length === 0) {
@@ -261,18 +269,51 @@ export class MvccStore {
   // ---- snapshot / restore ----
 
   /**
+   * From now on, remember which keys change between snapshots, so a snapshot can hold only those (a delta,
+   * `openSnapshotCursor` with `chain: { deltaAfter }`). Whatever changed before this call is unknown: the first
+   * snapshot after it must be whole (`chain: 'full'`).
+   */
+  trackSnapshotChanges(): void {
+    this.touched ??= new Set();
+  }
+
+  /**
    * A view of the store as it is now, to read in batches while writes and
    * compactions go on (see snapshot-cursor.ts). Costs one copy of the key list.
-   * Close it when done or abandoned.
+   * Close it when done, `abandon` it when its snapshot will not be used.
+   *
+   * With `chain` (after `trackSnapshotChanges`), the snapshot begins a new
+   * link of a chain: the keys written since the previous one began start to
+   * be counted afresh. 'full' reads every key; `deltaAfter` (the revision of
+   * the chain's previous link) only the keys written since it began, each
+   * with its versions since (see snapshot-cursor.ts and snapshot-codec.ts,
+   * FORMAT_DELTA). Abandoning the cursor gives the written keys back, so the
+   * next snapshot still holds them.
    */
-  openSnapshotCursor(): StoreSnapshotCursor {
+  openSnapshotCursor(chain?: 'full' | { deltaAfter: number }): StoreSnapshotCursor {
     const header: StoreSnapshotHeader = {
       revision: this.currentRevision,
       compactRevision: this.compactedRevision,
       nextLeaseId: this.nextLeaseId,
       leases: [...this.leases].sort(([a], [b]) => a - b).map(([id, lease]) => [id, lease.ttlSeconds]),
     };
-    const cursor = new StoreSnapshotCursor(header, this.index.all(), { versionsOf: (key) => this.histories.get(key) }, (c) => this.cursors.delete(c));
+    let keys: string[];
+    let taken: Set<string> | undefined;
+    if (chain === undefined) {
+      keys = this.index.all();
+    } else {
+      assertInvariant(this.touched !== undefined, 'a snapshot of a chain from a store that does not track its changes');
+      taken = this.touched;
+      this.touched = new Set();
+      keys = chain === 'full' ? this.index.all() : [...taken].sort();
+      // Writes in the txn being applied are not in `header.revision` yet: a cursor opens between applies.
+      assertInvariant(chain === 'full' || chain.deltaAfter <= this.currentRevision, `a delta after revision ${chain === 'full' ? 0 : chain.deltaAfter}, beyond the store's ${this.currentRevision}`);
+    }
+    const cursor = new StoreSnapshotCursor(header, keys, { versionsOf: (key) => this.histories.get(key) }, (c, abandoned) => {
+      this.cursors.delete(c);
+      // Merged, not put back: keys changed since this cursor opened are in the new set already.
+      if (abandoned && taken !== undefined) for (const key of taken) this.touched?.add(key);
+    }, chain === undefined || chain === 'full' ? undefined : chain.deltaAfter);
     this.cursors.add(cursor);
     return cursor;
   }
@@ -296,24 +337,66 @@ export class MvccStore {
     return builder.build();
   }
 
-  /** A store rebuilt from a snapshot a batch at a time (`add` in as many turns as needed, then `build`). */
+  /**
+   * A store rebuilt from a snapshot a batch at a time (`add` in as many turns as needed, then `build`). A
+   * snapshot of a chain (snapshot-codec.ts) goes on with `delta` for each later link: its rows append to
+   * the histories of their keys or replace them (see `SnapshotKeyRow`), its header replaces the first's.
+   * Every history is compacted to the last header's compact revision once all are in.
+   */
   static restoring(header: StoreSnapshotHeader): StoreRestore {
     const store = new MvccStore();
-    store.currentRevision = header.revision;
-    store.compactedRevision = header.compactRevision;
-    store.nextLeaseId = header.nextLeaseId;
-    for (const [id, ttlSeconds] of header.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
-    const all: Array<{ version: Version; previous: KeyValue | null }> = [];
+    let current = header;
+    // Histories as the rows give them; indexed, attached to leases and replayed into events once all are in.
+    const histories = new Map<string, Version[]>();
+    let inDelta = false;
     let built = false;
-    return {
+    /** Where `finishStep` is in `histories`, once every segment is in. */
+    let finishing: Iterator<[string, Version[]]> | undefined;
+    const all: Array<{ version: Version; previous: KeyValue | null }> = [];
+    const restore: StoreRestore = {
       add(batch: readonly SnapshotKeyRow[]): void {
-        assertInvariant(!built, 'snapshot rows added after the store was built');
-        for (const [key, rows] of batch) {
-          const stored: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
-          assertInvariant(stored.length > 0, `key ${key} has no versions in the snapshot`);
-          assertInvariant(!store.histories.has(key), `key ${key} appears twice in the snapshot`);
+        assertInvariant(!built && finishing === undefined, 'snapshot rows added after the store was finished');
+        for (const [key, rows, replace] of batch) {
+          const versions: Version[] = rows.map(([main, sub, kv]) => ({ main, sub, kv }));
+          if (!inDelta) {
+            assertInvariant(rows.length > 0, `key ${key} has no versions in the snapshot`);
+            assertInvariant(!histories.has(key), `key ${key} appears twice in the snapshot`);
+            histories.set(key, versions);
+            continue;
+          }
+          const existing = replace === 1 ? undefined : histories.get(key);
+          if (existing === undefined) {
+            if (versions.length > 0) histories.set(key, versions);
+            else histories.delete(key);
+            continue;
+          }
+          assertInvariant(versions.length > 0 && versions[0]!.main > existing[existing.length - 1]!.main, `key ${key}: a delta's versions do not follow its history`);
+          for (const version of versions) existing.push(version);
+        }
+      },
+      delta(next: StoreSnapshotHeader & { baseRevision: number }): void {
+        assertInvariant(!built && finishing === undefined, 'a delta added after the store was finished');
+        assertInvariant(next.baseRevision === current.revision, `a delta on revision ${next.baseRevision} after a snapshot at revision ${current.revision}`);
+        assertInvariant(next.revision >= current.revision && next.compactRevision >= current.compactRevision, 'a delta that goes back');
+        current = next;
+        inDelta = true;
+      },
+      finishStep(keysMax: number): boolean {
+        assertInvariant(!built, 'a snapshot store finished after it was built');
+        if (finishing === undefined) {
+          // Every segment is in: the last header's state holds, and the rows become the store, a bounded number a step.
+          store.currentRevision = current.revision;
+          store.compactedRevision = current.compactRevision;
+          store.nextLeaseId = current.nextLeaseId;
+          for (const [id, ttlSeconds] of current.leases) store.leases.set(id, { ttlSeconds, keys: new Set() });
+          finishing = histories.entries();
+        }
+        for (let done = 0; done < keysMax; done++) {
+          const next = finishing.next();
+          if (next.done === true) return true;
+          const [key, stored] = next.value;
           // A snapshot taken while a compaction went in steps may still hold versions it drops: drop them here.
-          const versions = stored.slice(keptFrom(stored, header.compactRevision));
+          const versions = stored.slice(keptFrom(stored, current.compactRevision));
           if (versions.length === 0) continue;
           store.histories.set(key, versions);
           store.index.insert(key);
@@ -325,10 +408,13 @@ export class MvccStore {
             lease.keys.add(key);
           }
         }
+        return false;
       },
       build(): MvccStore {
         assertInvariant(!built, 'snapshot store built twice');
+        restore.finishStep(Number.POSITIVE_INFINITY);
         built = true;
+        histories.clear();
         all.sort((a, b) => a.version.main - b.version.main || a.version.sub - b.version.sub);
         store.events = all
           .filter(({ version }) => version.main >= store.compactedRevision && version.main > INITIAL_REVISION)
@@ -336,6 +422,7 @@ export class MvccStore {
         return store;
       },
     };
+    return restore;
   }
 
   // ---- internals ----
@@ -460,6 +547,8 @@ export class MvccStore {
 
   private pushVersion(key: string, kv: KeyValue | null, previous: KeyValue | null): void {
     const version: Version = { main: this.currentRevision + 1, sub: this.writeSub++, kv };
+    // A write rolled back leaves the key here: a delta then holds its history unchanged, which restores the same.
+    this.touched?.add(key);
     const versions = this.histories.get(key);
     if (versions === undefined) {
       this.histories.set(key, [version]);
@@ -544,6 +633,13 @@ export class MvccStore {
 /** See `MvccStore.restoring`. */
 export interface StoreRestore {
   add(batch: readonly SnapshotKeyRow[]): void;
+  /** The next link of a chain begins: `add` then gives its rows. */
+  delta(header: StoreSnapshotHeader & { baseRevision: number }): void;
+  /**
+   * Once every row is in: turns at most `keysMax` more keys' rows into the store (index, leases, watch log);
+   * true once none is left. Optional: `build` finishes what is left, then sorts the watch log.
+   */
+  finishStep(keysMax: number): boolean;
   build(): MvccStore;
 }
 

@@ -101,7 +101,8 @@ export interface ReplicaStatus {
   compactionSteps?: number;
   compacting?: boolean;
   /** The last snapshot this replica took: how many steps, the longest step (the most it held the thread), start to durable (our replicas only). */
-  lastSnapshot?: { index: number; bytes: number; steps: number; longestStepMs: number; tookMs: number };
+  /** `bytes`: the snapshot's own file's data (a delta's, not its chain's). */
+  lastSnapshot?: { index: number; bytes: number; delta: boolean; steps: number; longestStepMs: number; tookMs: number };
   watchers: number;
   /** A torn WAL tail cut on open, as reported by storage (empty when clean). */
   recoveredFrom: string;
@@ -260,6 +261,12 @@ export interface ReplicaArgs {
    * kept for `bench snapshot` to compare).
    */
   snapshotInBackground?: boolean;
+  /**
+   * Snapshots as chains (default true, issues #16, #22): a delta of the keys written since the last snapshot,
+   * in a file of its own, until the chain's deltas outgrow its whole snapshot, then a whole one again. false
+   * writes the whole store every time, as before: kept to compare.
+   */
+  snapshotDeltas?: boolean;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */
   watchProgressMs?: number;
   /**

@@ -155,6 +155,62 @@ describe('a three-replica group in the simulated runtime', () => {
     await c.sim.shutdown();
   });
 
+  for (const keepBytesMax of [1 << 20, 256]) {
+    test(`a lagging replica catches up from a snapshot that is a chain of deltas (issues #16, #22; ${keepBytesMax > 1024 ? 'the chain kept in memory' : 'read from its files'})`, async () => {
+      // Many keys, few of them written between snapshots: each delta is far smaller than the whole snapshot.
+      const c = await cluster(11, { snapshotEntries: 30, snapshotRetainEntries: 5, snapshotBatchBytes: 64, snapshotChunkBytes: 512, snapshotKeepBytesMax: keepBytesMax });
+      const first = await c.waitForLeader();
+      for (let i = 0; i < 200; i++) assert.ok((await c.op({ op: 'put', key: `base/${i}`, value: `${i}-${'b'.repeat(40)}` })).ok);
+      const lagger = c.group.names.find((n) => n !== first.name)!;
+      const cut = await c.sim.faults.partition([lagger], c.group.names.filter((n) => n !== lagger).concat('client'));
+      const hot = new Map<string, string | null>();
+      for (let i = 0; i < 150; i++) {
+        const key = `hot/${i % 7}`;
+        assert.ok((await c.op(i % 10 === 9 ? { op: 'delete', key } : { op: 'put', key, value: `${i}` })).ok);
+        hot.set(key, i % 10 === 9 ? null : `${i}`);
+      }
+      await c.sim.runFor(2_000);
+      const leaderNow = (await c.leader())!;
+      const last = leaderNow.lastSnapshot;
+      assert.ok(last?.delta === true && last.index === leaderNow.snapshotIndex, `the leader's snapshot is a chain ending in a delta: ${JSON.stringify(leaderNow)}`);
+      await c.sim.faults.heal(cut);
+      await c.sim.runFor(3_000);
+      const caught = (await c.status()).find((s) => s.name === lagger)!;
+      // Fewer entries than `snapshotEntries` follow the leader's snapshot: the lagging replica takes none of its own.
+      assert.ok(caught.snapshotIndex === leaderNow.snapshotIndex && caught.revision === leaderNow.revision, `the lagging replica restored the leader's chain: ${JSON.stringify(caught)}`);
+      // The two that took the chains restart from them; with the lagging one they must hold every write.
+      for (const name of c.group.names) {
+        if (name === lagger) continue;
+        await c.sim.faults.kill(name);
+        await c.sim.runFor(3_000);
+      }
+      await c.waitForLeader();
+      const all = await c.op({ op: 'range', key: '\0', rangeEnd: '\0' });
+      assert.equal(all.ok && all.count, 200 + [...hot.values()].filter((v) => v !== null).length);
+      for (const [key, value] of hot) {
+        const got = await c.op({ op: 'get', key });
+        assert.equal(got.ok && got.value, value, key);
+      }
+      const untouched = await c.op({ op: 'get', key: 'base/137' });
+      assert.equal(untouched.ok && untouched.value, `137-${'b'.repeat(40)}`, 'a key only the chain\'s whole snapshot holds');
+      // Restarted from their chains, they go on with them: the next snapshot is a delta, and restores.
+      for (let i = 0; i < 40; i++) assert.ok((await c.op({ op: 'put', key: `hot/${i % 7}`, value: `again ${i}` })).ok);
+      await c.sim.runFor(2_000);
+      const restarted = (await c.status()).filter((s) => s.name !== lagger);
+      assert.ok(restarted.every((s) => s.lastSnapshot?.delta === true), `deltas after the restart: ${JSON.stringify(restarted.map((s) => [s.name, s.lastSnapshot]))}`);
+      for (const name of c.group.names) {
+        await c.sim.faults.kill(name);
+        await c.sim.runFor(3_000);
+      }
+      await c.waitForLeader();
+      for (let i = 33; i < 40; i++) {
+        const got = await c.op({ op: 'get', key: `hot/${i % 7}` });
+        assert.equal(got.ok && got.value, `again ${i}`, 'restored from a chain that went on after a restart');
+      }
+      await c.sim.shutdown();
+    });
+  }
+
   test('with periodic auto-compaction the leader compacts to the revision of a retention ago, on every replica', async () => {
     const c = await cluster(8, { autoCompaction: { mode: 'periodic', retention: 60_000 } });
     await c.waitForLeader();

@@ -49,10 +49,10 @@ import { isError, kvError } from '../mvcc/errors.js';
 import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
 import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
-import { SnapshotJob, type TakenSnapshot } from './snapshotter.js';
+import { SNAPSHOT_KEEP_BYTES_MAX_DEFAULT, SnapshotJob, type SnapshotChainBase, type TakenSnapshot } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
-import { SnapshotFileReader, type SnapshotWriter } from '../../storage/snapshot-store.js';
+import { SnapshotFileReader, type SnapshotFileLayout, type SnapshotWriter } from '../../storage/snapshot-store.js';
 import { COMPACTION_STEP_KEYS_DEFAULT, MvccStore } from '../mvcc/store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import type { ApplyRequest, ApplyResponse, RangeRequest, WatchResponse } from '../protocol.js';
@@ -246,6 +246,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let store = snapshot === undefined ? new MvccStore() : storeFromBytes(snapshot.data);
   // A compaction drops old versions in steps (stepCompaction, at the end of a drain), never inside the apply.
   store.compactInSteps = true;
+  const snapshotDeltas = args.snapshotDeltas ?? true;
+  if (snapshotDeltas) store.trackSnapshotChanges();
   let hub = new WatchHub(store);
   let leases = new LeaseClock(store);
   let node: RaftNode;
@@ -307,12 +309,25 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let snapshotStats: { startedMs: number; longestStepMs: number } | undefined;
   let lastSnapshot: ReplicaStatus['lastSnapshot'];
   /** What the last snapshot's log line says, but for its longest step (known once its last turn is over). */
-  let takenFields: { index: number; revision: number; bytes: number; inMemory: boolean; steps: number; tookMs: number; longestStepMs: number } | undefined;
+  let takenFields: { index: number; revision: number; bytes: number; delta: boolean; inMemory: boolean; steps: number; tookMs: number; longestStepMs: number } | undefined;
   /** A snapshot received in chunks being decoded in steps before Raft sees it, and the store it decoded to. */
   let receivedDecode: { message: Extract<RaftMessage, { type: 'msgSnap' }>; decoder: SnapshotDecoder } | undefined;
   let decodedSnapshot: { index: number; term: number; store: MvccStore } | undefined;
   /** The local snapshot Raft holds without its bytes (too large to keep): where to read them for a follower. */
   let fileSnapshot: { index: number; term: number; reader: SnapshotFileReader } | undefined;
+  /**
+   * The chain of snapshots the store was restored from at start, and the links this replica added: its files,
+   * oldest first, and how large its whole snapshot and its deltas are. Undefined (a fresh store, or one a
+   * leader's snapshot replaced): the next snapshot is whole, the keys written before are unknown to the store.
+   */
+  let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[]; wholeBytes: number; deltaBytes: number } | undefined;
+  // Restarted from a snapshot on disk: its chain goes on (the store counts its writes from that snapshot's revision).
+  if (snapshotDeltas && snapshot !== undefined && storage.openedSnapshotFiles !== undefined) {
+    const files = [...storage.openedSnapshotFiles];
+    const last: SnapshotChainBase = { id: { index: snapshot.metadata.index, term: snapshot.metadata.term }, revision: store.revision, dataBytes: snapshot.data.byteLength };
+    if (snapshot.data.byteLength <= (args.snapshotKeepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT)) last.data = snapshot.data;
+    chain = { last, files, wholeBytes: files[0]!.dataBytes, deltaBytes: files.slice(1).reduce((sum, f) => sum + f.dataBytes, 0) };
+  }
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
   const transferOptions = { ...SNAPSHOT_TRANSFER_DEFAULTS, ...(args.snapshotChunkBytes === undefined ? {} : { chunkBytes: args.snapshotChunkBytes }) };
@@ -711,7 +726,9 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     decodedSnapshot = undefined;
     store = decoded ?? storeFromBytes(snapshot.data);
     store.compactInSteps = true;
+    if (snapshotDeltas) store.trackSnapshotChanges();
     fileSnapshot = undefined;
+    chain = undefined;
     ctx.log.info({ index, term, bytes: snapshot.data.byteLength, decodedInSteps: decoded !== undefined }, 'restored a snapshot from the leader');
     // Watchers cannot follow a jump: tell their clients to resume (they will resume here or elsewhere).
     for (const [watchId, target] of watchTargets) {
@@ -732,7 +749,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (status.applied > storage.initialState().hardState.commit) return;
     // A received snapshot Raft did not take (it was stale) would share a temporary file name with one of ours.
     dropReceivedFile();
-    const job = new SnapshotJob(store, storage, status.applied, status.confState, snapshotJobOptions, {
+    // A delta until the chain's deltas outgrow its whole snapshot: then writing the whole store again costs no
+    // more than the deltas since did, so per write it costs a bounded amount, whatever the store's size.
+    const base = chain !== undefined && chain.deltaBytes < chain.wholeBytes ? chain.last : undefined;
+    const chainOption = snapshotDeltas ? { chain: base === undefined ? {} : { base } } : {};
+    const job = new SnapshotJob(store, storage, status.applied, status.confState, { ...snapshotJobOptions, ...chainOption }, {
       // Both come in a turn of their own, when the disk is done with what the job asked of it.
       onReady: () => {
         if (snapshotJob === job) ctx.timer('snapshotStep', SNAPSHOT_STEP_DELAY_MS, { type: 'snapshotStep', body: null });
@@ -773,12 +794,19 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function snapshotTaken(job: SnapshotJob, taken: TakenSnapshot): void {
     snapshotJob = undefined;
     node.compactAt(taken.metadata.index, taken.metadata.confState, taken.data ?? NO_BYTES, retainEntries);
-    fileSnapshot = taken.file === undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, taken.file) };
+    const ownBytes = taken.file.dataBytes;
+    const files = taken.delta && chain !== undefined ? [...chain.files, taken.file] : [taken.file];
+    if (snapshotDeltas) {
+      const last: SnapshotChainBase = { id: { index: taken.metadata.index, term: taken.metadata.term }, revision: job.revision, dataBytes: files.reduce((sum, f) => sum + f.dataBytes, 0) };
+      if (taken.data !== undefined) last.data = taken.data;
+      chain = taken.delta && chain !== undefined ? { last, files, wholeBytes: chain.wholeBytes, deltaBytes: chain.deltaBytes + ownBytes } : { last, files, wholeBytes: ownBytes, deltaBytes: 0 };
+    }
+    fileSnapshot = taken.data !== undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, files) };
     snapshotIndex = taken.metadata.index;
     const stats = snapshotStats!;
     metrics.snapshotSaved(secondsBetween(stats.startedMs, ctx.now()));
     takenFields = {
-      index: snapshotIndex, revision: job.revision, bytes: taken.data?.byteLength ?? taken.file!.dataBytes, inMemory: taken.data !== undefined, steps: taken.steps,
+      index: snapshotIndex, revision: job.revision, bytes: ownBytes, delta: taken.delta, inMemory: taken.data !== undefined, steps: taken.steps,
       tookMs: Math.round(ctx.now() - stats.startedMs), longestStepMs: 0,
     };
   }
@@ -786,7 +814,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   function logSnapshotTaken(): void {
     const stats = snapshotStats!;
     const fields = { ...takenFields!, longestStepMs: Math.round(stats.longestStepMs) };
-    lastSnapshot = { index: fields.index, bytes: fields.bytes, steps: fields.steps, longestStepMs: fields.longestStepMs, tookMs: fields.tookMs };
+    lastSnapshot = { index: fields.index, bytes: fields.bytes, delta: fields.delta, steps: fields.steps, longestStepMs: fields.longestStepMs, tookMs: fields.tookMs };
     // A step is meant to take milliseconds; say when one held the thread long enough to matter, as etcd warns when an apply took too long.
     if (stats.longestStepMs >= SLOW_SNAPSHOT_MS) ctx.log.warn(fields, 'snapshot taken, log compacted; one step stalled the replica');
     else ctx.log.info(fields, 'snapshot taken, log compacted');

@@ -6,17 +6,23 @@ import { RaftStorage } from '../../storage/raft-storage.js';
 import { SnapshotFileReader } from '../../storage/snapshot-store.js';
 import { storeFromBytes, storeToBytes } from '../mvcc/snapshot-codec.js';
 import { MvccStore } from '../mvcc/store.js';
-import { SnapshotJob, type SnapshotJobEvents, type TakenSnapshot } from './snapshotter.js';
+import { SnapshotJob, type SnapshotChainBase, type SnapshotJobEvents, type TakenSnapshot } from './snapshotter.js';
 
 const VOTERS = { voters: [1, 2, 3], learners: [] };
 
-function setup(): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
+/**
+ * Storage whose log holds entries 1..`entries`, all committed, and a store of `puts` writes over `keys` keys,
+ * values padded by up to `padMax` bytes; `track`: the store counts its writes for deltas.
+ */
+function setup(shape: { entries: number; puts: number; keys: number; padMax?: number; track?: boolean } = { entries: 20, puts: 200, keys: 40 }): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
   const disk = new MemoryDisk();
   const { storage } = RaftStorage.open(disk);
-  const entries: Entry[] = Array.from({ length: 20 }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
-  storage.persist({ hardState: { term: 1, vote: 1, commit: 20 }, entries, messages: [] });
+  const entries: Entry[] = Array.from({ length: shape.entries }, (_, i) => ({ term: 1, index: i + 1, type: 'normal', data: new Uint8Array(0) }));
+  storage.persist({ hardState: { term: 1, vote: 1, commit: shape.entries }, entries, messages: [] });
   const store = new MvccStore();
-  for (let i = 0; i < 200; i++) store.put({ key: `k${i % 40}`, value: `value ${i}` });
+  if (shape.track === true) store.trackSnapshotChanges();
+  const pad = (i: number): string => (shape.padMax === undefined ? '' : ` ${'z'.repeat(i % shape.padMax)}`);
+  for (let i = 0; i < shape.puts; i++) store.put({ key: `k${i % shape.keys}`, value: `value ${i}${pad(i)}` });
   return { disk, storage, store };
 }
 
@@ -46,14 +52,14 @@ describe('a snapshot job', () => {
     let taken: TakenSnapshot | undefined;
     while (taken === undefined) taken = job.step();
     assert.equal(taken.data, undefined, 'not kept in memory');
-    const reader = new SnapshotFileReader(disk, taken.file!);
+    const reader = new SnapshotFileReader(disk, [taken.file]);
     const whole = storage.snapshot()!.data;
     assert.ok(Buffer.from(storeToBytes(storeFromBytes(whole))).equals(expected), 'storage reads it back from the file');
     assert.equal(reader.byteLength, whole.length);
     for (const [offset, length] of [[0, 10], [37, 300], [whole.length - 5, 50], [0, whole.length]] as const) {
       assert.deepEqual(reader.read(offset, length), whole.subarray(offset, offset + length), `range ${offset}+${length}`);
     }
-    disk.remove(taken.file!.path);
+    disk.remove(taken.file.path);
     assert.equal(reader.read(0, 10), undefined, 'a purged file reads as gone, not as zeros');
   });
 
@@ -152,5 +158,108 @@ describe('a snapshot job in the background', () => {
     assert.equal(events.take, undefined);
     assert.deepEqual(disk.list('snap'), []);
     assert.equal(storage.snapshot(), undefined);
+  });
+});
+
+describe('a chain of snapshots (issues #16, #22)', () => {
+  function chainSetup(): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore } {
+    return setup({ entries: 60, puts: 400, keys: 80, padMax: 30, track: true });
+  }
+
+  function takeWhole(job: SnapshotJob): TakenSnapshot {
+    let taken: TakenSnapshot | undefined;
+    while (taken === undefined) taken = job.step();
+    return taken;
+  }
+
+  /** The store a whole snapshot of `store` restores, as bytes: what a chain must restore too. */
+  function restoredWhole(store: MvccStore): Uint8Array {
+    return storeToBytes(storeFromBytes(storeToBytes(store)));
+  }
+
+  function baseOf(taken: TakenSnapshot, job: SnapshotJob, chainBytes: number): SnapshotChainBase {
+    const base: SnapshotChainBase = { id: taken.metadata, revision: job.revision, dataBytes: chainBytes };
+    if (taken.data !== undefined) base.data = taken.data;
+    return base;
+  }
+
+  for (const keepBytesMax of [1 << 20, 0]) {
+    test(`each delta holds only what was written since the link before; reopened, the chain restores what a whole snapshot restores (${keepBytesMax === 0 ? 'kept in files' : 'kept in memory'})`, () => {
+      const { disk, storage, store } = chainSetup();
+      const fullJob = new SnapshotJob(store, storage, 20, VOTERS, { chain: {}, batchBytes: 64, keepBytesMax }, undefined);
+      const full = takeWhole(fullJob);
+      assert.equal(full.delta, false);
+      for (let i = 0; i < 5; i++) store.put({ key: `k${i}`, value: `after the base ${i}` });
+      // A delta begun and abandoned (a leader's snapshot replaced it): what it would have held is in the next one.
+      const abandoned = new SnapshotJob(store, storage, 25, VOTERS, { chain: { base: baseOf(full, fullJob, full.file.dataBytes) }, batchBytes: 64, keepBytesMax });
+      abandoned.step();
+      abandoned.abandon();
+      store.deleteRange({ key: 'k7' });
+      const deltaJob = new SnapshotJob(store, storage, 30, VOTERS, { chain: { base: baseOf(full, fullJob, full.file.dataBytes) }, batchBytes: 64, keepBytesMax });
+      const expected = restoredWhole(store);
+      store.put({ key: 'k9', value: 'after the delta began' });
+      const delta = takeWhole(deltaJob);
+      assert.ok(delta.delta && delta.file.dataBytes * 10 < full.file.dataBytes, `delta ${delta.file.dataBytes} bytes, base ${full.file.dataBytes}`);
+      const chainBytes = full.file.dataBytes + delta.file.dataBytes;
+      const second = new SnapshotJob(store, storage, 40, VOTERS, { chain: { base: baseOf(delta, deltaJob, chainBytes) }, batchBytes: 64, keepBytesMax });
+      const expectedSecond = restoredWhole(store);
+      const delta2 = takeWhole(second);
+      assert.ok(delta2.file.dataBytes * 10 < full.file.dataBytes, `second delta ${delta2.file.dataBytes} bytes`);
+      const names = disk.list('snap').filter((n) => n.endsWith('.snap')).sort();
+      assert.deepEqual(names.map((n) => n.includes('+')), [false, true, true], `the files: ${names.join(', ')}`);
+
+      const reader = new SnapshotFileReader(disk, [full.file, delta.file, delta2.file]);
+      const reopenedStorage = RaftStorage.open(disk).storage;
+      assert.deepEqual(reopenedStorage.openedSnapshotFiles, [full.file, delta.file, delta2.file], 'reopened, storage finds where the chain\'s data lies, as written');
+      const reopened = reopenedStorage.snapshot()!;
+      assert.equal(reopened.metadata.index, 40);
+      assert.deepEqual(reader.read(0, reader.byteLength), reopened.data, 'the files read back as one are the chain storage loads');
+      if (keepBytesMax > 0) assert.deepEqual(delta2.data, reopened.data, 'kept in memory, the chain is what Raft sends');
+      else assert.equal(delta2.data, undefined);
+      assert.deepEqual(storeToBytes(storeFromBytes(reopened.data)), expectedSecond);
+      // The chain up to the first delta, as the first delta's reader would send it.
+      const firstTwo = new SnapshotFileReader(disk, [full.file, delta.file]);
+      assert.deepEqual(storeToBytes(storeFromBytes(firstTwo.read(0, firstTwo.byteLength)!)), expected);
+    });
+  }
+
+  function chainOfTwo(background: boolean): { disk: MemoryDisk; storage: RaftStorage; store: MvccStore; events: ReturnType<typeof recorder>; deltaJob: SnapshotJob; baseBytes: Uint8Array } {
+    const { disk, storage, store } = chainSetup();
+    disk.faults.loseUnsyncedOnCrash = true;
+    const fullJob = new SnapshotJob(store, storage, 20, VOTERS, { chain: {}, batchBytes: 64 });
+    const full = takeWhole(fullJob);
+    store.put({ key: 'k1', value: 'changed' });
+    const events = recorder();
+    const deltaJob = new SnapshotJob(store, storage, 30, VOTERS, { chain: { base: baseOf(full, fullJob, full.file.dataBytes) }, batchBytes: 64, background }, background ? events : undefined);
+    return { disk, storage, store, events, deltaJob, baseBytes: full.data! };
+  }
+
+  test('a torn or missing file of the chain the WAL names is detected on open, never restored from', () => {
+    for (const damage of ['torn delta', 'missing base'] as const) {
+      const { disk, deltaJob } = chainOfTwo(false);
+      takeWhole(deltaJob);
+      const names = disk.list('snap').filter((n) => n.endsWith('.snap'));
+      const deltaName = names.find((n) => n.includes('+'))!;
+      const baseName = names.find((n) => !n.includes('+'))!;
+      if (damage === 'torn delta') {
+        const bytes = disk.read(`snap/${deltaName}`)!;
+        disk.write(`snap/${deltaName}`, bytes.subarray(0, bytes.length - 7));
+      } else {
+        disk.remove(`snap/${baseName}`);
+      }
+      assert.throws(() => RaftStorage.open(disk), damage === 'torn delta' ? /snapshot-missing|no valid file[^]*torn|record/ : /its chain's file at index 20 term 1 is missing/, damage);
+    }
+  });
+
+  test('a crash after the delta\'s file is durable but before the WAL names it restores the link before it', () => {
+    const { disk, store, events, deltaJob, baseBytes } = chainOfTwo(true);
+    drive(deltaJob, disk, events);
+    assert.ok(events.take !== undefined, 'the delta\'s file is durable');
+    assert.ok(disk.list('snap').some((n) => n.includes('+')), 'and in place');
+    disk.crash();
+    const reopened = RaftStorage.open(disk).storage.snapshot()!;
+    assert.equal(reopened.metadata.index, 20);
+    assert.deepEqual(reopened.data, baseBytes);
+    assert.notDeepEqual(storeToBytes(storeFromBytes(reopened.data)), restoredWhole(store), 'the base, without the write the delta held');
   });
 });

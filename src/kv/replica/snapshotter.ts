@@ -18,10 +18,16 @@
  * and `onReady` says when to step again — and the last step asks for the
  * finishing fsyncs, whose end calls `onFileDurable` in a later turn: only
  * then does the WAL name the snapshot.
+ *
+ * With `chain` the snapshot is a link of a chain (issues #16, #22): a whole
+ * snapshot that starts one, or a delta that holds only the keys written
+ * since the chain's last link (snapshot-codec.ts, format 3) in a file that
+ * names that link as its base (snapshot-store.ts). A delta's steps and bytes
+ * follow the writes since the last snapshot, not the size of the store.
  */
 import type { ConfState, SnapshotMetadata } from '../../raft/types.js';
 import type { RaftStorage } from '../../storage/raft-storage.js';
-import type { SnapshotFileLayout, SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
+import type { SnapshotFileLayout, SnapshotId, SnapshotWriter, SnapshotWriterOptions } from '../../storage/snapshot-store.js';
 import { PackBufferPool, SNAPSHOT_BATCH_BYTES_DEFAULT, SnapshotEncoder } from '../mvcc/snapshot-codec.js';
 import type { StoreSnapshotCursor } from '../mvcc/snapshot-cursor.js';
 import type { MvccStore } from '../mvcc/store.js';
@@ -29,7 +35,24 @@ import type { MvccStore } from '../mvcc/store.js';
 /** Bytes joined per step once encoding is done: copying into fresh pages costs a page fault per 4 KiB (about 4 ms per MiB on this machine's VM). */
 export const SNAPSHOT_JOIN_BYTES_PER_STEP = 2 << 20;
 
+/** What a link of a chain follows: the chain's last link. */
+export interface SnapshotChainBase {
+  /** The last link's Raft index and term (its file's name). */
+  id: SnapshotId;
+  /** The store revision it holds. */
+  revision: number;
+  /** The data bytes of the chain up to and with it. */
+  dataBytes: number;
+  /** Those bytes, when they are kept in memory (the chain is small): a small delta is kept after them. */
+  data?: Uint8Array;
+}
+
 export interface SnapshotJobOptions {
+  /**
+   * A link of a chain (the store must track its changes, `MvccStore.trackSnapshotChanges`): `{}` starts a
+   * chain with a whole snapshot, `{ base }` is a delta after `base`. Without it, a whole snapshot of no chain.
+   */
+  chain?: { base?: SnapshotChainBase };
   batchBytes?: number;
   joinBytesPerStep?: number;
   /**
@@ -70,8 +93,12 @@ export const SNAPSHOT_KEEP_BYTES_MAX_DEFAULT = 4 << 20;
 /** A finished snapshot: what was made durable, and either its bytes or where they lie in its file. */
 export interface TakenSnapshot {
   metadata: SnapshotMetadata;
+  /** The snapshot's whole data (for a delta, the chain's), when it is small enough to keep. */
   data?: Uint8Array;
-  file?: SnapshotFileLayout;
+  /** Where this snapshot's own file's data lies in it (for a delta, only the delta's). */
+  file: SnapshotFileLayout;
+  /** Whether it is a delta after a chain's last link. */
+  delta: boolean;
   steps: number;
 }
 
@@ -95,6 +122,10 @@ export class SnapshotJob {
   /** Buffers batches are packed into and reused once written (none for an unbounded batch). */
   private readonly pool: PackBufferPool | undefined;
   private finishingInBackground = false;
+  /** A delta's chain before it, kept in memory: the joined data begins with it. */
+  private readonly prefix: Uint8Array | undefined;
+  /** Whether this is a delta after a chain's last link. */
+  readonly delta: boolean;
 
   /**
    * Begins the snapshot of `store` as it is now, at Raft index `index` with
@@ -113,11 +144,16 @@ export class SnapshotJob {
     this.background = options.background ?? false;
     this.inFlightBytesMax = options.inFlightBytesMax ?? SNAPSHOT_IN_FLIGHT_BYTES_MAX_DEFAULT;
     if (this.background && events === undefined) throw new Error('a snapshot job in the background needs events to report to');
-    this.writer = storage.beginSnapshot(index, confState, { ...options.writer, background: this.background });
+    const base = options.chain?.base;
+    this.delta = base !== undefined;
+    this.writer = storage.beginSnapshot(index, confState, { ...options.writer, background: this.background, ...(base === undefined ? {} : { base: base.id, baseDataBytes: base.dataBytes }) });
     this.writer.onWritten = () => this.written();
-    this.cursor = store.openSnapshotCursor();
+    this.cursor = store.openSnapshotCursor(options.chain === undefined ? undefined : base === undefined ? 'full' : { deltaAfter: base.revision });
     const batchBytes = options.batchBytes ?? SNAPSHOT_BATCH_BYTES_DEFAULT;
     this.encoder = new SnapshotEncoder(this.cursor, batchBytes);
+    // A delta is kept in memory only after a chain that is: Raft sends the whole chain.
+    this.prefix = base?.data;
+    if (base !== undefined && (base.data === undefined || base.dataBytes > this.keepBytesMax)) this.parts = undefined;
     if (Number.isFinite(batchBytes)) {
       const batchesInFlight = this.background ? Math.ceil(this.inFlightBytesMax / batchBytes) + 1 : 0;
       this.pool = new PackBufferPool(Math.max(2 * batchBytes, 64 << 10), batchesInFlight + 2);
@@ -162,7 +198,13 @@ export class SnapshotJob {
       }
       this.encoded = true;
       this.cursor.close();
-      if (this.parts !== undefined) this.joined = new Uint8Array(this.writer.dataBytes);
+      if (this.parts !== undefined) {
+        const prefixBytes = this.prefix?.byteLength ?? 0;
+        this.joined = new Uint8Array(prefixBytes + this.writer.dataBytes);
+        // At most `keepBytesMax` in all: a bounded copy, like a step's join.
+        if (this.prefix !== undefined) this.joined.set(this.prefix);
+        this.joinAt = prefixBytes;
+      }
     }
     if (this.parts !== undefined && this.joinPart < this.parts.length) {
       // The last copy and the finishing fsyncs each get a step of their own.
@@ -186,7 +228,9 @@ export class SnapshotJob {
   private finish(data: Uint8Array | undefined): TakenSnapshot {
     this.finished = true;
     const metadata = this.storage.finishSnapshot(this.writer, data);
-    return data === undefined ? { metadata, file: this.writer.layout(), steps: this.stepCount } : { metadata, data, steps: this.stepCount };
+    const taken: TakenSnapshot = { metadata, file: this.writer.layout(), delta: this.delta, steps: this.stepCount };
+    if (data !== undefined) taken.data = data;
+    return taken;
   }
 
   /** A background write ended: a job that waited for room may go on. */
@@ -200,7 +244,8 @@ export class SnapshotJob {
   abandon(): void {
     if (this.finished) return;
     this.finished = true;
-    this.cursor.close();
+    // The keys it would have held count as written again: the next delta holds them.
+    this.cursor.abandon();
     this.parts = undefined;
     this.storage.abortSnapshot(this.writer);
   }
@@ -212,7 +257,7 @@ export class SnapshotJob {
     this.storage.appendSnapshot(this.writer, bytes, written);
     if (this.background && this.writer.bytesInFlight >= this.inFlightBytesMax) this.waiting = true;
     if (this.parts === undefined) return;
-    if (this.writer.dataBytes > this.keepBytesMax) this.parts = undefined;
+    if ((this.prefix?.byteLength ?? 0) + this.writer.dataBytes > this.keepBytesMax) this.parts = undefined;
     else this.parts.push(bytes);
   }
 
