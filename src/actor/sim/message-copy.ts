@@ -134,6 +134,14 @@ function digestFreezable(value: unknown, state: WalkState, depth: number): void 
   walk(value, state, depth);
 }
 
+/** A marked object's entry (`sharedCopy`) with its digest folded into `state`; undefined when not marked or not freezable. */
+function foldShared(value: object, state: WalkState, depth: number): { copy: unknown } | undefined {
+  if (state.shared === undefined || !isShared(value)) return undefined;
+  const entry = sharedCopy(value, state, depth);
+  if (entry !== undefined) state.h = Math.imul(state.h ^ entry.digest, MIX);
+  return entry;
+}
+
 /** Thrown while making a frozen copy that meets bytes or a Date (which Object.freeze cannot make read-only). */
 const CANNOT_FREEZE = new NotPlain('cannot freeze');
 
@@ -178,12 +186,9 @@ function walk(value: unknown, state: WalkState, depth: number): unknown {
     return null;
   }
   if (depth > DEPTH_MAX) throw NOT_PLAIN;
-  if (!state.freezing && state.shared !== undefined && isShared(value)) {
-    const entry = sharedCopy(value, state, depth);
-    if (entry !== undefined) {
-      state.h = Math.imul(state.h ^ entry.digest, MIX);
-      return entry.copy;
-    }
+  if (!state.freezing) {
+    const entry = foldShared(value, state, depth);
+    if (entry !== undefined) return entry.copy;
   }
   if (Array.isArray(value)) {
     const n = value.length;
@@ -277,13 +282,8 @@ export const SHARED_REPLY_TYPES: ReadonlySet<string> = new Set([
 function share(value: unknown, state: WalkState, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return walk(value, state, depth);
   if (depth > DEPTH_MAX) throw NOT_PLAIN;
-  if (state.shared !== undefined && isShared(value)) {
-    const entry = sharedCopy(value, state, depth);
-    if (entry !== undefined) {
-      state.h = Math.imul(state.h ^ entry.digest, MIX);
-      return entry.copy;
-    }
-  }
+  const entry = foldShared(value, state, depth);
+  if (entry !== undefined) return entry.copy;
   if (Array.isArray(value)) {
     const n = value.length;
     state.h = Math.imul(state.h ^ n ^ 0x1d00, MIX);
