@@ -30,8 +30,11 @@ export interface CellHost {
   now(actor: string): number;
   /** A clock no offset fault moves, in ms, for schedules (tickers); without it, `now` of the actor. */
   monotonicNow?(): number;
-  /** Route an envelope (faults are applied on the way). */
-  route(envelope: Envelope): void;
+  /**
+   * Route an envelope (faults are applied on the way). `answering`: for a reply, the type of the message it answers
+   * (the simulated runtime delivers the answers of some types uncopied: sim/message-copy.ts).
+   */
+  route(envelope: Envelope, answering?: string): void;
   /** Run `fn` after `ms` of this runtime's time. */
   schedule(ms: number, fn: () => void): Cancel;
   spawnChild(parent: string, behaviour: Behaviour, options: SpawnOptions): void;
@@ -314,7 +317,7 @@ export class ActorCell {
 
   private reply(envelope: Envelope, body: ReplyBody): void {
     this.counters.asksAnswered++;
-    this.host.route({ to: envelope.from, from: this.name, type: REPLY_TYPE, corr: envelope.corr, body });
+    this.host.route({ to: envelope.from, from: this.name, type: REPLY_TYPE, corr: envelope.corr, body }, envelope.type);
   }
 
   private replyError(envelope: Envelope, error: Error): void {

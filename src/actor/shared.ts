@@ -5,11 +5,14 @@
  * keeps: one pod's change then reaches a thousand kube-proxies as one copy,
  * not a thousand.
  *
- * In the simulated runtime a shared object is copied once and that copy is
- * deep-frozen: a receiver that changes what it got from a watch (client-go
+ * In the simulated runtime a shared object is deep-frozen in place on its
+ * first delivery and every receiver gets it (a frozen copy when it holds
+ * something a copy would turn into plain data; a copy each time when it
+ * holds bytes): a receiver that changes what it got from a watch (client-go
  * forbids it: cache objects are read-only; copy before changing) throws
- * there at once instead of corrupting its cache quietly. The threaded
- * runtime decodes a private copy per receiver, as before.
+ * there at once instead of corrupting its cache quietly, and so does the
+ * sender, which promised not to. The threaded runtime decodes a private
+ * copy per receiver, as before.
  */
 const SHARED = new WeakSet<object>();
 

@@ -70,19 +70,75 @@ export function copyPlain(value: unknown, shared?: SharedCopies): PlainCopy | un
   }
 }
 
-/** The frozen copy every receiver of a shared object gets (made on first use), or undefined when it cannot be frozen. */
+/**
+ * What every receiver of a shared object gets (decided on first use): the object itself, frozen in place, when it
+ * holds nothing but objects of Object's prototype, arrays and primitives (a copy of it would be the same frozen
+ * data, and the sender promised never to change it); a frozen copy when it holds something a copy turns into
+ * plain data (a null-prototype object); undefined when it holds bytes or a Date, which cannot be frozen.
+ * Freezing in place, not copying: one deep copy per pod version was a fifth of the nodes a 100-node run's
+ * message copy walked (issue #15, docs/performance.md).
+ */
 function sharedCopy(value: object, state: WalkState, depth: number): { copy: unknown; digest: number } | undefined {
   const cache = state.shared!;
   if (cache.has(value)) return cache.get(value);
   const inner: WalkState = { h: 0x1b873593, shared: cache, freezing: true };
   let entry: { copy: unknown; digest: number } | undefined;
   try {
-    entry = { copy: walk(value, inner, depth), digest: inner.h };
+    digestFreezable(value, inner, depth);
+    deepFreeze(value);
+    entry = { copy: value, digest: inner.h };
   } catch (error) {
-    if (error !== CANNOT_FREEZE) throw error;
-    entry = undefined;
+    if (error === CANNOT_FREEZE) entry = undefined;
+    else if (error !== NEEDS_COPY) throw error;
+    else {
+      const copying: WalkState = { h: 0x1b873593, shared: cache, freezing: true };
+      try {
+        entry = { copy: walk(value, copying, depth), digest: copying.h };
+      } catch (copyError) {
+        if (copyError !== CANNOT_FREEZE) throw copyError;
+        entry = undefined;
+      }
+    }
   }
   cache.set(value, entry);
+  return entry;
+}
+
+/** Thrown by `digestFreezable` at an object a frozen copy would not equal (its prototype is not Object's). */
+const NEEDS_COPY = new NotPlain('needs a copy');
+
+/** The digest `walk` folds while freezing, without copying; throws where the object itself cannot stand for its copy. */
+function digestFreezable(value: unknown, state: WalkState, depth: number): void {
+  if (typeof value !== 'object' || value === null) {
+    walk(value, state, depth);
+    return;
+  }
+  if (depth > DEPTH_MAX) throw NOT_PLAIN;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    state.h = Math.imul(state.h ^ n ^ 0x1d00, MIX);
+    for (let i = 0; i < n; i++) digestFreezable(value[i], state, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === OBJECT_PROTOTYPE) {
+    const source = value as Record<string, unknown>;
+    for (const key in source) {
+      mixString(state, key);
+      digestFreezable(source[key], state, depth + 1);
+    }
+    return;
+  }
+  if (proto === null || proto === STORED_JSON_EVENT_PROTOTYPE || proto === STORED_JSON_REPLY_PROTOTYPE) throw NEEDS_COPY;
+  // Bytes and Dates throw CANNOT_FREEZE there, anything else NOT_PLAIN.
+  walk(value, state, depth);
+}
+
+/** A marked object's entry (`sharedCopy`) with its digest folded into `state`; undefined when not marked or not freezable. */
+function foldShared(value: object, state: WalkState, depth: number): { copy: unknown } | undefined {
+  if (state.shared === undefined || !isShared(value)) return undefined;
+  const entry = sharedCopy(value, state, depth);
+  if (entry !== undefined) state.h = Math.imul(state.h ^ entry.digest, MIX);
   return entry;
 }
 
@@ -130,12 +186,9 @@ function walk(value: unknown, state: WalkState, depth: number): unknown {
     return null;
   }
   if (depth > DEPTH_MAX) throw NOT_PLAIN;
-  if (!state.freezing && state.shared !== undefined && isShared(value)) {
-    const entry = sharedCopy(value, state, depth);
-    if (entry !== undefined) {
-      state.h = Math.imul(state.h ^ entry.digest, MIX);
-      return entry.copy;
-    }
+  if (!state.freezing) {
+    const entry = foldShared(value, state, depth);
+    if (entry !== undefined) return entry.copy;
   }
   if (Array.isArray(value)) {
     const n = value.length;
@@ -173,4 +226,125 @@ function walk(value: unknown, state: WalkState, depth: number): unknown {
     return new Date(value.getTime());
   }
   throw NOT_PLAIN;
+}
+
+/**
+ * What a message of a type in SHARED_MESSAGE_TYPES delivers instead of a copy:
+ * the sender's own objects, and the same digest `copyPlain` gives (so the
+ * trace does not tell the two apart). Only where a copy would hand the
+ * receiver something other than a plain object of the same content is a copy
+ * made, and then of that node and the path to it: a StoredJsonEvent or
+ * StoredJsonReply (the plain object it stands for), an object whose prototype
+ * is null (the copy's is Object's), bytes and Dates (which cannot be frozen),
+ * and objects marked shared (their one frozen copy, as `copyPlain` gives).
+ *
+ * Why: the copy was a twelfth of a 100-node run's CPU samples and its largest
+ * source of garbage, and the two sides of these types never write to what
+ * was sent (issue #15; docs/performance.md). With `freeze` every object
+ * delivered is frozen first, so a sender that changes what it sent, or a
+ * receiver that changes what it got, throws (strict mode) instead of
+ * reaching the other side: the test suite runs that way (sim-system.ts), and
+ * it is what keeps a type in the list honest.
+ */
+export function sharePlain(value: unknown, shared: SharedCopies | undefined, freeze: boolean): PlainCopy | undefined {
+  const state: WalkState = { h: 0x9747b28c | 0, shared, freezing: false };
+  try {
+    const out = share(value, state, 0);
+    if (freeze) deepFreeze(out);
+    return { value: out, digest: state.h };
+  } catch (error) {
+    if (error === NOT_PLAIN) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Message types whose body is shared, not copied (`sharePlain`), in the simulated runtime. Each was measured never
+ * written by its sender after the send nor by its receiver (docs/performance.md, issue #15, 2026-12-07), and the
+ * tests deliver them frozen. Not here: `api.create`, whose body the API server fills in (defaults, metadata), and
+ * whatever is not measured yet.
+ */
+export const SHARED_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  'raft', 'api.update', 'kv', 'kvWatch', 'api.patch', 'cri.containerEvent', 'leader.activity', 'api.get', 'proxy.request',
+]);
+
+/**
+ * The answers to asks of these types are shared, as above: the store's (`kv`), the API server's, the container
+ * runtime's (the CRI calls) and kube-proxy's. Not every answer: an actor may answer with state it keeps changing
+ * (a list it appends to), which a thread boundary copies; the tests catch that, frozen, for the types here.
+ */
+export const SHARED_REPLY_TYPES: ReadonlySet<string> = new Set([
+  'kv', 'api.get', 'api.list', 'api.create', 'api.update', 'api.patch', 'api.delete', 'proxy.request', 'sim.serve',
+  'RunPodSandbox', 'CreateContainer', 'StartContainer', 'ListPodSandbox', 'ListContainers', 'ImageStatus', 'PullImage', 'Version',
+]);
+
+/** The walk of `sharePlain`: the digest exactly as `walk` folds it, the value itself wherever a copy would equal it. */
+function share(value: unknown, state: WalkState, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return walk(value, state, depth);
+  if (depth > DEPTH_MAX) throw NOT_PLAIN;
+  const entry = foldShared(value, state, depth);
+  if (entry !== undefined) return entry.copy;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    state.h = Math.imul(state.h ^ n ^ 0x1d00, MIX);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const item: unknown = value[i];
+      const got = share(item, state, depth + 1);
+      if (out !== undefined) out[i] = got;
+      else if (got !== item) {
+        out = new Array<unknown>(n);
+        for (let j = 0; j < i; j++) out[j] = value[j];
+        out[i] = got;
+      }
+    }
+    return out ?? value;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === OBJECT_PROTOTYPE) {
+    const source = value as Record<string, unknown>;
+    let out: Record<string, unknown> | undefined;
+    for (const key in source) {
+      mixString(state, key);
+      const item = source[key];
+      const got = share(item, state, depth + 1);
+      if (out !== undefined) out[key] = got;
+      else if (got !== item) {
+        // The keys before this one, in their order, then this one's copy.
+        out = {};
+        for (const before in source) {
+          if (before === key) break;
+          out[before] = source[before];
+        }
+        out[key] = got;
+      }
+    }
+    return out ?? value;
+  }
+  if (proto === null || proto === STORED_JSON_EVENT_PROTOTYPE || proto === STORED_JSON_REPLY_PROTOTYPE) {
+    // Copied as `walk` copies them, into an object of Object's prototype; what they hold is shared.
+    const source = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key in source) {
+      mixString(state, key);
+      out[key] = share(source[key], state, depth + 1);
+    }
+    return out;
+  }
+  // Bytes and Dates are copied; anything else is not plain data.
+  return walk(value, state, depth);
+}
+
+/** Freezes every object and array in `value` (bytes and Dates cannot be: they are copies the receiver owns). */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (value instanceof Uint8Array || value instanceof Date) return;
+  // Frozen already or not, what it holds is walked: an object frozen by its owner may hold ones that are not.
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    // An index loop: for-of made an iterator result per element (the watch cache's pods freeze through here).
+    for (let i = 0; i < value.length; i++) deepFreeze((value as unknown[])[i]);
+    return;
+  }
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }

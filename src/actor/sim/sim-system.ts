@@ -14,7 +14,7 @@ import { RestartTracker } from '../supervision.js';
 import type { ActorStats, ActorSystem, FaultController, ThreadStats } from '../system.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
 import { actorsExposition } from '../metrics.js';
-import { copyPlain, type SharedCopies } from './message-copy.js';
+import { copyPlain, sharePlain, SHARED_MESSAGE_TYPES, SHARED_REPLY_TYPES, type SharedCopies } from './message-copy.js';
 import { keepSharedMarks } from '../shared.js';
 
 export interface SimulatedSystemOptions {
@@ -30,6 +30,12 @@ export interface SimulatedSystemOptions {
    * sharing mutable objects. Default true.
    */
   copyMessages?: boolean;
+  /**
+   * Deliver the bodies of SHARED_MESSAGE_TYPES (message-copy.ts) frozen, so a sender that changes one after sending it,
+   * or a receiver that changes what it got, throws. Default: on under `node --test` (NODE_TEST_CONTEXT) or with
+   * KUBETHREADS_SIM_FREEZE=1, off otherwise (freezing costs what not copying saves).
+   */
+  freezeShared?: boolean;
   /**
    * What every fsync of every actor's disk takes, in virtual ms (default 0):
    * the actor is busy meanwhile, as a thread blocked in fsync is, so what
@@ -128,6 +134,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
   private readonly latencyMinMs: number;
   private readonly latencyMaxMs: number;
   private readonly copyMessages: boolean;
+  private readonly freezeShared: boolean;
   private readonly fsyncLatencyMs: number;
   /** The latest `busyUntilMs` any actor was given: while the clock is below it, a sender may be busy (see `route`). */
   private busyUntilMaxMs = 0;
@@ -173,6 +180,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     }
     this.clockMs = options.startMs ?? 1_700_000_000_000;
     this.copyMessages = options.copyMessages ?? true;
+    this.freezeShared = options.freezeShared ?? (process.env.NODE_TEST_CONTEXT !== undefined || process.env.KUBETHREADS_SIM_FREEZE === '1');
     // Its message copy shares what senders mark as never to change (shared.ts): marks made from now on count.
     keepSharedMarks();
     this.fsyncLatencyMs = options.fsyncLatencyMs ?? 0;
@@ -379,7 +387,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
 
   // ----- CellHost -----
 
-  route(envelope: Envelope): void {
+  route(envelope: Envelope, answering?: string): void {
     const verdict = this.links.decide(envelope.from, envelope.to, this.linkRandom, envelope.corr !== 0 && envelope.type !== REPLY_TYPE);
     if (verdict.delaysMs.length === 0) {
       this.dropped++;
@@ -388,11 +396,13 @@ export class SimulatedSystem implements ActorSystem, CellHost {
     const body = envelope.body;
     let bytes: Uint8Array | undefined;
     let plain = false;
+    let shared = false;
     // Primitives are immutable and always encodable: only objects need the copy.
     if (this.copyMessages && typeof body === 'object' && body !== null) {
       // Plain data is copied structurally, each delivery its own copy; anything else goes through msgpack as a thread would.
       plain = isPlainCandidate(body);
       if (!plain) bytes = this.pack(envelope);
+      else shared = answering === undefined ? SHARED_MESSAGE_TYPES.has(envelope.type) : envelope.type === REPLY_TYPE && SHARED_REPLY_TYPES.has(answering);
     }
     const delays = verdict.delaysMs;
     // What an actor sends after an fsync in its turn leaves when the fsync ends, as from a thread that blocked in it.
@@ -418,7 +428,7 @@ export class SimulatedSystem implements ActorSystem, CellHost {
         fromLinks.set(envelope.to, atMs);
       }
       if (plain) {
-        const copy = copyPlain(body, this.sharedCopies);
+        const copy = shared ? sharePlain(body, this.sharedCopies, this.freezeShared) : copyPlain(body, this.sharedCopies);
         if (copy !== undefined) {
           this.queue.push(deliverEvent(atMs, this.seq++, envelope, undefined, true, copy.value, copy.digest, late ? departMs : undefined, senderIncarnationId));
           continue;
