@@ -108,7 +108,8 @@ export interface DensityBenchResult {
   /**
    * How far mutating_p99_ms can be trusted: with ~300 calls the p99 is the third slowest, and its 95 % interval
    * runs from about the seventh slowest to beyond the slowest (`high_ms` null). Two runs whose intervals overlap
-   * have not shown a difference.
+   * have not shown a difference. The interval takes the calls as independent; a run's slow calls come in bursts,
+   * so if anything it is too narrow (scripts/density-pool.mjs also resamples whole runs).
    */
   mutating_p99_ci_ms: P99Interval | null;
   /** Every mutating call's time in ms, in the order sent: for pooling runs of one build before comparing builds. */
