@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Pool the mutating calls of several `bench density --json` runs per build, and give each build's p99 with its
- * 95 % confidence interval. Why: one run's ~300 calls put the p99's interval from about the seventh slowest call
+ * 95 % confidence interval. Why: one run's ~300 calls put the p99's interval from about the eighth slowest call
  * to beyond the slowest, so one run per build cannot rank builds on it; seven runs' ~2,000 calls can bound it.
  * Pooling treats the runs' calls as draws from one distribution, which they are not quite: within a run the slow
  * calls come in bursts (a snapshot, a collection, a stretch of the API server's thread), so the interval with every

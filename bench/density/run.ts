@@ -106,8 +106,8 @@ export interface DensityBenchResult {
   mutating_p99_ms: number | null;
   mutating_samples: number;
   /**
-   * How far mutating_p99_ms can be trusted: with ~300 calls the p99 is the third slowest, and its 95 % interval
-   * runs from about the seventh slowest to beyond the slowest (`high_ms` null). Two runs whose intervals overlap
+   * How far mutating_p99_ms can be trusted: with ~300 calls the p99 is the fourth slowest, and its 95 % interval
+   * runs from about the eighth slowest to beyond the slowest (`high_ms` null). Two runs whose intervals overlap
    * have not shown a difference. The interval takes the calls as independent; a run's slow calls come in bursts,
    * so if anything it is too narrow (scripts/density-pool.mjs also resamples whole runs).
    */

@@ -41,7 +41,7 @@ export function exactPercentile(values: readonly number[], p: number): number {
  * How far a nearest-rank percentile of `n` samples can be trusted: a distribution-free confidence interval
  * for the population's p-th percentile, from the order statistics (the number of samples below the true
  * percentile is Binomial(n, p/100), whatever the distribution). Why: a density run's probe makes ~300
- * mutating calls, and the p99 of 300 samples is the third slowest; one slow second moves it by a second, so
+ * mutating calls, and the p99 of 300 samples is the fourth slowest; one slow second moves it by a second, so
  * a bare p99 cannot say whether two builds differ.
  */
 export interface PercentileInterval {
