@@ -52,6 +52,25 @@ export interface DensityBenchOptions {
   probeThreads: 1 | 2;
   /** The controller-manager's client-side QPS (`--kube-api-qps`; burst the same); undefined: no limit (the cluster's default). */
   controllerManagerQps?: number;
+  /**
+   * A fault during the burst: this many seconds after the Deployments are created, kill the leading
+   * controller-manager's thread (its supervisor restarts it; the standby takes the lease once it expires), to
+   * measure a takeover at scale: how long until a replica leads again, and what the new leader's first turns
+   * hold (its event-loop delay). Undefined: no fault.
+   */
+  killControllerManagerLeaderAtS?: number;
+}
+
+/** What `killControllerManagerLeaderAtS` did. */
+export interface ControllerManagerKill {
+  /** Seconds into the burst the kill was made (null: not made, see `error`). */
+  at_s: number | null;
+  /** The replica that led and was killed. */
+  killed: string | null;
+  /** The replica that led next, and how long after the kill its term began (null: none led again in the run). */
+  next_leader: string | null;
+  next_leader_after_s: number | null;
+  error?: string;
 }
 
 export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, probeThreads: 2 };
@@ -85,6 +104,8 @@ export interface DensityBenchResult {
   probe_threads: 1 | 2;
   /** The controller-manager's client-side QPS for the run (`--controller-manager-qps`), null: no limit. */
   controller_manager_qps: number | null;
+  /** The controller-manager takeover asked for by `--kill-controller-manager-leader-at` (null: none asked). */
+  controller_manager_kill: ControllerManagerKill | null;
   /** Start of `startCluster` → every Node Ready (what `up` prints `ready` for). */
   nodes_ready_s: number;
   /** Deployment creates sent → every pod Running (null: not reached). */
@@ -226,6 +247,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let loopDelay: Record<string, LoopDelay> = {};
   let gcS: Record<string, number> = {};
   let cmTerms: Record<string, number | null> = {};
+  const cmKill: ControllerManagerKill | undefined = options.killControllerManagerLeaderAtS === undefined ? undefined : { at_s: null, killed: null, next_leader: null, next_leader_after_s: null };
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
     const nodesDeadline = started + options.nodesDeadlineS * 1000;
@@ -255,7 +277,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
         // Once the bench's own clients have their threads, so theirs are watched too.
         loopProbes = await startLoopDelayProbes(cluster.system);
         metricsBefore = await scrapeApiServer(cluster, clients.probe);
-      }));
+      }, cmKill));
       cmTerms = await controllerManagerTerms(cluster);
       const metricsAfter = await scrapeApiServer(cluster, clients.probe);
       ({ delay: loopDelay, gcS } = await readLoopDelayProbes(cluster.system, loopProbes));
@@ -273,13 +295,13 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS, cmTerms);
+  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS, cmTerms, cmKill);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
 /** Each controller-manager replica's count of terms led (`cm.status`); null for one that does not answer in 10 s. */
 async function controllerManagerTerms(cluster: Cluster): Promise<Record<string, number | null>> {
-  const names = Array.from({ length: CONTROLLER_MANAGER_REPLICAS }, (_, i) => `controller-manager-${i}`);
+  const names = controllerManagerNames();
   const terms = await Promise.all(names.map((name) => cluster.system.ref<ControllerManagerMsg>(name).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 10_000 }).then((s) => s.terms, () => null)));
   return Object.fromEntries(names.map((name, i) => [name, terms[i] ?? null]));
 }
@@ -299,7 +321,7 @@ function clientFigures(samplesMs: number[]): PhaseFigures {
   return { count: samplesMs.length, mean_ms: mean, p50_ms: p(50), p99_ms: p(99) };
 }
 
-async function burst(cluster: Cluster, clients: BenchClients, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+async function burst(cluster: Cluster, clients: BenchClients, options: DensityBenchOptions, pods: number, beforeStart: () => Promise<void>, kill?: ControllerManagerKill): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
   // Each client in its own thread: the probe's latencies must not wait behind the driver's 20,000-pod watch.
   await cluster.system.spawn(densityDriver, { name: 'density-driver', args: { apiserver: clients.driver } });
   await cluster.system.spawn(densityProbe, { name: 'density-probe', args: { apiserver: clients.probe } });
@@ -314,6 +336,21 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   await probe.ask({ type: 'probe.start', body: { ...start, calls: split ? 'mutating' : 'both' } }, { timeoutMs: 120_000 });
   await lister?.ask({ type: 'probe.start', body: { ...start, calls: 'list' } }, { timeoutMs: 120_000 });
   const burstStarted = performance.now();
+  let killedAtMs: number | undefined;
+  const killTimer = kill === undefined || options.killControllerManagerLeaderAtS === undefined ? undefined : setTimeout(() => {
+    void killLeadingControllerManager(cluster).then(
+      (name) => {
+        killedAtMs = Date.now();
+        kill.at_s = round((performance.now() - burstStarted) / 1000);
+        kill.killed = name;
+        say(`killed ${name}, the leading controller-manager, ${kill.at_s} s into the burst`);
+      },
+      (error: unknown) => {
+        kill.error = error instanceof Error ? error.message : String(error);
+        say(`could not kill the leading controller-manager: ${kill.error}`);
+      },
+    );
+  }, options.killControllerManagerLeaderAtS * 1000);
   const progress = setInterval(() => {
     void driver.ask<{ seen: number; running: number }>({ type: 'density.progress', body: null }, { timeoutMs: 5_000 }).then(
       (p) => say(`burst: ${Math.round((performance.now() - burstStarted) / 1000)} s, ${p.seen} pods created, ${p.running} Running, RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MB`),
@@ -329,10 +366,35 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
     const [mutating, listed] = await Promise.all([stop(probe), lister === undefined ? undefined : stop(lister)]);
     const result = listed === undefined ? mutating : withListsOf(mutating, listed);
     say(`${run.podsRunning}/${pods} pods Running${run.allRunningMs !== undefined ? ` after ${round(run.allRunningMs / 1000, 1)} s` : ''}`);
+    if (kill !== undefined && killedAtMs !== undefined) Object.assign(kill, await nextControllerManagerLeader(cluster, killedAtMs));
     return { run, probe: result };
   } finally {
     clearInterval(progress);
+    clearTimeout(killTimer);
   }
+}
+
+function controllerManagerNames(): string[] {
+  return Array.from({ length: CONTROLLER_MANAGER_REPLICAS }, (_, i) => `controller-manager-${i}`);
+}
+
+/** Kills the thread of the controller-manager replica that says it leads; its name. */
+export async function killLeadingControllerManager(cluster: Pick<Cluster, 'system'>): Promise<string> {
+  const statuses = await Promise.all(controllerManagerNames().map((name) => cluster.system.ref<ControllerManagerMsg>(name).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 10_000 }).then((s) => [name, s] as const, () => [name, undefined] as const)));
+  const leading = statuses.find(([, s]) => s?.leading === true);
+  if (leading === undefined) throw new Error('no controller-manager replica said it led');
+  await cluster.system.faults.kill(leading[0]);
+  return leading[0];
+}
+
+/** The first term any replica began after the kill (the killed one's new incarnation included). */
+export async function nextControllerManagerLeader(cluster: Pick<Cluster, 'system'>, killedAtMs: number): Promise<Pick<ControllerManagerKill, 'next_leader' | 'next_leader_after_s'>> {
+  let next: { name: string; startMs: number } | undefined;
+  for (const name of controllerManagerNames()) {
+    const status = await cluster.system.ref<ControllerManagerMsg>(name).ask<ControllerManagerStatus>({ type: 'cm.status', body: { writes: false } }, { timeoutMs: 10_000 }).catch(() => undefined);
+    for (const [startMs] of status?.termsMs ?? []) if (startMs >= killedAtMs && (next === undefined || startMs < next.startMs)) next = { name, startMs };
+  }
+  return next === undefined ? { next_leader: null, next_leader_after_s: null } : { next_leader: next.name, next_leader_after_s: round((next.startMs - killedAtMs) / 1000) };
 }
 
 /** The name of the probe's LIST client when it has its own thread. */
@@ -346,7 +408,7 @@ function withListsOf(mutating: ProbeResult, listed: ProbeResult): ProbeResult {
 function summarize(
   options: DensityBenchOptions, clients: BenchClients, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, clientCpu: Record<string, number>, failures: string[],
-  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>, cmTerms: Record<string, number | null>,
+  breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>, cmTerms: Record<string, number | null>, cmKill: ControllerManagerKill | undefined,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
@@ -355,6 +417,7 @@ function summarize(
     nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
     apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver, probe_threads: options.probeThreads,
     controller_manager_qps: options.controllerManagerQps ?? null,
+    controller_manager_kill: cmKill ?? null,
     nodes_ready_s: round(nodesReadyS),
     pods_running_s: runningS,
     pods_per_s: runningS === null ? null : round(pods / runningS),
@@ -426,6 +489,7 @@ function table(r: DensityBenchResult): string {
     { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `${ci(r.list_p99_ci_ms)}SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}${r.list_in_flight_at_stop > 0 ? '; one more in flight at the end' : ''}` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
     { name: 'burst_cpu_s (every thread)', ours: ms(r.burst_cpu_s), unit: 's', note: busiestThreads(r.burst_cpu_s_by_thread) },
+    ...(r.controller_manager_kill === null ? [] : [{ name: 'controller-manager leader killed', ours: r.controller_manager_kill.next_leader_after_s ?? 'n/a', unit: 's to a new term', note: r.controller_manager_kill.error !== undefined ? `not killed: ${r.controller_manager_kill.error}` : `${r.controller_manager_kill.killed} killed ${r.controller_manager_kill.at_s} s into the burst; ${r.controller_manager_kill.next_leader ?? 'no replica'} led next; its longest event-loop delay ${r.event_loop_delay_ms_by_thread[r.controller_manager_kill.next_leader ?? '']?.max_ms ?? '?'} ms` }]),
     { name: 'controller_manager_terms (all replicas)', ours: Object.values(r.controller_manager_terms).reduce<number>((a, n) => a + (n ?? 0), 0), unit: 'terms', note: `1 = no handover; ${Object.entries(r.controller_manager_terms).map(([k, n]) => `${k} ${n ?? '?'}`).join(', ')}` },
   ];
   const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;

@@ -31,6 +31,8 @@ export interface BenchSizes {
   apiservers?: number;
   /** The probe's mutating calls and LISTs from one thread or two (default 2). */
   probeThreads?: number;
+  /** Kill the leading controller-manager this many seconds into the burst. */
+  killControllerManagerLeaderAtS?: number;
 }
 
 /** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`, `processes`). */
@@ -111,7 +113,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
   }
   const probeThreads = sizes.probeThreads ?? base.probeThreads;
   if (probeThreads !== 1 && probeThreads !== 2) throw new BenchUsageError(`--probe-threads takes 1 or 2, not ${probeThreads}`);
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps, killControllerManagerLeaderAtS: sizes.killControllerManagerLeaderAtS ?? base.killControllerManagerLeaderAtS };
 }
 
 export class BenchUsageError extends Error {
@@ -130,7 +132,7 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
   }
   const sizes = options.sizes ?? {};
   if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
-    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items and --probe-threads apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items, --probe-threads and --kill-controller-manager-leader-at apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
   if (options.only !== undefined && (!BENCH_ONLY.includes(options.only) || !names.every((n) => n === 'kv'))) {
