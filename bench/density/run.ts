@@ -54,7 +54,8 @@ export interface DensityBenchOptions {
   controllerManagerQps?: number;
   /**
    * A fault during the burst: this many seconds after the Deployments are created, kill the leading
-   * controller-manager's thread (its supervisor restarts it; the standby takes the lease once it expires), to
+   * controller-manager's thread (its supervisor restarts it at once; whichever replica takes the lease once it
+   * expires leads next, in the runs so far the restarted one, whose identity is unchanged), to
    * measure a takeover at scale: how long until a replica leads again, and what the new leader's first turns
    * hold (its event-loop delay). Undefined: no fault.
    */
