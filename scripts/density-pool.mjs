@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { exactPercentile, percentileInterval } from '../dist/bench/lib/stats.js';
+import { createPrng } from '../dist/src/chaos/linearizability/random-history.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -22,21 +23,11 @@ if (groups.length === 0 || groups.some((g) => !g.includes('='))) {
   process.exit(2);
 }
 
-/** A fixed generator (mulberry32), so the same files give the same intervals. */
-function generator(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The p99's 2.5th and 97.5th percentiles over draws of whole runs with replacement (null with fewer than two runs). */
 function runBootstrap(runsCalls, draws = 4_000) {
   if (runsCalls.length < 2) return null;
-  const random = generator(1);
+  const prng = createPrng(1);
+  const random = () => prng.next();
   const p99s = [];
   for (let d = 0; d < draws; d++) {
     const pooled = [];

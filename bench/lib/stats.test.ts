@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createPrng } from '../../src/chaos/linearizability/random-history.js';
 import { exactPercentile, percentileInterval } from './stats.js';
 
 const ascending = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
@@ -48,14 +49,9 @@ test('the interval is read off the sorted samples and holds the nearest-rank per
 });
 
 test('on exponential samples the interval holds the true p99 as often as its coverage says (4,000 draws of 600)', () => {
-  // A fixed generator (mulberry32), so the test is the same every run.
-  let state = 0x9e3779b9;
-  const uniform = (): number => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // A fixed generator, so the test is the same every run.
+  const prng = createPrng(0x9e3779b9);
+  const uniform = (): number => prng.next();
   const trueP99 = -Math.log(0.01);
   const draws = 4_000;
   let held = 0;
