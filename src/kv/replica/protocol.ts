@@ -267,6 +267,11 @@ export interface ReplicaArgs {
    * writes the whole store every time, as before: kept to compare.
    */
   snapshotDeltas?: boolean;
+  /**
+   * The replicas take their chains' whole snapshots in turn, one snapshot threshold apart, not all at the same
+   * index (default true; snapshotter.ts `nextSnapshotIsDelta`). false: each when its deltas outgrow its whole one.
+   */
+  wholeSnapshotsInTurn?: boolean;
   /** Every this many ms, a progress notification to every synced watcher (liveness for resuming clients). */
   watchProgressMs?: number;
   /**

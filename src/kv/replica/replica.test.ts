@@ -211,6 +211,30 @@ describe('a three-replica group in the simulated runtime', () => {
     });
   }
 
+  for (const inTurn of [true, false]) {
+    test(`the replicas take their chains' whole snapshots ${inTurn ? 'in turn, at different indexes' : 'at the same index when turns are off'} (issue #16)`, async () => {
+      const snapshotEntries = 30;
+      const c = await cluster(12, { snapshotEntries, snapshotRetainEntries: 5, snapshotBatchBytes: 64, wholeSnapshotsInTurn: inTurn });
+      await c.waitForLeader();
+      // Ten keys written over and over: the history grows, so each delta is about as large as the first whole snapshot.
+      const taken = new Map<string, Map<number, boolean>>(c.group.names.map((n) => [n, new Map()]));
+      for (let i = 0; i < 900; i++) {
+        assert.ok((await c.op({ op: 'put', key: `k/${i % 10}`, value: `${i}-${'v'.repeat(20)}` })).ok);
+        if (i % 3 !== 2) continue;
+        for (const s of await c.status()) if (s.lastSnapshot !== undefined) taken.get(s.name)!.set(s.lastSnapshot.index, s.lastSnapshot.delta);
+      }
+      const windows = (name: string) => [...taken.get(name)!].filter(([, delta]) => !delta).map(([index]) => Math.floor(index / snapshotEntries));
+      // Each replica's first snapshot starts its chain: whole on all three at once, as etcd's members snapshot at the same count.
+      const later = c.group.names.map((n) => windows(n).slice(1));
+      assert.ok(later.every((w) => w.length >= 2), `every replica started its chain again more than once: ${JSON.stringify(later)}`);
+      assert.ok([...taken.values()].every((m) => m.size >= 15), `the status was read at every snapshot: ${JSON.stringify([...taken.values()].map((m) => m.size))}`);
+      const shared = later[0]!.filter((w) => later[1]!.includes(w) || later[2]!.includes(w)).concat(later[1]!.filter((w) => later[2]!.includes(w)));
+      if (inTurn) assert.deepEqual(shared, [], `no two replicas took a whole snapshot at the same threshold: ${JSON.stringify(later)}`);
+      else assert.ok(shared.length >= 2, `without turns they coincide: ${JSON.stringify(later)}`);
+      await c.sim.shutdown();
+    });
+  }
+
   test('with periodic auto-compaction the leader compacts to the revision of a retention ago, on every replica', async () => {
     const c = await cluster(8, { autoCompaction: { mode: 'periodic', retention: 60_000 } });
     await c.waitForLeader();

@@ -49,7 +49,7 @@ import { isError, kvError } from '../mvcc/errors.js';
 import { LeaseClock } from '../mvcc/lease-clock.js';
 import { checkProposal } from '../mvcc/proposal.js';
 import { SnapshotDecoder, storeFromBytes } from '../mvcc/snapshot-codec.js';
-import { SNAPSHOT_KEEP_BYTES_MAX_DEFAULT, SnapshotJob, type SnapshotChainBase, type TakenSnapshot } from './snapshotter.js';
+import { nextSnapshotIsDelta, SNAPSHOT_KEEP_BYTES_MAX_DEFAULT, SnapshotJob, type SnapshotChainBase, type TakenSnapshot } from './snapshotter.js';
 import { AutoCompactor } from './auto-compaction.js';
 import { SNAPSHOT_TRANSFER_DEFAULTS, SnapshotReceiver, SnapshotSender, type SnapshotChunk, type SnapshotChunkAck } from './snapshot-transfer.js';
 import { SnapshotFileReader, type SnapshotFileLayout, type SnapshotWriter } from '../../storage/snapshot-store.js';
@@ -320,13 +320,13 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
    * oldest first, and how large its whole snapshot and its deltas are. Undefined (a fresh store, or one a
    * leader's snapshot replaced): the next snapshot is whole, the keys written before are unknown to the store.
    */
-  let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[]; wholeBytes: number; deltaBytes: number } | undefined;
+  let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[]; wholeBytes: number; deltaBytes: number; deferred: number } | undefined;
   // Restarted from a snapshot on disk: its chain goes on (the store counts its writes from that snapshot's revision).
   if (snapshotDeltas && snapshot !== undefined && storage.openedSnapshotFiles !== undefined) {
     const files = [...storage.openedSnapshotFiles];
     const last: SnapshotChainBase = { id: { index: snapshot.metadata.index, term: snapshot.metadata.term }, revision: store.revision, dataBytes: snapshot.data.byteLength };
     if (snapshot.data.byteLength <= (args.snapshotKeepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT)) last.data = snapshot.data;
-    chain = { last, files, wholeBytes: files[0]!.dataBytes, deltaBytes: files.slice(1).reduce((sum, f) => sum + f.dataBytes, 0) };
+    chain = { last, files, wholeBytes: files[0]!.dataBytes, deltaBytes: files.slice(1).reduce((sum, f) => sum + f.dataBytes, 0), deferred: 0 };
   }
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
@@ -749,9 +749,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (status.applied > storage.initialState().hardState.commit) return;
     // A received snapshot Raft did not take (it was stale) would share a temporary file name with one of ours.
     dropReceivedFile();
-    // A delta until the chain's deltas outgrow its whole snapshot: then writing the whole store again costs no
-    // more than the deltas since did, so per write it costs a bounded amount, whatever the store's size.
-    const base = chain !== undefined && chain.deltaBytes < chain.wholeBytes ? chain.last : undefined;
+    // A delta until the chain's deltas outgrow its whole snapshot, and then until it is this replica's turn.
+    const voters = [...status.confState.voters].sort((a, b) => a - b);
+    const delta = nextSnapshotIsDelta(chain, { index: status.applied, snapshotEntries, voters, id: args.id, inTurn: args.wholeSnapshotsInTurn });
+    const base = delta ? chain!.last : undefined;
     const chainOption = snapshotDeltas ? { chain: base === undefined ? {} : { base } } : {};
     const job = new SnapshotJob(store, storage, status.applied, status.confState, { ...snapshotJobOptions, ...chainOption }, {
       // Both come in a turn of their own, when the disk is done with what the job asked of it.
@@ -799,7 +800,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (snapshotDeltas) {
       const last: SnapshotChainBase = { id: { index: taken.metadata.index, term: taken.metadata.term }, revision: job.revision, dataBytes: files.reduce((sum, f) => sum + f.dataBytes, 0) };
       if (taken.data !== undefined) last.data = taken.data;
-      chain = taken.delta && chain !== undefined ? { last, files, wholeBytes: chain.wholeBytes, deltaBytes: chain.deltaBytes + ownBytes } : { last, files, wholeBytes: ownBytes, deltaBytes: 0 };
+      // A delta taken while the deltas had already outgrown the whole snapshot was one put off for another's turn.
+      chain = taken.delta && chain !== undefined
+        ? { last, files, wholeBytes: chain.wholeBytes, deltaBytes: chain.deltaBytes + ownBytes, deferred: chain.deferred + (chain.deltaBytes >= chain.wholeBytes ? 1 : 0) }
+        : { last, files, wholeBytes: ownBytes, deltaBytes: 0, deferred: 0 };
     }
     fileSnapshot = taken.data !== undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, files) };
     snapshotIndex = taken.metadata.index;

@@ -47,6 +47,42 @@ export interface SnapshotChainBase {
   data?: Uint8Array;
 }
 
+/** What decides whether a replica's next snapshot continues its chain (`nextSnapshotIsDelta`). */
+export interface SnapshotTurn {
+  /** The Raft index the snapshot is taken at. */
+  index: number;
+  /** The replica's snapshot threshold (entries between two snapshots). */
+  snapshotEntries: number;
+  /** The voters, in the same order on every replica (sorted ids). */
+  voters: readonly number[];
+  /** This replica's id. */
+  id: number;
+  /** Whole snapshots in turn (default true); false: whenever the deltas have outgrown the whole one. */
+  inTurn?: boolean;
+}
+
+/**
+ * Whether a replica's next snapshot is a delta of its chain, or a whole one that starts a new chain.
+ *
+ * A delta until the chain's deltas outgrow its whole snapshot: then writing the whole store again costs no more
+ * than the deltas since did, so per write it costs a bounded amount whatever the store's size. Every replica
+ * applies the same log, so all of them reach that point at the same index; at 5,000 nodes the whole store is
+ * ~800 MB and 35-75 s of a thread, and three such threads at once on two cores cost the cluster its leases
+ * (docs/performance.md). So the whole snapshots go in turn: at the snapshot taken at `index`, only the voter whose
+ * rank is `floor(index / snapshotEntries) mod voters` takes its whole one; the others add a delta and wait for
+ * their turn, one snapshot threshold later each. `deferred` counts the deltas a chain has already added past
+ * due: at most voters - 1, so replicas whose snapshot points drifted apart (a restart, a snapshot from the leader,
+ * a snapshot that took longer than a threshold's worth of writes) still start again. Pure: the same on every run
+ * of a seed. A learner or a lone voter takes its whole snapshot when due.
+ */
+export function nextSnapshotIsDelta(chain: { wholeBytes: number; deltaBytes: number; deferred: number } | undefined, turn: SnapshotTurn): boolean {
+  if (chain === undefined) return false;
+  if (chain.deltaBytes < chain.wholeBytes) return true;
+  const rank = turn.voters.indexOf(turn.id);
+  if (turn.inTurn === false || rank < 0 || chain.deferred >= turn.voters.length - 1) return false;
+  return Math.floor(turn.index / turn.snapshotEntries) % turn.voters.length !== rank;
+}
+
 export interface SnapshotJobOptions {
   /**
    * A link of a chain (the store must track its changes, `MvccStore.trackSnapshotChanges`): `{}` starts a
