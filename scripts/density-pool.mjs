@@ -12,8 +12,7 @@
  *   node scripts/density-pool.mjs A=/tmp/a1.json,/tmp/a2.json B=/tmp/b1.json,/tmp/b2.json [--json]
  */
 import { readFileSync } from 'node:fs';
-import { exactPercentile, percentileInterval } from '../dist/bench/lib/stats.js';
-import { createPrng } from '../dist/src/chaos/linearizability/random-history.js';
+import { bootstrapInterval, clusterDraws, exactPercentile, percentileInterval, pooledPercentile } from '../dist/bench/lib/stats.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -23,18 +22,12 @@ if (groups.length === 0 || groups.some((g) => !g.includes('='))) {
   process.exit(2);
 }
 
-/** The p99's 2.5th and 97.5th percentiles over draws of whole runs with replacement (null with fewer than two runs). */
-function runBootstrap(runsCalls, draws = 4_000) {
+/** The p99's 95 % interval over draws of whole runs with replacement (null with fewer than two runs); bench/lib/stats.ts's bootstrap, shared with `bench kv --only sequential`. */
+function runBootstrap(runsCalls) {
   if (runsCalls.length < 2) return null;
-  const prng = createPrng(1);
-  const random = () => prng.next();
-  const p99s = [];
-  for (let d = 0; d < draws; d++) {
-    const pooled = [];
-    for (let i = 0; i < runsCalls.length; i++) pooled.push(...runsCalls[Math.floor(random() * runsCalls.length)]);
-    p99s.push(exactPercentile(pooled, 99));
-  }
-  return { low_ms: exactPercentile(p99s, 2.5), high_ms: exactPercentile(p99s, 97.5) };
+  const sorted = runsCalls.map((calls) => [...calls].sort((a, b) => a - b));
+  const { low, high } = bootstrapInterval(clusterDraws(runsCalls.length).map((indices) => pooledPercentile(sorted, indices, 99)));
+  return { low_ms: low, high_ms: high };
 }
 
 const results = [];

@@ -39,4 +39,22 @@ describe('bench kv side by side with etcd', () => {
     assert.match(table, new RegExp(`etcd ${version!.replace(/\./g, '\\.')}`));
     assert.deepEqual(ourEtcdProcesses().filter((p) => !before.includes(p)), [], 'every etcd process the bench started is gone');
   });
+
+  test('--only sequential alternates the rounds with etcd up beside ours, every put a sample on both sides, and a verdict from 5 rounds', { skip }, async () => {
+    const before = ourEtcdProcesses();
+    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'auto', only: 'sequential', rounds: 5 });
+    const rounds = result.sequentialRounds;
+    assert.ok(rounds !== undefined && rounds.etcd !== null);
+    assert.deepEqual(rounds.order.join(' '), 'kubethreads etcd etcd kubethreads kubethreads etcd etcd kubethreads kubethreads etcd');
+    for (const side of [rounds.ours, rounds.etcd]) {
+      assert.equal(side.rounds.length, 5);
+      for (const r of side.rounds) assert.equal(r.count + r.errors, TINY_KV_BENCH.sequentialOps);
+      assert.equal(side.pooled.count, side.rounds.reduce((sum, r) => sum + r.latenciesUs.length, 0));
+    }
+    assert.equal(result.etcdDetails?.putLatencyUs.count, rounds.etcd.pooled.count);
+    assert.equal(result.rows[1]!.ratio, Math.round((result.rows[1]!.ours / result.rows[1]!.etcd!) * 100) / 100);
+    assert.ok(rounds.verdict !== null && rounds.p99RatioRoundsResampled !== null);
+    assert.match(table, new RegExp(`p99 ours/etcd [\\d.]+ \\(95 % interval [\\d.]+-[\\d.]+, pairs of rounds resampled .*\\): ${rounds.verdict.toUpperCase()}`));
+    assert.deepEqual(ourEtcdProcesses().filter((p) => !before.includes(p)), [], 'every etcd process the bench started is gone');
+  });
 });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { clientBoundNote, p99IntervalNote, runKvBench, signedSummary, type KvBenchRow } from './run.js';
+import { round } from '../lib/stats.js';
 import { TINY_KV_BENCH, assertOurSideSane, crossProcessRowNames } from './test-support.js';
 import { FailoverWriter, longestGapMs, makeValue, runPhase, type BenchClock, type BenchKv } from './workload.js';
 
@@ -153,6 +154,23 @@ describe('bench kv', () => {
       assert.ok(kill.timeToLeaderMs > 0 && kill.longestGapMs > 0);
     }
     assert.match(table, /kills, ms to leader\/gap: \d+\/\d+; fast-election kills: \d+\/\d+/);
+  });
+
+  test('--only sequential runs warm-up then rounds of our side alone, pooled, the two sequential rows only, every put a sample', async () => {
+    const { result, table } = await runKvBench({ ...TINY_KV_BENCH, etcd: 'never', only: 'sequential', rounds: 3 });
+    assert.deepEqual(result.rows.map((r) => r.name), ['sequential put latency p50', 'sequential put latency p99']);
+    const rounds = result.sequentialRounds;
+    assert.ok(rounds !== undefined);
+    assert.deepEqual(rounds.order, ['kubethreads', 'kubethreads', 'kubethreads']);
+    assert.equal(rounds.etcd, null);
+    assert.equal(rounds.ours.rounds.length, 3);
+    for (const r of rounds.ours.rounds) assert.deepEqual([r.count, r.errors, r.latenciesUs.length], [TINY_KV_BENCH.sequentialOps, 0, TINY_KV_BENCH.sequentialOps]);
+    assert.equal(result.ours.putLatencyUs.count, 3 * TINY_KV_BENCH.sequentialOps, 'the row pools every round');
+    assert.equal(result.rows[1]!.ours, round(rounds.ours.pooled.p99Us / 1000, 3), 'the p99 row is the pooled p99');
+    assert.equal(result.options.rounds, 3);
+    assert.deepEqual([result.ours.failover, result.ours.acrossProcesses], [[], null]);
+    assert.match(table, /kubethreads rounds \(run position: p50\/p99 ms\): #0 [\d.]+\/[\d.]+, #1 [\d.]+\/[\d.]+, #2 /);
+    assert.match(table, /etcd not run/);
   });
 
   test('--only processes runs the cross-process rows alone, every step answered, and no leader killed', async () => {

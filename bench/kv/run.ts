@@ -13,6 +13,7 @@ import { epochNowMs } from './driver.js';
 import { longestGapMs, type PhaseResult } from './workload.js';
 import { runAcrossProcesses, type CrossProcessResult } from './processes.js';
 import { describeScaling, isClientBound, scaleUntilSaturated, type ProcessScaling } from './scaling.js';
+import { DEFAULT_SEQUENTIAL_ROUNDS, renderRounds, runSequentialRounds, verdictText, type SequentialRoundsResult } from './rounds.js';
 
 export interface KvBenchOptions {
   valueBytes: number;
@@ -57,9 +58,12 @@ export interface KvBenchOptions {
    * `failover`: only the failover rows (a short warm-up, then the kills at both timings), for
    * studying failover without the 10 minutes of throughput phases. `processes`: only the
    * cross-process rows (the same warm-up as a whole run, then the etcd3 client processes; no
-   * kills). Default: every row.
+   * kills). `sequential`: only the sequential put rows, in `rounds` rounds a side alternated A B B A with both sides
+   * up together (rounds.ts). Default: every row.
    */
-  only?: 'failover' | 'processes';
+  only?: 'failover' | 'processes' | 'sequential';
+  /** `only: 'sequential'`: rounds of `sequentialOps` puts per side (default 10). */
+  rounds?: number;
   /**
    * Our replicas' failure detector (ReplicaArgs.leaderDownFailover): followers hear at once that
    * the leader's actor ended. false: the election timeout alone, as etcd. Default true.
@@ -147,6 +151,8 @@ export interface KvBenchResult {
   options: KvBenchOptions;
   ours: SideDetails;
   etcdDetails: SideDetails | null;
+  /** `only: 'sequential'`: every round, the pooled p99s with their intervals, the ratio's interval and the verdict. */
+  sequentialRounds?: SequentialRoundsResult;
 }
 
 /** Three replica threads and a driver, or three etcd processes and a leader: seconds normally, even on a loaded machine. */
@@ -213,35 +219,97 @@ async function measureFailoverOnly(side: BenchSide, o: KvBenchOptions, progress:
   };
 }
 
-/** `only: 'processes'`: the warm-up of a whole run, then the cross-process rows; the other figures stay zero and their rows are left out. */
-async function measureProcessesOnly(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
-  const errors: SideDetails['errors'] = {};
-  const note = (phase: string, r: PhaseResult): PhaseResult => {
+/** Records each phase's errors in `errors`, and says so on stderr when there were any. */
+function errorNoter(side: BenchSide, errors: SideDetails['errors']): (phase: string, r: PhaseResult) => PhaseResult {
+  return (phase, r) => {
     errors[phase] = { count: r.errors, first: r.firstError };
     if (r.errors > 0) process.stderr.write(`bench kv: ${side.label} ${phase}: ${r.errors} errors (first: ${r.firstError})\n`);
     return r;
   };
+}
+
+/**
+ * The whole run's warm-up, before its sequential row: `warmupOps` sequential puts, `warmupLoadMs` of puts at
+ * `outstanding`, then the cleanup (the keys deleted, the store compacted).
+ */
+async function warmUp(side: BenchSide, o: KvBenchOptions, progress: Progress, note: (phase: string, r: PhaseResult) => PhaseResult): Promise<void> {
   await side.waitHealthy(HEALTHY_TIMEOUT_MS);
   await side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/warmup/', count: o.warmupOps, valueBytes: o.valueBytes });
   note('warm-up', await side.runPhase({ kind: 'load', op: 'put', prefix: '/bench/warmup/', outstanding: o.outstanding, durationMs: o.warmupLoadMs, valueBytes: o.valueBytes, keyspace: o.putKeyspace }));
   await side.runPhase({ kind: 'cleanup', prefix: '/bench/warmup/' });
   progress.step(`${side.label} warm-up`);
+}
+
+const NOT_MEASURED_THROUGHPUT = { put: 0, putHigh: 0, get: 0, cas: 0, serializableGet: 0 };
+
+/** `only: 'processes'`: the warm-up of a whole run, then the cross-process rows; the other figures stay zero and their rows are left out. */
+async function measureProcessesOnly(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
+  const errors: SideDetails['errors'] = {};
+  const note = errorNoter(side, errors);
+  await warmUp(side, o, progress, note);
   const acrossProcesses = await measureAcrossProcesses(side, o, progress, note);
   return {
     putLatencyUs: NOT_MEASURED, putLatencyP99CiUs: null, watchLatencyUs: { ...NOT_MEASURED, eventsBeforeAck: 0 }, watchFromSendUs: NOT_MEASURED,
-    throughputOpsPerS: { put: 0, putHigh: 0, get: 0, cas: 0, serializableGet: 0 }, errors, casFailed: 0, failover: [], failoverFast: [], acrossProcesses,
+    throughputOpsPerS: NOT_MEASURED_THROUGHPUT, errors, casFailed: 0, failover: [], failoverFast: [], acrossProcesses,
   };
+}
+
+/** `only: 'sequential'`: a side's details from its rounds pooled (exact nearest-rank percentiles, as the rounds' own). */
+function sequentialDetails(pooled: SequentialRoundsResult['ours'], errors: SideDetails['errors']): SideDetails {
+  const all = pooled.rounds.flatMap((r) => r.latenciesUs);
+  const errorCount = pooled.rounds.reduce((sum, r) => sum + r.errors, 0);
+  return {
+    putLatencyUs: { p50: pooled.pooled.p50Us, p90: exactPercentile(all, 90), p99: pooled.pooled.p99Us, max: exactPercentile(all, 100), count: all.length },
+    putLatencyP99CiUs: pooled.pooled.p99CiUs, watchLatencyUs: { ...NOT_MEASURED, eventsBeforeAck: 0 }, watchFromSendUs: NOT_MEASURED,
+    throughputOpsPerS: NOT_MEASURED_THROUGHPUT,
+    errors: { ...errors, 'sequential rounds': { count: errorCount, first: pooled.rounds.find((r) => r.firstError !== undefined)?.firstError } },
+    casFailed: 0, failover: [], failoverFast: [], acrossProcesses: null,
+  };
+}
+
+/**
+ * `only: 'sequential'`: both sides started once and up together, each warmed as a whole run warms its sequential row
+ * (ours first, then etcd), then the rounds alternated (rounds.ts).
+ */
+async function runSequentialOnly(o: KvBenchOptions, version: string | undefined): Promise<{ result: KvBenchResult; table: string }> {
+  const roundsPerSide = o.rounds ?? DEFAULT_SEQUENTIAL_ROUNDS;
+  if (!Number.isInteger(roundsPerSide) || roundsPerSide < 1) throw new Error(`bench kv: rounds must be a positive integer (got ${roundsPerSide})`);
+  const progress = new Progress((1 + roundsPerSide) * (version === undefined ? 1 : 2), 'bench kv');
+  const oursErrors: SideDetails['errors'] = {};
+  const etcdErrors: SideDetails['errors'] = {};
+  const measure = async (ours: BenchSide, etcd: BenchSide | null): Promise<SequentialRoundsResult> => {
+    await warmUp(ours, o, progress, errorNoter(ours, oursErrors));
+    if (etcd !== null) await warmUp(etcd, o, progress, errorNoter(etcd, etcdErrors));
+    return runSequentialRounds({ ours, etcd }, { roundsPerSide, sequentialOps: o.sequentialOps, valueBytes: o.valueBytes }, progress);
+  };
+  const startOursSide = () => startOurs(undefined, { leaderDownFailover: o.leaderDownFailover !== false });
+  let rounds: SequentialRoundsResult;
+  if (version === undefined) {
+    if (o.etcd !== 'never') process.stderr.write(`bench kv: ${INSTALL_HINT}\n`);
+    rounds = await withSide(startOursSide, (ours) => measure(ours, null));
+  } else {
+    const { startEtcd } = await import('./etcd-side.js');
+    rounds = await withSide(startOursSide, (ours) => withSide(() => startEtcd(o.etcdBinary), (etcd) => measure(ours, etcd)));
+  }
+  const ours = sequentialDetails(rounds.ours, oursErrors);
+  const etcdDetails = rounds.etcd === null ? null : sequentialDetails(rounds.etcd, etcdErrors);
+  const skipped = version !== undefined ? undefined : o.etcd === 'never' ? 'etcd not run (--etcd never)' : INSTALL_HINT;
+  const result: KvBenchResult = {
+    rows: rowsOf(ours, etcdDetails, o),
+    etcd: { version: version ?? null, ...(skipped === undefined ? {} : { skipped }) },
+    options: { ...o, rounds: roundsPerSide },
+    ours,
+    etcdDetails,
+    sequentialRounds: rounds,
+  };
+  return { result, table: renderKvTable(result) };
 }
 
 async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progress): Promise<SideDetails> {
   if (o.only === 'failover') return measureFailoverOnly(side, o, progress);
   if (o.only === 'processes') return measureProcessesOnly(side, o, progress);
   const errors: SideDetails['errors'] = {};
-  const note = (phase: string, r: PhaseResult): PhaseResult => {
-    errors[phase] = { count: r.errors, first: r.firstError };
-    if (r.errors > 0) process.stderr.write(`bench kv: ${side.label} ${phase}: ${r.errors} errors (first: ${r.firstError})\n`);
-    return r;
-  };
+  const note = errorNoter(side, errors);
   const phase = async (name: string, prefix: string, run: () => Promise<PhaseResult>): Promise<PhaseResult> => {
     const r = note(name, await run());
     // etcd 3.4 slows down after a large delete until it compacts: every phase leaves the store as it found it.
@@ -250,11 +318,7 @@ async function measureSide(side: BenchSide, o: KvBenchOptions, progress: Progres
     return r;
   };
   const v = o.valueBytes;
-  await side.waitHealthy(HEALTHY_TIMEOUT_MS);
-  await phase('warm-up', '/bench/warmup/', async () => {
-    await side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/warmup/', count: o.warmupOps, valueBytes: v });
-    return side.runPhase({ kind: 'load', op: 'put', prefix: '/bench/warmup/', outstanding: o.outstanding, durationMs: o.warmupLoadMs, valueBytes: v, keyspace: o.putKeyspace });
-  });
+  await warmUp(side, o, progress, note);
   const seq = await phase('sequential puts', '/bench/seq/', () => side.runPhase({ kind: 'sequentialPuts', prefix: '/bench/seq/', count: o.sequentialOps, valueBytes: v }));
   const load = (op: 'put' | 'get' | 'serializableGet' | 'cas', prefix: string, keyspace: number) =>
     side.runPhase({ kind: 'load', op, prefix, outstanding: o.outstanding, durationMs: o.loadMs, valueBytes: v, keyspace });
@@ -422,7 +486,11 @@ function rowsOf(ours: SideDetails, etcd: SideDetails | null, o: KvBenchOptions):
       }
     }
   }
-  const picked = o.only === 'failover' ? pick.filter(([name]) => name.startsWith('failover')) : o.only === 'processes' ? pick.filter(([name]) => name.includes('etcd3 client process')) : pick;
+  const picked =
+    o.only === 'failover' ? pick.filter(([name]) => name.startsWith('failover'))
+    : o.only === 'processes' ? pick.filter(([name]) => name.includes('etcd3 client process'))
+    : o.only === 'sequential' ? pick.filter(([name]) => name.startsWith('sequential put'))
+    : pick;
   return picked.map(([name, get, unit, better]) => {
     const oursValue = get(ours);
     const etcdValue = etcd === null ? null : get(etcd);
@@ -440,6 +508,18 @@ export function clientBoundNote(row: KvBenchRow): string {
   return sides.length === 0 ? '' : `; CLIENT-BOUND: ${sides.join(', ')}`;
 }
 
+/** `only: 'sequential'`: the p99 row's note is the rounds' verdict (below the table: each round and both intervals). */
+function roundsNote(r: SequentialRoundsResult): string {
+  if (r.etcd === null) return `; ${r.roundsPerSide} rounds pooled`;
+  const interval = r.p99RatioRoundsResampled === null ? '' : `, ratio's 95 % interval ${r.p99RatioRoundsResampled.low}-${r.p99RatioRoundsResampled.high} (pairs of rounds resampled)`;
+  return `; ${r.roundsPerSide} rounds a side pooled${interval}: ${verdictText(r)}`;
+}
+
+function sequentialTitle(o: KvBenchOptions): string {
+  return `kv store: 3 replicas, fsync'd WAL, heartbeat ${HEARTBEAT_MS} ms / election ${ELECTION_MS} ms; ${o.valueBytes}-byte values; ` +
+    `sequential puts only: ${o.rounds ?? DEFAULT_SEQUENTIAL_ROUNDS} rounds a side of ${o.sequentialOps.toLocaleString('en-US')} puts, alternated A B B A, rounds pooled; ratio = kubethreads / etcd`;
+}
+
 export function renderKvTable(result: KvBenchResult): string {
   const o = result.options;
   const rows: Row[] = result.rows.map((r) => ({
@@ -449,10 +529,10 @@ export function renderKvTable(result: KvBenchResult): string {
     ratio: r.ratio ?? '-',
     unit: r.unit,
     note: (r.better === 'higher' ? 'higher is better (target ratio >= 1)' : 'lower is better (target ratio <= 1)') + clientBoundNote(r) +
-      (r.name === SEQUENTIAL_P99_ROW ? p99IntervalNote(result.ours.putLatencyP99CiUs, result.etcdDetails?.putLatencyP99CiUs) : ''),
+      (r.name !== SEQUENTIAL_P99_ROW ? '' : result.sequentialRounds !== undefined ? roundsNote(result.sequentialRounds) : p99IntervalNote(result.ours.putLatencyP99CiUs, result.etcdDetails?.putLatencyP99CiUs)),
   }));
   const etcdLabel = result.etcd.version === null ? 'etcd' : `etcd ${result.etcd.version}`;
-  const title =
+  const title = o.only === 'sequential' ? sequentialTitle(o) :
     `kv store: 3 replicas, fsync'd WAL, heartbeat ${HEARTBEAT_MS} ms / election ${ELECTION_MS} ms; ${o.valueBytes}-byte values, ` +
     `${o.sequentialOps.toLocaleString('en-US')} sequential ops, ${o.outstanding} (and ${o.outstandingHigh}) outstanding for ${o.loadMs / 1000} s, ${o.failoverKills} leader kill(s)` +
     (o.clientProcessesMax > 0 ? `, ${o.outstanding} outstanding from up to ${o.clientProcessesMax} etcd3 client processes for ${o.processLoadMs / 1000} s a step` : '') +
@@ -469,6 +549,10 @@ export function renderKvTable(result: KvBenchResult): string {
     const errors = Object.entries(d.errors).filter(([, e]) => e.count > 0).map(([phase, e]) => `${phase}: ${e.count}`);
     if (o.only === 'failover') {
       lines.push(`${label}: kills, ms to leader/gap: ${kills}`);
+      continue;
+    }
+    if (o.only === 'sequential') {
+      if (errors.length > 0) lines.push(`${label}: errors: ${errors.join(', ')}`);
       continue;
     }
     if (o.only === 'processes') {
@@ -492,6 +576,7 @@ export function renderKvTable(result: KvBenchResult): string {
       );
     }
   }
+  if (result.sequentialRounds !== undefined) lines.push(...renderRounds(result.sequentialRounds, etcdLabel));
   if (result.etcd.skipped !== undefined) lines.push(`(${result.etcd.skipped})`);
   return lines.join('\n');
 }
@@ -499,6 +584,7 @@ export function renderKvTable(result: KvBenchResult): string {
 export async function runKvBench(options: KvBenchOptions = defaultKvBenchOptions): Promise<{ result: KvBenchResult; table: string }> {
   if (options.only === 'processes' && options.clientProcessesMax < 1) throw new Error('bench kv: only the cross-process rows, with clientProcessesMax 0: nothing to run');
   const version = options.etcd === 'never' ? undefined : etcdVersion(options.etcdBinary);
+  if (options.only === 'sequential') return runSequentialOnly(options, version);
   const stepsPerSide =
     options.only === 'failover' ? 1 + options.failoverKills + options.fastFailoverKills
     : options.only === 'processes' ? 1 + CROSS_PROCESS_OPS.length

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createPrng } from '../../src/chaos/linearizability/random-history.js';
-import { exactPercentile, percentileInterval } from './stats.js';
+import { bootstrapInterval, clusterDraws, exactPercentile, percentileInterval, pooledPercentile } from './stats.js';
 
 const ascending = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
@@ -65,4 +65,23 @@ test('on exponential samples the interval holds the true p99 as often as its cov
   // Binomial(4000, ~0.96) has a standard deviation of ~0.003: 0.015 is five of them.
   assert.ok(claimed >= 0.95, `claimed coverage ${claimed}`);
   assert.ok(Math.abs(held / draws - claimed) < 0.015, `held the true p99 in ${held} of ${draws} (${(held / draws).toFixed(3)}), claimed ${claimed.toFixed(3)}`);
+});
+
+test('a pooled percentile of resampled groups is exactly the percentile of the groups concatenated, repeats included', () => {
+  const prng = createPrng(7);
+  const groups = Array.from({ length: 6 }, (_, g) => Array.from({ length: 50 + g * 37 }, () => Math.round(prng.next() * 1_000) + (prng.next() < 0.02 ? 50_000 : 0)));
+  const sorted = groups.map((g) => [...g].sort((a, b) => a - b));
+  for (const indices of [[0], [5, 5, 5], [0, 1, 2, 3, 4, 5], [3, 1, 3, 0, 2, 2], ...clusterDraws(6, 50, 3)]) {
+    const pooled = indices.flatMap((i) => groups[i]!);
+    for (const p of [1, 50, 90, 99, 99.9, 100]) assert.equal(pooledPercentile(sorted, indices, p), exactPercentile(pooled, p), `${indices} p${p}`);
+  }
+  assert.ok(Number.isNaN(pooledPercentile([[]], [0], 99)));
+});
+
+test('cluster draws are the seeded generator\'s, the same for the same seed, and the interval takes the central share', () => {
+  assert.deepEqual(clusterDraws(4, 3, 1), clusterDraws(4, 3, 1));
+  assert.notDeepEqual(clusterDraws(4, 20, 1), clusterDraws(4, 20, 2));
+  const prng = createPrng(1);
+  assert.deepEqual(clusterDraws(3, 1, 1)[0], [0, 1, 2].map(() => Math.floor(prng.next() * 3)));
+  assert.deepEqual(bootstrapInterval(ascending(1_000)), { low: 25, high: 975 });
 });

@@ -24,3 +24,9 @@ test('bench --only takes failover or processes for kv alone, and --no-leader-dow
   assert.equal(await runBench('kv', { json: true, quick: true, only: 'puts' }), 2);
   assert.equal(await runBench('raft', { json: true, quick: true, leaderDownFailover: false }), 2);
 });
+
+test('bench --rounds is for kv --only sequential alone: with another --only, none, or another benchmark it is refused before running', async () => {
+  assert.equal(await runBench('kv', { json: true, quick: true, rounds: 3 }), 2);
+  assert.equal(await runBench('kv', { json: true, quick: true, only: 'failover', rounds: 3 }), 2);
+  assert.equal(await runBench('raft', { json: true, quick: true, only: 'sequential', rounds: 3 }), 2);
+});

@@ -35,15 +35,17 @@ export interface BenchSizes {
   killControllerManagerLeaderAtS?: number;
 }
 
-/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`, `processes`). */
-export type BenchOnly = 'failover' | 'processes';
-const BENCH_ONLY: readonly string[] = ['failover', 'processes'] satisfies BenchOnly[];
+/** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`, `processes`, `sequential`). */
+export type BenchOnly = 'failover' | 'processes' | 'sequential';
+const BENCH_ONLY: readonly string[] = ['failover', 'processes', 'sequential'] satisfies BenchOnly[];
 
 /** Options of `kv` alone. */
 export interface KvBenchFlags {
   only?: BenchOnly;
   /** false: our replicas fail over by the election timeout alone, as etcd (`--no-leader-down-failover`). */
   leaderDownFailover?: boolean;
+  /** `--rounds N` with `--only sequential`: rounds per side (default 10). */
+  rounds?: number;
 }
 
 /** Options of `sim` alone. */
@@ -66,7 +68,9 @@ const benches: Record<string, BenchFn> = {
   },
   kv: async (quick, _sizes, flags) => {
     const base = quick ? quickKvBenchOptions : defaultKvBenchOptions;
-    const { result, table } = await runKvBench({ ...base, ...(flags.only === undefined ? {} : { only: flags.only }), ...(flags.leaderDownFailover === false ? { leaderDownFailover: false } : {}) });
+    const { result, table } = await runKvBench({
+      ...base, ...(flags.only === undefined ? {} : { only: flags.only }), ...(flags.leaderDownFailover === false ? { leaderDownFailover: false } : {}), ...(flags.rounds === undefined ? {} : { rounds: flags.rounds }),
+    });
     return { json: result, table };
   },
   snapshot: async (quick) => {
@@ -123,7 +127,7 @@ export class BenchUsageError extends Error {
 export const BENCH_NAMES = Object.keys(benches);
 
 /** Run one benchmark or all; returns the process exit code. */
-export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string; leaderDownFailover?: boolean; repeat?: number }): Promise<number> {
+export async function runBench(name: string, options: { json: boolean; quick: boolean; sizes?: BenchSizes; only?: string; leaderDownFailover?: boolean; repeat?: number; rounds?: number }): Promise<number> {
   const names = name === 'all' ? BENCH_NAMES : [name];
   const unknown = names.filter((n) => benches[n] === undefined);
   if (unknown.length > 0) {
@@ -143,11 +147,15 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
     process.stderr.write('kubethreads bench: --no-leader-down-failover applies to kv only\n');
     return 2;
   }
+  if (options.rounds !== undefined && (options.only !== 'sequential' || !names.every((n) => n === 'kv'))) {
+    process.stderr.write('kubethreads bench: --rounds applies to kv --only sequential only\n');
+    return 2;
+  }
   if (options.repeat !== undefined && !names.every((n) => n === 'sim')) {
     process.stderr.write('kubethreads bench: --repeat applies to sim only\n');
     return 2;
   }
-  const kvFlags: KvBenchFlags & SimBenchFlags = { only: options.only as BenchOnly | undefined, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat };
+  const kvFlags: KvBenchFlags & SimBenchFlags = { only: options.only as BenchOnly | undefined, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat, rounds: options.rounds };
   const results: Record<string, unknown> = {};
   let ok = true;
   for (const n of names) {

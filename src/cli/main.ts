@@ -33,12 +33,13 @@ program
   .option('--probe-threads <n>', 'density: 2 (default): the probe\'s mutating calls and its LISTs from two clients in two threads; 1: both from one', (v) => positiveInt('--probe-threads', v))
   .option('--controller-manager-qps <n>', 'density: the controller-manager\'s client-side QPS and burst (kube-controller-manager\'s --kube-api-qps; default: no limit)', (v) => positiveInt('--controller-manager-qps', v))
   .option('--kill-controller-manager-leader-at <s>', 'density: kill the leading controller-manager this many seconds into the burst (a takeover at scale: time to a new term, the new leader\'s event-loop delay)', (v) => nonNegativeInt('--kill-controller-manager-leader-at', v))
-  .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd; processes: the cross-process rows, etcd3 client processes on both sides)')
+  .option('--only <rows>', 'kv: only these rows (failover: the leader kills at both timings, beside etcd; processes: the cross-process rows, etcd3 client processes on both sides; sequential: the sequential put rows in rounds alternated with etcd\'s, pooled, with intervals and a verdict)')
+  .option('--rounds <n>', 'kv --only sequential: rounds of 2,000 sequential puts per side (default 10)', (v) => positiveInt('--rounds', v))
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
   .option('--repeat <n>', 'sim: run every size n times, in rounds (speedup_<nodes> is then the median; one run moves by a quarter)', (v) => positiveInt('--repeat', v))
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; repeat?: number; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; probeThreads?: number; controllerManagerQps?: number; killControllerManagerLeaderAt?: number; only?: string; leaderDownFailover?: boolean }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; repeat?: number; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; probeThreads?: number; controllerManagerQps?: number; killControllerManagerLeaderAt?: number; only?: string; leaderDownFailover?: boolean; rounds?: number }) => {
     process.exitCode = await runBench(name, {
-      json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat,
+      json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat, rounds: options.rounds,
       sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers, probeThreads: options.probeThreads, controllerManagerQps: options.controllerManagerQps, killControllerManagerLeaderAtS: options.killControllerManagerLeaderAt },
     });
   });
