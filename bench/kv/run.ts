@@ -196,7 +196,7 @@ export function p99IntervalNote(ours: SideDetails['putLatencyP99CiUs'], etcd: Si
   const span = (ci: NonNullable<SideDetails['putLatencyP99CiUs']>) => `${ms(ci.low)}-${ms(ci.high)} ms`;
   if (etcd === undefined || etcd === null) return `; p99's 95 % CI ${span(ours)}`;
   const apart = (a: NonNullable<SideDetails['putLatencyP99CiUs']>, b: NonNullable<SideDetails['putLatencyP99CiUs']>) => a.high !== null && b.low !== null && a.high < b.low;
-  const verdict = apart(ours, etcd) ? 'ours lower, told apart' : apart(etcd, ours) ? 'etcd lower, told apart' : 'they overlap: not told apart in this run';
+  const verdict = apart(ours, etcd) ? 'ours lower, told apart' : apart(etcd, ours) ? 'etcd lower, told apart' : 'they overlap: not told apart in this run (`--only sequential` pools 10 rounds a side)';
   return `; p99's 95 % CI ours ${span(ours)}, etcd ${span(etcd)}: ${verdict}`;
 }
 
