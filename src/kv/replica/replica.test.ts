@@ -227,7 +227,7 @@ describe('a three-replica group in the simulated runtime', () => {
       // Each replica's first snapshot starts its chain: whole on all three at once, as etcd's members snapshot at the same count.
       const later = c.group.names.map((n) => windows(n).slice(1));
       assert.ok(later.every((w) => w.length >= 2), `every replica started its chain again more than once: ${JSON.stringify(later)}`);
-      assert.ok([...taken.values()].every((m) => m.size >= 15), `the status was read at every snapshot: ${JSON.stringify([...taken.values()].map((m) => m.size))}`);
+      assert.ok([...taken.values()].every((m) => m.size >= 15), `the status was read often enough to see most snapshots: ${JSON.stringify([...taken.values()].map((m) => m.size))}`);
       const shared = later[0]!.filter((w) => later[1]!.includes(w) || later[2]!.includes(w)).concat(later[1]!.filter((w) => later[2]!.includes(w)));
       if (inTurn) assert.deepEqual(shared, [], `no two replicas took a whole snapshot at the same threshold: ${JSON.stringify(later)}`);
       else assert.ok(shared.length >= 2, `without turns they coincide: ${JSON.stringify(later)}`);

@@ -317,16 +317,16 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   let fileSnapshot: { index: number; term: number; reader: SnapshotFileReader } | undefined;
   /**
    * The chain of snapshots the store was restored from at start, and the links this replica added: its files,
-   * oldest first, and how large its whole snapshot and its deltas are. Undefined (a fresh store, or one a
+   * oldest first (the whole snapshot, then its deltas). Undefined (a fresh store, or one a
    * leader's snapshot replaced): the next snapshot is whole, the keys written before are unknown to the store.
    */
-  let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[]; wholeBytes: number; deltaBytes: number; deferred: number } | undefined;
+  let chain: { last: SnapshotChainBase; files: SnapshotFileLayout[] } | undefined;
   // Restarted from a snapshot on disk: its chain goes on (the store counts its writes from that snapshot's revision).
   if (snapshotDeltas && snapshot !== undefined && storage.openedSnapshotFiles !== undefined) {
     const files = [...storage.openedSnapshotFiles];
     const last: SnapshotChainBase = { id: { index: snapshot.metadata.index, term: snapshot.metadata.term }, revision: store.revision, dataBytes: snapshot.data.byteLength };
     if (snapshot.data.byteLength <= (args.snapshotKeepBytesMax ?? SNAPSHOT_KEEP_BYTES_MAX_DEFAULT)) last.data = snapshot.data;
-    chain = { last, files, wholeBytes: files[0]!.dataBytes, deltaBytes: files.slice(1).reduce((sum, f) => sum + f.dataBytes, 0), deferred: 0 };
+    chain = { last, files };
   }
   /** The file of a snapshot arriving in chunks, written as they come. */
   let receivedFile: { transfer: string; writer: SnapshotWriter } | undefined;
@@ -751,7 +751,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     dropReceivedFile();
     // A delta until the chain's deltas outgrow its whole snapshot, and then until it is this replica's turn.
     const voters = [...status.confState.voters].sort((a, b) => a - b);
-    const delta = nextSnapshotIsDelta(chain, { index: status.applied, snapshotEntries, voters, id: args.id, inTurn: args.wholeSnapshotsInTurn });
+    const delta = nextSnapshotIsDelta(chain?.files.map((f) => f.dataBytes), { index: status.applied, snapshotEntries, voters, id: args.id, inTurn: args.wholeSnapshotsInTurn });
     const base = delta ? chain!.last : undefined;
     const chainOption = snapshotDeltas ? { chain: base === undefined ? {} : { base } } : {};
     const job = new SnapshotJob(store, storage, status.applied, status.confState, { ...snapshotJobOptions, ...chainOption }, {
@@ -800,10 +800,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     if (snapshotDeltas) {
       const last: SnapshotChainBase = { id: { index: taken.metadata.index, term: taken.metadata.term }, revision: job.revision, dataBytes: files.reduce((sum, f) => sum + f.dataBytes, 0) };
       if (taken.data !== undefined) last.data = taken.data;
-      // A delta taken while the deltas had already outgrown the whole snapshot was one put off for another's turn.
-      chain = taken.delta && chain !== undefined
-        ? { last, files, wholeBytes: chain.wholeBytes, deltaBytes: chain.deltaBytes + ownBytes, deferred: chain.deferred + (chain.deltaBytes >= chain.wholeBytes ? 1 : 0) }
-        : { last, files, wholeBytes: ownBytes, deltaBytes: 0, deferred: 0 };
+      chain = { last, files };
     }
     fileSnapshot = taken.data !== undefined ? undefined : { index: taken.metadata.index, term: taken.metadata.term, reader: new SnapshotFileReader(storageDisk, files) };
     snapshotIndex = taken.metadata.index;

@@ -266,9 +266,10 @@ describe('a chain of snapshots (issues #16, #22)', () => {
 
 describe('whole snapshots in turn (issue #16: not all three replicas at once)', () => {
   const turnOf = (id: number, index: number) => ({ index, snapshotEntries: 100, voters: [1, 2, 3], id });
+  /** A whole snapshot and deltas that add up to it: due, and not put off yet. */
+  const outgrown = [1_000, 600, 400];
 
   test('a chain whose deltas outgrew its whole snapshot starts again on one voter per snapshot threshold, each in its turn', () => {
-    const outgrown = { wholeBytes: 1_000, deltaBytes: 1_000, deferred: 0 };
     // Snapshots at about the same index on every replica, one threshold apart: the voters take their whole ones in rank order.
     const wholeAt = (index: number) => [1, 2, 3].filter((id) => !nextSnapshotIsDelta(outgrown, turnOf(id, index)));
     assert.deepEqual(wholeAt(300), [1]);
@@ -278,12 +279,13 @@ describe('whole snapshots in turn (issue #16: not all three replicas at once)', 
   });
 
   test('a delta while the deltas are smaller than the whole one, a whole one without a chain, and the deferral is bounded', () => {
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 999, deferred: 0 }, turnOf(1, 300)), true, 'in its turn, but the deltas are still smaller');
+    assert.equal(nextSnapshotIsDelta([1_000, 600, 399], turnOf(1, 300)), true, 'in its turn, but the deltas are still smaller');
     assert.equal(nextSnapshotIsDelta(undefined, turnOf(2, 300)), false, 'no chain: whole');
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 5_000, deferred: 1 }, turnOf(2, 300)), true, 'not its turn: a delta more');
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 5_000, deferred: 2 }, turnOf(2, 300)), false, 'put off voters - 1 times already: whole');
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 1_000, deferred: 0 }, { ...turnOf(2, 300), inTurn: false }), false, 'turns off: whole when due');
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 1_000, deferred: 0 }, turnOf(4, 300)), false, 'a learner: whole when due');
-    assert.equal(nextSnapshotIsDelta({ wholeBytes: 1_000, deltaBytes: 1_000, deferred: 0 }, { ...turnOf(1, 401), voters: [1] }), false, 'a lone voter: whole when due');
+    assert.equal(nextSnapshotIsDelta([1_000], turnOf(2, 300)), true, 'a whole snapshot alone: a delta next');
+    assert.equal(nextSnapshotIsDelta([1_000, 600, 400, 500], turnOf(2, 300)), true, 'not its turn, put off once: a delta more');
+    assert.equal(nextSnapshotIsDelta([1_000, 600, 400, 500, 500], turnOf(2, 300)), false, 'put off voters - 1 times already (counted from the chain): whole');
+    assert.equal(nextSnapshotIsDelta(outgrown, { ...turnOf(2, 300), inTurn: false }), false, 'turns off: whole when due');
+    assert.equal(nextSnapshotIsDelta(outgrown, turnOf(4, 300)), false, 'a learner: whole when due');
+    assert.equal(nextSnapshotIsDelta(outgrown, { ...turnOf(1, 401), voters: [1] }), false, 'a lone voter: whole when due');
   });
 });

@@ -62,7 +62,8 @@ export interface SnapshotTurn {
 }
 
 /**
- * Whether a replica's next snapshot is a delta of its chain, or a whole one that starts a new chain.
+ * Whether a replica's next snapshot is a delta of its chain, or a whole one that starts a new chain. `linkBytes`:
+ * the data bytes of the chain's files, its whole snapshot first, then each delta (undefined: no chain).
  *
  * A delta until the chain's deltas outgrow its whole snapshot: then writing the whole store again costs no more
  * than the deltas since did, so per write it costs a bounded amount whatever the store's size. Every replica
@@ -70,16 +71,23 @@ export interface SnapshotTurn {
  * ~800 MB and 35-75 s of a thread, and three such threads at once on two cores cost the cluster its leases
  * (docs/performance.md). So the whole snapshots go in turn: at the snapshot taken at `index`, only the voter whose
  * rank is `floor(index / snapshotEntries) mod voters` takes its whole one; the others add a delta and wait for
- * their turn, one snapshot threshold later each. `deferred` counts the deltas a chain has already added past
- * due: at most voters - 1, so replicas whose snapshot points drifted apart (a restart, a snapshot from the leader,
- * a snapshot that took longer than a threshold's worth of writes) still start again. Pure: the same on every run
- * of a seed. A learner or a lone voter takes its whole snapshot when due.
+ * their turn, one snapshot threshold later each — at most voters - 1 deltas past due (counted from the chain
+ * itself, so a restart keeps the count), so replicas whose snapshot points drifted apart (a restart, a snapshot
+ * from the leader, a snapshot that took longer than a threshold's worth of writes) still start again. Pure: the
+ * same on every run of a seed. A learner or a lone voter takes its whole snapshot when due.
  */
-export function nextSnapshotIsDelta(chain: { wholeBytes: number; deltaBytes: number; deferred: number } | undefined, turn: SnapshotTurn): boolean {
-  if (chain === undefined) return false;
-  if (chain.deltaBytes < chain.wholeBytes) return true;
+export function nextSnapshotIsDelta(linkBytes: readonly number[] | undefined, turn: SnapshotTurn): boolean {
+  if (linkBytes === undefined || linkBytes.length === 0) return false;
+  const wholeBytes = linkBytes[0]!;
+  let deltaBytes = 0;
+  let pastDue = 0;
+  for (let i = 1; i < linkBytes.length; i++) {
+    if (deltaBytes >= wholeBytes) pastDue++;
+    deltaBytes += linkBytes[i]!;
+  }
+  if (deltaBytes < wholeBytes) return true;
   const rank = turn.voters.indexOf(turn.id);
-  if (turn.inTurn === false || rank < 0 || chain.deferred >= turn.voters.length - 1) return false;
+  if (turn.inTurn === false || rank < 0 || pastDue >= turn.voters.length - 1) return false;
   return Math.floor(turn.index / turn.snapshotEntries) % turn.voters.length !== rank;
 }
 
