@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fsyncsOfReplicas, histogramBetween, histogramFromText, histogramQuantileMs, serverSideOfProbe } from './breakdown.js';
+import { flowControlWaitsByLevel, fsyncsOfReplicas, histogramBetween, histogramFromText, histogramQuantileMs, serverSideOfProbe } from './breakdown.js';
 
 const scrape = (counts: number[], sum: number, extra = '') => [
   '# HELP apiserver_request_duration_seconds x',
@@ -65,4 +65,28 @@ test('each replica\'s fsyncs over the burst are told apart by their component la
   assert.equal(fsyncs['etcd-0']!.count, 100);
   assert.equal(fsyncs['etcd-0']!.mean_ms, 2);
   assert.equal(fsyncs['etcd-1']!.count, 0);
+});
+
+test('flow-control waits over the burst are told apart by priority level, flow schemas of one level summed', () => {
+  const series = (level: string, schema: string, counts: [number, number, number], sum: number) => [
+    ...[0.005, 0.1].map((le, i) => `apiserver_flowcontrol_request_wait_duration_seconds_bucket{le="${le}",priority_level="${level}",flow_schema="${schema}",execute="true"} ${counts[i]}`),
+    `apiserver_flowcontrol_request_wait_duration_seconds_bucket{le="+Inf",priority_level="${level}",flow_schema="${schema}",execute="true"} ${counts[2]}`,
+    `apiserver_flowcontrol_request_wait_duration_seconds_sum{priority_level="${level}",flow_schema="${schema}",execute="true"} ${sum}`,
+    `apiserver_flowcontrol_request_wait_duration_seconds_count{priority_level="${level}",flow_schema="${schema}",execute="true"} ${counts[2]}`,
+  ];
+  const before = [...series('system', 'system-nodes', [10, 10, 10], 0), ...series('global-default', 'global-default', [5, 5, 5], 0)].join('\n');
+  const after = [
+    ...series('system', 'system-nodes', [10, 60, 110], 20),
+    ...series('global-default', 'global-default', [105, 105, 105], 0.1),
+    ...series('leader-election', 'system-leader-election', [3, 4, 4], 0.05),
+    ...series('leader-election', 'workload-leader-election', [1, 1, 1], 0),
+  ].join('\n');
+  const waits = flowControlWaitsByLevel(before, after);
+  assert.deepEqual(Object.keys(waits), ['global-default', 'leader-election', 'system']);
+  assert.equal(waits.system!.count, 100);
+  assert.equal(waits.system!.mean_ms, 200);
+  assert.equal(waits['global-default']!.count, 100);
+  assert.equal(waits['global-default']!.mean_ms, 1);
+  assert.equal(waits['leader-election']!.count, 5, 'both leader-election schemas');
+  assert.deepEqual(flowControlWaitsByLevel('', 'apiserver_request_total{verb="GET"} 3'), {}, 'flow control off: no levels');
 });

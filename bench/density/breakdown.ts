@@ -115,3 +115,21 @@ export function fsyncsOfReplicas(before: string, after: string): Record<string, 
   }
   return out;
 }
+
+/**
+ * How long requests waited in API Priority and Fairness over the burst, by priority level
+ * (`apiserver_flowcontrol_request_wait_duration_seconds`): the cost flow control puts on the levels whose
+ * requests it holds back (the kubelets' `system`, the controllers' `workload-high`) for the quiet ones'
+ * sake. Empty when flow control was off (the series is not exported then).
+ */
+export function flowControlWaitsByLevel(before: string, after: string): Record<string, PhaseFigures> {
+  const name = 'apiserver_flowcontrol_request_wait_duration_seconds';
+  const levels = new Set<string>();
+  for (const match of after.matchAll(/^apiserver_flowcontrol_request_wait_duration_seconds_count\{[^}]*priority_level="([^"]+)"/gm)) levels.add(match[1]!);
+  const out: Record<string, PhaseFigures> = {};
+  for (const level of [...levels].sort()) {
+    const end = histogramFromText(after, name, { priority_level: level });
+    if (end !== undefined) out[level] = phaseFigures(histogramBetween(histogramFromText(before, name, { priority_level: level }), end));
+  }
+  return out;
+}

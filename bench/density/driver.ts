@@ -170,8 +170,14 @@ export interface ProbeStartRequest {
   namespace: string;
   /** One ConfigMap update every this many ms, whether or not the last one answered (no coordinated omission). */
   mutatingEveryMs: number;
-  /** One LIST of the namespace's pods, then the next this long after it answered. */
+  /** One LIST of the namespace's pods, then the next this long after it answered (at least). */
   listPauseMs: number;
+  /**
+   * LISTs start this far apart (the next at once, after `listPauseMs`, when one took longer): the LIST load then
+   * does not grow as the server answers faster, which a pause after each answer would make it do (an A/B of two
+   * servers would load the faster one more). Absent: `listPauseMs` after each answer alone.
+   */
+  listEveryMs?: number;
   /** Each LIST in pages of this many, one revision throughout (the continue tokens pin it); 0: one unpaged LIST. */
   listPageLimit: number;
   /** An unpaged LIST asked for in slices of this many items (ApiClient's `listSliceItems`); 0: whole. */
@@ -310,7 +316,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
     listing = false;
     result.listMs.push(ctx.now() - sentAt);
     result.listPages += pages;
-    if (running) ctx.timer('list', config.listPauseMs, { type: 'probe.list', body: null });
+    if (running) ctx.timer('list', Math.max(config.listPauseMs, (config.listEveryMs ?? 0) - (ctx.now() - sentAt)), { type: 'probe.list', body: null });
     else if (settled()) stopped?.();
   }
 

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { quickDensityBenchOptions, runDensityBench } from './run.js';
 
 test('bench density starts a cluster, runs Deployments to Running with a probe beside them, and reports the issue\'s fields (shape only, no timing asserts)', async () => {
-  const { result, table, ok } = await runDensityBench({ ...quickDensityBenchOptions, nodes: 3, deployments: 2, replicas: 3 });
+  // With API Priority and Fairness on (off by default): the cluster's clients are classified and dispatched
+  // through it end to end, every request on a real thread (the default path is every other threaded test's).
+  const { result, table, ok } = await runDensityBench({ ...quickDensityBenchOptions, nodes: 3, deployments: 2, replicas: 3, priorityAndFairness: true });
   assert.deepEqual(result.failures, []);
   assert.equal(ok, true);
   assert.equal(result.pods, 6);
@@ -27,6 +29,12 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   const terms = result.controller_manager_terms;
   assert.deepEqual(Object.keys(terms).sort(), ['controller-manager-0', 'controller-manager-1']);
   assert.ok(Object.values(terms).every((n) => typeof n === 'number') && Object.values(terms).reduce<number>((a, n) => a + (n ?? 0), 0) >= 1, `a controller-manager led: ${JSON.stringify(terms)}`);
+  assert.equal(result.priority_and_fairness, true);
+  const waits = result.mutating_breakdown!.flow_control_wait_by_level;
+  // The probe's ConfigMap updates (an ordinary user's: global-default) and the kubelets' pod writes (system).
+  assert.ok(waits['global-default']!.count > 0, JSON.stringify(waits));
+  assert.ok(waits.system!.count > 0, JSON.stringify(waits));
+  assert.match(table, /flow control wait, global-default/);
   assert.match(table, /pod_startup_p99_ms/);
   assert.match(table, /burst_cpu_s/);
 });

@@ -15,7 +15,7 @@ import { renderTable, type Row } from '../lib/report.js';
 import { exactPercentile, percentileInterval, round } from '../lib/stats.js';
 import { cpuSecondsBetween, cpuSecondsOfNewThreads, sampleThreads } from './heap-probe.js';
 import { readLoopDelayProbes, startLoopDelayProbes, type LoopDelay } from './loop-delay.js';
-import { fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
+import { flowControlWaitsByLevel, fsyncsOfReplicas, serverSideOfProbe, type PhaseFigures } from './breakdown.js';
 import { CONTROLLER_MANAGER_REPLICAS, type ControllerManagerMsg, type ControllerManagerStatus } from '../../actors/controller-manager.js';
 import { apiserverName, type ApiMetricsReply, type ApiServerMsg } from '../../src/api/protocol.js';
 import { densityDriver, densityProbe, type DensityDriverMsg, type DensityProbeMsg, type DensityRunResult, type ProbeResult } from './driver.js';
@@ -44,6 +44,8 @@ export interface DensityBenchOptions {
    * driver, then the probe are given one each in turn.
    */
   apiservers: number;
+  /** API Priority and Fairness in the API servers (the cluster spec's `priorityAndFairness`; default false). */
+  priorityAndFairness: boolean;
   /**
    * 2 (the default): the probe's mutating calls and its LISTs come from two clients in two threads, as
    * ClusterLoader2's are separate, so a mutating call's time holds no stall of the thread that decodes every
@@ -75,7 +77,7 @@ export interface ControllerManagerKill {
   error?: string;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, probeThreads: 2 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, priorityAndFairness: false, probeThreads: 2 };
 export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
@@ -100,6 +102,8 @@ export interface DensityBenchResult {
   profile: TimeProfile;
   /** API servers in the cluster; the probe's (its mutating calls and LISTs, and `mutating_breakdown`'s server side) and the driver's. */
   apiservers: number;
+  /** Whether the API servers ran API Priority and Fairness (`--priority-and-fairness`). */
+  priority_and_fairness: boolean;
   probe_apiserver: string;
   driver_apiserver: string;
   /** 2: the probe's mutating calls and its LISTs from two threads (`density-probe` and `density-probe-list`); 1: both from `density-probe`. */
@@ -180,7 +184,7 @@ export interface DensityBenchResult {
    * client − handler is the time spent queued in the two threads' event
    * loops and frames. Server figures are bucket-interpolated.
    */
-  mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures; fsync_by_replica: Record<string, PhaseFigures> } | null;
+  mutating_breakdown: { client: PhaseFigures; handler: PhaseFigures; store: PhaseFigures; fsync_by_replica: Record<string, PhaseFigures>; flow_control_wait_by_level: Record<string, PhaseFigures> } | null;
   /** Each thread's event-loop delay over the burst (ms: p50, p99, max, mean), worst p99 first. */
   event_loop_delay_ms_by_thread: Record<string, LoopDelay>;
   /** Seconds each thread spent in garbage collection over the burst (V8's gc entries), most first. */
@@ -233,7 +237,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   const failures: string[] = [];
   say(`${options.nodes} nodes, ${options.deployments} Deployments × ${options.replicas} replicas (${pods} pods), ${options.profile} profile`);
   const started = performance.now();
-  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0, apiservers: options.apiservers, controllerManagerQps: options.controllerManagerQps });
+  const spec = resolveClusterSpec({ nodes: options.nodes, profile: options.profile, port: 0, apiservers: options.apiservers, priorityAndFairness: options.priorityAndFairness, controllerManagerQps: options.controllerManagerQps });
   const cluster = await startCluster(spec, { logLevel: process.env.LOG_LEVEL ?? 'fatal', writeKubeconfig: false });
   // After the cluster's own components: the driver, then the probe, each the next API server in turn.
   const clients: BenchClients = { driver: cluster.apiserverForNextClient(), probe: cluster.apiserverForNextClient() };
@@ -287,7 +291,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       heap.after_burst = after.heapMb;
       burstCpu = cpuSecondsBetween(before.cpuMs, after.cpuMs);
       clientCpu = cpuSecondsOfNewThreads(before.cpuMs, after.cpuMs);
-      if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter), fsync_by_replica: fsyncsOfReplicas(metricsBefore, metricsAfter) };
+      if (metricsBefore !== undefined && metricsAfter !== undefined) breakdown = { client: clientFigures(probe.mutatingMs), ...serverSideOfProbe(metricsBefore, metricsAfter), fsync_by_replica: fsyncsOfReplicas(metricsBefore, metricsAfter), flow_control_wait_by_level: flowControlWaitsByLevel(metricsBefore, metricsAfter) };
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
@@ -333,7 +337,7 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
   const lister = split ? cluster.system.ref<DensityProbeMsg>(PROBE_LIST) : undefined;
-  const start = { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems };
+  const start = { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listEveryMs: PROBE_LIST_EVERY_MS, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems };
   // One after the other: each creates the namespace if it is missing, and two at once would race to.
   await probe.ask({ type: 'probe.start', body: { ...start, calls: split ? 'mutating' : 'both' } }, { timeoutMs: 120_000 });
   await lister?.ask({ type: 'probe.start', body: { ...start, calls: 'list' } }, { timeoutMs: 120_000 });
@@ -401,6 +405,13 @@ export async function nextControllerManagerLeader(cluster: Pick<Cluster, 'system
 
 /** The name of the probe's LIST client when it has its own thread. */
 const PROBE_LIST = 'density-probe-list';
+/**
+ * The probe's LISTs start 5 s apart (the next 1 s after the answer when one takes longer: at 5,000 nodes they
+ * take 10-30 s). Until 2026-12-07 the next LIST came 1 s after each answer, so a server that answered LISTs
+ * faster was sent more of them: 31-36 LISTs of 20,000 pods against 9-11 in one 1,000-node burst when flow control
+ * made the API server's turns short (docs/performance.md, "API Priority and Fairness").
+ */
+const PROBE_LIST_EVERY_MS = 5_000;
 
 /** The mutating probe's result with the LIST probe's LIST figures (each probe made only its own kind of call). */
 function withListsOf(mutating: ProbeResult, listed: ProbeResult): ProbeResult {
@@ -417,7 +428,7 @@ function summarize(
   const runningS = run?.allRunningMs === undefined ? null : round(run.allRunningMs / 1000);
   return {
     nodes: options.nodes, deployments: options.deployments, replicas: options.replicas, pods, profile: options.profile,
-    apiservers: options.apiservers, probe_apiserver: clients.probe, driver_apiserver: clients.driver, probe_threads: options.probeThreads,
+    apiservers: options.apiservers, priority_and_fairness: options.priorityAndFairness, probe_apiserver: clients.probe, driver_apiserver: clients.driver, probe_threads: options.probeThreads,
     controller_manager_qps: options.controllerManagerQps ?? null,
     controller_manager_kill: cmKill ?? null,
     nodes_ready_s: round(nodesReadyS),
@@ -507,6 +518,9 @@ function breakdownRows(r: DensityBenchResult): Row[] {
   if (b !== null) {
     rows.push({ name: 'mutating in the API server p50 / p99', ours: pair(b.handler), unit: 'ms', note: `handler start -> answer; mean ${b.handler.mean_ms ?? 'n/a'} ms against ${b.client.mean_ms ?? 'n/a'} ms at the client` });
     rows.push({ name: 'mutating store txn p50 / p99', ours: pair(b.store), unit: 'ms', note: `etcd_request_duration_seconds; mean ${b.store.mean_ms ?? 'n/a'} ms` });
+    for (const [level, f] of Object.entries(b.flow_control_wait_by_level)) {
+      rows.push({ name: `flow control wait, ${level}, p50 / p99`, ours: pair(f), unit: 'ms', note: `${f.count} requests; mean ${f.mean_ms ?? 'n/a'} ms (apiserver_flowcontrol_request_wait_duration_seconds)` });
+    }
   }
   for (let i = 0; i < r.apiservers; i++) {
     const name = apiserverName(i);

@@ -21,6 +21,7 @@ import { ApiError, apiErrors } from './errors.js';
 import { ApiHandlers, type ApiRequest } from './handlers.js';
 import { HEALTH_CHECK_NAMES, healthReport, singleHealthCheck, type HealthCheck, type HealthEndpoint } from './health.js';
 import { ApiServerMetrics } from './metrics.js';
+import { FlowDispatcher, actorFlowUser, classifyRequest, type FlowControlOptions } from './flow-control.js';
 import { mergeExpositions } from '../metrics/index.js';
 import type { ReplicaMetricsReply } from '../kv/replica/protocol.js';
 import { openPodLog, type PodLogReader, type RemoteKubeletLogs } from './pod-log.js';
@@ -66,6 +67,13 @@ export interface ApiServerArgs {
    * later API servers of a threaded cluster); never in the simulated runtime.
    */
   outboundHttps?: boolean;
+  /**
+   * API Priority and Fairness (flow-control.ts): once requests wait, each turn starts every waiting priority
+   * level's oldest first, so a burst in one level does not hold up another. Default off (the cluster spec's
+   * `priorityAndFairness` turns it on in a threaded cluster); in the simulated runtime a handler takes no
+   * virtual time, so no queue could form.
+   */
+  flowControl?: false | FlowControlOptions;
 }
 
 /** Kubernetes sends bookmarks about once a minute; we tick faster so graceful deletions end close to their deadline. */
@@ -227,6 +235,12 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   /** Set once started (where it always was read: the order of the actor's random draws is the simulated runtime's replay). */
   let signingKey: Uint8Array | undefined;
 
+  // Before `ready`: the HTTPS face it starts takes its turns too.
+  const flow = args.flowControl === undefined || args.flowControl === false
+    ? undefined
+    : new FlowDispatcher((fn) => ctx.afterArrivals(fn), () => ctx.now(), args.flowControl, metrics.flowControlObserver());
+  if (flow !== undefined) metrics.observeFlowControl(flow);
+
   const ready = (async () => {
     const kv = await buildKv(ctx, args.kv ?? { kind: 'embedded' }, (handle) => {
       kvHandle = handle;
@@ -261,6 +275,7 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
         remoteKubeletLogs,
         metrics: metricsText,
         health,
+        ...(flow === undefined ? {} : { flowControl: <T>(request: ApiRequest, user: UserInfo, run: () => Promise<T>) => inTurn(flow, request, user, run) }),
       });
       const { url } = await server.start();
       http = server;
@@ -273,7 +288,24 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   })();
   ready.catch((error: unknown) => ctx.log.error({ err: error }, 'apiserver failed to start'));
 
-  async function serve(build: () => ApiRequest, as: UserInfo | undefined): Promise<ApiReply> {
+
+  /**
+   * Serve an actor's request, through flow control when it is on: classified as the user it acts as, or as the
+   * cluster component the actor is (`actorFlowUser`), and started in its turn. The fast path starts it at once.
+   */
+  function serve(build: () => ApiRequest, as: UserInfo | undefined, from: string): Promise<ApiReply> {
+    if (flow === undefined) return serveNow(build, as);
+    const request = build();
+    return inTurn(flow, request, as ?? actorFlowUser(from), () => serveNow(() => request, as));
+  }
+
+  /** `run` started in its turn of flow control; `run` must not throw synchronously (an async function). */
+  function inTurn<T>(dispatcher: FlowDispatcher, request: ApiRequest, user: UserInfo, run: () => Promise<T>): Promise<T> {
+    const c = classifyRequest({ user, verb: request.verb, group: request.group, resource: request.resource, subresource: request.subresource, namespace: request.namespace });
+    return new Promise((resolve, reject) => dispatcher.submit(c, () => run().then(resolve, reject)));
+  }
+
+  async function serveNow(build: () => ApiRequest, as: UserInfo | undefined): Promise<ApiReply> {
     try {
       await ready;
       const result = await handlers!.handle(build(), as ?? ACTOR_USER);
@@ -365,22 +397,22 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
       if (kvHandle?.(msg as Message)) return undefined;
       switch (msg.type) {
         case 'api.get':
-          return serve(() => ({ verb: 'get', ...target(msg.body), query: msg.body.query }), msg.body.as);
+          return serve(() => ({ verb: 'get', ...target(msg.body), query: msg.body.query }), msg.body.as, meta.from);
         case 'api.list':
-          return sliced(await serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as), msg.body.slices, meta.from);
+          return sliced(await serve(() => ({ verb: 'list', ...target(msg.body), query: msg.body.query }), msg.body.as, meta.from), msg.body.slices, meta.from);
         case 'api.listSliceNext':
           sendNextSlice();
           return undefined;
         case 'api.create':
-          return serve(() => ({ verb: 'create', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as);
+          return serve(() => ({ verb: 'create', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as, meta.from);
         case 'api.update':
-          return serve(() => ({ verb: 'update', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as);
+          return serve(() => ({ verb: 'update', ...target(msg.body), body: msg.body.object, query: msg.body.query }), msg.body.as, meta.from);
         case 'api.patch':
-          return serve(() => ({ verb: 'patch', ...target(msg.body), body: msg.body.patch, patchType: msg.body.patchType, query: msg.body.query }), msg.body.as);
+          return serve(() => ({ verb: 'patch', ...target(msg.body), body: msg.body.patch, patchType: msg.body.patchType, query: msg.body.query }), msg.body.as, meta.from);
         case 'api.delete':
-          return serve(() => ({ verb: 'delete', ...target(msg.body), body: msg.body.options }), msg.body.as);
+          return serve(() => ({ verb: 'delete', ...target(msg.body), body: msg.body.options }), msg.body.as, meta.from);
         case 'api.deleteCollection':
-          return serve(() => ({ verb: 'deletecollection', ...target(msg.body), body: msg.body.options, query: msg.body.query }), msg.body.as);
+          return serve(() => ({ verb: 'deletecollection', ...target(msg.body), body: msg.body.options, query: msg.body.query }), msg.body.as, meta.from);
         case 'api.watch':
           return watch(msg.body, meta.from);
         case 'api.unwatch': {

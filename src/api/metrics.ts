@@ -10,6 +10,7 @@
 import type { KvClient, KvWatch, WatchHandlers, WatchOptions } from '../kv/client/types.js';
 import { Gauge, KUBE_REQUEST_DURATION_BUCKETS, TallyCounter, TallyHistogram, componentRegistry, secondsBetween, type CounterChild, type HistogramChild, type Registry } from '../metrics/index.js';
 import type { Verb } from './handlers.js';
+import type { FlowClassification, FlowControlObserver, FlowDispatcher } from './flow-control.js';
 
 export const APISERVER_COMPONENT = 'apiserver';
 
@@ -95,6 +96,43 @@ export class ApiServerMetrics {
       collect() {
         this.reset();
         for (const o of metrics.state?.objects() ?? []) this.set({ resource: o.resource }, o.count);
+      },
+    });
+  }
+
+  /**
+   * kube-apiserver's flow-control series (apiserver_flowcontrol_*), made when flow control is on: requests
+   * dispatched and the time they waited, by priority level and flow schema, and the requests waiting now.
+   */
+  flowControlObserver(): FlowControlObserver {
+    const registers = [this.registry];
+    const dispatched = new TallyCounter({
+      name: 'apiserver_flowcontrol_dispatched_requests_total', registers, labelNames: ['priority_level', 'flow_schema'],
+      help: 'Number of requests executed by API Priority and Fairness subsystem.',
+    });
+    const waited = new TallyHistogram({
+      name: 'apiserver_flowcontrol_request_wait_duration_seconds', registers, labelNames: ['priority_level', 'flow_schema', 'execute'],
+      buckets: [0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30],
+      help: 'Length of time a request spent waiting in its queue.',
+    });
+    const children = new Map<string, { dispatched: CounterChild; waited: HistogramChild }>();
+    return {
+      dispatched(c: FlowClassification, waitedMs: number): void {
+        let child = children.get(c.flowSchema);
+        if (child === undefined) children.set(c.flowSchema, (child = { dispatched: dispatched.child(c.level, c.flowSchema), waited: waited.child(c.level, c.flowSchema, 'true') }));
+        child.dispatched.inc();
+        child.waited.observe(waitedMs / 1000);
+      },
+    };
+  }
+
+  /** The waiting requests' gauge reads the dispatcher when scraped. */
+  observeFlowControl(dispatcher: FlowDispatcher): void {
+    new Gauge({
+      name: 'apiserver_flowcontrol_current_inqueue_requests', registers: [this.registry], labelNames: ['priority_level'],
+      help: 'Number of requests currently pending in queues of the API Priority and Fairness subsystem.',
+      collect() {
+        for (const [level, count] of dispatcher.waitingByLevel()) this.set({ priority_level: level }, count);
       },
     });
   }

@@ -29,6 +29,8 @@ export interface BenchSizes {
   controllerManagerQps?: number;
   /** API servers in the cluster (default 1). */
   apiservers?: number;
+  /** API Priority and Fairness in the API servers (default false). */
+  priorityAndFairness?: boolean;
   /** The probe's mutating calls and LISTs from one thread or two (default 2). */
   probeThreads?: number;
   /** Kill the leading controller-manager this many seconds into the burst. */
@@ -117,7 +119,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
   }
   const probeThreads = sizes.probeThreads ?? base.probeThreads;
   if (probeThreads !== 1 && probeThreads !== 2) throw new BenchUsageError(`--probe-threads takes 1 or 2, not ${probeThreads}`);
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps, killControllerManagerLeaderAtS: sizes.killControllerManagerLeaderAtS ?? base.killControllerManagerLeaderAtS };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, priorityAndFairness: sizes.priorityAndFairness ?? base.priorityAndFairness, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps, killControllerManagerLeaderAtS: sizes.killControllerManagerLeaderAtS ?? base.killControllerManagerLeaderAtS };
 }
 
 export class BenchUsageError extends Error {

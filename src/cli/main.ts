@@ -30,6 +30,7 @@ program
   .option('--list-slice-items <n>', 'density: the probe asks for its unpaged LISTs in slices of this many items, sent over several turns of the API server (default 500; 0: one reply)', (v) => nonNegativeInt('--list-slice-items', v))
   .option('--list-page-limit <n>', 'density: the probe LISTs every pod at one revision in pages of this many (default 0: one unpaged LIST; kubectl pages by 500)', (v) => nonNegativeInt('--list-page-limit', v))
   .option('--apiservers <n>', 'density: API servers (kube-apiserver HA), each its own thread and watch cache; the clients are spread over them in turn (default 1)', (v) => positiveInt('--apiservers', v))
+  .option('--priority-and-fairness', 'density: API Priority and Fairness in the API servers (kube-apiserver\'s --enable-priority-and-fairness; default off here): quiet priority levels start ahead of a burst\'s queues')
   .option('--probe-threads <n>', 'density: 2 (default): the probe\'s mutating calls and its LISTs from two clients in two threads; 1: both from one', (v) => positiveInt('--probe-threads', v))
   .option('--controller-manager-qps <n>', 'density: the controller-manager\'s client-side QPS and burst (kube-controller-manager\'s --kube-api-qps; default: no limit)', (v) => positiveInt('--controller-manager-qps', v))
   .option('--kill-controller-manager-leader-at <s>', 'density: kill the leading controller-manager this many seconds into the burst (a takeover at scale: time to a new term, the new leader\'s event-loop delay)', (v) => nonNegativeInt('--kill-controller-manager-leader-at', v))
@@ -37,10 +38,10 @@ program
   .option('--rounds <n>', 'kv --only sequential: rounds of 2,000 sequential puts per side (default 10)', (v) => positiveInt('--rounds', v))
   .option('--no-leader-down-failover', 'kv: our replicas fail over by the election timeout alone, as etcd (no failure detector)')
   .option('--repeat <n>', 'sim: run every size n times, in rounds (speedup_<nodes> is then the median; one run moves by a quarter)', (v) => positiveInt('--repeat', v))
-  .action(async (name: string, options: { json?: boolean; quick?: boolean; repeat?: number; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; probeThreads?: number; controllerManagerQps?: number; killControllerManagerLeaderAt?: number; only?: string; leaderDownFailover?: boolean; rounds?: number }) => {
+  .action(async (name: string, options: { json?: boolean; quick?: boolean; repeat?: number; nodes?: number; pods?: number; deployments?: number; replicas?: number; listPageLimit?: number; listSliceItems?: number; apiservers?: number; priorityAndFairness?: boolean; probeThreads?: number; controllerManagerQps?: number; killControllerManagerLeaderAt?: number; only?: string; leaderDownFailover?: boolean; rounds?: number }) => {
     process.exitCode = await runBench(name, {
       json: options.json === true, quick: options.quick === true, only: options.only, leaderDownFailover: options.leaderDownFailover, repeat: options.repeat, rounds: options.rounds,
-      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers, probeThreads: options.probeThreads, controllerManagerQps: options.controllerManagerQps, killControllerManagerLeaderAtS: options.killControllerManagerLeaderAt },
+      sizes: { nodes: options.nodes, pods: options.pods, deployments: options.deployments, replicas: options.replicas, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems, apiservers: options.apiservers, priorityAndFairness: options.priorityAndFairness, probeThreads: options.probeThreads, controllerManagerQps: options.controllerManagerQps, killControllerManagerLeaderAtS: options.killControllerManagerLeaderAt },
     });
   });
 
@@ -49,6 +50,7 @@ program
   .description('start a whole cluster (etcd, apiserver, and the components built so far), write a kubeconfig, show live status')
   .option('--nodes <n>', 'worker nodes', (v) => nonNegativeInt('--nodes', v), 3)
   .option('--apiservers <n>', 'API servers (kube-apiserver HA), each its own thread and watch cache over the same store; the components are spread over them in turn; only the first listens on --port', (v) => positiveInt('--apiservers', v), 1)
+  .option('--priority-and-fairness', 'API Priority and Fairness in the API servers, as kube-apiserver\'s --enable-priority-and-fairness (default off here: it costs a burst throughput): requests classified by Kubernetes\' FlowSchemas, quiet levels started ahead of busy ones\' queues')
   .addOption(new Option('--runtime <kind>', 'the nodes\' container runtime').choices(['sim', 'process', 'worker']).default('sim'))
   .addOption(new Option('--profile <name>', 'time profile: Kubernetes\' own timeouts, or all divided by 10').choices(['realistic', 'fast']).default('realistic'))
   .option('--port <port>', 'the API server\'s HTTPS port on 127.0.0.1 (0: any free port)', (v) => nonNegativeInt('--port', v), 6443)
@@ -65,12 +67,12 @@ program
   .option('--controller-manager-qps <n>', 'the controller-manager\'s client-side requests a second (kube-controller-manager\'s --kube-api-qps; default: no limit)', (v) => positiveInt('--controller-manager-qps', v))
   .option('--controller-manager-burst <n>', 'with --controller-manager-qps: the bucket\'s size (--kube-api-burst; default: the qps)', (v) => positiveInt('--controller-manager-burst', v))
   .option('--etcd-endpoints <urls>', 'run the API server on an existing etcd v3 cluster (comma-separated client URLs, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379); nothing is started or stopped; keys under /registry/', (v) => endpoints(v))
-  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[]; apiservers: number; controllerManagerQps?: number; controllerManagerBurst?: number }) => {
+  .action(async (o: { nodes: number; runtime: 'sim' | 'process' | 'worker'; profile: 'realistic' | 'fast'; port: number; dataDir?: string; kubeconfig: string; allowProcesses?: boolean; duration: number; interval: number; json?: boolean; logLevel: string; outliveParent?: boolean; metricsPort?: number; store?: 'raft' | 'etcd'; etcdEndpoints?: string[]; apiservers: number; priorityAndFairness?: boolean; controllerManagerQps?: number; controllerManagerBurst?: number }) => {
     if (o.store === 'raft' && o.etcdEndpoints !== undefined) throw new InvalidArgumentError('--etcd-endpoints runs the API server on etcd: it does not go with --store raft');
     process.exitCode = await runUp({
       spec: {
         nodes: o.nodes, runtime: o.runtime, profile: o.profile, port: o.port, dataDir: o.dataDir, kubeconfigPath: o.kubeconfig, allowProcesses: o.allowProcesses === true,
-        store: o.store, etcdEndpoints: o.etcdEndpoints, apiservers: o.apiservers,
+        store: o.store, etcdEndpoints: o.etcdEndpoints, apiservers: o.apiservers, priorityAndFairness: o.priorityAndFairness === true,
         controllerManagerQps: o.controllerManagerQps, controllerManagerBurst: o.controllerManagerBurst,
       },
       logLevel: o.logLevel, durationS: o.duration, intervalMs: o.interval, json: o.json === true, watchParent: o.outliveParent !== true,

@@ -19,7 +19,7 @@ import { spawnCloudComponents } from '../cloud/setup.js';
 import type { SchedulerComponentStatus } from '../scheduler/component.js';
 import type { ReplicaStatus } from '../kv/replica/protocol.js';
 import { ApiServerSpread, ClusterSpecError, REALISTIC_TIMING, timingFor, type ClusterSpec, type Timing } from './spec.js';
-import type { KvSource } from '../api/behaviour.js';
+import type { ApiServerArgs, KvSource } from '../api/behaviour.js';
 import { EtcdCluster, asReplicaStatuses, etcdVersion, memberStatus } from '../kv/etcd/cluster.js';
 import { join } from 'node:path';
 import { CCM_DEFAULTS } from '../cloud/ccm/manager.js';
@@ -92,12 +92,13 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
       args: {
         kv: started.kv,
         http: system.runtime === 'threaded' ? { host: spec.host, port: spec.port } : false,
+        flowControl: flowControlFor(system, spec),
       },
     });
     const api = system.ref<ApiServerMsg>(APISERVER_NAME);
     const info = await api.ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
     const spread = new ApiServerSpread(spec.apiservers);
-    await startMoreApiServers(system, spread.names.slice(1), started.kv);
+    await startMoreApiServers(system, spread.names.slice(1), started.kv, flowControlFor(system, spec));
     const election = { leaseDurationMs: timing.leaseDurationMs, renewDeadlineMs: timing.renewDeadlineMs, retryPeriodMs: timing.retryPeriodMs };
     const schedulerServers = spread.takeReplicas(SCHEDULER_REPLICAS);
     const schedulers = await spawnSchedulers(system, election, SCHEDULER_REPLICAS, () => schedulerServers.shift()!);
@@ -174,17 +175,22 @@ export async function startCluster(spec: ClusterSpec, options: StartClusterOptio
  * to create them, with the first's tokens and signing key. None listens for HTTPS (the first has the port);
  * each still calls webhooks and remote kubelets over HTTPS in the threaded runtime.
  */
-async function startMoreApiServers(system: ActorSystem, names: readonly string[], kv: KvSource): Promise<void> {
+async function startMoreApiServers(system: ActorSystem, names: readonly string[], kv: KvSource, flowControl: ApiServerArgs['flowControl']): Promise<void> {
   if (names.length === 0) return;
   const secrets = await system.ref<ApiServerMsg>(APISERVER_NAME).ask<ApiServerSecrets>({ type: 'api.secrets', body: null }, { timeoutMs: 30_000 });
   await Promise.all(names.map(async (name) => {
     await system.spawn(apiServer, {
       name,
       youngGenerationMb: APISERVER_YOUNG_GENERATION_MB,
-      args: { kv, http: false, outboundHttps: system.runtime === 'threaded', secrets },
+      args: { kv, http: false, outboundHttps: system.runtime === 'threaded', secrets, flowControl },
     });
     await system.ref<ApiServerMsg>(name).ask<ApiServerInfo>({ type: 'api.info', body: null }, { timeoutMs: 30_000 });
   }));
+}
+
+/** API Priority and Fairness where the spec asks for it and handlers take real time (threads), else off. */
+function flowControlFor(system: ActorSystem, spec: ClusterSpec): ApiServerArgs['flowControl'] {
+  return spec.priorityAndFairness && system.runtime === 'threaded' ? {} : false;
 }
 
 /** Scheduler replicas, one active through its Lease (spawnSchedulers' default). */

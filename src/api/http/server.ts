@@ -56,6 +56,11 @@ export interface ApiHttpServerOptions {
   remoteKubeletLogs?: RemoteKubeletLogs;
   /** GET /metrics: text exposition; without it that path is 404. */
   metrics?(): Promise<string>;
+  /**
+   * API Priority and Fairness (flow-control.ts): runs a resource request's handler in its turn. Watches and log
+   * reads are long-running and not held (as in Kubernetes); without it every request runs at once.
+   */
+  flowControl?<T>(request: ApiRequest, user: UserInfo, run: () => Promise<T>): Promise<T>;
   /** /livez, /readyz, /healthz and `/<endpoint>/<check>`; without it they answer a bare `ok`. */
   health?(endpoint: HealthEndpoint, query: { verbose: boolean; exclude: readonly string[] }, check?: string): Promise<{ found: boolean; code: number; body: string }>;
 }
@@ -182,7 +187,9 @@ export class ApiHttpServer {
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(request.verb)) {
       await this.readBody(req, request);
     }
-    const result = await this.options.handlers.handle(request, user);
+    const result = this.options.flowControl === undefined
+      ? await this.options.handlers.handle(request, user)
+      : await this.options.flowControl(request, user, () => this.options.handlers.handle(request, user));
     if (isTableRequest(accept) && (request.verb === 'list' || request.verb === 'get') && request.subresource === undefined) {
       const include = includeObject(url.searchParams);
       const body = result.body as KubeObject | List;

@@ -8,7 +8,7 @@ import { LocalKvClient } from '../../kv/client/local-client.js';
 import { TokenAuthenticator, unionAuthenticator } from '../auth.js';
 import { ApiHandlers } from '../handlers.js';
 import { seededRandom } from '../testing.js';
-import { ApiHttpServer } from './server.js';
+import { ApiHttpServer, type ApiHttpServerOptions } from './server.js';
 import { httpsWebhookCaller } from './webhook-client.js';
 import { generateTls, kubeconfig, type TlsMaterial } from './tls.js';
 
@@ -35,7 +35,7 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(options: { flowControl?: ApiHttpServerOptions['flowControl'] } = {}): Promise<TestCluster> {
   sharedTls ??= generateTls();
   const now = () => Date.now();
   const kv = new LocalKvClient({ now });
@@ -49,7 +49,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     ]),
     handlers.serviceAccountAuthenticator(),
   ]);
-  const server = new ApiHttpServer({ handlers, authenticator, tls: sharedTls, now, onInternalError: (e) => console.error('internal error', e) });
+  const server = new ApiHttpServer({ handlers, authenticator, tls: sharedTls, now, onInternalError: (e) => console.error('internal error', e), ...(options.flowControl === undefined ? {} : { flowControl: options.flowControl }) });
   const { url } = await server.start();
   const dir = mkdtempSync(join(tmpdir(), 'kubethreads-kubectl-'));
   writeFileSync(join(dir, 'kubeconfig'), kubeconfig(url, sharedTls.caPem, token));
