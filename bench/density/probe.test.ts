@@ -53,3 +53,19 @@ test('split in two, the mutating probe makes no LIST and the LIST probe no mutat
   assert.equal(mutated.mutatingMs.length, 1);
   assert.equal(mutated.mutatingErrors, 0);
 });
+
+test('with listEveryMs the LISTs start that far apart, not a pause after each answer (a faster server is not sent more)', async () => {
+  const { sim, server } = await clusterOfOne();
+  await sim.spawn(densityProbe, { name: 'paused', args: { apiserver: server } });
+  await sim.spawn(densityProbe, { name: 'paced', args: { apiserver: server } });
+  const start = { namespace: 'density', mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: 0, calls: 'list' as const };
+  await sim.settle(sim.ref<DensityProbeMsg>('paused').ask({ type: 'probe.start', body: start }, { timeoutMs: 30_000 }), { maxMs: 30_000 });
+  await sim.settle(sim.ref<DensityProbeMsg>('paced').ask({ type: 'probe.start', body: { ...start, listEveryMs: 5_000 } }, { timeoutMs: 30_000 }), { maxMs: 30_000 });
+  await sim.runFor(30_000);
+  const paused = await sim.settle(sim.ref<DensityProbeMsg>('paused').ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 }), { maxMs: 60_000 });
+  const paced = await sim.settle(sim.ref<DensityProbeMsg>('paced').ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 }), { maxMs: 60_000 });
+  // A LIST of an empty namespace answers in milliseconds: 1 s after each answer is ~30 in 30 s; 5 s apart, 7.
+  assert.ok(paused.listMs.length >= 25, `paused: ${paused.listMs.length}`);
+  assert.ok(paced.listMs.length >= 6 && paced.listMs.length <= 7, `paced: ${paced.listMs.length}`);
+  await sim.shutdown();
+});

@@ -153,6 +153,8 @@ export interface DensityBenchResult {
   list_p99_ci_ms: P99Interval | null;
   /** The probe's LIST page size (0: unpaged); list_p99_ms times a whole LIST, every page of it. */
   list_page_limit: number;
+  /** The probe's LISTs start this far apart (the next 1 s after the answer when one takes longer). */
+  list_every_ms: number;
   /** The probe's unpaged LISTs came in slices of this many items (0: whole). */
   list_slice_items: number;
   /** Pages per LIST, mean. */
@@ -337,7 +339,7 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
   const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
   const lister = split ? cluster.system.ref<DensityProbeMsg>(PROBE_LIST) : undefined;
-  const start = { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listEveryMs: PROBE_LIST_EVERY_MS, listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems };
+  const start = { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listEveryMs: probeListEveryMs(pods), listPageLimit: options.listPageLimit, listSliceItems: options.listSliceItems };
   // One after the other: each creates the namespace if it is missing, and two at once would race to.
   await probe.ask({ type: 'probe.start', body: { ...start, calls: split ? 'mutating' : 'both' } }, { timeoutMs: 120_000 });
   await lister?.ask({ type: 'probe.start', body: { ...start, calls: 'list' } }, { timeoutMs: 120_000 });
@@ -406,12 +408,16 @@ export async function nextControllerManagerLeader(cluster: Pick<Cluster, 'system
 /** The name of the probe's LIST client when it has its own thread. */
 const PROBE_LIST = 'density-probe-list';
 /**
- * The probe's LISTs start 5 s apart (the next 1 s after the answer when one takes longer: at 5,000 nodes they
- * take 10-30 s). Until 2026-12-07 the next LIST came 1 s after each answer, so a server that answered LISTs
- * faster was sent more of them: 31-36 LISTs of 20,000 pods against 9-11 in one 1,000-node burst when flow control
- * made the API server's turns short (docs/performance.md, "API Priority and Fairness").
+ * The probe's LISTs start this far apart (the next 1 s after the answer when one takes longer): 5 s, or one
+ * millisecond per 10 pods when that is longer (10 s at 100,000 pods), so the LISTs' load per pod stays put as a
+ * LIST grows. Until 2026-12-07 the next LIST came 1 s after each answer, so a server that answered LISTs faster
+ * was sent more of them: 31-36 LISTs of 20,000 pods against 9-11 in one 1,000-node burst when flow control made
+ * the API server's turns short, and 95 LISTs of 100,000 against 35 at 5,000 nodes with 5 s apart
+ * (docs/performance.md, "API Priority and Fairness").
  */
-const PROBE_LIST_EVERY_MS = 5_000;
+function probeListEveryMs(pods: number): number {
+  return Math.max(5_000, Math.round(pods / 10));
+}
 
 /** The mutating probe's result with the LIST probe's LIST figures (each probe made only its own kind of call). */
 function withListsOf(mutating: ProbeResult, listed: ProbeResult): ProbeResult {
@@ -454,6 +460,7 @@ function summarize(
     list_samples: probe?.listMs.length ?? 0,
     list_p99_ci_ms: p99Interval(probe?.listMs),
     list_page_limit: options.listPageLimit,
+    list_every_ms: probeListEveryMs(pods),
     list_slice_items: options.listPageLimit > 0 ? 0 : options.listSliceItems,
     list_pages_mean: probe === undefined || probe.listMs.length === 0 ? null : Math.round((10 * probe.listPages) / probe.listMs.length) / 10,
     list_errors: probe?.listErrors ?? 0,
@@ -499,7 +506,7 @@ function table(r: DensityBenchResult): string {
     { name: 'mutating_p99_ms', ours: ms(r.mutating_p99_ms), ...vs(r.mutating_p99_ms, SLO.mutatingP99Ms), unit: 'ms', note: `${ci(r.mutating_p99_ci_ms)}SLO p99 <= 1 s; ${r.mutating_samples} calls, ${r.mutating_errors} errors${errorsByStatus(r.mutating_errors_by_status)}${r.mutating_in_flight_at_stop > 0 ? `, ${r.mutating_in_flight_at_stop} never answered` : ''}` },
     ...breakdownRows(r),
     { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
-    { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `${ci(r.list_p99_ci_ms)}SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}${r.list_in_flight_at_stop > 0 ? '; one more in flight at the end' : ''}` },
+    { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `${ci(r.list_p99_ci_ms)}SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs ${r.list_every_ms / 1000} s apart, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}${r.list_in_flight_at_stop > 0 ? '; one more in flight at the end' : ''}` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
     { name: 'burst_cpu_s (every thread)', ours: ms(r.burst_cpu_s), unit: 's', note: busiestThreads(r.burst_cpu_s_by_thread) },
     ...(r.controller_manager_kill === null ? [] : [{ name: 'controller-manager leader killed', ours: r.controller_manager_kill.next_leader_after_s ?? 'n/a', unit: 's to a new term', note: r.controller_manager_kill.error !== undefined ? `not killed: ${r.controller_manager_kill.error}` : `${r.controller_manager_kill.killed} killed ${r.controller_manager_kill.at_s} s into the burst; ${r.controller_manager_kill.next_leader ?? 'no replica'} led next; its longest event-loop delay ${r.event_loop_delay_ms_by_thread[r.controller_manager_kill.next_leader ?? '']?.max_ms ?? '?'} ms` }]),

@@ -58,11 +58,11 @@ test('in-process components are classified as the users they are in Kubernetes; 
 });
 
 /** A dispatcher whose turns run when the test says (the actor's afterArrivals), on a clock the starts move. */
-function harness(options: { turnBudgetMs?: number; startCostMs?: number } = {}) {
+function harness(options: { turnBudgetMs?: number; startCostMs?: number; maxWaitMs?: number } = {}) {
   let pending: (() => void)[] = [];
   let clock = 0;
   const started: string[] = [];
-  const d = new FlowDispatcher((fn) => pending.push(fn), () => clock, { turnBudgetMs: options.turnBudgetMs ?? 8 });
+  const d = new FlowDispatcher((fn) => pending.push(fn), () => clock, { turnBudgetMs: options.turnBudgetMs ?? 8, ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }) });
   const submit = (id: string, level: FlowClassification['level'], flow: string = level) => d.submit({ flowSchema: level, level, flow }, () => {
     started.push(id);
     clock += options.startCostMs ?? 0;
@@ -73,7 +73,7 @@ function harness(options: { turnBudgetMs?: number; startCostMs?: number } = {}) 
     pending = [];
     for (const fn of now) fn();
   };
-  return { d, submit, turn, started, pendingTurns: () => pending.length };
+  return { d, submit, turn, started, pendingTurns: () => pending.length, advance: (ms: number) => (clock += ms) };
 }
 
 test('an idle dispatcher starts a request at once; what arrives before the next turn waits for it', () => {
@@ -159,6 +159,21 @@ test('a turn\'s batch is sized from how long the last one took, toward the budge
   assert.ok(sizes[1]! > sizes[0]!, `growing: ${sizes.join(' ')}`);
 });
 
+test('requests that waited maxWaitMs start in the next turn whatever the batch, in arrival order', () => {
+  const h = harness({ maxWaitMs: 100 });
+  h.submit('first', 'system');
+  for (let i = 0; i < 50; i++) h.submit(`old-${i}`, 'system');
+  // The thread was behind: 150 ms before the turn came. Then more arrive, still young.
+  h.advance(150);
+  for (let i = 0; i < 50; i++) h.submit(`young-${i}`, 'workload-high');
+  h.turn();
+  // The batch (32: system's and workload-high's oldest, then arrival order), then every overdue one left.
+  assert.deepEqual(h.started.slice(0, 3), ['first', 'old-0', 'young-0']);
+  assert.equal(h.started.length, 1 + 50 + 1, 'all 50 old ones and the young level start');
+  assert.equal(h.d.counts.overdue, 50 - 31, 'old-0..old-30 were in the batch');
+  assert.equal(h.d.waiting, 49, 'the young ones wait for their batches');
+});
+
 test('exempt requests never wait, whatever is queued', () => {
   const h = harness();
   h.submit('a', 'system');
@@ -189,6 +204,7 @@ test('many levels and flows in random order: every request starts once, each flo
 
 test('bad options are refused', () => {
   assert.throws(() => new FlowDispatcher(() => undefined, () => 0, { turnBudgetMs: 0 }), /turnBudgetMs/);
+  assert.throws(() => new FlowDispatcher(() => undefined, () => 0, { maxWaitMs: -1 }), /maxWaitMs/);
 });
 
 type BurstMsg = Message<'burst', { count: number; prefix: string }>;

@@ -120,6 +120,11 @@ export interface FlowControlOptions {
    * thread reads what arrived (the store's answers, watch events, new requests) before the next turn.
    */
   turnBudgetMs?: number;
+  /**
+   * A request that has waited this long (default 1 s) starts in the next turn whatever the batch: past it the
+   * dispatcher falls back to arrival order rather than let its queue grow past clients' timeouts.
+   */
+  maxWaitMs?: number;
 }
 
 /** What the dispatcher reports, for the API server's `apiserver_flowcontrol_*` series. */
@@ -173,6 +178,7 @@ interface LevelState {
 }
 
 export const FLOW_CONTROL_TURN_BUDGET_MS_DEFAULT = 8;
+export const FLOW_CONTROL_MAX_WAIT_MS_DEFAULT = 1_000;
 /** A turn's batch: at least this many (each level's one, and some), at most this many (a frame's worth). */
 const TURN_STARTS_MIN = 8;
 const TURN_STARTS_MAX = 1024;
@@ -182,7 +188,8 @@ const TURN_STARTS_MAX = 1024;
  * turn waits for it, so a frame full of requests is ordered rather than started in arrival order. Each turn
  * starts a batch — the oldest of every waiting level in level order (leader-election, node-high, system,
  * workload-high, global-default, workload-low, catch-all; a level's flows in turn), then the oldest of any
- * level — sized from how long the last full batch took, toward `turnBudgetMs`. Between turns the thread reads
+ * level — sized from how long the last full batch took, toward `turnBudgetMs`, and whatever has waited
+ * `maxWaitMs`. Between turns the thread reads
  * what arrived (the store's answers, which finish requests already started, and watch events).
  */
 export class FlowDispatcher {
@@ -200,7 +207,10 @@ export class FlowDispatcher {
   /** When the current turn's batch started, and how many it started. */
   private turnStartedMs = 0;
   private batch = 0;
-  readonly counts = { dispatched: 0, waited: 0, exempt: 0, turns: 0 };
+  /** Started this turn past the batch because they had waited `maxWaitMs`. */
+  private overdue = 0;
+  private readonly maxWaitMs: number;
+  readonly counts = { dispatched: 0, waited: 0, exempt: 0, turns: 0, overdue: 0 };
 
   /**
    * `afterTurn(fn)` runs `fn` after what has already reached the thread is handled (the actor's `afterArrivals`:
@@ -214,6 +224,8 @@ export class FlowDispatcher {
     private readonly observer?: FlowControlObserver,
   ) {
     this.turnBudgetMs = options.turnBudgetMs ?? FLOW_CONTROL_TURN_BUDGET_MS_DEFAULT;
+    this.maxWaitMs = options.maxWaitMs ?? FLOW_CONTROL_MAX_WAIT_MS_DEFAULT;
+    if (!(this.maxWaitMs >= 0)) throw new RangeError(`flow control: maxWaitMs must be 0 or more, not ${this.maxWaitMs}`);
     if (!(this.turnBudgetMs > 0)) throw new RangeError(`flow control: turnBudgetMs must be above 0, not ${this.turnBudgetMs}`);
     for (const name of Object.keys(PRIORITY_LEVELS) as Exclude<PriorityLevelName, 'exempt'>[]) {
       const state: LevelState = { name, waiting: 0, flows: new Map() };
@@ -291,6 +303,16 @@ export class FlowDispatcher {
     }
     while (picked.length < this.turnStarts && this.queued > 0) picked.push(this.take(this.oldest()));
     this.batch = picked.length;
+    // Whatever has waited `maxWaitMs` starts now too, in arrival order: when the thread is behind, what it reads
+    // between two turns takes longer than a batch, and batches alone would let the queue outgrow its clients'
+    // timeouts (Kubernetes answers 429 past its queues' limits; the in-process clients would only retry).
+    for (;;) {
+      const oldest = this.peekOldest();
+      if (oldest === undefined || this.turnStartedMs - oldest.queuedAtMs < this.maxWaitMs) break;
+      picked.push(this.take(this.oldest()));
+    }
+    this.overdue = picked.length - this.batch;
+    this.counts.overdue += this.overdue;
     for (const next of picked) {
       this.counts.dispatched++;
       this.counts.waited++;
@@ -302,12 +324,18 @@ export class FlowDispatcher {
   private endTurn(turn: number): void {
     if (turn !== this.turnId || this.turnScheduled) return;
     const tookMs = this.now() - this.turnStartedMs;
-    if (this.batch >= this.turnStarts) {
+    if (this.batch >= this.turnStarts && this.overdue === 0) {
       // A full batch: size the next one for the budget (halfway there, so one odd turn does not swing it).
       const target = tookMs <= 0 ? this.turnStarts * 2 : (this.turnStarts * this.turnBudgetMs) / tookMs;
       this.turnStarts = Math.round(Math.min(TURN_STARTS_MAX, Math.max(TURN_STARTS_MIN, (this.turnStarts + target) / 2)));
     }
     if (this.queued > 0) this.scheduleTurn();
+  }
+
+  /** The oldest waiting request of any level, left waiting; undefined when none. */
+  private peekOldest(): Waiting | undefined {
+    while (this.arrivals.length > 0 && this.arrivals.peek()!.taken) this.arrivals.shift();
+    return this.arrivals.peek();
   }
 
   /** The oldest waiting request of any level. */
