@@ -105,13 +105,18 @@ export function serverSideOfProbe(before: string, after: string): { handler: Pha
  * follower's, so these bound how much of a store call the disk explains.
  */
 export function fsyncsOfReplicas(before: string, after: string): Record<string, PhaseFigures> {
-  const name = 'etcd_disk_wal_fsync_duration_seconds';
-  const components = new Set<string>();
-  for (const match of after.matchAll(/^etcd_disk_wal_fsync_duration_seconds_count\{[^}]*component="([^"]+)"/gm)) components.add(match[1]!);
+  return seriesByLabel(before, after, 'etcd_disk_wal_fsync_duration_seconds', 'component');
+}
+
+/** Each value of `label` in `name`'s series over the burst (between two scrapes), its series summed, sorted. */
+function seriesByLabel(before: string, after: string, name: string, label: string): Record<string, PhaseFigures> {
+  const values = new Set<string>();
+  const pattern = new RegExp(`^${name}_count\\{[^}]*${label}="([^"]+)"`, 'gm');
+  for (const match of after.matchAll(pattern)) values.add(match[1]!);
   const out: Record<string, PhaseFigures> = {};
-  for (const component of [...components].sort()) {
-    const end = histogramFromText(after, name, { component });
-    if (end !== undefined) out[component] = phaseFigures(histogramBetween(histogramFromText(before, name, { component }), end));
+  for (const value of [...values].sort()) {
+    const end = histogramFromText(after, name, { [label]: value });
+    if (end !== undefined) out[value] = phaseFigures(histogramBetween(histogramFromText(before, name, { [label]: value }), end));
   }
   return out;
 }
@@ -123,13 +128,5 @@ export function fsyncsOfReplicas(before: string, after: string): Record<string, 
  * sake. Empty when flow control was off (the series is not exported then).
  */
 export function flowControlWaitsByLevel(before: string, after: string): Record<string, PhaseFigures> {
-  const name = 'apiserver_flowcontrol_request_wait_duration_seconds';
-  const levels = new Set<string>();
-  for (const match of after.matchAll(/^apiserver_flowcontrol_request_wait_duration_seconds_count\{[^}]*priority_level="([^"]+)"/gm)) levels.add(match[1]!);
-  const out: Record<string, PhaseFigures> = {};
-  for (const level of [...levels].sort()) {
-    const end = histogramFromText(after, name, { priority_level: level });
-    if (end !== undefined) out[level] = phaseFigures(histogramBetween(histogramFromText(before, name, { priority_level: level }), end));
-  }
-  return out;
+  return seriesByLabel(before, after, 'apiserver_flowcontrol_request_wait_duration_seconds', 'priority_level');
 }
