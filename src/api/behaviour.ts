@@ -288,7 +288,6 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   })();
   ready.catch((error: unknown) => ctx.log.error({ err: error }, 'apiserver failed to start'));
 
-
   /**
    * Serve an actor's request, through flow control when it is on: classified as the user it acts as, or as the
    * cluster component the actor is (`actorFlowUser`), and started in its turn. The fast path starts it at once.
