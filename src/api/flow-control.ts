@@ -189,8 +189,8 @@ const TURN_STARTS_MAX = 1024;
  * starts a batch — the oldest of every waiting level in level order (leader-election, node-high, system,
  * workload-high, global-default, workload-low, catch-all; a level's flows in turn), then the oldest of any
  * level — sized from how long the last full batch took, toward `turnBudgetMs`, and whatever has waited
- * `maxWaitMs`. Between turns the thread reads
- * what arrived (the store's answers, which finish requests already started, and watch events).
+ * `maxWaitMs`. Between turns the thread reads what arrived (the store's answers, which finish requests already
+ * started, and watch events).
  */
 export class FlowDispatcher {
   private readonly levels: LevelState[] = [];
