@@ -24,18 +24,11 @@ import type { UserInfo } from './rbac.js';
 export type PriorityLevelName = 'exempt' | 'system' | 'node-high' | 'leader-election' | 'workload-high' | 'workload-low' | 'global-default' | 'catch-all';
 
 /**
- * The limited levels in the order a turn serves them, with Kubernetes' suggested nominal concurrency shares and
- * lendable percent, kept for reference (the dispatcher divides turns, not seats: see above).
+ * The limited levels in the order a turn serves them. Kubernetes gives each nominal shares (system 30, node-high
+ * 40, leader-election 10, workload-high 40, workload-low 100, global-default 20, catch-all 5) and a lendable
+ * part; here turns, not seats, are divided, and only the order is used (see above).
  */
-export const PRIORITY_LEVELS: Readonly<Record<Exclude<PriorityLevelName, 'exempt'>, { shares: number; lendablePercent: number }>> = Object.freeze({
-  'leader-election': { shares: 10, lendablePercent: 0 },
-  'node-high': { shares: 40, lendablePercent: 25 },
-  system: { shares: 30, lendablePercent: 33 },
-  'workload-high': { shares: 40, lendablePercent: 50 },
-  'global-default': { shares: 20, lendablePercent: 50 },
-  'workload-low': { shares: 100, lendablePercent: 90 },
-  'catch-all': { shares: 5, lendablePercent: 0 },
-});
+const LIMITED_LEVELS: readonly Exclude<PriorityLevelName, 'exempt'>[] = ['leader-election', 'node-high', 'system', 'workload-high', 'global-default', 'workload-low', 'catch-all'];
 
 /** What a FlowSchema matches on. */
 export interface FlowRequest {
@@ -177,8 +170,8 @@ interface LevelState {
   flows: Map<string, Fifo<Waiting>>;
 }
 
-export const FLOW_CONTROL_TURN_BUDGET_MS_DEFAULT = 8;
-export const FLOW_CONTROL_MAX_WAIT_MS_DEFAULT = 1_000;
+const FLOW_CONTROL_TURN_BUDGET_MS_DEFAULT = 8;
+const FLOW_CONTROL_MAX_WAIT_MS_DEFAULT = 1_000;
 /** A turn's batch: at least this many (each level's one, and some), at most this many (a frame's worth). */
 const TURN_STARTS_MIN = 8;
 const TURN_STARTS_MAX = 1024;
@@ -210,7 +203,8 @@ export class FlowDispatcher {
   /** Started this turn past the batch because they had waited `maxWaitMs`. */
   private overdue = 0;
   private readonly maxWaitMs: number;
-  readonly counts = { dispatched: 0, waited: 0, exempt: 0, turns: 0, overdue: 0 };
+  /** Requests started past a turn's batch because they had waited `maxWaitMs`. */
+  readonly counts = { overdue: 0 };
 
   /**
    * `afterTurn(fn)` runs `fn` after what has already reached the thread is handled (the actor's `afterArrivals`:
@@ -227,7 +221,7 @@ export class FlowDispatcher {
     this.maxWaitMs = options.maxWaitMs ?? FLOW_CONTROL_MAX_WAIT_MS_DEFAULT;
     if (!(this.maxWaitMs >= 0)) throw new RangeError(`flow control: maxWaitMs must be 0 or more, not ${this.maxWaitMs}`);
     if (!(this.turnBudgetMs > 0)) throw new RangeError(`flow control: turnBudgetMs must be above 0, not ${this.turnBudgetMs}`);
-    for (const name of Object.keys(PRIORITY_LEVELS) as Exclude<PriorityLevelName, 'exempt'>[]) {
+    for (const name of LIMITED_LEVELS) {
       const state: LevelState = { name, waiting: 0, flows: new Map() };
       this.levels.push(state);
       this.byName.set(name, state);
@@ -250,7 +244,6 @@ export class FlowDispatcher {
    */
   submit(c: FlowClassification, start: () => void): void {
     if (c.level === 'exempt') {
-      this.counts.exempt++;
       this.observer?.dispatched(c, 0);
       start();
       return;
@@ -258,7 +251,6 @@ export class FlowDispatcher {
     if (this.queued === 0 && !this.turnScheduled) {
       // What else arrives before the next turn waits for it, so that a frame full of requests is ordered.
       this.scheduleTurn();
-      this.counts.dispatched++;
       this.observer?.dispatched(c, 0);
       start();
       return;
@@ -294,7 +286,6 @@ export class FlowDispatcher {
     if (turn !== this.turnId) return;
     this.turnScheduled = false;
     this.turnStartedMs = this.now();
-    this.counts.turns++;
     // First the oldest of every level that has requests waiting, in level order (each flow in turn within a
     // level), then the oldest of any level.
     const picked: Waiting[] = [];
@@ -314,8 +305,6 @@ export class FlowDispatcher {
     this.overdue = picked.length - this.batch;
     this.counts.overdue += this.overdue;
     for (const next of picked) {
-      this.counts.dispatched++;
-      this.counts.waited++;
       this.observer?.dispatched(next.c, this.turnStartedMs - next.queuedAtMs);
       next.start();
     }
