@@ -34,7 +34,8 @@ import { requestToken } from './serviceaccount/token-request.js';
 import { evictPod, type EvictionStore } from './eviction.js';
 import { parseResourceVersion } from './resource-version.js';
 import { parseFilter } from './selectors.js';
-import { WatchCache, type CacheWatch, type WatchSink } from './watch-cache.js';
+import { WatchCache, type CacheWatch, type WatchRequest, type WatchSink } from './watch-cache.js';
+import { watchFromStore } from './store-watch.js';
 import { CRD_GROUP, CrdController, servedAs, type CustomResourceDefinition } from './crd/index.js';
 import { ApiServerMetrics, meteredKv, reportedVerb, requestKind } from './metrics.js';
 import { secondsBetween } from '../metrics/index.js';
@@ -105,7 +106,20 @@ export interface ApiHandlersOptions {
    * handlers draw one from `random` (tokens die with the handlers).
    */
   serviceAccountSigningKey?: Uint8Array;
+  /**
+   * Resources served from the store rather than a watch cache, as `resource` or `resource.group`
+   * (kube-apiserver's `--watch-cache-sizes=<resource>#0`). Default: Events, as Kubernetes (see
+   * UNCACHED_RESOURCES_DEFAULT). `[]` caches every resource.
+   */
+  uncachedResources?: readonly string[];
 }
+
+/**
+ * kube-apiserver keeps no watch cache of Events (`DefaultWatchCacheSizes` in pkg/kubeapiserver): they are
+ * most of a busy cluster's writes and rarely watched, so decoding and holding every one in the API server
+ * would cost more than the few reads of them that a cache would serve. Their reads and watches go to the store.
+ */
+export const UNCACHED_RESOURCES_DEFAULT: readonly string[] = Object.freeze(['events', 'events.events.k8s.io']);
 
 /** Kubernetes' etcd health check gives the store this long to answer (--etcd-healthcheck-timeout, 2 s). */
 export const STORE_HEALTH_TIMEOUT_MS = 2_000;
@@ -159,6 +173,8 @@ export class ApiHandlers {
   private readonly customDecodeInfo = new Map<string, ResourceInfo>();
   /** Snapshots of the cache that serve the pages of consistent paged lists. */
   private readonly listSnapshots = new ListSnapshots();
+  /** Resources served from the store, by cacheId (UNCACHED_RESOURCES_DEFAULT). */
+  private readonly uncached: ReadonlySet<string>;
 
   constructor(options: ApiHandlersOptions) {
     this.metrics = options.metrics ?? new ApiServerMetrics();
@@ -174,10 +190,17 @@ export class ApiHandlers {
     this.random = options.random;
     this.signingKey = options.serviceAccountSigningKey;
     this.compactionIntervalMs = options.compactionIntervalMs ?? COMPACTION_INTERVAL_MS_DEFAULT;
-    for (const info of RESOURCES) if (!info.virtual) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode(kv), { storedJsonOnWire: true }));
+    this.uncached = new Set((options.uncachedResources ?? UNCACHED_RESOURCES_DEFAULT).map((r) => {
+      const dot = r.indexOf('.');
+      return dot < 0 ? `/${r}` : `${r.slice(dot + 1)}/${r.slice(0, dot)}`;
+    }));
+    for (const info of RESOURCES) if (!info.virtual && !this.uncached.has(cacheId(info))) this.caches.set(cacheId(info), new WatchCache(info, options.kv, (kv) => this.registry.decode(kv), { storedJsonOnWire: true }));
     this.authorizer = new RbacAuthorizer(this.rbacSource());
     this.crds = this.crdController();
-    const context: AdmissionContext = { registry: this.registry, cache: (info) => this.cache(info), info: (g, v, r) => this.info(g, v, r), now: options.now };
+    const context: AdmissionContext = {
+      registry: this.registry, cache: (info) => this.cache(info), lookup: (info, namespace, name) => this.lookup(info, namespace, name),
+      info: (g, v, r) => this.info(g, v, r), now: options.now,
+    };
     this.quotaAdmission = new ResourceQuotaAdmission(context);
     const webhooks = { context, caller: options.webhookCaller, random: options.random };
     // Kubernetes' order (AllOrderedPlugins): NamespaceLifecycle, ServiceAccount, Priority, the webhooks, ResourceQuota last.
@@ -378,7 +401,7 @@ export class ApiHandlers {
 
   /** An object from the watch cache, or from the store when the cache does not have it (yet). */
   private async lookup(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
-    return this.cache(info).get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object;
+    return this.caches.get(cacheId(info))?.get(storageKey(info, namespace, name)) ?? (await this.registry.read(info, namespace, name))?.object;
   }
 
   /** The authorizer's decision, without throwing (SelfSubjectAccessReview, tests). */
@@ -489,7 +512,7 @@ export class ApiHandlers {
         if (request.subresource === 'log') return this.podLog(info, ns, name);
         // resourceVersion "0": any version will do, so the watch cache answers (Kubernetes' semantics; the kubelet reads its Node so).
         if (q.resourceVersion === '0' && request.subresource === undefined) {
-          const cached = this.cache(info).get(storageKey(info, ns, name));
+          const cached = this.caches.get(cacheId(info))?.get(storageKey(info, ns, name));
           if (cached !== undefined) return ok(cached);
         }
         return ok(await this.registry.get(info, ns, name));
@@ -538,6 +561,11 @@ export class ApiHandlers {
   async list(info: ResourceInfo, namespace: string | undefined, q: ApiQuery): Promise<List> {
     const filter = parseFilter(info.resource, q.labelSelector, q.fieldSelector);
     const listKind = { apiVersion: apiVersionOf(info), kind: `${info.kind}List` };
+    if (this.uncached.has(cacheId(info))) {
+      // No watch cache (Events, as kube-apiserver): the store answers, at its current revision or the token's.
+      const list = await this.registry.listFromStore(info, namespace, filter, q.limit ?? 0, q.continue);
+      return { ...list, ...listKind };
+    }
     const cache = this.cache(info);
     const rv = q.resourceVersion;
     const unpaged = (q.limit === undefined || q.limit === 0) && !q.continue;
@@ -617,7 +645,9 @@ export class ApiHandlers {
       },
       end: (status) => sink.end(status),
     };
-    return this.cache(info).watch({ namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents }, counted);
+    const watchRequest: WatchRequest = { namespace: request.namespace, filter, resourceVersion: q.resourceVersion, allowBookmarks: q.allowWatchBookmarks, sendInitialEvents: q.sendInitialEvents };
+    if (this.uncached.has(cacheId(info))) return watchFromStore({ kv: this.kv, decode: (kv) => this.registry.decode(kv) }, info, watchRequest, counted);
+    return this.cache(info).watch(watchRequest, counted);
   }
 
   private async create(info: ResourceInfo, request: ApiRequest, user: UserInfo): Promise<ApiResult> {

@@ -15,7 +15,10 @@ describe('cloud chaos plugins, simulated, through the default registry', () => {
   test('cloud-api-outage with a naive service controller fails the duplicate check', async () => {
     const scenario = load('cloud-api-outage');
     const broken: Scenario = { ...scenario, workload: { cloud: { ...scenario.workload.cloud, unsafeNonIdempotentCreate: true } } };
-    const run = await runScenario(broken, { seed: 1, runtime: 'simulated', registry: defaultRegistry });
+    // A seed whose draws make one of the naive creates ambiguous (applied, answered 504). Each Service's first create
+    // is as likely to be ambiguous as plainly answered, so about one seed in 64 makes none so and creates no duplicate
+    // (seed 1 since Events left the watch cache and the run's timing moved; seeds 2-12 all fail here).
+    const run = await runScenario(broken, { seed: 2, runtime: 'simulated', registry: defaultRegistry });
     const duplicates = run.outcome.checks.find((c) => c.name === 'cloud-no-duplicate-lb')!;
     assert.equal(duplicates.verdict, 'fail', explain(run));
     assert.equal(run.outcome.verdict, 'fail');

@@ -9,7 +9,7 @@
  * Fail, and is passed over under Ignore.
  */
 import { ApiError, apiErrors } from '../../errors.js';
-import { storageKey, type ResourceInfo } from '../../resources.js';
+import type { ResourceInfo } from '../../resources.js';
 import type { KubeObject, MutatingWebhook, MutatingWebhookConfiguration, Namespace, Service, Endpoints, ValidatingWebhook } from '../../types/index.js';
 import type { AdmissionContext } from '../context.js';
 import type { AdmissionAttributes, AdmissionPlugin, Operation } from '../types.js';
@@ -160,8 +160,7 @@ export class WebhookAdmission implements AdmissionPlugin {
   /** From the watch cache, or the store when the cache does not show it yet. */
   private async stored(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     if (name === '') return undefined;
-    const { context } = this.options;
-    return context.cache(info).get(storageKey(info, namespace, name)) ?? (await context.registry.read(info, namespace, name))?.object;
+    return this.options.context.lookup(info, namespace, name);
   }
 
   private uid(): string {
