@@ -185,6 +185,15 @@ export interface ActorContext<M extends Message = Message> {
    * need a turn's cost to show (a drain that holds the ticks); 0 does nothing.
    */
   busyFor(ms: number): void;
+  /**
+   * On threads: whenever this actor's thread wakes to read frames, it first reads what the threads hosting these
+   * actors have sent, then the rest (in the order they woke it). The API server names its store's replicas, so the
+   * answers to the requests it has started (and the store's events) are handled before new requests are started:
+   * work in flight finishes first, rather than waiting behind every request that arrived after it. A call replaces
+   * this actor's earlier list; `[]` clears it. Where delivery has no order to choose (the simulated runtime, whose
+   * messages arrive one event at a time) it does nothing.
+   */
+  readFirstFrom(names: readonly string[]): void;
 }
 
 /** Returned by `receive` for a message type the behaviour does not handle: counted, logged, dropped. */

@@ -55,6 +55,8 @@ export interface CellHost {
   deliverTimer?(cell: ActorCell, envelope: Envelope, delivered?: () => void): void;
   /** Send what was routed so far now (threads batch a turn's sends into one frame per thread). */
   flushSends?(): void;
+  /** ActorContext.readFirstFrom for this cell (threaded runtime only). */
+  readFirstFrom?(cell: ActorCell, names: readonly string[]): void;
   /**
    * Run `fn` after the messages already waiting for this thread (for `cell`,
    * in the simulated runtime, which also waits out its fsync) are delivered;
@@ -527,6 +529,7 @@ export class ActorCell {
         host.exited(cell, 'stopped');
       },
       flushSends: () => host.flushSends?.(),
+      readFirstFrom: (names: readonly string[]) => host.readFirstFrom?.(cell, names),
       busyFor: (ms: number) => {
         if (ms > 0 && cell.state === 'running') host.busyFor?.(cell, ms);
       },

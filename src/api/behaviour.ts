@@ -188,6 +188,8 @@ export const apiServer = defineBehaviour<ApiServerMsg, ApiServerArgs | undefined
   const metrics = new ApiServerMetrics(ctx.name);
   let stopping = false;
   const replicaNames = args.kv?.kind === 'replicated' ? args.kv.options.replicas : [];
+  // The store's answers and events before new requests: the requests already started finish first (readFirstFrom).
+  ctx.readFirstFrom(replicaNames);
 
   /** The API server's series and, asked by message (no shared memory), each store replica's; one family each. */
   async function metricsText(): Promise<string> {

@@ -206,3 +206,52 @@ test('a thread connected again gets fresh rings: nothing of the old link is read
 function unpackedCopy(bytes: Uint8Array): Uint8Array {
   return Uint8Array.from(bytes);
 }
+
+test('a thread that reads its store first handles the store\'s frames before the clients\' that woke it earlier (readFirstFrom)', async (t) => {
+  const log = createLogger({ level: 'fatal' });
+  const STORE = 3;
+  const CLIENT = 4;
+  /** One run: a client thread and a store thread each send to `sink` on thread ME, the client first; the order `sink` got them. */
+  const run = async (readFirst: readonly string[]) => {
+    const receiver = new Router(ME, log, new Prng(1), undefined);
+    // The client's port connected first: here Node reads the ports with messages waiting in the order they were
+    // connected, so without readFirstFrom the client's frames are read first (the second run pins it).
+    const senders = [CLIENT, STORE].map((threadId) => {
+      const router = new Router(threadId, log, new Prng(threadId), undefined);
+      const channel = new MessageChannel();
+      router.connect(ME, channel.port1);
+      receiver.connect(threadId, channel.port2);
+      t.after(() => (router.close(), channel.port1.close()));
+      return router;
+    });
+    t.after(() => receiver.close());
+    const directory: [string, number][] = [['sink', ME], ['store', STORE], ['client', CLIENT]];
+    for (const router of [receiver, ...senders]) router.setDirectory(directory);
+    const got: string[] = [];
+    const cell = { state: 'running', deliver: (envelope: Envelope) => got.push(`${envelope.from} ${String(envelope.body)}`) };
+    receiver.local.set('sink', { cell: cell as unknown as ActorCell, paused: false, held: [] });
+    receiver.readFirstFrom('sink', readFirst);
+    const [client, store] = senders as [Router, Router];
+    const send = (router: Router, from: string, body: string) => {
+      router.route({ to: 'sink', from, type: 'n', corr: 0, body });
+      router.flushOutboxes();
+    };
+    const settle = async (count: number) => {
+      for (let turn = 0; turn < 10_000 && got.length < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Each pair's ring made and announced (its notice reads the ring too), then emptied.
+    send(client, 'client', 'hello');
+    send(store, 'store', 'hello');
+    await settle(2);
+    got.length = 0;
+    // Two frames from the client, then two from the store, all before the receiving thread gets to read any.
+    send(client, 'client', '1');
+    send(client, 'client', '2');
+    send(store, 'store', '1');
+    send(store, 'store', '2');
+    await settle(4);
+    return got;
+  };
+  assert.deepEqual(await run(['store']), ['store 1', 'store 2', 'client 1', 'client 2']);
+  assert.deepEqual(await run([]), ['client 1', 'client 2', 'store 1', 'store 2'], 'without it, in the order the frames woke the thread');
+});

@@ -96,6 +96,8 @@ export class Router {
   /** Actors between incarnations (killed or crashed, not yet running again), with why: asks to them fail here, at once. */
   private readonly unavailable = new Map<string, string>();
   private flushScheduled = false;
+  /** ActorContext.readFirstFrom, per local actor: the actors whose threads' frames this thread reads first. */
+  private readonly readFirst = new Map<string, readonly string[]>();
   /** Threads with a reply in their outbox this turn: posted first (an asker waits on each; a raft peer's frame is rarely what someone waits on). */
   private readonly replyThreads = new Set<number>();
   /** KUBETHREADS_FRAME_CENSUS=1: what this thread's frames cost to encode, printed to stderr (frame-census.ts). */
@@ -360,12 +362,40 @@ export class Router {
     return true;
   }
 
+  /** `actor` (hosted here) asks that frames from the threads of `names` be read before the others' (ActorContext.readFirstFrom). */
+  readFirstFrom(actor: string, names: readonly string[]): void {
+    if (names.length === 0) this.readFirst.delete(actor);
+    else this.readFirst.set(actor, [...names]);
+  }
+
+  /**
+   * Before a wake's own ring: the rings of the threads the local actors read first, each to its end (a record
+   * waiting for a port frame stays, so each pair's order holds). Names resolved at each wake: a restarted peer
+   * may be on a new thread.
+   */
+  private drainFirst(except: Link): void {
+    for (const [actor, names] of this.readFirst) {
+      if (!this.local.has(actor)) {
+        this.readFirst.delete(actor);
+        continue;
+      }
+      for (const name of names) {
+        const threadId = this.directory.get(name);
+        if (threadId === undefined || threadId === this.threadId || threadId === except.threadId) continue;
+        const link = this.peers.get(threadId);
+        if (link !== undefined) this.drainRing(link);
+      }
+    }
+  }
+
   private onPortMessage(link: Link, message: PortMessage): void {
     if (message === RING_WAKE) {
+      if (this.readFirst.size > 0) this.drainFirst(link);
       this.drainRing(link);
       return;
     }
     if (message instanceof Uint8Array) {
+      if (this.readFirst.size > 0) this.drainFirst(link);
       // Ring records written before this frame was posted go first; those written after it wait for it.
       this.drainRing(link);
       link.portFramesRead++;

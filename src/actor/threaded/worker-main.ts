@@ -42,6 +42,7 @@ const host: CellHost = {
   route: (envelope: Envelope) => router.route(envelope),
   schedule: (ms, fn) => router.schedule(ms, fn),
   flushSends: () => router.flushOutboxes(),
+  readFirstFrom: (cell, names) => router.readFirstFrom(cell.name, names),
   // The check phase comes after the poll phase has handed over every frame already waiting on the ports.
   afterArrivals: (fn) => void setImmediate(fn),
   spawnChild: (parent: string, behaviour: Behaviour, options: SpawnOptions) =>

@@ -349,6 +349,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
   const snapshotJobOptions = { batchBytes: args.snapshotBatchBytes, keepBytesMax: args.snapshotKeepBytesMax, background: args.snapshotInBackground ?? true };
 
   for (const id of memberIds) if (id !== args.id) monitorPeer(nameOf(id));
+  // Peers' Raft messages (a follower's acknowledgement commits what the clients wait on) before new client requests.
+  ctx.readFirstFrom(memberIds.filter((id) => id !== args.id).map(nameOf).filter((name) => name !== ''));
 
   // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
   // plus whatever fsync, apply or snapshot ran before it, and stretched every election and heartbeat timeout.
