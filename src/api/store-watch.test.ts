@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { LocalKvClient } from '../kv/client/local-client.js';
 import type { KvClient, WatchHandlers, WatchOptions } from '../kv/client/types.js';
 import { ApiHandlers, type ApiHandlersOptions } from './handlers.js';
-import { ADMIN, fakeClock, seededRandom, tick } from './testing.js';
-import type { KubeObject, List, Status, WatchEvent } from './types/index.js';
+import { ADMIN, fakeClock, seededRandom, tick, watchCollector } from './testing.js';
+import type { KubeObject, List, Status } from './types/index.js';
 import { INITIAL_EVENTS_END_ANNOTATION } from './watch-cache.js';
 
 const EVENTS = { group: '', version: 'v1', resource: 'events' };
@@ -33,18 +33,14 @@ function event(name: string, reason: string, namespace = 'default') {
 
 /** Collects a watch's events; `summary` writes each resourceVersion as an offset from `base`'s (the script's first write). */
 function collector(base = () => 0) {
-  const events: WatchEvent[] = [];
-  let ended: Status | undefined | 'open' = 'open';
-  return {
-    events,
-    get ended() { return ended; },
-    sink: { event: (e: WatchEvent) => events.push(e), end: (s?: Status) => { ended = s; } },
-    summary: () => events.map((e) => {
+  const c = watchCollector();
+  return Object.assign(c, {
+    summary: () => c.events.map((e) => {
       const m = (e.object as KubeObject).metadata;
       const end = m.annotations?.[INITIAL_EVENTS_END_ANNOTATION] === 'true' ? ' end' : '';
       return e.type === 'BOOKMARK' ? `BOOKMARK${end}` : `${e.type} ${m.name ?? ''} ${(e.object as { reason?: string }).reason ?? ''} +${Number(m.resourceVersion) - base()}`;
     }),
-  };
+  });
 }
 
 /** One script of writes, lists and watches of Events; what every watcher saw and every list answered. */

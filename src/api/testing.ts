@@ -1,6 +1,7 @@
 /** Helpers for the API server's tests: a seeded clock and random source, and handlers over a LocalKvClient. */
 import { LocalKvClient } from '../kv/client/local-client.js';
 import { ApiHandlers } from './handlers.js';
+import type { Status, WatchEvent } from './types/index.js';
 
 export function fakeClock(startMs = Date.UTC(2026, 0, 1)) {
   let nowMs = startMs;
@@ -20,6 +21,17 @@ export function seededRandom(seed = 1): () => number {
 }
 
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A watch sink that keeps what it is sent: the events, and the end ('open' until the watch ends; its Status, if any). */
+export function watchCollector() {
+  const events: WatchEvent[] = [];
+  let ended: Status | undefined | 'open' = 'open';
+  return {
+    events,
+    get ended() { return ended; },
+    sink: { event: (e: WatchEvent) => events.push(e), end: (s?: Status) => { ended = s; } },
+  };
+}
 
 export async function startHandlers(seed = 1) {
   const clock = fakeClock();

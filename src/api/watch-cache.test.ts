@@ -6,7 +6,7 @@ import { findResource } from './resources.js';
 import { parseFilter } from './selectors.js';
 import { ApiHandlers, BOOKMARK_EVERY_MS } from './handlers.js';
 import { WATCH_CACHE_EVENTS_MAX } from './watch-cache.js';
-import { ADMIN, fakeClock, seededRandom, startHandlers, tick } from './testing.js';
+import { ADMIN, fakeClock, seededRandom, startHandlers, tick, watchCollector } from './testing.js';
 import { LocalKvClient } from '../kv/client/local-client.js';
 import type { KvClient, WatchHandlers, WatchOptions } from '../kv/client/types.js';
 import type { Status, WatchEvent } from './types/index.js';
@@ -16,14 +16,8 @@ const pod = (name: string, app = 'web') => ({ metadata: { name, labels: { app } 
 const none = { labels: [], fields: [] };
 
 function collector() {
-  const events: WatchEvent[] = [];
-  let ended: Status | undefined | 'open' = 'open';
-  return {
-    events,
-    get ended() { return ended; },
-    sink: { event: (e: WatchEvent) => events.push(e), end: (s?: Status) => { ended = s; } },
-    summary: () => events.map((e) => `${e.type} ${(e.object as { metadata: { name?: string } }).metadata.name ?? ''}`),
-  };
+  const c = watchCollector();
+  return Object.assign(c, { summary: () => c.events.map((e) => `${e.type} ${(e.object as { metadata: { name?: string } }).metadata.name ?? ''}`) });
 }
 
 test('a thousand watchers share one store watch and each sees every event in order', async () => {
