@@ -350,6 +350,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
 
   for (const id of memberIds) if (id !== args.id) monitorPeer(nameOf(id));
   // Peers' Raft messages (a follower's acknowledgement commits what the clients wait on) before new client requests.
+  // The members at start: one added later is read in the order its frames wake the thread, as any client's.
   ctx.readFirstFrom(memberIds.filter((id) => id !== args.id).map(nameOf).filter((name) => name !== ''));
 
   // Fixed-rate, as etcd's ticker: re-arming from the handler made each tick a period plus timer lateness
