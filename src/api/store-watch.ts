@@ -34,7 +34,7 @@ export function watchFromStore(deps: StoreWatchDeps, info: ResourceInfo, request
   const filtered = !isEmptyFilter(request.filter);
   const bookmarks = request.allowBookmarks === true;
   const fromNow = rv === undefined || rv === '' || rv === '0';
-  let canceled = false;
+  /** Ended by the store, by an error, or canceled: nothing more reaches the sink. */
   let ended = false;
   let storeWatch: KvWatch | undefined;
 
@@ -71,14 +71,13 @@ export function watchFromStore(deps: StoreWatchDeps, info: ResourceInfo, request
   };
 
   const follow = (startRevision: number): void => {
-    if (canceled || ended) return;
+    if (ended) return;
     storeWatch = deps.kv.watch(prefix, { rangeEnd: prefixEnd(prefix), startRevision, prevKv: true, progressNotify: bookmarks }, {
       onEvents: (events) => onEvents(events),
       onProgress: (revision) => {
         if (bookmarks && !ended) sink.event(bookmark(revision));
       },
       onEnd: (error) => {
-        if (canceled) return;
         if (error?.code === 'compacted') end(apiErrors.gone(`too old resource version: ${startRevision - 1} (${error.compactRevision ?? 0})`).status);
         else end(error === undefined ? undefined : apiErrors.internal(`the store watch of ${info.resource} ended: ${error.message}`).status);
       },
@@ -88,7 +87,7 @@ export function watchFromStore(deps: StoreWatchDeps, info: ResourceInfo, request
   /** The current objects as ADDED, then the watch from the revision they were read at. */
   const listThenFollow = async (endBookmark: boolean): Promise<void> => {
     const response = await deps.kv.range(prefix, { rangeEnd: prefixEnd(prefix) });
-    if (canceled || ended) return;
+    if (ended) return;
     for (const kv of response.kvs) {
       const object = deps.decode(kv);
       if (matches(object)) sink.event({ type: 'ADDED', object });
@@ -99,7 +98,6 @@ export function watchFromStore(deps: StoreWatchDeps, info: ResourceInfo, request
   };
 
   const failed = (error: unknown): void => {
-    if (canceled) return;
     end(error instanceof ApiError ? error.status : apiErrors.internal(`watching ${info.resource}: ${error instanceof KvError ? error.message : String(error)}`).status);
   };
 
@@ -120,7 +118,6 @@ export function watchFromStore(deps: StoreWatchDeps, info: ResourceInfo, request
   }
   return {
     cancel: () => {
-      canceled = true;
       ended = true;
       storeWatch?.cancel();
     },
