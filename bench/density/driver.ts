@@ -45,35 +45,68 @@ export interface DensityRunResult {
   watchErrors: string[];
 }
 
-export type DensityDriverMsg = Message<'density.run', DensityRunRequest> | Message<'density.deadline', null> | Message<'density.progress', null>;
+/**
+ * ClusterLoader2's latency phase, after the saturation burst: `pods` single-replica Deployments created one at a
+ * time, `qps` a second (CL2's density test: max(500, nodes) one-pod ReplicationControllers at 5 a second, 100m CPU
+ * and 350 MB each), and each pod's startup timed as in the burst. Kubernetes judges its pod startup SLO on these
+ * pods, with the cluster full but no longer saturated; the saturation pods' own startup CL2 holds only to a
+ * generous timeout.
+ */
+export interface DensityLatencyRequest {
+  namespace: string;
+  pods: number;
+  qps: number;
+  image: string;
+  deadlineMs: number;
+}
+
+export type DensityDriverMsg =
+  | Message<'density.run', DensityRunRequest>
+  | Message<'density.latency', DensityLatencyRequest>
+  | Message<'density.deadline', null>
+  | Message<'density.progress', null>
+  | ClientTimerMsg;
 
 /** The pods' labels carry their Deployment: `density-<i>`. */
 export const DENSITY_APP_LABEL = 'density-app';
+/** The latency phase's pods carry this label (`latency`), as CL2's carry `group: latency`. */
+export const DENSITY_GROUP_LABEL = 'density-group';
 
 /** Which API server a bench client talks to (default: the first). */
 export type DensityClientArgs = { apiserver?: string } | null;
 
+/** One phase's pods as the driver's watch sees them. */
+interface PodTracking {
+  seen: Set<string>;
+  running: Map<string, number>;
+  startupMs: number[];
+  startupPhases: PhaseSample[];
+  odd: number;
+  watchErrors: string[];
+  /** Resolves once `expected` pods are Running, the watch fails, or `finish` is called. */
+  done: Promise<void>;
+  finish(): void;
+  stop(): void;
+}
+
 export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs>(import.meta.url, 'density-driver', (ctx, args) => {
   // Generous: a create during the burst may wait on a busy store; a timeout would be a failed create, not a slow one.
   const api = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver });
+  const clock = new ActorClock(ctx as never);
   let onDeadline: () => void = () => undefined;
   let progress = { seen: 0, running: 0 };
 
-  async function run(req: DensityRunRequest): Promise<DensityRunResult> {
-    const expected = req.deployments * req.replicas;
-    await ensureNamespace(api, req.namespace);
+  /** Watches the namespace's pods (those `labelSelector` selects) from now on, timing each one's startup. */
+  async function trackPods(namespace: string, expected: number, labelSelector?: string): Promise<PodTracking> {
     const seen = new Set<string>();
     const running = new Map<string, number>();
     progress = { get seen() { return seen.size; }, get running() { return running.size; } };
-    const startupMs: number[] = [];
-    const startupPhases: PhaseSample[] = [];
     const sightings = new Map<string, PodSightings>();
-    let odd = 0;
-    const watchErrors: string[] = [];
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    onDeadline = finish;
-    const start = await api.list(PODS, { namespace: req.namespace, limit: 1 });
+    const tracking: PodTracking = { seen, running, startupMs: [], startupPhases: [], odd: 0, watchErrors: [], done, finish: () => finish(), stop: () => undefined };
+    const scope = { namespace, ...(labelSelector === undefined ? {} : { labelSelector }) };
+    const start = await api.list(PODS, { ...scope, limit: 1 });
     const watch = api.watch<Pod>(PODS, start.resourceVersion, {
       onEvent: (event) => {
         if (event.type === 'BOOKMARK' || event.type === 'DELETED') return;
@@ -91,48 +124,94 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
         running.set(uid, at);
         sightings.delete(uid);
         const sample = at - created;
-        if (!Number.isFinite(sample)) odd++;
+        if (!Number.isFinite(sample)) tracking.odd++;
         else {
-          if (sample < 0) odd++;
-          startupMs.push(sample);
-          startupPhases.push(phasesOf(sighted, at));
+          if (sample < 0) tracking.odd++;
+          tracking.startupMs.push(sample);
+          tracking.startupPhases.push(phasesOf(sighted, at));
         }
         if (running.size >= expected) finish();
       },
       onError: (failure) => {
-        watchErrors.push(JSON.stringify(failure));
+        tracking.watchErrors.push(JSON.stringify(failure));
         finish();
       },
-    }, { namespace: req.namespace });
+    }, scope);
+    tracking.stop = () => watch.stop();
+    onDeadline = finish;
+    return tracking;
+  }
+
+  function resultOf(tracking: PodTracking, expected: number, createsSentAtMs: number, endedAt: number, createErrors: string[]): DensityRunResult {
+    return {
+      createsSentAtMs,
+      allRunningMs: tracking.running.size >= expected ? endedAt - createsSentAtMs : undefined,
+      podsSeen: tracking.seen.size,
+      podsRunning: tracking.running.size,
+      startupMs: tracking.startupMs,
+      startupPhases: tracking.startupPhases,
+      odd: tracking.odd,
+      createErrors,
+      watchErrors: tracking.watchErrors,
+    };
+  }
+
+  async function run(req: DensityRunRequest): Promise<DensityRunResult> {
+    const expected = req.deployments * req.replicas;
+    await ensureNamespace(api, req.namespace);
+    const tracking = await trackPods(req.namespace, expected);
     ctx.timer('deadline', req.deadlineMs, { type: 'density.deadline', body: null });
     const createsSentAtMs = ctx.now();
     // All at once, as ClusterLoader2's density test: the controllers see D Deployments in one burst.
     const outcomes = await Promise.allSettled(Array.from({ length: req.deployments }, (_, i) => api.create(DEPLOYMENTS, deployment(req, i))));
     const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
-    if (createErrors.length === req.deployments) finish();
-    await done;
+    if (createErrors.length === req.deployments) tracking.finish();
+    await tracking.done;
     const endedAt = ctx.now();
     ctx.cancelTimer('deadline');
-    watch.stop();
-    return {
-      createsSentAtMs,
-      allRunningMs: running.size >= expected ? endedAt - createsSentAtMs : undefined,
-      podsSeen: seen.size,
-      podsRunning: running.size,
-      startupMs,
-      startupPhases,
-      odd,
-      createErrors,
-      watchErrors,
-    };
+    tracking.stop();
+    return resultOf(tracking, expected, createsSentAtMs, endedAt, createErrors);
+  }
+
+  /** The latency phase: one single-pod Deployment every 1/qps s (not waiting for the last create's answer), each pod timed. */
+  async function latency(req: DensityLatencyRequest): Promise<DensityRunResult> {
+    await ensureNamespace(api, req.namespace);
+    const tracking = await trackPods(req.namespace, req.pods, `${DENSITY_GROUP_LABEL}=latency`);
+    ctx.timer('deadline', req.deadlineMs, { type: 'density.deadline', body: null });
+    const createsSentAtMs = ctx.now();
+    const intervalMs = 1000 / req.qps;
+    const creates: Promise<unknown>[] = [];
+    if (req.pods > 0) await new Promise<void>((allSent) => {
+      const send = (): void => {
+        const i = creates.length;
+        creates.push(api.create(DEPLOYMENTS, latencyDeployment(req, i)));
+        if (creates.length >= req.pods) return allSent();
+        // Paced from the phase's start, not from the last send: a late tick does not slow the rest.
+        clock.timer('latency-create', Math.max(0, createsSentAtMs + (i + 1) * intervalMs - ctx.now()), send);
+      };
+      send();
+    });
+    const outcomes = await Promise.allSettled(creates);
+    const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
+    if (createErrors.length === req.pods) tracking.finish();
+    await tracking.done;
+    const endedAt = ctx.now();
+    ctx.cancelTimer('deadline');
+    tracking.stop();
+    return resultOf(tracking, req.pods, createsSentAtMs, endedAt, createErrors);
   }
 
   return {
     receive(msg) {
       if (api.handle(msg as Message)) return undefined;
       switch (msg.type) {
+        case 'client.timer':
+          clock.fire(msg.body.key);
+          return undefined;
         case 'density.run':
           return run(msg.body);
+        case 'density.latency':
+          return latency(msg.body);
         case 'density.deadline':
           onDeadline();
           return undefined;
@@ -154,6 +233,22 @@ function deployment(req: DensityRunRequest, index: number): Deployment {
       template: {
         metadata: { labels: { [DENSITY_APP_LABEL]: name } },
         spec: { containers: [{ name: 'app', image: req.image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+      },
+    },
+  } as Deployment;
+}
+
+/** CL2's latency pod: one replica, 100m CPU and 350 MB (its LATENCY_POD_CPU / LATENCY_POD_MEMORY), so they spread over the nodes. */
+function latencyDeployment(req: DensityLatencyRequest, index: number): Deployment {
+  const name = `density-latency-${index}`;
+  const labels = { [DENSITY_APP_LABEL]: name, [DENSITY_GROUP_LABEL]: 'latency' };
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: req.namespace, labels: { [DENSITY_GROUP_LABEL]: 'latency' } },
+    spec: {
+      replicas: 1, selector: { matchLabels: { [DENSITY_APP_LABEL]: name } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: 'app', image: req.image, resources: { requests: { cpu: '100m', memory: '350M' } } }] },
       },
     },
   } as Deployment;
@@ -240,7 +335,9 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
   const clock = new ActorClock(ctx as never);
   /** The LISTs' client: slices as `probe.start` asks (its clock times out a list whose slices stop coming). */
   let listApi = api;
-  const result: ProbeResult = { mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0, listInFlightAtStop: 0 };
+  const fresh = (): ProbeResult => ({ mutatingMs: [], listMs: [], listPages: 0, mutatingErrors: 0, mutatingErrorsByStatus: {}, mutatingErrorExamples: [], listErrors: 0, mutatingInFlight: 0, lastListItems: 0, listInFlightAtStop: 0 });
+  /** This session's figures (`probe.start` to `probe.stop`); a later start begins a new one (the bench's latency phase). */
+  let result = fresh();
   let config: ProbeStartRequest | undefined;
   let running = false;
   let seq = 0;
@@ -251,6 +348,7 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
 
   async function start(req: ProbeStartRequest): Promise<void> {
     config = req;
+    result = fresh();
     if ((req.listSliceItems ?? 0) > 0) listApi = new ApiClient(ctx as never, { requestTimeoutMs: 120_000, apiserver: args?.apiserver, clock, listSliceItems: req.listSliceItems });
     const calls = req.calls ?? 'both';
     await ensureNamespace(api, req.namespace);
@@ -271,15 +369,17 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
     const n = seq++;
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: probeName(n % PROBE_CONFIGMAPS), namespace: config.namespace }, data: { seq: String(n) } } as ConfigMap;
     const sentAt = ctx.now();
-    result.mutatingInFlight++;
+    // Counted in the session it was sent in, however late it answers.
+    const session = result;
+    session.mutatingInFlight++;
     // An update without resourceVersion: last writer wins, so the probe's own calls never conflict with each other.
     api.update(CONFIGMAPS, cm).then(
-      () => answered(sentAt, undefined),
-      (error: unknown) => answered(sentAt, error),
+      () => answered(session, sentAt, undefined),
+      (error: unknown) => answered(session, sentAt, error),
     );
   }
 
-  function answered(sentAt: number, error: unknown): void {
+  function answered(result: ProbeResult, sentAt: number, error: unknown): void {
     result.mutatingInFlight--;
     if (settled()) stopped?.();
     result.mutatingMs.push(ctx.now() - sentAt);

@@ -37,4 +37,11 @@ test('bench density starts a cluster, runs Deployments to Running with a probe b
   assert.match(table, /flow control wait, global-default/);
   assert.match(table, /pod_startup_p99_ms/);
   assert.match(table, /burst_cpu_s/);
+  // ClusterLoader2's latency phase after the burst: its own pods, timed apart from the burst's, the probe again.
+  assert.equal(result.latency_pods, 5);
+  assert.equal(result.latency_pod_startup_samples, 5);
+  assert.equal(typeof result.latency_phase_s, 'number');
+  assert.ok(result.latency_pod_startup_p99_ms! >= result.latency_pod_startup_p50_ms!);
+  assert.ok(result.latency_mutating_samples > 0 && result.latency_mutating_p99_ms !== null);
+  assert.match(table, /latency pods: pod_startup_p99_ms/);
 });

@@ -63,6 +63,16 @@ export interface DensityBenchOptions {
    * hold (its event-loop delay). Undefined: no fault.
    */
   killControllerManagerLeaderAtS?: number;
+  /**
+   * ClusterLoader2's latency phase, once every pod of the burst is Running: this many single-pod Deployments
+   * (CL2's latency pods: 100m CPU, 350 MB each) created `latencyPodsQps` a second, each pod's startup timed as in
+   * the burst, while the mutating probe runs again. Kubernetes judges its pod startup SLO on these pods (CL2 holds
+   * the saturation pods only to a timeout of pods / 20 + 180 s); 0: no latency phase. Default 500 (CL2's
+   * MIN_LATENCY_PODS; it creates max(500, nodes)).
+   */
+  latencyPods: number;
+  /** Latency pods created per second (default 20; CL2's density test creates 5 a second: slower is gentler). */
+  latencyPodsQps: number;
 }
 
 /** What `killControllerManagerLeaderAtS` did. */
@@ -77,8 +87,8 @@ export interface ControllerManagerKill {
   error?: string;
 }
 
-export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, priorityAndFairness: false, probeThreads: 2 };
-export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120 };
+export const defaultDensityBenchOptions: DensityBenchOptions = { nodes: 1_000, deployments: 20, replicas: 1_000, profile: 'realistic', nodesDeadlineS: 600, podsDeadlineS: 600, listPageLimit: 0, listSliceItems: 500, apiservers: 1, priorityAndFairness: false, probeThreads: 2, latencyPods: 500, latencyPodsQps: 20 };
+export const quickDensityBenchOptions: DensityBenchOptions = { ...defaultDensityBenchOptions, nodes: 5, deployments: 2, replicas: 10, nodesDeadlineS: 120, podsDeadlineS: 120, latencyPods: 5 };
 
 /** Kubernetes' SLOs (https://github.com/kubernetes/community/blob/master/sig-scalability/slos/slos.md). */
 export const SLO = { podStartupP99Ms: 5_000, mutatingP99Ms: 1_000, listNamespacedP99Ms: 5_000 } as const;
@@ -197,6 +207,27 @@ export interface DensityBenchResult {
    * lease changed hands during the run, and every new term restarts the controllers from full LISTs.
    */
   controller_manager_terms: Record<string, number | null>;
+  /** The latency phase's pods asked for (`--latency-pods`; 0: no phase) and their creation rate. */
+  latency_pods: number;
+  latency_pods_qps: number;
+  /** First latency Deployment create sent → every latency pod Running (null: not reached or no phase). */
+  latency_phase_s: number | null;
+  /**
+   * The latency pods' startup, as the burst's (creationTimestamp → Running seen by watch): what ClusterLoader2
+   * holds to the pod startup SLO (p99 ≤ 5 s). The burst's `pod_startup_*` stay beside it.
+   */
+  latency_pod_startup_p50_ms: number | null;
+  latency_pod_startup_p99_ms: number | null;
+  latency_pod_startup_samples: number;
+  latency_pod_startup_p99_ci_ms: P99Interval | null;
+  latency_pod_startup_odd: number;
+  latency_pod_startup_phases: { all: PhaseSummary; slowest: PhaseSummary } | null;
+  /** The mutating probe again, during the latency phase: the cluster full, past its burst. */
+  latency_mutating_p50_ms: number | null;
+  latency_mutating_p99_ms: number | null;
+  latency_mutating_samples: number;
+  latency_mutating_p99_ci_ms: P99Interval | null;
+  latency_mutating_errors: number;
   /** Nodes Ready and pods Running when the run ended (equal to nodes and pods on success). */
   reached: { nodes_ready: number; pods_seen: number; pods_running: number };
   /** Empty on success; what failed otherwise. */
@@ -255,6 +286,7 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
   let loopDelay: Record<string, LoopDelay> = {};
   let gcS: Record<string, number> = {};
   let cmTerms: Record<string, number | null> = {};
+  let latency: { run: DensityRunResult; probe: ProbeResult } | undefined;
   const cmKill: ControllerManagerKill | undefined = options.killControllerManagerLeaderAtS === undefined ? undefined : { at_s: null, killed: null, next_leader: null, next_leader_after_s: null };
   try {
     say(`cluster started in ${round((performance.now() - started) / 1000, 1)} s; waiting for Nodes`);
@@ -297,13 +329,21 @@ export async function runDensityBench(options: DensityBenchOptions = defaultDens
       if (run.allRunningMs === undefined) failures.push(`only ${run.podsRunning} of ${pods} pods Running (${run.podsSeen} created) after ${options.podsDeadlineS} s`);
       if (run.createErrors.length > 0) failures.push(`${run.createErrors.length} Deployment creates failed: ${run.createErrors[0]}`);
       if (run.watchErrors.length > 0) failures.push(`the pod watch failed: ${run.watchErrors[0]}`);
+      // After the burst's figures are read (CPU, loop delay, GC, heap cover the burst alone).
+      if (run.allRunningMs !== undefined && options.latencyPods > 0) {
+        latency = await latencyPhase(cluster, options);
+        const l = latency.run;
+        if (l.allRunningMs === undefined) failures.push(`only ${l.podsRunning} of ${options.latencyPods} latency pods Running (${l.podsSeen} created)`);
+        if (l.createErrors.length > 0) failures.push(`${l.createErrors.length} latency Deployment creates failed: ${l.createErrors[0]}`);
+        if (l.watchErrors.length > 0) failures.push(`the latency pods' watch failed: ${l.watchErrors[0]}`);
+      }
     }
   } finally {
     say('stopping the cluster');
     await cluster.stop();
     rss.stop();
   }
-  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS, cmTerms, cmKill);
+  const result = summarize(options, clients, pods, nodesReadyS, nodesReady, rssNodesReadyMb, rss.peakBytes, run, probe, heap, burstCpu, clientCpu, failures, breakdown, loopDelay, gcS, cmTerms, cmKill, latency);
   return { result, table: table(result), ok: failures.length === 0 };
 }
 
@@ -382,6 +422,26 @@ async function burst(cluster: Cluster, clients: BenchClients, options: DensityBe
   }
 }
 
+/**
+ * ClusterLoader2's latency phase: the driver creates the latency pods at their rate while the mutating probe runs
+ * again (a new session of it: its figures are the phase's alone).
+ */
+async function latencyPhase(cluster: Cluster, options: DensityBenchOptions): Promise<{ run: DensityRunResult; probe: ProbeResult }> {
+  say(`latency phase: ${options.latencyPods} single-pod Deployments, ${options.latencyPodsQps} a second`);
+  const driver = cluster.system.ref<DensityDriverMsg>('density-driver');
+  const probe = cluster.system.ref<DensityProbeMsg>('density-probe');
+  await probe.ask({ type: 'probe.start', body: { namespace: NAMESPACE, mutatingEveryMs: 100, listPauseMs: 1_000, listPageLimit: 0, calls: 'mutating' } }, { timeoutMs: 120_000 });
+  const creatingMs = (options.latencyPods / options.latencyPodsQps) * 1000;
+  const deadlineMs = creatingMs + options.podsDeadlineS * 1000;
+  const run = await driver.ask<DensityRunResult>(
+    { type: 'density.latency', body: { namespace: NAMESPACE, pods: options.latencyPods, qps: options.latencyPodsQps, image: 'nginx', deadlineMs } },
+    { timeoutMs: deadlineMs + 180_000 },
+  );
+  const probed = await probe.ask<ProbeResult>({ type: 'probe.stop', body: null }, { timeoutMs: 60_000 });
+  say(`latency phase: ${run.podsRunning}/${options.latencyPods} pods Running${run.allRunningMs !== undefined ? ` after ${round(run.allRunningMs / 1000, 1)} s` : ''}, startup p99 ${run.startupMs.length === 0 ? 'n/a' : Math.round(exactPercentile(run.startupMs, 99))} ms`);
+  return { run, probe: probed };
+}
+
 function controllerManagerNames(): string[] {
   return Array.from({ length: CONTROLLER_MANAGER_REPLICAS }, (_, i) => `controller-manager-${i}`);
 }
@@ -428,6 +488,7 @@ function summarize(
   options: DensityBenchOptions, clients: BenchClients, pods: number, nodesReadyS: number, nodesReady: number, rssNodesReadyMb: number, rssPeakBytes: number,
   run: DensityRunResult | undefined, probe: ProbeResult | undefined, heap: DensityBenchResult['heap_mb_by_thread'], burstCpu: Record<string, number>, clientCpu: Record<string, number>, failures: string[],
   breakdown: DensityBenchResult['mutating_breakdown'], loopDelay: Record<string, LoopDelay>, gcS: Record<string, number>, cmTerms: Record<string, number | null>, cmKill: ControllerManagerKill | undefined,
+  latency: { run: DensityRunResult; probe: ProbeResult } | undefined,
 ): DensityBenchResult {
   const cpuValues = Object.values(burstCpu);
   const p = (samples: number[] | undefined, q: number): number | null => (samples === undefined || samples.length === 0 ? null : round(exactPercentile(samples, q)));
@@ -475,6 +536,20 @@ function summarize(
     event_loop_delay_ms_by_thread: loopDelay,
     burst_gc_s_by_thread: gcS,
     controller_manager_terms: cmTerms,
+    latency_pods: options.latencyPods,
+    latency_pods_qps: options.latencyPodsQps,
+    latency_phase_s: latency?.run.allRunningMs === undefined ? null : round(latency.run.allRunningMs / 1000),
+    latency_pod_startup_p50_ms: p(latency?.run.startupMs, 50),
+    latency_pod_startup_p99_ms: p(latency?.run.startupMs, 99),
+    latency_pod_startup_samples: latency?.run.startupMs.length ?? 0,
+    latency_pod_startup_p99_ci_ms: p99Interval(latency?.run.startupMs),
+    latency_pod_startup_odd: latency?.run.odd ?? 0,
+    latency_pod_startup_phases: latency === undefined ? null : summarizePhases(latency.run.startupMs, latency.run.startupPhases),
+    latency_mutating_p50_ms: p(latency?.probe.mutatingMs, 50),
+    latency_mutating_p99_ms: p(latency?.probe.mutatingMs, 99),
+    latency_mutating_samples: latency?.probe.mutatingMs.length ?? 0,
+    latency_mutating_p99_ci_ms: p99Interval(latency?.probe.mutatingMs),
+    latency_mutating_errors: latency?.probe.mutatingErrors ?? 0,
     reached: { nodes_ready: nodesReady, pods_seen: run?.podsSeen ?? 0, pods_running: run?.podsRunning ?? 0 },
     failures,
   };
@@ -505,6 +580,7 @@ function table(r: DensityBenchResult): string {
     { name: 'mutating_p50_ms (ConfigMap updates)', ours: ms(r.mutating_p50_ms), unit: 'ms' },
     { name: 'mutating_p99_ms', ours: ms(r.mutating_p99_ms), ...vs(r.mutating_p99_ms, SLO.mutatingP99Ms), unit: 'ms', note: `${ci(r.mutating_p99_ci_ms)}SLO p99 <= 1 s; ${r.mutating_samples} calls, ${r.mutating_errors} errors${errorsByStatus(r.mutating_errors_by_status)}${r.mutating_in_flight_at_stop > 0 ? `, ${r.mutating_in_flight_at_stop} never answered` : ''}` },
     ...breakdownRows(r),
+    ...latencyRows(r),
     { name: 'list_p50_ms (LIST pods, namespace)', ours: ms(r.list_p50_ms), unit: 'ms' },
     { name: 'list_p99_ms', ours: ms(r.list_p99_ms), ...vs(r.list_p99_ms, SLO.listNamespacedP99Ms), unit: 'ms', note: `${ci(r.list_p99_ci_ms)}SLO p99 <= 5 s (namespaced); ${r.list_samples} LISTs ${r.list_every_ms / 1000} s apart, ${r.list_errors} errors; ${r.list_page_limit > 0 ? `pages of ${r.list_page_limit}, ${r.list_pages_mean ?? 0} per LIST` : 'unpaged'}${r.list_in_flight_at_stop > 0 ? '; one more in flight at the end' : ''}` },
     { name: 'rss_mb (peak, whole process)', ours: r.rss_mb, unit: 'MB', note: `${r.rss_nodes_ready_mb} MB with the Nodes Ready, before pods` },
@@ -515,6 +591,18 @@ function table(r: DensityBenchResult): string {
   const title = `density: ${r.nodes.toLocaleString('en-US')} nodes, ${r.deployments} Deployments x ${r.replicas.toLocaleString('en-US')} replicas (${r.pods.toLocaleString('en-US')} pods), the whole cluster on threads (${r.profile} profile)`;
   const failed = r.failures.length === 0 ? [] : ['', `INCOMPLETE: ${r.failures.join('; ')}`];
   return [renderTable(title, rows, 'SLO/target'), ...failed].join('\n');
+}
+
+/** ClusterLoader2's latency phase, when it ran: the pod startup SLO as Kubernetes judges it, and the probe beside it. */
+function latencyRows(r: DensityBenchResult): Row[] {
+  if (r.latency_pods === 0) return [];
+  const ms = (v: number | null) => v ?? 'n/a';
+  const vs = (ours: number | null, target: number) => (ours === null ? {} : { baseline: target, ratio: round(ours / target) });
+  return [
+    { name: 'latency pods: pod_startup_p50_ms', ours: ms(r.latency_pod_startup_p50_ms), unit: 'ms', note: `ClusterLoader2's latency phase: ${r.latency_pods} single-pod Deployments, ${r.latency_pods_qps}/s, after the burst; all Running ${r.latency_phase_s ?? 'n/a'} s after the first create` },
+    { name: 'latency pods: pod_startup_p99_ms', ours: ms(r.latency_pod_startup_p99_ms), ...vs(r.latency_pod_startup_p99_ms, SLO.podStartupP99Ms), unit: 'ms', note: `${ci(r.latency_pod_startup_p99_ci_ms)}SLO p99 <= 5 s (as CL2 measures it); ${r.latency_pod_startup_odd} odd of ${r.latency_pod_startup_samples}` },
+    { name: 'latency phase: mutating p50 / p99', ours: `${ms(r.latency_mutating_p50_ms)} / ${ms(r.latency_mutating_p99_ms)}`, unit: 'ms', note: `${ci(r.latency_mutating_p99_ci_ms)}${r.latency_mutating_samples} calls, ${r.latency_mutating_errors} errors` },
+  ];
 }
 
 /** The probe's mutating calls as the API server saw them, and the event loop of the thread that handled them. */

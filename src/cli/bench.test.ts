@@ -12,6 +12,9 @@ test('bench density sizes: --pods splits over 20 Deployments by default, or over
   assert.equal(densityOptions(false, {}).probeThreads, 2);
   assert.equal(densityOptions(false, { probeThreads: 1 }).probeThreads, 1);
   assert.throws(() => densityOptions(false, { probeThreads: 3 }), BenchUsageError);
+  // ClusterLoader2's latency phase: 500 pods at 20 a second unless told; --latency-pods 0 turns it off.
+  assert.deepEqual([densityOptions(false, {}).latencyPods, densityOptions(false, {}).latencyPodsQps], [500, 20]);
+  assert.deepEqual([densityOptions(false, { latencyPods: 0, latencyPodsQps: 5 }).latencyPods, densityOptions(false, { latencyPodsQps: 5 }).latencyPodsQps], [0, 5]);
 });
 
 function pick(o: { nodes: number; deployments: number; replicas: number }) {

@@ -35,6 +35,10 @@ export interface BenchSizes {
   probeThreads?: number;
   /** Kill the leading controller-manager this many seconds into the burst. */
   killControllerManagerLeaderAtS?: number;
+  /** Pods of the latency phase after the burst (0: none). */
+  latencyPods?: number;
+  /** Latency pods created per second. */
+  latencyPodsQps?: number;
 }
 
 /** `--only`: a subset of a benchmark's rows; only `kv` takes it (`failover`, `processes`, `sequential`). */
@@ -119,7 +123,7 @@ export function densityOptions(quick: boolean, sizes: BenchSizes): typeof defaul
   }
   const probeThreads = sizes.probeThreads ?? base.probeThreads;
   if (probeThreads !== 1 && probeThreads !== 2) throw new BenchUsageError(`--probe-threads takes 1 or 2, not ${probeThreads}`);
-  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, priorityAndFairness: sizes.priorityAndFairness ?? base.priorityAndFairness, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps, killControllerManagerLeaderAtS: sizes.killControllerManagerLeaderAtS ?? base.killControllerManagerLeaderAtS };
+  return { ...base, nodes, deployments, replicas, listPageLimit: sizes.listPageLimit ?? base.listPageLimit, listSliceItems: sizes.listSliceItems ?? base.listSliceItems, apiservers: sizes.apiservers ?? base.apiservers, priorityAndFairness: sizes.priorityAndFairness ?? base.priorityAndFairness, probeThreads, controllerManagerQps: sizes.controllerManagerQps ?? base.controllerManagerQps, killControllerManagerLeaderAtS: sizes.killControllerManagerLeaderAtS ?? base.killControllerManagerLeaderAtS, latencyPods: sizes.latencyPods ?? base.latencyPods, latencyPodsQps: sizes.latencyPodsQps ?? base.latencyPodsQps };
 }
 
 export class BenchUsageError extends Error {
@@ -138,7 +142,7 @@ export async function runBench(name: string, options: { json: boolean; quick: bo
   }
   const sizes = options.sizes ?? {};
   if (Object.values(sizes).some((v) => v !== undefined) && !names.every((n) => SIZED_BENCHES.has(n))) {
-    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items, --probe-threads and --kill-controller-manager-leader-at apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
+    process.stderr.write(`kubethreads bench: --nodes, --pods, --deployments, --replicas, --list-page-limit, --list-slice-items, --probe-threads, --kill-controller-manager-leader-at, --latency-pods and --latency-pods-qps apply to ${[...SIZED_BENCHES].join(', ')} only\n`);
     return 2;
   }
   if (options.only !== undefined && (!BENCH_ONLY.includes(options.only) || !names.every((n) => n === 'kv'))) {
