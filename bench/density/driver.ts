@@ -142,6 +142,17 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
     return tracking;
   }
 
+  /** A phase's end: once its pods are Running (or every create failed, or the deadline came), what it reached. */
+  async function ended(tracking: PodTracking, expected: number, createsSentAtMs: number, outcomes: PromiseSettledResult<unknown>[]): Promise<DensityRunResult> {
+    const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
+    if (createErrors.length === outcomes.length) tracking.finish();
+    await tracking.done;
+    const endedAt = ctx.now();
+    ctx.cancelTimer('deadline');
+    tracking.stop();
+    return resultOf(tracking, expected, createsSentAtMs, endedAt, createErrors);
+  }
+
   function resultOf(tracking: PodTracking, expected: number, createsSentAtMs: number, endedAt: number, createErrors: string[]): DensityRunResult {
     return {
       createsSentAtMs,
@@ -164,13 +175,7 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
     const createsSentAtMs = ctx.now();
     // All at once, as ClusterLoader2's density test: the controllers see D Deployments in one burst.
     const outcomes = await Promise.allSettled(Array.from({ length: req.deployments }, (_, i) => api.create(DEPLOYMENTS, deployment(req, i))));
-    const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
-    if (createErrors.length === req.deployments) tracking.finish();
-    await tracking.done;
-    const endedAt = ctx.now();
-    ctx.cancelTimer('deadline');
-    tracking.stop();
-    return resultOf(tracking, expected, createsSentAtMs, endedAt, createErrors);
+    return ended(tracking, expected, createsSentAtMs, outcomes);
   }
 
   /** The latency phase: one single-pod Deployment every 1/qps s (not waiting for the last create's answer), each pod timed. */
@@ -191,14 +196,7 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
       };
       send();
     });
-    const outcomes = await Promise.allSettled(creates);
-    const createErrors = outcomes.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error)?.message ?? o.reason)] : []));
-    if (createErrors.length === req.pods) tracking.finish();
-    await tracking.done;
-    const endedAt = ctx.now();
-    ctx.cancelTimer('deadline');
-    tracking.stop();
-    return resultOf(tracking, req.pods, createsSentAtMs, endedAt, createErrors);
+    return ended(tracking, req.pods, createsSentAtMs, await Promise.allSettled(creates));
   }
 
   return {
