@@ -185,18 +185,19 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
     ctx.timer('deadline', req.deadlineMs, { type: 'density.deadline', body: null });
     const createsSentAtMs = ctx.now();
     const intervalMs = 1000 / req.qps;
-    const creates: Promise<unknown>[] = [];
+    // Each create settled as it answers: one that fails long before the last is sent is a result, not an unhandled rejection.
+    const creates: Promise<PromiseSettledResult<unknown>>[] = [];
     if (req.pods > 0) await new Promise<void>((allSent) => {
       const send = (): void => {
         const i = creates.length;
-        creates.push(api.create(DEPLOYMENTS, latencyDeployment(req, i)));
+        creates.push(api.create(DEPLOYMENTS, latencyDeployment(req, i)).then((value) => ({ status: 'fulfilled', value }), (reason: unknown) => ({ status: 'rejected', reason })));
         if (creates.length >= req.pods) return allSent();
         // Paced from the phase's start, not from the last send: a late tick does not slow the rest.
         clock.timer('latency-create', Math.max(0, createsSentAtMs + (i + 1) * intervalMs - ctx.now()), send);
       };
       send();
     });
-    return ended(tracking, req.pods, createsSentAtMs, await Promise.allSettled(creates));
+    return ended(tracking, req.pods, createsSentAtMs, await Promise.all(creates));
   }
 
   return {
