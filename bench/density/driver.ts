@@ -223,31 +223,26 @@ export const densityDriver = defineBehaviour<DensityDriverMsg, DensityClientArgs
   };
 });
 
+/** A burst Deployment: `replicas` pods of 10m CPU and 16 MiB. */
 function deployment(req: DensityRunRequest, index: number): Deployment {
-  const name = `density-${index}`;
-  return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: req.namespace },
-    spec: {
-      replicas: req.replicas, selector: { matchLabels: { [DENSITY_APP_LABEL]: name } },
-      template: {
-        metadata: { labels: { [DENSITY_APP_LABEL]: name } },
-        spec: { containers: [{ name: 'app', image: req.image, resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
-      },
-    },
-  } as Deployment;
+  return densityDeployment(req.namespace, `density-${index}`, req.replicas, req.image, { cpu: '10m', memory: '16Mi' }, {});
 }
 
 /** CL2's latency pod: one replica, 100m CPU and 350 MB (its LATENCY_POD_CPU / LATENCY_POD_MEMORY), so they spread over the nodes. */
 function latencyDeployment(req: DensityLatencyRequest, index: number): Deployment {
-  const name = `density-latency-${index}`;
-  const labels = { [DENSITY_APP_LABEL]: name, [DENSITY_GROUP_LABEL]: 'latency' };
+  return densityDeployment(req.namespace, `density-latency-${index}`, 1, req.image, { cpu: '100m', memory: '350M' }, { [DENSITY_GROUP_LABEL]: 'latency' });
+}
+
+/** A Deployment whose pods carry its name in DENSITY_APP_LABEL (its selector) and `group` on it and them. */
+function densityDeployment(namespace: string, name: string, replicas: number, image: string, requests: Record<string, string>, group: Record<string, string>): Deployment {
+  const metadata = Object.keys(group).length === 0 ? { name, namespace } : { name, namespace, labels: group };
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: req.namespace, labels: { [DENSITY_GROUP_LABEL]: 'latency' } },
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata,
     spec: {
-      replicas: 1, selector: { matchLabels: { [DENSITY_APP_LABEL]: name } },
+      replicas, selector: { matchLabels: { [DENSITY_APP_LABEL]: name } },
       template: {
-        metadata: { labels },
-        spec: { containers: [{ name: 'app', image: req.image, resources: { requests: { cpu: '100m', memory: '350M' } } }] },
+        metadata: { labels: { [DENSITY_APP_LABEL]: name, ...group } },
+        spec: { containers: [{ name: 'app', image, resources: { requests } }] },
       },
     },
   } as Deployment;
@@ -378,16 +373,16 @@ export const densityProbe = defineBehaviour<DensityProbeMsg, DensityClientArgs>(
     );
   }
 
-  function answered(result: ProbeResult, sentAt: number, error: unknown): void {
-    result.mutatingInFlight--;
+  function answered(session: ProbeResult, sentAt: number, error: unknown): void {
+    session.mutatingInFlight--;
     if (settled()) stopped?.();
-    result.mutatingMs.push(ctx.now() - sentAt);
+    session.mutatingMs.push(ctx.now() - sentAt);
     if (error === undefined) return;
-    result.mutatingErrors++;
+    session.mutatingErrors++;
     const status = error instanceof ClientError ? `${error.code} ${error.reason}` : error instanceof Error ? error.name : 'unknown';
-    result.mutatingErrorsByStatus[status] = (result.mutatingErrorsByStatus[status] ?? 0) + 1;
+    session.mutatingErrorsByStatus[status] = (session.mutatingErrorsByStatus[status] ?? 0) + 1;
     const message = `${status}: ${error instanceof Error ? error.message : String(error)}`;
-    if (result.mutatingErrorExamples.length < PROBE_ERROR_EXAMPLES_MAX && !result.mutatingErrorExamples.includes(message)) result.mutatingErrorExamples.push(message);
+    if (session.mutatingErrorExamples.length < PROBE_ERROR_EXAMPLES_MAX && !session.mutatingErrorExamples.includes(message)) session.mutatingErrorExamples.push(message);
   }
 
   async function list(): Promise<void> {

@@ -568,9 +568,12 @@ function ci(interval: P99Interval | null): string {
   return `p99's 95 % CI ${end(interval.low_ms, 'below the fastest')}-${end(interval.high_ms, 'beyond the slowest')} ms; `;
 }
 
+/** A figure, or 'n/a' when there is none. */
+const ms = (v: number | null): number | string => v ?? 'n/a';
+/** A figure against its SLO or target, for the table's ratio column. */
+const vs = (ours: number | null, target: number): { baseline?: number; ratio?: number } => (ours === null ? {} : { baseline: target, ratio: round(ours / target) });
+
 function table(r: DensityBenchResult): string {
-  const vs = (ours: number | null, target: number) => (ours === null ? {} : { baseline: target, ratio: round(ours / target) });
-  const ms = (v: number | null) => v ?? 'n/a';
   const rows: Row[] = [
     { name: 'nodes_ready_s (every Node Ready)', ours: r.nodes_ready_s, ...vs(r.nodes_ready_s, TARGETS.nodesReadyS), unit: 's', note: r.nodes === 1_000 ? 'target: 1,000 nodes <= 30 s' : '' },
     { name: 'pods_running_s (every pod Running)', ours: ms(r.pods_running_s), ...vs(r.pods_running_s, TARGETS.podsRunningS), unit: 's', note: 'target: 20,000 pods <= 60 s' },
@@ -596,8 +599,6 @@ function table(r: DensityBenchResult): string {
 /** ClusterLoader2's latency phase, when it ran: the pod startup SLO as Kubernetes judges it, and the probe beside it. */
 function latencyRows(r: DensityBenchResult): Row[] {
   if (r.latency_pods === 0) return [];
-  const ms = (v: number | null) => v ?? 'n/a';
-  const vs = (ours: number | null, target: number) => (ours === null ? {} : { baseline: target, ratio: round(ours / target) });
   return [
     { name: 'latency pods: pod_startup_p50_ms', ours: ms(r.latency_pod_startup_p50_ms), unit: 'ms', note: `ClusterLoader2's latency phase: ${r.latency_pods} single-pod Deployments, ${r.latency_pods_qps}/s, after the burst; all Running ${r.latency_phase_s ?? 'n/a'} s after the first create` },
     { name: 'latency pods: pod_startup_p99_ms', ours: ms(r.latency_pod_startup_p99_ms), ...vs(r.latency_pod_startup_p99_ms, SLO.podStartupP99Ms), unit: 'ms', note: `${ci(r.latency_pod_startup_p99_ci_ms)}SLO p99 <= 5 s (as CL2 measures it); ${r.latency_pod_startup_odd} odd of ${r.latency_pod_startup_samples}` },
