@@ -3,7 +3,11 @@
 // written under KUBETHREADS_TXN_STAMPS=DIR and prints, per phase, p50 / p90 / p99 over all joined txns and the
 // mean over the slowest 1 % (by total) against the mean of the middle (p45-p55).
 //
-//   node scripts/txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json] [--timeline SECONDS]
+//   node scripts/txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json] [--timeline SECONDS] [--commit]
+//
+// --commit splits "proposed to committed" with the replicas' Raft steps (written beside the txns): the leader's own
+// write (to the WAL, then durable), and for the follower whose acknowledgement came first, the append's trip to it,
+// its write (handed, durable) and the acknowledgement's trip back; then the leader's turn from that to the commit.
 //
 // --probe keeps the ConfigMap txns only (the density probe's); --from drops txns sent before that time;
 // --timeline S prints, per window of S seconds by send time, the txns, their total p50 / max and each phase's
@@ -23,14 +27,23 @@ const fromAt = args.includes('--from') ? Number(args[args.indexOf('--from') + 1]
 
 const asker = new Map();
 const leader = new Map();
+/** The replicas' Raft steps by replica, in time order. */
+const raftSteps = new Map();
 for (const name of readdirSync(dir)) {
   if (!name.startsWith('stamps-') || !name.endsWith('.jsonl')) continue;
   for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
     if (line === '') continue;
     const r = JSON.parse(line);
+    if (r.raft !== undefined) {
+      let list = raftSteps.get(r.replica);
+      if (list === undefined) raftSteps.set(r.replica, (list = []));
+      list.push(r);
+      continue;
+    }
     (r.side === 'asker' ? asker : leader).set(r.key, r);
   }
 }
+for (const list of raftSteps.values()) list.sort((x, y) => x.t - y.t);
 
 export const PHASES = [
   ['asker outbox', 'sent', 'flushed'],
@@ -59,7 +72,7 @@ for (const [key, a] of asker) {
     unjoined++;
     continue;
   }
-  rows.push({ total: s.settled - s.sent, phases: PHASES.map(([, from, to]) => s[to] - s[from]), sent: s.sent });
+  rows.push({ total: s.settled - s.sent, phases: PHASES.map(([, from, to]) => s[to] - s[from]), sent: s.sent, leader: l });
 }
 if (rows.length === 0) {
   console.error(`no joined txns in ${dir} (${asker.size} asker records, ${leader.size} leader records)`);
@@ -97,6 +110,68 @@ if (timelineS > 0) {
     console.log(`${String(w * timelineS * 1000).padEnd(24)} ${String(list.length).padStart(5)}  ${pct(t, 50).toFixed(0).padStart(6)} / ${t[t.length - 1].toFixed(0).padEnd(6)}  ${maxes.join(' | ')}`);
   }
 }
+if (args.includes('--commit')) printCommitSplit();
+
+/**
+ * The commit phase of each joined txn split by the replicas' Raft steps. Steps are matched by index range and
+ * time (the first at or after the proposal), so a txn whose entry was appended again after a leader change
+ * may match an earlier attempt: such txns are few and counted in "unmatched" when a step is missing.
+ */
+function printCommitSplit() {
+  const find = (replica, raft, index, after, peer) => {
+    for (const e of raftSteps.get(replica) ?? []) {
+      if (e.t < after || e.raft !== raft || (peer !== undefined && e.peer !== peer)) continue;
+      if (raft === 'ackStep' ? e.last >= index : e.first <= index && index <= e.last) return e;
+    }
+    return undefined;
+  };
+  const split = [];
+  let unmatched = 0;
+  for (const row of rows) {
+    const l = row.leader;
+    if (l.replica === undefined || l.index === undefined) {
+      unmatched++;
+      continue;
+    }
+    const i = l.index;
+    const proposed = l.stamps.proposed;
+    const handed = find(l.replica, 'handed', i, proposed - 1);
+    const durable = handed && find(l.replica, 'durable', i, handed.t);
+    let first;
+    for (const f of raftSteps.keys()) {
+      if (f === l.replica) continue;
+      const recv = find(f, 'appRecv', i, proposed - 1, l.replica);
+      const fHanded = recv && find(f, 'handed', i, recv.t);
+      const fDurable = fHanded && find(f, 'durable', i, fHanded.t);
+      const ack = fDurable && find(l.replica, 'ackStep', i, fDurable.t - 1, f);
+      if (ack !== undefined && (first === undefined || ack.t < first.ack.t)) first = { recv, fHanded, fDurable, ack };
+    }
+    if (handed === undefined || durable === undefined || first === undefined) {
+      unmatched++;
+      continue;
+    }
+    const quorum = Math.max(durable.t, first.ack.t);
+    split.push([
+      handed.t - proposed, durable.t - handed.t,
+      first.recv.t - proposed, first.fHanded.t - first.recv.t, first.fDurable.t - first.fHanded.t, first.ack.t - first.fDurable.t,
+      l.stamps.committed - quorum, l.stamps.committed - proposed,
+      durable.t >= first.ack.t ? 1 : 0,
+    ]);
+  }
+  const names = [
+    'leader: proposed to handed to its WAL', 'leader: handed to durable (its fsync)',
+    'proposed to the first follower stepping it', 'follower: stepped to handed to its WAL', 'follower: handed to durable',
+    'follower durable to its ack stepped by the leader', 'leader: quorum (own durable, first ack) to committed', 'proposed to committed',
+  ];
+  console.log(`\ncommit split: ${split.length} txns (${unmatched} not matched); the leader's own write came last in ${split.filter((x) => x[8] === 1).length}`);
+  const f = (x) => x.toFixed(1).padStart(8);
+  console.log(`${'step'.padEnd(52)}${'p50'.padStart(8)}${'p90'.padStart(8)}${'p99'.padStart(8)}${'mean'.padStart(8)}`);
+  names.forEach((name, k) => {
+    const xs = split.map((x) => x[k]).sort((a, b) => a - b);
+    if (xs.length > 0) console.log(`${name.padEnd(52)}${f(pct(xs, 50))}${f(pct(xs, 90))}${f(pct(xs, 99))}${f(mean(xs))}`);
+  });
+}
+
 if (args.includes('--json')) {
   console.log(JSON.stringify(out));
 } else {

@@ -21,6 +21,12 @@
  * `read` (the request's frame taken), `delivered` (handed to the replica's
  * handler), `proposed`, `committed` (its entry in a Ready's committed
  * entries), `applied` (the proposal answered), `replyRouted`, `replyFlushed`.
+ *
+ * Beside them every store replica writes its Raft steps, unsampled (a few thousand lines a replica a run):
+ * `handed` and `durable` (a Ready's entries first..last given to the WAL, and on disk), `appRecv` (a follower
+ * stepped an append of first..last from `peer`), `ackStep` (the leader stepped `peer`'s acknowledgement of
+ * `last`). `txn-stamps.mjs --commit` splits the commit phase with them: the leader's own write, each
+ * follower's receipt, write and acknowledgement.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,8 +42,22 @@ export type StampPoint =
   | 'sent' | 'flushed' | 'replyRead' | 'settled'
   | 'read' | 'delivered' | 'proposed' | 'committed' | 'applied' | 'replyRouted' | 'replyFlushed';
 
+/** A store replica's Raft step (see the module comment). */
+export type RaftStampEvent = 'handed' | 'durable' | 'appRecv' | 'ackStep';
+
+interface RaftStamp {
+  raft: RaftStampEvent;
+  replica: string;
+  first: number;
+  last: number;
+  peer?: string;
+  t: number;
+}
+
 interface StampRecord {
   key: string;
+  /** The leader's half: the replica that proposed it. */
+  replica?: string;
   probe: boolean;
   /** Which half this thread saw: the asker's or the leader's. */
   side: 'asker' | 'leader';
@@ -132,12 +152,22 @@ export class AskStamps {
     this.current = undefined;
   }
 
-  /** The replica proposed the request being delivered now at `index`. */
-  proposed(index: number): void {
+  /** Raft steps of a replica, every one (see the module comment). */
+  private readonly raftLines: string[] = [];
+
+  /** A replica's Raft step over the entries first..last. */
+  raft(raft: RaftStampEvent, replica: string, first: number, last: number, peer?: string): void {
+    const stamp: RaftStamp = { raft, replica, first, last, t: wallMs(), ...(peer === undefined ? {} : { peer }) };
+    this.raftLines.push(JSON.stringify(stamp));
+  }
+
+  /** The replica `replica` proposed the request being delivered now at `index`. */
+  proposed(index: number, replica?: string): void {
     const record = this.current;
     if (record === undefined) return;
     record.stamps.proposed = wallMs();
     record.index = index;
+    if (replica !== undefined) record.replica = replica;
     this.byIndex.set(index, record);
   }
 
@@ -161,7 +191,7 @@ export class AskStamps {
   /** Appends the finished records to the file (every second; tests call it). */
   write(): void {
     const now = wallMs();
-    const lines: string[] = [];
+    const lines: string[] = this.raftLines.splice(0);
     for (const [key, record] of this.records) {
       const done = record.side === 'asker' ? record.stamps.settled !== undefined : record.stamps.replyFlushed !== undefined;
       const started = record.stamps.sent ?? record.stamps.read ?? now;

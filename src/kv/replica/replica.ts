@@ -491,7 +491,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     writes.push(write);
     const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
     if (snapshotFile !== undefined) receivedFile = undefined;
+    const stamps = rd.entries.length === 0 ? undefined : askStamps();
+    const [firstEntry, lastEntry] = [rd.entries[0]?.index ?? 0, rd.entries[rd.entries.length - 1]?.index ?? 0];
+    stamps?.raft('handed', ctx.name, firstEntry, lastEntry);
     storage.persistInBackground({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [], sync: rd.mustSync }, () => {
+      stamps?.raft('durable', ctx.name, firstEntry, lastEntry);
       write.durable = true;
       if (!draining && !stopped) completeWrites();
     });
@@ -567,6 +571,12 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       if (carriesHeartbeat(batch)) metrics.heartbeatSent(peer, ctx.now());
       ctx.send(peer, { type: 'raft', body: { msgs: batch } });
     }
+  }
+
+  /** KUBETHREADS_TXN_STAMPS: a follower's receipt of entries, a leader's of an acknowledgement (ask-stamps.ts). */
+  function stampRaftStep(stamps: NonNullable<ReturnType<typeof askStamps>>, m: RaftMessage, from: string): void {
+    if (m.type === 'msgApp' && m.entries.length > 0) stamps.raft('appRecv', ctx.name, m.entries[0]!.index, m.entries[m.entries.length - 1]!.index, from);
+    else if (m.type === 'msgAppResp' && !m.reject) stamps.raft('ackStep', ctx.name, m.index, m.index, from);
   }
 
   function onRoleChange(rd: Ready): void {
@@ -873,7 +883,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       if (result.reason === 'notLeader') return { type: 'notLeader', leader: leaderName() };
       return unavailable(`proposal refused: ${result.reason}`, false);
     }
-    askStamps()?.proposed(result.index);
+    askStamps()?.proposed(result.index, ctx.name);
     scheduleDrain();
     return result.index;
   }
@@ -1174,6 +1184,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             }
             if (fromDeadLeader(m)) continue;
             if (m.type === 'msgHeartbeatResp') metrics.heartbeatAnswered(meta.from, ctx.now());
+            const stamps = askStamps();
+            if (stamps !== undefined) stampRaftStep(stamps, m, meta.from);
             node.step(m);
             // Only a leader sends these; a deposed one campaigning again is not a live leader.
             if (m.from === node.leader() && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap')) leaderHeardTick = ticks;
