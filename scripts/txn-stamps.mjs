@@ -121,7 +121,7 @@ function printCommitSplit() {
   const find = (replica, raft, index, after, peer) => {
     for (const e of raftSteps.get(replica) ?? []) {
       if (e.t < after || e.raft !== raft || (peer !== undefined && e.peer !== peer)) continue;
-      if (raft === 'ackStep' ? e.last >= index : e.first <= index && index <= e.last) return e;
+      if (raft === 'ackStep' || raft === 'commitAdv' ? e.last >= index : e.first <= index && index <= e.last) return e;
     }
     return undefined;
   };
@@ -151,19 +151,25 @@ function printCommitSplit() {
       continue;
     }
     const quorum = Math.max(durable.t, first.ack.t);
+    const advanced = find(l.replica, 'commitAdv', i, proposed - 1);
+    if (advanced === undefined) {
+      unmatched++;
+      continue;
+    }
     split.push([
       handed.t - proposed, durable.t - handed.t,
       first.recv.t - proposed, first.fHanded.t - first.recv.t, first.fDurable.t - first.fHanded.t, first.ack.t - first.fDurable.t,
-      l.stamps.committed - quorum, l.stamps.committed - proposed,
+      advanced.t - quorum, l.stamps.committed - advanced.t, l.stamps.committed - proposed,
       durable.t >= first.ack.t ? 1 : 0,
     ]);
   }
   const names = [
     'leader: proposed to handed to its WAL', 'leader: handed to durable (its fsync)',
     'proposed to the first follower stepping it', 'follower: stepped to handed to its WAL', 'follower: handed to durable',
-    'follower durable to its ack stepped by the leader', 'leader: quorum (own durable, first ack) to committed', 'proposed to committed',
+    'follower durable to its ack stepped by the leader', 'leader: quorum (own durable, first ack) to commit index',
+    'leader: commit index to the Ready that applies it', 'proposed to committed',
   ];
-  console.log(`\ncommit split: ${split.length} txns (${unmatched} not matched); the leader's own write came last in ${split.filter((x) => x[8] === 1).length}`);
+  console.log(`\ncommit split: ${split.length} txns (${unmatched} not matched); the leader's own write came last in ${split.filter((x) => x[9] === 1).length}`);
   const f = (x) => x.toFixed(1).padStart(8);
   console.log(`${'step'.padEnd(52)}${'p50'.padStart(8)}${'p90'.padStart(8)}${'p99'.padStart(8)}${'mean'.padStart(8)}`);
   names.forEach((name, k) => {

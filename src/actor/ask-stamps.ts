@@ -25,7 +25,7 @@
  * Beside them every store replica writes its Raft steps, unsampled (a few thousand lines a replica a run):
  * `handed` and `durable` (a Ready's entries first..last given to the WAL, and on disk), `appRecv` (a follower
  * stepped an append of first..last from `peer`), `ackStep` (the leader stepped `peer`'s acknowledgement of
- * `last`). `txn-stamps.mjs --commit` splits the commit phase with them: the leader's own write, each
+ * `last`), `commitAdv` (the leader's commit index moved to `last`). `txn-stamps.mjs --commit` splits the commit phase with them: the leader's own write, each
  * follower's receipt, write and acknowledgement.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -43,7 +43,7 @@ export type StampPoint =
   | 'read' | 'delivered' | 'proposed' | 'committed' | 'applied' | 'replyRouted' | 'replyFlushed';
 
 /** A store replica's Raft step (see the module comment). */
-export type RaftStampEvent = 'handed' | 'durable' | 'appRecv' | 'ackStep';
+export type RaftStampEvent = 'handed' | 'durable' | 'appRecv' | 'ackStep' | 'commitAdv';
 
 interface RaftStamp {
   raft: RaftStampEvent;

@@ -482,11 +482,11 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     const now: RaftMessage[] = [];
     for (const m of rd.messages) (!unsafeAckBeforeDurable && promisesDurability(m) ? held : now).push(m);
     sendRaft(now);
-    // A lone write (none in flight: its fsync is asked now, not grouped behind one under way): the leader's new
-    // entries leave now, not at the end of the turn, so the followers start on their fsyncs while this thread asks
-    // for its own (on threads the fsync's start would otherwise go first; a no-op in the simulation). Under load,
-    // with writes in flight, they wait for the turn's one flush: a post per Ready cost puts at 64 outstanding.
-    if (writes.length === 0 && now.some(carriesLog)) ctx.flushSends();
+    // A leader's new entries leave now, not at the end of the turn (a no-op in the simulation): the followers start
+    // on their fsyncs while this thread asks for its own, and under load they no longer wait behind this Ready's
+    // apply (up to a drain of store writes, watch events and answers), which held every commit behind it
+    // (docs/performance.md, "A leader's appends posted before its apply"). etcd's leader sends before it persists.
+    if (now.some(carriesLog)) ctx.flushSends();
     const write = { rd, held, durable: false };
     writes.push(write);
     const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
@@ -508,6 +508,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       const write = writes.shift()!;
       sendRaft(write.held);
       node.onDurable(write.rd);
+      const stamps = askStamps();
+      if (stamps !== undefined) stampCommitAdvance(stamps);
       completed = true;
     }
     // A commit the leader could count only now, or an election won by a vote now durable, shows in the next Ready.
@@ -571,6 +573,16 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
       if (carriesHeartbeat(batch)) metrics.heartbeatSent(peer, ctx.now());
       ctx.send(peer, { type: 'raft', body: { msgs: batch } });
     }
+  }
+
+  /** The commit index the stamps last saw (KUBETHREADS_TXN_STAMPS only). */
+  let commitStamped = 0;
+  /** KUBETHREADS_TXN_STAMPS: the leader's commit index moved (an acknowledgement, or its own write durable). */
+  function stampCommitAdvance(stamps: NonNullable<ReturnType<typeof askStamps>>): void {
+    if (!node.isLeader()) return;
+    const commit = node.status().commit;
+    if (commit > commitStamped) stamps.raft('commitAdv', ctx.name, commitStamped + 1, commit);
+    commitStamped = Math.max(commitStamped, commit);
   }
 
   /** KUBETHREADS_TXN_STAMPS: a follower's receipt of entries, a leader's of an acknowledgement (ask-stamps.ts). */
@@ -1187,6 +1199,7 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
             const stamps = askStamps();
             if (stamps !== undefined) stampRaftStep(stamps, m, meta.from);
             node.step(m);
+            if (stamps !== undefined) stampCommitAdvance(stamps);
             // Only a leader sends these; a deposed one campaigning again is not a live leader.
             if (m.from === node.leader() && (m.type === 'msgApp' || m.type === 'msgHeartbeat' || m.type === 'msgSnap')) leaderHeardTick = ticks;
           }
