@@ -165,9 +165,12 @@ export interface ActorContext<M extends Message = Message> {
    * Put every message this actor has sent so far on its way now, not at the
    * end of the turn. Call it before a long blocking step (an fsync) so that
    * receivers on other threads work meanwhile. Where sending is immediate
-   * (the simulated runtime) it does nothing.
+   * (the simulated runtime) it does nothing. With `to`, only what went to
+   * those actors' threads leaves now (a frame is per thread, so anything else
+   * queued for those threads goes with it); the rest waits for the turn's end,
+   * still one frame per thread.
    */
-  flushSends(): void;
+  flushSends(to?: readonly string[]): void;
   /**
    * Run `fn` once, after every message that has already reached this actor's
    * thread has been delivered: the point for a group commit (one Ready and

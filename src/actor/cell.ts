@@ -54,7 +54,7 @@ export interface CellHost {
    */
   deliverTimer?(cell: ActorCell, envelope: Envelope, delivered?: () => void): void;
   /** Send what was routed so far now (threads batch a turn's sends into one frame per thread). */
-  flushSends?(): void;
+  flushSends?(to?: readonly string[]): void;
   /** ActorContext.readFirstFrom for this cell (threaded runtime only). */
   readFirstFrom?(cell: ActorCell, names: readonly string[]): void;
   /**
@@ -528,7 +528,7 @@ export class ActorCell {
         cell.halt('stopped');
         host.exited(cell, 'stopped');
       },
-      flushSends: () => host.flushSends?.(),
+      flushSends: (to?: readonly string[]) => host.flushSends?.(to),
       readFirstFrom: (names: readonly string[]) => host.readFirstFrom?.(cell, names),
       busyFor: (ms: number) => {
         if (ms > 0 && cell.state === 'running') host.busyFor?.(cell, ms);

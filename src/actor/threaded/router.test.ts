@@ -255,3 +255,39 @@ test('a thread that reads its store first handles the store\'s frames before the
   assert.deepEqual(await run(['store']), ['store 1', 'store 2', 'client 1', 'client 2']);
   assert.deepEqual(await run([]), ['client 1', 'client 2', 'store 1', 'store 2'], 'without it, in the order the frames woke the thread');
 });
+
+test('flushOutboxesOf posts only the named actors\' threads; the rest waits for the turn\'s flush', async (t) => {
+  const log = createLogger({ level: 'fatal' });
+  const FOLLOWER = 3;
+  const API = 4;
+  const leader = new Router(ME, log, new Prng(1), undefined);
+  const receivers = [FOLLOWER, API].map((threadId) => {
+    const router = new Router(threadId, log, new Prng(threadId), undefined);
+    const channel = new MessageChannel();
+    leader.connect(threadId, channel.port1);
+    router.connect(ME, channel.port2);
+    t.after(() => (router.close(), channel.port2.close()));
+    return router;
+  });
+  t.after(() => leader.close());
+  const directory: [string, number][] = [['leader', ME], ['follower', FOLLOWER], ['api', API]];
+  for (const router of [leader, ...receivers]) router.setDirectory(directory);
+  const got: string[] = [];
+  for (const [router, name] of [[receivers[0]!, 'follower'], [receivers[1]!, 'api']] as const) {
+    const cell = { state: 'running', deliver: (envelope: Envelope) => got.push(`${name} ${String(envelope.body)}`) };
+    router.local.set(name, { cell: cell as unknown as ActorCell, paused: false, held: [] });
+  }
+  const settle = async (count: number) => {
+    for (let turn = 0; turn < 10_000 && got.length < count; turn++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  // Both queued in one turn; the follower's posted at once, the API server's still queued when the turn goes on.
+  const queued = (leader as unknown as { outboxes: Map<number, Envelope[]> }).outboxes;
+  leader.route({ to: 'api', from: 'leader', type: 'n', corr: 0, body: 'answer' });
+  leader.route({ to: 'follower', from: 'leader', type: 'n', corr: 0, body: 'append' });
+  leader.flushOutboxesOf(['follower']);
+  assert.equal(queued.get(FOLLOWER)?.length ?? 0, 0, 'the follower\'s frame has left');
+  assert.equal(queued.get(API)?.length, 1, 'the API server\'s answer waits for the turn\'s flush');
+  leader.flushOutboxes();
+  await settle(2);
+  assert.deepEqual(got.sort(), ['api answer', 'follower append']);
+});

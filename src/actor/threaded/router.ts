@@ -302,6 +302,19 @@ export class Router {
     }
   }
 
+  /**
+   * Post now only the outboxes of the threads these actors live on (an actor this thread does not know yet: the
+   * fallback thread's, where its envelopes wait): a leader's appends to its followers without the rest of its turn.
+   */
+  flushOutboxesOf(names: readonly string[]): void {
+    for (const name of names) {
+      const threadId = this.directory.get(name) ?? this.fallbackThread;
+      if (threadId === undefined || threadId === this.threadId) continue;
+      const outbox = this.outboxes.get(threadId);
+      if (outbox !== undefined && outbox.length > 0) this.flushTo(threadId, outbox);
+    }
+  }
+
   private flushTo(threadId: number, outbox: Envelope[]): void {
     const batch = outbox.splice(0);
     const link = this.peers.get(threadId);

@@ -41,7 +41,7 @@ const host: CellHost = {
   monotonicNow: () => performance.now(),
   route: (envelope: Envelope) => router.route(envelope),
   schedule: (ms, fn) => router.schedule(ms, fn),
-  flushSends: () => router.flushOutboxes(),
+  flushSends: (to?: readonly string[]) => (to === undefined ? router.flushOutboxes() : router.flushOutboxesOf(to)),
   readFirstFrom: (cell, names) => router.readFirstFrom(cell.name, names),
   // The check phase comes after the poll phase has handed over every frame already waiting on the ports.
   afterArrivals: (fn) => void setImmediate(fn),

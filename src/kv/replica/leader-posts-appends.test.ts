@@ -16,7 +16,7 @@ import { kvClientActor, type KvClientActorMsg, type KvOpResult } from '../client
 import { groupStatus, spawnEtcdGroup } from './group.js';
 import type { ReplicaStatus } from './protocol.js';
 
-type Event = { kind: 'append'; from: string } | { kind: 'reply'; from: string } | { kind: 'flush' };
+type Event = { kind: 'append'; from: string; to: string } | { kind: 'reply'; from: string } | { kind: 'flush'; to: readonly string[] | undefined };
 
 /** A simulated runtime that logs the replicas' appends, every answer and every `flushSends`, in order. */
 class SendLog extends SimulatedSystem {
@@ -24,18 +24,18 @@ class SendLog extends SimulatedSystem {
   override route(envelope: Envelope, answering?: string): void {
     if (envelope.type === 'raft') {
       const msgs = (envelope.body as { msgs: { type: string; entries?: unknown[] }[] }).msgs;
-      if (msgs.some((m) => m.type === 'msgApp' && (m.entries?.length ?? 0) > 0)) this.events.push({ kind: 'append', from: envelope.from });
+      if (msgs.some((m) => m.type === 'msgApp' && (m.entries?.length ?? 0) > 0)) this.events.push({ kind: 'append', from: envelope.from, to: envelope.to });
     } else if (envelope.type === REPLY_TYPE) {
       this.events.push({ kind: 'reply', from: envelope.from });
     }
     super.route(envelope, answering);
   }
-  flushSends(): void {
-    this.events.push({ kind: 'flush' });
+  flushSends(to?: readonly string[]): void {
+    this.events.push({ kind: 'flush', to });
   }
 }
 
-test('a leader under load posts its appends before it answers anything the same Ready applied', async () => {
+test('a leader under load posts its appends to its followers, and only those, before it answers anything the same Ready applied', async () => {
   const sim = new SendLog({ seed: 7 });
   const group = await spawnEtcdGroup(sim, { replicas: 3 });
   const clients = ['c0', 'c1', 'c2', 'c3'];
@@ -65,7 +65,8 @@ test('a leader under load posts its appends before it answers anything the same 
     appends++;
     for (let j = i + 1; j < sim.events.length; j++) {
       const next = sim.events[j]!;
-      if (next.kind === 'flush') break;
+      // A flush of every outbox, or of the follower's: the append leaves now. Of other threads only: it waits.
+      if (next.kind === 'flush' && (next.to === undefined || next.to.includes(e.to))) break;
       if (next.kind === 'reply' && next.from === leader.name) {
         appendsThenAnswers++;
         break;
@@ -73,6 +74,9 @@ test('a leader under load posts its appends before it answers anything the same 
     }
   }
   assert.ok(appends >= 10, `the leader sent appends under load (${appends})`);
+  // The early post names the followers: the answers and watch events for other threads keep their one frame a turn.
+  const flushes = sim.events.filter((e): e is Extract<Event, { kind: 'flush' }> => e.kind === 'flush');
+  assert.ok(flushes.length > 0 && flushes.every((f) => f.to !== undefined && f.to.length > 0 && f.to.every((name) => name !== leader.name && name.startsWith('etcd-'))), `every early post names followers only: ${JSON.stringify(flushes.slice(0, 5))}`);
   assert.equal(appendsThenAnswers, 0, `${appendsThenAnswers} of ${appends} appends of the leader waited behind its answers for the turn's end`);
   await sim.shutdown();
 });

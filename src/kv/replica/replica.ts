@@ -486,7 +486,8 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     // on their fsyncs while this thread asks for its own, and under load they no longer wait behind this Ready's
     // apply (up to a drain of store writes, watch events and answers), which held every commit behind it
     // (docs/performance.md, "A leader's appends posted before its apply"). etcd's leader sends before it persists.
-    if (now.some(carriesLog)) ctx.flushSends();
+    // Only the followers' frames: the answers and watch events for the API server still leave as one frame.
+    if (now.some(carriesLog)) ctx.flushSends(now.filter(carriesLog).map((m) => nameOf(m.to)));
     const write = { rd, held, durable: false };
     writes.push(write);
     const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
