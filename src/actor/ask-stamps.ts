@@ -25,8 +25,9 @@
  * Beside them every store replica writes its Raft steps, unsampled (a few thousand lines a replica a run):
  * `handed` and `durable` (a Ready's entries first..last given to the WAL, and on disk), `appRecv` (a follower
  * stepped an append of first..last from `peer`), `ackStep` (the leader stepped `peer`'s acknowledgement of
- * `last`), `commitAdv` (the leader's commit index moved to `last`). `txn-stamps.mjs --commit` splits the commit phase with them: the leader's own write, each
- * follower's receipt, write and acknowledgement.
+ * `last`), `commitAdv` (the leader's commit index moved to `last`). `txn-stamps.mjs --commit` splits the
+ * commit phase with them: the leader's own write, the first follower's receipt, write and acknowledgement,
+ * and the leader's wait from its commit index to the Ready that applies the entry.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

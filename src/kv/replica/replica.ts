@@ -492,8 +492,10 @@ export function createReplica(ctx: ActorContext<ReplicaMsg>, args: ReplicaArgs):
     writes.push(write);
     const snapshotFile = rd.snapshot === undefined ? undefined : receivedFile?.writer;
     if (snapshotFile !== undefined) receivedFile = undefined;
+    // KUBETHREADS_TXN_STAMPS only: nothing is read or kept per Ready when off.
     const stamps = rd.entries.length === 0 ? undefined : askStamps();
-    const [firstEntry, lastEntry] = [rd.entries[0]?.index ?? 0, rd.entries[rd.entries.length - 1]?.index ?? 0];
+    const firstEntry = stamps === undefined ? 0 : rd.entries[0]!.index;
+    const lastEntry = stamps === undefined ? 0 : rd.entries[rd.entries.length - 1]!.index;
     stamps?.raft('handed', ctx.name, firstEntry, lastEntry);
     storage.persistInBackground({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, snapshotFile, messages: [], sync: rd.mustSync }, () => {
       stamps?.raft('durable', ctx.name, firstEntry, lastEntry);
