@@ -207,31 +207,44 @@ function unpackedCopy(bytes: Uint8Array): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-test('a thread that reads its store first handles the store\'s frames before the clients\' that woke it earlier (readFirstFrom)', async (t) => {
+/**
+ * A router of thread `hubId` linked to one router per spoke thread (ports connected in the spokes' order), every
+ * router given `directory`; all closed after the test.
+ */
+function hubAndSpokes(t: TestContext, hubId: number, spokeIds: readonly number[], directory: [string, number][]) {
   const log = createLogger({ level: 'fatal' });
+  const hub = new Router(hubId, log, new Prng(1), undefined);
+  const spokes = spokeIds.map((threadId) => {
+    const router = new Router(threadId, log, new Prng(threadId), undefined);
+    const channel = new MessageChannel();
+    router.connect(hubId, channel.port1);
+    hub.connect(threadId, channel.port2);
+    t.after(() => (router.close(), channel.port1.close()));
+    return router;
+  });
+  t.after(() => hub.close());
+  for (const router of [hub, ...spokes]) router.setDirectory(directory);
+  return { hub, spokes };
+}
+
+/** Puts an actor `name` on `router` that records every message it gets as `${label(envelope)}` in `got`. */
+function recorder(router: Router, name: string, got: string[], label: (envelope: Envelope) => string): void {
+  const cell = { state: 'running', deliver: (envelope: Envelope) => got.push(label(envelope)) };
+  router.local.set(name, { cell: cell as unknown as ActorCell, paused: false, held: [] });
+}
+
+test('a thread that reads its store first handles the store\'s frames before the clients\' that woke it earlier (readFirstFrom)', async (t) => {
   const STORE = 3;
   const CLIENT = 4;
   /** One run: a client thread and a store thread each send to `sink` on thread ME, the client first; the order `sink` got them. */
   const run = async (readFirst: readonly string[]) => {
-    const receiver = new Router(ME, log, new Prng(1), undefined);
     // The client's port connected first: here Node reads the ports with messages waiting in the order they were
     // connected, so without readFirstFrom the client's frames are read first (the second run pins it).
-    const senders = [CLIENT, STORE].map((threadId) => {
-      const router = new Router(threadId, log, new Prng(threadId), undefined);
-      const channel = new MessageChannel();
-      router.connect(ME, channel.port1);
-      receiver.connect(threadId, channel.port2);
-      t.after(() => (router.close(), channel.port1.close()));
-      return router;
-    });
-    t.after(() => receiver.close());
-    const directory: [string, number][] = [['sink', ME], ['store', STORE], ['client', CLIENT]];
-    for (const router of [receiver, ...senders]) router.setDirectory(directory);
+    const { hub: receiver, spokes } = hubAndSpokes(t, ME, [CLIENT, STORE], [['sink', ME], ['store', STORE], ['client', CLIENT]]);
     const got: string[] = [];
-    const cell = { state: 'running', deliver: (envelope: Envelope) => got.push(`${envelope.from} ${String(envelope.body)}`) };
-    receiver.local.set('sink', { cell: cell as unknown as ActorCell, paused: false, held: [] });
+    recorder(receiver, 'sink', got, (envelope) => `${envelope.from} ${String(envelope.body)}`);
     receiver.readFirstFrom('sink', readFirst);
-    const [client, store] = senders as [Router, Router];
+    const [client, store] = spokes as [Router, Router];
     const send = (router: Router, from: string, body: string) => {
       router.route({ to: 'sink', from, type: 'n', corr: 0, body });
       router.flushOutboxes();
@@ -257,26 +270,12 @@ test('a thread that reads its store first handles the store\'s frames before the
 });
 
 test('flushOutboxesOf posts only the named actors\' threads; the rest waits for the turn\'s flush', async (t) => {
-  const log = createLogger({ level: 'fatal' });
   const FOLLOWER = 3;
   const API = 4;
-  const leader = new Router(ME, log, new Prng(1), undefined);
-  const receivers = [FOLLOWER, API].map((threadId) => {
-    const router = new Router(threadId, log, new Prng(threadId), undefined);
-    const channel = new MessageChannel();
-    leader.connect(threadId, channel.port1);
-    router.connect(ME, channel.port2);
-    t.after(() => (router.close(), channel.port2.close()));
-    return router;
-  });
-  t.after(() => leader.close());
-  const directory: [string, number][] = [['leader', ME], ['follower', FOLLOWER], ['api', API]];
-  for (const router of [leader, ...receivers]) router.setDirectory(directory);
+  const { hub: leader, spokes } = hubAndSpokes(t, ME, [FOLLOWER, API], [['leader', ME], ['follower', FOLLOWER], ['api', API]]);
   const got: string[] = [];
-  for (const [router, name] of [[receivers[0]!, 'follower'], [receivers[1]!, 'api']] as const) {
-    const cell = { state: 'running', deliver: (envelope: Envelope) => got.push(`${name} ${String(envelope.body)}`) };
-    router.local.set(name, { cell: cell as unknown as ActorCell, paused: false, held: [] });
-  }
+  recorder(spokes[0]!, 'follower', got, (envelope) => `follower ${String(envelope.body)}`);
+  recorder(spokes[1]!, 'api', got, (envelope) => `api ${String(envelope.body)}`);
   const settle = async (count: number) => {
     for (let turn = 0; turn < 10_000 && got.length < count; turn++) await new Promise((resolve) => setImmediate(resolve));
   };
