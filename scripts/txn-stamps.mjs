@@ -7,7 +7,8 @@
 //
 // --commit splits "proposed to committed" with the replicas' Raft steps (written beside the txns): the leader's own
 // write (to the WAL, then durable), and for the follower whose acknowledgement came first, the append's trip to it,
-// its write (handed, durable) and the acknowledgement's trip back; then the leader's turn from that to the commit.
+// its write (handed, durable) and the acknowledgement's trip back; then the leader's commit index moving, and its
+// wait from that to the Ready that applies the entry.
 //
 // --probe keeps the ConfigMap txns only (the density probe's); --from drops txns sent before that time;
 // --timeline S prints, per window of S seconds by send time, the txns, their total p50 / max and each phase's
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const dir = args.find((a) => !a.startsWith('--'));
 if (dir === undefined) {
-  console.error('usage: txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json]');
+  console.error('usage: txn-stamps.mjs DIR [--probe] [--from EPOCH_MS] [--json] [--timeline SECONDS] [--commit]');
   process.exit(2);
 }
 const probeOnly = args.includes('--probe');
@@ -115,7 +116,9 @@ if (args.includes('--commit')) printCommitSplit();
 /**
  * The commit phase of each joined txn split by the replicas' Raft steps. Steps are matched by index range and
  * time (the first at or after the proposal), so a txn whose entry was appended again after a leader change
- * may match an earlier attempt: such txns are few and counted in "unmatched" when a step is missing.
+ * may match an earlier attempt: such txns are few and counted in "unmatched" when a step is missing. A step
+ * matched to a later acknowledgement than the one that moved the commit shows as a negative "quorum to commit
+ * index": the percentiles are 0 there, the mean may be below it.
  */
 function printCommitSplit() {
   const find = (replica, raft, index, after, peer) => {

@@ -2,7 +2,8 @@
  * A leader's new entries leave its thread before it applies what the same Ready committed. On threads a turn's
  * sends go out as one frame per thread at the turn's end; a leader that applied up to a drain's worth of entries
  * (each a store write, its watch events and its answer) before that end held its followers' appends — and so every
- * commit — behind the apply (docs/performance.md, "A leader's appends posted before its apply").
+ * commit — behind the apply (docs/performance.md, "A leader's appends posted before its apply"). Only the
+ * followers' threads are posted early: the turn's answers and watch events for other threads keep their one frame.
  *
  * The simulated runtime has no frames to post (`flushSends` is the threaded router's); a test host that records
  * it beside every routed envelope shows the order the replica asks for.
